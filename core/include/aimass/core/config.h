@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "aimass/core/diagnostics.h"
+
+namespace aimass::core {
+
+/// One parameter as written in the file, after ${VAR} substitution.
+struct ParamDecl {
+  std::string name;
+  SourceLocation where;  ///< where the key is
+  YAML::Node value;      ///< scalar or sequence; marks point into the file it came from
+  SourceLocation value_where;
+};
+
+/// One node as written: `name: {type: ..., <params>}`.
+struct NodeDecl {
+  std::string name;
+  SourceLocation where;
+  std::string type;
+  SourceLocation type_where;
+  std::vector<ParamDecl> params;
+};
+
+/// A configuration file with its includes merged.
+///
+/// File format (YAML; JSON is valid YAML):
+///
+///     include: [common/storage.yaml]   # optional; relative to this file; nodes merged in
+///     plugins: [../build/lib/aimass/plugins]  # optional extra plugin files or folders
+///     threads: 2                       # optional compute threads (default: all cores)
+///     nodes:
+///       store: {type: storage.fs, path: ./var/store}
+///       ...
+///
+/// `${VAR}` and `${VAR:-default}` are substituted in every scalar value; `$$` is a literal `$`.
+/// A node defined in two files is an error naming both places.
+struct ConfigDocument {
+  std::filesystem::path file;      ///< the top-level file as given
+  std::filesystem::path base_dir;  ///< its folder; relative paths resolve against it
+  std::vector<std::filesystem::path> plugin_paths;  ///< resolved against the declaring file
+  std::optional<int> threads;
+  std::vector<NodeDecl> nodes;     ///< in file order (includes first, at the include point)
+};
+
+/// Reads and merges a configuration. Returns nullopt when a file cannot be read or parsed;
+/// every problem found (syntax, unknown top-level keys, bad includes and include cycles,
+/// undefined variables without a default, malformed nodes) is appended to `diagnostics`.
+std::optional<ConfigDocument> loadConfig(const std::filesystem::path& file,
+                                         Diagnostics& diagnostics);
+
+/// Same, from text (for tests and the fuzzer); `file_name` is used in diagnostics and
+/// includes resolve against `base_dir`.
+std::optional<ConfigDocument> loadConfigFromString(const std::string& text,
+                                                   const std::string& file_name,
+                                                   const std::filesystem::path& base_dir,
+                                                   Diagnostics& diagnostics);
+
+}  // namespace aimass::core

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aimass/core/config.h"
+#include "aimass/core/type_registry.h"
+#include "aimass/host.h"
+#include "aimass/node.h"
+#include "aimass/params.h"
+
+namespace aimass::core {
+
+/// A validated node: its declaration, its type, its typed parameter values.
+struct GraphNode {
+  NodeDecl decl;
+  const RegisteredType* type = nullptr;
+  /// Parameter values converted to the schema's types (defaults filled in, paths resolved).
+  std::vector<std::pair<std::string, ParamValue>> values;
+  /// For each reference parameter: the names it references.
+  std::vector<std::pair<std::string, std::vector<std::string>>> refs;
+  /// The created node (after instantiate()); its deleter keeps the plugin loaded.
+  std::shared_ptr<Node> instance;
+};
+
+/// A configuration checked against the registry, in dependency order.
+///
+/// validate() reports every problem (unknown type with a "did you mean", unknown or missing
+/// parameter, wrong type, out of range, not one of the choices, reference to a missing node or
+/// a node of the wrong kind, cycles) with the file, line and column of the offending text.
+/// instantiate() then creates nodes in topological order; the destructor destroys them in
+/// reverse order.
+class Graph {
+ public:
+  /// Null when any diagnostic was added.
+  static std::unique_ptr<Graph> validate(const ConfigDocument& document,
+                                         const TypeRegistry& registry, Diagnostics& diagnostics);
+  ~Graph();
+
+  /// Creates every node in topological order, calling each type's factory with its
+  /// validated NodeConfig. Stops at the first failure with a Status naming the node, its type,
+  /// its location and the factory's message; nodes already created are destroyed in reverse.
+  Status instantiate(Host& host);
+
+  /// Nodes in topological order (dependencies first).
+  const std::vector<GraphNode>& nodes() const { return nodes_; }
+  /// Null when there is no such node or it is not instantiated.
+  std::shared_ptr<Node> node(std::string_view name) const;
+  /// Instantiated nodes of one kind, in topological order, with their names.
+  std::vector<std::pair<std::string, std::shared_ptr<Node>>> nodesOfKind(NodeKind kind) const;
+
+  const ConfigDocument& document() const { return document_; }
+
+ private:
+  Graph() = default;
+  ConfigDocument document_;
+  std::vector<GraphNode> nodes_;
+};
+
+}  // namespace aimass::core

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aimass/plugin.h"
+
+namespace aimass::core {
+
+/// Where a node type came from.
+struct PluginInfo {
+  std::string name;     ///< descriptor name ("storage.fs"); "builtin" for core's own types
+  std::string version;  ///< descriptor version
+  std::string summary;
+  std::string library;  ///< absolute path of the .so; empty for built-in types
+  std::uint32_t abi_major = AIMASS_ABI_MAJOR;
+  std::uint32_t abi_minor = AIMASS_ABI_MINOR;
+  std::string toolchain = AIMASS_TOOLCHAIN_TAG;
+};
+
+/// A node type known to the host.
+struct RegisteredType {
+  NodeType type;
+  std::shared_ptr<const PluginInfo> plugin;
+  /// Keeps the plugin library loaded; the graph copies it into every node's deleter. Null for
+  /// built-in types.
+  std::shared_ptr<void> library;
+};
+
+/// Every node type the host can instantiate, by type name.
+///
+/// Threading: filled on the main thread while plugins load; read-only afterwards.
+class TypeRegistry {
+ public:
+  /// Checks a node type before it is accepted: name "<kind>.<name>" with [a-z0-9_] and the kind
+  /// prefix matching `kind`, a factory, unique parameter names, defaults of the declared type
+  /// inside the declared range and among the choices, ref kinds on ref parameters.
+  static Status validateType(const NodeType& type);
+
+  /// Adds one type. kAlreadyExists (naming the plugin that has it) or the validateType error.
+  Status add(NodeType type, std::shared_ptr<const PluginInfo> plugin,
+             std::shared_ptr<void> library);
+
+  /// Null when unknown.
+  const RegisteredType* find(std::string_view type) const;
+  /// All types sorted by name.
+  std::vector<const RegisteredType*> all() const;
+  /// Up to three known type names close to `unknown` (edit distance), best first.
+  std::vector<std::string> suggest(std::string_view unknown) const;
+
+ private:
+  std::map<std::string, RegisteredType, std::less<>> types_;
+};
+
+/// Levenshtein distance, used for "did you mean" hints on types and parameter names.
+std::size_t editDistance(std::string_view a, std::string_view b);
+
+/// The closest candidate within a sensible distance (about a third of the length), or "".
+std::string closestMatch(std::string_view word, const std::vector<std::string>& candidates);
+
+/// Registers the node types that live in core itself (job.train, collective.local, ...).
+void registerBuiltinTypes(TypeRegistry& registry);
+
+}  // namespace aimass::core

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "aimass/status.h"
+
+namespace aimass {
+
+/// A request as a frontend hands it to a contributed route, independent of the HTTP library.
+struct HttpRequest {
+  std::string method;                               ///< "GET", "POST", ...
+  std::string path;                                 ///< decoded path without the query string
+  std::map<std::string, std::string> path_params;   ///< "{name}" segments matched by the route
+  std::map<std::string, std::string> query;         ///< decoded query parameters
+  std::map<std::string, std::string> headers;       ///< header names in lower case
+  std::string body;                                 ///< the whole body (already size-limited)
+  std::string principal;                            ///< authenticated caller, empty if none
+};
+
+/// The answer a route writes. Errors should use jsonError() so every error body has the same
+/// shape: {"error": "..."} with Content-Type application/json.
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// Escapes a string for a JSON string literal (without the quotes).
+inline std::string jsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          static const char* kHex = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+/// Fills `response` with {"error": message} and the status.
+inline void jsonError(HttpResponse& response, int status, std::string_view message) {
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = "{\"error\":\"" + jsonEscape(message) + "\"}";
+}
+
+/// The HTTP status that best matches a Status code (400, 404, 409, 413, 503, 500, ...).
+inline int httpStatusFor(const Status& status) noexcept {
+  switch (status.code()) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kOutOfRange: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kAborted: return 409;
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kCancelled: return 499;
+    default: return 500;
+  }
+}
+
+/// Handles one request. Called from the frontend's worker threads, possibly many at once, so a
+/// handler must be thread-safe. It must not throw; the frontend turns an escaped exception
+/// into a 500 as a last resort.
+using RouteHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+
+/// An endpoint contributed by a node (e.g. a recommender's top-k) for frontends to serve.
+struct Route {
+  std::string method;    ///< "GET", "POST", ...
+  std::string pattern;   ///< "/v1/recommend/{user}": literal segments and {name} captures
+  std::string summary;   ///< one line for the API docs
+  std::string owner;     ///< the node that added it (set by the host)
+  RouteHandler handler;
+};
+
+/// Matches `path` against a route pattern segment by segment; fills `params` on success.
+inline bool matchRoute(std::string_view pattern, std::string_view path,
+                       std::map<std::string, std::string>& params) {
+  auto next = [](std::string_view& s) {
+    if (!s.empty() && s.front() == '/') {
+      s.remove_prefix(1);
+    }
+    auto pos = s.find('/');
+    std::string_view seg = s.substr(0, pos);
+    s = pos == std::string_view::npos ? std::string_view() : s.substr(pos);
+    return seg;
+  };
+  std::map<std::string, std::string> found;
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty()) {
+      return false;
+    }
+    auto p = next(pattern);
+    auto s = next(path);
+    if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
+      if (s.empty()) {
+        return false;
+      }
+      found[std::string(p.substr(1, p.size() - 2))] = std::string(s);
+    } else if (p != s) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+/// Routes that nodes contribute for frontends to serve. Implemented by the host.
+///
+/// Threading: add() is called while the graph is built (single-threaded); routes() may be
+/// called from any thread after that.
+class RouteTable {
+ public:
+  /// Adds a route; kAlreadyExists when the same method and pattern is taken.
+  virtual Status add(Route route) = 0;
+  /// A snapshot of every route, in the order added.
+  virtual std::vector<Route> routes() const = 0;
+
+ protected:
+  ~RouteTable() = default;
+};
+
+}  // namespace aimass

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aimass/dataset.h"
+#include "aimass/node.h"
+#include "aimass/status.h"
+#include "aimass/tensor.h"
+
+namespace aimass {
+
+/// What a model does; decides which metrics and endpoints apply.
+enum class Task {
+  kClassification,  ///< inputs -> class probabilities ("probabilities") and "label"
+  kRegression,      ///< inputs -> real values ("prediction")
+  kClustering,      ///< inputs -> cluster index ("cluster") and distances; fits without labels
+  kRecommendation,  ///< "user"/"item" INT64 ids -> "score"; top-k with PredictOptions::top_k
+  kSequence,        ///< token sequences -> next-token scores; optional "state" in and out
+  kOther,
+};
+
+constexpr std::string_view taskName(Task t) noexcept {
+  switch (t) {
+    case Task::kClassification: return "classification";
+    case Task::kRegression: return "regression";
+    case Task::kClustering: return "clustering";
+    case Task::kRecommendation: return "recommendation";
+    case Task::kSequence: return "sequence";
+    case Task::kOther: return "other";
+  }
+  return "other";
+}
+
+/// One named input or output. shape includes the batch dimension first; -1 marks a variable
+/// dimension (the batch, a sequence length). Inputs with optional=true may be left out (e.g. a
+/// sequence model's carried "state").
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::kFloat32;
+  Shape shape;
+  bool optional = false;
+};
+
+/// What a model takes and gives.
+struct ModelSchema {
+  Task task = Task::kOther;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  std::vector<std::string> class_names;  ///< classification: index -> label name
+};
+
+/// Per-call options of predict().
+struct PredictOptions {
+  /// Recommendation: return the k best items per user as "items"/"scores" (0: score the given
+  /// user-item pairs). Sequence: keep the k most likely next tokens.
+  std::int64_t top_k = 0;
+};
+
+/// A trainable parameter: the values and the gradient buffer, both owned by the model and
+/// stable (same buffers) between prepare() calls, so optimizers may keep per-parameter state.
+struct Parameter {
+  std::string name;  ///< "fc1.weight"
+  Tensor value;      ///< FP32
+  Tensor grad;       ///< same shape; written by forwardBackward()
+};
+
+/// Training through gradients: the trainer feeds batches, an optimizer updates parameters().
+///
+/// Threading: not thread-safe; one trainer drives it. predict() may run meanwhile only if the
+/// model documents it (most do not: train first, then serve, or serve a loaded copy).
+class GradientTraining {
+ public:
+  /// Shapes and initialises the parameters for data of `schema` (features, classes, targets),
+  /// seeded for reproducibility. kInvalidArgument when the data does not suit the model (e.g.
+  /// regression targets for a classifier), naming what is wrong.
+  virtual Status prepare(const DatasetSchema& schema, std::uint64_t seed) = 0;
+  /// The parameters, in a fixed order.
+  virtual std::vector<Parameter> parameters() = 0;
+  /// Computes the mean loss over `batch` and writes its gradient into every Parameter::grad
+  /// (overwriting, not accumulating). `training` enables dropout and similar. A NaN/Inf loss is
+  /// returned as is; the trainer decides what to do.
+  virtual Expected<double> forwardBackward(const Batch& batch, bool training) = 0;
+  /// The mean loss over `batch` without touching gradients (validation).
+  virtual Expected<double> evaluateLoss(const Batch& batch) const = 0;
+  /// Sequence models: forget carried state (start of an epoch). Others ignore it.
+  virtual void resetState() {}
+
+ protected:
+  ~GradientTraining() = default;
+};
+
+/// Reports how a self-training fit() is going and lets the host stop it.
+class FitObserver {
+ public:
+  /// Called after each iteration; returning true asks fit() to stop early with what it has.
+  virtual bool onIteration(std::uint64_t iteration, double objective) = 0;
+
+ protected:
+  ~FitObserver() = default;
+};
+
+/// Training by the model's own algorithm (k-means' Lloyd iterations, closed-form least squares).
+class SelfTraining {
+ public:
+  /// Fits on all rows of `data`. Labels are used when the model needs them and ignored
+  /// otherwise (clustering). kCancelled when the observer asked to stop and nothing usable
+  /// was produced.
+  virtual Status fit(const Dataset& data, std::uint64_t seed, FitObserver& observer) = 0;
+
+ protected:
+  ~SelfTraining() = default;
+};
+
+/// A model: one interface for classifiers, regressors, clusterers, recommenders and sequence
+/// models. Inputs and outputs are named tensors described by schema().
+///
+/// Lifecycle: made by its factory (hyper-parameters only), then prepared and trained, or
+/// loaded from a saved payload. ready() tells whether it can predict.
+///
+/// Threading: predict() is const and must be safe to call from many threads at once once the
+/// model is ready. Training and load() need exclusive access.
+class Model : public Node {
+ public:
+  NodeKind kind() const noexcept final { return NodeKind::kModel; }
+
+  /// Inputs and outputs. Before the model is prepared or loaded, shapes may be unknown (-1).
+  virtual ModelSchema schema() const = 0;
+  /// True when parameters exist (trained or loaded) and predict() can answer.
+  virtual bool ready() const = 0;
+  /// Computes outputs for a batch. Inputs are checked against schema() by the caller, but a
+  /// model must still reject what it cannot handle with kInvalidArgument (never crash).
+  /// kFailedPrecondition when not ready(). Writes every output of schema() into `outputs`.
+  virtual Status predict(const TensorMap& inputs, TensorMap& outputs,
+                         const PredictOptions& options) const = 0;
+
+  /// Non-null when the model trains through gradients; the pointer lives as long as the model.
+  virtual GradientTraining* gradientTraining() { return nullptr; }
+  /// Non-null when the model trains itself.
+  virtual SelfTraining* selfTraining() { return nullptr; }
+
+  /// Version of the byte layout save() writes; load() receives the version that was saved
+  /// and must accept every version it ever wrote (or say kInvalidArgument).
+  virtual std::uint32_t formatVersion() const = 0;
+  /// Serialises the learned state (and the hyper-parameters that shape it). The host wraps the
+  /// payload in a checksummed envelope naming the type and format version.
+  virtual Status save(std::string& payload) const = 0;
+  /// Restores from a payload that save() wrote (checksum already verified by the host). On
+  /// failure the model is left as it was before the call.
+  virtual Status load(std::string_view payload, std::uint32_t format_version) = 0;
+};
+
+}  // namespace aimass

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aimass/model.h"
+#include "aimass/node.h"
+#include "aimass/status.h"
+
+namespace aimass {
+
+/// Which of the two optimizer interfaces a node implements.
+enum class OptimizerStyle {
+  kGradient,  ///< aimass::GradientOptimizer: step() over parameters and their gradients
+  kSearch,    ///< aimass::SearchOptimizer: ask()/tell() over a search space
+};
+
+/// Base of both optimizer interfaces. The host casts on style().
+class Optimizer : public Node {
+ public:
+  NodeKind kind() const noexcept final { return NodeKind::kOptimizer; }
+  virtual OptimizerStyle style() const noexcept = 0;
+};
+
+/// Where a training loop stands, passed to callbacks.
+struct StepInfo {
+  std::uint64_t step = 0;    ///< optimizer steps taken so far (1 after the first)
+  std::uint64_t epoch = 0;   ///< 0-based epoch
+  double loss = 0;           ///< loss of the batch just stepped on
+  double learning_rate = 0;  ///< the rate used for the step
+};
+
+/// Observes a training loop. Every hook is optional; a hook that returns true stops training
+/// after the current step (early stopping, time limits, Ctrl-C). Called on the training thread.
+class TrainingCallback {
+ public:
+  virtual ~TrainingCallback() = default;
+  virtual bool onBegin() { return false; }
+  virtual bool onStep(const StepInfo& /*info*/) { return false; }
+  /// `metrics` names the epoch's figures ("loss", "val_loss", "val_accuracy", ...).
+  virtual bool onEpochEnd(std::uint64_t /*epoch*/,
+                          const std::vector<std::pair<std::string, double>>& /*metrics*/) {
+    return false;
+  }
+  virtual void onEnd() {}
+};
+
+/// Updates parameters from their gradients (SGD, Adam, ...).
+///
+/// Lifecycle: begin() once per set of parameters (allocates moments etc.), then step() after
+/// every forwardBackward(). The parameter buffers must be the same ones begin() saw.
+/// Threading: not thread-safe; called from the training thread only. step() is a hot path: it
+/// must not allocate or throw.
+class GradientOptimizer : public Optimizer {
+ public:
+  OptimizerStyle style() const noexcept final { return OptimizerStyle::kGradient; }
+
+  /// Resets state for these parameters (sizes fixed from now on).
+  virtual Status begin(std::span<Parameter> parameters) = 0;
+  /// Applies one update to every parameter in place from its grad.
+  virtual Status step(std::span<Parameter> parameters) = 0;
+  /// The base learning rate, and a way for schedules to change it between steps.
+  virtual double learningRate() const = 0;
+  virtual void setLearningRate(double rate) = 0;
+  /// Optimizer state for checkpoints (moments, step count); restored by loadState() after
+  /// begin() with the same parameters.
+  virtual Status saveState(std::string& out) const = 0;
+  virtual Status loadState(std::string_view state) = 0;
+};
+
+/// A differentiable function of a flat float vector, for driving a GradientOptimizer directly
+/// (conformance tests, small problems).
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  /// Returns f(x) and writes its gradient into `gradient` (same size as x).
+  virtual double evaluateWithGradient(std::span<const float> x, std::span<float> gradient) = 0;
+};
+
+struct MinimizeResult {
+  double value = 0;
+  std::uint64_t steps = 0;
+  bool stopped_by_callback = false;
+};
+
+/// Minimises `objective` from `x` (updated in place) for at most `max_steps` steps or until the
+/// gradient's norm drops below `gradient_tolerance`.
+inline Expected<MinimizeResult> minimize(GradientOptimizer& optimizer, Objective& objective,
+                                         std::span<float> x, std::uint64_t max_steps,
+                                         double gradient_tolerance = 1e-6,
+                                         TrainingCallback* callback = nullptr) {
+  Parameter p;
+  p.name = "x";
+  p.value = Tensor::wrap(DType::kFloat32, {static_cast<std::int64_t>(x.size())}, x.data(),
+                         std::shared_ptr<void>(), Device::kCpu);
+  p.grad = Tensor::zeros(DType::kFloat32, {static_cast<std::int64_t>(x.size())});
+  std::span<Parameter> params(&p, 1);
+  AIMASS_RETURN_IF_ERROR(optimizer.begin(params));
+  MinimizeResult result;
+  if (callback && callback->onBegin()) {
+    result.stopped_by_callback = true;
+  }
+  for (; !result.stopped_by_callback && result.steps < max_steps; ++result.steps) {
+    result.value = objective.evaluateWithGradient(x, p.grad.span<float>());
+    if (!std::isfinite(result.value)) {
+      return invalidArgument("objective became non-finite at step " +
+                             std::to_string(result.steps));
+    }
+    double norm = 0;
+    for (float g : p.grad.span<float>()) {
+      norm += double(g) * g;
+    }
+    if (std::sqrt(norm) < gradient_tolerance) {
+      break;
+    }
+    AIMASS_RETURN_IF_ERROR(optimizer.step(params));
+    StepInfo info{result.steps + 1, 0, result.value, optimizer.learningRate()};
+    if (callback && callback->onStep(info)) {
+      result.stopped_by_callback = true;
+    }
+  }
+  std::vector<float> scratch(x.size());
+  result.value = objective.evaluateWithGradient(x, scratch);
+  if (callback) {
+    callback->onEnd();
+  }
+  return result;
+}
+
+/// One dimension of a search space.
+struct SearchDimension {
+  enum class Type { kFloat, kInt, kCategorical };
+  std::string name;
+  Type type = Type::kFloat;
+  double low = 0;                    ///< kFloat/kInt: inclusive bounds
+  double high = 1;
+  bool log_scale = false;            ///< sample uniformly in log space (low > 0)
+  std::vector<std::string> choices;  ///< kCategorical: the values
+};
+
+using SearchSpace = std::vector<SearchDimension>;
+
+/// A point to evaluate. values[i] is dimension i's value: the number for kFloat/kInt (an
+/// integer for kInt), the choice index for kCategorical.
+struct Candidate {
+  std::uint64_t id = 0;
+  std::vector<double> values;
+};
+
+/// The outcome of evaluating a candidate. Failed evaluations carry no value.
+struct Evaluation {
+  std::uint64_t id = 0;
+  double value = 0;
+  bool failed = false;
+};
+
+/// Black-box search (random, grid, genetic, CMA-ES, REINFORCE, TPE) through ask and tell.
+/// The optimizer always minimises; maximisers negate their values.
+///
+/// Lifecycle: begin() once, then any interleaving of ask() and tell(); tell() may report
+/// candidates in any order and leave some unreported (lost trials).
+/// Threading: not thread-safe; the tuner serialises calls.
+class SearchOptimizer : public Optimizer {
+ public:
+  OptimizerStyle style() const noexcept final { return OptimizerStyle::kSearch; }
+
+  /// Starts a new search over `space`, seeded. kInvalidArgument for a space it cannot handle.
+  virtual Status begin(const SearchSpace& space, std::uint64_t seed) = 0;
+  /// Proposes `n` candidates inside the space, each with a fresh id.
+  virtual Expected<std::vector<Candidate>> ask(std::size_t n) = 0;
+  /// Reports results for candidates from ask(); kInvalidArgument for an unknown id.
+  virtual Status tell(std::span<const Evaluation> results) = 0;
+};
+
+}  // namespace aimass
