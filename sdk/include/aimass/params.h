@@ -201,12 +201,17 @@ class NodeConfig {
   const std::vector<std::string>& refNames(const std::string& name) const {
     return ref_names_.at(name);
   }
+  /// The node types ("model.softmax") of the nodes a reference parameter names, in order.
+  const std::vector<std::string>& refTypes(const std::string& name) const {
+    return ref_types_.at(name);
+  }
 
   // Filled by the host before the factory runs.
   void setValue(const std::string& name, ParamValue v) { values_[name] = std::move(v); }
   void setRefs(const std::string& name, std::vector<std::string> names,
-               std::vector<std::shared_ptr<Node>> nodes) {
+               std::vector<std::string> types, std::vector<std::shared_ptr<Node>> nodes) {
     ref_names_[name] = std::move(names);
+    ref_types_[name] = std::move(types);
     refs_[name] = std::move(nodes);
   }
   const std::map<std::string, ParamValue>& values() const noexcept { return values_; }
@@ -217,6 +222,7 @@ class NodeConfig {
   Host* host_;
   std::map<std::string, ParamValue> values_;
   std::map<std::string, std::vector<std::string>> ref_names_;
+  std::map<std::string, std::vector<std::string>> ref_types_;
   std::map<std::string, std::vector<std::shared_ptr<Node>>> refs_;
 };
 
