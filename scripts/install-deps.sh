@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages aimass needs to build, test and run. Runs apt-get only when
+# something is missing (as root, or through sudo). Safe to run again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake git pkg-config python3
+  libboost-dev libboost-program-options-dev
+  libyaml-cpp-dev libpoco-dev
+  libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev    # libFuzzer for tests/fuzz
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo > /dev/null; then
+  as_root=(sudo)
+else
+  echo "install-deps: missing packages (${missing[*]}) and not root: run as root or install sudo" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+"${as_root[@]}" apt-get update
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y --no-install-recommends \
+  "${missing[@]}"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# One command on a fresh Debian 12 machine: install what is needed, build everything and run
+# every test suite (unit, plugin, integration, the out-of-tree plugin build, the fuzzer).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+cmake --preset default
+cmake --build --preset default
+ctest --test-dir build --output-on-failure -j2 --timeout 900
