@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <memory>
+#include <stdexcept>
+
+#include "aimass/core/type_registry.h"
+#include "local_collective.h"
+#include "train_job.h"
+
+namespace aimass::core {
+
+void registerBuiltinTypes(TypeRegistry& registry) {
+  auto info = std::make_shared<PluginInfo>();
+  info->name = "builtin";
+  info->version = AIMASS_VERSION;
+  info->summary = "Node types that live in the aimass host itself";
+  for (NodeType type : {trainJobNodeType(), localCollectiveNodeType()}) {
+    std::string name = type.type;
+    Status status = registry.add(std::move(type), info, nullptr);
+    if (!status.ok()) {
+      // Built-in types are registered first, into an empty registry: failing here is a bug in
+      // the host, not something a user can fix.
+      throw std::logic_error("registering built-in type " + name + ": " + status.toString());
+    }
+  }
+}
+
+}  // namespace aimass::core

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "train_job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "aimass/core/model_artifact.h"
+
+namespace aimass::core {
+namespace {
+
+/// Seeds the validation split apart from the per-epoch shuffles (which use seed + epoch), so
+/// changing the number of epochs never changes which rows are held out.
+constexpr std::uint64_t kSplitSeedSalt = 0x9E3779B97F4A7C15ull;
+
+/// Fisher-Yates with our own index draw: std::shuffle and the standard distributions differ
+/// between standard libraries, and a seed must give the same order everywhere.
+void shuffleRows(std::vector<std::uint64_t>& rows, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = rows.size(); i > 1; --i) {
+    std::size_t j = static_cast<std::size_t>(rng() % i);
+    std::swap(rows[i - 1], rows[j]);
+  }
+}
+
+std::string formatFigure(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.4f", v);
+  return buffer;
+}
+
+std::string nonFiniteName(double v) { return std::isnan(v) ? "NaN" : "infinite"; }
+
+/// Class labels must index the dataset's classes; a model would otherwise read out of bounds.
+Status checkClassLabels(const Batch& batch, std::span<const std::uint64_t> rows,
+                        std::size_t num_classes) {
+  const Tensor& labels = batch.labels;
+  if (labels.dtype() != DType::kInt64 || labels.numel() != static_cast<std::int64_t>(rows.size())) {
+    return invalidArgument("class labels must be INT64 with one per row, got " +
+                           std::string(dtypeName(labels.dtype())) + " " +
+                           shapeToString(labels.shape()));
+  }
+  auto values = labels.span<std::int64_t>();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i] < 0 || static_cast<std::uint64_t>(values[i]) >= num_classes) {
+      return invalidArgument("row " + std::to_string(rows[i]) + " has class label " +
+                             std::to_string(values[i]) + ", outside [0, " +
+                             std::to_string(num_classes) + ")");
+    }
+  }
+  return Status();
+}
+
+/// Reports fit() iterations as progress and turns a stop request into an early stop.
+class ProgressObserver final : public FitObserver {
+ public:
+  ProgressObserver(Host& host, JobProgress& progress) : host_(host), progress_(progress) {}
+  bool onIteration(std::uint64_t iteration, double objective) override {
+    iterations_ = iteration;
+    objective_ = objective;
+    progress_.update(iteration, {{"objective", objective}});
+    return host_.stopRequested();
+  }
+  std::uint64_t iterations() const { return iterations_; }
+  double objective() const { return objective_; }
+
+ private:
+  Host& host_;
+  JobProgress& progress_;
+  std::uint64_t iterations_ = 0;
+  double objective_ = 0;
+};
+
+struct ValidationResult {
+  double loss = 0;
+  bool has_accuracy = false;
+  double accuracy = 0;
+};
+
+}  // namespace
+
+TrainJob::TrainJob(std::string name, TrainTargets targets, TrainOptions options)
+    : name_(std::move(name)), targets_(std::move(targets)), options_(std::move(options)) {}
+
+Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTargets targets,
+                                                     TrainOptions options) {
+  if (!targets.model || !targets.dataset) {
+    return invalidArgument("job.train needs a model and a dataset");
+  }
+  std::string model = "model '" + targets.model_name + "' (" + targets.model_type + ")";
+  bool by_gradients = targets.model->gradientTraining() != nullptr;
+  if (!by_gradients && targets.model->selfTraining() == nullptr) {
+    return invalidArgument(model +
+                           " is not trainable: it offers neither gradient training nor "
+                           "a fit of its own");
+  }
+  if (by_gradients && !targets.optimizer) {
+    return invalidArgument(model +
+                           " trains by gradients and needs an optimizer: set "
+                           "`optimizer:` to a gradient optimizer node such as optimizer.sgd");
+  }
+  if (options.epochs < 1 || options.batch_size < 1) {
+    return invalidArgument("epochs and batch_size must be at least 1");
+  }
+  if (!(options.validation_fraction >= 0 && options.validation_fraction <= 0.9)) {
+    return invalidArgument("validation_fraction must lie in [0, 0.9], got " +
+                           formatFigure(options.validation_fraction));
+  }
+  if (targets.storage) {
+    if (options.artifact_key.empty()) {
+      options.artifact_key = "models/" + targets.model_name + "/model.aimass";
+    }
+    AIMASS_RETURN_IF_ERROR(validateStorageKey(options.artifact_key).withContext("artifact"));
+  } else if (!options.artifact_key.empty()) {
+    return invalidArgument("artifact '" + options.artifact_key +
+                           "' is set but there is no storage to save it in: set `storage:`");
+  }
+  return std::unique_ptr<TrainJob>(
+      new TrainJob(std::move(name), std::move(targets), std::move(options)));
+}
+
+Status TrainJob::run(Host& host, JobProgress& progress) {
+  Status status;
+  if (auto* gradient = targets_.model->gradientTraining()) {
+    status = runGradientTraining(host, progress, *gradient);
+  } else {
+    status = runSelfTraining(host, progress, *targets_.model->selfTraining());
+  }
+  AIMASS_RETURN_IF_ERROR(status);
+  if (!targets_.storage) {
+    host.log(LogLevel::kInfo, name_,
+             "model '" + targets_.model_name + "' trained; not saved (no storage set)");
+    return Status();
+  }
+  AIMASS_RETURN_IF_ERROR(
+      saveModel(*targets_.model, targets_.model_type, *targets_.storage, options_.artifact_key));
+  host.log(LogLevel::kInfo, name_,
+           "saved model '" + targets_.model_name + "' to '" + options_.artifact_key + "' in " +
+               targets_.storage->describe());
+  return Status();
+}
+
+Status TrainJob::runSelfTraining(Host& host, JobProgress& progress, SelfTraining& training) {
+  ProgressObserver observer(host, progress);
+  progress.begin("fit " + targets_.model_name, 0);
+  Status status =
+      guard("fit", [&] { return training.fit(*targets_.dataset, options_.seed, observer); });
+  if (!status.ok()) {
+    progress.end("fit failed");
+    return status.withContext("fitting model '" + targets_.model_name + "'");
+  }
+  if (host.stopRequested()) {
+    progress.end("fit stopped");
+    return cancelled("training of model '" + targets_.model_name + "' was stopped");
+  }
+  progress.end("fit done after " + std::to_string(observer.iterations()) +
+               " iterations, objective=" + formatFigure(observer.objective()));
+  return Status();
+}
+
+Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
+                                     GradientTraining& training) {
+  const Dataset& dataset = *targets_.dataset;
+  const DatasetSchema& data_schema = dataset.schema();
+  const std::uint64_t total_rows = dataset.size();
+  if (total_rows == 0) {
+    return invalidArgument("dataset '" + targets_.dataset_name + "' has no rows to train on");
+  }
+
+  // Validation rows are chosen once from a seeded permutation and never trained on.
+  std::vector<std::uint64_t> train_rows(total_rows);
+  for (std::uint64_t i = 0; i < total_rows; ++i) {
+    train_rows[i] = i;
+  }
+  std::vector<std::uint64_t> validation_rows;
+  auto validation_count = static_cast<std::uint64_t>(
+      std::llround(options_.validation_fraction * static_cast<double>(total_rows)));
+  if (validation_count > 0) {
+    shuffleRows(train_rows, options_.seed ^ kSplitSeedSalt);
+    validation_rows.assign(train_rows.begin(), train_rows.begin() + validation_count);
+    train_rows.erase(train_rows.begin(), train_rows.begin() + validation_count);
+    std::sort(train_rows.begin(), train_rows.end());
+    std::sort(validation_rows.begin(), validation_rows.end());
+  }
+  if (train_rows.empty()) {
+    return invalidArgument("dataset '" + targets_.dataset_name + "' has " +
+                           std::to_string(total_rows) +
+                           " rows, none left for training after "
+                           "the validation split");
+  }
+
+  AIMASS_RETURN_IF_ERROR(guard("prepare", [&] {
+                           return training.prepare(data_schema, options_.seed);
+                         }).withContext("preparing model '" + targets_.model_name + "'"));
+  std::vector<Parameter> parameters = training.parameters();
+  GradientOptimizer& optimizer = *targets_.optimizer;
+  AIMASS_RETURN_IF_ERROR(optimizer.begin(parameters).withContext("starting the optimizer"));
+
+  const bool check_labels =
+      data_schema.label_kind == LabelKind::kClass && !data_schema.class_names.empty();
+  const ModelSchema model_schema = targets_.model->schema();
+  const std::string input_name =
+      model_schema.inputs.empty() ? std::string("input") : model_schema.inputs.front().name;
+  bool accuracy_possible =
+      model_schema.task == Task::kClassification && data_schema.label_kind == LabelKind::kClass;
+
+  const std::uint64_t batch_size = options_.batch_size;
+  const std::uint64_t batches = (train_rows.size() + batch_size - 1) / batch_size;
+  Batch batch;
+  Batch validation_batch;
+  TensorMap inputs;
+  TensorMap outputs;
+  std::uint64_t total_steps = 0;
+
+  auto evaluate = [&]() -> Expected<ValidationResult> {
+    ValidationResult result;
+    double loss_sum = 0;
+    std::uint64_t correct = 0;
+    bool accuracy_ok = accuracy_possible;
+    for (std::size_t begin = 0; begin < validation_rows.size(); begin += batch_size) {
+      if (host.stopRequested()) {
+        return cancelled("training of model '" + targets_.model_name + "' was stopped");
+      }
+      std::span<const std::uint64_t> rows(
+          validation_rows.data() + begin,
+          std::min<std::size_t>(batch_size, validation_rows.size() - begin));
+      AIMASS_RETURN_IF_ERROR(
+          dataset.read(rows, validation_batch).withContext("reading validation rows"));
+      if (check_labels) {
+        AIMASS_RETURN_IF_ERROR(
+            checkClassLabels(validation_batch, rows, data_schema.class_names.size()));
+      }
+      auto loss = training.evaluateLoss(validation_batch);
+      if (!loss.ok()) {
+        return loss.status().withContext("validation loss");
+      }
+      loss_sum += *loss * static_cast<double>(rows.size());
+      if (accuracy_ok) {
+        inputs.set(input_name, validation_batch.features);
+        Status predicted = targets_.model->predict(inputs, outputs, PredictOptions{});
+        const Tensor* labels = outputs.find("label");
+        if (!predicted.ok() || !labels || labels->dtype() != DType::kInt64 ||
+            labels->numel() != static_cast<std::int64_t>(rows.size())) {
+          // The model cannot be scored this way; keep training, report the loss only.
+          accuracy_ok = false;
+          continue;
+        }
+        auto predicted_labels = labels->span<std::int64_t>();
+        auto true_labels = validation_batch.labels.span<std::int64_t>();
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+          correct += predicted_labels[i] == true_labels[i] ? 1 : 0;
+        }
+      }
+    }
+    result.loss = loss_sum / static_cast<double>(validation_rows.size());
+    result.has_accuracy = accuracy_ok;
+    result.accuracy = static_cast<double>(correct) / static_cast<double>(validation_rows.size());
+    return result;
+  };
+
+  for (std::uint64_t epoch = 0; epoch < options_.epochs; ++epoch) {
+    const std::string epoch_label =
+        std::to_string(epoch + 1) + "/" + std::to_string(options_.epochs);
+    if (options_.shuffle) {
+      shuffleRows(train_rows, options_.seed + epoch);
+    }
+    training.resetState();
+    progress.begin("epoch " + epoch_label, batches);
+    const auto started = std::chrono::steady_clock::now();
+    double loss_sum = 0;
+    std::uint64_t samples = 0;
+    for (std::uint64_t step = 0; step < batches; ++step) {
+      if (host.stopRequested()) {
+        progress.end("stopped at epoch " + epoch_label);
+        return cancelled("training of model '" + targets_.model_name + "' was stopped at epoch " +
+                         std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
+      }
+      std::size_t begin = step * batch_size;
+      std::span<const std::uint64_t> rows(
+          train_rows.data() + begin, std::min<std::size_t>(batch_size, train_rows.size() - begin));
+      Status read = dataset.read(rows, batch);
+      if (!read.ok()) {
+        progress.end("failed");
+        return read.withContext("reading dataset '" + targets_.dataset_name + "'");
+      }
+      if (check_labels) {
+        Status labels = checkClassLabels(batch, rows, data_schema.class_names.size());
+        if (!labels.ok()) {
+          progress.end("failed");
+          return labels.withContext("dataset '" + targets_.dataset_name + "'");
+        }
+      }
+      auto loss = training.forwardBackward(batch, true);
+      if (!loss.ok()) {
+        progress.end("failed");
+        return loss.status().withContext("training step " + std::to_string(step + 1) +
+                                         " of epoch " + epoch_label);
+      }
+      if (!std::isfinite(*loss)) {
+        progress.end("failed");
+        return invalidArgument("loss became " + nonFiniteName(*loss) + " at epoch " +
+                               std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
+      }
+      Status stepped = optimizer.step(parameters);
+      if (!stepped.ok()) {
+        progress.end("failed");
+        return stepped.withContext("optimizer step");
+      }
+      ++total_steps;
+      loss_sum += *loss * static_cast<double>(rows.size());
+      samples += rows.size();
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      double rate = seconds > 0 ? static_cast<double>(samples) / seconds : 0;
+      progress.update(step + 1,
+                      {{"loss", loss_sum / static_cast<double>(samples)}, {"samples/s", rate}});
+    }
+    std::string summary =
+        "epoch " + epoch_label + " loss=" + formatFigure(loss_sum / static_cast<double>(samples));
+    if (!validation_rows.empty()) {
+      auto evaluation = evaluate();
+      if (!evaluation.ok()) {
+        progress.end("failed");
+        return evaluation.status();
+      }
+      if (!std::isfinite(evaluation->loss)) {
+        progress.end("failed");
+        return invalidArgument("validation loss became " + nonFiniteName(evaluation->loss) +
+                               " at epoch " + std::to_string(epoch + 1));
+      }
+      summary += " val_loss=" + formatFigure(evaluation->loss);
+      if (evaluation->has_accuracy) {
+        summary += " val_accuracy=" + formatFigure(evaluation->accuracy);
+      }
+    }
+    progress.end(summary);
+  }
+  host.log(LogLevel::kInfo, name_,
+           "trained model '" + targets_.model_name + "' for " + std::to_string(options_.epochs) +
+               " epochs (" + std::to_string(total_steps) + " steps on " +
+               std::to_string(train_rows.size()) + " rows, " +
+               std::to_string(validation_rows.size()) + " held out)");
+  return Status();
+}
+
+NodeType trainJobNodeType() {
+  NodeType type;
+  type.type = "job.train";
+  type.kind = NodeKind::kJob;
+  type.summary = "Trains a model on a dataset and saves it to storage";
+  type.params = {
+      ParamSpec::ref("model", NodeKind::kModel, "The model to train."),
+      ParamSpec::ref("dataset", NodeKind::kDataset,
+                     "The training data; a validation split is held out from it."),
+      ParamSpec::ref("optimizer", NodeKind::kOptimizer,
+                     "A gradient optimizer; required when the model trains by gradients, "
+                     "ignored by models that fit themselves.")
+          .optional(),
+      ParamSpec::integer("epochs", "Passes over the training rows.")
+          .withDefault(std::int64_t{10})
+          .atLeast(1),
+      ParamSpec::integer("batch_size", "Rows per optimizer step.")
+          .withDefault(std::int64_t{32})
+          .atLeast(1),
+      ParamSpec::integer("seed",
+                         "Seeds initialisation, the validation split and the shuffles; the "
+                         "same seed trains the same model.")
+          .withDefault(std::int64_t{0})
+          .atLeast(0),
+      ParamSpec::boolean("shuffle", "Shuffle the training rows before every epoch.")
+          .withDefault(true),
+      ParamSpec::number("validation_fraction",
+                        "Share of rows held out once to report val_loss (and val_accuracy for "
+                        "classifiers) after every epoch.")
+          .withDefault(0.0)
+          .range(0, 0.9),
+      ParamSpec::ref("storage", NodeKind::kStorage,
+                     "Where to save the trained model; not saved when absent.")
+          .optional(),
+      ParamSpec::string("artifact",
+                        "Storage key of the saved model (default models/<model>/model.aimass).")
+          .withDefault(std::string()),
+  };
+  type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
+    std::unique_ptr<Node> node;
+    Status status = guard("job.train", [&]() -> Status {
+      auto refOrNull = [&](const std::string& name) -> std::shared_ptr<Node> {
+        return config.has(name) ? config.getRef<Node>(name) : nullptr;
+      };
+      auto firstName = [&](const std::string& name, bool types) -> std::string {
+        if (!config.has(name)) {
+          return {};
+        }
+        const auto& list = types ? config.refTypes(name) : config.refNames(name);
+        return list.empty() ? std::string() : list.front();
+      };
+      TrainTargets targets;
+      targets.model = std::static_pointer_cast<Model>(refOrNull("model"));
+      targets.model_name = firstName("model", false);
+      targets.model_type = firstName("model", true);
+      targets.dataset = std::static_pointer_cast<Dataset>(refOrNull("dataset"));
+      targets.dataset_name = firstName("dataset", false);
+      targets.storage = std::static_pointer_cast<Storage>(refOrNull("storage"));
+      auto optimizer = std::static_pointer_cast<Optimizer>(refOrNull("optimizer"));
+      if (optimizer && targets.model) {
+        std::string optimizer_name = "optimizer '" + firstName("optimizer", false) + "' (" +
+                                     firstName("optimizer", true) + ")";
+        if (!targets.model->gradientTraining()) {
+          config.host().log(
+              LogLevel::kWarning, config.nodeName(),
+              optimizer_name + " is ignored: model '" + targets.model_name + "' fits itself");
+        } else if (optimizer->style() != OptimizerStyle::kGradient) {
+          return invalidArgument(optimizer_name + " is a search optimizer, but model '" +
+                                 targets.model_name + "' (" + targets.model_type +
+                                 ") trains by gradients and needs a gradient optimizer such as "
+                                 "optimizer.sgd");
+        } else {
+          targets.optimizer = std::static_pointer_cast<GradientOptimizer>(optimizer);
+        }
+      }
+      TrainOptions options;
+      options.epochs = static_cast<std::uint64_t>(config.getInt("epochs"));
+      options.batch_size = static_cast<std::uint64_t>(config.getInt("batch_size"));
+      options.seed = static_cast<std::uint64_t>(config.getInt("seed"));
+      options.shuffle = config.getBool("shuffle");
+      options.validation_fraction = config.getFloat("validation_fraction");
+      options.artifact_key = config.getString("artifact");
+      auto job = TrainJob::create(config.nodeName(), std::move(targets), std::move(options));
+      if (!job.ok()) {
+        return job.status();
+      }
+      node = std::move(job).value();
+      return Status();
+    });
+    if (!status.ok()) {
+      return status;
+    }
+    return node;
+  };
+  return type;
+}
+
+}  // namespace aimass::core

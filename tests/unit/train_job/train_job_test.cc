@@ -1,0 +1,811 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "train_job.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "aimass/core/model_artifact.h"
+#include "aimass/core/type_registry.h"
+#include "local_collective.h"
+
+namespace aimass::core {
+namespace {
+
+using ::testing::HasSubstr;
+
+// ---------------------------------------------------------------------------------------------
+// Fakes: a host, a progress sink, a two-class dataset, a softmax classifier trained by
+// gradients, a self-fitting model, plain gradient descent, and a map storage.
+
+class NoRoutes final : public RouteTable {
+ public:
+  Status add(Route) override { return unimplemented("no routes"); }
+  std::vector<Route> routes() const override { return {}; }
+};
+
+class NoModels final : public ModelCatalog {
+ public:
+  std::vector<ServedModel> list() const override { return {}; }
+  Expected<ServedModel> find(std::string_view, std::string_view) const override {
+    return notFound("none");
+  }
+};
+
+class FakeHost final : public Host {
+ public:
+  void log(LogLevel level, std::string_view node, std::string_view message) override {
+    std::lock_guard lock(mutex_);
+    lines.push_back(std::string(node) + ": " + std::string(message));
+    if (level == LogLevel::kWarning) {
+      warnings.push_back(std::string(message));
+    }
+  }
+  int threads() const override { return 1; }
+  std::filesystem::path baseDir() const override { return "."; }
+  RouteTable& routes() override { return routes_; }
+  const ModelCatalog& models() const override { return models_; }
+  std::string_view version() const override { return "test"; }
+  /// Turns true on the `stop_after`-th poll (never when 0).
+  bool stopRequested() const override {
+    auto n = ++polls_;
+    return stop_after > 0 && n >= stop_after;
+  }
+
+  std::uint64_t stop_after = 0;
+  std::vector<std::string> lines;
+  std::vector<std::string> warnings;
+
+ private:
+  std::mutex mutex_;
+  mutable std::atomic<std::uint64_t> polls_{0};
+  NoRoutes routes_;
+  NoModels models_;
+};
+
+class RecordingProgress final : public JobProgress {
+ public:
+  void begin(std::string_view phase, std::uint64_t total) override {
+    phases.push_back(std::string(phase));
+    totals.push_back(total);
+  }
+  void update(std::uint64_t done,
+              const std::vector<std::pair<std::string, double>>& figures) override {
+    last_done = done;
+    ++updates;
+    for (const auto& [name, value] : figures) {
+      last_figures[name] = value;
+    }
+  }
+  void end(std::string_view summary) override { summaries.push_back(std::string(summary)); }
+
+  std::vector<std::string> phases;
+  std::vector<std::uint64_t> totals;
+  std::vector<std::string> summaries;
+  std::map<std::string, double> last_figures;
+  std::uint64_t last_done = 0;
+  std::uint64_t updates = 0;
+};
+
+/// Two Gaussian blobs in 2-D, labelled 0 and 1; far enough apart to be separable.
+class BlobDataset final : public Dataset {
+ public:
+  explicit BlobDataset(std::size_t rows, std::uint64_t seed = 7) {
+    schema_.feature_names = {"x", "y"};
+    schema_.row_shape = {2};
+    schema_.label_kind = LabelKind::kClass;
+    schema_.class_names = {"left", "right"};
+    schema_.num_targets = 1;
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> noise(0.0f, 0.5f);
+    for (std::size_t i = 0; i < rows; ++i) {
+      std::int64_t label = static_cast<std::int64_t>(i % 2);
+      float center = label ? 2.0f : -2.0f;
+      features_.push_back(center + noise(rng));
+      features_.push_back(center + noise(rng));
+      labels_.push_back(label);
+    }
+  }
+
+  const DatasetSchema& schema() const override { return schema_; }
+  std::uint64_t size() const override { return labels_.size(); }
+  Status read(std::span<const std::uint64_t> rows, Batch& out) const override {
+    {
+      std::lock_guard lock(mutex_);
+      reads.emplace_back(rows.begin(), rows.end());
+    }
+    auto n = static_cast<std::int64_t>(rows.size());
+    out.features.resize(DType::kFloat32, {n, 2});
+    out.labels.resize(DType::kInt64, {n});
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i] >= labels_.size()) {
+        return outOfRange("row " + std::to_string(rows[i]));
+      }
+      out.features.data<float>()[2 * i] = features_[2 * rows[i]];
+      out.features.data<float>()[2 * i + 1] = features_[2 * rows[i] + 1];
+      out.labels.data<std::int64_t>()[i] = labels_[rows[i]];
+    }
+    return Status();
+  }
+
+  std::vector<std::int64_t> labels_;
+  mutable std::vector<std::vector<std::uint64_t>> reads;
+
+ private:
+  DatasetSchema schema_;
+  std::vector<float> features_;
+  mutable std::mutex mutex_;
+};
+
+/// Softmax regression over two features: a real gradient model small enough to check by hand.
+class TinySoftmax final : public Model, public GradientTraining {
+ public:
+  ModelSchema schema() const override {
+    ModelSchema s;
+    s.task = Task::kClassification;
+    s.inputs = {{"input", DType::kFloat32, {-1, 2}}};
+    s.outputs = {{"probabilities", DType::kFloat32, {-1, classes_}},
+                 {"label", DType::kInt64, {-1}}};
+    s.class_names = class_names_;
+    return s;
+  }
+  bool ready() const override { return prepared_; }
+  Status predict(const TensorMap& inputs, TensorMap& outputs,
+                 const PredictOptions&) const override {
+    const Tensor* x = inputs.find("input");
+    if (!x) {
+      return invalidArgument("no input");
+    }
+    auto rows = x->dim(0);
+    Tensor probabilities(DType::kFloat32, {rows, classes_});
+    Tensor labels(DType::kInt64, {rows});
+    for (std::int64_t r = 0; r < rows; ++r) {
+      auto p = softmaxRow(x->data<float>() + 2 * r);
+      std::copy(p.begin(), p.end(), probabilities.data<float>() + r * classes_);
+      labels.data<std::int64_t>()[r] = std::max_element(p.begin(), p.end()) - p.begin();
+    }
+    outputs.set("probabilities", probabilities);
+    outputs.set("label", labels);
+    return Status();
+  }
+  GradientTraining* gradientTraining() override { return this; }
+  std::uint32_t formatVersion() const override { return 1; }
+  Status save(std::string& payload) const override {
+    payload.assign(reinterpret_cast<const char*>(weights_.data<float>()), weights_.nbytes());
+    return Status();
+  }
+  Status load(std::string_view payload, std::uint32_t) override {
+    if (payload.empty() || payload.size() % (3 * sizeof(float)) != 0) {
+      return invalidArgument("bad payload size");
+    }
+    classes_ = static_cast<std::int64_t>(payload.size() / (3 * sizeof(float)));
+    weights_ = Tensor(DType::kFloat32, {3, classes_});
+    std::memcpy(weights_.raw(), payload.data(), payload.size());
+    prepared_ = true;
+    return Status();
+  }
+
+  Status prepare(const DatasetSchema& schema, std::uint64_t seed) override {
+    if (schema.label_kind != LabelKind::kClass) {
+      return invalidArgument("needs class labels");
+    }
+    prepared_seed = seed;
+    classes_ = static_cast<std::int64_t>(schema.class_names.size());
+    class_names_ = schema.class_names;
+    weights_ = Tensor::zeros(DType::kFloat32, {3, classes_});  // rows: w_x, w_y, bias
+    grad_ = Tensor::zeros(DType::kFloat32, {3, classes_});
+    prepared_ = true;
+    return Status();
+  }
+  std::vector<Parameter> parameters() override { return {{"weights", weights_, grad_}}; }
+  Expected<double> forwardBackward(const Batch& batch, bool) override {
+    ++calls;
+    if (nan_at_call > 0 && calls == nan_at_call) {
+      return std::nan("");
+    }
+    std::memset(grad_.raw(), 0, grad_.nbytes());
+    double loss = lossAndGradient(batch, grad_.data<float>());
+    return loss;
+  }
+  Expected<double> evaluateLoss(const Batch& batch) const override {
+    return lossAndGradient(batch, nullptr);
+  }
+  void resetState() override { ++resets; }
+
+  std::uint64_t calls = 0;
+  std::uint64_t nan_at_call = 0;
+  std::uint64_t resets = 0;
+  std::uint64_t prepared_seed = 0;
+
+ private:
+  std::vector<float> softmaxRow(const float* x) const {
+    const float* w = weights_.data<float>();
+    std::vector<float> z(classes_);
+    float top = -1e30f;
+    for (std::int64_t c = 0; c < classes_; ++c) {
+      z[c] = x[0] * w[c] + x[1] * w[classes_ + c] + w[2 * classes_ + c];
+      top = std::max(top, z[c]);
+    }
+    float sum = 0;
+    for (auto& v : z) {
+      v = std::exp(v - top);
+      sum += v;
+    }
+    for (auto& v : z) {
+      v /= sum;
+    }
+    return z;
+  }
+  double lossAndGradient(const Batch& batch, float* grad) const {
+    auto rows = batch.features.dim(0);
+    double loss = 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* x = batch.features.data<float>() + 2 * r;
+      auto label = batch.labels.data<std::int64_t>()[r];
+      auto p = softmaxRow(x);
+      loss -= std::log(std::max(p[label], 1e-12f));
+      if (grad) {
+        for (std::int64_t c = 0; c < classes_; ++c) {
+          float d = (p[c] - (c == label ? 1.0f : 0.0f)) / static_cast<float>(rows);
+          grad[c] += d * x[0];
+          grad[classes_ + c] += d * x[1];
+          grad[2 * classes_ + c] += d;
+        }
+      }
+    }
+    return loss / static_cast<double>(rows);
+  }
+
+  bool prepared_ = false;
+  std::int64_t classes_ = 0;
+  std::vector<std::string> class_names_;
+  Tensor weights_;
+  Tensor grad_;
+};
+
+/// Fits itself: its "training" is averaging the features, one observer call per pass.
+class MeanModel final : public Model, public SelfTraining {
+ public:
+  ModelSchema schema() const override { return {}; }
+  bool ready() const override { return fitted; }
+  Status predict(const TensorMap&, TensorMap&, const PredictOptions&) const override {
+    return unimplemented("not needed");
+  }
+  SelfTraining* selfTraining() override { return this; }
+  std::uint32_t formatVersion() const override { return 1; }
+  Status save(std::string& payload) const override {
+    payload = std::to_string(mean);
+    return Status();
+  }
+  Status load(std::string_view, std::uint32_t) override { return Status(); }
+  Status fit(const Dataset& data, std::uint64_t seed, FitObserver& observer) override {
+    fit_seed = seed;
+    std::vector<std::uint64_t> rows(data.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      rows[i] = i;
+    }
+    Batch batch;
+    AIMASS_RETURN_IF_ERROR(data.read(rows, batch));
+    for (std::uint64_t pass = 1; pass <= 5; ++pass) {
+      double sum = 0;
+      for (float v : batch.features.span<float>()) {
+        sum += v;
+      }
+      mean = sum / static_cast<double>(batch.features.numel());
+      if (observer.onIteration(pass, mean)) {
+        return cancelled("asked to stop");
+      }
+    }
+    fitted = true;
+    return Status();
+  }
+
+  bool fitted = false;
+  double mean = 0;
+  std::uint64_t fit_seed = 0;
+};
+
+/// Neither trains by gradients nor fits itself.
+class FrozenModel final : public Model {
+ public:
+  ModelSchema schema() const override { return {}; }
+  bool ready() const override { return true; }
+  Status predict(const TensorMap&, TensorMap&, const PredictOptions&) const override {
+    return Status();
+  }
+  std::uint32_t formatVersion() const override { return 1; }
+  Status save(std::string&) const override { return Status(); }
+  Status load(std::string_view, std::uint32_t) override { return Status(); }
+};
+
+class GradientDescent final : public GradientOptimizer {
+ public:
+  Status begin(std::span<Parameter> parameters) override {
+    began_with = parameters.size();
+    return Status();
+  }
+  Status step(std::span<Parameter> parameters) override {
+    ++steps;
+    for (auto& p : parameters) {
+      auto v = p.value.span<float>();
+      auto g = p.grad.span<float>();
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        v[i] -= static_cast<float>(rate) * g[i];
+      }
+    }
+    return Status();
+  }
+  double learningRate() const override { return rate; }
+  void setLearningRate(double r) override { rate = r; }
+  Status saveState(std::string&) const override { return Status(); }
+  Status loadState(std::string_view) override { return Status(); }
+
+  double rate = 0.5;
+  std::uint64_t steps = 0;
+  std::size_t began_with = 0;
+};
+
+class AskTell final : public SearchOptimizer {
+ public:
+  Status begin(const SearchSpace&, std::uint64_t) override { return Status(); }
+  Expected<std::vector<Candidate>> ask(std::size_t) override { return std::vector<Candidate>{}; }
+  Status tell(std::span<const aimass::Evaluation>) override { return Status(); }
+};
+
+class MapStorage final : public Storage {
+ public:
+  std::string describe() const override { return "map:test"; }
+  Status put(std::string_view key, std::string_view value) override {
+    std::lock_guard lock(mutex_);
+    values[std::string(key)] = std::string(value);
+    return Status();
+  }
+  Expected<std::string> get(std::string_view key) const override {
+    std::lock_guard lock(mutex_);
+    auto it = values.find(std::string(key));
+    if (it == values.end()) {
+      return notFound(std::string(key));
+    }
+    return it->second;
+  }
+  Expected<std::vector<std::string>> list(std::string_view) const override {
+    return std::vector<std::string>{};
+  }
+  Status remove(std::string_view) override { return unimplemented("no"); }
+  Expected<bool> compareAndSet(std::string_view, std::optional<std::string_view>,
+                               std::string_view) override {
+    return unimplemented("no");
+  }
+  std::map<std::string, std::string> values;
+
+ private:
+  mutable std::mutex mutex_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+struct Rig {
+  FakeHost host;
+  RecordingProgress progress;
+  std::shared_ptr<BlobDataset> data = std::make_shared<BlobDataset>(200);
+  std::shared_ptr<TinySoftmax> model = std::make_shared<TinySoftmax>();
+  std::shared_ptr<GradientDescent> optimizer = std::make_shared<GradientDescent>();
+  std::shared_ptr<MapStorage> storage = std::make_shared<MapStorage>();
+
+  TrainTargets targets(bool with_storage = true) {
+    TrainTargets t;
+    t.model = model;
+    t.model_name = "clf";
+    t.model_type = "model.tiny";
+    t.dataset = data;
+    t.dataset_name = "blobs";
+    t.optimizer = optimizer;
+    if (with_storage) {
+      t.storage = storage;
+    }
+    return t;
+  }
+  std::unique_ptr<TrainJob> job(TrainOptions options, bool with_storage = true) {
+    auto made = TrainJob::create("train", targets(with_storage), std::move(options));
+    EXPECT_TRUE(made.ok()) << made.status().toString();
+    return made.ok() ? std::move(made).value() : nullptr;
+  }
+};
+
+TrainOptions quickOptions() {
+  TrainOptions o;
+  o.epochs = 3;
+  o.batch_size = 16;
+  o.seed = 11;
+  o.validation_fraction = 0.25;
+  return o;
+}
+
+TEST(TrainJob, LearnsSeparableDataAndSavesTheModel) {
+  Rig rig;
+  auto job = rig.job(quickOptions());
+  ASSERT_TRUE(job);
+  Status status = job->run(rig.host, rig.progress);
+  ASSERT_TRUE(status.ok()) << status.toString();
+
+  ASSERT_EQ(rig.progress.summaries.size(), 3u);
+  EXPECT_THAT(rig.progress.summaries[0], HasSubstr("epoch 1/3 loss="));
+  EXPECT_THAT(rig.progress.summaries[2], HasSubstr("val_loss="));
+  EXPECT_THAT(rig.progress.summaries[2], HasSubstr("val_accuracy=1.0000"));
+  EXPECT_EQ(rig.progress.phases[1], "epoch 2/3");
+  EXPECT_LT(rig.progress.last_figures.at("loss"), 0.2);
+  EXPECT_GE(rig.progress.last_figures.at("samples/s"), 0);
+  EXPECT_EQ(rig.model->prepared_seed, 11u);
+  EXPECT_EQ(rig.model->resets, 3u);
+  EXPECT_EQ(rig.optimizer->began_with, 1u);
+
+  const std::string key = "models/clf/model.aimass";
+  ASSERT_EQ(rig.storage->values.count(key), 1u);
+  TinySoftmax restored;
+  ASSERT_TRUE(loadModel(restored, "model.tiny", *rig.storage, key).ok());
+  TensorMap in, out;
+  in.set("input", Tensor::fromVector<float>({-2, -2, 2, 2}, {2, 2}));
+  ASSERT_TRUE(restored.predict(in, out, {}).ok());
+  EXPECT_EQ(out.find("label")->data<std::int64_t>()[0], 0);
+  EXPECT_EQ(out.find("label")->data<std::int64_t>()[1], 1);
+  EXPECT_THAT(rig.host.lines.back(), HasSubstr("saved model 'clf' to '" + key + "' in map:test"));
+}
+
+TEST(TrainJob, TakesOneStepPerBatchOfTheTrainingSplit) {
+  Rig rig;
+  auto job = rig.job(quickOptions());  // 200 rows, 50 held out, 150 / 16 -> 10 batches
+  ASSERT_TRUE(job->run(rig.host, rig.progress).ok());
+  EXPECT_EQ(rig.optimizer->steps, 30u);
+  EXPECT_EQ(rig.model->calls, 30u);
+  EXPECT_EQ(rig.progress.totals[0], 10u);
+  EXPECT_EQ(rig.progress.last_done, 10u);
+}
+
+TEST(TrainJob, ValidationRowsAreHeldOutAndNeverTrainedOn) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  auto job = rig.job(options);
+  ASSERT_TRUE(job->run(rig.host, rig.progress).ok());
+  // Training reads come before each epoch's validation reads: 10 training + 4 validation.
+  ASSERT_EQ(rig.data->reads.size(), 3u * 14u);
+  std::set<std::uint64_t> trained, validated;
+  for (std::size_t i = 0; i < rig.data->reads.size(); ++i) {
+    auto& target = (i % 14) < 10 ? trained : validated;
+    target.insert(rig.data->reads[i].begin(), rig.data->reads[i].end());
+  }
+  EXPECT_EQ(trained.size(), 150u);
+  EXPECT_EQ(validated.size(), 50u);
+  for (auto row : validated) {
+    EXPECT_EQ(trained.count(row), 0u) << "row " << row << " is in both splits";
+  }
+}
+
+std::vector<std::vector<std::uint64_t>> readsOf(std::uint64_t seed, bool shuffle) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.seed = seed;
+  options.shuffle = shuffle;
+  options.validation_fraction = 0;
+  auto job = rig.job(options, false);
+  EXPECT_TRUE(job->run(rig.host, rig.progress).ok());
+  return rig.data->reads;
+}
+
+TEST(TrainJob, ShufflingIsDeterministicPerSeedAndDiffersPerEpoch) {
+  auto first = readsOf(5, true);
+  EXPECT_EQ(first, readsOf(5, true));
+  EXPECT_NE(first, readsOf(6, true));
+  // 200 rows / 16 -> 13 batches per epoch; epoch 2 sees another order than epoch 1.
+  ASSERT_EQ(first.size(), 39u);
+  EXPECT_NE(first[0], first[13]);
+}
+
+TEST(TrainJob, WithoutShuffleRowsComeInOrder) {
+  auto reads = readsOf(5, false);
+  ASSERT_FALSE(reads.empty());
+  EXPECT_EQ(reads[0],
+            (std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}));
+  EXPECT_EQ(reads[0], reads[13]);
+}
+
+TEST(TrainJob, SameSeedTrainsTheSameModel) {
+  std::string saved[2];
+  for (auto& bytes : saved) {
+    Rig rig;
+    ASSERT_TRUE(rig.job(quickOptions())->run(rig.host, rig.progress).ok());
+    bytes = rig.storage->values.at("models/clf/model.aimass");
+  }
+  EXPECT_EQ(saved[0], saved[1]);
+}
+
+TEST(TrainJob, CustomArtifactKeyIsUsed) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.artifact_key = "exp/7/clf.bin";
+  ASSERT_TRUE(rig.job(options)->run(rig.host, rig.progress).ok());
+  EXPECT_EQ(rig.storage->values.count("exp/7/clf.bin"), 1u);
+  EXPECT_EQ(rig.storage->values.size(), 1u);
+}
+
+TEST(TrainJob, LabelOutOfRangeIsRejectedAndNothingSaved) {
+  Rig rig;
+  rig.data->labels_[37] = 2;  // only classes 0 and 1 exist
+  TrainOptions options = quickOptions();
+  options.validation_fraction = 0;
+  Status status = rig.job(options)->run(rig.host, rig.progress);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("row 37 has class label 2, outside [0, 2)"));
+  EXPECT_TRUE(rig.storage->values.empty());
+}
+
+TEST(TrainJob, NegativeLabelIsRejected) {
+  Rig rig;
+  rig.data->labels_[3] = -1;
+  Status status = rig.job(quickOptions())->run(rig.host, rig.progress);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("row 3 has class label -1"));
+}
+
+TEST(TrainJob, NanLossStopsTrainingWithEpochAndStep) {
+  Rig rig;
+  rig.model->nan_at_call = 13;  // 10 batches per epoch: the third step of epoch 2
+  Status status = rig.job(quickOptions())->run(rig.host, rig.progress);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "loss became NaN at epoch 2 step 3");
+  EXPECT_EQ(rig.optimizer->steps, 12u);
+  EXPECT_TRUE(rig.storage->values.empty());
+}
+
+TEST(TrainJob, EmptyDatasetIsAnError) {
+  Rig rig;
+  rig.data = std::make_shared<BlobDataset>(0);
+  Status status = rig.job(quickOptions())->run(rig.host, rig.progress);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("dataset 'blobs' has no rows"));
+  EXPECT_TRUE(rig.storage->values.empty());
+}
+
+TEST(TrainJob, StopRequestCancelsWithinABatch) {
+  Rig rig;
+  rig.host.stop_after = 5;
+  Status status = rig.job(quickOptions())->run(rig.host, rig.progress);
+  EXPECT_EQ(status.code(), StatusCode::kCancelled);
+  EXPECT_EQ(rig.optimizer->steps, 4u);
+  EXPECT_TRUE(rig.storage->values.empty());
+}
+
+TEST(TrainJob, SelfTrainingModelFitsOnceAndIsSaved) {
+  Rig rig;
+  auto model = std::make_shared<MeanModel>();
+  TrainTargets targets = rig.targets();
+  targets.model = model;
+  targets.model_type = "model.mean";
+  targets.optimizer = nullptr;
+  auto job = TrainJob::create("train", std::move(targets), quickOptions());
+  ASSERT_TRUE(job.ok()) << job.status().toString();
+  ASSERT_TRUE((*job)->run(rig.host, rig.progress).ok());
+  EXPECT_TRUE(model->fitted);
+  EXPECT_EQ(model->fit_seed, 11u);
+  EXPECT_EQ(rig.progress.updates, 5u);
+  EXPECT_THAT(rig.progress.summaries.back(), HasSubstr("5 iterations"));
+  EXPECT_EQ(rig.storage->values.count("models/clf/model.aimass"), 1u);
+}
+
+TEST(TrainJob, SelfTrainingStopsOnRequest) {
+  Rig rig;
+  rig.host.stop_after = 2;
+  auto model = std::make_shared<MeanModel>();
+  TrainTargets targets = rig.targets();
+  targets.model = model;
+  auto job = TrainJob::create("train", std::move(targets), quickOptions());
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ((*job)->run(rig.host, rig.progress).code(), StatusCode::kCancelled);
+  EXPECT_FALSE(model->fitted);
+  EXPECT_TRUE(rig.storage->values.empty());
+}
+
+TEST(TrainJob, GradientModelWithoutOptimizerIsRefused) {
+  Rig rig;
+  TrainTargets targets = rig.targets();
+  targets.optimizer = nullptr;
+  auto job = TrainJob::create("train", std::move(targets), quickOptions());
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(job.status().message(), HasSubstr("model 'clf' (model.tiny) trains by gradients"));
+}
+
+TEST(TrainJob, UntrainableModelIsRefused) {
+  Rig rig;
+  TrainTargets targets = rig.targets();
+  targets.model = std::make_shared<FrozenModel>();
+  auto job = TrainJob::create("train", std::move(targets), quickOptions());
+  ASSERT_FALSE(job.ok());
+  EXPECT_THAT(job.status().message(), HasSubstr("is not trainable"));
+}
+
+TEST(TrainJob, ArtifactWithoutStorageIsRefused) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.artifact_key = "m.bin";
+  auto job = TrainJob::create("train", rig.targets(false), options);
+  ASSERT_FALSE(job.ok());
+  EXPECT_THAT(job.status().message(), HasSubstr("no storage"));
+}
+
+TEST(TrainJob, InvalidArtifactKeyIsRefused) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.artifact_key = "/abs/key";
+  auto job = TrainJob::create("train", rig.targets(), options);
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(TrainJob, ValidationSplitThatLeavesNothingIsAnError) {
+  Rig rig;
+  rig.data = std::make_shared<BlobDataset>(1);
+  TrainOptions options = quickOptions();
+  options.validation_fraction = 0.9;
+  Status status = rig.job(options)->run(rig.host, rig.progress);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("none left for training"));
+}
+
+// The node type as the graph sees it: parameters with defaults, the factory's checks.
+
+/// Fills a NodeConfig the way the graph does: defaults first, then the given values and refs.
+NodeConfig configFor(const NodeType& type, Host& host,
+                     std::map<std::string, std::pair<std::string, std::shared_ptr<Node>>> refs,
+                     std::map<std::string, ParamValue> values = {}) {
+  NodeConfig config("train", type.type, &host);
+  for (const auto& spec : type.params) {
+    if (!std::holds_alternative<std::monostate>(spec.default_value)) {
+      config.setValue(spec.name, spec.default_value);
+    }
+  }
+  for (auto& [name, value] : values) {
+    config.setValue(name, value);
+  }
+  for (auto& [name, ref] : refs) {
+    config.setRefs(name, {name + "_node"}, {ref.first}, {ref.second});
+  }
+  return config;
+}
+
+TEST(TrainJobType, DeclaresItsParameters) {
+  NodeType type = trainJobNodeType();
+  EXPECT_EQ(type.type, "job.train");
+  EXPECT_EQ(type.kind, NodeKind::kJob);
+  std::map<std::string, const ParamSpec*> specs;
+  for (const auto& p : type.params) {
+    specs[p.name] = &p;
+  }
+  ASSERT_EQ(specs.size(), 10u);
+  EXPECT_TRUE(specs.at("model")->required);
+  EXPECT_EQ(specs.at("model")->ref_kind, NodeKind::kModel);
+  EXPECT_TRUE(specs.at("dataset")->required);
+  EXPECT_FALSE(specs.at("optimizer")->required);
+  EXPECT_FALSE(specs.at("storage")->required);
+  EXPECT_EQ(std::get<std::int64_t>(specs.at("epochs")->default_value), 10);
+  EXPECT_EQ(specs.at("epochs")->min, 1.0);
+  EXPECT_EQ(std::get<std::int64_t>(specs.at("batch_size")->default_value), 32);
+  EXPECT_EQ(std::get<bool>(specs.at("shuffle")->default_value), true);
+  EXPECT_EQ(specs.at("validation_fraction")->max, 0.9);
+  EXPECT_EQ(std::get<std::string>(specs.at("artifact")->default_value), "");
+}
+
+TEST(TrainJobType, FactoryBuildsAJobThatTrains) {
+  Rig rig;
+  NodeType type = trainJobNodeType();
+  auto config = configFor(type, rig.host,
+                          {{"model", {"model.tiny", rig.model}},
+                           {"dataset", {"dataset.blobs", rig.data}},
+                           {"optimizer", {"optimizer.gd", rig.optimizer}},
+                           {"storage", {"storage.map", rig.storage}}},
+                          {{"epochs", std::int64_t{2}}});
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_EQ((*node)->kind(), NodeKind::kJob);
+  auto& job = static_cast<Job&>(**node);
+  ASSERT_TRUE(job.run(rig.host, rig.progress).ok());
+  EXPECT_EQ(rig.progress.summaries.size(), 2u);
+  // The artifact key defaults from the model's node name and records the model's type.
+  const auto& bytes = rig.storage->values.at("models/model_node/model.aimass");
+  std::string_view payload;
+  auto header = decodeModelArtifact(bytes, payload);
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->type, "model.tiny");
+}
+
+TEST(TrainJobType, SearchOptimizerForGradientModelIsRefused) {
+  Rig rig;
+  NodeType type = trainJobNodeType();
+  auto config =
+      configFor(type, rig.host,
+                {{"model", {"model.tiny", rig.model}},
+                 {"dataset", {"dataset.blobs", rig.data}},
+                 {"optimizer", {"optimizer.random_search", std::make_shared<AskTell>()}}});
+  auto node = type.factory(config);
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(node.status().message(), HasSubstr("is a search optimizer"));
+}
+
+TEST(TrainJobType, MissingOptimizerForGradientModelIsRefused) {
+  Rig rig;
+  NodeType type = trainJobNodeType();
+  auto config =
+      configFor(type, rig.host,
+                {{"model", {"model.tiny", rig.model}}, {"dataset", {"dataset.blobs", rig.data}}});
+  auto node = type.factory(config);
+  ASSERT_FALSE(node.ok());
+  EXPECT_THAT(node.status().message(), HasSubstr("needs an optimizer"));
+}
+
+TEST(TrainJobType, OptimizerForSelfTrainingModelIsIgnoredWithAWarning) {
+  Rig rig;
+  NodeType type = trainJobNodeType();
+  auto config = configFor(type, rig.host,
+                          {{"model", {"model.mean", std::make_shared<MeanModel>()}},
+                           {"dataset", {"dataset.blobs", rig.data}},
+                           {"optimizer", {"optimizer.gd", rig.optimizer}}});
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_EQ(rig.host.warnings.size(), 1u);
+  EXPECT_THAT(rig.host.warnings[0], HasSubstr("is ignored"));
+}
+
+TEST(LocalCollective, IsOneRankWhoseReductionsKeepTheData) {
+  LocalCollective local;
+  EXPECT_EQ(local.rank(), 0);
+  EXPECT_EQ(local.size(), 1);
+  std::vector<float> f{1.5f, -2.0f};
+  std::vector<double> d{3.25};
+  for (auto op : {ReduceOp::kSum, ReduceOp::kMean, ReduceOp::kMax, ReduceOp::kMin}) {
+    ASSERT_TRUE(local.allreduce(std::span<float>(f), op).ok());
+    ASSERT_TRUE(local.allreduce(std::span<double>(d), op).ok());
+  }
+  EXPECT_EQ(f, (std::vector<float>{1.5f, -2.0f}));
+  EXPECT_EQ(d, (std::vector<double>{3.25}));
+  std::vector<std::byte> bytes{std::byte{7}};
+  EXPECT_TRUE(local.broadcast(bytes, 0).ok());
+  EXPECT_EQ(bytes[0], std::byte{7});
+  EXPECT_EQ(local.broadcast(bytes, 1).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(local.barrier().ok());
+}
+
+TEST(LocalCollective, FactoryMakesACollective) {
+  FakeHost host;
+  NodeType type = localCollectiveNodeType();
+  EXPECT_EQ(type.type, "collective.local");
+  EXPECT_EQ(type.kind, NodeKind::kCollective);
+  NodeConfig config("world", type.type, &host);
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok());
+  EXPECT_EQ((*node)->kind(), NodeKind::kCollective);
+  EXPECT_EQ(static_cast<Collective&>(**node).size(), 1);
+}
+
+TEST(BuiltinTypes, RegistersTrainJobAndLocalCollective) {
+  TypeRegistry registry;
+  registerBuiltinTypes(registry);
+  const RegisteredType* train = registry.find("job.train");
+  ASSERT_NE(train, nullptr);
+  EXPECT_EQ(train->type.kind, NodeKind::kJob);
+  EXPECT_EQ(train->plugin->name, "builtin");
+  EXPECT_EQ(train->library, nullptr);
+  const RegisteredType* local = registry.find("collective.local");
+  ASSERT_NE(local, nullptr);
+  EXPECT_EQ(local->type.kind, NodeKind::kCollective);
+}
+
+}  // namespace
+}  // namespace aimass::core
