@@ -16,8 +16,11 @@ namespace aimass::core {
 struct ParamDecl {
   std::string name;
   SourceLocation where;  ///< where the key is
-  YAML::Node value;      ///< scalar or sequence; marks point into the file it came from
-  SourceLocation value_where;
+  /// Scalar or sequence as written (Graph::validate reports any other shape); marks point into
+  /// the file it came from. Shares the parsed tree: copy-construct, never assign, a ParamDecl
+  /// (assigning a YAML::Node rewrites the node it referred to).
+  YAML::Node value;
+  SourceLocation value_where;  ///< where the value is written (the key, when the value is empty)
 };
 
 /// One node as written: `name: {type: ..., <params>}`.
@@ -27,6 +30,9 @@ struct NodeDecl {
   std::string type;
   SourceLocation type_where;
   std::vector<ParamDecl> params;
+  /// Absolute folder of the file that declared the node: its relative `path` parameters resolve
+  /// against it (an included file's folder, not the top-level file's).
+  std::filesystem::path base_dir;
 };
 
 /// A configuration file with its includes merged.

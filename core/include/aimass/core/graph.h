@@ -33,9 +33,17 @@ struct GraphNode {
 /// a node of the wrong kind, cycles) with the file, line and column of the offending text.
 /// instantiate() then creates nodes in topological order; the destructor destroys them in
 /// reverse order.
+///
+/// Conversion rules: bool takes true/false (True, TRUE, ...); int takes decimal, 0x and 0o
+/// integers within int64; float takes any number and .inf; string takes any scalar; paths resolve
+/// against the folder of the file that declared the node. A list parameter also takes a single
+/// scalar as a list of one. min/max apply to ints, floats and each element of int and float
+/// lists; choices apply to strings and each element of string lists.
 class Graph {
  public:
-  /// Null when any diagnostic was added.
+  /// Checks `document` and orders its nodes (dependencies first, otherwise declaration order).
+  /// Diagnostics it adds are sorted by file, line and column. Null when `diagnostics` holds any
+  /// entry afterwards, including ones loadConfig() added before.
   static std::unique_ptr<Graph> validate(const ConfigDocument& document,
                                          const TypeRegistry& registry, Diagnostics& diagnostics);
   ~Graph();

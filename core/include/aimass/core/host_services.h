@@ -39,9 +39,11 @@ class GraphModelCatalog final : public ModelCatalog {
 };
 
 /// The host services handed to every node. Logs go to stderr as
-/// "<time> <LEVEL> [<node>] <message>".
+/// "<time> <LEVEL> [<node>] <message>" (UTC ISO-8601 time, LEVEL one of DEBUG, INFO, WARNING,
+/// ERROR; "[host]" when no node is named), one whole line at a time.
 class HostServices final : public Host {
  public:
+  /// `threads` below 1 means every core of the machine.
   HostServices(std::filesystem::path base_dir, int threads);
 
   void log(LogLevel level, std::string_view node, std::string_view message) override;
