@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "aimass/core/type_registry.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace aimass::core {
+namespace {
+
+bool isNameChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+
+bool isWellFormedName(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), isNameChar);
+}
+
+// Which ParamValue alternatives a parameter of `type` may hold as its default. Integers are
+// accepted for floats (withDefault(1) on a number() picks the int64 alternative); add()
+// normalises them to double so the factory's getFloat() finds a double.
+bool defaultMatchesType(ParamType type, const ParamValue& value) {
+  switch (type) {
+    case ParamType::kBool:
+      return std::holds_alternative<bool>(value);
+    case ParamType::kInt:
+      return std::holds_alternative<std::int64_t>(value);
+    case ParamType::kFloat:
+      return std::holds_alternative<double>(value) || std::holds_alternative<std::int64_t>(value);
+    case ParamType::kString:
+    case ParamType::kPath:
+    case ParamType::kRef:
+      return std::holds_alternative<std::string>(value);
+    case ParamType::kStringList:
+    case ParamType::kRefList:
+      return std::holds_alternative<std::vector<std::string>>(value);
+    case ParamType::kIntList:
+      return std::holds_alternative<std::vector<std::int64_t>>(value);
+    case ParamType::kFloatList:
+      return std::holds_alternative<std::vector<double>>(value) ||
+             std::holds_alternative<std::vector<std::int64_t>>(value);
+  }
+  return false;
+}
+
+std::string_view valueTypeName(const ParamValue& value) {
+  switch (value.index()) {
+    case 1:
+      return "bool";
+    case 2:
+      return "int";
+    case 3:
+      return "float";
+    case 4:
+      return "string";
+    case 5:
+      return "list<string>";
+    case 6:
+      return "list<int>";
+    case 7:
+      return "list<float>";
+    default:
+      return "nothing";
+  }
+}
+
+bool isNumeric(ParamType type) {
+  return type == ParamType::kInt || type == ParamType::kFloat || type == ParamType::kIntList ||
+         type == ParamType::kFloatList;
+}
+
+bool isRef(ParamType type) { return type == ParamType::kRef || type == ParamType::kRefList; }
+
+std::string formatNumber(double v) {
+  if (std::floor(v) == v && std::fabs(v) < 1e15) {
+    return std::to_string(static_cast<long long>(v));
+  }
+  std::string s = std::to_string(v);
+  while (!s.empty() && s.back() == '0') {
+    s.pop_back();
+  }
+  return s;
+}
+
+// The numbers a numeric default holds (one for scalars, every element for lists).
+std::vector<double> numbersOf(const ParamValue& value) {
+  std::vector<double> out;
+  if (const auto* i = std::get_if<std::int64_t>(&value)) {
+    out.push_back(static_cast<double>(*i));
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    out.push_back(*d);
+  } else if (const auto* is = std::get_if<std::vector<std::int64_t>>(&value)) {
+    for (auto x : *is) {
+      out.push_back(static_cast<double>(x));
+    }
+  } else if (const auto* ds = std::get_if<std::vector<double>>(&value)) {
+    out = *ds;
+  }
+  return out;
+}
+
+Status checkParam(const NodeType& type, const ParamSpec& param) {
+  auto fail = [&](const std::string& why) {
+    return invalidArgument("type '" + type.type + "': parameter '" + param.name + "' " + why);
+  };
+  if (param.name.empty()) {
+    return invalidArgument("type '" + type.type + "': a parameter has an empty name");
+  }
+  if (!isWellFormedName(param.name)) {
+    return fail("has a malformed name: use only [a-z0-9_]");
+  }
+  if (param.name == "type") {
+    return fail("uses the reserved name 'type' (it names the node's type in configs)");
+  }
+  if (isRef(param.type) != param.ref_kind.has_value()) {
+    return fail(isRef(param.type) ? "is a reference but names no ref_kind"
+                                  : "is not a reference but has a ref_kind");
+  }
+  if ((param.min || param.max) && !isNumeric(param.type)) {
+    return fail("of type " + std::string(paramTypeName(param.type)) +
+                " has a range; ranges apply to int and float parameters only");
+  }
+  if (param.min && param.max && *param.min > *param.max) {
+    return fail("has an empty range [" + formatNumber(*param.min) + ", " +
+                formatNumber(*param.max) + "]");
+  }
+  if (!param.choices.empty() && param.type != ParamType::kString &&
+      param.type != ParamType::kStringList) {
+    return fail("of type " + std::string(paramTypeName(param.type)) +
+                " has choices; choices apply to string parameters only");
+  }
+  const bool has_default = !std::holds_alternative<std::monostate>(param.default_value);
+  if (!has_default) {
+    return okStatus();
+  }
+  if (param.required) {
+    return fail("is required but has a default; a default makes it optional");
+  }
+  if (!defaultMatchesType(param.type, param.default_value)) {
+    return fail("of type " + std::string(paramTypeName(param.type)) + " has a default of type " +
+                std::string(valueTypeName(param.default_value)));
+  }
+  for (double v : numbersOf(param.default_value)) {
+    if ((param.min && v < *param.min) || (param.max && v > *param.max)) {
+      return fail("has default " + formatNumber(v) + " outside its range [" +
+                  (param.min ? formatNumber(*param.min) : "-inf") + ", " +
+                  (param.max ? formatNumber(*param.max) : "inf") + "]");
+    }
+  }
+  if (!param.choices.empty()) {
+    std::vector<std::string> values;
+    if (const auto* s = std::get_if<std::string>(&param.default_value)) {
+      values.push_back(*s);
+    } else if (const auto* l = std::get_if<std::vector<std::string>>(&param.default_value)) {
+      values = *l;
+    }
+    for (const auto& v : values) {
+      if (std::find(param.choices.begin(), param.choices.end(), v) == param.choices.end()) {
+        return fail("has default '" + v + "', which is not one of its choices");
+      }
+    }
+  }
+  return okStatus();
+}
+
+// Makes int defaults of float parameters doubles, so NodeConfig::getFloat() finds a double.
+void normaliseDefaults(NodeType& type) {
+  for (auto& param : type.params) {
+    if (param.type == ParamType::kFloat) {
+      if (const auto* i = std::get_if<std::int64_t>(&param.default_value)) {
+        param.default_value = static_cast<double>(*i);
+      }
+    } else if (param.type == ParamType::kFloatList) {
+      if (const auto* is = std::get_if<std::vector<std::int64_t>>(&param.default_value)) {
+        param.default_value = std::vector<double>(is->begin(), is->end());
+      }
+    }
+  }
+}
+
+// Calls a plugin's factory while keeping its library loaded. The members are destroyed in
+// reverse order, so the plugin's callable (whose code lives in the library) goes before the
+// library handle that keeps that code mapped.
+struct LibraryBoundFactory {
+  std::shared_ptr<void> library;
+  NodeFactory factory;
+
+  Expected<std::unique_ptr<Node>> operator()(const NodeConfig& config) const {
+    return factory(config);
+  }
+};
+
+// How far a suggestion may be from what was typed: about a third of its length.
+std::size_t suggestionLimit(std::string_view word) {
+  return std::max<std::size_t>(1, (word.size() + 1) / 3);
+}
+
+}  // namespace
+
+Status TypeRegistry::validateType(const NodeType& type) {
+  const std::string kind(nodeKindName(type.kind));
+  const auto dot = type.type.find('.');
+  if (dot == std::string::npos) {
+    return invalidArgument("type '" + type.type + "' is malformed: expected '" + kind + ".<name>'");
+  }
+  const std::string_view prefix = std::string_view(type.type).substr(0, dot);
+  const std::string_view name = std::string_view(type.type).substr(dot + 1);
+  if (prefix != kind) {
+    return invalidArgument("type '" + type.type + "' is declared as kind '" + kind +
+                           "' but its name starts with '" + std::string(prefix) + ".'; expected '" +
+                           kind + "." + std::string(name) + "'");
+  }
+  if (!isWellFormedName(name)) {
+    return invalidArgument("type '" + type.type + "' is malformed: the part after '" + kind +
+                           ".' must be non-empty and use only [a-z0-9_]");
+  }
+  if (!type.factory) {
+    return invalidArgument("type '" + type.type + "' has no factory");
+  }
+  std::set<std::string_view> seen;
+  for (const auto& param : type.params) {
+    AIMASS_RETURN_IF_ERROR(checkParam(type, param));
+    if (!seen.insert(param.name).second) {
+      return invalidArgument("type '" + type.type + "' declares parameter '" + param.name +
+                             "' twice");
+    }
+  }
+  return okStatus();
+}
+
+Status TypeRegistry::add(NodeType type, std::shared_ptr<const PluginInfo> plugin,
+                         std::shared_ptr<void> library) {
+  AIMASS_RETURN_IF_ERROR(validateType(type));
+  if (auto it = types_.find(type.type); it != types_.end()) {
+    const auto& owner = it->second.plugin;
+    std::string by = owner ? "plugin '" + owner->name + "'" : "another plugin";
+    if (owner && !owner->library.empty()) {
+      by += " (" + owner->library + ")";
+    } else if (owner) {
+      by += " (built in)";
+    }
+    return alreadyExists("type '" + type.type + "' is already registered by " + by);
+  }
+  normaliseDefaults(type);
+  if (library) {
+    type.factory = LibraryBoundFactory{library, std::move(type.factory)};
+  }
+  std::string name = type.type;
+  types_.emplace(std::move(name),
+                 RegisteredType{std::move(type), std::move(plugin), std::move(library)});
+  return okStatus();
+}
+
+const RegisteredType* TypeRegistry::find(std::string_view type) const {
+  auto it = types_.find(type);
+  return it == types_.end() ? nullptr : &it->second;
+}
+
+std::vector<const RegisteredType*> TypeRegistry::all() const {
+  std::vector<const RegisteredType*> out;
+  out.reserve(types_.size());
+  for (const auto& [name, type] : types_) {
+    out.push_back(&type);
+  }
+  return out;
+}
+
+std::vector<std::string> TypeRegistry::suggest(std::string_view unknown) const {
+  // A name typed without its kind ("softmax") is compared with the part after the dot too.
+  const bool bare = unknown.find('.') == std::string_view::npos;
+  std::vector<std::pair<std::size_t, std::string>> scored;
+  for (const auto& [name, type] : types_) {
+    std::size_t distance = editDistance(unknown, name);
+    std::size_t limit = suggestionLimit(unknown);
+    if (bare) {
+      auto dot = name.find('.');
+      std::string_view tail = std::string_view(name).substr(dot + 1);
+      distance = std::min(distance, editDistance(unknown, tail));
+    }
+    if (distance <= limit) {
+      scored.emplace_back(distance, name);
+    }
+  }
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < scored.size() && i < 3; ++i) {
+    out.push_back(std::move(scored[i].second));
+  }
+  return out;
+}
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), std::size_t{0});
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min({above + 1, row[j - 1] + 1, substitution});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::size_t limit = suggestionLimit(word);
+  std::string best;
+  std::size_t best_distance = limit + 1;
+  for (const auto& candidate : candidates) {
+    std::size_t d = editDistance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+}  // namespace aimass::core

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+// The type registry: what it accepts as a node type, what it refuses and why, and the
+// "did you mean" suggestions users see for a mistyped type.
+#include "aimass/core/type_registry.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace aimass::core {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class ConstantStorage final : public Node {
+ public:
+  NodeKind kind() const noexcept override { return NodeKind::kStorage; }
+};
+
+NodeType makeType(std::string name, NodeKind kind = NodeKind::kModel) {
+  NodeType type;
+  type.type = std::move(name);
+  type.kind = kind;
+  type.summary = "a test type";
+  type.factory = [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+    return std::unique_ptr<Node>(std::make_unique<ConstantStorage>());
+  };
+  return type;
+}
+
+std::shared_ptr<const PluginInfo> plugin(std::string name, std::string library = "") {
+  auto info = std::make_shared<PluginInfo>();
+  info->name = std::move(name);
+  info->version = "1.0.0";
+  info->library = std::move(library);
+  return info;
+}
+
+std::string refusal(const NodeType& type) { return TypeRegistry::validateType(type).message(); }
+
+TEST(TypeRegistry, AcceptsAWellFormedType) {
+  auto type = makeType("model.soft_max2");
+  type.params = {
+      ParamSpec::integer("epochs", "Passes.").withDefault(std::int64_t{10}).range(1, 100),
+      ParamSpec::number("lr", "Step.").withDefault(0.1).atLeast(0),
+      ParamSpec::string("mode", "Mode.").withDefault(std::string("fast")).oneOf({"fast", "slow"}),
+      ParamSpec::ref("data", NodeKind::kDataset, "Training data."),
+      ParamSpec::refList("more", NodeKind::kDataset, "More data.").optional(),
+      ParamSpec::list("sizes", ParamType::kIntList, "Layer sizes.")
+          .withDefault(std::vector<std::int64_t>{16, 8})
+          .atLeast(1),
+  };
+  EXPECT_TRUE(TypeRegistry::validateType(type).ok()) << refusal(type);
+}
+
+TEST(TypeRegistry, RefusesMalformedTypeNames) {
+  EXPECT_EQ(refusal(makeType("softmax")), "type 'softmax' is malformed: expected 'model.<name>'");
+  EXPECT_EQ(refusal(makeType("storage.fs")),
+            "type 'storage.fs' is declared as kind 'model' but its name starts with 'storage.'; "
+            "expected 'model.fs'");
+  EXPECT_THAT(refusal(makeType("model.Soft-Max")), HasSubstr("must be non-empty and use only"));
+  EXPECT_THAT(refusal(makeType("model.")), HasSubstr("must be non-empty"));
+  EXPECT_THAT(refusal(makeType("model.a.b")), HasSubstr("[a-z0-9_]"));
+}
+
+TEST(TypeRegistry, RefusesATypeWithoutFactory) {
+  auto type = makeType("model.x");
+  type.factory = nullptr;
+  EXPECT_EQ(refusal(type), "type 'model.x' has no factory");
+}
+
+TEST(TypeRegistry, RefusesBadParameters) {
+  auto with = [](ParamSpec spec) {
+    auto type = makeType("model.x");
+    type.params.push_back(std::move(spec));
+    return refusal(type);
+  };
+  EXPECT_EQ(with(ParamSpec::integer("epochs", "").withDefault(std::int64_t{0}).range(1, 10)),
+            "type 'model.x': parameter 'epochs' has default 0 outside its range [1, 10]");
+  EXPECT_EQ(with(ParamSpec::number("lr", "").withDefault(-0.5).atLeast(0)),
+            "type 'model.x': parameter 'lr' has default -0.5 outside its range [0, inf]");
+  EXPECT_EQ(with(ParamSpec::list("sizes", ParamType::kIntList, "")
+                     .withDefault(std::vector<std::int64_t>{4, 0})
+                     .atLeast(1)),
+            "type 'model.x': parameter 'sizes' has default 0 outside its range [1, inf]");
+  EXPECT_EQ(with(ParamSpec::integer("epochs", "").withDefault(std::string("ten"))),
+            "type 'model.x': parameter 'epochs' of type int has a default of type string");
+  EXPECT_EQ(with(ParamSpec::string("mode", "").withDefault(std::string("x")).oneOf({"a", "b"})),
+            "type 'model.x': parameter 'mode' has default 'x', which is not one of its choices");
+  EXPECT_EQ(with(ParamSpec::integer("n", "").range(5, 1)),
+            "type 'model.x': parameter 'n' has an empty range [5, 1]");
+  EXPECT_EQ(with(ParamSpec::string("s", "").atLeast(1)),
+            "type 'model.x': parameter 's' of type string has a range; ranges apply to int and "
+            "float parameters only");
+  EXPECT_EQ(with(ParamSpec::integer("n", "").oneOf({"1"})),
+            "type 'model.x': parameter 'n' of type int has choices; choices apply to string "
+            "parameters only");
+  ParamSpec ref_without_kind = ParamSpec::string("data", "");
+  ref_without_kind.type = ParamType::kRef;
+  EXPECT_EQ(with(ref_without_kind),
+            "type 'model.x': parameter 'data' is a reference but names no ref_kind");
+  ParamSpec required_with_default = ParamSpec::integer("n", "").withDefault(std::int64_t{1});
+  required_with_default.required = true;
+  EXPECT_EQ(with(required_with_default),
+            "type 'model.x': parameter 'n' is required but has a default; a default makes it "
+            "optional");
+  EXPECT_EQ(with(ParamSpec::string("type", "")),
+            "type 'model.x': parameter 'type' uses the reserved name 'type' (it names the node's "
+            "type in configs)");
+  EXPECT_EQ(with(ParamSpec::string("Bad-Name", "")),
+            "type 'model.x': parameter 'Bad-Name' has a malformed name: use only [a-z0-9_]");
+
+  auto twice = makeType("model.x");
+  twice.params = {ParamSpec::integer("n", ""), ParamSpec::string("n", "")};
+  EXPECT_EQ(refusal(twice), "type 'model.x' declares parameter 'n' twice");
+}
+
+TEST(TypeRegistry, AddsFindsAndListsTypesSortedByName) {
+  TypeRegistry registry;
+  ASSERT_TRUE(registry.add(makeType("model.zeta"), plugin("p"), nullptr).ok());
+  ASSERT_TRUE(
+      registry.add(makeType("storage.alpha", NodeKind::kStorage), plugin("p"), nullptr).ok());
+  ASSERT_TRUE(registry.add(makeType("model.beta"), plugin("p"), nullptr).ok());
+  std::vector<std::string> names;
+  for (const auto* type : registry.all()) {
+    names.push_back(type->type.type);
+  }
+  EXPECT_THAT(names, ElementsAre("model.beta", "model.zeta", "storage.alpha"));
+  ASSERT_NE(registry.find("model.beta"), nullptr);
+  EXPECT_EQ(registry.find("model.beta")->plugin->name, "p");
+  EXPECT_EQ(registry.find("model.gamma"), nullptr);
+}
+
+TEST(TypeRegistry, RefusesATakenNameNamingTheOwner) {
+  TypeRegistry registry;
+  ASSERT_TRUE(registry.add(makeType("model.x"), plugin("first", "/lib/first.so"), nullptr).ok());
+  Status again = registry.add(makeType("model.x"), plugin("second"), nullptr);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(again.message(),
+            "type 'model.x' is already registered by plugin 'first' (/lib/first.so)");
+  ASSERT_TRUE(registry.add(makeType("job.y", NodeKind::kJob), plugin("builtin"), nullptr).ok());
+  EXPECT_EQ(registry.add(makeType("job.y", NodeKind::kJob), plugin("p"), nullptr).message(),
+            "type 'job.y' is already registered by plugin 'builtin' (built in)");
+  EXPECT_EQ(registry.find("model.x")->plugin->name, "first");
+}
+
+TEST(TypeRegistry, StoresIntegerDefaultsOfFloatParametersAsDoubles) {
+  // withDefault(1) on a number() holds an int64; the factory reads it with getFloat().
+  auto type = makeType("model.x");
+  type.params = {ParamSpec::number("lr", "").withDefault(1),
+                 ParamSpec::list("weights", ParamType::kFloatList, "")
+                     .withDefault(std::vector<std::int64_t>{1, 2})};
+  TypeRegistry registry;
+  ASSERT_TRUE(registry.add(std::move(type), plugin("p"), nullptr).ok());
+  const auto& params = registry.find("model.x")->type.params;
+  EXPECT_EQ(std::get<double>(params[0].default_value), 1.0);
+  EXPECT_EQ(std::get<std::vector<double>>(params[1].default_value), (std::vector<double>{1, 2}));
+}
+
+TEST(TypeRegistry, KeepsTheLibraryAliveThroughTheFactory) {
+  auto library = std::make_shared<int>(7);
+  std::weak_ptr<int> watch = library;
+  TypeRegistry registry;
+  ASSERT_TRUE(registry.add(makeType("model.x"), plugin("p"), library).ok());
+  EXPECT_EQ(registry.find("model.x")->library, library);
+  auto factory = std::make_unique<NodeFactory>(registry.find("model.x")->type.factory);
+  library.reset();
+  registry = TypeRegistry();
+  // A copy of the factory still holds the library, so the plugin's code stays mapped while
+  // anything can call into it.
+  EXPECT_FALSE(watch.expired());
+  NodeConfig config("n", "model.x", nullptr);
+  auto node = (*factory)(config);
+  ASSERT_TRUE(node.ok());
+  EXPECT_EQ(node.value()->kind(), NodeKind::kStorage);
+  factory.reset();
+  EXPECT_TRUE(watch.expired());
+}
+
+TEST(TypeRegistry, SuggestsCloseTypeNamesBestFirst) {
+  TypeRegistry registry;
+  for (const char* name : {"model.softmax", "model.softmin", "model.baseline", "model.mlp"}) {
+    ASSERT_TRUE(registry.add(makeType(name), plugin("p"), nullptr).ok());
+  }
+  ASSERT_TRUE(registry.add(makeType("storage.fs", NodeKind::kStorage), plugin("p"), nullptr).ok());
+  EXPECT_THAT(registry.suggest("model.sofmax"), ElementsAre("model.softmax", "model.softmin"));
+  EXPECT_THAT(registry.suggest("softmax"), ElementsAre("model.softmax", "model.softmin"));
+  EXPECT_THAT(registry.suggest("storage.fss"), ElementsAre("storage.fs"));
+  EXPECT_TRUE(registry.suggest("dataset.csv").empty());
+  EXPECT_LE(registry.suggest("model.m").size(), 3u);
+}
+
+TEST(EditDistance, CountsInsertionsDeletionsAndSubstitutions) {
+  EXPECT_EQ(editDistance("", ""), 0u);
+  EXPECT_EQ(editDistance("abc", ""), 3u);
+  EXPECT_EQ(editDistance("", "abc"), 3u);
+  EXPECT_EQ(editDistance("kitten", "sitting"), 3u);
+  EXPECT_EQ(editDistance("epochs", "epoch"), 1u);
+  EXPECT_EQ(editDistance("flaw", "lawn"), 2u);
+}
+
+TEST(ClosestMatch, PicksTheNearestWithinAThirdOfTheLength) {
+  const std::vector<std::string> params = {"epochs", "learning_rate", "batch_size"};
+  EXPECT_EQ(closestMatch("epoch", params), "epochs");
+  EXPECT_EQ(closestMatch("learning_rat", params), "learning_rate");
+  EXPECT_EQ(closestMatch("batchsize", params), "batch_size");
+  EXPECT_EQ(closestMatch("seed", params), "");
+  EXPECT_EQ(closestMatch("lr", params), "");
+  EXPECT_EQ(closestMatch("epochs", {}), "");
+}
+
+}  // namespace
+}  // namespace aimass::core
