@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+namespace aimass::core {
+
+/// Exit codes of the `aimass` command.
+inline constexpr int kExitOk = 0;
+/// A runtime failure: a job failed or was cancelled, a frontend could not start, a conformance
+/// check failed.
+inline constexpr int kExitFailure = 1;
+/// Bad input: usage, an unreadable or invalid configuration, an unknown type, a library that
+/// `plugin check` refused.
+inline constexpr int kExitBadInput = 2;
+
+/// Runs the `aimass` command line (`validate`, `run`, `plugins list|describe|reference`,
+/// `plugin check`; see `aimass --help`) and returns the process exit code. Output goes to
+/// stdout, diagnostics and progress to stderr.
+///
+/// Callable in-process (tests do). Every command but `run` leaves process state alone; `run`
+/// blocks SIGINT and SIGTERM while it runs (a dedicated thread waits for them and asks the
+/// graph to stop) and restores the signal mask before returning.
+/// Never throws.
+int runCli(int argc, char** argv);
+
+}  // namespace aimass::core
