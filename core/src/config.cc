@@ -461,7 +461,13 @@ std::optional<int> ConfigLoader::loadText(const std::string& text, const FileFra
   try {
     documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
-    error(locationOf(e.mark, frame.display), e.msg.empty() ? "invalid YAML" : e.msg);
+    // `{a: ${X}}` is a YAML error, not ours: in flow collections '}' closes the collection.
+    bool flow_variable = e.msg.find("flow") != std::string::npos &&
+                         text.find("${") != std::string::npos;
+    error(locationOf(e.mark, frame.display), e.msg.empty() ? "invalid YAML" : e.msg,
+          flow_variable ? "inside {...} and [...] braces end the collection: quote values that "
+                          "use variables, as in p: \"${VAR}\""
+                        : "");
     incomplete_ = true;
     return std::nullopt;
   }
@@ -469,6 +475,7 @@ std::optional<int> ConfigLoader::loadText(const std::string& text, const FileFra
   if (documents.empty() || (documents.size() == 1 && documents.front().IsNull())) {
     if (top_level) {
       error(start, "the configuration is empty", "it needs at least a 'nodes' map");
+      incomplete_ = true;
     }
     return std::nullopt;
   }
@@ -483,6 +490,7 @@ std::optional<int> ConfigLoader::loadText(const std::string& text, const FileFra
           std::string("the configuration must be a map with the keys nodes, include, plugins "
                       "and threads, but is ") +
               describeNodeType(root));
+    incomplete_ = true;
     return std::nullopt;
   }
 
