@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// dataset.csv: entry point and registration.
+
+#include "aimass/plugin.h"
+
+#include <memory>
+
+#include "csv.h"
+
+namespace {
+
+using aimass::ParamSpec;
+
+/// The delimiter parameter as one byte: any single character, or "\t" / "tab" for a tab.
+aimass::Expected<char> delimiterFrom(const std::string& text) {
+  if (text == "\\t" || text == "tab") {
+    return '\t';
+  }
+  if (text.size() != 1) {
+    return aimass::invalidArgument("'delimiter' must be one character (or \"tab\"), got '" + text +
+                                   "'");
+  }
+  return text[0];
+}
+
+aimass::Status registerTypes(aimass::Registrar& registrar) {
+  return aimass::guard("dataset.csv registration", [&]() -> aimass::Status {
+    aimass::NodeType type;
+    type.type = "dataset.csv";
+    type.kind = aimass::NodeKind::kDataset;
+    type.summary =
+        "Numeric table from a CSV file, read into memory (classification, regression "
+        "or unlabelled)";
+    // No example for `path`: a sample file shipped with the sources is not installed, so
+    // `aimass plugin check` reports this type as skipped rather than testing a made-up file.
+    type.params.push_back(ParamSpec::path("path",
+                                          "The CSV file. Relative paths resolve against "
+                                          "the config file's folder."));
+    type.params.push_back(
+        ParamSpec::string("label", "The label column. Leave out for unlabelled data.").optional());
+    type.params.push_back(
+        ParamSpec::list("columns", aimass::ParamType::kStringList,
+                        "Feature columns, in this order. Default: every column except the label.")
+            .optional());
+    type.params.push_back(
+        ParamSpec::string("label_type",
+                          "'class': labels name classes (text or integers); 'value': labels "
+                          "are numeric regression targets.")
+            .withDefault(std::string("class"))
+            .oneOf({"class", "value"}));
+    type.params.push_back(
+        ParamSpec::string("delimiter", "Field separator: one character, or \"tab\".")
+            .withDefault(std::string(",")));
+    type.params.push_back(ParamSpec::boolean("header",
+                                             "Whether the first line names the columns. Without "
+                                             "a header, columns are named \"0\", \"1\", ...")
+                              .withDefault(true));
+    type.factory =
+        [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
+      aimass::plugins::dataset::CsvOptions options;
+      options.path = config.getPath("path");
+      if (config.has("label")) {
+        options.label = config.getString("label");
+      }
+      if (config.has("columns")) {
+        options.columns = config.getStringList("columns");
+      }
+      options.label_kind = config.getString("label_type") == "value" ? aimass::LabelKind::kValue
+                                                                     : aimass::LabelKind::kClass;
+      auto delimiter = delimiterFrom(config.getString("delimiter"));
+      if (!delimiter.ok()) {
+        return delimiter.status();
+      }
+      options.delimiter = *delimiter;
+      options.header = config.getBool("header");
+      auto data = aimass::plugins::dataset::CsvDataset::open(options);
+      if (!data.ok()) {
+        return data.status();
+      }
+      return std::unique_ptr<aimass::Node>(std::move(data).value());
+    };
+    return registrar.add(std::move(type));
+  });
+}
+
+}  // namespace
+
+AIMASS_PLUGIN("dataset.csv", "1.0.0", "CSV file datasets", &registerTypes)
