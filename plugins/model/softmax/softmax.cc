@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "softmax.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numbers>
+#include <random>
+#include <utility>
+
+namespace aimass::plugins::model {
+
+namespace {
+
+constexpr std::string_view kInput = "input";
+
+std::string labelKindName(LabelKind kind) {
+  switch (kind) {
+    case LabelKind::kNone:
+      return "no";
+    case LabelKind::kClass:
+      return "class";
+    case LabelKind::kValue:
+      return "value";
+    case LabelKind::kNextToken:
+      return "next-token";
+  }
+  return "unknown";
+}
+
+// Little-endian encoding, independent of the host's byte order.
+void putU32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) {
+    out += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+}
+void putU64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) {
+    out += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+}
+void putF32(std::string& out, float v) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  putU32(out, bits);
+}
+void putF64(std::string& out, double v) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &v, 8);
+  putU64(out, bits);
+}
+
+/// Reads a payload front to back; any read past the end marks it truncated.
+class PayloadReader {
+ public:
+  explicit PayloadReader(std::string_view bytes) : bytes_(bytes) {}
+  bool ok() const { return ok_; }
+  std::size_t remaining() const { return bytes_.size() - pos_; }
+  std::uint64_t u64() { return read(8); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(read(4)); }
+  float f32() {
+    auto bits = static_cast<std::uint32_t>(read(4));
+    float v;
+    std::memcpy(&v, &bits, 4);
+    return v;
+  }
+  double f64() {
+    std::uint64_t bits = read(8);
+    double v;
+    std::memcpy(&v, &bits, 8);
+    return v;
+  }
+  std::string bytes(std::size_t n) {
+    if (!ok_ || remaining() < n) {
+      ok_ = false;
+      return {};
+    }
+    std::string s(bytes_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+
+ private:
+  std::uint64_t read(int n) {
+    if (!ok_ || remaining() < static_cast<std::size_t>(n)) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) {
+      v |= std::uint64_t(static_cast<unsigned char>(bytes_[pos_ + i])) << (8 * i);
+    }
+    pos_ += static_cast<std::size_t>(n);
+    return v;
+  }
+
+  std::string_view bytes_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+/// N(0, 1) by Box-Muller over mt19937_64: the same numbers on every platform (unlike
+/// std::normal_distribution), so a seed reproduces a model anywhere.
+double standardNormal(std::mt19937_64& random) {
+  constexpr double kScale = 1.0 / 9007199254740992.0;  // 2^-53
+  double u1 = (static_cast<double>(random() >> 11) + 0.5) * kScale;
+  double u2 = static_cast<double>(random() >> 11) * kScale;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+}  // namespace
+
+SoftmaxRegression::SoftmaxRegression(SoftmaxOptions options) : options_(options) {}
+
+ModelSchema SoftmaxRegression::schema() const {
+  ModelSchema schema;
+  schema.task = Task::kClassification;
+  const std::int64_t f = features_ > 0 ? features_ : -1;
+  const std::int64_t c = classes_ > 0 ? classes_ : -1;
+  schema.inputs = {{std::string(kInput), DType::kFloat32, {-1, f}, false}};
+  schema.outputs = {{"probabilities", DType::kFloat32, {-1, c}, false},
+                    {"label", DType::kInt64, {-1}, false},
+                    {"class", DType::kBytes, {-1}, false}};
+  schema.class_names = class_names_;
+  return schema;
+}
+
+Status SoftmaxRegression::prepare(const DatasetSchema& schema, std::uint64_t seed) {
+  if (schema.label_kind != LabelKind::kClass) {
+    return invalidArgument(
+        "model.softmax is a classifier and needs class labels, but the data "
+        "has " +
+        labelKindName(schema.label_kind) + " labels");
+  }
+  if (schema.feature_dtype != DType::kFloat32) {
+    return invalidArgument("model.softmax needs FP32 features, but the data has " +
+                           std::string(dtypeName(schema.feature_dtype)));
+  }
+  if (schema.row_shape.size() != 1 || schema.row_shape[0] <= 0) {
+    return invalidArgument("model.softmax needs rows of shape [F], but the data has rows of " +
+                           shapeToString(schema.row_shape));
+  }
+  if (schema.class_names.size() < 2) {
+    return invalidArgument("model.softmax needs at least 2 classes, but the data has " +
+                           std::to_string(schema.class_names.size()));
+  }
+  return guard("model.softmax prepare", [&] {
+    const std::int64_t f = schema.row_shape[0];
+    const auto c = static_cast<std::int64_t>(schema.class_names.size());
+    Tensor weight(DType::kFloat32, {f, c});
+    std::mt19937_64 random(seed);
+    for (float& w : weight.span<float>()) {
+      w = static_cast<float>(options_.init_scale * standardNormal(random));
+    }
+    Tensor weight_grad = Tensor::zeros(DType::kFloat32, {f, c});
+    Tensor bias = Tensor::zeros(DType::kFloat32, {c});
+    Tensor bias_grad = Tensor::zeros(DType::kFloat32, {c});
+    std::vector<double> scratch(static_cast<std::size_t>(c));
+    std::vector<std::string> names = schema.class_names;
+    // Nothing above can fail any more; commit.
+    weight_ = std::move(weight);
+    weight_grad_ = std::move(weight_grad);
+    bias_ = std::move(bias);
+    bias_grad_ = std::move(bias_grad);
+    scratch_ = std::move(scratch);
+    class_names_ = std::move(names);
+    features_ = f;
+    classes_ = c;
+  });
+}
+
+std::vector<Parameter> SoftmaxRegression::parameters() {
+  if (!ready()) {
+    return {};
+  }
+  return {{"weight", weight_, weight_grad_}, {"bias", bias_, bias_grad_}};
+}
+
+Status SoftmaxRegression::checkBatch(const Batch& batch) const {
+  if (!ready()) {
+    return failedPrecondition("model.softmax is not prepared: call prepare() or load() first");
+  }
+  const Tensor& x = batch.features;
+  if (x.dtype() != DType::kFloat32 || x.rank() != 2 || x.dim(1) != features_ || x.dim(0) <= 0) {
+    return invalidArgument("model.softmax expects features FP32 [N>0, " +
+                           std::to_string(features_) + "], got " +
+                           std::string(dtypeName(x.dtype())) + " " + shapeToString(x.shape()));
+  }
+  const Tensor& y = batch.labels;
+  if (y.dtype() != DType::kInt64 || y.shape() != Shape{x.dim(0)}) {
+    return invalidArgument("model.softmax expects labels INT64 [" + std::to_string(x.dim(0)) +
+                           "], got " + std::string(dtypeName(y.dtype())) + " " +
+                           shapeToString(y.shape()));
+  }
+  const std::int64_t* labels = y.data<std::int64_t>();
+  for (std::int64_t n = 0; n < x.dim(0); ++n) {
+    if (labels[n] < 0 || labels[n] >= classes_) {
+      return invalidArgument("row " + std::to_string(n) + " of the batch has class " +
+                             std::to_string(labels[n]) + ", outside [0, " +
+                             std::to_string(classes_) + ")");
+    }
+  }
+  return okStatus();
+}
+
+double SoftmaxRegression::logitsOf(const float* x, double* logits) const {
+  const std::int64_t c_count = classes_;
+  const float* w = weight_.data<float>();
+  const float* b = bias_.data<float>();
+  for (std::int64_t c = 0; c < c_count; ++c) {
+    logits[c] = b[c];
+  }
+  // Row-major W: for each feature, one contiguous sweep over the classes.
+  for (std::int64_t f = 0; f < features_; ++f) {
+    const double xf = x[f];
+    if (xf == 0) {
+      continue;
+    }
+    const float* wf = w + f * c_count;
+    for (std::int64_t c = 0; c < c_count; ++c) {
+      logits[c] += xf * wf[c];
+    }
+  }
+  double max = logits[0];
+  for (std::int64_t c = 1; c < c_count; ++c) {
+    max = std::max(max, logits[c]);
+  }
+  double sum = 0;
+  for (std::int64_t c = 0; c < c_count; ++c) {
+    sum += std::exp(logits[c] - max);
+  }
+  return max + std::log(sum);
+}
+
+double SoftmaxRegression::penalty() const {
+  if (options_.l2 == 0) {
+    return 0;
+  }
+  double squares = 0;
+  for (float w : weight_.span<float>()) {
+    squares += double(w) * w;
+  }
+  return 0.5 * options_.l2 * squares;
+}
+
+Expected<double> SoftmaxRegression::forwardBackward(const Batch& batch, bool /*training*/) {
+  AIMASS_RETURN_IF_ERROR(checkBatch(batch));
+  const std::int64_t rows = batch.features.dim(0);
+  const float* x = batch.features.data<float>();
+  const std::int64_t* labels = batch.labels.data<std::int64_t>();
+  float* gw = weight_grad_.data<float>();
+  float* gb = bias_grad_.data<float>();
+  std::fill(gw, gw + features_ * classes_, 0.0f);
+  std::fill(gb, gb + classes_, 0.0f);
+  double* logits = scratch_.data();
+  const double inv_rows = 1.0 / static_cast<double>(rows);
+  double loss = 0;
+  for (std::int64_t n = 0; n < rows; ++n) {
+    const float* xn = x + n * features_;
+    const double lse = logitsOf(xn, logits);
+    loss += lse - logits[labels[n]];
+    // d loss / d logit_c = (softmax_c - [c == label]) / rows, kept in `logits`.
+    for (std::int64_t c = 0; c < classes_; ++c) {
+      logits[c] = (std::exp(logits[c] - lse) - (c == labels[n] ? 1.0 : 0.0)) * inv_rows;
+      gb[c] += static_cast<float>(logits[c]);
+    }
+    for (std::int64_t f = 0; f < features_; ++f) {
+      const double xf = xn[f];
+      if (xf == 0) {
+        continue;
+      }
+      float* gwf = gw + f * classes_;
+      for (std::int64_t c = 0; c < classes_; ++c) {
+        gwf[c] += static_cast<float>(xf * logits[c]);
+      }
+    }
+  }
+  if (options_.l2 != 0) {
+    const float* w = weight_.data<float>();
+    const auto l2 = static_cast<float>(options_.l2);
+    for (std::int64_t i = 0; i < features_ * classes_; ++i) {
+      gw[i] += l2 * w[i];
+    }
+  }
+  return loss * inv_rows + penalty();
+}
+
+Expected<double> SoftmaxRegression::evaluateLoss(const Batch& batch) const {
+  AIMASS_RETURN_IF_ERROR(checkBatch(batch));
+  const std::int64_t rows = batch.features.dim(0);
+  const float* x = batch.features.data<float>();
+  const std::int64_t* labels = batch.labels.data<std::int64_t>();
+  double loss = 0;
+  Status status = guard("model.softmax evaluateLoss", [&] {
+    std::vector<double> logits(static_cast<std::size_t>(classes_));
+    for (std::int64_t n = 0; n < rows; ++n) {
+      loss += logitsOf(x + n * features_, logits.data()) - logits[labels[n]];
+    }
+  });
+  if (!status.ok()) {
+    return status;
+  }
+  return loss / static_cast<double>(rows) + penalty();
+}
+
+Status SoftmaxRegression::predict(const TensorMap& inputs, TensorMap& outputs,
+                                  const PredictOptions& /*options*/) const {
+  if (!ready()) {
+    return failedPrecondition("model.softmax is not trained or loaded yet");
+  }
+  const std::string expected = "FP32 [-1, " + std::to_string(features_) + "]";
+  const Tensor* input = nullptr;
+  for (const auto& [name, tensor] : inputs) {
+    if (name != kInput) {
+      return invalidArgument("unknown input '" + name + "': model.softmax takes one input '" +
+                             std::string(kInput) + "' " + expected);
+    }
+    input = &tensor;
+  }
+  if (input == nullptr) {
+    return invalidArgument("missing input '" + std::string(kInput) + "' " + expected);
+  }
+  if (input->dtype() != DType::kFloat32 || input->rank() != 2 || input->dim(1) != features_ ||
+      input->device() != Device::kCpu) {
+    return invalidArgument("input '" + std::string(kInput) + "' must be " + expected + ", got " +
+                           std::string(dtypeName(input->dtype())) + " " +
+                           shapeToString(input->shape()));
+  }
+  const std::int64_t rows = input->dim(0);
+  return guard("model.softmax predict", [&] {
+    Tensor probabilities(DType::kFloat32, {rows, classes_});
+    Tensor label(DType::kInt64, {rows});
+    std::vector<std::string> names(static_cast<std::size_t>(rows));
+    std::vector<double> logits(static_cast<std::size_t>(classes_));
+    const float* x = input->data<float>();
+    float* p = probabilities.data<float>();
+    std::int64_t* best = label.data<std::int64_t>();
+    for (std::int64_t n = 0; n < rows; ++n) {
+      const double lse = logitsOf(x + n * features_, logits.data());
+      float* pn = p + n * classes_;
+      std::int64_t argmax = 0;
+      for (std::int64_t c = 0; c < classes_; ++c) {
+        pn[c] = static_cast<float>(std::exp(logits[c] - lse));
+        argmax = logits[c] > logits[argmax] ? c : argmax;
+      }
+      best[n] = argmax;
+      names[static_cast<std::size_t>(n)] = class_names_[static_cast<std::size_t>(argmax)];
+    }
+    outputs.set("probabilities", std::move(probabilities));
+    outputs.set("label", std::move(label));
+    outputs.set("class", Tensor::fromStrings(std::move(names)));
+  });
+}
+
+Status SoftmaxRegression::save(std::string& payload) const {
+  if (!ready()) {
+    return failedPrecondition("model.softmax has nothing to save: it is not trained or loaded");
+  }
+  return guard("model.softmax save", [&] {
+    payload.clear();
+    putU64(payload, static_cast<std::uint64_t>(features_));
+    putU64(payload, static_cast<std::uint64_t>(classes_));
+    for (const auto& name : class_names_) {
+      putU32(payload, static_cast<std::uint32_t>(name.size()));
+      payload += name;
+    }
+    putF64(payload, options_.l2);
+    for (float w : weight_.span<float>()) {
+      putF32(payload, w);
+    }
+    for (float b : bias_.span<float>()) {
+      putF32(payload, b);
+    }
+  });
+}
+
+Status SoftmaxRegression::load(std::string_view payload, std::uint32_t format_version) {
+  if (format_version != kFormatVersion) {
+    return invalidArgument("model.softmax payload format " + std::to_string(format_version) +
+                           " is unknown (this version reads format " +
+                           std::to_string(kFormatVersion) + ")");
+  }
+  return guard("model.softmax load", [&]() -> Status {
+    PayloadReader in(payload);
+    const std::uint64_t f = in.u64();
+    const std::uint64_t c = in.u64();
+    constexpr std::uint64_t kLimit = std::uint64_t{1} << 31;
+    if (!in.ok() || f == 0 || c < 2 || f >= kLimit || c >= kLimit || f * c > in.remaining() / 4) {
+      return dataLoss("model.softmax payload is truncated or has impossible sizes (" +
+                      std::to_string(f) + " features, " + std::to_string(c) + " classes, " +
+                      std::to_string(payload.size()) + " bytes)");
+    }
+    std::vector<std::string> names;
+    for (std::uint64_t i = 0; i < c && in.ok(); ++i) {
+      names.push_back(in.bytes(in.u32()));
+    }
+    const double l2 = in.f64();
+    if (!in.ok() || in.remaining() != (f * c + c) * 4) {
+      return dataLoss("model.softmax payload has " + std::to_string(payload.size()) +
+                      " bytes, which does not fit " + std::to_string(f) + " features and " +
+                      std::to_string(c) + " classes");
+    }
+    if (!std::isfinite(l2) || l2 < 0) {
+      return dataLoss("model.softmax payload has an invalid l2 of " + std::to_string(l2));
+    }
+    const auto fi = static_cast<std::int64_t>(f);
+    const auto ci = static_cast<std::int64_t>(c);
+    Tensor weight(DType::kFloat32, {fi, ci});
+    Tensor bias(DType::kFloat32, {ci});
+    for (float& w : weight.span<float>()) {
+      w = in.f32();
+    }
+    for (float& b : bias.span<float>()) {
+      b = in.f32();
+    }
+    for (const Tensor* t : {&weight, &bias}) {
+      for (float v : t->span<float>()) {
+        if (!std::isfinite(v)) {
+          return dataLoss("model.softmax payload holds a NaN or infinite weight");
+        }
+      }
+    }
+    // Commit. Keep the parameter buffers when the shapes match, so an optimizer attached to
+    // them (resuming from a checkpoint) keeps working.
+    if (weight_.shape() == weight.shape() && bias_.shape() == bias.shape() &&
+        weight_.raw() != nullptr) {
+      std::memcpy(weight_.raw(), weight.raw(), weight.nbytes());
+      std::memcpy(bias_.raw(), bias.raw(), bias.nbytes());
+    } else {
+      std::vector<double> scratch(c);
+      Tensor weight_grad = Tensor::zeros(DType::kFloat32, {fi, ci});
+      Tensor bias_grad = Tensor::zeros(DType::kFloat32, {ci});
+      scratch_ = std::move(scratch);
+      weight_grad_ = std::move(weight_grad);
+      bias_grad_ = std::move(bias_grad);
+      weight_ = std::move(weight);
+      bias_ = std::move(bias);
+    }
+    class_names_ = std::move(names);
+    options_.l2 = l2;
+    features_ = fi;
+    classes_ = ci;
+    return okStatus();
+  });
+}
+
+}  // namespace aimass::plugins::model
