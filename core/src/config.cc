@@ -9,9 +9,12 @@
 #include <map>
 #include <new>
 #include <set>
+#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <utility>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "aimass/core/type_registry.h"
 #include "yaml_location.h"
@@ -151,6 +154,28 @@ std::optional<std::string> readConfigFile(const fs::path& path, std::string& err
   }
   return text;
 }
+
+/// Records where each YAML document starts. yaml-cpp 0.7's LoadAll() loops forever on some
+/// inputs (a ',' where a document should start: the parser reports an empty document without
+/// consuming the token), so documents are counted with this handler instead, and a document that
+/// starts where the previous one started is reported as a syntax error.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> marks;
+};
 
 /// Loads one file and the files it includes into a ConfigDocument.
 class ConfigLoader {
@@ -368,7 +393,7 @@ void ConfigLoader::loadNodes(const YAML::Node& value, const SourceLocation& key,
     return;
   }
   for (auto it = value.begin(); it != value.end(); ++it) {
-    const YAML::Node& name_node = it->first;
+    const YAML::Node name_node = it->first;  // a copy: it-> returns a temporary proxy
     SourceLocation where = locationOf(name_node, key);
     if (!name_node.IsScalar()) {
       error(where, std::string("a node name must be a string, but this one is ") +
@@ -409,8 +434,8 @@ void ConfigLoader::loadNode(const std::string& name, const SourceLocation& where
   std::map<std::string, SourceLocation, std::less<>> keys;
   bool has_type = false;
   for (auto it = value.begin(); it != value.end(); ++it) {
-    const YAML::Node& key = it->first;
-    const YAML::Node& item = it->second;
+    const YAML::Node key = it->first;  // copies: it-> returns a temporary proxy
+    const YAML::Node item = it->second;
     SourceLocation key_where = locationOf(key, where);
     if (!key.IsScalar()) {
       error(key_where, "a parameter name in node '" + name + "' must be a string, but is " +
@@ -457,9 +482,27 @@ void ConfigLoader::loadNode(const std::string& name, const SourceLocation& where
 
 std::optional<int> ConfigLoader::loadText(const std::string& text, const FileFrame& frame,
                                           bool top_level) {
-  std::vector<YAML::Node> documents;
+  std::optional<YAML::Node> root_node;
+  std::optional<YAML::Mark> second_document;
   try {
-    documents = YAML::LoadAll(text);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    while (starts.marks.size() < 2 && parser.HandleNextDocument(starts)) {
+    }
+    if (starts.marks.size() == 2 && starts.marks[1].pos == starts.marks[0].pos) {
+      const YAML::Mark& mark = starts.marks[0];
+      std::string token = mark.pos >= 0 && static_cast<std::size_t>(mark.pos) < text.size()
+                              ? std::string(1, text[static_cast<std::size_t>(mark.pos)])
+                              : std::string();
+      error(locationOf(mark, frame.display), "unexpected '" + token + "' where a value should start");
+      incomplete_ = true;
+      return std::nullopt;
+    }
+    if (starts.marks.size() == 2) {
+      second_document = starts.marks[1];
+    }
+    root_node.emplace(YAML::Load(text));
   } catch (const YAML::Exception& e) {
     // `{a: ${X}}` is a YAML error, not ours: in flow collections '}' closes the collection.
     bool flow_variable = e.msg.find("flow") != std::string::npos &&
@@ -472,19 +515,19 @@ std::optional<int> ConfigLoader::loadText(const std::string& text, const FileFra
     return std::nullopt;
   }
   SourceLocation start{frame.display, 1, 1};
-  if (documents.empty() || (documents.size() == 1 && documents.front().IsNull())) {
+  const YAML::Node& root = *root_node;
+  if (!second_document && root.IsNull()) {
     if (top_level) {
       error(start, "the configuration is empty", "it needs at least a 'nodes' map");
       incomplete_ = true;
     }
     return std::nullopt;
   }
-  if (documents.size() > 1) {
-    error(locationOf(documents[1].Mark(), frame.display),
+  if (second_document) {
+    error(locationOf(*second_document, frame.display),
           "a configuration file holds one YAML document, but a second one starts here",
           "remove the '---' line, or split the documents into files and include them");
   }
-  const YAML::Node& root = documents.front();
   if (!root.IsMap()) {
     error(locationOf(root, start),
           std::string("the configuration must be a map with the keys nodes, include, plugins "
@@ -499,7 +542,7 @@ std::optional<int> ConfigLoader::loadText(const std::string& text, const FileFra
   std::map<std::string, SourceLocation, std::less<>> keys;
   bool has_nodes = false, nodes_misspelt = false;
   for (auto it = root.begin(); it != root.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;  // copies: it-> returns a temporary proxy
     SourceLocation where = locationOf(key, start);
     if (!key.IsScalar()) {
       error(where, std::string("a top-level key must be a string, but this one is ") +

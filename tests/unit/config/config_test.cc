@@ -187,6 +187,16 @@ TEST_F(ConfigTest, SyntaxErrorIsReportedAtItsOneBasedPosition) {
   EXPECT_EQ(diagnostics_[0].format(), "main.yaml:2:7: error: illegal map value");
 }
 
+// Found by the fuzzer: yaml-cpp 0.7's LoadAll() never returns on these.
+TEST_F(ConfigTest, AStrayCommaWhereADocumentStartsIsASyntaxError) {
+  EXPECT_FALSE(load(",ju"));
+  ASSERT_EQ(diagnostics_.size(), 1u) << formatDiagnostics(diagnostics_);
+  EXPECT_EQ(diagnostics_[0].format(), "main.yaml:1:1: error: unexpected ',' where a value should start");
+  load("nodes: {}\n---\n,\n");  // the first document is still read
+  EXPECT_TRUE(has("main.yaml", 2, 1,
+                  "a configuration file holds one YAML document, but a second one starts here"));
+}
+
 TEST_F(ConfigTest, TopLevelMustBeAMap) {
   EXPECT_FALSE(load("- a\n- b\n"));
   EXPECT_TRUE(has("main.yaml", 1, 1,
@@ -201,7 +211,7 @@ TEST_F(ConfigTest, EmptyFileIsAnError) {
 
 TEST_F(ConfigTest, MoreThanOneDocumentIsAnError) {
   load("nodes: {}\n---\nnodes: {}\n");
-  EXPECT_TRUE(has("main.yaml", 3, 1,
+  EXPECT_TRUE(has("main.yaml", 2, 1,
                   "a configuration file holds one YAML document, but a second one starts here"));
 }
 
