@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "aimass/plugin.h"
+#include "aimass/testing/optimizer_conformance.h"
+#include "minimal.h"
+
+extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
+
+namespace aimass::plugins::optimizer {
+namespace {
+
+using ::testing::HasSubstr;
+
+SearchDimension dimension(std::string name, SearchDimension::Type type, double low, double high,
+                          bool log_scale = false) {
+  SearchDimension d;
+  d.name = std::move(name);
+  d.type = type;
+  d.low = low;
+  d.high = high;
+  d.log_scale = log_scale;
+  return d;
+}
+
+TEST(RandomSearchTest, PassesTheSearchOptimizerConformanceSuite) {
+  for (std::uint64_t seed : {0u, 1u, 12345u}) {
+    RandomSearch search(seed);
+    for (const auto& check : aimass::testing::checkSearchOptimizer(search)) {
+      EXPECT_TRUE(check.passed) << "seed " << seed << ": " << check.name << ": " << check.detail;
+    }
+  }
+}
+
+TEST(RandomSearchTest, IntsAreUniformOverEveryIntegerIncludingTheEnds) {
+  RandomSearch search(3);
+  ASSERT_TRUE(search.begin({dimension("k", SearchDimension::Type::kInt, 1, 4)}, 9).ok());
+  auto candidates = search.ask(8000);
+  ASSERT_TRUE(candidates.ok());
+  std::map<double, int> counts;
+  for (const auto& c : *candidates) {
+    counts[c.values[0]]++;
+  }
+  ASSERT_EQ(counts.size(), 4u);
+  for (const auto& [value, count] : counts) {
+    EXPECT_NEAR(count, 2000, 200) << "value " << value;
+  }
+}
+
+TEST(RandomSearchTest, LogScaleSpreadsEvenlyOverDecades) {
+  RandomSearch search(3);
+  ASSERT_TRUE(
+      search.begin({dimension("lr", SearchDimension::Type::kFloat, 1e-4, 1, true)}, 5).ok());
+  auto candidates = search.ask(8000);
+  ASSERT_TRUE(candidates.ok());
+  int decades[4] = {0, 0, 0, 0};
+  for (const auto& c : *candidates) {
+    ASSERT_GE(c.values[0], 1e-4);
+    ASSERT_LE(c.values[0], 1.0);
+    decades[std::min(3, static_cast<int>(std::floor(std::log10(c.values[0]) + 4)))]++;
+  }
+  for (int count : decades) {
+    EXPECT_NEAR(count, 2000, 200);
+  }
+}
+
+TEST(RandomSearchTest, CategoricalIndicesCoverEveryChoice) {
+  SearchDimension d;
+  d.name = "act";
+  d.type = SearchDimension::Type::kCategorical;
+  d.choices = {"relu", "tanh", "gelu"};
+  RandomSearch search(0);
+  ASSERT_TRUE(search.begin({d}, 1).ok());
+  std::set<double> seen;
+  auto candidates = search.ask(300);
+  ASSERT_TRUE(candidates.ok());
+  for (const auto& c : *candidates) {
+    seen.insert(c.values[0]);
+  }
+  EXPECT_EQ(seen, (std::set<double>{0, 1, 2}));
+}
+
+TEST(RandomSearchTest, IdsIncreaseAcrossSearchesAndOldIdsAreUnknown) {
+  RandomSearch search(0);
+  const SearchSpace space = {dimension("x", SearchDimension::Type::kFloat, 0, 1)};
+  ASSERT_TRUE(search.begin(space, 1).ok());
+  auto first = search.ask(3).value();
+  EXPECT_EQ(first[0].id + 1, first[1].id);
+  ASSERT_TRUE(search.begin(space, 1).ok());
+  auto second = search.ask(1).value();
+  EXPECT_GT(second[0].id, first[2].id);
+  Status stale = search.tell(std::vector<Evaluation>{{first[0].id, 1.0, false}});
+  EXPECT_EQ(stale.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(stale.message(), HasSubstr("unknown candidate id"));
+}
+
+TEST(RandomSearchTest, TellRefusesDuplicatesAndRecordsNothingThen) {
+  RandomSearch search(0);
+  ASSERT_TRUE(search.begin({dimension("x", SearchDimension::Type::kFloat, -1, 1)}, 1).ok());
+  auto c = search.ask(3).value();
+  ASSERT_TRUE(search.tell(std::vector<Evaluation>{{c[0].id, 0.5, false}}).ok());
+  Status again = search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false}, {c[0].id, 0.2, false}});
+  EXPECT_EQ(again.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(again.message(), HasSubstr("already reported"));
+  EXPECT_EQ(search.history().size(), 1u) << "nothing of a refused call is recorded";
+  Status twice = search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false}, {c[1].id, 0.1, false}});
+  EXPECT_EQ(twice.code(), StatusCode::kInvalidArgument);
+
+  ASSERT_TRUE(
+      search.tell(std::vector<Evaluation>{{c[1].id, -3, true}, {c[2].id, 0.25, false}}).ok());
+  ASSERT_TRUE(search.best().has_value());
+  EXPECT_EQ(search.best()->candidate.id, c[2].id) << "failed results never win";
+  EXPECT_EQ(search.best()->candidate.values, c[2].values);
+  EXPECT_EQ(search.best()->value, 0.25);
+}
+
+TEST(RandomSearchTest, SeedParameterAndBeginSeedBothChangeTheSequence) {
+  const SearchSpace space = {dimension("x", SearchDimension::Type::kFloat, 0, 1)};
+  auto firstValue = [&](std::uint64_t param_seed, std::uint64_t begin_seed) {
+    RandomSearch search(param_seed);
+    EXPECT_TRUE(search.begin(space, begin_seed).ok());
+    return search.ask(1).value()[0].values[0];
+  };
+  EXPECT_EQ(firstValue(1, 2), firstValue(1, 2));
+  EXPECT_NE(firstValue(1, 2), firstValue(2, 2));
+  EXPECT_NE(firstValue(1, 2), firstValue(1, 3));
+}
+
+TEST(RandomSearchTest, BeginNamesTheBadDimension) {
+  RandomSearch search(0);
+  EXPECT_EQ(search.ask(1).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(search.begin({}, 1).message(), HasSubstr("no dimensions"));
+  EXPECT_THAT(search.begin({dimension("k", SearchDimension::Type::kInt, 1.2, 1.8)}, 1).message(),
+              HasSubstr("'k') is an int range without integers"));
+  EXPECT_THAT(
+      search.begin({dimension("lr", SearchDimension::Type::kFloat, -1, 1, true)}, 1).message(),
+      HasSubstr("'lr') is log-scaled, so low must be > 0"));
+  EXPECT_THAT(search.begin({dimension("x", SearchDimension::Type::kFloat, NAN, 1)}, 1).message(),
+              HasSubstr("needs finite bounds"));
+}
+
+TEST(RandomSearchTest, RegistersOptimizerRandomSearch) {
+  const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
+  class Collect final : public Registrar {
+   public:
+    Status add(NodeType type) override {
+      types.push_back(std::move(type));
+      return okStatus();
+    }
+    std::vector<NodeType> types;
+  } registrar;
+  ASSERT_TRUE(descriptor->register_types(registrar).ok());
+  ASSERT_EQ(registrar.types.size(), 1u);
+  const NodeType& type = registrar.types[0];
+  EXPECT_EQ(type.type, "optimizer.random_search");
+  NodeConfig config("tuner", type.type, nullptr);
+  config.setValue("seed", std::int64_t{5});
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok());
+  EXPECT_EQ(static_cast<Optimizer&>(**node).style(), OptimizerStyle::kSearch);
+}
+
+}  // namespace
+}  // namespace aimass::plugins::optimizer

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sgd.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+namespace aimass::plugins::optimizer {
+
+namespace {
+
+constexpr std::string_view kStateTag = "SGD1";
+
+void putU64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) {
+    out += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+}
+
+class StateReader {
+ public:
+  explicit StateReader(std::string_view bytes) : bytes_(bytes) {}
+  bool ok() const { return ok_; }
+  bool atEnd() const { return pos_ == bytes_.size(); }
+  std::size_t remaining() const { return bytes_.size() - pos_; }
+  std::uint64_t number(int size) {
+    if (!ok_ || remaining() < static_cast<std::size_t>(size)) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (int i = 0; i < size; ++i) {
+      v |= std::uint64_t(static_cast<unsigned char>(bytes_[pos_ + i])) << (8 * i);
+    }
+    pos_ += static_cast<std::size_t>(size);
+    return v;
+  }
+  std::string_view raw(std::size_t size) {
+    if (!ok_ || remaining() < size) {
+      ok_ = false;
+      return {};
+    }
+    auto s = bytes_.substr(pos_, size);
+    pos_ += size;
+    return s;
+  }
+
+ private:
+  std::string_view bytes_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+Expected<std::unique_ptr<SgdOptimizer>> SgdOptimizer::create(const SgdOptions& options) {
+  if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
+    return invalidArgument("optimizer.sgd: learning_rate must be a positive number, got " +
+                           std::to_string(options.learning_rate));
+  }
+  if (!(options.momentum >= 0 && options.momentum <= 0.999)) {
+    return invalidArgument("optimizer.sgd: momentum must lie in [0, 0.999], got " +
+                           std::to_string(options.momentum));
+  }
+  if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay)) {
+    return invalidArgument("optimizer.sgd: weight_decay must be >= 0, got " +
+                           std::to_string(options.weight_decay));
+  }
+  if (options.nesterov && options.momentum == 0) {
+    return invalidArgument(
+        "optimizer.sgd: nesterov needs momentum > 0 (momentum is 0); set "
+        "momentum, e.g. 0.9, or drop nesterov");
+  }
+  std::unique_ptr<SgdOptimizer> optimizer;
+  Status status = guard("optimizer.sgd", [&] { optimizer.reset(new SgdOptimizer(options)); });
+  if (!status.ok()) {
+    return status;
+  }
+  return optimizer;
+}
+
+Status SgdOptimizer::begin(std::span<Parameter> parameters) {
+  std::vector<std::size_t> sizes;
+  std::vector<std::vector<float>> velocities;
+  for (const auto& p : parameters) {
+    if (p.value.dtype() != DType::kFloat32 || p.grad.dtype() != DType::kFloat32 ||
+        p.value.numel() != p.grad.numel() || p.value.numel() < 0) {
+      return invalidArgument(
+          "optimizer.sgd: parameter '" + p.name +
+          "' needs FP32 value and grad of the same size, got " +
+          std::string(dtypeName(p.value.dtype())) + " " + shapeToString(p.value.shape()) + " and " +
+          std::string(dtypeName(p.grad.dtype())) + " " + shapeToString(p.grad.shape()));
+    }
+  }
+  Status status = guard("optimizer.sgd begin", [&] {
+    for (const auto& p : parameters) {
+      sizes.push_back(static_cast<std::size_t>(p.value.numel()));
+      if (options_.momentum > 0) {
+        velocities.emplace_back(sizes.back(), 0.0f);
+      }
+    }
+  });
+  if (!status.ok()) {
+    return status;
+  }
+  sizes_ = std::move(sizes);
+  velocities_ = std::move(velocities);
+  steps_ = 0;
+  begun_ = true;
+  return okStatus();
+}
+
+Status SgdOptimizer::step(std::span<Parameter> parameters) {
+  if (!begun_) {
+    return failedPrecondition("optimizer.sgd: step() before begin()");
+  }
+  if (parameters.size() != sizes_.size()) {
+    return invalidArgument("optimizer.sgd: step() got " + std::to_string(parameters.size()) +
+                           " parameters, begin() had " + std::to_string(sizes_.size()));
+  }
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    if (static_cast<std::size_t>(parameters[i].value.numel()) != sizes_[i] ||
+        parameters[i].grad.numel() != parameters[i].value.numel()) {
+      return invalidArgument("optimizer.sgd: parameter '" + parameters[i].name +
+                             "' changed size since begin()");
+    }
+  }
+  const auto lr = static_cast<float>(options_.learning_rate);
+  const auto momentum = static_cast<float>(options_.momentum);
+  const auto decay = static_cast<float>(options_.weight_decay);
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    float* w = parameters[i].value.data<float>();
+    const float* g = parameters[i].grad.data<float>();
+    const std::size_t n = sizes_[i];
+    if (momentum == 0) {
+      for (std::size_t j = 0; j < n; ++j) {
+        w[j] -= lr * (g[j] + decay * w[j]);
+      }
+      continue;
+    }
+    float* v = velocities_[i].data();
+    if (options_.nesterov) {
+      for (std::size_t j = 0; j < n; ++j) {
+        const float d = g[j] + decay * w[j];
+        v[j] = momentum * v[j] + d;
+        w[j] -= lr * (d + momentum * v[j]);
+      }
+    } else {
+      for (std::size_t j = 0; j < n; ++j) {
+        const float d = g[j] + decay * w[j];
+        v[j] = momentum * v[j] + d;
+        w[j] -= lr * v[j];
+      }
+    }
+  }
+  ++steps_;
+  return okStatus();
+}
+
+Status SgdOptimizer::saveState(std::string& out) const {
+  if (!begun_) {
+    return failedPrecondition("optimizer.sgd: saveState() before begin()");
+  }
+  return guard("optimizer.sgd saveState", [&] {
+    out.assign(kStateTag);
+    std::uint64_t rate_bits;
+    std::memcpy(&rate_bits, &options_.learning_rate, 8);
+    putU64(out, rate_bits);
+    putU64(out, steps_);
+    putU64(out, sizes_.size());
+    for (std::size_t i = 0; i < sizes_.size(); ++i) {
+      putU64(out, sizes_[i]);
+      const bool has_velocity = !velocities_.empty();
+      out += static_cast<char>(has_velocity ? 1 : 0);
+      if (has_velocity) {
+        for (float v : velocities_[i]) {
+          std::uint32_t bits;
+          std::memcpy(&bits, &v, 4);
+          for (int b = 0; b < 4; ++b) {
+            out += static_cast<char>((bits >> (8 * b)) & 0xff);
+          }
+        }
+      }
+    }
+  });
+}
+
+Status SgdOptimizer::loadState(std::string_view state) {
+  if (!begun_) {
+    return failedPrecondition("optimizer.sgd: loadState() before begin()");
+  }
+  StateReader in(state);
+  if (in.raw(kStateTag.size()) != kStateTag) {
+    return invalidArgument("optimizer.sgd: the state does not start with '" +
+                           std::string(kStateTag) + "'");
+  }
+  const std::uint64_t rate_bits = in.number(8);
+  const std::uint64_t steps = in.number(8);
+  const std::uint64_t count = in.number(8);
+  if (!in.ok() || count != sizes_.size()) {
+    return invalidArgument("optimizer.sgd: the state is for " + std::to_string(count) +
+                           " parameters, begin() had " + std::to_string(sizes_.size()));
+  }
+  double rate;
+  std::memcpy(&rate, &rate_bits, 8);
+  if (!(rate > 0) || !std::isfinite(rate)) {
+    return invalidArgument("optimizer.sgd: the state holds an invalid learning rate");
+  }
+  const bool want_velocity = options_.momentum > 0;
+  std::vector<std::vector<float>> velocities;
+  Status status = guard("optimizer.sgd loadState", [&]() -> Status {
+    for (std::size_t i = 0; i < sizes_.size(); ++i) {
+      const std::uint64_t size = in.number(8);
+      const bool has_velocity = in.number(1) == 1;
+      if (!in.ok() || size != sizes_[i]) {
+        return invalidArgument("optimizer.sgd: parameter " + std::to_string(i) + " has " +
+                               std::to_string(size) + " values in the state, " +
+                               std::to_string(sizes_[i]) + " since begin()");
+      }
+      if (has_velocity != want_velocity) {
+        return invalidArgument(std::string("optimizer.sgd: the state was saved ") +
+                               (has_velocity ? "with" : "without") +
+                               " momentum, this optimizer runs " +
+                               (want_velocity ? "with" : "without"));
+      }
+      if (has_velocity) {
+        if (in.remaining() / 4 < size) {
+          return invalidArgument("optimizer.sgd: the state is truncated");
+        }
+        std::vector<float> v(size);
+        for (auto& x : v) {
+          const auto bits = static_cast<std::uint32_t>(in.number(4));
+          std::memcpy(&x, &bits, 4);
+        }
+        velocities.push_back(std::move(v));
+      }
+    }
+    if (!in.ok() || !in.atEnd()) {
+      return invalidArgument("optimizer.sgd: the state is truncated or has extra bytes");
+    }
+    return okStatus();
+  });
+  if (!status.ok()) {
+    return status;
+  }
+  options_.learning_rate = rate;
+  steps_ = steps;
+  // Copy into the existing buffers, so step() keeps allocating nothing.
+  for (std::size_t i = 0; i < velocities.size(); ++i) {
+    std::copy(velocities[i].begin(), velocities[i].end(), velocities_[i].begin());
+  }
+  return okStatus();
+}
+
+}  // namespace aimass::plugins::optimizer
