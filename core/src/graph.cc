@@ -151,9 +151,14 @@ SourceLocation elementLocation(const YAML::Node& element, const SourceLocation& 
 /// Checks a configuration node by node and collects the typed values.
 class Validator {
  public:
+  /// loadConfig() reports nodes without a type itself; `report_missing_types` makes the
+  /// validator report them too, for documents that did not come from loadConfig().
   Validator(const std::vector<NodeDecl>& decls, const TypeRegistry& registry,
-            Diagnostics& diagnostics)
-      : decls_(decls), registry_(registry), diagnostics_(diagnostics) {}
+            Diagnostics& diagnostics, bool report_missing_types)
+      : decls_(decls),
+        registry_(registry),
+        diagnostics_(diagnostics),
+        report_missing_types_(report_missing_types) {}
 
   /// Fills `nodes` in declaration order; returns each node's dependencies (indices into
   /// `nodes`) with the location of the reference.
@@ -184,6 +189,7 @@ class Validator {
   const std::vector<NodeDecl>& decls_;
   const TypeRegistry& registry_;
   Diagnostics& diagnostics_;
+  bool report_missing_types_;
   std::map<std::string, std::size_t, std::less<>> index_;
   std::vector<const RegisteredType*> types_;
   std::vector<std::string> names_;
@@ -403,7 +409,10 @@ void Validator::run(std::vector<GraphNode>& nodes,
     GraphNode node{decl, types_[i], {}, {}, nullptr};
     const RegisteredType* type = types_[i];
     if (type == nullptr) {
-      if (!decl.type.empty()) {
+      if (decl.type.empty() && report_missing_types_) {
+        error(decl.where, "node '" + decl.name + "' has no 'type'",
+              "every node names its type, for example 'type: model.softmax'");
+      } else if (!decl.type.empty()) {
         auto suggestions = registry_.suggest(decl.type);
         std::string hint;
         for (std::size_t k = 0; k < suggestions.size(); ++k) {
@@ -502,35 +511,41 @@ void Validator::run(std::vector<GraphNode>& nodes,
 }
 
 /// Reports each cycle once, at the reference that closes it (the back edge of a depth-first
-/// search that starts from nodes in declaration order).
+/// search that starts from nodes in declaration order). Iterative, so a long chain of
+/// references cannot exhaust the stack.
 void reportCycles(const std::vector<GraphNode>& nodes,
                   const std::vector<std::vector<std::pair<std::size_t, SourceLocation>>>& edges,
                   Diagnostics& diagnostics) {
   enum class Mark { kNew, kOpen, kDone };
   std::vector<Mark> marks(nodes.size(), Mark::kNew);
-  std::vector<std::size_t> path;
-  std::function<void(std::size_t)> visit = [&](std::size_t u) {
-    marks[u] = Mark::kOpen;
-    path.push_back(u);
-    for (const auto& [v, where] : edges[u]) {
+  std::vector<std::pair<std::size_t, std::size_t>> path;  // (node, next edge to follow)
+  for (std::size_t root = 0; root < nodes.size(); ++root) {
+    if (marks[root] != Mark::kNew) {
+      continue;
+    }
+    marks[root] = Mark::kOpen;
+    path.emplace_back(root, 0);
+    while (!path.empty()) {
+      auto& [u, next] = path.back();
+      if (next == edges[u].size()) {
+        marks[u] = Mark::kDone;
+        path.pop_back();
+        continue;
+      }
+      const auto& [v, where] = edges[u][next++];
       if (marks[v] == Mark::kOpen) {
         std::string cycle;
-        auto start = std::find(path.begin(), path.end(), v);
+        auto start = std::find_if(path.begin(), path.end(),
+                                  [v = v](const auto& step) { return step.first == v; });
         for (auto it = start; it != path.end(); ++it) {
-          cycle += nodes[*it].decl.name + " -> ";
+          cycle += nodes[it->first].decl.name + " -> ";
         }
         diagnostics.push_back({where, "dependency cycle: " + cycle + nodes[v].decl.name,
                                "a node cannot depend on itself, directly or through others"});
       } else if (marks[v] == Mark::kNew) {
-        visit(v);
+        marks[v] = Mark::kOpen;
+        path.emplace_back(v, 0);  // invalidates u and next; the loop re-reads path.back()
       }
-    }
-    path.pop_back();
-    marks[u] = Mark::kDone;
-  };
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    if (marks[i] == Mark::kNew) {
-      visit(i);
     }
   }
 }
@@ -588,7 +603,8 @@ std::unique_ptr<Graph> Graph::validate(const ConfigDocument& document,
   std::size_t first = diagnostics.size();
   std::vector<GraphNode> declared;
   std::vector<std::vector<std::pair<std::size_t, SourceLocation>>> edges;
-  Validator(document.nodes, registry, diagnostics).run(declared, edges);
+  // With no earlier diagnostics, a node without a type cannot have been reported by loadConfig.
+  Validator(document.nodes, registry, diagnostics, first == 0).run(declared, edges);
   reportCycles(declared, edges, diagnostics);
   sortDiagnostics(diagnostics, first);
   if (!diagnostics.empty()) {
@@ -628,6 +644,9 @@ Status Graph::instantiate(Host& host) {
   };
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     GraphNode& node = nodes_[i];
+    if (node.type == nullptr) {
+      return unwind(i, internalError("node '" + node.decl.name + "' has no validated type"));
+    }
     const RegisteredType& type = *node.type;
     std::string plugin = type.plugin ? type.plugin->name : std::string("builtin");
     NodeConfig config(node.decl.name, type.type.type, &host);

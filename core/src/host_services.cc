@@ -129,7 +129,7 @@ HostServices::HostServices(std::filesystem::path base_dir, int threads)
                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {}
 
 void HostServices::log(LogLevel level, std::string_view node, std::string_view message) {
-  if (level < min_level_) {
+  if (level < min_level_.load()) {
     return;
   }
   std::string line = utcTimestamp();

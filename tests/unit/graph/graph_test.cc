@@ -441,6 +441,62 @@ TEST_F(GraphTest, ReportsEachCycleOnceAtTheReferenceThatClosesIt) {
   EXPECT_EQ(diagnostics_.size(), 2u) << formatDiagnostics(diagnostics_);
 }
 
+TEST_F(GraphTest, AHandBuiltDocumentWithoutATypeIsReported) {
+  ConfigDocument doc;
+  doc.file = "built";
+  NodeDecl decl;
+  decl.name = "loose";
+  decl.where = {"built", 1, 1};
+  doc.nodes.push_back(decl);
+  diagnostics_.clear();
+  EXPECT_FALSE(Graph::validate(doc, *registry_, diagnostics_));
+  ASSERT_EQ(diagnostics_.size(), 1u);
+  EXPECT_EQ(diagnostics_[0].format(),
+            "built:1:1: error: node 'loose' has no 'type'\n  hint: every node names its type, "
+            "for example 'type: model.softmax'");
+}
+
+TEST_F(GraphTest, AVeryLongChainOfReferencesIsOrderedWithoutRecursion) {
+  constexpr int kLength = 20000;
+  ConfigDocument doc;
+  doc.file = "built";
+  auto declare = [&](std::string name, std::string type, std::vector<ParamDecl> params) {
+    NodeDecl decl;
+    decl.name = std::move(name);
+    decl.type = std::move(type);
+    decl.where = {"built", static_cast<int>(doc.nodes.size()) + 1, 1};
+    decl.params = std::move(params);
+    doc.nodes.push_back(std::move(decl));
+  };
+  // j0 runs after j1, which runs after j2, ...: declared in the opposite order to the one
+  // they must be created in.
+  for (int i = 0; i < kLength; ++i) {
+    std::vector<ParamDecl> params = {{"model", {}, YAML::Node("m"), {"built", i + 1, 2}}};
+    if (i + 1 < kLength) {
+      params.push_back({"after", {}, YAML::Node("j" + std::to_string(i + 1)), {"built", i + 1, 3}});
+    }
+    declare("j" + std::to_string(i), "job.train", std::move(params));
+  }
+  declare("m", "model.linear", {});
+  diagnostics_.clear();
+  auto graph = Graph::validate(doc, *registry_, diagnostics_);
+  ASSERT_TRUE(graph) << formatDiagnostics(diagnostics_);
+  const auto& nodes = graph->nodes();
+  ASSERT_EQ(nodes.size(), static_cast<std::size_t>(kLength) + 1);
+  EXPECT_EQ(nodes[0].decl.name, "m");
+  EXPECT_EQ(nodes[1].decl.name, "j" + std::to_string(kLength - 1));
+  EXPECT_EQ(nodes.back().decl.name, "j0");
+
+  // Closing the chain into a loop is one cycle, reported once.
+  doc.nodes.back().params.clear();
+  doc.nodes[kLength - 1].params.push_back({"after", {}, YAML::Node("j0"), {"built", kLength, 3}});
+  diagnostics_.clear();
+  EXPECT_FALSE(Graph::validate(doc, *registry_, diagnostics_));
+  ASSERT_EQ(diagnostics_.size(), 1u);
+  EXPECT_EQ(diagnostics_[0].where.line, kLength);
+  EXPECT_EQ(diagnostics_[0].message.rfind("dependency cycle: j0 -> j1 -> j2 -> ", 0), 0u);
+}
+
 TEST_F(GraphTest, LoadErrorsMakeValidateFailToo) {
   diagnostics_.clear();
   auto doc = loadConfigFromString("extra: 1\nnodes:\n  m: {type: model.linear}\n", "main.yaml",

@@ -58,7 +58,15 @@ struct ConfigDocument {
 
 /// Reads and merges a configuration. Returns nullopt when a file cannot be read or parsed;
 /// every problem found (syntax, unknown top-level keys, bad includes and include cycles,
-/// undefined variables without a default, malformed nodes) is appended to `diagnostics`.
+/// undefined variables without a default, malformed nodes) is appended to `diagnostics`, sorted
+/// by file, line and column. A document comes back even when it has such problems, so that
+/// Graph::validate() can report more; validate() then returns null. Never throws.
+///
+/// Includes are read once each: a file included again (a diamond of includes) is skipped, and
+/// an include that leads back to a file being read is an "include cycle" error. `threads` from
+/// the including file wins over its includes; among includes, the first that sets it wins.
+/// In flow collections (`{...}`, `[...]`) a value using `${VAR}` must be quoted, since `}` ends
+/// the collection in YAML.
 std::optional<ConfigDocument> loadConfig(const std::filesystem::path& file,
                                          Diagnostics& diagnostics);
 

@@ -57,7 +57,7 @@ class HostServices final : public Host {
   GraphModelCatalog& catalog() { return catalog_; }
   void requestStop() { stop_requested_.store(true); }
   /// Only messages at this level or above are written (default kInfo).
-  void setLogLevel(LogLevel level) { min_level_ = level; }
+  void setLogLevel(LogLevel level) { min_level_.store(level); }
 
  private:
   std::filesystem::path base_dir_;
@@ -65,7 +65,7 @@ class HostServices final : public Host {
   RouteTableImpl routes_;
   GraphModelCatalog catalog_;
   std::atomic<bool> stop_requested_{false};
-  LogLevel min_level_ = LogLevel::kInfo;
+  std::atomic<LogLevel> min_level_{LogLevel::kInfo};
   std::mutex log_mutex_;
 };
 
