@@ -321,8 +321,8 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
       progress.update(step + 1,
                       {{"loss", loss_sum / static_cast<double>(samples)}, {"samples/s", rate}});
     }
-    std::string summary =
-        "epoch " + epoch_label + " loss=" + formatFigure(loss_sum / static_cast<double>(samples));
+    // The host prints the phase ("epoch 3/30") before the summary, so it is not repeated.
+    std::string summary = "loss=" + formatFigure(loss_sum / static_cast<double>(samples));
     if (!validation_rows.empty()) {
       auto evaluation = evaluate();
       if (!evaluation.ok()) {

@@ -437,7 +437,8 @@ TEST(TrainJob, LearnsSeparableDataAndSavesTheModel) {
   ASSERT_TRUE(status.ok()) << status.toString();
 
   ASSERT_EQ(rig.progress.summaries.size(), 3u);
-  EXPECT_THAT(rig.progress.summaries[0], HasSubstr("epoch 1/3 loss="));
+  EXPECT_EQ(rig.progress.phases[0], "epoch 1/3");
+  EXPECT_THAT(rig.progress.summaries[0], ::testing::StartsWith("loss="));
   EXPECT_THAT(rig.progress.summaries[2], HasSubstr("val_loss="));
   EXPECT_THAT(rig.progress.summaries[2], HasSubstr("val_accuracy=1.0000"));
   EXPECT_EQ(rig.progress.phases[1], "epoch 2/3");
