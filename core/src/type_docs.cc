@@ -84,14 +84,21 @@ void writeParamValue(JsonWriter& json, const ParamValue& value) {
       value);
 }
 
-// Text for one Markdown table cell: no line breaks, pipes escaped.
+// Text for one Markdown table cell: no line breaks, pipes escaped, and '<' outside code spans
+// written as an entity so "<model>" is not taken for an HTML tag.
 std::string cell(std::string_view text) {
   std::string out;
+  bool in_code = false;
   for (char c : text) {
+    if (c == '`') {
+      in_code = !in_code;
+    }
     if (c == '|') {
       out += "\\|";
     } else if (c == '\n' || c == '\r') {
       out += ' ';
+    } else if (c == '<' && !in_code) {
+      out += "&lt;";
     } else {
       out += c;
     }
@@ -364,7 +371,7 @@ std::string configReference(const TypeRegistry& registry) {
         if (!param.example.empty() && param.example.find("{tmp}") == std::string::npos) {
           doc += (doc.empty() ? "" : " ") + std::string("Example: ") + code(param.example) + ".";
         }
-        body += "| `" + param.name + "` | " + cell(paramTypeName(param.type)) + " | " +
+        body += "| `" + param.name + "` | " + code(paramTypeName(param.type)) + " | " +
                 cell(required) + " | " + cell(describeConstraints(param)) + " | " + cell(doc) +
                 " |\n";
       }

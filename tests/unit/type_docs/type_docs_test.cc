@@ -39,22 +39,22 @@ TypeRegistry sampleRegistry() {
   store->name = "vendor.store";
   store->version = "1.0.0";
   store->library = "/opt/vendor/lib/libaimass_storage_kv.so";
-  EXPECT_TRUE(
-      registry
-          .add(
-              makeType("model.mlp", NodeKind::kModel,
-                       {ParamSpec::list("hidden", ParamType::kIntList, "Layer sizes.")
-                            .withDefault(std::vector<std::int64_t>{64, 32})
-                            .atLeast(1),
-                        ParamSpec::number("dropout", "Drop rate | per layer.")
-                            .withDefault(0.0)
-                            .range(0, 0.9),
-                        ParamSpec::string("activation", "Non-linearity.")
-                            .withDefault(std::string("relu"))
-                            .oneOf({"relu", "tanh"}),
-                        ParamSpec::ref("init_from", NodeKind::kStorage, "Warm start.").optional()}),
-              plugin, nullptr)
-          .ok());
+  EXPECT_TRUE(registry
+                  .add(makeType("model.mlp", NodeKind::kModel,
+                                {ParamSpec::list("hidden", ParamType::kIntList, "Layer sizes.")
+                                     .withDefault(std::vector<std::int64_t>{64, 32})
+                                     .atLeast(1),
+                                 ParamSpec::number("dropout", "Drop rate | per layer.")
+                                     .withDefault(0.0)
+                                     .range(0, 0.9),
+                                 ParamSpec::string("activation", "Non-linearity.")
+                                     .withDefault(std::string("relu"))
+                                     .oneOf({"relu", "tanh"}),
+                                 ParamSpec::ref("init_from", NodeKind::kStorage,
+                                                "Warm start from <store>/`<key>`.")
+                                     .optional()}),
+                       plugin, nullptr)
+                  .ok());
   EXPECT_TRUE(registry
                   .add(makeType("storage.kv", NodeKind::kStorage,
                                 {ParamSpec::path("path", "Folder.").withExample("{tmp}/kv")}),
@@ -143,11 +143,15 @@ TEST(ConfigReference, GroupsByKindWithTablesAndNoMachinePaths) {
   EXPECT_THAT(md, HasSubstr("### model.mlp\n\nSummary of model.mlp\n\nPlugin: `vendor.models` "
                             "2.1.0\n\n| Parameter | Type | Required / default | Constraints | "
                             "Description |\n|---|---|---|---|---|\n"
-                            "| `hidden` | list<int> | default `[64, 32]` | each >= 1 | Layer "
+                            "| `hidden` | `list<int>` | default `[64, 32]` | each >= 1 | Layer "
                             "sizes. |\n"));
-  EXPECT_THAT(md, HasSubstr("| `dropout` | float | default `0.0` | [0, 0.9] | Drop rate \\| per "
+  EXPECT_THAT(md, HasSubstr("| `dropout` | `float` | default `0.0` | [0, 0.9] | Drop rate \\| per "
                             "layer. |\n"));
-  EXPECT_THAT(md, HasSubstr("| `init_from` | ref | optional | storage node | Warm start. |\n"));
+  EXPECT_THAT(
+      md,
+      HasSubstr(
+          "| `init_from` | `ref` | optional | storage node | Warm start from &lt;store>/`<key>`. "
+          "|\n"));
   EXPECT_THAT(md, Not(HasSubstr("/opt/vendor")));
   EXPECT_THAT(md, Not(HasSubstr("{tmp}")));
 }
