@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "aimass/core/config.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <charconv>
 #include <climits>
 #include <cstdlib>
@@ -13,8 +15,6 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
-
-#include <yaml-cpp/eventhandler.h>
 
 #include "aimass/core/type_registry.h"
 #include "yaml_location.h"
@@ -49,7 +49,8 @@ bool isVariableName(std::string_view name) {
     return false;
   }
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) {
       return false;
     }
@@ -90,8 +91,9 @@ bool substituteEnvironment(std::string_view text, std::string& out, std::string&
     std::string_view fallback = has_default ? body.substr(sep + 2) : std::string_view();
     if (!isVariableName(name)) {
       message = "malformed variable reference '${" + std::string(body) + "}'";
-      hint = "write ${NAME} or ${NAME:-default}; NAME is letters, digits and '_'; '$$' is a "
-             "literal '$'";
+      hint =
+          "write ${NAME} or ${NAME:-default}; NAME is letters, digits and '_'; '$$' is a "
+          "literal '$'";
       return false;
     }
     if (fallback.find("${") != std::string_view::npos) {
@@ -105,8 +107,8 @@ bool substituteEnvironment(std::string_view text, std::string& out, std::string&
     } else if (has_default) {
       out += fallback;
     } else {
-      message = "environment variable '" + std::string(name) +
-                "' is not set (use ${" + std::string(name) + ":-default} to give a default)";
+      message = "environment variable '" + std::string(name) + "' is not set (use ${" +
+                std::string(name) + ":-default} to give a default)";
       return false;
     }
     i = close;
@@ -116,10 +118,10 @@ bool substituteEnvironment(std::string_view text, std::string& out, std::string&
 
 /// One file being loaded: how diagnostics name it, and the folders its relative paths use.
 struct FileFrame {
-  std::string display;  ///< the name in diagnostics
-  fs::path dir;         ///< absolute folder: relative includes, plugins and paths resolve here
-  fs::path display_dir; ///< the folder included files' display names are built from
-  fs::path real;        ///< absolute, canonical path; empty for text not read from a file
+  std::string display;   ///< the name in diagnostics
+  fs::path dir;          ///< absolute folder: relative includes, plugins and paths resolve here
+  fs::path display_dir;  ///< the folder included files' display names are built from
+  fs::path real;         ///< absolute, canonical path; empty for text not read from a file
 };
 
 /// What a file reads as. Returns nullopt and sets `error` when it cannot be read.
@@ -274,8 +276,7 @@ std::vector<std::pair<std::string, SourceLocation>> ConfigLoader::stringList(
     }
   } else {
     error(locationOf(node, key),
-          "'" + what + "' must be a string or a list of strings, but is " +
-              describeNodeType(node));
+          "'" + what + "' must be a string or a list of strings, but is " + describeNodeType(node));
     return out;
   }
   for (const auto& item : items) {
@@ -304,9 +305,8 @@ std::optional<int> ConfigLoader::loadIncludes(const YAML::Node& value, const Sou
     fs::path given(entry);
     FileFrame child;
     fs::path path = (given.is_absolute() ? given : frame.dir / given).lexically_normal();
-    child.display = (given.is_absolute() ? given : frame.display_dir / given)
-                        .lexically_normal()
-                        .string();
+    child.display =
+        (given.is_absolute() ? given : frame.display_dir / given).lexically_normal().string();
     std::error_code ec;
     child.real = fs::weakly_canonical(path, ec);
     if (ec) {
@@ -402,8 +402,9 @@ void ConfigLoader::loadNodes(const YAML::Node& value, const SourceLocation& key,
     }
     const std::string& name = name_node.Scalar();
     if (auto first = node_sites_.find(name); first != node_sites_.end()) {
-      error(where, "node '" + name + "' is defined twice; it was first defined at " +
-                       formatLocation(first->second),
+      error(where,
+            "node '" + name + "' is defined twice; it was first defined at " +
+                formatLocation(first->second),
             "node names must be unique across the file and its includes");
       continue;
     }
@@ -453,8 +454,8 @@ void ConfigLoader::loadNode(const std::string& name, const SourceLocation& where
     if (key_name == "type") {
       has_type = true;
       if (!item.IsScalar()) {
-        error(value_where, "the type of node '" + name + "' must be a string, but is " +
-                               describeNodeType(item),
+        error(value_where,
+              "the type of node '" + name + "' must be a string, but is " + describeNodeType(item),
               "for example 'type: model.softmax'");
         continue;
       }
@@ -495,7 +496,8 @@ std::optional<int> ConfigLoader::loadText(const std::string& text, const FileFra
       std::string token = mark.pos >= 0 && static_cast<std::size_t>(mark.pos) < text.size()
                               ? std::string(1, text[static_cast<std::size_t>(mark.pos)])
                               : std::string();
-      error(locationOf(mark, frame.display), "unexpected '" + token + "' where a value should start");
+      error(locationOf(mark, frame.display),
+            "unexpected '" + token + "' where a value should start");
       incomplete_ = true;
       return std::nullopt;
     }
@@ -505,8 +507,8 @@ std::optional<int> ConfigLoader::loadText(const std::string& text, const FileFra
     root_node.emplace(YAML::Load(text));
   } catch (const YAML::Exception& e) {
     // `{a: ${X}}` is a YAML error, not ours: in flow collections '}' closes the collection.
-    bool flow_variable = e.msg.find("flow") != std::string::npos &&
-                         text.find("${") != std::string::npos;
+    bool flow_variable =
+        e.msg.find("flow") != std::string::npos && text.find("${") != std::string::npos;
     error(locationOf(e.mark, frame.display), e.msg.empty() ? "invalid YAML" : e.msg,
           flow_variable ? "inside {...} and [...] braces end the collection: quote values that "
                           "use variables, as in p: \"${VAR}\""
@@ -594,7 +596,8 @@ std::optional<ConfigDocument> loadTop(const std::string& text, FileFrame frame,
     document.threads = loader.loadText(text, frame, true);
     incomplete = loader.incomplete();
   } catch (const std::bad_alloc&) {
-    diagnostics.push_back({{frame.display, 0, 0}, "out of memory while reading the configuration", {}});
+    diagnostics.push_back(
+        {{frame.display, 0, 0}, "out of memory while reading the configuration", {}});
     incomplete = true;
   } catch (const std::exception& e) {
     diagnostics.push_back(

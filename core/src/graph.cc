@@ -43,11 +43,16 @@ std::string formatLocation(const SourceLocation& where) {
 /// The element type of a list parameter type (the type itself for scalars).
 ParamType elementType(ParamType type) {
   switch (type) {
-    case ParamType::kStringList: return ParamType::kString;
-    case ParamType::kIntList: return ParamType::kInt;
-    case ParamType::kFloatList: return ParamType::kFloat;
-    case ParamType::kRefList: return ParamType::kRef;
-    default: return type;
+    case ParamType::kStringList:
+      return ParamType::kString;
+    case ParamType::kIntList:
+      return ParamType::kInt;
+    case ParamType::kFloatList:
+      return ParamType::kFloat;
+    case ParamType::kRefList:
+      return ParamType::kRef;
+    default:
+      return type;
   }
 }
 
@@ -56,13 +61,20 @@ bool isListType(ParamType type) { return elementType(type) != type; }
 /// "an integer", "a number", ...: what a scalar of `type` must be, for messages.
 std::string expectedText(ParamType type) {
   switch (elementType(type)) {
-    case ParamType::kBool: return "true or false";
-    case ParamType::kInt: return "an integer";
-    case ParamType::kFloat: return "a number";
-    case ParamType::kString: return "a string";
-    case ParamType::kPath: return "a path";
-    case ParamType::kRef: return "a node name";
-    default: return "a value";
+    case ParamType::kBool:
+      return "true or false";
+    case ParamType::kInt:
+      return "an integer";
+    case ParamType::kFloat:
+      return "a number";
+    case ParamType::kString:
+      return "a string";
+    case ParamType::kPath:
+      return "a path";
+    case ParamType::kRef:
+      return "a node name";
+    default:
+      return "a value";
   }
 }
 
@@ -128,8 +140,8 @@ NumberError parseFloat(const std::string& s, double& out) {
     return NumberError::kSyntax;
   }
   double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value,
-                                   std::chars_format::general);
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::general);
   if (end != text.data() + text.size()) {
     return NumberError::kSyntax;
   }
@@ -219,8 +231,8 @@ std::optional<ParamValue> Validator::convertScalar(const YAML::Node& value, cons
     }
     std::string range = spec.min && spec.max ? "in [" + formatNumber(*spec.min) + ", " +
                                                    formatNumber(*spec.max) + "]"
-                        : spec.min           ? "at least " + formatNumber(*spec.min)
-                                             : "at most " + formatNumber(*spec.max);
+                        : spec.min ? "at least " + formatNumber(*spec.min)
+                                   : "at most " + formatNumber(*spec.max);
     error(where, what + " must be " + range + ", but is " + shown);
     return false;
   };
@@ -236,7 +248,8 @@ std::optional<ParamValue> Validator::convertScalar(const YAML::Node& value, cons
     case ParamType::kInt: {
       std::int64_t v = 0;
       switch (parseInt(text, v)) {
-        case NumberError::kNone: break;
+        case NumberError::kNone:
+          break;
         case NumberError::kRange:
           error(where, what + " is outside the 64-bit integer range: '" + text + "'");
           return std::nullopt;
@@ -252,7 +265,8 @@ std::optional<ParamValue> Validator::convertScalar(const YAML::Node& value, cons
     case ParamType::kFloat: {
       double v = 0;
       switch (parseFloat(text, v)) {
-        case NumberError::kNone: break;
+        case NumberError::kNone:
+          break;
         case NumberError::kRange:
           error(where, what + " is outside the range of a 64-bit float: '" + text + "'");
           return std::nullopt;
@@ -269,7 +283,8 @@ std::optional<ParamValue> Validator::convertScalar(const YAML::Node& value, cons
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
         std::string guess = closestMatch(text, spec.choices);
-        error(where, what + " must be one of: " + joinNames(spec.choices) + ", but is '" + text + "'",
+        error(where,
+              what + " must be one of: " + joinNames(spec.choices) + ", but is '" + text + "'",
               guess.empty() ? std::string() : "did you mean '" + guess + "'?");
         return std::nullopt;
       }
@@ -290,7 +305,8 @@ std::optional<ParamValue> Validator::convertScalar(const YAML::Node& value, cons
       }
       return ParamValue(text);
     }
-    default: break;
+    default:
+      break;
   }
   error(where, what + " has a type the host does not know");
   return std::nullopt;
@@ -319,8 +335,7 @@ std::optional<ParamValue> Validator::convert(
     elements.emplace_back(value, param.value_where);
   } else {
     error(param.value_where,
-          value.IsMap() ? what + " must be a list, not a map"
-                        : what + " has no value",
+          value.IsMap() ? what + " must be a list, not a map" : what + " has no value",
           value.IsMap() ? "write it as [a, b, c]" : "give it a list such as [a, b]");
     return std::nullopt;
   }
@@ -352,15 +367,18 @@ std::optional<ParamValue> Validator::convert(
     return std::nullopt;
   }
   switch (spec.type) {
-    case ParamType::kIntList: return ParamValue(std::move(ints));
-    case ParamType::kFloatList: return ParamValue(std::move(floats));
-    default: return ParamValue(std::move(strings));
+    case ParamType::kIntList:
+      return ParamValue(std::move(ints));
+    case ParamType::kFloatList:
+      return ParamValue(std::move(floats));
+    default:
+      return ParamValue(std::move(strings));
   }
 }
 
 std::optional<std::size_t> Validator::resolveRef(const std::string& name,
-                                                 const SourceLocation& where,
-                                                 const ParamSpec& spec, const NodeDecl& decl) {
+                                                 const SourceLocation& where, const ParamSpec& spec,
+                                                 const NodeDecl& decl) {
   auto found = index_.find(name);
   if (found == index_.end()) {
     std::string guess = closestMatch(name, names_);
@@ -416,7 +434,9 @@ void Validator::run(std::vector<GraphNode>& nodes,
         auto suggestions = registry_.suggest(decl.type);
         std::string hint;
         for (std::size_t k = 0; k < suggestions.size(); ++k) {
-          hint += (k == 0 ? "" : k + 1 == suggestions.size() ? " or " : ", ") +
+          hint += (k == 0                        ? ""
+                   : k + 1 == suggestions.size() ? " or "
+                                                 : ", ") +
                   ("'" + suggestions[k] + "'");
         }
         hint = hint.empty() ? "no loaded plugin provides it; 'aimass plugins list' shows the "
@@ -440,10 +460,10 @@ void Validator::run(std::vector<GraphNode>& nodes,
         std::string guess = closestMatch(param.name, spec_names);
         error(param.where,
               "node '" + decl.name + "' (" + decl.type + ") has no parameter '" + param.name + "'",
-              !guess.empty()        ? "did you mean '" + guess + "'?"
-              : spec_names.empty()  ? decl.type + " takes no parameters"
-                                    : "the parameters of " + decl.type + " are: " +
-                                          joinNames(spec_names));
+              !guess.empty() ? "did you mean '" + guess + "'?"
+              : spec_names.empty()
+                  ? decl.type + " takes no parameters"
+                  : "the parameters of " + decl.type + " are: " + joinNames(spec_names));
         continue;
       }
       given.emplace(param.name, &param);
@@ -598,8 +618,8 @@ std::string nodeContext(const GraphNode& node) {
 
 }  // namespace
 
-std::unique_ptr<Graph> Graph::validate(const ConfigDocument& document,
-                                       const TypeRegistry& registry, Diagnostics& diagnostics) {
+std::unique_ptr<Graph> Graph::validate(const ConfigDocument& document, const TypeRegistry& registry,
+                                       Diagnostics& diagnostics) {
   std::size_t first = diagnostics.size();
   std::vector<GraphNode> declared;
   std::vector<std::vector<std::pair<std::size_t, SourceLocation>>> edges;
@@ -712,8 +732,7 @@ std::shared_ptr<Node> Graph::node(std::string_view name) const {
   return nullptr;
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<Node>>> Graph::nodesOfKind(
-    NodeKind kind) const {
+std::vector<std::pair<std::string, std::shared_ptr<Node>>> Graph::nodesOfKind(NodeKind kind) const {
   std::vector<std::pair<std::string, std::shared_ptr<Node>>> out;
   for (const auto& n : nodes_) {
     if (n.instance && n.type != nullptr && n.type->type.kind == kind) {

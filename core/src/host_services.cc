@@ -15,7 +15,8 @@ namespace {
 /// any other string; other strings compare as text.
 bool versionLess(std::string_view a, std::string_view b) {
   auto numeric = [](std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   bool na = numeric(a), nb = numeric(b);
   if (na != nb) {
@@ -35,10 +36,14 @@ bool versionLess(std::string_view a, std::string_view b) {
 
 std::string_view levelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kWarning: return "WARNING";
-    case LogLevel::kError: return "ERROR";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarning:
+      return "WARNING";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "INFO";
 }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <string>
 #include <tuple>
-
-#include <yaml-cpp/yaml.h>
 
 #include "aimass/core/diagnostics.h"
 
@@ -41,11 +41,15 @@ inline void sortDiagnostics(Diagnostics& diagnostics, std::size_t first) {
 /// "a map", "a list", "a scalar", "empty": what a node is, for messages.
 inline const char* describeNodeType(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return "empty";
+    case YAML::NodeType::Undefined:
+      return "empty";
   }
   return "empty";
 }

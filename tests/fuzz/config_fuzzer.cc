@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as a configuration file. Loading and validating must never
 // crash, leak, hang or let an exception out, whatever the input; every problem must come back as
-// a diagnostic. Built with clang++ -fsanitize=fuzzer,address,undefined by tests/fuzz/CMakeLists.txt.
+// a diagnostic. Built with clang++ -fsanitize=fuzzer,address,undefined by
+// tests/fuzz/CMakeLists.txt.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -27,22 +28,28 @@ aimass::Expected<std::unique_ptr<aimass::Node>> notMade(const NodeConfig&) {
 aimass::core::TypeRegistry makeRegistry() {
   aimass::core::TypeRegistry registry;
   std::vector<NodeType> types = {
-      {"storage.mem", NodeKind::kStorage, "memory",
+      {"storage.mem",
+       NodeKind::kStorage,
+       "memory",
        {ParamSpec::path("path", "Folder.").withDefault(std::string("data")),
         ParamSpec::integer("capacity", "Slots.").withDefault(std::int64_t{10}).range(1, 1000),
         ParamSpec::string("mode", "Mode.").withDefault(std::string("a")).oneOf({"a", "b"}),
         ParamSpec::list("tags", ParamType::kStringList, "Tags.").optional()},
        notMade},
-      {"model.m", NodeKind::kModel, "model",
+      {"model.m",
+       NodeKind::kModel,
+       "model",
        {ParamSpec::integer("classes", "Classes.").atLeast(2),
         ParamSpec::number("lr", "Rate.").withDefault(0.1).range(0, 1),
-        ParamSpec::list("layers", ParamType::kIntList, "Layers.").withDefault(
-            std::vector<std::int64_t>{}),
+        ParamSpec::list("layers", ParamType::kIntList, "Layers.")
+            .withDefault(std::vector<std::int64_t>{}),
         ParamSpec::list("weights", ParamType::kFloatList, "Weights.").optional(),
         ParamSpec::ref("store", NodeKind::kStorage, "Store.").optional(),
         ParamSpec::boolean("verbose", "Chatty.").withDefault(false)},
        notMade},
-      {"job.j", NodeKind::kJob, "job",
+      {"job.j",
+       NodeKind::kJob,
+       "job",
        {ParamSpec::ref("model", NodeKind::kModel, "Model."),
         ParamSpec::refList("after", NodeKind::kJob, "Jobs first.").optional(),
         ParamSpec::integer("epochs", "Epochs.").withDefault(std::int64_t{1}).atLeast(1)},

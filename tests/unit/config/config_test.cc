@@ -46,10 +46,9 @@ class ConfigTest : public ::testing::Test {
         return ::testing::AssertionSuccess();
       }
     }
-    return ::testing::AssertionFailure()
-           << "no diagnostic " << file << ":" << line << ":" << column << ": " << message
-           << "\namong:\n"
-           << formatDiagnostics(diagnostics_);
+    return ::testing::AssertionFailure() << "no diagnostic " << file << ":" << line << ":" << column
+                                         << ": " << message << "\namong:\n"
+                                         << formatDiagnostics(diagnostics_);
   }
 
   const Diagnostic* find(const std::string& fragment) const {
@@ -176,8 +175,8 @@ TEST_F(ConfigTest, AcceptsJson) {
 
 TEST_F(ConfigTest, JsonErrorsHaveLocationsToo) {
   load("{\"nodes\": {\"a\": {\"type\": \"x\"}, \"a\": {\"type\": \"y\"}}}");
-  EXPECT_TRUE(has("main.yaml", 1, 32,
-                  "node 'a' is defined twice; it was first defined at main.yaml:1:12"));
+  EXPECT_TRUE(
+      has("main.yaml", 1, 32, "node 'a' is defined twice; it was first defined at main.yaml:1:12"));
 }
 
 TEST_F(ConfigTest, SyntaxErrorIsReportedAtItsOneBasedPosition) {
@@ -191,7 +190,8 @@ TEST_F(ConfigTest, SyntaxErrorIsReportedAtItsOneBasedPosition) {
 TEST_F(ConfigTest, AStrayCommaWhereADocumentStartsIsASyntaxError) {
   EXPECT_FALSE(load(",ju"));
   ASSERT_EQ(diagnostics_.size(), 1u) << formatDiagnostics(diagnostics_);
-  EXPECT_EQ(diagnostics_[0].format(), "main.yaml:1:1: error: unexpected ',' where a value should start");
+  EXPECT_EQ(diagnostics_[0].format(),
+            "main.yaml:1:1: error: unexpected ',' where a value should start");
   load("nodes: {}\n---\n,\n");  // the first document is still read
   EXPECT_TRUE(has("main.yaml", 2, 1,
                   "a configuration file holds one YAML document, but a second one starts here"));
@@ -238,18 +238,19 @@ TEST_F(ConfigTest, NodesIsRequired) {
 TEST_F(ConfigTest, MalformedNodesAreReported) {
   auto doc = load(
       "nodes:\n"
-      "  9lives: {type: model.softmax}\n"        // 2: bad name
-      "  notype: {classes: 3}\n"                 // 3: no type
-      "  scalar: 42\n"                           // 4: not a map
-      "  listtype: {type: [a, b]}\n"             // 5: type not a string
-      "  emptytype: {type: ''}\n"                // 6: empty type
+      "  9lives: {type: model.softmax}\n"  // 2: bad name
+      "  notype: {classes: 3}\n"           // 3: no type
+      "  scalar: 42\n"                     // 4: not a map
+      "  listtype: {type: [a, b]}\n"       // 5: type not a string
+      "  emptytype: {type: ''}\n"          // 6: empty type
       "  good: {type: model.softmax}\n");
   ASSERT_TRUE(doc);
   EXPECT_TRUE(has("main.yaml", 2, 3, "invalid node name '9lives'"));
   EXPECT_TRUE(has("main.yaml", 3, 3, "node 'notype' has no 'type'"));
-  EXPECT_TRUE(has("main.yaml", 4, 11,
-                  "node 'scalar' must be a map with a 'type' key, but is a scalar"));
-  EXPECT_TRUE(has("main.yaml", 5, 20, "the type of node 'listtype' must be a string, but is a list"));
+  EXPECT_TRUE(
+      has("main.yaml", 4, 11, "node 'scalar' must be a map with a 'type' key, but is a scalar"));
+  EXPECT_TRUE(
+      has("main.yaml", 5, 20, "the type of node 'listtype' must be a string, but is a list"));
   EXPECT_TRUE(has("main.yaml", 6, 21, "the type of node 'emptytype' is empty"));
   EXPECT_EQ(diagnostics_.size(), 5u) << formatDiagnostics(diagnostics_);
   // Every node is still declared, so references to it do not cause more errors later.
@@ -268,8 +269,8 @@ TEST_F(ConfigTest, DuplicateKeysAreErrors) {
       "threads: 2\n");
   EXPECT_TRUE(has("main.yaml", 5, 5,
                   "duplicate key 'classes' in node 'a'; it was first given at main.yaml:4:5"));
-  EXPECT_TRUE(has("main.yaml", 6, 3,
-                  "node 'a' is defined twice; it was first defined at main.yaml:2:3"));
+  EXPECT_TRUE(
+      has("main.yaml", 6, 3, "node 'a' is defined twice; it was first defined at main.yaml:2:3"));
   EXPECT_TRUE(has("main.yaml", 8, 1,
                   "duplicate top-level key 'threads'; it was first given at main.yaml:7:1"));
   EXPECT_EQ(diagnostics_.size(), 3u) << formatDiagnostics(diagnostics_);
@@ -374,9 +375,9 @@ TEST_F(ConfigTest, NodeDefinedInTwoFilesNamesBothPlaces) {
   auto doc = load("include: common.yaml\nnodes:\n  store: {type: storage.sqlite}\n");
   ASSERT_TRUE(doc);
   ASSERT_EQ(diagnostics_.size(), 1u) << formatDiagnostics(diagnostics_);
-  EXPECT_TRUE(has("main.yaml", 3, 3,
-                  "node 'store' is defined twice; it was first defined at " +
-                      dirFile("common.yaml") + ":3:3"));
+  EXPECT_TRUE(has(
+      "main.yaml", 3, 3,
+      "node 'store' is defined twice; it was first defined at " + dirFile("common.yaml") + ":3:3"));
   ASSERT_EQ(doc->nodes.size(), 1u);
   EXPECT_EQ(doc->nodes[0].type, "storage.fs");
 }
@@ -478,7 +479,8 @@ TEST_F(ConfigTest, UnquotedVariableInAFlowCollectionGetsAHint) {
 TEST_F(ConfigTest, SubstitutionInIncludeAndPluginPaths) {
   ScopedEnv part("AIMASS_TEST_PART", "parts");
   write("parts/x.yaml", "nodes:\n  x: {type: a.b}\n");
-  auto doc = load("include: ${AIMASS_TEST_PART}/x.yaml\nplugins: ${AIMASS_TEST_PART}/lib\nnodes: {}\n");
+  auto doc =
+      load("include: ${AIMASS_TEST_PART}/x.yaml\nplugins: ${AIMASS_TEST_PART}/lib\nnodes: {}\n");
   ASSERT_TRUE(doc) << formatDiagnostics(diagnostics_);
   EXPECT_EQ(doc->nodes.at(0).name, "x");
   EXPECT_EQ(doc->plugin_paths.at(0), dir_ / "parts/lib");
@@ -513,7 +515,8 @@ TEST_F(ConfigTest, BadVariableReferencesAreErrorsAtTheValue) {
                   "${AIMASS_TEST_UNSET:-default} to give a default)"));
   EXPECT_TRUE(has("main.yaml", 5, 8, "unterminated '${' in '${AIMASS_TEST_UNSET'"));
   EXPECT_TRUE(has("main.yaml", 6, 8, "malformed variable reference '${1ABC}'"));
-  EXPECT_TRUE(has("main.yaml", 7, 8, "malformed variable reference '${AIMASS_TEST_UNSET:default}'"));
+  EXPECT_TRUE(
+      has("main.yaml", 7, 8, "malformed variable reference '${AIMASS_TEST_UNSET:default}'"));
   EXPECT_TRUE(has("main.yaml", 8, 13,
                   "environment variable 'AIMASS_TEST_UNSET' is not set (use "
                   "${AIMASS_TEST_UNSET:-default} to give a default)"));
@@ -540,8 +543,7 @@ TEST_F(ConfigTest, ReportsEveryErrorInOneRunInFileOrder) {
   EXPECT_EQ(diagnostics_[1].where.line, 1);
   EXPECT_EQ(diagnostics_[2].where.line, 4);
   EXPECT_EQ(diagnostics_[2].message,
-            "node 'dup' is defined twice; it was first defined at " + dirFile("inc.yaml") +
-                ":2:3");
+            "node 'dup' is defined twice; it was first defined at " + dirFile("inc.yaml") + ":2:3");
   EXPECT_EQ(diagnostics_[3].message, "invalid node name 'bad name'");
   EXPECT_EQ(diagnostics_[4].where.line, 6);
   EXPECT_EQ(diagnostics_[5].message, "unknown top-level key 'extra'");

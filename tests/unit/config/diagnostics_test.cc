@@ -17,7 +17,8 @@ TEST(DiagnosticTest, AddsTheHintOnAnIndentedSecondLine) {
 }
 
 TEST(DiagnosticTest, LeavesOutUnknownParts) {
-  EXPECT_EQ((Diagnostic{{"a.yaml", 0, 0}, "cannot read", ""}).format(), "a.yaml: error: cannot read");
+  EXPECT_EQ((Diagnostic{{"a.yaml", 0, 0}, "cannot read", ""}).format(),
+            "a.yaml: error: cannot read");
   EXPECT_EQ((Diagnostic{{"a.yaml", 4, 0}, "m", ""}).format(), "a.yaml:4: error: m");
   EXPECT_EQ((Diagnostic{{"", 0, 0}, "m", ""}).format(), "error: m");
 }

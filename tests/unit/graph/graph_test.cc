@@ -118,7 +118,9 @@ class GraphTest : public ::testing::Test {
     });
     registry_ = std::make_unique<TypeRegistry>();
 
-    add({"storage.mem", NodeKind::kStorage, "in memory",
+    add({"storage.mem",
+         NodeKind::kStorage,
+         "in memory",
          {ParamSpec::path("path", "Where.").withDefault(std::string("data")),
           ParamSpec::integer("capacity", "Slots.").withDefault(std::int64_t{10}).range(1, 1000)},
          [this](const NodeConfig& c) -> Expected<std::unique_ptr<Node>> {
@@ -130,7 +132,9 @@ class GraphTest : public ::testing::Test {
       std::shared_ptr<Storage> store = c.has("store") ? c.getRef<Storage>("store") : nullptr;
       return std::unique_ptr<Node>(std::make_unique<FakeModel>(c.nodeName(), log_, store));
     };
-    add({"model.softmax", NodeKind::kModel, "classifier",
+    add({"model.softmax",
+         NodeKind::kModel,
+         "classifier",
          {ParamSpec::integer("classes", "Number of classes.").atLeast(2),
           ParamSpec::number("learning_rate", "Step size.").withDefault(0.1).range(0, 1),
           ParamSpec::string("activation", "Nonlinearity.")
@@ -146,13 +150,17 @@ class GraphTest : public ::testing::Test {
           ParamSpec::path("checkpoint", "Checkpoint file.").optional()},
          model});
     add({"model.linear", NodeKind::kModel, "linear", {}, model});
-    add({"optimizer.sgd", NodeKind::kOptimizer, "sgd",
+    add({"optimizer.sgd",
+         NodeKind::kOptimizer,
+         "sgd",
          {ParamSpec::number("lr", "Rate.").withDefault(0.01).atLeast(0)},
          [this](const NodeConfig& c) -> Expected<std::unique_ptr<Node>> {
            record(c);
            return std::unique_ptr<Node>(std::make_unique<FakeOptimizer>(c.nodeName(), log_));
          }});
-    add({"job.train", NodeKind::kJob, "train",
+    add({"job.train",
+         NodeKind::kJob,
+         "train",
          {ParamSpec::ref("model", NodeKind::kModel, "What to train."),
           ParamSpec::ref("optimizer", NodeKind::kOptimizer, "How.").optional(),
           ParamSpec::refList("after", NodeKind::kJob, "Jobs to run first.").optional(),
@@ -167,19 +175,31 @@ class GraphTest : public ::testing::Test {
            }
            return std::unique_ptr<Node>(std::make_unique<FakeJob>(c.nodeName(), log_, deps));
          }});
-    add({"model.failing", NodeKind::kModel, "fails", {},
+    add({"model.failing",
+         NodeKind::kModel,
+         "fails",
+         {},
          [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
            return invalidArgument("classes must divide the batch");
          }});
-    add({"model.throwing", NodeKind::kModel, "throws", {},
+    add({"model.throwing",
+         NodeKind::kModel,
+         "throws",
+         {},
          [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
            throw std::runtime_error("boom");
          }});
-    add({"model.null", NodeKind::kModel, "null", {},
+    add({"model.null",
+         NodeKind::kModel,
+         "null",
+         {},
          [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
            return std::unique_ptr<Node>();
          }});
-    add({"model.wrongkind", NodeKind::kModel, "makes storage", {},
+    add({"model.wrongkind",
+         NodeKind::kModel,
+         "makes storage",
+         {},
          [this](const NodeConfig& c) -> Expected<std::unique_ptr<Node>> {
            return std::unique_ptr<Node>(std::make_unique<FakeStorage>(c.nodeName(), log_));
          }});
@@ -327,35 +347,35 @@ TEST_F(GraphTest, PathsResolveAgainstTheFileThatDeclaresThem) {
 
 TEST_F(GraphTest, ReportsEveryProblemAtItsPlaceInFileOrder) {
   auto graph = validate(
-      "nodes:\n"                                                     // 1
-      "  clf:\n"                                                     // 2
-      "    type: model.sofmax\n"                                     // 3
-      "    bogus: 1\n"                                               // 4
-      "  m:\n"                                                       // 5
-      "    type: model.softmax\n"                                    // 6
-      "    learning_rat: 0.5\n"                                      // 7
-      "    classes: 3.5\n"                                           // 8
-      "    verbose: yes\n"                                           // 9
-      "    activation: relux\n"                                      // 10
-      "    layers: [4, x, 0]\n"                                      // 11
-      "    store: stor\n"                                            // 12
-      "  n:\n"                                                       // 13
-      "    type: model.softmax\n"                                    // 14
-      "    learning_rate: 1.5\n"                                     // 15
-      "    store: opt\n"                                             // 16
-      "    weights: {a: 1}\n"                                        // 17
-      "    tags: [[a]]\n"                                            // 18
-      "  opt: {type: optimizer.sgd, lr: fast}\n"                     // 19
+      "nodes:\n"                                                        // 1
+      "  clf:\n"                                                        // 2
+      "    type: model.sofmax\n"                                        // 3
+      "    bogus: 1\n"                                                  // 4
+      "  m:\n"                                                          // 5
+      "    type: model.softmax\n"                                       // 6
+      "    learning_rat: 0.5\n"                                         // 7
+      "    classes: 3.5\n"                                              // 8
+      "    verbose: yes\n"                                              // 9
+      "    activation: relux\n"                                         // 10
+      "    layers: [4, x, 0]\n"                                         // 11
+      "    store: stor\n"                                               // 12
+      "  n:\n"                                                          // 13
+      "    type: model.softmax\n"                                       // 14
+      "    learning_rate: 1.5\n"                                        // 15
+      "    store: opt\n"                                                // 16
+      "    weights: {a: 1}\n"                                           // 17
+      "    tags: [[a]]\n"                                               // 18
+      "  opt: {type: optimizer.sgd, lr: fast}\n"                        // 19
       "  store: {type: storage.mem, capacity: 99999999999999999999}\n"  // 20
-      "  t:\n"                                                       // 21
-      "    type: job.train\n"                                        // 22
-      "    model: opt\n"                                             // 23
-      "    epochs: ~\n"                                              // 24
-      "    zzz: 1\n"                                                 // 25
-      "  q: {type: qqq.zzz}\n");                                     // 26
+      "  t:\n"                                                          // 21
+      "    type: job.train\n"                                           // 22
+      "    model: opt\n"                                                // 23
+      "    epochs: ~\n"                                                 // 24
+      "    zzz: 1\n"                                                    // 25
+      "  q: {type: qqq.zzz}\n");                                        // 26
   EXPECT_FALSE(graph);
-  EXPECT_TRUE(has(3, 11, "node 'clf' has unknown type 'model.sofmax'",
-                  "did you mean 'model.softmax'?"));
+  EXPECT_TRUE(
+      has(3, 11, "node 'clf' has unknown type 'model.sofmax'", "did you mean 'model.softmax'?"));
   EXPECT_TRUE(has(7, 5, "node 'm' (model.softmax) has no parameter 'learning_rat'",
                   "did you mean 'learning_rate'?"));
   EXPECT_TRUE(has(8, 14, "parameter 'classes' of node 'm' must be an integer, but is '3.5'"));
@@ -364,9 +384,10 @@ TEST_F(GraphTest, ReportsEveryProblemAtItsPlaceInFileOrder) {
                   "parameter 'activation' of node 'm' must be one of: relu, tanh, sigmoid, but "
                   "is 'relux'",
                   "did you mean 'relu'?"));
-  EXPECT_TRUE(has(11, 17,
-                  "element 2 of parameter 'layers' of node 'm' must be an integer, but is 'x'"));
-  EXPECT_TRUE(has(11, 20, "element 3 of parameter 'layers' of node 'm' must be at least 1, but is 0"));
+  EXPECT_TRUE(
+      has(11, 17, "element 2 of parameter 'layers' of node 'm' must be an integer, but is 'x'"));
+  EXPECT_TRUE(
+      has(11, 20, "element 3 of parameter 'layers' of node 'm' must be at least 1, but is 0"));
   EXPECT_TRUE(has(12, 12, "parameter 'store' of node 'm' refers to an unknown node 'stor'",
                   "did you mean 'store'?"));
   EXPECT_TRUE(has(13, 3, "node 'n' (model.softmax) is missing the required parameter 'classes'",
@@ -376,7 +397,8 @@ TEST_F(GraphTest, ReportsEveryProblemAtItsPlaceInFileOrder) {
                   "parameter 'store' of node 'n' must name a storage node, but 'opt' is an "
                   "optimizer node (optimizer.sgd)"));
   EXPECT_TRUE(has(17, 14, "parameter 'weights' of node 'n' must be a list, not a map"));
-  EXPECT_TRUE(has(18, 12, "element 1 of parameter 'tags' of node 'n' must be a string, not a list"));
+  EXPECT_TRUE(
+      has(18, 12, "element 1 of parameter 'tags' of node 'n' must be a string, not a list"));
   EXPECT_TRUE(has(19, 34, "parameter 'lr' of node 'opt' must be a number, but is 'fast'"));
   EXPECT_TRUE(has(20, 40,
                   "parameter 'capacity' of node 'store' is outside the 64-bit integer range: "
@@ -417,13 +439,14 @@ TEST_F(GraphTest, IntegersFloatsAndBooleansFollowYamlRules) {
   for (const char* bad : {"1e3", "3.0", "+", "0x", "12abc", "nan"}) {
     graph = validate(std::string("nodes:\n  a: {type: model.softmax, classes: '") + bad + "'}\n");
     EXPECT_FALSE(graph) << bad;
-    EXPECT_TRUE(has(2, 37, std::string("parameter 'classes' of node 'a' must be an integer, but is '") +
-                               bad + "'"));
+    EXPECT_TRUE(has(
+        2, 37,
+        std::string("parameter 'classes' of node 'a' must be an integer, but is '") + bad + "'"));
   }
   for (const char* bad : {"nan", ".nan", "inf", "1e", "0x10", "1,5"}) {
     graph = validate(std::string("nodes:\n  a: {type: optimizer.sgd, lr: '") + bad + "'}\n");
-    EXPECT_TRUE(has(2, 32, std::string("parameter 'lr' of node 'a' must be a number, but is '") +
-                               bad + "'"));
+    EXPECT_TRUE(has(
+        2, 32, std::string("parameter 'lr' of node 'a' must be a number, but is '") + bad + "'"));
   }
 }
 

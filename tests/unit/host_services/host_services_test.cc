@@ -133,7 +133,8 @@ TEST(HostServicesTest, ConcurrentLogLinesStayWhole) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&host, t] {
       for (int i = 0; i < 200; ++i) {
-        host.log(LogLevel::kInfo, "node" + std::to_string(t), "message number " + std::to_string(i));
+        host.log(LogLevel::kInfo, "node" + std::to_string(t),
+                 "message number " + std::to_string(i));
       }
     });
   }
