@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+#include <yaml-cpp/exceptions.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/program_options.hpp>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -19,9 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <yaml-cpp/exceptions.h>
 
 #include "aimass/core/config.h"
 #include "aimass/core/graph.h"
@@ -48,15 +47,14 @@ struct UsageError : std::runtime_error {
 };
 
 struct CommandHelp {
-  const char *name;    // "plugins describe"
-  const char *usage;   // "plugins describe TYPE [--json]"
-  const char *summary; // one line for the overview
-  const char *details; // the command's own help
+  const char* name;     // "plugins describe"
+  const char* usage;    // "plugins describe TYPE [--json]"
+  const char* summary;  // one line for the overview
+  const char* details;  // the command's own help
 };
 
 constexpr CommandHelp kCommands[] = {
-    {"validate", "validate CONFIG",
-     "Check a configuration without running anything.",
+    {"validate", "validate CONFIG", "Check a configuration without running anything.",
      "Reads CONFIG (YAML or JSON) with its includes, loads the plugins, and "
      "checks every node:\n"
      "its type, every parameter (name, type, range, choices), required "
@@ -71,8 +69,7 @@ constexpr CommandHelp kCommands[] = {
      "\n"
      "Example:\n"
      "  aimass validate configs/quickstart.yaml\n"},
-    {"run", "run CONFIG",
-     "Build the graph, run its jobs, serve its frontends.",
+    {"run", "run CONFIG", "Build the graph, run its jobs, serve its frontends.",
      "Validates CONFIG as `aimass validate` does, then creates every node in "
      "dependency order,\n"
      "offers each model node to frontends under its node name (version \"1\"), "
@@ -92,8 +89,7 @@ constexpr CommandHelp kCommands[] = {
      "Examples:\n"
      "  aimass run configs/quickstart.yaml\n"
      "  aimass run --log-level debug configs/quickstart.yaml\n"},
-    {"plugins list", "plugins list [--json]",
-     "List node types and refused libraries.",
+    {"plugins list", "plugins list [--json]", "List node types and refused libraries.",
      "Loads the built-in types and every plugin found (see \"Plugin search\" "
      "in aimass --help)\n"
      "and prints one row per node type: TYPE KIND PLUGIN VERSION LIBRARY, "
@@ -119,16 +115,14 @@ constexpr CommandHelp kCommands[] = {
      "\n"
      "Example:\n"
      "  aimass plugins describe model.softmax\n"},
-    {"plugins reference", "plugins reference",
-     "Print the Markdown configuration reference.",
+    {"plugins reference", "plugins reference", "Print the Markdown configuration reference.",
      "Writes a Markdown reference of every node type, grouped by kind, with a "
      "parameter table\n"
      "per type. docs/config-reference.md is generated this way.\n"
      "\n"
      "Example:\n"
      "  aimass plugins reference > docs/config-reference.md\n"},
-    {"plugin check", "plugin check LIB.so [--json]",
-     "Check one plugin library and its node types.",
+    {"plugin check", "plugin check LIB.so [--json]", "Check one plugin library and its node types.",
      "Loads LIB.so alone with the host's checks (ABI, toolchain, "
      "registration), checks each\n"
      "type's schema (summary, parameter docs, valid examples), builds each "
@@ -150,8 +144,8 @@ constexpr CommandHelp kCommands[] = {
      "build/lib/aimass/plugins/libaimass_storage_fs.so\n"},
 };
 
-const CommandHelp *findCommand(const std::string &name) {
-  for (const auto &command : kCommands) {
+const CommandHelp* findCommand(const std::string& name) {
+  for (const auto& command : kCommands) {
     if (name == command.name) {
       return &command;
     }
@@ -159,33 +153,27 @@ const CommandHelp *findCommand(const std::string &name) {
   return nullptr;
 }
 
-std::optional<LogLevel> parseLogLevel(const std::string &text) {
-  if (text == "debug")
-    return LogLevel::kDebug;
-  if (text == "info")
-    return LogLevel::kInfo;
-  if (text == "warning")
-    return LogLevel::kWarning;
-  if (text == "error")
-    return LogLevel::kError;
+std::optional<LogLevel> parseLogLevel(const std::string& text) {
+  if (text == "debug") return LogLevel::kDebug;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "warning") return LogLevel::kWarning;
+  if (text == "error") return LogLevel::kError;
   return std::nullopt;
 }
 
 std::string versionLine() {
   return "aimass " + std::string(hostVersion()) + " (plugin ABI " +
-         std::to_string(AIMASS_ABI_MAJOR) + "." +
-         std::to_string(AIMASS_ABI_MINOR) +
+         std::to_string(AIMASS_ABI_MAJOR) + "." + std::to_string(AIMASS_ABI_MINOR) +
          ", toolchain " AIMASS_TOOLCHAIN_TAG ")";
 }
 
-std::string didYouMean(const std::vector<std::string> &suggestions) {
+std::string didYouMean(const std::vector<std::string>& suggestions) {
   if (suggestions.empty()) {
     return "";
   }
   std::string out = "; did you mean '" + suggestions[0] + "'";
   for (std::size_t i = 1; i < suggestions.size(); ++i) {
-    out +=
-        (i + 1 == suggestions.size() ? " or '" : ", '") + suggestions[i] + "'";
+    out += (i + 1 == suggestions.size() ? " or '" : ", '") + suggestions[i] + "'";
   }
   return out + "?";
 }
@@ -200,8 +188,8 @@ struct PluginSet {
 /// signals must be blocked in every thread before it starts (they are, by
 /// Cli::run before anything else).
 class SignalWatcher {
-public:
-  explicit SignalWatcher(HostServices &host) : host_(host) {
+ public:
+  explicit SignalWatcher(HostServices& host) : host_(host) {
     sigemptyset(&signals_);
     sigaddset(&signals_, SIGINT);
     sigaddset(&signals_, SIGTERM);
@@ -216,8 +204,8 @@ public:
     thread_.join();
   }
 
-  SignalWatcher(const SignalWatcher &) = delete;
-  SignalWatcher &operator=(const SignalWatcher &) = delete;
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
 
   /// Blocks until a signal asked the process to stop.
   void waitForStop() {
@@ -225,7 +213,7 @@ public:
     stopped_.wait(lock, [&] { return stop_; });
   }
 
-private:
+ private:
   void watch() {
     int count = 0;
     while (true) {
@@ -240,8 +228,7 @@ private:
         std::_Exit(130);
       }
       host_.log(LogLevel::kInfo, "",
-                std::string("received ") +
-                    (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                     ", stopping (send it again to exit at once)");
       host_.requestStop();
       {
@@ -252,7 +239,7 @@ private:
     }
   }
 
-  HostServices &host_;
+  HostServices& host_;
   sigset_t signals_;
   std::atomic<bool> closing_{false};
   std::mutex mutex_;
@@ -264,7 +251,7 @@ private:
 /// Blocks SIGINT and SIGTERM in this thread (and so in every thread it starts)
 /// and restores the previous mask when destroyed.
 class BlockedSignals {
-public:
+ public:
   BlockedSignals() {
     sigset_t signals;
     sigemptyset(&signals);
@@ -273,16 +260,16 @@ public:
     pthread_sigmask(SIG_BLOCK, &signals, &previous_);
   }
   ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
-  BlockedSignals(const BlockedSignals &) = delete;
-  BlockedSignals &operator=(const BlockedSignals &) = delete;
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
 
-private:
+ private:
   sigset_t previous_;
 };
 
 class Cli {
-public:
-  int run(int argc, char **argv) {
+ public:
+  int run(int argc, char** argv) {
     po::options_description global = globalOptions();
     po::options_description positional_options;
     positional_options.add_options()("command", po::value<std::string>())(
@@ -303,19 +290,18 @@ public:
       po::store(parsed, vm);
       po::notify(vm);
       flags = po::collect_unrecognized(parsed.options, po::exclude_positional);
-    } catch (const po::error &e) {
+    } catch (const po::error& e) {
       throw UsageError(e.what());
     }
 
     auto level = parseLogLevel(vm["log-level"].as<std::string>());
     if (!level) {
-      throw UsageError("unknown log level '" +
-                       vm["log-level"].as<std::string>() +
+      throw UsageError("unknown log level '" + vm["log-level"].as<std::string>() +
                        "': use debug, info, warning or error");
     }
     log_level_ = *level;
     if (vm.count("plugin-path")) {
-      for (const auto &p : vm["plugin-path"].as<std::vector<std::string>>()) {
+      for (const auto& p : vm["plugin-path"].as<std::vector<std::string>>()) {
         plugin_paths_.emplace_back(p);
       }
     }
@@ -325,7 +311,7 @@ public:
       words.push_back(vm["command"].as<std::string>());
     }
     if (vm.count("args")) {
-      const auto &args = vm["args"].as<std::vector<std::string>>();
+      const auto& args = vm["args"].as<std::vector<std::string>>();
       words.insert(words.end(), args.begin(), args.end());
     }
 
@@ -347,52 +333,47 @@ public:
     return dispatch(words, flags);
   }
 
-private:
-  int dispatch(std::vector<std::string> words,
-               const std::vector<std::string> &flags) {
+ private:
+  int dispatch(std::vector<std::string> words, const std::vector<std::string>& flags) {
     const std::string first = words[0];
     std::string name = first;
     if (first == "plugins" || first == "plugin") {
       if (words.size() < 2) {
-        throw UsageError(
-            "'" + first + "' needs a subcommand: " +
-            (first == "plugins" ? "list, describe or reference" : "check"));
+        throw UsageError("'" + first + "' needs a subcommand: " +
+                         (first == "plugins" ? "list, describe or reference" : "check"));
       }
       name = first + " " + words[1];
       words.erase(words.begin());
     }
-    const CommandHelp *command = findCommand(name);
+    const CommandHelp* command = findCommand(name);
     if (command == nullptr) {
       std::vector<std::string> names;
-      for (const auto &c : kCommands) {
+      for (const auto& c : kCommands) {
         names.emplace_back(c.name);
       }
       names.emplace_back("plugins");
       names.emplace_back("plugin");
       std::string suggestion = closestMatch(name, names);
       throw UsageError("unknown command '" + name + "'" +
-                       didYouMean(suggestion.empty()
-                                      ? std::vector<std::string>{}
-                                      : std::vector<std::string>{suggestion}));
+                       didYouMean(suggestion.empty() ? std::vector<std::string>{}
+                                                     : std::vector<std::string>{suggestion}));
     }
-    words.erase(words.begin()); // the arguments remain
+    words.erase(words.begin());  // the arguments remain
 
-    const bool json_allowed = name == "plugins list" ||
-                              name == "plugins describe" ||
-                              name == "plugin check";
+    const bool json_allowed =
+        name == "plugins list" || name == "plugins describe" || name == "plugin check";
     bool json = false;
-    for (const auto &flag : flags) {
+    for (const auto& flag : flags) {
       if (flag == "--json" && json_allowed) {
         json = true;
       } else {
-        throw UsageError("unknown option '" + flag + "' for 'aimass " + name +
-                         "'");
+        throw UsageError("unknown option '" + flag + "' for 'aimass " + name + "'");
       }
     }
-    auto expectArguments = [&](std::size_t n, const char *what) {
+    auto expectArguments = [&](std::size_t n, const char* what) {
       if (words.size() != n) {
-        throw UsageError("'aimass " + name + "' takes " + what +
-                         " (usage: aimass " + command->usage + ")");
+        throw UsageError("'aimass " + name + "' takes " + what + " (usage: aimass " +
+                         command->usage + ")");
       }
     };
 
@@ -420,13 +401,12 @@ private:
     return pluginCheck(words[0], json);
   }
 
-  std::string overview(const po::options_description &global) const {
-    std::string out =
-        "aimass " + std::string(hostVersion()) +
-        ": loads plugins and runs configuration graphs of storage, datasets,\n"
-        "models, optimizers, jobs and frontends.\n\n"
-        "Usage: aimass [global options] COMMAND [arguments]\n\nCommands:\n";
-    for (const auto &command : kCommands) {
+  std::string overview(const po::options_description& global) const {
+    std::string out = "aimass " + std::string(hostVersion()) +
+                      ": loads plugins and runs configuration graphs of storage, datasets,\n"
+                      "models, optimizers, jobs and frontends.\n\n"
+                      "Usage: aimass [global options] COMMAND [arguments]\n\nCommands:\n";
+    for (const auto& command : kCommands) {
       std::string usage = command.usage;
       out += "  " + usage;
       if (usage.size() < 32) {
@@ -435,39 +415,39 @@ private:
         out += "\n" + std::string(34, ' ') + command.summary + "\n";
       }
     }
-    out += "  help [COMMAND]" + std::string(32 - 14, ' ') +
-           "Print this help, or a command's.\n";
+    out += "  help [COMMAND]" + std::string(32 - 14, ' ') + "Print this help, or a command's.\n";
     std::ostringstream options;
     options << global;
     out += "\n" + options.str();
-    out += "\nPlugin search (the first library to offer a type wins):\n"
-           "  1. --plugin-path folders and libraries, in the order given\n"
-           "  2. the configuration's `plugins:` entries (validate, run)\n"
-           "  3. each folder of $AIMASS_PLUGIN_PATH (':'-separated)\n"
-           "  4. <folder of the aimass executable>/../lib/aimass/plugins\n"
-           "A library that fails a check is refused with its path and reason; "
-           "the others load.\n"
-           "\nExit codes:\n"
-           "  0  success\n"
-           "  1  runtime failure: a job failed or was cancelled, a frontend "
-           "could not start,\n"
-           "     a conformance check failed\n"
-           "  2  bad input: usage, an invalid configuration, an unknown type, "
-           "a refused library\n"
-           "\nExamples:\n"
-           "  aimass validate configs/quickstart.yaml\n"
-           "  aimass run configs/quickstart.yaml\n"
-           "  aimass plugins list\n"
-           "  aimass plugins describe model.softmax --json\n"
-           "  aimass plugins reference > docs/config-reference.md\n"
-           "  aimass plugin check "
-           "build/lib/aimass/plugins/libaimass_storage_fs.so\n"
-           "  AIMASS_PLUGIN_PATH=$HOME/my-plugins aimass plugins list\n"
-           "\nRun 'aimass help COMMAND' for a command's details.\n";
+    out +=
+        "\nPlugin search (the first library to offer a type wins):\n"
+        "  1. --plugin-path folders and libraries, in the order given\n"
+        "  2. the configuration's `plugins:` entries (validate, run)\n"
+        "  3. each folder of $AIMASS_PLUGIN_PATH (':'-separated)\n"
+        "  4. <folder of the aimass executable>/../lib/aimass/plugins\n"
+        "A library that fails a check is refused with its path and reason; "
+        "the others load.\n"
+        "\nExit codes:\n"
+        "  0  success\n"
+        "  1  runtime failure: a job failed or was cancelled, a frontend "
+        "could not start,\n"
+        "     a conformance check failed\n"
+        "  2  bad input: usage, an invalid configuration, an unknown type, "
+        "a refused library\n"
+        "\nExamples:\n"
+        "  aimass validate configs/quickstart.yaml\n"
+        "  aimass run configs/quickstart.yaml\n"
+        "  aimass plugins list\n"
+        "  aimass plugins describe model.softmax --json\n"
+        "  aimass plugins reference > docs/config-reference.md\n"
+        "  aimass plugin check "
+        "build/lib/aimass/plugins/libaimass_storage_fs.so\n"
+        "  AIMASS_PLUGIN_PATH=$HOME/my-plugins aimass plugins list\n"
+        "\nRun 'aimass help COMMAND' for a command's details.\n";
     return out;
   }
 
-  int help(const std::vector<std::string> &words, std::ostream &out) {
+  int help(const std::vector<std::string>& words, std::ostream& out) {
     po::options_description global = globalOptions();
     if (words.empty()) {
       out << overview(global);
@@ -477,17 +457,16 @@ private:
     if ((name == "plugins" || name == "plugin") && words.size() > 1) {
       name += " " + words[1];
     }
-    if (const CommandHelp *command = findCommand(name)) {
+    if (const CommandHelp* command = findCommand(name)) {
       out << "Usage: aimass [global options] " << command->usage << "\n\n"
           << command->summary << "\n\n"
           << command->details;
       return kExitOk;
     }
     if (name == "plugins" || name == "plugin") {
-      for (const auto &command : kCommands) {
+      for (const auto& command : kCommands) {
         if (std::string(command.name).rfind(name + " ", 0) == 0) {
-          out << "  aimass " << command.usage << "\n      " << command.summary
-              << "\n";
+          out << "  aimass " << command.usage << "\n      " << command.summary << "\n";
         }
       }
       return kExitOk;
@@ -497,46 +476,43 @@ private:
 
   static po::options_description globalOptions() {
     po::options_description global("Global options");
-    global.add_options()("help,h",
-                         "Print help (for a command: aimass COMMAND --help).")(
+    global.add_options()("help,h", "Print help (for a command: aimass COMMAND --help).")(
         "version", "Print the version, plugin ABI and toolchain.")(
         "plugin-path", po::value<std::vector<std::string>>()->composing(),
         "Also load plugins from this folder or library (repeatable); searched "
-        "first.")(
-        "log-level", po::value<std::string>()->default_value("info"),
-        "Least severe log level shown: debug, info, warning or error.");
+        "first.")("log-level", po::value<std::string>()->default_value("info"),
+                  "Least severe log level shown: debug, info, warning or error.");
     return global;
   }
 
   // Built-in types, then --plugin-path, then `config_paths`,
   // $AIMASS_PLUGIN_PATH and the default folder. Refusals are warnings: the host
   // carries on with what it could load.
-  std::unique_ptr<PluginSet>
-  loadPlugins(const std::vector<fs::path> &config_paths, bool report_refusals) {
+  std::unique_ptr<PluginSet> loadPlugins(const std::vector<fs::path>& config_paths,
+                                         bool report_refusals) {
     auto plugins = std::make_unique<PluginSet>();
     registerBuiltinTypes(plugins->registry);
-    for (const auto &path : plugin_paths_) {
+    for (const auto& path : plugin_paths_) {
       std::error_code ec;
       if (fs::is_directory(path, ec)) {
         plugins->loader.loadDirectory(path);
       } else if (fs::exists(path, ec)) {
-        plugins->loader.load(path).ignoreError(); // recorded in failures()
+        plugins->loader.load(path).ignoreError();  // recorded in failures()
       } else {
-        warn("plugin path '" +
-             fs::absolute(path, ec).lexically_normal().string() +
+        warn("plugin path '" + fs::absolute(path, ec).lexically_normal().string() +
              "' (from --plugin-path) does not exist");
       }
     }
     plugins->loader.discover(config_paths);
     if (report_refusals) {
-      for (const auto &failure : plugins->loader.failures()) {
+      for (const auto& failure : plugins->loader.failures()) {
         warn("plugin refused: " + failure.reason);
       }
     }
     return plugins;
   }
 
-  void warn(const std::string &message) const {
+  void warn(const std::string& message) const {
     if (log_level_ <= LogLevel::kWarning) {
       std::cerr << "aimass: warning: " << message << "\n";
     }
@@ -544,13 +520,12 @@ private:
 
   // Reads, loads plugins for and validates a configuration. Null (after
   // printing why) when anything is wrong.
-  std::unique_ptr<Graph> loadGraph(const std::string &file,
-                                   std::unique_ptr<PluginSet> &plugins,
-                                   std::optional<ConfigDocument> &document) {
+  std::unique_ptr<Graph> loadGraph(const std::string& file, std::unique_ptr<PluginSet>& plugins,
+                                   std::optional<ConfigDocument>& document) {
     Diagnostics diagnostics;
     try {
       document = loadConfig(file, diagnostics);
-    } catch (const YAML::Exception &e) {
+    } catch (const YAML::Exception& e) {
       std::cerr << file << ":" << e.mark.line + 1 << ":" << e.mark.column + 1
                 << ": error: " << e.msg << "\n";
       return nullptr;
@@ -568,19 +543,17 @@ private:
     return graph;
   }
 
-  static void printDiagnostics(const Diagnostics &diagnostics,
-                               const std::string &file) {
+  static void printDiagnostics(const Diagnostics& diagnostics, const std::string& file) {
     if (diagnostics.empty()) {
       std::cerr << file << ": error: the configuration could not be read\n";
       return;
     }
     std::cerr << formatDiagnostics(diagnostics) << "\n"
-              << diagnostics.size()
-              << (diagnostics.size() == 1 ? " error" : " errors") << " in "
+              << diagnostics.size() << (diagnostics.size() == 1 ? " error" : " errors") << " in "
               << file << "\n";
   }
 
-  int validate(const std::string &file) {
+  int validate(const std::string& file) {
     std::unique_ptr<PluginSet> plugins;
     std::optional<ConfigDocument> document;
     auto graph = loadGraph(file, plugins, document);
@@ -592,7 +565,7 @@ private:
     return kExitOk;
   }
 
-  int runGraph(const std::string &file) {
+  int runGraph(const std::string& file) {
     // Before any thread exists, so every thread inherits the mask and only the
     // watcher ever receives these signals.
     BlockedSignals blocked;
@@ -615,45 +588,38 @@ private:
     return code;
   }
 
-  int runInstantiated(Graph &graph, HostServices &host,
-                      SignalWatcher &watcher) {
-    Status created =
-        guard("creating nodes", [&] { return graph.instantiate(host); });
+  int runInstantiated(Graph& graph, HostServices& host, SignalWatcher& watcher) {
+    Status created = guard("creating nodes", [&] { return graph.instantiate(host); });
     if (!created.ok()) {
       std::cerr << "aimass: " << created.message() << "\n";
       return kExitFailure;
     }
-    for (const auto &[name, node] : graph.nodesOfKind(NodeKind::kModel)) {
+    for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kModel)) {
       // The graph owns its nodes; the catalog only points at them, since every
       // frontend that reads it is stopped before the graph is destroyed.
-      host.catalog().add(
-          name, "1",
-          std::shared_ptr<const Model>(std::shared_ptr<const Model>(),
-                                       static_cast<const Model *>(node.get())));
+      host.catalog().add(name, "1",
+                         std::shared_ptr<const Model>(std::shared_ptr<const Model>(),
+                                                      static_cast<const Model*>(node.get())));
     }
 
-    for (const auto &[name, node] : graph.nodesOfKind(NodeKind::kJob)) {
+    for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kJob)) {
       if (host.stopRequested()) {
         std::cerr << "cancelled\n";
         return kExitFailure;
       }
-      auto &job = static_cast<Job &>(*node);
+      auto& job = static_cast<Job&>(*node);
       const std::string job_name = name;
-      ConsoleProgress progress(std::cerr, ConsoleProgress::stderrIsTerminal(),
-                               [&host, job_name](std::string_view line) {
-                                 host.log(LogLevel::kInfo, job_name, line);
-                               });
+      ConsoleProgress progress(
+          std::cerr, ConsoleProgress::stderrIsTerminal(),
+          [&host, job_name](std::string_view line) { host.log(LogLevel::kInfo, job_name, line); });
       host.log(LogLevel::kInfo, job_name, "job started");
-      Status status =
-          guard("job '" + name + "'", [&] { return job.run(host, progress); });
-      if (status.code() == StatusCode::kCancelled ||
-          (!status.ok() && host.stopRequested())) {
+      Status status = guard("job '" + name + "'", [&] { return job.run(host, progress); });
+      if (status.code() == StatusCode::kCancelled || (!status.ok() && host.stopRequested())) {
         std::cerr << "cancelled\n";
         return kExitFailure;
       }
       if (!status.ok()) {
-        std::cerr << "aimass: job '" << name
-                  << "' failed: " << status.toString() << "\n";
+        std::cerr << "aimass: job '" << name << "' failed: " << status.toString() << "\n";
         return kExitFailure;
       }
       host.log(LogLevel::kInfo, job_name, "job finished");
@@ -668,19 +634,18 @@ private:
       host.log(LogLevel::kInfo, "", "no frontend to serve; done");
       return kExitOk;
     }
-    std::vector<Frontend *> started;
+    std::vector<Frontend*> started;
     auto stopAll = [&] {
       for (auto it = started.rbegin(); it != started.rend(); ++it) {
         (*it)->stop();
       }
     };
-    for (const auto &[name, node] : frontends) {
-      auto &frontend = static_cast<Frontend &>(*node);
-      Status status = guard("frontend '" + name + "'",
-                            [&] { return frontend.start(host); });
+    for (const auto& [name, node] : frontends) {
+      auto& frontend = static_cast<Frontend&>(*node);
+      Status status = guard("frontend '" + name + "'", [&] { return frontend.start(host); });
       if (!status.ok()) {
-        std::cerr << "aimass: frontend '" << name
-                  << "' could not start: " << status.toString() << "\n";
+        std::cerr << "aimass: frontend '" << name << "' could not start: " << status.toString()
+                  << "\n";
         stopAll();
         return kExitFailure;
       }
@@ -694,28 +659,27 @@ private:
 
   int pluginsList(bool json) {
     auto plugins = loadPlugins({}, false);
-    const auto &failures = plugins->loader.failures();
+    const auto& failures = plugins->loader.failures();
     if (json) {
       std::cout << typesJson(plugins->registry);
-      for (const auto &failure : failures) {
-        std::cerr << "aimass: warning: plugin refused: " << failure.reason
-                  << "\n";
+      for (const auto& failure : failures) {
+        std::cerr << "aimass: warning: plugin refused: " << failure.reason << "\n";
       }
       return kExitOk;
     }
     std::cout << typeTable(plugins->registry);
     if (!failures.empty()) {
       std::cout << "\nrefused libraries:\n";
-      for (const auto &failure : failures) {
+      for (const auto& failure : failures) {
         std::cout << "  " << failure.reason << "\n";
       }
     }
     return kExitOk;
   }
 
-  int pluginsDescribe(const std::string &type, bool json) {
+  int pluginsDescribe(const std::string& type, bool json) {
     auto plugins = loadPlugins({}, true);
-    const RegisteredType *found = plugins->registry.find(type);
+    const RegisteredType* found = plugins->registry.find(type);
     if (found == nullptr) {
       std::cerr << "aimass: unknown node type '" << type << "'"
                 << didYouMean(plugins->registry.suggest(type)) << "\n";
@@ -731,7 +695,7 @@ private:
     return kExitOk;
   }
 
-  int pluginCheck(const std::string &library, bool json) {
+  int pluginCheck(const std::string& library, bool json) {
     PluginCheckReport report = checkPlugin(library, log_level_);
     if (!report.refusal.ok()) {
       std::cerr << "aimass: " << report.refusal.message() << "\n";
@@ -748,15 +712,15 @@ private:
   std::vector<fs::path> plugin_paths_;
 };
 
-} // namespace
+}  // namespace
 
-int runCli(int argc, char **argv) {
+int runCli(int argc, char** argv) {
   try {
     return Cli().run(argc, argv);
-  } catch (const UsageError &e) {
+  } catch (const UsageError& e) {
     std::cerr << "aimass: " << e.what() << "\nRun 'aimass --help' for usage.\n";
     return kExitBadInput;
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "aimass: " << e.what() << "\n";
     return kExitFailure;
   } catch (...) {
@@ -765,4 +729,4 @@ int runCli(int argc, char **argv) {
   }
 }
 
-} // namespace aimass::core
+}  // namespace aimass::core
