@@ -153,6 +153,17 @@ TEST(FsStorageTest, OddKeysBecomeEscapedFilesInsideTheDataFolder) {
   EXPECT_EQ(FsStorage::unescapeSegment("x.y"), std::nullopt);
 }
 
+TEST(FsStorageTest, ASegmentTooLongForTheFileSystemIsRefusedClearly) {
+  TempDir dir;
+  auto storage = open(dir.path());
+  ASSERT_NE(storage, nullptr);
+  const std::string segment(100, '.');  // 300 bytes once escaped
+  Status put = storage->put("k/" + segment, "v");
+  EXPECT_EQ(put.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(put.message().find("File name too long"), std::string::npos) << put.message();
+  EXPECT_TRUE(fs::is_empty(dir.path() / "tmp")) << "the temporary file is removed";
+}
+
 TEST(FsStorageTest, ValuesSurviveReopeningAndRemoveDropsEmptyFolders) {
   TempDir dir;
   {
