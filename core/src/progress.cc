@@ -71,7 +71,19 @@ std::string formatDuration(std::chrono::nanoseconds elapsed) {
 
 std::string formatFigure(double value) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.4g", value);
+  const double magnitude = std::fabs(value);
+  if (std::isfinite(value) && magnitude >= 1e4 && magnitude < 1e15) {
+    static constexpr const char* kSuffixes[] = {"k", "M", "G", "T"};
+    int index = 0;
+    double scaled = value / 1e3;
+    while (std::fabs(scaled) >= 1e3 && index < 3) {
+      scaled /= 1e3;
+      ++index;
+    }
+    std::snprintf(buffer, sizeof buffer, "%.3g%s", scaled, kSuffixes[index]);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.4g", value);
+  }
   return buffer;
 }
 

@@ -158,10 +158,14 @@ TEST(FormatDuration, ReadsNaturally) {
   EXPECT_EQ(formatDuration(2h + 3min + 4s), "2h03m");
 }
 
-TEST(FormatFigure, KeepsFourSignificantDigits) {
+TEST(FormatFigure, IsShortAndReadable) {
   EXPECT_EQ(formatFigure(0.412345), "0.4123");
   EXPECT_EQ(formatFigure(469), "469");
-  EXPECT_EQ(formatFigure(51234.5), "5.123e+04");
+  EXPECT_EQ(formatFigure(9999), "9999");
+  EXPECT_EQ(formatFigure(51234.5), "51.2k");
+  EXPECT_EQ(formatFigure(7.07e6), "7.07M");
+  EXPECT_EQ(formatFigure(-2.5e9), "-2.5G");
+  EXPECT_EQ(formatFigure(1e-5), "1e-05");
 }
 
 }  // namespace

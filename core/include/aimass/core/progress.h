@@ -90,7 +90,8 @@ class ConsoleProgress final : public JobProgress {
 /// Formats a duration for people: "850ms", "3.2s", "1m05s", "2h03m".
 std::string formatDuration(std::chrono::nanoseconds elapsed);
 
-/// Formats a figure compactly with four significant digits ("0.4123", "5.123e+04", "469").
+/// Formats a figure compactly: four significant digits below 10000 ("0.4123", "469", "1e-05"),
+/// three with a k/M/G/T suffix above ("51.2k", "7.07M").
 std::string formatFigure(double value);
 
 }  // namespace aimass::core
