@@ -370,6 +370,19 @@ TEST(Cli, PluginCheckRefusesABrokenLibraryWithExit2) {
   EXPECT_THAT(missing.err, HasSubstr("no such file"));
 }
 
+TEST(Cli, PluginCheckFailsABrokenNodeWithExit1) {
+  Result r = aimass({"plugin", "check", fixture("forgetful_storage")});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("FAIL storage.fixture_forgetful: documents every parameter: no "
+                               "doc for 'label'\n"));
+  EXPECT_THAT(r.out, HasSubstr("PASS storage.fixture_forgetful: builds from defaults and "
+                               "examples\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\nFAIL storage\\.fixture_forgetful: [^\n]*get"));
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\n[0-9]+ passed, [1-9][0-9]* failed, 0 "
+                                                  "skipped\n$")))
+      << r.out;
+}
+
 TEST(Cli, PluginCheckSkipsTypesItCannotBuildAlone) {
   Result r = aimass({"plugin", "check", fixture("wait_job")});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
