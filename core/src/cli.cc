@@ -582,8 +582,9 @@ class Cli {
     SignalWatcher watcher(host);
 
     int code = runInstantiated(*graph, host, watcher);
-    // Nodes go in reverse dependency order while the host and the plugins are
-    // still there.
+    // Frontends are stopped by now; the catalog lets go of the models so that nodes go in
+    // reverse dependency order while the host and the plugins are still there.
+    host.catalog().clear();
     graph.reset();
     return code;
   }
@@ -595,11 +596,7 @@ class Cli {
       return kExitFailure;
     }
     for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kModel)) {
-      // The graph owns its nodes; the catalog only points at them, since every
-      // frontend that reads it is stopped before the graph is destroyed.
-      host.catalog().add(name, "1",
-                         std::shared_ptr<const Model>(std::shared_ptr<const Model>(),
-                                                      static_cast<const Model*>(node.get())));
+      host.catalog().add(name, "1", std::static_pointer_cast<const Model>(node));
     }
 
     for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kJob)) {

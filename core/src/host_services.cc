@@ -87,6 +87,11 @@ void GraphModelCatalog::add(std::string name, std::string version,
   models_[std::move(name)][std::move(version)] = std::move(model);
 }
 
+void GraphModelCatalog::clear() {
+  std::lock_guard lock(mutex_);
+  models_.clear();
+}
+
 std::vector<ServedModel> GraphModelCatalog::list() const {
   std::lock_guard lock(mutex_);
   std::vector<ServedModel> out;

@@ -94,6 +94,18 @@ TEST(GraphModelCatalogTest, AServedModelOutlivesItsRemovalFromTheCatalog) {
   EXPECT_TRUE(watch.expired());
 }
 
+TEST(GraphModelCatalogTest, ClearReleasesEveryModel) {
+  GraphModelCatalog catalog;
+  auto model = std::make_shared<StubModel>();
+  std::weak_ptr<const Model> watch = model;
+  catalog.add("m", "1", std::move(model));
+  ASSERT_FALSE(watch.expired());
+  catalog.clear();
+  EXPECT_TRUE(watch.expired());
+  EXPECT_TRUE(catalog.list().empty());
+  EXPECT_EQ(catalog.find("m", "").status().code(), StatusCode::kNotFound);
+}
+
 const std::regex kLogLine(
     R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR) \[[^\]]+\] .*)");
 

@@ -30,6 +30,9 @@ class RouteTableImpl final : public RouteTable {
 class GraphModelCatalog final : public ModelCatalog {
  public:
   void add(std::string name, std::string version, std::shared_ptr<const Model> model);
+  /// Drops every entry. The host calls it after stopping the frontends and before destroying
+  /// the graph, so the graph's reverse-order destruction is not held up by the catalog.
+  void clear();
   std::vector<ServedModel> list() const override;
   Expected<ServedModel> find(std::string_view name, std::string_view version) const override;
 
