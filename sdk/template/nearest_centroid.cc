@@ -82,10 +82,9 @@ Status NearestCentroid::predict(const aimass::TensorMap& inputs, aimass::TensorM
     return aimass::invalidArgument("missing input 'input'");
   }
   if (input->dtype() != DType::kFloat32 || input->rank() != 2 || input->dim(1) != features_) {
-    return aimass::invalidArgument("input 'input' must be FP32 [N, " +
-                                   std::to_string(features_) + "], got " +
-                                   std::string(aimass::dtypeName(input->dtype())) + " " +
-                                   aimass::shapeToString(input->shape()));
+    return aimass::invalidArgument("input 'input' must be FP32 [N, " + std::to_string(features_) +
+                                   "], got " + std::string(aimass::dtypeName(input->dtype())) +
+                                   " " + aimass::shapeToString(input->shape()));
   }
   const std::int64_t n = input->dim(0);
   const auto classes = static_cast<std::int64_t>(class_names_.size());

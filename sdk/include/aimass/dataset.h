@@ -14,10 +14,10 @@ namespace aimass {
 
 /// What the labels of a dataset are.
 enum class LabelKind {
-  kNone,        ///< unlabelled (clustering, inference-only data)
-  kClass,       ///< one class index per row (INT64), names in DatasetSchema::class_names
-  kValue,       ///< one or more real targets per row (FP32)
-  kNextToken,   ///< sequence data: the label of each step is the next token (INT64)
+  kNone,       ///< unlabelled (clustering, inference-only data)
+  kClass,      ///< one class index per row (INT64), names in DatasetSchema::class_names
+  kValue,      ///< one or more real targets per row (FP32)
+  kNextToken,  ///< sequence data: the label of each step is the next token (INT64)
 };
 
 /// The shape of a dataset's rows.
@@ -27,10 +27,10 @@ struct DatasetSchema {
   Shape row_shape;                         ///< per-row feature shape, e.g. {4}, {784}, {2} ids,
                                            ///< {-1} for variable-length sequences
   LabelKind label_kind = LabelKind::kNone;
-  std::vector<std::string> class_names;    ///< kClass: index -> name
-  std::int64_t num_targets = 0;            ///< kValue: targets per row; kClass: 1
-  std::vector<std::int64_t> cardinalities; ///< INT64 features: number of distinct ids per column
-                                           ///< (users, items, vocabulary), 0 when unknown
+  std::vector<std::string> class_names;     ///< kClass: index -> name
+  std::int64_t num_targets = 0;             ///< kValue: targets per row; kClass: 1
+  std::vector<std::int64_t> cardinalities;  ///< INT64 features: number of distinct ids per column
+                                            ///< (users, items, vocabulary), 0 when unknown
 };
 
 /// A batch of rows as tensors. Features have shape {rows, row_shape...}; labels {rows} for

@@ -14,13 +14,13 @@ namespace aimass {
 
 /// A request as a frontend hands it to a contributed route, independent of the HTTP library.
 struct HttpRequest {
-  std::string method;                               ///< "GET", "POST", ...
-  std::string path;                                 ///< decoded path without the query string
-  std::map<std::string, std::string> path_params;   ///< "{name}" segments matched by the route
-  std::map<std::string, std::string> query;         ///< decoded query parameters
-  std::map<std::string, std::string> headers;       ///< header names in lower case
-  std::string body;                                 ///< the whole body (already size-limited)
-  std::string principal;                            ///< authenticated caller, empty if none
+  std::string method;                              ///< "GET", "POST", ...
+  std::string path;                                ///< decoded path without the query string
+  std::map<std::string, std::string> path_params;  ///< "{name}" segments matched by the route
+  std::map<std::string, std::string> query;        ///< decoded query parameters
+  std::map<std::string, std::string> headers;      ///< header names in lower case
+  std::string body;                                ///< the whole body (already size-limited)
+  std::string principal;                           ///< authenticated caller, empty if none
 };
 
 /// The answer a route writes. Errors should use jsonError() so every error body has the same
@@ -38,11 +38,21 @@ inline std::string jsonEscape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           static const char* kHex = "0123456789abcdef";
@@ -67,19 +77,29 @@ inline void jsonError(HttpResponse& response, int status, std::string_view messa
 /// The HTTP status that best matches a Status code (400, 404, 409, 413, 503, 500, ...).
 inline int httpStatusFor(const Status& status) noexcept {
   switch (status.code()) {
-    case StatusCode::kOk: return 200;
+    case StatusCode::kOk:
+      return 200;
     case StatusCode::kInvalidArgument:
-    case StatusCode::kOutOfRange: return 400;
-    case StatusCode::kNotFound: return 404;
+    case StatusCode::kOutOfRange:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
     case StatusCode::kAlreadyExists:
-    case StatusCode::kAborted: return 409;
+    case StatusCode::kAborted:
+      return 409;
     case StatusCode::kFailedPrecondition:
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kResourceExhausted: return 429;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kUnimplemented: return 501;
-    case StatusCode::kCancelled: return 499;
-    default: return 500;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kUnimplemented:
+      return 501;
+    case StatusCode::kCancelled:
+      return 499;
+    default:
+      return 500;
   }
 }
 
@@ -90,10 +110,10 @@ using RouteHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 
 /// An endpoint contributed by a node (e.g. a recommender's top-k) for frontends to serve.
 struct Route {
-  std::string method;    ///< "GET", "POST", ...
-  std::string pattern;   ///< "/v1/recommend/{user}": literal segments and {name} captures
-  std::string summary;   ///< one line for the API docs
-  std::string owner;     ///< the node that added it (set by the host)
+  std::string method;   ///< "GET", "POST", ...
+  std::string pattern;  ///< "/v1/recommend/{user}": literal segments and {name} captures
+  std::string summary;  ///< one line for the API docs
+  std::string owner;    ///< the node that added it (set by the host)
   RouteHandler handler;
 };
 

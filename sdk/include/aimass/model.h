@@ -25,12 +25,18 @@ enum class Task {
 
 constexpr std::string_view taskName(Task t) noexcept {
   switch (t) {
-    case Task::kClassification: return "classification";
-    case Task::kRegression: return "regression";
-    case Task::kClustering: return "clustering";
-    case Task::kRecommendation: return "recommendation";
-    case Task::kSequence: return "sequence";
-    case Task::kOther: return "other";
+    case Task::kClassification:
+      return "classification";
+    case Task::kRegression:
+      return "regression";
+    case Task::kClustering:
+      return "clustering";
+    case Task::kRecommendation:
+      return "recommendation";
+    case Task::kSequence:
+      return "sequence";
+    case Task::kOther:
+      return "other";
   }
   return "other";
 }

@@ -18,21 +18,27 @@ enum class NodeKind {
   kJob,         ///< aimass::Job: work that runs once the graph is built (train, evaluate, tune).
 };
 
-inline constexpr NodeKind kAllNodeKinds[] = {NodeKind::kStorage,   NodeKind::kDataset,
-                                             NodeKind::kModel,     NodeKind::kOptimizer,
-                                             NodeKind::kFrontend,  NodeKind::kCollective,
-                                             NodeKind::kJob};
+inline constexpr NodeKind kAllNodeKinds[] = {
+    NodeKind::kStorage,  NodeKind::kDataset,    NodeKind::kModel, NodeKind::kOptimizer,
+    NodeKind::kFrontend, NodeKind::kCollective, NodeKind::kJob};
 
 /// "storage", "dataset", "model", "optimizer", "frontend", "collective", "job".
 constexpr std::string_view nodeKindName(NodeKind kind) noexcept {
   switch (kind) {
-    case NodeKind::kStorage: return "storage";
-    case NodeKind::kDataset: return "dataset";
-    case NodeKind::kModel: return "model";
-    case NodeKind::kOptimizer: return "optimizer";
-    case NodeKind::kFrontend: return "frontend";
-    case NodeKind::kCollective: return "collective";
-    case NodeKind::kJob: return "job";
+    case NodeKind::kStorage:
+      return "storage";
+    case NodeKind::kDataset:
+      return "dataset";
+    case NodeKind::kModel:
+      return "model";
+    case NodeKind::kOptimizer:
+      return "optimizer";
+    case NodeKind::kFrontend:
+      return "frontend";
+    case NodeKind::kCollective:
+      return "collective";
+    case NodeKind::kJob:
+      return "job";
   }
   return "unknown";
 }

@@ -108,8 +108,7 @@ inline Expected<MinimizeResult> minimize(GradientOptimizer& optimizer, Objective
   for (; !result.stopped_by_callback && result.steps < max_steps; ++result.steps) {
     result.value = objective.evaluateWithGradient(x, p.grad.span<float>());
     if (!std::isfinite(result.value)) {
-      return invalidArgument("objective became non-finite at step " +
-                             std::to_string(result.steps));
+      return invalidArgument("objective became non-finite at step " + std::to_string(result.steps));
     }
     double norm = 0;
     for (float g : p.grad.span<float>()) {
@@ -137,7 +136,7 @@ struct SearchDimension {
   enum class Type { kFloat, kInt, kCategorical };
   std::string name;
   Type type = Type::kFloat;
-  double low = 0;                    ///< kFloat/kInt: inclusive bounds
+  double low = 0;  ///< kFloat/kInt: inclusive bounds
   double high = 1;
   bool log_scale = false;            ///< sample uniformly in log space (low > 0)
   std::vector<std::string> choices;  ///< kCategorical: the values

@@ -31,24 +31,34 @@ enum class ParamType {
 
 constexpr std::string_view paramTypeName(ParamType t) noexcept {
   switch (t) {
-    case ParamType::kBool: return "bool";
-    case ParamType::kInt: return "int";
-    case ParamType::kFloat: return "float";
-    case ParamType::kString: return "string";
-    case ParamType::kPath: return "path";
-    case ParamType::kRef: return "ref";
-    case ParamType::kStringList: return "list<string>";
-    case ParamType::kIntList: return "list<int>";
-    case ParamType::kFloatList: return "list<float>";
-    case ParamType::kRefList: return "list<ref>";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kFloat:
+      return "float";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kPath:
+      return "path";
+    case ParamType::kRef:
+      return "ref";
+    case ParamType::kStringList:
+      return "list<string>";
+    case ParamType::kIntList:
+      return "list<int>";
+    case ParamType::kFloatList:
+      return "list<float>";
+    case ParamType::kRefList:
+      return "list<ref>";
   }
   return "unknown";
 }
 
 /// A parameter's value after validation. Paths are held as strings (already resolved).
-using ParamValue = std::variant<std::monostate, bool, std::int64_t, double, std::string,
-                                std::vector<std::string>, std::vector<std::int64_t>,
-                                std::vector<double>>;
+using ParamValue =
+    std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<std::string>,
+                 std::vector<std::int64_t>, std::vector<double>>;
 
 /// One parameter of a node type: what the config may say, what the docs print and what the
 /// host checks before the node's factory ever runs. Build with the named constructors:
@@ -59,13 +69,13 @@ struct ParamSpec {
   ParamType type = ParamType::kString;
   std::string doc;
   bool required = true;
-  ParamValue default_value;             ///< monostate when there is none
-  std::optional<double> min;            ///< inclusive lower bound (ints, floats, list lengths no)
-  std::optional<double> max;            ///< inclusive upper bound
-  std::vector<std::string> choices;     ///< allowed values of a kString parameter (empty: any)
-  std::optional<NodeKind> ref_kind;     ///< the kind a kRef / kRefList parameter must name
-  std::string example;                  ///< a sample value for docs and `aimass plugin check`;
-                                        ///< "{tmp}" is replaced by a fresh temporary folder
+  ParamValue default_value;          ///< monostate when there is none
+  std::optional<double> min;         ///< inclusive lower bound (ints, floats, list lengths no)
+  std::optional<double> max;         ///< inclusive upper bound
+  std::vector<std::string> choices;  ///< allowed values of a kString parameter (empty: any)
+  std::optional<NodeKind> ref_kind;  ///< the kind a kRef / kRefList parameter must name
+  std::string example;               ///< a sample value for docs and `aimass plugin check`;
+                                     ///< "{tmp}" is replaced by a fresh temporary folder
 
   static ParamSpec boolean(std::string name, std::string doc) {
     return make(std::move(name), ParamType::kBool, std::move(doc));

@@ -81,16 +81,17 @@ typedef const AimassPluginDescriptor* (*AimassPluginEntryFn)();
 /// alias to it (the same symbol layout BOOST_DLL_ALIAS produces: `const void*` in section
 /// "boostdll"), so `boost::dll::shared_library::get_alias` finds it. Written out here so that
 /// plugins need no Boost headers.
-#define AIMASS_PLUGIN(NAME, VERSION, SUMMARY, REGISTER_FN)                                    \
-  extern "C" __attribute__((visibility("hidden"))) const AimassPluginDescriptor*            \
-  aimass_plugin_descriptor_fn() {                                                           \
-    static const AimassPluginDescriptor descriptor = {AIMASS_ABI_MAJOR, AIMASS_ABI_MINOR,    \
-                                                      AIMASS_TOOLCHAIN_TAG, NAME, VERSION,   \
-                                                      SUMMARY, REGISTER_FN};                 \
-    return &descriptor;                                                                      \
-  }                                                                                          \
-  namespace aimass_autoaliases {                                                             \
-  extern "C" __attribute__((visibility("default"))) const void* aimass_plugin_entry;        \
-  __attribute__((section("boostdll"), weak)) const void* aimass_plugin_entry =               \
-      reinterpret_cast<const void*>(reinterpret_cast<std::intptr_t>(&aimass_plugin_descriptor_fn)); \
+#define AIMASS_PLUGIN(NAME, VERSION, SUMMARY, REGISTER_FN)                           \
+  extern "C" __attribute__((visibility("hidden"))) const AimassPluginDescriptor*     \
+  aimass_plugin_descriptor_fn() {                                                    \
+    static const AimassPluginDescriptor descriptor = {                               \
+        AIMASS_ABI_MAJOR, AIMASS_ABI_MINOR, AIMASS_TOOLCHAIN_TAG, NAME,              \
+        VERSION,          SUMMARY,          REGISTER_FN};                            \
+    return &descriptor;                                                              \
+  }                                                                                  \
+  namespace aimass_autoaliases {                                                     \
+  extern "C" __attribute__((visibility("default"))) const void* aimass_plugin_entry; \
+  __attribute__((section("boostdll"), weak)) const void* aimass_plugin_entry =       \
+      reinterpret_cast<const void*>(                                                 \
+          reinterpret_cast<std::intptr_t>(&aimass_plugin_descriptor_fn));            \
   }

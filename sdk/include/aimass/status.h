@@ -15,38 +15,53 @@ namespace aimass {
 /// HTTP status) without parsing the message.
 enum class StatusCode : int {
   kOk = 0,
-  kInvalidArgument,     ///< The caller passed something wrong: bad shape, bad key, bad config value.
-  kNotFound,            ///< A key, model, node or file that does not exist.
-  kAlreadyExists,       ///< Creating something whose name is taken.
-  kFailedPrecondition,  ///< The object is not in a state that allows the call (e.g. model not ready).
+  kInvalidArgument,  ///< The caller passed something wrong: bad shape, bad key, bad config value.
+  kNotFound,         ///< A key, model, node or file that does not exist.
+  kAlreadyExists,    ///< Creating something whose name is taken.
+  kFailedPrecondition,  ///< The object is not in a state that allows the call (e.g. model not
+                        ///< ready).
   kOutOfRange,          ///< An index or row beyond the end.
-  kUnavailable,         ///< A dependency (server, database, port) cannot be reached; may be retried.
-  kAborted,             ///< Lost a race (compare-and-set conflict); the caller may retry.
-  kDataLoss,            ///< Stored bytes are corrupt or truncated (checksum mismatch).
-  kResourceExhausted,   ///< A queue, quota or size limit is full.
-  kPermissionDenied,    ///< The caller or the process lacks the right to do this.
-  kUnimplemented,       ///< The object does not support this operation.
-  kCancelled,           ///< Stopped on request (SIGINT, a callback, a cancelled job).
-  kInternal,            ///< A bug or an unexpected failure inside the callee.
+  kUnavailable,        ///< A dependency (server, database, port) cannot be reached; may be retried.
+  kAborted,            ///< Lost a race (compare-and-set conflict); the caller may retry.
+  kDataLoss,           ///< Stored bytes are corrupt or truncated (checksum mismatch).
+  kResourceExhausted,  ///< A queue, quota or size limit is full.
+  kPermissionDenied,   ///< The caller or the process lacks the right to do this.
+  kUnimplemented,      ///< The object does not support this operation.
+  kCancelled,          ///< Stopped on request (SIGINT, a callback, a cancelled job).
+  kInternal,           ///< A bug or an unexpected failure inside the callee.
 };
 
 /// The name used in messages and logs, e.g. "invalid argument".
 constexpr std::string_view statusCodeName(StatusCode code) noexcept {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid argument";
-    case StatusCode::kNotFound: return "not found";
-    case StatusCode::kAlreadyExists: return "already exists";
-    case StatusCode::kFailedPrecondition: return "failed precondition";
-    case StatusCode::kOutOfRange: return "out of range";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kAborted: return "aborted";
-    case StatusCode::kDataLoss: return "data loss";
-    case StatusCode::kResourceExhausted: return "resource exhausted";
-    case StatusCode::kPermissionDenied: return "permission denied";
-    case StatusCode::kUnimplemented: return "unimplemented";
-    case StatusCode::kCancelled: return "cancelled";
-    case StatusCode::kInternal: return "internal";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid argument";
+    case StatusCode::kNotFound:
+      return "not found";
+    case StatusCode::kAlreadyExists:
+      return "already exists";
+    case StatusCode::kFailedPrecondition:
+      return "failed precondition";
+    case StatusCode::kOutOfRange:
+      return "out of range";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kAborted:
+      return "aborted";
+    case StatusCode::kDataLoss:
+      return "data loss";
+    case StatusCode::kResourceExhausted:
+      return "resource exhausted";
+    case StatusCode::kPermissionDenied:
+      return "permission denied";
+    case StatusCode::kUnimplemented:
+      return "unimplemented";
+    case StatusCode::kCancelled:
+      return "cancelled";
+    case StatusCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }
@@ -90,7 +105,9 @@ class [[nodiscard]] Status {
 };
 
 inline Status okStatus() { return Status(); }
-inline Status invalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status invalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status notFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status alreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status failedPrecondition(std::string m) {
@@ -119,16 +136,15 @@ class [[nodiscard]] Expected {
  public:
   static_assert(!std::is_same_v<T, Status>, "Expected<Status> makes no sense; return Status");
 
-  Expected(T value) : storage_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Expected(T value) : storage_(std::in_place_index<0>, std::move(value)) {}        // NOLINT
   Expected(Status status) : storage_(std::in_place_index<1>, std::move(status)) {  // NOLINT
     if (std::get<1>(storage_).ok()) {
       storage_.template emplace<1>(StatusCode::kInternal, "Expected built from an OK status");
     }
   }
-  template <typename U,
-            typename = std::enable_if_t<std::is_convertible_v<U&&, T> &&
-                                        !std::is_same_v<std::decay_t<U>, T> &&
-                                        !std::is_same_v<std::decay_t<U>, Status>>>
+  template <typename U, typename = std::enable_if_t<std::is_convertible_v<U&&, T> &&
+                                                    !std::is_same_v<std::decay_t<U>, T> &&
+                                                    !std::is_same_v<std::decay_t<U>, Status>>>
   Expected(U&& value) : storage_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
 
   bool ok() const noexcept { return storage_.index() == 0; }

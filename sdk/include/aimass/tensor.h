@@ -39,18 +39,23 @@ constexpr std::size_t dtypeSize(DType t) noexcept {
   switch (t) {
     case DType::kBool:
     case DType::kUInt8:
-    case DType::kInt8: return 1;
+    case DType::kInt8:
+      return 1;
     case DType::kUInt16:
     case DType::kInt16:
     case DType::kFloat16:
-    case DType::kBFloat16: return 2;
+    case DType::kBFloat16:
+      return 2;
     case DType::kUInt32:
     case DType::kInt32:
-    case DType::kFloat32: return 4;
+    case DType::kFloat32:
+      return 4;
     case DType::kUInt64:
     case DType::kInt64:
-    case DType::kFloat64: return 8;
-    case DType::kBytes: return 0;
+    case DType::kFloat64:
+      return 8;
+    case DType::kBytes:
+      return 0;
   }
   return 0;
 }
@@ -58,20 +63,34 @@ constexpr std::size_t dtypeSize(DType t) noexcept {
 /// The protocol name: "BOOL", "UINT8", ..., "FP32", "FP64", "BF16", "BYTES".
 constexpr std::string_view dtypeName(DType t) noexcept {
   switch (t) {
-    case DType::kBool: return "BOOL";
-    case DType::kUInt8: return "UINT8";
-    case DType::kUInt16: return "UINT16";
-    case DType::kUInt32: return "UINT32";
-    case DType::kUInt64: return "UINT64";
-    case DType::kInt8: return "INT8";
-    case DType::kInt16: return "INT16";
-    case DType::kInt32: return "INT32";
-    case DType::kInt64: return "INT64";
-    case DType::kFloat16: return "FP16";
-    case DType::kBFloat16: return "BF16";
-    case DType::kFloat32: return "FP32";
-    case DType::kFloat64: return "FP64";
-    case DType::kBytes: return "BYTES";
+    case DType::kBool:
+      return "BOOL";
+    case DType::kUInt8:
+      return "UINT8";
+    case DType::kUInt16:
+      return "UINT16";
+    case DType::kUInt32:
+      return "UINT32";
+    case DType::kUInt64:
+      return "UINT64";
+    case DType::kInt8:
+      return "INT8";
+    case DType::kInt16:
+      return "INT16";
+    case DType::kInt32:
+      return "INT32";
+    case DType::kInt64:
+      return "INT64";
+    case DType::kFloat16:
+      return "FP16";
+    case DType::kBFloat16:
+      return "BF16";
+    case DType::kFloat32:
+      return "FP32";
+    case DType::kFloat64:
+      return "FP64";
+    case DType::kBytes:
+      return "BYTES";
   }
   return "UNKNOWN";
 }
@@ -89,17 +108,50 @@ inline std::optional<DType> dtypeFromName(std::string_view name) noexcept {
 
 template <typename T>
 constexpr DType dtypeOf() noexcept;
-template <> constexpr DType dtypeOf<bool>() noexcept { return DType::kBool; }
-template <> constexpr DType dtypeOf<std::uint8_t>() noexcept { return DType::kUInt8; }
-template <> constexpr DType dtypeOf<std::uint16_t>() noexcept { return DType::kUInt16; }
-template <> constexpr DType dtypeOf<std::uint32_t>() noexcept { return DType::kUInt32; }
-template <> constexpr DType dtypeOf<std::uint64_t>() noexcept { return DType::kUInt64; }
-template <> constexpr DType dtypeOf<std::int8_t>() noexcept { return DType::kInt8; }
-template <> constexpr DType dtypeOf<std::int16_t>() noexcept { return DType::kInt16; }
-template <> constexpr DType dtypeOf<std::int32_t>() noexcept { return DType::kInt32; }
-template <> constexpr DType dtypeOf<std::int64_t>() noexcept { return DType::kInt64; }
-template <> constexpr DType dtypeOf<float>() noexcept { return DType::kFloat32; }
-template <> constexpr DType dtypeOf<double>() noexcept { return DType::kFloat64; }
+template <>
+constexpr DType dtypeOf<bool>() noexcept {
+  return DType::kBool;
+}
+template <>
+constexpr DType dtypeOf<std::uint8_t>() noexcept {
+  return DType::kUInt8;
+}
+template <>
+constexpr DType dtypeOf<std::uint16_t>() noexcept {
+  return DType::kUInt16;
+}
+template <>
+constexpr DType dtypeOf<std::uint32_t>() noexcept {
+  return DType::kUInt32;
+}
+template <>
+constexpr DType dtypeOf<std::uint64_t>() noexcept {
+  return DType::kUInt64;
+}
+template <>
+constexpr DType dtypeOf<std::int8_t>() noexcept {
+  return DType::kInt8;
+}
+template <>
+constexpr DType dtypeOf<std::int16_t>() noexcept {
+  return DType::kInt16;
+}
+template <>
+constexpr DType dtypeOf<std::int32_t>() noexcept {
+  return DType::kInt32;
+}
+template <>
+constexpr DType dtypeOf<std::int64_t>() noexcept {
+  return DType::kInt64;
+}
+template <>
+constexpr DType dtypeOf<float>() noexcept {
+  return DType::kFloat32;
+}
+template <>
+constexpr DType dtypeOf<double>() noexcept {
+  return DType::kFloat64;
+}
 
 /// Where a tensor's bytes live.
 enum class Device : std::uint8_t { kCpu, kCuda };

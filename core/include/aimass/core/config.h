@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "aimass/core/diagnostics.h"
 
@@ -53,7 +53,7 @@ struct ConfigDocument {
   std::filesystem::path base_dir;  ///< its folder; relative paths resolve against it
   std::vector<std::filesystem::path> plugin_paths;  ///< resolved against the declaring file
   std::optional<int> threads;
-  std::vector<NodeDecl> nodes;     ///< in file order (includes first, at the include point)
+  std::vector<NodeDecl> nodes;  ///< in file order (includes first, at the include point)
 };
 
 /// Reads and merges a configuration. Returns nullopt when a file cannot be read or parsed;

@@ -38,10 +38,8 @@ Expected<ModelArtifactHeader> decodeModelArtifact(std::string_view bytes,
                                                   std::string_view& payload);
 
 /// encodeModelArtifact + storage.openWrite/commit under `key`.
-Status saveModel(const Model& model, std::string_view type, Storage& storage,
-                 std::string_view key);
+Status saveModel(const Model& model, std::string_view type, Storage& storage, std::string_view key);
 /// Reads `key`, verifies it, checks that it holds a `type` model, and loads it into `model`.
-Status loadModel(Model& model, std::string_view type, const Storage& storage,
-                 std::string_view key);
+Status loadModel(Model& model, std::string_view type, const Storage& storage, std::string_view key);
 
 }  // namespace aimass::core

@@ -11,7 +11,7 @@ namespace aimass::testing {
 
 /// The outcome of one conformance check.
 struct CheckResult {
-  std::string name;    ///< "put then get returns the value"
+  std::string name;  ///< "put then get returns the value"
   bool passed = false;
   std::string detail;  ///< why it failed (empty when passed)
 };

@@ -21,9 +21,12 @@ namespace aimass::testing {
 /// passing check saying so.
 inline CheckResults runConformance(Node& node, Host& host) {
   switch (node.kind()) {
-    case NodeKind::kStorage: return checkStorage(static_cast<Storage&>(node));
-    case NodeKind::kDataset: return checkDataset(static_cast<const Dataset&>(node));
-    case NodeKind::kModel: return checkModel(static_cast<Model&>(node));
+    case NodeKind::kStorage:
+      return checkStorage(static_cast<Storage&>(node));
+    case NodeKind::kDataset:
+      return checkDataset(static_cast<const Dataset&>(node));
+    case NodeKind::kModel:
+      return checkModel(static_cast<Model&>(node));
     case NodeKind::kOptimizer: {
       auto& optimizer = static_cast<Optimizer&>(node);
       if (optimizer.style() == OptimizerStyle::kGradient) {
@@ -31,9 +34,11 @@ inline CheckResults runConformance(Node& node, Host& host) {
       }
       return checkSearchOptimizer(static_cast<SearchOptimizer&>(node));
     }
-    case NodeKind::kFrontend: return checkFrontend(static_cast<Frontend&>(node), host);
+    case NodeKind::kFrontend:
+      return checkFrontend(static_cast<Frontend&>(node), host);
     case NodeKind::kCollective:
-    case NodeKind::kJob: break;
+    case NodeKind::kJob:
+      break;
   }
   return {{"no conformance suite for kind " + std::string(nodeKindName(node.kind())), true, ""}};
 }
