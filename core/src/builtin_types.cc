@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "aimass/core/type_registry.h"
+#include "evaluate_job.h"
 #include "local_collective.h"
 #include "train_job.h"
 
@@ -13,7 +14,7 @@ void registerBuiltinTypes(TypeRegistry& registry) {
   info->name = "builtin";
   info->version = AIMASS_VERSION;
   info->summary = "Node types that live in the aimass host itself";
-  for (NodeType type : {trainJobNodeType(), localCollectiveNodeType()}) {
+  for (NodeType type : {trainJobNodeType(), evaluateJobNodeType(), localCollectiveNodeType()}) {
     std::string name = type.type;
     Status status = registry.add(std::move(type), info, nullptr);
     if (!status.ok()) {

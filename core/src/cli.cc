@@ -33,6 +33,7 @@
 #include "aimass/frontend.h"
 #include "aimass/job.h"
 #include "aimass/model.h"
+#include "evaluate_job.h"
 
 namespace aimass::core {
 namespace {
@@ -89,6 +90,19 @@ constexpr CommandHelp kCommands[] = {
      "Examples:\n"
      "  aimass run configs/quickstart.yaml\n"
      "  aimass run --log-level debug configs/quickstart.yaml\n"},
+    {"eval", "eval CONFIG [--json]", "Train as configured, then evaluate and print metrics.",
+     "Validates CONFIG and creates its nodes as `aimass run` does, runs every job that is not\n"
+     "a job.evaluate in order (training first), then every job.evaluate, and prints each\n"
+     "evaluation: summary metrics (accuracy, macro F1, log-loss, ROC-AUC; or RMSE, MAE, R²),\n"
+     "per-class precision/recall/F1/support and the confusion matrix. With --json, prints a\n"
+     "JSON array with one object per job.evaluate instead. Frontends are not started.\n"
+     "\n"
+     "Exit code: 0 success, 1 a node could not be created or a job failed, 2 invalid\n"
+     "configuration or no job.evaluate node.\n"
+     "\n"
+     "Examples:\n"
+     "  aimass eval configs/fashion_mnist_softmax.yaml\n"
+     "  aimass eval --json configs/fashion_mnist_softmax.yaml > report.json\n"},
     {"plugins list", "plugins list [--json]", "List node types and refused libraries.",
      "Loads the built-in types and every plugin found (see \"Plugin search\" "
      "in aimass --help)\n"
@@ -361,7 +375,7 @@ class Cli {
     words.erase(words.begin());  // the arguments remain
 
     const bool json_allowed =
-        name == "plugins list" || name == "plugins describe" || name == "plugin check";
+        name == "eval" || name == "plugins list" || name == "plugins describe" || name == "plugin check";
     bool json = false;
     for (const auto& flag : flags) {
       if (flag == "--json" && json_allowed) {
@@ -384,6 +398,10 @@ class Cli {
     if (name == "run") {
       expectArguments(1, "one CONFIG file");
       return runGraph(words[0]);
+    }
+    if (name == "eval") {
+      expectArguments(1, "one CONFIG file");
+      return evalGraph(words[0], json);
     }
     if (name == "plugins list") {
       expectArguments(0, "no arguments");
@@ -437,6 +455,7 @@ class Cli {
         "\nExamples:\n"
         "  aimass validate configs/quickstart.yaml\n"
         "  aimass run configs/quickstart.yaml\n"
+        "  aimass eval configs/fashion_mnist_softmax.yaml\n"
         "  aimass plugins list\n"
         "  aimass plugins describe model.softmax --json\n"
         "  aimass plugins reference > docs/config-reference.md\n"
@@ -584,6 +603,26 @@ class Cli {
     int code = runInstantiated(*graph, host, watcher);
     // Frontends are stopped by now; the catalog lets go of the models so that nodes go in
     // reverse dependency order while the host and the plugins are still there.
+    host.catalog().clear();
+    graph.reset();
+    return code;
+  }
+
+  // `aimass eval`: like runGraph, but the evaluation module runs the jobs and prints reports.
+  int evalGraph(const std::string& file, bool json) {
+    BlockedSignals blocked;
+    std::unique_ptr<PluginSet> plugins;
+    std::optional<ConfigDocument> document;
+    auto graph = loadGraph(file, plugins, document);
+    if (!graph) {
+      return kExitBadInput;
+    }
+    int threads = document->threads.value_or(
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    HostServices host(document->base_dir, threads);
+    host.setLogLevel(log_level_);
+    SignalWatcher watcher(host);
+    int code = runEvaluation(*graph, host, json, std::cout, std::cerr);
     host.catalog().clear();
     graph.reset();
     return code;

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "aimass/core/evaluation.h"
+#include "aimass/dataset.h"
+#include "aimass/job.h"
+#include "aimass/model.h"
+#include "aimass/plugin.h"
+
+namespace aimass::core {
+
+class Graph;
+class HostServices;
+
+/// The nodes and settings of one EvaluateJob.
+struct EvaluateTargets {
+  std::shared_ptr<const Model> model;
+  std::string model_name;
+  std::shared_ptr<const Dataset> dataset;
+  std::string dataset_name;
+  std::uint64_t batch_size = 256;
+  /// Where to write the JSON report (already resolved); empty: not written.
+  std::filesystem::path output;
+};
+
+/// The built-in `job.evaluate` node: runs a ready model over every row of a labelled dataset
+/// and computes the metrics of evaluation.h: classification metrics when the model is a
+/// classifier and the data has class labels (from the "label" output, and the "probabilities"
+/// output when the model has one), regression metrics when the data has value labels (from
+/// the "prediction" output).
+///
+/// Failures: kFailedPrecondition when the model is not trained or loaded (run a job.train
+/// first: `after:` orders it), kInvalidArgument when the data has no labels, when the model's
+/// classes differ from the dataset's or its outputs do not fit the data, kCancelled on a stop
+/// request. The output file is written whole or not at all (a temporary file renamed).
+///
+/// Threading: run() is called once, on the host's main thread; predict() is const, so the
+/// model may be served meanwhile.
+class EvaluateJob final : public Job {
+ public:
+  explicit EvaluateJob(std::string name, EvaluateTargets targets);
+
+  Status run(Host& host, JobProgress& progress) override;
+
+  /// The last successful run's report; nullopt before.
+  const std::optional<EvaluationReport>& report() const noexcept { return report_; }
+
+ private:
+  Status evaluate(Host& host, JobProgress& progress, EvaluationReport& report);
+
+  std::string name_;
+  EvaluateTargets targets_;
+  std::optional<EvaluationReport> report_;
+};
+
+/// The `job.evaluate` node type: parameters, documentation and factory.
+NodeType evaluateJobNodeType();
+
+/// `aimass eval`: creates the graph's nodes, runs every job that is not a job.evaluate in
+/// order (training first), then every job.evaluate, and prints their reports to `out` as
+/// tables or, with `json`, as one JSON array. Progress and errors go to `err`. Returns the
+/// CLI exit code: 0, 1 when a node or job failed or was cancelled, 2 when the graph has no
+/// job.evaluate node. Does not start frontends.
+int runEvaluation(Graph& graph, HostServices& host, bool json, std::ostream& out,
+                  std::ostream& err);
+
+}  // namespace aimass::core

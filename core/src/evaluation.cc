@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "aimass/core/evaluation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <utility>
+
+#include "json_writer.h"
+
+namespace aimass::core {
+namespace {
+
+/// Clip bound of log-loss, as scikit-learn's classic eps.
+constexpr double kLogLossEpsilon = 1e-15;
+
+/// Area under the ROC curve of `scores` for rows where positive[i] is true: the Mann-Whitney
+/// statistic with tied scores sharing their mean rank, which equals the trapezoidal area
+/// scikit-learn computes. nullopt when either side has no rows.
+std::optional<double> rocAuc(const std::vector<double>& scores, const std::vector<bool>& positive) {
+  const std::size_t n = scores.size();
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
+  double positive_rank_sum = 0;
+  std::uint64_t positives = 0;
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i;
+    while (j < n && scores[order[j]] == scores[order[i]]) {
+      ++j;
+    }
+    const double mean_rank = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2;
+    for (std::size_t k = i; k < j; ++k) {
+      if (positive[order[k]]) {
+        positive_rank_sum += mean_rank;
+        ++positives;
+      }
+    }
+    i = j;
+  }
+  const std::uint64_t negatives = n - positives;
+  if (positives == 0 || negatives == 0) {
+    return std::nullopt;
+  }
+  const double p = static_cast<double>(positives);
+  return (positive_rank_sum - p * (p + 1) / 2) / (p * static_cast<double>(negatives));
+}
+
+std::string fixed(double v, int decimals = 4) {
+  if (!std::isfinite(v)) {
+    return "n/a";
+  }
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+  return buffer;
+}
+
+std::string pad(std::string text, std::size_t width, bool left = false) {
+  if (text.size() >= width) {
+    return text;
+  }
+  return left ? text + std::string(width - text.size(), ' ')
+              : std::string(width - text.size(), ' ') + text;
+}
+
+void writeOptional(JsonWriter& json, std::string_view key, const std::optional<double>& v) {
+  json.key(key);
+  if (v) {
+    json.value(*v);
+  } else {
+    json.null();
+  }
+}
+
+void writeReport(JsonWriter& json, const EvaluationReport& report) {
+  json.beginObject();
+  json.key("job").value(report.job);
+  json.key("model").value(report.model);
+  json.key("dataset").value(report.dataset);
+  if (report.classification) {
+    const ClassificationReport& c = *report.classification;
+    json.key("task").value("classification");
+    json.key("rows").value(c.rows);
+    json.key("metrics").beginObject();
+    json.key("accuracy").value(c.accuracy);
+    json.key("macro_precision").value(c.macro_precision);
+    json.key("macro_recall").value(c.macro_recall);
+    json.key("macro_f1").value(c.macro_f1);
+    writeOptional(json, "log_loss", c.log_loss);
+    writeOptional(json, "roc_auc", c.roc_auc);
+    json.endObject();
+    json.key("classes").beginArray();
+    for (const auto& k : c.classes) {
+      json.beginObject();
+      json.key("name").value(k.name);
+      json.key("precision").value(k.precision);
+      json.key("recall").value(k.recall);
+      json.key("f1").value(k.f1);
+      json.key("support").value(k.support);
+      json.endObject();
+    }
+    json.endArray();
+    json.key("confusion_matrix").beginArray();
+    for (const auto& row : c.confusion) {
+      json.beginArray();
+      for (auto n : row) {
+        json.value(n);
+      }
+      json.endArray();
+    }
+    json.endArray();
+  } else if (report.regression) {
+    const RegressionReport& r = *report.regression;
+    json.key("task").value("regression");
+    json.key("rows").value(r.rows);
+    json.key("metrics").beginObject();
+    json.key("rmse").value(r.rmse);
+    json.key("mae").value(r.mae);
+    json.key("r2").value(r.r2);
+    json.endObject();
+  }
+  json.endObject();
+}
+
+}  // namespace
+
+ClassificationMetrics::ClassificationMetrics(std::vector<std::string> class_names)
+    : class_names_(std::move(class_names)),
+      confusion_(class_names_.size(), std::vector<std::uint64_t>(class_names_.size(), 0)) {}
+
+Status ClassificationMetrics::add(std::span<const std::int64_t> truth,
+                                  std::span<const std::int64_t> predicted,
+                                  std::span<const float> probabilities) {
+  const std::size_t n = truth.size();
+  const std::size_t classes = class_names_.size();
+  if (predicted.size() != n) {
+    return invalidArgument(std::to_string(n) + " true labels but " +
+                           std::to_string(predicted.size()) + " predictions");
+  }
+  const bool with = !probabilities.empty();
+  if (with_probabilities_ && *with_probabilities_ != with) {
+    return invalidArgument(with ? "probabilities given for this batch but not for earlier ones"
+                                : "probabilities missing for this batch but given before");
+  }
+  if (with && probabilities.size() != n * classes) {
+    return invalidArgument("probabilities hold " + std::to_string(probabilities.size()) +
+                           " values, expected " + std::to_string(n) + " rows x " +
+                           std::to_string(classes) + " classes");
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    for (auto [what, v] : {std::pair{"true class", truth[i]}, {"predicted class", predicted[i]}}) {
+      if (v < 0 || static_cast<std::size_t>(v) >= classes) {
+        return invalidArgument("row " + std::to_string(i) + ": " + what + " " +
+                               std::to_string(v) + " is outside [0, " + std::to_string(classes) +
+                               ")");
+      }
+    }
+  }
+  for (std::size_t k = 0; k < probabilities.size(); ++k) {
+    if (!std::isfinite(probabilities[k]) || probabilities[k] < 0) {
+      return invalidArgument("row " + std::to_string(k / classes) + ": probability " +
+                             std::to_string(probabilities[k]) + " is not a finite number >= 0");
+    }
+  }
+  with_probabilities_ = with;
+  for (std::size_t i = 0; i < n; ++i) {
+    ++confusion_[static_cast<std::size_t>(truth[i])][static_cast<std::size_t>(predicted[i])];
+  }
+  if (with) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* row = probabilities.data() + i * classes;
+      double sum = 0;
+      for (std::size_t k = 0; k < classes; ++k) {
+        sum += std::clamp<double>(row[k], kLogLossEpsilon, 1 - kLogLossEpsilon);
+      }
+      double p = std::clamp<double>(row[truth[i]], kLogLossEpsilon, 1 - kLogLossEpsilon) / sum;
+      log_loss_sum_ -= std::log(p);
+    }
+    truth_.insert(truth_.end(), truth.begin(), truth.end());
+    probabilities_.insert(probabilities_.end(), probabilities.begin(), probabilities.end());
+  }
+  rows_ += n;
+  return Status();
+}
+
+Expected<ClassificationReport> ClassificationMetrics::report() const {
+  if (rows_ == 0) {
+    return failedPrecondition("no predictions to evaluate: no rows were added");
+  }
+  const std::size_t classes = class_names_.size();
+  ClassificationReport r;
+  r.rows = rows_;
+  r.confusion = confusion_;
+  std::uint64_t correct = 0;
+  for (std::size_t c = 0; c < classes; ++c) {
+    correct += confusion_[c][c];
+  }
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(rows_);
+  for (std::size_t c = 0; c < classes; ++c) {
+    ClassScores s;
+    s.name = class_names_[c];
+    std::uint64_t predicted = 0;
+    for (std::size_t t = 0; t < classes; ++t) {
+      s.support += confusion_[c][t];
+      predicted += confusion_[t][c];
+    }
+    const auto tp = static_cast<double>(confusion_[c][c]);
+    s.precision = predicted ? tp / static_cast<double>(predicted) : 0;
+    s.recall = s.support ? tp / static_cast<double>(s.support) : 0;
+    s.f1 = s.precision + s.recall > 0 ? 2 * s.precision * s.recall / (s.precision + s.recall) : 0;
+    r.macro_precision += s.precision / static_cast<double>(classes);
+    r.macro_recall += s.recall / static_cast<double>(classes);
+    r.macro_f1 += s.f1 / static_cast<double>(classes);
+    r.classes.push_back(std::move(s));
+  }
+  if (with_probabilities_.value_or(false)) {
+    r.log_loss = log_loss_sum_ / static_cast<double>(rows_);
+    std::vector<double> scores(truth_.size());
+    std::vector<bool> positive(truth_.size());
+    auto aucOf = [&](std::size_t c) {
+      for (std::size_t i = 0; i < truth_.size(); ++i) {
+        scores[i] = probabilities_[i * classes + c];
+        positive[i] = static_cast<std::size_t>(truth_[i]) == c;
+      }
+      return rocAuc(scores, positive);
+    };
+    if (classes == 2) {
+      r.roc_auc = aucOf(1);
+    } else if (classes > 2) {
+      double sum = 0;
+      bool defined = true;
+      for (std::size_t c = 0; c < classes && defined; ++c) {
+        auto auc = aucOf(c);
+        defined = auc.has_value();
+        sum += auc.value_or(0);
+      }
+      if (defined) {
+        r.roc_auc = sum / static_cast<double>(classes);
+      }
+    }
+  }
+  return r;
+}
+
+RegressionMetrics::RegressionMetrics(std::int64_t targets)
+    : targets_(static_cast<std::size_t>(std::max<std::int64_t>(targets, 1))) {}
+
+Status RegressionMetrics::add(std::span<const float> truth, std::span<const float> predicted) {
+  const std::size_t t = targets_.size();
+  if (truth.size() != predicted.size() || truth.size() % t != 0) {
+    return invalidArgument(std::to_string(truth.size()) + " true values and " +
+                           std::to_string(predicted.size()) + " predictions do not form rows of " +
+                           std::to_string(t) + " targets");
+  }
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    if (!std::isfinite(truth[i]) || !std::isfinite(predicted[i])) {
+      return invalidArgument("row " + std::to_string(i / t) + ": " +
+                             (std::isfinite(truth[i]) ? "prediction" : "true value") +
+                             " is not finite");
+    }
+  }
+  const std::size_t n = truth.size() / t;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double count = static_cast<double>(rows_ + i + 1);
+    for (std::size_t k = 0; k < t; ++k) {
+      Target& target = targets_[k];
+      const double y = truth[i * t + k];
+      const double error = static_cast<double>(predicted[i * t + k]) - y;
+      const double delta = y - target.mean;
+      target.mean += delta / count;
+      target.m2 += delta * (y - target.mean);
+      target.squared_error += error * error;
+      target.absolute_error += std::fabs(error);
+    }
+  }
+  rows_ += n;
+  return Status();
+}
+
+Expected<RegressionReport> RegressionMetrics::report() const {
+  if (rows_ == 0) {
+    return failedPrecondition("no predictions to evaluate: no rows were added");
+  }
+  RegressionReport r;
+  r.rows = rows_;
+  r.targets = static_cast<std::int64_t>(targets_.size());
+  const double n = static_cast<double>(rows_);
+  const double t = static_cast<double>(targets_.size());
+  for (const Target& target : targets_) {
+    r.rmse += std::sqrt(target.squared_error / n) / t;
+    r.mae += target.absolute_error / n / t;
+    double r2 = 0;
+    if (target.m2 > 0) {
+      r2 = 1 - target.squared_error / target.m2;
+    } else {
+      r2 = target.squared_error == 0 ? 1 : 0;
+    }
+    r.r2 += r2 / t;
+  }
+  return r;
+}
+
+std::string formatEvaluation(const EvaluationReport& report) {
+  std::string out = "evaluation '" + report.job + "': model '" + report.model +
+                    "' on dataset '" + report.dataset + "'\n";
+  if (report.regression) {
+    const RegressionReport& r = *report.regression;
+    out += "  rows      " + std::to_string(r.rows) + "\n";
+    out += "  rmse      " + fixed(r.rmse) + "\n";
+    out += "  mae       " + fixed(r.mae) + "\n";
+    out += "  r2        " + fixed(r.r2) + "\n";
+    return out;
+  }
+  if (!report.classification) {
+    return out;
+  }
+  const ClassificationReport& c = *report.classification;
+  out += "  rows      " + std::to_string(c.rows) + "\n";
+  out += "  accuracy  " + fixed(c.accuracy) + "\n";
+  out += "  macro F1  " + fixed(c.macro_f1) + "\n";
+  out += "  log-loss  " + (c.log_loss ? fixed(*c.log_loss) : std::string("n/a")) + "\n";
+  out += "  ROC-AUC   " + (c.roc_auc ? fixed(*c.roc_auc) : std::string("n/a")) + "\n\n";
+
+  std::size_t name_width = 11;  // "macro avg" and a margin
+  for (const auto& k : c.classes) {
+    name_width = std::max(name_width, k.name.size() + 2);
+  }
+  out += "  " + pad("class", name_width, true) + pad("precision", 11) + pad("recall", 9) +
+         pad("f1", 9) + pad("support", 10) + "\n";
+  for (const auto& k : c.classes) {
+    out += "  " + pad(k.name, name_width, true) + pad(fixed(k.precision), 11) +
+           pad(fixed(k.recall), 9) + pad(fixed(k.f1), 9) + pad(std::to_string(k.support), 10) +
+           "\n";
+  }
+  out += "  " + pad("macro avg", name_width, true) + pad(fixed(c.macro_precision), 11) +
+         pad(fixed(c.macro_recall), 9) + pad(fixed(c.macro_f1), 9) +
+         pad(std::to_string(c.rows), 10) + "\n\n";
+
+  out += "  confusion matrix (rows: true class, columns: predicted)\n";
+  std::size_t cell = 4;
+  for (const auto& row : c.confusion) {
+    for (auto v : row) {
+      cell = std::max(cell, std::to_string(v).size() + 1);
+    }
+  }
+  for (const auto& k : c.classes) {
+    cell = std::max(cell, k.name.size() + 1);
+  }
+  out += "  " + std::string(name_width, ' ');
+  for (const auto& k : c.classes) {
+    out += pad(k.name, cell);
+  }
+  out += "\n";
+  for (std::size_t t = 0; t < c.confusion.size(); ++t) {
+    out += "  " + pad(c.classes[t].name, name_width, true);
+    for (auto v : c.confusion[t]) {
+      out += pad(std::to_string(v), cell);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string evaluationJson(const EvaluationReport& report) {
+  JsonWriter json;
+  writeReport(json, report);
+  return json.str();
+}
+
+std::string evaluationsJson(const std::vector<EvaluationReport>& reports) {
+  JsonWriter json;
+  json.beginArray();
+  for (const auto& report : reports) {
+    writeReport(json, report);
+  }
+  json.endArray();
+  return json.str();
+}
+
+}  // namespace aimass::core
