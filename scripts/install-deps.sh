@@ -9,6 +9,8 @@ packages=(
   libyaml-cpp-dev libpoco-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev    # libFuzzer for tests/fuzz
+  zlib1g-dev                  # gzipped IDX files (dataset.idx)
+  dataset-fashion-mnist       # Fashion-MNIST for configs/fashion_mnist_softmax.yaml and tests
 )
 
 missing=()
