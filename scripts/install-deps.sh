@@ -7,6 +7,7 @@ packages=(
   build-essential cmake git pkg-config python3
   libboost-dev libboost-program-options-dev
   libyaml-cpp-dev libpoco-dev
+  libdnnl-dev                 # oneDNN for libaimass_compute
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev    # libFuzzer for tests/fuzz
   zlib1g-dev                  # gzipped IDX files (dataset.idx)

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "aimass/compute/fully_connected.h"
+
+#include <cstring>
+#include <string>
+
+#include "context_impl.h"
+
+namespace aimass::compute {
+
+namespace {
+
+dnnl::algorithm forwardAlgorithm(Activation activation) {
+  switch (activation) {
+    case Activation::kRelu:
+      return dnnl::algorithm::eltwise_relu;
+    case Activation::kTanh:
+      return dnnl::algorithm::eltwise_tanh;
+    case Activation::kSigmoid:
+      return dnnl::algorithm::eltwise_logistic;
+    case Activation::kGelu:
+      return dnnl::algorithm::eltwise_gelu_tanh;
+    case Activation::kNone:
+      break;
+  }
+  return dnnl::algorithm::undef;
+}
+
+}  // namespace
+
+struct FullyConnected::Impl {
+  std::shared_ptr<ComputeContext> context;
+  dnnl::matmul forward, backward_data, backward_weights;
+  dnnl::reduction bias_sum;
+  // Memory objects bound to the caller's buffers on each call.
+  dnnl::memory x, w, b, y;    // forward
+  dnnl::memory dy, wt, dx;    // backward data
+  dnnl::memory xt, dy_w, dw;  // backward weights
+  dnnl::memory dy_sum, db;    // bias gradient
+  bool has_backward = false;
+};
+
+FullyConnected::FullyConnected(FullyConnectedShape shape, std::unique_ptr<Impl> impl)
+    : shape_(shape), impl_(std::move(impl)) {}
+
+FullyConnected::~FullyConnected() = default;
+
+Expected<std::unique_ptr<FullyConnected>> FullyConnected::create(
+    std::shared_ptr<ComputeContext> context, const FullyConnectedShape& shape) {
+  if (context == nullptr) {
+    return invalidArgument("FullyConnected needs a compute context");
+  }
+  if (shape.rows <= 0 || shape.inputs <= 0 || shape.outputs <= 0) {
+    return invalidArgument("FullyConnected needs positive sizes, got rows " +
+                           std::to_string(shape.rows) + ", inputs " + std::to_string(shape.inputs) +
+                           ", outputs " + std::to_string(shape.outputs));
+  }
+  if (shape.activation == Activation::kGelu) {
+    return invalidArgument(
+        "FullyConnected cannot fuse GELU (its backward needs the pre-activation); run an "
+        "Eltwise op after it");
+  }
+  const std::int64_t m = shape.rows, k = shape.inputs, n = shape.outputs;
+  auto impl = std::make_unique<Impl>();
+  impl->context = context;
+  Status status = dnnlCall("building FullyConnected", [&] {
+    const dnnl::engine& engine = context->impl().engine;
+    auto x_md = rowMajor({m, k});
+    auto w_md = rowMajor({k, n});
+    auto b_md = rowMajor({1, n});
+    auto y_md = rowMajor({m, n});
+    dnnl::primitive_attr attr;
+    if (shape.activation != Activation::kNone) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0f, forwardAlgorithm(shape.activation), 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    auto forward_desc = shape.bias ? dnnl::matmul::desc(x_md, w_md, b_md, y_md)
+                                   : dnnl::matmul::desc(x_md, w_md, y_md);
+    impl->forward = dnnl::matmul(dnnl::matmul::primitive_desc(forward_desc, attr, engine));
+    impl->x = dnnl::memory(x_md, engine, DNNL_MEMORY_NONE);
+    impl->w = dnnl::memory(w_md, engine, DNNL_MEMORY_NONE);
+    impl->b = dnnl::memory(b_md, engine, DNNL_MEMORY_NONE);
+    impl->y = dnnl::memory(y_md, engine, DNNL_MEMORY_NONE);
+    if (!shape.backward) {
+      return;
+    }
+    // dx [M, K] = dy [M, N] * W^T, W^T read in place as a column-major [N, K] view.
+    auto wt_md = transposed(n, k);
+    impl->backward_data =
+        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(y_md, wt_md, x_md), engine));
+    impl->dy = dnnl::memory(y_md, engine, DNNL_MEMORY_NONE);
+    impl->wt = dnnl::memory(wt_md, engine, DNNL_MEMORY_NONE);
+    impl->dx = dnnl::memory(x_md, engine, DNNL_MEMORY_NONE);
+    // dW [K, N] = x^T [K, M] * dy [M, N], x^T read in place.
+    auto xt_md = transposed(k, m);
+    impl->backward_weights =
+        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(xt_md, y_md, w_md), engine));
+    impl->xt = dnnl::memory(xt_md, engine, DNNL_MEMORY_NONE);
+    impl->dy_w = dnnl::memory(y_md, engine, DNNL_MEMORY_NONE);
+    impl->dw = dnnl::memory(w_md, engine, DNNL_MEMORY_NONE);
+    if (shape.bias && m > 1) {  // oneDNN refuses a reduction that reduces nothing
+      impl->bias_sum = dnnl::reduction(dnnl::reduction::primitive_desc(
+          dnnl::reduction::desc(dnnl::algorithm::reduction_sum, y_md, b_md, 0.0f, 0.0f), engine));
+      impl->dy_sum = dnnl::memory(y_md, engine, DNNL_MEMORY_NONE);
+      impl->db = dnnl::memory(b_md, engine, DNNL_MEMORY_NONE);
+    }
+    impl->has_backward = true;
+  });
+  if (!status.ok()) {
+    return status;
+  }
+  return std::unique_ptr<FullyConnected>(new FullyConnected(shape, std::move(impl)));
+}
+
+Status FullyConnected::forward(const float* x, const float* weight, const float* bias,
+                               float* y) noexcept {
+  Impl& p = *impl_;
+  return dnnlCall("FullyConnected forward", [&] {
+    p.context->enterThreads();
+    p.x.set_data_handle(const_cast<float*>(x));
+    p.w.set_data_handle(const_cast<float*>(weight));
+    p.y.set_data_handle(y);
+    if (shape_.bias) {
+      p.b.set_data_handle(const_cast<float*>(bias));
+      p.forward.execute(p.context->impl().stream, {{DNNL_ARG_SRC, p.x},
+                                                   {DNNL_ARG_WEIGHTS, p.w},
+                                                   {DNNL_ARG_BIAS, p.b},
+                                                   {DNNL_ARG_DST, p.y}});
+    } else {
+      p.forward.execute(p.context->impl().stream,
+                        {{DNNL_ARG_SRC, p.x}, {DNNL_ARG_WEIGHTS, p.w}, {DNNL_ARG_DST, p.y}});
+    }
+  });
+}
+
+Status FullyConnected::backwardData(const float* dy, const float* weight, float* dx) noexcept {
+  Impl& p = *impl_;
+  if (!p.has_backward) {
+    return failedPrecondition("FullyConnected was built without backward");
+  }
+  return dnnlCall("FullyConnected backward data", [&] {
+    p.context->enterThreads();
+    p.dy.set_data_handle(const_cast<float*>(dy));
+    p.wt.set_data_handle(const_cast<float*>(weight));
+    p.dx.set_data_handle(dx);
+    p.backward_data.execute(p.context->impl().stream,
+                            {{DNNL_ARG_SRC, p.dy}, {DNNL_ARG_WEIGHTS, p.wt}, {DNNL_ARG_DST, p.dx}});
+  });
+}
+
+Status FullyConnected::backwardWeights(const float* x, const float* dy, float* weight_grad,
+                                       float* bias_grad) noexcept {
+  Impl& p = *impl_;
+  if (!p.has_backward) {
+    return failedPrecondition("FullyConnected was built without backward");
+  }
+  return dnnlCall("FullyConnected backward weights", [&] {
+    p.context->enterThreads();
+    p.xt.set_data_handle(const_cast<float*>(x));
+    p.dy_w.set_data_handle(const_cast<float*>(dy));
+    p.dw.set_data_handle(weight_grad);
+    p.backward_weights.execute(
+        p.context->impl().stream,
+        {{DNNL_ARG_SRC, p.xt}, {DNNL_ARG_WEIGHTS, p.dy_w}, {DNNL_ARG_DST, p.dw}});
+    if (shape_.bias && bias_grad != nullptr && shape_.rows == 1) {
+      std::memcpy(bias_grad, dy, sizeof(float) * static_cast<std::size_t>(shape_.outputs));
+    } else if (shape_.bias && bias_grad != nullptr) {
+      p.dy_sum.set_data_handle(const_cast<float*>(dy));
+      p.db.set_data_handle(bias_grad);
+      p.bias_sum.execute(p.context->impl().stream,
+                         {{DNNL_ARG_SRC, p.dy_sum}, {DNNL_ARG_DST, p.db}});
+    }
+  });
+}
+
+}  // namespace aimass::compute

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every compute op against a naive reference on random shapes, plus finite-difference checks
+// of the backward passes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "aimass/compute/activation.h"
+#include "aimass/compute/compute_context.h"
+#include "aimass/compute/eltwise.h"
+#include "aimass/compute/fully_connected.h"
+#include "aimass/compute/losses.h"
+#include "aimass/compute/softmax.h"
+
+namespace aimass::compute {
+namespace {
+
+std::vector<float> randomVector(std::mt19937& random, std::size_t n, float scale = 1.0f) {
+  std::uniform_real_distribution<float> uniform(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) {
+    x = uniform(random);
+  }
+  return v;
+}
+
+double activate(Activation a, double x) {
+  switch (a) {
+    case Activation::kRelu:
+      return x > 0 ? x : 0;
+    case Activation::kTanh:
+      return std::tanh(x);
+    case Activation::kSigmoid:
+      return 1 / (1 + std::exp(-x));
+    case Activation::kGelu:
+      return 0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    case Activation::kNone:
+      break;
+  }
+  return x;
+}
+
+// Naive y = act(x W + b) in double.
+std::vector<double> naiveLinear(const std::vector<float>& x, const std::vector<float>& w,
+                                const std::vector<float>* b, std::int64_t m, std::int64_t k,
+                                std::int64_t n, Activation a) {
+  std::vector<double> y(m * n);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      double s = b ? (*b)[j] : 0.0;
+      for (std::int64_t l = 0; l < k; ++l) {
+        s += double(x[i * k + l]) * w[l * n + j];
+      }
+      y[i * n + j] = activate(a, s);
+    }
+  }
+  return y;
+}
+
+std::shared_ptr<ComputeContext> context(int threads = 2) {
+  auto c = ComputeContext::create(threads);
+  EXPECT_TRUE(c.ok()) << c.status().toString();
+  return c.ok() ? *c : nullptr;
+}
+
+struct Dims {
+  std::int64_t m, k, n;
+};
+const Dims kShapes[] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {128, 784, 256}, {64, 10, 1}};
+
+TEST(ComputeContextTest, RefusesZeroThreads) {
+  auto c = ComputeContext::create(0);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ActivationTest, NamesRoundTrip) {
+  for (auto a : {Activation::kNone, Activation::kRelu, Activation::kTanh, Activation::kSigmoid,
+                 Activation::kGelu}) {
+    EXPECT_EQ(activationFromName(activationName(a)), a);
+  }
+  EXPECT_FALSE(activationFromName("swish").has_value());
+}
+
+TEST(FullyConnectedTest, ForwardMatchesNaiveWithEveryFusedActivation) {
+  std::mt19937 random(1);
+  auto ctx = context();
+  for (const auto& d : kShapes) {
+    for (auto a : {Activation::kNone, Activation::kRelu, Activation::kTanh, Activation::kSigmoid}) {
+      for (bool bias : {true, false}) {
+        if (!bias && a != Activation::kNone) {
+          continue;
+        }
+        auto op = FullyConnected::create(ctx, {d.m, d.k, d.n, bias, a, false});
+        ASSERT_TRUE(op.ok()) << op.status().toString();
+        auto x = randomVector(random, d.m * d.k), w = randomVector(random, d.k * d.n),
+             b = randomVector(random, d.n);
+        std::vector<float> y(d.m * d.n);
+        ASSERT_TRUE((*op)->forward(x.data(), w.data(), b.data(), y.data()).ok());
+        auto expected = naiveLinear(x, w, bias ? &b : nullptr, d.m, d.k, d.n, a);
+        for (std::size_t i = 0; i < y.size(); ++i) {
+          ASSERT_NEAR(y[i], expected[i], 1e-4 * (1 + std::sqrt(double(d.k))))
+              << d.m << "x" << d.k << "x" << d.n << " " << activationName(a) << " at " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(FullyConnectedTest, BackwardMatchesNaiveTransposedProducts) {
+  std::mt19937 random(2);
+  auto ctx = context();
+  for (const auto& d : kShapes) {
+    auto op = FullyConnected::create(ctx, {d.m, d.k, d.n, true, Activation::kNone, true});
+    ASSERT_TRUE(op.ok()) << op.status().toString();
+    auto x = randomVector(random, d.m * d.k), w = randomVector(random, d.k * d.n),
+         dy = randomVector(random, d.m * d.n);
+    std::vector<float> dx(d.m * d.k), dw(d.k * d.n), db(d.n, 42.0f);
+    ASSERT_TRUE((*op)->backwardData(dy.data(), w.data(), dx.data()).ok());
+    ASSERT_TRUE((*op)->backwardWeights(x.data(), dy.data(), dw.data(), db.data()).ok());
+    const double tolerance = 1e-4 * (1 + std::sqrt(double(std::max(d.m, d.n))));
+    for (std::int64_t i = 0; i < d.m; ++i) {
+      for (std::int64_t l = 0; l < d.k; ++l) {
+        double s = 0;
+        for (std::int64_t j = 0; j < d.n; ++j) {
+          s += double(dy[i * d.n + j]) * w[l * d.n + j];
+        }
+        ASSERT_NEAR(dx[i * d.k + l], s, tolerance);
+      }
+    }
+    for (std::int64_t l = 0; l < d.k; ++l) {
+      for (std::int64_t j = 0; j < d.n; ++j) {
+        double s = 0;
+        for (std::int64_t i = 0; i < d.m; ++i) {
+          s += double(x[i * d.k + l]) * dy[i * d.n + j];
+        }
+        ASSERT_NEAR(dw[l * d.n + j], s, tolerance);
+      }
+    }
+    for (std::int64_t j = 0; j < d.n; ++j) {
+      double s = 0;
+      for (std::int64_t i = 0; i < d.m; ++i) {
+        s += dy[i * d.n + j];
+      }
+      ASSERT_NEAR(db[j], s, tolerance);
+    }
+  }
+}
+
+TEST(FullyConnectedTest, RefusesBadShapesGeluAndBackwardItWasNotBuiltFor) {
+  auto ctx = context();
+  EXPECT_EQ(FullyConnected::create(ctx, {0, 3, 3}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FullyConnected::create(ctx, {2, 3, 3, true, Activation::kGelu}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto op = FullyConnected::create(ctx, {2, 3, 3, true, Activation::kNone, false});
+  ASSERT_TRUE(op.ok());
+  std::vector<float> buffer(9);
+  EXPECT_EQ((*op)->backwardData(buffer.data(), buffer.data(), buffer.data()).code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(EltwiseTest, ForwardAndBackwardMatchNaiveAndFiniteDifferences) {
+  std::mt19937 random(3);
+  auto ctx = context();
+  for (auto a : {Activation::kRelu, Activation::kTanh, Activation::kSigmoid, Activation::kGelu}) {
+    for (std::int64_t n : {1, 7, 1000}) {
+      auto op = Eltwise::create(ctx, a, n);
+      ASSERT_TRUE(op.ok()) << op.status().toString();
+      auto x = randomVector(random, n, 3.0f), dy = randomVector(random, n);
+      for (float& v : x) {
+        if (std::fabs(v) < 1e-2f) {
+          v = 0.5f;  // keep relu's kink away from the finite difference
+        }
+      }
+      std::vector<float> y(n), dx(n);
+      ASSERT_TRUE((*op)->forward(x.data(), y.data()).ok());
+      const float* saved = (*op)->usesOutputForBackward() ? y.data() : x.data();
+      ASSERT_TRUE((*op)->backward(saved, dy.data(), dx.data()).ok());
+      for (std::int64_t i = 0; i < n; ++i) {
+        ASSERT_NEAR(y[i], activate(a, x[i]), 1e-5) << activationName(a);
+        const double h = 1e-3;
+        const double numeric = (activate(a, x[i] + h) - activate(a, x[i] - h)) / (2 * h);
+        ASSERT_NEAR(dx[i], dy[i] * numeric, 1e-3) << activationName(a) << " at x=" << x[i];
+      }
+    }
+  }
+  EXPECT_EQ(Eltwise::create(ctx, Activation::kNone, 4).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(SoftmaxTest, SoftmaxAndLogSoftmaxMatchNaive) {
+  std::mt19937 random(4);
+  auto ctx = context();
+  for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {5, 3}, {128, 10}}) {
+    for (bool log : {false, true}) {
+      auto op = Softmax::create(ctx, rows, cols, log);
+      ASSERT_TRUE(op.ok()) << op.status().toString();
+      auto x = randomVector(random, rows * cols, 20.0f);
+      std::vector<float> y(x.size());
+      ASSERT_TRUE((*op)->forward(x.data(), y.data()).ok());
+      for (std::int64_t r = 0; r < rows; ++r) {
+        double max = -1e30, sum = 0;
+        for (std::int64_t c = 0; c < cols; ++c) {
+          max = std::max(max, double(x[r * cols + c]));
+        }
+        for (std::int64_t c = 0; c < cols; ++c) {
+          sum += std::exp(x[r * cols + c] - max);
+        }
+        for (std::int64_t c = 0; c < cols; ++c) {
+          const double lp = x[r * cols + c] - max - std::log(sum);
+          ASSERT_NEAR(y[r * cols + c], log ? lp : std::exp(lp), log ? 1e-4 : 1e-6);
+        }
+      }
+    }
+  }
+}
+
+TEST(SoftmaxCrossEntropyTest, LossAndGradientMatchNaiveAndFiniteDifferences) {
+  std::mt19937 random(5);
+  auto ctx = context();
+  const std::int64_t rows = 9, classes = 4;
+  auto op = SoftmaxCrossEntropy::create(ctx, rows, classes);
+  ASSERT_TRUE(op.ok()) << op.status().toString();
+  auto logits = randomVector(random, rows * classes, 2.0f);
+  std::vector<std::int64_t> labels(rows);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    labels[r] = r % classes;
+  }
+  std::vector<float> lp(logits.size()), grad(logits.size());
+  auto loss = (*op)->compute(logits.data(), labels.data(), lp.data(), grad.data());
+  ASSERT_TRUE(loss.ok()) << loss.status().toString();
+  auto naive = [&](const std::vector<float>& z) {
+    double total = 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      double sum = 0;
+      for (std::int64_t c = 0; c < classes; ++c) {
+        sum += std::exp(double(z[r * classes + c]));
+      }
+      total += std::log(sum) - z[r * classes + labels[r]];
+    }
+    return total / rows;
+  };
+  EXPECT_NEAR(*loss, naive(logits), 1e-5);
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    auto up = logits, down = logits;
+    up[i] += 1e-2f;
+    down[i] -= 1e-2f;
+    EXPECT_NEAR(grad[i], (naive(up) - naive(down)) / 2e-2, 1e-4) << "logit " << i;
+  }
+  labels[6] = classes;
+  auto bad = (*op)->compute(logits.data(), labels.data(), lp.data(), nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("row 6"), std::string::npos) << bad.status().message();
+}
+
+TEST(MeanSquaredErrorTest, LossAndGradientMatchTheFormula) {
+  const std::vector<float> p = {1, 2, 3, 4, 5, 6}, t = {1, 0, 3, 1, 5, 0};
+  std::vector<float> grad(6);
+  const double loss = meanSquaredError(p.data(), t.data(), 3, 2, grad.data());
+  EXPECT_DOUBLE_EQ(loss, (4.0 + 9.0 + 36.0) / 6.0);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    EXPECT_FLOAT_EQ(grad[i], 2.0f * (p[i] - t[i]) / 6.0f);
+  }
+}
+
+// Two threads, each with its own 1-thread context and ops, produce the serial result.
+TEST(FullyConnectedTest, OpsOnSeparateContextsRunConcurrently) {
+  std::mt19937 random(6);
+  const Dims d{32, 50, 20};
+  auto x = randomVector(random, d.m * d.k), w = randomVector(random, d.k * d.n),
+       b = randomVector(random, d.n);
+  auto expected = naiveLinear(x, w, &b, d.m, d.k, d.n, Activation::kRelu);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      auto ctx = ComputeContext::create(1);
+      auto op = FullyConnected::create(*ctx, {d.m, d.k, d.n, true, Activation::kRelu, false});
+      std::vector<float> y(d.m * d.n);
+      for (int i = 0; i < 50 && errors[t].empty(); ++i) {
+        if (!(*op)->forward(x.data(), w.data(), b.data(), y.data()).ok()) {
+          errors[t] = "forward failed";
+        }
+        for (std::size_t j = 0; j < y.size() && errors[t].empty(); ++j) {
+          if (std::fabs(y[j] - expected[j]) > 1e-3) {
+            errors[t] = "wrong value at " + std::to_string(j);
+          }
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+}
+
+}  // namespace
+}  // namespace aimass::compute
