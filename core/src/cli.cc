@@ -374,8 +374,8 @@ class Cli {
     }
     words.erase(words.begin());  // the arguments remain
 
-    const bool json_allowed =
-        name == "eval" || name == "plugins list" || name == "plugins describe" || name == "plugin check";
+    const bool json_allowed = name == "eval" || name == "plugins list" ||
+                              name == "plugins describe" || name == "plugin check";
     bool json = false;
     for (const auto& flag : flags) {
       if (flag == "--json" && json_allowed) {
