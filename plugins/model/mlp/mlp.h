@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aimass/compute/activation.h"
+#include "aimass/compute/compute_context.h"
+#include "aimass/compute/eltwise.h"
+#include "aimass/compute/fully_connected.h"
+#include "aimass/compute/losses.h"
+#include "aimass/compute/softmax.h"
+#include "aimass/model.h"
+
+namespace aimass::plugins::model {
+
+/// Hyper-parameters of model.mlp.
+struct MlpOptions {
+  std::vector<std::int64_t> hidden = {64};  ///< widths of the hidden layers, input to output
+  compute::Activation activation = compute::Activation::kRelu;  ///< after every hidden layer
+  double dropout = 0;  ///< probability of zeroing a hidden unit while training (inverted dropout)
+  int threads = 1;     ///< compute threads for training (predict runs 1 thread per call)
+};
+
+/// A multilayer perceptron on libaimass_compute's oneDNN ops: hidden fully connected layers
+/// with an activation (fused into the matmul for relu/tanh/sigmoid) and optional seeded
+/// dropout, then a linear output layer whose head follows the data prepare() sees:
+///
+/// - class labels: softmax cross-entropy; outputs "probabilities" FP32 [-1, C], "label" INT64
+///   [-1] and "class" BYTES [-1];
+/// - value labels: mean squared error; output "prediction" FP32 [-1, T].
+///
+/// Input "input" FP32 [-1, F]. Parameters "fc<i>.weight" FP32 [in, out] (row-major) and
+/// "fc<i>.bias" FP32 [out] for i = 1..layers; buffers stay the same until the next prepare(),
+/// and load() reuses them when the shapes match. Weights start from He (relu, gelu) or Xavier
+/// (tanh, sigmoid, the output layer) normal initialisation with the prepare() seed; biases at 0.
+///
+/// Create once, execute many: ops and buffers for a batch size live in a Workspace made on
+/// first use of that size; training keeps a few (the full batch and the last, shorter one) and
+/// predict() borrows one from a pool under a mutex, so the hot paths only execute.
+///
+/// Threading: predict() and evaluateLoss() are const and safe from many threads at once (each
+/// call runs on its own workspace with a 1-thread compute context, so N concurrent calls use N
+/// cores). prepare(), forwardBackward() and load() need exclusive access; forwardBackward() uses
+/// options().threads threads.
+///
+/// Payload (formatVersion 1), little-endian: u32 head (0 classes, 1 values), u32 activation,
+/// f64 dropout, u64 inputs, u64 layers L, L x u64 layer widths, u64 class count, per class
+/// (u32 length, bytes), then per layer the weights (in x out f32, row-major) and biases.
+class Mlp final : public Model, public GradientTraining {
+ public:
+  static constexpr std::uint32_t kFormatVersion = 1;
+
+  explicit Mlp(MlpOptions options);
+  ~Mlp() override;
+
+  ModelSchema schema() const override;
+  bool ready() const override { return inputs_ > 0; }
+  /// kFailedPrecondition before prepare() or load(); kInvalidArgument for a missing, unknown or
+  /// wrongly shaped input.
+  Status predict(const TensorMap& inputs, TensorMap& outputs,
+                 const PredictOptions& options) const override;
+  GradientTraining* gradientTraining() override { return this; }
+
+  std::uint32_t formatVersion() const override { return kFormatVersion; }
+  Status save(std::string& payload) const override;
+  /// kInvalidArgument for an unknown format version; kDataLoss for a truncated or inconsistent
+  /// payload or non-finite weights. The model is unchanged on failure.
+  Status load(std::string_view payload, std::uint32_t format_version) override;
+
+  /// kInvalidArgument unless the data has FP32 rows of shape [F] and class labels (at least 2
+  /// classes) or value labels (at least 1 target).
+  Status prepare(const DatasetSchema& schema, std::uint64_t seed) override;
+  std::vector<Parameter> parameters() override;
+  /// Mean loss over the batch, gradients overwritten. `training` applies dropout.
+  /// kInvalidArgument for a batch of the wrong shape or a class label outside [0, C).
+  Expected<double> forwardBackward(const Batch& batch, bool training) override;
+  Expected<double> evaluateLoss(const Batch& batch) const override;
+
+  const MlpOptions& options() const noexcept { return options_; }
+
+  struct Workspace;
+
+ private:
+  struct Layer {
+    std::int64_t in = 0, out = 0;
+    Tensor weight, bias, weight_grad, bias_grad;
+  };
+  enum class Head : std::uint32_t { kClasses = 0, kValues = 1 };
+
+  std::int64_t outputs() const noexcept { return layers_.empty() ? 0 : layers_.back().out; }
+  Status checkFeatures(const Tensor& x) const;
+  Status checkBatch(const Batch& batch) const;
+  Expected<std::unique_ptr<Workspace>> makeWorkspace(std::int64_t rows, bool backward,
+                                                     int threads) const;
+  /// Runs the layers over x into the workspace; the last layer's output is the logits or
+  /// predictions. Dropout when `training`.
+  Status forward(Workspace& ws, const float* x, bool training);
+  Status forwardInference(Workspace& ws, const float* x) const;
+  /// The loss of the forward pass in `ws`; writes the gradient of the output when `grad`.
+  Expected<double> loss(Workspace& ws, const Batch& batch, bool grad) const;
+  std::unique_ptr<Workspace> borrow(std::int64_t rows, Status& status) const;
+  void giveBack(std::unique_ptr<Workspace> ws) const;
+  void dropWorkspaces();
+
+  MlpOptions options_;
+  Head head_ = Head::kClasses;
+  std::int64_t inputs_ = 0;  // 0 until prepared or loaded
+  std::vector<std::string> class_names_;
+  std::vector<Layer> layers_;
+  std::mt19937_64 dropout_random_;
+  std::vector<std::unique_ptr<Workspace>> training_;  // one per recent batch size
+  mutable std::mutex pool_mutex_;
+  mutable std::vector<std::unique_ptr<Workspace>> pool_;  // idle inference workspaces
+};
+
+}  // namespace aimass::plugins::model

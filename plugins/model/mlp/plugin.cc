@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// model.mlp: entry point and registration.
+
+#include "aimass/plugin.h"
+
+#include <memory>
+
+#include "aimass/host.h"
+#include "mlp.h"
+
+namespace {
+
+aimass::Status registerTypes(aimass::Registrar& registrar) {
+  return aimass::guard("model.mlp registration", [&]() -> aimass::Status {
+    aimass::NodeType type;
+    type.type = "model.mlp";
+    type.kind = aimass::NodeKind::kModel;
+    type.summary =
+        "Multilayer perceptron (classification or regression, chosen from the data) on oneDNN";
+    type.params.push_back(
+        aimass::ParamSpec::list("hidden", aimass::ParamType::kIntList,
+                                "Widths of the hidden layers, from the input to the output "
+                                "layer, e.g. [256, 128]. Empty: a linear model.")
+            .withDefault(std::vector<std::int64_t>{64}));
+    type.params.push_back(
+        aimass::ParamSpec::string("activation", "Activation after every hidden layer.")
+            .withDefault(std::string("relu"))
+            .oneOf({"relu", "tanh", "sigmoid", "gelu"}));
+    type.params.push_back(
+        aimass::ParamSpec::number("dropout",
+                                  "Probability of zeroing each hidden unit while training "
+                                  "(inverted dropout, seeded from the training seed). 0 disables "
+                                  "it.")
+            .withDefault(0.0)
+            .range(0, 0.95));
+    type.factory =
+        [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
+      aimass::plugins::model::MlpOptions options;
+      options.hidden = config.getIntList("hidden");
+      for (std::int64_t width : options.hidden) {
+        if (width <= 0) {
+          return aimass::invalidArgument("hidden layer widths must be positive, got " +
+                                         std::to_string(width));
+        }
+      }
+      options.activation =
+          aimass::compute::activationFromName(config.getString("activation")).value();
+      options.dropout = config.getFloat("dropout");
+      options.threads = std::max(1, config.host().threads());
+      std::unique_ptr<aimass::Node> node;
+      aimass::Status status = aimass::guard("model.mlp factory", [&] {
+        node = std::make_unique<aimass::plugins::model::Mlp>(options);
+      });
+      if (!status.ok()) {
+        return status;
+      }
+      return node;
+    };
+    return registrar.add(std::move(type));
+  });
+}
+
+}  // namespace
+
+AIMASS_PLUGIN("model.mlp", "1.0.0", "Multilayer perceptron on oneDNN", &registerTypes)
