@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "adam.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+namespace aimass::plugins::optimizer {
+
+namespace {
+
+constexpr std::string_view kStateTag = "ADAM1";
+
+void putU64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) {
+    out += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+}
+
+void putFloats(std::string& out, const std::vector<float>& values) {
+  for (float x : values) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &x, 4);
+    for (int b = 0; b < 4; ++b) {
+      out += static_cast<char>((bits >> (8 * b)) & 0xff);
+    }
+  }
+}
+
+/// Reads the little-endian state; any read past the end turns ok() false for good.
+class StateReader {
+ public:
+  explicit StateReader(std::string_view bytes) : bytes_(bytes) {}
+  bool ok() const { return ok_; }
+  bool atEnd() const { return pos_ == bytes_.size(); }
+  std::uint64_t number(int size) {
+    if (!ok_ || bytes_.size() - pos_ < static_cast<std::size_t>(size)) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (int i = 0; i < size; ++i) {
+      v |= std::uint64_t(static_cast<unsigned char>(bytes_[pos_ + i])) << (8 * i);
+    }
+    pos_ += static_cast<std::size_t>(size);
+    return v;
+  }
+  std::string_view raw(std::size_t size) {
+    if (!ok_ || bytes_.size() - pos_ < size) {
+      ok_ = false;
+      return {};
+    }
+    auto s = bytes_.substr(pos_, size);
+    pos_ += size;
+    return s;
+  }
+  /// Fills `out` (already sized) with f32s; false when too few bytes are left.
+  bool floats(std::vector<float>& out) {
+    std::string_view bytes = raw(out.size() * 4);
+    if (!ok_) {
+      return false;
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      std::uint32_t bits = 0;
+      for (int b = 0; b < 4; ++b) {
+        bits |= std::uint32_t(static_cast<unsigned char>(bytes[4 * i + b])) << (8 * b);
+      }
+      std::memcpy(&out[i], &bits, 4);
+    }
+    return true;
+  }
+
+ private:
+  std::string_view bytes_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+bool positiveFinite(double v) { return v > 0 && std::isfinite(v); }
+
+}  // namespace
+
+Expected<std::unique_ptr<AdamOptimizer>> AdamOptimizer::create(const AdamOptions& options) {
+  const std::string type = options.decoupled ? "optimizer.adamw" : "optimizer.adam";
+  if (!positiveFinite(options.learning_rate)) {
+    return invalidArgument(type + ": learning_rate must be a positive number, got " +
+                           std::to_string(options.learning_rate));
+  }
+  for (auto [name, beta] : {std::pair{"beta1", options.beta1}, {"beta2", options.beta2}}) {
+    if (!(beta >= 0 && beta < 1)) {
+      return invalidArgument(type + ": " + name + " must lie in [0, 1), got " +
+                             std::to_string(beta));
+    }
+  }
+  if (!positiveFinite(options.epsilon)) {
+    return invalidArgument(type + ": epsilon must be a positive number, got " +
+                           std::to_string(options.epsilon));
+  }
+  if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay)) {
+    return invalidArgument(type + ": weight_decay must be >= 0, got " +
+                           std::to_string(options.weight_decay));
+  }
+  std::unique_ptr<AdamOptimizer> optimizer;
+  Status status = guard(type, [&] { optimizer.reset(new AdamOptimizer(options)); });
+  if (!status.ok()) {
+    return status;
+  }
+  return optimizer;
+}
+
+Status AdamOptimizer::begin(std::span<Parameter> parameters) {
+  for (const auto& p : parameters) {
+    if (p.value.dtype() != DType::kFloat32 || p.grad.dtype() != DType::kFloat32 ||
+        p.value.numel() != p.grad.numel() || p.value.numel() < 0) {
+      return invalidArgument(
+          std::string(typeName()) + ": parameter '" + p.name +
+          "' needs FP32 value and grad of the same size, got " +
+          std::string(dtypeName(p.value.dtype())) + " " + shapeToString(p.value.shape()) + " and " +
+          std::string(dtypeName(p.grad.dtype())) + " " + shapeToString(p.grad.shape()));
+    }
+  }
+  std::vector<std::size_t> sizes;
+  std::vector<std::vector<float>> m, v, v_max;
+  Status status = guard(typeName(), [&] {
+    for (const auto& p : parameters) {
+      const auto n = static_cast<std::size_t>(p.value.numel());
+      sizes.push_back(n);
+      m.emplace_back(n, 0.0f);
+      v.emplace_back(n, 0.0f);
+      if (options_.amsgrad) {
+        v_max.emplace_back(n, 0.0f);
+      }
+    }
+  });
+  if (!status.ok()) {
+    return status;
+  }
+  sizes_ = std::move(sizes);
+  m_ = std::move(m);
+  v_ = std::move(v);
+  v_max_ = std::move(v_max);
+  steps_ = 0;
+  begun_ = true;
+  return okStatus();
+}
+
+Status AdamOptimizer::step(std::span<Parameter> parameters) {
+  if (!begun_) {
+    return failedPrecondition(std::string(typeName()) + ": step() before begin()");
+  }
+  if (parameters.size() != sizes_.size()) {
+    return invalidArgument(std::string(typeName()) + ": step() got " +
+                           std::to_string(parameters.size()) + " parameters, begin() had " +
+                           std::to_string(sizes_.size()));
+  }
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    if (static_cast<std::size_t>(parameters[i].value.numel()) != sizes_[i] ||
+        parameters[i].grad.numel() != parameters[i].value.numel()) {
+      return invalidArgument(std::string(typeName()) + ": parameter '" + parameters[i].name +
+                             "' changed size since begin()");
+    }
+  }
+  ++steps_;
+  const double t = static_cast<double>(steps_);
+  const double correction1 = 1 - std::pow(options_.beta1, t);
+  const double correction2 = 1 - std::pow(options_.beta2, t);
+  // The per-element work is then: m, v updates and w -= step_size * m / (sqrt(v) * scale + eps).
+  const auto step_size = static_cast<float>(options_.learning_rate / correction1);
+  const auto inverse_sqrt_correction2 = static_cast<float>(1 / std::sqrt(correction2));
+  const auto beta1 = static_cast<float>(options_.beta1);
+  const auto beta2 = static_cast<float>(options_.beta2);
+  const auto one_minus_beta1 = static_cast<float>(1 - options_.beta1);
+  const auto one_minus_beta2 = static_cast<float>(1 - options_.beta2);
+  const auto eps = static_cast<float>(options_.epsilon);
+  const auto coupled_decay = static_cast<float>(options_.decoupled ? 0 : options_.weight_decay);
+  const auto shrink = static_cast<float>(
+      options_.decoupled ? 1 - options_.learning_rate * options_.weight_decay : 1);
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    float* __restrict w = parameters[i].value.data<float>();
+    const float* __restrict g = parameters[i].grad.data<float>();
+    float* __restrict m = m_[i].data();
+    float* __restrict v = v_[i].data();
+    const std::size_t n = sizes_[i];
+    if (options_.amsgrad) {
+      float* __restrict v_max = v_max_[i].data();
+      for (std::size_t j = 0; j < n; ++j) {
+        const float d = g[j] + coupled_decay * w[j];
+        const float wj = w[j] * shrink;
+        m[j] = beta1 * m[j] + one_minus_beta1 * d;
+        v[j] = beta2 * v[j] + one_minus_beta2 * d * d;
+        v_max[j] = std::max(v_max[j], v[j]);
+        w[j] = wj - step_size * m[j] / (std::sqrt(v_max[j]) * inverse_sqrt_correction2 + eps);
+      }
+    } else {
+      for (std::size_t j = 0; j < n; ++j) {
+        const float d = g[j] + coupled_decay * w[j];
+        const float wj = w[j] * shrink;
+        m[j] = beta1 * m[j] + one_minus_beta1 * d;
+        v[j] = beta2 * v[j] + one_minus_beta2 * d * d;
+        w[j] = wj - step_size * m[j] / (std::sqrt(v[j]) * inverse_sqrt_correction2 + eps);
+      }
+    }
+  }
+  return okStatus();
+}
+
+Status AdamOptimizer::saveState(std::string& out) const {
+  if (!begun_) {
+    return failedPrecondition(std::string(typeName()) + ": saveState() before begin()");
+  }
+  return guard(typeName(), [&] {
+    out.assign(kStateTag);
+    std::uint64_t rate_bits;
+    std::memcpy(&rate_bits, &options_.learning_rate, 8);
+    putU64(out, rate_bits);
+    putU64(out, steps_);
+    out += static_cast<char>(options_.amsgrad ? 1 : 0);
+    putU64(out, sizes_.size());
+    for (std::size_t i = 0; i < sizes_.size(); ++i) {
+      putU64(out, sizes_[i]);
+      putFloats(out, m_[i]);
+      putFloats(out, v_[i]);
+      if (options_.amsgrad) {
+        putFloats(out, v_max_[i]);
+      }
+    }
+  });
+}
+
+Status AdamOptimizer::loadState(std::string_view state) {
+  const std::string type = typeName();
+  if (!begun_) {
+    return failedPrecondition(type + ": loadState() before begin()");
+  }
+  StateReader in(state);
+  if (in.raw(kStateTag.size()) != kStateTag) {
+    return invalidArgument(type + ": the state does not start with '" + std::string(kStateTag) +
+                           "'");
+  }
+  const std::uint64_t rate_bits = in.number(8);
+  const std::uint64_t steps = in.number(8);
+  const bool amsgrad = in.number(1) == 1;
+  const std::uint64_t count = in.number(8);
+  if (!in.ok()) {
+    return invalidArgument(type + ": the state is truncated");
+  }
+  if (count != sizes_.size()) {
+    return invalidArgument(type + ": the state is for " + std::to_string(count) +
+                           " parameters, begin() had " + std::to_string(sizes_.size()));
+  }
+  if (amsgrad != options_.amsgrad) {
+    return invalidArgument(type + ": the state was saved " + (amsgrad ? "with" : "without") +
+                           " amsgrad, this optimizer runs " +
+                           (options_.amsgrad ? "with" : "without"));
+  }
+  double rate;
+  std::memcpy(&rate, &rate_bits, 8);
+  if (!positiveFinite(rate)) {
+    return invalidArgument(type + ": the state holds an invalid learning rate");
+  }
+  std::vector<std::vector<float>> m, v, v_max;
+  Status status = guard(type, [&]() -> Status {
+    for (std::size_t i = 0; i < sizes_.size(); ++i) {
+      const std::uint64_t size = in.number(8);
+      if (!in.ok() || size != sizes_[i]) {
+        return invalidArgument(type + ": parameter " + std::to_string(i) + " has " +
+                               std::to_string(size) + " values in the state, " +
+                               std::to_string(sizes_[i]) + " since begin()");
+      }
+      m.emplace_back(sizes_[i]);
+      v.emplace_back(sizes_[i]);
+      bool read = in.floats(m.back()) && in.floats(v.back());
+      if (read && amsgrad) {
+        v_max.emplace_back(sizes_[i]);
+        read = in.floats(v_max.back());
+      }
+      if (!read) {
+        return invalidArgument(type + ": the state is truncated");
+      }
+    }
+    if (!in.atEnd()) {
+      return invalidArgument(type + ": the state has extra bytes after the moments");
+    }
+    return okStatus();
+  });
+  if (!status.ok()) {
+    return status;
+  }
+  options_.learning_rate = rate;
+  steps_ = steps;
+  // Copy into the existing buffers, so their addresses (and step()'s no-allocation promise)
+  // stay as begin() made them.
+  for (std::size_t i = 0; i < sizes_.size(); ++i) {
+    std::copy(m[i].begin(), m[i].end(), m_[i].begin());
+    std::copy(v[i].begin(), v[i].end(), v_[i].begin());
+    if (amsgrad) {
+      std::copy(v_max[i].begin(), v_max[i].end(), v_max_[i].begin());
+    }
+  }
+  return okStatus();
+}
+
+}  // namespace aimass::plugins::optimizer
