@@ -149,14 +149,14 @@ Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport
                                         ".." + std::to_string(end - 1)));
     }
     const auto n = static_cast<std::int64_t>(rows.size());
-    const std::string where = " (rows " + std::to_string(begin) + ".." +
-                              std::to_string(end - 1) + " of " + data_text + ")";
+    const std::string where = " (rows " + std::to_string(begin) + ".." + std::to_string(end - 1) +
+                              " of " + data_text + ")";
     Status added;
     if (classification) {
       const Tensor* labels = outputs.find("label");
       if (labels == nullptr || labels->dtype() != DType::kInt64 || labels->numel() != n) {
         return fail(invalidArgument(model_text + " gave no INT64 \"label\" output with one class "
-                                    "per row; a classifier must"));
+                                                 "per row; a classifier must"));
       }
       const Tensor* probabilities = outputs.find("probabilities");
       std::span<const float> p;
@@ -164,8 +164,7 @@ Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport
           probabilities->numel() == n * classes) {
         p = probabilities->span<float>();
       }
-      added = class_metrics.add(batch.labels.span<std::int64_t>(), labels->span<std::int64_t>(),
-                                p);
+      added = class_metrics.add(batch.labels.span<std::int64_t>(), labels->span<std::int64_t>(), p);
     } else {
       const Tensor* prediction = outputs.find("prediction");
       if (prediction == nullptr || prediction->dtype() != DType::kFloat32 ||
@@ -197,8 +196,8 @@ Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport
       return fail(result.status());
     }
     char summary[96];
-    std::snprintf(summary, sizeof summary, "rmse=%.4f mae=%.4f r2=%.4f", result->rmse,
-                  result->mae, result->r2);
+    std::snprintf(summary, sizeof summary, "rmse=%.4f mae=%.4f r2=%.4f", result->rmse, result->mae,
+                  result->r2);
     progress.end(summary);
     report.regression = std::move(result).value();
   }

@@ -152,9 +152,8 @@ Status ClassificationMetrics::add(std::span<const std::int64_t> truth,
   for (std::size_t i = 0; i < n; ++i) {
     for (auto [what, v] : {std::pair{"true class", truth[i]}, {"predicted class", predicted[i]}}) {
       if (v < 0 || static_cast<std::size_t>(v) >= classes) {
-        return invalidArgument("row " + std::to_string(i) + ": " + what + " " +
-                               std::to_string(v) + " is outside [0, " + std::to_string(classes) +
-                               ")");
+        return invalidArgument("row " + std::to_string(i) + ": " + what + " " + std::to_string(v) +
+                               " is outside [0, " + std::to_string(classes) + ")");
       }
     }
   }
@@ -303,8 +302,8 @@ Expected<RegressionReport> RegressionMetrics::report() const {
 }
 
 std::string formatEvaluation(const EvaluationReport& report) {
-  std::string out = "evaluation '" + report.job + "': model '" + report.model +
-                    "' on dataset '" + report.dataset + "'\n";
+  std::string out = "evaluation '" + report.job + "': model '" + report.model + "' on dataset '" +
+                    report.dataset + "'\n";
   if (report.regression) {
     const RegressionReport& r = *report.regression;
     out += "  rows      " + std::to_string(r.rows) + "\n";

@@ -507,6 +507,7 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
       schema.num_targets = 0;
     }
     data->width_ = width;
+    data->normalize(options.normalize);
     if (data->features_.capacity() > data->features_.size() + data->features_.size() / 4) {
       data->features_.shrink_to_fit();  // many blank lines made the estimate too big
     }
@@ -517,6 +518,45 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
     return status;
   }
   return data;
+}
+
+void CsvDataset::normalize(CsvNormalize how) {
+  if (how == CsvNormalize::kNone) {
+    return;
+  }
+  // Per column, in double: the statistics first, then one affine map, as scikit-learn's
+  // StandardScaler and MinMaxScaler do (constant columns keep a scale of 1).
+  const double n = static_cast<double>(rows_);
+  for (std::size_t column = 0; column < width_; ++column) {
+    double offset = 0, scale = 1;
+    if (how == CsvNormalize::kStandardize) {
+      double sum = 0;
+      for (std::uint64_t r = 0; r < rows_; ++r) {
+        sum += features_[r * width_ + column];
+      }
+      const double mean = sum / n;
+      double squares = 0;
+      for (std::uint64_t r = 0; r < rows_; ++r) {
+        const double d = features_[r * width_ + column] - mean;
+        squares += d * d;
+      }
+      const double stddev = std::sqrt(squares / n);
+      offset = mean;
+      scale = stddev > 0 ? stddev : 1;
+    } else {
+      double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+      for (std::uint64_t r = 0; r < rows_; ++r) {
+        lo = std::min<double>(lo, features_[r * width_ + column]);
+        hi = std::max<double>(hi, features_[r * width_ + column]);
+      }
+      offset = lo;
+      scale = hi > lo ? hi - lo : 1;
+    }
+    for (std::uint64_t r = 0; r < rows_; ++r) {
+      float& v = features_[r * width_ + column];
+      v = static_cast<float>((v - offset) / scale);
+    }
+  }
 }
 
 Status CsvDataset::read(std::span<const std::uint64_t> rows, Batch& out) const {

@@ -14,6 +14,14 @@
 
 namespace aimass::plugins::dataset {
 
+/// How dataset.csv rescales each feature column, once, when the file is loaded. The statistics
+/// come from the rows of this file (a separate test file gets its own).
+enum class CsvNormalize {
+  kNone,
+  kStandardize,  ///< (x - mean) / std, population std; a constant column is only centred
+  kMinMax,       ///< (x - min) / (max - min) into [0, 1]; a constant column becomes 0
+};
+
 /// How to read a CSV file. Mirrors the dataset.csv parameters.
 struct CsvOptions {
   std::filesystem::path path;
@@ -27,6 +35,7 @@ struct CsvOptions {
   /// Whether the first record names the columns. Without a header the columns are named by
   /// their 0-based position: "0", "1", ...
   bool header = true;
+  CsvNormalize normalize = CsvNormalize::kNone;
 };
 
 /// A CSV file read once, completely, into memory: one contiguous FP32 buffer of features (row
@@ -67,6 +76,8 @@ class CsvDataset final : public Dataset {
 
  private:
   CsvDataset() = default;
+  /// Rescales features_ in place, column by column.
+  void normalize(CsvNormalize how);
 
   DatasetSchema schema_;
   std::uint64_t rows_ = 0;

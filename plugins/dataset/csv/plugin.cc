@@ -55,6 +55,13 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                                              "Whether the first line names the columns. Without "
                                              "a header, columns are named \"0\", \"1\", ...")
                               .withDefault(true));
+    type.params.push_back(
+        ParamSpec::string("normalize",
+                          "Rescale each feature column once at load: 'standardize' to mean 0 "
+                          "and standard deviation 1, 'minmax' to [0, 1], or 'none'. Statistics "
+                          "come from this file's rows.")
+            .withDefault(std::string("none"))
+            .oneOf({"none", "standardize", "minmax"}));
     type.factory =
         [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
       aimass::plugins::dataset::CsvOptions options;
@@ -73,6 +80,11 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       }
       options.delimiter = *delimiter;
       options.header = config.getBool("header");
+      const std::string& normalize = config.getString("normalize");
+      options.normalize = normalize == "standardize"
+                              ? aimass::plugins::dataset::CsvNormalize::kStandardize
+                          : normalize == "minmax" ? aimass::plugins::dataset::CsvNormalize::kMinMax
+                                                  : aimass::plugins::dataset::CsvNormalize::kNone;
       auto data = aimass::plugins::dataset::CsvDataset::open(options);
       if (!data.ok()) {
         return data.status();

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
+using ::testing::FloatNear;
 using ::testing::HasSubstr;
 
 class CsvDatasetTest : public ::testing::Test {
@@ -340,6 +342,33 @@ TEST_F(CsvDatasetTest, RegisteredFactoryReadsParametersIncludingATabDelimiter) {
   auto bad = type.factory(config);
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("'delimiter' must be one character"));
+}
+
+TEST_F(CsvDatasetTest, NormalizeStandardizesOrScalesEachColumnAtLoad) {
+  const char* text = "a,b,c,y\n1,10,5,x\n2,20,5,y\n3,60,5,x\n";
+  CsvOptions options = labelled("y");
+  options.normalize = CsvNormalize::kStandardize;
+  auto data = load(text, options);
+  ASSERT_TRUE(data.ok()) << data.status().toString();
+  Batch batch;
+  ASSERT_TRUE((*data)->read(std::vector<std::uint64_t>{0, 1, 2}, batch).ok());
+  auto v = features(batch);
+  // Column a: mean 2, population std sqrt(2/3); b: mean 30, std sqrt(1400/3); c is constant
+  // and only centred (scikit-learn's StandardScaler does the same).
+  const float sa = std::sqrt(2.0f / 3), sb = std::sqrt(1400.0f / 3);
+  EXPECT_THAT(v, ElementsAre(FloatNear(-1 / sa, 1e-5), FloatNear(-20 / sb, 1e-5), 0.0f, 0.0f,
+                             FloatNear(-10 / sb, 1e-5), 0.0f, FloatNear(1 / sa, 1e-5),
+                             FloatNear(30 / sb, 1e-5), 0.0f));
+
+  options.normalize = CsvNormalize::kMinMax;
+  data = load(text, options);
+  ASSERT_TRUE(data.ok()) << data.status().toString();
+  ASSERT_TRUE((*data)->read(std::vector<std::uint64_t>{0, 1, 2}, batch).ok());
+  EXPECT_THAT(features(batch), ElementsAre(0.0f, 0.0f, 0.0f, 0.5f, 0.2f, 0.0f, 1.0f, 1.0f, 0.0f));
+  // Labels are never rescaled.
+  EXPECT_THAT(std::vector<std::int64_t>(batch.labels.span<std::int64_t>().begin(),
+                                        batch.labels.span<std::int64_t>().end()),
+              ElementsAre(0, 1, 0));
 }
 
 }  // namespace
