@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sqlite.h"
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aimass/plugin.h"
+#include "aimass/testing/storage_conformance.h"
+
+extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
+
+namespace aimass::plugins::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace Poco::Data::Keywords;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "aimass-sqlite-test-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::permissions(path_, fs::perms::owner_all, ec);
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::unique_ptr<SqliteStorage> open(const fs::path& file) {
+  auto storage = SqliteStorage::create(file, 5000);
+  EXPECT_TRUE(storage.ok()) << storage.status().toString();
+  return storage.ok() ? std::move(storage).value() : nullptr;
+}
+
+std::string readAll(BlobReader& reader) {
+  std::string out;
+  std::vector<char> buffer(7000);
+  for (;;) {
+    auto n = reader.read(buffer.data(), buffer.size());
+    if (!n.ok() || *n == 0) {
+      return out;
+    }
+    out.append(buffer.data(), *n);
+  }
+}
+
+TEST(SqliteStorageTest, PassesTheStorageConformanceSuite) {
+  TempDir dir;
+  auto storage = open(dir.path() / "store.db");
+  ASSERT_NE(storage, nullptr);
+  for (const auto& check : aimass::testing::checkStorage(*storage)) {
+    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
+  }
+  EXPECT_TRUE(storage->integrityCheck().ok());
+  EXPECT_EQ(storage->list("").value(), std::vector<std::string>{});
+}
+
+TEST(SqliteStorageTest, CreatesFoldersUsesWalAndRecordsTheSchemaVersion) {
+  TempDir dir;
+  fs::path file = dir.path() / "a" / "b" / "store.db";
+  auto storage = open(file);
+  ASSERT_NE(storage, nullptr);
+  EXPECT_EQ(storage->describe(), "sqlite:" + file.string());
+  EXPECT_EQ(storage->schemaVersion().value(), SqliteStorage::kSchemaVersion);
+  ASSERT_TRUE(storage->put("k", "v").ok());
+  EXPECT_TRUE(fs::exists(file.string() + "-wal")) << "the database runs in WAL mode";
+  storage.reset();
+  auto again = open(file);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->get("k").value(), "v");
+}
+
+TEST(SqliteStorageTest, MigratesAVersionOneDatabaseAndKeepsItsRecords) {
+  TempDir dir;
+  fs::path file = dir.path() / "old.db";
+  {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::Session session("SQLite", file.string());
+    session << "CREATE TABLE schema_version (version INTEGER NOT NULL)", now;
+    session << "INSERT INTO schema_version VALUES (1)", now;
+    session << "CREATE TABLE records (key TEXT PRIMARY KEY, value BLOB NOT NULL)", now;
+    session << "INSERT INTO records VALUES ('models/iris', X'7631')", now;
+  }
+  auto storage = open(file);
+  ASSERT_NE(storage, nullptr);
+  EXPECT_EQ(storage->schemaVersion().value(), 2);
+  EXPECT_EQ(storage->get("models/iris").value(), "v1");
+  auto writer = storage->openWrite("models/iris");
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->write("streamed").ok());
+  ASSERT_TRUE((*writer)->commit().ok());
+  EXPECT_EQ(storage->get("models/iris").value(), "streamed");
+}
+
+TEST(SqliteStorageTest, RefusesADatabaseFromANewerPlugin) {
+  TempDir dir;
+  fs::path file = dir.path() / "new.db";
+  ASSERT_NE(open(file), nullptr);
+  {
+    Poco::Data::Session session("SQLite", file.string());
+    session << "UPDATE schema_version SET version = 99", now;
+  }
+  auto storage = SqliteStorage::create(file, 5000);
+  ASSERT_FALSE(storage.ok());
+  EXPECT_EQ(storage.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(storage.status().message().find("schema version 99"), std::string::npos);
+  EXPECT_NE(storage.status().message().find(file.string()), std::string::npos);
+}
+
+TEST(SqliteStorageTest, AnUnwritablePathGivesAClearError) {
+  TempDir dir;
+  fs::path locked = dir.path() / "locked";
+  fs::create_directory(locked);
+  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
+  // Root ignores permissions, so the check runs in a child that drops to an ordinary user.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(10);
+    auto storage = SqliteStorage::create(locked / "store.db", 100);
+    if (storage.ok()) ::_exit(11);
+    if (storage.status().code() != StatusCode::kPermissionDenied) ::_exit(12);
+    if (storage.status().message().find((locked / "store.db").string()) == std::string::npos) {
+      ::_exit(13);
+    }
+    if (storage.status().message().find("Permission denied") == std::string::npos) ::_exit(14);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10: could not drop privileges, 11: accepted, 12: wrong code, 13: path not named, "
+         "14: OS error not named";
+
+  auto folder = SqliteStorage::create(dir.path(), 100);
+  EXPECT_EQ(folder.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(folder.status().message().find("is a folder"), std::string::npos);
+  EXPECT_EQ(SqliteStorage::create("", 100).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SqliteStorageTest, ACorruptFileIsReportedWithItsPath) {
+  TempDir dir;
+  fs::path file = dir.path() / "junk.db";
+  std::ofstream(file) << std::string(8192, 'x');
+  auto storage = SqliteStorage::create(file, 100);
+  ASSERT_FALSE(storage.ok());
+  EXPECT_NE(storage.status().message().find(file.string()), std::string::npos)
+      << storage.status().message();
+}
+
+TEST(SqliteStorageTest, CompareAndSetIsAtomicAcrossProcesses) {
+  TempDir dir;
+  const fs::path file = dir.path() / "store.db";
+  constexpr int kIncrements = 100;
+  auto increment = [](SqliteStorage& storage) -> bool {
+    for (int i = 0; i < kIncrements; ++i) {
+      for (;;) {
+        auto current = storage.get("counter");
+        if (!current.ok()) return false;
+        auto set = storage.compareAndSet("counter", std::string_view(*current),
+                                         std::to_string(std::stoi(*current) + 1));
+        if (!set.ok()) return false;
+        if (*set) break;
+      }
+    }
+    return true;
+  };
+  auto storage = open(file);
+  ASSERT_NE(storage, nullptr);
+  ASSERT_TRUE(storage->put("counter", "0").ok());
+  std::vector<pid_t> children;
+  for (int c = 0; c < 2; ++c) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto own = SqliteStorage::create(file, 10000);
+      ::_exit(own.ok() && increment(**own) ? 0 : 1);
+    }
+    children.push_back(child);
+  }
+  EXPECT_TRUE(increment(*storage));
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_EQ(storage->get("counter").value(), std::to_string(3 * kIncrements));
+}
+
+TEST(SqliteStorageTest, AWriterKilledMidWriteLeavesAnIntactDatabaseWithOldOrNewValues) {
+  TempDir dir;
+  const fs::path file = dir.path() / "store.db";
+  const std::string a(1 << 20, 'a'), b(1 << 20, 'b');
+  {
+    auto storage = open(file);
+    ASSERT_NE(storage, nullptr);
+    ASSERT_TRUE(storage->put("inline", a).ok());
+    ASSERT_TRUE(storage->put("streamed", a).ok());
+  }
+  for (int round = 0; round < 4; ++round) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto storage = SqliteStorage::create(file, 5000);
+      for (int i = 0; storage.ok(); ++i) {
+        const std::string& value = i % 2 ? a : b;
+        (*storage)->put("inline", value).ignoreError();
+        auto writer = (*storage)->openWrite("streamed");
+        if (writer.ok()) {
+          for (std::size_t off = 0; off < value.size(); off += 100000) {
+            (*writer)->write(std::string_view(value).substr(off, 100000)).ignoreError();
+          }
+          (*writer)->commit().ignoreError();
+        }
+        (*storage)->put("count/" + std::to_string(i % 50), value.substr(0, 1000)).ignoreError();
+      }
+      ::_exit(1);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(40 + 37 * round));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    auto storage = open(file);
+    ASSERT_NE(storage, nullptr);
+    Status integrity = storage->integrityCheck();
+    EXPECT_TRUE(integrity.ok()) << integrity.toString();
+    for (const char* key : {"inline", "streamed"}) {
+      auto value = storage->get(key);
+      ASSERT_TRUE(value.ok()) << value.status().toString();
+      EXPECT_TRUE(*value == a || *value == b) << key << ": torn value of " << value->size();
+    }
+  }
+  // The killed writers' uploads were removed when the store was opened again.
+  auto storage = open(file);
+  ASSERT_NE(storage, nullptr);
+  Poco::Data::Session session("SQLite", file.string());
+  int uploads = -1;
+  int orphan_chunks = -1;
+  session << "SELECT COUNT(*) FROM blob_uploads", into(uploads), now;
+  session << "SELECT COUNT(*) FROM blob_chunks WHERE blob_id NOT IN "
+             "(SELECT blob_id FROM records WHERE blob_id IS NOT NULL)",
+      into(orphan_chunks), now;
+  EXPECT_EQ(uploads, 0);
+  EXPECT_EQ(orphan_chunks, 0);
+}
+
+TEST(SqliteStorageTest, BlobsAreStoredInChunksAndReadersKeepTheirSnapshot) {
+  TempDir dir;
+  const fs::path file = dir.path() / "store.db";
+  auto storage = open(file);
+  ASSERT_NE(storage, nullptr);
+  std::string data(SqliteStorage::kChunkBytes * 2 + 10, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+  auto writer = storage->openWrite("blob");
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->write(data).ok());
+  ASSERT_TRUE((*writer)->commit().ok());
+  {
+    Poco::Data::Session session("SQLite", file.string());
+    int chunks = 0;
+    session << "SELECT COUNT(*) FROM blob_chunks", into(chunks), now;
+    EXPECT_EQ(chunks, 3);
+  }
+  auto reader = storage->openRead("blob");
+  ASSERT_TRUE(reader.ok());
+  ASSERT_TRUE(storage->put("blob", "replaced").ok());
+  EXPECT_EQ((*reader)->size(), data.size());
+  EXPECT_EQ(readAll(**reader), data) << "the reader sees the value as it was when opened";
+  EXPECT_EQ(storage->get("blob").value(), "replaced");
+  ASSERT_TRUE(storage->remove("blob").ok());
+  Poco::Data::Session session("SQLite", file.string());
+  int chunks = -1;
+  session << "SELECT COUNT(*) FROM blob_chunks", into(chunks), now;
+  EXPECT_EQ(chunks, 0) << "replacing and removing drop the old chunks";
+}
+
+TEST(SqliteStorageTest, ListUsesAnIndexRangeNotAScan) {
+  EXPECT_EQ(prefixUpperBound("ab"), "ac");
+  EXPECT_EQ(prefixUpperBound("a\xff"), "b");
+  EXPECT_EQ(prefixUpperBound("\xff\xff"), std::nullopt);
+  EXPECT_EQ(prefixUpperBound(""), std::nullopt);
+  TempDir dir;
+  const fs::path file = dir.path() / "store.db";
+  auto storage = open(file);
+  ASSERT_NE(storage, nullptr);
+  ASSERT_TRUE(storage->put("a\xff/x", "1").ok());
+  ASSERT_TRUE(storage->put("a\xff\xff", "2").ok());
+  ASSERT_TRUE(storage->put("b", "3").ok());
+  EXPECT_EQ(storage->list("a\xff").value(), (std::vector<std::string>{"a\xff/x", "a\xff\xff"}));
+  Poco::Data::Session session("SQLite", file.string());
+  std::vector<std::string> plan;
+  std::vector<int> ids, parents, unused;
+  session << "EXPLAIN QUERY PLAN SELECT key FROM records WHERE key >= 'a' AND key < 'b' "
+             "ORDER BY key",
+      into(ids), into(parents), into(unused), into(plan), now;
+  ASSERT_FALSE(plan.empty());
+  EXPECT_NE(plan[0].find("USING"), std::string::npos) << plan[0];
+  EXPECT_EQ(plan[0].find("SCAN"), std::string::npos) << plan[0];
+}
+
+TEST(SqliteStorageTest, RegistersStorageSqliteWithAnExamplePath) {
+  const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
+  class Collect final : public Registrar {
+   public:
+    Status add(NodeType type) override {
+      types.push_back(std::move(type));
+      return okStatus();
+    }
+    std::vector<NodeType> types;
+  } registrar;
+  ASSERT_TRUE(descriptor->register_types(registrar).ok());
+  ASSERT_EQ(registrar.types.size(), 1u);
+  const NodeType& type = registrar.types[0];
+  EXPECT_EQ(type.type, "storage.sqlite");
+  TempDir dir;
+  NodeConfig config("store", type.type, nullptr);
+  for (const auto& spec : type.params) {
+    EXPECT_FALSE(spec.doc.empty());
+    if (spec.required) {
+      std::string value = spec.example;
+      value.replace(value.find("{tmp}"), 5, dir.path().string());
+      config.setValue(spec.name, value);
+    } else {
+      config.setValue(spec.name, spec.default_value);
+    }
+  }
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  EXPECT_TRUE(fs::exists(dir.path() / "store.db"));
+}
+
+}  // namespace
+}  // namespace aimass::plugins::storage
