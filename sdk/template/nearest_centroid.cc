@@ -2,7 +2,6 @@
 #include "nearest_centroid.h"
 
 #include <cmath>
-#include <cstring>
 #include <numeric>
 
 namespace vendor {
@@ -126,25 +125,22 @@ Status NearestCentroid::predict(const aimass::TensorMap& inputs, aimass::TensorM
   });
 }
 
-// Payload: u64 features, u64 classes, f64 temperature, then per class (u32 length + name),
-// then the centroids as float32. The host wraps it in a checksummed envelope.
+// Payload (little-endian, through the SDK's ByteWriter): u64 features, u64 classes,
+// f64 temperature, then per class (u32 length + name), then the centroids as float32. The host
+// wraps it in a checksummed envelope.
 Status NearestCentroid::save(std::string& payload) const {
   if (!ready()) {
     return aimass::failedPrecondition("model.nearest_centroid has nothing to save: not trained");
   }
-  auto put = [&payload](const void* p, std::size_t n) {
-    payload.append(static_cast<const char*>(p), n);
-  };
-  std::uint64_t features = features_, classes = class_names_.size();
-  put(&features, 8);
-  put(&classes, 8);
-  put(&temperature_, 8);
+  aimass::ByteWriter out(payload);
+  out.u64(static_cast<std::uint64_t>(features_));
+  out.u64(class_names_.size());
+  out.f64(temperature_);
   for (const auto& name : class_names_) {
-    auto len = static_cast<std::uint32_t>(name.size());
-    put(&len, 4);
-    put(name.data(), name.size());
+    out.u32(static_cast<std::uint32_t>(name.size()));
+    out.bytes(name);
   }
-  put(centroids_.data(), centroids_.size() * sizeof(float));
+  out.floats(centroids_);
   return Status();
 }
 
@@ -153,33 +149,23 @@ Status NearestCentroid::load(std::string_view payload, std::uint32_t format_vers
     return aimass::invalidArgument("model.nearest_centroid cannot read format version " +
                                    std::to_string(format_version));
   }
-  std::size_t offset = 0;
-  auto take = [&](void* out, std::size_t n) {
-    if (payload.size() - offset < n) {
-      return false;
-    }
-    std::memcpy(out, payload.data() + offset, n);
-    offset += n;
-    return true;
-  };
-  std::uint64_t features = 0, classes = 0;
-  double temperature = 0;
-  if (!take(&features, 8) || !take(&classes, 8) || !take(&temperature, 8) || features == 0 ||
-      classes == 0 || features > (1u << 24) || classes > (1u << 24)) {
-    return aimass::invalidArgument("model.nearest_centroid payload has a bad header");
+  aimass::ByteReader in(payload);
+  const std::uint64_t features = in.u64();
+  const std::uint64_t classes = in.u64();
+  const double temperature = in.f64();
+  // Check sizes against the bytes left before allocating: a corrupt header must not make us
+  // allocate gigabytes.
+  if (!in.ok() || features == 0 || classes == 0 || !(temperature > 0) ||
+      classes > in.remaining() / 4 || features * classes > in.remaining() / 4) {
+    return aimass::dataLoss("model.nearest_centroid payload has a bad header");
   }
   std::vector<std::string> names(classes);
   for (auto& name : names) {
-    std::uint32_t len = 0;
-    if (!take(&len, 4) || payload.size() - offset < len) {
-      return aimass::invalidArgument("model.nearest_centroid payload is truncated");
-    }
-    name.assign(payload.data() + offset, len);
-    offset += len;
+    name = in.bytes(in.u32());
   }
   std::vector<float> centroids(features * classes);
-  if (!take(centroids.data(), centroids.size() * sizeof(float)) || offset != payload.size()) {
-    return aimass::invalidArgument("model.nearest_centroid payload has the wrong size");
+  if (!in.floats(centroids) || !in.atEnd()) {
+    return aimass::dataLoss("model.nearest_centroid payload is truncated or too long");
   }
   // Only now, with everything parsed, replace the state: a failed load changes nothing.
   features_ = static_cast<std::int64_t>(features);

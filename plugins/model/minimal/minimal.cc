@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "aimass/byte_io.h"
+
 namespace aimass::plugins::model {
 
 namespace {
@@ -14,61 +16,9 @@ constexpr std::string_view kInput = "input";
 constexpr std::uint8_t kClassPayload = 1;
 constexpr std::uint8_t kValuePayload = 2;
 
-// Step 3: save() writes a byte layout you define and document. Write numbers little-endian
-// byte by byte, so payloads move between machines. The host wraps the payload in an envelope
-// with the type name, the formatVersion() and a checksum.
-void putU64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    out += static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-}
-void putF64(std::string& out, double v) {
-  std::uint64_t bits;
-  std::memcpy(&bits, &v, 8);
-  putU64(out, bits);
-}
-
-/// Reads little-endian fields; any read past the end clears ok().
-class PayloadReader {
- public:
-  explicit PayloadReader(std::string_view bytes) : bytes_(bytes) {}
-  bool ok() const { return ok_; }
-  bool atEnd() const { return pos_ == bytes_.size(); }
-  std::size_t remaining() const { return bytes_.size() - pos_; }
-  std::uint64_t number(int size) {
-    if (!ok_ || remaining() < static_cast<std::size_t>(size)) {
-      ok_ = false;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < size; ++i) {
-      v |= std::uint64_t(static_cast<unsigned char>(bytes_[pos_ + i])) << (8 * i);
-    }
-    pos_ += static_cast<std::size_t>(size);
-    return v;
-  }
-  double f64() {
-    std::uint64_t bits = number(8);
-    double v;
-    std::memcpy(&v, &bits, 8);
-    return v;
-  }
-  std::string text(std::uint64_t size) {
-    if (!ok_ || remaining() < size) {
-      ok_ = false;
-      return {};
-    }
-    std::string s(bytes_.substr(pos_, size));
-    pos_ += size;
-    return s;
-  }
-
- private:
-  std::string_view bytes_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
-};
-
+// Step 3: save() writes a byte layout you define and document, with the SDK's ByteWriter
+// (aimass/byte_io.h): numbers little-endian, so payloads move between machines. The host wraps
+// the payload in an envelope with the type name, the formatVersion() and a checksum.
 std::int64_t mostProbable(const std::vector<double>& probabilities) {
   // Ties go to the lowest index, so the answer never depends on anything but the counts.
   return std::max_element(probabilities.begin(), probabilities.end()) - probabilities.begin();
@@ -261,20 +211,21 @@ Status BaselineModel::save(std::string& payload) const {
   }
   return guard("model.baseline save", [&] {
     payload.clear();
+    ByteWriter out(payload);
     const bool classes = state_->task == Task::kClassification;
-    payload += static_cast<char>(classes ? kClassPayload : kValuePayload);
-    putU64(payload, static_cast<std::uint64_t>(state_->features));
+    out.u8(classes ? kClassPayload : kValuePayload);
+    out.u64(static_cast<std::uint64_t>(state_->features));
     if (classes) {
-      putU64(payload, state_->class_names.size());
+      out.u64(state_->class_names.size());
       for (std::size_t c = 0; c < state_->class_names.size(); ++c) {
-        putU64(payload, state_->class_names[c].size());
-        payload += state_->class_names[c];
-        putF64(payload, state_->probabilities[c]);
+        out.u64(state_->class_names[c].size());
+        out.bytes(state_->class_names[c]);
+        out.f64(state_->probabilities[c]);
       }
     } else {
-      putU64(payload, state_->means.size());
+      out.u64(state_->means.size());
       for (double mean : state_->means) {
-        putF64(payload, mean);
+        out.f64(mean);
       }
     }
   });
@@ -291,11 +242,11 @@ Status BaselineModel::load(std::string_view payload, std::uint32_t format_versio
                            std::to_string(kFormatVersion) + ")");
   }
   return guard("model.baseline load", [&]() -> Status {
-    PayloadReader in(payload);
+    ByteReader in(payload);
     State state;
-    const auto kind = static_cast<std::uint8_t>(in.number(1));
-    const std::uint64_t features = in.number(8);
-    const std::uint64_t count = in.number(8);
+    const auto kind = static_cast<std::uint8_t>(in.u8());
+    const std::uint64_t features = in.u64();
+    const std::uint64_t count = in.u64();
     auto corrupt = [&](const std::string& why) {
       return dataLoss("model.baseline payload (" + std::to_string(payload.size()) +
                       " bytes) is corrupt: " + why);
@@ -315,7 +266,7 @@ Status BaselineModel::load(std::string_view payload, std::uint32_t format_versio
       state.task = Task::kClassification;
       double total = 0;
       for (std::uint64_t c = 0; c < count && in.ok(); ++c) {
-        state.class_names.push_back(in.text(in.number(8)));
+        state.class_names.push_back(in.bytes(in.u64()));
         const double p = in.f64();
         if (!(p >= 0 && p <= 1)) {
           return corrupt("class " + std::to_string(c) + " has probability " + std::to_string(p));

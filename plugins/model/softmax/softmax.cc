@@ -9,6 +9,8 @@
 #include <random>
 #include <utility>
 
+#include "aimass/byte_io.h"
+
 namespace aimass::plugins::model {
 
 namespace {
@@ -28,77 +30,6 @@ std::string labelKindName(LabelKind kind) {
   }
   return "unknown";
 }
-
-// Little-endian encoding, independent of the host's byte order.
-void putU32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) {
-    out += static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-}
-void putU64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    out += static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-}
-void putF32(std::string& out, float v) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &v, 4);
-  putU32(out, bits);
-}
-void putF64(std::string& out, double v) {
-  std::uint64_t bits;
-  std::memcpy(&bits, &v, 8);
-  putU64(out, bits);
-}
-
-/// Reads a payload front to back; any read past the end marks it truncated.
-class PayloadReader {
- public:
-  explicit PayloadReader(std::string_view bytes) : bytes_(bytes) {}
-  bool ok() const { return ok_; }
-  std::size_t remaining() const { return bytes_.size() - pos_; }
-  std::uint64_t u64() { return read(8); }
-  std::uint32_t u32() { return static_cast<std::uint32_t>(read(4)); }
-  float f32() {
-    auto bits = static_cast<std::uint32_t>(read(4));
-    float v;
-    std::memcpy(&v, &bits, 4);
-    return v;
-  }
-  double f64() {
-    std::uint64_t bits = read(8);
-    double v;
-    std::memcpy(&v, &bits, 8);
-    return v;
-  }
-  std::string bytes(std::size_t n) {
-    if (!ok_ || remaining() < n) {
-      ok_ = false;
-      return {};
-    }
-    std::string s(bytes_.substr(pos_, n));
-    pos_ += n;
-    return s;
-  }
-
- private:
-  std::uint64_t read(int n) {
-    if (!ok_ || remaining() < static_cast<std::size_t>(n)) {
-      ok_ = false;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < n; ++i) {
-      v |= std::uint64_t(static_cast<unsigned char>(bytes_[pos_ + i])) << (8 * i);
-    }
-    pos_ += static_cast<std::size_t>(n);
-    return v;
-  }
-
-  std::string_view bytes_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 /// N(0, 1) by Box-Muller over mt19937_64: the same numbers on every platform (unlike
 /// std::normal_distribution), so a seed reproduces a model anywhere.
@@ -359,19 +290,16 @@ Status SoftmaxRegression::save(std::string& payload) const {
   }
   return guard("model.softmax save", [&] {
     payload.clear();
-    putU64(payload, static_cast<std::uint64_t>(features_));
-    putU64(payload, static_cast<std::uint64_t>(classes_));
+    ByteWriter out(payload);
+    out.u64(static_cast<std::uint64_t>(features_));
+    out.u64(static_cast<std::uint64_t>(classes_));
     for (const auto& name : class_names_) {
-      putU32(payload, static_cast<std::uint32_t>(name.size()));
-      payload += name;
+      out.u32(static_cast<std::uint32_t>(name.size()));
+      out.bytes(name);
     }
-    putF64(payload, options_.l2);
-    for (float w : weight_.span<float>()) {
-      putF32(payload, w);
-    }
-    for (float b : bias_.span<float>()) {
-      putF32(payload, b);
-    }
+    out.f64(options_.l2);
+    out.floats(weight_.span<float>());
+    out.floats(bias_.span<float>());
   });
 }
 
@@ -382,7 +310,7 @@ Status SoftmaxRegression::load(std::string_view payload, std::uint32_t format_ve
                            std::to_string(kFormatVersion) + ")");
   }
   return guard("model.softmax load", [&]() -> Status {
-    PayloadReader in(payload);
+    ByteReader in(payload);
     const std::uint64_t f = in.u64();
     const std::uint64_t c = in.u64();
     constexpr std::uint64_t kLimit = std::uint64_t{1} << 31;
@@ -408,12 +336,8 @@ Status SoftmaxRegression::load(std::string_view payload, std::uint32_t format_ve
     const auto ci = static_cast<std::int64_t>(c);
     Tensor weight(DType::kFloat32, {fi, ci});
     Tensor bias(DType::kFloat32, {ci});
-    for (float& w : weight.span<float>()) {
-      w = in.f32();
-    }
-    for (float& b : bias.span<float>()) {
-      b = in.f32();
-    }
+    in.floats(weight.span<float>());
+    in.floats(bias.span<float>());
     for (const Tensor* t : {&weight, &bias}) {
       for (float v : t->span<float>()) {
         if (!std::isfinite(v)) {

@@ -6,51 +6,13 @@
 #include <cstring>
 #include <utility>
 
+#include "aimass/byte_io.h"
+
 namespace aimass::plugins::optimizer {
 
 namespace {
 
 constexpr std::string_view kStateTag = "SGD1";
-
-void putU64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    out += static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-}
-
-class StateReader {
- public:
-  explicit StateReader(std::string_view bytes) : bytes_(bytes) {}
-  bool ok() const { return ok_; }
-  bool atEnd() const { return pos_ == bytes_.size(); }
-  std::size_t remaining() const { return bytes_.size() - pos_; }
-  std::uint64_t number(int size) {
-    if (!ok_ || remaining() < static_cast<std::size_t>(size)) {
-      ok_ = false;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < size; ++i) {
-      v |= std::uint64_t(static_cast<unsigned char>(bytes_[pos_ + i])) << (8 * i);
-    }
-    pos_ += static_cast<std::size_t>(size);
-    return v;
-  }
-  std::string_view raw(std::size_t size) {
-    if (!ok_ || remaining() < size) {
-      ok_ = false;
-      return {};
-    }
-    auto s = bytes_.substr(pos_, size);
-    pos_ += size;
-    return s;
-  }
-
- private:
-  std::string_view bytes_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 }  // namespace
 
@@ -164,23 +126,16 @@ Status SgdOptimizer::saveState(std::string& out) const {
   }
   return guard("optimizer.sgd saveState", [&] {
     out.assign(kStateTag);
-    std::uint64_t rate_bits;
-    std::memcpy(&rate_bits, &options_.learning_rate, 8);
-    putU64(out, rate_bits);
-    putU64(out, steps_);
-    putU64(out, sizes_.size());
+    ByteWriter writer(out);
+    writer.f64(options_.learning_rate);
+    writer.u64(steps_);
+    writer.u64(sizes_.size());
     for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      putU64(out, sizes_[i]);
+      writer.u64(sizes_[i]);
       const bool has_velocity = !velocities_.empty();
-      out += static_cast<char>(has_velocity ? 1 : 0);
+      writer.u8(has_velocity ? 1 : 0);
       if (has_velocity) {
-        for (float v : velocities_[i]) {
-          std::uint32_t bits;
-          std::memcpy(&bits, &v, 4);
-          for (int b = 0; b < 4; ++b) {
-            out += static_cast<char>((bits >> (8 * b)) & 0xff);
-          }
-        }
+        writer.floats(velocities_[i]);
       }
     }
   });
@@ -190,20 +145,18 @@ Status SgdOptimizer::loadState(std::string_view state) {
   if (!begun_) {
     return failedPrecondition("optimizer.sgd: loadState() before begin()");
   }
-  StateReader in(state);
-  if (in.raw(kStateTag.size()) != kStateTag) {
+  ByteReader in(state);
+  if (in.bytes(kStateTag.size()) != kStateTag) {
     return invalidArgument("optimizer.sgd: the state does not start with '" +
                            std::string(kStateTag) + "'");
   }
-  const std::uint64_t rate_bits = in.number(8);
-  const std::uint64_t steps = in.number(8);
-  const std::uint64_t count = in.number(8);
+  const double rate = in.f64();
+  const std::uint64_t steps = in.u64();
+  const std::uint64_t count = in.u64();
   if (!in.ok() || count != sizes_.size()) {
     return invalidArgument("optimizer.sgd: the state is for " + std::to_string(count) +
                            " parameters, begin() had " + std::to_string(sizes_.size()));
   }
-  double rate;
-  std::memcpy(&rate, &rate_bits, 8);
   if (!(rate > 0) || !std::isfinite(rate)) {
     return invalidArgument("optimizer.sgd: the state holds an invalid learning rate");
   }
@@ -211,8 +164,8 @@ Status SgdOptimizer::loadState(std::string_view state) {
   std::vector<std::vector<float>> velocities;
   Status status = guard("optimizer.sgd loadState", [&]() -> Status {
     for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      const std::uint64_t size = in.number(8);
-      const bool has_velocity = in.number(1) == 1;
+      const std::uint64_t size = in.u64();
+      const bool has_velocity = in.u8() == 1;
       if (!in.ok() || size != sizes_[i]) {
         return invalidArgument("optimizer.sgd: parameter " + std::to_string(i) + " has " +
                                std::to_string(size) + " values in the state, " +
@@ -229,10 +182,7 @@ Status SgdOptimizer::loadState(std::string_view state) {
           return invalidArgument("optimizer.sgd: the state is truncated");
         }
         std::vector<float> v(size);
-        for (auto& x : v) {
-          const auto bits = static_cast<std::uint32_t>(in.number(4));
-          std::memcpy(&x, &bits, 4);
-        }
+        in.floats(v);
         velocities.push_back(std::move(v));
       }
     }

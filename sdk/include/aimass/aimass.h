@@ -2,6 +2,7 @@
 #pragma once
 
 /// Everything a plugin author needs, in one include.
+#include "aimass/byte_io.h"
 #include "aimass/collective.h"
 #include "aimass/dataset.h"
 #include "aimass/frontend.h"

@@ -20,6 +20,7 @@
 
 #include "aimass/core/host_services.h"
 #include "aimass/testing/frontend_conformance.h"
+#include "aimass/testing/registration.h"
 #include "fake_models.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -501,21 +502,11 @@ TEST_F(HttpFrontendTest, PassesTheFrontendConformanceSuite) {
   EXPECT_GE(results.size(), 6u);
 }
 
-/// Collects what the plugin registers.
-class CollectingRegistrar final : public Registrar {
- public:
-  Status add(NodeType type) override {
-    types.push_back(std::move(type));
-    return Status();
-  }
-  std::vector<NodeType> types;
-};
-
 TEST(HttpFrontendPlugin, RegistersFrontendHttpWithItsParameters) {
   const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
   EXPECT_STREQ(descriptor->name, "frontend.http");
-  CollectingRegistrar registrar;
-  ASSERT_TRUE(descriptor->register_types(registrar).ok());
+  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
+  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
   ASSERT_EQ(registrar.types.size(), 1u);
   const NodeType& type = registrar.types[0];
   EXPECT_EQ(type.type, "frontend.http");

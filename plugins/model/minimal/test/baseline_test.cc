@@ -8,6 +8,7 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/model_conformance.h"
+#include "aimass/testing/registration.h"
 #include "minimal.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -150,15 +151,8 @@ TEST(BaselineModelTest, CorruptPayloadsAreRefused) {
 
 TEST(BaselineModelTest, RegistersModelBaseline) {
   const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  class Collect final : public Registrar {
-   public:
-    Status add(NodeType type) override {
-      types.push_back(std::move(type));
-      return okStatus();
-    }
-    std::vector<NodeType> types;
-  } registrar;
-  ASSERT_TRUE(descriptor->register_types(registrar).ok());
+  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
+  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
   ASSERT_EQ(registrar.types.size(), 1u);
   EXPECT_EQ(registrar.types[0].type, "model.baseline");
   EXPECT_TRUE(registrar.types[0].params.empty());

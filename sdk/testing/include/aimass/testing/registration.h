@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include "aimass/plugin.h"
+#include "aimass/status.h"
+
+namespace aimass::testing {
+
+/// What a plugin's register callback added, and how the callback ended.
+struct RegisteredTypes {
+  Status status;
+  std::vector<NodeType> types;
+};
+
+/// Runs a plugin's register callback against a registrar that accepts every type, for plugin
+/// unit tests that compile the plugin's sources into the test (the host's own checks on the
+/// types are tested with the loader).
+inline RegisteredTypes collectRegisteredTypes(const AimassPluginDescriptor& descriptor) {
+  class Collector final : public Registrar {
+   public:
+    Status add(NodeType type) override {
+      types.push_back(std::move(type));
+      return Status();
+    }
+    std::vector<NodeType> types;
+  } collector;
+  RegisteredTypes result;
+  result.status = descriptor.register_types != nullptr
+                      ? descriptor.register_types(collector)
+                      : failedPrecondition("the descriptor has no register callback");
+  result.types = std::move(collector.types);
+  return result;
+}
+
+}  // namespace aimass::testing
