@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <numbers>
 #include <random>
 #include <span>
 #include <utility>
@@ -32,6 +33,12 @@ void shuffleRows(std::vector<std::uint64_t>& rows, std::uint64_t seed) {
 std::string formatFigure(double v) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.4f", v);
+  return buffer;
+}
+
+std::string formatRate(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.6g", v);
   return buffer;
 }
 
@@ -83,7 +90,71 @@ struct ValidationResult {
   double accuracy = 0;
 };
 
+/// Puts the optimizer's base rate back however run() ends.
+class RestoreLearningRate {
+ public:
+  explicit RestoreLearningRate(GradientOptimizer& optimizer)
+      : optimizer_(optimizer), rate_(optimizer.learningRate()) {}
+  ~RestoreLearningRate() { optimizer_.setLearningRate(rate_); }
+  RestoreLearningRate(const RestoreLearningRate&) = delete;
+  RestoreLearningRate& operator=(const RestoreLearningRate&) = delete;
+  double rate() const { return rate_; }
+
+ private:
+  GradientOptimizer& optimizer_;
+  double rate_;
+};
+
+const char* monitorName(Monitor monitor) {
+  return monitor == Monitor::kValLoss ? "val_loss" : "val_accuracy";
+}
+
 }  // namespace
+
+double scheduledLearningRate(const TrainOptions& options, double base, std::uint64_t step,
+                             std::uint64_t epoch, std::uint64_t total_steps) {
+  double rate = base;
+  switch (options.lr_schedule) {
+    case LrSchedule::kConstant:
+      break;
+    case LrSchedule::kStep:
+      rate *= std::pow(options.lr_gamma, static_cast<double>(epoch / options.lr_step_epochs));
+      break;
+    case LrSchedule::kCosine: {
+      // Anneals over the steps after warm-up, so warm-up ends at the full base rate.
+      const std::uint64_t start = std::min(options.warmup_steps, total_steps);
+      const std::uint64_t span = total_steps - start;
+      if (step >= start && span > 0) {
+        const double progress = static_cast<double>(step - start) / static_cast<double>(span);
+        rate *= 0.5 * (1 + std::cos(std::numbers::pi * progress));
+      }
+      break;
+    }
+  }
+  if (step < options.warmup_steps) {
+    rate *= static_cast<double>(step + 1) / static_cast<double>(options.warmup_steps);
+  }
+  return rate;
+}
+
+double clipGradientNorm(std::span<Parameter> parameters, double max_norm) {
+  double sum = 0;
+  for (const auto& p : parameters) {
+    for (float g : p.grad.span<float>()) {
+      sum += double(g) * g;
+    }
+  }
+  const double norm = std::sqrt(sum);
+  if (std::isfinite(norm) && norm > max_norm) {
+    const auto scale = static_cast<float>(max_norm / norm);
+    for (auto& p : parameters) {
+      for (float& g : p.grad.span<float>()) {
+        g *= scale;
+      }
+    }
+  }
+  return norm;
+}
 
 TrainJob::TrainJob(std::string name, TrainTargets targets, TrainOptions options)
     : name_(std::move(name)), targets_(std::move(targets)), options_(std::move(options)) {}
@@ -111,6 +182,21 @@ Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTarg
   if (!(options.validation_fraction >= 0 && options.validation_fraction <= 0.9)) {
     return invalidArgument("validation_fraction must lie in [0, 0.9], got " +
                            formatFigure(options.validation_fraction));
+  }
+  if (options.lr_step_epochs < 1) {
+    return invalidArgument("lr_step_epochs must be at least 1");
+  }
+  if (!(options.lr_gamma > 0 && options.lr_gamma <= 1)) {
+    return invalidArgument("lr_gamma must lie in (0, 1], got " + formatFigure(options.lr_gamma));
+  }
+  if (!(options.clip_grad_norm >= 0) || !std::isfinite(options.clip_grad_norm)) {
+    return invalidArgument("clip_grad_norm must be >= 0 (0 turns clipping off), got " +
+                           formatFigure(options.clip_grad_norm));
+  }
+  if (options.early_stopping_patience > 0 && options.validation_fraction == 0) {
+    return invalidArgument(std::string("early stopping watches ") + monitorName(options.monitor) +
+                           ", which needs a validation split: set validation_fraction, e.g. "
+                           "0.1, or early_stopping_patience: 0");
   }
   if (targets.storage) {
     if (options.artifact_key.empty()) {
@@ -201,6 +287,8 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
   std::vector<Parameter> parameters = training.parameters();
   GradientOptimizer& optimizer = *targets_.optimizer;
   AIMASS_RETURN_IF_ERROR(optimizer.begin(parameters).withContext("starting the optimizer"));
+  RestoreLearningRate base_rate(optimizer);
+  const bool scheduled = options_.lr_schedule != LrSchedule::kConstant || options_.warmup_steps > 0;
 
   const bool check_labels =
       data_schema.label_kind == LabelKind::kClass && !data_schema.class_names.empty();
@@ -216,7 +304,15 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
   Batch validation_batch;
   TensorMap inputs;
   TensorMap outputs;
+  const std::uint64_t planned_steps = options_.epochs * batches;
   std::uint64_t total_steps = 0;
+  std::uint64_t epochs_run = 0;
+  // Early stopping: the best monitored figure so far and the epochs since it improved.
+  const bool minimise = options_.monitor == Monitor::kValLoss;
+  double best = minimise ? INFINITY : -INFINITY;
+  std::uint64_t best_epoch = 0;
+  std::uint64_t stale_epochs = 0;
+  std::string stopped_early;
 
   auto evaluate = [&]() -> Expected<ValidationResult> {
     ValidationResult result;
@@ -264,7 +360,7 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
     return result;
   };
 
-  for (std::uint64_t epoch = 0; epoch < options_.epochs; ++epoch) {
+  for (std::uint64_t epoch = 0; epoch < options_.epochs && stopped_early.empty(); ++epoch) {
     const std::string epoch_label =
         std::to_string(epoch + 1) + "/" + std::to_string(options_.epochs);
     if (options_.shuffle) {
@@ -307,6 +403,17 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
         return invalidArgument("loss became " + nonFiniteName(*loss) + " at epoch " +
                                std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
       }
+      const double rate =
+          scheduledLearningRate(options_, base_rate.rate(), total_steps, epoch, planned_steps);
+      optimizer.setLearningRate(rate);
+      if (options_.clip_grad_norm > 0) {
+        const double norm = clipGradientNorm(parameters, options_.clip_grad_norm);
+        if (!std::isfinite(norm)) {
+          progress.end("failed");
+          return invalidArgument("gradient norm became " + nonFiniteName(norm) + " at epoch " +
+                                 std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
+        }
+      }
       Status stepped = optimizer.step(parameters);
       if (!stepped.ok()) {
         progress.end("failed");
@@ -317,9 +424,15 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
       samples += rows.size();
       double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      double rate = seconds > 0 ? static_cast<double>(samples) / seconds : 0;
-      progress.update(step + 1,
-                      {{"loss", loss_sum / static_cast<double>(samples)}, {"samples/s", rate}});
+      double samples_per_second = seconds > 0 ? static_cast<double>(samples) / seconds : 0;
+      if (scheduled) {
+        progress.update(step + 1, {{"loss", loss_sum / static_cast<double>(samples)},
+                                   {"samples/s", samples_per_second},
+                                   {"lr", rate}});
+      } else {
+        progress.update(step + 1, {{"loss", loss_sum / static_cast<double>(samples)},
+                                   {"samples/s", samples_per_second}});
+      }
     }
     // The host prints the phase ("epoch 3/30") before the summary, so it is not repeated.
     std::string summary = "loss=" + formatFigure(loss_sum / static_cast<double>(samples));
@@ -338,11 +451,38 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
       if (evaluation->has_accuracy) {
         summary += " val_accuracy=" + formatFigure(evaluation->accuracy);
       }
+      if (options_.early_stopping_patience > 0) {
+        if (!minimise && !evaluation->has_accuracy) {
+          progress.end("failed");
+          return invalidArgument("early stopping monitors val_accuracy, but model '" +
+                                 targets_.model_name +
+                                 "' gives no class labels to score: monitor val_loss instead");
+        }
+        const double figure = minimise ? evaluation->loss : evaluation->accuracy;
+        if (minimise ? figure < best : figure > best) {
+          best = figure;
+          best_epoch = epoch + 1;
+          stale_epochs = 0;
+        } else if (++stale_epochs >= options_.early_stopping_patience) {
+          stopped_early = "early stopping after epoch " + std::to_string(epoch + 1) + ": " +
+                          monitorName(options_.monitor) + " has not improved for " +
+                          std::to_string(stale_epochs) + " epochs (best " + formatFigure(best) +
+                          " at epoch " + std::to_string(best_epoch) +
+                          "); keeping the last epoch's model";
+        }
+      }
+    }
+    if (scheduled) {
+      summary += " lr=" + formatRate(optimizer.learningRate());
     }
     progress.end(summary);
+    ++epochs_run;
+  }
+  if (!stopped_early.empty()) {
+    host.log(LogLevel::kInfo, name_, stopped_early);
   }
   host.log(LogLevel::kInfo, name_,
-           "trained model '" + targets_.model_name + "' for " + std::to_string(options_.epochs) +
+           "trained model '" + targets_.model_name + "' for " + std::to_string(epochs_run) +
                " epochs (" + std::to_string(total_steps) + " steps on " +
                std::to_string(train_rows.size()) + " rows, " +
                std::to_string(validation_rows.size()) + " held out)");
@@ -386,6 +526,40 @@ NodeType trainJobNodeType() {
       ParamSpec::string("artifact",
                         "Storage key of the saved model (default models/<model>/model.aimass).")
           .withDefault(std::string()),
+      ParamSpec::string("lr_schedule",
+                        "How the optimizer's learning rate (the base rate) moves: constant; "
+                        "step (times lr_gamma every lr_step_epochs epochs); cosine (from the "
+                        "base down towards 0 over the steps after warm-up, "
+                        "base * (1 + cos(pi * k / K)) / 2).")
+          .withDefault(std::string("constant"))
+          .oneOf({"constant", "step", "cosine"}),
+      ParamSpec::integer("lr_step_epochs", "lr_schedule step: epochs between two decays.")
+          .withDefault(std::int64_t{10})
+          .atLeast(1),
+      ParamSpec::number("lr_gamma", "lr_schedule step: factor applied to the rate at each decay.")
+          .withDefault(0.1)
+          .range(1e-12, 1),
+      ParamSpec::integer("warmup_steps",
+                         "Linear warm-up: optimizer step s (from 0) below this uses (s + 1) / "
+                         "warmup_steps of the scheduled rate; 0 turns it off.")
+          .withDefault(std::int64_t{0})
+          .atLeast(0),
+      ParamSpec::number("clip_grad_norm",
+                        "Before each step, scale all gradients together so their global L2 "
+                        "norm is at most this; 0 turns clipping off.")
+          .withDefault(0.0)
+          .atLeast(0),
+      ParamSpec::integer("early_stopping_patience",
+                         "Stop when the monitored validation figure has not improved for this "
+                         "many epochs (needs validation_fraction > 0); the last epoch's model is "
+                         "kept, not the best. 0 turns it off.")
+          .withDefault(std::int64_t{0})
+          .atLeast(0),
+      ParamSpec::string("monitor",
+                        "The figure early stopping watches: val_loss (lower is better) or "
+                        "val_accuracy (higher is better; classifiers only).")
+          .withDefault(std::string("val_loss"))
+          .oneOf({"val_loss", "val_accuracy"}),
   };
   type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
     std::unique_ptr<Node> node;
@@ -431,6 +605,27 @@ NodeType trainJobNodeType() {
       options.shuffle = config.getBool("shuffle");
       options.validation_fraction = config.getFloat("validation_fraction");
       options.artifact_key = config.getString("artifact");
+      const std::string schedule = config.getString("lr_schedule");
+      if (schedule == "step") {
+        options.lr_schedule = LrSchedule::kStep;
+      } else if (schedule == "cosine") {
+        options.lr_schedule = LrSchedule::kCosine;
+      } else if (schedule != "constant") {
+        return invalidArgument("lr_schedule must be constant, step or cosine, got '" + schedule +
+                               "'");
+      }
+      options.lr_step_epochs = static_cast<std::uint64_t>(config.getInt("lr_step_epochs"));
+      options.lr_gamma = config.getFloat("lr_gamma");
+      options.warmup_steps = static_cast<std::uint64_t>(config.getInt("warmup_steps"));
+      options.clip_grad_norm = config.getFloat("clip_grad_norm");
+      options.early_stopping_patience =
+          static_cast<std::uint64_t>(config.getInt("early_stopping_patience"));
+      const std::string monitor = config.getString("monitor");
+      if (monitor == "val_accuracy") {
+        options.monitor = Monitor::kValAccuracy;
+      } else if (monitor != "val_loss") {
+        return invalidArgument("monitor must be val_loss or val_accuracy, got '" + monitor + "'");
+      }
       auto job = TrainJob::create(config.nodeName(), std::move(targets), std::move(options));
       if (!job.ok()) {
         return job.status();

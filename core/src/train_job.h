@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "aimass/dataset.h"
@@ -14,6 +15,19 @@
 
 namespace aimass::core {
 
+/// How the learning rate moves over training (the optimizer's own rate is the base rate).
+enum class LrSchedule {
+  kConstant,  ///< the base rate throughout
+  kStep,      ///< base * gamma^(floor(epoch / lr_step_epochs)), epoch 0-based
+  kCosine,    ///< base * (1 + cos(pi * k / K)) / 2 over the K steps after warm-up, k from 0
+};
+
+/// Which validation figure early stopping watches.
+enum class Monitor {
+  kValLoss,      ///< lower is better
+  kValAccuracy,  ///< higher is better; needs a classifier whose predict() gives "label"
+};
+
 /// How a TrainJob trains: the job.train parameters after validation.
 struct TrainOptions {
   std::uint64_t epochs = 10;
@@ -22,7 +36,24 @@ struct TrainOptions {
   bool shuffle = true;
   double validation_fraction = 0;  ///< share of rows held out once, in [0, 0.9]
   std::string artifact_key;        ///< where to save the model; used only with a storage
+  LrSchedule lr_schedule = LrSchedule::kConstant;
+  std::uint64_t lr_step_epochs = 10;  ///< kStep: epochs between decays, >= 1
+  double lr_gamma = 0.1;              ///< kStep: factor per decay, in (0, 1]
+  std::uint64_t warmup_steps = 0;     ///< linear warm-up: step s < W uses (s + 1) / W of the rate
+  double clip_grad_norm = 0;          ///< > 0: scale gradients to this global L2 norm at most
+  std::uint64_t early_stopping_patience = 0;  ///< epochs without improvement; 0 = off
+  Monitor monitor = Monitor::kValLoss;
 };
+
+/// The learning rate of global step `step` (0-based) in epoch `epoch` (0-based) of a run of
+/// `total_steps` steps, for base rate `base`: the schedule's factor times the warm-up factor.
+double scheduledLearningRate(const TrainOptions& options, double base, std::uint64_t step,
+                             std::uint64_t epoch, std::uint64_t total_steps);
+
+/// Scales every gradient by max_norm / norm when their global L2 norm exceeds `max_norm`, so
+/// the norm becomes `max_norm` (PyTorch's clip_grad_norm_ adds 1e-6 to the norm; this does
+/// not). Returns the norm before clipping (possibly non-finite; nothing is scaled then).
+double clipGradientNorm(std::span<Parameter> parameters, double max_norm);
 
 /// The nodes a TrainJob works on. The job shares ownership so they outlive it; the graph keeps
 /// them alive anyway.
@@ -43,6 +74,13 @@ struct TrainTargets {
 /// held-out validation split evaluated (loss, and accuracy for classifiers) after every epoch.
 /// A non-finite loss or an invalid label stops training with kInvalidArgument; a stop request
 /// (SIGINT/SIGTERM) stops it with kCancelled within one batch. In both cases nothing is saved.
+///
+/// Before every step the job sets the optimizer's learning rate from the schedule and warm-up
+/// (scheduledLearningRate, with the optimizer's rate at the start of run() as the base; the
+/// base is restored when run() returns) and, with clip_grad_norm, clips the gradients. With
+/// early_stopping_patience P, training ends after the first epoch whose monitored validation
+/// figure has not improved (strictly) on the best for P epochs in a row; the model of that
+/// last epoch is kept and saved, not the best one.
 ///
 /// Threading: run() is called once, on the host's main thread; it needs exclusive use of the
 /// model and the optimizer while it runs.

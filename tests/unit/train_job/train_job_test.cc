@@ -216,6 +216,10 @@ class TinySoftmax final : public Model, public GradientTraining {
     return loss;
   }
   Expected<double> evaluateLoss(const Batch& batch) const override {
+    // resetState() runs once at the start of each epoch, so resets - 1 is the 0-based epoch.
+    if (!scripted_val_loss.empty()) {
+      return scripted_val_loss.at(resets - 1);
+    }
     return lossAndGradient(batch, nullptr);
   }
   void resetState() override { ++resets; }
@@ -224,6 +228,7 @@ class TinySoftmax final : public Model, public GradientTraining {
   std::uint64_t nan_at_call = 0;
   std::uint64_t resets = 0;
   std::uint64_t prepared_seed = 0;
+  std::vector<double> scripted_val_loss;  ///< per epoch, when set
 
  private:
   std::vector<float> softmaxRow(const float* x) const {
@@ -334,6 +339,14 @@ class GradientDescent final : public GradientOptimizer {
   }
   Status step(std::span<Parameter> parameters) override {
     ++steps;
+    rates.push_back(rate);
+    double sum = 0;
+    for (auto& p : parameters) {
+      for (float g : p.grad.span<float>()) {
+        sum += double(g) * g;
+      }
+    }
+    grad_norms.push_back(std::sqrt(sum));
     for (auto& p : parameters) {
       auto v = p.value.span<float>();
       auto g = p.grad.span<float>();
@@ -350,6 +363,8 @@ class GradientDescent final : public GradientOptimizer {
 
   double rate = 0.5;
   std::uint64_t steps = 0;
+  std::vector<double> rates;       ///< the rate of every step
+  std::vector<double> grad_norms;  ///< the gradient norm every step saw
   std::size_t began_with = 0;
 };
 
@@ -660,6 +675,188 @@ TEST(TrainJob, ValidationSplitThatLeavesNothingIsAnError) {
   EXPECT_THAT(status.message(), HasSubstr("none left for training"));
 }
 
+// Learning-rate schedules, warm-up, clipping and early stopping. quickOptions() trains 3 epochs
+// of 10 steps at the fake optimizer's base rate 0.5.
+
+std::vector<double> ratesOf(TrainOptions options) {
+  Rig rig;
+  auto job = rig.job(options);
+  EXPECT_TRUE(job->run(rig.host, rig.progress).ok());
+  EXPECT_EQ(rig.optimizer->rate, 0.5) << "run() restores the base rate";
+  return rig.optimizer->rates;
+}
+
+TEST(TrainJobSchedule, ConstantKeepsTheOptimizersRate) {
+  EXPECT_EQ(ratesOf(quickOptions()), std::vector<double>(30, 0.5));
+}
+
+TEST(TrainJobSchedule, StepDecayMultipliesByGammaEveryFewEpochs) {
+  TrainOptions options = quickOptions();
+  options.lr_schedule = LrSchedule::kStep;
+  options.lr_step_epochs = 2;
+  options.lr_gamma = 0.5;
+  std::vector<double> expected(20, 0.5);
+  expected.resize(30, 0.25);
+  EXPECT_EQ(ratesOf(options), expected);
+  options.lr_step_epochs = 1;
+  auto rates = ratesOf(options);
+  ASSERT_EQ(rates.size(), 30u);
+  EXPECT_EQ(rates[9], 0.5);
+  EXPECT_EQ(rates[10], 0.25);
+  EXPECT_EQ(rates[29], 0.125);
+}
+
+TEST(TrainJobSchedule, WarmupRisesLinearlyFromZero) {
+  TrainOptions options = quickOptions();
+  options.warmup_steps = 4;
+  std::vector<double> expected = {0.125, 0.25, 0.375, 0.5};
+  expected.resize(30, 0.5);
+  EXPECT_EQ(ratesOf(options), expected);
+}
+
+TEST(TrainJobSchedule, CosineAnnealsAfterWarmup) {
+  TrainOptions options = quickOptions();
+  options.lr_schedule = LrSchedule::kCosine;
+  options.warmup_steps = 5;
+  auto rates = ratesOf(options);
+  ASSERT_EQ(rates.size(), 30u);
+  for (std::size_t s = 0; s < 5; ++s) {
+    EXPECT_DOUBLE_EQ(rates[s], 0.5 * static_cast<double>(s + 1) / 5) << "step " << s;
+  }
+  for (std::size_t s = 5; s < 30; ++s) {
+    // base * (1 + cos(pi * k / K)) / 2 with k = s - 5 steps after warm-up, K = 25.
+    const double expected = 0.5 * (1 + std::cos(M_PI * static_cast<double>(s - 5) / 25)) / 2;
+    EXPECT_NEAR(rates[s], expected, 1e-15) << "step " << s;
+  }
+  EXPECT_EQ(rates[5], 0.5);
+  EXPECT_GT(rates[29], 0);
+  EXPECT_LT(rates[29], 0.5 * 0.01);
+}
+
+TEST(TrainJobSchedule, StepScheduleComposesWithWarmup) {
+  TrainOptions options;
+  options.lr_schedule = LrSchedule::kStep;
+  options.lr_step_epochs = 1;
+  options.lr_gamma = 0.1;
+  options.warmup_steps = 20;
+  // Step 12 is in epoch 1 (decayed once) and in warm-up (13/20).
+  EXPECT_DOUBLE_EQ(scheduledLearningRate(options, 2.0, 12, 1, 100), 2.0 * 0.1 * 13 / 20);
+  EXPECT_DOUBLE_EQ(scheduledLearningRate(options, 2.0, 40, 3, 100), 2.0 * 0.001);
+}
+
+TEST(TrainJobSchedule, ScheduleShowsInTheEpochSummary) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.lr_schedule = LrSchedule::kStep;
+  options.lr_step_epochs = 1;
+  options.lr_gamma = 0.5;
+  ASSERT_TRUE(rig.job(options)->run(rig.host, rig.progress).ok());
+  EXPECT_THAT(rig.progress.summaries[1], HasSubstr(" lr=0.25"));
+  EXPECT_EQ(rig.progress.last_figures.at("lr"), 0.125);
+}
+
+TEST(TrainJobClipping, ScalesGradientsToTheNormExactly) {
+  std::vector<float> a = {3, 0}, b = {4};
+  Parameter pa{"a", Tensor::fromVector(a, {2}), Tensor::fromVector(a, {2})};
+  Parameter pb{"b", Tensor::fromVector(b, {1}), Tensor::fromVector(b, {1})};
+  std::vector<Parameter> params{pa, pb};
+  EXPECT_EQ(clipGradientNorm(params, 1.0), 5.0);  // sqrt(9 + 16)
+  EXPECT_FLOAT_EQ(params[0].grad.data<float>()[0], 0.6f);
+  EXPECT_FLOAT_EQ(params[0].grad.data<float>()[1], 0.0f);
+  EXPECT_FLOAT_EQ(params[1].grad.data<float>()[0], 0.8f);
+  // Below the limit nothing changes.
+  EXPECT_NEAR(clipGradientNorm(params, 2.0), 1.0, 1e-6);
+  EXPECT_FLOAT_EQ(params[1].grad.data<float>()[0], 0.8f);
+}
+
+TEST(TrainJobClipping, EveryStepSeesAtMostTheClipNorm) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.clip_grad_norm = 0.05;
+  ASSERT_TRUE(rig.job(options)->run(rig.host, rig.progress).ok());
+  ASSERT_EQ(rig.optimizer->grad_norms.size(), 30u);
+  // The first gradients of a zero-initialised softmax on these blobs are far above 0.05.
+  EXPECT_NEAR(rig.optimizer->grad_norms[0], 0.05, 1e-7);
+  for (double norm : rig.optimizer->grad_norms) {
+    EXPECT_LE(norm, 0.05 + 1e-7);
+  }
+  Rig unclipped;
+  ASSERT_TRUE(unclipped.job(quickOptions())->run(unclipped.host, unclipped.progress).ok());
+  EXPECT_GT(unclipped.optimizer->grad_norms[0], 0.5);
+}
+
+TEST(TrainJobEarlyStopping, StopsWhenValLossStopsImproving) {
+  Rig rig;
+  rig.model->scripted_val_loss = {1.0, 0.8, 0.9, 0.85, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2};
+  TrainOptions options = quickOptions();
+  options.epochs = 10;
+  options.early_stopping_patience = 2;
+  Status status = rig.job(options)->run(rig.host, rig.progress);
+  ASSERT_TRUE(status.ok()) << status.toString();
+  EXPECT_EQ(rig.progress.summaries.size(), 4u);
+  EXPECT_EQ(rig.optimizer->steps, 40u);
+  bool logged = false;
+  for (const auto& line : rig.host.lines) {
+    logged |= line.find(
+                  "early stopping after epoch 4: val_loss has not improved for 2 epochs "
+                  "(best 0.8000 at epoch 2)") != std::string::npos;
+  }
+  EXPECT_TRUE(logged);
+  EXPECT_THAT(rig.host.lines[rig.host.lines.size() - 2], HasSubstr("for 4 epochs"));
+  EXPECT_EQ(rig.storage->values.count("models/clf/model.aimass"), 1u) << "the last model is saved";
+}
+
+TEST(TrainJobEarlyStopping, AnImprovementResetsThePatience) {
+  Rig rig;
+  rig.model->scripted_val_loss = {1.0, 1.1, 0.9, 1.0, 0.8, 0.85, 0.86};
+  TrainOptions options = quickOptions();
+  options.epochs = 7;
+  options.early_stopping_patience = 2;
+  ASSERT_TRUE(rig.job(options)->run(rig.host, rig.progress).ok());
+  EXPECT_EQ(rig.progress.summaries.size(), 7u);  // stale 2 only after epoch 7
+  Rig equal;
+  equal.model->scripted_val_loss = {1.0, 1.0, 1.0, 1.0};
+  options.epochs = 4;
+  ASSERT_TRUE(equal.job(options)->run(equal.host, equal.progress).ok());
+  EXPECT_EQ(equal.progress.summaries.size(), 3u) << "an equal figure is no improvement";
+}
+
+TEST(TrainJobEarlyStopping, CanMonitorValidationAccuracy) {
+  // The blobs are separable: validation accuracy reaches 1.0 in epoch 1 and cannot improve.
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.epochs = 10;
+  options.early_stopping_patience = 2;
+  options.monitor = Monitor::kValAccuracy;
+  ASSERT_TRUE(rig.job(options)->run(rig.host, rig.progress).ok());
+  ASSERT_EQ(rig.progress.summaries.size(), 3u);
+  EXPECT_THAT(rig.progress.summaries[0], HasSubstr("val_accuracy=1.0000"));
+}
+
+TEST(TrainJobEarlyStopping, NeedsAValidationSplit) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.validation_fraction = 0;
+  options.early_stopping_patience = 3;
+  auto job = TrainJob::create("train", rig.targets(), options);
+  ASSERT_FALSE(job.ok());
+  EXPECT_THAT(job.status().message(), HasSubstr("needs a validation split"));
+}
+
+TEST(TrainJobSchedule, CreateRefusesBadScheduleSettings) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.lr_gamma = 0;
+  EXPECT_THAT(TrainJob::create("train", rig.targets(), options).status().message(),
+              HasSubstr("lr_gamma must lie in (0, 1]"));
+  options = quickOptions();
+  options.lr_step_epochs = 0;
+  EXPECT_FALSE(TrainJob::create("train", rig.targets(), options).ok());
+  options = quickOptions();
+  options.clip_grad_norm = -1;
+  EXPECT_FALSE(TrainJob::create("train", rig.targets(), options).ok());
+}
+
 // The node type as the graph sees it: parameters with defaults, the factory's checks.
 
 /// Fills a NodeConfig the way the graph does: defaults first, then the given values and refs.
@@ -689,7 +886,16 @@ TEST(TrainJobType, DeclaresItsParameters) {
   for (const auto& p : type.params) {
     specs[p.name] = &p;
   }
-  ASSERT_EQ(specs.size(), 10u);
+  ASSERT_EQ(specs.size(), 17u);
+  EXPECT_EQ(std::get<std::string>(specs.at("lr_schedule")->default_value), "constant");
+  EXPECT_EQ(specs.at("lr_schedule")->choices,
+            (std::vector<std::string>{"constant", "step", "cosine"}));
+  EXPECT_EQ(std::get<std::int64_t>(specs.at("lr_step_epochs")->default_value), 10);
+  EXPECT_EQ(std::get<double>(specs.at("lr_gamma")->default_value), 0.1);
+  EXPECT_EQ(std::get<std::int64_t>(specs.at("warmup_steps")->default_value), 0);
+  EXPECT_EQ(std::get<double>(specs.at("clip_grad_norm")->default_value), 0.0);
+  EXPECT_EQ(std::get<std::int64_t>(specs.at("early_stopping_patience")->default_value), 0);
+  EXPECT_EQ(std::get<std::string>(specs.at("monitor")->default_value), "val_loss");
   EXPECT_TRUE(specs.at("model")->required);
   EXPECT_EQ(specs.at("model")->ref_kind, NodeKind::kModel);
   EXPECT_TRUE(specs.at("dataset")->required);
@@ -724,6 +930,32 @@ TEST(TrainJobType, FactoryBuildsAJobThatTrains) {
   auto header = decodeModelArtifact(bytes, payload);
   ASSERT_TRUE(header.ok());
   EXPECT_EQ(header->type, "model.tiny");
+}
+
+TEST(TrainJobType, FactoryReadsScheduleClippingAndEarlyStopping) {
+  Rig rig;
+  NodeType type = trainJobNodeType();
+  auto config = configFor(type, rig.host,
+                          {{"model", {"model.tiny", rig.model}},
+                           {"dataset", {"dataset.blobs", rig.data}},
+                           {"optimizer", {"optimizer.gd", rig.optimizer}}},
+                          {{"lr_schedule", std::string("cosine")},
+                           {"warmup_steps", std::int64_t{7}},
+                           {"clip_grad_norm", 2.5},
+                           {"validation_fraction", 0.2},
+                           {"early_stopping_patience", std::int64_t{3}},
+                           {"monitor", std::string("val_accuracy")}});
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  const TrainOptions& options = static_cast<TrainJob&>(**node).options();
+  EXPECT_EQ(options.lr_schedule, LrSchedule::kCosine);
+  EXPECT_EQ(options.warmup_steps, 7u);
+  EXPECT_EQ(options.clip_grad_norm, 2.5);
+  EXPECT_EQ(options.early_stopping_patience, 3u);
+  EXPECT_EQ(options.monitor, Monitor::kValAccuracy);
+  config.setValue("monitor", std::string("train_loss"));
+  auto bad = type.factory(config);
+  EXPECT_THAT(bad.status().message(), HasSubstr("monitor must be val_loss or val_accuracy"));
 }
 
 TEST(TrainJobType, SearchOptimizerForGradientModelIsRefused) {
