@@ -12,8 +12,7 @@
 namespace aimass::compute {
 
 /// Mean softmax cross-entropy of [rows, classes] logits against INT64 class labels, and its
-/// gradient with respect to the logits. The log-softmax runs on a oneDNN primitive built once;
-/// the loss and gradient are one pass over the log-probabilities.
+/// gradient with respect to the logits: a log-softmax, then one pass over the log-probabilities.
 ///
 /// Threading: one thread at a time; make one op per thread. Calls allocate nothing and never
 /// throw.
