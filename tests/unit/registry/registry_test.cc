@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "aimass/core/registry.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aimass/core/sha256.h"
+#include "fs.h"
+
+namespace aimass::core {
+namespace {
+
+namespace fs = std::filesystem;
+using plugins::storage::FsStorage;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "aimass-registry-test-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto storage = FsStorage::create(dir_.path(), false);
+    ASSERT_TRUE(storage.ok()) << storage.status().toString();
+    storage_ = std::move(storage).value();
+    registry_ = std::make_unique<ModelRegistry>(*storage_);
+  }
+
+  /// Saves `bytes` as an artifact and registers it.
+  ModelVersion registerBytes(const std::string& model, const std::string& bytes) {
+    const std::string key = "artifacts/" + model + "/" + std::to_string(++artifacts_);
+    EXPECT_TRUE(storage_->put(key, bytes).ok());
+    NewModelVersion info;
+    info.artifact_key = key;
+    info.node = "train";
+    info.node_type = "model.softmax";
+    info.dataset_fingerprint = Sha256::of("data");
+    info.metrics = {{"accuracy", 0.9375}, {"log loss", 0.1}};
+    info.tags = {{"owner", "alice smith"}, {"note", "line\nbreak 100%"}};
+    auto v = registry_->registerVersion(model, info);
+    EXPECT_TRUE(v.ok()) << v.status().toString();
+    return v.ok() ? *v : ModelVersion{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<FsStorage> storage_;
+  std::unique_ptr<ModelRegistry> registry_;
+  int artifacts_ = 0;
+};
+
+TEST(Sha256Test, MatchesTheStandardTestVectors) {
+  EXPECT_EQ(Sha256::of(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256::of("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256::of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  Sha256 pieces;
+  for (int i = 0; i < 1000; ++i) pieces.update(std::string(999, 'a') + "a");
+  EXPECT_EQ(pieces.hexDigest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_F(RegistryTest, RegistersVersionsWithHashMetricsTagsAndLineage) {
+  ModelVersion first = registerBytes("iris", "weights-1");
+  ModelVersion second = registerBytes("iris", "weights-2");
+  EXPECT_EQ(first.version, 1);
+  EXPECT_EQ(second.version, 2);
+  EXPECT_EQ(first.sha256, Sha256::of("weights-1"));
+  EXPECT_GT(first.created_unix_ms, 1600000000000);
+
+  auto back = registry_->getVersion("iris", 1);
+  ASSERT_TRUE(back.ok()) << back.status().toString();
+  EXPECT_EQ(back->artifact_key, first.artifact_key);
+  EXPECT_EQ(back->node, "train");
+  EXPECT_EQ(back->node_type, "model.softmax");
+  EXPECT_EQ(back->dataset_fingerprint, Sha256::of("data"));
+  EXPECT_EQ(back->metrics.at("accuracy"), 0.9375);
+  EXPECT_EQ(back->metrics.at("log loss"), 0.1);
+  EXPECT_EQ(back->tags.at("owner"), "alice smith");
+  EXPECT_EQ(back->tags.at("note"), "line\nbreak 100%");
+  EXPECT_EQ(back->created_unix_ms, first.created_unix_ms);
+
+  registerBytes("mnist", "w");
+  EXPECT_EQ(registry_->listModels().value(), (std::vector<std::string>{"iris", "mnist"}));
+  auto versions = registry_->listVersions("iris");
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_EQ((*versions)[1].version, 2);
+  EXPECT_EQ(registry_->resolve("iris").value().version, 2) << "a bare name is the latest";
+  EXPECT_EQ(registry_->resolve("iris/1").value().sha256, first.sha256);
+  EXPECT_EQ(registry_->resolve("iris/9").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(registry_->resolve("iris/x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->listVersions("nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(RegistryTest, RefusesBadNamesAndMissingArtifacts) {
+  NewModelVersion info;
+  info.artifact_key = "artifacts/none";
+  auto missing = registry_->registerVersion("iris", info);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("artifacts/none"), std::string::npos);
+  EXPECT_EQ(registry_->listModels().value(), std::vector<std::string>{})
+      << "a failed registration leaves nothing";
+  for (const char* bad : {"", "a/b", "a b", ".hidden", "-x", "a@b"}) {
+    EXPECT_EQ(registry_->registerVersion(bad, info).status().code(), StatusCode::kInvalidArgument)
+        << bad;
+  }
+  ASSERT_TRUE(storage_->put("artifacts/x", "x").ok());
+  info.artifact_key = "artifacts/x";
+  ASSERT_TRUE(registry_->registerVersion("iris", info).ok());
+  EXPECT_EQ(registry_->promote("iris", "42", 1).status().code(), StatusCode::kInvalidArgument)
+      << "a numeric alias would read as a version";
+}
+
+TEST_F(RegistryTest, PromoteAndRollbackMoveAliasesThroughTheirHistory) {
+  for (int i = 1; i <= 3; ++i) registerBytes("iris", "w" + std::to_string(i));
+  EXPECT_EQ(registry_->promote("iris", "champion", 4).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(registry_->promote("iris", "champion", 1).ok());
+  ASSERT_TRUE(registry_->promote("iris", "champion", 2).ok());
+  auto promoted = registry_->promote("iris", "champion", 3);
+  ASSERT_TRUE(promoted.ok());
+  EXPECT_EQ(promoted->history, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(registry_->resolve("iris@champion").value().version, 3);
+
+  auto back = registry_->rollback("iris", "champion");
+  ASSERT_TRUE(back.ok()) << back.status().toString();
+  EXPECT_EQ(back->version, 2);
+  EXPECT_EQ(registry_->resolve("iris@champion").value().version, 2);
+  EXPECT_EQ(registry_->rollback("iris", "champion").value().version, 1);
+  auto exhausted = registry_->rollback("iris", "champion");
+  EXPECT_EQ(exhausted.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(registry_->resolve("iris@champion").value().version, 1);
+  EXPECT_EQ(registry_->resolve("iris@missing").status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(registry_->promote("iris", "challenger", 3).ok());
+  auto aliases = registry_->listAliases("iris");
+  ASSERT_TRUE(aliases.ok());
+  ASSERT_EQ(aliases->size(), 2u);
+  EXPECT_EQ((*aliases)[0].alias, "challenger");
+  EXPECT_EQ((*aliases)[1].alias, "champion");
+}
+
+TEST_F(RegistryTest, ConcurrentPromotionsLoseNoHistory) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 8;
+  for (int i = 1; i <= kThreads * kEach; ++i) registerBytes("iris", "w" + std::to_string(i));
+  // Every promotion targets a version no other promotion uses, so each one must leave exactly
+  // one history entry behind: a lost compare-and-set race would drop one.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 1; i <= kEach; ++i) {
+        EXPECT_TRUE(registry_->promote("iris", "champion", t * kEach + i).ok());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  auto alias = registry_->getAlias("iris", "champion");
+  ASSERT_TRUE(alias.ok());
+  std::set<std::int64_t> seen(alias->history.begin(), alias->history.end());
+  seen.insert(alias->version);
+  EXPECT_EQ(alias->history.size(), static_cast<std::size_t>(kThreads * kEach - 1));
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kThreads * kEach));
+}
+
+TEST_F(RegistryTest, DeleteRemovesTheArtifactAndRefusesAnAliasedVersionUnlessForced) {
+  ModelVersion first = registerBytes("iris", "w1");
+  ModelVersion second = registerBytes("iris", "w2");
+  ASSERT_TRUE(registry_->promote("iris", "champion", 2).ok());
+
+  Status refused = registry_->deleteVersion("iris", 2, false);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("'champion'"), std::string::npos) << refused.message();
+  EXPECT_TRUE(storage_->get(second.artifact_key).ok());
+
+  ASSERT_TRUE(registry_->deleteVersion("iris", 1, false).ok());
+  EXPECT_EQ(storage_->get(first.artifact_key).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(registry_->getVersion("iris", 1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(registry_->deleteVersion("iris", 1, false).code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(registry_->deleteVersion("iris", 2, true).ok());
+  EXPECT_EQ(registry_->getAlias("iris", "champion").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(storage_->get(second.artifact_key).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(registerBytes("iris", "w3").version, 3) << "numbers are never reused";
+}
+
+TEST_F(RegistryTest, VerifyCatchesACorruptArtifact) {
+  ModelVersion v = registerBytes("iris", "good bytes");
+  EXPECT_TRUE(registry_->verifyArtifact(v).ok());
+  ASSERT_TRUE(storage_->put(v.artifact_key, "good bytez").ok());
+  Status corrupt = registry_->verifyArtifact(v);
+  EXPECT_EQ(corrupt.code(), StatusCode::kDataLoss);
+  EXPECT_NE(corrupt.message().find(v.artifact_key), std::string::npos);
+}
+
+TEST_F(RegistryTest, RecordsRoundTripAndMalformedOnesAreDataLoss) {
+  ModelVersion v = registerBytes("iris", "w");
+  auto decoded = decodeModelVersion(encodeModelVersion(v));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(encodeModelVersion(*decoded), encodeModelVersion(v));
+  EXPECT_EQ(decodeModelVersion("garbage").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(decodeModelVersion("aimass-model-version 1\nmodel iris\nversion x\n").status().code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(decodeModelVersion("aimass-model-version 1\nmodel a%2\nversion 1\n").status().code(),
+            StatusCode::kDataLoss);
+}
+
+TEST_F(RegistryTest, ProcessesRegisteringAtOnceGetDistinctVersions) {
+  constexpr int kChildren = 3;
+  constexpr int kEach = 10;
+  ASSERT_TRUE(storage_->put("artifacts/shared", "w").ok());
+  std::vector<pid_t> children;
+  for (int c = 0; c < kChildren; ++c) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto own = FsStorage::create(dir_.path(), false);
+      if (!own.ok()) ::_exit(2);
+      ModelRegistry registry(**own);
+      NewModelVersion info;
+      info.artifact_key = "artifacts/shared";
+      for (int i = 0; i < kEach; ++i) {
+        if (!registry.registerVersion("iris", info).ok()) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  auto versions = registry_->listVersions("iris");
+  ASSERT_TRUE(versions.ok()) << versions.status().toString();
+  std::set<std::int64_t> numbers;
+  for (const auto& v : *versions) numbers.insert(v.version);
+  EXPECT_EQ(numbers.size(), static_cast<std::size_t>(kChildren * kEach));
+  EXPECT_EQ(*numbers.begin(), 1);
+  EXPECT_EQ(*numbers.rbegin(), kChildren * kEach);
+}
+
+}  // namespace
+}  // namespace aimass::core
