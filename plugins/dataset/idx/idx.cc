@@ -110,8 +110,10 @@ class IdxFile {
     return Status();
   }
 
-  /// Reads exactly n bytes, or says the file is truncated (naming `what` was being read).
-  Status readExact(void* out, std::size_t n, const std::string& what) {
+  /// Reads exactly n bytes, or says the file is truncated, naming what was being read
+  /// (`what()` is called only then).
+  template <typename Describe>
+  Status readExact(void* out, std::size_t n, Describe what) {
     auto* p = static_cast<std::uint8_t*>(out);
     std::size_t done = 0;
     while (done < n) {
@@ -124,11 +126,27 @@ class IdxFile {
                                  ? std::string(": ") + message
                                  : std::string();
         return invalidArgument(role_ + " file " + quote(path_) + " is truncated: it ends after " +
-                               std::to_string(offset_ + done) + " bytes, inside " + what + detail);
+                               std::to_string(offset_ + done) + " bytes, inside " + what() +
+                               detail);
       }
       done += static_cast<std::size_t>(got);
     }
     offset_ += n;
+    return Status();
+  }
+
+  /// Appends exactly n bytes to `out`, growing it a megabyte at a time, so that a header
+  /// announcing more data than the file holds costs no more memory than the file's content.
+  template <typename Describe>
+  Status append(std::vector<std::uint8_t>& out, std::uint64_t n, Describe what) {
+    constexpr std::uint64_t kChunk = 1 << 20;
+    while (n > 0) {
+      const std::size_t chunk = static_cast<std::size_t>(std::min(n, kChunk));
+      const std::size_t old = out.size();
+      out.resize(old + chunk);
+      AIMASS_RETURN_IF_ERROR(readExact(out.data() + old, chunk, what));
+      n -= chunk;
+    }
     return Status();
   }
 
@@ -157,7 +175,7 @@ struct IdxHeader {
 
 Status readHeader(IdxFile& file, IdxHeader& header, Fnv1a& hash) {
   std::uint8_t magic[4];
-  AIMASS_RETURN_IF_ERROR(file.readExact(magic, 4, "the magic number"));
+  AIMASS_RETURN_IF_ERROR(file.readExact(magic, 4, [] { return std::string("the magic number"); }));
   hash.add(magic, 4);
   if (magic[0] != 0 || magic[1] != 0) {
     char text[16];
@@ -180,7 +198,8 @@ Status readHeader(IdxFile& file, IdxHeader& header, Fnv1a& hash) {
   header.dims.resize(magic[3]);
   for (std::size_t d = 0; d < header.dims.size(); ++d) {
     std::uint8_t be[4];
-    AIMASS_RETURN_IF_ERROR(file.readExact(be, 4, "dimension " + std::to_string(d + 1)));
+    AIMASS_RETURN_IF_ERROR(
+        file.readExact(be, 4, [d] { return "dimension " + std::to_string(d + 1); }));
     hash.add(be, 4);
     header.dims[d] = (std::uint64_t{be[0]} << 24) | (std::uint64_t{be[1]} << 16) |
                      (std::uint64_t{be[2]} << 8) | std::uint64_t{be[3]};
@@ -247,24 +266,24 @@ Expected<std::unique_ptr<IdxDataset>> IdxDataset::open(const IdxOptions& options
           images.name() + " holds " + header.type->name + " values; use none or standardize");
     }
 
-    std::vector<std::uint8_t> raw(row_bytes);
-    if (header.type->code == 0x08) {
-      data->bytes_.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(width));
-    } else {
-      data->values_.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(width));
-    }
+    // Buffers grow with the data actually read, never to what a header merely announces.
+    std::vector<std::uint8_t> raw;
     for (std::uint64_t r = 0; r < rows; ++r) {
-      std::string what = "row " + std::to_string(r + 1) + " of " + std::to_string(count) +
-                         " (the header announces " + std::to_string(count) + " rows of " +
-                         std::to_string(row_bytes) + " bytes)";
+      auto what = [&] {
+        return "row " + std::to_string(r + 1) + " of " + std::to_string(count) +
+               " (the header announces " + std::to_string(count) + " rows of " +
+               std::to_string(row_bytes) + " bytes)";
+      };
       if (header.type->code == 0x08) {
-        std::uint8_t* row = data->bytes_.data() + r * width;
-        AIMASS_RETURN_IF_ERROR(images.readExact(row, row_bytes, what));
-        hash.add(row, row_bytes);
+        const std::size_t before = data->bytes_.size();
+        AIMASS_RETURN_IF_ERROR(images.append(data->bytes_, row_bytes, what));
+        hash.add(data->bytes_.data() + before, row_bytes);
         continue;
       }
-      AIMASS_RETURN_IF_ERROR(images.readExact(raw.data(), row_bytes, what));
+      raw.clear();
+      AIMASS_RETURN_IF_ERROR(images.append(raw, row_bytes, what));
       hash.add(raw.data(), row_bytes);
+      data->values_.resize(static_cast<std::size_t>((r + 1) * width));
       float* row = data->values_.data() + r * width;
       for (std::uint64_t i = 0; i < width; ++i) {
         double v = elementAt(raw.data() + i * header.type->size, *header.type);
@@ -299,10 +318,10 @@ Expected<std::unique_ptr<IdxDataset>> IdxDataset::open(const IdxOptions& options
                                " rows");
       }
       const std::size_t size = label_header.type->size;
-      std::vector<std::uint8_t> all(static_cast<std::size_t>(count) * size);
-      AIMASS_RETURN_IF_ERROR(labels.readExact(
-          all.data(), all.size(),
-          "the labels (the header announces " + std::to_string(count) + " labels)"));
+      std::vector<std::uint8_t> all;
+      AIMASS_RETURN_IF_ERROR(labels.append(all, count * size, [&] {
+        return "the labels (the header announces " + std::to_string(count) + " labels)";
+      }));
       hash.add(all.data(), all.size());
       if (!labels.atEnd()) {
         return invalidArgument(labels.name() + " has bytes after the " + std::to_string(count) +
