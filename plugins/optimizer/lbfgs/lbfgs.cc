@@ -6,90 +6,15 @@
 #include <cstring>
 #include <utility>
 
+#include "aimass/byte_io.h"
+
 namespace aimass::plugins::optimizer {
 
 namespace {
 
 constexpr std::string_view kStateTag = "LBFGS1";
 
-void putU64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    out += static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-}
-
-void putFloats(std::string& out, const std::vector<float>& values) {
-  for (float x : values) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &x, 4);
-    for (int b = 0; b < 4; ++b) {
-      out += static_cast<char>((bits >> (8 * b)) & 0xff);
-    }
-  }
-}
-
-/// Reads the little-endian state; any read past the end turns ok() false for good.
-class StateReader {
- public:
-  explicit StateReader(std::string_view bytes) : bytes_(bytes) {}
-  bool ok() const { return ok_; }
-  bool atEnd() const { return pos_ == bytes_.size(); }
-  std::uint64_t number(int size) {
-    if (!ok_ || bytes_.size() - pos_ < static_cast<std::size_t>(size)) {
-      ok_ = false;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < size; ++i) {
-      v |= std::uint64_t(static_cast<unsigned char>(bytes_[pos_ + i])) << (8 * i);
-    }
-    pos_ += static_cast<std::size_t>(size);
-    return v;
-  }
-  std::string_view raw(std::size_t size) {
-    if (!ok_ || bytes_.size() - pos_ < size) {
-      ok_ = false;
-      return {};
-    }
-    auto s = bytes_.substr(pos_, size);
-    pos_ += size;
-    return s;
-  }
-  /// Fills `out` (already sized) with f32s; false when too few bytes are left.
-  bool floats(std::vector<float>& out) {
-    std::string_view bytes = raw(out.size() * 4);
-    if (!ok_) {
-      return false;
-    }
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      std::uint32_t bits = 0;
-      for (int b = 0; b < 4; ++b) {
-        bits |= std::uint32_t(static_cast<unsigned char>(bytes[4 * i + b])) << (8 * b);
-      }
-      std::memcpy(&out[i], &bits, 4);
-    }
-    return true;
-  }
-
- private:
-  std::string_view bytes_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
-};
-
 bool positiveFinite(double v) { return v > 0 && std::isfinite(v); }
-
-void putF64(std::string& out, double v) {
-  std::uint64_t bits;
-  std::memcpy(&bits, &v, 8);
-  putU64(out, bits);
-}
-
-double toF64(std::uint64_t bits) {
-  double v;
-  std::memcpy(&v, &bits, 8);
-  return v;
-}
 
 /// In-order double accumulation: the same inputs give the same bits on every run.
 double dot(const std::vector<float>& a, const std::vector<float>& b) {
@@ -295,24 +220,25 @@ Status LbfgsOptimizer::saveState(std::string& out) const {
   }
   return guard("optimizer.lbfgs saveState", [&] {
     out.assign(kStateTag);
-    putF64(out, options_.learning_rate);
-    putU64(out, steps_);
-    putU64(out, options_.memory);
-    putU64(out, sizes_.size());
+    ByteWriter writer(out);
+    writer.f64(options_.learning_rate);
+    writer.u64(steps_);
+    writer.u64(options_.memory);
+    writer.u64(sizes_.size());
     for (std::size_t size : sizes_) {
-      putU64(out, size);
+      writer.u64(size);
     }
     out += static_cast<char>(has_previous_ ? 1 : 0);
-    putF64(out, gamma_);
-    putU64(out, count_);
+    writer.f64(gamma_);
+    writer.u64(count_);
     for (std::size_t k = 0; k < count_; ++k) {
       const std::size_t idx = slot(k);
-      putF64(out, rho_[idx]);
-      putFloats(out, s_history_[idx]);
-      putFloats(out, y_history_[idx]);
+      writer.f64(rho_[idx]);
+      writer.floats(s_history_[idx]);
+      writer.floats(y_history_[idx]);
     }
-    putFloats(out, previous_gradient_);
-    putFloats(out, last_step_);
+    writer.floats(previous_gradient_);
+    writer.floats(last_step_);
   });
 }
 
@@ -320,15 +246,15 @@ Status LbfgsOptimizer::loadState(std::string_view state) {
   if (!begun_) {
     return failedPrecondition("optimizer.lbfgs: loadState() before begin()");
   }
-  StateReader in(state);
-  if (in.raw(kStateTag.size()) != kStateTag) {
+  ByteReader in(state);
+  if (in.bytes(kStateTag.size()) != kStateTag) {
     return invalidArgument("optimizer.lbfgs: the state does not start with '" +
                            std::string(kStateTag) + "'");
   }
-  const double rate = toF64(in.number(8));
-  const std::uint64_t steps = in.number(8);
-  const std::uint64_t memory = in.number(8);
-  const std::uint64_t parameter_count = in.number(8);
+  const double rate = in.f64();
+  const std::uint64_t steps = in.u64();
+  const std::uint64_t memory = in.u64();
+  const std::uint64_t parameter_count = in.u64();
   if (!in.ok()) {
     return invalidArgument("optimizer.lbfgs: the state is truncated");
   }
@@ -342,7 +268,7 @@ Status LbfgsOptimizer::loadState(std::string_view state) {
                            " parameters, begin() had " + std::to_string(sizes_.size()));
   }
   for (std::size_t i = 0; i < sizes_.size(); ++i) {
-    const std::uint64_t size = in.number(8);
+    const std::uint64_t size = in.u64();
     if (!in.ok() || size != sizes_[i]) {
       return invalidArgument("optimizer.lbfgs: parameter " + std::to_string(i) + " has " +
                              std::to_string(size) + " values in the state, " +
@@ -352,9 +278,9 @@ Status LbfgsOptimizer::loadState(std::string_view state) {
   if (!positiveFinite(rate)) {
     return invalidArgument("optimizer.lbfgs: the state holds an invalid learning rate");
   }
-  const bool has_previous = in.number(1) == 1;
-  const double gamma = toF64(in.number(8));
-  const std::uint64_t count = in.number(8);
+  const bool has_previous = in.u8() == 1;
+  const double gamma = in.f64();
+  const std::uint64_t count = in.u64();
   if (!in.ok() || count > memory || !std::isfinite(gamma)) {
     return invalidArgument("optimizer.lbfgs: the state is truncated or holds invalid history");
   }
@@ -364,7 +290,7 @@ Status LbfgsOptimizer::loadState(std::string_view state) {
   Status status = guard("optimizer.lbfgs loadState", [&]() -> Status {
     bool read = true;
     for (std::size_t k = 0; read && k < count; ++k) {
-      rho[k] = toF64(in.number(8));
+      rho[k] = in.f64();
       s[k].resize(total_);
       y[k].resize(total_);
       read = in.ok() && in.floats(s[k]) && in.floats(y[k]);

@@ -6,76 +6,13 @@
 #include <cstring>
 #include <utility>
 
+#include "aimass/byte_io.h"
+
 namespace aimass::plugins::optimizer {
 
 namespace {
 
 constexpr std::string_view kStateTag = "RMSP1";
-
-void putU64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    out += static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-}
-
-void putFloats(std::string& out, const std::vector<float>& values) {
-  for (float x : values) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &x, 4);
-    for (int b = 0; b < 4; ++b) {
-      out += static_cast<char>((bits >> (8 * b)) & 0xff);
-    }
-  }
-}
-
-/// Reads the little-endian state; any read past the end turns ok() false for good.
-class StateReader {
- public:
-  explicit StateReader(std::string_view bytes) : bytes_(bytes) {}
-  bool ok() const { return ok_; }
-  bool atEnd() const { return pos_ == bytes_.size(); }
-  std::uint64_t number(int size) {
-    if (!ok_ || bytes_.size() - pos_ < static_cast<std::size_t>(size)) {
-      ok_ = false;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < size; ++i) {
-      v |= std::uint64_t(static_cast<unsigned char>(bytes_[pos_ + i])) << (8 * i);
-    }
-    pos_ += static_cast<std::size_t>(size);
-    return v;
-  }
-  std::string_view raw(std::size_t size) {
-    if (!ok_ || bytes_.size() - pos_ < size) {
-      ok_ = false;
-      return {};
-    }
-    auto s = bytes_.substr(pos_, size);
-    pos_ += size;
-    return s;
-  }
-  /// Fills `out` (already sized) with f32s; false when too few bytes are left.
-  bool floats(std::vector<float>& out) {
-    std::string_view bytes = raw(out.size() * 4);
-    if (!ok_) {
-      return false;
-    }
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      std::uint32_t bits = 0;
-      for (int b = 0; b < 4; ++b) {
-        bits |= std::uint32_t(static_cast<unsigned char>(bytes[4 * i + b])) << (8 * b);
-      }
-      std::memcpy(&out[i], &bits, 4);
-    }
-    return true;
-  }
-
- private:
-  std::string_view bytes_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 bool positiveFinite(double v) { return v > 0 && std::isfinite(v); }
 
@@ -219,21 +156,22 @@ Status RmsPropOptimizer::saveState(std::string& out) const {
   }
   return guard("optimizer.rmsprop", [&] {
     out.assign(kStateTag);
+    ByteWriter writer(out);
     std::uint64_t rate_bits;
     std::memcpy(&rate_bits, &options_.learning_rate, 8);
-    putU64(out, rate_bits);
-    putU64(out, steps_);
+    writer.u64(rate_bits);
+    writer.u64(steps_);
     out += static_cast<char>(options_.centered ? 1 : 0);
     out += static_cast<char>(options_.momentum > 0 ? 1 : 0);
-    putU64(out, sizes_.size());
+    writer.u64(sizes_.size());
     for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      putU64(out, sizes_[i]);
-      putFloats(out, square_avg_[i]);
+      writer.u64(sizes_[i]);
+      writer.floats(square_avg_[i]);
       if (options_.centered) {
-        putFloats(out, grad_avg_[i]);
+        writer.floats(grad_avg_[i]);
       }
       if (options_.momentum > 0) {
-        putFloats(out, buffer_[i]);
+        writer.floats(buffer_[i]);
       }
     }
   });
@@ -244,16 +182,16 @@ Status RmsPropOptimizer::loadState(std::string_view state) {
   if (!begun_) {
     return failedPrecondition(type + ": loadState() before begin()");
   }
-  StateReader in(state);
-  if (in.raw(kStateTag.size()) != kStateTag) {
+  ByteReader in(state);
+  if (in.bytes(kStateTag.size()) != kStateTag) {
     return invalidArgument(type + ": the state does not start with '" + std::string(kStateTag) +
                            "'");
   }
-  const std::uint64_t rate_bits = in.number(8);
-  const std::uint64_t steps = in.number(8);
-  const bool centered = in.number(1) == 1;
-  const bool with_momentum = in.number(1) == 1;
-  const std::uint64_t count = in.number(8);
+  const std::uint64_t rate_bits = in.u64();
+  const std::uint64_t steps = in.u64();
+  const bool centered = in.u8() == 1;
+  const bool with_momentum = in.u8() == 1;
+  const std::uint64_t count = in.u64();
   if (!in.ok()) {
     return invalidArgument(type + ": the state is truncated");
   }
@@ -276,7 +214,7 @@ Status RmsPropOptimizer::loadState(std::string_view state) {
   std::vector<std::vector<float>> square_avg, grad_avg, buffer;
   Status status = guard(type, [&]() -> Status {
     for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      const std::uint64_t size = in.number(8);
+      const std::uint64_t size = in.u64();
       if (!in.ok() || size != sizes_[i]) {
         return invalidArgument(type + ": parameter " + std::to_string(i) + " has " +
                                std::to_string(size) + " values in the state, " +
