@@ -15,6 +15,7 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/dataset_conformance.h"
+#include "aimass/testing/registration.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -310,15 +311,8 @@ TEST_F(CsvDatasetTest, FingerprintIsTheFnv1aOfTheFileBytes) {
 
 TEST_F(CsvDatasetTest, RegisteredFactoryReadsParametersIncludingATabDelimiter) {
   const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  class Collect final : public Registrar {
-   public:
-    Status add(NodeType type) override {
-      types.push_back(std::move(type));
-      return okStatus();
-    }
-    std::vector<NodeType> types;
-  } registrar;
-  ASSERT_TRUE(descriptor->register_types(registrar).ok());
+  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
+  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
   ASSERT_EQ(registrar.types.size(), 1u);
   const NodeType& type = registrar.types[0];
   EXPECT_EQ(type.type, "dataset.csv");

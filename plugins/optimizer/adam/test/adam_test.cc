@@ -13,6 +13,7 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
+#include "aimass/testing/registration.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -269,15 +270,8 @@ TEST(AdamOptimizerTest, CreateRefusesBadSettings) {
 
 TEST(AdamOptimizerTest, RegistersAdamAndAdamWWithPyTorchDefaults) {
   const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  class Collect final : public Registrar {
-   public:
-    Status add(NodeType type) override {
-      types.push_back(std::move(type));
-      return okStatus();
-    }
-    std::vector<NodeType> types;
-  } registrar;
-  ASSERT_TRUE(descriptor->register_types(registrar).ok());
+  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
+  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
   ASSERT_EQ(registrar.types.size(), 2u);
   for (const NodeType& type : registrar.types) {
     NodeConfig config("opt", type.type, nullptr);

@@ -14,6 +14,7 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
+#include "aimass/testing/registration.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -272,15 +273,8 @@ TEST(LbfgsOptimizerTest, CreateRefusesBadSettings) {
 
 TEST(LbfgsOptimizerTest, RegistersWithDefaults) {
   const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  class Collect final : public Registrar {
-   public:
-    Status add(NodeType type) override {
-      types.push_back(std::move(type));
-      return okStatus();
-    }
-    std::vector<NodeType> types;
-  } registrar;
-  ASSERT_TRUE(descriptor->register_types(registrar).ok());
+  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
+  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
   ASSERT_EQ(registrar.types.size(), 1u);
   const NodeType& type = registrar.types[0];
   EXPECT_EQ(type.type, "optimizer.lbfgs");

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "aimass/plugin.h"
+#include "aimass/testing/registration.h"
 #include "aimass/testing/storage_conformance.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -334,15 +335,8 @@ TEST(FsStorageTest, StartupRemovesOnlyStaleTemporaryFiles) {
 
 TEST(FsStorageTest, RegistersStorageFsWithAnExamplePath) {
   const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  class Collect final : public Registrar {
-   public:
-    Status add(NodeType type) override {
-      types.push_back(std::move(type));
-      return okStatus();
-    }
-    std::vector<NodeType> types;
-  } registrar;
-  ASSERT_TRUE(descriptor->register_types(registrar).ok());
+  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
+  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
   ASSERT_EQ(registrar.types.size(), 1u);
   const NodeType& type = registrar.types[0];
   EXPECT_EQ(type.type, "storage.fs");

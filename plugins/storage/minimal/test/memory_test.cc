@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "aimass/plugin.h"
+#include "aimass/testing/registration.h"
 #include "aimass/testing/storage_conformance.h"
 #include "minimal.h"
 
@@ -13,15 +14,6 @@ extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
 namespace aimass::plugins::storage {
 namespace {
-
-class CollectingRegistrar final : public Registrar {
- public:
-  Status add(NodeType type) override {
-    types.push_back(std::move(type));
-    return okStatus();
-  }
-  std::vector<NodeType> types;
-};
 
 NodeConfig defaultsOf(const NodeType& type) {
   NodeConfig config("store", type.type, nullptr);
@@ -66,8 +58,8 @@ TEST(MemoryStorageTest, RegistersStorageMemoryWhoseFactoryUsesTheDefaults) {
   ASSERT_NE(descriptor, nullptr);
   EXPECT_EQ(descriptor->abi_major, unsigned{AIMASS_ABI_MAJOR});
   EXPECT_STREQ(descriptor->name, "storage.memory");
-  CollectingRegistrar registrar;
-  ASSERT_TRUE(descriptor->register_types(registrar).ok());
+  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
+  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
   ASSERT_EQ(registrar.types.size(), 1u);
   const NodeType& type = registrar.types[0];
   EXPECT_EQ(type.type, "storage.memory");
