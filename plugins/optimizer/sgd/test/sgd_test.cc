@@ -13,28 +13,9 @@
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
+#include "allocation_counter.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
-
-// Counts heap allocations so the test can prove step() makes none.
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// GCC sees free() on memory from operator new once these replacements are inlined; they are
-// a matched pair, so the warning does not apply.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t size) {
-  ++g_allocations;
-  if (void* p = std::malloc(size ? size : 1)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace aimass::plugins::optimizer {
 namespace {
@@ -137,11 +118,11 @@ TEST(SgdOptimizerTest, StepAllocatesNothing) {
   OneParameter w(std::vector<float>(1000, 1.0f));
   ASSERT_TRUE(optimizer->begin(w.span()).ok());
   w.setGrad(0.5f);
-  const long before = g_allocations.load();
+  const long before = aimass::testing::heapAllocations();
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(optimizer->step(w.span()).ok());
   }
-  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_EQ(aimass::testing::heapAllocations(), before);
 }
 
 TEST(SgdOptimizerTest, RefusesStepsOnOtherParameters) {
