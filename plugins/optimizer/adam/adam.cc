@@ -47,16 +47,7 @@ Expected<std::unique_ptr<AdamOptimizer>> AdamOptimizer::create(const AdamOptions
 }
 
 Status AdamOptimizer::begin(std::span<Parameter> parameters) {
-  for (const auto& p : parameters) {
-    if (p.value.dtype() != DType::kFloat32 || p.grad.dtype() != DType::kFloat32 ||
-        p.value.numel() != p.grad.numel() || p.value.numel() < 0) {
-      return invalidArgument(
-          std::string(typeName()) + ": parameter '" + p.name +
-          "' needs FP32 value and grad of the same size, got " +
-          std::string(dtypeName(p.value.dtype())) + " " + shapeToString(p.value.shape()) + " and " +
-          std::string(dtypeName(p.grad.dtype())) + " " + shapeToString(p.grad.shape()));
-    }
-  }
+  AIMASS_RETURN_IF_ERROR(checkParameters(typeName(), parameters));
   std::vector<std::size_t> sizes;
   std::vector<std::vector<float>> m, v, v_max;
   Status status = guard(typeName(), [&] {
@@ -86,18 +77,7 @@ Status AdamOptimizer::step(std::span<Parameter> parameters) {
   if (!begun_) {
     return failedPrecondition(std::string(typeName()) + ": step() before begin()");
   }
-  if (parameters.size() != sizes_.size()) {
-    return invalidArgument(std::string(typeName()) + ": step() got " +
-                           std::to_string(parameters.size()) + " parameters, begin() had " +
-                           std::to_string(sizes_.size()));
-  }
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    if (static_cast<std::size_t>(parameters[i].value.numel()) != sizes_[i] ||
-        parameters[i].grad.numel() != parameters[i].value.numel()) {
-      return invalidArgument(std::string(typeName()) + ": parameter '" + parameters[i].name +
-                             "' changed size since begin()");
-    }
-  }
+  AIMASS_RETURN_IF_ERROR(checkParametersUnchanged(typeName(), parameters, sizes_));
   ++steps_;
   const double t = static_cast<double>(steps_);
   const double correction1 = 1 - std::pow(options_.beta1, t);

@@ -46,16 +46,7 @@ Expected<std::unique_ptr<LbfgsOptimizer>> LbfgsOptimizer::create(const LbfgsOpti
 Status LbfgsOptimizer::begin(std::span<Parameter> parameters) {
   std::size_t total = 0;
   std::vector<std::size_t> sizes;
-  for (const auto& p : parameters) {
-    if (p.value.dtype() != DType::kFloat32 || p.grad.dtype() != DType::kFloat32 ||
-        p.value.numel() != p.grad.numel() || p.value.numel() < 0) {
-      return invalidArgument(
-          "optimizer.lbfgs: parameter '" + p.name +
-          "' needs FP32 value and grad of the same size, got " +
-          std::string(dtypeName(p.value.dtype())) + " " + shapeToString(p.value.shape()) + " and " +
-          std::string(dtypeName(p.grad.dtype())) + " " + shapeToString(p.grad.shape()));
-    }
-  }
+  AIMASS_RETURN_IF_ERROR(checkParameters("optimizer.lbfgs", parameters));
   Status status = guard("optimizer.lbfgs begin", [&] {
     for (const auto& p : parameters) {
       sizes.push_back(static_cast<std::size_t>(p.value.numel()));
@@ -91,17 +82,7 @@ Status LbfgsOptimizer::step(std::span<Parameter> parameters) {
   if (!begun_) {
     return failedPrecondition("optimizer.lbfgs: step() before begin()");
   }
-  if (parameters.size() != sizes_.size()) {
-    return invalidArgument("optimizer.lbfgs: step() got " + std::to_string(parameters.size()) +
-                           " parameters, begin() had " + std::to_string(sizes_.size()));
-  }
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    if (static_cast<std::size_t>(parameters[i].value.numel()) != sizes_[i] ||
-        parameters[i].grad.numel() != parameters[i].value.numel()) {
-      return invalidArgument("optimizer.lbfgs: parameter '" + parameters[i].name +
-                             "' changed size since begin()");
-    }
-  }
+  AIMASS_RETURN_IF_ERROR(checkParametersUnchanged("optimizer.lbfgs", parameters, sizes_));
   // Gather the gradient into one flat vector.
   for (std::size_t i = 0, offset = 0; i < parameters.size(); offset += sizes_[i], ++i) {
     const float* g = parameters[i].grad.data<float>();

@@ -48,16 +48,7 @@ Expected<std::unique_ptr<RmsPropOptimizer>> RmsPropOptimizer::create(
 }
 
 Status RmsPropOptimizer::begin(std::span<Parameter> parameters) {
-  for (const auto& p : parameters) {
-    if (p.value.dtype() != DType::kFloat32 || p.grad.dtype() != DType::kFloat32 ||
-        p.value.numel() != p.grad.numel() || p.value.numel() < 0) {
-      return invalidArgument(
-          "optimizer.rmsprop: parameter '" + p.name +
-          "' needs FP32 value and grad of the same size, got " +
-          std::string(dtypeName(p.value.dtype())) + " " + shapeToString(p.value.shape()) + " and " +
-          std::string(dtypeName(p.grad.dtype())) + " " + shapeToString(p.grad.shape()));
-    }
-  }
+  AIMASS_RETURN_IF_ERROR(checkParameters("optimizer.rmsprop", parameters));
   std::vector<std::size_t> sizes;
   std::vector<std::vector<float>> square_avg, grad_avg, buffer;
   Status status = guard("optimizer.rmsprop", [&] {
@@ -89,17 +80,7 @@ Status RmsPropOptimizer::step(std::span<Parameter> parameters) {
   if (!begun_) {
     return failedPrecondition("optimizer.rmsprop: step() before begin()");
   }
-  if (parameters.size() != sizes_.size()) {
-    return invalidArgument("optimizer.rmsprop: step() got " + std::to_string(parameters.size()) +
-                           " parameters, begin() had " + std::to_string(sizes_.size()));
-  }
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    if (static_cast<std::size_t>(parameters[i].value.numel()) != sizes_[i] ||
-        parameters[i].grad.numel() != parameters[i].value.numel()) {
-      return invalidArgument("optimizer.rmsprop: parameter '" + parameters[i].name +
-                             "' changed size since begin()");
-    }
-  }
+  AIMASS_RETURN_IF_ERROR(checkParametersUnchanged("optimizer.rmsprop", parameters, sizes_));
   const auto lr = static_cast<float>(options_.learning_rate);
   const auto alpha = static_cast<float>(options_.alpha);
   const auto one_minus_alpha = static_cast<float>(1 - options_.alpha);

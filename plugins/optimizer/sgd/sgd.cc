@@ -45,16 +45,7 @@ Expected<std::unique_ptr<SgdOptimizer>> SgdOptimizer::create(const SgdOptions& o
 Status SgdOptimizer::begin(std::span<Parameter> parameters) {
   std::vector<std::size_t> sizes;
   std::vector<std::vector<float>> velocities;
-  for (const auto& p : parameters) {
-    if (p.value.dtype() != DType::kFloat32 || p.grad.dtype() != DType::kFloat32 ||
-        p.value.numel() != p.grad.numel() || p.value.numel() < 0) {
-      return invalidArgument(
-          "optimizer.sgd: parameter '" + p.name +
-          "' needs FP32 value and grad of the same size, got " +
-          std::string(dtypeName(p.value.dtype())) + " " + shapeToString(p.value.shape()) + " and " +
-          std::string(dtypeName(p.grad.dtype())) + " " + shapeToString(p.grad.shape()));
-    }
-  }
+  AIMASS_RETURN_IF_ERROR(checkParameters("optimizer.sgd", parameters));
   Status status = guard("optimizer.sgd begin", [&] {
     for (const auto& p : parameters) {
       sizes.push_back(static_cast<std::size_t>(p.value.numel()));
@@ -77,17 +68,7 @@ Status SgdOptimizer::step(std::span<Parameter> parameters) {
   if (!begun_) {
     return failedPrecondition("optimizer.sgd: step() before begin()");
   }
-  if (parameters.size() != sizes_.size()) {
-    return invalidArgument("optimizer.sgd: step() got " + std::to_string(parameters.size()) +
-                           " parameters, begin() had " + std::to_string(sizes_.size()));
-  }
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    if (static_cast<std::size_t>(parameters[i].value.numel()) != sizes_[i] ||
-        parameters[i].grad.numel() != parameters[i].value.numel()) {
-      return invalidArgument("optimizer.sgd: parameter '" + parameters[i].name +
-                             "' changed size since begin()");
-    }
-  }
+  AIMASS_RETURN_IF_ERROR(checkParametersUnchanged("optimizer.sgd", parameters, sizes_));
   const auto lr = static_cast<float>(options_.learning_rate);
   const auto momentum = static_cast<float>(options_.momentum);
   const auto decay = static_cast<float>(options_.weight_decay);

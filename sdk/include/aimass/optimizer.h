@@ -73,6 +73,42 @@ class GradientOptimizer : public Optimizer {
   virtual Status loadState(std::string_view state) = 0;
 };
 
+/// For GradientOptimizer::begin(): every parameter needs FP32 value and grad tensors with the
+/// same number of elements. The message names the optimizer and the parameter.
+inline Status checkParameters(std::string_view optimizer, std::span<const Parameter> parameters) {
+  for (const auto& p : parameters) {
+    if (p.value.dtype() != DType::kFloat32 || p.grad.dtype() != DType::kFloat32 ||
+        p.value.numel() != p.grad.numel() || p.value.numel() < 0) {
+      return invalidArgument(
+          std::string(optimizer) + ": parameter '" + p.name +
+          "' needs FP32 value and grad of the same size, got " +
+          std::string(dtypeName(p.value.dtype())) + " " + shapeToString(p.value.shape()) + " and " +
+          std::string(dtypeName(p.grad.dtype())) + " " + shapeToString(p.grad.shape()));
+    }
+  }
+  return Status();
+}
+
+/// For GradientOptimizer::step(): the parameters must be those begin() saw, whose element
+/// counts it recorded in `sizes`. Allocates only to build an error message.
+inline Status checkParametersUnchanged(std::string_view optimizer,
+                                       std::span<const Parameter> parameters,
+                                       std::span<const std::size_t> sizes) {
+  if (parameters.size() != sizes.size()) {
+    return invalidArgument(std::string(optimizer) + ": step() got " +
+                           std::to_string(parameters.size()) + " parameters, begin() had " +
+                           std::to_string(sizes.size()));
+  }
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    if (static_cast<std::size_t>(parameters[i].value.numel()) != sizes[i] ||
+        parameters[i].grad.numel() != parameters[i].value.numel()) {
+      return invalidArgument(std::string(optimizer) + ": parameter '" + parameters[i].name +
+                             "' changed size since begin()");
+    }
+  }
+  return Status();
+}
+
 /// A differentiable function of a flat float vector, for driving a GradientOptimizer directly
 /// (conformance tests, small problems).
 class Objective {
