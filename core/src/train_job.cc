@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "aimass/core/model_artifact.h"
+#include "aimass/core/registry.h"
 
 namespace aimass::core {
 namespace {
@@ -199,10 +200,19 @@ Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTarg
                            "0.1, or early_stopping_patience: 0");
   }
   if (targets.storage) {
-    if (options.artifact_key.empty()) {
+    if (options.register_version) {
+      AIMASS_RETURN_IF_ERROR(ModelRegistry::validateName(targets.model_name, "model")
+                                 .withContext("registering the trained model (or set register: "
+                                              "false)"));
+    }
+    if (options.artifact_key.empty() && !options.register_version) {
       options.artifact_key = "models/" + targets.model_name + "/model.aimass";
     }
-    AIMASS_RETURN_IF_ERROR(validateStorageKey(options.artifact_key).withContext("artifact"));
+    // A registered run without an artifact key gets its own key when it saves (see run()).
+    AIMASS_RETURN_IF_ERROR(validateStorageKey(options.artifact_key.empty()
+                                                  ? "models/" + targets.model_name + "/artifacts/0"
+                                                  : options.artifact_key)
+                               .withContext("artifact"));
   } else if (!options.artifact_key.empty()) {
     return invalidArgument("artifact '" + options.artifact_key +
                            "' is set but there is no storage to save it in: set `storage:`");
@@ -224,11 +234,38 @@ Status TrainJob::run(Host& host, JobProgress& progress) {
              "model '" + targets_.model_name + "' trained; not saved (no storage set)");
     return Status();
   }
-  AIMASS_RETURN_IF_ERROR(
-      saveModel(*targets_.model, targets_.model_type, *targets_.storage, options_.artifact_key));
+  return saveAndRegister(host);
+}
+
+Status TrainJob::saveAndRegister(Host& host) {
+  std::string key = options_.artifact_key;
+  if (key.empty()) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    key = "models/" + targets_.model_name + "/artifacts/" + std::to_string(ns) + ".aimass";
+  }
+  AIMASS_RETURN_IF_ERROR(saveModel(*targets_.model, targets_.model_type, *targets_.storage, key));
   host.log(LogLevel::kInfo, name_,
-           "saved model '" + targets_.model_name + "' to '" + options_.artifact_key + "' in " +
+           "saved model '" + targets_.model_name + "' to '" + key + "' in " +
                targets_.storage->describe());
+  if (!options_.register_version) {
+    return Status();
+  }
+  NewModelVersion info;
+  info.artifact_key = key;
+  info.node = targets_.model_name;
+  info.node_type = targets_.model_type;
+  info.dataset_fingerprint = targets_.dataset->fingerprint();
+  info.metrics = final_metrics_;
+  ModelRegistry registry(*targets_.storage);
+  auto version = registry.registerVersion(targets_.model_name, info);
+  if (!version.ok()) {
+    return version.status().withContext("registering model '" + targets_.model_name +
+                                        "' (saved to '" + key + "')");
+  }
+  host.log(LogLevel::kInfo, name_,
+           "registered " + targets_.model_name + " version " + std::to_string(version->version));
   return Status();
 }
 
@@ -247,6 +284,7 @@ Status TrainJob::runSelfTraining(Host& host, JobProgress& progress, SelfTraining
   }
   progress.end("fit done after " + std::to_string(observer.iterations()) +
                " iterations, objective=" + formatFigure(observer.objective()));
+  final_metrics_ = {{"objective", observer.objective()}};
   return Status();
 }
 
@@ -436,6 +474,7 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
     }
     // The host prints the phase ("epoch 3/30") before the summary, so it is not repeated.
     std::string summary = "loss=" + formatFigure(loss_sum / static_cast<double>(samples));
+    final_metrics_ = {{"loss", loss_sum / static_cast<double>(samples)}};
     if (!validation_rows.empty()) {
       auto evaluation = evaluate();
       if (!evaluation.ok()) {
@@ -448,7 +487,9 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
                                " at epoch " + std::to_string(epoch + 1));
       }
       summary += " val_loss=" + formatFigure(evaluation->loss);
+      final_metrics_["val_loss"] = evaluation->loss;
       if (evaluation->has_accuracy) {
+        final_metrics_["val_accuracy"] = evaluation->accuracy;
         summary += " val_accuracy=" + formatFigure(evaluation->accuracy);
       }
       if (options_.early_stopping_patience > 0) {
@@ -524,8 +565,17 @@ NodeType trainJobNodeType() {
                      "Where to save the trained model; not saved when absent.")
           .optional(),
       ParamSpec::string("artifact",
-                        "Storage key of the saved model (default models/<model>/model.aimass).")
+                        "Storage key of the saved model. Default: a key of its own per run, "
+                        "models/<model>/artifacts/<unix-time-ns>.aimass, when registering; "
+                        "models/<model>/model.aimass otherwise. A fixed key with register: true "
+                        "makes every version share (and overwrite) one artifact.")
           .withDefault(std::string()),
+      ParamSpec::boolean("register",
+                         "With a storage, register the saved model as the next version of the "
+                         "model (named after its node) in that storage's model registry, with "
+                         "its type, the dataset's fingerprint and the last epoch's loss, "
+                         "val_loss and val_accuracy; see `aimass models list`.")
+          .withDefault(true),
       ParamSpec::string("lr_schedule",
                         "How the optimizer's learning rate (the base rate) moves: constant; "
                         "step (times lr_gamma every lr_step_epochs epochs); cosine (from the "
@@ -605,6 +655,7 @@ NodeType trainJobNodeType() {
       options.shuffle = config.getBool("shuffle");
       options.validation_fraction = config.getFloat("validation_fraction");
       options.artifact_key = config.getString("artifact");
+      options.register_version = config.getBool("register");
       const std::string schedule = config.getString("lr_schedule");
       if (schedule == "step") {
         options.lr_schedule = LrSchedule::kStep;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -36,6 +37,11 @@ struct TrainOptions {
   bool shuffle = true;
   double validation_fraction = 0;  ///< share of rows held out once, in [0, 0.9]
   std::string artifact_key;        ///< where to save the model; used only with a storage
+  /// With a storage: register the saved artifact as the next version of the model (named after
+  /// the model's node) in the ModelRegistry on that storage. An empty artifact_key then
+  /// defaults to a key of its own per run, models/<model>/artifacts/<unix-time-ns>.aimass, so
+  /// versions never share an artifact. job.train's `register` parameter defaults to true.
+  bool register_version = false;
   LrSchedule lr_schedule = LrSchedule::kConstant;
   std::uint64_t lr_step_epochs = 10;  ///< kStep: epochs between decays, >= 1
   double lr_gamma = 0.1;              ///< kStep: factor per decay, in (0, 1]
@@ -101,9 +107,15 @@ class TrainJob final : public Job {
   Status runSelfTraining(Host& host, JobProgress& progress, SelfTraining& training);
   Status runGradientTraining(Host& host, JobProgress& progress, GradientTraining& training);
 
+  /// Saves the model and, with register_version, registers it (logging its version).
+  Status saveAndRegister(Host& host);
+
   std::string name_;
   TrainTargets targets_;
   TrainOptions options_;
+  /// The last epoch's loss, val_loss and val_accuracy (those measured), or the fit's objective;
+  /// recorded with the registered version.
+  std::map<std::string, double> final_metrics_;
 };
 
 /// The `job.train` node type: parameters, documentation and factory.

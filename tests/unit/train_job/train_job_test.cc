@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "aimass/core/model_artifact.h"
+#include "aimass/core/registry.h"
 #include "aimass/core/type_registry.h"
 #include "local_collective.h"
 
@@ -391,13 +392,30 @@ class MapStorage final : public Storage {
     }
     return it->second;
   }
-  Expected<std::vector<std::string>> list(std::string_view) const override {
-    return std::vector<std::string>{};
+  Expected<std::vector<std::string>> list(std::string_view prefix) const override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : values) {
+      if (key.starts_with(prefix)) {
+        keys.push_back(key);
+      }
+    }
+    return keys;
   }
-  Status remove(std::string_view) override { return unimplemented("no"); }
-  Expected<bool> compareAndSet(std::string_view, std::optional<std::string_view>,
-                               std::string_view) override {
-    return unimplemented("no");
+  Status remove(std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    return values.erase(std::string(key)) > 0 ? Status() : notFound(std::string(key));
+  }
+  Expected<bool> compareAndSet(std::string_view key, std::optional<std::string_view> expected,
+                               std::string_view desired) override {
+    std::lock_guard lock(mutex_);
+    auto it = values.find(std::string(key));
+    const bool matches =
+        expected ? (it != values.end() && it->second == *expected) : it == values.end();
+    if (matches) {
+      values[std::string(key)] = std::string(desired);
+    }
+    return matches;
   }
   std::map<std::string, std::string> values;
 
@@ -549,6 +567,52 @@ TEST(TrainJob, CustomArtifactKeyIsUsed) {
   ASSERT_TRUE(rig.job(options)->run(rig.host, rig.progress).ok());
   EXPECT_EQ(rig.storage->values.count("exp/7/clf.bin"), 1u);
   EXPECT_EQ(rig.storage->values.size(), 1u);
+}
+
+TEST(TrainJob, EachRegisteredRunIsANewVersionWithItsOwnArtifact) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.register_version = true;
+  for (int run = 0; run < 2; ++run) {
+    auto job = rig.job(options);
+    ASSERT_TRUE(job);
+    Status status = job->run(rig.host, rig.progress);
+    ASSERT_TRUE(status.ok()) << status.toString();
+  }
+  ModelRegistry registry(*rig.storage);
+  auto versions = registry.listVersions("clf");
+  ASSERT_TRUE(versions.ok()) << versions.status().toString();
+  ASSERT_EQ(versions->size(), 2u);
+  const ModelVersion& first = (*versions)[0];
+  const ModelVersion& second = (*versions)[1];
+  EXPECT_EQ(first.version, 1);
+  EXPECT_EQ(second.version, 2);
+  EXPECT_NE(first.artifact_key, second.artifact_key);
+  for (const ModelVersion& v : *versions) {
+    EXPECT_THAT(v.artifact_key, ::testing::StartsWith("models/clf/artifacts/"));
+    EXPECT_EQ(rig.storage->values.count(v.artifact_key), 1u);
+    EXPECT_TRUE(registry.verifyArtifact(v).ok());
+    EXPECT_EQ(v.node, "clf");
+    EXPECT_EQ(v.node_type, "model.tiny");
+    EXPECT_EQ(v.metrics.count("loss"), 1u);
+    EXPECT_EQ(v.metrics.count("val_loss"), 1u);
+    EXPECT_DOUBLE_EQ(v.metrics.at("val_accuracy"), 1.0);
+  }
+  EXPECT_THAT(rig.host.lines, ::testing::Contains("train: registered clf version 2"));
+  // Each version loads back as the model it names.
+  TinySoftmax restored;
+  EXPECT_TRUE(loadModel(restored, "model.tiny", *rig.storage, second.artifact_key).ok());
+}
+
+TEST(TrainJob, RegisteringRefusesAModelNameTheRegistryCannotHold) {
+  Rig rig;
+  TrainOptions options = quickOptions();
+  options.register_version = true;
+  TrainTargets targets = rig.targets();
+  targets.model_name = "-clf";
+  auto job = TrainJob::create("train", std::move(targets), options);
+  ASSERT_FALSE(job.ok());
+  EXPECT_THAT(job.status().message(), HasSubstr("register: false"));
 }
 
 TEST(TrainJob, LabelOutOfRangeIsRejectedAndNothingSaved) {
@@ -886,7 +950,8 @@ TEST(TrainJobType, DeclaresItsParameters) {
   for (const auto& p : type.params) {
     specs[p.name] = &p;
   }
-  ASSERT_EQ(specs.size(), 17u);
+  ASSERT_EQ(specs.size(), 18u);
+  EXPECT_EQ(std::get<bool>(specs.at("register")->default_value), true);
   EXPECT_EQ(std::get<std::string>(specs.at("lr_schedule")->default_value), "constant");
   EXPECT_EQ(specs.at("lr_schedule")->choices,
             (std::vector<std::string>{"constant", "step", "cosine"}));
@@ -924,12 +989,35 @@ TEST(TrainJobType, FactoryBuildsAJobThatTrains) {
   auto& job = static_cast<Job&>(**node);
   ASSERT_TRUE(job.run(rig.host, rig.progress).ok());
   EXPECT_EQ(rig.progress.summaries.size(), 2u);
-  // The artifact key defaults from the model's node name and records the model's type.
-  const auto& bytes = rig.storage->values.at("models/model_node/model.aimass");
+  // job.train registers by default: the version names a per-run artifact under the model's
+  // node name, which records the model's type.
+  ModelRegistry registry(*rig.storage);
+  auto version = registry.resolve("model_node");
+  ASSERT_TRUE(version.ok()) << version.status().toString();
+  EXPECT_EQ(version->version, 1);
+  EXPECT_THAT(version->artifact_key, ::testing::StartsWith("models/model_node/artifacts/"));
+  const auto& bytes = rig.storage->values.at(version->artifact_key);
   std::string_view payload;
   auto header = decodeModelArtifact(bytes, payload);
   ASSERT_TRUE(header.ok());
   EXPECT_EQ(header->type, "model.tiny");
+  EXPECT_THAT(rig.host.lines, ::testing::Contains("train: registered model_node version 1"));
+}
+
+TEST(TrainJobType, RegisterFalseKeepsTheSingleArtifactAndNoRegistry) {
+  Rig rig;
+  NodeType type = trainJobNodeType();
+  auto config = configFor(type, rig.host,
+                          {{"model", {"model.tiny", rig.model}},
+                           {"dataset", {"dataset.blobs", rig.data}},
+                           {"optimizer", {"optimizer.gd", rig.optimizer}},
+                           {"storage", {"storage.map", rig.storage}}},
+                          {{"epochs", std::int64_t{1}}, {"register", false}});
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_TRUE(static_cast<Job&>(**node).run(rig.host, rig.progress).ok());
+  EXPECT_EQ(rig.storage->values.count("models/model_node/model.aimass"), 1u);
+  EXPECT_EQ(rig.storage->values.size(), 1u) << "nothing registered";
 }
 
 TEST(TrainJobType, FactoryReadsScheduleClippingAndEarlyStopping) {
