@@ -34,6 +34,7 @@
 #include "aimass/job.h"
 #include "aimass/model.h"
 #include "evaluate_job.h"
+#include "models_cli.h"
 
 namespace aimass::core {
 namespace {
@@ -103,6 +104,8 @@ constexpr CommandHelp kCommands[] = {
      "Examples:\n"
      "  aimass eval configs/fashion_mnist_softmax.yaml\n"
      "  aimass eval --json configs/fashion_mnist_softmax.yaml > report.json\n"},
+    {"models", "models ACTION ... --config CONFIG",
+     "List, show, promote, roll back or delete registered model versions.", kModelsHelp},
     {"plugins list", "plugins list [--json]", "List node types and refused libraries.",
      "Loads the built-in types and every plugin found (see \"Plugin search\" "
      "in aimass --help)\n"
@@ -344,6 +347,9 @@ class Cli {
       std::cerr << overview(global);
       return kExitBadInput;
     }
+    if (words[0] == "models") {
+      return models(argc, argv);
+    }
     return dispatch(words, flags);
   }
 
@@ -456,6 +462,7 @@ class Cli {
         "  aimass validate configs/quickstart.yaml\n"
         "  aimass run configs/quickstart.yaml\n"
         "  aimass eval configs/fashion_mnist_softmax.yaml\n"
+        "  aimass models list --config configs/quickstart.yaml\n"
         "  aimass plugins list\n"
         "  aimass plugins describe model.softmax --json\n"
         "  aimass plugins reference > docs/config-reference.md\n"
@@ -691,6 +698,36 @@ class Cli {
     watcher.waitForStop();
     stopAll();
     return kExitOk;
+  }
+
+  // `aimass models ...`: its options take values, so it reads the words after "models" itself
+  // (the global options before it were read by run()).
+  int models(int argc, char** argv) {
+    int first = 1;
+    while (first < argc && std::string_view(argv[first]) != "models") {
+      const std::string_view word = argv[first];
+      first += (word == "--log-level" || word == "--plugin-path") ? 2 : 1;
+    }
+    std::vector<std::string> words(argv + std::min(first + 1, argc), argv + argc);
+    auto command = parseModelsCommand(words);
+    if (!command.ok()) {
+      throw UsageError(command.status().message());
+    }
+    std::unique_ptr<PluginSet> plugins;
+    std::optional<ConfigDocument> document;
+    auto graph = loadGraph(command->config, plugins, document);
+    if (!graph) {
+      return kExitBadInput;
+    }
+    HostServices host(document->base_dir, 1);
+    host.setLogLevel(log_level_);
+    auto storage = openGraphStorage(*graph, host, command->storage_node);
+    if (!storage.ok()) {
+      std::cerr << "aimass: " << storage.status().message() << "\n";
+      return storage.status().code() == StatusCode::kNotFound ? kExitBadInput : kExitFailure;
+    }
+    ModelRegistry registry(**storage);
+    return runModelsCommand(*command, registry, std::cout, std::cerr);
   }
 
   int pluginsList(bool json) {

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "models_cli.h"
+
+#include <charconv>
+#include <ctime>
+#include <exception>
+#include <map>
+#include <ostream>
+#include <utility>
+
+#include "json_writer.h"
+
+namespace aimass::core {
+
+const char kModelsHelp[] =
+    "The model registry in the storage of a configuration: the versions job.train registers\n"
+    "(one per training run) and the aliases that point at them. Only the configuration's\n"
+    "storage node is created (the first one, or --storage-node NAME); nothing is trained.\n"
+    "\n"
+    "  list                      every model: versions, latest version, aliases\n"
+    "  show NAME                 the model's versions (version, created, type, metrics) and\n"
+    "                            aliases\n"
+    "  show NAME/3, NAME@ALIAS   one version: artifact, SHA-256, node, type, dataset, metrics\n"
+    "  promote NAME VERSION --alias ALIAS\n"
+    "                            point ALIAS (e.g. champion) at VERSION, remembering its\n"
+    "                            previous target\n"
+    "  rollback NAME --alias ALIAS\n"
+    "                            move ALIAS back to its previous target\n"
+    "  delete NAME/VERSION       delete the version and its artifact; refused while an alias\n"
+    "                            points at it unless --force, which deletes those aliases too\n"
+    "\n"
+    "--json (list, show) prints JSON instead of text.\n"
+    "\n"
+    "Exit code: 0 success; 1 the store failed (I/O error, corrupt record); 2 bad input: usage,\n"
+    "an invalid configuration, no storage node, an unknown model, version or alias, a bad\n"
+    "name, a delete refused because of aliases, a rollback with no earlier target.\n"
+    "\n"
+    "Examples:\n"
+    "  aimass models list --config configs/quickstart.yaml\n"
+    "  aimass models show pump_state --config configs/quickstart.yaml\n"
+    "  aimass models promote pump_state 2 --alias champion --config configs/quickstart.yaml\n"
+    "  aimass models rollback pump_state --alias champion --config configs/quickstart.yaml\n"
+    "  aimass models delete pump_state/1 --config configs/quickstart.yaml\n";
+
+namespace {
+
+/// Deletes a node, then lets go of the plugin library holding its code (as the graph does).
+struct LibraryKeepingDeleter {
+  std::shared_ptr<void> library;
+  void operator()(Node* node) {
+    delete node;
+    library.reset();
+  }
+};
+
+std::string formatTime(std::int64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+std::string formatMetric(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4g", v);
+  return buffer;
+}
+
+std::string metricsText(const std::map<std::string, double>& metrics) {
+  std::string out;
+  for (const auto& [name, value] : metrics) {
+    out += (out.empty() ? "" : " ") + name + "=" + formatMetric(value);
+  }
+  return out.empty() ? "-" : out;
+}
+
+Expected<std::int64_t> parseVersion(std::string_view text) {
+  std::int64_t version = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (error != std::errc() || end != text.data() + text.size() || version < 1) {
+    return invalidArgument("version must be a whole number from 1, got '" + std::string(text) +
+                           "'");
+  }
+  return version;
+}
+
+/// Left-aligned columns, two spaces apart.
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+      }
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+void writeVersionJson(JsonWriter& json, const ModelVersion& v,
+                      const std::vector<std::string>& aliases) {
+  json.beginObject();
+  json.key("model").value(v.model);
+  json.key("version").value(v.version);
+  json.key("artifact").value(v.artifact_key);
+  json.key("sha256").value(v.sha256);
+  json.key("node").value(v.node);
+  json.key("type").value(v.node_type);
+  json.key("dataset").value(v.dataset_fingerprint);
+  json.key("created_unix_ms").value(v.created_unix_ms);
+  json.key("metrics").beginObject();
+  for (const auto& [name, value] : v.metrics) {
+    json.key(name).value(value);
+  }
+  json.endObject();
+  json.key("tags").beginObject();
+  for (const auto& [name, value] : v.tags) {
+    json.key(name).value(value);
+  }
+  json.endObject();
+  json.key("aliases").beginArray();
+  for (const auto& alias : aliases) {
+    json.value(alias);
+  }
+  json.endArray();
+  json.endObject();
+}
+
+/// Alias names per version of one model.
+std::map<std::int64_t, std::vector<std::string>> aliasesByVersion(
+    const std::vector<ModelAlias>& aliases) {
+  std::map<std::int64_t, std::vector<std::string>> out;
+  for (const auto& alias : aliases) {
+    out[alias.version].push_back(alias.alias);
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) {
+    out += (out.empty() ? "" : ",") + w;
+  }
+  return out.empty() ? "-" : out;
+}
+
+Status list(ModelRegistry& registry, bool as_json, std::ostream& out) {
+  auto models = registry.listModels();
+  AIMASS_RETURN_IF_ERROR(models.status());
+  JsonWriter json;
+  json.beginArray();
+  std::vector<std::vector<std::string>> rows = {{"MODEL", "VERSIONS", "LATEST", "ALIASES"}};
+  for (const auto& model : *models) {
+    auto versions = registry.listVersions(model);
+    AIMASS_RETURN_IF_ERROR(versions.status());
+    auto aliases = registry.listAliases(model);
+    AIMASS_RETURN_IF_ERROR(aliases.status());
+    const std::int64_t latest = versions->empty() ? 0 : versions->back().version;
+    std::vector<std::string> alias_texts;
+    json.beginObject();
+    json.key("model").value(model);
+    json.key("versions").value(static_cast<std::uint64_t>(versions->size()));
+    json.key("latest");
+    if (latest > 0) {
+      json.value(latest);
+    } else {
+      json.null();
+    }
+    json.key("aliases").beginObject();
+    for (const auto& alias : *aliases) {
+      json.key(alias.alias).value(alias.version);
+      alias_texts.push_back(alias.alias + "=" + std::to_string(alias.version));
+    }
+    json.endObject();
+    json.endObject();
+    rows.push_back({model, std::to_string(versions->size()),
+                    latest > 0 ? std::to_string(latest) : "-", joined(alias_texts)});
+  }
+  json.endArray();
+  if (as_json) {
+    out << json.str();
+  } else if (models->empty()) {
+    out << "no models registered\n";
+  } else {
+    out << table(rows);
+  }
+  return Status();
+}
+
+Status show(ModelRegistry& registry, const std::string& reference, bool as_json,
+            std::ostream& out) {
+  const bool one_version = reference.find_first_of("/@") != std::string::npos;
+  if (one_version) {
+    auto version = registry.resolve(reference);
+    AIMASS_RETURN_IF_ERROR(version.status());
+    auto aliases = registry.listAliases(version->model);
+    AIMASS_RETURN_IF_ERROR(aliases.status());
+    const auto names = aliasesByVersion(*aliases)[version->version];
+    if (as_json) {
+      JsonWriter json;
+      writeVersionJson(json, *version, names);
+      out << json.str();
+      return Status();
+    }
+    const ModelVersion& v = *version;
+    out << "model     " << v.model << "\n"
+        << "version   " << v.version << "\n"
+        << "aliases   " << joined(names) << "\n"
+        << "created   " << formatTime(v.created_unix_ms) << "\n"
+        << "node      " << v.node << " (" << v.node_type << ")\n"
+        << "artifact  " << v.artifact_key << "\n"
+        << "sha256    " << v.sha256 << "\n"
+        << "dataset   " << (v.dataset_fingerprint.empty() ? "-" : v.dataset_fingerprint) << "\n"
+        << "metrics   " << metricsText(v.metrics) << "\n";
+    for (const auto& [name, value] : v.tags) {
+      out << "tag       " << name << "=" << value << "\n";
+    }
+    return Status();
+  }
+  AIMASS_RETURN_IF_ERROR(ModelRegistry::validateName(reference, "model"));
+  auto versions = registry.listVersions(reference);
+  AIMASS_RETURN_IF_ERROR(versions.status());
+  auto aliases = registry.listAliases(reference);
+  AIMASS_RETURN_IF_ERROR(aliases.status());
+  auto by_version = aliasesByVersion(*aliases);
+  if (as_json) {
+    JsonWriter json;
+    json.beginObject();
+    json.key("model").value(reference);
+    json.key("aliases").beginObject();
+    for (const auto& alias : *aliases) {
+      json.key(alias.alias).value(alias.version);
+    }
+    json.endObject();
+    json.key("versions").beginArray();
+    for (const auto& v : *versions) {
+      writeVersionJson(json, v, by_version[v.version]);
+    }
+    json.endArray();
+    json.endObject();
+    out << json.str();
+    return Status();
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"VERSION", "CREATED", "TYPE", "ALIASES", "METRICS"}};
+  for (const auto& v : *versions) {
+    rows.push_back({std::to_string(v.version), formatTime(v.created_unix_ms), v.node_type,
+                    joined(by_version[v.version]), metricsText(v.metrics)});
+  }
+  out << table(rows);
+  return Status();
+}
+
+std::string movedText(const ModelAlias& alias) {
+  std::string text =
+      alias.model + "@" + alias.alias + " -> version " + std::to_string(alias.version);
+  return text + "\n";
+}
+
+Status dispatch(const ModelsCommand& command, ModelRegistry& registry, std::ostream& out) {
+  const auto& args = command.arguments;
+  if (command.action == "list") {
+    return list(registry, command.json, out);
+  }
+  if (command.action == "show") {
+    return show(registry, args[0], command.json, out);
+  }
+  if (command.action == "promote") {
+    auto version = parseVersion(args[1]);
+    AIMASS_RETURN_IF_ERROR(version.status());
+    auto alias = registry.promote(args[0], command.alias, *version);
+    AIMASS_RETURN_IF_ERROR(alias.status());
+    out << movedText(*alias);
+    return Status();
+  }
+  if (command.action == "rollback") {
+    auto alias = registry.rollback(args[0], command.alias);
+    AIMASS_RETURN_IF_ERROR(alias.status());
+    out << movedText(*alias);
+    return Status();
+  }
+  // delete NAME/VERSION
+  const std::string& reference = args[0];
+  const auto slash = reference.rfind('/');
+  if (slash == std::string::npos) {
+    return invalidArgument("delete takes NAME/VERSION, e.g. pump_state/3, got '" + reference + "'");
+  }
+  const std::string model = reference.substr(0, slash);
+  auto version = parseVersion(std::string_view(reference).substr(slash + 1));
+  AIMASS_RETURN_IF_ERROR(version.status());
+  AIMASS_RETURN_IF_ERROR(registry.deleteVersion(model, *version, command.force));
+  out << "deleted " << model << " version " << *version << "\n";
+  return Status();
+}
+
+}  // namespace
+
+Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words) {
+  ModelsCommand command;
+  std::vector<std::string> positional;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    std::string word = words[i];
+    std::string value;
+    bool has_inline_value = false;
+    if (word.starts_with("--")) {
+      if (auto eq = word.find('='); eq != std::string::npos) {
+        value = word.substr(eq + 1);
+        word = word.substr(0, eq);
+        has_inline_value = true;
+      }
+    } else {
+      positional.push_back(word);
+      continue;
+    }
+    auto takeValue = [&]() -> Expected<std::string> {
+      if (has_inline_value) {
+        return value;
+      }
+      if (i + 1 >= words.size()) {
+        return invalidArgument("option '" + word + "' needs a value");
+      }
+      return words[++i];
+    };
+    if (word == "--json" || word == "--force") {
+      if (has_inline_value) {
+        return invalidArgument("option '" + word + "' takes no value");
+      }
+      (word == "--json" ? command.json : command.force) = true;
+    } else if (word == "--config" || word == "--storage-node" || word == "--alias" ||
+               word == "--log-level" || word == "--plugin-path") {
+      auto taken = takeValue();
+      AIMASS_RETURN_IF_ERROR(taken.status());
+      if (word == "--config") {
+        command.config = *taken;
+      } else if (word == "--storage-node") {
+        command.storage_node = *taken;
+      } else if (word == "--alias") {
+        command.alias = *taken;
+      }
+    } else {
+      return invalidArgument("unknown option '" + word + "' for 'aimass models'");
+    }
+  }
+  if (positional.empty()) {
+    return invalidArgument("'models' needs a subcommand: list, show, promote, rollback or delete");
+  }
+  command.action = positional.front();
+  command.arguments.assign(positional.begin() + 1, positional.end());
+  struct Shape {
+    const char* action;
+    std::size_t arguments;
+    const char* usage;
+    bool json;
+    bool alias;
+    bool force;
+  };
+  static constexpr Shape kShapes[] = {
+      {"list", 0, "models list [--json]", true, false, false},
+      {"show", 1, "models show NAME[/VERSION|@ALIAS] [--json]", true, false, false},
+      {"promote", 2, "models promote NAME VERSION --alias ALIAS", false, true, false},
+      {"rollback", 1, "models rollback NAME --alias ALIAS", false, true, false},
+      {"delete", 1, "models delete NAME/VERSION [--force]", false, false, true},
+  };
+  const Shape* shape = nullptr;
+  for (const auto& s : kShapes) {
+    if (command.action == s.action) {
+      shape = &s;
+    }
+  }
+  if (shape == nullptr) {
+    return invalidArgument("unknown subcommand 'models " + command.action +
+                           "': use list, show, promote, rollback or delete");
+  }
+  const std::string usage = std::string(" (usage: aimass ") + shape->usage + " --config CONFIG)";
+  if (command.arguments.size() != shape->arguments) {
+    return invalidArgument("'aimass models " + command.action + "' takes " +
+                           std::to_string(shape->arguments) + " argument" +
+                           (shape->arguments == 1 ? "" : "s") + usage);
+  }
+  if (command.json && !shape->json) {
+    return invalidArgument("--json is not an option of 'aimass models " + command.action + "'");
+  }
+  if (command.force && !shape->force) {
+    return invalidArgument("--force is not an option of 'aimass models " + command.action + "'");
+  }
+  if (shape->alias != !command.alias.empty()) {
+    return invalidArgument(
+        shape->alias ? "'aimass models " + command.action + "' needs --alias ALIAS" + usage
+                     : "--alias is not an option of 'aimass models " + command.action + "'");
+  }
+  if (command.config.empty()) {
+    return invalidArgument("'aimass models " + command.action +
+                           "' needs --config CONFIG to say which storage holds the registry");
+  }
+  return command;
+}
+
+Expected<std::shared_ptr<Storage>> openGraphStorage(const Graph& graph, Host& host,
+                                                    std::string_view storage_node) {
+  const GraphNode* chosen = nullptr;
+  std::vector<std::string> storage_names;
+  for (const auto& node : graph.nodes()) {
+    if (node.type == nullptr || node.type->type.kind != NodeKind::kStorage) {
+      continue;
+    }
+    storage_names.push_back(node.decl.name);
+    if (chosen == nullptr && (storage_node.empty() || node.decl.name == storage_node)) {
+      chosen = &node;
+    }
+  }
+  if (chosen == nullptr) {
+    if (storage_node.empty()) {
+      return notFound("the configuration has no storage node");
+    }
+    std::string known;
+    for (const auto& name : storage_names) {
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    return notFound("no storage node '" + std::string(storage_node) + "' in the configuration" +
+                    (known.empty() ? std::string() : " (storage nodes: " + known + ")"));
+  }
+  const RegisteredType& type = *chosen->type;
+  if (!chosen->refs.empty()) {
+    return invalidArgument("storage node '" + chosen->decl.name +
+                           "' references other nodes; the models commands create storage "
+                           "nodes alone");
+  }
+  NodeConfig config(chosen->decl.name, type.type.type, &host);
+  for (const auto& [name, value] : chosen->values) {
+    config.setValue(name, value);
+  }
+  std::unique_ptr<Node> created;
+  Status status = guard("storage '" + chosen->decl.name + "'", [&]() -> Status {
+    auto made = type.type.factory(config);
+    if (!made.ok()) {
+      return made.status();
+    }
+    created = std::move(made).value();
+    return Status();
+  });
+  if (!status.ok()) {
+    return Status(status.code(), "storage node '" + chosen->decl.name + "' (" + type.type.type +
+                                     "): " + status.message());
+  }
+  if (!created || created->kind() != NodeKind::kStorage) {
+    LibraryKeepingDeleter{type.library}(created.release());
+    return internalError("the factory of " + type.type.type + " made no storage node");
+  }
+  std::shared_ptr<Node> node(created.release(), LibraryKeepingDeleter{type.library});
+  return std::static_pointer_cast<Storage>(node);
+}
+
+int runModelsCommand(const ModelsCommand& command, ModelRegistry& registry, std::ostream& out,
+                     std::ostream& err) {
+  Status status = dispatch(command, registry, out);
+  if (status.ok()) {
+    return 0;
+  }
+  err << "aimass: " << status.message() << "\n";
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kFailedPrecondition:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+}  // namespace aimass::core

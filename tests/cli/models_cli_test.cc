@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: Apache-2.0
+// `aimass models ...` as users run it: a real process on a storage.fs registry that two
+// quickstart-like training runs (`aimass run`) filled.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// A folder with the configuration, its data and its store; removed afterwards.
+class Workspace {
+ public:
+  Workspace() {
+    std::string pattern = (fs::temp_directory_path() / "aimass-models-XXXXXX").string();
+    dir_ = mkdtemp(pattern.data());
+    fs::copy_file(fs::path(AIMASS_SOURCE_DIR) / "configs/data/pumps.csv", dir_ / "pumps.csv");
+    std::ofstream(dir_ / "train.yaml") << "nodes:\n"
+                                          "  store: {type: storage.fs, path: store}\n"
+                                          "  pumps: {type: dataset.csv, path: pumps.csv, "
+                                          "label: state}\n"
+                                          "  pump_state: {type: model.softmax}\n"
+                                          "  sgd: {type: optimizer.sgd, learning_rate: 0.05}\n"
+                                          "  train: {type: job.train, model: pump_state, "
+                                          "dataset: pumps, optimizer: sgd, epochs: 2, "
+                                          "validation_fraction: 0.2, storage: store}\n";
+  }
+  ~Workspace() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string config() const { return (dir_ / "train.yaml").string(); }
+  const fs::path& dir() const { return dir_; }
+  /// Files storage.fs keeps under the models/pump_state/artifacts/ level of its keys.
+  std::size_t artifactFiles() const {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (const auto& entry : fs::recursive_directory_iterator(dir_ / "store", ec)) {
+      n += entry.is_regular_file() &&
+                   entry.path().parent_path().string().ends_with("models/pump_state/artifacts")
+               ? 1
+               : 0;
+    }
+    return n;
+  }
+
+  /// Runs the aimass executable with `args`, stdout and stderr captured through files.
+  Result aimass(std::vector<std::string> args) const {
+    const fs::path out_path = dir_ / "stdout", err_path = dir_ / "stderr";
+    pid_t pid = fork();
+    if (pid == 0) {
+      int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(out, STDOUT_FILENO);
+      dup2(err, STDERR_FILENO);
+      unsetenv("AIMASS_PLUGIN_PATH");
+      std::string program = AIMASS_EXECUTABLE;
+      std::vector<char*> argv{program.data()};
+      for (auto& arg : args) {
+        argv.push_back(arg.data());
+      }
+      argv.push_back(nullptr);
+      execv(program.c_str(), argv.data());
+      _exit(127);
+    }
+    Result result;
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+      ADD_FAILURE() << "could not run " << AIMASS_EXECUTABLE;
+      return result;
+    }
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = readFile(out_path);
+    result.err = readFile(err_path);
+    return result;
+  }
+
+ private:
+  fs::path dir_;
+};
+
+/// Two training runs: versions 1 and 2 of pump_state.
+class ModelsCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int run = 1; run <= 2; ++run) {
+      Result r = ws_.aimass({"run", ws_.config()});
+      ASSERT_EQ(r.code, 0) << r.err;
+      ASSERT_THAT(r.err, HasSubstr("registered pump_state version " + std::to_string(run)));
+    }
+  }
+  Result models(std::vector<std::string> args) const {
+    args.insert(args.begin(), "models");
+    args.push_back("--config");
+    args.push_back(ws_.config());
+    return ws_.aimass(std::move(args));
+  }
+  Poco::JSON::Object::Ptr showJson(const std::string& reference) const {
+    Result r = models({"show", reference, "--json"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return Poco::JSON::Parser().parse(r.out).extract<Poco::JSON::Object::Ptr>();
+  }
+
+  Workspace ws_;
+};
+
+TEST_F(ModelsCli, ListShowsEachTrainedModelWithItsVersions) {
+  Result r = models({"list"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("MODEL +VERSIONS +LATEST +ALIASES\n"
+                                              "pump_state +2 +2 +-\n"));
+
+  Result json = models({"list", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  auto list = Poco::JSON::Parser().parse(json.out).extract<Poco::JSON::Array::Ptr>();
+  ASSERT_EQ(list->size(), 1u);
+  auto model = list->getObject(0);
+  EXPECT_EQ(model->getValue<std::string>("model"), "pump_state");
+  EXPECT_EQ(model->getValue<int>("versions"), 2);
+  EXPECT_EQ(model->getValue<int>("latest"), 2);
+}
+
+TEST_F(ModelsCli, ShowGivesEachVersionsArtifactTypeAndMetrics) {
+  auto model = showJson("pump_state");
+  auto versions = model->getArray("versions");
+  ASSERT_EQ(versions->size(), 2u);
+  std::vector<std::string> artifacts;
+  for (std::size_t i = 0; i < versions->size(); ++i) {
+    auto v = versions->getObject(static_cast<unsigned>(i));
+    EXPECT_EQ(v->getValue<int>("version"), static_cast<int>(i) + 1);
+    EXPECT_EQ(v->getValue<std::string>("type"), "model.softmax");
+    EXPECT_EQ(v->getValue<std::string>("node"), "pump_state");
+    EXPECT_EQ(v->getValue<std::string>("sha256").size(), 64u);
+    EXPECT_FALSE(v->getValue<std::string>("dataset").empty());
+    auto metrics = v->getObject("metrics");
+    EXPECT_TRUE(metrics->has("loss") && metrics->has("val_loss") && metrics->has("val_accuracy"));
+    artifacts.push_back(v->getValue<std::string>("artifact"));
+    EXPECT_THAT(artifacts.back(), ::testing::StartsWith("models/pump_state/artifacts/"));
+  }
+  EXPECT_NE(artifacts[0], artifacts[1]) << "each version has its own artifact";
+  EXPECT_EQ(ws_.artifactFiles(), 2u);
+
+  Result text = models({"show", "pump_state/1"});
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("version   1\n"));
+  EXPECT_THAT(text.out, HasSubstr("artifact  " + artifacts[0] + "\n"));
+  EXPECT_THAT(text.out, HasSubstr("node      pump_state (model.softmax)\n"));
+}
+
+TEST_F(ModelsCli, PromoteAndRollbackMoveAnAlias) {
+  Result first = models({"promote", "pump_state", "1", "--alias", "champion"});
+  EXPECT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(first.out, "pump_state@champion -> version 1\n");
+  Result second = models({"promote", "pump_state", "2", "--alias", "champion"});
+  EXPECT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(showJson("pump_state@champion")->getValue<int>("version"), 2);
+
+  Result back = models({"rollback", "pump_state", "--alias", "champion"});
+  EXPECT_EQ(back.code, 0) << back.err;
+  EXPECT_EQ(back.out, "pump_state@champion -> version 1\n");
+  EXPECT_EQ(showJson("pump_state@champion")->getValue<int>("version"), 1);
+
+  Result none_left = models({"rollback", "pump_state", "--alias", "champion"});
+  EXPECT_EQ(none_left.code, 2) << none_left.out;
+  EXPECT_THAT(none_left.err, HasSubstr("champion"));
+
+  Result list = models({"list"});
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("pump_state +2 +2 +champion=1\n"));
+}
+
+TEST_F(ModelsCli, DeleteRemovesVersionAndArtifactButNotWhileAliasedUnlessForced) {
+  ASSERT_EQ(ws_.artifactFiles(), 2u);
+  ASSERT_EQ(models({"promote", "pump_state", "1", "--alias", "champion"}).code, 0);
+
+  Result refused = models({"delete", "pump_state/1"});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("champion"));
+  EXPECT_EQ(ws_.artifactFiles(), 2u);
+
+  Result forced = models({"delete", "pump_state/1", "--force"});
+  EXPECT_EQ(forced.code, 0) << forced.err;
+  EXPECT_EQ(forced.out, "deleted pump_state version 1\n");
+  EXPECT_EQ(ws_.artifactFiles(), 1u) << "the version's artifact is deleted with it";
+  Result gone = models({"show", "pump_state/1"});
+  EXPECT_EQ(gone.code, 2);
+  EXPECT_THAT(gone.err, HasSubstr("no version 1"));
+  EXPECT_EQ(showJson("pump_state")->getArray("versions")->size(), 1u);
+}
+
+TEST_F(ModelsCli, UnknownModelVersionOrAliasIsExitTwoWithAClearError) {
+  Result model = models({"show", "nope"});
+  EXPECT_EQ(model.code, 2);
+  EXPECT_THAT(model.err, HasSubstr("'nope' is not registered"));
+  Result version = models({"show", "pump_state/9"});
+  EXPECT_EQ(version.code, 2);
+  EXPECT_THAT(version.err, HasSubstr("no version 9"));
+  Result alias = models({"promote", "pump_state", "7", "--alias", "champion"});
+  EXPECT_EQ(alias.code, 2);
+  Result bad_version = models({"delete", "pump_state/latest"});
+  EXPECT_EQ(bad_version.code, 2);
+  EXPECT_THAT(bad_version.err, HasSubstr("whole number"));
+}
+
+TEST(ModelsCliUsage, MistakesAreUsageErrors) {
+  Workspace ws;
+  Result no_config = ws.aimass({"models", "list"});
+  EXPECT_EQ(no_config.code, 2);
+  EXPECT_THAT(no_config.err, HasSubstr("needs --config CONFIG"));
+  Result no_alias = ws.aimass({"models", "promote", "m", "1", "--config", ws.config()});
+  EXPECT_EQ(no_alias.code, 2);
+  EXPECT_THAT(no_alias.err, HasSubstr("needs --alias ALIAS"));
+  Result unknown = ws.aimass({"models", "frob", "--config", ws.config()});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown subcommand 'models frob'"));
+  Result no_node = ws.aimass({"models", "list", "--config", ws.config(), "--storage-node", "x"});
+  EXPECT_EQ(no_node.code, 2);
+  EXPECT_THAT(no_node.err, HasSubstr("no storage node 'x'"));
+  Result help = ws.aimass({"help", "models"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_THAT(help.out, HasSubstr("delete NAME/VERSION       delete the version and its artifact"));
+}
+
+TEST(ModelsCliUsage, AnEmptyStoreListsNoModels) {
+  Workspace ws;
+  Result r = ws.aimass({"models", "list", "--config", ws.config()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "no models registered\n");
+  EXPECT_EQ(ws.artifactFiles(), 0u) << "nothing was trained";
+}
+
+}  // namespace
