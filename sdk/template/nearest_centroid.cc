@@ -76,15 +76,11 @@ Status NearestCentroid::predict(const aimass::TensorMap& inputs, aimass::TensorM
   if (!ready()) {
     return aimass::failedPrecondition("model.nearest_centroid is not trained");
   }
-  const Tensor* input = inputs.find("input");
-  if (input == nullptr) {
-    return aimass::invalidArgument("missing input 'input'");
+  auto checked = aimass::featureInput("model.nearest_centroid", inputs, features_);
+  if (!checked.ok()) {
+    return checked.status();
   }
-  if (input->dtype() != DType::kFloat32 || input->rank() != 2 || input->dim(1) != features_) {
-    return aimass::invalidArgument("input 'input' must be FP32 [N, " + std::to_string(features_) +
-                                   "], got " + std::string(aimass::dtypeName(input->dtype())) +
-                                   " " + aimass::shapeToString(input->shape()));
-  }
+  const Tensor* input = *checked;
   const std::int64_t n = input->dim(0);
   const auto classes = static_cast<std::int64_t>(class_names_.size());
   return aimass::guard("model.nearest_centroid predict", [&] {

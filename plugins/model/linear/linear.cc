@@ -409,24 +409,11 @@ Status LinearRegression::predict(const TensorMap& inputs, TensorMap& outputs,
   if (!ready()) {
     return failedPrecondition("model.linear is not trained or loaded yet");
   }
-  const std::string expected = "FP32 [-1, " + std::to_string(features_) + "]";
-  const Tensor* input = nullptr;
-  for (const auto& [name, tensor] : inputs) {
-    if (name != kInput) {
-      return invalidArgument("unknown input '" + name + "': model.linear takes one input '" +
-                             std::string(kInput) + "' " + expected);
-    }
-    input = &tensor;
+  auto checked = featureInput("model.linear", inputs, features_);
+  if (!checked.ok()) {
+    return checked.status();
   }
-  if (input == nullptr) {
-    return invalidArgument("missing input '" + std::string(kInput) + "' " + expected);
-  }
-  if (input->dtype() != DType::kFloat32 || input->rank() != 2 || input->dim(1) != features_ ||
-      input->device() != Device::kCpu) {
-    return invalidArgument("input '" + std::string(kInput) + "' must be " + expected + ", got " +
-                           std::string(dtypeName(input->dtype())) + " " +
-                           shapeToString(input->shape()));
-  }
+  const Tensor* input = *checked;
   const std::int64_t rows = input->dim(0);
   return guard("model.linear predict", [&] {
     Tensor prediction(DType::kFloat32, {rows, targets_});

@@ -150,28 +150,16 @@ Status BaselineModel::predict(const TensorMap& inputs, TensorMap& outputs,
                               const PredictOptions& /*options*/) const {
   // Step 8: predict() runs on many threads at once. It reads state_ and writes only to
   // `outputs`, so it needs no lock. It checks its inputs itself: callers validate against
-  // schema() too, but a model must never crash on bad input.
+  // schema() too, but a model must never crash on bad input. aimass::featureInput() makes
+  // the checks of the "input" FP32 [-1, F] convention with clear messages.
   if (!state_) {
     return failedPrecondition("model.baseline is not fitted or loaded yet");
   }
-  const std::string expected = "FP32 [-1, " + std::to_string(state_->features) + "]";
-  const Tensor* input = nullptr;
-  for (const auto& [name, tensor] : inputs) {
-    if (name != kInput) {
-      return invalidArgument("unknown input '" + name + "': model.baseline takes one input '" +
-                             std::string(kInput) + "' " + expected);
-    }
-    input = &tensor;
+  auto checked = featureInput("model.baseline", inputs, state_->features);
+  if (!checked.ok()) {
+    return checked.status();
   }
-  if (input == nullptr) {
-    return invalidArgument("missing input '" + std::string(kInput) + "' " + expected);
-  }
-  if (input->dtype() != DType::kFloat32 || input->rank() != 2 ||
-      input->dim(1) != state_->features) {
-    return invalidArgument("input '" + std::string(kInput) + "' must be " + expected + ", got " +
-                           std::string(dtypeName(input->dtype())) + " " +
-                           shapeToString(input->shape()));
-  }
+  const Tensor* input = *checked;
   const std::int64_t rows = input->dim(0);
 
   // Step 9: write every output the schema lists, with the batch dimension first.

@@ -488,21 +488,13 @@ Status Mlp::predict(const TensorMap& inputs, TensorMap& outputs,
   if (!ready()) {
     return failedPrecondition("model.mlp is not trained or loaded yet");
   }
-  const std::string expected = "FP32 [-1, " + std::to_string(inputs_) + "]";
-  const Tensor* input = nullptr;
-  for (const auto& [name, tensor] : inputs) {
-    if (name != kInput) {
-      return invalidArgument("unknown input '" + name + "': model.mlp takes one input '" +
-                             std::string(kInput) + "' " + expected);
-    }
-    input = &tensor;
+  auto checked = featureInput("model.mlp", inputs, inputs_);
+  if (!checked.ok()) {
+    return checked.status();
   }
-  if (input == nullptr) {
-    return invalidArgument("missing input '" + std::string(kInput) + "' " + expected);
-  }
-  if (!checkFeatures(*input).ok()) {
-    return invalidArgument("input '" + std::string(kInput) + "' must be " + expected + ", got " +
-                           std::string(dtypeName(input->dtype())) + " " +
+  const Tensor* input = *checked;
+  if (input->dim(0) <= 0) {
+    return invalidArgument("input 'input' must hold at least one row, got " +
                            shapeToString(input->shape()));
   }
   const std::int64_t rows = input->dim(0);

@@ -121,6 +121,32 @@ class SelfTraining {
   ~SelfTraining() = default;
 };
 
+/// The one input of a model that follows the classification/regression convention: "input",
+/// FP32 [-1, features], on the CPU. kInvalidArgument, naming `model`, for an unknown or missing
+/// input, another dtype, rank or feature count, with what was expected and what came.
+inline Expected<const Tensor*> featureInput(std::string_view model, const TensorMap& inputs,
+                                            std::int64_t features) {
+  const std::string expected = "FP32 [-1, " + std::to_string(features) + "]";
+  const Tensor* input = nullptr;
+  for (const auto& [name, tensor] : inputs) {
+    if (name != "input") {
+      return invalidArgument("unknown input '" + name + "': " + std::string(model) +
+                             " takes one input 'input' " + expected);
+    }
+    input = &tensor;
+  }
+  if (input == nullptr) {
+    return invalidArgument("missing input 'input' " + expected);
+  }
+  if (input->dtype() != DType::kFloat32 || input->rank() != 2 || input->dim(1) != features ||
+      input->device() != Device::kCpu) {
+    return invalidArgument("input 'input' must be " + expected + ", got " +
+                           std::string(dtypeName(input->dtype())) + " " +
+                           shapeToString(input->shape()));
+  }
+  return input;
+}
+
 /// A model: one interface for classifiers, regressors, clusterers, recommenders and sequence
 /// models. Inputs and outputs are named tensors described by schema().
 ///
