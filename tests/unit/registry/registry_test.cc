@@ -13,6 +13,7 @@
 
 #include "aimass/core/sha256.h"
 #include "fs.h"
+#include "temp_dir.h"
 
 namespace aimass::core {
 namespace {
@@ -20,21 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using plugins::storage::FsStorage;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "aimass-registry-test-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using aimass::testing::TempDir;
 
 class RegistryTest : public ::testing::Test {
  protected:

@@ -19,6 +19,7 @@
 #include "aimass/plugin.h"
 #include "aimass/testing/registration.h"
 #include "aimass/testing/storage_conformance.h"
+#include "temp_dir.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -28,22 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace Poco::Data::Keywords;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "aimass-sqlite-test-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, ec);
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using aimass::testing::TempDir;
 
 std::unique_ptr<SqliteStorage> open(const fs::path& file) {
   auto storage = SqliteStorage::create(file, 5000);
