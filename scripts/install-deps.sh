@@ -5,13 +5,17 @@ set -euo pipefail
 
 packages=(
   build-essential cmake git pkg-config python3
+  ccache                      # rebuilds from a clean build folder reuse earlier compiles
   libboost-dev libboost-program-options-dev
   libyaml-cpp-dev libpoco-dev
   libdnnl-dev                 # oneDNN for libaimass_compute
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev    # libFuzzer for tests/fuzz
   zlib1g-dev                  # gzipped IDX files (dataset.idx)
-  dataset-fashion-mnist       # Fashion-MNIST for configs/fashion_mnist_softmax.yaml and tests
+  libpq-dev                   # storage.postgres (libpoco-dev's Poco::DataPostgreSQL needs it)
+  postgresql                  # the real server storage.postgres's tests run against
+  dataset-fashion-mnist       # Fashion-MNIST for configs/quickstart.yaml, fashion_mnist_softmax.yaml and tests
+  prometheus                  # promtool: frontend.http's /metrics test checks the format
 )
 
 missing=()
