@@ -3,15 +3,19 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
-#include <cstdio>
 #include <optional>
 #include <set>
 
 #include "aimass/core/sha256.h"
+#include "record_text.h"
 
 namespace aimass::core {
 namespace {
+
+using record::escape;
+using record::formatNumber;
+using record::parseInt;
+using record::parseLines;
 
 constexpr std::string_view kModelsPrefix = "registry/models/";
 constexpr std::string_view kVersionHeader = "aimass-model-version 1";
@@ -22,97 +26,11 @@ std::string modelKey(std::string_view model) {
 }
 
 std::string versionKey(std::string_view model, std::int64_t version) {
-  char digits[32];
-  std::snprintf(digits, sizeof digits, "%010lld", static_cast<long long>(version));
-  return modelKey(model) + "versions/" + digits;
+  return modelKey(model) + "versions/" + record::versionSegment(version);
 }
 
 std::string aliasKey(std::string_view model, std::string_view alias) {
   return modelKey(model) + "aliases/" + std::string(alias);
-}
-
-std::string escape(std::string_view text) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte <= ' ' || byte >= 0x7f || c == '%') {
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 15];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::optional<std::string> unescape(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) {
-      return std::nullopt;
-    }
-    unsigned value = 0;
-    auto parsed = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
-    if (parsed.ec != std::errc() || parsed.ptr != text.data() + i + 3) {
-      return std::nullopt;
-    }
-    out += static_cast<char>(value);
-    i += 2;
-  }
-  return out;
-}
-
-std::optional<std::int64_t> parseInt(std::string_view text) {
-  std::int64_t value = 0;
-  auto parsed = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || parsed.ec != std::errc() || parsed.ptr != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::string formatNumber(double value) {
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
-
-/// Splits a record into lines, each into space-separated, unescaped fields.
-std::optional<std::vector<std::vector<std::string>>> parseLines(std::string_view text) {
-  std::vector<std::vector<std::string>> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) {
-      end = text.size();
-    }
-    std::string_view line = text.substr(start, end - start);
-    std::vector<std::string> fields;
-    std::size_t field_start = 0;
-    while (true) {
-      std::size_t space = line.find(' ', field_start);
-      auto field =
-          unescape(line.substr(field_start, space == std::string_view::npos ? std::string_view::npos
-                                                                            : space - field_start));
-      if (!field) {
-        return std::nullopt;
-      }
-      fields.push_back(std::move(*field));
-      if (space == std::string_view::npos) {
-        break;
-      }
-      field_start = space + 1;
-    }
-    lines.push_back(std::move(fields));
-    start = end + 1;
-  }
-  return lines;
 }
 
 std::string encodeAlias(const ModelAlias& alias) {
@@ -179,6 +97,17 @@ std::string encodeModelVersion(const ModelVersion& v) {
   out += "\nnode " + escape(v.node);
   out += "\ntype " + escape(v.node_type);
   out += "\ndataset " + escape(v.dataset_fingerprint);
+  if (!v.dataset_name.empty()) {
+    out += "\ndataset_name " + escape(v.dataset_name);
+    out += "\ndataset_version " + std::to_string(v.dataset_version);
+    out += "\ndataset_sha256 " + escape(v.dataset_sha256);
+  }
+  if (!v.code_version.empty()) {
+    out += "\ncode " + escape(v.code_version);
+  }
+  if (!v.created_by.empty()) {
+    out += "\ncreated_by " + escape(v.created_by);
+  }
   out += "\ncreated_ms " + std::to_string(v.created_unix_ms);
   for (const auto& [name, value] : v.metrics) {
     out += "\nmetric " + escape(name) + " " + formatNumber(value);
@@ -217,6 +146,18 @@ Expected<ModelVersion> decodeModelVersion(std::string_view text) {
       v.node_type = f[1];
     } else if (f.size() == 2 && field == "dataset") {
       v.dataset_fingerprint = f[1];
+    } else if (f.size() == 2 && field == "dataset_name") {
+      v.dataset_name = f[1];
+    } else if (f.size() == 2 && field == "dataset_version") {
+      auto n = parseInt(f[1]);
+      if (!n || *n <= 0) return bad("dataset_version '" + f[1] + "'");
+      v.dataset_version = *n;
+    } else if (f.size() == 2 && field == "dataset_sha256") {
+      v.dataset_sha256 = f[1];
+    } else if (f.size() == 2 && field == "code") {
+      v.code_version = f[1];
+    } else if (f.size() == 2 && field == "created_by") {
+      v.created_by = f[1];
     } else if (f.size() == 2 && field == "created_ms") {
       auto n = parseInt(f[1]);
       if (!n) return bad("created_ms '" + f[1] + "'");
@@ -295,38 +236,25 @@ Expected<ModelVersion> ModelRegistry::registerVersion(std::string_view model,
   v.node = info.node;
   v.node_type = info.node_type;
   v.dataset_fingerprint = info.dataset_fingerprint;
+  if (!info.dataset_name.empty()) {
+    AIMASS_RETURN_IF_ERROR(validateName(info.dataset_name, "dataset"));
+    if (info.dataset_version <= 0) {
+      return invalidArgument("registering model '" + std::string(model) + "': dataset '" +
+                             info.dataset_name + "' needs a version number");
+    }
+    v.dataset_name = info.dataset_name;
+    v.dataset_version = info.dataset_version;
+    v.dataset_sha256 = info.dataset_sha256;
+  }
+  v.code_version = info.code_version.empty() ? record::codeVersion() : info.code_version;
+  v.created_by = record::currentUser();
   v.metrics = info.metrics;
   v.tags = info.tags;
-  v.created_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  v.created_unix_ms = record::nowUnixMs();
   // Allocate the number with compare-and-set on the counter: concurrent registrations (threads
   // or processes) each win a distinct number.
-  const std::string counter = modelKey(model) + "next-version";
-  for (;;) {
-    auto current = storage_.get(counter);
-    if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
-      return current.status();
-    }
-    std::int64_t next = 1;
-    if (current.ok()) {
-      auto parsed = parseInt(*current);
-      if (!parsed || *parsed <= 0) {
-        return dataLoss("version counter '" + counter + "' holds '" + *current + "'");
-      }
-      next = *parsed;
-    }
-    const std::string desired = std::to_string(next + 1);
-    auto set = current.ok() ? storage_.compareAndSet(counter, std::string_view(*current), desired)
-                            : storage_.compareAndSet(counter, std::nullopt, desired);
-    if (!set.ok()) {
-      return set.status();
-    }
-    if (*set) {
-      v.version = next;
-      break;
-    }
-  }
+  AIMASS_ASSIGN_OR_RETURN(v.version,
+                          record::takeNextNumber(storage_, modelKey(model) + "next-version"));
   auto written =
       storage_.compareAndSet(versionKey(model, v.version), std::nullopt, encodeModelVersion(v));
   if (!written.ok()) {
@@ -539,6 +467,109 @@ Status ModelRegistry::deleteVersion(std::string_view model, std::int64_t version
     return artifact.withContext("removing the artifact of version " + std::to_string(version));
   }
   return Status();
+}
+
+Expected<ModelVersion> ModelRegistry::setTags(std::string_view model, std::int64_t version,
+                                              const std::map<std::string, std::string>& set,
+                                              const std::vector<std::string>& remove) {
+  for (const auto& [key, value] : set) {
+    if (key.empty()) {
+      return invalidArgument("a tag needs a name: KEY=VALUE with a non-empty KEY");
+    }
+  }
+  for (const auto& key : remove) {
+    if (key.empty()) {
+      return invalidArgument("a tag to remove needs a name");
+    }
+    if (set.count(key) != 0) {
+      return invalidArgument("tag '" + key + "' is both set and removed");
+    }
+  }
+  AIMASS_RETURN_IF_ERROR(validateName(model, "model"));
+  const std::string key = versionKey(model, version);
+  for (;;) {
+    auto stored = storage_.get(key);
+    if (!stored.ok()) {
+      if (stored.status().code() == StatusCode::kNotFound) {
+        return notFound("model '" + std::string(model) + "' has no version " +
+                        std::to_string(version));
+      }
+      return stored.status();
+    }
+    auto current = decodeModelVersion(*stored);
+    if (!current.ok()) {
+      return current.status().withContext(key);
+    }
+    for (const auto& name : remove) {
+      if (current->tags.erase(name) == 0) {
+        return notFound(std::string(model) + "/" + std::to_string(version) + " has no tag '" +
+                        name + "'");
+      }
+    }
+    for (const auto& [name, value] : set) {
+      current->tags[name] = value;
+    }
+    // Compare-and-set against the text read: a concurrent change (another tag, a delete) makes
+    // this round start again instead of being overwritten.
+    AIMASS_ASSIGN_OR_RETURN(bool written, storage_.compareAndSet(key, std::string_view(*stored),
+                                                                 encodeModelVersion(*current)));
+    if (written) {
+      return std::move(*current);
+    }
+  }
+}
+
+Expected<GarbageReport> ModelRegistry::collectGarbage(bool dry_run, std::int64_t min_age_ms) {
+  // List the artifacts first, then read the records, so an artifact registered in between is
+  // seen as referenced. One whose registration is still running when the records are read
+  // looks orphaned; the minimum age keeps it.
+  AIMASS_ASSIGN_OR_RETURN(auto keys, storage_.list(kModelArtifactsPrefix));
+  std::set<std::string> referenced;
+  AIMASS_ASSIGN_OR_RETURN(auto models, listModels());
+  for (const auto& model : models) {
+    auto versions = listVersions(model);
+    if (!versions.ok()) {
+      if (versions.status().code() == StatusCode::kNotFound) {
+        continue;  // deleted since the listing
+      }
+      return versions.status();
+    }
+    for (const auto& v : *versions) {
+      referenced.insert(v.artifact_key);
+    }
+  }
+  GarbageReport report;
+  const std::int64_t now_ns = record::nowUnixMs() * 1000000;
+  for (const auto& key : keys) {
+    // models/<model>/artifacts/<name>, exactly.
+    std::string_view rest = std::string_view(key).substr(kModelArtifactsPrefix.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos || !rest.substr(slash + 1).starts_with("artifacts/")) {
+      continue;
+    }
+    const std::string_view name = rest.substr(slash + 1 + std::string_view("artifacts/").size());
+    if (name.empty() || name.find('/') != std::string_view::npos) {
+      continue;
+    }
+    if (referenced.count(key) != 0) {
+      ++report.referenced;
+      continue;
+    }
+    const auto digits = name.substr(0, name.find_first_not_of("0123456789"));
+    const auto saved_ns = digits.size() >= 16 ? parseInt(digits) : std::nullopt;
+    if (saved_ns && now_ns - *saved_ns < min_age_ms * 1000000) {
+      report.too_recent.push_back(key);
+      continue;
+    }
+    if (!dry_run) {
+      Status removed = storage_.remove(key);
+      if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
+        return removed.withContext("removing unreferenced artifact '" + key + "'");
+      }
+    }
+    report.removed.push_back(key);
+  }
+  return report;
 }
 
 Status ModelRegistry::verifyArtifact(const ModelVersion& version) const {

@@ -5,7 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -207,6 +210,155 @@ TEST_F(RegistryTest, RecordsRoundTripAndMalformedOnesAreDataLoss) {
             StatusCode::kDataLoss);
   EXPECT_EQ(decodeModelVersion("aimass-model-version 1\nmodel a%2\nversion 1\n").status().code(),
             StatusCode::kDataLoss);
+}
+
+TEST_F(RegistryTest, VersionsRecordTheCodeVersionTheUserAndTheDataset) {
+  const char* old_user = std::getenv("USER");
+  const std::string saved_user = old_user != nullptr ? old_user : "";
+  ::setenv("USER", "carol", 1);
+  ASSERT_TRUE(storage_->put("artifacts/a", "w").ok());
+  NewModelVersion info;
+  info.artifact_key = "artifacts/a";
+  info.dataset_name = "pumps";
+  info.dataset_version = 3;
+  info.dataset_sha256 = Sha256::of("rows");
+  auto v = registry_->registerVersion("iris", info);
+  if (old_user != nullptr) {
+    ::setenv("USER", saved_user.c_str(), 1);
+  } else {
+    ::unsetenv("USER");
+  }
+  ASSERT_TRUE(v.ok()) << v.status().toString();
+  EXPECT_EQ(v->created_by, "carol");
+  EXPECT_TRUE(v->code_version == "unknown" ||
+              (v->code_version.size() == 40 &&
+               v->code_version.find_first_not_of("0123456789abcdef") == std::string::npos))
+      << v->code_version;
+  auto back = registry_->getVersion("iris", v->version);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->created_by, "carol");
+  EXPECT_EQ(back->code_version, v->code_version);
+  EXPECT_EQ(back->dataset_name, "pumps");
+  EXPECT_EQ(back->dataset_version, 3);
+  EXPECT_EQ(back->dataset_sha256, Sha256::of("rows"));
+
+  info.code_version = "0123abc";
+  EXPECT_EQ(registry_->registerVersion("iris", info).value().code_version, "0123abc");
+  info.dataset_name = "bad name";
+  EXPECT_EQ(registry_->registerVersion("iris", info).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(RegistryTest, RecordsWrittenBeforeLineageFieldsStillDecode) {
+  // A record exactly as the first registry wrote it: no dataset_name/version/sha256, code or
+  // created_by lines.
+  const std::string old_record =
+      "aimass-model-version 1\nmodel iris\nversion 4\nartifact models/iris/artifacts/1.aimass\n"
+      "sha256 " +
+      Sha256::of("w") +
+      "\nnode train\ntype model.softmax\ndataset 9a0b\n"
+      "created_ms 1718000000000\nmetric accuracy 0.96\ntag owner alice\n";
+  auto v = decodeModelVersion(old_record);
+  ASSERT_TRUE(v.ok()) << v.status().toString();
+  EXPECT_EQ(v->version, 4);
+  EXPECT_EQ(v->dataset_fingerprint, "9a0b");
+  EXPECT_EQ(v->dataset_name, "");
+  EXPECT_EQ(v->dataset_version, 0);
+  EXPECT_EQ(v->code_version, "");
+  EXPECT_EQ(v->created_by, "");
+  EXPECT_EQ(v->tags.at("owner"), "alice");
+  EXPECT_EQ(encodeModelVersion(*v), old_record) << "re-encoding adds no empty fields";
+
+  // Stored under its key, the old record lists, resolves and takes tags like a new one.
+  ASSERT_TRUE(storage_->put("registry/models/iris/versions/0000000004", old_record).ok());
+  EXPECT_EQ(registry_->resolve("iris").value().version, 4);
+  auto tagged = registry_->setTags("iris", 4, {{"stage", "prod"}}, {});
+  ASSERT_TRUE(tagged.ok()) << tagged.status().toString();
+  EXPECT_EQ(registry_->getVersion("iris", 4).value().tags.at("stage"), "prod");
+  EXPECT_EQ(decodeModelVersion("aimass-model-version 1\nmodel iris\nversion 1\n"
+                               "dataset_version x\n")
+                .status()
+                .code(),
+            StatusCode::kDataLoss);
+}
+
+TEST_F(RegistryTest, TagsAreSetAndRemovedAtomically) {
+  registerBytes("iris", "w1");
+  auto tagged = registry_->setTags("iris", 1, {{"stage", "review"}, {"owner", "bob"}}, {"note"});
+  ASSERT_TRUE(tagged.ok()) << tagged.status().toString();
+  EXPECT_EQ(tagged->tags,
+            (std::map<std::string, std::string>{{"owner", "bob"}, {"stage", "review"}}));
+  EXPECT_EQ(registry_->getVersion("iris", 1).value().tags, tagged->tags);
+
+  auto missing = registry_->setTags("iris", 1, {{"a", "b"}}, {"nope"});
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("'nope'"), std::string::npos);
+  EXPECT_FALSE(registry_->getVersion("iris", 1).value().tags.count("a"))
+      << "a failed change changes nothing";
+  EXPECT_EQ(registry_->setTags("iris", 1, {{"", "x"}}, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->setTags("iris", 1, {{"k", "x"}}, {"k"}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->setTags("iris", 7, {{"k", "x"}}, {}).status().code(), StatusCode::kNotFound);
+
+  // Threads tagging the same version each add their own key: compare-and-set loses none.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        EXPECT_TRUE(
+            registry_
+                ->setTags("iris", 1, {{"t" + std::to_string(t) + "-" + std::to_string(i), "x"}}, {})
+                .ok());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(registry_->getVersion("iris", 1).value().tags.size(), 2u + 20u);
+}
+
+TEST_F(RegistryTest, GarbageCollectionRemovesOnlyUnreferencedOldArtifacts) {
+  // What job.train leaves: artifacts/<unix-ns>.aimass, registered or (after a crash) not.
+  const std::string kept = "models/iris/artifacts/1600000000000000000.aimass";
+  const std::string orphan = "models/iris/artifacts/1600000000000000001.aimass";
+  const std::string orphan_other = "models/mnist/artifacts/1600000000000000002.aimass";
+  const std::string unnamed = "models/iris/artifacts/handmade";
+  const std::string fresh = "models/iris/artifacts/" +
+                            std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count()) +
+                            ".aimass";
+  const std::string unregistered_save = "models/iris/model.aimass";
+  const std::string elsewhere = "artifacts/iris/1";
+  for (const auto& key :
+       {kept, orphan, orphan_other, unnamed, fresh, unregistered_save, elsewhere}) {
+    ASSERT_TRUE(storage_->put(key, "bytes of " + key).ok());
+  }
+  NewModelVersion info;
+  info.artifact_key = kept;
+  ASSERT_TRUE(registry_->registerVersion("iris", info).ok());
+
+  auto dry = registry_->collectGarbage(true, 3600 * 1000);
+  ASSERT_TRUE(dry.ok()) << dry.status().toString();
+  EXPECT_EQ(dry->removed, (std::vector<std::string>{orphan, unnamed, orphan_other}));
+  EXPECT_EQ(dry->too_recent, std::vector<std::string>{fresh});
+  EXPECT_EQ(dry->referenced, 1u);
+  EXPECT_TRUE(storage_->get(orphan).ok()) << "a dry run removes nothing";
+
+  auto done = registry_->collectGarbage(false, 3600 * 1000);
+  ASSERT_TRUE(done.ok()) << done.status().toString();
+  EXPECT_EQ(done->removed, dry->removed);
+  for (const auto& key : {orphan, orphan_other, unnamed}) {
+    EXPECT_EQ(storage_->get(key).status().code(), StatusCode::kNotFound) << key;
+  }
+  for (const auto& key : {kept, fresh, unregistered_save, elsewhere}) {
+    EXPECT_TRUE(storage_->get(key).ok()) << key << " must survive";
+  }
+  EXPECT_TRUE(registry_->verifyArtifact(registry_->getVersion("iris", 1).value()).ok());
+
+  auto immediate = registry_->collectGarbage(false, 0);
+  ASSERT_TRUE(immediate.ok());
+  EXPECT_EQ(immediate->removed, std::vector<std::string>{fresh}) << "min age 0 keeps nothing";
+  EXPECT_EQ(registry_->collectGarbage(false, 0).value().removed.size(), 0u);
 }
 
 TEST_F(RegistryTest, ProcessesRegisteringAtOnceGetDistinctVersions) {

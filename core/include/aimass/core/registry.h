@@ -15,10 +15,14 @@ namespace aimass::core {
 /// What the producer of a model version knows about it; the registry adds the version number,
 /// the content hash and the creation time.
 struct NewModelVersion {
-  std::string artifact_key;         ///< storage key of the saved model; must exist
-  std::string node;                 ///< config node that produced it ("train")
-  std::string node_type;            ///< its type ("model.softmax")
-  std::string dataset_fingerprint;  ///< identifies the training data (e.g. its SHA-256)
+  std::string artifact_key;          ///< storage key of the saved model; must exist
+  std::string node;                  ///< config node that produced it ("train")
+  std::string node_type;             ///< its type ("model.softmax")
+  std::string dataset_fingerprint;   ///< the dataset reader's own fingerprint (may be empty)
+  std::string dataset_name;          ///< the registered dataset (DatasetRegistry); may be empty
+  std::int64_t dataset_version = 0;  ///< its version, 0 when not registered
+  std::string dataset_sha256;        ///< its content hash
+  std::string code_version;          ///< empty: the git commit this build came from
   std::map<std::string, double> metrics;
   std::map<std::string, std::string> tags;
 };
@@ -33,10 +37,27 @@ struct ModelVersion {
   std::string node;
   std::string node_type;
   std::string dataset_fingerprint;
+  std::string dataset_name;  ///< empty in records made before datasets were registered
+  std::int64_t dataset_version = 0;
+  std::string dataset_sha256;
+  std::string code_version;  ///< git commit of the aimass that registered it, or "unknown";
+                             ///< empty in older records
+  std::string created_by;    ///< user name of the registering process; empty in older records
   std::int64_t created_unix_ms = 0;
   std::map<std::string, double> metrics;
   std::map<std::string, std::string> tags;
 };
+
+/// What collectGarbage() found under the model artifact prefix.
+struct GarbageReport {
+  std::vector<std::string> removed;     ///< unreferenced artifacts deleted (or, dry run, to be)
+  std::vector<std::string> too_recent;  ///< unreferenced but younger than the minimum age: kept
+  std::uint64_t referenced = 0;         ///< artifacts a version record names: kept
+};
+
+/// Where job.train saves the artifacts it registers: models/<model>/artifacts/<name>. Garbage
+/// collection only ever looks at keys of this shape.
+inline constexpr std::string_view kModelArtifactsPrefix = "models/";
 
 /// A named pointer at one version ("champion"), with the targets it had before, oldest first,
 /// so rollback can move it back.
@@ -53,7 +74,9 @@ struct ModelAlias {
 ///   registry/models/<model>/next-version          the next version number (compare-and-set)
 ///   registry/models/<model>/versions/<0000000007> one version record
 ///   registry/models/<model>/aliases/<alias>       one alias record
-/// Artifacts live wherever their producer saved them; the record names the key.
+/// Artifacts live wherever their producer saved them; the record names the key. job.train
+/// saves them under models/<model>/artifacts/, where collectGarbage() looks for orphans.
+/// Datasets have their own registry (dataset_registry.h) beside this one.
 ///
 /// Model and alias names are 1..128 characters of [A-Za-z0-9._-], not starting with '.' or '-';
 /// aliases must not be all digits (so "name/3" and "name@3" cannot be confused).
@@ -67,8 +90,9 @@ class ModelRegistry {
   explicit ModelRegistry(Storage& storage) : storage_(storage) {}
 
   /// Registers the next version of `model`: hashes the artifact (streamed), allocates the
-  /// number, writes the record. kNotFound when the artifact key does not exist;
-  /// kInvalidArgument for a bad model name.
+  /// number, writes the record, adding the creation time, the user name ($USER, else the
+  /// passwd entry) and, unless given, the code version (the git commit of this build).
+  /// kNotFound when the artifact key does not exist; kInvalidArgument for a bad model name.
   Expected<ModelVersion> registerVersion(std::string_view model, const NewModelVersion& info);
 
   /// Names of every model with at least one version or alias, sorted.
@@ -94,6 +118,21 @@ class ModelRegistry {
   /// aliases) while an alias points at it, unless `force`, which deletes those aliases too.
   Status deleteVersion(std::string_view model, std::int64_t version, bool force);
 
+  /// Sets the tags in `set` (replacing values of existing keys) and removes the keys in
+  /// `remove` on one version, as one compare-and-set of its record; returns the new record.
+  /// kNotFound for an unknown version or a key in `remove` the version does not have;
+  /// kInvalidArgument for an empty key or a key both set and removed.
+  Expected<ModelVersion> setTags(std::string_view model, std::int64_t version,
+                                 const std::map<std::string, std::string>& set,
+                                 const std::vector<std::string>& remove);
+
+  /// Removes the artifacts under models/<model>/artifacts/ that no version record of any model
+  /// names: what a crash between saving an artifact and writing its record leaves behind.
+  /// Artifacts whose name starts with a Unix time in nanoseconds (job.train's
+  /// "<ns>.aimass") younger than `min_age_ms` are kept, since their registration may still be
+  /// running. With `dry_run` nothing is removed; the report lists what would be.
+  Expected<GarbageReport> collectGarbage(bool dry_run, std::int64_t min_age_ms);
+
   /// Re-hashes the artifact; kDataLoss when its bytes no longer match the recorded hash.
   Status verifyArtifact(const ModelVersion& version) const;
 
@@ -116,9 +155,16 @@ class ModelRegistry {
 ///   node train
 ///   type model.softmax
 ///   dataset 2c26b4...
+///   dataset_name pumps
+///   dataset_version 2
+///   dataset_sha256 5d41402a...
+///   code 6a0042a...
+///   created_by alice
 ///   created_ms 1718000000000
 ///   metric accuracy 0.96
 ///   tag owner alice
+/// dataset_name, dataset_version, dataset_sha256, code and created_by are written only when
+/// set, and records without them (made before they existed) decode with them empty.
 std::string encodeModelVersion(const ModelVersion& version);
 /// Parses encodeModelVersion()'s text; kDataLoss for a malformed record.
 Expected<ModelVersion> decodeModelVersion(std::string_view text);
