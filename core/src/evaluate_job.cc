@@ -13,6 +13,7 @@
 #include "aimass/core/graph.h"
 #include "aimass/core/host_services.h"
 #include "aimass/core/progress.h"
+#include "train_tracking.h"
 
 namespace aimass::core {
 namespace {
@@ -271,6 +272,7 @@ int runEvaluation(Graph& graph, HostServices& host, bool json, std::ostream& out
     err << "aimass: " << created.message() << "\n";
     return kExitFailure;
   }
+  attachTrainTrackingContext(graph);
   for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kModel)) {
     host.catalog().add(name, "1", std::static_pointer_cast<const Model>(node));
   }

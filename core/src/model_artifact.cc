@@ -83,20 +83,27 @@ std::uint32_t crc32(std::string_view data, std::uint32_t crc) {
   return ~crc;
 }
 
+std::string encodeArtifactEnvelope(std::string_view type, std::uint32_t format_version,
+                                   std::string_view payload) {
+  std::string out;
+  out.reserve(sizeof(kMagic) + 4 + 4 + 4 + type.size() + 8 + payload.size() + 4);
+  out.append(kMagic, sizeof(kMagic));
+  putU32(out, kEnvelopeVersion);
+  putU32(out, format_version);
+  putU32(out, static_cast<std::uint32_t>(type.size()));
+  out.append(type);
+  putU64(out, payload.size());
+  out.append(payload);
+  putU32(out, crc32(out));
+  return out;
+}
+
 Expected<std::string> encodeModelArtifact(const Model& model, std::string_view type) {
   std::string out;
   Status status = guard("encoding model artifact", [&]() -> Status {
     std::string payload;
     AIMASS_RETURN_IF_ERROR(model.save(payload).withContext("saving " + std::string(type)));
-    out.reserve(sizeof(kMagic) + 4 + 4 + 4 + type.size() + 8 + payload.size() + 4);
-    out.append(kMagic, sizeof(kMagic));
-    putU32(out, kEnvelopeVersion);
-    putU32(out, model.formatVersion());
-    putU32(out, static_cast<std::uint32_t>(type.size()));
-    out.append(type);
-    putU64(out, payload.size());
-    out.append(payload);
-    putU32(out, crc32(out));
+    out = encodeArtifactEnvelope(type, model.formatVersion(), payload);
     return Status();
   });
   if (!status.ok()) {

@@ -5,14 +5,19 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numbers>
 #include <random>
 #include <span>
 #include <utility>
 #include <vector>
 
+#include "aimass/byte_io.h"
+#include "aimass/core/dataset_registry.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
+#include "aimass/core/sha256.h"
+#include "aimass/core/tracking.h"
 
 namespace aimass::core {
 namespace {
@@ -110,6 +115,14 @@ const char* monitorName(Monitor monitor) {
   return monitor == Monitor::kValLoss ? "val_loss" : "val_accuracy";
 }
 
+/// A length-prefixed string, so two fields can never run together into the same bytes.
+void putField(ByteWriter& out, std::string_view field) {
+  out.u64(field.size());
+  out.bytes(field);
+}
+
+std::string shortFingerprint(const std::string& fingerprint) { return fingerprint.substr(0, 12); }
+
 }  // namespace
 
 double scheduledLearningRate(const TrainOptions& options, double base, std::uint64_t step,
@@ -204,6 +217,9 @@ Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTarg
       AIMASS_RETURN_IF_ERROR(ModelRegistry::validateName(targets.model_name, "model")
                                  .withContext("registering the trained model (or set register: "
                                               "false)"));
+      AIMASS_RETURN_IF_ERROR(ModelRegistry::validateName(targets.dataset_name, "dataset")
+                                 .withContext("registering the training data (or set register: "
+                                              "false)"));
     }
     if (options.artifact_key.empty() && !options.register_version) {
       options.artifact_key = "models/" + targets.model_name + "/model.aimass";
@@ -213,15 +229,36 @@ Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTarg
                                                   ? "models/" + targets.model_name + "/artifacts/0"
                                                   : options.artifact_key)
                                .withContext("artifact"));
+  } else if (options.resume == ResumeMode::kRequire && options.checkpoint_every > 0) {
+    return invalidArgument(
+        "resume: require needs a storage holding the checkpoint to resume from: set `storage:`");
   } else if (!options.artifact_key.empty()) {
     return invalidArgument("artifact '" + options.artifact_key +
                            "' is set but there is no storage to save it in: set `storage:`");
   }
-  return std::unique_ptr<TrainJob>(
+  auto job = std::unique_ptr<TrainJob>(
       new TrainJob(std::move(name), std::move(targets), std::move(options)));
+  if (job->options_.track && job->targets_.storage) {
+    job->tracker_.configure(job->targets_.storage, job->options_.experiment, job->name_);
+    job->tracker_.setDefaultExperiment({}, Tracking::experimentNameFrom(job->targets_.model_name));
+  }
+  return job;
+}
+
+void TrainJob::addTrackingContext(std::string default_experiment,
+                                  const std::map<std::string, std::string>& params) {
+  tracker_.setDefaultExperiment(std::move(default_experiment), {});
+  tracker_.addParams(params);
 }
 
 Status TrainJob::run(Host& host, JobProgress& progress) {
+  tracker_.start(host);
+  Status status = runUntracked(host, progress);
+  tracker_.end(status);
+  return status;
+}
+
+Status TrainJob::runUntracked(Host& host, JobProgress& progress) {
   Status status;
   if (auto* gradient = targets_.model->gradientTraining()) {
     status = runGradientTraining(host, progress, *gradient);
@@ -234,7 +271,18 @@ Status TrainJob::run(Host& host, JobProgress& progress) {
              "model '" + targets_.model_name + "' trained; not saved (no storage set)");
     return Status();
   }
-  return saveAndRegister(host);
+  AIMASS_RETURN_IF_ERROR(saveAndRegister(host));
+  if (targets_.model->gradientTraining() != nullptr && options_.checkpoint_every > 0) {
+    // The run is complete, so the next one starts over. Failing to remove the checkpoint does
+    // not undo the saved model; the next run would resume at the end and save it again.
+    Status removed = targets_.storage->remove(checkpointKey(name_));
+    if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
+      host.log(LogLevel::kWarning, name_,
+               "could not remove checkpoint '" + checkpointKey(name_) +
+                   "' of the finished run: " + removed.toString());
+    }
+  }
+  return Status();
 }
 
 Status TrainJob::saveAndRegister(Host& host) {
@@ -246,17 +294,38 @@ Status TrainJob::saveAndRegister(Host& host) {
     key = "models/" + targets_.model_name + "/artifacts/" + std::to_string(ns) + ".aimass";
   }
   AIMASS_RETURN_IF_ERROR(saveModel(*targets_.model, targets_.model_type, *targets_.storage, key));
+  tracker_.artifact("model", key);
   host.log(LogLevel::kInfo, name_,
            "saved model '" + targets_.model_name + "' to '" + key + "' in " +
                targets_.storage->describe());
   if (!options_.register_version) {
     return Status();
   }
+  NewDatasetVersion data;
+  data.type = targets_.dataset_type;
+  data.source = targets_.dataset_type + " node '" + targets_.dataset_name + "'";
+  data.rows = targets_.dataset->size();
+  data.fingerprint = targets_.dataset->fingerprint();
+  auto content = hashDatasetContent(*targets_.dataset);
+  if (!content.ok()) {
+    return content.status().withContext("registering dataset '" + targets_.dataset_name + "'");
+  }
+  data.sha256 = *content;
+  auto dataset = DatasetRegistry(*targets_.storage).registerVersion(targets_.dataset_name, data);
+  if (!dataset.ok()) {
+    return dataset.status().withContext("registering dataset '" + targets_.dataset_name + "'");
+  }
+  host.log(LogLevel::kInfo, name_,
+           "dataset " + dataset->name + " is version " + std::to_string(dataset->version) +
+               " (sha256 " + dataset->sha256.substr(0, 12) + ")");
   NewModelVersion info;
   info.artifact_key = key;
   info.node = targets_.model_name;
   info.node_type = targets_.model_type;
-  info.dataset_fingerprint = targets_.dataset->fingerprint();
+  info.dataset_fingerprint = data.fingerprint;
+  info.dataset_name = dataset->name;
+  info.dataset_version = dataset->version;
+  info.dataset_sha256 = dataset->sha256;
   info.metrics = final_metrics_;
   ModelRegistry registry(*targets_.storage);
   auto version = registry.registerVersion(targets_.model_name, info);
@@ -266,7 +335,110 @@ Status TrainJob::saveAndRegister(Host& host) {
   }
   host.log(LogLevel::kInfo, name_,
            "registered " + targets_.model_name + " version " + std::to_string(version->version));
+  tracker_.artifact("model_version", targets_.model_name + "/" + std::to_string(version->version));
   return Status();
+}
+
+Expected<std::string> TrainJob::fingerprint(const DatasetSchema& schema) const {
+  std::string model_payload;
+  std::string optimizer_state;
+  AIMASS_RETURN_IF_ERROR(
+      guard("model save", [&] {
+        return targets_.model->save(model_payload);
+      }).withContext("saving the prepared model for the checkpoint fingerprint"));
+  AIMASS_RETURN_IF_ERROR(
+      guard("optimizer state", [&] {
+        return targets_.optimizer->saveState(optimizer_state);
+      }).withContext("saving the optimizer's state for the checkpoint fingerprint"));
+  std::string text;
+  Status status = guard("checkpoint fingerprint", [&] {
+    ByteWriter out(text);
+    putField(out, "job.train checkpoint fingerprint 1");
+    out.u64(options_.epochs);
+    out.u64(options_.batch_size);
+    out.u64(options_.seed);
+    out.u8(options_.shuffle ? 1 : 0);
+    out.f64(options_.validation_fraction);
+    out.u32(static_cast<std::uint32_t>(options_.lr_schedule));
+    out.u64(options_.lr_step_epochs);
+    out.f64(options_.lr_gamma);
+    out.u64(options_.warmup_steps);
+    out.f64(options_.clip_grad_norm);
+    out.u64(options_.early_stopping_patience);
+    out.u32(static_cast<std::uint32_t>(options_.monitor));
+    putField(out, targets_.model_type);
+    out.u32(targets_.model->formatVersion());
+    putField(out, Sha256::of(model_payload));
+    putField(out, targets_.optimizer_type);
+    putField(out, Sha256::of(optimizer_state));
+    putField(out, targets_.dataset->fingerprint());
+    out.u64(targets_.dataset->size());
+    out.u32(static_cast<std::uint32_t>(schema.feature_dtype));
+    out.u64(schema.row_shape.size());
+    for (auto d : schema.row_shape) {
+      out.i64(d);
+    }
+    out.u32(static_cast<std::uint32_t>(schema.label_kind));
+    out.i64(schema.num_targets);
+    out.u64(schema.class_names.size());
+    for (const auto& name : schema.class_names) {
+      putField(out, name);
+    }
+    out.u64(schema.feature_names.size());
+    for (const auto& name : schema.feature_names) {
+      putField(out, name);
+    }
+  });
+  AIMASS_RETURN_IF_ERROR(status);
+  return Sha256::of(text);
+}
+
+Expected<std::optional<TrainCheckpoint>> TrainJob::findCheckpoint(Host& host,
+                                                                  const std::string& fingerprint) {
+  Storage& storage = *targets_.storage;
+  const std::string key = checkpointKey(name_);
+  const std::string where = "checkpoint '" + key + "' in " + storage.describe();
+  auto checkpoint = readTrainCheckpoint(storage, key);
+  if (!checkpoint.ok()) {
+    if (checkpoint.status().code() != StatusCode::kNotFound) {
+      if (options_.resume == ResumeMode::kNever) {
+        host.log(LogLevel::kWarning, name_,
+                 "resume: never: ignoring the unreadable " + where + " (" +
+                     checkpoint.status().message() + "); the first new checkpoint replaces it");
+        return std::optional<TrainCheckpoint>();
+      }
+      return checkpoint.status().withContext(
+          "resuming training (set resume: never to start over and replace it)");
+    }
+    if (options_.resume == ResumeMode::kRequire) {
+      return failedPrecondition("resume: require, but there is no " + where +
+                                " to resume from (set resume: auto to start a new run)");
+    }
+    return std::optional<TrainCheckpoint>();
+  }
+  if (options_.resume == ResumeMode::kNever) {
+    host.log(LogLevel::kInfo, name_,
+             "resume: never: starting over; the first new checkpoint replaces " + where +
+                 " (epoch " + std::to_string(checkpoint->epoch + 1) + ")");
+    return std::optional<TrainCheckpoint>();
+  }
+  if (checkpoint->fingerprint != fingerprint) {
+    const std::string mismatch = where + " was written by a run with another configuration " +
+                                 "(fingerprint " + shortFingerprint(checkpoint->fingerprint) +
+                                 ", this run " + shortFingerprint(fingerprint) + ")";
+    if (options_.resume == ResumeMode::kRequire) {
+      return failedPrecondition(
+          mismatch +
+          "; resume: require does not start over: run with the configuration it "
+          "was written with, or set resume: auto or never");
+    }
+    host.log(LogLevel::kWarning, name_,
+             mismatch +
+                 "; not resuming from it: training starts over and the first new "
+                 "checkpoint replaces it");
+    return std::optional<TrainCheckpoint>();
+  }
+  return std::optional<TrainCheckpoint>(std::move(*checkpoint));
 }
 
 Status TrainJob::runSelfTraining(Host& host, JobProgress& progress, SelfTraining& training) {
@@ -285,6 +457,7 @@ Status TrainJob::runSelfTraining(Host& host, JobProgress& progress, SelfTraining
   progress.end("fit done after " + std::to_string(observer.iterations()) +
                " iterations, objective=" + formatFigure(observer.objective()));
   final_metrics_ = {{"objective", observer.objective()}};
+  tracker_.log("objective", observer.iterations(), observer.objective());
   return Status();
 }
 
@@ -352,6 +525,111 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
   std::uint64_t stale_epochs = 0;
   std::string stopped_early;
 
+  // Checkpoints: continue where a matching one left off, and write new ones as the run goes.
+  const bool checkpointing = targets_.storage && options_.checkpoint_every > 0;
+  const std::string checkpoint_key = checkpointKey(name_);
+  std::uint64_t first_epoch = 0;
+  std::uint64_t first_step = 0;
+  double resumed_loss_sum = 0;
+  std::uint64_t resumed_samples = 0;
+  std::string run_fingerprint;
+  if (checkpointing) {
+    auto computed = fingerprint(data_schema);
+    if (!computed.ok()) {
+      return computed.status();
+    }
+    run_fingerprint = *computed;
+    auto found = findCheckpoint(host, run_fingerprint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    if (found->has_value()) {
+      TrainCheckpoint& checkpoint = **found;
+      const std::string where =
+          "checkpoint '" + checkpoint_key + "' in " + targets_.storage->describe();
+      if (checkpoint.epoch > options_.epochs || checkpoint.step > batches ||
+          (checkpoint.epoch == options_.epochs && checkpoint.step != 0)) {
+        return dataLoss(where + " is at epoch " + std::to_string(checkpoint.epoch + 1) + " step " +
+                        std::to_string(checkpoint.step) + ", outside this run of " +
+                        std::to_string(options_.epochs) + " epochs of " + std::to_string(batches) +
+                        " steps");
+      }
+      AIMASS_RETURN_IF_ERROR(
+          guard("model load", [&] {
+            return targets_.model->load(checkpoint.model_payload, checkpoint.model_format_version);
+          }).withContext("restoring model '" + targets_.model_name + "' from " + where));
+      // A model may hand out new buffers after load(); the optimizer starts on those.
+      parameters = training.parameters();
+      AIMASS_RETURN_IF_ERROR(optimizer.begin(parameters).withContext("restarting the optimizer"));
+      AIMASS_RETURN_IF_ERROR(optimizer.loadState(checkpoint.optimizer_state)
+                                 .withContext("restoring the optimizer from " + where));
+      first_epoch = checkpoint.epoch;
+      first_step = checkpoint.step;
+      // Each epoch shuffles the order the previous one left, so replay the earlier shuffles.
+      for (std::uint64_t epoch = 0; options_.shuffle && epoch < first_epoch; ++epoch) {
+        shuffleRows(train_rows, options_.seed + epoch);
+      }
+      resumed_loss_sum = checkpoint.epoch_loss_sum;
+      resumed_samples = checkpoint.epoch_samples;
+      total_steps = checkpoint.total_steps;
+      epochs_run = checkpoint.epoch;
+      best = checkpoint.best;
+      best_epoch = checkpoint.best_epoch;
+      stale_epochs = checkpoint.stale_epochs;
+      final_metrics_ =
+          std::map<std::string, double>(checkpoint.metrics.begin(), checkpoint.metrics.end());
+      host.log(LogLevel::kInfo, name_,
+               "resuming from " + where + ": epoch " + std::to_string(first_epoch + 1) + "/" +
+                   std::to_string(options_.epochs) +
+                   (first_step > 0 ? " after step " + std::to_string(first_step) + "/" +
+                                         std::to_string(batches)
+                                   : std::string()) +
+                   " (" + std::to_string(total_steps) + " steps done, fingerprint " +
+                   shortFingerprint(run_fingerprint) + ")");
+    }
+  }
+  // Writes where the run stands: in `epoch` (0-based) after `step` of its batches.
+  auto writeCheckpoint = [&](std::uint64_t epoch, std::uint64_t step, double loss_sum,
+                             std::uint64_t samples) -> Status {
+    TrainCheckpoint checkpoint;
+    checkpoint.fingerprint = run_fingerprint;
+    checkpoint.epoch = epoch;
+    checkpoint.step = step;
+    checkpoint.total_steps = total_steps;
+    checkpoint.epoch_loss_sum = loss_sum;
+    checkpoint.epoch_samples = samples;
+    checkpoint.best = best;
+    checkpoint.best_epoch = best_epoch;
+    checkpoint.stale_epochs = stale_epochs;
+    checkpoint.metrics.assign(final_metrics_.begin(), final_metrics_.end());
+    checkpoint.model_type = targets_.model_type;
+    checkpoint.model_format_version = targets_.model->formatVersion();
+    AIMASS_RETURN_IF_ERROR(
+        guard("model save", [&] {
+          return targets_.model->save(checkpoint.model_payload);
+        }).withContext("saving model '" + targets_.model_name + "' for a checkpoint"));
+    AIMASS_RETURN_IF_ERROR(optimizer.saveState(checkpoint.optimizer_state)
+                               .withContext("saving the optimizer's state for a checkpoint"));
+    return writeTrainCheckpoint(*targets_.storage, checkpoint_key, checkpoint);
+  };
+  // A stop request ends the run with kCancelled, after a checkpoint of where it stood.
+  auto stopAt = [&](std::uint64_t epoch, std::uint64_t step, double loss_sum, std::uint64_t samples,
+                    const std::string& position) -> Status {
+    std::string message = "training of model '" + targets_.model_name + "' was stopped " + position;
+    if (!checkpointing) {
+      return cancelled(message);
+    }
+    Status written = writeCheckpoint(epoch, step, loss_sum, samples);
+    if (!written.ok()) {
+      return written.withContext(message + "; its checkpoint could not be written");
+    }
+    // Logged as well: the host reports a cancelled job as just "cancelled".
+    message += "; checkpoint '" + checkpoint_key + "' in " + targets_.storage->describe() +
+               " written, run again to resume";
+    host.log(LogLevel::kInfo, name_, message);
+    return cancelled(message);
+  };
+
   auto evaluate = [&]() -> Expected<ValidationResult> {
     ValidationResult result;
     double loss_sum = 0;
@@ -398,7 +676,8 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
     return result;
   };
 
-  for (std::uint64_t epoch = 0; epoch < options_.epochs && stopped_early.empty(); ++epoch) {
+  for (std::uint64_t epoch = first_epoch; epoch < options_.epochs && stopped_early.empty();
+       ++epoch) {
     const std::string epoch_label =
         std::to_string(epoch + 1) + "/" + std::to_string(options_.epochs);
     if (options_.shuffle) {
@@ -407,13 +686,16 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
     training.resetState();
     progress.begin("epoch " + epoch_label, batches);
     const auto started = std::chrono::steady_clock::now();
-    double loss_sum = 0;
-    std::uint64_t samples = 0;
-    for (std::uint64_t step = 0; step < batches; ++step) {
+    const bool resumed_epoch = epoch == first_epoch;
+    double loss_sum = resumed_epoch ? resumed_loss_sum : 0;
+    std::uint64_t samples = resumed_epoch ? resumed_samples : 0;
+    std::uint64_t timed_samples = 0;  // rows stepped on since `started`, for samples/s
+    for (std::uint64_t step = resumed_epoch ? first_step : 0; step < batches; ++step) {
       if (host.stopRequested()) {
         progress.end("stopped at epoch " + epoch_label);
-        return cancelled("training of model '" + targets_.model_name + "' was stopped at epoch " +
-                         std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
+        return stopAt(
+            epoch, step, loss_sum, samples,
+            "at epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
       }
       std::size_t begin = step * batch_size;
       std::span<const std::uint64_t> rows(
@@ -460,9 +742,11 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
       ++total_steps;
       loss_sum += *loss * static_cast<double>(rows.size());
       samples += rows.size();
+      timed_samples += rows.size();
       double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      double samples_per_second = seconds > 0 ? static_cast<double>(samples) / seconds : 0;
+      double samples_per_second = seconds > 0 ? static_cast<double>(timed_samples) / seconds : 0;
+      tracker_.step(total_steps, *loss, rate, samples_per_second);
       if (scheduled) {
         progress.update(step + 1, {{"loss", loss_sum / static_cast<double>(samples)},
                                    {"samples/s", samples_per_second},
@@ -473,10 +757,25 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
       }
     }
     // The host prints the phase ("epoch 3/30") before the summary, so it is not repeated.
-    std::string summary = "loss=" + formatFigure(loss_sum / static_cast<double>(samples));
+    // epoch_s: wall time of this epoch's training steps (reading, forward/backward, optimizer),
+    // without the validation pass; bench/run.sh reads it.
+    const double epoch_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::string summary = "loss=" + formatFigure(loss_sum / static_cast<double>(samples)) +
+                          " epoch_s=" + formatFigure(epoch_seconds);
+    if (epoch_seconds > 0 && timed_samples > 0) {
+      // Throughput in the plain log too, where no bar shows it.
+      summary += " samples/s=" +
+                 formatRate(std::round(static_cast<double>(timed_samples) / epoch_seconds));
+    }
     final_metrics_ = {{"loss", loss_sum / static_cast<double>(samples)}};
     if (!validation_rows.empty()) {
       auto evaluation = evaluate();
+      if (!evaluation.ok() && evaluation.status().code() == StatusCode::kCancelled) {
+        progress.end("stopped while validating epoch " + epoch_label);
+        return stopAt(epoch, batches, loss_sum, samples,
+                      "while validating epoch " + std::to_string(epoch + 1));
+      }
       if (!evaluation.ok()) {
         progress.end("failed");
         return evaluation.status();
@@ -517,7 +816,22 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
       summary += " lr=" + formatRate(optimizer.learningRate());
     }
     progress.end(summary);
+    tracker_.log("train_loss", epoch + 1, final_metrics_["loss"]);
+    tracker_.log("epoch_seconds", epoch + 1, epoch_seconds);
+    for (const char* figure : {"val_loss", "val_accuracy"}) {
+      if (auto it = final_metrics_.find(figure); it != final_metrics_.end()) {
+        tracker_.log(figure, epoch + 1, it->second);
+      }
+    }
     ++epochs_run;
+    // No checkpoint after the last epoch (or an early stop): the model is saved next.
+    if (checkpointing && stopped_early.empty() && epoch + 1 < options_.epochs &&
+        (epoch + 1) % options_.checkpoint_every == 0) {
+      AIMASS_RETURN_IF_ERROR(
+          writeCheckpoint(epoch + 1, 0, 0, 0).withContext("checkpoint after epoch " + epoch_label));
+      host.log(LogLevel::kDebug, name_,
+               "checkpoint after epoch " + epoch_label + " written to '" + checkpoint_key + "'");
+    }
   }
   if (!stopped_early.empty()) {
     host.log(LogLevel::kInfo, name_, stopped_early);
@@ -571,11 +885,27 @@ NodeType trainJobNodeType() {
                         "makes every version share (and overwrite) one artifact.")
           .withDefault(std::string()),
       ParamSpec::boolean("register",
-                         "With a storage, register the saved model as the next version of the "
-                         "model (named after its node) in that storage's model registry, with "
-                         "its type, the dataset's fingerprint and the last epoch's loss, "
-                         "val_loss and val_accuracy; see `aimass models list`.")
+                         "With a storage, register the dataset's content (SHA-256 of its rows; "
+                         "a new dataset version only when the content is new) and the saved "
+                         "model as the next version of the model (named after its node) in that "
+                         "storage's registry, with its type, the dataset version, the git "
+                         "commit, the user and the last epoch's loss, val_loss and val_accuracy; "
+                         "see `aimass models list` and `aimass datasets list`.")
           .withDefault(true),
+      ParamSpec::boolean("track",
+                         "With a storage, record the run in that storage's experiment tracking: "
+                         "every parameter of this job and of the nodes it references, loss, "
+                         "learning_rate and samples_per_second per step, train_loss, val_loss, "
+                         "val_accuracy and epoch_seconds per epoch, the saved model and its "
+                         "registered version, and the outcome (finished, failed with the error, "
+                         "or killed by Ctrl-C/SIGTERM); see `aimass runs list`.")
+          .withDefault(true),
+      ParamSpec::string("experiment",
+                        "The experiment the tracked run belongs to (letters, digits, '.', '_', "
+                        "'-'). Default: the configuration file's name without its extension "
+                        "(quickstart.yaml -> quickstart), or the model's node name when there "
+                        "is no file.")
+          .withDefault(std::string()),
       ParamSpec::string("lr_schedule",
                         "How the optimizer's learning rate (the base rate) moves: constant; "
                         "step (times lr_gamma every lr_step_epochs epochs); cosine (from the "
@@ -610,6 +940,26 @@ NodeType trainJobNodeType() {
                         "val_accuracy (higher is better; classifiers only).")
           .withDefault(std::string("val_loss"))
           .oneOf({"val_loss", "val_accuracy"}),
+      ParamSpec::integer("checkpoint_every",
+                         "With a storage, write a checkpoint of a gradient-trained run every "
+                         "this many epochs, and when SIGINT/SIGTERM stops it, to key "
+                         "checkpoints/<job> (one atomic, checksummed record: the model, the "
+                         "optimizer state, epoch and step, the early-stopping state). A failed "
+                         "run leaves the last good checkpoint as it was; a finished run removes "
+                         "it. 0 turns checkpoints and resuming off. Without a storage nothing is "
+                         "written.")
+          .withDefault(std::int64_t{1})
+          .atLeast(0),
+      ParamSpec::string("resume",
+                        "What to do with this job's checkpoint when the run starts: auto "
+                        "resumes from it when its configuration fingerprint (training options, "
+                        "model type and initial payload, optimizer type and initial state, "
+                        "dataset fingerprint and schema) matches this run's, and otherwise warns "
+                        "and starts over; never always starts over; require fails unless a "
+                        "matching checkpoint exists. A resumed seeded run ends with the same "
+                        "model as an uninterrupted one.")
+          .withDefault(std::string("auto"))
+          .oneOf({"auto", "never", "require"}),
   };
   type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
     std::unique_ptr<Node> node;
@@ -630,6 +980,7 @@ NodeType trainJobNodeType() {
       targets.model_type = firstName("model", true);
       targets.dataset = std::static_pointer_cast<Dataset>(refOrNull("dataset"));
       targets.dataset_name = firstName("dataset", false);
+      targets.dataset_type = firstName("dataset", true);
       targets.storage = std::static_pointer_cast<Storage>(refOrNull("storage"));
       auto optimizer = std::static_pointer_cast<Optimizer>(refOrNull("optimizer"));
       if (optimizer && targets.model) {
@@ -646,6 +997,7 @@ NodeType trainJobNodeType() {
                                  "optimizer.sgd");
         } else {
           targets.optimizer = std::static_pointer_cast<GradientOptimizer>(optimizer);
+          targets.optimizer_type = firstName("optimizer", true);
         }
       }
       TrainOptions options;
@@ -656,6 +1008,11 @@ NodeType trainJobNodeType() {
       options.validation_fraction = config.getFloat("validation_fraction");
       options.artifact_key = config.getString("artifact");
       options.register_version = config.getBool("register");
+      options.track = config.getBool("track");
+      options.experiment = config.getString("experiment");
+      if (!options.experiment.empty()) {
+        AIMASS_RETURN_IF_ERROR(Tracking::validateName(options.experiment, "experiment"));
+      }
       const std::string schedule = config.getString("lr_schedule");
       if (schedule == "step") {
         options.lr_schedule = LrSchedule::kStep;
@@ -677,10 +1034,29 @@ NodeType trainJobNodeType() {
       } else if (monitor != "val_loss") {
         return invalidArgument("monitor must be val_loss or val_accuracy, got '" + monitor + "'");
       }
+      options.checkpoint_every = static_cast<std::uint64_t>(config.getInt("checkpoint_every"));
+      const std::string resume = config.getString("resume");
+      if (resume == "never") {
+        options.resume = ResumeMode::kNever;
+      } else if (resume == "require") {
+        options.resume = ResumeMode::kRequire;
+      } else if (resume != "auto") {
+        return invalidArgument("resume must be auto, never or require, got '" + resume + "'");
+      }
       auto job = TrainJob::create(config.nodeName(), std::move(targets), std::move(options));
       if (!job.ok()) {
         return job.status();
       }
+      std::map<std::string, std::string> params;
+      for (const auto& [name, value] : config.values()) {
+        params[name] = paramValueText(value);
+      }
+      for (const char* reference : {"model", "dataset", "optimizer", "storage"}) {
+        if (config.has(reference) && !config.refNames(reference).empty()) {
+          params[reference] = config.refNames(reference).front();
+        }
+      }
+      (*job)->addTrackingContext({}, params);
       node = std::move(job).value();
       return Status();
     });

@@ -13,14 +13,17 @@
 #include <string>
 #include <vector>
 
+#include "aimass/core/dataset_registry.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
+#include "aimass/core/tracking.h"
 #include "aimass/core/type_registry.h"
 #include "local_collective.h"
 
 namespace aimass::core {
 namespace {
 
+using ::testing::Contains;
 using ::testing::HasSubstr;
 
 // ---------------------------------------------------------------------------------------------
@@ -597,7 +600,13 @@ TEST(TrainJob, EachRegisteredRunIsANewVersionWithItsOwnArtifact) {
     EXPECT_EQ(v.metrics.count("loss"), 1u);
     EXPECT_EQ(v.metrics.count("val_loss"), 1u);
     EXPECT_DOUBLE_EQ(v.metrics.at("val_accuracy"), 1.0);
+    EXPECT_EQ(v.dataset_name, "blobs");
+    EXPECT_EQ(v.dataset_version, 1) << "the same data trained on twice is one dataset version";
   }
+  auto data = DatasetRegistry(*rig.storage).resolve("blobs/1");
+  ASSERT_TRUE(data.ok()) << data.status().toString();
+  EXPECT_EQ(data->sha256, first.dataset_sha256);
+  EXPECT_EQ(data->rows, rig.data->size());
   EXPECT_THAT(rig.host.lines, ::testing::Contains("train: registered clf version 2"));
   // Each version loads back as the model it names.
   TinySoftmax restored;
@@ -641,7 +650,13 @@ TEST(TrainJob, NanLossStopsTrainingWithEpochAndStep) {
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "loss became NaN at epoch 2 step 3");
   EXPECT_EQ(rig.optimizer->steps, 12u);
-  EXPECT_TRUE(rig.storage->values.empty());
+  // No model; only the checkpoint of epoch 1, the last good state, untouched by the failure.
+  ASSERT_EQ(rig.storage->values.size(), 1u);
+  auto checkpoint = decodeTrainCheckpoint(rig.storage->values.at("checkpoints/train"));
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status().toString();
+  EXPECT_EQ(checkpoint->epoch, 1u);
+  EXPECT_EQ(checkpoint->step, 0u);
+  EXPECT_EQ(checkpoint->total_steps, 10u);
 }
 
 TEST(TrainJob, EmptyDatasetIsAnError) {
@@ -659,6 +674,76 @@ TEST(TrainJob, StopRequestCancelsWithinABatch) {
   Status status = rig.job(quickOptions())->run(rig.host, rig.progress);
   EXPECT_EQ(status.code(), StatusCode::kCancelled);
   EXPECT_EQ(rig.optimizer->steps, 4u);
+  // No model, but a checkpoint of where the run stopped: epoch 1 after 4 of its steps.
+  EXPECT_THAT(status.message(), HasSubstr("checkpoint 'checkpoints/train' in map:test written"));
+  ASSERT_EQ(rig.storage->values.size(), 1u);
+  auto checkpoint = decodeTrainCheckpoint(rig.storage->values.at("checkpoints/train"));
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status().toString();
+  EXPECT_EQ(checkpoint->epoch, 0u);
+  EXPECT_EQ(checkpoint->step, 4u);
+}
+
+TEST(TrainJob, ARunStoppedMidEpochResumesToTheSameModelAsAnUninterruptedOne) {
+  Rig whole;
+  ASSERT_TRUE(whole.job(quickOptions())->run(whole.host, whole.progress).ok());
+  std::string expected;
+  ASSERT_TRUE(whole.model->save(expected).ok());
+
+  Rig stopped;
+  // 10 polls for epoch 1's steps, 4 for its validation batches, then 4 steps of epoch 2.
+  stopped.host.stop_after = 19;
+  EXPECT_EQ(stopped.job(quickOptions())->run(stopped.host, stopped.progress).code(),
+            StatusCode::kCancelled);
+  Rig resumed;
+  resumed.storage = stopped.storage;
+  Status status = resumed.job(quickOptions())->run(resumed.host, resumed.progress);
+  ASSERT_TRUE(status.ok()) << status.toString();
+  EXPECT_THAT(resumed.host.lines,
+              Contains(HasSubstr("resuming from checkpoint 'checkpoints/train' in map:test: "
+                                 "epoch 2/3 after step 4/10 (14 steps done")));
+  EXPECT_EQ(resumed.optimizer->steps, 16u) << "only the steps after the checkpoint ran";
+  std::string actual;
+  ASSERT_TRUE(resumed.model->save(actual).ok());
+  EXPECT_TRUE(actual == expected) << "the resumed run ended with other weights";
+  // The finished run removed its checkpoint.
+  EXPECT_EQ(resumed.storage->values.count("checkpoints/train"), 0u);
+}
+
+TEST(TrainJob, ACheckpointOfOtherOptionsIsNotResumed) {
+  Rig stopped;
+  stopped.host.stop_after = 19;
+  EXPECT_EQ(stopped.job(quickOptions())->run(stopped.host, stopped.progress).code(),
+            StatusCode::kCancelled);
+  Rig other;
+  other.storage = stopped.storage;
+  TrainOptions options = quickOptions();
+  options.batch_size = 8;
+  ASSERT_TRUE(other.job(options)->run(other.host, other.progress).ok());
+  EXPECT_THAT(other.host.warnings,
+              Contains(HasSubstr("was written by a run with another configuration")));
+  EXPECT_EQ(other.optimizer->steps, 3u * 19u) << "the run started over";
+
+  Rig required;
+  Rig stopped_again;
+  stopped_again.host.stop_after = 19;
+  EXPECT_EQ(
+      stopped_again.job(quickOptions())->run(stopped_again.host, stopped_again.progress).code(),
+      StatusCode::kCancelled);
+  required.storage = stopped_again.storage;
+  options.resume = ResumeMode::kRequire;
+  Status status = required.job(options)->run(required.host, required.progress);
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("resume: require does not start over"));
+  EXPECT_EQ(required.optimizer->steps, 0u);
+}
+
+TEST(TrainJob, StopRequestWithoutCheckpointsSavesNothing) {
+  Rig rig;
+  rig.host.stop_after = 5;
+  TrainOptions options = quickOptions();
+  options.checkpoint_every = 0;
+  Status status = rig.job(options)->run(rig.host, rig.progress);
+  EXPECT_EQ(status.code(), StatusCode::kCancelled);
   EXPECT_TRUE(rig.storage->values.empty());
 }
 
@@ -950,8 +1035,10 @@ TEST(TrainJobType, DeclaresItsParameters) {
   for (const auto& p : type.params) {
     specs[p.name] = &p;
   }
-  ASSERT_EQ(specs.size(), 18u);
+  ASSERT_EQ(specs.size(), 22u);
   EXPECT_EQ(std::get<bool>(specs.at("register")->default_value), true);
+  EXPECT_EQ(std::get<bool>(specs.at("track")->default_value), true);
+  EXPECT_EQ(std::get<std::string>(specs.at("experiment")->default_value), "");
   EXPECT_EQ(std::get<std::string>(specs.at("lr_schedule")->default_value), "constant");
   EXPECT_EQ(specs.at("lr_schedule")->choices,
             (std::vector<std::string>{"constant", "step", "cosine"}));
@@ -1017,7 +1104,11 @@ TEST(TrainJobType, RegisterFalseKeepsTheSingleArtifactAndNoRegistry) {
   ASSERT_TRUE(node.ok()) << node.status().toString();
   ASSERT_TRUE(static_cast<Job&>(**node).run(rig.host, rig.progress).ok());
   EXPECT_EQ(rig.storage->values.count("models/model_node/model.aimass"), 1u);
-  EXPECT_EQ(rig.storage->values.size(), 1u) << "nothing registered";
+  std::size_t outside_tracking = 0;
+  for (const auto& [key, value] : rig.storage->values) {
+    outside_tracking += key.starts_with("tracking/") ? 0 : 1;
+  }
+  EXPECT_EQ(outside_tracking, 1u) << "nothing registered";
 }
 
 TEST(TrainJobType, FactoryReadsScheduleClippingAndEarlyStopping) {
@@ -1126,6 +1217,156 @@ TEST(BuiltinTypes, RegistersTrainJobAndLocalCollective) {
   const RegisteredType* local = registry.find("collective.local");
   ASSERT_NE(local, nullptr);
   EXPECT_EQ(local->type.kind, NodeKind::kCollective);
+}
+
+// --- Experiment tracking ---------------------------------------------------------------------
+
+TrainOptions trackedOptions() {
+  TrainOptions o = quickOptions();
+  o.track = true;
+  o.register_version = true;
+  return o;
+}
+
+/// The points of one metric of run `id`, in step order.
+std::vector<MetricPoint> pointsOf(Storage& storage, std::int64_t id, const std::string& name) {
+  std::vector<MetricPoint> out;
+  auto points = Tracking(storage).metricPoints(id);
+  EXPECT_TRUE(points.ok()) << points.status().toString();
+  for (auto& p : points.ok() ? *points : std::vector<MetricPoint>{}) {
+    if (p.name == name) out.push_back(p);
+  }
+  return out;
+}
+
+TEST(TrainJobTracking, RecordsParamsStepAndEpochMetricsArtifactsAndTheEnd) {
+  Rig rig;
+  auto job = rig.job(trackedOptions());  // 3 epochs of 10 steps, validation each epoch
+  job->addTrackingContext("blobs-exp", {{"model.hidden", "[4]"}, {"epochs", "3"}});
+  ASSERT_TRUE(job->run(rig.host, rig.progress).ok());
+  EXPECT_THAT(rig.host.lines, ::testing::Contains(
+                                  "train: tracking run 1 in experiment 'blobs-exp' (aimass runs "
+                                  "show 1)"));
+  Tracking tracking(*rig.storage);
+  auto run = tracking.getRun(1);
+  ASSERT_TRUE(run.ok()) << run.status().toString();
+  EXPECT_EQ(run->experiment, "blobs-exp");
+  EXPECT_EQ(run->node, "train");
+  EXPECT_EQ(run->node_type, "job.train");
+  EXPECT_EQ(run->status, RunStatus::kFinished);
+  EXPECT_EQ(run->params.at("model.hidden"), "[4]");
+  EXPECT_EQ(run->artifacts.at("model_version"), "clf/1");
+  EXPECT_THAT(run->artifacts.at("model"), ::testing::StartsWith("models/clf/artifacts/"));
+
+  auto loss = pointsOf(*rig.storage, 1, "loss");
+  ASSERT_EQ(loss.size(), 30u) << "one point per optimizer step";
+  EXPECT_EQ(loss.front().step, 1);
+  EXPECT_EQ(loss.back().step, 30);
+  EXPECT_EQ(pointsOf(*rig.storage, 1, "learning_rate").size(), 30u);
+  EXPECT_EQ(pointsOf(*rig.storage, 1, "samples_per_second").size(), 30u);
+  for (const char* per_epoch : {"train_loss", "val_loss", "val_accuracy", "epoch_seconds"}) {
+    auto points = pointsOf(*rig.storage, 1, per_epoch);
+    ASSERT_EQ(points.size(), 3u) << per_epoch;
+    EXPECT_EQ(points.back().step, 3) << per_epoch;
+  }
+  EXPECT_DOUBLE_EQ(run->metrics.at("val_accuracy"), 1.0);
+  // The registered version and the run agree on the last epoch's figures.
+  auto version = ModelRegistry(*rig.storage).getVersion("clf", 1);
+  ASSERT_TRUE(version.ok());
+  EXPECT_DOUBLE_EQ(version->metrics.at("val_loss"), run->metrics.at("val_loss"));
+  EXPECT_DOUBLE_EQ(version->metrics.at("loss"), run->metrics.at("train_loss"));
+}
+
+TEST(TrainJobTracking, ExperimentDefaultsToTheModelsNodeName) {
+  Rig rig;
+  ASSERT_TRUE(rig.job(trackedOptions())->run(rig.host, rig.progress).ok());
+  auto experiments = Tracking(*rig.storage).listExperiments();
+  ASSERT_TRUE(experiments.ok());
+  EXPECT_EQ(*experiments, (std::vector<std::string>{"clf"}));
+}
+
+TEST(TrainJobTracking, AFailedRunRecordsItsError) {
+  Rig rig;
+  rig.model->nan_at_call = 13;
+  ASSERT_FALSE(rig.job(trackedOptions())->run(rig.host, rig.progress).ok());
+  auto run = Tracking(*rig.storage).getRun(1);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->status, RunStatus::kFailed);
+  EXPECT_THAT(run->error, HasSubstr("loss became NaN at epoch 2 step 3"));
+  EXPECT_EQ(pointsOf(*rig.storage, 1, "loss").size(), 12u) << "the steps before the failure";
+  EXPECT_EQ(run->artifacts.count("model_version"), 0u);
+}
+
+TEST(TrainJobTracking, AStopRequestMarksTheRunKilled) {
+  Rig rig;
+  rig.host.stop_after = 5;
+  ASSERT_EQ(rig.job(trackedOptions())->run(rig.host, rig.progress).code(),
+            StatusCode::kCancelled);
+  auto run = Tracking(*rig.storage).getRun(1);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->status, RunStatus::kKilled);
+  EXPECT_THAT(run->error, HasSubstr("was stopped"));
+  EXPECT_GT(run->end_unix_ms, 0);
+}
+
+TEST(TrainJobTracking, TrackFalseOrNoStorageRecordsNothing) {
+  Rig rig;
+  TrainOptions options = trackedOptions();
+  options.track = false;
+  ASSERT_TRUE(rig.job(options)->run(rig.host, rig.progress).ok());
+  for (const auto& [key, value] : rig.storage->values) {
+    EXPECT_FALSE(key.starts_with("tracking/")) << key;
+  }
+  Rig without_storage;
+  TrainOptions unsaved = quickOptions();
+  unsaved.track = true;
+  EXPECT_TRUE(without_storage.job(unsaved, false)->run(without_storage.host,
+                                                       without_storage.progress).ok());
+}
+
+TEST(TrainJobTracking, FactoryTracksByDefaultWithTheJobsParameters) {
+  Rig rig;
+  NodeType type = trainJobNodeType();
+  auto config = configFor(type, rig.host,
+                          {{"model", {"model.tiny", rig.model}},
+                           {"dataset", {"dataset.blobs", rig.data}},
+                           {"optimizer", {"optimizer.gd", rig.optimizer}},
+                           {"storage", {"storage.map", rig.storage}}},
+                          {{"epochs", std::int64_t{2}}, {"experiment", std::string("trial-7")}});
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_TRUE(static_cast<Job&>(**node).run(rig.host, rig.progress).ok());
+  RunQuery query;
+  query.experiment = "trial-7";
+  auto runs = Tracking(*rig.storage).listRuns(query);
+  ASSERT_TRUE(runs.ok()) << runs.status().toString();
+  ASSERT_EQ(runs->runs.size(), 1u);
+  const RunRecord& run = runs->runs[0];
+  EXPECT_EQ(run.params.at("epochs"), "2");
+  EXPECT_EQ(run.params.at("batch_size"), "32");
+  EXPECT_EQ(run.params.at("shuffle"), "true");
+  EXPECT_EQ(run.params.at("validation_fraction"), "0");
+  EXPECT_EQ(run.params.at("model"), "model_node");
+  EXPECT_EQ(run.params.at("optimizer"), "optimizer_node");
+
+  auto bad = configFor(type, rig.host,
+                       {{"model", {"model.tiny", rig.model}},
+                        {"dataset", {"dataset.blobs", rig.data}},
+                        {"optimizer", {"optimizer.gd", rig.optimizer}}},
+                       {{"experiment", std::string("my trial")}});
+  auto refused = type.factory(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("experiment name 'my trial'"));
+}
+
+TEST(TrainJobTracking, ParamValuesReadAsText) {
+  EXPECT_EQ(paramValueText(ParamValue(true)), "true");
+  EXPECT_EQ(paramValueText(ParamValue(std::int64_t{-3})), "-3");
+  EXPECT_EQ(paramValueText(ParamValue(0.1)), "0.1");
+  EXPECT_EQ(paramValueText(ParamValue(std::string("relu"))), "relu");
+  EXPECT_EQ(paramValueText(ParamValue(std::vector<std::int64_t>{64, 32})), "[64, 32]");
+  EXPECT_EQ(paramValueText(ParamValue(std::vector<double>{0.5, 2})), "[0.5, 2]");
+  EXPECT_EQ(paramValueText(ParamValue(std::vector<std::string>{"a", "b"})), "[a, b]");
 }
 
 }  // namespace

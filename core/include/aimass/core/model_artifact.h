@@ -32,6 +32,11 @@ std::uint32_t crc32(std::string_view data, std::uint32_t crc = 0);
 
 /// Wraps `model`'s saved payload for storage.
 Expected<std::string> encodeModelArtifact(const Model& model, std::string_view type);
+/// Wraps any payload in the same envelope, naming `type` and `format_version`; for other
+/// records that need the same corruption checks (job.train checkpoints). Never fails except by
+/// running out of memory (std::bad_alloc propagates).
+std::string encodeArtifactEnvelope(std::string_view type, std::uint32_t format_version,
+                                   std::string_view payload);
 /// Reads the header and verifies the checksum; kDataLoss for truncated or corrupt bytes,
 /// kInvalidArgument for bytes that are not a model artifact. `payload` views into `bytes`.
 Expected<ModelArtifactHeader> decodeModelArtifact(std::string_view bytes,
