@@ -28,13 +28,17 @@
 #include "aimass/core/plugin_check.h"
 #include "aimass/core/plugin_loader.h"
 #include "aimass/core/progress.h"
+#include "aimass/core/storage_uri.h"
 #include "aimass/core/type_docs.h"
 #include "aimass/core/type_registry.h"
 #include "aimass/frontend.h"
 #include "aimass/job.h"
 #include "aimass/model.h"
+#include "datasets_cli.h"
 #include "evaluate_job.h"
 #include "models_cli.h"
+#include "runs_cli.h"
+#include "train_tracking.h"
 
 namespace aimass::core {
 namespace {
@@ -104,8 +108,12 @@ constexpr CommandHelp kCommands[] = {
      "Examples:\n"
      "  aimass eval configs/fashion_mnist_softmax.yaml\n"
      "  aimass eval --json configs/fashion_mnist_softmax.yaml > report.json\n"},
-    {"models", "models ACTION ... --config CONFIG",
+    {"models", "models ACTION ... --config CONFIG | --storage URI",
      "List, show, promote, roll back or delete registered model versions.", kModelsHelp},
+    {"datasets", "datasets ACTION ... --config CONFIG | --storage URI",
+     "List and show registered dataset versions (by content hash).", kDatasetsHelp},
+    {"runs", "runs ACTION ... --config CONFIG | --storage URI",
+     "List tracked training runs (filtered, sorted by a metric) or show one.", kRunsHelp},
     {"plugins list", "plugins list [--json]", "List node types and refused libraries.",
      "Loads the built-in types and every plugin found (see \"Plugin search\" "
      "in aimass --help)\n"
@@ -349,6 +357,12 @@ class Cli {
     }
     if (words[0] == "models") {
       return models(argc, argv);
+    }
+    if (words[0] == "datasets") {
+      return datasets(argc, argv);
+    }
+    if (words[0] == "runs") {
+      return runs(argc, argv);
     }
     return dispatch(words, flags);
   }
@@ -605,6 +619,9 @@ class Cli {
         static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     HostServices host(document->base_dir, threads);
     host.setLogLevel(log_level_);
+    // Lets the serving runtime create models of any plugin type when it loads registry
+    // versions (frontend `repository`).
+    host.catalog().setModelFactory(typeRegistryModelFactory(plugins->registry, host));
     SignalWatcher watcher(host);
 
     int code = runInstantiated(*graph, host, watcher);
@@ -641,6 +658,7 @@ class Cli {
       std::cerr << "aimass: " << created.message() << "\n";
       return kExitFailure;
     }
+    attachTrainTrackingContext(graph);
     for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kModel)) {
       host.catalog().add(name, "1", std::static_pointer_cast<const Model>(node));
     }
@@ -700,34 +718,86 @@ class Cli {
     return kExitOk;
   }
 
-  // `aimass models ...`: its options take values, so it reads the words after "models" itself
-  // (the global options before it were read by run()).
-  int models(int argc, char** argv) {
+  // `aimass models|datasets|runs ...`: their options take values, so each reads the words after
+  // its command itself (the global options before it were read by run()), opens the store the
+  // command names, and runs it on a `Service` (registry or tracking) of that store.
+  template <typename Service, typename Parse, typename Execute>
+  int storeCommand(int argc, char** argv, std::string_view name, Parse parse, Execute execute) {
     int first = 1;
-    while (first < argc && std::string_view(argv[first]) != "models") {
+    while (first < argc && std::string_view(argv[first]) != name) {
       const std::string_view word = argv[first];
       first += (word == "--log-level" || word == "--plugin-path") ? 2 : 1;
     }
     std::vector<std::string> words(argv + std::min(first + 1, argc), argv + argc);
-    auto command = parseModelsCommand(words);
+    auto command = parse(words);
     if (!command.ok()) {
       throw UsageError(command.status().message());
     }
+    int code = kExitOk;
+    auto store = openStore(command->config, command->storage_uri, command->storage_node, code);
+    if (!store) {
+      return code;
+    }
+    Service service(*store->storage);
+    return execute(*command, service, std::cout, std::cerr);
+  }
+
+  int models(int argc, char** argv) {
+    return storeCommand<ModelRegistry>(argc, argv, "models", parseModelsCommand, runModelsCommand);
+  }
+
+  /// A registry command's store and everything that must outlive it.
+  struct OpenedStore {
     std::unique_ptr<PluginSet> plugins;
     std::optional<ConfigDocument> document;
-    auto graph = loadGraph(command->config, plugins, document);
-    if (!graph) {
-      return kExitBadInput;
+    std::unique_ptr<Graph> graph;
+    std::unique_ptr<HostServices> host;
+    std::shared_ptr<Storage> storage;  // last: released first
+  };
+
+  // The store of a registry command: the storage node of `config` (`storage_node`, or the first
+  // one; only that node is created), or the store `storage_uri` names (storage_uri.h). Null
+  // after printing why, with `exit_code` set: 2 for a bad configuration or URI, 1 when the
+  // store cannot be opened.
+  std::unique_ptr<OpenedStore> openStore(const std::string& config, const std::string& storage_uri,
+                                         const std::string& storage_node, int& exit_code) {
+    auto store = std::make_unique<OpenedStore>();
+    Expected<std::shared_ptr<Storage>> storage = internalError("no store");
+    if (!storage_uri.empty()) {
+      store->plugins = loadPlugins({}, true);
+      store->host = std::make_unique<HostServices>(fs::current_path(), 1);
+      store->host->setLogLevel(log_level_);
+      storage = openStorageUri(storage_uri, store->plugins->registry, *store->host,
+                               fs::current_path());
+    } else {
+      store->graph = loadGraph(config, store->plugins, store->document);
+      if (!store->graph) {
+        exit_code = kExitBadInput;
+        return nullptr;
+      }
+      store->host = std::make_unique<HostServices>(store->document->base_dir, 1);
+      store->host->setLogLevel(log_level_);
+      storage = openGraphStorage(*store->graph, *store->host, storage_node);
     }
-    HostServices host(document->base_dir, 1);
-    host.setLogLevel(log_level_);
-    auto storage = openGraphStorage(*graph, host, command->storage_node);
     if (!storage.ok()) {
       std::cerr << "aimass: " << storage.status().message() << "\n";
-      return storage.status().code() == StatusCode::kNotFound ? kExitBadInput : kExitFailure;
+      const StatusCode code = storage.status().code();
+      exit_code = code == StatusCode::kNotFound || code == StatusCode::kInvalidArgument
+                      ? kExitBadInput
+                      : kExitFailure;
+      return nullptr;
     }
-    ModelRegistry registry(**storage);
-    return runModelsCommand(*command, registry, std::cout, std::cerr);
+    store->storage = std::move(storage).value();
+    return store;
+  }
+
+  int datasets(int argc, char** argv) {
+    return storeCommand<DatasetRegistry>(argc, argv, "datasets", parseDatasetsCommand,
+                                         runDatasetsCommand);
+  }
+
+  int runs(int argc, char** argv) {
+    return storeCommand<Tracking>(argc, argv, "runs", parseRunsCommand, runRunsCommand);
   }
 
   int pluginsList(bool json) {

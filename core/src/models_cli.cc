@@ -20,7 +20,8 @@ const char kModelsHelp[] =
     "  list                      every model: versions, latest version, aliases\n"
     "  show NAME                 the model's versions (version, created, type, metrics) and\n"
     "                            aliases\n"
-    "  show NAME/3, NAME@ALIAS   one version: artifact, SHA-256, node, type, dataset, metrics\n"
+    "  show NAME/3, NAME@ALIAS   one version: artifact, SHA-256, node, type, dataset version,\n"
+    "                            code version, who registered it, metrics, tags\n"
     "  promote NAME VERSION --alias ALIAS\n"
     "                            point ALIAS (e.g. champion) at VERSION, remembering its\n"
     "                            previous target\n"
@@ -28,8 +29,22 @@ const char kModelsHelp[] =
     "                            move ALIAS back to its previous target\n"
     "  delete NAME/VERSION       delete the version and its artifact; refused while an alias\n"
     "                            points at it unless --force, which deletes those aliases too\n"
+    "  tag NAME/VERSION KEY=VALUE... [--remove KEY]...\n"
+    "                            set tags on a version (replacing a key's value) and remove\n"
+    "                            tags; all in one atomic change\n"
+    "  gc [--dry-run] [--min-age SECONDS]\n"
+    "                            delete artifacts under models/<model>/artifacts/ that no\n"
+    "                            version names (left by a crash between saving an artifact\n"
+    "                            and registering it); artifacts saved less than --min-age ago\n"
+    "                            (default 3600) are kept, their training may still be\n"
+    "                            registering them. --dry-run only lists them\n"
     "\n"
-    "--json (list, show) prints JSON instead of text.\n"
+    "--json (list, show) prints JSON instead of text. Instead of --config CONFIG, --storage\n"
+    "URI opens a store directly: sqlite:///abs/store.db or sqlite:relative.db (storage.sqlite),\n"
+    "file:///abs/dir or fs:relative/dir (storage.fs), postgresql://USER@HOST:PORT/DATABASE\n"
+    "(storage.postgres; ?password_env=VAR names the variable holding the password).\n"
+    "show NAME/VERSION re-hashes the artifact and fails (exit 1) when it no longer matches the\n"
+    "recorded SHA-256.\n"
     "\n"
     "Exit code: 0 success; 1 the store failed (I/O error, corrupt record); 2 bad input: usage,\n"
     "an invalid configuration, no storage node, an unknown model, version or alias, a bad\n"
@@ -37,23 +52,15 @@ const char kModelsHelp[] =
     "\n"
     "Examples:\n"
     "  aimass models list --config configs/quickstart.yaml\n"
-    "  aimass models show pump_state --config configs/quickstart.yaml\n"
-    "  aimass models promote pump_state 2 --alias champion --config configs/quickstart.yaml\n"
-    "  aimass models rollback pump_state --alias champion --config configs/quickstart.yaml\n"
-    "  aimass models delete pump_state/1 --config configs/quickstart.yaml\n";
+    "  aimass models show fashion --config configs/quickstart.yaml\n"
+    "  aimass models promote fashion 2 --alias champion --config configs/quickstart.yaml\n"
+    "  aimass models rollback fashion --alias champion --config configs/quickstart.yaml\n"
+    "  aimass models delete fashion/1 --config configs/quickstart.yaml\n"
+    "  aimass models tag fashion/2 stage=review --remove draft --config configs/quickstart.yaml\n"
+    "  aimass models gc --dry-run --config configs/quickstart.yaml\n"
+    "  aimass models list --storage sqlite:///var/lib/aimass/store.db\n";
 
-namespace {
-
-/// Deletes a node, then lets go of the plugin library holding its code (as the graph does).
-struct LibraryKeepingDeleter {
-  std::shared_ptr<void> library;
-  void operator()(Node* node) {
-    delete node;
-    library.reset();
-  }
-};
-
-std::string formatTime(std::int64_t unix_ms) {
+std::string formatUtcTime(std::int64_t unix_ms) {
   std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
@@ -62,32 +69,7 @@ std::string formatTime(std::int64_t unix_ms) {
   return buffer;
 }
 
-std::string formatMetric(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.4g", v);
-  return buffer;
-}
-
-std::string metricsText(const std::map<std::string, double>& metrics) {
-  std::string out;
-  for (const auto& [name, value] : metrics) {
-    out += (out.empty() ? "" : " ") + name + "=" + formatMetric(value);
-  }
-  return out.empty() ? "-" : out;
-}
-
-Expected<std::int64_t> parseVersion(std::string_view text) {
-  std::int64_t version = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), version);
-  if (error != std::errc() || end != text.data() + text.size() || version < 1) {
-    return invalidArgument("version must be a whole number from 1, got '" + std::string(text) +
-                           "'");
-  }
-  return version;
-}
-
-/// Left-aligned columns, two spaces apart.
-std::string table(const std::vector<std::vector<std::string>>& rows) {
+std::string textTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()));
@@ -109,6 +91,55 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+namespace {
+
+/// Deletes a node, then lets go of the plugin library holding its code (as the graph does).
+struct LibraryKeepingDeleter {
+  std::shared_ptr<void> library;
+  void operator()(Node* node) {
+    delete node;
+    library.reset();
+  }
+};
+
+std::string formatMetric(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4g", v);
+  return buffer;
+}
+
+std::string metricsText(const std::map<std::string, double>& metrics) {
+  std::string out;
+  for (const auto& [name, value] : metrics) {
+    out += (out.empty() ? "" : " ") + name + "=" + formatMetric(value);
+  }
+  return out.empty() ? "-" : out;
+}
+
+/// "pumps/2 sha256 5d41... (reader fingerprint 9a0b...)"; older records have only the
+/// fingerprint.
+std::string datasetText(const ModelVersion& v) {
+  std::string text;
+  if (!v.dataset_name.empty()) {
+    text = v.dataset_name + "/" + std::to_string(v.dataset_version) + " sha256 " + v.dataset_sha256;
+  }
+  if (!v.dataset_fingerprint.empty()) {
+    text += text.empty() ? "fingerprint " + v.dataset_fingerprint
+                         : " (reader fingerprint " + v.dataset_fingerprint + ")";
+  }
+  return text.empty() ? "-" : text;
+}
+
+Expected<std::int64_t> parseVersion(std::string_view text) {
+  std::int64_t version = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (error != std::errc() || end != text.data() + text.size() || version < 1) {
+    return invalidArgument("version must be a whole number from 1, got '" + std::string(text) +
+                           "'");
+  }
+  return version;
+}
+
 void writeVersionJson(JsonWriter& json, const ModelVersion& v,
                       const std::vector<std::string>& aliases) {
   json.beginObject();
@@ -119,6 +150,11 @@ void writeVersionJson(JsonWriter& json, const ModelVersion& v,
   json.key("node").value(v.node);
   json.key("type").value(v.node_type);
   json.key("dataset").value(v.dataset_fingerprint);
+  json.key("dataset_name").value(v.dataset_name);
+  json.key("dataset_version").value(v.dataset_version);
+  json.key("dataset_sha256").value(v.dataset_sha256);
+  json.key("code_version").value(v.code_version);
+  json.key("created_by").value(v.created_by);
   json.key("created_unix_ms").value(v.created_unix_ms);
   json.key("metrics").beginObject();
   for (const auto& [name, value] : v.metrics) {
@@ -194,7 +230,7 @@ Status list(ModelRegistry& registry, bool as_json, std::ostream& out) {
   } else if (models->empty()) {
     out << "no models registered\n";
   } else {
-    out << table(rows);
+    out << textTable(rows);
   }
   return Status();
 }
@@ -205,6 +241,14 @@ Status show(ModelRegistry& registry, const std::string& reference, bool as_json,
   if (one_version) {
     auto version = registry.resolve(reference);
     AIMASS_RETURN_IF_ERROR(version.status());
+    // Show only what is intact: an artifact whose bytes no longer match the recorded SHA-256
+    // (or that is gone) is reported as data loss, naming its key.
+    if (Status verified = registry.verifyArtifact(*version); !verified.ok()) {
+      return verified.code() == StatusCode::kNotFound
+                 ? dataLoss("artifact '" + version->artifact_key + "' of " + version->model +
+                            "/" + std::to_string(version->version) + " is missing from the store")
+                 : verified;
+    }
     auto aliases = registry.listAliases(version->model);
     AIMASS_RETURN_IF_ERROR(aliases.status());
     const auto names = aliasesByVersion(*aliases)[version->version];
@@ -218,11 +262,13 @@ Status show(ModelRegistry& registry, const std::string& reference, bool as_json,
     out << "model     " << v.model << "\n"
         << "version   " << v.version << "\n"
         << "aliases   " << joined(names) << "\n"
-        << "created   " << formatTime(v.created_unix_ms) << "\n"
+        << "created   " << formatUtcTime(v.created_unix_ms) << "\n"
         << "node      " << v.node << " (" << v.node_type << ")\n"
         << "artifact  " << v.artifact_key << "\n"
         << "sha256    " << v.sha256 << "\n"
-        << "dataset   " << (v.dataset_fingerprint.empty() ? "-" : v.dataset_fingerprint) << "\n"
+        << "dataset   " << datasetText(v) << "\n"
+        << "code      " << (v.code_version.empty() ? "-" : v.code_version) << "\n"
+        << "by        " << (v.created_by.empty() ? "-" : v.created_by) << "\n"
         << "metrics   " << metricsText(v.metrics) << "\n";
     for (const auto& [name, value] : v.tags) {
       out << "tag       " << name << "=" << value << "\n";
@@ -256,10 +302,10 @@ Status show(ModelRegistry& registry, const std::string& reference, bool as_json,
   std::vector<std::vector<std::string>> rows = {
       {"VERSION", "CREATED", "TYPE", "ALIASES", "METRICS"}};
   for (const auto& v : *versions) {
-    rows.push_back({std::to_string(v.version), formatTime(v.created_unix_ms), v.node_type,
+    rows.push_back({std::to_string(v.version), formatUtcTime(v.created_unix_ms), v.node_type,
                     joined(by_version[v.version]), metricsText(v.metrics)});
   }
-  out << table(rows);
+  out << textTable(rows);
   return Status();
 }
 
@@ -291,15 +337,50 @@ Status dispatch(const ModelsCommand& command, ModelRegistry& registry, std::ostr
     out << movedText(*alias);
     return Status();
   }
-  // delete NAME/VERSION
+  if (command.action == "gc") {
+    auto report = registry.collectGarbage(command.dry_run, command.min_age_seconds * 1000);
+    AIMASS_RETURN_IF_ERROR(report.status());
+    const char* verb = command.dry_run ? "would remove " : "removed ";
+    for (const auto& key : report->removed) {
+      out << verb << key << "\n";
+    }
+    for (const auto& key : report->too_recent) {
+      out << "kept " << key << " (unreferenced, saved less than " << command.min_age_seconds
+          << " s ago)\n";
+    }
+    out << (command.dry_run ? "would remove " : "removed ") << report->removed.size()
+        << " unreferenced artifact" << (report->removed.size() == 1 ? "" : "s") << "; kept "
+        << report->referenced << " referenced, " << report->too_recent.size() << " recent\n";
+    return Status();
+  }
+  // delete and tag: NAME/VERSION
   const std::string& reference = args[0];
   const auto slash = reference.rfind('/');
   if (slash == std::string::npos) {
-    return invalidArgument("delete takes NAME/VERSION, e.g. pump_state/3, got '" + reference + "'");
+    return invalidArgument(command.action + " takes NAME/VERSION, e.g. pump_state/3, got '" +
+                           reference + "'");
   }
   const std::string model = reference.substr(0, slash);
   auto version = parseVersion(std::string_view(reference).substr(slash + 1));
   AIMASS_RETURN_IF_ERROR(version.status());
+  if (command.action == "tag") {
+    std::map<std::string, std::string> set;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      const auto eq = args[i].find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return invalidArgument("tag '" + args[i] + "' is not KEY=VALUE");
+      }
+      set[args[i].substr(0, eq)] = args[i].substr(eq + 1);
+    }
+    auto tagged = registry.setTags(model, *version, set, command.remove_tags);
+    AIMASS_RETURN_IF_ERROR(tagged.status());
+    std::string tags;
+    for (const auto& [name, value] : tagged->tags) {
+      tags += " " + name + "=" + value;
+    }
+    out << model << "/" << *version << " tags:" << (tags.empty() ? " (none)" : tags) << "\n";
+    return Status();
+  }
   AIMASS_RETURN_IF_ERROR(registry.deleteVersion(model, *version, command.force));
   out << "deleted " << model << " version " << *version << "\n";
   return Status();
@@ -310,6 +391,7 @@ Status dispatch(const ModelsCommand& command, ModelRegistry& registry, std::ostr
 Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words) {
   ModelsCommand command;
   std::vector<std::string> positional;
+  bool min_age_given = false;
   for (std::size_t i = 0; i < words.size(); ++i) {
     std::string word = words[i];
     std::string value;
@@ -333,17 +415,43 @@ Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words
       }
       return words[++i];
     };
-    if (word == "--json" || word == "--force") {
+    if (word == "--json" || word == "--force" || word == "--dry-run") {
       if (has_inline_value) {
         return invalidArgument("option '" + word + "' takes no value");
       }
-      (word == "--json" ? command.json : command.force) = true;
-    } else if (word == "--config" || word == "--storage-node" || word == "--alias" ||
-               word == "--log-level" || word == "--plugin-path") {
+      if (word == "--json") {
+        command.json = true;
+      } else if (word == "--force") {
+        command.force = true;
+      } else {
+        command.dry_run = true;
+      }
+    } else if (word == "--remove" || word == "--min-age") {
+      auto taken = takeValue();
+      AIMASS_RETURN_IF_ERROR(taken.status());
+      if (word == "--remove") {
+        if (taken->empty()) {
+          return invalidArgument("--remove needs a tag name");
+        }
+        command.remove_tags.push_back(*taken);
+        continue;
+      }
+      std::int64_t seconds = -1;
+      auto [end, error] = std::from_chars(taken->data(), taken->data() + taken->size(), seconds);
+      if (error != std::errc() || end != taken->data() + taken->size() || seconds < 0) {
+        return invalidArgument("--min-age must be a whole number of seconds from 0, got '" +
+                               *taken + "'");
+      }
+      command.min_age_seconds = seconds;
+      min_age_given = true;
+    } else if (word == "--config" || word == "--storage" || word == "--storage-node" ||
+               word == "--alias" || word == "--log-level" || word == "--plugin-path") {
       auto taken = takeValue();
       AIMASS_RETURN_IF_ERROR(taken.status());
       if (word == "--config") {
         command.config = *taken;
+      } else if (word == "--storage") {
+        command.storage_uri = *taken;
       } else if (word == "--storage-node") {
         command.storage_node = *taken;
       } else if (word == "--alias") {
@@ -354,17 +462,19 @@ Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words
     }
   }
   if (positional.empty()) {
-    return invalidArgument("'models' needs a subcommand: list, show, promote, rollback or delete");
+    return invalidArgument(
+        "'models' needs a subcommand: list, show, promote, rollback, delete, tag or gc");
   }
   command.action = positional.front();
   command.arguments.assign(positional.begin() + 1, positional.end());
   struct Shape {
     const char* action;
-    std::size_t arguments;
+    std::size_t arguments;  ///< exactly this many, or at least this many with `more`
     const char* usage;
     bool json;
     bool alias;
     bool force;
+    bool more = false;
   };
   static constexpr Shape kShapes[] = {
       {"list", 0, "models list [--json]", true, false, false},
@@ -372,6 +482,9 @@ Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words
       {"promote", 2, "models promote NAME VERSION --alias ALIAS", false, true, false},
       {"rollback", 1, "models rollback NAME --alias ALIAS", false, true, false},
       {"delete", 1, "models delete NAME/VERSION [--force]", false, false, true},
+      {"tag", 1, "models tag NAME/VERSION KEY=VALUE... [--remove KEY]...", false, false, false,
+       true},
+      {"gc", 0, "models gc [--dry-run] [--min-age SECONDS]", false, false, false},
   };
   const Shape* shape = nullptr;
   for (const auto& s : kShapes) {
@@ -381,13 +494,25 @@ Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words
   }
   if (shape == nullptr) {
     return invalidArgument("unknown subcommand 'models " + command.action +
-                           "': use list, show, promote, rollback or delete");
+                           "': use list, show, promote, rollback, delete, tag or gc");
   }
   const std::string usage = std::string(" (usage: aimass ") + shape->usage + " --config CONFIG)";
-  if (command.arguments.size() != shape->arguments) {
+  if (shape->more ? command.arguments.size() < shape->arguments
+                  : command.arguments.size() != shape->arguments) {
     return invalidArgument("'aimass models " + command.action + "' takes " +
-                           std::to_string(shape->arguments) + " argument" +
-                           (shape->arguments == 1 ? "" : "s") + usage);
+                           (shape->more ? "at least " : "") + std::to_string(shape->arguments) +
+                           " argument" + (shape->arguments == 1 ? "" : "s") + usage);
+  }
+  const bool is_tag = command.action == "tag", is_gc = command.action == "gc";
+  if (is_tag && command.arguments.size() == 1 && command.remove_tags.empty()) {
+    return invalidArgument("'aimass models tag' needs KEY=VALUE or --remove KEY" + usage);
+  }
+  if (!command.remove_tags.empty() && !is_tag) {
+    return invalidArgument("--remove is not an option of 'aimass models " + command.action + "'");
+  }
+  if ((command.dry_run || min_age_given) && !is_gc) {
+    return invalidArgument(std::string(command.dry_run ? "--dry-run" : "--min-age") +
+                           " is not an option of 'aimass models " + command.action + "'");
   }
   if (command.json && !shape->json) {
     return invalidArgument("--json is not an option of 'aimass models " + command.action + "'");
@@ -400,9 +525,15 @@ Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words
         shape->alias ? "'aimass models " + command.action + "' needs --alias ALIAS" + usage
                      : "--alias is not an option of 'aimass models " + command.action + "'");
   }
-  if (command.config.empty()) {
-    return invalidArgument("'aimass models " + command.action +
-                           "' needs --config CONFIG to say which storage holds the registry");
+  if (command.config.empty() == command.storage_uri.empty()) {
+    return invalidArgument("'aimass models " + command.action + "' needs " +
+                           (command.config.empty() ? "" : "only one of ") +
+                           "--config CONFIG or --storage URI to say which storage holds the "
+                           "registry");
+  }
+  if (!command.storage_uri.empty() && !command.storage_node.empty()) {
+    return invalidArgument(
+        "--storage-node picks a node of --config; it does not go with --storage");
   }
   return command;
 }

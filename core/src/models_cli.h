@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -17,14 +18,23 @@ namespace aimass::core {
 
 /// One `aimass models ...` command line, parsed.
 struct ModelsCommand {
-  std::string action;                  ///< list, show, promote, rollback or delete
+  std::string action;                  ///< list, show, promote, rollback, delete, tag or gc
   std::vector<std::string> arguments;  ///< the positional words after the action
-  std::string config;                  ///< --config CONFIG (required)
+  std::string config;                  ///< --config CONFIG (this or storage_uri)
+  std::string storage_uri;             ///< --storage URI (this or config; see storage_uri.h)
   std::string storage_node;            ///< --storage-node NAME; empty: the first storage node
   std::string alias;                   ///< --alias ALIAS (promote, rollback)
   bool json = false;                   ///< --json (list, show)
   bool force = false;                  ///< --force (delete)
+  std::vector<std::string> remove_tags;  ///< --remove KEY, repeatable (tag)
+  bool dry_run = false;                  ///< --dry-run (gc)
+  std::int64_t min_age_seconds = 3600;   ///< --min-age SECONDS (gc)
 };
+
+/// Left-aligned columns, two spaces apart: the text tables of the registry commands.
+std::string textTable(const std::vector<std::vector<std::string>>& rows);
+/// A Unix time in milliseconds as UTC, "2024-06-10T06:13:20Z".
+std::string formatUtcTime(std::int64_t unix_ms);
 
 /// The full help of `aimass models`.
 extern const char kModelsHelp[];

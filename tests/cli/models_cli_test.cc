@@ -228,6 +228,109 @@ TEST_F(ModelsCli, UnknownModelVersionOrAliasIsExitTwoWithAClearError) {
   EXPECT_THAT(bad_version.err, HasSubstr("whole number"));
 }
 
+TEST_F(ModelsCli, VersionsNameTheirDatasetCodeVersionAndUser) {
+  auto v = showJson("pump_state/2");
+  EXPECT_EQ(v->getValue<std::string>("dataset_name"), "pumps");
+  EXPECT_EQ(v->getValue<int>("dataset_version"), 1)
+      << "the same data trained on twice is one version";
+  EXPECT_EQ(v->getValue<std::string>("dataset_sha256").size(), 64u);
+  EXPECT_FALSE(v->getValue<std::string>("code_version").empty());
+  EXPECT_FALSE(v->getValue<std::string>("created_by").empty());
+
+  Result datasets = ws_.aimass({"datasets", "list", "--config", ws_.config()});
+  EXPECT_EQ(datasets.code, 0) << datasets.err;
+  EXPECT_THAT(datasets.out, ::testing::ContainsRegex("DATASET +VERSIONS +LATEST +ROWS +SHA256\n"
+                                                     "pumps +1 +1 +[0-9]+ +[0-9a-f]{12}\n"));
+  Result one = ws_.aimass({"datasets", "show", "pumps/1", "--json", "--config", ws_.config()});
+  ASSERT_EQ(one.code, 0) << one.err;
+  auto record = Poco::JSON::Parser().parse(one.out).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(record->getValue<std::string>("sha256"), v->getValue<std::string>("dataset_sha256"));
+  EXPECT_EQ(record->getValue<std::string>("type"), "dataset.csv");
+  EXPECT_THAT(record->getValue<std::string>("source"), HasSubstr("'pumps'"));
+  EXPECT_GT(record->getValue<int>("rows"), 0);
+
+  // Changed data is a new dataset version, and the next model version names it.
+  {
+    std::ofstream more(ws_.dir() / "pumps.csv", std::ios::app);
+    std::ifstream in(ws_.dir() / "pumps.csv");
+    std::string header, first_row;
+    std::getline(in, header);
+    std::getline(in, first_row);
+    more << first_row << "\n";
+  }
+  Result run = ws_.aimass({"run", ws_.config()});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("dataset pumps is version 2"));
+  EXPECT_THAT(run.err, HasSubstr("registered pump_state version 3"));
+  EXPECT_EQ(showJson("pump_state/3")->getValue<int>("dataset_version"), 2);
+  Result shown = ws_.aimass({"datasets", "show", "pumps", "--config", ws_.config()});
+  EXPECT_EQ(shown.code, 0) << shown.err;
+  EXPECT_THAT(shown.out, ::testing::ContainsRegex("VERSION +CREATED +ROWS +SHA256 +TYPE +BY\n"
+                                                  "1 .*dataset.csv.*\n2 .*dataset.csv.*\n"));
+  Result text = models({"show", "pump_state/3"});
+  EXPECT_THAT(text.out, HasSubstr("dataset   pumps/2 sha256 "));
+  Result by_uri =
+      ws_.aimass({"datasets", "list", "--storage", "fs://" + (ws_.dir() / "store").string()});
+  EXPECT_EQ(by_uri.code, 0) << by_uri.err;
+  EXPECT_THAT(by_uri.out, ::testing::ContainsRegex("pumps +2 +2 "));
+  Result missing = ws_.aimass({"datasets", "show", "pumps/7", "--config", ws_.config()});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("dataset 'pumps' has no version 7"));
+}
+
+TEST_F(ModelsCli, TagSetsAndRemovesTags) {
+  Result set = models({"tag", "pump_state/1", "stage=review", "owner=ops team"});
+  EXPECT_EQ(set.code, 0) << set.err;
+  EXPECT_EQ(set.out, "pump_state/1 tags: owner=ops team stage=review\n");
+  Result changed = models({"tag", "pump_state/1", "stage=prod", "--remove", "owner"});
+  EXPECT_EQ(changed.code, 0) << changed.err;
+  auto tags = showJson("pump_state/1")->getObject("tags");
+  EXPECT_EQ(tags->getValue<std::string>("stage"), "prod");
+  EXPECT_FALSE(tags->has("owner"));
+  EXPECT_EQ(showJson("pump_state/2")->getObject("tags")->size(), 0u);
+
+  Result missing = models({"tag", "pump_state/1", "--remove", "owner"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("has no tag 'owner'"));
+  Result not_pair = models({"tag", "pump_state/1", "stage"});
+  EXPECT_EQ(not_pair.code, 2);
+  EXPECT_THAT(not_pair.err, HasSubstr("'stage' is not KEY=VALUE"));
+  Result nothing = models({"tag", "pump_state/1"});
+  EXPECT_EQ(nothing.code, 2);
+  EXPECT_THAT(nothing.err, HasSubstr("needs KEY=VALUE or --remove KEY"));
+}
+
+TEST_F(ModelsCli, GcRemovesArtifactsNoVersionNames) {
+  // A crash between saving an artifact and registering it leaves one like this behind (the
+  // key models/pump_state/artifacts/1600000000000000000-orphan in storage.fs's layout).
+  const fs::path artifacts = ws_.dir() / "store" / "data" / "models" / "pump_state" / "artifacts";
+  ASSERT_TRUE(fs::is_directory(artifacts));
+  std::ofstream(artifacts / "1600000000000000000-orphan.val") << "orphaned bytes";
+  ASSERT_EQ(ws_.artifactFiles(), 3u);
+
+  Result dry = models({"gc", "--dry-run"});
+  EXPECT_EQ(dry.code, 0) << dry.err;
+  EXPECT_THAT(dry.out,
+              HasSubstr("would remove models/pump_state/artifacts/1600000000000000000-orphan\n"));
+  EXPECT_THAT(dry.out,
+              HasSubstr("would remove 1 unreferenced artifact; kept 2 referenced, 0 recent"));
+  EXPECT_EQ(ws_.artifactFiles(), 3u);
+
+  Result gc = models({"gc"});
+  EXPECT_EQ(gc.code, 0) << gc.err;
+  EXPECT_THAT(gc.out,
+              HasSubstr("removed models/pump_state/artifacts/1600000000000000000-orphan\n"));
+  EXPECT_EQ(ws_.artifactFiles(), 2u);
+  for (const char* reference : {"pump_state/1", "pump_state/2"}) {
+    EXPECT_EQ(models({"show", reference}).code, 0) << reference << " keeps its artifact";
+  }
+  Result again = models({"gc"});
+  EXPECT_THAT(again.out, HasSubstr("removed 0 unreferenced artifacts; kept 2 referenced"));
+  Result bad_age = models({"gc", "--min-age", "soon"});
+  EXPECT_EQ(bad_age.code, 2);
+  EXPECT_THAT(bad_age.err, HasSubstr("--min-age must be a whole number of seconds"));
+}
+
 TEST(ModelsCliUsage, MistakesAreUsageErrors) {
   Workspace ws;
   Result no_config = ws.aimass({"models", "list"});
@@ -242,6 +345,18 @@ TEST(ModelsCliUsage, MistakesAreUsageErrors) {
   Result no_node = ws.aimass({"models", "list", "--config", ws.config(), "--storage-node", "x"});
   EXPECT_EQ(no_node.code, 2);
   EXPECT_THAT(no_node.err, HasSubstr("no storage node 'x'"));
+  Result dry_elsewhere = ws.aimass({"models", "list", "--dry-run", "--config", ws.config()});
+  EXPECT_EQ(dry_elsewhere.code, 2);
+  EXPECT_THAT(dry_elsewhere.err, HasSubstr("--dry-run is not an option of 'aimass models list'"));
+  Result datasets_unknown = ws.aimass({"datasets", "drop", "--config", ws.config()});
+  EXPECT_EQ(datasets_unknown.code, 2);
+  EXPECT_THAT(datasets_unknown.err, HasSubstr("unknown subcommand 'datasets drop'"));
+  Result datasets_no_config = ws.aimass({"datasets", "list"});
+  EXPECT_EQ(datasets_no_config.code, 2);
+  EXPECT_THAT(datasets_no_config.err, HasSubstr("needs --config CONFIG"));
+  Result datasets_empty = ws.aimass({"datasets", "list", "--config", ws.config()});
+  EXPECT_EQ(datasets_empty.code, 0) << datasets_empty.err;
+  EXPECT_EQ(datasets_empty.out, "no datasets registered\n");
   Result help = ws.aimass({"help", "models"});
   EXPECT_EQ(help.code, 0);
   EXPECT_THAT(help.out, HasSubstr("delete NAME/VERSION       delete the version and its artifact"));

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "runs_cli.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <ostream>
+#include <set>
+#include <utility>
+
+#include "json_writer.h"
+#include "models_cli.h"
+
+namespace aimass::core {
+
+const char kRunsHelp[] =
+    "The experiment tracking in the storage of a configuration: one run per job.train run\n"
+    "(unless `track: false`), with its parameters, metrics per step and per epoch, artifacts\n"
+    "and outcome. Only the configuration's storage node is created (the first one, or\n"
+    "--storage-node NAME); nothing is trained. Runs whose process died without finishing them\n"
+    "(SIGKILL, a crash) are marked failed first.\n"
+    "\n"
+    "  list      runs, newest first: id, experiment, status, start, duration, key metrics\n"
+    "    --experiment NAME    only this experiment's runs\n"
+    "    --filter CONDITIONS  e.g. 'val_accuracy>0.8' or 'val_accuracy>=0.8, loss<0.4' (also\n"
+    "                         joined by 'and'; repeatable); compares each run's last value;\n"
+    "                         operators < <= > >= = !=\n"
+    "    --status STATUS      running, finished, failed or killed\n"
+    "    --sort METRIC        by the metric's last value, smallest first (--desc: largest\n"
+    "                         first); runs without it come last\n"
+    "    --limit N            at most N runs (default 100; 0: all)\n"
+    "  show ID   one run: status, times, error, params, every metric (last, min, max, number\n"
+    "            of points, last step) and artifacts\n"
+    "\n"
+    "--json prints JSON instead of text. Instead of --config CONFIG, --storage URI opens a\n"
+    "store directly: sqlite:///abs/store.db or sqlite:relative.db (storage.sqlite),\n"
+    "file:///abs/dir or fs:relative/dir (storage.fs), postgresql://USER@HOST:PORT/DATABASE\n"
+    "(storage.postgres).\n"
+    "\n"
+    "Exit code: 0 success; 1 the store failed (I/O error, corrupt record); 2 bad input: usage,\n"
+    "a bad filter, an invalid configuration, no storage node, an unknown run or experiment.\n"
+    "\n"
+    "Examples:\n"
+    "  aimass runs list --config configs/quickstart.yaml\n"
+    "  aimass runs list --filter 'val_accuracy>0.8' --sort val_accuracy --desc --limit 5 \\\n"
+    "      --config configs/quickstart.yaml\n"
+    "  aimass runs show 3 --config configs/quickstart.yaml\n"
+    "  aimass runs list --status failed --storage sqlite:///var/lib/aimass/store.db\n";
+
+namespace {
+
+std::string formatFigure(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4g", v);
+  return buffer;
+}
+
+std::string formatDuration(const RunRecord& run) {
+  if (run.end_unix_ms == 0) {
+    return "-";
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1fs",
+                static_cast<double>(run.end_unix_ms - run.start_unix_ms) / 1000.0);
+  return buffer;
+}
+
+void writeRunJson(JsonWriter& json, const RunRecord& run) {
+  json.key("id").value(run.id);
+  json.key("experiment").value(run.experiment);
+  json.key("status").value(runStatusName(run.status));
+  json.key("node").value(run.node);
+  json.key("type").value(run.node_type);
+  json.key("start_unix_ms").value(run.start_unix_ms);
+  json.key("end_unix_ms");
+  if (run.end_unix_ms > 0) {
+    json.value(run.end_unix_ms);
+  } else {
+    json.null();
+  }
+  json.key("error").value(run.error);
+  json.key("pid").value(run.pid);
+  json.key("host").value(run.host);
+  json.key("params").beginObject();
+  for (const auto& [name, value] : run.params) {
+    json.key(name).value(value);
+  }
+  json.endObject();
+  json.key("artifacts").beginObject();
+  for (const auto& [name, value] : run.artifacts) {
+    json.key(name).value(value);
+  }
+  json.endObject();
+}
+
+Status list(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
+  AIMASS_ASSIGN_OR_RETURN(RunList result, tracking.listRuns(command.query));
+  const RunQuery& query = command.query;
+  if (command.json) {
+    JsonWriter json;
+    json.beginObject();
+    json.key("matched").value(static_cast<std::uint64_t>(result.matched));
+    json.key("runs").beginArray();
+    for (const auto& run : result.runs) {
+      json.beginObject();
+      writeRunJson(json, run);
+      json.key("metrics").beginObject();
+      for (const auto& [name, value] : run.metrics) {
+        json.key(name).value(value);
+      }
+      json.endObject();
+      json.endObject();
+    }
+    json.endArray();
+    json.endObject();
+    out << json.str();
+    return Status();
+  }
+  if (result.runs.empty()) {
+    out << "no runs\n";
+    return Status();
+  }
+  // Metric columns: the sort and filter metrics, then the usual figures of a training run.
+  std::vector<std::string> columns;
+  auto addColumn = [&](const std::string& name) {
+    if (std::find(columns.begin(), columns.end(), name) != columns.end()) {
+      return;
+    }
+    for (const auto& run : result.runs) {
+      if (run.metrics.count(name) > 0) {
+        columns.push_back(name);
+        return;
+      }
+    }
+  };
+  if (!query.sort_metric.empty()) {
+    addColumn(query.sort_metric);
+  }
+  for (const auto& filter : query.filters) {
+    addColumn(filter.metric);
+  }
+  for (const char* name : {"val_accuracy", "val_loss", "train_loss", "objective"}) {
+    addColumn(name);
+  }
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header = {"ID", "EXPERIMENT", "STATUS", "STARTED", "DURATION"};
+  for (const auto& name : columns) {
+    std::string upper;
+    for (char c : name) {
+      upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    header.push_back(upper);
+  }
+  rows.push_back(std::move(header));
+  for (const auto& run : result.runs) {
+    std::vector<std::string> row = {std::to_string(run.id), run.experiment,
+                                    std::string(runStatusName(run.status)),
+                                    formatUtcTime(run.start_unix_ms), formatDuration(run)};
+    for (const auto& name : columns) {
+      auto it = run.metrics.find(name);
+      row.push_back(it == run.metrics.end() ? "-" : formatFigure(it->second));
+    }
+    rows.push_back(std::move(row));
+  }
+  out << textTable(rows);
+  if (result.matched > result.runs.size()) {
+    out << "(" << result.runs.size() << " of " << result.matched
+        << " matching runs shown; --limit 0 shows all)\n";
+  }
+  return Status();
+}
+
+Status show(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
+  AIMASS_ASSIGN_OR_RETURN(RunRecord run, tracking.getRun(command.run_id));
+  AIMASS_ASSIGN_OR_RETURN(auto points, tracking.metricPoints(command.run_id));
+  const auto summaries = Tracking::summarize(points);
+  if (command.json) {
+    JsonWriter json;
+    json.beginObject();
+    writeRunJson(json, run);
+    json.key("metrics").beginObject();
+    for (const auto& s : summaries) {
+      json.key(s.name).beginObject();
+      json.key("last").value(s.last);
+      json.key("last_step").value(s.last_step);
+      json.key("min").value(s.min);
+      json.key("max").value(s.max);
+      json.key("points").value(static_cast<std::uint64_t>(s.points));
+      json.endObject();
+    }
+    json.endObject();
+    json.endObject();
+    out << json.str();
+    return Status();
+  }
+  out << "run         " << run.id << "\n"
+      << "experiment  " << run.experiment << "\n"
+      << "status      " << runStatusName(run.status) << "\n";
+  if (!run.error.empty()) {
+    out << "error       " << run.error << "\n";
+  }
+  out << "node        " << run.node << " (" << run.node_type << ")\n"
+      << "started     " << formatUtcTime(run.start_unix_ms) << "\n"
+      << "ended       " << (run.end_unix_ms > 0 ? formatUtcTime(run.end_unix_ms) : "-") << "\n"
+      << "duration    " << formatDuration(run) << "\n"
+      << "process     pid " << run.pid << " on " << run.host << "\n";
+  out << "params\n";
+  if (run.params.empty()) {
+    out << "  -\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [name, value] : run.params) {
+      rows.push_back({"  " + name, value.empty() ? "\"\"" : value});
+    }
+    out << textTable(rows);
+  }
+  out << "metrics\n";
+  if (summaries.empty()) {
+    out << "  -\n";
+  } else {
+    std::vector<std::vector<std::string>> rows = {
+        {"  NAME", "LAST", "MIN", "MAX", "POINTS", "LAST STEP"}};
+    for (const auto& s : summaries) {
+      rows.push_back({"  " + s.name, formatFigure(s.last), formatFigure(s.min), formatFigure(s.max),
+                      std::to_string(s.points), std::to_string(s.last_step)});
+    }
+    out << textTable(rows);
+  }
+  out << "artifacts\n";
+  if (run.artifacts.empty()) {
+    out << "  -\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [name, value] : run.artifacts) {
+      rows.push_back({"  " + name, value});
+    }
+    out << textTable(rows);
+  }
+  return Status();
+}
+
+Expected<std::int64_t> parsePositive(std::string_view text, const std::string& what) {
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0) {
+    return invalidArgument(what + " must be a whole number, got '" + std::string(text) + "'");
+  }
+  return value;
+}
+
+}  // namespace
+
+Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
+  RunsCommand command;
+  command.query.limit = 100;
+  std::vector<std::string> positional;
+  std::vector<std::string> list_options;  // given, for the check that show takes none
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    std::string word = words[i];
+    std::string value;
+    bool has_inline_value = false;
+    if (!word.starts_with("--")) {
+      positional.push_back(word);
+      continue;
+    }
+    if (auto eq = word.find('='); eq != std::string::npos) {
+      value = word.substr(eq + 1);
+      word = word.substr(0, eq);
+      has_inline_value = true;
+    }
+    auto takeValue = [&]() -> Expected<std::string> {
+      if (has_inline_value) {
+        return value;
+      }
+      if (i + 1 >= words.size()) {
+        return invalidArgument("option '" + word + "' needs a value");
+      }
+      return words[++i];
+    };
+    if (word == "--json" || word == "--desc") {
+      if (has_inline_value) {
+        return invalidArgument("option '" + word + "' takes no value");
+      }
+      if (word == "--json") {
+        command.json = true;
+      } else {
+        command.query.descending = true;
+        list_options.push_back(word);
+      }
+      continue;
+    }
+    static const std::set<std::string> kValued = {
+        "--config", "--storage", "--storage-node", "--experiment", "--filter",
+        "--status", "--sort",    "--limit",        "--log-level",  "--plugin-path"};
+    if (kValued.count(word) == 0) {
+      return invalidArgument("unknown option '" + word + "' for 'aimass runs'");
+    }
+    AIMASS_ASSIGN_OR_RETURN(std::string taken, takeValue());
+    if (word == "--config") {
+      command.config = taken;
+    } else if (word == "--storage") {
+      command.storage_uri = taken;
+    } else if (word == "--storage-node") {
+      command.storage_node = taken;
+    } else if (word == "--experiment") {
+      AIMASS_RETURN_IF_ERROR(Tracking::validateName(taken, "experiment"));
+      command.query.experiment = taken;
+      list_options.push_back(word);
+    } else if (word == "--filter") {
+      AIMASS_ASSIGN_OR_RETURN(auto filters, parseMetricFilters(taken));
+      command.query.filters.insert(command.query.filters.end(), filters.begin(), filters.end());
+      list_options.push_back(word);
+    } else if (word == "--status") {
+      auto status = parseRunStatus(taken);
+      if (!status) {
+        return invalidArgument("unknown run status '" + taken +
+                               "' for --status: use running, finished, failed or killed");
+      }
+      command.query.status = *status;
+      list_options.push_back(word);
+    } else if (word == "--sort") {
+      AIMASS_RETURN_IF_ERROR(Tracking::validateName(taken, "metric").withContext("--sort"));
+      command.query.sort_metric = taken;
+      list_options.push_back(word);
+    } else if (word == "--limit") {
+      AIMASS_ASSIGN_OR_RETURN(std::int64_t limit, parsePositive(taken, "--limit"));
+      command.query.limit = static_cast<std::size_t>(limit);
+      list_options.push_back(word);
+    }
+  }
+  if (positional.empty()) {
+    return invalidArgument("'runs' needs a subcommand: list or show");
+  }
+  command.action = positional.front();
+  command.arguments.assign(positional.begin() + 1, positional.end());
+  if (command.action == "list") {
+    if (!command.arguments.empty()) {
+      return invalidArgument("'aimass runs list' takes no arguments, got '" +
+                             command.arguments.front() + "'");
+    }
+    if (command.query.descending && command.query.sort_metric.empty()) {
+      return invalidArgument("--desc needs --sort METRIC");
+    }
+  } else if (command.action == "show") {
+    if (command.arguments.size() != 1) {
+      return invalidArgument(
+          "'aimass runs show' takes one run ID (usage: aimass runs show ID "
+          "[--json] --config CONFIG)");
+    }
+    if (!list_options.empty()) {
+      return invalidArgument(list_options.front() + " is not an option of 'aimass runs show'");
+    }
+    auto id = parsePositive(command.arguments.front(), "the run ID");
+    if (!id.ok() || *id == 0) {
+      return invalidArgument("the run ID must be a whole number from 1, got '" +
+                             command.arguments.front() + "'");
+    }
+    command.run_id = *id;
+  } else {
+    return invalidArgument("unknown subcommand 'runs " + command.action + "': use list or show");
+  }
+  if (command.config.empty() == command.storage_uri.empty()) {
+    return invalidArgument("'aimass runs " + command.action + "' needs " +
+                           (command.config.empty() ? "" : "only one of ") +
+                           "--config CONFIG or --storage URI to say which storage holds the "
+                           "runs");
+  }
+  if (!command.storage_uri.empty() && !command.storage_node.empty()) {
+    return invalidArgument(
+        "--storage-node picks a node of --config; it does not go with --storage");
+  }
+  return command;
+}
+
+int runRunsCommand(const RunsCommand& command, Tracking& tracking, std::ostream& out,
+                   std::ostream& err) {
+  auto recovered = tracking.recoverAbandonedRuns();
+  if (!recovered.ok()) {
+    err << "aimass: warning: could not check for runs left unfinished: "
+        << recovered.status().message() << "\n";
+  }
+  Status status =
+      command.action == "list" ? list(command, tracking, out) : show(command, tracking, out);
+  if (status.ok()) {
+    return 0;
+  }
+  err << "aimass: " << status.message() << "\n";
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+    case StatusCode::kInvalidArgument:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+}  // namespace aimass::core

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aimass/core/tracking.h"
+#include "aimass/status.h"
+
+namespace aimass::core {
+
+/// One `aimass runs ...` command line, parsed.
+struct RunsCommand {
+  std::string action;                  ///< list or show
+  std::vector<std::string> arguments;  ///< the positional words after the action
+  std::string config;                  ///< --config CONFIG (this or storage_uri)
+  std::string storage_uri;             ///< --storage URI (this or config; see storage_uri.h)
+  std::string storage_node;            ///< --storage-node NAME; empty: the first storage node
+  bool json = false;                   ///< --json
+  RunQuery query;                      ///< list: --experiment, --filter, --status, --sort,
+                                       ///< --desc, --limit (default 100; 0 for all)
+  std::int64_t run_id = 0;             ///< show: the run
+};
+
+/// The full help of `aimass runs`.
+extern const char kRunsHelp[];
+
+/// Parses the words after "runs" (options may come anywhere; --log-level and --plugin-path
+/// with their values are skipped, the global parser has read them). kInvalidArgument with a
+/// message fit for the user on any mistake: unknown action or option, a missing value, a bad
+/// filter (naming the bad token), status, limit or run id.
+Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words);
+
+/// Runs a parsed command on `tracking`, printing results on `out` and errors on `err`. Runs
+/// whose process died without finishing them are marked failed first (a warning on `err`
+/// when the store cannot be written). Returns the exit code: 0 success; 2 a mistake of the
+/// caller (unknown run or experiment, bad name); 1 when the store fails.
+int runRunsCommand(const RunsCommand& command, Tracking& tracking, std::ostream& out,
+                   std::ostream& err);
+
+}  // namespace aimass::core
