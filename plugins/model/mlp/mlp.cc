@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <numbers>
+#include <random>
 #include <utility>
 
 namespace aimass::plugins::model {
@@ -14,6 +15,15 @@ namespace {
 constexpr std::string_view kInput = "input";
 constexpr std::size_t kPoolLimit = 8;      // idle inference workspaces kept
 constexpr std::size_t kTrainingLimit = 3;  // batch sizes whose training workspaces are kept
+
+/// splitmix64 (Steele, Lea and Flood): one 64-bit state, so the dropout stream's position is
+/// a single number a checkpoint can hold, and each draw is a handful of instructions.
+std::uint64_t nextDropoutDraw(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
 
 void putU32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) {
@@ -194,7 +204,7 @@ Status Mlp::prepare(const DatasetSchema& schema, std::uint64_t seed) {
     class_names_ = head == Head::kClasses ? std::move(names) : std::vector<std::string>{};
     head_ = head;
     inputs_ = schema.row_shape[0];
-    dropout_random_.seed(seed ^ 0x9e3779b97f4a7c15ULL);
+    dropout_stream_ = seed ^ 0x9e3779b97f4a7c15ULL;
   });
 }
 
@@ -331,7 +341,7 @@ Status Mlp::forward(Workspace& ws, const float* x, bool training) {
         const float scale = 1.0f / keep;
         // 2^-24 steps: a float in [0, 1) from the top bits of one draw.
         for (std::int64_t i = 0; i < n; ++i) {
-          const float u = static_cast<float>(dropout_random_() >> 40) * 0x1.0p-24f;
+          const float u = static_cast<float>(nextDropoutDraw(dropout_stream_) >> 40) * 0x1.0p-24f;
           mask[i] = u < keep ? scale : 0.0f;
           out[i] = act[i] * mask[i];
         }
@@ -377,6 +387,9 @@ Expected<double> Mlp::loss(Workspace& ws, const Batch& batch, bool grad) const {
 
 Expected<double> Mlp::forwardBackward(const Batch& batch, bool training) {
   AIMASS_RETURN_IF_ERROR(checkBatch(batch));
+  if (options_.device == Device::kCuda) {
+    return forwardBackwardCuda(batch, training);
+  }
   const std::int64_t rows = batch.features.dim(0);
   Workspace* ws = nullptr;
   for (auto& candidate : training_) {
@@ -469,6 +482,9 @@ void Mlp::dropWorkspaces() {
 
 Expected<double> Mlp::evaluateLoss(const Batch& batch) const {
   AIMASS_RETURN_IF_ERROR(checkBatch(batch));
+  if (options_.device == Device::kCuda) {
+    return evaluateLossCuda(batch);
+  }
   Status status;
   auto ws = borrow(batch.features.dim(0), status);
   if (ws == nullptr) {
@@ -496,6 +512,9 @@ Status Mlp::predict(const TensorMap& inputs, TensorMap& outputs,
   if (input->dim(0) <= 0) {
     return invalidArgument("input 'input' must hold at least one row, got " +
                            shapeToString(input->shape()));
+  }
+  if (options_.device == Device::kCuda) {
+    return predictCuda(*input, outputs);
   }
   const std::int64_t rows = input->dim(0);
   Status status;
@@ -551,6 +570,7 @@ Status Mlp::save(std::string& payload) const {
     std::uint64_t dropout_bits;
     std::memcpy(&dropout_bits, &options_.dropout, 8);
     putU64(payload, dropout_bits);
+    putU64(payload, dropout_stream_);
     putU64(payload, static_cast<std::uint64_t>(inputs_));
     putU64(payload, layers_.size());
     for (const Layer& layer : layers_) {
@@ -569,9 +589,9 @@ Status Mlp::save(std::string& payload) const {
 }
 
 Status Mlp::load(std::string_view payload, std::uint32_t format_version) {
-  if (format_version != kFormatVersion) {
+  if (format_version != 1 && format_version != kFormatVersion) {
     return invalidArgument("model.mlp payload format " + std::to_string(format_version) +
-                           " is unknown (this version reads format " +
+                           " is unknown (this version reads formats 1 and " +
                            std::to_string(kFormatVersion) + ")");
   }
   return guard("model.mlp load", [&]() -> Status {
@@ -579,6 +599,7 @@ Status Mlp::load(std::string_view payload, std::uint32_t format_version) {
     const std::uint32_t head = in.u32();
     const std::uint32_t activation = in.u32();
     const double dropout = in.f64();
+    const std::uint64_t dropout_stream = format_version >= 2 ? in.u64() : 0x9e3779b97f4a7c15ULL;
     const std::uint64_t inputs = in.u64();
     const std::uint64_t layer_count = in.u64();
     constexpr std::uint64_t kLimit = std::uint64_t{1} << 31;
@@ -660,6 +681,7 @@ Status Mlp::load(std::string_view payload, std::uint32_t format_version) {
     }
     options_.activation = new_activation;
     options_.dropout = dropout;
+    dropout_stream_ = dropout_stream;
     options_.hidden.assign(widths.begin(), widths.end() - 1);
     head_ = static_cast<Head>(head);
     class_names_ = std::move(names);

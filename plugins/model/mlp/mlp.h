@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +24,15 @@ struct MlpOptions {
   compute::Activation activation = compute::Activation::kRelu;  ///< after every hidden layer
   double dropout = 0;  ///< probability of zeroing a hidden unit while training (inverted dropout)
   int threads = 1;     ///< compute threads for training (predict runs 1 thread per call)
+  /// Where training, evaluation and predict run: the CPU (oneDNN) or CUDA device 0
+  /// (libaimass_compute_cuda; mlp_cuda.cc). checkMlpDevice() says whether kCuda can work.
+  Device device = Device::kCpu;
 };
+
+/// OK when `device` can run model.mlp: always for the CPU; for CUDA when this build has the CUDA
+/// backend and the runtime reports a device. kFailedPrecondition otherwise, saying which
+/// (naming cudaGetDeviceCount's result when the runtime has no device).
+Status checkMlpDevice(Device device);
 
 /// A multilayer perceptron on libaimass_compute's oneDNN ops: hidden fully connected layers
 /// with an activation (fused into the matmul for relu/tanh/sigmoid) and optional seeded
@@ -49,12 +56,16 @@ struct MlpOptions {
 /// cores). prepare(), forwardBackward() and load() need exclusive access; forwardBackward() uses
 /// options().threads threads.
 ///
-/// Payload (formatVersion 1), little-endian: u32 head (0 classes, 1 values), u32 activation,
-/// f64 dropout, u64 inputs, u64 layers L, L x u64 layer widths, u64 class count, per class
-/// (u32 length, bytes), then per layer the weights (in x out f32, row-major) and biases.
+/// Payload (formatVersion 2), little-endian: u32 head (0 classes, 1 values), u32 activation,
+/// f64 dropout, u64 dropout stream position, u64 inputs, u64 layers L, L x u64 layer widths,
+/// u64 class count, per class (u32 length, bytes), then per layer the weights (in x out f32,
+/// row-major) and biases. The stream position (a splitmix64 state, seeded by prepare()) lets
+/// training resumed from a checkpoint draw the same dropout masks an uninterrupted run would.
+/// Format 1 is format 2 without the position; load() reads both (a format 1 model's stream
+/// starts where prepare() with seed 0 starts it).
 class Mlp final : public Model, public GradientTraining {
  public:
-  static constexpr std::uint32_t kFormatVersion = 1;
+  static constexpr std::uint32_t kFormatVersion = 2;
 
   explicit Mlp(MlpOptions options);
   ~Mlp() override;
@@ -108,15 +119,30 @@ class Mlp final : public Model, public GradientTraining {
   void giveBack(std::unique_ptr<Workspace> ws) const;
   void dropWorkspaces();
 
+  // The CUDA path (mlp_cuda.cc), taken when options_.device is kCuda: the same computation on
+  // device buffers, with the parameters kept in the CPU tensors above (the optimizer steps them
+  // there), so each call uploads the weights and the batch and a training step downloads the
+  // gradients. Its workspaces live in CudaState, whose pool has its own mutex.
+  struct CudaState;
+  struct CudaStateDeleter {
+    void operator()(CudaState* state) const noexcept;
+  };
+  static std::unique_ptr<CudaState, CudaStateDeleter> makeCudaState();
+  Expected<double> forwardBackwardCuda(const Batch& batch, bool training);
+  Expected<double> evaluateLossCuda(const Batch& batch) const;
+  Status predictCuda(const Tensor& input, TensorMap& outputs) const;
+
   MlpOptions options_;
   Head head_ = Head::kClasses;
   std::int64_t inputs_ = 0;  // 0 until prepared or loaded
   std::vector<std::string> class_names_;
   std::vector<Layer> layers_;
-  std::mt19937_64 dropout_random_;
+  /// splitmix64 state of the dropout masks; saved with the model (see the payload above).
+  std::uint64_t dropout_stream_ = 0;
   std::vector<std::unique_ptr<Workspace>> training_;  // one per recent batch size
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<Workspace>> pool_;  // idle inference workspaces
+  std::unique_ptr<CudaState, CudaStateDeleter> cuda_ = makeCudaState();
 };
 
 }  // namespace aimass::plugins::model

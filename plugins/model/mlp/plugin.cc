@@ -33,6 +33,13 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                                   "it.")
             .withDefault(0.0)
             .range(0, 0.95));
+    type.params.push_back(
+        aimass::ParamSpec::string("device",
+                                  "Where training and prediction run: 'cpu' (oneDNN) or 'cuda' "
+                                  "(CUDA device 0, cuBLAS; needs a build with the CUDA backend "
+                                  "and a GPU, checked when the node is created).")
+            .withDefault(std::string("cpu"))
+            .oneOf({"cpu", "cuda"}));
     type.factory =
         [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
       aimass::plugins::model::MlpOptions options;
@@ -46,6 +53,12 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       options.activation =
           aimass::compute::activationFromName(config.getString("activation")).value();
       options.dropout = config.getFloat("dropout");
+      options.device =
+          config.getString("device") == "cuda" ? aimass::Device::kCuda : aimass::Device::kCpu;
+      if (aimass::Status usable = aimass::plugins::model::checkMlpDevice(options.device);
+          !usable.ok()) {
+        return usable;
+      }
       options.threads = std::max(1, config.host().threads());
       std::unique_ptr<aimass::Node> node;
       aimass::Status status = aimass::guard("model.mlp factory", [&] {

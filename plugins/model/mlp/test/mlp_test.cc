@@ -229,6 +229,32 @@ TEST(MlpTest, LoadsAPayloadOfAnotherArchitectureAndRefusesCorruptOnes) {
   EXPECT_EQ(other.load(corrupt, Mlp::kFormatVersion).code(), StatusCode::kDataLoss);
 }
 
+// job.train resumes from the saved payload: the dropout stream must continue where it was.
+TEST(MlpTest, ALoadedPayloadContinuesTheDropoutStream) {
+  Mlp trained(options({16}, Activation::kRelu, 0.5));
+  ASSERT_TRUE(trained.prepare(classSchema(3, {"a", "b"}), 9).ok());
+  Batch batch;
+  batch.features = Tensor::fromVector<float>({0.5f, -1, 2, 1, 0.25f, -0.5f}, {2, 3});
+  batch.labels = Tensor::fromVector<std::int64_t>({0, 1}, {2});
+  ASSERT_TRUE(trained.forwardBackward(batch, true).ok());
+  std::string payload;
+  ASSERT_TRUE(trained.save(payload).ok());
+  Mlp resumed(options({16}, Activation::kRelu, 0.5));
+  ASSERT_TRUE(resumed.prepare(classSchema(3, {"a", "b"}), 9).ok());
+  ASSERT_TRUE(resumed.load(payload, Mlp::kFormatVersion).ok());
+  for (int step = 0; step < 3; ++step) {
+    auto expected = trained.forwardBackward(batch, true);
+    auto actual = resumed.forwardBackward(batch, true);
+    ASSERT_TRUE(expected.ok() && actual.ok());
+    EXPECT_EQ(*expected, *actual) << "step " << step << " drew other dropout masks";
+  }
+  // A format 1 payload (no stream position) still loads.
+  std::string format1 = payload.substr(0, 16) + payload.substr(24);
+  Mlp old(options({16}, Activation::kRelu, 0.5));
+  EXPECT_TRUE(old.load(format1, 1).ok());
+  EXPECT_EQ(old.load(payload, 3).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(MlpTest, PluginRegistersModelMlpWithItsParameters) {
   const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
   ASSERT_NE(descriptor, nullptr);
