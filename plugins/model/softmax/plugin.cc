@@ -3,8 +3,10 @@
 
 #include "aimass/plugin.h"
 
+#include <algorithm>
 #include <memory>
 
+#include "aimass/host.h"
 #include "softmax.h"
 
 namespace {
@@ -32,6 +34,8 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       aimass::plugins::model::SoftmaxOptions options;
       options.l2 = config.getFloat("l2");
       options.init_scale = config.getFloat("init_scale");
+      // Training threads: the host's budget (the graph's `threads:`, all cores by default).
+      options.threads = std::max(1, config.host().threads());
       std::unique_ptr<aimass::Node> node;
       aimass::Status status = aimass::guard("model.softmax factory", [&] {
         node = std::make_unique<aimass::plugins::model::SoftmaxRegression>(options);

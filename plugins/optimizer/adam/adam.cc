@@ -16,6 +16,47 @@ constexpr std::string_view kStateTag = "ADAM1";
 
 bool positiveFinite(double v) { return v > 0 && std::isfinite(v); }
 
+/// The per-step constants of the element-wise update.
+struct StepConstants {
+  float beta1, beta2, one_minus_beta1, one_minus_beta2;
+  float step_size, inverse_sqrt_correction2, eps, coupled_decay, shrink;
+};
+
+// The build targets baseline x86-64, so plain code runs on SSE2 only; the update streams four
+// arrays per parameter and runs once per training step, so it is compiled for AVX-512 and AVX2
+// as well and the loader picks the widest the CPU has.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define AIMASS_ADAM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define AIMASS_ADAM_CLONES
+#endif
+
+AIMASS_ADAM_CLONES
+void adamUpdate(float* __restrict w, const float* __restrict g, float* __restrict m,
+                float* __restrict v, std::size_t n, const StepConstants& k) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const float d = g[j] + k.coupled_decay * w[j];
+    const float wj = w[j] * k.shrink;
+    m[j] = k.beta1 * m[j] + k.one_minus_beta1 * d;
+    v[j] = k.beta2 * v[j] + k.one_minus_beta2 * d * d;
+    w[j] = wj - k.step_size * m[j] / (std::sqrt(v[j]) * k.inverse_sqrt_correction2 + k.eps);
+  }
+}
+
+AIMASS_ADAM_CLONES
+void amsgradUpdate(float* __restrict w, const float* __restrict g, float* __restrict m,
+                   float* __restrict v, float* __restrict v_max, std::size_t n,
+                   const StepConstants& k) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const float d = g[j] + k.coupled_decay * w[j];
+    const float wj = w[j] * k.shrink;
+    m[j] = k.beta1 * m[j] + k.one_minus_beta1 * d;
+    v[j] = k.beta2 * v[j] + k.one_minus_beta2 * d * d;
+    v_max[j] = std::max(v_max[j], v[j]);
+    w[j] = wj - k.step_size * m[j] / (std::sqrt(v_max[j]) * k.inverse_sqrt_correction2 + k.eps);
+  }
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<AdamOptimizer>> AdamOptimizer::create(const AdamOptions& options) {
@@ -83,40 +124,24 @@ Status AdamOptimizer::step(std::span<Parameter> parameters) {
   const double correction1 = 1 - std::pow(options_.beta1, t);
   const double correction2 = 1 - std::pow(options_.beta2, t);
   // The per-element work is then: m, v updates and w -= step_size * m / (sqrt(v) * scale + eps).
-  const auto step_size = static_cast<float>(options_.learning_rate / correction1);
-  const auto inverse_sqrt_correction2 = static_cast<float>(1 / std::sqrt(correction2));
-  const auto beta1 = static_cast<float>(options_.beta1);
-  const auto beta2 = static_cast<float>(options_.beta2);
-  const auto one_minus_beta1 = static_cast<float>(1 - options_.beta1);
-  const auto one_minus_beta2 = static_cast<float>(1 - options_.beta2);
-  const auto eps = static_cast<float>(options_.epsilon);
-  const auto coupled_decay = static_cast<float>(options_.decoupled ? 0 : options_.weight_decay);
-  const auto shrink = static_cast<float>(
+  StepConstants k;
+  k.step_size = static_cast<float>(options_.learning_rate / correction1);
+  k.inverse_sqrt_correction2 = static_cast<float>(1 / std::sqrt(correction2));
+  k.beta1 = static_cast<float>(options_.beta1);
+  k.beta2 = static_cast<float>(options_.beta2);
+  k.one_minus_beta1 = static_cast<float>(1 - options_.beta1);
+  k.one_minus_beta2 = static_cast<float>(1 - options_.beta2);
+  k.eps = static_cast<float>(options_.epsilon);
+  k.coupled_decay = static_cast<float>(options_.decoupled ? 0 : options_.weight_decay);
+  k.shrink = static_cast<float>(
       options_.decoupled ? 1 - options_.learning_rate * options_.weight_decay : 1);
   for (std::size_t i = 0; i < parameters.size(); ++i) {
-    float* __restrict w = parameters[i].value.data<float>();
-    const float* __restrict g = parameters[i].grad.data<float>();
-    float* __restrict m = m_[i].data();
-    float* __restrict v = v_[i].data();
-    const std::size_t n = sizes_[i];
+    float* w = parameters[i].value.data<float>();
+    const float* g = parameters[i].grad.data<float>();
     if (options_.amsgrad) {
-      float* __restrict v_max = v_max_[i].data();
-      for (std::size_t j = 0; j < n; ++j) {
-        const float d = g[j] + coupled_decay * w[j];
-        const float wj = w[j] * shrink;
-        m[j] = beta1 * m[j] + one_minus_beta1 * d;
-        v[j] = beta2 * v[j] + one_minus_beta2 * d * d;
-        v_max[j] = std::max(v_max[j], v[j]);
-        w[j] = wj - step_size * m[j] / (std::sqrt(v_max[j]) * inverse_sqrt_correction2 + eps);
-      }
+      amsgradUpdate(w, g, m_[i].data(), v_[i].data(), v_max_[i].data(), sizes_[i], k);
     } else {
-      for (std::size_t j = 0; j < n; ++j) {
-        const float d = g[j] + coupled_decay * w[j];
-        const float wj = w[j] * shrink;
-        m[j] = beta1 * m[j] + one_minus_beta1 * d;
-        v[j] = beta2 * v[j] + one_minus_beta2 * d * d;
-        w[j] = wj - step_size * m[j] / (std::sqrt(v[j]) * inverse_sqrt_correction2 + eps);
-      }
+      adamUpdate(w, g, m_[i].data(), v_[i].data(), sizes_[i], k);
     }
   }
   return okStatus();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/core/host_services.h"
 #include "aimass/plugin.h"
 #include "aimass/testing/model_conformance.h"
 #include "aimass/testing/registration.h"
@@ -304,7 +305,8 @@ TEST(SoftmaxRegressionTest, RegistersModelSoftmaxWithDefaults) {
   ASSERT_EQ(registrar.types.size(), 1u);
   const NodeType& type = registrar.types[0];
   EXPECT_EQ(type.type, "model.softmax");
-  NodeConfig config("clf", type.type, nullptr);
+  aimass::core::HostServices host(".", 3);  // a graph with `threads: 3`
+  NodeConfig config("clf", type.type, &host);
   for (const auto& spec : type.params) {
     EXPECT_FALSE(spec.doc.empty());
     EXPECT_EQ(spec.min, 0.0) << spec.name;
@@ -315,6 +317,7 @@ TEST(SoftmaxRegressionTest, RegistersModelSoftmaxWithDefaults) {
   auto& model = static_cast<SoftmaxRegression&>(**node);
   EXPECT_EQ(model.options().init_scale, 0.01);
   EXPECT_EQ(model.options().l2, 0.0);
+  EXPECT_EQ(model.options().threads, 3) << "training threads come from the graph's threads:";
   EXPECT_NE(model.gradientTraining(), nullptr);
 }
 
