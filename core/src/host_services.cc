@@ -11,29 +11,6 @@
 namespace aimass::core {
 namespace {
 
-/// Version strings that are all digits compare as numbers ("10" after "9"), and come before
-/// any other string; other strings compare as text.
-bool versionLess(std::string_view a, std::string_view b) {
-  auto numeric = [](std::string_view s) {
-    return !s.empty() &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  bool na = numeric(a), nb = numeric(b);
-  if (na != nb) {
-    return na;
-  }
-  if (!na) {
-    return a < b;
-  }
-  auto strip = [](std::string_view s) {
-    std::size_t zeros = s.find_first_not_of('0');
-    return zeros == std::string_view::npos ? std::string_view("0") : s.substr(zeros);
-  };
-  a = strip(a);
-  b = strip(b);
-  return a.size() != b.size() ? a.size() < b.size() : a < b;
-}
-
 std::string_view levelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:
@@ -79,57 +56,6 @@ Status RouteTableImpl::add(Route route) {
 std::vector<Route> RouteTableImpl::routes() const {
   std::lock_guard lock(mutex_);
   return routes_;
-}
-
-void GraphModelCatalog::add(std::string name, std::string version,
-                            std::shared_ptr<const Model> model) {
-  std::lock_guard lock(mutex_);
-  models_[std::move(name)][std::move(version)] = std::move(model);
-}
-
-void GraphModelCatalog::clear() {
-  std::lock_guard lock(mutex_);
-  models_.clear();
-}
-
-std::vector<ServedModel> GraphModelCatalog::list() const {
-  std::lock_guard lock(mutex_);
-  std::vector<ServedModel> out;
-  for (const auto& [name, versions] : models_) {
-    std::size_t first = out.size();
-    for (const auto& [version, model] : versions) {
-      out.push_back({name, version, model});
-    }
-    std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
-              [](const ServedModel& a, const ServedModel& b) {
-                return versionLess(a.version, b.version);
-              });
-  }
-  return out;
-}
-
-Expected<ServedModel> GraphModelCatalog::find(std::string_view name,
-                                              std::string_view version) const {
-  std::lock_guard lock(mutex_);
-  auto versions = models_.find(std::string(name));
-  if (versions == models_.end() || versions->second.empty()) {
-    return notFound("model '" + std::string(name) + "' is not found");
-  }
-  if (version.empty()) {
-    auto best = versions->second.begin();
-    for (auto it = versions->second.begin(); it != versions->second.end(); ++it) {
-      if (versionLess(best->first, it->first)) {
-        best = it;
-      }
-    }
-    return ServedModel{versions->first, best->first, best->second};
-  }
-  auto found = versions->second.find(std::string(version));
-  if (found == versions->second.end()) {
-    return notFound("model '" + std::string(name) + "' has no version '" + std::string(version) +
-                    "'");
-  }
-  return ServedModel{versions->first, found->first, found->second};
 }
 
 // A threads value below 1 means "not set": use every core.

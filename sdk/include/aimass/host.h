@@ -13,6 +13,7 @@
 namespace aimass {
 
 class Model;
+class ModelServing;
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
@@ -59,6 +60,10 @@ class Host {
   /// True once SIGINT/SIGTERM asked the process to stop; long jobs poll it and return
   /// kCancelled.
   virtual bool stopRequested() const = 0;
+  /// The serving runtime (aimass/serving.h): pinned versions, batching, the model repository,
+  /// statistics and metrics. Null when the host offers none (frontends then answer 503).
+  /// Added in ABI 1.1; a host that implements it lists the same models as models().
+  virtual ModelServing* serving() { return nullptr; }
 
  protected:
   ~Host() = default;

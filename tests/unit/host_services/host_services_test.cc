@@ -47,8 +47,8 @@ TEST(RouteTableTest, KeepsRoutesInOrderAndRefusesATakenMethodAndPattern) {
   EXPECT_EQ(response.body, "ok");
 }
 
-TEST(GraphModelCatalogTest, FindsVersionsAndDefaultsToTheHighestNumber) {
-  GraphModelCatalog catalog;
+TEST(ServingRuntimeCatalogTest, FindsVersionsAndDefaultsToTheHighestNumber) {
+  ServingRuntime catalog;
   auto v2 = std::make_shared<StubModel>();
   auto v10 = std::make_shared<StubModel>();
   auto other = std::make_shared<StubModel>();
@@ -79,11 +79,11 @@ TEST(GraphModelCatalogTest, FindsVersionsAndDefaultsToTheHighestNumber) {
   EXPECT_EQ(all[2].name + "/" + all[2].version, "iris/10");
 }
 
-TEST(GraphModelCatalogTest, AServedModelOutlivesItsRemovalFromTheCatalog) {
+TEST(ServingRuntimeCatalogTest, AServedModelOutlivesItsRemovalFromTheCatalog) {
   std::weak_ptr<const Model> watch;
   ServedModel held;
   {
-    GraphModelCatalog catalog;
+    ServingRuntime catalog;
     auto model = std::make_shared<StubModel>();
     watch = model;
     catalog.add("m", "1", model);
@@ -94,8 +94,8 @@ TEST(GraphModelCatalogTest, AServedModelOutlivesItsRemovalFromTheCatalog) {
   EXPECT_TRUE(watch.expired());
 }
 
-TEST(GraphModelCatalogTest, ClearReleasesEveryModel) {
-  GraphModelCatalog catalog;
+TEST(ServingRuntimeCatalogTest, ClearReleasesEveryModel) {
+  ServingRuntime catalog;
   auto model = std::make_shared<StubModel>();
   std::weak_ptr<const Model> watch = model;
   catalog.add("m", "1", std::move(model));

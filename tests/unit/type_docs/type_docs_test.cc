@@ -2,6 +2,7 @@
 // Documentation rendered from schemas: the values, constraints, tables and the Markdown
 // reference users read, and the JSON tools parse.
 #include "aimass/core/type_docs.h"
+#include "aimass/version.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -112,7 +113,8 @@ TEST(DescribeType, ShowsEveryParameterDetail) {
   auto registry = sampleRegistry();
   const std::string text = describeType(*registry.find("model.mlp"));
   EXPECT_THAT(text, ::testing::StartsWith("model.mlp (model)\n  Summary of model.mlp\n"));
-  EXPECT_THAT(text, HasSubstr("plugin:   vendor.models 2.1.0 (plugin ABI 1.0)"));
+  EXPECT_THAT(text, HasSubstr("plugin:   vendor.models 2.1.0 (plugin ABI " AIMASS_STRINGIFY(
+                                  AIMASS_ABI_MAJOR) "." AIMASS_STRINGIFY(AIMASS_ABI_MINOR) ")"));
   EXPECT_THAT(text, HasSubstr("  hidden      list<int>, default [64, 32], each >= 1\n"
                               "              Layer sizes.\n"));
   EXPECT_THAT(text, HasSubstr("  dropout     float, default 0.0, [0, 0.9]\n"));

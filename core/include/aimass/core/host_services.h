@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/core/serving.h"
 #include "aimass/host.h"
 #include "aimass/model.h"
 
@@ -25,22 +26,6 @@ class RouteTableImpl final : public RouteTable {
   std::vector<Route> routes_;
 };
 
-/// The models of a graph offered for serving: each model node under its node name, version
-/// "1". (The serving runtime will add registry versions and hot swap behind this interface.)
-class GraphModelCatalog final : public ModelCatalog {
- public:
-  void add(std::string name, std::string version, std::shared_ptr<const Model> model);
-  /// Drops every entry. The host calls it after stopping the frontends and before destroying
-  /// the graph, so the graph's reverse-order destruction is not held up by the catalog.
-  void clear();
-  std::vector<ServedModel> list() const override;
-  Expected<ServedModel> find(std::string_view name, std::string_view version) const override;
-
- private:
-  mutable std::mutex mutex_;
-  std::map<std::string, std::map<std::string, std::shared_ptr<const Model>>> models_;
-};
-
 /// The host services handed to every node. Logs go to stderr as
 /// "<time> <LEVEL> [<node>] <message>" (UTC ISO-8601 time, LEVEL one of DEBUG, INFO, WARNING,
 /// ERROR; "[host]" when no node is named), one whole line at a time.
@@ -53,11 +38,13 @@ class HostServices final : public Host {
   int threads() const override { return threads_; }
   std::filesystem::path baseDir() const override { return base_dir_; }
   RouteTable& routes() override { return routes_; }
-  const ModelCatalog& models() const override { return catalog_; }
+  const ModelCatalog& models() const override { return serving_; }
+  ModelServing* serving() override { return &serving_; }
   std::string_view version() const override;
   bool stopRequested() const override { return stop_requested_.load(); }
 
-  GraphModelCatalog& catalog() { return catalog_; }
+  /// The serving runtime behind models() and serving(): the graph's models are add()ed to it.
+  ServingRuntime& catalog() { return serving_; }
   void requestStop() { stop_requested_.store(true); }
   /// Only messages at this level or above are written (default kInfo).
   void setLogLevel(LogLevel level) { min_level_.store(level); }
@@ -66,7 +53,7 @@ class HostServices final : public Host {
   std::filesystem::path base_dir_;
   int threads_;
   RouteTableImpl routes_;
-  GraphModelCatalog catalog_;
+  ServingRuntime serving_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<LogLevel> min_level_{LogLevel::kInfo};
   std::mutex log_mutex_;

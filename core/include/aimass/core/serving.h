@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aimass/core/type_registry.h"
+#include "aimass/host.h"
+#include "aimass/model.h"
+#include "aimass/serving.h"
+#include "aimass/storage.h"
+
+namespace aimass::core {
+
+/// Makes an empty model of a node type ("model.softmax") with its default parameters, ready
+/// for Model::load(). Set by the host, which knows the plugins' types.
+using ModelFactory = std::function<Expected<std::shared_ptr<Model>>(const std::string& type)>;
+
+/// Version strings that are all digits compare as numbers ("10" after "9") and come before any
+/// other string; other strings compare as text.
+bool versionLess(std::string_view a, std::string_view b);
+
+struct VersionStats;  // counters of one served version (serving.cc)
+
+/// The serving runtime: every loaded model version of the process, each behind its own
+/// request queue and batching worker, with the statistics of Triton's statistics extension.
+///
+/// Models arrive two ways: add() (the graph's model nodes, under their node names) and load()
+/// (versions from the model registry of the repository storage, under the registry's model
+/// name; they replace whatever was served under that name). Requests pin() one version and run
+/// entirely on it; load(), unload() and setBatching() swap in new state that later requests
+/// see, while requests already running keep what they pinned. Memory of a version goes when
+/// the runtime and the last request holding it let go.
+///
+/// Threading: every method is safe from many threads at once; load() calls run one at a time.
+/// Each batched version owns one worker thread, joined when the version is released (after
+/// its queue drained) or in clear().
+class ServingRuntime final : public ModelCatalog, public ModelServing {
+ public:
+  ServingRuntime();
+  ~ServingRuntime();
+  ServingRuntime(const ServingRuntime&) = delete;
+  ServingRuntime& operator=(const ServingRuntime&) = delete;
+
+  /// Serves `model` as `name` at `version` (replacing an entry of the same name and version).
+  void add(std::string name, std::string version, std::shared_ptr<const Model> model);
+  /// Drops every model, settings and the repository; waits for queued requests to finish. The
+  /// host calls it after stopping the frontends and before destroying the graph.
+  void clear();
+  /// How load() creates models from their saved type (the host sets it from its plugins).
+  void setModelFactory(ModelFactory factory);
+
+  // ModelCatalog
+  std::vector<ServedModel> list() const override;
+  Expected<ServedModel> find(std::string_view name, std::string_view version) const override;
+
+  // ModelServing
+  Expected<std::shared_ptr<PinnedModel>> pin(std::string_view name,
+                                             std::string_view version) override;
+  std::vector<RepositoryEntry> index(bool ready_only) const override;
+  Status load(std::string_view reference) override;
+  Status unload(std::string_view name) override;
+  Expected<std::vector<ModelStatistics>> statistics(std::string_view name,
+                                                    std::string_view version) const override;
+  std::string prometheusMetrics() const override;
+  void setBatching(std::string_view model, const BatchingOptions& options) override;
+  void setVersionPolicy(std::string_view model, const VersionPolicy& policy) override;
+  Status setRepository(std::shared_ptr<Storage> storage) override;
+
+  struct Version;  // one loaded version: model, queue, statistics (serving.cc)
+
+ private:
+  using VersionMap = std::map<std::string, std::shared_ptr<Version>>;
+  BatchingOptions batchingFor(const std::string& name) const;  // settings_mutex_ held
+  std::shared_ptr<Version> makeVersion(const std::string& name, const std::string& version,
+                                       std::shared_ptr<const Model> model, std::string sha256,
+                                       std::shared_ptr<VersionStats> stats) const;
+  Expected<std::vector<std::pair<std::int64_t, std::string>>> selectVersions(
+      std::string_view reference, std::string& name) const;
+
+  mutable std::shared_mutex mutex_;  // models_
+  std::map<std::string, VersionMap, std::less<>> models_;
+
+  mutable std::mutex settings_mutex_;  // everything below
+  BatchingOptions default_batching_;
+  std::map<std::string, BatchingOptions, std::less<>> batching_;
+  VersionPolicy default_policy_;
+  std::map<std::string, VersionPolicy, std::less<>> policies_;
+  std::shared_ptr<Storage> repository_;
+  ModelFactory factory_;
+  std::set<std::string, std::less<>> loading_;
+  std::map<std::string, std::string, std::less<>> load_errors_;
+
+  std::mutex load_mutex_;  // serialises load() and unload()
+};
+
+/// A ModelFactory over the host's node types: makes a `type` node with every parameter at its
+/// default. kNotFound for an unknown type, kInvalidArgument for a type that is not a model or
+/// has a required parameter without a default. The registry and host must outlive it.
+ModelFactory typeRegistryModelFactory(const TypeRegistry& registry, Host& host);
+
+/// Resident memory of this process in bytes, from /proc/self/statm; 0 when unreadable.
+std::int64_t residentMemoryBytes();
+
+}  // namespace aimass::core
