@@ -2,169 +2,26 @@
 #include "http_frontend.h"
 
 #include <Poco/Exception.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
-#include <Poco/Net/StreamSocket.h>
-#include <Poco/Net/TCPServer.h>
-#include <Poco/ThreadPool.h>
-#include <Poco/Timespan.h>
-#include <Poco/URI.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 
 #include <algorithm>
 #include <cctype>
 #include <istream>
 #include <utility>
 
+#include "http_server.h"
 #include "infer_codec.h"
+#include "mlflow_codec.h"
 
 namespace aimass::plugins::frontend {
 namespace {
-
-/// After refusing an oversized body, read (and drop) at most this much of it so the client
-/// sees the 413 instead of a connection reset; anything larger is cut off by closing.
-constexpr std::int64_t kDrainLimitBytes = 1 << 20;
-constexpr int kIdleKeepAliveSeconds = 5;
-constexpr int kSocketTimeoutSeconds = 30;
-
-std::string lowerCase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 void jsonBody(HttpResponse& response, int status, std::string body) {
   response.status = status;
   response.content_type = "application/json";
   response.body = std::move(body);
 }
-
-/// Sets TCP_NODELAY on every accepted connection: responses are written in one piece and
-/// must not wait for the client's delayed ACK.
-class NoDelayFilter final : public Poco::Net::TCPServerConnectionFilter {
- public:
-  bool accept(const Poco::Net::StreamSocket& socket) override {
-    try {
-      Poco::Net::StreamSocket(socket).setNoDelay(true);
-    } catch (const Poco::Exception&) {
-      // The connection still works without it.
-    }
-    return true;
-  }
-};
-
-/// Bridges one Poco request to the OipRouter: enforces the body limit, converts the request,
-/// writes the answer. One instance per request (Poco's model).
-class RequestHandler final : public Poco::Net::HTTPRequestHandler {
- public:
-  RequestHandler(std::shared_ptr<const OipRouter> router, std::int64_t max_body_bytes)
-      : router_(std::move(router)), max_body_bytes_(max_body_bytes) {}
-
-  void handleRequest(Poco::Net::HTTPServerRequest& request,
-                     Poco::Net::HTTPServerResponse& response) override {
-    HttpResponse out;
-    bool body_refused = false;
-    try {
-      HttpRequest in;
-      in.method = request.getMethod();
-      Poco::URI uri(request.getURI());
-      in.path = uri.getPath();
-      for (const auto& [key, value] : uri.getQueryParameters()) {
-        in.query[key] = value;
-      }
-      for (const auto& [key, value] : request) {
-        in.headers[lowerCase(key)] = value;
-      }
-      if (readBody(request, in.body)) {
-        router_->handle(in, out);
-      } else {
-        body_refused = true;
-        jsonError(out, 413,
-                  "the request body is larger than the limit of " +
-                      std::to_string(max_body_bytes_) + " bytes (max_body_bytes)");
-      }
-    } catch (const Poco::SyntaxException& e) {
-      jsonError(out, 400, "malformed request URI: " + e.displayText());
-    } catch (const std::exception& e) {
-      jsonError(out, 500, std::string("internal error: ") + e.what());
-    } catch (...) {
-      jsonError(out, 500, "internal error");
-    }
-    try {
-      if (body_refused) {
-        response.setKeepAlive(false);
-      }
-      response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
-      response.setContentType(out.content_type);
-      for (const auto& [name, value] : out.headers) {
-        response.set(name, value);
-      }
-      response.setContentLength64(static_cast<Poco::Int64>(out.body.size()));
-      response.send().write(out.body.data(), static_cast<std::streamsize>(out.body.size()));
-      if (body_refused) {
-        drain(request);
-      }
-    } catch (...) {
-      // The client went away; nothing left to tell it.
-    }
-  }
-
- private:
-  /// Reads the body into `body`; false when it exceeds the limit. A request with neither a
-  /// Content-Length nor chunked encoding has no body (RFC 9112), so nothing is read.
-  bool readBody(Poco::Net::HTTPServerRequest& request, std::string& body) {
-    if (request.hasContentLength()) {
-      if (request.getContentLength64() > max_body_bytes_) {
-        return false;
-      }
-    } else if (!request.getChunkedTransferEncoding()) {
-      return true;
-    }
-    std::istream& stream = request.stream();
-    char buffer[64 * 1024];
-    while (stream) {
-      stream.read(buffer, sizeof(buffer));
-      auto n = stream.gcount();
-      if (n <= 0) {
-        break;
-      }
-      if (static_cast<std::int64_t>(body.size()) + n > max_body_bytes_) {
-        return false;
-      }
-      body.append(buffer, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  void drain(Poco::Net::HTTPServerRequest& request) {
-    if (!request.hasContentLength() && !request.getChunkedTransferEncoding()) {
-      return;
-    }
-    request.stream().ignore(kDrainLimitBytes);
-  }
-
-  std::shared_ptr<const OipRouter> router_;
-  std::int64_t max_body_bytes_;
-};
-
-class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  HandlerFactory(std::shared_ptr<const OipRouter> router, std::int64_t max_body_bytes)
-      : router_(std::move(router)), max_body_bytes_(max_body_bytes) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(
-      const Poco::Net::HTTPServerRequest&) override {
-    return new RequestHandler(router_, max_body_bytes_);
-  }
-
- private:
-  std::shared_ptr<const OipRouter> router_;
-  std::int64_t max_body_bytes_;
-};
 
 /// The built-in OIP v2 routes, by method and pattern.
 struct BuiltinRoute {
@@ -176,11 +33,27 @@ struct BuiltinRoute {
     kServerMetadata,
     kModelMetadata,
     kModelReady,
-    kInfer
+    kInfer,
+    kMlflowInvocations,
+    kMlflowPing,
+    kMlflowVersion,
+    kRepositoryIndex,
+    kRepositoryLoad,
+    kRepositoryUnload,
+    kStatistics,
+    kMetrics
   } action;
 };
 
 constexpr BuiltinRoute kBuiltinRoutes[] = {
+    // Before /v2/models/{model}, which would take "stats" for a model name.
+    {"GET", "/v2/models/stats", BuiltinRoute::Action::kStatistics},
+    {"GET", "/v2/models/{model}/stats", BuiltinRoute::Action::kStatistics},
+    {"GET", "/v2/models/{model}/versions/{version}/stats", BuiltinRoute::Action::kStatistics},
+    {"POST", "/v2/repository/index", BuiltinRoute::Action::kRepositoryIndex},
+    {"POST", "/v2/repository/models/{model}/load", BuiltinRoute::Action::kRepositoryLoad},
+    {"POST", "/v2/repository/models/{model}/unload", BuiltinRoute::Action::kRepositoryUnload},
+    {"GET", "/metrics", BuiltinRoute::Action::kMetrics},
     {"GET", "/v2/health/live", BuiltinRoute::Action::kLive},
     {"GET", "/v2/health/ready", BuiltinRoute::Action::kServerReady},
     {"GET", "/v2", BuiltinRoute::Action::kServerMetadata},
@@ -190,15 +63,20 @@ constexpr BuiltinRoute kBuiltinRoutes[] = {
     {"GET", "/v2/models/{model}/versions/{version}/ready", BuiltinRoute::Action::kModelReady},
     {"POST", "/v2/models/{model}/infer", BuiltinRoute::Action::kInfer},
     {"POST", "/v2/models/{model}/versions/{version}/infer", BuiltinRoute::Action::kInfer},
+    {"POST", "/invocations", BuiltinRoute::Action::kMlflowInvocations},
+    {"GET", "/ping", BuiltinRoute::Action::kMlflowPing},
+    {"GET", "/health", BuiltinRoute::Action::kMlflowPing},
+    {"GET", "/version", BuiltinRoute::Action::kMlflowVersion},
 };
 
 }  // namespace
 
 OipRouter::OipRouter(Host& host, std::string node_name,
-                     std::optional<std::vector<std::string>> models)
+                     std::optional<std::vector<std::string>> models, OipRouterOptions options)
     : host_(host),
       node_name_(std::move(node_name)),
       models_(std::move(models)),
+      options_(std::move(options)),
       contributed_(host.routes().routes()) {}
 
 void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const {
@@ -242,6 +120,30 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
           return;
         case BuiltinRoute::Action::kInfer:
           infer(matched, response);
+          return;
+        case BuiltinRoute::Action::kMlflowInvocations:
+          invocations(matched, response);
+          return;
+        case BuiltinRoute::Action::kMlflowPing:
+          mlflowPing(response);
+          return;
+        case BuiltinRoute::Action::kMlflowVersion:
+          mlflowVersion(response);
+          return;
+        case BuiltinRoute::Action::kRepositoryIndex:
+          repositoryIndex(matched, response);
+          return;
+        case BuiltinRoute::Action::kRepositoryLoad:
+          repositoryLoad(matched, response);
+          return;
+        case BuiltinRoute::Action::kRepositoryUnload:
+          repositoryUnload(matched, response);
+          return;
+        case BuiltinRoute::Action::kStatistics:
+          modelStatistics(matched, response);
+          return;
+        case BuiltinRoute::Action::kMetrics:
+          metrics(response);
           return;
       }
     }
@@ -288,7 +190,11 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
 }
 
 bool OipRouter::serves(std::string_view name) const {
-  return !models_ || std::find(models_->begin(), models_->end(), name) != models_->end();
+  if (!models_ || std::find(models_->begin(), models_->end(), name) != models_->end()) {
+    return true;
+  }
+  std::lock_guard lock(loaded_mutex_);
+  return loaded_.find(name) != loaded_.end();
 }
 
 Expected<ServedModel> OipRouter::findModel(const HttpRequest& request) const {
@@ -317,7 +223,11 @@ Expected<ServedModel> OipRouter::findModel(const HttpRequest& request) const {
 void OipRouter::serverMetadata(HttpResponse& response) const {
   std::string body = "{\"name\":\"aimass\",\"version\":";
   appendJsonString(body, host_.version());
-  body += ",\"extensions\":[]}";
+  body += ",\"extensions\":[\"binary_tensor_data\"";
+  if (host_.serving() != nullptr) {
+    body += ",\"model_repository\",\"statistics\"";
+  }
+  body += "]}";
   jsonBody(response, 200, std::move(body));
 }
 
@@ -370,42 +280,476 @@ void OipRouter::modelReady(const HttpRequest& request, HttpResponse& response) c
 }
 
 void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const {
-  auto served = findModel(request);
-  if (!served.ok()) {
-    jsonError(response, httpStatusFor(served.status()), served.status().message());
+  ModelServing* serving = servingOrError(response);
+  if (serving == nullptr) {
     return;
   }
+  const std::string& name = request.path_params.at("model");
+  auto version = request.path_params.find("version");
+  if (!serves(name)) {
+    jsonError(response, 404, "unknown model '" + name + "'");
+    return;
+  }
+  // The request runs entirely on the version pinned here, whatever loads meanwhile.
+  auto pinned = serving->pin(
+      name, version == request.path_params.end() ? std::string_view() : version->second);
+  if (!pinned.ok()) {
+    jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
+    return;
+  }
+  const ServedModel* served = &(*pinned)->served();
   const Model& model = *served->model;
   if (!model.ready()) {
+    (*pinned)->countFailure(InferFailure::kUnavailable);
     jsonError(response, 503, "model '" + served->name + "' is not ready");
     return;
   }
-  auto decoded = decodeInferRequest(request.body, model.schema());
+  InferDecodeOptions decode_options;
+  decode_options.max_json_depth = options_.max_json_depth;
+  if (auto header = request.headers.find("inference-header-content-length");
+      header != request.headers.end()) {
+    decode_options.header_length = header->second;
+  }
+  auto decoded = decodeInferRequest(request.body, model.schema(), decode_options);
   if (!decoded.ok()) {
+    (*pinned)->countFailure(InferFailure::kInvalid);
     jsonError(response, httpStatusFor(decoded.status()), decoded.status().message());
     return;
   }
   TensorMap outputs;
-  Status predicted =
-      guard("predict", [&] { return model.predict(decoded->inputs, outputs, PredictOptions{}); });
+  InferFailure failure = InferFailure::kBackend;
+  Status predicted = (*pinned)->infer(decoded->inputs, outputs, &failure);
   if (!predicted.ok()) {
     int status = httpStatusFor(predicted);
-    if (status >= 500 && status != 503) {
+    if (failure == InferFailure::kBackend && status >= 500 && status != 503) {
       host_.log(LogLevel::kError, node_name_,
                 "model '" + served->name + "' failed: " + predicted.toString());
     }
-    jsonError(response, status, "model '" + served->name + "': " + predicted.message());
+    const bool named = predicted.message().rfind("model '", 0) == 0;
+    jsonError(response, status,
+              named ? predicted.message() : "model '" + served->name + "': " + predicted.message());
     return;
   }
-  auto body =
-      encodeInferResponse(served->name, served->version, decoded->id, outputs, decoded->outputs);
+  auto body = encodeInferResponse(served->name, served->version, *decoded, outputs);
   if (!body.ok()) {
     host_.log(LogLevel::kError, node_name_,
               "model '" + served->name + "': " + body.status().toString());
     jsonError(response, httpStatusFor(body.status()), body.status().message());
     return;
   }
+  jsonBody(response, 200, std::move(body->body));
+  if (body->header_length) {
+    // Binary tensor data: the JSON header, then the outputs' bytes.
+    response.content_type = "application/octet-stream";
+    response.headers.emplace_back("Inference-Header-Content-Length",
+                                  std::to_string(*body->header_length));
+  }
+}
+
+ModelServing* OipRouter::servingOrError(HttpResponse& response) const {
+  ModelServing* serving = host_.serving();
+  if (serving == nullptr) {
+    jsonError(response, 503, "this host has no serving runtime");
+  }
+  return serving;
+}
+
+namespace {
+
+/// The body of a repository request as a JSON object; an empty body is an empty object.
+Expected<Poco::JSON::Object::Ptr> requestObject(const std::string& body, std::string_view what) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Poco::JSON::Object::Ptr(new Poco::JSON::Object);
+  }
+  try {
+    Poco::JSON::Parser parser;
+    Poco::Dynamic::Var parsed = parser.parse(body);
+    if (parsed.type() != typeid(Poco::JSON::Object::Ptr)) {
+      return invalidArgument("the " + std::string(what) + " body must be a JSON object");
+    }
+    return parsed.extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception& e) {
+    return invalidArgument("malformed JSON in the " + std::string(what) +
+                           " body: " + e.displayText());
+  }
+}
+
+void appendDuration(std::string& out, const char* name, const DurationStat& stat) {
+  out += "\"";
+  out += name;
+  out += "\":{\"count\":" + std::to_string(stat.count) + ",\"ns\":" + std::to_string(stat.ns) +
+         "}";
+}
+
+/// 404 for what is unknown, 503 when storage cannot be reached, 400 for every other refusal
+/// (bad name, no repository, corrupt or unloadable artifact), as Triton answers failed loads.
+int repositoryStatus(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 400;
+  }
+}
+
+}  // namespace
+
+void OipRouter::repositoryIndex(const HttpRequest& request, HttpResponse& response) const {
+  ModelServing* serving = servingOrError(response);
+  if (serving == nullptr) {
+    return;
+  }
+  auto body = requestObject(request.body, "repository index");
+  if (!body.ok()) {
+    jsonError(response, 400, body.status().message());
+    return;
+  }
+  bool ready_only = false;
+  if ((*body)->has("ready")) {
+    Poco::Dynamic::Var ready = (*body)->get("ready");
+    if (!ready.isBoolean()) {
+      jsonError(response, 400, "'ready' in the repository index body must be true or false");
+      return;
+    }
+    ready_only = ready.extract<bool>();
+  }
+  std::string out = "[";
+  for (const auto& entry : serving->index(ready_only)) {
+    if (!serves(entry.name)) {
+      continue;
+    }
+    out += out.size() > 1 ? ",{\"name\":" : "{\"name\":";
+    appendJsonString(out, entry.name);
+    if (!entry.version.empty()) {
+      out += ",\"version\":";
+      appendJsonString(out, entry.version);
+    }
+    out += ",\"state\":";
+    appendJsonString(out, entry.state);
+    out += ",\"reason\":";
+    appendJsonString(out, entry.reason);
+    out += "}";
+  }
+  out += "]";
+  jsonBody(response, 200, std::move(out));
+}
+
+void OipRouter::repositoryLoad(const HttpRequest& request, HttpResponse& response) const {
+  ModelServing* serving = servingOrError(response);
+  if (serving == nullptr) {
+    return;
+  }
+  const std::string& reference = request.path_params.at("model");
+  auto body = requestObject(request.body, "repository load");
+  if (!body.ok()) {
+    jsonError(response, 400, body.status().message());
+    return;
+  }
+  const std::string name = reference.substr(0, reference.find('@'));
+  if ((*body)->has("parameters")) {
+    Poco::JSON::Object::Ptr parameters = (*body)->getObject("parameters");
+    if (parameters.isNull()) {
+      jsonError(response, 400, "'parameters' in the repository load body must be an object");
+      return;
+    }
+    for (const auto& [key, value] : *parameters) {
+      if (key != "version_policy") {
+        jsonError(response, 400,
+                  "unsupported load parameter '" + key + "' (aimass takes 'version_policy')");
+        return;
+      }
+      if (!value.isString()) {
+        jsonError(response, 400, "load parameter 'version_policy' must be a string");
+        return;
+      }
+      auto policy = parseVersionPolicy(value.extract<std::string>());
+      if (!policy.ok()) {
+        jsonError(response, 400, policy.status().message());
+        return;
+      }
+      serving->setVersionPolicy(name, *policy);
+    }
+  }
+  Status loaded = serving->load(reference);
+  if (!loaded.ok()) {
+    host_.log(LogLevel::kWarning, node_name_, loaded.message());
+    jsonError(response, repositoryStatus(loaded), loaded.message());
+    return;
+  }
+  {
+    std::lock_guard lock(loaded_mutex_);
+    loaded_.insert(name);
+  }
+  host_.log(LogLevel::kInfo, node_name_, "loaded '" + reference + "' from the repository");
+  jsonBody(response, 200, "{}");
+}
+
+void OipRouter::repositoryUnload(const HttpRequest& request, HttpResponse& response) const {
+  ModelServing* serving = servingOrError(response);
+  if (serving == nullptr) {
+    return;
+  }
+  const std::string& name = request.path_params.at("model");
+  auto body = requestObject(request.body, "repository unload");
+  if (!body.ok()) {
+    jsonError(response, 400, body.status().message());
+    return;
+  }
+  if (!serves(name)) {
+    jsonError(response, 404, "cannot unload '" + name + "': no such model is loaded");
+    return;
+  }
+  Status unloaded = serving->unload(name);
+  if (!unloaded.ok()) {
+    jsonError(response, repositoryStatus(unloaded), unloaded.message());
+    return;
+  }
+  host_.log(LogLevel::kInfo, node_name_, "unloaded '" + name + "'");
+  jsonBody(response, 200, "{}");
+}
+
+void OipRouter::modelStatistics(const HttpRequest& request, HttpResponse& response) const {
+  ModelServing* serving = servingOrError(response);
+  if (serving == nullptr) {
+    return;
+  }
+  auto model = request.path_params.find("model");
+  auto version = request.path_params.find("version");
+  std::string name = model == request.path_params.end() ? std::string() : model->second;
+  if (!name.empty() && !serves(name)) {
+    jsonError(response, 404, "unknown model '" + name + "'");
+    return;
+  }
+  auto stats = serving->statistics(
+      name, version == request.path_params.end() ? std::string_view() : version->second);
+  if (!stats.ok()) {
+    jsonError(response, httpStatusFor(stats.status()), stats.status().message());
+    return;
+  }
+  std::string out = "{\"model_stats\":[";
+  bool first = true;
+  for (const auto& s : *stats) {
+    if (!serves(s.name)) {
+      continue;
+    }
+    out += first ? "{\"name\":" : ",{\"name\":";
+    first = false;
+    appendJsonString(out, s.name);
+    out += ",\"version\":";
+    appendJsonString(out, s.version);
+    out += ",\"last_inference\":" + std::to_string(s.last_inference_ms);
+    out += ",\"inference_count\":" + std::to_string(s.inference_count);
+    out += ",\"execution_count\":" + std::to_string(s.execution_count);
+    out += ",\"inference_stats\":{";
+    appendDuration(out, "success", s.success);
+    out += ",";
+    appendDuration(out, "fail", s.fail);
+    out += ",";
+    appendDuration(out, "queue", s.queue);
+    out += ",";
+    appendDuration(out, "compute_input", s.compute_input);
+    out += ",";
+    appendDuration(out, "compute_infer", s.compute_infer);
+    out += ",";
+    appendDuration(out, "compute_output", s.compute_output);
+    out += ",";
+    appendDuration(out, "cache_hit", DurationStat{});
+    out += ",";
+    appendDuration(out, "cache_miss", DurationStat{});
+    out += "},\"batch_stats\":[";
+    for (std::size_t i = 0; i < s.batch_stats.size(); ++i) {
+      const BatchStat& b = s.batch_stats[i];
+      out += (i ? ",{\"batch_size\":" : "{\"batch_size\":") + std::to_string(b.batch_size) + ",";
+      appendDuration(out, "compute_input", b.compute_input);
+      out += ",";
+      appendDuration(out, "compute_infer", b.compute_infer);
+      out += ",";
+      appendDuration(out, "compute_output", b.compute_output);
+      out += "}";
+    }
+    out += "],\"failure_reasons\":{";
+    for (std::size_t i = 0; i < s.failures.size(); ++i) {
+      out += i ? "," : "";
+      appendJsonString(out, s.failures[i].first);
+      out += ":" + std::to_string(s.failures[i].second);
+    }
+    out += "},\"pending_requests\":" + std::to_string(s.pending) + "}";
+  }
+  out += "]}";
+  jsonBody(response, 200, std::move(out));
+}
+
+void OipRouter::metrics(HttpResponse& response) const {
+  ModelServing* serving = servingOrError(response);
+  if (serving == nullptr) {
+    return;
+  }
+  response.status = 200;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = serving->prometheusMetrics();
+}
+
+Expected<ServedModel> OipRouter::mlflowModel() const {
+  if (options_.mlflow_model) {
+    const std::string& name = *options_.mlflow_model;
+    auto found = serves(name) ? host_.models().find(name, std::string_view())
+                              : Expected<ServedModel>(notFound(""));
+    if (!found.ok() || !found->model) {
+      return notFound("the model '" + name + "' named by mlflow_model is not served");
+    }
+    return found;
+  }
+  std::vector<std::string> names;
+  for (const auto& m : host_.models().list()) {
+    if (serves(m.name) && std::find(names.begin(), names.end(), m.name) == names.end()) {
+      names.push_back(m.name);
+    }
+  }
+  if (names.empty()) {
+    return notFound("no model is served, so /invocations has nothing to score with");
+  }
+  if (names.size() > 1) {
+    std::string list;
+    for (const auto& n : names) {
+      list += (list.empty() ? "" : ", ") + n;
+    }
+    return invalidArgument("several models are served (" + list +
+                           "); set the frontend's mlflow_model parameter to the one "
+                           "/invocations scores with, or use /v2/models/{name}/infer");
+  }
+  auto found = host_.models().find(names.front(), std::string_view());
+  if (found.ok() && !found->model) {
+    return notFound("unknown model '" + names.front() + "'");
+  }
+  return found;
+}
+
+void OipRouter::mlflowPing(HttpResponse& response) const {
+  // MLflow answers 200 when its model is loaded and 404 otherwise.
+  auto served = mlflowModel();
+  if (!served.ok()) {
+    mlflowError(response, 404, served.status().message());
+    return;
+  }
+  if (!served->model->ready()) {
+    mlflowError(response, 404, "model '" + served->name + "' is not ready");
+    return;
+  }
+  jsonBody(response, 200, "{\"status\":\"ok\"}");
+}
+
+void OipRouter::mlflowVersion(HttpResponse& response) const {
+  std::string body;
+  appendJsonString(body, host_.version());
+  jsonBody(response, 200, std::move(body));
+}
+
+void OipRouter::invocations(const HttpRequest& request, HttpResponse& response) const {
+  auto content_type = request.headers.find("content-type");
+  auto format = mlflowFormat(content_type == request.headers.end() ? std::string_view()
+                                                                   : content_type->second);
+  if (!format.ok()) {
+    mlflowError(response, 415, format.status().message());
+    return;
+  }
+  auto chosen = mlflowModel();
+  if (!chosen.ok()) {
+    mlflowError(response, httpStatusFor(chosen.status()), chosen.status().message());
+    return;
+  }
+  ModelServing* serving = host_.serving();
+  if (serving == nullptr) {
+    mlflowError(response, 503, "this host has no serving runtime");
+    return;
+  }
+  // Like /infer: the newest version, pinned for the whole request, batched and counted.
+  auto pinned = serving->pin(chosen->name, std::string_view());
+  if (!pinned.ok()) {
+    mlflowError(response, httpStatusFor(pinned.status()), pinned.status().message());
+    return;
+  }
+  const ServedModel* served = &(*pinned)->served();
+  const Model& model = *served->model;
+  if (!model.ready()) {
+    (*pinned)->countFailure(InferFailure::kUnavailable);
+    mlflowError(response, 503, "model '" + served->name + "' is not ready");
+    return;
+  }
+  auto inputs = decodeMlflowRequest(*format, request.body, model.schema(), options_.max_json_depth);
+  if (!inputs.ok()) {
+    (*pinned)->countFailure(InferFailure::kInvalid);
+    mlflowError(response, httpStatusFor(inputs.status()), inputs.status().message());
+    return;
+  }
+  TensorMap outputs;
+  InferFailure failure = InferFailure::kBackend;
+  Status predicted = (*pinned)->infer(*inputs, outputs, &failure);
+  if (!predicted.ok()) {
+    int status = httpStatusFor(predicted);
+    if (failure == InferFailure::kBackend && status >= 500 && status != 503) {
+      host_.log(LogLevel::kError, node_name_,
+                "model '" + served->name + "' failed: " + predicted.toString());
+    }
+    const bool named = predicted.message().rfind("model '", 0) == 0;
+    mlflowError(
+        response, status,
+        named ? predicted.message() : "model '" + served->name + "': " + predicted.message());
+    return;
+  }
+  auto body = encodeMlflowPredictions(outputs);
+  if (!body.ok()) {
+    mlflowError(response, httpStatusFor(body.status()), body.status().message());
+    return;
+  }
   jsonBody(response, 200, std::move(body).value());
+}
+
+namespace {
+
+/// Hands the frontend's serving settings to the host's runtime and loads the `load` list.
+/// Models of the graph get the batching at once; a failed load fails start().
+Status configureServing(Host& host, const HttpFrontendOptions& options,
+                        const std::string& node_name) {
+  ModelServing* serving = host.serving();
+  const bool configured = options.batching.max_batch_size > 1 || !options.model_settings.empty() ||
+                          options.repository || !options.load.empty();
+  if (serving == nullptr) {
+    return configured ? failedPrecondition("frontend '" + node_name +
+                                           "': this host has no serving runtime for batching "
+                                           "or the model repository")
+                      : okStatus();
+  }
+  serving->setBatching("", options.batching);
+  serving->setVersionPolicy("", options.version_policy);
+  for (const auto& settings : options.model_settings) {
+    serving->setBatching(settings.model, settings.batching);
+    if (settings.version_policy) {
+      serving->setVersionPolicy(settings.model, *settings.version_policy);
+    }
+  }
+  if (options.repository) {
+    Status status = serving->setRepository(options.repository);
+    if (!status.ok()) {
+      return Status(status.code(), "frontend '" + node_name + "': " + status.message());
+    }
+  }
+  for (const auto& reference : options.load) {
+    Status status = serving->load(reference);
+    if (!status.ok()) {
+      return Status(status.code(), "frontend '" + node_name + "': " + status.message());
+    }
+    host.log(LogLevel::kInfo, node_name, "loaded '" + reference + "' from the repository");
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+void OipRouter::rememberLoaded(std::string name) const {
+  std::lock_guard lock(loaded_mutex_);
+  loaded_.insert(std::move(name));
 }
 
 HttpFrontend::HttpFrontend(std::string node_name, HttpFrontendOptions options)
@@ -419,30 +763,33 @@ Status HttpFrontend::start(Host& host) {
     return failedPrecondition("frontend '" + node_name_ + "' is already serving on " + endpoint_);
   }
   const std::string where = options_.host + ":" + std::to_string(options_.port);
+  AIMASS_RETURN_IF_ERROR(configureServing(host, options_, node_name_));
   try {
-    auto router = std::make_shared<const OipRouter>(host, node_name_, options_.models);
-    Poco::Net::SocketAddress address(options_.host, static_cast<Poco::UInt16>(options_.port));
-    Poco::Net::ServerSocket socket;
-    socket.bind(address, /*reuseAddress=*/true, /*reusePort=*/false);
-    socket.listen(256);
-
-    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(options_.threads);
-    params->setMaxQueued(1024);
-    params->setKeepAlive(true);
-    params->setKeepAliveTimeout(Poco::Timespan(kIdleKeepAliveSeconds, 0));
-    params->setTimeout(Poco::Timespan(kSocketTimeoutSeconds, 0));
-    params->setSoftwareVersion("aimass/" + std::string(host.version()));
-
-    auto pool = std::make_unique<Poco::ThreadPool>(1, options_.threads);
-    auto server = std::make_unique<Poco::Net::HTTPServer>(
-        new HandlerFactory(router, options_.max_body_bytes), *pool, socket, params);
-    server->setConnectionFilter(new NoDelayFilter);
-    server->start();
-
-    endpoint_ = "http://" + options_.host + ":" + std::to_string(socket.address().port());
+    OipRouterOptions router_options;
+    router_options.max_json_depth = options_.max_json_depth;
+    router_options.mlflow_model = options_.mlflow_model;
+    auto router =
+        std::make_shared<const OipRouter>(host, node_name_, options_.models, router_options);
+    for (const auto& reference : options_.load) {
+      router->rememberLoaded(reference.substr(0, reference.find_first_of("@/")));
+    }
+    HttpServerOptions server_options;
+    server_options.host = options_.host;
+    server_options.port = options_.port;
+    server_options.threads = options_.threads;
+    server_options.max_body_bytes = options_.max_body_bytes;
+    server_options.max_header_bytes = options_.max_header_bytes;
+    server_options.max_connections = options_.max_connections;
+    server_options.request_timeout_ms = options_.request_timeout_ms;
+    server_options.idle_timeout_ms = options_.idle_timeout_ms;
+    server_options.server_name = "aimass/" + std::string(host.version());
+    HttpHandler handler = [router](const HttpRequest& request, HttpResponse& response) {
+      router->handle(request, response);
+    };
+    AIMASS_ASSIGN_OR_RETURN(auto server,
+                            HttpServer::start(std::move(server_options), std::move(handler)));
+    endpoint_ = "http://" + options_.host + ":" + std::to_string(server->port());
     router_ = std::move(router);
-    pool_ = std::move(pool);
     server_ = std::move(server);
   } catch (const Poco::Exception& e) {
     return unavailable("cannot listen on " + where + ": " + e.displayText());
@@ -458,18 +805,10 @@ void HttpFrontend::stop() noexcept {
   if (!server_) {
     return;
   }
-  try {
-    // Stops accepting, then lets each connection finish its current request before closing
-    // it; idle keep-alive connections close at once.
-    server_->stopAll(false);
-  } catch (...) {
-  }
-  try {
-    pool_->joinAll();
-  } catch (...) {
-  }
+  // Stops accepting, answers every request already received, closes the other connections
+  // and joins every thread.
+  server_->stop();
   server_.reset();
-  pool_.reset();
   router_.reset();
   endpoint_.clear();
 }

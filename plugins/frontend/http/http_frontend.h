@@ -5,30 +5,57 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "aimass/frontend.h"
 #include "aimass/host.h"
 #include "aimass/http.h"
-
-namespace Poco {
-class ThreadPool;
-namespace Net {
-class HTTPServer;
-}  // namespace Net
-}  // namespace Poco
+#include "aimass/serving.h"
+#include "serving_settings.h"
 
 namespace aimass::plugins::frontend {
+
+class HttpServer;
 
 /// The `frontend.http` parameters.
 struct HttpFrontendOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  ///< 0: any free port (see HttpFrontend::endpoint())
-  int threads = 8;  ///< worker threads, one per open connection
+  int threads = 8;  ///< workers running complete requests (reading them holds none)
   std::int64_t max_body_bytes = 64 << 20;
   /// Serve only these catalog names; nullopt: every model in host.models().
   std::optional<std::vector<std::string>> models;
+  /// Request line and headers together; larger ones get 431.
+  std::int64_t max_header_bytes = 16 << 10;
+  /// Open connections; further ones get 503 and are closed.
+  int max_connections = 1024;
+  /// Time from a request's first byte to its last (408 after); also bounds each wait while
+  /// writing a response to a client that does not read.
+  int request_timeout_ms = 30000;
+  /// An idle keep-alive connection closes after this long.
+  int idle_timeout_ms = 5000;
+  /// Deepest nesting of JSON lists and objects in a request body (400 beyond).
+  std::size_t max_json_depth = 64;
+  /// The model MLflow's POST /invocations scores; nullopt: the only served model.
+  std::optional<std::string> mlflow_model;
+  /// Batching of every model without settings of its own (off by default).
+  BatchingOptions batching;
+  /// Which registry versions a model loaded by its bare name serves.
+  VersionPolicy version_policy;
+  /// Per-model overrides (the `model_settings` entries).
+  std::vector<ModelSettings> model_settings;
+  /// The storage whose model registry the repository extension loads from; null: none.
+  std::shared_ptr<Storage> repository;
+  /// Registry references ("iris", "iris@champion", "iris/3") loaded when the frontend starts.
+  std::vector<std::string> load;
+};
+
+/// What OipRouter needs besides the host.
+struct OipRouterOptions {
+  std::size_t max_json_depth = 64;
+  std::optional<std::string> mlflow_model;
 };
 
 /// Answers HTTP requests of the Open Inference Protocol v2 and the routes other nodes
@@ -36,13 +63,21 @@ struct HttpFrontendOptions {
 /// aimass::HttpRequest, calls handle(), and writes the HttpResponse back.
 ///
 /// Routes:
-///   GET  /v2/health/live                              200 {"live":true}
-///   GET  /v2/health/ready                             200 when every served model is ready, else
-///   400 GET  /v2                                          server metadata GET
-///   /v2/models/{name}[/versions/{v}]             model metadata GET
-///   /v2/models/{name}[/versions/{v}]/ready       200 when ready, else 400 POST
-///   /v2/models/{name}[/versions/{v}]/infer       inference (JSON) and every route in
-///   host.routes().
+///   GET  /v2/health/live                         200 {"live":true}
+///   GET  /v2/health/ready                        200 when every served model is ready, else 400
+///   GET  /v2                                     server metadata
+///   GET  /v2/models/{name}[/versions/{v}]        model metadata
+///   GET  /v2/models/{name}[/versions/{v}]/ready  200 when ready, else 400
+///   POST /v2/models/{name}[/versions/{v}]/infer  inference (JSON, or binary tensor data)
+///   POST /invocations                            MLflow scoring (JSON or CSV)
+///   GET  /ping, /health                          MLflow: 200 when the scoring model is ready
+///   GET  /version                                MLflow: the server's version
+///   POST /v2/repository/index                    models known to the serving runtime
+///   POST /v2/repository/models/{name}/load       load or reload from the model registry
+///   POST /v2/repository/models/{name}/unload     stop serving every version of a model
+///   GET  /v2/models[/{name}[/versions/{v}]]/stats  statistics (Triton's extension)
+///   GET  /metrics                                Prometheus text exposition format
+/// and every route in host.routes().
 ///
 /// Errors are {"error": "..."} with status 400 (bad request), 404 (unknown model, version or
 /// route), 405 (known route, other method; with an Allow header), 503 (model not ready) or
@@ -52,10 +87,13 @@ struct HttpFrontendOptions {
 /// immutable after construction, models are reached through the thread-safe catalog.
 class OipRouter {
  public:
-  OipRouter(Host& host, std::string node_name, std::optional<std::vector<std::string>> models);
+  OipRouter(Host& host, std::string node_name, std::optional<std::vector<std::string>> models,
+            OipRouterOptions options = {});
 
   /// Fills `response` for `request`. Never throws.
   void handle(const HttpRequest& request, HttpResponse& response) const;
+  /// Serves `name` even when the `models` list leaves it out (loaded from the repository).
+  void rememberLoaded(std::string name) const;
 
  private:
   struct Target;
@@ -66,21 +104,35 @@ class OipRouter {
   void modelMetadata(const HttpRequest& request, HttpResponse& response) const;
   void modelReady(const HttpRequest& request, HttpResponse& response) const;
   void infer(const HttpRequest& request, HttpResponse& response) const;
+  // Serving runtime extensions (host.serving()).
+  ModelServing* servingOrError(HttpResponse& response) const;
+  void repositoryIndex(const HttpRequest& request, HttpResponse& response) const;
+  void repositoryLoad(const HttpRequest& request, HttpResponse& response) const;
+  void repositoryUnload(const HttpRequest& request, HttpResponse& response) const;
+  void modelStatistics(const HttpRequest& request, HttpResponse& response) const;
+  void metrics(HttpResponse& response) const;
+  // MLflow scoring protocol (mlflow_codec.h).
+  Expected<ServedModel> mlflowModel() const;
+  void mlflowPing(HttpResponse& response) const;
+  void mlflowVersion(HttpResponse& response) const;
+  void invocations(const HttpRequest& request, HttpResponse& response) const;
 
   Host& host_;
   std::string node_name_;
   std::optional<std::vector<std::string>> models_;
+  OipRouterOptions options_;
+  /// Names loaded through the repository extension: served even when `models_` is set.
+  mutable std::mutex loaded_mutex_;
+  mutable std::set<std::string, std::less<>> loaded_;
   std::vector<Route> contributed_;
 };
 
-/// The `frontend.http` node: an HTTP/1.1 server (Poco::Net::HTTPServer) in front of an
+/// The `frontend.http` node: an HTTP/1.1 server (HttpServer, http_server.h) in front of an
 /// OipRouter.
 ///
-/// start() binds, starts `threads` workers and returns; stop() stops accepting, lets the
-/// requests in flight finish, closes idle keep-alive connections and joins every thread.
-/// Request bodies over max_body_bytes are refused with 413 before they are read (by their
-/// Content-Length) or as soon as the limit is passed (chunked bodies). TCP_NODELAY is set on
-/// every accepted connection so small responses are not held back by Nagle's algorithm.
+/// start() binds, starts the event thread and `threads` workers and returns; stop() stops
+/// accepting, answers the requests already received, closes the other connections and joins
+/// every thread. The limits (body, header, connections, timeouts) are HttpServer's.
 ///
 /// Threading: start() and stop() from one thread (the host's main thread); endpoint() from any.
 class HttpFrontend final : public Frontend {
@@ -101,8 +153,7 @@ class HttpFrontend final : public Frontend {
   mutable std::mutex mutex_;
   std::string endpoint_;
   std::shared_ptr<const OipRouter> router_;
-  std::unique_ptr<Poco::ThreadPool> pool_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace aimass::plugins::frontend

@@ -8,6 +8,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -170,6 +171,256 @@ bool toFloat(const Var& v, T& out) {
   return true;
 }
 
+float halfToFloat(std::uint16_t h) {
+  std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000) << 16;
+  std::uint32_t exponent = (h >> 10) & 0x1F;
+  std::uint32_t mantissa = h & 0x3FF;
+  float magnitude;
+  if (exponent == 0) {
+    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+  } else if (exponent == 31) {
+    magnitude =
+        mantissa ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  } else {
+    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400), static_cast<int>(exponent) - 25);
+  }
+  return sign ? -magnitude : magnitude;
+}
+
+/// IEEE half precision, rounding to nearest even; overflow becomes infinity.
+std::uint16_t floatToHalf(float f) {
+  std::uint32_t bits = std::bit_cast<std::uint32_t>(f);
+  auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000);
+  std::uint32_t magnitude = bits & 0x7FFFFFFF;
+  if (magnitude >= 0x7F800000) {  // infinity or NaN
+    return static_cast<std::uint16_t>(sign | 0x7C00 | (magnitude > 0x7F800000 ? 0x200 : 0));
+  }
+  if (magnitude >= 0x477FF000) {  // 65520 and above round to infinity
+    return static_cast<std::uint16_t>(sign | 0x7C00);
+  }
+  if (magnitude < 0x38800000) {  // below 2^-14: a subnormal half, in units of 2^-24
+    float scaled = std::bit_cast<float>(magnitude) * 16777216.0f;
+    return static_cast<std::uint16_t>(sign | static_cast<std::uint16_t>(std::nearbyint(scaled)));
+  }
+  std::uint32_t half = (((magnitude >> 23) - 127 + 15) << 10) | ((magnitude & 0x7FFFFF) >> 13);
+  std::uint32_t rest = magnitude & 0x1FFF;
+  if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) {
+    ++half;  // a carry into the exponent is still the right rounding
+  }
+  return static_cast<std::uint16_t>(sign | half);
+}
+
+float bfloatToFloat(std::uint16_t b) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16);
+}
+
+/// bfloat16, rounding to nearest even.
+std::uint16_t floatToBfloat(float f) {
+  std::uint32_t bits = std::bit_cast<std::uint32_t>(f);
+  if ((bits & 0x7FFFFFFF) > 0x7F800000) {
+    return static_cast<std::uint16_t>((bits >> 16) | 0x40);
+  }
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+/// Every INT64, UINT64 and FP64 value is exact in a long double (64-bit significand), so
+/// conversions compare through it.
+static_assert(std::numeric_limits<long double>::digits >= 64);
+static_assert(std::endian::native == std::endian::little,
+              "binary tensor data is little-endian; a big-endian host would have to swap");
+
+long double elementValue(const Tensor& t, std::int64_t i) {
+  switch (t.dtype()) {
+    case DType::kBool:
+      return t.data<bool>()[i] ? 1 : 0;
+    case DType::kUInt8:
+      return t.data<std::uint8_t>()[i];
+    case DType::kUInt16:
+      return t.data<std::uint16_t>()[i];
+    case DType::kUInt32:
+      return t.data<std::uint32_t>()[i];
+    case DType::kUInt64:
+      return static_cast<long double>(t.data<std::uint64_t>()[i]);
+    case DType::kInt8:
+      return t.data<std::int8_t>()[i];
+    case DType::kInt16:
+      return t.data<std::int16_t>()[i];
+    case DType::kInt32:
+      return t.data<std::int32_t>()[i];
+    case DType::kInt64:
+      return static_cast<long double>(t.data<std::int64_t>()[i]);
+    case DType::kFloat16:
+      return halfToFloat(t.data<std::uint16_t>()[i]);
+    case DType::kBFloat16:
+      return bfloatToFloat(t.data<std::uint16_t>()[i]);
+    case DType::kFloat32:
+      return t.data<float>()[i];
+    case DType::kFloat64:
+      return t.data<double>()[i];
+    case DType::kBytes:
+      break;
+  }
+  return 0;
+}
+
+template <typename T>
+bool storeExactly(long double x, T& out) {
+  if constexpr (std::is_floating_point_v<T>) {
+    out = static_cast<T>(x);
+    return static_cast<long double>(out) == x || (std::isnan(x) && std::isnan(out));
+  } else {
+    if (!std::isfinite(x) || x != std::trunc(x) ||
+        x < static_cast<long double>(std::numeric_limits<T>::min()) ||
+        x > static_cast<long double>(std::numeric_limits<T>::max())) {
+      return false;
+    }
+    out = static_cast<T>(x);
+    return true;
+  }
+}
+
+bool storeHalfExactly(long double x, std::uint16_t& out, bool brain) {
+  auto f = static_cast<float>(x);
+  out = brain ? floatToBfloat(f) : floatToHalf(f);
+  long double back = brain ? bfloatToFloat(out) : halfToFloat(out);
+  return back == x || (std::isnan(x) && std::isnan(back));
+}
+
+bool isNumeric(DType t) { return t != DType::kBool && t != DType::kBytes; }
+
+/// `source` in the model's `target` datatype, when every element converts exactly.
+Expected<Tensor> convertExactly(const Tensor& source, DType target, const std::string& input) {
+  Tensor out(target, source.shape());
+  const std::int64_t n = source.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
+    long double x = elementValue(source, i);
+    bool exact = false;
+    switch (target) {
+      case DType::kUInt8:
+        exact = storeExactly(x, out.data<std::uint8_t>()[i]);
+        break;
+      case DType::kUInt16:
+        exact = storeExactly(x, out.data<std::uint16_t>()[i]);
+        break;
+      case DType::kUInt32:
+        exact = storeExactly(x, out.data<std::uint32_t>()[i]);
+        break;
+      case DType::kUInt64:
+        exact = storeExactly(x, out.data<std::uint64_t>()[i]);
+        break;
+      case DType::kInt8:
+        exact = storeExactly(x, out.data<std::int8_t>()[i]);
+        break;
+      case DType::kInt16:
+        exact = storeExactly(x, out.data<std::int16_t>()[i]);
+        break;
+      case DType::kInt32:
+        exact = storeExactly(x, out.data<std::int32_t>()[i]);
+        break;
+      case DType::kInt64:
+        exact = storeExactly(x, out.data<std::int64_t>()[i]);
+        break;
+      case DType::kFloat16:
+        exact = storeHalfExactly(x, out.data<std::uint16_t>()[i], false);
+        break;
+      case DType::kBFloat16:
+        exact = storeHalfExactly(x, out.data<std::uint16_t>()[i], true);
+        break;
+      case DType::kFloat32:
+        exact = storeExactly(x, out.data<float>()[i]);
+        break;
+      case DType::kFloat64:
+        exact = storeExactly(x, out.data<double>()[i]);
+        break;
+      case DType::kBool:
+      case DType::kBytes:
+        break;
+    }
+    if (!exact) {
+      char value[64];
+      auto end = std::to_chars(value, value + sizeof(value), static_cast<double>(x)).ptr;
+      return invalidArgument(
+          "input '" + input + "': element " + std::to_string(i) + " (" + std::string(value, end) +
+          ") of datatype " + std::string(dtypeName(source.dtype())) +
+          " does not convert exactly to the model's " + std::string(dtypeName(target)));
+    }
+  }
+  return out;
+}
+
+/// product(shape), or nullopt when it overflows.
+std::optional<std::uint64_t> elementCount(const Shape& shape) {
+  std::uint64_t n = 1;
+  for (auto d : shape) {
+    auto dim = static_cast<std::uint64_t>(d);
+    if (dim != 0 && n > std::numeric_limits<std::uint64_t>::max() / dim) {
+      return std::nullopt;
+    }
+    n *= dim;
+  }
+  return n;
+}
+
+/// A tensor from binary tensor data: little-endian, row-major; BOOL one byte 0 or 1; BYTES a
+/// 4-byte little-endian length before each element.
+Expected<Tensor> tensorFromBinary(std::string_view bytes, DType dtype, const Shape& shape,
+                                  const std::string& input) {
+  auto count = elementCount(shape);
+  if (dtype == DType::kBytes) {
+    std::vector<std::string> strings;
+    std::size_t pos = 0;
+    while (pos < bytes.size()) {
+      if (bytes.size() - pos < 4) {
+        return invalidArgument("input '" + input + "': BYTES element " +
+                               std::to_string(strings.size()) +
+                               " is cut off in its 4-byte length prefix");
+      }
+      std::uint32_t length = 0;
+      std::memcpy(&length, bytes.data() + pos, sizeof(length));
+      pos += 4;
+      if (length > bytes.size() - pos) {
+        return invalidArgument("input '" + input + "': BYTES element " +
+                               std::to_string(strings.size()) + " says " + std::to_string(length) +
+                               " bytes but only " + std::to_string(bytes.size() - pos) +
+                               " are left");
+      }
+      strings.emplace_back(bytes.substr(pos, length));
+      pos += length;
+    }
+    if (!count || *count != strings.size()) {
+      return invalidArgument("input '" + input + "' has " + std::to_string(strings.size()) +
+                             " BYTES elements in its binary data but its shape " +
+                             shapeToString(shape) + " needs " +
+                             (count ? std::to_string(*count) : std::string("more")));
+    }
+    return Tensor::fromStrings(std::move(strings)).reshaped(shape);
+  }
+  const std::size_t size = dtypeSize(dtype);
+  if (!count || *count > std::numeric_limits<std::uint64_t>::max() / size ||
+      *count * size != bytes.size()) {
+    return invalidArgument("input '" + input + "': binary_data_size is " +
+                           std::to_string(bytes.size()) + " bytes but " +
+                           std::string(dtypeName(dtype)) + " " + shapeToString(shape) + " needs " +
+                           (count && *count <= std::numeric_limits<std::uint64_t>::max() / size
+                                ? std::to_string(*count * size)
+                                : std::string("more")));
+  }
+  if (dtype == DType::kBool) {
+    auto bad = std::find_if(bytes.begin(), bytes.end(), [](char c) { return c != 0 && c != 1; });
+    if (bad != bytes.end()) {
+      return invalidArgument("input '" + input + "': BOOL element " +
+                             std::to_string(bad - bytes.begin()) + " is byte " +
+                             std::to_string(static_cast<unsigned char>(*bad)) + ", not 0 or 1");
+    }
+  }
+  Tensor t(dtype, shape);
+  if (!bytes.empty()) {
+    std::memcpy(t.raw(), bytes.data(), bytes.size());
+  }
+  return t;
+}
+
 Status badElement(const std::string& input, std::size_t index, const Var& v, DType dtype) {
   return invalidArgument("input '" + input + "': element " + std::to_string(index) + " is " +
                          describeValue(v) + ", not a valid " + std::string(dtypeName(dtype)) +
@@ -252,9 +503,23 @@ Expected<Tensor> makeTensor(const std::vector<const Var*>& leaves, DType dtype, 
       status = fill<double>(leaves, t, input,
                             [](const Var& v, double& out) { return toFloat<double>(v, out); });
       break;
-    default:
-      status = invalidArgument("input '" + input + "': datatype " + std::string(dtypeName(dtype)) +
-                               " is not supported in JSON requests");
+    case DType::kFloat16:
+    case DType::kBFloat16: {
+      // JSON has no half-precision numbers: each value rounds to the nearest FP16/BF16 one, as
+      // FP32 data rounds to float; values beyond the range are refused.
+      bool brain = dtype == DType::kBFloat16;
+      status = fill<std::uint16_t>(leaves, t, input, [brain](const Var& v, std::uint16_t& out) {
+        float f = 0;
+        if (!toFloat<float>(v, f)) {
+          return false;
+        }
+        out = brain ? floatToBfloat(f) : floatToHalf(f);
+        return !std::isfinite(f) || std::isfinite(brain ? bfloatToFloat(out) : halfToFloat(out));
+      });
+      break;
+    }
+    case DType::kBytes:
+      break;
   }
   if (!status.ok()) {
     return status;
@@ -282,19 +547,6 @@ Expected<Shape> readShape(const Var& value, const std::string& input) {
   return shape;
 }
 
-/// product(shape), or nullopt when it overflows.
-std::optional<std::uint64_t> elementCount(const Shape& shape) {
-  std::uint64_t n = 1;
-  for (auto d : shape) {
-    auto dim = static_cast<std::uint64_t>(d);
-    if (dim != 0 && n > std::numeric_limits<std::uint64_t>::max() / dim) {
-      return std::nullopt;
-    }
-    n *= dim;
-  }
-  return n;
-}
-
 bool shapeFits(const Shape& actual, const Shape& expected) {
   if (actual.size() != expected.size()) {
     return false;
@@ -316,13 +568,156 @@ Expected<std::string> stringMember(const Object& object, const std::string& key,
   return v.extract<std::string>();
 }
 
-Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema) {
+/// The value of Inference-Header-Content-Length: the JSON header's length within `body`.
+Expected<std::size_t> headerLength(std::string_view value, std::size_t body_size) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+    value.remove_prefix(1);
+  }
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+    value.remove_suffix(1);
+  }
+  std::uint64_t length = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), length);
+  if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
+    return invalidArgument("Inference-Header-Content-Length must be a byte count, not '" +
+                           std::string(value.substr(0, 40)) + "'");
+  }
+  if (length == 0) {
+    return invalidArgument(
+        "Inference-Header-Content-Length: 0 (a raw binary body without a JSON header) is not "
+        "supported; send the JSON header first and give its length");
+  }
+  if (length > body_size) {
+    return invalidArgument("Inference-Header-Content-Length is " + std::to_string(length) +
+                           " but the body has only " + std::to_string(body_size) + " bytes");
+  }
+  return static_cast<std::size_t>(length);
+}
+
+/// `object.parameters` when present: null when absent, an error when it is not an object.
+Expected<Object::Ptr> parametersOf(const Object& object, const std::string& where) {
+  if (!object.has("parameters") || object.isNull("parameters")) {
+    return Object::Ptr();
+  }
+  Var parameters = object.get("parameters");
+  if (!isObject(parameters)) {
+    return invalidArgument(where + ": \"parameters\" must be an object");
+  }
+  return parameters.extract<Object::Ptr>();
+}
+
+/// A boolean member of `parameters`; nullopt when absent.
+Expected<std::optional<bool>> boolParameter(const Object::Ptr& parameters, const std::string& key,
+                                            const std::string& where) {
+  if (!parameters || !parameters->has(key)) {
+    return std::optional<bool>();
+  }
+  Var v = parameters->get(key);
+  if (!v.isBoolean()) {
+    return invalidArgument(where + ": parameter \"" + key + "\" must be true or false, not " +
+                           describeValue(v));
+  }
+  return std::optional<bool>(v.extract<bool>());
+}
+
+/// The binary data following the JSON header, consumed input by input.
+struct BinarySection {
+  bool present = false;
+  std::string_view bytes;
+  std::size_t used = 0;
+};
+
+Expected<Tensor> decodeInput(const Object& input, const std::string& name, const TensorSpec& spec,
+                             BinarySection& binary) {
+  const std::string where = "input '" + name + "'";
+  AIMASS_ASSIGN_OR_RETURN(std::string datatype, stringMember(input, "datatype", where));
+  auto dtype = dtypeFromName(datatype);
+  if (!dtype) {
+    return invalidArgument(where + ": unknown datatype '" + datatype + "'");
+  }
+  if (*dtype != spec.dtype && !(isNumeric(*dtype) && isNumeric(spec.dtype))) {
+    return invalidArgument(where + " has datatype " + datatype + " but the model expects " +
+                           std::string(dtypeName(spec.dtype)) +
+                           " (only numeric datatypes convert, and only exactly)");
+  }
+  AIMASS_ASSIGN_OR_RETURN(Shape shape, readShape(input.get("shape"), name));
+  if (!shapeFits(shape, spec.shape)) {
+    return invalidArgument(where + " has shape " + shapeToString(shape) +
+                           " but the model expects " + shapeToString(spec.shape) +
+                           " (-1: any size)");
+  }
+  AIMASS_ASSIGN_OR_RETURN(Object::Ptr parameters, parametersOf(input, where));
+  bool has_data = input.has("data") && !input.isNull("data");
+  Tensor tensor;
+  if (parameters && parameters->has("binary_data_size")) {
+    std::int64_t size = -1;
+    if (!toInteger<std::int64_t>(parameters->get("binary_data_size"), size) || size < 0) {
+      return invalidArgument(where + ": \"binary_data_size\" must be a non-negative integer");
+    }
+    if (has_data) {
+      return invalidArgument(where + " has both \"data\" and \"binary_data_size\"; give one");
+    }
+    if (!binary.present) {
+      return invalidArgument(where +
+                             " has \"binary_data_size\" but the request has no "
+                             "Inference-Header-Content-Length header saying where its JSON ends");
+    }
+    std::size_t left = binary.bytes.size() - binary.used;
+    if (static_cast<std::uint64_t>(size) > left) {
+      return invalidArgument(where + ": binary_data_size " + std::to_string(size) +
+                             " runs past the end of the body (" + std::to_string(left) +
+                             " bytes of binary data left)");
+    }
+    auto bytes = binary.bytes.substr(binary.used, static_cast<std::size_t>(size));
+    binary.used += static_cast<std::size_t>(size);
+    AIMASS_ASSIGN_OR_RETURN(tensor, tensorFromBinary(bytes, *dtype, shape, name));
+  } else {
+    Var data = input.get("data");
+    if (!isArray(data)) {
+      return invalidArgument(where +
+                             " needs a \"data\" list (or, with binary data, a "
+                             "\"binary_data_size\" parameter)");
+    }
+    std::vector<const Var*> leaves;
+    AIMASS_RETURN_IF_ERROR(collectLeaves(*data.extract<Array::Ptr>(), shape, name, leaves));
+    auto expected = elementCount(shape);
+    if (!expected || *expected != leaves.size()) {
+      return invalidArgument(where + " has " + std::to_string(leaves.size()) +
+                             " elements but its shape " + shapeToString(shape) + " needs " +
+                             (expected ? std::to_string(*expected) : std::string("more")));
+    }
+    AIMASS_ASSIGN_OR_RETURN(tensor, makeTensor(leaves, *dtype, shape, name));
+  }
+  if (*dtype != spec.dtype) {
+    return convertExactly(tensor, spec.dtype, name);
+  }
+  return tensor;
+}
+
+Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
+                              const InferDecodeOptions& options) {
+  BinarySection binary;
+  std::string_view json = body;
+  if (options.header_length) {
+    AIMASS_ASSIGN_OR_RETURN(std::size_t length, headerLength(*options.header_length, body.size()));
+    json = body.substr(0, length);
+    binary.present = true;
+    binary.bytes = body.substr(length);
+  }
+  if (jsonNestingDepth(json, options.max_json_depth) > options.max_json_depth) {
+    return invalidArgument("the JSON is nested deeper than " +
+                           std::to_string(options.max_json_depth) + " levels (max_json_depth)");
+  }
   Var root;
   try {
     Poco::JSON::Parser parser;
-    root = parser.parse(std::string(body));
+    root = parser.parse(std::string(json));
   } catch (const Poco::Exception& e) {
-    return invalidArgument("malformed JSON: " + e.displayText());
+    bool binary_hint = !options.header_length && json.find("\"binary_data_size\"") != json.npos;
+    return invalidArgument("malformed JSON: " + e.displayText() +
+                           (binary_hint ? " (a body with binary tensor data needs the "
+                                          "Inference-Header-Content-Length header)"
+                                        : ""));
   }
   if (!isObject(root)) {
     return invalidArgument("the request body must be a JSON object");
@@ -337,6 +732,10 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema) 
     }
     out.id = id.extract<std::string>();
   }
+  AIMASS_ASSIGN_OR_RETURN(Object::Ptr parameters, parametersOf(request, "the request"));
+  AIMASS_ASSIGN_OR_RETURN(std::optional<bool> binary_output,
+                          boolParameter(parameters, "binary_data_output", "the request"));
+  out.binary_data_output = binary_output.value_or(false);
 
   Var inputs = request.get("inputs");
   if (!isArray(inputs)) {
@@ -364,37 +763,7 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema) 
     if (!seen.insert(name).second) {
       return invalidArgument("input '" + name + "' is given twice");
     }
-    AIMASS_ASSIGN_OR_RETURN(std::string datatype,
-                            stringMember(input, "datatype", "input '" + name + "'"));
-    auto dtype = dtypeFromName(datatype);
-    if (!dtype) {
-      return invalidArgument("input '" + name + "': unknown datatype '" + datatype + "'");
-    }
-    if (*dtype != spec->dtype) {
-      return invalidArgument("input '" + name + "' has datatype " + datatype +
-                             " but the model expects " + std::string(dtypeName(spec->dtype)));
-    }
-    AIMASS_ASSIGN_OR_RETURN(Shape shape, readShape(input.get("shape"), name));
-    if (!shapeFits(shape, spec->shape)) {
-      return invalidArgument("input '" + name + "' has shape " + shapeToString(shape) +
-                             " but the model expects " + shapeToString(spec->shape) +
-                             " (-1: any size)");
-    }
-    Var data = input.get("data");
-    if (!isArray(data)) {
-      return invalidArgument("input '" + name +
-                             "' needs a \"data\" list (binary tensor data "
-                             "is not supported)");
-    }
-    std::vector<const Var*> leaves;
-    AIMASS_RETURN_IF_ERROR(collectLeaves(*data.extract<Array::Ptr>(), shape, name, leaves));
-    auto expected = elementCount(shape);
-    if (!expected || *expected != leaves.size()) {
-      return invalidArgument("input '" + name + "' has " + std::to_string(leaves.size()) +
-                             " elements but its shape " + shapeToString(shape) + " needs " +
-                             (expected ? std::to_string(*expected) : std::string("more")));
-    }
-    AIMASS_ASSIGN_OR_RETURN(Tensor tensor, makeTensor(leaves, *dtype, shape, name));
+    AIMASS_ASSIGN_OR_RETURN(Tensor tensor, decodeInput(input, name, *spec, binary));
     out.inputs.set(name, std::move(tensor));
   }
   for (const auto& spec : schema.inputs) {
@@ -403,6 +772,12 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema) 
                              std::string(dtypeName(spec.dtype)) + " " + shapeToString(spec.shape) +
                              ")");
     }
+  }
+  if (binary.used != binary.bytes.size()) {
+    return invalidArgument(std::to_string(binary.bytes.size() - binary.used) +
+                           " bytes of binary data follow the last binary input; the inputs' "
+                           "binary_data_size values add up to " +
+                           std::to_string(binary.used));
   }
 
   if (request.has("outputs") && !request.isNull("outputs")) {
@@ -416,8 +791,8 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema) 
       if (!isObject(item)) {
         return invalidArgument(where + " must be an object");
       }
-      AIMASS_ASSIGN_OR_RETURN(std::string name,
-                              stringMember(*item.extract<Object::Ptr>(), "name", where));
+      const Object& output = *item.extract<Object::Ptr>();
+      AIMASS_ASSIGN_OR_RETURN(std::string name, stringMember(output, "name", where));
       bool known = false;
       for (const auto& s : schema.outputs) {
         known = known || s.name == name;
@@ -425,6 +800,14 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema) 
       if (!known) {
         return invalidArgument("unknown output '" + name +
                                "'; the model gives: " + joinNames(schema.outputs));
+      }
+      AIMASS_ASSIGN_OR_RETURN(Object::Ptr output_parameters,
+                              parametersOf(output, "output '" + name + "'"));
+      AIMASS_ASSIGN_OR_RETURN(
+          std::optional<bool> binary_data,
+          boolParameter(output_parameters, "binary_data", "output '" + name + "'"));
+      if (binary_data) {
+        out.output_binary.emplace_back(name, *binary_data);
       }
       if (std::find(out.outputs.begin(), out.outputs.end(), name) == out.outputs.end()) {
         out.outputs.push_back(name);
@@ -445,29 +828,6 @@ void appendNumber(std::string& out, T value) {
   char buffer[64];
   auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
   out.append(buffer, result.ptr);
-}
-
-float halfToFloat(std::uint16_t h) {
-  std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000) << 16;
-  std::uint32_t exponent = (h >> 10) & 0x1F;
-  std::uint32_t mantissa = h & 0x3FF;
-  float magnitude;
-  if (exponent == 0) {
-    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-  } else if (exponent == 31) {
-    magnitude =
-        mantissa ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
-  } else {
-    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400), static_cast<int>(exponent) - 25);
-  }
-  return sign ? -magnitude : magnitude;
-}
-
-float bfloatToFloat(std::uint16_t b) {
-  std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
 }
 
 template <typename T, typename Write>
@@ -585,9 +945,99 @@ void appendJsonString(std::string& out, std::string_view text) {
   out += '"';
 }
 
-Expected<InferRequest> decodeInferRequest(std::string_view body, const ModelSchema& schema) {
+Expected<Tensor> tensorFromJsonValues(const std::vector<const Var*>& values, DType dtype,
+                                      Shape shape, const std::string& input) {
+  return makeTensor(values, dtype, std::move(shape), input);
+}
+
+bool InferRequest::wantsBinary(std::string_view output) const {
+  for (const auto& [name, binary] : output_binary) {
+    if (name == output) {
+      return binary;
+    }
+  }
+  return binary_data_output;
+}
+
+std::size_t jsonNestingDepth(std::string_view json, std::size_t limit) {
+  std::size_t depth = 0;
+  std::size_t deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) {
+        return limit + 1;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+void appendTensorElement(std::string& out, const Tensor& t, std::int64_t i) {
+  switch (t.dtype()) {
+    case DType::kBool:
+      out += t.data<bool>()[i] ? "true" : "false";
+      break;
+    case DType::kUInt8:
+      appendNumber(out, t.data<std::uint8_t>()[i]);
+      break;
+    case DType::kUInt16:
+      appendNumber(out, t.data<std::uint16_t>()[i]);
+      break;
+    case DType::kUInt32:
+      appendNumber(out, t.data<std::uint32_t>()[i]);
+      break;
+    case DType::kUInt64:
+      appendNumber(out, t.data<std::uint64_t>()[i]);
+      break;
+    case DType::kInt8:
+      appendNumber(out, t.data<std::int8_t>()[i]);
+      break;
+    case DType::kInt16:
+      appendNumber(out, t.data<std::int16_t>()[i]);
+      break;
+    case DType::kInt32:
+      appendNumber(out, t.data<std::int32_t>()[i]);
+      break;
+    case DType::kInt64:
+      appendNumber(out, t.data<std::int64_t>()[i]);
+      break;
+    case DType::kFloat16:
+      appendNumber(out, halfToFloat(t.data<std::uint16_t>()[i]));
+      break;
+    case DType::kBFloat16:
+      appendNumber(out, bfloatToFloat(t.data<std::uint16_t>()[i]));
+      break;
+    case DType::kFloat32:
+      appendNumber(out, t.data<float>()[i]);
+      break;
+    case DType::kFloat64:
+      appendNumber(out, t.data<double>()[i]);
+      break;
+    case DType::kBytes:
+      appendJsonString(out, t.strings()[static_cast<std::size_t>(i)]);
+      break;
+  }
+}
+
+Expected<InferRequest> decodeInferRequest(std::string_view body, const ModelSchema& schema,
+                                          const InferDecodeOptions& options) {
   try {
-    return decode(body, schema);
+    return decode(body, schema, options);
   } catch (const std::bad_alloc&) {
     return resourceExhausted("the request is too large to decode");
   } catch (const Poco::Exception& e) {
@@ -597,58 +1047,115 @@ Expected<InferRequest> decodeInferRequest(std::string_view body, const ModelSche
   }
 }
 
+namespace {
+
+/// Appends `tensor` in the binary tensor data layout; returns the byte count.
+std::size_t appendBinary(std::string& out, const Tensor& tensor) {
+  std::size_t before = out.size();
+  if (tensor.dtype() == DType::kBytes) {
+    for (const auto& s : tensor.strings()) {
+      auto length = static_cast<std::uint32_t>(s.size());
+      char prefix[4];
+      std::memcpy(prefix, &length, sizeof(prefix));
+      out.append(prefix, sizeof(prefix));
+      out += s;
+    }
+  } else if (tensor.nbytes() > 0) {
+    out.append(static_cast<const char*>(tensor.raw()), tensor.nbytes());
+  }
+  return out.size() - before;
+}
+
+Status encode(std::string_view model_name, std::string_view model_version,
+              const std::optional<std::string>& id, const TensorMap& outputs,
+              const std::vector<std::string>& selected, const InferRequest* request,
+              InferResponseBody& response) {
+  std::string& out = response.body;
+  std::string binary;
+  bool any_binary = false;
+  out += "{\"model_name\":";
+  appendJsonString(out, model_name);
+  out += ",\"model_version\":";
+  appendJsonString(out, model_version);
+  if (id) {
+    out += ",\"id\":";
+    appendJsonString(out, *id);
+  }
+  out += ",\"outputs\":[";
+  bool first = true;
+  auto write = [&](const std::string& name, const Tensor& tensor) {
+    if (!first) {
+      out += ',';
+    }
+    first = false;
+    out += "{\"name\":";
+    appendJsonString(out, name);
+    out += ",\"datatype\":\"";
+    out += dtypeName(tensor.dtype());
+    out += "\",\"shape\":";
+    appendShape(out, tensor.shape());
+    if (request && request->wantsBinary(name)) {
+      any_binary = true;
+      out += ",\"parameters\":{\"binary_data_size\":";
+      appendNumber(out, appendBinary(binary, tensor));
+      out += "}}";
+      return;
+    }
+    out += ",\"data\":";
+    appendData(out, tensor);
+    out += '}';
+  };
+  if (selected.empty()) {
+    for (const auto& [name, tensor] : outputs) {
+      write(name, tensor);
+    }
+  } else {
+    for (const auto& name : selected) {
+      const Tensor* tensor = outputs.find(name);
+      if (!tensor) {
+        return internalError("the model did not produce its output '" + name + "'");
+      }
+      write(name, *tensor);
+    }
+  }
+  out += "]}";
+  if (any_binary) {
+    response.header_length = out.size();
+    out += binary;
+  }
+  return Status();
+}
+
+}  // namespace
+
+Expected<InferResponseBody> encodeInferResponse(std::string_view model_name,
+                                                std::string_view model_version,
+                                                const InferRequest& request,
+                                                const TensorMap& outputs) {
+  InferResponseBody response;
+  Status status = guard("encoding the response", [&] {
+    return encode(model_name, model_version, request.id, outputs, request.outputs, &request,
+                  response);
+  });
+  if (!status.ok()) {
+    return status;
+  }
+  return response;
+}
+
 Expected<std::string> encodeInferResponse(std::string_view model_name,
                                           std::string_view model_version,
                                           const std::optional<std::string>& id,
                                           const TensorMap& outputs,
                                           const std::vector<std::string>& selected) {
-  std::string out;
-  Status status = guard("encoding the response", [&]() -> Status {
-    out += "{\"model_name\":";
-    appendJsonString(out, model_name);
-    out += ",\"model_version\":";
-    appendJsonString(out, model_version);
-    if (id) {
-      out += ",\"id\":";
-      appendJsonString(out, *id);
-    }
-    out += ",\"outputs\":[";
-    bool first = true;
-    auto write = [&](const std::string& name, const Tensor& tensor) {
-      if (!first) {
-        out += ',';
-      }
-      first = false;
-      out += "{\"name\":";
-      appendJsonString(out, name);
-      out += ",\"datatype\":\"";
-      out += dtypeName(tensor.dtype());
-      out += "\",\"shape\":";
-      appendShape(out, tensor.shape());
-      out += ",\"data\":";
-      appendData(out, tensor);
-      out += '}';
-    };
-    if (selected.empty()) {
-      for (const auto& [name, tensor] : outputs) {
-        write(name, tensor);
-      }
-    } else {
-      for (const auto& name : selected) {
-        const Tensor* tensor = outputs.find(name);
-        if (!tensor) {
-          return internalError("the model did not produce its output '" + name + "'");
-        }
-        write(name, *tensor);
-      }
-    }
-    out += "]}";
-    return Status();
+  InferResponseBody response;
+  Status status = guard("encoding the response", [&] {
+    return encode(model_name, model_version, id, outputs, selected, nullptr, response);
   });
   if (!status.ok()) {
     return status;
   }
-  return out;
+  return std::move(response.body);
 }
 
 std::string encodeModelMetadata(std::string_view name, const std::vector<std::string>& versions,

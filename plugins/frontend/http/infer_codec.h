@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <Poco/Dynamic/Var.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aimass/host.h"
@@ -17,40 +20,101 @@ namespace aimass::plugins::frontend {
 /// model's schema, ready for Model::predict().
 struct InferRequest {
   std::optional<std::string> id;     ///< echoed in the response when given
-  TensorMap inputs;                  ///< in request order
+  TensorMap inputs;                  ///< in request order, in the model's datatypes
   std::vector<std::string> outputs;  ///< outputs the client asked for; empty: all of them
+  /// The request-level "binary_data_output" parameter: answer every output in binary unless
+  /// the output's own "binary_data" parameter says otherwise.
+  bool binary_data_output = false;
+  /// Outputs whose "binary_data" parameter was given, with its value.
+  std::vector<std::pair<std::string, bool>> output_binary;
+
+  /// Whether `output` is answered as binary data (binary tensor data extension).
+  bool wantsBinary(std::string_view output) const;
 };
 
-/// Parses an OIP v2 JSON inference request and validates it against `schema`:
+/// How decodeInferRequest() reads a body.
+struct InferDecodeOptions {
+  /// The value of the request's Inference-Header-Content-Length header, when it has one: the
+  /// body is then that many bytes of JSON followed by the inputs' binary data.
+  std::optional<std::string_view> header_length;
+  /// Deepest nesting of JSON lists and objects accepted (the `max_json_depth` parameter).
+  std::size_t max_json_depth = 64;
+};
+
+/// Parses an OIP v2 inference request and validates it against `schema`:
 ///
 ///     {"id": "42", "inputs": [{"name": "input", "shape": [2, 4], "datatype": "FP32",
 ///                              "data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}],
 ///      "outputs": [{"name": "class"}], "parameters": {...}}
 ///
-/// `data` is flat (row-major) or nested; nested data must match `shape` level by level.
-/// Every problem is kInvalidArgument with a message fit for the client: malformed JSON, an
-/// unknown, duplicate or missing input, a datatype other than the model's, a shape whose rank
-/// or fixed dimensions differ from the model's, an element count other than the shape's
-/// product, values that are not of the datatype (text for a number, 1.5 or 300 for a UINT8,
-/// a number for BOOL or BYTES), an unknown output name. `parameters` are accepted and ignored.
+/// `data` is flat (row-major) or nested; nested data must match `shape` level by level. With
+/// the binary tensor data extension an input has `"parameters": {"binary_data_size": N}` and
+/// no `data`; its N bytes (little-endian, row-major; BOOL one byte 0/1; BYTES a 4-byte length
+/// before each element) follow the JSON header in the order of the inputs.
+///
+/// Every datatype is accepted. When the request's datatype differs from the model's, the values
+/// are converted if every element converts exactly (INT32 3 to FP32 3.0; not FP64 0.1 to FP32,
+/// nor 300 to UINT8); BOOL and BYTES convert to nothing else.
+///
+/// Every problem is kInvalidArgument with a message fit for the client that names the input,
+/// output or header at fault: malformed JSON, nesting deeper than max_json_depth, an unknown,
+/// duplicate or missing input, an unknown datatype or one that does not convert, a shape whose
+/// rank or fixed dimensions differ from the model's, an element count other than the shape's
+/// product, values that are not of the datatype, an unknown output name, and for binary data a
+/// bad Inference-Header-Content-Length (not a number, zero, past the end of the body), a
+/// binary_data_size that does not match the shape or runs past the body, binary inputs
+/// without the header, and bytes left over after the last binary input. `parameters` other
+/// than the binary ones are accepted and ignored. Allocation failure is kResourceExhausted.
 ///
 /// Thread-safe (no shared state); never throws.
-Expected<InferRequest> decodeInferRequest(std::string_view body, const ModelSchema& schema);
+Expected<InferRequest> decodeInferRequest(std::string_view body, const ModelSchema& schema,
+                                          const InferDecodeOptions& options = {});
+
+/// An encoded inference response.
+struct InferResponseBody {
+  std::string body;
+  /// Set when outputs are sent as binary data: the length of the JSON header at the start of
+  /// `body`, for the Inference-Header-Content-Length header.
+  std::optional<std::size_t> header_length;
+};
 
 /// The OIP v2 response body:
 ///
 ///     {"model_name": "iris", "model_version": "1", "id": "42",
 ///      "outputs": [{"name": "class", "datatype": "BYTES", "shape": [2], "data": ["a", "b"]}]}
 ///
-/// Writes `selected` outputs in that order (every tensor of `outputs` when empty). Numbers are
-/// written in their shortest exact form, INT64 as integers, BOOL as true/false, BYTES as
-/// strings; NaN and infinities, which JSON cannot hold, become null. kInternal when a selected
-/// output is missing from `outputs` (the model broke its schema). Never throws.
+/// Writes the outputs `request` selected, in that order (every tensor of `outputs` when it
+/// selected none). JSON numbers are written in their shortest exact form, INT64 as integers,
+/// BOOL as true/false, BYTES as strings, FP16 and BF16 as their exact values; NaN and
+/// infinities, which JSON cannot hold, become null. Outputs the request wants in binary get
+/// `"parameters": {"binary_data_size": N}` instead of `data` and their bytes follow the JSON.
+/// kInternal when a selected output is missing from `outputs` (the model broke its schema).
+/// Never throws.
+Expected<InferResponseBody> encodeInferResponse(std::string_view model_name,
+                                                std::string_view model_version,
+                                                const InferRequest& request,
+                                                const TensorMap& outputs);
+
+/// The JSON-only form of the above: `selected` outputs (all when empty), no binary data.
 Expected<std::string> encodeInferResponse(std::string_view model_name,
                                           std::string_view model_version,
                                           const std::optional<std::string>& id,
                                           const TensorMap& outputs,
                                           const std::vector<std::string>& selected);
+
+/// Deepest nesting of JSON lists and objects in `json` (strings are skipped, so brackets in
+/// them do not count). Stops counting, returning `limit + 1`, as soon as `limit` is passed.
+std::size_t jsonNestingDepth(std::string_view json, std::size_t limit);
+
+/// A tensor of `dtype` and `shape` from JSON scalars in row-major order (as many as the shape's
+/// product), each checked as decodeInferRequest() checks `data` elements; kInvalidArgument
+/// naming `input` and the element otherwise. Never throws except std::bad_alloc.
+Expected<Tensor> tensorFromJsonValues(const std::vector<const Poco::Dynamic::Var*>& values,
+                                      DType dtype, Shape shape, const std::string& input);
+
+/// Appends element `index` (row-major) of `tensor` as a JSON value, written as in responses.
+/// `index` must be below numel(). Never throws except std::bad_alloc.
+void appendTensorElement(std::string& out, const Tensor& tensor, std::int64_t index);
 
 /// The OIP v2 model metadata body: name, every version served under the name, platform
 /// ("aimass_<task>"), and the inputs and outputs with their datatypes and shapes (-1 for a

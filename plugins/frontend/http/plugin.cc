@@ -12,11 +12,48 @@ namespace {
 using aimass::NodeKind;
 using aimass::ParamSpec;
 
+/// The serving parameters: batching defaults, per-model settings, the repository.
+aimass::Status readServingParams(const aimass::NodeConfig& config,
+                                 aimass::plugins::frontend::HttpFrontendOptions& options) {
+  using aimass::plugins::frontend::parseModelSettings;
+  auto& batching = options.batching;
+  batching.max_batch_size = config.getInt("max_batch_size");
+  batching.preferred_batch_sizes = config.getIntList("preferred_batch_sizes");
+  batching.max_queue_delay_us = config.getInt("max_queue_delay_us");
+  batching.max_queue_size = config.getInt("max_queue_size");
+  batching.timeout_ms = config.getInt("queue_timeout_ms");
+  AIMASS_RETURN_IF_ERROR(aimass::plugins::frontend::validateBatching(
+      batching, "frontend '" + config.nodeName() + "'"));
+  auto policy = aimass::parseVersionPolicy(config.getString("version_policy"));
+  if (!policy.ok()) {
+    return aimass::invalidArgument("version_policy: " + policy.status().message());
+  }
+  options.version_policy = *policy;
+  for (const auto& entry : config.getStringList("model_settings")) {
+    auto settings = parseModelSettings(entry, batching);
+    if (!settings.ok()) {
+      return settings.status();
+    }
+    options.model_settings.push_back(std::move(settings).value());
+  }
+  if (config.has("repository") && !config.refNames("repository").empty()) {
+    options.repository = config.getRef<aimass::Storage>("repository");
+  }
+  options.load = config.getStringList("load");
+  if (!options.load.empty() && !options.repository) {
+    return aimass::invalidArgument("'load' names registry models, so 'repository' must name the "
+                                   "storage node that holds the registry");
+  }
+  return aimass::okStatus();
+}
+
 aimass::Status registerTypes(aimass::Registrar& registrar) {
   aimass::NodeType type;
   type.type = "frontend.http";
   type.kind = NodeKind::kFrontend;
-  type.summary = "Serves models over HTTP with the Open Inference Protocol v2 (KServe, Triton)";
+  type.summary =
+      "Serves models over HTTP with the Open Inference Protocol v2 (KServe, Triton) and MLflow "
+      "scoring";
   type.params = {
       ParamSpec::string("host", "Address to listen on; 0.0.0.0 for every interface.")
           .withDefault(std::string("127.0.0.1")),
@@ -24,7 +61,9 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
           .withDefault(std::int64_t{8080})
           .range(0, 65535)
           .withExample("0"),
-      ParamSpec::integer("threads", "Worker threads: how many connections are served at once.")
+      ParamSpec::integer("threads",
+                         "Worker threads: how many requests are handled at once (requests "
+                         "still arriving wait in the event thread and hold none).")
           .withDefault(std::int64_t{8})
           .range(1, 256),
       ParamSpec::integer("max_body_bytes",
@@ -34,10 +73,77 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       ParamSpec::refList("models", NodeKind::kModel,
                          "Serve only these models (default: every model of the graph).")
           .optional(),
+      ParamSpec::integer("max_header_bytes",
+                         "Largest request line plus headers accepted; larger ones get 431.")
+          .withDefault(std::int64_t{16} << 10)
+          .range(1024, std::int64_t{1} << 20),
+      ParamSpec::integer("max_connections",
+                         "Open connections at most; further ones get 503 and are closed. "
+                         "Connections still sending a request hold no worker thread.")
+          .withDefault(std::int64_t{1024})
+          .range(1, 100000),
+      ParamSpec::integer("request_timeout_ms",
+                         "Time a client has from a request's first byte to its last (408 after); "
+                         "also how long a response waits on a client that does not read.")
+          .withDefault(std::int64_t{30000})
+          .range(100, 3600000),
+      ParamSpec::integer("idle_timeout_ms", "An idle keep-alive connection closes after this long.")
+          .withDefault(std::int64_t{5000})
+          .range(100, 3600000),
+      ParamSpec::integer("max_json_depth",
+                         "Deepest nesting of JSON lists and objects in a request body; deeper "
+                         "ones get 400.")
+          .withDefault(std::int64_t{64})
+          .range(2, 1000),
+      ParamSpec::ref("mlflow_model", NodeKind::kModel,
+                     "The model MLflow's POST /invocations scores with (default: the only "
+                     "served model; with several, /invocations answers 400 until this is set).")
+          .optional(),
+      ParamSpec::ref("repository", NodeKind::kStorage,
+                     "Storage node whose model registry POST /v2/repository/models/{name}/load "
+                     "and `load` read (default: none; the repository routes then answer 400).")
+          .optional(),
+      ParamSpec::list("load", aimass::ParamType::kStringList,
+                      "Registry models loaded at start: NAME (its version policy), "
+                      "NAME@ALIAS or NAME/VERSION. A failed load stops the frontend starting.")
+          .withDefault(std::vector<std::string>{}),
+      ParamSpec::string("version_policy",
+                        "Which registry versions a model loaded by name serves: latest, "
+                        "latest:N, all or specific:V1,V2.")
+          .withDefault(std::string("latest")),
+      ParamSpec::integer("max_batch_size",
+                         "Dynamic batching: most rows per model execution; 0 or 1 runs each "
+                         "request alone at once.")
+          .withDefault(std::int64_t{0})
+          .range(0, 1 << 20),
+      ParamSpec::list("preferred_batch_sizes", aimass::ParamType::kIntList,
+                      "Batch sizes worth dispatching at once without waiting out "
+                      "max_queue_delay_us (the largest counts).")
+          .withDefault(std::vector<std::int64_t>{}),
+      ParamSpec::integer("max_queue_delay_us",
+                         "How long the oldest queued request waits for a batch to fill.")
+          .withDefault(std::int64_t{500})
+          .range(0, 10'000'000),
+      ParamSpec::integer("max_queue_size",
+                         "Requests that may wait per model; one more gets 503 (back-pressure).")
+          .withDefault(std::int64_t{1024})
+          .range(1, 1 << 20),
+      ParamSpec::integer("queue_timeout_ms",
+                         "How long a request may wait in a model's batching queue before it "
+                         "fails with 503; 0: no limit.")
+          .withDefault(std::int64_t{0})
+          .range(0, 3'600'000),
+      ParamSpec::list("model_settings", aimass::ParamType::kStringList,
+                      "Per-model overrides: 'NAME key=value ...' with the keys max_batch_size, "
+                      "preferred_batch_sizes (comma list), max_queue_delay_us, max_queue_size, "
+                      "queue_timeout_ms, version_policy.")
+          .withDefault(std::vector<std::string>{})
+          .withExample("[\"iris max_batch_size=32 max_queue_delay_us=200\"]"),
   };
   type.factory =
       [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
     std::unique_ptr<aimass::Node> node;
+    aimass::Status serving;
     aimass::Status status = aimass::guard("frontend.http", [&] {
       aimass::plugins::frontend::HttpFrontendOptions options;
       options.host = config.getString("host");
@@ -47,11 +153,26 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       if (config.has("models") && !config.refNames("models").empty()) {
         options.models = config.refNames("models");
       }
+      options.max_header_bytes = config.getInt("max_header_bytes");
+      options.max_connections = static_cast<int>(config.getInt("max_connections"));
+      options.request_timeout_ms = static_cast<int>(config.getInt("request_timeout_ms"));
+      options.idle_timeout_ms = static_cast<int>(config.getInt("idle_timeout_ms"));
+      options.max_json_depth = static_cast<std::size_t>(config.getInt("max_json_depth"));
+      if (config.has("mlflow_model") && !config.refNames("mlflow_model").empty()) {
+        options.mlflow_model = config.refNames("mlflow_model").front();
+      }
+      serving = readServingParams(config, options);
+      if (!serving.ok()) {
+        return;
+      }
       node = std::make_unique<aimass::plugins::frontend::HttpFrontend>(config.nodeName(),
                                                                        std::move(options));
     });
     if (!status.ok()) {
       return status;
+    }
+    if (!serving.ok()) {
+      return serving;
     }
     return node;
   };

@@ -143,7 +143,11 @@ TEST_F(HttpFrontendTest, ServerMetadata) {
   auto json = r.json();
   EXPECT_EQ(json->getValue<std::string>("name"), "aimass");
   EXPECT_EQ(json->getValue<std::string>("version"), std::string(host_.version()));
-  EXPECT_EQ(json->getArray("extensions")->size(), 0u);
+  auto extensions = json->getArray("extensions");
+  ASSERT_EQ(extensions->size(), 3u);
+  EXPECT_EQ(extensions->getElement<std::string>(0), "binary_tensor_data");
+  EXPECT_EQ(extensions->getElement<std::string>(1), "model_repository");
+  EXPECT_EQ(extensions->getElement<std::string>(2), "statistics");
 }
 
 TEST_F(HttpFrontendTest, ModelMetadataListsVersionsAndSchema) {
@@ -279,8 +283,10 @@ TEST_F(HttpFrontendTest, BadRequestsAre400WithAReason) {
       {R"({"inputs":[]})", "missing input 'input'"},
       {R"({"inputs":[{"name":"pixels","datatype":"FP32","shape":[1,2],"data":[1,2]}]})",
        "unknown input 'pixels'"},
-      {inferBody("[1,2,3,4]").replace(inferBody("").find("FP32"), 4, "FP64"),
-       "datatype FP64 but the model expects FP32"},
+      {inferBody("[1.1,2,3,4]").replace(inferBody("").find("FP32"), 4, "FP64"),
+       "element 0 (1.1) of datatype FP64 does not convert exactly to the model's FP32"},
+      {inferBody(R"(["a","b","c","d"])").replace(inferBody("").find("FP32"), 4, "BYTES"),
+       "datatype BYTES but the model expects FP32"},
       {inferBody("[1,2,3,4]", "[4]"), "has shape [4] but the model expects [-1, 2]"},
       {inferBody("[1,2,3,4,5,6]", "[2,3]"), "has shape [2, 3]"},
       {inferBody("[1,2,3]"), "has 3 elements but its shape [2, 2] needs 4"},
@@ -296,6 +302,8 @@ TEST_F(HttpFrontendTest, BadRequestsAre400WithAReason) {
        R"({"name":"input","datatype":"FP32","shape":[1,2],"data":[1,2]}]})",
        "given twice"},
       {R"({"inputs":[{"name":"input","datatype":"FP32","shape":[1,2]}]})", "\"data\" list"},
+      {inferBody("[[[1,2]],[[3,4]]]", "[2,1,2]"), "has shape [2, 1, 2]"},
+      {inferBody("[1,2,3,4]", "[2,2]", R"(,"parameters":[])"), "\"parameters\" must be an object"},
   };
   for (const auto& c : cases) {
     Reply r = call("POST", "/v2/models/clf/infer", c.body);

@@ -5,8 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <initializer_list>
 #include <limits>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -82,11 +87,200 @@ TEST(DecodeInferRequest, RejectsValuesOutsideTheDatatype) {
   }
 }
 
-TEST(DecodeInferRequest, HalfPrecisionIsRefusedClearly) {
-  auto decoded =
-      decodeInferRequest(request("FP16", "[1]", "[1]"), schemaWith(DType::kFloat16, {1}));
-  ASSERT_FALSE(decoded.ok());
-  EXPECT_THAT(decoded.status().message(), HasSubstr("not supported"));
+TEST(DecodeInferRequest, HalfPrecisionJsonRoundsToTheNearestValue) {
+  auto half = decodeInferRequest(request("FP16", "[3]", "[1, -2.5, 0.1]"),
+                                 schemaWith(DType::kFloat16, {3}));
+  ASSERT_TRUE(half.ok()) << half.status().toString();
+  const auto* h = half->inputs.find("x")->data<std::uint16_t>();
+  EXPECT_EQ(h[0], 0x3C00);
+  EXPECT_EQ(h[1], 0xC100);
+  EXPECT_EQ(h[2], 0x2E66);  // 0.1 rounds to 0.0999755859375
+  auto brain =
+      decodeInferRequest(request("BF16", "[1]", "[1.5]"), schemaWith(DType::kBFloat16, {1}));
+  ASSERT_TRUE(brain.ok()) << brain.status().toString();
+  EXPECT_EQ(brain->inputs.find("x")->data<std::uint16_t>()[0], 0x3FC0);
+  auto overflow =
+      decodeInferRequest(request("FP16", "[1]", "[70000]"), schemaWith(DType::kFloat16, {1}));
+  ASSERT_FALSE(overflow.ok());
+  EXPECT_THAT(overflow.status().message(), HasSubstr("element 0 is 70000, not a valid FP16"));
+}
+
+TEST(DecodeInferRequest, ConvertsToTheModelsDatatypeOnlyWhenExact) {
+  auto ints = decodeInferRequest(request("INT32", "[3]", "[1, -2, 16777216]"),
+                                 schemaWith(DType::kFloat32, {3}));
+  ASSERT_TRUE(ints.ok()) << ints.status().toString();
+  EXPECT_EQ(ints->inputs.find("x")->dtype(), DType::kFloat32);
+  EXPECT_EQ(ints->inputs.find("x")->data<float>()[2], 16777216.0f);
+
+  auto doubles =
+      decodeInferRequest(request("FP64", "[2]", "[5, 255]"), schemaWith(DType::kUInt8, {2}));
+  ASSERT_TRUE(doubles.ok()) << doubles.status().toString();
+  EXPECT_EQ(doubles->inputs.find("x")->data<std::uint8_t>()[1], 255);
+  // 0.5 is exact in FP64 but not an integer: refused, naming input and element.
+  auto fraction =
+      decodeInferRequest(request("FP64", "[2]", "[2, 0.5]"), schemaWith(DType::kInt64, {2}));
+  ASSERT_FALSE(fraction.ok());
+  EXPECT_THAT(fraction.status().message(),
+              HasSubstr("input 'x': element 1 (0.5) of datatype FP64 does not convert exactly to "
+                        "the model's INT64"));
+
+  struct Case {
+    std::string datatype, data;
+    DType model;
+  };
+  for (const auto& c : std::vector<Case>{{"FP64", "[0.1]", DType::kFloat32},
+                                         {"INT64", "[16777217]", DType::kFloat32},
+                                         {"INT32", "[300]", DType::kUInt8},
+                                         {"INT8", "[-1]", DType::kUInt32},
+                                         {"FP32", "[70000]", DType::kFloat16},
+                                         {"UINT64", "[18446744073709551615]", DType::kInt64}}) {
+    auto decoded = decodeInferRequest(request(c.datatype, "[1]", c.data), schemaWith(c.model, {1}));
+    ASSERT_FALSE(decoded.ok()) << c.datatype << " " << c.data;
+    EXPECT_THAT(decoded.status().message(), HasSubstr("does not convert exactly")) << c.data;
+  }
+  auto half =
+      decodeInferRequest(request("FP32", "[1]", "[0.25]"), schemaWith(DType::kFloat16, {1}));
+  ASSERT_TRUE(half.ok());
+  EXPECT_EQ(half->inputs.find("x")->data<std::uint16_t>()[0], 0x3400);
+
+  for (const auto& [datatype, model] : std::vector<std::pair<std::string, DType>>{
+           {"BOOL", DType::kUInt8}, {"INT32", DType::kBool}, {"BYTES", DType::kFloat32}}) {
+    auto decoded = decodeInferRequest(request(datatype, "[1]",
+                                              datatype == "BYTES"  ? "[\"1\"]"
+                                              : datatype == "BOOL" ? "[true]"
+                                                                   : "[1]"),
+                                      schemaWith(model, {1}));
+    ASSERT_FALSE(decoded.ok()) << datatype;
+    EXPECT_THAT(decoded.status().message(),
+                HasSubstr("input 'x' has datatype " + datatype + " but the model expects"));
+  }
+}
+
+std::string le32(std::uint32_t v) {
+  std::string out(4, '\0');
+  std::memcpy(out.data(), &v, 4);
+  return out;
+}
+
+template <typename T>
+std::string bytesOf(std::initializer_list<T> values) {
+  std::string out;
+  for (T v : values) {
+    out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+  }
+  return out;
+}
+
+InferDecodeOptions withHeader(const std::string& json) {
+  static thread_local std::string length;
+  length = std::to_string(json.size());
+  InferDecodeOptions options;
+  options.header_length = length;
+  return options;
+}
+
+TEST(DecodeInferRequest, BinaryInputsFollowTheJsonHeader) {
+  ModelSchema schema;
+  schema.inputs = {{"a", DType::kFloat32, {-1, 2}},
+                   {"b", DType::kBytes, {-1}},
+                   {"c", DType::kBool, {3}},
+                   {"d", DType::kInt64, {2}}};
+  schema.outputs = {{"y", DType::kFloat32, {-1}}};
+  std::string json =
+      R"({"inputs":[{"name":"a","datatype":"FP32","shape":[2,2],"parameters":{"binary_data_size":16}},)"
+      R"({"name":"b","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":13}},)"
+      R"({"name":"c","datatype":"BOOL","shape":[3],"parameters":{"binary_data_size":3}},)"
+      R"({"name":"d","datatype":"INT64","shape":[2],"data":[7,8]}],)"
+      R"("outputs":[{"name":"y","parameters":{"binary_data":true}}]})";
+  std::string body = json + bytesOf<float>({1.5f, -2, 3, 4}) + le32(3) + "abc" + le32(2) + "de" +
+                     std::string("\x01\x00\x01", 3);
+  auto decoded = decodeInferRequest(body, schema, withHeader(json));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().toString();
+  const Tensor* a = decoded->inputs.find("a");
+  EXPECT_EQ(a->shape(), (Shape{2, 2}));
+  EXPECT_EQ(a->data<float>()[0], 1.5f);
+  EXPECT_EQ(a->data<float>()[3], 4.0f);
+  EXPECT_EQ(decoded->inputs.find("b")->strings(), (std::vector<std::string>{"abc", "de"}));
+  EXPECT_TRUE(decoded->inputs.find("c")->data<bool>()[2]);
+  EXPECT_FALSE(decoded->inputs.find("c")->data<bool>()[1]);
+  EXPECT_EQ(decoded->inputs.find("d")->data<std::int64_t>()[1], 8);
+  EXPECT_TRUE(decoded->wantsBinary("y"));
+  EXPECT_FALSE(decoded->binary_data_output);
+}
+
+TEST(DecodeInferRequest, MalformedBinaryRequestsAreRefusedClearly) {
+  const ModelSchema schema = schemaWith(DType::kFloat32, {-1});
+  auto json = [](const std::string& parameters, const std::string& extra = "") {
+    return R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2],"parameters":)" + parameters +
+           extra + "}]}";
+  };
+  const std::string eight = bytesOf<float>({1, 2});
+  struct Case {
+    std::string body;
+    std::optional<std::string> header;
+    std::string reason;
+  };
+  std::string ok_json = json(R"({"binary_data_size":8})");
+  const std::vector<Case> cases = {
+      {ok_json + eight, std::nullopt, "needs the Inference-Header-Content-Length header"},
+      {ok_json, std::nullopt,
+       "has \"binary_data_size\" but the request has no "
+       "Inference-Header-Content-Length header"},
+      {ok_json + eight, "abc", "must be a byte count, not 'abc'"},
+      {ok_json + eight, "-5", "must be a byte count"},
+      {ok_json + eight, "0", "raw binary body"},
+      {ok_json + eight, std::to_string(ok_json.size() + 100), "but the body has only"},
+      {ok_json + eight.substr(0, 6), std::to_string(ok_json.size()),
+       "binary_data_size 8 runs past the end of the body (6 bytes of binary data left)"},
+      {ok_json + eight + "xx", std::to_string(ok_json.size()), "2 bytes of binary data follow"},
+      {json(R"({"binary_data_size":4})") + eight.substr(0, 4),
+       std::to_string(json(R"({"binary_data_size":4})").size()),
+       "binary_data_size is 4 bytes but FP32 [2] needs 8"},
+      {json(R"({"binary_data_size":-1})") + eight,
+       std::to_string(json(R"({"binary_data_size":-1})").size()), "non-negative integer"},
+      {json(R"({"binary_data_size":8})", R"(,"data":[1,2])") + eight,
+       std::to_string(json(R"({"binary_data_size":8})", R"(,"data":[1,2])").size()),
+       "both \"data\" and \"binary_data_size\""},
+      {json("{}") + eight, std::to_string(json("{}").size()), "needs a \"data\" list"},
+      {json("7") + eight, std::to_string(json("7").size()), "\"parameters\" must be an object"},
+  };
+  for (const auto& c : cases) {
+    InferDecodeOptions options;
+    if (c.header) {
+      options.header_length = *c.header;
+    }
+    auto decoded = decodeInferRequest(c.body, schema, options);
+    ASSERT_FALSE(decoded.ok()) << c.reason;
+    EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(decoded.status().message(), HasSubstr(c.reason));
+  }
+  // BYTES and BOOL payloads are checked element by element.
+  auto bytes_json = R"({"inputs":[{"name":"x","datatype":"BYTES","shape":[2],)"
+                    R"("parameters":{"binary_data_size":9}}]})";
+  auto cut = decodeInferRequest(std::string(bytes_json) + le32(1) + "a" + le32(9),
+                                schemaWith(DType::kBytes, {2}), withHeader(bytes_json));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_THAT(cut.status().message(), HasSubstr("BYTES element 1 says 9 bytes but only 0"));
+  auto bool_json = R"({"inputs":[{"name":"x","datatype":"BOOL","shape":[2],)"
+                   R"("parameters":{"binary_data_size":2}}]})";
+  auto two = decodeInferRequest(std::string(bool_json) + std::string("\x01\x02", 2),
+                                schemaWith(DType::kBool, {2}), withHeader(bool_json));
+  ASSERT_FALSE(two.ok());
+  EXPECT_THAT(two.status().message(), HasSubstr("BOOL element 1 is byte 2, not 0 or 1"));
+}
+
+TEST(DecodeInferRequest, NestingDeeperThanTheLimitIsRefused) {
+  InferDecodeOptions options;
+  options.max_json_depth = 5;  // the request object, inputs, an input, then data
+  auto shallow = decodeInferRequest(request("FP32", "[1,1]", "[[1]]"),
+                                    schemaWith(DType::kFloat32, {1, 1}), options);
+  ASSERT_TRUE(shallow.ok()) << shallow.status().toString();
+  auto deep = decodeInferRequest(request("FP32", "[1,1,1]", "[[[1]]]"),
+                                 schemaWith(DType::kFloat32, {1, 1, 1}), options);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_THAT(deep.status().message(), HasSubstr("nested deeper than 5 levels (max_json_depth)"));
+  EXPECT_EQ(jsonNestingDepth(R"({"a":"[[[[", "b":[{}]})", 10), 3u);
+  EXPECT_EQ(jsonNestingDepth(R"(["\"[[["])", 10), 1u);
 }
 
 TEST(DecodeInferRequest, OptionalInputsMayBeLeftOut) {
@@ -154,6 +348,44 @@ TEST(EncodeInferResponse, SelectsOutputsInRequestOrder) {
                    R"({"name":"b","datatype":"FP32","shape":[1],"data":[2]}]})");
   auto missing = encodeInferResponse("m", "1", std::nullopt, outputs, {"c"});
   EXPECT_EQ(missing.status().code(), StatusCode::kInternal);
+}
+
+TEST(EncodeInferResponse, BinaryOutputsFollowTheJsonHeader) {
+  TensorMap outputs;
+  outputs.set("f", Tensor::fromVector<float>({1.5f, 2}, {2}));
+  outputs.set("s", Tensor::fromStrings({"ab", ""}));
+  outputs.set("i", Tensor::fromVector<std::int64_t>({4}, {1}));
+  InferRequest request;
+  request.id = "7";
+  request.binary_data_output = true;
+  request.output_binary = {{"i", false}};
+  auto encoded = encodeInferResponse("m", "1", request, outputs);
+  ASSERT_TRUE(encoded.ok());
+  ASSERT_TRUE(encoded->header_length);
+  std::string json = encoded->body.substr(0, *encoded->header_length);
+  EXPECT_EQ(json,
+            R"({"model_name":"m","model_version":"1","id":"7","outputs":[)"
+            R"({"name":"f","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8}},)"
+            R"({"name":"s","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":10}},)"
+            R"({"name":"i","datatype":"INT64","shape":[1],"data":[4]}]})");
+  EXPECT_EQ(encoded->body.substr(json.size()),
+            bytesOf<float>({1.5f, 2}) + le32(2) + "ab" + le32(0));
+
+  InferRequest plain;
+  auto json_only = encodeInferResponse("m", "1", plain, outputs);
+  ASSERT_TRUE(json_only.ok());
+  EXPECT_FALSE(json_only->header_length);
+}
+
+TEST(EncodeInferResponse, HalfPrecisionOutputsAreWrittenExactly) {
+  TensorMap outputs;
+  Tensor h(DType::kFloat16, {2});
+  h.data<std::uint16_t>()[0] = 0x3C00;
+  h.data<std::uint16_t>()[1] = 0x2E66;
+  outputs.set("h", h);
+  auto body = encodeInferResponse("m", "1", std::nullopt, outputs, {});
+  ASSERT_TRUE(body.ok());
+  EXPECT_THAT(*body, HasSubstr(R"("data":[1,0.099975586])"));
 }
 
 TEST(EncodeModelMetadata, DescribesTheSchema) {

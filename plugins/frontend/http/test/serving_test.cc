@@ -1,0 +1,735 @@
+// SPDX-License-Identifier: Apache-2.0
+// The serving runtime (core/include/aimass/core/serving.h) behind frontend.http, over real
+// sockets on 127.0.0.1: dynamic batching, back-pressure, queue timeouts, hot swap from the
+// model registry, the repository and statistics extensions, /metrics, and memory released on
+// unload.
+#include "aimass/core/serving.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aimass/core/host_services.h"
+#include "aimass/core/model_artifact.h"
+#include "aimass/core/registry.h"
+#include "fs.h"
+#include "http_frontend.h"
+#include "serving_settings.h"
+#include "temp_dir.h"
+
+namespace aimass::plugins::frontend {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+using ::testing::HasSubstr;
+
+/// Lets a test hold every predict() call until it says go.
+class Gate {
+ public:
+  void close() {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+  void open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  void pass() const {
+    std::unique_lock lock(mutex_);
+    ++waiting_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    --waiting_;
+  }
+  /// Blocks until a predict() call waits at the gate.
+  void awaitWaiter() const {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return waiting_ > 0; });
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::condition_variable cv_;
+  mutable int waiting_ = 0;
+  bool open_ = true;
+};
+
+/// output = input * factor, and "version" = factor for every row, so a response shows which
+/// version computed each of its rows. Its saved form is the factor and a ballast size; load()
+/// allocates (and touches) the ballast, standing in for a model's weights.
+class ScaledModel final : public Model {
+ public:
+  explicit ScaledModel(float factor = 1, std::size_t ballast_bytes = 0) : factor_(factor) {
+    allocate(ballast_bytes);
+  }
+  ModelSchema schema() const override {
+    ModelSchema s;
+    s.task = Task::kRegression;
+    s.inputs = {{"input", DType::kFloat32, {-1, 2}}};
+    s.outputs = {{"output", DType::kFloat32, {-1, 2}}, {"version", DType::kInt64, {-1}}};
+    return s;
+  }
+  bool ready() const override { return true; }
+  Status predict(const TensorMap& inputs, TensorMap& outputs,
+                 const PredictOptions&) const override {
+    ++executions;
+    if (gate != nullptr) {
+      gate->pass();
+    }
+    const Tensor* x = inputs.find("input");
+    if (x == nullptr || x->dtype() != DType::kFloat32 || x->rank() != 2 || x->dim(1) != 2) {
+      return invalidArgument("input must be FP32 [n, 2]");
+    }
+    std::int64_t n = x->dim(0);
+    std::int64_t seen = largest_batch.load();
+    while (n > seen && !largest_batch.compare_exchange_weak(seen, n)) {
+    }
+    Tensor y(DType::kFloat32, {n, 2});
+    Tensor v(DType::kInt64, {n});
+    for (std::int64_t i = 0; i < n; ++i) {
+      y.data<float>()[2 * i] = x->data<float>()[2 * i] * factor_;
+      y.data<float>()[2 * i + 1] = x->data<float>()[2 * i + 1] * factor_;
+      v.data<std::int64_t>()[i] = static_cast<std::int64_t>(factor_);
+    }
+    outputs.set("output", y);
+    outputs.set("version", v);
+    return Status();
+  }
+  std::uint32_t formatVersion() const override { return 1; }
+  Status save(std::string& payload) const override {
+    payload = std::to_string(factor_) + " " + std::to_string(ballast_.size());
+    return Status();
+  }
+  Status load(std::string_view payload, std::uint32_t) override {
+    float factor = 0;
+    std::size_t bytes = 0;
+    if (std::sscanf(std::string(payload).c_str(), "%f %zu", &factor, &bytes) != 2) {
+      return invalidArgument("bad payload");
+    }
+    factor_ = factor;
+    allocate(bytes);
+    return Status();
+  }
+
+  const Gate* gate = nullptr;
+  mutable std::atomic<int> executions{0};
+  mutable std::atomic<std::int64_t> largest_batch{0};
+
+ private:
+  void allocate(std::size_t bytes) {
+    ballast_.assign(bytes, '\0');
+    if (bytes > 0) {
+      std::memset(ballast_.data(), 1, bytes);  // make the pages resident
+    }
+  }
+  float factor_;
+  std::vector<char> ballast_;
+};
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+  Object::Ptr json() const {
+    Poco::JSON::Parser parser;
+    return parser.parse(body).extract<Object::Ptr>();
+  }
+  std::string error() const { return json()->getValue<std::string>("error"); }
+};
+
+std::int64_t residentBytes() { return core::residentMemoryBytes(); }
+
+class ServingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    host_.setLogLevel(LogLevel::kError);
+    host_.catalog().setModelFactory(
+        [this](const std::string& type) -> Expected<std::shared_ptr<Model>> {
+          if (fail_factory_) {
+            return internalError("the factory refused");
+          }
+          if (type != "model.scaled") {
+            return notFound("no plugin offers the model type '" + type + "'");
+          }
+          auto model = std::make_shared<ScaledModel>();
+          model->gate = &gate_;
+          return std::shared_ptr<Model>(model);
+        });
+    auto storage = plugins::storage::FsStorage::create(dir_.path(), false);
+    ASSERT_TRUE(storage.ok()) << storage.status().toString();
+    storage_ = std::shared_ptr<Storage>(std::move(storage).value());
+  }
+  void TearDown() override {
+    gate_.open();
+    if (frontend_) {
+      frontend_->stop();
+    }
+    host_.catalog().clear();
+  }
+
+  void start(HttpFrontendOptions options = {}) {
+    options.port = 0;
+    options.threads = 32;
+    frontend_ = std::make_unique<HttpFrontend>("web", std::move(options));
+    Status status = frontend_->start(host_);
+    ASSERT_TRUE(status.ok()) << status.toString();
+    auto endpoint = frontend_->endpoint();
+    port_ = static_cast<Poco::UInt16>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+  }
+
+  /// Saves a ScaledModel with `factor` and registers it as the next version of "scaled".
+  std::int64_t registerScaled(float factor, std::size_t ballast_bytes = 0) {
+    ScaledModel model(factor, ballast_bytes);
+    std::string key = "models/scaled/artifacts/" + std::to_string(++artifacts_) + ".aimass";
+    Status saved = core::saveModel(model, "model.scaled", *storage_, key);
+    EXPECT_TRUE(saved.ok()) << saved.toString();
+    core::ModelRegistry registry(*storage_);
+    core::NewModelVersion info;
+    info.artifact_key = key;
+    info.node = "train";
+    info.node_type = "model.scaled";
+    auto version = registry.registerVersion("scaled", info);
+    EXPECT_TRUE(version.ok()) << version.status().toString();
+    last_artifact_ = key;
+    return version.ok() ? version->version : 0;
+  }
+
+  Reply call(const std::string& method, const std::string& path, const std::string& body = {}) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port_);
+    session.setTimeout(Poco::Timespan(30, 0));
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!body.empty() || method == "POST") {
+      request.setContentLength64(static_cast<Poco::Int64>(body.size()));
+      request.setContentType("application/json");
+    }
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    Reply reply;
+    reply.status = response.getStatus();
+    reply.content_type = response.getContentType();
+    Poco::StreamCopier::copyToString(in, reply.body);
+    return reply;
+  }
+
+  static std::string row(float a, float b) {
+    return R"({"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[)" +
+           std::to_string(a) + "," + std::to_string(b) + "]}]}";
+  }
+
+  Object::Ptr statsOf(const std::string& path) {
+    Reply r = call("GET", path);
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto list = r.json()->getArray("model_stats");
+    EXPECT_EQ(list->size(), 1u) << r.body;
+    return list->getObject(0);
+  }
+
+  /// Polls the statistics until `n` requests wait in the queue of scaled's latest version.
+  void awaitPending(int n) {
+    while (statsOf("/v2/models/scaled/stats")->getValue<int>("pending_requests") < n) {
+      std::this_thread::yield();
+    }
+  }
+
+  testing::TempDir dir_{"aimass-serving"};
+  std::shared_ptr<Storage> storage_;
+  core::HostServices host_{".", 1};
+  Gate gate_;
+  bool fail_factory_ = false;
+  int artifacts_ = 0;
+  std::string last_artifact_;
+  std::unique_ptr<HttpFrontend> frontend_;
+  Poco::UInt16 port_ = 0;
+};
+
+TEST_F(ServingTest, ConcurrentRequestsAreBatchedAndEachGetsItsOwnRows) {
+  auto model = std::make_shared<ScaledModel>(3);
+  model->gate = &gate_;
+  host_.catalog().add("scaled", "1", model);
+  HttpFrontendOptions options;
+  options.batching.max_batch_size = 16;
+  options.batching.max_queue_delay_us = 0;
+  start(options);
+
+  // The first request is taken alone and held inside predict(); the next 15 queue behind it
+  // and must then go to the model as one batch.
+  gate_.close();
+  std::vector<Reply> replies(16);
+  std::vector<std::thread> clients;
+  clients.emplace_back([&] { replies[0] = call("POST", "/v2/models/scaled/infer", row(0, 1)); });
+  gate_.awaitWaiter();
+  for (int i = 1; i < 16; ++i) {
+    clients.emplace_back([&, i] {
+      replies[i] = call("POST", "/v2/models/scaled/infer",
+                        row(static_cast<float>(i), static_cast<float>(i + 1)));
+    });
+  }
+  awaitPending(15);
+  gate_.open();
+  for (auto& c : clients) {
+    c.join();
+  }
+  for (int i = 0; i < 16; ++i) {
+    ASSERT_EQ(replies[i].status, 200) << replies[i].body;
+    auto output = replies[i].json()->getArray("outputs")->getObject(0);
+    ASSERT_EQ(output->getValue<std::string>("name"), "output");
+    auto data = output->getArray("data");
+    EXPECT_EQ(output->getArray("shape")->getElement<int>(0), 1);
+    EXPECT_FLOAT_EQ(data->getElement<float>(0), 3.0f * static_cast<float>(i));
+    EXPECT_FLOAT_EQ(data->getElement<float>(1), 3.0f * static_cast<float>(i + 1));
+  }
+  EXPECT_EQ(model->executions.load(), 2);
+  EXPECT_EQ(model->largest_batch.load(), 15);
+
+  auto stats = statsOf("/v2/models/scaled/versions/1/stats");
+  EXPECT_EQ(stats->getValue<std::string>("name"), "scaled");
+  EXPECT_EQ(stats->getValue<std::string>("version"), "1");
+  EXPECT_EQ(stats->getValue<int>("inference_count"), 16);
+  EXPECT_EQ(stats->getValue<int>("execution_count"), 2);
+  EXPECT_LT(stats->getValue<int>("execution_count"), stats->getValue<int>("inference_count"));
+  auto inference = stats->getObject("inference_stats");
+  EXPECT_EQ(inference->getObject("success")->getValue<int>("count"), 16);
+  EXPECT_EQ(inference->getObject("fail")->getValue<int>("count"), 0);
+  EXPECT_EQ(inference->getObject("queue")->getValue<int>("count"), 16);
+  EXPECT_GT(stats->getValue<std::int64_t>("last_inference"), 0);
+  auto batches = stats->getArray("batch_stats");
+  ASSERT_EQ(batches->size(), 2u);
+  EXPECT_EQ(batches->getObject(0)->getValue<int>("batch_size"), 1);
+  EXPECT_EQ(batches->getObject(1)->getValue<int>("batch_size"), 15);
+  EXPECT_EQ(batches->getObject(1)->getObject("compute_infer")->getValue<int>("count"), 1);
+}
+
+TEST_F(ServingTest, AFullQueueAnswers503AndTheQueuedRequestsStillSucceed) {
+  auto model = std::make_shared<ScaledModel>(1);
+  model->gate = &gate_;
+  host_.catalog().add("scaled", "1", model);
+  HttpFrontendOptions options;
+  options.batching.max_batch_size = 4;
+  options.batching.max_queue_delay_us = 0;
+  options.batching.max_queue_size = 2;
+  start(options);
+
+  gate_.close();
+  std::vector<Reply> replies(3);
+  std::vector<std::thread> clients;
+  clients.emplace_back([&] { replies[0] = call("POST", "/v2/models/scaled/infer", row(1, 2)); });
+  gate_.awaitWaiter();
+  for (int i = 1; i < 3; ++i) {
+    clients.emplace_back(
+        [&, i] { replies[i] = call("POST", "/v2/models/scaled/infer", row(1, 2)); });
+  }
+  awaitPending(2);
+  Reply refused = call("POST", "/v2/models/scaled/infer", row(1, 2));
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.content_type, "application/json");
+  EXPECT_THAT(refused.error(), HasSubstr("queue is full"));
+  EXPECT_THAT(refused.error(), HasSubstr("max_queue_size 2"));
+  gate_.open();
+  for (auto& c : clients) {
+    c.join();
+  }
+  for (const auto& r : replies) {
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  auto stats = statsOf("/v2/models/scaled/stats");
+  EXPECT_EQ(stats->getObject("failure_reasons")->getValue<int>("rejected"), 1);
+  EXPECT_EQ(stats->getObject("inference_stats")->getObject("fail")->getValue<int>("count"), 1);
+}
+
+TEST_F(ServingTest, ARequestWaitingPastItsTimeoutFailsWith503) {
+  auto model = std::make_shared<ScaledModel>(1);
+  model->gate = &gate_;
+  host_.catalog().add("scaled", "1", model);
+  HttpFrontendOptions options;
+  options.batching.max_batch_size = 4;
+  options.batching.max_queue_delay_us = 0;
+  options.model_settings.push_back(
+      parseModelSettings("scaled queue_timeout_ms=50", options.batching).value());
+  start(options);
+
+  gate_.close();
+  Reply first;
+  std::thread holder([&] { first = call("POST", "/v2/models/scaled/infer", row(1, 2)); });
+  gate_.awaitWaiter();
+  Reply late = call("POST", "/v2/models/scaled/infer", row(1, 2));
+  EXPECT_EQ(late.status, 503);
+  EXPECT_THAT(late.error(), HasSubstr("50 ms timeout"));
+  gate_.open();
+  holder.join();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(
+      statsOf("/v2/models/scaled/stats")->getObject("failure_reasons")->getValue<int>("timeout"),
+      1);
+}
+
+TEST_F(ServingTest, HotSwapUnderLoadDropsNoRequestAndNeverMixesVersions) {
+  registerScaled(1);
+  HttpFrontendOptions options;
+  options.repository = storage_;
+  options.load = {"scaled"};
+  options.batching.max_batch_size = 8;
+  options.batching.max_queue_delay_us = 200;
+  start(options);
+
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0}, mixed{0}, answered{0};
+  std::mutex seen_mutex;
+  std::set<std::string> seen_versions;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 6; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; !done.load() || i < 20; ++i) {
+        const float a = static_cast<float>(c + 1), b = static_cast<float>(i);
+        Reply r = call("POST", "/v2/models/scaled/infer", row(a, b));
+        if (r.status != 200) {
+          ++failures;
+          continue;
+        }
+        ++answered;
+        auto json = r.json();
+        std::string version = json->getValue<std::string>("model_version");
+        auto outputs = json->getArray("outputs");
+        for (std::size_t k = 0; k < outputs->size(); ++k) {
+          auto out = outputs->getObject(static_cast<unsigned>(k));
+          auto data = out->getArray("data");
+          float factor = std::stof(version);
+          if (out->getValue<std::string>("name") == "version") {
+            mixed += data->getElement<std::int64_t>(0) != static_cast<std::int64_t>(factor);
+          } else {
+            mixed += data->getElement<float>(0) != a * factor ||
+                     data->getElement<float>(1) != b * factor;
+          }
+        }
+        std::lock_guard lock(seen_mutex);
+        seen_versions.insert(version);
+      }
+    });
+  }
+  for (int next = 2; next <= 4; ++next) {
+    while (answered.load() < 30 * (next - 1)) {
+      std::this_thread::yield();
+    }
+    registerScaled(static_cast<float>(next));
+    Reply loaded = call("POST", "/v2/repository/models/scaled/load");
+    ASSERT_EQ(loaded.status, 200) << loaded.body;
+  }
+  // Traffic after the last load is answered by version 4: wait for some of it (counting from
+  // the load's reply, since the clients kept going while the load ran).
+  const int answered_at_last_load = answered.load();
+  while (answered.load() < answered_at_last_load + 30) {
+    std::this_thread::yield();
+  }
+  done = true;
+  for (auto& c : clients) {
+    c.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mixed.load(), 0);
+  EXPECT_TRUE(seen_versions.count("1"));
+  EXPECT_TRUE(seen_versions.count("4"));
+  // latest:1: only the newest version is left.
+  Reply index = call("POST", "/v2/repository/index", R"({"ready":true})");
+  ASSERT_EQ(index.status, 200);
+  EXPECT_THAT(index.body, HasSubstr(R"("name":"scaled","version":"4","state":"READY")"));
+  EXPECT_THAT(index.body, ::testing::Not(HasSubstr(R"("version":"3")")));
+}
+
+TEST_F(ServingTest, AFailedLoadLeavesTheOldVersionServing) {
+  registerScaled(2);
+  HttpFrontendOptions options;
+  options.repository = storage_;
+  options.load = {"scaled"};
+  start(options);
+  registerScaled(5);
+  // Corrupt the new artifact after registration: its checksum no longer matches.
+  {
+    auto writer = storage_->openWrite(last_artifact_);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->write("AIMASSM garbage").ok());
+    ASSERT_TRUE((*writer)->commit().ok());
+  }
+  Reply failed = call("POST", "/v2/repository/models/scaled/load");
+  EXPECT_EQ(failed.status, 400);
+  EXPECT_EQ(failed.content_type, "application/json");
+  EXPECT_THAT(failed.error(), HasSubstr("cannot load 'scaled'"));
+  EXPECT_THAT(failed.error(), HasSubstr("keep serving"));
+
+  Reply still = call("POST", "/v2/models/scaled/infer", row(1, 1));
+  ASSERT_EQ(still.status, 200) << still.body;
+  EXPECT_EQ(still.json()->getValue<std::string>("model_version"), "1");
+
+  fail_factory_ = true;
+  Reply refused = call("POST", "/v2/repository/models/scaled@nothing/load");
+  EXPECT_EQ(refused.status, 404);
+  EXPECT_THAT(refused.error(), HasSubstr("nothing"));
+  EXPECT_EQ(call("POST", "/v2/models/scaled/infer", row(1, 1)).status, 200);
+}
+
+TEST_F(ServingTest, RepositoryIndexLoadAndUnload) {
+  host_.catalog().add("graph_model", "1", std::make_shared<ScaledModel>(1));
+  registerScaled(1);
+  registerScaled(2);
+  HttpFrontendOptions options;
+  options.repository = storage_;
+  start(options);
+
+  Reply index = call("POST", "/v2/repository/index");
+  ASSERT_EQ(index.status, 200) << index.body;
+  Poco::JSON::Parser parser;
+  auto entries = parser.parse(index.body).extract<Array::Ptr>();
+  ASSERT_EQ(entries->size(), 2u) << index.body;
+  EXPECT_EQ(entries->getObject(0)->getValue<std::string>("name"), "graph_model");
+  EXPECT_EQ(entries->getObject(0)->getValue<std::string>("state"), "READY");
+  EXPECT_EQ(entries->getObject(1)->getValue<std::string>("name"), "scaled");
+  EXPECT_EQ(entries->getObject(1)->getValue<std::string>("state"), "UNAVAILABLE");
+  EXPECT_EQ(entries->getObject(1)->getValue<std::string>("reason"), "unloaded");
+  EXPECT_EQ(call("POST", "/v2/models/scaled/infer", row(1, 1)).status, 404);
+
+  Reply loaded = call("POST", "/v2/repository/models/scaled/load",
+                      R"({"parameters":{"version_policy":"all"}})");
+  ASSERT_EQ(loaded.status, 200) << loaded.body;
+  Reply metadata = call("GET", "/v2/models/scaled");
+  ASSERT_EQ(metadata.status, 200);
+  EXPECT_EQ(metadata.json()->getArray("versions")->size(), 2u);
+  Reply v1 = call("POST", "/v2/models/scaled/versions/1/infer", row(2, 3));
+  ASSERT_EQ(v1.status, 200);
+  EXPECT_EQ(v1.json()->getValue<std::string>("model_version"), "1");
+  EXPECT_EQ(call("POST", "/v2/models/scaled/infer", row(2, 3))
+                .json()
+                ->getValue<std::string>("model_version"),
+            "2");
+
+  Reply pinned = call("POST", "/v2/repository/models/scaled@champion/load");
+  EXPECT_EQ(pinned.status, 404) << pinned.body;
+
+  EXPECT_EQ(call("POST", "/v2/repository/models/scaled/unload").status, 200);
+  EXPECT_EQ(call("POST", "/v2/models/scaled/infer", row(1, 1)).status, 404);
+  Reply again = call("POST", "/v2/repository/models/scaled/unload");
+  EXPECT_EQ(again.status, 404);
+  EXPECT_THAT(again.error(), HasSubstr("no such model is loaded"));
+
+  Reply unknown = call("POST", "/v2/repository/models/nope/load");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_THAT(unknown.error(), HasSubstr("nope"));
+  Reply bad_body = call("POST", "/v2/repository/models/scaled/load", "{oops");
+  EXPECT_EQ(bad_body.status, 400);
+  EXPECT_THAT(bad_body.error(), HasSubstr("malformed JSON"));
+  Reply bad_param =
+      call("POST", "/v2/repository/models/scaled/load", R"({"parameters":{"config":"{}"}})");
+  EXPECT_EQ(bad_param.status, 400);
+  EXPECT_THAT(bad_param.error(), HasSubstr("unsupported load parameter 'config'"));
+  Reply bad_policy = call("POST", "/v2/repository/models/scaled/load",
+                          R"({"parameters":{"version_policy":"newest"}})");
+  EXPECT_EQ(bad_policy.status, 400);
+  EXPECT_THAT(bad_policy.error(), HasSubstr("version policy 'newest'"));
+  EXPECT_EQ(call("GET", "/v2/repository/index").status, 405);
+}
+
+TEST_F(ServingTest, LoadWithoutARepositoryIsRefused) {
+  start();
+  Reply r = call("POST", "/v2/repository/models/scaled/load");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.error(), HasSubstr("no model repository is configured"));
+}
+
+TEST_F(ServingTest, StatisticsRoutes) {
+  host_.catalog().add("a", "1", std::make_shared<ScaledModel>(1));
+  host_.catalog().add("b", "1", std::make_shared<ScaledModel>(1));
+  host_.catalog().add("b", "2", std::make_shared<ScaledModel>(2));
+  start();
+  ASSERT_EQ(call("POST", "/v2/models/b/infer", row(1, 2)).status, 200);
+  Reply bad = call("POST", "/v2/models/b/infer", R"({"inputs":[]})");
+  EXPECT_EQ(bad.status, 400);
+
+  Reply all = call("GET", "/v2/models/stats");
+  ASSERT_EQ(all.status, 200);
+  EXPECT_EQ(all.json()->getArray("model_stats")->size(), 3u);
+  Reply b = call("GET", "/v2/models/b/stats");
+  ASSERT_EQ(b.status, 200);
+  EXPECT_EQ(b.json()->getArray("model_stats")->size(), 2u);
+  auto b2 = statsOf("/v2/models/b/versions/2/stats");
+  EXPECT_EQ(b2->getValue<int>("inference_count"), 1);
+  EXPECT_EQ(b2->getValue<int>("execution_count"), 1);
+  EXPECT_EQ(b2->getObject("inference_stats")->getObject("success")->getValue<int>("count"), 1);
+  EXPECT_EQ(b2->getObject("failure_reasons")->getValue<int>("invalid"), 1);
+  EXPECT_EQ(call("GET", "/v2/models/nope/stats").status, 404);
+  Reply no_version = call("GET", "/v2/models/b/versions/7/stats");
+  EXPECT_EQ(no_version.status, 404);
+  EXPECT_THAT(no_version.error(), HasSubstr("version '7'"));
+}
+
+TEST_F(ServingTest, MetricsPassPromtool) {
+  host_.catalog().add("clf", "1", std::make_shared<ScaledModel>(1));
+  start();
+  ASSERT_EQ(call("POST", "/v2/models/clf/infer", row(1, 2)).status, 200);
+  EXPECT_EQ(call("POST", "/v2/models/clf/infer", "{").status, 400);
+  Reply metrics = call("GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.content_type, HasSubstr("text/plain"));
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_inference_request_success_total{model=\"clf\","
+                                      "version=\"1\"} 1\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_inference_request_failure_total{model=\"clf\","
+                                      "version=\"1\",reason=\"invalid\"} 1\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("aimass_inference_count_total{model=\"clf\",version=\"1\"} 1\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("aimass_inference_exec_count_total{model=\"clf\",version=\"1\"} 1\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_inference_pending_requests{"));
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_inference_queue_duration_seconds_total{"));
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_inference_compute_infer_duration_seconds_total{"));
+  EXPECT_THAT(metrics.body, HasSubstr("\nprocess_cpu_seconds_total "));
+  EXPECT_THAT(metrics.body, HasSubstr("\nprocess_resident_memory_bytes "));
+
+  const char* promtool = "/usr/bin/promtool";
+  if (::access(promtool, X_OK) != 0) {
+    GTEST_SKIP() << "promtool is not installed (scripts/install-deps.sh installs prometheus)";
+  }
+  std::filesystem::path file = dir_.path() / "metrics.txt";
+  std::ofstream(file, std::ios::binary) << metrics.body;
+  std::string command = std::string(promtool) + " check metrics < '" + file.string() + "' 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string report;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
+    report += buffer;
+  }
+  int code = ::pclose(pipe);
+  EXPECT_EQ(code, 0) << report << "\n" << metrics.body;
+  EXPECT_EQ(report, "") << metrics.body;
+}
+
+TEST_F(ServingTest, UnloadReleasesTheModelsMemory) {
+  constexpr std::size_t kBallast = 48u << 20;
+  registerScaled(1, kBallast);
+  HttpFrontendOptions options;
+  options.repository = storage_;
+  start(options);
+  // One cycle first, so buffers the runtime and the server keep are already counted.
+  ASSERT_EQ(call("POST", "/v2/repository/models/scaled/load").status, 200);
+  ASSERT_EQ(call("POST", "/v2/models/scaled/infer", row(1, 2)).status, 200);
+  ASSERT_EQ(call("POST", "/v2/repository/models/scaled/unload").status, 200);
+  const std::int64_t baseline = residentBytes();
+  ASSERT_GT(baseline, 0);
+  for (int cycle = 0; cycle < 5; ++cycle) {
+    ASSERT_EQ(call("POST", "/v2/repository/models/scaled/load").status, 200);
+    ASSERT_EQ(call("POST", "/v2/models/scaled/infer", row(1, 2)).status, 200);
+    // The model's weights are resident while it is loaded...
+    EXPECT_GT(residentBytes(), baseline + static_cast<std::int64_t>(kBallast) * 3 / 4)
+        << "cycle " << cycle;
+    ASSERT_EQ(call("POST", "/v2/repository/models/scaled/unload").status, 200);
+    // ...and gone once it is unloaded.
+    EXPECT_LT(residentBytes(), baseline + static_cast<std::int64_t>(kBallast) / 4)
+        << "cycle " << cycle;
+  }
+}
+
+TEST(ServingRuntimeTest, InputsAreCheckedAgainstTheSchemaBeforeTheModelSeesThem) {
+  core::ServingRuntime runtime;
+  auto model = std::make_shared<ScaledModel>(1);
+  runtime.add("scaled", "1", model);
+  auto pinned = runtime.pin("scaled", "");
+  ASSERT_TRUE(pinned.ok());
+  TensorMap outputs;
+  InferFailure failure = InferFailure::kBackend;
+
+  TensorMap wrong_type;
+  wrong_type.set("input", Tensor(DType::kFloat64, {1, 2}));
+  Status s = (*pinned)->infer(wrong_type, outputs, &failure);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("input 'input' of model 'scaled' must be FP32"));
+  EXPECT_EQ(failure, InferFailure::kInvalid);
+
+  TensorMap wrong_shape;
+  wrong_shape.set("input", Tensor(DType::kFloat32, {1, 3}));
+  EXPECT_EQ((*pinned)->infer(wrong_shape, outputs, &failure).code(), StatusCode::kInvalidArgument);
+  TensorMap unknown;
+  unknown.set("inputs", Tensor(DType::kFloat32, {1, 2}));
+  EXPECT_THAT((*pinned)->infer(unknown, outputs, &failure).message(),
+              HasSubstr("has no input 'inputs' (inputs: input)"));
+  TensorMap none;
+  EXPECT_THAT((*pinned)->infer(none, outputs, &failure).message(),
+              HasSubstr("missing input 'input'"));
+  EXPECT_EQ(model->executions.load(), 0);
+
+  EXPECT_EQ(runtime.pin("nope", "").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime.pin("scaled", "2").status().message(), "unknown model 'scaled' version '2'");
+}
+
+TEST(ServingRuntimeTest, APinnedVersionOutlivesItsUnload) {
+  core::ServingRuntime runtime;
+  auto model = std::make_shared<ScaledModel>(7);
+  std::weak_ptr<const Model> watch = model;
+  runtime.add("scaled", "1", std::move(model));
+  auto pinned = runtime.pin("scaled", "").value();
+  ASSERT_TRUE(runtime.unload("scaled").ok());
+  EXPECT_FALSE(watch.expired());
+  TensorMap inputs, outputs;
+  inputs.set("input", Tensor::fromVector<float>({1, 2}, {1, 2}));
+  ASSERT_TRUE(pinned->infer(inputs, outputs, nullptr).ok());
+  EXPECT_FLOAT_EQ(outputs.find("output")->data<float>()[1], 14.0f);
+  pinned.reset();
+  EXPECT_TRUE(watch.expired());
+}
+
+TEST(ServingSettingsTest, ParsesPerModelSettingsAndNamesMistakes) {
+  BatchingOptions defaults;
+  defaults.max_queue_size = 9;
+  auto s = parseModelSettings(
+      "iris max_batch_size=32 preferred_batch_sizes=8,16 max_queue_delay_us=200 "
+      "queue_timeout_ms=1000 version_policy=latest:2",
+      defaults);
+  ASSERT_TRUE(s.ok()) << s.status().toString();
+  EXPECT_EQ(s->model, "iris");
+  EXPECT_EQ(s->batching.max_batch_size, 32);
+  EXPECT_EQ(s->batching.preferred_batch_sizes, (std::vector<std::int64_t>{8, 16}));
+  EXPECT_EQ(s->batching.max_queue_delay_us, 200);
+  EXPECT_EQ(s->batching.max_queue_size, 9);
+  EXPECT_EQ(s->batching.timeout_ms, 1000);
+  ASSERT_TRUE(s->version_policy);
+  EXPECT_EQ(s->version_policy->latest, 2);
+
+  EXPECT_THAT(parseModelSettings("iris colour=red", defaults).status().message(),
+              HasSubstr("unknown setting 'colour'"));
+  EXPECT_THAT(parseModelSettings("max_batch_size=3", defaults).status().message(),
+              HasSubstr("must start with the model's name"));
+  EXPECT_THAT(parseModelSettings("iris max_batch_size=-1", defaults).status().message(),
+              HasSubstr("max_batch_size must be a whole number"));
+  EXPECT_THAT(parseModelSettings("iris max_batch_size=4 preferred_batch_sizes=8", defaults)
+                  .status()
+                  .message(),
+              HasSubstr("preferred batch size 8 must lie between 1 and max_batch_size (4)"));
+  EXPECT_THAT(parseModelSettings("iris version_policy=specific:x", defaults).status().message(),
+              HasSubstr("version policy 'specific:x'"));
+  auto all = parseVersionPolicy("specific:1,3");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->kind, VersionPolicy::Kind::kSpecific);
+  EXPECT_EQ(all->versions, (std::vector<std::int64_t>{1, 3}));
+}
+
+}  // namespace
+}  // namespace aimass::plugins::frontend
