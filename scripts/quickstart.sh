@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# One command on a fresh Debian 12 machine: install what is needed, build, and run the
-# quickstart graph (train a classifier, save it to the store, serve it over HTTP).
-# Stop serving with Ctrl-C. AIMASS_HTTP_PORT (default 8080) picks the port.
+# One command on a fresh Debian 12 machine: install what is needed (Fashion-MNIST included),
+# build, and run the quickstart graph (configs/quickstart.yaml: train an MLP on Fashion-MNIST
+# for a few seconds, score it on the test images, save and register it, serve it over HTTP).
+# Stop serving with Ctrl-C. AIMASS_HTTP_PORT (default 8080) picks the port; for a CSV file of
+# your own, run configs/csv_classifier.yaml instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
