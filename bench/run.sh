@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Runs benchmark workloads of ../shared/BENCHMARKS.md, aimass and its peer side by side on the
+# same machine, threads and data, and prints one JSON line per workload:
+#   {"workload": "W1", "aimass": {...figures...}, "peer": {...figures...}, "ratio": ...}
+# ratio: how many times aimass is ahead on the workload's main speed figure (> 1: ahead).
+# Each run also appends a row to bench/RESULTS.md unless --no-record is given.
+#
+#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W9, or all
+#
+# Builds a Release tree with the benchmark programs first (build-bench-release/), or uses the
+# tree named by $AIMASS_BENCH_BUILD as it is. The peers come from bench/install-peers.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+implemented=(W0 W1 W2 W9)
+usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...  (WORKLOAD: ${implemented[*]} or all)"
+
+record=1
+runs=3
+workloads=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-record) record=0 ;;
+    --runs)
+      if [ $# -lt 2 ] || ! [[ "$2" =~ ^[1-9][0-9]*$ ]]; then
+        echo "bench/run.sh: --runs needs a positive whole number" >&2
+        exit 2
+      fi
+      runs="$2"
+      shift
+      ;;
+    -h|--help) echo "$usage"; exit 0 ;;
+    all) workloads+=("${implemented[@]}") ;;
+    -*) echo "bench/run.sh: unknown option '$1'"$'\n'"$usage" >&2; exit 2 ;;
+    *)
+      known=0
+      for w in "${implemented[@]}"; do
+        if [ "$1" = "$w" ]; then known=1; fi
+      done
+      if [ $known -eq 0 ]; then
+        echo "bench/run.sh: unknown workload '$1': implemented are ${implemented[*]} (or all)" >&2
+        exit 2
+      fi
+      workloads+=("$1")
+      ;;
+  esac
+  shift
+done
+if [ ${#workloads[@]} -eq 0 ]; then
+  echo "bench/run.sh: name at least one workload"$'\n'"$usage" >&2
+  exit 2
+fi
+
+if ! /usr/bin/python3 -c 'import torch, sklearn, numpy' 2> /dev/null ||
+   [ ! -d /usr/lib/x86_64-linux-gnu/openblas-openmp ] ||
+   [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  echo "bench/run.sh: the peers are not installed (PyTorch, scikit-learn, OpenBLAS-OpenMP," \
+       "Fashion-MNIST): run bench/install-peers.sh as root" >&2
+  exit 2
+fi
+
+if [ -n "${AIMASS_BENCH_BUILD:-}" ]; then
+  # A tree you built yourself (with -DAIMASS_BUILD_BENCH=ON), used as it is.
+  build="$AIMASS_BENCH_BUILD"
+  for f in "$build/bin/aimass" "$build/bench/gemm"; do
+    if [ ! -x "$f" ]; then
+      echo "bench/run.sh: AIMASS_BENCH_BUILD=$build has no $f: build it with" \
+           "-DAIMASS_BUILD_BENCH=ON, or unset AIMASS_BENCH_BUILD" >&2
+      exit 2
+    fi
+  done
+else
+  build=build-bench-release
+  launcher=()
+  if command -v ccache > /dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  fi
+  echo "bench/run.sh: building $build (Release)" >&2
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAIMASS_BUILD_BENCH=ON \
+    -DAIMASS_BUILD_TESTS=OFF -DAIMASS_WERROR=ON "${launcher[@]}" > /dev/null
+  cmake --build "$build" -j2 > "$build/bench-build.log" 2>&1 || {
+    tail -30 "$build/bench-build.log" >&2
+    echo "bench/run.sh: the build failed (log: $build/bench-build.log)" >&2
+    exit 1
+  }
+fi
+
+flags=(--build "$build" --runs "$runs")
+if [ $record -eq 0 ]; then
+  flags+=(--no-record)
+fi
+exec /usr/bin/python3 bench/harness.py "${flags[@]}" "${workloads[@]}"
