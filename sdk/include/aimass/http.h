@@ -108,6 +108,27 @@ inline int httpStatusFor(const Status& status) noexcept {
 /// into a 500 as a last resort.
 using RouteHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 
+/// Who may call a route when a frontend enforces authentication. Each role may do what the
+/// roles before it may: kPublic needs no credentials (health, readiness); kReader may infer and
+/// read metadata, statistics and the registry; kOperator may also load and unload models and
+/// change the registry; kAdmin may do everything.
+enum class Role : unsigned char { kPublic, kReader, kOperator, kAdmin };
+
+/// "public", "reader", "operator" or "admin".
+inline std::string_view roleName(Role role) noexcept {
+  switch (role) {
+    case Role::kPublic:
+      return "public";
+    case Role::kReader:
+      return "reader";
+    case Role::kOperator:
+      return "operator";
+    case Role::kAdmin:
+      return "admin";
+  }
+  return "admin";
+}
+
 /// An endpoint contributed by a node (e.g. a recommender's top-k) for frontends to serve.
 struct Route {
   std::string method;   ///< "GET", "POST", ...
@@ -115,6 +136,7 @@ struct Route {
   std::string summary;  ///< one line for the API docs
   std::string owner;    ///< the node that added it (set by the host)
   RouteHandler handler;
+  Role role = Role::kReader;  ///< the least role that may call it (see Role)
 };
 
 /// Matches `path` against a route pattern segment by segment; fills `params` on success.
