@@ -37,6 +37,7 @@
 #include "datasets_cli.h"
 #include "evaluate_job.h"
 #include "models_cli.h"
+#include "registry_api.h"
 #include "runs_cli.h"
 #include "train_tracking.h"
 
@@ -652,6 +653,27 @@ class Cli {
     return code;
   }
 
+  // The registry, datasets and runs of the frontends' storage under /api/v1 (registry_api.h);
+  // added before any frontend starts, since frontends read the route table when they start.
+  bool addRegistryApi(const Graph& graph, HostServices& host) {
+    std::string why;
+    const GraphNode* store = apiStorageNode(graph, why);
+    if (store == nullptr || !store->instance) {
+      host.log(LogLevel::kDebug, "", "no /api/v1 registry routes: " + why);
+      return true;
+    }
+    auto& storage = static_cast<Storage&>(*store->instance);
+    for (auto& route : registryApiRoutes(storage, store->decl.name)) {
+      if (Status added = host.routes().add(std::move(route)); !added.ok()) {
+        std::cerr << "aimass: /api/v1 registry routes: " << added.message() << "\n";
+        return false;
+      }
+    }
+    host.log(LogLevel::kInfo, "",
+             "/api/v1 serves the registry of storage '" + store->decl.name + "'");
+    return true;
+  }
+
   int runInstantiated(Graph& graph, HostServices& host, SignalWatcher& watcher) {
     Status created = guard("creating nodes", [&] { return graph.instantiate(host); });
     if (!created.ok()) {
@@ -659,6 +681,9 @@ class Cli {
       return kExitFailure;
     }
     attachTrainTrackingContext(graph);
+    if (!addRegistryApi(graph, host)) {
+      return kExitFailure;
+    }
     for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kModel)) {
       host.catalog().add(name, "1", std::static_pointer_cast<const Model>(node));
     }

@@ -48,7 +48,9 @@ void writeVersionJson(JsonWriter& json, const DatasetVersion& v) {
   json.endObject();
 }
 
-Status list(const DatasetRegistry& registry, bool as_json, std::ostream& out) {
+}  // namespace
+
+Status printDatasetList(const DatasetRegistry& registry, bool as_json, std::ostream& out) {
   AIMASS_ASSIGN_OR_RETURN(auto names, registry.listDatasets());
   JsonWriter json;
   json.beginArray();
@@ -81,8 +83,8 @@ Status list(const DatasetRegistry& registry, bool as_json, std::ostream& out) {
   return Status();
 }
 
-Status show(const DatasetRegistry& registry, const std::string& reference, bool as_json,
-            std::ostream& out) {
+Status printDataset(const DatasetRegistry& registry, const std::string& reference, bool as_json,
+                    std::ostream& out) {
   if (reference.find('/') != std::string::npos) {
     AIMASS_ASSIGN_OR_RETURN(auto v, registry.resolve(reference));
     if (as_json) {
@@ -126,8 +128,6 @@ Status show(const DatasetRegistry& registry, const std::string& reference, bool 
   out << textTable(rows);
   return Status();
 }
-
-}  // namespace
 
 Expected<DatasetsCommand> parseDatasetsCommand(const std::vector<std::string>& words) {
   DatasetsCommand command;
@@ -204,8 +204,8 @@ Expected<DatasetsCommand> parseDatasetsCommand(const std::vector<std::string>& w
 int runDatasetsCommand(const DatasetsCommand& command, const DatasetRegistry& registry,
                        std::ostream& out, std::ostream& err) {
   Status status = command.action == "list"
-                      ? list(registry, command.json, out)
-                      : show(registry, command.arguments[0], command.json, out);
+                      ? printDatasetList(registry, command.json, out)
+                      : printDataset(registry, command.arguments[0], command.json, out);
   if (status.ok()) {
     return 0;
   }

@@ -20,6 +20,14 @@ struct DatasetsCommand {
   bool json = false;                   ///< --json
 };
 
+/// `datasets list`: every dataset with its version count and latest version (JSON when
+/// `as_json`: the body of GET /api/v1/datasets). The store's status on failure.
+Status printDatasetList(const DatasetRegistry& registry, bool as_json, std::ostream& out);
+/// `datasets show REFERENCE`: NAME lists its versions, NAME/VERSION shows one (JSON when
+/// `as_json`). kNotFound for an unknown dataset or version, kInvalidArgument for a bad name.
+Status printDataset(const DatasetRegistry& registry, const std::string& reference, bool as_json,
+                    std::ostream& out);
+
 /// The full help of `aimass datasets`.
 extern const char kDatasetsHelp[];
 

@@ -140,8 +140,10 @@ Expected<std::int64_t> parseVersion(std::string_view text) {
   return version;
 }
 
-void writeVersionJson(JsonWriter& json, const ModelVersion& v,
-                      const std::vector<std::string>& aliases) {
+}  // namespace
+
+void writeModelVersionJson(JsonWriter& json, const ModelVersion& v,
+                           const std::vector<std::string>& aliases) {
   json.beginObject();
   json.key("model").value(v.model);
   json.key("version").value(v.version);
@@ -174,6 +176,8 @@ void writeVersionJson(JsonWriter& json, const ModelVersion& v,
   json.endObject();
 }
 
+namespace {
+
 /// Alias names per version of one model.
 std::map<std::int64_t, std::vector<std::string>> aliasesByVersion(
     const std::vector<ModelAlias>& aliases) {
@@ -192,7 +196,9 @@ std::string joined(const std::vector<std::string>& words) {
   return out.empty() ? "-" : out;
 }
 
-Status list(ModelRegistry& registry, bool as_json, std::ostream& out) {
+}  // namespace
+
+Status printModelList(ModelRegistry& registry, bool as_json, std::ostream& out) {
   auto models = registry.listModels();
   AIMASS_RETURN_IF_ERROR(models.status());
   JsonWriter json;
@@ -235,8 +241,8 @@ Status list(ModelRegistry& registry, bool as_json, std::ostream& out) {
   return Status();
 }
 
-Status show(ModelRegistry& registry, const std::string& reference, bool as_json,
-            std::ostream& out) {
+Status printModel(ModelRegistry& registry, const std::string& reference, bool as_json,
+                  std::ostream& out) {
   const bool one_version = reference.find_first_of("/@") != std::string::npos;
   if (one_version) {
     auto version = registry.resolve(reference);
@@ -254,7 +260,7 @@ Status show(ModelRegistry& registry, const std::string& reference, bool as_json,
     const auto names = aliasesByVersion(*aliases)[version->version];
     if (as_json) {
       JsonWriter json;
-      writeVersionJson(json, *version, names);
+      writeModelVersionJson(json, *version, names);
       out << json.str();
       return Status();
     }
@@ -292,7 +298,7 @@ Status show(ModelRegistry& registry, const std::string& reference, bool as_json,
     json.endObject();
     json.key("versions").beginArray();
     for (const auto& v : *versions) {
-      writeVersionJson(json, v, by_version[v.version]);
+      writeModelVersionJson(json, v, by_version[v.version]);
     }
     json.endArray();
     json.endObject();
@@ -309,6 +315,8 @@ Status show(ModelRegistry& registry, const std::string& reference, bool as_json,
   return Status();
 }
 
+namespace {
+
 std::string movedText(const ModelAlias& alias) {
   std::string text =
       alias.model + "@" + alias.alias + " -> version " + std::to_string(alias.version);
@@ -318,10 +326,10 @@ std::string movedText(const ModelAlias& alias) {
 Status dispatch(const ModelsCommand& command, ModelRegistry& registry, std::ostream& out) {
   const auto& args = command.arguments;
   if (command.action == "list") {
-    return list(registry, command.json, out);
+    return printModelList(registry, command.json, out);
   }
   if (command.action == "show") {
-    return show(registry, args[0], command.json, out);
+    return printModel(registry, args[0], command.json, out);
   }
   if (command.action == "promote") {
     auto version = parseVersion(args[1]);

@@ -13,6 +13,7 @@
 #include "aimass/host.h"
 #include "aimass/status.h"
 #include "aimass/storage.h"
+#include "json_writer.h"
 
 namespace aimass::core {
 
@@ -35,6 +36,19 @@ struct ModelsCommand {
 std::string textTable(const std::vector<std::vector<std::string>>& rows);
 /// A Unix time in milliseconds as UTC, "2024-06-10T06:13:20Z".
 std::string formatUtcTime(std::int64_t unix_ms);
+
+/// One version as `models show NAME/VERSION --json` prints it (and GET /api/v1 answers it),
+/// with the names of the aliases pointing at it.
+void writeModelVersionJson(JsonWriter& json, const ModelVersion& v,
+                           const std::vector<std::string>& aliases);
+/// `models list`: every model with its version count, latest version and aliases; JSON when
+/// `as_json` (the body of GET /api/v1/models). The registry's status on failure.
+Status printModelList(ModelRegistry& registry, bool as_json, std::ostream& out);
+/// `models show REFERENCE`: NAME lists the model's versions and aliases (kInvalidArgument for a
+/// bad name); NAME/VERSION or NAME@ALIAS shows one version after re-hashing its artifact
+/// (kDataLoss when it no longer matches or is missing). JSON when `as_json`.
+Status printModel(ModelRegistry& registry, const std::string& reference, bool as_json,
+                  std::ostream& out);
 
 /// The full help of `aimass models`.
 extern const char kModelsHelp[];

@@ -96,7 +96,9 @@ void writeRunJson(JsonWriter& json, const RunRecord& run) {
   json.endObject();
 }
 
-Status list(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
+}  // namespace
+
+Status printRunList(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
   AIMASS_ASSIGN_OR_RETURN(RunList result, tracking.listRuns(command.query));
   const RunQuery& query = command.query;
   if (command.json) {
@@ -173,7 +175,7 @@ Status list(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
   return Status();
 }
 
-Status show(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
+Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
   AIMASS_ASSIGN_OR_RETURN(RunRecord run, tracking.getRun(command.run_id));
   AIMASS_ASSIGN_OR_RETURN(auto points, tracking.metricPoints(command.run_id));
   const auto summaries = Tracking::summarize(points);
@@ -241,6 +243,8 @@ Status show(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
   }
   return Status();
 }
+
+namespace {
 
 Expected<std::int64_t> parsePositive(std::string_view text, const std::string& what) {
   std::int64_t value = 0;
@@ -382,8 +386,8 @@ int runRunsCommand(const RunsCommand& command, Tracking& tracking, std::ostream&
     err << "aimass: warning: could not check for runs left unfinished: "
         << recovered.status().message() << "\n";
   }
-  Status status =
-      command.action == "list" ? list(command, tracking, out) : show(command, tracking, out);
+  Status status = command.action == "list" ? printRunList(command, tracking, out)
+                                           : printRun(command, tracking, out);
   if (status.ok()) {
     return 0;
   }

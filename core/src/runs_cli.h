@@ -26,6 +26,13 @@ struct RunsCommand {
   std::int64_t run_id = 0;             ///< show: the run
 };
 
+/// `runs list`: the runs matching command.query (JSON when command.json: the body of
+/// GET /api/v1/runs). kNotFound for an unknown experiment, the store's status on failure.
+Status printRunList(const RunsCommand& command, Tracking& tracking, std::ostream& out);
+/// `runs show`: the run command.run_id with its metric summaries (JSON when command.json).
+/// kNotFound for an unknown run.
+Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& out);
+
 /// The full help of `aimass runs`.
 extern const char kRunsHelp[];
 
