@@ -69,6 +69,31 @@ constexpr BuiltinRoute kBuiltinRoutes[] = {
     {"GET", "/version", BuiltinRoute::Action::kMlflowVersion},
 };
 
+/// The least role that may call a built-in route: health and readiness stay open, loading and
+/// unloading needs an operator, everything else a reader.
+Role builtinRole(BuiltinRoute::Action action) {
+  switch (action) {
+    case BuiltinRoute::Action::kLive:
+    case BuiltinRoute::Action::kServerReady:
+    case BuiltinRoute::Action::kModelReady:
+    case BuiltinRoute::Action::kMlflowPing:
+      return Role::kPublic;
+    case BuiltinRoute::Action::kRepositoryLoad:
+    case BuiltinRoute::Action::kRepositoryUnload:
+      return Role::kOperator;
+    case BuiltinRoute::Action::kServerMetadata:
+    case BuiltinRoute::Action::kModelMetadata:
+    case BuiltinRoute::Action::kInfer:
+    case BuiltinRoute::Action::kMlflowInvocations:
+    case BuiltinRoute::Action::kMlflowVersion:
+    case BuiltinRoute::Action::kRepositoryIndex:
+    case BuiltinRoute::Action::kStatistics:
+    case BuiltinRoute::Action::kMetrics:
+      return Role::kReader;
+  }
+  return Role::kAdmin;
+}
+
 }  // namespace
 
 OipRouter::OipRouter(Host& host, std::string node_name,
@@ -102,6 +127,9 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
       matched.headers = request.headers;
       matched.body = request.body;
       matched.principal = request.principal;
+      if (!admit(request, builtinRole(route.action), matched.principal, response)) {
+        return;
+      }
       switch (route.action) {
         case BuiltinRoute::Action::kLive:
           jsonBody(response, 200, "{\"live\":true}");
@@ -158,6 +186,9 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
       }
       HttpRequest matched = request;
       matched.path_params = std::move(params);
+      if (!admit(request, route.role, matched.principal, response)) {
+        return;
+      }
       try {
         route.handler(matched, response);
       } catch (const std::exception& e) {
@@ -187,6 +218,27 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
     response = HttpResponse();
     jsonError(response, 500, std::string("internal error: ") + e.what());
   }
+}
+
+bool OipRouter::admit(const HttpRequest& request, Role required, std::string& principal,
+                      HttpResponse& response) const {
+  if (!options_.authenticator) {
+    return true;
+  }
+  AuthDecision decision = options_.authenticator->admit(request, required);
+  if (decision.status == 200) {
+    principal = std::move(decision.principal.name);
+    return true;
+  }
+  // The reason names the principal and what was wrong, never the credential itself.
+  host_.log(LogLevel::kWarning, node_name_,
+            request.method + " " + request.path + " refused (" + std::to_string(decision.status) +
+                "): " + decision.reason);
+  jsonError(response, decision.status, decision.reason);
+  if (decision.status == 401) {
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aimass\"");
+  }
+  return false;
 }
 
 bool OipRouter::serves(std::string_view name) const {
@@ -752,6 +804,17 @@ void OipRouter::rememberLoaded(std::string name) const {
   loaded_.insert(std::move(name));
 }
 
+std::vector<ServedRoute> OipRouter::routes() const {
+  std::vector<ServedRoute> routes;
+  for (const auto& route : kBuiltinRoutes) {
+    routes.push_back({route.method, route.pattern, builtinRole(route.action)});
+  }
+  for (const auto& route : contributed_) {
+    routes.push_back({route.method, route.pattern, route.role});
+  }
+  return routes;
+}
+
 HttpFrontend::HttpFrontend(std::string node_name, HttpFrontendOptions options)
     : node_name_(std::move(node_name)), options_(std::move(options)) {}
 
@@ -763,11 +826,30 @@ Status HttpFrontend::start(Host& host) {
     return failedPrecondition("frontend '" + node_name_ + "' is already serving on " + endpoint_);
   }
   const std::string where = options_.host + ":" + std::to_string(options_.port);
+  // Credentials first: a frontend that may not start loads no model.
+  std::shared_ptr<const Authenticator> authenticator;
+  if (authRequired(options_.auth.mode, options_.host)) {
+    auto authenticator_or = Authenticator::create(options_.auth);
+    if (!authenticator_or.ok()) {
+      const std::string context = "frontend '" + node_name_ + "' on " + where + ": ";
+      return Status(authenticator_or.status().code(),
+                    context + authenticator_or.status().message());
+    }
+    authenticator = std::move(authenticator_or).value();
+    host.log(LogLevel::kInfo, node_name_,
+             "authentication on: " + std::to_string(authenticator->keyCount()) + " API key(s)" +
+                 (authenticator->acceptsJwt() ? ", HS256 JWTs" : ""));
+  } else if (!isLoopbackHost(options_.host)) {
+    host.log(LogLevel::kWarning, node_name_,
+             "authentication is off (auth: off) on the non-loopback address " + options_.host +
+                 ": anyone who reaches it may load, unload and infer");
+  }
   AIMASS_RETURN_IF_ERROR(configureServing(host, options_, node_name_));
   try {
     OipRouterOptions router_options;
     router_options.max_json_depth = options_.max_json_depth;
     router_options.mlflow_model = options_.mlflow_model;
+    router_options.authenticator = std::move(authenticator);
     auto router =
         std::make_shared<const OipRouter>(host, node_name_, options_.models, router_options);
     for (const auto& reference : options_.load) {
@@ -816,6 +898,11 @@ void HttpFrontend::stop() noexcept {
 std::string HttpFrontend::endpoint() const {
   std::lock_guard lock(mutex_);
   return endpoint_;
+}
+
+std::vector<ServedRoute> HttpFrontend::routes() const {
+  std::lock_guard lock(mutex_);
+  return router_ ? router_->routes() : std::vector<ServedRoute>{};
 }
 
 }  // namespace aimass::plugins::frontend

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "aimass/host.h"
 #include "aimass/http.h"
 #include "aimass/serving.h"
+#include "authenticator.h"
 #include "serving_settings.h"
 
 namespace aimass::plugins::frontend {
@@ -50,12 +52,26 @@ struct HttpFrontendOptions {
   std::shared_ptr<Storage> repository;
   /// Registry references ("iris", "iris@champion", "iris/3") loaded when the frontend starts.
   std::vector<std::string> load;
+  /// Authentication: mode (auto: on unless `host` is a loopback address), API keys, JWT secret.
+  AuthOptions auth;
+};
+
+/// One route a frontend serves: "GET", "/v2/models/{model}/ready" and the least role that may
+/// call it when authentication is on.
+struct ServedRoute {
+  std::string method;
+  std::string pattern;
+  Role role = Role::kReader;
+  friend bool operator==(const ServedRoute&, const ServedRoute&) = default;
+  friend auto operator<=>(const ServedRoute&, const ServedRoute&) = default;
 };
 
 /// What OipRouter needs besides the host.
 struct OipRouterOptions {
   std::size_t max_json_depth = 64;
   std::optional<std::string> mlflow_model;
+  /// Checks credentials and roles before a route runs; null: every route is open.
+  std::shared_ptr<const Authenticator> authenticator;
 };
 
 /// Answers HTTP requests of the Open Inference Protocol v2 and the routes other nodes
@@ -83,6 +99,11 @@ struct OipRouterOptions {
 /// route), 405 (known route, other method; with an Allow header), 503 (model not ready) or
 /// 500 (a model failed unexpectedly).
 ///
+/// With options.authenticator, a matched route first checks the caller's role (public: health,
+/// readiness, /ping, /health; operator: load, unload; reader: the others; a contributed
+/// route's Route::role): 401 with WWW-Authenticate without or with bad credentials, 403 when
+/// the role is too low. The principal reaches the handler in HttpRequest::principal.
+///
 /// Threading: handle() is called from many worker threads at once; the router itself is
 /// immutable after construction, models are reached through the thread-safe catalog.
 class OipRouter {
@@ -94,9 +115,17 @@ class OipRouter {
   void handle(const HttpRequest& request, HttpResponse& response) const;
   /// Serves `name` even when the `models` list leaves it out (loaded from the repository).
   void rememberLoaded(std::string name) const;
+  /// Method, pattern ("{name}" captures) and role of every route handle() serves: the
+  /// built-in ones in matching order, then host.routes() as they were when the router was
+  /// made. What docs/openapi.yaml documents; openapi_test.cc compares the two.
+  std::vector<ServedRoute> routes() const;
 
  private:
   struct Target;
+  /// With an authenticator: whether `request` may call a route needing `required`; fills
+  /// `principal`, or `response` with 401 (and WWW-Authenticate) or 403 and returns false.
+  bool admit(const HttpRequest& request, Role required, std::string& principal,
+             HttpResponse& response) const;
   bool serves(std::string_view name) const;
   Expected<ServedModel> findModel(const HttpRequest& request) const;
   void serverMetadata(HttpResponse& response) const;
@@ -141,11 +170,15 @@ class HttpFrontend final : public Frontend {
   ~HttpFrontend() override;
 
   /// kUnavailable "cannot listen on HOST:PORT: <reason>" when the address cannot be bound;
-  /// kFailedPrecondition when already started.
+  /// kFailedPrecondition when already started, or when authentication is on (options.auth,
+  /// authRequired()) and no credential is configured; kInvalidArgument for an unreadable or
+  /// bad api_keys_file or an unset jwt_secret_env variable. Nothing is bound on these errors.
   Status start(Host& host) override;
   void stop() noexcept override;
   /// "http://127.0.0.1:<port>" with the bound port; empty before start().
   std::string endpoint() const override;
+  /// The routes being served (OipRouter::routes()); empty before start() and after stop().
+  std::vector<ServedRoute> routes() const;
 
  private:
   std::string node_name_;

@@ -47,6 +47,32 @@ aimass::Status readServingParams(const aimass::NodeConfig& config,
   return aimass::okStatus();
 }
 
+/// The authentication parameters; key entries are checked here so errors name the parameter.
+aimass::Status readAuthParams(const aimass::NodeConfig& config,
+                              aimass::plugins::frontend::AuthOptions& auth) {
+  namespace frontend = aimass::plugins::frontend;
+  auto mode = frontend::parseAuthMode(config.getString("auth"));
+  if (!mode.ok()) {
+    return mode.status();
+  }
+  auth.mode = *mode;
+  const auto entries = config.getStringList("api_keys");
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto key = frontend::parseApiKey(entries[i], "api_keys[" + std::to_string(i) + "]");
+    if (!key.ok()) {
+      return key.status();
+    }
+    auth.api_keys.push_back(std::move(key).value());
+  }
+  if (config.has("api_keys_file")) {
+    auth.api_keys_file = config.getString("api_keys_file");
+  }
+  if (config.has("jwt_secret_env")) {
+    auth.jwt_secret_env = config.getString("jwt_secret_env");
+  }
+  return aimass::okStatus();
+}
+
 aimass::Status registerTypes(aimass::Registrar& registrar) {
   aimass::NodeType type;
   type.type = "frontend.http";
@@ -139,6 +165,28 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                       "queue_timeout_ms, version_policy.")
           .withDefault(std::vector<std::string>{})
           .withExample("[\"iris max_batch_size=32 max_queue_delay_us=200\"]"),
+      ParamSpec::string("auth",
+                        "Authentication: on, off, or auto (on unless host is a loopback address "
+                        "such as 127.0.0.1, ::1 or localhost). When on, every route but health "
+                        "and readiness needs an API key or JWT; see docs/security.md.")
+          .withDefault(std::string("auto"))
+          .oneOf({"auto", "on", "off"}),
+      ParamSpec::list("api_keys", aimass::ParamType::kStringList,
+                      "API keys as 'NAME ROLE SHA256HEX': who holds the key, its role "
+                      "(reader, operator or admin) and the SHA-256 of the key in hex "
+                      "(`printf %s KEY | sha256sum`); the key itself is never configured.")
+          .withDefault(std::vector<std::string>{})
+          .withExample("[\"ci reader "
+                       "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"]"),
+      ParamSpec::path("api_keys_file",
+                      "A file of further API keys, one 'NAME ROLE SHA256HEX' a line ('#' "
+                      "starts a comment line); read when the frontend starts.")
+          .optional(),
+      ParamSpec::string("jwt_secret_env",
+                        "Name of the environment variable holding the HS256 secret that signs "
+                        "accepted JWTs (claims: sub, role, exp); the secret never goes in YAML. "
+                        "Unset or empty at start is an error.")
+          .optional(),
   };
   type.factory =
       [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
@@ -162,6 +210,10 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
         options.mlflow_model = config.refNames("mlflow_model").front();
       }
       serving = readServingParams(config, options);
+      if (!serving.ok()) {
+        return;
+      }
+      serving = readAuthParams(config, options.auth);
       if (!serving.ok()) {
         return;
       }

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "authenticator.h"
+
+#include <Poco/DigestEngine.h>
+#include <Poco/Exception.h>
+#include <Poco/JWT/Signer.h>
+#include <Poco/JWT/Token.h>
+#include <Poco/SHA2Engine.h>
+#include <Poco/Timestamp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+namespace aimass::plugins::frontend {
+namespace {
+
+std::vector<std::string_view> splitFields(std::string_view text) {
+  std::vector<std::string_view> fields;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')) {
+      ++i;
+    }
+    std::size_t start = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\r') {
+      ++i;
+    }
+    if (i > start) {
+      fields.push_back(text.substr(start, i - start));
+    }
+  }
+  return fields;
+}
+
+std::string lowerHex(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'F') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+AuthDecision unauthorized(std::string reason) {
+  AuthDecision decision;
+  decision.status = 401;
+  decision.reason = std::move(reason);
+  return decision;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+Expected<AuthMode> parseAuthMode(std::string_view text) {
+  if (text == "auto") {
+    return AuthMode::kAuto;
+  }
+  if (text == "on") {
+    return AuthMode::kOn;
+  }
+  if (text == "off") {
+    return AuthMode::kOff;
+  }
+  return invalidArgument("auth: '" + std::string(text) + "' is not auto, on or off");
+}
+
+bool isLoopbackHost(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1") {
+    return true;
+  }
+  // IPv4 127.0.0.0/8: four dotted decimal parts, the first 127.
+  if (host.rfind("127.", 0) != 0) {
+    return false;
+  }
+  int parts = 0;
+  std::size_t i = 0;
+  while (i <= host.size()) {
+    std::size_t end = host.find('.', i);
+    if (end == std::string_view::npos) {
+      end = host.size();
+    }
+    std::string_view part = host.substr(i, end - i);
+    if (part.empty() || part.size() > 3) {
+      return false;
+    }
+    int value = 0;
+    for (char c : part) {
+      if (c < '0' || c > '9') {
+        return false;
+      }
+      value = value * 10 + (c - '0');
+    }
+    if (value > 255) {
+      return false;
+    }
+    ++parts;
+    i = end + 1;
+  }
+  return parts == 4;
+}
+
+bool authRequired(AuthMode mode, std::string_view host) {
+  switch (mode) {
+    case AuthMode::kOn:
+      return true;
+    case AuthMode::kOff:
+      return false;
+    case AuthMode::kAuto:
+      return !isLoopbackHost(host);
+  }
+  return true;
+}
+
+bool constantTimeEquals(std::string_view a, std::string_view b) noexcept {
+  // Every byte of the longer string is visited whatever the contents; the lengths are public
+  // (a SHA-256 hex digest is always 64 characters).
+  const std::size_t n = a.size() > b.size() ? a.size() : b.size();
+  unsigned char difference = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    difference = static_cast<unsigned char>(difference | (x ^ y));
+  }
+  // Read through a volatile so the compiler cannot turn the loop into an early exit.
+  volatile unsigned char result = difference;
+  return result == 0;
+}
+
+std::string sha256Hex(std::string_view data) {
+  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+  engine.update(data.data(), static_cast<unsigned>(data.size()));
+  return Poco::DigestEngine::digestToHex(engine.digest());
+}
+
+Expected<Role> parseCredentialRole(std::string_view text) {
+  if (text == "reader") {
+    return Role::kReader;
+  }
+  if (text == "operator") {
+    return Role::kOperator;
+  }
+  if (text == "admin") {
+    return Role::kAdmin;
+  }
+  return invalidArgument("role '" + std::string(text) + "' is not reader, operator or admin");
+}
+
+Expected<ApiKey> parseApiKey(std::string_view entry, std::string_view where) {
+  const std::string at(where);
+  auto fields = splitFields(entry);
+  if (fields.size() != 3) {
+    return invalidArgument(at + ": expected 'NAME ROLE SHA256HEX' (3 fields), found " +
+                           std::to_string(fields.size()));
+  }
+  ApiKey key;
+  key.name = std::string(fields[0]);
+  auto role = parseCredentialRole(fields[1]);
+  if (!role.ok()) {
+    return invalidArgument(at + " (key '" + key.name + "'): " + role.status().message());
+  }
+  key.role = *role;
+  if (fields[2].size() != 64) {
+    return invalidArgument(at + " (key '" + key.name +
+                           "'): the hash must be the 64 hex digits "
+                           "of the key's SHA-256, found " +
+                           std::to_string(fields[2].size()) +
+                           " characters (is this the key itself? store only its hash)");
+  }
+  for (char c : fields[2]) {
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!hex) {
+      return invalidArgument(at + " (key '" + key.name +
+                             "'): the hash has a character that is not a hex digit");
+    }
+  }
+  key.sha256_hex = lowerHex(fields[2]);
+  return key;
+}
+
+Expected<std::vector<ApiKey>> readApiKeyFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return invalidArgument("api_keys_file: cannot read '" + path + "'");
+  }
+  std::vector<ApiKey> keys;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::string_view text = trim(line);
+    if (!text.empty() && text.back() == '\r') {
+      text.remove_suffix(1);
+    }
+    if (text.empty() || text.front() == '#') {
+      continue;
+    }
+    auto key = parseApiKey(text, "api_keys_file " + path + ":" + std::to_string(number));
+    if (!key.ok()) {
+      return key.status();
+    }
+    keys.push_back(std::move(key).value());
+  }
+  return keys;
+}
+
+Expected<std::unique_ptr<const Authenticator>> Authenticator::create(const AuthOptions& options) {
+  std::unique_ptr<Authenticator> auth(new Authenticator());
+  auth->keys_ = options.api_keys;
+  if (!options.api_keys_file.empty()) {
+    auto file_keys = readApiKeyFile(options.api_keys_file);
+    if (!file_keys.ok()) {
+      return file_keys.status();
+    }
+    for (auto& key : *file_keys) {
+      auth->keys_.push_back(std::move(key));
+    }
+  }
+  if (!options.jwt_secret_env.empty()) {
+    const char* secret = std::getenv(options.jwt_secret_env.c_str());
+    if (secret == nullptr || *secret == '\0') {
+      return invalidArgument("jwt_secret_env: the environment variable '" + options.jwt_secret_env +
+                             "' that should hold the JWT secret is " +
+                             (secret == nullptr ? "not set" : "empty"));
+    }
+    auth->jwt_secret_ = secret;
+  }
+  if (auth->keys_.empty() && auth->jwt_secret_.empty()) {
+    return failedPrecondition(
+        "authentication is on but no credential is configured: set api_keys, api_keys_file or "
+        "jwt_secret_env (or auth: off to serve without authentication)");
+  }
+  return std::unique_ptr<const Authenticator>(std::move(auth));
+}
+
+const ApiKey* Authenticator::findKey(std::string_view key) const {
+  const std::string hash = sha256Hex(key);
+  const ApiKey* found = nullptr;
+  // Every stored hash is compared, so the time does not tell which entry matched.
+  for (const auto& candidate : keys_) {
+    if (constantTimeEquals(hash, candidate.sha256_hex) && found == nullptr) {
+      found = &candidate;
+    }
+  }
+  return found;
+}
+
+AuthDecision Authenticator::verifyJwt(const std::string& token) const {
+  Poco::JWT::Token jwt;
+  try {
+    // Only HS256 is allowed (the Signer's default), so "alg": "none" and others are refused.
+    Poco::JWT::Signer signer(jwt_secret_);
+    if (!signer.tryVerify(token, jwt)) {
+      return unauthorized("the bearer token is not a JWT signed with this server's secret");
+    }
+  } catch (const Poco::Exception&) {
+    return unauthorized("the bearer token is not a JWT signed with this server's secret");
+  } catch (const std::exception&) {
+    return unauthorized("the bearer token is not a JWT signed with this server's secret");
+  }
+  AuthDecision decision;
+  try {
+    decision.principal.name = jwt.getSubject();
+    const auto& payload = jwt.payload();
+    if (decision.principal.name.empty()) {
+      return unauthorized("the JWT has no 'sub' claim naming the caller");
+    }
+    const Poco::Timestamp now;
+    if (!payload.has("exp")) {
+      return unauthorized("the JWT of '" + decision.principal.name +
+                          "' has no 'exp' claim; tokens must expire");
+    }
+    if (jwt.getExpiration() <= now) {
+      return unauthorized("the JWT of '" + decision.principal.name + "' has expired");
+    }
+    if (payload.has("nbf") && jwt.getNotBefore() > now) {
+      return unauthorized("the JWT of '" + decision.principal.name + "' is not valid yet (nbf)");
+    }
+    if (!payload.has("role") || !payload.get("role").isString()) {
+      return unauthorized("the JWT of '" + decision.principal.name +
+                          "' has no string 'role' claim (reader, operator or admin)");
+    }
+    auto role = parseCredentialRole(payload.getValue<std::string>("role"));
+    if (!role.ok()) {
+      return unauthorized("the JWT of '" + decision.principal.name +
+                          "': " + role.status().message());
+    }
+    decision.principal.role = *role;
+  } catch (const std::exception&) {
+    return unauthorized("the JWT has a malformed claim (sub, exp, nbf or role)");
+  }
+  return decision;
+}
+
+AuthDecision Authenticator::authenticate(const HttpRequest& request) const {
+  auto authorization = request.headers.find("authorization");
+  auto api_key = request.headers.find("x-api-key");
+  std::string credential;
+  bool bearer = false;
+  if (authorization != request.headers.end()) {
+    std::string_view value = trim(authorization->second);
+    const std::size_t space = value.find(' ');
+    std::string scheme(value.substr(0, space));
+    for (char& c : scheme) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (scheme != "bearer") {
+      return unauthorized("the Authorization header uses the scheme '" +
+                          std::string(value.substr(0, space)) + "'; use 'Bearer <token>'");
+    }
+    credential = std::string(
+        trim(space == std::string_view::npos ? std::string_view() : value.substr(space + 1)));
+    bearer = true;
+  } else if (api_key != request.headers.end()) {
+    credential = std::string(trim(api_key->second));
+  } else {
+    return unauthorized(
+        "credentials required: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'");
+  }
+  if (credential.empty()) {
+    return unauthorized(bearer ? "the Authorization header has an empty bearer token"
+                               : "the X-API-Key header is empty");
+  }
+  if (const ApiKey* key = findKey(credential)) {
+    AuthDecision decision;
+    decision.principal.name = key->name;
+    decision.principal.role = key->role;
+    return decision;
+  }
+  // A JWT is three base64url parts separated by two dots.
+  const bool looks_like_jwt = bearer && std::count(credential.begin(), credential.end(), '.') == 2;
+  if (looks_like_jwt && acceptsJwt()) {
+    return verifyJwt(credential);
+  }
+  if (looks_like_jwt) {
+    return unauthorized(
+        "the bearer token looks like a JWT but this server accepts no JWTs "
+        "(jwt_secret_env is not set)");
+  }
+  return unauthorized(bearer ? "the bearer token is not a known API key"
+                             : "the X-API-Key is not a known API key");
+}
+
+AuthDecision Authenticator::admit(const HttpRequest& request, Role required) const {
+  if (required == Role::kPublic) {
+    return {};
+  }
+  AuthDecision decision = authenticate(request);
+  if (decision.status != 200) {
+    return decision;
+  }
+  if (static_cast<int>(decision.principal.role) < static_cast<int>(required)) {
+    decision.status = 403;
+    decision.reason = "'" + decision.principal.name + "' has the role " +
+                      std::string(roleName(decision.principal.role)) + "; this route needs " +
+                      std::string(roleName(required)) + " or higher";
+  }
+  return decision;
+}
+
+}  // namespace aimass::plugins::frontend
