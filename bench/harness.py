@@ -12,10 +12,14 @@ import datetime
 import json
 import os
 import re
+import signal
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -175,7 +179,214 @@ def workload_w9(args):
     return a, p, p["seconds"] / a["seconds"]
 
 
-WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W9": workload_w9}
+# W6: serving. Every server gets the same wrk load (bench/wrk/w6_request.lua: one POST body,
+# 64 connections on 2 wrk threads, answers slower than 10 s count as errors) and reports
+# req_per_s, p50_ms and p99_ms. Any error of aimass's (a refused or reset connection, a
+# timeout, an answer other than 2xx) fails the workload; a peer's are reported as its `errors`.
+WRK_SCRIPT = os.path.join(BENCH, "wrk", "w6_request.lua")
+SERVING_LINE = re.compile(r"serving the Open Inference Protocol v2 on (http://[0-9.]+:[0-9]+)")
+# nginx's fixed answer: an OIP v2 response of exactly 212 bytes (BENCHMARKS.md).
+NGINX_BODY = ('{"model_name":"fashion","model_version":"1","outputs":[{"name":"class",'
+              '"datatype":"BYTES","shape":[1],"data":["9"]},{"name":"probabilities",'
+              '"datatype":"FP32","shape":[1,10],"data":[0,0,0,0,0,0,0,0,0.022,0.978]}]}')
+NGINX_CONF = """worker_processes {workers};
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  keepalive_requests 100000000;
+  server {{
+    listen 127.0.0.1:{port};
+    tcp_nodelay on;
+    location / {{
+      default_type application/json;
+      return 200 '{body}';
+    }}
+  }}
+}}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_line(process, log_path, pattern, what, timeout_s=600):
+    """Waits until `log_path` has a line matching `pattern`; returns the match."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with open(log_path, errors="replace") as f:
+            match = pattern.search(f.read())
+        if match:
+            return match
+        if process.poll() is not None:
+            with open(log_path, errors="replace") as f:
+                raise BenchError(f"{what} exited ({process.returncode}) before serving:\n"
+                                 f"{f.read()[-3000:]}")
+        time.sleep(0.1)
+    raise BenchError(f"{what} did not start serving within {timeout_s} s (log: {log_path})")
+
+
+def stop(process, what):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise BenchError(f"{what} did not stop within 30 s of SIGTERM")
+
+
+def http_json(url, body=None):
+    request = urllib.request.Request(url, data=body, method="POST" if body else "GET")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def w6_bodies(folder, input_name):
+    """The two request bodies for one test image: OIP v2 JSON, and a JSON header plus the 784
+    FP32 values as binary tensor data. Returns [(form, path, content_type, header_length)]."""
+    sys.path.insert(0, PEERS)
+    import fashion_mnist  # noqa: E402 (numpy comes with the peers)
+    image = fashion_mnist.load("t10k")[0][0]
+    tensor = {"name": input_name, "datatype": "FP32", "shape": [1, 784]}
+    json_body = json.dumps({"inputs": [dict(tensor, data=[float(v) for v in image])]})
+    header = json.dumps({"inputs": [dict(tensor, parameters={"binary_data_size": 4 * 784})]})
+    binary_body = header.encode() + image.astype("<f4").tobytes()
+    forms = []
+    for form, body, content_type, header_length in (
+            ("json", json_body.encode(), "application/json", None),
+            ("binary", binary_body, "application/octet-stream", len(header.encode()))):
+        path = os.path.join(folder, f"w6_{form}.body")
+        with open(path, "wb") as f:
+            f.write(body)
+        forms.append((form, path, content_type, header_length))
+    return forms
+
+
+def wrk(url, body_path, content_type, header_length, what, strict=True):
+    seconds = os.environ.get("W6_SECONDS", "10")
+    command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s",
+               WRK_SCRIPT, url, "--", body_path, content_type]
+    if header_length is not None:
+        command.append(str(header_length))
+    out, _, _ = run(command, dict(os.environ), f"wrk against {what}")
+    figures = last_json_line(out, f"wrk against {what}")
+    if (strict and figures["errors"] != 0) or figures["requests"] == 0:
+        raise BenchError(f"wrk against {what}: {figures['errors']} errors in "
+                         f"{figures['requests']} requests:\n{out[-2000:]}")
+    keys = ("req_per_s", "p50_ms", "p99_ms") if strict else ("req_per_s", "p50_ms", "p99_ms",
+                                                              "errors")
+    return {key: figures[key] for key in keys}
+
+
+def prefixed(prefix, figures):
+    return {f"{prefix}_{key}": value for key, value in figures.items()}
+
+
+def w6_aimass(args, folder, run_index):
+    """aimass serving the W1 model (bench/configs/w6_serve.yaml): JSON and binary figures."""
+    config = os.path.join(BENCH, "configs", "w6_serve.yaml")
+    log_path = os.path.join(folder, f"aimass_{run_index}.log")
+    env = aimass_env(args.threads, run_index + 1)
+    env["AIMASS_HTTP_PORT"] = "0"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([args.aimass, "run", config], env=env, cwd=ROOT,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        base = wait_for_line(process, log_path, SERVING_LINE, "aimass run w6_serve.yaml").group(1)
+        metadata = http_json(base + "/v2/models/fashion")
+        figures = {}
+        for form, path, content_type, header_length in w6_bodies(folder,
+                                                                  metadata["inputs"][0]["name"]):
+            figures.update(prefixed(form, wrk(base + "/v2/models/fashion/infer", path,
+                                              content_type, header_length, f"aimass ({form})")))
+        return figures
+    finally:
+        stop(process, "aimass run w6_serve.yaml")
+
+
+def w6_nginx(args, folder, body_path):
+    """nginx-light answering every request with the fixed 212-byte JSON."""
+    port = free_port()
+    conf = os.path.join(folder, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(workers=args.threads, dir=folder, port=port, body=NGINX_BODY))
+    log_path = os.path.join(folder, "nginx.log")
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(["/usr/sbin/nginx", "-p", folder, "-e", f"{folder}/error.log",
+                                    "-c", conf, "-g", "daemon off;"], stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    with open(log_path, errors="replace") as f:
+                        raise BenchError(f"nginx did not start on port {port}:\n{f.read()}")
+                time.sleep(0.05)
+        # The same JSON request as aimass gets; nginx reads and discards the body.
+        return wrk(f"http://127.0.0.1:{port}/v2/models/fashion/infer", body_path,
+                   "application/json", None, "nginx", strict=False)
+    finally:
+        stop(process, "nginx")
+
+
+def w6_python(args, folder, forms, run_index):
+    """peers/w6_torch_server.py: ThreadingHTTPServer + PyTorch, JSON and binary figures."""
+    log_path = os.path.join(folder, f"python_{run_index}.log")
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([PYTHON, os.path.join(PEERS, "w6_torch_server.py")],
+                                   env=peer_env(args.threads, run_index + 1), cwd=ROOT,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        port = wait_for_line(process, log_path, re.compile(r"listening (\d+)"),
+                             "peers/w6_torch_server.py").group(1)
+        figures = {}
+        for form, path, content_type, header_length in forms:
+            figures.update(prefixed(form, wrk(f"http://127.0.0.1:{port}/v2/models/fashion/infer",
+                                              path, content_type, header_length,
+                                              f"the Python server ({form})", strict=False)))
+        return figures
+    finally:
+        stop(process, "peers/w6_torch_server.py")
+
+
+def workload_w6(args):
+    if len(NGINX_BODY) != 212:
+        raise BenchError(f"the nginx answer is {len(NGINX_BODY)} bytes, not 212")
+    mine, nginx, python = [], [], []
+    with tempfile.TemporaryDirectory(prefix="aimass-w6-") as folder:
+        for run_index in range(args.runs):
+            mine.append(w6_aimass(args, folder, run_index))
+            forms = w6_bodies(folder, "input")
+            nginx.append(w6_nginx(args, folder, forms[0][1]))
+            python.append(w6_python(args, folder, forms, run_index))
+    a = medians(mine)
+    peers = {"nginx": medians(nginx), "python": medians(python)}
+    # One ratio per peer and request form: aimass req/s over the peer's. nginx gets the JSON
+    # request in both; its answer does not depend on the body.
+    ratio = {"nginx_json": a["json_req_per_s"] / peers["nginx"]["req_per_s"],
+             "nginx_binary": a["binary_req_per_s"] / peers["nginx"]["req_per_s"],
+             "python_json": a["json_req_per_s"] / peers["python"]["json_req_per_s"],
+             "python_binary": a["binary_req_per_s"] / peers["python"]["binary_req_per_s"]}
+    return a, peers, ratio
+
+
+WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W6": workload_w6,
+             "W9": workload_w9}
 
 RESULTS_HEADER = """# Benchmark results
 
@@ -204,11 +415,18 @@ def record(workload, runs, mine, theirs, ratio):
     if not os.path.exists(path):
         with open(path, "w") as f:
             f.write(RESULTS_HEADER)
-    figures = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())  # noqa: E731
+    def figures(d):
+        # W6's peer figures are one dict per peer: "nginx: req_per_s 1, ...; python: ...".
+        if all(isinstance(v, dict) for v in d.values()):
+            return "; ".join(f"{name}: {figures(v)}" for name, v in d.items())
+        return ", ".join(f"{k} {v}" for k, v in d.items())
+
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    ratio_text = (", ".join(f"{k} {v:.2f}" for k, v in ratio.items()) if isinstance(ratio, dict)
+                  else f"{ratio:.2f}")
     with open(path, "a") as f:
         f.write(f"| {date} | {commit()} | {workload} | {runs} | {figures(mine)} | "
-                f"{figures(theirs)} | {ratio:.2f} |\n")
+                f"{figures(theirs)} | {ratio_text} |\n")
 
 
 def main():
@@ -234,8 +452,10 @@ def main():
             print(f"harness: {workload}: {e}", file=sys.stderr)
             failed = True
             continue
+        rounded = ({k: round(v, 2) for k, v in ratio.items()} if isinstance(ratio, dict)
+                   else round(ratio, 2))
         print(json.dumps({"workload": workload, "aimass": mine, "peer": theirs,
-                          "ratio": round(ratio, 2)}), flush=True)
+                          "ratio": rounded}), flush=True)
         if not args.no_record:
             record(workload, args.runs, mine, theirs, ratio)
     sys.exit(1 if failed else 0)

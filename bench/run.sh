@@ -5,14 +5,14 @@
 # ratio: how many times aimass is ahead on the workload's main speed figure (> 1: ahead).
 # Each run also appends a row to bench/RESULTS.md unless --no-record is given.
 #
-#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W9, or all
+#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W6 W9, or all
 #
 # Builds a Release tree with the benchmark programs first (build-bench-release/), or uses the
 # tree named by $AIMASS_BENCH_BUILD as it is. The peers come from bench/install-peers.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-implemented=(W0 W1 W2 W9)
+implemented=(W0 W1 W2 W6 W9)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...  (WORKLOAD: ${implemented[*]} or all)"
 
 record=1
@@ -58,11 +58,21 @@ if ! /usr/bin/python3 -c 'import torch, sklearn, numpy' 2> /dev/null ||
        "Fashion-MNIST): run bench/install-peers.sh as root" >&2
   exit 2
 fi
+for w in "${workloads[@]}"; do
+  if [ "$w" = W6 ] && { ! command -v wrk > /dev/null || [ ! -x /usr/sbin/nginx ]; }; then
+    echo "bench/run.sh: W6 needs wrk and nginx-light: run bench/install-peers.sh as root" >&2
+    exit 2
+  fi
+done
 
 if [ -n "${AIMASS_BENCH_BUILD:-}" ]; then
   # A tree you built yourself (with -DAIMASS_BUILD_BENCH=ON), used as it is.
   build="$AIMASS_BENCH_BUILD"
-  for f in "$build/bin/aimass" "$build/bench/gemm"; do
+  needed=("$build/bin/aimass")
+  for w in "${workloads[@]}"; do
+    if [ "$w" = W0 ]; then needed+=("$build/bench/gemm"); fi
+  done
+  for f in "${needed[@]}"; do
     if [ ! -x "$f" ]; then
       echo "bench/run.sh: AIMASS_BENCH_BUILD=$build has no $f: build it with" \
            "-DAIMASS_BUILD_BENCH=ON, or unset AIMASS_BENCH_BUILD" >&2
