@@ -385,8 +385,40 @@ def workload_w6(args):
     return a, peers, ratio
 
 
+# registry: issue 5's registry and tracking operations (bench/registry.cc) on SQLite and on a
+# throwaway PostgreSQL server (scripts/postgres-test-server.sh). There is no peer: `ratio` is how
+# many times alias resolution on SQLite is under its 1 ms target.
+def workload_registry(args):
+    bench = os.path.join(args.build, "bench", "registry_bench")
+    if not os.access(bench, os.X_OK):
+        raise BenchError(f"{bench} is missing: build with -DAIMASS_BUILD_BENCH=ON")
+    server = os.path.join(ROOT, "scripts", "postgres-test-server.sh")
+    samples = []
+    with tempfile.TemporaryDirectory(prefix="aimass-bench-pg-") as state:
+        run(["bash", server, "start", state], dict(os.environ), "starting PostgreSQL")
+        try:
+            with open(os.path.join(state, "uri")) as f:
+                uri = f.read().strip()
+            with open(os.path.join(state, "password")) as f:
+                env = dict(os.environ, PGPASSWORD=f.read().strip())
+            for _ in range(args.runs):
+                out, _, _ = run([bench, "--postgres", uri], env, "registry_bench")
+                figures = {}
+                for line in out.splitlines():
+                    if line.startswith("{"):
+                        figures_line = json.loads(line)
+                        backend = figures_line.pop("backend")
+                        figures_line.pop("workload", None)
+                        figures.update(prefixed(backend, figures_line))
+                samples.append(figures)
+        finally:
+            run(["bash", server, "destroy", state], dict(os.environ), "stopping PostgreSQL")
+    a = medians(samples)
+    return a, {}, {"sqlite_resolve_under_1ms": 1.0 / a["sqlite_resolve_alias_ms"]}
+
+
 WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W6": workload_w6,
-             "W9": workload_w9}
+             "W9": workload_w9, "registry": workload_registry}
 
 RESULTS_HEADER = """# Benchmark results
 

@@ -5,14 +5,15 @@
 # ratio: how many times aimass is ahead on the workload's main speed figure (> 1: ahead).
 # Each run also appends a row to bench/RESULTS.md unless --no-record is given.
 #
-#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W6 W9, or all
+#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W6 W9 registry, or all
 #
-# Builds a Release tree with the benchmark programs first (build-bench-release/), or uses the
-# tree named by $AIMASS_BENCH_BUILD as it is. The peers come from bench/install-peers.sh.
+# Builds an optimised tree (RelWithDebInfo, the flags the tests run with: -O2 -g) with the
+# benchmark programs first (build-bench/), or uses the tree named by $AIMASS_BENCH_BUILD as it
+# is. The peers come from bench/install-peers.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-implemented=(W0 W1 W2 W6 W9)
+implemented=(W0 W1 W2 W6 W9 registry)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...  (WORKLOAD: ${implemented[*]} or all)"
 
 record=1
@@ -71,6 +72,7 @@ if [ -n "${AIMASS_BENCH_BUILD:-}" ]; then
   needed=("$build/bin/aimass")
   for w in "${workloads[@]}"; do
     if [ "$w" = W0 ]; then needed+=("$build/bench/gemm"); fi
+    if [ "$w" = registry ]; then needed+=("$build/bench/registry_bench"); fi
   done
   for f in "${needed[@]}"; do
     if [ ! -x "$f" ]; then
@@ -80,13 +82,13 @@ if [ -n "${AIMASS_BENCH_BUILD:-}" ]; then
     fi
   done
 else
-  build=build-bench-release
+  build=build-bench
   launcher=()
   if command -v ccache > /dev/null; then
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
   fi
-  echo "bench/run.sh: building $build (Release)" >&2
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAIMASS_BUILD_BENCH=ON \
+  echo "bench/run.sh: building $build (RelWithDebInfo)" >&2
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIMASS_BUILD_BENCH=ON \
     -DAIMASS_BUILD_TESTS=OFF -DAIMASS_WERROR=ON "${launcher[@]}" > /dev/null
   cmake --build "$build" -j2 > "$build/bench-build.log" 2>&1 || {
     tail -30 "$build/bench-build.log" >&2
