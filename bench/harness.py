@@ -435,9 +435,16 @@ machine belong here; use `bench/run.sh --no-record` while developing.
 
 
 def commit():
+    """The commit measured, "-dirty" when files other than RESULTS.md (which this script
+    appends to between workloads) have uncommitted changes."""
+    def git(*words):
+        return subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
+        head = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                      ":(exclude)bench/RESULTS.md")
+        return head + ("-dirty" if changed else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
