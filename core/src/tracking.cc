@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "aimass/core/registry.h"
 #include "record_text.h"
 
 namespace aimass::core {
@@ -684,23 +685,8 @@ Status RunLogger::finish(RunStatus status, std::string_view error) {
 // --- Tracking -------------------------------------------------------------------------------
 
 Status Tracking::validateName(std::string_view name, std::string_view what) {
-  const std::string shown = "'" + std::string(name) + "'";
-  if (name.empty() || name.size() > 128) {
-    return invalidArgument(std::string(what) + " name " + shown + " must have 1 to 128 characters");
-  }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return invalidArgument(std::string(what) + " name " + shown +
-                             " may only use letters, digits, '.', '_' and '-'");
-    }
-  }
-  if (name.front() == '.' || name.front() == '-') {
-    return invalidArgument(std::string(what) + " name " + shown +
-                           " must not start with '.' or '-'");
-  }
-  return Status();
+  // Experiments follow the registry's naming rule (its extra rule applies to aliases only).
+  return ModelRegistry::validateName(name, what);
 }
 
 std::string Tracking::experimentNameFrom(std::string_view text) {
