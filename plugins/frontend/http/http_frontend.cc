@@ -113,20 +113,16 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
       }
     };
     for (const auto& route : kBuiltinRoutes) {
-      HttpRequest matched;
-      if (!matchRoute(route.pattern, request.path, matched.path_params)) {
+      std::map<std::string, std::string> params;
+      if (!matchRoute(route.pattern, request.path, params)) {
         continue;
       }
       if (request.method != route.method) {
         allow(route.method);
         continue;
       }
-      matched.method = request.method;
-      matched.path = request.path;
-      matched.query = request.query;
-      matched.headers = request.headers;
-      matched.body = request.body;
-      matched.principal = request.principal;
+      HttpRequest matched = request;
+      matched.path_params = std::move(params);
       if (!admit(request, builtinRole(route.action), matched.principal, response)) {
         return;
       }
