@@ -5,19 +5,20 @@
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
 #include <optional>
-#include <set>
 #include <type_traits>
 #include <utility>
+
+#include "json_document.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -58,71 +59,6 @@ std::string describeValue(const Var& v) {
     text = text.substr(0, 40) + "...";
   }
   return v.isString() ? "\"" + text + "\"" : text;
-}
-
-/// Gathers the scalar leaves of `data` in row-major order. Flat data is a list of scalars;
-/// nested data must have exactly shape[d] entries at depth d and scalars at depth rank.
-Status collectLeaves(const Array& data, const Shape& shape, const std::string& input,
-                     std::vector<const Var*>& leaves) {
-  bool nested = false;
-  for (const auto& v : data) {
-    if (isArray(v)) {
-      nested = true;
-      break;
-    }
-  }
-  if (!nested) {
-    for (const auto& v : data) {
-      leaves.push_back(&v);
-    }
-    return Status();
-  }
-  // Depth-first walk with an explicit stack: the parser already bounds nesting, but the walk
-  // must not depend on that.
-  struct Frame {
-    const Array* array;
-    std::size_t depth;
-    std::size_t next;
-  };
-  if (shape.empty() || static_cast<std::int64_t>(data.size()) != shape[0]) {
-    return invalidArgument(
-        "input '" + input + "': nested data has " + std::to_string(data.size()) +
-        " entries at depth 0 but the shape " + shapeToString(shape) + " says " +
-        (shape.empty() ? std::string("it is a scalar") : std::to_string(shape[0])));
-  }
-  std::vector<Frame> stack{{&data, 0, 0}};
-  while (!stack.empty()) {
-    Frame& top = stack.back();
-    if (top.next == top.array->size()) {
-      stack.pop_back();
-      continue;
-    }
-    const Var& child = *(top.array->begin() + static_cast<std::ptrdiff_t>(top.next++));
-    std::size_t child_depth = top.depth + 1;
-    if (child_depth == shape.size()) {
-      if (isArray(child)) {
-        return invalidArgument("input '" + input + "': nested data is deeper than the shape " +
-                               shapeToString(shape));
-      }
-      leaves.push_back(&child);
-      continue;
-    }
-    if (!isArray(child)) {
-      return invalidArgument("input '" + input + "': nested data does not match the shape " +
-                             shapeToString(shape) + ": found " + describeValue(child) +
-                             " where a list of " + std::to_string(shape[child_depth]) +
-                             " was expected at depth " + std::to_string(child_depth));
-    }
-    const Array::Ptr& inner = child.extract<Array::Ptr>();
-    if (static_cast<std::int64_t>(inner->size()) != shape[child_depth]) {
-      return invalidArgument("input '" + input + "': nested data has " +
-                             std::to_string(inner->size()) + " entries at depth " +
-                             std::to_string(child_depth) + " but the shape " +
-                             shapeToString(shape) + " says " + std::to_string(shape[child_depth]));
-    }
-    stack.push_back({inner.get(), child_depth, 0});
-  }
-  return Status();
 }
 
 template <typename T>
@@ -421,40 +357,199 @@ Expected<Tensor> tensorFromBinary(std::string_view bytes, DType dtype, const Sha
   return t;
 }
 
-Status badElement(const std::string& input, std::size_t index, const Var& v, DType dtype) {
+/// A JSON number token as a double, correctly rounded. False when its magnitude is beyond the
+/// double range; a token too small for a double reads as its nearest one (zero or subnormal).
+bool parseDouble(std::string_view token, double& out) {
+  const char* last = token.data() + token.size();
+  auto [end, error] = std::from_chars(token.data(), last, out);
+  if (error == std::errc()) {
+    return end == last;
+  }
+  if (error != std::errc::result_out_of_range) {
+    return false;
+  }
+  // from_chars says out of range for overflow and underflow alike; strtod tells them apart.
+  std::string copy(token);
+  double value = std::strtod(copy.c_str(), nullptr);
+  if (!std::isfinite(value)) {
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+/// A JSON number as an integer of type T: an integer token in T's range, or an integral
+/// number written with a fraction or exponent (3.0, 1e2) from a client that only has floats.
+template <typename T>
+bool numberToInteger(const JsonDocument::Node& node, T& out) {
+  if (node.kind != JsonDocument::Kind::kNumber) {
+    return false;
+  }
+  const std::string_view token = node.text;
+  const char* last = token.data() + token.size();
+  if (token.find_first_of(".eE") == std::string_view::npos) {
+    if (token.front() == '-') {
+      std::int64_t value = 0;
+      auto [end, error] = std::from_chars(token.data(), last, value);
+      if (error != std::errc() || end != last || !std::in_range<T>(value)) {
+        return false;
+      }
+      out = static_cast<T>(value);
+      return true;
+    }
+    std::uint64_t value = 0;
+    auto [end, error] = std::from_chars(token.data(), last, value);
+    if (error != std::errc() || end != last || !std::in_range<T>(value)) {
+      return false;
+    }
+    out = static_cast<T>(value);
+    return true;
+  }
+  double d = 0;
+  if (!parseDouble(token, d) || d != std::trunc(d) ||
+      d < static_cast<double>(std::numeric_limits<T>::min()) ||
+      d >= static_cast<double>(std::numeric_limits<T>::max()) + 1.0) {
+    return false;
+  }
+  out = static_cast<T>(d);
+  return true;
+}
+
+/// A JSON number as a float or double: read as a double, refused beyond T's range.
+template <typename T>
+bool numberToFloat(const JsonDocument::Node& node, T& out) {
+  double d = 0;
+  if (node.kind != JsonDocument::Kind::kNumber || !parseDouble(node.text, d) ||
+      std::fabs(d) > static_cast<double>(std::numeric_limits<T>::max())) {
+    return false;
+  }
+  out = static_cast<T>(d);
+  return true;
+}
+
+/// A short rendering of the JSON value at `index` for error messages.
+std::string describeNode(const JsonDocument& doc, std::size_t index) {
+  const JsonDocument::Node& node = doc.node(index);
+  std::string text;
+  switch (node.kind) {
+    case JsonDocument::Kind::kArray:
+      return "a list";
+    case JsonDocument::Kind::kObject:
+      return "an object";
+    case JsonDocument::Kind::kString:
+      text = doc.string(index);
+      break;
+    default:
+      text = node.text;
+      break;
+  }
+  if (text.size() > 40) {
+    text = text.substr(0, 40) + "...";
+  }
+  return node.kind == JsonDocument::Kind::kString ? "\"" + text + "\"" : text;
+}
+
+/// A tensor's elements as Poco JSON values (the MLflow codec's), for makeTensor().
+struct VarLeaves {
+  const std::vector<const Var*>& values;
+
+  std::size_t size() const { return values.size(); }
+  template <typename T>
+  bool integer(std::size_t i, T& out) const {
+    return toInteger<T>(*values[i], out);
+  }
+  template <typename T>
+  bool floating(std::size_t i, T& out) const {
+    return toFloat<T>(*values[i], out);
+  }
+  bool boolean(std::size_t i, bool& out) const {
+    if (!values[i]->isBoolean()) {
+      return false;
+    }
+    out = values[i]->extract<bool>();
+    return true;
+  }
+  bool string(std::size_t i, std::string& out) const {
+    if (!values[i]->isString()) {
+      return false;
+    }
+    out = values[i]->extract<std::string>();
+    return true;
+  }
+  std::string describe(std::size_t i) const { return describeValue(*values[i]); }
+};
+
+/// A tensor's elements as nodes of a parsed request, for makeTensor().
+struct NodeLeaves {
+  const JsonDocument& doc;
+  const std::vector<std::uint32_t>& nodes;
+
+  std::size_t size() const { return nodes.size(); }
+  template <typename T>
+  bool integer(std::size_t i, T& out) const {
+    return numberToInteger<T>(doc.node(nodes[i]), out);
+  }
+  template <typename T>
+  bool floating(std::size_t i, T& out) const {
+    return numberToFloat<T>(doc.node(nodes[i]), out);
+  }
+  bool boolean(std::size_t i, bool& out) const {
+    const auto kind = doc.node(nodes[i]).kind;
+    out = kind == JsonDocument::Kind::kTrue;
+    return kind == JsonDocument::Kind::kTrue || kind == JsonDocument::Kind::kFalse;
+  }
+  bool string(std::size_t i, std::string& out) const {
+    if (doc.node(nodes[i]).kind != JsonDocument::Kind::kString) {
+      return false;
+    }
+    out = doc.string(nodes[i]);
+    return true;
+  }
+  std::string describe(std::size_t i) const { return describeNode(doc, nodes[i]); }
+};
+
+template <typename Leaves>
+Status badElement(const Leaves& leaves, const std::string& input, std::size_t index, DType dtype) {
   return invalidArgument("input '" + input + "': element " + std::to_string(index) + " is " +
-                         describeValue(v) + ", not a valid " + std::string(dtypeName(dtype)) +
+                         leaves.describe(index) + ", not a valid " + std::string(dtypeName(dtype)) +
                          " value");
 }
 
-template <typename T, typename Convert>
-Status fill(const std::vector<const Var*>& leaves, Tensor& tensor, const std::string& input,
-            Convert convert) {
+template <typename T, typename Leaves, typename Convert>
+Status fill(const Leaves& leaves, Tensor& tensor, const std::string& input, Convert convert) {
   T* out = tensor.data<T>();
-  for (std::size_t i = 0; i < leaves.size(); ++i) {
-    if (!convert(*leaves[i], out[i])) {
-      return badElement(input, i, *leaves[i], tensor.dtype());
+  const std::size_t n = leaves.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!convert(i, out[i])) {
+      return badElement(leaves, input, i, tensor.dtype());
     }
   }
   return Status();
 }
 
-template <typename T>
-Status fillIntegers(const std::vector<const Var*>& leaves, Tensor& tensor,
-                    const std::string& input) {
-  return fill<T>(leaves, tensor, input, [](const Var& v, T& out) { return toInteger<T>(v, out); });
+template <typename T, typename Leaves>
+Status fillIntegers(const Leaves& leaves, Tensor& tensor, const std::string& input) {
+  return fill<T>(leaves, tensor, input,
+                 [&](std::size_t i, T& out) { return leaves.template integer<T>(i, out); });
 }
 
-Expected<Tensor> makeTensor(const std::vector<const Var*>& leaves, DType dtype, Shape shape,
+template <typename T, typename Leaves>
+Status fillFloats(const Leaves& leaves, Tensor& tensor, const std::string& input) {
+  return fill<T>(leaves, tensor, input,
+                 [&](std::size_t i, T& out) { return leaves.template floating<T>(i, out); });
+}
+
+/// A tensor of `dtype` and `shape` from its elements in row-major order (as many as the
+/// shape's product), each checked against the datatype.
+template <typename Leaves>
+Expected<Tensor> makeTensor(const Leaves& leaves, DType dtype, Shape shape,
                             const std::string& input) {
   if (dtype == DType::kBytes) {
-    std::vector<std::string> strings;
-    strings.reserve(leaves.size());
+    std::vector<std::string> strings(leaves.size());
     for (std::size_t i = 0; i < leaves.size(); ++i) {
-      if (!leaves[i]->isString()) {
-        return badElement(input, i, *leaves[i], dtype);
+      if (!leaves.string(i, strings[i])) {
+        return badElement(leaves, input, i, dtype);
       }
-      strings.push_back(leaves[i]->extract<std::string>());
     }
     Tensor t = Tensor::fromStrings(std::move(strings));
     return t.reshaped(std::move(shape));
@@ -463,13 +558,8 @@ Expected<Tensor> makeTensor(const std::vector<const Var*>& leaves, DType dtype, 
   Status status;
   switch (dtype) {
     case DType::kBool:
-      status = fill<bool>(leaves, t, input, [](const Var& v, bool& out) {
-        if (!v.isBoolean()) {
-          return false;
-        }
-        out = v.extract<bool>();
-        return true;
-      });
+      status = fill<bool>(leaves, t, input,
+                          [&](std::size_t i, bool& out) { return leaves.boolean(i, out); });
       break;
     case DType::kUInt8:
       status = fillIntegers<std::uint8_t>(leaves, t, input);
@@ -496,21 +586,19 @@ Expected<Tensor> makeTensor(const std::vector<const Var*>& leaves, DType dtype, 
       status = fillIntegers<std::int64_t>(leaves, t, input);
       break;
     case DType::kFloat32:
-      status = fill<float>(leaves, t, input,
-                           [](const Var& v, float& out) { return toFloat<float>(v, out); });
+      status = fillFloats<float>(leaves, t, input);
       break;
     case DType::kFloat64:
-      status = fill<double>(leaves, t, input,
-                            [](const Var& v, double& out) { return toFloat<double>(v, out); });
+      status = fillFloats<double>(leaves, t, input);
       break;
     case DType::kFloat16:
     case DType::kBFloat16: {
       // JSON has no half-precision numbers: each value rounds to the nearest FP16/BF16 one, as
       // FP32 data rounds to float; values beyond the range are refused.
       bool brain = dtype == DType::kBFloat16;
-      status = fill<std::uint16_t>(leaves, t, input, [brain](const Var& v, std::uint16_t& out) {
+      status = fill<std::uint16_t>(leaves, t, input, [&](std::size_t i, std::uint16_t& out) {
         float f = 0;
-        if (!toFloat<float>(v, f)) {
+        if (!leaves.template floating<float>(i, f)) {
           return false;
         }
         out = brain ? floatToBfloat(f) : floatToHalf(f);
@@ -527,19 +615,90 @@ Expected<Tensor> makeTensor(const std::vector<const Var*>& leaves, DType dtype, 
   return t;
 }
 
-/// The declared shape: a list of non-negative integers whose product fits in memory terms.
-Expected<Shape> readShape(const Var& value, const std::string& input) {
+/// Gathers the scalar leaves of the `data` list at `data` in row-major order. Flat data is a
+/// list of scalars; nested data must have exactly shape[d] entries at depth d and scalars at
+/// depth rank.
+Status collectLeaves(const JsonDocument& doc, std::size_t data, const Shape& shape,
+                     const std::string& input, std::vector<std::uint32_t>& leaves) {
+  const JsonDocument::Node& list = doc.node(data);
+  bool nested = false;
+  for (std::size_t i = data + 1, k = 0; k < list.size; ++k, i = doc.node(i).end) {
+    if (doc.node(i).kind == JsonDocument::Kind::kArray) {
+      nested = true;
+      break;
+    }
+  }
+  if (!nested) {
+    leaves.reserve(list.size);
+    for (std::size_t i = data + 1, k = 0; k < list.size; ++k, i = doc.node(i).end) {
+      leaves.push_back(static_cast<std::uint32_t>(i));
+    }
+    return Status();
+  }
+  if (shape.empty() || static_cast<std::int64_t>(list.size) != shape[0]) {
+    return invalidArgument(
+        "input '" + input + "': nested data has " + std::to_string(list.size) +
+        " entries at depth 0 but the shape " + shapeToString(shape) + " says " +
+        (shape.empty() ? std::string("it is a scalar") : std::to_string(shape[0])));
+  }
+  // Depth-first walk with an explicit stack: the parser already bounds nesting, but the walk
+  // must not depend on that.
+  struct Frame {
+    std::size_t depth;
+    std::size_t next;    ///< node index of the next child
+    std::uint32_t left;  ///< children not yet visited
+  };
+  std::vector<Frame> stack{{0, data + 1, list.size}};
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    if (top.left == 0) {
+      stack.pop_back();
+      continue;
+    }
+    const std::size_t child = top.next;
+    top.next = doc.node(child).end;
+    --top.left;
+    const std::size_t child_depth = top.depth + 1;
+    const JsonDocument::Node& node = doc.node(child);
+    if (child_depth == shape.size()) {
+      if (node.kind == JsonDocument::Kind::kArray) {
+        return invalidArgument("input '" + input + "': nested data is deeper than the shape " +
+                               shapeToString(shape));
+      }
+      leaves.push_back(static_cast<std::uint32_t>(child));
+      continue;
+    }
+    if (node.kind != JsonDocument::Kind::kArray) {
+      return invalidArgument("input '" + input + "': nested data does not match the shape " +
+                             shapeToString(shape) + ": found " + describeNode(doc, child) +
+                             " where a list of " + std::to_string(shape[child_depth]) +
+                             " was expected at depth " + std::to_string(child_depth));
+    }
+    if (static_cast<std::int64_t>(node.size) != shape[child_depth]) {
+      return invalidArgument("input '" + input + "': nested data has " + std::to_string(node.size) +
+                             " entries at depth " + std::to_string(child_depth) +
+                             " but the shape " + shapeToString(shape) + " says " +
+                             std::to_string(shape[child_depth]));
+    }
+    stack.push_back({child_depth, child + 1, node.size});
+  }
+  return Status();
+}
+
+/// The declared shape: a list of non-negative integers.
+Expected<Shape> readShape(const JsonDocument& doc, std::size_t value, const std::string& input) {
   auto bad = [&] {
     return invalidArgument("input '" + input +
                            "': \"shape\" must be a list of non-negative integers");
   };
-  if (!isArray(value)) {
+  if (value == JsonDocument::kNone || doc.node(value).kind != JsonDocument::Kind::kArray) {
     return bad();
   }
   Shape shape;
-  for (const auto& d : *value.extract<Array::Ptr>()) {
+  const JsonDocument::Node& list = doc.node(value);
+  for (std::size_t i = value + 1, k = 0; k < list.size; ++k, i = doc.node(i).end) {
     std::int64_t dim = 0;
-    if (!toInteger<std::int64_t>(d, dim) || dim < 0) {
+    if (!numberToInteger<std::int64_t>(doc.node(i), dim) || dim < 0) {
       return bad();
     }
     shape.push_back(dim);
@@ -557,15 +716,6 @@ bool shapeFits(const Shape& actual, const Shape& expected) {
     }
   }
   return true;
-}
-
-Expected<std::string> stringMember(const Object& object, const std::string& key,
-                                   const std::string& where) {
-  Var v = object.get(key);
-  if (!v.isString()) {
-    return invalidArgument(where + " needs a string \"" + key + "\"");
-  }
-  return v.extract<std::string>();
 }
 
 /// The value of Inference-Header-Content-Length: the JSON header's length within `body`.
@@ -594,30 +744,52 @@ Expected<std::size_t> headerLength(std::string_view value, std::size_t body_size
   return static_cast<std::size_t>(length);
 }
 
-/// `object.parameters` when present: null when absent, an error when it is not an object.
-Expected<Object::Ptr> parametersOf(const Object& object, const std::string& where) {
-  if (!object.has("parameters") || object.isNull("parameters")) {
-    return Object::Ptr();
+/// The string member `key` of the object at `object`, decoded.
+Expected<std::string> stringMember(const JsonDocument& doc, std::size_t object,
+                                   std::string_view key, const std::string& where) {
+  std::size_t value = doc.member(object, key);
+  if (value == JsonDocument::kNone || doc.node(value).kind != JsonDocument::Kind::kString) {
+    return invalidArgument(where + " needs a string \"" + std::string(key) + "\"");
   }
-  Var parameters = object.get("parameters");
-  if (!isObject(parameters)) {
-    return invalidArgument(where + ": \"parameters\" must be an object");
-  }
-  return parameters.extract<Object::Ptr>();
+  return doc.string(value);
 }
 
-/// A boolean member of `parameters`; nullopt when absent.
-Expected<std::optional<bool>> boolParameter(const Object::Ptr& parameters, const std::string& key,
-                                            const std::string& where) {
-  if (!parameters || !parameters->has(key)) {
+/// Whether the object at `object` has member `key` with a value other than null.
+bool hasValue(const JsonDocument& doc, std::size_t object, std::string_view key) {
+  std::size_t value = doc.member(object, key);
+  return value != JsonDocument::kNone && doc.node(value).kind != JsonDocument::Kind::kNull;
+}
+
+/// The index of `object.parameters` when present: kNone when absent or null, an error when it
+/// is not an object.
+Expected<std::size_t> parametersOf(const JsonDocument& doc, std::size_t object,
+                                   const std::string& where) {
+  std::size_t parameters = doc.member(object, "parameters");
+  if (parameters == JsonDocument::kNone || doc.node(parameters).kind == JsonDocument::Kind::kNull) {
+    return JsonDocument::kNone;
+  }
+  if (doc.node(parameters).kind != JsonDocument::Kind::kObject) {
+    return invalidArgument(where + ": \"parameters\" must be an object");
+  }
+  return parameters;
+}
+
+/// A boolean member of the `parameters` object; nullopt when absent.
+Expected<std::optional<bool>> boolParameter(const JsonDocument& doc, std::size_t parameters,
+                                            std::string_view key, const std::string& where) {
+  if (parameters == JsonDocument::kNone) {
     return std::optional<bool>();
   }
-  Var v = parameters->get(key);
-  if (!v.isBoolean()) {
-    return invalidArgument(where + ": parameter \"" + key + "\" must be true or false, not " +
-                           describeValue(v));
+  std::size_t value = doc.member(parameters, key);
+  if (value == JsonDocument::kNone) {
+    return std::optional<bool>();
   }
-  return std::optional<bool>(v.extract<bool>());
+  const auto kind = doc.node(value).kind;
+  if (kind != JsonDocument::Kind::kTrue && kind != JsonDocument::Kind::kFalse) {
+    return invalidArgument(where + ": parameter \"" + std::string(key) +
+                           "\" must be true or false, not " + describeNode(doc, value));
+  }
+  return std::optional<bool>(kind == JsonDocument::Kind::kTrue);
 }
 
 /// The binary data following the JSON header, consumed input by input.
@@ -627,10 +799,10 @@ struct BinarySection {
   std::size_t used = 0;
 };
 
-Expected<Tensor> decodeInput(const Object& input, const std::string& name, const TensorSpec& spec,
-                             BinarySection& binary) {
+Expected<Tensor> decodeInput(const JsonDocument& doc, std::size_t input, const std::string& name,
+                             const TensorSpec& spec, BinarySection& binary) {
   const std::string where = "input '" + name + "'";
-  AIMASS_ASSIGN_OR_RETURN(std::string datatype, stringMember(input, "datatype", where));
+  AIMASS_ASSIGN_OR_RETURN(std::string datatype, stringMember(doc, input, "datatype", where));
   auto dtype = dtypeFromName(datatype);
   if (!dtype) {
     return invalidArgument(where + ": unknown datatype '" + datatype + "'");
@@ -640,18 +812,21 @@ Expected<Tensor> decodeInput(const Object& input, const std::string& name, const
                            std::string(dtypeName(spec.dtype)) +
                            " (only numeric datatypes convert, and only exactly)");
   }
-  AIMASS_ASSIGN_OR_RETURN(Shape shape, readShape(input.get("shape"), name));
+  AIMASS_ASSIGN_OR_RETURN(Shape shape, readShape(doc, doc.member(input, "shape"), name));
   if (!shapeFits(shape, spec.shape)) {
     return invalidArgument(where + " has shape " + shapeToString(shape) +
                            " but the model expects " + shapeToString(spec.shape) +
                            " (-1: any size)");
   }
-  AIMASS_ASSIGN_OR_RETURN(Object::Ptr parameters, parametersOf(input, where));
-  bool has_data = input.has("data") && !input.isNull("data");
+  AIMASS_ASSIGN_OR_RETURN(std::size_t parameters, parametersOf(doc, input, where));
+  const bool has_data = hasValue(doc, input, "data");
+  const std::size_t binary_size = parameters == JsonDocument::kNone
+                                      ? JsonDocument::kNone
+                                      : doc.member(parameters, "binary_data_size");
   Tensor tensor;
-  if (parameters && parameters->has("binary_data_size")) {
+  if (binary_size != JsonDocument::kNone) {
     std::int64_t size = -1;
-    if (!toInteger<std::int64_t>(parameters->get("binary_data_size"), size) || size < 0) {
+    if (!numberToInteger<std::int64_t>(doc.node(binary_size), size) || size < 0) {
       return invalidArgument(where + ": \"binary_data_size\" must be a non-negative integer");
     }
     if (has_data) {
@@ -672,21 +847,21 @@ Expected<Tensor> decodeInput(const Object& input, const std::string& name, const
     binary.used += static_cast<std::size_t>(size);
     AIMASS_ASSIGN_OR_RETURN(tensor, tensorFromBinary(bytes, *dtype, shape, name));
   } else {
-    Var data = input.get("data");
-    if (!isArray(data)) {
+    std::size_t data = doc.member(input, "data");
+    if (data == JsonDocument::kNone || doc.node(data).kind != JsonDocument::Kind::kArray) {
       return invalidArgument(where +
                              " needs a \"data\" list (or, with binary data, a "
                              "\"binary_data_size\" parameter)");
     }
-    std::vector<const Var*> leaves;
-    AIMASS_RETURN_IF_ERROR(collectLeaves(*data.extract<Array::Ptr>(), shape, name, leaves));
+    std::vector<std::uint32_t> leaves;
+    AIMASS_RETURN_IF_ERROR(collectLeaves(doc, data, shape, name, leaves));
     auto expected = elementCount(shape);
     if (!expected || *expected != leaves.size()) {
       return invalidArgument(where + " has " + std::to_string(leaves.size()) +
                              " elements but its shape " + shapeToString(shape) + " needs " +
                              (expected ? std::to_string(*expected) : std::string("more")));
     }
-    AIMASS_ASSIGN_OR_RETURN(tensor, makeTensor(leaves, *dtype, shape, name));
+    AIMASS_ASSIGN_OR_RETURN(tensor, makeTensor(NodeLeaves{doc, leaves}, *dtype, shape, name));
   }
   if (*dtype != spec.dtype) {
     return convertExactly(tensor, spec.dtype, name);
@@ -694,62 +869,38 @@ Expected<Tensor> decodeInput(const Object& input, const std::string& name, const
   return tensor;
 }
 
-Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
-                              const InferDecodeOptions& options) {
-  BinarySection binary;
-  std::string_view json = body;
-  if (options.header_length) {
-    AIMASS_ASSIGN_OR_RETURN(std::size_t length, headerLength(*options.header_length, body.size()));
-    json = body.substr(0, length);
-    binary.present = true;
-    binary.bytes = body.substr(length);
-  }
-  if (jsonNestingDepth(json, options.max_json_depth) > options.max_json_depth) {
-    return invalidArgument("the JSON is nested deeper than " +
-                           std::to_string(options.max_json_depth) + " levels (max_json_depth)");
-  }
-  Var root;
-  try {
-    Poco::JSON::Parser parser;
-    root = parser.parse(std::string(json));
-  } catch (const Poco::Exception& e) {
-    bool binary_hint = !options.header_length && json.find("\"binary_data_size\"") != json.npos;
-    return invalidArgument("malformed JSON: " + e.displayText() +
-                           (binary_hint ? " (a body with binary tensor data needs the "
-                                          "Inference-Header-Content-Length header)"
-                                        : ""));
-  }
-  if (!isObject(root)) {
+/// The request in a parsed document, checked against `schema`.
+Expected<InferRequest> decodeDocument(const JsonDocument& doc, const ModelSchema& schema,
+                                      BinarySection& binary) {
+  if (doc.node(0).kind != JsonDocument::Kind::kObject) {
     return invalidArgument("the request body must be a JSON object");
   }
-  const Object& request = *root.extract<Object::Ptr>();
   InferRequest out;
-
-  if (request.has("id") && !request.isNull("id")) {
-    Var id = request.get("id");
-    if (!id.isString()) {
+  if (hasValue(doc, 0, "id")) {
+    std::size_t id = doc.member(0, "id");
+    if (doc.node(id).kind != JsonDocument::Kind::kString) {
       return invalidArgument("\"id\" must be a string");
     }
-    out.id = id.extract<std::string>();
+    out.id = doc.string(id);
   }
-  AIMASS_ASSIGN_OR_RETURN(Object::Ptr parameters, parametersOf(request, "the request"));
+  AIMASS_ASSIGN_OR_RETURN(std::size_t parameters, parametersOf(doc, 0, "the request"));
   AIMASS_ASSIGN_OR_RETURN(std::optional<bool> binary_output,
-                          boolParameter(parameters, "binary_data_output", "the request"));
+                          boolParameter(doc, parameters, "binary_data_output", "the request"));
   out.binary_data_output = binary_output.value_or(false);
 
-  Var inputs = request.get("inputs");
-  if (!isArray(inputs)) {
+  std::size_t inputs = doc.member(0, "inputs");
+  if (inputs == JsonDocument::kNone || doc.node(inputs).kind != JsonDocument::Kind::kArray) {
     return invalidArgument("the request needs an \"inputs\" list");
   }
-  std::set<std::string> seen;
-  std::size_t position = 0;
-  for (const auto& item : *inputs.extract<Array::Ptr>()) {
-    std::string where = "inputs[" + std::to_string(position++) + "]";
-    if (!isObject(item)) {
+  std::vector<std::string> seen;
+  const std::uint32_t input_count = doc.node(inputs).size;
+  for (std::size_t item = inputs + 1, position = 0; position < input_count;
+       ++position, item = doc.node(item).end) {
+    std::string where = "inputs[" + std::to_string(position) + "]";
+    if (doc.node(item).kind != JsonDocument::Kind::kObject) {
       return invalidArgument(where + " must be an object");
     }
-    const Object& input = *item.extract<Object::Ptr>();
-    AIMASS_ASSIGN_OR_RETURN(std::string name, stringMember(input, "name", where));
+    AIMASS_ASSIGN_OR_RETURN(std::string name, stringMember(doc, item, "name", where));
     const TensorSpec* spec = nullptr;
     for (const auto& s : schema.inputs) {
       if (s.name == name) {
@@ -760,14 +911,15 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
       return invalidArgument("unknown input '" + name +
                              "'; the model takes: " + joinNames(schema.inputs));
     }
-    if (!seen.insert(name).second) {
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
       return invalidArgument("input '" + name + "' is given twice");
     }
-    AIMASS_ASSIGN_OR_RETURN(Tensor tensor, decodeInput(input, name, *spec, binary));
+    seen.push_back(name);
+    AIMASS_ASSIGN_OR_RETURN(Tensor tensor, decodeInput(doc, item, name, *spec, binary));
     out.inputs.set(name, std::move(tensor));
   }
   for (const auto& spec : schema.inputs) {
-    if (!spec.optional && !seen.count(spec.name)) {
+    if (!spec.optional && std::find(seen.begin(), seen.end(), spec.name) == seen.end()) {
       return invalidArgument("missing input '" + spec.name + "' (" +
                              std::string(dtypeName(spec.dtype)) + " " + shapeToString(spec.shape) +
                              ")");
@@ -780,19 +932,19 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
                            std::to_string(binary.used));
   }
 
-  if (request.has("outputs") && !request.isNull("outputs")) {
-    Var outputs = request.get("outputs");
-    if (!isArray(outputs)) {
+  if (hasValue(doc, 0, "outputs")) {
+    std::size_t outputs = doc.member(0, "outputs");
+    if (doc.node(outputs).kind != JsonDocument::Kind::kArray) {
       return invalidArgument("\"outputs\" must be a list of {\"name\": ...} objects");
     }
-    std::size_t index = 0;
-    for (const auto& item : *outputs.extract<Array::Ptr>()) {
-      std::string where = "outputs[" + std::to_string(index++) + "]";
-      if (!isObject(item)) {
+    const std::uint32_t output_count = doc.node(outputs).size;
+    for (std::size_t item = outputs + 1, index = 0; index < output_count;
+         ++index, item = doc.node(item).end) {
+      std::string where = "outputs[" + std::to_string(index) + "]";
+      if (doc.node(item).kind != JsonDocument::Kind::kObject) {
         return invalidArgument(where + " must be an object");
       }
-      const Object& output = *item.extract<Object::Ptr>();
-      AIMASS_ASSIGN_OR_RETURN(std::string name, stringMember(output, "name", where));
+      AIMASS_ASSIGN_OR_RETURN(std::string name, stringMember(doc, item, "name", where));
       bool known = false;
       for (const auto& s : schema.outputs) {
         known = known || s.name == name;
@@ -801,11 +953,11 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
         return invalidArgument("unknown output '" + name +
                                "'; the model gives: " + joinNames(schema.outputs));
       }
-      AIMASS_ASSIGN_OR_RETURN(Object::Ptr output_parameters,
-                              parametersOf(output, "output '" + name + "'"));
+      AIMASS_ASSIGN_OR_RETURN(std::size_t output_parameters,
+                              parametersOf(doc, item, "output '" + name + "'"));
       AIMASS_ASSIGN_OR_RETURN(
           std::optional<bool> binary_data,
-          boolParameter(output_parameters, "binary_data", "output '" + name + "'"));
+          boolParameter(doc, output_parameters, "binary_data", "output '" + name + "'"));
       if (binary_data) {
         out.output_binary.emplace_back(name, *binary_data);
       }
@@ -815,6 +967,35 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
     }
   }
   return out;
+}
+
+Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
+                              const InferDecodeOptions& options) {
+  BinarySection binary;
+  std::string_view json = body;
+  if (options.header_length) {
+    AIMASS_ASSIGN_OR_RETURN(std::size_t length, headerLength(*options.header_length, body.size()));
+    json = body.substr(0, length);
+    binary.present = true;
+    binary.bytes = body.substr(length);
+  }
+  // Each thread keeps its document, so a request reuses the node storage of the last one.
+  thread_local JsonDocument doc;
+  Status parsed = doc.parse(json, options.max_json_depth);
+  if (!parsed.ok()) {
+    doc.trim();
+    bool binary_hint = !options.header_length && parsed.message().starts_with("malformed JSON") &&
+                       json.find("\"binary_data_size\"") != json.npos;
+    if (binary_hint) {
+      return invalidArgument(parsed.message() +
+                             " (a body with binary tensor data needs the "
+                             "Inference-Header-Content-Length header)");
+    }
+    return parsed;
+  }
+  auto decoded = decodeDocument(doc, schema, binary);
+  doc.trim();
+  return decoded;
 }
 
 template <typename T>
@@ -947,7 +1128,7 @@ void appendJsonString(std::string& out, std::string_view text) {
 
 Expected<Tensor> tensorFromJsonValues(const std::vector<const Var*>& values, DType dtype,
                                       Shape shape, const std::string& input) {
-  return makeTensor(values, dtype, std::move(shape), input);
+  return makeTensor(VarLeaves{values}, dtype, std::move(shape), input);
 }
 
 bool InferRequest::wantsBinary(std::string_view output) const {

@@ -66,7 +66,12 @@ struct InferDecodeOptions {
 /// without the header, and bytes left over after the last binary input. `parameters` other
 /// than the binary ones are accepted and ignored. Allocation failure is kResourceExhausted.
 ///
-/// Thread-safe (no shared state); never throws.
+/// The JSON is read by JsonDocument (json_document.h): strict RFC 8259, numbers converted with
+/// std::from_chars straight into the input tensors; a number outside the datatype's range
+/// (1e39 as FP32, 1e400 as FP64, 2^31 as INT32) is refused naming the input and element.
+///
+/// Thread-safe: each thread parses into node storage of its own, reused by its next request;
+/// never throws.
 Expected<InferRequest> decodeInferRequest(std::string_view body, const ModelSchema& schema,
                                           const InferDecodeOptions& options = {});
 

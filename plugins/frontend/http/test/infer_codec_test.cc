@@ -323,6 +323,145 @@ TEST(DecodeInferRequest, GarbageNeverThrows) {
   }
 }
 
+TEST(DecodeInferRequest, ReadsNumbersInEveryJsonForm) {
+  auto decoded =
+      decodeInferRequest(request("FP32", "[6]", "[1e2, -0, 2.5E-1, -1.5e+1, 0.000001, 1e-400]"),
+                         schemaWith(DType::kFloat32, {6}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().toString();
+  const float* f = decoded->inputs.find("x")->data<float>();
+  EXPECT_EQ(f[0], 100.0f);
+  EXPECT_EQ(f[1], 0.0f);
+  EXPECT_TRUE(std::signbit(f[1])) << "-0 keeps its sign";
+  EXPECT_EQ(f[2], 0.25f);
+  EXPECT_EQ(f[3], -15.0f);
+  EXPECT_EQ(f[4], 0.000001f);
+  EXPECT_EQ(f[5], 0.0f) << "a number below the smallest double reads as zero";
+
+  // Integral numbers written with a fraction or exponent suit integer datatypes.
+  auto ints = decodeInferRequest(request("INT8", "[4]", "[1e2, -1.0E1, -0, 127]"),
+                                 schemaWith(DType::kInt8, {4}));
+  ASSERT_TRUE(ints.ok()) << ints.status().toString();
+  const std::int8_t* i = ints->inputs.find("x")->data<std::int8_t>();
+  EXPECT_EQ(i[0], 100);
+  EXPECT_EQ(i[1], -10);
+  EXPECT_EQ(i[2], 0);
+
+  auto u64 = decodeInferRequest(request("UINT64", "[1]", "[18446744073709551615]"),
+                                schemaWith(DType::kUInt64, {1}));
+  ASSERT_TRUE(u64.ok()) << u64.status().toString();
+  EXPECT_EQ(u64->inputs.find("x")->data<std::uint64_t>()[0],
+            std::numeric_limits<std::uint64_t>::max());
+}
+
+TEST(DecodeInferRequest, RefusesNumbersOutsideTheDatatypeNamingTheElement) {
+  struct Case {
+    DType dtype;
+    std::string datatype;
+    std::string data;
+    std::string reason;
+  };
+  for (const auto& c : std::vector<Case>{
+           {DType::kFloat32, "FP32", "[1, 1e39]", "element 1 is 1e39, not a valid FP32 value"},
+           {DType::kFloat32, "FP32", "[-3.5e38, 0]", "element 0 is -3.5e38"},
+           {DType::kFloat64, "FP64", "[0, 1e400]", "element 1 is 1e400, not a valid FP64"},
+           {DType::kFloat64, "FP64", "[-1e400, 0]", "element 0 is -1e400"},
+           {DType::kInt32, "INT32", "[2147483648, 0]", "element 0 is 2147483648"},
+           {DType::kInt32, "INT32", "[0, -2147483649]", "element 1 is -2147483649"},
+           {DType::kInt64, "INT64", "[-9223372036854775809, 0]", "element 0 is"},
+           {DType::kUInt64, "UINT64", "[18446744073709551616, 0]", "element 0 is"},
+           {DType::kUInt64, "UINT64", "[0, -1]", "element 1 is -1, not a valid UINT64"},
+           {DType::kInt8, "INT8", "[1.5e2, 0]", "element 0 is 1.5e2"},
+           {DType::kInt16, "INT16", "[0, 0.5]", "element 1 is 0.5"},
+           {DType::kFloat32, "FP32", "[1, \"2\"]", "element 1 is \"2\", not a valid FP32"},
+           {DType::kFloat32, "FP32", "[true, 1]", "element 0 is true"},
+           {DType::kBool, "BOOL", "[true, 0]", "element 1 is 0, not a valid BOOL"},
+           {DType::kBool, "BOOL", "[\"true\", false]", "element 0 is \"true\""},
+           {DType::kBytes, "BYTES", "[\"a\", null]", "element 1 is null, not a valid BYTES"},
+           {DType::kBytes, "BYTES", "[\"a\", {\"b\": 1}]", "element 1 is an object"}}) {
+    auto decoded = decodeInferRequest(request(c.datatype, "[2]", c.data), schemaWith(c.dtype, {2}));
+    ASSERT_FALSE(decoded.ok()) << c.datatype << " " << c.data;
+    EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(decoded.status().message(), HasSubstr("input 'x': " + c.reason)) << c.data;
+  }
+}
+
+TEST(DecodeInferRequest, NanAndInfinityAreNotJson) {
+  for (std::string data : {"[NaN]", "[Infinity]", "[-Infinity]", "[nan]", "[1.0e]", "[01]", "[+1]",
+                           "[.5]", "[0x10]"}) {
+    auto decoded =
+        decodeInferRequest(request("FP32", "[1]", data), schemaWith(DType::kFloat32, {1}));
+    ASSERT_FALSE(decoded.ok()) << data;
+    EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(decoded.status().message(), HasSubstr("malformed JSON")) << data;
+  }
+}
+
+TEST(DecodeInferRequest, BytesElementsResolveEscapes) {
+  auto decoded = decodeInferRequest(
+      request("BYTES", "[5]", R"(["a\"b", "\\", "\u00e9", "\ud83d\ude00", "tab\there\/"])"),
+      schemaWith(DType::kBytes, {5}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().toString();
+  EXPECT_EQ(decoded->inputs.find("x")->strings(),
+            (std::vector<std::string>{"a\"b", "\\", "\xc3\xa9", "\xf0\x9f\x98\x80", "tab\there/"}));
+  auto control =
+      decodeInferRequest(request("BYTES", "[1]", "[\"a\nb\"]"), schemaWith(DType::kBytes, {1}));
+  ASSERT_FALSE(control.ok());
+  EXPECT_THAT(control.status().message(), HasSubstr("control character"));
+}
+
+TEST(DecodeInferRequest, NestedDataMustMatchTheShapeLevelByLevel) {
+  const ModelSchema schema = schemaWith(DType::kFloat32, {-1, 2, 1});
+  auto nested = decodeInferRequest(request("FP32", "[2,2,1]", "[[[1],[2]],[[3],[4]]]"), schema);
+  ASSERT_TRUE(nested.ok()) << nested.status().toString();
+  const float* f = nested->inputs.find("x")->data<float>();
+  EXPECT_EQ(f[0], 1.0f);
+  EXPECT_EQ(f[3], 4.0f);
+  auto flat = decodeInferRequest(request("FP32", "[2,2,1]", "[1,2,3,4]"), schema);
+  ASSERT_TRUE(flat.ok()) << flat.status().toString();
+  EXPECT_EQ(flat->inputs.find("x")->data<float>()[3], 4.0f);
+
+  struct Case {
+    std::string data;
+    std::string reason;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"[[[1],[2]]]", "nested data has 1 entries at depth 0 but the shape [2, 2, 1] says 2"},
+           {"[[[1],[2]],[[3]]]", "nested data has 1 entries at depth 1"},
+           {"[[[1],[2]],[3,[4]]]", "found 3 where a list of 1 was expected at depth 2"},
+           {"[[[1],[2]],[[3],[[4]]]]", "nested data is deeper than the shape"},
+           {"[[[1],[2]],[[3],[4,5]]]", "nested data has 2 entries at depth 2"},
+           {"[1,2,3]", "has 3 elements but its shape [2, 2, 1] needs 4"}}) {
+    auto decoded = decodeInferRequest(request("FP32", "[2,2,1]", c.data), schema);
+    ASSERT_FALSE(decoded.ok()) << c.data;
+    EXPECT_THAT(decoded.status().message(), HasSubstr(c.reason)) << c.data;
+  }
+}
+
+TEST(DecodeInferRequest, WhitespaceIdAndParametersAnywhere) {
+  const std::string body =
+      " \n{ \"parameters\" : { \"priority\" : 3 , \"tags\" : [ \"a\" , { \"k\" : null } ] } ,\n"
+      "\t\"id\" : \"r\\\"7\" ,\r\n \"inputs\" : [ { \"parameters\" : { \"content_type\" : \"np\" } "
+      ","
+      " \"data\" :\n[ [ 1 , 2 ] ,\t[ 3 , 4 ] ] , \"shape\" : [ 2 , 2 ] , \"datatype\" : \"FP32\" ,"
+      " \"name\" : \"x\" } ] ,\n \"outputs\" : [ { \"name\" : \"y\" , \"parameters\" : { } } ] "
+      "}\n ";
+  auto decoded = decodeInferRequest(body, schemaWith(DType::kFloat32, {-1, 2}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().toString();
+  EXPECT_EQ(decoded->id, "r\"7");
+  EXPECT_EQ(decoded->inputs.find("x")->data<float>()[3], 4.0f);
+  EXPECT_EQ(decoded->outputs, (std::vector<std::string>{"y"}));
+
+  auto not_a_string =
+      decodeInferRequest(R"({"id": 7, "inputs": []})", schemaWith(DType::kFloat32, {1}));
+  ASSERT_FALSE(not_a_string.ok());
+  EXPECT_THAT(not_a_string.status().message(), HasSubstr("\"id\" must be a string"));
+  auto bad_flag = decodeInferRequest(R"({"parameters": {"binary_data_output": 1}, "inputs": []})",
+                                     schemaWith(DType::kFloat32, {1}));
+  ASSERT_FALSE(bad_flag.ok());
+  EXPECT_THAT(bad_flag.status().message(),
+              HasSubstr("parameter \"binary_data_output\" must be true or false, not 1"));
+}
+
 TEST(EncodeInferResponse, WritesNumbersExactlyAndNonFiniteAsNull) {
   TensorMap outputs;
   outputs.set("f",

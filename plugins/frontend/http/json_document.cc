@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "json_document.h"
+
+#include <initializer_list>
+#include <limits>
+#include <utility>
+
+namespace aimass::plugins::frontend {
+namespace {
+
+/// Node storage kept between parses: enough for a request of a few thousand numbers.
+constexpr std::size_t kKeptNodes = 1 << 14;
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+/// The four hex digits at `p` as a code unit, or -1.
+int hex4(const char* p) {
+  int value = 0;
+  for (int i = 0; i < 4; ++i) {
+    int digit = hexValue(p[i]);
+    if (digit < 0) {
+      return -1;
+    }
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+void appendUtf8(std::string& out, std::uint32_t code) {
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    out += static_cast<char>(0xC0 | (code >> 6));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    out += static_cast<char>(0xE0 | (code >> 12));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (code >> 18));
+    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+}
+
+/// Length of the well-formed UTF-8 sequence starting with lead byte `s[p]` (>= 0x80) within
+/// `n` bytes, or 0 (overlong forms, surrogates and code points above U+10FFFF are not).
+std::size_t utf8Length(const char* s, std::size_t p, std::size_t n) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  unsigned char lead = byte(p);
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    low = lead == 0xE0 ? 0xA0 : 0x80;
+    high = lead == 0xED ? 0x9F : 0xBF;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    low = lead == 0xF0 ? 0x90 : 0x80;
+    high = lead == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (n - p < length || byte(p + 1) < low || byte(p + 1) > high) {
+    return 0;
+  }
+  for (std::size_t i = 2; i < length; ++i) {
+    if ((byte(p + i) & 0xC0) != 0x80) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+/// The scanner over one text; fills the document's nodes.
+class Scanner {
+ public:
+  Scanner(std::string_view text, std::vector<JsonDocument::Node>& nodes,
+          std::vector<std::uint32_t>& open, std::size_t max_depth)
+      : s_(text.data()), n_(text.size()), nodes_(nodes), open_(open), max_depth_(max_depth) {}
+
+  Status run() {
+    skipSpace();
+    while (true) {
+      // A value starts at p_.
+      if (p_ == n_) {
+        return fail("the text ends where a value was expected");
+      }
+      const char c = s_[p_];
+      if (c == '[' || c == '{') {
+        if (open_.size() >= max_depth_) {
+          return invalidArgument("the JSON is nested deeper than " + std::to_string(max_depth_) +
+                                 " levels (max_json_depth)");
+        }
+        AIMASS_RETURN_IF_ERROR(
+            push(c == '[' ? JsonDocument::Kind::kArray : JsonDocument::Kind::kObject, {}));
+        open_.push_back(static_cast<std::uint32_t>(nodes_.size() - 1));
+        ++p_;
+        skipSpace();
+        if (p_ < n_ && s_[p_] == (c == '[' ? ']' : '}')) {
+          ++p_;
+          nodes_[open_.back()].end = static_cast<std::uint32_t>(nodes_.size());
+          open_.pop_back();
+        } else {
+          if (c == '{') {
+            AIMASS_RETURN_IF_ERROR(key());
+          }
+          continue;
+        }
+      } else {
+        AIMASS_RETURN_IF_ERROR(scalar());
+      }
+      // A value ended: close containers until one continues with ',' or the text ends.
+      bool next_value = false;
+      while (!next_value) {
+        if (open_.empty()) {
+          skipSpace();
+          if (p_ != n_) {
+            return fail("unexpected " + shown(p_) + " after the end of the JSON value");
+          }
+          return Status();
+        }
+        JsonDocument::Node& parent = nodes_[open_.back()];
+        ++parent.size;
+        const bool object = parent.kind == JsonDocument::Kind::kObject;
+        skipSpace();
+        if (p_ == n_) {
+          return fail(object ? "the text ends inside an object" : "the text ends inside a list");
+        }
+        if (s_[p_] == ',') {
+          ++p_;
+          skipSpace();
+          if (object) {
+            AIMASS_RETURN_IF_ERROR(key());
+          }
+          next_value = true;
+        } else if (s_[p_] == (object ? '}' : ']')) {
+          ++p_;
+          parent.end = static_cast<std::uint32_t>(nodes_.size());
+          open_.pop_back();
+        } else {
+          return fail("expected ',' or '" + std::string(object ? "}" : "]") + "' but found " +
+                      shown(p_));
+        }
+      }
+    }
+  }
+
+ private:
+  Status fail(const std::string& what) const {
+    return invalidArgument("malformed JSON: " + what + " at byte " + std::to_string(p_));
+  }
+
+  /// The character at `p` for a message.
+  std::string shown(std::size_t p) const {
+    if (p >= n_) {
+      return "the end of the text";
+    }
+    const auto c = static_cast<unsigned char>(s_[p]);
+    if (c < 0x20 || c >= 0x7F) {
+      static const char* kHex = "0123456789abcdef";
+      return std::string("byte 0x") + kHex[c >> 4] + kHex[c & 15];
+    }
+    return "'" + std::string(1, static_cast<char>(c)) + "'";
+  }
+
+  void skipSpace() {
+    while (p_ < n_ && (s_[p_] == ' ' || s_[p_] == '\n' || s_[p_] == '\r' || s_[p_] == '\t')) {
+      ++p_;
+    }
+  }
+
+  Status push(JsonDocument::Kind kind, std::string_view text, bool escaped = false) {
+    if (nodes_.size() >= std::numeric_limits<std::uint32_t>::max()) {
+      return resourceExhausted("the JSON has too many values");
+    }
+    JsonDocument::Node node;
+    node.kind = kind;
+    node.escaped = escaped;
+    node.text = text;
+    node.end = static_cast<std::uint32_t>(nodes_.size() + 1);
+    nodes_.push_back(node);
+    return Status();
+  }
+
+  /// An object member's key and the ':' after it; p_ is at the key.
+  Status key() {
+    if (p_ == n_ || s_[p_] != '"') {
+      return fail("expected a member name in double quotes but found " + shown(p_));
+    }
+    AIMASS_RETURN_IF_ERROR(string());
+    skipSpace();
+    if (p_ == n_ || s_[p_] != ':') {
+      return fail("expected ':' after a member name but found " + shown(p_));
+    }
+    ++p_;
+    skipSpace();
+    return Status();
+  }
+
+  Status scalar() {
+    const char c = s_[p_];
+    if (c == '"') {
+      return string();
+    }
+    if (c == '-' || isDigit(c)) {
+      return number();
+    }
+    for (auto [word, kind] : {std::pair{std::string_view("true"), JsonDocument::Kind::kTrue},
+                              std::pair{std::string_view("false"), JsonDocument::Kind::kFalse},
+                              std::pair{std::string_view("null"), JsonDocument::Kind::kNull}}) {
+      if (std::string_view(s_ + p_, n_ - p_).starts_with(word)) {
+        std::string_view token(s_ + p_, word.size());
+        p_ += word.size();
+        return push(kind, token);
+      }
+    }
+    return fail("expected a value but found " + shown(p_));
+  }
+
+  Status number() {
+    const std::size_t start = p_;
+    if (s_[p_] == '-') {
+      ++p_;
+    }
+    if (p_ < n_ && s_[p_] == '0') {
+      ++p_;
+    } else if (p_ < n_ && isDigit(s_[p_])) {
+      while (p_ < n_ && isDigit(s_[p_])) {
+        ++p_;
+      }
+    } else {
+      return fail("a number needs a digit after '-'");
+    }
+    if (p_ < n_ && s_[p_] == '.') {
+      ++p_;
+      if (p_ == n_ || !isDigit(s_[p_])) {
+        return fail("a number needs a digit after its decimal point");
+      }
+      while (p_ < n_ && isDigit(s_[p_])) {
+        ++p_;
+      }
+    }
+    if (p_ < n_ && (s_[p_] == 'e' || s_[p_] == 'E')) {
+      ++p_;
+      if (p_ < n_ && (s_[p_] == '+' || s_[p_] == '-')) {
+        ++p_;
+      }
+      if (p_ == n_ || !isDigit(s_[p_])) {
+        return fail("a number needs a digit in its exponent");
+      }
+      while (p_ < n_ && isDigit(s_[p_])) {
+        ++p_;
+      }
+    }
+    return push(JsonDocument::Kind::kNumber, std::string_view(s_ + start, p_ - start));
+  }
+
+  /// A string; p_ is at its opening quote.
+  Status string() {
+    const std::size_t start = ++p_;
+    bool escaped = false;
+    while (true) {
+      if (p_ == n_) {
+        return fail("the text ends inside a string");
+      }
+      const auto c = static_cast<unsigned char>(s_[p_]);
+      if (c == '"') {
+        break;
+      }
+      if (c == '\\') {
+        escaped = true;
+        AIMASS_RETURN_IF_ERROR(escape());
+      } else if (c < 0x20) {
+        return fail("a string holds the control character " + shown(p_) + " (escape it)");
+      } else if (c < 0x80) {
+        ++p_;
+      } else {
+        std::size_t length = utf8Length(s_, p_, n_);
+        if (length == 0) {
+          return fail("a string holds " + shown(p_) + ", which is not valid UTF-8 here");
+        }
+        p_ += length;
+      }
+    }
+    std::string_view text(s_ + start, p_ - start);
+    ++p_;
+    return push(JsonDocument::Kind::kString, text, escaped);
+  }
+
+  /// One escape; p_ is at its backslash.
+  Status escape() {
+    if (n_ - p_ < 2) {
+      return fail("the text ends inside a string");
+    }
+    switch (s_[p_ + 1]) {
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
+        p_ += 2;
+        return Status();
+      case 'u':
+        break;
+      default:
+        ++p_;
+        return fail("unknown escape '\\" + std::string(1, s_[p_]) + "' in a string");
+    }
+    int unit = n_ - p_ >= 6 ? hex4(s_ + p_ + 2) : -1;
+    if (unit < 0) {
+      return fail("\\u needs four hex digits");
+    }
+    if (unit >= 0xDC00 && unit <= 0xDFFF) {
+      return fail("\\u" + std::string(s_ + p_ + 2, 4) + " is a low surrogate without a high one");
+    }
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      int low = n_ - p_ >= 12 && s_[p_ + 6] == '\\' && s_[p_ + 7] == 'u' ? hex4(s_ + p_ + 8) : -1;
+      if (low < 0xDC00 || low > 0xDFFF) {
+        return fail("\\u" + std::string(s_ + p_ + 2, 4) +
+                    " is a high surrogate without a low one after it");
+      }
+      p_ += 12;
+      return Status();
+    }
+    p_ += 6;
+    return Status();
+  }
+
+  const char* s_;
+  std::size_t n_;
+  std::size_t p_ = 0;
+  std::vector<JsonDocument::Node>& nodes_;
+  std::vector<std::uint32_t>& open_;
+  std::size_t max_depth_;
+};
+
+}  // namespace
+
+Status JsonDocument::parse(std::string_view text, std::size_t max_depth) {
+  nodes_.clear();
+  open_.clear();
+  return Scanner(text, nodes_, open_, max_depth).run();
+}
+
+std::size_t JsonDocument::member(std::size_t object, std::string_view key) const {
+  const Node& o = nodes_[object];
+  if (o.kind != Kind::kObject) {
+    return kNone;
+  }
+  std::size_t found = kNone;
+  std::size_t i = object + 1;
+  for (std::uint32_t m = 0; m < o.size; ++m) {
+    const Node& k = nodes_[i];
+    if (k.escaped ? string(i) == key : k.text == key) {
+      found = i + 1;
+    }
+    i = nodes_[i + 1].end;
+  }
+  return found;
+}
+
+std::string JsonDocument::string(std::size_t index) const {
+  const Node& node = nodes_[index];
+  if (!node.escaped) {
+    return std::string(node.text);
+  }
+  std::string out;
+  out.reserve(node.text.size());
+  const std::string_view t = node.text;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t[i] != '\\') {
+      out += t[i];
+      continue;
+    }
+    // parse() checked every escape, so each is complete here.
+    char e = t[++i];
+    switch (e) {
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'u': {
+        auto code = static_cast<std::uint32_t>(hex4(t.data() + i + 1));
+        i += 4;
+        if (code >= 0xD800 && code <= 0xDBFF) {
+          auto low = static_cast<std::uint32_t>(hex4(t.data() + i + 3));
+          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+          i += 6;
+        }
+        appendUtf8(out, code);
+        break;
+      }
+      default:  // '"', '\\', '/'
+        out += e;
+        break;
+    }
+  }
+  return out;
+}
+
+void JsonDocument::trim() {
+  nodes_.clear();
+  open_.clear();
+  if (nodes_.capacity() > kKeptNodes) {
+    nodes_ = std::vector<Node>();
+  }
+  if (open_.capacity() > kKeptNodes) {
+    open_ = std::vector<std::uint32_t>();
+  }
+}
+
+}  // namespace aimass::plugins::frontend
