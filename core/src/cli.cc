@@ -28,6 +28,7 @@
 #include "aimass/core/plugin_check.h"
 #include "aimass/core/plugin_loader.h"
 #include "aimass/core/progress.h"
+#include "aimass/core/sha256.h"
 #include "aimass/core/storage_uri.h"
 #include "aimass/core/type_docs.h"
 #include "aimass/core/type_registry.h"
@@ -168,6 +169,21 @@ constexpr CommandHelp kCommands[] = {
      "Example:\n"
      "  aimass plugin check "
      "build/lib/aimass/plugins/libaimass_storage_fs.so\n"},
+    {"auth hash-key", "auth hash-key < KEYFILE",
+     "Print the stored form (SHA-256) of an API key read from stdin.",
+     "Reads one API key from standard input (one trailing line break is dropped) and prints\n"
+     "its SHA-256 as 64 lower-case hex digits: the third field of a frontend.http `api_keys`\n"
+     "entry or `api_keys_file` line, \"NAME ROLE SHA256\". The key itself is never stored in\n"
+     "the configuration; the server hashes each presented key and compares the hashes.\n"
+     "A key that an HTTP header cannot carry as it is (empty, several lines, control\n"
+     "characters, leading or trailing spaces) is refused.\n"
+     "\n"
+     "Exit code: 0, or 2 for a key that cannot be used.\n"
+     "\n"
+     "Examples:\n"
+     "  head -c 32 /dev/urandom | base64 | tr -d '/+=' > deployer.key\n"
+     "  aimass auth hash-key < deployer.key\n"
+     "  printf %s \"$KEY\" | aimass auth hash-key\n"},
 };
 
 const CommandHelp* findCommand(const std::string& name) {
@@ -372,10 +388,12 @@ class Cli {
   int dispatch(std::vector<std::string> words, const std::vector<std::string>& flags) {
     const std::string first = words[0];
     std::string name = first;
-    if (first == "plugins" || first == "plugin") {
+    if (first == "plugins" || first == "plugin" || first == "auth") {
       if (words.size() < 2) {
         throw UsageError("'" + first + "' needs a subcommand: " +
-                         (first == "plugins" ? "list, describe or reference" : "check"));
+                         (first == "plugins"  ? "list, describe or reference"
+                          : first == "plugin" ? "check"
+                                              : "hash-key"));
       }
       name = first + " " + words[1];
       words.erase(words.begin());
@@ -388,6 +406,7 @@ class Cli {
       }
       names.emplace_back("plugins");
       names.emplace_back("plugin");
+      names.emplace_back("auth");
       std::string suggestion = closestMatch(name, names);
       throw UsageError("unknown command '" + name + "'" +
                        didYouMean(suggestion.empty() ? std::vector<std::string>{}
@@ -435,6 +454,10 @@ class Cli {
     if (name == "plugins reference") {
       expectArguments(0, "no arguments");
       return pluginsReference();
+    }
+    if (name == "auth hash-key") {
+      expectArguments(0, "no arguments; it reads the key from standard input");
+      return authHashKey();
     }
     expectArguments(1, "one LIB.so");
     return pluginCheck(words[0], json);
@@ -484,6 +507,7 @@ class Cli {
         "  aimass plugin check "
         "build/lib/aimass/plugins/libaimass_storage_fs.so\n"
         "  AIMASS_PLUGIN_PATH=$HOME/my-plugins aimass plugins list\n"
+        "  aimass auth hash-key < deployer.key\n"
         "\nRun 'aimass help COMMAND' for a command's details.\n";
     return out;
   }
@@ -495,7 +519,7 @@ class Cli {
       return kExitOk;
     }
     std::string name = words[0];
-    if ((name == "plugins" || name == "plugin") && words.size() > 1) {
+    if ((name == "plugins" || name == "plugin" || name == "auth") && words.size() > 1) {
       name += " " + words[1];
     }
     if (const CommandHelp* command = findCommand(name)) {
@@ -504,7 +528,7 @@ class Cli {
           << command->details;
       return kExitOk;
     }
-    if (name == "plugins" || name == "plugin") {
+    if (name == "plugins" || name == "plugin" || name == "auth") {
       for (const auto& command : kCommands) {
         if (std::string(command.name).rfind(name + " ", 0) == 0) {
           out << "  aimass " << command.usage << "\n      " << command.summary << "\n";
@@ -874,6 +898,51 @@ class Cli {
     }
     std::cout << (json ? pluginCheckJson(report) : formatPluginCheck(report));
     return report.passed() ? kExitOk : kExitFailure;
+  }
+
+  // `aimass auth hash-key`: the SHA-256 that frontend.http's api_keys hold in place of a key.
+  // The key must survive the trip through an HTTP header unchanged (the server trims header
+  // values and cannot carry line breaks), otherwise its hash could never match.
+  int authHashKey() {
+    if (isatty(STDIN_FILENO)) {
+      std::cerr << "aimass: reading the API key from standard input (end with Ctrl-D)\n";
+    }
+    std::ostringstream buffer;
+    buffer << std::cin.rdbuf();
+    std::string key = buffer.str();
+    if (!key.empty() && key.back() == '\n') {
+      key.pop_back();
+      if (!key.empty() && key.back() == '\r') {
+        key.pop_back();
+      }
+    }
+    auto refuse = [](const std::string& why) {
+      std::cerr << "aimass: auth hash-key: " << why << "\n";
+      return kExitBadInput;
+    };
+    if (key.empty()) {
+      return refuse("the key read from standard input is empty");
+    }
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      const auto c = static_cast<unsigned char>(key[i]);
+      const std::string at = " (byte " + std::to_string(i + 1) + ")";
+      if (c == '\n' || c == '\r') {
+        return refuse("the key read from standard input has more than one line" + at +
+                      "; an HTTP header cannot carry it");
+      }
+      if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        return refuse("the key read from standard input has a control character" + at +
+                      "; an HTTP header cannot carry it");
+      }
+    }
+    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    if (blank(key.front()) || blank(key.back())) {
+      return refuse(
+          "the key read from standard input starts or ends with a space or tab, which HTTP "
+          "drops from header values, so no request could present it");
+    }
+    std::cout << Sha256::of(key) << "\n";
+    return kExitOk;
   }
 
   LogLevel log_level_ = LogLevel::kInfo;

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+namespace aimass::testing {
+
+/// `aimass run CONFIG` (the executable under test, AIMASS_EXECUTABLE) serving in the background
+/// until stop() or destruction; its stderr is read through a pipe. AIMASS_PLUGIN_PATH is
+/// removed from its environment so results do not depend on the shell the tests run from.
+class AimassServer {
+ public:
+  /// Not a speed check: only there so a broken build fails instead of blocking the test run.
+  static constexpr auto kHangLimit = std::chrono::seconds(120);
+
+  explicit AimassServer(const std::string& config) {
+    int err[2];
+    if (pipe(err) != 0) {
+      ADD_FAILURE() << "pipe() failed";
+      return;
+    }
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(err[1], STDERR_FILENO);
+      close(err[0]);
+      close(err[1]);
+      unsetenv("AIMASS_PLUGIN_PATH");
+      std::string program = AIMASS_EXECUTABLE, run = "run", file = config;
+      char* argv[] = {program.data(), run.data(), file.data(), nullptr};
+      execv(program.c_str(), argv);
+      _exit(127);
+    }
+    close(err[1]);
+    err_fd_ = err[0];
+  }
+  ~AimassServer() {
+    stop();
+    if (err_fd_ >= 0) {
+      close(err_fd_);
+    }
+  }
+  AimassServer(const AimassServer&) = delete;
+  AimassServer& operator=(const AimassServer&) = delete;
+
+  /// The port from the "serving http://127.0.0.1:PORT" line ("https" with TLS); 0 if the server
+  /// never got there.
+  int waitForPort(const std::string& scheme = "http") {
+    const std::string marker = "serving " + scheme + "://127.0.0.1:";
+    const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+    while (err_.find(marker) == std::string::npos ||
+           err_.find('\n', err_.find(marker)) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline || !readSome()) {
+        return 0;
+      }
+    }
+    return std::stoi(err_.substr(err_.find(marker) + marker.size()));
+  }
+
+  /// SIGTERM, then waits; the exit code (-1 when already stopped).
+  int stop() {
+    if (pid_ <= 0) {
+      return -1;
+    }
+    kill(pid_, SIGTERM);
+    while (readSome()) {
+    }
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  /// What the server wrote to stderr so far (its log).
+  const std::string& err() const { return err_; }
+
+ private:
+  // Reads what arrives within 100 ms; false once the pipe is closed.
+  bool readSome() {
+    if (err_fd_ < 0) {
+      return false;
+    }
+    pollfd fd{err_fd_, POLLIN, 0};
+    if (poll(&fd, 1, 100) <= 0) {
+      return true;
+    }
+    char buffer[4096];
+    ssize_t n = read(err_fd_, buffer, sizeof buffer);
+    if (n <= 0) {
+      close(err_fd_);
+      err_fd_ = -1;
+      return false;
+    }
+    err_.append(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int err_fd_ = -1;
+  std::string err_;
+};
+
+}  // namespace aimass::testing
