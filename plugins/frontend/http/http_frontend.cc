@@ -861,12 +861,14 @@ Status HttpFrontend::start(Host& host) {
     server_options.request_timeout_ms = options_.request_timeout_ms;
     server_options.idle_timeout_ms = options_.idle_timeout_ms;
     server_options.server_name = "aimass/" + std::string(host.version());
+    server_options.tls = options_.tls;
     HttpHandler handler = [router](const HttpRequest& request, HttpResponse& response) {
       router->handle(request, response);
     };
     AIMASS_ASSIGN_OR_RETURN(auto server,
                             HttpServer::start(std::move(server_options), std::move(handler)));
-    endpoint_ = "http://" + options_.host + ":" + std::to_string(server->port());
+    endpoint_ = (options_.tls ? "https://" : "http://") + options_.host + ":" +
+                std::to_string(server->port());
     router_ = std::move(router);
     server_ = std::move(server);
   } catch (const Poco::Exception& e) {
@@ -874,7 +876,9 @@ Status HttpFrontend::start(Host& host) {
   } catch (const std::exception& e) {
     return unavailable("cannot listen on " + where + ": " + e.what());
   }
-  host.log(LogLevel::kInfo, node_name_, "serving the Open Inference Protocol v2 on " + endpoint_);
+  host.log(LogLevel::kInfo, node_name_,
+           "serving the Open Inference Protocol v2 on " + endpoint_ +
+               (options_.tls ? " (" + options_.tls->description() + ")" : ""));
   return Status();
 }
 

@@ -16,6 +16,7 @@
 #include "aimass/serving.h"
 #include "authenticator.h"
 #include "serving_settings.h"
+#include "tls.h"
 
 namespace aimass::plugins::frontend {
 
@@ -54,6 +55,9 @@ struct HttpFrontendOptions {
   std::vector<std::string> load;
   /// Authentication: mode (auto: on unless `host` is a loopback address), API keys, JWT secret.
   AuthOptions auth;
+  /// Set: serve HTTPS with this certificate (TlsContext::load, from the tls_* parameters);
+  /// null: plain HTTP.
+  std::shared_ptr<const TlsContext> tls;
 };
 
 /// One route a frontend serves: "GET", "/v2/models/{model}/ready" and the least role that may
@@ -175,7 +179,7 @@ class HttpFrontend final : public Frontend {
   /// bad api_keys_file or an unset jwt_secret_env variable. Nothing is bound on these errors.
   Status start(Host& host) override;
   void stop() noexcept override;
-  /// "http://127.0.0.1:<port>" with the bound port; empty before start().
+  /// "http://127.0.0.1:<port>" (https with TLS) with the bound port; empty before start().
   std::string endpoint() const override;
   /// The routes being served (OipRouter::routes()); empty before start() and after stop().
   std::vector<ServedRoute> routes() const;

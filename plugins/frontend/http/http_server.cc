@@ -84,9 +84,10 @@ std::string responseHead(const HttpResponse& response, bool keep_alive,
 }
 
 /// Sends everything, waiting up to timeout_ms each time the socket buffer is full.
-bool sendAll(int fd, std::string_view data, int timeout_ms) {
+bool sendAll(int fd, TlsSession* tls, std::string_view data, int timeout_ms) {
   while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    ssize_t n = tls ? tls->send(data.data(), data.size())
+                    : ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n > 0) {
       data.remove_prefix(static_cast<std::size_t>(n));
       continue;
@@ -95,7 +96,8 @@ bool sendAll(int fd, std::string_view data, int timeout_ms) {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd, POLLOUT, 0};
+      // TLS may need to read before it can write.
+      pollfd p{fd, static_cast<short>(tls && !tls->wantsWrite() ? POLLIN : POLLOUT), 0};
       if (::poll(&p, 1, timeout_ms) <= 0) {
         return false;
       }
@@ -109,7 +111,8 @@ bool sendAll(int fd, std::string_view data, int timeout_ms) {
 /// One client connection and the request being received on it.
 struct Connection {
   int fd = -1;
-  std::string in;  ///< received bytes, starting at the current request
+  std::unique_ptr<TlsSession> tls;  ///< null: plain HTTP
+  std::string in;                   ///< received bytes, starting at the current request
   Clock::time_point deadline;
   bool started = false;   ///< a byte of the current request has arrived
   bool draining = false;  ///< answered with an error; reading and dropping the rest
@@ -196,6 +199,9 @@ struct HttpServer::State {
 
   void closeConnection(Connection& c) {
     if (c.fd >= 0) {
+      if (c.tls) {
+        c.tls->close();
+      }
       ::close(c.fd);
       c.fd = -1;
       std::lock_guard lock(mutex);
@@ -209,7 +215,12 @@ struct HttpServer::State {
     response.status = refusal.status;
     response.body = errorBody(refusal.message);
     std::string data = responseHead(response, false, options.server_name) + response.body;
-    [[maybe_unused]] auto n = ::send(c.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (c.tls) {
+      c.tls->sendSoon(data);
+      c.tls->close();
+    } else {
+      [[maybe_unused]] auto n = ::send(c.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     ::shutdown(c.fd, SHUT_WR);
     c.draining = true;
     c.deadline = Clock::now() + std::chrono::milliseconds(kDrainMilliseconds);
@@ -414,8 +425,12 @@ struct HttpServer::State {
     auto expect = c.request.headers.find("expect");
     if (expect != c.request.headers.end() && lowerCase(expect->second) == "100-continue") {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      [[maybe_unused]] auto n =
-          ::send(c.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (c.tls) {
+        c.tls->sendSoon(kContinue);
+      } else {
+        [[maybe_unused]] auto n =
+            ::send(c.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
     }
     c.continue_sent = true;
   }
@@ -443,11 +458,41 @@ struct HttpServer::State {
     return true;
   }
 
+  /// Advances a TLS handshake (tls.h). False when the connection is finished with.
+  bool handshake(Connection& c) {
+    switch (c.tls->handshake()) {
+      case TlsSession::Step::kDone:
+        c.deadline = Clock::now() + std::chrono::milliseconds(options.idle_timeout_ms);
+        return true;
+      case TlsSession::Step::kPending:
+        return true;
+      case TlsSession::Step::kPlainHttp:
+        c.tls.reset();
+        refuse(c, {400,
+                   "this port speaks HTTPS (TLS is configured), but the request came in "
+                   "plain HTTP; use https://"});
+        return true;
+      case TlsSession::Step::kFailed:
+        break;
+    }
+    return false;
+  }
+
   /// Reads what the socket has. False when the connection is finished with.
   bool readFrom(Connection& c) {
+    if (c.tls && !c.tls->established() && !c.draining) {
+      if (!handshake(c)) {
+        return false;
+      }
+      if (!c.tls || !c.tls->established()) {
+        return true;
+      }
+    }
     char buffer[kReadChunk];
     for (;;) {
-      ssize_t n = ::recv(c.fd, buffer, sizeof(buffer), 0);
+      // Draining drops bytes unread, so TLS records need no decrypting then.
+      ssize_t n = c.tls && !c.draining ? c.tls->receive(buffer, sizeof(buffer))
+                                       : ::recv(c.fd, buffer, sizeof(buffer), 0);
       if (n > 0) {
         if (c.draining) {
           c.drained += n;
@@ -487,6 +532,10 @@ struct HttpServer::State {
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       auto c = std::make_unique<Connection>();
       c->fd = fd;
+      if (options.tls && !(c->tls = options.tls->newSession(fd))) {
+        ::close(fd);
+        continue;
+      }
       c->deadline = Clock::now() + std::chrono::milliseconds(options.idle_timeout_ms);
       bool full;
       {
@@ -539,7 +588,9 @@ struct HttpServer::State {
       fds.push_back({wake_read, POLLIN, 0});
       fds.push_back({listen_fd, POLLIN, 0});
       for (const auto& [fd, c] : connections) {
-        fds.push_back({fd, POLLIN, 0});
+        fds.push_back(
+            {fd, static_cast<short>(c->tls && c->tls->wantsWrite() ? POLLIN | POLLOUT : POLLIN),
+             0});
       }
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
       int ready_count = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(wait, 0)));
@@ -547,8 +598,9 @@ struct HttpServer::State {
         continue;
       }
       if (fds[0].revents) {
+        // A short read has emptied the pipe; only a full one needs another (non-blocking) read.
         char drain[256];
-        while (::read(wake_read, drain, sizeof(drain)) > 0) {
+        while (::read(wake_read, drain, sizeof(drain)) == static_cast<ssize_t>(sizeof(drain))) {
         }
       }
       if (fds[1].revents & POLLIN) {
@@ -603,10 +655,10 @@ struct HttpServer::State {
     std::string head = responseHead(response, keep_alive, options.server_name);
     bool sent;
     if (response.body.size() < kReadChunk) {
-      sent = sendAll(c.fd, head + response.body, options.request_timeout_ms);
+      sent = sendAll(c.fd, c.tls.get(), head + response.body, options.request_timeout_ms);
     } else {
-      sent = sendAll(c.fd, head, options.request_timeout_ms) &&
-             sendAll(c.fd, response.body, options.request_timeout_ms);
+      sent = sendAll(c.fd, c.tls.get(), head, options.request_timeout_ms) &&
+             sendAll(c.fd, c.tls.get(), response.body, options.request_timeout_ms);
     }
     c.keep_alive = sent && keep_alive;
   }
@@ -629,11 +681,18 @@ struct HttpServer::State {
         continue;
       }
       c->nextRequest(options);
+      // Only the worker that makes `returned` non-empty wakes the reactor: the reactor takes
+      // the whole list each time round, so later ones ride on that wake-up (a syscall and a
+      // context switch fewer per request under load).
+      bool first_back;
       {
         std::lock_guard lock(mutex);
+        first_back = returned.empty();
         returned.push_back(std::move(c));
       }
-      wakeReactor();
+      if (first_back) {
+        wakeReactor();
+      }
     }
   }
 };

@@ -8,6 +8,7 @@
 
 #include "aimass/http.h"
 #include "aimass/status.h"
+#include "tls.h"
 
 namespace aimass::plugins::frontend {
 
@@ -22,6 +23,8 @@ struct HttpServerOptions {
   int request_timeout_ms = 30000;            ///< from a request's first byte to its last; then 408
   int idle_timeout_ms = 5000;                ///< a keep-alive connection with no request is closed
   std::string server_name = "aimass";
+  /// Set: every connection speaks TLS (plain HTTP requests get 400); null: plain HTTP.
+  std::shared_ptr<const TlsContext> tls;
 };
 
 /// Handles one complete request. Called on worker threads, several at once; must not throw
@@ -39,6 +42,11 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 /// Content-Length before it is read, or as soon as a chunked body passes it), a request not
 /// complete within request_timeout_ms (408), a malformed request (400), connections beyond
 /// max_connections (503). Idle keep-alive connections close after idle_timeout_ms.
+///
+/// With options.tls the event thread also runs each TLS handshake, never a worker; a
+/// handshake not finished within idle_timeout_ms of the connection's accept is dropped, as is
+/// one that fails (a protocol version or cipher below the context's, a missing client
+/// certificate). A plain HTTP request to the TLS port is answered 400 in plain HTTP and closed.
 ///
 /// stop() stops accepting, closes connections that have no complete request, lets the workers
 /// answer every request already received (with `Connection: close`), then joins every thread.

@@ -73,6 +73,38 @@ aimass::Status readAuthParams(const aimass::NodeConfig& config,
   return aimass::okStatus();
 }
 
+/// The TLS parameters: with a certificate, the certificate and key are loaded and checked now,
+/// so a bad file is reported with the node's place in the config.
+aimass::Status readTlsParams(const aimass::NodeConfig& config,
+                             aimass::plugins::frontend::HttpFrontendOptions& options) {
+  namespace frontend = aimass::plugins::frontend;
+  frontend::TlsOptions tls;
+  if (config.has("tls_certificate")) {
+    tls.certificate = config.getString("tls_certificate");
+  }
+  if (config.has("tls_private_key")) {
+    tls.private_key = config.getString("tls_private_key");
+  }
+  if (config.has("tls_client_ca")) {
+    tls.client_ca = config.getString("tls_client_ca");
+  }
+  tls.min_version = config.getString("tls_min_version");
+  if (tls.certificate.empty() && tls.private_key.empty()) {
+    if (!tls.client_ca.empty()) {
+      return aimass::invalidArgument(
+          "tls_client_ca is set but tls_certificate and tls_private_key are not: client "
+          "certificates need TLS");
+    }
+    return aimass::okStatus();
+  }
+  auto context = frontend::TlsContext::load(tls);
+  if (!context.ok()) {
+    return context.status();
+  }
+  options.tls = std::move(context).value();
+  return aimass::okStatus();
+}
+
 aimass::Status registerTypes(aimass::Registrar& registrar) {
   aimass::NodeType type;
   type.type = "frontend.http";
@@ -187,6 +219,23 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                         "accepted JWTs (claims: sub, role, exp); the secret never goes in YAML. "
                         "Unset or empty at start is an error.")
           .optional(),
+      ParamSpec::path("tls_certificate",
+                      "PEM file with the server certificate (then any intermediate ones); set "
+                      "with tls_private_key, the frontend serves HTTPS only. Read and checked "
+                      "when the config is loaded; see docs/security.md.")
+          .optional(),
+      ParamSpec::path("tls_private_key",
+                      "PEM file with the certificate's unencrypted private key (keep it mode "
+                      "600); must match tls_certificate.")
+          .optional(),
+      ParamSpec::path("tls_client_ca",
+                      "PEM file of CA certificates; when set, every client must present a "
+                      "certificate one of them signed (mutual TLS), else the handshake fails.")
+          .optional(),
+      ParamSpec::string("tls_min_version",
+                        "Oldest TLS version accepted: 1.2 or 1.3 (older ones never are).")
+          .withDefault(std::string("1.2"))
+          .oneOf({"1.2", "1.3"}),
   };
   type.factory =
       [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
@@ -214,6 +263,10 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
         return;
       }
       serving = readAuthParams(config, options.auth);
+      if (!serving.ok()) {
+        return;
+      }
+      serving = readTlsParams(config, options);
       if (!serving.ok()) {
         return;
       }
