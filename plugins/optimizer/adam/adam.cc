@@ -6,6 +6,10 @@
 #include <cstring>
 #include <utility>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "aimass/byte_io.h"
 
 namespace aimass::plugins::optimizer {
@@ -16,11 +20,12 @@ constexpr std::string_view kStateTag = "ADAM1";
 
 bool positiveFinite(double v) { return v > 0 && std::isfinite(v); }
 
-/// The per-step constants of the element-wise update.
-struct StepConstants {
-  float beta1, beta2, one_minus_beta1, one_minus_beta2;
-  float step_size, inverse_sqrt_correction2, eps, coupled_decay, shrink;
-};
+// Below this many elements in all, one thread updates everything: waking the team costs more
+// than it saves.
+constexpr std::size_t kParallelMinimum = 32768;
+// Parts split a parameter at multiples of 16 floats (a 64-byte cache line), so two threads
+// share at most the one line a split falls in.
+constexpr std::size_t kPartAlignment = 16;
 
 // The build targets baseline x86-64, so plain code runs on SSE2 only; the update streams four
 // arrays per parameter and runs once per training step, so it is compiled for AVX-512 and AVX2
@@ -30,6 +35,12 @@ struct StepConstants {
 #else
 #define AIMASS_ADAM_CLONES
 #endif
+
+/// The per-step constants of the element-wise update.
+struct StepConstants {
+  float beta1, beta2, one_minus_beta1, one_minus_beta2;
+  float step_size, inverse_sqrt_correction2, eps, coupled_decay, shrink;
+};
 
 AIMASS_ADAM_CLONES
 void adamUpdate(float* __restrict w, const float* __restrict g, float* __restrict m,
@@ -59,6 +70,34 @@ void amsgradUpdate(float* __restrict w, const float* __restrict g, float* __rest
 
 }  // namespace
 
+std::vector<std::vector<AdamOptimizer::Slice>> AdamOptimizer::splitIntoParts(
+    std::span<const std::size_t> sizes, int threads) {
+  std::size_t total = 0;
+  for (std::size_t n : sizes) {
+    total += n;
+  }
+  const std::size_t parts =
+      total < kParallelMinimum ? 1 : static_cast<std::size_t>(std::max(threads, 1));
+  std::size_t per_part = (total + parts - 1) / parts;
+  per_part = (per_part + kPartAlignment - 1) / kPartAlignment * kPartAlignment;
+  std::vector<std::vector<Slice>> out(parts);
+  std::size_t part = 0, room = per_part;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    std::size_t begin = 0;
+    while (begin < sizes[i]) {
+      const std::size_t take = std::min(room, sizes[i] - begin);
+      out[part].push_back({i, begin, begin + take});
+      begin += take;
+      room -= take;
+      if (room == 0 && part + 1 < parts) {
+        ++part;
+        room = per_part;
+      }
+    }
+  }
+  return out;
+}
+
 Expected<std::unique_ptr<AdamOptimizer>> AdamOptimizer::create(const AdamOptions& options) {
   const std::string type = options.decoupled ? "optimizer.adamw" : "optimizer.adam";
   if (!positiveFinite(options.learning_rate)) {
@@ -79,6 +118,10 @@ Expected<std::unique_ptr<AdamOptimizer>> AdamOptimizer::create(const AdamOptions
     return invalidArgument(type + ": weight_decay must be >= 0, got " +
                            std::to_string(options.weight_decay));
   }
+  if (options.threads < 1) {
+    return invalidArgument(type + ": threads must be at least 1, got " +
+                           std::to_string(options.threads));
+  }
   std::unique_ptr<AdamOptimizer> optimizer;
   Status status = guard(type, [&] { optimizer.reset(new AdamOptimizer(options)); });
   if (!status.ok()) {
@@ -91,6 +134,7 @@ Status AdamOptimizer::begin(std::span<Parameter> parameters) {
   AIMASS_RETURN_IF_ERROR(checkParameters(typeName(), parameters));
   std::vector<std::size_t> sizes;
   std::vector<std::vector<float>> m, v, v_max;
+  std::vector<std::vector<Slice>> parts;
   Status status = guard(typeName(), [&] {
     for (const auto& p : parameters) {
       const auto n = static_cast<std::size_t>(p.value.numel());
@@ -101,6 +145,7 @@ Status AdamOptimizer::begin(std::span<Parameter> parameters) {
         v_max.emplace_back(n, 0.0f);
       }
     }
+    parts = splitIntoParts(sizes, options_.threads);
   });
   if (!status.ok()) {
     return status;
@@ -109,6 +154,7 @@ Status AdamOptimizer::begin(std::span<Parameter> parameters) {
   m_ = std::move(m);
   v_ = std::move(v);
   v_max_ = std::move(v_max);
+  parts_ = std::move(parts);
   steps_ = 0;
   begun_ = true;
   return okStatus();
@@ -135,14 +181,37 @@ Status AdamOptimizer::step(std::span<Parameter> parameters) {
   k.coupled_decay = static_cast<float>(options_.decoupled ? 0 : options_.weight_decay);
   k.shrink = static_cast<float>(
       options_.decoupled ? 1 - options_.learning_rate * options_.weight_decay : 1);
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    float* w = parameters[i].value.data<float>();
-    const float* g = parameters[i].grad.data<float>();
-    if (options_.amsgrad) {
-      amsgradUpdate(w, g, m_[i].data(), v_[i].data(), v_max_[i].data(), sizes_[i], k);
-    } else {
-      adamUpdate(w, g, m_[i].data(), v_[i].data(), sizes_[i], k);
+  const bool amsgrad = options_.amsgrad;
+  auto update = [&](const std::vector<Slice>& slices) {
+    for (const Slice& s : slices) {
+      const std::size_t i = s.parameter, n = s.end - s.begin;
+      float* w = parameters[i].value.data<float>() + s.begin;
+      const float* g = parameters[i].grad.data<float>() + s.begin;
+      float* m = m_[i].data() + s.begin;
+      float* v = v_[i].data() + s.begin;
+      if (amsgrad) {
+        amsgradUpdate(w, g, m, v, v_max_[i].data() + s.begin, n, k);
+      } else {
+        adamUpdate(w, g, m, v, n, k);
+      }
     }
+  };
+#ifdef _OPENMP
+  if (const auto parts = static_cast<int>(parts_.size()); parts > 1) {
+    // The team may come out smaller than asked (nested or limited OpenMP); each thread then
+    // takes every team-size-th part, so every part still runs exactly once.
+#pragma omp parallel num_threads(parts)
+    {
+      const int team = omp_get_num_threads();
+      for (int part = omp_get_thread_num(); part < parts; part += team) {
+        update(parts_[static_cast<std::size_t>(part)]);
+      }
+    }
+    return okStatus();
+  }
+#endif
+  for (const auto& slices : parts_) {
+    update(slices);
   }
   return okStatus();
 }

@@ -21,6 +21,9 @@ struct AdamOptions {
   double weight_decay = 0;  ///< >= 0; coupled (Adam) or decoupled (AdamW), see `decoupled`
   bool amsgrad = false;     ///< keep the running maximum of the second moment
   bool decoupled = false;   ///< AdamW: shrink the weights directly instead of adding to g
+  /// Threads step() splits the update across (the graph's `threads:`); >= 1. The result is the
+  /// same for any count: every element's update is independent of the others.
+  int threads = 1;
 };
 
 /// Adam and AdamW in the formulation PyTorch uses (torch.optim.Adam / AdamW, single-tensor):
@@ -35,16 +38,19 @@ struct AdamOptions {
 /// with t the 1-based step count. Moments are FP32; bias corrections are computed in double
 /// once per step.
 ///
-/// Lifecycle: begin() records the parameters' sizes and allocates m, v (and v_max); step()
-/// allocates nothing, never throws, and its inner loop is a plain vectorisable loop.
-/// Threading: not thread-safe; one training thread drives it.
+/// Lifecycle: begin() records the parameters' sizes, allocates m, v (and v_max) and splits the
+/// elements of all parameters into `threads` contiguous parts of about equal size; step()
+/// allocates nothing, never throws, and runs one plain vectorisable loop per slice of a part.
+/// Threading: not thread-safe; one training thread drives it. With threads > 1 and enough
+/// elements, step() runs the parts on that thread's OpenMP team (the one oneDNN's primitives
+/// use, so the two never run at once and nothing oversubscribes).
 ///
 /// State (saveState), little-endian: "ADAM1", f64 learning rate, u64 steps, u8 amsgrad, u64
 /// parameter count, then per parameter u64 size and m, v (and v_max) as f32s.
 class AdamOptimizer final : public GradientOptimizer {
  public:
   /// kInvalidArgument for a learning rate or epsilon that is not a positive finite number,
-  /// betas outside [0, 1), or negative weight decay.
+  /// betas outside [0, 1), negative weight decay, or threads < 1.
   static Expected<std::unique_ptr<AdamOptimizer>> create(const AdamOptions& options);
 
   /// kInvalidArgument for a parameter that is not FP32 or whose grad has another size.
@@ -69,6 +75,16 @@ class AdamOptimizer final : public GradientOptimizer {
     return options_.decoupled ? "optimizer.adamw" : "optimizer.adam";
   }
 
+  /// A run of one parameter's elements [begin, end) that one thread updates.
+  struct Slice {
+    std::size_t parameter = 0, begin = 0, end = 0;
+  };
+  /// Splits parameters of `sizes` elements, in order, into `threads` parts of about equal
+  /// length (one part when there are under 32,768 elements in all); together the parts cover
+  /// every element once.
+  static std::vector<std::vector<Slice>> splitIntoParts(std::span<const std::size_t> sizes,
+                                                        int threads);
+
   AdamOptions options_;
   bool begun_ = false;
   std::uint64_t steps_ = 0;
@@ -76,6 +92,7 @@ class AdamOptimizer final : public GradientOptimizer {
   std::vector<std::vector<float>> m_;      // first moments
   std::vector<std::vector<float>> v_;      // second moments
   std::vector<std::vector<float>> v_max_;  // amsgrad: running maxima of v; empty otherwise
+  std::vector<std::vector<Slice>> parts_;  // from begin(): one list of slices per thread
 };
 
 }  // namespace aimass::plugins::optimizer

@@ -3,9 +3,11 @@
 
 #include "aimass/plugin.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "adam.h"
+#include "aimass/host.h"
 
 namespace {
 
@@ -64,6 +66,7 @@ aimass::NodeType adamType(bool decoupled) {
     options.weight_decay = config.getFloat("weight_decay");
     options.amsgrad = config.getBool("amsgrad");
     options.decoupled = decoupled;
+    options.threads = std::max(1, config.host().threads());
     auto optimizer = aimass::plugins::optimizer::AdamOptimizer::create(options);
     if (!optimizer.ok()) {
       return optimizer.status();

@@ -8,9 +8,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "aimass/host.h"
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
@@ -76,6 +78,74 @@ std::vector<double> referenceTrajectory(const AdamOptions& o, double w,
   }
   return out;
 }
+
+/// The host services the factory reads: only threads().
+class ThreadsHost final : public Host {
+ public:
+  explicit ThreadsHost(int threads) : threads_(threads) {}
+  void log(LogLevel, std::string_view, std::string_view) override {}
+  int threads() const override { return threads_; }
+  std::filesystem::path baseDir() const override { return "."; }
+  RouteTable& routes() override { return routes_; }
+  const ModelCatalog& models() const override { return models_; }
+  std::string_view version() const override { return "test"; }
+  bool stopRequested() const override { return false; }
+
+ private:
+  class NoRoutes final : public RouteTable {
+   public:
+    Status add(Route) override { return unimplemented("no routes"); }
+    std::vector<Route> routes() const override { return {}; }
+  };
+  class NoModels final : public ModelCatalog {
+   public:
+    std::vector<ServedModel> list() const override { return {}; }
+    Expected<ServedModel> find(std::string_view, std::string_view) const override {
+      return notFound("none");
+    }
+  };
+  int threads_;
+  NoRoutes routes_;
+  NoModels models_;
+};
+
+/// Parameters of the W1 network's sizes (784-256-128-10) with gradients that differ per
+/// element and per step, so a skipped, repeated or misplaced element changes the result.
+struct NetworkParameters {
+  NetworkParameters() {
+    const std::vector<std::vector<std::int64_t>> shapes = {{784, 256}, {256},     {256, 128},
+                                                           {128},      {128, 10}, {10}};
+    std::mt19937 random(3);
+    std::normal_distribution<float> normal(0.0f, 0.1f);
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      Parameter p;
+      p.name = "p" + std::to_string(i);
+      p.value = Tensor(DType::kFloat32, shapes[i]);
+      p.grad = Tensor(DType::kFloat32, shapes[i]);
+      for (float& x : p.value.span<float>()) {
+        x = normal(random);
+      }
+      all.push_back(std::move(p));
+    }
+  }
+  void setGradients(int step) {
+    std::mt19937 random(100 + step);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (Parameter& p : all) {
+      for (float& g : p.grad.span<float>()) {
+        g = normal(random);
+      }
+    }
+  }
+  std::vector<float> values() const {
+    std::vector<float> out;
+    for (const Parameter& p : all) {
+      out.insert(out.end(), p.value.span<float>().begin(), p.value.span<float>().end());
+    }
+    return out;
+  }
+  std::vector<Parameter> all;
+};
 
 void expectConformance(GradientOptimizer& optimizer) {
   for (const auto& check : aimass::testing::checkGradientOptimizer(optimizer)) {
@@ -186,6 +256,52 @@ TEST(AdamOptimizerTest, StepAllocatesNothing) {
   EXPECT_EQ(aimass::testing::heapAllocations(), before);
 }
 
+TEST(AdamOptimizerTest, ThreadsGiveBitIdenticalResultsToOneThread) {
+  for (bool amsgrad : {false, true}) {
+    std::vector<std::vector<float>> results;
+    std::vector<std::string> states;
+    for (int threads : {1, 2, 3}) {
+      AdamOptions o = adam(0.01, 0.001, amsgrad);
+      o.threads = threads;
+      auto optimizer = make(o);
+      NetworkParameters net;
+      ASSERT_TRUE(optimizer->begin(net.all).ok());
+      for (int step = 0; step < 5; ++step) {
+        net.setGradients(step);
+        ASSERT_TRUE(optimizer->step(net.all).ok());
+      }
+      results.push_back(net.values());
+      states.emplace_back();
+      ASSERT_TRUE(optimizer->saveState(states.back()).ok());
+    }
+    // Every weight moved (the gradients are never zero), and identically for any thread count.
+    NetworkParameters start;
+    const std::vector<float> initial = start.values();
+    for (std::size_t j = 0; j < initial.size(); ++j) {
+      ASSERT_NE(results[0][j], initial[j]) << "element " << j << " was not updated";
+    }
+    EXPECT_TRUE(results[1] == results[0]) << "2 threads differ from 1, amsgrad " << amsgrad;
+    EXPECT_TRUE(results[2] == results[0]) << "3 threads differ from 1, amsgrad " << amsgrad;
+    EXPECT_EQ(states[1], states[0]);
+    EXPECT_EQ(states[2], states[0]);
+  }
+}
+
+TEST(AdamOptimizerTest, StepOnManyThreadsAllocatesNothing) {
+  AdamOptions o = adam(0.01);
+  o.threads = 2;
+  auto optimizer = make(o);
+  NetworkParameters net;
+  ASSERT_TRUE(optimizer->begin(net.all).ok());
+  net.setGradients(0);
+  ASSERT_TRUE(optimizer->step(net.all).ok());  // the first parallel region starts the team
+  const long before = aimass::testing::heapAllocations();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(optimizer->step(net.all).ok());
+  }
+  EXPECT_EQ(aimass::testing::heapAllocations(), before);
+}
+
 TEST(AdamOptimizerTest, RefusesStepsOnOtherParameters) {
   auto optimizer = make(adam(0.01));
   OneParameter w({1, 2, 3});
@@ -247,6 +363,10 @@ TEST(AdamOptimizerTest, CreateRefusesBadSettings) {
   EXPECT_FALSE(AdamOptimizer::create(adam(0)).ok());
   auto bad_decay = AdamOptimizer::create(adam(0.1, -1, false, true));
   EXPECT_THAT(bad_decay.status().message(), HasSubstr("optimizer.adamw: weight_decay"));
+  o = AdamOptions{};
+  o.threads = 0;
+  EXPECT_THAT(AdamOptimizer::create(o).status().message(),
+              HasSubstr("optimizer.adam: threads must be at least 1, got 0"));
 }
 
 TEST(AdamOptimizerTest, RegistersAdamAndAdamWWithPyTorchDefaults) {
@@ -254,8 +374,9 @@ TEST(AdamOptimizerTest, RegistersAdamAndAdamWWithPyTorchDefaults) {
   auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
   ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
   ASSERT_EQ(registrar.types.size(), 2u);
+  ThreadsHost host(3);
   for (const NodeType& type : registrar.types) {
-    NodeConfig config("opt", type.type, nullptr);
+    NodeConfig config("opt", type.type, &host);
     for (const auto& spec : type.params) {
       EXPECT_FALSE(spec.doc.empty());
       config.setValue(spec.name, spec.default_value);
@@ -268,6 +389,7 @@ TEST(AdamOptimizerTest, RegistersAdamAndAdamWWithPyTorchDefaults) {
     EXPECT_EQ(optimizer.options().beta2, 0.999);
     EXPECT_EQ(optimizer.options().epsilon, 1e-8);
     EXPECT_FALSE(optimizer.options().amsgrad);
+    EXPECT_EQ(optimizer.options().threads, 3) << "the graph's threads: setting";
     const bool is_adamw = type.type == "optimizer.adamw";
     EXPECT_EQ(optimizer.options().decoupled, is_adamw);
     EXPECT_EQ(optimizer.options().weight_decay, is_adamw ? 1e-2 : 0.0) << type.type;
