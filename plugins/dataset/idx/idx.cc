@@ -19,6 +19,18 @@ namespace aimass::plugins::dataset {
 
 namespace {
 
+/// Asks the CPU to start loading every cache line of [start, start + bytes). Always inlined:
+/// GCC 12 finds an out-of-line call to it free of side effects and deletes the call.
+[[gnu::always_inline]] inline void prefetchBytes(const char* start, std::size_t bytes) {
+  constexpr std::size_t kLine = 64;
+  for (std::size_t offset = 0; offset < bytes; offset += kLine) {
+    __builtin_prefetch(start + offset);
+  }
+  if (bytes > 0) {
+    __builtin_prefetch(start + bytes - 1);  // the last line, when the run is unaligned
+  }
+}
+
 std::string quote(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
 /// Element types of the IDX format, by type byte.
@@ -401,9 +413,23 @@ Status IdxDataset::read(std::span<const std::uint64_t> rows, Batch& out) const {
     out.features.resize(DType::kFloat32, {n, static_cast<std::int64_t>(width_)});
     float* features = out.features.data<float>();
     const float scale = scale_, shift = shift_;
+    // Shuffled rows are scattered over a set larger than the caches, and the hardware
+    // prefetcher only starts after a row's first misses, so a batch read would wait on memory
+    // once per cache line. Asking for the lines of the row kRowsAhead further on while this one
+    // converts keeps those loads in flight together.
+    constexpr std::size_t kRowsAhead = 4;
+    const std::size_t row_bytes = width_ * (bytes_.empty() ? sizeof(float) : 1);
+    const char* base = bytes_.empty() ? reinterpret_cast<const char*>(values_.data())
+                                      : reinterpret_cast<const char*>(bytes_.data());
+    for (std::size_t i = 0; i < std::min(kRowsAhead, rows.size()); ++i) {
+      prefetchBytes(base + rows[i] * row_bytes, row_bytes);
+    }
     // __restrict: the output never overlaps the loaded data, so the loops vectorise without
     // run-time overlap checks.
     for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (i + kRowsAhead < rows.size()) {
+        prefetchBytes(base + rows[i + kRowsAhead] * row_bytes, row_bytes);
+      }
       float* __restrict dst = features + i * width_;
       if (!bytes_.empty()) {
         const std::uint8_t* __restrict src = bytes_.data() + rows[i] * width_;
