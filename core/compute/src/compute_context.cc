@@ -3,6 +3,8 @@
 
 #include <omp.h>
 
+#include <algorithm>
+
 #include "context_impl.h"
 
 namespace aimass::compute {
@@ -30,11 +32,14 @@ Expected<std::shared_ptr<ComputeContext>> ComputeContext::create(int threads) {
   return context;
 }
 
-void ComputeContext::enterThreads() const noexcept {
+void ComputeContext::enterThreads() const noexcept { enterThreads(threads_); }
+
+void ComputeContext::enterThreads(int limit) const noexcept {
   // The thread-count ICV is per calling thread, and oneDNN's OpenMP runtime sizes its parallel
   // regions from it.
-  if (omp_get_max_threads() != threads_) {
-    omp_set_num_threads(threads_);
+  const int threads = std::max(1, std::min(limit, threads_));
+  if (omp_get_max_threads() != threads) {
+    omp_set_num_threads(threads);
   }
 }
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <omp.h>
+
+#include <limits>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "aimass/compute/compute_context.h"
@@ -27,6 +30,34 @@ Status dnnlCall(const char* what, Fn&& fn) noexcept {
     return internalError(std::string(what) + ": " + e.what());
   }
 }
+
+/// How many threads an op with `work` units of work (multiply-adds, or elements for
+/// element-wise ops) runs on: 1 below `minimum`, otherwise the context's count. Measured on the
+/// W1 network with 2 threads (oneDNN 2.6, ONEDNN_VERBOSE): the batch-128 products of the
+/// 10-unit output layer (164k multiply-adds), the bias sums and element-wise ops on 16-32k
+/// values took 1.2-3x longer on 2 threads than on 1, fork and join costing more than the work.
+inline int threadLimit(double work, double minimum) {
+  return work < minimum ? 1 : std::numeric_limits<int>::max();
+}
+/// Thresholds for threadLimit(): matrix products (m * k * n) and element-wise ops (elements).
+constexpr double kParallelProductMinimum = 1 << 20;
+constexpr double kParallelElementsMinimum = 1 << 16;
+
+/// Sets the calling thread's OpenMP thread count as context.enterThreads(limit) does for the
+/// lifetime of the scope, then restores it: oneDNN sizes some primitives' work split from it
+/// when they are built.
+class ScopedThreads {
+ public:
+  ScopedThreads(const ComputeContext& context, int limit) : previous_(omp_get_max_threads()) {
+    context.enterThreads(limit);
+  }
+  ~ScopedThreads() { omp_set_num_threads(previous_); }
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int previous_;
+};
 
 /// A dense row-major FP32 descriptor of `dims`.
 inline dnnl::memory::desc rowMajor(const dnnl::memory::dims& dims) {

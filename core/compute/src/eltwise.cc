@@ -13,6 +13,7 @@ struct Eltwise::Impl {
   dnnl::eltwise_backward backward;
   dnnl::memory src, dst, saved, diff_dst, diff_src;
   bool has_backward = false;
+  int threads = 1;  // threadLimit() of the element count
 };
 
 Eltwise::Eltwise(Activation activation, std::unique_ptr<Impl> impl)
@@ -52,8 +53,10 @@ Expected<std::unique_ptr<Eltwise>> Eltwise::create(std::shared_ptr<ComputeContex
   }
   auto impl = std::make_unique<Impl>();
   impl->context = context;
+  impl->threads = threadLimit(static_cast<double>(elements), kParallelElementsMinimum);
   Status status = dnnlCall("building Eltwise", [&] {
     const dnnl::engine& engine = context->impl().engine;
+    ScopedThreads threads(*context, impl->threads);
     auto md = rowMajor({elements});
     auto forward_pd = dnnl::eltwise_forward::primitive_desc(
         dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, forward_algorithm, md),
@@ -83,7 +86,7 @@ Expected<std::unique_ptr<Eltwise>> Eltwise::create(std::shared_ptr<ComputeContex
 Status Eltwise::forward(const float* src, float* dst) noexcept {
   Impl& p = *impl_;
   return dnnlCall("Eltwise forward", [&] {
-    p.context->enterThreads();
+    p.context->enterThreads(p.threads);
     p.src.set_data_handle(const_cast<float*>(src));
     p.dst.set_data_handle(dst);
     p.forward.execute(p.context->impl().stream, {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_DST, p.dst}});
@@ -96,7 +99,7 @@ Status Eltwise::backward(const float* saved, const float* diff_dst, float* diff_
     return failedPrecondition("Eltwise was built without backward");
   }
   return dnnlCall("Eltwise backward", [&] {
-    p.context->enterThreads();
+    p.context->enterThreads(p.threads);
     p.saved.set_data_handle(const_cast<float*>(saved));
     p.diff_dst.set_data_handle(const_cast<float*>(diff_dst));
     p.diff_src.set_data_handle(diff_src);

@@ -39,6 +39,8 @@ struct FullyConnected::Impl {
   dnnl::memory xt, dy_w, dw;             // backward weights
   dnnl::memory ones_memory, dy_sum, db;  // bias gradient
   bool has_backward = false;
+  // Thread limits (threadLimit()): the three products share one, the bias sum has its own.
+  int product_threads = 1, bias_threads = 1;
 };
 
 FullyConnected::FullyConnected(FullyConnectedShape shape, std::unique_ptr<Impl> impl)
@@ -64,8 +66,14 @@ Expected<std::unique_ptr<FullyConnected>> FullyConnected::create(
   const std::int64_t m = shape.rows, k = shape.inputs, n = shape.outputs;
   auto impl = std::make_unique<Impl>();
   impl->context = context;
+  impl->product_threads =
+      threadLimit(static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n),
+                  kParallelProductMinimum);
+  impl->bias_threads =
+      threadLimit(static_cast<double>(m) * static_cast<double>(n), kParallelProductMinimum);
   Status status = dnnlCall("building FullyConnected", [&] {
     const dnnl::engine& engine = context->impl().engine;
+    ScopedThreads product_threads(*context, impl->product_threads);
     auto x_md = rowMajor({m, k});
     auto w_md = rowMajor({k, n});
     auto b_md = rowMajor({1, n});
@@ -101,6 +109,7 @@ Expected<std::unique_ptr<FullyConnected>> FullyConnected::create(
     impl->dy_w = dnnl::memory(y_md, engine, DNNL_MEMORY_NONE);
     impl->dw = dnnl::memory(w_md, engine, DNNL_MEMORY_NONE);
     if (shape.bias) {
+      ScopedThreads bias_threads(*context, impl->bias_threads);
       impl->ones.assign(static_cast<std::size_t>(m), 1.0f);
       auto ones_md = rowMajor({1, m});
       impl->bias_sum = dnnl::matmul(
@@ -121,7 +130,7 @@ Status FullyConnected::forward(const float* x, const float* weight, const float*
                                float* y) noexcept {
   Impl& p = *impl_;
   return dnnlCall("FullyConnected forward", [&] {
-    p.context->enterThreads();
+    p.context->enterThreads(p.product_threads);
     p.x.set_data_handle(const_cast<float*>(x));
     p.w.set_data_handle(const_cast<float*>(weight));
     p.y.set_data_handle(y);
@@ -144,7 +153,7 @@ Status FullyConnected::backwardData(const float* dy, const float* weight, float*
     return failedPrecondition("FullyConnected was built without backward");
   }
   return dnnlCall("FullyConnected backward data", [&] {
-    p.context->enterThreads();
+    p.context->enterThreads(p.product_threads);
     p.dy.set_data_handle(const_cast<float*>(dy));
     p.wt.set_data_handle(const_cast<float*>(weight));
     p.dx.set_data_handle(dx);
@@ -160,7 +169,7 @@ Status FullyConnected::backwardWeights(const float* x, const float* dy, float* w
     return failedPrecondition("FullyConnected was built without backward");
   }
   return dnnlCall("FullyConnected backward weights", [&] {
-    p.context->enterThreads();
+    p.context->enterThreads(p.product_threads);
     p.xt.set_data_handle(const_cast<float*>(x));
     p.dy_w.set_data_handle(const_cast<float*>(dy));
     p.dw.set_data_handle(weight_grad);
@@ -168,6 +177,7 @@ Status FullyConnected::backwardWeights(const float* x, const float* dy, float* w
         p.context->impl().stream,
         {{DNNL_ARG_SRC, p.xt}, {DNNL_ARG_WEIGHTS, p.dy_w}, {DNNL_ARG_DST, p.dw}});
     if (shape_.bias && bias_grad != nullptr) {
+      p.context->enterThreads(p.bias_threads);
       p.dy_sum.set_data_handle(const_cast<float*>(dy));
       p.db.set_data_handle(bias_grad);
       p.bias_sum.execute(

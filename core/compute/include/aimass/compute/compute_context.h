@@ -36,6 +36,9 @@ class AIMASS_COMPUTE_API ComputeContext {
 
   /// Makes the calling thread's parallel regions use threads() threads. Cheap; ops call it.
   void enterThreads() const noexcept;
+  /// The same with at most `limit` threads (>= 1): ops too small to gain from more threads
+  /// than that run on fewer, and skip waking and joining the rest.
+  void enterThreads(int limit) const noexcept;
 
  private:
   ComputeContext(int threads, std::unique_ptr<Impl> impl);
