@@ -412,7 +412,9 @@ Expected<PostgresStorage::Lease> PostgresStorage::lease(bool allow_reuse) const 
         mentions(text, " value: ") || mentions(text, "invalid value")) {
       return invalidArgument(message);
     }
-    return unavailable(message);
+    // Refused, timed out, shut down: a server that is not there (now). Said in words a user
+    // recognises before libpq's own text.
+    return unavailable("the database server is unreachable: " + message);
   }
 }
 
@@ -468,7 +470,8 @@ Status PostgresStorage::attempt(Lease& session, std::string_view what, Fn&& fn,
       *retryable = session.reused() && !attempt.committing;
     }
     return unavailable(
-        display_ + ": " + std::string(what) + ": lost the connection to the server (" +
+        display_ + ": " + std::string(what) +
+        ": the database server is unreachable: lost the connection to the server (" +
         currentExceptionText() + ")" +
         (attempt.committing ? "; the change may or may not have been committed" : ""));
   }
@@ -627,8 +630,7 @@ Expected<std::vector<std::string>> PostgresStorage::list(std::string_view prefix
       attempt.session << "SELECT key FROM records ORDER BY key", into(rows), now;
     } else if (high) {
       BLOB up = toBlob(*high);
-      attempt.session << "SELECT key FROM records WHERE key >= $1 AND key < $2 ORDER BY key",
-          into(rows), use(low), use(up), now;
+      attempt.session << kListRangeSql, into(rows), use(low), use(up), now;
     } else {
       attempt.session << "SELECT key FROM records WHERE key >= $1 ORDER BY key", into(rows),
           use(low), now;

@@ -65,6 +65,11 @@ class PostgresStorage final : public Storage {
   static constexpr std::size_t kChunkBytes = 256 * 1024;
   /// The schema version this plugin creates and understands.
   static constexpr int kSchemaVersion = 2;
+  /// The query list(prefix) runs, with $1 = the prefix and $2 = prefixUpperBound(prefix), both
+  /// BYTEA: a range on the primary key's index, never a scan. Exposed so tests and
+  /// bench/registry.cc can EXPLAIN the very query.
+  static constexpr const char* kListRangeSql =
+      "SELECT key FROM records WHERE key >= $1 AND key < $2 ORDER BY key";
 
   /// Connects and migrates. kInvalidArgument for a malformed URI, a URI holding a password or an
   /// unset password variable; kUnavailable when the server cannot be reached; kPermissionDenied

@@ -385,8 +385,7 @@ Expected<std::vector<std::string>> SqliteStorage::list(std::string_view prefix) 
     std::string low(prefix);
     auto high = prefixUpperBound(prefix);
     if (high) {
-      *session << "SELECT key FROM records WHERE key >= ? AND key < ? ORDER BY key", into(keys),
-          use(low), use(*high), now;
+      *session << kListRangeSql, into(keys), use(low), use(*high), now;
     } else {
       *session << "SELECT key FROM records WHERE key >= ? ORDER BY key", into(keys), use(low), now;
     }

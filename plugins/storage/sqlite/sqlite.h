@@ -46,6 +46,11 @@ class SqliteStorage final : public Storage {
   static constexpr std::size_t kChunkBytes = 256 * 1024;
   /// The schema version this plugin creates and understands.
   static constexpr int kSchemaVersion = 2;
+  /// The query list(prefix) runs, with ? = the prefix and prefixUpperBound(prefix): a range on
+  /// the primary key's index, never a scan. Exposed so tests and bench/registry.cc can EXPLAIN
+  /// the very query.
+  static constexpr const char* kListRangeSql =
+      "SELECT key FROM records WHERE key >= ? AND key < ? ORDER BY key";
 
   /// Opens (creating it and its parent folders when missing) the database at `path` and
   /// migrates it. kInvalidArgument for an empty path or a folder in the way, kPermissionDenied
