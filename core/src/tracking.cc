@@ -849,34 +849,44 @@ Expected<RunList> Tracking::listRuns(const RunQuery& query) const {
   };
   std::vector<Candidate> candidates;
   for (const auto& experiment : experiments) {
-    AIMASS_ASSIGN_OR_RETURN(auto members, storage_.list(experimentPrefix(experiment) + "runs/"));
-    std::set<std::int64_t> ids;
-    for (const auto& key : members) {
-      if (auto id = trailingRunId(key)) {
-        ids.insert(*id);
+    // Each index prefix is listed once per query (a filter and the sort on the same metric
+    // share one listing), and the experiment's whole member list only when no status or filter
+    // narrows it: every entry of a status or metric index is a member already.
+    std::map<std::string, std::vector<std::string>> listed;
+    auto listOnce = [&](const std::string& prefix) -> Expected<const std::vector<std::string>*> {
+      auto found = listed.find(prefix);
+      if (found == listed.end()) {
+        AIMASS_ASSIGN_OR_RETURN(auto keys, storage_.list(prefix));
+        found = listed.emplace(prefix, std::move(keys)).first;
       }
-    }
-    auto intersect = [&](const std::set<std::int64_t>& allowed) {
+      return &found->second;
+    };
+    std::optional<std::set<std::int64_t>> narrowed;
+    auto intersect = [&](std::set<std::int64_t> allowed) {
+      if (!narrowed) {
+        narrowed = std::move(allowed);
+        return;
+      }
       std::set<std::int64_t> kept;
-      std::set_intersection(ids.begin(), ids.end(), allowed.begin(), allowed.end(),
+      std::set_intersection(narrowed->begin(), narrowed->end(), allowed.begin(), allowed.end(),
                             std::inserter(kept, kept.end()));
-      ids = std::move(kept);
+      narrowed = std::move(kept);
     };
     if (query.status) {
-      AIMASS_ASSIGN_OR_RETURN(auto keys, storage_.list(statusPrefix(experiment, *query.status)));
+      AIMASS_ASSIGN_OR_RETURN(const auto* keys, listOnce(statusPrefix(experiment, *query.status)));
       std::set<std::int64_t> with_status;
-      for (const auto& key : keys) {
+      for (const auto& key : *keys) {
         if (auto id = trailingRunId(key)) {
           with_status.insert(*id);
         }
       }
-      intersect(with_status);
+      intersect(std::move(with_status));
     }
     for (const auto& filter : query.filters) {
       const std::string prefix = metricPrefix(experiment, filter.metric);
-      AIMASS_ASSIGN_OR_RETURN(auto keys, storage_.list(prefix));
+      AIMASS_ASSIGN_OR_RETURN(const auto* keys, listOnce(prefix));
       std::set<std::int64_t> passing;
-      for (const auto& key : keys) {
+      for (const auto& key : *keys) {
         std::string_view rest = std::string_view(key).substr(prefix.size());
         auto value = parseSortableNumber(rest.substr(0, rest.find('/')));
         auto id = trailingRunId(key);
@@ -884,8 +894,20 @@ Expected<RunList> Tracking::listRuns(const RunQuery& query) const {
           passing.insert(*id);
         }
       }
-      intersect(passing);
+      intersect(std::move(passing));
     }
+    if (!narrowed) {
+      AIMASS_ASSIGN_OR_RETURN(const auto* members,
+                              listOnce(experimentPrefix(experiment) + "runs/"));
+      std::set<std::int64_t> all;
+      for (const auto& key : *members) {
+        if (auto id = trailingRunId(key)) {
+          all.insert(*id);
+        }
+      }
+      narrowed = std::move(all);
+    }
+    const std::set<std::int64_t>& ids = *narrowed;
     if (query.sort_metric.empty()) {
       for (std::int64_t id : ids) {
         candidates.push_back({id, std::nullopt});
@@ -893,9 +915,9 @@ Expected<RunList> Tracking::listRuns(const RunQuery& query) const {
       continue;
     }
     const std::string prefix = metricPrefix(experiment, query.sort_metric);
-    AIMASS_ASSIGN_OR_RETURN(auto keys, storage_.list(prefix));
+    AIMASS_ASSIGN_OR_RETURN(const auto* sort_keys, listOnce(prefix));
     std::set<std::int64_t> sorted;
-    for (const auto& key : keys) {
+    for (const auto& key : *sort_keys) {
       std::string_view rest = std::string_view(key).substr(prefix.size());
       auto value = parseSortableNumber(rest.substr(0, rest.find('/')));
       auto id = trailingRunId(key);

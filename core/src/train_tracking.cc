@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "train_tracking.h"
 
+#include <cstdio>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -10,6 +11,23 @@
 #include "train_job.h"
 
 namespace aimass::core {
+namespace {
+
+/// Adds the time from its construction to its destruction to `total`.
+class TimeSpentIn {
+ public:
+  explicit TimeSpentIn(std::chrono::steady_clock::duration& total)
+      : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~TimeSpentIn() { total_ += std::chrono::steady_clock::now() - start_; }
+  TimeSpentIn(const TimeSpentIn&) = delete;
+  TimeSpentIn& operator=(const TimeSpentIn&) = delete;
+
+ private:
+  std::chrono::steady_clock::duration& total_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
 
 void TrainRunTracker::configure(std::shared_ptr<Storage> storage, std::string experiment,
                                 std::string node) {
@@ -46,9 +64,12 @@ void TrainRunTracker::disable(const Status& why) {
 void TrainRunTracker::start(Host& host) {
   host_ = &host;
   run_.reset();
+  spent_ = {};
+  points_ = 0;
   if (!storage_) {
     return;
   }
+  TimeSpentIn timed(spent_);
   tracking_ = std::make_unique<Tracking>(*storage_);
   auto recovered = tracking_->recoverAbandonedRuns();
   if (!recovered.ok()) {
@@ -84,6 +105,8 @@ void TrainRunTracker::step(std::uint64_t step, double loss, double learning_rate
   if (!run_) {
     return;
   }
+  TimeSpentIn timed(spent_);
+  points_ += 3;
   Status status =
       run_->logAll(static_cast<std::int64_t>(step), {{"loss", loss},
                                                      {"learning_rate", learning_rate},
@@ -97,6 +120,8 @@ void TrainRunTracker::log(std::string_view name, std::uint64_t step, double valu
   if (!run_) {
     return;
   }
+  TimeSpentIn timed(spent_);
+  ++points_;
   Status status = run_->log(name, static_cast<std::int64_t>(step), value);
   if (status.ok()) {
     status = run_->flushIfDue();
@@ -119,11 +144,21 @@ void TrainRunTracker::end(const Status& outcome) {
   const RunStatus status = outcome.ok()                               ? RunStatus::kFinished
                            : outcome.code() == StatusCode::kCancelled ? RunStatus::kKilled
                                                                       : RunStatus::kFailed;
-  Status finished = run_->finish(status, outcome.ok() ? std::string() : outcome.toString());
+  Status finished;
+  {
+    TimeSpentIn timed(spent_);
+    finished = run_->finish(status, outcome.ok() ? std::string() : outcome.toString());
+  }
   if (!finished.ok()) {
     disable(finished.withContext("ending run " + std::to_string(run_->id())));
     return;
   }
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.6f", std::chrono::duration<double>(spent_).count());
+  host_->log(LogLevel::kInfo, node_,
+             "tracked run " + std::to_string(run_->id()) + ": " + std::to_string(points_) +
+                 " metric points in " + std::to_string(run_->batchesWritten()) +
+                 " batch records, tracking_s=" + seconds);
   run_.reset();
 }
 

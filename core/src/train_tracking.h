@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -31,7 +32,10 @@ namespace aimass::core {
 /// or failed with the error.
 ///
 /// Tracking must never stop training: the first storage error is logged as a warning and
-/// tracking is off for the rest of the run. Threading: the job's thread only.
+/// tracking is off for the rest of the run. At the end it logs what it cost: the points
+/// logged, the batch records written and `tracking_s=`, the wall time spent in its own calls
+/// (start, every step and epoch, finish), which bench/run.sh tracking reads.
+/// Threading: the job's thread only.
 class TrainRunTracker {
  public:
   /// Turns tracking on for runs on `storage` (null: off). `node` is the job's node name.
@@ -67,6 +71,8 @@ class TrainRunTracker {
   Host* host_ = nullptr;
   std::unique_ptr<Tracking> tracking_;
   std::unique_ptr<RunLogger> run_;
+  std::chrono::steady_clock::duration spent_{};  ///< inside this tracker's calls since start()
+  std::uint64_t points_ = 0;                     ///< metric points logged since start()
 };
 
 /// A parameter value as text: true/false, numbers as they read back exactly, lists as

@@ -123,6 +123,8 @@ class RunLogger {
   /// second call does nothing and returns OK.
   Status finish(RunStatus status, std::string_view error = {});
   bool finished() const noexcept { return finished_; }
+  /// Batch records of points written so far.
+  std::int64_t batchesWritten() const noexcept { return next_batch_ - 1; }
 
  private:
   friend class Tracking;
