@@ -417,8 +417,76 @@ def workload_registry(args):
     return a, {}, {"sqlite_resolve_under_1ms": 1.0 / a["sqlite_resolve_alias_ms"]}
 
 
+# tracking: what experiment tracking adds to the W1 training run (issue 5's target: under 1%).
+# bench/configs/w1_mlp_tracked.yaml runs W1 with a storage.sqlite store, with AIMASS_TRACK=false
+# and =true, on a fresh store each time, in alternating order. Two figures:
+# - tracking_overhead_pct: the time job.train spent inside its tracking calls (its
+#   "tracking_s=" log line: start, every step and epoch, the final flush) over the training
+#   time of that run (all epochs' epoch_s), in percent. Measured inside one run, so the noise of
+#   a shared machine between runs does not swamp it.
+# - epoch_delta_pct: the tracked runs' s_per_epoch (epochs 2-5) over the untracked ones', minus
+#   1, in percent, from the medians: the end-to-end cross-check, as noisy as the machine.
+# metric_points is what `aimass runs show --json` reads back from the store (it must equal what
+# the job logged, metric_points_logged).
+TRACKED_LINE = re.compile(r"tracked run (\d+): (\d+) metric points in (\d+) batch records, "
+                          r"tracking_s=([0-9.eE+-]+)")
+
+
+def workload_tracking(args):
+    config = os.path.join(BENCH, "configs", "w1_mlp_tracked.yaml")
+    samples = []
+    for run_index in range(args.runs):
+        figures = {}
+        order = (False, True) if run_index % 2 == 0 else (True, False)
+        for tracked in order:
+            with tempfile.TemporaryDirectory(prefix="aimass-bench-tracking-") as folder:
+                store = os.path.join(folder, "store.db")
+                env = aimass_env(args.threads, run_index + 1)
+                env.update({"AIMASS_BENCH_STORE": store,
+                            "AIMASS_TRACK": "true" if tracked else "false"})
+                what = f"aimass on {config} (AIMASS_TRACK={env['AIMASS_TRACK']})"
+                _, err, _ = run([args.aimass, "eval", "--json", config], env, what)
+                epochs = [float(m.group(3)) for m in map(EPOCH_LINE.search, err.splitlines())
+                          if m]
+                if len(epochs) < 2:
+                    raise BenchError(f"{what} logged {len(epochs)} epochs, need 2 or more:\n"
+                                     f"{err[-2000:]}")
+                key = "tracked" if tracked else "untracked"
+                figures[f"s_per_epoch_{key}"] = statistics.mean(epochs[1:])
+                found = TRACKED_LINE.search(err)
+                if not tracked:
+                    if found:
+                        raise BenchError(f"{what} tracked a run although tracking was off")
+                    continue
+                if not found:
+                    raise BenchError(f"{what} logged no 'tracked run N: ... tracking_s=' line:\n"
+                                     f"{err[-2000:]}")
+                run_id, logged, batches, seconds = found.groups()
+                out, _, _ = run([args.aimass, "runs", "show", run_id, "--json", "--storage",
+                                 "sqlite://" + store], env, "aimass runs show")
+                shown = json.loads(out)
+                if shown.get("status") != "finished":
+                    raise BenchError(f"{what}: run {run_id} is {shown.get('status')}, "
+                                     "not finished")
+                written = sum(m["points"] for m in shown["metrics"].values())
+                if written != int(logged):
+                    raise BenchError(f"{what}: the job logged {logged} metric points but the "
+                                     f"store holds {written}")
+                figures["tracking_s"] = float(seconds)
+                figures["train_s"] = sum(epochs)
+                figures["tracking_overhead_pct"] = 100 * float(seconds) / sum(epochs)
+                figures["metric_points"] = written
+                figures["metric_points_logged"] = int(logged)
+                figures["batch_records"] = int(batches)
+        samples.append(figures)
+    a = medians(samples)
+    a["epoch_delta_pct"] = round(
+        100 * (a["s_per_epoch_tracked"] / a["s_per_epoch_untracked"] - 1), 2)
+    return a, {}, {"under_1pct": 1.0 / max(a["tracking_overhead_pct"], 1e-9)}
+
+
 WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W6": workload_w6,
-             "W9": workload_w9, "registry": workload_registry}
+             "W9": workload_w9, "registry": workload_registry, "tracking": workload_tracking}
 
 RESULTS_HEADER = """# Benchmark results
 

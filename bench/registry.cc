@@ -6,15 +6,27 @@
 //   resolve    resolving "model@champion" (target: under 1 ms on SQLite)
 //   log        logging 10,000 metric points to one run, flushes included
 //   list       listing 10,000 runs of an experiment filtered by a metric (> 0.9, about 10%)
+//   list_100k  listing 100,000 runs of an experiment filtered by a metric (> 0.9), sorted by it
+//              (largest first), limited to 10: the median of 5 queries; and whether the query
+//              the storage runs for it uses the primary key's index (SQLite EXPLAIN QUERY PLAN,
+//              PostgreSQL EXPLAIN), the plan printed on stderr. The 100,000 runs are written
+//              straight into the records table in one transaction (in Tracking's layout, see
+//              aimass/core/tracking.h), since a run written through Tracking costs about ten
+//              separate transactions; a listing that finds other than the runs written fails
+//              the bench, so a change of the layout cannot go unnoticed.
 // Not a test: the figures depend on the machine. Prints one JSON line per store.
-// Usage: registry_bench [--postgres URI] [--runs N] [--points N]
+// Usage: registry_bench [--postgres URI] [--runs N] [--points N] [--big-runs N]
 #include "aimass/core/registry.h"
+
+#include <Poco/Data/Session.h>
+#include <Poco/Exception.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,6 +60,37 @@ T must(aimass::Expected<T> value, const std::string& what) {
   return std::move(value).value();
 }
 
+/// The store's own SQL session, for writing many records in one transaction and for EXPLAIN.
+struct Dialect {
+  std::function<std::unique_ptr<Poco::Data::Session>()> connect;
+  /// A key, and a value, as SQL literals of the records table's column types.
+  std::function<std::string(std::string_view)> key_literal;
+  std::function<std::string(std::string_view)> value_literal;
+  /// The plan of the storage's list(prefix) query for keys in [low, high), one line a step.
+  std::function<std::vector<std::string>(Poco::Data::Session&, std::string_view, std::string_view)>
+      plan;
+  /// Whether `plan` reads the primary key's index rather than scanning the table.
+  std::function<bool(const std::string&)> uses_index;
+  std::string analyze;  ///< brings the planner's statistics up to date; empty when not needed
+};
+
+std::string hexOf(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+std::string runSegment(std::int64_t id) {
+  char digits[32];
+  std::snprintf(digits, sizeof digits, "%010lld", static_cast<long long>(id));
+  return digits;
+}
+
 struct Figures {
   double register_per_s = 0;
   double resolve_ms = 0;  ///< mean
@@ -56,10 +99,134 @@ struct Figures {
   double list_filtered_ms = 0;
   std::size_t listed = 0;
   std::size_t runs = 0;
+  std::size_t big_runs = 0;
+  double big_load_s = 0;
+  double big_list_ms = 0;  ///< median
+  std::size_t big_matched = 0;
+  std::size_t big_listed = 0;
+  bool big_uses_index = false;
 };
 
+/// Writes `count` finished runs of `experiment` with metric accuracy = (i * 7919 % 1000) / 1000
+/// straight into the records table, in one transaction, as Tracking lays them out; returns how
+/// many have accuracy > 0.9.
+std::size_t loadRuns(Storage& storage, const Dialect& dialect, const std::string& experiment,
+                     std::size_t count) {
+  // Ids reserved through Tracking's own counter, so later runs never collide with these.
+  const std::string counter = "tracking/next-run";
+  std::int64_t first = 0;
+  for (;;) {
+    auto current = storage.get(counter);
+    if (!current.ok() && current.status().code() != aimass::StatusCode::kNotFound) {
+      die("reading " + counter, current.status());
+    }
+    first = current.ok() ? std::stoll(*current) : 1;
+    const std::string desired = std::to_string(first + static_cast<std::int64_t>(count));
+    auto set = current.ok() ? storage.compareAndSet(counter, std::string_view(*current), desired)
+                            : storage.compareAndSet(counter, std::nullopt, desired);
+    if (must(std::move(set), "reserving run ids")) break;
+  }
+  const std::string root = "tracking/experiments/" + experiment + "/";
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  std::size_t above = 0;
+  std::vector<std::pair<std::string, std::string>> rows;
+  rows.emplace_back("tracking/experiment-names/" + experiment, "");
+  for (std::size_t i = 0; i < count; ++i) {
+    RunRecord run;
+    run.id = first + static_cast<std::int64_t>(i);
+    run.experiment = experiment;
+    run.node = "train";
+    run.node_type = "job.train";
+    run.status = RunStatus::kFinished;
+    run.start_unix_ms = run.end_unix_ms = run.updated_unix_ms = now_ms;
+    const double accuracy = static_cast<double>((i * 7919) % 1000) / 1000.0;
+    above += accuracy > 0.9 ? 1 : 0;
+    run.metrics["accuracy"] = accuracy;
+    run.pid = 1;
+    run.host = "registry-bench";
+    const std::string id = runSegment(run.id);
+    rows.emplace_back("tracking/runs/" + id, encodeRunRecord(run));
+    rows.emplace_back(root + "runs/" + id, "");
+    rows.emplace_back(root + "status/finished/" + id, "");
+    rows.emplace_back(root + "metric/accuracy/" + sortableNumber(accuracy) + "/" + id, "");
+  }
+  auto session = dialect.connect();
+  try {
+    session->begin();
+    constexpr std::size_t kRowsPerStatement = 500;
+    for (std::size_t at = 0; at < rows.size(); at += kRowsPerStatement) {
+      std::string sql = "INSERT INTO records (key, value) VALUES ";
+      for (std::size_t j = at; j < std::min(rows.size(), at + kRowsPerStatement); ++j) {
+        sql += (j > at ? ", (" : "(") + dialect.key_literal(rows[j].first) + ", " +
+               dialect.value_literal(rows[j].second) + ")";
+      }
+      *session << sql, Poco::Data::Keywords::now;
+    }
+    session->commit();
+    if (!dialect.analyze.empty()) {
+      *session << dialect.analyze, Poco::Data::Keywords::now;
+    }
+  } catch (const Poco::Exception& e) {
+    die("writing " + std::to_string(count) + " runs", aimass::internalError(e.displayText()));
+  }
+  return above;
+}
+
+void measureBigListing(Storage& storage, const Dialect& dialect, std::size_t count,
+                       const std::string& tag, Figures& f) {
+  const std::string experiment = "bench-list100k-" + tag;
+  f.big_runs = count;
+  auto start = Clock::now();
+  const std::size_t expected = loadRuns(storage, dialect, experiment, count);
+  f.big_load_s = secondsSince(start);
+
+  Tracking tracking(storage);
+  RunQuery query;
+  query.experiment = experiment;
+  query.filters = must(parseMetricFilters("accuracy>0.9"), "parsing the filter");
+  query.sort_metric = "accuracy";
+  query.descending = true;
+  query.limit = 10;
+  std::vector<double> ms;
+  for (int i = 0; i < 5; ++i) {
+    start = Clock::now();
+    auto listed = must(tracking.listRuns(query), "listing " + std::to_string(count) + " runs");
+    ms.push_back(secondsSince(start) * 1000);
+    f.big_matched = listed.matched;
+    f.big_listed = listed.runs.size();
+    if (listed.matched != expected || listed.runs.empty() ||
+        listed.runs.front().metrics["accuracy"] < 0.999) {
+      std::fprintf(stderr,
+                   "registry bench: listing the %zu runs written matched %zu (expected %zu): "
+                   "they are not in Tracking's layout any more; update loadRuns()\n",
+                   count, listed.matched, expected);
+      std::exit(1);
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  f.big_list_ms = ms[ms.size() / 2];
+
+  // The plan of the range query list() runs for the metric index, the listing's largest read.
+  const std::string low = "tracking/experiments/" + experiment + "/metric/accuracy/";
+  const std::string high = *aimass::plugins::storage::prefixUpperBound(low);
+  auto session = dialect.connect();
+  std::vector<std::string> plan;
+  try {
+    plan = dialect.plan(*session, low, high);
+  } catch (const Poco::Exception& e) {
+    die("explaining the list query", aimass::internalError(e.displayText()));
+  }
+  std::string text;
+  for (const auto& line : plan) text += "  " + line + "\n";
+  std::fprintf(stderr, "registry bench: plan of list('%s'):\n%s", low.c_str(), text.c_str());
+  f.big_uses_index = dialect.uses_index(text);
+}
+
 /// Names unique to this invocation, so a PostgreSQL database used before holds none of them.
-Figures measure(Storage& storage, std::size_t runs, std::size_t points, const std::string& tag) {
+Figures measure(Storage& storage, const Dialect& dialect, std::size_t runs, std::size_t points,
+                std::size_t big_runs, const std::string& tag) {
   Figures f;
   f.runs = runs;
   const std::string model = "bench-" + tag;
@@ -123,6 +290,9 @@ Figures measure(Storage& storage, std::size_t runs, std::size_t points, const st
   auto listed = must(tracking.listRuns(query), "listing runs");
   f.list_filtered_ms = secondsSince(start) * 1000;
   f.listed = listed.runs.size();
+  if (big_runs > 0) {
+    measureBigListing(storage, dialect, big_runs, tag, f);
+  }
   return f;
 }
 
@@ -130,9 +300,12 @@ void print(std::string_view backend, const Figures& f) {
   std::printf(
       "{\"workload\": \"registry\", \"backend\": \"%.*s\", \"register_per_s\": %.1f, "
       "\"resolve_alias_ms\": %.4f, \"resolve_alias_p99_ms\": %.4f, \"log_points_per_s\": %.0f, "
-      "\"runs\": %zu, \"list_filtered_ms\": %.2f, \"listed\": %zu}\n",
+      "\"runs\": %zu, \"list_filtered_ms\": %.2f, \"listed\": %zu, \"big_runs\": %zu, "
+      "\"big_load_s\": %.2f, \"list_100k_ms\": %.2f, \"list_100k_matched\": %zu, "
+      "\"list_100k_listed\": %zu, \"list_100k_uses_index\": %d}\n",
       static_cast<int>(backend.size()), backend.data(), f.register_per_s, f.resolve_ms,
-      f.resolve_p99_ms, f.log_points_per_s, f.runs, f.list_filtered_ms, f.listed);
+      f.resolve_p99_ms, f.log_points_per_s, f.runs, f.list_filtered_ms, f.listed, f.big_runs,
+      f.big_load_s, f.big_list_ms, f.big_matched, f.big_listed, f.big_uses_index ? 1 : 0);
   std::fflush(stdout);
 }
 
@@ -140,7 +313,7 @@ void print(std::string_view backend, const Figures& f) {
 
 int main(int argc, char** argv) {
   std::string postgres_uri;
-  std::size_t runs = 10000, points = 10000;
+  std::size_t runs = 10000, points = 10000, big_runs = 100000;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (i + 1 < argc && arg == "--postgres") {
@@ -149,8 +322,12 @@ int main(int argc, char** argv) {
       runs = std::strtoull(argv[++i], nullptr, 10);
     } else if (i + 1 < argc && arg == "--points") {
       points = std::strtoull(argv[++i], nullptr, 10);
+    } else if (i + 1 < argc && arg == "--big-runs") {
+      big_runs = std::strtoull(argv[++i], nullptr, 10);
     } else {
-      std::fprintf(stderr, "usage: registry_bench [--postgres URI] [--runs N] [--points N]\n");
+      std::fprintf(stderr,
+                   "usage: registry_bench [--postgres URI] [--runs N] [--points N] "
+                   "[--big-runs N]\n");
       return 2;
     }
   }
@@ -163,10 +340,39 @@ int main(int argc, char** argv) {
     return 1;
   }
   {
+    const fs::path file = fs::path(folder) / "bench.db";
     auto sqlite =
-        must(aimass::plugins::storage::SqliteStorage::create(fs::path(folder) / "bench.db", 5000),
-             "opening SQLite");
-    print("sqlite", measure(*sqlite, runs, points, tag));
+        must(aimass::plugins::storage::SqliteStorage::create(file, 5000), "opening SQLite");
+    Dialect dialect;
+    dialect.connect = [file] {
+      auto session = std::make_unique<Poco::Data::Session>("SQLite", file.string());
+      *session << "PRAGMA busy_timeout = 5000", Poco::Data::Keywords::now;
+      return session;
+    };
+    // Keys are TEXT (a BLOB would sort after every TEXT key), values BLOB.
+    dialect.key_literal = [](std::string_view key) {
+      std::string quoted = "'";
+      for (char c : key) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+      return quoted + "'";
+    };
+    dialect.value_literal = [](std::string_view bytes) { return "X'" + hexOf(bytes) + "'"; };
+    dialect.plan = [](Poco::Data::Session& session, std::string_view low, std::string_view high) {
+      using namespace Poco::Data::Keywords;
+      std::string l(low), h(high);
+      std::vector<int> ids, parents, unused;
+      std::vector<std::string> detail;
+      session << std::string("EXPLAIN QUERY PLAN ") +
+                     aimass::plugins::storage::SqliteStorage::kListRangeSql,
+          into(ids), into(parents), into(unused), into(detail), use(l), use(h), now;
+      return detail;
+    };
+    // "SEARCH records USING [COVERING] INDEX sqlite_autoindex_records_1 (key>? AND key<?)";
+    // a scan reads "SCAN records".
+    dialect.uses_index = [](const std::string& plan) {
+      return plan.find("SEARCH records USING") != std::string::npos &&
+             plan.find("INDEX") != std::string::npos && plan.find("SCAN") == std::string::npos;
+    };
+    print("sqlite", measure(*sqlite, dialect, runs, points, big_runs, tag));
   }
   std::error_code ec;
   fs::remove_all(folder, ec);
@@ -176,7 +382,40 @@ int main(int argc, char** argv) {
     options.uri = postgres_uri;
     auto postgres = must(aimass::plugins::storage::PostgresStorage::create(options),
                          "connecting to " + postgres_uri);
-    print("postgres", measure(*postgres, runs, points, tag));
+    const std::string connection =
+        must(aimass::plugins::storage::postgresConnection(options), "reading " + postgres_uri)
+            .first;
+    Dialect dialect;
+    dialect.connect = [connection] {
+      return std::make_unique<Poco::Data::Session>("PostgreSQL", connection);
+    };
+    dialect.key_literal = [](std::string_view bytes) { return "'\\x" + hexOf(bytes) + "'::bytea"; };
+    dialect.value_literal = dialect.key_literal;
+    // The query with the bounds written into it: the plan PostgreSQL makes for a prepared
+    // statement's first executions, planned for their values (Poco would take $1 and $2 in the
+    // text of an EXPLAIN for parameters of its own).
+    dialect.plan = [literal = dialect.key_literal](Poco::Data::Session& session,
+                                                   std::string_view low, std::string_view high) {
+      using namespace Poco::Data::Keywords;
+      std::string sql =
+          std::string("EXPLAIN ") + aimass::plugins::storage::PostgresStorage::kListRangeSql;
+      sql.replace(sql.find("$1"), 2, literal(low));
+      sql.replace(sql.find("$2"), 2, literal(high));
+      std::vector<std::string> plan;
+      session << sql, into(plan), now;
+      return plan;
+    };
+    // "Index Only Scan using records_pkey", "Index Scan ...", or a "Bitmap Index Scan"; a scan
+    // of the table reads "Seq Scan on records".
+    dialect.uses_index = [](const std::string& plan) {
+      return plan.find("records_pkey") != std::string::npos &&
+             plan.find("Seq Scan") == std::string::npos;
+    };
+    // What autovacuum does after a large insert: fresh statistics and the visibility map. Right
+    // after loading 400,000 rows and before that, the planner reads a range holding a fifth of
+    // the table with a parallel Seq Scan and a sort; afterwards with an Index Only Scan.
+    dialect.analyze = "VACUUM ANALYZE records";
+    print("postgres", measure(*postgres, dialect, runs, points, big_runs, tag));
 #else
     std::fprintf(stderr, "registry bench: built without PostgreSQL (plugins/storage/postgres)\n");
     return 2;

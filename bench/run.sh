@@ -5,7 +5,8 @@
 # ratio: how many times aimass is ahead on the workload's main speed figure (> 1: ahead).
 # Each run also appends a row to bench/RESULTS.md unless --no-record is given.
 #
-#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W6 W9 registry, or all
+#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W6 W9 registry
+#                                                         tracking, or all
 #
 # Builds an optimised tree (RelWithDebInfo, the flags the tests run with: -O2 -g) with the
 # benchmark programs first (build-bench/), or uses the tree named by $AIMASS_BENCH_BUILD as it
@@ -13,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-implemented=(W0 W1 W2 W6 W9 registry)
+implemented=(W0 W1 W2 W6 W9 registry tracking)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...  (WORKLOAD: ${implemented[*]} or all)"
 
 record=1
