@@ -8,6 +8,7 @@ packages=(
   ccache                      # rebuilds from a clean build folder reuse earlier compiles
   libboost-dev libboost-program-options-dev
   libyaml-cpp-dev libpoco-dev
+  libssl-dev                  # OpenSSL: frontend.http's TLS (tls.cc) and its tests link libssl
   libdnnl-dev                 # oneDNN for libaimass_compute
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev    # libFuzzer for tests/fuzz
@@ -16,6 +17,7 @@ packages=(
   postgresql                  # the real server storage.postgres's tests run against
   dataset-fashion-mnist       # Fashion-MNIST for configs/quickstart.yaml, fashion_mnist_softmax.yaml and tests
   prometheus                  # promtool: frontend.http's /metrics test checks the format
+  sqlite3                     # online backups of storage.sqlite (docs/operations.md)
 )
 
 missing=()
