@@ -10,7 +10,7 @@
 #   bench/soak.sh [--seconds N] [--connections N] [--binary]
 #
 # --binary sends the binary tensor data form instead of JSON. Uses the aimass of
-# $AIMASS_BENCH_BUILD (default build-bench-release, which bench/run.sh builds); needs wrk and
+# $AIMASS_BENCH_BUILD (default build-bench, which bench/run.sh builds); needs wrk and
 # the Fashion-MNIST files (bench/install-peers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,10 +36,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-build="${AIMASS_BENCH_BUILD:-build-bench-release}"
+build="${AIMASS_BENCH_BUILD:-build-bench}"
 aimass="$build/bin/aimass"
 if [ ! -x "$aimass" ]; then
-  echo "bench/soak.sh: no $aimass: build it (bench/run.sh builds build-bench-release) or set" \
+  echo "bench/soak.sh: no $aimass: build it (bench/run.sh builds build-bench) or set" \
        "AIMASS_BENCH_BUILD to a build folder" >&2
   exit 2
 fi
