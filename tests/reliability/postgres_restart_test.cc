@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass_server.h"
 #include "temp_dir.h"
 
 namespace {
@@ -64,7 +65,7 @@ struct Result {
 };
 
 /// Runs the aimass executable to completion, stdout and stderr captured through files in `dir`.
-Result aimass(const fs::path& dir, std::vector<std::string> args) {
+Result runAimass(const fs::path& dir, std::vector<std::string> args) {
   const fs::path out_path = dir / "stdout", err_path = dir / "stderr";
   pid_t pid = fork();
   if (pid == 0) {
@@ -89,102 +90,7 @@ Result aimass(const fs::path& dir, std::vector<std::string> args) {
           readFile(err_path)};
 }
 
-/// `aimass run CONFIG` serving in the background until stop(); its stderr read through a pipe.
-class Server {
- public:
-  explicit Server(const std::string& config) {
-    int err[2];
-    if (pipe(err) != 0) {
-      ADD_FAILURE() << "pipe() failed";
-      return;
-    }
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(err[1], STDERR_FILENO);
-      close(err[0]);
-      close(err[1]);
-      unsetenv("AIMASS_PLUGIN_PATH");
-      std::string program = AIMASS_EXECUTABLE, run = "run", file = config;
-      char* argv[] = {program.data(), run.data(), file.data(), nullptr};
-      execv(program.c_str(), argv);
-      _exit(127);
-    }
-    close(err[1]);
-    err_fd_ = err[0];
-  }
-  ~Server() {
-    stop();
-    if (err_fd_ >= 0) {
-      close(err_fd_);
-    }
-  }
-
-  /// The port from the "serving http://127.0.0.1:PORT" line; 0 if the server never got there.
-  int waitForPort() {
-    const std::string marker = "serving http://127.0.0.1:";
-    const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
-    while (err_.find(marker) == std::string::npos ||
-           err_.find('\n', err_.find(marker)) == std::string::npos) {
-      if (std::chrono::steady_clock::now() > deadline || !readSome()) {
-        return 0;
-      }
-    }
-    return std::stoi(err_.substr(err_.find(marker) + marker.size()));
-  }
-
-  /// True while the process has not exited.
-  bool alive() {
-    if (pid_ <= 0) {
-      return false;
-    }
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-
-  /// SIGTERM, then waits; the exit code (-1 when already stopped).
-  int stop() {
-    if (pid_ <= 0) {
-      return -1;
-    }
-    kill(pid_, SIGTERM);
-    while (readSome()) {
-    }
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  const std::string& err() const { return err_; }
-
- private:
-  bool readSome() {
-    if (err_fd_ < 0) {
-      return false;
-    }
-    pollfd fd{err_fd_, POLLIN, 0};
-    if (poll(&fd, 1, 100) <= 0) {
-      return true;
-    }
-    char buffer[4096];
-    ssize_t n = read(err_fd_, buffer, sizeof buffer);
-    if (n <= 0) {
-      close(err_fd_);
-      err_fd_ = -1;
-      return false;
-    }
-    err_.append(buffer, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int err_fd_ = -1;
-  std::string err_;
-};
+using Server = aimass::testing::AimassServer;
 
 /// A PostgreSQL server of this test's own (scripts/postgres-test-server.sh), destroyed at the
 /// end. stop() and start() keep its data and port.
@@ -270,7 +176,7 @@ TEST(PostgresRestart, RequestsFailClearlyWhileTheDatabaseIsDownAndSucceedAfter) 
                        << "  web: {type: frontend.http, host: 127.0.0.1, port: 0, "
                           "repository: store}\n";
   for (int i = 0; i < 2; ++i) {
-    Result trained = aimass(dir.path(), {"run", train.string()});
+    Result trained = runAimass(dir.path(), {"run", train.string()});
     ASSERT_EQ(trained.code, 0) << trained.err;
   }
 
@@ -319,7 +225,7 @@ TEST(PostgresRestart, RequestsFailClearlyWhileTheDatabaseIsDownAndSucceedAfter) 
   EXPECT_EQ(live.status, 200) << live.body;
 
   // Training into the stopped database fails at the start with an error naming it.
-  Result trained = aimass(dir.path(), {"run", train.string()});
+  Result trained = runAimass(dir.path(), {"run", train.string()});
   EXPECT_EQ(trained.code, 1) << trained.err;
   EXPECT_THAT(trained.err, AllOf(HasSubstr(database.uri()), HasSubstr("cannot connect")));
   EXPECT_THAT(trained.err, Not(HasSubstr("registered")));

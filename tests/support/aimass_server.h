@@ -64,6 +64,19 @@ class AimassServer {
     return std::stoi(err_.substr(err_.find(marker) + marker.size()));
   }
 
+  /// True while the process has not exited.
+  bool alive() {
+    if (pid_ <= 0) {
+      return false;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    return true;
+  }
+
   /// SIGTERM, then waits; the exit code (-1 when already stopped).
   int stop() {
     if (pid_ <= 0) {
