@@ -24,52 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-/// Runs aimass with `input` as its standard input (through a file, so nothing can block),
-/// stdout and stderr captured through files in `dir`.
-Result aimass(const fs::path& dir, std::vector<std::string> args, const std::string& input) {
-  const fs::path in_path = dir / "stdin", out_path = dir / "stdout", err_path = dir / "stderr";
-  std::ofstream(in_path, std::ios::binary) << input;
-  pid_t pid = fork();
-  if (pid == 0) {
-    int in = open(in_path.c_str(), O_RDONLY);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(in, STDIN_FILENO);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    unsetenv("AIMASS_PLUGIN_PATH");
-    std::vector<char*> argv;
-    std::string program = AIMASS_EXECUTABLE;
-    argv.push_back(program.data());
-    for (auto& arg : args) {
-      argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), readFile(out_path),
-          readFile(err_path)};
-}
+using Result = aimass::testing::AimassResult;
+using aimass::testing::runAimass;
 
 Result hashKey(const fs::path& dir, const std::string& input) {
-  return aimass(dir, {"auth", "hash-key"}, input);
+  return runAimass(dir, {"auth", "hash-key"}, input);
 }
 
 /// GET `target` with `X-API-Key: key` (none when empty); the status.
@@ -133,13 +92,13 @@ TEST_F(AuthHashKey, RefusesKeysNoHeaderCouldCarry) {
 }
 
 TEST_F(AuthHashKey, UsageMistakesExitWithCode2) {
-  Result extra = aimass(dir_.path(), {"auth", "hash-key", "mykey"}, "");
+  Result extra = runAimass(dir_.path(), {"auth", "hash-key", "mykey"}, "");
   EXPECT_EQ(extra.code, 2);
   EXPECT_THAT(extra.err, HasSubstr("reads the key from standard input"));
-  Result bare = aimass(dir_.path(), {"auth"}, "");
+  Result bare = runAimass(dir_.path(), {"auth"}, "");
   EXPECT_EQ(bare.code, 2);
   EXPECT_THAT(bare.err, HasSubstr("'auth' needs a subcommand: hash-key"));
-  Result help = aimass(dir_.path(), {"help", "auth", "hash-key"}, "");
+  Result help = runAimass(dir_.path(), {"help", "auth", "hash-key"}, "");
   EXPECT_EQ(help.code, 0);
   EXPECT_THAT(help.out, HasSubstr("Usage: aimass [global options] auth hash-key < KEYFILE"));
 }

@@ -33,49 +33,10 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-/// Not a speed check: only there so a broken build fails instead of blocking the test run.
-constexpr auto kHangLimit = std::chrono::seconds(120);
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-/// Runs the aimass executable to completion, stdout and stderr captured through files in `dir`.
-Result runAimass(const fs::path& dir, std::vector<std::string> args) {
-  const fs::path out_path = dir / "stdout", err_path = dir / "stderr";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    unsetenv("AIMASS_PLUGIN_PATH");
-    std::vector<char*> argv;
-    std::string program = AIMASS_EXECUTABLE;
-    argv.push_back(program.data());
-    for (auto& arg : args) {
-      argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), readFile(out_path),
-          readFile(err_path)};
-}
-
+using Result = aimass::testing::AimassResult;
 using Server = aimass::testing::AimassServer;
+using aimass::testing::runAimass;
 
 struct Reply {
   int status = 0;

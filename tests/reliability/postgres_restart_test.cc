@@ -40,57 +40,18 @@ namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using Result = aimass::testing::AimassResult;
+using Server = aimass::testing::AimassServer;
+using aimass::testing::readWholeFile;
+using aimass::testing::runAimass;
 
-/// Not a speed check: only there so a broken build fails instead of blocking the test run.
-constexpr auto kHangLimit = std::chrono::seconds(120);
 constexpr char kPasswordVariable[] = "AIMASS_TEST_PG_RESTART_PASSWORD";
 const std::string kScript = std::string(AIMASS_SOURCE_DIR) + "/scripts/postgres-test-server.sh";
 
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string firstLine(const fs::path& path) {
-  std::string text = readFile(path);
+  std::string text = readWholeFile(path);
   return text.substr(0, text.find('\n'));
 }
-
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs the aimass executable to completion, stdout and stderr captured through files in `dir`.
-Result runAimass(const fs::path& dir, std::vector<std::string> args) {
-  const fs::path out_path = dir / "stdout", err_path = dir / "stderr";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    unsetenv("AIMASS_PLUGIN_PATH");
-    std::vector<char*> argv;
-    std::string program = AIMASS_EXECUTABLE;
-    argv.push_back(program.data());
-    for (auto& arg : args) {
-      argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), readFile(out_path),
-          readFile(err_path)};
-}
-
-using Server = aimass::testing::AimassServer;
 
 /// A PostgreSQL server of this test's own (scripts/postgres-test-server.sh), destroyed at the
 /// end. stop() and start() keep its data and port.
@@ -159,7 +120,7 @@ TEST(PostgresRestart, RequestsFailClearlyWhileTheDatabaseIsDownAndSucceedAfter) 
   ASSERT_FALSE(dir.path().empty());
   Database database(dir.path() / "server");
   ASSERT_FALSE(database.uri().empty()) << "could not start a PostgreSQL server with " << kScript
-                                       << ": " << readFile(dir.path() / "postgres-start.log");
+                                       << ": " << readWholeFile(dir.path() / "postgres-start.log");
   const std::string store = "  store: {type: storage.postgres, uri: \"" + database.uri() +
                             "\", password_env: " + kPasswordVariable + "}\n";
   fs::copy_file(fs::path(AIMASS_SOURCE_DIR) / "configs/data/pumps.csv", dir.path() / "pumps.csv");
@@ -199,7 +160,7 @@ TEST(PostgresRestart, RequestsFailClearlyWhileTheDatabaseIsDownAndSucceedAfter) 
   };
   expect_all_succeed("before the database stopped", 1);
 
-  ASSERT_TRUE(database.stop()) << readFile(dir.path() / "postgres-stop.log");
+  ASSERT_TRUE(database.stop()) << readWholeFile(dir.path() / "postgres-stop.log");
   // 503 with a JSON error that says the storage's database cannot be reached and names it,
   // twice: the first call meets the pooled (dead) connections, the second a refused connect.
   const auto unreachable =
@@ -230,7 +191,7 @@ TEST(PostgresRestart, RequestsFailClearlyWhileTheDatabaseIsDownAndSucceedAfter) 
   EXPECT_THAT(trained.err, AllOf(HasSubstr(database.uri()), HasSubstr("cannot connect")));
   EXPECT_THAT(trained.err, Not(HasSubstr("registered")));
 
-  ASSERT_TRUE(database.start()) << readFile(dir.path() / "postgres-start.log");
+  ASSERT_TRUE(database.start()) << readWholeFile(dir.path() / "postgres-start.log");
   expect_all_succeed("after the database restarted", 2);
   EXPECT_TRUE(server.alive()) << server.err();
   EXPECT_EQ(server.stop(), 0) << server.err();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -9,9 +10,66 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace aimass::testing {
+
+/// What a finished `aimass` process left: its exit code (128 + signal when killed) and output.
+struct AimassResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// The whole content of `path` ("" when it cannot be read).
+inline std::string readWholeFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Runs the executable under test (AIMASS_EXECUTABLE) with `args` to completion; stdout and
+/// stderr are captured through files in `dir`, and `input`, when given, is its standard input
+/// (through a file, so nothing can block). AIMASS_PLUGIN_PATH is removed from its environment.
+inline AimassResult runAimass(const std::filesystem::path& dir, std::vector<std::string> args,
+                              const std::optional<std::string>& input = std::nullopt) {
+  const std::filesystem::path in_path = dir / "stdin", out_path = dir / "stdout",
+                              err_path = dir / "stderr";
+  if (input) {
+    std::ofstream(in_path, std::ios::binary) << *input;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (input) {
+      int in = open(in_path.c_str(), O_RDONLY);
+      dup2(in, STDIN_FILENO);
+    }
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    unsetenv("AIMASS_PLUGIN_PATH");
+    std::vector<char*> argv;
+    std::string program = AIMASS_EXECUTABLE;
+    argv.push_back(program.data());
+    for (auto& arg : args) {
+      argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), readWholeFile(out_path),
+          readWholeFile(err_path)};
+}
 
 /// `aimass run CONFIG` (the executable under test, AIMASS_EXECUTABLE) serving in the background
 /// until stop() or destruction; its stderr is read through a pipe. AIMASS_PLUGIN_PATH is
