@@ -111,6 +111,104 @@ TEST(FullyConnectedTest, ForwardMatchesNaiveWithEveryFusedActivation) {
   }
 }
 
+// One row with activation none or relu skips oneDNN and adds up the weight rows of the non-zero
+// inputs, 16 outputs at a time and then one by one: every output count around those chunks,
+// inputs that are mostly zero (some -0.0, some negative), with and without bias.
+TEST(FullyConnectedTest, OneRowMatchesNaiveForSparseInputsAndEveryOutputCount) {
+  std::mt19937 random(7);
+  auto ctx = context();
+  std::uniform_int_distribution<int> pick(0, 9);
+  for (std::int64_t k : {1, 3, 784}) {
+    for (std::int64_t n : {1, 5, 16, 17, 37, 256}) {
+      for (auto a : {Activation::kNone, Activation::kRelu}) {
+        for (bool bias : {true, false}) {
+          auto op = FullyConnected::create(ctx, {1, k, n, bias, a, false});
+          ASSERT_TRUE(op.ok()) << op.status().toString();
+          auto x = randomVector(random, k, 2.0f), w = randomVector(random, k * n),
+               b = randomVector(random, n);
+          for (float& v : x) {
+            // Seven in ten inputs are zero, one of them negative zero.
+            const int choice = pick(random);
+            if (choice < 6) {
+              v = 0.0f;
+            } else if (choice == 6) {
+              v = -0.0f;
+            }
+          }
+          if (k > 1) {
+            x[0] = -1.5f;  // at least one negative input
+          }
+          std::vector<float> y(n, 1234.0f);
+          ASSERT_TRUE((*op)->forward(x.data(), w.data(), b.data(), y.data()).ok());
+          auto expected = naiveLinear(x, w, bias ? &b : nullptr, 1, k, n, a);
+          for (std::int64_t j = 0; j < n; ++j) {
+            // Relative to the sum of the magnitudes added up, which bounds the rounding error.
+            double magnitude = bias ? std::fabs(b[j]) : 0.0;
+            for (std::int64_t l = 0; l < k; ++l) {
+              magnitude += std::fabs(double(x[l]) * w[l * n + j]);
+            }
+            ASSERT_NEAR(y[j], expected[j], 1e-5 * magnitude + 1e-30)
+                << "1x" << k << "x" << n << " " << activationName(a) << (bias ? " bias" : "")
+                << " at " << j;
+          }
+        }
+      }
+    }
+  }
+}
+
+// A row of zeros reads no weight row at all: the output is the bias (or its ReLU), or zero.
+TEST(FullyConnectedTest, OneRowOfZerosGivesTheBias) {
+  std::mt19937 random(8);
+  auto ctx = context();
+  for (std::int64_t n : {1, 5, 16, 37}) {
+    const std::int64_t k = 20;
+    std::vector<float> x(k, 0.0f);
+    x[3] = -0.0f;
+    auto w = randomVector(random, k * n), b = randomVector(random, n);
+    for (auto a : {Activation::kNone, Activation::kRelu}) {
+      for (bool bias : {true, false}) {
+        auto op = FullyConnected::create(ctx, {1, k, n, bias, a, false});
+        ASSERT_TRUE(op.ok()) << op.status().toString();
+        std::vector<float> y(n, 1234.0f);
+        ASSERT_TRUE((*op)->forward(x.data(), w.data(), b.data(), y.data()).ok());
+        for (std::int64_t j = 0; j < n; ++j) {
+          float want = bias ? b[j] : 0.0f;
+          if (a == Activation::kRelu && want < 0.0f) {
+            want = 0.0f;
+          }
+          EXPECT_EQ(y[j], want) << n << " " << activationName(a) << (bias ? " bias" : "") << " at "
+                                << j;
+        }
+      }
+    }
+  }
+}
+
+// One row with tanh or sigmoid still runs through oneDNN and its fused post-op.
+TEST(FullyConnectedTest, OneRowWithTanhOrSigmoidMatchesNaive) {
+  std::mt19937 random(9);
+  auto ctx = context();
+  for (std::int64_t k : {1, 3, 784}) {
+    for (std::int64_t n : {1, 17, 256}) {
+      for (auto a : {Activation::kTanh, Activation::kSigmoid}) {
+        auto op = FullyConnected::create(ctx, {1, k, n, true, a, false});
+        ASSERT_TRUE(op.ok()) << op.status().toString();
+        auto x = randomVector(random, k, 0.2f), w = randomVector(random, k * n),
+             b = randomVector(random, n);
+        x[0] = 0.0f;
+        std::vector<float> y(n);
+        ASSERT_TRUE((*op)->forward(x.data(), w.data(), b.data(), y.data()).ok());
+        auto expected = naiveLinear(x, w, &b, 1, k, n, a);
+        for (std::int64_t j = 0; j < n; ++j) {
+          ASSERT_NEAR(y[j], expected[j], 1e-5)
+              << "1x" << k << "x" << n << " " << activationName(a) << " at " << j;
+        }
+      }
+    }
+  }
+}
+
 TEST(FullyConnectedTest, BackwardMatchesNaiveTransposedProducts) {
   std::mt19937 random(2);
   auto ctx = context();

@@ -35,8 +35,8 @@ struct FullyConnectedShape {
 /// per thread. Pointers are borrowed for the duration of a call.
 class AIMASS_COMPUTE_API FullyConnected {
  public:
-  /// kInvalidArgument for non-positive sizes, a GELU post-op, or an activation without bias;
-  /// kInternal when oneDNN cannot build the primitives.
+  /// kInvalidArgument for non-positive sizes or a GELU post-op; kInternal when oneDNN cannot
+  /// build the primitives.
   static Expected<std::unique_ptr<FullyConnected>> create(std::shared_ptr<ComputeContext> context,
                                                           const FullyConnectedShape& shape);
   ~FullyConnected();
@@ -45,7 +45,12 @@ class AIMASS_COMPUTE_API FullyConnected {
 
   const FullyConnectedShape& shape() const noexcept { return shape_; }
 
-  /// y = act(x W + b). `bias` is ignored when the shape has none.
+  /// y = act(x W + b). `bias` is ignored when the shape has none. With one row (rows == 1,
+  /// a single served request) and no activation or ReLU, oneDNN is not used: the result is the
+  /// sum of the weight rows of the non-zero inputs (zero inputs, often most of an image or of a
+  /// ReLU output, cost nothing), on the calling thread; the rounding may then differ from
+  /// oneDNN's in the last bits. Note that a zero input skips its row even where that row holds
+  /// an infinity or NaN.
   Status forward(const float* x, const float* weight, const float* bias, float* y) noexcept;
   /// dx = dy W^T, where dy is the gradient with respect to the pre-activation output (apply
   /// the activation's backward first). kFailedPrecondition when built without backward.
