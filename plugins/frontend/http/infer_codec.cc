@@ -418,8 +418,8 @@ bool numberToInteger(const JsonDocument::Node& node, T& out) {
 /// A JSON number as a float or double: read as a double, refused beyond T's range.
 template <typename T>
 bool numberToFloat(const JsonDocument::Node& node, T& out) {
-  double d = 0;
-  if (node.kind != JsonDocument::Kind::kNumber || !parseDouble(node.text, d) ||
+  double d = node.value;  // worked out by the scan when it could (JsonDocument::Node)
+  if (node.kind != JsonDocument::Kind::kNumber || (!node.has_value && !parseDouble(node.text, d)) ||
       std::fabs(d) > static_cast<double>(std::numeric_limits<T>::max())) {
     return false;
   }
@@ -799,6 +799,31 @@ struct BinarySection {
   std::size_t used = 0;
 };
 
+/// The common case read directly: a flat `data` list of as many numbers as `shape` holds, for
+/// an FP32 or FP64 tensor. Empty when anything differs (nested lists, other elements, a value
+/// out of range...): the general path then reads it, or says what is wrong.
+std::optional<Tensor> flatFloats(const JsonDocument& doc, std::size_t data, DType dtype,
+                                 const Shape& shape) {
+  const JsonDocument::Node& list = doc.node(data);
+  const auto count = elementCount(shape);
+  if ((dtype != DType::kFloat32 && dtype != DType::kFloat64) || !count || *count != list.size ||
+      list.end != data + 1 + list.size) {
+    return std::nullopt;
+  }
+  Tensor tensor(dtype, shape);
+  const std::size_t n = list.size;
+  const bool single = dtype == DType::kFloat32;
+  for (std::size_t i = 0; i < n; ++i) {
+    const JsonDocument::Node& node = doc.node(data + 1 + i);
+    bool ok = single ? numberToFloat(node, tensor.data<float>()[i])
+                     : numberToFloat(node, tensor.data<double>()[i]);
+    if (!ok) {
+      return std::nullopt;
+    }
+  }
+  return tensor;
+}
+
 Expected<Tensor> decodeInput(const JsonDocument& doc, std::size_t input, const std::string& name,
                              const TensorSpec& spec, BinarySection& binary) {
   const std::string where = "input '" + name + "'";
@@ -853,15 +878,20 @@ Expected<Tensor> decodeInput(const JsonDocument& doc, std::size_t input, const s
                              " needs a \"data\" list (or, with binary data, a "
                              "\"binary_data_size\" parameter)");
     }
+    std::optional<Tensor> flat = flatFloats(doc, data, *dtype, shape);
     std::vector<std::uint32_t> leaves;
-    AIMASS_RETURN_IF_ERROR(collectLeaves(doc, data, shape, name, leaves));
-    auto expected = elementCount(shape);
-    if (!expected || *expected != leaves.size()) {
-      return invalidArgument(where + " has " + std::to_string(leaves.size()) +
-                             " elements but its shape " + shapeToString(shape) + " needs " +
-                             (expected ? std::to_string(*expected) : std::string("more")));
+    if (flat) {
+      tensor = std::move(*flat);
+    } else {
+      AIMASS_RETURN_IF_ERROR(collectLeaves(doc, data, shape, name, leaves));
+      auto expected = elementCount(shape);
+      if (!expected || *expected != leaves.size()) {
+        return invalidArgument(where + " has " + std::to_string(leaves.size()) +
+                               " elements but its shape " + shapeToString(shape) + " needs " +
+                               (expected ? std::to_string(*expected) : std::string("more")));
+      }
+      AIMASS_ASSIGN_OR_RETURN(tensor, makeTensor(NodeLeaves{doc, leaves}, *dtype, shape, name));
     }
-    AIMASS_ASSIGN_OR_RETURN(tensor, makeTensor(NodeLeaves{doc, leaves}, *dtype, shape, name));
   }
   if (*dtype != spec.dtype) {
     return convertExactly(tensor, spec.dtype, name);

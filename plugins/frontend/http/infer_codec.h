@@ -66,9 +66,11 @@ struct InferDecodeOptions {
 /// without the header, and bytes left over after the last binary input. `parameters` other
 /// than the binary ones are accepted and ignored. Allocation failure is kResourceExhausted.
 ///
-/// The JSON is read by JsonDocument (json_document.h): strict RFC 8259, numbers converted with
-/// std::from_chars straight into the input tensors; a number outside the datatype's range
-/// (1e39 as FP32, 1e400 as FP64, 2^31 as INT32) is refused naming the input and element.
+/// The JSON is read by JsonDocument (json_document.h): strict RFC 8259; numbers go straight into
+/// the input tensors, as the value the scan worked out where that is exact (Node::value) and
+/// with std::from_chars otherwise, a flat `data` list in one pass; a number outside the
+/// datatype's range (1e39 as FP32, 1e400 as FP64, 2^31 as INT32) is refused naming the input
+/// and element.
 ///
 /// Thread-safe: each thread parses into node storage of its own, reused by its next request;
 /// never throws.

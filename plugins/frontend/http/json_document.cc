@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "json_document.h"
 
+#include <algorithm>
+#include <bit>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <utility>
@@ -12,6 +15,8 @@ namespace {
 constexpr std::size_t kKeptNodes = 1 << 14;
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool isSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') {
@@ -124,6 +129,9 @@ class Scanner {
           }
           continue;
         }
+      } else if ((c == '-' || isDigit(c)) && !open_.empty() &&
+                 nodes_[open_.back()].kind == JsonDocument::Kind::kArray) {
+        AIMASS_RETURN_IF_ERROR(numberRun());
       } else {
         AIMASS_RETURN_IF_ERROR(scalar());
       }
@@ -235,42 +243,151 @@ class Scanner {
     return fail("expected a value but found " + shown(p_));
   }
 
-  Status number() {
-    const std::size_t start = p_;
-    if (s_[p_] == '-') {
-      ++p_;
+  /// Numbers one after another in a list (a tensor's data), without the general loop's
+  /// bookkeeping per element. p_ is at the first; stops after a number that is not followed by
+  /// `, <number>`, leaving what follows to the general loop (which counts that last element).
+  Status numberRun() {
+    const std::uint32_t list = open_.back();
+    for (;;) {
+      AIMASS_RETURN_IF_ERROR(number());
+      std::size_t q = p_;
+      while (q < n_ && isSpace(s_[q])) {
+        ++q;
+      }
+      if (q == n_ || s_[q] != ',') {
+        return Status();
+      }
+      ++q;
+      while (q < n_ && isSpace(s_[q])) {
+        ++q;
+      }
+      if (q == n_ || !(s_[q] == '-' || isDigit(s_[q]))) {
+        return Status();
+      }
+      ++nodes_[list].size;
+      p_ = q;
     }
-    if (p_ < n_ && s_[p_] == '0') {
-      ++p_;
-    } else if (p_ < n_ && isDigit(s_[p_])) {
-      while (p_ < n_ && isDigit(s_[p_])) {
-        ++p_;
+  }
+
+  /// The eight decimal digits at `p` as a number, in a few operations on one 64-bit word
+  /// (each step adds neighbouring groups: digit pairs, then groups of four, then eight).
+  static std::uint64_t eightDigits(const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof(v));
+    if constexpr (std::endian::native == std::endian::big) {
+      v = __builtin_bswap64(v);
+    }
+    v -= 0x3030303030303030ULL;
+    v = v * 10 + (v >> 8);
+    return (((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+            (((v >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+           32;
+  }
+
+  /// Appends the digits [d, end) to `value` (at most 19 digits in all).
+  static void accumulate(std::uint64_t& value, const char* d, const char* end) {
+    for (; end - d >= 8; d += 8) {
+      value = value * 100000000 + eightDigits(d);
+    }
+    for (; d < end; ++d) {
+      value = value * 10 + static_cast<std::uint64_t>(*d - '0');
+    }
+  }
+
+  /// A number token; also works out its value when that is cheap and exact (Node::value):
+  /// the significant digits as an integer m up to 2^53 and a decimal exponent e with |e| <= 22,
+  /// where m and 10^|e| are both exact doubles, so one IEEE multiplication or division gives
+  /// the correctly rounded value (Clinger's fast path).
+  Status number() {
+    const char* const begin = s_ + p_;
+    const char* const end = s_ + n_;
+    const char* p = begin;
+    const bool negative = *p == '-';
+    if (negative) {
+      ++p;
+    }
+    // The digits before and after the decimal point.
+    const char* int_begin = p;
+    if (p < end && *p == '0') {
+      ++p;
+    } else if (p < end && isDigit(*p)) {
+      while (p < end && isDigit(*p)) {
+        ++p;
       }
     } else {
+      p_ = static_cast<std::size_t>(p - s_);
       return fail("a number needs a digit after '-'");
     }
-    if (p_ < n_ && s_[p_] == '.') {
-      ++p_;
-      if (p_ == n_ || !isDigit(s_[p_])) {
+    const char* int_end = p;
+    const char* frac_begin = p;
+    const char* frac_end = p;
+    if (p < end && *p == '.') {
+      frac_begin = ++p;
+      if (p == end || !isDigit(*p)) {
+        p_ = static_cast<std::size_t>(p - s_);
         return fail("a number needs a digit after its decimal point");
       }
-      while (p_ < n_ && isDigit(s_[p_])) {
-        ++p_;
+      while (p < end && isDigit(*p)) {
+        ++p;
       }
+      frac_end = p;
     }
-    if (p_ < n_ && (s_[p_] == 'e' || s_[p_] == 'E')) {
-      ++p_;
-      if (p_ < n_ && (s_[p_] == '+' || s_[p_] == '-')) {
-        ++p_;
+    int exponent = 0;
+    bool huge_exponent = false;  // too many exponent digits to keep: readers convert the text
+    if (p < end && (*p == 'e' || *p == 'E')) {
+      ++p;
+      bool minus = false;
+      if (p < end && (*p == '+' || *p == '-')) {
+        minus = *p == '-';
+        ++p;
       }
-      if (p_ == n_ || !isDigit(s_[p_])) {
+      if (p == end || !isDigit(*p)) {
+        p_ = static_cast<std::size_t>(p - s_);
         return fail("a number needs a digit in its exponent");
       }
-      while (p_ < n_ && isDigit(s_[p_])) {
-        ++p_;
+      while (p < end && isDigit(*p)) {
+        if (exponent < 10000) {
+          exponent = exponent * 10 + (*p - '0');
+        } else {
+          huge_exponent = true;
+        }
+        ++p;
+      }
+      exponent = minus ? -exponent : exponent;
+    }
+    p_ = static_cast<std::size_t>(p - s_);
+    AIMASS_RETURN_IF_ERROR(push(JsonDocument::Kind::kNumber, std::string_view(begin, p - begin)));
+    // Significant digits: skip the leading zeros ("0.000123" has three).
+    const char* first = int_begin;
+    if (int_end - int_begin == 1 && *int_begin == '0') {
+      first = frac_begin;
+      while (first < frac_end && *first == '0') {
+        ++first;
       }
     }
-    return push(JsonDocument::Kind::kNumber, std::string_view(s_ + start, p_ - start));
+    const std::ptrdiff_t digits =
+        first < int_end ? (int_end - first) + (frac_end - frac_begin) : frac_end - first;
+    if (digits > 19 || huge_exponent) {
+      return Status();  // readers convert the text
+    }
+    std::uint64_t mantissa = 0;
+    accumulate(mantissa, first, int_end);
+    accumulate(mantissa, std::max(first, frac_begin), frac_end);
+    const int e = exponent - static_cast<int>(frac_end - frac_begin);
+    static constexpr double kPowers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                         1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    JsonDocument::Node& node = nodes_.back();
+    if (mantissa == 0) {
+      node.value = negative ? -0.0 : 0.0;
+      node.has_value = true;
+    } else if (mantissa <= (std::uint64_t{1} << 53) && e >= -22 && e <= 22) {
+      const double m = static_cast<double>(mantissa);
+      const double value = e < 0 ? m / kPowers[-e] : m * kPowers[e];
+      node.value = negative ? -value : value;
+      node.has_value = true;
+    }
+    return Status();
   }
 
   /// A string; p_ is at its opening quote.

@@ -32,11 +32,17 @@ class JsonDocument {
   struct Node {
     Kind kind = Kind::kNull;
     bool escaped = false;    ///< kString: `text` has backslash escapes (see string())
+    /// kNumber: `value` holds the token as the nearest double, worked out while scanning
+    /// (significant digits up to 2^53 and a decimal exponent within +-22, e.g. 0.0039215689
+    /// or 255, where one exact multiplication or division rounds correctly); false: convert
+    /// `text` (e.g. with std::from_chars).
+    bool has_value = false;
     std::uint32_t size = 0;  ///< kArray: elements; kObject: members
     std::uint32_t end = 0;   ///< index just past this node's last descendant
     /// kNumber, kTrue, kFalse, kNull: the token; kString: the characters between the quotes,
     /// escapes as written; containers: empty. Points into the parsed text.
     std::string_view text;
+    double value = 0;  ///< kNumber with has_value
   };
 
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);

@@ -4,14 +4,22 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <optional>
+#include <random>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
+
+#include "json_document.h"
+#include "number_tokens.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -460,6 +468,160 @@ TEST(DecodeInferRequest, WhitespaceIdAndParametersAnywhere) {
   ASSERT_FALSE(bad_flag.ok());
   EXPECT_THAT(bad_flag.status().message(),
               HasSubstr("parameter \"binary_data_output\" must be true or false, not 1"));
+}
+
+using test_support::fromChars;
+
+/// 784 numbers as a Python client writes FP32 features it holds as doubles: the shortest
+/// decimal that reads back as the double (16 or 17 digits for most, "0.0" for zeros), some
+/// negative, some scaled by powers of ten.
+std::vector<std::string> pixelTokens() {
+  std::mt19937 random(12);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 784; ++i) {
+    const int pixel = byte(random);
+    double value = static_cast<double>(static_cast<float>(pixel) / 255.0f);
+    if (i % 7 == 0) {
+      value = 0.0;
+    } else if (i % 11 == 0) {
+      value = -value * 1e-3;
+    } else if (i % 13 == 0) {
+      value *= 12345.0;
+    }
+    char buffer[64];
+    auto [end, error] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    EXPECT_EQ(error, std::errc());
+    std::string token(buffer, end);
+    if (token.find_first_of(".e") == std::string::npos) {
+      token += ".0";  // as Python writes 0.0 and 1.0
+    }
+    tokens.push_back(token);
+  }
+  return tokens;
+}
+
+std::string listOf(const std::vector<std::string>& tokens) {
+  std::string list = "[";
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    list += (i ? ", " : "") + tokens[i];
+  }
+  return list + "]";
+}
+
+TEST(DecodeInferRequest, FlatFloatDataReadsEveryValueAsFromChars) {
+  std::vector<std::string> tokens = pixelTokens();
+  // Values the scan cannot work out (20 and more digits, exponents past 22) among the others.
+  tokens[3] = "12345678901234567890";
+  tokens[4] = "0.12345678901234567890123";
+  tokens[5] = "-9.87654321e-30";
+  tokens[6] = "1.5e25";
+  const std::string data = listOf(tokens);
+  // Both kinds are there: values the scan works out and values left to from_chars.
+  JsonDocument doc;
+  ASSERT_TRUE(doc.parse(data, 4).ok());
+  std::size_t worked_out = 0;
+  for (std::size_t i = 1; i < doc.nodeCount(); ++i) {
+    worked_out += doc.node(i).has_value ? 1 : 0;
+  }
+  EXPECT_GT(worked_out, 100u);
+  EXPECT_LT(worked_out, 684u);
+
+  auto single =
+      decodeInferRequest(request("FP32", "[1,784]", data), schemaWith(DType::kFloat32, {-1, 784}));
+  ASSERT_TRUE(single.ok()) << single.status().toString();
+  const Tensor* f = single->inputs.find("x");
+  ASSERT_EQ(f->shape(), (Shape{1, 784}));
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const float expected = static_cast<float>(fromChars(tokens[i]));
+    ASSERT_EQ(std::bit_cast<std::uint32_t>(f->data<float>()[i]),
+              std::bit_cast<std::uint32_t>(expected))
+        << "element " << i << " " << tokens[i];
+  }
+
+  auto twice =
+      decodeInferRequest(request("FP64", "[784]", data), schemaWith(DType::kFloat64, {784}));
+  ASSERT_TRUE(twice.ok()) << twice.status().toString();
+  const Tensor* d = twice->inputs.find("x");
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    ASSERT_EQ(std::bit_cast<std::uint64_t>(d->data<double>()[i]),
+              std::bit_cast<std::uint64_t>(fromChars(tokens[i])))
+        << "element " << i << " " << tokens[i];
+  }
+
+  // Nested the same numbers read the same (the general path).
+  std::string nested = "[" + listOf({tokens.begin(), tokens.begin() + 392}) + ", " +
+                       listOf({tokens.begin() + 392, tokens.end()}) + "]";
+  auto rows = decodeInferRequest(request("FP32", "[2,392]", nested),
+                                 schemaWith(DType::kFloat32, {-1, 392}));
+  ASSERT_TRUE(rows.ok()) << rows.status().toString();
+  EXPECT_EQ(
+      std::memcmp(rows->inputs.find("x")->data<float>(), f->data<float>(), 784 * sizeof(float)), 0);
+}
+
+TEST(DecodeInferRequest, FlatDataFillsAMultiDimensionalShapeAndKeepsNegativeZero) {
+  auto decoded = decodeInferRequest(request("FP32", "[2,3]", "[1, -2.5, 0.1, -0, 1e-3, 7]"),
+                                    schemaWith(DType::kFloat32, {-1, 3}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().toString();
+  const Tensor* t = decoded->inputs.find("x");
+  EXPECT_EQ(t->shape(), (Shape{2, 3}));
+  const float* f = t->data<float>();
+  EXPECT_EQ(f[0], 1.0f);
+  EXPECT_EQ(f[1], -2.5f);
+  EXPECT_EQ(f[2], 0.1f);
+  EXPECT_EQ(f[3], 0.0f);
+  EXPECT_TRUE(std::signbit(f[3]));
+  EXPECT_EQ(f[4], 1e-3f);
+  EXPECT_EQ(f[5], 7.0f);
+  auto doubles = decodeInferRequest(request("FP64", "[3,2]", "[1, -2.5, 0.1, -0, 1e-3, 7]"),
+                                    schemaWith(DType::kFloat64, {3, 2}));
+  ASSERT_TRUE(doubles.ok()) << doubles.status().toString();
+  EXPECT_EQ(doubles->inputs.find("x")->data<double>()[2], 0.1);
+  EXPECT_EQ(doubles->inputs.find("x")->data<double>()[4], 1e-3);
+}
+
+TEST(DecodeInferRequest, ABadElementInALongFlatListIsNamed) {
+  struct Case {
+    DType dtype;
+    std::string datatype;
+    std::size_t index;
+    std::string element;
+    std::string reason;
+  };
+  for (const auto& c : std::vector<Case>{
+           {DType::kFloat32, "FP32", 500, "\"0.5\"", "element 500 is \"0.5\", not a valid FP32"},
+           {DType::kFloat32, "FP32", 783, "true", "element 783 is true, not a valid FP32"},
+           {DType::kFloat32, "FP32", 0, "null", "element 0 is null, not a valid FP32"},
+           {DType::kFloat32, "FP32", 700, "1e39", "element 700 is 1e39, not a valid FP32 value"},
+           {DType::kFloat32, "FP32", 1, "-3.5e38", "element 1 is -3.5e38, not a valid FP32"},
+           {DType::kFloat64, "FP64", 300, "1e400", "element 300 is 1e400, not a valid FP64"},
+           {DType::kFloat64, "FP64", 301, "\"x\"", "element 301 is \"x\", not a valid FP64"},
+           // An exponent too long for the scan to keep: read from the text, out of range.
+           {DType::kFloat32, "FP32", 5, "0." + std::string(9999, '0') + "1e100000",
+            "element 5 is 0." + std::string(38, '0') + "..., not a valid FP32"},
+           {DType::kFloat64, "FP64", 6, "1e100000", "element 6 is 1e100000, not a valid FP64"}}) {
+    std::vector<std::string> tokens = pixelTokens();
+    tokens[c.index] = c.element;
+    auto decoded = decodeInferRequest(request(c.datatype, "[784]", listOf(tokens)),
+                                      schemaWith(c.dtype, {784}));
+    ASSERT_FALSE(decoded.ok()) << c.element;
+    EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(decoded.status().message(), HasSubstr("input 'x': " + c.reason)) << c.element;
+  }
+  // A list where the flat shape expects a number, and a list one short.
+  std::vector<std::string> tokens = pixelTokens();
+  tokens[10] = "[1]";
+  auto nested = decodeInferRequest(request("FP32", "[784]", listOf(tokens)),
+                                   schemaWith(DType::kFloat32, {784}));
+  ASSERT_FALSE(nested.ok());
+  EXPECT_THAT(nested.status().message(),
+              HasSubstr("input 'x': nested data is deeper than the shape [784]"));
+  tokens.resize(783);
+  auto short_list = decodeInferRequest(request("FP32", "[784]", listOf(tokens)),
+                                       schemaWith(DType::kFloat32, {784}));
+  ASSERT_FALSE(short_list.ok());
+  EXPECT_THAT(short_list.status().message(),
+              HasSubstr("nested data has 783 entries at depth 0 but the shape [784] says 784"));
 }
 
 TEST(EncodeInferResponse, WritesNumbersExactlyAndNonFiniteAsNull) {
