@@ -6,6 +6,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <istream>
 #include <utility>
@@ -105,6 +106,11 @@ OipRouter::OipRouter(Host& host, std::string node_name,
       contributed_(host.routes().routes()) {}
 
 void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const {
+  HttpRequest copy = request;
+  handle(copy, response);
+}
+
+void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
   try {
     std::vector<std::string> allowed;
     auto allow = [&](const std::string& method) {
@@ -121,7 +127,7 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
         allow(route.method);
         continue;
       }
-      HttpRequest matched = request;
+      HttpRequest& matched = request;
       matched.path_params = std::move(params);
       if (!admit(request, builtinRole(route.action), matched.principal, response)) {
         return;
@@ -142,9 +148,16 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
         case BuiltinRoute::Action::kModelReady:
           modelReady(matched, response);
           return;
-        case BuiltinRoute::Action::kInfer:
+        case BuiltinRoute::Action::kInfer: {
+          const auto start = std::chrono::steady_clock::now();
           infer(matched, response);
+          if (response.status == 200) {
+            recordInferTime(request.path, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::steady_clock::now() - start)
+                                              .count());
+          }
           return;
+        }
         case BuiltinRoute::Action::kMlflowInvocations:
           invocations(matched, response);
           return;
@@ -180,7 +193,7 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
         allow(route.method);
         continue;
       }
-      HttpRequest matched = request;
+      HttpRequest& matched = request;
       matched.path_params = std::move(params);
       if (!admit(request, route.role, matched.principal, response)) {
         return;
@@ -214,6 +227,77 @@ void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const
     response = HttpResponse();
     jsonError(response, 500, std::string("internal error: ") + e.what());
   }
+}
+
+namespace {
+
+/// The model part of an infer path: "name" of /v2/models/name/infer, "name/versions/v" of
+/// /v2/models/name/versions/v/infer; empty for any other path.
+std::string_view inferKey(std::string_view path) {
+  constexpr std::string_view kPrefix = "/v2/models/";
+  constexpr std::string_view kSuffix = "/infer";
+  if (path.size() <= kPrefix.size() + kSuffix.size() || path.substr(0, kPrefix.size()) != kPrefix ||
+      path.substr(path.size() - kSuffix.size()) != kSuffix) {
+    return {};
+  }
+  std::string_view key = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  auto slash = key.find('/');
+  if (slash == 0) {
+    return {};
+  }
+  if (slash != std::string_view::npos) {
+    std::string_view rest = key.substr(slash);
+    constexpr std::string_view kVersions = "/versions/";
+    if (rest.size() <= kVersions.size() || rest.substr(0, kVersions.size()) != kVersions ||
+        rest.find('/', kVersions.size()) != std::string_view::npos) {
+      return {};
+    }
+  }
+  return key;
+}
+
+/// Bodies above this size are decoded on a worker, whatever their model's recent timing.
+constexpr std::size_t kInlineBodyLimit = 256 << 10;
+
+}  // namespace
+
+bool OipRouter::runsInline(const HttpRequest& request) const {
+  const std::string_view path = request.path;
+  if (request.method == "GET") {
+    return path == "/v2/health/live" || path == "/v2/health/ready" || path == "/v2" ||
+           path == "/ping" || path == "/health" || path == "/version";
+  }
+  if (request.method != "POST" || options_.inline_max_us <= 0 ||
+      request.body.size() > kInlineBodyLimit) {
+    return false;
+  }
+  std::string_view key = inferKey(path);
+  if (key.empty() || (options_.batched && options_.batched(key.substr(0, key.find('/'))))) {
+    return false;
+  }
+  std::shared_lock lock(infer_time_mutex_);
+  auto it = infer_ns_.find(key);
+  return it != infer_ns_.end() &&
+         it->second->load(std::memory_order_relaxed) < options_.inline_max_us * 1000;
+}
+
+void OipRouter::recordInferTime(std::string_view path, std::int64_t ns) const {
+  std::string_view key = inferKey(path);
+  if (key.empty()) {
+    return;
+  }
+  {
+    std::shared_lock lock(infer_time_mutex_);
+    if (auto it = infer_ns_.find(key); it != infer_ns_.end()) {
+      // A moving average over about the last 8 requests; a lost update under a race only
+      // drops one sample.
+      std::int64_t average = it->second->load(std::memory_order_relaxed);
+      it->second->store(average + (ns - average) / 8, std::memory_order_relaxed);
+      return;
+    }
+  }
+  std::unique_lock lock(infer_time_mutex_);
+  infer_ns_.try_emplace(std::string(key), std::make_unique<std::atomic<std::int64_t>>(ns));
 }
 
 bool OipRouter::admit(const HttpRequest& request, Role required, std::string& principal,
@@ -846,6 +930,16 @@ Status HttpFrontend::start(Host& host) {
     router_options.max_json_depth = options_.max_json_depth;
     router_options.mlflow_model = options_.mlflow_model;
     router_options.authenticator = std::move(authenticator);
+    router_options.inline_max_us = options_.inline_max_us;
+    router_options.batched = [batching = options_.batching,
+                              settings = options_.model_settings](std::string_view model) {
+      for (const auto& entry : settings) {
+        if (entry.model == model) {
+          return entry.batching.max_batch_size > 1;
+        }
+      }
+      return batching.max_batch_size > 1;
+    };
     auto router =
         std::make_shared<const OipRouter>(host, node_name_, options_.models, router_options);
     for (const auto& reference : options_.load) {
@@ -855,6 +949,7 @@ Status HttpFrontend::start(Host& host) {
     server_options.host = options_.host;
     server_options.port = options_.port;
     server_options.threads = options_.threads;
+    server_options.event_loops = options_.event_loops;
     server_options.max_body_bytes = options_.max_body_bytes;
     server_options.max_header_bytes = options_.max_header_bytes;
     server_options.max_connections = options_.max_connections;
@@ -862,7 +957,11 @@ Status HttpFrontend::start(Host& host) {
     server_options.idle_timeout_ms = options_.idle_timeout_ms;
     server_options.server_name = "aimass/" + std::string(host.version());
     server_options.tls = options_.tls;
-    HttpHandler handler = [router](const HttpRequest& request, HttpResponse& response) {
+    server_options.runs_inline = [router](const HttpRequest& request) {
+      return router->runsInline(request);
+    };
+    // The server's request is handled in place (its body is not copied).
+    HttpHandler handler = [router](HttpRequest& request, HttpResponse& response) {
       router->handle(request, response);
     };
     AIMASS_ASSIGN_OR_RETURN(auto server,
@@ -887,8 +986,8 @@ void HttpFrontend::stop() noexcept {
   if (!server_) {
     return;
   }
-  // Stops accepting, answers every request already received, closes the other connections
-  // and joins every thread.
+  // Stops accepting, lets the requests being handled answer, closes the other connections and
+  // joins every thread.
   server_->stop();
   server_.reset();
   router_.reset();

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
 #include <compare>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <functional>
+#include <map>
 #include <set>
+#include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aimass/frontend.h"
@@ -26,7 +31,11 @@ class HttpServer;
 struct HttpFrontendOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  ///< 0: any free port (see HttpFrontend::endpoint())
-  int threads = 8;  ///< workers running complete requests (reading them holds none)
+  int threads = 8;      ///< workers for requests that may block (reading holds none)
+  int event_loops = 0;  ///< event loops reading the connections; 0: one per CPU core
+  /// Infer requests of an unbatched model run on their event loop while the model's recent
+  /// requests took under this long on average (OipRouterOptions::inline_max_us).
+  std::int64_t inline_max_us = 1000;
   std::int64_t max_body_bytes = 64 << 20;
   /// Serve only these catalog names; nullopt: every model in host.models().
   std::optional<std::vector<std::string>> models;
@@ -76,6 +85,13 @@ struct OipRouterOptions {
   std::optional<std::string> mlflow_model;
   /// Checks credentials and roles before a route runs; null: every route is open.
   std::shared_ptr<const Authenticator> authenticator;
+  /// runsInline() accepts an infer request when its model is not batched and the recent
+  /// requests for the same model (and version, as the path names it) took under this many
+  /// microseconds on average; 0: never.
+  std::int64_t inline_max_us = 1000;
+  /// Whether requests for a model wait to be batched (its max_batch_size is above 1); such
+  /// requests never run inline. Null: no model is batched.
+  std::function<bool(std::string_view model)> batched;
 };
 
 /// Answers HTTP requests of the Open Inference Protocol v2 and the routes other nodes
@@ -108,8 +124,9 @@ struct OipRouterOptions {
 /// route's Route::role): 401 with WWW-Authenticate without or with bad credentials, 403 when
 /// the role is too low. The principal reaches the handler in HttpRequest::principal.
 ///
-/// Threading: handle() is called from many worker threads at once; the router itself is
-/// immutable after construction, models are reached through the thread-safe catalog.
+/// Threading: handle() and runsInline() are called from many event loops and workers at once;
+/// the routes are fixed at construction, the table of recent infer times is guarded by its own
+/// lock, and models are reached through the thread-safe catalog.
 class OipRouter {
  public:
   OipRouter(Host& host, std::string node_name, std::optional<std::vector<std::string>> models,
@@ -117,6 +134,16 @@ class OipRouter {
 
   /// Fills `response` for `request`. Never throws.
   void handle(const HttpRequest& request, HttpResponse& response) const;
+  /// The same, filling request.path_params and request.principal in place instead of
+  /// handling a copy (what the server calls: a request body is not copied).
+  void handle(HttpRequest& request, HttpResponse& response) const;
+  /// Whether `request` (path, method, headers and body read) may be answered on the event
+  /// loop that read it, because its handler neither blocks nor takes long: health, readiness
+  /// and version checks, and infer requests of a model that is not batched and whose recent
+  /// requests (an average over the last few, measured by handle()) took under
+  /// options.inline_max_us. The first requests of a model always go to a worker, which
+  /// measures them. Thread-safe.
+  bool runsInline(const HttpRequest& request) const;
   /// Serves `name` even when the `models` list leaves it out (loaded from the repository).
   void rememberLoaded(std::string name) const;
   /// Method, pattern ("{name}" captures) and role of every route handle() serves: the
@@ -137,6 +164,8 @@ class OipRouter {
   void modelMetadata(const HttpRequest& request, HttpResponse& response) const;
   void modelReady(const HttpRequest& request, HttpResponse& response) const;
   void infer(const HttpRequest& request, HttpResponse& response) const;
+  /// Records how long an infer request for the model part of `path` took (recent average).
+  void recordInferTime(std::string_view path, std::int64_t ns) const;
   // Serving runtime extensions (host.serving()).
   ModelServing* servingOrError(HttpResponse& response) const;
   void repositoryIndex(const HttpRequest& request, HttpResponse& response) const;
@@ -158,14 +187,20 @@ class OipRouter {
   mutable std::mutex loaded_mutex_;
   mutable std::set<std::string, std::less<>> loaded_;
   std::vector<Route> contributed_;
+  /// Recent average duration (ns) of successful infer requests, by the model part of their path
+  /// ("name" or "name/versions/v"); entries are only added for models that answered.
+  mutable std::shared_mutex infer_time_mutex_;
+  mutable std::map<std::string, std::unique_ptr<std::atomic<std::int64_t>>, std::less<>>
+      infer_ns_;
 };
 
 /// The `frontend.http` node: an HTTP/1.1 server (HttpServer, http_server.h) in front of an
 /// OipRouter.
 ///
-/// start() binds, starts the event thread and `threads` workers and returns; stop() stops
-/// accepting, answers the requests already received, closes the other connections and joins
-/// every thread. The limits (body, header, connections, timeouts) are HttpServer's.
+/// start() binds, starts `event_loops` event loops and `threads` workers and returns; stop()
+/// stops accepting, lets the requests being handled finish and answer, closes the other
+/// connections and joins every thread. The limits (body, header, connections, timeouts) are
+/// HttpServer's.
 ///
 /// Threading: start() and stop() from one thread (the host's main thread); endpoint() from any.
 class HttpFrontend final : public Frontend {

@@ -10,7 +10,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,7 +25,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -39,8 +41,12 @@ using Clock = std::chrono::steady_clock;
 /// for at most kDrainMilliseconds, so the client sees the answer rather than a reset.
 constexpr std::int64_t kDrainLimitBytes = 1 << 20;
 constexpr int kDrainMilliseconds = 2000;
+/// How often the timer looks for connections past their deadline.
+constexpr int kTimerMilliseconds = 25;
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kChunkLineLimit = 1024;
+/// A connection keeps its request body's buffer between requests up to this size.
+constexpr std::size_t kKeptBodyBytes = 256 << 10;
 
 std::string lowerCase(std::string_view s) {
   std::string out(s);
@@ -108,8 +114,45 @@ bool sendAll(int fd, TlsSession* tls, std::string_view data, int timeout_ms) {
   return true;
 }
 
+/// Sends `head` then `body`: plain TCP hands both to the kernel in one sendmsg() (no copy of the
+/// body into one buffer); TLS sends a small response as one record.
+bool sendResponse(int fd, TlsSession* tls, std::string& head, std::string_view body,
+                  int timeout_ms) {
+  if (tls) {
+    if (body.size() < kReadChunk) {
+      head.append(body);
+      return sendAll(fd, tls, head, timeout_ms);
+    }
+    return sendAll(fd, tls, head, timeout_ms) && sendAll(fd, tls, body, timeout_ms);
+  }
+  iovec parts[2] = {{head.data(), head.size()}, {const_cast<char*>(body.data()), body.size()}};
+  msghdr message{};
+  message.msg_iov = parts;
+  message.msg_iovlen = body.empty() ? 1 : 2;
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    return false;
+  }
+  auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
+  if (sent < head.size()) {
+    return sendAll(fd, nullptr, std::string_view(head).substr(sent), timeout_ms) &&
+           sendAll(fd, nullptr, body, timeout_ms);
+  }
+  return sendAll(fd, nullptr, body.substr(sent - head.size()), timeout_ms);
+}
+
+/// A connection's claim (see HttpServer::State): waiting in epoll and held by no thread, held
+/// by the thread serving it, or back in the pool.
+enum : int { kIdle = 0, kBusy = 1, kFree = 2 };
+
 /// One client connection and the request being received on it.
 struct Connection {
+  std::atomic<int> claim{kFree};
+  std::atomic<bool> missed{false};  ///< an event came while another thread held the claim
+  int loop = -1;                    ///< the event loops' epoll set
   int fd = -1;
   std::unique_ptr<TlsSession> tls;  ///< null: plain HTTP
   std::string in;                   ///< received bytes, starting at the current request
@@ -133,15 +176,41 @@ struct Connection {
   bool in_trailer = false;
   std::size_t consumed = 0;  ///< bytes of `in` the complete request took
 
+  /// Readies a pooled Connection for a newly accepted socket (its buffers keep their memory).
+  void reset(int socket, std::unique_ptr<TlsSession> session, Clock::time_point until) {
+    fd = socket;
+    tls = std::move(session);
+    in.clear();
+    draining = false;
+    drained = 0;
+    consumed = 0;
+    clearRequest();
+    started = false;
+    deadline = until;
+  }
+
   /// Forgets the answered request; pipelined bytes after it stay.
   void nextRequest(const HttpServerOptions& options) {
     in.erase(0, consumed);
+    clearRequest();
+    started = !in.empty();
+    deadline = Clock::now() + std::chrono::milliseconds(started ? options.request_timeout_ms
+                                                                : options.idle_timeout_ms);
+  }
+
+  void clearRequest() {
     scanned = 0;
     have_head = false;
     keep_alive = true;
     continue_sent = false;
     target.clear();
+    // The next request reuses the body's buffer, unless a large body made it large.
+    std::string body = std::move(request.body);
     request = HttpRequest();
+    if (body.capacity() <= kKeptBodyBytes) {
+      body.clear();
+      request.body = std::move(body);
+    }
     body_start = 0;
     content_length = 0;
     chunked = false;
@@ -149,9 +218,6 @@ struct Connection {
     chunk_left = -1;
     in_trailer = false;
     consumed = 0;
-    started = !in.empty();
-    deadline = Clock::now() + std::chrono::milliseconds(started ? options.request_timeout_ms
-                                                                : options.idle_timeout_ms);
   }
 };
 
@@ -169,44 +235,97 @@ struct HttpServer::State {
   HttpServerOptions options;
   HttpHandler handler;
   int listen_fd = -1;
+  /// The epoll set every event loop waits on: the listening socket, the stop event and each
+  /// connection, armed one-shot so that one event goes to one loop and the connection stays
+  /// quiet until its holder re-arms it.
+  int epoll = -1;
+  int stop_fd = -1;  ///< an eventfd, readable once stop() began: wakes every loop
   std::uint16_t port = 0;
-  int wake_read = -1;
-  int wake_write = -1;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
-  std::thread reactor;
+  std::vector<std::thread> loops;
   std::vector<std::thread> workers;
-
-  std::mutex mutex;
+  std::thread timer;
+  /// Complete requests whose handler may block (runs_inline said no), each with its
+  /// connection claimed, for the workers.
+  std::mutex work_mutex;
   std::condition_variable work;
-  std::deque<std::unique_ptr<Connection>> ready;      ///< complete requests for the workers
-  std::vector<std::unique_ptr<Connection>> returned;  ///< keep-alive connections back
+  std::deque<Connection*> queue;
   bool workers_exit = false;
-  int open = 0;  ///< connections accepted and not closed (reactor and workers); under mutex
+  std::mutex timer_mutex;
+  std::condition_variable timer_wake;
+  // Tags of the two sockets that are not connections in the epoll set.
+  char listen_tag = 0;
+  char stop_tag = 0;
+
+  std::mutex registry;                            ///< guards the three below
+  std::vector<std::unique_ptr<Connection>> pool;  ///< never shrinks while the server runs
+  std::vector<Connection*> free_list;
+  int open = 0;  ///< connections accepted and not closed
 
   ~State() {
-    for (int fd : {listen_fd, wake_read, wake_write}) {
+    for (int fd : {listen_fd, stop_fd, epoll}) {
       if (fd >= 0) {
         ::close(fd);
       }
     }
   }
 
-  void wakeReactor() {
-    char byte = 1;
-    [[maybe_unused]] auto n = ::write(wake_write, &byte, 1);
+  /// Takes a connection an event named. Three threads may want one connection: the loop its
+  /// event went to, the timer, and (while registering it) the loop that accepted it; each works
+  /// on it only while holding its claim. Connection objects are pooled and never freed while
+  /// the server runs, so an event still naming a closed (or reused) connection is harmless:
+  /// the claim fails on kFree, or it reads a reused one with nothing to read. Fails when
+  /// another thread holds it; that thread then sees `missed` when it lets go (release()) and
+  /// serves the connection itself, since the one-shot event was spent on the failed claim.
+  static bool claim(Connection& c) {
+    int idle = kIdle;
+    if (c.claim.compare_exchange_strong(idle, kBusy)) {
+      return true;
+    }
+    c.missed.store(true);
+    idle = kIdle;
+    return c.claim.compare_exchange_strong(idle, kBusy);
+  }
+
+  /// Lets go of a claimed connection. True when an event came for it meanwhile and
+  /// the caller holds it again.
+  static bool release(Connection& c) {
+    c.claim.store(kIdle);
+    if (!c.missed.exchange(false)) {
+      return false;
+    }
+    int idle = kIdle;
+    return c.claim.compare_exchange_strong(idle, kBusy);
+  }
+
+  /// Re-arms the connection's one-shot entry in the epoll set: readable, and writable too
+  /// while TLS has bytes to send. Its holder only, before it lets go.
+  static void arm(Connection& c) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLONESHOT | (c.tls && c.tls->wantsWrite() ? EPOLLOUT : 0u);
+    event.data.ptr = &c;
+    ::epoll_ctl(c.loop, EPOLL_CTL_MOD, c.fd, &event);
+  }
+
+  /// Closes a connection its caller holds and returns it to the pool; `registry` locked.
+  void closeLocked(Connection& c) {
+    if (c.tls) {
+      c.tls->close();
+    }
+    ::epoll_ctl(c.loop, EPOLL_CTL_DEL, c.fd, nullptr);
+    ::close(c.fd);
+    c.fd = -1;
+    c.tls.reset();
+    c.request = HttpRequest();
+    c.claim.store(kFree);
+    free_list.push_back(&c);
+    --open;
   }
 
   void closeConnection(Connection& c) {
-    if (c.fd >= 0) {
-      if (c.tls) {
-        c.tls->close();
-      }
-      ::close(c.fd);
-      c.fd = -1;
-      std::lock_guard lock(mutex);
-      --open;
-    }
+    std::lock_guard lock(registry);
+    closeLocked(c);
   }
 
   /// Answers with a JSON error and starts draining the connection.
@@ -435,29 +554,6 @@ struct HttpServer::State {
     c.continue_sent = true;
   }
 
-  /// Parses what has arrived; hands a complete request to the workers. False when the
-  /// connection left the reactor's care (handed over).
-  bool advance(std::unique_ptr<Connection>& c) {
-    if (c->draining || !c->started) {
-      return true;
-    }
-    Refusal refusal;
-    switch (parse(*c, refusal)) {
-      case Progress::kNeedMore:
-        return true;
-      case Progress::kRefused:
-        refuse(*c, refusal);
-        return true;
-      case Progress::kComplete: {
-        std::lock_guard lock(mutex);
-        ready.push_back(std::move(c));
-        work.notify_one();
-        return false;
-      }
-    }
-    return true;
-  }
-
   /// Advances a TLS handshake (tls.h). False when the connection is finished with.
   bool handshake(Connection& c) {
     switch (c.tls->handshake()) {
@@ -522,178 +618,274 @@ struct HttpServer::State {
     }
   }
 
-  void acceptAll(std::map<int, std::unique_ptr<Connection>>& connections) {
+  /// What became of a connection its holder advanced.
+  enum class Next {
+    kKeep,       ///< waits for more bytes; the holder re-arms and releases it
+    kClose,      ///< finished with; the holder closes it
+    kHandedOff,  ///< a worker holds it now, with a request whose handler may block
+  };
+
+  /// Reads what has arrived and answers every complete request in it on this thread, except
+  /// that an event loop (`on_loop`) hands a request that options.runs_inline() does not accept
+  /// to the workers (with the connection).
+  Next advance(Connection& c, bool on_loop) {
+    if (!readFrom(c)) {
+      return Next::kClose;
+    }
+    return process(c, on_loop);
+  }
+
+  /// Answers the complete requests already read (see advance()).
+  Next process(Connection& c, bool on_loop) {
+    for (;;) {
+      if (c.draining || !c.started) {
+        return Next::kKeep;
+      }
+      Refusal refusal;
+      switch (parse(c, refusal)) {
+        case Progress::kNeedMore:
+          return Next::kKeep;
+        case Progress::kRefused:
+          refuse(c, refusal);
+          return Next::kKeep;
+        case Progress::kComplete: {
+          HttpResponse response;
+          const bool target_ok = readTarget(c, response);
+          if (on_loop && target_ok && !(options.runs_inline && options.runs_inline(c.request))) {
+            handOff(c);
+            return Next::kHandedOff;
+          }
+          serve(c, target_ok, response);
+          if (!c.keep_alive || stopping) {
+            return Next::kClose;
+          }
+          c.nextRequest(options);  // and pipelined bytes are parsed at once
+          break;
+        }
+      }
+    }
+  }
+
+  /// Gives a claimed connection with a complete request to the workers. Its epoll entry
+  /// stays disarmed (one-shot) until the worker is done with it.
+  void handOff(Connection& c) {
+    {
+      std::lock_guard lock(work_mutex);
+      queue.push_back(&c);
+    }
+    work.notify_one();
+  }
+
+  /// After its holder advanced it: closes the connection, or re-arms and releases it (and goes
+  /// on with it when an event came meanwhile).
+  void settle(Connection& c, Next next, bool on_loop) {
+    for (;;) {
+      if (next == Next::kHandedOff) {
+        return;
+      }
+      if (next == Next::kClose) {
+        closeConnection(c);
+        return;
+      }
+      arm(c);
+      if (!release(c)) {
+        return;
+      }
+      next = advance(c, on_loop);
+    }
+  }
+
+  /// A worker: runs the queued requests whose handlers may block, then goes on with their
+  /// connections (pipelined requests, further reads) until they wait for the client again.
+  void runWorker() {
+    for (;;) {
+      Connection* c;
+      {
+        std::unique_lock lock(work_mutex);
+        work.wait(lock, [&] { return !queue.empty() || workers_exit; });
+        if (queue.empty()) {
+          return;
+        }
+        c = queue.front();
+        queue.pop_front();
+      }
+      HttpResponse response;
+      serve(*c, true, response);
+      Next next = Next::kClose;
+      if (c->keep_alive && !stopping) {
+        c->nextRequest(options);
+        next = process(*c, false);
+      }
+      settle(*c, next, false);
+    }
+  }
+
+  void acceptAll() {
     for (;;) {
       int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        return;  // EAGAIN: no more; other errors (EMFILE...) are retried on the next wake
+        break;  // EAGAIN: no more; other errors (EMFILE...) are retried on the next event
       }
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      auto c = std::make_unique<Connection>();
-      c->fd = fd;
-      if (options.tls && !(c->tls = options.tls->newSession(fd))) {
+      std::unique_ptr<TlsSession> tls;
+      if (options.tls && !(tls = options.tls->newSession(fd))) {
         ::close(fd);
         continue;
       }
-      c->deadline = Clock::now() + std::chrono::milliseconds(options.idle_timeout_ms);
+      Connection* c;
       bool full;
       {
-        std::lock_guard lock(mutex);
+        std::lock_guard lock(registry);
         full = open >= options.max_connections;
         ++open;
+        if (free_list.empty()) {
+          pool.push_back(std::make_unique<Connection>());
+          c = pool.back().get();
+        } else {
+          c = free_list.back();
+          free_list.pop_back();
+        }
+        // Held by this thread until it is in the epoll set (a loop with a stale event for the
+        // pooled object cannot take it meanwhile).
+        c->claim.store(kBusy);
       }
+      c->reset(fd, std::move(tls),
+               Clock::now() + std::chrono::milliseconds(options.idle_timeout_ms));
       if (full) {
         refuse(*c, {503, "the server has " + std::to_string(options.max_connections) +
                              " connections open (max_connections); try again later"});
       }
-      connections.emplace(fd, std::move(c));
+      c->missed.store(false);
+      c->loop = epoll;
+      epoll_event event{};
+      event.events =
+          EPOLLIN | EPOLLONESHOT | (c->tls && c->tls->wantsWrite() ? EPOLLOUT : 0u);
+      event.data.ptr = c;
+      if (::epoll_ctl(c->loop, EPOLL_CTL_ADD, fd, &event) != 0) {
+        closeConnection(*c);
+        continue;
+      }
+      while (release(*c)) {
+        arm(*c);  // its event was spent while this thread held it: raise it again
+      }
     }
   }
 
-  void runReactor() {
-    std::map<int, std::unique_ptr<Connection>> connections;
-    std::vector<pollfd> fds;
+  /// One of the event loops. All wait on the one epoll set and take a few events at a time,
+  /// so a loop that is busy (or descheduled) holds back few connections while another loop is
+  /// free: requests are answered close to the order they arrived in, whichever loop runs.
+  void runLoop() {
+    constexpr int kEvents = 8;
+    epoll_event events[kEvents];
     while (!stopping) {
-      {
-        std::lock_guard lock(mutex);
-        for (auto& c : returned) {
-          connections.emplace(c->fd, std::move(c));
+      // The timeout only bounds how long a loop could miss stop() (it never should).
+      int count = ::epoll_wait(epoll, events, kEvents, 1000);
+      for (int i = 0; i < count && !stopping; ++i) {
+        void* tag = events[i].data.ptr;
+        if (tag == &stop_tag) {
+          break;
         }
-        returned.clear();
+        if (tag == &listen_tag) {
+          acceptAll();
+          continue;
+        }
+        auto* c = static_cast<Connection*>(tag);
+        if (!claim(*c)) {
+          continue;  // the thread holding it sees `missed` and goes on with it
+        }
+        settle(*c, advance(*c, true), true);
+      }
+    }
+  }
+
+  /// Every kTimerMilliseconds: answers 408 to requests not complete in time and closes idle,
+  /// drained and handshaking connections past their deadline. Connections a loop holds (being
+  /// read or answered) are skipped until the next round.
+  void runTimer() {
+    std::unique_lock wait_lock(timer_mutex);
+    while (!stopping) {
+      timer_wake.wait_for(wait_lock, std::chrono::milliseconds(kTimerMilliseconds),
+                          [&] { return stopping.load(); });
+      if (stopping) {
+        break;
       }
       auto now = Clock::now();
-      auto next = now + std::chrono::seconds(1);
-      for (auto it = connections.begin(); it != connections.end();) {
-        Connection& c = *it->second;
+      std::lock_guard lock(registry);
+      for (auto& owned : pool) {
+        Connection& c = *owned;
+        int idle = kIdle;
+        if (!c.claim.compare_exchange_strong(idle, kBusy)) {
+          continue;
+        }
+        bool changed = false;
         if (now >= c.deadline) {
           if (c.started && !c.draining) {
             refuse(c, {408, "the request did not arrive in full within " +
                                 std::to_string(options.request_timeout_ms) +
                                 " ms (request_timeout_ms)"});
+            changed = true;
           } else {
-            closeConnection(c);
-            it = connections.erase(it);
+            closeLocked(c);
             continue;
           }
         }
-        next = std::min(next, c.deadline);
-        ++it;
-      }
-      // Pipelined requests that came back with the connection.
-      for (auto it = connections.begin(); it != connections.end();) {
-        it = advance(it->second) ? std::next(it) : connections.erase(it);
-      }
-      fds.clear();
-      fds.push_back({wake_read, POLLIN, 0});
-      fds.push_back({listen_fd, POLLIN, 0});
-      for (const auto& [fd, c] : connections) {
-        fds.push_back(
-            {fd, static_cast<short>(c->tls && c->tls->wantsWrite() ? POLLIN | POLLOUT : POLLIN),
-             0});
-      }
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
-      int ready_count = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(wait, 0)));
-      if (ready_count <= 0) {
-        continue;
-      }
-      if (fds[0].revents) {
-        // A short read has emptied the pipe; only a full one needs another (non-blocking) read.
-        char drain[256];
-        while (::read(wake_read, drain, sizeof(drain)) == static_cast<ssize_t>(sizeof(drain))) {
+        if (changed) {
+          arm(c);
+        }
+        while (release(c)) {
+          arm(c);  // its event was spent on a loop's failed claim: raise it again
         }
       }
-      if (fds[1].revents & POLLIN) {
-        acceptAll(connections);
-      }
-      for (std::size_t i = 2; i < fds.size(); ++i) {
-        if (!fds[i].revents) {
-          continue;
-        }
-        auto it = connections.find(fds[i].fd);
-        if (it == connections.end()) {
-          continue;
-        }
-        if (!readFrom(*it->second)) {
-          closeConnection(*it->second);
-          connections.erase(it);
-          continue;
-        }
-        if (!advance(it->second)) {
-          connections.erase(it);
-        }
-      }
-    }
-    // Stopping: nothing new is accepted; connections without a complete request close.
-    ::close(listen_fd);
-    listen_fd = -1;
-    for (auto& [fd, c] : connections) {
-      closeConnection(*c);
     }
   }
 
-  void serve(Connection& c) {
-    HttpResponse response;
+  /// Fills c.request's path and query from the request target; false (with a 400 in
+  /// `response`) when the target is malformed.
+  static bool readTarget(Connection& c, HttpResponse& response) {
+    // The common case, a plain path (no query, no escapes), needs no URI parser.
+    const bool plain = !c.target.empty() && c.target.front() == '/' &&
+                       std::all_of(c.target.begin(), c.target.end(), [](char ch) {
+                         return std::isalnum(static_cast<unsigned char>(ch)) || ch == '/' ||
+                                ch == '-' || ch == '_' || ch == '.' || ch == '~';
+                       });
+    if (plain) {
+      c.request.path = c.target;
+      return true;
+    }
     try {
       Poco::URI uri(c.target);
       c.request.path = uri.getPath();
       for (const auto& [key, value] : uri.getQueryParameters()) {
         c.request.query[key] = value;
       }
-      handler(c.request, response);
+      return true;
     } catch (const Poco::SyntaxException& e) {
-      response = HttpResponse();
       jsonError(response, 400, "malformed request URI: " + e.displayText());
     } catch (const std::exception& e) {
-      response = HttpResponse();
-      jsonError(response, 500, std::string("internal error: ") + e.what());
-    } catch (...) {
-      response = HttpResponse();
-      jsonError(response, 500, "internal error");
+      jsonError(response, 400, std::string("malformed request URI: ") + e.what());
+    }
+    return false;
+  }
+
+  /// Runs the handler for c's complete request (unless readTarget() already answered it) and
+  /// writes the answer.
+  void serve(Connection& c, bool target_ok, HttpResponse& response) {
+    if (target_ok) {
+      try {
+        handler(c.request, response);
+      } catch (const std::exception& e) {
+        response = HttpResponse();
+        jsonError(response, 500, std::string("internal error: ") + e.what());
+      } catch (...) {
+        response = HttpResponse();
+        jsonError(response, 500, "internal error");
+      }
     }
     bool keep_alive = c.keep_alive && !stopping;
     std::string head = responseHead(response, keep_alive, options.server_name);
-    bool sent;
-    if (response.body.size() < kReadChunk) {
-      sent = sendAll(c.fd, c.tls.get(), head + response.body, options.request_timeout_ms);
-    } else {
-      sent = sendAll(c.fd, c.tls.get(), head, options.request_timeout_ms) &&
-             sendAll(c.fd, c.tls.get(), response.body, options.request_timeout_ms);
-    }
+    bool sent = sendResponse(c.fd, c.tls.get(), head, response.body, options.request_timeout_ms);
     c.keep_alive = sent && keep_alive;
-  }
-
-  void runWorker() {
-    for (;;) {
-      std::unique_ptr<Connection> c;
-      {
-        std::unique_lock lock(mutex);
-        work.wait(lock, [&] { return !ready.empty() || workers_exit; });
-        if (ready.empty()) {
-          return;
-        }
-        c = std::move(ready.front());
-        ready.pop_front();
-      }
-      serve(*c);
-      if (!c->keep_alive || stopping) {
-        closeConnection(*c);
-        continue;
-      }
-      c->nextRequest(options);
-      // Only the worker that makes `returned` non-empty wakes the reactor: the reactor takes
-      // the whole list each time round, so later ones ride on that wake-up (a syscall and a
-      // context switch fewer per request under load).
-      bool first_back;
-      {
-        std::lock_guard lock(mutex);
-        first_back = returned.empty();
-        returned.push_back(std::move(c));
-      }
-      if (first_back) {
-        wakeReactor();
-      }
-    }
   }
 };
 
@@ -743,19 +935,38 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions option
   state->port =
       ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                         : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-    return fail(std::string("cannot create a pipe: ") + std::strerror(errno));
+  state->stop_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (state->stop_fd < 0) {
+    return fail(std::string("cannot create an eventfd: ") + std::strerror(errno));
   }
-  state->wake_read = pipe_fds[0];
-  state->wake_write = pipe_fds[1];
+  if (options.event_loops <= 0) {
+    options.event_loops = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  options.threads = std::max(options.threads, 1);
+  state->epoll = ::epoll_create1(EPOLL_CLOEXEC);
+  if (state->epoll < 0) {
+    return fail(std::string("cannot create an epoll set: ") + std::strerror(errno));
+  }
+  epoll_event listen_event{};
+  listen_event.events = EPOLLIN;
+  listen_event.data.ptr = &state->listen_tag;
+  epoll_event stop_event{};
+  stop_event.events = EPOLLIN;  // level-triggered: every loop sees it once stop() wrote it
+  stop_event.data.ptr = &state->stop_tag;
+  if (::epoll_ctl(state->epoll, EPOLL_CTL_ADD, state->listen_fd, &listen_event) != 0 ||
+      ::epoll_ctl(state->epoll, EPOLL_CTL_ADD, state->stop_fd, &stop_event) != 0) {
+    return fail(std::string("cannot watch the socket: ") + std::strerror(errno));
+  }
   state->options = std::move(options);
   state->handler = std::move(handler);
   State* s = state.get();
   try {
-    s->reactor = std::thread([s] { s->runReactor(); });
+    s->timer = std::thread([s] { s->runTimer(); });
     for (int i = 0; i < s->options.threads; ++i) {
       s->workers.emplace_back([s] { s->runWorker(); });
+    }
+    for (int i = 0; i < s->options.event_loops; ++i) {
+      s->loops.emplace_back([s] { s->runLoop(); });
     }
   } catch (const std::system_error& e) {
     auto server = std::unique_ptr<HttpServer>(new HttpServer(std::move(state)));
@@ -773,12 +984,22 @@ void HttpServer::stop() noexcept {
     return;
   }
   s.stopping = true;
-  s.wakeReactor();
-  if (s.reactor.joinable()) {
-    s.reactor.join();
+  // Stop accepting now: connection attempts from here on are refused.
+  ::epoll_ctl(s.epoll, EPOLL_CTL_DEL, s.listen_fd, nullptr);
+  ::shutdown(s.listen_fd, SHUT_RDWR);
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(s.stop_fd, &one, sizeof(one));
+  { std::lock_guard lock(s.timer_mutex); }
+  s.timer_wake.notify_all();
+  // A loop inside a handler finishes it and answers with `Connection: close` first.
+  for (auto& loop : s.loops) {
+    if (loop.joinable()) {
+      loop.join();
+    }
   }
+  // Then the workers answer what was handed to them (with `Connection: close`) and exit.
   {
-    std::lock_guard lock(s.mutex);
+    std::lock_guard lock(s.work_mutex);
     s.workers_exit = true;
   }
   s.work.notify_all();
@@ -787,13 +1008,14 @@ void HttpServer::stop() noexcept {
       worker.join();
     }
   }
-  std::vector<std::unique_ptr<Connection>> left;
-  {
-    std::lock_guard lock(s.mutex);
-    left = std::move(s.returned);
+  if (s.timer.joinable()) {
+    s.timer.join();
   }
-  for (auto& c : left) {
-    s.closeConnection(*c);
+  std::lock_guard lock(s.registry);
+  for (auto& c : s.pool) {
+    if (c->fd >= 0) {
+      s.closeLocked(*c);
+    }
   }
 }
 

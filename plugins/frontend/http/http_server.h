@@ -16,7 +16,14 @@ namespace aimass::plugins::frontend {
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;     ///< 0: any free port
-  int threads = 8;  ///< workers running handlers
+  /// Event loops, each reading its connections and running the handlers that
+  /// runs_inline accepts; 0: one per CPU core.
+  int event_loops = 0;
+  int threads = 8;  ///< workers running the handlers that may block
+  /// Whether the handler for a complete request (path, query and headers read) may run on the
+  /// event loop that read it: only for handlers that never block and return quickly, since
+  /// the loop's other connections wait meanwhile. Null: every request goes to a worker.
+  std::function<bool(const HttpRequest&)> runs_inline;
   std::int64_t max_body_bytes = 64 << 20;
   std::int64_t max_header_bytes = 16 << 10;  ///< request line and headers together
   int max_connections = 1024;                ///< open connections; more get 503 and are closed
@@ -27,15 +34,25 @@ struct HttpServerOptions {
   std::shared_ptr<const TlsContext> tls;
 };
 
-/// Handles one complete request. Called on worker threads, several at once; must not throw
-/// (an escaped exception becomes a 500).
-using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+/// Handles one complete request, which it may change (it is the server's, and dropped after
+/// the answer). Called on workers and event loops, several at once; must not throw (an escaped
+/// exception becomes a 500).
+using HttpHandler = std::function<void(HttpRequest&, HttpResponse&)>;
 
-/// A small HTTP/1.1 server: one event thread reads requests from every connection with poll()
-/// and hands only complete requests to `threads` workers, so clients that send slowly, or open
-/// connections and send nothing, hold a socket but never a worker. Keep-alive, pipelining,
-/// chunked request bodies and `Expect: 100-continue` are supported; TCP_NODELAY is set on every
-/// connection.
+/// A small HTTP/1.1 server: `event_loops` event loops and `threads` workers. The loops share
+/// one epoll set holding the listening socket and every connection, each connection armed
+/// one-shot: its next event goes to one free loop, which reads it (non-blocking) and parses it.
+/// A complete request that options.runs_inline accepts is answered on that loop: no other
+/// thread is woken, which is what keeps a small request cheap. Every other request goes, with
+/// its connection, to a worker, which runs the handler, writes the answer, answers any
+/// pipelined requests and re-arms the connection; so a handler that blocks (an infer request
+/// waiting for its dynamic batch, a model load, a registry route) holds one worker and never a
+/// loop. Loops take a few events at a time, so requests are answered close to the order they
+/// arrived in, whichever loop is running. Clients that send slowly, or open connections and
+/// send nothing, hold a socket but neither a loop nor a worker. A separate timer thread
+/// enforces the timeouts below on connections no thread is holding. Keep-alive, pipelining,
+/// chunked request bodies and `Expect: 100-continue` are supported; TCP_NODELAY is set on
+/// every connection.
 ///
 /// Limits, each answered with a JSON {"error": "..."} and the connection closed: request line
 /// and headers over max_header_bytes (431), a body over max_body_bytes (413, from its
@@ -43,13 +60,15 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 /// complete within request_timeout_ms (408), a malformed request (400), connections beyond
 /// max_connections (503). Idle keep-alive connections close after idle_timeout_ms.
 ///
-/// With options.tls the event thread also runs each TLS handshake, never a worker; a
+/// With options.tls the loops also run each TLS handshake, non-blocking like the reads; a
 /// handshake not finished within idle_timeout_ms of the connection's accept is dropped, as is
 /// one that fails (a protocol version or cipher below the context's, a missing client
 /// certificate). A plain HTTP request to the TLS port is answered 400 in plain HTTP and closed.
 ///
-/// stop() stops accepting, closes connections that have no complete request, lets the workers
-/// answer every request already received (with `Connection: close`), then joins every thread.
+/// stop() stops accepting (new connection attempts are refused), lets every handler already
+/// running or handed to a worker finish and answer (with `Connection: close`), then joins every
+/// thread and closes the remaining connections, including those with a request not yet
+/// complete.
 ///
 /// Threading: start() and stop() from one thread; port() from any.
 class HttpServer {

@@ -120,10 +120,26 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
           .range(0, 65535)
           .withExample("0"),
       ParamSpec::integer("threads",
-                         "Worker threads: how many requests are handled at once (requests "
-                         "still arriving wait in the event thread and hold none).")
+                         "Worker threads for requests whose handler may block or take long "
+                         "(batched or slow inference, loads, registry routes): how many of them "
+                         "run at once. Requests still arriving hold none.")
           .withDefault(std::int64_t{8})
           .range(1, 256),
+      ParamSpec::integer("event_loops",
+                         "Event loops reading the connections (0: one per CPU core). Health "
+                         "checks, and inference on a model without batching whose requests "
+                         "take under inline_max_us, are answered on the loop that read them, "
+                         "without waking a worker.")
+          .withDefault(std::int64_t{0})
+          .range(0, 256),
+      ParamSpec::integer("inline_max_us",
+                         "An infer request of a model without batching runs on its event loop "
+                         "while that model's requests have recently taken under this many "
+                         "microseconds on average (the loop's other connections wait "
+                         "meanwhile); otherwise, and at first, on a worker. 0: always on a "
+                         "worker.")
+          .withDefault(std::int64_t{1000})
+          .range(0, 1000000),
       ParamSpec::integer("max_body_bytes",
                          "Largest request body accepted; larger ones get 413 unread.")
           .withDefault(std::int64_t{64} << 20)
@@ -137,7 +153,7 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
           .range(1024, std::int64_t{1} << 20),
       ParamSpec::integer("max_connections",
                          "Open connections at most; further ones get 503 and are closed. "
-                         "Connections still sending a request hold no worker thread.")
+                         "Connections still sending a request hold no event loop.")
           .withDefault(std::int64_t{1024})
           .range(1, 100000),
       ParamSpec::integer("request_timeout_ms",
@@ -246,6 +262,8 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       options.host = config.getString("host");
       options.port = static_cast<int>(config.getInt("port"));
       options.threads = static_cast<int>(config.getInt("threads"));
+      options.event_loops = static_cast<int>(config.getInt("event_loops"));
+      options.inline_max_us = config.getInt("inline_max_us");
       options.max_body_bytes = config.getInt("max_body_bytes");
       if (config.has("models") && !config.refNames("models").empty()) {
         options.models = config.refNames("models");

@@ -12,9 +12,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -510,6 +512,157 @@ TEST_F(HttpFrontendTest, PassesTheFrontendConformanceSuite) {
   EXPECT_GE(results.size(), 6u);
 }
 
+HttpRequest routerRequest(const std::string& method, const std::string& path,
+                          const std::string& body = {}) {
+  HttpRequest request;
+  request.method = method;
+  request.path = path;
+  request.body = body;
+  if (!body.empty()) {
+    request.headers["content-type"] = "application/json";
+  }
+  return request;
+}
+
+/// Handles `request` (a copy) as the server would; the status.
+int routerHandle(const OipRouter& router, const HttpRequest& request) {
+  HttpRequest copy = request;
+  HttpResponse response;
+  router.handle(copy, response);
+  return response.status;
+}
+
+TEST_F(HttpFrontendTest, RunsInlineHealthChecksAndMeasuredUnbatchedInferOnly) {
+  OipRouterOptions options;
+  options.inline_max_us = 60'000'000;  // any measured request is quick enough
+  OipRouter router(host_, "web", std::nullopt, options);
+  for (const char* path :
+       {"/v2/health/live", "/v2/health/ready", "/v2", "/ping", "/health", "/version"}) {
+    EXPECT_TRUE(router.runsInline(routerRequest("GET", path))) << path;
+  }
+  EXPECT_FALSE(router.runsInline(routerRequest("POST", "/v2/health/live")));
+  EXPECT_FALSE(router.runsInline(routerRequest("GET", "/v2/models/clf")));
+  EXPECT_FALSE(router.runsInline(routerRequest("GET", "/metrics")));
+  EXPECT_FALSE(router.runsInline(routerRequest("POST", "/v2/repository/index", "{}")));
+  EXPECT_FALSE(router.runsInline(routerRequest("POST", "/v2/repository/models/clf/load", "{}")));
+
+  const HttpRequest infer = routerRequest("POST", "/v2/models/clf/infer", inferBody("[1,2,3,4]"));
+  EXPECT_FALSE(router.runsInline(infer)) << "a model's first request is measured on a worker";
+  // A failed request measures nothing.
+  EXPECT_EQ(routerHandle(router, routerRequest("POST", "/v2/models/clf/infer", "{")), 400);
+  EXPECT_FALSE(router.runsInline(infer));
+  ASSERT_EQ(routerHandle(router, infer), 200);
+  EXPECT_TRUE(router.runsInline(infer));
+  EXPECT_EQ(v2_->completed, 1);
+
+  // A version has its own measurements.
+  const HttpRequest versioned =
+      routerRequest("POST", "/v2/models/clf/versions/1/infer", inferBody("[1,2,3,4]"));
+  EXPECT_FALSE(router.runsInline(versioned));
+  ASSERT_EQ(routerHandle(router, versioned), 200);
+  EXPECT_TRUE(router.runsInline(versioned));
+
+  // Bodies over 256 KiB are decoded on a worker.
+  HttpRequest big = infer;
+  big.body.resize(256 << 10, ' ');
+  EXPECT_TRUE(router.runsInline(big)) << "256 KiB exactly";
+  big.body.push_back(' ');
+  EXPECT_FALSE(router.runsInline(big));
+
+  // Other methods on an infer path, and paths that only look like one, are not inline.
+  EXPECT_FALSE(router.runsInline(routerRequest("GET", "/v2/models/clf/infer")));
+  EXPECT_FALSE(router.runsInline(routerRequest("POST", "/v2/models/clf/infer/x", "{}")));
+  EXPECT_FALSE(router.runsInline(routerRequest("POST", "/v2/models//infer", "{}")));
+
+  // An unknown model answers 404 and stays on workers.
+  const HttpRequest unknown =
+      routerRequest("POST", "/v2/models/nope/infer", inferBody("[1,2,3,4]"));
+  EXPECT_EQ(routerHandle(router, unknown), 404);
+  EXPECT_FALSE(router.runsInline(unknown));
+}
+
+TEST_F(HttpFrontendTest, BatchedModelsAndAZeroLimitNeverRunInline) {
+  const HttpRequest infer = routerRequest("POST", "/v2/models/clf/infer", inferBody("[1,2,3,4]"));
+  const HttpRequest versioned =
+      routerRequest("POST", "/v2/models/clf/versions/1/infer", inferBody("[1,2,3,4]"));
+  host_.catalog().add("other", "1", std::make_shared<TwoFeatureClassifier>());
+  const HttpRequest other = routerRequest("POST", "/v2/models/other/infer", inferBody("[1,2,3,4]"));
+
+  OipRouterOptions batched;
+  batched.inline_max_us = 60'000'000;
+  std::vector<std::string> asked;
+  batched.batched = [&](std::string_view model) {
+    asked.emplace_back(model);
+    return model == "clf";
+  };
+  OipRouter router(host_, "web", std::nullopt, batched);
+  for (const HttpRequest* request : {&infer, &versioned, &other}) {
+    ASSERT_EQ(routerHandle(router, *request), 200) << request->path;
+  }
+  EXPECT_FALSE(router.runsInline(infer));
+  EXPECT_FALSE(router.runsInline(versioned));
+  EXPECT_TRUE(router.runsInline(other)) << "only clf is batched";
+  EXPECT_NE(std::find(asked.begin(), asked.end(), "clf"), asked.end());
+  EXPECT_EQ(std::find(asked.begin(), asked.end(), "clf/versions/1"), asked.end())
+      << "batched() is asked about the model name";
+  EXPECT_TRUE(router.runsInline(routerRequest("GET", "/v2/health/live")));
+
+  OipRouterOptions never;
+  never.inline_max_us = 0;
+  OipRouter zero(host_, "web", std::nullopt, never);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(routerHandle(zero, infer), 200);
+  }
+  EXPECT_FALSE(zero.runsInline(infer));
+  EXPECT_TRUE(zero.runsInline(routerRequest("GET", "/v2/health/ready")));
+}
+
+TEST_F(HttpFrontendTest, ASlowModelRunsOnWorkersUntilItsRecentRequestsAreQuick) {
+  OipRouterOptions options;
+  options.inline_max_us = 20'000;  // 20 ms
+  OipRouter router(host_, "web", std::nullopt, options);
+  const HttpRequest infer = routerRequest("POST", "/v2/models/clf/infer", inferBody("[1,2,3,4]"));
+  v2_->delay_ms = 200;  // at least ten times the limit
+  ASSERT_EQ(routerHandle(router, infer), 200);
+  EXPECT_FALSE(router.runsInline(infer));
+  ASSERT_EQ(routerHandle(router, infer), 200);
+  EXPECT_FALSE(router.runsInline(infer));
+  // Quick again: the recent average falls below the limit after some requests.
+  v2_->delay_ms = 0;
+  int requests = 0;
+  while (!router.runsInline(infer) && requests < 200) {
+    ASSERT_EQ(routerHandle(router, infer), 200);
+    ++requests;
+  }
+  EXPECT_TRUE(router.runsInline(infer));
+  EXPECT_GT(requests, 1) << "one quick request does not undo a slow history";
+}
+
+// One event loop and one worker: infer requests, first on the worker and then (measured
+// quick) on the loop, mixed with health checks on other connections, all answered.
+TEST_F(HttpFrontendTest, InferOnTheEventLoopAnswersLikeOnAWorker) {
+  HttpFrontendOptions options;
+  options.event_loops = 1;
+  options.threads = 1;
+  options.inline_max_us = 60'000'000;
+  start(options);
+  Poco::Net::HTTPClientSession session("127.0.0.1", port_);
+  session.setTimeout(Poco::Timespan(20, 0));
+  Reply first;
+  for (int i = 0; i < 10; ++i) {
+    Reply r = exchange(session, "POST", "/v2/models/clf/infer", inferBody("[3, 1, 0, 2.5]"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    if (i == 0) {
+      first = r;
+    }
+    EXPECT_EQ(r.body, first.body) << "request " << i;
+    EXPECT_EQ(call("GET", "/v2/health/live").status, 200);
+    Reply bad = exchange(session, "POST", "/v2/models/clf/infer", inferBody("[1]"));
+    EXPECT_EQ(bad.status, 400);
+  }
+  EXPECT_EQ(v2_->completed, 10);
+}
+
 TEST(HttpFrontendPlugin, RegistersFrontendHttpWithItsParameters) {
   const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
   EXPECT_STREQ(descriptor->name, "frontend.http");
@@ -528,6 +681,10 @@ TEST(HttpFrontendPlugin, RegistersFrontendHttpWithItsParameters) {
   EXPECT_EQ(specs.at("port")->max, 65535.0);
   EXPECT_EQ(specs.at("port")->example, "0");
   EXPECT_EQ(std::get<std::int64_t>(specs.at("threads")->default_value), 8);
+  EXPECT_EQ(std::get<std::int64_t>(specs.at("event_loops")->default_value), 0);
+  EXPECT_EQ(specs.at("event_loops")->min, 0.0);
+  EXPECT_EQ(std::get<std::int64_t>(specs.at("inline_max_us")->default_value), 1000);
+  EXPECT_EQ(specs.at("inline_max_us")->min, 0.0);
   EXPECT_EQ(std::get<std::int64_t>(specs.at("max_body_bytes")->default_value), 67108864);
   EXPECT_EQ(specs.at("max_body_bytes")->min, 1024.0);
   EXPECT_FALSE(specs.at("models")->required);
@@ -545,6 +702,8 @@ TEST(HttpFrontendPlugin, RegistersFrontendHttpWithItsParameters) {
     }
   }
   config.setValue("port", std::int64_t{0});
+  config.setValue("event_loops", std::int64_t{2});
+  config.setValue("inline_max_us", std::int64_t{0});
   config.setRefs("models", {"clf"}, {"model.fake"}, {model});
   auto node = type.factory(config);
   ASSERT_TRUE(node.ok()) << node.status().toString();
@@ -554,6 +713,12 @@ TEST(HttpFrontendPlugin, RegistersFrontendHttpWithItsParameters) {
   Poco::Net::HTTPClientSession session(
       "127.0.0.1", static_cast<Poco::UInt16>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1))));
   EXPECT_EQ(exchange(session, "GET", "/v2/models/clf/ready").status, 200);
+  EXPECT_EQ(exchange(session, "GET", "/v2/health/live").status, 200);
+  EXPECT_EQ(
+      exchange(session, "POST", "/v2/models/clf/infer",
+               R"({"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[1,2]}]})")
+          .status,
+      200);
   frontend.stop();
 }
 
