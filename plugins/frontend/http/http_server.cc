@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -795,6 +796,13 @@ struct HttpServer::State {
           continue;  // the thread holding it sees `missed` and goes on with it
         }
         settle(*c, advance(*c, true), true);
+      }
+      if (count == kEvents) {
+        // Saturated: more events are waiting and this loop would otherwise run on and on.
+        // Letting other runnable threads (the workers, or other processes on a shared machine,
+        // such as W6's load generator) have the core now, once per batch, bounds how long they
+        // wait for it; with nothing else runnable the call returns at once.
+        sched_yield();
       }
     }
   }

@@ -48,7 +48,9 @@ using HttpHandler = std::function<void(HttpRequest&, HttpResponse&)>;
 /// pipelined requests and re-arms the connection; so a handler that blocks (an infer request
 /// waiting for its dynamic batch, a model load, a registry route) holds one worker and never a
 /// loop. Loops take a few events at a time, so requests are answered close to the order they
-/// arrived in, whichever loop is running. Clients that send slowly, or open connections and
+/// arrived in, whichever loop is running; a loop that keeps finding a full batch waiting yields
+/// its core once per batch (sched_yield), so other threads on a busy machine are not kept
+/// waiting behind it for a whole time slice. Clients that send slowly, or open connections and
 /// send nothing, hold a socket but neither a loop nor a worker. A separate timer thread
 /// enforces the timeouts below on connections no thread is holding. Keep-alive, pipelining,
 /// chunked request bodies and `Expect: 100-continue` are supported; TCP_NODELAY is set on
