@@ -284,6 +284,27 @@ class Scanner {
            32;
   }
 
+  /// Whether the eight bytes at `p` are all decimal digits: a byte is one when its high half is
+  /// 3 and adding 6 to it does not carry into the high half.
+  static bool eightAreDigits(const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof(v));
+    return ((v & 0xF0F0F0F0F0F0F0F0ULL) |
+            (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
+           0x3333333333333333ULL;
+  }
+
+  /// The end of the run of digits starting at `p` (eight at a time while eight are there).
+  static const char* skipDigits(const char* p, const char* end) {
+    while (end - p >= 8 && eightAreDigits(p)) {
+      p += 8;
+    }
+    while (p < end && isDigit(*p)) {
+      ++p;
+    }
+    return p;
+  }
+
   /// Appends the digits [d, end) to `value` (at most 19 digits in all).
   static void accumulate(std::uint64_t& value, const char* d, const char* end) {
     for (; end - d >= 8; d += 8) {
@@ -311,9 +332,7 @@ class Scanner {
     if (p < end && *p == '0') {
       ++p;
     } else if (p < end && isDigit(*p)) {
-      while (p < end && isDigit(*p)) {
-        ++p;
-      }
+      p = skipDigits(p, end);
     } else {
       p_ = static_cast<std::size_t>(p - s_);
       return fail("a number needs a digit after '-'");
@@ -327,9 +346,7 @@ class Scanner {
         p_ = static_cast<std::size_t>(p - s_);
         return fail("a number needs a digit after its decimal point");
       }
-      while (p < end && isDigit(*p)) {
-        ++p;
-      }
+      p = skipDigits(p, end);
       frac_end = p;
     }
     int exponent = 0;
