@@ -151,20 +151,27 @@ inline bool matchRoute(std::string_view pattern, std::string_view path,
     s = pos == std::string_view::npos ? std::string_view() : s.substr(pos);
     return seg;
   };
-  std::map<std::string, std::string> found;
-  while (!pattern.empty() || !path.empty()) {
-    if (pattern.empty() || path.empty()) {
+  auto capture = [](std::string_view p) {
+    return p.size() >= 2 && p.front() == '{' && p.back() == '}';
+  };
+  // First whether it matches at all (routes are tried in turn, most fail), then the captures.
+  for (std::string_view rest_pattern = pattern, rest_path = path;
+       !rest_pattern.empty() || !rest_path.empty();) {
+    if (rest_pattern.empty() || rest_path.empty()) {
       return false;
     }
+    auto p = next(rest_pattern);
+    auto s = next(rest_path);
+    if (capture(p) ? s.empty() : p != s) {
+      return false;
+    }
+  }
+  std::map<std::string, std::string> found;
+  while (!pattern.empty()) {
     auto p = next(pattern);
     auto s = next(path);
-    if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
-      if (s.empty()) {
-        return false;
-      }
+    if (capture(p)) {
       found[std::string(p.substr(1, p.size() - 2))] = std::string(s);
-    } else if (p != s) {
-      return false;
     }
   }
   params = std::move(found);
