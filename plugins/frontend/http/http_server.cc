@@ -154,6 +154,10 @@ struct Connection {
   std::atomic<int> claim{kFree};
   std::atomic<bool> missed{false};  ///< an event came while another thread held the claim
   int loop = -1;                    ///< the event loops' epoll set
+  /// Plain HTTP: its epoll entry is edge-triggered (an event each time bytes arrive, nothing
+  /// to re-arm). TLS: one-shot, re-armed after each turn, because OpenSSL can leave bytes in
+  /// the socket after a read that no new arrival would report again.
+  bool edge = false;
   int fd = -1;
   std::unique_ptr<TlsSession> tls;  ///< null: plain HTTP
   std::string in;                   ///< received bytes, starting at the current request
@@ -237,8 +241,8 @@ struct HttpServer::State {
   HttpHandler handler;
   int listen_fd = -1;
   /// The epoll set every event loop waits on: the listening socket, the stop event and each
-  /// connection, armed one-shot so that one event goes to one loop and the connection stays
-  /// quiet until its holder re-arms it.
+  /// connection (edge-triggered or one-shot, Connection::edge), so that each event goes to one
+  /// loop; one that finds the connection held leaves it to the holder (claim()).
   int epoll = -1;
   int stop_fd = -1;  ///< an eventfd, readable once stop() began: wakes every loop
   std::uint16_t port = 0;
@@ -278,7 +282,7 @@ struct HttpServer::State {
   /// the server runs, so an event still naming a closed (or reused) connection is harmless:
   /// the claim fails on kFree, or it reads a reused one with nothing to read. Fails when
   /// another thread holds it; that thread then sees `missed` when it lets go (release()) and
-  /// serves the connection itself, since the one-shot event was spent on the failed claim.
+  /// serves the connection itself, since the event was spent on the failed claim.
   static bool claim(Connection& c) {
     int idle = kIdle;
     if (c.claim.compare_exchange_strong(idle, kBusy)) {
@@ -300,13 +304,30 @@ struct HttpServer::State {
     return c.claim.compare_exchange_strong(idle, kBusy);
   }
 
-  /// Re-arms the connection's one-shot entry in the epoll set: readable, and writable too
-  /// while TLS has bytes to send. Its holder only, before it lets go.
-  static void arm(Connection& c) {
+  /// What the connection's epoll entry waits for (see Connection::edge): readable, and writable
+  /// too while TLS has bytes to send.
+  static std::uint32_t wanted(const Connection& c) {
+    if (c.edge) {
+      return EPOLLIN | EPOLLET;
+    }
+    return EPOLLIN | EPOLLONESHOT | (c.tls && c.tls->wantsWrite() ? EPOLLOUT : 0u);
+  }
+
+  /// Registers the entry anew, which reports the connection again at once if it is ready: for
+  /// an event spent on a failed claim. Its holder only.
+  static void raise(Connection& c) {
     epoll_event event{};
-    event.events = EPOLLIN | EPOLLONESHOT | (c.tls && c.tls->wantsWrite() ? EPOLLOUT : 0u);
+    event.events = wanted(c);
     event.data.ptr = &c;
     ::epoll_ctl(c.loop, EPOLL_CTL_MOD, c.fd, &event);
+  }
+
+  /// Re-arms a one-shot entry before its holder lets go (an edge-triggered one stays armed, so
+  /// a plain-HTTP request costs no system call here).
+  static void arm(Connection& c) {
+    if (!c.edge) {
+      raise(c);
+    }
   }
 
   /// Closes a connection its caller holds and returns it to the pool; `registry` locked.
@@ -667,8 +688,8 @@ struct HttpServer::State {
     }
   }
 
-  /// Gives a claimed connection with a complete request to the workers. Its epoll entry
-  /// stays disarmed (one-shot) until the worker is done with it.
+  /// Gives a claimed connection with a complete request to the workers. Events that come for it
+  /// meanwhile find it held and leave it to the worker (claim()).
   void handOff(Connection& c) {
     {
       std::lock_guard lock(work_mutex);
@@ -759,16 +780,16 @@ struct HttpServer::State {
       }
       c->missed.store(false);
       c->loop = epoll;
+      c->edge = !c->tls;
       epoll_event event{};
-      event.events =
-          EPOLLIN | EPOLLONESHOT | (c->tls && c->tls->wantsWrite() ? EPOLLOUT : 0u);
+      event.events = wanted(*c);
       event.data.ptr = c;
       if (::epoll_ctl(c->loop, EPOLL_CTL_ADD, fd, &event) != 0) {
         closeConnection(*c);
         continue;
       }
       while (release(*c)) {
-        arm(*c);  // its event was spent while this thread held it: raise it again
+        raise(*c);  // its event was spent while this thread held it
       }
     }
   }
@@ -842,7 +863,7 @@ struct HttpServer::State {
           arm(c);
         }
         while (release(c)) {
-          arm(c);  // its event was spent on a loop's failed claim: raise it again
+          raise(c);  // its event was spent on a loop's failed claim
         }
       }
     }

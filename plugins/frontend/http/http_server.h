@@ -40,8 +40,9 @@ struct HttpServerOptions {
 using HttpHandler = std::function<void(HttpRequest&, HttpResponse&)>;
 
 /// A small HTTP/1.1 server: `event_loops` event loops and `threads` workers. The loops share
-/// one epoll set holding the listening socket and every connection, each connection armed
-/// one-shot: its next event goes to one free loop, which reads it (non-blocking) and parses it.
+/// one epoll set holding the listening socket and every connection (plain ones edge-triggered,
+/// TLS ones one-shot): each event goes to one free loop, which reads the connection
+/// (non-blocking) and parses it.
 /// A complete request that options.runs_inline accepts is answered on that loop: no other
 /// thread is woken, which is what keeps a small request cheap. Every other request goes, with
 /// its connection, to a worker, which runs the handler, writes the answer, answers any
