@@ -78,15 +78,17 @@ std::string reasonFor(int status) {
 /// The head of a response; the body follows it.
 std::string responseHead(const HttpResponse& response, bool keep_alive,
                          const std::string& server_name) {
-  std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                     reasonFor(response.status) + "\r\nServer: " + server_name +
-                     "\r\nContent-Type: " + response.content_type +
-                     "\r\nContent-Length: " + std::to_string(response.body.size()) +
-                     (keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
+  std::string head;
+  head.reserve(160 + server_name.size() + response.content_type.size());
+  head.append("HTTP/1.1 ").append(std::to_string(response.status)).append(" ");
+  head.append(reasonFor(response.status)).append("\r\nServer: ").append(server_name);
+  head.append("\r\nContent-Type: ").append(response.content_type);
+  head.append("\r\nContent-Length: ").append(std::to_string(response.body.size()));
+  head.append(keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
   for (const auto& [name, value] : response.headers) {
-    head += "\r\n" + name + ": " + value;
+    head.append("\r\n").append(name).append(": ").append(value);
   }
-  head += "\r\n\r\n";
+  head.append("\r\n\r\n");
   return head;
 }
 

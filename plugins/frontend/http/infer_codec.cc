@@ -1284,6 +1284,14 @@ Status encode(std::string_view model_name, std::string_view model_version,
   std::string& out = response.body;
   std::string binary;
   bool any_binary = false;
+  // Room for the envelope and a short number per element, so a typical answer is written
+  // without growing the string several times.
+  std::size_t elements = 0;
+  for (const auto& [name, tensor] : outputs) {
+    elements += static_cast<std::size_t>(std::max<std::int64_t>(tensor.numel(), 0));
+  }
+  out.reserve(out.size() + 128 + model_name.size() + outputs.size() * 64 +
+              std::min<std::size_t>(elements, 1 << 16) * 12);
   out += "{\"model_name\":";
   appendJsonString(out, model_name);
   out += ",\"model_version\":";

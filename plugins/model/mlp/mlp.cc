@@ -127,15 +127,18 @@ ModelSchema Mlp::schema() const {
   ModelSchema schema;
   const std::int64_t f = inputs_ > 0 ? inputs_ : -1;
   const std::int64_t o = inputs_ > 0 ? outputs() : -1;
-  schema.inputs = {{std::string(kInput), DType::kFloat32, {-1, f}, false}};
+  // Built in place (an initializer list would copy every spec): the serving frontend asks for
+  // the schema on every request.
+  schema.inputs.push_back(TensorSpec{std::string(kInput), DType::kFloat32, {-1, f}, false});
   if (head_ == Head::kValues) {
     schema.task = Task::kRegression;
-    schema.outputs = {{"prediction", DType::kFloat32, {-1, o}, false}};
+    schema.outputs.push_back(TensorSpec{"prediction", DType::kFloat32, {-1, o}, false});
   } else {
     schema.task = Task::kClassification;
-    schema.outputs = {{"probabilities", DType::kFloat32, {-1, o}, false},
-                      {"label", DType::kInt64, {-1}, false},
-                      {"class", DType::kBytes, {-1}, false}};
+    schema.outputs.reserve(3);
+    schema.outputs.push_back(TensorSpec{"probabilities", DType::kFloat32, {-1, o}, false});
+    schema.outputs.push_back(TensorSpec{"label", DType::kInt64, {-1}, false});
+    schema.outputs.push_back(TensorSpec{"class", DType::kBytes, {-1}, false});
     schema.class_names = class_names_;
   }
   return schema;
