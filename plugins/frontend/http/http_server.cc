@@ -155,7 +155,6 @@ enum : int { kIdle = 0, kBusy = 1, kFree = 2 };
 struct Connection {
   std::atomic<int> claim{kFree};
   std::atomic<bool> missed{false};  ///< an event came while another thread held the claim
-  int loop = -1;                    ///< the event loops' epoll set
   /// Plain HTTP: its epoll entry is edge-triggered (an event each time bytes arrive, nothing
   /// to re-arm). TLS: one-shot, re-armed after each turn, because OpenSSL can leave bytes in
   /// the socket after a read that no new arrival would report again.
@@ -317,16 +316,16 @@ struct HttpServer::State {
 
   /// Registers the entry anew, which reports the connection again at once if it is ready: for
   /// an event spent on a failed claim. Its holder only.
-  static void raise(Connection& c) {
+  void raise(Connection& c) const {
     epoll_event event{};
     event.events = wanted(c);
     event.data.ptr = &c;
-    ::epoll_ctl(c.loop, EPOLL_CTL_MOD, c.fd, &event);
+    ::epoll_ctl(epoll, EPOLL_CTL_MOD, c.fd, &event);
   }
 
   /// Re-arms a one-shot entry before its holder lets go (an edge-triggered one stays armed, so
   /// a plain-HTTP request costs no system call here).
-  static void arm(Connection& c) {
+  void arm(Connection& c) const {
     if (!c.edge) {
       raise(c);
     }
@@ -337,7 +336,7 @@ struct HttpServer::State {
     if (c.tls) {
       c.tls->close();
     }
-    ::epoll_ctl(c.loop, EPOLL_CTL_DEL, c.fd, nullptr);
+    ::epoll_ctl(epoll, EPOLL_CTL_DEL, c.fd, nullptr);
     ::close(c.fd);
     c.fd = -1;
     c.tls.reset();
@@ -781,12 +780,11 @@ struct HttpServer::State {
                              " connections open (max_connections); try again later"});
       }
       c->missed.store(false);
-      c->loop = epoll;
       c->edge = !c->tls;
       epoll_event event{};
       event.events = wanted(*c);
       event.data.ptr = c;
-      if (::epoll_ctl(c->loop, EPOLL_CTL_ADD, fd, &event) != 0) {
+      if (::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0) {
         closeConnection(*c);
         continue;
       }

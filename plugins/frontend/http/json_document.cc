@@ -190,7 +190,7 @@ class Scanner {
   }
 
   void skipSpace() {
-    while (p_ < n_ && (s_[p_] == ' ' || s_[p_] == '\n' || s_[p_] == '\r' || s_[p_] == '\t')) {
+    while (p_ < n_ && isSpace(s_[p_])) {
       ++p_;
     }
   }
