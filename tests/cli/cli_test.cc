@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "aimass/version.h"
+#include "exec_aimass.h"
 
 namespace {
 
@@ -63,15 +64,7 @@ class AimassProcess {
       } else {
         unsetenv("AIMASS_PLUGIN_PATH");
       }
-      std::vector<char*> argv;
-      std::string program = AIMASS_EXECUTABLE;
-      argv.push_back(program.data());
-      for (auto& arg : args) {
-        argv.push_back(arg.data());
-      }
-      argv.push_back(nullptr);
-      execv(program.c_str(), argv.data());
-      _exit(127);
+      aimass::testing::execProgram(AIMASS_EXECUTABLE, std::move(args));
     }
     close(out[1]);
     close(err[1]);

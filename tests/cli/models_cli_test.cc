@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "exec_aimass.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -81,14 +83,7 @@ class Workspace {
       dup2(out, STDOUT_FILENO);
       dup2(err, STDERR_FILENO);
       unsetenv("AIMASS_PLUGIN_PATH");
-      std::string program = AIMASS_EXECUTABLE;
-      std::vector<char*> argv{program.data()};
-      for (auto& arg : args) {
-        argv.push_back(arg.data());
-      }
-      argv.push_back(nullptr);
-      execv(program.c_str(), argv.data());
-      _exit(127);
+      aimass::testing::execProgram(AIMASS_EXECUTABLE, std::move(args));
     }
     Result result;
     int status = 0;

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "exec_aimass.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -54,14 +56,7 @@ class AimassProcess {
       close(err[0]);
       close(err[1]);
       unsetenv("AIMASS_PLUGIN_PATH");
-      std::string program = AIMASS_EXECUTABLE;
-      std::vector<char*> argv{program.data()};
-      for (auto& arg : args) {
-        argv.push_back(arg.data());
-      }
-      argv.push_back(nullptr);
-      execv(program.c_str(), argv.data());
-      _exit(127);
+      aimass::testing::execProgram(AIMASS_EXECUTABLE, std::move(args));
     }
     close(out[1]);
     close(err[1]);

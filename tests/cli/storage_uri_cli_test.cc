@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "aimass/core/storage_uri.h"
+#include "exec_aimass.h"
 #include "temp_dir.h"
 
 namespace {
@@ -82,14 +83,7 @@ class Workspace {
       if (chdir(dir().c_str()) != 0) _exit(126);
       if (as_nobody && geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(125);
       unsetenv("AIMASS_PLUGIN_PATH");
-      std::string program = AIMASS_EXECUTABLE;
-      std::vector<char*> argv{program.data()};
-      for (auto& arg : args) {
-        argv.push_back(arg.data());
-      }
-      argv.push_back(nullptr);
-      execv(program.c_str(), argv.data());
-      _exit(127);
+      aimass::testing::execProgram(AIMASS_EXECUTABLE, std::move(args));
     }
     Result result;
     int status = 0;

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "exec_aimass.h"
 #include "temp_dir.h"
 
 namespace {
@@ -61,15 +62,7 @@ class Aimass {
       dup2(out, STDOUT_FILENO);
       dup2(err, STDERR_FILENO);
       unsetenv("AIMASS_PLUGIN_PATH");
-      std::vector<char*> argv;
-      std::string program = AIMASS_EXECUTABLE;
-      argv.push_back(program.data());
-      for (auto& arg : args) {
-        argv.push_back(arg.data());
-      }
-      argv.push_back(nullptr);
-      execv(program.c_str(), argv.data());
-      _exit(127);
+      aimass::testing::execProgram(AIMASS_EXECUTABLE, std::move(args));
     }
   }
   ~Aimass() {

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "exec_aimass.h"
+
 namespace aimass::testing {
 
 /// What a finished `aimass` process left: its exit code (128 + signal when killed) and output.
@@ -55,15 +57,7 @@ inline AimassResult runAimass(const std::filesystem::path& dir, std::vector<std:
     dup2(out, STDOUT_FILENO);
     dup2(err, STDERR_FILENO);
     unsetenv("AIMASS_PLUGIN_PATH");
-    std::vector<char*> argv;
-    std::string program = AIMASS_EXECUTABLE;
-    argv.push_back(program.data());
-    for (auto& arg : args) {
-      argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
+    execProgram(AIMASS_EXECUTABLE, std::move(args));
   }
   int status = 0;
   waitpid(pid, &status, 0);
