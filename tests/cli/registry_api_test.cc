@@ -5,10 +5,6 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -26,6 +22,7 @@
 #include <vector>
 
 #include "aimass_server.h"
+#include "http_call.h"
 #include "temp_dir.h"
 
 namespace {
@@ -38,10 +35,7 @@ using Result = aimass::testing::AimassResult;
 using Server = aimass::testing::AimassServer;
 using aimass::testing::runAimass;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
+using Reply = aimass::testing::HttpReply;
 
 Poco::JSON::Object::Ptr object(const std::string& text) {
   return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
@@ -94,22 +88,8 @@ class RegistryApi : public ::testing::Test {
 
   Reply call(const std::string& method, const std::string& target, const std::string& body = "",
              const std::string& api_key = "") {
-    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port_));
-    Poco::Net::HTTPRequest request(method, target, Poco::Net::HTTPMessage::HTTP_1_1);
-    if (!api_key.empty()) {
-      request.set("X-API-Key", api_key);
-    }
-    if (!body.empty()) {
-      request.setContentType("application/json");
-    }
-    request.setContentLength(static_cast<std::streamsize>(body.size()));
-    session.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session.receiveResponse(response);
-    Reply reply;
-    reply.status = static_cast<int>(response.getStatus());
-    Poco::StreamCopier::copyToString(in, reply.body);
-    return reply;
+    return aimass::testing::httpCall(static_cast<std::uint16_t>(port_), method, target, body,
+                                     api_key);
   }
 
   /// `aimass WORDS... --json --config serve.yaml` on the same store; its stdout.

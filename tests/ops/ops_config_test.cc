@@ -11,8 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -21,6 +19,7 @@
 #include <string>
 
 #include "aimass_server.h"
+#include "shell.h"
 #include "temp_dir.h"
 
 namespace {
@@ -31,27 +30,11 @@ using ::testing::HasSubstr;
 constexpr const char* kPromtool = "/usr/bin/promtool";
 const fs::path kPrometheusDir = fs::path(AIMASS_SOURCE_DIR) / "configs" / "prometheus";
 
-struct Result {
-  int code = -1;
-  std::string output;
-};
+using Result = aimass::testing::ShellResult;
 
 /// Runs a shell command in configs/prometheus; its exit code and stdout+stderr.
 Result inPrometheusDir(const std::string& command) {
-  const std::string line = "cd '" + kPrometheusDir.string() + "' && " + command + " 2>&1";
-  FILE* pipe = popen(line.c_str(), "r");
-  if (pipe == nullptr) {
-    return {};
-  }
-  Result result;
-  std::array<char, 4096> buffer;
-  std::size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.output.append(buffer.data(), n);
-  }
-  const int status = pclose(pipe);
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return aimass::testing::runShell(kPrometheusDir, command);
 }
 
 std::string readFile(const fs::path& path) {

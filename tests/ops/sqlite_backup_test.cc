@@ -12,13 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "aimass_server.h"
+#include "shell.h"
 #include "temp_dir.h"
 
 namespace {
@@ -29,32 +28,13 @@ using ::testing::Not;
 
 constexpr const char* kSqlite3 = "/usr/bin/sqlite3";
 
-struct Result {
-  int code = -1;
-  std::string output;
-};
+using Result = aimass::testing::ShellResult;
 
-/// Runs a shell command in `dir`; its exit code and stdout+stderr.
-Result shell(const fs::path& dir, const std::string& command) {
-  const std::string line = "cd '" + dir.string() + "' && " + command + " 2>&1";
-  FILE* pipe = popen(line.c_str(), "r");
-  if (pipe == nullptr) {
-    return {};
-  }
-  Result result;
-  std::array<char, 4096> buffer;
-  std::size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.output.append(buffer.data(), n);
-  }
-  const int status = pclose(pipe);
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using aimass::testing::runShell;
 
 /// `aimass ARGS` in `dir`, without AIMASS_PLUGIN_PATH.
 Result aimass(const fs::path& dir, const std::string& args) {
-  return shell(dir, std::string("env -u AIMASS_PLUGIN_PATH '") + AIMASS_EXECUTABLE + "' " + args);
+  return runShell(dir, std::string("env -u AIMASS_PLUGIN_PATH '") + AIMASS_EXECUTABLE + "' " + args);
 }
 
 std::string getBody(int port, const std::string& target) {
@@ -103,7 +83,7 @@ TEST(SqliteBackup, OnlineBackupRestoresIntoAStoreAimassServes) {
     ASSERT_GT(port, 0) << server.err();
 
     // Online backup while the server has the store open, then changes the backup must not see.
-    Result backup = shell(d, std::string(kSqlite3) + " store.db '.backup backup.db'");
+    Result backup = runShell(d, std::string(kSqlite3) + " store.db '.backup backup.db'");
     ASSERT_EQ(backup.code, 0) << backup.output;
     Result retrained = aimass(d, "run train.yaml");
     ASSERT_EQ(retrained.code, 0) << retrained.output;
@@ -114,7 +94,7 @@ TEST(SqliteBackup, OnlineBackupRestoresIntoAStoreAimassServes) {
     EXPECT_THAT(getBody(port, "/v2/models/pump_state"), HasSubstr("\"versions\":[\"1\"]"));
     EXPECT_EQ(server.stop(), 0) << server.err();
   }
-  Result check = shell(d, std::string(kSqlite3) + " backup.db 'PRAGMA integrity_check'");
+  Result check = runShell(d, std::string(kSqlite3) + " backup.db 'PRAGMA integrity_check'");
   EXPECT_EQ(check.output, "ok\n");
 
   // Restore: drop the old write-ahead log, put the backup in place.

@@ -9,10 +9,6 @@
 // clear error, too.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -32,6 +28,7 @@
 #include <vector>
 
 #include "aimass_server.h"
+#include "http_call.h"
 #include "temp_dir.h"
 
 namespace {
@@ -81,26 +78,11 @@ class Database {
   std::string uri_;
 };
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
+using Reply = aimass::testing::HttpReply;
 
 Reply call(int port, const std::string& method, const std::string& target,
            const std::string& body = "") {
-  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-  Poco::Net::HTTPRequest request(method, target, Poco::Net::HTTPMessage::HTTP_1_1);
-  if (!body.empty()) {
-    request.setContentType("application/json");
-  }
-  request.setContentLength(static_cast<std::streamsize>(body.size()));
-  session.sendRequest(request) << body;
-  Poco::Net::HTTPResponse response;
-  std::istream& in = session.receiveResponse(response);
-  Reply reply;
-  reply.status = static_cast<int>(response.getStatus());
-  Poco::StreamCopier::copyToString(in, reply.body);
-  return reply;
+  return aimass::testing::httpCall(static_cast<std::uint16_t>(port), method, target, body);
 }
 
 /// The "error" of a JSON error body; empty (and a test failure) when the body is not one.

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
+#include <cstdint>
+#include <istream>
+#include <string>
+
+namespace aimass::testing {
+
+/// An HTTP answer: status and body.
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` (a JSON body when `body` is not empty, an
+/// X-API-Key header when `api_key` is not empty); needs Poco::Net linked.
+inline HttpReply httpCall(std::uint16_t port, const std::string& method, const std::string& target,
+                          const std::string& body = "", const std::string& api_key = "") {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  Poco::Net::HTTPRequest request(method, target, Poco::Net::HTTPMessage::HTTP_1_1);
+  if (!api_key.empty()) {
+    request.set("X-API-Key", api_key);
+  }
+  if (!body.empty()) {
+    request.setContentType("application/json");
+  }
+  request.setContentLength(static_cast<std::streamsize>(body.size()));
+  session.sendRequest(request) << body;
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  HttpReply reply;
+  reply.status = static_cast<int>(response.getStatus());
+  Poco::StreamCopier::copyToString(in, reply.body);
+  return reply;
+}
+
+}  // namespace aimass::testing
