@@ -94,6 +94,48 @@ std::size_t utf8Length(const char* s, std::size_t p, std::size_t n) {
   return length;
 }
 
+/// The double nearest to `mantissa` × 10^`exponent` (a token's significant digits and decimal
+/// exponent), when a single exact operation gives it; false otherwise (readers then convert the
+/// text). Two ways:
+///  - the mantissa up to 2^53 and |exponent| <= 22: both are exact doubles, so one IEEE
+///    multiplication or division rounds correctly (Clinger's fast path);
+///  - any 64-bit mantissa and |exponent| <= 27, where long double has a 64-bit significand
+///    (x86): both are exact long doubles, so the operation rounds once to 64 bits, and rounding
+///    that to a double's 53 gives the correctly rounded double unless it lies exactly halfway
+///    between two doubles (then the exact value may lie on either side, and the text decides).
+bool exactValue(std::uint64_t mantissa, int exponent, double& out) {
+  static constexpr double kPowers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  if (mantissa <= (std::uint64_t{1} << 53) && exponent >= -22 && exponent <= 22) {
+    const auto m = static_cast<double>(mantissa);
+    out = exponent < 0 ? m / kPowers[-exponent] : m * kPowers[exponent];
+    return true;
+  }
+  if constexpr (std::numeric_limits<long double>::digits == 64 &&
+                std::endian::native == std::endian::little) {
+    // 10^27 = 2^27 * 5^27 with 5^27 < 2^64: every power here is exact.
+    static constexpr long double kLongPowers[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,
+                                                  1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
+                                                  1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
+                                                  1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+    if (exponent >= -27 && exponent <= 27) {
+      const auto m = static_cast<long double>(mantissa);
+      const long double q = exponent < 0 ? m / kLongPowers[-exponent] : m * kLongPowers[exponent];
+      // The 64-bit significand is the first eight bytes; the 11 bits a double drops are
+      // 100 0000 0000 exactly when q is halfway between two doubles.
+      std::uint64_t significand = 0;
+      std::memcpy(&significand, &q, sizeof(significand));
+      if ((significand & 0x7FF) == 0x400) {
+        return false;
+      }
+      out = static_cast<double>(q);
+      return true;
+    }
+  }
+  return false;
+}
+
 /// The scanner over one text; fills the document's nodes.
 class Scanner {
  public:
@@ -249,7 +291,9 @@ class Scanner {
   Status numberRun() {
     const std::uint32_t list = open_.back();
     for (;;) {
-      AIMASS_RETURN_IF_ERROR(number());
+      if (!plainNumber()) {
+        AIMASS_RETURN_IF_ERROR(number());
+      }
       std::size_t q = p_;
       while (q < n_ && isSpace(s_[q])) {
         ++q;
@@ -267,6 +311,68 @@ class Scanner {
       ++nodes_[list].size;
       p_ = q;
     }
+  }
+
+  /// The common number in a tensor's data, read in one pass: at most 19 digits with or
+  /// without a fraction, no exponent, its exact value within reach of Clinger's fast path, and
+  /// at least 32 bytes of text left (so the few bounds checks below suffice). Pushes its node
+  /// and returns true; returns false, with nothing pushed or consumed, for anything else, which
+  /// number() then reads (or refuses) in full.
+  bool plainNumber() {
+    const char* p = s_ + p_;
+    const char* const end = s_ + n_;
+    // Every node starts at its own byte, so a text shorter than 2^32 - 1 bytes cannot hold too
+    // many nodes (push() checks longer ones).
+    if (end - p < 32 || n_ >= std::numeric_limits<std::uint32_t>::max()) {
+      return false;
+    }
+    const char* const begin = p;
+    const bool negative = *p == '-';
+    p += negative ? 1 : 0;
+    std::uint64_t mantissa = 0;
+    const char* const int_begin = p;
+    if (*p == '0') {
+      ++p;
+    } else {
+      while (p < end && isDigit(*p)) {
+        mantissa = mantissa * 10 + static_cast<std::uint64_t>(*p - '0');
+        ++p;
+      }
+      if (p == int_begin) {
+        return false;
+      }
+    }
+    const auto int_digits = p - int_begin;
+    std::ptrdiff_t frac_digits = 0;
+    if (p < end && *p == '.') {
+      const char* const frac_begin = ++p;
+      while (end - p >= 8 && eightAreDigits(p)) {
+        mantissa = mantissa * 100000000 + eightDigits(p);
+        p += 8;
+      }
+      while (p < end && isDigit(*p)) {
+        mantissa = mantissa * 10 + static_cast<std::uint64_t>(*p - '0');
+        ++p;
+      }
+      frac_digits = p - frac_begin;
+      if (frac_digits == 0) {
+        return false;
+      }
+    }
+    // An exponent, a digit after a leading zero ("01") or the text's end: the full reader.
+    double value = 0;
+    if (p == end || *p == 'e' || *p == 'E' || isDigit(*p) || int_digits + frac_digits > 19 ||
+        (mantissa != 0 && !exactValue(mantissa, -static_cast<int>(frac_digits), value))) {
+      return false;
+    }
+    JsonDocument::Node& node = nodes_.emplace_back();
+    node.kind = JsonDocument::Kind::kNumber;
+    node.has_value = true;
+    node.text = std::string_view(begin, static_cast<std::size_t>(p - begin));
+    node.end = static_cast<std::uint32_t>(nodes_.size());
+    node.value = negative ? -value : value;
+    p_ = static_cast<std::size_t>(p - s_);
+    return true;
   }
 
   /// The eight decimal digits at `p` as a number, in a few operations on one 64-bit word
@@ -290,8 +396,7 @@ class Scanner {
     std::uint64_t v;
     std::memcpy(&v, p, sizeof(v));
     return ((v & 0xF0F0F0F0F0F0F0F0ULL) |
-            (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
-           0x3333333333333333ULL;
+            (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) == 0x3333333333333333ULL;
   }
 
   /// The end of the run of digits starting at `p` (eight at a time while eight are there).
@@ -391,16 +496,12 @@ class Scanner {
     accumulate(mantissa, first, int_end);
     accumulate(mantissa, std::max(first, frac_begin), frac_end);
     const int e = exponent - static_cast<int>(frac_end - frac_begin);
-    static constexpr double kPowers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                         1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     JsonDocument::Node& node = nodes_.back();
+    double value = 0;
     if (mantissa == 0) {
       node.value = negative ? -0.0 : 0.0;
       node.has_value = true;
-    } else if (mantissa <= (std::uint64_t{1} << 53) && e >= -22 && e <= 22) {
-      const double m = static_cast<double>(mantissa);
-      const double value = e < 0 ? m / kPowers[-e] : m * kPowers[e];
+    } else if (exactValue(mantissa, e, value)) {
       node.value = negative ? -value : value;
       node.has_value = true;
     }

@@ -33,9 +33,11 @@ class JsonDocument {
     Kind kind = Kind::kNull;
     bool escaped = false;    ///< kString: `text` has backslash escapes (see string())
     /// kNumber: `value` holds the token as the nearest double, worked out while scanning
-    /// (significant digits up to 2^53 and a decimal exponent within +-22, e.g. 0.0039215689
-    /// or 255, where one exact multiplication or division rounds correctly); false: convert
-    /// `text` (e.g. with std::from_chars).
+    /// where one exact multiplication or division gives it correctly rounded: significant
+    /// digits up to 2^53 with a decimal exponent within +-22 (e.g. 0.0039215689 or 255), and,
+    /// where long double has a 64-bit significand (x86), up to 19 significant digits with an
+    /// exponent within +-27 unless that rounding lands exactly halfway between two doubles;
+    /// false: convert `text` (e.g. with std::from_chars).
     bool has_value = false;
     std::uint32_t size = 0;  ///< kArray: elements; kObject: members
     std::uint32_t end = 0;   ///< index just past this node's last descendant

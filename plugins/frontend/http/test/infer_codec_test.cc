@@ -511,11 +511,11 @@ std::string listOf(const std::vector<std::string>& tokens) {
 
 TEST(DecodeInferRequest, FlatFloatDataReadsEveryValueAsFromChars) {
   std::vector<std::string> tokens = pixelTokens();
-  // Values the scan cannot work out (20 and more digits, exponents past 22) among the others.
+  // Values the scan cannot work out (20 and more digits, exponents past 27) among the others.
   tokens[3] = "12345678901234567890";
   tokens[4] = "0.12345678901234567890123";
   tokens[5] = "-9.87654321e-30";
-  tokens[6] = "1.5e25";
+  tokens[6] = "1.5e30";
   const std::string data = listOf(tokens);
   // Both kinds are there: values the scan works out and values left to from_chars.
   JsonDocument doc;
@@ -525,7 +525,7 @@ TEST(DecodeInferRequest, FlatFloatDataReadsEveryValueAsFromChars) {
     worked_out += doc.node(i).has_value ? 1 : 0;
   }
   EXPECT_GT(worked_out, 100u);
-  EXPECT_LT(worked_out, 684u);
+  EXPECT_LE(worked_out, 780u);
 
   auto single =
       decodeInferRequest(request("FP32", "[1,784]", data), schemaWith(DType::kFloat32, {-1, 784}));

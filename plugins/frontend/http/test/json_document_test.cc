@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <system_error>
@@ -115,6 +116,36 @@ TEST(JsonDocument, RefusesWhatTheGrammarDoesNotAllow) {
   }
 }
 
+TEST(JsonDocument, RefusesBadNumbersInsideALongList) {
+  // Within a run of numbers with plenty of text after it (the scanner's quickest path).
+  const std::string after = ", 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]";
+  const std::string before = "[0.0, 0.0039215689, ";  // 20 bytes
+  struct Case {
+    std::string token;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"01", "expected ',' or ']' but found '1' at byte 21"},
+      {"-01", "expected ',' or ']' but found '1' at byte 22"},
+      {"1.", "digit after its decimal point at byte 22"},
+      {"1.e5", "digit after its decimal point at byte 22"},
+      {"1e", "digit in its exponent at byte 22"},
+      {"1e+", "digit in its exponent at byte 23"},
+      {"-", "digit after '-' at byte 21"},
+      {"-.5", "digit after '-' at byte 21"},
+      {"0x10", "expected ',' or ']' but found 'x' at byte 21"},
+      {"1.5.", "expected ',' or ']' but found '.' at byte 23"},
+      {"12345678901234567890123x", "expected ',' or ']' but found 'x' at byte 43"},
+  };
+  JsonDocument doc;
+  for (const auto& c : cases) {
+    const std::string text = before + c.token + after;
+    Status status = doc.parse(text, 64);
+    ASSERT_FALSE(status.ok()) << text;
+    EXPECT_THAT(status.message(), HasSubstr(c.reason)) << text;
+  }
+}
+
 TEST(JsonDocument, DecodesEscapesAndKeepsUtf8) {
   JsonDocument doc;
   ASSERT_TRUE(
@@ -180,10 +211,17 @@ void checkNumber(JsonDocument& doc, const std::string& token, std::string& text)
   }
 }
 
+/// Whether the scan works out values past 2^53 (a long double with a 64-bit significand).
+constexpr bool kLong =
+    std::numeric_limits<long double>::digits == 64 && std::endian::native == std::endian::little;
+
 TEST(JsonDocument, NumberValuesWorkedOutWhileScanningAreExact) {
   struct Case {
     std::string token;
-    bool has_value;  // significant digits up to 2^53 and a decimal exponent within +-22
+    // Worked out while scanning: up to 19 significant digits with a decimal exponent within
+    // +-27 (+-22 past 2^53 without a 64-bit long double), unless a 64-bit rounding lands
+    // exactly halfway between two doubles.
+    bool has_value;
   };
   const std::vector<Case> cases = {
       {"0", true},
@@ -198,22 +236,30 @@ TEST(JsonDocument, NumberValuesWorkedOutWhileScanningAreExact) {
       {"0.1", true},
       {"-0.1", true},
       {"0.0039215689", true},
-      {"0.003921568859368563", true},   // 16 digits below 2^53, exponent -18
-      {"0.9411764740943909", false},    // 16 digits above 2^53
-      {"9007199254740992", true},       // 2^53
-      {"9007199254740993", false},      // 2^53 + 1
-      {"123456789012345678", false},    // 18 digits, above 2^53
-      {"1234567890123456789", false},   // 19 digits, above 2^53
+      {"0.003921568859368563", true},  // 16 digits below 2^53, exponent -18
+      {"0.9411764740943909", kLong},   // 16 digits above 2^53
+      {"9007199254740992", true},      // 2^53
+      {"9007199254740993", false},     // 2^53 + 1: halfway between two doubles
+      {"18014398509481986", false},    // 2^54 + 2: halfway too
+      {"123456789012345678", kLong},   // 18 digits, above 2^53
+      {"1234567890123456789", kLong},  // 19 digits, above 2^53
+      // 64-bit rounding makes this exactly halfway, which the exact value is not: rounding
+      // that again would give the wrong double, so the text decides.
+      {"4443029467577.726074", false},
       {"12345678901234567890", false},  // 20 digits
       {"18446744073709551616", false},  // 2^64: 20 digits, which would wrap to 0 in 64 bits
       {"1844674407370955161.7e-3", false},
       {"1.0000000000000000000", false},  // 20 significant digits, trailing zeros count
       {"100000000000000000000", false},
       {"1e22", true},
-      {"1e23", false},
+      {"1e23", false},  // 10^23 = 2^23 * 5^23, and 5^23 has 54 bits: halfway between two doubles
       {"1e-22", true},
-      {"1e-23", false},
-      {"0.0000000000000000000000001", false},  // 1e-25
+      {"1e-23", kLong},
+      {"0.0000000000000000000000001", kLong},  // 1e-25
+      {"1e27", kLong},
+      {"1e28", false},
+      {"1e-27", kLong},
+      {"1e-28", false},
       {"1.5e-10", true},
       {"25e-3", true},
       {"1E5", true},
@@ -230,7 +276,8 @@ TEST(JsonDocument, NumberValuesWorkedOutWhileScanningAreExact) {
       {"98765432.1", true},
       {"0.00000000123456789", true},    // leading zeros do not count
       {"0.0000000000000001234", true},  // 4 significant digits among 19 after the point
-      {"4503599627370496.5", false},    // 17 digits above 2^53
+      {"4503599627370496.5", false},    // 2^52 + 1/2: halfway between two doubles
+      {"4503599627370496.25", kLong},   // 18 digits above 2^53
   };
   JsonDocument doc;
   std::string text;
@@ -238,6 +285,25 @@ TEST(JsonDocument, NumberValuesWorkedOutWhileScanningAreExact) {
     SCOPED_TRACE(c.token);
     checkNumber(doc, c.token, text);
     EXPECT_EQ(doc.node(1).has_value, c.has_value);
+  }
+  // The same tokens in one long list (where the scanner takes its quickest path while 32 bytes
+  // or more follow) read the same.
+  std::string list = "[";
+  for (const auto& c : cases) {
+    list += c.token + ", ";
+  }
+  list += std::string(40, ' ') + "0]";
+  ASSERT_TRUE(doc.parse(list, 64).ok());
+  ASSERT_EQ(doc.node(0).size, cases.size() + 1);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const JsonDocument::Node& node = doc.node(i + 1);
+    SCOPED_TRACE(cases[i].token);
+    ASSERT_EQ(node.text, cases[i].token);
+    EXPECT_EQ(node.has_value, cases[i].has_value);
+    if (node.has_value) {
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(node.value),
+                std::bit_cast<std::uint64_t>(fromChars(cases[i].token)));
+    }
   }
   ASSERT_TRUE(doc.parse("[-0, 0, -0.0e5]", 64).ok());
   EXPECT_TRUE(std::signbit(doc.node(1).value)) << "-0 is negative zero";
