@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "aimass/compute/fully_connected.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -30,70 +31,93 @@ dnnl::algorithm forwardAlgorithm(Activation activation) {
 /// Sixteen floats; GCC lowers it to one AVX-512 register, two AVX2 or four SSE ones.
 typedef float Floats16 __attribute__((vector_size(64)));
 
+/// Inputs taken at a time by forwardRow: their non-zero values and indices fit on the stack.
+constexpr std::int64_t kRowChunk = 512;
+
 /// y = x W + b for one row x: the sum of the weight rows of the inputs that are not zero, each
 /// scaled by its input (a request's features, and ReLU outputs, are often mostly zeros; those
-/// rows of W are never read). Sixty-four outputs at a time stay in registers while every input
-/// adds to them, then sixteen, then one; each output sums its inputs in order, whatever the
-/// blocking. Compiled for AVX-512, AVX2 and plain x86-64, chosen at load time.
+/// rows of W are never read). The inputs go in chunks: the chunk's non-zero inputs are listed
+/// first (without a branch per input), then sixty-four outputs at a time stay in registers
+/// while every listed input adds to them, then sixteen, then the rest. Each output sums its
+/// inputs in order, whatever the blocking. Compiled for AVX-512, AVX2 and plain x86-64, chosen at
+/// load time.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void forwardRow(
     const float* x, const float* weight, const float* bias, float* y, std::int64_t k,
     std::int64_t n) {
   // Vectors move between memory and registers with memcpy (no alignment assumed, no vector
   // passed by value: its ABI would differ between the compiled versions).
-  std::int64_t j = 0;
-  for (; j + 64 <= n; j += 64) {
-    Floats16 a0{}, a1{}, a2{}, a3{};
-    if (bias != nullptr) {
-      std::memcpy(&a0, bias + j, sizeof(a0));
-      std::memcpy(&a1, bias + j + 16, sizeof(a1));
-      std::memcpy(&a2, bias + j + 32, sizeof(a2));
-      std::memcpy(&a3, bias + j + 48, sizeof(a3));
+  std::int64_t index[kRowChunk];
+  float value[kRowChunk];
+  for (std::int64_t start = 0; start == 0 || start < k; start += kRowChunk) {
+    const std::int64_t stop = std::min(k, start + kRowChunk);
+    std::int64_t m = 0;
+    for (std::int64_t i = start; i < stop; ++i) {
+      index[m] = i;
+      value[m] = x[i];
+      m += x[i] != 0.0f ? 1 : 0;
     }
-    for (std::int64_t i = 0; i < k; ++i) {
-      const float xi = x[i];
-      if (xi == 0.0f) {
-        continue;
+    // The first chunk starts from the bias (or zero), later ones from what y holds so far.
+    auto begin = [&](Floats16& a, std::int64_t j) {
+      if (start > 0) {
+        std::memcpy(&a, y + j, sizeof(a));
+      } else if (bias != nullptr) {
+        std::memcpy(&a, bias + j, sizeof(a));
+      } else {
+        a = Floats16{};
       }
-      const float* w = weight + i * n + j;
-      Floats16 w0, w1, w2, w3;
-      std::memcpy(&w0, w, sizeof(w0));
-      std::memcpy(&w1, w + 16, sizeof(w1));
-      std::memcpy(&w2, w + 32, sizeof(w2));
-      std::memcpy(&w3, w + 48, sizeof(w3));
-      a0 += xi * w0;
-      a1 += xi * w1;
-      a2 += xi * w2;
-      a3 += xi * w3;
+    };
+    std::int64_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+      Floats16 a0, a1, a2, a3;
+      begin(a0, j);
+      begin(a1, j + 16);
+      begin(a2, j + 32);
+      begin(a3, j + 48);
+      for (std::int64_t t = 0; t < m; ++t) {
+        const float xi = value[t];
+        const float* w = weight + index[t] * n + j;
+        Floats16 w0, w1, w2, w3;
+        std::memcpy(&w0, w, sizeof(w0));
+        std::memcpy(&w1, w + 16, sizeof(w1));
+        std::memcpy(&w2, w + 32, sizeof(w2));
+        std::memcpy(&w3, w + 48, sizeof(w3));
+        a0 += xi * w0;
+        a1 += xi * w1;
+        a2 += xi * w2;
+        a3 += xi * w3;
+      }
+      std::memcpy(y + j, &a0, sizeof(a0));
+      std::memcpy(y + j + 16, &a1, sizeof(a1));
+      std::memcpy(y + j + 32, &a2, sizeof(a2));
+      std::memcpy(y + j + 48, &a3, sizeof(a3));
     }
-    std::memcpy(y + j, &a0, sizeof(a0));
-    std::memcpy(y + j + 16, &a1, sizeof(a1));
-    std::memcpy(y + j + 32, &a2, sizeof(a2));
-    std::memcpy(y + j + 48, &a3, sizeof(a3));
-  }
-  for (; j + 16 <= n; j += 16) {
-    Floats16 a{};
-    if (bias != nullptr) {
-      std::memcpy(&a, bias + j, sizeof(a));
-    }
-    for (std::int64_t i = 0; i < k; ++i) {
-      const float xi = x[i];
-      if (xi != 0.0f) {
+    for (; j + 16 <= n; j += 16) {
+      Floats16 a;
+      begin(a, j);
+      for (std::int64_t t = 0; t < m; ++t) {
         Floats16 w;
-        std::memcpy(&w, weight + i * n + j, sizeof(w));
-        a += xi * w;
+        std::memcpy(&w, weight + index[t] * n + j, sizeof(w));
+        a += value[t] * w;
       }
+      std::memcpy(y + j, &a, sizeof(a));
     }
-    std::memcpy(y + j, &a, sizeof(a));
-  }
-  for (; j < n; ++j) {
-    float a = bias != nullptr ? bias[j] : 0.0f;
-    for (std::int64_t i = 0; i < k; ++i) {
-      const float xi = x[i];
-      if (xi != 0.0f) {
-        a += xi * weight[i * n + j];
+    // The last outputs (fewer than sixteen), each its own running sum, side by side so the
+    // sums do not wait on one another.
+    if (j < n) {
+      const std::int64_t left = n - j;
+      float a[16];
+      for (std::int64_t o = 0; o < left; ++o) {
+        a[o] = start > 0 ? y[j + o] : bias != nullptr ? bias[j + o] : 0.0f;
       }
+      for (std::int64_t t = 0; t < m; ++t) {
+        const float xi = value[t];
+        const float* w = weight + index[t] * n + j;
+        for (std::int64_t o = 0; o < left; ++o) {
+          a[o] += xi * w[o];
+        }
+      }
+      std::memcpy(y + j, a, static_cast<std::size_t>(left) * sizeof(float));
     }
-    y[j] = a;
   }
 }
 

@@ -112,14 +112,15 @@ TEST(FullyConnectedTest, ForwardMatchesNaiveWithEveryFusedActivation) {
 }
 
 // One row with activation none or relu skips oneDNN and adds up the weight rows of the non-zero
-// inputs, 16 outputs at a time and then one by one: every output count around those chunks,
-// inputs that are mostly zero (some -0.0, some negative), with and without bias.
+// inputs, 512 inputs at a time, 64 outputs at a time, then 16, then one by one: every output
+// count around those blocks, input counts around the 512, inputs that are mostly zero (some
+// -0.0, some negative), with and without bias.
 TEST(FullyConnectedTest, OneRowMatchesNaiveForSparseInputsAndEveryOutputCount) {
   std::mt19937 random(7);
   auto ctx = context();
   std::uniform_int_distribution<int> pick(0, 9);
-  for (std::int64_t k : {1, 3, 784}) {
-    for (std::int64_t n : {1, 5, 16, 17, 37, 256}) {
+  for (std::int64_t k : {1, 3, 511, 512, 513, 784, 1300}) {
+    for (std::int64_t n : {1, 5, 16, 17, 37, 64, 80, 256}) {
       for (auto a : {Activation::kNone, Activation::kRelu}) {
         for (bool bias : {true, false}) {
           auto op = FullyConnected::create(ctx, {1, k, n, bias, a, false});
@@ -161,24 +162,25 @@ TEST(FullyConnectedTest, OneRowMatchesNaiveForSparseInputsAndEveryOutputCount) {
 TEST(FullyConnectedTest, OneRowOfZerosGivesTheBias) {
   std::mt19937 random(8);
   auto ctx = context();
-  for (std::int64_t n : {1, 5, 16, 37}) {
-    const std::int64_t k = 20;
-    std::vector<float> x(k, 0.0f);
-    x[3] = -0.0f;
-    auto w = randomVector(random, k * n), b = randomVector(random, n);
-    for (auto a : {Activation::kNone, Activation::kRelu}) {
-      for (bool bias : {true, false}) {
-        auto op = FullyConnected::create(ctx, {1, k, n, bias, a, false});
-        ASSERT_TRUE(op.ok()) << op.status().toString();
-        std::vector<float> y(n, 1234.0f);
-        ASSERT_TRUE((*op)->forward(x.data(), w.data(), b.data(), y.data()).ok());
-        for (std::int64_t j = 0; j < n; ++j) {
-          float want = bias ? b[j] : 0.0f;
-          if (a == Activation::kRelu && want < 0.0f) {
-            want = 0.0f;
+  for (std::int64_t n : {1, 5, 16, 37, 64, 100}) {
+    for (std::int64_t k : {20, 1100}) {  // one block of inputs, three
+      std::vector<float> x(k, 0.0f);
+      x[3] = -0.0f;
+      auto w = randomVector(random, k * n), b = randomVector(random, n);
+      for (auto a : {Activation::kNone, Activation::kRelu}) {
+        for (bool bias : {true, false}) {
+          auto op = FullyConnected::create(ctx, {1, k, n, bias, a, false});
+          ASSERT_TRUE(op.ok()) << op.status().toString();
+          std::vector<float> y(n, 1234.0f);
+          ASSERT_TRUE((*op)->forward(x.data(), w.data(), b.data(), y.data()).ok());
+          for (std::int64_t j = 0; j < n; ++j) {
+            float want = bias ? b[j] : 0.0f;
+            if (a == Activation::kRelu && want < 0.0f) {
+              want = 0.0f;
+            }
+            EXPECT_EQ(y[j], want) << k << "x" << n << " " << activationName(a)
+                                  << (bias ? " bias" : "") << " at " << j;
           }
-          EXPECT_EQ(y[j], want) << n << " " << activationName(a) << (bias ? " bias" : "") << " at "
-                                << j;
         }
       }
     }
