@@ -235,6 +235,29 @@ TEST_F(HttpServerTest, PipelinedRequestsThroughAWorkerAreAnsweredInOrder) {
   EXPECT_EQ(c.read().body, "/slow 6 ");
 }
 
+TEST_F(HttpServerTest, AnswersTheLoopHoldsBackStayAheadOfLaterOnes) {
+  // A loop sends its answers after the batch of events it took (runLoop()); whatever else the
+  // connection gets meanwhile, an interim 100 Continue or an error, comes after them.
+  start(1, 1, fastOnly);
+  Client c(server_->port());
+  c.send(get("/fast?n=1") + get("/fast?n=2") +
+         "POST /fast?n=3 HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  EXPECT_EQ(c.read().body, "/fast 1 ");
+  EXPECT_EQ(c.read().body, "/fast 2 ");
+  Answer interim = c.read();
+  EXPECT_EQ(interim.status, 100);
+  c.send("three");
+  EXPECT_EQ(c.read().body, "/fast 3 three");
+
+  Client d(server_->port());
+  d.send(get("/fast?n=4") + "NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_EQ(d.read().body, "/fast 4 ");
+  Answer refused = d.read();
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_THAT(refused.body, HasSubstr("unsupported HTTP version"));
+  EXPECT_TRUE(d.endsNext());
+}
+
 /// Requests on three connections, some pipelined, some with bodies: all answered correctly.
 void exerciseEveryPath(std::uint16_t port) {
   std::vector<std::unique_ptr<Client>> clients;
