@@ -48,6 +48,12 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kChunkLineLimit = 1024;
 /// A connection keeps its request body's buffer between requests up to this size.
 constexpr std::size_t kKeptBodyBytes = 256 << 10;
+/// An event loop takes up to this many events from one epoll_wait (runLoop()).
+constexpr int kLoopEvents = 32;
+/// ... lets other threads have its core after every this many of them ...
+constexpr int kYieldEvents = 8;
+/// ... and sends the answers it holds once the oldest has waited this long.
+constexpr auto kHoldLimit = std::chrono::microseconds(1000);
 
 std::string lowerCase(std::string_view s) {
   std::string out(s);
@@ -803,24 +809,40 @@ struct HttpServer::State {
     }
   }
 
-  /// One of the event loops. All wait on the one epoll set and take a few events at a time,
-  /// so a loop that is busy (or descheduled) holds back few connections while another loop is
-  /// free: requests are answered close to the order they arrived in, whichever loop runs.
+  /// One of the event loops. All wait on the one epoll set and take up to kLoopEvents events
+  /// at a time, so a loop that is busy (or descheduled) holds back few connections while
+  /// another loop is free: requests are answered close to the order they arrived in, whichever
+  /// loop runs.
   ///
-  /// A loop answers the plain-HTTP requests of a batch, then sends those answers together
-  /// (each connection stays held until its answer is out). A client waiting on several of
-  /// them (a load generator, a proxy's pool) is then woken once rather than once per answer;
-  /// wake-ups cost more than the wait on a virtual machine. Anything else written to such a
-  /// connection meanwhile (100 Continue, an error, a worker's answer) goes after it (flush()).
+  /// A loop sends the plain-HTTP answers of a batch together, after the batch, or sooner once
+  /// the oldest has waited kHoldLimit; each connection stays held until its answer is out. A
+  /// client waiting on several of them (a load generator, a proxy's pool) is then woken once
+  /// rather than once per answer, and wake-ups cost more than the wait (most of all on a
+  /// virtual machine). Anything else written to such a connection meanwhile (100 Continue, an
+  /// error, a worker's answer) goes after it (flush()).
+  ///
+  /// A loop that always finds work would hold its core for whole time slices while other
+  /// threads wait for it: the workers, or other processes on a shared machine (such as W6's
+  /// load generator). So every kYieldEvents events of a batch, and after a full batch, it lets
+  /// them have the core (sched_yield(), which returns at once when nothing else is runnable).
   void runLoop() {
-    constexpr int kEvents = 8;
-    epoll_event events[kEvents];
-    Connection* held[kEvents];
-    Next nexts[kEvents];
+    epoll_event events[kLoopEvents];
+    Connection* held[kLoopEvents];
+    Next nexts[kLoopEvents];
+    int h = 0;
+    Clock::time_point oldest;
+    auto sendHeld = [&] {
+      for (int k = 0; k < h; ++k) {
+        if (!flush(*held[k])) {
+          nexts[k] = Next::kClose;
+        }
+        settle(*held[k], nexts[k], true);
+      }
+      h = 0;
+    };
     while (!stopping) {
-      int h = 0;
       // The timeout only bounds how long a loop could miss stop() (it never should).
-      int count = ::epoll_wait(epoll, events, kEvents, 1000);
+      int count = ::epoll_wait(epoll, events, kLoopEvents, 1000);
       for (int i = 0; i < count && !stopping; ++i) {
         void* tag = events[i].data.ptr;
         if (tag == &stop_tag) {
@@ -828,32 +850,29 @@ struct HttpServer::State {
         }
         if (tag == &listen_tag) {
           acceptAll();
-          continue;
+        } else if (auto* c = static_cast<Connection*>(tag); claim(*c)) {
+          // (A failed claim leaves the connection to the thread holding it, which sees
+          // `missed` when it lets go and goes on with it.)
+          Next next = advance(*c, true, true);
+          if (next != Next::kHandedOff) {
+            if (h == 0) {
+              oldest = Clock::now();
+            }
+            held[h] = c;
+            nexts[h] = next;
+            ++h;
+          }
         }
-        auto* c = static_cast<Connection*>(tag);
-        if (!claim(*c)) {
-          continue;  // the thread holding it sees `missed` and goes on with it
+        if (h > 0 && Clock::now() - oldest >= kHoldLimit) {
+          sendHeld();
         }
-        Next next = advance(*c, true, true);
-        if (next == Next::kHandedOff) {
-          continue;
+        if ((i + 1) % kYieldEvents == 0 && i + 1 < count) {
+          sched_yield();
         }
-        held[h] = c;
-        nexts[h] = next;
-        ++h;
       }
-      for (int k = 0; k < h; ++k) {
-        if (!flush(*held[k])) {
-          nexts[k] = Next::kClose;
-        }
-        settle(*held[k], nexts[k], true);
-      }
-      if (count == kEvents) {
-        // Saturated: more events are waiting and this loop would otherwise run on and on.
-        // Letting other runnable threads (the workers, or other processes on a shared machine,
-        // such as W6's load generator) have the core now, once per batch, bounds how long they
-        // wait for it; with nothing else runnable the call returns at once.
-        sched_yield();
+      sendHeld();
+      if (count == kLoopEvents) {
+        sched_yield();  // saturated: more events are waiting
       }
     }
   }
