@@ -201,6 +201,7 @@ struct Connection {
     draining = false;
     drained = 0;
     consumed = 0;
+    deferred = false;  // (a closed connection never has one: it is flushed before)
     clearRequest();
     started = false;
     deadline = until;

@@ -314,8 +314,8 @@ class Scanner {
   }
 
   /// The common number in a tensor's data, read in one pass: at most 19 digits with or
-  /// without a fraction, no exponent, its exact value within reach of Clinger's fast path, and
-  /// at least 32 bytes of text left (so the few bounds checks below suffice). Pushes its node
+  /// without a fraction, no exponent, a value exactValue() works out, and at least 32 bytes of
+  /// text left (so the few bounds checks below suffice). Pushes its node
   /// and returns true; returns false, with nothing pushed or consumed, for anything else, which
   /// number() then reads (or refuses) in full.
   bool plainNumber() {
