@@ -57,11 +57,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void forwardRow(
       m += x[i] != 0.0f ? 1 : 0;
     }
     // The first chunk starts from the bias (or zero), later ones from what y holds so far.
+    const float* const from = start > 0 ? y : bias;
     auto begin = [&](Floats16& a, std::int64_t j) {
-      if (start > 0) {
-        std::memcpy(&a, y + j, sizeof(a));
-      } else if (bias != nullptr) {
-        std::memcpy(&a, bias + j, sizeof(a));
+      if (from != nullptr) {
+        std::memcpy(&a, from + j, sizeof(a));
       } else {
         a = Floats16{};
       }
@@ -107,7 +106,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void forwardRow(
       const std::int64_t left = n - j;
       float a[16];
       for (std::int64_t o = 0; o < left; ++o) {
-        a[o] = start > 0 ? y[j + o] : bias != nullptr ? bias[j + o] : 0.0f;
+        a[o] = from != nullptr ? from[j + o] : 0.0f;
       }
       for (std::int64_t t = 0; t < m; ++t) {
         const float xi = value[t];

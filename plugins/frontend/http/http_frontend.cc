@@ -6,8 +6,8 @@
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <istream>
 #include <utility>
 
@@ -105,11 +105,6 @@ OipRouter::OipRouter(Host& host, std::string node_name,
       options_(std::move(options)),
       contributed_(host.routes().routes()) {}
 
-void OipRouter::handle(const HttpRequest& request, HttpResponse& response) const {
-  HttpRequest copy = request;
-  handle(copy, response);
-}
-
 void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
   try {
     std::vector<std::string> allowed;
@@ -127,9 +122,8 @@ void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
         allow(route.method);
         continue;
       }
-      HttpRequest& matched = request;
-      matched.path_params = std::move(params);
-      if (!admit(request, builtinRole(route.action), matched.principal, response)) {
+      request.path_params = std::move(params);
+      if (!admit(request, builtinRole(route.action), request.principal, response)) {
         return;
       }
       switch (route.action) {
@@ -143,14 +137,14 @@ void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
           serverMetadata(response);
           return;
         case BuiltinRoute::Action::kModelMetadata:
-          modelMetadata(matched, response);
+          modelMetadata(request, response);
           return;
         case BuiltinRoute::Action::kModelReady:
-          modelReady(matched, response);
+          modelReady(request, response);
           return;
         case BuiltinRoute::Action::kInfer: {
           const auto start = std::chrono::steady_clock::now();
-          infer(matched, response);
+          infer(request, response);
           if (response.status == 200) {
             recordInferTime(request.path, std::chrono::duration_cast<std::chrono::nanoseconds>(
                                               std::chrono::steady_clock::now() - start)
@@ -159,7 +153,7 @@ void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
           return;
         }
         case BuiltinRoute::Action::kMlflowInvocations:
-          invocations(matched, response);
+          invocations(request, response);
           return;
         case BuiltinRoute::Action::kMlflowPing:
           mlflowPing(response);
@@ -168,16 +162,16 @@ void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
           mlflowVersion(response);
           return;
         case BuiltinRoute::Action::kRepositoryIndex:
-          repositoryIndex(matched, response);
+          repositoryIndex(request, response);
           return;
         case BuiltinRoute::Action::kRepositoryLoad:
-          repositoryLoad(matched, response);
+          repositoryLoad(request, response);
           return;
         case BuiltinRoute::Action::kRepositoryUnload:
-          repositoryUnload(matched, response);
+          repositoryUnload(request, response);
           return;
         case BuiltinRoute::Action::kStatistics:
-          modelStatistics(matched, response);
+          modelStatistics(request, response);
           return;
         case BuiltinRoute::Action::kMetrics:
           metrics(response);
@@ -193,13 +187,12 @@ void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
         allow(route.method);
         continue;
       }
-      HttpRequest& matched = request;
-      matched.path_params = std::move(params);
-      if (!admit(request, route.role, matched.principal, response)) {
+      request.path_params = std::move(params);
+      if (!admit(request, route.role, request.principal, response)) {
         return;
       }
       try {
-        route.handler(matched, response);
+        route.handler(request, response);
       } catch (const std::exception& e) {
         host_.log(LogLevel::kError, node_name_,
                   "route " + route.method + " " + route.pattern + " of node '" + route.owner +
@@ -509,8 +502,7 @@ Expected<Poco::JSON::Object::Ptr> requestObject(const std::string& body, std::st
 void appendDuration(std::string& out, const char* name, const DurationStat& stat) {
   out += "\"";
   out += name;
-  out += "\":{\"count\":" + std::to_string(stat.count) + ",\"ns\":" + std::to_string(stat.ns) +
-         "}";
+  out += "\":{\"count\":" + std::to_string(stat.count) + ",\"ns\":" + std::to_string(stat.ns) + "}";
 }
 
 /// 404 for what is unknown, 503 when storage cannot be reached, 400 for every other refusal

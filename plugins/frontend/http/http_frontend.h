@@ -4,11 +4,11 @@
 #include <atomic>
 #include <compare>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <functional>
-#include <map>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -30,7 +30,7 @@ class HttpServer;
 /// The `frontend.http` parameters.
 struct HttpFrontendOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;  ///< 0: any free port (see HttpFrontend::endpoint())
+  int port = 8080;      ///< 0: any free port (see HttpFrontend::endpoint())
   int threads = 8;      ///< workers for requests that may block (reading holds none)
   int event_loops = 0;  ///< event loops reading the connections; 0: one per CPU core
   /// Infer requests of an unbatched model run on their event loop while the model's recent
@@ -132,10 +132,8 @@ class OipRouter {
   OipRouter(Host& host, std::string node_name, std::optional<std::vector<std::string>> models,
             OipRouterOptions options = {});
 
-  /// Fills `response` for `request`. Never throws.
-  void handle(const HttpRequest& request, HttpResponse& response) const;
-  /// The same, filling request.path_params and request.principal in place instead of
-  /// handling a copy (what the server calls: a request body is not copied).
+  /// Fills `response` for `request`, filling request.path_params and request.principal in
+  /// place (the server's request: its body is not copied). Never throws.
   void handle(HttpRequest& request, HttpResponse& response) const;
   /// Whether `request` (path, method, headers and body read) may be answered on the event
   /// loop that read it, because its handler neither blocks nor takes long: health, readiness
@@ -190,8 +188,7 @@ class OipRouter {
   /// Recent average duration (ns) of successful infer requests, by the model part of their path
   /// ("name" or "name/versions/v"); entries are only added for models that answered.
   mutable std::shared_mutex infer_time_mutex_;
-  mutable std::map<std::string, std::unique_ptr<std::atomic<std::int64_t>>, std::less<>>
-      infer_ns_;
+  mutable std::map<std::string, std::unique_ptr<std::atomic<std::int64_t>>, std::less<>> infer_ns_;
 };
 
 /// The `frontend.http` node: an HTTP/1.1 server (HttpServer, http_server.h) in front of an
