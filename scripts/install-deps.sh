@@ -10,6 +10,7 @@ packages=(
   libyaml-cpp-dev libpoco-dev
   libssl-dev                  # OpenSSL: frontend.http's TLS (tls.cc) and its tests link libssl
   libdnnl-dev                 # oneDNN for libaimass_compute
+  ocl-icd-opencl-dev          # dnnl-config.cmake calls find_package(OpenCL); libdnnl-dev only recommends it
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev    # libFuzzer for tests/fuzz
   zlib1g-dev                  # gzipped IDX files (dataset.idx)
