@@ -952,6 +952,9 @@ Status HttpFrontend::start(Host& host) {
     server_options.runs_inline = [router](const HttpRequest& request) {
       return router->runsInline(request);
     };
+    server_options.log = [&host, node = node_name_](LogLevel level, std::string message) {
+      host.log(level, node, message);
+    };
     // The server's request is handled in place (its body is not copied).
     HttpHandler handler = [router](HttpRequest& request, HttpResponse& response) {
       router->handle(request, response);

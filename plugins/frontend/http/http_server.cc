@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "http_server.h"
 
-#include <Poco/Exception.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/URI.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -13,15 +11,13 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -32,6 +28,9 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "http_connection.h"
+#include "http_request_parser.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -44,213 +43,40 @@ constexpr std::int64_t kDrainLimitBytes = 1 << 20;
 constexpr int kDrainMilliseconds = 2000;
 /// How often the timer looks for connections past their deadline.
 constexpr int kTimerMilliseconds = 25;
+/// One receive takes up to this much ...
 constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr std::size_t kChunkLineLimit = 1024;
-/// A connection keeps its request body's buffer between requests up to this size.
-constexpr std::size_t kKeptBodyBytes = 256 << 10;
+/// ... and one turn on a connection up to this much: a client that sends without pause is then
+/// queued again behind the loop's other connections rather than keeping the loop to itself.
+constexpr std::size_t kReadPerTurn = 4 * kReadChunk;
+/// Answers a connection's client has not read yet: past this much, none of its further requests
+/// are read or answered until it reads (so a client that pipelines and never reads costs this
+/// much memory and no more).
+constexpr std::size_t kMaxUnsentBytes = 256 << 10;
 /// An event loop takes up to this many events from one epoll_wait (runLoop()).
 constexpr int kLoopEvents = 32;
 /// ... lets other threads have its core after every this many of them ...
 constexpr int kYieldEvents = 8;
 /// ... and sends the answers it holds once the oldest has waited this long.
 constexpr auto kHoldLimit = std::chrono::microseconds(1000);
+/// Descriptors left for everything but connections (storage, logs, model files, the spare).
+constexpr rlim_t kReservedDescriptors = 64;
+/// How long the listener rests when accept() fails for want of descriptors and no spare is left.
+constexpr int kAcceptPauseMilliseconds = 100;
+/// stop() sends the answers still queued for up to this long before it closes their connections.
+constexpr int kStopFlushMilliseconds = 1000;
 
-std::string lowerCase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::string errorBody(std::string_view message) {
-  return "{\"error\":\"" + jsonEscape(message) + "\"}";
-}
-
-std::string reasonFor(int status) {
-  return Poco::Net::HTTPResponse::getReasonForStatus(
-      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-}
-
-/// The head of a response; the body follows it.
-std::string responseHead(const HttpResponse& response, bool keep_alive,
-                         const std::string& server_name) {
-  std::string head;
-  head.reserve(160 + server_name.size() + response.content_type.size());
-  head.append("HTTP/1.1 ").append(std::to_string(response.status)).append(" ");
-  head.append(reasonFor(response.status)).append("\r\nServer: ").append(server_name);
-  head.append("\r\nContent-Type: ").append(response.content_type);
-  head.append("\r\nContent-Length: ").append(std::to_string(response.body.size()));
-  head.append(keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
-  for (const auto& [name, value] : response.headers) {
-    head.append("\r\n").append(name).append(": ").append(value);
-  }
-  head.append("\r\n\r\n");
-  return head;
-}
-
-/// Sends everything, waiting up to timeout_ms each time the socket buffer is full.
-bool sendAll(int fd, TlsSession* tls, std::string_view data, int timeout_ms) {
-  while (!data.empty()) {
-    ssize_t n = tls ? tls->send(data.data(), data.size())
-                    : ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      data.remove_prefix(static_cast<std::size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // TLS may need to read before it can write.
-      pollfd p{fd, static_cast<short>(tls && !tls->wantsWrite() ? POLLIN : POLLOUT), 0};
-      if (::poll(&p, 1, timeout_ms) <= 0) {
-        return false;
-      }
-      continue;
-    }
-    return false;
-  }
-  return true;
-}
-
-/// Sends `head` then `body`: plain TCP hands both to the kernel in one sendmsg() (no copy of the
-/// body into one buffer); TLS sends a small response as one record.
-bool sendResponse(int fd, TlsSession* tls, std::string& head, std::string_view body,
-                  int timeout_ms) {
-  if (tls) {
-    if (body.size() < kReadChunk) {
-      head.append(body);
-      return sendAll(fd, tls, head, timeout_ms);
-    }
-    return sendAll(fd, tls, head, timeout_ms) && sendAll(fd, tls, body, timeout_ms);
-  }
-  iovec parts[2] = {{head.data(), head.size()}, {const_cast<char*>(body.data()), body.size()}};
-  msghdr message{};
-  message.msg_iov = parts;
-  message.msg_iovlen = body.empty() ? 1 : 2;
-  ssize_t n;
-  do {
-    n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-    return false;
-  }
-  auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
-  if (sent < head.size()) {
-    return sendAll(fd, nullptr, std::string_view(head).substr(sent), timeout_ms) &&
-           sendAll(fd, nullptr, body, timeout_ms);
-  }
-  return sendAll(fd, nullptr, body.substr(sent - head.size()), timeout_ms);
-}
-
-/// A connection's claim (see HttpServer::State): waiting in epoll and held by no thread, held
-/// by the thread serving it, or back in the pool.
-enum : int { kIdle = 0, kBusy = 1, kFree = 2 };
-
-/// One client connection and the request being received on it.
-struct Connection {
-  std::atomic<int> claim{kFree};
-  std::atomic<bool> missed{false};  ///< an event came while another thread held the claim
-  /// Plain HTTP: its epoll entry is edge-triggered (an event each time bytes arrive, nothing
-  /// to re-arm). TLS: one-shot, re-armed after each turn, because OpenSSL can leave bytes in
-  /// the socket after a read that no new arrival would report again.
-  bool edge = false;
-  int fd = -1;
-  std::unique_ptr<TlsSession> tls;  ///< null: plain HTTP
-  std::string in;                   ///< received bytes, starting at the current request
-  Clock::time_point deadline;
-  bool started = false;   ///< a byte of the current request has arrived
-  bool draining = false;  ///< answered with an error; reading and dropping the rest
-  std::int64_t drained = 0;
-
-  // The request being parsed.
-  std::size_t scanned = 0;  ///< where the search for the end of the head resumes
-  bool have_head = false;
-  bool keep_alive = true;
-  bool continue_sent = false;
-  std::string target;
-  HttpRequest request;
-  std::size_t body_start = 0;
-  std::int64_t content_length = 0;
-  bool chunked = false;
-  std::size_t chunk_pos = 0;     ///< next byte of `in` the chunk decoder reads
-  std::int64_t chunk_left = -1;  ///< data bytes left in the current chunk; -1: a size line next
-  bool in_trailer = false;
-  std::size_t consumed = 0;  ///< bytes of `in` the complete request took
-
-  /// An answer written but not sent yet (plain HTTP on an event loop, see runLoop()).
-  bool deferred = false;
-  std::string deferred_head;
-  std::string deferred_body;
-
-  /// Readies a pooled Connection for a newly accepted socket (its buffers keep their memory).
-  void reset(int socket, std::unique_ptr<TlsSession> session, Clock::time_point until) {
-    fd = socket;
-    tls = std::move(session);
-    in.clear();
-    draining = false;
-    drained = 0;
-    consumed = 0;
-    deferred = false;  // (a closed connection never has one: it is flushed before)
-    clearRequest();
-    started = false;
-    deadline = until;
-  }
-
-  /// Forgets the answered request; pipelined bytes after it stay.
-  void nextRequest(const HttpServerOptions& options) {
-    in.erase(0, consumed);
-    clearRequest();
-    started = !in.empty();
-    deadline = Clock::now() + std::chrono::milliseconds(started ? options.request_timeout_ms
-                                                                : options.idle_timeout_ms);
-  }
-
-  void clearRequest() {
-    scanned = 0;
-    have_head = false;
-    keep_alive = true;
-    continue_sent = false;
-    target.clear();
-    // The next request reuses the body's buffer, unless a large body made it large.
-    std::string body = std::move(request.body);
-    request = HttpRequest();
-    if (body.capacity() <= kKeptBodyBytes) {
-      body.clear();
-      request.body = std::move(body);
-    }
-    body_start = 0;
-    content_length = 0;
-    chunked = false;
-    chunk_pos = 0;
-    chunk_left = -1;
-    in_trailer = false;
-    consumed = 0;
-  }
+/// What became of a connection its holder advanced.
+enum class Next {
+  kKeep,       ///< waits for the client; the holder re-arms and releases it
+  kClose,      ///< finished with; the holder closes it
+  kHandedOff,  ///< a worker holds it now, with a request whose handler may block
 };
-
-/// Why a request cannot be served; answered and then the connection is closed.
-struct Refusal {
-  int status;
-  std::string message;
-};
-
-enum class Progress { kNeedMore, kComplete, kRefused };
 
 }  // namespace
 
 struct HttpServer::State {
   HttpServerOptions options;
+  HttpParserLimits limits;
   HttpHandler handler;
   int listen_fd = -1;
   /// The epoll set every event loop waits on: the listening socket, the stop event and each
@@ -258,6 +84,10 @@ struct HttpServer::State {
   /// loop; one that finds the connection held leaves it to the holder (claim()).
   int epoll = -1;
   int stop_fd = -1;  ///< an eventfd, readable once stop() began: wakes every loop
+  /// Kept open so that, when accept() fails for want of descriptors, one can be freed to take
+  /// the waiting connection, answer it 503 and close it, rather than leave it to wake every
+  /// loop again at once (acceptAll()).
+  int spare_fd = -1;
   std::uint16_t port = 0;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
@@ -276,16 +106,25 @@ struct HttpServer::State {
   char listen_tag = 0;
   char stop_tag = 0;
 
-  std::mutex registry;                            ///< guards the three below
+  std::mutex registry;                            ///< guards the five below
   std::vector<std::unique_ptr<Connection>> pool;  ///< never shrinks while the server runs
   std::vector<Connection*> free_list;
   int open = 0;  ///< connections accepted and not closed
+  /// Set while the listener is out of the epoll set (out of descriptors); the timer puts it back.
+  std::optional<Clock::time_point> accept_paused_until;
+  Clock::time_point last_descriptor_warning;
 
   ~State() {
-    for (int fd : {listen_fd, stop_fd, epoll}) {
+    for (int fd : {listen_fd, stop_fd, epoll, spare_fd}) {
       if (fd >= 0) {
         ::close(fd);
       }
+    }
+  }
+
+  void log(LogLevel level, std::string message) const {
+    if (options.log) {
+      options.log(level, std::move(message));
     }
   }
 
@@ -317,17 +156,22 @@ struct HttpServer::State {
     return c.claim.compare_exchange_strong(idle, kBusy);
   }
 
-  /// What the connection's epoll entry waits for (see Connection::edge): readable, and writable
-  /// too while TLS has bytes to send.
+  /// What the connection's epoll entry waits for (see Connection::edge). A one-shot entry waits
+  /// only to write while the client has more answers unread than kMaxUnsentBytes (it is not
+  /// read then, and a readable socket would wake it again at once).
   static std::uint32_t wanted(const Connection& c) {
     if (c.edge) {
-      return EPOLLIN | EPOLLET;
+      return EPOLLIN | EPOLLOUT | EPOLLET;
     }
-    return EPOLLIN | EPOLLONESHOT | (c.tls && c.tls->wantsWrite() ? EPOLLOUT : 0u);
+    const bool writing = !c.out.empty() || (c.tls && c.tls->wantsWrite());
+    if (c.out.bytes() > kMaxUnsentBytes) {
+      return EPOLLOUT | EPOLLONESHOT;
+    }
+    return EPOLLIN | EPOLLONESHOT | (writing ? EPOLLOUT : 0u);
   }
 
   /// Registers the entry anew, which reports the connection again at once if it is ready: for
-  /// an event spent on a failed claim. Its holder only.
+  /// an event spent on a failed claim, or input left for a later turn. Its holder only.
   void raise(Connection& c) const {
     epoll_event event{};
     event.events = wanted(c);
@@ -351,8 +195,7 @@ struct HttpServer::State {
     ::epoll_ctl(epoll, EPOLL_CTL_DEL, c.fd, nullptr);
     ::close(c.fd);
     c.fd = -1;
-    c.tls.reset();
-    c.request = HttpRequest();
+    c.wipe();
     c.claim.store(kFree);
     free_list.push_back(&c);
     --open;
@@ -363,230 +206,158 @@ struct HttpServer::State {
     closeLocked(c);
   }
 
-  /// Answers with a JSON error and starts draining the connection.
-  void refuse(Connection& c, const Refusal& refusal) {
+  /// Sends what the connection's socket takes now, without waiting; once an answer that ends
+  /// the connection is out, shuts it for writing and starts draining. Marks it broken when
+  /// writing failed.
+  void sendOutput(Connection& c) {
+    if (c.tls && !c.tls->established()) {
+      c.out.clear();  // no channel yet: writing would run the handshake instead
+    }
+    if (!c.out.empty()) {
+      const std::size_t before = c.out.bytes();
+      if (!c.out.send(c.fd, c.tls.get())) {
+        c.broken = true;
+        return;
+      }
+      // The client has until the deadline to take more; each time it does, the deadline moves.
+      if (!c.out.empty() && (c.out.bytes() < before || c.write_deadline == Clock::time_point())) {
+        c.write_deadline = Clock::now() + std::chrono::milliseconds(options.request_timeout_ms);
+      }
+    }
+    if (c.out.empty()) {
+      c.write_deadline = Clock::time_point();
+      if (c.closing && !c.draining) {
+        if (c.tls) {
+          c.tls->close();
+        }
+        ::shutdown(c.fd, SHUT_WR);
+        c.draining = true;
+        c.deadline = Clock::now() + std::chrono::milliseconds(kDrainMilliseconds);
+      }
+    }
+  }
+
+  /// Queues an answer behind what the connection was sent before, and sends it unless the loop
+  /// holds the connection's answers for its batch. Without keep-alive the connection closes
+  /// after it.
+  void answer(Connection& c, const HttpResponse& response, bool keep_alive) {
+    std::string head = responseHead(response, keep_alive, options.server_name);
+    if (c.tls && response.body.size() < kReadChunk) {
+      head.append(response.body);  // one TLS record
+      c.out.push(std::move(head));
+    } else {
+      c.out.push(std::move(head));
+      c.out.push(response.body);
+    }
+    c.keep_alive = keep_alive;
+    if (!keep_alive) {
+      c.closing = true;
+    }
+    if (!c.hold) {
+      sendOutput(c);
+    }
+  }
+
+  /// Answers with a JSON error and closes the connection after it (draining what the client
+  /// still sends, so that it sees the answer rather than a reset).
+  void refuse(Connection& c, int status, std::string_view message) {
     HttpResponse response;
-    response.status = refusal.status;
-    response.body = errorBody(refusal.message);
-    std::string data = responseHead(response, false, options.server_name) + response.body;
-    if (c.tls) {
-      c.tls->sendSoon(data);
-      c.tls->close();
-    } else if (flush(c)) {  // after the answers before it
-      [[maybe_unused]] auto n = ::send(c.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    }
-    ::shutdown(c.fd, SHUT_WR);
-    c.draining = true;
-    c.deadline = Clock::now() + std::chrono::milliseconds(kDrainMilliseconds);
+    response.status = status;
+    response.body = errorBody(message);
+    answer(c, response, false);
   }
 
-  std::optional<Refusal> parseHead(Connection& c, std::string_view head) {
-    auto line_end = head.find("\r\n");
-    std::string_view line = head.substr(0, line_end);
-    auto first_space = line.find(' ');
-    auto last_space = line.rfind(' ');
-    if (first_space == std::string_view::npos || first_space == last_space || first_space == 0) {
-      return Refusal{400, "malformed request line (expected METHOD TARGET HTTP/1.1)"};
-    }
-    std::string_view version = line.substr(last_space + 1);
-    if (version != "HTTP/1.1" && version != "HTTP/1.0") {
-      return Refusal{400, "unsupported HTTP version '" + std::string(version.substr(0, 16)) +
-                              "' (use HTTP/1.1)"};
-    }
-    c.request.method = std::string(line.substr(0, first_space));
-    for (char ch : c.request.method) {
-      if (!std::isalpha(static_cast<unsigned char>(ch))) {
-        return Refusal{400, "malformed request method"};
-      }
-    }
-    c.target = std::string(trimmed(line.substr(first_space + 1, last_space - first_space - 1)));
-    if (c.target.empty() || c.target.find(' ') != std::string::npos) {
-      return Refusal{400, "malformed request target"};
-    }
-    bool http10 = version == "HTTP/1.0";
-    std::string_view rest =
-        line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
-    std::optional<std::string> content_length;
-    while (!rest.empty()) {
-      auto end = rest.find("\r\n");
-      std::string_view field = rest.substr(0, end);
-      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 2);
-      if (field.empty()) {
-        continue;
-      }
-      if (field.front() == ' ' || field.front() == '\t') {
-        return Refusal{400, "folded header lines are not accepted"};
-      }
-      auto colon = field.find(':');
-      if (colon == std::string_view::npos || colon == 0 ||
-          field.substr(0, colon).find_first_of(" \t") != std::string_view::npos) {
-        return Refusal{400, "malformed header line '" + std::string(field.substr(0, 40)) + "'"};
-      }
-      std::string name = lowerCase(field.substr(0, colon));
-      std::string value(trimmed(field.substr(colon + 1)));
-      if (name == "content-length") {
-        if (content_length && *content_length != value) {
-          return Refusal{400, "conflicting Content-Length headers"};
-        }
-        content_length = value;
-      }
-      auto [it, inserted] = c.request.headers.emplace(name, value);
-      if (!inserted && name != "content-length") {
-        it->second += ", " + value;
-      }
-    }
-    const auto& headers = c.request.headers;
-    auto connection = headers.find("connection");
-    std::string tokens = connection == headers.end() ? "" : lowerCase(connection->second);
-    c.keep_alive = http10 ? tokens.find("keep-alive") != std::string::npos
-                          : tokens.find("close") == std::string::npos;
-    if (auto te = headers.find("transfer-encoding"); te != headers.end()) {
-      if (lowerCase(trimmed(te->second)) != "chunked") {
-        return Refusal{400, "Transfer-Encoding '" + te->second.substr(0, 40) +
-                                "' is not supported (only chunked)"};
-      }
-      if (content_length) {
-        return Refusal{400, "a request may not have both Content-Length and Transfer-Encoding"};
-      }
-      c.chunked = true;
-    } else if (content_length) {
-      std::int64_t length = -1;
-      auto [ptr, error] = std::from_chars(content_length->data(),
-                                          content_length->data() + content_length->size(), length);
-      if (content_length->empty() || error != std::errc() ||
-          ptr != content_length->data() + content_length->size() || length < 0) {
-        return Refusal{400, "Content-Length must be a byte count, not '" +
-                                content_length->substr(0, 40) + "'"};
-      }
-      c.content_length = length;
-    }
-    if (c.content_length > options.max_body_bytes) {
-      return Refusal{413, "the request body is larger than the limit of " +
-                              std::to_string(options.max_body_bytes) + " bytes (max_body_bytes)"};
-    }
-    return std::nullopt;
-  }
-
-  /// Decodes as much of a chunked body as has arrived.
-  Progress decodeChunks(Connection& c, Refusal& refusal) {
-    for (;;) {
-      if (c.in_trailer || c.chunk_left < 0) {
-        auto eol = c.in.find("\r\n", c.chunk_pos);
-        if (eol == std::string::npos) {
-          if (c.in.size() - c.chunk_pos > kChunkLineLimit) {
-            refusal = {400, "malformed chunked body: a chunk line is too long"};
-            return Progress::kRefused;
-          }
-          return Progress::kNeedMore;
-        }
-        std::string_view line(c.in.data() + c.chunk_pos, eol - c.chunk_pos);
-        c.chunk_pos = eol + 2;
-        if (c.in_trailer) {
-          if (line.empty()) {
-            c.consumed = c.chunk_pos;
-            return Progress::kComplete;
-          }
-          continue;  // trailer fields are ignored
-        }
-        std::string_view digits = trimmed(line.substr(0, line.find(';')));
-        std::uint64_t size = 0;
-        auto [ptr, error] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
-        if (digits.empty() || digits.size() > 15 || error != std::errc() ||
-            ptr != digits.data() + digits.size()) {
-          refusal = {400, "malformed chunked body: bad chunk size '" +
-                              std::string(line.substr(0, 20)) + "'"};
-          return Progress::kRefused;
-        }
-        if (size == 0) {
-          c.in_trailer = true;
-          continue;
-        }
-        if (static_cast<std::int64_t>(c.request.body.size() + size) > options.max_body_bytes) {
-          refusal = {413, "the request body is larger than the limit of " +
-                              std::to_string(options.max_body_bytes) + " bytes (max_body_bytes)"};
-          return Progress::kRefused;
-        }
-        c.chunk_left = static_cast<std::int64_t>(size);
-        continue;
-      }
-      auto left = static_cast<std::size_t>(c.chunk_left);
-      if (c.in.size() - c.chunk_pos < left + 2) {
-        return Progress::kNeedMore;
-      }
-      if (c.in.compare(c.chunk_pos + left, 2, "\r\n") != 0) {
-        refusal = {400, "malformed chunked body: a chunk is longer than its size"};
-        return Progress::kRefused;
-      }
-      c.request.body.append(c.in, c.chunk_pos, left);
-      c.chunk_pos += left + 2;
-      c.chunk_left = -1;
-    }
-  }
-
-  Progress parse(Connection& c, Refusal& refusal) {
-    const auto max_header = static_cast<std::size_t>(options.max_header_bytes);
-    if (!c.have_head) {
-      // A stray line break before a request line is ignored (RFC 9112, section 2.2).
-      while (c.in.compare(0, 2, "\r\n") == 0) {
-        c.in.erase(0, 2);
-        c.scanned = 0;
-      }
-      auto end = c.in.find("\r\n\r\n", c.scanned > 3 ? c.scanned - 3 : 0);
-      if (end == std::string::npos) {
-        c.scanned = c.in.size();
-        if (c.in.size() > max_header) {
-          refusal = {431, "the request line and headers are larger than the limit of " +
-                              std::to_string(max_header) + " bytes (max_header_bytes)"};
-          return Progress::kRefused;
-        }
-        return Progress::kNeedMore;
-      }
-      if (end + 4 > max_header) {
-        refusal = {431, "the request line and headers are larger than the limit of " +
-                            std::to_string(max_header) + " bytes (max_header_bytes)"};
-        return Progress::kRefused;
-      }
-      if (auto bad = parseHead(c, std::string_view(c.in).substr(0, end))) {
-        refusal = std::move(*bad);
-        return Progress::kRefused;
-      }
-      c.have_head = true;
-      c.body_start = end + 4;
-      c.chunk_pos = c.body_start;
-    }
-    if (c.chunked) {
-      Progress progress = decodeChunks(c, refusal);
-      if (progress == Progress::kNeedMore) {
-        sendContinue(c);
-      }
-      return progress;
-    }
-    std::size_t need = c.body_start + static_cast<std::size_t>(c.content_length);
-    if (c.in.size() < need) {
-      sendContinue(c);
-      return Progress::kNeedMore;
-    }
-    c.request.body.assign(c.in, c.body_start, static_cast<std::size_t>(c.content_length));
-    c.consumed = need;
-    return Progress::kComplete;
-  }
-
-  /// Answers `Expect: 100-continue` once, when the body has not arrived yet.
+  /// Answers `Expect: 100-continue` once, when the body has not arrived yet; only for requests
+  /// that passed the screen.
   void sendContinue(Connection& c) {
-    if (c.continue_sent) {
+    if (c.continue_sent || !c.parser.head().expects_continue) {
       return;
     }
-    auto expect = c.request.headers.find("expect");
-    if (expect != c.request.headers.end() && lowerCase(expect->second) == "100-continue") {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      if (c.tls) {
-        c.tls->sendSoon(kContinue);
-      } else if (flush(c)) {  // after the answers before it
-        [[maybe_unused]] auto n =
-            ::send(c.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    c.continue_sent = true;
+    c.out.push("HTTP/1.1 100 Continue\r\n\r\n");
+    if (!c.hold) {
+      sendOutput(c);
+    }
+  }
+
+  /// A request's head is in: fills c.request (method, path, query, headers) and lets
+  /// options.screen refuse it before its body is read. A refused request is answered at once;
+  /// its body, if it has one, is not read: the connection closes after the answer (draining).
+  void onHead(Connection& c) {
+    HttpRequestHead& head = c.parser.head();
+    c.keep_alive = head.keep_alive;
+    c.request.method = std::move(head.method);
+    c.request.headers = std::move(head.headers);
+    HttpResponse refusal;
+    bool served = readTarget(head.target, c.request, refusal);
+    if (served && options.screen) {
+      try {
+        served = options.screen(c.request, refusal);
+      } catch (const std::exception& e) {
+        refusal = HttpResponse();
+        jsonError(refusal, 500, std::string("internal error: ") + e.what());
+        served = false;
+      } catch (...) {
+        refusal = HttpResponse();
+        jsonError(refusal, 500, "internal error");
+        served = false;
       }
     }
-    c.continue_sent = true;
+    if (served) {
+      return;
+    }
+    c.refused_head = true;
+    if (head.hasBody()) {
+      c.parser.discardBody();
+    }
+    answer(c, refusal, c.keep_alive && !head.hasBody() && !stopping);
+  }
+
+  /// Reads what the socket has, up to kReadPerTurn. False when the connection is finished with
+  /// (the client closed it, it failed, or draining read enough).
+  bool readFrom(Connection& c) {
+    if (c.tls && !c.tls->established() && !c.draining) {
+      if (!handshake(c)) {
+        return false;
+      }
+      if (!c.tls || !c.tls->established()) {
+        return true;
+      }
+    }
+    char buffer[kReadChunk];
+    std::size_t taken = 0;
+    while (taken < kReadPerTurn) {
+      // Draining drops bytes unread, so TLS records need no decrypting then.
+      ssize_t n = c.tls && !c.draining ? c.tls->receive(buffer, sizeof(buffer))
+                                       : ::recv(c.fd, buffer, sizeof(buffer), 0);
+      if (n > 0) {
+        taken += static_cast<std::size_t>(n);
+        if (c.draining) {
+          c.drained += n;
+          if (c.drained > kDrainLimitBytes) {
+            return false;
+          }
+          continue;
+        }
+        if (!c.parser.started()) {
+          c.deadline = Clock::now() + std::chrono::milliseconds(options.request_timeout_ms);
+        }
+        c.parser.append(std::string_view(buffer, static_cast<std::size_t>(n)));
+        if (static_cast<std::size_t>(n) < sizeof(buffer)) {
+          return true;  // nothing more for now; the next bytes bring a new event
+        }
+        continue;
+      }
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return true;
+      }
+      return false;  // end of stream or error
+    }
+    c.more_input = true;  // the rest waits for a later turn (settle())
+    return true;
   }
 
   /// Advances a TLS handshake (tls.h). False when the connection is finished with.
@@ -599,110 +370,96 @@ struct HttpServer::State {
         return true;
       case TlsSession::Step::kPlainHttp:
         c.tls.reset();
-        refuse(c, {400,
-                   "this port speaks HTTPS (TLS is configured), but the request came in "
-                   "plain HTTP; use https://"});
-        return true;
+        refuse(c, 400,
+               "this port speaks HTTPS (TLS is configured), but the request came in plain HTTP; "
+               "use https://");
+        return !c.broken;
       case TlsSession::Step::kFailed:
         break;
     }
     return false;
   }
 
-  /// Reads what the socket has. False when the connection is finished with.
-  bool readFrom(Connection& c) {
-    if (c.tls && !c.tls->established() && !c.draining) {
-      if (!handshake(c)) {
-        return false;
-      }
-      if (!c.tls || !c.tls->established()) {
-        return true;
-      }
+  /// Sends what is queued, reads what has arrived and answers every complete request in it on
+  /// this thread, except that an event loop (`on_loop`) hands a request that
+  /// options.runs_inline() does not accept to the workers (with the connection). Reads nothing
+  /// while the client has more than kMaxUnsentBytes of answers unread.
+  Next advance(Connection& c, bool on_loop) {
+    if (!c.out.empty()) {
+      sendOutput(c);
     }
-    char buffer[kReadChunk];
-    for (;;) {
-      // Draining drops bytes unread, so TLS records need no decrypting then.
-      ssize_t n = c.tls && !c.draining ? c.tls->receive(buffer, sizeof(buffer))
-                                       : ::recv(c.fd, buffer, sizeof(buffer), 0);
-      if (n > 0) {
-        if (c.draining) {
-          c.drained += n;
-          if (c.drained > kDrainLimitBytes) {
-            return false;
-          }
-          continue;
-        }
-        if (!c.started) {
-          c.started = true;
-          c.deadline = Clock::now() + std::chrono::milliseconds(options.request_timeout_ms);
-        }
-        c.in.append(buffer, static_cast<std::size_t>(n));
-        // Reading stops at a request's worth; the parser decides whether more is needed.
-        if (static_cast<std::size_t>(n) < sizeof(buffer)) {
-          return true;
-        }
-        continue;
-      }
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        return true;
-      }
-      return false;  // end of stream or error
+    if (c.broken) {
+      return Next::kClose;
     }
-  }
-
-  /// What became of a connection its holder advanced.
-  enum class Next {
-    kKeep,       ///< waits for more bytes; the holder re-arms and releases it
-    kClose,      ///< finished with; the holder closes it
-    kHandedOff,  ///< a worker holds it now, with a request whose handler may block
-  };
-
-  /// Reads what has arrived and answers every complete request in it on this thread, except
-  /// that an event loop (`on_loop`) hands a request that options.runs_inline() does not accept
-  /// to the workers (with the connection). With `defer`, the last plain-HTTP answer waits in
-  /// the connection for the caller to flush() it.
-  Next advance(Connection& c, bool on_loop, bool defer = false) {
+    if (c.out.bytes() > kMaxUnsentBytes) {
+      return Next::kKeep;  // an event comes when the socket takes more
+    }
     if (!readFrom(c)) {
       return Next::kClose;
     }
-    return process(c, on_loop, defer);
+    return process(c, on_loop);
   }
 
   /// Answers the complete requests already read (see advance()).
-  Next process(Connection& c, bool on_loop, bool defer = false) {
+  Next process(Connection& c, bool on_loop) {
     for (;;) {
-      if (c.draining || !c.started) {
+      if (c.broken) {
+        return Next::kClose;
+      }
+      if (c.draining || c.closing) {
         return Next::kKeep;
       }
-      Refusal refusal;
-      switch (parse(c, refusal)) {
-        case Progress::kNeedMore:
-          return Next::kKeep;
-        case Progress::kRefused:
-          refuse(c, refusal);
-          return Next::kKeep;
-        case Progress::kComplete: {
-          HttpResponse response;
-          const bool target_ok = readTarget(c, response);
-          if (on_loop && target_ok && !(options.runs_inline && options.runs_inline(c.request))) {
-            if (!flush(c)) {
-              return Next::kClose;
-            }
+      if (c.out.bytes() > kMaxUnsentBytes) {
+        c.more_input = true;  // pipelined requests wait until the client reads its answers
+        return Next::kKeep;
+      }
+      switch (c.parser.next()) {
+        case HttpRequestParser::Event::kNeedMore:
+          if (c.parser.inBody() && !c.refused_head) {
+            sendContinue(c);
+          }
+          return c.broken ? Next::kClose : Next::kKeep;
+        case HttpRequestParser::Event::kError:
+          refuse(c, c.parser.error().status, c.parser.error().message);
+          continue;
+        case HttpRequestParser::Event::kHead:
+          onHead(c);
+          continue;
+        case HttpRequestParser::Event::kComplete:
+          if (c.refused_head) {  // answered from its head
+            c.nextRequest(options);
+            continue;
+          }
+          c.request.body.swap(c.parser.body());
+          if (on_loop && !(options.runs_inline && options.runs_inline(c.request))) {
+            c.hold = false;
+            sendOutput(c);  // what the loop held for this connection goes first
             handOff(c);
             return Next::kHandedOff;
           }
-          serve(c, target_ok, response, defer && !c.tls);
-          if (!c.keep_alive || stopping) {
-            return Next::kClose;
+          serve(c);
+          if (c.closing) {
+            continue;  // (returns above)
           }
           c.nextRequest(options);  // and pipelined bytes are parsed at once
-          break;
-        }
+          continue;
       }
     }
+  }
+
+  /// Runs the handler for c's complete request and queues the answer.
+  void serve(Connection& c) {
+    HttpResponse response;
+    try {
+      handler(c.request, response);
+    } catch (const std::exception& e) {
+      response = HttpResponse();
+      jsonError(response, 500, std::string("internal error: ") + e.what());
+    } catch (...) {
+      response = HttpResponse();
+      jsonError(response, 500, "internal error");
+    }
+    answer(c, response, c.keep_alive && !stopping);
   }
 
   /// Gives a claimed connection with a complete request to the workers. Events that come for it
@@ -716,17 +473,23 @@ struct HttpServer::State {
   }
 
   /// After its holder advanced it: closes the connection, or re-arms and releases it (and goes
-  /// on with it when an event came meanwhile).
+  /// on with it when an event came meanwhile). Input left for later queues it again behind the
+  /// other connections.
   void settle(Connection& c, Next next, bool on_loop) {
     for (;;) {
       if (next == Next::kHandedOff) {
         return;
       }
-      if (next == Next::kClose) {
+      if (next == Next::kClose || c.broken) {
         closeConnection(c);
         return;
       }
-      arm(c);
+      if (c.more_input && c.out.bytes() <= kMaxUnsentBytes) {
+        c.more_input = false;
+        raise(c);
+      } else {
+        arm(c);
+      }
       if (!release(c)) {
         return;
       }
@@ -748,10 +511,9 @@ struct HttpServer::State {
         c = queue.front();
         queue.pop_front();
       }
-      HttpResponse response;
-      serve(*c, true, response);
-      Next next = Next::kClose;
-      if (c->keep_alive && !stopping) {
+      serve(*c);
+      Next next = Next::kKeep;
+      if (!c->closing) {
         c->nextRequest(options);
         next = process(*c, false);
       }
@@ -759,11 +521,82 @@ struct HttpServer::State {
     }
   }
 
+  /// Says, at most once a minute, that connections are being refused for want of descriptors.
+  void warnDescriptors(const char* what) {
+    const auto now = Clock::now();
+    {
+      std::lock_guard lock(registry);
+      if (last_descriptor_warning != Clock::time_point() &&
+          now - last_descriptor_warning < std::chrono::minutes(1)) {
+        return;
+      }
+      last_descriptor_warning = now;
+    }
+    log(LogLevel::kWarning, std::string("out of file descriptors (") + what +
+        "): new connections are answered 503 and closed; lower max_connections or raise the "
+        "open-file limit");
+  }
+
+  /// accept() failed with EMFILE or ENFILE. Frees the spare descriptor to take the waiting
+  /// connection, answers it 503 and closes it, then takes the spare back; with no spare to
+  /// free, takes the listener out of the epoll set for kAcceptPauseMilliseconds (the timer puts
+  /// it back). Either way the loops do not spin on a listener they cannot serve. False when the
+  /// listener was paused.
+  bool refuseForWantOfDescriptors(int error) {
+    warnDescriptors(error == EMFILE ? "EMFILE" : "ENFILE");
+    if (spare_fd >= 0) {
+      ::close(spare_fd);
+      spare_fd = -1;
+      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        HttpResponse response;
+        response.status = 503;
+        response.body = errorBody("the server is out of file descriptors; try again later");
+        const std::string data = responseHead(response, false, options.server_name) + response.body;
+        [[maybe_unused]] auto n =
+            ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::close(fd);
+      }
+      spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd >= 0 && spare_fd >= 0) {
+        return true;
+      }
+    }
+    std::lock_guard lock(registry);
+    if (!accept_paused_until) {
+      ::epoll_ctl(epoll, EPOLL_CTL_DEL, listen_fd, nullptr);
+      accept_paused_until =
+          Clock::now() + std::chrono::milliseconds(kAcceptPauseMilliseconds);
+    }
+    return false;
+  }
+
+  /// Puts the listener back once its pause is over (timer thread; `registry` locked).
+  void resumeAcceptingLocked(Clock::time_point now) {
+    if (!accept_paused_until || now < *accept_paused_until || stopping) {
+      return;
+    }
+    accept_paused_until.reset();
+    if (spare_fd < 0) {
+      spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.ptr = &listen_tag;
+    ::epoll_ctl(epoll, EPOLL_CTL_ADD, listen_fd, &event);
+  }
+
   void acceptAll() {
     for (;;) {
       int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        break;  // EAGAIN: no more; other errors (EMFILE...) are retried on the next event
+        if (errno == EINTR || errno == ECONNABORTED) {
+          continue;
+        }
+        if ((errno == EMFILE || errno == ENFILE) && refuseForWantOfDescriptors(errno)) {
+          continue;
+        }
+        break;  // EAGAIN: no more
       }
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -779,7 +612,7 @@ struct HttpServer::State {
         full = open >= options.max_connections;
         ++open;
         if (free_list.empty()) {
-          pool.push_back(std::make_unique<Connection>());
+          pool.push_back(std::make_unique<Connection>(limits));
           c = pool.back().get();
         } else {
           c = free_list.back();
@@ -791,16 +624,21 @@ struct HttpServer::State {
       }
       c->reset(fd, std::move(tls),
                Clock::now() + std::chrono::milliseconds(options.idle_timeout_ms));
+      if (full && c->tls) {
+        closeConnection(*c);  // no channel for a 503 before the handshake
+        continue;
+      }
       if (full) {
-        refuse(*c, {503, "the server has " + std::to_string(options.max_connections) +
-                             " connections open (max_connections); try again later"});
+        refuse(*c, 503,
+               "the server has " + std::to_string(options.max_connections) +
+                   " connections open (max_connections); try again later");
       }
       c->missed.store(false);
       c->edge = !c->tls;
       epoll_event event{};
       event.events = wanted(*c);
       event.data.ptr = c;
-      if (::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0) {
+      if (c->broken || ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0) {
         closeConnection(*c);
         continue;
       }
@@ -820,7 +658,8 @@ struct HttpServer::State {
   /// client waiting on several of them (a load generator, a proxy's pool) is then woken once
   /// rather than once per answer, and wake-ups cost more than the wait (most of all on a
   /// virtual machine). Anything else written to such a connection meanwhile (100 Continue, an
-  /// error, a worker's answer) goes after it (flush()).
+  /// error, a worker's answer) goes after it: every write goes through the connection's one
+  /// output queue.
   ///
   /// A loop that always finds work would hold its core for whole time slices while other
   /// threads wait for it: the workers, or other processes on a shared machine (such as W6's
@@ -834,10 +673,10 @@ struct HttpServer::State {
     Clock::time_point oldest;
     auto sendHeld = [&] {
       for (int k = 0; k < h; ++k) {
-        if (!flush(*held[k])) {
-          nexts[k] = Next::kClose;
-        }
-        settle(*held[k], nexts[k], true);
+        Connection& c = *held[k];
+        c.hold = false;
+        sendOutput(c);
+        settle(c, nexts[k], true);
       }
       h = 0;
     };
@@ -854,7 +693,8 @@ struct HttpServer::State {
         } else if (auto* c = static_cast<Connection*>(tag); claim(*c)) {
           // (A failed claim leaves the connection to the thread holding it, which sees
           // `missed` when it lets go and goes on with it.)
-          Next next = advance(*c, true, true);
+          c->hold = !c->tls;
+          Next next = advance(*c, true);
           if (next != Next::kHandedOff) {
             if (h == 0) {
               oldest = Clock::now();
@@ -878,9 +718,11 @@ struct HttpServer::State {
     }
   }
 
-  /// Every kTimerMilliseconds: answers 408 to requests not complete in time and closes idle,
-  /// drained and handshaking connections past their deadline. Connections a loop holds (being
-  /// read or answered) are skipped until the next round.
+  /// Every kTimerMilliseconds: answers 408 to requests not complete in time, closes
+  /// connections whose client has not taken any of its waiting answers by the write deadline,
+  /// and closes idle, drained and handshaking connections past their deadline; puts a paused
+  /// listener back. Connections a thread holds (being read or answered) are skipped until the
+  /// next round.
   void runTimer() {
     std::unique_lock wait_lock(timer_mutex);
     while (!stopping) {
@@ -891,25 +733,27 @@ struct HttpServer::State {
       }
       auto now = Clock::now();
       std::lock_guard lock(registry);
+      resumeAcceptingLocked(now);
       for (auto& owned : pool) {
         Connection& c = *owned;
         int idle = kIdle;
         if (!c.claim.compare_exchange_strong(idle, kBusy)) {
           continue;
         }
-        bool changed = false;
-        if (now >= c.deadline) {
-          if (c.started && !c.draining) {
-            refuse(c, {408, "the request did not arrive in full within " +
-                                std::to_string(options.request_timeout_ms) +
-                                " ms (request_timeout_ms)"});
-            changed = true;
-          } else {
+        if (!c.out.empty() ? now >= c.write_deadline
+                           : now >= c.deadline && (c.draining || !c.parser.started())) {
+          closeLocked(c);  // not reading its answers; drained; idle; or handshaking too long
+          continue;
+        }
+        const bool late = c.out.empty() && now >= c.deadline;
+        if (late) {  // (a request begun and not complete)
+          refuse(c, 408,
+                 "the request did not arrive in full within " +
+                     std::to_string(options.request_timeout_ms) + " ms (request_timeout_ms)");
+          if (c.broken) {
             closeLocked(c);
             continue;
           }
-        }
-        if (changed) {
           arm(c);
         }
         while (release(c)) {
@@ -919,78 +763,72 @@ struct HttpServer::State {
     }
   }
 
-  /// Fills c.request's path and query from the request target; false (with a 400 in
-  /// `response`) when the target is malformed.
-  static bool readTarget(Connection& c, HttpResponse& response) {
-    // The common case, a plain path (no query, no escapes), needs no URI parser.
-    const bool plain = !c.target.empty() && c.target.front() == '/' &&
-                       std::all_of(c.target.begin(), c.target.end(), [](char ch) {
-                         return std::isalnum(static_cast<unsigned char>(ch)) || ch == '/' ||
-                                ch == '-' || ch == '_' || ch == '.' || ch == '~';
-                       });
-    if (plain) {
-      c.request.path = c.target;
-      return true;
-    }
-    try {
-      Poco::URI uri(c.target);
-      c.request.path = uri.getPath();
-      for (const auto& [key, value] : uri.getQueryParameters()) {
-        c.request.query[key] = value;
+  /// stop(): sends the answers still queued, waiting up to kStopFlushMilliseconds in all for
+  /// clients to take them. Every thread but the caller has exited.
+  void flushAtStop() {
+    const auto until = Clock::now() + std::chrono::milliseconds(kStopFlushMilliseconds);
+    for (;;) {
+      std::vector<pollfd> waiting;
+      for (auto& c : pool) {
+        if (c->fd < 0 || c->out.empty() || c->broken) {
+          continue;
+        }
+        sendOutput(*c);
+        if (!c->out.empty() && !c->broken) {
+          waiting.push_back({c->fd, POLLOUT, 0});
+        }
       }
-      return true;
-    } catch (const Poco::SyntaxException& e) {
-      jsonError(response, 400, "malformed request URI: " + e.displayText());
-    } catch (const std::exception& e) {
-      jsonError(response, 400, std::string("malformed request URI: ") + e.what());
-    }
-    return false;
-  }
-
-  /// Runs the handler for c's complete request (unless readTarget() already answered it) and
-  /// writes the answer.
-  void serve(Connection& c, bool target_ok, HttpResponse& response, bool defer = false) {
-    if (target_ok) {
-      try {
-        handler(c.request, response);
-      } catch (const std::exception& e) {
-        response = HttpResponse();
-        jsonError(response, 500, std::string("internal error: ") + e.what());
-      } catch (...) {
-        response = HttpResponse();
-        jsonError(response, 500, "internal error");
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+      if (waiting.empty() || left <= 0) {
+        return;
       }
+      ::poll(waiting.data(), waiting.size(), static_cast<int>(std::min<long long>(left, 50)));
     }
-    bool keep_alive = c.keep_alive && !stopping;
-    std::string head = responseHead(response, keep_alive, options.server_name);
-    if (!flush(c)) {
-      c.keep_alive = false;
-      return;
-    }
-    if (defer) {
-      c.deferred = true;
-      c.deferred_head = std::move(head);
-      c.deferred_body = std::move(response.body);
-      c.keep_alive = keep_alive;
-      return;
-    }
-    bool sent = sendResponse(c.fd, c.tls.get(), head, response.body, options.request_timeout_ms);
-    c.keep_alive = sent && keep_alive;
-  }
-
-  /// Sends the connection's deferred answer, if any (plain HTTP only). False when that failed.
-  bool flush(Connection& c) {
-    if (!c.deferred) {
-      return true;
-    }
-    c.deferred = false;
-    const bool sent =
-        sendResponse(c.fd, nullptr, c.deferred_head, c.deferred_body, options.request_timeout_ms);
-    c.deferred_head.clear();
-    c.deferred_body = std::string();  // a large answer's memory goes now
-    return sent;
   }
 };
+
+namespace {
+
+/// Raises the open-file limit to its hard limit and returns how many connections it leaves
+/// room for (kReservedDescriptors kept for everything else); says what it did through `log`.
+int connectionsTheDescriptorLimitAllows(int wanted,
+                                        const std::function<void(LogLevel, std::string)>& log) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return wanted;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      if (log) {
+        log(LogLevel::kInfo, "raised the open-file limit (RLIMIT_NOFILE) from " + std::to_string(limit.rlim_cur) +
+            " to its hard limit " + std::to_string(raised.rlim_cur));
+      }
+      limit = raised;
+    }
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) {
+    return wanted;
+  }
+  const rlim_t room = limit.rlim_cur > kReservedDescriptors * 2
+                          ? limit.rlim_cur - kReservedDescriptors
+                          : limit.rlim_cur / 2;
+  if (static_cast<rlim_t>(wanted) <= room) {
+    return wanted;
+  }
+  const int allowed = static_cast<int>(std::max<rlim_t>(room, 1));
+  if (log) {
+    log(LogLevel::kWarning, "max_connections " + std::to_string(wanted) + " is more than the open-file limit " +
+        std::to_string(limit.rlim_cur) + " leaves room for (" +
+        std::to_string(kReservedDescriptors) + " descriptors are kept for the rest): serving at most " +
+        std::to_string(allowed) + " connections");
+  }
+  return allowed;
+}
+
+}  // namespace
 
 HttpServer::HttpServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
@@ -1042,10 +880,13 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions option
   if (state->stop_fd < 0) {
     return fail(std::string("cannot create an eventfd: ") + std::strerror(errno));
   }
+  state->spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (options.event_loops <= 0) {
     options.event_loops = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   options.threads = std::max(options.threads, 1);
+  options.max_connections = connectionsTheDescriptorLimitAllows(options.max_connections,
+                                                                 options.log);
   state->epoll = ::epoll_create1(EPOLL_CLOEXEC);
   if (state->epoll < 0) {
     return fail(std::string("cannot create an epoll set: ") + std::strerror(errno));
@@ -1060,6 +901,8 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions option
       ::epoll_ctl(state->epoll, EPOLL_CTL_ADD, state->stop_fd, &stop_event) != 0) {
     return fail(std::string("cannot watch the socket: ") + std::strerror(errno));
   }
+  state->limits.max_header_bytes = options.max_header_bytes;
+  state->limits.max_body_bytes = options.max_body_bytes;
   state->options = std::move(options);
   state->handler = std::move(handler);
   State* s = state.get();
@@ -1080,6 +923,8 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions option
 }
 
 std::uint16_t HttpServer::port() const noexcept { return state_->port; }
+
+int HttpServer::maxConnections() const noexcept { return state_->options.max_connections; }
 
 void HttpServer::stop() noexcept {
   State& s = *state_;
@@ -1114,6 +959,7 @@ void HttpServer::stop() noexcept {
   if (s.timer.joinable()) {
     s.timer.join();
   }
+  s.flushAtStop();
   std::lock_guard lock(s.registry);
   for (auto& c : s.pool) {
     if (c->fd >= 0) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "aimass/host.h"
 #include "aimass/http.h"
 #include "aimass/status.h"
 #include "tls.h"
@@ -24,10 +25,26 @@ struct HttpServerOptions {
   /// event loop that read it: only for handlers that never block and return quickly, since
   /// the loop's other connections wait meanwhile. Null: every request goes to a worker.
   std::function<bool(const HttpRequest&)> runs_inline;
+  /// Screens a request once its head is read (method, path, query and headers; the body is
+  /// still empty), before its body is read or `100 Continue` is sent: returns false with
+  /// `response` filled to answer at once (a 401, 403, 404, 405...). The body of a refused
+  /// request is never read into memory: the connection is closed after the answer (what the
+  /// client still sends is read and dropped, up to 1 MiB for 2 s, so that it sees the answer).
+  /// A refused request without a body keeps its connection. Runs on an event loop, several at
+  /// once: must not block; must not throw (an escaped exception becomes a 500). Null: every
+  /// request is read in full.
+  std::function<bool(HttpRequest& head, HttpResponse& response)> screen;
+  /// Where the server says what it adjusted or refused (the open-file limit, running out of
+  /// descriptors); null: nowhere. Called from any thread.
+  std::function<void(LogLevel, std::string)> log;
   std::int64_t max_body_bytes = 64 << 20;
   std::int64_t max_header_bytes = 16 << 10;  ///< request line and headers together
-  int max_connections = 1024;                ///< open connections; more get 503 and are closed
-  int request_timeout_ms = 30000;            ///< from a request's first byte to its last; then 408
+  /// Open connections; more get 503 and are closed. Lowered at start() to what the open-file
+  /// limit leaves room for (maxConnections()).
+  int max_connections = 1024;
+  /// From a request's first byte to its last (then 408); also how long a client may take no
+  /// byte of the answers waiting for it before its connection is closed.
+  int request_timeout_ms = 30000;
   int idle_timeout_ms = 5000;                ///< a keep-alive connection with no request is closed
   std::string server_name = "aimass";
   /// Set: every connection speaks TLS (plain HTTP requests get 400); null: plain HTTP.
@@ -57,11 +74,25 @@ using HttpHandler = std::function<void(HttpRequest&, HttpResponse&)>;
 /// chunked request bodies and `Expect: 100-continue` are supported; TCP_NODELAY is set on
 /// every connection.
 ///
+/// Hostile clients. Parsing is linear in the bytes received (HttpRequestParser), and one turn on
+/// a connection reads at most 256 KiB before the loop's other connections get theirs. Writing
+/// never waits: what a socket does not take is queued on its connection and sent when the
+/// socket is writable again (EPOLLOUT); while more than 256 KiB of a client's answers are
+/// unread, none of its further requests are read, and a client that takes no byte of them for
+/// request_timeout_ms is disconnected. With options.screen a request is authenticated and
+/// routed on its head: a refused one is answered before its body is read (and `100 Continue` is
+/// sent only to requests that passed). A connection's buffers shrink back after a large
+/// request, and are wiped when it closes. When accept() runs out of descriptors, a spare one
+/// is freed to answer the waiting client 503 (or, with none, the listener rests for 100 ms):
+/// the loops never spin on it.
+///
 /// Limits, each answered with a JSON {"error": "..."} and the connection closed: request line
-/// and headers over max_header_bytes (431), a body over max_body_bytes (413, from its
-/// Content-Length before it is read, or as soon as a chunked body passes it), a request not
-/// complete within request_timeout_ms (408), a malformed request (400), connections beyond
-/// max_connections (503). Idle keep-alive connections close after idle_timeout_ms.
+/// and headers (with blank lines before them, and a chunked body's trailers) over
+/// max_header_bytes (431), a body over max_body_bytes (413, from its Content-Length before it
+/// is read, or as soon as a chunked body passes it), a chunk-size line over 1 KiB (400), a
+/// request not complete within request_timeout_ms (408), a malformed request (400, also for
+/// CR, LF or NUL inside a header), connections beyond max_connections (503). Idle keep-alive
+/// connections close after idle_timeout_ms.
 ///
 /// With options.tls the loops also run each TLS handshake, non-blocking like the reads; a
 /// handshake not finished within idle_timeout_ms of the connection's accept is dropped, as is
@@ -69,9 +100,9 @@ using HttpHandler = std::function<void(HttpRequest&, HttpResponse&)>;
 /// certificate). A plain HTTP request to the TLS port is answered 400 in plain HTTP and closed.
 ///
 /// stop() stops accepting (new connection attempts are refused), lets every handler already
-/// running or handed to a worker finish and answer (with `Connection: close`), then joins every
-/// thread and closes the remaining connections, including those with a request not yet
-/// complete.
+/// running or handed to a worker finish and answer (with `Connection: close`), joins every
+/// thread, sends the answers still queued for up to a second, and closes the remaining
+/// connections, including those with a request not yet complete.
 ///
 /// Threading: start() and stop() from one thread; port() from any.
 class HttpServer {
@@ -86,6 +117,8 @@ class HttpServer {
 
   /// The bound port.
   std::uint16_t port() const noexcept;
+  /// options.max_connections, or less when the open-file limit leaves room for fewer.
+  int maxConnections() const noexcept;
   /// Idempotent; see the class comment. Never throws.
   void stop() noexcept;
 
