@@ -565,6 +565,16 @@ void OipRouter::modelMetadata(const HttpRequest& request, HttpResponse& response
 void OipRouter::modelReady(const HttpRequest& request, HttpResponse& response) const {
   auto served = findModel(request);
   if (!served.ok()) {
+    auto version = request.path_params.find("version");
+    if (served.status().code() == StatusCode::kNotFound && request.principal.empty() &&
+        version != request.path_params.end()) {
+      // A caller without credentials learns from an unknown version no more than from an
+      // unknown model: not whether the model exists.
+      jsonError(response, 404,
+                "unknown model '" + request.path_params.at("model") + "' version '" +
+                    version->second + "'");
+      return;
+    }
     jsonError(response, httpStatusFor(served.status()), served.status().message());
     return;
   }
@@ -924,14 +934,19 @@ Expected<ServedModel> OipRouter::mlflowModel() const {
 }
 
 void OipRouter::mlflowPing(HttpResponse& response) const {
-  // MLflow answers 200 when its model is loaded and 404 otherwise.
+  // MLflow answers 200 when its model is loaded and 404 otherwise. The route needs no
+  // credentials, so its answers name no model: which models exist is for readers to learn.
   auto served = mlflowModel();
   if (!served.ok()) {
-    mlflowError(response, 404, served.status().message());
+    mlflowError(response, 404,
+                served.status().code() == StatusCode::kInvalidArgument
+                    ? "several models are served and the mlflow_model parameter names none of "
+                      "them, so /invocations has no model to score with"
+                    : "the model /invocations scores with is not served");
     return;
   }
   if (!served->model->ready()) {
-    mlflowError(response, 404, "model '" + served->name + "' is not ready");
+    mlflowError(response, 404, "the model /invocations scores with is not ready");
     return;
   }
   jsonBody(response, 200, "{\"status\":\"ok\"}");

@@ -418,6 +418,32 @@ TEST_F(AuthServerTest, ExpiredBadlySignedOrIncompleteJwtsAre401) {
       401);
 }
 
+TEST_F(AuthServerTest, PublicRoutesDoNotTellWhichModelsExist) {
+  host_.catalog().add("other", "1", std::make_shared<TwoFeatureClassifier>());
+  start();
+  // Readiness is public: an unknown model and an unknown version of a known one look alike.
+  Reply unknown_model = call("GET", "/v2/models/ghost/versions/9/ready");
+  Reply unknown_version = call("GET", "/v2/models/clf/versions/9/ready");
+  EXPECT_EQ(unknown_model.status, 404);
+  EXPECT_EQ(unknown_version.status, unknown_model.status);
+  std::string as_ghost = unknown_version.body;
+  as_ghost.replace(as_ghost.find("'clf'"), 5, "'ghost'");
+  EXPECT_EQ(as_ghost, unknown_model.body);
+  // A reader may still learn which it was.
+  Reply metadata = call("GET", "/v2/models/clf/versions/9", bearer("reader-secret"));
+  EXPECT_EQ(metadata.status, 404);
+  EXPECT_THAT(metadata.error(), HasSubstr("version '9'"));
+
+  // /ping and /health name no model, even when they cannot tell which one scores.
+  for (const char* path : {"/ping", "/health"}) {
+    Reply ping = call("GET", path);
+    EXPECT_EQ(ping.status, 404) << path;
+    EXPECT_THAT(ping.body, Not(HasSubstr("clf"))) << path;
+    EXPECT_THAT(ping.body, Not(HasSubstr("other"))) << path;
+    EXPECT_THAT(ping.body, HasSubstr("mlflow_model")) << path;
+  }
+}
+
 TEST_F(AuthServerTest, RolesGateLoadAndUnload) {
   start();
   for (const auto& path : {"/v2/repository/models/clf/load", "/v2/repository/models/clf/unload"}) {
