@@ -8,6 +8,8 @@
 #include <thread>
 #include <utility>
 
+#include "aimass/utf8.h"
+
 namespace aimass::core {
 namespace {
 
@@ -41,6 +43,38 @@ std::string utcTimestamp() {
 
 }  // namespace
 
+void appendLogText(std::string& line, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto escape = [&](unsigned char c) {
+    line += "\\x";
+    line += kHex[c >> 4];
+    line += kHex[c & 15];
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      line += static_cast<char>(c);
+      ++i;
+    } else if (c == '\n' || c == '\r' || c == '\t') {
+      line += c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
+      ++i;
+    } else if (c < 0x80) {
+      escape(c);  // the other C0 controls, ESC among them, and DEL
+      ++i;
+    } else if (const std::size_t length = utf8SequenceLength(text.substr(i)); length == 0) {
+      escape(c);  // not UTF-8: a terminal might read 0x80-0x9F as C1 controls
+      ++i;
+    } else if (c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+      escape(c);  // U+0080-U+009F, the C1 controls, written in UTF-8
+      escape(static_cast<unsigned char>(text[i + 1]));
+      i += 2;
+    } else {
+      line.append(text.substr(i, length));
+      i += length;
+    }
+  }
+}
+
 Status RouteTableImpl::add(Route route) {
   std::lock_guard lock(mutex_);
   for (const auto& r : routes_) {
@@ -72,9 +106,9 @@ void HostServices::log(LogLevel level, std::string_view node, std::string_view m
   line += ' ';
   line += levelName(level);
   line += " [";
-  line += node.empty() ? std::string_view("host") : node;
+  appendLogText(line, node.empty() ? std::string_view("host") : node);
   line += "] ";
-  line += message;
+  appendLogText(line, message);
   line += '\n';
   std::lock_guard lock(log_mutex_);
   std::fwrite(line.data(), 1, line.size(), stderr);

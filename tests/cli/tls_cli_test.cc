@@ -49,9 +49,9 @@ TEST_F(TlsCliTest, ServesHttpsAndStopsCleanlyOnSigterm) {
 
   TlsClient client(static_cast<std::uint16_t>(port), {server_credential.certificate_file});
   ASSERT_TRUE(client.connected()) << client.error();
-  auto ready = client.call("GET /v2/health/ready HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto ready = client.call("GET /v2/health/ready HTTP/1.1\r\nHost: localhost\r\n\r\n");
   EXPECT_EQ(ready.status(), 200) << ready.head;
-  auto metadata = client.call("GET /v2 HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto metadata = client.call("GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n");
   EXPECT_EQ(metadata.status(), 200) << metadata.head;
   EXPECT_THAT(metadata.body, HasSubstr("\"name\":\"aimass\""));
   // The keep-alive connection is still open when SIGTERM comes.

@@ -492,7 +492,7 @@ TEST_F(CsvClassifierTest, SigtermStopsAcceptingAndFinishesTheRequestInFlight) {
   body.replace(body.find(only_class), only_class.size(),
                R"("outputs":[{"name":"class"},{"name":"probabilities"},{"name":"label"}])");
   const std::string request =
-      "POST /v2/models/pump_state/infer HTTP/1.1\r\nHost: test\r\n"
+      "POST /v2/models/pump_state/infer HTTP/1.1\r\nHost: localhost\r\n"
       "Content-Type: application/json\r\nContent-Length: " +
       std::to_string(body.size()) + "\r\n\r\n" + body;
   int fd = connectSmallWindow(port_);

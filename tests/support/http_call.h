@@ -19,7 +19,9 @@ struct HttpReply {
 };
 
 /// One HTTP/1.1 request to 127.0.0.1:`port` (a JSON body when `body` is not empty, an
-/// X-API-Key header when `api_key` is not empty); needs Poco::Net linked.
+/// X-API-Key header when `api_key` is not empty); needs Poco::Net linked. Every request but
+/// GET and HEAD says Content-Type: application/json, body or not, as a frontend without
+/// credentials requires of the routes that change the server (docs/security.md).
 inline HttpReply httpCall(std::uint16_t port, const std::string& method, const std::string& target,
                           const std::string& body = "", const std::string& api_key = "") {
   Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
@@ -27,7 +29,7 @@ inline HttpReply httpCall(std::uint16_t port, const std::string& method, const s
   if (!api_key.empty()) {
     request.set("X-API-Key", api_key);
   }
-  if (!body.empty()) {
+  if (!body.empty() || (method != "GET" && method != "HEAD")) {
     request.setContentType("application/json");
   }
   request.setContentLength(static_cast<std::streamsize>(body.size()));

@@ -3,14 +3,16 @@
 
 #include <Poco/DigestEngine.h>
 #include <Poco/Exception.h>
-#include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
 #include <Poco/SHA2Engine.h>
 #include <Poco/Timestamp.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -63,7 +65,41 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+/// RFC 4648 base64url without padding, as JWTs carry their parts.
+std::string base64Url(const unsigned char* data, std::size_t size) {
+  static constexpr char kDigits[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((size * 4 + 2) / 3);
+  for (std::size_t i = 0; i < size; i += 3) {
+    const std::size_t left = size - i;
+    const unsigned bits = (static_cast<unsigned>(data[i]) << 16) |
+                          (left > 1 ? static_cast<unsigned>(data[i + 1]) << 8 : 0u) |
+                          (left > 2 ? static_cast<unsigned>(data[i + 2]) : 0u);
+    out += kDigits[(bits >> 18) & 63];
+    out += kDigits[(bits >> 12) & 63];
+    if (left > 1) {
+      out += kDigits[(bits >> 6) & 63];
+    }
+    if (left > 2) {
+      out += kDigits[bits & 63];
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string hs256Signature(std::string_view secret, std::string_view signed_part) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+           reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), mac,
+           &size) == nullptr) {
+    return {};
+  }
+  return base64Url(mac, size);
+}
 
 Expected<AuthMode> parseAuthMode(std::string_view text) {
   if (text == "auto") {
@@ -239,6 +275,13 @@ Expected<std::unique_ptr<const Authenticator>> Authenticator::create(const AuthO
                              "' that should hold the JWT secret is " +
                              (secret == nullptr ? "not set" : "empty"));
     }
+    // RFC 7518 3.2: an HS256 key must be at least as long as the hash (256 bits).
+    if (const std::size_t length = std::strlen(secret); length < kMinJwtSecretBytes) {
+      return invalidArgument("jwt_secret_env: the JWT secret in the environment variable '" +
+                             options.jwt_secret_env + "' has " + std::to_string(length) +
+                             " bytes; HS256 needs at least " + std::to_string(kMinJwtSecretBytes) +
+                             " (e.g. head -c 32 /dev/urandom | base64)");
+    }
     auth->jwt_secret_ = secret;
   }
   if (auth->keys_.empty() && auth->jwt_secret_.empty()) {
@@ -262,16 +305,26 @@ const ApiKey* Authenticator::findKey(std::string_view key) const {
 }
 
 AuthDecision Authenticator::verifyJwt(const std::string& token) const {
+  // The signature is checked before anything in the token is parsed, and compared in constant
+  // time, so neither the parser nor the timing is open to a forger.
+  const std::string_view whole = token;
+  const std::size_t last_dot = whole.rfind('.');
+  if (last_dot == std::string_view::npos) {
+    return unauthorized("the bearer token is not a JWT signed with this server's secret");
+  }
+  const std::string expected = hs256Signature(jwt_secret_, whole.substr(0, last_dot));
+  if (expected.empty() || !constantTimeEquals(expected, whole.substr(last_dot + 1))) {
+    return unauthorized("the bearer token is not a JWT signed with this server's secret");
+  }
   Poco::JWT::Token jwt;
   try {
-    // Only HS256 is allowed (the Signer's default), so "alg": "none" and others are refused.
-    Poco::JWT::Signer signer(jwt_secret_);
-    if (!signer.tryVerify(token, jwt)) {
-      return unauthorized("the bearer token is not a JWT signed with this server's secret");
-    }
-  } catch (const Poco::Exception&) {
-    return unauthorized("the bearer token is not a JWT signed with this server's secret");
+    jwt = Poco::JWT::Token(token);
   } catch (const std::exception&) {
+    return unauthorized("the bearer token is not a JWT signed with this server's secret");
+  }
+  // Only HS256: a token whose header names another algorithm (or "none") is refused even when
+  // its bytes happen to carry a valid HS256 signature.
+  if (jwt.getAlgorithm() != "HS256") {
     return unauthorized("the bearer token is not a JWT signed with this server's secret");
   }
   AuthDecision decision;

@@ -30,6 +30,14 @@ bool constantTimeEquals(std::string_view a, std::string_view b) noexcept;
 /// SHA-256 of `data` as 64 lower-case hex digits (what `sha256sum` prints).
 std::string sha256Hex(std::string_view data);
 
+/// The HS256 signature of a JWT's `signed_part` ("base64url(header).base64url(payload)"):
+/// HMAC-SHA256 under `secret`, base64url without padding (43 characters); empty if OpenSSL
+/// fails.
+std::string hs256Signature(std::string_view secret, std::string_view signed_part);
+
+/// The shortest JWT secret accepted: 32 bytes, the size of an HS256 hash (RFC 7518 3.2).
+inline constexpr std::size_t kMinJwtSecretBytes = 32;
+
 /// "reader", "operator" or "admin" ("public" is no role a credential can hold).
 Expected<Role> parseCredentialRole(std::string_view text);
 
@@ -80,7 +88,8 @@ struct AuthDecision {
 class Authenticator {
  public:
   /// Reads the key file and the JWT secret from the environment. kInvalidArgument for a bad
-  /// key file or an empty/unset secret variable; kFailedPrecondition when there is no
+  /// key file, an empty/unset secret variable or a secret shorter than kMinJwtSecretBytes
+  /// (naming the variable and the rule, never the secret); kFailedPrecondition when there is no
   /// credential at all (no key and no secret), since then nobody could call a protected route.
   static Expected<std::unique_ptr<const Authenticator>> create(const AuthOptions& options);
 

@@ -97,100 +97,226 @@ Role builtinRole(BuiltinRoute::Action action) {
 
 }  // namespace
 
+/// What findRoute() found: a built-in route, a contributed one, or none.
+struct OipRouter::Target {
+  const BuiltinRoute* builtin = nullptr;
+  const Route* contributed = nullptr;
+  bool found() const { return builtin != nullptr || contributed != nullptr; }
+  Role role() const { return builtin != nullptr ? builtinRole(builtin->action) : contributed->role; }
+};
+
+namespace {
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
+}
+
+std::string_view trimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+/// A header's value as the client sent it, shortened for an error message.
+std::string shownValue(std::string_view value) {
+  constexpr std::size_t kLongest = 80;
+  return "'" + std::string(value.substr(0, kLongest)) + (value.size() > kLongest ? "...'" : "'");
+}
+
+/// Whether a Host header's value names a loopback address (localhost, 127.x.y.z, [::1]) or
+/// `bind_host`, with or without a port.
+bool loopbackHostHeader(std::string_view value, std::string_view bind_host) {
+  std::string_view name = value;
+  std::string_view port;
+  if (!value.empty() && value.front() == '[') {
+    const auto close = value.find(']');
+    if (close == std::string_view::npos) {
+      return false;
+    }
+    name = value.substr(0, close + 1);
+    port = value.substr(close + 1);
+  } else if (const auto colon = value.find(':'); colon != std::string_view::npos) {
+    name = value.substr(0, colon);
+    port = value.substr(colon);
+  }
+  if (!port.empty()) {
+    if (port.size() < 2 || port.size() > 6 || port.front() != ':' ||
+        port.find_first_not_of("0123456789", 1) != std::string_view::npos) {
+      return false;
+    }
+  }
+  const bool bracketed = name.size() > 2 && name.front() == '[';
+  return equalsIgnoringCase(name, "localhost") || isLoopbackHost(name) ||
+         equalsIgnoringCase(name, bind_host) ||
+         (bracketed && equalsIgnoringCase(name.substr(1, name.size() - 2), bind_host));
+}
+
+/// Whether an Origin header ("scheme://host[:port]") names the same host and port as `host`,
+/// the request's Host header (which may carry the default port that Origin leaves out).
+bool sameOrigin(std::string_view origin, std::string_view host) {
+  const auto separator = origin.find("://");
+  if (separator == std::string_view::npos || host.empty()) {
+    return false;
+  }
+  const std::string_view scheme = origin.substr(0, separator);
+  const std::string_view authority = origin.substr(separator + 3);
+  if (authority.empty() || authority.find('/') != std::string_view::npos) {
+    return false;
+  }
+  if (equalsIgnoringCase(authority, host)) {
+    return true;
+  }
+  const std::string_view default_port = equalsIgnoringCase(scheme, "http")    ? ":80"
+                                        : equalsIgnoringCase(scheme, "https") ? ":443"
+                                                                              : "";
+  return !default_port.empty() && host.size() == authority.size() + default_port.size() &&
+         equalsIgnoringCase(host.substr(0, authority.size()), authority) &&
+         host.substr(authority.size()) == default_port;
+}
+
+/// Why a request to a route that changes the server, with no credentials configured, may come
+/// from another site's page in a browser; empty when it may not. Browsers send Sec-Fetch-Site
+/// and Origin on such requests, and a page can send a cross-site request without a CORS
+/// preflight only with a form content type (or none), never with application/json.
+std::string crossSiteRefusal(const HttpRequest& request) {
+  const auto& headers = request.headers;
+  const auto end = headers.end();
+  if (auto site = headers.find("sec-fetch-site");
+      site != end && site->second != "same-origin" && site->second != "none") {
+    return "cross-site request refused: Sec-Fetch-Site is " + shownValue(site->second) +
+           "; without credentials configured, this route accepts only same-origin requests";
+  }
+  const auto host = headers.find("host");
+  const std::string_view host_value = host == end ? std::string_view() : host->second;
+  if (auto origin = headers.find("origin");
+      origin != end && !sameOrigin(origin->second, host_value)) {
+    return "cross-site request refused: Origin " + shownValue(origin->second) +
+           " is not this server (Host " + shownValue(host_value) +
+           "); without credentials configured, this route accepts only same-origin requests";
+  }
+  const auto type = headers.find("content-type");
+  const std::string_view media = type == end ? std::string_view()
+                                             : trimSpaces(std::string_view(type->second).substr(
+                                                   0, type->second.find(';')));
+  if (!equalsIgnoringCase(media, "application/json")) {
+    return "this route changes the server and needs 'Content-Type: application/json' (" +
+           (type == end ? std::string("none was sent") : "found " + shownValue(type->second)) +
+           "), so that no other site's page can send it";
+  }
+  return {};
+}
+
+}  // namespace
+
 OipRouter::OipRouter(Host& host, std::string node_name,
                      std::optional<std::vector<std::string>> models, OipRouterOptions options)
     : host_(host),
       node_name_(std::move(node_name)),
       models_(std::move(models)),
       options_(std::move(options)),
+      check_host_(!options_.authenticator && isLoopbackHost(options_.bind_host)),
       contributed_(host.routes().routes()) {}
+
+OipRouter::Target OipRouter::findRoute(HttpRequest& request, HttpResponse& response) const {
+  std::vector<std::string_view> allowed;
+  auto allow = [&](std::string_view method) {
+    if (std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
+      allowed.push_back(method);
+    }
+  };
+  for (const auto& route : kBuiltinRoutes) {
+    std::map<std::string, std::string> params;
+    if (!matchRoute(route.pattern, request.path, params)) {
+      continue;
+    }
+    if (request.method != route.method) {
+      allow(route.method);
+      continue;
+    }
+    request.path_params = std::move(params);
+    return Target{&route, nullptr};
+  }
+  for (const auto& route : contributed_) {
+    std::map<std::string, std::string> params;
+    if (!matchRoute(route.pattern, request.path, params)) {
+      continue;
+    }
+    if (request.method != route.method) {
+      allow(route.method);
+      continue;
+    }
+    request.path_params = std::move(params);
+    return Target{nullptr, &route};
+  }
+  if (!allowed.empty()) {
+    std::string list;
+    for (const auto& m : allowed) {
+      list.append(list.empty() ? "" : ", ").append(m);
+    }
+    jsonError(response, 405,
+              "method " + request.method + " is not allowed on " + request.path + "; use " + list);
+    response.headers.emplace_back("Allow", list);
+    return {};
+  }
+  jsonError(response, 404, "no route for " + request.method + " " + request.path);
+  return {};
+}
+
+OipRouter::Target OipRouter::screened(HttpRequest& request, HttpResponse& response) const {
+  if (check_host_) {
+    // DNS rebinding: a page of evil.example, whose name now resolves to 127.0.0.1, sends
+    // "Host: evil.example". Checked before the route, so such a page learns nothing.
+    auto host = request.headers.find("host");
+    if (host != request.headers.end() && !loopbackHostHeader(host->second, options_.bind_host)) {
+      refuse(request, 421,
+             "the Host header " + shownValue(host->second) +
+                 " names neither a loopback address (localhost, 127.0.0.1, [::1]) nor " +
+                 options_.bind_host + ", the address this server listens on",
+             response);
+      return {};
+    }
+  }
+  Target target = findRoute(request, response);
+  if (!target.found()) {
+    return target;
+  }
+  const Role required = target.role();
+  if (options_.authenticator) {
+    return admit(request, required, request.principal, response) ? target : Target{};
+  }
+  if (required >= Role::kOperator) {
+    if (std::string why = crossSiteRefusal(request); !why.empty()) {
+      refuse(request, 403, why, response);
+      return {};
+    }
+  }
+  return target;
+}
+
+bool OipRouter::screen(HttpRequest& head, HttpResponse& response) const {
+  try {
+    return screened(head, response).found();
+  } catch (const std::exception& e) {
+    host_.log(LogLevel::kError, node_name_,
+              "request " + head.method + " " + head.path + " failed: " + e.what());
+    response = HttpResponse();
+    jsonError(response, 500, std::string("internal error: ") + e.what());
+    return false;
+  }
+}
 
 void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
   try {
-    std::vector<std::string> allowed;
-    auto allow = [&](const std::string& method) {
-      if (std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
-        allowed.push_back(method);
-      }
-    };
-    for (const auto& route : kBuiltinRoutes) {
-      std::map<std::string, std::string> params;
-      if (!matchRoute(route.pattern, request.path, params)) {
-        continue;
-      }
-      if (request.method != route.method) {
-        allow(route.method);
-        continue;
-      }
-      request.path_params = std::move(params);
-      if (!admit(request, builtinRole(route.action), request.principal, response)) {
-        return;
-      }
-      switch (route.action) {
-        case BuiltinRoute::Action::kLive:
-          jsonBody(response, 200, "{\"live\":true}");
-          return;
-        case BuiltinRoute::Action::kServerReady:
-          serverReady(response);
-          return;
-        case BuiltinRoute::Action::kServerMetadata:
-          serverMetadata(response);
-          return;
-        case BuiltinRoute::Action::kModelMetadata:
-          modelMetadata(request, response);
-          return;
-        case BuiltinRoute::Action::kModelReady:
-          modelReady(request, response);
-          return;
-        case BuiltinRoute::Action::kInfer: {
-          const auto start = std::chrono::steady_clock::now();
-          infer(request, response);
-          if (response.status == 200) {
-            recordInferTime(request.path, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                              std::chrono::steady_clock::now() - start)
-                                              .count());
-          }
-          return;
-        }
-        case BuiltinRoute::Action::kMlflowInvocations:
-          invocations(request, response);
-          return;
-        case BuiltinRoute::Action::kMlflowPing:
-          mlflowPing(response);
-          return;
-        case BuiltinRoute::Action::kMlflowVersion:
-          mlflowVersion(response);
-          return;
-        case BuiltinRoute::Action::kRepositoryIndex:
-          repositoryIndex(request, response);
-          return;
-        case BuiltinRoute::Action::kRepositoryLoad:
-          repositoryLoad(request, response);
-          return;
-        case BuiltinRoute::Action::kRepositoryUnload:
-          repositoryUnload(request, response);
-          return;
-        case BuiltinRoute::Action::kStatistics:
-          modelStatistics(request, response);
-          return;
-        case BuiltinRoute::Action::kMetrics:
-          metrics(response);
-          return;
-      }
-    }
-    for (const auto& route : contributed_) {
-      std::map<std::string, std::string> params;
-      if (!matchRoute(route.pattern, request.path, params)) {
-        continue;
-      }
-      if (request.method != route.method) {
-        allow(route.method);
-        continue;
-      }
-      request.path_params = std::move(params);
-      if (!admit(request, route.role, request.principal, response)) {
-        return;
-      }
+    const Target target = screened(request, response);
+    if (target.contributed != nullptr) {
+      const Route& route = *target.contributed;
       try {
         route.handler(request, response);
       } catch (const std::exception& e) {
@@ -202,18 +328,60 @@ void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
       }
       return;
     }
-    if (!allowed.empty()) {
-      std::string list;
-      for (const auto& m : allowed) {
-        list += (list.empty() ? "" : ", ") + m;
-      }
-      jsonError(
-          response, 405,
-          "method " + request.method + " is not allowed on " + request.path + "; use " + list);
-      response.headers.emplace_back("Allow", list);
+    if (target.builtin == nullptr) {
       return;
     }
-    jsonError(response, 404, "no route for " + request.method + " " + request.path);
+    switch (target.builtin->action) {
+      case BuiltinRoute::Action::kLive:
+        jsonBody(response, 200, "{\"live\":true}");
+        return;
+      case BuiltinRoute::Action::kServerReady:
+        serverReady(response);
+        return;
+      case BuiltinRoute::Action::kServerMetadata:
+        serverMetadata(response);
+        return;
+      case BuiltinRoute::Action::kModelMetadata:
+        modelMetadata(request, response);
+        return;
+      case BuiltinRoute::Action::kModelReady:
+        modelReady(request, response);
+        return;
+      case BuiltinRoute::Action::kInfer: {
+        const auto start = std::chrono::steady_clock::now();
+        infer(request, response);
+        if (response.status == 200) {
+          recordInferTime(request.path, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            std::chrono::steady_clock::now() - start)
+                                            .count());
+        }
+        return;
+      }
+      case BuiltinRoute::Action::kMlflowInvocations:
+        invocations(request, response);
+        return;
+      case BuiltinRoute::Action::kMlflowPing:
+        mlflowPing(response);
+        return;
+      case BuiltinRoute::Action::kMlflowVersion:
+        mlflowVersion(response);
+        return;
+      case BuiltinRoute::Action::kRepositoryIndex:
+        repositoryIndex(request, response);
+        return;
+      case BuiltinRoute::Action::kRepositoryLoad:
+        repositoryLoad(request, response);
+        return;
+      case BuiltinRoute::Action::kRepositoryUnload:
+        repositoryUnload(request, response);
+        return;
+      case BuiltinRoute::Action::kStatistics:
+        modelStatistics(request, response);
+        return;
+      case BuiltinRoute::Action::kMetrics:
+        metrics(response);
+        return;
+    }
   } catch (const std::exception& e) {
     host_.log(LogLevel::kError, node_name_,
               "request " + request.method + " " + request.path + " failed: " + e.what());
@@ -304,14 +472,19 @@ bool OipRouter::admit(const HttpRequest& request, Role required, std::string& pr
     return true;
   }
   // The reason names the principal and what was wrong, never the credential itself.
-  host_.log(LogLevel::kWarning, node_name_,
-            request.method + " " + request.path + " refused (" + std::to_string(decision.status) +
-                "): " + decision.reason);
-  jsonError(response, decision.status, decision.reason);
+  refuse(request, decision.status, decision.reason, response);
   if (decision.status == 401) {
     response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aimass\"");
   }
   return false;
+}
+
+void OipRouter::refuse(const HttpRequest& request, int status, const std::string& reason,
+                       HttpResponse& response) const {
+  host_.log(LogLevel::kWarning, node_name_,
+            request.method + " " + request.path + " refused (" + std::to_string(status) +
+                "): " + reason);
+  jsonError(response, status, reason);
 }
 
 bool OipRouter::serves(std::string_view name) const {
@@ -392,6 +565,16 @@ void OipRouter::modelMetadata(const HttpRequest& request, HttpResponse& response
 void OipRouter::modelReady(const HttpRequest& request, HttpResponse& response) const {
   auto served = findModel(request);
   if (!served.ok()) {
+    auto version = request.path_params.find("version");
+    if (served.status().code() == StatusCode::kNotFound && request.principal.empty() &&
+        version != request.path_params.end()) {
+      // A caller without credentials learns from an unknown version no more than from an
+      // unknown model: not whether the model exists.
+      jsonError(response, 404,
+                "unknown model '" + request.path_params.at("model") + "' version '" +
+                    version->second + "'");
+      return;
+    }
     jsonError(response, httpStatusFor(served.status()), served.status().message());
     return;
   }
@@ -751,14 +934,19 @@ Expected<ServedModel> OipRouter::mlflowModel() const {
 }
 
 void OipRouter::mlflowPing(HttpResponse& response) const {
-  // MLflow answers 200 when its model is loaded and 404 otherwise.
+  // MLflow answers 200 when its model is loaded and 404 otherwise. The route needs no
+  // credentials, so its answers name no model: which models exist is for readers to learn.
   auto served = mlflowModel();
   if (!served.ok()) {
-    mlflowError(response, 404, served.status().message());
+    mlflowError(response, 404,
+                served.status().code() == StatusCode::kInvalidArgument
+                    ? "several models are served and the mlflow_model parameter names none of "
+                      "them, so /invocations has no model to score with"
+                    : "the model /invocations scores with is not served");
     return;
   }
   if (!served->model->ready()) {
-    mlflowError(response, 404, "model '" + served->name + "' is not ready");
+    mlflowError(response, 404, "the model /invocations scores with is not ready");
     return;
   }
   jsonBody(response, 200, "{\"status\":\"ok\"}");
@@ -923,6 +1111,7 @@ Status HttpFrontend::start(Host& host) {
     router_options.mlflow_model = options_.mlflow_model;
     router_options.authenticator = std::move(authenticator);
     router_options.inline_max_us = options_.inline_max_us;
+    router_options.bind_host = options_.host;
     router_options.batched = [batching = options_.batching,
                               settings = options_.model_settings](std::string_view model) {
       for (const auto& entry : settings) {
@@ -951,6 +1140,11 @@ Status HttpFrontend::start(Host& host) {
     server_options.tls = options_.tls;
     server_options.runs_inline = [router](const HttpRequest& request) {
       return router->runsInline(request);
+    };
+    // Route, method, credentials and cross-site rules on the head: a refused request's body
+    // is never read.
+    server_options.screen = [router](HttpRequest& head, HttpResponse& response) {
+      return router->screen(head, response);
     };
     server_options.log = [&host, node = node_name_](LogLevel level, std::string message) {
       host.log(level, node, message);

@@ -92,6 +92,10 @@ struct OipRouterOptions {
   /// Whether requests for a model wait to be batched (its max_batch_size is above 1); such
   /// requests never run inline. Null: no model is batched.
   std::function<bool(std::string_view model)> batched;
+  /// The address the server binds (HttpFrontendOptions::host). When it is a loopback address
+  /// and there is no authenticator, every request must name a loopback address or this one in
+  /// its Host header (see OipRouter). Empty: no Host check.
+  std::string bind_host;
 };
 
 /// Answers HTTP requests of the Open Inference Protocol v2 and the routes other nodes
@@ -124,16 +128,37 @@ struct OipRouterOptions {
 /// route's Route::role): 401 with WWW-Authenticate without or with bad credentials, 403 when
 /// the role is too low. The principal reaches the handler in HttpRequest::principal.
 ///
-/// Threading: handle() and runsInline() are called from many event loops and workers at once;
-/// the routes are fixed at construction, the table of recent infer times is guarded by its own
-/// lock, and models are reached through the thread-safe catalog.
+/// Without an authenticator a browser's page could call the server through fetch (cross-site
+/// request forgery, DNS rebinding), so:
+///  - when options.bind_host is a loopback address, a request whose Host header names neither
+///    a loopback address (localhost, 127.x.y.z, [::1]) nor bind_host, with or without a port,
+///    gets 421 whatever its route (a missing Host is accepted: browsers always send one);
+///  - a route whose least role is operator or admin (a "mutating" route) gets 403 unless the
+///    request has Content-Type application/json, an Origin (when present) of the same host and
+///    port as its Host, and a Sec-Fetch-Site (when present) of same-origin or none.
+/// Each refusal is a JSON error naming the header at fault, logged once at warning level.
+///
+/// Threading: screen(), handle() and runsInline() are called from many event loops and
+/// workers at once; the routes are fixed at construction, the table of recent infer times is
+/// guarded by its own lock, and models are reached through the thread-safe catalog.
 class OipRouter {
  public:
   OipRouter(Host& host, std::string node_name, std::optional<std::vector<std::string>> models,
             OipRouterOptions options = {});
 
+  /// Decides from a request's head alone (method, path, query and headers; the body not read
+  /// yet) whether it can be served: false with `response` filled (404 no route, 405 another
+  /// method with Allow, 421 Host, 403 cross-site, 401/403 authentication; the same answer
+  /// handle() would give, logged once here) when it will not be served whatever its body; the
+  /// server then sends `response` without reading the body and never calls handle(). True
+  /// otherwise, with head.path_params and head.principal filled. Never blocks (it takes no
+  /// lock and touches no model or storage) and never throws. Letting a request through
+  /// without an authenticator allocates only the route's path parameters; with one, the
+  /// credential is hashed (an API key's SHA-256, a JWT's HMAC): microseconds. Thread-safe.
+  bool screen(HttpRequest& head, HttpResponse& response) const;
   /// Fills `response` for `request`, filling request.path_params and request.principal in
-  /// place (the server's request: its body is not copied). Never throws.
+  /// place (the server's request: its body is not copied). Repeats screen()'s checks first,
+  /// so it answers correctly whether or not the server screened the head. Never throws.
   void handle(HttpRequest& request, HttpResponse& response) const;
   /// Whether `request` (path, method, headers and body read) may be answered on the event
   /// loop that read it, because its handler neither blocks nor takes long: health, readiness
@@ -151,10 +176,20 @@ class OipRouter {
 
  private:
   struct Target;
+  /// The route `request`'s method and path select, with request.path_params filled; when
+  /// there is none, `response` holds the 404 or 405 and the Target is not found().
+  Target findRoute(HttpRequest& request, HttpResponse& response) const;
+  /// screen()'s checks in order: the Host check, findRoute(), then the cross-site checks
+  /// without an authenticator or admit() with one. The route when every check passed; else a
+  /// Target that is not found(), with `response` filled (and a refusal logged).
+  Target screened(HttpRequest& request, HttpResponse& response) const;
   /// With an authenticator: whether `request` may call a route needing `required`; fills
   /// `principal`, or `response` with 401 (and WWW-Authenticate) or 403 and returns false.
   bool admit(const HttpRequest& request, Role required, std::string& principal,
              HttpResponse& response) const;
+  /// Logs a refused request at warning level and fills `response` with the JSON error.
+  void refuse(const HttpRequest& request, int status, const std::string& reason,
+              HttpResponse& response) const;
   bool serves(std::string_view name) const;
   Expected<ServedModel> findModel(const HttpRequest& request) const;
   void serverMetadata(HttpResponse& response) const;
@@ -181,6 +216,8 @@ class OipRouter {
   std::string node_name_;
   std::optional<std::vector<std::string>> models_;
   OipRouterOptions options_;
+  /// Whether Host headers are checked (no authenticator, options_.bind_host is loopback).
+  bool check_host_ = false;
   /// Names loaded through the repository extension: served even when `models_` is set.
   mutable std::mutex loaded_mutex_;
   mutable std::set<std::string, std::less<>> loaded_;

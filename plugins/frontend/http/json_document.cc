@@ -8,6 +8,8 @@
 #include <limits>
 #include <utility>
 
+#include "aimass/utf8.h"
+
 namespace aimass::plugins::frontend {
 namespace {
 
@@ -60,38 +62,6 @@ void appendUtf8(std::string& out, std::uint32_t code) {
     out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (code & 0x3F));
   }
-}
-
-/// Length of the well-formed UTF-8 sequence starting with lead byte `s[p]` (>= 0x80) within
-/// `n` bytes, or 0 (overlong forms, surrogates and code points above U+10FFFF are not).
-std::size_t utf8Length(const char* s, std::size_t p, std::size_t n) {
-  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  unsigned char lead = byte(p);
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    low = lead == 0xE0 ? 0xA0 : 0x80;
-    high = lead == 0xED ? 0x9F : 0xBF;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    low = lead == 0xF0 ? 0x90 : 0x80;
-    high = lead == 0xF4 ? 0x8F : 0xBF;
-  } else {
-    return 0;
-  }
-  if (n - p < length || byte(p + 1) < low || byte(p + 1) > high) {
-    return 0;
-  }
-  for (std::size_t i = 2; i < length; ++i) {
-    if ((byte(p + i) & 0xC0) != 0x80) {
-      return 0;
-    }
-  }
-  return length;
 }
 
 /// The double nearest to `mantissa` × 10^`exponent` (a token's significant digits and decimal
@@ -528,7 +498,7 @@ class Scanner {
       } else if (c < 0x80) {
         ++p_;
       } else {
-        std::size_t length = utf8Length(s_, p_, n_);
+        std::size_t length = utf8SequenceLength(std::string_view(s_ + p_, n_ - p_));
         if (length == 0) {
           return fail("a string holds " + shown(p_) + ", which is not valid UTF-8 here");
         }

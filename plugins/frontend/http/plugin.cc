@@ -233,7 +233,7 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       ParamSpec::string("jwt_secret_env",
                         "Name of the environment variable holding the HS256 secret that signs "
                         "accepted JWTs (claims: sub, role, exp); the secret never goes in YAML. "
-                        "Unset or empty at start is an error.")
+                        "Unset, empty or shorter than 32 bytes at start is an error.")
           .optional(),
       ParamSpec::path("tls_certificate",
                       "PEM file with the server certificate (then any intermediate ones); set "

@@ -18,4 +18,5 @@
 #include "aimass/status.h"
 #include "aimass/storage.h"
 #include "aimass/tensor.h"
+#include "aimass/utf8.h"
 #include "aimass/version.h"

@@ -45,7 +45,9 @@ class ModelCatalog {
 /// Threading: all methods are thread-safe.
 class Host {
  public:
-  /// Writes a structured log line attributed to `node`.
+  /// Writes a structured log line attributed to `node`. The message may carry what a client
+  /// sent: the host writes control characters (newlines, ESC, ...) visibly escaped, so one
+  /// call is always one line and never drives a terminal.
   virtual void log(LogLevel level, std::string_view node, std::string_view message) = 0;
   /// How many compute threads a node may use (the graph's `threads:` setting, default: cores).
   virtual int threads() const = 0;

@@ -138,6 +138,26 @@ TEST(HostServicesTest, LogsTimestampLevelNodeAndMessageFromTheMinimumLevelUp) {
   EXPECT_NE(out[2].find(" DEBUG [store] now visible"), std::string::npos) << out[2];
 }
 
+TEST(HostServicesTest, ControlCharactersInAMessageAreWrittenVisibly) {
+  HostServices host("/srv", 2);
+  ::testing::internal::CaptureStderr();
+  host.log(LogLevel::kWarning, "web",
+           "GET /\x1b[31mred\r\nFAKE 2024 ERROR\ttab\x7f\x01 \x9b"
+           "2J \xc2\x9b \xc3\xa9\xe2\x82\xac");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  auto written = lines(out);
+  ASSERT_EQ(written.size(), 1u) << out;
+  EXPECT_TRUE(std::regex_match(written[0], kLogLine)) << written[0];
+  // ESC, CR, LF, TAB, DEL and other C0 controls; a lone 0x9B (not UTF-8) and U+009B (CSI) in
+  // UTF-8; "é€" are kept as they are.
+  EXPECT_NE(written[0].find(
+                "[web] GET /\\x1b[31mred\\r\\nFAKE 2024 ERROR\\ttab\\x7f\\x01 \\x9b2J "
+                "\\xc2\\x9b \xc3\xa9\xe2\x82\xac"),
+            std::string::npos)
+      << written[0];
+  EXPECT_EQ(out.find('\x1b'), std::string::npos);
+}
+
 TEST(HostServicesTest, ConcurrentLogLinesStayWhole) {
   HostServices host("/srv", 2);
   ::testing::internal::CaptureStderr();

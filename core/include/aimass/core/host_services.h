@@ -26,9 +26,17 @@ class RouteTableImpl final : public RouteTable {
   std::vector<Route> routes_;
 };
 
+/// Appends `text` to a log line with every byte that could break the line or drive a
+/// terminal written visibly: "\n", "\r", "\t", and "\xNN" for the other C0 controls (ESC
+/// among them), DEL, bytes that are not UTF-8 and the C1 controls U+0080-U+009F. Other UTF-8
+/// is kept. Messages often carry what a client sent (paths, header values, model names).
+void appendLogText(std::string& line, std::string_view text);
+
 /// The host services handed to every node. Logs go to stderr as
 /// "<time> <LEVEL> [<node>] <message>" (UTC ISO-8601 time, LEVEL one of DEBUG, INFO, WARNING,
-/// ERROR; "[host]" when no node is named), one whole line at a time.
+/// ERROR; "[host]" when no node is named), one whole line at a time: node and message are
+/// written with appendLogText(), so a message can never start a line of its own or carry a
+/// terminal escape sequence.
 class HostServices final : public Host {
  public:
   /// `threads` below 1 means every core of the machine.

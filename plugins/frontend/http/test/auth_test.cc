@@ -148,6 +148,42 @@ TEST(AuthenticatorCreate, NeedsACredentialAndASetSecret) {
   EXPECT_THAT(no_secret.status().message(), HasSubstr("not set"));
 }
 
+TEST(AuthenticatorCreate, RefusesAJwtSecretShorterThan32BytesWithoutShowingIt) {
+  AuthOptions options;
+  options.jwt_secret_env = "AIMASS_AUTH_TEST_SHORT_SECRET";
+  const std::string short_secret(31, 's');
+  ::setenv(options.jwt_secret_env.c_str(), short_secret.c_str(), 1);
+  auto refused = Authenticator::create(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("AIMASS_AUTH_TEST_SHORT_SECRET"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("has 31 bytes"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("at least 32"));
+  EXPECT_THAT(refused.status().message(), Not(HasSubstr(short_secret)));
+
+  // At start: the frontend names the variable and binds nothing.
+  core::HostServices host(".", 1);
+  HttpFrontendOptions frontend_options;
+  frontend_options.port = 0;
+  frontend_options.auth.mode = AuthMode::kOn;
+  frontend_options.auth.jwt_secret_env = options.jwt_secret_env;
+  HttpFrontend frontend("web", frontend_options);
+  Status status = frontend.start(host);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("AIMASS_AUTH_TEST_SHORT_SECRET"));
+  EXPECT_EQ(frontend.endpoint(), "");
+
+  ::setenv(options.jwt_secret_env.c_str(), std::string(32, 's').c_str(), 1);
+  EXPECT_TRUE(Authenticator::create(options).ok());
+  ::unsetenv(options.jwt_secret_env.c_str());
+}
+
+TEST(Hs256Signature, IsBase64UrlHmacSha256) {
+  // RFC 4231 test case 2, base64url without padding.
+  EXPECT_EQ(hs256Signature("Jefe", "what do ya want for nothing?"),
+            "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM");
+}
+
 TEST(AuthParams, DeclaredWithDefaultsAndBadKeysNameTheEntry) {
   auto registrar = aimass::testing::collectRegisteredTypes(*aimass_plugin_descriptor_fn());
   ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
@@ -356,6 +392,56 @@ TEST_F(AuthServerTest, ExpiredBadlySignedOrIncompleteJwtsAre401) {
   const std::string none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0" + claims + ".";
   EXPECT_EQ(call("GET", "/v2/models/clf", bearer(good)).status, 200);
   EXPECT_EQ(call("GET", "/v2/models/clf", bearer(none)).status, 401);
+
+  // A signature of the right length with one character changed.
+  std::string wrong = good;
+  char& last = wrong[wrong.size() - 2];
+  last = last == 'A' ? 'B' : 'A';
+  ASSERT_EQ(wrong.size(), good.size());
+  Reply altered = call("GET", "/v2/models/clf", bearer(wrong));
+  EXPECT_EQ(altered.status, 401);
+  EXPECT_THAT(altered.error(), HasSubstr("not a JWT signed with this server's secret"));
+  // "alg": "none" or HS512 in the header, even under a valid HS256 signature of the secret.
+  const std::string none_signed = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0" + claims;
+  EXPECT_EQ(call("GET", "/v2/models/clf",
+                 bearer(none_signed + "." + hs256Signature(kSecret, none_signed)))
+                .status,
+            401);
+  Poco::JWT::Token token;
+  token.setSubject("ann");
+  token.payload().set("role", std::string("admin"));
+  token.setExpiration(Poco::Timestamp() + Poco::Timespan(600, 0));
+  Poco::JWT::Signer hs512(kSecret);
+  hs512.addAlgorithm(Poco::JWT::Signer::ALGO_HS512);
+  EXPECT_EQ(
+      call("GET", "/v2/models/clf", bearer(hs512.sign(token, Poco::JWT::Signer::ALGO_HS512))).status,
+      401);
+}
+
+TEST_F(AuthServerTest, PublicRoutesDoNotTellWhichModelsExist) {
+  host_.catalog().add("other", "1", std::make_shared<TwoFeatureClassifier>());
+  start();
+  // Readiness is public: an unknown model and an unknown version of a known one look alike.
+  Reply unknown_model = call("GET", "/v2/models/ghost/versions/9/ready");
+  Reply unknown_version = call("GET", "/v2/models/clf/versions/9/ready");
+  EXPECT_EQ(unknown_model.status, 404);
+  EXPECT_EQ(unknown_version.status, unknown_model.status);
+  std::string as_ghost = unknown_version.body;
+  as_ghost.replace(as_ghost.find("'clf'"), 5, "'ghost'");
+  EXPECT_EQ(as_ghost, unknown_model.body);
+  // A reader may still learn which it was.
+  Reply metadata = call("GET", "/v2/models/clf/versions/9", bearer("reader-secret"));
+  EXPECT_EQ(metadata.status, 404);
+  EXPECT_THAT(metadata.error(), HasSubstr("version '9'"));
+
+  // /ping and /health name no model, even when they cannot tell which one scores.
+  for (const char* path : {"/ping", "/health"}) {
+    Reply ping = call("GET", path);
+    EXPECT_EQ(ping.status, 404) << path;
+    EXPECT_THAT(ping.body, Not(HasSubstr("clf"))) << path;
+    EXPECT_THAT(ping.body, Not(HasSubstr("other"))) << path;
+    EXPECT_THAT(ping.body, HasSubstr("mlflow_model")) << path;
+  }
 }
 
 TEST_F(AuthServerTest, RolesGateLoadAndUnload) {

@@ -41,7 +41,7 @@ const std::string kInferBody =
     R"({"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[3,1]}]})";
 
 std::string inferRequest(const std::string& connection = "keep-alive") {
-  return "POST /v2/models/clf/infer HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+  return "POST /v2/models/clf/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
          "Connection: " +
          connection + "\r\nContent-Length: " + std::to_string(kInferBody.size()) + "\r\n\r\n" +
          kInferBody;
@@ -213,7 +213,7 @@ TEST_F(HttpLimitsTest, HeadersOverTheLimitAre431) {
   start(options);
   auto socket = connect();
   std::string request =
-      "GET /v2/health/live HTTP/1.1\r\nHost: test\r\nX-Big: " + std::string(4000, 'x') + "\r\n\r\n";
+      "GET /v2/health/live HTTP/1.1\r\nHost: localhost\r\nX-Big: " + std::string(4000, 'x') + "\r\n\r\n";
   socket.sendBytes(request.data(), static_cast<int>(request.size()));
   Raw raw = readToEnd(socket);
   EXPECT_EQ(raw.status(), 431);
@@ -221,7 +221,7 @@ TEST_F(HttpLimitsTest, HeadersOverTheLimitAre431) {
   // Headers under the limit are fine.
   auto ok = connect();
   std::string small =
-      "GET /v2/health/live HTTP/1.1\r\nHost: test\r\nX-Big: " + std::string(1000, 'x') +
+      "GET /v2/health/live HTTP/1.1\r\nHost: localhost\r\nX-Big: " + std::string(1000, 'x') +
       "\r\nConnection: close\r\n\r\n";
   ok.sendBytes(small.data(), static_cast<int>(small.size()));
   EXPECT_EQ(readToEnd(ok).status(), 200);
@@ -283,7 +283,7 @@ TEST_F(HttpLimitsTest, ExpectContinueAndPipelining) {
   start({});
   auto socket = connect();
   std::string head =
-      "POST /v2/models/clf/infer HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+      "POST /v2/models/clf/infer HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
       "Content-Length: " +
       std::to_string(kInferBody.size()) + "\r\n\r\n";
   socket.sendBytes(head.data(), static_cast<int>(head.size()));
@@ -301,7 +301,7 @@ TEST_F(HttpLimitsTest, ExpectContinueAndPipelining) {
 
   // Two requests in one write: two answers, in order.
   // (with a stray line break between them, which is ignored)
-  std::string two = inferRequest() + "\r\nGET /v2/health/live HTTP/1.1\r\nHost: t\r\n\r\n";
+  std::string two = inferRequest() + "\r\nGET /v2/health/live HTTP/1.1\r\nHost: localhost\r\n\r\n";
   socket.sendBytes(two.data(), static_cast<int>(two.size()));
   Raw first = readOne(socket);
   Raw second = readOne(socket);

@@ -26,6 +26,7 @@ namespace {
 
 using Poco::JSON::Object;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Answer {
   int status = 0;
@@ -259,6 +260,7 @@ TEST_F(ProtocolTest, MlflowPingHealthAndVersion) {
   Answer ping = call("GET", "/ping", "");
   EXPECT_EQ(ping.status, 404);
   EXPECT_THAT(ping.error(), HasSubstr("not ready"));
+  EXPECT_THAT(ping.body, Not(HasSubstr("clf"))) << "a route without credentials names no model";
   EXPECT_EQ(call("POST", "/invocations", R"({"instances":[[1,2]]})").status, 503);
 }
 

@@ -58,13 +58,13 @@ const std::string kInferBody =
     R"({"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[3,1]}]})";
 
 std::string inferRequest(const std::string& connection = "keep-alive") {
-  return "POST /v2/models/clf/infer HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+  return "POST /v2/models/clf/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
          "Connection: " +
          connection + "\r\nContent-Length: " + std::to_string(kInferBody.size()) + "\r\n\r\n" +
          kInferBody;
 }
 
-const std::string kReadyRequest = "GET /v2/health/ready HTTP/1.1\r\nHost: test\r\n\r\n";
+const std::string kReadyRequest = "GET /v2/health/ready HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 class TlsTest : public ::testing::Test {
  protected:
@@ -139,14 +139,14 @@ TEST_F(TlsTest, PipelinedRequestsAndExpectContinue) {
   TlsClient client(port_, trusting());
   ASSERT_TRUE(client.connected()) << client.error();
   std::string head =
-      "POST /v2/models/clf/infer HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+      "POST /v2/models/clf/infer HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
       "Content-Length: " +
       std::to_string(kInferBody.size()) + "\r\n\r\n";
   ASSERT_TRUE(client.write(head));
   EXPECT_EQ(client.read(25), "HTTP/1.1 100 Continue\r\n\r\n");
   ASSERT_TRUE(client.write(kInferBody));
   EXPECT_EQ(client.readResponse().status(), 200);
-  ASSERT_TRUE(client.write(inferRequest() + "GET /v2/health/live HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(client.write(inferRequest() + "GET /v2/health/live HTTP/1.1\r\nHost: localhost\r\n\r\n"));
   EXPECT_EQ(client.readResponse().status(), 200);
   Response live = client.readResponse();
   EXPECT_EQ(live.status(), 200);
@@ -164,7 +164,7 @@ std::string binaryInferRequest(const std::vector<float>& values) {
                        R"({"binary_data":true}}]})";
   std::string body = header;
   body.append(reinterpret_cast<const char*>(values.data()), bytes);
-  return "POST /v2/models/clf/infer HTTP/1.1\r\nHost: t\r\nContent-Type: "
+  return "POST /v2/models/clf/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
          "application/octet-stream\r\nInference-Header-Content-Length: " +
          std::to_string(header.size()) + "\r\nContent-Length: " + std::to_string(body.size()) +
          "\r\n\r\n" + body;
