@@ -31,7 +31,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -124,7 +126,7 @@ struct KindStats {
   std::int64_t requests_sent = 0;  ///< complete requests (pipeline_no_read, unauth_post_64mib)
   std::map<int, std::int64_t> answers;  ///< status code -> answers seen
   int open_at_end = 0;
-  int blocked_at_end = 0;  ///< open, and the last send found the socket full
+  int blocked_at_end = 0;  ///< open with bytes to send, and the server read none for 200 ms
 };
 
 /// Finds "HTTP/1.x NNN" in a byte stream split over reads and counts the status codes.
@@ -166,7 +168,6 @@ struct Connection {
   Clock::time_point next_action{};  ///< kWaiting: when to connect; slow_headers: next byte
   std::int64_t sent = 0;            ///< bytes sent on this connection
   bool wants_write = false;         ///< EPOLLOUT is in its interest set
-  bool blocked = false;             ///< the last send found the socket full
   StatusScanner scanner;
 };
 
@@ -371,10 +372,23 @@ class Attack {
   }
 
   void report() {
-    for (const auto& c : connections_) {
+    // Nothing is sent any more: a flooding connection whose send queue does not shrink in
+    // 200 ms is one the server has stopped reading.
+    std::vector<int> queued(connections_.size(), -1);
+    for (std::size_t i = 0; i < connections_.size(); ++i) {
+      const Connection& c = connections_[i];
       if (c.state == Connection::State::kOpen) {
         ++stats_[c.kind].open_at_end;
-        stats_[c.kind].blocked_at_end += c.blocked ? 1 : 0;
+        if (c.wants_write) {
+          ::ioctl(c.fd, SIOCOUTQ, &queued[i]);
+        }
+      }
+    }
+    ::usleep(200000);
+    for (std::size_t i = 0; i < connections_.size(); ++i) {
+      int now = 0;
+      if (queued[i] > 0 && ::ioctl(connections_[i].fd, SIOCOUTQ, &now) == 0 && now >= queued[i]) {
+        ++stats_[connections_[i].kind].blocked_at_end;
       }
     }
     rusage usage{};
@@ -448,7 +462,6 @@ class Attack {
     }
     c.fd = fd;
     c.sent = 0;
-    c.blocked = false;
     c.scanner.reset();
     int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address_), sizeof address_);
     if (rc != 0 && errno != EINPROGRESS) {
@@ -513,13 +526,11 @@ class Attack {
     ssize_t n = ::send(c.fd, piece.data(), piece.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-        c.blocked = true;
         return true;
       }
       drop(c, true);
       return false;
     }
-    c.blocked = static_cast<std::size_t>(n) < piece.size();
     if (program.request_bytes > 0) {
       s.requests_sent += (c.sent + n) / program.request_bytes - c.sent / program.request_bytes;
     }
