@@ -28,10 +28,10 @@
 //
 // It attacks 127.0.0.0/8 only: any other address is refused.
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <linux/sockios.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -62,8 +62,8 @@ constexpr int kPipelineReceiveBuffer = 1024;
 constexpr auto kReconnectDelay = std::chrono::milliseconds(10);
 constexpr auto kFailedConnectDelay = std::chrono::milliseconds(100);
 constexpr auto kSlowByteInterval = std::chrono::milliseconds(1000);
-constexpr std::size_t kMaxSend = 256 << 10;   // one send() per writable event at most
-constexpr int kMaxReceivesPerEvent = 16;      // bounds the work of one readable event
+constexpr std::size_t kMaxSend = 256 << 10;  // one send() per writable event at most
+constexpr int kMaxReceivesPerEvent = 16;     // bounds the work of one readable event
 
 enum class Kind {
   kSlowHeaders,
@@ -123,7 +123,7 @@ struct KindStats {
   std::int64_t reset = 0;             ///< the server reset it (ECONNRESET, EPIPE, EPOLLERR)
   std::int64_t bytes_sent = 0;
   std::int64_t bytes_received = 0;
-  std::int64_t requests_sent = 0;  ///< complete requests (pipeline_no_read, unauth_post_64mib)
+  std::int64_t requests_sent = 0;       ///< complete requests (pipeline_no_read, unauth_post_64mib)
   std::map<int, std::int64_t> answers;  ///< status code -> answers seen
   int open_at_end = 0;
   int blocked_at_end = 0;  ///< open with bytes to send, and the server read none for 200 ms
@@ -228,8 +228,7 @@ Options parse(int argc, char** argv) {
       }
       (flag == "--seconds" ? o.seconds : o.linger) = s;
     } else if (flag == "--path") {
-      if (value.empty() || value[0] != '/' ||
-          value.find_first_of(" \r\n") != std::string::npos) {
+      if (value.empty() || value[0] != '/' || value.find_first_of(" \r\n") != std::string::npos) {
         usage("--path must start with / and hold no space or line break");
       }
       o.path = value;
@@ -274,8 +273,9 @@ std::string repeated(std::string_view line, std::size_t count) {
 
 Program programFor(Kind kind, const Options& o) {
   Program p;
-  const std::string legitimate = requestHead(o, true) + "Content-Length: " +
-                                 std::to_string(o.body.size()) + "\r\n\r\n" + o.body;
+  const std::string legitimate = requestHead(o, true) +
+                                 "Content-Length: " + std::to_string(o.body.size()) + "\r\n\r\n" +
+                                 o.body;
   char size[32];
   std::snprintf(size, sizeof size, "%zx", o.body.size());
   switch (kind) {
@@ -291,8 +291,8 @@ Program programFor(Kind kind, const Options& o) {
       p.repeat = repeated("\r\n", 32 << 10);
       break;
     case Kind::kUnauthPost:
-      p.prefix = requestHead(o, false) + "Content-Length: " + std::to_string(kPostBodyBytes) +
-                 "\r\n\r\n";
+      p.prefix =
+          requestHead(o, false) + "Content-Length: " + std::to_string(kPostBodyBytes) + "\r\n\r\n";
       p.repeat = std::string(kMaxSend, '0');
       p.cycle = static_cast<std::int64_t>(p.prefix.size()) + kPostBodyBytes;
       p.request_bytes = p.cycle;
@@ -300,13 +300,13 @@ Program programFor(Kind kind, const Options& o) {
     case Kind::kChunkedTrailers:
       p.prefix = requestHead(o, true) + "Transfer-Encoding: chunked\r\n\r\n" + size + "\r\n" +
                  o.body + "\r\n0\r\n";
-      p.repeat = repeated("X-Trailer: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
-                          1024);
+      p.repeat =
+          repeated("X-Trailer: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", 1024);
       break;
     case Kind::kEndlessHeaders:
       p.prefix = requestHead(o, true);
-      p.repeat = repeated("X-Header: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
-                          1024);
+      p.repeat =
+          repeated("X-Header: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", 1024);
       break;
   }
   return p;
@@ -517,8 +517,8 @@ class Attack {
     KindStats& s = stats_[c.kind];
     std::string_view piece = program.at(c.sent).substr(0, limit);
     if (kind(c) == Kind::kCrlfFlood) {
-      piece = piece.substr(0, static_cast<std::size_t>(
-                                  std::max<std::int64_t>(0, kCrlfBytes - s.bytes_sent)));
+      piece = piece.substr(
+          0, static_cast<std::size_t>(std::max<std::int64_t>(0, kCrlfBytes - s.bytes_sent)));
     }
     if (piece.empty()) {
       return true;
@@ -605,8 +605,10 @@ int main(int argc, char** argv) {
   address.sin_port = htons(static_cast<std::uint16_t>(options.port));
   if (::inet_pton(AF_INET, options.host.c_str(), &address.sin_addr) != 1 ||
       (ntohl(address.sin_addr.s_addr) >> 24) != 127) {
-    usage("--host must be an IPv4 loopback address (127.0.0.0/8): this attacks only its own "
-          "machine, got '" + options.host + "'");
+    usage(
+        "--host must be an IPv4 loopback address (127.0.0.0/8): this attacks only its own "
+        "machine, got '" +
+        options.host + "'");
   }
   ::signal(SIGPIPE, SIG_IGN);
   Attack attack(options, address);
