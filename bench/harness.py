@@ -9,15 +9,19 @@ per workload and, unless --no-record, appends a row to bench/RESULTS.md.
 """
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import re
+import secrets
+import select
 import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -205,7 +209,7 @@ http {{
     listen 127.0.0.1:{port};
     tcp_nodelay on;
     location / {{
-      default_type application/json;
+      default_type application/json;{auth}
       return 200 '{body}';
     }}
   }}
@@ -246,8 +250,9 @@ def stop(process, what):
             raise BenchError(f"{what} did not stop within 30 s of SIGTERM")
 
 
-def http_json(url, body=None):
-    request = urllib.request.Request(url, data=body, method="POST" if body else "GET")
+def http_json(url, body=None, headers=None):
+    request = urllib.request.Request(url, data=body, method="POST" if body else "GET",
+                                     headers=headers or {})
     with urllib.request.urlopen(request, timeout=30) as answer:
         return json.loads(answer.read())
 
@@ -293,17 +298,29 @@ def prefixed(prefix, figures):
     return {f"{prefix}_{key}": value for key, value in figures.items()}
 
 
-def w6_aimass(args, folder, run_index):
-    """aimass serving the W1 model (bench/configs/w6_serve.yaml): JSON and binary figures."""
-    config = os.path.join(BENCH, "configs", "w6_serve.yaml")
+def start_aimass(args, config_name, folder, run_index, extra_env=None):
+    """`aimass run bench/configs/CONFIG_NAME` on a free port; returns (process, base URL) once
+    it serves. The caller stops the process, also when this raises."""
+    config = os.path.join(BENCH, "configs", config_name)
     log_path = os.path.join(folder, f"aimass_{run_index}.log")
     env = aimass_env(args.threads, run_index + 1)
     env["AIMASS_HTTP_PORT"] = "0"
+    env.update(extra_env or {})
     with open(log_path, "w") as log:
         process = subprocess.Popen([args.aimass, "run", config], env=env, cwd=ROOT,
                                    stdout=log, stderr=subprocess.STDOUT)
     try:
-        base = wait_for_line(process, log_path, SERVING_LINE, "aimass run w6_serve.yaml").group(1)
+        return process, wait_for_line(process, log_path, SERVING_LINE,
+                                      f"aimass run {config_name}").group(1)
+    except BaseException:
+        stop(process, f"aimass run {config_name}")
+        raise
+
+
+def w6_aimass(args, folder, run_index):
+    """aimass serving the W1 model (bench/configs/w6_serve.yaml): JSON and binary figures."""
+    process, base = start_aimass(args, "w6_serve.yaml", folder, run_index)
+    try:
         metadata = http_json(base + "/v2/models/fashion")
         figures = {}
         for form, path, content_type, header_length in w6_bodies(folder,
@@ -315,12 +332,15 @@ def w6_aimass(args, folder, run_index):
         stop(process, "aimass run w6_serve.yaml")
 
 
-def w6_nginx(args, folder, body_path):
-    """nginx-light answering every request with the fixed 212-byte JSON."""
+def start_nginx(args, folder, auth=""):
+    """nginx-light answering every request with the fixed 212-byte JSON (`auth`: nginx lines
+    put before that answer in its location); returns (process, port) once it accepts
+    connections. The caller stops the process, also when this raises."""
     port = free_port()
     conf = os.path.join(folder, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(workers=args.threads, dir=folder, port=port, body=NGINX_BODY))
+        f.write(NGINX_CONF.format(workers=args.threads, dir=folder, port=port, body=NGINX_BODY,
+                                  auth=auth))
     log_path = os.path.join(folder, "nginx.log")
     with open(log_path, "w") as log:
         process = subprocess.Popen(["/usr/sbin/nginx", "-p", folder, "-e", f"{folder}/error.log",
@@ -337,6 +357,16 @@ def w6_nginx(args, folder, body_path):
                     with open(log_path, errors="replace") as f:
                         raise BenchError(f"nginx did not start on port {port}:\n{f.read()}")
                 time.sleep(0.05)
+        return process, port
+    except BaseException:
+        stop(process, "nginx")
+        raise
+
+
+def w6_nginx(args, folder, body_path):
+    """nginx-light answering every request with the fixed 212-byte JSON."""
+    process, port = start_nginx(args, folder)
+    try:
         # The same JSON request as aimass gets; nginx reads and discards the body.
         return wrk(f"http://127.0.0.1:{port}/v2/models/fashion/infer", body_path,
                    "application/json", None, "nginx", strict=False)
@@ -383,6 +413,208 @@ def workload_w6(args):
              "python_json": a["json_req_per_s"] / peers["python"]["json_req_per_s"],
              "python_binary": a["binary_req_per_s"] / peers["python"]["binary_req_per_s"]}
     return a, peers, ratio
+
+
+# W10: serving under attack. The W6 JSON request with an API key (bench/configs/w10_serve.yaml:
+# auth on, a fresh key per run) from `wrk -t1 -c32 -d10s`, first alone, then while bench/attack.cc
+# runs its attack mix on the same machine; the same for nginx-light (the W6 setup, which here
+# also answers 401 unless the request carries the same key). Per server and run:
+# - req_per_s, p99_ms: the unattacked 10 s; attacked_req_per_s, attacked_p50_ms, attacked_p99_ms:
+#   the attacked 10 s; kept_share: attacked over unattacked req/s of that run.
+# - errors: the legitimate client's errors under attack (wrk: connect, read, write, timeout and
+#   non-2xx answers); unattacked_errors the same without the attack.
+# - rss_before_mib (after the unattacked run), rss_peak_mib (sampled every 50 ms during the
+#   attack), rss_after_mib (at its end, the attack's connections still open), rss_growth_mib
+#   (the larger of peak and after, less before); nginx's are its master's and workers' summed.
+# - exit_s, exit_code: from SIGTERM, sent at the end of the attack with the attack's connections
+#   still open, to the server's exit (W10_STOP_WAIT_S and -9 when it had to be killed).
+# A server that stalls or dies gives figures, not a hang: wrk stops itself after 10 s and is
+# killed 30 s later, a wrk run without figures counts as no answers (req_per_s 0, latencies of
+# wrk's 10 s timeout), and every process started here is stopped or killed on the way out.
+# ratio: aimass's kept_share over nginx's (medians of the runs). The attacker's own JSON (what
+# each attack kind got from the server) is printed on stderr for every run.
+W10_PATH = "/v2/models/fashion/infer"
+W10_GRACE_S = 0.25  # the attacker connects this long before wrk starts, and stops as long after
+W10_STOP_WAIT_S = 40  # longer than frontend.http's request_timeout_ms (30 s)
+W10_WRK_TIMEOUT_MS = 10000.0  # wrk's --timeout: the latency of an answer that never came
+W10_NGINX_AUTH = """
+      if ($http_authorization != "Bearer {key}") {{
+        return 401 '{{"error":"credentials required"}}';
+      }}"""
+
+
+def process_tree(pid):
+    """`pid` and its children (nginx: the master and its workers)."""
+    pids = [pid]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    pids.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
+
+def rss_mib(pids):
+    """The summed resident memory of `pids` (VmRSS; 0 for those gone)."""
+    total_kib = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total_kib += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kib / 1024
+
+
+class RssPeak(threading.Thread):
+    """Samples rss_mib(pids) every 50 ms until stopped; `peak` is the largest sample."""
+
+    def __init__(self, pids):
+        super().__init__(daemon=True)
+        self.pids, self.peak, self.done = pids, rss_mib(pids), threading.Event()
+
+    def run(self):
+        while not self.done.wait(0.05):
+            self.peak = max(self.peak, rss_mib(self.pids))
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return max(self.peak, rss_mib(self.pids))
+
+
+def w10_wrk(url, body_path, key, seconds, what):
+    """The legitimate client: W6's JSON request with the key, wrk -t1 -c32. Never raises: a run
+    without figures is reported on stderr and counted as no answers."""
+    command = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--timeout", "10s", "--latency", "-H",
+               f"Authorization: Bearer {key}", "-s", WRK_SCRIPT, url, "--", body_path,
+               "application/json"]
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                              timeout=seconds + 30)
+        figures = last_json_line(done.stdout, f"wrk against {what}")
+    except subprocess.TimeoutExpired:
+        print(f"harness: W10: wrk against {what} did not end within {seconds + 30} s; "
+              "counted as no answers", file=sys.stderr)
+        figures = {"requests": 0, "req_per_s": 0.0, "errors": 1}
+    except BenchError as e:
+        print(f"harness: W10: {e}; counted as no answers", file=sys.stderr)
+        figures = {"requests": 0, "req_per_s": 0.0, "errors": 1}
+    if figures["requests"] == 0:
+        figures["p50_ms"] = figures["p99_ms"] = W10_WRK_TIMEOUT_MS
+    return {key_: figures[key_] for key_ in ("req_per_s", "p50_ms", "p99_ms", "errors")}
+
+
+def stop_timed(process):
+    """SIGTERM; returns (seconds to exit, exit code), killing it after W10_STOP_WAIT_S."""
+    start = time.perf_counter()
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=W10_STOP_WAIT_S)
+        return time.perf_counter() - start, code
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return float(W10_STOP_WAIT_S), -9
+
+
+def w10_measure(args, process, port, key, key_file, body_path, what):
+    """The unattacked and the attacked run against a serving `process`, then its stop."""
+    seconds = int(os.environ.get("W10_SECONDS", "10"))
+    url = f"http://127.0.0.1:{port}{W10_PATH}"
+    pids = process_tree(process.pid)
+    quiet = w10_wrk(url, body_path, key, seconds, what)
+    rss_before = rss_mib(pids)
+    attack_log = os.path.join(os.path.dirname(key_file), "attack.log")
+    with open(attack_log, "a") as log:
+        attacker = subprocess.Popen(
+            [os.path.join(args.build, "bench", "attack"), "--port", str(port), "--seconds",
+             str(seconds + 2 * W10_GRACE_S), "--linger", str(W10_STOP_WAIT_S + 30), "--path",
+             W10_PATH, "--body", body_path, "--api-key-file", key_file],
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        sampler = RssPeak(pids)
+        sampler.start()
+        time.sleep(W10_GRACE_S)
+        attacked = w10_wrk(url, body_path, key, seconds, what + " under attack")
+        report, deadline = None, time.monotonic() + 3 * W10_GRACE_S + 15
+        while report is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([attacker.stdout], [], [], 0.5)
+            if ready:
+                line = attacker.stdout.readline()
+                if not line:
+                    break
+                if line.startswith("{"):
+                    report = json.loads(line)
+        rss_peak = sampler.stop()
+        rss_after = rss_mib(pids)
+        exit_s, exit_code = stop_timed(process)
+    finally:
+        if attacker.poll() is None:
+            attacker.terminate()
+            try:
+                attacker.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                attacker.kill()
+                attacker.wait()
+    if report is None:
+        with open(attack_log, errors="replace") as f:
+            raise BenchError(f"bench/attack against {what} printed no report (exit "
+                             f"{attacker.returncode}):\n{f.read()[-2000:]}")
+    print(f"harness: W10: attack on {what}: {json.dumps(report)}", file=sys.stderr)
+    return {
+        "req_per_s": quiet["req_per_s"], "p99_ms": quiet["p99_ms"],
+        "attacked_req_per_s": attacked["req_per_s"], "attacked_p50_ms": attacked["p50_ms"],
+        "attacked_p99_ms": attacked["p99_ms"],
+        "kept_share": attacked["req_per_s"] / quiet["req_per_s"] if quiet["req_per_s"] else 0.0,
+        "errors": attacked["errors"], "unattacked_errors": quiet["errors"],
+        "rss_before_mib": rss_before, "rss_peak_mib": rss_peak, "rss_after_mib": rss_after,
+        "rss_growth_mib": max(rss_peak, rss_after) - rss_before,
+        "exit_s": exit_s, "exit_code": exit_code,
+    }
+
+
+def workload_w10(args):
+    if not os.access(os.path.join(args.build, "bench", "attack"), os.X_OK):
+        raise BenchError(f"{args.build}/bench/attack is missing: build with "
+                         "-DAIMASS_BUILD_BENCH=ON")
+    mine, theirs = [], []
+    with tempfile.TemporaryDirectory(prefix="aimass-w10-") as folder:
+        for run_index in range(args.runs):
+            key = secrets.token_urlsafe(32)
+            key_file = os.path.join(folder, "api.key")
+            with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                f.write(key + "\n")
+            process, base = start_aimass(
+                args, "w10_serve.yaml", folder, run_index,
+                {"AIMASS_BENCH_KEY_SHA256": hashlib.sha256(key.encode()).hexdigest()})
+            try:
+                metadata = http_json(base + "/v2/models/fashion",
+                                     headers={"Authorization": f"Bearer {key}"})
+                body_path = w6_bodies(folder, metadata["inputs"][0]["name"])[0][1]
+                mine.append(w10_measure(args, process, int(base.rsplit(":", 1)[1]), key,
+                                        key_file, body_path, f"aimass (run {run_index + 1})"))
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            body_path = w6_bodies(folder, "input")[0][1]
+            process, port = start_nginx(args, folder, W10_NGINX_AUTH.format(key=key))
+            try:
+                theirs.append(w10_measure(args, process, port, key, key_file, body_path,
+                                          f"nginx (run {run_index + 1})"))
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    a, p = medians(mine), medians(theirs)
+    return a, p, a["kept_share"] / p["kept_share"] if p["kept_share"] else 0.0
 
 
 # registry: issue 5's registry and tracking operations (bench/registry.cc) on SQLite and on a
@@ -486,7 +718,8 @@ def workload_tracking(args):
 
 
 WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W6": workload_w6,
-             "W9": workload_w9, "registry": workload_registry, "tracking": workload_tracking}
+             "W9": workload_w9, "W10": workload_w10, "registry": workload_registry,
+             "tracking": workload_tracking}
 
 RESULTS_HEADER = """# Benchmark results
 

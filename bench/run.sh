@@ -5,8 +5,8 @@
 # ratio: how many times aimass is ahead on the workload's main speed figure (> 1: ahead).
 # Each run also appends a row to bench/RESULTS.md unless --no-record is given.
 #
-#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W6 W9 registry
-#                                                         tracking, or all
+#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W6 W9 W10
+#                                                         registry tracking, or all
 #
 # Builds an optimised tree (RelWithDebInfo, the flags the tests run with: -O2 -g) with the
 # benchmark programs first (build-bench/), or uses the tree named by $AIMASS_BENCH_BUILD as it
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-implemented=(W0 W1 W2 W6 W9 registry tracking)
+implemented=(W0 W1 W2 W6 W9 W10 registry tracking)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...  (WORKLOAD: ${implemented[*]} or all)"
 
 record=1
@@ -61,8 +61,9 @@ if ! /usr/bin/python3 -c 'import torch, sklearn, numpy' 2> /dev/null ||
   exit 2
 fi
 for w in "${workloads[@]}"; do
-  if [ "$w" = W6 ] && { ! command -v wrk > /dev/null || [ ! -x /usr/sbin/nginx ]; }; then
-    echo "bench/run.sh: W6 needs wrk and nginx-light: run bench/install-peers.sh as root" >&2
+  if { [ "$w" = W6 ] || [ "$w" = W10 ]; } &&
+     { ! command -v wrk > /dev/null || [ ! -x /usr/sbin/nginx ]; }; then
+    echo "bench/run.sh: $w needs wrk and nginx-light: run bench/install-peers.sh as root" >&2
     exit 2
   fi
 done
@@ -74,6 +75,7 @@ if [ -n "${AIMASS_BENCH_BUILD:-}" ]; then
   for w in "${workloads[@]}"; do
     if [ "$w" = W0 ]; then needed+=("$build/bench/gemm"); fi
     if [ "$w" = registry ]; then needed+=("$build/bench/registry_bench"); fi
+    if [ "$w" = W10 ]; then needed+=("$build/bench/attack"); fi
   done
   for f in "${needed[@]}"; do
     if [ ! -x "$f" ]; then
