@@ -298,37 +298,67 @@ std::optional<std::uint64_t> elementCount(const Shape& shape) {
   return n;
 }
 
+std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) {
+  return a > std::numeric_limits<std::uint64_t>::max() - b
+             ? std::numeric_limits<std::uint64_t>::max()
+             : a + b;
+}
+
+/// JSON values of a request besides its inputs' data and its outputs: the request object,
+/// "id", "inputs", "outputs" and "parameters" (accepted and ignored, so a client may send some
+/// of its own). Room to spare: 4096 nodes are 160 KiB.
+constexpr std::uint64_t kRequestValues = 4096;
+/// Per input: its object and the names and values of "name", "datatype", "shape", "data",
+/// "parameters" and "binary_data_size" (12), plus one per dimension of "shape", with room for
+/// parameters of its own.
+constexpr std::uint64_t kInputValues = 32;
+/// Per output: {"name": ..., "parameters": {"binary_data": ...}} (7).
+constexpr std::uint64_t kOutputValues = 8;
+
 /// A tensor from binary tensor data: little-endian, row-major; BOOL one byte 0 or 1; BYTES a
 /// 4-byte little-endian length before each element.
 Expected<Tensor> tensorFromBinary(std::string_view bytes, DType dtype, const Shape& shape,
                                   const std::string& input) {
   auto count = elementCount(shape);
   if (dtype == DType::kBytes) {
-    std::vector<std::string> strings;
-    std::size_t pos = 0;
-    while (pos < bytes.size()) {
+    // Each element is at least its 4-byte length, so the bytes bound the shape before anything
+    // is counted; the elements are then counted, and checked, before any string is made (a
+    // string costs 32 bytes or more, eight times its shortest encoding).
+    if (!count || *count > bytes.size() / 4) {
+      return invalidArgument("input '" + input + "': BYTES " + shapeToString(shape) + " has " +
+                             (count ? std::to_string(*count) : std::string("too many")) +
+                             " elements but binary_data_size " + std::to_string(bytes.size()) +
+                             " holds at most " + std::to_string(bytes.size() / 4) +
+                             " (each element starts with a 4-byte length)");
+    }
+    std::size_t elements = 0;
+    for (std::size_t pos = 0; pos < bytes.size(); ++elements) {
       if (bytes.size() - pos < 4) {
-        return invalidArgument("input '" + input + "': BYTES element " +
-                               std::to_string(strings.size()) +
+        return invalidArgument("input '" + input + "': BYTES element " + std::to_string(elements) +
                                " is cut off in its 4-byte length prefix");
       }
       std::uint32_t length = 0;
       std::memcpy(&length, bytes.data() + pos, sizeof(length));
       pos += 4;
       if (length > bytes.size() - pos) {
-        return invalidArgument("input '" + input + "': BYTES element " +
-                               std::to_string(strings.size()) + " says " + std::to_string(length) +
-                               " bytes but only " + std::to_string(bytes.size() - pos) +
-                               " are left");
+        return invalidArgument("input '" + input + "': BYTES element " + std::to_string(elements) +
+                               " says " + std::to_string(length) + " bytes but only " +
+                               std::to_string(bytes.size() - pos) + " are left");
       }
-      strings.emplace_back(bytes.substr(pos, length));
       pos += length;
     }
-    if (!count || *count != strings.size()) {
-      return invalidArgument("input '" + input + "' has " + std::to_string(strings.size()) +
+    if (*count != elements) {
+      return invalidArgument("input '" + input + "' has " + std::to_string(elements) +
                              " BYTES elements in its binary data but its shape " +
-                             shapeToString(shape) + " needs " +
-                             (count ? std::to_string(*count) : std::string("more")));
+                             shapeToString(shape) + " needs " + std::to_string(*count));
+    }
+    std::vector<std::string> strings;
+    strings.reserve(elements);
+    for (std::size_t pos = 0; pos < bytes.size();) {
+      std::uint32_t length = 0;
+      std::memcpy(&length, bytes.data() + pos, sizeof(length));
+      strings.emplace_back(bytes.substr(pos + 4, length));
+      pos += 4 + length;
     }
     return Tensor::fromStrings(std::move(strings)).reshaped(shape);
   }
@@ -878,6 +908,22 @@ Expected<Tensor> decodeInput(const JsonDocument& doc, std::size_t input, const s
                              " needs a \"data\" list (or, with binary data, a "
                              "\"binary_data_size\" parameter)");
     }
+    // The declared shape against what the request carries, before reading a value: every
+    // element is a node inside the list, so a shape of more elements than that is refused
+    // without allocating for it.
+    const JsonDocument::Node& list = doc.node(data);
+    const std::size_t carried = list.end - data - 1;
+    if (auto declared = elementCount(shape); !declared || *declared > carried) {
+      const std::string needs = declared ? std::to_string(*declared) : std::string("more");
+      if (carried == list.size) {  // flat: every node is an element
+        return invalidArgument(where + " has " + std::to_string(carried) +
+                               " elements but its shape " + shapeToString(shape) + " needs " +
+                               needs);
+      }
+      return invalidArgument(where + " has shape " + shapeToString(shape) + " of " + needs +
+                             " elements but its \"data\" holds only " + std::to_string(carried) +
+                             " values");
+    }
     std::optional<Tensor> flat = flatFloats(doc, data, *dtype, shape);
     std::vector<std::uint32_t> leaves;
     if (flat) {
@@ -1011,9 +1057,17 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
   }
   // Each thread keeps its document, so a request reuses the node storage of the last one.
   thread_local JsonDocument doc;
-  Status parsed = doc.parse(json, options.max_json_depth);
+  const std::size_t value_limit = inferRequestValueLimit(schema);
+  Status parsed = doc.parse(json, options.max_json_depth, value_limit);
   if (!parsed.ok()) {
     doc.trim();
+    if (parsed.code() == StatusCode::kOutOfRange) {
+      return invalidArgument("the request holds more than " + std::to_string(value_limit) +
+                             " JSON values, more than the model's inputs can take (" +
+                             describeInputs(schema.inputs) +
+                             "); it was not read further. Send at most the shapes the model "
+                             "accepts");
+    }
     bool binary_hint = !options.header_length && parsed.message().starts_with("malformed JSON") &&
                        json.find("\"binary_data_size\"") != json.npos;
     if (binary_hint) {
@@ -1170,9 +1224,54 @@ bool InferRequest::wantsBinary(std::string_view output) const {
   return binary_data_output;
 }
 
-std::size_t jsonNestingDepth(std::string_view json, std::size_t limit) {
+std::string describeInputs(const std::vector<TensorSpec>& specs) {
+  std::string out;
+  for (const auto& s : specs) {
+    out += (out.empty() ? "" : ", ") + s.name + " " + std::string(dtypeName(s.dtype)) + " " +
+           shapeToString(s.shape);
+  }
+  return out.empty() ? "(nothing)" : out;
+}
+
+std::optional<InputCapacity> inputCapacity(const TensorSpec& spec) {
+  InputCapacity capacity;
+  // Nested data has one list for the whole tensor and, below it, one per entry of each
+  // dimension but the last: 1 + d0 + d0*d1 + ... lists for [d0, d1, ..., dn].
+  std::uint64_t prefix = 1;
+  for (std::size_t k = 0; k < spec.shape.size(); ++k) {
+    const std::int64_t dim = spec.shape[k];
+    if (dim < 0) {
+      return std::nullopt;
+    }
+    capacity.lists = saturatingAdd(capacity.lists, prefix);
+    const auto d = static_cast<std::uint64_t>(dim);
+    if (d != 0 && prefix > std::numeric_limits<std::uint64_t>::max() / d) {
+      return std::nullopt;
+    }
+    prefix *= d;
+  }
+  capacity.elements = prefix;
+  capacity.lists = std::max<std::uint64_t>(capacity.lists, 1);  // a scalar's `data` is a list
+  return capacity;
+}
+
+std::size_t inferRequestValueLimit(const ModelSchema& schema) {
+  std::uint64_t total = kRequestValues + kOutputValues * schema.outputs.size();
+  for (const auto& spec : schema.inputs) {
+    auto capacity = inputCapacity(spec);
+    if (!capacity) {
+      return JsonDocument::kNoNodeLimit;
+    }
+    total = saturatingAdd(total, saturatingAdd(capacity->elements, capacity->lists));
+    total = saturatingAdd(total, kInputValues + spec.shape.size());
+  }
+  return total >= JsonDocument::kNoNodeLimit ? JsonDocument::kNoNodeLimit
+                                             : static_cast<std::size_t>(total);
+}
+
+JsonOutline jsonOutline(std::string_view json, std::size_t depth_limit, std::size_t value_limit) {
+  JsonOutline outline;
   std::size_t depth = 0;
-  std::size_t deepest = 0;
   bool in_string = false;
   for (std::size_t i = 0; i < json.size(); ++i) {
     char c = json[i];
@@ -1186,16 +1285,30 @@ std::size_t jsonNestingDepth(std::string_view json, std::size_t limit) {
     }
     if (c == '"') {
       in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > limit) {
-        return limit + 1;
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      outline.depth = std::max(outline.depth, ++depth);
+      if (outline.depth > depth_limit) {
+        outline.depth = depth_limit + 1;
+        return outline;
       }
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
+      continue;
+    } else if (c != ',' && c != ':') {
+      continue;
+    }
+    if (++outline.values > value_limit) {
+      outline.values = value_limit + 1;
+      return outline;
     }
   }
-  return deepest;
+  return outline;
+}
+
+std::size_t jsonNestingDepth(std::string_view json, std::size_t limit) {
+  return jsonOutline(json, limit, static_cast<std::size_t>(-1)).depth;
 }
 
 void appendTensorElement(std::string& out, const Tensor& t, std::int64_t i) {
