@@ -63,9 +63,10 @@ struct InferDecodeOptions {
 /// duplicate or missing input, an unknown datatype or one that does not convert, a shape whose
 /// rank or fixed dimensions differ from the model's, an element count other than the shape's
 /// product, values that are not of the datatype, an unknown output name, more JSON values than
-/// the model's inputs can take (inferRequestValueLimit(): the body is not read past them), a
-/// shape whose element count exceeds the values or binary bytes the request carries (refused
-/// before the tensor is allocated), and for binary data a
+/// the model's inputs can take at the shapes the request declares (inferRequestValueLimit():
+/// the body is not read past them), a declared shape of more elements than the body can hold
+/// (each value takes two bytes at least) or than its values or binary bytes carry (refused
+/// before the tensor is allocated or the values indexed), and for binary data a
 /// bad Inference-Header-Content-Length (not a number, zero, past the end of the body), a
 /// binary_data_size that does not match the shape or runs past the body, binary inputs
 /// without the header, and bytes left over after the last binary input. `parameters` other
@@ -128,10 +129,14 @@ struct InputCapacity {
 std::optional<InputCapacity> inputCapacity(const TensorSpec& spec);
 
 /// The most JSON values (JsonDocument nodes: every value and member name) an OIP request to a
-/// model of `schema` can legitimately hold: each input's elements and lists, a few values per
-/// input and output for their names, datatypes, shapes and parameters, and 4096 for the rest
-/// of the request (id, parameters, outputs). JsonDocument::kNoNodeLimit when an input has a
-/// variable dimension. decodeInferRequest() stops reading a body at this many values.
+/// model of `schema` can hold before the shapes it declares are known: each input's elements
+/// and lists with every variable (-1) dimension taken as 0, a few values per input and output
+/// for their names, datatypes, shapes and parameters, and 4096 for the rest of the request
+/// (id, parameters, outputs; small requests to a variable-batch model fit in these).
+/// decodeInferRequest() indexes a body up to this many values; when it holds more and an input
+/// has a variable dimension, it reads the shapes the body declares for those inputs (without
+/// indexing it), checks them against the model and the body's size, and indexes again up to
+/// this limit plus the declared shapes' elements and lists.
 std::size_t inferRequestValueLimit(const ModelSchema& schema);
 
 /// Every input as "name DTYPE [dims]" (e.g. "x FP32 [-1, 4], mask BOOL [-1]"), for messages.
@@ -139,15 +144,19 @@ std::string describeInputs(const std::vector<TensorSpec>& specs);
 
 /// What jsonOutline() finds in a JSON text without parsing it.
 struct JsonOutline {
-  std::size_t depth = 0;   ///< deepest nesting of lists and objects
-  std::size_t values = 1;  ///< values and member names, at most (see jsonOutline())
+  std::size_t depth = 0;       ///< deepest nesting of lists and objects
+  std::size_t values = 1;      ///< values and member names (see jsonOutline())
+  std::size_t containers = 0;  ///< lists and objects
+  std::size_t names = 0;       ///< member names
+  /// Strings, numbers, true, false and null that are not member names.
+  std::size_t scalars() const { return values - std::min(values, containers + names); }
 };
 
-/// Deepest nesting of JSON lists and objects in `json`, and an upper bound of its values and
-/// member names: one for the root and one after every '[', '{', ',' and ':' (exact for valid
-/// JSON except that an empty list or object counts one too many). Strings are skipped, so
-/// brackets and commas in them do not count. Stops as soon as a limit is passed, with that
-/// count at its limit + 1. Never throws.
+/// Deepest nesting of JSON lists and objects in `json`, and a count of its values and member
+/// names: one for the root and one after every '[', '{', ',' and ':' but an empty list's or
+/// object's (exact for valid JSON), with the lists and objects and the member names among them.
+/// Strings are skipped, so brackets and commas in them do not count. Stops as soon as a limit
+/// is passed, with that count at its limit + 1. Never throws.
 JsonOutline jsonOutline(std::string_view json, std::size_t depth_limit, std::size_t value_limit);
 
 /// jsonOutline(json, limit, no value limit).depth.

@@ -186,6 +186,17 @@ std::size_t mlflowValueLimit(const ModelSchema& schema) {
   return total;
 }
 
+/// The most JSON values an MLflow body needs per scalar that can become an element: the
+/// scalar, its column name and row object in dataframe_records or instances, and a list per
+/// dimension below the first (the lists of [n, 1, 1] data); three at least.
+std::size_t mlflowStructurePerScalar(const ModelSchema& schema) {
+  std::size_t rank = 1;
+  for (const auto& spec : schema.inputs) {
+    rank = std::max(rank, spec.shape.size());
+  }
+  return rank + 2;
+}
+
 /// The most columns a CSV table can have for `schema`: one per input when they are named after
 /// the inputs, or the width of a single input's matrix ([n, k] or [n, k, 1] take k, [n] one);
 /// kUnbounded when that width is variable.
@@ -482,6 +493,17 @@ Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
                            " JSON values, more than the model's inputs can take (" +
                            describeInputs(schema.inputs) +
                            "). Send at most the shapes the model accepts");
+  }
+  // With a variable dimension the body bounds the values, so their structure must not outgrow
+  // the scalars that can become elements (`[[],[],...]` would be all structure).
+  const std::size_t structure_limit = mlflowStructurePerScalar(schema) * outline.scalars() + 4096;
+  if (outline.values > structure_limit) {
+    return invalidArgument(
+        "the request holds " + std::to_string(outline.values) + " JSON values but only " +
+        std::to_string(outline.scalars()) +
+        " of them can be tensor elements; the model's inputs (" + describeInputs(schema.inputs) +
+        ") need at most " + std::to_string(mlflowStructurePerScalar(schema)) +
+        " per element (with its row, column name and lists) and 4096 more");
   }
   Var root;
   try {
