@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as an inference request body for frontend.http. The first
-// byte picks the parser: an OIP v2 JSON request, an OIP v2 request with binary tensor data (the
-// next two bytes give the Inference-Header-Content-Length), an MLflow JSON request or an MLflow
-// CSV request. Decoding must never crash, leak, hang or throw; whatever decodes must match the
+// byte picks the parser (its two low bits): an OIP v2 JSON request, an OIP v2 request with
+// binary tensor data (the next two bytes give the Inference-Header-Content-Length), an MLflow
+// JSON request or an MLflow CSV request; and the model (bit 2): one with variable batches, or
+// one of fixed shapes, whose requests the decoders bound by what its inputs can take. Decoding must never crash, leak, hang or throw; whatever decodes must match the
 // model's schema and encode back (as JSON and as binary outputs) without failing. Built with
 // clang++ -fsanitize=fuzzer,address,undefined by tests/fuzz/CMakeLists.txt.
 #include <cstddef>
@@ -32,6 +33,17 @@ ModelSchema makeSchema() {
   return schema;
 }
 
+/// Fixed shapes only: the decoders stop reading at the values these inputs can take.
+ModelSchema makeFixedSchema() {
+  ModelSchema schema;
+  schema.inputs = {{"x", DType::kFloat32, {2, 2}},
+                   {"text", DType::kBytes, {2}, true},
+                   {"flag", DType::kBool, {1}, true},
+                   {"small", DType::kUInt8, {3}, true}};
+  schema.outputs = {{"x", DType::kFloat32, {2, 2}}};
+  return schema;
+}
+
 /// Every decoded tensor has the model's datatype, a shape that fits, and storage for it.
 void checkInputs(const TensorMap& inputs, const ModelSchema& schema) {
   for (const auto& [name, tensor] : inputs) {
@@ -54,10 +66,12 @@ void checkInputs(const TensorMap& inputs, const ModelSchema& schema) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const ModelSchema schema = makeSchema();
+  static const ModelSchema variable_schema = makeSchema();
+  static const ModelSchema fixed_schema = makeFixedSchema();
   if (size == 0) {
     return 0;
   }
+  const ModelSchema& schema = (data[0] & 4) != 0 ? fixed_schema : variable_schema;
   const std::uint8_t mode = data[0] % 4;
   std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
   using namespace aimass::plugins::frontend;

@@ -12,4 +12,21 @@ namespace aimass::testing {
 ///     EXPECT_EQ(heapAllocations(), before);
 long heapAllocations();
 
+/// Bytes allocated through operator new (plain and aligned) and not yet deleted, as the C
+/// library sizes the blocks (malloc_usable_size: the request rounded up a little). Counts every
+/// thread's allocations.
+long heapBytesInUse();
+
+/// The most heapBytesInUse() has been since the last resetHeapPeak() (or since the start).
+/// Measures what a call needs at its worst, even when it frees everything before returning:
+///
+///     resetHeapPeak();
+///     const long base = heapBytesInUse();
+///     decode(body);
+///     EXPECT_LT(heapPeakBytes() - base, 1 << 20);
+long heapPeakBytes();
+
+/// Starts a new peak at the bytes in use now.
+void resetHeapPeak();
+
 }  // namespace aimass::testing

@@ -298,37 +298,90 @@ std::optional<std::uint64_t> elementCount(const Shape& shape) {
   return n;
 }
 
+std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) {
+  return a > std::numeric_limits<std::uint64_t>::max() - b
+             ? std::numeric_limits<std::uint64_t>::max()
+             : a + b;
+}
+
+/// inputCapacity() of `shape`; a variable (-1) dimension counts as 0 with `variable_as_zero`,
+/// and makes it nullopt otherwise.
+std::optional<InputCapacity> shapeCapacity(const Shape& shape, bool variable_as_zero) {
+  InputCapacity capacity;
+  // Nested data has one list for the whole tensor and, below it, one per entry of each
+  // dimension but the last: 1 + d0 + d0*d1 + ... lists for [d0, d1, ..., dn].
+  std::uint64_t prefix = 1;
+  for (const std::int64_t dim : shape) {
+    if (dim < 0 && !variable_as_zero) {
+      return std::nullopt;
+    }
+    capacity.lists = saturatingAdd(capacity.lists, prefix);
+    const auto d = static_cast<std::uint64_t>(std::max<std::int64_t>(dim, 0));
+    if (d != 0 && prefix > std::numeric_limits<std::uint64_t>::max() / d) {
+      return std::nullopt;
+    }
+    prefix *= d;
+  }
+  capacity.elements = prefix;
+  capacity.lists = std::max<std::uint64_t>(capacity.lists, 1);  // a scalar's `data` is a list
+  return capacity;
+}
+
+/// JSON values of a request besides its inputs' data and its outputs: the request object,
+/// "id", "inputs", "outputs" and "parameters" (accepted and ignored, so a client may send some
+/// of its own). Room to spare: 4096 nodes are 160 KiB.
+constexpr std::uint64_t kRequestValues = 4096;
+/// Per input: its object and the names and values of "name", "datatype", "shape", "data",
+/// "parameters" and "binary_data_size" (12), plus one per dimension of "shape", with room for
+/// parameters of its own.
+constexpr std::uint64_t kInputValues = 32;
+/// Per output: {"name": ..., "parameters": {"binary_data": ...}} (7).
+constexpr std::uint64_t kOutputValues = 8;
+
 /// A tensor from binary tensor data: little-endian, row-major; BOOL one byte 0 or 1; BYTES a
 /// 4-byte little-endian length before each element.
 Expected<Tensor> tensorFromBinary(std::string_view bytes, DType dtype, const Shape& shape,
                                   const std::string& input) {
   auto count = elementCount(shape);
   if (dtype == DType::kBytes) {
-    std::vector<std::string> strings;
-    std::size_t pos = 0;
-    while (pos < bytes.size()) {
+    // Each element is at least its 4-byte length, so the bytes bound the shape before anything
+    // is counted; the elements are then counted, and checked, before any string is made (a
+    // string costs 32 bytes or more, eight times its shortest encoding).
+    if (!count || *count > bytes.size() / 4) {
+      return invalidArgument("input '" + input + "': BYTES " + shapeToString(shape) + " has " +
+                             (count ? std::to_string(*count) : std::string("too many")) +
+                             " elements but binary_data_size " + std::to_string(bytes.size()) +
+                             " holds at most " + std::to_string(bytes.size() / 4) +
+                             " (each element starts with a 4-byte length)");
+    }
+    std::size_t elements = 0;
+    for (std::size_t pos = 0; pos < bytes.size(); ++elements) {
       if (bytes.size() - pos < 4) {
-        return invalidArgument("input '" + input + "': BYTES element " +
-                               std::to_string(strings.size()) +
+        return invalidArgument("input '" + input + "': BYTES element " + std::to_string(elements) +
                                " is cut off in its 4-byte length prefix");
       }
       std::uint32_t length = 0;
       std::memcpy(&length, bytes.data() + pos, sizeof(length));
       pos += 4;
       if (length > bytes.size() - pos) {
-        return invalidArgument("input '" + input + "': BYTES element " +
-                               std::to_string(strings.size()) + " says " + std::to_string(length) +
-                               " bytes but only " + std::to_string(bytes.size() - pos) +
-                               " are left");
+        return invalidArgument("input '" + input + "': BYTES element " + std::to_string(elements) +
+                               " says " + std::to_string(length) + " bytes but only " +
+                               std::to_string(bytes.size() - pos) + " are left");
       }
-      strings.emplace_back(bytes.substr(pos, length));
       pos += length;
     }
-    if (!count || *count != strings.size()) {
-      return invalidArgument("input '" + input + "' has " + std::to_string(strings.size()) +
+    if (*count != elements) {
+      return invalidArgument("input '" + input + "' has " + std::to_string(elements) +
                              " BYTES elements in its binary data but its shape " +
-                             shapeToString(shape) + " needs " +
-                             (count ? std::to_string(*count) : std::string("more")));
+                             shapeToString(shape) + " needs " + std::to_string(*count));
+    }
+    std::vector<std::string> strings;
+    strings.reserve(elements);
+    for (std::size_t pos = 0; pos < bytes.size();) {
+      std::uint32_t length = 0;
+      std::memcpy(&length, bytes.data() + pos, sizeof(length));
+      strings.emplace_back(bytes.substr(pos + 4, length));
+      pos += 4 + length;
     }
     return Tensor::fromStrings(std::move(strings)).reshaped(shape);
   }
@@ -824,25 +877,38 @@ std::optional<Tensor> flatFloats(const JsonDocument& doc, std::size_t data, DTyp
   return tensor;
 }
 
-Expected<Tensor> decodeInput(const JsonDocument& doc, std::size_t input, const std::string& name,
-                             const TensorSpec& spec, BinarySection& binary) {
-  const std::string where = "input '" + name + "'";
-  AIMASS_ASSIGN_OR_RETURN(std::string datatype, stringMember(doc, input, "datatype", where));
+/// The declared datatype of input `where` when `spec` takes it (the same or, both numeric,
+/// converted exactly later).
+Expected<DType> checkDatatype(const std::string& where, std::string_view datatype,
+                              const TensorSpec& spec) {
   auto dtype = dtypeFromName(datatype);
   if (!dtype) {
-    return invalidArgument(where + ": unknown datatype '" + datatype + "'");
+    return invalidArgument(where + ": unknown datatype '" + std::string(datatype) + "'");
   }
   if (*dtype != spec.dtype && !(isNumeric(*dtype) && isNumeric(spec.dtype))) {
-    return invalidArgument(where + " has datatype " + datatype + " but the model expects " +
-                           std::string(dtypeName(spec.dtype)) +
+    return invalidArgument(where + " has datatype " + std::string(datatype) +
+                           " but the model expects " + std::string(dtypeName(spec.dtype)) +
                            " (only numeric datatypes convert, and only exactly)");
   }
-  AIMASS_ASSIGN_OR_RETURN(Shape shape, readShape(doc, doc.member(input, "shape"), name));
+  return *dtype;
+}
+
+Status checkShape(const std::string& where, const Shape& shape, const TensorSpec& spec) {
   if (!shapeFits(shape, spec.shape)) {
     return invalidArgument(where + " has shape " + shapeToString(shape) +
                            " but the model expects " + shapeToString(spec.shape) +
                            " (-1: any size)");
   }
+  return Status();
+}
+
+Expected<Tensor> decodeInput(const JsonDocument& doc, std::size_t input, const std::string& name,
+                             const TensorSpec& spec, BinarySection& binary) {
+  const std::string where = "input '" + name + "'";
+  AIMASS_ASSIGN_OR_RETURN(std::string datatype, stringMember(doc, input, "datatype", where));
+  AIMASS_ASSIGN_OR_RETURN(DType dtype, checkDatatype(where, datatype, spec));
+  AIMASS_ASSIGN_OR_RETURN(Shape shape, readShape(doc, doc.member(input, "shape"), name));
+  AIMASS_RETURN_IF_ERROR(checkShape(where, shape, spec));
   AIMASS_ASSIGN_OR_RETURN(std::size_t parameters, parametersOf(doc, input, where));
   const bool has_data = hasValue(doc, input, "data");
   const std::size_t binary_size = parameters == JsonDocument::kNone
@@ -870,7 +936,7 @@ Expected<Tensor> decodeInput(const JsonDocument& doc, std::size_t input, const s
     }
     auto bytes = binary.bytes.substr(binary.used, static_cast<std::size_t>(size));
     binary.used += static_cast<std::size_t>(size);
-    AIMASS_ASSIGN_OR_RETURN(tensor, tensorFromBinary(bytes, *dtype, shape, name));
+    AIMASS_ASSIGN_OR_RETURN(tensor, tensorFromBinary(bytes, dtype, shape, name));
   } else {
     std::size_t data = doc.member(input, "data");
     if (data == JsonDocument::kNone || doc.node(data).kind != JsonDocument::Kind::kArray) {
@@ -878,7 +944,23 @@ Expected<Tensor> decodeInput(const JsonDocument& doc, std::size_t input, const s
                              " needs a \"data\" list (or, with binary data, a "
                              "\"binary_data_size\" parameter)");
     }
-    std::optional<Tensor> flat = flatFloats(doc, data, *dtype, shape);
+    // The declared shape against what the request carries, before reading a value: every
+    // element is a node inside the list, so a shape of more elements than that is refused
+    // without allocating for it.
+    const JsonDocument::Node& list = doc.node(data);
+    const std::size_t carried = list.end - data - 1;
+    if (auto declared = elementCount(shape); !declared || *declared > carried) {
+      const std::string needs = declared ? std::to_string(*declared) : std::string("more");
+      if (carried == list.size) {  // flat: every node is an element
+        return invalidArgument(where + " has " + std::to_string(carried) +
+                               " elements but its shape " + shapeToString(shape) + " needs " +
+                               needs);
+      }
+      return invalidArgument(where + " has shape " + shapeToString(shape) + " of " + needs +
+                             " elements but its \"data\" holds only " + std::to_string(carried) +
+                             " values");
+    }
+    std::optional<Tensor> flat = flatFloats(doc, data, dtype, shape);
     std::vector<std::uint32_t> leaves;
     if (flat) {
       tensor = std::move(*flat);
@@ -890,10 +972,10 @@ Expected<Tensor> decodeInput(const JsonDocument& doc, std::size_t input, const s
                                " elements but its shape " + shapeToString(shape) + " needs " +
                                (expected ? std::to_string(*expected) : std::string("more")));
       }
-      AIMASS_ASSIGN_OR_RETURN(tensor, makeTensor(NodeLeaves{doc, leaves}, *dtype, shape, name));
+      AIMASS_ASSIGN_OR_RETURN(tensor, makeTensor(NodeLeaves{doc, leaves}, dtype, shape, name));
     }
   }
-  if (*dtype != spec.dtype) {
+  if (dtype != spec.dtype) {
     return convertExactly(tensor, spec.dtype, name);
   }
   return tensor;
@@ -999,6 +1081,349 @@ Expected<InferRequest> decodeDocument(const JsonDocument& doc, const ModelSchema
   return out;
 }
 
+/// A quick walk over a request body that finds what each entry of its top-level "inputs" list
+/// declares ("name", "datatype", "shape") and skips the rest, `data` lists included, eight
+/// bytes at a time where there are no brackets, braces or quotes. It allocates nothing per
+/// value and checks little: where the text is not JSON it can follow, the walk stops and the
+/// full parse says what is wrong. Names and datatypes are taken as written (one with escapes
+/// is not recognised), shapes only as lists of plain integers.
+class DeclaredInputs {
+ public:
+  /// What one entry declares, as written.
+  struct Entry {
+    std::optional<std::string_view> name;
+    std::optional<std::string_view> datatype;
+    bool shape_read = false;  ///< `shape` holds the entry's "shape"
+    Shape shape;
+  };
+
+  explicit DeclaredInputs(std::string_view json) : s_(json.data()), n_(json.size()) {}
+
+  /// Calls on_list() at each top-level "inputs" list (the last one counts, as in the full
+  /// parse) and on_entry(const Entry&) after each object in it. False when the walk could not
+  /// follow the body to its end.
+  template <typename OnList, typename OnEntry>
+  bool walk(OnList on_list, OnEntry on_entry) {
+    space();
+    return object([&](std::string_view key) {
+      if (key != "inputs" || !peek('[')) {
+        return skipValue();
+      }
+      on_list();
+      ++p_;
+      space();
+      if (take(']')) {
+        return true;
+      }
+      do {
+        space();
+        if (!peek('{')) {
+          if (!skipValue()) {
+            return false;
+          }
+        } else if (entry()) {
+          on_entry(entry_);
+        } else {
+          return false;
+        }
+        space();
+      } while (take(','));
+      return take(']');
+    });
+  }
+
+ private:
+  /// Dimensions recorded of a shape; a longer one is not read.
+  static constexpr std::size_t kMaxRank = 64;
+
+  static constexpr std::uint64_t everyByte(unsigned char c) { return 0x0101010101010101ULL * c; }
+
+  /// Whether a byte of `v` is zero (exact for "any").
+  static constexpr bool hasZeroByte(std::uint64_t v) {
+    return ((v - everyByte(1)) & ~v & everyByte(0x80)) != 0;
+  }
+
+  std::uint64_t eightAt(std::size_t p) const {
+    std::uint64_t v;
+    std::memcpy(&v, s_ + p, sizeof(v));
+    return v;
+  }
+
+  bool peek(char c) const { return p_ < n_ && s_[p_] == c; }
+
+  bool take(char c) {
+    if (!peek(c)) {
+      return false;
+    }
+    ++p_;
+    return true;
+  }
+
+  void space() {
+    while (p_ < n_ && (s_[p_] == ' ' || s_[p_] == '\n' || s_[p_] == '\r' || s_[p_] == '\t')) {
+      ++p_;
+    }
+  }
+
+  /// A string at p_; `text` is what lies between its quotes, escapes as written.
+  bool string(std::string_view& text, bool& escaped) {
+    const std::size_t start = ++p_;
+    escaped = false;
+    while (p_ < n_) {
+      while (n_ - p_ >= 8 && !hasZeroByte(eightAt(p_) ^ everyByte('"')) &&
+             !hasZeroByte(eightAt(p_) ^ everyByte('\\'))) {
+        p_ += 8;
+      }
+      if (p_ == n_) {
+        break;
+      }
+      if (s_[p_] == '"') {
+        text = std::string_view(s_ + start, p_ - start);
+        ++p_;
+        return true;
+      }
+      if (s_[p_] == '\\') {
+        escaped = true;
+        p_ = std::min(p_ + 2, n_);
+      } else {
+        ++p_;
+      }
+    }
+    return false;
+  }
+
+  /// A member name and the ':' after it; one with escapes reads as "\" (matching no key).
+  bool memberName(std::string_view& key) {
+    space();
+    bool escaped = false;
+    if (!peek('"') || !string(key, escaped)) {
+      return false;
+    }
+    if (escaped) {
+      key = "\\";
+    }
+    space();
+    if (!take(':')) {
+      return false;
+    }
+    space();
+    return true;
+  }
+
+  /// Any value: a string, a list or object with everything inside it, or a scalar.
+  bool skipValue() {
+    if (p_ == n_) {
+      return false;
+    }
+    if (s_[p_] == '"') {
+      std::string_view text;
+      bool escaped = false;
+      return string(text, escaped);
+    }
+    if (s_[p_] != '[' && s_[p_] != '{') {
+      while (p_ < n_ && s_[p_] != ',' && s_[p_] != ']' && s_[p_] != '}' && s_[p_] != ' ' &&
+             s_[p_] != '\n' && s_[p_] != '\r' && s_[p_] != '\t') {
+        ++p_;
+      }
+      return true;
+    }
+    std::size_t depth = 0;
+    while (p_ < n_) {
+      // Or-ing 0x20 into every byte turns '[' into '{' and ']' into '}' (and nothing else).
+      while (n_ - p_ >= 8) {
+        const std::uint64_t v = eightAt(p_);
+        const std::uint64_t folded = v | everyByte(0x20);
+        if (hasZeroByte(folded ^ everyByte('{')) || hasZeroByte(folded ^ everyByte('}')) ||
+            hasZeroByte(v ^ everyByte('"'))) {
+          break;
+        }
+        p_ += 8;
+      }
+      if (p_ == n_) {
+        break;
+      }
+      const char c = s_[p_];
+      if (c == '"') {
+        std::string_view text;
+        bool escaped = false;
+        if (!string(text, escaped)) {
+          return false;
+        }
+        continue;
+      }
+      ++p_;
+      if (c == '[' || c == '{') {
+        ++depth;
+      } else if ((c == ']' || c == '}') && --depth == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /// "shape" into entry_ when it is a list of plain non-negative integers; skipped otherwise.
+  bool shape() {
+    const std::size_t start = p_;
+    entry_.shape.clear();
+    if (take('[')) {
+      space();
+      bool read = take(']');
+      while (!read && entry_.shape.size() < kMaxRank) {
+        std::int64_t dim = 0;
+        const std::size_t digits = p_;
+        while (p_ < n_ && s_[p_] >= '0' && s_[p_] <= '9' &&
+               dim <= (std::numeric_limits<std::int64_t>::max() - 9) / 10) {
+          dim = dim * 10 + (s_[p_] - '0');
+          ++p_;
+        }
+        if (p_ == digits || (p_ < n_ && s_[p_] >= '0' && s_[p_] <= '9')) {
+          break;
+        }
+        entry_.shape.push_back(dim);
+        space();
+        read = take(']');
+        if (!read && !take(',')) {
+          break;
+        }
+        space();
+      }
+      if (read) {
+        entry_.shape_read = true;
+        return true;
+      }
+    }
+    p_ = start;
+    entry_.shape_read = false;
+    return skipValue();
+  }
+
+  /// The object at p_, member by member: on_member(key) reads the member's value.
+  template <typename OnMember>
+  bool object(OnMember on_member) {
+    if (!take('{')) {
+      return false;
+    }
+    space();
+    if (take('}')) {
+      return true;
+    }
+    do {
+      std::string_view key;
+      if (!memberName(key) || !on_member(key)) {
+        return false;
+      }
+      space();
+    } while (take(','));
+    return take('}');
+  }
+
+  /// The object at p_, an entry of "inputs".
+  bool entry() {
+    entry_.name.reset();
+    entry_.datatype.reset();
+    entry_.shape_read = false;
+    return object([&](std::string_view key) {
+      if (key == "shape") {
+        return shape();
+      }
+      if (key != "name" && key != "datatype") {
+        return skipValue();
+      }
+      std::optional<std::string_view>& field = key == "name" ? entry_.name : entry_.datatype;
+      field.reset();
+      if (!peek('"')) {
+        return skipValue();
+      }
+      std::string_view text;
+      bool escaped = false;
+      if (!string(text, escaped)) {
+        return false;
+      }
+      if (!escaped) {
+        field = text;
+      }
+      return true;
+    });
+  }
+
+  const char* s_;
+  std::size_t n_;
+  std::size_t p_ = 0;
+  Entry entry_;
+};
+
+/// The JSON values a request may hold once the shapes it declares are known: `base_limit`
+/// (inferRequestValueLimit()) plus, for each input with a variable dimension that an entry of
+/// "inputs" names, the elements and nested lists of the shape the entry declares. Each such
+/// shape and its datatype are first checked against the model, and its elements against the
+/// body (every value takes a byte and a separator at least): an entry that does not check out
+/// is refused here, with the error decodeInput() would give, before anything is indexed. An
+/// entry the walk cannot read (no readable shape or datatype, an escaped name) adds nothing.
+/// `declared` gets the counted shapes for messages ("x [2, 4]").
+Expected<std::size_t> declaredValueLimit(std::string_view json, const ModelSchema& schema,
+                                         std::size_t base_limit, std::string& declared) {
+  std::vector<bool> counted(schema.inputs.size());
+  std::uint64_t extra = 0;
+  Status refusal;
+  const std::uint64_t most_values = (json.size() + 1) / 2;
+  auto on_list = [&] {
+    counted.assign(counted.size(), false);
+    extra = 0;
+    refusal = Status();
+    declared.clear();
+  };
+  auto on_entry = [&](const DeclaredInputs::Entry& entry) {
+    if (!refusal.ok() || !entry.name) {
+      return;
+    }
+    const std::string name(*entry.name);
+    const auto spec = std::find_if(schema.inputs.begin(), schema.inputs.end(),
+                                   [&](const TensorSpec& s) { return s.name == name; });
+    if (spec == schema.inputs.end()) {
+      refusal = invalidArgument("unknown input '" + name +
+                                "'; the model takes: " + joinNames(schema.inputs));
+      return;
+    }
+    const auto index = static_cast<std::size_t>(spec - schema.inputs.begin());
+    if (counted[index] || !entry.datatype || !entry.shape_read ||
+        std::none_of(spec->shape.begin(), spec->shape.end(), [](auto d) { return d < 0; })) {
+      return;
+    }
+    const std::string where = "input '" + name + "'";
+    if (auto dtype = checkDatatype(where, *entry.datatype, *spec); !dtype.ok()) {
+      refusal = dtype.status();
+      return;
+    }
+    if (refusal = checkShape(where, entry.shape, *spec); !refusal.ok()) {
+      return;
+    }
+    const auto capacity = shapeCapacity(entry.shape, /*variable_as_zero=*/false);
+    if (!capacity || capacity->elements > most_values) {
+      refusal = invalidArgument(
+          where + " has shape " + shapeToString(entry.shape) + " of " +
+          (capacity ? std::to_string(capacity->elements) : std::string("too many")) +
+          " elements but the request's " + std::to_string(json.size()) +
+          " bytes of JSON hold at most " + std::to_string(most_values) +
+          " (a value and its comma take two bytes at least)");
+      return;
+    }
+    // An empty tensor's nested lists are left to the base limit's spare values: counted, a
+    // declared [1000000000, 0] would let a body of "[]," take a node per three bytes.
+    if (capacity->elements > 0) {
+      extra = saturatingAdd(extra, saturatingAdd(capacity->elements, capacity->lists));
+    }
+    counted[index] = true;
+    declared += (declared.empty() ? "" : ", ") + name + " " + shapeToString(entry.shape);
+  };
+  DeclaredInputs(json).walk(on_list, on_entry);
+  if (!refusal.ok()) {
+    return refusal;
+  }
+  const std::uint64_t limit = saturatingAdd(base_limit, extra);
+  return limit >= JsonDocument::kNoNodeLimit ? JsonDocument::kNoNodeLimit
+                                             : static_cast<std::size_t>(limit);
+}
+
 Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
                               const InferDecodeOptions& options) {
   BinarySection binary;
@@ -1011,9 +1436,35 @@ Expected<InferRequest> decode(std::string_view body, const ModelSchema& schema,
   }
   // Each thread keeps its document, so a request reuses the node storage of the last one.
   thread_local JsonDocument doc;
-  Status parsed = doc.parse(json, options.max_json_depth);
+  std::size_t value_limit = inferRequestValueLimit(schema);
+  Status parsed = doc.parse(json, options.max_json_depth, value_limit);
+  std::string declared;
+  if (parsed.code() == StatusCode::kOutOfRange &&
+      std::any_of(schema.inputs.begin(), schema.inputs.end(), [](const TensorSpec& s) {
+        return std::any_of(s.shape.begin(), s.shape.end(), [](auto d) { return d < 0; });
+      })) {
+    // More values than the model takes at its smallest: a variable dimension may need them,
+    // as far as the shapes the request declares (checked against the model first) reach. The
+    // parse that stopped indexed no more than the limit, so trying again costs little.
+    auto limit = declaredValueLimit(json, schema, value_limit, declared);
+    if (!limit.ok()) {
+      doc.trim();
+      return limit.status();
+    }
+    if (*limit > value_limit) {
+      value_limit = *limit;
+      parsed = doc.parse(json, options.max_json_depth, value_limit);
+    }
+  }
   if (!parsed.ok()) {
     doc.trim();
+    if (parsed.code() == StatusCode::kOutOfRange) {
+      return invalidArgument(
+          "the request holds more than " + std::to_string(value_limit) +
+          " JSON values, more than the model's inputs can take (" + describeInputs(schema.inputs) +
+          (declared.empty() ? std::string() : ") at the shapes it declares (" + declared) +
+          "); it was not read further. Send at most the shapes the model accepts");
+    }
     bool binary_hint = !options.header_length && parsed.message().starts_with("malformed JSON") &&
                        json.find("\"binary_data_size\"") != json.npos;
     if (binary_hint) {
@@ -1170,10 +1621,39 @@ bool InferRequest::wantsBinary(std::string_view output) const {
   return binary_data_output;
 }
 
-std::size_t jsonNestingDepth(std::string_view json, std::size_t limit) {
+std::string describeInputs(const std::vector<TensorSpec>& specs) {
+  std::string out;
+  for (const auto& s : specs) {
+    out += (out.empty() ? "" : ", ") + s.name + " " + std::string(dtypeName(s.dtype)) + " " +
+           shapeToString(s.shape);
+  }
+  return out.empty() ? "(nothing)" : out;
+}
+
+std::optional<InputCapacity> inputCapacity(const TensorSpec& spec) {
+  return shapeCapacity(spec.shape, /*variable_as_zero=*/false);
+}
+
+std::size_t inferRequestValueLimit(const ModelSchema& schema) {
+  std::uint64_t total = kRequestValues + kOutputValues * schema.outputs.size();
+  for (const auto& spec : schema.inputs) {
+    // A variable dimension counts as 0 here: declaredValueLimit() adds what a request declares.
+    auto capacity = shapeCapacity(spec.shape, /*variable_as_zero=*/true);
+    if (!capacity) {
+      return JsonDocument::kNoNodeLimit;
+    }
+    total = saturatingAdd(total, saturatingAdd(capacity->elements, capacity->lists));
+    total = saturatingAdd(total, kInputValues + spec.shape.size());
+  }
+  return total >= JsonDocument::kNoNodeLimit ? JsonDocument::kNoNodeLimit
+                                             : static_cast<std::size_t>(total);
+}
+
+JsonOutline jsonOutline(std::string_view json, std::size_t depth_limit, std::size_t value_limit) {
+  JsonOutline outline;
   std::size_t depth = 0;
-  std::size_t deepest = 0;
   bool in_string = false;
+  char previous = 0;  // the last character outside strings and whitespace
   for (std::size_t i = 0; i < json.size(); ++i) {
     char c = json[i];
     if (in_string) {
@@ -1184,18 +1664,42 @@ std::size_t jsonNestingDepth(std::string_view json, std::size_t limit) {
       }
       continue;
     }
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+      continue;
+    }
+    const char before = previous;
+    previous = c;
     if (c == '"') {
       in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > limit) {
-        return limit + 1;
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      ++outline.containers;
+      outline.depth = std::max(outline.depth, ++depth);
+      if (outline.depth > depth_limit) {
+        outline.depth = depth_limit + 1;
+        return outline;
       }
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
+    } else if (c == ']' || c == '}') {
+      depth -= depth > 0 ? 1 : 0;
+      // An empty list or object: no value followed its opening bracket after all.
+      outline.values -= (before == '[' || before == '{') && outline.values > 1 ? 1 : 0;
+      continue;
+    } else if (c == ':') {
+      ++outline.names;
+    } else if (c != ',') {
+      continue;
+    }
+    if (++outline.values > value_limit) {
+      outline.values = value_limit + 1;
+      return outline;
     }
   }
-  return deepest;
+  return outline;
+}
+
+std::size_t jsonNestingDepth(std::string_view json, std::size_t limit) {
+  return jsonOutline(json, limit, static_cast<std::size_t>(-1)).depth;
 }
 
 void appendTensorElement(std::string& out, const Tensor& t, std::int64_t i) {

@@ -3,6 +3,8 @@
 
 #include <Poco/Dynamic/Var.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,7 +62,11 @@ struct InferDecodeOptions {
 /// output or header at fault: malformed JSON, nesting deeper than max_json_depth, an unknown,
 /// duplicate or missing input, an unknown datatype or one that does not convert, a shape whose
 /// rank or fixed dimensions differ from the model's, an element count other than the shape's
-/// product, values that are not of the datatype, an unknown output name, and for binary data a
+/// product, values that are not of the datatype, an unknown output name, more JSON values than
+/// the model's inputs can take at the shapes the request declares (inferRequestValueLimit():
+/// the body is not read past them), a declared shape of more elements than the body can hold
+/// (each value takes two bytes at least) or than its values or binary bytes carry (refused
+/// before the tensor is allocated or the values indexed), and for binary data a
 /// bad Inference-Header-Content-Length (not a number, zero, past the end of the body), a
 /// binary_data_size that does not match the shape or runs past the body, binary inputs
 /// without the header, and bytes left over after the last binary input. `parameters` other
@@ -109,8 +115,51 @@ Expected<std::string> encodeInferResponse(std::string_view model_name,
                                           const TensorMap& outputs,
                                           const std::vector<std::string>& selected);
 
-/// Deepest nesting of JSON lists and objects in `json` (strings are skipped, so brackets in
-/// them do not count). Stops counting, returning `limit + 1`, as soon as `limit` is passed.
+/// What a request may carry for one input of a model: the elements a tensor of the input's
+/// shape holds, and the JSON lists its `data` may be nested in (one for the whole, one per row
+/// of a [rows, columns] input, ...).
+struct InputCapacity {
+  std::uint64_t elements = 0;
+  std::uint64_t lists = 0;
+};
+
+/// The capacity of an input whose dimensions are all fixed; nullopt when one is variable (-1),
+/// so that only the body's size bounds what a request carries for it, or when the product
+/// overflows.
+std::optional<InputCapacity> inputCapacity(const TensorSpec& spec);
+
+/// The most JSON values (JsonDocument nodes: every value and member name) an OIP request to a
+/// model of `schema` can hold before the shapes it declares are known: each input's elements
+/// and lists with every variable (-1) dimension taken as 0, a few values per input and output
+/// for their names, datatypes, shapes and parameters, and 4096 for the rest of the request
+/// (id, parameters, outputs; small requests to a variable-batch model fit in these).
+/// decodeInferRequest() indexes a body up to this many values; when it holds more and an input
+/// has a variable dimension, it reads the shapes the body declares for those inputs (without
+/// indexing it), checks them against the model and the body's size, and indexes again up to
+/// this limit plus the declared shapes' elements and lists.
+std::size_t inferRequestValueLimit(const ModelSchema& schema);
+
+/// Every input as "name DTYPE [dims]" (e.g. "x FP32 [-1, 4], mask BOOL [-1]"), for messages.
+std::string describeInputs(const std::vector<TensorSpec>& specs);
+
+/// What jsonOutline() finds in a JSON text without parsing it.
+struct JsonOutline {
+  std::size_t depth = 0;       ///< deepest nesting of lists and objects
+  std::size_t values = 1;      ///< values and member names (see jsonOutline())
+  std::size_t containers = 0;  ///< lists and objects
+  std::size_t names = 0;       ///< member names
+  /// Strings, numbers, true, false and null that are not member names.
+  std::size_t scalars() const { return values - std::min(values, containers + names); }
+};
+
+/// Deepest nesting of JSON lists and objects in `json`, and a count of its values and member
+/// names: one for the root and one after every '[', '{', ',' and ':' but an empty list's or
+/// object's (exact for valid JSON), with the lists and objects and the member names among them.
+/// Strings are skipped, so brackets and commas in them do not count. Stops as soon as a limit
+/// is passed, with that count at its limit + 1. Never throws.
+JsonOutline jsonOutline(std::string_view json, std::size_t depth_limit, std::size_t value_limit);
+
+/// jsonOutline(json, limit, no value limit).depth.
 std::size_t jsonNestingDepth(std::string_view json, std::size_t limit);
 
 /// A tensor of `dtype` and `shape` from JSON scalars in row-major order (as many as the shape's

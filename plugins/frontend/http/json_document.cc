@@ -110,8 +110,16 @@ bool exactValue(std::uint64_t mantissa, int exponent, double& out) {
 class Scanner {
  public:
   Scanner(std::string_view text, std::vector<JsonDocument::Node>& nodes,
-          std::vector<std::uint32_t>& open, std::size_t max_depth)
-      : s_(text.data()), n_(text.size()), nodes_(nodes), open_(open), max_depth_(max_depth) {}
+          std::vector<std::uint32_t>& open, std::size_t max_depth, std::size_t max_nodes)
+      : s_(text.data()),
+        n_(text.size()),
+        nodes_(nodes),
+        open_(open),
+        max_depth_(max_depth),
+        max_nodes_(max_nodes),
+        // Every node starts at its own byte, so a text shorter than 2^32 - 1 bytes cannot hold
+        // too many nodes for the index; plainNumber() leaves longer ones to push(), which checks.
+        plain_limit_(n_ < std::numeric_limits<std::uint32_t>::max() ? max_nodes : 0) {}
 
   Status run() {
     skipSpace();
@@ -208,6 +216,9 @@ class Scanner {
   }
 
   Status push(JsonDocument::Kind kind, std::string_view text, bool escaped = false) {
+    if (nodes_.size() >= max_nodes_) {
+      return outOfRange("the JSON holds more than " + std::to_string(max_nodes_) + " values");
+    }
     if (nodes_.size() >= std::numeric_limits<std::uint32_t>::max()) {
       return resourceExhausted("the JSON has too many values");
     }
@@ -284,16 +295,14 @@ class Scanner {
   }
 
   /// The common number in a tensor's data, read in one pass: at most 19 digits with or
-  /// without a fraction, no exponent, a value exactValue() works out, and at least 32 bytes of
-  /// text left (so the few bounds checks below suffice). Pushes its node
+  /// without a fraction, no exponent, a value exactValue() works out, at least 32 bytes of
+  /// text left (so the few bounds checks below suffice) and room for its node. Pushes its node
   /// and returns true; returns false, with nothing pushed or consumed, for anything else, which
   /// number() then reads (or refuses) in full.
   bool plainNumber() {
     const char* p = s_ + p_;
     const char* const end = s_ + n_;
-    // Every node starts at its own byte, so a text shorter than 2^32 - 1 bytes cannot hold too
-    // many nodes (push() checks longer ones).
-    if (end - p < 32 || n_ >= std::numeric_limits<std::uint32_t>::max()) {
+    if (end - p < 32 || nodes_.size() >= plain_limit_) {
       return false;
     }
     const char* const begin = p;
@@ -558,14 +567,16 @@ class Scanner {
   std::vector<JsonDocument::Node>& nodes_;
   std::vector<std::uint32_t>& open_;
   std::size_t max_depth_;
+  std::size_t max_nodes_;
+  std::size_t plain_limit_;  ///< plainNumber() pushes only below this many nodes
 };
 
 }  // namespace
 
-Status JsonDocument::parse(std::string_view text, std::size_t max_depth) {
+Status JsonDocument::parse(std::string_view text, std::size_t max_depth, std::size_t max_nodes) {
   nodes_.clear();
   open_.clear();
-  return Scanner(text, nodes_, open_, max_depth).run();
+  return Scanner(text, nodes_, open_, max_depth, max_nodes).run();
 }
 
 std::size_t JsonDocument::member(std::size_t object, std::string_view key) const {

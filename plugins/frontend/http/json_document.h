@@ -31,7 +31,7 @@ class JsonDocument {
 
   struct Node {
     Kind kind = Kind::kNull;
-    bool escaped = false;    ///< kString: `text` has backslash escapes (see string())
+    bool escaped = false;  ///< kString: `text` has backslash escapes (see string())
     /// kNumber: `value` holds the token as the nearest double, worked out while scanning
     /// where one exact multiplication or division gives it correctly rounded: significant
     /// digits up to 2^53 with a decimal exponent within +-22 (e.g. 0.0039215689 or 255), and,
@@ -48,13 +48,17 @@ class JsonDocument {
   };
 
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  /// parse()'s `max_nodes` when only the node index's own limit (2^32 - 1 nodes) applies.
+  static constexpr std::size_t kNoNodeLimit = static_cast<std::size_t>(-1);
 
   /// Parses `text`, which must stay alive and unchanged while the nodes are read. Errors are
   /// kInvalidArgument: "malformed JSON: <what> at byte N", or "the JSON is nested deeper than
   /// N levels (max_json_depth)" when more than `max_depth` arrays and objects are open at once.
-  /// kResourceExhausted when the text has more than 2^32 - 1 nodes. Never throws except
-  /// std::bad_alloc.
-  Status parse(std::string_view text, std::size_t max_depth);
+  /// kOutOfRange, "the JSON holds more than N values", as soon as the text has more than
+  /// `max_nodes` nodes (every value and member name is one): the scan stops there, so the node
+  /// storage never grows past `max_nodes` however long the text is. kResourceExhausted when the
+  /// text has more than 2^32 - 1 nodes. Never throws except std::bad_alloc.
+  Status parse(std::string_view text, std::size_t max_depth, std::size_t max_nodes = kNoNodeLimit);
 
   const Node& node(std::size_t index) const { return nodes_[index]; }
   std::size_t nodeCount() const { return nodes_.size(); }

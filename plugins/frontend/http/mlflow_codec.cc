@@ -162,6 +162,70 @@ const TensorSpec* singleInput(const ModelSchema& schema) {
   return found;
 }
 
+constexpr std::size_t kUnbounded = static_cast<std::size_t>(-1);
+
+std::size_t saturatingAdd(std::size_t a, std::uint64_t b) {
+  return b >= kUnbounded - a ? kUnbounded : a + static_cast<std::size_t>(b);
+}
+
+/// The most JSON values (every value and member name) an MLflow body for `schema` can
+/// legitimately hold; kUnbounded when an input has a variable dimension (the body's size bounds
+/// those). Every element of an input costs at most four: itself, its column's name in a
+/// dataframe_records row, the list of a one-value row ([n, 1] for an [n] input) and its name in
+/// "columns"; every list of nested data one more; and 4096 are left for the rest (the format
+/// key, "params", ...).
+std::size_t mlflowValueLimit(const ModelSchema& schema) {
+  std::size_t total = 4096;
+  for (const auto& spec : schema.inputs) {
+    auto capacity = inputCapacity(spec);
+    if (!capacity || capacity->elements > kUnbounded / 8 || capacity->lists > kUnbounded / 8) {
+      return kUnbounded;
+    }
+    total = saturatingAdd(total, 4 * capacity->elements + capacity->lists + 32);
+  }
+  return total;
+}
+
+/// The most JSON values an MLflow body needs per scalar that can become an element: the
+/// scalar, its column name and row object in dataframe_records or instances, and a list per
+/// dimension below the first (the lists of [n, 1, 1] data); three at least.
+std::size_t mlflowStructurePerScalar(const ModelSchema& schema) {
+  std::size_t rank = 1;
+  for (const auto& spec : schema.inputs) {
+    rank = std::max(rank, spec.shape.size());
+  }
+  return rank + 2;
+}
+
+/// The most columns a CSV table can have for `schema`: one per input when they are named after
+/// the inputs, or the width of a single input's matrix ([n, k] or [n, k, 1] take k, [n] one);
+/// kUnbounded when that width is variable.
+std::size_t csvColumnLimit(const ModelSchema& schema) {
+  std::size_t limit = schema.inputs.size();
+  if (const TensorSpec* spec = singleInput(schema)) {
+    std::size_t width = 1;
+    if (spec->shape.size() >= 2) {
+      width = spec->shape[1] < 0 ? kUnbounded : static_cast<std::size_t>(spec->shape[1]);
+    }
+    limit = std::max(limit, width);
+  }
+  return limit;
+}
+
+/// The most CSV cells below the header for `schema`: one per element of its inputs;
+/// kUnbounded when an input has a variable dimension.
+std::size_t csvCellLimit(const ModelSchema& schema) {
+  std::size_t total = 0;
+  for (const auto& spec : schema.inputs) {
+    auto capacity = inputCapacity(spec);
+    if (!capacity) {
+      return kUnbounded;
+    }
+    total = saturatingAdd(total, capacity->elements);
+  }
+  return total;
+}
+
 /// A CSV field as a JSON-like value of the input's datatype: text stays text for BYTES, and
 /// numbers and true/false are read for the others (anything else stays text, which the
 /// element check then names).
@@ -416,9 +480,30 @@ Expected<TensorMap> fromInputs(const Var& value, const ModelSchema& schema) {
 
 Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
                                std::size_t max_json_depth) {
-  if (jsonNestingDepth(body, max_json_depth) > max_json_depth) {
+  // Poco makes a heap object of every value, and recurses per level, so the body is measured
+  // before it is parsed.
+  const std::size_t value_limit = mlflowValueLimit(schema);
+  const JsonOutline outline = jsonOutline(body, max_json_depth, value_limit);
+  if (outline.depth > max_json_depth) {
     return invalidArgument("the JSON is nested deeper than " + std::to_string(max_json_depth) +
                            " levels (max_json_depth)");
+  }
+  if (outline.values > value_limit) {
+    return invalidArgument("the request holds more than " + std::to_string(value_limit) +
+                           " JSON values, more than the model's inputs can take (" +
+                           describeInputs(schema.inputs) +
+                           "). Send at most the shapes the model accepts");
+  }
+  // With a variable dimension the body bounds the values, so their structure must not outgrow
+  // the scalars that can become elements (`[[],[],...]` would be all structure).
+  const std::size_t structure_limit = mlflowStructurePerScalar(schema) * outline.scalars() + 4096;
+  if (outline.values > structure_limit) {
+    return invalidArgument(
+        "the request holds " + std::to_string(outline.values) + " JSON values but only " +
+        std::to_string(outline.scalars()) +
+        " of them can be tensor elements; the model's inputs (" + describeInputs(schema.inputs) +
+        ") need at most " + std::to_string(mlflowStructurePerScalar(schema)) +
+        " per element (with its row, column name and lists) and 4096 more");
   }
   Var root;
   try {
@@ -461,25 +546,60 @@ Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
 }
 
 /// RFC 4180 records: fields separated by commas, optionally double-quoted (a quote inside doubled),
-/// records ended by LF or CRLF.
-Expected<std::vector<std::vector<std::string>>> parseCsv(std::string_view text) {
-  std::vector<std::vector<std::string>> records;
+/// records ended by LF or CRLF; blank lines are skipped. `on_record` gets each record (the
+/// header first) and may take its fields. The first record may have at most `max_columns`
+/// fields, every later one exactly as many as the first, and those at most `max_cells` fields in
+/// all: the parse stops at the first field past a limit, so a long line costs no more than the
+/// limit.
+template <typename OnRecord>
+Status parseCsv(std::string_view text, const ModelSchema& schema, std::size_t max_columns,
+                std::size_t max_cells, OnRecord on_record) {
   std::vector<std::string> record;
   std::string field;
   bool quoted = false;
   bool was_quoted = false;
   std::size_t line = 1;
-  auto endField = [&] {
+  std::size_t records = 0;
+  std::size_t columns = 0;  // of the header
+  std::size_t cells = 0;    // below the header
+  auto endField = [&]() -> Status {
+    if (records == 0 && record.size() == max_columns) {
+      return invalidArgument("the CSV header has more than " + std::to_string(max_columns) +
+                             " columns but the model takes at most " + std::to_string(max_columns) +
+                             " (" + describeInputs(schema.inputs) + ")");
+    }
+    if (records > 0 && record.size() == columns) {
+      return invalidArgument("CSV row " + std::to_string(records) +
+                             " has more fields than the header's " + std::to_string(columns));
+    }
+    if (records > 0 && cells++ == max_cells) {
+      return invalidArgument("the CSV has more than " + std::to_string(max_cells) +
+                             " values, more than the model's inputs can take (" +
+                             describeInputs(schema.inputs) + ")");
+    }
     record.push_back(std::move(field));
     field.clear();
     was_quoted = false;
+    return Status();
   };
-  auto endRecord = [&] {
-    endField();
-    if (!(record.size() == 1 && record.front().empty())) {  // blank lines are skipped
-      records.push_back(std::move(record));
+  auto endRecord = [&]() -> Status {
+    AIMASS_RETURN_IF_ERROR(endField());
+    if (record.size() == 1 && record.front().empty()) {  // blank lines are skipped
+      cells -= records > 0 ? 1 : 0;
+      record.clear();
+      return Status();
     }
+    if (records == 0) {
+      columns = record.size();
+    } else if (record.size() != columns) {
+      return invalidArgument("CSV row " + std::to_string(records) + " has " +
+                             std::to_string(record.size()) + " fields but the header has " +
+                             std::to_string(columns));
+    }
+    ++records;
+    on_record(record);
     record.clear();
+    return Status();
   };
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -505,9 +625,9 @@ Expected<std::vector<std::vector<std::string>>> parseCsv(std::string_view text) 
       quoted = true;
       was_quoted = true;
     } else if (c == ',') {
-      endField();
+      AIMASS_RETURN_IF_ERROR(endField());
     } else if (c == '\n') {
-      endRecord();
+      AIMASS_RETURN_IF_ERROR(endRecord());
       ++line;
     } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
       continue;
@@ -522,31 +642,33 @@ Expected<std::vector<std::vector<std::string>>> parseCsv(std::string_view text) 
     return invalidArgument("CSV line " + std::to_string(line) + ": a quoted field is not closed");
   }
   if (!field.empty() || !record.empty() || was_quoted) {
-    endRecord();
+    AIMASS_RETURN_IF_ERROR(endRecord());
   }
-  return records;
+  return Status();
 }
 
 Expected<TensorMap> decodeCsv(std::string_view body, const ModelSchema& schema) {
-  AIMASS_ASSIGN_OR_RETURN(auto records, parseCsv(body));
-  if (records.empty()) {
-    return invalidArgument("the CSV body is empty; it needs a header row of column names");
-  }
+  // The header is checked against the model before any row is read, and each row's cells are
+  // moved into the table as it ends.
   Table table;
   table.text = true;
-  table.columns = std::move(records.front());
-  for (std::size_t r = 1; r < records.size(); ++r) {
-    if (records[r].size() != table.columns.size()) {
-      return invalidArgument("CSV row " + std::to_string(r) + " has " +
-                             std::to_string(records[r].size()) + " fields but the header has " +
-                             std::to_string(table.columns.size()));
-    }
-    std::vector<Var> cells;
-    cells.reserve(records[r].size());
-    for (auto& field : records[r]) {
-      cells.emplace_back(std::move(field));
-    }
-    table.rows.push_back(std::move(cells));
+  bool header = true;
+  AIMASS_RETURN_IF_ERROR(parseCsv(body, schema, csvColumnLimit(schema), csvCellLimit(schema),
+                                  [&](std::vector<std::string>& record) {
+                                    if (header) {
+                                      table.columns = std::move(record);
+                                      header = false;
+                                      return;
+                                    }
+                                    std::vector<Var> cells;
+                                    cells.reserve(record.size());
+                                    for (auto& field : record) {
+                                      cells.emplace_back(std::move(field));
+                                    }
+                                    table.rows.push_back(std::move(cells));
+                                  }));
+  if (header) {
+    return invalidArgument("the CSV body is empty; it needs a header row of column names");
   }
   return tableToInputs(table, schema, "CSV");
 }

@@ -291,6 +291,21 @@ TEST(DecodeInferRequest, NestingDeeperThanTheLimitIsRefused) {
   EXPECT_EQ(jsonNestingDepth(R"(["\"[[["])", 10), 1u);
 }
 
+TEST(JsonOutline, CountsValuesAndNamesOutsideStrings) {
+  // The object, "a", 1, "b", the list, 2, 3, "c", {}, "d" and its string: 11 values, three of
+  // them lists or objects and four member names.
+  const JsonOutline outline =
+      jsonOutline(R"({"a": 1, "b": [2, 3], "c": { }, "d": ",:[{"})", 10, 100);
+  EXPECT_EQ(outline.depth, 2u);
+  EXPECT_EQ(outline.values, 11u);
+  EXPECT_EQ(outline.containers, 3u);
+  EXPECT_EQ(outline.names, 4u);
+  EXPECT_EQ(outline.scalars(), 4u);
+  EXPECT_EQ(jsonOutline("[[],[ ],{}]", 10, 100).scalars(), 0u);
+  EXPECT_EQ(jsonOutline("[1,2,3,4,5]", 10, 3).values, 4u);
+  EXPECT_EQ(jsonOutline("[[[[1]]]]", 2, 100).depth, 3u);
+}
+
 TEST(DecodeInferRequest, OptionalInputsMayBeLeftOut) {
   auto decoded = decodeInferRequest(request("FP32", "[2]", "[1, 2]"),
                                     schemaWith(DType::kFloat32, {-1}, /*optional_extra=*/true));

@@ -178,6 +178,33 @@ TEST(JsonDocument, NestingBeyondTheLimitIsRefused) {
   EXPECT_FALSE(doc.parse(std::string(1 << 20, '['), 64).ok());
 }
 
+// The node limit holds on every path that adds a node: the general loop, member names, and the
+// run of plain numbers in a long list (which reads 32 bytes ahead).
+TEST(JsonDocument, StopsAtTheNodeLimit) {
+  JsonDocument doc;
+  // 1 list + 3 numbers, 1 object + 2 names + 2 values.
+  EXPECT_TRUE(doc.parse("[1, 2, 3]", 64, 4).ok());
+  EXPECT_TRUE(doc.parse(R"({"a": 1, "b": [] })", 64, 5).ok());
+  for (const std::string& text :
+       {std::string("[1, 2, 3, 4]"), std::string(R"({"a": 1, "b": 2, "c": 3})"),
+        std::string(R"(["a", true, null, {}])"),
+        "[" + std::string(64, ' ') + "0.25, 0.5, 0.75, 1.5, 2.5" + std::string(64, ' ') + "]"}) {
+    Status refused = doc.parse(text, 64, 4);
+    ASSERT_FALSE(refused.ok()) << text;
+    EXPECT_EQ(refused.code(), StatusCode::kOutOfRange) << text;
+    EXPECT_EQ(refused.message(), "the JSON holds more than 4 values") << text;
+  }
+  std::string long_list = "[0";
+  for (int i = 0; i < 100000; ++i) {
+    long_list += ",0.125";
+  }
+  long_list += "]";
+  ASSERT_FALSE(doc.parse(long_list, 64, 1000).ok());
+  EXPECT_LE(doc.nodeCount(), 1000u);
+  EXPECT_TRUE(doc.parse(long_list, 64, 100002).ok());
+  EXPECT_FALSE(doc.parse(long_list, 64, 100001).ok());
+}
+
 TEST(JsonDocument, ReparsingReplacesTheDocument) {
   JsonDocument doc;
   std::string big = "[";
