@@ -17,6 +17,8 @@
 #include <sstream>
 #include <utility>
 
+#include "http_text.h"
+
 namespace aimass::plugins::frontend {
 namespace {
 
@@ -53,16 +55,6 @@ AuthDecision unauthorized(std::string reason) {
   decision.status = 401;
   decision.reason = std::move(reason);
   return decision;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 /// RFC 4648 base64url without padding, as JWTs carry their parts.
@@ -240,7 +232,7 @@ Expected<std::vector<ApiKey>> readApiKeyFile(const std::string& path) {
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
-    std::string_view text = trim(line);
+    std::string_view text = trimSpaces(line);
     if (!text.empty() && text.back() == '\r') {
       text.remove_suffix(1);
     }
@@ -367,7 +359,7 @@ AuthDecision Authenticator::authenticate(const HttpRequest& request) const {
   std::string credential;
   bool bearer = false;
   if (authorization != request.headers.end()) {
-    std::string_view value = trim(authorization->second);
+    std::string_view value = trimSpaces(authorization->second);
     const std::size_t space = value.find(' ');
     std::string scheme(value.substr(0, space));
     for (char& c : scheme) {
@@ -378,10 +370,10 @@ AuthDecision Authenticator::authenticate(const HttpRequest& request) const {
                           std::string(value.substr(0, space)) + "'; use 'Bearer <token>'");
     }
     credential = std::string(
-        trim(space == std::string_view::npos ? std::string_view() : value.substr(space + 1)));
+        trimSpaces(space == std::string_view::npos ? std::string_view() : value.substr(space + 1)));
     bearer = true;
   } else if (api_key != request.headers.end()) {
-    credential = std::string(trim(api_key->second));
+    credential = std::string(trimSpaces(api_key->second));
   } else {
     return unauthorized(
         "credentials required: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'");

@@ -52,12 +52,11 @@ std::string responseHead(const HttpResponse& response, bool keep_alive,
 
 bool readTarget(const std::string& target, HttpRequest& request, HttpResponse& response) {
   // The common case, a plain path (no query, no escapes), needs no URI parser.
-  const bool plain =
-      !target.empty() && target.front() == '/' &&
-      std::all_of(target.begin(), target.end(), [](char ch) {
-        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '/' || ch == '-' ||
-               ch == '_' || ch == '.' || ch == '~';
-      });
+  const bool plain = !target.empty() && target.front() == '/' &&
+                     std::all_of(target.begin(), target.end(), [](char ch) {
+                       return std::isalnum(static_cast<unsigned char>(ch)) || ch == '/' ||
+                              ch == '-' || ch == '_' || ch == '.' || ch == '~';
+                     });
   if (plain) {
     request.path = target;
     return true;
@@ -129,8 +128,7 @@ void OutputQueue::consume(std::size_t n) {
   }
 }
 
-void Connection::reset(int socket, std::unique_ptr<TlsSession> session,
-                       Clock::time_point until) {
+void Connection::reset(int socket, std::unique_ptr<TlsSession> session, Clock::time_point until) {
   fd = socket;
   tls = std::move(session);
   draining = closing = broken = more_input = hold = false;
@@ -147,9 +145,9 @@ void Connection::nextRequest(const HttpServerOptions& options) {
     parser.body().swap(body);
   }
   parser.shrink(kKeptBufferBytes);
-  deadline = Clock::now() + std::chrono::milliseconds(parser.buffered() > 0
-                                                          ? options.request_timeout_ms
-                                                          : options.idle_timeout_ms);
+  deadline =
+      Clock::now() + std::chrono::milliseconds(parser.buffered() > 0 ? options.request_timeout_ms
+                                                                     : options.idle_timeout_ms);
 }
 
 void Connection::startRequest() {

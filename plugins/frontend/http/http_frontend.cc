@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "http_server.h"
+#include "http_text.h"
 #include "infer_codec.h"
 #include "mlflow_codec.h"
 
@@ -102,27 +103,12 @@ struct OipRouter::Target {
   const BuiltinRoute* builtin = nullptr;
   const Route* contributed = nullptr;
   bool found() const { return builtin != nullptr || contributed != nullptr; }
-  Role role() const { return builtin != nullptr ? builtinRole(builtin->action) : contributed->role; }
+  Role role() const {
+    return builtin != nullptr ? builtinRole(builtin->action) : contributed->role;
+  }
 };
 
 namespace {
-
-bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
-}
-
-std::string_view trimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 /// A header's value as the client sent it, shortened for an error message.
 std::string shownValue(std::string_view value) {
@@ -202,9 +188,9 @@ std::string crossSiteRefusal(const HttpRequest& request) {
            "); without credentials configured, this route accepts only same-origin requests";
   }
   const auto type = headers.find("content-type");
-  const std::string_view media = type == end ? std::string_view()
-                                             : trimSpaces(std::string_view(type->second).substr(
-                                                   0, type->second.find(';')));
+  const std::string_view media =
+      type == end ? std::string_view()
+                  : trimSpaces(std::string_view(type->second).substr(0, type->second.find(';')));
   if (!equalsIgnoringCase(media, "application/json")) {
     return "this route changes the server and needs 'Content-Type: application/json' (" +
            (type == end ? std::string("none was sent") : "found " + shownValue(type->second)) +
@@ -481,9 +467,9 @@ bool OipRouter::admit(const HttpRequest& request, Role required, std::string& pr
 
 void OipRouter::refuse(const HttpRequest& request, int status, const std::string& reason,
                        HttpResponse& response) const {
-  host_.log(LogLevel::kWarning, node_name_,
-            request.method + " " + request.path + " refused (" + std::to_string(status) +
-                "): " + reason);
+  host_.log(
+      LogLevel::kWarning, node_name_,
+      request.method + " " + request.path + " refused (" + std::to_string(status) + "): " + reason);
   jsonError(response, status, reason);
 }
 

@@ -1,34 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "http_request_parser.h"
 
+#include <string.h>  // explicit_bzero
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
-#include <string.h>  // explicit_bzero
 #include <utility>
+
+#include "http_text.h"
 
 namespace aimass::plugins::frontend {
 namespace {
-
-std::string lowerCase(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) {
-    if (ch >= 'A' && ch <= 'Z') {
-      ch = static_cast<char>(ch - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 /// A tchar of RFC 9110 section 5.6.2: what header names and methods are made of.
 bool isTokenChar(unsigned char ch) {
@@ -211,7 +194,7 @@ HttpRequestParser::Event HttpRequestParser::parseHead(std::string_view head) {
     }
   }
   const std::string_view target =
-      trimmed(line.substr(first_space + 1, last_space - first_space - 1));
+      trimSpaces(line.substr(first_space + 1, last_space - first_space - 1));
   if (target.empty()) {
     return fail(400, "malformed request target");
   }
@@ -268,7 +251,7 @@ HttpRequestParser::Event HttpRequestParser::parseHeaderField(std::string_view fi
     }
   }
   std::string name = lowerCase(field.substr(0, colon));
-  std::string value(trimmed(field.substr(colon + 1)));
+  std::string value(trimSpaces(field.substr(colon + 1)));
   if (name == "content-length") {
     if (have_length && length != value) {
       return fail(400, "conflicting Content-Length headers");
@@ -287,7 +270,7 @@ HttpRequestParser::Event HttpRequestParser::finishHead(bool have_length,
                                                        const std::string& length) {
   const auto& headers = head_.headers;
   if (auto te = headers.find("transfer-encoding"); te != headers.end()) {
-    if (lowerCase(trimmed(te->second)) != "chunked") {
+    if (lowerCase(trimSpaces(te->second)) != "chunked") {
       return fail(400, "Transfer-Encoding '" + excerpt(te->second, 40) +
                            "' is not supported (only chunked)");
     }
@@ -344,7 +327,7 @@ HttpRequestParser::Event HttpRequestParser::readChunks() {
           return fail(400, "malformed chunked body: a chunk-size line is longer than " +
                                std::to_string(limits_.max_chunk_line_bytes) + " bytes");
         }
-        const std::string_view digits = trimmed(line.substr(0, line.find(';')));
+        const std::string_view digits = trimSpaces(line.substr(0, line.find(';')));
         std::uint64_t size = 0;
         auto [ptr, error] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
         if (digits.empty() || digits.size() > 15 || error != std::errc() ||
@@ -364,8 +347,7 @@ HttpRequestParser::Event HttpRequestParser::readChunks() {
         break;
       }
       case State::kChunkData: {
-        const std::size_t take =
-            std::min(static_cast<std::size_t>(chunk_left_), end_ - begin_);
+        const std::size_t take = std::min(static_cast<std::size_t>(chunk_left_), end_ - begin_);
         if (!discard_) {
           body_.append(data + begin_, take);
         }

@@ -95,8 +95,10 @@ class HttpRequestParser {
   /// After kHead: the body will be read and dropped, not kept.
   void discardBody() noexcept { discard_ = true; }
   /// Whether the current request's head has been parsed and its body has not all arrived.
-  bool inBody() const noexcept { return state_ == State::kBody || state_ == State::kChunkLine ||
-                                        state_ == State::kChunkData || state_ == State::kTrailer; }
+  bool inBody() const noexcept {
+    return state_ == State::kBody || state_ == State::kChunkLine || state_ == State::kChunkData ||
+           state_ == State::kTrailer;
+  }
   /// Whether any byte of a request not yet complete has arrived (an idle keep-alive connection
   /// has none).
   bool started() const noexcept { return state_ != State::kStart || begin_ < end_; }
@@ -114,8 +116,17 @@ class HttpRequestParser {
   void clear(std::size_t keep);
 
  private:
-  enum class State { kStart, kHead, kBody, kChunkLine, kChunkData, kChunkEnd, kTrailer, kDone,
-                     kError };
+  enum class State {
+    kStart,
+    kHead,
+    kBody,
+    kChunkLine,
+    kChunkData,
+    kChunkEnd,
+    kTrailer,
+    kDone,
+    kError
+  };
 
   Event fail(int status, std::string message);
   Event parseHead(std::string_view head);
@@ -136,8 +147,8 @@ class HttpRequestParser {
   HttpRequestHead head_;
   std::string body_;
   bool discard_ = false;
-  std::int64_t body_bytes_ = 0;   ///< body bytes taken (kept or dropped)
-  std::int64_t chunk_left_ = 0;   ///< data bytes left in the current chunk
+  std::int64_t body_bytes_ = 0;  ///< body bytes taken (kept or dropped)
+  std::int64_t chunk_left_ = 0;  ///< data bytes left in the current chunk
   HttpParseError error_;
 };
 

@@ -532,9 +532,10 @@ struct HttpServer::State {
       }
       last_descriptor_warning = now;
     }
-    log(LogLevel::kWarning, std::string("out of file descriptors (") + what +
-        "): new connections are answered 503 and closed; lower max_connections or raise the "
-        "open-file limit");
+    log(LogLevel::kWarning,
+        std::string("out of file descriptors (") + what +
+            "): new connections are answered 503 and closed; lower max_connections or raise the "
+            "open-file limit");
   }
 
   /// accept() failed with EMFILE or ENFILE. Frees the spare descriptor to take the waiting
@@ -553,8 +554,7 @@ struct HttpServer::State {
         response.status = 503;
         response.body = errorBody("the server is out of file descriptors; try again later");
         const std::string data = responseHead(response, false, options.server_name) + response.body;
-        [[maybe_unused]] auto n =
-            ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        [[maybe_unused]] auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         ::close(fd);
       }
       spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -565,8 +565,7 @@ struct HttpServer::State {
     std::lock_guard lock(registry);
     if (!accept_paused_until) {
       ::epoll_ctl(epoll, EPOLL_CTL_DEL, listen_fd, nullptr);
-      accept_paused_until =
-          Clock::now() + std::chrono::milliseconds(kAcceptPauseMilliseconds);
+      accept_paused_until = Clock::now() + std::chrono::milliseconds(kAcceptPauseMilliseconds);
     }
     return false;
   }
@@ -803,8 +802,9 @@ int connectionsTheDescriptorLimitAllows(int wanted,
     raised.rlim_cur = limit.rlim_max;
     if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
       if (log) {
-        log(LogLevel::kInfo, "raised the open-file limit (RLIMIT_NOFILE) from " + std::to_string(limit.rlim_cur) +
-            " to its hard limit " + std::to_string(raised.rlim_cur));
+        log(LogLevel::kInfo, "raised the open-file limit (RLIMIT_NOFILE) from " +
+                                 std::to_string(limit.rlim_cur) + " to its hard limit " +
+                                 std::to_string(raised.rlim_cur));
       }
       limit = raised;
     }
@@ -820,10 +820,12 @@ int connectionsTheDescriptorLimitAllows(int wanted,
   }
   const int allowed = static_cast<int>(std::max<rlim_t>(room, 1));
   if (log) {
-    log(LogLevel::kWarning, "max_connections " + std::to_string(wanted) + " is more than the open-file limit " +
-        std::to_string(limit.rlim_cur) + " leaves room for (" +
-        std::to_string(kReservedDescriptors) + " descriptors are kept for the rest): serving at most " +
-        std::to_string(allowed) + " connections");
+    log(LogLevel::kWarning, "max_connections " + std::to_string(wanted) +
+                                " is more than the open-file limit " +
+                                std::to_string(limit.rlim_cur) + " leaves room for (" +
+                                std::to_string(kReservedDescriptors) +
+                                " descriptors are kept for the rest): serving at most " +
+                                std::to_string(allowed) + " connections");
   }
   return allowed;
 }
@@ -885,8 +887,8 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions option
     options.event_loops = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   options.threads = std::max(options.threads, 1);
-  options.max_connections = connectionsTheDescriptorLimitAllows(options.max_connections,
-                                                                 options.log);
+  options.max_connections =
+      connectionsTheDescriptorLimitAllows(options.max_connections, options.log);
   state->epoll = ::epoll_create1(EPOLL_CLOEXEC);
   if (state->epoll < 0) {
     return fail(std::string("cannot create an epoll set: ") + std::strerror(errno));

@@ -16,7 +16,7 @@ namespace aimass::plugins::frontend {
 /// Limits and sizes of an HttpServer.
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;     ///< 0: any free port
+  int port = 0;  ///< 0: any free port
   /// Event loops, each reading its connections and running the handlers that
   /// runs_inline accepts; 0: one per CPU core.
   int event_loops = 0;
@@ -45,7 +45,7 @@ struct HttpServerOptions {
   /// From a request's first byte to its last (then 408); also how long a client may take no
   /// byte of the answers waiting for it before its connection is closed.
   int request_timeout_ms = 30000;
-  int idle_timeout_ms = 5000;                ///< a keep-alive connection with no request is closed
+  int idle_timeout_ms = 5000;  ///< a keep-alive connection with no request is closed
   std::string server_name = "aimass";
   /// Set: every connection speaks TLS (plain HTTP requests get 400); null: plain HTTP.
   std::shared_ptr<const TlsContext> tls;

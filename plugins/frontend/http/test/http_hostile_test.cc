@@ -74,7 +74,8 @@ class RawClient {
   std::size_t sendWhatFits(std::string_view bytes) {
     std::size_t sent = 0;
     while (sent < bytes.size()) {
-      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t n =
+          ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n <= 0) {
         break;
       }
@@ -174,12 +175,13 @@ class HttpHostileTest : public ::testing::Test {
       }
       return true;
     };
-    auto server = HttpServer::start(std::move(options), [this](HttpRequest& request,
-                                                               HttpResponse& response) {
-      ++handled_;
-      response.content_type = "text/plain";
-      response.body = request.path == "/big" ? std::string(64 * 1024, 'x') : "ok " + request.body;
-    });
+    auto server =
+        HttpServer::start(std::move(options), [this](HttpRequest& request, HttpResponse& response) {
+          ++handled_;
+          response.content_type = "text/plain";
+          response.body =
+              request.path == "/big" ? std::string(64 * 1024, 'x') : "ok " + request.body;
+        });
     ASSERT_TRUE(server.ok()) << server.status().toString();
     server_ = std::move(*server);
   }
@@ -248,8 +250,9 @@ TEST_F(HttpHostileTest, ARequestRefusedOnItsHeadIsAnsweredBeforeItsBody) {
     // No `100 Continue` for a request that will not be served, and no body read: the 401 comes
     // while the client has sent only the head of a 64 MiB request.
     RawClient client(server_->port());
-    ASSERT_TRUE(client.send("POST /private HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                            "Content-Length: 67108864\r\n\r\n"));
+    ASSERT_TRUE(
+        client.send("POST /private HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                    "Content-Length: 67108864\r\n\r\n"));
     std::string answer = client.readAnswer();
     EXPECT_THAT(answer, HasSubstr("HTTP/1.1 401"));
     EXPECT_THAT(answer, HasSubstr("Connection: close"));
@@ -257,8 +260,9 @@ TEST_F(HttpHostileTest, ARequestRefusedOnItsHeadIsAnsweredBeforeItsBody) {
   }
   {
     RawClient client(server_->port());
-    ASSERT_TRUE(client.send("POST /private HTTP/1.1\r\nHost: t\r\nContent-Length: 67108864\r\n\r\n"
-                            "some of the body"));
+    ASSERT_TRUE(
+        client.send("POST /private HTTP/1.1\r\nHost: t\r\nContent-Length: 67108864\r\n\r\n"
+                    "some of the body"));
     EXPECT_THAT(client.readAnswer(), HasSubstr("HTTP/1.1 401"));
     // The rest of the body is not wanted: the connection closes rather than waiting for it.
     std::string more(1 << 20, 'b');
@@ -275,8 +279,9 @@ TEST_F(HttpHostileTest, ARequestRefusedOnItsHeadIsAnsweredBeforeItsBody) {
   EXPECT_EQ(handled_, 1) << "the handler ran for a refused request";
   // A request that passes gets its 100 Continue, then its answer.
   RawClient client(server_->port());
-  ASSERT_TRUE(client.send("POST /small HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                          "Content-Length: 4\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("POST /small HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                  "Content-Length: 4\r\n\r\n"));
   EXPECT_THAT(client.readAnswer(), HasSubstr("HTTP/1.1 100 Continue"));
   ASSERT_TRUE(client.send("body"));
   EXPECT_THAT(client.readAnswer(), HasSubstr("ok body"));

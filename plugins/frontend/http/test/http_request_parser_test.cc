@@ -17,7 +17,8 @@ using ::testing::HasSubstr;
 
 /// What the parser reported, one line an event: "head METHOD TARGET name=value;...",
 /// "complete BODY", "error STATUS MESSAGE"; then "end idle" or "end partial".
-std::vector<std::string> parseInPieces(std::string_view stream, const std::vector<std::size_t>& cuts,
+std::vector<std::string> parseInPieces(std::string_view stream,
+                                       const std::vector<std::size_t>& cuts,
                                        HttpParserLimits limits = {}) {
   HttpRequestParser parser(limits);
   std::vector<std::string> events;
@@ -64,15 +65,15 @@ TEST(HttpRequestParserTest, ARequestWithAndWithoutABody) {
   EXPECT_THAT(parse("POST /x?y=1 HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
               ElementsAre("head POST /x?y=1 connection=close; content-length=5; close",
                           "complete hello", "end idle"));
-  EXPECT_THAT(parse("GET / HTTP/1.0\r\n\r\n"), ElementsAre("head GET / close", "complete ",
-                                                          "end idle"));
+  EXPECT_THAT(parse("GET / HTTP/1.0\r\n\r\n"),
+              ElementsAre("head GET / close", "complete ", "end idle"));
 }
 
 TEST(HttpRequestParserTest, PipelinedRequestsComeOutInOrder) {
-  EXPECT_THAT(parse("GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /c "),
-              ElementsAre("head GET /a keep-alive", "complete ",
-                          "head POST /b content-length=2; keep-alive", "complete hi",
-                          "end partial"));
+  EXPECT_THAT(
+      parse("GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /c "),
+      ElementsAre("head GET /a keep-alive", "complete ",
+                  "head POST /b content-length=2; keep-alive", "complete hi", "end partial"));
 }
 
 TEST(HttpRequestParserTest, RepeatedHeadersAreJoinedAndNamesLowerCased) {
@@ -83,8 +84,8 @@ TEST(HttpRequestParserTest, RepeatedHeadersAreJoinedAndNamesLowerCased) {
 TEST(HttpRequestParserTest, ChunkedBodiesAreDecodedAndTrailersIgnored) {
   EXPECT_THAT(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "5;ext=1\r\nhello\r\n1\r\n!\r\n0\r\nX-Trailer: yes\r\n\r\n"),
-              ElementsAre("head POST / transfer-encoding=chunked; keep-alive",
-                          "complete hello!", "end idle"));
+              ElementsAre("head POST / transfer-encoding=chunked; keep-alive", "complete hello!",
+                          "end idle"));
 }
 
 TEST(HttpRequestParserTest, BlankLinesBeforeARequestAreIgnoredUpToTheHeadLimit) {
