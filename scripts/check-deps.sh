@@ -64,8 +64,12 @@ fi
 for tool in "${TEST_TOOLS[@]}"; do
   command -v "$tool" >> "$tmp/tools" || echo "missing-tool:$tool" >> "$tmp/tools"
 done
-git ls-files -z tests configs scripts 2> /dev/null \
-  | xargs -0 grep -ohE '/usr/(bin|sbin|lib|libexec|share)/[A-Za-z0-9._+/-]*[A-Za-z0-9_+]' \
+# The sources: a git checkout's tracked files, or every file of an exported copy.
+sources() {
+  git ls-files -z tests configs scripts 2> /dev/null || find tests configs scripts -type f -print0
+}
+sources \
+  | xargs -0 -r grep -ohE '/usr/(bin|sbin|lib|libexec|share)/[A-Za-z0-9._+/-]*[A-Za-z0-9_+]' \
   | sort -u >> "$tmp/tools" || true
 
 python3 - "$tmp" <<'PY'
