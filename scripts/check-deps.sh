@@ -150,18 +150,13 @@ paths = [p for p in needed if packaged(p) and os.path.exists(p)]
 # owned. The path itself is asked first, so the -dev package owning a .so link is the answer
 # rather than the runtime package owning its target.
 def candidates(path):
-    out = [path]
-    real = os.path.realpath(path)
-    for p in (path, real):
-        for prefix in ("/usr/lib/", "/usr/bin/", "/usr/sbin/"):
-            if p.startswith(prefix):
-                out.append(p[len("/usr"):])
-        out.append(p)
-    seen = []
-    for p in out:
-        if p not in seen:
-            seen.append(p)
-    return seen
+    out = []
+    for p in (path, os.path.realpath(path)):
+        for name in (p, p[len("/usr"):] if p.startswith(("/usr/lib/", "/usr/bin/", "/usr/sbin/"))
+                     else None):
+            if name and name not in out:
+                out.append(name)
+    return out
 
 queries = sorted({c for p in paths for c in candidates(p)})
 owners = {}
