@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages aimass needs to build, test and run. Runs apt-get only when
-# something is missing (as root, or through sudo). Safe to run again.
+# something is missing (as root, or through sudo). Safe to run again. `--list` prints the
+# packages, one a line, and installs nothing (scripts/check-deps.sh checks the list against what
+# the build reads).
 set -euo pipefail
 
 packages=(
@@ -20,6 +22,11 @@ packages=(
   prometheus                  # promtool: frontend.http's /metrics test checks the format
   sqlite3                     # online backups of storage.sqlite (docs/operations.md)
 )
+
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do

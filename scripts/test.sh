@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+bash scripts/check-deps.sh  # fails if the list above lacks a package the build reads
 cmake --preset default
 cmake --build --preset default
 ctest --test-dir build --output-on-failure -j2 --timeout 900

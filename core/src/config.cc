@@ -63,10 +63,12 @@ std::string formatLocation(const SourceLocation& where) {
 }
 
 /// Replaces ${VAR}, ${VAR:-default} and $$ in `text`. On failure returns false and sets `message`
-/// and `hint`. A '$' followed by anything else is kept as it is.
+/// and `hint`, which quote only `text` (the file's own text). A '$' followed by anything else is
+/// kept as it is. `from_environment` receives the names of the variables whose values went in.
 bool substituteEnvironment(std::string_view text, std::string& out, std::string& message,
-                           std::string& hint) {
+                           std::string& hint, std::vector<std::string>& from_environment) {
   out.clear();
+  from_environment.clear();
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c != '$' || i + 1 == text.size() || (text[i + 1] != '$' && text[i + 1] != '{')) {
@@ -104,6 +106,7 @@ bool substituteEnvironment(std::string_view text, std::string& out, std::string&
     const char* value = std::getenv(std::string(name).c_str());
     if (value != nullptr && (*value != '\0' || !has_default)) {
       out += value;
+      from_environment.emplace_back(name);
     } else if (has_default) {
       out += fallback;
     } else {
@@ -114,6 +117,20 @@ bool substituteEnvironment(std::string_view text, std::string& out, std::string&
     i = close;
   }
   return true;
+}
+
+/// The words diagnostics name a scalar by when environment variables (`names`) went into its
+/// `written` text: "the value of ${NAME}" when the text is that one reference, else "the
+/// expansion of '<written>'". Either way, only the file's own text.
+std::string describeSubstituted(std::string_view written, const std::vector<std::string>& names) {
+  const std::string reference = "${" + names.front();
+  bool whole =
+      written.starts_with(reference) && written.find('}') == written.size() - 1 &&
+      (written.size() == reference.size() + 1 || written.substr(reference.size(), 2) == ":-");
+  if (whole) {
+    return "the value of " + reference + "}";
+  }
+  return "the expansion of '" + std::string(written) + "'";
 }
 
 /// One file being loaded: how diagnostics name it, and the folders its relative paths use.
@@ -197,11 +214,17 @@ class ConfigLoader {
     diagnostics_.push_back({std::move(where), std::move(message), std::move(hint)});
   }
 
+  /// Where scalars whose text came from the environment are written, and how to name them.
+  using FromEnvironment = std::map<std::pair<int, int>, std::string>;
+
   /// Substitutes ${VAR} in a scalar, in place, once per node (aliases share nodes). False and a
-  /// diagnostic when the text is malformed or names an unset variable.
-  bool substitute(YAML::Node node, const std::string& file);
+  /// diagnostic when the text is malformed or names an unset variable. When a variable's value
+  /// went in, `from_environment` (if given) learns where the scalar is and how to name it.
+  bool substitute(YAML::Node node, const std::string& file,
+                  FromEnvironment* from_environment = nullptr);
   /// Substitutes every scalar of a scalar or of a list of scalars.
-  bool substituteValue(const YAML::Node& node, const std::string& file);
+  bool substituteValue(const YAML::Node& node, const std::string& file,
+                       FromEnvironment* from_environment);
   /// The scalars of a value that may be one string or a list of strings, substituted.
   std::vector<std::pair<std::string, SourceLocation>> stringList(const YAML::Node& node,
                                                                  const SourceLocation& key,
@@ -221,29 +244,43 @@ class ConfigLoader {
   std::vector<const FileFrame*> stack_;  ///< files being loaded, outermost first
   std::set<fs::path> included_;          ///< canonical paths of every file loaded
   std::map<std::string, SourceLocation, std::less<>> node_sites_;
-  /// Nodes already substituted, bucketed by (line, column) so the identity check stays cheap.
-  std::map<std::pair<int, int>, std::vector<YAML::Node>> substituted_;
+  /// Nodes already substituted, bucketed by (line, column) so the identity check stays cheap,
+  /// each with the words for it when its text came from the environment (else empty).
+  std::map<std::pair<int, int>, std::vector<std::pair<YAML::Node, std::string>>> substituted_;
 };
 
-bool ConfigLoader::substitute(YAML::Node node, const std::string& file) {
+bool ConfigLoader::substitute(YAML::Node node, const std::string& file,
+                              FromEnvironment* from_environment) {
   if (!node.IsScalar()) {
     return true;
   }
+  SourceLocation where = locationOf(node.Mark(), file);
+  auto remember = [&](const std::string& words) {
+    if (from_environment != nullptr && !words.empty()) {
+      from_environment->insert_or_assign({where.line, where.column}, words);
+    }
+  };
   auto& bucket = substituted_[{node.Mark().line, node.Mark().column}];
-  for (const auto& seen : bucket) {
+  for (const auto& [seen, words] : bucket) {
     if (seen.is(node)) {
+      remember(words);  // an alias in another node still hides the value
       return true;
     }
   }
-  bucket.push_back(node);
+  bucket.emplace_back(node, std::string());
   const std::string& text = node.Scalar();
   if (text.find('$') == std::string::npos) {
     return true;
   }
   std::string out, message, hint;
-  if (!substituteEnvironment(text, out, message, hint)) {
-    error(locationOf(node.Mark(), file), std::move(message), std::move(hint));
+  std::vector<std::string> variables;
+  if (!substituteEnvironment(text, out, message, hint, variables)) {
+    error(where, std::move(message), std::move(hint));
     return false;
+  }
+  if (!variables.empty()) {
+    bucket.back().second = describeSubstituted(text, variables);
+    remember(bucket.back().second);
   }
   // Assigning a string to a node rewrites the scalar in place and keeps its mark, so later
   // diagnostics still point at the original text.
@@ -251,14 +288,15 @@ bool ConfigLoader::substitute(YAML::Node node, const std::string& file) {
   return true;
 }
 
-bool ConfigLoader::substituteValue(const YAML::Node& node, const std::string& file) {
+bool ConfigLoader::substituteValue(const YAML::Node& node, const std::string& file,
+                                   FromEnvironment* from_environment) {
   if (node.IsScalar()) {
-    return substitute(node, file);
+    return substitute(node, file, from_environment);
   }
   bool ok = true;
   if (node.IsSequence()) {
     for (const auto& element : node) {
-      ok = substitute(element, file) && ok;
+      ok = substitute(element, file, from_environment) && ok;
     }
   }
   return ok;
@@ -370,14 +408,17 @@ std::optional<int> ConfigLoader::loadThreads(const YAML::Node& value, const Sour
                      describeNodeType(value));
     return std::nullopt;
   }
-  if (!substitute(value, key.file)) {
+  FromEnvironment from_environment;
+  if (!substitute(value, key.file, &from_environment)) {
     return std::nullopt;
   }
   const std::string& text = value.Scalar();
   long long n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || end != text.data() + text.size() || n < 1 || n > INT_MAX) {
-    error(where, "'threads' must be an integer of at least 1, but is '" + text + "'");
+    error(where, "'threads' must be an integer of at least 1, but " +
+                     (from_environment.empty() ? "is '" + text + "'"
+                                               : from_environment.begin()->second + " is not"));
     return std::nullopt;
   }
   return static_cast<int>(n);
@@ -459,7 +500,7 @@ void ConfigLoader::loadNode(const std::string& name, const SourceLocation& where
               "for example 'type: model.softmax'");
         continue;
       }
-      if (!substitute(item, where.file)) {
+      if (!substitute(item, where.file, &decl.from_environment)) {
         continue;
       }
       if (item.Scalar().empty()) {
@@ -471,7 +512,7 @@ void ConfigLoader::loadNode(const std::string& name, const SourceLocation& where
       decl.type_where = value_where;
       continue;
     }
-    substituteValue(item, where.file);
+    substituteValue(item, where.file, &decl.from_environment);
     decl.params.push_back(ParamDecl{key_name, key_where, item, value_where});
   }
   if (!has_type) {

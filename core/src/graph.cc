@@ -197,6 +197,19 @@ class Validator {
   std::string describeParam(const ParamSpec& spec, const NodeDecl& decl) const {
     return "parameter '" + spec.name + "' of node '" + decl.name + "'";
   }
+  /// "but is 'TEXT'" for the scalar `text` written at `where`, or "but the value of ${VAR} is
+  /// not" when it came from the environment: such a value may be a secret and is never shown.
+  static std::string butIs(const std::string& text, const SourceLocation& where,
+                           const NodeDecl& decl) {
+    const std::string* words = decl.fromEnvironment(where);
+    return words != nullptr ? "but " + *words + " is not" : "but is '" + text + "'";
+  }
+  /// 'TEXT' quoted, or the words naming it when it came from the environment.
+  static std::string quoted(const std::string& text, const SourceLocation& where,
+                            const NodeDecl& decl) {
+    const std::string* words = decl.fromEnvironment(where);
+    return words != nullptr ? *words : "'" + text + "'";
+  }
 
   const std::vector<NodeDecl>& decls_;
   const TypeRegistry& registry_;
@@ -233,14 +246,16 @@ std::optional<ParamValue> Validator::convertScalar(const YAML::Node& value, cons
                                                    formatNumber(*spec.max) + "]"
                         : spec.min ? "at least " + formatNumber(*spec.min)
                                    : "at most " + formatNumber(*spec.max);
-    error(where, what + " must be " + range + ", but is " + shown);
+    const std::string* words = decl.fromEnvironment(where);
+    error(where, what + " must be " + range + ", " +
+                     (words != nullptr ? "but " + *words + " is not" : "but is " + shown));
     return false;
   };
   switch (type) {
     case ParamType::kBool: {
       auto b = parseBool(text);
       if (!b) {
-        error(where, what + " must be true or false, but is '" + text + "'");
+        error(where, what + " must be true or false, " + butIs(text, where, decl));
         return std::nullopt;
       }
       return ParamValue(*b);
@@ -251,10 +266,10 @@ std::optional<ParamValue> Validator::convertScalar(const YAML::Node& value, cons
         case NumberError::kNone:
           break;
         case NumberError::kRange:
-          error(where, what + " is outside the 64-bit integer range: '" + text + "'");
+          error(where, what + " is outside the 64-bit integer range: " + quoted(text, where, decl));
           return std::nullopt;
         case NumberError::kSyntax:
-          error(where, what + " must be an integer, but is '" + text + "'");
+          error(where, what + " must be an integer, " + butIs(text, where, decl));
           return std::nullopt;
       }
       if (!checkRange(static_cast<double>(v), std::to_string(v))) {
@@ -268,10 +283,11 @@ std::optional<ParamValue> Validator::convertScalar(const YAML::Node& value, cons
         case NumberError::kNone:
           break;
         case NumberError::kRange:
-          error(where, what + " is outside the range of a 64-bit float: '" + text + "'");
+          error(where,
+                what + " is outside the range of a 64-bit float: " + quoted(text, where, decl));
           return std::nullopt;
         case NumberError::kSyntax:
-          error(where, what + " must be a number, but is '" + text + "'");
+          error(where, what + " must be a number, " + butIs(text, where, decl));
           return std::nullopt;
       }
       if (!checkRange(v, formatNumber(v))) {
@@ -283,9 +299,10 @@ std::optional<ParamValue> Validator::convertScalar(const YAML::Node& value, cons
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
         std::string guess = closestMatch(text, spec.choices);
-        error(where,
-              what + " must be one of: " + joinNames(spec.choices) + ", but is '" + text + "'",
-              guess.empty() ? std::string() : "did you mean '" + guess + "'?");
+        error(
+            where,
+            what + " must be one of: " + joinNames(spec.choices) + ", " + butIs(text, where, decl),
+            guess.empty() ? std::string() : "did you mean '" + guess + "'?");
         return std::nullopt;
       }
       return ParamValue(text);
@@ -382,7 +399,10 @@ std::optional<std::size_t> Validator::resolveRef(const std::string& name,
   auto found = index_.find(name);
   if (found == index_.end()) {
     std::string guess = closestMatch(name, names_);
-    error(where, describeParam(spec, decl) + " refers to an unknown node '" + name + "'",
+    const std::string* words = decl.fromEnvironment(where);
+    error(where,
+          describeParam(spec, decl) + " refers to an unknown node" +
+              (words != nullptr ? ": " + *words + " names none" : " '" + name + "'"),
           guess.empty() ? std::string() : "did you mean '" + guess + "'?");
     return std::nullopt;
   }
@@ -394,9 +414,10 @@ std::optional<std::size_t> Validator::resolveRef(const std::string& name,
       return std::string(k.find_first_of("aeiou") == 0 ? "an " : "a ");
     }(kind);
     std::string actual_article = actual.find_first_of("aeiou") == 0 ? "an " : "a ";
-    error(where, describeParam(spec, decl) + " must name " + article + kind + " node, but '" +
-                     name + "' is " + actual_article + actual + " node (" + target->type.type +
-                     ")");
+    const std::string* words = decl.fromEnvironment(where);
+    error(where, describeParam(spec, decl) + " must name " + article + kind + " node, but " +
+                     (words != nullptr ? *words + " names " : "'" + name + "' is ") +
+                     actual_article + actual + " node (" + target->type.type + ")");
     return std::nullopt;
   }
   if (target == nullptr) {
@@ -442,7 +463,10 @@ void Validator::run(std::vector<GraphNode>& nodes,
         hint = hint.empty() ? "no loaded plugin provides it; 'aimass plugins list' shows the "
                               "known types"
                             : "did you mean " + hint + "?";
-        error(decl.type_where, "node '" + decl.name + "' has unknown type '" + decl.type + "'",
+        const std::string* words = decl.fromEnvironment(decl.type_where);
+        error(decl.type_where,
+              "node '" + decl.name + "' has unknown type " +
+                  (words != nullptr ? "(" + *words + ")" : "'" + decl.type + "'"),
               hint);
       }
       nodes.push_back(std::move(node));

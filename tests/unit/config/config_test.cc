@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "scoped_env.h"
+
 namespace aimass::core {
 namespace {
 
@@ -68,31 +70,7 @@ class ConfigTest : public ::testing::Test {
   Diagnostics diagnostics_;
 };
 
-/// Sets an environment variable for one test and restores the old state afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) {
-      old_ = old;
-    }
-    if (value) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using ::aimass::testing::ScopedEnv;
 
 const ParamDecl* param(const NodeDecl& node, const std::string& name) {
   for (const auto& p : node.params) {
@@ -465,6 +443,60 @@ TEST_F(ConfigTest, EnvironmentVariablesAreSubstitutedInValues) {
   EXPECT_EQ(f[2].Scalar(), "");
   EXPECT_EQ(param(n, "g")->value.Scalar(), "a lone $ stays");
   EXPECT_NE(param(n, "${AIMASS_TEST_SET}"), nullptr);
+}
+
+TEST_F(ConfigTest, AnErrorAboutASubstitutedValueNamesTheVariableNotTheValue) {
+  ScopedEnv secret("AIMASS_TEST_SECRET", "sekrit-value-123");
+  load("threads: ${AIMASS_TEST_SECRET}\nnodes: {}\n");
+  ASSERT_EQ(diagnostics_.size(), 1u);
+  EXPECT_EQ(diagnostics_[0].format(),
+            "main.yaml:1:10: error: 'threads' must be an integer of at least 1, but the value of "
+            "${AIMASS_TEST_SECRET} is not");
+  EXPECT_EQ(diagnostics_[0].format().find("sekrit"), std::string::npos);
+
+  // Text written in the file, a default included, is still quoted.
+  ScopedEnv unset("AIMASS_TEST_UNSET", nullptr);
+  load("threads: ${AIMASS_TEST_UNSET:-many}\nnodes: {}\n");
+  ASSERT_EQ(diagnostics_.size(), 1u);
+  EXPECT_EQ(diagnostics_[0].message, "'threads' must be an integer of at least 1, but is 'many'");
+}
+
+TEST_F(ConfigTest, ANodeKnowsWhichOfItsScalarsCameFromTheEnvironment) {
+  ScopedEnv secret("AIMASS_TEST_SECRET", "sekrit-value-123");
+  ScopedEnv unset("AIMASS_TEST_UNSET", nullptr);
+  auto doc = load(
+      "nodes:\n"
+      "  n:\n"
+      "    type: x.y\n"
+      "    a: ${AIMASS_TEST_SECRET}\n"
+      "    b: ${AIMASS_TEST_SECRET:-unused}\n"
+      "    c: id-${AIMASS_TEST_SECRET}\n"
+      "    d: ${AIMASS_TEST_UNSET:-from-the-file}\n"
+      "    e: [plain, \"${AIMASS_TEST_SECRET}\"]\n"
+      "    f: $${AIMASS_TEST_SECRET}\n"
+      "  m: {type: x.y, p: &shared \"${AIMASS_TEST_SECRET}\"}\n"
+      "  o: {type: x.y, p: *shared}\n");
+  ASSERT_TRUE(doc) << formatDiagnostics(diagnostics_);
+  const NodeDecl& n = doc->nodes.at(0);
+  auto words = [&](const NodeDecl& node, int line, int column) {
+    const std::string* w = node.fromEnvironment({"main.yaml", line, column});
+    return w != nullptr ? *w : std::string("(from the file)");
+  };
+  EXPECT_EQ(words(n, 4, 8), "the value of ${AIMASS_TEST_SECRET}");
+  EXPECT_EQ(words(n, 5, 8), "the value of ${AIMASS_TEST_SECRET}");
+  EXPECT_EQ(words(n, 6, 8), "the expansion of 'id-${AIMASS_TEST_SECRET}'");
+  EXPECT_EQ(words(n, 7, 8), "(from the file)");
+  EXPECT_EQ(words(n, 8, 9), "(from the file)");
+  EXPECT_EQ(words(n, 8, 16), "the value of ${AIMASS_TEST_SECRET}");
+  EXPECT_EQ(words(n, 9, 8), "(from the file)");
+  EXPECT_EQ(n.from_environment.size(), 4u);
+  // An alias in another node shares the scalar, and its words.
+  for (std::size_t i : {1u, 2u}) {
+    const NodeDecl& node = doc->nodes.at(i);
+    const std::string* w = node.fromEnvironment(param(node, "p")->value_where);
+    ASSERT_NE(w, nullptr) << node.name;
+    EXPECT_EQ(*w, "the value of ${AIMASS_TEST_SECRET}") << node.name;
+  }
 }
 
 TEST_F(ConfigTest, UnquotedVariableInAFlowCollectionGetsAHint) {

@@ -14,6 +14,7 @@
 #include "aimass/model.h"
 #include "aimass/optimizer.h"
 #include "aimass/storage.h"
+#include "scoped_env.h"
 
 namespace aimass::core {
 namespace {
@@ -448,6 +449,76 @@ TEST_F(GraphTest, IntegersFloatsAndBooleansFollowYamlRules) {
     EXPECT_TRUE(has(
         2, 32, std::string("parameter 'lr' of node 'a' must be a number, but is '") + bad + "'"));
   }
+}
+
+// A value from the environment may be a secret: errors about it name the variable instead.
+TEST_F(GraphTest, ErrorsAboutASubstitutedValueNameTheVariableAndNeverPrintTheValue) {
+  aimass::testing::ScopedEnv secret("AIMASS_TEST_SECRET", "sekrit-value-123");
+  aimass::testing::ScopedEnv big("AIMASS_TEST_BIG", "99999999999999999999");
+  aimass::testing::ScopedEnv unset("AIMASS_TEST_MODEL", nullptr);
+  auto graph = validate(
+      "nodes:\n"                                                                    // 1
+      "  m:\n"                                                                      // 2
+      "    type: model.softmax\n"                                                   // 3
+      "    classes: \"${AIMASS_TEST_SECRET}\"\n"                                    // 4
+      "    learning_rate: ${AIMASS_TEST_SECRET:-0.5}\n"                             // 5
+      "    activation: ${AIMASS_TEST_SECRET}\n"                                     // 6
+      "    verbose: x${AIMASS_TEST_SECRET}\n"                                       // 7
+      "    layers: [4, \"${AIMASS_TEST_SECRET}\", \"${AIMASS_TEST_BIG}\"]\n"        // 8
+      "    store: ${AIMASS_TEST_SECRET}\n"                                          // 9
+      "  t: {type: job.train, model: m, optimizer: \"${AIMASS_TEST_MODEL:-m}\"}\n"  // 10
+      "  u: {type: \"${AIMASS_TEST_SECRET}\"}\n"                                    // 11
+      "  v: {type: optimizer.sgd, lr: '${AIMASS_TEST_SECRET}'}\n");                 // 12
+  EXPECT_FALSE(graph);
+  EXPECT_TRUE(has(4, 14,
+                  "parameter 'classes' of node 'm' must be an integer, but the value of "
+                  "${AIMASS_TEST_SECRET} is not"));
+  EXPECT_TRUE(has(5, 20,
+                  "parameter 'learning_rate' of node 'm' must be a number, but the value of "
+                  "${AIMASS_TEST_SECRET} is not"));
+  EXPECT_TRUE(has(6, 17,
+                  "parameter 'activation' of node 'm' must be one of: relu, tanh, sigmoid, but "
+                  "the value of ${AIMASS_TEST_SECRET} is not"));
+  EXPECT_TRUE(has(7, 14,
+                  "parameter 'verbose' of node 'm' must be true or false, but the expansion of "
+                  "'x${AIMASS_TEST_SECRET}' is not"));
+  EXPECT_TRUE(has(8, 17,
+                  "element 2 of parameter 'layers' of node 'm' must be an integer, but the value "
+                  "of ${AIMASS_TEST_SECRET} is not"));
+  EXPECT_TRUE(has(8, 42,
+                  "element 3 of parameter 'layers' of node 'm' is outside the 64-bit integer "
+                  "range: the value of ${AIMASS_TEST_BIG}"));
+  EXPECT_TRUE(has(9, 12,
+                  "parameter 'store' of node 'm' refers to an unknown node: the value of "
+                  "${AIMASS_TEST_SECRET} names none"));
+  // A default written in the file is the file's own text, and is still quoted.
+  EXPECT_TRUE(has(10, 45,
+                  "parameter 'optimizer' of node 't' must name an optimizer node, but 'm' is a "
+                  "model node (model.softmax)"));
+  EXPECT_TRUE(has(11, 13, "node 'u' has unknown type (the value of ${AIMASS_TEST_SECRET})"));
+  EXPECT_TRUE(has(12, 32,
+                  "parameter 'lr' of node 'v' must be a number, but the value of "
+                  "${AIMASS_TEST_SECRET} is not"));
+  EXPECT_EQ(diagnostics_.size(), 10u) << formatDiagnostics(diagnostics_);
+  for (const auto& d : diagnostics_) {
+    EXPECT_EQ(d.format().find("sekrit"), std::string::npos) << d.format();
+    EXPECT_EQ(d.format().find("99999"), std::string::npos) << d.format();
+  }
+
+  aimass::testing::ScopedEnv optimizer("AIMASS_TEST_OPTIMIZER", "m");
+  aimass::testing::ScopedEnv range("AIMASS_TEST_RANGE", "5000");
+  validate(
+      "nodes:\n"
+      "  m: {type: model.softmax, classes: 2}\n"
+      "  s: {type: storage.mem, capacity: \"${AIMASS_TEST_RANGE}\"}\n"
+      "  t: {type: job.train, model: m, optimizer: \"${AIMASS_TEST_OPTIMIZER}\"}\n");
+  EXPECT_TRUE(has(3, 36,
+                  "parameter 'capacity' of node 's' must be in [1, 1000], but the value of "
+                  "${AIMASS_TEST_RANGE} is not"));
+  EXPECT_TRUE(has(4, 45,
+                  "parameter 'optimizer' of node 't' must name an optimizer node, but the value "
+                  "of ${AIMASS_TEST_OPTIMIZER} names a model node (model.softmax)"));
+  EXPECT_EQ(diagnostics_.size(), 2u) << formatDiagnostics(diagnostics_);
 }
 
 TEST_F(GraphTest, ReportsEachCycleOnceAtTheReferenceThatClosesIt) {

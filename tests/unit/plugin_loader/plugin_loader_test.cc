@@ -15,6 +15,7 @@
 #include <string>
 
 #include "aimass/storage.h"
+#include "scoped_env.h"
 
 namespace aimass::core {
 namespace {
@@ -53,27 +54,7 @@ class TempDir {
   fs::path dir_;
 };
 
-/// Sets an environment variable for one test and restores it afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) {
-      old_ = old;
-    }
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using ::aimass::testing::ScopedEnv;
 
 std::vector<std::string> typeNames(const TypeRegistry& registry) {
   std::vector<std::string> names;
@@ -315,7 +296,8 @@ TEST(PluginLoader, DiscoverSearchesConfigPathsThenEnvironmentThenDefaultDir) {
   env_dir.copy(fixture("good"), "libaimass_good.so");
   env_dir.copy(fixture("older_minor"), "libaimass_older.so");
   const fs::path missing_env = env_dir.path() / "no-such-folder";
-  ScopedEnv env("AIMASS_PLUGIN_PATH", env_dir.path().string() + "::" + missing_env.string());
+  const std::string plugin_path = env_dir.path().string() + "::" + missing_env.string();
+  ScopedEnv env("AIMASS_PLUGIN_PATH", plugin_path.c_str());
 
   TypeRegistry registry;
   PluginLoader loader(registry);

@@ -4,8 +4,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aimass/core/diagnostics.h"
@@ -30,9 +32,22 @@ struct NodeDecl {
   std::string type;
   SourceLocation type_where;
   std::vector<ParamDecl> params;
+  /// The scalars of this node (its type, values, list elements) whose text holds the value of
+  /// an environment variable, by where they are written (line and column, as in their
+  /// SourceLocation), each with the words diagnostics name it by instead of quoting it: "the
+  /// value of ${AIMASS_HTTP_PORT}", or "the expansion of 'http://${HOST}:${PORT}'" when literal
+  /// text or several variables make it up. The value may be a secret; no message prints it.
+  std::map<std::pair<int, int>, std::string> from_environment;
   /// Absolute folder of the file that declared the node: its relative `path` parameters resolve
   /// against it (an included file's folder, not the top-level file's).
   std::filesystem::path base_dir;
+
+  /// The words for the scalar written at `where` when its text came from the environment (see
+  /// from_environment); nullptr for text written in the file, which messages may quote.
+  const std::string* fromEnvironment(const SourceLocation& where) const {
+    auto found = from_environment.find({where.line, where.column});
+    return found == from_environment.end() ? nullptr : &found->second;
+  }
 };
 
 /// A configuration file with its includes merged.
@@ -47,6 +62,9 @@ struct NodeDecl {
 ///       ...
 ///
 /// `${VAR}` and `${VAR:-default}` are substituted in every scalar value; `$$` is a literal `$`.
+/// Diagnostics never print what a variable expanded to (it may be a secret): they name the
+/// variable, as in "the value of ${AIMASS_HTTP_PORT} is not ...". Text written in the file,
+/// defaults included, may be quoted.
 /// A node defined in two files is an error naming both places.
 struct ConfigDocument {
   std::filesystem::path file;      ///< the top-level file as given
