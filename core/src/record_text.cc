@@ -61,12 +61,6 @@ std::optional<std::int64_t> parseInt(std::string_view text) {
   return value;
 }
 
-std::string formatNumber(double value) {
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
-
 std::optional<std::vector<std::vector<std::string>>> parseLines(std::string_view text) {
   std::vector<std::vector<std::string>> lines;
   std::size_t start = 0;

@@ -22,8 +22,6 @@ std::string escape(std::string_view text);
 std::optional<std::string> unescape(std::string_view text);
 /// A decimal integer covering all of `text` (no sign '+', no spaces); nullopt otherwise.
 std::optional<std::int64_t> parseInt(std::string_view text);
-/// Shortest text that parses back to exactly `value`.
-std::string formatNumber(double value);
 /// Splits a record body into lines, each into its unescaped fields; nullopt for a bad escape.
 std::optional<std::vector<std::vector<std::string>>> parseLines(std::string_view text);
 /// A version number as a fixed-width, sortable key segment ("0000000007").

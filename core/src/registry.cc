@@ -7,13 +7,13 @@
 #include <set>
 
 #include "aimass/core/sha256.h"
+#include "aimass/util/number_text.h"
 #include "record_text.h"
 
 namespace aimass::core {
 namespace {
 
 using record::escape;
-using record::formatNumber;
 using record::parseInt;
 using record::parseLines;
 

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "aimass/core/registry.h"
+#include "aimass/util/number_text.h"
 #include "record_text.h"
 
 namespace aimass::core {
@@ -353,7 +354,7 @@ std::string encodeRunRecord(const RunRecord& r) {
     out += "\nparam " + escape(name) + " " + escape(value);
   }
   for (const auto& [name, value] : r.metrics) {
-    out += "\nmetric " + escape(name) + " " + record::formatNumber(value);
+    out += "\nmetric " + escape(name) + " " + formatNumber(value);
   }
   for (const auto& [name, value] : r.artifacts) {
     out += "\nartifact " + escape(name) + " " + escape(value);
@@ -591,7 +592,7 @@ Status RunLogger::writePoints() {
   for (const auto& name : names_) {
     escaped.push_back(record::escape(name));
   }
-  // to_chars into one buffer: this loop runs over every point logged, so it stays cheap.
+  // Numbers are appended in place: this loop runs over every point logged, so it stays cheap.
   char number[64];
   auto append = [&](auto value) {
     auto result = std::to_chars(number, number + sizeof number, value);
@@ -603,7 +604,7 @@ Status RunLogger::writePoints() {
     text += ' ';
     append(p.step);
     text += ' ';
-    append(p.value);
+    appendNumber(text, p.value);
     text += ' ';
     append(p.unix_ms);
     text += '\n';

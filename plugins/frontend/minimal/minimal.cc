@@ -18,6 +18,7 @@
 
 #include "aimass/model.h"
 #include "aimass/tensor.h"
+#include "aimass/util/number_text.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -33,12 +34,6 @@ bool isStandardStream(const std::string& path) {
 }
 
 std::string errnoText() { return std::strerror(errno); }
-
-std::string formatNumber(float value) {
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return std::string(buffer, result.ptr);
-}
 
 /// A word as quoted in an error message, cut short so a huge token cannot flood the output.
 std::string shortQuote(std::string_view word) {
