@@ -166,11 +166,8 @@ std::string encodeLive(const ProcessIdentity& p) {
 }
 
 std::optional<ProcessIdentity> decodeLive(std::string_view text) {
-  if (!text.starts_with(std::string(kLiveHeader) + "\n")) {
-    return std::nullopt;
-  }
-  auto lines = record::parseLines(text.substr(kLiveHeader.size() + 1));
-  if (!lines) {
+  auto lines = record::parseRecord(text, kLiveHeader);
+  if (!lines.ok()) {
     return std::nullopt;
   }
   ProcessIdentity p;
@@ -222,12 +219,9 @@ Expected<std::vector<MetricPoint>> decodePoints(std::string_view text, const std
   auto bad = [&](const std::string& why) {
     return dataLoss("malformed metric points record '" + key + "': " + why);
   };
-  if (!text.starts_with(std::string(kPointsHeader) + "\n")) {
-    return bad("it does not start with '" + std::string(kPointsHeader) + "'");
-  }
-  auto lines = record::parseLines(text.substr(kPointsHeader.size() + 1));
-  if (!lines) {
-    return bad("bad %-escape");
+  auto lines = record::parseRecord(text, kPointsHeader);
+  if (!lines.ok()) {
+    return bad(lines.status().message());
   }
   std::vector<MetricPoint> points;
   points.reserve(lines->size());
@@ -364,12 +358,9 @@ std::string encodeRunRecord(const RunRecord& r) {
 
 Expected<RunRecord> decodeRunRecord(std::string_view text) {
   auto bad = [](const std::string& why) { return dataLoss("malformed run record: " + why); };
-  if (!text.starts_with(std::string(kRunHeader) + "\n")) {
-    return bad("it does not start with '" + std::string(kRunHeader) + "'");
-  }
-  auto lines = record::parseLines(text.substr(kRunHeader.size() + 1));
-  if (!lines) {
-    return bad("bad %-escape");
+  auto lines = record::parseRecord(text, kRunHeader);
+  if (!lines.ok()) {
+    return bad(lines.status().message());
   }
   RunRecord r;
   bool has_status = false;
