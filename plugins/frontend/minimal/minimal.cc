@@ -325,19 +325,19 @@ std::string LinesFrontend::answer(const Host& host, std::string_view line) {
   // one) and the probabilities; other models give their numbers.
   std::string text = name;
   if (schema.task == Task::kClassification) {
-    const Tensor* cls = outputs.find("class");
-    const Tensor* label = outputs.find("label");
+    const Tensor* cls = outputs.find(tensor_names::kClass);
+    const Tensor* label = outputs.find(tensor_names::kLabel);
     if (cls && cls->dtype() == DType::kBytes && !cls->strings().empty()) {
       text += ' ' + cls->strings().front();
     } else if (label && label->dtype() == DType::kInt64 && label->numel() > 0) {
       text += ' ' + std::to_string(label->data<std::int64_t>()[0]);
     }
-    if (const Tensor* p = outputs.find("probabilities")) {
+    if (const Tensor* p = outputs.find(tensor_names::kProbabilities)) {
       appendFirstRow(text, *p);
     }
     return text;
   }
-  const Tensor* numbers = outputs.find("prediction");
+  const Tensor* numbers = outputs.find(tensor_names::kPrediction);
   for (const auto& spec : schema.outputs) {
     if (!numbers && spec.dtype == DType::kFloat32) {
       numbers = outputs.find(spec.name);
