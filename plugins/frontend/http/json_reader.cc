@@ -5,58 +5,12 @@
 #include <utility>
 
 #include "aimass/utf8.h"
+#include "json_text.h"
 
 namespace aimass::plugins::frontend {
 namespace {
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-/// The four hex digits at the start of `s` as a code unit, or -1 (also when `s` is shorter).
-int hex4(std::string_view s) {
-  if (s.size() < 4) {
-    return -1;
-  }
-  int value = 0;
-  for (int i = 0; i < 4; ++i) {
-    const int digit = hexValue(s[i]);
-    if (digit < 0) {
-      return -1;
-    }
-    value = value * 16 + digit;
-  }
-  return value;
-}
-
-void appendUtf8(std::string& out, std::uint32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xC0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xE0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-}
 
 }  // namespace
 
@@ -217,7 +171,7 @@ bool JsonReader::scanString() {
     }
     const char e = text_[p_ + 1];
     if (e == 'u') {
-      const int unit = hex4(text_.substr(p_ + 2));
+      const int unit = jsonHex4(text_.substr(p_ + 2));
       if (unit < 0) {
         fail("a \\u escape needs four hex digits");
         return false;
@@ -229,7 +183,7 @@ bool JsonReader::scanString() {
       }
       if (unit >= 0xD800 && unit <= 0xDBFF) {
         const std::string_view rest = text_.substr(p_);
-        const int low = rest.starts_with("\\u") ? hex4(rest.substr(2)) : -1;
+        const int low = rest.starts_with("\\u") ? jsonHex4(rest.substr(2)) : -1;
         if (low < 0xDC00 || low > 0xDFFF) {
           fail("a high surrogate without a low one after it");
           return false;
@@ -289,50 +243,7 @@ bool JsonReader::scanNumber() {
 }
 
 std::string JsonReader::string() const {
-  if (!escaped_) {
-    return std::string(token_);
-  }
-  std::string out;
-  out.reserve(token_.size());
-  for (std::size_t i = 0; i < token_.size(); ++i) {
-    if (token_[i] != '\\') {
-      out += token_[i];
-      continue;
-    }
-    const char e = token_[++i];
-    switch (e) {
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        auto code = static_cast<std::uint32_t>(hex4(token_.substr(i + 1)));
-        i += 4;
-        if (code >= 0xD800 && code <= 0xDBFF) {  // the scan checked the low half follows
-          const auto low = static_cast<std::uint32_t>(hex4(token_.substr(i + 3)));
-          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-          i += 6;
-        }
-        appendUtf8(out, code);
-        break;
-      }
-      default:
-        out += e;
-        break;
-    }
-  }
-  return out;
+  return escaped_ ? decodeCheckedJsonString(token_) : std::string(token_);
 }
 
 Status JsonReader::skip(Token first) {
