@@ -8,7 +8,7 @@
 #include <limits>
 #include <utility>
 
-#include "aimass/utf8.h"
+#include "aimass/util/utf8.h"
 #include "json_text.h"
 
 namespace aimass::plugins::frontend {

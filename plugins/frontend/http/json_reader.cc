@@ -4,7 +4,7 @@
 #include <initializer_list>
 #include <utility>
 
-#include "aimass/utf8.h"
+#include "aimass/util/utf8.h"
 #include "json_text.h"
 
 namespace aimass::plugins::frontend {
