@@ -8,7 +8,7 @@
 #include <thread>
 #include <utility>
 
-#include "aimass/utf8.h"
+#include "aimass/util/utf8.h"
 
 namespace aimass::core {
 namespace {

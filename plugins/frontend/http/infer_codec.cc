@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "infer_codec.h"
 
-#include <Poco/Dynamic/Var.h>
 #include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
 
 #include <algorithm>
 #include <bit>
@@ -23,88 +20,12 @@
 namespace aimass::plugins::frontend {
 namespace {
 
-using Poco::Dynamic::Var;
-using Poco::JSON::Array;
-using Poco::JSON::Object;
-
-bool isArray(const Var& v) { return v.type() == typeid(Array::Ptr); }
-bool isObject(const Var& v) { return v.type() == typeid(Object::Ptr); }
-
 std::string joinNames(const std::vector<TensorSpec>& specs) {
   std::string out;
   for (const auto& s : specs) {
     out += (out.empty() ? "" : ", ") + s.name;
   }
   return out.empty() ? "(nothing)" : out;
-}
-
-/// A short rendering of a JSON value for error messages.
-std::string describeValue(const Var& v) {
-  if (v.isEmpty()) {
-    return "null";
-  }
-  if (isArray(v)) {
-    return "a list";
-  }
-  if (isObject(v)) {
-    return "an object";
-  }
-  std::string text;
-  try {
-    text = v.convert<std::string>();
-  } catch (const Poco::Exception&) {
-    return "a value of another kind";
-  }
-  if (text.size() > 40) {
-    text = text.substr(0, 40) + "...";
-  }
-  return v.isString() ? "\"" + text + "\"" : text;
-}
-
-template <typename T>
-bool toInteger(const Var& v, T& out) {
-  if (v.isBoolean() || !v.isNumeric()) {
-    return false;
-  }
-  if (v.type() == typeid(double)) {
-    double d = v.extract<double>();
-    // An integral double (3.0 from a client that only has floats) is accepted; the upper
-    // bound compares against max + 1, which rounds to the next power of two above max.
-    if (!std::isfinite(d) || d != std::trunc(d) ||
-        d < static_cast<double>(std::numeric_limits<T>::min()) ||
-        d >= static_cast<double>(std::numeric_limits<T>::max()) + 1.0) {
-      return false;
-    }
-    out = static_cast<T>(d);
-    return true;
-  }
-  if (v.isSigned()) {
-    auto s = v.convert<Poco::Int64>();
-    if (!std::in_range<T>(s)) {
-      return false;
-    }
-    out = static_cast<T>(s);
-    return true;
-  }
-  auto u = v.convert<Poco::UInt64>();
-  if (!std::in_range<T>(u)) {
-    return false;
-  }
-  out = static_cast<T>(u);
-  return true;
-}
-
-template <typename T>
-bool toFloat(const Var& v, T& out) {
-  if (v.isBoolean() || !v.isNumeric()) {
-    return false;
-  }
-  double d = v.type() == typeid(double) ? v.extract<double>() : v.convert<double>();
-  if (std::isfinite(d) && std::fabs(d) > static_cast<double>(std::numeric_limits<T>::max())) {
-    return false;
-  }
-  out = static_cast<T>(d);
-  return true;
 }
 
 float halfToFloat(std::uint16_t h) {
@@ -501,36 +422,6 @@ std::string describeNode(const JsonDocument& doc, std::size_t index) {
   }
   return node.kind == JsonDocument::Kind::kString ? "\"" + text + "\"" : text;
 }
-
-/// A tensor's elements as Poco JSON values (the MLflow codec's), for makeTensor().
-struct VarLeaves {
-  const std::vector<const Var*>& values;
-
-  std::size_t size() const { return values.size(); }
-  template <typename T>
-  bool integer(std::size_t i, T& out) const {
-    return toInteger<T>(*values[i], out);
-  }
-  template <typename T>
-  bool floating(std::size_t i, T& out) const {
-    return toFloat<T>(*values[i], out);
-  }
-  bool boolean(std::size_t i, bool& out) const {
-    if (!values[i]->isBoolean()) {
-      return false;
-    }
-    out = values[i]->extract<bool>();
-    return true;
-  }
-  bool string(std::size_t i, std::string& out) const {
-    if (!values[i]->isString()) {
-      return false;
-    }
-    out = values[i]->extract<std::string>();
-    return true;
-  }
-  std::string describe(std::size_t i) const { return describeValue(*values[i]); }
-};
 
 /// A tensor's elements as nodes of a parsed request, for makeTensor().
 struct NodeLeaves {
@@ -1607,9 +1498,69 @@ void appendJsonString(std::string& out, std::string_view text) {
   out += '"';
 }
 
-Expected<Tensor> tensorFromJsonValues(const std::vector<const Var*>& values, DType dtype,
-                                      Shape shape, const std::string& input) {
-  return makeTensor(VarLeaves{values}, dtype, std::move(shape), input);
+bool jsonScalarToElement(const JsonDocument::Node& scalar, DType dtype, void* out) {
+  const auto integer = [&]<typename T>(T value) {
+    if (!numberToInteger<T>(scalar, value)) {
+      return false;
+    }
+    std::memcpy(out, &value, sizeof(value));
+    return true;
+  };
+  const auto floating = [&]<typename T>(T value) {
+    if (!numberToFloat<T>(scalar, value)) {
+      return false;
+    }
+    std::memcpy(out, &value, sizeof(value));
+    return true;
+  };
+  switch (dtype) {
+    case DType::kBool: {
+      if (scalar.kind != JsonDocument::Kind::kTrue && scalar.kind != JsonDocument::Kind::kFalse) {
+        return false;
+      }
+      const bool value = scalar.kind == JsonDocument::Kind::kTrue;
+      std::memcpy(out, &value, sizeof(value));
+      return true;
+    }
+    case DType::kUInt8:
+      return integer(std::uint8_t{});
+    case DType::kUInt16:
+      return integer(std::uint16_t{});
+    case DType::kUInt32:
+      return integer(std::uint32_t{});
+    case DType::kUInt64:
+      return integer(std::uint64_t{});
+    case DType::kInt8:
+      return integer(std::int8_t{});
+    case DType::kInt16:
+      return integer(std::int16_t{});
+    case DType::kInt32:
+      return integer(std::int32_t{});
+    case DType::kInt64:
+      return integer(std::int64_t{});
+    case DType::kFloat32:
+      return floating(float{});
+    case DType::kFloat64:
+      return floating(double{});
+    case DType::kFloat16:
+    case DType::kBFloat16: {
+      // As makeTensor() reads them: the nearest half value, refused beyond the range.
+      float f = 0;
+      if (!numberToFloat<float>(scalar, f)) {
+        return false;
+      }
+      const bool brain = dtype == DType::kBFloat16;
+      const std::uint16_t half = brain ? floatToBfloat(f) : floatToHalf(f);
+      if (std::isfinite(f) && !std::isfinite(brain ? bfloatToFloat(half) : halfToFloat(half))) {
+        return false;
+      }
+      std::memcpy(out, &half, sizeof(half));
+      return true;
+    }
+    case DType::kBytes:
+      return false;
+  }
+  return false;
 }
 
 bool InferRequest::wantsBinary(std::string_view output) const {

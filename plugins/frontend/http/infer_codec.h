@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include <Poco/Dynamic/Var.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -15,6 +13,7 @@
 #include "aimass/model.h"
 #include "aimass/status.h"
 #include "aimass/tensor.h"
+#include "json_document.h"
 
 namespace aimass::plugins::frontend {
 
@@ -162,11 +161,12 @@ JsonOutline jsonOutline(std::string_view json, std::size_t depth_limit, std::siz
 /// jsonOutline(json, limit, no value limit).depth.
 std::size_t jsonNestingDepth(std::string_view json, std::size_t limit);
 
-/// A tensor of `dtype` and `shape` from JSON scalars in row-major order (as many as the shape's
-/// product), each checked as decodeInferRequest() checks `data` elements; kInvalidArgument
-/// naming `input` and the element otherwise. Never throws except std::bad_alloc.
-Expected<Tensor> tensorFromJsonValues(const std::vector<const Poco::Dynamic::Var*>& values,
-                                      DType dtype, Shape shape, const std::string& input);
+/// One JSON scalar (kind and text of a JsonDocument node or a JsonReader token) as an element
+/// of the numeric or BOOL `dtype`, written to `out` (dtypeSize(dtype) bytes) as
+/// decodeInferRequest() reads `data` elements: a number for a numeric datatype (an integral one
+/// such as 3.0 for an integer datatype too), refused beyond the datatype's range; true or false
+/// for BOOL. False, with nothing written, for anything else and for BYTES. Never throws.
+bool jsonScalarToElement(const JsonDocument::Node& scalar, DType dtype, void* out);
 
 /// Appends element `index` (row-major) of `tensor` as a JSON value, written as in responses.
 /// `index` must be below numel(). Never throws except std::bad_alloc.

@@ -8,7 +8,8 @@
 #include <limits>
 #include <utility>
 
-#include "aimass/utf8.h"
+#include "aimass/util/utf8.h"
+#include "json_text.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -19,50 +20,6 @@ constexpr std::size_t kKeptNodes = 1 << 14;
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool isSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-/// The four hex digits at `p` as a code unit, or -1.
-int hex4(const char* p) {
-  int value = 0;
-  for (int i = 0; i < 4; ++i) {
-    int digit = hexValue(p[i]);
-    if (digit < 0) {
-      return -1;
-    }
-    value = value * 16 + digit;
-  }
-  return value;
-}
-
-void appendUtf8(std::string& out, std::uint32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xC0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xE0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-}
 
 /// The double nearest to `mantissa` × 10^`exponent` (a token's significant digits and decimal
 /// exponent), when a single exact operation gives it; false otherwise (readers then convert the
@@ -541,7 +498,7 @@ class Scanner {
         ++p_;
         return fail("unknown escape '\\" + std::string(1, s_[p_]) + "' in a string");
     }
-    int unit = n_ - p_ >= 6 ? hex4(s_ + p_ + 2) : -1;
+    int unit = n_ - p_ >= 6 ? jsonHex4(std::string_view(s_ + p_ + 2, 4)) : -1;
     if (unit < 0) {
       return fail("\\u needs four hex digits");
     }
@@ -549,7 +506,9 @@ class Scanner {
       return fail("\\u" + std::string(s_ + p_ + 2, 4) + " is a low surrogate without a high one");
     }
     if (unit >= 0xD800 && unit <= 0xDBFF) {
-      int low = n_ - p_ >= 12 && s_[p_ + 6] == '\\' && s_[p_ + 7] == 'u' ? hex4(s_ + p_ + 8) : -1;
+      int low = n_ - p_ >= 12 && s_[p_ + 6] == '\\' && s_[p_ + 7] == 'u'
+                    ? jsonHex4(std::string_view(s_ + p_ + 8, 4))
+                    : -1;
       if (low < 0xDC00 || low > 0xDFFF) {
         return fail("\\u" + std::string(s_ + p_ + 2, 4) +
                     " is a high surrogate without a low one after it");
@@ -598,52 +557,7 @@ std::size_t JsonDocument::member(std::size_t object, std::string_view key) const
 
 std::string JsonDocument::string(std::size_t index) const {
   const Node& node = nodes_[index];
-  if (!node.escaped) {
-    return std::string(node.text);
-  }
-  std::string out;
-  out.reserve(node.text.size());
-  const std::string_view t = node.text;
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    if (t[i] != '\\') {
-      out += t[i];
-      continue;
-    }
-    // parse() checked every escape, so each is complete here.
-    char e = t[++i];
-    switch (e) {
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        auto code = static_cast<std::uint32_t>(hex4(t.data() + i + 1));
-        i += 4;
-        if (code >= 0xD800 && code <= 0xDBFF) {
-          auto low = static_cast<std::uint32_t>(hex4(t.data() + i + 3));
-          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-          i += 6;
-        }
-        appendUtf8(out, code);
-        break;
-      }
-      default:  // '"', '\\', '/'
-        out += e;
-        break;
-    }
-  }
-  return out;
+  return node.escaped ? decodeCheckedJsonString(node.text) : std::string(node.text);
 }
 
 void JsonDocument::trim() {

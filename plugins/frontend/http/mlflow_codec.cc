@@ -1,34 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "mlflow_codec.h"
 
-#include <Poco/Dynamic/Var.h>
-#include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/ParseHandler.h>
-#include <Poco/JSON/Parser.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstddef>
+#include <cstring>
+#include <memory>
 #include <new>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "infer_codec.h"
+#include "json_document.h"
+#include "json_reader.h"
 
 namespace aimass::plugins::frontend {
 namespace {
 
-using Poco::Dynamic::Var;
-using Poco::JSON::Array;
-using Poco::JSON::Object;
-
 constexpr const char* kFormats[] = {"dataframe_split", "dataframe_records", "instances", "inputs"};
-
-bool isArray(const Var& v) { return v.type() == typeid(Array::Ptr); }
-bool isObject(const Var& v) { return v.type() == typeid(Object::Ptr); }
 
 std::string lowerTrimmed(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
@@ -61,68 +52,6 @@ bool shapeFits(const Shape& actual, const Shape& expected) {
     }
   }
   return true;
-}
-
-/// Gathers the scalars of nested lists whose sizes are `dims`, checking every list has the size
-/// its depth calls for. The caller bounds the nesting (max_json_depth), so recursion is safe.
-Status flatten(const Var& value, const Shape& dims, std::size_t depth, const std::string& where,
-               std::vector<const Var*>& leaves) {
-  if (depth == dims.size()) {
-    if (isArray(value)) {
-      return invalidArgument(where +
-                             ": the lists are nested unevenly (a list where the first "
-                             "row has a value, at depth " +
-                             std::to_string(depth) + ")");
-    }
-    leaves.push_back(&value);
-    return Status();
-  }
-  if (!isArray(value)) {
-    return invalidArgument(where +
-                           ": the lists are nested unevenly (a value where the first "
-                           "row has a list, at depth " +
-                           std::to_string(depth) + ")");
-  }
-  const Array& array = *value.extract<Array::Ptr>();
-  if (static_cast<std::int64_t>(array.size()) != dims[depth]) {
-    return invalidArgument(where + ": a list at depth " + std::to_string(depth) + " has " +
-                           std::to_string(array.size()) + " entries but the first has " +
-                           std::to_string(dims[depth]));
-  }
-  for (const auto& item : array) {
-    AIMASS_RETURN_IF_ERROR(flatten(item, dims, depth + 1, where, leaves));
-  }
-  return Status();
-}
-
-/// The tensor for `spec` from nested lists; the shape follows the nesting. A column of
-/// scalars fits a [-1, 1] input and a [n, 1] table fits a [-1] input.
-Expected<Tensor> nestedToTensor(const Var& value, const TensorSpec& spec,
-                                const std::string& where) {
-  Shape shape;
-  const Var* cursor = &value;
-  while (isArray(*cursor)) {
-    const Array& array = *cursor->extract<Array::Ptr>();
-    shape.push_back(static_cast<std::int64_t>(array.size()));
-    if (array.size() == 0) {
-      break;
-    }
-    cursor = &*array.begin();
-  }
-  std::vector<const Var*> leaves;
-  AIMASS_RETURN_IF_ERROR(flatten(value, shape, 0, where, leaves));
-  if (shape.size() + 1 == spec.shape.size() && (spec.shape.back() == 1 || spec.shape.back() < 0)) {
-    shape.push_back(1);
-  } else if (shape.size() == spec.shape.size() + 1 && shape.back() == 1) {
-    shape.pop_back();
-  }
-  if (!shapeFits(shape, spec.shape)) {
-    return invalidArgument(where + " has shape " + shapeToString(shape) +
-                           " but the model's input '" + spec.name + "' is " +
-                           std::string(dtypeName(spec.dtype)) + " " + shapeToString(spec.shape) +
-                           " (-1: any size)");
-  }
-  return tensorFromJsonValues(leaves, spec.dtype, std::move(shape), spec.name);
 }
 
 const TensorSpec* findInput(const ModelSchema& schema, std::string_view name) {
@@ -226,262 +155,656 @@ std::size_t csvCellLimit(const ModelSchema& schema) {
   return total;
 }
 
-/// A CSV field as a JSON-like value of the input's datatype: text stays text for BYTES, and
-/// numbers and true/false are read for the others (anything else stays text, which the
-/// element check then names).
-Var csvValue(const std::string& text, DType dtype) {
-  if (dtype == DType::kBytes) {
-    return Var(text);
-  }
-  std::string lower = lowerTrimmed(text);
-  if (lower == "true" || lower == "false") {
-    return Var(lower == "true");
-  }
-  const char* begin = lower.data();
-  const char* end = begin + lower.size();
-  if (!lower.empty() && *begin == '+') {
-    ++begin;
-  }
-  Poco::Int64 integer = 0;
-  auto parsed = std::from_chars(begin, end, integer);
-  if (begin != end && parsed.ec == std::errc() && parsed.ptr == end) {
-    return Var(integer);
-  }
-  double number = 0;
-  auto real = std::from_chars(begin, end, number);
-  if (begin != end && real.ec == std::errc() && real.ptr == end) {
-    return Var(number);
-  }
-  return Var(text);
-}
-
-/// Rows of cells with optional column names, from dataframe_split, dataframe_records or CSV.
-struct Table {
-  std::vector<std::string> columns;  ///< empty when the columns have no names
-  std::vector<std::vector<Var>> rows;
-  bool text = false;  ///< cells are CSV text, read per the datatype of their input
+/// A scalar on its way into a tensor: a JSON token (kString, kNumber, kTrue, kFalse, kNull, or
+/// kBeginObject for an object where a value belongs), or a CSV field read per the datatype.
+struct Scalar {
+  JsonReader::Token token = JsonReader::Token::kString;
+  std::string_view text;               ///< the JSON token (string characters as written) or field
+  const JsonReader* reader = nullptr;  ///< JSON: decodes an escaped string
+  bool csv = false;
 };
 
-Var cellFor(const Table& table, const Var& cell, DType dtype) {
-  return table.text ? csvValue(cell.extract<std::string>(), dtype) : cell;
+Scalar jsonScalar(const JsonReader& reader, JsonReader::Token token) {
+  return {token, reader.text(), &reader, false};
 }
 
-/// Maps a table onto the model's inputs (see decodeMlflowRequest).
-Expected<TensorMap> tableToInputs(const Table& table, const ModelSchema& schema,
-                                  const std::string& where) {
-  TensorMap inputs;
-  bool named = !table.columns.empty() &&
-               std::all_of(table.columns.begin(), table.columns.end(),
-                           [&](const std::string& c) { return findInput(schema, c) != nullptr; });
-  if (named) {
-    for (std::size_t c = 0; c < table.columns.size(); ++c) {
-      const TensorSpec& spec = *findInput(schema, table.columns[c]);
-      if (inputs.find(spec.name)) {
-        return invalidArgument(where + ": column '" + spec.name + "' is given twice");
-      }
-      Array::Ptr column = new Array;
-      for (const auto& row : table.rows) {
-        column->add(cellFor(table, row[c], spec.dtype));
-      }
-      AIMASS_ASSIGN_OR_RETURN(
-          Tensor tensor, nestedToTensor(Var(column), spec, where + " column '" + spec.name + "'"));
-      inputs.set(spec.name, std::move(tensor));
+std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+bool equalsLower(std::string_view text, std::string_view lower) {
+  return text.size() == lower.size() &&
+         std::equal(text.begin(), text.end(), lower.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+/// A CSV field as the JSON scalar it stands for: true/false in any case, else a number (with at
+/// most one leading '+'); what is neither reads as a number and fails the element check.
+JsonDocument::Node csvNode(std::string_view field) {
+  JsonDocument::Node node;
+  const std::string_view text = trimmed(field);
+  if (equalsLower(text, "true") || equalsLower(text, "false")) {
+    node.kind = equalsLower(text, "true") ? JsonDocument::Kind::kTrue : JsonDocument::Kind::kFalse;
+    return node;
+  }
+  node.kind = JsonDocument::Kind::kNumber;
+  node.text = text.starts_with('+') ? text.substr(1) : text;
+  return node;
+}
+
+/// A short rendering of a scalar for error messages.
+std::string describeScalar(const Scalar& s) {
+  const auto clipped = [](std::string text) {
+    return text.size() > 40 ? text.substr(0, 40) + "..." : text;
+  };
+  if (s.csv) {
+    const std::string_view text = trimmed(s.text);
+    if (equalsLower(text, "true") || equalsLower(text, "false")) {
+      return equalsLower(text, "true") ? "true" : "false";
     }
-    AIMASS_RETURN_IF_ERROR(checkRequiredInputs(schema, inputs));
+    double number = 0;
+    const std::string_view digits = text.starts_with('+') ? text.substr(1) : text;
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+    if (!digits.empty() && error == std::errc() && end == digits.data() + digits.size()) {
+      return clipped(std::string(text));
+    }
+    return "\"" + clipped(std::string(s.text)) + "\"";
+  }
+  switch (s.token) {
+    case JsonReader::Token::kBeginObject:
+      return "an object";
+    case JsonReader::Token::kString:
+      return "\"" + clipped(s.reader->string()) + "\"";
+    default:
+      return clipped(std::string(s.text));
+  }
+}
+
+/// One input's tensor, built as its values stream by: the shape follows the nesting of the
+/// first entry at each depth (as nested lists give it), every later list must match it, and
+/// each scalar is converted into the tensor's buffer as it arrives. Once the data can no
+/// longer fit the model's input (a rank or fixed dimension that differs) nothing more is
+/// stored; the walk goes on only to name the shape in the error. So the memory is the tensor's
+/// (its buffer grows by doubling) whatever the client sends.
+class TensorBuilder {
+ public:
+  TensorBuilder(const TensorSpec& spec, std::string where)
+      : spec_(&spec), where_(std::move(where)) {}
+
+  Status open() {
+    const std::size_t d = depth_;
+    if (rank_ && d >= *rank_) {
+      return invalidArgument(where_ +
+                             ": the lists are nested unevenly (a list where the first row has a "
+                             "value, at depth " +
+                             std::to_string(d) + ")");
+    }
+    enter(d);
+    if (d == dims_.size()) {
+      dims_.push_back(-1);
+      counts_.push_back(0);
+    }
+    counts_[d] = 0;
+    ++depth_;
+    return Status();
+  }
+
+  Status close() {
+    const std::size_t d = --depth_;
+    const std::int64_t n = counts_[d];
+    if (dims_[d] < 0) {
+      dims_[d] = n;
+      if (n == 0 && !rank_) {
+        setRank(d + 1);
+      }
+      if (!countFits(d, n, /*exact=*/true)) {
+        fits_ = false;
+      }
+    } else if (n != dims_[d]) {
+      return invalidArgument(where_ + ": a list at depth " + std::to_string(d) + " has " +
+                             std::to_string(n) + " entries but the first has " +
+                             std::to_string(dims_[d]));
+    }
+    return Status();
+  }
+
+  Status add(const Scalar& s) {
+    const std::size_t d = depth_;
+    if (!rank_) {
+      setRank(d);
+    } else if (d != *rank_) {
+      return invalidArgument(where_ +
+                             ": the lists are nested unevenly (a value where the first row has a "
+                             "list, at depth " +
+                             std::to_string(d) + ")");
+    }
+    enter(d);
+    const std::int64_t index = elements_++;
+    return fits_ ? store(s, index) : Status();
+  }
+
+  /// A JSON value whose first token `first` the reader has just given.
+  Status feed(JsonReader& reader, JsonReader::Token first) {
+    std::size_t depth = 0;
+    for (JsonReader::Token t = first;; t = reader.next()) {
+      switch (t) {
+        case JsonReader::Token::kEnd:
+          return reader.status().ok() ? invalidArgument("malformed JSON") : reader.status();
+        case JsonReader::Token::kBeginArray:
+          AIMASS_RETURN_IF_ERROR(open());
+          ++depth;
+          break;
+        case JsonReader::Token::kEndArray:
+          AIMASS_RETURN_IF_ERROR(close());
+          --depth;
+          break;
+        default:  // a scalar, or an object, which no element can be
+          AIMASS_RETURN_IF_ERROR(add(jsonScalar(reader, t)));
+          break;
+      }
+      if (depth == 0) {
+        return Status();
+      }
+    }
+  }
+
+  /// The tensor, once every list opened has closed.
+  Expected<Tensor> finish() {
+    Shape shape(dims_.begin(), dims_.begin() + static_cast<std::ptrdiff_t>(rank_.value_or(0)));
+    const Shape& expected = spec_->shape;
+    if (shape.size() + 1 == expected.size() && (expected.back() == 1 || expected.back() < 0)) {
+      shape.push_back(1);
+    } else if (shape.size() == expected.size() + 1 && shape.back() == 1) {
+      shape.pop_back();
+    }
+    if (!fits_ || !shapeFits(shape, expected)) {
+      return invalidArgument(where_ + " has shape " + shapeToString(shape) +
+                             " but the model's input '" + spec_->name + "' is " +
+                             std::string(dtypeName(spec_->dtype)) + " " + shapeToString(expected) +
+                             " (-1: any size)");
+    }
+    if (spec_->dtype == DType::kBytes) {
+      return Tensor::fromStrings(std::move(strings_)).reshaped(std::move(shape));
+    }
+    if (elements_ == 0) {
+      return Tensor(spec_->dtype, std::move(shape));
+    }
+    auto owner = std::make_shared<Tensor>(std::move(buffer_));
+    return Tensor::wrap(spec_->dtype, std::move(shape), owner->raw(), owner);
+  }
+
+ private:
+  void setRank(std::size_t rank) {
+    rank_ = rank;
+    const Shape& expected = spec_->shape;
+    const std::size_t s = expected.size();
+    if (!(rank == s || (rank + 1 == s && (expected.back() == 1 || expected.back() < 0)) ||
+          rank == s + 1)) {
+      fits_ = false;
+    }
+  }
+
+  /// Whether `n` entries at depth `d` can fit the model's input: at most (with `exact`,
+  /// exactly) its fixed dimension there, or 1 for the trailing dimension of [n, 1] data for an
+  /// [n] input.
+  bool countFits(std::size_t d, std::int64_t n, bool exact) const {
+    const Shape& expected = spec_->shape;
+    const std::int64_t fixed = d < expected.size() ? expected[d] : d == expected.size() ? 1 : 0;
+    return fixed < 0 || (exact ? n == fixed : n <= fixed);
+  }
+
+  /// Counts an entry at depth `d` in the list that holds it.
+  void enter(std::size_t d) {
+    if (d == 0) {
+      return;
+    }
+    const std::int64_t n = ++counts_[d - 1];
+    if (dims_[d - 1] >= 0 ? n > dims_[d - 1] : !countFits(d - 1, n, /*exact=*/false)) {
+      fits_ = false;
+    }
+  }
+
+  Status store(const Scalar& s, std::int64_t index) {
+    const DType dtype = spec_->dtype;
+    if (dtype == DType::kBytes) {
+      if (!s.csv && s.token != JsonReader::Token::kString) {
+        return badElement(s, index);
+      }
+      strings_.push_back(s.csv ? std::string(s.text) : s.reader->string());
+      return Status();
+    }
+    const std::size_t size = dtypeSize(dtype);
+    if (index == capacity_) {
+      const std::int64_t capacity = std::max<std::int64_t>(64, 2 * capacity_);
+      Tensor grown(dtype, {capacity});
+      if (index > 0) {
+        std::memcpy(grown.raw(), buffer_.raw(), static_cast<std::size_t>(index) * size);
+      }
+      buffer_ = std::move(grown);
+      capacity_ = capacity;
+    }
+    JsonDocument::Node node;
+    if (s.csv) {
+      node = csvNode(s.text);
+    } else {
+      node.kind = s.token == JsonReader::Token::kNumber  ? JsonDocument::Kind::kNumber
+                  : s.token == JsonReader::Token::kTrue  ? JsonDocument::Kind::kTrue
+                  : s.token == JsonReader::Token::kFalse ? JsonDocument::Kind::kFalse
+                                                         : JsonDocument::Kind::kNull;
+      node.text = s.text;
+    }
+    if (node.kind == JsonDocument::Kind::kNumber && node.text.empty()) {
+      return badElement(s, index);
+    }
+    auto* out = static_cast<std::byte*>(buffer_.raw()) + static_cast<std::size_t>(index) * size;
+    return jsonScalarToElement(node, dtype, out) ? Status() : badElement(s, index);
+  }
+
+  Status badElement(const Scalar& s, std::int64_t index) const {
+    return invalidArgument("input '" + spec_->name + "': element " + std::to_string(index) +
+                           " is " + describeScalar(s) + ", not a valid " +
+                           std::string(dtypeName(spec_->dtype)) + " value");
+  }
+
+  const TensorSpec* spec_;
+  std::string where_;
+  std::vector<std::int64_t> dims_;    ///< the first list's entries at each depth; -1 while open
+  std::vector<std::int64_t> counts_;  ///< entries so far of the open list at each depth
+  std::size_t depth_ = 0;             ///< lists open
+  std::optional<std::size_t> rank_;   ///< the depth of the scalars, once known
+  bool fits_ = true;                  ///< false once the data cannot fit the model's input
+  std::int64_t elements_ = 0;
+  std::int64_t capacity_ = 0;
+  Tensor buffer_;
+  std::vector<std::string> strings_;  ///< BYTES elements
+};
+
+/// Rows of cells with optional column names (dataframe_split, dataframe_records, CSV) mapped
+/// onto the model's inputs as decodeMlflowRequest() says: a named column feeds its input, each
+/// cell an entry; otherwise the single input takes each row as a list of the cells.
+class TableSink {
+ public:
+  static Expected<TableSink> make(const std::vector<std::string>& columns,
+                                  const ModelSchema& schema, const std::string& where) {
+    TableSink sink;
+    sink.named_ =
+        !columns.empty() && std::all_of(columns.begin(), columns.end(), [&](const std::string& c) {
+          return findInput(schema, c) != nullptr;
+        });
+    if (sink.named_) {
+      for (std::size_t c = 0; c < columns.size(); ++c) {
+        if (std::find(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(c),
+                      columns[c]) != columns.begin() + static_cast<std::ptrdiff_t>(c)) {
+          return invalidArgument(where + ": column '" + columns[c] + "' is given twice");
+        }
+        sink.builders_.emplace_back(*findInput(schema, columns[c]),
+                                    where + " column '" + columns[c] + "'");
+        AIMASS_RETURN_IF_ERROR(sink.builders_.back().open());
+      }
+      return sink;
+    }
+    const TensorSpec* spec = singleInput(schema);
+    if (!spec) {
+      std::string names;
+      for (const auto& c : columns) {
+        names += (names.empty() ? "" : ", ") + c;
+      }
+      return invalidArgument(where + ": the columns (" + (names.empty() ? "unnamed" : names) +
+                             ") must be named after the model's inputs (" + inputNames(schema) +
+                             "); only a single-input model takes a table as one matrix");
+    }
+    sink.builders_.emplace_back(*spec, where);
+    AIMASS_RETURN_IF_ERROR(sink.builders_.back().open());
+    return sink;
+  }
+
+  Status beginRow() { return named_ ? Status() : builders_.front().open(); }
+  Status endRow() { return named_ ? Status() : builders_.front().close(); }
+  /// Where a cell of column `c` goes (c below the number of columns).
+  TensorBuilder& column(std::size_t c) { return builders_[named_ ? c : 0]; }
+
+  Expected<TensorMap> finish(const ModelSchema& schema, const std::vector<std::string>& columns) {
+    TensorMap inputs;
+    for (std::size_t b = 0; b < builders_.size(); ++b) {
+      AIMASS_RETURN_IF_ERROR(builders_[b].close());
+      AIMASS_ASSIGN_OR_RETURN(Tensor tensor, builders_[b].finish());
+      inputs.set(named_ ? columns[b] : singleInput(schema)->name, std::move(tensor));
+    }
+    if (named_) {
+      AIMASS_RETURN_IF_ERROR(checkRequiredInputs(schema, inputs));
+    }
     return inputs;
   }
-  const TensorSpec* spec = singleInput(schema);
-  if (!spec) {
-    std::string columns;
-    for (const auto& c : table.columns) {
-      columns += (columns.empty() ? "" : ", ") + c;
-    }
-    return invalidArgument(where + ": the columns (" + (columns.empty() ? "unnamed" : columns) +
-                           ") must be named after the model's inputs (" + inputNames(schema) +
-                           "); only a single-input model takes a table as one matrix");
-  }
-  Array::Ptr matrix = new Array;
-  for (const auto& row : table.rows) {
-    Array::Ptr cells = new Array;
-    for (const auto& cell : row) {
-      cells->add(cellFor(table, cell, spec->dtype));
-    }
-    matrix->add(Var(cells));
-  }
-  AIMASS_ASSIGN_OR_RETURN(Tensor tensor, nestedToTensor(Var(matrix), *spec, where));
-  inputs.set(spec->name, std::move(tensor));
-  return inputs;
+
+ private:
+  bool named_ = false;
+  std::vector<TensorBuilder> builders_;
+};
+
+Status tooManyColumns(const std::string& what, std::size_t limit, const ModelSchema& schema) {
+  return invalidArgument(what + " more than " + std::to_string(limit) +
+                         " columns but the model takes at most " + std::to_string(limit) + " (" +
+                         describeInputs(schema.inputs) + ")");
 }
 
-Expected<std::vector<std::string>> columnNames(const Var& value, const std::string& where) {
-  std::vector<std::string> out;
-  if (value.isEmpty()) {
-    return out;
-  }
-  if (!isArray(value)) {
-    return invalidArgument(where + ": \"columns\" must be a list of names");
-  }
-  for (const auto& c : *value.extract<Array::Ptr>()) {
-    if (!c.isString()) {
-      return invalidArgument(where + ": \"columns\" must be a list of names (strings)");
+/// The "columns" of the dataframe_split object starting at `split` (which pass 1 checked).
+Expected<std::vector<std::string>> splitColumns(std::string_view split, const ModelSchema& schema,
+                                                std::size_t max_depth, const std::string& where) {
+  std::vector<std::string> columns;
+  JsonReader reader(split, max_depth);
+  reader.next();  // the object
+  for (auto t = reader.next(); t == JsonReader::Token::kKey; t = reader.next()) {
+    const bool wanted = reader.text() == "columns";
+    const auto value = reader.next();
+    if (!wanted || value == JsonReader::Token::kNull) {
+      AIMASS_RETURN_IF_ERROR(reader.skip(value));
+      if (wanted) {
+        columns.clear();
+      }
+      continue;
     }
-    out.push_back(c.extract<std::string>());
+    if (value != JsonReader::Token::kBeginArray) {
+      return invalidArgument(where + ": \"columns\" must be a list of names");
+    }
+    columns.clear();
+    const std::size_t limit = csvColumnLimit(schema);
+    for (auto c = reader.next(); c != JsonReader::Token::kEndArray; c = reader.next()) {
+      if (c != JsonReader::Token::kString) {
+        return invalidArgument(where + ": \"columns\" must be a list of names (strings)");
+      }
+      if (columns.size() == limit) {
+        return tooManyColumns(where + " has", limit, schema);
+      }
+      columns.push_back(reader.string());
+    }
   }
-  return out;
+  AIMASS_RETURN_IF_ERROR(reader.status());
+  return columns;
 }
 
-Expected<TensorMap> fromDataframeSplit(const Var& value, const ModelSchema& schema) {
+Expected<TensorMap> fromDataframeSplit(JsonReader& reader, JsonReader::Token first,
+                                       std::string_view body, const ModelSchema& schema,
+                                       std::size_t max_depth) {
   const std::string where = "dataframe_split";
-  if (!isObject(value)) {
-    return invalidArgument(where + " must be an object {\"columns\": [...], \"data\": [[...]]}");
+  if (first != JsonReader::Token::kBeginObject) {
+    return invalidArgument(where + " must be an object");
   }
-  const Object& split = *value.extract<Object::Ptr>();
-  Table table;
-  AIMASS_ASSIGN_OR_RETURN(table.columns, columnNames(split.get("columns"), where));
-  Var data = split.get("data");
-  if (!isArray(data)) {
+  // The columns decide where each cell goes, and a client may write them after the data.
+  AIMASS_ASSIGN_OR_RETURN(std::vector<std::string> columns,
+                          splitColumns(body.substr(reader.tokenBegin()), schema, max_depth, where));
+  std::optional<TableSink> sink;
+  for (auto t = reader.next(); t == JsonReader::Token::kKey; t = reader.next()) {
+    const bool data = reader.text() == "data";
+    const auto value = reader.next();
+    if (!data) {
+      AIMASS_RETURN_IF_ERROR(reader.skip(value));
+      continue;
+    }
+    if (value != JsonReader::Token::kBeginArray) {
+      return invalidArgument(where + " needs a \"data\" list of rows");
+    }
+    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where));
+    std::optional<std::size_t> width;
+    if (!columns.empty()) {
+      width = columns.size();
+    }
+    std::size_t r = 0;
+    for (auto row = reader.next(); row != JsonReader::Token::kEndArray; row = reader.next(), ++r) {
+      AIMASS_RETURN_IF_ERROR(sink->beginRow());
+      std::size_t cells = 0;
+      if (row == JsonReader::Token::kBeginArray) {
+        for (auto cell = reader.next(); cell != JsonReader::Token::kEndArray;
+             cell = reader.next(), ++cells) {
+          if (width && cells >= *width) {
+            AIMASS_RETURN_IF_ERROR(reader.skip(cell));  // counted for the message only
+          } else {
+            AIMASS_RETURN_IF_ERROR(sink->column(cells).feed(reader, cell));
+          }
+        }
+      } else {
+        // pandas writes a one-column frame's rows as lists; tolerate scalars
+        AIMASS_RETURN_IF_ERROR(sink->column(0).feed(reader, row));
+        cells = 1;
+      }
+      if (!width) {
+        width = cells;
+      }
+      if (cells != *width) {
+        return invalidArgument(where + " row " + std::to_string(r) + " has " +
+                               std::to_string(cells) + " values but " +
+                               (columns.empty() ? "row 0 has " : "there are ") +
+                               std::to_string(*width) + (columns.empty() ? "" : " columns"));
+      }
+      AIMASS_RETURN_IF_ERROR(sink->endRow());
+    }
+  }
+  AIMASS_RETURN_IF_ERROR(reader.status());
+  if (!sink) {
     return invalidArgument(where + " needs a \"data\" list of rows");
   }
-  std::size_t r = 0;
-  for (const auto& row : *data.extract<Array::Ptr>()) {
-    const std::string at = where + " row " + std::to_string(r++);
-    std::vector<Var> cells;
-    if (isArray(row)) {
-      for (const auto& cell : *row.extract<Array::Ptr>()) {
-        cells.push_back(cell);
-      }
-    } else {
-      cells.push_back(row);  // pandas writes a one-column frame's rows as lists; tolerate scalars
-    }
-    std::size_t width = table.columns.empty()
-                            ? (table.rows.empty() ? cells.size() : table.rows.front().size())
-                            : table.columns.size();
-    if (cells.size() != width) {
-      return invalidArgument(at + " has " + std::to_string(cells.size()) + " values but " +
-                             (table.columns.empty() ? "row 0 has " : "there are ") +
-                             std::to_string(width) + (table.columns.empty() ? "" : " columns"));
-    }
-    table.rows.push_back(std::move(cells));
-  }
-  return tableToInputs(table, schema, where);
+  return sink->finish(schema, columns);
 }
 
-Expected<TensorMap> fromDataframeRecords(const Var& value, const ModelSchema& schema) {
+Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token first,
+                                         std::string_view body, const ModelSchema& schema,
+                                         std::size_t max_depth) {
   const std::string where = "dataframe_records";
-  if (!isArray(value)) {
+  if (first != JsonReader::Token::kBeginArray) {
     return invalidArgument(where + " must be a list of {\"column\": value} objects");
   }
-  Table table;
+  // Each record's values are kept as their text (O(columns)) until the record ends, so that
+  // they go to the inputs in record 0's column order whatever order the record has.
+  std::vector<std::string> columns;
+  std::vector<std::string_view> cells;
+  std::optional<TableSink> sink;
+  const std::size_t limit = csvColumnLimit(schema);
   std::size_t r = 0;
-  for (const auto& item : *value.extract<Array::Ptr>()) {
-    const std::string at = where + " record " + std::to_string(r++);
-    if (!isObject(item)) {
+  for (auto item = reader.next(); item != JsonReader::Token::kEndArray; item = reader.next(), ++r) {
+    const std::string at = where + " record " + std::to_string(r);
+    if (item != JsonReader::Token::kBeginObject) {
       return invalidArgument(at + " must be an object");
     }
-    const Object& record = *item.extract<Object::Ptr>();
-    if (table.rows.empty()) {
-      record.getNames(table.columns);
-      if (table.columns.empty()) {
+    std::fill(cells.begin(), cells.end(), std::string_view());
+    std::size_t count = 0;
+    for (auto t = reader.next(); t == JsonReader::Token::kKey; t = reader.next(), ++count) {
+      std::string name = reader.string();
+      const auto value = reader.next();
+      const std::size_t begin = reader.tokenBegin();
+      AIMASS_RETURN_IF_ERROR(reader.skip(value));
+      const std::string_view text = body.substr(begin, reader.position() - begin);
+      if (r == 0) {
+        if (std::find(columns.begin(), columns.end(), name) != columns.end()) {
+          return invalidArgument(at + " has the column '" + name + "' twice");
+        }
+        if (columns.size() == limit) {
+          return tooManyColumns(at + " has", limit, schema);
+        }
+        columns.push_back(std::move(name));
+        cells.push_back(text);
+        continue;
+      }
+      auto found = std::find(columns.begin(), columns.end(), name);
+      if (found == columns.end()) {
+        continue;  // counted: the record then has too many columns or lacks one
+      }
+      std::string_view& cell = cells[static_cast<std::size_t>(found - columns.begin())];
+      if (!cell.empty()) {
+        return invalidArgument(at + " has the column '" + name + "' twice");
+      }
+      cell = text;
+    }
+    AIMASS_RETURN_IF_ERROR(reader.status());
+    if (r == 0) {
+      if (columns.empty()) {
         return invalidArgument(at + " has no columns");
       }
+      AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where));
     }
-    if (record.size() != table.columns.size()) {
-      return invalidArgument(at + " has " + std::to_string(record.size()) +
-                             " columns but record 0 has " + std::to_string(table.columns.size()));
+    if (count != columns.size()) {
+      return invalidArgument(at + " has " + std::to_string(count) + " columns but record 0 has " +
+                             std::to_string(columns.size()));
     }
-    std::vector<Var> cells;
-    for (const auto& column : table.columns) {
-      if (!record.has(column)) {
-        return invalidArgument(at + " lacks the column '" + column + "'");
+    AIMASS_RETURN_IF_ERROR(sink->beginRow());
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (cells[c].empty()) {
+        return invalidArgument(at + " lacks the column '" + columns[c] + "'");
       }
-      cells.push_back(record.get(column));
+      JsonReader cell(cells[c], max_depth);
+      AIMASS_RETURN_IF_ERROR(sink->column(c).feed(cell, cell.next()));
     }
-    table.rows.push_back(std::move(cells));
+    AIMASS_RETURN_IF_ERROR(sink->endRow());
   }
-  return tableToInputs(table, schema, where);
+  AIMASS_RETURN_IF_ERROR(reader.status());
+  if (!sink) {
+    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where));
+  }
+  return sink->finish(schema, columns);
 }
 
-/// `{"input": tensor, ...}` (the columnar `inputs` form, or `instances` turned into columns).
-Expected<TensorMap> fromNamedTensors(const Object& named, const ModelSchema& schema,
-                                     const std::string& where) {
-  TensorMap inputs;
-  std::vector<std::string> names;
-  named.getNames(names);
-  for (const auto& name : names) {
-    const TensorSpec* spec = findInput(schema, name);
-    if (!spec) {
-      return invalidArgument(where + ": unknown input '" + name +
-                             "'; the model takes: " + inputNames(schema));
-    }
-    AIMASS_ASSIGN_OR_RETURN(Tensor tensor,
-                            nestedToTensor(named.get(name), *spec, where + " '" + name + "'"));
-    inputs.set(name, std::move(tensor));
-  }
-  AIMASS_RETURN_IF_ERROR(checkRequiredInputs(schema, inputs));
-  return inputs;
-}
-
-Expected<TensorMap> fromSingleTensor(const Var& value, const ModelSchema& schema,
-                                     const std::string& where) {
+Expected<TensorMap> fromSingleTensor(JsonReader& reader, JsonReader::Token first,
+                                     const ModelSchema& schema, const std::string& where) {
   const TensorSpec* spec = singleInput(schema);
   if (!spec) {
     return invalidArgument(where + ": the model takes several inputs (" + inputNames(schema) +
                            "); give them by name");
   }
-  AIMASS_ASSIGN_OR_RETURN(Tensor tensor, nestedToTensor(value, *spec, where));
+  TensorBuilder builder(*spec, where);
+  AIMASS_RETURN_IF_ERROR(builder.feed(reader, first));
+  AIMASS_ASSIGN_OR_RETURN(Tensor tensor, builder.finish());
   TensorMap inputs;
   inputs.set(spec->name, std::move(tensor));
   return inputs;
 }
 
-Expected<TensorMap> fromInstances(const Var& value, const ModelSchema& schema) {
-  const std::string where = "instances";
-  if (!isArray(value)) {
-    return invalidArgument(where + " must be a list of rows");
+const TensorSpec* namedInput(const ModelSchema& schema, const std::string& name,
+                             const std::string& where, Status& error) {
+  const TensorSpec* spec = findInput(schema, name);
+  if (!spec) {
+    error = invalidArgument(where + ": unknown input '" + name +
+                            "'; the model takes: " + inputNames(schema));
   }
-  const Array& rows = *value.extract<Array::Ptr>();
-  if (rows.size() == 0 || !isObject(*rows.begin())) {
-    return fromSingleTensor(value, schema, where);
-  }
-  // A list of {"input": value} objects becomes {"input": [value, ...]}.
-  Object columns(Poco::JSON_PRESERVE_KEY_ORDER);
-  std::vector<std::string> names;
-  rows.begin()->extract<Object::Ptr>()->getNames(names);
-  std::size_t r = 0;
-  for (const auto& name : names) {
-    columns.set(name, Array::Ptr(new Array));
-  }
-  for (const auto& row : rows) {
-    const std::string at = where + " row " + std::to_string(r++);
-    if (!isObject(row)) {
-      return invalidArgument(at + " must be an object like row 0");
-    }
-    const Object& instance = *row.extract<Object::Ptr>();
-    if (instance.size() != names.size()) {
-      return invalidArgument(at + " has " + std::to_string(instance.size()) +
-                             " inputs but row 0 has " + std::to_string(names.size()));
-    }
-    for (const auto& name : names) {
-      if (!instance.has(name)) {
-        return invalidArgument(at + " lacks the input '" + name + "'");
-      }
-      columns.getArray(name)->add(instance.get(name));
-    }
-  }
-  return fromNamedTensors(columns, schema, where);
+  return spec;
 }
 
-Expected<TensorMap> fromInputs(const Var& value, const ModelSchema& schema) {
-  if (isObject(value)) {
-    return fromNamedTensors(*value.extract<Object::Ptr>(), schema, "inputs");
+Expected<TensorMap> fromInstances(JsonReader& reader, JsonReader::Token first,
+                                  const ModelSchema& schema) {
+  const std::string where = "instances";
+  if (first != JsonReader::Token::kBeginArray) {
+    return invalidArgument(where + " must be a list of rows");
   }
-  return fromSingleTensor(value, schema, "inputs");
+  auto row = reader.next();
+  if (row != JsonReader::Token::kBeginObject) {
+    const TensorSpec* spec = singleInput(schema);
+    if (!spec) {
+      return invalidArgument(where + ": the model takes several inputs (" + inputNames(schema) +
+                             "); give them by name");
+    }
+    TensorBuilder builder(*spec, where);
+    AIMASS_RETURN_IF_ERROR(builder.open());
+    for (; row != JsonReader::Token::kEndArray; row = reader.next()) {
+      AIMASS_RETURN_IF_ERROR(builder.feed(reader, row));
+    }
+    AIMASS_RETURN_IF_ERROR(builder.close());
+    AIMASS_ASSIGN_OR_RETURN(Tensor tensor, builder.finish());
+    TensorMap inputs;
+    inputs.set(spec->name, std::move(tensor));
+    return inputs;
+  }
+  // A list of {"input": value} objects: each input's values, row by row, make its tensor.
+  std::vector<std::string> names;
+  std::vector<TensorBuilder> builders;
+  std::vector<char> seen;
+  for (std::size_t r = 0; row != JsonReader::Token::kEndArray; row = reader.next(), ++r) {
+    const std::string at = where + " row " + std::to_string(r);
+    if (row != JsonReader::Token::kBeginObject) {
+      return invalidArgument(at + " must be an object like row 0");
+    }
+    std::fill(seen.begin(), seen.end(), 0);
+    std::size_t count = 0;
+    for (auto t = reader.next(); t == JsonReader::Token::kKey; t = reader.next(), ++count) {
+      std::string name = reader.string();
+      const auto value = reader.next();
+      auto found = std::find(names.begin(), names.end(), name);
+      if (r == 0) {
+        if (found != names.end()) {
+          return invalidArgument(at + " has the input '" + name + "' twice");
+        }
+        Status error;
+        const TensorSpec* spec = namedInput(schema, name, where, error);
+        AIMASS_RETURN_IF_ERROR(error);
+        builders.emplace_back(*spec, where + " '" + name + "'");
+        AIMASS_RETURN_IF_ERROR(builders.back().open());
+        names.push_back(std::move(name));
+        seen.push_back(1);
+        found = names.end() - 1;
+      } else if (found == names.end()) {
+        AIMASS_RETURN_IF_ERROR(reader.skip(value));  // counted: the row lacks another input
+        continue;
+      } else if (seen[static_cast<std::size_t>(found - names.begin())]) {
+        return invalidArgument(at + " has the input '" + name + "' twice");
+      }
+      const auto index = static_cast<std::size_t>(found - names.begin());
+      seen[index] = 1;
+      AIMASS_RETURN_IF_ERROR(builders[index].feed(reader, value));
+    }
+    AIMASS_RETURN_IF_ERROR(reader.status());
+    if (count != names.size()) {
+      return invalidArgument(at + " has " + std::to_string(count) + " inputs but row 0 has " +
+                             std::to_string(names.size()));
+    }
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (!seen[i]) {
+        return invalidArgument(at + " lacks the input '" + names[i] + "'");
+      }
+    }
+  }
+  AIMASS_RETURN_IF_ERROR(reader.status());
+  TensorMap inputs;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    AIMASS_RETURN_IF_ERROR(builders[i].close());
+    AIMASS_ASSIGN_OR_RETURN(Tensor tensor, builders[i].finish());
+    inputs.set(names[i], std::move(tensor));
+  }
+  AIMASS_RETURN_IF_ERROR(checkRequiredInputs(schema, inputs));
+  return inputs;
+}
+
+Expected<TensorMap> fromInputs(JsonReader& reader, JsonReader::Token first,
+                               const ModelSchema& schema) {
+  const std::string where = "inputs";
+  if (first != JsonReader::Token::kBeginObject) {
+    return fromSingleTensor(reader, first, schema, where);
+  }
+  TensorMap inputs;
+  for (auto t = reader.next(); t == JsonReader::Token::kKey; t = reader.next()) {
+    const std::string name = reader.string();
+    Status error;
+    const TensorSpec* spec = namedInput(schema, name, where, error);
+    AIMASS_RETURN_IF_ERROR(error);
+    if (inputs.find(name)) {
+      return invalidArgument(where + ": input '" + name + "' is given twice");
+    }
+    TensorBuilder builder(*spec, where + " '" + name + "'");
+    AIMASS_RETURN_IF_ERROR(builder.feed(reader, reader.next()));
+    AIMASS_ASSIGN_OR_RETURN(Tensor tensor, builder.finish());
+    inputs.set(name, std::move(tensor));
+  }
+  AIMASS_RETURN_IF_ERROR(reader.status());
+  AIMASS_RETURN_IF_ERROR(checkRequiredInputs(schema, inputs));
+  return inputs;
 }
 
 Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
                                std::size_t max_json_depth) {
-  // Poco makes a heap object of every value, and recurses per level, so the body is measured
-  // before it is parsed.
+  // A first count refuses, without reading a value, bodies with more values than the model's
+  // fixed shapes can take, or with structure that no element can fill.
   const std::size_t value_limit = mlflowValueLimit(schema);
   const JsonOutline outline = jsonOutline(body, max_json_depth, value_limit);
   if (outline.depth > max_json_depth) {
@@ -494,55 +817,72 @@ Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
                            describeInputs(schema.inputs) +
                            "). Send at most the shapes the model accepts");
   }
-  // With a variable dimension the body bounds the values, so their structure must not outgrow
-  // the scalars that can become elements (`[[],[],...]` would be all structure).
   const std::size_t structure_limit = mlflowStructurePerScalar(schema) * outline.scalars() + 4096;
   if (outline.values > structure_limit) {
-    return invalidArgument(
-        "the request holds " + std::to_string(outline.values) + " JSON values but only " +
-        std::to_string(outline.scalars()) +
-        " of them can be tensor elements; the model's inputs (" + describeInputs(schema.inputs) +
-        ") need at most " + std::to_string(mlflowStructurePerScalar(schema)) +
-        " per element (with its row, column name and lists) and 4096 more");
+    return invalidArgument("the request holds " + std::to_string(outline.values) +
+                           " JSON values but only " + std::to_string(outline.scalars()) +
+                           " of them can be tensor elements; the model's inputs (" +
+                           describeInputs(schema.inputs) + ") need at most " +
+                           std::to_string(mlflowStructurePerScalar(schema)) +
+                           " per element (with its row, column name and lists) and 4096 more");
   }
-  Var root;
-  try {
-    // Key order matters: dataframe_records columns keep the order the client wrote.
-    Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(/*preserveObjectOrder=*/true));
-    root = parser.parse(std::string(body));
-  } catch (const Poco::Exception& e) {
-    return invalidArgument("malformed JSON: " + e.displayText());
-  }
+  // Pass 1 checks the whole text and finds the format key; pass 2 streams that key's value
+  // into the tensors. Neither builds anything of the JSON.
+  JsonReader check(body, max_json_depth);
+  const auto root = check.next();
   std::string found;
-  const char* format = nullptr;
-  if (isObject(root)) {
-    const Object& request = *root.extract<Object::Ptr>();
-    for (const char* key : kFormats) {
-      if (request.has(key)) {
-        found += (found.empty() ? "" : ", ") + std::string(key);
-        format = key;
+  std::string_view format;
+  std::size_t occurrences = 0;  // of the format key: the last one counts, as in a map
+  if (root == JsonReader::Token::kBeginObject) {
+    for (auto t = check.next(); t == JsonReader::Token::kKey; t = check.next()) {
+      const std::string key = check.string();
+      for (const char* name : kFormats) {
+        if (key != name) {
+          continue;
+        }
+        if (found.find(name) == std::string::npos) {
+          found += (found.empty() ? "" : ", ") + key;
+        }
+        occurrences = format == name ? occurrences + 1 : 1;
+        format = name;
       }
+      AIMASS_RETURN_IF_ERROR(check.skip(check.next()));
     }
+  } else {
+    AIMASS_RETURN_IF_ERROR(check.skip(root));
   }
-  if (!isObject(root) || found.empty() || found.find(',') != std::string::npos) {
+  check.next();
+  AIMASS_RETURN_IF_ERROR(check.status());
+  const bool object = root == JsonReader::Token::kBeginObject;
+  if (!object || found.empty() || found.find(',') != std::string::npos) {
     return invalidArgument(
         "the input must be a JSON object with exactly one of dataframe_split, dataframe_records, "
         "instances or inputs" +
-        (isObject(root) ? " (found " + (found.empty() ? std::string("none") : found) + ")"
-                        : std::string(" (found ") + (isArray(root) ? "a list" : "a value") + ")"));
+        (object ? " (found " + (found.empty() ? std::string("none") : found) + ")"
+                : std::string(" (found ") +
+                      (root == JsonReader::Token::kBeginArray ? "a list" : "a value") + ")"));
   }
-  const Var value = root.extract<Object::Ptr>()->get(format);
-  std::string_view key = format;
-  if (key == "dataframe_split") {
-    return fromDataframeSplit(value, schema);
+  JsonReader reader(body, max_json_depth);
+  reader.next();
+  for (auto t = reader.next(); t == JsonReader::Token::kKey; t = reader.next()) {
+    const bool wanted = reader.string() == format && --occurrences == 0;
+    const auto value = reader.next();
+    if (!wanted) {
+      AIMASS_RETURN_IF_ERROR(reader.skip(value));
+      continue;
+    }
+    if (format == "dataframe_split") {
+      return fromDataframeSplit(reader, value, body, schema, max_json_depth);
+    }
+    if (format == "dataframe_records") {
+      return fromDataframeRecords(reader, value, body, schema, max_json_depth);
+    }
+    if (format == "instances") {
+      return fromInstances(reader, value, schema);
+    }
+    return fromInputs(reader, value, schema);
   }
-  if (key == "dataframe_records") {
-    return fromDataframeRecords(value, schema);
-  }
-  if (key == "instances") {
-    return fromInstances(value, schema);
-  }
-  return fromInputs(value, schema);
+  return internalError("the format key went missing between two reads of the request");
 }
 
 /// RFC 4180 records: fields separated by commas, optionally double-quoted (a quote inside doubled),
@@ -597,7 +937,7 @@ Status parseCsv(std::string_view text, const ModelSchema& schema, std::size_t ma
                              std::to_string(columns));
     }
     ++records;
-    on_record(record);
+    AIMASS_RETURN_IF_ERROR(on_record(record));
     record.clear();
     return Status();
   };
@@ -648,29 +988,31 @@ Status parseCsv(std::string_view text, const ModelSchema& schema, std::size_t ma
 }
 
 Expected<TensorMap> decodeCsv(std::string_view body, const ModelSchema& schema) {
-  // The header is checked against the model before any row is read, and each row's cells are
-  // moved into the table as it ends.
-  Table table;
-  table.text = true;
-  bool header = true;
+  // The header is checked against the model before any row is read, and each row's cells go
+  // straight into the tensors as the row ends: the rows cost one row's fields.
+  std::vector<std::string> columns;
+  std::optional<TableSink> sink;
   AIMASS_RETURN_IF_ERROR(parseCsv(body, schema, csvColumnLimit(schema), csvCellLimit(schema),
-                                  [&](std::vector<std::string>& record) {
-                                    if (header) {
-                                      table.columns = std::move(record);
-                                      header = false;
-                                      return;
+                                  [&](const std::vector<std::string>& record) -> Status {
+                                    if (!sink) {
+                                      columns = record;
+                                      AIMASS_ASSIGN_OR_RETURN(
+                                          sink, TableSink::make(columns, schema, "CSV"));
+                                      return Status();
                                     }
-                                    std::vector<Var> cells;
-                                    cells.reserve(record.size());
-                                    for (auto& field : record) {
-                                      cells.emplace_back(std::move(field));
+                                    AIMASS_RETURN_IF_ERROR(sink->beginRow());
+                                    for (std::size_t c = 0; c < record.size(); ++c) {
+                                      Scalar cell;
+                                      cell.text = record[c];
+                                      cell.csv = true;
+                                      AIMASS_RETURN_IF_ERROR(sink->column(c).add(cell));
                                     }
-                                    table.rows.push_back(std::move(cells));
+                                    return sink->endRow();
                                   }));
-  if (header) {
+  if (!sink) {
     return invalidArgument("the CSV body is empty; it needs a header row of column names");
   }
-  return tableToInputs(table, schema, "CSV");
+  return sink->finish(schema, columns);
 }
 
 void appendNested(std::string& out, const Tensor& t, std::size_t dim, std::int64_t offset) {
@@ -750,8 +1092,6 @@ Expected<TensorMap> decodeMlflowRequest(MlflowFormat format, std::string_view bo
                                          : decodeCsv(body, schema);
   } catch (const std::bad_alloc&) {
     return resourceExhausted("the request is too large to decode");
-  } catch (const Poco::Exception& e) {
-    return invalidArgument("malformed request: " + e.displayText());
   } catch (const std::exception& e) {
     return invalidArgument(std::string("malformed request: ") + e.what());
   }

@@ -210,20 +210,23 @@ TEST(DecoderMemory, AVariableBatchDecodesWithinItsDeclaredShape) {
   EXPECT_LT(peak, 2 << 20) << "peak " << peak;
   RecordProperty("peak_bytes", std::to_string(peak));
 
-  const std::string flat = R"({"inputs":[{"name":"x","datatype":"INT32","shape":[3000,4],"data":[)" +
-                           repeated("7", 12000) + "]}]}";
+  const std::string flat =
+      R"({"inputs":[{"name":"x","datatype":"INT32","shape":[3000,4],"data":[)" +
+      repeated("7", 12000) + "]}]}";
   auto decoded_flat = decodeInferRequest(flat, schema);
   ASSERT_TRUE(decoded_flat.ok()) << decoded_flat.status().toString();
   EXPECT_EQ(decoded_flat->inputs.find("x")->numel(), 12000);
   // Two inputs, one of them named twice: the second naming is refused by the decoder.
   ModelSchema two = oneInput(DType::kFloat32, {-1, 4});
   two.inputs.push_back({"m", DType::kBool, {-1}});
-  const std::string twice = R"({"inputs":[{"name":"x","datatype":"FP32","shape":[3000,4],"data":[)" +
-                            repeated("1", 12000) +
-                            R"(]},{"name":"x","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]})";
+  const std::string twice =
+      R"({"inputs":[{"name":"x","datatype":"FP32","shape":[3000,4],"data":[)" +
+      repeated("1", 12000) +
+      R"(]},{"name":"x","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]})";
   EXPECT_THAT(decodeInferRequest(twice, two).status().message(), HasSubstr("given twice"));
-  const std::string unknown = R"({"inputs":[{"name":"z","datatype":"FP32","shape":[3000,4],"data":[)" +
-                              repeated("1", 12000) + "]}]}";
+  const std::string unknown =
+      R"({"inputs":[{"name":"z","datatype":"FP32","shape":[3000,4],"data":[)" +
+      repeated("1", 12000) + "]}]}";
   EXPECT_THAT(decodeInferRequest(unknown, two).status().message(),
               HasSubstr("unknown input 'z'; the model takes: x, m"));
 }
@@ -360,8 +363,7 @@ TEST(DecoderMemory, MlflowJsonStructureWithoutValuesIsRefusedBeforeParsing) {
         R"({"dataframe_split":{"columns":["a","b","c","d"],"data":[)" +
             repeated("[]", kHostileBody / 3) + "]}}",
         R"({"dataframe_records":[)" + repeated("{}", kHostileBody / 3) + "]}",
-        R"({"inputs":[[1,2,3,4]],"params":{"p":[)" + repeated("[[]]", kHostileBody / 5) +
-            "]}}"}) {
+        R"({"inputs":[[1,2,3,4]],"params":{"p":[)" + repeated("[[]]", kHostileBody / 5) + "]}}"}) {
     std::optional<Expected<TensorMap>> decoded;
     const long peak =
         peakOf([&] { decoded = decodeMlflowRequest(MlflowFormat::kJson, body, schema, 64); });
@@ -384,10 +386,113 @@ TEST(DecoderMemory, MlflowJsonStructureWithoutValuesIsRefusedBeforeParsing) {
   }
   // [-1, 1] rows as one-value lists, or records of one column: four values per element.
   const ModelSchema column = oneInput(DType::kFloat32, {-1, 1});
-  for (const std::string& body : {R"({"dataframe_records":[)" + repeated(R"({"x":[1]})", 3000) + "]}",
-                                  R"({"inputs":[)" + repeated("[1]", 3000) + "]}"}) {
+  for (const std::string& body :
+       {R"({"dataframe_records":[)" + repeated(R"({"x":[1]})", 3000) + "]}",
+        R"({"inputs":[)" + repeated("[1]", 3000) + "]}"}) {
     auto decoded = decodeMlflowRequest(MlflowFormat::kJson, body, column, 64);
     ASSERT_TRUE(decoded.ok()) << body.substr(0, 40) << decoded.status().toString();
+  }
+}
+
+// Variable (-1) dimensions: MLflow JSON streams into the tensors (JsonReader, TensorBuilder), so
+// a body the model cannot take costs next to nothing however long, and one it can take costs
+// about its tensor. Before, Poco made a value object of every value first: some 300 MiB for 8M
+// zeros (the inputs case here, measured in MlflowJsonPastTheModelsInputsIsRefusedBeforeParsing
+// for the same body), and each of these several hundred MiB.
+TEST(DecoderMemory, MlflowJsonForAVariableBatchIsRefusedWithoutHoldingIt) {
+  const ModelSchema schema = oneInput(DType::kFloat32, {-1, 4});
+  struct Case {
+    std::string body;
+    std::string error;
+  };
+  const Case cases[] = {
+      {R"({"inputs":[)" + repeated("0", kHostileBody / 2) + "]}",
+       "inputs has shape [8388608] but the model's input 'x' is FP32 [-1, 4]"},
+      {R"({"instances":[)" + repeated("[0,0,0,0,0]", kHostileBody / 12) + "]}",
+       "instances has shape [1398101, 5] but the model's input 'x' is FP32 [-1, 4]"},
+      {R"({"dataframe_split":{"columns":["a","b","c","d"],"data":[[)" +
+           repeated("0", kHostileBody / 2) + "]]}}",
+       "dataframe_split row 0 has 8388608 values but there are 4 columns"},
+      {R"({"dataframe_split":{"data":[[)" + repeated("0", kHostileBody / 2) + "]]}}",
+       "dataframe_split has shape [1, 8388608] but the model's input 'x' is FP32 [-1, 4]"},
+      {R"({"dataframe_records":[{"a":1,"b":2,"c":3,"d":4,)" +
+           repeated(R"("e":1)", kHostileBody / 6) + "}]}",
+       "dataframe_records record 0 has more than 4 columns but the model takes at most 4"},
+      {R"({"dataframe_records":[)" + repeated(R"({"a":"x","b":2,"c":3,"d":4})", kHostileBody / 28) +
+           "]}",
+       "input 'x': element 0 is \"x\", not a valid FP32 value"},
+  };
+  for (const Case& c : cases) {
+    std::optional<Expected<TensorMap>> decoded;
+    const long peak =
+        peakOf([&] { decoded = decodeMlflowRequest(MlflowFormat::kJson, c.body, schema, 64); });
+    ASSERT_FALSE(decoded->ok()) << c.error;
+    EXPECT_EQ(decoded->status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(decoded->status().message(), HasSubstr(c.error));
+    EXPECT_LT(peak, 64 << 10) << c.error << " peak " << peak;
+    RecordProperty("peak_bytes_" + std::to_string(&c - cases), std::to_string(peak));
+  }
+}
+
+// A large batch the model takes costs its tensor (grown by doubling) and a row, in every
+// format. Before: Poco's value objects, some 40 bytes per value and more per list and record.
+TEST(DecoderMemory, AVariableBatchOfMlflowJsonOrCsvCostsAboutItsTensor) {
+  const ModelSchema schema = oneInput(DType::kFloat32, {-1, 4});
+  constexpr std::size_t kRows = 200'000;
+  const long tensor_bytes = kRows * 4 * sizeof(float);
+  std::string csv = "a,b,c,d\n";
+  for (std::size_t r = 0; r < kRows; ++r) {
+    csv += "1.5,2,3,4\n";
+  }
+  struct Case {
+    MlflowFormat format;
+    std::string body;
+  };
+  const Case cases[] = {
+      {MlflowFormat::kJson, R"({"inputs":[)" + repeated("[1.5,2,3,4]", kRows) + "]}"},
+      {MlflowFormat::kJson, R"({"instances":[)" + repeated(R"({"x":[1.5,2,3,4]})", kRows) + "]}"},
+      {MlflowFormat::kJson, R"({"dataframe_split":{"data":[)" + repeated("[1.5,2,3,4]", kRows) +
+                                "],\"columns\":[\"a\",\"b\",\"c\",\"d\"]}}"},
+      {MlflowFormat::kJson,
+       R"({"dataframe_records":[)" + repeated(R"({"a":1.5,"b":2,"c":3,"d":4})", kRows) + "]}"},
+      {MlflowFormat::kCsv, csv},
+  };
+  for (const Case& c : cases) {
+    std::optional<Expected<TensorMap>> decoded;
+    const long peak = peakOf([&] { decoded = decodeMlflowRequest(c.format, c.body, schema, 64); });
+    ASSERT_TRUE(decoded->ok()) << c.body.substr(0, 30) << decoded->status().toString();
+    const Tensor* x = (*decoded)->find("x");
+    ASSERT_EQ(x->shape(), (Shape{kRows, 4})) << c.body.substr(0, 30);
+    EXPECT_EQ(x->data<float>()[4], 1.5f);
+    EXPECT_LT(peak, 3 * tensor_bytes + (64 << 10)) << c.body.substr(0, 30) << " peak " << peak;
+    RecordProperty("peak_bytes_" + std::to_string(&c - cases), std::to_string(peak));
+  }
+}
+
+// CSV for a variable batch that the model cannot take is refused at the first row or cell at
+// fault, holding no more than the rows before it.
+TEST(DecoderMemory, JunkCsvForAVariableBatchIsRefusedEarly) {
+  const ModelSchema schema = oneInput(DType::kFloat32, {-1, 4});
+  struct Case {
+    std::string body;
+    std::string error;
+  };
+  std::string text = "a,b,c,d\n";
+  std::string wide = "a,b,c,d\n1,2,3,4," + repeated("0", kHostileBody / 2) + "\n";
+  while (text.size() < kHostileBody) {
+    text += "w,x,y,z\n";
+  }
+  const Case cases[] = {
+      {text, "input 'x': element 0 is \"w\", not a valid FP32 value"},
+      {wide, "CSV row 1 has more fields than the header's 4"},
+  };
+  for (const Case& c : cases) {
+    std::optional<Expected<TensorMap>> decoded;
+    const long peak =
+        peakOf([&] { decoded = decodeMlflowRequest(MlflowFormat::kCsv, c.body, schema, 64); });
+    ASSERT_FALSE(decoded->ok()) << c.error;
+    EXPECT_THAT(decoded->status().message(), HasSubstr(c.error));
+    EXPECT_LT(peak, 64 << 10) << c.error << " peak " << peak;
   }
 }
 

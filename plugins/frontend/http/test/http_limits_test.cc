@@ -269,7 +269,7 @@ TEST_F(HttpLimitsTest, MalformedRequestsAre400Json) {
         "POST /v2 HTTP/1.1\r\nContent-Length: ten\r\n\r\n",
         "POST /v2 HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         "POST /v2 HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
-        "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+        "POST /v2/models/clf/infer HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     auto socket = connect();
     socket.sendBytes(bad.data(), static_cast<int>(bad.size()));
     Raw raw = readToEnd(socket);
