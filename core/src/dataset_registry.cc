@@ -70,12 +70,9 @@ std::string encodeDatasetVersion(const DatasetVersion& v) {
 
 Expected<DatasetVersion> decodeDatasetVersion(std::string_view text) {
   auto bad = [](std::string why) { return dataLoss("malformed dataset version record: " + why); };
-  if (!text.starts_with(std::string(kHeader) + "\n")) {
-    return bad("it does not start with '" + std::string(kHeader) + "'");
-  }
-  auto lines = record::parseLines(text.substr(kHeader.size() + 1));
-  if (!lines) {
-    return bad("bad %-escape");
+  auto lines = record::parseRecord(text, kHeader);
+  if (!lines.ok()) {
+    return bad(lines.status().message());
   }
   DatasetVersion v;
   for (const auto& f : *lines) {

@@ -111,8 +111,8 @@ Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport
     return invalidArgument(data_text + " has value labels but " + model_text + " is a " +
                            std::string(taskName(model_schema.task)) + " model");
   }
-  const std::string input_name =
-      model_schema.inputs.empty() ? std::string("input") : model_schema.inputs.front().name;
+  const std::string input_name = model_schema.inputs.empty() ? std::string(tensor_names::kInput)
+                                                             : model_schema.inputs.front().name;
   const auto classes = static_cast<std::int64_t>(data_schema.class_names.size());
 
   ClassificationMetrics class_metrics(data_schema.class_names);
@@ -154,12 +154,12 @@ Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport
                               " of " + data_text + ")";
     Status added;
     if (classification) {
-      const Tensor* labels = outputs.find("label");
+      const Tensor* labels = outputs.find(tensor_names::kLabel);
       if (labels == nullptr || labels->dtype() != DType::kInt64 || labels->numel() != n) {
         return fail(invalidArgument(model_text + " gave no INT64 \"label\" output with one class "
                                                  "per row; a classifier must"));
       }
-      const Tensor* probabilities = outputs.find("probabilities");
+      const Tensor* probabilities = outputs.find(tensor_names::kProbabilities);
       std::span<const float> p;
       if (probabilities != nullptr && probabilities->dtype() == DType::kFloat32 &&
           probabilities->numel() == n * classes) {
@@ -167,7 +167,7 @@ Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport
       }
       added = class_metrics.add(batch.labels.span<std::int64_t>(), labels->span<std::int64_t>(), p);
     } else {
-      const Tensor* prediction = outputs.find("prediction");
+      const Tensor* prediction = outputs.find(tensor_names::kPrediction);
       if (prediction == nullptr || prediction->dtype() != DType::kFloat32 ||
           prediction->numel() != batch.labels.numel()) {
         return fail(invalidArgument(model_text + " gave no FP32 \"prediction\" output of shape " +

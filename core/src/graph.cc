@@ -14,19 +14,13 @@
 #include <system_error>
 #include <utility>
 
+#include "aimass/util/number_text.h"
 #include "yaml_location.h"
 
 namespace aimass::core {
 namespace {
 
 namespace fs = std::filesystem;
-
-/// Shortest text that reads back as `v` ("1", "0.5", "1e-08").
-std::string formatNumber(double v) {
-  char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
-  return ec == std::errc() ? std::string(buffer, end) : std::to_string(v);
-}
 
 std::string joinNames(const std::vector<std::string>& names) {
   std::string out;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "aimass/http.h"
+#include "aimass/util/number_text.h"
 
 namespace aimass::core {
 
@@ -42,15 +42,8 @@ class JsonWriter {
   /// The text written so far, ending with a newline once the outermost value is closed.
   std::string str() const { return depth_.empty() ? out_ + "\n" : out_; }
 
-  /// The shortest text that reads back as `d`; non-finite numbers become null.
-  static std::string number(double d) {
-    if (!std::isfinite(d)) {
-      return "null";
-    }
-    char buffer[32];
-    auto result = std::to_chars(buffer, buffer + sizeof buffer, d);
-    return std::string(buffer, result.ptr);
-  }
+  /// formatNumber()'s text of `d`; non-finite numbers become null.
+  static std::string number(double d) { return std::isfinite(d) ? formatNumber(d) : "null"; }
 
  private:
   JsonWriter& open(char bracket) {

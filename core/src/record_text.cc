@@ -61,12 +61,9 @@ std::optional<std::int64_t> parseInt(std::string_view text) {
   return value;
 }
 
-std::string formatNumber(double value) {
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
+namespace {
 
+/// Splits a record body into lines, each into its unescaped fields; nullopt for a bad escape.
 std::optional<std::vector<std::vector<std::string>>> parseLines(std::string_view text) {
   std::vector<std::vector<std::string>> lines;
   std::size_t start = 0;
@@ -96,6 +93,20 @@ std::optional<std::vector<std::vector<std::string>>> parseLines(std::string_view
     start = end + 1;
   }
   return lines;
+}
+
+}  // namespace
+
+Expected<std::vector<std::vector<std::string>>> parseRecord(std::string_view text,
+                                                            std::string_view header) {
+  if (!text.starts_with(header) || text.size() == header.size() || text[header.size()] != '\n') {
+    return dataLoss("it does not start with '" + std::string(header) + "'");
+  }
+  auto lines = parseLines(text.substr(header.size() + 1));
+  if (!lines) {
+    return dataLoss("bad %-escape");
+  }
+  return std::move(*lines);
 }
 
 std::string versionSegment(std::int64_t version) {

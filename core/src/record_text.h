@@ -12,7 +12,9 @@
 
 namespace aimass::core::record {
 
-/// The text format the model and dataset registries store their records in: a header line,
+/// The one text format aimass stores records in (model versions and aliases, dataset versions,
+/// tracking runs, their liveness and metric points; JSON and YAML serve only output and
+/// configuration): a header line naming the kind and layout version,
 /// then one line per field, fields separated by single spaces, each %-escaped (every byte
 /// outside printable ASCII, and ' ' and '%', as %XX) so a field never holds a space or newline.
 
@@ -22,10 +24,11 @@ std::string escape(std::string_view text);
 std::optional<std::string> unescape(std::string_view text);
 /// A decimal integer covering all of `text` (no sign '+', no spaces); nullopt otherwise.
 std::optional<std::int64_t> parseInt(std::string_view text);
-/// Shortest text that parses back to exactly `value`.
-std::string formatNumber(double value);
-/// Splits a record body into lines, each into its unescaped fields; nullopt for a bad escape.
-std::optional<std::vector<std::vector<std::string>>> parseLines(std::string_view text);
+/// The lines after the first of a record whose first line is `header` ("aimass-run 1", the
+/// record's kind and layout version), each split into its unescaped fields. kDataLoss "it does
+/// not start with 'HEADER'" or "bad %-escape" otherwise, for the caller to put in context.
+Expected<std::vector<std::vector<std::string>>> parseRecord(std::string_view text,
+                                                            std::string_view header);
 /// A version number as a fixed-width, sortable key segment ("0000000007").
 std::string versionSegment(std::int64_t version);
 

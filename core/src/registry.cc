@@ -7,15 +7,14 @@
 #include <set>
 
 #include "aimass/core/sha256.h"
+#include "aimass/util/number_text.h"
 #include "record_text.h"
 
 namespace aimass::core {
 namespace {
 
 using record::escape;
-using record::formatNumber;
 using record::parseInt;
-using record::parseLines;
 
 constexpr std::string_view kModelsPrefix = "registry/models/";
 constexpr std::string_view kVersionHeader = "aimass-model-version 1";
@@ -48,11 +47,8 @@ Expected<ModelAlias> decodeAlias(std::string_view model, std::string_view name,
     return dataLoss("alias record '" + std::string(name) + "' of model '" + std::string(model) +
                     "' is malformed");
   };
-  if (!text.starts_with(std::string(kAliasHeader) + "\n")) {
-    return bad();
-  }
-  auto lines = parseLines(text.substr(kAliasHeader.size() + 1));
-  if (!lines) {
+  auto lines = record::parseRecord(text, kAliasHeader);
+  if (!lines.ok()) {
     return bad();
   }
   ModelAlias alias{std::string(model), std::string(name), 0, {}};
@@ -120,12 +116,9 @@ std::string encodeModelVersion(const ModelVersion& v) {
 
 Expected<ModelVersion> decodeModelVersion(std::string_view text) {
   auto bad = [](std::string why) { return dataLoss("malformed model version record: " + why); };
-  if (!text.starts_with(std::string(kVersionHeader) + "\n")) {
-    return bad("it does not start with '" + std::string(kVersionHeader) + "'");
-  }
-  auto lines = parseLines(text.substr(kVersionHeader.size() + 1));
-  if (!lines) {
-    return bad("bad %-escape");
+  auto lines = record::parseRecord(text, kVersionHeader);
+  if (!lines.ok()) {
+    return bad(lines.status().message());
   }
   ModelVersion v;
   for (const auto& f : *lines) {

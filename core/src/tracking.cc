@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "aimass/core/registry.h"
+#include "aimass/util/number_text.h"
 #include "record_text.h"
 
 namespace aimass::core {
@@ -165,11 +166,8 @@ std::string encodeLive(const ProcessIdentity& p) {
 }
 
 std::optional<ProcessIdentity> decodeLive(std::string_view text) {
-  if (!text.starts_with(std::string(kLiveHeader) + "\n")) {
-    return std::nullopt;
-  }
-  auto lines = record::parseLines(text.substr(kLiveHeader.size() + 1));
-  if (!lines) {
+  auto lines = record::parseRecord(text, kLiveHeader);
+  if (!lines.ok()) {
     return std::nullopt;
   }
   ProcessIdentity p;
@@ -221,12 +219,9 @@ Expected<std::vector<MetricPoint>> decodePoints(std::string_view text, const std
   auto bad = [&](const std::string& why) {
     return dataLoss("malformed metric points record '" + key + "': " + why);
   };
-  if (!text.starts_with(std::string(kPointsHeader) + "\n")) {
-    return bad("it does not start with '" + std::string(kPointsHeader) + "'");
-  }
-  auto lines = record::parseLines(text.substr(kPointsHeader.size() + 1));
-  if (!lines) {
-    return bad("bad %-escape");
+  auto lines = record::parseRecord(text, kPointsHeader);
+  if (!lines.ok()) {
+    return bad(lines.status().message());
   }
   std::vector<MetricPoint> points;
   points.reserve(lines->size());
@@ -353,7 +348,7 @@ std::string encodeRunRecord(const RunRecord& r) {
     out += "\nparam " + escape(name) + " " + escape(value);
   }
   for (const auto& [name, value] : r.metrics) {
-    out += "\nmetric " + escape(name) + " " + record::formatNumber(value);
+    out += "\nmetric " + escape(name) + " " + formatNumber(value);
   }
   for (const auto& [name, value] : r.artifacts) {
     out += "\nartifact " + escape(name) + " " + escape(value);
@@ -363,12 +358,9 @@ std::string encodeRunRecord(const RunRecord& r) {
 
 Expected<RunRecord> decodeRunRecord(std::string_view text) {
   auto bad = [](const std::string& why) { return dataLoss("malformed run record: " + why); };
-  if (!text.starts_with(std::string(kRunHeader) + "\n")) {
-    return bad("it does not start with '" + std::string(kRunHeader) + "'");
-  }
-  auto lines = record::parseLines(text.substr(kRunHeader.size() + 1));
-  if (!lines) {
-    return bad("bad %-escape");
+  auto lines = record::parseRecord(text, kRunHeader);
+  if (!lines.ok()) {
+    return bad(lines.status().message());
   }
   RunRecord r;
   bool has_status = false;
@@ -591,7 +583,7 @@ Status RunLogger::writePoints() {
   for (const auto& name : names_) {
     escaped.push_back(record::escape(name));
   }
-  // to_chars into one buffer: this loop runs over every point logged, so it stays cheap.
+  // Numbers are appended in place: this loop runs over every point logged, so it stays cheap.
   char number[64];
   auto append = [&](auto value) {
     auto result = std::to_chars(number, number + sizeof number, value);
@@ -603,7 +595,7 @@ Status RunLogger::writePoints() {
     text += ' ';
     append(p.step);
     text += ' ';
-    append(p.value);
+    appendNumber(text, p.value);
     text += ' ';
     append(p.unix_ms);
     text += '\n';

@@ -504,8 +504,8 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
   const bool check_labels =
       data_schema.label_kind == LabelKind::kClass && !data_schema.class_names.empty();
   const ModelSchema model_schema = targets_.model->schema();
-  const std::string input_name =
-      model_schema.inputs.empty() ? std::string("input") : model_schema.inputs.front().name;
+  const std::string input_name = model_schema.inputs.empty() ? std::string(tensor_names::kInput)
+                                                             : model_schema.inputs.front().name;
   bool accuracy_possible =
       model_schema.task == Task::kClassification && data_schema.label_kind == LabelKind::kClass;
 
@@ -656,7 +656,7 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
       if (accuracy_ok) {
         inputs.set(input_name, validation_batch.features);
         Status predicted = targets_.model->predict(inputs, outputs, PredictOptions{});
-        const Tensor* labels = outputs.find("label");
+        const Tensor* labels = outputs.find(tensor_names::kLabel);
         if (!predicted.ok() || !labels || labels->dtype() != DType::kInt64 ||
             labels->numel() != static_cast<std::int64_t>(rows.size())) {
           // The model cannot be scored this way; keep training, report the loss only.

@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "aimass/util/number_text.h"
 #include "record_text.h"
 #include "train_job.h"
 
@@ -173,7 +174,7 @@ std::string paramValueText(const ParamValue& value) {
         } else if constexpr (std::is_same_v<T, std::int64_t>) {
           return std::to_string(v);
         } else if constexpr (std::is_same_v<T, double>) {
-          return record::formatNumber(v);
+          return formatNumber(v);
         } else if constexpr (std::is_same_v<T, std::string>) {
           return v;
         } else {
@@ -183,7 +184,7 @@ std::string paramValueText(const ParamValue& value) {
             if constexpr (std::is_same_v<typename T::value_type, std::string>) {
               out += v[i];
             } else if constexpr (std::is_same_v<typename T::value_type, double>) {
-              out += record::formatNumber(v[i]);
+              out += formatNumber(v[i]);
             } else {
               out += std::to_string(v[i]);
             }

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <variant>
 
+#include "aimass/util/number_text.h"
 #include "json_writer.h"
 
 namespace aimass::core {
@@ -30,13 +31,6 @@ std::string yamlScalar(const std::string& text) {
                      text.front() != '?' && text != "true" && text != "false" && text != "null" &&
                      text != "~" && !std::isdigit(static_cast<unsigned char>(text.front()));
   return plain ? text : '"' + jsonEscape(text) + '"';
-}
-
-std::string formatNumber(double d) {
-  if (std::floor(d) == d && std::fabs(d) < 1e15) {
-    return std::to_string(static_cast<long long>(d));
-  }
-  return JsonWriter::number(d);
 }
 
 std::string pluginLabel(const RegisteredType& type) {

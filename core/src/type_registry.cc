@@ -9,6 +9,8 @@
 #include <utility>
 #include <variant>
 
+#include "aimass/util/number_text.h"
+
 namespace aimass::core {
 namespace {
 
@@ -72,17 +74,6 @@ bool isNumeric(ParamType type) {
 }
 
 bool isRef(ParamType type) { return type == ParamType::kRef || type == ParamType::kRefList; }
-
-std::string formatNumber(double v) {
-  if (std::floor(v) == v && std::fabs(v) < 1e15) {
-    return std::to_string(static_cast<long long>(v));
-  }
-  std::string s = std::to_string(v);
-  while (!s.empty() && s.back() == '0') {
-    s.pop_back();
-  }
-  return s;
-}
 
 // The numbers a numeric default holds (one for scalars, every element for lists).
 std::vector<double> numbersOf(const ParamValue& value) {

@@ -14,10 +14,10 @@ aimass::ModelSchema NearestCentroid::schema() const {
   aimass::ModelSchema s;
   s.task = aimass::Task::kClassification;
   auto classes = static_cast<std::int64_t>(class_names_.size());
-  s.inputs = {{"input", DType::kFloat32, {-1, ready() ? features_ : -1}}};
-  s.outputs = {{"probabilities", DType::kFloat32, {-1, ready() ? classes : -1}},
-               {"label", DType::kInt64, {-1}},
-               {"class", DType::kBytes, {-1}}};
+  s.inputs = {{aimass::tensor_names::kInput, DType::kFloat32, {-1, ready() ? features_ : -1}}};
+  s.outputs = {{aimass::tensor_names::kProbabilities, DType::kFloat32, {-1, ready() ? classes : -1}},
+               {aimass::tensor_names::kLabel, DType::kInt64, {-1}},
+               {aimass::tensor_names::kClass, DType::kBytes, {-1}}};
   s.class_names = class_names_;
   return s;
 }
@@ -115,9 +115,9 @@ Status NearestCentroid::predict(const aimass::TensorMap& inputs, aimass::TensorM
       labels.data<std::int64_t>()[r] = best_class;
       names[r] = class_names_[best_class];
     }
-    outputs.set("probabilities", probabilities);
-    outputs.set("label", labels);
-    outputs.set("class", Tensor::fromStrings(std::move(names)));
+    outputs.set(aimass::tensor_names::kProbabilities, probabilities);
+    outputs.set(aimass::tensor_names::kLabel, labels);
+    outputs.set(aimass::tensor_names::kClass, Tensor::fromStrings(std::move(names)));
   });
 }
 

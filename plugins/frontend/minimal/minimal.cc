@@ -18,6 +18,7 @@
 
 #include "aimass/model.h"
 #include "aimass/tensor.h"
+#include "aimass/util/number_text.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -33,12 +34,6 @@ bool isStandardStream(const std::string& path) {
 }
 
 std::string errnoText() { return std::strerror(errno); }
-
-std::string formatNumber(float value) {
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return std::string(buffer, result.ptr);
-}
 
 /// A word as quoted in an error message, cut short so a huge token cannot flood the output.
 std::string shortQuote(std::string_view word) {
@@ -330,19 +325,19 @@ std::string LinesFrontend::answer(const Host& host, std::string_view line) {
   // one) and the probabilities; other models give their numbers.
   std::string text = name;
   if (schema.task == Task::kClassification) {
-    const Tensor* cls = outputs.find("class");
-    const Tensor* label = outputs.find("label");
+    const Tensor* cls = outputs.find(tensor_names::kClass);
+    const Tensor* label = outputs.find(tensor_names::kLabel);
     if (cls && cls->dtype() == DType::kBytes && !cls->strings().empty()) {
       text += ' ' + cls->strings().front();
     } else if (label && label->dtype() == DType::kInt64 && label->numel() > 0) {
       text += ' ' + std::to_string(label->data<std::int64_t>()[0]);
     }
-    if (const Tensor* p = outputs.find("probabilities")) {
+    if (const Tensor* p = outputs.find(tensor_names::kProbabilities)) {
       appendFirstRow(text, *p);
     }
     return text;
   }
-  const Tensor* numbers = outputs.find("prediction");
+  const Tensor* numbers = outputs.find(tensor_names::kPrediction);
   for (const auto& spec : schema.outputs) {
     if (!numbers && spec.dtype == DType::kFloat32) {
       numbers = outputs.find(spec.name);

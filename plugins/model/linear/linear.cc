@@ -13,7 +13,6 @@ namespace aimass::plugins::model {
 
 namespace {
 
-constexpr std::string_view kInput = "input";
 constexpr std::uint64_t kFitBatchRows = 4096;
 /// A Cholesky pivot at or below this fraction of its original diagonal marks the system as
 /// numerically singular.
@@ -96,8 +95,8 @@ ModelSchema LinearRegression::schema() const {
   schema.task = Task::kRegression;
   const std::int64_t f = features_ > 0 ? features_ : -1;
   const std::int64_t t = targets_ > 0 ? targets_ : -1;
-  schema.inputs = {{std::string(kInput), DType::kFloat32, {-1, f}, false}};
-  schema.outputs = {{"prediction", DType::kFloat32, {-1, t}, false}};
+  schema.inputs = {{tensor_names::kInput, DType::kFloat32, {-1, f}, false}};
+  schema.outputs = {{tensor_names::kPrediction, DType::kFloat32, {-1, t}, false}};
   return schema;
 }
 
@@ -437,7 +436,7 @@ Status LinearRegression::predict(const TensorMap& inputs, TensorMap& outputs,
         p[n * targets_ + t] = static_cast<float>(acc[t]);
       }
     }
-    outputs.set("prediction", std::move(prediction));
+    outputs.set(tensor_names::kPrediction, std::move(prediction));
   });
 }
 

@@ -12,7 +12,6 @@ namespace aimass::plugins::model {
 
 namespace {
 
-constexpr std::string_view kInput = "input";
 constexpr std::uint8_t kClassPayload = 1;
 constexpr std::uint8_t kValuePayload = 2;
 
@@ -32,20 +31,20 @@ ModelSchema BaselineModel::schema() const {
   ModelSchema schema;
   if (!state_) {
     schema.task = Task::kOther;
-    schema.inputs = {{std::string(kInput), DType::kFloat32, {-1, -1}, false}};
+    schema.inputs = {{tensor_names::kInput, DType::kFloat32, {-1, -1}, false}};
     return schema;
   }
   schema.task = state_->task;
-  schema.inputs = {{std::string(kInput), DType::kFloat32, {-1, state_->features}, false}};
+  schema.inputs = {{tensor_names::kInput, DType::kFloat32, {-1, state_->features}, false}};
   if (state_->task == Task::kClassification) {
     const auto classes = static_cast<std::int64_t>(state_->class_names.size());
-    schema.outputs = {{"probabilities", DType::kFloat32, {-1, classes}, false},
-                      {"label", DType::kInt64, {-1}, false},
-                      {"class", DType::kBytes, {-1}, false}};
+    schema.outputs = {{tensor_names::kProbabilities, DType::kFloat32, {-1, classes}, false},
+                      {tensor_names::kLabel, DType::kInt64, {-1}, false},
+                      {tensor_names::kClass, DType::kBytes, {-1}, false}};
     schema.class_names = state_->class_names;
   } else {
     const auto targets = static_cast<std::int64_t>(state_->means.size());
-    schema.outputs = {{"prediction", DType::kFloat32, {-1, targets}, false}};
+    schema.outputs = {{tensor_names::kPrediction, DType::kFloat32, {-1, targets}, false}};
   }
   return schema;
 }
@@ -176,10 +175,11 @@ Status BaselineModel::predict(const TensorMap& inputs, TensorMap& outputs,
         }
         label.data<std::int64_t>()[r] = best;
       }
-      outputs.set("probabilities", std::move(probabilities));
-      outputs.set("label", std::move(label));
-      outputs.set("class", Tensor::fromStrings(std::vector<std::string>(
-                               static_cast<std::size_t>(rows), state_->class_names[best])));
+      outputs.set(tensor_names::kProbabilities, std::move(probabilities));
+      outputs.set(tensor_names::kLabel, std::move(label));
+      outputs.set(tensor_names::kClass,
+                  Tensor::fromStrings(std::vector<std::string>(static_cast<std::size_t>(rows),
+                                                               state_->class_names[best])));
     } else {
       const auto targets = static_cast<std::int64_t>(state_->means.size());
       Tensor prediction(DType::kFloat32, {rows, targets});
@@ -188,7 +188,7 @@ Status BaselineModel::predict(const TensorMap& inputs, TensorMap& outputs,
           prediction.data<float>()[r * targets + t] = static_cast<float>(state_->means[t]);
         }
       }
-      outputs.set("prediction", std::move(prediction));
+      outputs.set(tensor_names::kPrediction, std::move(prediction));
     }
   });
 }

@@ -12,7 +12,6 @@ namespace aimass::plugins::model {
 
 namespace {
 
-constexpr std::string_view kInput = "input";
 constexpr std::size_t kPoolLimit = 8;      // idle inference workspaces kept
 constexpr std::size_t kTrainingLimit = 3;  // batch sizes whose training workspaces are kept
 
@@ -129,16 +128,18 @@ ModelSchema Mlp::schema() const {
   const std::int64_t o = inputs_ > 0 ? outputs() : -1;
   // Built in place (an initializer list would copy every spec): the serving frontend asks for
   // the schema on every request.
-  schema.inputs.push_back(TensorSpec{std::string(kInput), DType::kFloat32, {-1, f}, false});
+  schema.inputs.push_back(TensorSpec{tensor_names::kInput, DType::kFloat32, {-1, f}, false});
   if (head_ == Head::kValues) {
     schema.task = Task::kRegression;
-    schema.outputs.push_back(TensorSpec{"prediction", DType::kFloat32, {-1, o}, false});
+    schema.outputs.push_back(
+        TensorSpec{tensor_names::kPrediction, DType::kFloat32, {-1, o}, false});
   } else {
     schema.task = Task::kClassification;
     schema.outputs.reserve(3);
-    schema.outputs.push_back(TensorSpec{"probabilities", DType::kFloat32, {-1, o}, false});
-    schema.outputs.push_back(TensorSpec{"label", DType::kInt64, {-1}, false});
-    schema.outputs.push_back(TensorSpec{"class", DType::kBytes, {-1}, false});
+    schema.outputs.push_back(
+        TensorSpec{tensor_names::kProbabilities, DType::kFloat32, {-1, o}, false});
+    schema.outputs.push_back(TensorSpec{tensor_names::kLabel, DType::kInt64, {-1}, false});
+    schema.outputs.push_back(TensorSpec{tensor_names::kClass, DType::kBytes, {-1}, false});
     schema.class_names = class_names_;
   }
   return schema;
@@ -531,7 +532,7 @@ Status Mlp::predict(const TensorMap& inputs, TensorMap& outputs,
       const std::int64_t o = this->outputs();
       const float* output = ws->act.back().data<float>();
       if (head_ == Head::kValues) {
-        outputs.set("prediction", ws->act.back().clone());
+        outputs.set(tensor_names::kPrediction, ws->act.back().clone());
         return okStatus();
       }
       Tensor probabilities(DType::kFloat32, {rows, o});
@@ -552,9 +553,9 @@ Status Mlp::predict(const TensorMap& inputs, TensorMap& outputs,
         label.data<std::int64_t>()[r] = best;
         names[static_cast<std::size_t>(r)] = class_names_[static_cast<std::size_t>(best)];
       }
-      outputs.set("probabilities", std::move(probabilities));
-      outputs.set("label", std::move(label));
-      outputs.set("class", Tensor::fromStrings(std::move(names)));
+      outputs.set(tensor_names::kProbabilities, std::move(probabilities));
+      outputs.set(tensor_names::kLabel, std::move(label));
+      outputs.set(tensor_names::kClass, Tensor::fromStrings(std::move(names)));
       return okStatus();
     });
   }

@@ -450,7 +450,7 @@ Status Mlp::predictCuda(const Tensor& input, TensorMap& outputs) const {
       Tensor values(DType::kFloat32, {rows, o});
       AIMASS_RETURN_IF_ERROR(output.download(values.raw(), values.nbytes()));
       if (head_ == Head::kValues) {
-        outputs.set("prediction", std::move(values));
+        outputs.set(tensor_names::kPrediction, std::move(values));
         return okStatus();
       }
       Tensor probabilities(DType::kFloat32, {rows, o});
@@ -472,9 +472,9 @@ Status Mlp::predictCuda(const Tensor& input, TensorMap& outputs) const {
         label.data<std::int64_t>()[r] = best;
         names[static_cast<std::size_t>(r)] = class_names_[static_cast<std::size_t>(best)];
       }
-      outputs.set("probabilities", std::move(probabilities));
-      outputs.set("label", std::move(label));
-      outputs.set("class", Tensor::fromStrings(std::move(names)));
+      outputs.set(tensor_names::kProbabilities, std::move(probabilities));
+      outputs.set(tensor_names::kLabel, std::move(label));
+      outputs.set(tensor_names::kClass, Tensor::fromStrings(std::move(names)));
       return okStatus();
     });
   }

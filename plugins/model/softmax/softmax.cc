@@ -15,8 +15,6 @@ namespace aimass::plugins::model {
 
 namespace {
 
-constexpr std::string_view kInput = "input";
-
 std::string labelKindName(LabelKind kind) {
   switch (kind) {
     case LabelKind::kNone:
@@ -105,10 +103,10 @@ ModelSchema SoftmaxRegression::schema() const {
   schema.task = Task::kClassification;
   const std::int64_t f = features_ > 0 ? features_ : -1;
   const std::int64_t c = classes_ > 0 ? classes_ : -1;
-  schema.inputs = {{std::string(kInput), DType::kFloat32, {-1, f}, false}};
-  schema.outputs = {{"probabilities", DType::kFloat32, {-1, c}, false},
-                    {"label", DType::kInt64, {-1}, false},
-                    {"class", DType::kBytes, {-1}, false}};
+  schema.inputs = {{tensor_names::kInput, DType::kFloat32, {-1, f}, false}};
+  schema.outputs = {{tensor_names::kProbabilities, DType::kFloat32, {-1, c}, false},
+                    {tensor_names::kLabel, DType::kInt64, {-1}, false},
+                    {tensor_names::kClass, DType::kBytes, {-1}, false}};
   schema.class_names = class_names_;
   return schema;
 }
@@ -324,9 +322,9 @@ Status SoftmaxRegression::predict(const TensorMap& inputs, TensorMap& outputs,
       best[n] = argmax;
       names[static_cast<std::size_t>(n)] = class_names_[static_cast<std::size_t>(argmax)];
     }
-    outputs.set("probabilities", std::move(probabilities));
-    outputs.set("label", std::move(label));
-    outputs.set("class", Tensor::fromStrings(std::move(names)));
+    outputs.set(tensor_names::kProbabilities, std::move(probabilities));
+    outputs.set(tensor_names::kLabel, std::move(label));
+    outputs.set(tensor_names::kClass, Tensor::fromStrings(std::move(names)));
   });
 }
 

@@ -10,7 +10,7 @@
 #include <omp.h>
 #endif
 
-#include "aimass/byte_io.h"
+#include "aimass/util/optimizer_state.h"
 
 namespace aimass::plugins::optimizer {
 
@@ -216,100 +216,40 @@ Status AdamOptimizer::step(std::span<Parameter> parameters) {
   return okStatus();
 }
 
+OptimizerStateFormat AdamOptimizer::stateFormat() const {
+  return {typeName(), kStateTag, false, [](std::span<const std::uint8_t> flags) {
+            return std::string(flags[0] != 0 ? "with" : "without") + " amsgrad";
+          }};
+}
+
 Status AdamOptimizer::saveState(std::string& out) const {
   if (!begun_) {
     return failedPrecondition(std::string(typeName()) + ": saveState() before begin()");
   }
+  const std::uint8_t flags[] = {options_.amsgrad ? std::uint8_t{1} : std::uint8_t{0}};
   return guard(typeName(), [&] {
-    out.assign(kStateTag);
-    ByteWriter writer(out);
-    std::uint64_t rate_bits;
-    std::memcpy(&rate_bits, &options_.learning_rate, 8);
-    writer.u64(rate_bits);
-    writer.u64(steps_);
-    out += static_cast<char>(options_.amsgrad ? 1 : 0);
-    writer.u64(sizes_.size());
-    for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      writer.u64(sizes_[i]);
-      writer.floats(m_[i]);
-      writer.floats(v_[i]);
-      if (options_.amsgrad) {
-        writer.floats(v_max_[i]);
-      }
-    }
+    out.clear();
+    writeOptimizerState(out, stateFormat(), options_.learning_rate, steps_, flags, sizes_,
+                        {&m_, &v_, options_.amsgrad ? &v_max_ : nullptr});
   });
 }
 
 Status AdamOptimizer::loadState(std::string_view state) {
-  const std::string type = typeName();
   if (!begun_) {
-    return failedPrecondition(type + ": loadState() before begin()");
+    return failedPrecondition(std::string(typeName()) + ": loadState() before begin()");
   }
-  ByteReader in(state);
-  if (in.bytes(kStateTag.size()) != kStateTag) {
-    return invalidArgument(type + ": the state does not start with '" + std::string(kStateTag) +
-                           "'");
-  }
-  const std::uint64_t rate_bits = in.u64();
-  const std::uint64_t steps = in.u64();
-  const bool amsgrad = in.u8() == 1;
-  const std::uint64_t count = in.u64();
-  if (!in.ok()) {
-    return invalidArgument(type + ": the state is truncated");
-  }
-  if (count != sizes_.size()) {
-    return invalidArgument(type + ": the state is for " + std::to_string(count) +
-                           " parameters, begin() had " + std::to_string(sizes_.size()));
-  }
-  if (amsgrad != options_.amsgrad) {
-    return invalidArgument(type + ": the state was saved " + (amsgrad ? "with" : "without") +
-                           " amsgrad, this optimizer runs " +
-                           (options_.amsgrad ? "with" : "without"));
-  }
-  double rate;
-  std::memcpy(&rate, &rate_bits, 8);
-  if (!positiveFinite(rate)) {
-    return invalidArgument(type + ": the state holds an invalid learning rate");
-  }
-  std::vector<std::vector<float>> m, v, v_max;
-  Status status = guard(type, [&]() -> Status {
-    for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      const std::uint64_t size = in.u64();
-      if (!in.ok() || size != sizes_[i]) {
-        return invalidArgument(type + ": parameter " + std::to_string(i) + " has " +
-                               std::to_string(size) + " values in the state, " +
-                               std::to_string(sizes_[i]) + " since begin()");
-      }
-      m.emplace_back(sizes_[i]);
-      v.emplace_back(sizes_[i]);
-      bool read = in.floats(m.back()) && in.floats(v.back());
-      if (read && amsgrad) {
-        v_max.emplace_back(sizes_[i]);
-        read = in.floats(v_max.back());
-      }
-      if (!read) {
-        return invalidArgument(type + ": the state is truncated");
-      }
-    }
-    if (!in.atEnd()) {
-      return invalidArgument(type + ": the state has extra bytes after the moments");
-    }
+  const std::uint8_t flags[] = {options_.amsgrad ? std::uint8_t{1} : std::uint8_t{0}};
+  OptimizerStateHead head;
+  // The moments are overwritten in place, so their addresses (and step()'s no-allocation
+  // promise) stay as begin() made them.
+  AIMASS_RETURN_IF_ERROR(guard(typeName(), [&]() -> Status {
+    AIMASS_ASSIGN_OR_RETURN(head,
+                            readOptimizerState(state, stateFormat(), flags, sizes_,
+                                               {&m_, &v_, options_.amsgrad ? &v_max_ : nullptr}));
     return okStatus();
-  });
-  if (!status.ok()) {
-    return status;
-  }
-  options_.learning_rate = rate;
-  steps_ = steps;
-  // Copy into the existing buffers, so their addresses (and step()'s no-allocation promise)
-  // stay as begin() made them.
-  for (std::size_t i = 0; i < sizes_.size(); ++i) {
-    std::copy(m[i].begin(), m[i].end(), m_[i].begin());
-    std::copy(v[i].begin(), v[i].end(), v_[i].begin());
-    if (amsgrad) {
-      std::copy(v_max[i].begin(), v_max[i].end(), v_max_[i].begin());
-    }
-  }
+  }));
+  options_.learning_rate = head.learning_rate;
+  steps_ = head.steps;
   return okStatus();
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "aimass/optimizer.h"
+#include "aimass/util/optimizer_state.h"
 
 namespace aimass::plugins::optimizer {
 
@@ -74,6 +75,8 @@ class AdamOptimizer final : public GradientOptimizer {
   const char* typeName() const noexcept {
     return options_.decoupled ? "optimizer.adamw" : "optimizer.adam";
   }
+  /// The layout of saveState() (util/optimizer_state.h), named after typeName().
+  OptimizerStateFormat stateFormat() const;
 
   /// A run of one parameter's elements [begin, end) that one thread updates.
   struct Slice {

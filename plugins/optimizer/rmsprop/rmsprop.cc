@@ -6,13 +6,18 @@
 #include <cstring>
 #include <utility>
 
-#include "aimass/byte_io.h"
+#include "aimass/util/optimizer_state.h"
 
 namespace aimass::plugins::optimizer {
 
 namespace {
 
 constexpr std::string_view kStateTag = "RMSP1";
+const OptimizerStateFormat kStateFormat{
+    "optimizer.rmsprop", kStateTag, false, [](std::span<const std::uint8_t> flags) {
+      return std::string(flags[0] != 0 ? "centered" : "uncentered") +
+             (flags[1] != 0 ? " with" : " without") + " momentum";
+    }};
 
 bool positiveFinite(double v) { return v > 0 && std::isfinite(v); }
 
@@ -135,106 +140,35 @@ Status RmsPropOptimizer::saveState(std::string& out) const {
   if (!begun_) {
     return failedPrecondition("optimizer.rmsprop: saveState() before begin()");
   }
+  const bool with_momentum = options_.momentum > 0;
+  const std::uint8_t flags[] = {options_.centered ? std::uint8_t{1} : std::uint8_t{0},
+                                with_momentum ? std::uint8_t{1} : std::uint8_t{0}};
   return guard("optimizer.rmsprop", [&] {
-    out.assign(kStateTag);
-    ByteWriter writer(out);
-    std::uint64_t rate_bits;
-    std::memcpy(&rate_bits, &options_.learning_rate, 8);
-    writer.u64(rate_bits);
-    writer.u64(steps_);
-    out += static_cast<char>(options_.centered ? 1 : 0);
-    out += static_cast<char>(options_.momentum > 0 ? 1 : 0);
-    writer.u64(sizes_.size());
-    for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      writer.u64(sizes_[i]);
-      writer.floats(square_avg_[i]);
-      if (options_.centered) {
-        writer.floats(grad_avg_[i]);
-      }
-      if (options_.momentum > 0) {
-        writer.floats(buffer_[i]);
-      }
-    }
+    out.clear();
+    writeOptimizerState(out, kStateFormat, options_.learning_rate, steps_, flags, sizes_,
+                        {&square_avg_, options_.centered ? &grad_avg_ : nullptr,
+                         with_momentum ? &buffer_ : nullptr});
   });
 }
 
 Status RmsPropOptimizer::loadState(std::string_view state) {
-  const std::string type = "optimizer.rmsprop";
   if (!begun_) {
-    return failedPrecondition(type + ": loadState() before begin()");
+    return failedPrecondition("optimizer.rmsprop: loadState() before begin()");
   }
-  ByteReader in(state);
-  if (in.bytes(kStateTag.size()) != kStateTag) {
-    return invalidArgument(type + ": the state does not start with '" + std::string(kStateTag) +
-                           "'");
-  }
-  const std::uint64_t rate_bits = in.u64();
-  const std::uint64_t steps = in.u64();
-  const bool centered = in.u8() == 1;
-  const bool with_momentum = in.u8() == 1;
-  const std::uint64_t count = in.u64();
-  if (!in.ok()) {
-    return invalidArgument(type + ": the state is truncated");
-  }
-  if (count != sizes_.size()) {
-    return invalidArgument(type + ": the state is for " + std::to_string(count) +
-                           " parameters, begin() had " + std::to_string(sizes_.size()));
-  }
-  if (centered != options_.centered || with_momentum != (options_.momentum > 0)) {
-    return invalidArgument(
-        type + ": the state was saved " + (centered ? "centered" : "uncentered") +
-        (with_momentum ? " with" : " without") + " momentum, this optimizer runs " +
-        (options_.centered ? "centered" : "uncentered") +
-        (options_.momentum > 0 ? " with" : " without") + " momentum");
-  }
-  double rate;
-  std::memcpy(&rate, &rate_bits, 8);
-  if (!positiveFinite(rate)) {
-    return invalidArgument(type + ": the state holds an invalid learning rate");
-  }
-  std::vector<std::vector<float>> square_avg, grad_avg, buffer;
-  Status status = guard(type, [&]() -> Status {
-    for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      const std::uint64_t size = in.u64();
-      if (!in.ok() || size != sizes_[i]) {
-        return invalidArgument(type + ": parameter " + std::to_string(i) + " has " +
-                               std::to_string(size) + " values in the state, " +
-                               std::to_string(sizes_[i]) + " since begin()");
-      }
-      square_avg.emplace_back(sizes_[i]);
-      bool read = in.floats(square_avg.back());
-      if (read && centered) {
-        grad_avg.emplace_back(sizes_[i]);
-        read = in.floats(grad_avg.back());
-      }
-      if (read && with_momentum) {
-        buffer.emplace_back(sizes_[i]);
-        read = in.floats(buffer.back());
-      }
-      if (!read) {
-        return invalidArgument(type + ": the state is truncated");
-      }
-    }
-    if (!in.atEnd()) {
-      return invalidArgument(type + ": the state has extra bytes after the averages");
-    }
+  const bool with_momentum = options_.momentum > 0;
+  const std::uint8_t flags[] = {options_.centered ? std::uint8_t{1} : std::uint8_t{0},
+                                with_momentum ? std::uint8_t{1} : std::uint8_t{0}};
+  OptimizerStateHead head;
+  // The averages are overwritten in place: step() keeps allocating nothing.
+  AIMASS_RETURN_IF_ERROR(guard("optimizer.rmsprop", [&]() -> Status {
+    AIMASS_ASSIGN_OR_RETURN(
+        head, readOptimizerState(state, kStateFormat, flags, sizes_,
+                                 {&square_avg_, options_.centered ? &grad_avg_ : nullptr,
+                                  with_momentum ? &buffer_ : nullptr}));
     return okStatus();
-  });
-  if (!status.ok()) {
-    return status;
-  }
-  options_.learning_rate = rate;
-  steps_ = steps;
-  // Copy into the existing buffers: step() keeps allocating nothing.
-  for (std::size_t i = 0; i < sizes_.size(); ++i) {
-    std::copy(square_avg[i].begin(), square_avg[i].end(), square_avg_[i].begin());
-    if (centered) {
-      std::copy(grad_avg[i].begin(), grad_avg[i].end(), grad_avg_[i].begin());
-    }
-    if (with_momentum) {
-      std::copy(buffer[i].begin(), buffer[i].end(), buffer_[i].begin());
-    }
-  }
+  }));
+  options_.learning_rate = head.learning_rate;
+  steps_ = head.steps;
   return okStatus();
 }
 

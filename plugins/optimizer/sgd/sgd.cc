@@ -6,13 +6,18 @@
 #include <cstring>
 #include <utility>
 
-#include "aimass/byte_io.h"
+#include "aimass/util/optimizer_state.h"
 
 namespace aimass::plugins::optimizer {
 
 namespace {
 
 constexpr std::string_view kStateTag = "SGD1";
+// Sgd keeps its one flag, "has a velocity", after each parameter's size.
+const OptimizerStateFormat kStateFormat{
+    "optimizer.sgd", kStateTag, true, [](std::span<const std::uint8_t> flags) {
+      return std::string(flags[0] != 0 ? "with" : "without") + " momentum";
+    }};
 
 }  // namespace
 
@@ -105,20 +110,11 @@ Status SgdOptimizer::saveState(std::string& out) const {
   if (!begun_) {
     return failedPrecondition("optimizer.sgd: saveState() before begin()");
   }
+  const std::uint8_t flags[] = {velocities_.empty() ? std::uint8_t{0} : std::uint8_t{1}};
   return guard("optimizer.sgd saveState", [&] {
-    out.assign(kStateTag);
-    ByteWriter writer(out);
-    writer.f64(options_.learning_rate);
-    writer.u64(steps_);
-    writer.u64(sizes_.size());
-    for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      writer.u64(sizes_[i]);
-      const bool has_velocity = !velocities_.empty();
-      writer.u8(has_velocity ? 1 : 0);
-      if (has_velocity) {
-        writer.floats(velocities_[i]);
-      }
-    }
+    out.clear();
+    writeOptimizerState(out, kStateFormat, options_.learning_rate, steps_, flags, sizes_,
+                        {velocities_.empty() ? nullptr : &velocities_});
   });
 }
 
@@ -126,61 +122,16 @@ Status SgdOptimizer::loadState(std::string_view state) {
   if (!begun_) {
     return failedPrecondition("optimizer.sgd: loadState() before begin()");
   }
-  ByteReader in(state);
-  if (in.bytes(kStateTag.size()) != kStateTag) {
-    return invalidArgument("optimizer.sgd: the state does not start with '" +
-                           std::string(kStateTag) + "'");
-  }
-  const double rate = in.f64();
-  const std::uint64_t steps = in.u64();
-  const std::uint64_t count = in.u64();
-  if (!in.ok() || count != sizes_.size()) {
-    return invalidArgument("optimizer.sgd: the state is for " + std::to_string(count) +
-                           " parameters, begin() had " + std::to_string(sizes_.size()));
-  }
-  if (!(rate > 0) || !std::isfinite(rate)) {
-    return invalidArgument("optimizer.sgd: the state holds an invalid learning rate");
-  }
-  const bool want_velocity = options_.momentum > 0;
-  std::vector<std::vector<float>> velocities;
-  Status status = guard("optimizer.sgd loadState", [&]() -> Status {
-    for (std::size_t i = 0; i < sizes_.size(); ++i) {
-      const std::uint64_t size = in.u64();
-      const bool has_velocity = in.u8() == 1;
-      if (!in.ok() || size != sizes_[i]) {
-        return invalidArgument("optimizer.sgd: parameter " + std::to_string(i) + " has " +
-                               std::to_string(size) + " values in the state, " +
-                               std::to_string(sizes_[i]) + " since begin()");
-      }
-      if (has_velocity != want_velocity) {
-        return invalidArgument(std::string("optimizer.sgd: the state was saved ") +
-                               (has_velocity ? "with" : "without") +
-                               " momentum, this optimizer runs " +
-                               (want_velocity ? "with" : "without"));
-      }
-      if (has_velocity) {
-        if (in.remaining() / 4 < size) {
-          return invalidArgument("optimizer.sgd: the state is truncated");
-        }
-        std::vector<float> v(size);
-        in.floats(v);
-        velocities.push_back(std::move(v));
-      }
-    }
-    if (!in.ok() || !in.atEnd()) {
-      return invalidArgument("optimizer.sgd: the state is truncated or has extra bytes");
-    }
+  const bool with_velocity = options_.momentum > 0;
+  const std::uint8_t flags[] = {with_velocity ? std::uint8_t{1} : std::uint8_t{0}};
+  OptimizerStateHead head;
+  AIMASS_RETURN_IF_ERROR(guard("optimizer.sgd loadState", [&]() -> Status {
+    AIMASS_ASSIGN_OR_RETURN(head, readOptimizerState(state, kStateFormat, flags, sizes_,
+                                                     {with_velocity ? &velocities_ : nullptr}));
     return okStatus();
-  });
-  if (!status.ok()) {
-    return status;
-  }
-  options_.learning_rate = rate;
-  steps_ = steps;
-  // Copy into the existing buffers, so step() keeps allocating nothing.
-  for (std::size_t i = 0; i < velocities.size(); ++i) {
-    std::copy(velocities[i].begin(), velocities[i].end(), velocities_[i].begin());
-  }
+  }));
+  options_.learning_rate = head.learning_rate;
+  steps_ = head.steps;
   return okStatus();
 }
 

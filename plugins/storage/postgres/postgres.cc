@@ -14,6 +14,8 @@
 #include <map>
 #include <utility>
 
+#include "aimass/util/chunked_blob_writer.h"
+
 namespace aimass::plugins::storage {
 
 using namespace Poco::Data::Keywords;
@@ -712,16 +714,19 @@ Expected<int> PostgresStorage::schemaVersion() const {
 /// on its own but stays invisible, since no record points at it yet. commit() points the key at
 /// the chunks in one transaction. Destroyed without commit(), it deletes its chunks; a writer
 /// that died leaves them for the next open to remove.
-class PostgresBlobWriter final : public BlobWriter {
+class PostgresBlobWriter final : public ChunkedBlobWriter {
  public:
   PostgresBlobWriter(PostgresStorage& storage, PostgresStorage::Lease session, std::string key,
                      Poco::Int64 blob_id)
-      : storage_(storage), session_(std::move(session)), key_(std::move(key)), blob_id_(blob_id) {}
+      : ChunkedBlobWriter(std::move(key), PostgresStorage::kChunkBytes),
+        storage_(storage),
+        session_(std::move(session)),
+        blob_id_(blob_id) {}
 
   ~PostgresBlobWriter() override {
     try {
       Session& s = *session_;
-      if (!committed_) {
+      if (!committed()) {
         PostgresStorage::Attempt attempt{s};
         Transaction transaction(attempt);
         deleteChunks(s, blob_id_);
@@ -739,70 +744,35 @@ class PostgresBlobWriter final : public BlobWriter {
     }
   }
 
-  Status write(std::string_view chunk) override {
-    if (committed_) {
-      return failedPrecondition("blob '" + key_ + "' was already committed");
-    }
-    while (!chunk.empty()) {
-      const std::size_t take =
-          std::min(chunk.size(), PostgresStorage::kChunkBytes - buffer_.size());
-      buffer_.append(chunk.substr(0, take));
-      chunk.remove_prefix(take);
-      if (buffer_.size() == PostgresStorage::kChunkBytes) {
-        AIMASS_RETURN_IF_ERROR(flush());
-      }
-    }
-    return Status();
-  }
-
-  Status commit() override {
-    if (committed_) {
-      return failedPrecondition("blob '" + key_ + "' was already committed");
-    }
-    AIMASS_RETURN_IF_ERROR(flush());
-    Status status = guarded("committing blob '" + key_ + "'", [&](PostgresStorage::Attempt& a) {
-      Transaction transaction(a);
-      BLOB key = toBlob(key_);
-      BLOB unused;
-      replaceRow(a.session, key, unused, blob_id_);
-      a.session << "DELETE FROM blob_uploads WHERE blob_id = $1", use(blob_id_), now;
-      transaction.commit();
-    });
-    if (status.ok()) {
-      committed_ = true;
-    }
-    return status;
-  }
-
  private:
   template <typename Fn>
   Status guarded(const std::string& what, Fn&& fn) {
     return storage_.attempt(session_, what, std::forward<Fn>(fn), nullptr);
   }
 
-  Status flush() {
-    if (buffer_.empty()) {
-      return Status();
-    }
-    Status status = guarded("writing blob '" + key_ + "'", [&](PostgresStorage::Attempt& a) {
-      BLOB data = toBlob(buffer_);
+  Status storeChunk(std::int64_t seq, std::string_view chunk) override {
+    return guarded("writing blob '" + key() + "'", [&](PostgresStorage::Attempt& a) {
+      BLOB data = toBlob(chunk);
+      Poco::Int64 number = seq;
       a.session << "INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)",
-          use(blob_id_), use(seq_), use(data), now;
+          use(blob_id_), use(number), use(data), now;
     });
-    if (status.ok()) {
-      ++seq_;
-      buffer_.clear();
-    }
-    return status;
+  }
+
+  Status storeCommit() override {
+    return guarded("committing blob '" + key() + "'", [&](PostgresStorage::Attempt& a) {
+      Transaction transaction(a);
+      BLOB key_blob = toBlob(key());
+      BLOB unused;
+      replaceRow(a.session, key_blob, unused, blob_id_);
+      a.session << "DELETE FROM blob_uploads WHERE blob_id = $1", use(blob_id_), now;
+      transaction.commit();
+    });
   }
 
   PostgresStorage& storage_;
   PostgresStorage::Lease session_;
-  std::string key_;
   Poco::Int64 blob_id_;
-  Poco::Int64 seq_ = 0;
-  std::string buffer_;
-  bool committed_ = false;
 };
 
 Expected<std::unique_ptr<BlobWriter>> PostgresStorage::openWrite(std::string_view key) {

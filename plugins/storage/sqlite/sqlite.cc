@@ -16,6 +16,8 @@
 #include <system_error>
 #include <utility>
 
+#include "aimass/util/chunked_blob_writer.h"
+
 namespace aimass::plugins::storage {
 
 namespace fs = std::filesystem;
@@ -468,13 +470,15 @@ Status SqliteStorage::integrityCheck() const {
 /// invisible to readers: no record points at it yet); commit() points the key at it in one
 /// transaction. Abandoned uploads are deleted by the destructor, or, after a crash, when the
 /// store is next opened.
-class SqliteBlobWriter final : public BlobWriter {
+class SqliteBlobWriter final : public ChunkedBlobWriter {
  public:
   SqliteBlobWriter(SqliteStorage& storage, std::string key, Poco::Int64 blob_id)
-      : storage_(storage), key_(std::move(key)), blob_id_(blob_id) {}
+      : ChunkedBlobWriter(std::move(key), SqliteStorage::kChunkBytes),
+        storage_(storage),
+        blob_id_(blob_id) {}
 
   ~SqliteBlobWriter() override {
-    if (committed_) {
+    if (committed()) {
       return;
     }
     auto session = storage_.lease();
@@ -491,68 +495,34 @@ class SqliteBlobWriter final : public BlobWriter {
     }
   }
 
-  Status write(std::string_view chunk) override {
-    if (committed_) {
-      return failedPrecondition("blob '" + key_ + "' was already committed");
-    }
-    while (!chunk.empty()) {
-      const std::size_t take = std::min(chunk.size(), SqliteStorage::kChunkBytes - buffer_.size());
-      buffer_.append(chunk.substr(0, take));
-      chunk.remove_prefix(take);
-      if (buffer_.size() == SqliteStorage::kChunkBytes) {
-        AIMASS_RETURN_IF_ERROR(flush());
-      }
-    }
-    return Status();
+ private:
+  Status storeChunk(std::int64_t seq, std::string_view chunk) override {
+    AIMASS_ASSIGN_OR_RETURN(auto session, storage_.lease());
+    return storage_.run("writing blob '" + key() + "'", [&] {
+      Poco::Data::BLOB data = toBlob(chunk);
+      Poco::Int64 number = seq;
+      *session << "INSERT INTO blob_chunks (blob_id, seq, data) VALUES (?, ?, COALESCE(?, X''))",
+          use(blob_id_), use(number), use(data), now;
+    });
   }
 
-  Status commit() override {
-    if (committed_) {
-      return failedPrecondition("blob '" + key_ + "' was already committed");
-    }
-    AIMASS_RETURN_IF_ERROR(flush());
+  Status storeCommit() override {
     AIMASS_ASSIGN_OR_RETURN(auto session, storage_.lease());
-    Status status = storage_.run("committing blob '" + key_ + "'", [&] {
+    return storage_.run("committing blob '" + key() + "'", [&] {
       Session& s = *session;
       WriteTransaction transaction(s);
-      Row old = readRow(s, key_);
-      std::string key = key_;
-      s << "INSERT OR REPLACE INTO records (key, value, blob_id) VALUES (?, X'', ?)", use(key),
+      Row old = readRow(s, key());
+      std::string key_text = key();
+      s << "INSERT OR REPLACE INTO records (key, value, blob_id) VALUES (?, X'', ?)", use(key_text),
           use(blob_id_), now;
       deleteChunks(s, old.blob_id);
       s << "DELETE FROM blob_uploads WHERE blob_id = ?", use(blob_id_), now;
       transaction.commit();
     });
-    if (status.ok()) {
-      committed_ = true;
-    }
-    return status;
-  }
-
- private:
-  Status flush() {
-    if (buffer_.empty()) {
-      return Status();
-    }
-    AIMASS_ASSIGN_OR_RETURN(auto session, storage_.lease());
-    Status status = storage_.run("writing blob '" + key_ + "'", [&] {
-      Poco::Data::BLOB data = toBlob(buffer_);
-      *session << "INSERT INTO blob_chunks (blob_id, seq, data) VALUES (?, ?, COALESCE(?, X''))",
-          use(blob_id_), use(seq_), use(data), now;
-    });
-    if (status.ok()) {
-      ++seq_;
-      buffer_.clear();
-    }
-    return status;
   }
 
   SqliteStorage& storage_;
-  std::string key_;
   Poco::Int64 blob_id_;
-  Poco::Int64 seq_ = 0;
-  std::string buffer_;
-  bool committed_ = false;
 };
 
 Expected<std::unique_ptr<BlobWriter>> SqliteStorage::openWrite(std::string_view key) {

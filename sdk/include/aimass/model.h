@@ -10,6 +10,7 @@
 #include "aimass/node.h"
 #include "aimass/status.h"
 #include "aimass/tensor.h"
+#include "aimass/tensor_names.h"
 
 namespace aimass {
 
@@ -129,14 +130,14 @@ inline Expected<const Tensor*> featureInput(std::string_view model, const Tensor
   const std::string expected = "FP32 [-1, " + std::to_string(features) + "]";
   const Tensor* input = nullptr;
   for (const auto& [name, tensor] : inputs) {
-    if (name != "input") {
+    if (name != tensor_names::kInput) {
       return invalidArgument("unknown input '" + name + "': " + std::string(model) +
-                             " takes one input 'input' " + expected);
+                             " takes one input '" + tensor_names::kInput + "' " + expected);
     }
     input = &tensor;
   }
   if (input == nullptr) {
-    return invalidArgument("missing input 'input' " + expected);
+    return invalidArgument("missing input '" + std::string(tensor_names::kInput) + "' " + expected);
   }
   if (input->dtype() != DType::kFloat32 || input->rank() != 2 || input->dim(1) != features ||
       input->device() != Device::kCpu) {

@@ -17,6 +17,7 @@
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
 #include "allocation_counter.h"
+#include "optimizer_state_bytes.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -398,6 +399,23 @@ TEST(AdamOptimizerTest, RegistersAdamAndAdamWWithPyTorchDefaults) {
   }
   EXPECT_EQ(registrar.types[0].type, "optimizer.adam");
   EXPECT_EQ(registrar.types[1].type, "optimizer.adamw");
+}
+
+// The bytes saveState() wrote before the optimizers shared one state format: checkpoints made
+// then must load, so the format may not change.
+TEST(AdamOptimizerTest, StateBytesAreTheFormatEarlierCheckpointsHold) {
+  constexpr const char* kWithAll =
+      "4144414d317b14ae47e17a843f020000000000000001020000000000000003000000000000005c8f"
+      "423d5c8fc2bd5c8f423ea8010339a801033aa801033ba8010339a801033aa801033b020000000000"
+      "00005c8fc2be5c8fc23ca801033ca8010338a801033ca8010338";
+  constexpr const char* kPlain =
+      "4144414d317b14ae47e17a843f020000000000000000020000000000000003000000000000005c8f"
+      "423d5c8fc2bd5c8f423ea8010339a801033aa801033b02000000000000005c8fc2be5c8fc23ca801"
+      "033ca8010338";
+  auto with_all = make({.learning_rate = 0.01, .amsgrad = true});
+  EXPECT_EQ(aimass::testing::stateHexAfterTwoSteps(*with_all), kWithAll);
+  auto plain = make({.learning_rate = 0.01});
+  EXPECT_EQ(aimass::testing::stateHexAfterTwoSteps(*plain), kPlain);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
 #include "allocation_counter.h"
+#include "optimizer_state_bytes.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -216,6 +217,22 @@ TEST(RmsPropOptimizerTest, RegistersWithPyTorchDefaults) {
   EXPECT_FALSE(optimizer.options().centered);
   config.setValue("momentum", 1.0);
   EXPECT_EQ(type.factory(config).status().code(), StatusCode::kInvalidArgument);
+}
+
+// The bytes saveState() wrote before the optimizers shared one state format: checkpoints made
+// then must load, so the format may not change.
+TEST(RmsPropOptimizerTest, StateBytesAreTheFormatEarlierCheckpointsHold) {
+  constexpr const char* kWithAll =
+      "524d5350317b14ae47e17a843f020000000000000001010200000000000000030000000000000053"
+      "05a33a5305a33b5305a33c5305a33b530523bc5305a33c39f842413bf842c13cf842410200000000"
+      "0000005305a33d5305a339530523bd5305233b3cf842c134f84241";
+  constexpr const char* kPlain =
+      "524d5350317b14ae47e17a843f020000000000000000000200000000000000030000000000000053"
+      "05a33a5305a33b5305a33c02000000000000005305a33d5305a339";
+  auto with_all = make({.learning_rate = 0.01, .momentum = 0.5, .centered = true});
+  EXPECT_EQ(aimass::testing::stateHexAfterTwoSteps(*with_all), kWithAll);
+  auto plain = make({});
+  EXPECT_EQ(aimass::testing::stateHexAfterTwoSteps(*plain), kPlain);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
 #include "allocation_counter.h"
+#include "optimizer_state_bytes.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -201,6 +202,21 @@ TEST(SgdOptimizerTest, RegisteredFactoryReportsNesterovWithoutMomentum) {
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   config.setValue("momentum", 0.9);
   EXPECT_TRUE(type.factory(config).ok());
+}
+
+// The bytes saveState() wrote before the optimizers shared one state format: checkpoints made
+// then must load, so the format may not change.
+TEST(SgdOptimizerTest, StateBytesAreTheFormatEarlierCheckpointsHold) {
+  constexpr const char* kWithAll =
+      "534744319a9999999999b93f020000000000000002000000000000000300000000000000013333f3"
+      "3e333373bf3333f33f020000000000000001333373c03333733e";
+  constexpr const char* kPlain =
+      "534744317b14ae47e17a843f02000000000000000200000000000000030000000000000000020000"
+      "000000000000";
+  auto with_all = make({0.1, 0.9, false, 0});
+  EXPECT_EQ(aimass::testing::stateHexAfterTwoSteps(*with_all), kWithAll);
+  auto plain = make({});
+  EXPECT_EQ(aimass::testing::stateHexAfterTwoSteps(*plain), kPlain);
 }
 
 }  // namespace

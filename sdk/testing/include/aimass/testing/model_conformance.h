@@ -215,9 +215,9 @@ inline std::string outputProblem(const ModelSchema& schema, const TensorMap& out
     }
   }
   if (schema.task == Task::kClassification) {
-    const Tensor* probabilities = outputs.find("probabilities");
-    const Tensor* label = outputs.find("label");
-    const Tensor* name = outputs.find("class");
+    const Tensor* probabilities = outputs.find(tensor_names::kProbabilities);
+    const Tensor* label = outputs.find(tensor_names::kLabel);
+    const Tensor* name = outputs.find(tensor_names::kClass);
     const auto classes = static_cast<std::int64_t>(schema.class_names.size());
     if (probabilities == nullptr || label == nullptr || name == nullptr) {
       return "a classifier must output 'probabilities', 'label' and 'class'";
@@ -306,7 +306,7 @@ inline CheckResults checkModel(Model& model) {
 
   if (!model.ready()) {
     TensorMap inputs, outputs;
-    inputs.set("input", classes.batch({0, 1}).features);
+    inputs.set(tensor_names::kInput, classes.batch({0, 1}).features);
     Status s = model.predict(inputs, outputs, {});
     expectThat(r, "predict() before training or loading gives kFailedPrecondition",
                s.code() == StatusCode::kFailedPrecondition, s.toString());
