@@ -6,18 +6,24 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <numbers>
 #include <random>
 #include <span>
 #include <utility>
 #include <vector>
 
 #include "aimass/byte_io.h"
+#include "aimass/tensor_names.h"
 #include "aimass/core/dataset_registry.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "aimass/core/sha256.h"
 #include "aimass/core/tracking.h"
+#include "train_callbacks/checkpointing.h"
+#include "train_callbacks/clipping.h"
+#include "train_callbacks/early_stopping.h"
+#include "train_callbacks/progress.h"
+#include "train_callbacks/run_tracking.h"
+#include "train_callbacks/schedule.h"
 
 namespace aimass::core {
 namespace {
@@ -34,18 +40,6 @@ void shuffleRows(std::vector<std::uint64_t>& rows, std::uint64_t seed) {
     std::size_t j = static_cast<std::size_t>(rng() % i);
     std::swap(rows[i - 1], rows[j]);
   }
-}
-
-std::string formatFigure(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%.4f", v);
-  return buffer;
-}
-
-std::string formatRate(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%.6g", v);
-  return buffer;
 }
 
 std::string nonFiniteName(double v) { return std::isnan(v) ? "NaN" : "infinite"; }
@@ -90,12 +84,6 @@ class ProgressObserver final : public FitObserver {
   double objective_ = 0;
 };
 
-struct ValidationResult {
-  double loss = 0;
-  bool has_accuracy = false;
-  double accuracy = 0;
-};
-
 /// Puts the optimizer's base rate back however run() ends.
 class RestoreLearningRate {
  public:
@@ -111,10 +99,6 @@ class RestoreLearningRate {
   double rate_;
 };
 
-const char* monitorName(Monitor monitor) {
-  return monitor == Monitor::kValLoss ? "val_loss" : "val_accuracy";
-}
-
 /// A length-prefixed string, so two fields can never run together into the same bytes.
 void putField(ByteWriter& out, std::string_view field) {
   out.u64(field.size());
@@ -123,52 +107,289 @@ void putField(ByteWriter& out, std::string_view field) {
 
 std::string shortFingerprint(const std::string& fingerprint) { return fingerprint.substr(0, 12); }
 
+/// Rows held out for validation, chosen once from a seeded permutation and never trained on,
+/// and the rows trained on; both sorted.
+struct RowSplit {
+  std::vector<std::uint64_t> train;
+  std::vector<std::uint64_t> validation;
+};
+
+RowSplit splitRows(std::uint64_t total_rows, double validation_fraction, std::uint64_t seed) {
+  RowSplit split;
+  split.train.resize(total_rows);
+  for (std::uint64_t i = 0; i < total_rows; ++i) {
+    split.train[i] = i;
+  }
+  auto validation_count = static_cast<std::uint64_t>(
+      std::llround(validation_fraction * static_cast<double>(total_rows)));
+  if (validation_count > 0) {
+    shuffleRows(split.train, seed ^ kSplitSeedSalt);
+    split.validation.assign(split.train.begin(), split.train.begin() + validation_count);
+    split.train.erase(split.train.begin(), split.train.begin() + validation_count);
+    std::sort(split.train.begin(), split.train.end());
+    std::sort(split.validation.begin(), split.validation.end());
+  }
+  return split;
+}
+
+/// A callback as the loop calls it: the name errors and stop reasons carry.
+struct CallbackEntry {
+  std::string_view name;
+  TrainingCallback* callback;
+};
+
+/// Calls one hook on every callback in order. The first error ends the stage, prefixed with
+/// the callback's name (guard() turns an escaped exception into one); the first stop request
+/// is attributed to the callback that made it. Allocates only to build an error.
+template <typename Hook>
+Status callEach(std::span<const CallbackEntry> callbacks, TrainingState& state, Hook hook) {
+  for (const CallbackEntry& entry : callbacks) {
+    const bool was_stopped = state.stop_requested;
+    Status status = guard(entry.name, [&] { return hook(*entry.callback, state); });
+    if (!status.ok()) {
+      return status.withContext("callback '" + std::string(entry.name) + "'");
+    }
+    if (state.stop_requested && !was_stopped) {
+      state.stopped_by = entry.name;
+    }
+  }
+  return Status();
+}
+
+/// onRunEnd on every callback; an error replaces an OK outcome and is logged otherwise.
+void endRun(std::span<const CallbackEntry> callbacks, TrainingState& state, Status& outcome,
+            Host& host, const std::string& job) {
+  for (const CallbackEntry& entry : callbacks) {
+    Status status = guard(entry.name, [&] { return entry.callback->onRunEnd(state, outcome); });
+    if (status.ok()) {
+      continue;
+    }
+    status = status.withContext("callback '" + std::string(entry.name) + "' ending the run");
+    if (outcome.ok()) {
+      outcome = status;
+    } else {
+      host.log(LogLevel::kWarning, job, status.toString());
+    }
+  }
+}
+
+/// What the loop needs to read and check batches.
+struct LoopData {
+  const Dataset* dataset = nullptr;
+  std::string dataset_name;
+  std::string model_name;
+  RowSplit* rows = nullptr;
+  std::uint64_t batch_size = 1;
+  bool shuffle = true;
+  std::uint64_t seed = 0;
+  std::size_t num_classes = 0;  ///< > 0: class labels are checked against it
+  std::string input_name;       ///< the model's input, for scoring validation accuracy
+  bool accuracy_possible = false;
+};
+
+LoopData loopData(const TrainTargets& targets, const TrainOptions& options, RowSplit& rows) {
+  const DatasetSchema& data_schema = targets.dataset->schema();
+  LoopData data;
+  data.dataset = targets.dataset.get();
+  data.dataset_name = targets.dataset_name;
+  data.model_name = targets.model_name;
+  data.rows = &rows;
+  data.batch_size = options.batch_size;
+  data.shuffle = options.shuffle;
+  data.seed = options.seed;
+  if (data_schema.label_kind == LabelKind::kClass) {
+    data.num_classes = data_schema.class_names.size();
+  }
+  const ModelSchema model_schema = targets.model->schema();
+  data.input_name = model_schema.inputs.empty() ? std::string(tensor_names::kInput)
+                                                : model_schema.inputs.front().name;
+  data.accuracy_possible =
+      model_schema.task == Task::kClassification && data_schema.label_kind == LabelKind::kClass;
+  return data;
+}
+
+/// The training loop: epochs of batches, forward/backward, optimizer step, validation, and the
+/// callbacks' hooks at the points training.h names. Everything else is a callback.
+class GradientLoop {
+ public:
+  GradientLoop(Host& host, Model& model, GradientTraining& training, GradientOptimizer& optimizer,
+               LoopData data, std::span<const CallbackEntry> callbacks,
+               std::map<std::string, double>& metrics)
+      : host_(host),
+        model_(model),
+        training_(training),
+        optimizer_(optimizer),
+        data_(std::move(data)),
+        callbacks_(callbacks),
+        metrics_(metrics) {}
+
+  /// Trains from state.epoch / state.step (a resumed position, or 0) to the end or a stop.
+  Status run(TrainingState& state) {
+    const std::uint64_t first_epoch = state.epoch;
+    epochs_done_ = first_epoch;
+    AIMASS_RETURN_IF_ERROR(
+        callEach(callbacks_, state, [](auto& c, auto& s) { return c.onRunBegin(s); }));
+    for (std::uint64_t epoch = first_epoch; epoch < state.epochs && !state.stop_requested;
+         ++epoch) {
+      if (data_.shuffle) {
+        shuffleRows(data_.rows->train, data_.seed + epoch);
+      }
+      training_.resetState();
+      state.epoch = epoch;
+      if (epoch != first_epoch) {
+        state.step = 0;
+        state.epoch_loss_sum = 0;
+        state.epoch_rows = 0;
+      }
+      state.val_loss.reset();
+      state.val_accuracy.reset();
+      AIMASS_RETURN_IF_ERROR(
+          callEach(callbacks_, state, [](auto& c, auto& s) { return c.onEpochBegin(s); }));
+      started_ = std::chrono::steady_clock::now();
+      timed_rows_ = 0;
+      for (; state.step < state.steps_per_epoch && !state.stop_requested; ++state.step) {
+        if (host_.stopRequested()) {
+          return cancelled("training of model '" + data_.model_name + "' was stopped at epoch " +
+                           std::to_string(epoch + 1) + " step " + std::to_string(state.step + 1));
+        }
+        AIMASS_RETURN_IF_ERROR(step(state));
+      }
+      // epoch_s: the epoch's training steps without the validation pass; bench/run.sh reads it.
+      state.epoch_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+      metrics_ = {{"loss", state.epoch_loss_sum / static_cast<double>(state.epoch_rows)}};
+      if (!state.stop_requested && !data_.rows->validation.empty()) {
+        AIMASS_RETURN_IF_ERROR(validate(state));
+        AIMASS_RETURN_IF_ERROR(
+            callEach(callbacks_, state, [](auto& c, auto& s) { return c.onValidationEnd(s); }));
+      }
+      AIMASS_RETURN_IF_ERROR(
+          callEach(callbacks_, state, [](auto& c, auto& s) { return c.onEpochEnd(s); }));
+      epochs_done_ = epoch + 1;
+    }
+    return Status();
+  }
+
+  std::uint64_t epochsDone() const noexcept { return epochs_done_; }
+
+ private:
+  /// One batch: read, forward/backward, the gradient hooks, the optimizer step.
+  Status step(TrainingState& state) {
+    state.learning_rate = state.base_learning_rate;
+    AIMASS_RETURN_IF_ERROR(
+        callEach(callbacks_, state, [](auto& c, auto& s) { return c.onStepBegin(s); }));
+    const std::vector<std::uint64_t>& train_rows = data_.rows->train;
+    const std::size_t begin = state.step * data_.batch_size;
+    std::span<const std::uint64_t> rows(
+        train_rows.data() + begin,
+        std::min<std::size_t>(data_.batch_size, train_rows.size() - begin));
+    AIMASS_RETURN_IF_ERROR(data_.dataset->read(rows, batch_)
+                               .withContext("reading dataset '" + data_.dataset_name + "'"));
+    if (data_.num_classes > 0) {
+      AIMASS_RETURN_IF_ERROR(checkClassLabels(batch_, rows, data_.num_classes)
+                                 .withContext("dataset '" + data_.dataset_name + "'"));
+    }
+    auto loss = training_.forwardBackward(batch_, true);
+    if (!loss.ok()) {
+      return loss.status().withContext("training step " + std::to_string(state.step + 1) +
+                                       " of epoch " + std::to_string(state.epoch + 1) + "/" +
+                                       std::to_string(state.epochs));
+    }
+    if (!std::isfinite(*loss)) {
+      return invalidArgument("loss became " + nonFiniteName(*loss) + " at epoch " +
+                             std::to_string(state.epoch + 1) + " step " +
+                             std::to_string(state.step + 1));
+    }
+    state.batch_loss = *loss;
+    state.batch_rows = rows.size();
+    AIMASS_RETURN_IF_ERROR(
+        callEach(callbacks_, state, [](auto& c, auto& s) { return c.onGradients(s); }));
+    optimizer_.setLearningRate(state.learning_rate);
+    AIMASS_RETURN_IF_ERROR(optimizer_.step(state.parameters).withContext("optimizer step"));
+    ++state.global_step;
+    state.epoch_loss_sum += *loss * static_cast<double>(rows.size());
+    state.epoch_rows += rows.size();
+    timed_rows_ += rows.size();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    state.samples_per_second = seconds > 0 ? static_cast<double>(timed_rows_) / seconds : 0;
+    return callEach(callbacks_, state, [](auto& c, auto& s) { return c.onStepEnd(s); });
+  }
+
+  /// The validation pass: state.val_loss, and val_accuracy when the model's predictions can
+  /// be scored; also recorded in the run's metrics.
+  Status validate(TrainingState& state) {
+    const std::vector<std::uint64_t>& validation_rows = data_.rows->validation;
+    double loss_sum = 0;
+    std::uint64_t correct = 0;
+    bool accuracy_ok = data_.accuracy_possible;
+    for (std::size_t begin = 0; begin < validation_rows.size(); begin += data_.batch_size) {
+      if (host_.stopRequested()) {
+        return cancelled("training of model '" + data_.model_name +
+                         "' was stopped while validating epoch " + std::to_string(state.epoch + 1));
+      }
+      std::span<const std::uint64_t> rows(
+          validation_rows.data() + begin,
+          std::min<std::size_t>(data_.batch_size, validation_rows.size() - begin));
+      AIMASS_RETURN_IF_ERROR(
+          data_.dataset->read(rows, validation_batch_).withContext("reading validation rows"));
+      if (data_.num_classes > 0) {
+        AIMASS_RETURN_IF_ERROR(checkClassLabels(validation_batch_, rows, data_.num_classes));
+      }
+      auto loss = training_.evaluateLoss(validation_batch_);
+      if (!loss.ok()) {
+        return loss.status().withContext("validation loss");
+      }
+      loss_sum += *loss * static_cast<double>(rows.size());
+      if (accuracy_ok) {
+        inputs_.set(data_.input_name, validation_batch_.features);
+        Status predicted = model_.predict(inputs_, outputs_, PredictOptions{});
+        const Tensor* labels = outputs_.find(tensor_names::kLabel);
+        if (!predicted.ok() || !labels || labels->dtype() != DType::kInt64 ||
+            labels->numel() != static_cast<std::int64_t>(rows.size())) {
+          // The model cannot be scored this way; keep training, report the loss only.
+          accuracy_ok = false;
+          continue;
+        }
+        auto predicted_labels = labels->span<std::int64_t>();
+        auto true_labels = validation_batch_.labels.span<std::int64_t>();
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+          correct += predicted_labels[i] == true_labels[i] ? 1 : 0;
+        }
+      }
+    }
+    const auto count = static_cast<double>(validation_rows.size());
+    const double loss = loss_sum / count;
+    if (!std::isfinite(loss)) {
+      return invalidArgument("validation loss became " + nonFiniteName(loss) + " at epoch " +
+                             std::to_string(state.epoch + 1));
+    }
+    state.val_loss = loss;
+    metrics_["val_loss"] = loss;
+    if (accuracy_ok) {
+      state.val_accuracy = static_cast<double>(correct) / count;
+      metrics_["val_accuracy"] = *state.val_accuracy;
+    }
+    return Status();
+  }
+
+  Host& host_;
+  Model& model_;
+  GradientTraining& training_;
+  GradientOptimizer& optimizer_;
+  LoopData data_;
+  std::span<const CallbackEntry> callbacks_;
+  std::map<std::string, double>& metrics_;
+  std::uint64_t epochs_done_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  std::uint64_t timed_rows_ = 0;  ///< rows stepped on since started_, for samples/s
+  Batch batch_;
+  Batch validation_batch_;
+  TensorMap inputs_;
+  TensorMap outputs_;
+};
+
 }  // namespace
-
-double scheduledLearningRate(const TrainOptions& options, double base, std::uint64_t step,
-                             std::uint64_t epoch, std::uint64_t total_steps) {
-  double rate = base;
-  switch (options.lr_schedule) {
-    case LrSchedule::kConstant:
-      break;
-    case LrSchedule::kStep:
-      rate *= std::pow(options.lr_gamma, static_cast<double>(epoch / options.lr_step_epochs));
-      break;
-    case LrSchedule::kCosine: {
-      // Anneals over the steps after warm-up, so warm-up ends at the full base rate.
-      const std::uint64_t start = std::min(options.warmup_steps, total_steps);
-      const std::uint64_t span = total_steps - start;
-      if (step >= start && span > 0) {
-        const double progress = static_cast<double>(step - start) / static_cast<double>(span);
-        rate *= 0.5 * (1 + std::cos(std::numbers::pi * progress));
-      }
-      break;
-    }
-  }
-  if (step < options.warmup_steps) {
-    rate *= static_cast<double>(step + 1) / static_cast<double>(options.warmup_steps);
-  }
-  return rate;
-}
-
-double clipGradientNorm(std::span<Parameter> parameters, double max_norm) {
-  double sum = 0;
-  for (const auto& p : parameters) {
-    for (float g : p.grad.span<float>()) {
-      sum += double(g) * g;
-    }
-  }
-  const double norm = std::sqrt(sum);
-  if (std::isfinite(norm) && norm > max_norm) {
-    const auto scale = static_cast<float>(max_norm / norm);
-    for (auto& p : parameters) {
-      for (float& g : p.grad.span<float>()) {
-        g *= scale;
-      }
-    }
-  }
-  return norm;
-}
 
 TrainJob::TrainJob(std::string name, TrainTargets targets, TrainOptions options)
     : name_(std::move(name)), targets_(std::move(targets)), options_(std::move(options)) {}
@@ -461,37 +682,68 @@ Status TrainJob::runSelfTraining(Host& host, JobProgress& progress, SelfTraining
   return Status();
 }
 
+Status TrainJob::resumeFrom(Host& host, GradientTraining& training, TrainCheckpoint& checkpoint,
+                            const std::string& fingerprint, std::vector<Parameter>& parameters,
+                            std::vector<std::uint64_t>& train_rows, TrainingState& state,
+                            EarlyStopping* early_stopping) {
+  const std::string where =
+      "checkpoint '" + checkpointKey(name_) + "' in " + targets_.storage->describe();
+  if (checkpoint.epoch > options_.epochs || checkpoint.step > state.steps_per_epoch ||
+      (checkpoint.epoch == options_.epochs && checkpoint.step != 0)) {
+    return dataLoss(where + " is at epoch " + std::to_string(checkpoint.epoch + 1) + " step " +
+                    std::to_string(checkpoint.step) + ", outside this run of " +
+                    std::to_string(options_.epochs) + " epochs of " +
+                    std::to_string(state.steps_per_epoch) + " steps");
+  }
+  AIMASS_RETURN_IF_ERROR(
+      guard("model load", [&] {
+        return targets_.model->load(checkpoint.model_payload, checkpoint.model_format_version);
+      }).withContext("restoring model '" + targets_.model_name + "' from " + where));
+  // A model may hand out new buffers after load(); the optimizer starts on those.
+  parameters = training.parameters();
+  GradientOptimizer& optimizer = *targets_.optimizer;
+  AIMASS_RETURN_IF_ERROR(optimizer.begin(parameters).withContext("restarting the optimizer"));
+  AIMASS_RETURN_IF_ERROR(optimizer.loadState(checkpoint.optimizer_state)
+                             .withContext("restoring the optimizer from " + where));
+  // Each epoch shuffles the order the previous one left, so replay the earlier shuffles.
+  for (std::uint64_t epoch = 0; options_.shuffle && epoch < checkpoint.epoch; ++epoch) {
+    shuffleRows(train_rows, options_.seed + epoch);
+  }
+  state.parameters = parameters;
+  state.epoch = checkpoint.epoch;
+  state.step = checkpoint.step;
+  state.global_step = checkpoint.total_steps;
+  state.epoch_loss_sum = checkpoint.epoch_loss_sum;
+  state.epoch_rows = checkpoint.epoch_samples;
+  if (early_stopping) {
+    early_stopping->restore(checkpoint.best, checkpoint.best_epoch, checkpoint.stale_epochs);
+  }
+  final_metrics_ =
+      std::map<std::string, double>(checkpoint.metrics.begin(), checkpoint.metrics.end());
+  host.log(LogLevel::kInfo, name_,
+           "resuming from " + where + ": epoch " + std::to_string(state.epoch + 1) + "/" +
+               std::to_string(options_.epochs) +
+               (state.step > 0 ? " after step " + std::to_string(state.step) + "/" +
+                                     std::to_string(state.steps_per_epoch)
+                               : std::string()) +
+               " (" + std::to_string(state.global_step) + " steps done, fingerprint " +
+               shortFingerprint(fingerprint) + ")");
+  return Status();
+}
+
 Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
                                      GradientTraining& training) {
   const Dataset& dataset = *targets_.dataset;
   const DatasetSchema& data_schema = dataset.schema();
-  const std::uint64_t total_rows = dataset.size();
-  if (total_rows == 0) {
+  if (dataset.size() == 0) {
     return invalidArgument("dataset '" + targets_.dataset_name + "' has no rows to train on");
   }
-
-  // Validation rows are chosen once from a seeded permutation and never trained on.
-  std::vector<std::uint64_t> train_rows(total_rows);
-  for (std::uint64_t i = 0; i < total_rows; ++i) {
-    train_rows[i] = i;
-  }
-  std::vector<std::uint64_t> validation_rows;
-  auto validation_count = static_cast<std::uint64_t>(
-      std::llround(options_.validation_fraction * static_cast<double>(total_rows)));
-  if (validation_count > 0) {
-    shuffleRows(train_rows, options_.seed ^ kSplitSeedSalt);
-    validation_rows.assign(train_rows.begin(), train_rows.begin() + validation_count);
-    train_rows.erase(train_rows.begin(), train_rows.begin() + validation_count);
-    std::sort(train_rows.begin(), train_rows.end());
-    std::sort(validation_rows.begin(), validation_rows.end());
-  }
-  if (train_rows.empty()) {
+  RowSplit rows = splitRows(dataset.size(), options_.validation_fraction, options_.seed);
+  if (rows.train.empty()) {
     return invalidArgument("dataset '" + targets_.dataset_name + "' has " +
-                           std::to_string(total_rows) +
-                           " rows, none left for training after "
-                           "the validation split");
+                           std::to_string(dataset.size()) +
+                           " rows, none left for training after the validation split");
   }
-
   AIMASS_RETURN_IF_ERROR(guard("prepare", [&] {
                            return training.prepare(data_schema, options_.seed);
                          }).withContext("preparing model '" + targets_.model_name + "'"));
@@ -499,348 +751,73 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
   GradientOptimizer& optimizer = *targets_.optimizer;
   AIMASS_RETURN_IF_ERROR(optimizer.begin(parameters).withContext("starting the optimizer"));
   RestoreLearningRate base_rate(optimizer);
-  const bool scheduled = options_.lr_schedule != LrSchedule::kConstant || options_.warmup_steps > 0;
 
-  const bool check_labels =
-      data_schema.label_kind == LabelKind::kClass && !data_schema.class_names.empty();
-  const ModelSchema model_schema = targets_.model->schema();
-  const std::string input_name = model_schema.inputs.empty() ? std::string(tensor_names::kInput)
-                                                             : model_schema.inputs.front().name;
-  bool accuracy_possible =
-      model_schema.task == Task::kClassification && data_schema.label_kind == LabelKind::kClass;
+  TrainingState state;
+  state.epochs = options_.epochs;
+  state.steps_per_epoch = (rows.train.size() + options_.batch_size - 1) / options_.batch_size;
+  state.planned_steps = state.epochs * state.steps_per_epoch;
+  state.base_learning_rate = base_rate.rate();
+  state.learning_rate = base_rate.rate();
+  state.parameters = parameters;
 
-  const std::uint64_t batch_size = options_.batch_size;
-  const std::uint64_t batches = (train_rows.size() + batch_size - 1) / batch_size;
-  Batch batch;
-  Batch validation_batch;
-  TensorMap inputs;
-  TensorMap outputs;
-  const std::uint64_t planned_steps = options_.epochs * batches;
-  std::uint64_t total_steps = 0;
-  std::uint64_t epochs_run = 0;
-  // Early stopping: the best monitored figure so far and the epochs since it improved.
-  const bool minimise = options_.monitor == Monitor::kValLoss;
-  double best = minimise ? INFINITY : -INFINITY;
-  std::uint64_t best_epoch = 0;
-  std::uint64_t stale_epochs = 0;
-  std::string stopped_early;
-
-  // Checkpoints: continue where a matching one left off, and write new ones as the run goes.
-  const bool checkpointing = targets_.storage && options_.checkpoint_every > 0;
-  const std::string checkpoint_key = checkpointKey(name_);
-  std::uint64_t first_epoch = 0;
-  std::uint64_t first_step = 0;
-  double resumed_loss_sum = 0;
-  std::uint64_t resumed_samples = 0;
-  std::string run_fingerprint;
-  if (checkpointing) {
-    auto computed = fingerprint(data_schema);
-    if (!computed.ok()) {
-      return computed.status();
-    }
-    run_fingerprint = *computed;
-    auto found = findCheckpoint(host, run_fingerprint);
-    if (!found.ok()) {
-      return found.status();
-    }
+  // The built-in callbacks, and the plugins' in config order (see training.h for the order).
+  std::vector<std::unique_ptr<TrainingCallback>> owned;
+  std::vector<CallbackEntry> callbacks;
+  auto add = [&](std::string_view name, std::unique_ptr<TrainingCallback> callback) {
+    callbacks.push_back({name, callback.get()});
+    owned.push_back(std::move(callback));
+  };
+  const bool scheduled = LearningRateSchedule::moves(options_);
+  if (scheduled) {
+    add("lr_schedule", std::make_unique<LearningRateSchedule>(options_));
+  }
+  for (const auto& plugin : targets_.callbacks) {
+    callbacks.push_back({plugin.name, plugin.callback.get()});
+  }
+  if (options_.clip_grad_norm > 0) {
+    add("clip_grad_norm", std::make_unique<GradientClipping>(options_.clip_grad_norm));
+  }
+  EarlyStopping* early_stopping = nullptr;
+  if (options_.early_stopping_patience > 0) {
+    auto callback = std::make_unique<EarlyStopping>(options_.early_stopping_patience,
+                                                    options_.monitor, targets_.model_name);
+    early_stopping = callback.get();
+    add("early_stopping", std::move(callback));
+  }
+  if (options_.track && targets_.storage) {
+    add("tracking", std::make_unique<RunTracking>(tracker_));
+  }
+  add("progress", std::make_unique<ProgressReport>(progress, scheduled));
+  if (targets_.storage && options_.checkpoint_every > 0) {
+    // Checkpoints: continue where a matching one left off, and write new ones as the run goes.
+    auto fingerprinted = fingerprint(data_schema);
+    AIMASS_RETURN_IF_ERROR(fingerprinted.status());
+    auto found = findCheckpoint(host, *fingerprinted);
+    AIMASS_RETURN_IF_ERROR(found.status());
     if (found->has_value()) {
-      TrainCheckpoint& checkpoint = **found;
-      const std::string where =
-          "checkpoint '" + checkpoint_key + "' in " + targets_.storage->describe();
-      if (checkpoint.epoch > options_.epochs || checkpoint.step > batches ||
-          (checkpoint.epoch == options_.epochs && checkpoint.step != 0)) {
-        return dataLoss(where + " is at epoch " + std::to_string(checkpoint.epoch + 1) + " step " +
-                        std::to_string(checkpoint.step) + ", outside this run of " +
-                        std::to_string(options_.epochs) + " epochs of " + std::to_string(batches) +
-                        " steps");
-      }
-      AIMASS_RETURN_IF_ERROR(
-          guard("model load", [&] {
-            return targets_.model->load(checkpoint.model_payload, checkpoint.model_format_version);
-          }).withContext("restoring model '" + targets_.model_name + "' from " + where));
-      // A model may hand out new buffers after load(); the optimizer starts on those.
-      parameters = training.parameters();
-      AIMASS_RETURN_IF_ERROR(optimizer.begin(parameters).withContext("restarting the optimizer"));
-      AIMASS_RETURN_IF_ERROR(optimizer.loadState(checkpoint.optimizer_state)
-                                 .withContext("restoring the optimizer from " + where));
-      first_epoch = checkpoint.epoch;
-      first_step = checkpoint.step;
-      // Each epoch shuffles the order the previous one left, so replay the earlier shuffles.
-      for (std::uint64_t epoch = 0; options_.shuffle && epoch < first_epoch; ++epoch) {
-        shuffleRows(train_rows, options_.seed + epoch);
-      }
-      resumed_loss_sum = checkpoint.epoch_loss_sum;
-      resumed_samples = checkpoint.epoch_samples;
-      total_steps = checkpoint.total_steps;
-      epochs_run = checkpoint.epoch;
-      best = checkpoint.best;
-      best_epoch = checkpoint.best_epoch;
-      stale_epochs = checkpoint.stale_epochs;
-      final_metrics_ =
-          std::map<std::string, double>(checkpoint.metrics.begin(), checkpoint.metrics.end());
-      host.log(LogLevel::kInfo, name_,
-               "resuming from " + where + ": epoch " + std::to_string(first_epoch + 1) + "/" +
-                   std::to_string(options_.epochs) +
-                   (first_step > 0 ? " after step " + std::to_string(first_step) + "/" +
-                                         std::to_string(batches)
-                                   : std::string()) +
-                   " (" + std::to_string(total_steps) + " steps done, fingerprint " +
-                   shortFingerprint(run_fingerprint) + ")");
+      AIMASS_RETURN_IF_ERROR(resumeFrom(host, training, **found, *fingerprinted, parameters,
+                                        rows.train, state, early_stopping));
     }
+    add("checkpoint", std::make_unique<Checkpointing>(CheckpointTarget{
+                          &host, name_, targets_.storage.get(), *fingerprinted,
+                          options_.checkpoint_every, targets_.model.get(), targets_.model_name,
+                          targets_.model_type, &optimizer, early_stopping, &final_metrics_}));
   }
-  // Writes where the run stands: in `epoch` (0-based) after `step` of its batches.
-  auto writeCheckpoint = [&](std::uint64_t epoch, std::uint64_t step, double loss_sum,
-                             std::uint64_t samples) -> Status {
-    TrainCheckpoint checkpoint;
-    checkpoint.fingerprint = run_fingerprint;
-    checkpoint.epoch = epoch;
-    checkpoint.step = step;
-    checkpoint.total_steps = total_steps;
-    checkpoint.epoch_loss_sum = loss_sum;
-    checkpoint.epoch_samples = samples;
-    checkpoint.best = best;
-    checkpoint.best_epoch = best_epoch;
-    checkpoint.stale_epochs = stale_epochs;
-    checkpoint.metrics.assign(final_metrics_.begin(), final_metrics_.end());
-    checkpoint.model_type = targets_.model_type;
-    checkpoint.model_format_version = targets_.model->formatVersion();
-    AIMASS_RETURN_IF_ERROR(
-        guard("model save", [&] {
-          return targets_.model->save(checkpoint.model_payload);
-        }).withContext("saving model '" + targets_.model_name + "' for a checkpoint"));
-    AIMASS_RETURN_IF_ERROR(optimizer.saveState(checkpoint.optimizer_state)
-                               .withContext("saving the optimizer's state for a checkpoint"));
-    return writeTrainCheckpoint(*targets_.storage, checkpoint_key, checkpoint);
-  };
-  // A stop request ends the run with kCancelled, after a checkpoint of where it stood.
-  auto stopAt = [&](std::uint64_t epoch, std::uint64_t step, double loss_sum, std::uint64_t samples,
-                    const std::string& position) -> Status {
-    std::string message = "training of model '" + targets_.model_name + "' was stopped " + position;
-    if (!checkpointing) {
-      return cancelled(message);
-    }
-    Status written = writeCheckpoint(epoch, step, loss_sum, samples);
-    if (!written.ok()) {
-      return written.withContext(message + "; its checkpoint could not be written");
-    }
-    // Logged as well: the host reports a cancelled job as just "cancelled".
-    message += "; checkpoint '" + checkpoint_key + "' in " + targets_.storage->describe() +
-               " written, run again to resume";
-    host.log(LogLevel::kInfo, name_, message);
-    return cancelled(message);
-  };
 
-  auto evaluate = [&]() -> Expected<ValidationResult> {
-    ValidationResult result;
-    double loss_sum = 0;
-    std::uint64_t correct = 0;
-    bool accuracy_ok = accuracy_possible;
-    for (std::size_t begin = 0; begin < validation_rows.size(); begin += batch_size) {
-      if (host.stopRequested()) {
-        return cancelled("training of model '" + targets_.model_name + "' was stopped");
-      }
-      std::span<const std::uint64_t> rows(
-          validation_rows.data() + begin,
-          std::min<std::size_t>(batch_size, validation_rows.size() - begin));
-      AIMASS_RETURN_IF_ERROR(
-          dataset.read(rows, validation_batch).withContext("reading validation rows"));
-      if (check_labels) {
-        AIMASS_RETURN_IF_ERROR(
-            checkClassLabels(validation_batch, rows, data_schema.class_names.size()));
-      }
-      auto loss = training.evaluateLoss(validation_batch);
-      if (!loss.ok()) {
-        return loss.status().withContext("validation loss");
-      }
-      loss_sum += *loss * static_cast<double>(rows.size());
-      if (accuracy_ok) {
-        inputs.set(input_name, validation_batch.features);
-        Status predicted = targets_.model->predict(inputs, outputs, PredictOptions{});
-        const Tensor* labels = outputs.find(tensor_names::kLabel);
-        if (!predicted.ok() || !labels || labels->dtype() != DType::kInt64 ||
-            labels->numel() != static_cast<std::int64_t>(rows.size())) {
-          // The model cannot be scored this way; keep training, report the loss only.
-          accuracy_ok = false;
-          continue;
-        }
-        auto predicted_labels = labels->span<std::int64_t>();
-        auto true_labels = validation_batch.labels.span<std::int64_t>();
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-          correct += predicted_labels[i] == true_labels[i] ? 1 : 0;
-        }
-      }
-    }
-    result.loss = loss_sum / static_cast<double>(validation_rows.size());
-    result.has_accuracy = accuracy_ok;
-    result.accuracy = static_cast<double>(correct) / static_cast<double>(validation_rows.size());
-    return result;
-  };
-
-  for (std::uint64_t epoch = first_epoch; epoch < options_.epochs && stopped_early.empty();
-       ++epoch) {
-    const std::string epoch_label =
-        std::to_string(epoch + 1) + "/" + std::to_string(options_.epochs);
-    if (options_.shuffle) {
-      shuffleRows(train_rows, options_.seed + epoch);
-    }
-    training.resetState();
-    progress.begin("epoch " + epoch_label, batches);
-    const auto started = std::chrono::steady_clock::now();
-    const bool resumed_epoch = epoch == first_epoch;
-    double loss_sum = resumed_epoch ? resumed_loss_sum : 0;
-    std::uint64_t samples = resumed_epoch ? resumed_samples : 0;
-    std::uint64_t timed_samples = 0;  // rows stepped on since `started`, for samples/s
-    for (std::uint64_t step = resumed_epoch ? first_step : 0; step < batches; ++step) {
-      if (host.stopRequested()) {
-        progress.end("stopped at epoch " + epoch_label);
-        return stopAt(
-            epoch, step, loss_sum, samples,
-            "at epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
-      }
-      std::size_t begin = step * batch_size;
-      std::span<const std::uint64_t> rows(
-          train_rows.data() + begin, std::min<std::size_t>(batch_size, train_rows.size() - begin));
-      Status read = dataset.read(rows, batch);
-      if (!read.ok()) {
-        progress.end("failed");
-        return read.withContext("reading dataset '" + targets_.dataset_name + "'");
-      }
-      if (check_labels) {
-        Status labels = checkClassLabels(batch, rows, data_schema.class_names.size());
-        if (!labels.ok()) {
-          progress.end("failed");
-          return labels.withContext("dataset '" + targets_.dataset_name + "'");
-        }
-      }
-      auto loss = training.forwardBackward(batch, true);
-      if (!loss.ok()) {
-        progress.end("failed");
-        return loss.status().withContext("training step " + std::to_string(step + 1) +
-                                         " of epoch " + epoch_label);
-      }
-      if (!std::isfinite(*loss)) {
-        progress.end("failed");
-        return invalidArgument("loss became " + nonFiniteName(*loss) + " at epoch " +
-                               std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
-      }
-      const double rate =
-          scheduledLearningRate(options_, base_rate.rate(), total_steps, epoch, planned_steps);
-      optimizer.setLearningRate(rate);
-      if (options_.clip_grad_norm > 0) {
-        const double norm = clipGradientNorm(parameters, options_.clip_grad_norm);
-        if (!std::isfinite(norm)) {
-          progress.end("failed");
-          return invalidArgument("gradient norm became " + nonFiniteName(norm) + " at epoch " +
-                                 std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
-        }
-      }
-      Status stepped = optimizer.step(parameters);
-      if (!stepped.ok()) {
-        progress.end("failed");
-        return stepped.withContext("optimizer step");
-      }
-      ++total_steps;
-      loss_sum += *loss * static_cast<double>(rows.size());
-      samples += rows.size();
-      timed_samples += rows.size();
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      double samples_per_second = seconds > 0 ? static_cast<double>(timed_samples) / seconds : 0;
-      tracker_.step(total_steps, *loss, rate, samples_per_second);
-      if (scheduled) {
-        progress.update(step + 1, {{"loss", loss_sum / static_cast<double>(samples)},
-                                   {"samples/s", samples_per_second},
-                                   {"lr", rate}});
-      } else {
-        progress.update(step + 1, {{"loss", loss_sum / static_cast<double>(samples)},
-                                   {"samples/s", samples_per_second}});
-      }
-    }
-    // The host prints the phase ("epoch 3/30") before the summary, so it is not repeated.
-    // epoch_s: wall time of this epoch's training steps (reading, forward/backward, optimizer),
-    // without the validation pass; bench/run.sh reads it.
-    const double epoch_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::string summary = "loss=" + formatFigure(loss_sum / static_cast<double>(samples)) +
-                          " epoch_s=" + formatFigure(epoch_seconds);
-    if (epoch_seconds > 0 && timed_samples > 0) {
-      // Throughput in the plain log too, where no bar shows it.
-      summary += " samples/s=" +
-                 formatRate(std::round(static_cast<double>(timed_samples) / epoch_seconds));
-    }
-    final_metrics_ = {{"loss", loss_sum / static_cast<double>(samples)}};
-    if (!validation_rows.empty()) {
-      auto evaluation = evaluate();
-      if (!evaluation.ok() && evaluation.status().code() == StatusCode::kCancelled) {
-        progress.end("stopped while validating epoch " + epoch_label);
-        return stopAt(epoch, batches, loss_sum, samples,
-                      "while validating epoch " + std::to_string(epoch + 1));
-      }
-      if (!evaluation.ok()) {
-        progress.end("failed");
-        return evaluation.status();
-      }
-      if (!std::isfinite(evaluation->loss)) {
-        progress.end("failed");
-        return invalidArgument("validation loss became " + nonFiniteName(evaluation->loss) +
-                               " at epoch " + std::to_string(epoch + 1));
-      }
-      summary += " val_loss=" + formatFigure(evaluation->loss);
-      final_metrics_["val_loss"] = evaluation->loss;
-      if (evaluation->has_accuracy) {
-        final_metrics_["val_accuracy"] = evaluation->accuracy;
-        summary += " val_accuracy=" + formatFigure(evaluation->accuracy);
-      }
-      if (options_.early_stopping_patience > 0) {
-        if (!minimise && !evaluation->has_accuracy) {
-          progress.end("failed");
-          return invalidArgument("early stopping monitors val_accuracy, but model '" +
-                                 targets_.model_name +
-                                 "' gives no class labels to score: monitor val_loss instead");
-        }
-        const double figure = minimise ? evaluation->loss : evaluation->accuracy;
-        if (minimise ? figure < best : figure > best) {
-          best = figure;
-          best_epoch = epoch + 1;
-          stale_epochs = 0;
-        } else if (++stale_epochs >= options_.early_stopping_patience) {
-          stopped_early = "early stopping after epoch " + std::to_string(epoch + 1) + ": " +
-                          monitorName(options_.monitor) + " has not improved for " +
-                          std::to_string(stale_epochs) + " epochs (best " + formatFigure(best) +
-                          " at epoch " + std::to_string(best_epoch) +
-                          "); keeping the last epoch's model";
-        }
-      }
-    }
-    if (scheduled) {
-      summary += " lr=" + formatRate(optimizer.learningRate());
-    }
-    progress.end(summary);
-    tracker_.log("train_loss", epoch + 1, final_metrics_["loss"]);
-    tracker_.log("epoch_seconds", epoch + 1, epoch_seconds);
-    for (const char* figure : {"val_loss", "val_accuracy"}) {
-      if (auto it = final_metrics_.find(figure); it != final_metrics_.end()) {
-        tracker_.log(figure, epoch + 1, it->second);
-      }
-    }
-    ++epochs_run;
-    // No checkpoint after the last epoch (or an early stop): the model is saved next.
-    if (checkpointing && stopped_early.empty() && epoch + 1 < options_.epochs &&
-        (epoch + 1) % options_.checkpoint_every == 0) {
-      AIMASS_RETURN_IF_ERROR(
-          writeCheckpoint(epoch + 1, 0, 0, 0).withContext("checkpoint after epoch " + epoch_label));
-      host.log(LogLevel::kDebug, name_,
-               "checkpoint after epoch " + epoch_label + " written to '" + checkpoint_key + "'");
-    }
-  }
-  if (!stopped_early.empty()) {
-    host.log(LogLevel::kInfo, name_, stopped_early);
+  GradientLoop loop(host, *targets_.model, training, optimizer, loopData(targets_, options_, rows),
+                    callbacks, final_metrics_);
+  Status outcome = loop.run(state);
+  endRun(callbacks, state, outcome, host, name_);
+  AIMASS_RETURN_IF_ERROR(outcome);
+  if (state.stop_requested) {
+    host.log(LogLevel::kInfo, name_,
+             state.stop_reason + " (stopped by callback '" + state.stopped_by + "')");
   }
   host.log(LogLevel::kInfo, name_,
-           "trained model '" + targets_.model_name + "' for " + std::to_string(epochs_run) +
-               " epochs (" + std::to_string(total_steps) + " steps on " +
-               std::to_string(train_rows.size()) + " rows, " +
-               std::to_string(validation_rows.size()) + " held out)");
+           "trained model '" + targets_.model_name + "' for " + std::to_string(loop.epochsDone()) +
+               " epochs (" + std::to_string(state.global_step) + " steps on " +
+               std::to_string(rows.train.size()) + " rows, " +
+               std::to_string(rows.validation.size()) + " held out)");
   return Status();
 }
 
@@ -960,6 +937,14 @@ NodeType trainJobNodeType() {
                         "model as an uninterrupted one.")
           .withDefault(std::string("auto"))
           .oneOf({"auto", "never", "require"}),
+      ParamSpec::refList("callbacks", NodeKind::kCallback,
+                         "Callback nodes (kind callback, from plugins) that hook into the "
+                         "gradient training loop, called in this order after the learning-rate "
+                         "schedule and before clipping, early stopping, tracking, progress and "
+                         "checkpoints: they may read and replace gradients before each "
+                         "optimizer step, and stop the run after validation with a reason "
+                         "(see docs/training.md). Ignored by models that fit themselves.")
+          .optional(),
   };
   type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
     std::unique_ptr<Node> node;
@@ -982,6 +967,13 @@ NodeType trainJobNodeType() {
       targets.dataset_name = firstName("dataset", false);
       targets.dataset_type = firstName("dataset", true);
       targets.storage = std::static_pointer_cast<Storage>(refOrNull("storage"));
+      if (config.has("callbacks")) {
+        auto callbacks = config.getRefs<TrainingCallback>("callbacks");
+        const auto& names = config.refNames("callbacks");
+        for (std::size_t i = 0; i < callbacks.size(); ++i) {
+          targets.callbacks.push_back({i < names.size() ? names[i] : "callback", callbacks[i]});
+        }
+      }
       auto optimizer = std::static_pointer_cast<Optimizer>(refOrNull("optimizer"));
       if (optimizer && targets.model) {
         std::string optimizer_name = "optimizer '" + firstName("optimizer", false) + "' (" +
@@ -1055,6 +1047,9 @@ NodeType trainJobNodeType() {
         if (config.has(reference) && !config.refNames(reference).empty()) {
           params[reference] = config.refNames(reference).front();
         }
+      }
+      if (config.has("callbacks")) {
+        params["callbacks"] = paramValueText(config.refNames("callbacks"));
       }
       (*job)->addTrackingContext({}, params);
       node = std::move(job).value();

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "aimass/dataset.h"
 #include "aimass/job.h"
@@ -14,71 +15,15 @@
 #include "aimass/optimizer.h"
 #include "aimass/plugin.h"
 #include "aimass/storage.h"
+#include "aimass/training.h"
+#include "train_callbacks/clipping.h"
+#include "train_callbacks/early_stopping.h"
+#include "train_callbacks/schedule.h"
 #include "train_checkpoint.h"
+#include "train_options.h"
 #include "train_tracking.h"
 
 namespace aimass::core {
-
-/// How the learning rate moves over training (the optimizer's own rate is the base rate).
-enum class LrSchedule {
-  kConstant,  ///< the base rate throughout
-  kStep,      ///< base * gamma^(floor(epoch / lr_step_epochs)), epoch 0-based
-  kCosine,    ///< base * (1 + cos(pi * k / K)) / 2 over the K steps after warm-up, k from 0
-};
-
-/// Which validation figure early stopping watches.
-enum class Monitor {
-  kValLoss,      ///< lower is better
-  kValAccuracy,  ///< higher is better; needs a classifier whose predict() gives "label"
-};
-
-/// What a TrainJob does with a checkpoint it finds in its storage when it starts.
-enum class ResumeMode {
-  kAuto,     ///< resume when the checkpoint's fingerprint matches; otherwise warn, start over
-  kNever,    ///< always start over (the old checkpoint is replaced by the first new one)
-  kRequire,  ///< resume, and fail when there is no checkpoint or it does not match
-};
-
-/// How a TrainJob trains: the job.train parameters after validation.
-struct TrainOptions {
-  std::uint64_t epochs = 10;
-  std::uint64_t batch_size = 32;
-  std::uint64_t seed = 0;
-  bool shuffle = true;
-  double validation_fraction = 0;  ///< share of rows held out once, in [0, 0.9]
-  std::string artifact_key;        ///< where to save the model; used only with a storage
-  /// With a storage: register the saved artifact as the next version of the model (named after
-  /// the model's node) in the ModelRegistry on that storage. An empty artifact_key then
-  /// defaults to a key of its own per run, models/<model>/artifacts/<unix-time-ns>.aimass, so
-  /// versions never share an artifact. job.train's `register` parameter defaults to true.
-  bool register_version = false;
-  LrSchedule lr_schedule = LrSchedule::kConstant;
-  std::uint64_t lr_step_epochs = 10;  ///< kStep: epochs between decays, >= 1
-  double lr_gamma = 0.1;              ///< kStep: factor per decay, in (0, 1]
-  std::uint64_t warmup_steps = 0;     ///< linear warm-up: step s < W uses (s + 1) / W of the rate
-  double clip_grad_norm = 0;          ///< > 0: scale gradients to this global L2 norm at most
-  std::uint64_t early_stopping_patience = 0;  ///< epochs without improvement; 0 = off
-  Monitor monitor = Monitor::kValLoss;
-  /// With a storage, gradient training writes a checkpoint every this many epochs (and when
-  /// stopped by a request); 0 turns checkpoints off.
-  std::uint64_t checkpoint_every = 1;
-  ResumeMode resume = ResumeMode::kAuto;
-  /// With a storage: record the run (params, per-step and per-epoch metrics, artifacts,
-  /// status) in that storage's experiment tracking; see TrainRunTracker. job.train's `track`
-  /// parameter defaults to true.
-  bool track = false;
-  std::string experiment;  ///< the tracked run's experiment; empty: see TrainRunTracker
-};
-
-/// The learning rate of global step `step` (0-based) in epoch `epoch` (0-based) of a run of
-/// `total_steps` steps, for base rate `base`: the schedule's factor times the warm-up factor.
-double scheduledLearningRate(const TrainOptions& options, double base, std::uint64_t step,
-                             std::uint64_t epoch, std::uint64_t total_steps);
-
-/// Scales every gradient by max_norm / norm when their global L2 norm exceeds `max_norm`, so
-/// the norm becomes `max_norm` (PyTorch's clip_grad_norm_ adds 1e-6 to the norm; this does
-/// not). Returns the norm before clipping (possibly non-finite; nothing is scaled then).
-double clipGradientNorm(std::span<Parameter> parameters, double max_norm);
 
 /// The nodes a TrainJob works on. The job shares ownership so they outlive it; the graph keeps
 /// them alive anyway.
@@ -92,6 +37,13 @@ struct TrainTargets {
   std::shared_ptr<GradientOptimizer> optimizer;  ///< required for gradient-trained models
   std::string optimizer_type;                    ///< "optimizer.adam": part of the fingerprint
   std::shared_ptr<Storage> storage;              ///< null: the model is not saved
+  /// Plugin callbacks (job.train's `callbacks:`), called in this order between the schedule
+  /// and clipping; each named after its node for errors and stop reasons.
+  struct NamedCallback {
+    std::string name;
+    std::shared_ptr<TrainingCallback> callback;
+  };
+  std::vector<NamedCallback> callbacks;
 };
 
 /// The built-in `job.train` node: trains one model on one dataset and saves it.
@@ -103,12 +55,17 @@ struct TrainTargets {
 /// (SIGINT/SIGTERM) stops it with kCancelled within one batch. In both cases no model is saved
 /// (a stop request writes a checkpoint, see below).
 ///
-/// Before every step the job sets the optimizer's learning rate from the schedule and warm-up
-/// (scheduledLearningRate, with the optimizer's rate at the start of run() as the base; the
-/// base is restored when run() returns) and, with clip_grad_norm, clips the gradients. With
-/// early_stopping_patience P, training ends after the first epoch whose monitored validation
-/// figure has not improved (strictly) on the best for P epochs in a row; the model of that
-/// last epoch is kept and saved, not the best one.
+/// The loop itself only reads, steps and validates; it calls TrainingCallback hooks
+/// (aimass/training.h) at fixed points, and everything else is a callback in
+/// train_callbacks/, added from the options in this order: the learning-rate schedule and
+/// warm-up (scheduledLearningRate, with the optimizer's rate at the start of run() as the base;
+/// the base is restored when run() returns), the plugin callbacks of `callbacks:`, gradient
+/// clipping, early stopping (with early_stopping_patience P, training ends after the first
+/// epoch whose monitored validation figure has not improved (strictly) on the best for P epochs
+/// in a row; the model of that last epoch is kept and saved, not the best one), tracking,
+/// progress and checkpoints. A callback's error ends the run with that error, prefixed with the
+/// callback's name; a callback's stop request ends it successfully, with its reason logged and
+/// tracked.
 ///
 /// Checkpoints (gradient training with a storage and checkpoint_every > 0): after every
 /// checkpoint_every-th epoch, and when a stop request ends the run mid-epoch, the job writes
@@ -150,7 +107,14 @@ class TrainJob final : public Job {
   /// run() without the tracking around it.
   Status runUntracked(Host& host, JobProgress& progress);
   Status runSelfTraining(Host& host, JobProgress& progress, SelfTraining& training);
+  /// The gradient loop (GradientLoop in train_job.cc) with the callbacks the options ask for.
   Status runGradientTraining(Host& host, JobProgress& progress, GradientTraining& training);
+  /// Restores the model, the optimizer, the shuffles, the position (into `state`) and the
+  /// early-stopping state from a matching checkpoint.
+  Status resumeFrom(Host& host, GradientTraining& training, TrainCheckpoint& checkpoint,
+                    const std::string& fingerprint, std::vector<Parameter>& parameters,
+                    std::vector<std::uint64_t>& train_rows, TrainingState& state,
+                    EarlyStopping* early_stopping);
 
   /// The fingerprint described above, for data of `schema`, after prepare() and begin().
   Expected<std::string> fingerprint(const DatasetSchema& schema) const;

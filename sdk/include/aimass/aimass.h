@@ -18,5 +18,6 @@
 #include "aimass/status.h"
 #include "aimass/storage.h"
 #include "aimass/tensor.h"
+#include "aimass/training.h"
 #include "aimass/util/utf8.h"
 #include "aimass/version.h"

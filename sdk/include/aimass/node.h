@@ -16,13 +16,14 @@ enum class NodeKind {
   kFrontend,    ///< aimass::Frontend: serves the host's models and routes over a protocol.
   kCollective,  ///< aimass::Collective: rank, size, allreduce, broadcast, barrier.
   kJob,         ///< aimass::Job: work that runs once the graph is built (train, evaluate, tune).
+  kCallback,    ///< aimass::TrainingCallback: hooks into job.train's loop (see training.h).
 };
 
 inline constexpr NodeKind kAllNodeKinds[] = {
     NodeKind::kStorage,  NodeKind::kDataset,    NodeKind::kModel, NodeKind::kOptimizer,
-    NodeKind::kFrontend, NodeKind::kCollective, NodeKind::kJob};
+    NodeKind::kFrontend, NodeKind::kCollective, NodeKind::kJob,   NodeKind::kCallback};
 
-/// "storage", "dataset", "model", "optimizer", "frontend", "collective", "job".
+/// "storage", "dataset", "model", "optimizer", "frontend", "collective", "job", "callback".
 constexpr std::string_view nodeKindName(NodeKind kind) noexcept {
   switch (kind) {
     case NodeKind::kStorage:
@@ -39,6 +40,8 @@ constexpr std::string_view nodeKindName(NodeKind kind) noexcept {
       return "collective";
     case NodeKind::kJob:
       return "job";
+    case NodeKind::kCallback:
+      return "callback";
   }
   return "unknown";
 }

@@ -11,6 +11,7 @@
 #include "aimass/model.h"
 #include "aimass/node.h"
 #include "aimass/status.h"
+#include "aimass/training.h"
 
 namespace aimass {
 
@@ -25,29 +26,6 @@ class Optimizer : public Node {
  public:
   NodeKind kind() const noexcept final { return NodeKind::kOptimizer; }
   virtual OptimizerStyle style() const noexcept = 0;
-};
-
-/// Where a training loop stands, passed to callbacks.
-struct StepInfo {
-  std::uint64_t step = 0;    ///< optimizer steps taken so far (1 after the first)
-  std::uint64_t epoch = 0;   ///< 0-based epoch
-  double loss = 0;           ///< loss of the batch just stepped on
-  double learning_rate = 0;  ///< the rate used for the step
-};
-
-/// Observes a training loop. Every hook is optional; a hook that returns true stops training
-/// after the current step (early stopping, time limits, Ctrl-C). Called on the training thread.
-class TrainingCallback {
- public:
-  virtual ~TrainingCallback() = default;
-  virtual bool onBegin() { return false; }
-  virtual bool onStep(const StepInfo& /*info*/) { return false; }
-  /// `metrics` names the epoch's figures ("loss", "val_loss", "val_accuracy", ...).
-  virtual bool onEpochEnd(std::uint64_t /*epoch*/,
-                          const std::vector<std::pair<std::string, double>>& /*metrics*/) {
-    return false;
-  }
-  virtual void onEnd() {}
 };
 
 /// Updates parameters from their gradients (SGD, Adam, ...).
@@ -122,10 +100,14 @@ struct MinimizeResult {
   double value = 0;
   std::uint64_t steps = 0;
   bool stopped_by_callback = false;
+  std::string stop_reason;  ///< the callback's reason when stopped_by_callback
 };
 
 /// Minimises `objective` from `x` (updated in place) for at most `max_steps` steps or until the
-/// gradient's norm drops below `gradient_tolerance`.
+/// gradient's norm drops below `gradient_tolerance`. The callback (optional) sees one epoch of
+/// up to max_steps steps: onRunBegin, onEpochBegin, then per step onStepBegin, onGradients
+/// (the objective's gradient, replaceable) and onStepEnd, then onEpochEnd and onRunEnd. A
+/// callback's requestStop() ends the loop after that hook; an error it returns is returned.
 inline Expected<MinimizeResult> minimize(GradientOptimizer& optimizer, Objective& objective,
                                          std::span<float> x, std::uint64_t max_steps,
                                          double gradient_tolerance = 1e-6,
@@ -138,13 +120,31 @@ inline Expected<MinimizeResult> minimize(GradientOptimizer& optimizer, Objective
   std::span<Parameter> params(&p, 1);
   AIMASS_RETURN_IF_ERROR(optimizer.begin(params));
   MinimizeResult result;
-  if (callback && callback->onBegin()) {
-    result.stopped_by_callback = true;
+  TrainingState state;
+  state.epochs = 1;
+  state.steps_per_epoch = max_steps;
+  state.planned_steps = max_steps;
+  state.base_learning_rate = optimizer.learningRate();
+  state.learning_rate = state.base_learning_rate;
+  state.parameters = params;
+  TrainingCallback none;
+  TrainingCallback& hooks = callback ? *callback : none;
+  Status status = hooks.onRunBegin(state);
+  if (status.ok()) {
+    status = hooks.onEpochBegin(state);
   }
-  for (; !result.stopped_by_callback && result.steps < max_steps; ++result.steps) {
+  for (; status.ok() && !state.stop_requested && result.steps < max_steps; ++result.steps) {
+    state.step = result.steps;
+    state.learning_rate = state.base_learning_rate;
+    status = hooks.onStepBegin(state);
+    if (!status.ok() || state.stop_requested) {
+      break;
+    }
     result.value = objective.evaluateWithGradient(x, p.grad.span<float>());
     if (!std::isfinite(result.value)) {
-      return invalidArgument("objective became non-finite at step " + std::to_string(result.steps));
+      status =
+          invalidArgument("objective became non-finite at step " + std::to_string(result.steps));
+      break;
     }
     double norm = 0;
     for (float g : p.grad.span<float>()) {
@@ -153,17 +153,32 @@ inline Expected<MinimizeResult> minimize(GradientOptimizer& optimizer, Objective
     if (std::sqrt(norm) < gradient_tolerance) {
       break;
     }
-    AIMASS_RETURN_IF_ERROR(optimizer.step(params));
-    StepInfo info{result.steps + 1, 0, result.value, optimizer.learningRate()};
-    if (callback && callback->onStep(info)) {
-      result.stopped_by_callback = true;
+    state.batch_loss = result.value;
+    state.batch_rows = 1;
+    status = hooks.onGradients(state);
+    if (!status.ok() || state.stop_requested) {
+      break;
     }
+    optimizer.setLearningRate(state.learning_rate);
+    status = optimizer.step(params);
+    if (!status.ok()) {
+      break;
+    }
+    state.global_step = result.steps + 1;
+    status = hooks.onStepEnd(state);
   }
+  state.step = result.steps;
+  if (status.ok()) {
+    status = hooks.onEpochEnd(state);
+  }
+  Status ended = hooks.onRunEnd(state, status);
+  optimizer.setLearningRate(state.base_learning_rate);
+  AIMASS_RETURN_IF_ERROR(status);
+  AIMASS_RETURN_IF_ERROR(ended);
+  result.stopped_by_callback = state.stop_requested;
+  result.stop_reason = std::move(state.stop_reason);
   std::vector<float> scratch(x.size());
   result.value = objective.evaluateWithGradient(x, scratch);
-  if (callback) {
-    callback->onEnd();
-  }
   return result;
 }
 

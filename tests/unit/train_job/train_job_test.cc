@@ -1035,7 +1035,9 @@ TEST(TrainJobType, DeclaresItsParameters) {
   for (const auto& p : type.params) {
     specs[p.name] = &p;
   }
-  ASSERT_EQ(specs.size(), 22u);
+  ASSERT_EQ(specs.size(), 23u);
+  EXPECT_FALSE(specs.at("callbacks")->required);
+  EXPECT_EQ(specs.at("callbacks")->ref_kind, NodeKind::kCallback);
   EXPECT_EQ(std::get<bool>(specs.at("register")->default_value), true);
   EXPECT_EQ(std::get<bool>(specs.at("track")->default_value), true);
   EXPECT_EQ(std::get<std::string>(specs.at("experiment")->default_value), "");
@@ -1175,6 +1177,165 @@ TEST(TrainJobType, OptimizerForSelfTrainingModelIsIgnoredWithAWarning) {
   EXPECT_THAT(rig.host.warnings[0], HasSubstr("is ignored"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Callbacks from plugins (job.train's `callbacks:`).
+
+/// Zeroes every gradient after the backward pass, so no step moves the model.
+class ZeroGradients final : public TrainingCallback {
+ public:
+  Status onGradients(TrainingState& state) override {
+    for (auto& p : state.parameters) {
+      for (float& g : p.grad.span<float>()) {
+        g = 0;
+      }
+    }
+    ++calls;
+    return Status();
+  }
+  int calls = 0;
+};
+
+/// Stops the run after the validation of epoch `after` (1-based), and records every hook.
+class StopAfterValidation final : public TrainingCallback {
+ public:
+  explicit StopAfterValidation(std::uint64_t after) : after_(after) {}
+  Status onRunBegin(TrainingState&) override { return note("run begin"); }
+  Status onEpochBegin(TrainingState&) override { return note("epoch begin"); }
+  Status onValidationEnd(TrainingState& state) override {
+    EXPECT_TRUE(state.val_loss.has_value());
+    if (state.epoch + 1 == after_) {
+      state.requestStop("val_loss " + std::to_string(*state.val_loss) + " is good enough");
+    }
+    return note("validation end");
+  }
+  Status onEpochEnd(TrainingState&) override { return note("epoch end"); }
+  Status onRunEnd(TrainingState&, Status& outcome) override {
+    ended_with = outcome;
+    return note("run end");
+  }
+  std::vector<std::string> hooks;
+  Status ended_with = aborted("not ended");
+
+ private:
+  Status note(std::string hook) {
+    hooks.push_back(std::move(hook));
+    return Status();
+  }
+  std::uint64_t after_;
+};
+
+/// Fails in onStepEnd of the given global step.
+class FailAtStep final : public TrainingCallback {
+ public:
+  explicit FailAtStep(std::uint64_t step) : step_(step) {}
+  Status onStepEnd(TrainingState& state) override {
+    return state.global_step == step_ ? unavailable("the all-reduce peer went away") : Status();
+  }
+
+ private:
+  std::uint64_t step_;
+};
+
+TEST(TrainJobCallbacks, ACallbackCanReplaceTheGradientsBeforeTheOptimizerStep) {
+  Rig rig;
+  auto zero = std::make_shared<ZeroGradients>();
+  TrainTargets targets = rig.targets();
+  targets.callbacks.push_back({"zero", zero});
+  auto job = TrainJob::create("train", targets, quickOptions());
+  ASSERT_TRUE(job.ok()) << job.status().toString();
+  ASSERT_TRUE((*job)->run(rig.host, rig.progress).ok());
+  EXPECT_EQ(zero->calls, 30);
+  ASSERT_EQ(rig.optimizer->grad_norms.size(), 30u);
+  for (double norm : rig.optimizer->grad_norms) {
+    EXPECT_EQ(norm, 0.0) << "the optimizer saw the callback's gradients";
+  }
+}
+
+TEST(TrainJobCallbacks, ACallbackRunsBeforeClippingSoClippingSeesItsGradients) {
+  Rig rig;
+  auto zero = std::make_shared<ZeroGradients>();
+  TrainTargets targets = rig.targets();
+  targets.callbacks.push_back({"zero", zero});
+  TrainOptions options = quickOptions();
+  options.clip_grad_norm = 0.05;
+  auto job = TrainJob::create("train", targets, options);
+  ASSERT_TRUE(job.ok());
+  ASSERT_TRUE((*job)->run(rig.host, rig.progress).ok());
+  EXPECT_EQ(rig.optimizer->grad_norms.front(), 0.0);
+}
+
+TEST(TrainJobCallbacks, ACallbackStopsTheRunAfterValidationWithAReasonThatIsLoggedAndTracked) {
+  Rig rig;
+  auto stop = std::make_shared<StopAfterValidation>(2);
+  TrainTargets targets = rig.targets();
+  targets.callbacks.push_back({"good_enough", stop});
+  TrainOptions options = quickOptions();
+  options.epochs = 5;
+  options.track = true;
+  options.register_version = true;
+  auto job = TrainJob::create("train", targets, options);
+  ASSERT_TRUE(job.ok()) << job.status().toString();
+  Status status = (*job)->run(rig.host, rig.progress);
+  ASSERT_TRUE(status.ok()) << status.toString();
+  EXPECT_EQ(rig.optimizer->steps, 20u) << "two epochs of 10 steps";
+  EXPECT_EQ(rig.progress.summaries.size(), 2u);
+  EXPECT_EQ(stop->hooks,
+            (std::vector<std::string>{"run begin", "epoch begin", "validation end", "epoch end",
+                                      "epoch begin", "validation end", "epoch end", "run end"}));
+  EXPECT_TRUE(stop->ended_with.ok());
+  bool logged = false;
+  for (const auto& line : rig.host.lines) {
+    logged |= line.find("is good enough (stopped by callback 'good_enough')") != std::string::npos;
+  }
+  EXPECT_TRUE(logged);
+  auto run = Tracking(*rig.storage).getRun(1);
+  ASSERT_TRUE(run.ok()) << run.status().toString();
+  EXPECT_EQ(run->status, RunStatus::kFinished);
+  EXPECT_THAT(run->artifacts.at("stop_reason"), HasSubstr("is good enough"));
+  EXPECT_EQ(run->artifacts.at("stopped_by"), "good_enough");
+  // The model of the last epoch is saved and registered; no checkpoint is left.
+  EXPECT_TRUE(ModelRegistry(*rig.storage).resolve("clf").ok());
+  EXPECT_EQ(rig.storage->values.count("checkpoints/train"), 0u);
+}
+
+TEST(TrainJobCallbacks, AFailingCallbackEndsTheRunWithItsErrorNamingIt) {
+  Rig rig;
+  auto stop = std::make_shared<StopAfterValidation>(99);
+  TrainTargets targets = rig.targets();
+  targets.callbacks.push_back({"allreduce", std::make_shared<FailAtStep>(13)});
+  targets.callbacks.push_back({"watcher", stop});
+  auto job = TrainJob::create("train", targets, quickOptions());
+  ASSERT_TRUE(job.ok());
+  Status status = (*job)->run(rig.host, rig.progress);
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "callback 'allreduce': the all-reduce peer went away");
+  EXPECT_EQ(stop->ended_with.code(), StatusCode::kUnavailable) << "onRunEnd sees the outcome";
+  EXPECT_EQ(rig.progress.summaries.back(), "failed");
+  // Only the checkpoint of epoch 1, the last good state; no model.
+  ASSERT_EQ(rig.storage->values.size(), 1u);
+  EXPECT_EQ(rig.storage->values.count("checkpoints/train"), 1u);
+}
+
+TEST(TrainJobCallbacks, FactoryTakesCallbackNodesInConfigOrder) {
+  Rig rig;
+  NodeType type = trainJobNodeType();
+  auto zero = std::make_shared<ZeroGradients>();
+  auto config = configFor(type, rig.host,
+                          {{"model", {"model.tiny", rig.model}},
+                           {"dataset", {"dataset.blobs", rig.data}},
+                           {"optimizer", {"optimizer.gd", rig.optimizer}},
+                           {"storage", {"storage.map", rig.storage}}},
+                          {{"epochs", std::int64_t{1}}});
+  config.setRefs("callbacks", {"zeroing"}, {"callback.zero"}, {zero});
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_TRUE(static_cast<Job&>(**node).run(rig.host, rig.progress).ok());
+  EXPECT_GT(zero->calls, 0);
+  auto run = Tracking(*rig.storage).getRun(1);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->params.at("callbacks"), "[zeroing]");
+}
+
 TEST(LocalCollective, IsOneRankWhoseReductionsKeepTheData) {
   LocalCollective local;
   EXPECT_EQ(local.rank(), 0);
@@ -1244,8 +1405,8 @@ TEST(TrainJobTracking, RecordsParamsStepAndEpochMetricsArtifactsAndTheEnd) {
   auto job = rig.job(trackedOptions());  // 3 epochs of 10 steps, validation each epoch
   job->addTrackingContext("blobs-exp", {{"model.hidden", "[4]"}, {"epochs", "3"}});
   ASSERT_TRUE(job->run(rig.host, rig.progress).ok());
-  EXPECT_THAT(rig.host.lines, ::testing::Contains(
-                                  "train: tracking run 1 in experiment 'blobs-exp' (aimass runs "
+  EXPECT_THAT(rig.host.lines,
+              ::testing::Contains("train: tracking run 1 in experiment 'blobs-exp' (aimass runs "
                                   "show 1)"));
   // What tracking cost (bench/run.sh tracking reads it): 3 points a step for 30 steps, 4 an
   // epoch for 3 epochs, written in one batch at the end.
@@ -1305,8 +1466,7 @@ TEST(TrainJobTracking, AFailedRunRecordsItsError) {
 TEST(TrainJobTracking, AStopRequestMarksTheRunKilled) {
   Rig rig;
   rig.host.stop_after = 5;
-  ASSERT_EQ(rig.job(trackedOptions())->run(rig.host, rig.progress).code(),
-            StatusCode::kCancelled);
+  ASSERT_EQ(rig.job(trackedOptions())->run(rig.host, rig.progress).code(), StatusCode::kCancelled);
   auto run = Tracking(*rig.storage).getRun(1);
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->status, RunStatus::kKilled);
@@ -1325,8 +1485,9 @@ TEST(TrainJobTracking, TrackFalseOrNoStorageRecordsNothing) {
   Rig without_storage;
   TrainOptions unsaved = quickOptions();
   unsaved.track = true;
-  EXPECT_TRUE(without_storage.job(unsaved, false)->run(without_storage.host,
-                                                       without_storage.progress).ok());
+  EXPECT_TRUE(without_storage.job(unsaved, false)
+                  ->run(without_storage.host, without_storage.progress)
+                  .ok());
 }
 
 TEST(TrainJobTracking, FactoryTracksByDefaultWithTheJobsParameters) {

@@ -17,7 +17,7 @@
 
 namespace aimass::testing {
 
-/// Runs the suite for the node's kind. Kinds without a suite (jobs, collectives) return one
+/// Runs the suite for the node's kind. Kinds without a suite (jobs, collectives, callbacks) return one
 /// passing check saying so.
 inline CheckResults runConformance(Node& node, Host& host) {
   switch (node.kind()) {
@@ -38,6 +38,7 @@ inline CheckResults runConformance(Node& node, Host& host) {
       return checkFrontend(static_cast<Frontend&>(node), host);
     case NodeKind::kCollective:
     case NodeKind::kJob:
+    case NodeKind::kCallback:
       break;
   }
   return {{"no conformance suite for kind " + std::string(nodeKindName(node.kind())), true, ""}};

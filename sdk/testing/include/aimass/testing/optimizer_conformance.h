@@ -71,11 +71,17 @@ class Rosenbrock final : public Objective {
 class StopAfter final : public TrainingCallback {
  public:
   explicit StopAfter(std::uint64_t stop_at) : stop_at_(stop_at) {}
-  bool onStep(const StepInfo& info) override {
+  Status onStepEnd(TrainingState& state) override {
     ++calls;
-    return info.step >= stop_at_;
+    if (state.global_step >= stop_at_) {
+      state.requestStop("reached step " + std::to_string(stop_at_));
+    }
+    return Status();
   }
-  void onEnd() override { ended = true; }
+  Status onRunEnd(TrainingState& /*state*/, Status& /*outcome*/) override {
+    ended = true;
+    return Status();
+  }
   int calls = 0;
   bool ended = false;
 
@@ -300,7 +306,7 @@ inline CheckResults checkGradientOptimizer(GradientOptimizer& optimizer) {
     d::StopAfter stop(3);
     std::vector<float> x = d::tenDimensionalStart();
     auto result = minimize(optimizer, quadratic, x, 1000, 0, &stop);
-    expectThat(r, "a callback returning true at step 3 stops training at step 3",
+    expectThat(r, "a callback requesting a stop at step 3 stops training at step 3",
                result.ok() && result->steps == 3 && result->stopped_by_callback && stop.ended,
                result.ok() ? "stopped after " + std::to_string(result->steps) + " steps"
                            : result.status().toString());
