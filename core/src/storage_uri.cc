@@ -3,12 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <cmath>
-#include <map>
 #include <optional>
-#include <variant>
+#include <set>
 
+#include "aimass/core/graph.h"
 #include "aimass/params.h"
 
 namespace aimass::core {
@@ -23,15 +21,6 @@ const char kStorageUriForms[] =
 namespace {
 
 constexpr const char* kKnownSchemes = "sqlite, file, fs, postgresql (or postgres)";
-
-/// Deletes a node, then lets go of the plugin library holding its code (as the graph does).
-struct LibraryKeepingDeleter {
-  std::shared_ptr<void> library;
-  void operator()(Node* node) {
-    delete node;
-    library.reset();
-  }
-};
 
 /// The URI with any password ("user:secret@") hidden, for messages.
 std::string shown(std::string_view uri) {
@@ -209,53 +198,6 @@ Expected<StorageUri> parsePostgresUri(std::string_view uri) {
   return out;
 }
 
-/// Converts a parameter's text to the type its spec declares, within its range.
-Expected<ParamValue> convert(std::string_view uri, const ParamSpec& spec, const std::string& text) {
-  switch (spec.type) {
-    case ParamType::kString:
-    case ParamType::kPath:
-      if (!spec.choices.empty() &&
-          std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
-        return bad(uri,
-                   "option '" + spec.name + "' must be one of its choices, got '" + text + "'");
-      }
-      return ParamValue(text);
-    case ParamType::kBool:
-      if (text == "true" || text == "false") {
-        return ParamValue(text == "true");
-      }
-      return bad(uri, "option '" + spec.name + "' must be true or false, got '" + text + "'");
-    case ParamType::kInt: {
-      std::int64_t value = 0;
-      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-        return bad(uri, "option '" + spec.name + "' must be a whole number, got '" + text + "'");
-      }
-      const double v = static_cast<double>(value);
-      if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
-        return bad(uri, "option '" + spec.name + "' is out of range, got " + text);
-      }
-      return ParamValue(value);
-    }
-    case ParamType::kFloat: {
-      double value = 0;
-      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
-          !std::isfinite(value)) {
-        return bad(uri, "option '" + spec.name + "' must be a number, got '" + text + "'");
-      }
-      if ((spec.min && value < *spec.min) || (spec.max && value > *spec.max)) {
-        return bad(uri, "option '" + spec.name + "' is out of range, got " + text);
-      }
-      return ParamValue(value);
-    }
-    default:
-      return bad(uri, "option '" + spec.name + "' has type " +
-                          std::string(paramTypeName(spec.type)) +
-                          ", which a storage URI cannot give");
-  }
-}
-
 }  // namespace
 
 Expected<StorageUri> parseStorageUri(std::string_view uri, const fs::path& base_dir) {
@@ -297,9 +239,16 @@ Expected<std::shared_ptr<Storage>> openStorageUri(std::string_view uri,
                     parsed->type.substr(parsed->type.find('.') + 1) +
                     ".so in the plugin search path? see aimass plugins list)");
   }
+  // The options become a node declaration that the configuration's own checks convert and
+  // complete (graph.h validateNode): one conversion of text to typed values for both.
   const auto& specs = type->type.params;
-  NodeConfig config("storage", parsed->type, &host);
-  std::map<std::string, bool> given;
+  NodeDecl decl;
+  decl.name = "storage";
+  decl.type = parsed->type;
+  decl.where.file = "storage URI";
+  decl.type_where = decl.where;
+  decl.base_dir = base_dir;
+  std::set<std::string> given;
   for (const auto& [name, text] : parsed->params) {
     auto spec = std::find_if(specs.begin(), specs.end(),
                              [&](const ParamSpec& s) { return s.name == name; });
@@ -315,42 +264,28 @@ Expected<std::shared_ptr<Storage>> openStorageUri(std::string_view uri,
           uri, "unknown option '" + name + "' for " + parsed->type +
                    (known.empty() ? std::string(" (it takes none)") : " (options: " + known + ")"));
     }
-    auto value = convert(uri, *spec, text);
-    AIMASS_RETURN_IF_ERROR(value.status());
-    config.setValue(name, std::move(value).value());
-    given[name] = true;
+    decl.params.push_back({name, decl.where, YAML::Node(text), decl.where});
+    given.insert(name);
   }
   for (const auto& spec : specs) {
-    if (given.count(spec.name)) {
-      continue;
-    }
-    if (spec.required) {
+    if (spec.required && given.count(spec.name) == 0) {
       return bad(uri, parsed->type + " needs the option '" + spec.name + "', which a URI cannot " +
                           "give; use --config with a storage node instead");
     }
-    if (!std::holds_alternative<std::monostate>(spec.default_value)) {
-      config.setValue(spec.name, spec.default_value);
-    }
   }
-  std::unique_ptr<Node> created;
-  Status status = guard("storage " + parsed->type, [&]() -> Status {
-    auto made = type->type.factory(config);
-    if (!made.ok()) {
-      return made.status();
-    }
-    created = std::move(made).value();
-    return Status();
-  });
-  if (!status.ok()) {
+  Diagnostics diagnostics;
+  auto config = validateNode(decl, registry, host, diagnostics);
+  if (!config) {
+    return bad(uri,
+               diagnostics.empty() ? std::string("invalid options") : diagnostics.front().message);
+  }
+  auto node = registry.instantiate(*config, NodeKind::kStorage);
+  if (!node.ok()) {
+    const Status& status = node.status();
     return Status(status.code(), "cannot open the store " + shown(uri) + " (" + parsed->type +
                                      "): " + status.message());
   }
-  if (!created || created->kind() != NodeKind::kStorage) {
-    LibraryKeepingDeleter{type->library}(created.release());
-    return internalError("the factory of " + parsed->type + " made no storage node");
-  }
-  std::shared_ptr<Node> node(created.release(), LibraryKeepingDeleter{type->library});
-  return std::static_pointer_cast<Storage>(node);
+  return std::static_pointer_cast<Storage>(std::move(node).value());
 }
 
 }  // namespace aimass::core

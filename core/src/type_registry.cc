@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <numeric>
 #include <set>
 #include <string>
@@ -192,6 +193,20 @@ struct LibraryBoundFactory {
   }
 };
 
+/// Deletes a node, then lets go of the plugin library that holds its code (the node's
+/// destructor is code of that library).
+struct LibraryKeepingDeleter {
+  std::shared_ptr<void> library;
+  void operator()(Node* node) {
+    delete node;
+    library.reset();
+  }
+};
+
+std::string_view article(std::string_view word) {
+  return word.find_first_of("aeiou") == 0 ? "an " : "a ";
+}
+
 // How far a suggestion may be from what was typed: about a third of its length.
 std::size_t suggestionLimit(std::string_view word) {
   return std::max<std::size_t>(1, (word.size() + 1) / 3);
@@ -256,6 +271,55 @@ Status TypeRegistry::add(NodeType type, std::shared_ptr<const PluginInfo> plugin
 const RegisteredType* TypeRegistry::find(std::string_view type) const {
   auto it = types_.find(type);
   return it == types_.end() ? nullptr : &it->second;
+}
+
+Expected<std::shared_ptr<Node>> TypeRegistry::instantiate(const NodeConfig& config,
+                                                          std::optional<NodeKind> kind) const {
+  const RegisteredType* type = find(config.type());
+  if (type == nullptr) {
+    return notFound("no loaded plugin provides the node type '" + config.type() +
+                    "' (see aimass plugins list)");
+  }
+  const std::string registered_kind(nodeKindName(type->type.kind));
+  if (kind && *kind != type->type.kind) {
+    const std::string wanted(nodeKindName(*kind));
+    return invalidArgument("'" + config.type() + "' is " + std::string(article(registered_kind)) +
+                           registered_kind + " type, not " + std::string(article(wanted)) + wanted +
+                           " type");
+  }
+  const std::string plugin = type->plugin ? type->plugin->name : std::string("builtin");
+  if (!type->type.factory) {
+    return internalError("plugin '" + plugin + "' registered " + config.type() +
+                         " without a factory");
+  }
+  std::optional<Expected<std::unique_ptr<Node>>> made;
+  std::string thrown;
+  try {
+    made.emplace(type->type.factory(config));
+  } catch (const std::exception& e) {
+    thrown = e.what();
+  } catch (...) {
+    thrown = "unknown exception";
+  }
+  if (!made) {
+    return internalError("the factory of plugin '" + plugin + "' threw an exception: " + thrown);
+  }
+  if (!made->ok()) {
+    return made->status();
+  }
+  std::unique_ptr<Node> created = std::move(*made).value();
+  if (!created) {
+    return internalError("the factory of plugin '" + plugin + "' returned no node");
+  }
+  if (created->kind() != type->type.kind) {
+    const std::string made_kind(nodeKindName(created->kind()));
+    // Deleted through the deleter so that the library outlives the node's destructor.
+    LibraryKeepingDeleter{type->library}(created.release());
+    return internalError("plugin '" + plugin + "' made " + std::string(article(made_kind)) +
+                         made_kind + " node, but " + config.type() + " is registered as " +
+                         std::string(article(registered_kind)) + registered_kind + " type");
+  }
+  return std::shared_ptr<Node>(created.release(), LibraryKeepingDeleter{type->library});
 }
 
 std::vector<const RegisteredType*> TypeRegistry::all() const {

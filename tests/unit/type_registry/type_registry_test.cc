@@ -6,6 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <stdexcept>
+
 namespace aimass::core {
 namespace {
 
@@ -175,6 +178,52 @@ TEST(TypeRegistry, KeepsTheLibraryAliveThroughTheFactory) {
   EXPECT_EQ(node.value()->kind(), NodeKind::kStorage);
   factory.reset();
   EXPECT_TRUE(watch.expired());
+}
+
+TEST(TypeRegistryInstantiate, MakesANodeThatKeepsItsLibraryUntilItIsGone) {
+  auto library = std::make_shared<int>(7);
+  std::weak_ptr<int> watch = library;
+  TypeRegistry registry;
+  ASSERT_TRUE(
+      registry.add(makeType("storage.kept", NodeKind::kStorage), plugin("p"), library).ok());
+  library.reset();
+  auto node =
+      registry.instantiate(NodeConfig("store", "storage.kept", nullptr), NodeKind::kStorage);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  EXPECT_EQ(node.value()->kind(), NodeKind::kStorage);
+  registry = TypeRegistry();
+  EXPECT_FALSE(watch.expired());  // the node's deleter holds the library
+  node = internalError("gone");
+  EXPECT_TRUE(watch.expired());
+}
+
+TEST(TypeRegistryInstantiate, NamesThePluginOrTypeInEachRefusal) {
+  TypeRegistry registry;
+  auto throwing = makeType("model.throws");
+  throwing.factory = [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+    throw std::runtime_error("boom");
+  };
+  auto failing = makeType("model.fails");
+  failing.factory = [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+    return invalidArgument("classes must divide the batch");
+  };
+  ASSERT_TRUE(registry.add(std::move(throwing), plugin("vendor.p"), nullptr).ok());
+  ASSERT_TRUE(registry.add(std::move(failing), plugin("vendor.p"), nullptr).ok());
+  ASSERT_TRUE(registry.add(makeType("model.wrong"), plugin("vendor.p"), nullptr).ok());
+  auto made = [&](const std::string& type, std::optional<NodeKind> kind = std::nullopt) {
+    return registry.instantiate(NodeConfig("n", type, nullptr), kind).status();
+  };
+  EXPECT_EQ(made("model.nope").code(), StatusCode::kNotFound);
+  EXPECT_THAT(made("model.nope").message(), HasSubstr("'model.nope'"));
+  EXPECT_EQ(made("model.throws").code(), StatusCode::kInternal);
+  EXPECT_EQ(made("model.throws").message(),
+            "the factory of plugin 'vendor.p' threw an exception: boom");
+  EXPECT_EQ(made("model.fails").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(made("model.fails").message(), "classes must divide the batch");
+  EXPECT_EQ(made("model.wrong").message(),
+            "plugin 'vendor.p' made a storage node, but model.wrong is registered as a model type");
+  EXPECT_EQ(made("model.fails", NodeKind::kStorage).message(),
+            "'model.fails' is a model type, not a storage type");
 }
 
 TEST(TypeRegistry, SuggestsCloseTypeNamesBestFirst) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,22 @@ class TypeRegistry {
 
   /// Null when unknown.
   const RegisteredType* find(std::string_view type) const;
+
+  /// Creates one node: the only place core calls a plugin's factory. `config` names the type
+  /// (config.type()), the node, the host, and holds parameter values that are already typed,
+  /// checked and completed with defaults (Graph::validate() makes them; so does validateNode()
+  /// in graph.h for a node declared outside a configuration file) and the referenced nodes.
+  ///
+  /// The factory runs with every exception caught. The node comes back with a deleter that
+  /// holds the plugin library, so the library stays loaded until the node is gone, whoever
+  /// keeps it (the graph, the serving runtime, a CLI command).
+  ///
+  /// Errors carry no node context (callers prefix their own): kNotFound when no loaded plugin
+  /// provides the type; kInvalidArgument when `kind` is given and the type is of another kind;
+  /// the factory's own Status unchanged when it fails; kInternal, naming the plugin, when the
+  /// factory throws, returns no node, or returns a node of another kind than it registered.
+  Expected<std::shared_ptr<Node>> instantiate(const NodeConfig& config,
+                                              std::optional<NodeKind> kind = std::nullopt) const;
   /// All types sorted by name.
   std::vector<const RegisteredType*> all() const;
   /// Up to three known type names close to `unknown` (edit distance), best first.
