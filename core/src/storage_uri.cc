@@ -13,14 +13,7 @@ namespace aimass::core {
 
 namespace fs = std::filesystem;
 
-const char kStorageUriForms[] =
-    "  sqlite:///abs/path/store.db, sqlite:relative/store.db   storage.sqlite\n"
-    "  file:///abs/dir, fs:///abs/dir, fs:relative/dir         storage.fs\n"
-    "  postgresql://USER@HOST:PORT/DATABASE (or postgres://)   storage.postgres\n";
-
 namespace {
-
-constexpr const char* kKnownSchemes = "sqlite, file, fs, postgresql (or postgres)";
 
 /// The URI with any password ("user:secret@") hidden, for messages.
 std::string shown(std::string_view uri) {
@@ -108,36 +101,20 @@ Expected<std::vector<std::pair<std::string, std::string>>> parseQuery(std::strin
   return out;
 }
 
-/// sqlite:, file: and fs: URIs: a local path, absolute or relative to `base_dir`.
-Expected<StorageUri> parseFileUri(std::string_view uri, std::string_view scheme,
-                                  std::string_view rest, const fs::path& base_dir) {
-  StorageUri out;
-  out.type = scheme == "sqlite" ? "storage.sqlite" : "storage.fs";
-  std::string_view query;
-  bool has_query = false;
-  if (auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-    has_query = true;
+/// A scheme with a `path_param`: a local path, absolute or relative to `base_dir`; the query's
+/// options set other parameters.
+Expected<StorageUri> mapLocalPath(std::string_view uri, const StorageUriScheme& declared,
+                                  const StorageUriParts& parts, const fs::path& base_dir) {
+  const std::string& scheme = parts.scheme;
+  if (parts.has_authority && !parts.authority.empty() && parts.authority != "localhost") {
+    return bad(uri, "a " + scheme + " URI names a local path and takes no host ('" +
+                        parts.authority + "'); write " + scheme +
+                        ":///abs/path (three slashes) or " + scheme + ":relative/path");
   }
-  std::string_view path = rest;
-  if (rest.starts_with("//")) {
-    const std::string_view after = rest.substr(2);
-    const auto slash = after.find('/');
-    const std::string_view host = after.substr(0, slash);
-    if (!host.empty() && host != "localhost") {
-      return bad(uri, "a " + std::string(scheme) + " URI names a local path and takes no host ('" +
-                          std::string(host) + "'); write " + std::string(scheme) +
-                          ":///abs/path (three slashes) or " + std::string(scheme) +
-                          ":relative/path");
-    }
-    path = slash == std::string_view::npos ? std::string_view() : after.substr(slash);
+  if (parts.path.empty()) {
+    return bad(uri, "no path; write " + scheme + ":///abs/path or " + scheme + ":relative/path");
   }
-  if (path.empty()) {
-    return bad(uri, "no path; write " + std::string(scheme) + ":///abs/path or " +
-                        std::string(scheme) + ":relative/path");
-  }
-  auto decoded = percentDecode(path);
+  auto decoded = percentDecode(parts.path);
   if (!decoded) {
     return bad(uri, "bad %-escape in the path (write '%' as %25)");
   }
@@ -148,88 +125,110 @@ Expected<StorageUri> parseFileUri(std::string_view uri, std::string_view scheme,
   if (resolved.is_relative()) {
     resolved = base_dir / resolved;
   }
-  out.params.emplace_back("path", resolved.lexically_normal().string());
-  if (has_query) {
-    auto options = parseQuery(uri, query);
-    AIMASS_RETURN_IF_ERROR(options.status());
-    for (auto& option : *options) {
-      if (option.first == "path") {
-        return bad(uri, "the path is part of the URI, not a query option");
-      }
-      out.params.push_back(std::move(option));
+  StorageUri out;
+  out.type = declared.type;
+  out.path_param = declared.path_param;
+  out.params.emplace_back(declared.path_param, resolved.lexically_normal().string());
+  for (const auto& option : parts.query) {
+    if (option.first == declared.path_param) {
+      return bad(uri, "the " + option.first + " is part of the URI, not a query option");
     }
+    out.params.push_back(option);
   }
   return out;
 }
 
-/// postgresql:// URIs: the options storage.postgres takes besides the URI come out of the
-/// query; everything else stays for libpq.
-Expected<StorageUri> parsePostgresUri(std::string_view uri) {
-  StorageUri out;
-  out.type = "storage.postgres";
-  std::string_view base = uri;
-  std::vector<std::pair<std::string, std::string>> libpq_options;
-  if (auto q = uri.find('?'); q != std::string_view::npos) {
-    base = uri.substr(0, q);
-    auto options = parseQuery(uri, uri.substr(q + 1));
-    AIMASS_RETURN_IF_ERROR(options.status());
-    for (auto& option : *options) {
-      if (option.first == "password_env" || option.first == "pool_size" ||
-          option.first == "connect_timeout_s") {
-        out.params.push_back(std::move(option));
-      } else {
-        libpq_options.push_back(std::move(option));
-      }
+/// The schemes the loaded plugins declare, for errors: "file, fs, postgresql, ...".
+std::string knownSchemes(const TypeRegistry& registry) {
+  std::string out;
+  for (const auto* declared : registry.uriSchemes()) {
+    for (const auto& name : declared->scheme.schemes) {
+      out += (out.empty() ? "" : ", ") + name;
     }
   }
-  const std::string_view authority_and_path = base.substr(base.find("://") + 3);
-  if (authority_and_path.empty() || authority_and_path.front() == '/') {
-    return bad(uri, "no server; write postgresql://USER@HOST:PORT/DATABASE");
-  }
-  const auto slash = authority_and_path.find('/');
-  if (slash == std::string_view::npos || slash + 1 == authority_and_path.size()) {
-    return bad(uri, "no database; write postgresql://USER@HOST:PORT/DATABASE");
-  }
-  std::string rebuilt(base);
-  for (std::size_t i = 0; i < libpq_options.size(); ++i) {
-    rebuilt += (i == 0 ? "?" : "&") + libpq_options[i].first + "=" + libpq_options[i].second;
-  }
-  out.params.insert(out.params.begin(), {"uri", rebuilt});
-  return out;
+  return out.empty() ? std::string("none (no loaded plugin declares a storage URI scheme)") : out;
 }
 
 }  // namespace
 
-Expected<StorageUri> parseStorageUri(std::string_view uri, const fs::path& base_dir) {
+std::string storageUriForms(const TypeRegistry& registry) {
+  std::size_t width = 0;
+  for (const auto* declared : registry.uriSchemes()) {
+    width = std::max(width, declared->scheme.form.size());
+  }
+  std::string out;
+  for (const auto* declared : registry.uriSchemes()) {
+    out += "  " + declared->scheme.form +
+           std::string(width - declared->scheme.form.size() + 3, ' ') + declared->scheme.type +
+           "\n";
+  }
+  return out;
+}
+
+Expected<StorageUri> parseStorageUri(std::string_view uri, const TypeRegistry& registry,
+                                     const fs::path& base_dir) {
   const auto colon = uri.find(':');
-  std::string_view scheme =
+  std::string_view scheme_text =
       colon == std::string_view::npos ? std::string_view() : uri.substr(0, colon);
-  const bool scheme_ok = !scheme.empty() &&
-                         std::isalpha(static_cast<unsigned char>(scheme.front())) &&
-                         scheme.find_first_not_of(
+  const bool scheme_ok = !scheme_text.empty() &&
+                         std::isalpha(static_cast<unsigned char>(scheme_text.front())) &&
+                         scheme_text.find_first_not_of(
                              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
                              std::string_view::npos;
   if (!scheme_ok) {
     return bad(uri, "not a URI (no SCHEME: at the start); storage URIs look like\n" +
-                        std::string(kStorageUriForms));
+                        storageUriForms(registry));
   }
-  const std::string_view rest = uri.substr(colon + 1);
-  if (scheme == "sqlite" || scheme == "file" || scheme == "fs") {
-    return parseFileUri(uri, scheme, rest, base_dir);
+  StorageUriParts parts;
+  parts.uri = std::string(uri);
+  parts.scheme = std::string(scheme_text);
+  std::transform(parts.scheme.begin(), parts.scheme.end(), parts.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const RegisteredUriScheme* declared = registry.findUriScheme(parts.scheme);
+  if (declared == nullptr) {
+    return bad(uri, "unknown scheme '" + std::string(scheme_text) +
+                        "'; known schemes: " + knownSchemes(registry));
   }
-  if (scheme == "postgresql" || scheme == "postgres") {
-    if (!rest.starts_with("//")) {
-      return bad(uri, "write postgresql://USER@HOST:PORT/DATABASE");
-    }
-    return parsePostgresUri(uri);
+  std::string_view rest = uri.substr(colon + 1);
+  parts.without_query = std::string(uri);
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    auto options = parseQuery(uri, rest.substr(q + 1));
+    AIMASS_RETURN_IF_ERROR(options.status());
+    parts.query = std::move(options).value();
+    rest = rest.substr(0, q);
+    parts.without_query = std::string(uri.substr(0, colon + 1 + q));
   }
-  return bad(uri, "unknown scheme '" + std::string(scheme) + "'; known schemes: " + kKnownSchemes);
+  if (rest.starts_with("//")) {
+    const std::string_view after = rest.substr(2);
+    const auto slash = after.find('/');
+    parts.has_authority = true;
+    parts.authority = std::string(after.substr(0, slash));
+    parts.path = slash == std::string_view::npos ? std::string() : std::string(after.substr(slash));
+  } else {
+    parts.path = std::string(rest);
+  }
+  if (!declared->scheme.path_param.empty()) {
+    return mapLocalPath(uri, declared->scheme, parts, base_dir);
+  }
+  Expected<std::vector<std::pair<std::string, std::string>>> mapped =
+      internalError("no mapping ran");
+  const std::string plugin = declared->plugin ? declared->plugin->name : std::string("builtin");
+  Status status = guard("the URI mapping of plugin '" + plugin + "'", [&]() -> Status {
+    mapped = declared->scheme.map(parts);
+    return okStatus();
+  });
+  AIMASS_RETURN_IF_ERROR(status.ok() ? okStatus() : bad(uri, status.message()));
+  if (!mapped.ok()) {
+    return Status(mapped.status().code(),
+                  "storage URI '" + shown(uri) + "': " + mapped.status().message());
+  }
+  return StorageUri{declared->scheme.type, std::move(mapped).value(), {}};
 }
 
 Expected<std::shared_ptr<Storage>> openStorageUri(std::string_view uri,
                                                   const TypeRegistry& registry, Host& host,
                                                   const fs::path& base_dir) {
-  auto parsed = parseStorageUri(uri, base_dir);
+  auto parsed = parseStorageUri(uri, registry, base_dir);
   AIMASS_RETURN_IF_ERROR(parsed.status());
   const RegisteredType* type = registry.find(parsed->type);
   if (type == nullptr || type->type.kind != NodeKind::kStorage) {
@@ -248,6 +247,12 @@ Expected<std::shared_ptr<Storage>> openStorageUri(std::string_view uri,
   decl.where.file = "storage URI";
   decl.type_where = decl.where;
   decl.base_dir = base_dir;
+  // The parameters the URI itself gives (its path, or what the mapping made of it), which are
+  // no query options; the options are the other parameters.
+  std::set<std::string> given_by_uri;
+  if (!parsed->path_param.empty()) {
+    given_by_uri.insert(parsed->path_param);
+  }
   std::set<std::string> given;
   for (const auto& [name, text] : parsed->params) {
     auto spec = std::find_if(specs.begin(), specs.end(),
@@ -255,7 +260,7 @@ Expected<std::shared_ptr<Storage>> openStorageUri(std::string_view uri,
     if (spec == specs.end() || spec->type == ParamType::kRef || spec->type == ParamType::kRefList) {
       std::string known;
       for (const auto& s : specs) {
-        if (s.name != "path" && s.name != "uri" && s.type != ParamType::kRef &&
+        if (!given_by_uri.count(s.name) && s.type != ParamType::kRef &&
             s.type != ParamType::kRefList) {
           known += (known.empty() ? "" : ", ") + s.name;
         }

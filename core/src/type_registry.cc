@@ -207,6 +207,23 @@ std::string_view article(std::string_view word) {
   return word.find_first_of("aeiou") == 0 ? "an " : "a ";
 }
 
+// Calls a plugin's URI mapping while keeping its library loaded (see LibraryBoundFactory).
+struct LibraryBoundMapping {
+  std::shared_ptr<void> library;
+  StorageUriMapping map;
+
+  Expected<std::vector<std::pair<std::string, std::string>>> operator()(
+      const StorageUriParts& uri) const {
+    return map(uri);
+  }
+};
+
+bool isSchemeName(std::string_view scheme) {
+  return !scheme.empty() && scheme.front() >= 'a' && scheme.front() <= 'z' &&
+         scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+-.") ==
+             std::string_view::npos;
+}
+
 // How far a suggestion may be from what was typed: about a third of its length.
 std::size_t suggestionLimit(std::string_view word) {
   return std::max<std::size_t>(1, (word.size() + 1) / 3);
@@ -243,6 +260,87 @@ Status TypeRegistry::validateType(const NodeType& type) {
     }
   }
   return okStatus();
+}
+
+Status TypeRegistry::validateUriScheme(const StorageUriScheme& scheme, const NodeType* type) {
+  const std::string who = "the URI schemes of '" + scheme.type + "'";
+  if (scheme.schemes.empty()) {
+    return invalidArgument(who + " name no scheme");
+  }
+  std::set<std::string_view> seen;
+  for (const auto& name : scheme.schemes) {
+    if (!isSchemeName(name)) {
+      return invalidArgument(who + ": scheme '" + name +
+                             "' is malformed: use lower-case letters, digits, '+', '-' and '.', "
+                             "starting with a letter");
+    }
+    if (!seen.insert(name).second) {
+      return invalidArgument(who + " name the scheme '" + name + "' twice");
+    }
+  }
+  if (scheme.form.empty()) {
+    return invalidArgument(who + " have no form (how to write such a URI, for help texts)");
+  }
+  if (scheme.path_param.empty() == !scheme.map) {
+    return invalidArgument(who + " need exactly one of path_param and map");
+  }
+  if (type == nullptr) {
+    return okStatus();
+  }
+  if (type->kind != NodeKind::kStorage) {
+    return invalidArgument(who + " name a " + std::string(nodeKindName(type->kind)) +
+                           " type; URI schemes name storage types");
+  }
+  if (!scheme.path_param.empty()) {
+    auto param = std::find_if(type->params.begin(), type->params.end(),
+                              [&](const ParamSpec& p) { return p.name == scheme.path_param; });
+    if (param == type->params.end() ||
+        (param->type != ParamType::kPath && param->type != ParamType::kString)) {
+      return invalidArgument(who + ": path_param '" + scheme.path_param +
+                             "' is not a path or string parameter of the type");
+    }
+  }
+  return okStatus();
+}
+
+Status TypeRegistry::addUriScheme(StorageUriScheme scheme, std::shared_ptr<const PluginInfo> plugin,
+                                  std::shared_ptr<void> library) {
+  const RegisteredType* type = find(scheme.type);
+  if (type == nullptr || type->plugin != plugin) {
+    return invalidArgument("the URI schemes of '" + scheme.type +
+                           "' name a type the plugin does not register");
+  }
+  AIMASS_RETURN_IF_ERROR(validateUriScheme(scheme, &type->type));
+  for (const auto& name : scheme.schemes) {
+    if (const RegisteredUriScheme* owner = findUriScheme(name)) {
+      return alreadyExists("URI scheme '" + name + "' is already declared by plugin '" +
+                           (owner->plugin ? owner->plugin->name : std::string("builtin")) + "'");
+    }
+  }
+  if (library && scheme.map) {
+    scheme.map = LibraryBoundMapping{library, std::move(scheme.map)};
+  }
+  uri_schemes_.push_back(RegisteredUriScheme{std::move(scheme), std::move(plugin)});
+  return okStatus();
+}
+
+const RegisteredUriScheme* TypeRegistry::findUriScheme(std::string_view scheme) const {
+  for (const auto& declared : uri_schemes_) {
+    for (const auto& name : declared.scheme.schemes) {
+      if (name == scheme) {
+        return &declared;
+      }
+    }
+  }
+  return nullptr;
+}
+
+std::vector<const RegisteredUriScheme*> TypeRegistry::uriSchemes() const {
+  std::vector<const RegisteredUriScheme*> out;
+  for (const auto& declared : uri_schemes_) {
+    out.push_back(&declared);
+  }
+  return out;
 }
 
 Status TypeRegistry::add(NodeType type, std::shared_ptr<const PluginInfo> plugin,

@@ -226,6 +226,71 @@ TEST(TypeRegistryInstantiate, NamesThePluginOrTypeInEachRefusal) {
             "'model.fails' is a model type, not a storage type");
 }
 
+StorageUriScheme pathScheme(std::vector<std::string> schemes, std::string type) {
+  StorageUriScheme scheme;
+  scheme.schemes = std::move(schemes);
+  scheme.type = std::move(type);
+  scheme.form = "x:relative/path";
+  scheme.path_param = "path";
+  return scheme;
+}
+
+NodeType storageWithPath(std::string name) {
+  auto type = makeType(std::move(name), NodeKind::kStorage);
+  type.params = {ParamSpec::path("path", "Where.").withExample("{tmp}/x")};
+  return type;
+}
+
+TEST(TypeRegistryUriSchemes, RefusesMalformedDeclarations) {
+  const NodeType storage = storageWithPath("storage.kept");
+  auto refusal = [&](StorageUriScheme scheme, const NodeType* type) {
+    return TypeRegistry::validateUriScheme(scheme, type).message();
+  };
+  EXPECT_TRUE(
+      TypeRegistry::validateUriScheme(pathScheme({"kept", "k+v"}, "storage.kept"), &storage).ok());
+  EXPECT_THAT(refusal(pathScheme({}, "storage.kept"), &storage), HasSubstr("name no scheme"));
+  EXPECT_THAT(refusal(pathScheme({"Kept"}, "storage.kept"), &storage),
+              HasSubstr("scheme 'Kept' is malformed"));
+  EXPECT_THAT(refusal(pathScheme({"kept", "kept"}, "storage.kept"), &storage),
+              HasSubstr("name the scheme 'kept' twice"));
+  auto both = pathScheme({"kept"}, "storage.kept");
+  both.map =
+      [](const StorageUriParts&) -> Expected<std::vector<std::pair<std::string, std::string>>> {
+    return std::vector<std::pair<std::string, std::string>>{};
+  };
+  EXPECT_THAT(refusal(both, &storage), HasSubstr("exactly one of path_param and map"));
+  auto model = makeType("model.x");
+  EXPECT_THAT(refusal(pathScheme({"kept"}, "model.x"), &model),
+              HasSubstr("name a model type; URI schemes name storage types"));
+  auto no_path = pathScheme({"kept"}, "storage.kept");
+  no_path.path_param = "where";
+  EXPECT_THAT(refusal(no_path, &storage), HasSubstr("path_param 'where' is not a path"));
+}
+
+TEST(TypeRegistryUriSchemes, FindsSchemesInLoadOrderAndRefusesOnesTaken) {
+  TypeRegistry registry;
+  auto first = plugin("vendor.first");
+  auto second = plugin("vendor.second");
+  ASSERT_TRUE(registry.add(storageWithPath("storage.one"), first, nullptr).ok());
+  ASSERT_TRUE(registry.add(storageWithPath("storage.two"), second, nullptr).ok());
+  ASSERT_TRUE(
+      registry.addUriScheme(pathScheme({"one", "uno"}, "storage.one"), first, nullptr).ok());
+  // Another plugin's type, and a scheme another plugin took, are refused.
+  Status foreign = registry.addUriScheme(pathScheme({"two"}, "storage.one"), second, nullptr);
+  EXPECT_THAT(foreign.message(), HasSubstr("name a type the plugin does not register"));
+  Status taken = registry.addUriScheme(pathScheme({"two", "uno"}, "storage.two"), second, nullptr);
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.message(), "URI scheme 'uno' is already declared by plugin 'vendor.first'");
+  ASSERT_TRUE(registry.addUriScheme(pathScheme({"two"}, "storage.two"), second, nullptr).ok());
+  ASSERT_NE(registry.findUriScheme("uno"), nullptr);
+  EXPECT_EQ(registry.findUriScheme("uno")->scheme.type, "storage.one");
+  EXPECT_EQ(registry.findUriScheme("three"), nullptr);
+  auto all = registry.uriSchemes();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]->plugin->name, "vendor.first");
+  EXPECT_EQ(all[1]->scheme.schemes, std::vector<std::string>{"two"});
+}
+
 TEST(TypeRegistry, SuggestsCloseTypeNamesBestFirst) {
   TypeRegistry registry;
   for (const char* name : {"model.softmax", "model.softmin", "model.baseline", "model.mlp"}) {
