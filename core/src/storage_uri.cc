@@ -247,8 +247,8 @@ Expected<std::shared_ptr<Storage>> openStorageUri(std::string_view uri,
   decl.where.file = "storage URI";
   decl.type_where = decl.where;
   decl.base_dir = base_dir;
-  // The parameters the URI itself gives (its path, or what the mapping made of it), which are
-  // no query options; the options are the other parameters.
+  // The parameter a local-path scheme fills from the URI's path is no query option; the
+  // error for an unknown option lists the others.
   std::set<std::string> given_by_uri;
   if (!parsed->path_param.empty()) {
     given_by_uri.insert(parsed->path_param);
