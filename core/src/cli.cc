@@ -28,19 +28,16 @@
 #include "aimass/core/plugin_check.h"
 #include "aimass/core/plugin_loader.h"
 #include "aimass/core/progress.h"
+#include "aimass/core/runtime.h"
 #include "aimass/core/sha256.h"
 #include "aimass/core/storage_uri.h"
 #include "aimass/core/type_docs.h"
 #include "aimass/core/type_registry.h"
-#include "aimass/frontend.h"
 #include "aimass/job.h"
-#include "aimass/model.h"
 #include "datasets_cli.h"
 #include "evaluate_job.h"
 #include "models_cli.h"
-#include "registry_api.h"
 #include "runs_cli.h"
-#include "train_tracking.h"
 
 namespace aimass::core {
 namespace {
@@ -644,15 +641,11 @@ class Cli {
         static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     HostServices host(document->base_dir, threads);
     host.setLogLevel(log_level_);
-    // Lets the serving runtime create models of any plugin type when it loads registry
-    // versions (frontend `repository`).
-    host.catalog().setModelFactory(typeRegistryModelFactory(plugins->registry, host));
     SignalWatcher watcher(host);
 
     int code = runInstantiated(*graph, host, watcher);
-    // Frontends are stopped by now; the catalog lets go of the models so that nodes go in
-    // reverse dependency order while the host and the plugins are still there.
-    host.catalog().clear();
+    // The runtime stopped the frontends and emptied the catalog: the nodes go now, in reverse
+    // dependency order, while the host and the plugins are still there.
     graph.reset();
     return code;
   }
@@ -677,93 +670,29 @@ class Cli {
     return code;
   }
 
-  // The registry, datasets and runs of the frontends' storage under /api/v1 (registry_api.h);
-  // added before any frontend starts, since frontends read the route table when they start.
-  bool addRegistryApi(const Graph& graph, HostServices& host) {
-    std::string why;
-    const GraphNode* store = apiStorageNode(graph, why);
-    if (store == nullptr || !store->instance) {
-      host.log(LogLevel::kDebug, "", "no /api/v1 registry routes: " + why);
-      return true;
-    }
-    auto& storage = static_cast<Storage&>(*store->instance);
-    for (auto& route : registryApiRoutes(storage, store->decl.name)) {
-      if (Status added = host.routes().add(std::move(route)); !added.ok()) {
-        std::cerr << "aimass: /api/v1 registry routes: " << added.message() << "\n";
-        return false;
-      }
-    }
-    host.log(LogLevel::kInfo, "",
-             "/api/v1 serves the registry of storage '" + store->decl.name + "'");
-    return true;
-  }
-
+  // Hands the graph to the runtime with the console's progress display and a wait for
+  // SIGINT/SIGTERM, and prints how it ended.
   int runInstantiated(Graph& graph, HostServices& host, SignalWatcher& watcher) {
-    Status created = guard("creating nodes", [&] { return graph.instantiate(host); });
-    if (!created.ok()) {
-      std::cerr << "aimass: " << created.message() << "\n";
-      return kExitFailure;
-    }
-    attachTrainTrackingContext(graph);
-    if (!addRegistryApi(graph, host)) {
-      return kExitFailure;
-    }
-    for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kModel)) {
-      host.catalog().add(name, "1", std::static_pointer_cast<const Model>(node));
-    }
-
-    for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kJob)) {
-      if (host.stopRequested()) {
-        std::cerr << "cancelled\n";
-        return kExitFailure;
-      }
-      auto& job = static_cast<Job&>(*node);
-      const std::string job_name = name;
+    Runtime::Hooks hooks;
+    hooks.progress = [&host](const std::string& job, const std::function<void(JobProgress&)>& run) {
       ConsoleProgress progress(
           std::cerr, ConsoleProgress::stderrIsTerminal(),
-          [&host, job_name](std::string_view line) { host.log(LogLevel::kInfo, job_name, line); });
-      host.log(LogLevel::kInfo, job_name, "job started");
-      Status status = guard("job '" + name + "'", [&] { return job.run(host, progress); });
-      if (status.code() == StatusCode::kCancelled || (!status.ok() && host.stopRequested())) {
-        std::cerr << "cancelled\n";
-        return kExitFailure;
-      }
-      if (!status.ok()) {
-        std::cerr << "aimass: job '" << name << "' failed: " << status.toString() << "\n";
-        return kExitFailure;
-      }
-      host.log(LogLevel::kInfo, job_name, "job finished");
-    }
-    if (host.stopRequested()) {
+          [&host, job](std::string_view line) { host.log(LogLevel::kInfo, job, line); });
+      run(progress);
+    };
+    hooks.wait_for_stop = [&watcher] { watcher.waitForStop(); };
+    hooks.frontend_started = [](std::string_view, std::string_view endpoint) {
+      std::cerr << "serving " << endpoint << "\n";
+    };
+    Status status = Runtime(graph, host, std::move(hooks)).run();
+    if (status.code() == StatusCode::kCancelled) {
       std::cerr << "cancelled\n";
       return kExitFailure;
     }
-
-    auto frontends = graph.nodesOfKind(NodeKind::kFrontend);
-    if (frontends.empty()) {
-      host.log(LogLevel::kInfo, "", "no frontend to serve; done");
-      return kExitOk;
+    if (!status.ok()) {
+      std::cerr << "aimass: " << status.message() << "\n";
+      return kExitFailure;
     }
-    std::vector<Frontend*> started;
-    auto stopAll = [&] {
-      for (auto it = started.rbegin(); it != started.rend(); ++it) {
-        (*it)->stop();
-      }
-    };
-    for (const auto& [name, node] : frontends) {
-      auto& frontend = static_cast<Frontend&>(*node);
-      Status status = guard("frontend '" + name + "'", [&] { return frontend.start(host); });
-      if (!status.ok()) {
-        std::cerr << "aimass: frontend '" << name << "' could not start: " << status.toString()
-                  << "\n";
-        stopAll();
-        return kExitFailure;
-      }
-      started.push_back(&frontend);
-      std::cerr << "serving " << frontend.endpoint() << "\n";
-    }
-    watcher.waitForStop();
-    stopAll();
     return kExitOk;
   }
 

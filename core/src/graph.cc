@@ -620,15 +620,6 @@ std::vector<std::size_t> topologicalOrder(
   return order;
 }
 
-/// Deletes a node, then lets go of the plugin library that holds its code.
-struct NodeDeleter {
-  std::shared_ptr<void> library;
-  void operator()(Node* node) {
-    delete node;
-    library.reset();
-  }
-};
-
 std::string nodeContext(const GraphNode& node) {
   return "node '" + node.decl.name + "' (" + node.decl.type + ") at " +
          formatLocation(node.decl.where);
@@ -652,6 +643,7 @@ std::unique_ptr<Graph> Graph::validate(const ConfigDocument& document, const Typ
   // document_ is empty here, so this copy-constructs every YAML::Node (assigning into existing
   // nodes would rewrite the parsed tree they share).
   graph->document_ = document;
+  graph->registry_ = &registry;
   for (std::size_t i : topologicalOrder(edges)) {
     graph->nodes_.push_back(std::move(declared[i]));
   }
@@ -685,9 +677,7 @@ Status Graph::instantiate(Host& host) {
     if (node.type == nullptr) {
       return unwind(i, internalError("node '" + node.decl.name + "' has no validated type"));
     }
-    const RegisteredType& type = *node.type;
-    std::string plugin = type.plugin ? type.plugin->name : std::string("builtin");
-    NodeConfig config(node.decl.name, type.type.type, &host);
+    NodeConfig config(node.decl.name, node.type->type.type, &host);
     for (const auto& [name, value] : node.values) {
       config.setValue(name, value);
     }
@@ -701,44 +691,38 @@ Status Graph::instantiate(Host& host) {
       }
       config.setRefs(name, targets, std::move(types), std::move(instances));
     }
-    if (!type.type.factory) {
-      return unwind(i, internalError(nodeContext(node) + ": plugin '" + plugin +
-                                     "' registered the type without a factory"));
-    }
-    std::optional<Expected<std::unique_ptr<Node>>> made;
-    std::string thrown;
-    try {
-      made.emplace(type.type.factory(config));
-    } catch (const std::exception& e) {
-      thrown = e.what();
-    } catch (...) {
-      thrown = "unknown exception";
-    }
-    if (!made) {
-      return unwind(i, internalError(nodeContext(node) + ": the factory of plugin '" + plugin +
-                                     "' threw an exception: " + thrown));
-    }
-    if (!made->ok()) {
-      Status status = made->status();
+    auto made = registry_->instantiate(config);
+    if (!made.ok()) {
+      const Status& status = made.status();
       return unwind(i, Status(status.code(), nodeContext(node) + ": " + status.message()));
     }
-    std::unique_ptr<Node> created = std::move(*made).value();
-    if (!created) {
-      return unwind(i, internalError(nodeContext(node) + ": the factory of plugin '" + plugin +
-                                     "' returned no node"));
-    }
-    if (created->kind() != type.type.kind) {
-      std::string made_kind(nodeKindName(created->kind()));
-      std::string kind(nodeKindName(type.type.kind));
-      // Deleted through the deleter so the library outlives the node's destructor.
-      NodeDeleter{type.library}(created.release());
-      return unwind(i, internalError(nodeContext(node) + ": plugin '" + plugin + "' made a " +
-                                     made_kind + " node, but " + type.type.type +
-                                     " is registered as a " + kind + " type"));
-    }
-    node.instance = std::shared_ptr<Node>(created.release(), NodeDeleter{type.library});
+    node.instance = std::move(made).value();
   }
   return okStatus();
+}
+
+std::optional<NodeConfig> validateNode(const NodeDecl& decl, const TypeRegistry& registry,
+                                       Host& host, Diagnostics& diagnostics) {
+  const std::size_t first = diagnostics.size();
+  std::vector<NodeDecl> decls{decl};
+  std::vector<GraphNode> nodes;
+  std::vector<std::vector<std::pair<std::size_t, SourceLocation>>> edges;
+  Validator(decls, registry, diagnostics, true).run(nodes, edges);
+  if (diagnostics.size() == first && !nodes.empty() && !nodes.front().refs.empty()) {
+    diagnostics.push_back({decl.where,
+                           "node '" + decl.name + "' (" + decl.type +
+                               ") references other nodes, which it cannot do here",
+                           "declare it in a configuration with the nodes it references"});
+  }
+  sortDiagnostics(diagnostics, first);
+  if (diagnostics.size() != first || nodes.empty()) {
+    return std::nullopt;
+  }
+  NodeConfig config(decl.name, decl.type, &host);
+  for (auto& [name, value] : nodes.front().values) {
+    config.setValue(name, std::move(value));
+  }
+  return config;
 }
 
 std::shared_ptr<Node> Graph::node(std::string_view name) const {

@@ -93,15 +93,6 @@ std::string textTable(const std::vector<std::vector<std::string>>& rows) {
 
 namespace {
 
-/// Deletes a node, then lets go of the plugin library holding its code (as the graph does).
-struct LibraryKeepingDeleter {
-  std::shared_ptr<void> library;
-  void operator()(Node* node) {
-    delete node;
-    library.reset();
-  }
-};
-
 std::string formatMetric(double v) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.4g", v);
@@ -580,25 +571,13 @@ Expected<std::shared_ptr<Storage>> openGraphStorage(const Graph& graph, Host& ho
   for (const auto& [name, value] : chosen->values) {
     config.setValue(name, value);
   }
-  std::unique_ptr<Node> created;
-  Status status = guard("storage '" + chosen->decl.name + "'", [&]() -> Status {
-    auto made = type.type.factory(config);
-    if (!made.ok()) {
-      return made.status();
-    }
-    created = std::move(made).value();
-    return Status();
-  });
-  if (!status.ok()) {
+  auto node = graph.registry().instantiate(config, NodeKind::kStorage);
+  if (!node.ok()) {
+    const Status& status = node.status();
     return Status(status.code(), "storage node '" + chosen->decl.name + "' (" + type.type.type +
                                      "): " + status.message());
   }
-  if (!created || created->kind() != NodeKind::kStorage) {
-    LibraryKeepingDeleter{type.library}(created.release());
-    return internalError("the factory of " + type.type.type + " made no storage node");
-  }
-  std::shared_ptr<Node> node(created.release(), LibraryKeepingDeleter{type.library});
-  return std::static_pointer_cast<Storage>(node);
+  return std::static_pointer_cast<Storage>(std::move(node).value());
 }
 
 int runModelsCommand(const ModelsCommand& command, ModelRegistry& registry, std::ostream& out,

@@ -50,8 +50,36 @@ class StagingRegistrar final : public Registrar {
     return status;
   }
 
+  Status addStorageUriScheme(StorageUriScheme scheme) override {
+    Status status = guard("declaring URI schemes", [&] { return stageScheme(std::move(scheme)); });
+    if (!status.ok() && first_error_.ok()) {
+      first_error_ = status;
+    }
+    return status;
+  }
+
+  /// The checks that need every type of the batch: each scheme declaration names a storage
+  /// type of this plugin.
+  Status checkSchemes() const {
+    for (const auto& scheme : staged_schemes_) {
+      const NodeType* type = nullptr;
+      for (const auto& staged : staged_) {
+        if (staged.type == scheme.type) {
+          type = &staged;
+        }
+      }
+      if (type == nullptr) {
+        return invalidArgument("the URI schemes of '" + scheme.type +
+                               "' name a type the plugin does not register");
+      }
+      AIMASS_RETURN_IF_ERROR(TypeRegistry::validateUriScheme(scheme, type));
+    }
+    return okStatus();
+  }
+
   const Status& firstError() const { return first_error_; }
   std::vector<NodeType>& staged() { return staged_; }
+  std::vector<StorageUriScheme>& stagedSchemes() { return staged_schemes_; }
 
  private:
   Status stage(NodeType type) {
@@ -73,8 +101,29 @@ class StagingRegistrar final : public Registrar {
     return okStatus();
   }
 
+  Status stageScheme(StorageUriScheme scheme) {
+    // The type is checked by checkSchemes(), once the plugin has added all of its types.
+    AIMASS_RETURN_IF_ERROR(TypeRegistry::validateUriScheme(scheme, nullptr));
+    for (const auto& name : scheme.schemes) {
+      if (const RegisteredUriScheme* owner = registry_.findUriScheme(name)) {
+        return alreadyExists("URI scheme '" + name + "' is already declared by plugin '" +
+                             (owner->plugin ? owner->plugin->name : std::string("builtin")) + "'");
+      }
+      for (const auto& other : staged_schemes_) {
+        for (const auto& taken : other.schemes) {
+          if (taken == name) {
+            return alreadyExists("URI scheme '" + name + "' is declared twice by this plugin");
+          }
+        }
+      }
+    }
+    staged_schemes_.push_back(std::move(scheme));
+    return okStatus();
+  }
+
   const TypeRegistry& registry_;
   std::vector<NodeType> staged_;
+  std::vector<StorageUriScheme> staged_schemes_;
   Status first_error_;
 };
 
@@ -211,10 +260,18 @@ Status PluginLoader::load(const fs::path& library) {
         Status(registered.code(), who + ": register_types failed: " + registered.toString()));
   }
 
+  if (Status schemes = registrar.checkSchemes(); !schemes.ok()) {
+    return refuse(Status(schemes.code(), who + ": " + schemes.message()));
+  }
+
   std::shared_ptr<const PluginInfo> shared_info = info;
   for (auto& type : registrar.staged()) {
     // Cannot fail: every type was validated against the registry and the batch while staged.
     registry_.add(std::move(type), shared_info, handle).ignoreError();
+  }
+  for (auto& scheme : registrar.stagedSchemes()) {
+    // Cannot fail either: checked against the registry, the batch and the types above.
+    registry_.addUriScheme(std::move(scheme), shared_info, handle).ignoreError();
   }
   impl_->libraries[path] = handle;
   loaded_.push_back(std::move(shared_info));

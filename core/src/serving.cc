@@ -15,6 +15,7 @@
 #include <utility>
 #include <variant>
 
+#include "aimass/core/graph.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 
@@ -180,15 +181,6 @@ std::string formatSeconds(std::uint64_t ns) {
   std::snprintf(buffer, sizeof buffer, "%.9f", static_cast<double>(ns) / 1e9);
   return buffer;
 }
-
-/// Deletes a node, then lets go of the plugin library holding its code.
-struct LibraryKeepingDeleter {
-  std::shared_ptr<void> library;
-  void operator()(Node* node) {
-    delete node;
-    library.reset();
-  }
-};
 
 std::int64_t unixMillisNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -1139,42 +1131,28 @@ Status ServingRuntime::setRepository(std::shared_ptr<Storage> storage) {
 
 ModelFactory typeRegistryModelFactory(const TypeRegistry& registry, Host& host) {
   return [&registry, &host](const std::string& type) -> Expected<std::shared_ptr<Model>> {
-    const RegisteredType* found = registry.find(type);
-    if (found == nullptr) {
+    if (registry.find(type) == nullptr) {
       return notFound("no plugin offers the model type '" + type + "'");
     }
-    if (found->type.kind != NodeKind::kModel) {
-      return invalidArgument("'" + type + "' is not a model type");
+    // A model to load a saved version into: its parameters at their defaults, checked as a
+    // configuration's would be.
+    NodeDecl decl;
+    decl.name = "serving:" + type;
+    decl.type = type;
+    decl.where.file = "serving";
+    decl.type_where = decl.where;
+    Diagnostics diagnostics;
+    auto config = validateNode(decl, registry, host, diagnostics);
+    if (!config) {
+      return invalidArgument(
+          "cannot make a '" + type + "' to load a saved model into: " +
+          (diagnostics.empty() ? std::string("invalid parameters") : diagnostics.front().message));
     }
-    NodeConfig config("serving:" + type, type, &host);
-    for (const auto& param : found->type.params) {
-      if (!std::holds_alternative<std::monostate>(param.default_value)) {
-        config.setValue(param.name, param.default_value);
-      } else if (param.required) {
-        return invalidArgument("cannot make a '" + type +
-                               "' to load a saved model into: its "
-                               "parameter '" +
-                               param.name + "' has no default");
-      }
+    auto node = registry.instantiate(*config, NodeKind::kModel);
+    if (!node.ok()) {
+      return node.status();
     }
-    std::unique_ptr<Node> made;
-    Status status = guard(type, [&]() -> Status {
-      auto node = found->type.factory(config);
-      if (!node.ok()) {
-        return node.status();
-      }
-      made = std::move(node).value();
-      return okStatus();
-    });
-    if (!status.ok()) {
-      return status;
-    }
-    if (!made || made->kind() != NodeKind::kModel) {
-      LibraryKeepingDeleter{found->library}(made.release());
-      return internalError("the factory of '" + type + "' made no model");
-    }
-    std::shared_ptr<Node> node(made.release(), LibraryKeepingDeleter{found->library});
-    return std::static_pointer_cast<Model>(node);
+    return std::static_pointer_cast<Model>(std::move(node).value());
   };
 }
 

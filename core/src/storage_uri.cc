@@ -3,35 +3,17 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <cmath>
-#include <map>
 #include <optional>
-#include <variant>
+#include <set>
 
+#include "aimass/core/graph.h"
 #include "aimass/params.h"
 
 namespace aimass::core {
 
 namespace fs = std::filesystem;
 
-const char kStorageUriForms[] =
-    "  sqlite:///abs/path/store.db, sqlite:relative/store.db   storage.sqlite\n"
-    "  file:///abs/dir, fs:///abs/dir, fs:relative/dir         storage.fs\n"
-    "  postgresql://USER@HOST:PORT/DATABASE (or postgres://)   storage.postgres\n";
-
 namespace {
-
-constexpr const char* kKnownSchemes = "sqlite, file, fs, postgresql (or postgres)";
-
-/// Deletes a node, then lets go of the plugin library holding its code (as the graph does).
-struct LibraryKeepingDeleter {
-  std::shared_ptr<void> library;
-  void operator()(Node* node) {
-    delete node;
-    library.reset();
-  }
-};
 
 /// The URI with any password ("user:secret@") hidden, for messages.
 std::string shown(std::string_view uri) {
@@ -119,36 +101,20 @@ Expected<std::vector<std::pair<std::string, std::string>>> parseQuery(std::strin
   return out;
 }
 
-/// sqlite:, file: and fs: URIs: a local path, absolute or relative to `base_dir`.
-Expected<StorageUri> parseFileUri(std::string_view uri, std::string_view scheme,
-                                  std::string_view rest, const fs::path& base_dir) {
-  StorageUri out;
-  out.type = scheme == "sqlite" ? "storage.sqlite" : "storage.fs";
-  std::string_view query;
-  bool has_query = false;
-  if (auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-    has_query = true;
+/// A scheme with a `path_param`: a local path, absolute or relative to `base_dir`; the query's
+/// options set other parameters.
+Expected<StorageUri> mapLocalPath(std::string_view uri, const StorageUriScheme& declared,
+                                  const StorageUriParts& parts, const fs::path& base_dir) {
+  const std::string& scheme = parts.scheme;
+  if (parts.has_authority && !parts.authority.empty() && parts.authority != "localhost") {
+    return bad(uri, "a " + scheme + " URI names a local path and takes no host ('" +
+                        parts.authority + "'); write " + scheme +
+                        ":///abs/path (three slashes) or " + scheme + ":relative/path");
   }
-  std::string_view path = rest;
-  if (rest.starts_with("//")) {
-    const std::string_view after = rest.substr(2);
-    const auto slash = after.find('/');
-    const std::string_view host = after.substr(0, slash);
-    if (!host.empty() && host != "localhost") {
-      return bad(uri, "a " + std::string(scheme) + " URI names a local path and takes no host ('" +
-                          std::string(host) + "'); write " + std::string(scheme) +
-                          ":///abs/path (three slashes) or " + std::string(scheme) +
-                          ":relative/path");
-    }
-    path = slash == std::string_view::npos ? std::string_view() : after.substr(slash);
+  if (parts.path.empty()) {
+    return bad(uri, "no path; write " + scheme + ":///abs/path or " + scheme + ":relative/path");
   }
-  if (path.empty()) {
-    return bad(uri, "no path; write " + std::string(scheme) + ":///abs/path or " +
-                        std::string(scheme) + ":relative/path");
-  }
-  auto decoded = percentDecode(path);
+  auto decoded = percentDecode(parts.path);
   if (!decoded) {
     return bad(uri, "bad %-escape in the path (write '%' as %25)");
   }
@@ -159,135 +125,110 @@ Expected<StorageUri> parseFileUri(std::string_view uri, std::string_view scheme,
   if (resolved.is_relative()) {
     resolved = base_dir / resolved;
   }
-  out.params.emplace_back("path", resolved.lexically_normal().string());
-  if (has_query) {
-    auto options = parseQuery(uri, query);
-    AIMASS_RETURN_IF_ERROR(options.status());
-    for (auto& option : *options) {
-      if (option.first == "path") {
-        return bad(uri, "the path is part of the URI, not a query option");
-      }
-      out.params.push_back(std::move(option));
-    }
-  }
-  return out;
-}
-
-/// postgresql:// URIs: the options storage.postgres takes besides the URI come out of the
-/// query; everything else stays for libpq.
-Expected<StorageUri> parsePostgresUri(std::string_view uri) {
   StorageUri out;
-  out.type = "storage.postgres";
-  std::string_view base = uri;
-  std::vector<std::pair<std::string, std::string>> libpq_options;
-  if (auto q = uri.find('?'); q != std::string_view::npos) {
-    base = uri.substr(0, q);
-    auto options = parseQuery(uri, uri.substr(q + 1));
-    AIMASS_RETURN_IF_ERROR(options.status());
-    for (auto& option : *options) {
-      if (option.first == "password_env" || option.first == "pool_size" ||
-          option.first == "connect_timeout_s") {
-        out.params.push_back(std::move(option));
-      } else {
-        libpq_options.push_back(std::move(option));
-      }
+  out.type = declared.type;
+  out.path_param = declared.path_param;
+  out.params.emplace_back(declared.path_param, resolved.lexically_normal().string());
+  for (const auto& option : parts.query) {
+    if (option.first == declared.path_param) {
+      return bad(uri, "the " + option.first + " is part of the URI, not a query option");
     }
+    out.params.push_back(option);
   }
-  const std::string_view authority_and_path = base.substr(base.find("://") + 3);
-  if (authority_and_path.empty() || authority_and_path.front() == '/') {
-    return bad(uri, "no server; write postgresql://USER@HOST:PORT/DATABASE");
-  }
-  const auto slash = authority_and_path.find('/');
-  if (slash == std::string_view::npos || slash + 1 == authority_and_path.size()) {
-    return bad(uri, "no database; write postgresql://USER@HOST:PORT/DATABASE");
-  }
-  std::string rebuilt(base);
-  for (std::size_t i = 0; i < libpq_options.size(); ++i) {
-    rebuilt += (i == 0 ? "?" : "&") + libpq_options[i].first + "=" + libpq_options[i].second;
-  }
-  out.params.insert(out.params.begin(), {"uri", rebuilt});
   return out;
 }
 
-/// Converts a parameter's text to the type its spec declares, within its range.
-Expected<ParamValue> convert(std::string_view uri, const ParamSpec& spec, const std::string& text) {
-  switch (spec.type) {
-    case ParamType::kString:
-    case ParamType::kPath:
-      if (!spec.choices.empty() &&
-          std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
-        return bad(uri,
-                   "option '" + spec.name + "' must be one of its choices, got '" + text + "'");
-      }
-      return ParamValue(text);
-    case ParamType::kBool:
-      if (text == "true" || text == "false") {
-        return ParamValue(text == "true");
-      }
-      return bad(uri, "option '" + spec.name + "' must be true or false, got '" + text + "'");
-    case ParamType::kInt: {
-      std::int64_t value = 0;
-      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-        return bad(uri, "option '" + spec.name + "' must be a whole number, got '" + text + "'");
-      }
-      const double v = static_cast<double>(value);
-      if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
-        return bad(uri, "option '" + spec.name + "' is out of range, got " + text);
-      }
-      return ParamValue(value);
+/// The schemes the loaded plugins declare, for errors: "file, fs, postgresql, ...".
+std::string knownSchemes(const TypeRegistry& registry) {
+  std::string out;
+  for (const auto* declared : registry.uriSchemes()) {
+    for (const auto& name : declared->scheme.schemes) {
+      out += (out.empty() ? "" : ", ") + name;
     }
-    case ParamType::kFloat: {
-      double value = 0;
-      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
-          !std::isfinite(value)) {
-        return bad(uri, "option '" + spec.name + "' must be a number, got '" + text + "'");
-      }
-      if ((spec.min && value < *spec.min) || (spec.max && value > *spec.max)) {
-        return bad(uri, "option '" + spec.name + "' is out of range, got " + text);
-      }
-      return ParamValue(value);
-    }
-    default:
-      return bad(uri, "option '" + spec.name + "' has type " +
-                          std::string(paramTypeName(spec.type)) +
-                          ", which a storage URI cannot give");
   }
+  return out.empty() ? std::string("none (no loaded plugin declares a storage URI scheme)") : out;
 }
 
 }  // namespace
 
-Expected<StorageUri> parseStorageUri(std::string_view uri, const fs::path& base_dir) {
+std::string storageUriForms(const TypeRegistry& registry) {
+  std::size_t width = 0;
+  for (const auto* declared : registry.uriSchemes()) {
+    width = std::max(width, declared->scheme.form.size());
+  }
+  std::string out;
+  for (const auto* declared : registry.uriSchemes()) {
+    out += "  " + declared->scheme.form +
+           std::string(width - declared->scheme.form.size() + 3, ' ') + declared->scheme.type +
+           "\n";
+  }
+  return out;
+}
+
+Expected<StorageUri> parseStorageUri(std::string_view uri, const TypeRegistry& registry,
+                                     const fs::path& base_dir) {
   const auto colon = uri.find(':');
-  std::string_view scheme =
+  std::string_view scheme_text =
       colon == std::string_view::npos ? std::string_view() : uri.substr(0, colon);
-  const bool scheme_ok = !scheme.empty() &&
-                         std::isalpha(static_cast<unsigned char>(scheme.front())) &&
-                         scheme.find_first_not_of(
+  const bool scheme_ok = !scheme_text.empty() &&
+                         std::isalpha(static_cast<unsigned char>(scheme_text.front())) &&
+                         scheme_text.find_first_not_of(
                              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
                              std::string_view::npos;
   if (!scheme_ok) {
     return bad(uri, "not a URI (no SCHEME: at the start); storage URIs look like\n" +
-                        std::string(kStorageUriForms));
+                        storageUriForms(registry));
   }
-  const std::string_view rest = uri.substr(colon + 1);
-  if (scheme == "sqlite" || scheme == "file" || scheme == "fs") {
-    return parseFileUri(uri, scheme, rest, base_dir);
+  StorageUriParts parts;
+  parts.uri = std::string(uri);
+  parts.scheme = std::string(scheme_text);
+  std::transform(parts.scheme.begin(), parts.scheme.end(), parts.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const RegisteredUriScheme* declared = registry.findUriScheme(parts.scheme);
+  if (declared == nullptr) {
+    return bad(uri, "unknown scheme '" + std::string(scheme_text) +
+                        "'; known schemes: " + knownSchemes(registry));
   }
-  if (scheme == "postgresql" || scheme == "postgres") {
-    if (!rest.starts_with("//")) {
-      return bad(uri, "write postgresql://USER@HOST:PORT/DATABASE");
-    }
-    return parsePostgresUri(uri);
+  std::string_view rest = uri.substr(colon + 1);
+  parts.without_query = std::string(uri);
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    auto options = parseQuery(uri, rest.substr(q + 1));
+    AIMASS_RETURN_IF_ERROR(options.status());
+    parts.query = std::move(options).value();
+    rest = rest.substr(0, q);
+    parts.without_query = std::string(uri.substr(0, colon + 1 + q));
   }
-  return bad(uri, "unknown scheme '" + std::string(scheme) + "'; known schemes: " + kKnownSchemes);
+  if (rest.starts_with("//")) {
+    const std::string_view after = rest.substr(2);
+    const auto slash = after.find('/');
+    parts.has_authority = true;
+    parts.authority = std::string(after.substr(0, slash));
+    parts.path = slash == std::string_view::npos ? std::string() : std::string(after.substr(slash));
+  } else {
+    parts.path = std::string(rest);
+  }
+  if (!declared->scheme.path_param.empty()) {
+    return mapLocalPath(uri, declared->scheme, parts, base_dir);
+  }
+  Expected<std::vector<std::pair<std::string, std::string>>> mapped =
+      internalError("no mapping ran");
+  const std::string plugin = declared->plugin ? declared->plugin->name : std::string("builtin");
+  Status status = guard("the URI mapping of plugin '" + plugin + "'", [&]() -> Status {
+    mapped = declared->scheme.map(parts);
+    return okStatus();
+  });
+  AIMASS_RETURN_IF_ERROR(status.ok() ? okStatus() : bad(uri, status.message()));
+  if (!mapped.ok()) {
+    return Status(mapped.status().code(),
+                  "storage URI '" + shown(uri) + "': " + mapped.status().message());
+  }
+  return StorageUri{declared->scheme.type, std::move(mapped).value(), {}};
 }
 
 Expected<std::shared_ptr<Storage>> openStorageUri(std::string_view uri,
                                                   const TypeRegistry& registry, Host& host,
                                                   const fs::path& base_dir) {
-  auto parsed = parseStorageUri(uri, base_dir);
+  auto parsed = parseStorageUri(uri, registry, base_dir);
   AIMASS_RETURN_IF_ERROR(parsed.status());
   const RegisteredType* type = registry.find(parsed->type);
   if (type == nullptr || type->type.kind != NodeKind::kStorage) {
@@ -297,16 +238,29 @@ Expected<std::shared_ptr<Storage>> openStorageUri(std::string_view uri,
                     parsed->type.substr(parsed->type.find('.') + 1) +
                     ".so in the plugin search path? see aimass plugins list)");
   }
+  // The options become a node declaration that the configuration's own checks convert and
+  // complete (graph.h validateNode): one conversion of text to typed values for both.
   const auto& specs = type->type.params;
-  NodeConfig config("storage", parsed->type, &host);
-  std::map<std::string, bool> given;
+  NodeDecl decl;
+  decl.name = "storage";
+  decl.type = parsed->type;
+  decl.where.file = "storage URI";
+  decl.type_where = decl.where;
+  decl.base_dir = base_dir;
+  // The parameter a local-path scheme fills from the URI's path is no query option; the
+  // error for an unknown option lists the others.
+  std::set<std::string> given_by_uri;
+  if (!parsed->path_param.empty()) {
+    given_by_uri.insert(parsed->path_param);
+  }
+  std::set<std::string> given;
   for (const auto& [name, text] : parsed->params) {
     auto spec = std::find_if(specs.begin(), specs.end(),
                              [&](const ParamSpec& s) { return s.name == name; });
     if (spec == specs.end() || spec->type == ParamType::kRef || spec->type == ParamType::kRefList) {
       std::string known;
       for (const auto& s : specs) {
-        if (s.name != "path" && s.name != "uri" && s.type != ParamType::kRef &&
+        if (!given_by_uri.count(s.name) && s.type != ParamType::kRef &&
             s.type != ParamType::kRefList) {
           known += (known.empty() ? "" : ", ") + s.name;
         }
@@ -315,42 +269,28 @@ Expected<std::shared_ptr<Storage>> openStorageUri(std::string_view uri,
           uri, "unknown option '" + name + "' for " + parsed->type +
                    (known.empty() ? std::string(" (it takes none)") : " (options: " + known + ")"));
     }
-    auto value = convert(uri, *spec, text);
-    AIMASS_RETURN_IF_ERROR(value.status());
-    config.setValue(name, std::move(value).value());
-    given[name] = true;
+    decl.params.push_back({name, decl.where, YAML::Node(text), decl.where});
+    given.insert(name);
   }
   for (const auto& spec : specs) {
-    if (given.count(spec.name)) {
-      continue;
-    }
-    if (spec.required) {
+    if (spec.required && given.count(spec.name) == 0) {
       return bad(uri, parsed->type + " needs the option '" + spec.name + "', which a URI cannot " +
                           "give; use --config with a storage node instead");
     }
-    if (!std::holds_alternative<std::monostate>(spec.default_value)) {
-      config.setValue(spec.name, spec.default_value);
-    }
   }
-  std::unique_ptr<Node> created;
-  Status status = guard("storage " + parsed->type, [&]() -> Status {
-    auto made = type->type.factory(config);
-    if (!made.ok()) {
-      return made.status();
-    }
-    created = std::move(made).value();
-    return Status();
-  });
-  if (!status.ok()) {
+  Diagnostics diagnostics;
+  auto config = validateNode(decl, registry, host, diagnostics);
+  if (!config) {
+    return bad(uri,
+               diagnostics.empty() ? std::string("invalid options") : diagnostics.front().message);
+  }
+  auto node = registry.instantiate(*config, NodeKind::kStorage);
+  if (!node.ok()) {
+    const Status& status = node.status();
     return Status(status.code(), "cannot open the store " + shown(uri) + " (" + parsed->type +
                                      "): " + status.message());
   }
-  if (!created || created->kind() != NodeKind::kStorage) {
-    LibraryKeepingDeleter{type->library}(created.release());
-    return internalError("the factory of " + parsed->type + " made no storage node");
-  }
-  std::shared_ptr<Node> node(created.release(), LibraryKeepingDeleter{type->library});
-  return std::static_pointer_cast<Storage>(node);
+  return std::static_pointer_cast<Storage>(std::move(node).value());
 }
 
 }  // namespace aimass::core

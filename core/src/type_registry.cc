@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <numeric>
 #include <set>
 #include <string>
@@ -183,6 +184,37 @@ struct LibraryBoundFactory {
   }
 };
 
+/// Deletes a node, then lets go of the plugin library that holds its code (the node's
+/// destructor is code of that library).
+struct LibraryKeepingDeleter {
+  std::shared_ptr<void> library;
+  void operator()(Node* node) {
+    delete node;
+    library.reset();
+  }
+};
+
+std::string_view article(std::string_view word) {
+  return word.find_first_of("aeiou") == 0 ? "an " : "a ";
+}
+
+// Calls a plugin's URI mapping while keeping its library loaded (see LibraryBoundFactory).
+struct LibraryBoundMapping {
+  std::shared_ptr<void> library;
+  StorageUriMapping map;
+
+  Expected<std::vector<std::pair<std::string, std::string>>> operator()(
+      const StorageUriParts& uri) const {
+    return map(uri);
+  }
+};
+
+bool isSchemeName(std::string_view scheme) {
+  return !scheme.empty() && scheme.front() >= 'a' && scheme.front() <= 'z' &&
+         scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+-.") ==
+             std::string_view::npos;
+}
+
 // How far a suggestion may be from what was typed: about a third of its length.
 std::size_t suggestionLimit(std::string_view word) {
   return std::max<std::size_t>(1, (word.size() + 1) / 3);
@@ -221,6 +253,87 @@ Status TypeRegistry::validateType(const NodeType& type) {
   return okStatus();
 }
 
+Status TypeRegistry::validateUriScheme(const StorageUriScheme& scheme, const NodeType* type) {
+  const std::string who = "the URI schemes of '" + scheme.type + "'";
+  if (scheme.schemes.empty()) {
+    return invalidArgument(who + " name no scheme");
+  }
+  std::set<std::string_view> seen;
+  for (const auto& name : scheme.schemes) {
+    if (!isSchemeName(name)) {
+      return invalidArgument(who + ": scheme '" + name +
+                             "' is malformed: use lower-case letters, digits, '+', '-' and '.', "
+                             "starting with a letter");
+    }
+    if (!seen.insert(name).second) {
+      return invalidArgument(who + " name the scheme '" + name + "' twice");
+    }
+  }
+  if (scheme.form.empty()) {
+    return invalidArgument(who + " have no form (how to write such a URI, for help texts)");
+  }
+  if (scheme.path_param.empty() == !scheme.map) {
+    return invalidArgument(who + " need exactly one of path_param and map");
+  }
+  if (type == nullptr) {
+    return okStatus();
+  }
+  if (type->kind != NodeKind::kStorage) {
+    return invalidArgument(who + " name a " + std::string(nodeKindName(type->kind)) +
+                           " type; URI schemes name storage types");
+  }
+  if (!scheme.path_param.empty()) {
+    auto param = std::find_if(type->params.begin(), type->params.end(),
+                              [&](const ParamSpec& p) { return p.name == scheme.path_param; });
+    if (param == type->params.end() ||
+        (param->type != ParamType::kPath && param->type != ParamType::kString)) {
+      return invalidArgument(who + ": path_param '" + scheme.path_param +
+                             "' is not a path or string parameter of the type");
+    }
+  }
+  return okStatus();
+}
+
+Status TypeRegistry::addUriScheme(StorageUriScheme scheme, std::shared_ptr<const PluginInfo> plugin,
+                                  std::shared_ptr<void> library) {
+  const RegisteredType* type = find(scheme.type);
+  if (type == nullptr || type->plugin != plugin) {
+    return invalidArgument("the URI schemes of '" + scheme.type +
+                           "' name a type the plugin does not register");
+  }
+  AIMASS_RETURN_IF_ERROR(validateUriScheme(scheme, &type->type));
+  for (const auto& name : scheme.schemes) {
+    if (const RegisteredUriScheme* owner = findUriScheme(name)) {
+      return alreadyExists("URI scheme '" + name + "' is already declared by plugin '" +
+                           (owner->plugin ? owner->plugin->name : std::string("builtin")) + "'");
+    }
+  }
+  if (library && scheme.map) {
+    scheme.map = LibraryBoundMapping{library, std::move(scheme.map)};
+  }
+  uri_schemes_.push_back(RegisteredUriScheme{std::move(scheme), std::move(plugin)});
+  return okStatus();
+}
+
+const RegisteredUriScheme* TypeRegistry::findUriScheme(std::string_view scheme) const {
+  for (const auto& declared : uri_schemes_) {
+    for (const auto& name : declared.scheme.schemes) {
+      if (name == scheme) {
+        return &declared;
+      }
+    }
+  }
+  return nullptr;
+}
+
+std::vector<const RegisteredUriScheme*> TypeRegistry::uriSchemes() const {
+  std::vector<const RegisteredUriScheme*> out;
+  for (const auto& declared : uri_schemes_) {
+    out.push_back(&declared);
+  }
+  return out;
+}
+
 Status TypeRegistry::add(NodeType type, std::shared_ptr<const PluginInfo> plugin,
                          std::shared_ptr<void> library) {
   AIMASS_RETURN_IF_ERROR(validateType(type));
@@ -247,6 +360,55 @@ Status TypeRegistry::add(NodeType type, std::shared_ptr<const PluginInfo> plugin
 const RegisteredType* TypeRegistry::find(std::string_view type) const {
   auto it = types_.find(type);
   return it == types_.end() ? nullptr : &it->second;
+}
+
+Expected<std::shared_ptr<Node>> TypeRegistry::instantiate(const NodeConfig& config,
+                                                          std::optional<NodeKind> kind) const {
+  const RegisteredType* type = find(config.type());
+  if (type == nullptr) {
+    return notFound("no loaded plugin provides the node type '" + config.type() +
+                    "' (see aimass plugins list)");
+  }
+  const std::string registered_kind(nodeKindName(type->type.kind));
+  if (kind && *kind != type->type.kind) {
+    const std::string wanted(nodeKindName(*kind));
+    return invalidArgument("'" + config.type() + "' is " + std::string(article(registered_kind)) +
+                           registered_kind + " type, not " + std::string(article(wanted)) + wanted +
+                           " type");
+  }
+  const std::string plugin = type->plugin ? type->plugin->name : std::string("builtin");
+  if (!type->type.factory) {
+    return internalError("plugin '" + plugin + "' registered " + config.type() +
+                         " without a factory");
+  }
+  std::optional<Expected<std::unique_ptr<Node>>> made;
+  std::string thrown;
+  try {
+    made.emplace(type->type.factory(config));
+  } catch (const std::exception& e) {
+    thrown = e.what();
+  } catch (...) {
+    thrown = "unknown exception";
+  }
+  if (!made) {
+    return internalError("the factory of plugin '" + plugin + "' threw an exception: " + thrown);
+  }
+  if (!made->ok()) {
+    return made->status();
+  }
+  std::unique_ptr<Node> created = std::move(*made).value();
+  if (!created) {
+    return internalError("the factory of plugin '" + plugin + "' returned no node");
+  }
+  if (created->kind() != type->type.kind) {
+    const std::string made_kind(nodeKindName(created->kind()));
+    // Deleted through the deleter so that the library outlives the node's destructor.
+    LibraryKeepingDeleter{type->library}(created.release());
+    return internalError("plugin '" + plugin + "' made " + std::string(article(made_kind)) +
+                         made_kind + " node, but " + config.type() + " is registered as " +
+                         std::string(article(registered_kind)) + registered_kind + " type");
+  }
+  return std::shared_ptr<Node>(created.release(), LibraryKeepingDeleter{type->library});
 }
 
 std::vector<const RegisteredType*> TypeRegistry::all() const {

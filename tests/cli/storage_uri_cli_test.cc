@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/core/plugin_loader.h"
 #include "aimass/core/storage_uri.h"
 #include "exec_aimass.h"
 #include "temp_dir.h"
@@ -101,24 +102,35 @@ class Workspace {
   TempDir temp_;
 };
 
-TEST(StorageUriParse, MapsEachSchemeToItsNodeTypeAndParameters) {
+/// The storage plugins of the build, whose scheme declarations parseStorageUri() reads.
+class StorageUriParse : public ::testing::Test {
+ protected:
+  StorageUriParse() { loader_.loadDirectory(AIMASS_PLUGIN_DIR); }
+  aimass::Expected<aimass::core::StorageUri> parse(const std::string& uri, const fs::path& base) {
+    return aimass::core::parseStorageUri(uri, registry_, base);
+  }
+  aimass::core::TypeRegistry registry_;
+  aimass::core::PluginLoader loader_{registry_};
+};
+
+TEST_F(StorageUriParse, MapsEachSchemeToItsNodeTypeAndParameters) {
   const fs::path base = "/work/dir";
-  auto sqlite = aimass::core::parseStorageUri("sqlite:///var/lib/a%20b/store.db", base);
+  auto sqlite = parse("sqlite:///var/lib/a%20b/store.db", base);
   ASSERT_TRUE(sqlite.ok()) << sqlite.status().toString();
   EXPECT_EQ(sqlite->type, "storage.sqlite");
   EXPECT_EQ(sqlite->params,
             (std::vector<std::pair<std::string, std::string>>{{"path", "/var/lib/a b/store.db"}}));
-  auto relative = aimass::core::parseStorageUri("sqlite:var/store.db?busy_timeout_ms=10", base);
+  auto relative = parse("sqlite:var/store.db?busy_timeout_ms=10", base);
   ASSERT_TRUE(relative.ok());
   EXPECT_EQ(relative->params, (std::vector<std::pair<std::string, std::string>>{
                                   {"path", "/work/dir/var/store.db"}, {"busy_timeout_ms", "10"}}));
   for (const char* uri : {"file:///srv/store", "fs:///srv/store", "file://localhost/srv/store"}) {
-    auto folder = aimass::core::parseStorageUri(uri, base);
+    auto folder = parse(uri, base);
     ASSERT_TRUE(folder.ok()) << uri << ": " << folder.status().toString();
     EXPECT_EQ(folder->type, "storage.fs");
     EXPECT_EQ(folder->params[0].second, "/srv/store");
   }
-  auto pg = aimass::core::parseStorageUri(
+  auto pg = parse(
       "postgresql://me@db.example:5433/reg?sslmode=require&password_env=PGPW&pool_size=2", base);
   ASSERT_TRUE(pg.ok()) << pg.status().toString();
   EXPECT_EQ(pg->type, "storage.postgres");
@@ -128,15 +140,19 @@ TEST(StorageUriParse, MapsEachSchemeToItsNodeTypeAndParameters) {
                             {"pool_size", "2"}}));
 }
 
-TEST(StorageUriParse, RejectsMalformedUrisSayingWhatIsWrong) {
-  auto expectBad = [](const std::string& uri, const std::string& why) {
-    auto parsed = aimass::core::parseStorageUri(uri, "/base");
+TEST_F(StorageUriParse, RejectsMalformedUrisSayingWhatIsWrong) {
+  auto expectBad = [this](const std::string& uri, const std::string& why) {
+    auto parsed = parse(uri, "/base");
     ASSERT_FALSE(parsed.ok()) << uri;
     EXPECT_EQ(parsed.status().code(), aimass::StatusCode::kInvalidArgument);
     EXPECT_THAT(parsed.status().message(), HasSubstr(why)) << uri;
   };
-  expectBad("mysql://u@h/db",
-            "unknown scheme 'mysql'; known schemes: sqlite, file, fs, postgresql");
+  // The known schemes are those the loaded plugins declare.
+  expectBad("mysql://u@h/db", "unknown scheme 'mysql'; known schemes: ");
+  for (const char* scheme : {"sqlite", "file", "fs", "postgresql", "postgres"}) {
+    expectBad("mysql://u@h/db", scheme);
+  }
+  expectBad("store.db", "sqlite:///abs/path/store.db");  // the declared forms are shown
   expectBad("store.db", "not a URI");
   expectBad("sqlite:", "no path");
   expectBad("sqlite://", "no path");
@@ -148,7 +164,7 @@ TEST(StorageUriParse, RejectsMalformedUrisSayingWhatIsWrong) {
   expectBad("postgresql://me@host:5432", "no database");
   expectBad("postgresql:///db", "no server");
   // A password in the URI is never echoed back.
-  auto secret = aimass::core::parseStorageUri("postgresql://me:hunter2@host", "/base");
+  auto secret = parse("postgresql://me:hunter2@host", "/base");
   ASSERT_FALSE(secret.ok());
   EXPECT_THAT(secret.status().message(), ::testing::Not(HasSubstr("hunter2")));
 }
@@ -158,7 +174,9 @@ TEST(StorageUriCli, AnUnknownSchemeIsRefusedListingTheKnownOnes) {
   Result r = ws.aimass({"models", "list", "--storage", "mysql://me@127.0.0.1/registry"});
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr("unknown scheme 'mysql'"));
-  EXPECT_THAT(r.err, HasSubstr("sqlite, file, fs, postgresql"));
+  for (const char* scheme : {"sqlite", "file", "fs", "postgresql", "postgres"}) {
+    EXPECT_THAT(r.err, HasSubstr(scheme));
+  }
 }
 
 TEST(StorageUriCli, AMalformedUriIsRefusedSayingWhy) {

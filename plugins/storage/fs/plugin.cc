@@ -35,7 +35,13 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       }
       return std::unique_ptr<aimass::Node>(std::move(storage).value());
     };
-    return registrar.add(std::move(type));
+    AIMASS_RETURN_IF_ERROR(registrar.add(std::move(type)));
+    aimass::StorageUriScheme uri;
+    uri.schemes = {"file", "fs"};
+    uri.type = "storage.fs";
+    uri.form = "file:///abs/dir, fs:///abs/dir, fs:relative/dir";
+    uri.path_param = "path";
+    return registrar.addStorageUriScheme(std::move(uri));
   });
 }
 

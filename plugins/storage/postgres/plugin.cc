@@ -52,7 +52,13 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       }
       return std::unique_ptr<aimass::Node>(std::move(storage).value());
     };
-    return registrar.add(std::move(type));
+    AIMASS_RETURN_IF_ERROR(registrar.add(std::move(type)));
+    aimass::StorageUriScheme uri;
+    uri.schemes = {"postgresql", "postgres"};
+    uri.type = "storage.postgres";
+    uri.form = "postgresql://USER@HOST:PORT/DATABASE (or postgres://)";
+    uri.map = aimass::plugins::storage::postgresUriParams;
+    return registrar.addStorageUriScheme(std::move(uri));
   });
 }
 

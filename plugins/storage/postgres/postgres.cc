@@ -898,4 +898,31 @@ Expected<std::unique_ptr<BlobReader>> PostgresStorage::openRead(std::string_view
       row.blob_id == 0 ? fromBlob(row.value) : std::string(), static_cast<std::uint64_t>(total)));
 }
 
+Expected<std::vector<std::pair<std::string, std::string>>> postgresUriParams(
+    const StorageUriParts& uri) {
+  constexpr const char* kForm = "postgresql://USER@HOST:PORT/DATABASE";
+  if (!uri.has_authority) {
+    return invalidArgument(std::string("write ") + kForm);
+  }
+  if (uri.authority.empty()) {
+    return invalidArgument(std::string("no server; write ") + kForm);
+  }
+  if (uri.path.size() <= 1) {
+    return invalidArgument(std::string("no database; write ") + kForm);
+  }
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string libpq_uri = uri.without_query;
+  char separator = '?';
+  for (const auto& [name, value] : uri.query) {
+    if (name == "password_env" || name == "pool_size" || name == "connect_timeout_s") {
+      params.emplace_back(name, value);
+    } else {
+      libpq_uri += separator + name + "=" + value;
+      separator = '&';
+    }
+  }
+  params.insert(params.begin(), {"uri", libpq_uri});
+  return params;
+}
+
 }  // namespace aimass::plugins::storage

@@ -7,9 +7,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aimass/storage.h"
+#include "aimass/storage_uri.h"
 
 namespace Poco::Data {
 class Session;
@@ -30,6 +32,14 @@ struct PostgresOptions {
   /// Seconds to wait for a connection to the server before failing with kUnavailable.
   std::int64_t connect_timeout_s = 5;
 };
+
+/// The parameters of storage.postgres for `--storage postgresql://USER@HOST:PORT/DATABASE`
+/// (postgres:// too): `uri` is the URI without the options this node takes itself
+/// (password_env, pool_size, connect_timeout_s), which become parameters; every other query
+/// option (sslmode=require, ...) stays in `uri` for libpq. kInvalidArgument for a URI without
+/// "//", a server or a database.
+Expected<std::vector<std::pair<std::string, std::string>>> postgresUriParams(
+    const StorageUriParts& uri);
 
 /// storage.postgres: records and blobs in a PostgreSQL database, through Poco::Data::PostgreSQL.
 ///

@@ -35,7 +35,13 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       }
       return std::unique_ptr<aimass::Node>(std::move(storage).value());
     };
-    return registrar.add(std::move(type));
+    AIMASS_RETURN_IF_ERROR(registrar.add(std::move(type)));
+    aimass::StorageUriScheme uri;
+    uri.schemes = {"sqlite"};
+    uri.type = "storage.sqlite";
+    uri.form = "sqlite:///abs/path/store.db, sqlite:relative/store.db";
+    uri.path_param = "path";  // ?busy_timeout_ms=1000 sets the other parameter
+    return registrar.addStorageUriScheme(std::move(uri));
   });
 }
 

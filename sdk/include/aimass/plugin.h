@@ -19,6 +19,7 @@
 #include "aimass/node.h"
 #include "aimass/params.h"
 #include "aimass/status.h"
+#include "aimass/storage_uri.h"
 #include "aimass/version.h"
 
 namespace aimass {
@@ -44,6 +45,15 @@ class Registrar {
   /// Adds a node type. kAlreadyExists when another loaded plugin has the name; kInvalidArgument
   /// for a malformed type (bad name, duplicate parameter, default outside its range, no factory).
   virtual Status add(NodeType type) = 0;
+
+  /// Declares the URI schemes of one of this plugin's storage types (aimass/storage_uri.h), so
+  /// that `--storage URI` finds it. kInvalidArgument for a malformed declaration (bad scheme
+  /// name, neither or both of path_param and map); kAlreadyExists when another plugin declared
+  /// a scheme. That `type` is a storage type this plugin registers (and that path_param is one
+  /// of its path or string parameters) is checked once register_types() returns; a failure
+  /// refuses the library like a bad type. Added in ABI 3.1, at the end of the interface, which
+  /// only the host implements: plugins built for 2.0 still load.
+  virtual Status addStorageUriScheme(StorageUriScheme scheme) = 0;
 
  protected:
   ~Registrar() = default;

@@ -207,6 +207,19 @@ TEST(PluginLoader, RefusesADuplicateTypeAndKeepsTheFirstOwner) {
   EXPECT_EQ(registry.find("storage.fixture_memory")->plugin->name, "fixture.good");
 }
 
+TEST(PluginLoader, RefusesAUriSchemeForATypeThePluginDoesNotRegister) {
+  TypeRegistry registry;
+  PluginLoader loader(registry);
+  Status status = loader.load(fixture("bad_uri_scheme"));
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "'" + path("bad_uri_scheme") +
+                                  "' (plugin 'fixture.bad_uri_scheme' 1.0.0): the URI schemes of "
+                                  "'storage.fixture_elsewhere' name a type the plugin does not "
+                                  "register");
+  EXPECT_EQ(registry.find("storage.fixture_schemed"), nullptr);
+  EXPECT_EQ(registry.findUriScheme("fixture"), nullptr);
+}
+
 TEST(PluginLoader, CarriesOnAfterRefusalsAndListsEveryFailure) {
   TypeRegistry registry;
   PluginLoader loader(registry);

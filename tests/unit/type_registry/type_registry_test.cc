@@ -6,6 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <stdexcept>
+
 namespace aimass::core {
 namespace {
 
@@ -175,6 +178,117 @@ TEST(TypeRegistry, KeepsTheLibraryAliveThroughTheFactory) {
   EXPECT_EQ(node.value()->kind(), NodeKind::kStorage);
   factory.reset();
   EXPECT_TRUE(watch.expired());
+}
+
+TEST(TypeRegistryInstantiate, MakesANodeThatKeepsItsLibraryUntilItIsGone) {
+  auto library = std::make_shared<int>(7);
+  std::weak_ptr<int> watch = library;
+  TypeRegistry registry;
+  ASSERT_TRUE(
+      registry.add(makeType("storage.kept", NodeKind::kStorage), plugin("p"), library).ok());
+  library.reset();
+  auto node =
+      registry.instantiate(NodeConfig("store", "storage.kept", nullptr), NodeKind::kStorage);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  EXPECT_EQ(node.value()->kind(), NodeKind::kStorage);
+  registry = TypeRegistry();
+  EXPECT_FALSE(watch.expired());  // the node's deleter holds the library
+  node = internalError("gone");
+  EXPECT_TRUE(watch.expired());
+}
+
+TEST(TypeRegistryInstantiate, NamesThePluginOrTypeInEachRefusal) {
+  TypeRegistry registry;
+  auto throwing = makeType("model.throws");
+  throwing.factory = [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+    throw std::runtime_error("boom");
+  };
+  auto failing = makeType("model.fails");
+  failing.factory = [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+    return invalidArgument("classes must divide the batch");
+  };
+  ASSERT_TRUE(registry.add(std::move(throwing), plugin("vendor.p"), nullptr).ok());
+  ASSERT_TRUE(registry.add(std::move(failing), plugin("vendor.p"), nullptr).ok());
+  ASSERT_TRUE(registry.add(makeType("model.wrong"), plugin("vendor.p"), nullptr).ok());
+  auto made = [&](const std::string& type, std::optional<NodeKind> kind = std::nullopt) {
+    return registry.instantiate(NodeConfig("n", type, nullptr), kind).status();
+  };
+  EXPECT_EQ(made("model.nope").code(), StatusCode::kNotFound);
+  EXPECT_THAT(made("model.nope").message(), HasSubstr("'model.nope'"));
+  EXPECT_EQ(made("model.throws").code(), StatusCode::kInternal);
+  EXPECT_EQ(made("model.throws").message(),
+            "the factory of plugin 'vendor.p' threw an exception: boom");
+  EXPECT_EQ(made("model.fails").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(made("model.fails").message(), "classes must divide the batch");
+  EXPECT_EQ(made("model.wrong").message(),
+            "plugin 'vendor.p' made a storage node, but model.wrong is registered as a model type");
+  EXPECT_EQ(made("model.fails", NodeKind::kStorage).message(),
+            "'model.fails' is a model type, not a storage type");
+}
+
+StorageUriScheme pathScheme(std::vector<std::string> schemes, std::string type) {
+  StorageUriScheme scheme;
+  scheme.schemes = std::move(schemes);
+  scheme.type = std::move(type);
+  scheme.form = "x:relative/path";
+  scheme.path_param = "path";
+  return scheme;
+}
+
+NodeType storageWithPath(std::string name) {
+  auto type = makeType(std::move(name), NodeKind::kStorage);
+  type.params = {ParamSpec::path("path", "Where.").withExample("{tmp}/x")};
+  return type;
+}
+
+TEST(TypeRegistryUriSchemes, RefusesMalformedDeclarations) {
+  const NodeType storage = storageWithPath("storage.kept");
+  auto refusal = [&](StorageUriScheme scheme, const NodeType* type) {
+    return TypeRegistry::validateUriScheme(scheme, type).message();
+  };
+  EXPECT_TRUE(
+      TypeRegistry::validateUriScheme(pathScheme({"kept", "k+v"}, "storage.kept"), &storage).ok());
+  EXPECT_THAT(refusal(pathScheme({}, "storage.kept"), &storage), HasSubstr("name no scheme"));
+  EXPECT_THAT(refusal(pathScheme({"Kept"}, "storage.kept"), &storage),
+              HasSubstr("scheme 'Kept' is malformed"));
+  EXPECT_THAT(refusal(pathScheme({"kept", "kept"}, "storage.kept"), &storage),
+              HasSubstr("name the scheme 'kept' twice"));
+  auto both = pathScheme({"kept"}, "storage.kept");
+  both.map =
+      [](const StorageUriParts&) -> Expected<std::vector<std::pair<std::string, std::string>>> {
+    return std::vector<std::pair<std::string, std::string>>{};
+  };
+  EXPECT_THAT(refusal(both, &storage), HasSubstr("exactly one of path_param and map"));
+  auto model = makeType("model.x");
+  EXPECT_THAT(refusal(pathScheme({"kept"}, "model.x"), &model),
+              HasSubstr("name a model type; URI schemes name storage types"));
+  auto no_path = pathScheme({"kept"}, "storage.kept");
+  no_path.path_param = "where";
+  EXPECT_THAT(refusal(no_path, &storage), HasSubstr("path_param 'where' is not a path"));
+}
+
+TEST(TypeRegistryUriSchemes, FindsSchemesInLoadOrderAndRefusesOnesTaken) {
+  TypeRegistry registry;
+  auto first = plugin("vendor.first");
+  auto second = plugin("vendor.second");
+  ASSERT_TRUE(registry.add(storageWithPath("storage.one"), first, nullptr).ok());
+  ASSERT_TRUE(registry.add(storageWithPath("storage.two"), second, nullptr).ok());
+  ASSERT_TRUE(
+      registry.addUriScheme(pathScheme({"one", "uno"}, "storage.one"), first, nullptr).ok());
+  // Another plugin's type, and a scheme another plugin took, are refused.
+  Status foreign = registry.addUriScheme(pathScheme({"two"}, "storage.one"), second, nullptr);
+  EXPECT_THAT(foreign.message(), HasSubstr("name a type the plugin does not register"));
+  Status taken = registry.addUriScheme(pathScheme({"two", "uno"}, "storage.two"), second, nullptr);
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.message(), "URI scheme 'uno' is already declared by plugin 'vendor.first'");
+  ASSERT_TRUE(registry.addUriScheme(pathScheme({"two"}, "storage.two"), second, nullptr).ok());
+  ASSERT_NE(registry.findUriScheme("uno"), nullptr);
+  EXPECT_EQ(registry.findUriScheme("uno")->scheme.type, "storage.one");
+  EXPECT_EQ(registry.findUriScheme("three"), nullptr);
+  auto all = registry.uriSchemes();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]->plugin->name, "vendor.first");
+  EXPECT_EQ(all[1]->scheme.schemes, std::vector<std::string>{"two"});
 }
 
 TEST(TypeRegistry, SuggestsCloseTypeNamesBestFirst) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,9 +49,10 @@ class Graph {
                                          const TypeRegistry& registry, Diagnostics& diagnostics);
   ~Graph();
 
-  /// Creates every node in topological order, calling each type's factory with its
-  /// validated NodeConfig. Stops at the first failure with a Status naming the node, its type,
-  /// its location and the factory's message; nodes already created are destroyed in reverse.
+  /// Creates every node in topological order through TypeRegistry::instantiate() with its
+  /// validated NodeConfig (the registry given to validate() must still be alive). Stops at the
+  /// first failure with a Status naming the node, its type, its location and the factory's message;
+  /// nodes already created are destroyed in reverse.
   Status instantiate(Host& host);
 
   /// Nodes in topological order (dependencies first).
@@ -61,11 +63,25 @@ class Graph {
   std::vector<std::pair<std::string, std::shared_ptr<Node>>> nodesOfKind(NodeKind kind) const;
 
   const ConfigDocument& document() const { return document_; }
+  /// The registry the graph was validated against; it makes the graph's nodes.
+  const TypeRegistry& registry() const { return *registry_; }
 
  private:
   Graph() = default;
   ConfigDocument document_;
+  /// Makes the nodes (TypeRegistry::instantiate); its types are the ones nodes_ point to.
+  const TypeRegistry* registry_ = nullptr;
   std::vector<GraphNode> nodes_;
 };
+
+/// Checks one node declared outside a configuration file (a storage URI's options, a model the
+/// serving runtime makes to load a saved version into) the way Graph::validate() checks a node
+/// of a file, with the same code: unknown and missing parameters, conversion of each value's
+/// text to the declared type, ranges, choices, defaults, paths resolved against
+/// `decl.base_dir`. The node may reference no other node. Returns the NodeConfig that
+/// TypeRegistry::instantiate() takes, or nullopt with `diagnostics` filled (at the locations
+/// `decl` carries).
+std::optional<NodeConfig> validateNode(const NodeDecl& decl, const TypeRegistry& registry,
+                                       Host& host, Diagnostics& diagnostics);
 
 }  // namespace aimass::core

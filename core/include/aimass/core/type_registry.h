@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +34,13 @@ struct RegisteredType {
   std::shared_ptr<void> library;
 };
 
+/// URI schemes a storage plugin declared (aimass/storage_uri.h), for `--storage URI`.
+struct RegisteredUriScheme {
+  /// As declared; its `map` keeps the plugin library loaded while it exists.
+  StorageUriScheme scheme;
+  std::shared_ptr<const PluginInfo> plugin;
+};
+
 /// Every node type the host can instantiate, by type name.
 ///
 /// Threading: filled on the main thread while plugins load; read-only afterwards.
@@ -42,12 +51,42 @@ class TypeRegistry {
   /// inside the declared range and among the choices, ref kinds on ref parameters.
   static Status validateType(const NodeType& type);
 
+  /// Checks a URI scheme declaration: scheme names well formed and unique within it, a form,
+  /// exactly one of path_param and map. With `type` (the node type it names): a storage type,
+  /// and path_param one of its path or string parameters.
+  static Status validateUriScheme(const StorageUriScheme& scheme, const NodeType* type);
+
   /// Adds one type. kAlreadyExists (naming the plugin that has it) or the validateType error.
   Status add(NodeType type, std::shared_ptr<const PluginInfo> plugin,
              std::shared_ptr<void> library);
 
+  /// Adds the URI schemes of a storage type already added by the same plugin. kAlreadyExists
+  /// (naming the plugin that has it) for a scheme taken, or the validateUriScheme error.
+  Status addUriScheme(StorageUriScheme scheme, std::shared_ptr<const PluginInfo> plugin,
+                      std::shared_ptr<void> library);
+
   /// Null when unknown.
   const RegisteredType* find(std::string_view type) const;
+  /// The declaration that serves `scheme` (lower case); null when no plugin declared it.
+  const RegisteredUriScheme* findUriScheme(std::string_view scheme) const;
+  /// Every URI scheme declaration, in the order the plugins were loaded.
+  std::vector<const RegisteredUriScheme*> uriSchemes() const;
+
+  /// Creates one node: the only place core calls a plugin's factory. `config` names the type
+  /// (config.type()), the node, the host, and holds parameter values that are already typed,
+  /// checked and completed with defaults (Graph::validate() makes them; so does validateNode()
+  /// in graph.h for a node declared outside a configuration file) and the referenced nodes.
+  ///
+  /// The factory runs with every exception caught. The node comes back with a deleter that
+  /// holds the plugin library, so the library stays loaded until the node is gone, whoever
+  /// keeps it (the graph, the serving runtime, a CLI command).
+  ///
+  /// Errors carry no node context (callers prefix their own): kNotFound when no loaded plugin
+  /// provides the type; kInvalidArgument when `kind` is given and the type is of another kind;
+  /// the factory's own Status unchanged when it fails; kInternal, naming the plugin, when the
+  /// factory throws, returns no node, or returns a node of another kind than it registered.
+  Expected<std::shared_ptr<Node>> instantiate(const NodeConfig& config,
+                                              std::optional<NodeKind> kind = std::nullopt) const;
   /// All types sorted by name.
   std::vector<const RegisteredType*> all() const;
   /// Up to three known type names close to `unknown` (edit distance), best first.
@@ -55,6 +94,7 @@ class TypeRegistry {
 
  private:
   std::map<std::string, RegisteredType, std::less<>> types_;
+  std::deque<RegisteredUriScheme> uri_schemes_;  // a deque: pointers stay valid as it grows
 };
 
 /// Levenshtein distance, used for "did you mean" hints on types and parameter names.

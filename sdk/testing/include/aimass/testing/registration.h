@@ -13,6 +13,7 @@ namespace aimass::testing {
 struct RegisteredTypes {
   Status status;
   std::vector<NodeType> types;
+  std::vector<StorageUriScheme> uri_schemes;  ///< what addStorageUriScheme() received
 };
 
 /// Runs a plugin's register callback against a registrar that accepts every type, for plugin
@@ -25,13 +26,19 @@ inline RegisteredTypes collectRegisteredTypes(const AimassPluginDescriptor& desc
       types.push_back(std::move(type));
       return Status();
     }
+    Status addStorageUriScheme(StorageUriScheme scheme) override {
+      uri_schemes.push_back(std::move(scheme));
+      return Status();
+    }
     std::vector<NodeType> types;
+    std::vector<StorageUriScheme> uri_schemes;
   } collector;
   RegisteredTypes result;
   result.status = descriptor.register_types != nullptr
                       ? descriptor.register_types(collector)
                       : failedPrecondition("the descriptor has no register callback");
   result.types = std::move(collector.types);
+  result.uri_schemes = std::move(collector.uri_schemes);
   return result;
 }
 

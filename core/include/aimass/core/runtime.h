@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "aimass/core/graph.h"
+#include "aimass/core/host_services.h"
+#include "aimass/job.h"
+#include "aimass/status.h"
+
+namespace aimass::core {
+
+/// Runs a validated graph, as `aimass run` does, without the command line: creates the nodes,
+/// offers the registry API routes and the model nodes to frontends, runs the jobs in order
+/// (each with a progress display), starts the frontends, waits until it is told to stop, then
+/// stops the frontends in reverse order and lets the serving runtime go of the graph's models.
+///
+/// Ownership: borrows the graph (and through it the type registry) and the host; both must
+/// outlive the Runtime. The graph's nodes stay alive after run() returns; destroy the graph
+/// (in reverse dependency order) before the host.
+///
+/// Threading: run() blocks the calling thread; only the wait hook and the host's requestStop()
+/// may be used from other threads while it runs.
+class Runtime {
+ public:
+  /// Shows the progress of one job: makes a display for `job` and calls `run` with it (the
+  /// display lives as long as the call). The CLI draws a ConsoleProgress on stderr.
+  using ProgressDisplay =
+      std::function<void(const std::string& job, const std::function<void(JobProgress&)>& run)>;
+  /// Blocks until the frontends should stop (the CLI waits for SIGINT/SIGTERM).
+  using WaitForStop = std::function<void()>;
+  /// Told about each frontend once it serves, with its endpoint ("http://127.0.0.1:8080").
+  using StartedHook = std::function<void(std::string_view frontend, std::string_view endpoint)>;
+
+  struct Hooks {
+    /// Default: a display that shows nothing.
+    ProgressDisplay progress;
+    /// Default: polls the host's stopRequested() every 10 ms.
+    WaitForStop wait_for_stop;
+    /// Default: nothing.
+    StartedHook frontend_started;
+  };
+
+  Runtime(Graph& graph, HostServices& host, Hooks hooks = {});
+
+  /// Runs the graph once. OK when every job finished and, if there were frontends, they served
+  /// until the stop and stopped. kCancelled when a stop was requested before the jobs were done
+  /// (or a job reported a cancellation). Any other error names what failed, in the words the
+  /// CLI prints: the node that could not be created (Graph::instantiate()), "job 'NAME' failed:
+  /// ...", "frontend 'NAME' could not start: ...". Frontends started before a failure are
+  /// stopped. A second call is kFailedPrecondition.
+  Status run();
+
+ private:
+  /// The registry, datasets and runs of the frontends' storage under /api/v1 (registry_api.h),
+  /// added before any frontend starts, since frontends read the route table when they start.
+  Status addRegistryApi();
+  Status runJobs();
+  Status serve();
+
+  Graph& graph_;
+  HostServices& host_;
+  Hooks hooks_;
+  bool ran_ = false;
+};
+
+}  // namespace aimass::core
