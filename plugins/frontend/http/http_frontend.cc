@@ -299,8 +299,18 @@ bool OipRouter::screen(HttpRequest& head, HttpResponse& response) const {
 }
 
 void OipRouter::handle(HttpRequest& request, HttpResponse& response) const {
+  serve(request, response, true);
+}
+
+void OipRouter::handleScreened(HttpRequest& request, HttpResponse& response) const {
+  serve(request, response, false);
+}
+
+void OipRouter::serve(HttpRequest& request, HttpResponse& response, bool check) const {
   try {
-    const Target target = screened(request, response);
+    // A screened request passed the Host, cross-site and credential checks on its head (and
+    // request.principal holds who it is): only its route is looked up again.
+    const Target target = check ? screened(request, response) : findRoute(request, response);
     if (target.contributed != nullptr) {
       const Route& route = *target.contributed;
       try {
@@ -1137,7 +1147,7 @@ Status HttpFrontend::start(Host& host) {
     };
     // The server's request is handled in place (its body is not copied).
     HttpHandler handler = [router](HttpRequest& request, HttpResponse& response) {
-      router->handle(request, response);
+      router->handleScreened(request, response);
     };
     AIMASS_ASSIGN_OR_RETURN(auto server,
                             HttpServer::start(std::move(server_options), std::move(handler)));

@@ -160,6 +160,10 @@ class OipRouter {
   /// place (the server's request: its body is not copied). Repeats screen()'s checks first,
   /// so it answers correctly whether or not the server screened the head. Never throws.
   void handle(HttpRequest& request, HttpResponse& response) const;
+  /// handle() for a request whose head screen() admitted (the server's handler after its
+  /// screen): the route is found again for its path parameters, but the Host, cross-site and
+  /// credential checks are not repeated, so a credential is hashed once per request.
+  void handleScreened(HttpRequest& request, HttpResponse& response) const;
   /// Whether `request` (path, method, headers and body read) may be answered on the event
   /// loop that read it, because its handler neither blocks nor takes long: health, readiness
   /// and version checks, and infer requests of a model that is not batched and whose recent
@@ -183,6 +187,8 @@ class OipRouter {
   /// without an authenticator or admit() with one. The route when every check passed; else a
   /// Target that is not found(), with `response` filled (and a refusal logged).
   Target screened(HttpRequest& request, HttpResponse& response) const;
+  /// handle() (`check`: screen()'s checks first) and handleScreened() (the route only).
+  void serve(HttpRequest& request, HttpResponse& response, bool check) const;
   /// With an authenticator: whether `request` may call a route needing `required`; fills
   /// `principal`, or `response` with 401 (and WWW-Authenticate) or 403 and returns false.
   bool admit(const HttpRequest& request, Role required, std::string& principal,
