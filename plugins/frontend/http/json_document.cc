@@ -154,17 +154,7 @@ class Scanner {
   }
 
   /// The character at `p` for a message.
-  std::string shown(std::size_t p) const {
-    if (p >= n_) {
-      return "the end of the text";
-    }
-    const auto c = static_cast<unsigned char>(s_[p]);
-    if (c < 0x20 || c >= 0x7F) {
-      static const char* kHex = "0123456789abcdef";
-      return std::string("byte 0x") + kHex[c >> 4] + kHex[c & 15];
-    }
-    return "'" + std::string(1, static_cast<char>(c)) + "'";
-  }
+  std::string shown(std::size_t p) const { return describeJsonByte(std::string_view(s_, n_), p); }
 
   void skipSpace() {
     while (p_ < n_ && isSpace(s_[p_])) {

@@ -119,17 +119,7 @@ JsonReader::Token JsonReader::fail(const std::string& what) {
   return Token::kEnd;
 }
 
-std::string JsonReader::shown(std::size_t p) const {
-  if (p >= text_.size()) {
-    return "the end of the text";
-  }
-  const auto c = static_cast<unsigned char>(text_[p]);
-  if (c < 0x20 || c >= 0x7F) {
-    static const char* kHex = "0123456789abcdef";
-    return std::string("byte 0x") + kHex[c >> 4] + kHex[c & 15];
-  }
-  return "'" + std::string(1, static_cast<char>(c)) + "'";
-}
+std::string JsonReader::shown(std::size_t p) const { return describeJsonByte(text_, p); }
 
 void JsonReader::skipSpace() {
   while (p_ < text_.size() &&

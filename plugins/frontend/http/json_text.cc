@@ -54,6 +54,18 @@ int jsonHex4(std::string_view s) noexcept {
   return value;
 }
 
+std::string describeJsonByte(std::string_view text, std::size_t p) {
+  if (p >= text.size()) {
+    return "the end of the text";
+  }
+  const auto c = static_cast<unsigned char>(text[p]);
+  if (c < 0x20 || c >= 0x7F) {
+    static const char* kHex = "0123456789abcdef";
+    return std::string("byte 0x") + kHex[c >> 4] + kHex[c & 15];
+  }
+  return "'" + std::string(1, static_cast<char>(c)) + "'";
+}
+
 std::string decodeCheckedJsonString(std::string_view t) {
   std::string out;
   out.reserve(t.size());
