@@ -17,7 +17,7 @@
 #include <sstream>
 #include <utility>
 
-#include "http_text.h"
+#include "http_field_text.h"
 
 namespace aimass::plugins::frontend {
 namespace {

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "http_server.h"
-#include "http_text.h"
+#include "http_field_text.h"
 #include "infer_codec.h"
 #include "mlflow_codec.h"
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <utility>
 
-#include "http_text.h"
+#include "http_field_text.h"
 
 namespace aimass::plugins::frontend {
 namespace {
