@@ -665,7 +665,7 @@ class Cli {
     host.setLogLevel(log_level_);
     SignalWatcher watcher(host);
     int code = runEvaluation(*graph, host, json, std::cout, std::cerr);
-    host.catalog().clear();
+    host.servingRuntime().clear();
     graph.reset();
     return code;
   }
@@ -674,12 +674,7 @@ class Cli {
   // SIGINT/SIGTERM, and prints how it ended.
   int runInstantiated(Graph& graph, HostServices& host, SignalWatcher& watcher) {
     Runtime::Hooks hooks;
-    hooks.progress = [&host](const std::string& job, const std::function<void(JobProgress&)>& run) {
-      ConsoleProgress progress(
-          std::cerr, ConsoleProgress::stderrIsTerminal(),
-          [&host, job](std::string_view line) { host.log(LogLevel::kInfo, job, line); });
-      run(progress);
-    };
+    hooks.progress = Runtime::consoleProgress(host, std::cerr);
     hooks.wait_for_stop = [&watcher] { watcher.waitForStop(); };
     hooks.frontend_started = [](std::string_view, std::string_view endpoint) {
       std::cerr << "serving " << endpoint << "\n";

@@ -12,7 +12,7 @@
 #include "aimass/core/cli.h"
 #include "aimass/core/graph.h"
 #include "aimass/core/host_services.h"
-#include "aimass/core/progress.h"
+#include "aimass/core/runtime.h"
 #include "train_tracking.h"
 
 namespace aimass::core {
@@ -267,48 +267,28 @@ int runEvaluation(Graph& graph, HostServices& host, bool json, std::ostream& out
            "a labelled dataset\n";
     return kExitBadInput;
   }
-  Status created = guard("creating nodes", [&] { return graph.instantiate(host); });
-  if (!created.ok()) {
-    err << "aimass: " << created.message() << "\n";
+  std::vector<EvaluationReport> reports;
+  Runtime::Hooks hooks;
+  hooks.progress = Runtime::consoleProgress(host, err);
+  hooks.job_finished = [&](std::string_view name, Job& job) {
+    if (std::find(evaluations.begin(), evaluations.end(), name) == evaluations.end()) {
+      return;
+    }
+    if (const auto& report = static_cast<EvaluateJob&>(job).report()) {
+      reports.push_back(*report);
+    }
+  };
+  Runtime::Options options;
+  options.serve = false;
+  options.run_last = {kEvaluateType};
+  Status status = Runtime(graph, host, std::move(hooks), std::move(options)).run();
+  if (status.code() == StatusCode::kCancelled) {
+    err << "cancelled\n";
     return kExitFailure;
   }
-  attachTrainTrackingContext(graph);
-  for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kModel)) {
-    host.catalog().add(name, "1", std::static_pointer_cast<const Model>(node));
-  }
-  auto jobs = graph.nodesOfKind(NodeKind::kJob);
-  // Training and other jobs first, in graph order; then the evaluations.
-  std::stable_partition(jobs.begin(), jobs.end(), [&](const auto& job) {
-    return std::find(evaluations.begin(), evaluations.end(), job.first) == evaluations.end();
-  });
-  std::vector<EvaluationReport> reports;
-  for (const auto& [name, node] : jobs) {
-    if (host.stopRequested()) {
-      err << "cancelled\n";
-      return kExitFailure;
-    }
-    auto& job = static_cast<Job&>(*node);
-    const std::string job_name = name;
-    ConsoleProgress progress(
-        err, ConsoleProgress::stderrIsTerminal(),
-        [&host, job_name](std::string_view line) { host.log(LogLevel::kInfo, job_name, line); });
-    host.log(LogLevel::kInfo, job_name, "job started");
-    Status status = guard("job '" + name + "'", [&] { return job.run(host, progress); });
-    if (status.code() == StatusCode::kCancelled || (!status.ok() && host.stopRequested())) {
-      err << "cancelled\n";
-      return kExitFailure;
-    }
-    if (!status.ok()) {
-      err << "aimass: job '" << name << "' failed: " << status.toString() << "\n";
-      return kExitFailure;
-    }
-    host.log(LogLevel::kInfo, job_name, "job finished");
-    if (std::find(evaluations.begin(), evaluations.end(), name) != evaluations.end()) {
-      const auto& report = static_cast<EvaluateJob&>(job).report();
-      if (report) {
-        reports.push_back(*report);
-      }
-    }
+  if (!status.ok()) {
+    err << "aimass: " << status.message() << "\n";
+    return kExitFailure;
   }
   if (json) {
     out << evaluationsJson(reports);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "aimass/core/runtime.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <utility>
@@ -8,6 +9,7 @@
 
 #include "aimass/frontend.h"
 #include "aimass/model.h"
+#include "aimass/core/progress.h"
 #include "aimass/storage.h"
 #include "registry_api.h"
 #include "train_tracking.h"
@@ -27,8 +29,20 @@ Status cancelled() { return Status(StatusCode::kCancelled, "cancelled"); }
 
 }  // namespace
 
+Runtime::ProgressDisplay Runtime::consoleProgress(Host& host, std::ostream& err) {
+  return [&host, &err](const std::string& job, const std::function<void(JobProgress&)>& run) {
+    ConsoleProgress progress(
+        err, ConsoleProgress::stderrIsTerminal(),
+        [&host, job](std::string_view line) { host.log(LogLevel::kInfo, job, line); });
+    run(progress);
+  };
+}
+
 Runtime::Runtime(Graph& graph, HostServices& host, Hooks hooks)
-    : graph_(graph), host_(host), hooks_(std::move(hooks)) {
+    : Runtime(graph, host, std::move(hooks), Options{}) {}
+
+Runtime::Runtime(Graph& graph, HostServices& host, Hooks hooks, Options options)
+    : graph_(graph), host_(host), hooks_(std::move(hooks)), options_(std::move(options)) {
   if (!hooks_.progress) {
     hooks_.progress = [](const std::string&, const std::function<void(JobProgress&)>& run) {
       SilentProgress silent;
@@ -51,24 +65,26 @@ Status Runtime::run() {
   ran_ = true;
   // Lets the serving runtime create models of any plugin type when it loads registry versions
   // (a frontend's `repository`), through the same TypeRegistry::instantiate() as the graph.
-  host_.catalog().setModelFactory(typeRegistryModelFactory(graph_.registry(), host_));
+  host_.servingRuntime().setModelFactory(typeRegistryModelFactory(graph_.registry(), host_));
   Status status = guard("creating nodes", [&] { return graph_.instantiate(host_); });
   if (status.ok()) {
     attachTrainTrackingContext(graph_);
-    status = addRegistryApi();
+    if (options_.serve) {
+      status = addRegistryApi();
+    }
   }
   if (status.ok()) {
     for (const auto& [name, node] : graph_.nodesOfKind(NodeKind::kModel)) {
-      host_.catalog().add(name, "1", std::static_pointer_cast<const Model>(node));
+      host_.servingRuntime().add(name, "1", std::static_pointer_cast<const Model>(node));
     }
     status = runJobs();
   }
-  if (status.ok()) {
+  if (status.ok() && options_.serve) {
     status = serve();
   }
   // The catalog lets go of the graph's models, so that destroying the graph destroys nodes in
   // reverse dependency order while the host and the plugins are still there.
-  host_.catalog().clear();
+  host_.servingRuntime().clear();
   return status;
 }
 
@@ -90,8 +106,25 @@ Status Runtime::addRegistryApi() {
   return okStatus();
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<Node>>> Runtime::jobsInOrder() const {
+  auto jobs = graph_.nodesOfKind(NodeKind::kJob);
+  std::vector<std::string> last;  // names of the jobs whose type is in run_last
+  for (const GraphNode& node : graph_.nodes()) {
+    if (node.type != nullptr && std::find(options_.run_last.begin(), options_.run_last.end(),
+                                          node.type->type.type) != options_.run_last.end()) {
+      last.push_back(node.decl.name);
+    }
+  }
+  auto runsLast = [&](const std::string& job) {
+    return std::find(last.begin(), last.end(), job) != last.end();
+  };
+  std::stable_partition(jobs.begin(), jobs.end(),
+                        [&](const auto& job) { return !runsLast(job.first); });
+  return jobs;
+}
+
 Status Runtime::runJobs() {
-  for (const auto& [name, node] : graph_.nodesOfKind(NodeKind::kJob)) {
+  for (const auto& [name, node] : jobsInOrder()) {
     if (host_.stopRequested()) {
       return cancelled();
     }
@@ -108,6 +141,9 @@ Status Runtime::runJobs() {
       return Status(status.code(), "job '" + name + "' failed: " + status.toString());
     }
     host_.log(LogLevel::kInfo, name, "job finished");
+    if (hooks_.job_finished) {
+      hooks_.job_finished(name, job);
+    }
   }
   return host_.stopRequested() ? cancelled() : okStatus();
 }

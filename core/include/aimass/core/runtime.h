@@ -2,8 +2,10 @@
 #pragma once
 
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aimass/core/graph.h"
 #include "aimass/core/host_services.h"
@@ -12,10 +14,11 @@
 
 namespace aimass::core {
 
-/// Runs a validated graph, as `aimass run` does, without the command line: creates the nodes,
-/// offers the registry API routes and the model nodes to frontends, runs the jobs in order
-/// (each with a progress display), starts the frontends, waits until it is told to stop, then
-/// stops the frontends in reverse order and lets the serving runtime go of the graph's models.
+/// Runs a validated graph, as `aimass run` and `aimass eval` do, without the command line:
+/// creates the nodes, offers the registry API routes and the model nodes to frontends, runs the
+/// jobs in order (each with a progress display), starts the frontends, waits until it is told
+/// to stop, then stops the frontends in reverse order and lets the serving runtime go of the
+/// graph's models. Options leave out the serving and reorder the jobs (`aimass eval`).
 ///
 /// Ownership: borrows the graph (and through it the type registry) and the host; both must
 /// outlive the Runtime. The graph's nodes stay alive after run() returns; destroy the graph
@@ -34,6 +37,9 @@ class Runtime {
   /// Told about each frontend once it serves, with its endpoint ("http://127.0.0.1:8080").
   using StartedHook = std::function<void(std::string_view frontend, std::string_view endpoint)>;
 
+  /// Told about each job once it finished OK (`aimass eval` collects the reports).
+  using JobFinishedHook = std::function<void(std::string_view job, Job& node)>;
+
   struct Hooks {
     /// Default: a display that shows nothing.
     ProgressDisplay progress;
@@ -41,9 +47,27 @@ class Runtime {
     WaitForStop wait_for_stop;
     /// Default: nothing.
     StartedHook frontend_started;
+    /// Default: nothing.
+    JobFinishedHook job_finished;
   };
 
+  /// What run() does besides creating the nodes and running the jobs.
+  struct Options {
+    /// Offer the registry API and start the frontends once the jobs are done (`aimass run`).
+    /// False for `aimass eval`, which only runs jobs: no route is added, no frontend starts.
+    bool serve = true;
+    /// Jobs of these node types run after every other job (each group in graph order):
+    /// `aimass eval` runs training first and then the job.evaluate nodes.
+    std::vector<std::string> run_last;
+  };
+
+  /// The display the CLI uses: a ConsoleProgress per job on `err` (redrawn in place on a
+  /// terminal), whose summary lines also go to the host's log under the job's name. `host` and
+  /// `err` must outlive every run.
+  static ProgressDisplay consoleProgress(Host& host, std::ostream& err);
+
   Runtime(Graph& graph, HostServices& host, Hooks hooks = {});
+  Runtime(Graph& graph, HostServices& host, Hooks hooks, Options options);
 
   /// Runs the graph once. OK when every job finished and, if there were frontends, they served
   /// until the stop and stopped. kCancelled when a stop was requested before the jobs were done
@@ -57,12 +81,15 @@ class Runtime {
   /// The registry, datasets and runs of the frontends' storage under /api/v1 (registry_api.h),
   /// added before any frontend starts, since frontends read the route table when they start.
   Status addRegistryApi();
+  /// The graph's jobs in topological order, those of the run_last types moved to the end.
+  std::vector<std::pair<std::string, std::shared_ptr<Node>>> jobsInOrder() const;
   Status runJobs();
   Status serve();
 
   Graph& graph_;
   HostServices& host_;
   Hooks hooks_;
+  Options options_;
   bool ran_ = false;
 };
 
