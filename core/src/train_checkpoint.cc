@@ -11,19 +11,22 @@ namespace aimass::core {
 namespace {
 
 constexpr std::string_view kCheckpointType = "job.train checkpoint";
-/// Version of the body layout below; a reader refuses newer ones.
-constexpr std::uint32_t kCheckpointFormat = 1;
+/// Version of the body layout below; a reader refuses newer ones. Format 2 added the plugin
+/// callbacks' states; format 1 bodies, which end before them, are still read.
+constexpr std::uint32_t kCheckpointFormat = 2;
+constexpr std::uint32_t kOldestCheckpointFormat = 1;
 constexpr std::size_t kChunkBytes = 1 << 20;
 
 }  // namespace
 
 std::string checkpointKey(std::string_view job) { return "checkpoints/" + std::string(job); }
 
-// Body (format 1), little-endian: u32 fingerprint length + bytes, u64 epoch, u64 step,
+// Body (format 2), little-endian: u32 fingerprint length + bytes, u64 epoch, u64 step,
 // u64 total_steps, f64 epoch_loss_sum, u64 epoch_samples, f64 best, u64 best_epoch,
 // u64 stale_epochs, u64 metric count + (u32 name length + name, f64 value) each,
 // u32 model type length + type, u32 model format version, u64 payload length + payload,
-// u64 optimizer state length + state.
+// u64 optimizer state length + state (format 1 ends here), u64 callback count +
+// (u32 name length + name, u64 state length + state) each.
 std::string encodeTrainCheckpoint(const TrainCheckpoint& checkpoint) {
   std::string body;
   body.reserve(128 + checkpoint.model_payload.size() + checkpoint.optimizer_state.size());
@@ -51,6 +54,13 @@ std::string encodeTrainCheckpoint(const TrainCheckpoint& checkpoint) {
   out.bytes(checkpoint.model_payload);
   out.u64(checkpoint.optimizer_state.size());
   out.bytes(checkpoint.optimizer_state);
+  out.u64(checkpoint.callback_states.size());
+  for (const auto& [name, state] : checkpoint.callback_states) {
+    out.u32(static_cast<std::uint32_t>(name.size()));
+    out.bytes(name);
+    out.u64(state.size());
+    out.bytes(state);
+  }
   return encodeArtifactEnvelope(kCheckpointType, kCheckpointFormat, body);
 }
 
@@ -65,9 +75,11 @@ Expected<TrainCheckpoint> decodeTrainCheckpoint(std::string_view bytes) {
   if (header->type != kCheckpointType) {
     return invalidArgument("not a checkpoint: the record holds a " + header->type);
   }
-  if (header->format_version != kCheckpointFormat) {
+  if (header->format_version < kOldestCheckpointFormat ||
+      header->format_version > kCheckpointFormat) {
     return invalidArgument("checkpoint format " + std::to_string(header->format_version) +
-                           " is unknown (this host reads format " +
+                           " is unknown (this host reads formats " +
+                           std::to_string(kOldestCheckpointFormat) + " to " +
                            std::to_string(kCheckpointFormat) + ")");
   }
   TrainCheckpoint checkpoint;
@@ -96,6 +108,18 @@ Expected<TrainCheckpoint> decodeTrainCheckpoint(std::string_view bytes) {
   checkpoint.model_format_version = in.u32();
   checkpoint.model_payload = text(in.u64());
   checkpoint.optimizer_state = text(in.u64());
+  if (header->format_version >= 2) {
+    const std::uint64_t callback_count = in.u64();
+    // Each entry takes at least 12 bytes (two lengths), so a count beyond that is corrupt.
+    if (!in.ok() || callback_count > in.remaining() / 12) {
+      return dataLoss("checkpoint body is cut off or corrupt (in its callback states)");
+    }
+    for (std::uint64_t i = 0; i < callback_count && in.ok(); ++i) {
+      std::string name = text(in.u32());
+      std::string state = text(in.u64());
+      checkpoint.callback_states.emplace_back(std::move(name), std::move(state));
+    }
+  }
   if (!in.ok()) {
     return dataLoss("checkpoint body is cut off or corrupt");
   }

@@ -39,6 +39,9 @@ struct TrainCheckpoint {
   std::string model_payload;
   /// GradientOptimizer::saveState().
   std::string optimizer_state;
+  /// TrainingCallback::saveState() of each plugin callback (job.train's `callbacks:`), by node
+  /// name, in config order. Empty in a format 1 checkpoint, which predates them.
+  std::vector<std::pair<std::string, std::string>> callback_states;
 };
 
 /// The storage key of job `job`'s checkpoint: "checkpoints/<job>".
@@ -48,7 +51,7 @@ std::string checkpointKey(std::string_view job);
 /// model_artifact.h) with type "job.train checkpoint" around a little-endian body.
 std::string encodeTrainCheckpoint(const TrainCheckpoint& checkpoint);
 
-/// Parses encodeTrainCheckpoint()'s bytes. kDataLoss for truncated or corrupt bytes (the
+/// Parses encodeTrainCheckpoint()'s bytes, of this format or format 1. kDataLoss for truncated or corrupt bytes (the
 /// checksum catches any flipped bit), kInvalidArgument for bytes that are not a checkpoint or
 /// come from a newer format; the message says which.
 Expected<TrainCheckpoint> decodeTrainCheckpoint(std::string_view bytes);

@@ -574,7 +574,7 @@ Expected<std::string> TrainJob::fingerprint(const DatasetSchema& schema) const {
   std::string text;
   Status status = guard("checkpoint fingerprint", [&] {
     ByteWriter out(text);
-    putField(out, "job.train checkpoint fingerprint 1");
+    putField(out, "job.train checkpoint fingerprint 2");
     out.u64(options_.epochs);
     out.u64(options_.batch_size);
     out.u64(options_.seed);
@@ -592,6 +592,13 @@ Expected<std::string> TrainJob::fingerprint(const DatasetSchema& schema) const {
     putField(out, Sha256::of(model_payload));
     putField(out, targets_.optimizer_type);
     putField(out, Sha256::of(optimizer_state));
+    // A plugin callback may change gradients or carry state: a run with other callbacks is
+    // another run.
+    out.u64(targets_.callbacks.size());
+    for (const auto& callback : targets_.callbacks) {
+      putField(out, callback.name);
+      putField(out, callback.type);
+    }
     putField(out, targets_.dataset->fingerprint());
     out.u64(targets_.dataset->size());
     out.u32(static_cast<std::uint32_t>(schema.feature_dtype));
@@ -682,6 +689,22 @@ Status TrainJob::runSelfTraining(Host& host, JobProgress& progress, SelfTraining
   return Status();
 }
 
+Status TrainJob::restoreCallbacks(const TrainCheckpoint& checkpoint, const std::string& where) {
+  // The fingerprint names the callbacks, so a matching checkpoint holds a state for each.
+  for (const auto& plugin : targets_.callbacks) {
+    auto saved = std::find_if(checkpoint.callback_states.begin(), checkpoint.callback_states.end(),
+                              [&](const auto& entry) { return entry.first == plugin.name; });
+    if (saved == checkpoint.callback_states.end()) {
+      return dataLoss(where + " holds no state for callback '" + plugin.name + "'");
+    }
+    AIMASS_RETURN_IF_ERROR(
+        guard("callback '" + plugin.name + "'", [&] {
+          return plugin.callback->loadState(saved->second);
+        }).withContext("restoring callback '" + plugin.name + "' from " + where));
+  }
+  return Status();
+}
+
 Status TrainJob::resumeFrom(Host& host, GradientTraining& training, TrainCheckpoint& checkpoint,
                             const std::string& fingerprint, std::vector<Parameter>& parameters,
                             std::vector<std::uint64_t>& train_rows, TrainingState& state,
@@ -718,6 +741,7 @@ Status TrainJob::resumeFrom(Host& host, GradientTraining& training, TrainCheckpo
   if (early_stopping) {
     early_stopping->restore(checkpoint.best, checkpoint.best_epoch, checkpoint.stale_epochs);
   }
+  AIMASS_RETURN_IF_ERROR(restoreCallbacks(checkpoint, where));
   final_metrics_ =
       std::map<std::string, double>(checkpoint.metrics.begin(), checkpoint.metrics.end());
   host.log(LogLevel::kInfo, name_,
@@ -798,10 +822,22 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
       AIMASS_RETURN_IF_ERROR(resumeFrom(host, training, **found, *fingerprinted, parameters,
                                         rows.train, state, early_stopping));
     }
-    add("checkpoint", std::make_unique<Checkpointing>(CheckpointTarget{
-                          &host, name_, targets_.storage.get(), *fingerprinted,
-                          options_.checkpoint_every, targets_.model.get(), targets_.model_name,
-                          targets_.model_type, &optimizer, early_stopping, &final_metrics_}));
+    CheckpointTarget target{&host,
+                            name_,
+                            targets_.storage.get(),
+                            *fingerprinted,
+                            options_.checkpoint_every,
+                            targets_.model.get(),
+                            targets_.model_name,
+                            targets_.model_type,
+                            &optimizer,
+                            early_stopping,
+                            &final_metrics_,
+                            {}};
+    for (const auto& plugin : targets_.callbacks) {
+      target.callbacks.emplace_back(plugin.name, plugin.callback.get());
+    }
+    add("checkpoint", std::make_unique<Checkpointing>(std::move(target)));
   }
 
   GradientLoop loop(host, *targets_.model, training, optimizer, loopData(targets_, options_, rows),
@@ -970,8 +1006,10 @@ NodeType trainJobNodeType() {
       if (config.has("callbacks")) {
         auto callbacks = config.getRefs<TrainingCallback>("callbacks");
         const auto& names = config.refNames("callbacks");
+        const auto& types = config.refTypes("callbacks");
         for (std::size_t i = 0; i < callbacks.size(); ++i) {
-          targets.callbacks.push_back({i < names.size() ? names[i] : "callback", callbacks[i]});
+          targets.callbacks.push_back({i < names.size() ? names[i] : "callback", callbacks[i],
+                                       i < types.size() ? types[i] : std::string()});
         }
       }
       auto optimizer = std::static_pointer_cast<Optimizer>(refOrNull("optimizer"));

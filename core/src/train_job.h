@@ -42,6 +42,7 @@ struct TrainTargets {
   struct NamedCallback {
     std::string name;
     std::shared_ptr<TrainingCallback> callback;
+    std::string type;  ///< "callback.freeze": part of the checkpoint fingerprint
   };
   std::vector<NamedCallback> callbacks;
 };
@@ -70,13 +71,13 @@ struct TrainTargets {
 /// Checkpoints (gradient training with a storage and checkpoint_every > 0): after every
 /// checkpoint_every-th epoch, and when a stop request ends the run mid-epoch, the job writes
 /// one record under checkpointKey(name) (see train_checkpoint.h) holding the model, the
-/// optimizer state, the position (epoch and step), the running epoch's loss and the early
-/// stopping state. A failure (a non-finite loss, a bad label, a read error) writes nothing, so
+/// optimizer state, the position (epoch and step), the running epoch's loss, the early
+/// stopping state and each plugin callback's saveState(). A failure (a non-finite loss, a bad label, a read error) writes nothing, so
 /// the last good checkpoint stays as it was. When the run has saved its model the checkpoint
 /// is removed, so the next run starts over. On start, resume (see ResumeMode) picks the run
 /// up from a checkpoint whose fingerprint matches: a SHA-256 over the options that shape the
 /// trajectory (epochs, batch_size, seed, shuffle, validation_fraction, schedule, clipping,
-/// early stopping), the model's type and its payload right after prepare() (architecture,
+/// early stopping), the plugin callbacks' names and types, the model's type and its payload right after prepare() (architecture,
 /// hyper-parameters it saves, initial weights), the optimizer's type and its state right after
 /// begin(), and the dataset's fingerprint, row count and schema. A resumed run continues the
 /// same shuffles, steps and validation split, so with a model whose saved payload holds all of
@@ -109,12 +110,14 @@ class TrainJob final : public Job {
   Status runSelfTraining(Host& host, JobProgress& progress, SelfTraining& training);
   /// The gradient loop (GradientLoop in train_job.cc) with the callbacks the options ask for.
   Status runGradientTraining(Host& host, JobProgress& progress, GradientTraining& training);
-  /// Restores the model, the optimizer, the shuffles, the position (into `state`) and the
-  /// early-stopping state from a matching checkpoint.
+  /// Restores the model, the optimizer, the shuffles, the position (into `state`), the
+  /// early-stopping state and the plugin callbacks' states from a matching checkpoint.
   Status resumeFrom(Host& host, GradientTraining& training, TrainCheckpoint& checkpoint,
                     const std::string& fingerprint, std::vector<Parameter>& parameters,
                     std::vector<std::uint64_t>& train_rows, TrainingState& state,
                     EarlyStopping* early_stopping);
+  /// Hands each plugin callback its saved state (TrainingCallback::loadState()).
+  Status restoreCallbacks(const TrainCheckpoint& checkpoint, const std::string& where);
 
   /// The fingerprint described above, for data of `schema`, after prepare() and begin().
   Expected<std::string> fingerprint(const DatasetSchema& schema) const;

@@ -36,6 +36,14 @@ Status Checkpointing::write(const TrainingState& state, std::uint64_t epoch, std
       }).withContext("saving model '" + target_.model_name + "' for a checkpoint"));
   AIMASS_RETURN_IF_ERROR(target_.optimizer->saveState(checkpoint.optimizer_state)
                              .withContext("saving the optimizer's state for a checkpoint"));
+  for (const auto& [name, callback] : target_.callbacks) {
+    std::string bytes;
+    AIMASS_RETURN_IF_ERROR(
+        guard("callback '" + name + "'", [&] {
+          return callback->saveState(bytes);
+        }).withContext("saving the state of callback '" + name + "' for a checkpoint"));
+    checkpoint.callback_states.emplace_back(name, std::move(bytes));
+  }
   return writeTrainCheckpoint(*target_.storage, key_, checkpoint);
 }
 

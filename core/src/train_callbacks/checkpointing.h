@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "aimass/host.h"
 #include "aimass/model.h"
@@ -28,6 +30,9 @@ struct CheckpointTarget {
   const EarlyStopping* early_stopping = nullptr;  ///< null: the run has none
   /// The last epoch's figures (TrainJob's final metrics), recorded with the checkpoint.
   const std::map<std::string, double>* metrics = nullptr;
+  /// The plugin callbacks (job.train's `callbacks:`) whose saveState() each checkpoint records,
+  /// by node name, in config order.
+  std::vector<std::pair<std::string, const TrainingCallback*>> callbacks;
 };
 
 /// job.train's checkpoints as a callback (see TrainJob for the record and resuming). After

@@ -491,13 +491,27 @@ bool OipRouter::serves(std::string_view name) const {
   return loaded_.find(name) != loaded_.end();
 }
 
+std::vector<ServedModel> OipRouter::servedModels() const {
+  const ModelServing* serving = host_.serving();
+  return serving != nullptr ? serving->list() : std::vector<ServedModel>();
+}
+
+Expected<ServedModel> OipRouter::findServed(std::string_view name,
+                                            std::string_view version) const {
+  const ModelServing* serving = host_.serving();
+  if (serving == nullptr) {
+    return notFound("unknown model '" + std::string(name) + "'");
+  }
+  return serving->find(name, version);
+}
+
 Expected<ServedModel> OipRouter::findModel(const HttpRequest& request) const {
   const std::string& name = request.path_params.at("model");
   auto version = request.path_params.find("version");
   if (!serves(name)) {
     return notFound("unknown model '" + name + "'");
   }
-  auto found = host_.models().find(
+  auto found = findServed(
       name, version == request.path_params.end() ? std::string_view() : version->second);
   if (!found.ok()) {
     if (found.status().code() == StatusCode::kNotFound) {
@@ -527,7 +541,7 @@ void OipRouter::serverMetadata(HttpResponse& response) const {
 
 void OipRouter::serverReady(HttpResponse& response) const {
   bool ready = true;
-  std::vector<ServedModel> served = host_.models().list();
+  std::vector<ServedModel> served = servedModels();
   if (models_) {
     for (const auto& name : *models_) {
       bool present = std::any_of(served.begin(), served.end(),
@@ -550,7 +564,7 @@ void OipRouter::modelMetadata(const HttpRequest& request, HttpResponse& response
     return;
   }
   std::vector<std::string> versions;
-  for (const auto& m : host_.models().list()) {
+  for (const auto& m : servedModels()) {
     if (m.name == served->name) {
       versions.push_back(m.version);
     }
@@ -897,7 +911,7 @@ void OipRouter::metrics(HttpResponse& response) const {
 Expected<ServedModel> OipRouter::mlflowModel() const {
   if (options_.mlflow_model) {
     const std::string& name = *options_.mlflow_model;
-    auto found = serves(name) ? host_.models().find(name, std::string_view())
+    auto found = serves(name) ? findServed(name, std::string_view())
                               : Expected<ServedModel>(notFound(""));
     if (!found.ok() || !found->model) {
       return notFound("the model '" + name + "' named by mlflow_model is not served");
@@ -905,7 +919,7 @@ Expected<ServedModel> OipRouter::mlflowModel() const {
     return found;
   }
   std::vector<std::string> names;
-  for (const auto& m : host_.models().list()) {
+  for (const auto& m : servedModels()) {
     if (serves(m.name) && std::find(names.begin(), names.end(), m.name) == names.end()) {
       names.push_back(m.name);
     }
@@ -922,7 +936,7 @@ Expected<ServedModel> OipRouter::mlflowModel() const {
                            "); set the frontend's mlflow_model parameter to the one "
                            "/invocations scores with, or use /v2/models/{name}/infer");
   }
-  auto found = host_.models().find(names.front(), std::string_view());
+  auto found = findServed(names.front(), std::string_view());
   if (found.ok() && !found->model) {
     return notFound("unknown model '" + names.front() + "'");
   }

@@ -37,7 +37,7 @@ struct HttpFrontendOptions {
   /// requests took under this long on average (OipRouterOptions::inline_max_us).
   std::int64_t inline_max_us = 1000;
   std::int64_t max_body_bytes = 64 << 20;
-  /// Serve only these catalog names; nullopt: every model in host.models().
+  /// Serve only these model names; nullopt: every model the host serves.
   std::optional<std::vector<std::string>> models;
   /// Request line and headers together; larger ones get 431.
   std::int64_t max_header_bytes = 16 << 10;
@@ -198,6 +198,9 @@ class OipRouter {
               HttpResponse& response) const;
   bool serves(std::string_view name) const;
   Expected<ServedModel> findModel(const HttpRequest& request) const;
+  // The host's served models; none when the host offers no serving runtime.
+  std::vector<ServedModel> servedModels() const;
+  Expected<ServedModel> findServed(std::string_view name, std::string_view version) const;
   void serverMetadata(HttpResponse& response) const;
   void serverReady(HttpResponse& response) const;
   void modelMetadata(const HttpRequest& request, HttpResponse& response) const;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "aimass/model.h"
+#include "aimass/serving.h"
 #include "aimass/tensor.h"
 #include "aimass/util/number_text.h"
 
@@ -262,7 +263,7 @@ bool LinesFrontend::writeLine(const std::string& text) {
 
 // Step 8: the protocol itself, kept free of I/O. Every failure becomes an "error: ..." line
 // instead of an exception or a crash: one bad request must not end the stream.
-std::string LinesFrontend::answer(const Host& host, std::string_view line) {
+std::string LinesFrontend::answer(Host& host, std::string_view line) {
   auto words = splitWords(line);
   if (words.empty()) {
     return "error: empty request; write '<model> <v1> <v2> ...'";
@@ -282,9 +283,16 @@ std::string LinesFrontend::answer(const Host& host, std::string_view line) {
     return "error: no values after " + shortQuote(name) + "; write '<model> <v1> <v2> ...'";
   }
 
-  // Step 9: reach the model through the host's catalog (thread-safe; the ServedModel keeps
-  // the model alive while we use it), check the request against its schema, then predict.
-  auto served = host.models().find(name, "");
+  // Step 9: reach the model through the host's serving runtime (thread-safe; the ServedModel
+  // keeps the model alive while we use it), check the request against its schema, then
+  // predict. A host may offer no serving runtime at all (a test double, say): then no model
+  // is known. A frontend that wants the runtime's batching and statistics pins the model and
+  // calls PinnedModel::infer() instead, as frontend.http does.
+  ModelServing* serving = host.serving();
+  if (serving == nullptr) {
+    return "error: this host serves no models";
+  }
+  auto served = serving->find(name, "");
   if (!served.ok() || !served->model) {
     return "error: unknown model " + shortQuote(name);
   }

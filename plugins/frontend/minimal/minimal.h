@@ -59,7 +59,7 @@ class LinesFrontend final : public Frontend {
 
   /// The answer to one request line, without the newline. Public so it can be tested (and
   /// reused) without streams.
-  static std::string answer(const Host& host, std::string_view line);
+  static std::string answer(Host& host, std::string_view line);
 
  private:
   void readLoop();

@@ -17,7 +17,7 @@ namespace aimass {
 /// every thread it started, and is idempotent.
 ///
 /// Threading: start() and stop() are called from the host's main thread. Requests reach models
-/// through host.models() and routes through host.routes(), both thread-safe.
+/// through host.serving() and routes through host.routes(), both thread-safe.
 class Frontend : public Node {
  public:
   NodeKind kind() const noexcept final { return NodeKind::kFrontend; }

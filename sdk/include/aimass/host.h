@@ -12,33 +12,9 @@
 
 namespace aimass {
 
-class Model;
 class ModelServing;
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
-
-/// A model a frontend can serve, as the host's catalog lists it.
-struct ServedModel {
-  std::string name;                    ///< what clients put in the URL
-  std::string version;                 ///< "1", "2", ...
-  std::shared_ptr<const Model> model;  ///< keeps the model (and its plugin) alive while in use
-};
-
-/// The models the host offers to frontends. Implemented by the host.
-///
-/// Threading: every method is safe to call from many threads at once. A ServedModel returned
-/// stays valid for as long as the caller holds it, even if the model is unloaded meanwhile.
-class ModelCatalog {
- public:
-  /// Every model and version that can be served, sorted by name then version.
-  virtual std::vector<ServedModel> list() const = 0;
-  /// The model `name` at `version`, or its default version when `version` is empty.
-  /// kNotFound when the name or version is unknown.
-  virtual Expected<ServedModel> find(std::string_view name, std::string_view version) const = 0;
-
- protected:
-  ~ModelCatalog() = default;
-};
 
 /// Services the host offers every node. Implemented by the host; outlives every node.
 ///
@@ -55,16 +31,15 @@ class Host {
   virtual std::filesystem::path baseDir() const = 0;
   /// Routes contributed by nodes, served by frontends.
   virtual RouteTable& routes() = 0;
-  /// Models available for serving.
-  virtual const ModelCatalog& models() const = 0;
   /// The host's version ("0.1.0").
   virtual std::string_view version() const = 0;
   /// True once SIGINT/SIGTERM asked the process to stop; long jobs poll it and return
   /// kCancelled.
   virtual bool stopRequested() const = 0;
-  /// The serving runtime (aimass/serving.h): pinned versions, batching, the model repository,
-  /// statistics and metrics. Null when the host offers none (frontends then answer 503).
-  /// Added in ABI 1.1; a host that implements it lists the same models as models().
+  /// The serving runtime (aimass/serving.h): the models that can be served, pinned versions,
+  /// batching, the model repository, statistics and metrics. Null when the host offers none
+  /// (frontends then answer 503). Since ABI 4.0 the only way to the served models: the
+  /// catalog of earlier versions (list, find) is part of ModelServing.
   virtual ModelServing* serving() { return nullptr; }
 
  protected:

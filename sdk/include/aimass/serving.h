@@ -41,6 +41,13 @@ constexpr std::string_view inferFailureName(InferFailure f) noexcept {
   return "backend";
 }
 
+/// A model a frontend can serve, as ModelServing::list() names it.
+struct ServedModel {
+  std::string name;                    ///< what clients put in the URL
+  std::string version;                 ///< "1", "2", ...
+  std::shared_ptr<const Model> model;  ///< keeps the model (and its plugin) alive while in use
+};
+
 /// One version of a model, pinned for the length of a request: the request runs entirely on
 /// this version even if a newer one is loaded or this one is unloaded meanwhile.
 ///
@@ -126,13 +133,21 @@ struct VersionPolicy {
   std::vector<std::int64_t> versions;  ///< kSpecific: exactly these
 };
 
-/// The host's serving runtime: loaded model versions, batching, the repository, statistics.
-/// Implemented by the host (core/include/aimass/core/serving.h); frontends reach it through
-/// Host::serving().
+/// The host's serving runtime: the models that can be served, loaded versions, batching, the
+/// repository, statistics. Implemented by the host (core/include/aimass/core/serving.h);
+/// frontends reach it through Host::serving().
 ///
-/// Threading: every method is safe from many threads at once.
+/// Threading: every method is safe from many threads at once. A ServedModel or PinnedModel
+/// returned stays valid for as long as the caller holds it, even if the model is unloaded
+/// meanwhile.
 class ModelServing {
  public:
+  /// Every model and version that can be served now, sorted by name then version.
+  virtual std::vector<ServedModel> list() const = 0;
+  /// The model `name` at `version`, or its highest loaded version when `version` is empty.
+  /// kNotFound when the name or version is unknown. For metadata; a request that runs the
+  /// model pins it instead, so that it is counted and batched.
+  virtual Expected<ServedModel> find(std::string_view name, std::string_view version) const = 0;
   /// The version `version` of `name`, or the highest loaded one when `version` is empty.
   /// kNotFound naming what is unknown.
   virtual Expected<std::shared_ptr<PinnedModel>> pin(std::string_view name,

@@ -5,6 +5,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "aimass/model.h"
@@ -126,6 +127,19 @@ class TrainingCallback : public Node {
   /// cancelled run). An error returned here replaces an OK outcome; with a failed outcome it
   /// is logged as a warning.
   virtual Status onRunEnd(TrainingState& /*state*/, Status& /*outcome*/) { return Status(); }
+
+  /// What the callback must carry into a resumed run for it to go on exactly as an unbroken
+  /// one would (a moving average, epochs since an improvement, a pruner's history), as bytes
+  /// of its own format written to `out` (empty on entry). job.train calls it each time it
+  /// writes a checkpoint: after onEpochEnd, or in onRunEnd of a run stopped by the host, so
+  /// the state is the one after those hooks of the other callbacks ran. Default: nothing to
+  /// carry. An error fails the checkpoint (and so the run), naming the callback.
+  virtual Status saveState(std::string& /*out*/) const { return Status(); }
+  /// Restores what saveState() wrote, when job.train resumes from a checkpoint: called once,
+  /// before onRunBegin, with the bytes (empty when saveState() wrote none). The bytes come from
+  /// storage: check them (kDataLoss for a corrupt state). An error fails the run before its
+  /// first step, naming the callback. Default: ignores them.
+  virtual Status loadState(std::string_view /*bytes*/) { return Status(); }
 };
 
 }  // namespace aimass

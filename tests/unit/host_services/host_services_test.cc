@@ -192,8 +192,9 @@ TEST(HostServicesTest, ServicesAndSettings) {
 
   ASSERT_TRUE(host.routes().add(route("GET", "/x", "n")).ok());
   EXPECT_EQ(host.routes().routes().size(), 1u);
-  host.catalog().add("m", "1", std::make_shared<StubModel>());
-  EXPECT_TRUE(host.models().find("m", "1").ok());
+  host.servingRuntime().add("m", "1", std::make_shared<StubModel>());
+  ASSERT_NE(host.serving(), nullptr);
+  EXPECT_TRUE(host.serving()->find("m", "1").ok());
 
   HostServices all_cores("/", 0);
   EXPECT_GE(all_cores.threads(), 1);

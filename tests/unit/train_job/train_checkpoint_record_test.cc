@@ -32,6 +32,7 @@ TrainCheckpoint sample() {
   c.model_format_version = 2;
   c.model_payload = std::string("\0\1\2payload", 10);
   c.optimizer_state = "adam-state";
+  c.callback_states = {{"prune", std::string("\0\7history", 9)}, {"freeze", ""}};
   return c;
 }
 
@@ -53,6 +54,26 @@ TEST(TrainCheckpoint, RoundTripsEveryField) {
   EXPECT_EQ(decoded->model_format_version, 2u);
   EXPECT_EQ(decoded->model_payload, c.model_payload);
   EXPECT_EQ(decoded->optimizer_state, "adam-state");
+  EXPECT_EQ(decoded->callback_states, c.callback_states);
+}
+
+TEST(TrainCheckpoint, AFormatOneBodyWithoutCallbackStatesIsStillRead) {
+  TrainCheckpoint c = sample();
+  c.callback_states.clear();
+  std::string_view body;
+  const std::string bytes = encodeTrainCheckpoint(c);
+  ASSERT_TRUE(decodeModelArtifact(bytes, body).ok());
+  // Format 1 ended after the optimizer state: drop the (zero) callback count.
+  const std::string v1 = encodeArtifactEnvelope("job.train checkpoint", 1,
+                                                body.substr(0, body.size() - 8));
+  auto decoded = decodeTrainCheckpoint(v1);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().toString();
+  EXPECT_EQ(decoded->optimizer_state, "adam-state");
+  EXPECT_TRUE(decoded->callback_states.empty());
+  // The same bytes labelled format 2 lack the count: cut off.
+  auto v2 = decodeTrainCheckpoint(
+      encodeArtifactEnvelope("job.train checkpoint", 2, body.substr(0, body.size() - 8)));
+  EXPECT_EQ(v2.status().code(), StatusCode::kDataLoss);
 }
 
 TEST(TrainCheckpoint, EveryFlippedBitAndEveryCutIsDataLoss) {
@@ -80,7 +101,7 @@ TEST(TrainCheckpoint, RefusesAModelArtifactAndANewerFormat) {
                                                      "model.mlp"));
   auto newer = decodeTrainCheckpoint(encodeArtifactEnvelope("job.train checkpoint", 9, ""));
   EXPECT_THAT(newer.status().message(),
-              HasSubstr("checkpoint format 9 is unknown (this host reads format 1)"));
+              HasSubstr("checkpoint format 9 is unknown (this host reads formats 1 to 2)"));
   // A valid envelope around a body that is too short.
   auto empty = decodeTrainCheckpoint(encodeArtifactEnvelope("job.train checkpoint", 1, "ab"));
   EXPECT_EQ(empty.status().code(), StatusCode::kDataLoss);

@@ -36,14 +36,6 @@ class NoRoutes final : public RouteTable {
   std::vector<Route> routes() const override { return {}; }
 };
 
-class NoModels final : public ModelCatalog {
- public:
-  std::vector<ServedModel> list() const override { return {}; }
-  Expected<ServedModel> find(std::string_view, std::string_view) const override {
-    return notFound("none");
-  }
-};
-
 class FakeHost final : public Host {
  public:
   void log(LogLevel level, std::string_view node, std::string_view message) override {
@@ -56,7 +48,6 @@ class FakeHost final : public Host {
   int threads() const override { return 1; }
   std::filesystem::path baseDir() const override { return "."; }
   RouteTable& routes() override { return routes_; }
-  const ModelCatalog& models() const override { return models_; }
   std::string_view version() const override { return "test"; }
   /// Turns true on the `stop_after`-th poll (never when 0).
   bool stopRequested() const override {
@@ -72,7 +63,6 @@ class FakeHost final : public Host {
   std::mutex mutex_;
   mutable std::atomic<std::uint64_t> polls_{0};
   NoRoutes routes_;
-  NoModels models_;
 };
 
 class RecordingProgress final : public JobProgress {
@@ -1240,7 +1230,7 @@ TEST(TrainJobCallbacks, ACallbackCanReplaceTheGradientsBeforeTheOptimizerStep) {
   Rig rig;
   auto zero = std::make_shared<ZeroGradients>();
   TrainTargets targets = rig.targets();
-  targets.callbacks.push_back({"zero", zero});
+  targets.callbacks.push_back({"zero", zero, "callback.test"});
   auto job = TrainJob::create("train", targets, quickOptions());
   ASSERT_TRUE(job.ok()) << job.status().toString();
   ASSERT_TRUE((*job)->run(rig.host, rig.progress).ok());
@@ -1255,7 +1245,7 @@ TEST(TrainJobCallbacks, ACallbackRunsBeforeClippingSoClippingSeesItsGradients) {
   Rig rig;
   auto zero = std::make_shared<ZeroGradients>();
   TrainTargets targets = rig.targets();
-  targets.callbacks.push_back({"zero", zero});
+  targets.callbacks.push_back({"zero", zero, "callback.test"});
   TrainOptions options = quickOptions();
   options.clip_grad_norm = 0.05;
   auto job = TrainJob::create("train", targets, options);
@@ -1268,7 +1258,7 @@ TEST(TrainJobCallbacks, ACallbackStopsTheRunAfterValidationWithAReasonThatIsLogg
   Rig rig;
   auto stop = std::make_shared<StopAfterValidation>(2);
   TrainTargets targets = rig.targets();
-  targets.callbacks.push_back({"good_enough", stop});
+  targets.callbacks.push_back({"good_enough", stop, "callback.test"});
   TrainOptions options = quickOptions();
   options.epochs = 5;
   options.track = true;
@@ -1302,8 +1292,8 @@ TEST(TrainJobCallbacks, AFailingCallbackEndsTheRunWithItsErrorNamingIt) {
   Rig rig;
   auto stop = std::make_shared<StopAfterValidation>(99);
   TrainTargets targets = rig.targets();
-  targets.callbacks.push_back({"allreduce", std::make_shared<FailAtStep>(13)});
-  targets.callbacks.push_back({"watcher", stop});
+  targets.callbacks.push_back({"allreduce", std::make_shared<FailAtStep>(13), "callback.test"});
+  targets.callbacks.push_back({"watcher", stop, "callback.test"});
   auto job = TrainJob::create("train", targets, quickOptions());
   ASSERT_TRUE(job.ok());
   Status status = (*job)->run(rig.host, rig.progress);
@@ -1314,6 +1304,99 @@ TEST(TrainJobCallbacks, AFailingCallbackEndsTheRunWithItsErrorNamingIt) {
   // Only the checkpoint of epoch 1, the last good state; no model.
   ASSERT_EQ(rig.storage->values.size(), 1u);
   EXPECT_EQ(rig.storage->values.count("checkpoints/train"), 1u);
+}
+
+/// Counts the optimizer steps it saw; carries the count across a resume in its state.
+class StepCounter final : public TrainingCallback {
+ public:
+  Status onRunBegin(TrainingState& state) override {
+    begun_at = steps;
+    EXPECT_EQ(steps, state.global_step) << "the state was restored before onRunBegin";
+    return Status();
+  }
+  Status onStepEnd(TrainingState&) override {
+    ++steps;
+    return Status();
+  }
+  Status saveState(std::string& out) const override {
+    ++saves;
+    out = std::to_string(steps);
+    return Status();
+  }
+  Status loadState(std::string_view bytes) override {
+    if (refuse_load) {
+      return dataLoss("the count '" + std::string(bytes) + "' is refused");
+    }
+    steps = std::stoull(std::string(bytes));
+    return Status();
+  }
+  std::uint64_t steps = 0;
+  std::uint64_t begun_at = 0;
+  mutable int saves = 0;
+  bool refuse_load = false;
+};
+
+TEST(TrainJobCallbacks, APluginCallbacksStateIsCheckpointedAndRestoredOnResume) {
+  Rig stopped;
+  auto before = std::make_shared<StepCounter>();
+  TrainTargets targets = stopped.targets();
+  targets.callbacks.push_back({"counter", before, "callback.count"});
+  stopped.host.stop_after = 19;  // as in ARunStoppedMidEpochResumes...: after 14 steps
+  auto job = TrainJob::create("train", targets, quickOptions());
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ((*job)->run(stopped.host, stopped.progress).code(), StatusCode::kCancelled);
+  EXPECT_EQ(before->steps, 14u);
+  EXPECT_EQ(before->saves, 2) << "after epoch 1 and where the run stopped";
+  auto checkpoint = decodeTrainCheckpoint(stopped.storage->values.at("checkpoints/train"));
+  ASSERT_TRUE(checkpoint.ok());
+  ASSERT_EQ(checkpoint->callback_states.size(), 1u);
+  EXPECT_EQ(checkpoint->callback_states[0].first, "counter");
+  EXPECT_EQ(checkpoint->callback_states[0].second, "14");
+
+  Rig resumed;
+  resumed.storage = stopped.storage;
+  auto after = std::make_shared<StepCounter>();
+  TrainTargets again = resumed.targets();
+  again.callbacks.push_back({"counter", after, "callback.count"});
+  auto second = TrainJob::create("train", again, quickOptions());
+  ASSERT_TRUE(second.ok());
+  Status status = (*second)->run(resumed.host, resumed.progress);
+  ASSERT_TRUE(status.ok()) << status.toString();
+  EXPECT_EQ(after->begun_at, 14u);
+  EXPECT_EQ(after->steps, 30u) << "the count went on from the checkpoint's";
+}
+
+TEST(TrainJobCallbacks, ACheckpointOfOtherCallbacksIsNotResumedAndAStateErrorNamesTheCallback) {
+  Rig stopped;
+  TrainTargets targets = stopped.targets();
+  targets.callbacks.push_back({"counter", std::make_shared<StepCounter>(), "callback.count"});
+  stopped.host.stop_after = 19;
+  auto job = TrainJob::create("train", targets, quickOptions());
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ((*job)->run(stopped.host, stopped.progress).code(), StatusCode::kCancelled);
+
+  // Without the callback the fingerprint differs: resume: require refuses to start over.
+  Rig without;
+  without.storage = stopped.storage;
+  TrainOptions require = quickOptions();
+  require.resume = ResumeMode::kRequire;
+  Status refused = without.job(require)->run(without.host, without.progress);
+  EXPECT_THAT(refused.message(), HasSubstr("resume: require does not start over"));
+
+  Rig failing;
+  failing.storage = stopped.storage;
+  auto counter = std::make_shared<StepCounter>();
+  counter->refuse_load = true;
+  TrainTargets again = failing.targets();
+  again.callbacks.push_back({"counter", counter, "callback.count"});
+  auto second = TrainJob::create("train", again, quickOptions());
+  ASSERT_TRUE(second.ok());
+  Status status = (*second)->run(failing.host, failing.progress);
+  EXPECT_EQ(status.code(), StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr("restoring callback 'counter' from checkpoint "
+                                          "'checkpoints/train' in map:test"));
+  EXPECT_THAT(status.message(), HasSubstr("the count '14' is refused"));
+  EXPECT_EQ(failing.optimizer->steps, 0u) << "no step ran";
 }
 
 TEST(TrainJobCallbacks, FactoryTakesCallbackNodesInConfigOrder) {

@@ -46,13 +46,12 @@ class HostServices final : public Host {
   int threads() const override { return threads_; }
   std::filesystem::path baseDir() const override { return base_dir_; }
   RouteTable& routes() override { return routes_; }
-  const ModelCatalog& models() const override { return serving_; }
   ModelServing* serving() override { return &serving_; }
   std::string_view version() const override;
   bool stopRequested() const override { return stop_requested_.load(); }
 
-  /// The serving runtime behind models() and serving(): the graph's models are add()ed to it.
-  ServingRuntime& catalog() { return serving_; }
+  /// The serving runtime behind serving(): the graph's models are add()ed to it.
+  ServingRuntime& servingRuntime() { return serving_; }
   void requestStop() { stop_requested_.store(true); }
   /// Only messages at this level or above are written (default kInfo).
   void setLogLevel(LogLevel level) { min_level_.store(level); }

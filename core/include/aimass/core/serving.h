@@ -42,7 +42,7 @@ struct VersionStats;  // counters of one served version (serving.cc)
 /// Threading: every method is safe from many threads at once; load() calls run one at a time.
 /// Each batched version owns one worker thread, joined when the version is released (after
 /// its queue drained) or in clear().
-class ServingRuntime final : public ModelCatalog, public ModelServing {
+class ServingRuntime final : public ModelServing {
  public:
   ServingRuntime();
   ~ServingRuntime();
@@ -57,11 +57,9 @@ class ServingRuntime final : public ModelCatalog, public ModelServing {
   /// How load() creates models from their saved type (the host sets it from its plugins).
   void setModelFactory(ModelFactory factory);
 
-  // ModelCatalog
+  // ModelServing
   std::vector<ServedModel> list() const override;
   Expected<ServedModel> find(std::string_view name, std::string_view version) const override;
-
-  // ModelServing
   Expected<std::shared_ptr<PinnedModel>> pin(std::string_view name,
                                              std::string_view version) override;
   std::vector<RepositoryEntry> index(bool ready_only) const override;

@@ -233,7 +233,7 @@ class AuthServerTest : public ::testing::Test {
   void SetUp() override {
     ::setenv(kSecretVariable, kSecret, 1);
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().add("clf", "1", std::make_shared<TwoFeatureClassifier>());
+    host_.servingRuntime().add("clf", "1", std::make_shared<TwoFeatureClassifier>());
     Route admin_only;
     admin_only.method = "POST";
     admin_only.pattern = "/v1/admin/purge";
@@ -419,7 +419,7 @@ TEST_F(AuthServerTest, ExpiredBadlySignedOrIncompleteJwtsAre401) {
 }
 
 TEST_F(AuthServerTest, PublicRoutesDoNotTellWhichModelsExist) {
-  host_.catalog().add("other", "1", std::make_shared<TwoFeatureClassifier>());
+  host_.servingRuntime().add("other", "1", std::make_shared<TwoFeatureClassifier>());
   start();
   // Readiness is public: an unknown model and an unknown version of a known one look alike.
   Reply unknown_model = call("GET", "/v2/models/ghost/versions/9/ready");

@@ -73,8 +73,8 @@ class HttpFrontendTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().add("clf", "1", v1_);
-    host_.catalog().add("clf", "2", v2_);
+    host_.servingRuntime().add("clf", "1", v1_);
+    host_.servingRuntime().add("clf", "2", v2_);
   }
   void TearDown() override {
     if (frontend_) {
@@ -394,7 +394,7 @@ TEST_F(HttpFrontendTest, ContributedRoutesAreServed) {
 TEST_F(HttpFrontendTest, ModelsParameterRestrictsWhatIsServed) {
   auto other = std::make_shared<TwoFeatureClassifier>();
   other->ready_ = false;
-  host_.catalog().add("other", "1", other);
+  host_.servingRuntime().add("other", "1", other);
   HttpFrontendOptions options;
   options.models = std::vector<std::string>{"clf"};
   start(options);
@@ -585,7 +585,7 @@ TEST_F(HttpFrontendTest, BatchedModelsAndAZeroLimitNeverRunInline) {
   const HttpRequest infer = routerRequest("POST", "/v2/models/clf/infer", inferBody("[1,2,3,4]"));
   const HttpRequest versioned =
       routerRequest("POST", "/v2/models/clf/versions/1/infer", inferBody("[1,2,3,4]"));
-  host_.catalog().add("other", "1", std::make_shared<TwoFeatureClassifier>());
+  host_.servingRuntime().add("other", "1", std::make_shared<TwoFeatureClassifier>());
   const HttpRequest other = routerRequest("POST", "/v2/models/other/infer", inferBody("[1,2,3,4]"));
 
   OipRouterOptions batched;
@@ -694,7 +694,7 @@ TEST(HttpFrontendPlugin, RegistersFrontendHttpWithItsParameters) {
   core::HostServices host(".", 1);
   host.setLogLevel(LogLevel::kError);
   auto model = std::make_shared<TwoFeatureClassifier>();
-  host.catalog().add("clf", "1", model);
+  host.servingRuntime().add("clf", "1", model);
   NodeConfig config("web", "frontend.http", &host);
   for (const auto& p : type.params) {
     if (!std::holds_alternative<std::monostate>(p.default_value)) {

@@ -108,7 +108,7 @@ class HttpLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().add("clf", "1", clf_);
+    host_.servingRuntime().add("clf", "1", clf_);
   }
   void TearDown() override {
     if (frontend_) {

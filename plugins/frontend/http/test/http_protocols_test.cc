@@ -54,7 +54,7 @@ class ProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().add("clf", "1", clf_);
+    host_.servingRuntime().add("clf", "1", clf_);
   }
   void TearDown() override {
     if (frontend_) {
@@ -266,7 +266,7 @@ TEST_F(ProtocolTest, MlflowPingHealthAndVersion) {
 
 TEST_F(ProtocolTest, SeveralModelsNeedTheMlflowModelParameter) {
   auto other = std::make_shared<TwoFeatureClassifier>();
-  host_.catalog().add("other", "1", other);
+  host_.servingRuntime().add("other", "1", other);
   start();
   Answer ambiguous = call("POST", "/invocations", R"({"instances":[[1,2]]})");
   EXPECT_EQ(ambiguous.status, 400);

@@ -107,7 +107,7 @@ class OpenApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().add("clf", "1", std::make_shared<TwoFeatureClassifier>());
+    host_.servingRuntime().add("clf", "1", std::make_shared<TwoFeatureClassifier>());
     auto storage = plugins::storage::FsStorage::create(dir_.path(), false);
     ASSERT_TRUE(storage.ok()) << storage.status().toString();
     storage_ = std::move(storage).value();

@@ -79,7 +79,7 @@ class RequestMemoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().add("clf", "1", std::make_shared<TwoFeatureClassifier>());
+    host_.servingRuntime().add("clf", "1", std::make_shared<TwoFeatureClassifier>());
     HttpFrontendOptions options;
     options.port = 0;
     options.event_loops = 1;

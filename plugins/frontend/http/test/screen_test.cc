@@ -70,7 +70,7 @@ class ScreenTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().add("clf", "1", std::make_shared<TwoFeatureClassifier>());
+    host_.servingRuntime().add("clf", "1", std::make_shared<TwoFeatureClassifier>());
     contribute("POST", "/v1/echo/{word}", Role::kReader);
     contribute("POST", "/v1/aliases/{alias}", Role::kOperator);
     contribute("DELETE", "/v1/versions/{version}", Role::kAdmin);

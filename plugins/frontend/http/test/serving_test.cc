@@ -166,7 +166,7 @@ class ServingTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().setModelFactory(
+    host_.servingRuntime().setModelFactory(
         [this](const std::string& type) -> Expected<std::shared_ptr<Model>> {
           if (fail_factory_) {
             return internalError("the factory refused");
@@ -187,7 +187,7 @@ class ServingTest : public ::testing::Test {
     if (frontend_) {
       frontend_->stop();
     }
-    host_.catalog().clear();
+    host_.servingRuntime().clear();
   }
 
   void start(HttpFrontendOptions options = {}) {
@@ -269,7 +269,7 @@ class ServingTest : public ::testing::Test {
 TEST_F(ServingTest, ConcurrentRequestsAreBatchedAndEachGetsItsOwnRows) {
   auto model = std::make_shared<ScaledModel>(3);
   model->gate = &gate_;
-  host_.catalog().add("scaled", "1", model);
+  host_.servingRuntime().add("scaled", "1", model);
   HttpFrontendOptions options;
   options.batching.max_batch_size = 16;
   options.batching.max_queue_delay_us = 0;
@@ -326,7 +326,7 @@ TEST_F(ServingTest, ConcurrentRequestsAreBatchedAndEachGetsItsOwnRows) {
 TEST_F(ServingTest, AFullQueueAnswers503AndTheQueuedRequestsStillSucceed) {
   auto model = std::make_shared<ScaledModel>(1);
   model->gate = &gate_;
-  host_.catalog().add("scaled", "1", model);
+  host_.servingRuntime().add("scaled", "1", model);
   HttpFrontendOptions options;
   options.batching.max_batch_size = 4;
   options.batching.max_queue_delay_us = 0;
@@ -363,7 +363,7 @@ TEST_F(ServingTest, AFullQueueAnswers503AndTheQueuedRequestsStillSucceed) {
 TEST_F(ServingTest, ARequestWaitingPastItsTimeoutFailsWith503) {
   auto model = std::make_shared<ScaledModel>(1);
   model->gate = &gate_;
-  host_.catalog().add("scaled", "1", model);
+  host_.servingRuntime().add("scaled", "1", model);
   HttpFrontendOptions options;
   options.batching.max_batch_size = 4;
   options.batching.max_queue_delay_us = 0;
@@ -490,7 +490,7 @@ TEST_F(ServingTest, AFailedLoadLeavesTheOldVersionServing) {
 }
 
 TEST_F(ServingTest, RepositoryIndexLoadAndUnload) {
-  host_.catalog().add("graph_model", "1", std::make_shared<ScaledModel>(1));
+  host_.servingRuntime().add("graph_model", "1", std::make_shared<ScaledModel>(1));
   registerScaled(1);
   registerScaled(2);
   HttpFrontendOptions options;
@@ -557,9 +557,9 @@ TEST_F(ServingTest, LoadWithoutARepositoryIsRefused) {
 }
 
 TEST_F(ServingTest, StatisticsRoutes) {
-  host_.catalog().add("a", "1", std::make_shared<ScaledModel>(1));
-  host_.catalog().add("b", "1", std::make_shared<ScaledModel>(1));
-  host_.catalog().add("b", "2", std::make_shared<ScaledModel>(2));
+  host_.servingRuntime().add("a", "1", std::make_shared<ScaledModel>(1));
+  host_.servingRuntime().add("b", "1", std::make_shared<ScaledModel>(1));
+  host_.servingRuntime().add("b", "2", std::make_shared<ScaledModel>(2));
   start();
   ASSERT_EQ(call("POST", "/v2/models/b/infer", row(1, 2)).status, 200);
   Reply bad = call("POST", "/v2/models/b/infer", R"({"inputs":[]})");
@@ -583,7 +583,7 @@ TEST_F(ServingTest, StatisticsRoutes) {
 }
 
 TEST_F(ServingTest, MetricsPassPromtool) {
-  host_.catalog().add("clf", "1", std::make_shared<ScaledModel>(1));
+  host_.servingRuntime().add("clf", "1", std::make_shared<ScaledModel>(1));
   start();
   ASSERT_EQ(call("POST", "/v2/models/clf/infer", row(1, 2)).status, 200);
   EXPECT_EQ(call("POST", "/v2/models/clf/infer", "{").status, 400);

@@ -70,7 +70,7 @@ class TlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().add("clf", "1", clf_);
+    host_.servingRuntime().add("clf", "1", clf_);
     server_ = issue(temp_.path(), "server", nullptr);
   }
   void TearDown() override {

@@ -93,8 +93,8 @@ class LinesFrontendTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    host_.catalog().add("clf", "1", classifier_);
-    host_.catalog().add("sum", "1", std::make_shared<SumRegressor>());
+    host_.servingRuntime().add("clf", "1", classifier_);
+    host_.servingRuntime().add("sum", "1", std::make_shared<SumRegressor>());
     dir_ = fs::temp_directory_path() /
            ("aimass_lines_" + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());

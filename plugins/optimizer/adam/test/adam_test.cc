@@ -88,7 +88,6 @@ class ThreadsHost final : public Host {
   int threads() const override { return threads_; }
   std::filesystem::path baseDir() const override { return "."; }
   RouteTable& routes() override { return routes_; }
-  const ModelCatalog& models() const override { return models_; }
   std::string_view version() const override { return "test"; }
   bool stopRequested() const override { return false; }
 
@@ -98,16 +97,8 @@ class ThreadsHost final : public Host {
     Status add(Route) override { return unimplemented("no routes"); }
     std::vector<Route> routes() const override { return {}; }
   };
-  class NoModels final : public ModelCatalog {
-   public:
-    std::vector<ServedModel> list() const override { return {}; }
-    Expected<ServedModel> find(std::string_view, std::string_view) const override {
-      return notFound("none");
-    }
-  };
   int threads_;
   NoRoutes routes_;
-  NoModels models_;
 };
 
 /// Parameters of the W1 network's sizes (784-256-128-10) with gradients that differ per
