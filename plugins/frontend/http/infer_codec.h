@@ -14,6 +14,8 @@
 #include "aimass/status.h"
 #include "aimass/tensor.h"
 #include "json_document.h"
+#include "json_numbers.h"
+#include "json_outline.h"
 
 namespace aimass::plugins::frontend {
 
@@ -141,32 +143,6 @@ std::size_t inferRequestValueLimit(const ModelSchema& schema);
 /// Every input as "name DTYPE [dims]" (e.g. "x FP32 [-1, 4], mask BOOL [-1]"), for messages.
 std::string describeInputs(const std::vector<TensorSpec>& specs);
 
-/// What jsonOutline() finds in a JSON text without parsing it.
-struct JsonOutline {
-  std::size_t depth = 0;       ///< deepest nesting of lists and objects
-  std::size_t values = 1;      ///< values and member names (see jsonOutline())
-  std::size_t containers = 0;  ///< lists and objects
-  std::size_t names = 0;       ///< member names
-  /// Strings, numbers, true, false and null that are not member names.
-  std::size_t scalars() const { return values - std::min(values, containers + names); }
-};
-
-/// Deepest nesting of JSON lists and objects in `json`, and a count of its values and member
-/// names: one for the root and one after every '[', '{', ',' and ':' but an empty list's or
-/// object's (exact for valid JSON), with the lists and objects and the member names among them.
-/// Strings are skipped, so brackets and commas in them do not count. Stops as soon as a limit
-/// is passed, with that count at its limit + 1. Never throws.
-JsonOutline jsonOutline(std::string_view json, std::size_t depth_limit, std::size_t value_limit);
-
-/// jsonOutline(json, limit, no value limit).depth.
-std::size_t jsonNestingDepth(std::string_view json, std::size_t limit);
-
-/// One JSON scalar (kind and text of a JsonDocument node or a JsonReader token) as an element
-/// of the numeric or BOOL `dtype`, written to `out` (dtypeSize(dtype) bytes) as
-/// decodeInferRequest() reads `data` elements: a number for a numeric datatype (an integral one
-/// such as 3.0 for an integer datatype too), refused beyond the datatype's range; true or false
-/// for BOOL. False, with nothing written, for anything else and for BYTES. Never throws.
-bool jsonScalarToElement(const JsonDocument::Node& scalar, DType dtype, void* out);
 
 /// Appends element `index` (row-major) of `tensor` as a JSON value, written as in responses.
 /// `index` must be below numel(). Never throws except std::bad_alloc.
