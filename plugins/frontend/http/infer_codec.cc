@@ -406,18 +406,6 @@ Expected<Shape> readShape(const JsonDocument& doc, std::size_t value, const std:
   return shape;
 }
 
-bool shapeFits(const Shape& actual, const Shape& expected) {
-  if (actual.size() != expected.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    if (expected[i] >= 0 && actual[i] != expected[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 /// The value of Inference-Header-Content-Length: the JSON header's length within `body`.
 Expected<std::size_t> headerLength(std::string_view value, std::size_t body_size) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {

@@ -17,18 +17,6 @@ std::string inputNames(const ModelSchema& schema) {
   return out;
 }
 
-bool shapeFits(const Shape& actual, const Shape& expected) {
-  if (actual.size() != expected.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    if (expected[i] >= 0 && actual[i] != expected[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 const TensorSpec* findInput(const ModelSchema& schema, std::string_view name) {
   for (const auto& s : schema.inputs) {
     if (s.name == name) {

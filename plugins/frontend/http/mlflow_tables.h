@@ -19,14 +19,12 @@
 #include "json_document.h"
 #include "json_numbers.h"
 #include "json_reader.h"
+#include "tensor_elements.h"
 
 namespace aimass::plugins::frontend::mlflow {
 
 /// The model's input names, comma-separated, for messages.
 std::string inputNames(const ModelSchema& schema);
-
-/// Whether `actual` has `expected`'s rank and its fixed (non -1) dimensions.
-bool shapeFits(const Shape& actual, const Shape& expected);
 
 /// The input named `name`; null when the model has none.
 const TensorSpec* findInput(const ModelSchema& schema, std::string_view name);

@@ -128,6 +128,18 @@ bool storeHalfExactly(long double x, std::uint16_t& out, bool brain) {
 
 }  // namespace
 
+bool shapeFits(const Shape& actual, const Shape& expected) {
+  if (actual.size() != expected.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    if (expected[i] >= 0 && actual[i] != expected[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool isNumeric(DType t) { return t != DType::kBool && t != DType::kBytes; }
 
 Expected<Tensor> convertExactly(const Tensor& source, DType target, const std::string& input) {

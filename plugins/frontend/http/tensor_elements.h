@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// Element conversions of the inference codecs (infer_codec.h): 16-bit floats to and from
-// float, and exact conversion of a tensor to the datatype a model takes.
+// Elements and shapes for the inference codecs (infer_codec.h, mlflow_codec.h): 16-bit floats
+// to and from float, exact conversion of a tensor to the datatype a model takes, shape checks.
 
 #include <cstdint>
 #include <string>
@@ -20,6 +20,9 @@ std::uint16_t floatToHalf(float f);
 float bfloatToFloat(std::uint16_t b);
 /// float to bfloat16, rounding to nearest even.
 std::uint16_t floatToBfloat(float f);
+
+/// Whether `actual` has `expected`'s rank and its fixed dimensions (-1 in `expected`: any).
+bool shapeFits(const Shape& actual, const Shape& expected);
 
 /// Every datatype but BOOL and BYTES.
 bool isNumeric(DType t);
