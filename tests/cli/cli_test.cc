@@ -275,7 +275,8 @@ TEST(Cli, ValidateNamesAMistakeInARecordByItsPlaceAndPath) {
                        "one of: reader, operator, admin, but is 'root'\n" +
                        file +
                        ":8:30: error: parameter 'model_settings.iris.max_batch_size' of "
-                       "node 'web' must be an integer, but is 'lots'\n");
+                       "node 'web' must be an integer, but is 'lots'\n" +
+                       "3 errors in " + file + "\n");
 }
 
 TEST(Cli, ValidateAcceptsAGoodConfiguration) {
