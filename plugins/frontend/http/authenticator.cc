@@ -227,7 +227,7 @@ Expected<ApiKey> parseApiKey(std::string_view entry, std::string_view where) {
 
 std::vector<ParamSpec> apiKeyFields() {
   return {
-      ParamSpec::string("name", "Who holds the key; requests made with it are logged as this."),
+      ParamSpec::string("name", "Who holds the key: the principal its requests act as."),
       ParamSpec::string("role", "What the key may do.").oneOf({"reader", "operator", "admin"}),
       ParamSpec::string("sha256",
                         "The SHA-256 of the key as 64 hex digits (`aimass auth hash-key`, or "
