@@ -169,9 +169,10 @@ constexpr CommandHelp kCommands[] = {
     {"auth hash-key", "auth hash-key < KEYFILE",
      "Print the stored form (SHA-256) of an API key read from stdin.",
      "Reads one API key from standard input (one trailing line break is dropped) and prints\n"
-     "its SHA-256 as 64 lower-case hex digits: the third field of a frontend.http `api_keys`\n"
-     "entry or `api_keys_file` line, \"NAME ROLE SHA256\". The key itself is never stored in\n"
-     "the configuration; the server hashes each presented key and compares the hashes.\n"
+     "its SHA-256 as 64 lower-case hex digits: the `sha256` field of a frontend.http\n"
+     "`api_keys` record, or the third of an `api_keys_file` line, \"NAME ROLE SHA256\". The\n"
+     "key itself is never stored in the configuration; the server hashes each presented key\n"
+     "and compares the hashes.\n"
      "A key that an HTTP header cannot carry as it is (empty, several lines, control\n"
      "characters, leading or trailing spaces) is refused.\n"
      "\n"

@@ -28,6 +28,10 @@ namespace fs = std::filesystem;
 /// keeps a mistaken include of a huge (or endless, like /proc files) file from eating memory.
 constexpr std::size_t kMaxConfigBytes = 16u << 20;
 
+/// The deepest a parameter's value nests collections: a record list or map (1) holds records
+/// (2) whose list fields (3) hold scalars.
+constexpr int kMaxValueDepth = 3;
+
 const std::vector<std::string> kTopLevelKeys = {"nodes", "include", "plugins", "threads"};
 
 bool isNodeName(std::string_view name) {
@@ -56,10 +60,6 @@ bool isVariableName(std::string_view name) {
     }
   }
   return true;
-}
-
-std::string formatLocation(const SourceLocation& where) {
-  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
 }
 
 /// Replaces ${VAR}, ${VAR:-default} and $$ in `text`. On failure returns false and sets `message`
@@ -222,9 +222,11 @@ class ConfigLoader {
   /// went in, `from_environment` (if given) learns where the scalar is and how to name it.
   bool substitute(YAML::Node node, const std::string& file,
                   FromEnvironment* from_environment = nullptr);
-  /// Substitutes every scalar of a scalar or of a list of scalars.
+  /// Substitutes every scalar of a parameter's value: a scalar, a list, or the fields of a list
+  /// or map of records (the values, not the names). `depth` counts the collections around
+  /// `node` inside the value.
   bool substituteValue(const YAML::Node& node, const std::string& file,
-                       FromEnvironment* from_environment);
+                       FromEnvironment* from_environment, int depth = 0);
   /// The scalars of a value that may be one string or a list of strings, substituted.
   std::vector<std::pair<std::string, SourceLocation>> stringList(const YAML::Node& node,
                                                                  const SourceLocation& key,
@@ -289,14 +291,21 @@ bool ConfigLoader::substitute(YAML::Node node, const std::string& file,
 }
 
 bool ConfigLoader::substituteValue(const YAML::Node& node, const std::string& file,
-                                   FromEnvironment* from_environment) {
+                                   FromEnvironment* from_environment, int depth) {
   if (node.IsScalar()) {
     return substitute(node, file, from_environment);
   }
   bool ok = true;
+  if (depth == kMaxValueDepth) {
+    return ok;  // deeper than any parameter type reaches: validation reports the shape
+  }
   if (node.IsSequence()) {
     for (const auto& element : node) {
-      ok = substitute(element, file, from_environment) && ok;
+      ok = substituteValue(element, file, from_environment, depth + 1) && ok;
+    }
+  } else if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      ok = substituteValue(it->second, file, from_environment, depth + 1) && ok;
     }
   }
   return ok;

@@ -3,6 +3,10 @@
 
 namespace aimass::core {
 
+std::string formatLocation(const SourceLocation& where) {
+  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+}
+
 // Parts of the location that are unknown (empty file, line 0, column 0) are left out, so a
 // problem with a whole file prints as "FILE: error: ..." rather than "FILE:0:0: error: ...".
 std::string Diagnostic::format() const {

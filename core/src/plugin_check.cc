@@ -13,6 +13,7 @@
 #include "aimass/core/plugin_loader.h"
 #include "aimass/testing/conformance.h"
 #include "json_writer.h"
+#include "param_conversion.h"
 
 namespace aimass::core {
 namespace fs = std::filesystem;
@@ -78,6 +79,24 @@ Status checkChoice(const ParamSpec& param, const std::string& v) {
   return okStatus();
 }
 
+/// Converts the example of a record parameter with the checks a configuration gets: each
+/// record's fields against their specs, defaults filled in. The diagnostics name the example's
+/// own lines and columns.
+Status parseRecordsExample(const ParamSpec& param, const YAML::Node& node, const fs::path& base,
+                           ParamValue& result) {
+  NodeDecl decl;
+  decl.name = "check";
+  decl.base_dir = base;
+  Diagnostics diagnostics;
+  RefSites refs;
+  auto value = ParamConverter(decl, diagnostics).convert(node, {"example", 1, 1}, param, refs);
+  if (!value) {
+    return invalidArgument(formatDiagnostics(diagnostics));
+  }
+  result = std::move(*value);
+  return okStatus();
+}
+
 /// Converts an example (YAML text, "{tmp}" already replaced) to a value of the
 /// parameter's type, checked against its range and choices.
 Expected<ParamValue> parseExample(const ParamSpec& param, const std::string& example,
@@ -85,6 +104,9 @@ Expected<ParamValue> parseExample(const ParamSpec& param, const std::string& exa
   ParamValue result;
   Status status = guard("parsing the example", [&]() -> Status {
     YAML::Node node = YAML::Load(example);
+    if (param.type == ParamType::kRecordList || param.type == ParamType::kRecordMap) {
+      return parseRecordsExample(param, node, base, result);
+    }
     const bool list = param.type == ParamType::kStringList || param.type == ParamType::kIntList ||
                       param.type == ParamType::kFloatList || param.type == ParamType::kRefList;
     if (list != node.IsSequence() || (!list && !node.IsScalar())) {
@@ -152,6 +174,9 @@ Expected<ParamValue> parseExample(const ParamSpec& param, const std::string& exa
         result = std::move(values);
         return okStatus();
       }
+      case ParamType::kRecordList:
+      case ParamType::kRecordMap:
+        break;  // parseRecordsExample
       case ParamType::kFloatList: {
         std::vector<double> values;
         for (const auto& element : node) {

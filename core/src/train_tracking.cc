@@ -177,6 +177,14 @@ std::string paramValueText(const ParamValue& value) {
           return formatNumber(v);
         } else if constexpr (std::is_same_v<T, std::string>) {
           return v;
+        } else if constexpr (std::is_same_v<T, std::vector<ParamRecord>>) {
+          return std::to_string(v.size()) + (v.size() == 1 ? " record" : " records");
+        } else if constexpr (std::is_same_v<T, ParamRecordMap>) {
+          std::string out = "{";
+          for (const auto& [name, record] : v) {
+            out += (out.size() > 1 ? ", " : "") + name;
+          }
+          return out + "}";
         } else {
           std::string out = "[";
           for (std::size_t i = 0; i < v.size(); ++i) {

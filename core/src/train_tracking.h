@@ -76,7 +76,7 @@ class TrainRunTracker {
 };
 
 /// A parameter value as text: true/false, numbers as they read back exactly, lists as
-/// "[a, b]".
+/// "[a, b]", a record list as "2 records", a record map as its names, "{iris, fashion}".
 std::string paramValueText(const ParamValue& value);
 
 /// For every job.train node of an instantiated `graph`: the configuration's stem as the

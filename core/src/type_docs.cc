@@ -58,7 +58,10 @@ std::string requiredLabel(const ParamSpec& param) {
   return "default " + formatParamValue(param.default_value, param.type);
 }
 
-void writeParamValue(JsonWriter& json, const ParamValue& value) {
+void writeRecord(JsonWriter& json, const ParamRecord& record);
+
+template <typename Variant>
+void writeParamValue(JsonWriter& json, const Variant& value) {
   std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
@@ -67,6 +70,19 @@ void writeParamValue(JsonWriter& json, const ParamValue& value) {
         } else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> ||
                              std::is_same_v<T, double> || std::is_same_v<T, std::string>) {
           json.value(v);
+        } else if constexpr (std::is_same_v<T, std::vector<ParamRecord>>) {
+          json.beginArray();
+          for (const auto& record : v) {
+            writeRecord(json, record);
+          }
+          json.endArray();
+        } else if constexpr (std::is_same_v<T, ParamRecordMap>) {
+          json.beginObject();
+          for (const auto& [name, record] : v) {
+            json.key(name);
+            writeRecord(json, record);
+          }
+          json.endObject();
         } else {
           json.beginArray();
           for (const auto& element : v) {
@@ -76,6 +92,15 @@ void writeParamValue(JsonWriter& json, const ParamValue& value) {
         }
       },
       value);
+}
+
+void writeRecord(JsonWriter& json, const ParamRecord& record) {
+  json.beginObject();
+  for (const auto& [name, value] : record.values()) {
+    json.key(name);
+    writeParamValue(json, value);
+  }
+  json.endObject();
 }
 
 // Text for one Markdown table cell: no line breaks, pipes escaped, and '<' outside code spans
@@ -104,6 +129,101 @@ std::string code(std::string_view text) {
   return text.empty() ? std::string() : "`" + std::string(text) + "`";
 }
 
+/// A record in YAML flow style: "{name: ci, role: reader}".
+std::string formatRecord(const ParamRecord& record) {
+  std::string out = "{";
+  for (const auto& [name, value] : record.values()) {
+    ParamValue as_param = std::visit([](const auto& v) { return ParamValue(v); }, value);
+    out +=
+        (out.size() > 1 ? ", " : "") + name + ": " + formatParamValue(as_param, ParamType::kString);
+  }
+  return out + "}";
+}
+
+// Appends a line per parameter (name, type, required or default, constraints), its doc and
+// example beneath, and the fields of a record parameter beneath those, indented further.
+void appendParams(std::string& out, const std::vector<ParamSpec>& params,
+                  const std::string& margin) {
+  std::size_t width = 0;
+  for (const auto& param : params) {
+    width = std::max(width, param.name.size());
+  }
+  const std::string indent = margin + std::string(2 + width, ' ');
+  for (const auto& param : params) {
+    out += margin + param.name + std::string(width - param.name.size() + 2, ' ') +
+           std::string(paramTypeName(param.type)) + ", " + requiredLabel(param);
+    if (auto constraints = describeConstraints(param); !constraints.empty()) {
+      out += ", " + constraints;
+    }
+    out += "\n";
+    if (!param.doc.empty()) {
+      out += indent + param.doc + "\n";
+    }
+    if (!param.example.empty()) {
+      out += indent + "example: " + param.example + "\n";
+    }
+    if (!param.fields.empty()) {
+      out += indent + "fields of each record:\n";
+      appendParams(out, param.fields, indent + "  ");
+    }
+  }
+}
+
+// One parameter (or record field) of `plugins describe --json`; record parameters add "fields".
+void writeParamSpec(JsonWriter& json, const ParamSpec& param) {
+  json.beginObject()
+      .key("name")
+      .value(param.name)
+      .key("type")
+      .value(paramTypeName(param.type))
+      .key("required")
+      .value(param.required)
+      .key("default");
+  writeParamValue(json, param.default_value);
+  json.key("min");
+  param.min ? json.value(*param.min) : json.null();
+  json.key("max");
+  param.max ? json.value(*param.max) : json.null();
+  json.key("choices").beginArray();
+  for (const auto& choice : param.choices) {
+    json.value(choice);
+  }
+  json.endArray().key("ref_kind");
+  param.ref_kind ? json.value(nodeKindName(*param.ref_kind)) : json.null();
+  json.key("example").value(param.example).key("doc").value(param.doc);
+  if (!param.fields.empty()) {
+    json.key("fields").beginArray();
+    for (const auto& field : param.fields) {
+      writeParamSpec(json, field);
+    }
+    json.endArray();
+  }
+  json.endObject();
+}
+
+// The Markdown table of `params` (a type's parameters, or a record parameter's fields).
+std::string paramTable(const std::vector<ParamSpec>& params, const std::string& first_column) {
+  std::string out = "| " + first_column +
+                    " | Type | Required / default | Constraints | Description |\n"
+                    "|---|---|---|---|---|\n";
+  for (const auto& param : params) {
+    std::string required = param.required ? "required" : requiredLabel(param);
+    if (!param.required && !std::holds_alternative<std::monostate>(param.default_value)) {
+      required = "default " + code(formatParamValue(param.default_value, param.type));
+    }
+    std::string doc = param.doc;
+    if (!param.example.empty() && param.example.find("{tmp}") == std::string::npos) {
+      doc += (doc.empty() ? "" : " ") + std::string("Example: ") + code(param.example) + ".";
+    }
+    if (!param.fields.empty()) {
+      doc += (doc.empty() ? "" : " ") + std::string("Fields below.");
+    }
+    out += "| `" + param.name + "` | " + code(paramTypeName(param.type)) + " | " + cell(required) +
+           " | " + cell(describeConstraints(param)) + " | " + cell(doc) + " |\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string formatParamValue(const ParamValue& value, ParamType type) {
@@ -121,6 +241,18 @@ std::string formatParamValue(const ParamValue& value, ParamType type) {
           return formatFloat(v);
         } else if constexpr (std::is_same_v<T, std::string>) {
           return yamlScalar(v);
+        } else if constexpr (std::is_same_v<T, std::vector<ParamRecord>>) {
+          std::string out = "[";
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            out += (i ? ", " : "") + formatRecord(v[i]);
+          }
+          return out + "]";
+        } else if constexpr (std::is_same_v<T, ParamRecordMap>) {
+          std::string out = "{";
+          for (const auto& [name, record] : v) {
+            out += (out.size() > 1 ? ", " : "") + yamlScalar(name) + ": " + formatRecord(record);
+          }
+          return out + "}";
         } else {
           std::string out = "[";
           for (std::size_t i = 0; i < v.size(); ++i) {
@@ -239,25 +371,7 @@ std::string describeType(const RegisteredType& type) {
     return out;
   }
   out += "\nparameters:\n";
-  std::size_t width = 0;
-  for (const auto& param : t.params) {
-    width = std::max(width, param.name.size());
-  }
-  const std::string indent(4 + width, ' ');
-  for (const auto& param : t.params) {
-    out += "  " + param.name + std::string(width - param.name.size() + 2, ' ') +
-           std::string(paramTypeName(param.type)) + ", " + requiredLabel(param);
-    if (auto constraints = describeConstraints(param); !constraints.empty()) {
-      out += ", " + constraints;
-    }
-    out += "\n";
-    if (!param.doc.empty()) {
-      out += indent + param.doc + "\n";
-    }
-    if (!param.example.empty()) {
-      out += indent + "example: " + param.example + "\n";
-    }
-  }
+  appendParams(out, t.params, "  ");
   return out;
 }
 
@@ -283,26 +397,7 @@ std::string describeTypeJson(const RegisteredType& type) {
   }
   json.key("params").beginArray();
   for (const auto& param : t.params) {
-    json.beginObject()
-        .key("name")
-        .value(param.name)
-        .key("type")
-        .value(paramTypeName(param.type))
-        .key("required")
-        .value(param.required)
-        .key("default");
-    writeParamValue(json, param.default_value);
-    json.key("min");
-    param.min ? json.value(*param.min) : json.null();
-    json.key("max");
-    param.max ? json.value(*param.max) : json.null();
-    json.key("choices").beginArray();
-    for (const auto& choice : param.choices) {
-      json.value(choice);
-    }
-    json.endArray().key("ref_kind");
-    param.ref_kind ? json.value(nodeKindName(*param.ref_kind)) : json.null();
-    json.key("example").value(param.example).key("doc").value(param.doc).endObject();
+    writeParamSpec(json, param);
   }
   json.endArray().endObject();
   return json.str();
@@ -321,7 +416,9 @@ std::string configReference(const TypeRegistry& registry) {
       "`aimass plugins describe <type>` prints the same details for one type.\n"
       "\n"
       "Parameters of type `ref` name another node of the kind shown; `path` values are\n"
-      "resolved against the folder of the configuration file that sets them.\n";
+      "resolved against the folder of the configuration file that sets them. A\n"
+      "`list<record>` is a list of maps and a `map<string, record>` maps names to maps;\n"
+      "the fields those maps take follow the type's table.\n";
 
   std::string index;
   std::string body;
@@ -354,20 +451,12 @@ std::string configReference(const TypeRegistry& registry) {
         body += "No parameters.\n";
         continue;
       }
-      body += "| Parameter | Type | Required / default | Constraints | Description |\n";
-      body += "|---|---|---|---|---|\n";
+      body += paramTable(t.params, "Parameter");
       for (const auto& param : t.params) {
-        std::string required = param.required ? "required" : requiredLabel(param);
-        if (!param.required && !std::holds_alternative<std::monostate>(param.default_value)) {
-          required = "default " + code(formatParamValue(param.default_value, param.type));
+        if (!param.fields.empty()) {
+          body += "\nFields of each `" + param.name + "` record:\n\n" +
+                  paramTable(param.fields, "Field");
         }
-        std::string doc = param.doc;
-        if (!param.example.empty() && param.example.find("{tmp}") == std::string::npos) {
-          doc += (doc.empty() ? "" : " ") + std::string("Example: ") + code(param.example) + ".";
-        }
-        body += "| `" + param.name + "` | " + code(paramTypeName(param.type)) + " | " +
-                cell(required) + " | " + cell(describeConstraints(param)) + " | " + cell(doc) +
-                " |\n";
       }
     }
   }

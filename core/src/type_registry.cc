@@ -44,6 +44,10 @@ bool defaultMatchesType(ParamType type, const ParamValue& value) {
     case ParamType::kFloatList:
       return std::holds_alternative<std::vector<double>>(value) ||
              std::holds_alternative<std::vector<std::int64_t>>(value);
+    case ParamType::kRecordList:
+      return std::holds_alternative<std::vector<ParamRecord>>(value);
+    case ParamType::kRecordMap:
+      return std::holds_alternative<ParamRecordMap>(value);
   }
   return false;
 }
@@ -64,6 +68,10 @@ std::string_view valueTypeName(const ParamValue& value) {
       return "list<int>";
     case 7:
       return "list<float>";
+    case 8:
+      return "list<record>";
+    case 9:
+      return "map<string, record>";
     default:
       return "nothing";
   }
@@ -75,6 +83,22 @@ bool isNumeric(ParamType type) {
 }
 
 bool isRef(ParamType type) { return type == ParamType::kRef || type == ParamType::kRefList; }
+
+bool isRecords(ParamType type) {
+  return type == ParamType::kRecordList || type == ParamType::kRecordMap;
+}
+
+// Whether a kRecordList / kRecordMap default holds no record (the only default they may have:
+// the host does not check records written in code).
+bool isEmptyRecords(const ParamValue& value) {
+  if (const auto* list = std::get_if<std::vector<ParamRecord>>(&value)) {
+    return list->empty();
+  }
+  if (const auto* map = std::get_if<ParamRecordMap>(&value)) {
+    return map->empty();
+  }
+  return true;
+}
 
 // The numbers a numeric default holds (one for scalars, every element for lists).
 std::vector<double> numbersOf(const ParamValue& value) {
@@ -93,18 +117,37 @@ std::vector<double> numbersOf(const ParamValue& value) {
   return out;
 }
 
-Status checkParam(const NodeType& type, const ParamSpec& param) {
+Status checkFields(const NodeType& type, const ParamSpec& param);
+
+// `owner` is empty for a parameter, or names the parameter whose records hold `param` as a
+// field.
+Status checkParam(const NodeType& type, const ParamSpec& param, const std::string& owner = {}) {
+  const std::string label = owner.empty() ? "parameter '" + param.name + "'"
+                                          : "parameter '" + owner + "' field '" + param.name + "'";
   auto fail = [&](const std::string& why) {
-    return invalidArgument("type '" + type.type + "': parameter '" + param.name + "' " + why);
+    return invalidArgument("type '" + type.type + "': " + label + " " + why);
   };
   if (param.name.empty()) {
-    return invalidArgument("type '" + type.type + "': a parameter has an empty name");
+    return invalidArgument(
+        "type '" + type.type +
+        "': " + (owner.empty() ? "a parameter" : "a field of parameter '" + owner + "'") +
+        " has an empty name");
   }
   if (!isWellFormedName(param.name)) {
     return fail("has a malformed name: use only [a-z0-9_]");
   }
-  if (param.name == "type") {
+  if (param.name == "type" && owner.empty()) {
     return fail("uses the reserved name 'type' (it names the node's type in configs)");
+  }
+  if (!owner.empty() && (isRef(param.type) || isRecords(param.type))) {
+    return fail("is of type " + std::string(paramTypeName(param.type)) +
+                "; a record's fields are scalars and lists of scalars");
+  }
+  if (isRecords(param.type)) {
+    AIMASS_RETURN_IF_ERROR(checkFields(type, param));
+  } else if (!param.fields.empty()) {
+    return fail("of type " + std::string(paramTypeName(param.type)) +
+                " has fields; fields apply to list<record> and map<string, record> parameters");
   }
   if (isRef(param.type) != param.ref_kind.has_value()) {
     return fail(isRef(param.type) ? "is a reference but names no ref_kind"
@@ -134,6 +177,9 @@ Status checkParam(const NodeType& type, const ParamSpec& param) {
     return fail("of type " + std::string(paramTypeName(param.type)) + " has a default of type " +
                 std::string(valueTypeName(param.default_value)));
   }
+  if (!isEmptyRecords(param.default_value)) {
+    return fail("has records in its default; the default of a record parameter is empty");
+  }
   for (double v : numbersOf(param.default_value)) {
     if ((param.min && v < *param.min) || (param.max && v > *param.max)) {
       return fail("has default " + formatNumber(v) + " outside its range [" +
@@ -157,9 +203,27 @@ Status checkParam(const NodeType& type, const ParamSpec& param) {
   return okStatus();
 }
 
-// Makes int defaults of float parameters doubles, so NodeConfig::getFloat() finds a double.
-void normaliseDefaults(NodeType& type) {
-  for (auto& param : type.params) {
+Status checkFields(const NodeType& type, const ParamSpec& param) {
+  if (param.fields.empty()) {
+    return invalidArgument("type '" + type.type + "': parameter '" + param.name +
+                           "' holds records but declares no field");
+  }
+  std::set<std::string_view> seen;
+  for (const auto& field : param.fields) {
+    AIMASS_RETURN_IF_ERROR(checkParam(type, field, param.name));
+    if (!seen.insert(field.name).second) {
+      return invalidArgument("type '" + type.type + "': parameter '" + param.name +
+                             "' declares field '" + field.name + "' twice");
+    }
+  }
+  return okStatus();
+}
+
+// Makes int defaults of float parameters (and record fields) doubles, so getFloat() finds a
+// double.
+void normaliseDefaults(std::vector<ParamSpec>& params) {
+  for (auto& param : params) {
+    normaliseDefaults(param.fields);
     if (param.type == ParamType::kFloat) {
       if (const auto* i = std::get_if<std::int64_t>(&param.default_value)) {
         param.default_value = static_cast<double>(*i);
@@ -347,7 +411,7 @@ Status TypeRegistry::add(NodeType type, std::shared_ptr<const PluginInfo> plugin
     }
     return alreadyExists("type '" + type.type + "' is already registered by " + by);
   }
-  normaliseDefaults(type);
+  normaliseDefaults(type.params);
   if (library) {
     type.factory = LibraryBoundFactory{library, std::move(type.factory)};
   }

@@ -115,8 +115,9 @@ TEST_F(AuthHashKey, TheServerAcceptsTheKeyWhoseHashItPrinted) {
                            "    host: 127.0.0.1\n"
                            "    port: 0\n"
                            "    auth: on\n"
-                           "    api_keys: [\"deployer operator "
-                        << hash << "\"]\n";
+                           "    api_keys:\n"
+                           "      - {name: deployer, role: operator, sha256: "
+                        << hash << "}\n";
   aimass::testing::AimassServer server(config.string());
   const int port = server.waitForPort();
   ASSERT_GT(port, 0) << server.err();

@@ -249,6 +249,36 @@ TEST(Cli, ValidateReportsEveryProblemWithLocationsAndExits2) {
   EXPECT_THAT(missing.err, HasSubstr("error"));
 }
 
+TEST(Cli, ValidateNamesAMistakeInARecordByItsPlaceAndPath) {
+  ConfigDir dir;
+  const std::string file =
+      dir.write("keys.yaml",
+                "nodes:\n"
+                "  web:\n"
+                "    type: frontend.http\n"
+                "    api_keys:\n"
+                "      - {name: ci, role: reader, sha256: "
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}\n"
+                "      - {name: ops, role: root}\n"
+                "    model_settings:\n"
+                "      iris: {max_batch_size: lots}\n");
+  Result r = aimass({"validate", file});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, file +
+                       ":6:9: error: parameter 'api_keys[1]' of node 'web' is missing the "
+                       "required field 'sha256'\n"
+                       "  hint: sha256 (string): The SHA-256 of the key as 64 hex digits "
+                       "(`aimass auth hash-key`, or `printf %s KEY | sha256sum`); the key "
+                       "itself is never configured.\n" +
+                       file +
+                       ":6:27: error: parameter 'api_keys[1].role' of node 'web' must be "
+                       "one of: reader, operator, admin, but is 'root'\n" +
+                       file +
+                       ":8:30: error: parameter 'model_settings.iris.max_batch_size' of "
+                       "node 'web' must be an integer, but is 'lots'\n" +
+                       "3 errors in " + file + "\n");
+}
+
 TEST(Cli, ValidateAcceptsAGoodConfiguration) {
   ConfigDir dir;
   const std::string file = dir.write("ok.yaml", waitJobConfig(""));
@@ -328,6 +358,20 @@ TEST(Cli, DescribeAnUnknownTypeSuggestsAndExits2) {
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("unknown node type 'job.trian'; did you mean 'job.train'?"));
+}
+
+TEST(Cli, DescribeShowsTheFieldsOfRecordParameters) {
+  Result r = aimass({"plugins", "describe", "frontend.http"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  api_keys +list<record>, default \\[\\]\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +fields of each record:\n +name +string, "
+                                              "required\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +role +string, required, one of: reader, "
+                                              "operator, admin\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  model_settings +map<string, record>, "
+                                              "default \\{\\}\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +max_batch_size +int, optional, \\[0, "
+                                              "1048576\\]\n"));
 }
 
 TEST(Cli, PluginCheckPassesTheGoodFixture) {

@@ -343,10 +343,10 @@ TEST_F(RegistryApi, ReadersReadAndOperatorsChange) {
          "    port: 0\n"
          "    auth: on\n"
          "    api_keys:\n"
-         "      - \"dashboard reader "
-         "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"\n"
-         "      - \"deployer operator "
-         "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9\"\n";
+         "      - {name: dashboard, role: reader,\n"
+         "         sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae}\n"
+         "      - {name: deployer, role: operator,\n"
+         "         sha256: fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9}\n";
   server_ = std::make_unique<Server>(config("auth.yaml"));
   port_ = server_->waitForPort();
   ASSERT_GT(port_, 0) << server_->err();

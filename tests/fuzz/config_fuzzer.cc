@@ -24,7 +24,8 @@ aimass::Expected<std::unique_ptr<aimass::Node>> notMade(const NodeConfig&) {
   return aimass::unimplemented("the fuzzer does not make nodes");
 }
 
-/// A few types covering every parameter type, ranges, choices and both reference forms.
+/// A few types covering every parameter type (records and maps of records too), ranges, choices
+/// and both reference forms.
 aimass::core::TypeRegistry makeRegistry() {
   aimass::core::TypeRegistry registry;
   std::vector<NodeType> types = {
@@ -34,7 +35,18 @@ aimass::core::TypeRegistry makeRegistry() {
        {ParamSpec::path("path", "Folder.").withDefault(std::string("data")),
         ParamSpec::integer("capacity", "Slots.").withDefault(std::int64_t{10}).range(1, 1000),
         ParamSpec::string("mode", "Mode.").withDefault(std::string("a")).oneOf({"a", "b"}),
-        ParamSpec::list("tags", ParamType::kStringList, "Tags.").optional()},
+        ParamSpec::list("tags", ParamType::kStringList, "Tags.").optional(),
+        ParamSpec::records("keys",
+                           {ParamSpec::string("name", "Name."),
+                            ParamSpec::string("role", "Role.").oneOf({"r", "w"}),
+                            ParamSpec::list("sizes", ParamType::kIntList, "Sizes.").optional()},
+                           "Keys.")
+            .withDefault(std::vector<aimass::ParamRecord>{}),
+        ParamSpec::map("models",
+                       {ParamSpec::integer("batch", "Batch.").range(0, 64).optional(),
+                        ParamSpec::path("file", "File.").withDefault(std::string("f"))},
+                       "Per model.")
+            .optional()},
        notMade},
       {"model.m",
        NodeKind::kModel,

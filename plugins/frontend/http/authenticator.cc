@@ -190,36 +190,55 @@ Expected<Role> parseCredentialRole(std::string_view text) {
   return invalidArgument("role '" + std::string(text) + "' is not reader, operator or admin");
 }
 
-Expected<ApiKey> parseApiKey(std::string_view entry, std::string_view where) {
-  const std::string at(where);
-  auto fields = splitFields(entry);
-  if (fields.size() != 3) {
-    return invalidArgument(at + ": expected 'NAME ROLE SHA256HEX' (3 fields), found " +
-                           std::to_string(fields.size()));
-  }
+Expected<ApiKey> makeApiKey(std::string name, std::string_view role, std::string_view sha256_hex,
+                            std::string_view where) {
   ApiKey key;
-  key.name = std::string(fields[0]);
-  auto role = parseCredentialRole(fields[1]);
-  if (!role.ok()) {
-    return invalidArgument(at + " (key '" + key.name + "'): " + role.status().message());
+  key.name = std::move(name);
+  const std::string at = std::string(where) + " (key '" + key.name + "'): ";
+  auto parsed_role = parseCredentialRole(role);
+  if (!parsed_role.ok()) {
+    return invalidArgument(at + parsed_role.status().message());
   }
-  key.role = *role;
-  if (fields[2].size() != 64) {
-    return invalidArgument(at + " (key '" + key.name +
-                           "'): the hash must be the 64 hex digits "
-                           "of the key's SHA-256, found " +
-                           std::to_string(fields[2].size()) +
+  key.role = *parsed_role;
+  if (sha256_hex.size() != 64) {
+    return invalidArgument(at + "the hash must be the 64 hex digits of the key's SHA-256, found " +
+                           std::to_string(sha256_hex.size()) +
                            " characters (is this the key itself? store only its hash)");
   }
-  for (char c : fields[2]) {
+  for (char c : sha256_hex) {
     const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     if (!hex) {
-      return invalidArgument(at + " (key '" + key.name +
-                             "'): the hash has a character that is not a hex digit");
+      return invalidArgument(at + "the hash has a character that is not a hex digit");
     }
   }
-  key.sha256_hex = lowerHex(fields[2]);
+  key.sha256_hex = lowerHex(sha256_hex);
   return key;
+}
+
+Expected<ApiKey> parseApiKey(std::string_view entry, std::string_view where) {
+  auto fields = splitFields(entry);
+  if (fields.size() != 3) {
+    return invalidArgument(std::string(where) +
+                           ": expected 'NAME ROLE SHA256HEX' (3 fields), found " +
+                           std::to_string(fields.size()));
+  }
+  return makeApiKey(std::string(fields[0]), fields[1], fields[2], where);
+}
+
+std::vector<ParamSpec> apiKeyFields() {
+  return {
+      ParamSpec::string("name", "Who holds the key: the principal its requests act as."),
+      ParamSpec::string("role", "What the key may do.").oneOf({"reader", "operator", "admin"}),
+      ParamSpec::string("sha256",
+                        "The SHA-256 of the key as 64 hex digits (`aimass auth hash-key`, or "
+                        "`printf %s KEY | sha256sum`); the key itself is never configured."),
+  };
+}
+
+Expected<ApiKey> apiKeyFromRecord(const ParamRecord& record) {
+  const std::string at = record.location("sha256");
+  return makeApiKey(record.getString("name"), record.getString("role"), record.getString("sha256"),
+                    at.empty() ? record.path() : at + ": " + record.path());
 }
 
 Expected<std::vector<ApiKey>> readApiKeyFile(const std::string& path) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "aimass/http.h"
+#include "aimass/params.h"
 #include "aimass/status.h"
 
 namespace aimass::plugins::frontend {
@@ -49,9 +50,22 @@ struct ApiKey {
   std::string sha256_hex;  ///< 64 lower-case hex digits
 };
 
-/// Parses "NAME ROLE SHA256HEX" (spaces or tabs between). kInvalidArgument naming `where`
-/// and what is wrong (field count, role, hash length or digits).
+/// An API key from its three parts. kInvalidArgument naming `where` and the key, and what is
+/// wrong: the role (see parseCredentialRole), or a hash that is not 64 hex digits (the message
+/// never quotes it: a wrong "hash" may be the key itself).
+Expected<ApiKey> makeApiKey(std::string name, std::string_view role, std::string_view sha256_hex,
+                            std::string_view where);
+
+/// Parses "NAME ROLE SHA256HEX" (spaces or tabs between), a line of an api_keys_file.
+/// kInvalidArgument naming `where` and what is wrong (field count, or as makeApiKey).
 Expected<ApiKey> parseApiKey(std::string_view entry, std::string_view where);
+
+/// The fields of an `api_keys` record: name, role (reader, operator or admin) and sha256.
+std::vector<ParamSpec> apiKeyFields();
+
+/// The key an `api_keys` record (of apiKeyFields()) holds; errors as makeApiKey, naming the
+/// record's place in the config ("FILE:LINE:COL: api_keys[1]").
+Expected<ApiKey> apiKeyFromRecord(const ParamRecord& record);
 
 /// Reads a key file: one "NAME ROLE SHA256HEX" a line; blank lines and lines starting with
 /// '#' are skipped. Errors name the file and line.

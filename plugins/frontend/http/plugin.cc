@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // The entry point and registration only; the server lives in http_frontend.{h,cc} and the
 // JSON protocol in infer_codec.{h,cc}.
+#include <algorithm>
+#include <iterator>
 #include <memory>
 #include <utility>
 
 #include "aimass/aimass.h"
 #include "http_frontend.h"
+#include "serving_settings.h"
 
 namespace {
 
@@ -15,7 +18,6 @@ using aimass::ParamSpec;
 /// The serving parameters: batching defaults, per-model settings, the repository.
 aimass::Status readServingParams(const aimass::NodeConfig& config,
                                  aimass::plugins::frontend::HttpFrontendOptions& options) {
-  using aimass::plugins::frontend::parseModelSettings;
   auto& batching = options.batching;
   batching.max_batch_size = config.getInt("max_batch_size");
   batching.preferred_batch_sizes = config.getIntList("preferred_batch_sizes");
@@ -29,8 +31,8 @@ aimass::Status readServingParams(const aimass::NodeConfig& config,
     return aimass::invalidArgument("version_policy: " + policy.status().message());
   }
   options.version_policy = *policy;
-  for (const auto& entry : config.getStringList("model_settings")) {
-    auto settings = parseModelSettings(entry, batching);
+  for (const auto& [model, record] : config.getMap("model_settings")) {
+    auto settings = aimass::plugins::frontend::modelSettingsFromRecord(model, record, batching);
     if (!settings.ok()) {
       return settings.status();
     }
@@ -47,7 +49,7 @@ aimass::Status readServingParams(const aimass::NodeConfig& config,
   return aimass::okStatus();
 }
 
-/// The authentication parameters; key entries are checked here so errors name the parameter.
+/// The authentication parameters; each key's hash is checked here, so errors name its record.
 aimass::Status readAuthParams(const aimass::NodeConfig& config,
                               aimass::plugins::frontend::AuthOptions& auth) {
   namespace frontend = aimass::plugins::frontend;
@@ -56,9 +58,8 @@ aimass::Status readAuthParams(const aimass::NodeConfig& config,
     return mode.status();
   }
   auth.mode = *mode;
-  const auto entries = config.getStringList("api_keys");
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    auto key = frontend::parseApiKey(entries[i], "api_keys[" + std::to_string(i) + "]");
+  for (const auto& record : config.getRecords("api_keys")) {
+    auto key = frontend::apiKeyFromRecord(record);
     if (!key.ok()) {
       return key.status();
     }
@@ -181,51 +182,22 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                       "Registry models loaded at start: NAME (its version policy), "
                       "NAME@ALIAS or NAME/VERSION. A failed load stops the frontend starting.")
           .withDefault(std::vector<std::string>{}),
-      ParamSpec::string("version_policy",
-                        "Which registry versions a model loaded by name serves: latest, "
-                        "latest:N, all or specific:V1,V2.")
-          .withDefault(std::string("latest")),
-      ParamSpec::integer("max_batch_size",
-                         "Dynamic batching: most rows per model execution; 0 or 1 runs each "
-                         "request alone at once.")
-          .withDefault(std::int64_t{0})
-          .range(0, 1 << 20),
-      ParamSpec::list("preferred_batch_sizes", aimass::ParamType::kIntList,
-                      "Batch sizes worth dispatching at once without waiting out "
-                      "max_queue_delay_us (the largest counts).")
-          .withDefault(std::vector<std::int64_t>{}),
-      ParamSpec::integer("max_queue_delay_us",
-                         "How long the oldest queued request waits for a batch to fill.")
-          .withDefault(std::int64_t{500})
-          .range(0, 10'000'000),
-      ParamSpec::integer("max_queue_size",
-                         "Requests that may wait per model; one more gets 503 (back-pressure).")
-          .withDefault(std::int64_t{1024})
-          .range(1, 1 << 20),
-      ParamSpec::integer("queue_timeout_ms",
-                         "How long a request may wait in a model's batching queue before it "
-                         "fails with 503; 0: no limit.")
-          .withDefault(std::int64_t{0})
-          .range(0, 3'600'000),
-      ParamSpec::list("model_settings", aimass::ParamType::kStringList,
-                      "Per-model overrides: 'NAME key=value ...' with the keys max_batch_size, "
-                      "preferred_batch_sizes (comma list), max_queue_delay_us, max_queue_size, "
-                      "queue_timeout_ms, version_policy.")
-          .withDefault(std::vector<std::string>{})
-          .withExample("[\"iris max_batch_size=32 max_queue_delay_us=200\"]"),
+      ParamSpec::map("model_settings", aimass::plugins::frontend::modelSettingsFields(),
+                     "Per-model overrides of the settings above, by model name; a field left "
+                     "out takes the frontend's value.")
+          .withDefault(aimass::ParamRecordMap{})
+          .withExample("{iris: {max_batch_size: 32, max_queue_delay_us: 200}}"),
       ParamSpec::string("auth",
                         "Authentication: on, off, or auto (on unless host is a loopback address "
                         "such as 127.0.0.1, ::1 or localhost). When on, every route but health "
                         "and readiness needs an API key or JWT; see docs/security.md.")
           .withDefault(std::string("auto"))
           .oneOf({"auto", "on", "off"}),
-      ParamSpec::list("api_keys", aimass::ParamType::kStringList,
-                      "API keys as 'NAME ROLE SHA256HEX': who holds the key, its role "
-                      "(reader, operator or admin) and the SHA-256 of the key in hex "
-                      "(`printf %s KEY | sha256sum`); the key itself is never configured.")
-          .withDefault(std::vector<std::string>{})
-          .withExample("[\"ci reader "
-                       "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"]"),
+      ParamSpec::records("api_keys", aimass::plugins::frontend::apiKeyFields(),
+                         "API keys: who holds each, its role and the SHA-256 of the key.")
+          .withDefault(std::vector<aimass::ParamRecord>{})
+          .withExample("[{name: ci, role: reader, sha256: "
+                       "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}]"),
       ParamSpec::path("api_keys_file",
                       "A file of further API keys, one 'NAME ROLE SHA256HEX' a line ('#' "
                       "starts a comment line); read when the frontend starts.")
@@ -253,6 +225,12 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
           .withDefault(std::string("1.2"))
           .oneOf({"1.2", "1.3"}),
   };
+  // The batching and version-policy defaults come before the per-model overrides.
+  auto serving = aimass::plugins::frontend::servingDefaultsParams();
+  auto overrides = std::find_if(type.params.begin(), type.params.end(),
+                                [](const ParamSpec& p) { return p.name == "model_settings"; });
+  type.params.insert(overrides, std::make_move_iterator(serving.begin()),
+                     std::make_move_iterator(serving.end()));
   type.factory =
       [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
     std::unique_ptr<aimass::Node> node;

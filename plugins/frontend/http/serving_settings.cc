@@ -1,21 +1,101 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "serving_settings.h"
 
-#include <charconv>
+#include <map>
+#include <utility>
+
+#include "aimass/util/version_policy_text.h"
 
 namespace aimass::plugins::frontend {
 namespace {
 
-constexpr const char* kKnownKeys =
-    "max_batch_size, preferred_batch_sizes, max_queue_delay_us, max_queue_size, "
-    "queue_timeout_ms, version_policy";
-
-bool wholeNumber(std::string_view text, std::int64_t& out) {
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return error == std::errc() && end == text.data() + text.size() && out >= 0;
+/// "FILE:LINE:COL: model_settings.iris" for `field` of `record` (just the path when the record
+/// was not read from a file).
+std::string placeOf(const ParamRecord& record, const std::string& field = {}) {
+  const std::string at = record.location(field);
+  return at.empty() ? record.path() : at + ": " + record.path();
 }
 
 }  // namespace
+
+std::vector<ParamSpec> modelSettingsFields() {
+  return {
+      ParamSpec::integer("max_batch_size",
+                         "Dynamic batching: most rows per model execution; 0 or 1 runs each "
+                         "request alone at once.")
+          .range(0, 1 << 20)
+          .optional(),
+      ParamSpec::list("preferred_batch_sizes", ParamType::kIntList,
+                      "Batch sizes worth dispatching at once without waiting out "
+                      "max_queue_delay_us (the largest counts).")
+          .range(1, 1 << 20)
+          .optional(),
+      ParamSpec::integer("max_queue_delay_us",
+                         "How long the oldest queued request waits for a batch to fill.")
+          .range(0, 10'000'000)
+          .optional(),
+      ParamSpec::integer("max_queue_size",
+                         "Requests that may wait per model; one more gets 503 (back-pressure).")
+          .range(1, 1 << 20)
+          .optional(),
+      ParamSpec::integer("queue_timeout_ms",
+                         "How long a request may wait in a model's batching queue before it "
+                         "fails with 503; 0: no limit.")
+          .range(0, 3'600'000)
+          .optional(),
+      ParamSpec::string("version_policy",
+                        "Which registry versions a model loaded by name serves: latest, "
+                        "latest:N, all or specific:V1,V2.")
+          .optional(),
+  };
+}
+
+std::vector<ParamSpec> servingDefaultsParams() {
+  const std::map<std::string, ParamValue> defaults = {
+      {"max_batch_size", std::int64_t{0}},
+      {"preferred_batch_sizes", std::vector<std::int64_t>{}},
+      {"max_queue_delay_us", std::int64_t{500}},
+      {"max_queue_size", std::int64_t{1024}},
+      {"queue_timeout_ms", std::int64_t{0}},
+      {"version_policy", std::string("latest")},
+  };
+  std::vector<ParamSpec> params;
+  for (auto& field : modelSettingsFields()) {
+    ParamValue value = defaults.at(field.name);
+    params.push_back(std::move(field).withDefault(std::move(value)));
+  }
+  return params;
+}
+
+Expected<ModelSettings> modelSettingsFromRecord(const std::string& model, const ParamRecord& record,
+                                                const BatchingOptions& defaults) {
+  ModelSettings settings;
+  settings.model = model;
+  BatchingOptions& batching = settings.batching;
+  batching = defaults;
+  auto read = [&](const char* field, std::int64_t& out) {
+    if (record.has(field)) {
+      out = record.getInt(field);
+    }
+  };
+  read("max_batch_size", batching.max_batch_size);
+  read("max_queue_delay_us", batching.max_queue_delay_us);
+  read("max_queue_size", batching.max_queue_size);
+  read("queue_timeout_ms", batching.timeout_ms);
+  if (record.has("preferred_batch_sizes")) {
+    batching.preferred_batch_sizes = record.getIntList("preferred_batch_sizes");
+  }
+  if (record.has("version_policy")) {
+    auto policy = parseVersionPolicy(record.getString("version_policy"));
+    if (!policy.ok()) {
+      return invalidArgument(placeOf(record, "version_policy") +
+                             ".version_policy: " + policy.status().message());
+    }
+    settings.version_policy = std::move(policy).value();
+  }
+  AIMASS_RETURN_IF_ERROR(validateBatching(batching, placeOf(record)));
+  return settings;
+}
 
 Status validateBatching(const BatchingOptions& options, std::string_view where) {
   auto bad = [&](const std::string& what) {
@@ -41,87 +121,6 @@ Status validateBatching(const BatchingOptions& options, std::string_view where) 
     return bad("queue_timeout_ms must be 0 (no limit) or more");
   }
   return okStatus();
-}
-
-Expected<ModelSettings> parseModelSettings(std::string_view entry,
-                                           const BatchingOptions& defaults) {
-  const std::string where = "model_settings entry '" + std::string(entry) + "'";
-  ModelSettings settings;
-  settings.batching = defaults;
-  std::vector<std::string_view> words;
-  std::size_t at = 0;
-  while (at < entry.size()) {
-    while (at < entry.size() && entry[at] == ' ') {
-      ++at;
-    }
-    std::size_t end = entry.find(' ', at);
-    if (end == std::string_view::npos) {
-      end = entry.size();
-    }
-    if (end > at) {
-      words.push_back(entry.substr(at, end - at));
-    }
-    at = end;
-  }
-  if (words.empty() || words.front().find('=') != std::string_view::npos) {
-    return invalidArgument(where +
-                           ": it must start with the model's name, e.g. 'iris "
-                           "max_batch_size=16'");
-  }
-  settings.model = std::string(words.front());
-  for (std::size_t i = 1; i < words.size(); ++i) {
-    auto eq = words[i].find('=');
-    if (eq == std::string_view::npos || eq == 0) {
-      return invalidArgument(where + ": '" + std::string(words[i]) + "' is not a key=value pair");
-    }
-    std::string_view key = words[i].substr(0, eq);
-    std::string_view value = words[i].substr(eq + 1);
-    auto number = [&](std::int64_t& out) -> Status {
-      if (!wholeNumber(value, out)) {
-        return invalidArgument(where + ": " + std::string(key) +
-                               " must be a whole number from 0, got '" + std::string(value) + "'");
-      }
-      return okStatus();
-    };
-    if (key == "max_batch_size") {
-      AIMASS_RETURN_IF_ERROR(number(settings.batching.max_batch_size));
-    } else if (key == "max_queue_delay_us") {
-      AIMASS_RETURN_IF_ERROR(number(settings.batching.max_queue_delay_us));
-    } else if (key == "max_queue_size") {
-      AIMASS_RETURN_IF_ERROR(number(settings.batching.max_queue_size));
-    } else if (key == "queue_timeout_ms") {
-      AIMASS_RETURN_IF_ERROR(number(settings.batching.timeout_ms));
-    } else if (key == "preferred_batch_sizes") {
-      settings.batching.preferred_batch_sizes.clear();
-      std::string_view rest = value;
-      while (true) {
-        auto comma = rest.find(',');
-        std::int64_t size = 0;
-        if (!wholeNumber(rest.substr(0, comma), size)) {
-          return invalidArgument(where +
-                                 ": preferred_batch_sizes must be whole numbers "
-                                 "separated by commas, got '" +
-                                 std::string(value) + "'");
-        }
-        settings.batching.preferred_batch_sizes.push_back(size);
-        if (comma == std::string_view::npos) {
-          break;
-        }
-        rest = rest.substr(comma + 1);
-      }
-    } else if (key == "version_policy") {
-      auto policy = parseVersionPolicy(value);
-      if (!policy.ok()) {
-        return invalidArgument(where + ": " + policy.status().message());
-      }
-      settings.version_policy = std::move(policy).value();
-    } else {
-      return invalidArgument(where + ": unknown setting '" + std::string(key) +
-                             "' (known: " + kKnownKeys + ")");
-    }
-  }
-  AIMASS_RETURN_IF_ERROR(validateBatching(settings.batching, where));
-  return settings;
 }
 
 }  // namespace aimass::plugins::frontend

@@ -6,28 +6,41 @@
 #include <string_view>
 #include <vector>
 
+#include "aimass/params.h"
 #include "aimass/serving.h"
 #include "aimass/status.h"
 
 namespace aimass::plugins::frontend {
 
-/// The serving settings of one model, from one `model_settings` entry of frontend.http:
+/// The serving settings of one model: one entry of frontend.http's `model_settings` map,
 ///
-///     "iris max_batch_size=32 preferred_batch_sizes=8,16 max_queue_delay_us=200
-///      max_queue_size=256 queue_timeout_ms=1000 version_policy=latest:2"
+///     model_settings:
+///       iris: {max_batch_size: 32, preferred_batch_sizes: [8, 16], max_queue_delay_us: 200,
+///              max_queue_size: 256, queue_timeout_ms: 1000, version_policy: "latest:2"}
 ///
-/// The model name comes first, then key=value pairs separated by spaces; keys left out take
-/// the frontend's own value.
+/// Fields left out take the frontend's own value.
 struct ModelSettings {
   std::string model;
   BatchingOptions batching;
   std::optional<VersionPolicy> version_policy;
 };
 
-/// Parses `entry` on top of `defaults` (the frontend's batching). kInvalidArgument naming the
-/// entry and what is wrong: no model name, a pair without '=', an unknown key (with the known
-/// ones), a value that is not a whole number in its range, a bad version policy.
-Expected<ModelSettings> parseModelSettings(std::string_view entry, const BatchingOptions& defaults);
+/// The fields of a per-model settings record (max_batch_size, preferred_batch_sizes,
+/// max_queue_delay_us, max_queue_size, queue_timeout_ms, version_policy), each optional with no
+/// default, with the ranges the host checks. Any node that keeps per-model serving settings
+/// declares its map with these.
+std::vector<ParamSpec> modelSettingsFields();
+
+/// The same settings as a node's own parameters, with the defaults a model without an entry
+/// gets (no batching, 500 us delay, 1024 queued, no timeout, version policy "latest").
+std::vector<ParamSpec> servingDefaultsParams();
+
+/// The settings of `model` from its `record` (of modelSettingsFields()) on top of `defaults`
+/// (the node's own batching). kInvalidArgument naming the record's place in the config
+/// ("FILE:LINE:COL: model_settings.iris") for what the field ranges cannot express: preferred
+/// batch sizes above max_batch_size, a malformed version policy.
+Expected<ModelSettings> modelSettingsFromRecord(const std::string& model, const ParamRecord& record,
+                                                const BatchingOptions& defaults);
 
 /// Checks batching values: max_batch_size >= 0, preferred sizes from 1 to max_batch_size,
 /// max_queue_delay_us >= 0, max_queue_size >= 1, queue_timeout_ms >= 0. `where` prefixes

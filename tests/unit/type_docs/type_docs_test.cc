@@ -158,5 +158,67 @@ TEST(ConfigReference, GroupsByKindWithTablesAndNoMachinePaths) {
   EXPECT_THAT(md, Not(HasSubstr("{tmp}")));
 }
 
+NodeType recordsType() {
+  return makeType(
+      "frontend.web", NodeKind::kFrontend,
+      {ParamSpec::records("api_keys",
+                          {ParamSpec::string("name", "Who holds it."),
+                           ParamSpec::string("role", "What it may do.").oneOf({"reader", "admin"})},
+                          "API keys.")
+           .withDefault(std::vector<ParamRecord>{})
+           .withExample("[{name: ci, role: reader}]"),
+       ParamSpec::map("models",
+                      {ParamSpec::integer("max_batch_size", "Rows.").range(0, 64).optional(),
+                       ParamSpec::boolean("pinned", "Keep it.").withDefault(false)},
+                      "Per model.")
+           .optional()});
+}
+
+TEST(RecordDocs, DescribeListsEachRecordParametersFields) {
+  TypeRegistry registry;
+  ASSERT_TRUE(registry.add(recordsType(), nullptr, nullptr).ok());
+  const std::string text = describeType(*registry.find("frontend.web"));
+  EXPECT_THAT(text, HasSubstr("  api_keys  list<record>, default []\n"
+                              "            API keys.\n"
+                              "            example: [{name: ci, role: reader}]\n"
+                              "            fields of each record:\n"
+                              "              name  string, required\n"
+                              "                    Who holds it.\n"
+                              "              role  string, required, one of: reader, admin\n"
+                              "                    What it may do.\n"
+                              "  models    map<string, record>, optional\n"
+                              "            Per model.\n"
+                              "            fields of each record:\n"
+                              "              max_batch_size  int, optional, [0, 64]\n"
+                              "                              Rows.\n"
+                              "              pinned          bool, default false\n"));
+  const std::string json = describeTypeJson(*registry.find("frontend.web"));
+  EXPECT_THAT(json, HasSubstr("\"type\": \"map<string, record>\""));
+  EXPECT_THAT(json, HasSubstr("\"default\": [],"));
+  EXPECT_THAT(json, HasSubstr("\"fields\": [\n        {\n          \"name\": \"name\",\n"));
+  EXPECT_EQ(formatParamValue(ParamRecordMap{}, ParamType::kRecordMap), "{}");
+}
+
+TEST(RecordDocs, TheReferenceTablesEachRecordParametersFields) {
+  TypeRegistry registry;
+  ASSERT_TRUE(registry.add(recordsType(), nullptr, nullptr).ok());
+  const std::string md = configReference(registry);
+  EXPECT_THAT(md, HasSubstr("| `api_keys` | `list<record>` | default `[]` |  | API keys. "
+                            "Example: `[{name: ci, role: reader}]`. Fields below. |\n"
+                            "| `models` | `map<string, record>` | optional |  | Per model. Fields "
+                            "below. |\n"
+                            "\nFields of each `api_keys` record:\n\n"
+                            "| Field | Type | Required / default | Constraints | Description |\n"
+                            "|---|---|---|---|---|\n"
+                            "| `name` | `string` | required |  | Who holds it. |\n"
+                            "| `role` | `string` | required | one of: reader, admin | What it may "
+                            "do. |\n"
+                            "\nFields of each `models` record:\n\n"
+                            "| Field | Type | Required / default | Constraints | Description |\n"
+                            "|---|---|---|---|---|\n"
+                            "| `max_batch_size` | `int` | optional | [0, 64] | Rows. |\n"
+                            "| `pinned` | `bool` | default `false` |  | Keep it. |\n"));
+}
+
 }  // namespace
 }  // namespace aimass::core

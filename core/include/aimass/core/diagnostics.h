@@ -13,6 +13,9 @@ struct SourceLocation {
   int column = 0;
 };
 
+/// "FILE:LINE:COL", as messages cite another place ("it was first given at ...").
+std::string formatLocation(const SourceLocation& where);
+
 /// One problem found in a configuration, printed as "FILE:LINE:COL: error: message" followed,
 /// when there is one, by an indented "hint: ..." line.
 struct Diagnostic {

@@ -90,20 +90,20 @@ TEST(ApiKeyEntry, ParsesAndNamesWhatIsWrong) {
   EXPECT_EQ(key->role, Role::kOperator);
   EXPECT_EQ(key->sha256_hex, sha256Hex("test"));
 
-  auto fields = parseApiKey("ci reader", "api_keys[0]");
+  auto fields = parseApiKey("ci reader", "api_keys_file keys:0");
   ASSERT_FALSE(fields.ok());
-  EXPECT_THAT(fields.status().message(), HasSubstr("api_keys[0]"));
+  EXPECT_THAT(fields.status().message(), HasSubstr("api_keys_file keys:0"));
   EXPECT_THAT(fields.status().message(), HasSubstr("3 fields"));
-  auto role = parseApiKey("ci root " + sha256Hex("x"), "api_keys[1]");
+  auto role = parseApiKey("ci root " + sha256Hex("x"), "api_keys_file keys:1");
   ASSERT_FALSE(role.ok());
   EXPECT_THAT(role.status().message(), HasSubstr("role 'root'"));
-  auto public_role = parseApiKey("ci public " + sha256Hex("x"), "api_keys[1]");
+  auto public_role = parseApiKey("ci public " + sha256Hex("x"), "api_keys_file keys:1");
   EXPECT_FALSE(public_role.ok());
-  auto plain = parseApiKey("ci reader my-secret-key", "api_keys[2]");
+  auto plain = parseApiKey("ci reader my-secret-key", "api_keys_file keys:2");
   ASSERT_FALSE(plain.ok());
   EXPECT_THAT(plain.status().message(), HasSubstr("64 hex digits"));
   EXPECT_THAT(plain.status().message(), Not(HasSubstr("my-secret-key")));
-  auto digits = parseApiKey("ci reader " + std::string(63, 'a') + "g", "api_keys[3]");
+  auto digits = parseApiKey("ci reader " + std::string(63, 'a') + "g", "api_keys_file keys:3");
   ASSERT_FALSE(digits.ok());
   EXPECT_THAT(digits.status().message(), HasSubstr("not a hex digit"));
 }
@@ -194,7 +194,7 @@ TEST(AuthParams, DeclaredWithDefaultsAndBadKeysNameTheEntry) {
   }
   EXPECT_EQ(std::get<std::string>(specs.at("auth")->default_value), "auto");
   EXPECT_EQ(specs.at("auth")->choices, (std::vector<std::string>{"auto", "on", "off"}));
-  EXPECT_TRUE(std::get<std::vector<std::string>>(specs.at("api_keys")->default_value).empty());
+  EXPECT_TRUE(std::get<std::vector<ParamRecord>>(specs.at("api_keys")->default_value).empty());
   EXPECT_FALSE(specs.at("api_keys_file")->required);
   EXPECT_FALSE(specs.at("jwt_secret_env")->required);
 
@@ -205,15 +205,24 @@ TEST(AuthParams, DeclaredWithDefaultsAndBadKeysNameTheEntry) {
       config.setValue(p.name, p.default_value);
     }
   }
-  config.setValue("api_keys",
-                  std::vector<std::string>{"ok reader " + sha256Hex("k"), "bad reader plain-key"});
+  auto record = [](const std::string& name, const std::string& hash, const std::string& path) {
+    ParamRecord key;
+    key.setValue("name", name);
+    key.setValue("role", std::string("reader"));
+    key.setValue("sha256", hash);
+    key.setPath(path, "web.yaml:7:5");
+    key.setFieldLocation("sha256", "web.yaml:7:33");
+    return key;
+  };
+  config.setValue("api_keys", std::vector<ParamRecord>{record("ok", sha256Hex("k"), "api_keys[0]"),
+                                                       record("bad", "plain-key", "api_keys[1]")});
   auto node = type.factory(config);
   ASSERT_FALSE(node.ok());
-  EXPECT_THAT(node.status().message(), HasSubstr("api_keys[1]"));
-  EXPECT_THAT(node.status().message(), HasSubstr("key 'bad'"));
-  EXPECT_THAT(node.status().message(), Not(HasSubstr("plain-key")));
+  EXPECT_EQ(node.status().message(),
+            "web.yaml:7:33: api_keys[1] (key 'bad'): the hash must be the 64 hex digits of the "
+            "key's SHA-256, found 9 characters (is this the key itself? store only its hash)");
 
-  config.setValue("api_keys", std::vector<std::string>{"ok reader " + sha256Hex("k")});
+  config.setValue("api_keys", std::vector<ParamRecord>{record("ok", sha256Hex("k"), "")});
   EXPECT_TRUE(type.factory(config).ok());
 }
 

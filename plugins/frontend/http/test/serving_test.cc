@@ -367,8 +367,9 @@ TEST_F(ServingTest, ARequestWaitingPastItsTimeoutFailsWith503) {
   HttpFrontendOptions options;
   options.batching.max_batch_size = 4;
   options.batching.max_queue_delay_us = 0;
-  options.model_settings.push_back(
-      parseModelSettings("scaled queue_timeout_ms=50", options.batching).value());
+  ModelSettings scaled{"scaled", options.batching, std::nullopt};
+  scaled.batching.timeout_ms = 50;
+  options.model_settings.push_back(scaled);
   start(options);
 
   gate_.close();
@@ -696,35 +697,7 @@ TEST(ServingRuntimeTest, APinnedVersionOutlivesItsUnload) {
   EXPECT_TRUE(watch.expired());
 }
 
-TEST(ServingSettingsTest, ParsesPerModelSettingsAndNamesMistakes) {
-  BatchingOptions defaults;
-  defaults.max_queue_size = 9;
-  auto s = parseModelSettings(
-      "iris max_batch_size=32 preferred_batch_sizes=8,16 max_queue_delay_us=200 "
-      "queue_timeout_ms=1000 version_policy=latest:2",
-      defaults);
-  ASSERT_TRUE(s.ok()) << s.status().toString();
-  EXPECT_EQ(s->model, "iris");
-  EXPECT_EQ(s->batching.max_batch_size, 32);
-  EXPECT_EQ(s->batching.preferred_batch_sizes, (std::vector<std::int64_t>{8, 16}));
-  EXPECT_EQ(s->batching.max_queue_delay_us, 200);
-  EXPECT_EQ(s->batching.max_queue_size, 9);
-  EXPECT_EQ(s->batching.timeout_ms, 1000);
-  ASSERT_TRUE(s->version_policy);
-  EXPECT_EQ(s->version_policy->latest, 2);
-
-  EXPECT_THAT(parseModelSettings("iris colour=red", defaults).status().message(),
-              HasSubstr("unknown setting 'colour'"));
-  EXPECT_THAT(parseModelSettings("max_batch_size=3", defaults).status().message(),
-              HasSubstr("must start with the model's name"));
-  EXPECT_THAT(parseModelSettings("iris max_batch_size=-1", defaults).status().message(),
-              HasSubstr("max_batch_size must be a whole number"));
-  EXPECT_THAT(parseModelSettings("iris max_batch_size=4 preferred_batch_sizes=8", defaults)
-                  .status()
-                  .message(),
-              HasSubstr("preferred batch size 8 must lie between 1 and max_batch_size (4)"));
-  EXPECT_THAT(parseModelSettings("iris version_policy=specific:x", defaults).status().message(),
-              HasSubstr("version policy 'specific:x'"));
+TEST(VersionPolicyText, ParsesSpecificVersions) {
   auto all = parseVersionPolicy("specific:1,3");
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->kind, VersionPolicy::Kind::kSpecific);
