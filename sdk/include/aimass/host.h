@@ -12,8 +12,11 @@
 
 namespace aimass {
 
+class DatasetRegistryService;
 class Model;
+class ModelRegistryService;
 class ModelServing;
+class TrackingService;
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
@@ -66,6 +69,18 @@ class Host {
   /// statistics and metrics. Null when the host offers none (frontends then answer 503).
   /// Added in ABI 1.1; a host that implements it lists the same models as models().
   virtual ModelServing* serving() { return nullptr; }
+  /// The model registry (aimass/registry_service.h) of the storage the graph's frontends
+  /// serve: the storage a frontend names as its `repository`, else the graph's only storage
+  /// node. Null when the host has none (no such storage); frontends then offer no registry
+  /// API. Set before any frontend starts and valid until the last one has stopped.
+  /// Added in ABI 3.3, at the end of the interface, which only the host implements.
+  virtual ModelRegistryService* registry() { return nullptr; }
+  /// The dataset registry of the same storage as registry(); null when that is null.
+  /// Added in ABI 3.3.
+  virtual DatasetRegistryService* datasets() { return nullptr; }
+  /// The experiment tracking of the same storage as registry(); null when that is null.
+  /// Added in ABI 3.3.
+  virtual TrackingService* tracking() { return nullptr; }
 
  protected:
   ~Host() = default;
