@@ -36,37 +36,21 @@ Expected<ModelVersionInfo> withAliases(const ModelRegistry& registry, const Mode
   return modelVersionInfo(v, aliasesByVersion(aliases)[v.version]);
 }
 
-RunState runState(RunStatus status) {
-  switch (status) {
-    case RunStatus::kRunning:
-      return RunState::kRunning;
-    case RunStatus::kFinished:
-      return RunState::kFinished;
-    case RunStatus::kFailed:
-      return RunState::kFailed;
-    case RunStatus::kKilled:
-      return RunState::kKilled;
-  }
-  return RunState::kRunning;
-}
+// The SDK's run states and filter operators list the tracking's own in the same order, so
+// they convert by value.
+static_assert(static_cast<int>(RunState::kRunning) == static_cast<int>(RunStatus::kRunning) &&
+              static_cast<int>(RunState::kFinished) == static_cast<int>(RunStatus::kFinished) &&
+              static_cast<int>(RunState::kFailed) == static_cast<int>(RunStatus::kFailed) &&
+              static_cast<int>(RunState::kKilled) == static_cast<int>(RunStatus::kKilled));
 
-RunStatus runStatus(RunState state) {
-  switch (state) {
-    case RunState::kRunning:
-      return RunStatus::kRunning;
-    case RunState::kFinished:
-      return RunStatus::kFinished;
-    case RunState::kFailed:
-      return RunStatus::kFailed;
-    case RunState::kKilled:
-      return RunStatus::kKilled;
-  }
-  return RunStatus::kRunning;
-}
+RunState runState(RunStatus status) { return static_cast<RunState>(static_cast<int>(status)); }
 
-// The two filter operator enums list the same operators in the same order.
-static_assert(static_cast<int>(MetricFilter::Op::kNotEqual) ==
-              static_cast<int>(RunMetricFilter::Op::kNotEqual));
+RunStatus runStatus(RunState state) { return static_cast<RunStatus>(static_cast<int>(state)); }
+
+static_assert(static_cast<int>(MetricFilter::Op::kLess) ==
+                  static_cast<int>(RunMetricFilter::Op::kLess) &&
+              static_cast<int>(MetricFilter::Op::kNotEqual) ==
+                  static_cast<int>(RunMetricFilter::Op::kNotEqual));
 
 }  // namespace
 
@@ -136,8 +120,8 @@ Expected<ModelVersionInfo> verifiedModelVersion(const ModelRegistry& registry,
 }
 
 DatasetVersionInfo datasetVersionInfo(const DatasetVersion& v) {
-  return DatasetVersionInfo{v.name,   v.version,     v.type,       v.source,         v.sha256,
-                            v.rows,   v.fingerprint, v.created_by, v.created_unix_ms};
+  return DatasetVersionInfo{v.name, v.version,     v.type,       v.source,         v.sha256,
+                            v.rows, v.fingerprint, v.created_by, v.created_unix_ms};
 }
 
 Expected<std::vector<DatasetSummary>> datasetSummaries(const DatasetRegistry& registry) {
@@ -302,8 +286,7 @@ Status StorageTracking::validateName(std::string_view name, std::string_view wha
   return Tracking::validateName(name, what);
 }
 
-Expected<std::vector<RunMetricFilter>> StorageTracking::parseFilters(
-    std::string_view text) const {
+Expected<std::vector<RunMetricFilter>> StorageTracking::parseFilters(std::string_view text) const {
   AIMASS_ASSIGN_OR_RETURN(auto filters, parseMetricFilters(text));
   std::vector<RunMetricFilter> out;
   for (const auto& filter : filters) {

@@ -372,8 +372,8 @@ Status TypeRegistry::validateCommand(const CliCommand& command) {
   }
   if (command.usage.rfind(command.name, 0) != 0 ||
       (command.usage.size() > name.size() && command.usage[name.size()] != ' ')) {
-    return invalidArgument(shown + ": its usage must start with its name, got '" +
-                           command.usage + "'");
+    return invalidArgument(shown + ": its usage must start with its name, got '" + command.usage +
+                           "'");
   }
   if (command.summary.empty()) {
     return invalidArgument(shown + " has no summary");

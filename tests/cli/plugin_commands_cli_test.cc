@@ -76,8 +76,7 @@ TEST_F(PluginCommands, WithoutThePluginTheErrorNamesTheCommand) {
   fs::create_directories(dir_.path() / "bin");
   const fs::path lonely = dir_.path() / "bin" / "aimass";
   fs::copy_file(AIMASS_EXECUTABLE, lonely);
-  Result r = aimass::testing::runProgram(lonely.string(), dir_.path(),
-                                         {"auth", "hash-key"}, "key");
+  Result r = aimass::testing::runProgram(lonely.string(), dir_.path(), {"auth", "hash-key"}, "key");
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, HasSubstr("unknown command 'auth hash-key': neither built in nor added by "
                                "a loaded plugin"));

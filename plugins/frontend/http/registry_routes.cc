@@ -126,8 +126,7 @@ Expected<std::map<std::string, std::string>> stringMap(const Poco::Dynamic::Var&
   return out;
 }
 
-void promote(ModelRegistryService& registry, const HttpRequest& request,
-             HttpResponse& response) {
+void promote(ModelRegistryService& registry, const HttpRequest& request, HttpResponse& response) {
   const std::string what = "POST /api/v1/models/{name}/aliases/{alias}";
   auto body = bodyObject(request.body, what);
   if (!body.ok()) {
@@ -191,8 +190,8 @@ Status patchedTags(const Poco::JSON::Object& body, const std::string& what,
     }
     for (std::size_t i = 0; i < keys->size(); ++i) {
       if (!keys->get(static_cast<unsigned>(i)).isString()) {
-        return invalidArgument("'remove' must be an array of tag names; item " +
-                               std::to_string(i) + " is not a string");
+        return invalidArgument("'remove' must be an array of tag names; item " + std::to_string(i) +
+                               " is not a string");
       }
       remove.push_back(keys->getElement<std::string>(static_cast<unsigned>(i)));
     }
@@ -229,8 +228,7 @@ void tags(ModelRegistryService& registry, const HttpRequest& request, HttpRespon
   if (Status read = patchedTags(**body, what, set, remove); !read.ok()) {
     return fail(response, read);
   }
-  answerWith(response, registry.setTags(path->first, path->second, set, remove),
-             modelVersionJson);
+  answerWith(response, registry.setTags(path->first, path->second, set, remove), modelVersionJson);
 }
 
 /// One query parameter of GET /api/v1/runs, read into `query`.
@@ -346,8 +344,7 @@ void addModelReads(ModelRegistryService* registry, RouteList& routes) {
                if (!path.ok()) {
                  return fail(response, path.status());
                }
-               answerWith(response, registry->version(path->first, path->second),
-                          modelVersionJson);
+               answerWith(response, registry->version(path->first, path->second), modelVersionJson);
              });
 }
 

@@ -27,8 +27,7 @@ struct CommandStreams {
 /// do; a handler prints its own errors on `io.err` ("aimass: NAME: ..."). Called once, on the
 /// main thread, while the plugin is loaded. Must not throw: the host catches as a last resort,
 /// names the plugin and exits 1.
-using CommandHandler =
-    std::function<int(const std::vector<std::string>& args, CommandStreams& io)>;
+using CommandHandler = std::function<int(const std::vector<std::string>& args, CommandStreams& io)>;
 
 /// One subcommand. The host lists it in `aimass --help` and prints its help for
 /// `aimass help NAME` and `aimass NAME --help`.

@@ -39,8 +39,8 @@ struct NodeType {
   NodeFactory factory;
 };
 
-/// What a plugin's register_types() adds its node types (and commands) to. Implemented by the host; valid
-/// only during the call.
+/// What a plugin's register_types() adds its node types (and commands) to. Implemented by the host;
+/// valid only during the call.
 class Registrar {
  public:
   /// Adds a node type. kAlreadyExists when another loaded plugin has the name; kInvalidArgument

@@ -36,11 +36,11 @@ namespace aimass {
 /// One registered version of a model, with the aliases pointing at it.
 struct ModelVersionInfo {
   std::string model;
-  std::int64_t version = 0;  ///< 1, 2, ... in registration order
-  std::string artifact_key;  ///< storage key of the saved model
-  std::string sha256;        ///< SHA-256 of the artifact, 64 lower-case hex digits
-  std::string node;          ///< the config node that produced it ("train")
-  std::string node_type;     ///< its type ("model.softmax")
+  std::int64_t version = 0;          ///< 1, 2, ... in registration order
+  std::string artifact_key;          ///< storage key of the saved model
+  std::string sha256;                ///< SHA-256 of the artifact, 64 lower-case hex digits
+  std::string node;                  ///< the config node that produced it ("train")
+  std::string node_type;             ///< its type ("model.softmax")
   std::string dataset_fingerprint;   ///< the dataset reader's fingerprint (may be empty)
   std::string dataset_name;          ///< the registered dataset; empty in older records
   std::int64_t dataset_version = 0;  ///< its version, 0 when not registered
@@ -102,8 +102,9 @@ class ModelRegistryService {
                                              const std::vector<std::string>& remove) = 0;
   /// Makes `tags` the version's whole tag set: sets them and removes every other tag, as one
   /// atomic change of the record read; returns the changed version (not re-hashed).
-  virtual Expected<ModelVersionInfo> replaceTags(std::string_view model, std::int64_t version,
-                                                 const std::map<std::string, std::string>& tags) = 0;
+  virtual Expected<ModelVersionInfo> replaceTags(
+      std::string_view model, std::int64_t version,
+      const std::map<std::string, std::string>& tags) = 0;
   /// Points `alias` at `version` (which must exist), remembering its previous target.
   virtual Expected<ModelAliasInfo> promote(std::string_view model, std::string_view alias,
                                            std::int64_t version) = 0;
@@ -174,8 +175,8 @@ inline std::string_view runStateName(RunState state) noexcept {
 
 /// The inverse of runStateName(); nullopt for any other text.
 inline std::optional<RunState> parseRunState(std::string_view name) noexcept {
-  for (RunState state : {RunState::kRunning, RunState::kFinished, RunState::kFailed,
-                         RunState::kKilled}) {
+  for (RunState state :
+       {RunState::kRunning, RunState::kFinished, RunState::kFailed, RunState::kKilled}) {
     if (runStateName(state) == name) {
       return state;
     }

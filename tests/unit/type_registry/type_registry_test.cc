@@ -341,9 +341,9 @@ CliCommand plainCommand(std::string name) {
 TEST(TypeRegistry, ValidatesCommandNamesUsageSummaryAndHandler) {
   EXPECT_TRUE(TypeRegistry::validateCommand(plainCommand("auth hash-key")).ok());
   EXPECT_TRUE(TypeRegistry::validateCommand(plainCommand("export2")).ok());
-  for (const char* bad : {"", "Auth", "auth  key", "auth hash key", "2fa", "auth -x",
-                          "auth hash_key", " auth", "auth ",
-                          "a-very-long-command-word-beyond-32-chars"}) {
+  for (const char* bad :
+       {"", "Auth", "auth  key", "auth hash key", "2fa", "auth -x", "auth hash_key", " auth",
+        "auth ", "a-very-long-command-word-beyond-32-chars"}) {
     Status status = TypeRegistry::validateCommand(plainCommand(bad));
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << "'" << bad << "'";
   }
@@ -370,8 +370,7 @@ TEST(TypeRegistry, RefusesCommandsThatClashWithBuiltInOrAddedOnes) {
   ASSERT_TRUE(registry.addCommand(plainCommand("auth hash-key"), plugin, nullptr).ok());
   Status again = registry.addCommand(plainCommand("auth hash-key"), nullptr, nullptr);
   EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(again.message(),
-            "command 'auth hash-key' is already added by plugin 'frontend.first'");
+  EXPECT_EQ(again.message(), "command 'auth hash-key' is already added by plugin 'frontend.first'");
   // Another command of the same group is fine.
   EXPECT_TRUE(registry.addCommand(plainCommand("auth rotate"), nullptr, nullptr).ok());
   ASSERT_EQ(registry.commands().size(), 2u);

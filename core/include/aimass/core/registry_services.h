@@ -77,8 +77,7 @@ class StorageDatasetRegistry final : public DatasetRegistryService {
 
   Expected<std::vector<DatasetSummary>> listDatasets() const override;
   Expected<std::vector<DatasetVersionInfo>> versions(std::string_view name) const override;
-  Expected<DatasetVersionInfo> version(std::string_view name,
-                                       std::int64_t version) const override;
+  Expected<DatasetVersionInfo> version(std::string_view name, std::int64_t version) const override;
 
  private:
   std::shared_ptr<Storage> storage_;
