@@ -384,7 +384,7 @@ TEST(PluginLoader, DefaultPluginDirIsBesideTheExecutable) {
   // Tests run from <build>/tests, so the default folder is <build>/lib/aimass/plugins, the
   // same folder the build puts plugins in (and the install tree mirrors).
   EXPECT_EQ(fs::weakly_canonical(PluginLoader::defaultPluginDir()),
-            fs::weakly_canonical(AIMASS_PLUGIN_DIR));
+            fs::weakly_canonical(AIMASS_PLUGIN_FOLDER_PATH));
 }
 
 TEST(PluginLoader, NodeKeepsItsLibraryLoadedAfterLoaderAndRegistryAreGone) {
