@@ -29,7 +29,6 @@
 #include "aimass/core/plugin_loader.h"
 #include "aimass/core/progress.h"
 #include "aimass/core/runtime.h"
-#include "aimass/core/sha256.h"
 #include "aimass/core/storage_uri.h"
 #include "aimass/core/type_docs.h"
 #include "aimass/core/type_registry.h"
@@ -37,6 +36,7 @@
 #include "datasets_cli.h"
 #include "evaluate_job.h"
 #include "models_cli.h"
+#include "plugin_commands.h"
 #include "runs_cli.h"
 
 namespace aimass::core {
@@ -166,22 +166,6 @@ constexpr CommandHelp kCommands[] = {
      "Example:\n"
      "  aimass plugin check "
      "build/lib/aimass/plugins/libaimass_storage_fs.so\n"},
-    {"auth hash-key", "auth hash-key < KEYFILE",
-     "Print the stored form (SHA-256) of an API key read from stdin.",
-     "Reads one API key from standard input (one trailing line break is dropped) and prints\n"
-     "its SHA-256 as 64 lower-case hex digits: the `sha256` field of a frontend.http\n"
-     "`api_keys` record, or the third of an `api_keys_file` line, \"NAME ROLE SHA256\". The\n"
-     "key itself is never stored in the configuration; the server hashes each presented key\n"
-     "and compares the hashes.\n"
-     "A key that an HTTP header cannot carry as it is (empty, several lines, control\n"
-     "characters, leading or trailing spaces) is refused.\n"
-     "\n"
-     "Exit code: 0, or 2 for a key that cannot be used.\n"
-     "\n"
-     "Examples:\n"
-     "  head -c 32 /dev/urandom | base64 | tr -d '/+=' > deployer.key\n"
-     "  aimass auth hash-key < deployer.key\n"
-     "  printf %s \"$KEY\" | aimass auth hash-key\n"},
 };
 
 const CommandHelp* findCommand(const std::string& name) {
@@ -379,6 +363,9 @@ class Cli {
     if (words[0] == "runs") {
       return runs(argc, argv);
     }
+    if (!isBuiltinCommandWord(words[0])) {
+      return pluginCommand(argc, argv, words);
+    }
     return dispatch(words, flags);
   }
 
@@ -386,12 +373,10 @@ class Cli {
   int dispatch(std::vector<std::string> words, const std::vector<std::string>& flags) {
     const std::string first = words[0];
     std::string name = first;
-    if (first == "plugins" || first == "plugin" || first == "auth") {
+    if (first == "plugins" || first == "plugin") {
       if (words.size() < 2) {
         throw UsageError("'" + first + "' needs a subcommand: " +
-                         (first == "plugins"  ? "list, describe or reference"
-                          : first == "plugin" ? "check"
-                                              : "hash-key"));
+                         (first == "plugins" ? "list, describe or reference" : "check"));
       }
       name = first + " " + words[1];
       words.erase(words.begin());
@@ -404,7 +389,6 @@ class Cli {
       }
       names.emplace_back("plugins");
       names.emplace_back("plugin");
-      names.emplace_back("auth");
       std::string suggestion = closestMatch(name, names);
       throw UsageError("unknown command '" + name + "'" +
                        didYouMean(suggestion.empty() ? std::vector<std::string>{}
@@ -453,27 +437,22 @@ class Cli {
       expectArguments(0, "no arguments");
       return pluginsReference();
     }
-    if (name == "auth hash-key") {
-      expectArguments(0, "no arguments; it reads the key from standard input");
-      return authHashKey();
-    }
     expectArguments(1, "one LIB.so");
     return pluginCheck(words[0], json);
   }
 
-  std::string overview(const po::options_description& global) const {
+  std::string overview(const po::options_description& global) {
     std::string out = "aimass " + std::string(hostVersion()) +
                       ": loads plugins and runs configuration graphs of storage, datasets,\n"
                       "models, optimizers, jobs and frontends.\n\n"
                       "Usage: aimass [global options] COMMAND [arguments]\n\nCommands:\n";
     for (const auto& command : kCommands) {
-      std::string usage = command.usage;
-      out += "  " + usage;
-      if (usage.size() < 32) {
-        out += std::string(32 - usage.size(), ' ') + command.summary + "\n";
-      } else {
-        out += "\n" + std::string(34, ' ') + command.summary + "\n";
-      }
+      out += commandLine(command.usage, command.summary);
+    }
+    // Commands the loaded plugins add, listed like the built-in ones.
+    auto plugins = loadPlugins({}, false);
+    for (const RegisteredCommand* command : plugins->registry.commands()) {
+      out += commandLine(command->command.usage, command->command.summary);
     }
     out += "  help [COMMAND]" + std::string(32 - 14, ' ') + "Print this help, or a command's.\n";
     std::ostringstream options;
@@ -505,9 +484,57 @@ class Cli {
         "  aimass plugin check "
         "build/lib/aimass/plugins/libaimass_storage_fs.so\n"
         "  AIMASS_PLUGIN_PATH=$HOME/my-plugins aimass plugins list\n"
-        "  aimass auth hash-key < deployer.key\n"
         "\nRun 'aimass help COMMAND' for a command's details.\n";
     return out;
+  }
+
+  /// One command of the overview: its usage, then its summary in the second column.
+  static std::string commandLine(const std::string& usage, const std::string& summary) {
+    if (usage.size() < 32) {
+      return "  " + usage + std::string(32 - usage.size(), ' ') + summary + "\n";
+    }
+    return "  " + usage + "\n" + std::string(34, ' ') + summary + "\n";
+  }
+
+  /// A command that is not built in: one a loaded plugin added (aimass/command.h).
+  int pluginCommand(int argc, char** argv, const std::vector<std::string>& words) {
+    auto plugins = loadPlugins({}, false);
+    std::size_t name_words = 0;
+    if (const RegisteredCommand* command =
+            findPluginCommand(plugins->registry, words, name_words)) {
+      return runPluginCommand(*command, commandArguments(argc, argv, name_words));
+    }
+    auto group = pluginCommandGroup(plugins->registry, words[0]);
+    if (!group.empty() && words.size() == 1) {
+      std::string names;
+      for (const RegisteredCommand* command : group) {
+        const std::string& name = command->command.name;
+        names += (names.empty() ? "" : ", ") + name.substr(name.find(' ') + 1);
+      }
+      throw UsageError("'" + words[0] + "' needs a subcommand: " + names);
+    }
+    // Name what was typed as a command: the second word too when it reads like a subcommand.
+    std::string name = words[0];
+    if (words.size() > 1 && !words[1].empty() && words[1].front() >= 'a' &&
+        words[1].front() <= 'z' &&
+        words[1].find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos) {
+      name += " " + words[1];
+    }
+    std::vector<std::string> names;
+    for (const auto& c : kCommands) {
+      names.emplace_back(c.name);
+    }
+    for (const RegisteredCommand* command : plugins->registry.commands()) {
+      names.push_back(command->command.name);
+    }
+    std::string suggestion = closestMatch(name, names);
+    if (!suggestion.empty()) {
+      throw UsageError("unknown command '" + name + "'" + didYouMean({suggestion}));
+    }
+    throw UsageError("unknown command '" + name +
+                     "': neither built in nor added by a loaded plugin (plugins are searched in "
+                     "--plugin-path, $AIMASS_PLUGIN_PATH and " +
+                     PluginLoader::defaultPluginDir().lexically_normal().string() + ")");
   }
 
   int help(const std::vector<std::string>& words, std::ostream& out) {
@@ -517,7 +544,7 @@ class Cli {
       return kExitOk;
     }
     std::string name = words[0];
-    if ((name == "plugins" || name == "plugin" || name == "auth") && words.size() > 1) {
+    if ((name == "plugins" || name == "plugin") && words.size() > 1) {
       name += " " + words[1];
     }
     if (const CommandHelp* command = findCommand(name)) {
@@ -526,7 +553,24 @@ class Cli {
           << command->details;
       return kExitOk;
     }
-    if (name == "plugins" || name == "plugin" || name == "auth") {
+    if (!isBuiltinCommandWord(name)) {
+      auto plugins = loadPlugins({}, false);
+      std::size_t name_words = 0;
+      if (const RegisteredCommand* command =
+              findPluginCommand(plugins->registry, words, name_words)) {
+        printPluginCommandHelp(*command, out);
+        return kExitOk;
+      }
+      auto group = pluginCommandGroup(plugins->registry, name);
+      for (const RegisteredCommand* command : group) {
+        out << "  aimass " << command->command.usage << "\n      " << command->command.summary
+            << "\n";
+      }
+      if (!group.empty()) {
+        return kExitOk;
+      }
+    }
+    if (name == "plugins" || name == "plugin") {
       for (const auto& command : kCommands) {
         if (std::string(command.name).rfind(name + " ", 0) == 0) {
           out << "  aimass " << command.usage << "\n      " << command.summary << "\n";
@@ -823,51 +867,6 @@ class Cli {
     }
     std::cout << (json ? pluginCheckJson(report) : formatPluginCheck(report));
     return report.passed() ? kExitOk : kExitFailure;
-  }
-
-  // `aimass auth hash-key`: the SHA-256 that frontend.http's api_keys hold in place of a key.
-  // The key must survive the trip through an HTTP header unchanged (the server trims header
-  // values and cannot carry line breaks), otherwise its hash could never match.
-  int authHashKey() {
-    if (isatty(STDIN_FILENO)) {
-      std::cerr << "aimass: reading the API key from standard input (end with Ctrl-D)\n";
-    }
-    std::ostringstream buffer;
-    buffer << std::cin.rdbuf();
-    std::string key = buffer.str();
-    if (!key.empty() && key.back() == '\n') {
-      key.pop_back();
-      if (!key.empty() && key.back() == '\r') {
-        key.pop_back();
-      }
-    }
-    auto refuse = [](const std::string& why) {
-      std::cerr << "aimass: auth hash-key: " << why << "\n";
-      return kExitBadInput;
-    };
-    if (key.empty()) {
-      return refuse("the key read from standard input is empty");
-    }
-    for (std::size_t i = 0; i < key.size(); ++i) {
-      const auto c = static_cast<unsigned char>(key[i]);
-      const std::string at = " (byte " + std::to_string(i + 1) + ")";
-      if (c == '\n' || c == '\r') {
-        return refuse("the key read from standard input has more than one line" + at +
-                      "; an HTTP header cannot carry it");
-      }
-      if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        return refuse("the key read from standard input has a control character" + at +
-                      "; an HTTP header cannot carry it");
-      }
-    }
-    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
-    if (blank(key.front()) || blank(key.back())) {
-      return refuse(
-          "the key read from standard input starts or ends with a space or tab, which HTTP "
-          "drops from header values, so no request could present it");
-    }
-    std::cout << Sha256::of(key) << "\n";
-    return kExitOk;
   }
 
   LogLevel log_level_ = LogLevel::kInfo;

@@ -3,7 +3,8 @@
 
 #include <ostream>
 
-#include "json_writer.h"
+#include "aimass/core/registry_services.h"
+#include "aimass/util/registry_json.h"
 #include "models_cli.h"
 
 namespace aimass::core {
@@ -34,63 +35,36 @@ namespace {
 
 std::string shortHash(const std::string& sha256) { return sha256.substr(0, 12); }
 
-void writeVersionJson(JsonWriter& json, const DatasetVersion& v) {
-  json.beginObject();
-  json.key("name").value(v.name);
-  json.key("version").value(v.version);
-  json.key("type").value(v.type);
-  json.key("source").value(v.source);
-  json.key("sha256").value(v.sha256);
-  json.key("rows").value(v.rows);
-  json.key("fingerprint").value(v.fingerprint);
-  json.key("created_by").value(v.created_by);
-  json.key("created_unix_ms").value(v.created_unix_ms);
-  json.endObject();
-}
-
 }  // namespace
 
 Status printDatasetList(const DatasetRegistry& registry, bool as_json, std::ostream& out) {
-  AIMASS_ASSIGN_OR_RETURN(auto names, registry.listDatasets());
-  JsonWriter json;
-  json.beginArray();
+  AIMASS_ASSIGN_OR_RETURN(auto datasets, datasetSummaries(registry));
+  if (as_json) {
+    out << datasetListJson(datasets);
+    return Status();
+  }
+  if (datasets.empty()) {
+    out << "no datasets registered\n";
+    return Status();
+  }
   std::vector<std::vector<std::string>> rows = {
       {"DATASET", "VERSIONS", "LATEST", "ROWS", "SHA256"}};
-  for (const auto& name : names) {
-    auto versions = registry.listVersions(name);
-    if (!versions.ok() && versions.status().code() == StatusCode::kNotFound) {
-      continue;  // its only record was a losing duplicate, removed since the listing
-    }
-    AIMASS_RETURN_IF_ERROR(versions.status());
-    const DatasetVersion& latest = versions->back();
-    json.beginObject();
-    json.key("name").value(name);
-    json.key("versions").value(static_cast<std::uint64_t>(versions->size()));
-    json.key("latest");
-    writeVersionJson(json, latest);
-    json.endObject();
-    rows.push_back({name, std::to_string(versions->size()), std::to_string(latest.version),
-                    std::to_string(latest.rows), shortHash(latest.sha256)});
+  for (const auto& dataset : datasets) {
+    rows.push_back({dataset.name, std::to_string(dataset.versions),
+                    std::to_string(dataset.latest.version), std::to_string(dataset.latest.rows),
+                    shortHash(dataset.latest.sha256)});
   }
-  json.endArray();
-  if (as_json) {
-    out << json.str();
-  } else if (rows.size() == 1) {
-    out << "no datasets registered\n";
-  } else {
-    out << textTable(rows);
-  }
+  out << textTable(rows);
   return Status();
 }
 
 Status printDataset(const DatasetRegistry& registry, const std::string& reference, bool as_json,
                     std::ostream& out) {
   if (reference.find('/') != std::string::npos) {
-    AIMASS_ASSIGN_OR_RETURN(auto v, registry.resolve(reference));
+    AIMASS_ASSIGN_OR_RETURN(auto found, registry.resolve(reference));
+    const DatasetVersionInfo v = datasetVersionInfo(found);
     if (as_json) {
-      JsonWriter json;
-      writeVersionJson(json, v);
-      out << json.str();
+      out << datasetVersionJson(v);
       return Status();
     }
     out << "dataset      " << v.name << "\n"
@@ -106,16 +80,11 @@ Status printDataset(const DatasetRegistry& registry, const std::string& referenc
   }
   AIMASS_ASSIGN_OR_RETURN(auto versions, registry.listVersions(reference));
   if (as_json) {
-    JsonWriter json;
-    json.beginObject();
-    json.key("name").value(reference);
-    json.key("versions").beginArray();
+    std::vector<DatasetVersionInfo> infos;
     for (const auto& v : versions) {
-      writeVersionJson(json, v);
+      infos.push_back(datasetVersionInfo(v));
     }
-    json.endArray();
-    json.endObject();
-    out << json.str();
+    out << datasetJson(reference, infos);
     return Status();
   }
   std::vector<std::vector<std::string>> rows = {

@@ -7,7 +7,7 @@
 #include <numeric>
 #include <utility>
 
-#include "json_writer.h"
+#include "aimass/util/json_writer.h"
 
 namespace aimass::core {
 namespace {

@@ -115,6 +115,18 @@ void HostServices::log(LogLevel level, std::string_view node, std::string_view m
   std::fflush(stderr);
 }
 
+void HostServices::setApiStorage(std::shared_ptr<Storage> storage) {
+  if (!storage) {
+    model_registry_.reset();
+    dataset_registry_.reset();
+    tracking_.reset();
+    return;
+  }
+  model_registry_ = std::make_unique<StorageModelRegistry>(storage);
+  dataset_registry_ = std::make_unique<StorageDatasetRegistry>(storage);
+  tracking_ = std::make_unique<StorageTracking>(std::move(storage));
+}
+
 std::string_view HostServices::version() const { return hostVersion(); }
 
 std::string_view hostVersion() { return AIMASS_VERSION; }

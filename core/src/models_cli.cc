@@ -8,7 +8,8 @@
 #include <ostream>
 #include <utility>
 
-#include "json_writer.h"
+#include "aimass/core/registry_services.h"
+#include "aimass/util/registry_json.h"
 
 namespace aimass::core {
 
@@ -109,7 +110,7 @@ std::string metricsText(const std::map<std::string, double>& metrics) {
 
 /// "pumps/2 sha256 5d41... (reader fingerprint 9a0b...)"; older records have only the
 /// fingerprint.
-std::string datasetText(const ModelVersion& v) {
+std::string datasetText(const ModelVersionInfo& v) {
   std::string text;
   if (!v.dataset_name.empty()) {
     text = v.dataset_name + "/" + std::to_string(v.dataset_version) + " sha256 " + v.dataset_sha256;
@@ -133,51 +134,7 @@ Expected<std::int64_t> parseVersion(std::string_view text) {
 
 }  // namespace
 
-void writeModelVersionJson(JsonWriter& json, const ModelVersion& v,
-                           const std::vector<std::string>& aliases) {
-  json.beginObject();
-  json.key("model").value(v.model);
-  json.key("version").value(v.version);
-  json.key("artifact").value(v.artifact_key);
-  json.key("sha256").value(v.sha256);
-  json.key("node").value(v.node);
-  json.key("type").value(v.node_type);
-  json.key("dataset").value(v.dataset_fingerprint);
-  json.key("dataset_name").value(v.dataset_name);
-  json.key("dataset_version").value(v.dataset_version);
-  json.key("dataset_sha256").value(v.dataset_sha256);
-  json.key("code_version").value(v.code_version);
-  json.key("created_by").value(v.created_by);
-  json.key("created_unix_ms").value(v.created_unix_ms);
-  json.key("metrics").beginObject();
-  for (const auto& [name, value] : v.metrics) {
-    json.key(name).value(value);
-  }
-  json.endObject();
-  json.key("tags").beginObject();
-  for (const auto& [name, value] : v.tags) {
-    json.key(name).value(value);
-  }
-  json.endObject();
-  json.key("aliases").beginArray();
-  for (const auto& alias : aliases) {
-    json.value(alias);
-  }
-  json.endArray();
-  json.endObject();
-}
-
 namespace {
-
-/// Alias names per version of one model.
-std::map<std::int64_t, std::vector<std::string>> aliasesByVersion(
-    const std::vector<ModelAlias>& aliases) {
-  std::map<std::int64_t, std::vector<std::string>> out;
-  for (const auto& alias : aliases) {
-    out[alias.version].push_back(alias.alias);
-  }
-  return out;
-}
 
 std::string joined(const std::vector<std::string>& words) {
   std::string out;
@@ -190,45 +147,25 @@ std::string joined(const std::vector<std::string>& words) {
 }  // namespace
 
 Status printModelList(ModelRegistry& registry, bool as_json, std::ostream& out) {
-  auto models = registry.listModels();
-  AIMASS_RETURN_IF_ERROR(models.status());
-  JsonWriter json;
-  json.beginArray();
-  std::vector<std::vector<std::string>> rows = {{"MODEL", "VERSIONS", "LATEST", "ALIASES"}};
-  for (const auto& model : *models) {
-    auto versions = registry.listVersions(model);
-    AIMASS_RETURN_IF_ERROR(versions.status());
-    auto aliases = registry.listAliases(model);
-    AIMASS_RETURN_IF_ERROR(aliases.status());
-    const std::int64_t latest = versions->empty() ? 0 : versions->back().version;
-    std::vector<std::string> alias_texts;
-    json.beginObject();
-    json.key("model").value(model);
-    json.key("versions").value(static_cast<std::uint64_t>(versions->size()));
-    json.key("latest");
-    if (latest > 0) {
-      json.value(latest);
-    } else {
-      json.null();
-    }
-    json.key("aliases").beginObject();
-    for (const auto& alias : *aliases) {
-      json.key(alias.alias).value(alias.version);
-      alias_texts.push_back(alias.alias + "=" + std::to_string(alias.version));
-    }
-    json.endObject();
-    json.endObject();
-    rows.push_back({model, std::to_string(versions->size()),
-                    latest > 0 ? std::to_string(latest) : "-", joined(alias_texts)});
-  }
-  json.endArray();
+  AIMASS_ASSIGN_OR_RETURN(auto models, modelSummaries(registry));
   if (as_json) {
-    out << json.str();
-  } else if (models->empty()) {
-    out << "no models registered\n";
-  } else {
-    out << textTable(rows);
+    out << modelListJson(models);
+    return Status();
   }
+  if (models.empty()) {
+    out << "no models registered\n";
+    return Status();
+  }
+  std::vector<std::vector<std::string>> rows = {{"MODEL", "VERSIONS", "LATEST", "ALIASES"}};
+  for (const auto& model : models) {
+    std::vector<std::string> alias_texts;
+    for (const auto& [alias, version] : model.aliases) {
+      alias_texts.push_back(alias + "=" + std::to_string(version));
+    }
+    rows.push_back({model.model, std::to_string(model.versions),
+                    model.latest > 0 ? std::to_string(model.latest) : "-", joined(alias_texts)});
+  }
+  out << textTable(rows);
   return Status();
 }
 
@@ -236,29 +173,14 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
                   std::ostream& out) {
   const bool one_version = reference.find_first_of("/@") != std::string::npos;
   if (one_version) {
-    auto version = registry.resolve(reference);
-    AIMASS_RETURN_IF_ERROR(version.status());
-    // Show only what is intact: an artifact whose bytes no longer match the recorded SHA-256
-    // (or that is gone) is reported as data loss, naming its key.
-    if (Status verified = registry.verifyArtifact(*version); !verified.ok()) {
-      return verified.code() == StatusCode::kNotFound
-                 ? dataLoss("artifact '" + version->artifact_key + "' of " + version->model +
-                            "/" + std::to_string(version->version) + " is missing from the store")
-                 : verified;
-    }
-    auto aliases = registry.listAliases(version->model);
-    AIMASS_RETURN_IF_ERROR(aliases.status());
-    const auto names = aliasesByVersion(*aliases)[version->version];
+    AIMASS_ASSIGN_OR_RETURN(ModelVersionInfo v, verifiedModelVersion(registry, reference));
     if (as_json) {
-      JsonWriter json;
-      writeModelVersionJson(json, *version, names);
-      out << json.str();
+      out << modelVersionJson(v);
       return Status();
     }
-    const ModelVersion& v = *version;
     out << "model     " << v.model << "\n"
         << "version   " << v.version << "\n"
-        << "aliases   " << joined(names) << "\n"
+        << "aliases   " << joined(v.aliases) << "\n"
         << "created   " << formatUtcTime(v.created_unix_ms) << "\n"
         << "node      " << v.node << " (" << v.node_type << ")\n"
         << "artifact  " << v.artifact_key << "\n"
@@ -272,35 +194,16 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
     }
     return Status();
   }
-  AIMASS_RETURN_IF_ERROR(ModelRegistry::validateName(reference, "model"));
-  auto versions = registry.listVersions(reference);
-  AIMASS_RETURN_IF_ERROR(versions.status());
-  auto aliases = registry.listAliases(reference);
-  AIMASS_RETURN_IF_ERROR(aliases.status());
-  auto by_version = aliasesByVersion(*aliases);
+  AIMASS_ASSIGN_OR_RETURN(ModelInfo model, modelInfo(registry, reference));
   if (as_json) {
-    JsonWriter json;
-    json.beginObject();
-    json.key("model").value(reference);
-    json.key("aliases").beginObject();
-    for (const auto& alias : *aliases) {
-      json.key(alias.alias).value(alias.version);
-    }
-    json.endObject();
-    json.key("versions").beginArray();
-    for (const auto& v : *versions) {
-      writeModelVersionJson(json, v, by_version[v.version]);
-    }
-    json.endArray();
-    json.endObject();
-    out << json.str();
+    out << modelJson(model);
     return Status();
   }
   std::vector<std::vector<std::string>> rows = {
       {"VERSION", "CREATED", "TYPE", "ALIASES", "METRICS"}};
-  for (const auto& v : *versions) {
+  for (const auto& v : model.versions) {
     rows.push_back({std::to_string(v.version), formatUtcTime(v.created_unix_ms), v.node_type,
-                    joined(by_version[v.version]), metricsText(v.metrics)});
+                    joined(v.aliases), metricsText(v.metrics)});
   }
   out << textTable(rows);
   return Status();

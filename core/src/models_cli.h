@@ -13,7 +13,6 @@
 #include "aimass/host.h"
 #include "aimass/status.h"
 #include "aimass/storage.h"
-#include "json_writer.h"
 
 namespace aimass::core {
 
@@ -37,10 +36,6 @@ std::string textTable(const std::vector<std::vector<std::string>>& rows);
 /// A Unix time in milliseconds as UTC, "2024-06-10T06:13:20Z".
 std::string formatUtcTime(std::int64_t unix_ms);
 
-/// One version as `models show NAME/VERSION --json` prints it (and GET /api/v1 answers it),
-/// with the names of the aliases pointing at it.
-void writeModelVersionJson(JsonWriter& json, const ModelVersion& v,
-                           const std::vector<std::string>& aliases);
 /// `models list`: every model with its version count, latest version and aliases; JSON when
 /// `as_json` (the body of GET /api/v1/models). The registry's status on failure.
 Status printModelList(ModelRegistry& registry, bool as_json, std::ostream& out);

@@ -12,7 +12,7 @@
 #include "aimass/core/host_services.h"
 #include "aimass/core/plugin_loader.h"
 #include "aimass/testing/conformance.h"
-#include "json_writer.h"
+#include "aimass/util/json_writer.h"
 #include "param_conversion.h"
 
 namespace aimass::core {

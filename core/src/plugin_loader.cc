@@ -58,6 +58,14 @@ class StagingRegistrar final : public Registrar {
     return status;
   }
 
+  Status addCommand(CliCommand command) override {
+    Status status = guard("adding a command", [&] { return stageCommand(std::move(command)); });
+    if (!status.ok() && first_error_.ok()) {
+      first_error_ = status;
+    }
+    return status;
+  }
+
   /// The checks that need every type of the batch: each scheme declaration names a storage
   /// type of this plugin.
   Status checkSchemes() const {
@@ -80,6 +88,7 @@ class StagingRegistrar final : public Registrar {
   const Status& firstError() const { return first_error_; }
   std::vector<NodeType>& staged() { return staged_; }
   std::vector<StorageUriScheme>& stagedSchemes() { return staged_schemes_; }
+  std::vector<CliCommand>& stagedCommands() { return staged_commands_; }
 
  private:
   Status stage(NodeType type) {
@@ -98,6 +107,21 @@ class StagingRegistrar final : public Registrar {
       }
     }
     staged_.push_back(std::move(type));
+    return okStatus();
+  }
+
+  Status stageCommand(CliCommand command) {
+    AIMASS_RETURN_IF_ERROR(TypeRegistry::validateCommand(command));
+    if (const RegisteredCommand* owner = registry_.findCommand(command.name)) {
+      return alreadyExists("command '" + command.name + "' is already added by plugin '" +
+                           (owner->plugin ? owner->plugin->name : std::string("builtin")) + "'");
+    }
+    for (const auto& other : staged_commands_) {
+      if (other.name == command.name) {
+        return alreadyExists("command '" + command.name + "' is added twice by this plugin");
+      }
+    }
+    staged_commands_.push_back(std::move(command));
     return okStatus();
   }
 
@@ -124,6 +148,7 @@ class StagingRegistrar final : public Registrar {
   const TypeRegistry& registry_;
   std::vector<NodeType> staged_;
   std::vector<StorageUriScheme> staged_schemes_;
+  std::vector<CliCommand> staged_commands_;
   Status first_error_;
 };
 
@@ -272,6 +297,10 @@ Status PluginLoader::load(const fs::path& library) {
   for (auto& scheme : registrar.stagedSchemes()) {
     // Cannot fail either: checked against the registry, the batch and the types above.
     registry_.addUriScheme(std::move(scheme), shared_info, handle).ignoreError();
+  }
+  for (auto& command : registrar.stagedCommands()) {
+    // Cannot fail either: checked against the registry and the batch.
+    registry_.addCommand(std::move(command), shared_info, handle).ignoreError();
   }
   impl_->libraries[path] = handle;
   loaded_.push_back(std::move(shared_info));

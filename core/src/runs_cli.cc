@@ -11,7 +11,8 @@
 #include <set>
 #include <utility>
 
-#include "json_writer.h"
+#include "aimass/core/registry_services.h"
+#include "aimass/util/registry_json.h"
 #include "models_cli.h"
 
 namespace aimass::core {
@@ -58,7 +59,7 @@ std::string formatFigure(double v) {
   return buffer;
 }
 
-std::string formatDuration(const RunRecord& run) {
+std::string formatDuration(const RunInfo& run) {
   if (run.end_unix_ms == 0) {
     return "-";
   }
@@ -68,57 +69,13 @@ std::string formatDuration(const RunRecord& run) {
   return buffer;
 }
 
-void writeRunJson(JsonWriter& json, const RunRecord& run) {
-  json.key("id").value(run.id);
-  json.key("experiment").value(run.experiment);
-  json.key("status").value(runStatusName(run.status));
-  json.key("node").value(run.node);
-  json.key("type").value(run.node_type);
-  json.key("start_unix_ms").value(run.start_unix_ms);
-  json.key("end_unix_ms");
-  if (run.end_unix_ms > 0) {
-    json.value(run.end_unix_ms);
-  } else {
-    json.null();
-  }
-  json.key("error").value(run.error);
-  json.key("pid").value(run.pid);
-  json.key("host").value(run.host);
-  json.key("params").beginObject();
-  for (const auto& [name, value] : run.params) {
-    json.key(name).value(value);
-  }
-  json.endObject();
-  json.key("artifacts").beginObject();
-  for (const auto& [name, value] : run.artifacts) {
-    json.key(name).value(value);
-  }
-  json.endObject();
-}
-
 }  // namespace
 
 Status printRunList(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
-  AIMASS_ASSIGN_OR_RETURN(RunList result, tracking.listRuns(command.query));
+  AIMASS_ASSIGN_OR_RETURN(RunListing result, runListing(tracking, command.query));
   const RunQuery& query = command.query;
   if (command.json) {
-    JsonWriter json;
-    json.beginObject();
-    json.key("matched").value(static_cast<std::uint64_t>(result.matched));
-    json.key("runs").beginArray();
-    for (const auto& run : result.runs) {
-      json.beginObject();
-      writeRunJson(json, run);
-      json.key("metrics").beginObject();
-      for (const auto& [name, value] : run.metrics) {
-        json.key(name).value(value);
-      }
-      json.endObject();
-      json.endObject();
-    }
-    json.endArray();
-    json.endObject();
-    out << json.str();
+    out << runListJson(result);
     return Status();
   }
   if (result.runs.empty()) {
@@ -159,7 +116,7 @@ Status printRunList(const RunsCommand& command, Tracking& tracking, std::ostream
   rows.push_back(std::move(header));
   for (const auto& run : result.runs) {
     std::vector<std::string> row = {std::to_string(run.id), run.experiment,
-                                    std::string(runStatusName(run.status)),
+                                    std::string(runStateName(run.state)),
                                     formatUtcTime(run.start_unix_ms), formatDuration(run)};
     for (const auto& name : columns) {
       auto it = run.metrics.find(name);
@@ -176,31 +133,16 @@ Status printRunList(const RunsCommand& command, Tracking& tracking, std::ostream
 }
 
 Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
-  AIMASS_ASSIGN_OR_RETURN(RunRecord run, tracking.getRun(command.run_id));
-  AIMASS_ASSIGN_OR_RETURN(auto points, tracking.metricPoints(command.run_id));
-  const auto summaries = Tracking::summarize(points);
+  AIMASS_ASSIGN_OR_RETURN(RunDetails details, runDetails(tracking, command.run_id));
+  const RunInfo& run = details.run;
+  const auto& summaries = details.metrics;
   if (command.json) {
-    JsonWriter json;
-    json.beginObject();
-    writeRunJson(json, run);
-    json.key("metrics").beginObject();
-    for (const auto& s : summaries) {
-      json.key(s.name).beginObject();
-      json.key("last").value(s.last);
-      json.key("last_step").value(s.last_step);
-      json.key("min").value(s.min);
-      json.key("max").value(s.max);
-      json.key("points").value(static_cast<std::uint64_t>(s.points));
-      json.endObject();
-    }
-    json.endObject();
-    json.endObject();
-    out << json.str();
+    out << runJson(details);
     return Status();
   }
   out << "run         " << run.id << "\n"
       << "experiment  " << run.experiment << "\n"
-      << "status      " << runStatusName(run.status) << "\n";
+      << "status      " << runStateName(run.state) << "\n";
   if (!run.error.empty()) {
     out << "error       " << run.error << "\n";
   }

@@ -11,7 +11,7 @@
 #include "aimass/model.h"
 #include "aimass/core/progress.h"
 #include "aimass/storage.h"
-#include "registry_api.h"
+#include "api_storage.h"
 #include "train_tracking.h"
 
 namespace aimass::core {
@@ -85,6 +85,7 @@ Status Runtime::run() {
   // The catalog lets go of the graph's models, so that destroying the graph destroys nodes in
   // reverse dependency order while the host and the plugins are still there.
   host_.servingRuntime().clear();
+  host_.setApiStorage(nullptr);
   return status;
 }
 
@@ -92,17 +93,12 @@ Status Runtime::addRegistryApi() {
   std::string why;
   const GraphNode* store = apiStorageNode(graph_, why);
   if (store == nullptr || !store->instance) {
-    host_.log(LogLevel::kDebug, "", "no /api/v1 registry routes: " + why);
+    host_.log(LogLevel::kDebug, "", "no registry services for the frontends: " + why);
     return okStatus();
   }
-  auto& storage = static_cast<Storage&>(*store->instance);
-  for (auto& route : registryApiRoutes(storage, store->decl.name)) {
-    if (Status added = host_.routes().add(std::move(route)); !added.ok()) {
-      return Status(added.code(), "/api/v1 registry routes: " + added.message());
-    }
-  }
+  host_.setApiStorage(std::static_pointer_cast<Storage>(store->instance));
   host_.log(LogLevel::kInfo, "",
-            "/api/v1 serves the registry of storage '" + store->decl.name + "'");
+            "frontends serve the registry of storage '" + store->decl.name + "'");
   return okStatus();
 }
 

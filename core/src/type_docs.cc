@@ -7,7 +7,7 @@
 #include <variant>
 
 #include "aimass/util/number_text.h"
-#include "json_writer.h"
+#include "aimass/util/json_writer.h"
 
 namespace aimass::core {
 namespace {

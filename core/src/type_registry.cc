@@ -398,6 +398,84 @@ std::vector<const RegisteredUriScheme*> TypeRegistry::uriSchemes() const {
   return out;
 }
 
+namespace {
+
+// Calls a plugin's command while keeping its library loaded (see LibraryBoundFactory).
+struct LibraryBoundCommand {
+  std::shared_ptr<void> library;
+  CommandHandler handler;
+
+  int operator()(const std::vector<std::string>& args, CommandStreams& io) const {
+    return handler(args, io);
+  }
+};
+
+bool isCommandWord(std::string_view word) {
+  return !word.empty() && word.size() <= 32 && word.front() >= 'a' && word.front() <= 'z' &&
+         word.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string_view::npos;
+}
+
+}  // namespace
+
+Status TypeRegistry::validateCommand(const CliCommand& command) {
+  const std::string shown = "command '" + command.name + "'";
+  const std::string_view name = command.name;
+  const auto space = name.find(' ');
+  const std::string_view first = name.substr(0, space);
+  if (!isCommandWord(first) ||
+      (space != std::string_view::npos && !isCommandWord(name.substr(space + 1)))) {
+    return invalidArgument(shown +
+                           ": a name is one or two words of a lower-case letter then [a-z0-9-] "
+                           "(at most 32 characters each), one space apart");
+  }
+  for (std::string_view builtin : kBuiltinCommandWords) {
+    if (first == builtin) {
+      return alreadyExists(shown + ": '" + std::string(first) +
+                           "' is a built-in command of aimass");
+    }
+  }
+  if (command.usage.rfind(command.name, 0) != 0 ||
+      (command.usage.size() > name.size() && command.usage[name.size()] != ' ')) {
+    return invalidArgument(shown + ": its usage must start with its name, got '" + command.usage +
+                           "'");
+  }
+  if (command.summary.empty()) {
+    return invalidArgument(shown + " has no summary");
+  }
+  if (!command.handler) {
+    return invalidArgument(shown + " has no handler");
+  }
+  return okStatus();
+}
+
+Status TypeRegistry::addCommand(CliCommand command, std::shared_ptr<const PluginInfo> plugin,
+                                std::shared_ptr<void> library) {
+  AIMASS_RETURN_IF_ERROR(validateCommand(command));
+  if (const RegisteredCommand* taken = findCommand(command.name)) {
+    return alreadyExists("command '" + command.name + "' is already added by plugin '" +
+                         (taken->plugin ? taken->plugin->name : std::string("builtin")) + "'");
+  }
+  if (library) {
+    command.handler = LibraryBoundCommand{library, std::move(command.handler)};
+  }
+  std::string name = command.name;
+  commands_.emplace(std::move(name), RegisteredCommand{std::move(command), std::move(plugin)});
+  return okStatus();
+}
+
+const RegisteredCommand* TypeRegistry::findCommand(std::string_view name) const {
+  auto it = commands_.find(name);
+  return it == commands_.end() ? nullptr : &it->second;
+}
+
+std::vector<const RegisteredCommand*> TypeRegistry::commands() const {
+  std::vector<const RegisteredCommand*> out;
+  for (const auto& [name, command] : commands_) {
+    out.push_back(&command);
+  }
+  return out;
+}
+
 Status TypeRegistry::add(NodeType type, std::shared_ptr<const PluginInfo> plugin,
                          std::shared_ptr<void> library) {
   AIMASS_RETURN_IF_ERROR(validateType(type));

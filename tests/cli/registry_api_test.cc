@@ -312,7 +312,7 @@ TEST_F(RegistryApi, ServesTheFrontendsRepositoryElseTheOnlyStorage) {
   server_ = std::make_unique<Server>(config("two.yaml"));
   port_ = server_->waitForPort();
   ASSERT_GT(port_, 0) << server_->err();
-  EXPECT_THAT(server_->err(), HasSubstr("/api/v1 serves the registry of storage 'store'"));
+  EXPECT_THAT(server_->err(), HasSubstr("frontends serve the registry of storage 'store'"));
   Reply models = call("GET", "/api/v1/models");
   ASSERT_EQ(models.status, 200) << models.body;
   EXPECT_EQ(array(models.body)->getObject(0)->getValue<std::string>("model"), "pump_state");

@@ -36,11 +36,12 @@ inline std::string readWholeFile(const std::filesystem::path& path) {
   return text.str();
 }
 
-/// Runs the executable under test (AIMASS_EXECUTABLE) with `args` to completion; stdout and
+/// Runs `program` (an aimass executable) with `args` to completion; stdout and
 /// stderr are captured through files in `dir`, and `input`, when given, is its standard input
 /// (through a file, so nothing can block). AIMASS_PLUGIN_PATH is removed from its environment.
-inline AimassResult runAimass(const std::filesystem::path& dir, std::vector<std::string> args,
-                              const std::optional<std::string>& input = std::nullopt) {
+inline AimassResult runProgram(const std::string& program, const std::filesystem::path& dir,
+                               std::vector<std::string> args,
+                               const std::optional<std::string>& input = std::nullopt) {
   const std::filesystem::path in_path = dir / "stdin", out_path = dir / "stdout",
                               err_path = dir / "stderr";
   if (input) {
@@ -57,12 +58,18 @@ inline AimassResult runAimass(const std::filesystem::path& dir, std::vector<std:
     dup2(out, STDOUT_FILENO);
     dup2(err, STDERR_FILENO);
     unsetenv("AIMASS_PLUGIN_PATH");
-    execProgram(AIMASS_EXECUTABLE, std::move(args));
+    execProgram(program, std::move(args));
   }
   int status = 0;
   waitpid(pid, &status, 0);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), readWholeFile(out_path),
           readWholeFile(err_path)};
+}
+
+/// runProgram() on the aimass under test (AIMASS_EXECUTABLE).
+inline AimassResult runAimass(const std::filesystem::path& dir, std::vector<std::string> args,
+                              const std::optional<std::string>& input = std::nullopt) {
+  return runProgram(AIMASS_EXECUTABLE, dir, std::move(args), input);
 }
 
 /// `aimass run CONFIG` (the executable under test, AIMASS_EXECUTABLE) serving in the background

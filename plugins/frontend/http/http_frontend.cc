@@ -15,6 +15,7 @@
 #include "http_field_text.h"
 #include "infer_codec.h"
 #include "mlflow_codec.h"
+#include "registry_routes.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -208,7 +209,12 @@ OipRouter::OipRouter(Host& host, std::string node_name,
       models_(std::move(models)),
       options_(std::move(options)),
       check_host_(!options_.authenticator && isLoopbackHost(options_.bind_host)),
-      contributed_(host.routes().routes()) {}
+      // The host's registry, datasets and runs under /api/v1, then the routes nodes added.
+      contributed_(registryRoutes(host, node_name_)) {
+  for (auto& route : host.routes().routes()) {
+    contributed_.push_back(std::move(route));
+  }
+}
 
 OipRouter::Target OipRouter::findRoute(HttpRequest& request, HttpResponse& response) const {
   std::vector<std::string_view> allowed;

@@ -230,6 +230,8 @@ class OipRouter {
   /// Names loaded through the repository extension: served even when `models_` is set.
   mutable std::mutex loaded_mutex_;
   mutable std::set<std::string, std::less<>> loaded_;
+  /// The /api/v1 routes of the host's registry services (registry_routes.h), then the routes
+  /// nodes added to the host.
   std::vector<Route> contributed_;
   /// Recent average duration (ns) of successful infer requests, by the model part of their path
   /// ("name" or "name/versions/v"); entries are only added for models that answered.

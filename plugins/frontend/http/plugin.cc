@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "aimass/aimass.h"
+#include "hash_key_command.h"
 #include "http_frontend.h"
 #include "serving_settings.h"
 
@@ -277,7 +278,9 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
     }
     return node;
   };
-  return registrar.add(std::move(type));
+  AIMASS_RETURN_IF_ERROR(registrar.add(std::move(type)));
+  // `aimass auth hash-key`: the stored form of this frontend's API keys.
+  return registrar.addCommand(aimass::plugins::frontend::hashKeyCommand());
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "aimass/optimizer.h"
 #include "aimass/params.h"
 #include "aimass/plugin.h"
+#include "aimass/registry_service.h"
 #include "aimass/serving.h"
 #include "aimass/status.h"
 #include "aimass/storage.h"

@@ -12,7 +12,10 @@
 
 namespace aimass {
 
+class DatasetRegistryService;
+class ModelRegistryService;
 class ModelServing;
+class TrackingService;
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
@@ -41,6 +44,18 @@ class Host {
   /// (frontends then answer 503). Since ABI 4.0 the only way to the served models: the
   /// catalog of earlier versions (list, find) is part of ModelServing.
   virtual ModelServing* serving() { return nullptr; }
+  /// The model registry (aimass/registry_service.h) of the storage the graph's frontends
+  /// serve: the storage a frontend names as its `repository`, else the graph's only storage
+  /// node. Null when the host has none (no such storage); frontends then offer no registry
+  /// API. Set before any frontend starts and valid until the last one has stopped.
+  /// Added in ABI 3.3, at the end of the interface, which only the host implements.
+  virtual ModelRegistryService* registry() { return nullptr; }
+  /// The dataset registry of the same storage as registry(); null when that is null.
+  /// Added in ABI 3.3.
+  virtual DatasetRegistryService* datasets() { return nullptr; }
+  /// The experiment tracking of the same storage as registry(); null when that is null.
+  /// Added in ABI 3.3.
+  virtual TrackingService* tracking() { return nullptr; }
 
  protected:
   ~Host() = default;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/command.h"
 #include "aimass/node.h"
 #include "aimass/params.h"
 #include "aimass/status.h"
@@ -38,8 +39,8 @@ struct NodeType {
   NodeFactory factory;
 };
 
-/// What a plugin's register_types() adds its node types to. Implemented by the host; valid
-/// only during the call.
+/// What a plugin's register_types() adds its node types (and commands) to. Implemented by the host;
+/// valid only during the call.
 class Registrar {
  public:
   /// Adds a node type. kAlreadyExists when another loaded plugin has the name; kInvalidArgument
@@ -54,6 +55,14 @@ class Registrar {
   /// refuses the library like a bad type. Added in ABI 3.1, at the end of the interface, which
   /// only the host implements: plugins built for 2.0 still load.
   virtual Status addStorageUriScheme(StorageUriScheme scheme) = 0;
+
+  /// Adds a subcommand to the `aimass` executable (aimass/command.h). kInvalidArgument for a
+  /// malformed command (bad name, a usage that does not start with the name, no summary or
+  /// handler); kAlreadyExists when a built-in command or another loaded plugin has the name (or
+  /// this plugin adds it twice). A failure refuses the library like a bad type. The host loads
+  /// plugins as for other commands (--plugin-path, $AIMASS_PLUGIN_PATH, the default folder) to
+  /// find a command that is not built in. Added in ABI 3.3, at the end of the interface.
+  virtual Status addCommand(CliCommand command) = 0;
 
  protected:
   ~Registrar() = default;

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "aimass/storage.h"
@@ -220,6 +221,48 @@ TEST(PluginLoader, RefusesAUriSchemeForATypeThePluginDoesNotRegister) {
   EXPECT_EQ(registry.findUriScheme("fixture"), nullptr);
 }
 
+TEST(PluginLoader, RegistersThePluginsCommandsAndTheirHandlersRun) {
+  TypeRegistry registry;
+  {
+    PluginLoader loader(registry);
+    ASSERT_TRUE(loader.load(fixture("command")).ok());
+  }
+  std::vector<std::string> names;
+  for (const RegisteredCommand* command : registry.commands()) {
+    names.push_back(command->command.name);
+    EXPECT_EQ(command->plugin->name, "fixture.command");
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("fixture-tool fail", "fixture-tool greet",
+                                            "fixture-tool throw"));
+  const RegisteredCommand* greet = registry.findCommand("fixture-tool greet");
+  ASSERT_NE(greet, nullptr);
+  EXPECT_EQ(greet->command.usage, "fixture-tool greet [ARGS...]");
+  // The handler keeps the library loaded after the loader is gone.
+  std::istringstream in("from stdin");
+  std::ostringstream out, err;
+  CommandStreams io{in, out, err};
+  EXPECT_EQ(greet->command.handler({"a", "b"}, io), 0);
+  EXPECT_EQ(out.str(), "hello a b\n");
+  EXPECT_EQ(err.str(), "from stdin");
+  EXPECT_EQ(registry.findCommand("fixture-tool"), nullptr);
+}
+
+TEST(PluginLoader, RefusesADuplicateCommandAndKeepsTheFirstOwner) {
+  TypeRegistry registry;
+  PluginLoader loader(registry);
+  ASSERT_TRUE(loader.load(fixture("command")).ok());
+  Status status = loader.load(fixture("duplicate_command"));
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(status.message(), "'" + path("duplicate_command") +
+                                  "' (plugin 'fixture.duplicate_command' 1.0.0): command "
+                                  "'fixture-tool greet' is already added by plugin "
+                                  "'fixture.command'");
+  // All or nothing: neither its fresh command nor its type is there.
+  EXPECT_EQ(registry.findCommand("fixture-fresh"), nullptr);
+  EXPECT_EQ(registry.find("model.fixture_uncommanded"), nullptr);
+  EXPECT_EQ(registry.findCommand("fixture-tool greet")->plugin->name, "fixture.command");
+}
+
 TEST(PluginLoader, CarriesOnAfterRefusalsAndListsEveryFailure) {
   TypeRegistry registry;
   PluginLoader loader(registry);
@@ -341,7 +384,7 @@ TEST(PluginLoader, DefaultPluginDirIsBesideTheExecutable) {
   // Tests run from <build>/tests, so the default folder is <build>/lib/aimass/plugins, the
   // same folder the build puts plugins in (and the install tree mirrors).
   EXPECT_EQ(fs::weakly_canonical(PluginLoader::defaultPluginDir()),
-            fs::weakly_canonical(AIMASS_PLUGIN_DIR));
+            fs::weakly_canonical(AIMASS_PLUGIN_FOLDER_PATH));
 }
 
 TEST(PluginLoader, NodeKeepsItsLibraryLoadedAfterLoaderAndRegistryAreGone) {

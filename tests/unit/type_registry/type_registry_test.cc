@@ -325,3 +325,57 @@ TEST(ClosestMatch, PicksTheNearestWithinAThirdOfTheLength) {
 
 }  // namespace
 }  // namespace aimass::core
+
+namespace aimass::core {
+namespace {
+
+CliCommand plainCommand(std::string name) {
+  CliCommand command;
+  command.name = std::move(name);
+  command.usage = command.name + " FILE";
+  command.summary = "Does a thing";
+  command.handler = [](const std::vector<std::string>&, CommandStreams&) { return 0; };
+  return command;
+}
+
+TEST(TypeRegistry, ValidatesCommandNamesUsageSummaryAndHandler) {
+  EXPECT_TRUE(TypeRegistry::validateCommand(plainCommand("auth hash-key")).ok());
+  EXPECT_TRUE(TypeRegistry::validateCommand(plainCommand("export2")).ok());
+  for (const char* bad :
+       {"", "Auth", "auth  key", "auth hash key", "2fa", "auth -x", "auth hash_key", " auth",
+        "auth ", "a-very-long-command-word-beyond-32-chars"}) {
+    Status status = TypeRegistry::validateCommand(plainCommand(bad));
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << "'" << bad << "'";
+  }
+  CliCommand usage = plainCommand("auth hash-key");
+  usage.usage = "auth hash-keys";
+  EXPECT_THAT(TypeRegistry::validateCommand(usage).message(), HasSubstr("must start with"));
+  CliCommand summary = plainCommand("tool");
+  summary.summary.clear();
+  EXPECT_THAT(TypeRegistry::validateCommand(summary).message(), HasSubstr("no summary"));
+  CliCommand handler = plainCommand("tool");
+  handler.handler = nullptr;
+  EXPECT_THAT(TypeRegistry::validateCommand(handler).message(), HasSubstr("no handler"));
+}
+
+TEST(TypeRegistry, RefusesCommandsThatClashWithBuiltInOrAddedOnes) {
+  for (const char* builtin : {"run", "models gc", "plugins frob", "help me"}) {
+    Status status = TypeRegistry::validateCommand(plainCommand(builtin));
+    EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << builtin;
+    EXPECT_THAT(status.message(), HasSubstr("built-in command")) << builtin;
+  }
+  TypeRegistry registry;
+  auto plugin = std::make_shared<PluginInfo>();
+  plugin->name = "frontend.first";
+  ASSERT_TRUE(registry.addCommand(plainCommand("auth hash-key"), plugin, nullptr).ok());
+  Status again = registry.addCommand(plainCommand("auth hash-key"), nullptr, nullptr);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(again.message(), "command 'auth hash-key' is already added by plugin 'frontend.first'");
+  // Another command of the same group is fine.
+  EXPECT_TRUE(registry.addCommand(plainCommand("auth rotate"), nullptr, nullptr).ok());
+  ASSERT_EQ(registry.commands().size(), 2u);
+  EXPECT_EQ(registry.commands()[0]->command.name, "auth hash-key");
+}
+
+}  // namespace
+}  // namespace aimass::core

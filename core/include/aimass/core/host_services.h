@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/core/registry_services.h"
 #include "aimass/core/serving.h"
 #include "aimass/host.h"
 #include "aimass/model.h"
@@ -49,6 +50,14 @@ class HostServices final : public Host {
   ModelServing* serving() override { return &serving_; }
   std::string_view version() const override;
   bool stopRequested() const override { return stop_requested_.load(); }
+  ModelRegistryService* registry() override { return model_registry_.get(); }
+  DatasetRegistryService* datasets() override { return dataset_registry_.get(); }
+  TrackingService* tracking() override { return tracking_.get(); }
+
+  /// Offers the registry, dataset registry and tracking of `storage` as registry(), datasets()
+  /// and tracking(); null offers none. Call before any frontend starts (frontends read them
+  /// when they start), from one thread.
+  void setApiStorage(std::shared_ptr<Storage> storage);
 
   /// The serving runtime behind serving(): the graph's models are add()ed to it.
   ServingRuntime& servingRuntime() { return serving_; }
@@ -61,6 +70,9 @@ class HostServices final : public Host {
   int threads_;
   RouteTableImpl routes_;
   ServingRuntime serving_;
+  std::unique_ptr<StorageModelRegistry> model_registry_;
+  std::unique_ptr<StorageDatasetRegistry> dataset_registry_;
+  std::unique_ptr<StorageTracking> tracking_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<LogLevel> min_level_{LogLevel::kInfo};
   std::mutex log_mutex_;

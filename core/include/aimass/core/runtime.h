@@ -15,7 +15,7 @@
 namespace aimass::core {
 
 /// Runs a validated graph, as `aimass run` and `aimass eval` do, without the command line:
-/// creates the nodes, offers the registry API routes and the model nodes to frontends, runs the
+/// creates the nodes, offers the registry services and the model nodes to frontends, runs the
 /// jobs in order (each with a progress display), starts the frontends, waits until it is told
 /// to stop, then stops the frontends in reverse order and lets the serving runtime go of the
 /// graph's models. Options leave out the serving and reorder the jobs (`aimass eval`).
@@ -78,8 +78,9 @@ class Runtime {
   Status run();
 
  private:
-  /// The registry, datasets and runs of the frontends' storage under /api/v1 (registry_api.h),
-  /// added before any frontend starts, since frontends read the route table when they start.
+  /// Offers the registry, datasets and runs of the frontends' storage (apiStorageNode() in
+  /// api_storage.h) as the host's services, before any frontend starts, since frontends look
+  /// for them when they start.
   Status addRegistryApi();
   /// The graph's jobs in topological order, those of the run_last types moved to the end.
   std::vector<std::pair<std::string, std::shared_ptr<Node>>> jobsInOrder() const;

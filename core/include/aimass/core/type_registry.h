@@ -41,6 +41,17 @@ struct RegisteredUriScheme {
   std::shared_ptr<const PluginInfo> plugin;
 };
 
+/// A command-line subcommand a plugin added (aimass/command.h).
+struct RegisteredCommand {
+  /// As added; its handler keeps the plugin library loaded while it exists.
+  CliCommand command;
+  std::shared_ptr<const PluginInfo> plugin;
+};
+
+/// The first words of the `aimass` executable's own commands, which no plugin command may use.
+inline constexpr std::string_view kBuiltinCommandWords[] = {
+    "validate", "run", "eval", "models", "datasets", "runs", "plugins", "plugin", "help"};
+
 /// Every node type the host can instantiate, by type name.
 ///
 /// Threading: filled on the main thread while plugins load; read-only afterwards.
@@ -64,6 +75,20 @@ class TypeRegistry {
   /// (naming the plugin that has it) for a scheme taken, or the validateUriScheme error.
   Status addUriScheme(StorageUriScheme scheme, std::shared_ptr<const PluginInfo> plugin,
                       std::shared_ptr<void> library);
+
+  /// Checks a command before it is accepted: the name (one or two words of [a-z][a-z0-9-]*,
+  /// each at most 32 characters, one space apart), a usage starting with the name, a summary
+  /// and a handler. kAlreadyExists when its first word is a built-in command's.
+  static Status validateCommand(const CliCommand& command);
+
+  /// Adds a plugin's command. kAlreadyExists (naming the plugin that has it) or the
+  /// validateCommand error.
+  Status addCommand(CliCommand command, std::shared_ptr<const PluginInfo> plugin,
+                    std::shared_ptr<void> library);
+  /// The command named `name` ("auth hash-key"); null when no plugin added it.
+  const RegisteredCommand* findCommand(std::string_view name) const;
+  /// Every plugin command, sorted by name.
+  std::vector<const RegisteredCommand*> commands() const;
 
   /// Null when unknown.
   const RegisteredType* find(std::string_view type) const;
@@ -95,6 +120,7 @@ class TypeRegistry {
  private:
   std::map<std::string, RegisteredType, std::less<>> types_;
   std::deque<RegisteredUriScheme> uri_schemes_;  // a deque: pointers stay valid as it grows
+  std::map<std::string, RegisteredCommand, std::less<>> commands_;
 };
 
 /// Levenshtein distance, used for "did you mean" hints on types and parameter names.

@@ -23,7 +23,6 @@
 #include "fake_models.h"
 #include "fs.h"
 #include "http_frontend.h"
-#include "registry_api.h"
 #include "temp_dir.h"
 
 namespace aimass::plugins::frontend {
@@ -101,8 +100,8 @@ struct Reply {
   std::string allow;
 };
 
-/// A served classifier "clf" and, as `aimass run` adds them for a graph with a storage node,
-/// the /api/v1 registry routes of a storage.fs, behind a frontend on port 0.
+/// A served classifier "clf" and, as `aimass run` offers them for a graph with a storage node,
+/// the registry services of a storage.fs (served under /api/v1), behind a frontend on port 0.
 class OpenApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -111,9 +110,7 @@ class OpenApiTest : public ::testing::Test {
     auto storage = plugins::storage::FsStorage::create(dir_.path(), false);
     ASSERT_TRUE(storage.ok()) << storage.status().toString();
     storage_ = std::move(storage).value();
-    for (auto& route : core::registryApiRoutes(*storage_, "store")) {
-      ASSERT_TRUE(host_.routes().add(std::move(route)).ok());
-    }
+    host_.setApiStorage(storage_);
   }
   void TearDown() override {
     if (frontend_) {
@@ -161,7 +158,7 @@ class OpenApiTest : public ::testing::Test {
   }
 
   testing::TempDir dir_{"aimass-openapi"};
-  std::unique_ptr<Storage> storage_;
+  std::shared_ptr<Storage> storage_;
   core::HostServices host_{".", 1};
   std::unique_ptr<HttpFrontend> frontend_;
   Poco::UInt16 port_ = 0;

@@ -14,6 +14,7 @@ struct RegisteredTypes {
   Status status;
   std::vector<NodeType> types;
   std::vector<StorageUriScheme> uri_schemes;  ///< what addStorageUriScheme() received
+  std::vector<CliCommand> commands;           ///< what addCommand() received
 };
 
 /// Runs a plugin's register callback against a registrar that accepts every type, for plugin
@@ -30,8 +31,13 @@ inline RegisteredTypes collectRegisteredTypes(const AimassPluginDescriptor& desc
       uri_schemes.push_back(std::move(scheme));
       return Status();
     }
+    Status addCommand(CliCommand command) override {
+      commands.push_back(std::move(command));
+      return Status();
+    }
     std::vector<NodeType> types;
     std::vector<StorageUriScheme> uri_schemes;
+    std::vector<CliCommand> commands;
   } collector;
   RegisteredTypes result;
   result.status = descriptor.register_types != nullptr
@@ -39,6 +45,7 @@ inline RegisteredTypes collectRegisteredTypes(const AimassPluginDescriptor& desc
                       : failedPrecondition("the descriptor has no register callback");
   result.types = std::move(collector.types);
   result.uri_schemes = std::move(collector.uri_schemes);
+  result.commands = std::move(collector.commands);
   return result;
 }
 

@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+// A utility header, not part of the plugin ABI: inline code that host and plugins compile in
+// themselves; nothing of it crosses the plugin boundary.
+
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "aimass/http.h"
+#include "aimass/util/http_text.h"
 #include "aimass/util/number_text.h"
 
-namespace aimass::core {
+namespace aimass {
 
-/// Writes indented JSON text for the command line's --json outputs. The caller nests calls
+/// Writes indented JSON text: the command line's --json outputs and the bodies frontend.http
+/// serves for them under /api/v1, so both stay byte-identical. The caller nests calls
 /// correctly (key() only inside objects); the writer adds commas, quotes and indentation.
 /// Not thread-safe.
 class JsonWriter {
@@ -92,4 +96,4 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-}  // namespace aimass::core
+}  // namespace aimass
