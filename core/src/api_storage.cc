@@ -22,7 +22,7 @@ const GraphNode* apiStorageNode(const Graph& graph, std::string& why) {
     return nullptr;
   }
   for (const auto& node : graph.nodes()) {
-    if (node.type == nullptr || node.type->type.kind != NodeKind::kFrontend) {
+    if (node.type == nullptr || node.type->type.kind != NodeKind::kServing) {
       continue;
     }
     for (const auto& [param_name, names] : node.refs) {
@@ -40,8 +40,8 @@ const GraphNode* apiStorageNode(const Graph& graph, std::string& why) {
     return storages.front();
   }
   why = storages.empty() ? "the configuration has no storage node"
-                         : "the configuration has several storage nodes and no frontend names "
-                           "one as its `repository`";
+                         : "the configuration has several storage nodes and no serving.runtime "
+                           "node names one as its `repository`";
   return nullptr;
 }
 

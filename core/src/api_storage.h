@@ -8,10 +8,10 @@
 namespace aimass::core {
 
 /// The storage node whose model registry, dataset registry and tracking a graph's frontends
-/// serve (the host's registry(), datasets() and tracking() services): the storage that the
-/// first frontend naming one in its `repository` parameter names, else the graph's only
-/// storage node. nullptr when the graph has no frontend, no storage node, or several storage
-/// nodes and no frontend `repository` (the reason is written to `why`).
+/// serve (the host's registry(), datasets() and tracking() services): the `repository` of the
+/// graph's serving.runtime node, else the graph's only storage node. nullptr when the graph has
+/// no frontend, no storage node, or several storage nodes and no serving.runtime `repository`
+/// (the reason is written to `why`).
 const GraphNode* apiStorageNode(const Graph& graph, std::string& why);
 
 }  // namespace aimass::core

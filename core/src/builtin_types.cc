@@ -5,6 +5,7 @@
 #include "aimass/core/type_registry.h"
 #include "evaluate_job.h"
 #include "local_collective.h"
+#include "serving_node.h"
 #include "train_job.h"
 
 namespace aimass::core {
@@ -14,7 +15,8 @@ void registerBuiltinTypes(TypeRegistry& registry) {
   info->name = "builtin";
   info->version = AIMASS_VERSION;
   info->summary = "Node types that live in the aimass host itself";
-  for (NodeType type : {trainJobNodeType(), evaluateJobNodeType(), localCollectiveNodeType()}) {
+  for (NodeType type : {trainJobNodeType(), evaluateJobNodeType(), localCollectiveNodeType(),
+                        servingNodeType()}) {
     std::string name = type.type;
     Status status = registry.add(std::move(type), info, nullptr);
     if (!status.ok()) {

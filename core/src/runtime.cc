@@ -12,6 +12,7 @@
 #include "aimass/core/progress.h"
 #include "aimass/storage.h"
 #include "api_storage.h"
+#include "serving_node.h"
 #include "train_tracking.h"
 
 namespace aimass::core {
@@ -64,14 +65,18 @@ Status Runtime::run() {
   }
   ran_ = true;
   // Lets the serving runtime create models of any plugin type when it loads registry versions
-  // (a frontend's `repository`), through the same TypeRegistry::instantiate() as the graph.
+  // (serving.runtime's `repository`), through the same TypeRegistry::instantiate() as the graph.
   host_.servingRuntime().setModelFactory(typeRegistryModelFactory(graph_.registry(), host_));
   Status status = guard("creating nodes", [&] { return graph_.instantiate(host_); });
+  std::shared_ptr<const ServingNode> serving;
   if (status.ok()) {
     attachTrainTrackingContext(graph_);
-    if (options_.serve) {
-      status = addRegistryApi();
-    }
+    auto found = servingNode();
+    status = found.status();
+    serving = found.ok() ? *found : nullptr;
+  }
+  if (status.ok() && options_.serve) {
+    status = addRegistryApi();
   }
   if (status.ok()) {
     for (const auto& [name, node] : graph_.nodesOfKind(NodeKind::kModel)) {
@@ -79,14 +84,32 @@ Status Runtime::run() {
     }
     status = runJobs();
   }
+  // The serving settings apply once the jobs are done, so that `load` finds what they
+  // registered; frontends start after that.
+  if (status.ok() && options_.serve && serving) {
+    status = serving->apply(host_.servingRuntime(), host_);
+  }
   if (status.ok() && options_.serve) {
     status = serve();
   }
-  // The catalog lets go of the graph's models, so that destroying the graph destroys nodes in
-  // reverse dependency order while the host and the plugins are still there.
+  // The serving runtime lets go of the graph's models, so that destroying the graph destroys
+  // nodes in reverse dependency order while the host and the plugins are still there.
   host_.servingRuntime().clear();
   host_.setApiStorage(nullptr);
   return status;
+}
+
+Expected<std::shared_ptr<const ServingNode>> Runtime::servingNode() const {
+  const auto nodes = graph_.nodesOfKind(NodeKind::kServing);
+  if (nodes.size() > 1) {
+    return invalidArgument("nodes '" + nodes[0].first + "' and '" + nodes[1].first +
+                           "' both configure the serving runtime; the host has one, so keep "
+                           "one serving.runtime node");
+  }
+  if (nodes.empty()) {
+    return std::shared_ptr<const ServingNode>();
+  }
+  return std::static_pointer_cast<const ServingNode>(nodes.front().second);
 }
 
 Status Runtime::addRegistryApi() {

@@ -600,6 +600,11 @@ ServingRuntime::ServingRuntime() = default;
 
 ServingRuntime::~ServingRuntime() { clear(); }
 
+BatchingOptions ServingRuntime::batching(std::string_view model) const {
+  std::lock_guard lock(settings_mutex_);
+  return batchingFor(std::string(model));
+}
+
 BatchingOptions ServingRuntime::batchingFor(const std::string& name) const {
   auto it = batching_.find(name);
   return it == batching_.end() ? default_batching_ : it->second;
@@ -609,7 +614,7 @@ std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
     const std::string& name, const std::string& version, std::shared_ptr<const Model> model,
     std::string sha256, std::shared_ptr<VersionStats> stats) const {
   auto v = std::make_shared<Version>();
-  v->served = ServedModel{name, version, std::move(model)};
+  v->served = ServedModel{name, version, std::move(model), /*from_repository=*/!sha256.empty()};
   v->sha256 = std::move(sha256);
   if (!stats) {
     stats = std::make_shared<VersionStats>();
@@ -794,8 +799,8 @@ Expected<std::vector<std::pair<std::int64_t, std::string>>> ServingRuntime::sele
   }
   if (!repository) {
     return failedPrecondition("cannot load '" + std::string(reference) +
-                              "': no model repository is configured (set the frontend's "
-                              "'repository' to a storage node)");
+                              "': no model repository is configured (set 'repository' on the "
+                              "graph's serving.runtime node to a storage node)");
   }
   ModelRegistry registry(*repository);
   std::vector<ModelVersion> chosen;

@@ -260,7 +260,9 @@ TEST(Cli, ValidateNamesAMistakeInARecordByItsPlaceAndPath) {
                 "      - {name: ci, role: reader, sha256: "
                 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}\n"
                 "      - {name: ops, role: root}\n"
-                "    model_settings:\n"
+                "  serving:\n"
+                "    type: serving.runtime\n"
+                "    models:\n"
                 "      iris: {max_batch_size: lots}\n");
   Result r = aimass({"validate", file});
   EXPECT_EQ(r.code, 2);
@@ -274,8 +276,8 @@ TEST(Cli, ValidateNamesAMistakeInARecordByItsPlaceAndPath) {
                        ":6:27: error: parameter 'api_keys[1].role' of node 'web' must be "
                        "one of: reader, operator, admin, but is 'root'\n" +
                        file +
-                       ":8:30: error: parameter 'model_settings.iris.max_batch_size' of "
-                       "node 'web' must be an integer, but is 'lots'\n" +
+                       ":10:30: error: parameter 'models.iris.max_batch_size' of "
+                       "node 'serving' must be an integer, but is 'lots'\n" +
                        "3 errors in " + file + "\n");
 }
 
@@ -368,10 +370,12 @@ TEST(Cli, DescribeShowsTheFieldsOfRecordParameters) {
                                               "required\n"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +role +string, required, one of: reader, "
                                               "operator, admin\n"));
-  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  model_settings +map<string, record>, "
-                                              "default \\{\\}\n"));
-  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +max_batch_size +int, optional, \\[0, "
-                                              "1048576\\]\n"));
+  Result serving = aimass({"plugins", "describe", "serving.runtime"});
+  ASSERT_EQ(serving.code, 0) << serving.err;
+  EXPECT_THAT(serving.out, ::testing::ContainsRegex("\n  models +map<string, record>, "
+                                                    "default \\{\\}\n"));
+  EXPECT_THAT(serving.out, ::testing::ContainsRegex("\n +max_batch_size +int, optional, \\[0, "
+                                                    "1048576\\]\n"));
 }
 
 TEST(Cli, PluginCheckPassesTheGoodFixture) {

@@ -300,15 +300,17 @@ TEST_F(RegistryApi, PromoteRollbackTagAndDeleteChangeTheStore) {
 
 }  // namespace
 
-TEST_F(RegistryApi, ServesTheFrontendsRepositoryElseTheOnlyStorage) {
+TEST_F(RegistryApi, ServesTheServingRepositoryElseTheOnlyStorage) {
   ASSERT_EQ(server_->stop(), 0) << server_->err();
   server_.reset();
-  // Two storage nodes: the one named as `repository` is served, not the first.
+  // Two storage nodes: the one serving.runtime names as `repository` is served, not the first.
   std::ofstream(dir_->path() / "two.yaml") << "nodes:\n"
                                               "  empty: {type: storage.sqlite, path: empty.db}\n"
                                               "  store: {type: storage.sqlite, path: store.db}\n"
+                                              "  serving: {type: serving.runtime, "
+                                              "repository: store}\n"
                                               "  web: {type: frontend.http, host: 127.0.0.1, "
-                                              "port: 0, repository: store}\n";
+                                              "port: 0}\n";
   server_ = std::make_unique<Server>(config("two.yaml"));
   port_ = server_->waitForPort();
   ASSERT_GT(port_, 0) << server_->err();

@@ -68,8 +68,8 @@ TEST(SqliteBackup, OnlineBackupRestoresIntoAStoreAimassServes) {
   std::ofstream(d / "serve.yaml")
       << "nodes:\n"
          "  store: {type: storage.sqlite, path: store.db}\n"
-         "  web: {type: frontend.http, host: 127.0.0.1, port: 0, repository: store,\n"
-         "        load: [pump_state@champion]}\n";
+         "  serving: {type: serving.runtime, repository: store, load: [pump_state@champion]}\n"
+         "  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n";
 
   Result trained = aimass(d, "run train.yaml");
   ASSERT_EQ(trained.code, 0) << trained.output;

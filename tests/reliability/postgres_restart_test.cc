@@ -116,8 +116,8 @@ TEST(PostgresRestart, RequestsFailClearlyWhileTheDatabaseIsDownAndSucceedAfter) 
                           "optimizer: sgd, epochs: 2, storage: store}\n";
   std::ofstream(serve) << "nodes:\n"
                        << store
-                       << "  web: {type: frontend.http, host: 127.0.0.1, port: 0, "
-                          "repository: store}\n";
+                       << "  serving: {type: serving.runtime, repository: store}\n"
+                          "  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n";
   for (int i = 0; i < 2; ++i) {
     Result trained = runAimass(dir.path(), {"run", train.string()});
     ASSERT_EQ(trained.code, 0) << trained.err;

@@ -493,8 +493,10 @@ bool OipRouter::serves(std::string_view name) const {
   if (!models_ || std::find(models_->begin(), models_->end(), name) != models_->end()) {
     return true;
   }
-  std::lock_guard lock(loaded_mutex_);
-  return loaded_.find(name) != loaded_.end();
+  // What the repository loaded (serving.runtime's `load`, or a load request to any frontend)
+  // is served by every frontend; `models` only picks among the graph's model nodes.
+  auto found = findServed(name, std::string_view());
+  return found.ok() && found->from_repository;
 }
 
 std::vector<ServedModel> OipRouter::servedModels() const {
@@ -801,10 +803,6 @@ void OipRouter::repositoryLoad(const HttpRequest& request, HttpResponse& respons
     jsonError(response, repositoryStatus(loaded), loaded.message());
     return;
   }
-  {
-    std::lock_guard lock(loaded_mutex_);
-    loaded_.insert(name);
-  }
   host_.log(LogLevel::kInfo, node_name_, "loaded '" + reference + "' from the repository");
   jsonBody(response, 200, "{}");
 }
@@ -1034,52 +1032,6 @@ void OipRouter::invocations(const HttpRequest& request, HttpResponse& response) 
   jsonBody(response, 200, std::move(body).value());
 }
 
-namespace {
-
-/// Hands the frontend's serving settings to the host's runtime and loads the `load` list.
-/// Models of the graph get the batching at once; a failed load fails start().
-Status configureServing(Host& host, const HttpFrontendOptions& options,
-                        const std::string& node_name) {
-  ModelServing* serving = host.serving();
-  const bool configured = options.batching.max_batch_size > 1 || !options.model_settings.empty() ||
-                          options.repository || !options.load.empty();
-  if (serving == nullptr) {
-    return configured ? failedPrecondition("frontend '" + node_name +
-                                           "': this host has no serving runtime for batching "
-                                           "or the model repository")
-                      : okStatus();
-  }
-  serving->setBatching("", options.batching);
-  serving->setVersionPolicy("", options.version_policy);
-  for (const auto& settings : options.model_settings) {
-    serving->setBatching(settings.model, settings.batching);
-    if (settings.version_policy) {
-      serving->setVersionPolicy(settings.model, *settings.version_policy);
-    }
-  }
-  if (options.repository) {
-    Status status = serving->setRepository(options.repository);
-    if (!status.ok()) {
-      return Status(status.code(), "frontend '" + node_name + "': " + status.message());
-    }
-  }
-  for (const auto& reference : options.load) {
-    Status status = serving->load(reference);
-    if (!status.ok()) {
-      return Status(status.code(), "frontend '" + node_name + "': " + status.message());
-    }
-    host.log(LogLevel::kInfo, node_name, "loaded '" + reference + "' from the repository");
-  }
-  return okStatus();
-}
-
-}  // namespace
-
-void OipRouter::rememberLoaded(std::string name) const {
-  std::lock_guard lock(loaded_mutex_);
-  loaded_.insert(std::move(name));
-}
-
 std::vector<ServedRoute> OipRouter::routes() const {
   std::vector<ServedRoute> routes;
   for (const auto& route : kBuiltinRoutes) {
@@ -1120,7 +1072,6 @@ Status HttpFrontend::start(Host& host) {
              "authentication is off (auth: off) on the non-loopback address " + options_.host +
                  ": anyone who reaches it may load, unload and infer");
   }
-  AIMASS_RETURN_IF_ERROR(configureServing(host, options_, node_name_));
   try {
     OipRouterOptions router_options;
     router_options.max_json_depth = options_.max_json_depth;
@@ -1128,20 +1079,12 @@ Status HttpFrontend::start(Host& host) {
     router_options.authenticator = std::move(authenticator);
     router_options.inline_max_us = options_.inline_max_us;
     router_options.bind_host = options_.host;
-    router_options.batched = [batching = options_.batching,
-                              settings = options_.model_settings](std::string_view model) {
-      for (const auto& entry : settings) {
-        if (entry.model == model) {
-          return entry.batching.max_batch_size > 1;
-        }
-      }
-      return batching.max_batch_size > 1;
+    router_options.batched = [&host](std::string_view model) {
+      const ModelServing* serving = host.serving();
+      return serving != nullptr && serving->batching(model).max_batch_size > 1;
     };
     auto router =
         std::make_shared<const OipRouter>(host, node_name_, options_.models, router_options);
-    for (const auto& reference : options_.load) {
-      router->rememberLoaded(reference.substr(0, reference.find_first_of("@/")));
-    }
     HttpServerOptions server_options;
     server_options.host = options_.host;
     server_options.port = options_.port;

@@ -20,7 +20,6 @@
 #include "aimass/http.h"
 #include "aimass/serving.h"
 #include "authenticator.h"
-#include "serving_settings.h"
 #include "tls.h"
 
 namespace aimass::plugins::frontend {
@@ -52,16 +51,6 @@ struct HttpFrontendOptions {
   std::size_t max_json_depth = 64;
   /// The model MLflow's POST /invocations scores; nullopt: the only served model.
   std::optional<std::string> mlflow_model;
-  /// Batching of every model without settings of its own (off by default).
-  BatchingOptions batching;
-  /// Which registry versions a model loaded by its bare name serves.
-  VersionPolicy version_policy;
-  /// Per-model overrides (the `model_settings` entries).
-  std::vector<ModelSettings> model_settings;
-  /// The storage whose model registry the repository extension loads from; null: none.
-  std::shared_ptr<Storage> repository;
-  /// Registry references ("iris", "iris@champion", "iris/3") loaded when the frontend starts.
-  std::vector<std::string> load;
   /// Authentication: mode (auto: on unless `host` is a loopback address), API keys, JWT secret.
   AuthOptions auth;
   /// Set: serve HTTPS with this certificate (TlsContext::load, from the tls_* parameters);
@@ -171,8 +160,6 @@ class OipRouter {
   /// options.inline_max_us. The first requests of a model always go to a worker, which
   /// measures them. Thread-safe.
   bool runsInline(const HttpRequest& request) const;
-  /// Serves `name` even when the `models` list leaves it out (loaded from the repository).
-  void rememberLoaded(std::string name) const;
   /// Method, pattern ("{name}" captures) and role of every route handle() serves: the
   /// built-in ones in matching order, then host.routes() as they were when the router was
   /// made. What docs/openapi.yaml documents; openapi_test.cc compares the two.
@@ -227,9 +214,6 @@ class OipRouter {
   OipRouterOptions options_;
   /// Whether Host headers are checked (no authenticator, options_.bind_host is loopback).
   bool check_host_ = false;
-  /// Names loaded through the repository extension: served even when `models_` is set.
-  mutable std::mutex loaded_mutex_;
-  mutable std::set<std::string, std::less<>> loaded_;
   /// The /api/v1 routes of the host's registry services (registry_routes.h), then the routes
   /// nodes added to the host.
   std::vector<Route> contributed_;

@@ -1,54 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // The entry point and registration only; the server lives in http_frontend.{h,cc} and the
 // JSON protocol in infer_codec.{h,cc}.
-#include <algorithm>
-#include <iterator>
 #include <memory>
 #include <utility>
 
 #include "aimass/aimass.h"
 #include "hash_key_command.h"
 #include "http_frontend.h"
-#include "serving_settings.h"
 
 namespace {
 
 using aimass::NodeKind;
 using aimass::ParamSpec;
-
-/// The serving parameters: batching defaults, per-model settings, the repository.
-aimass::Status readServingParams(const aimass::NodeConfig& config,
-                                 aimass::plugins::frontend::HttpFrontendOptions& options) {
-  auto& batching = options.batching;
-  batching.max_batch_size = config.getInt("max_batch_size");
-  batching.preferred_batch_sizes = config.getIntList("preferred_batch_sizes");
-  batching.max_queue_delay_us = config.getInt("max_queue_delay_us");
-  batching.max_queue_size = config.getInt("max_queue_size");
-  batching.timeout_ms = config.getInt("queue_timeout_ms");
-  AIMASS_RETURN_IF_ERROR(aimass::plugins::frontend::validateBatching(
-      batching, "frontend '" + config.nodeName() + "'"));
-  auto policy = aimass::parseVersionPolicy(config.getString("version_policy"));
-  if (!policy.ok()) {
-    return aimass::invalidArgument("version_policy: " + policy.status().message());
-  }
-  options.version_policy = *policy;
-  for (const auto& [model, record] : config.getMap("model_settings")) {
-    auto settings = aimass::plugins::frontend::modelSettingsFromRecord(model, record, batching);
-    if (!settings.ok()) {
-      return settings.status();
-    }
-    options.model_settings.push_back(std::move(settings).value());
-  }
-  if (config.has("repository") && !config.refNames("repository").empty()) {
-    options.repository = config.getRef<aimass::Storage>("repository");
-  }
-  options.load = config.getStringList("load");
-  if (!options.load.empty() && !options.repository) {
-    return aimass::invalidArgument("'load' names registry models, so 'repository' must name the "
-                                   "storage node that holds the registry");
-  }
-  return aimass::okStatus();
-}
 
 /// The authentication parameters; each key's hash is checked here, so errors name its record.
 aimass::Status readAuthParams(const aimass::NodeConfig& config,
@@ -175,19 +138,6 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                      "The model MLflow's POST /invocations scores with (default: the only "
                      "served model; with several, /invocations answers 400 until this is set).")
           .optional(),
-      ParamSpec::ref("repository", NodeKind::kStorage,
-                     "Storage node whose model registry POST /v2/repository/models/{name}/load "
-                     "and `load` read (default: none; the repository routes then answer 400).")
-          .optional(),
-      ParamSpec::list("load", aimass::ParamType::kStringList,
-                      "Registry models loaded at start: NAME (its version policy), "
-                      "NAME@ALIAS or NAME/VERSION. A failed load stops the frontend starting.")
-          .withDefault(std::vector<std::string>{}),
-      ParamSpec::map("model_settings", aimass::plugins::frontend::modelSettingsFields(),
-                     "Per-model overrides of the settings above, by model name; a field left "
-                     "out takes the frontend's value.")
-          .withDefault(aimass::ParamRecordMap{})
-          .withExample("{iris: {max_batch_size: 32, max_queue_delay_us: 200}}"),
       ParamSpec::string("auth",
                         "Authentication: on, off, or auto (on unless host is a loopback address "
                         "such as 127.0.0.1, ::1 or localhost). When on, every route but health "
@@ -226,16 +176,10 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
           .withDefault(std::string("1.2"))
           .oneOf({"1.2", "1.3"}),
   };
-  // The batching and version-policy defaults come before the per-model overrides.
-  auto serving = aimass::plugins::frontend::servingDefaultsParams();
-  auto overrides = std::find_if(type.params.begin(), type.params.end(),
-                                [](const ParamSpec& p) { return p.name == "model_settings"; });
-  type.params.insert(overrides, std::make_move_iterator(serving.begin()),
-                     std::make_move_iterator(serving.end()));
   type.factory =
       [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
     std::unique_ptr<aimass::Node> node;
-    aimass::Status serving;
+    aimass::Status invalid;
     aimass::Status status = aimass::guard("frontend.http", [&] {
       aimass::plugins::frontend::HttpFrontendOptions options;
       options.host = config.getString("host");
@@ -255,16 +199,12 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       if (config.has("mlflow_model") && !config.refNames("mlflow_model").empty()) {
         options.mlflow_model = config.refNames("mlflow_model").front();
       }
-      serving = readServingParams(config, options);
-      if (!serving.ok()) {
+      invalid = readAuthParams(config, options.auth);
+      if (!invalid.ok()) {
         return;
       }
-      serving = readAuthParams(config, options.auth);
-      if (!serving.ok()) {
-        return;
-      }
-      serving = readTlsParams(config, options);
-      if (!serving.ok()) {
+      invalid = readTlsParams(config, options);
+      if (!invalid.ok()) {
         return;
       }
       node = std::make_unique<aimass::plugins::frontend::HttpFrontend>(config.nodeName(),
@@ -273,8 +213,8 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
     if (!status.ok()) {
       return status;
     }
-    if (!serving.ok()) {
-      return serving;
+    if (!invalid.ok()) {
+      return invalid;
     }
     return node;
   };

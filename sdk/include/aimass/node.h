@@ -17,13 +17,16 @@ enum class NodeKind {
   kCollective,  ///< aimass::Collective: rank, size, allreduce, broadcast, barrier.
   kJob,         ///< aimass::Job: work that runs once the graph is built (train, evaluate, tune).
   kCallback,    ///< aimass::TrainingCallback: hooks into job.train's loop (see training.h).
+  kServing,     ///< the host's `serving.runtime` settings: batching, version policies, repository.
 };
 
 inline constexpr NodeKind kAllNodeKinds[] = {
     NodeKind::kStorage,  NodeKind::kDataset,    NodeKind::kModel, NodeKind::kOptimizer,
-    NodeKind::kFrontend, NodeKind::kCollective, NodeKind::kJob,   NodeKind::kCallback};
+    NodeKind::kFrontend, NodeKind::kCollective, NodeKind::kJob,   NodeKind::kCallback,
+    NodeKind::kServing};
 
-/// "storage", "dataset", "model", "optimizer", "frontend", "collective", "job", "callback".
+/// "storage", "dataset", "model", "optimizer", "frontend", "collective", "job", "callback",
+/// "serving".
 constexpr std::string_view nodeKindName(NodeKind kind) noexcept {
   switch (kind) {
     case NodeKind::kStorage:
@@ -42,6 +45,8 @@ constexpr std::string_view nodeKindName(NodeKind kind) noexcept {
       return "job";
     case NodeKind::kCallback:
       return "callback";
+    case NodeKind::kServing:
+      return "serving";
   }
   return "unknown";
 }

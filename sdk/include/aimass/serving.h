@@ -46,6 +46,10 @@ struct ServedModel {
   std::string name;                    ///< what clients put in the URL
   std::string version;                 ///< "1", "2", ...
   std::shared_ptr<const Model> model;  ///< keeps the model (and its plugin) alive while in use
+  /// True for a version loaded from the model repository (ModelServing::load()), false for a
+  /// model node of the graph. A frontend that serves only some of the graph's models (a
+  /// `models:` list) still serves what the repository loaded.
+  bool from_repository = false;
 };
 
 /// One version of a model, pinned for the length of a request: the request runs entirely on
@@ -172,6 +176,10 @@ class ModelServing {
   /// text exposition format (version 0.0.4).
   virtual std::string prometheusMetrics() const = 0;
 
+  /// The batching `model`'s requests get: its own settings, or the default (setBatching() with
+  /// an empty name). Frontends ask it to decide whether a request may run inline or waits for
+  /// a batch (max_batch_size above 1).
+  virtual BatchingOptions batching(std::string_view model) const = 0;
   /// Batching of `model` (every model without settings of its own when `model` is empty).
   /// Applies at once: versions already loaded get a new queue; requests already queued finish
   /// on the old one.

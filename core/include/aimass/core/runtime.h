@@ -14,11 +14,14 @@
 
 namespace aimass::core {
 
+class ServingNode;
+
 /// Runs a validated graph, as `aimass run` and `aimass eval` do, without the command line:
 /// creates the nodes, offers the registry services and the model nodes to frontends, runs the
-/// jobs in order (each with a progress display), starts the frontends, waits until it is told
-/// to stop, then stops the frontends in reverse order and lets the serving runtime go of the
-/// graph's models. Options leave out the serving and reorder the jobs (`aimass eval`).
+/// jobs in order (each with a progress display), applies the serving.runtime node (batching,
+/// version policies, repository, `load`), starts the frontends, waits until it is told to stop,
+/// then stops the frontends in reverse order and lets the serving runtime go of the graph's
+/// models. Options leave out the serving and reorder the jobs (`aimass eval`).
 ///
 /// Ownership: borrows the graph (and through it the type registry) and the host; both must
 /// outlive the Runtime. The graph's nodes stay alive after run() returns; destroy the graph
@@ -82,6 +85,8 @@ class Runtime {
   /// api_storage.h) as the host's services, before any frontend starts, since frontends look
   /// for them when they start.
   Status addRegistryApi();
+  /// The graph's serving.runtime node; null when it has none, kInvalidArgument for two.
+  Expected<std::shared_ptr<const ServingNode>> servingNode() const;
   /// The graph's jobs in topological order, those of the run_last types moved to the end.
   std::vector<std::pair<std::string, std::shared_ptr<Node>>> jobsInOrder() const;
   Status runJobs();

@@ -68,6 +68,7 @@ class ServingRuntime final : public ModelServing {
   Expected<std::vector<ModelStatistics>> statistics(std::string_view name,
                                                     std::string_view version) const override;
   std::string prometheusMetrics() const override;
+  BatchingOptions batching(std::string_view model) const override;
   void setBatching(std::string_view model, const BatchingOptions& options) override;
   void setVersionPolicy(std::string_view model, const VersionPolicy& policy) override;
   Status setRepository(std::shared_ptr<Storage> storage) override;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // frontend.http's record parameters read from YAML as `aimass validate` and `aimass run` read
-// them: `api_keys` (a list of records) and `model_settings` (a map of records), with each
-// mistake reported at its FILE:LINE:COL.
+// them: `api_keys` (a list of records), with each mistake reported at its FILE:LINE:COL. (The
+// per-model serving settings are the built-in serving.runtime node's: tests/unit/serving_node.)
 #include "aimass/core/config.h"
 
 #include <gmock/gmock.h>
@@ -135,70 +135,6 @@ TEST_F(FrontendConfigTest, AKeyHashFromTheEnvironmentIsNeverShown) {
       "web.yaml:5:26: error: parameter 'api_keys[0].role' of node 'web' must be one of: "
       "reader, operator, admin, but the value of ${AIMASS_FRONTEND_CONFIG_TEST_ROLE} is not");
   ::unsetenv("AIMASS_FRONTEND_CONFIG_TEST_ROLE");
-}
-
-TEST_F(FrontendConfigTest, ModelSettingsAreAMapOfRecordsOverTheFrontendsOwn) {
-  auto graph = validate(
-      "    max_queue_size: 9\n"
-      "    model_settings:\n"
-      "      iris: {max_batch_size: 32, preferred_batch_sizes: [8, 16], max_queue_delay_us: 200,\n"
-      "             queue_timeout_ms: 1000, version_policy: \"latest:2\"}\n"
-      "      fashion: {}\n");
-  ASSERT_NE(graph, nullptr) << core::formatDiagnostics(diagnostics_);
-  const auto& values = graph->nodes().front().values;
-  auto found = std::find_if(values.begin(), values.end(),
-                            [](const auto& v) { return v.first == "model_settings"; });
-  ASSERT_NE(found, values.end());
-  const auto& map = std::get<ParamRecordMap>(found->second);
-  ASSERT_EQ(map.size(), 2u);
-  BatchingOptions defaults;
-  defaults.max_queue_size = 9;
-  auto iris = modelSettingsFromRecord("iris", map.at("iris"), defaults);
-  ASSERT_TRUE(iris.ok()) << iris.status().toString();
-  EXPECT_EQ(iris->model, "iris");
-  EXPECT_EQ(iris->batching.max_batch_size, 32);
-  EXPECT_EQ(iris->batching.preferred_batch_sizes, (std::vector<std::int64_t>{8, 16}));
-  EXPECT_EQ(iris->batching.max_queue_delay_us, 200);
-  EXPECT_EQ(iris->batching.max_queue_size, 9);
-  EXPECT_EQ(iris->batching.timeout_ms, 1000);
-  ASSERT_TRUE(iris->version_policy);
-  EXPECT_EQ(iris->version_policy->latest, 2);
-  auto fashion = modelSettingsFromRecord("fashion", map.at("fashion"), defaults);
-  ASSERT_TRUE(fashion.ok());
-  EXPECT_EQ(fashion->batching.max_queue_size, 9);
-  EXPECT_FALSE(fashion->version_policy);
-  EXPECT_TRUE(graph->instantiate(host_).ok());
-}
-
-TEST_F(FrontendConfigTest, ModelSettingsMistakesAreNamedAtTheirPlace) {
-  EXPECT_EQ(error("    model_settings:\n      iris: {colour: red}\n"),
-            "web.yaml:5:14: error: parameter 'model_settings.iris' of node 'web' has no field "
-            "'colour'\n"
-            "  hint: the fields are: max_batch_size, preferred_batch_sizes, max_queue_delay_us, "
-            "max_queue_size, queue_timeout_ms, version_policy");
-  EXPECT_EQ(error("    model_settings:\n      iris: {max_batch_size: -1}\n"),
-            "web.yaml:5:30: error: parameter 'model_settings.iris.max_batch_size' of node 'web' "
-            "must be in [0, 1048576], but is -1");
-  EXPECT_EQ(error("    model_settings:\n      iris: {}\n      iris: {max_batch_size: 2}\n"),
-            "web.yaml:6:7: error: parameter 'model_settings' of node 'web' names 'iris' twice; "
-            "it was first given at web.yaml:5:7");
-  EXPECT_EQ(error("    model_settings: [\"iris max_batch_size=32\"]\n"),
-            "web.yaml:4:21: error: parameter 'model_settings' of node 'web' must be a map of "
-            "names to records, not a list\n"
-            "  hint: write one entry a line as 'NAME: {max_batch_size: ..., "
-            "preferred_batch_sizes: ..., max_queue_delay_us: ..., max_queue_size: ..., "
-            "queue_timeout_ms: ..., version_policy: ...}', or {} for none");
-
-  Status above = instantiate(
-      "    model_settings:\n      iris: {max_batch_size: 4, preferred_batch_sizes: [8]}\n");
-  EXPECT_THAT(above.message(),
-              ::testing::EndsWith("web.yaml:5:13: model_settings.iris: preferred batch size 8 "
-                                  "must lie between 1 and max_batch_size (4)"));
-  Status policy =
-      instantiate("    model_settings:\n      iris: {version_policy: \"specific:x\"}\n");
-  EXPECT_THAT(policy.message(), ::testing::HasSubstr("web.yaml:5:30: model_settings.iris."
-                                                     "version_policy: "));
-  EXPECT_THAT(policy.message(), ::testing::HasSubstr("version policy 'specific:x'"));
 }
 
 }  // namespace

@@ -33,7 +33,6 @@
 #include "aimass/core/registry.h"
 #include "fs.h"
 #include "http_frontend.h"
-#include "serving_settings.h"
 #include "temp_dir.h"
 
 namespace aimass::plugins::frontend {
@@ -271,8 +270,10 @@ TEST_F(ServingTest, ConcurrentRequestsAreBatchedAndEachGetsItsOwnRows) {
   model->gate = &gate_;
   host_.servingRuntime().add("scaled", "1", model);
   HttpFrontendOptions options;
-  options.batching.max_batch_size = 16;
-  options.batching.max_queue_delay_us = 0;
+  BatchingOptions batching;
+  batching.max_batch_size = 16;
+  batching.max_queue_delay_us = 0;
+  host_.servingRuntime().setBatching("", batching);
   start(options);
 
   // The first request is taken alone and held inside predict(); the next 15 queue behind it
@@ -328,9 +329,11 @@ TEST_F(ServingTest, AFullQueueAnswers503AndTheQueuedRequestsStillSucceed) {
   model->gate = &gate_;
   host_.servingRuntime().add("scaled", "1", model);
   HttpFrontendOptions options;
-  options.batching.max_batch_size = 4;
-  options.batching.max_queue_delay_us = 0;
-  options.batching.max_queue_size = 2;
+  BatchingOptions batching;
+  batching.max_batch_size = 4;
+  batching.max_queue_delay_us = 0;
+  batching.max_queue_size = 2;
+  host_.servingRuntime().setBatching("", batching);
   start(options);
 
   gate_.close();
@@ -365,11 +368,13 @@ TEST_F(ServingTest, ARequestWaitingPastItsTimeoutFailsWith503) {
   model->gate = &gate_;
   host_.servingRuntime().add("scaled", "1", model);
   HttpFrontendOptions options;
-  options.batching.max_batch_size = 4;
-  options.batching.max_queue_delay_us = 0;
-  ModelSettings scaled{"scaled", options.batching, std::nullopt};
-  scaled.batching.timeout_ms = 50;
-  options.model_settings.push_back(scaled);
+  BatchingOptions batching;
+  batching.max_batch_size = 4;
+  batching.max_queue_delay_us = 0;
+  host_.servingRuntime().setBatching("", batching);
+  BatchingOptions scaled = batching;
+  scaled.timeout_ms = 50;
+  host_.servingRuntime().setBatching("scaled", scaled);
   start(options);
 
   gate_.close();
@@ -390,10 +395,12 @@ TEST_F(ServingTest, ARequestWaitingPastItsTimeoutFailsWith503) {
 TEST_F(ServingTest, HotSwapUnderLoadDropsNoRequestAndNeverMixesVersions) {
   registerScaled(1);
   HttpFrontendOptions options;
-  options.repository = storage_;
-  options.load = {"scaled"};
-  options.batching.max_batch_size = 8;
-  options.batching.max_queue_delay_us = 200;
+  BatchingOptions batching;
+  batching.max_batch_size = 8;
+  batching.max_queue_delay_us = 200;
+  host_.servingRuntime().setBatching("", batching);
+  ASSERT_TRUE(host_.servingRuntime().setRepository(storage_).ok());
+  ASSERT_TRUE(host_.servingRuntime().load("scaled").ok());
   start(options);
 
   std::atomic<bool> done{false};
@@ -462,8 +469,8 @@ TEST_F(ServingTest, HotSwapUnderLoadDropsNoRequestAndNeverMixesVersions) {
 TEST_F(ServingTest, AFailedLoadLeavesTheOldVersionServing) {
   registerScaled(2);
   HttpFrontendOptions options;
-  options.repository = storage_;
-  options.load = {"scaled"};
+  ASSERT_TRUE(host_.servingRuntime().setRepository(storage_).ok());
+  ASSERT_TRUE(host_.servingRuntime().load("scaled").ok());
   start(options);
   registerScaled(5);
   // Corrupt the new artifact after registration: its checksum no longer matches.
@@ -495,7 +502,7 @@ TEST_F(ServingTest, RepositoryIndexLoadAndUnload) {
   registerScaled(1);
   registerScaled(2);
   HttpFrontendOptions options;
-  options.repository = storage_;
+  ASSERT_TRUE(host_.servingRuntime().setRepository(storage_).ok());
   start(options);
 
   Reply index = call("POST", "/v2/repository/index");
@@ -628,7 +635,7 @@ TEST_F(ServingTest, UnloadReleasesTheModelsMemory) {
   constexpr std::size_t kBallast = 48u << 20;
   registerScaled(1, kBallast);
   HttpFrontendOptions options;
-  options.repository = storage_;
+  ASSERT_TRUE(host_.servingRuntime().setRepository(storage_).ok());
   start(options);
   // One cycle first, so buffers the runtime and the server keep are already counted.
   ASSERT_EQ(call("POST", "/v2/repository/models/scaled/load").status, 200);

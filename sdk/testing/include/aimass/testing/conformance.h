@@ -39,6 +39,7 @@ inline CheckResults runConformance(Node& node, Host& host) {
     case NodeKind::kCollective:
     case NodeKind::kJob:
     case NodeKind::kCallback:
+    case NodeKind::kServing:
       break;
   }
   return {{"no conformance suite for kind " + std::string(nodeKindName(node.kind())), true, ""}};

@@ -10,15 +10,15 @@
 #include "aimass/serving.h"
 #include "aimass/status.h"
 
-namespace aimass::plugins::frontend {
+namespace aimass::core {
 
-/// The serving settings of one model: one entry of frontend.http's `model_settings` map,
+/// The serving settings of one model: one entry of the `serving.runtime` node's `models` map,
 ///
-///     model_settings:
+///     models:
 ///       iris: {max_batch_size: 32, preferred_batch_sizes: [8, 16], max_queue_delay_us: 200,
 ///              max_queue_size: 256, queue_timeout_ms: 1000, version_policy: "latest:2"}
 ///
-/// Fields left out take the frontend's own value.
+/// Fields left out take the node's own value.
 struct ModelSettings {
   std::string model;
   BatchingOptions batching;
@@ -37,7 +37,7 @@ std::vector<ParamSpec> servingDefaultsParams();
 
 /// The settings of `model` from its `record` (of modelSettingsFields()) on top of `defaults`
 /// (the node's own batching). kInvalidArgument naming the record's place in the config
-/// ("FILE:LINE:COL: model_settings.iris") for what the field ranges cannot express: preferred
+/// ("FILE:LINE:COL: models.iris") for what the field ranges cannot express: preferred
 /// batch sizes above max_batch_size, a malformed version policy.
 Expected<ModelSettings> modelSettingsFromRecord(const std::string& model, const ParamRecord& record,
                                                 const BatchingOptions& defaults);
@@ -47,4 +47,4 @@ Expected<ModelSettings> modelSettingsFromRecord(const std::string& model, const 
 /// the message.
 Status validateBatching(const BatchingOptions& options, std::string_view where);
 
-}  // namespace aimass::plugins::frontend
+}  // namespace aimass::core

@@ -6,10 +6,10 @@
 
 #include "aimass/util/version_policy_text.h"
 
-namespace aimass::plugins::frontend {
+namespace aimass::core {
 namespace {
 
-/// "FILE:LINE:COL: model_settings.iris" for `field` of `record` (just the path when the record
+/// "FILE:LINE:COL: models.iris" for `field` of `record` (just the path when the record
 /// was not read from a file).
 std::string placeOf(const ParamRecord& record, const std::string& field = {}) {
   const std::string at = record.location(field);
@@ -123,4 +123,4 @@ Status validateBatching(const BatchingOptions& options, std::string_view where) 
   return okStatus();
 }
 
-}  // namespace aimass::plugins::frontend
+}  // namespace aimass::core

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "serving_node.h"
+
+#include <utility>
+
+#include "aimass/util/version_policy_text.h"
+
+namespace aimass::core {
+namespace {
+
+constexpr const char* kServingType = "serving.runtime";
+
+/// The node's settings from its validated parameters; errors name the node or, for a
+/// `models` entry, the entry's place in the config.
+Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
+  ServingConfig out;
+  BatchingOptions& batching = out.batching;
+  batching.max_batch_size = config.getInt("max_batch_size");
+  batching.preferred_batch_sizes = config.getIntList("preferred_batch_sizes");
+  batching.max_queue_delay_us = config.getInt("max_queue_delay_us");
+  batching.max_queue_size = config.getInt("max_queue_size");
+  batching.timeout_ms = config.getInt("queue_timeout_ms");
+  const std::string where = kServingType + std::string(" '") + config.nodeName() + "'";
+  AIMASS_RETURN_IF_ERROR(validateBatching(batching, where));
+  auto policy = parseVersionPolicy(config.getString("version_policy"));
+  if (!policy.ok()) {
+    return invalidArgument(where + ": version_policy: " + policy.status().message());
+  }
+  out.version_policy = std::move(policy).value();
+  for (const auto& [model, record] : config.getMap("models")) {
+    AIMASS_ASSIGN_OR_RETURN(ModelSettings settings,
+                            modelSettingsFromRecord(model, record, batching));
+    out.models.push_back(std::move(settings));
+  }
+  if (config.has("repository") && !config.refNames("repository").empty()) {
+    out.repository = config.getRef<Storage>("repository");
+    out.repository_name = config.refNames("repository").front();
+  }
+  out.load = config.getStringList("load");
+  if (!out.load.empty() && !out.repository) {
+    return invalidArgument(where + ": 'load' names registry models, so 'repository' must name "
+                           "the storage node that holds the registry");
+  }
+  return out;
+}
+
+}  // namespace
+
+Status ServingNode::apply(ModelServing& serving, Host& host) const {
+  serving.setBatching("", config_.batching);
+  serving.setVersionPolicy("", config_.version_policy);
+  for (const auto& settings : config_.models) {
+    serving.setBatching(settings.model, settings.batching);
+    if (settings.version_policy) {
+      serving.setVersionPolicy(settings.model, *settings.version_policy);
+    }
+  }
+  const std::string where = kServingType + std::string(" '") + name_ + "'";
+  if (config_.repository) {
+    Status status = serving.setRepository(config_.repository);
+    if (!status.ok()) {
+      return Status(status.code(), where + ": " + status.message());
+    }
+  }
+  for (const auto& reference : config_.load) {
+    Status status = serving.load(reference);
+    if (!status.ok()) {
+      return Status(status.code(), where + ": " + status.message());
+    }
+    host.log(LogLevel::kInfo, name_,
+             "loaded '" + reference + "' from the registry of '" + config_.repository_name + "'");
+  }
+  return okStatus();
+}
+
+NodeType servingNodeType() {
+  NodeType type;
+  type.type = kServingType;
+  type.kind = NodeKind::kServing;
+  type.summary =
+      "The host's serving runtime, which every frontend serves through: dynamic batching, "
+      "version policies, the model repository and the versions loaded from it at start";
+  type.params = {
+      ParamSpec::ref("repository", NodeKind::kStorage,
+                     "Storage node whose model registry `load` and the frontends' repository "
+                     "routes (POST /v2/repository/models/{name}/load) read; it is also the "
+                     "registry the frontends serve under /api/v1 (default: none).")
+          .optional(),
+      ParamSpec::list("load", ParamType::kStringList,
+                      "Registry models loaded once the jobs are done, before any frontend "
+                      "starts: NAME (by its version policy), NAME@ALIAS or NAME/VERSION. A "
+                      "failed load stops the run.")
+          .withDefault(std::vector<std::string>{}),
+  };
+  for (auto& param : servingDefaultsParams()) {
+    type.params.push_back(std::move(param));
+  }
+  type.params.push_back(ParamSpec::map("models", modelSettingsFields(),
+                                       "Per-model settings, by model name; a field left out "
+                                       "takes the value above.")
+                            .withDefault(ParamRecordMap{})
+                            .withExample("{iris: {max_batch_size: 32, max_queue_delay_us: 200}}"));
+  type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
+    AIMASS_ASSIGN_OR_RETURN(ServingConfig settings, readServingConfig(config));
+    return std::unique_ptr<Node>(std::make_unique<ServingNode>(config.nodeName(),
+                                                               std::move(settings)));
+  };
+  return type;
+}
+
+}  // namespace aimass::core

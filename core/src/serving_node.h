@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aimass/host.h"
+#include "aimass/node.h"
+#include "aimass/plugin.h"
+#include "aimass/serving.h"
+#include "aimass/status.h"
+#include "aimass/storage.h"
+#include "serving_settings.h"
+
+namespace aimass::core {
+
+/// What a `serving.runtime` node configures, already checked.
+struct ServingConfig {
+  BatchingOptions batching;      ///< for every model without settings of its own
+  VersionPolicy version_policy;  ///< likewise
+  std::vector<ModelSettings> models;
+  /// The storage whose model registry ModelServing::load() reads; null: none.
+  std::shared_ptr<Storage> repository;
+  std::string repository_name;    ///< its node name
+  std::vector<std::string> load;  ///< references loaded once the jobs are done
+};
+
+/// The built-in `serving.runtime` node: the settings of the host's one serving runtime, which
+/// every frontend serves through (batching, version policies, the model repository and the
+/// versions loaded from it at start). A graph has at most one; without it the runtime batches
+/// nothing, serves the latest version of what is loaded and has no repository.
+///
+/// The host applies it (apply()) after the jobs ran and before the frontends start, so a
+/// version a training job registered in the same run can be loaded.
+///
+/// Threading: made and applied on the host's main thread; immutable after that.
+class ServingNode final : public Node {
+ public:
+  ServingNode(std::string name, ServingConfig config)
+      : name_(std::move(name)), config_(std::move(config)) {}
+
+  NodeKind kind() const noexcept override { return NodeKind::kServing; }
+  const ServingConfig& config() const noexcept { return config_; }
+
+  /// Hands the settings and the repository to `serving`, then loads each `load` reference
+  /// (logged). The first failure is returned naming the node and the reference; versions
+  /// loaded before it stay loaded.
+  Status apply(ModelServing& serving, Host& host) const;
+
+ private:
+  std::string name_;
+  ServingConfig config_;
+};
+
+/// The `serving.runtime` node type: parameters, documentation and factory.
+NodeType servingNodeType();
+
+}  // namespace aimass::core

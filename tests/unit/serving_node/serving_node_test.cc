@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// The built-in serving.runtime node: its parameters read from YAML as `aimass validate` and
+// `aimass run` read them (the `models` map of records, each mistake at its FILE:LINE:COL),
+// what it hands the serving runtime, and the runtime's refusal of a second one.
+#include "serving_node.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "aimass/core/config.h"
+#include "aimass/core/graph.h"
+#include "aimass/core/host_services.h"
+#include "aimass/core/runtime.h"
+#include "aimass/core/type_registry.h"
+
+namespace aimass::core {
+namespace {
+
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+
+class ServingNodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { registerBuiltinTypes(registry_); }
+
+  /// The graph of `params` (the text after "nodes:\n  serving:\n    type: serving.runtime\n"),
+  /// validated; null with diagnostics_ filled on a mistake.
+  std::unique_ptr<Graph> validate(const std::string& params, const std::string& more = "") {
+    diagnostics_.clear();
+    const std::string text = "nodes:\n  serving:\n    type: serving.runtime\n" + params + more;
+    auto document = loadConfigFromString(text, "serve.yaml", ".", diagnostics_);
+    if (!document) {
+      return nullptr;
+    }
+    return Graph::validate(*document, registry_, diagnostics_);
+  }
+
+  /// The one diagnostic of `params`, formatted.
+  std::string error(const std::string& params) {
+    EXPECT_EQ(validate(params), nullptr);
+    EXPECT_EQ(diagnostics_.size(), 1u) << formatDiagnostics(diagnostics_);
+    return diagnostics_.empty() ? std::string() : diagnostics_.front().format();
+  }
+
+  /// The node of `params`, made; its status when the factory refuses it.
+  Expected<std::shared_ptr<const ServingNode>> make(const std::string& params) {
+    graph_ = validate(params);
+    if (!graph_) {
+      return invalidArgument(formatDiagnostics(diagnostics_));
+    }
+    AIMASS_RETURN_IF_ERROR(graph_->instantiate(host_));
+    return std::static_pointer_cast<const ServingNode>(graph_->node("serving"));
+  }
+
+  TypeRegistry registry_;
+  HostServices host_{".", 1};
+  Diagnostics diagnostics_;
+  std::unique_ptr<Graph> graph_;
+};
+
+TEST_F(ServingNodeTest, ModelsIsAMapOfRecordsOverTheNodesOwnSettings) {
+  auto node = make(
+      "    max_batch_size: 4\n"
+      "    max_queue_size: 9\n"
+      "    version_policy: all\n"
+      "    models:\n"
+      "      iris: {max_batch_size: 32, preferred_batch_sizes: [8, 16], max_queue_delay_us: 200,\n"
+      "             queue_timeout_ms: 1000, version_policy: \"latest:2\"}\n"
+      "      fashion: {}\n");
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  const ServingConfig& config = (*node)->config();
+  EXPECT_EQ(config.batching.max_batch_size, 4);
+  EXPECT_EQ(config.version_policy.kind, VersionPolicy::Kind::kAll);
+  ASSERT_EQ(config.models.size(), 2u);
+  const ModelSettings& fashion = config.models[0];  // by name
+  const ModelSettings& iris = config.models[1];
+  EXPECT_EQ(iris.model, "iris");
+  EXPECT_EQ(iris.batching.max_batch_size, 32);
+  EXPECT_EQ(iris.batching.preferred_batch_sizes, (std::vector<std::int64_t>{8, 16}));
+  EXPECT_EQ(iris.batching.max_queue_delay_us, 200);
+  EXPECT_EQ(iris.batching.max_queue_size, 9) << "a field left out takes the node's value";
+  EXPECT_EQ(iris.batching.timeout_ms, 1000);
+  ASSERT_TRUE(iris.version_policy);
+  EXPECT_EQ(iris.version_policy->latest, 2);
+  EXPECT_EQ(fashion.batching.max_batch_size, 4);
+  EXPECT_FALSE(fashion.version_policy);
+  EXPECT_EQ(config.repository, nullptr);
+
+  // What every frontend then reads from the host's serving runtime.
+  ServingRuntime& runtime = host_.servingRuntime();
+  ASSERT_TRUE((*node)->apply(runtime, host_).ok());
+  EXPECT_EQ(runtime.batching("iris").max_batch_size, 32);
+  EXPECT_EQ(runtime.batching("fashion").max_batch_size, 4);
+  EXPECT_EQ(runtime.batching("other").max_queue_size, 9);
+  EXPECT_EQ(runtime.batching("other").max_batch_size, 4);
+}
+
+TEST_F(ServingNodeTest, WithoutSettingsNothingIsBatched) {
+  auto node = make("");
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_TRUE((*node)->apply(host_.servingRuntime(), host_).ok());
+  EXPECT_EQ(host_.servingRuntime().batching("any").max_batch_size, 0);
+  EXPECT_EQ(host_.servingRuntime().batching("any").max_queue_delay_us, 500);
+}
+
+TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
+  EXPECT_EQ(error("    models:\n      iris: {colour: red}\n"),
+            "serve.yaml:5:14: error: parameter 'models.iris' of node 'serving' has no field "
+            "'colour'\n"
+            "  hint: the fields are: max_batch_size, preferred_batch_sizes, max_queue_delay_us, "
+            "max_queue_size, queue_timeout_ms, version_policy");
+  EXPECT_EQ(error("    models:\n      iris: {max_batch_size: -1}\n"),
+            "serve.yaml:5:30: error: parameter 'models.iris.max_batch_size' of node 'serving' "
+            "must be in [0, 1048576], but is -1");
+  EXPECT_EQ(error("    models:\n      iris: {}\n      iris: {max_batch_size: 2}\n"),
+            "serve.yaml:6:7: error: parameter 'models' of node 'serving' names 'iris' twice; "
+            "it was first given at serve.yaml:5:7");
+  EXPECT_EQ(error("    repository: nowhere\n"),
+            "serve.yaml:4:17: error: parameter 'repository' of node 'serving' refers to an "
+            "unknown node 'nowhere'");
+
+  auto above = make("    models:\n      iris: {max_batch_size: 4, preferred_batch_sizes: [8]}\n");
+  EXPECT_THAT(above.status().message(),
+              EndsWith("serve.yaml:5:13: models.iris: preferred batch size 8 must lie between 1 "
+                       "and max_batch_size (4)"));
+  auto policy = make("    models:\n      iris: {version_policy: \"specific:x\"}\n");
+  EXPECT_THAT(policy.status().message(),
+              HasSubstr("serve.yaml:5:30: models.iris.version_policy: "));
+  auto load = make("    load: [iris]\n");
+  EXPECT_THAT(load.status().message(),
+              HasSubstr("serving.runtime 'serving': 'load' names registry models, so "
+                        "'repository' must name the storage node that holds the registry"));
+}
+
+TEST_F(ServingNodeTest, TheRuntimeRefusesASecondServingNodeBeforeAnyJobRuns) {
+  auto graph = validate("", "  second:\n    type: serving.runtime\n");
+  ASSERT_NE(graph, nullptr) << formatDiagnostics(diagnostics_);
+  Status status = Runtime(*graph, host_).run();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("nodes 'serving' and 'second' both configure the "
+                                          "serving runtime"));
+}
+
+TEST_F(ServingNodeTest, ItIsABuiltInTypeOfTheServingKind) {
+  const RegisteredType* type = registry_.find("serving.runtime");
+  ASSERT_NE(type, nullptr);
+  EXPECT_EQ(type->type.kind, NodeKind::kServing);
+  EXPECT_EQ(nodeKindName(NodeKind::kServing), "serving");
+}
+
+}  // namespace
+}  // namespace aimass::core
