@@ -537,6 +537,20 @@ class Cli {
                      PluginLoader::defaultPluginDir().lexically_normal().string() + ")");
   }
 
+  // The `--storage URI` forms of the storage plugins loaded now, as they declare them
+  // (Registrar::addStorageUriScheme()): core names no storage engine of its own.
+  void printStorageUriForms(std::ostream& out) {
+    auto plugins = loadPlugins({}, false);
+    out << "\nStorage URIs (--storage), from the loaded plugins:\n";
+    const auto schemes = plugins->registry.uriSchemes();
+    if (schemes.empty()) {
+      out << "  none: no loaded plugin declares a URI scheme; use --config CONFIG\n";
+    }
+    for (const RegisteredUriScheme* declared : schemes) {
+      out << "  " << declared->scheme.form << "  (" << declared->scheme.type << ")\n";
+    }
+  }
+
   int help(const std::vector<std::string>& words, std::ostream& out) {
     po::options_description global = globalOptions();
     if (words.empty()) {
@@ -551,6 +565,9 @@ class Cli {
       out << "Usage: aimass [global options] " << command->usage << "\n\n"
           << command->summary << "\n\n"
           << command->details;
+      if (name == "models" || name == "datasets" || name == "runs") {
+        printStorageUriForms(out);
+      }
       return kExitOk;
     }
     if (!isBuiltinCommandWord(name)) {

@@ -355,6 +355,16 @@ TEST(ModelsCliUsage, MistakesAreUsageErrors) {
   Result help = ws.aimass({"help", "models"});
   EXPECT_EQ(help.code, 0);
   EXPECT_THAT(help.out, HasSubstr("delete NAME/VERSION       delete the version and its artifact"));
+  // The --storage URI forms come from the storage plugins' declarations, not from core.
+  EXPECT_THAT(help.out, HasSubstr("\nStorage URIs (--storage), from the loaded plugins:\n"));
+  EXPECT_THAT(help.out, HasSubstr("\n  sqlite:///abs/path/store.db, sqlite:relative/store.db  "
+                                  "(storage.sqlite)\n"));
+  EXPECT_THAT(help.out, HasSubstr("(storage.fs)\n"));
+  EXPECT_THAT(help.out, HasSubstr("?password_env=VAR names the variable holding the password)  "
+                                  "(storage.postgres)\n"));
+  Result runs = ws.aimass({"runs", "--help"});
+  EXPECT_EQ(runs.code, 0);
+  EXPECT_THAT(runs.out, HasSubstr("(storage.sqlite)\n"));
 }
 
 TEST(ModelsCliUsage, AnEmptyStoreListsNoModels) {

@@ -56,7 +56,9 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
     aimass::StorageUriScheme uri;
     uri.schemes = {"postgresql", "postgres"};
     uri.type = "storage.postgres";
-    uri.form = "postgresql://USER@HOST:PORT/DATABASE (or postgres://)";
+    uri.form =
+        "postgresql://USER@HOST:PORT/DATABASE (or postgres://; ?password_env=VAR names the "
+        "variable holding the password)";
     uri.map = aimass::plugins::storage::postgresUriParams;
     return registrar.addStorageUriScheme(std::move(uri));
   });
