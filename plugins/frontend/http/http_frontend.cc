@@ -14,6 +14,7 @@
 #include "http_server.h"
 #include "http_field_text.h"
 #include "infer_codec.h"
+#include "json_body.h"
 #include "mlflow_codec.h"
 #include "registry_routes.h"
 
@@ -682,24 +683,6 @@ ModelServing* OipRouter::servingOrError(HttpResponse& response) const {
 
 namespace {
 
-/// The body of a repository request as a JSON object; an empty body is an empty object.
-Expected<Poco::JSON::Object::Ptr> requestObject(const std::string& body, std::string_view what) {
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return Poco::JSON::Object::Ptr(new Poco::JSON::Object);
-  }
-  try {
-    Poco::JSON::Parser parser;
-    Poco::Dynamic::Var parsed = parser.parse(body);
-    if (parsed.type() != typeid(Poco::JSON::Object::Ptr)) {
-      return invalidArgument("the " + std::string(what) + " body must be a JSON object");
-    }
-    return parsed.extract<Poco::JSON::Object::Ptr>();
-  } catch (const Poco::Exception& e) {
-    return invalidArgument("malformed JSON in the " + std::string(what) +
-                           " body: " + e.displayText());
-  }
-}
-
 void appendDuration(std::string& out, const char* name, const DurationStat& stat) {
   out += "\"";
   out += name;
@@ -726,7 +709,7 @@ void OipRouter::repositoryIndex(const HttpRequest& request, HttpResponse& respon
   if (serving == nullptr) {
     return;
   }
-  auto body = requestObject(request.body, "repository index");
+  auto body = jsonObjectBody(request.body, "repository index", EmptyBody::kEmptyObject);
   if (!body.ok()) {
     jsonError(response, 400, body.status().message());
     return;
@@ -767,7 +750,7 @@ void OipRouter::repositoryLoad(const HttpRequest& request, HttpResponse& respons
     return;
   }
   const std::string& reference = request.path_params.at("model");
-  auto body = requestObject(request.body, "repository load");
+  auto body = jsonObjectBody(request.body, "repository load", EmptyBody::kEmptyObject);
   if (!body.ok()) {
     jsonError(response, 400, body.status().message());
     return;
@@ -813,7 +796,7 @@ void OipRouter::repositoryUnload(const HttpRequest& request, HttpResponse& respo
     return;
   }
   const std::string& name = request.path_params.at("model");
-  auto body = requestObject(request.body, "repository unload");
+  auto body = jsonObjectBody(request.body, "repository unload", EmptyBody::kEmptyObject);
   if (!body.ok()) {
     jsonError(response, 400, body.status().message());
     return;

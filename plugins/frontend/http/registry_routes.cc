@@ -16,6 +16,7 @@
 #include "aimass/registry_service.h"
 #include "aimass/util/json_writer.h"
 #include "aimass/util/registry_json.h"
+#include "json_body.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -75,25 +76,6 @@ Expected<std::pair<std::string, std::int64_t>> versionPath(const ModelRegistrySe
   return std::make_pair(name, version);
 }
 
-/// The body as a JSON object; `what` names the request in errors.
-Expected<Poco::JSON::Object::Ptr> bodyObject(const std::string& body, std::string_view what) {
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return invalidArgument("the body of " + std::string(what) +
-                           " is empty; it must be a JSON object");
-  }
-  try {
-    Poco::JSON::Parser parser;
-    Poco::Dynamic::Var parsed = parser.parse(body);
-    if (parsed.type() != typeid(Poco::JSON::Object::Ptr)) {
-      return invalidArgument("the body of " + std::string(what) + " must be a JSON object");
-    }
-    return parsed.extract<Poco::JSON::Object::Ptr>();
-  } catch (const Poco::Exception& e) {
-    return invalidArgument("the body of " + std::string(what) +
-                           " is not valid JSON: " + e.displayText());
-  }
-}
-
 /// Only the keys in `allowed` may appear in `object`.
 Status onlyKeys(const Poco::JSON::Object& object, const std::set<std::string>& allowed,
                 std::string_view what) {
@@ -128,7 +110,7 @@ Expected<std::map<std::string, std::string>> stringMap(const Poco::Dynamic::Var&
 
 void promote(ModelRegistryService& registry, const HttpRequest& request, HttpResponse& response) {
   const std::string what = "POST /api/v1/models/{name}/aliases/{alias}";
-  auto body = bodyObject(request.body, what);
+  auto body = jsonObjectBody(request.body, what, EmptyBody::kRefused);
   if (!body.ok()) {
     return fail(response, body.status());
   }
@@ -211,7 +193,7 @@ void tags(ModelRegistryService& registry, const HttpRequest& request, HttpRespon
   if (!path.ok()) {
     return fail(response, path.status());
   }
-  auto body = bodyObject(request.body, what);
+  auto body = jsonObjectBody(request.body, what, EmptyBody::kRefused);
   if (!body.ok()) {
     return fail(response, body.status());
   }

@@ -545,7 +545,7 @@ TEST_F(ServingTest, RepositoryIndexLoadAndUnload) {
   EXPECT_THAT(unknown.error(), HasSubstr("nope"));
   Reply bad_body = call("POST", "/v2/repository/models/scaled/load", "{oops");
   EXPECT_EQ(bad_body.status, 400);
-  EXPECT_THAT(bad_body.error(), HasSubstr("malformed JSON"));
+  EXPECT_THAT(bad_body.error(), HasSubstr("the body of repository load is not valid JSON"));
   Reply bad_param =
       call("POST", "/v2/repository/models/scaled/load", R"({"parameters":{"config":"{}"}})");
   EXPECT_EQ(bad_param.status, 400);
