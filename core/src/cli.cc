@@ -689,9 +689,12 @@ class Cli {
     return kExitOk;
   }
 
-  int runGraph(const std::string& file) {
-    // Before any thread exists, so every thread inherits the mask and only the
-    // watcher ever receives these signals.
+  // Loads `file` and runs `body(graph, host, watcher)` with SIGINT/SIGTERM blocked and watched
+  // (the mask is set before any thread exists, so every thread inherits it and only the watcher
+  // receives them). The runtime lets go of the graph's models when it ends; the nodes then go,
+  // in reverse dependency order, while the host and the plugins are still there.
+  template <typename Body>
+  int onGraph(const std::string& file, Body body) {
     BlockedSignals blocked;
     std::unique_ptr<PluginSet> plugins;
     std::optional<ConfigDocument> document;
@@ -704,32 +707,23 @@ class Cli {
     HostServices host(document->base_dir, threads);
     host.setLogLevel(log_level_);
     SignalWatcher watcher(host);
-
-    int code = runInstantiated(*graph, host, watcher);
-    // The runtime stopped the frontends and emptied the catalog: the nodes go now, in reverse
-    // dependency order, while the host and the plugins are still there.
+    int code = body(*graph, host, watcher);
+    host.servingRuntime().clear();
     graph.reset();
     return code;
   }
 
+  int runGraph(const std::string& file) {
+    return onGraph(file, [this](Graph& graph, HostServices& host, SignalWatcher& watcher) {
+      return runInstantiated(graph, host, watcher);
+    });
+  }
+
   // `aimass eval`: like runGraph, but the evaluation module runs the jobs and prints reports.
   int evalGraph(const std::string& file, bool json) {
-    BlockedSignals blocked;
-    std::unique_ptr<PluginSet> plugins;
-    std::optional<ConfigDocument> document;
-    auto graph = loadGraph(file, plugins, document);
-    if (!graph) {
-      return kExitBadInput;
-    }
-    int threads = document->threads.value_or(
-        static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-    HostServices host(document->base_dir, threads);
-    host.setLogLevel(log_level_);
-    SignalWatcher watcher(host);
-    int code = runEvaluation(*graph, host, json, std::cout, std::cerr);
-    host.servingRuntime().clear();
-    graph.reset();
-    return code;
+    return onGraph(file, [json](Graph& graph, HostServices& host, SignalWatcher&) {
+      return runEvaluation(graph, host, json, std::cout, std::cerr);
+    });
   }
 
   // Hands the graph to the runtime with the console's progress display and a wait for
@@ -891,6 +885,21 @@ class Cli {
 };
 
 }  // namespace
+
+int storeCommandExit(const Status& status, std::ostream& err) {
+  if (status.ok()) {
+    return kExitOk;
+  }
+  err << "aimass: " << status.message() << "\n";
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kFailedPrecondition:
+      return kExitBadInput;
+    default:
+      return kExitFailure;
+  }
+}
 
 int runCli(int argc, char** argv) {
   try {

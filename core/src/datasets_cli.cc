@@ -3,6 +3,7 @@
 
 #include <ostream>
 
+#include "aimass/core/cli.h"
 #include "aimass/core/registry_services.h"
 #include "aimass/util/registry_json.h"
 #include "models_cli.h"
@@ -175,17 +176,7 @@ int runDatasetsCommand(const DatasetsCommand& command, const DatasetRegistry& re
   Status status = command.action == "list"
                       ? printDatasetList(registry, command.json, out)
                       : printDataset(registry, command.arguments[0], command.json, out);
-  if (status.ok()) {
-    return 0;
-  }
-  err << "aimass: " << status.message() << "\n";
-  switch (status.code()) {
-    case StatusCode::kNotFound:
-    case StatusCode::kInvalidArgument:
-      return 2;
-    default:
-      return 1;
-  }
+  return storeCommandExit(status, err);
 }
 
 }  // namespace aimass::core

@@ -173,34 +173,36 @@ Status saveModel(const Model& model, std::string_view type, Storage& storage,
   if (!bytes.ok()) {
     return bytes.status().withContext(context);
   }
-  auto writer = storage.openWrite(key);
-  if (!writer.ok()) {
-    return writer.status().withContext(context);
-  }
-  std::string_view rest = *bytes;
-  while (!rest.empty()) {
-    auto chunk = rest.substr(0, kChunkBytes);
-    AIMASS_RETURN_IF_ERROR((*writer)->write(chunk).withContext(context));
-    rest.remove_prefix(chunk.size());
-  }
-  return (*writer)->commit().withContext(context);
+  return writeBlob(storage, key, *bytes).withContext(context);
 }
 
-Status loadModel(Model& model, std::string_view type, const Storage& storage,
-                 std::string_view key) {
-  auto context = "loading model from '" + std::string(key) + "' in " + storage.describe();
+Status writeBlob(Storage& storage, std::string_view key, std::string_view bytes) {
+  auto writer = storage.openWrite(key);
+  if (!writer.ok()) {
+    return writer.status();
+  }
+  std::string_view rest = bytes;
+  while (!rest.empty()) {
+    auto chunk = rest.substr(0, kChunkBytes);
+    AIMASS_RETURN_IF_ERROR((*writer)->write(chunk));
+    rest.remove_prefix(chunk.size());
+  }
+  return (*writer)->commit();
+}
+
+Expected<std::string> readBlob(const Storage& storage, std::string_view key) {
   auto reader = storage.openRead(key);
   if (!reader.ok()) {
-    return reader.status().withContext(context);
+    return reader.status();
   }
   std::string bytes;
-  Status status = guard(context, [&]() -> Status {
+  Status status = guard("reading '" + std::string(key) + "'", [&]() -> Status {
     bytes.reserve((*reader)->size());
     std::unique_ptr<char[]> buffer(new char[kChunkBytes]);
     while (true) {
       auto n = (*reader)->read(buffer.get(), kChunkBytes);
       if (!n.ok()) {
-        return n.status().withContext(context);
+        return n.status();
       }
       if (*n == 0) {
         return Status();
@@ -209,6 +211,17 @@ Status loadModel(Model& model, std::string_view type, const Storage& storage,
     }
   });
   AIMASS_RETURN_IF_ERROR(status);
+  return bytes;
+}
+
+Status loadModel(Model& model, std::string_view type, const Storage& storage,
+                 std::string_view key) {
+  auto context = "loading model from '" + std::string(key) + "' in " + storage.describe();
+  auto read = readBlob(storage, key);
+  if (!read.ok()) {
+    return read.status().withContext(context);
+  }
+  const std::string& bytes = *read;
   std::string_view payload;
   auto header = decodeModelArtifact(bytes, payload);
   if (!header.ok()) {

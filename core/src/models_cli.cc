@@ -8,6 +8,7 @@
 #include <ostream>
 #include <utility>
 
+#include "aimass/core/cli.h"
 #include "aimass/core/registry_services.h"
 #include "aimass/util/registry_json.h"
 
@@ -67,28 +68,6 @@ std::string formatUtcTime(std::int64_t unix_ms) {
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return buffer;
-}
-
-std::string textTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) {
-        line += std::string(widths[i] - row[i].size() + 2, ' ');
-      }
-    }
-    out += line + "\n";
-  }
-  return out;
 }
 
 namespace {
@@ -485,18 +464,7 @@ Expected<std::shared_ptr<Storage>> openGraphStorage(const Graph& graph, Host& ho
 int runModelsCommand(const ModelsCommand& command, ModelRegistry& registry, std::ostream& out,
                      std::ostream& err) {
   Status status = dispatch(command, registry, out);
-  if (status.ok()) {
-    return 0;
-  }
-  err << "aimass: " << status.message() << "\n";
-  switch (status.code()) {
-    case StatusCode::kNotFound:
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kFailedPrecondition:
-      return 2;
-    default:
-      return 1;
-  }
+  return storeCommandExit(status, err);
 }
 
 }  // namespace aimass::core

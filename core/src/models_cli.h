@@ -13,6 +13,7 @@
 #include "aimass/host.h"
 #include "aimass/status.h"
 #include "aimass/storage.h"
+#include "text_table.h"
 
 namespace aimass::core {
 
@@ -31,8 +32,6 @@ struct ModelsCommand {
   std::int64_t min_age_seconds = 3600;   ///< --min-age SECONDS (gc)
 };
 
-/// Left-aligned columns, two spaces apart: the text tables of the registry commands.
-std::string textTable(const std::vector<std::vector<std::string>>& rows);
 /// A Unix time in milliseconds as UTC, "2024-06-10T06:13:20Z".
 std::string formatUtcTime(std::int64_t unix_ms);
 

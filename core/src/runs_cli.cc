@@ -11,6 +11,7 @@
 #include <set>
 #include <utility>
 
+#include "aimass/core/cli.h"
 #include "aimass/core/registry_services.h"
 #include "aimass/util/registry_json.h"
 #include "models_cli.h"
@@ -328,17 +329,7 @@ int runRunsCommand(const RunsCommand& command, Tracking& tracking, std::ostream&
   }
   Status status = command.action == "list" ? printRunList(command, tracking, out)
                                            : printRun(command, tracking, out);
-  if (status.ok()) {
-    return 0;
-  }
-  err << "aimass: " << status.message() << "\n";
-  switch (status.code()) {
-    case StatusCode::kNotFound:
-    case StatusCode::kInvalidArgument:
-      return 2;
-    default:
-      return 1;
-  }
+  return storeCommandExit(status, err);
 }
 
 }  // namespace aimass::core

@@ -15,7 +15,6 @@ constexpr std::string_view kCheckpointType = "job.train checkpoint";
 /// callbacks' states; format 1 bodies, which end before them, are still read.
 constexpr std::uint32_t kCheckpointFormat = 2;
 constexpr std::uint32_t kOldestCheckpointFormat = 1;
-constexpr std::size_t kChunkBytes = 1 << 20;
 
 }  // namespace
 
@@ -136,45 +135,20 @@ Status writeTrainCheckpoint(Storage& storage, std::string_view key,
       "writing checkpoint '" + std::string(key) + "' in " + storage.describe();
   std::string bytes;
   AIMASS_RETURN_IF_ERROR(guard(context, [&] { bytes = encodeTrainCheckpoint(checkpoint); }));
-  auto writer = storage.openWrite(key);
-  if (!writer.ok()) {
-    return writer.status().withContext(context);
-  }
-  std::string_view rest = bytes;
-  while (!rest.empty()) {
-    auto chunk = rest.substr(0, kChunkBytes);
-    AIMASS_RETURN_IF_ERROR((*writer)->write(chunk).withContext(context));
-    rest.remove_prefix(chunk.size());
-  }
-  return (*writer)->commit().withContext(context);
+  return writeBlob(storage, key, bytes).withContext(context);
 }
 
 Expected<TrainCheckpoint> readTrainCheckpoint(const Storage& storage, std::string_view key) {
   const std::string context =
       "reading checkpoint '" + std::string(key) + "' in " + storage.describe();
-  auto reader = storage.openRead(key);
-  if (!reader.ok()) {
-    if (reader.status().code() == StatusCode::kNotFound) {
-      return reader.status();
+  auto read = readBlob(storage, key);
+  if (!read.ok()) {
+    if (read.status().code() == StatusCode::kNotFound) {
+      return read.status();
     }
-    return reader.status().withContext(context);
+    return read.status().withContext(context);
   }
-  std::string bytes;
-  Status status = guard(context, [&]() -> Status {
-    bytes.reserve((*reader)->size());
-    std::unique_ptr<char[]> buffer(new char[kChunkBytes]);
-    while (true) {
-      auto n = (*reader)->read(buffer.get(), kChunkBytes);
-      if (!n.ok()) {
-        return n.status();
-      }
-      if (*n == 0) {
-        return Status();
-      }
-      bytes.append(buffer.get(), *n);
-    }
-  });
-  AIMASS_RETURN_IF_ERROR(status.withContext(context));
+  const std::string& bytes = *read;
   std::optional<Expected<TrainCheckpoint>> checkpoint;
   AIMASS_RETURN_IF_ERROR(guard(context, [&] { checkpoint.emplace(decodeTrainCheckpoint(bytes)); }));
   if (!checkpoint->ok()) {

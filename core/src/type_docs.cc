@@ -8,6 +8,7 @@
 
 #include "aimass/util/number_text.h"
 #include "aimass/util/json_writer.h"
+#include "text_table.h"
 
 namespace aimass::core {
 namespace {
@@ -311,24 +312,7 @@ std::string typeTable(const TypeRegistry& registry) {
     rows.push_back({type->type.type, std::string(nodeKindName(type->type.kind)), pluginLabel(*type),
                     pluginVersion(*type), libraryLabel(*type)});
   }
-  std::vector<std::size_t> widths(header.size(), 0);
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) {
-        line += std::string(widths[i] - row[i].size() + 2, ' ');
-      }
-    }
-    out += line + "\n";
-  }
-  return out;
+  return textTable(rows);
 }
 
 std::string typesJson(const TypeRegistry& registry) {

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <ostream>
+
+#include "aimass/status.h"
+
 namespace aimass::core {
 
 /// Exit codes of the `aimass` command.
@@ -11,6 +15,13 @@ inline constexpr int kExitFailure = 1;
 /// Bad input: usage, an unreadable or invalid configuration, an unknown type, a library that
 /// `plugin check` refused.
 inline constexpr int kExitBadInput = 2;
+
+/// How a store command (`aimass models|datasets|runs ...`) ends: 0 for OK; otherwise the
+/// message goes to `err` as "aimass: MESSAGE" and the code is kExitBadInput for what the user
+/// can fix (kNotFound: an unknown model, version, alias, dataset or run; kInvalidArgument: a
+/// bad name, filter or number; kFailedPrecondition: a refused change, such as deleting a
+/// version an alias points at) and kExitFailure for the rest (the store failed).
+int storeCommandExit(const Status& status, std::ostream& err);
 
 /// Runs the `aimass` command line (`validate`, `run`, `plugins list|describe|reference`,
 /// `plugin check`; see `aimass --help`) and returns the process exit code. Output goes to

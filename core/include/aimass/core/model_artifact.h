@@ -42,6 +42,14 @@ std::string encodeArtifactEnvelope(std::string_view type, std::uint32_t format_v
 Expected<ModelArtifactHeader> decodeModelArtifact(std::string_view bytes,
                                                   std::string_view& payload);
 
+/// Writes `bytes` under `key` through one BlobWriter, in chunks, and commits it: a reader sees
+/// the previous blob or this one, never a mix. Errors carry `storage`'s status, unprefixed.
+Status writeBlob(Storage& storage, std::string_view key, std::string_view bytes);
+/// The whole blob under `key`, read in chunks. kNotFound when there is none; other errors as
+/// the storage gives them, unprefixed. An escaped exception (std::bad_alloc for a blob larger
+/// than memory) becomes an error; never throws.
+Expected<std::string> readBlob(const Storage& storage, std::string_view key);
+
 /// encodeModelArtifact + storage.openWrite/commit under `key`.
 Status saveModel(const Model& model, std::string_view type, Storage& storage, std::string_view key);
 /// Reads `key`, verifies it, checks that it holds a `type` model, and loads it into `model`.
