@@ -11,14 +11,13 @@
 #endif
 
 #include "aimass/util/optimizer_state.h"
+#include "aimass/util/option_checks.h"
 
 namespace aimass::plugins::optimizer {
 
 namespace {
 
 constexpr std::string_view kStateTag = "ADAM1";
-
-bool positiveFinite(double v) { return v > 0 && std::isfinite(v); }
 
 // Below this many elements in all, one thread updates everything: waking the team costs more
 // than it saves.
@@ -100,24 +99,11 @@ std::vector<std::vector<AdamOptimizer::Slice>> AdamOptimizer::splitIntoParts(
 
 Expected<std::unique_ptr<AdamOptimizer>> AdamOptimizer::create(const AdamOptions& options) {
   const std::string type = options.decoupled ? "optimizer.adamw" : "optimizer.adam";
-  if (!positiveFinite(options.learning_rate)) {
-    return invalidArgument(type + ": learning_rate must be a positive number, got " +
-                           std::to_string(options.learning_rate));
-  }
-  for (auto [name, beta] : {std::pair{"beta1", options.beta1}, {"beta2", options.beta2}}) {
-    if (!(beta >= 0 && beta < 1)) {
-      return invalidArgument(type + ": " + name + " must lie in [0, 1), got " +
-                             std::to_string(beta));
-    }
-  }
-  if (!positiveFinite(options.epsilon)) {
-    return invalidArgument(type + ": epsilon must be a positive number, got " +
-                           std::to_string(options.epsilon));
-  }
-  if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay)) {
-    return invalidArgument(type + ": weight_decay must be >= 0, got " +
-                           std::to_string(options.weight_decay));
-  }
+  AIMASS_RETURN_IF_ERROR(requirePositive(type, "learning_rate", options.learning_rate));
+  AIMASS_RETURN_IF_ERROR(requireUnitFraction(type, "beta1", options.beta1));
+  AIMASS_RETURN_IF_ERROR(requireUnitFraction(type, "beta2", options.beta2));
+  AIMASS_RETURN_IF_ERROR(requirePositive(type, "epsilon", options.epsilon));
+  AIMASS_RETURN_IF_ERROR(requireNonNegative(type, "weight_decay", options.weight_decay));
   if (options.threads < 1) {
     return invalidArgument(type + ": threads must be at least 1, got " +
                            std::to_string(options.threads));

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "aimass/byte_io.h"
+#include "aimass/util/option_checks.h"
 
 namespace aimass::plugins::optimizer {
 
@@ -28,10 +29,8 @@ double dot(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 Expected<std::unique_ptr<LbfgsOptimizer>> LbfgsOptimizer::create(const LbfgsOptions& options) {
-  if (!positiveFinite(options.learning_rate)) {
-    return invalidArgument("optimizer.lbfgs: learning_rate must be a positive number, got " +
-                           std::to_string(options.learning_rate));
-  }
+  AIMASS_RETURN_IF_ERROR(
+      requirePositive("optimizer.lbfgs", "learning_rate", options.learning_rate));
   if (options.memory < 1) {
     return invalidArgument("optimizer.lbfgs: memory must be at least 1");
   }

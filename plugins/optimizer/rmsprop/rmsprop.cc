@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "aimass/util/optimizer_state.h"
+#include "aimass/util/option_checks.h"
 
 namespace aimass::plugins::optimizer {
 
@@ -19,31 +20,16 @@ const OptimizerStateFormat kStateFormat{
              (flags[1] != 0 ? " with" : " without") + " momentum";
     }};
 
-bool positiveFinite(double v) { return v > 0 && std::isfinite(v); }
-
 }  // namespace
 
 Expected<std::unique_ptr<RmsPropOptimizer>> RmsPropOptimizer::create(
     const RmsPropOptions& options) {
   const std::string type = "optimizer.rmsprop";
-  if (!positiveFinite(options.learning_rate)) {
-    return invalidArgument(type + ": learning_rate must be a positive number, got " +
-                           std::to_string(options.learning_rate));
-  }
-  for (auto [name, value] : {std::pair{"alpha", options.alpha}, {"momentum", options.momentum}}) {
-    if (!(value >= 0 && value < 1)) {
-      return invalidArgument(type + ": " + name + " must lie in [0, 1), got " +
-                             std::to_string(value));
-    }
-  }
-  if (!positiveFinite(options.epsilon)) {
-    return invalidArgument(type + ": epsilon must be a positive number, got " +
-                           std::to_string(options.epsilon));
-  }
-  if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay)) {
-    return invalidArgument(type + ": weight_decay must be >= 0, got " +
-                           std::to_string(options.weight_decay));
-  }
+  AIMASS_RETURN_IF_ERROR(requirePositive(type, "learning_rate", options.learning_rate));
+  AIMASS_RETURN_IF_ERROR(requireUnitFraction(type, "alpha", options.alpha));
+  AIMASS_RETURN_IF_ERROR(requireUnitFraction(type, "momentum", options.momentum));
+  AIMASS_RETURN_IF_ERROR(requirePositive(type, "epsilon", options.epsilon));
+  AIMASS_RETURN_IF_ERROR(requireNonNegative(type, "weight_decay", options.weight_decay));
   std::unique_ptr<RmsPropOptimizer> optimizer;
   Status status = guard(type, [&] { optimizer.reset(new RmsPropOptimizer(options)); });
   if (!status.ok()) {

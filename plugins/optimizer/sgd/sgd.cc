@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "aimass/util/optimizer_state.h"
+#include "aimass/util/option_checks.h"
 
 namespace aimass::plugins::optimizer {
 
@@ -22,18 +23,13 @@ const OptimizerStateFormat kStateFormat{
 }  // namespace
 
 Expected<std::unique_ptr<SgdOptimizer>> SgdOptimizer::create(const SgdOptions& options) {
-  if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
-    return invalidArgument("optimizer.sgd: learning_rate must be a positive number, got " +
-                           std::to_string(options.learning_rate));
-  }
+  AIMASS_RETURN_IF_ERROR(requirePositive("optimizer.sgd", "learning_rate", options.learning_rate));
   if (!(options.momentum >= 0 && options.momentum <= 0.999)) {
     return invalidArgument("optimizer.sgd: momentum must lie in [0, 0.999], got " +
                            std::to_string(options.momentum));
   }
-  if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay)) {
-    return invalidArgument("optimizer.sgd: weight_decay must be >= 0, got " +
-                           std::to_string(options.weight_decay));
-  }
+  AIMASS_RETURN_IF_ERROR(
+      requireNonNegative("optimizer.sgd", "weight_decay", options.weight_decay));
   if (options.nesterov && options.momentum == 0) {
     return invalidArgument(
         "optimizer.sgd: nesterov needs momentum > 0 (momentum is 0); set "
