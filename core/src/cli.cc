@@ -901,6 +901,22 @@ int storeCommandExit(const Status& status, std::ostream& err) {
   }
 }
 
+Status checkStoreChoice(const std::string& command, std::string_view holds,
+                        const std::string& config, const std::string& storage_uri,
+                        const std::string& storage_node) {
+  if (config.empty() == storage_uri.empty()) {
+    return invalidArgument("'aimass " + command + "' needs " +
+                           (config.empty() ? "" : "only one of ") +
+                           "--config CONFIG or --storage URI to say which storage holds the " +
+                           std::string(holds));
+  }
+  if (!storage_uri.empty() && !storage_node.empty()) {
+    return invalidArgument(
+        "--storage-node picks a node of --config; it does not go with --storage");
+  }
+  return Status();
+}
+
 int runCli(int argc, char** argv) {
   try {
     return Cli().run(argc, argv);

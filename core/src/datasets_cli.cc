@@ -158,16 +158,8 @@ Expected<DatasetsCommand> parseDatasetsCommand(const std::vector<std::string>& w
                                         : " (usage: aimass datasets list [--json] --config "
                                           "CONFIG)"));
   }
-  if (command.config.empty() == command.storage_uri.empty()) {
-    return invalidArgument("'aimass datasets " + command.action + "' needs " +
-                           (command.config.empty() ? "" : "only one of ") +
-                           "--config CONFIG or --storage URI to say which storage holds the "
-                           "registry");
-  }
-  if (!command.storage_uri.empty() && !command.storage_node.empty()) {
-    return invalidArgument(
-        "--storage-node picks a node of --config; it does not go with --storage");
-  }
+  AIMASS_RETURN_IF_ERROR(checkStoreChoice("datasets " + command.action, "registry", command.config,
+                                          command.storage_uri, command.storage_node));
   return command;
 }
 

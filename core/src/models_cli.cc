@@ -61,15 +61,6 @@ const char kModelsHelp[] =
     "  aimass models gc --dry-run --config configs/quickstart.yaml\n"
     "  aimass models list --storage sqlite:///var/lib/aimass/store.db\n";
 
-std::string formatUtcTime(std::int64_t unix_ms) {
-  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
-
 namespace {
 
 std::string formatMetric(double v) {
@@ -405,16 +396,8 @@ Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words
         shape->alias ? "'aimass models " + command.action + "' needs --alias ALIAS" + usage
                      : "--alias is not an option of 'aimass models " + command.action + "'");
   }
-  if (command.config.empty() == command.storage_uri.empty()) {
-    return invalidArgument("'aimass models " + command.action + "' needs " +
-                           (command.config.empty() ? "" : "only one of ") +
-                           "--config CONFIG or --storage URI to say which storage holds the "
-                           "registry");
-  }
-  if (!command.storage_uri.empty() && !command.storage_node.empty()) {
-    return invalidArgument(
-        "--storage-node picks a node of --config; it does not go with --storage");
-  }
+  AIMASS_RETURN_IF_ERROR(checkStoreChoice("models " + command.action, "registry", command.config,
+                                          command.storage_uri, command.storage_node));
   return command;
 }
 

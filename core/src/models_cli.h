@@ -13,7 +13,7 @@
 #include "aimass/host.h"
 #include "aimass/status.h"
 #include "aimass/storage.h"
-#include "text_table.h"
+#include "text_format.h"
 
 namespace aimass::core {
 
@@ -32,8 +32,6 @@ struct ModelsCommand {
   std::int64_t min_age_seconds = 3600;   ///< --min-age SECONDS (gc)
 };
 
-/// A Unix time in milliseconds as UTC, "2024-06-10T06:13:20Z".
-std::string formatUtcTime(std::int64_t unix_ms);
 
 /// `models list`: every model with its version count, latest version and aliases; JSON when
 /// `as_json` (the body of GET /api/v1/models). The registry's status on failure.

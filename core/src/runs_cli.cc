@@ -307,16 +307,8 @@ Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
   } else {
     return invalidArgument("unknown subcommand 'runs " + command.action + "': use list or show");
   }
-  if (command.config.empty() == command.storage_uri.empty()) {
-    return invalidArgument("'aimass runs " + command.action + "' needs " +
-                           (command.config.empty() ? "" : "only one of ") +
-                           "--config CONFIG or --storage URI to say which storage holds the "
-                           "runs");
-  }
-  if (!command.storage_uri.empty() && !command.storage_node.empty()) {
-    return invalidArgument(
-        "--storage-node picks a node of --config; it does not go with --storage");
-  }
+  AIMASS_RETURN_IF_ERROR(checkStoreChoice("runs " + command.action, "runs", command.config,
+                                          command.storage_uri, command.storage_node));
   return command;
 }
 

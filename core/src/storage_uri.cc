@@ -8,6 +8,7 @@
 
 #include "aimass/core/graph.h"
 #include "aimass/params.h"
+#include "record_text.h"
 
 namespace aimass::core {
 
@@ -39,35 +40,6 @@ Status bad(std::string_view uri, const std::string& why) {
   return invalidArgument("storage URI '" + shown(uri) + "': " + why);
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// Decodes %XX escapes; nullopt for a '%' not followed by two hex digits.
-std::optional<std::string> percentDecode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) {
-      return std::nullopt;
-    }
-    const int high = hexValue(text[i + 1]);
-    const int low = hexValue(text[i + 2]);
-    if (high < 0 || low < 0) {
-      return std::nullopt;
-    }
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return out;
-}
-
 /// "a=1&b=x" as ordered pairs; kInvalidArgument for an empty name, a missing '=' or a repeat.
 Expected<std::vector<std::pair<std::string, std::string>>> parseQuery(std::string_view uri,
                                                                       std::string_view query) {
@@ -84,7 +56,7 @@ Expected<std::vector<std::pair<std::string, std::string>>> parseQuery(std::strin
       return bad(uri, "malformed query '" + std::string(query) +
                           "': expected NAME=VALUE pairs separated by '&'");
     }
-    auto value = percentDecode(item.substr(eq + 1));
+    auto value = record::unescape(item.substr(eq + 1));
     if (!value) {
       return bad(uri,
                  "bad %-escape in the query value of '" + std::string(item.substr(0, eq)) + "'");
@@ -114,7 +86,7 @@ Expected<StorageUri> mapLocalPath(std::string_view uri, const StorageUriScheme& 
   if (parts.path.empty()) {
     return bad(uri, "no path; write " + scheme + ":///abs/path or " + scheme + ":relative/path");
   }
-  auto decoded = percentDecode(parts.path);
+  auto decoded = record::unescape(parts.path);
   if (!decoded) {
     return bad(uri, "bad %-escape in the path (write '%' as %25)");
   }

@@ -21,6 +21,7 @@
 #include "aimass/core/registry.h"
 #include "aimass/util/number_text.h"
 #include "record_text.h"
+#include "text_format.h"
 
 namespace aimass::core {
 namespace {
@@ -67,15 +68,6 @@ std::optional<std::int64_t> trailingRunId(std::string_view key) {
 }
 
 bool indexable(double value) { return !std::isnan(value); }
-
-std::string isoTime(std::int64_t unix_ms) {
-  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
 
 Status removeIfPresent(Storage& storage, const std::string& key) {
   Status removed = storage.remove(key);
@@ -766,7 +758,7 @@ Expected<std::vector<RunRecord>> Tracking::recoverAbandonedRuns() {
     failed.error = "its process (pid " + std::to_string(owner->pid) + " on " + owner->host +
                    ") ended without finishing the run: killed (e.g. SIGKILL) or crashed; last "
                    "written at " +
-                   isoTime(run->updated_unix_ms);
+                   formatUtcTime(run->updated_unix_ms);
     AIMASS_RETURN_IF_ERROR(
         storage_.put(statusPrefix(failed.experiment, RunStatus::kFailed) + runSegment(*id), ""));
     AIMASS_ASSIGN_OR_RETURN(bool set, storage_.compareAndSet(runKey(*id), std::string_view(*text),

@@ -8,7 +8,7 @@
 
 #include "aimass/util/number_text.h"
 #include "aimass/util/json_writer.h"
-#include "text_table.h"
+#include "text_format.h"
 
 namespace aimass::core {
 namespace {

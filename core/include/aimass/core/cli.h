@@ -2,6 +2,8 @@
 #pragma once
 
 #include <ostream>
+#include <string>
+#include <string_view>
 
 #include "aimass/status.h"
 
@@ -22,6 +24,13 @@ inline constexpr int kExitBadInput = 2;
 /// bad name, filter or number; kFailedPrecondition: a refused change, such as deleting a
 /// version an alias points at) and kExitFailure for the rest (the store failed).
 int storeCommandExit(const Status& status, std::ostream& err);
+
+/// Checks how a store command (`command`, e.g. "models list") names its store: exactly one of
+/// --config CONFIG and --storage URI, and --storage-node only with --config. kInvalidArgument
+/// saying what to write; `holds` names what the store holds ("registry", "runs").
+Status checkStoreChoice(const std::string& command, std::string_view holds,
+                        const std::string& config, const std::string& storage_uri,
+                        const std::string& storage_node);
 
 /// Runs the `aimass` command line (`validate`, `run`, `plugins list|describe|reference`,
 /// `plugin check`; see `aimass --help`) and returns the process exit code. Output goes to

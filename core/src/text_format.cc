@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "text_table.h"
+#include "text_format.h"
 
 #include <algorithm>
+#include <ctime>
 
 namespace aimass::core {
 
@@ -25,6 +26,15 @@ std::string textTable(const std::vector<std::vector<std::string>>& rows) {
     out += line + "\n";
   }
   return out;
+}
+
+std::string formatUtcTime(std::int64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
 }
 
 }  // namespace aimass::core
