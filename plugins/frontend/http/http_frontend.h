@@ -24,6 +24,9 @@
 
 namespace aimass::plugins::frontend {
 
+/// Sets `response` to `status` with the JSON `body` (Content-Type application/json).
+void jsonBody(HttpResponse& response, int status, std::string body);
+
 class HttpServer;
 
 /// The `frontend.http` parameters.
