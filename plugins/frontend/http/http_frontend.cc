@@ -615,19 +615,15 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
     return;
   }
   // The request runs entirely on the version pinned here, whatever loads meanwhile.
-  auto pinned = serving->pin(
-      name, version == request.path_params.end() ? std::string_view() : version->second);
+  auto pinned = pinReady(
+      *serving, name,
+      version == request.path_params.end() ? std::string_view() : version->second);
   if (!pinned.ok()) {
     jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
     return;
   }
   const ServedModel* served = &(*pinned)->served();
   const Model& model = *served->model;
-  if (!model.ready()) {
-    (*pinned)->countFailure(InferFailure::kUnavailable);
-    jsonError(response, 503, "model '" + served->name + "' is not ready");
-    return;
-  }
   InferDecodeOptions decode_options;
   decode_options.max_json_depth = options_.max_json_depth;
   if (auto header = request.headers.find("inference-header-content-length");
@@ -668,6 +664,21 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
     response.headers.emplace_back("Inference-Header-Content-Length",
                                   std::to_string(*body->header_length));
   }
+}
+
+Expected<std::shared_ptr<PinnedModel>> OipRouter::pinReady(ModelServing& serving,
+                                                           std::string_view name,
+                                                           std::string_view version) {
+  auto pinned = serving.pin(name, version);
+  if (!pinned.ok()) {
+    return pinned.status();
+  }
+  const ServedModel& served = (*pinned)->served();
+  if (!served.model->ready()) {
+    (*pinned)->countFailure(InferFailure::kUnavailable);
+    return unavailable("model '" + served.name + "' is not ready");
+  }
+  return pinned;
 }
 
 std::vector<ServedRoute> OipRouter::routes() const {

@@ -200,6 +200,12 @@ class OipRouter {
   void recordInferTime(std::string_view path, std::int64_t ns) const;
   // Serving runtime extensions (host.serving()).
   ModelServing* servingOrError(HttpResponse& response) const;
+  /// Pins `name` at `version` (empty: the newest loaded) for the whole request and checks the
+  /// model is ready; a model that is not counts the failure and is kUnavailable (503). The
+  /// caller writes the error in its protocol's shape.
+  static Expected<std::shared_ptr<PinnedModel>> pinReady(ModelServing& serving,
+                                                         std::string_view name,
+                                                         std::string_view version);
   void repositoryIndex(const HttpRequest& request, HttpResponse& response) const;
   void repositoryLoad(const HttpRequest& request, HttpResponse& response) const;
   void repositoryUnload(const HttpRequest& request, HttpResponse& response) const;

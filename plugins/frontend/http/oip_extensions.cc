@@ -317,18 +317,13 @@ void OipRouter::invocations(const HttpRequest& request, HttpResponse& response) 
     return;
   }
   // Like /infer: the newest version, pinned for the whole request, batched and counted.
-  auto pinned = serving->pin(chosen->name, std::string_view());
+  auto pinned = pinReady(*serving, chosen->name, std::string_view());
   if (!pinned.ok()) {
     mlflowError(response, httpStatusFor(pinned.status()), pinned.status().message());
     return;
   }
   const ServedModel* served = &(*pinned)->served();
   const Model& model = *served->model;
-  if (!model.ready()) {
-    (*pinned)->countFailure(InferFailure::kUnavailable);
-    mlflowError(response, 503, "model '" + served->name + "' is not ready");
-    return;
-  }
   auto inputs = decodeMlflowRequest(*format, request.body, model.schema(), options_.max_json_depth);
   if (!inputs.ok()) {
     (*pinned)->countFailure(InferFailure::kInvalid);
