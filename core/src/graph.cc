@@ -242,6 +242,26 @@ void reportCycles(const std::vector<GraphNode>& nodes,
   }
 }
 
+/// The host has one serving runtime, so a graph holds at most one node of the serving kind
+/// (serving.runtime): each further one is reported at its type, naming the first.
+void reportSecondServingNodes(const std::vector<GraphNode>& nodes, Diagnostics& diagnostics) {
+  const GraphNode* first = nullptr;
+  for (const auto& node : nodes) {
+    if (node.type == nullptr || node.type->type.kind != NodeKind::kServing) {
+      continue;
+    }
+    if (first == nullptr) {
+      first = &node;
+      continue;
+    }
+    diagnostics.push_back({node.decl.type_where,
+                           "node '" + node.decl.name + "' is a second serving node; the host has "
+                           "one serving runtime, already configured by node '" +
+                               first->decl.name + "' at " + formatLocation(first->decl.where),
+                           "keep one serving.runtime node; per-model settings go in its `models`"});
+  }
+}
+
 /// Dependencies first; among nodes whose dependencies are all placed, declaration order.
 std::vector<std::size_t> topologicalOrder(
     const std::vector<std::vector<std::pair<std::size_t, SourceLocation>>>& edges) {
@@ -289,6 +309,7 @@ std::unique_ptr<Graph> Graph::validate(const ConfigDocument& document, const Typ
   // With no earlier diagnostics, a node without a type cannot have been reported by loadConfig.
   Validator(document.nodes, registry, diagnostics, first == 0).run(declared, edges);
   reportCycles(declared, edges, diagnostics);
+  reportSecondServingNodes(declared, diagnostics);
   sortDiagnostics(diagnostics, first);
   if (!diagnostics.empty()) {
     return nullptr;

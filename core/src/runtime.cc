@@ -71,9 +71,7 @@ Status Runtime::run() {
   std::shared_ptr<const ServingNode> serving;
   if (status.ok()) {
     attachTrainTrackingContext(graph_);
-    auto found = servingNode();
-    status = found.status();
-    serving = found.ok() ? *found : nullptr;
+    serving = servingNode();
   }
   if (status.ok() && options_.serve) {
     status = addRegistryApi();
@@ -99,17 +97,11 @@ Status Runtime::run() {
   return status;
 }
 
-Expected<std::shared_ptr<const ServingNode>> Runtime::servingNode() const {
+std::shared_ptr<const ServingNode> Runtime::servingNode() const {
+  // Graph::validate() lets a graph have one serving node at most.
   const auto nodes = graph_.nodesOfKind(NodeKind::kServing);
-  if (nodes.size() > 1) {
-    return invalidArgument("nodes '" + nodes[0].first + "' and '" + nodes[1].first +
-                           "' both configure the serving runtime; the host has one, so keep "
-                           "one serving.runtime node");
-  }
-  if (nodes.empty()) {
-    return std::shared_ptr<const ServingNode>();
-  }
-  return std::static_pointer_cast<const ServingNode>(nodes.front().second);
+  return nodes.empty() ? nullptr
+                       : std::static_pointer_cast<const ServingNode>(nodes.front().second);
 }
 
 Status Runtime::addRegistryApi() {

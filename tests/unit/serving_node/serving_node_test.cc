@@ -15,6 +15,7 @@
 #include "aimass/core/host_services.h"
 #include "aimass/core/runtime.h"
 #include "aimass/core/type_registry.h"
+#include "aimass/frontend.h"
 
 namespace aimass::core {
 namespace {
@@ -22,9 +23,36 @@ namespace {
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 
+/// A frontend that notes, when it starts, the batching every model gets from the host's
+/// runtime: what a real frontend would serve with.
+class ProbeFrontend final : public Frontend {
+ public:
+  explicit ProbeFrontend(std::int64_t* seen) : seen_(seen) {}
+  Status start(Host& host) override {
+    *seen_ = host.serving()->batching("any").max_batch_size;
+    host.log(LogLevel::kInfo, "probe", "started");
+    return Status();
+  }
+  void stop() noexcept override {}
+  std::string endpoint() const override { return "probe:"; }
+
+ private:
+  std::int64_t* seen_;
+};
+
 class ServingNodeTest : public ::testing::Test {
  protected:
-  void SetUp() override { registerBuiltinTypes(registry_); }
+  void SetUp() override {
+    registerBuiltinTypes(registry_);
+    NodeType probe;
+    probe.type = "frontend.probe";
+    probe.kind = NodeKind::kFrontend;
+    probe.summary = "Notes the batching it would serve with";
+    probe.factory = [this](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+      return std::unique_ptr<Node>(std::make_unique<ProbeFrontend>(&seen_batch_));
+    };
+    ASSERT_TRUE(registry_.add(std::move(probe), nullptr, nullptr).ok());
+  }
 
   /// The graph of `params` (the text after "nodes:\n  serving:\n    type: serving.runtime\n"),
   /// validated; null with diagnostics_ filled on a mistake.
@@ -56,6 +84,7 @@ class ServingNodeTest : public ::testing::Test {
   }
 
   TypeRegistry registry_;
+  std::int64_t seen_batch_ = -1;  ///< what frontend.probe saw when it started
   HostServices host_{".", 1};
   Diagnostics diagnostics_;
   std::unique_ptr<Graph> graph_;
@@ -135,13 +164,34 @@ TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
                         "'repository' must name the storage node that holds the registry"));
 }
 
-TEST_F(ServingNodeTest, TheRuntimeRefusesASecondServingNodeBeforeAnyJobRuns) {
-  auto graph = validate("", "  second:\n    type: serving.runtime\n");
+TEST_F(ServingNodeTest, ASecondServingNodeIsAConfigurationErrorAtItsType) {
+  EXPECT_EQ(validate("", "  second:\n    type: serving.runtime\n  third: {type: serving.runtime}\n"),
+            nullptr);
+  ASSERT_EQ(diagnostics_.size(), 2u) << formatDiagnostics(diagnostics_);
+  EXPECT_EQ(diagnostics_[0].format(),
+            "serve.yaml:5:11: error: node 'second' is a second serving node; the host has one "
+            "serving runtime, already configured by node 'serving' at serve.yaml:2:3\n"
+            "  hint: keep one serving.runtime node; per-model settings go in its `models`");
+  EXPECT_THAT(diagnostics_[1].format(), HasSubstr("node 'third' is a second serving node"));
+}
+
+TEST_F(ServingNodeTest, TheRuntimeAppliesTheNodeOnlyWhenItServes) {
+  // `aimass eval` runs the jobs without serving: the settings are not applied.
+  auto graph = validate("    max_batch_size: 8\n");
   ASSERT_NE(graph, nullptr) << formatDiagnostics(diagnostics_);
-  Status status = Runtime(*graph, host_).run();
-  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("nodes 'serving' and 'second' both configure the "
-                                          "serving runtime"));
+  Runtime::Options options;
+  options.serve = false;
+  ASSERT_TRUE(Runtime(*graph, host_, {}, options).run().ok());
+  EXPECT_EQ(host_.servingRuntime().batching("any").max_batch_size, 0);
+
+  // `aimass run` applies them after the jobs, before the frontends start.
+  auto served = validate("    max_batch_size: 8\n", "  web: {type: frontend.probe}\n");
+  ASSERT_NE(served, nullptr) << formatDiagnostics(diagnostics_);
+  HostServices host(".", 1);
+  Runtime::Hooks hooks;
+  hooks.wait_for_stop = [] {};
+  ASSERT_TRUE(Runtime(*served, host, std::move(hooks)).run().ok());
+  EXPECT_EQ(seen_batch_, 8);
 }
 
 TEST_F(ServingNodeTest, ItIsABuiltInTypeOfTheServingKind) {

@@ -85,8 +85,8 @@ class Runtime {
   /// api_storage.h) as the host's services, before any frontend starts, since frontends look
   /// for them when they start.
   Status addRegistryApi();
-  /// The graph's serving.runtime node; null when it has none, kInvalidArgument for two.
-  Expected<std::shared_ptr<const ServingNode>> servingNode() const;
+  /// The graph's serving.runtime node; null when it has none.
+  std::shared_ptr<const ServingNode> servingNode() const;
   /// The graph's jobs in topological order, those of the run_last types moved to the end.
   std::vector<std::pair<std::string, std::shared_ptr<Node>>> jobsInOrder() const;
   Status runJobs();
