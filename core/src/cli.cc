@@ -691,8 +691,9 @@ class Cli {
 
   // Loads `file` and runs `body(graph, host, watcher)` with SIGINT/SIGTERM blocked and watched
   // (the mask is set before any thread exists, so every thread inherits it and only the watcher
-  // receives them). The runtime lets go of the graph's models when it ends; the nodes then go,
-  // in reverse dependency order, while the host and the plugins are still there.
+  // receives them). `body` runs the graph through a Runtime, which lets go of the graph's models
+  // when it ends; the nodes then go, in reverse dependency order, while the host and the
+  // plugins are still there.
   template <typename Body>
   int onGraph(const std::string& file, Body body) {
     BlockedSignals blocked;
@@ -708,7 +709,6 @@ class Cli {
     host.setLogLevel(log_level_);
     SignalWatcher watcher(host);
     int code = body(*graph, host, watcher);
-    host.servingRuntime().clear();
     graph.reset();
     return code;
   }

@@ -602,10 +602,10 @@ ServingRuntime::~ServingRuntime() { clear(); }
 
 BatchingOptions ServingRuntime::batching(std::string_view model) const {
   std::lock_guard lock(settings_mutex_);
-  return batchingFor(std::string(model));
+  return batchingFor(model);
 }
 
-BatchingOptions ServingRuntime::batchingFor(const std::string& name) const {
+BatchingOptions ServingRuntime::batchingFor(std::string_view name) const {
   auto it = batching_.find(name);
   return it == batching_.end() ? default_batching_ : it->second;
 }

@@ -77,7 +77,7 @@ class ServingRuntime final : public ModelServing {
 
  private:
   using VersionMap = std::map<std::string, std::shared_ptr<Version>>;
-  BatchingOptions batchingFor(const std::string& name) const;  // settings_mutex_ held
+  BatchingOptions batchingFor(std::string_view name) const;  // settings_mutex_ held
   std::shared_ptr<Version> makeVersion(const std::string& name, const std::string& version,
                                        std::shared_ptr<const Model> model, std::string sha256,
                                        std::shared_ptr<VersionStats> stats) const;
