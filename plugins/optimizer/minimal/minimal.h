@@ -12,25 +12,25 @@
 // results back in any order. The optimizer only proposes and records.
 
 #include <cstdint>
-#include <map>
 #include <optional>
-#include <random>
-#include <set>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "aimass/optimizer.h"
+#include "aimass/util/search_support.h"
 
 namespace aimass::plugins::optimizer {
 
 /// Proposes points drawn independently and uniformly from the search space: kFloat uniformly in
 /// [low, high] (in log space when log_scale), kInt uniformly among the integers in [low, high]
-/// (log-uniformly when log_scale), kCategorical uniformly among the choice indices.
+/// (log-uniformly when log_scale), kCategorical uniformly among the choice indices; inactive
+/// conditional dimensions are NaN.
 ///
-/// Seeding: the stream comes from a std::mt19937_64 seeded by mixing the node's `seed`
-/// parameter with the seed begin() receives, so the same pair always proposes the same points.
-/// The draws are turned into values by hand (not std::*_distribution), so they are the same
-/// on every platform.
+/// Seeding: the stream comes from a SearchRandom (aimass/util/search_support.h) seeded by
+/// mixing the node's `seed` parameter with the seed begin() receives, so the same pair always
+/// proposes the same points, on every platform.
 ///
 /// Ids: every candidate gets a fresh id, increasing over the optimizer's life (also across
 /// begin() calls), so results from an old search can never be mistaken for a new one's.
@@ -46,35 +46,31 @@ class RandomSearch final : public SearchOptimizer {
 
   explicit RandomSearch(std::uint64_t seed) : seed_(seed) {}
 
-  /// kInvalidArgument, naming the dimension, for an empty space, non-finite or reversed bounds,
-  /// a log scale that does not start above 0, an int range holding no integer, or a
-  /// categorical dimension without choices.
-  Status begin(const SearchSpace& space, std::uint64_t seed) override;
+  /// kInvalidArgument, naming the dimension, for a space checkSearchSpace() refuses, or for
+  /// more than one objective.
+  Status begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) override;
   /// kFailedPrecondition before begin().
   Expected<std::vector<Candidate>> ask(std::size_t n) override;
   /// Records results. kInvalidArgument (and nothing recorded) when an id was never asked for in
   /// this search or was already reported. Failed or non-finite results count as reported but
   /// never become the best.
   Status tell(std::span<const Evaluation> results) override;
+  /// The random stream and the ledger (outstanding candidates, history).
+  Status saveState(std::string& out) const override;
+  Status loadState(std::string_view state) override;
 
   /// The best candidate reported since begin(), if any succeeded.
-  const std::optional<Best>& best() const noexcept { return best_; }
+  std::optional<Best> best() const;
   /// Results reported since begin(), in the order they were told.
-  const std::vector<Evaluation>& history() const noexcept { return history_; }
+  const std::vector<SearchRecord>& history() const noexcept { return ledger_.history(); }
 
  private:
-  double uniform();  // in [0, 1)
-  double sample(const SearchDimension& dimension);
-
   const std::uint64_t seed_;
   bool begun_ = false;
   SearchSpace space_;
-  std::mt19937_64 random_;
-  std::uint64_t next_id_ = 1;
-  std::map<std::uint64_t, std::vector<double>> pending_;  // asked, not yet told
-  std::set<std::uint64_t> told_;                          // reported since begin()
-  std::vector<Evaluation> history_;
-  std::optional<Best> best_;
+  std::uint64_t fingerprint_ = 0;
+  SearchRandom random_;
+  SearchLedger ledger_;
 };
 
 }  // namespace aimass::plugins::optimizer

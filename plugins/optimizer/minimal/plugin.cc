@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // optimizer.random_search: entry point and registration.
 //
-// Step 7: registration declares the parameters with docs and defaults; the host validates
+// Step 8: registration declares the parameters with docs and defaults; the host validates
 // configs against them before the factory runs, so the factory just reads them.
 
 #include "aimass/plugin.h"
@@ -41,6 +41,6 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
 
 }  // namespace
 
-// Step 8: the entry point.
+// Step 9: the entry point.
 AIMASS_PLUGIN("optimizer.random_search", "1.0.0", "Random search (narrated example)",
               &registerTypes)

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -112,12 +113,39 @@ struct SearchDimension {
   double high = 1;
   bool log_scale = false;            ///< sample uniformly in log space (low > 0)
   std::vector<std::string> choices;  ///< kCategorical: the values
+  /// A conditional dimension (a tree-structured space: `units_2` matters only when
+  /// `layers` is 2): active only when the kCategorical dimension at index `parent`, which
+  /// comes earlier in the space, is active and takes one of the choice indices in
+  /// `parent_choices`. An inactive dimension's value in a Candidate is NaN, and an optimizer
+  /// proposes NaN exactly there. Unset: always active.
+  std::optional<std::size_t> parent;
+  std::vector<std::size_t> parent_choices;
 };
 
 using SearchSpace = std::vector<SearchDimension>;
 
+/// Whether dimension `index` is active in `values` (a candidate's values, filled in order up to
+/// at least `index`): its parent chain is active and takes one of the listed choices.
+inline bool dimensionActive(const SearchSpace& space, std::size_t index,
+                            std::span<const double> values) {
+  const SearchDimension& d = space[index];
+  if (!d.parent) {
+    return true;
+  }
+  const std::size_t parent = *d.parent;
+  if (parent >= index || parent >= values.size() || std::isnan(values[parent])) {
+    return false;
+  }
+  for (std::size_t choice : d.parent_choices) {
+    if (values[parent] == static_cast<double>(choice)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /// A point to evaluate. values[i] is dimension i's value: the number for kFloat/kInt (an
-/// integer for kInt), the choice index for kCategorical.
+/// integer for kInt), the choice index for kCategorical, NaN for an inactive conditional one.
 struct Candidate {
   std::uint64_t id = 0;
   std::vector<double> values;
@@ -126,8 +154,11 @@ struct Candidate {
 /// The outcome of evaluating a candidate. Failed evaluations carry no value.
 struct Evaluation {
   std::uint64_t id = 0;
-  double value = 0;
+  double value = 0;  ///< the (first) objective, minimised
   bool failed = false;
+  /// Multi-objective searches (begin() with objectives > 1): every objective's value,
+  /// minimised, objectives[0] == value. Empty in single-objective searches.
+  std::vector<double> objectives;
 };
 
 /// Black-box search (random, grid, genetic, CMA-ES, REINFORCE, TPE) through ask and tell.
@@ -135,17 +166,33 @@ struct Evaluation {
 ///
 /// Lifecycle: begin() once, then any interleaving of ask() and tell(); tell() may report
 /// candidates in any order and leave some unreported (lost trials).
+/// Determinism: the same begin() arguments and the same sequence of calls give the same
+/// candidates, on every platform (the tuner's tests and resumed studies rely on it).
 /// Threading: not thread-safe; the tuner serialises calls.
 class SearchOptimizer : public Optimizer {
  public:
   OptimizerStyle style() const noexcept final { return OptimizerStyle::kSearch; }
 
-  /// Starts a new search over `space`, seeded. kInvalidArgument for a space it cannot handle.
-  virtual Status begin(const SearchSpace& space, std::uint64_t seed) = 0;
+  /// Starts a new search over `space`, seeded, minimising `objectives` values per candidate
+  /// (1 for most searches). kInvalidArgument, naming the dimension, for a space it cannot
+  /// handle; kInvalidArgument for more objectives than maxObjectives().
+  virtual Status begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) = 0;
   /// Proposes `n` candidates inside the space, each with a fresh id.
   virtual Expected<std::vector<Candidate>> ask(std::size_t n) = 0;
   /// Reports results for candidates from ask(); kInvalidArgument for an unknown id.
   virtual Status tell(std::span<const Evaluation> results) = 0;
+  /// How many objectives one search can minimise at once (the genetic optimizer's
+  /// non-dominated sorting takes several; most take 1).
+  virtual std::size_t maxObjectives() const noexcept { return 1; }
+  /// Everything the search knows after begin() (its space, random stream, history, population,
+  /// outstanding candidates and next id), as bytes of its own format written to `out` (empty on
+  /// entry). A resumed study calls begin() with the same arguments, then loadState(), and then
+  /// must get exactly the candidates the saved search would have proposed next.
+  virtual Status saveState(std::string& out) const = 0;
+  /// Restores saveState()'s bytes after begin(). The bytes come from storage: kDataLoss for a
+  /// truncated or corrupt state, kInvalidArgument for a state of another space; nothing changes
+  /// on an error.
+  virtual Status loadState(std::string_view state) = 0;
 };
 
 }  // namespace aimass

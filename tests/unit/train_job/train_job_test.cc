@@ -364,9 +364,11 @@ class GradientDescent final : public GradientOptimizer {
 
 class AskTell final : public SearchOptimizer {
  public:
-  Status begin(const SearchSpace&, std::uint64_t) override { return Status(); }
+  Status begin(const SearchSpace&, std::uint64_t, std::size_t) override { return Status(); }
   Expected<std::vector<Candidate>> ask(std::size_t) override { return std::vector<Candidate>{}; }
   Status tell(std::span<const aimass::Evaluation>) override { return Status(); }
+  Status saveState(std::string&) const override { return Status(); }
+  Status loadState(std::string_view) override { return Status(); }
 };
 
 class MapStorage final : public Storage {

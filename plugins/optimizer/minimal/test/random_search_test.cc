@@ -42,7 +42,7 @@ TEST(RandomSearchTest, PassesTheSearchOptimizerConformanceSuite) {
 
 TEST(RandomSearchTest, IntsAreUniformOverEveryIntegerIncludingTheEnds) {
   RandomSearch search(3);
-  ASSERT_TRUE(search.begin({dimension("k", SearchDimension::Type::kInt, 1, 4)}, 9).ok());
+  ASSERT_TRUE(search.begin({dimension("k", SearchDimension::Type::kInt, 1, 4)}, 9, 1).ok());
   auto candidates = search.ask(8000);
   ASSERT_TRUE(candidates.ok());
   std::map<double, int> counts;
@@ -58,7 +58,7 @@ TEST(RandomSearchTest, IntsAreUniformOverEveryIntegerIncludingTheEnds) {
 TEST(RandomSearchTest, LogScaleSpreadsEvenlyOverDecades) {
   RandomSearch search(3);
   ASSERT_TRUE(
-      search.begin({dimension("lr", SearchDimension::Type::kFloat, 1e-4, 1, true)}, 5).ok());
+      search.begin({dimension("lr", SearchDimension::Type::kFloat, 1e-4, 1, true)}, 5, 1).ok());
   auto candidates = search.ask(8000);
   ASSERT_TRUE(candidates.ok());
   int decades[4] = {0, 0, 0, 0};
@@ -78,7 +78,7 @@ TEST(RandomSearchTest, CategoricalIndicesCoverEveryChoice) {
   d.type = SearchDimension::Type::kCategorical;
   d.choices = {"relu", "tanh", "gelu"};
   RandomSearch search(0);
-  ASSERT_TRUE(search.begin({d}, 1).ok());
+  ASSERT_TRUE(search.begin({d}, 1, 1).ok());
   std::set<double> seen;
   auto candidates = search.ask(300);
   ASSERT_TRUE(candidates.ok());
@@ -91,31 +91,31 @@ TEST(RandomSearchTest, CategoricalIndicesCoverEveryChoice) {
 TEST(RandomSearchTest, IdsIncreaseAcrossSearchesAndOldIdsAreUnknown) {
   RandomSearch search(0);
   const SearchSpace space = {dimension("x", SearchDimension::Type::kFloat, 0, 1)};
-  ASSERT_TRUE(search.begin(space, 1).ok());
+  ASSERT_TRUE(search.begin(space, 1, 1).ok());
   auto first = search.ask(3).value();
   EXPECT_EQ(first[0].id + 1, first[1].id);
-  ASSERT_TRUE(search.begin(space, 1).ok());
+  ASSERT_TRUE(search.begin(space, 1, 1).ok());
   auto second = search.ask(1).value();
   EXPECT_GT(second[0].id, first[2].id);
-  Status stale = search.tell(std::vector<Evaluation>{{first[0].id, 1.0, false}});
+  Status stale = search.tell(std::vector<Evaluation>{{first[0].id, 1.0, false, {}}});
   EXPECT_EQ(stale.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(stale.message(), HasSubstr("unknown candidate id"));
 }
 
 TEST(RandomSearchTest, TellRefusesDuplicatesAndRecordsNothingThen) {
   RandomSearch search(0);
-  ASSERT_TRUE(search.begin({dimension("x", SearchDimension::Type::kFloat, -1, 1)}, 1).ok());
+  ASSERT_TRUE(search.begin({dimension("x", SearchDimension::Type::kFloat, -1, 1)}, 1, 1).ok());
   auto c = search.ask(3).value();
-  ASSERT_TRUE(search.tell(std::vector<Evaluation>{{c[0].id, 0.5, false}}).ok());
-  Status again = search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false}, {c[0].id, 0.2, false}});
+  ASSERT_TRUE(search.tell(std::vector<Evaluation>{{c[0].id, 0.5, false, {}}}).ok());
+  Status again = search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false, {}}, {c[0].id, 0.2, false, {}}});
   EXPECT_EQ(again.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(again.message(), HasSubstr("already reported"));
   EXPECT_EQ(search.history().size(), 1u) << "nothing of a refused call is recorded";
-  Status twice = search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false}, {c[1].id, 0.1, false}});
+  Status twice = search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false, {}}, {c[1].id, 0.1, false, {}}});
   EXPECT_EQ(twice.code(), StatusCode::kInvalidArgument);
 
   ASSERT_TRUE(
-      search.tell(std::vector<Evaluation>{{c[1].id, -3, true}, {c[2].id, 0.25, false}}).ok());
+      search.tell(std::vector<Evaluation>{{c[1].id, -3, true, {}}, {c[2].id, 0.25, false, {}}}).ok());
   ASSERT_TRUE(search.best().has_value());
   EXPECT_EQ(search.best()->candidate.id, c[2].id) << "failed results never win";
   EXPECT_EQ(search.best()->candidate.values, c[2].values);
@@ -126,7 +126,7 @@ TEST(RandomSearchTest, SeedParameterAndBeginSeedBothChangeTheSequence) {
   const SearchSpace space = {dimension("x", SearchDimension::Type::kFloat, 0, 1)};
   auto firstValue = [&](std::uint64_t param_seed, std::uint64_t begin_seed) {
     RandomSearch search(param_seed);
-    EXPECT_TRUE(search.begin(space, begin_seed).ok());
+    EXPECT_TRUE(search.begin(space, begin_seed, 1).ok());
     return search.ask(1).value()[0].values[0];
   };
   EXPECT_EQ(firstValue(1, 2), firstValue(1, 2));
@@ -137,13 +137,13 @@ TEST(RandomSearchTest, SeedParameterAndBeginSeedBothChangeTheSequence) {
 TEST(RandomSearchTest, BeginNamesTheBadDimension) {
   RandomSearch search(0);
   EXPECT_EQ(search.ask(1).status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(search.begin({}, 1).message(), HasSubstr("no dimensions"));
-  EXPECT_THAT(search.begin({dimension("k", SearchDimension::Type::kInt, 1.2, 1.8)}, 1).message(),
+  EXPECT_THAT(search.begin({}, 1, 1).message(), HasSubstr("no dimensions"));
+  EXPECT_THAT(search.begin({dimension("k", SearchDimension::Type::kInt, 1.2, 1.8)}, 1, 1).message(),
               HasSubstr("'k') is an int range without integers"));
   EXPECT_THAT(
-      search.begin({dimension("lr", SearchDimension::Type::kFloat, -1, 1, true)}, 1).message(),
+      search.begin({dimension("lr", SearchDimension::Type::kFloat, -1, 1, true)}, 1, 1).message(),
       HasSubstr("'lr') is log-scaled, so low must be > 0"));
-  EXPECT_THAT(search.begin({dimension("x", SearchDimension::Type::kFloat, NAN, 1)}, 1).message(),
+  EXPECT_THAT(search.begin({dimension("x", SearchDimension::Type::kFloat, NAN, 1)}, 1, 1).message(),
               HasSubstr("needs finite bounds"));
 }
 

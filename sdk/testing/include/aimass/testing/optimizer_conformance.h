@@ -128,6 +128,13 @@ inline std::string searchSpaceProblem(const SearchSpace& space, const Candidate&
     const double v = candidate.values[i];
     const std::string where =
         "candidate " + std::to_string(candidate.id) + " '" + dim.name + "' = " + std::to_string(v);
+    const bool active = dimensionActive(space, i, candidate.values);
+    if (!active) {
+      if (!std::isnan(v)) {
+        return where + " should be NaN: the dimension is inactive for its parent's choice";
+      }
+      continue;
+    }
     if (!std::isfinite(v)) {
       return where + " is not finite";
     }
@@ -172,6 +179,29 @@ inline SearchSpace mixedSpace() {
   space[3].name = "activation";
   space[3].type = SearchDimension::Type::kCategorical;
   space[3].choices = {"relu", "tanh", "gelu"};
+  return space;
+}
+
+/// The mixed space with two conditional dimensions: "momentum" only for choice 0 (relu) of
+/// "activation", "width" for choices 1 and 2.
+inline SearchSpace conditionalSpace() {
+  SearchSpace space = mixedSpace();
+  SearchDimension momentum;
+  momentum.name = "momentum";
+  momentum.low = 0;
+  momentum.high = 0.99;
+  momentum.parent = 3;
+  momentum.parent_choices = {0};
+  SearchDimension width;
+  width.name = "width";
+  width.type = SearchDimension::Type::kInt;
+  width.low = 16;
+  width.high = 512;
+  width.log_scale = true;
+  width.parent = 3;
+  width.parent_choices = {1, 2};
+  space.push_back(momentum);
+  space.push_back(width);
   return space;
 }
 
@@ -321,7 +351,7 @@ inline CheckResults checkSearchOptimizer(SearchOptimizer& optimizer) {
   namespace d = optimizer_conformance_detail;
   CheckResults r;
   const SearchSpace space = d::mixedSpace();
-  Status begun = optimizer.begin(space, 42);
+  Status begun = optimizer.begin(space, 42, 1);
   expectOk(r, "begin() accepts a float, log-float, int and categorical space", begun);
   if (!begun.ok()) {
     return r;
@@ -376,7 +406,7 @@ inline CheckResults checkSearchOptimizer(SearchOptimizer& optimizer) {
         }
         const double value = d::mixedObjective(c.values);
         best = std::min(best, value);
-        results.push_back({c.id, value, false});
+        results.push_back({c.id, value, false, {}});
       }
       if (round == 0) {
         best_of_first = best;
@@ -396,7 +426,7 @@ inline CheckResults checkSearchOptimizer(SearchOptimizer& optimizer) {
   for (std::uint64_t seed = 42; seed < 47 && problem.empty(); ++seed) {
     std::vector<Candidate> opening = *first;
     if (seed != 42) {
-      Status s = optimizer.begin(space, seed);
+      Status s = optimizer.begin(space, seed, 1);
       auto asked = s.ok() ? optimizer.ask(8) : Expected<std::vector<Candidate>>(s);
       if (!asked.ok()) {
         problem = asked.status().toString();
@@ -421,20 +451,20 @@ inline CheckResults checkSearchOptimizer(SearchOptimizer& optimizer) {
   {
     auto lost = optimizer.ask(2);
     Status failed = lost.ok() && lost->size() == 2
-                        ? optimizer.tell(std::vector<Evaluation>{{(*lost)[1].id, 0, true}})
+                        ? optimizer.tell(std::vector<Evaluation>{{(*lost)[1].id, 0, true, {}}})
                         : lost.status();
     expectThat(r, "tell() accepts a failed evaluation and candidates left unreported", failed.ok(),
                failed.toString());
     const std::uint64_t unknown = *ids.rbegin() + 1000000;
-    Status s = optimizer.tell(std::vector<Evaluation>{{unknown, 1.0, false}});
+    Status s = optimizer.tell(std::vector<Evaluation>{{unknown, 1.0, false, {}}});
     expectThat(r, "tell() with an unknown id gives kInvalidArgument",
                s.code() == StatusCode::kInvalidArgument, s.toString());
   }
 
   {
-    Status a = optimizer.begin(space, 7);
+    Status a = optimizer.begin(space, 7, 1);
     auto first_run = a.ok() ? optimizer.ask(4) : Expected<std::vector<Candidate>>(a);
-    Status b = optimizer.begin(space, 7);
+    Status b = optimizer.begin(space, 7, 1);
     auto second_run = b.ok() ? optimizer.ask(4) : Expected<std::vector<Candidate>>(b);
     bool same = first_run.ok() && second_run.ok() && first_run->size() == second_run->size();
     for (std::size_t i = 0; same && i < first_run->size(); ++i) {
@@ -460,13 +490,109 @@ inline CheckResults checkSearchOptimizer(SearchOptimizer& optimizer) {
         {"log scale from 0", &log_of_zero},
         {"categorical without choices", &no_choices}};
     for (const auto& [name, bad] : invalid) {
-      Status s = optimizer.begin(*bad, 1);
+      Status s = optimizer.begin(*bad, 1, 1);
       if (s.code() != StatusCode::kInvalidArgument) {
         accepted += std::string(name) + ": " + s.toString() + "; ";
       }
     }
     expectThat(r, "begin() refuses impossible spaces with kInvalidArgument", accepted.empty(),
                accepted);
+  }
+
+  {
+    const SearchSpace conditional = d::conditionalSpace();
+    Status s = optimizer.begin(conditional, 3, 1);
+    std::string problem = s.ok() ? "" : s.toString();
+    for (int round = 0; problem.empty() && round < 6; ++round) {
+      auto batch = optimizer.ask(8);
+      if (!batch.ok()) {
+        problem = batch.status().toString();
+        break;
+      }
+      std::vector<Evaluation> results;
+      for (const auto& c : *batch) {
+        problem = d::searchSpaceProblem(conditional, c);
+        if (!problem.empty()) {
+          break;
+        }
+        const double extra = std::isnan(c.values[4]) ? 0 : c.values[4];
+        results.push_back({c.id, d::mixedObjective(c.values) + extra, false, {}});
+      }
+      if (problem.empty()) {
+        Status told = optimizer.tell(results);
+        problem = told.ok() ? "" : "tell(): " + told.toString();
+      }
+    }
+    expectThat(r, "a conditional space gets NaN exactly in the inactive dimensions",
+               problem.empty(), problem);
+  }
+
+  {
+    // Save mid-search with candidates outstanding, go on, then start over from the state: the
+    // proposals after loadState() are the ones the saved search made.
+    std::string problem;
+    std::string state;
+    std::vector<Candidate> after_save;
+    auto fail = [&](const Status& s) {
+      if (problem.empty() && !s.ok()) {
+        problem = s.toString();
+      }
+      return !s.ok();
+    };
+    if (!fail(optimizer.begin(space, 11, 1))) {
+      for (int round = 0; round < 4 && problem.empty(); ++round) {
+        auto batch = optimizer.ask(6);
+        if (fail(batch.status())) {
+          break;
+        }
+        std::vector<Evaluation> results;
+        for (std::size_t k = 0; k + 1 < batch->size(); ++k) {  // one left outstanding
+          results.push_back({(*batch)[k].id, d::mixedObjective((*batch)[k].values), false, {}});
+        }
+        fail(optimizer.tell(results));
+      }
+      if (problem.empty() && !fail(optimizer.saveState(state))) {
+        auto next = optimizer.ask(5);
+        if (!fail(next.status())) {
+          after_save = std::move(next).value();
+        }
+      }
+    }
+    bool same = false;
+    if (problem.empty() && !fail(optimizer.begin(space, 11, 1)) &&
+        !fail(optimizer.loadState(state))) {
+      auto again = optimizer.ask(5);
+      if (!fail(again.status())) {
+        same = again->size() == after_save.size();
+        for (std::size_t k = 0; same && k < after_save.size(); ++k) {
+          same = (*again)[k].id == after_save[k].id && (*again)[k].values == after_save[k].values;
+        }
+        if (!same) {
+          problem = "the candidates after loadState() differ from those after saveState()";
+        }
+      }
+    }
+    expectThat(r, "saveState()/loadState() reproduce the next candidates and their ids exactly",
+               problem.empty() && same, problem);
+
+    if (!state.empty()) {
+      Status truncated = optimizer.loadState(std::string_view(state).substr(0, state.size() - 1));
+      expectThat(r, "loadState() refuses a truncated state", !truncated.ok(), "it was accepted");
+      SearchSpace other = space;
+      other[0].high = 6;
+      Status begun = optimizer.begin(other, 11, 1);
+      Status mismatched = begun.ok() ? optimizer.loadState(state) : begun;
+      expectThat(r, "loadState() refuses a state saved for another space",
+                 begun.ok() && !mismatched.ok(),
+                 begun.ok() ? "it was accepted" : begun.toString());
+    }
+  }
+
+  {
+    const std::size_t too_many = optimizer.maxObjectives() + 1;
+    Status s = optimizer.begin(space, 1, too_many);
+    expectThat(r, "begin() refuses more objectives than maxObjectives() with kInvalidArgument",
+               s.code() == StatusCode::kInvalidArgument, s.toString());
   }
   return r;
 }
