@@ -11,6 +11,7 @@
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
+#include "aimass/testing/search_functions.h"
 #include "minimal.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -145,6 +146,24 @@ TEST(RandomSearchTest, BeginNamesTheBadDimension) {
       HasSubstr("'lr') is log-scaled, so low must be > 0"));
   EXPECT_THAT(search.begin({dimension("x", SearchDimension::Type::kFloat, NAN, 1)}, 1, 1).message(),
               HasSubstr("needs finite bounds"));
+}
+
+TEST(SearchFunctionsTest, TakeTheirKnownMinimaWhereTheLiteratureSaysAndNeverLess) {
+  const auto branin = aimass::testing::branin();
+  EXPECT_NEAR(branin.evaluate({M_PI, 2.275}), 0.397887, 1e-6);
+  EXPECT_NEAR(branin.evaluate({-M_PI, 12.275}), 0.397887, 1e-6);
+  const auto hartmann = aimass::testing::hartmann6();
+  EXPECT_NEAR(hartmann.evaluate({0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573}),
+              -3.32237, 1e-5);
+  const auto bowl = aimass::testing::categoricalBowl();
+  EXPECT_NEAR(bowl.evaluate({3, 4, std::pow(10.0, -2.5)}), 0, 1e-12);
+  // Random search over many points never goes below a minimum.
+  for (const auto* f : {&branin, &hartmann, &bowl}) {
+    RandomSearch search(1);
+    const double best = aimass::testing::searchBest(search, *f, 2000, 0, 50);
+    EXPECT_GE(best, f->minimum - 1e-6) << f->name;
+    EXPECT_LT(best, f->minimum + 0.5) << f->name << ": 2000 random points come near the minimum";
+  }
 }
 
 TEST(RandomSearchTest, RegistersOptimizerRandomSearch) {
