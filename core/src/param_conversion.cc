@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "aimass/core/type_registry.h"
+#include "aimass/util/http_text.h"
 #include "aimass/util/number_text.h"
 #include "yaml_location.h"
 
@@ -151,6 +152,82 @@ std::string ParamConverter::quoted(const std::string& text, const SourceLocation
   return words != nullptr ? *words : "'" + text + "'";
 }
 
+namespace {
+
+bool appendJson(const YAML::Node& value, int depth, std::string& out, std::string& error) {
+  if (depth > 64) {
+    error = "it nests deeper than 64 levels";
+    return false;
+  }
+  if (value.IsMap()) {
+    out += '{';
+    bool first = true;
+    for (const auto& entry : value) {
+      out += first ? "\"" : ",\"";
+      first = false;
+      out += jsonEscape(entry.first.Scalar()) + "\":";
+      if (!appendJson(entry.second, depth + 1, out, error)) {
+        return false;
+      }
+    }
+    out += '}';
+    return true;
+  }
+  if (value.IsSequence()) {
+    out += '[';
+    bool first = true;
+    for (const auto& element : value) {
+      out += first ? "" : ",";
+      first = false;
+      if (!appendJson(element, depth + 1, out, error)) {
+        return false;
+      }
+    }
+    out += ']';
+    return true;
+  }
+  if (!value.IsDefined() || value.IsNull()) {
+    out += "null";
+    return true;
+  }
+  const std::string& text = value.Scalar();
+  if (value.Tag() == "!") {  // quoted: always a string
+    out += '"' + jsonEscape(text) + '"';
+    return true;
+  }
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "true" || lower == "false") {
+    out += lower;
+    return true;
+  }
+  std::int64_t integer = 0;
+  double number = 0;
+  if (YAML::convert<std::int64_t>::decode(value, integer)) {
+    out += std::to_string(integer);
+  } else if (YAML::convert<double>::decode(value, number)) {
+    if (!std::isfinite(number)) {
+      error = "'" + text + "' is not a finite number, which JSON cannot hold";
+      return false;
+    }
+    out += formatNumber(number);
+  } else {
+    out += '"' + jsonEscape(text) + '"';
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> yamlToJson(const YAML::Node& value, std::string& error) {
+  std::string out;
+  if (!appendJson(value, 0, out, error)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 std::optional<ParamValue> ParamConverter::convert(const YAML::Node& value,
                                                   const SourceLocation& where,
                                                   const ParamSpec& spec, RefSites& refs) {
@@ -159,6 +236,15 @@ std::optional<ParamValue> ParamConverter::convert(const YAML::Node& value,
       return convertRecordList(value, where, spec);
     case ParamType::kRecordMap:
       return convertRecordMap(value, where, spec);
+    case ParamType::kJson: {
+      std::string why;
+      auto json = yamlToJson(value, why);
+      if (!json) {
+        error(where, describe(spec.name) + " is not valid: " + why);
+        return std::nullopt;
+      }
+      return ParamValue(std::move(*json));
+    }
     default:
       return convertValue(value, where, spec, spec.name, refs);
   }

@@ -24,6 +24,13 @@ std::string joinNames(const std::vector<std::string>& names);
 /// record ones, which become monostate).
 FieldValue fieldValueOf(ParamValue value);
 
+/// A YAML value as JSON text (ParamType::kJson): mappings become objects (keys as strings),
+/// sequences arrays; a plain scalar that reads as an integer or a finite number becomes a
+/// number, true/false (any case) a boolean, ~/null or nothing null; every other scalar, and
+/// every quoted one, a string. nullopt (with `error` set) for nesting deeper than 64 levels or a
+/// number that JSON cannot hold (.inf, .nan).
+std::optional<std::string> yamlToJson(const YAML::Node& value, std::string& error);
+
 /// Converts the YAML values of one node's parameters to their declared types, as
 /// Graph::validate() describes, and reports every problem as a diagnostic at the FILE:LINE:COL
 /// of the offending YAML node. A value whose text came from the environment (${VAR}) is never

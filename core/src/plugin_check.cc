@@ -107,6 +107,15 @@ Expected<ParamValue> parseExample(const ParamSpec& param, const std::string& exa
     if (param.type == ParamType::kRecordList || param.type == ParamType::kRecordMap) {
       return parseRecordsExample(param, node, base, result);
     }
+    if (param.type == ParamType::kJson) {
+      std::string why;
+      auto json = yamlToJson(node, why);
+      if (!json) {
+        return invalidArgument("example '" + example + "' is not valid: " + why);
+      }
+      result = std::move(*json);
+      return okStatus();
+    }
     const bool list = param.type == ParamType::kStringList || param.type == ParamType::kIntList ||
                       param.type == ParamType::kFloatList || param.type == ParamType::kRefList;
     if (list != node.IsSequence() || (!list && !node.IsScalar())) {
@@ -176,7 +185,8 @@ Expected<ParamValue> parseExample(const ParamSpec& param, const std::string& exa
       }
       case ParamType::kRecordList:
       case ParamType::kRecordMap:
-        break;  // parseRecordsExample
+      case ParamType::kJson:
+        break;  // parseRecordsExample, yamlToJson
       case ParamType::kFloatList: {
         std::vector<double> values;
         for (const auto& element : node) {

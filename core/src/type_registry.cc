@@ -48,6 +48,8 @@ bool defaultMatchesType(ParamType type, const ParamValue& value) {
       return std::holds_alternative<std::vector<ParamRecord>>(value);
     case ParamType::kRecordMap:
       return std::holds_alternative<ParamRecordMap>(value);
+    case ParamType::kJson:
+      return std::holds_alternative<std::string>(value);
   }
   return false;
 }

@@ -29,6 +29,7 @@ enum class ParamType {
   kRefList,     ///< a sequence of node names
   kRecordList,  ///< a sequence of records (mappings), each checked against ParamSpec::fields
   kRecordMap,   ///< a mapping from free-form names (model names, ...) to records
+  kJson,        ///< any YAML value (scalar, sequence or mapping), handed over as JSON text
 };
 
 constexpr std::string_view paramTypeName(ParamType t) noexcept {
@@ -57,6 +58,8 @@ constexpr std::string_view paramTypeName(ParamType t) noexcept {
       return "list<record>";
     case ParamType::kRecordMap:
       return "map<string, record>";
+    case ParamType::kJson:
+      return "json";
   }
   return "unknown";
 }
@@ -216,6 +219,14 @@ struct ParamSpec {
     auto p = make(std::move(name), ParamType::kRecordMap, std::move(doc));
     p.fields = std::move(fields);
     return p;
+  }
+
+  /// Any YAML value, which the node receives as JSON text (getString()): plain scalars become
+  /// numbers, true/false or null where they read as such, quoted ones strings. The host checks
+  /// only that it is valid YAML; the node checks its shape. For free-form settings (a search
+  /// space) that no fixed schema describes.
+  static ParamSpec json(std::string name, std::string doc) {
+    return make(std::move(name), ParamType::kJson, std::move(doc));
   }
 
   /// Makes the parameter optional with this default.
