@@ -15,7 +15,7 @@ constexpr std::string_view kName = "optimizer.rl";
 constexpr std::string_view kStateTag = "RL1";
 constexpr double kMinStd = 0.005;  // in unit space: the Gaussians' finest resolution
 constexpr double kMaxStd = 0.5;
-constexpr double kMaxLogit = 30;   // keeps exp() finite and every choice reachable
+constexpr double kMaxLogit = 30;  // keeps exp() finite and every choice reachable
 constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEpsilon = 1e-8;
 
 /// The number of integers in an int dimension's range.
@@ -289,9 +289,8 @@ std::vector<double> RlSearch::mode() const {
       const auto first = theta_.begin() + static_cast<std::ptrdiff_t>(slot.offset);
       const auto k = static_cast<double>(
           std::max_element(first, first + static_cast<std::ptrdiff_t>(slot.size)) - first);
-      values[i] = space_[i].type == SearchDimension::Type::kCategorical
-                      ? k
-                      : std::ceil(space_[i].low) + k;
+      values[i] =
+          space_[i].type == SearchDimension::Type::kCategorical ? k : std::ceil(space_[i].low) + k;
     }
   }
   return values;
@@ -329,9 +328,7 @@ Status RlSearch::loadState(std::string_view state) {
   if (Status s = readSearchHeader(reader, kName, kStateTag, fingerprint_); !s.ok()) {
     return s;
   }
-  auto corrupt = [] {
-    return dataLoss("optimizer.rl: the saved state is truncated or corrupt");
-  };
+  auto corrupt = [] { return dataLoss("optimizer.rl: the saved state is truncated or corrupt"); };
   if (reader.u64() != theta_.size() || !reader.ok()) {
     return corrupt();
   }
@@ -340,8 +337,7 @@ Status RlSearch::loadState(std::string_view state) {
     theta[j] = reader.f64();
     m[j] = reader.f64();
     v[j] = reader.f64();
-    if (!std::isfinite(theta[j]) || !std::isfinite(m[j]) || !(v[j] >= 0) ||
-        !std::isfinite(v[j])) {
+    if (!std::isfinite(theta[j]) || !std::isfinite(m[j]) || !(v[j] >= 0) || !std::isfinite(v[j])) {
       return corrupt();
     }
   }

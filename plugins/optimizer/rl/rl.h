@@ -19,6 +19,7 @@
 // resolve anything inside a bin, so within 50 evaluations it barely leaves uniform sampling.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -110,9 +111,9 @@ class RlSearch final : public SearchOptimizer {
   SearchSpace space_;
   std::uint64_t fingerprint_ = 0;
   std::vector<Slot> slots_;
-  std::vector<double> theta_;  ///< the policy's parameters
-  std::vector<double> m_;      ///< Adam's first moments
-  std::vector<double> v_;      ///< Adam's second moments
+  std::vector<double> theta_;         ///< the policy's parameters
+  std::vector<double> m_;             ///< Adam's first moments
+  std::vector<double> v_;             ///< Adam's second moments
   std::vector<std::uint64_t> steps_;  ///< Adam steps per dimension (inactive ones skip)
   double baseline_ = 0;
   std::uint64_t updates_ = 0;  ///< results learned from (the baseline starts at the first)

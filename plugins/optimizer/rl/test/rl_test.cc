@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "rl.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,7 +14,6 @@
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
-#include "rl.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -75,12 +76,10 @@ TEST(RlSearchTest, DiscretePolicyConcentratesOnTheBestWidthAndLayerCount) {
   const SearchSpace space = {categorical("width", widths),
                              numeric("layers", SearchDimension::Type::kInt, 1, 4)};
   auto loss = [](const std::vector<double>& v) {
-    static constexpr double kTable[6][4] = {{0.90, 0.85, 0.80, 0.86},
-                                            {0.70, 0.62, 0.55, 0.60},
-                                            {0.50, 0.42, 0.35, 0.45},
-                                            {0.40, 0.32, 0.20, 0.34},  // 128 wide, 3 layers
-                                            {0.45, 0.38, 0.30, 0.41},
-                                            {0.55, 0.47, 0.39, 0.50}};
+    static constexpr double kTable[6][4] = {
+        {0.90, 0.85, 0.80, 0.86}, {0.70, 0.62, 0.55, 0.60},
+        {0.50, 0.42, 0.35, 0.45}, {0.40, 0.32, 0.20, 0.34},  // 128 wide, 3 layers
+        {0.45, 0.38, 0.30, 0.41}, {0.55, 0.47, 0.39, 0.50}};
     return kTable[static_cast<int>(v[0])][static_cast<int>(v[1]) - 1];
   };
   for (std::uint64_t seed = 0; seed < 5; ++seed) {
@@ -170,8 +169,9 @@ TEST(RlSearchTest, FailedResultsTeachNothing) {
   const auto before = search->probabilities(0);
   const double baseline = search->baseline();
   auto c = search->ask(2).value();
-  ASSERT_TRUE(search->tell(std::vector<Evaluation>{{c[0].id, 0, true, {}}, {c[1].id, NAN, false, {}}})
-                  .ok());
+  ASSERT_TRUE(
+      search->tell(std::vector<Evaluation>{{c[0].id, 0, true, {}}, {c[1].id, NAN, false, {}}})
+          .ok());
   EXPECT_EQ(search->probabilities(0), before);
   EXPECT_EQ(search->baseline(), baseline);
   EXPECT_EQ(search->history().size(), 12u);
