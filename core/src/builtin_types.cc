@@ -7,6 +7,7 @@
 #include "local_collective.h"
 #include "serving_node.h"
 #include "train_job.h"
+#include "tune/tune_job.h"
 
 namespace aimass::core {
 
@@ -16,7 +17,7 @@ void registerBuiltinTypes(TypeRegistry& registry) {
   info->version = AIMASS_VERSION;
   info->summary = "Node types that live in the aimass host itself";
   for (NodeType type : {trainJobNodeType(), evaluateJobNodeType(), localCollectiveNodeType(),
-                        servingNodeType()}) {
+                        servingNodeType(), tuneJobNodeType()}) {
     std::string name = type.type;
     Status status = registry.add(std::move(type), info, nullptr);
     if (!status.ok()) {

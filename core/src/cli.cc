@@ -38,6 +38,7 @@
 #include "models_cli.h"
 #include "plugin_commands.h"
 #include "runs_cli.h"
+#include "tune/trial_worker.h"
 
 namespace aimass::core {
 namespace {
@@ -362,6 +363,9 @@ class Cli {
     }
     if (words[0] == "runs") {
       return runs(argc, argv);
+    }
+    if (words[0] == "tune" && words.size() > 1 && words[1] == "worker") {
+      return tuneWorker(argc, argv);
     }
     if (!isBuiltinCommandWord(words[0])) {
       return pluginCommand(argc, argv, words);
@@ -823,6 +827,27 @@ class Cli {
   int datasets(int argc, char** argv) {
     return storeCommand<DatasetRegistry>(argc, argv, "datasets", parseDatasetsCommand,
                                          runDatasetsCommand);
+  }
+
+  // `aimass tune worker ...`: one trial of a job.tune, in the process the tuner started for it
+  // (TrialProcess). Its stderr goes to the tuner, which keeps the last lines for a failure.
+  int tuneWorker(int argc, char** argv) {
+    int first = 1;
+    while (first < argc && std::string_view(argv[first]) != "worker") {
+      ++first;
+    }
+    std::vector<std::string> words(argv + std::min(first + 1, argc), argv + argc);
+    auto options = parseTrialWorkerOptions(words);
+    if (!options.ok()) {
+      throw UsageError(options.status().message());
+    }
+    std::unique_ptr<PluginSet> plugins;
+    std::optional<ConfigDocument> document;
+    auto graph = loadGraph(options->config.string(), plugins, document);
+    if (!graph) {
+      return kExitBadInput;
+    }
+    return runTrialWorker(*options, *graph, log_level_);
   }
 
   int runs(int argc, char** argv) {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "param_conversion.h"
+#include "tune/tune_job.h"
 #include "yaml_location.h"
 
 namespace aimass::core {
@@ -310,6 +311,7 @@ std::unique_ptr<Graph> Graph::validate(const ConfigDocument& document, const Typ
   Validator(document.nodes, registry, diagnostics, first == 0).run(declared, edges);
   reportCycles(declared, edges, diagnostics);
   reportSecondServingNodes(declared, diagnostics);
+  checkTuneNodes(declared, diagnostics);
   sortDiagnostics(diagnostics, first);
   if (!diagnostics.empty()) {
     return nullptr;

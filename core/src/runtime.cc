@@ -13,6 +13,7 @@
 #include "aimass/storage.h"
 #include "api_storage.h"
 #include "serving_node.h"
+#include "tune/tune_job.h"
 #include "train_tracking.h"
 
 namespace aimass::core {
@@ -71,6 +72,7 @@ Status Runtime::run() {
   std::shared_ptr<const ServingNode> serving;
   if (status.ok()) {
     attachTrainTrackingContext(graph_);
+    attachTuneContext(graph_);
     serving = servingNode();
   }
   if (status.ok() && options_.serve) {
@@ -119,6 +121,11 @@ Status Runtime::addRegistryApi() {
 
 std::vector<std::pair<std::string, std::shared_ptr<Node>>> Runtime::jobsInOrder() const {
   auto jobs = graph_.nodesOfKind(NodeKind::kJob);
+  // job.tune runs its trial jobs itself, in worker processes.
+  const auto trials = tuneTrialJobs(graph_);
+  std::erase_if(jobs, [&](const auto& job) {
+    return std::find(trials.begin(), trials.end(), job.first) != trials.end();
+  });
   std::vector<std::string> last;  // names of the jobs whose type is in run_last
   for (const GraphNode& node : graph_.nodes()) {
     if (node.type != nullptr && std::find(options_.run_last.begin(), options_.run_last.end(),

@@ -466,6 +466,10 @@ Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTarg
   return job;
 }
 
+void TrainJob::addCallback(TrainTargets::NamedCallback callback) {
+  targets_.callbacks.push_back(std::move(callback));
+}
+
 void TrainJob::addTrackingContext(std::string default_experiment,
                                   const std::map<std::string, std::string>& params) {
   tracker_.setDefaultExperiment(std::move(default_experiment), {});
@@ -522,6 +526,22 @@ Status TrainJob::saveAndRegister(Host& host) {
   if (!options_.register_version) {
     return Status();
   }
+  return registerVersion(host, key);
+}
+
+Status TrainJob::adopt(Host& host, const std::string& key,
+                       const std::map<std::string, double>& metrics, bool register_version) {
+  if (!targets_.storage) {
+    return failedPrecondition("job '" + name_ + "' has no storage to load '" + key + "' from");
+  }
+  AIMASS_RETURN_IF_ERROR(
+      loadModel(*targets_.model, targets_.model_type, *targets_.storage, key)
+          .withContext("loading '" + key + "' into model '" + targets_.model_name + "'"));
+  final_metrics_ = metrics;
+  return register_version ? registerVersion(host, key) : Status();
+}
+
+Status TrainJob::registerVersion(Host& host, const std::string& key) {
   NewDatasetVersion data;
   data.type = targets_.dataset_type;
   data.source = targets_.dataset_type + " node '" + targets_.dataset_name + "'";

@@ -101,6 +101,18 @@ class TrainJob final : public Job {
   /// keep) and params (see TrainRunTracker). Call before run().
   void addTrackingContext(std::string default_experiment,
                           const std::map<std::string, std::string>& params);
+  /// Adds a callback after those of `callbacks:` (job.tune's pruning in a trial). Call before
+  /// run().
+  void addCallback(TrainTargets::NamedCallback callback);
+  /// The tracked run of the last run(); 0 when tracking is off.
+  std::int64_t runId() const noexcept { return tracker_.runId(); }
+  /// The final epoch's figures of the last run() (val_loss, val_accuracy, train_loss).
+  const std::map<std::string, double>& finalMetrics() const noexcept { return final_metrics_; }
+  /// Takes a model another process trained (job.tune's best trial): loads the artifact under
+  /// `key` of the job's storage into the job's model node, and with `register_version`
+  /// registers it as the model's next version with `metrics`, as a run of this job would.
+  Status adopt(Host& host, const std::string& key, const std::map<std::string, double>& metrics,
+               bool register_version);
 
  private:
   TrainJob(std::string name, TrainTargets targets, TrainOptions options);
@@ -128,6 +140,8 @@ class TrainJob final : public Job {
   /// Saves the model and, with register_version, registers the dataset's content (a new
   /// dataset version only when the content is new) and the model version naming it.
   Status saveAndRegister(Host& host);
+  /// Registers the dataset's content and the model saved under `key` as the next version.
+  Status registerVersion(Host& host, const std::string& key);
 
   std::string name_;
   TrainTargets targets_;

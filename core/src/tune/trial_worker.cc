@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tune/trial_worker.h"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <csignal>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "aimass/core/host_services.h"
+#include "aimass/util/number_text.h"
+#include "train_job.h"
+#include "train_tracking.h"
+#include "tune/tune_space.h"
+
+namespace aimass::core {
+namespace {
+
+constexpr int kTunerFd = 3;
+
+/// Writes a whole line to the tuner; false when it is gone.
+bool sendLine(const std::string& line) {
+  const std::string text = line + "\n";
+  std::size_t sent = 0;
+  while (sent < text.size()) {
+    const ssize_t n = write(kTunerFd, text.data() + sent, text.size() - sent);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Reads the tuner's answer line ("go" or "prune"); nullopt when it is gone.
+std::optional<std::string> readAnswer() {
+  std::string line;
+  char c = 0;
+  while (line.size() < 64) {
+    const ssize_t n = read(kTunerFd, &c, 1);
+    if (n == 1) {
+      if (c == '\n') {
+        return line;
+      }
+      line += c;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string numberText(double v) { return std::isfinite(v) ? formatNumber(v) : "nan"; }
+
+/// The objective of an epoch from the trainer's state; nullopt when the run does not measure
+/// it (no validation split, or no class labels for accuracy).
+std::optional<double> objectiveOf(const TrainingState& state, const std::string& objective) {
+  if (objective == "val_loss") {
+    return state.val_loss;
+  }
+  if (objective == "val_accuracy") {
+    return state.val_accuracy;
+  }
+  if (state.epoch_rows == 0) {
+    return std::nullopt;
+  }
+  return state.epoch_loss_sum / static_cast<double>(state.epoch_rows);  // train_loss
+}
+
+/// Reports the objective to the tuner after every epoch and stops the run when it answers
+/// "prune". Serves the one trial run of this process.
+class TrialReporter final : public TrainingCallback {
+ public:
+  explicit TrialReporter(std::string objective) : objective_(std::move(objective)) {}
+
+  Status onEpochEnd(TrainingState& state) override {
+    auto value = objectiveOf(state, objective_);
+    if (!value) {
+      return failedPrecondition(
+          "the objective " + objective_ + " is not measured: " +
+          (objective_ == "val_accuracy"
+               ? "the trial job needs a validation split (validation_fraction) and a model "
+                 "that predicts classes"
+               : "the trial job needs a validation split (validation_fraction)"));
+    }
+    last_ = *value;
+    epochs_ = state.epoch + 1;
+    if (!sendLine("epoch " + std::to_string(epochs_) + " " + numberText(*value))) {
+      return cancelled("the tuner is gone");
+    }
+    auto answer = readAnswer();
+    if (!answer) {
+      return cancelled("the tuner is gone");
+    }
+    if (*answer == "prune") {
+      pruned_ = true;
+      state.requestStop("pruned by the tuner after epoch " + std::to_string(epochs_));
+    }
+    return Status();
+  }
+
+  std::optional<double> last() const { return last_; }
+  bool pruned() const { return pruned_; }
+
+ private:
+  std::string objective_;
+  std::optional<double> last_;
+  std::uint64_t epochs_ = 0;
+  bool pruned_ = false;
+};
+
+class SilentProgress final : public JobProgress {
+ public:
+  void begin(std::string_view, std::uint64_t) override {}
+  void update(std::uint64_t, const std::vector<std::pair<std::string, double>>&) override {}
+  void end(std::string_view) override {}
+};
+
+const GraphNode* findNode(const Graph& graph, const std::string& name) {
+  for (const auto& node : graph.nodes()) {
+    if (node.decl.name == name) {
+      return &node;
+    }
+  }
+  return nullptr;
+}
+
+std::string refOf(const GraphNode& node, const std::string& param) {
+  for (const auto& [name, targets] : node.refs) {
+    if (name == param && !targets.empty()) {
+      return targets.front();
+    }
+  }
+  return {};
+}
+
+std::string stringOf(const GraphNode& node, const std::string& param) {
+  for (const auto& [name, value] : node.values) {
+    if (name == param) {
+      if (const auto* s = std::get_if<std::string>(&value)) {
+        return *s;
+      }
+    }
+  }
+  return {};
+}
+
+std::vector<double> parseValues(const std::string& json) {
+  std::vector<double> values;
+  Poco::JSON::Parser parser;
+  auto array = parser.parse(json).extract<Poco::JSON::Array::Ptr>();
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const auto v = array->get(static_cast<unsigned>(i));
+    values.push_back(v.isEmpty() ? std::numeric_limits<double>::quiet_NaN()
+                                 : v.convert<double>());
+  }
+  return values;
+}
+
+/// Copies `decl` with `overrides` (param -> YAML text, written at the given place) replacing or
+/// adding parameters. Every ParamDecl is copy-constructed (never assigned: see ParamDecl).
+NodeDecl withOverrides(const NodeDecl& decl,
+                       const std::map<std::string, std::pair<std::string, SourceLocation>>&
+                           overrides) {
+  NodeDecl copy(decl);
+  std::vector<ParamDecl> params;
+  std::set<std::string> done;
+  for (const auto& param : decl.params) {
+    auto found = overrides.find(param.name);
+    if (found == overrides.end()) {
+      params.push_back(param);
+    } else {
+      params.push_back(ParamDecl{param.name, found->second.second,
+                                 YAML::Load(found->second.first), found->second.second});
+      done.insert(param.name);
+    }
+  }
+  for (const auto& [name, value] : overrides) {
+    if (done.count(name) == 0) {
+      params.push_back(ParamDecl{name, value.second, YAML::Load(value.first), value.second});
+    }
+  }
+  copy.params = std::move(params);
+  return copy;
+}
+
+}  // namespace
+
+Expected<TrialWorkerOptions> parseTrialWorkerOptions(const std::vector<std::string>& words) {
+  TrialWorkerOptions o;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < words.size(); i += 2) {
+    const std::string& flag = words[i];
+    if (i + 1 >= words.size()) {
+      return invalidArgument("tune worker: " + flag + " needs a value");
+    }
+    const std::string& value = words[i + 1];
+    seen.insert(flag);
+    auto number = [&](auto& out) -> Status {
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+      return ec == std::errc() && end == value.data() + value.size()
+                 ? Status()
+                 : invalidArgument("tune worker: " + flag + " needs a number, got '" + value +
+                                   "'");
+    };
+    if (flag == "--config") {
+      o.config = value;
+    } else if (flag == "--node") {
+      o.node = value;
+    } else if (flag == "--trial") {
+      AIMASS_RETURN_IF_ERROR(number(o.trial));
+    } else if (flag == "--values") {
+      o.values_json = value;
+    } else if (flag == "--threads") {
+      AIMASS_RETURN_IF_ERROR(number(o.threads));
+    } else if (flag == "--study") {
+      o.study = value;
+    } else if (flag == "--artifact") {
+      o.artifact = value;
+    } else if (flag == "--parent") {
+      AIMASS_RETURN_IF_ERROR(number(o.parent));
+    } else {
+      return invalidArgument("tune worker: unknown option '" + flag + "'");
+    }
+  }
+  for (const char* required :
+       {"--config", "--node", "--trial", "--values", "--threads", "--study", "--parent"}) {
+    if (seen.count(required) == 0) {
+      return invalidArgument(std::string("tune worker: ") + required + " is required");
+    }
+  }
+  return o;
+}
+
+std::vector<std::string> dependencyClosure(const std::vector<GraphNode>& nodes,
+                                           const std::string& job) {
+  std::vector<std::string> closure = {job};
+  for (std::size_t i = 0; i < closure.size(); ++i) {
+    for (const auto& node : nodes) {
+      if (node.decl.name != closure[i]) {
+        continue;
+      }
+      for (const auto& [param, targets] : node.refs) {
+        for (const auto& target : targets) {
+          if (std::find(closure.begin(), closure.end(), target) == closure.end()) {
+            closure.push_back(target);
+          }
+        }
+      }
+    }
+  }
+  return closure;
+}
+
+Expected<ConfigDocument> trialDocument(const Graph& graph, const std::string& tune_node,
+                                       const std::vector<double>& values,
+                                       const std::string& artifact, const std::string& study,
+                                       int threads) {
+  const GraphNode* tune = findNode(graph, tune_node);
+  if (tune == nullptr || tune->decl.type != "job.tune") {
+    return invalidArgument("the configuration has no job.tune node '" + tune_node + "'");
+  }
+  const std::string trial_job = refOf(*tune, "trial");
+  const auto closure = dependencyClosure(graph.nodes(), trial_job);
+  const ParamDecl* space = nullptr;
+  for (const auto& p : tune->decl.params) {
+    if (p.name == "space") {
+      space = &p;
+    }
+  }
+  Diagnostics diagnostics;
+  auto dimensions = space != nullptr ? parseTuneSpace(tune->decl, *space, graph.nodes(), closure,
+                                                      diagnostics)
+                                     : std::nullopt;
+  if (!dimensions) {
+    return invalidArgument("job.tune '" + tune_node + "' has no valid space: " +
+                           (diagnostics.empty() ? std::string("none given")
+                                                : diagnostics.front().message));
+  }
+  if (values.size() != dimensions->size()) {
+    return invalidArgument("the trial has " + std::to_string(values.size()) +
+                           " values for a space of " + std::to_string(dimensions->size()) +
+                           " dimensions");
+  }
+  // node -> param -> (YAML text, where)
+  std::map<std::string, std::map<std::string, std::pair<std::string, SourceLocation>>> overrides;
+  for (std::size_t i = 0; i < dimensions->size(); ++i) {
+    const TuneDimension& d = (*dimensions)[i];
+    const std::string text = trialValueText(d, values[i]);
+    if (!text.empty()) {
+      overrides[d.node][d.param] = {text, d.where};
+    }
+  }
+  auto& job = overrides[trial_job];
+  const SourceLocation here = tune->decl.where;
+  job["register"] = {"false", here};
+  job["resume"] = {"never", here};
+  job["checkpoint_every"] = {"0", here};
+  job["experiment"] = {"'" + study + "'", here};
+  if (!artifact.empty()) {
+    job["artifact"] = {"'" + artifact + "'", here};
+  }
+  ConfigDocument trial;
+  trial.file = graph.document().file;
+  trial.base_dir = graph.document().base_dir;
+  trial.plugin_paths = graph.document().plugin_paths;
+  trial.threads = threads;
+  for (const auto& decl : graph.document().nodes) {
+    if (std::find(closure.begin(), closure.end(), decl.name) == closure.end()) {
+      continue;
+    }
+    auto found = overrides.find(decl.name);
+    trial.nodes.push_back(found == overrides.end() ? NodeDecl(decl)
+                                                   : withOverrides(decl, found->second));
+  }
+  return trial;
+}
+
+int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLevel log_level) {
+  // Die with the tuner, however it ends; a tuner already gone means nobody awaits this trial.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != options.parent) {
+    return 1;
+  }
+  std::int64_t run_id = 0;
+  auto fail = [&](const std::string& reason) {
+    std::string line = reason;
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    return sendLine("failed " + std::to_string(run_id) + " " + line) ? 0 : 1;
+  };
+  std::vector<double> values;
+  Status parsed = guard("reading the trial's values", [&] { values = parseValues(options.values_json); });
+  if (!parsed.ok()) {
+    return fail(parsed.message());
+  }
+  auto document = trialDocument(graph, options.node, values, options.artifact, options.study,
+                                options.threads);
+  if (!document.ok()) {
+    return fail(document.status().message());
+  }
+  Diagnostics diagnostics;
+  auto trial_graph = Graph::validate(*document, graph.registry(), diagnostics);
+  if (!trial_graph) {
+    return fail("invalid configuration: " + formatDiagnostics(diagnostics));
+  }
+  const GraphNode* tune = findNode(graph, options.node);
+  const std::string trial_job = refOf(*tune, "trial");
+  std::string objective = stringOf(*tune, "objective");
+  HostServices host(document->base_dir, options.threads);
+  host.setLogLevel(log_level);
+  Status status = guard("creating the trial's nodes", [&] { return trial_graph->instantiate(host); });
+  if (!status.ok()) {
+    return fail(status.message());
+  }
+  attachTrainTrackingContext(*trial_graph);
+  auto job = std::dynamic_pointer_cast<TrainJob>(trial_graph->node(trial_job));
+  if (!job) {
+    return fail("trial job '" + trial_job + "' is not a job.train");
+  }
+  auto reporter = std::make_shared<TrialReporter>(objective);
+  job->addCallback({"tune", reporter, "job.tune"});
+  job->addTrackingContext({}, {{"tune.study", options.study},
+                               {"tune.trial", std::to_string(options.trial)}});
+  SilentProgress progress;
+  status = guard("trial job", [&] { return job->run(host, progress); });
+  run_id = job->runId();
+  if (!status.ok()) {
+    return fail(status.message());
+  }
+  std::optional<double> value = reporter->last();
+  if (!value) {
+    auto metric = job->finalMetrics().find(objective);
+    if (metric == job->finalMetrics().end()) {
+      return fail("the trial job reported no " + objective);
+    }
+    value = metric->second;
+  }
+  const bool sent = sendLine("done " + numberText(*value) + " " + std::to_string(run_id) + " " +
+                             (reporter->pruned() ? "1" : "0") + " " + options.artifact);
+  return sent ? 0 : 1;
+}
+
+}  // namespace aimass::core

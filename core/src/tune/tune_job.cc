@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tune/tune_job.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "aimass/core/tracking.h"
+#include "aimass/core/type_registry.h"
+#include "aimass/util/json_writer.h"
+#include "aimass/util/number_text.h"
+#include "train_job.h"
+#include "tune/trial_process.h"
+#include "tune/trial_worker.h"
+
+namespace aimass::core {
+namespace {
+
+constexpr const char* kType = "job.tune";
+
+const GraphNode* findNode(const std::vector<GraphNode>& nodes, const std::string& name) {
+  for (const auto& node : nodes) {
+    if (node.decl.name == name) {
+      return &node;
+    }
+  }
+  return nullptr;
+}
+
+std::string refOf(const GraphNode& node, const std::string& param) {
+  for (const auto& [name, targets] : node.refs) {
+    if (name == param && !targets.empty()) {
+      return targets.front();
+    }
+  }
+  return {};
+}
+
+const ParamDecl* paramDecl(const NodeDecl& decl, const std::string& name) {
+  for (const auto& p : decl.params) {
+    if (p.name == name) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+/// The values of a trial as "key=value" pairs, for logs.
+std::string describeValues(const std::vector<TuneDimension>& dimensions,
+                           const std::vector<double>& values) {
+  std::string out;
+  for (std::size_t i = 0; i < dimensions.size() && i < values.size(); ++i) {
+    const std::string text = trialValueText(dimensions[i], values[i]);
+    if (!text.empty()) {
+      out += (out.empty() ? "" : ", ") + dimensions[i].key + "=" + text;
+    }
+  }
+  return out;
+}
+
+std::string valuesJson(const std::vector<double>& values) {
+  JsonWriter json;
+  json.beginArray();
+  for (double v : values) {
+    json.value(v);  // NaN: null
+  }
+  json.endArray();
+  std::string text = json.str();
+  text.erase(std::remove(text.begin(), text.end(), '\n'), text.end());
+  return text;
+}
+
+}  // namespace
+
+/// The tuner's loop over one run of the study: starts workers up to the limits, answers their
+/// epoch reports with the pruner's decision, records how they end.
+class TuneJob::Loop {
+ public:
+  Loop(TuneJob& job, Host& host, JobProgress& progress, Study& study, const Pruner* pruner)
+      : job_(job), host_(host), progress_(progress), study_(study), pruner_(pruner) {}
+
+  Status run() {
+    progress_.begin("trials", job_.options_.trials);
+    while (true) {
+      if (host_.stopRequested()) {
+        running_.clear();  // kills the workers; their trials run again next time
+        return cancelled("tuning stopped; run the configuration again to continue study '" +
+                         job_.options_.study + "'");
+      }
+      AIMASS_RETURN_IF_ERROR(startTrials());
+      if (running_.empty()) {
+        break;
+      }
+      AIMASS_RETURN_IF_ERROR(waitForWorkers());
+    }
+    progress_.end(summary());
+    return Status();
+  }
+
+  std::uint64_t ended() const { return ended_; }
+
+ private:
+  std::uint64_t finished() const {
+    return study_.countIn(Trial::State::kComplete) + study_.countIn(Trial::State::kPruned) +
+           study_.countIn(Trial::State::kFailed);
+  }
+
+  int threadsPerTrial() const {
+    if (job_.options_.threads_per_trial > 0) {
+      return job_.options_.threads_per_trial;
+    }
+    return std::max(1, host_.threads() / static_cast<int>(job_.options_.parallel));
+  }
+
+  Status startTrials() {
+    while (!exhausted_ && running_.size() < job_.options_.parallel &&
+           finished() + running_.size() < job_.options_.trials) {
+      auto next = study_.startTrial();
+      AIMASS_RETURN_IF_ERROR(next.status());
+      if (!next->has_value()) {
+        exhausted_ = true;
+        host_.log(LogLevel::kInfo, job_.name_,
+                  job_.optimizer_type_ + " has no more candidates to propose");
+        break;
+      }
+      const Trial& trial = **next;
+      TrialCommand command;
+      command.executable = "/proc/self/exe";
+      command.plugin_paths = job_.context_.plugin_paths;
+      command.config = job_.context_.config;
+      command.tune_node = job_.name_;
+      command.trial = trial.number;
+      command.values_json = valuesJson(trial.values);
+      command.threads = threadsPerTrial();
+      command.study = job_.options_.study;
+      command.log_level = job_.context_.log_level;
+      if (job_.context_.storage) {
+        command.artifact = "tune/" + job_.options_.study + "/models/trial-" +
+                           std::to_string(trial.number) + ".aimass";
+      }
+      host_.log(LogLevel::kInfo, job_.name_,
+                "trial " + std::to_string(trial.number) + " starts: " +
+                    describeValues(job_.context_.dimensions, trial.values));
+      auto process = TrialProcess::start(command);
+      if (!process.ok()) {
+        AIMASS_RETURN_IF_ERROR(end(trial.number, Trial::State::kFailed, std::nullopt,
+                                   process.status().message(), 0, {}));
+        continue;
+      }
+      running_[trial.number] = std::move(process).value();
+    }
+    return Status();
+  }
+
+  Status waitForWorkers() {
+    std::vector<pollfd> fds;
+    for (const auto& [number, process] : running_) {
+      for (int fd : {process->socket(), process->errors()}) {
+        if (fd >= 0) {
+          fds.push_back({fd, POLLIN, 0});
+        }
+      }
+    }
+    poll(fds.data(), fds.size(), 100);
+    std::vector<std::uint64_t> gone;
+    for (auto& [number, process] : running_) {
+      process->readErrors();
+      std::vector<TrialMessage> messages;
+      Status read = process->readMessages(messages);
+      for (const auto& message : messages) {
+        AIMASS_RETURN_IF_ERROR(handle(*process, message));
+      }
+      if (!read.ok() || process->closed()) {
+        const std::string how = process->reap();
+        if (!ended_trials_.count(number)) {
+          AIMASS_RETURN_IF_ERROR(end(number, Trial::State::kFailed, std::nullopt,
+                                     read.ok() ? "the worker " + how : read.message(), 0, {}));
+        }
+        gone.push_back(number);
+      }
+    }
+    for (auto number : gone) {
+      running_.erase(number);
+    }
+    return Status();
+  }
+
+  Status handle(TrialProcess& process, const TrialMessage& message) {
+    const std::uint64_t number = process.trial();
+    switch (message.kind) {
+      case TrialMessage::Kind::kEpoch: {
+        AIMASS_RETURN_IF_ERROR(study_.report(number, message.epoch, message.value));
+        const bool prune = pruner_ != nullptr && std::isfinite(message.value) &&
+                           pruner_->shouldPrune(study_.curves(), number, message.epoch);
+        process.answer(prune).ignoreError();  // a worker gone is noticed when its socket closes
+        return Status();
+      }
+      case TrialMessage::Kind::kDone: {
+        if (!std::isfinite(message.value)) {
+          return end(number, Trial::State::kFailed, std::nullopt,
+                     "the objective " + job_.options_.objective + " was not finite",
+                     message.run_id, message.artifact);
+        }
+        const bool pruned = message.pruned;
+        std::string reason;
+        if (pruned) {
+          const Trial* t = find(number);
+          const std::uint64_t at = t && !t->intermediate.empty() ? t->intermediate.rbegin()->first
+                                                                 : 0;
+          reason = "pruned at epoch " + std::to_string(at) + " by " + pruner_->describe();
+        }
+        return end(number, pruned ? Trial::State::kPruned : Trial::State::kComplete,
+                   message.value, reason, message.run_id, message.artifact);
+      }
+      case TrialMessage::Kind::kFailed:
+        return end(number, Trial::State::kFailed, std::nullopt, message.reason, message.run_id,
+                   {});
+    }
+    return Status();
+  }
+
+  const Trial* find(std::uint64_t number) const {
+    for (const auto& t : study_.trials()) {
+      if (t.number == number) {
+        return &t;
+      }
+    }
+    return nullptr;
+  }
+
+  Status end(std::uint64_t number, Trial::State state, std::optional<double> value,
+             const std::string& reason, std::int64_t run_id, const std::string& artifact) {
+    Study::Outcome outcome;
+    outcome.state = state;
+    outcome.value = value;
+    outcome.reason = reason;
+    outcome.run_id = run_id;
+    outcome.artifact = artifact;
+    AIMASS_RETURN_IF_ERROR(study_.finish(number, outcome));
+    ended_trials_.insert(number);
+    ++ended_;
+    std::string line = "trial " + std::to_string(number) + " " + trialStateName(state);
+    if (value) {
+      line += ", " + job_.options_.objective + " " + formatNumber(*value);
+    }
+    if (!reason.empty()) {
+      line += " (" + reason + ")";
+    }
+    host_.log(state == Trial::State::kFailed ? LogLevel::kWarning : LogLevel::kInfo, job_.name_,
+              line);
+    std::vector<std::pair<std::string, double>> figures = {
+        {"running", static_cast<double>(running_.size())}};
+    if (const Trial* best = study_.best()) {
+      figures.emplace_back("best", *best->value);
+    }
+    progress_.update(finished(), figures);
+    return Status();
+  }
+
+  std::string summary() const {
+    std::string out = std::to_string(finished()) + " trials: " +
+                      std::to_string(study_.countIn(Trial::State::kComplete)) + " complete, " +
+                      std::to_string(study_.countIn(Trial::State::kPruned)) + " pruned, " +
+                      std::to_string(study_.countIn(Trial::State::kFailed)) + " failed";
+    if (const Trial* best = study_.best()) {
+      out += "; best trial " + std::to_string(best->number) + ": " + job_.options_.objective +
+             " " + formatNumber(*best->value) + " (" +
+             describeValues(job_.context_.dimensions, best->values) + ")";
+    }
+    return out;
+  }
+
+  TuneJob& job_;
+  Host& host_;
+  JobProgress& progress_;
+  Study& study_;
+  const Pruner* pruner_;
+  std::map<std::uint64_t, std::unique_ptr<TrialProcess>> running_;
+  std::set<std::uint64_t> ended_trials_;
+  std::uint64_t ended_ = 0;
+  bool exhausted_ = false;
+};
+
+Status TuneJob::run(Host& host, JobProgress& progress) {
+  if (context_.config.empty() || !context_.job) {
+    return failedPrecondition("job.tune '" + name_ + "' runs only inside its graph");
+  }
+  StudySettings settings;
+  settings.name = options_.study;
+  settings.dimensions = context_.dimensions;
+  settings.optimizer_type = optimizer_type_;
+  settings.seed = options_.seed;
+  settings.objective = options_.objective;
+  settings.maximize = options_.maximize;
+  if (!context_.storage) {
+    host.log(LogLevel::kWarning, name_,
+             "trial job '" + context_.trial_job +
+                 "' has no storage: the study is kept in memory only (it cannot resume) and "
+                 "no trial's model is kept");
+  }
+  auto study = Study::open(context_.storage, settings, *optimizer_);
+  if (!study.ok()) {
+    return study.status();
+  }
+  if (!(*study)->trials().empty()) {
+    host.log(LogLevel::kInfo, name_,
+             "continuing study '" + options_.study + "': " +
+                 std::to_string((*study)->trials().size() - (*study)->pendingRestarts()) +
+                 " trials done, " + std::to_string((*study)->pendingRestarts()) +
+                 " to run again");
+  }
+  PrunerSettings pruner_settings = options_.pruner;
+  pruner_settings.max_resource = std::max<std::uint64_t>(1, context_.job->options().epochs);
+  auto pruner = makePruner(pruner_settings);
+  if (!pruner.ok()) {
+    return pruner.status();
+  }
+  Loop loop(*this, host, progress, **study, pruner->get());
+  AIMASS_RETURN_IF_ERROR(loop.run());
+  if ((*study)->best() == nullptr) {
+    std::map<std::string, int> reasons;
+    for (const auto& t : (*study)->trials()) {
+      if (t.state == Trial::State::kFailed) {
+        reasons[t.reason]++;
+      }
+    }
+    auto common = std::max_element(reasons.begin(), reasons.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (common == reasons.end()) {
+      return failedPrecondition("study '" + options_.study + "' ran no trial");
+    }
+    return aborted("every trial of study '" + options_.study + "' failed (" +
+                   std::to_string((*study)->trials().size()) + "); the most common reason (" +
+                   std::to_string(common->second) + " times): " + common->first);
+  }
+  return adoptBest(host, **study, loop.ended() > 0);
+}
+
+Status TuneJob::adoptBest(Host& host, const Study& study, bool register_version) {
+  const Trial* best = study.best();
+  if (best->artifact.empty()) {
+    host.log(LogLevel::kWarning, name_,
+             "the best trial (" + std::to_string(best->number) +
+                 ") kept no model: give the trial job a storage to keep it");
+    return Status();
+  }
+  const bool registering = options_.register_best && register_version;
+  AIMASS_RETURN_IF_ERROR(context_.job->adopt(host, best->artifact,
+                                             {{options_.objective, *best->value}}, registering)
+                             .withContext("taking the best trial's model"));
+  host.log(LogLevel::kInfo, name_,
+           "best trial " + std::to_string(best->number) + " (" + options_.objective + " " +
+               formatNumber(*best->value) + "): its model is loaded" +
+               (registering ? " and registered" : ""));
+  return Status();
+}
+
+void checkTuneNodes(const std::vector<GraphNode>& nodes, Diagnostics& diagnostics) {
+  for (const auto& node : nodes) {
+    if (node.type == nullptr || node.decl.type != kType) {
+      continue;
+    }
+    const std::string trial = refOf(node, "trial");
+    const GraphNode* target = findNode(nodes, trial);
+    if (target == nullptr || target->type == nullptr) {
+      continue;  // reported by the validator
+    }
+    if (target->decl.type != "job.train") {
+      const ParamDecl* p = paramDecl(node.decl, "trial");
+      diagnostics.push_back({p != nullptr ? p->value_where : node.decl.where,
+                             "parameter 'trial' of node '" + node.decl.name +
+                                 "' must name a job.train, but '" + trial + "' is a " +
+                                 target->decl.type,
+                             ""});
+      continue;
+    }
+    const ParamDecl* space = paramDecl(node.decl, "space");
+    if (space == nullptr) {
+      continue;  // missing required parameter: reported by the validator
+    }
+    parseTuneSpace(node.decl, *space, nodes, dependencyClosure(nodes, trial), diagnostics);
+  }
+}
+
+void attachTuneContext(const Graph& graph) {
+  std::vector<std::string> libraries;
+  for (const RegisteredType* type : graph.registry().all()) {
+    if (type->plugin && !type->plugin->library.empty() &&
+        std::find(libraries.begin(), libraries.end(), type->plugin->library) == libraries.end()) {
+      libraries.push_back(type->plugin->library);
+    }
+  }
+  for (const auto& node : graph.nodes()) {
+    auto job = std::dynamic_pointer_cast<TuneJob>(node.instance);
+    if (!job) {
+      continue;
+    }
+    TuneContext context;
+    std::error_code ec;
+    context.config = std::filesystem::absolute(graph.document().file, ec);
+    context.plugin_paths = libraries;
+    context.trial_job = refOf(node, "trial");
+    context.job = std::dynamic_pointer_cast<TrainJob>(graph.node(context.trial_job));
+    if (const GraphNode* trial = findNode(graph.nodes(), context.trial_job)) {
+      const std::string storage = refOf(*trial, "storage");
+      if (!storage.empty()) {
+        context.storage = std::static_pointer_cast<Storage>(graph.node(storage));
+      }
+    }
+    Diagnostics diagnostics;
+    if (const ParamDecl* space = paramDecl(node.decl, "space")) {
+      auto dimensions =
+          parseTuneSpace(node.decl, *space, graph.nodes(),
+                         dependencyClosure(graph.nodes(), context.trial_job), diagnostics);
+      if (dimensions) {
+        context.dimensions = std::move(*dimensions);
+      }
+    }
+    job->attach(std::move(context));
+  }
+}
+
+std::vector<std::string> tuneTrialJobs(const Graph& graph) {
+  std::vector<std::string> jobs;
+  for (const auto& node : graph.nodes()) {
+    if (node.type != nullptr && node.decl.type == kType) {
+      jobs.push_back(refOf(node, "trial"));
+    }
+  }
+  return jobs;
+}
+
+}  // namespace aimass::core
