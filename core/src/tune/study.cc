@@ -188,7 +188,10 @@ Status Study::load() {
     return differs("objective", existing->objective, settings_.objective);
   }
   if (tuneSpaceJson(existing->dimensions) != tuneSpaceJson(settings_.dimensions)) {
-    return differs("another search space", "", "this one");
+    return failedPrecondition("study '" + settings_.name + "' in " + storage_->describe() +
+                              " was started with another search space: its trials would not "
+                              "compare. Give the study another name (job.tune's `study`), or "
+                              "put the space back");
   }
   auto keys = storage_->list(prefix + "trials/");
   if (!keys.ok()) {

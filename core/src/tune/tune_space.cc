@@ -444,8 +444,17 @@ Expected<std::vector<TuneDimension>> parseTuneSpaceJson(const std::string& text)
         return dataLoss("the study's space has an unknown kind '" + kind + "'");
       }
       d.kind = static_cast<TuneDimension::Kind>(found - std::begin(kKinds));
-      d.param_type = o->getValue<std::string>("param_type") == "int" ? ParamType::kInt
-                                                                      : ParamType::kFloat;
+      const std::string param_type = o->getValue<std::string>("param_type");
+      bool known = false;
+      for (int t = 0; t <= static_cast<int>(ParamType::kJson); ++t) {
+        if (paramTypeName(static_cast<ParamType>(t)) == param_type) {
+          d.param_type = static_cast<ParamType>(t);
+          known = true;
+        }
+      }
+      if (!known) {
+        return dataLoss("the study's space has an unknown parameter type '" + param_type + "'");
+      }
       if (d.kind == TuneDimension::Kind::kChoice) {
         auto choices = o->getArray("choices");
         for (std::size_t k = 0; choices && k < choices->size(); ++k) {
