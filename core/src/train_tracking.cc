@@ -52,7 +52,7 @@ void TrainRunTracker::setDefaultExperiment(std::string experiment, std::string f
   }
 }
 
-std::int64_t TrainRunTracker::runId() const noexcept { return run_ ? run_->id() : 0; }
+std::int64_t TrainRunTracker::runId() const noexcept { return run_ ? run_->id() : last_run_id_; }
 
 void TrainRunTracker::disable(const Status& why) {
   if (host_ != nullptr) {
@@ -160,6 +160,7 @@ void TrainRunTracker::end(const Status& outcome) {
              "tracked run " + std::to_string(run_->id()) + ": " + std::to_string(points_) +
                  " metric points in " + std::to_string(run_->batchesWritten()) +
                  " batch records, tracking_s=" + seconds);
+  last_run_id_ = run_->id();
   run_.reset();
 }
 

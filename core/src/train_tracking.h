@@ -56,7 +56,7 @@ class TrainRunTracker {
   void end(const Status& outcome);
 
   bool active() const noexcept { return run_ != nullptr; }
-  /// The tracked run's id; 0 when none.
+  /// The tracked run's id, also after end(); 0 when none was started.
   std::int64_t runId() const noexcept;
 
  private:
@@ -73,6 +73,7 @@ class TrainRunTracker {
   std::unique_ptr<RunLogger> run_;
   std::chrono::steady_clock::duration spent_{};  ///< inside this tracker's calls since start()
   std::uint64_t points_ = 0;                     ///< metric points logged since start()
+  std::int64_t last_run_id_ = 0;                 ///< the run end() finished
 };
 
 /// A parameter value as text: true/false, numbers as they read back exactly, lists as

@@ -26,88 +26,19 @@
 #include <thread>
 #include <vector>
 
-#include "exec_aimass.h"
+#include "aimass_process.h"
 #include "temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using aimass::testing::AimassProcess;
+using aimass::testing::kHangLimit;
+using aimass::testing::readFile;
+using aimass::testing::writeFile;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-/// How long a test waits for a process or a file before calling the build broken. Not a speed
-/// check: generous, so a hang fails instead of blocking the test run.
-constexpr auto kHangLimit = std::chrono::seconds(300);
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void writeFile(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-/// The aimass executable as a child process, stdout and stderr going to files in `dir`.
-class Aimass {
- public:
-  Aimass(const fs::path& dir, std::vector<std::string> args) : dir_(dir) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int out = open((dir / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int err = open((dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(out, STDOUT_FILENO);
-      dup2(err, STDERR_FILENO);
-      unsetenv("AIMASS_PLUGIN_PATH");
-      aimass::testing::execProgram(AIMASS_EXECUTABLE, std::move(args));
-    }
-  }
-  ~Aimass() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Aimass(const Aimass&) = delete;
-  Aimass& operator=(const Aimass&) = delete;
-
-  void signal(int sig) { kill(pid_, sig); }
-  /// True while the process has not exited.
-  bool running() {
-    if (reaped_) {
-      return false;
-    }
-    int status = 0;
-    pid_t done = waitpid(pid_, &status, WNOHANG);
-    if (done == pid_) {
-      reaped_ = true;
-      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    return !reaped_;
-  }
-  /// Waits for the exit; the exit code, 128 + signal when killed, -1 when it hung.
-  int wait() {
-    const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
-    while (running()) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ADD_FAILURE() << "aimass did not finish; stderr so far:\n" << err();
-        return -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return code_;
-  }
-  std::string err() const { return readFile(dir_ / "stderr"); }
-
- private:
-  fs::path dir_;
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  int code_ = -1;
-};
 
 struct Result {
   int code = -1;
@@ -178,7 +109,7 @@ class Workspace {
   }
 
   Result run(const std::string& config) const {
-    Aimass process(dir(), {"run", config});
+    AimassProcess process(dir(), {"run", config});
     Result r;
     r.code = process.wait();
     r.err = process.err();
@@ -188,7 +119,7 @@ class Workspace {
   /// Starts `aimass run`, waits until the first checkpoint is in the store and sends `sig`.
   /// Returns the exit code (128 + signal when it died of it).
   Result interrupt(const std::string& config, int sig) const {
-    Aimass process(dir(), {"run", config});
+    AimassProcess process(dir(), {"run", config});
     const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
     while (!fs::exists(checkpointFile()) && process.running() &&
            std::chrono::steady_clock::now() < deadline) {
