@@ -170,7 +170,7 @@ TEST(CmaesTest, CategoricalProbabilitiesConcentrateOnTheBestChoice) {
   const auto p = search.choiceProbabilities(0);
   ASSERT_EQ(p.size(), 4u);
   EXPECT_GT(p[2], 0.6) << p[0] << " " << p[1] << " " << p[2] << " " << p[3];
-  EXPECT_GE(*std::min_element(p.begin(), p.end()), 0.1 / 4 - 1e-12) << "no choice dies out";
+  EXPECT_GE(*std::min_element(p.begin(), p.end()), 0.2 / 4 - 1e-12) << "no choice dies out";
   EXPECT_TRUE(search.choiceProbabilities(1).empty());
 }
 
