@@ -14,7 +14,7 @@ constexpr double kInfinity = std::numeric_limits<double>::infinity();
 /// How far each generation moves a categorical distribution towards its elites' choices, and
 /// the share of the uniform probability every choice keeps (so none is ever ruled out).
 constexpr double kChoiceRate = 0.4;
-constexpr double kChoiceFloor = 0.1;
+constexpr double kChoiceFloor = 0.2;
 }  // namespace
 
 Expected<std::unique_ptr<Cmaes>> Cmaes::create(const CmaesOptions& options) {
