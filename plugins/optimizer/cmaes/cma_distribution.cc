@@ -32,10 +32,10 @@ void jacobiEigen(std::vector<double> a, std::size_t n, std::vector<double>& valu
         }
         // Numerical Recipes' rotation: zeroes a[p][q] with A' = P^T A P.
         const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const double t = std::abs(theta) > 1e150
-                             ? 0.5 / theta
-                             : (theta >= 0 ? 1.0 : -1.0) /
-                                   (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double t =
+            std::abs(theta) > 1e150
+                ? 0.5 / theta
+                : (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
         const double c = 1 / std::sqrt(t * t + 1), s = t * c;
         for (std::size_t k = 0; k < n; ++k) {  // columns p and q
           const double akp = a[k * n + p], akq = a[k * n + q];
@@ -224,23 +224,22 @@ double CmaDistribution::conditionNumber() const {
   return (*high / *low) * (*high / *low);
 }
 
-namespace {
-void writeVector(ByteWriter& out, const std::vector<double>& v) {
-  for (double x : v) {
-    out.f64(x);
+void writeDoubles(ByteWriter& out, const std::vector<double>& values) {
+  for (double v : values) {
+    out.f64(v);
   }
 }
-bool readVector(ByteReader& in, std::vector<double>& v, std::size_t size) {
+
+bool readDoubles(ByteReader& in, std::vector<double>& values, std::size_t size) {
   if (in.remaining() / 8 < size) {
     return false;
   }
-  v.resize(size);
-  for (double& x : v) {
-    x = in.f64();
+  values.resize(size);
+  for (double& v : values) {
+    v = in.f64();
   }
   return in.ok();
 }
-}  // namespace
 
 void CmaDistribution::write(ByteWriter& out) const {
   out.u64(n_);
@@ -249,7 +248,7 @@ void CmaDistribution::write(ByteWriter& out) const {
   out.u64(generation_);
   out.u64(eigen_generation_);
   for (const auto* v : {&mean_, &pc_, &ps_, &d_, &c_, &b_}) {
-    writeVector(out, *v);
+    writeDoubles(out, *v);
   }
 }
 
@@ -269,7 +268,7 @@ bool CmaDistribution::read(ByteReader& in) {
   std::vector<double>* targets[] = {&loaded.mean_, &loaded.pc_, &loaded.ps_,
                                     &loaded.d_,    &loaded.c_,  &loaded.b_};
   for (std::size_t k = 0; k < 6; ++k) {
-    if (!readVector(in, *targets[k], sizes[k])) {
+    if (!readDoubles(in, *targets[k], sizes[k])) {
       return false;
     }
   }

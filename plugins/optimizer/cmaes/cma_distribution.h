@@ -24,6 +24,11 @@ namespace aimass::plugins::optimizer {
 void jacobiEigen(std::vector<double> a, std::size_t n, std::vector<double>& values,
                  std::vector<double>& vectors);
 
+/// Writes `values` as f64s, without a count.
+void writeDoubles(ByteWriter& out, const std::vector<double>& values);
+/// Reads `size` f64s into `values`; false when the bytes run out.
+bool readDoubles(ByteReader& in, std::vector<double>& values, std::size_t size);
+
 /// Reflects `v` into [0, 1] (periodically: 1.2 -> 0.8, -0.3 -> 0.3, 2.4 -> 0.4).
 double mirrorIntoUnit(double v);
 

@@ -26,8 +26,8 @@ Expected<std::unique_ptr<Cmaes>> Cmaes::create(const CmaesOptions& options) {
     return invalidArgument("optimizer.cmaes: population must be 0 (automatic) or at least 2");
   }
   std::unique_ptr<Cmaes> cmaes;
-  AIMASS_RETURN_IF_ERROR(guard("optimizer.cmaes create",
-                               [&] { cmaes = std::make_unique<Cmaes>(options); }));
+  AIMASS_RETURN_IF_ERROR(
+      guard("optimizer.cmaes create", [&] { cmaes = std::make_unique<Cmaes>(options); }));
   return cmaes;
 }
 
@@ -42,17 +42,15 @@ Status Cmaes::begin(const SearchSpace& space, std::uint64_t seed, std::size_t ob
     numeric_.clear();
     categorical_.clear();
     for (std::size_t i = 0; i < space.size(); ++i) {
-      (space[i].type == SearchDimension::Type::kCategorical ? categorical_ : numeric_)
-          .push_back(i);
+      (space[i].type == SearchDimension::Type::kCategorical ? categorical_ : numeric_).push_back(i);
     }
     fingerprint_ = searchFingerprint(space, seed, objectives);
     random_.reseed(mixSeeds(options_.seed, seed));
     ledger_.reset();
     samples_.clear();
-    lambda_ = options_.population != 0
-                  ? options_.population
-                  : 4 + static_cast<std::size_t>(
-                            std::floor(3 * std::log(static_cast<double>(space.size()))));
+    lambda_ = options_.population != 0 ? options_.population
+                                       : 4 + static_cast<std::size_t>(std::floor(
+                                                 3 * std::log(static_cast<double>(space.size()))));
     restarts_done_ = 0;
     generation_ = 0;
     startRun(false);
@@ -214,9 +212,9 @@ bool Cmaes::stalled(double generation_best, double generation_worst) {
   }
   const double n = static_cast<double>(std::max<std::size_t>(numeric_.size(), 1));
   const double patience = 10 + std::ceil(30 * n / static_cast<double>(lambda_));
-  const bool flat = std::isfinite(generation_best) && stall_ > 0 &&
-                    generation_worst - generation_best <=
-                        1e-12 * std::max(1.0, std::abs(generation_best));
+  const bool flat =
+      std::isfinite(generation_best) && stall_ > 0 &&
+      generation_worst - generation_best <= 1e-12 * std::max(1.0, std::abs(generation_best));
   const bool collapsed = !numeric_.empty() && (distribution_.largestStep() < 1e-11 ||
                                                distribution_.conditionNumber() > 1e14);
   return static_cast<double>(stall_) > patience || flat || collapsed;

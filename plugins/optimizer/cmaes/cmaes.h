@@ -19,10 +19,10 @@
 namespace aimass::plugins::optimizer {
 
 struct CmaesOptions {
-  double sigma0 = 0.3;          ///< initial step size in the unit cube, in (0, 1]
-  std::size_t population = 0;   ///< lambda of the first run; 0: 4 + floor(3 ln dimensions)
-  std::size_t restarts = 9;     ///< the most IPOP restarts that double the population
-  std::uint64_t seed = 0;       ///< mixed with begin()'s seed
+  double sigma0 = 0.3;         ///< initial step size in the unit cube, in (0, 1]
+  std::size_t population = 0;  ///< lambda of the first run; 0: 4 + floor(3 ln dimensions)
+  std::size_t restarts = 9;    ///< the most IPOP restarts that double the population
+  std::uint64_t seed = 0;      ///< mixed with begin()'s seed
 };
 
 /// CMA-ES (Hansen's 2016 tutorial) over the unit cube that toUnit()/fromUnit() map every

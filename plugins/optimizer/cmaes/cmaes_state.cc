@@ -16,23 +16,6 @@ namespace aimass::plugins::optimizer {
 namespace {
 constexpr std::string_view kName = "optimizer.cmaes";
 constexpr std::string_view kStateTag = "CMAES1";
-
-void writeNumbers(ByteWriter& out, const std::vector<double>& v) {
-  for (double x : v) {
-    out.f64(x);
-  }
-}
-
-bool readNumbers(ByteReader& in, std::vector<double>& v, std::size_t size) {
-  if (in.remaining() / 8 < size) {
-    return false;
-  }
-  v.resize(size);
-  for (double& x : v) {
-    x = in.f64();
-  }
-  return in.ok();
-}
 }  // namespace
 
 Status Cmaes::saveState(std::string& out) const {
@@ -56,12 +39,12 @@ void Cmaes::writeState(ByteWriter& out) const {
   out.u64(stall_);
   distribution_.write(out);
   for (const auto& p : probabilities_) {
-    writeNumbers(out, p);
+    writeDoubles(out, p);
   }
   auto writeSample = [&](const Sample& s) {
     out.u64(s.generation);
-    writeNumbers(out, s.x);
-    writeNumbers(out, s.choices);
+    writeDoubles(out, s.x);
+    writeDoubles(out, s.choices);
   };
   out.u64(samples_.size());
   for (const auto& [id, s] : samples_) {
@@ -121,7 +104,7 @@ bool Cmaes::readState(ByteReader& in) {
   probabilities_.clear();
   for (std::size_t d : categorical_) {
     std::vector<double> p;
-    if (!readNumbers(in, p, space_[d].choices.size())) {
+    if (!readDoubles(in, p, space_[d].choices.size())) {
       return false;
     }
     for (double v : p) {
@@ -133,8 +116,8 @@ bool Cmaes::readState(ByteReader& in) {
   }
   auto readSample = [&](Sample& s) {
     s.generation = in.u64();
-    if (!readNumbers(in, s.x, numeric_.size()) ||
-        !readNumbers(in, s.choices, categorical_.size())) {
+    if (!readDoubles(in, s.x, numeric_.size()) ||
+        !readDoubles(in, s.choices, categorical_.size())) {
       return false;
     }
     for (std::size_t j = 0; j < s.choices.size(); ++j) {

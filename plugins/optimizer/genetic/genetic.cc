@@ -51,8 +51,8 @@ Expected<std::unique_ptr<Genetic>> Genetic::create(const GeneticOptions& options
     return invalidArgument("optimizer.genetic: crossover_eta and mutation_eta must be >= 0");
   }
   std::unique_ptr<Genetic> genetic;
-  AIMASS_RETURN_IF_ERROR(guard("optimizer.genetic create",
-                               [&] { genetic = std::make_unique<Genetic>(options); }));
+  AIMASS_RETURN_IF_ERROR(
+      guard("optimizer.genetic create", [&] { genetic = std::make_unique<Genetic>(options); }));
   return genetic;
 }
 
@@ -89,8 +89,8 @@ Status Genetic::begin(const SearchSpace& space, std::uint64_t seed, std::size_t 
 std::vector<double> Genetic::randomGenome() {
   std::vector<double> genome(space_.size());
   for (std::size_t i = 0; i < genome.size(); ++i) {
-    genome[i] = choices_[i] > 0 ? static_cast<double>(random_.below(choices_[i]))
-                                : random_.uniform();
+    genome[i] =
+        choices_[i] > 0 ? static_cast<double>(random_.below(choices_[i])) : random_.uniform();
   }
   return genome;
 }

@@ -130,8 +130,7 @@ Status Genetic::loadState(std::string_view state) {
       ok = readGenome(in, genome) && loaded.ledger_.pending().count(id) != 0 &&
            loaded.genomes_.emplace(id, std::move(genome)).second;
     }
-    ok = ok && in.ok() && in.atEnd() &&
-         loaded.genomes_.size() == loaded.ledger_.pending().size();
+    ok = ok && in.ok() && in.atEnd() && loaded.genomes_.size() == loaded.ledger_.pending().size();
     if (ok) {
       loaded.rankPopulation();
     }

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "cmaes.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,7 +13,6 @@
 #include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
 #include "cma_distribution.h"
-#include "cmaes.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -228,19 +229,17 @@ TEST(CmaesTest, CreateAndBeginRefuseBadSettings) {
   EXPECT_THAT(Cmaes::create(options).status().message(), HasSubstr("population"));
   Cmaes search(seeded(0));
   EXPECT_EQ(search.ask(1).status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(search.begin({floatDimension("a", 0, 1)}, 1, 2).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(search.begin({floatDimension("a", 0, 1)}, 1, 2).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(CmaesTest, W7MediansOverFiveSeeds) {
   Cmaes search(seeded(0));
   const double branin = aimass::testing::medianBest(search, aimass::testing::branin(), 50, 5);
-  const double hartmann =
-      aimass::testing::medianBest(search, aimass::testing::hartmann6(), 50, 5);
+  const double hartmann = aimass::testing::medianBest(search, aimass::testing::hartmann6(), 50, 5);
   const double bowl =
       aimass::testing::medianBest(search, aimass::testing::categoricalBowl(), 50, 5);
-  std::printf("W7 cmaes medians: branin %.4f hartmann6 %.4f categorical %.4f\n", branin,
-              hartmann, bowl);
+  std::printf("W7 cmaes medians: branin %.4f hartmann6 %.4f categorical %.4f\n", branin, hartmann,
+              bowl);
   EXPECT_LT(branin, 1.0);
   EXPECT_LT(hartmann, -2.0);
   EXPECT_LT(bowl, 1.0);

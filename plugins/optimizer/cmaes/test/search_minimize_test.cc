@@ -2,12 +2,13 @@
 // searchMinimize() (aimass/util/search_minimize.h) training small tanh networks' weights with
 // optimizer.cmaes and optimizer.genetic, no gradients (like ensmallen's CNE test).
 
+#include "aimass/util/search_minimize.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "aimass/util/search_minimize.h"
 #include "aimass/util/search_support.h"
 #include "cmaes.h"
 #include "genetic.h"
@@ -50,9 +51,7 @@ struct Dataset {
   std::vector<std::size_t> label;
 };
 
-Dataset xorData() {
-  return {{{0, 0}, {0, 1}, {1, 0}, {1, 1}}, {0, 1, 1, 0}};
-}
+Dataset xorData() { return {{{0, 0}, {0, 1}, {1, 0}, {1, 1}}, {0, 1, 1, 0}}; }
 
 /// Three Gaussian blobs in 4-D (centres at distance 2 from the origin along different
 /// directions, spread 0.7 per coordinate), 40 points each: they overlap a little.
@@ -95,7 +94,8 @@ double accuracy(const Mlp& net, const Dataset& data, std::span<const float> w) {
   std::size_t right = 0;
   for (std::size_t n = 0; n < data.x.size(); ++n) {
     const auto y = net.forward(w, data.x[n]);
-    const auto predicted = static_cast<std::size_t>(std::max_element(y.begin(), y.end()) - y.begin());
+    const auto predicted =
+        static_cast<std::size_t>(std::max_element(y.begin(), y.end()) - y.begin());
     right += predicted == data.label[n] ? 1 : 0;
   }
   return static_cast<double>(right) / static_cast<double>(data.x.size());

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "genetic.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,7 +13,6 @@
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
-#include "genetic.h"
 #include "operators.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -79,8 +80,8 @@ TEST(GeneticTest, CrossoverAndMutationStayInsideTheCubeAndTheChoices) {
 }
 
 TEST(GeneticTest, NondominatedSortingAndCrowding) {
-  const std::vector<std::vector<double>> points = {
-      {1, 4}, {2, 2}, {4, 1}, {3, 3}, {5, 5}, {}, {2.5, 2.5}};
+  const std::vector<std::vector<double>> points = {{1, 4}, {2, 2}, {4, 1},    {3, 3},
+                                                   {5, 5}, {},     {2.5, 2.5}};
   const auto ranks = nondominatedRanks(points);
   EXPECT_EQ(ranks, (std::vector<std::size_t>{0, 0, 0, 2, 3, 4, 1}));
   const auto crowding = crowdingDistances(points, ranks);
@@ -260,9 +261,10 @@ TEST(GeneticTest, W7MediansOverFiveSeeds) {
         aimass::testing::medianBest(search, aimass::testing::hartmann6(), 50, 5);
     const double bowl =
         aimass::testing::medianBest(search, aimass::testing::categoricalBowl(), 50, 5);
-    std::printf("W7 genetic (population %zu) medians: branin %.4f hartmann6 %.4f categorical "
-                "%.4f\n",
-                population, branin, hartmann, bowl);
+    std::printf(
+        "W7 genetic (population %zu) medians: branin %.4f hartmann6 %.4f categorical "
+        "%.4f\n",
+        population, branin, hartmann, bowl);
     if (population == 20) {
       EXPECT_LT(branin, 1.2);
       EXPECT_LT(hartmann, -1.2);

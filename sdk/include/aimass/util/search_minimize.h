@@ -55,10 +55,10 @@ inline Expected<SearchMinimizeResult> searchMinimize(
   if (weights.empty() || options.evaluations == 0 || options.batch == 0) {
     return invalidArgument("searchMinimize: needs weights, evaluations > 0 and a batch > 0");
   }
-  const bool bounds_ok = options.fixed_bounds
-                             ? std::isfinite(options.low) && std::isfinite(options.high) &&
-                                   options.low < options.high
-                             : std::isfinite(options.radius) && options.radius > 0;
+  const bool bounds_ok =
+      options.fixed_bounds
+          ? std::isfinite(options.low) && std::isfinite(options.high) && options.low < options.high
+          : std::isfinite(options.radius) && options.radius > 0;
   if (!bounds_ok) {
     return invalidArgument("searchMinimize: bounds must be finite with low < high (or radius > 0)");
   }
