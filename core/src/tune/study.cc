@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "aimass/byte_io.h"
@@ -102,6 +103,7 @@ std::string trialJson(const Trial& t) {
   json.endObject();
   json.key("reason").value(t.reason).key("run_id").value(std::int64_t{t.run_id});
   json.key("artifact").value(t.artifact).key("told").value(t.told);
+  json.key("tells_at_ask").value(t.tells_at_ask);
   json.key("started").value(t.started).key("ended").value(t.ended);
   json.endObject();
   return json.str();
@@ -137,6 +139,7 @@ Expected<Trial> parseTrial(const std::string& text) {
     t.run_id = o->getValue<std::int64_t>("run_id");
     t.artifact = o->getValue<std::string>("artifact");
     t.told = o->getValue<std::uint64_t>("told");
+    t.tells_at_ask = o->getValue<std::uint64_t>("tells_at_ask");
     t.started = o->getValue<double>("started");
     t.ended = o->getValue<double>("ended");
     return Status();
@@ -210,6 +213,7 @@ Status Study::load() {
   }
   std::sort(trials_.begin(), trials_.end(),
             [](const Trial& a, const Trial& b) { return a.number < b.number; });
+  std::uint64_t saved_asks = 0;
   auto state = storage_->get(prefix + "optimizer");
   if (state.ok()) {
     ByteReader in(*state);
@@ -217,35 +221,75 @@ Status Study::load() {
       return dataLoss(prefix + "optimizer is not an optimizer state record");
     }
     tells_ = in.u64();
+    saved_asks = in.u64();
     if (!in.ok()) {
       return dataLoss(prefix + "optimizer is truncated");
     }
-    Status loaded = optimizer_.loadState(std::string_view(*state).substr(kOptimizerTag.size() + 8));
+    Status loaded =
+        optimizer_.loadState(std::string_view(*state).substr(kOptimizerTag.size() + 16));
     if (!loaded.ok()) {
       return Status(loaded.code(), prefix + "optimizer: " + loaded.message());
     }
   } else if (state.status().code() != StatusCode::kNotFound) {
     return state.status();
-  } else if (!trials_.empty()) {
-    return dataLoss(prefix + "optimizer is missing, but the study has trials");
   }
-  // Finished trials the saved optimizer was not told about (a stop between the two writes).
-  std::vector<Trial*> untold;
+  return replay(saved_asks);
+}
+
+Status Study::replay(std::uint64_t saved_asks) {
+  const std::uint64_t saved_tells = tells_;
+  std::vector<Trial*> untold;  // finished after the save, in tell order
   for (auto& t : trials_) {
-    if (t.state == Trial::State::kRunning) {
-      restarts_.push_back(t.number);
-    } else if (t.told > tells_) {
+    if (t.state != Trial::State::kRunning && t.told > tells_) {
       untold.push_back(&t);
     }
   }
-  std::sort(untold.begin(), untold.end(), [](const Trial* a, const Trial* b) {
-    return a->told < b->told;
-  });
-  const std::uint64_t stored_tells = tells_;
-  for (Trial* t : untold) {
-    AIMASS_RETURN_IF_ERROR(tell(*t));
+  std::sort(untold.begin(), untold.end(),
+            [](const Trial* a, const Trial* b) { return a->told < b->told; });
+  std::size_t next_tell = 0;
+  auto tellUpTo = [&](std::uint64_t count) -> Status {
+    for (; next_tell < untold.size() && untold[next_tell]->told <= count; ++next_tell) {
+      AIMASS_RETURN_IF_ERROR(tell(*untold[next_tell]));
+    }
+    return Status();
+  };
+  std::set<std::uint64_t> lost;
+  for (auto& t : trials_) {
+    if (t.number < saved_asks) {
+      continue;
+    }
+    AIMASS_RETURN_IF_ERROR(tellUpTo(t.tells_at_ask));
+    auto asked = optimizer_.ask(1);
+    AIMASS_RETURN_IF_ERROR(asked.status());
+    const bool same = asked->size() == 1 && (*asked)[0].id == t.candidate &&
+                      std::equal(t.values.begin(), t.values.end(), (*asked)[0].values.begin(),
+                                 (*asked)[0].values.end(), [](double a, double b) {
+                                   return a == b || (std::isnan(a) && std::isnan(b));
+                                 });
+    if (!same) {
+      lost.insert(t.number);
+    }
   }
-  if (tells_ != stored_tells) {
+  // The rest, skipping trials the optimizer did not propose again (it cannot be told them).
+  for (; next_tell < untold.size(); ++next_tell) {
+    if (lost.count(untold[next_tell]->number) == 0) {
+      AIMASS_RETURN_IF_ERROR(tell(*untold[next_tell]));
+    }
+  }
+  for (auto& t : trials_) {
+    if (t.state != Trial::State::kRunning) {
+      continue;
+    }
+    if (lost.count(t.number) != 0) {
+      t.state = Trial::State::kFailed;
+      t.reason = "lost when the study resumed: " + settings_.optimizer_type +
+                 " did not propose it again";
+      AIMASS_RETURN_IF_ERROR(saveTrial(t));
+    } else {
+      restarts_.push_back(t.number);
+    }
+  }
+  if (tells_ != saved_tells || trials_.size() > saved_asks) {
     AIMASS_RETURN_IF_ERROR(saveOptimizer());
   }
   return Status();
@@ -261,7 +305,9 @@ Status Study::saveOptimizer() {
     return Status();
   }
   std::string record(kOptimizerTag);
-  ByteWriter(record).u64(tells_);
+  ByteWriter writer(record);
+  writer.u64(tells_);
+  writer.u64(trials_.size());
   std::string state;
   AIMASS_RETURN_IF_ERROR(optimizer_.saveState(state));
   record += state;
@@ -309,8 +355,8 @@ Expected<std::optional<Trial>> Study::startTrial() {
   if (asked->empty()) {
     return std::optional<Trial>();
   }
-  AIMASS_RETURN_IF_ERROR(saveOptimizer());
   Trial t;
+  t.tells_at_ask = tells_;
   t.number = trials_.size();
   t.candidate = (*asked)[0].id;
   t.values = (*asked)[0].values;

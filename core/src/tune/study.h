@@ -40,6 +40,7 @@ struct Trial {
   std::int64_t run_id = 0;         ///< the tracked run (0: none)
   std::string artifact;            ///< the trial's saved model (storage key); empty: none
   std::uint64_t told = 0;          ///< the order in which the optimizer was told (0: not yet)
+  std::uint64_t tells_at_ask = 0;  ///< tells made before this trial was asked for
   double started = 0;              ///< Unix seconds
   double ended = 0;
 };
@@ -52,17 +53,17 @@ const char* trialStateName(Trial::State state);
 /// continues where it stopped, without repeating a finished trial.
 ///
 /// Layout under `tune/NAME/`: `study` (the settings, JSON), `trials/NNNNNNNN` (one JSON record a
-/// trial, rewritten as it progresses) and `optimizer` (the optimizer's saveState() with the
-/// number of tells it reflects). Every write is one atomic put(), ordered so that any prefix of
-/// them is a consistent study:
-///  - a new trial: the optimizer's state after ask() first, then the trial record. A crash in
-///    between loses a candidate the optimizer handed out (allowed: SearchOptimizer tolerates
-///    unreported candidates), never a trial.
-///  - a finished trial: its record (with its tell number) first, then the optimizer's state
-///    after tell(). A crash in between leaves a finished trial the saved optimizer was not
-///    told about; open() tells it again.
-/// Trials found running are run again with the same values (the optimizer still holds them as
-/// outstanding).
+/// trial, rewritten as it progresses) and `optimizer` (the optimizer's saveState() after a
+/// tell, with how many trials had been asked for and how many tells made). Every write is one
+/// atomic put(), and any prefix of them is a consistent study:
+///  - a new trial: ask() and one put of the trial record, which notes how many tells came
+///    before the ask.
+///  - a finished trial: its record (with its tell number) first, then the optimizer's state.
+/// open() loads the last saved state and replays what came after it in its original order:
+/// the asks of the trials started since (the optimizer is deterministic, so it proposes them
+/// again; a trial it does not propose again is marked failed) interleaved with the tells of
+/// the trials finished since. Trials found running run again with the same values (the
+/// optimizer holds them as outstanding). Two puts per trial start and end, three in all.
 ///
 /// Without storage the study lives in memory (the W7 benchmark's in-memory figure).
 /// Threading: one thread (the tuner's loop); the optimizer is the study's for its lifetime.
@@ -120,6 +121,8 @@ class Study {
   Status saveTrial(const Trial& trial);
   Status saveOptimizer();
   Status tell(Trial& trial);
+  /// Replays the asks and tells made after the saved optimizer state (see the class comment).
+  Status replay(std::uint64_t saved_asks);
   Trial* find(std::uint64_t number);
 
   std::shared_ptr<Storage> storage_;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "map_storage.h"
 #include "aimass/core/model_artifact.h"
 #include "train_checkpoint.h"
 
@@ -107,40 +108,7 @@ TEST(TrainCheckpoint, RefusesAModelArtifactAndANewerFormat) {
   EXPECT_EQ(empty.status().code(), StatusCode::kDataLoss);
 }
 
-class MapStorage final : public Storage {
- public:
-  std::string describe() const override { return "map:test"; }
-  Status put(std::string_view key, std::string_view value) override {
-    std::lock_guard lock(mutex_);
-    values[std::string(key)] = std::string(value);
-    ++puts;
-    return Status();
-  }
-  Expected<std::string> get(std::string_view key) const override {
-    std::lock_guard lock(mutex_);
-    auto it = values.find(std::string(key));
-    if (it == values.end()) {
-      return notFound("no key '" + std::string(key) + "'");
-    }
-    return it->second;
-  }
-  Expected<std::vector<std::string>> list(std::string_view) const override {
-    return std::vector<std::string>{};
-  }
-  Status remove(std::string_view key) override {
-    std::lock_guard lock(mutex_);
-    return values.erase(std::string(key)) ? Status() : notFound(std::string(key));
-  }
-  Expected<bool> compareAndSet(std::string_view, std::optional<std::string_view>,
-                               std::string_view) override {
-    return failedPrecondition("not used");
-  }
-  std::map<std::string, std::string> values;
-  int puts = 0;
-
- private:
-  mutable std::mutex mutex_;
-};
+using aimass::testing::MapStorage;
 
 TEST(TrainCheckpoint, WritesOneRecordAndReadsItBack) {
   MapStorage storage;

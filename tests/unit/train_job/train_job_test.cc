@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "map_storage.h"
 #include "train_job.h"
 
 #include <gmock/gmock.h>
@@ -371,52 +372,7 @@ class AskTell final : public SearchOptimizer {
   Status loadState(std::string_view) override { return Status(); }
 };
 
-class MapStorage final : public Storage {
- public:
-  std::string describe() const override { return "map:test"; }
-  Status put(std::string_view key, std::string_view value) override {
-    std::lock_guard lock(mutex_);
-    values[std::string(key)] = std::string(value);
-    return Status();
-  }
-  Expected<std::string> get(std::string_view key) const override {
-    std::lock_guard lock(mutex_);
-    auto it = values.find(std::string(key));
-    if (it == values.end()) {
-      return notFound(std::string(key));
-    }
-    return it->second;
-  }
-  Expected<std::vector<std::string>> list(std::string_view prefix) const override {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> keys;
-    for (const auto& [key, value] : values) {
-      if (key.starts_with(prefix)) {
-        keys.push_back(key);
-      }
-    }
-    return keys;
-  }
-  Status remove(std::string_view key) override {
-    std::lock_guard lock(mutex_);
-    return values.erase(std::string(key)) > 0 ? Status() : notFound(std::string(key));
-  }
-  Expected<bool> compareAndSet(std::string_view key, std::optional<std::string_view> expected,
-                               std::string_view desired) override {
-    std::lock_guard lock(mutex_);
-    auto it = values.find(std::string(key));
-    const bool matches =
-        expected ? (it != values.end() && it->second == *expected) : it == values.end();
-    if (matches) {
-      values[std::string(key)] = std::string(desired);
-    }
-    return matches;
-  }
-  std::map<std::string, std::string> values;
-
- private:
-  mutable std::mutex mutex_;
-};
+using aimass::testing::MapStorage;
 
 // ---------------------------------------------------------------------------------------------
 
