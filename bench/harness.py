@@ -183,6 +183,50 @@ def workload_w9(args):
     return a, p, p["seconds"] / a["seconds"]
 
 
+# W7: search quality and overhead. bench/w7 (w7.cc) runs each search optimizer plugin through
+# the tuner's Study (in memory, and in storage.sqlite) and bench/w7/peer.py Optuna's samplers, on
+# Branin and Hartmann6, 50 trials, seeds 0-4. The best values are deterministic; the overheads
+# are medians over the runs. aimass's main figures are its best search's: the one with the
+# smallest regret over both functions, each scaled by random search's regret (BENCHMARKS.md's
+# random figures), so one search must be good at both.
+W7_TYPES = ["optimizer.tpe", "optimizer.cmaes", "optimizer.genetic", "optimizer.rl",
+            "optimizer.random"]
+W7_RANDOM = {"branin_best_value": 1.399, "hartmann6_best_value": -1.605}
+W7_MINIMA = {"branin_best_value": 0.397887, "hartmann6_best_value": -3.32237}
+
+
+def w7_regret(figures):
+    return sum((figures[k] - W7_MINIMA[k]) / (W7_RANDOM[k] - W7_MINIMA[k]) for k in W7_MINIMA)
+
+
+def workload_w7(args):
+    plugins = os.path.join(args.build, "lib", "aimass", "plugins")
+    types = [t for t in W7_TYPES
+             if os.path.exists(os.path.join(plugins, f"libaimass_optimizer_{t.split('.')[1]}.so"))]
+    if not types:
+        raise BenchError(f"no search optimizer plugin in {plugins}")
+    mine_runs, peer_runs = [], []
+    for _ in range(args.runs):
+        out, _, _ = run([os.path.join(args.build, "bench", "w7"), *types], aimass_env(1),
+                        "bench/w7")
+        mine_runs.append(last_json_line(out, "bench/w7"))
+        out, _, _ = run([PYTHON, os.path.join(BENCH, "w7", "peer.py")], peer_env(1),
+                        "bench/w7/peer.py")
+        peer_runs.append(last_json_line(out, "bench/w7/peer.py"))
+    mine = {}
+    per_type = {t: medians([r[t] for r in mine_runs]) for t in types}
+    best = min(types, key=lambda t: w7_regret(per_type[t]))
+    mine.update(per_type[best])
+    for t in types:
+        short = t.split(".")[1]
+        for key, value in per_type[t].items():
+            mine[f"{short}_{key}"] = value
+    peers = {name: medians([r[name] for r in peer_runs]) for name in peer_runs[0]}
+    tpe_ms = peers["tpe"]["ms_per_trial"]
+    return mine, peers, {"overhead": tpe_ms / mine["ms_per_trial"],
+                         "overhead_sqlite": tpe_ms / mine["ms_per_trial_sqlite"]}
+
+
 # W6: serving. Every server gets the same wrk load (bench/wrk/w6_request.lua: one POST body,
 # 64 connections on 2 wrk threads, answers slower than 10 s count as errors) and reports
 # req_per_s, p50_ms and p99_ms. Any error of aimass's (a refused or reset connection, a
@@ -718,7 +762,7 @@ def workload_tracking(args):
 
 
 WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W6": workload_w6,
-             "W9": workload_w9, "W10": workload_w10, "registry": workload_registry,
+             "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "registry": workload_registry,
              "tracking": workload_tracking}
 
 RESULTS_HEADER = """# Benchmark results
