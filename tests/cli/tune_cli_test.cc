@@ -351,6 +351,42 @@ TEST_F(TuneCli, ListShowsEveryStudyWithCountsAndBest) {
   EXPECT_THAT(fresh_show.out, HasSubstr("need at least 4 complete trials (0 so far)"));
 }
 
+TEST_F(TuneCli, ChoicesShowAsTheValuesTheyAre) {
+  StudySettings arch = lrStudy();
+  arch.name = "arch";
+  arch.maximize = true;
+  arch.dimensions[1].key = "net.hidden";
+  arch.dimensions[1].param_type = aimass::ParamType::kJson;
+  arch.dimensions[1].choices = {"[128]", "[256, 128]", "\"auto\""};
+  Trial t;
+  t.state = State::kComplete;
+  t.value = 0.9;
+  t.values = {0.001, 1, 0.2};
+  t.started = 10;
+  t.ended = 3910;
+  ws_.putStudy(arch, {t});
+  auto study = json({"show", "arch"});
+  auto params = study->getObject("best")->getObject("params");
+  auto hidden = params->getArray("net.hidden");
+  ASSERT_TRUE(hidden);
+  ASSERT_EQ(hidden->size(), 2u);
+  EXPECT_EQ(hidden->getElement<int>(0), 256);
+  EXPECT_EQ(hidden->getElement<int>(1), 128);
+  EXPECT_TRUE(study->isNull("importances"));  // one complete trial
+
+  t.values = {0.001, 2, kNan};
+  ws_.putStudy(arch, {t});
+  EXPECT_EQ(json({"show", "arch"})->getObject("best")->getObject("params")->getValue<std::string>(
+                "net.hidden"),
+            "auto");
+
+  Result r = tune({"show", "arch"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("objective  val_loss (maximize)"));
+  EXPECT_THAT(r.out, HasSubstr("[128] | [256, 128] | \"auto\""));
+  EXPECT_THAT(r.out, HasSubstr("1h05m"));  // 3900 s
+}
+
 TEST_F(TuneCli, StorageUriOpensTheStoreDirectly) {
   Result r = ws_.aimass({"tune", "list", "--storage", "fs:" + ws_.store().string()});
   ASSERT_EQ(r.code, 0) << r.err;
