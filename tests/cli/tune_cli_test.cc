@@ -376,8 +376,10 @@ TEST_F(TuneCli, ChoicesShowAsTheValuesTheyAre) {
 
   t.values = {0.001, 2, kNan};
   ws_.putStudy(arch, {t});
-  EXPECT_EQ(json({"show", "arch"})->getObject("best")->getObject("params")->getValue<std::string>(
-                "net.hidden"),
+  EXPECT_EQ(json({"show", "arch"})
+                ->getObject("best")
+                ->getObject("params")
+                ->getValue<std::string>("net.hidden"),
             "auto");
 
   Result r = tune({"show", "arch"});

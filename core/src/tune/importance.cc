@@ -39,16 +39,16 @@ std::vector<long> groupsOf(const TuneDimension& d, const std::vector<double>& xs
   }
   for (std::size_t i = 0; i < xs.size(); ++i) {
     if (!std::isnan(xs[i])) {
-      groups[i] = static_cast<long>(std::upper_bound(edges.begin(), edges.end(), xs[i]) -
-                                    edges.begin());
+      groups[i] =
+          static_cast<long>(std::upper_bound(edges.begin(), edges.end(), xs[i]) - edges.begin());
     }
   }
   return groups;
 }
 
 /// Epsilon squared of `ys` grouped by `groups` (see parameterImportances).
-double explainedShare(const std::vector<long>& groups, const std::vector<double>& ys,
-                      double mean, double total) {
+double explainedShare(const std::vector<long>& groups, const std::vector<double>& ys, double mean,
+                      double total) {
   std::map<long, std::pair<double, std::size_t>> sums;  // group -> (sum, count)
   for (std::size_t i = 0; i < ys.size(); ++i) {
     auto& [sum, count] = sums[groups[i]];
@@ -65,8 +65,7 @@ double explainedShare(const std::vector<long>& groups, const std::vector<double>
     between += static_cast<double>(sc.second) * (group_mean - mean) * (group_mean - mean);
   }
   const double within = std::max(0.0, total - between);
-  const double chance =
-      static_cast<double>(k - 1) * within / static_cast<double>(n - k);
+  const double chance = static_cast<double>(k - 1) * within / static_cast<double>(n - k);
   return std::max(0.0, (between - chance) / total);
 }
 

@@ -143,8 +143,8 @@ const Trial* bestOf(const std::vector<const Trial*>& board) {
 }
 
 std::size_t countIn(const std::vector<Trial>& trials, State state) {
-  return static_cast<std::size_t>(std::count_if(
-      trials.begin(), trials.end(), [&](const Trial& t) { return t.state == state; }));
+  return static_cast<std::size_t>(std::count_if(trials.begin(), trials.end(),
+                                                [&](const Trial& t) { return t.state == state; }));
 }
 
 /// A JSON text (a choice's value) written through `json` as the value it is.
@@ -271,8 +271,7 @@ std::string whenText(const StudySettings& settings, const TuneDimension& d) {
 }
 
 void printStudyJson(const StudySettings& settings, const std::vector<const Trial*>& board,
-                    const std::vector<double>& importances, std::size_t shown,
-                    std::ostream& out) {
+                    const std::vector<double>& importances, std::size_t shown, std::ostream& out) {
   JsonWriter json;
   json.beginObject().key("study").value(settings.name);
   json.key("optimizer").value(settings.optimizer_type).key("seed").value(settings.seed);
@@ -326,8 +325,8 @@ std::vector<std::vector<std::string>> leaderboardRows(const StudySettings& setti
       epochs = epoch ? "pruned at epoch " + epochs : "pruned";
     }
     std::vector<std::string> row = {"  " + std::to_string(i + 1), std::to_string(t.number),
-                                    trialStateName(t.state),
-                                    t.value ? formatFigure(*t.value) : "-", epochs};
+                                    trialStateName(t.state), t.value ? formatFigure(*t.value) : "-",
+                                    epochs};
     for (std::size_t d = 0; d < settings.dimensions.size(); ++d) {
       const TuneDimension& dimension = settings.dimensions[d];
       const std::string text = dimensionText(dimension, d, t);
@@ -345,9 +344,8 @@ std::vector<std::vector<std::string>> leaderboardRows(const StudySettings& setti
 }
 
 void printStudyText(const StudySettings& settings, const std::vector<Trial>& trials,
-                    const std::vector<const Trial*>& board,
-                    const std::vector<double>& importances, std::size_t shown,
-                    std::ostream& out) {
+                    const std::vector<const Trial*>& board, const std::vector<double>& importances,
+                    std::size_t shown, std::ostream& out) {
   out << "study      " << settings.name << "\n"
       << "optimizer  " << settings.optimizer_type << " (seed " << settings.seed << ")\n"
       << "objective  " << settings.objective << " ("
@@ -375,8 +373,9 @@ void printStudyText(const StudySettings& settings, const std::vector<Trial>& tri
     }
     for (std::size_t i = 0; i < shown; ++i) {
       if (board[i]->state == State::kFailed) {
-        out << "  trial " << board[i]->number << " failed: "
-            << (board[i]->reason.empty() ? "(no reason recorded)" : board[i]->reason) << "\n";
+        out << "  trial " << board[i]->number
+            << " failed: " << (board[i]->reason.empty() ? "(no reason recorded)" : board[i]->reason)
+            << "\n";
       }
     }
   }
@@ -453,16 +452,15 @@ Status printStudyList(const TuneCommand& command, const Storage& storage, std::o
       json.null();
     }
     json.endObject();
-    rows.push_back({name, settings.optimizer_type,
-                    settings.objective + (settings.maximize ? " (max)" : " (min)"),
-                    std::to_string(trials.size()),
-                    std::to_string(countIn(trials, State::kComplete)),
-                    std::to_string(countIn(trials, State::kPruned)),
-                    std::to_string(countIn(trials, State::kFailed)),
-                    std::to_string(countIn(trials, State::kRunning)),
-                    best ? formatFigure(*best->value) + " (trial " +
-                               std::to_string(best->number) + ")"
-                         : "-"});
+    rows.push_back(
+        {name, settings.optimizer_type,
+         settings.objective + (settings.maximize ? " (max)" : " (min)"),
+         std::to_string(trials.size()), std::to_string(countIn(trials, State::kComplete)),
+         std::to_string(countIn(trials, State::kPruned)),
+         std::to_string(countIn(trials, State::kFailed)),
+         std::to_string(countIn(trials, State::kRunning)),
+         best ? formatFigure(*best->value) + " (trial " + std::to_string(best->number) + ")"
+              : "-"});
   }
   json.endArray().endObject();
   if (command.json) {
@@ -497,8 +495,8 @@ Status printStudy(const TuneCommand& command, const Storage& storage, std::ostre
 
 namespace {
 
-const std::set<std::string> kValuedOptions = {"--config", "--storage", "--storage-node",
-                                              "--top", "--log-level", "--plugin-path"};
+const std::set<std::string> kValuedOptions = {"--config", "--storage",   "--storage-node",
+                                              "--top",    "--log-level", "--plugin-path"};
 
 }  // namespace
 
@@ -556,8 +554,7 @@ Expected<TuneCommand> parseTuneCommand(const std::vector<std::string>& words) {
     } else if (word == "--top") {
       std::size_t top = 0;
       auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), top);
-      if (value.empty() || error != std::errc() || end != value.data() + value.size() ||
-          top == 0) {
+      if (value.empty() || error != std::errc() || end != value.data() + value.size() || top == 0) {
         return invalidArgument("--top must be a whole number from 1, got '" + value + "'");
       }
       command.top = top;
@@ -570,8 +567,7 @@ Expected<TuneCommand> parseTuneCommand(const std::vector<std::string>& words) {
   command.action = positional.front();
   if (command.action == "list") {
     if (positional.size() > 1) {
-      return invalidArgument("'aimass tune list' takes no arguments, got '" + positional[1] +
-                             "'");
+      return invalidArgument("'aimass tune list' takes no arguments, got '" + positional[1] + "'");
     }
     if (top_given) {
       return invalidArgument("--top is not an option of 'aimass tune list'");

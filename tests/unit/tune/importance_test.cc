@@ -91,8 +91,7 @@ TEST(ParameterImportances, TheChoiceThatMattersGetsTheLargestShare) {
   const double effect[4] = {0.1, 0.5, 0.2, 0.9};
   for (int i = 0; i < 24; ++i) {
     const double act = static_cast<double>(i % 4);
-    trials.push_back(
-        trial({random.next(), act}, effect[i % 4] + 0.02 * random.next()));
+    trials.push_back(trial({random.next(), act}, effect[i % 4] + 0.02 * random.next()));
   }
   auto shares = parameterImportances(dims, trials);
   ASSERT_EQ(shares.size(), 2u);
@@ -109,8 +108,8 @@ TEST(ParameterImportances, InactiveValuesFormTheirOwnGroup) {
   Sequence random;
   for (int i = 0; i < 16; ++i) {
     const bool active = i % 2 == 1;
-    trials.push_back(trial({static_cast<double>(i % 4 / 2), active ? random.next() : kNan},
-                           active ? 1.0 : 0.0));
+    trials.push_back(
+        trial({static_cast<double>(i % 4 / 2), active ? random.next() : kNan}, active ? 1.0 : 0.0));
   }
   auto shares = parameterImportances(dims, trials);
   ASSERT_EQ(shares.size(), 2u);
