@@ -393,6 +393,12 @@ TEST_F(TuneCli, StorageUriOpensTheStoreDirectly) {
   Result r = ws_.aimass({"tune", "list", "--storage", "fs:" + ws_.store().string()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("lr"));
+  Result empty = ws_.aimass({"tune", "list", "--storage", "fs:" + ws_.store().string() + "2"});
+  ASSERT_EQ(empty.code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "no studies\n");
+  Result none = ws_.aimass({"tune", "show", "lr", "--storage", "fs:" + ws_.store().string() + "2"});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_THAT(none.err, HasSubstr("(it holds no studies)"));
 }
 
 TEST_F(TuneCli, UnknownStudyIsBadInputNamingTheKnownOnes) {
