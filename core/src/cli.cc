@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,7 @@
 #include "plugin_commands.h"
 #include "runs_cli.h"
 #include "tune/trial_worker.h"
+#include "tune/tune_cli.h"
 
 namespace aimass::core {
 namespace {
@@ -114,6 +116,8 @@ constexpr CommandHelp kCommands[] = {
      "List and show registered dataset versions (by content hash).", kDatasetsHelp},
     {"runs", "runs ACTION ... --config CONFIG | --storage URI",
      "List tracked training runs (filtered, sorted by a metric) or show one.", kRunsHelp},
+    {"tune", "tune ACTION ... --config CONFIG | --storage URI",
+     "List job.tune's studies or show one: leaderboard and parameter importances.", kTuneHelp},
     {"plugins list", "plugins list [--json]", "List node types and refused libraries.",
      "Loads the built-in types and every plugin found (see \"Plugin search\" "
      "in aimass --help)\n"
@@ -364,8 +368,8 @@ class Cli {
     if (words[0] == "runs") {
       return runs(argc, argv);
     }
-    if (words[0] == "tune" && words.size() > 1 && words[1] == "worker") {
-      return tuneWorker(argc, argv);
+    if (words[0] == "tune") {
+      return tune(argc, argv);
     }
     if (!isBuiltinCommandWord(words[0])) {
       return pluginCommand(argc, argv, words);
@@ -569,7 +573,7 @@ class Cli {
       out << "Usage: aimass [global options] " << command->usage << "\n\n"
           << command->summary << "\n\n"
           << command->details;
-      if (name == "models" || name == "datasets" || name == "runs") {
+      if (name == "models" || name == "datasets" || name == "runs" || name == "tune") {
         printStorageUriForms(out);
       }
       return kExitOk;
@@ -756,13 +760,7 @@ class Cli {
   // command names, and runs it on a `Service` (registry or tracking) of that store.
   template <typename Service, typename Parse, typename Execute>
   int storeCommand(int argc, char** argv, std::string_view name, Parse parse, Execute execute) {
-    int first = 1;
-    while (first < argc && std::string_view(argv[first]) != name) {
-      const std::string_view word = argv[first];
-      first += (word == "--log-level" || word == "--plugin-path") ? 2 : 1;
-    }
-    std::vector<std::string> words(argv + std::min(first + 1, argc), argv + argc);
-    auto command = parse(words);
+    auto command = parse(wordsAfter(argc, argv, name));
     if (!command.ok()) {
       throw UsageError(command.status().message());
     }
@@ -773,6 +771,16 @@ class Cli {
     }
     Service service(*store->storage);
     return execute(*command, service, std::cout, std::cerr);
+  }
+
+  // The words after the command word `name` (the global options before it skipped).
+  static std::vector<std::string> wordsAfter(int argc, char** argv, std::string_view name) {
+    int first = 1;
+    while (first < argc && std::string_view(argv[first]) != name) {
+      const std::string_view word = argv[first];
+      first += (word == "--log-level" || word == "--plugin-path") ? 2 : 1;
+    }
+    return std::vector<std::string>(argv + std::min(first + 1, argc), argv + argc);
   }
 
   int models(int argc, char** argv) {
@@ -832,11 +840,8 @@ class Cli {
   // `aimass tune worker ...`: one trial of a job.tune, in the process the tuner started for it
   // (TrialProcess). Its stderr goes to the tuner, which keeps the last lines for a failure.
   int tuneWorker(int argc, char** argv) {
-    int first = 1;
-    while (first < argc && std::string_view(argv[first]) != "worker") {
-      ++first;
-    }
-    std::vector<std::string> words(argv + std::min(first + 1, argc), argv + argc);
+    std::vector<std::string> words = wordsAfter(argc, argv, "tune");
+    words.erase(words.begin());  // "worker"
     auto options = parseTrialWorkerOptions(words);
     if (!options.ok()) {
       throw UsageError(options.status().message());
@@ -852,6 +857,21 @@ class Cli {
 
   int runs(int argc, char** argv) {
     return storeCommand<Tracking>(argc, argv, "runs", parseRunsCommand, runRunsCommand);
+  }
+
+  // `aimass tune ACTION ...`: list and show read the studies of a store (tune/tune_cli.h), only
+  // through the Storage interface. Further actions dispatch here on `action`.
+  int tune(int argc, char** argv) {
+    const std::string action = tuneAction(wordsAfter(argc, argv, "tune"));
+    if (action == "list" || action == "show") {
+      return storeCommand<std::reference_wrapper<Storage>>(argc, argv, "tune", parseTuneCommand,
+                                                           runTuneCommand);
+    }
+    if (action == "worker") {
+      return tuneWorker(argc, argv);  // internal: one trial, started by job.tune
+    }
+    throw UsageError(action.empty() ? "'tune' needs a subcommand: list or show"
+                                    : "unknown subcommand 'tune " + action + "': use list or show");
   }
 
   int pluginsList(bool json) {
