@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "param_conversion.h"
-#include "tune/tune_job.h"
+#include "tune/tune_space.h"
 #include "yaml_location.h"
 
 namespace aimass::core {

@@ -246,26 +246,6 @@ Expected<TrialWorkerOptions> parseTrialWorkerOptions(const std::vector<std::stri
   return o;
 }
 
-std::vector<std::string> dependencyClosure(const std::vector<GraphNode>& nodes,
-                                           const std::string& job) {
-  std::vector<std::string> closure = {job};
-  for (std::size_t i = 0; i < closure.size(); ++i) {
-    for (const auto& node : nodes) {
-      if (node.decl.name != closure[i]) {
-        continue;
-      }
-      for (const auto& [param, targets] : node.refs) {
-        for (const auto& target : targets) {
-          if (std::find(closure.begin(), closure.end(), target) == closure.end()) {
-            closure.push_back(target);
-          }
-        }
-      }
-    }
-  }
-  return closure;
-}
-
 Expected<ConfigDocument> trialDocument(const Graph& graph, const std::string& tune_node,
                                        const std::vector<double>& values,
                                        const std::string& artifact, const std::string& study,

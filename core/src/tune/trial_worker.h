@@ -12,6 +12,7 @@
 #include "aimass/core/graph.h"
 #include "aimass/host.h"
 #include "aimass/status.h"
+#include "tune/tune_space.h"
 
 namespace aimass::core {
 
@@ -31,11 +32,6 @@ struct TrialWorkerOptions {
 /// Reads `--config F --node N --trial K --values JSON --threads T --study S --parent P
 /// [--artifact KEY]`; kInvalidArgument naming the first problem.
 Expected<TrialWorkerOptions> parseTrialWorkerOptions(const std::vector<std::string>& words);
-
-/// The names of the nodes job `job` needs: itself and every node it references, directly or
-/// not.
-std::vector<std::string> dependencyClosure(const std::vector<GraphNode>& nodes,
-                                           const std::string& job);
 
 /// The configuration one trial runs: the nodes the trial job needs, with the trial's values
 /// written over the parameters the space names (each at the place its space key is written,

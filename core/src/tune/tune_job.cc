@@ -39,15 +39,6 @@ std::string refOf(const GraphNode& node, const std::string& param) {
   return {};
 }
 
-const ParamDecl* paramDecl(const NodeDecl& decl, const std::string& name) {
-  for (const auto& p : decl.params) {
-    if (p.name == name) {
-      return &p;
-    }
-  }
-  return nullptr;
-}
-
 /// The values of a trial as "key=value" pairs, for logs.
 std::string describeValues(const std::vector<TuneDimension>& dimensions,
                            const std::vector<double>& values) {
@@ -358,33 +349,6 @@ Status TuneJob::adoptBest(Host& host, const Study& study, bool register_version)
   return Status();
 }
 
-void checkTuneNodes(const std::vector<GraphNode>& nodes, Diagnostics& diagnostics) {
-  for (const auto& node : nodes) {
-    if (node.type == nullptr || node.decl.type != kType) {
-      continue;
-    }
-    const std::string trial = refOf(node, "trial");
-    const GraphNode* target = findNode(nodes, trial);
-    if (target == nullptr || target->type == nullptr) {
-      continue;  // reported by the validator
-    }
-    if (target->decl.type != "job.train") {
-      const ParamDecl* p = paramDecl(node.decl, "trial");
-      diagnostics.push_back({p != nullptr ? p->value_where : node.decl.where,
-                             "parameter 'trial' of node '" + node.decl.name +
-                                 "' must name a job.train, but '" + trial + "' is a " +
-                                 target->decl.type,
-                             ""});
-      continue;
-    }
-    const ParamDecl* space = paramDecl(node.decl, "space");
-    if (space == nullptr) {
-      continue;  // missing required parameter: reported by the validator
-    }
-    parseTuneSpace(node.decl, *space, nodes, dependencyClosure(nodes, trial), diagnostics);
-  }
-}
-
 void attachTuneContext(const Graph& graph) {
   std::vector<std::string> libraries;
   for (const RegisteredType* type : graph.registry().all()) {
@@ -411,7 +375,7 @@ void attachTuneContext(const Graph& graph) {
       }
     }
     Diagnostics diagnostics;
-    if (const ParamDecl* space = paramDecl(node.decl, "space")) {
+    if (const ParamDecl* space = findParamDecl(node.decl, "space")) {
       auto dimensions =
           parseTuneSpace(node.decl, *space, graph.nodes(),
                          dependencyClosure(graph.nodes(), context.trial_job), diagnostics);

@@ -92,10 +92,6 @@ class TuneJob final : public Job {
 /// The job.tune node type (registered with the built-in types).
 NodeType tuneJobNodeType();
 
-/// Checks every job.tune node of a graph being validated: its `trial` names a job.train, and
-/// its `space` (parseTuneSpace()) fits the nodes that job uses. Called by Graph::validate().
-void checkTuneNodes(const std::vector<GraphNode>& nodes, Diagnostics& diagnostics);
-
 /// Hands each job.tune node of an instantiated graph its context. Called by the Runtime after
 /// Graph::instantiate().
 void attachTuneContext(const Graph& graph);

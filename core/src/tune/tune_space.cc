@@ -1,17 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tune/tune_space.h"
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 
 #include "aimass/core/type_registry.h"
-#include "aimass/util/json_writer.h"
 #include "aimass/util/number_text.h"
 #include "param_conversion.h"
 #include "yaml_location.h"
@@ -340,6 +335,15 @@ class SpaceParser {
 
 }  // namespace
 
+const ParamDecl* findParamDecl(const NodeDecl& decl, const std::string& name) {
+  for (const auto& p : decl.params) {
+    if (p.name == name) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
 const char* tuneKindName(TuneDimension::Kind kind) { return kKinds[static_cast<int>(kind)]; }
 
 std::optional<std::vector<TuneDimension>> parseTuneSpace(const NodeDecl& tune,
@@ -392,93 +396,73 @@ std::string trialValueText(const TuneDimension& d, double v) {
   return formatNumber(v);
 }
 
-std::string tuneSpaceJson(const std::vector<TuneDimension>& dimensions) {
-  JsonWriter json;
-  writeTuneSpace(json, dimensions);
-  return json.str();
+namespace {
+
+const GraphNode* findGraphNode(const std::vector<GraphNode>& nodes, const std::string& name) {
+  for (const auto& node : nodes) {
+    if (node.decl.name == name) {
+      return &node;
+    }
+  }
+  return nullptr;
 }
 
-void writeTuneSpace(JsonWriter& json, const std::vector<TuneDimension>& dimensions) {
-  json.beginArray();
-  for (const auto& d : dimensions) {
-    json.beginObject().key("key").value(d.key).key("kind").value(tuneKindName(d.kind));
-    json.key("param_type").value(paramTypeName(d.param_type));
-    if (d.kind == TuneDimension::Kind::kChoice) {
-      json.key("choices").beginArray();
-      for (const auto& c : d.choices) {
-        json.value(c);
-      }
-      json.endArray();
-    } else {
-      json.key("low").value(d.low).key("high").value(d.high);
+std::string firstRef(const GraphNode& node, const std::string& param) {
+  for (const auto& [name, targets] : node.refs) {
+    if (name == param && !targets.empty()) {
+      return targets.front();
     }
-    if (d.parent) {
-      json.key("when").beginObject().key("dimension").value(std::uint64_t{*d.parent});
-      json.key("choices").beginArray();
-      for (auto c : d.parent_choices) {
-        json.value(std::uint64_t{c});
-      }
-      json.endArray().endObject();
-    }
-    json.endObject();
   }
-  json.endArray();
+  return {};
 }
 
-Expected<std::vector<TuneDimension>> parseTuneSpaceJson(const std::string& text) {
-  std::vector<TuneDimension> dimensions;
-  Status status = guard("reading a study's search space", [&]() -> Status {
-    Poco::JSON::Parser parser;
-    auto array = parser.parse(text).extract<Poco::JSON::Array::Ptr>();
-    for (std::size_t i = 0; i < array->size(); ++i) {
-      auto o = array->getObject(static_cast<unsigned>(i));
-      TuneDimension d;
-      d.key = o->getValue<std::string>("key");
-      const auto dot = d.key.find('.');
-      d.node = d.key.substr(0, dot);
-      d.param = dot == std::string::npos ? std::string() : d.key.substr(dot + 1);
-      const std::string kind = o->getValue<std::string>("kind");
-      const auto* found = std::find_if(std::begin(kKinds), std::end(kKinds),
-                                       [&](const char* k) { return kind == k; });
-      if (found == std::end(kKinds)) {
-        return dataLoss("the study's space has an unknown kind '" + kind + "'");
+}  // namespace
+
+std::vector<std::string> dependencyClosure(const std::vector<GraphNode>& nodes,
+                                           const std::string& job) {
+  std::vector<std::string> closure = {job};
+  for (std::size_t i = 0; i < closure.size(); ++i) {
+    for (const auto& node : nodes) {
+      if (node.decl.name != closure[i]) {
+        continue;
       }
-      d.kind = static_cast<TuneDimension::Kind>(found - std::begin(kKinds));
-      const std::string param_type = o->getValue<std::string>("param_type");
-      bool known = false;
-      for (int t = 0; t <= static_cast<int>(ParamType::kJson); ++t) {
-        if (paramTypeName(static_cast<ParamType>(t)) == param_type) {
-          d.param_type = static_cast<ParamType>(t);
-          known = true;
+      for (const auto& [param, targets] : node.refs) {
+        for (const auto& target : targets) {
+          if (std::find(closure.begin(), closure.end(), target) == closure.end()) {
+            closure.push_back(target);
+          }
         }
       }
-      if (!known) {
-        return dataLoss("the study's space has an unknown parameter type '" + param_type + "'");
-      }
-      if (d.kind == TuneDimension::Kind::kChoice) {
-        auto choices = o->getArray("choices");
-        for (std::size_t k = 0; choices && k < choices->size(); ++k) {
-          d.choices.push_back(choices->getElement<std::string>(static_cast<unsigned>(k)));
-        }
-      } else {
-        d.low = o->getValue<double>("low");
-        d.high = o->getValue<double>("high");
-      }
-      if (auto when = o->getObject("when")) {
-        d.parent = when->getValue<std::size_t>("dimension");
-        auto choices = when->getArray("choices");
-        for (std::size_t k = 0; choices && k < choices->size(); ++k) {
-          d.parent_choices.push_back(choices->getElement<std::size_t>(static_cast<unsigned>(k)));
-        }
-      }
-      dimensions.push_back(std::move(d));
     }
-    return Status();
-  });
-  if (!status.ok()) {
-    return status;
   }
-  return dimensions;
+  return closure;
+}
+
+void checkTuneNodes(const std::vector<GraphNode>& nodes, Diagnostics& diagnostics) {
+  for (const auto& node : nodes) {
+    if (node.type == nullptr || node.decl.type != "job.tune") {
+      continue;
+    }
+    const std::string trial = firstRef(node, "trial");
+    const GraphNode* target = findGraphNode(nodes, trial);
+    if (target == nullptr || target->type == nullptr) {
+      continue;  // reported by the validator
+    }
+    if (target->decl.type != "job.train") {
+      const ParamDecl* p = findParamDecl(node.decl, "trial");
+      diagnostics.push_back({p != nullptr ? p->value_where : node.decl.where,
+                             "parameter 'trial' of node '" + node.decl.name +
+                                 "' must name a job.train, but '" + trial + "' is a " +
+                                 target->decl.type,
+                             ""});
+      continue;
+    }
+    const ParamDecl* space = findParamDecl(node.decl, "space");
+    if (space == nullptr) {
+      continue;  // missing required parameter: reported by the validator
+    }
+    parseTuneSpace(node.decl, *space, nodes, dependencyClosure(nodes, trial), diagnostics);
+  }
 }
 
 }  // namespace aimass::core

@@ -46,6 +46,18 @@ struct TuneDimension {
   SourceLocation where;                     ///< where KEY is written
 };
 
+/// The names of the nodes job `job` needs: itself and every node it references, directly or
+/// not.
+std::vector<std::string> dependencyClosure(const std::vector<GraphNode>& nodes,
+                                           const std::string& job);
+
+/// Checks every job.tune node of a graph being validated: its `trial` names a job.train, and
+/// its `space` (parseTuneSpace()) fits the nodes that job uses. Called by Graph::validate().
+void checkTuneNodes(const std::vector<GraphNode>& nodes, Diagnostics& diagnostics);
+
+/// The parameter `name` as written in `decl`; null when it is not written.
+const ParamDecl* findParamDecl(const NodeDecl& decl, const std::string& name);
+
 /// "choice", "uniform", ...: the kind as the configuration writes it.
 const char* tuneKindName(TuneDimension::Kind kind);
 
