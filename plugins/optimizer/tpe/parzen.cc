@@ -28,8 +28,9 @@ ParzenEstimator::Kernel ParzenEstimator::numericKernel(double mu, double sigma) 
 
 std::size_t ParzenEstimator::categoricalTable(std::size_t choices, double observed,
                                               double prior_weight) {
+  // Every choice gets `prior_weight`, the observed one 1 more (NaN: none), normalised.
   const std::size_t offset = tables_.size();
-  const double smoothing = prior_weight / static_cast<double>(choices);
+  const double smoothing = prior_weight;  // per choice
   const bool known = !std::isnan(observed);
   const double total = smoothing * static_cast<double>(choices) + (known ? 1 : 0);
   for (std::size_t c = 0; c < choices; ++c) {
@@ -93,11 +94,11 @@ void ParzenEstimator::fit(const SearchSpace& space, std::span<const std::size_t>
   for (std::size_t j = 0; j < m; ++j) {
     const SearchDimension& d = space[dims_[j]];
     if (d.type == SearchDimension::Type::kCategorical) {
-      const std::size_t uniform = categoricalTable(d.choices.size(), NAN, 0);
+      const std::size_t uniform = categoricalTable(d.choices.size(), NAN, 1);
       for (std::size_t k = 0; k < n; ++k) {
         const double v = (*observations[k].values)[dims_[j]];
         kernels_[k * m + j].table =
-            std::isnan(v) ? uniform : categoricalTable(d.choices.size(), v, options.prior_weight);
+            std::isnan(v) ? uniform : categoricalTable(d.choices.size(), v, options.categorical_smoothing);
       }
       kernels_[n * m + j].table = uniform;
       continue;

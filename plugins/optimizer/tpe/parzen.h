@@ -6,8 +6,8 @@
 // and integer ranges are handled by the mapping) plus one broad prior component.
 //
 //   kFloat / kInt   a normal kernel truncated to [0, 1] around the observation's unit position
-//   kCategorical    a categorical distribution: the observed choice gets weight 1, every choice
-//                   gets prior_weight / choices on top, normalised
+//   kCategorical    a categorical distribution: every choice gets weight categorical_smoothing,
+//                   the observed one 1 more, normalised
 //
 // A component whose observation is inactive in a dimension (a conditional dimension switched off
 // by its parent) uses the prior kernel there, so each component is a proper distribution over
@@ -28,11 +28,12 @@ namespace aimass::plugins::optimizer {
 
 /// How the estimators are built (the node's parameters).
 struct ParzenOptions {
-  double prior_weight = 1.0;         ///< weight of the prior component and categorical smoothing
+  double prior_weight = 0.5;         ///< weight of the prior component in the mixture
   bool consider_magic_clip = false;  ///< lower bound on bandwidths: 1 / min(100, components)
   bool consider_endpoints = false;   ///< univariate: the bounds count as neighbours
   bool multivariate = true;          ///< one bandwidth per dimension from Scott's rule
-  double bandwidth = 0.15;           ///< multivariate: bandwidth at one observation, unit space
+  double categorical_smoothing = 1.33; ///< weight each choice gets in every categorical kernel
+  double bandwidth = 0.12;           ///< multivariate: bandwidth at one observation, unit space
 };
 
 /// One observation for fitting: its values in model coordinates (toUnit() for numbers, the

@@ -49,12 +49,17 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
     p.push_back(ParamSpec::number("bandwidth",
                                   "Multivariate: kernel width at one observation, as a fraction "
                                   "of each dimension's unit range; shrinks as n^(-1/(d+4)).")
-                    .withDefault(0.15)
+                    .withDefault(0.12)
                     .range(0.001, 1));
     p.push_back(ParamSpec::number("prior_weight",
-                                  "Weight of the uniform-ish prior component and of the "
-                                  "smoothing of categorical kernels.")
-                    .withDefault(1.0)
+                                  "Weight of the broad prior component (each result weighs up "
+                                  "to 1).")
+                    .withDefault(0.5)
+                    .range(1e-6, 1e6));
+    p.push_back(ParamSpec::number("categorical_smoothing",
+                                  "Weight every choice gets in a categorical kernel, besides 1 "
+                                  "on the observed choice: larger explores choices more.")
+                    .withDefault(1.33)
                     .range(1e-6, 1e6));
     p.push_back(ParamSpec::boolean("consider_magic_clip",
                                    "Keep bandwidths above 1 / min(100, components) of the range.")
@@ -82,6 +87,7 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
         o.parzen.multivariate = config.getBool("multivariate");
         o.parzen.bandwidth = config.getFloat("bandwidth");
         o.parzen.prior_weight = config.getFloat("prior_weight");
+        o.parzen.categorical_smoothing = config.getFloat("categorical_smoothing");
         o.parzen.consider_magic_clip = config.getBool("consider_magic_clip");
         o.parzen.consider_endpoints = config.getBool("consider_endpoints");
         node = std::make_unique<aimass::plugins::optimizer::TpeSearch>(o);

@@ -197,6 +197,34 @@ TEST(TpeTest, ParzenEstimatorIsANormalisedDensity) {
   EXPECT_NEAR(integral, 1.0, 1e-3);
 }
 
+TEST(TpeTest, ParzenEstimatorOverACategoryAndAConditionalFloatIsNormalised) {
+  // Sum over the choices of the integral over the float (active for choice 1 only): 1.
+  SearchSpace space(2);
+  space[0].name = "c";
+  space[0].type = SearchDimension::Type::kCategorical;
+  space[0].choices = {"a", "b", "c"};
+  space[1].name = "x";
+  space[1].parent = 0;
+  space[1].parent_choices = {1};
+  const std::size_t dims[2] = {0, 1};
+  const std::vector<double> a = {0, NAN}, b = {1, 0.3};
+  const ParzenObservation obs[2] = {{&a, 1.0}, {&b, 1.0}};
+  ParzenEstimator e;
+  e.fit(space, dims, obs, ParzenOptions{});
+  double total = 0;
+  for (double choice : {0.0, 2.0}) {
+    const double x[2] = {choice, NAN};
+    ASSERT_TRUE(std::isfinite(e.logDensity(space, x)));
+    total += std::exp(e.logDensity(space, x));
+  }
+  const int steps = 20000;
+  for (int i = 0; i < steps; ++i) {
+    const double x[2] = {1, (i + 0.5) / steps};
+    total += std::exp(e.logDensity(space, x)) / steps;
+  }
+  EXPECT_NEAR(total, 1.0, 1e-3);
+}
+
 TEST(TpeTest, BeginRefusesBadSpacesAndSeveralObjectives) {
   TpeSearch search(withSeed(0));
   EXPECT_EQ(search.ask(1).status().code(), StatusCode::kFailedPrecondition);
