@@ -33,8 +33,7 @@ std::vector<double> gridValues(const SearchDimension& d, std::size_t points) {
     }
   }
   for (std::size_t k = 0; k < points; ++k) {
-    const double u =
-        points == 1 ? 0.5 : static_cast<double>(k) / static_cast<double>(points - 1);
+    const double u = points == 1 ? 0.5 : static_cast<double>(k) / static_cast<double>(points - 1);
     const double v = fromUnit(d, u);
     if (out.empty() || out.back() != v) {  // a one-point range or crowded integers
       out.push_back(v);
@@ -224,8 +223,7 @@ Status GridSearch::loadState(std::string_view state) {
   }
   const std::uint64_t position = reader.u64();
   SearchLedger ledger;
-  if (!reader.ok() || position > total_ || !ledger.read(reader, space_.size()) ||
-      !reader.atEnd()) {
+  if (!reader.ok() || position > total_ || !ledger.read(reader, space_.size()) || !reader.atEnd()) {
     return dataLoss("optimizer.grid: the saved state is truncated or corrupt");
   }
   return guard("optimizer.grid loadState", [&] {

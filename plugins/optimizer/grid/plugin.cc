@@ -24,9 +24,8 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                            "integers when it has at most this many, else this many spread ones.")
             .withDefault(std::int64_t{5})
             .range(1, 1000000));
-    type.params.push_back(
-        ParamSpec::boolean("shuffle", "Visit the grid in a seeded random order.")
-            .withDefault(false));
+    type.params.push_back(ParamSpec::boolean("shuffle", "Visit the grid in a seeded random order.")
+                              .withDefault(false));
     type.params.push_back(
         ParamSpec::integer("seed", "Mixed with the tuner's seed to fix the shuffled order.")
             .withDefault(std::int64_t{0}));

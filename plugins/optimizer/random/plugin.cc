@@ -42,11 +42,10 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       aimass::Status status = aimass::guard("optimizer.random factory", [&] {
         aimass::plugins::optimizer::RandomOptions options;
         const std::string& sequence = config.getString("sequence");
-        options.sequence = sequence == "uniform"
-                               ? aimass::plugins::optimizer::RandomSequence::kUniform
-                           : sequence == "halton"
-                               ? aimass::plugins::optimizer::RandomSequence::kHalton
-                               : aimass::plugins::optimizer::RandomSequence::kSobol;
+        options.sequence =
+            sequence == "uniform"  ? aimass::plugins::optimizer::RandomSequence::kUniform
+            : sequence == "halton" ? aimass::plugins::optimizer::RandomSequence::kHalton
+                                   : aimass::plugins::optimizer::RandomSequence::kSobol;
         options.scramble = config.getBool("scramble");
         options.seed = static_cast<std::uint64_t>(config.getInt("seed"));
         node = std::make_unique<aimass::plugins::optimizer::RandomSearchSequence>(options);

@@ -41,8 +41,7 @@ std::size_t ParzenEstimator::categoricalTable(std::size_t choices, double observ
 }
 
 // Bandwidths of the observed (active) kernels of one numeric dimension, in the order of `mus`.
-std::vector<double> ParzenEstimator::numericSigmas(std::span<const double> mus,
-                                                   std::size_t active,
+std::vector<double> ParzenEstimator::numericSigmas(std::span<const double> mus, std::size_t active,
                                                    const ParzenOptions& options) const {
   std::vector<double> sigmas(mus.size(), 1.0);
   if (mus.empty()) {
@@ -66,10 +65,10 @@ std::vector<double> ParzenEstimator::numericSigmas(std::span<const double> mus,
         continue;  // the prior keeps its own bandwidth
       }
       const double here = sorted[order[r]];
-      const double left = r > 0 ? here - sorted[order[r - 1]]
-                                : (options.consider_endpoints ? here : -1);
-      const double right = r + 1 < m ? sorted[order[r + 1]] - here
-                                     : (options.consider_endpoints ? 1 - here : -1);
+      const double left =
+          r > 0 ? here - sorted[order[r - 1]] : (options.consider_endpoints ? here : -1);
+      const double right =
+          r + 1 < m ? sorted[order[r + 1]] - here : (options.consider_endpoints ? 1 - here : -1);
       sigmas[order[r]] = std::max(left, right) > 0 ? std::max(left, right) : 1.0;
     }
   }
@@ -98,7 +97,8 @@ void ParzenEstimator::fit(const SearchSpace& space, std::span<const std::size_t>
       for (std::size_t k = 0; k < n; ++k) {
         const double v = (*observations[k].values)[dims_[j]];
         kernels_[k * m + j].table =
-            std::isnan(v) ? uniform : categoricalTable(d.choices.size(), v, options.categorical_smoothing);
+            std::isnan(v) ? uniform
+                          : categoricalTable(d.choices.size(), v, options.categorical_smoothing);
       }
       kernels_[n * m + j].table = uniform;
       continue;

@@ -28,12 +28,12 @@ namespace aimass::plugins::optimizer {
 
 /// How the estimators are built (the node's parameters).
 struct ParzenOptions {
-  double prior_weight = 0.5;         ///< weight of the prior component in the mixture
-  bool consider_magic_clip = false;  ///< lower bound on bandwidths: 1 / min(100, components)
-  bool consider_endpoints = false;   ///< univariate: the bounds count as neighbours
-  bool multivariate = true;          ///< one bandwidth per dimension from Scott's rule
-  double categorical_smoothing = 1.33; ///< weight each choice gets in every categorical kernel
-  double bandwidth = 0.12;           ///< multivariate: bandwidth at one observation, unit space
+  double prior_weight = 0.5;            ///< weight of the prior component in the mixture
+  bool consider_magic_clip = false;     ///< lower bound on bandwidths: 1 / min(100, components)
+  bool consider_endpoints = false;      ///< univariate: the bounds count as neighbours
+  bool multivariate = true;             ///< one bandwidth per dimension from Scott's rule
+  double categorical_smoothing = 1.33;  ///< weight each choice gets in every categorical kernel
+  double bandwidth = 0.12;              ///< multivariate: bandwidth at one observation, unit space
 };
 
 /// One observation for fitting: its values in model coordinates (toUnit() for numbers, the
@@ -60,8 +60,8 @@ class ParzenEstimator {
 
  private:
   struct Kernel {
-    double mu = 0.5;        ///< numeric: centre in unit space
-    double sigma = 1;       ///< numeric: bandwidth in unit space
+    double mu = 0.5;   ///< numeric: centre in unit space
+    double sigma = 1;  ///< numeric: bandwidth in unit space
     double inv_sigma = 1;
     double log_const = 0;   ///< -log(sigma * sqrt(2 pi) * mass inside [0, 1])
     std::size_t table = 0;  ///< categorical: offset of the log probabilities in tables_

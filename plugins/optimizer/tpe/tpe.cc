@@ -23,8 +23,9 @@ void recencyWeights(std::size_t count, std::vector<double>& weights) {
   const std::size_t ramp = count - 25;
   const double n = static_cast<double>(count);
   for (std::size_t i = 0; i < ramp; ++i) {
-    weights[i] = ramp == 1 ? 1 / n : 1 / n + (1 - 1 / n) * static_cast<double>(i) /
-                                                 static_cast<double>(ramp - 1);
+    weights[i] = ramp == 1
+                     ? 1 / n
+                     : 1 / n + (1 - 1 / n) * static_cast<double>(i) / static_cast<double>(ramp - 1);
   }
 }
 // Whether every stored value lies in the space, NaN exactly where inactive: a corrupt state must
@@ -110,7 +111,8 @@ std::vector<double> TpeSearch::propose() {
               [&](std::size_t a, std::size_t b) { return history[a].id < history[b].id; });
     return group;
   };
-  const auto below_rows = byAge({good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n_below)});
+  const auto below_rows =
+      byAge({good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n_below)});
   const auto above_rows = byAge({good.begin() + static_cast<std::ptrdiff_t>(n_below), good.end()});
   // Failed results and (with the constant liar) outstanding candidates join the bad group.
   std::vector<std::vector<double>> pending_units;
@@ -163,12 +165,14 @@ std::vector<double> TpeSearch::propose() {
       const std::size_t one[1] = {d};
       below_[d].fit(space_, one, observations(below_rows, below_weights, false, d),
                     options_.parzen);
-      above_[d].fit(space_, one, observations(above_rows, above_weights, true, d),
-                    options_.parzen);
+      above_[d].fit(space_, one, observations(above_rows, above_weights, true, d), options_.parzen);
     }
   }
+  return bestCandidate();
+}
 
-  std::vector<double> best, values(dims), units;
+std::vector<double> TpeSearch::bestCandidate() {
+  std::vector<double> best, values(space_.size()), units;
   double best_score = -std::numeric_limits<double>::infinity();
   for (std::size_t k = 0; k < std::max<std::size_t>(options_.n_ei_candidates, 1); ++k) {
     std::fill(values.begin(), values.end(), std::numeric_limits<double>::quiet_NaN());

@@ -62,7 +62,10 @@ class TpeSearch final : public SearchOptimizer {
   const std::vector<SearchRecord>& history() const noexcept { return ledger_.history(); }
 
  private:
+  /// Fits the estimators to the history and returns the next candidate's values.
   std::vector<double> propose();
+  /// Of n_ei_candidates draws from the fitted l(x), the one with the largest l(x) / g(x).
+  std::vector<double> bestCandidate();
   std::size_t gamma(std::size_t n) const;
 
   const TpeOptions options_;

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "grid.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,7 +13,6 @@
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
-#include "grid.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -68,8 +69,8 @@ TEST(GridTest, PassesTheSearchOptimizerConformanceSuite) {
     for (std::uint64_t seed : {0u, 3u}) {
       GridSearch search(options(5, shuffle, seed));
       for (const auto& check : aimass::testing::checkSearchOptimizer(search)) {
-        EXPECT_TRUE(check.passed) << "shuffle " << shuffle << " seed " << seed << ": "
-                                  << check.name << ": " << check.detail;
+        EXPECT_TRUE(check.passed) << "shuffle " << shuffle << " seed " << seed << ": " << check.name
+                                  << ": " << check.detail;
       }
     }
   }

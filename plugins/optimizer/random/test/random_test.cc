@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "random.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,7 +13,6 @@
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
-#include "random.h"
 #include "sequences.h"
 #include "sobol_table.h"
 
@@ -45,9 +46,9 @@ TEST(RandomTest, PassesTheSearchOptimizerConformanceSuite) {
       for (std::uint64_t seed : {0u, 7u}) {
         RandomSearchSequence search(options(sequence, scramble, seed));
         for (const auto& check : aimass::testing::checkSearchOptimizer(search)) {
-          EXPECT_TRUE(check.passed) << static_cast<int>(sequence) << " scramble " << scramble
-                                    << " seed " << seed << ": " << check.name << ": "
-                                    << check.detail;
+          EXPECT_TRUE(check.passed)
+              << static_cast<int>(sequence) << " scramble " << scramble << " seed " << seed << ": "
+              << check.name << ": " << check.detail;
         }
       }
     }

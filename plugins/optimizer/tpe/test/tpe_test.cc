@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "tpe.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,7 +14,6 @@
 #include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
 #include "parzen.h"
-#include "tpe.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -135,7 +136,9 @@ TEST(TpeTest, ConstantLiarSpreadsABatch) {
     EXPECT_TRUE(search.begin({floatDim("x", 0, 1)}, 1, 1).ok());
     for (int i = 0; i < 20; ++i) {
       auto c = search.ask(1).value()[0];
-      EXPECT_TRUE(search.tell(std::vector<Evaluation>{{c.id, std::abs(c.values[0] - 0.3), false, {}}}).ok());
+      EXPECT_TRUE(
+          search.tell(std::vector<Evaluation>{{c.id, std::abs(c.values[0] - 0.3), false, {}}})
+              .ok());
     }
     auto batch = search.ask(8).value();
     double low = 1, high = 0;
@@ -154,7 +157,9 @@ TEST(TpeTest, StateRoundTripMidSearchWithConditionalSpace) {
   ASSERT_TRUE(a.begin(space, 4, 1).ok());
   for (int i = 0; i < 15; ++i) {
     auto c = a.ask(1).value()[0];
-    ASSERT_TRUE(a.tell(std::vector<Evaluation>{{c.id, std::isnan(c.values[4]) ? 1.0 : c.values[4], i == 3, {}}}).ok());
+    ASSERT_TRUE(a.tell(std::vector<Evaluation>{
+                           {c.id, std::isnan(c.values[4]) ? 1.0 : c.values[4], i == 3, {}}})
+                    .ok());
   }
   a.ask(1).value();  // left outstanding
   std::string state;
