@@ -196,7 +196,7 @@ double ParzenEstimator::logDensity(const SearchSpace& space, std::span<const dou
     if (s > best) {
       sum = sum * std::exp(best - s) + 1;
       best = s;
-    } else {
+    } else if (s > best - 40) {  // smaller terms change nothing at double precision
       sum += std::exp(s - best);
     }
   }

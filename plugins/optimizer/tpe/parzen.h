@@ -28,12 +28,12 @@ namespace aimass::plugins::optimizer {
 
 /// How the estimators are built (the node's parameters).
 struct ParzenOptions {
-  double prior_weight = 0.5;            ///< weight of the prior component in the mixture
+  double prior_weight = 0.3;            ///< weight of the prior component in the mixture
   bool consider_magic_clip = false;     ///< lower bound on bandwidths: 1 / min(100, components)
   bool consider_endpoints = false;      ///< univariate: the bounds count as neighbours
   bool multivariate = true;             ///< one bandwidth per dimension from Scott's rule
   double categorical_smoothing = 1.33;  ///< weight each choice gets in every categorical kernel
-  double bandwidth = 0.12;              ///< multivariate: bandwidth at one observation, unit space
+  double bandwidth = 0.10;              ///< multivariate: bandwidth at one observation, unit space
 };
 
 /// One observation for fitting: its values in model coordinates (toUnit() for numbers, the

@@ -49,12 +49,12 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
     p.push_back(ParamSpec::number("bandwidth",
                                   "Multivariate: kernel width at one observation, as a fraction "
                                   "of each dimension's unit range; shrinks as n^(-1/(d+4)).")
-                    .withDefault(0.12)
+                    .withDefault(0.1)
                     .range(0.001, 1));
     p.push_back(ParamSpec::number("prior_weight",
                                   "Weight of the broad prior component (each result weighs up "
                                   "to 1).")
-                    .withDefault(0.5)
+                    .withDefault(0.3)
                     .range(1e-6, 1e6));
     p.push_back(ParamSpec::number("categorical_smoothing",
                                   "Weight every choice gets in a categorical kernel, besides 1 "
