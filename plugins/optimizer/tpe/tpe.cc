@@ -82,8 +82,8 @@ Status TpeSearch::begin(const SearchSpace& space, std::uint64_t seed, std::size_
 std::size_t TpeSearch::gamma(std::size_t n) const {
   const double raw = options_.sqrt_gamma ? 0.25 * std::sqrt(static_cast<double>(n))
                                          : options_.gamma_fraction * static_cast<double>(n);
-  return std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(raw)), 1,
-                                 std::min(options_.gamma_max, n));
+  const std::size_t most = std::max<std::size_t>(std::min(options_.gamma_max, n), 1);
+  return std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(raw)), 1, most);
 }
 
 std::vector<double> TpeSearch::propose() {
