@@ -4,12 +4,15 @@
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -30,12 +33,6 @@ Poco::Data::BLOB toBlob(std::string_view bytes) {
   return Poco::Data::BLOB(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
-void appendBlob(std::string& out, const Poco::Data::BLOB& blob) {
-  if (blob.size() != 0) {
-    out.append(reinterpret_cast<const char*>(blob.rawContent()), blob.size());
-  }
-}
-
 // Migration N brings the schema from version N-1 to N. Never edit one that has shipped; add the
 // next instead.
 const std::vector<std::vector<const char*>> kMigrations = {
@@ -49,129 +46,341 @@ const std::vector<std::vector<const char*>> kMigrations = {
      "pid INTEGER NOT NULL, created_at INTEGER NOT NULL)"},
 };
 
+/// The statements each connection prepares once (on first use) and reuses.
+enum class Sql : std::size_t {
+  kBegin,
+  kBeginImmediate,
+  kCommit,
+  kRollback,
+  kSelectRow,
+  kPutInline,
+  kReplaceInline,
+  kInsertIfAbsent,
+  kUpdateIfEqual,
+  kDeleteInline,
+  kDeleteRow,
+  kDeleteChunks,
+  kChunkTotal,
+  kChunks,
+  kChunkAt,
+  kList,
+  kListOpen,
+  kCount,
+};
+
+const char* sqlText(Sql which) {
+  switch (which) {
+    case Sql::kBegin:
+      return "BEGIN";
+    case Sql::kBeginImmediate:
+      return "BEGIN IMMEDIATE";
+    case Sql::kCommit:
+      return "COMMIT";
+    case Sql::kRollback:
+      return "ROLLBACK";
+    case Sql::kSelectRow:
+      return "SELECT value, blob_id FROM records WHERE key = ?1";
+    // Replaces an inline value or inserts one; a row holding a streamed blob is left alone
+    // (no change), so its chunks can be dropped in the same transaction by the slow path.
+    case Sql::kPutInline:
+      return "INSERT INTO records (key, value, blob_id) VALUES (?1, ?2, NULL) "
+             "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE blob_id IS NULL";
+    case Sql::kReplaceInline:
+      return "INSERT INTO records (key, value, blob_id) VALUES (?1, ?2, NULL) "
+             "ON CONFLICT (key) DO UPDATE SET value = excluded.value, blob_id = NULL";
+    case Sql::kInsertIfAbsent:
+      return "INSERT INTO records (key, value, blob_id) VALUES (?1, ?2, NULL) "
+             "ON CONFLICT (key) DO NOTHING";
+    case Sql::kUpdateIfEqual:
+      return "UPDATE records SET value = ?2 WHERE key = ?1 AND blob_id IS NULL AND value = ?3";
+    case Sql::kDeleteInline:
+      return "DELETE FROM records WHERE key = ?1 AND blob_id IS NULL";
+    case Sql::kDeleteRow:
+      return "DELETE FROM records WHERE key = ?1";
+    case Sql::kDeleteChunks:
+      return "DELETE FROM blob_chunks WHERE blob_id = ?1";
+    case Sql::kChunkTotal:
+      return "SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks WHERE blob_id = ?1";
+    case Sql::kChunks:
+      return "SELECT data FROM blob_chunks WHERE blob_id = ?1 ORDER BY seq";
+    case Sql::kChunkAt:
+      return "SELECT data FROM blob_chunks WHERE blob_id = ?1 AND seq = ?2";
+    case Sql::kList:
+      return SqliteStorage::kListRangeSql;
+    case Sql::kListOpen:
+      return "SELECT key FROM records WHERE key >= ? ORDER BY key";
+    case Sql::kCount:
+      break;
+  }
+  return "";
+}
+
+}  // namespace
+
+/// A Poco session, its raw handle and the statements prepared on it. Used by one thread at a
+/// time (the pool hands it to one Lease at a time).
+class SqliteConnection {
+ public:
+  explicit SqliteConnection(std::unique_ptr<Session> session)
+      : session_(std::move(session)), db_(Poco::Data::SQLite::Utility::dbHandle(*session_)) {}
+  ~SqliteConnection() {
+    // Every statement must be finalized before the session closes the handle.
+    for (sqlite3_stmt* statement : statements_) {
+      sqlite3_finalize(statement);
+    }
+  }
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+  Session& session() { return *session_; }
+  sqlite3* db() const { return db_; }
+
+  /// The prepared statement `which`, preparing it on first use; throws on failure.
+  sqlite3_stmt* statement(Sql which) {
+    sqlite3_stmt*& slot = statements_[static_cast<std::size_t>(which)];
+    if (slot == nullptr) {
+      const int rc = sqlite3_prepare_v3(db_, sqlText(which), -1, SQLITE_PREPARE_PERSISTENT, &slot,
+                                        nullptr);
+      if (rc != SQLITE_OK) {
+        sqlite3_finalize(slot);
+        slot = nullptr;
+        Poco::Data::SQLite::Utility::throwException(db_, rc & 0xff,
+                                                    std::string("preparing ") + sqlText(which));
+      }
+    }
+    return slot;
+  }
+
+ private:
+  std::unique_ptr<Session> session_;
+  sqlite3* db_;
+  std::array<sqlite3_stmt*, static_cast<std::size_t>(Sql::kCount)> statements_{};
+};
+
+namespace {
+
+/// One use of a cached statement: binds, steps and reads columns; resets the statement and
+/// clears its bindings when destroyed. Bound strings must outlive it (they are not copied).
+/// SQLite errors throw the Poco::Data::SQLite exception of their code.
+class Query {
+ public:
+  Query(SqliteConnection& connection, Sql which)
+      : db_(connection.db()), statement_(connection.statement(which)) {}
+  ~Query() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  Query& text(int index, std::string_view value) {
+    return check(sqlite3_bind_text64(statement_, index, nonNull(value), value.size(), SQLITE_STATIC,
+                                     SQLITE_UTF8));
+  }
+  /// Binds bytes as a BLOB; an empty value is X'', never NULL.
+  Query& blob(int index, std::string_view value) {
+    return check(sqlite3_bind_blob64(statement_, index, nonNull(value), value.size(),
+                                     SQLITE_STATIC));
+  }
+  Query& integer(int index, std::int64_t value) {
+    return check(sqlite3_bind_int64(statement_, index, value));
+  }
+
+  /// Steps once: true with a row to read, false when done.
+  bool step() {
+    const int rc = sqlite3_step(statement_);
+    if (rc == SQLITE_ROW) {
+      return true;
+    }
+    if (rc == SQLITE_DONE) {
+      return false;
+    }
+    Poco::Data::SQLite::Utility::throwException(db_, rc & 0xff, sqlite3_sql(statement_));
+    return false;
+  }
+  /// Runs a statement that returns no rows; how many rows it changed.
+  int execute() {
+    step();
+    return sqlite3_changes(db_);
+  }
+
+  bool isNull(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
+  std::int64_t integerAt(int column) const { return sqlite3_column_int64(statement_, column); }
+  void appendBytes(int column, std::string& out) const {
+    const void* data = sqlite3_column_blob(statement_, column);
+    const int size = sqlite3_column_bytes(statement_, column);
+    if (size > 0) {
+      out.append(static_cast<const char*>(data), static_cast<std::size_t>(size));
+    }
+  }
+  std::string_view bytesAt(int column) const {
+    const void* data = sqlite3_column_blob(statement_, column);
+    const int size = sqlite3_column_bytes(statement_, column);
+    return size > 0 ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
+  }
+
+ private:
+  static const char* nonNull(std::string_view value) {
+    return value.data() != nullptr ? value.data() : "";
+  }
+  Query& check(int rc) {
+    if (rc != SQLITE_OK) {
+      Poco::Data::SQLite::Utility::throwException(db_, rc & 0xff, "binding a parameter");
+    }
+    return *this;
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* statement_;
+};
+
+void runPrepared(SqliteConnection& connection, Sql which) { Query(connection, which).step(); }
+
 /// BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed uncommitted (an error or exception
 /// midway), so a failed multi-row change leaves nothing behind.
 class WriteTransaction {
  public:
-  explicit WriteTransaction(Session& session) : session_(session) {
-    session_ << "BEGIN IMMEDIATE", now;
+  explicit WriteTransaction(SqliteConnection& connection) : connection_(connection) {
+    runPrepared(connection_, Sql::kBeginImmediate);
   }
   ~WriteTransaction() {
-    if (!done_) {
+    if (!done_ && !sqlite3_get_autocommit(connection_.db())) {
       try {
-        session_ << "ROLLBACK", now;
-      } catch (...) {
-        // The connection is closed or the transaction already rolled back: nothing to undo.
+        runPrepared(connection_, Sql::kRollback);
+      } catch (...) {  // NOLINT(bugprone-empty-catch): the connection is closed or the
+                       // transaction already rolled back: nothing to undo.
       }
     }
   }
   WriteTransaction(const WriteTransaction&) = delete;
   WriteTransaction& operator=(const WriteTransaction&) = delete;
   void commit() {
-    session_ << "COMMIT", now;
+    runPrepared(connection_, Sql::kCommit);
     done_ = true;
   }
 
  private:
-  Session& session_;
+  SqliteConnection& connection_;
   bool done_ = false;
 };
 
 /// A read snapshot: BEGIN (deferred) ... COMMIT; in WAL mode it never blocks writers.
 class ReadTransaction {
  public:
-  explicit ReadTransaction(Session& session) : session_(session) { session_ << "BEGIN", now; }
+  explicit ReadTransaction(SqliteConnection& connection) : connection_(connection) {
+    runPrepared(connection_, Sql::kBegin);
+  }
   ~ReadTransaction() {
-    try {
-      session_ << "COMMIT", now;
-    } catch (...) {  // NOLINT(bugprone-empty-catch): nothing was written, nothing to lose
+    if (!sqlite3_get_autocommit(connection_.db())) {
+      try {
+        runPrepared(connection_, Sql::kCommit);
+      } catch (...) {  // NOLINT(bugprone-empty-catch): nothing was written, nothing to lose
+      }
     }
   }
   ReadTransaction(const ReadTransaction&) = delete;
   ReadTransaction& operator=(const ReadTransaction&) = delete;
 
  private:
-  Session& session_;
+  SqliteConnection& connection_;
 };
 
 /// The row of `key`: whether it exists, its inline value and its blob id (0 when inline).
 struct Row {
   bool found = false;
-  Poco::Data::BLOB value;
-  Poco::Int64 blob_id = 0;
+  std::string value;
+  std::int64_t blob_id = 0;
 };
 
-Row readRow(Session& session, std::string key) {
+Row readRow(SqliteConnection& connection, std::string_view key) {
   Row row;
-  Poco::Nullable<Poco::Int64> blob_id;
-  Poco::Data::Statement select(session);
-  select << "SELECT value, blob_id FROM records WHERE key = ?", into(row.value), into(blob_id),
-      use(key);
-  row.found = select.execute() > 0;
-  row.blob_id = blob_id.isNull() ? 0 : blob_id.value();
+  Query select(connection, Sql::kSelectRow);
+  select.text(1, key);
+  if (select.step()) {
+    row.found = true;
+    select.appendBytes(0, row.value);
+    row.blob_id = select.isNull(1) ? 0 : select.integerAt(1);
+  }
   return row;
 }
 
+std::int64_t chunkTotal(SqliteConnection& connection, std::int64_t blob_id) {
+  Query total(connection, Sql::kChunkTotal);
+  total.integer(1, blob_id);
+  return total.step() ? total.integerAt(0) : 0;
+}
+
 /// The row's full value, reading a streamed blob's chunks one by one.
-std::string rowValue(Session& session, const Row& row) {
-  std::string out;
+std::string rowValue(SqliteConnection& connection, Row& row) {
   if (row.blob_id == 0) {
-    appendBlob(out, row.value);
-    return out;
+    return std::move(row.value);
   }
-  Poco::Int64 blob_id = row.blob_id;
-  Poco::Int64 total = 0;
-  session << "SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks WHERE blob_id = ?",
-      into(total), use(blob_id), now;
-  out.reserve(static_cast<std::size_t>(total));
-  Poco::Data::BLOB chunk;
-  Poco::Data::Statement select(session);
-  select << "SELECT data FROM blob_chunks WHERE blob_id = ? ORDER BY seq", into(chunk),
-      use(blob_id), range(0, 1);
-  while (!select.done()) {
-    if (select.execute() > 0) {
-      appendBlob(out, chunk);
-    }
+  std::string out;
+  out.reserve(static_cast<std::size_t>(chunkTotal(connection, row.blob_id)));
+  Query chunks(connection, Sql::kChunks);
+  chunks.integer(1, row.blob_id);
+  while (chunks.step()) {
+    chunks.appendBytes(0, out);
   }
   return out;
 }
 
-void deleteChunks(Session& session, Poco::Int64 blob_id) {
+/// Whether the row's value equals `expected`, comparing a streamed blob chunk by chunk.
+bool rowEquals(SqliteConnection& connection, const Row& row, std::string_view expected) {
+  if (row.blob_id == 0) {
+    return row.value == expected;
+  }
+  if (chunkTotal(connection, row.blob_id) != static_cast<std::int64_t>(expected.size())) {
+    return false;
+  }
+  Query chunks(connection, Sql::kChunks);
+  chunks.integer(1, row.blob_id);
+  std::size_t offset = 0;
+  while (chunks.step()) {
+    std::string_view chunk = chunks.bytesAt(0);
+    if (expected.substr(offset, chunk.size()) != chunk) {
+      return false;
+    }
+    offset += chunk.size();
+  }
+  return offset == expected.size();
+}
+
+void deleteChunks(SqliteConnection& connection, std::int64_t blob_id) {
   if (blob_id != 0) {
-    session << "DELETE FROM blob_chunks WHERE blob_id = ?", use(blob_id), now;
+    Query(connection, Sql::kDeleteChunks).integer(1, blob_id).execute();
   }
 }
 
-/// Replaces `key`'s row with an inline value, dropping the chunks of a blob it held.
-void writeInline(Session& session, const Row& old, std::string key, std::string_view value) {
-  Poco::Data::BLOB blob = toBlob(value);
-  // Poco binds an empty BLOB as NULL; the column is NOT NULL, so store it as X''.
-  session << "INSERT OR REPLACE INTO records (key, value, blob_id) VALUES (?, COALESCE(?, X''), "
-             "NULL)",
-      use(key), use(blob), now;
-  deleteChunks(session, old.blob_id);
+/// Replaces `key`'s row with an inline value, dropping the chunks of a blob it held. Runs
+/// inside a write transaction that read `old`.
+void writeInline(SqliteConnection& connection, const Row& old, std::string_view key,
+                 std::string_view value) {
+  Query(connection, Sql::kReplaceInline).text(1, key).blob(2, value).execute();
+  deleteChunks(connection, old.blob_id);
 }
 
 }  // namespace
 
 class SqliteStorage::Lease {
  public:
-  Lease(const SqliteStorage& owner, std::unique_ptr<Session> session)
-      : owner_(&owner), session_(std::move(session)) {}
+  Lease(const SqliteStorage& owner, std::unique_ptr<SqliteConnection> connection)
+      : owner_(&owner), connection_(std::move(connection)) {}
   Lease(Lease&& other) noexcept = default;
   Lease& operator=(Lease&&) = delete;
   Lease(const Lease&) = delete;
   ~Lease() {
-    if (session_ != nullptr) {
+    if (connection_ != nullptr) {
       std::lock_guard lock(owner_->pool_mutex_);
-      owner_->idle_.push_back(std::move(session_));
+      owner_->idle_.push_back(std::move(connection_));
     }
   }
-  Session& operator*() const { return *session_; }
+  Session& operator*() const { return connection_->session(); }
+  SqliteConnection& connection() const { return *connection_; }
 
  private:
   const SqliteStorage* owner_;
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<SqliteConnection> connection_;
 };
 
 template <typename Fn>
@@ -185,6 +394,25 @@ Status SqliteStorage::run(std::string_view what, Fn&& fn) const {
     }
   } catch (...) {
     return fromException(what);
+  }
+}
+
+template <typename Fn>
+Status SqliteStorage::runOnKey(std::string_view verb, std::string_view key, Fn&& fn) const {
+  try {
+    if constexpr (std::is_same_v<std::invoke_result_t<Fn>, Status>) {
+      return fn();
+    } else {
+      fn();
+      return Status();
+    }
+  } catch (...) {
+    std::string what;
+    try {
+      what = std::string(verb) + " '" + std::string(key) + "'";
+    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; report without the key
+    }
+    return fromException(what.empty() ? verb : what);
   }
 }
 
@@ -228,16 +456,17 @@ Expected<SqliteStorage::Lease> SqliteStorage::lease() const {
       return Lease(*this, std::move(session));
     }
   }
-  std::unique_ptr<Session> session;
+  std::unique_ptr<SqliteConnection> connection;
   Status opened = run("opening the database", [&] {
-    session = std::make_unique<Session>("SQLite", path_.string());
+    auto session = std::make_unique<Session>("SQLite", path_.string());
     *session << "PRAGMA busy_timeout = " + std::to_string(busy_timeout_ms_), now;
     *session << "PRAGMA synchronous = NORMAL", now;
+    connection = std::make_unique<SqliteConnection>(std::move(session));
   });
   if (!opened.ok()) {
     return opened;
   }
-  return Lease(*this, std::move(session));
+  return Lease(*this, std::move(connection));
 }
 
 Expected<std::unique_ptr<SqliteStorage>> SqliteStorage::create(const fs::path& path,
@@ -291,7 +520,7 @@ Status SqliteStorage::migrate() {
       return failedPrecondition("sqlite:" + path_.string() +
                                 ": cannot switch to WAL mode (journal mode is '" + mode + "')");
     }
-    WriteTransaction transaction(s);
+    WriteTransaction transaction(session.connection());
     s << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
     int current = 0;
     s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
@@ -327,8 +556,8 @@ Status SqliteStorage::cleanAbandonedUploads() {
       if (::kill(static_cast<pid_t>(pids[i]), 0) == 0 || errno != ESRCH) {
         continue;
       }
-      WriteTransaction transaction(s);
-      deleteChunks(s, ids[i]);
+      WriteTransaction transaction(session.connection());
+      deleteChunks(session.connection(), ids[i]);
       s << "DELETE FROM blob_uploads WHERE blob_id = ?", use(ids[i]), now;
       transaction.commit();
     }
@@ -340,10 +569,15 @@ std::string SqliteStorage::describe() const { return "sqlite:" + path_.string();
 Status SqliteStorage::put(std::string_view key, std::string_view value) {
   AIMASS_RETURN_IF_ERROR(validateStorageKey(key));
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
-  return run("put '" + std::string(key) + "'", [&] {
-    WriteTransaction transaction(*session);
-    Row old = readRow(*session, std::string(key));
-    writeInline(*session, old, std::string(key), value);
+  return runOnKey("put", key, [&] {
+    SqliteConnection& c = session.connection();
+    // One self-committing upsert, unless the key holds a streamed blob whose chunks must go in
+    // the same transaction.
+    if (Query(c, Sql::kPutInline).text(1, key).blob(2, value).execute() > 0) {
+      return;
+    }
+    WriteTransaction transaction(c);
+    writeInline(c, readRow(c, key), key, value);
     transaction.commit();
   });
 }
@@ -352,13 +586,20 @@ Expected<std::string> SqliteStorage::get(std::string_view key) const {
   AIMASS_RETURN_IF_ERROR(validateStorageKey(key));
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   std::string value;
-  Status status = run("get '" + std::string(key) + "'", [&]() -> Status {
-    ReadTransaction snapshot(*session);
-    Row row = readRow(*session, std::string(key));
+  Status status = runOnKey("get", key, [&]() -> Status {
+    SqliteConnection& c = session.connection();
+    // One SELECT is its own snapshot; a streamed blob's row and chunks are read in one.
+    Row row = readRow(c, key);
+    if (row.found && row.blob_id != 0) {
+      ReadTransaction snapshot(c);
+      row = readRow(c, key);
+      value = rowValue(c, row);
+    } else {
+      value = std::move(row.value);
+    }
     if (!row.found) {
       return notFound("key '" + std::string(key) + "' not found in " + describe());
     }
-    value = rowValue(*session, row);
     return Status();
   });
   if (!status.ok()) {
@@ -382,14 +623,17 @@ std::optional<std::string> prefixUpperBound(std::string_view prefix) {
 Expected<std::vector<std::string>> SqliteStorage::list(std::string_view prefix) const {
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   std::vector<std::string> keys;
-  Status status = run("list '" + std::string(prefix) + "'", [&] {
+  Status status = runOnKey("list", prefix, [&] {
     // A range on the primary key's index, never a LIKE scan.
-    std::string low(prefix);
     auto high = prefixUpperBound(prefix);
+    Query select(session.connection(), high ? Sql::kList : Sql::kListOpen);
+    select.text(1, prefix);
     if (high) {
-      *session << kListRangeSql, into(keys), use(low), use(*high), now;
-    } else {
-      *session << "SELECT key FROM records WHERE key >= ? ORDER BY key", into(keys), use(low), now;
+      select.text(2, *high);
+    }
+    while (select.step()) {
+      std::string_view k = select.bytesAt(0);
+      keys.emplace_back(k);
     }
   });
   if (!status.ok()) {
@@ -401,15 +645,20 @@ Expected<std::vector<std::string>> SqliteStorage::list(std::string_view prefix) 
 Status SqliteStorage::remove(std::string_view key) {
   AIMASS_RETURN_IF_ERROR(validateStorageKey(key));
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
-  return run("remove '" + std::string(key) + "'", [&]() -> Status {
-    WriteTransaction transaction(*session);
-    std::string k(key);
-    Row old = readRow(*session, k);
-    if (!old.found) {
-      return notFound("key '" + k + "' not found in " + describe());
+  return runOnKey("remove", key, [&]() -> Status {
+    SqliteConnection& c = session.connection();
+    // One self-committing DELETE of an inline record; otherwise (a streamed blob, or no key)
+    // read, delete and drop the chunks in one transaction.
+    if (Query(c, Sql::kDeleteInline).text(1, key).execute() > 0) {
+      return Status();
     }
-    *session << "DELETE FROM records WHERE key = ?", use(k), now;
-    deleteChunks(*session, old.blob_id);
+    WriteTransaction transaction(c);
+    Row old = readRow(c, key);
+    if (!old.found) {
+      return notFound("key '" + std::string(key) + "' not found in " + describe());
+    }
+    Query(c, Sql::kDeleteRow).text(1, key).execute();
+    deleteChunks(c, old.blob_id);
     transaction.commit();
     return Status();
   });
@@ -421,13 +670,25 @@ Expected<bool> SqliteStorage::compareAndSet(std::string_view key,
   AIMASS_RETURN_IF_ERROR(validateStorageKey(key));
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   bool set = false;
-  Status status = run("compare-and-set '" + std::string(key) + "'", [&] {
-    // The write lock is taken first, so nothing can change between the read and the write.
-    WriteTransaction transaction(*session);
-    Row old = readRow(*session, std::string(key));
-    const bool matches = expected ? old.found && rowValue(*session, old) == *expected : !old.found;
-    if (matches) {
-      writeInline(*session, old, std::string(key), desired);
+  Status status = runOnKey("compare-and-set", key, [&] {
+    SqliteConnection& c = session.connection();
+    // The check and the write in one self-committing statement: insert only if absent, or
+    // update an inline value only if it equals `expected`.
+    if (!expected) {
+      set = Query(c, Sql::kInsertIfAbsent).text(1, key).blob(2, desired).execute() > 0;
+      return;
+    }
+    if (Query(c, Sql::kUpdateIfEqual).text(1, key).blob(2, desired).blob(3, *expected).execute() >
+        0) {
+      set = true;
+      return;
+    }
+    // Absent, different, or a streamed blob: decide under the write lock, so nothing can change
+    // between the read and the write.
+    WriteTransaction transaction(c);
+    Row old = readRow(c, key);
+    if (old.found && rowEquals(c, old, *expected)) {
+      writeInline(c, old, key, desired);
       transaction.commit();
       set = true;
     }
@@ -486,8 +747,8 @@ class SqliteBlobWriter final : public ChunkedBlobWriter {
       storage_
           .run("discarding an abandoned upload",
                [&] {
-                 WriteTransaction transaction(**session);
-                 deleteChunks(**session, blob_id_);
+                 WriteTransaction transaction(session->connection());
+                 deleteChunks(session->connection(), blob_id_);
                  **session << "DELETE FROM blob_uploads WHERE blob_id = ?", use(blob_id_), now;
                  transaction.commit();
                })
@@ -510,12 +771,12 @@ class SqliteBlobWriter final : public ChunkedBlobWriter {
     AIMASS_ASSIGN_OR_RETURN(auto session, storage_.lease());
     return storage_.run("committing blob '" + key() + "'", [&] {
       Session& s = *session;
-      WriteTransaction transaction(s);
-      Row old = readRow(s, key());
+      WriteTransaction transaction(session.connection());
+      Row old = readRow(session.connection(), key());
       std::string key_text = key();
       s << "INSERT OR REPLACE INTO records (key, value, blob_id) VALUES (?, X'', ?)", use(key_text),
           use(blob_id_), now;
-      deleteChunks(s, old.blob_id);
+      deleteChunks(session.connection(), old.blob_id);
       s << "DELETE FROM blob_uploads WHERE blob_id = ?", use(blob_id_), now;
       transaction.commit();
     });
@@ -530,7 +791,7 @@ Expected<std::unique_ptr<BlobWriter>> SqliteStorage::openWrite(std::string_view 
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   Poco::Int64 blob_id = 0;
   AIMASS_RETURN_IF_ERROR(run("opening blob '" + std::string(key) + "' for writing", [&] {
-    WriteTransaction transaction(*session);
+    WriteTransaction transaction(session.connection());
     Poco::Int64 pid = ::getpid();
     Poco::Int64 created = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch())
@@ -554,7 +815,7 @@ class SqliteBlobReader final : public BlobReader {
   ~SqliteBlobReader() override {
     if (open_) {
       try {
-        *session_ << "COMMIT", now;
+        runPrepared(session_.connection(), Sql::kCommit);
       } catch (...) {  // NOLINT(bugprone-empty-catch): nothing was written
       }
     }
@@ -563,21 +824,19 @@ class SqliteBlobReader final : public BlobReader {
   /// Takes the snapshot. kNotFound when the key is absent.
   Status open(const SqliteStorage& storage) {
     return storage.run("opening blob '" + key_ + "' for reading", [&]() -> Status {
-      *session_ << "BEGIN", now;
+      SqliteConnection& c = session_.connection();
+      runPrepared(c, Sql::kBegin);
       open_ = true;
-      Row row = readRow(*session_, key_);
+      Row row = readRow(c, key_);
       if (!row.found) {
         return notFound("key '" + key_ + "' not found in " + storage.describe());
       }
       blob_id_ = row.blob_id;
       if (blob_id_ == 0) {
-        appendBlob(inline_, row.value);
+        inline_ = std::move(row.value);
         size_ = inline_.size();
       } else {
-        Poco::Int64 total = 0;
-        *session_ << "SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks WHERE blob_id = ?",
-            into(total), use(blob_id_), now;
-        size_ = static_cast<std::uint64_t>(total);
+        size_ = static_cast<std::uint64_t>(chunkTotal(c, blob_id_));
       }
       storage_ = &storage;
       return Status();
@@ -594,15 +853,14 @@ class SqliteBlobReader final : public BlobReader {
           break;
         }
         Status next = storage_->run("reading blob '" + key_ + "'", [&] {
-          Poco::Data::BLOB chunk;
-          Poco::Data::Statement select(*session_);
-          select << "SELECT data FROM blob_chunks WHERE blob_id = ? AND seq = ?", into(chunk),
-              use(blob_id_), use(seq_);
-          if (select.execute() == 0) {
+          Query select(session_.connection(), Sql::kChunkAt);
+          select.integer(1, blob_id_).integer(2, seq_);
+          inline_.clear();
+          if (select.step()) {
+            select.appendBytes(0, inline_);
+          } else {
             finished_ = true;
           }
-          inline_.clear();
-          appendBlob(inline_, chunk);
           offset_ = 0;
           ++seq_;
         });
