@@ -27,8 +27,9 @@ class SqliteConnection;
 /// plugin is refused.
 ///
 /// The database runs in WAL mode, so readers never block the writer and see a consistent
-/// snapshot. Every change that touches more than one row, and every compare-and-set, runs in one
-/// `BEGIN IMMEDIATE` transaction; a process killed at any point leaves the old or the new state.
+/// snapshot. Every change that touches more than one row, and every compare-and-set that is not
+/// one statement, runs in one `BEGIN IMMEDIATE` transaction; a process killed at any point leaves
+/// the old or the new state.
 /// `synchronous=NORMAL`: a crashed process loses nothing, a power loss may lose the latest
 /// commits but never corrupts the file. Writers from other connections and processes wait up to
 /// `busy_timeout_ms` for the write lock, then fail with kUnavailable.
