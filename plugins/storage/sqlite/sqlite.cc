@@ -139,8 +139,8 @@ class SqliteConnection {
   sqlite3_stmt* statement(Sql which) {
     sqlite3_stmt*& slot = statements_[static_cast<std::size_t>(which)];
     if (slot == nullptr) {
-      const int rc = sqlite3_prepare_v3(db_, sqlText(which), -1, SQLITE_PREPARE_PERSISTENT, &slot,
-                                        nullptr);
+      const int rc =
+          sqlite3_prepare_v3(db_, sqlText(which), -1, SQLITE_PREPARE_PERSISTENT, &slot, nullptr);
       if (rc != SQLITE_OK) {
         sqlite3_finalize(slot);
         slot = nullptr;
@@ -179,8 +179,8 @@ class Query {
   }
   /// Binds bytes as a BLOB; an empty value is X'', never NULL.
   Query& blob(int index, std::string_view value) {
-    return check(sqlite3_bind_blob64(statement_, index, nonNull(value), value.size(),
-                                     SQLITE_STATIC));
+    return check(
+        sqlite3_bind_blob64(statement_, index, nonNull(value), value.size(), SQLITE_STATIC));
   }
   Query& integer(int index, std::int64_t value) {
     return check(sqlite3_bind_int64(statement_, index, value));
