@@ -95,10 +95,10 @@ class SqliteStorage final : public Storage {
   Status fromException(std::string_view what) const;
   template <typename Fn>
   Status run(std::string_view what, Fn&& fn) const;
-  /// run() for an operation on one key; the error message ("<verb> '<key>'") is built only
+  /// run() for an operation on one key (or prefix); the error's "<verb> '<key>'" is built only
   /// when it fails.
   template <typename Fn>
-  Status runOnKey(std::string_view verb, std::string_view key, Fn&& fn) const;
+  Status runOnKey(std::string_view verb, std::optional<std::string_view> key, Fn&& fn) const;
 
   friend class SqliteBlobWriter;
   friend class SqliteBlobReader;
