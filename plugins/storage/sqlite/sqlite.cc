@@ -17,23 +17,19 @@
 #include <utility>
 
 #include "aimass/util/chunked_blob_writer.h"
+#include "sqlite_connection.h"
 
 namespace aimass::plugins::storage {
 
 namespace fs = std::filesystem;
 using namespace Poco::Data::Keywords;
+using namespace sqlite_internal;
 using Poco::Data::Session;
 
 namespace {
 
 Poco::Data::BLOB toBlob(std::string_view bytes) {
   return Poco::Data::BLOB(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-}
-
-void appendBlob(std::string& out, const Poco::Data::BLOB& blob) {
-  if (blob.size() != 0) {
-    out.append(reinterpret_cast<const char*>(blob.rawContent()), blob.size());
-  }
 }
 
 // Migration N brings the schema from version N-1 to N. Never edit one that has shipped; add the
@@ -49,133 +45,112 @@ const std::vector<std::vector<const char*>> kMigrations = {
      "pid INTEGER NOT NULL, created_at INTEGER NOT NULL)"},
 };
 
-/// BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed uncommitted (an error or exception
-/// midway), so a failed multi-row change leaves nothing behind.
-class WriteTransaction {
- public:
-  explicit WriteTransaction(Session& session) : session_(session) {
-    session_ << "BEGIN IMMEDIATE", now;
-  }
-  ~WriteTransaction() {
-    if (!done_) {
-      try {
-        session_ << "ROLLBACK", now;
-      } catch (...) {
-        // The connection is closed or the transaction already rolled back: nothing to undo.
-      }
-    }
-  }
-  WriteTransaction(const WriteTransaction&) = delete;
-  WriteTransaction& operator=(const WriteTransaction&) = delete;
-  void commit() {
-    session_ << "COMMIT", now;
-    done_ = true;
-  }
-
- private:
-  Session& session_;
-  bool done_ = false;
-};
-
-/// A read snapshot: BEGIN (deferred) ... COMMIT; in WAL mode it never blocks writers.
-class ReadTransaction {
- public:
-  explicit ReadTransaction(Session& session) : session_(session) { session_ << "BEGIN", now; }
-  ~ReadTransaction() {
-    try {
-      session_ << "COMMIT", now;
-    } catch (...) {  // NOLINT(bugprone-empty-catch): nothing was written, nothing to lose
-    }
-  }
-  ReadTransaction(const ReadTransaction&) = delete;
-  ReadTransaction& operator=(const ReadTransaction&) = delete;
-
- private:
-  Session& session_;
-};
-
 /// The row of `key`: whether it exists, its inline value and its blob id (0 when inline).
 struct Row {
   bool found = false;
-  Poco::Data::BLOB value;
-  Poco::Int64 blob_id = 0;
+  std::string value;
+  std::int64_t blob_id = 0;
 };
 
-Row readRow(Session& session, std::string key) {
+Row readRow(SqliteConnection& connection, std::string_view key) {
   Row row;
-  Poco::Nullable<Poco::Int64> blob_id;
-  Poco::Data::Statement select(session);
-  select << "SELECT value, blob_id FROM records WHERE key = ?", into(row.value), into(blob_id),
-      use(key);
-  row.found = select.execute() > 0;
-  row.blob_id = blob_id.isNull() ? 0 : blob_id.value();
+  Query select(connection, Sql::kSelectRow);
+  select.text(1, key);
+  if (select.step()) {
+    row.found = true;
+    select.appendBytes(0, row.value);
+    row.blob_id = select.isNull(1) ? 0 : select.integerAt(1);
+  }
   return row;
 }
 
+std::int64_t chunkTotal(SqliteConnection& connection, std::int64_t blob_id) {
+  Query total(connection, Sql::kChunkTotal);
+  total.integer(1, blob_id);
+  return total.step() ? total.integerAt(0) : 0;
+}
+
 /// The row's full value, reading a streamed blob's chunks one by one.
-std::string rowValue(Session& session, const Row& row) {
-  std::string out;
+std::string rowValue(SqliteConnection& connection, Row& row) {
   if (row.blob_id == 0) {
-    appendBlob(out, row.value);
-    return out;
+    return std::move(row.value);
   }
-  Poco::Int64 blob_id = row.blob_id;
-  Poco::Int64 total = 0;
-  session << "SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks WHERE blob_id = ?",
-      into(total), use(blob_id), now;
-  out.reserve(static_cast<std::size_t>(total));
-  Poco::Data::BLOB chunk;
-  Poco::Data::Statement select(session);
-  select << "SELECT data FROM blob_chunks WHERE blob_id = ? ORDER BY seq", into(chunk),
-      use(blob_id), range(0, 1);
-  while (!select.done()) {
-    if (select.execute() > 0) {
-      appendBlob(out, chunk);
-    }
+  std::string out;
+  out.reserve(static_cast<std::size_t>(chunkTotal(connection, row.blob_id)));
+  Query chunks(connection, Sql::kChunks);
+  chunks.integer(1, row.blob_id);
+  while (chunks.step()) {
+    chunks.appendBytes(0, out);
   }
   return out;
 }
 
-void deleteChunks(Session& session, Poco::Int64 blob_id) {
+/// Whether the row's value equals `expected`, comparing a streamed blob chunk by chunk.
+bool rowEquals(SqliteConnection& connection, const Row& row, std::string_view expected) {
+  if (row.blob_id == 0) {
+    return row.value == expected;
+  }
+  if (chunkTotal(connection, row.blob_id) != static_cast<std::int64_t>(expected.size())) {
+    return false;
+  }
+  Query chunks(connection, Sql::kChunks);
+  chunks.integer(1, row.blob_id);
+  std::size_t offset = 0;
+  while (chunks.step()) {
+    std::string_view chunk = chunks.bytesAt(0);
+    if (expected.substr(offset, chunk.size()) != chunk) {
+      return false;
+    }
+    offset += chunk.size();
+  }
+  return offset == expected.size();
+}
+
+void deleteChunks(SqliteConnection& connection, std::int64_t blob_id) {
   if (blob_id != 0) {
-    session << "DELETE FROM blob_chunks WHERE blob_id = ?", use(blob_id), now;
+    Query(connection, Sql::kDeleteChunks).integer(1, blob_id).execute();
   }
 }
 
-/// Replaces `key`'s row with an inline value, dropping the chunks of a blob it held.
-void writeInline(Session& session, const Row& old, std::string key, std::string_view value) {
-  Poco::Data::BLOB blob = toBlob(value);
-  // Poco binds an empty BLOB as NULL; the column is NOT NULL, so store it as X''.
-  session << "INSERT OR REPLACE INTO records (key, value, blob_id) VALUES (?, COALESCE(?, X''), "
-             "NULL)",
-      use(key), use(blob), now;
-  deleteChunks(session, old.blob_id);
+/// Replaces `key`'s row with an inline value, dropping the chunks of a blob it held. Runs
+/// inside a write transaction that read `old`.
+void writeInline(SqliteConnection& connection, const Row& old, std::string_view key,
+                 std::string_view value) {
+  Query(connection, Sql::kReplaceInline).text(1, key).blob(2, value).execute();
+  deleteChunks(connection, old.blob_id);
 }
 
 }  // namespace
 
 class SqliteStorage::Lease {
  public:
-  Lease(const SqliteStorage& owner, std::unique_ptr<Session> session)
-      : owner_(&owner), session_(std::move(session)) {}
+  Lease(const SqliteStorage& owner, std::unique_ptr<SqliteConnection> connection)
+      : owner_(&owner), connection_(std::move(connection)) {}
   Lease(Lease&& other) noexcept = default;
   Lease& operator=(Lease&&) = delete;
   Lease(const Lease&) = delete;
   ~Lease() {
-    if (session_ != nullptr) {
+    if (connection_ != nullptr) {
       std::lock_guard lock(owner_->pool_mutex_);
-      owner_->idle_.push_back(std::move(session_));
+      owner_->idle_.push_back(std::move(connection_));
     }
   }
-  Session& operator*() const { return *session_; }
+  Session& operator*() const { return connection_->session(); }
+  SqliteConnection& connection() const { return *connection_; }
 
  private:
   const SqliteStorage* owner_;
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<SqliteConnection> connection_;
 };
 
 template <typename Fn>
 Status SqliteStorage::run(std::string_view what, Fn&& fn) const {
+  return runOnKey(what, std::nullopt, std::forward<Fn>(fn));
+}
+
+template <typename Fn>
+Status SqliteStorage::runOnKey(std::string_view verb, std::optional<std::string_view> key,
+                               Fn&& fn) const {
   try {
     if constexpr (std::is_same_v<std::invoke_result_t<Fn>, Status>) {
       return fn();
@@ -184,7 +159,15 @@ Status SqliteStorage::run(std::string_view what, Fn&& fn) const {
       return Status();
     }
   } catch (...) {
-    return fromException(what);
+    if (!key) {
+      return fromException(verb);
+    }
+    std::string what;
+    try {
+      what = std::string(verb) + " '" + std::string(*key) + "'";
+    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; report without the key
+    }
+    return fromException(what.empty() ? verb : what);
   }
 }
 
@@ -228,16 +211,17 @@ Expected<SqliteStorage::Lease> SqliteStorage::lease() const {
       return Lease(*this, std::move(session));
     }
   }
-  std::unique_ptr<Session> session;
+  std::unique_ptr<SqliteConnection> connection;
   Status opened = run("opening the database", [&] {
-    session = std::make_unique<Session>("SQLite", path_.string());
+    auto session = std::make_unique<Session>("SQLite", path_.string());
     *session << "PRAGMA busy_timeout = " + std::to_string(busy_timeout_ms_), now;
     *session << "PRAGMA synchronous = NORMAL", now;
+    connection = std::make_unique<SqliteConnection>(std::move(session));
   });
   if (!opened.ok()) {
     return opened;
   }
-  return Lease(*this, std::move(session));
+  return Lease(*this, std::move(connection));
 }
 
 Expected<std::unique_ptr<SqliteStorage>> SqliteStorage::create(const fs::path& path,
@@ -291,7 +275,7 @@ Status SqliteStorage::migrate() {
       return failedPrecondition("sqlite:" + path_.string() +
                                 ": cannot switch to WAL mode (journal mode is '" + mode + "')");
     }
-    WriteTransaction transaction(s);
+    WriteTransaction transaction(session.connection());
     s << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
     int current = 0;
     s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
@@ -327,8 +311,8 @@ Status SqliteStorage::cleanAbandonedUploads() {
       if (::kill(static_cast<pid_t>(pids[i]), 0) == 0 || errno != ESRCH) {
         continue;
       }
-      WriteTransaction transaction(s);
-      deleteChunks(s, ids[i]);
+      WriteTransaction transaction(session.connection());
+      deleteChunks(session.connection(), ids[i]);
       s << "DELETE FROM blob_uploads WHERE blob_id = ?", use(ids[i]), now;
       transaction.commit();
     }
@@ -340,10 +324,15 @@ std::string SqliteStorage::describe() const { return "sqlite:" + path_.string();
 Status SqliteStorage::put(std::string_view key, std::string_view value) {
   AIMASS_RETURN_IF_ERROR(validateStorageKey(key));
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
-  return run("put '" + std::string(key) + "'", [&] {
-    WriteTransaction transaction(*session);
-    Row old = readRow(*session, std::string(key));
-    writeInline(*session, old, std::string(key), value);
+  return runOnKey("put", key, [&] {
+    SqliteConnection& c = session.connection();
+    // One self-committing upsert, unless the key holds a streamed blob whose chunks must go in
+    // the same transaction.
+    if (Query(c, Sql::kPutInline).text(1, key).blob(2, value).execute() > 0) {
+      return;
+    }
+    WriteTransaction transaction(c);
+    writeInline(c, readRow(c, key), key, value);
     transaction.commit();
   });
 }
@@ -352,13 +341,20 @@ Expected<std::string> SqliteStorage::get(std::string_view key) const {
   AIMASS_RETURN_IF_ERROR(validateStorageKey(key));
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   std::string value;
-  Status status = run("get '" + std::string(key) + "'", [&]() -> Status {
-    ReadTransaction snapshot(*session);
-    Row row = readRow(*session, std::string(key));
+  Status status = runOnKey("get", key, [&]() -> Status {
+    SqliteConnection& c = session.connection();
+    // One SELECT is its own snapshot; a streamed blob's row and chunks are read in one.
+    Row row = readRow(c, key);
+    if (row.found && row.blob_id != 0) {
+      ReadTransaction snapshot(c);
+      row = readRow(c, key);
+      value = rowValue(c, row);
+    } else {
+      value = std::move(row.value);
+    }
     if (!row.found) {
       return notFound("key '" + std::string(key) + "' not found in " + describe());
     }
-    value = rowValue(*session, row);
     return Status();
   });
   if (!status.ok()) {
@@ -382,14 +378,17 @@ std::optional<std::string> prefixUpperBound(std::string_view prefix) {
 Expected<std::vector<std::string>> SqliteStorage::list(std::string_view prefix) const {
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   std::vector<std::string> keys;
-  Status status = run("list '" + std::string(prefix) + "'", [&] {
+  Status status = runOnKey("list", prefix, [&] {
     // A range on the primary key's index, never a LIKE scan.
-    std::string low(prefix);
     auto high = prefixUpperBound(prefix);
+    Query select(session.connection(), high ? Sql::kList : Sql::kListOpen);
+    select.text(1, prefix);
     if (high) {
-      *session << kListRangeSql, into(keys), use(low), use(*high), now;
-    } else {
-      *session << "SELECT key FROM records WHERE key >= ? ORDER BY key", into(keys), use(low), now;
+      select.text(2, *high);
+    }
+    while (select.step()) {
+      std::string_view k = select.bytesAt(0);
+      keys.emplace_back(k);
     }
   });
   if (!status.ok()) {
@@ -401,15 +400,20 @@ Expected<std::vector<std::string>> SqliteStorage::list(std::string_view prefix) 
 Status SqliteStorage::remove(std::string_view key) {
   AIMASS_RETURN_IF_ERROR(validateStorageKey(key));
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
-  return run("remove '" + std::string(key) + "'", [&]() -> Status {
-    WriteTransaction transaction(*session);
-    std::string k(key);
-    Row old = readRow(*session, k);
-    if (!old.found) {
-      return notFound("key '" + k + "' not found in " + describe());
+  return runOnKey("remove", key, [&]() -> Status {
+    SqliteConnection& c = session.connection();
+    // One self-committing DELETE of an inline record; otherwise (a streamed blob, or no key)
+    // read, delete and drop the chunks in one transaction.
+    if (Query(c, Sql::kDeleteInline).text(1, key).execute() > 0) {
+      return Status();
     }
-    *session << "DELETE FROM records WHERE key = ?", use(k), now;
-    deleteChunks(*session, old.blob_id);
+    WriteTransaction transaction(c);
+    Row old = readRow(c, key);
+    if (!old.found) {
+      return notFound("key '" + std::string(key) + "' not found in " + describe());
+    }
+    Query(c, Sql::kDeleteRow).text(1, key).execute();
+    deleteChunks(c, old.blob_id);
     transaction.commit();
     return Status();
   });
@@ -421,13 +425,25 @@ Expected<bool> SqliteStorage::compareAndSet(std::string_view key,
   AIMASS_RETURN_IF_ERROR(validateStorageKey(key));
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   bool set = false;
-  Status status = run("compare-and-set '" + std::string(key) + "'", [&] {
-    // The write lock is taken first, so nothing can change between the read and the write.
-    WriteTransaction transaction(*session);
-    Row old = readRow(*session, std::string(key));
-    const bool matches = expected ? old.found && rowValue(*session, old) == *expected : !old.found;
-    if (matches) {
-      writeInline(*session, old, std::string(key), desired);
+  Status status = runOnKey("compare-and-set", key, [&] {
+    SqliteConnection& c = session.connection();
+    // The check and the write in one self-committing statement: insert only if absent, or
+    // update an inline value only if it equals `expected`.
+    if (!expected) {
+      set = Query(c, Sql::kInsertIfAbsent).text(1, key).blob(2, desired).execute() > 0;
+      return;
+    }
+    if (Query(c, Sql::kUpdateIfEqual).text(1, key).blob(2, desired).blob(3, *expected).execute() >
+        0) {
+      set = true;
+      return;
+    }
+    // Absent, different, or a streamed blob: decide under the write lock, so nothing can change
+    // between the read and the write.
+    WriteTransaction transaction(c);
+    Row old = readRow(c, key);
+    if (old.found && rowEquals(c, old, *expected)) {
+      writeInline(c, old, key, desired);
       transaction.commit();
       set = true;
     }
@@ -486,8 +502,8 @@ class SqliteBlobWriter final : public ChunkedBlobWriter {
       storage_
           .run("discarding an abandoned upload",
                [&] {
-                 WriteTransaction transaction(**session);
-                 deleteChunks(**session, blob_id_);
+                 WriteTransaction transaction(session->connection());
+                 deleteChunks(session->connection(), blob_id_);
                  **session << "DELETE FROM blob_uploads WHERE blob_id = ?", use(blob_id_), now;
                  transaction.commit();
                })
@@ -510,12 +526,12 @@ class SqliteBlobWriter final : public ChunkedBlobWriter {
     AIMASS_ASSIGN_OR_RETURN(auto session, storage_.lease());
     return storage_.run("committing blob '" + key() + "'", [&] {
       Session& s = *session;
-      WriteTransaction transaction(s);
-      Row old = readRow(s, key());
+      WriteTransaction transaction(session.connection());
+      Row old = readRow(session.connection(), key());
       std::string key_text = key();
       s << "INSERT OR REPLACE INTO records (key, value, blob_id) VALUES (?, X'', ?)", use(key_text),
           use(blob_id_), now;
-      deleteChunks(s, old.blob_id);
+      deleteChunks(session.connection(), old.blob_id);
       s << "DELETE FROM blob_uploads WHERE blob_id = ?", use(blob_id_), now;
       transaction.commit();
     });
@@ -530,7 +546,7 @@ Expected<std::unique_ptr<BlobWriter>> SqliteStorage::openWrite(std::string_view 
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   Poco::Int64 blob_id = 0;
   AIMASS_RETURN_IF_ERROR(run("opening blob '" + std::string(key) + "' for writing", [&] {
-    WriteTransaction transaction(*session);
+    WriteTransaction transaction(session.connection());
     Poco::Int64 pid = ::getpid();
     Poco::Int64 created = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch())
@@ -554,7 +570,7 @@ class SqliteBlobReader final : public BlobReader {
   ~SqliteBlobReader() override {
     if (open_) {
       try {
-        *session_ << "COMMIT", now;
+        runPrepared(session_.connection(), Sql::kCommit);
       } catch (...) {  // NOLINT(bugprone-empty-catch): nothing was written
       }
     }
@@ -563,21 +579,19 @@ class SqliteBlobReader final : public BlobReader {
   /// Takes the snapshot. kNotFound when the key is absent.
   Status open(const SqliteStorage& storage) {
     return storage.run("opening blob '" + key_ + "' for reading", [&]() -> Status {
-      *session_ << "BEGIN", now;
+      SqliteConnection& c = session_.connection();
+      runPrepared(c, Sql::kBegin);
       open_ = true;
-      Row row = readRow(*session_, key_);
+      Row row = readRow(c, key_);
       if (!row.found) {
         return notFound("key '" + key_ + "' not found in " + storage.describe());
       }
       blob_id_ = row.blob_id;
       if (blob_id_ == 0) {
-        appendBlob(inline_, row.value);
+        inline_ = std::move(row.value);
         size_ = inline_.size();
       } else {
-        Poco::Int64 total = 0;
-        *session_ << "SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks WHERE blob_id = ?",
-            into(total), use(blob_id_), now;
-        size_ = static_cast<std::uint64_t>(total);
+        size_ = static_cast<std::uint64_t>(chunkTotal(c, blob_id_));
       }
       storage_ = &storage;
       return Status();
@@ -594,15 +608,14 @@ class SqliteBlobReader final : public BlobReader {
           break;
         }
         Status next = storage_->run("reading blob '" + key_ + "'", [&] {
-          Poco::Data::BLOB chunk;
-          Poco::Data::Statement select(*session_);
-          select << "SELECT data FROM blob_chunks WHERE blob_id = ? AND seq = ?", into(chunk),
-              use(blob_id_), use(seq_);
-          if (select.execute() == 0) {
+          Query select(session_.connection(), Sql::kChunkAt);
+          select.integer(1, blob_id_).integer(2, seq_);
+          inline_.clear();
+          if (select.step()) {
+            select.appendBytes(0, inline_);
+          } else {
             finished_ = true;
           }
-          inline_.clear();
-          appendBlob(inline_, chunk);
           offset_ = 0;
           ++seq_;
         });

@@ -12,11 +12,10 @@
 
 #include "aimass/storage.h"
 
-namespace Poco::Data {
-class Session;
-}
-
 namespace aimass::plugins::storage {
+
+/// One pooled SQLite connection with its prepared statements (defined in sqlite.cc).
+class SqliteConnection;
 
 /// storage.sqlite: the embedded default store, one SQLite database file through Poco::Data.
 ///
@@ -28,8 +27,9 @@ namespace aimass::plugins::storage {
 /// plugin is refused.
 ///
 /// The database runs in WAL mode, so readers never block the writer and see a consistent
-/// snapshot. Every change that touches more than one row, and every compare-and-set, runs in one
-/// `BEGIN IMMEDIATE` transaction; a process killed at any point leaves the old or the new state.
+/// snapshot. Every change that touches more than one row, and every compare-and-set that is not
+/// one statement, runs in one `BEGIN IMMEDIATE` transaction; a process killed at any point leaves
+/// the old or the new state.
 /// `synchronous=NORMAL`: a crashed process loses nothing, a power loss may lose the latest
 /// commits but never corrupts the file. Writers from other connections and processes wait up to
 /// `busy_timeout_ms` for the write lock, then fail with kUnavailable.
@@ -37,6 +37,13 @@ namespace aimass::plugins::storage {
 /// Keys compare bytewise (TEXT with the BINARY collation); list() is an index range query.
 /// Blobs written through openWrite() are stored in chunks of kChunkBytes, so neither writing nor
 /// reading them holds the whole value in memory.
+///
+/// Record operations run statements prepared once per connection through the SQLite C API on
+/// the connection's handle. put(), remove() and compareAndSet() of a record held inline are one
+/// self-committing statement (an upsert, a conditional UPDATE or DELETE); when the key holds a
+/// streamed blob, or the one-statement form did not apply, they fall back to the read, write
+/// and chunk clean-up in one `BEGIN IMMEDIATE` transaction. get() of an inline record is one
+/// SELECT; a streamed blob is read inside one read transaction.
 ///
 /// Threading: every method is safe from many threads; each call borrows a connection from a
 /// small pool (one connection is never used by two threads at once). Errors name the file.
@@ -88,6 +95,10 @@ class SqliteStorage final : public Storage {
   Status fromException(std::string_view what) const;
   template <typename Fn>
   Status run(std::string_view what, Fn&& fn) const;
+  /// run() for an operation on one key (or prefix); the error's "<verb> '<key>'" is built only
+  /// when it fails.
+  template <typename Fn>
+  Status runOnKey(std::string_view verb, std::optional<std::string_view> key, Fn&& fn) const;
 
   friend class SqliteBlobWriter;
   friend class SqliteBlobReader;
@@ -95,7 +106,7 @@ class SqliteStorage final : public Storage {
   const std::filesystem::path path_;
   const std::int64_t busy_timeout_ms_;
   mutable std::mutex pool_mutex_;
-  mutable std::vector<std::unique_ptr<Poco::Data::Session>> idle_;
+  mutable std::vector<std::unique_ptr<SqliteConnection>> idle_;
 };
 
 /// The smallest string greater than every string starting with `prefix`, or nullopt when there

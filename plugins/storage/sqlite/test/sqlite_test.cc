@@ -280,6 +280,155 @@ TEST(SqliteStorageTest, BlobsAreStoredInChunksAndReadersKeepTheirSnapshot) {
   EXPECT_EQ(chunks, 0) << "replacing and removing drop the old chunks";
 }
 
+int chunkRows(const fs::path& file) {
+  Poco::Data::Session session("SQLite", file.string());
+  int chunks = -1;
+  session << "SELECT COUNT(*) FROM blob_chunks", into(chunks), now;
+  return chunks;
+}
+
+void writeBlob(SqliteStorage& storage, const std::string& key, const std::string& data) {
+  auto writer = storage.openWrite(key);
+  ASSERT_TRUE(writer.ok()) << writer.status().toString();
+  ASSERT_TRUE((*writer)->write(data).ok());
+  ASSERT_TRUE((*writer)->commit().ok());
+}
+
+// put(), remove() and compareAndSet() take one statement for an inline record and a
+// transaction for a streamed one: a key moving between the two keeps its value exact and
+// leaves no chunk behind.
+TEST(SqliteStorageTest, AKeyMovesBetweenInlineAndStreamedValues) {
+  TempDir dir;
+  const fs::path file = dir.path() / "store.db";
+  auto storage = open(file);
+  ASSERT_NE(storage, nullptr);
+  std::string big(SqliteStorage::kChunkBytes + 3, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 13);
+  const std::string binary("a\0b\xff", 4);
+
+  ASSERT_TRUE(storage->put("k", binary).ok());
+  writeBlob(*storage, "k", big);
+  EXPECT_EQ(storage->get("k").value(), big);
+  EXPECT_EQ(chunkRows(file), 2);
+  EXPECT_FALSE(storage->compareAndSet("k", std::nullopt, "x").value());
+  EXPECT_FALSE(storage->compareAndSet("k", big.substr(1), "x").value());
+  EXPECT_FALSE(storage->compareAndSet("k", binary, "x").value());
+  EXPECT_EQ(storage->get("k").value(), big) << "a failed compare-and-set changes nothing";
+  EXPECT_TRUE(storage->compareAndSet("k", big, binary).value());
+  EXPECT_EQ(storage->get("k").value(), binary);
+  EXPECT_EQ(chunkRows(file), 0);
+
+  EXPECT_TRUE(storage->compareAndSet("k", binary, "").value());
+  EXPECT_EQ(storage->get("k").value(), "");
+  EXPECT_FALSE(storage->compareAndSet("k", std::nullopt, "y").value());
+  EXPECT_TRUE(storage->compareAndSet("k", "", "y").value()) << "an empty value compares equal";
+  EXPECT_EQ(storage->get("k").value(), "y");
+
+  writeBlob(*storage, "k", big);
+  ASSERT_TRUE(storage->put("k", "small").ok());
+  EXPECT_EQ(storage->get("k").value(), "small");
+  EXPECT_EQ(chunkRows(file), 0) << "a put over a streamed value drops its chunks";
+
+  writeBlob(*storage, "k", big);
+  ASSERT_TRUE(storage->remove("k").ok());
+  EXPECT_EQ(storage->get("k").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(storage->remove("k").code(), StatusCode::kNotFound);
+  EXPECT_FALSE(storage->compareAndSet("k", "small", "z").value());
+  EXPECT_EQ(chunkRows(file), 0);
+  EXPECT_TRUE(storage->compareAndSet("k", std::nullopt, binary).value());
+  EXPECT_EQ(storage->get("k").value(), binary);
+  EXPECT_TRUE(storage->integrityCheck().ok());
+}
+
+// Each pooled connection keeps its prepared statements: many calls from several threads and a
+// second store on the same file (another connection pool), with the schema changed midway
+// (which makes SQLite prepare the statements again), all see each other's writes.
+TEST(SqliteStorageTest, PreparedStatementsServeManyCallsThreadsAndStores) {
+  TempDir dir;
+  const fs::path file = dir.path() / "store.db";
+  auto first = open(file);
+  auto second = open(file);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(first->put("counter", "0").ok());
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 150;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      SqliteStorage& storage = t % 2 == 0 ? *first : *second;
+      for (int i = 0; i < kRounds; ++i) {
+        const std::string key = "t" + std::to_string(t) + "/" + std::to_string(i % 7);
+        const std::string value(1000 + i, static_cast<char>('a' + t));
+        auto got = storage.put(key, value).ok() ? storage.get(key) : Expected<std::string>("");
+        if (!got.ok() || *got != value) {
+          ++failures[t];
+        }
+        for (;;) {  // increment the shared counter
+          auto current = storage.get("counter");
+          if (!current.ok()) {
+            ++failures[t];
+            break;
+          }
+          auto set =
+              storage.compareAndSet("counter", *current, std::to_string(std::stoi(*current) + 1));
+          if (!set.ok()) {
+            ++failures[t];
+            break;
+          }
+          if (*set) {
+            break;
+          }
+        }
+        if (i % 7 == 6 && !storage.remove(key).ok()) {
+          ++failures[t];
+        }
+      }
+    });
+  }
+  {
+    Poco::Data::Session session("SQLite", file.string());
+    session << "PRAGMA busy_timeout = 5000", now;
+    session << "CREATE TABLE unrelated (x INTEGER)", now;
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(failures, std::vector<int>(kThreads, 0));
+  EXPECT_EQ(first->get("counter").value(), std::to_string(kThreads * kRounds));
+  EXPECT_EQ(second->list("t1/").value(),
+            (std::vector<std::string>{"t1/0", "t1/1", "t1/2", "t1/3", "t1/4", "t1/5"}));
+  EXPECT_EQ(first->get("t2/5").value(), std::string(1000 + 145, 'c'));
+  EXPECT_TRUE(second->integrityCheck().ok());
+}
+
+// A writer that holds the write lock longer than busy_timeout_ms makes every record change
+// fail with kUnavailable naming the file, while reads go on from the WAL snapshot.
+TEST(SqliteStorageTest, AHeldWriteLockGivesUnavailableAndReadsGoOn) {
+  TempDir dir;
+  const fs::path file = dir.path() / "store.db";
+  auto created = SqliteStorage::create(file, 50);
+  ASSERT_TRUE(created.ok()) << created.status().toString();
+  SqliteStorage& storage = **created;
+  ASSERT_TRUE(storage.put("k", "old").ok());
+  Poco::Data::Session other("SQLite", file.string());
+  other << "BEGIN IMMEDIATE", now;
+  other << "UPDATE records SET value = X'6E6577' WHERE key = 'k'", now;
+  for (const Status& status :
+       {storage.put("k", "mine"), storage.put("fresh", "v"), storage.remove("k"),
+        storage.compareAndSet("k", std::string_view("old"), "mine").status(),
+        storage.compareAndSet("fresh", std::nullopt, "v").status()}) {
+    EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.toString();
+    EXPECT_NE(status.message().find(file.string()), std::string::npos) << status.toString();
+  }
+  EXPECT_EQ(storage.get("k").value(), "old") << "readers see the last committed value";
+  other << "COMMIT", now;
+  EXPECT_EQ(storage.get("k").value(), "new");
+  EXPECT_TRUE(storage.compareAndSet("k", std::string_view("new"), "mine").value());
+  EXPECT_EQ(storage.get("k").value(), "mine");
+}
+
 TEST(SqliteStorageTest, ListUsesAnIndexRangeNotAScan) {
   EXPECT_EQ(prefixUpperBound("ab"), "ac");
   EXPECT_EQ(prefixUpperBound("a\xff"), "b");
