@@ -105,7 +105,8 @@ inline SearchFunction categoricalBowl() {
 
 /// Searches `f` with `optimizer` for `evaluations` evaluations, asking `batch` candidates at a
 /// time and telling their values back (as a tuner with `batch` parallel trials does). Returns
-/// the best value found; NaN when the optimizer failed (its error in `error`, when given).
+/// the best value found (fewer evaluations when the optimizer runs out of candidates); NaN when
+/// the optimizer failed (its error in `error`, when given).
 inline double searchBest(SearchOptimizer& optimizer, const SearchFunction& f,
                          std::size_t evaluations, std::uint64_t seed, std::size_t batch = 1,
                          std::string* error = nullptr) {
@@ -123,6 +124,9 @@ inline double searchBest(SearchOptimizer& optimizer, const SearchFunction& f,
     auto asked = optimizer.ask(std::min(batch, evaluations - done));
     if (!asked.ok()) {
       return failed(asked.status());
+    }
+    if (asked->empty()) {
+      break;  // nothing more to propose (a finished grid)
     }
     std::vector<Evaluation> results;
     for (const auto& c : *asked) {
