@@ -130,24 +130,6 @@ class SilentProgress final : public JobProgress {
   void end(std::string_view) override {}
 };
 
-const GraphNode* findNode(const Graph& graph, const std::string& name) {
-  for (const auto& node : graph.nodes()) {
-    if (node.decl.name == name) {
-      return &node;
-    }
-  }
-  return nullptr;
-}
-
-std::string refOf(const GraphNode& node, const std::string& param) {
-  for (const auto& [name, targets] : node.refs) {
-    if (name == param && !targets.empty()) {
-      return targets.front();
-    }
-  }
-  return {};
-}
-
 std::string stringOf(const GraphNode& node, const std::string& param) {
   for (const auto& [name, value] : node.values) {
     if (name == param) {
@@ -250,11 +232,11 @@ Expected<ConfigDocument> trialDocument(const Graph& graph, const std::string& tu
                                        const std::vector<double>& values,
                                        const std::string& artifact, const std::string& study,
                                        int threads) {
-  const GraphNode* tune = findNode(graph, tune_node);
+  const GraphNode* tune = findGraphNode(graph.nodes(), tune_node);
   if (tune == nullptr || tune->decl.type != "job.tune") {
     return invalidArgument("the configuration has no job.tune node '" + tune_node + "'");
   }
-  const std::string trial_job = refOf(*tune, "trial");
+  const std::string trial_job = firstRef(*tune, "trial");
   const auto closure = dependencyClosure(graph.nodes(), trial_job);
   const ParamDecl* space = nullptr;
   for (const auto& p : tune->decl.params) {
@@ -337,8 +319,8 @@ int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLev
   if (!trial_graph) {
     return fail("invalid configuration: " + formatDiagnostics(diagnostics));
   }
-  const GraphNode* tune = findNode(graph, options.node);
-  const std::string trial_job = refOf(*tune, "trial");
+  const GraphNode* tune = findGraphNode(graph.nodes(), options.node);
+  const std::string trial_job = firstRef(*tune, "trial");
   std::string objective = stringOf(*tune, "objective");
   HostServices host(document->base_dir, options.threads);
   host.setLogLevel(log_level);

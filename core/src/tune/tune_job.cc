@@ -21,24 +21,6 @@ namespace {
 
 constexpr const char* kType = "job.tune";
 
-const GraphNode* findNode(const std::vector<GraphNode>& nodes, const std::string& name) {
-  for (const auto& node : nodes) {
-    if (node.decl.name == name) {
-      return &node;
-    }
-  }
-  return nullptr;
-}
-
-std::string refOf(const GraphNode& node, const std::string& param) {
-  for (const auto& [name, targets] : node.refs) {
-    if (name == param && !targets.empty()) {
-      return targets.front();
-    }
-  }
-  return {};
-}
-
 /// The values of a trial as "key=value" pairs, for logs.
 std::string describeValues(const std::vector<TuneDimension>& dimensions,
                            const std::vector<double>& values) {
@@ -366,10 +348,10 @@ void attachTuneContext(const Graph& graph) {
     std::error_code ec;
     context.config = std::filesystem::absolute(graph.document().file, ec);
     context.plugin_paths = libraries;
-    context.trial_job = refOf(node, "trial");
+    context.trial_job = firstRef(node, "trial");
     context.job = std::dynamic_pointer_cast<TrainJob>(graph.node(context.trial_job));
-    if (const GraphNode* trial = findNode(graph.nodes(), context.trial_job)) {
-      const std::string storage = refOf(*trial, "storage");
+    if (const GraphNode* trial = findGraphNode(graph.nodes(), context.trial_job)) {
+      const std::string storage = firstRef(*trial, "storage");
       if (!storage.empty()) {
         context.storage = std::static_pointer_cast<Storage>(graph.node(storage));
       }
@@ -391,7 +373,7 @@ std::vector<std::string> tuneTrialJobs(const Graph& graph) {
   std::vector<std::string> jobs;
   for (const auto& node : graph.nodes()) {
     if (node.type != nullptr && node.decl.type == kType) {
-      jobs.push_back(refOf(node, "trial"));
+      jobs.push_back(firstRef(node, "trial"));
     }
   }
   return jobs;

@@ -55,15 +55,6 @@ class SpaceParser {
     diagnostics_.push_back({std::move(where), std::move(message), std::move(hint)});
   }
 
-  const GraphNode* findNode(const std::string& name) const {
-    for (const auto& node : nodes_) {
-      if (node.decl.name == name) {
-        return &node;
-      }
-    }
-    return nullptr;
-  }
-
   /// The node and parameter a key names, or nullptr after an error.
   const ParamSpec* resolveKey(const std::string& key, const SourceLocation& where,
                               const GraphNode*& target) {
@@ -75,7 +66,7 @@ class SpaceParser {
     }
     const std::string node_name = key.substr(0, dot);
     const std::string param_name = key.substr(dot + 1);
-    target = findNode(node_name);
+    target = findGraphNode(nodes_, node_name);
     if (target == nullptr) {
       std::vector<std::string> names;
       for (const auto& node : nodes_) {
@@ -396,8 +387,6 @@ std::string trialValueText(const TuneDimension& d, double v) {
   return formatNumber(v);
 }
 
-namespace {
-
 const GraphNode* findGraphNode(const std::vector<GraphNode>& nodes, const std::string& name) {
   for (const auto& node : nodes) {
     if (node.decl.name == name) {
@@ -415,8 +404,6 @@ std::string firstRef(const GraphNode& node, const std::string& param) {
   }
   return {};
 }
-
-}  // namespace
 
 std::vector<std::string> dependencyClosure(const std::vector<GraphNode>& nodes,
                                            const std::string& job) {

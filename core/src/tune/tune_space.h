@@ -55,6 +55,11 @@ std::vector<std::string> dependencyClosure(const std::vector<GraphNode>& nodes,
 /// its `space` (parseTuneSpace()) fits the nodes that job uses. Called by Graph::validate().
 void checkTuneNodes(const std::vector<GraphNode>& nodes, Diagnostics& diagnostics);
 
+/// The node named `name` among `nodes`; null when there is none.
+const GraphNode* findGraphNode(const std::vector<GraphNode>& nodes, const std::string& name);
+/// The first node reference parameter `param` of `node` holds; empty when none.
+std::string firstRef(const GraphNode& node, const std::string& param);
+
 /// The parameter `name` as written in `decl`; null when it is not written.
 const ParamDecl* findParamDecl(const NodeDecl& decl, const std::string& name);
 
