@@ -111,6 +111,18 @@ class Workspace {
   aimass::testing::TempDir temp_;
 };
 
+/// Processes whose command line names `config`: the tuner's workers carry it.
+std::vector<std::string> processesNaming(const std::string& config) {
+  std::vector<std::string> found;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string cmdline = readFile(entry.path() / "cmdline");
+    if (cmdline.find(config) != std::string::npos) {
+      found.push_back(entry.path().filename().string());
+    }
+  }
+  return found;
+}
+
 TEST(TuneJob, RunsTrialsInWorkersPrunesTracksAndRegistersTheBest) {
   Workspace w;
   const std::string config = w.config(
@@ -170,6 +182,12 @@ TEST(TuneJob, KilledWithSigkillMidStudyResumesWithoutRepeatingFinishedTrials) {
     ASSERT_EQ(process.wait(), 128 + SIGKILL);
     before = w.trials();
   }
+  // The workers die with the tuner (PR_SET_PDEATHSIG), a moment after it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!processesNaming(config).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_THAT(processesNaming(config), ::testing::IsEmpty()) << "workers outlived a SIGKILL";
   ASSERT_GE(w.finished(before), 3u);
   ASSERT_LT(w.finished(before), 14u);
 
@@ -190,6 +208,31 @@ TEST(TuneJob, KilledWithSigkillMidStudyResumesWithoutRepeatingFinishedTrials) {
   for (const auto& [number, t] : after) {
     EXPECT_NE(t.state, Trial::State::kRunning) << "trial " << number;
   }
+}
+
+TEST(TuneJob, SigtermStopsTheTunerAndItsWorkersAndTheStudyContinuesAfterwards) {
+  Workspace w;
+  const std::string config =
+      w.config("tune.yaml", "    trials: 10\n    parallel: 2\n", Workspace::defaultSpace(), 40);
+  {
+    AimassProcess process(w.dir(), {"run", config});
+    const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+    while (process.running() && w.finished(w.trials()) < 2 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(process.running()) << "the study ended before the signal:\n" << process.err();
+    process.signal(SIGTERM);
+    EXPECT_EQ(process.wait(), 1);
+    EXPECT_THAT(process.err(), HasSubstr("cancelled"));
+  }
+  // No worker outlives the tuner: each trial's worker runs with the configuration's path.
+  EXPECT_THAT(processesNaming(config), ::testing::IsEmpty());
+  Result r = w.run({"run", config});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("continuing study 'tune'"));
+  EXPECT_EQ(w.finished(w.trials()), 10u);
+  EXPECT_EQ(w.trials().size(), 10u);
 }
 
 TEST(TuneJob, FailedTrialsAreRecordedWithTheirReasonAndTheStudyGoesOn) {
