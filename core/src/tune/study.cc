@@ -12,6 +12,7 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "aimass/byte_io.h"
 #include "aimass/util/json_writer.h"
@@ -35,6 +36,19 @@ double now() {
 }
 
 constexpr const char* kStateNames[] = {"running", "complete", "pruned", "failed"};
+
+/// A record's field: Poco's own "Invalid access" says nothing of which one is wrong.
+template <typename T>
+T field(const Poco::JSON::Object::Ptr& o, const std::string& name) {
+  if (!o->has(name) || o->isNull(name)) {
+    throw std::runtime_error("the field '" + name + "' is missing");
+  }
+  try {
+    return o->getValue<T>(name);
+  } catch (const Poco::Exception&) {
+    throw std::runtime_error("the field '" + name + "' has the wrong type");
+  }
+}
 
 double numberOrNan(const Poco::Dynamic::Var& v) {
   return v.isEmpty() ? std::numeric_limits<double>::quiet_NaN() : v.convert<double>();
@@ -61,11 +75,11 @@ Expected<StudySettings> parseStudySettings(const std::string& text) {
   Status status = guard("reading a study record", [&]() -> Status {
     Poco::JSON::Parser parser;
     auto o = parser.parse(text).extract<Poco::JSON::Object::Ptr>();
-    s.name = o->getValue<std::string>("name");
-    s.optimizer_type = o->getValue<std::string>("optimizer");
-    s.seed = o->getValue<std::uint64_t>("seed");
-    s.objective = o->getValue<std::string>("objective");
-    s.maximize = o->getValue<std::string>("direction") == "maximize";
+    s.name = field<std::string>(o, "name");
+    s.optimizer_type = field<std::string>(o, "optimizer");
+    s.seed = field<std::uint64_t>(o, "seed");
+    s.objective = field<std::string>(o, "objective");
+    s.maximize = field<std::string>(o, "direction") == "maximize";
     std::ostringstream space;
     o->getArray("space")->stringify(space);
     auto dimensions = parseTuneSpaceJson(space.str());
@@ -114,13 +128,13 @@ Expected<Trial> parseTrial(const std::string& text) {
   Status status = guard("reading a trial record", [&]() -> Status {
     Poco::JSON::Parser parser;
     auto o = parser.parse(text).extract<Poco::JSON::Object::Ptr>();
-    t.number = o->getValue<std::uint64_t>("number");
-    t.candidate = o->getValue<std::uint64_t>("candidate");
+    t.number = field<std::uint64_t>(o, "number");
+    t.candidate = field<std::uint64_t>(o, "candidate");
     auto values = o->getArray("values");
     for (std::size_t i = 0; values && i < values->size(); ++i) {
       t.values.push_back(numberOrNan(values->get(static_cast<unsigned>(i))));
     }
-    const std::string state = o->getValue<std::string>("state");
+    const std::string state = field<std::string>(o, "state");
     const auto* found = std::find_if(std::begin(kStateNames), std::end(kStateNames),
                                      [&](const char* n) { return state == n; });
     if (found == std::end(kStateNames)) {
@@ -128,20 +142,20 @@ Expected<Trial> parseTrial(const std::string& text) {
     }
     t.state = static_cast<Trial::State>(found - std::begin(kStateNames));
     if (!o->isNull("value")) {
-      t.value = o->getValue<double>("value");
+      t.value = field<double>(o, "value");
     }
     if (auto intermediate = o->getObject("intermediate")) {
       for (const auto& [epoch, v] : *intermediate) {
         t.intermediate[std::stoull(epoch)] = v.convert<double>();
       }
     }
-    t.reason = o->getValue<std::string>("reason");
-    t.run_id = o->getValue<std::int64_t>("run_id");
-    t.artifact = o->getValue<std::string>("artifact");
-    t.told = o->getValue<std::uint64_t>("told");
-    t.tells_at_ask = o->getValue<std::uint64_t>("tells_at_ask");
-    t.started = o->getValue<double>("started");
-    t.ended = o->getValue<double>("ended");
+    t.reason = field<std::string>(o, "reason");
+    t.run_id = field<std::int64_t>(o, "run_id");
+    t.artifact = field<std::string>(o, "artifact");
+    t.told = field<std::uint64_t>(o, "told");
+    t.tells_at_ask = field<std::uint64_t>(o, "tells_at_ask");
+    t.started = field<double>(o, "started");
+    t.ended = field<double>(o, "ended");
     return Status();
   });
   if (!status.ok()) {
