@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -233,6 +234,34 @@ TEST(TuneJob, SigtermStopsTheTunerAndItsWorkersAndTheStudyContinuesAfterwards) {
   EXPECT_THAT(r.err, HasSubstr("continuing study 'tune'"));
   EXPECT_EQ(w.finished(w.trials()), 10u);
   EXPECT_EQ(w.trials().size(), 10u);
+}
+
+TEST(TuneJob, AConditionalDimensionIsSearchedOnlyWhenItsChoiceIsTaken) {
+  Workspace w;
+  const std::string config = w.config(
+      "tune.yaml", "    trials: 12\n",
+      "      net.hidden: {choice: [[8], [32, 16]]}\n"
+      "      net.dropout: {uniform: [0.1, 0.5], when: {net.hidden: [[32, 16]]}}\n"
+      "      train.lr_schedule: {choice: [constant, step]}\n"
+      "      train.lr_step_epochs: {int: [1, 4], when: {train.lr_schedule: step}}\n",
+      3);
+  Result r = w.run({"run", config});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto trials = w.trials();
+  ASSERT_EQ(trials.size(), 12u);
+  std::set<bool> seen;
+  for (const auto& [number, t] : trials) {
+    ASSERT_EQ(t.values.size(), 4u);
+    EXPECT_EQ(std::isnan(t.values[1]), t.values[0] != 1) << "trial " << number;
+    EXPECT_EQ(std::isnan(t.values[3]), t.values[2] != 1) << "trial " << number;
+    if (!std::isnan(t.values[1])) {
+      EXPECT_GE(t.values[1], 0.1);
+      EXPECT_LE(t.values[1], 0.5);
+    }
+    seen.insert(std::isnan(t.values[1]));
+    EXPECT_EQ(t.state, Trial::State::kComplete) << t.reason;
+  }
+  EXPECT_EQ(seen.size(), 2u) << "12 trials take both branches";
 }
 
 TEST(TuneJob, FailedTrialsAreRecordedWithTheirReasonAndTheStudyGoesOn) {
