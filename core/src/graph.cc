@@ -333,7 +333,9 @@ Graph::~Graph() {
   }
 }
 
-Status Graph::instantiate(Host& host) {
+Status Graph::instantiate(Host& host) { return instantiate(host, nullptr); }
+
+Status Graph::instantiate(Host& host, const ReuseNode& reuse) {
   for (const auto& node : nodes_) {
     if (node.instance) {
       return failedPrecondition("the graph is already instantiated");
@@ -353,6 +355,12 @@ Status Graph::instantiate(Host& host) {
     GraphNode& node = nodes_[i];
     if (node.type == nullptr) {
       return unwind(i, internalError("node '" + node.decl.name + "' has no validated type"));
+    }
+    if (reuse) {
+      if (auto kept = reuse(node)) {
+        node.instance = std::move(kept);
+        continue;
+      }
     }
     NodeConfig config(node.decl.name, node.type->type.type, &host);
     for (const auto& [name, value] : node.values) {

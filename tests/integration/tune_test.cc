@@ -264,6 +264,39 @@ TEST(TuneJob, AConditionalDimensionIsSearchedOnlyWhenItsChoiceIsTaken) {
   EXPECT_EQ(seen.size(), 2u) << "12 trials take both branches";
 }
 
+TEST(TuneJob, AWorkerKilledMidTrialFailsThatTrialAloneAndANewWorkerGoesOn) {
+  Workspace w;
+  const std::string config =
+      w.config("tune.yaml", "    trials: 5\n", Workspace::defaultSpace(), 60);
+  AimassProcess process(w.dir(), {"run", config});
+  const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+  std::vector<std::string> workers;
+  while (process.running() && std::chrono::steady_clock::now() < deadline) {
+    const auto trials = w.trials();
+    if (trials.size() == 2 && trials.at(1).state == Trial::State::kRunning) {
+      for (const auto& pid : processesNaming(config)) {
+        if (readFile(fs::path("/proc") / pid / "cmdline").find("worker") != std::string::npos) {
+          workers.push_back(pid);
+        }
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(workers.size(), 1u) << "one worker runs the trials one after another";
+  kill(std::stoi(workers[0]), SIGKILL);
+  ASSERT_EQ(process.wait(), 0) << process.err();
+  const auto trials = w.trials();
+  ASSERT_EQ(trials.size(), 5u);
+  EXPECT_EQ(trials.at(1).state, Trial::State::kFailed);
+  EXPECT_THAT(trials.at(1).reason, HasSubstr("was killed by signal 9"));
+  for (const auto& [number, t] : trials) {
+    if (number != 1) {
+      EXPECT_NE(t.state, Trial::State::kFailed) << "trial " << number << ": " << t.reason;
+    }
+  }
+}
+
 TEST(TuneJob, FailedTrialsAreRecordedWithTheirReasonAndTheStudyGoesOn) {
   Workspace w;
   // sgd refuses nesterov without momentum when its node is made: those trials fail.

@@ -68,6 +68,9 @@ std::optional<TrialMessage> parseTrialMessage(const std::string& line) {
     }
     m.pruned = c == "1";
     in >> m.artifact;
+    if (m.artifact == "-") {
+      m.artifact.clear();
+    }
   } else if (kind == "failed") {
     m.kind = TrialMessage::Kind::kFailed;
     if (!(in >> a) || !parseInt(a, m.run_id)) {
@@ -97,13 +100,9 @@ Expected<std::unique_ptr<TrialProcess>> TrialProcess::start(const TrialCommand& 
     args.insert(args.end(), {"--plugin-path", path});
   }
   args.insert(args.end(), {"--log-level", command.log_level, "tune", "worker", "--config",
-                           command.config.string(), "--node", command.tune_node, "--trial",
-                           std::to_string(command.trial), "--values", command.values_json,
-                           "--threads", std::to_string(command.threads), "--study",
-                           command.study, "--parent", std::to_string(getpid())});
-  if (!command.artifact.empty()) {
-    args.insert(args.end(), {"--artifact", command.artifact});
-  }
+                           command.config.string(), "--node", command.tune_node, "--threads",
+                           std::to_string(command.threads), "--study", command.study,
+                           "--parent", std::to_string(getpid())});
   std::vector<char*> argv;
   for (auto& a : args) {
     argv.push_back(a.data());
@@ -142,7 +141,6 @@ Expected<std::unique_ptr<TrialProcess>> TrialProcess::start(const TrialCommand& 
   process->pid_ = pid;
   process->socket_ = sockets[0];
   process->errors_ = pipe_fds[0];
-  process->trial_ = command.trial;
   setFlag(process->socket_, F_GETFL, F_SETFL, O_NONBLOCK);
   setFlag(process->errors_, F_GETFL, F_SETFL, O_NONBLOCK);
   return process;
@@ -220,21 +218,32 @@ void TrialProcess::readErrors() {
   }
 }
 
-Status TrialProcess::answer(bool prune) {
-  const char* text = prune ? "prune\n" : "go\n";
-  const std::size_t size = std::strlen(text);
+Status TrialProcess::assign(std::uint64_t trial, const std::string& artifact,
+                            const std::string& values_json) {
+  trial_ = trial;
+  busy_ = true;
+  return send("trial " + std::to_string(trial) + " " + (artifact.empty() ? "-" : artifact) + " " +
+              values_json + "\n");
+}
+
+Status TrialProcess::answer(bool prune) { return send(prune ? "prune\n" : "go\n"); }
+
+Status TrialProcess::send(const std::string& text) {
+  const std::size_t size = text.size();
   std::size_t sent = 0;
   while (socket_ >= 0 && sent < size) {
-    const ssize_t n = send(socket_, text + sent, size - sent, MSG_NOSIGNAL);
+    // A line into a socket buffer the worker keeps empty between lines: EAGAIN is brief.
+    const ssize_t n = ::send(socket_, text.data() + sent, size - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
     } else if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-      continue;  // a few bytes into an empty socket buffer: this does not spin
+      continue;
     } else {
-      return unavailable("trial " + std::to_string(trial_) + "'s worker went away");
+      return unavailable("the worker of trial " + std::to_string(trial_) + " went away");
     }
   }
-  return Status();
+  return socket_ >= 0 ? Status() : unavailable("the worker of trial " + std::to_string(trial_) +
+                                                " went away");
 }
 
 std::string TrialProcess::reap() {

@@ -14,17 +14,14 @@
 
 namespace aimass::core {
 
-/// What the tuner tells a worker process: `aimass [--plugin-path P]... tune worker` with these
+/// How the tuner starts a worker process: `aimass [--plugin-path P]... tune worker` with these
 /// as its options (see runTrialWorker()).
 struct TrialCommand {
   std::filesystem::path executable;  ///< the running aimass (/proc/self/exe)
   std::vector<std::string> plugin_paths;
   std::filesystem::path config;  ///< the configuration file the study runs
   std::string tune_node;         ///< the job.tune node
-  std::uint64_t trial = 0;
-  std::string values_json;  ///< the optimizer's values, one per dimension (null: inactive)
   int threads = 1;
-  std::string artifact;  ///< where the trial's job saves its model (empty: nowhere)
   std::string study;
   std::string log_level = "warning";
 };
@@ -32,7 +29,7 @@ struct TrialCommand {
 /// One message a worker sends, as a line on its socket:
 ///
 ///     epoch E VALUE                  the objective after epoch E (waits for "go" or "prune")
-///     done VALUE RUN PRUNED ARTIFACT  the job ended: last objective, tracked run, 0/1, key
+///     done VALUE RUN PRUNED ARTIFACT  the job ended: last objective, tracked run, 0/1, key or -
 ///     failed RUN REASON              the job (or its set-up) failed
 ///
 /// The tuner answers each epoch line with "go" or "prune". Values are written so that they
@@ -51,7 +48,7 @@ struct TrialMessage {
 /// Parses one line; nullopt for a line that is none of the forms above.
 std::optional<TrialMessage> parseTrialMessage(const std::string& line);
 
-/// A worker process running one trial, seen from the tuner: started with posix_spawn in a
+/// A worker process running trials one after another, seen from the tuner: started with posix_spawn in a
 /// process group of its own (so the terminal's Ctrl-C reaches the tuner alone, which then
 /// stops its workers), with the default signal dispositions and an empty signal mask, a
 /// socket on its fd 3 and its stderr on a pipe whose last 4 KiB are kept for failure
@@ -74,6 +71,12 @@ class TrialProcess {
   /// Reads what is available on the stderr pipe into the kept tail.
   void readErrors();
   bool closed() const noexcept { return socket_ < 0; }
+  /// Gives an idle worker trial `trial`: its model is saved under `artifact` (empty: not
+  /// saved), `values_json` holds the optimizer's values, one per dimension (null: inactive).
+  Status assign(std::uint64_t trial, const std::string& artifact, const std::string& values_json);
+  /// The trial ended (a done or failed message came): the worker is idle again.
+  void release() noexcept { busy_ = false; }
+  bool busy() const noexcept { return busy_; }
   /// Answers an epoch message.
   Status answer(bool prune);
   /// Waits for the process to end (after closed()), and says how it ended: "exited with code
@@ -81,16 +84,19 @@ class TrialProcess {
   std::string reap();
   /// SIGKILLs the process and reaps it.
   void kill();
+  /// The trial assigned last.
   std::uint64_t trial() const noexcept { return trial_; }
 
  private:
   TrialProcess() = default;
   void closeSocket();
+  Status send(const std::string& text);
 
   pid_t pid_ = -1;
   int socket_ = -1;
   int errors_ = -1;
   std::uint64_t trial_ = 0;
+  bool busy_ = false;
   std::string pending_;      ///< an incomplete line from the socket
   std::string error_tail_;   ///< the last 4 KiB of stderr
 };

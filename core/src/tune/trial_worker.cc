@@ -15,6 +15,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "aimass/core/host_services.h"
 #include "aimass/util/number_text.h"
@@ -44,11 +45,12 @@ bool sendLine(const std::string& line) {
   return true;
 }
 
-/// Reads the tuner's answer line ("go" or "prune"); nullopt when it is gone.
-std::optional<std::string> readAnswer() {
+/// Reads one line from the tuner (an answer, "go" or "prune", or the next trial); nullopt when
+/// it is gone or the line is longer than `limit`.
+std::optional<std::string> readLine(std::size_t limit) {
   std::string line;
   char c = 0;
-  while (line.size() < 64) {
+  while (line.size() < limit) {
     const ssize_t n = read(kTunerFd, &c, 1);
     if (n == 1) {
       if (c == '\n') {
@@ -102,7 +104,7 @@ class TrialReporter final : public TrainingCallback {
     if (!sendLine("epoch " + std::to_string(epochs_) + " " + numberText(*value))) {
       return cancelled("the tuner is gone");
     }
-    auto answer = readAnswer();
+    auto answer = readLine(64);
     if (!answer) {
       return cancelled("the tuner is gone");
     }
@@ -203,16 +205,10 @@ Expected<TrialWorkerOptions> parseTrialWorkerOptions(const std::vector<std::stri
       o.config = value;
     } else if (flag == "--node") {
       o.node = value;
-    } else if (flag == "--trial") {
-      AIMASS_RETURN_IF_ERROR(number(o.trial));
-    } else if (flag == "--values") {
-      o.values_json = value;
     } else if (flag == "--threads") {
       AIMASS_RETURN_IF_ERROR(number(o.threads));
     } else if (flag == "--study") {
       o.study = value;
-    } else if (flag == "--artifact") {
-      o.artifact = value;
     } else if (flag == "--parent") {
       AIMASS_RETURN_IF_ERROR(number(o.parent));
     } else {
@@ -220,7 +216,7 @@ Expected<TrialWorkerOptions> parseTrialWorkerOptions(const std::vector<std::stri
     }
   }
   for (const char* required :
-       {"--config", "--node", "--trial", "--values", "--threads", "--study", "--parent"}) {
+       {"--config", "--node", "--threads", "--study", "--parent"}) {
     if (seen.count(required) == 0) {
       return invalidArgument(std::string("tune worker: ") + required + " is required");
     }
@@ -292,24 +288,84 @@ Expected<ConfigDocument> trialDocument(const Graph& graph, const std::string& tu
   return trial;
 }
 
-int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLevel log_level) {
-  // Die with the tuner, however it ends; a tuner already gone means nobody awaits this trial.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != options.parent) {
-    return 1;
+namespace {
+
+/// The datasets a worker keeps between trials, by what they were made from: a trial whose
+/// dataset nodes have the same type, values and references as an earlier trial's gets the
+/// same instances instead of reading the files again.
+class KeptDatasets {
+ public:
+  std::shared_ptr<Node> find(const GraphNode& node) const {
+    if (node.type == nullptr || node.type->type.kind != NodeKind::kDataset) {
+      return nullptr;
+    }
+    auto found = kept_.find(keyOf(node));
+    return found == kept_.end() ? nullptr : found->second;
   }
+  void keep(const Graph& graph) {
+    for (const auto& node : graph.nodes()) {
+      if (node.type != nullptr && node.type->type.kind == NodeKind::kDataset && node.instance &&
+          kept_.size() < kMaxKept) {
+        kept_.emplace(keyOf(node), node.instance);
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxKept = 8;
+  static std::string keyOf(const GraphNode& node) {
+    std::string key = node.decl.type;
+    for (const auto& [name, value] : node.values) {
+      key += "\n" + name + "=" + paramValueText(value);
+    }
+    for (const auto& [name, targets] : node.refs) {
+      key += "\n" + name + "->" + paramValueText(targets);
+    }
+    return key;
+  }
+  std::map<std::string, std::shared_ptr<Node>> kept_;
+};
+
+/// One trial assigned by the tuner.
+struct TrialAssignment {
+  std::uint64_t number = 0;
+  std::string artifact;
+  std::string values_json;
+};
+
+/// "trial N ARTIFACT VALUES" ("-" for no artifact); nullopt for anything else.
+std::optional<TrialAssignment> parseAssignment(const std::string& line) {
+  std::istringstream in(line);
+  std::string word, number, artifact;
+  if (!(in >> word >> number >> artifact) || word != "trial") {
+    return std::nullopt;
+  }
+  TrialAssignment a;
+  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), a.number);
+  if (ec != std::errc() || end != number.data() + number.size()) {
+    return std::nullopt;
+  }
+  a.artifact = artifact == "-" ? std::string() : artifact;
+  std::getline(in >> std::ws, a.values_json);
+  return a;
+}
+
+/// Runs one trial and sends how it ended; false when the tuner is gone.
+bool runTrial(const TrialWorkerOptions& options, const Graph& graph, const TrialAssignment& trial,
+              HostServices& host, KeptDatasets& kept) {
   std::int64_t run_id = 0;
   auto fail = [&](const std::string& reason) {
     std::string line = reason;
     std::replace(line.begin(), line.end(), '\n', ' ');
-    return sendLine("failed " + std::to_string(run_id) + " " + line) ? 0 : 1;
+    return sendLine("failed " + std::to_string(run_id) + " " + line);
   };
   std::vector<double> values;
-  Status parsed = guard("reading the trial's values", [&] { values = parseValues(options.values_json); });
+  Status parsed =
+      guard("reading the trial's values", [&] { values = parseValues(trial.values_json); });
   if (!parsed.ok()) {
     return fail(parsed.message());
   }
-  auto document = trialDocument(graph, options.node, values, options.artifact, options.study,
+  auto document = trialDocument(graph, options.node, values, trial.artifact, options.study,
                                 options.threads);
   if (!document.ok()) {
     return fail(document.status().message());
@@ -321,13 +377,14 @@ int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLev
   }
   const GraphNode* tune = findGraphNode(graph.nodes(), options.node);
   const std::string trial_job = firstRef(*tune, "trial");
-  std::string objective = stringOf(*tune, "objective");
-  HostServices host(document->base_dir, options.threads);
-  host.setLogLevel(log_level);
-  Status status = guard("creating the trial's nodes", [&] { return trial_graph->instantiate(host); });
+  const std::string objective = stringOf(*tune, "objective");
+  Status status = guard("creating the trial's nodes", [&] {
+    return trial_graph->instantiate(host, [&](const GraphNode& node) { return kept.find(node); });
+  });
   if (!status.ok()) {
     return fail(status.message());
   }
+  kept.keep(*trial_graph);
   attachTrainTrackingContext(*trial_graph);
   auto job = std::dynamic_pointer_cast<TrainJob>(trial_graph->node(trial_job));
   if (!job) {
@@ -336,7 +393,7 @@ int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLev
   auto reporter = std::make_shared<TrialReporter>(objective);
   job->addCallback({"tune", reporter, "job.tune"});
   job->addTrackingContext({}, {{"tune.study", options.study},
-                               {"tune.trial", std::to_string(options.trial)}});
+                               {"tune.trial", std::to_string(trial.number)}});
   SilentProgress progress;
   status = guard("trial job", [&] { return job->run(host, progress); });
   run_id = job->runId();
@@ -351,9 +408,32 @@ int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLev
     }
     value = metric->second;
   }
-  const bool sent = sendLine("done " + numberText(*value) + " " + std::to_string(run_id) + " " +
-                             (reporter->pruned() ? "1" : "0") + " " + options.artifact);
-  return sent ? 0 : 1;
+  return sendLine("done " + numberText(*value) + " " + std::to_string(run_id) + " " +
+                  (reporter->pruned() ? "1" : "0") + " " +
+                  (trial.artifact.empty() ? "-" : trial.artifact));
+}
+
+}  // namespace
+
+int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLevel log_level) {
+  // Die with the tuner, however it ends; a tuner already gone means nobody awaits this worker.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != options.parent) {
+    return 1;
+  }
+  HostServices host(graph.document().base_dir, options.threads);
+  host.setLogLevel(log_level);
+  KeptDatasets kept;  // after the host: its nodes go first
+  while (true) {
+    auto line = readLine(1 << 20);
+    if (!line) {
+      return 0;  // the tuner closed the socket: no more trials
+    }
+    auto trial = parseAssignment(*line);
+    if (!trial || !runTrial(options, graph, *trial, host, kept)) {
+      return 1;
+    }
+  }
 }
 
 }  // namespace aimass::core

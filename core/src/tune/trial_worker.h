@@ -16,21 +16,18 @@
 
 namespace aimass::core {
 
-/// The options of `aimass tune worker`, the process job.tune starts for each trial (see
+/// The options of `aimass tune worker`, a process job.tune starts to run trials (see
 /// TrialCommand for how it is called). Not meant to be typed by hand.
 struct TrialWorkerOptions {
   std::filesystem::path config;
   std::string node;  ///< the job.tune node
-  std::uint64_t trial = 0;
-  std::string values_json;
   int threads = 1;
   std::string study;
-  std::string artifact;
   pid_t parent = 0;  ///< the tuner's pid: the worker ends when it goes
 };
 
-/// Reads `--config F --node N --trial K --values JSON --threads T --study S --parent P
-/// [--artifact KEY]`; kInvalidArgument naming the first problem.
+/// Reads `--config F --node N --threads T --study S --parent P`; kInvalidArgument naming the
+/// first problem.
 Expected<TrialWorkerOptions> parseTrialWorkerOptions(const std::vector<std::string>& words);
 
 /// The configuration one trial runs: the nodes the trial job needs, with the trial's values
@@ -44,11 +41,13 @@ Expected<ConfigDocument> trialDocument(const Graph& graph, const std::string& tu
                                        const std::string& artifact, const std::string& study,
                                        int threads);
 
-/// Runs one trial in this process (the worker's body): validates and creates the trial's
-/// graph, runs its job with a callback that reports the objective after each epoch on fd 3
-/// and asks the tuner whether to go on, and sends how it ended (TrialMessage). Returns the
-/// process exit code: 0 when the outcome was sent (a failed trial included), 1 when fd 3 is
-/// unusable or the tuner is gone.
+/// The worker's body: runs the trials the tuner assigns on fd 3 ("trial N ARTIFACT VALUES", see
+/// TrialProcess::assign()), one after another, until the tuner closes the socket. For each it
+/// validates and creates the trial's graph (keeping the dataset nodes of earlier trials whose
+/// settings are the same, so their files are read once per worker), runs its job with a
+/// callback that reports the objective after each epoch and asks the tuner whether to go on,
+/// and sends how it ended (TrialMessage). Returns the process exit code: 0 when the tuner
+/// closed the socket, 1 when it is gone or sent something else.
 int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLevel log_level);
 
 }  // namespace aimass::core

@@ -59,12 +59,12 @@ class TuneJob::Loop {
     progress_.begin("trials", job_.options_.trials);
     while (true) {
       if (host_.stopRequested()) {
-        running_.clear();  // kills the workers; their trials run again next time
+        workers_.clear();  // kills the workers; their trials run again next time
         return cancelled("tuning stopped; run the configuration again to continue study '" +
                          job_.options_.study + "'");
       }
       AIMASS_RETURN_IF_ERROR(startTrials());
-      if (running_.empty()) {
+      if (busyWorkers() == 0) {
         break;
       }
       AIMASS_RETURN_IF_ERROR(waitForWorkers());
@@ -89,8 +89,19 @@ class TuneJob::Loop {
   }
 
   Status startTrials() {
-    while (!exhausted_ && running_.size() < job_.options_.parallel &&
-           finished() + running_.size() < job_.options_.trials) {
+    while (!exhausted_ && busyWorkers() < job_.options_.parallel &&
+           finished() + busyWorkers() < job_.options_.trials) {
+      TrialProcess* worker = idleWorker();
+      if (worker == nullptr) {
+        auto started = TrialProcess::start(workerCommand());
+        if (!started.ok()) {
+          // No process, no trial: the study cannot go on here (the host is out of processes
+          // or memory); what ran is kept.
+          return started.status();
+        }
+        workers_.push_back(std::move(started).value());
+        worker = workers_.back().get();
+      }
       auto next = study_.startTrial();
       AIMASS_RETURN_IF_ERROR(next.status());
       if (!next->has_value()) {
@@ -100,37 +111,52 @@ class TuneJob::Loop {
         break;
       }
       const Trial& trial = **next;
-      TrialCommand command;
-      command.executable = "/proc/self/exe";
-      command.plugin_paths = job_.context_.plugin_paths;
-      command.config = job_.context_.config;
-      command.tune_node = job_.name_;
-      command.trial = trial.number;
-      command.values_json = valuesJson(trial.values);
-      command.threads = threadsPerTrial();
-      command.study = job_.options_.study;
-      command.log_level = job_.context_.log_level;
+      std::string artifact;
       if (job_.context_.storage) {
-        command.artifact = "tune/" + job_.options_.study + "/models/trial-" +
-                           std::to_string(trial.number) + ".aimass";
+        artifact = "tune/" + job_.options_.study + "/models/trial-" +
+                   std::to_string(trial.number) + ".aimass";
       }
       host_.log(LogLevel::kInfo, job_.name_,
                 "trial " + std::to_string(trial.number) + " starts: " +
                     describeValues(job_.context_.dimensions, trial.values));
-      auto process = TrialProcess::start(command);
-      if (!process.ok()) {
-        AIMASS_RETURN_IF_ERROR(end(trial.number, Trial::State::kFailed, std::nullopt,
-                                   process.status().message(), 0, {}));
-        continue;
+      Status assigned = worker->assign(trial.number, artifact, valuesJson(trial.values));
+      if (!assigned.ok()) {
+        AIMASS_RETURN_IF_ERROR(end(*worker, Trial::State::kFailed, std::nullopt,
+                                   assigned.message(), 0, {}));
       }
-      running_[trial.number] = std::move(process).value();
     }
     return Status();
   }
 
+  TrialCommand workerCommand() const {
+    TrialCommand command;
+    command.executable = "/proc/self/exe";
+    command.plugin_paths = job_.context_.plugin_paths;
+    command.config = job_.context_.config;
+    command.tune_node = job_.name_;
+    command.threads = threadsPerTrial();
+    command.study = job_.options_.study;
+    command.log_level = job_.context_.log_level;
+    return command;
+  }
+
+  std::size_t busyWorkers() const {
+    return static_cast<std::size_t>(std::count_if(
+        workers_.begin(), workers_.end(), [](const auto& w) { return w->busy(); }));
+  }
+
+  TrialProcess* idleWorker() const {
+    for (const auto& w : workers_) {
+      if (!w->busy() && !w->closed()) {
+        return w.get();
+      }
+    }
+    return nullptr;
+  }
+
   Status waitForWorkers() {
     std::vector<pollfd> fds;
-    for (const auto& [number, process] : running_) {
+    for (const auto& process : workers_) {
       for (int fd : {process->socket(), process->errors()}) {
         if (fd >= 0) {
           fds.push_back({fd, POLLIN, 0});
@@ -138,8 +164,7 @@ class TuneJob::Loop {
       }
     }
     poll(fds.data(), fds.size(), 100);
-    std::vector<std::uint64_t> gone;
-    for (auto& [number, process] : running_) {
+    for (auto& process : workers_) {
       process->readErrors();
       std::vector<TrialMessage> messages;
       Status read = process->readMessages(messages);
@@ -148,16 +173,14 @@ class TuneJob::Loop {
       }
       if (!read.ok() || process->closed()) {
         const std::string how = process->reap();
-        if (!ended_trials_.count(number)) {
-          AIMASS_RETURN_IF_ERROR(end(number, Trial::State::kFailed, std::nullopt,
+        if (process->busy()) {
+          AIMASS_RETURN_IF_ERROR(end(*process, Trial::State::kFailed, std::nullopt,
                                      read.ok() ? "the worker " + how : read.message(), 0, {}));
         }
-        gone.push_back(number);
+        process.reset();
       }
     }
-    for (auto number : gone) {
-      running_.erase(number);
-    }
+    std::erase(workers_, nullptr);
     return Status();
   }
 
@@ -173,9 +196,9 @@ class TuneJob::Loop {
       }
       case TrialMessage::Kind::kDone: {
         if (!std::isfinite(message.value)) {
-          return end(number, Trial::State::kFailed, std::nullopt,
-                     "the objective " + job_.options_.objective + " was not finite",
-                     message.run_id, message.artifact);
+          return end(process, Trial::State::kFailed, std::nullopt,
+                   "the objective " + job_.options_.objective + " was not finite", message.run_id,
+                   message.artifact);
         }
         const bool pruned = message.pruned;
         std::string reason;
@@ -185,12 +208,12 @@ class TuneJob::Loop {
                                                                  : 0;
           reason = "pruned at epoch " + std::to_string(at) + " by " + pruner_->describe();
         }
-        return end(number, pruned ? Trial::State::kPruned : Trial::State::kComplete,
+        return end(process, pruned ? Trial::State::kPruned : Trial::State::kComplete,
                    message.value, reason, message.run_id, message.artifact);
       }
       case TrialMessage::Kind::kFailed:
-        return end(number, Trial::State::kFailed, std::nullopt, message.reason, message.run_id,
-                   {});
+        return end(process, Trial::State::kFailed, std::nullopt, message.reason,
+                   message.run_id, {});
     }
     return Status();
   }
@@ -204,8 +227,11 @@ class TuneJob::Loop {
     return nullptr;
   }
 
-  Status end(std::uint64_t number, Trial::State state, std::optional<double> value,
+  /// Ends the trial `worker` runs; the worker is idle again.
+  Status end(TrialProcess& worker, Trial::State state, std::optional<double> value,
              const std::string& reason, std::int64_t run_id, const std::string& artifact) {
+    const std::uint64_t number = worker.trial();
+    worker.release();
     Study::Outcome outcome;
     outcome.state = state;
     outcome.value = value;
@@ -213,7 +239,6 @@ class TuneJob::Loop {
     outcome.run_id = run_id;
     outcome.artifact = artifact;
     AIMASS_RETURN_IF_ERROR(study_.finish(number, outcome));
-    ended_trials_.insert(number);
     ++ended_;
     std::string line = "trial " + std::to_string(number) + " " + trialStateName(state);
     if (value) {
@@ -225,7 +250,7 @@ class TuneJob::Loop {
     host_.log(state == Trial::State::kFailed ? LogLevel::kWarning : LogLevel::kInfo, job_.name_,
               line);
     std::vector<std::pair<std::string, double>> figures = {
-        {"running", static_cast<double>(running_.size())}};
+        {"running", static_cast<double>(busyWorkers())}};
     if (const Trial* best = study_.best()) {
       figures.emplace_back("best", *best->value);
     }
@@ -251,8 +276,8 @@ class TuneJob::Loop {
   JobProgress& progress_;
   Study& study_;
   const Pruner* pruner_;
-  std::map<std::uint64_t, std::unique_ptr<TrialProcess>> running_;
-  std::set<std::uint64_t> ended_trials_;
+  /// Worker processes, busy with a trial or idle; up to `parallel`.
+  std::vector<std::unique_ptr<TrialProcess>> workers_;
   std::uint64_t ended_ = 0;
   bool exhausted_ = false;
 };

@@ -48,9 +48,9 @@ struct TuneContext {
 /// The built-in `job.tune` node: tunes the parameters of a job.train and the nodes it uses.
 ///
 /// Each trial gets values for the `space` from a search optimizer and runs the trial job in a
-/// worker process of its own (`aimass tune worker`), so a crash, an abort or a runaway
-/// allocation fails that trial alone, with `threads_per_trial` threads; up to `parallel` run at
-/// once. After every epoch a worker reports the objective and the pruner decides whether the
+/// worker process (`aimass tune worker`, up to `parallel` of them, `threads_per_trial` threads
+/// each), which runs trials one after another and keeps their datasets; a crash, an abort or a
+/// runaway allocation fails the trial of that worker alone, and a new worker takes its place. After every epoch a worker reports the objective and the pruner decides whether the
 /// trial goes on. The study (trials, values, results, curves and the optimizer's state) lives
 /// in the trial job's storage (see Study), so stopping the tuner in any way and running the
 /// configuration again continues it: finished trials are kept, interrupted ones run again.

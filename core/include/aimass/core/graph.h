@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,11 @@ class Graph {
   /// first failure with a Status naming the node, its type, its location and the factory's message;
   /// nodes already created are destroyed in reverse.
   Status instantiate(Host& host);
+  /// For each node that `reuse` answers with an instance, that instance instead of a new one
+  /// (a process running many graphs of one configuration keeps its datasets: job.tune's trial
+  /// workers). The instance must be one a node of the same type and values would be.
+  using ReuseNode = std::function<std::shared_ptr<Node>(const GraphNode& node)>;
+  Status instantiate(Host& host, const ReuseNode& reuse);
 
   /// Nodes in topological order (dependencies first).
   const std::vector<GraphNode>& nodes() const { return nodes_; }
