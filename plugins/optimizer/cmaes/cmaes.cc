@@ -128,20 +128,16 @@ Status Cmaes::tell(std::span<const Evaluation> results) {
   if (!begun_) {
     return failedPrecondition("optimizer.cmaes: tell() before begin()");
   }
-  AIMASS_RETURN_IF_ERROR(ledger_.check(kName, results, 1));
-  return guard("optimizer.cmaes tell", [&] {
-    for (const auto& r : results) {
-      const SearchRecord& rec = ledger_.record(r);
-      auto it = samples_.find(r.id);
-      Sample sample = std::move(it->second);
-      samples_.erase(it);
-      if (sample.generation != generation_) {
-        continue;  // drawn from an older distribution: recorded, not used
-      }
-      results_.push_back({std::move(sample), rec.failed ? kInfinity : rec.value});
-      if (results_.size() >= lambda_) {
-        finishGeneration();
-      }
+  return recordResults(ledger_, kName, results, 1, [&](const SearchRecord& rec) {
+    auto it = samples_.find(rec.id);
+    Sample sample = std::move(it->second);
+    samples_.erase(it);
+    if (sample.generation != generation_) {
+      return;  // drawn from an older distribution: recorded, not used
+    }
+    results_.push_back({std::move(sample), rec.failed ? kInfinity : rec.value});
+    if (results_.size() >= lambda_) {
+      finishGeneration();
     }
   });
 }

@@ -75,14 +75,7 @@ Status RandomSearchSequence::tell(std::span<const Evaluation> results) {
   if (!begun_) {
     return failedPrecondition("optimizer.random: tell() before begin()");
   }
-  if (Status s = ledger_.check(kName, results, 1); !s.ok()) {
-    return s;
-  }
-  return guard("optimizer.random tell", [&] {
-    for (const auto& r : results) {
-      ledger_.record(r);
-    }
-  });
+  return recordResults(ledger_, kName, results, 1);
 }
 
 Status RandomSearchSequence::saveState(std::string& out) const {
@@ -111,7 +104,7 @@ Status RandomSearchSequence::loadState(std::string_view state) {
   SearchLedger ledger;
   if (!reader.ok() || !random.read(reader) || !ledger.read(reader, space_.size()) ||
       !reader.atEnd()) {
-    return dataLoss("optimizer.random: the saved state is truncated or corrupt");
+    return corruptSearchState(kName);
   }
   return guard("optimizer.random loadState", [&] {
     index_ = index;

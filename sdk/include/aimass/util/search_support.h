@@ -9,7 +9,10 @@
 //   SearchRandom         a small seeded generator whose state fits in 32 bytes of a saved state
 //   toUnit()/fromUnit()  each dimension mapped onto [0, 1] (log scale, integers, categories)
 //   SearchLedger         ids, outstanding candidates and results told, with their checks
+//   recordResults()      tell()'s checks and bookkeeping through the ledger
 //   writeSearchHeader()  the start of a saved state: a tag and the space's fingerprint
+//   writeSearchPrefix()  the usual start of a saved state: header, random stream, ledger
+//   readSearchState()    reads such a state back, checking all of it before anything is kept
 //
 // Every number is turned into values by hand (no std::*_distribution), so a seed proposes the
 // same candidates on every platform.
@@ -387,6 +390,28 @@ class SearchLedger {
   std::vector<SearchRecord> history_;
 };
 
+/// tell()'s bookkeeping: checks every result through `ledger` (SearchLedger::check, so a bad
+/// call records nothing), then records them in order, calling `use(record)` right after each
+/// one is recorded (the record is then the last of ledger.history()). Errors: check()'s
+/// kInvalidArgument; an exception thrown while recording or by `use` becomes guard()'s Status
+/// naming "<optimizer> tell" (the results recorded before it stay recorded). Not thread-safe.
+template <typename Use>
+Status recordResults(SearchLedger& ledger, std::string_view optimizer,
+                     std::span<const Evaluation> results, std::size_t objectives, Use&& use) {
+  AIMASS_RETURN_IF_ERROR(ledger.check(optimizer, results, objectives));
+  return guard(std::string(optimizer) + " tell", [&] {
+    for (const auto& r : results) {
+      use(ledger.record(r));
+    }
+  });
+}
+
+/// recordResults() for a search that only keeps the ledger's history.
+inline Status recordResults(SearchLedger& ledger, std::string_view optimizer,
+                            std::span<const Evaluation> results, std::size_t objectives) {
+  return recordResults(ledger, optimizer, results, objectives, [](const SearchRecord&) {});
+}
+
 /// A 64-bit fingerprint of a space and the begin() arguments (FNV-1a over every field), so a
 /// saved state refuses to load into another search.
 inline std::uint64_t searchFingerprint(const SearchSpace& space, std::uint64_t seed,
@@ -452,6 +477,50 @@ inline Status readSearchHeader(ByteReader& in, std::string_view optimizer, std::
                            "number of objectives");
   }
   return Status();
+}
+
+/// kDataLoss "<optimizer>: the saved state is truncated or corrupt": what loadState() returns
+/// for bytes that do not read back into a valid state.
+inline Status corruptSearchState(std::string_view optimizer) {
+  return dataLoss(std::string(optimizer) + ": the saved state is truncated or corrupt");
+}
+
+/// The start most saved states share: writeSearchHeader(tag, fingerprint), then the random
+/// stream and the ledger. The optimizer's own fields follow. Throws only std::bad_alloc.
+inline void writeSearchPrefix(std::string& out, std::string_view tag, std::uint64_t fingerprint,
+                              const SearchRandom& random, const SearchLedger& ledger) {
+  writeSearchHeader(out, tag, fingerprint);
+  ByteWriter writer(out);
+  random.write(writer);
+  ledger.write(writer);
+}
+
+/// Reads a whole saved state that starts with writeSearchPrefix()'s bytes: the header, then the
+/// random stream and the ledger (a space of `dimensions`) into `random` and `ledger`, then the
+/// optimizer's own fields through `readRest(ByteReader&) -> bool` (false: not valid), which must
+/// use up the bytes. Errors: readSearchHeader()'s; corruptSearchState() when anything after the
+/// header does not read, readRest() refuses it or bytes are left over; an exception becomes
+/// guard()'s Status naming "<optimizer> loadState". `random`, `ledger` and whatever readRest()
+/// fills may be changed on error: pass fresh ones and commit them only once this returned OK.
+template <typename ReadRest>
+Status readSearchState(std::string_view state, std::string_view optimizer, std::string_view tag,
+                       std::uint64_t fingerprint, std::size_t dimensions, SearchRandom& random,
+                       SearchLedger& ledger, ReadRest&& readRest) {
+  ByteReader in(state);
+  AIMASS_RETURN_IF_ERROR(readSearchHeader(in, optimizer, tag, fingerprint));
+  bool ok = false;
+  AIMASS_RETURN_IF_ERROR(guard(std::string(optimizer) + " loadState", [&] {
+    ok = random.read(in) && ledger.read(in, dimensions) && readRest(in) && in.atEnd();
+  }));
+  return ok ? Status() : corruptSearchState(optimizer);
+}
+
+/// readSearchState() for a state that is the prefix alone.
+inline Status readSearchState(std::string_view state, std::string_view optimizer,
+                              std::string_view tag, std::uint64_t fingerprint,
+                              std::size_t dimensions, SearchRandom& random, SearchLedger& ledger) {
+  return readSearchState(state, optimizer, tag, fingerprint, dimensions, random, ledger,
+                         [](ByteReader&) { return true; });
 }
 
 }  // namespace aimass
