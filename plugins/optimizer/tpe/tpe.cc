@@ -230,17 +230,19 @@ Status TpeSearch::loadState(std::string_view state) {
   }
   SearchRandom random;
   SearchLedger ledger;
-  AIMASS_RETURN_IF_ERROR(readSearchState(
-      state, kName, kStateTag, fingerprint_, space_.size(), random, ledger, [&](ByteReader&) {
-        bool valid = true;
-        for (const auto& rec : ledger.history()) {
-          valid = valid && fitsSpace(space_, rec.values);
-        }
-        for (const auto& [id, values] : ledger.pending()) {
-          valid = valid && fitsSpace(space_, values);
-        }
-        return valid;
-      }));
+  // Every told and outstanding point must fit the space (a category in range and so on).
+  auto pointsFit = [&](ByteReader&) {
+    bool valid = true;
+    for (const auto& rec : ledger.history()) {
+      valid = valid && fitsSpace(space_, rec.values);
+    }
+    for (const auto& [id, values] : ledger.pending()) {
+      valid = valid && fitsSpace(space_, values);
+    }
+    return valid;
+  };
+  AIMASS_RETURN_IF_ERROR(readSearchState(state, kName, kStateTag, fingerprint_, space_.size(),
+                                         random, ledger, pointsFit));
   return guard("optimizer.tpe loadState", [&] {
     random_ = random;
     ledger_ = std::move(ledger);
