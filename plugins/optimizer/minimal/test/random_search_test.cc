@@ -116,6 +116,16 @@ TEST(RandomSearchTest, TellRefusesDuplicatesAndRecordsNothingThen) {
   EXPECT_EQ(search.best()->value, 0.25);
 }
 
+TEST(RandomSearchTest, EveryTruncatedStateIsDataLossAndChangesNothing) {
+  RandomSearch search(4);
+  ASSERT_TRUE(
+      search.begin({numericDimension("x", SearchDimension::Type::kFloat, -1, 1)}, 2, 1).ok());
+  auto c = search.ask(3).value();
+  ASSERT_TRUE(search.tell(std::vector<Evaluation>{{c[1].id, 0.5, false, {}}}).ok());
+  // Cuts inside the header's fingerprint too: kDataLoss, not a state of another search.
+  EXPECT_EQ(aimass::testing::truncatedStateProblems(search, 1), "");
+}
+
 TEST(RandomSearchTest, SeedParameterAndBeginSeedBothChangeTheSequence) {
   const SearchSpace space = {numericDimension("x", SearchDimension::Type::kFloat, 0, 1)};
   auto firstValue = [&](std::uint64_t param_seed, std::uint64_t begin_seed) {

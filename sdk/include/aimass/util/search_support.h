@@ -462,6 +462,12 @@ inline void writeSearchHeader(std::string& out, std::string_view tag, std::uint6
   ByteWriter(out).u64(fingerprint);
 }
 
+/// kDataLoss "<optimizer>: the saved state is truncated or corrupt": what loadState() returns
+/// for bytes that do not read back into a valid state.
+inline Status corruptSearchState(std::string_view optimizer) {
+  return dataLoss(std::string(optimizer) + ": the saved state is truncated or corrupt");
+}
+
 /// Reads writeSearchHeader()'s bytes: kDataLoss for another tag or too few bytes,
 /// kInvalidArgument for a state saved by a search over another space or with other begin()
 /// arguments. Messages start with `optimizer`.
@@ -471,18 +477,16 @@ inline Status readSearchHeader(ByteReader& in, std::string_view optimizer, std::
     return dataLoss(std::string(optimizer) + ": the saved state is not a " +
                     std::string(optimizer) + " state");
   }
-  if (in.u64() != fingerprint || !in.ok()) {
+  const std::uint64_t saved = in.u64();
+  if (!in.ok()) {
+    return corruptSearchState(optimizer);
+  }
+  if (saved != fingerprint) {
     return invalidArgument(std::string(optimizer) +
                            ": the saved state belongs to a search over another space, seed or "
                            "number of objectives");
   }
   return Status();
-}
-
-/// kDataLoss "<optimizer>: the saved state is truncated or corrupt": what loadState() returns
-/// for bytes that do not read back into a valid state.
-inline Status corruptSearchState(std::string_view optimizer) {
-  return dataLoss(std::string(optimizer) + ": the saved state is truncated or corrupt");
 }
 
 /// The start most saved states share: writeSearchHeader(tag, fingerprint), then the random
