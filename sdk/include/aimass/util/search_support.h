@@ -170,6 +170,16 @@ inline Status checkSearchSpace(std::string_view optimizer, const SearchSpace& sp
   return Status();
 }
 
+/// The numeric range toUnit() and fromUnit() map onto [0, 1]: the bounds, widened by half a
+/// step on each side for an int range (not below its first integer on a log scale).
+inline std::pair<double, double> unitBounds(const SearchDimension& d) {
+  if (d.type != SearchDimension::Type::kInt) {
+    return {d.low, d.high};
+  }
+  const double low = std::ceil(d.low) - 0.5;
+  return {d.log_scale && low <= 0 ? std::ceil(d.low) : low, std::floor(d.high) + 0.5};
+}
+
 /// Where `value` lies in the dimension, on [0, 1]: linear (or logarithmic) in the bounds for
 /// numbers, with an int range widened by half a step on each side so every integer owns an
 /// equal share; the middle of its share for a category. A one-point range maps to 0.5.
@@ -177,14 +187,7 @@ inline double toUnit(const SearchDimension& d, double value) {
   if (d.type == SearchDimension::Type::kCategorical) {
     return (value + 0.5) / static_cast<double>(d.choices.size());
   }
-  double low = d.low, high = d.high;
-  if (d.type == SearchDimension::Type::kInt) {
-    low = std::ceil(d.low) - 0.5;
-    high = std::floor(d.high) + 0.5;
-    if (d.log_scale && low <= 0) {
-      low = std::ceil(d.low);
-    }
-  }
+  auto [low, high] = unitBounds(d);
   if (d.log_scale) {
     low = std::log(low);
     high = std::log(high);
@@ -204,14 +207,7 @@ inline double fromUnit(const SearchDimension& d, double u) {
     const auto count = static_cast<double>(d.choices.size());
     return std::min(std::floor(u * count), count - 1);
   }
-  double low = d.low, high = d.high;
-  if (d.type == SearchDimension::Type::kInt) {
-    low = std::ceil(d.low) - 0.5;
-    high = std::floor(d.high) + 0.5;
-    if (d.log_scale && low <= 0) {
-      low = std::ceil(d.low);
-    }
-  }
+  auto [low, high] = unitBounds(d);
   double v = d.log_scale ? std::exp(std::log(low) + u * (std::log(high) - std::log(low)))
                          : low + u * (high - low);
   if (d.type == SearchDimension::Type::kInt) {
