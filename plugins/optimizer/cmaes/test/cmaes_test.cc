@@ -22,11 +22,7 @@ namespace {
 using aimass::testing::floatDimension;
 using ::testing::HasSubstr;
 
-CmaesOptions seeded(std::uint64_t seed) {
-  CmaesOptions options;
-  options.seed = seed;
-  return options;
-}
+constexpr auto seeded = aimass::testing::seededOptions<CmaesOptions>;
 
 TEST(CmaesTest, PassesTheSearchOptimizerConformanceSuite) {
   for (std::uint64_t seed : aimass::testing::kConformanceSeeds) {

@@ -23,11 +23,7 @@ namespace {
 using aimass::testing::floatDimension;
 using ::testing::HasSubstr;
 
-GeneticOptions seeded(std::uint64_t seed) {
-  GeneticOptions options;
-  options.seed = seed;
-  return options;
-}
+constexpr auto seeded = aimass::testing::seededOptions<GeneticOptions>;
 
 /// ZDT1 on [0, 1]^n: f1 = x1, f2 = g (1 - sqrt(f1 / g)), g = 1 + 9 mean(x2..xn); the true front
 /// is g = 1, f2 = 1 - sqrt(f1).

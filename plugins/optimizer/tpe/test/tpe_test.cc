@@ -23,11 +23,7 @@ namespace {
 using aimass::testing::floatDimension;
 using ::testing::HasSubstr;
 
-TpeOptions withSeed(std::uint64_t seed) {
-  TpeOptions o;
-  o.seed = seed;
-  return o;
-}
+constexpr auto withSeed = aimass::testing::seededOptions<TpeOptions>;
 
 TEST(TpeTest, PassesTheSearchOptimizerConformanceSuite) {
   for (std::uint64_t seed : aimass::testing::kConformanceSeeds) {

@@ -50,6 +50,14 @@ inline SearchDimension categoricalDimension(std::string name, std::vector<std::s
   return d;
 }
 
+/// An optimizer's options struct with its defaults and the node seed `seed`.
+template <typename Options>
+Options seededOptions(std::uint64_t seed) {
+  Options options;
+  options.seed = seed;
+  return options;
+}
+
 /// The node seeds the optimizers' conformance tests run checkSearchOptimizer() with.
 inline constexpr std::uint64_t kConformanceSeeds[] = {0, 1, 12345};
 
