@@ -32,10 +32,7 @@ Expected<std::unique_ptr<Cmaes>> Cmaes::create(const CmaesOptions& options) {
 }
 
 Status Cmaes::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
   AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.cmaes begin", [&] {
     space_ = space;

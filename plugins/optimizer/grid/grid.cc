@@ -144,13 +144,8 @@ std::uint64_t GridSearch::permute(std::uint64_t index) const {
 }
 
 Status GridSearch::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.grid begin", [&]() -> Status {
     begun_ = false;
     if (Status s = build(space); !s.ok()) {

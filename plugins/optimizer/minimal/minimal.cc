@@ -13,14 +13,10 @@ constexpr std::string_view kStateTag = "RAND1";
 Status RandomSearch::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
   // Step 2: check the whole space up front and name the dimension that is wrong. Once begin()
   // succeeds, ask() can never fail on the space. checkSearchSpace() makes the checks every
-  // search optimizer shares (bounds, log scales, choices, conditions).
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  // search optimizer shares (bounds, log scales, choices, conditions); checkSingleObjective()
+  // refuses a search of several objectives (best() compares one value).
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.random_search begin", [&] {
     // Step 3: a new search forgets the old one's results but keeps counting ids (the ledger
     // does both).

@@ -12,13 +12,8 @@ constexpr std::string_view kStateTag = "RSEQ1";
 
 Status RandomSearchSequence::begin(const SearchSpace& space, std::uint64_t seed,
                                    std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.random begin", [&] {
     const std::uint64_t mixed = mixSeeds(options_.seed, seed);
     SearchRandom scramble(mixSeeds(mixed, 0x5eed));

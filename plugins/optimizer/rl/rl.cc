@@ -61,13 +61,8 @@ Expected<std::unique_ptr<RlSearch>> RlSearch::create(const RlOptions& o) {
 }
 
 Status RlSearch::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.rl begin", [&] {
     space_ = space;
     fingerprint_ = searchFingerprint(space, seed, objectives);

@@ -62,13 +62,8 @@ std::vector<double> toModelCoordinates(const SearchSpace& space, std::span<const
 }
 
 Status TpeSearch::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.tpe begin", [&] {
     space_ = space;
     fingerprint_ = searchFingerprint(space, seed, objectives);

@@ -118,6 +118,16 @@ inline std::string describeDimension(const SearchSpace& space, std::size_t index
   return "search dimension " + std::to_string(index) + " ('" + space[index].name + "')";
 }
 
+/// begin()'s check in an optimizer of one objective: kInvalidArgument "<optimizer> minimises one
+/// objective, not N" unless `objectives` is 1.
+inline Status checkSingleObjective(std::string_view optimizer, std::size_t objectives) {
+  if (objectives != 1) {
+    return invalidArgument(std::string(optimizer) + " minimises one objective, not " +
+                           std::to_string(objectives));
+  }
+  return Status();
+}
+
 /// The checks every begin() makes, so that ask() can never fail on the space: not empty;
 /// finite bounds with low <= high; a log scale above 0; an int range holding an integer;
 /// categories with choices; a conditional dimension whose parent is an earlier categorical one
