@@ -32,10 +32,7 @@ Expected<std::unique_ptr<Cmaes>> Cmaes::create(const CmaesOptions& options) {
 }
 
 Status Cmaes::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
   AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.cmaes begin", [&] {
     space_ = space;
@@ -128,20 +125,16 @@ Status Cmaes::tell(std::span<const Evaluation> results) {
   if (!begun_) {
     return failedPrecondition("optimizer.cmaes: tell() before begin()");
   }
-  AIMASS_RETURN_IF_ERROR(ledger_.check(kName, results, 1));
-  return guard("optimizer.cmaes tell", [&] {
-    for (const auto& r : results) {
-      const SearchRecord& rec = ledger_.record(r);
-      auto it = samples_.find(r.id);
-      Sample sample = std::move(it->second);
-      samples_.erase(it);
-      if (sample.generation != generation_) {
-        continue;  // drawn from an older distribution: recorded, not used
-      }
-      results_.push_back({std::move(sample), rec.failed ? kInfinity : rec.value});
-      if (results_.size() >= lambda_) {
-        finishGeneration();
-      }
+  return recordResults(ledger_, kName, results, 1, [&](const SearchRecord& rec) {
+    auto it = samples_.find(rec.id);
+    Sample sample = std::move(it->second);
+    samples_.erase(it);
+    if (sample.generation != generation_) {
+      return;  // drawn from an older distribution: recorded, not used
+    }
+    results_.push_back({std::move(sample), rec.failed ? kInfinity : rec.value});
+    if (results_.size() >= lambda_) {
+      finishGeneration();
     }
   });
 }

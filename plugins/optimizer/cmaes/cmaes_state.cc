@@ -23,10 +23,8 @@ Status Cmaes::saveState(std::string& out) const {
     return failedPrecondition("optimizer.cmaes: saveState() before begin()");
   }
   return guard("optimizer.cmaes saveState", [&] {
-    writeSearchHeader(out, kStateTag, fingerprint_);
+    writeSearchPrefix(out, kStateTag, fingerprint_, random_, ledger_);
     ByteWriter writer(out);
-    random_.write(writer);
-    ledger_.write(writer);
     writeState(writer);
   });
 }
@@ -62,20 +60,13 @@ Status Cmaes::loadState(std::string_view state) {
   if (!begun_) {
     return failedPrecondition("optimizer.cmaes: loadState() before begin()");
   }
-  ByteReader reader(state);
-  AIMASS_RETURN_IF_ERROR(readSearchHeader(reader, kName, kStateTag, fingerprint_));
   Cmaes loaded(options_);
   loaded.space_ = space_;
   loaded.numeric_ = numeric_;
   loaded.categorical_ = categorical_;
-  bool ok = false;
-  AIMASS_RETURN_IF_ERROR(guard("optimizer.cmaes loadState", [&] {
-    ok = loaded.random_.read(reader) && loaded.ledger_.read(reader, space_.size()) &&
-         loaded.readState(reader) && reader.atEnd();
-  }));
-  if (!ok) {
-    return dataLoss("optimizer.cmaes: the saved state is truncated or corrupt");
-  }
+  AIMASS_RETURN_IF_ERROR(readSearchState(state, kName, kStateTag, fingerprint_, space_.size(),
+                                         loaded.random_, loaded.ledger_,
+                                         [&](ByteReader& in) { return loaded.readState(in); }));
   return guard("optimizer.cmaes loadState", [&] {
     random_ = loaded.random_;
     ledger_ = std::move(loaded.ledger_);

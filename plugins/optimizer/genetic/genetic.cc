@@ -159,23 +159,19 @@ Status Genetic::tell(std::span<const Evaluation> results) {
   if (!begun_) {
     return failedPrecondition("optimizer.genetic: tell() before begin()");
   }
-  AIMASS_RETURN_IF_ERROR(ledger_.check(kName, results, objectives_));
-  return guard("optimizer.genetic tell", [&] {
-    for (const auto& r : results) {
-      const SearchRecord& rec = ledger_.record(r);
-      auto it = genomes_.find(r.id);
-      Member member{r.id, std::move(it->second), {}};
-      genomes_.erase(it);
-      if (!rec.failed) {
-        member.objectives = objectives_ > 1 ? rec.objectives : std::vector<double>{rec.value};
-      }
-      fresh_.push_back(std::move(member));
-      const std::size_t needed = population_.empty() || objectives_ > 1
-                                     ? options_.population
-                                     : options_.population - options_.elites;
-      if (fresh_.size() >= needed) {
-        replace();
-      }
+  return recordResults(ledger_, kName, results, objectives_, [&](const SearchRecord& rec) {
+    auto it = genomes_.find(rec.id);
+    Member member{rec.id, std::move(it->second), {}};
+    genomes_.erase(it);
+    if (!rec.failed) {
+      member.objectives = objectives_ > 1 ? rec.objectives : std::vector<double>{rec.value};
+    }
+    fresh_.push_back(std::move(member));
+    const std::size_t needed = population_.empty() || objectives_ > 1
+                                   ? options_.population
+                                   : options_.population - options_.elites;
+    if (fresh_.size() >= needed) {
+      replace();
     }
   });
 }

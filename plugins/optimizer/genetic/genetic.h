@@ -85,6 +85,8 @@ class Genetic final : public SearchOptimizer {
   std::size_t tournament();
   void replace();
   void rankPopulation();
+  void writeState(ByteWriter& out) const;
+  bool readState(ByteReader& in);
   void writeMembers(ByteWriter& out, const std::vector<Member>& members) const;
   bool readMembers(ByteReader& in, std::vector<Member>& members) const;
   bool readGenome(ByteReader& in, std::vector<double>& genome) const;

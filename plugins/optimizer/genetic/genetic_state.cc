@@ -76,68 +76,42 @@ Status Genetic::saveState(std::string& out) const {
     return failedPrecondition("optimizer.genetic: saveState() before begin()");
   }
   return guard("optimizer.genetic saveState", [&] {
-    writeSearchHeader(out, kStateTag, fingerprint_);
+    writeSearchPrefix(out, kStateTag, fingerprint_, random_, ledger_);
     ByteWriter writer(out);
-    random_.write(writer);
-    ledger_.write(writer);
-    writer.u64(generation_);
-    writeMembers(writer, population_);
-    writeMembers(writer, fresh_);
-    writer.u64(children_.size());
-    for (const auto& genome : children_) {
-      for (double g : genome) {
-        writer.f64(g);
-      }
-    }
-    writer.u64(genomes_.size());
-    for (const auto& [id, genome] : genomes_) {
-      writer.u64(id);
-      for (double g : genome) {
-        writer.f64(g);
-      }
-    }
+    writeState(writer);
   });
+}
+
+void Genetic::writeState(ByteWriter& out) const {
+  out.u64(generation_);
+  writeMembers(out, population_);
+  writeMembers(out, fresh_);
+  out.u64(children_.size());
+  for (const auto& genome : children_) {
+    for (double g : genome) {
+      out.f64(g);
+    }
+  }
+  out.u64(genomes_.size());
+  for (const auto& [id, genome] : genomes_) {
+    out.u64(id);
+    for (double g : genome) {
+      out.f64(g);
+    }
+  }
 }
 
 Status Genetic::loadState(std::string_view state) {
   if (!begun_) {
     return failedPrecondition("optimizer.genetic: loadState() before begin()");
   }
-  ByteReader in(state);
-  AIMASS_RETURN_IF_ERROR(readSearchHeader(in, kName, kStateTag, fingerprint_));
   Genetic loaded(options_);
   loaded.space_ = space_;
   loaded.choices_ = choices_;
   loaded.objectives_ = objectives_;
-  bool ok = false;
-  AIMASS_RETURN_IF_ERROR(guard("optimizer.genetic loadState", [&] {
-    ok = loaded.random_.read(in) && loaded.ledger_.read(in, space_.size());
-    loaded.generation_ = in.u64();
-    ok = ok && in.ok() && readMembers(in, loaded.population_) && readMembers(in, loaded.fresh_) &&
-         loaded.population_.size() <= options_.population &&
-         (loaded.generation_ == 0) == loaded.population_.empty() &&
-         (loaded.population_.empty() || loaded.population_.size() > options_.elites);
-    const std::uint64_t children = in.u64();
-    for (std::uint64_t k = 0; ok && in.ok() && k < children; ++k) {
-      std::vector<double> genome;
-      ok = readGenome(in, genome);
-      loaded.children_.push_back(std::move(genome));
-    }
-    const std::uint64_t outstanding = in.u64();
-    for (std::uint64_t k = 0; ok && in.ok() && k < outstanding; ++k) {
-      const std::uint64_t id = in.u64();
-      std::vector<double> genome;
-      ok = readGenome(in, genome) && loaded.ledger_.pending().count(id) != 0 &&
-           loaded.genomes_.emplace(id, std::move(genome)).second;
-    }
-    ok = ok && in.ok() && in.atEnd() && loaded.genomes_.size() == loaded.ledger_.pending().size();
-    if (ok) {
-      loaded.rankPopulation();
-    }
-  }));
-  if (!ok) {
-    return dataLoss("optimizer.genetic: the saved state is truncated or corrupt");
-  }
+  AIMASS_RETURN_IF_ERROR(readSearchState(state, kName, kStateTag, fingerprint_, space_.size(),
+                                         loaded.random_, loaded.ledger_,
+                                         [&](ByteReader& in) { return loaded.readState(in); }));
   return guard("optimizer.genetic loadState", [&] {
     random_ = loaded.random_;
     ledger_ = std::move(loaded.ledger_);
@@ -149,6 +123,34 @@ Status Genetic::loadState(std::string_view state) {
     children_ = std::move(loaded.children_);
     genomes_ = std::move(loaded.genomes_);
   });
+}
+
+/// Reads writeState()'s fields into this scratch copy (its ledger already read), then ranks the
+/// parents. False when they do not fit the ledger, the space or the options.
+bool Genetic::readState(ByteReader& in) {
+  generation_ = in.u64();
+  bool ok = in.ok() && readMembers(in, population_) && readMembers(in, fresh_) &&
+            population_.size() <= options_.population &&
+            (generation_ == 0) == population_.empty() &&
+            (population_.empty() || population_.size() > options_.elites);
+  const std::uint64_t children = in.u64();
+  for (std::uint64_t k = 0; ok && in.ok() && k < children; ++k) {
+    std::vector<double> genome;
+    ok = readGenome(in, genome);
+    children_.push_back(std::move(genome));
+  }
+  const std::uint64_t outstanding = in.u64();
+  for (std::uint64_t k = 0; ok && in.ok() && k < outstanding; ++k) {
+    const std::uint64_t id = in.u64();
+    std::vector<double> genome;
+    ok = readGenome(in, genome) && ledger_.pending().count(id) != 0 &&
+         genomes_.emplace(id, std::move(genome)).second;
+  }
+  ok = ok && in.ok() && in.atEnd() && genomes_.size() == ledger_.pending().size();
+  if (ok) {
+    rankPopulation();
+  }
+  return ok;
 }
 
 }  // namespace aimass::plugins::optimizer

@@ -144,13 +144,8 @@ std::uint64_t GridSearch::permute(std::uint64_t index) const {
 }
 
 Status GridSearch::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.grid begin", [&]() -> Status {
     begun_ = false;
     if (Status s = build(space); !s.ok()) {
@@ -191,14 +186,7 @@ Status GridSearch::tell(std::span<const Evaluation> results) {
   if (!begun_) {
     return failedPrecondition("optimizer.grid: tell() before begin()");
   }
-  if (Status s = ledger_.check(kName, results, 1); !s.ok()) {
-    return s;
-  }
-  return guard("optimizer.grid tell", [&] {
-    for (const auto& r : results) {
-      ledger_.record(r);
-    }
-  });
+  return recordResults(ledger_, kName, results, 1);
 }
 
 Status GridSearch::saveState(std::string& out) const {
@@ -224,7 +212,7 @@ Status GridSearch::loadState(std::string_view state) {
   const std::uint64_t position = reader.u64();
   SearchLedger ledger;
   if (!reader.ok() || position > total_ || !ledger.read(reader, space_.size()) || !reader.atEnd()) {
-    return dataLoss("optimizer.grid: the saved state is truncated or corrupt");
+    return corruptSearchState(kName);
   }
   return guard("optimizer.grid loadState", [&] {
     position_ = position;

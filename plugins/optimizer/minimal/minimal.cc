@@ -13,14 +13,10 @@ constexpr std::string_view kStateTag = "RAND1";
 Status RandomSearch::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
   // Step 2: check the whole space up front and name the dimension that is wrong. Once begin()
   // succeeds, ask() can never fail on the space. checkSearchSpace() makes the checks every
-  // search optimizer shares (bounds, log scales, choices, conditions).
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  // search optimizer shares (bounds, log scales, choices, conditions); checkSingleObjective()
+  // refuses a search of several objectives (best() compares one value).
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.random_search begin", [&] {
     // Step 3: a new search forgets the old one's results but keeps counting ids (the ledger
     // does both).
@@ -57,15 +53,9 @@ Status RandomSearch::tell(std::span<const Evaluation> results) {
   if (!begun_) {
     return failedPrecondition("optimizer.random_search: tell() before begin()");
   }
-  // Step 6: validate every result before recording any, so a bad call changes nothing.
-  if (Status s = ledger_.check(kName, results, 1); !s.ok()) {
-    return s;
-  }
-  return guard("optimizer.random_search tell", [&] {
-    for (const auto& r : results) {
-      ledger_.record(r);
-    }
-  });
+  // Step 6: validate every result before recording any, so a bad call changes nothing;
+  // recordResults() checks them all through the ledger, then records them.
+  return recordResults(ledger_, kName, results, 1);
 }
 
 std::optional<RandomSearch::Best> RandomSearch::best() const {
@@ -79,32 +69,26 @@ std::optional<RandomSearch::Best> RandomSearch::best() const {
 }
 
 // Step 7: the state is what a resumed study needs to go on exactly: a header with the search's
-// fingerprint (so a state never loads into another search), the random stream and the ledger.
+// fingerprint (so a state never loads into another search), the random stream and the ledger:
+// the prefix that writeSearchPrefix() writes and readSearchState() checks and reads back.
 Status RandomSearch::saveState(std::string& out) const {
   if (!begun_) {
     return failedPrecondition("optimizer.random_search: saveState() before begin()");
   }
-  return guard("optimizer.random_search saveState", [&] {
-    writeSearchHeader(out, kStateTag, fingerprint_);
-    ByteWriter writer(out);
-    random_.write(writer);
-    ledger_.write(writer);
-  });
+  return guard("optimizer.random_search saveState",
+               [&] { writeSearchPrefix(out, kStateTag, fingerprint_, random_, ledger_); });
 }
 
 Status RandomSearch::loadState(std::string_view state) {
   if (!begun_) {
     return failedPrecondition("optimizer.random_search: loadState() before begin()");
   }
-  ByteReader reader(state);
-  if (Status s = readSearchHeader(reader, kName, kStateTag, fingerprint_); !s.ok()) {
-    return s;
-  }
+  // Read into fresh objects and check it all (the header's tag and fingerprint, the random
+  // stream, the ledger, nothing left over) before changing anything.
   SearchRandom random;
   SearchLedger ledger;
-  if (!random.read(reader) || !ledger.read(reader, space_.size()) || !reader.atEnd()) {
-    return dataLoss("optimizer.random_search: the saved state is truncated or corrupt");
-  }
+  AIMASS_RETURN_IF_ERROR(
+      readSearchState(state, kName, kStateTag, fingerprint_, space_.size(), random, ledger));
   return guard("optimizer.random_search loadState", [&] {
     random_ = random;
     ledger_ = std::move(ledger);

@@ -12,13 +12,8 @@ constexpr std::string_view kStateTag = "RSEQ1";
 
 Status RandomSearchSequence::begin(const SearchSpace& space, std::uint64_t seed,
                                    std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.random begin", [&] {
     const std::uint64_t mixed = mixSeeds(options_.seed, seed);
     SearchRandom scramble(mixSeeds(mixed, 0x5eed));
@@ -75,14 +70,7 @@ Status RandomSearchSequence::tell(std::span<const Evaluation> results) {
   if (!begun_) {
     return failedPrecondition("optimizer.random: tell() before begin()");
   }
-  if (Status s = ledger_.check(kName, results, 1); !s.ok()) {
-    return s;
-  }
-  return guard("optimizer.random tell", [&] {
-    for (const auto& r : results) {
-      ledger_.record(r);
-    }
-  });
+  return recordResults(ledger_, kName, results, 1);
 }
 
 Status RandomSearchSequence::saveState(std::string& out) const {
@@ -111,7 +99,7 @@ Status RandomSearchSequence::loadState(std::string_view state) {
   SearchLedger ledger;
   if (!reader.ok() || !random.read(reader) || !ledger.read(reader, space_.size()) ||
       !reader.atEnd()) {
-    return dataLoss("optimizer.random: the saved state is truncated or corrupt");
+    return corruptSearchState(kName);
   }
   return guard("optimizer.random loadState", [&] {
     index_ = index;

@@ -61,13 +61,8 @@ Expected<std::unique_ptr<RlSearch>> RlSearch::create(const RlOptions& o) {
 }
 
 Status RlSearch::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.rl begin", [&] {
     space_ = space;
     fingerprint_ = searchFingerprint(space, seed, objectives);
@@ -246,23 +241,19 @@ Status RlSearch::tell(std::span<const Evaluation> results) {
   if (!begun_) {
     return failedPrecondition("optimizer.rl: tell() before begin()");
   }
-  if (Status s = ledger_.check(kName, results, 1); !s.ok()) {
-    return s;
-  }
-  return guard("optimizer.rl tell", [&] {
-    for (const auto& r : results) {
-      const SearchRecord& rec = ledger_.record(r);
-      if (rec.failed) {
-        continue;
-      }
-      const double u = utility(rec.value);
-      if (updates_ == 0) {
-        baseline_ = u;
-      }
-      learn(rec.values, u - baseline_);
-      baseline_ = options_.baseline_decay * baseline_ + (1 - options_.baseline_decay) * u;
-      ++updates_;
+  // Each result is learned from as soon as it is recorded: utility() ranks it among the
+  // history so far.
+  return recordResults(ledger_, kName, results, 1, [&](const SearchRecord& rec) {
+    if (rec.failed) {
+      return;
     }
+    const double u = utility(rec.value);
+    if (updates_ == 0) {
+      baseline_ = u;
+    }
+    learn(rec.values, u - baseline_);
+    baseline_ = options_.baseline_decay * baseline_ + (1 - options_.baseline_decay) * u;
+    ++updates_;
   });
 }
 
@@ -328,7 +319,7 @@ Status RlSearch::loadState(std::string_view state) {
   if (Status s = readSearchHeader(reader, kName, kStateTag, fingerprint_); !s.ok()) {
     return s;
   }
-  auto corrupt = [] { return dataLoss("optimizer.rl: the saved state is truncated or corrupt"); };
+  auto corrupt = [] { return corruptSearchState(kName); };
   if (reader.u64() != theta_.size() || !reader.ok()) {
     return corrupt();
   }

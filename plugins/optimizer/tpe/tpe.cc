@@ -62,13 +62,8 @@ std::vector<double> toModelCoordinates(const SearchSpace& space, std::span<const
 }
 
 Status TpeSearch::begin(const SearchSpace& space, std::uint64_t seed, std::size_t objectives) {
-  if (objectives != 1) {
-    return invalidArgument(std::string(kName) + " minimises one objective, not " +
-                           std::to_string(objectives));
-  }
-  if (Status s = checkSearchSpace(kName, space); !s.ok()) {
-    return s;
-  }
+  AIMASS_RETURN_IF_ERROR(checkSingleObjective(kName, objectives));
+  AIMASS_RETURN_IF_ERROR(checkSearchSpace(kName, space));
   return guard("optimizer.tpe begin", [&] {
     space_ = space;
     fingerprint_ = searchFingerprint(space, seed, objectives);
@@ -213,48 +208,36 @@ Status TpeSearch::tell(std::span<const Evaluation> results) {
   if (!begun_) {
     return failedPrecondition("optimizer.tpe: tell() before begin()");
   }
-  if (Status s = ledger_.check(kName, results, 1); !s.ok()) {
-    return s;
-  }
-  return guard("optimizer.tpe tell", [&] {
-    for (const auto& r : results) {
-      ledger_.record(r);
-    }
-  });
+  return recordResults(ledger_, kName, results, 1);
 }
 
 Status TpeSearch::saveState(std::string& out) const {
   if (!begun_) {
     return failedPrecondition("optimizer.tpe: saveState() before begin()");
   }
-  return guard("optimizer.tpe saveState", [&] {
-    writeSearchHeader(out, kStateTag, fingerprint_);
-    ByteWriter writer(out);
-    random_.write(writer);
-    ledger_.write(writer);
-  });
+  return guard("optimizer.tpe saveState",
+               [&] { writeSearchPrefix(out, kStateTag, fingerprint_, random_, ledger_); });
 }
 
 Status TpeSearch::loadState(std::string_view state) {
   if (!begun_) {
     return failedPrecondition("optimizer.tpe: loadState() before begin()");
   }
-  ByteReader reader(state);
-  if (Status s = readSearchHeader(reader, kName, kStateTag, fingerprint_); !s.ok()) {
-    return s;
-  }
   SearchRandom random;
   SearchLedger ledger;
-  bool valid = random.read(reader) && ledger.read(reader, space_.size()) && reader.atEnd();
-  for (const auto& rec : ledger.history()) {
-    valid = valid && fitsSpace(space_, rec.values);
-  }
-  for (const auto& [id, values] : ledger.pending()) {
-    valid = valid && fitsSpace(space_, values);
-  }
-  if (!valid) {
-    return dataLoss("optimizer.tpe: the saved state is truncated or corrupt");
-  }
+  // Every told and outstanding point must fit the space (a category in range and so on).
+  auto pointsFit = [&](ByteReader&) {
+    bool valid = true;
+    for (const auto& rec : ledger.history()) {
+      valid = valid && fitsSpace(space_, rec.values);
+    }
+    for (const auto& [id, values] : ledger.pending()) {
+      valid = valid && fitsSpace(space_, values);
+    }
+    return valid;
+  };
+  AIMASS_RETURN_IF_ERROR(readSearchState(state, kName, kStateTag, fingerprint_, space_.size(),
+                                         random, ledger, pointsFit));
   return guard("optimizer.tpe loadState", [&] {
     random_ = random;
     ledger_ = std::move(ledger);

@@ -10,8 +10,8 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
-#include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
+#include "aimass/testing/search_testing.h"
 #include "cma_distribution.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -19,28 +19,15 @@ extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 namespace aimass::plugins::optimizer {
 namespace {
 
+using aimass::testing::floatDimension;
 using ::testing::HasSubstr;
 
-SearchDimension floatDimension(std::string name, double low, double high) {
-  SearchDimension d;
-  d.name = std::move(name);
-  d.low = low;
-  d.high = high;
-  return d;
-}
-
-CmaesOptions seeded(std::uint64_t seed) {
-  CmaesOptions options;
-  options.seed = seed;
-  return options;
-}
+constexpr auto seeded = aimass::testing::seededOptions<CmaesOptions>;
 
 TEST(CmaesTest, PassesTheSearchOptimizerConformanceSuite) {
-  for (std::uint64_t seed : {0u, 1u, 12345u}) {
+  for (std::uint64_t seed : aimass::testing::kConformanceSeeds) {
     Cmaes search(seeded(seed));
-    for (const auto& check : aimass::testing::checkSearchOptimizer(search)) {
-      EXPECT_TRUE(check.passed) << "seed " << seed << ": " << check.name << ": " << check.detail;
-    }
+    EXPECT_EQ(aimass::testing::searchConformanceFailures(search), "") << "seed " << seed;
   }
 }
 
@@ -198,26 +185,14 @@ TEST(CmaesTest, StateRoundTripMidGenerationReproducesTheSearch) {
   for (int round = 0; round < 10; ++round) {
     auto from_a = a.ask(3).value();
     auto from_b = b.ask(3).value();
-    ASSERT_EQ(from_a.size(), from_b.size());
-    for (std::size_t k = 0; k < from_a.size(); ++k) {
-      EXPECT_EQ(from_a[k].id, from_b[k].id);
-      EXPECT_EQ(from_a[k].values, from_b[k].values);
-    }
+    ASSERT_EQ(aimass::testing::candidateDifference(from_a, from_b), "") << "round " << round;
     ASSERT_TRUE(tellSome(a, from_a, 3).ok());
     ASSERT_TRUE(tellSome(b, from_b, 3).ok());
   }
   EXPECT_EQ(a.distribution().mean(), b.distribution().mean());
   EXPECT_EQ(a.distribution().sigma(), b.distribution().sigma());
   // Every truncation is refused and changes nothing.
-  std::string after;
-  ASSERT_TRUE(b.saveState(after).ok());
-  for (std::size_t cut = 0; cut < after.size(); cut += 97) {
-    EXPECT_EQ(b.loadState(std::string_view(after).substr(0, cut)).code(), StatusCode::kDataLoss)
-        << cut;
-  }
-  std::string unchanged;
-  ASSERT_TRUE(b.saveState(unchanged).ok());
-  EXPECT_EQ(unchanged, after);
+  EXPECT_EQ(aimass::testing::truncatedStateProblems(b, 97), "");
 }
 
 TEST(CmaesTest, CreateAndBeginRefuseBadSettings) {
@@ -246,20 +221,17 @@ TEST(CmaesTest, W7MediansOverFiveSeeds) {
 }
 
 TEST(CmaesTest, RegistersOptimizerCmaes) {
-  const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
-  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
-  ASSERT_EQ(registrar.types.size(), 1u);
-  const NodeType& type = registrar.types[0];
-  EXPECT_EQ(type.type, "optimizer.cmaes");
+  auto registered =
+      aimass::testing::onlyRegisteredType(*aimass_plugin_descriptor_fn(), "optimizer.cmaes");
+  ASSERT_TRUE(registered.ok()) << registered.status().toString();
+  const NodeType& type = *registered;
   NodeConfig config("tuner", type.type, nullptr);
   config.setValue("sigma0", 0.2);
   config.setValue("population", std::int64_t{8});
   config.setValue("restarts", std::int64_t{3});
   config.setValue("seed", std::int64_t{5});
-  auto node = type.factory(config);
+  auto node = aimass::testing::makeSearchNode(type, config);
   ASSERT_TRUE(node.ok()) << node.status().toString();
-  EXPECT_EQ(static_cast<Optimizer&>(**node).style(), OptimizerStyle::kSearch);
   config.setValue("sigma0", 0.0);
   EXPECT_FALSE(type.factory(config).ok());
 }

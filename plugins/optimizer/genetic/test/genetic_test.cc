@@ -11,8 +11,8 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
-#include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
+#include "aimass/testing/search_testing.h"
 #include "operators.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -20,21 +20,10 @@ extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 namespace aimass::plugins::optimizer {
 namespace {
 
+using aimass::testing::floatDimension;
 using ::testing::HasSubstr;
 
-SearchDimension floatDimension(std::string name, double low, double high) {
-  SearchDimension d;
-  d.name = std::move(name);
-  d.low = low;
-  d.high = high;
-  return d;
-}
-
-GeneticOptions seeded(std::uint64_t seed) {
-  GeneticOptions options;
-  options.seed = seed;
-  return options;
-}
+constexpr auto seeded = aimass::testing::seededOptions<GeneticOptions>;
 
 /// ZDT1 on [0, 1]^n: f1 = x1, f2 = g (1 - sqrt(f1 / g)), g = 1 + 9 mean(x2..xn); the true front
 /// is g = 1, f2 = 1 - sqrt(f1).
@@ -48,11 +37,9 @@ std::vector<double> zdt1(const std::vector<double>& x) {
 }
 
 TEST(GeneticTest, PassesTheSearchOptimizerConformanceSuite) {
-  for (std::uint64_t seed : {0u, 1u, 12345u}) {
+  for (std::uint64_t seed : aimass::testing::kConformanceSeeds) {
     Genetic search(seeded(seed));
-    for (const auto& check : aimass::testing::checkSearchOptimizer(search)) {
-      EXPECT_TRUE(check.passed) << "seed " << seed << ": " << check.name << ": " << check.detail;
-    }
+    EXPECT_EQ(aimass::testing::searchConformanceFailures(search), "") << "seed " << seed;
   }
 }
 
@@ -217,21 +204,12 @@ TEST(GeneticTest, StateRoundTripMidGenerationReproducesTheSearch) {
   for (int round = 0; round < 8; ++round) {
     auto from_a = a.ask(5).value();
     auto from_b = b.ask(5).value();
-    for (std::size_t k = 0; k < from_a.size(); ++k) {
-      EXPECT_EQ(from_a[k].id, from_b[k].id);
-      EXPECT_EQ(from_a[k].values, from_b[k].values);
-    }
+    ASSERT_EQ(aimass::testing::candidateDifference(from_a, from_b), "") << "round " << round;
     ASSERT_TRUE(tellSome(a, from_a, 5).ok());
     ASSERT_TRUE(tellSome(b, from_b, 5).ok());
   }
-  std::string after;
-  ASSERT_TRUE(b.saveState(after).ok());
-  for (std::size_t cut = 0; cut < after.size(); cut += 101) {
-    EXPECT_EQ(b.loadState(std::string_view(after).substr(0, cut)).code(), StatusCode::kDataLoss);
-  }
-  std::string unchanged;
-  ASSERT_TRUE(b.saveState(unchanged).ok());
-  EXPECT_EQ(unchanged, after);
+  // Every truncation is refused and changes nothing.
+  EXPECT_EQ(aimass::testing::truncatedStateProblems(b, 101), "");
 }
 
 TEST(GeneticTest, CreateRefusesBadSettings) {
@@ -278,12 +256,10 @@ TEST(GeneticTest, W7MediansOverFiveSeeds) {
 }
 
 TEST(GeneticTest, RegistersOptimizerGenetic) {
-  const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
-  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
-  ASSERT_EQ(registrar.types.size(), 1u);
-  const NodeType& type = registrar.types[0];
-  EXPECT_EQ(type.type, "optimizer.genetic");
+  auto registered =
+      aimass::testing::onlyRegisteredType(*aimass_plugin_descriptor_fn(), "optimizer.genetic");
+  ASSERT_TRUE(registered.ok()) << registered.status().toString();
+  const NodeType& type = *registered;
   NodeConfig config("tuner", type.type, nullptr);
   config.setValue("population", std::int64_t{10});
   config.setValue("elites", std::int64_t{1});
@@ -292,9 +268,8 @@ TEST(GeneticTest, RegistersOptimizerGenetic) {
   config.setValue("mutation_rate", 0.0);
   config.setValue("mutation_eta", 20.0);
   config.setValue("seed", std::int64_t{5});
-  auto node = type.factory(config);
+  auto node = aimass::testing::makeSearchNode(type, config);
   ASSERT_TRUE(node.ok()) << node.status().toString();
-  EXPECT_EQ(static_cast<Optimizer&>(**node).style(), OptimizerStyle::kSearch);
   EXPECT_EQ(static_cast<SearchOptimizer&>(**node).maxObjectives(), 8u);
   config.setValue("elites", std::int64_t{10});
   EXPECT_FALSE(type.factory(config).ok());

@@ -11,14 +11,15 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
-#include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
+#include "aimass/testing/search_testing.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
 namespace aimass::plugins::optimizer {
 namespace {
 
+using aimass::testing::numericDimension;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -28,17 +29,6 @@ GridOptions options(std::size_t points, bool shuffle, std::uint64_t seed = 0) {
   o.shuffle = shuffle;
   o.seed = seed;
   return o;
-}
-
-SearchDimension dim(std::string name, SearchDimension::Type type, double low, double high,
-                    bool log_scale = false) {
-  SearchDimension d;
-  d.name = std::move(name);
-  d.type = type;
-  d.low = low;
-  d.high = high;
-  d.log_scale = log_scale;
-  return d;
 }
 
 // Every candidate of a search until ask() runs dry, as value vectors (NaN kept).
@@ -68,30 +58,31 @@ TEST(GridTest, PassesTheSearchOptimizerConformanceSuite) {
   for (bool shuffle : {false, true}) {
     for (std::uint64_t seed : {0u, 3u}) {
       GridSearch search(options(5, shuffle, seed));
-      for (const auto& check : aimass::testing::checkSearchOptimizer(search)) {
-        EXPECT_TRUE(check.passed) << "shuffle " << shuffle << " seed " << seed << ": " << check.name
-                                  << ": " << check.detail;
-      }
+      EXPECT_EQ(aimass::testing::searchConformanceFailures(search), "")
+          << "shuffle " << shuffle << " seed " << seed;
     }
   }
 }
 
 TEST(GridTest, ValuesPerDimensionIncludeTheBounds) {
-  EXPECT_THAT(gridValues(dim("x", SearchDimension::Type::kFloat, -1, 1), 5),
+  EXPECT_THAT(gridValues(numericDimension("x", SearchDimension::Type::kFloat, -1, 1), 5),
               ElementsAre(-1, -0.5, 0, 0.5, 1));
-  auto logs = gridValues(dim("lr", SearchDimension::Type::kFloat, 1e-4, 1, true), 5);
+  auto logs = gridValues(numericDimension("lr", SearchDimension::Type::kFloat, 1e-4, 1, true), 5);
   ASSERT_EQ(logs.size(), 5u);
   EXPECT_NEAR(logs[1], 1e-3, 1e-15);
   EXPECT_NEAR(logs[4], 1, 1e-15);
-  EXPECT_THAT(gridValues(dim("k", SearchDimension::Type::kInt, 1, 4), 5), ElementsAre(1, 2, 3, 4));
-  EXPECT_THAT(gridValues(dim("k", SearchDimension::Type::kInt, 1, 5), 5),
+  EXPECT_THAT(gridValues(numericDimension("k", SearchDimension::Type::kInt, 1, 4), 5),
+              ElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(gridValues(numericDimension("k", SearchDimension::Type::kInt, 1, 5), 5),
               ElementsAre(1, 2, 3, 4, 5));
-  auto spread = gridValues(dim("k", SearchDimension::Type::kInt, 1, 10), 5);
+  auto spread = gridValues(numericDimension("k", SearchDimension::Type::kInt, 1, 10), 5);
   EXPECT_EQ(spread.size(), 5u);
   EXPECT_EQ(spread.front(), 1);
   EXPECT_EQ(spread.back(), 10);
-  EXPECT_THAT(gridValues(dim("x", SearchDimension::Type::kFloat, 2, 2), 5), ElementsAre(2));
-  EXPECT_THAT(gridValues(dim("x", SearchDimension::Type::kFloat, 0, 1), 1), ElementsAre(0.5));
+  EXPECT_THAT(gridValues(numericDimension("x", SearchDimension::Type::kFloat, 2, 2), 5),
+              ElementsAre(2));
+  EXPECT_THAT(gridValues(numericDimension("x", SearchDimension::Type::kFloat, 0, 1), 1),
+              ElementsAre(0.5));
 }
 
 TEST(GridTest, VisitsEveryPointOnceThenRunsDry) {
@@ -114,8 +105,8 @@ TEST(GridTest, VisitsEveryPointOnceThenRunsDry) {
 }
 
 TEST(GridTest, ShuffleIsASeededPermutation) {
-  const SearchSpace space = {dim("x", SearchDimension::Type::kFloat, 0, 1),
-                             dim("y", SearchDimension::Type::kFloat, 0, 1)};
+  const SearchSpace space = {numericDimension("x", SearchDimension::Type::kFloat, 0, 1),
+                             numericDimension("y", SearchDimension::Type::kFloat, 0, 1)};
   auto order = [&](bool shuffle, std::uint64_t node_seed, std::uint64_t begin_seed) {
     GridSearch search(options(9, shuffle, node_seed));
     EXPECT_TRUE(search.begin(space, begin_seed, 1).ok());
@@ -139,13 +130,13 @@ TEST(GridTest, ConditionalDimensionsMultiplyOnlyWhereActive) {
   kind.type = SearchDimension::Type::kCategorical;
   kind.choices = {"a", "b", "c"};
   space.push_back(kind);
-  SearchDimension x = dim("x", SearchDimension::Type::kFloat, 0, 1);
+  SearchDimension x = numericDimension("x", SearchDimension::Type::kFloat, 0, 1);
   x.parent = 0;
   x.parent_choices = {0};
-  SearchDimension y = dim("y", SearchDimension::Type::kFloat, 0, 1);
+  SearchDimension y = numericDimension("y", SearchDimension::Type::kFloat, 0, 1);
   y.parent = 0;
   y.parent_choices = {1};
-  SearchDimension z = dim("z", SearchDimension::Type::kInt, 1, 2);
+  SearchDimension z = numericDimension("z", SearchDimension::Type::kInt, 1, 2);
   z.parent = 0;
   z.parent_choices = {1};
   space.insert(space.end(), {x, y, z});
@@ -168,7 +159,7 @@ TEST(GridTest, ConditionalDimensionsMultiplyOnlyWhereActive) {
 TEST(GridTest, RefusesGridsOverTwoToTheFortyNamingTheSize) {
   SearchSpace space;
   for (int i = 0; i < 18; ++i) {
-    space.push_back(dim("x" + std::to_string(i), SearchDimension::Type::kFloat, 0, 1));
+    space.push_back(numericDimension("x" + std::to_string(i), SearchDimension::Type::kFloat, 0, 1));
   }
   GridSearch search(options(5, false));
   Status s = search.begin(space, 1, 1);  // 5^18 ~ 3.8e12 > 2^40 ~ 1.1e12
@@ -194,12 +185,7 @@ TEST(GridTest, StateRoundTripMidSearch) {
   ASSERT_TRUE(a.saveState(state).ok());
   ASSERT_TRUE(b.begin(space, 5, 1).ok());
   ASSERT_TRUE(b.loadState(state).ok());
-  auto x = a.ask(4).value(), y = b.ask(4).value();
-  ASSERT_EQ(x.size(), y.size());
-  for (std::size_t k = 0; k < x.size(); ++k) {
-    EXPECT_EQ(x[k].id, y[k].id);
-    EXPECT_EQ(key(x[k].values), key(y[k].values));
-  }
+  EXPECT_EQ(aimass::testing::candidateDifference(a.ask(4).value(), b.ask(4).value()), "");
   EXPECT_EQ(b.loadState(state.substr(0, state.size() - 1)).code(), StatusCode::kDataLoss);
 }
 
@@ -213,19 +199,16 @@ TEST(GridTest, W7Medians) {
 }
 
 TEST(GridTest, RegistersOptimizerGrid) {
-  const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
-  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
-  ASSERT_EQ(registrar.types.size(), 1u);
-  const NodeType& type = registrar.types[0];
-  EXPECT_EQ(type.type, "optimizer.grid");
+  auto registered =
+      aimass::testing::onlyRegisteredType(*aimass_plugin_descriptor_fn(), "optimizer.grid");
+  ASSERT_TRUE(registered.ok()) << registered.status().toString();
+  const NodeType& type = *registered;
   NodeConfig config("tuner", type.type, nullptr);
   config.setValue("points", std::int64_t{3});
   config.setValue("shuffle", true);
   config.setValue("seed", std::int64_t{5});
-  auto node = type.factory(config);
-  ASSERT_TRUE(node.ok());
-  EXPECT_EQ(static_cast<Optimizer&>(**node).style(), OptimizerStyle::kSearch);
+  auto node = aimass::testing::makeSearchNode(type, config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
 }
 
 }  // namespace

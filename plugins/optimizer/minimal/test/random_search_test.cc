@@ -10,8 +10,8 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
-#include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
+#include "aimass/testing/search_testing.h"
 #include "minimal.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -19,31 +19,19 @@ extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 namespace aimass::plugins::optimizer {
 namespace {
 
+using aimass::testing::numericDimension;
 using ::testing::HasSubstr;
 
-SearchDimension dimension(std::string name, SearchDimension::Type type, double low, double high,
-                          bool log_scale = false) {
-  SearchDimension d;
-  d.name = std::move(name);
-  d.type = type;
-  d.low = low;
-  d.high = high;
-  d.log_scale = log_scale;
-  return d;
-}
-
 TEST(RandomSearchTest, PassesTheSearchOptimizerConformanceSuite) {
-  for (std::uint64_t seed : {0u, 1u, 12345u}) {
+  for (std::uint64_t seed : aimass::testing::kConformanceSeeds) {
     RandomSearch search(seed);
-    for (const auto& check : aimass::testing::checkSearchOptimizer(search)) {
-      EXPECT_TRUE(check.passed) << "seed " << seed << ": " << check.name << ": " << check.detail;
-    }
+    EXPECT_EQ(aimass::testing::searchConformanceFailures(search), "") << "seed " << seed;
   }
 }
 
 TEST(RandomSearchTest, IntsAreUniformOverEveryIntegerIncludingTheEnds) {
   RandomSearch search(3);
-  ASSERT_TRUE(search.begin({dimension("k", SearchDimension::Type::kInt, 1, 4)}, 9, 1).ok());
+  ASSERT_TRUE(search.begin({numericDimension("k", SearchDimension::Type::kInt, 1, 4)}, 9, 1).ok());
   auto candidates = search.ask(8000);
   ASSERT_TRUE(candidates.ok());
   std::map<double, int> counts;
@@ -59,7 +47,8 @@ TEST(RandomSearchTest, IntsAreUniformOverEveryIntegerIncludingTheEnds) {
 TEST(RandomSearchTest, LogScaleSpreadsEvenlyOverDecades) {
   RandomSearch search(3);
   ASSERT_TRUE(
-      search.begin({dimension("lr", SearchDimension::Type::kFloat, 1e-4, 1, true)}, 5, 1).ok());
+      search.begin({numericDimension("lr", SearchDimension::Type::kFloat, 1e-4, 1, true)}, 5, 1)
+          .ok());
   auto candidates = search.ask(8000);
   ASSERT_TRUE(candidates.ok());
   int decades[4] = {0, 0, 0, 0};
@@ -91,7 +80,7 @@ TEST(RandomSearchTest, CategoricalIndicesCoverEveryChoice) {
 
 TEST(RandomSearchTest, IdsIncreaseAcrossSearchesAndOldIdsAreUnknown) {
   RandomSearch search(0);
-  const SearchSpace space = {dimension("x", SearchDimension::Type::kFloat, 0, 1)};
+  const SearchSpace space = {numericDimension("x", SearchDimension::Type::kFloat, 0, 1)};
   ASSERT_TRUE(search.begin(space, 1, 1).ok());
   auto first = search.ask(3).value();
   EXPECT_EQ(first[0].id + 1, first[1].id);
@@ -105,26 +94,40 @@ TEST(RandomSearchTest, IdsIncreaseAcrossSearchesAndOldIdsAreUnknown) {
 
 TEST(RandomSearchTest, TellRefusesDuplicatesAndRecordsNothingThen) {
   RandomSearch search(0);
-  ASSERT_TRUE(search.begin({dimension("x", SearchDimension::Type::kFloat, -1, 1)}, 1, 1).ok());
+  ASSERT_TRUE(
+      search.begin({numericDimension("x", SearchDimension::Type::kFloat, -1, 1)}, 1, 1).ok());
   auto c = search.ask(3).value();
   ASSERT_TRUE(search.tell(std::vector<Evaluation>{{c[0].id, 0.5, false, {}}}).ok());
-  Status again = search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false, {}}, {c[0].id, 0.2, false, {}}});
+  Status again =
+      search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false, {}}, {c[0].id, 0.2, false, {}}});
   EXPECT_EQ(again.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(again.message(), HasSubstr("already reported"));
   EXPECT_EQ(search.history().size(), 1u) << "nothing of a refused call is recorded";
-  Status twice = search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false, {}}, {c[1].id, 0.1, false, {}}});
+  Status twice =
+      search.tell(std::vector<Evaluation>{{c[1].id, 0.1, false, {}}, {c[1].id, 0.1, false, {}}});
   EXPECT_EQ(twice.code(), StatusCode::kInvalidArgument);
 
   ASSERT_TRUE(
-      search.tell(std::vector<Evaluation>{{c[1].id, -3, true, {}}, {c[2].id, 0.25, false, {}}}).ok());
+      search.tell(std::vector<Evaluation>{{c[1].id, -3, true, {}}, {c[2].id, 0.25, false, {}}})
+          .ok());
   ASSERT_TRUE(search.best().has_value());
   EXPECT_EQ(search.best()->candidate.id, c[2].id) << "failed results never win";
   EXPECT_EQ(search.best()->candidate.values, c[2].values);
   EXPECT_EQ(search.best()->value, 0.25);
 }
 
+TEST(RandomSearchTest, EveryTruncatedStateIsDataLossAndChangesNothing) {
+  RandomSearch search(4);
+  ASSERT_TRUE(
+      search.begin({numericDimension("x", SearchDimension::Type::kFloat, -1, 1)}, 2, 1).ok());
+  auto c = search.ask(3).value();
+  ASSERT_TRUE(search.tell(std::vector<Evaluation>{{c[1].id, 0.5, false, {}}}).ok());
+  // Cuts inside the header's fingerprint too: kDataLoss, not a state of another search.
+  EXPECT_EQ(aimass::testing::truncatedStateProblems(search, 1), "");
+}
+
 TEST(RandomSearchTest, SeedParameterAndBeginSeedBothChangeTheSequence) {
-  const SearchSpace space = {dimension("x", SearchDimension::Type::kFloat, 0, 1)};
+  const SearchSpace space = {numericDimension("x", SearchDimension::Type::kFloat, 0, 1)};
   auto firstValue = [&](std::uint64_t param_seed, std::uint64_t begin_seed) {
     RandomSearch search(param_seed);
     EXPECT_TRUE(search.begin(space, begin_seed, 1).ok());
@@ -139,13 +142,16 @@ TEST(RandomSearchTest, BeginNamesTheBadDimension) {
   RandomSearch search(0);
   EXPECT_EQ(search.ask(1).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(search.begin({}, 1, 1).message(), HasSubstr("no dimensions"));
-  EXPECT_THAT(search.begin({dimension("k", SearchDimension::Type::kInt, 1.2, 1.8)}, 1, 1).message(),
-              HasSubstr("'k') is an int range without integers"));
   EXPECT_THAT(
-      search.begin({dimension("lr", SearchDimension::Type::kFloat, -1, 1, true)}, 1, 1).message(),
+      search.begin({numericDimension("k", SearchDimension::Type::kInt, 1.2, 1.8)}, 1, 1).message(),
+      HasSubstr("'k') is an int range without integers"));
+  EXPECT_THAT(
+      search.begin({numericDimension("lr", SearchDimension::Type::kFloat, -1, 1, true)}, 1, 1)
+          .message(),
       HasSubstr("'lr') is log-scaled, so low must be > 0"));
-  EXPECT_THAT(search.begin({dimension("x", SearchDimension::Type::kFloat, NAN, 1)}, 1, 1).message(),
-              HasSubstr("needs finite bounds"));
+  EXPECT_THAT(
+      search.begin({numericDimension("x", SearchDimension::Type::kFloat, NAN, 1)}, 1, 1).message(),
+      HasSubstr("needs finite bounds"));
 }
 
 TEST(SearchFunctionsTest, TakeTheirKnownMinimaWhereTheLiteratureSaysAndNeverLess) {
@@ -167,17 +173,14 @@ TEST(SearchFunctionsTest, TakeTheirKnownMinimaWhereTheLiteratureSaysAndNeverLess
 }
 
 TEST(RandomSearchTest, RegistersOptimizerRandomSearch) {
-  const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
-  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
-  ASSERT_EQ(registrar.types.size(), 1u);
-  const NodeType& type = registrar.types[0];
-  EXPECT_EQ(type.type, "optimizer.random_search");
+  auto registered = aimass::testing::onlyRegisteredType(*aimass_plugin_descriptor_fn(),
+                                                        "optimizer.random_search");
+  ASSERT_TRUE(registered.ok()) << registered.status().toString();
+  const NodeType& type = *registered;
   NodeConfig config("tuner", type.type, nullptr);
   config.setValue("seed", std::int64_t{5});
-  auto node = type.factory(config);
-  ASSERT_TRUE(node.ok());
-  EXPECT_EQ(static_cast<Optimizer&>(**node).style(), OptimizerStyle::kSearch);
+  auto node = aimass::testing::makeSearchNode(type, config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
 }
 
 }  // namespace

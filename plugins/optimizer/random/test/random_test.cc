@@ -11,8 +11,8 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
-#include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
+#include "aimass/testing/search_testing.h"
 #include "sequences.h"
 #include "sobol_table.h"
 
@@ -45,11 +45,8 @@ TEST(RandomTest, PassesTheSearchOptimizerConformanceSuite) {
     for (bool scramble : {true, false}) {
       for (std::uint64_t seed : {0u, 7u}) {
         RandomSearchSequence search(options(sequence, scramble, seed));
-        for (const auto& check : aimass::testing::checkSearchOptimizer(search)) {
-          EXPECT_TRUE(check.passed)
-              << static_cast<int>(sequence) << " scramble " << scramble << " seed " << seed << ": "
-              << check.name << ": " << check.detail;
-        }
+        EXPECT_EQ(aimass::testing::searchConformanceFailures(search), "")
+            << static_cast<int>(sequence) << " scramble " << scramble << " seed " << seed;
       }
     }
   }
@@ -211,11 +208,7 @@ TEST(RandomTest, StateRoundTripMidSearch) {
     ASSERT_TRUE(a.saveState(state).ok());
     ASSERT_TRUE(b.begin(space, 6, 1).ok());
     ASSERT_TRUE(b.loadState(state).ok());
-    auto x = a.ask(3).value(), y = b.ask(3).value();
-    for (std::size_t k = 0; k < 3; ++k) {
-      EXPECT_EQ(x[k].id, y[k].id);
-      EXPECT_EQ(x[k].values, y[k].values);
-    }
+    EXPECT_EQ(aimass::testing::candidateDifference(a.ask(3).value(), b.ask(3).value()), "");
     EXPECT_EQ(b.loadState(state.substr(0, state.size() - 1)).code(), StatusCode::kDataLoss);
   }
 }
@@ -229,19 +222,16 @@ TEST(RandomTest, W7Medians) {
 }
 
 TEST(RandomTest, RegistersOptimizerRandom) {
-  const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
-  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
-  ASSERT_EQ(registrar.types.size(), 1u);
-  const NodeType& type = registrar.types[0];
-  EXPECT_EQ(type.type, "optimizer.random");
+  auto registered =
+      aimass::testing::onlyRegisteredType(*aimass_plugin_descriptor_fn(), "optimizer.random");
+  ASSERT_TRUE(registered.ok()) << registered.status().toString();
+  const NodeType& type = *registered;
   NodeConfig config("tuner", type.type, nullptr);
   config.setValue("sequence", std::string("halton"));
   config.setValue("scramble", false);
   config.setValue("seed", std::int64_t{5});
-  auto node = type.factory(config);
-  ASSERT_TRUE(node.ok());
-  EXPECT_EQ(static_cast<Optimizer&>(**node).style(), OptimizerStyle::kSearch);
+  auto node = aimass::testing::makeSearchNode(type, config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
 }
 
 }  // namespace

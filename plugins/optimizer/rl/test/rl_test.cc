@@ -12,39 +12,22 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
-#include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
+#include "aimass/testing/search_testing.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
 namespace aimass::plugins::optimizer {
 namespace {
 
+using aimass::testing::categoricalDimension;
+using aimass::testing::numericDimension;
 using ::testing::HasSubstr;
 
 std::unique_ptr<RlSearch> make(const RlOptions& options = {}) {
   auto search = RlSearch::create(options);
   EXPECT_TRUE(search.ok()) << search.status().toString();
   return std::move(search).value();
-}
-
-SearchDimension numeric(std::string name, SearchDimension::Type type, double low, double high,
-                        bool log_scale = false) {
-  SearchDimension d;
-  d.name = std::move(name);
-  d.type = type;
-  d.low = low;
-  d.high = high;
-  d.log_scale = log_scale;
-  return d;
-}
-
-SearchDimension categorical(std::string name, std::vector<std::string> choices) {
-  SearchDimension d;
-  d.name = std::move(name);
-  d.type = SearchDimension::Type::kCategorical;
-  d.choices = std::move(choices);
-  return d;
 }
 
 /// Asks and tells `trials` candidates one at a time, valued by `f`.
@@ -63,9 +46,7 @@ TEST(RlSearchTest, PassesTheSearchOptimizerConformanceSuite) {
     RlOptions options;
     options.seed = seed;
     auto search = make(options);
-    for (const auto& check : aimass::testing::checkSearchOptimizer(*search)) {
-      EXPECT_TRUE(check.passed) << "seed " << seed << ": " << check.name << ": " << check.detail;
-    }
+    EXPECT_EQ(aimass::testing::searchConformanceFailures(*search), "") << "seed " << seed;
   }
 }
 
@@ -73,8 +54,8 @@ TEST(RlSearchTest, PassesTheSearchOptimizerConformanceSuite) {
 // each): one combination is best, the others are worse by how far they are from it.
 TEST(RlSearchTest, DiscretePolicyConcentratesOnTheBestWidthAndLayerCount) {
   const std::vector<std::string> widths = {"16", "32", "64", "128", "256", "512"};
-  const SearchSpace space = {categorical("width", widths),
-                             numeric("layers", SearchDimension::Type::kInt, 1, 4)};
+  const SearchSpace space = {categoricalDimension("width", widths),
+                             numericDimension("layers", SearchDimension::Type::kInt, 1, 4)};
   auto loss = [](const std::vector<double>& v) {
     static constexpr double kTable[6][4] = {
         {0.90, 0.85, 0.80, 0.86}, {0.70, 0.62, 0.55, 0.60},
@@ -106,9 +87,9 @@ TEST(RlSearchTest, SmallIntRangesAreSoftmaxesOverEveryIntegerLargeOnesGaussians)
   options.warmup = 0;
   options.max_bins = 8;
   auto search = make(options);
-  const SearchSpace space = {numeric("k", SearchDimension::Type::kInt, 2, 9),
-                             numeric("n", SearchDimension::Type::kInt, 1, 9),
-                             numeric("w", SearchDimension::Type::kInt, 16, 512, true)};
+  const SearchSpace space = {numericDimension("k", SearchDimension::Type::kInt, 2, 9),
+                             numericDimension("n", SearchDimension::Type::kInt, 1, 9),
+                             numericDimension("w", SearchDimension::Type::kInt, 16, 512, true)};
   ASSERT_TRUE(search->begin(space, 3, 1).ok());
   EXPECT_EQ(search->probabilities(0).size(), 8u);
   EXPECT_TRUE(search->probabilities(1).empty()) << "9 values > max_bins 8";
@@ -131,14 +112,15 @@ TEST(RlSearchTest, SmallIntRangesAreSoftmaxesOverEveryIntegerLargeOnesGaussians)
 
 TEST(RlSearchTest, GaussianMovesTowardsTheMinimumOfAFloat) {
   auto search = make();
-  ASSERT_TRUE(search->begin({numeric("x", SearchDimension::Type::kFloat, -10, 10)}, 2, 1).ok());
+  ASSERT_TRUE(
+      search->begin({numericDimension("x", SearchDimension::Type::kFloat, -10, 10)}, 2, 1).ok());
   run(*search, 120, [](const std::vector<double>& v) { return (v[0] - 6) * (v[0] - 6); });
   EXPECT_NEAR(search->mode()[0], 6, 1.5);
 }
 
 TEST(RlSearchTest, InactiveConditionalDimensionsGetNoGradient) {
-  SearchSpace space = {categorical("kind", {"a", "b"}),
-                       numeric("units", SearchDimension::Type::kInt, 1, 5)};
+  SearchSpace space = {categoricalDimension("kind", {"a", "b"}),
+                       numericDimension("units", SearchDimension::Type::kInt, 1, 5)};
   space[1].parent = 0;
   space[1].parent_choices = {1};
   auto search = make();
@@ -164,7 +146,7 @@ TEST(RlSearchTest, InactiveConditionalDimensionsGetNoGradient) {
 
 TEST(RlSearchTest, FailedResultsTeachNothing) {
   auto search = make();
-  ASSERT_TRUE(search->begin({categorical("c", {"x", "y", "z"})}, 4, 1).ok());
+  ASSERT_TRUE(search->begin({categoricalDimension("c", {"x", "y", "z"})}, 4, 1).ok());
   run(*search, 10, [](const std::vector<double>& v) { return v[0]; });
   const auto before = search->probabilities(0);
   const double baseline = search->baseline();
@@ -244,17 +226,16 @@ TEST(RlSearchTest, CreateRefusesOptionsOutsideTheirRanges) {
   EXPECT_THAT(RlSearch::create(o).status().message(), HasSubstr("initial_std"));
   auto search = make();
   EXPECT_EQ(search->ask(1).status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(search->begin({numeric("k", SearchDimension::Type::kInt, 1.2, 1.8)}, 1, 1).message(),
-              HasSubstr("'k') is an int range without integers"));
+  EXPECT_THAT(
+      search->begin({numericDimension("k", SearchDimension::Type::kInt, 1.2, 1.8)}, 1, 1).message(),
+      HasSubstr("'k') is an int range without integers"));
 }
 
 TEST(RlSearchTest, RegistersOptimizerRl) {
-  const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
-  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
-  ASSERT_EQ(registrar.types.size(), 1u);
-  const NodeType& type = registrar.types[0];
-  EXPECT_EQ(type.type, "optimizer.rl");
+  auto registered =
+      aimass::testing::onlyRegisteredType(*aimass_plugin_descriptor_fn(), "optimizer.rl");
+  ASSERT_TRUE(registered.ok()) << registered.status().toString();
+  const NodeType& type = *registered;
   NodeConfig config("tuner", type.type, nullptr);
   config.setValue("seed", std::int64_t{5});
   config.setValue("learning_rate", 0.2);
@@ -263,9 +244,8 @@ TEST(RlSearchTest, RegistersOptimizerRl) {
   config.setValue("warmup", std::int64_t{2});
   config.setValue("max_bins", std::int64_t{16});
   config.setValue("initial_std", 0.2);
-  auto node = type.factory(config);
+  auto node = aimass::testing::makeSearchNode(type, config);
   ASSERT_TRUE(node.ok()) << node.status().toString();
-  EXPECT_EQ(static_cast<Optimizer&>(**node).style(), OptimizerStyle::kSearch);
 }
 
 }  // namespace

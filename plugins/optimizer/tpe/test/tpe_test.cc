@@ -11,8 +11,8 @@
 
 #include "aimass/plugin.h"
 #include "aimass/testing/optimizer_conformance.h"
-#include "aimass/testing/registration.h"
 #include "aimass/testing/search_functions.h"
+#include "aimass/testing/search_testing.h"
 #include "parzen.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -20,33 +20,19 @@ extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 namespace aimass::plugins::optimizer {
 namespace {
 
+using aimass::testing::floatDimension;
 using ::testing::HasSubstr;
 
-SearchDimension floatDim(std::string name, double low, double high, bool log_scale = false) {
-  SearchDimension d;
-  d.name = std::move(name);
-  d.low = low;
-  d.high = high;
-  d.log_scale = log_scale;
-  return d;
-}
-
-TpeOptions withSeed(std::uint64_t seed) {
-  TpeOptions o;
-  o.seed = seed;
-  return o;
-}
+constexpr auto withSeed = aimass::testing::seededOptions<TpeOptions>;
 
 TEST(TpeTest, PassesTheSearchOptimizerConformanceSuite) {
-  for (std::uint64_t seed : {0u, 1u, 12345u}) {
+  for (std::uint64_t seed : aimass::testing::kConformanceSeeds) {
     for (bool multivariate : {true, false}) {
       TpeOptions o = withSeed(seed);
       o.parzen.multivariate = multivariate;
       TpeSearch search(o);
-      for (const auto& check : aimass::testing::checkSearchOptimizer(search)) {
-        EXPECT_TRUE(check.passed) << "seed " << seed << " multivariate " << multivariate << ": "
-                                  << check.name << ": " << check.detail;
-      }
+      EXPECT_EQ(aimass::testing::searchConformanceFailures(search), "")
+          << "seed " << seed << " multivariate " << multivariate;
     }
   }
 }
@@ -61,7 +47,7 @@ TEST(TpeTest, MeetsTheW7QualityTargets) {
 TEST(TpeTest, ConcentratesNearTheMinimumAfterStartup) {
   // A 1-D bowl in log space: after the random phase, proposals crowd around the minimum.
   TpeSearch search(withSeed(3));
-  const SearchSpace space = {floatDim("lr", 1e-5, 1, true)};
+  const SearchSpace space = {floatDimension("lr", 1e-5, 1, true)};
   ASSERT_TRUE(search.begin(space, 1, 1).ok());
   int near = 0;
   for (int i = 0; i < 60; ++i) {
@@ -82,10 +68,10 @@ TEST(TpeTest, ConditionalDimensionsAreNaNExactlyWhenInactiveAndLearned) {
   kind.type = SearchDimension::Type::kCategorical;
   kind.choices = {"a", "b"};
   space.push_back(kind);
-  SearchDimension x = floatDim("x", 0, 1);
+  SearchDimension x = floatDimension("x", 0, 1);
   x.parent = 0;
   x.parent_choices = {0};
-  SearchDimension y = floatDim("y", 0, 1);
+  SearchDimension y = floatDimension("y", 0, 1);
   y.parent = 0;
   y.parent_choices = {1};
   space.push_back(x);
@@ -115,7 +101,7 @@ TEST(TpeTest, FailedResultsSteerTheSearchAway) {
   // search would crowd around them; as bad, it avoids them. Every x < 0.5 fails here and the
   // minimum is at 0.9.
   TpeSearch search(withSeed(4));
-  ASSERT_TRUE(search.begin({floatDim("x", 0, 1)}, 1, 1).ok());
+  ASSERT_TRUE(search.begin({floatDimension("x", 0, 1)}, 1, 1).ok());
   int high = 0;
   for (int i = 0; i < 50; ++i) {
     auto c = search.ask(1).value()[0];
@@ -133,7 +119,7 @@ TEST(TpeTest, ConstantLiarSpreadsABatch) {
     TpeOptions o = withSeed(5);
     o.constant_liar = liar;
     TpeSearch search(o);
-    EXPECT_TRUE(search.begin({floatDim("x", 0, 1)}, 1, 1).ok());
+    EXPECT_TRUE(search.begin({floatDimension("x", 0, 1)}, 1, 1).ok());
     for (int i = 0; i < 20; ++i) {
       auto c = search.ask(1).value()[0];
       EXPECT_TRUE(
@@ -166,15 +152,7 @@ TEST(TpeTest, StateRoundTripMidSearchWithConditionalSpace) {
   ASSERT_TRUE(a.saveState(state).ok());
   ASSERT_TRUE(b.begin(space, 4, 1).ok());
   ASSERT_TRUE(b.loadState(state).ok());
-  auto from_a = a.ask(3).value();
-  auto from_b = b.ask(3).value();
-  for (std::size_t k = 0; k < 3; ++k) {
-    EXPECT_EQ(from_a[k].id, from_b[k].id);
-    for (std::size_t i = 0; i < space.size(); ++i) {
-      const double va = from_a[k].values[i], vb = from_b[k].values[i];
-      EXPECT_TRUE(va == vb || (std::isnan(va) && std::isnan(vb)));
-    }
-  }
+  EXPECT_EQ(aimass::testing::candidateDifference(a.ask(3).value(), b.ask(3).value()), "");
   // A state with a category out of range is corrupt, and changes nothing.
   std::string corrupt = state;
   const std::size_t at = corrupt.size() - 8 * 3;  // somewhere in the last record's values
@@ -187,7 +165,7 @@ TEST(TpeTest, StateRoundTripMidSearchWithConditionalSpace) {
 
 TEST(TpeTest, ParzenEstimatorIsANormalisedDensity) {
   // Integrate exp(logDensity) over a 1-D float dimension: 1, with and without observations.
-  const SearchSpace space = {floatDim("x", 0, 1)};
+  const SearchSpace space = {floatDimension("x", 0, 1)};
   const std::size_t dims[1] = {0};
   const std::vector<double> a = {0.1}, b = {0.95};
   const ParzenObservation obs[2] = {{&a, 1.0}, {&b, 2.0}};
@@ -233,28 +211,25 @@ TEST(TpeTest, ParzenEstimatorOverACategoryAndAConditionalFloatIsNormalised) {
 TEST(TpeTest, BeginRefusesBadSpacesAndSeveralObjectives) {
   TpeSearch search(withSeed(0));
   EXPECT_EQ(search.ask(1).status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(search.begin({floatDim("lr", -1, 1, true)}, 1, 1).message(),
+  EXPECT_THAT(search.begin({floatDimension("lr", -1, 1, true)}, 1, 1).message(),
               HasSubstr("'lr') is log-scaled"));
-  EXPECT_EQ(search.begin({floatDim("x", 0, 1)}, 1, 2).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(search.begin({floatDimension("x", 0, 1)}, 1, 2).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(TpeTest, RegistersOptimizerTpe) {
-  const AimassPluginDescriptor* descriptor = aimass_plugin_descriptor_fn();
-  auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
-  ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
-  ASSERT_EQ(registrar.types.size(), 1u);
-  const NodeType& type = registrar.types[0];
-  EXPECT_EQ(type.type, "optimizer.tpe");
+  auto registered =
+      aimass::testing::onlyRegisteredType(*aimass_plugin_descriptor_fn(), "optimizer.tpe");
+  ASSERT_TRUE(registered.ok()) << registered.status().toString();
+  const NodeType& type = *registered;
   NodeConfig config("tuner", type.type, nullptr);
   for (const auto& p : type.params) {
     config.setValue(p.name, p.default_value);
   }
   config.setValue("gamma", std::string("sqrt"));
-  auto node = type.factory(config);
-  ASSERT_TRUE(node.ok());
+  auto node = aimass::testing::makeSearchNode(type, config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
   auto& optimizer = static_cast<SearchOptimizer&>(static_cast<Optimizer&>(**node));
-  EXPECT_EQ(optimizer.style(), OptimizerStyle::kSearch);
-  EXPECT_TRUE(optimizer.begin({floatDim("x", 0, 1)}, 1, 1).ok());
+  EXPECT_TRUE(optimizer.begin({floatDimension("x", 0, 1)}, 1, 1).ok());
 }
 
 }  // namespace

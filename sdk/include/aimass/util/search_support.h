@@ -9,7 +9,10 @@
 //   SearchRandom         a small seeded generator whose state fits in 32 bytes of a saved state
 //   toUnit()/fromUnit()  each dimension mapped onto [0, 1] (log scale, integers, categories)
 //   SearchLedger         ids, outstanding candidates and results told, with their checks
+//   recordResults()      tell()'s checks and bookkeeping through the ledger
 //   writeSearchHeader()  the start of a saved state: a tag and the space's fingerprint
+//   writeSearchPrefix()  the usual start of a saved state: header, random stream, ledger
+//   readSearchState()    reads such a state back, checking all of it before anything is kept
 //
 // Every number is turned into values by hand (no std::*_distribution), so a seed proposes the
 // same candidates on every platform.
@@ -115,6 +118,16 @@ inline std::string describeDimension(const SearchSpace& space, std::size_t index
   return "search dimension " + std::to_string(index) + " ('" + space[index].name + "')";
 }
 
+/// begin()'s check in an optimizer of one objective: kInvalidArgument "<optimizer> minimises one
+/// objective, not N" unless `objectives` is 1.
+inline Status checkSingleObjective(std::string_view optimizer, std::size_t objectives) {
+  if (objectives != 1) {
+    return invalidArgument(std::string(optimizer) + " minimises one objective, not " +
+                           std::to_string(objectives));
+  }
+  return Status();
+}
+
 /// The checks every begin() makes, so that ask() can never fail on the space: not empty;
 /// finite bounds with low <= high; a log scale above 0; an int range holding an integer;
 /// categories with choices; a conditional dimension whose parent is an earlier categorical one
@@ -167,6 +180,16 @@ inline Status checkSearchSpace(std::string_view optimizer, const SearchSpace& sp
   return Status();
 }
 
+/// The numeric range toUnit() and fromUnit() map onto [0, 1]: the bounds, widened by half a
+/// step on each side for an int range (not below its first integer on a log scale).
+inline std::pair<double, double> unitBounds(const SearchDimension& d) {
+  if (d.type != SearchDimension::Type::kInt) {
+    return {d.low, d.high};
+  }
+  const double low = std::ceil(d.low) - 0.5;
+  return {d.log_scale && low <= 0 ? std::ceil(d.low) : low, std::floor(d.high) + 0.5};
+}
+
 /// Where `value` lies in the dimension, on [0, 1]: linear (or logarithmic) in the bounds for
 /// numbers, with an int range widened by half a step on each side so every integer owns an
 /// equal share; the middle of its share for a category. A one-point range maps to 0.5.
@@ -174,14 +197,7 @@ inline double toUnit(const SearchDimension& d, double value) {
   if (d.type == SearchDimension::Type::kCategorical) {
     return (value + 0.5) / static_cast<double>(d.choices.size());
   }
-  double low = d.low, high = d.high;
-  if (d.type == SearchDimension::Type::kInt) {
-    low = std::ceil(d.low) - 0.5;
-    high = std::floor(d.high) + 0.5;
-    if (d.log_scale && low <= 0) {
-      low = std::ceil(d.low);
-    }
-  }
+  auto [low, high] = unitBounds(d);
   if (d.log_scale) {
     low = std::log(low);
     high = std::log(high);
@@ -201,14 +217,7 @@ inline double fromUnit(const SearchDimension& d, double u) {
     const auto count = static_cast<double>(d.choices.size());
     return std::min(std::floor(u * count), count - 1);
   }
-  double low = d.low, high = d.high;
-  if (d.type == SearchDimension::Type::kInt) {
-    low = std::ceil(d.low) - 0.5;
-    high = std::floor(d.high) + 0.5;
-    if (d.log_scale && low <= 0) {
-      low = std::ceil(d.low);
-    }
-  }
+  auto [low, high] = unitBounds(d);
   double v = d.log_scale ? std::exp(std::log(low) + u * (std::log(high) - std::log(low)))
                          : low + u * (high - low);
   if (d.type == SearchDimension::Type::kInt) {
@@ -387,6 +396,28 @@ class SearchLedger {
   std::vector<SearchRecord> history_;
 };
 
+/// tell()'s bookkeeping: checks every result through `ledger` (SearchLedger::check, so a bad
+/// call records nothing), then records them in order, calling `use(record)` right after each
+/// one is recorded (the record is then the last of ledger.history()). Errors: check()'s
+/// kInvalidArgument; an exception thrown while recording or by `use` becomes guard()'s Status
+/// naming "<optimizer> tell" (the results recorded before it stay recorded). Not thread-safe.
+template <typename Use>
+Status recordResults(SearchLedger& ledger, std::string_view optimizer,
+                     std::span<const Evaluation> results, std::size_t objectives, Use&& use) {
+  AIMASS_RETURN_IF_ERROR(ledger.check(optimizer, results, objectives));
+  return guard(std::string(optimizer) + " tell", [&] {
+    for (const auto& r : results) {
+      use(ledger.record(r));
+    }
+  });
+}
+
+/// recordResults() for a search that only keeps the ledger's history.
+inline Status recordResults(SearchLedger& ledger, std::string_view optimizer,
+                            std::span<const Evaluation> results, std::size_t objectives) {
+  return recordResults(ledger, optimizer, results, objectives, [](const SearchRecord&) {});
+}
+
 /// A 64-bit fingerprint of a space and the begin() arguments (FNV-1a over every field), so a
 /// saved state refuses to load into another search.
 inline std::uint64_t searchFingerprint(const SearchSpace& space, std::uint64_t seed,
@@ -437,6 +468,12 @@ inline void writeSearchHeader(std::string& out, std::string_view tag, std::uint6
   ByteWriter(out).u64(fingerprint);
 }
 
+/// kDataLoss "<optimizer>: the saved state is truncated or corrupt": what loadState() returns
+/// for bytes that do not read back into a valid state.
+inline Status corruptSearchState(std::string_view optimizer) {
+  return dataLoss(std::string(optimizer) + ": the saved state is truncated or corrupt");
+}
+
 /// Reads writeSearchHeader()'s bytes: kDataLoss for another tag or too few bytes,
 /// kInvalidArgument for a state saved by a search over another space or with other begin()
 /// arguments. Messages start with `optimizer`.
@@ -446,12 +483,54 @@ inline Status readSearchHeader(ByteReader& in, std::string_view optimizer, std::
     return dataLoss(std::string(optimizer) + ": the saved state is not a " +
                     std::string(optimizer) + " state");
   }
-  if (in.u64() != fingerprint || !in.ok()) {
+  const std::uint64_t saved = in.u64();
+  if (!in.ok()) {
+    return corruptSearchState(optimizer);
+  }
+  if (saved != fingerprint) {
     return invalidArgument(std::string(optimizer) +
                            ": the saved state belongs to a search over another space, seed or "
                            "number of objectives");
   }
   return Status();
+}
+
+/// The start most saved states share: writeSearchHeader(tag, fingerprint), then the random
+/// stream and the ledger. The optimizer's own fields follow. Throws only std::bad_alloc.
+inline void writeSearchPrefix(std::string& out, std::string_view tag, std::uint64_t fingerprint,
+                              const SearchRandom& random, const SearchLedger& ledger) {
+  writeSearchHeader(out, tag, fingerprint);
+  ByteWriter writer(out);
+  random.write(writer);
+  ledger.write(writer);
+}
+
+/// Reads a whole saved state that starts with writeSearchPrefix()'s bytes: the header, then the
+/// random stream and the ledger (a space of `dimensions`) into `random` and `ledger`, then the
+/// optimizer's own fields through `readRest(ByteReader&) -> bool` (false: not valid), which must
+/// use up the bytes. Errors: readSearchHeader()'s; corruptSearchState() when anything after the
+/// header does not read, readRest() refuses it or bytes are left over; an exception becomes
+/// guard()'s Status naming "<optimizer> loadState". `random`, `ledger` and whatever readRest()
+/// fills may be changed on error: pass fresh ones and commit them only once this returned OK.
+template <typename ReadRest>
+Status readSearchState(std::string_view state, std::string_view optimizer, std::string_view tag,
+                       std::uint64_t fingerprint, std::size_t dimensions, SearchRandom& random,
+                       SearchLedger& ledger, ReadRest&& readRest) {
+  ByteReader in(state);
+  AIMASS_RETURN_IF_ERROR(readSearchHeader(in, optimizer, tag, fingerprint));
+  bool ok = false;
+  AIMASS_RETURN_IF_ERROR(guard(std::string(optimizer) + " loadState", [&] {
+    ok = random.read(in) && ledger.read(in, dimensions) && readRest(in) && in.atEnd();
+  }));
+  return ok ? Status() : corruptSearchState(optimizer);
+}
+
+/// readSearchState() for a state that is the prefix alone.
+inline Status readSearchState(std::string_view state, std::string_view optimizer,
+                              std::string_view tag, std::uint64_t fingerprint,
+                              std::size_t dimensions, SearchRandom& random, SearchLedger& ledger) {
+  return readSearchState(state, optimizer, tag, fingerprint, dimensions, random, ledger,
+                         [](ByteReader&) { return true; });
 }
 
 }  // namespace aimass
