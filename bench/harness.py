@@ -761,8 +761,60 @@ def workload_tracking(args):
     return a, {}, {"under_1pct": 1.0 / max(a["tracking_overhead_pct"], 1e-9)}
 
 
+# W11: tuning end to end. Both sides run the whole study as one process each, timed from the
+# outside (wall_s: start-up, reading the data, the study and the test score included): aimass
+# `aimass eval --json configs/tune_mlp.yaml` (job.tune then job.evaluate, no frontend) with a
+# fresh store, Optuna's TPE with each of its two pruners (bench/w11/peer.py). Run k uses seed k
+# on both sides (the tuner's seed; Optuna's sampler seed).
+W11_BEST = re.compile(r"best trial \d+ \(val_accuracy ([0-9.eE+-]+)\)")
+W11_SUMMARY = re.compile(r"(\d+) trials: (\d+) complete, (\d+) pruned, (\d+) failed")
+W11_PRUNERS = ("median", "successive_halving")
+
+
+def w11_aimass(args, seed):
+    config = os.path.join(ROOT, "configs", "tune_mlp.yaml")
+    with tempfile.TemporaryDirectory(prefix="aimass-w11-") as store:
+        env = aimass_env(args.threads, seed)
+        env.update({"AIMASS_STORE": store, "AIMASS_TUNE_SEED": str(seed)})
+        out, err, seconds = run([args.aimass, "eval", "--json", config], env,
+                                "aimass on configs/tune_mlp.yaml")
+    best = W11_BEST.search(err)
+    summary = W11_SUMMARY.findall(err)
+    accuracy = find_accuracy(json.loads(out))
+    if best is None or not summary or accuracy is None:
+        raise BenchError(f"aimass on {config} logged no best trial, study summary or test "
+                         f"accuracy:\n{err[-3000:]}")
+    _, complete, pruned, failed = summary[-1]
+    return {"wall_s": seconds, "best_val_accuracy": float(best.group(1)),
+            "test_accuracy": accuracy, "complete": int(complete), "pruned": int(pruned),
+            "failed": int(failed)}
+
+
+def w11_peer(pruner, seed):
+    # 2 threads in all: two trials at once (n_jobs=2), each with torch.set_num_threads(1).
+    command = [PYTHON, os.path.join(BENCH, "w11", "peer.py"), "--pruner", pruner,
+               "--jobs", "2", "--threads", "1"]
+    out, _, seconds = run(command, peer_env(1, seed), f"peer w11/peer.py --pruner {pruner}")
+    figures = last_json_line(out, "peer w11/peer.py")
+    return {"wall_s": seconds, "best_val_accuracy": figures["best_val_accuracy"],
+            "test_accuracy": figures["test_accuracy"], "complete": figures["complete"],
+            "pruned": figures["pruned"]}
+
+
+def workload_w11(args):
+    mine, theirs = [], {pruner: [] for pruner in W11_PRUNERS}
+    for run_index in range(args.runs):
+        mine.append(w11_aimass(args, run_index))
+        for pruner in W11_PRUNERS:
+            theirs[pruner].append(w11_peer(pruner, run_index))
+    a = medians(mine)
+    p = {pruner: medians(samples) for pruner, samples in theirs.items()}
+    return a, p, {pruner: p[pruner]["wall_s"] / a["wall_s"] for pruner in W11_PRUNERS}
+
+
 WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W6": workload_w6,
-             "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "registry": workload_registry,
+             "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "W11": workload_w11,
+             "registry": workload_registry,
              "tracking": workload_tracking}
 
 RESULTS_HEADER = """# Benchmark results

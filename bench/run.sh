@@ -5,7 +5,7 @@
 # ratio: how many times aimass is ahead on the workload's main speed figure (> 1: ahead).
 # Each run also appends a row to bench/RESULTS.md unless --no-record is given.
 #
-#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W6 W7 W9 W10
+#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W6 W7 W9 W10 W11
 #                                                         registry tracking, or all
 #
 # Builds an optimised tree (RelWithDebInfo, the flags the tests run with: -O2 -g) with the
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-implemented=(W0 W1 W2 W6 W7 W9 W10 registry tracking)
+implemented=(W0 W1 W2 W6 W7 W9 W10 W11 registry tracking)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...  (WORKLOAD: ${implemented[*]} or all)"
 
 record=1
@@ -61,6 +61,10 @@ if ! /usr/bin/python3 -c 'import torch, sklearn, numpy' 2> /dev/null ||
   exit 2
 fi
 for w in "${workloads[@]}"; do
+  if [ "$w" = W11 ] && ! /usr/bin/python3 -c 'import optuna' 2> /dev/null; then
+    echo "bench/run.sh: W11 needs Optuna: run bench/install-peers.sh as root" >&2
+    exit 2
+  fi
   if { [ "$w" = W6 ] || [ "$w" = W10 ]; } &&
      { ! command -v wrk > /dev/null || [ ! -x /usr/sbin/nginx ]; }; then
     echo "bench/run.sh: $w needs wrk and nginx-light: run bench/install-peers.sh as root" >&2

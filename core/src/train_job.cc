@@ -173,10 +173,42 @@ void endRun(std::span<const CallbackEntry> callbacks, TrainingState& state, Stat
   }
 }
 
+/// Why a validation dataset of schema `validation` cannot score a model trained on `train`;
+/// empty when the two match (features, labels and classes; id cardinalities may differ).
+std::string schemaMismatch(const DatasetSchema& train, const DatasetSchema& validation) {
+  auto shape = [](const Shape& s) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      out += (i ? ", " : "") + std::to_string(s[i]);
+    }
+    return out + "]";
+  };
+  if (validation.feature_dtype != train.feature_dtype) {
+    return "its features are " + std::string(dtypeName(validation.feature_dtype)) + ", not " +
+           std::string(dtypeName(train.feature_dtype));
+  }
+  if (validation.row_shape != train.row_shape) {
+    return "its rows have shape " + shape(validation.row_shape) + ", not " + shape(train.row_shape);
+  }
+  if (validation.feature_names != train.feature_names) {
+    return "its feature names differ";
+  }
+  if (validation.label_kind != train.label_kind || validation.num_targets != train.num_targets) {
+    return "its labels are of another kind or count";
+  }
+  if (validation.class_names != train.class_names) {
+    return "its classes differ (" + std::to_string(validation.class_names.size()) + " against " +
+           std::to_string(train.class_names.size()) + ", or named or ordered otherwise)";
+  }
+  return {};
+}
+
 /// What the loop needs to read and check batches.
 struct LoopData {
   const Dataset* dataset = nullptr;
   std::string dataset_name;
+  const Dataset* validation_dataset = nullptr;  ///< the dataset rows->validation index
+  std::string validation_name;
   std::string model_name;
   RowSplit* rows = nullptr;
   std::uint64_t batch_size = 1;
@@ -192,6 +224,8 @@ LoopData loopData(const TrainTargets& targets, const TrainOptions& options, RowS
   LoopData data;
   data.dataset = targets.dataset.get();
   data.dataset_name = targets.dataset_name;
+  data.validation_dataset = targets.validation ? targets.validation.get() : data.dataset;
+  data.validation_name = targets.validation ? targets.validation_name : targets.dataset_name;
   data.model_name = targets.model_name;
   data.rows = &rows;
   data.batch_size = options.batch_size;
@@ -332,9 +366,11 @@ class GradientLoop {
           validation_rows.data() + begin,
           std::min<std::size_t>(data_.batch_size, validation_rows.size() - begin));
       AIMASS_RETURN_IF_ERROR(
-          data_.dataset->read(rows, validation_batch_).withContext("reading validation rows"));
+          data_.validation_dataset->read(rows, validation_batch_)
+              .withContext("reading validation rows of dataset '" + data_.validation_name + "'"));
       if (data_.num_classes > 0) {
-        AIMASS_RETURN_IF_ERROR(checkClassLabels(validation_batch_, rows, data_.num_classes));
+        AIMASS_RETURN_IF_ERROR(checkClassLabels(validation_batch_, rows, data_.num_classes)
+                                   .withContext("dataset '" + data_.validation_name + "'"));
       }
       auto loss = training_.evaluateLoss(validation_batch_);
       if (!loss.ok()) {
@@ -428,10 +464,26 @@ Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTarg
     return invalidArgument("clip_grad_norm must be >= 0 (0 turns clipping off), got " +
                            formatFigure(options.clip_grad_norm));
   }
-  if (options.early_stopping_patience > 0 && options.validation_fraction == 0) {
+  if (targets.validation) {
+    if (options.validation_fraction != 0) {
+      return invalidArgument("validation dataset '" + targets.validation_name +
+                             "' is set and so is validation_fraction " +
+                             formatFigure(options.validation_fraction) +
+                             ": use one or the other (validation_fraction: 0 with `validation:`)");
+    }
+    const std::string why =
+        schemaMismatch(targets.dataset->schema(), targets.validation->schema());
+    if (!why.empty()) {
+      return invalidArgument("validation dataset '" + targets.validation_name +
+                             "' does not match training dataset '" + targets.dataset_name +
+                             "': " + why);
+    }
+  }
+  if (options.early_stopping_patience > 0 && options.validation_fraction == 0 &&
+      !targets.validation) {
     return invalidArgument(std::string("early stopping watches ") + monitorName(options.monitor) +
                            ", which needs a validation split: set validation_fraction, e.g. "
-                           "0.1, or early_stopping_patience: 0");
+                           "0.1, or a `validation:` dataset, or early_stopping_patience: 0");
   }
   if (targets.storage) {
     if (options.register_version) {
@@ -636,6 +688,13 @@ Expected<std::string> TrainJob::fingerprint(const DatasetSchema& schema) const {
     for (const auto& name : schema.feature_names) {
       putField(out, name);
     }
+    // Appended only when set, so the fingerprints of runs without one are unchanged.
+    if (targets_.validation) {
+      putField(out, "validation");
+      putField(out, targets_.validation_name);
+      putField(out, targets_.validation->fingerprint());
+      out.u64(targets_.validation->size());
+    }
   });
   AIMASS_RETURN_IF_ERROR(status);
   return Sha256::of(text);
@@ -788,6 +847,17 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
                            std::to_string(dataset.size()) +
                            " rows, none left for training after the validation split");
   }
+  if (targets_.validation) {
+    // Every row of the validation dataset, in order (validation_fraction is 0: none held out).
+    if (targets_.validation->size() == 0) {
+      return invalidArgument("validation dataset '" + targets_.validation_name +
+                             "' has no rows to validate on");
+    }
+    rows.validation.resize(targets_.validation->size());
+    for (std::uint64_t i = 0; i < rows.validation.size(); ++i) {
+      rows.validation[i] = i;
+    }
+  }
   AIMASS_RETURN_IF_ERROR(guard("prepare", [&] {
                            return training.prepare(data_schema, options_.seed);
                          }).withContext("preparing model '" + targets_.model_name + "'"));
@@ -873,7 +943,10 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
            "trained model '" + targets_.model_name + "' for " + std::to_string(loop.epochsDone()) +
                " epochs (" + std::to_string(state.global_step) + " steps on " +
                std::to_string(rows.train.size()) + " rows, " +
-               std::to_string(rows.validation.size()) + " held out)");
+               std::to_string(rows.validation.size()) +
+               (targets_.validation ? " validated in dataset '" + targets_.validation_name + "'"
+                                    : std::string(" held out")) +
+               ")");
   return Status();
 }
 
@@ -885,7 +958,14 @@ NodeType trainJobNodeType() {
   type.params = {
       ParamSpec::ref("model", NodeKind::kModel, "The model to train."),
       ParamSpec::ref("dataset", NodeKind::kDataset,
-                     "The training data; a validation split is held out from it."),
+                     "The training data; a validation split is held out from it when "
+                     "validation_fraction > 0."),
+      ParamSpec::ref("validation", NodeKind::kDataset,
+                     "A dataset whose every row is validated on after every epoch (val_loss, "
+                     "and val_accuracy for classifiers) instead of a split of `dataset`; its "
+                     "schema must match the training dataset's and validation_fraction must be "
+                     "0. Ignored by models that fit themselves.")
+          .optional(),
       ParamSpec::ref("optimizer", NodeKind::kOptimizer,
                      "A gradient optimizer; required when the model trains by gradients, "
                      "ignored by models that fit themselves.")
@@ -905,7 +985,7 @@ NodeType trainJobNodeType() {
           .withDefault(true),
       ParamSpec::number("validation_fraction",
                         "Share of rows held out once to report val_loss (and val_accuracy for "
-                        "classifiers) after every epoch.")
+                        "classifiers) after every epoch; 0 with a `validation` dataset.")
           .withDefault(0.0)
           .range(0, 0.9),
       ParamSpec::ref("storage", NodeKind::kStorage,
@@ -964,7 +1044,8 @@ NodeType trainJobNodeType() {
           .atLeast(0),
       ParamSpec::integer("early_stopping_patience",
                          "Stop when the monitored validation figure has not improved for this "
-                         "many epochs (needs validation_fraction > 0); the last epoch's model is "
+                         "many epochs (needs validation_fraction > 0 or a `validation` dataset); "
+                         "the last epoch's model is "
                          "kept, not the best. 0 turns it off.")
           .withDefault(std::int64_t{0})
           .atLeast(0),
@@ -1022,6 +1103,8 @@ NodeType trainJobNodeType() {
       targets.dataset = std::static_pointer_cast<Dataset>(refOrNull("dataset"));
       targets.dataset_name = firstName("dataset", false);
       targets.dataset_type = firstName("dataset", true);
+      targets.validation = std::static_pointer_cast<Dataset>(refOrNull("validation"));
+      targets.validation_name = firstName("validation", false);
       targets.storage = std::static_pointer_cast<Storage>(refOrNull("storage"));
       if (config.has("callbacks")) {
         auto callbacks = config.getRefs<TrainingCallback>("callbacks");
@@ -1101,7 +1184,7 @@ NodeType trainJobNodeType() {
       for (const auto& [name, value] : config.values()) {
         params[name] = paramValueText(value);
       }
-      for (const char* reference : {"model", "dataset", "optimizer", "storage"}) {
+      for (const char* reference : {"model", "dataset", "validation", "optimizer", "storage"}) {
         if (config.has(reference) && !config.refNames(reference).empty()) {
           params[reference] = config.refNames(reference).front();
         }

@@ -34,6 +34,11 @@ struct TrainTargets {
   std::shared_ptr<Dataset> dataset;
   std::string dataset_name;
   std::string dataset_type;  ///< "dataset.csv": recorded when the dataset is registered
+  /// job.train's `validation:`: every row of it is the validation set (validation_fraction
+  /// must then be 0); null: the validation split of `dataset`, if any. Its schema must match
+  /// the dataset's.
+  std::shared_ptr<Dataset> validation;
+  std::string validation_name;
   std::shared_ptr<GradientOptimizer> optimizer;  ///< required for gradient-trained models
   std::string optimizer_type;                    ///< "optimizer.adam": part of the fingerprint
   std::shared_ptr<Storage> storage;              ///< null: the model is not saved
@@ -51,7 +56,8 @@ struct TrainTargets {
 ///
 /// Models that train themselves (SelfTraining) get one fit() call. Models trained by gradients
 /// get epochs of shuffled mini-batches: forwardBackward() then the optimizer's step(), with a
-/// held-out validation split evaluated (loss, and accuracy for classifiers) after every epoch.
+/// held-out validation split, or every row of a separate validation dataset, evaluated (loss,
+/// and accuracy for classifiers) after every epoch.
 /// A non-finite loss or an invalid label stops training with kInvalidArgument; a stop request
 /// (SIGINT/SIGTERM) stops it with kCancelled within one batch. In both cases no model is saved
 /// (a stop request writes a checkpoint, see below).
@@ -77,7 +83,9 @@ struct TrainTargets {
 /// is removed, so the next run starts over. On start, resume (see ResumeMode) picks the run
 /// up from a checkpoint whose fingerprint matches: a SHA-256 over the options that shape the
 /// trajectory (epochs, batch_size, seed, shuffle, validation_fraction, schedule, clipping,
-/// early stopping), the plugin callbacks' names and types, the model's type and its payload right after prepare() (architecture,
+/// early stopping), the plugin callbacks' names and types, the validation dataset's
+/// fingerprint, row count and name when there is one, the model's type and its payload right
+/// after prepare() (architecture,
 /// hyper-parameters it saves, initial weights), the optimizer's type and its state right after
 /// begin(), and the dataset's fingerprint, row count and schema. A resumed run continues the
 /// same shuffles, steps and validation split, so with a model whose saved payload holds all of
@@ -89,7 +97,8 @@ struct TrainTargets {
 class TrainJob final : public Job {
  public:
   /// Checks that the targets fit together (an optimizer of the gradient style exactly when the
-  /// model trains by gradients); kInvalidArgument naming the problem otherwise.
+  /// model trains by gradients; a validation dataset only with validation_fraction 0 and with
+  /// the training dataset's schema); kInvalidArgument naming the problem otherwise.
   static Expected<std::unique_ptr<TrainJob>> create(std::string name, TrainTargets targets,
                                                     TrainOptions options);
 

@@ -3,7 +3,8 @@
 // configs/quickstart.yaml trains an MLP on Fashion-MNIST, scores it on the test images, saves
 // and registers it, serves it over HTTP (real test images classified at a sensible accuracy,
 // clear errors) and stops cleanly on SIGTERM; configs/csv_classifier.yaml does the same for a
-// softmax classifier on the bundled CSV file.
+// softmax classifier on the bundled CSV file; configs/tune_mlp.yaml runs a small job.tune study
+// and serves its best model.
 #include <Poco/InflatingStream.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -48,6 +49,7 @@ using Clock = std::chrono::steady_clock;
 const fs::path kSourceDir = AIMASS_SOURCE_DIR;
 const fs::path kQuickstart = kSourceDir / "configs" / "quickstart.yaml";
 const fs::path kCsvClassifier = kSourceDir / "configs" / "csv_classifier.yaml";
+const fs::path kTuneMlp = kSourceDir / "configs" / "tune_mlp.yaml";
 const fs::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 std::string readFile(const fs::path& path) {
@@ -267,8 +269,10 @@ class ServingExample : public ::testing::Test {
   }
 
   std::vector<std::string> environment() const {
-    return {"AIMASS_HTTP_PORT=" + std::to_string(port_),
-            "AIMASS_STORE=" + (work_ / "store").string()};
+    std::vector<std::string> env = {"AIMASS_HTTP_PORT=" + std::to_string(port_),
+                                    "AIMASS_STORE=" + (work_ / "store").string()};
+    env.insert(env.end(), extra_env_.begin(), extra_env_.end());
+    return env;
   }
 
   /// Starts `aimass run config` and waits (up to `patience`) until it is ready to serve.
@@ -379,6 +383,7 @@ class ServingExample : public ::testing::Test {
   aimass::testing::TempDir temp_{"aimass-serving"};
   fs::path work_;
   Poco::UInt16 port_ = 0;
+  std::vector<std::string> extra_env_;  ///< NAME=VALUE for the config's ${VAR}s
 };
 
 bool fashionMnistInstalled() {
@@ -388,6 +393,7 @@ bool fashionMnistInstalled() {
 
 using QuickstartTest = ServingExample;
 using CsvClassifierTest = ServingExample;
+using TuneMlpTest = ServingExample;
 
 TEST_F(QuickstartTest, ValidateAcceptsTheConfig) {
   Child validate({AIMASS_EXECUTABLE, "validate", kQuickstart.string()}, {}, work_);
@@ -540,6 +546,50 @@ TEST_F(CsvClassifierTest, SigtermStopsAcceptingAndFinishesTheRequestInFlight) {
   auto code = server->waitExit(std::chrono::seconds(30));
   ASSERT_TRUE(code.has_value()) << "still running 30 s after SIGTERM\n" << server->output();
   EXPECT_EQ(*code, 0) << server->output();
+}
+
+// configs/tune_mlp.yaml (W11's study), run small through its variables: 3 trials of 1 epoch on
+// 2,000 training images judged on the next 1,000; the best trial's model is registered,
+// scored on 1,000 test images and served.
+TEST_F(TuneMlpTest, ValidateAcceptsTheConfig) {
+  Child validate({AIMASS_EXECUTABLE, "validate", kTuneMlp.string()}, {}, work_);
+  ASSERT_TRUE(validate.started());
+  auto code = validate.waitExit(std::chrono::seconds(60));
+  ASSERT_TRUE(code.has_value()) << "aimass validate did not finish\n" << validate.output();
+  EXPECT_EQ(*code, 0) << validate.output();
+}
+
+TEST_F(TuneMlpTest, RunsASmallStudyRegistersEvaluatesAndServesTheBestModel) {
+  if (!fashionMnistInstalled()) {
+    GTEST_SKIP() << "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist; "
+                    "scripts/install-deps.sh installs it)";
+  }
+  extra_env_ = {"AIMASS_TUNE_TRIALS=3", "AIMASS_TUNE_EPOCHS=1", "AIMASS_TRAIN_ROWS=2000",
+                "AIMASS_VAL_ROWS=1000", "AIMASS_TEST_ROWS=1000", "AIMASS_THREADS=2"};
+  const auto rows = readFashionTest(100);
+  ASSERT_EQ(rows.size(), 100u) << "cannot read the Fashion-MNIST test files";
+  // A deadline, not a measurement: the study takes seconds.
+  auto server = startServing(kTuneMlp, std::chrono::seconds(300));
+  ASSERT_NE(server, nullptr);
+  const std::string output = server->output();
+  EXPECT_NE(output.find("3 trials: "), std::string::npos) << output;
+  EXPECT_NE(output.find(" pruned, 0 failed; best trial "), std::string::npos) << output;
+  EXPECT_NE(output.find("its model is loaded and registered"), std::string::npos) << output;
+  EXPECT_NE(output.find("registered fashion version 1"), std::string::npos) << output;
+  EXPECT_NE(output.find("evaluate fashion: accuracy="), std::string::npos) << output;
+
+  // The served model is the tuned one: it answers test images and beats chance (10%) by far;
+  // the seeded study's best trial gets about half of them right after 1 epoch on 2,000 images.
+  Poco::Net::HTTPClientSession session("127.0.0.1", port_);
+  session.setTimeout(Poco::Timespan(30, 0));
+  const std::size_t correct = countCorrect(session, "fashion", rows, 50);
+  EXPECT_GE(correct, 35u) << "accuracy " << correct << "/100 on Fashion-MNIST test images";
+  stop(*server);
+
+  EXPECT_TRUE(storeHoldsArtifact("model.mlp")) << "no model.mlp artifact under " << work_;
+  auto [code, listed] = listModels(kTuneMlp);
+  EXPECT_EQ(code, 0) << listed;
+  EXPECT_THAT(listed, ::testing::ContainsRegex("fashion +1 +1 "));
 }
 
 }  // namespace

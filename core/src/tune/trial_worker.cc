@@ -95,9 +95,10 @@ class TrialReporter final : public TrainingCallback {
       return failedPrecondition(
           "the objective " + objective_ + " is not measured: " +
           (objective_ == "val_accuracy"
-               ? "the trial job needs a validation split (validation_fraction) and a model "
-                 "that predicts classes"
-               : "the trial job needs a validation split (validation_fraction)"));
+               ? "the trial job needs a validation split (validation_fraction) or a "
+                 "`validation` dataset, and a model that predicts classes"
+               : "the trial job needs a validation split (validation_fraction) or a "
+                 "`validation` dataset"));
     }
     last_ = *value;
     epochs_ = state.epoch + 1;

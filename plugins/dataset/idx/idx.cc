@@ -269,7 +269,14 @@ Expected<std::unique_ptr<IdxDataset>> IdxDataset::open(const IdxOptions& options
         return invalidArgument(images.name() + " has rows of more than 2^31 values");
       }
     }
-    const std::uint64_t rows = options.limit > 0 ? std::min(options.limit, count) : count;
+    if (options.offset >= count) {
+      return invalidArgument("offset " + std::to_string(options.offset) + " leaves no rows: " +
+                             images.name() + " has " + std::to_string(count) +
+                             " rows (offset counts the rows skipped, from 0)");
+    }
+    const std::uint64_t available = count - options.offset;
+    const std::uint64_t rows =
+        options.limit > 0 ? std::min(options.limit, available) : available;
     const std::size_t row_bytes = static_cast<std::size_t>(width) * header.type->size;
     if (options.normalize == IdxNormalize::kScale && header.type->code != 0x08) {
       return invalidArgument(
@@ -280,9 +287,19 @@ Expected<std::unique_ptr<IdxDataset>> IdxDataset::open(const IdxOptions& options
 
     // Buffers grow with the data actually read, never to what a header merely announces.
     std::vector<std::uint8_t> raw;
+    // The rows before `offset` are read through (zlib streams cannot seek) and dropped; they
+    // are neither kept nor part of the fingerprint.
+    for (std::uint64_t r = 0; r < options.offset; ++r) {
+      raw.clear();
+      AIMASS_RETURN_IF_ERROR(images.append(raw, row_bytes, [&] {
+        return "row " + std::to_string(r + 1) + " of " + std::to_string(count) +
+               " (skipped by offset; the header announces " + std::to_string(count) +
+               " rows of " + std::to_string(row_bytes) + " bytes)";
+      }));
+    }
     for (std::uint64_t r = 0; r < rows; ++r) {
       auto what = [&] {
-        return "row " + std::to_string(r + 1) + " of " + std::to_string(count) +
+        return "row " + std::to_string(options.offset + r + 1) + " of " + std::to_string(count) +
                " (the header announces " + std::to_string(count) + " rows of " +
                std::to_string(row_bytes) + " bytes)";
       };
@@ -300,13 +317,14 @@ Expected<std::unique_ptr<IdxDataset>> IdxDataset::open(const IdxOptions& options
       for (std::uint64_t i = 0; i < width; ++i) {
         double v = elementAt(raw.data() + i * header.type->size, *header.type);
         if (!std::isfinite(v) || std::fabs(v) > std::numeric_limits<float>::max()) {
-          return invalidArgument(images.name() + ": row " + std::to_string(r + 1) + " value " +
+          return invalidArgument(images.name() + ": row " + std::to_string(options.offset + r + 1) +
+                                 " value " +
                                  std::to_string(i + 1) + " is not a finite 32-bit float");
         }
         row[i] = static_cast<float>(v);
       }
     }
-    if (rows == count && !images.atEnd()) {
+    if (options.offset + rows == count && !images.atEnd()) {
       return invalidArgument(images.name() + " has bytes after the " + std::to_string(count) +
                              " rows its header announces: the dimensions do not match the size");
     }
@@ -349,8 +367,8 @@ Expected<std::unique_ptr<IdxDataset>> IdxDataset::open(const IdxOptions& options
                                  std::to_string(label) + "; class labels must lie in [0, 255]");
         }
         largest = std::max(largest, label);
-        if (r < rows) {
-          data->labels_[static_cast<std::size_t>(r)] = label;
+        if (r >= options.offset && r - options.offset < rows) {
+          data->labels_[static_cast<std::size_t>(r - options.offset)] = label;
         }
       }
       for (std::int64_t c = 0; c <= largest; ++c) {

@@ -27,7 +27,10 @@ struct IdxOptions {
   /// The labels file; nullopt for unlabelled data.
   std::optional<std::filesystem::path> labels;
   IdxNormalize normalize = IdxNormalize::kScale;
-  /// Read only the first `limit` rows; 0 reads every row.
+  /// Skip the first `offset` rows: the dataset holds rows [offset, offset + limit) of the file
+  /// (to its end when limit is 0). Must be below the file's row count.
+  std::uint64_t offset = 0;
+  /// Read only `limit` rows (from `offset`); 0 reads every row to the end.
   std::uint64_t limit = 0;
 };
 
@@ -42,7 +45,7 @@ struct IdxOptions {
 ///
 /// Labels: a one-dimensional IDX file of integers with as many entries as the images file has
 /// rows; each is a class index in [0, 255]. The classes are "0", "1", ... up to the largest
-/// label of the whole labels file (so a `limit` keeps every class).
+/// label of the whole labels file (so `offset` and `limit` keep every class).
 ///
 /// Unsigned-byte images are kept as bytes and normalised while read(), so a 60 000-image set
 /// takes 47 MB, not 188 MB. Other types are converted to FP32 once.
@@ -54,8 +57,8 @@ class IdxDataset final : public Dataset {
   /// kPermissionDenied for an unreadable one, kInvalidArgument for a folder, a bad magic
   /// number or type byte, zero dimensions or rows, a truncated file or trailing bytes after
   /// the rows the header announces, non-finite floats, labels that are not one-dimensional
-  /// integers, a label count different from the image count, labels outside [0, 255], and
-  /// `scale` on data that is not unsigned bytes.
+  /// integers, a label count different from the image count, labels outside [0, 255],
+  /// `scale` on data that is not unsigned bytes, and an `offset` at or past the last row.
   static Expected<std::unique_ptr<IdxDataset>> open(const IdxOptions& options);
 
   const DatasetSchema& schema() const override { return schema_; }

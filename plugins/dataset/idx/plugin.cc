@@ -36,7 +36,14 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
             .withDefault(std::string("scale"))
             .oneOf({"none", "scale", "standardize"}));
     type.params.push_back(
-        ParamSpec::integer("limit", "Read only the first N rows; 0 reads every row.")
+        ParamSpec::integer("offset",
+                           "Skip the first N rows: the dataset is rows [offset, offset + "
+                           "limit) of the file. Must be below the file's row count.")
+            .withDefault(std::int64_t{0})
+            .atLeast(0));
+    type.params.push_back(
+        ParamSpec::integer("limit",
+                           "Read only N rows (from `offset`); 0 reads every row to the end.")
             .withDefault(std::int64_t{0})
             .atLeast(0));
     type.factory =
@@ -51,6 +58,7 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                           : normalize == "scale"
                               ? aimass::plugins::dataset::IdxNormalize::kScale
                               : aimass::plugins::dataset::IdxNormalize::kStandardize;
+      options.offset = static_cast<std::uint64_t>(config.getInt("offset"));
       options.limit = static_cast<std::uint64_t>(config.getInt("limit"));
       auto data = aimass::plugins::dataset::IdxDataset::open(options);
       if (!data.ok()) {

@@ -133,9 +133,9 @@ class BlobDataset final : public Dataset {
 
   std::vector<std::int64_t> labels_;
   mutable std::vector<std::vector<std::uint64_t>> reads;
+  DatasetSchema schema_;
 
  private:
-  DatasetSchema schema_;
   std::vector<float> features_;
   mutable std::mutex mutex_;
 };
@@ -940,6 +940,139 @@ TEST(TrainJobEarlyStopping, NeedsAValidationSplit) {
   EXPECT_THAT(job.status().message(), HasSubstr("needs a validation split"));
 }
 
+// A separate validation dataset (job.train's `validation:`).
+
+TEST(TrainJobValidationDataset, EveryRowIsValidatedAndEveryTrainingRowTrainedOn) {
+  Rig rig;
+  auto holdout = std::make_shared<BlobDataset>(50, 9);
+  TrainTargets targets = rig.targets();
+  targets.validation = holdout;
+  targets.validation_name = "holdout";
+  TrainOptions options = quickOptions();
+  options.validation_fraction = 0;
+  auto job = TrainJob::create("train", std::move(targets), options);
+  ASSERT_TRUE(job.ok()) << job.status().toString();
+  ASSERT_TRUE((*job)->run(rig.host, rig.progress).ok());
+  // 200 rows / 16 -> 13 steps an epoch on the training set, 50 / 16 -> 4 validation reads.
+  ASSERT_EQ(rig.data->reads.size(), 3u * 13u);
+  std::set<std::uint64_t> trained;
+  for (const auto& read : rig.data->reads) {
+    trained.insert(read.begin(), read.end());
+  }
+  EXPECT_EQ(trained.size(), 200u);
+  ASSERT_EQ(holdout->reads.size(), 3u * 4u);
+  std::multiset<std::uint64_t> validated;
+  for (const auto& read : holdout->reads) {
+    validated.insert(read.begin(), read.end());
+  }
+  EXPECT_EQ(validated.size(), 150u);
+  for (std::uint64_t row = 0; row < 50; ++row) {
+    EXPECT_EQ(validated.count(row), 3u) << "row " << row << " once per epoch";
+  }
+  ASSERT_EQ(rig.progress.summaries.size(), 3u);
+  EXPECT_THAT(rig.progress.summaries[2], HasSubstr("val_accuracy=1.0000"));
+  EXPECT_TRUE((*job)->finalMetrics().count("val_loss"));
+  EXPECT_THAT(rig.host.lines, Contains(HasSubstr("(39 steps on 200 rows, 50 validated in "
+                                                 "dataset 'holdout')")));
+}
+
+TEST(TrainJobValidationDataset, AllowsEarlyStoppingWithoutASplit) {
+  Rig rig;
+  TrainTargets targets = rig.targets();
+  targets.validation = std::make_shared<BlobDataset>(40, 9);
+  targets.validation_name = "holdout";
+  TrainOptions options = quickOptions();
+  options.validation_fraction = 0;
+  options.epochs = 10;
+  options.early_stopping_patience = 2;
+  options.monitor = Monitor::kValAccuracy;
+  auto job = TrainJob::create("train", std::move(targets), options);
+  ASSERT_TRUE(job.ok()) << job.status().toString();
+  ASSERT_TRUE((*job)->run(rig.host, rig.progress).ok());
+  EXPECT_EQ(rig.progress.summaries.size(), 3u) << "accuracy 1.0 from epoch 1 never improves";
+}
+
+TEST(TrainJobValidationDataset, RefusesASplitTooAMismatchedSchemaAndAnEmptySet) {
+  Rig rig;
+  TrainTargets targets = rig.targets();
+  auto holdout = std::make_shared<BlobDataset>(40, 9);
+  targets.validation = holdout;
+  targets.validation_name = "holdout";
+  auto both = TrainJob::create("train", targets, quickOptions());  // validation_fraction 0.25
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(both.status().message(),
+              HasSubstr("validation dataset 'holdout' is set and so is validation_fraction 0.25"));
+
+  TrainOptions options = quickOptions();
+  options.validation_fraction = 0;
+  holdout->schema_.class_names = {"left", "right", "up"};
+  auto classes = TrainJob::create("train", targets, options);
+  ASSERT_FALSE(classes.ok());
+  EXPECT_THAT(classes.status().message(),
+              ::testing::AllOf(HasSubstr("validation dataset 'holdout' does not match training dataset "
+                              "'blobs'"),
+                    HasSubstr("its classes differ (3 against 2")));
+  holdout->schema_.class_names = {"left", "right"};
+  holdout->schema_.row_shape = {3};
+  auto shape = TrainJob::create("train", targets, options);
+  ASSERT_FALSE(shape.ok());
+  EXPECT_THAT(shape.status().message(), HasSubstr("its rows have shape [3], not [2]"));
+  holdout->schema_.row_shape = {2};
+  holdout->schema_.feature_dtype = DType::kInt64;
+  EXPECT_THAT(TrainJob::create("train", targets, options).status().message(),
+              HasSubstr("its features are INT64, not FP32"));
+
+  targets.validation = std::make_shared<BlobDataset>(0);
+  auto empty = TrainJob::create("train", targets, options);
+  ASSERT_TRUE(empty.ok()) << empty.status().toString();
+  Status status = (*empty)->run(rig.host, rig.progress);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("validation dataset 'holdout' has no rows"));
+  EXPECT_EQ(rig.optimizer->steps, 0u);
+}
+
+TEST(TrainJobValidationDataset, IsPartOfTheCheckpointFingerprint) {
+  TrainOptions options = quickOptions();
+  options.validation_fraction = 0;
+  auto stoppedWith = [&](std::size_t rows) {
+    auto rig = std::make_unique<Rig>();
+    rig->host.stop_after = 5;
+    TrainTargets targets = rig->targets();
+    targets.validation = std::make_shared<BlobDataset>(rows, 9);
+    targets.validation_name = "holdout";
+    auto job = TrainJob::create("train", std::move(targets), options);
+    EXPECT_TRUE(job.ok()) << job.status().toString();
+    EXPECT_EQ((*job)->run(rig->host, rig->progress).code(), StatusCode::kCancelled);
+    return rig;
+  };
+  auto resumeWith = [&](const std::shared_ptr<MapStorage>& storage, std::size_t rows) {
+    auto rig = std::make_unique<Rig>();
+    rig->storage = storage;
+    TrainTargets targets = rig->targets();
+    if (rows > 0) {
+      targets.validation = std::make_shared<BlobDataset>(rows, 9);
+      targets.validation_name = "holdout";
+    }
+    auto job = TrainJob::create("train", std::move(targets), options);
+    EXPECT_TRUE(job.ok()) << job.status().toString();
+    EXPECT_TRUE((*job)->run(rig->host, rig->progress).ok());
+    return rig;
+  };
+  // The same validation dataset: resumed after the 4 steps done.
+  auto same = resumeWith(stoppedWith(40)->storage, 40);
+  EXPECT_THAT(same->host.lines, Contains(HasSubstr("resuming from checkpoint")));
+  EXPECT_EQ(same->optimizer->steps, 3u * 13u - 4u);
+  // Another validation dataset, or none: another configuration, started over.
+  for (std::size_t rows : {48u, 0u}) {
+    auto other = resumeWith(stoppedWith(40)->storage, rows);
+    EXPECT_THAT(other->host.warnings,
+                Contains(HasSubstr("was written by a run with another configuration")))
+        << rows;
+    EXPECT_EQ(other->optimizer->steps, 3u * 13u) << rows;
+  }
+}
+
 TEST(TrainJobSchedule, CreateRefusesBadScheduleSettings) {
   Rig rig;
   TrainOptions options = quickOptions();
@@ -983,7 +1116,9 @@ TEST(TrainJobType, DeclaresItsParameters) {
   for (const auto& p : type.params) {
     specs[p.name] = &p;
   }
-  ASSERT_EQ(specs.size(), 23u);
+  ASSERT_EQ(specs.size(), 24u);
+  EXPECT_FALSE(specs.at("validation")->required);
+  EXPECT_EQ(specs.at("validation")->ref_kind, NodeKind::kDataset);
   EXPECT_FALSE(specs.at("callbacks")->required);
   EXPECT_EQ(specs.at("callbacks")->ref_kind, NodeKind::kCallback);
   EXPECT_EQ(std::get<bool>(specs.at("register")->default_value), true);
@@ -1039,6 +1174,27 @@ TEST(TrainJobType, FactoryBuildsAJobThatTrains) {
   ASSERT_TRUE(header.ok());
   EXPECT_EQ(header->type, "model.tiny");
   EXPECT_THAT(rig.host.lines, ::testing::Contains("train: registered model_node version 1"));
+}
+
+TEST(TrainJobType, FactoryReadsTheValidationDataset) {
+  Rig rig;
+  auto holdout = std::make_shared<BlobDataset>(30, 9);
+  NodeType type = trainJobNodeType();
+  auto config = configFor(type, rig.host,
+                          {{"model", {"model.tiny", rig.model}},
+                           {"dataset", {"dataset.blobs", rig.data}},
+                           {"validation", {"dataset.blobs", holdout}},
+                           {"optimizer", {"optimizer.gd", rig.optimizer}}},
+                          {{"epochs", std::int64_t{1}}});
+  auto node = type.factory(config);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_TRUE(static_cast<Job&>(**node).run(rig.host, rig.progress).ok());
+  EXPECT_EQ(holdout->reads.size(), 1u) << "30 rows in one batch of 32";
+  EXPECT_THAT(rig.progress.summaries[0], HasSubstr("val_accuracy="));
+  config.setValue("validation_fraction", 0.1);
+  auto both = type.factory(config);
+  ASSERT_FALSE(both.ok());
+  EXPECT_THAT(both.status().message(), HasSubstr("use one or the other"));
 }
 
 TEST(TrainJobType, RegisterFalseKeepsTheSingleArtifactAndNoRegistry) {

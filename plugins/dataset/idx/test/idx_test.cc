@@ -209,6 +209,41 @@ TEST_F(IdxDatasetTest, ALimitKeepsEveryClassOfTheLabelsFile) {
   EXPECT_THAT((*data)->schema().class_names, ElementsAre("0", "1", "2"));
 }
 
+TEST_F(IdxDatasetTest, AnOffsetSkipsRowsAndTheirLabels) {
+  IdxOptions o = options(kImages, kLabels, IdxNormalize::kNone);
+  o.offset = 1;
+  auto data = IdxDataset::open(o);
+  ASSERT_TRUE(data.ok()) << data.status().toString();
+  EXPECT_EQ((*data)->size(), 2u);
+  EXPECT_THAT((*data)->schema().class_names, ElementsAre("0", "1", "2"));
+  Batch batch;
+  ASSERT_TRUE((*data)->read(std::vector<std::uint64_t>{0, 1}, batch).ok());
+  EXPECT_THAT(features(batch), ElementsAre(10, 20, 30, 40, 255, 255, 0, 0));
+  EXPECT_THAT(labels(batch), ElementsAre(0, 1));
+  for (const auto& check : aimass::testing::checkDataset(**data)) {
+    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
+  }
+
+  // With a limit: rows [offset, offset + limit), gzipped alike.
+  o.images = writeGzip("offset.idx.gz", kImages);
+  o.limit = 1;
+  auto one = IdxDataset::open(o);
+  ASSERT_TRUE(one.ok()) << one.status().toString();
+  EXPECT_EQ((*one)->size(), 1u);
+  ASSERT_TRUE((*one)->read(std::vector<std::uint64_t>{0}, batch).ok());
+  EXPECT_THAT(features(batch), ElementsAre(10, 20, 30, 40));
+  EXPECT_THAT(labels(batch), ElementsAre(0));
+  EXPECT_NE((*one)->fingerprint(), (*data)->fingerprint()) << "other rows, other fingerprint";
+
+  // A limit past the end stops at the end; an offset at or past it is an error.
+  o.limit = 10;
+  auto rest = IdxDataset::open(o);
+  ASSERT_TRUE(rest.ok()) << rest.status().toString();
+  EXPECT_EQ((*rest)->size(), 2u);
+  o.offset = 3;
+  EXPECT_THAT(openError(o), AllOf(HasSubstr("offset 3 leaves no rows"), HasSubstr("has 3 rows")));
+}
+
 TEST_F(IdxDatasetTest, MissingFilesAndFoldersAreReportedWithTheirPath) {
   IdxOptions o;
   o.images = dir_ / "nope.gz";
@@ -336,6 +371,14 @@ TEST_F(IdxDatasetTest, RegisteredFactoryReadsParameters) {
   Batch batch;
   ASSERT_TRUE(data.read(std::vector<std::uint64_t>{1}, batch).ok());
   EXPECT_THAT(features(batch), ElementsAre(10, 20, 30, 40));
+
+  config.setValue("offset", std::int64_t{2});
+  auto shifted = type.factory(config);
+  ASSERT_TRUE(shifted.ok()) << shifted.status().toString();
+  auto& last = static_cast<Dataset&>(**shifted);
+  EXPECT_EQ(last.size(), 1u);
+  ASSERT_TRUE(last.read(std::vector<std::uint64_t>{0}, batch).ok());
+  EXPECT_THAT(features(batch), ElementsAre(255, 255, 0, 0));
 }
 
 }  // namespace
