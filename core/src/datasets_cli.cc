@@ -7,6 +7,7 @@
 #include "aimass/core/registry_services.h"
 #include "aimass/util/registry_json.h"
 #include "models_cli.h"
+#include "store_options.h"
 
 namespace aimass::core {
 
@@ -101,45 +102,15 @@ Status printDataset(const DatasetRegistry& registry, const std::string& referenc
 
 Expected<DatasetsCommand> parseDatasetsCommand(const std::vector<std::string>& words) {
   DatasetsCommand command;
-  std::vector<std::string> positional;
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    std::string word = words[i];
-    if (!word.starts_with("--")) {
-      positional.push_back(word);
-      continue;
-    }
-    std::string value;
-    bool has_inline_value = false;
-    if (auto eq = word.find('='); eq != std::string::npos) {
-      value = word.substr(eq + 1);
-      word = word.substr(0, eq);
-      has_inline_value = true;
-    }
-    if (word == "--json") {
-      if (has_inline_value) {
-        return invalidArgument("option '--json' takes no value");
-      }
-      command.json = true;
-      continue;
-    }
-    if (word != "--config" && word != "--storage" && word != "--storage-node" &&
-        word != "--log-level" && word != "--plugin-path") {
-      return invalidArgument("unknown option '" + word + "' for 'aimass datasets'");
-    }
-    if (!has_inline_value) {
-      if (i + 1 >= words.size()) {
-        return invalidArgument("option '" + word + "' needs a value");
-      }
-      value = words[++i];
-    }
-    if (word == "--config") {
-      command.config = value;
-    } else if (word == "--storage") {
-      command.storage_uri = value;
-    } else if (word == "--storage-node") {
-      command.storage_node = value;
-    }
-  }
+  AIMASS_ASSIGN_OR_RETURN(
+      StoreOptions options,
+      parseStoreOptions(words, {.command = "datasets", .flags = {"--json"}, .valued = {}},
+                        [&](const std::string&, const std::string&) {
+                          command.json = true;
+                          return Status();
+                        }));
+  assignStoreChoice(options, command);
+  const auto& positional = options.positional;
   if (positional.empty()) {
     return invalidArgument("'datasets' needs a subcommand: list or show");
   }

@@ -11,6 +11,7 @@
 #include "aimass/core/cli.h"
 #include "aimass/core/registry_services.h"
 #include "aimass/util/registry_json.h"
+#include "store_options.h"
 
 namespace aimass::core {
 
@@ -261,77 +262,41 @@ Status dispatch(const ModelsCommand& command, ModelRegistry& registry, std::ostr
 
 Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words) {
   ModelsCommand command;
-  std::vector<std::string> positional;
   bool min_age_given = false;
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    std::string word = words[i];
-    std::string value;
-    bool has_inline_value = false;
-    if (word.starts_with("--")) {
-      if (auto eq = word.find('='); eq != std::string::npos) {
-        value = word.substr(eq + 1);
-        word = word.substr(0, eq);
-        has_inline_value = true;
+  auto handle = [&](const std::string& option, const std::string& taken) -> Status {
+    if (option == "--json") {
+      command.json = true;
+    } else if (option == "--force") {
+      command.force = true;
+    } else if (option == "--dry-run") {
+      command.dry_run = true;
+    } else if (option == "--alias") {
+      command.alias = taken;
+    } else if (option == "--remove") {
+      if (taken.empty()) {
+        return invalidArgument("--remove needs a tag name");
       }
-    } else {
-      positional.push_back(word);
-      continue;
-    }
-    auto takeValue = [&]() -> Expected<std::string> {
-      if (has_inline_value) {
-        return value;
-      }
-      if (i + 1 >= words.size()) {
-        return invalidArgument("option '" + word + "' needs a value");
-      }
-      return words[++i];
-    };
-    if (word == "--json" || word == "--force" || word == "--dry-run") {
-      if (has_inline_value) {
-        return invalidArgument("option '" + word + "' takes no value");
-      }
-      if (word == "--json") {
-        command.json = true;
-      } else if (word == "--force") {
-        command.force = true;
-      } else {
-        command.dry_run = true;
-      }
-    } else if (word == "--remove" || word == "--min-age") {
-      auto taken = takeValue();
-      AIMASS_RETURN_IF_ERROR(taken.status());
-      if (word == "--remove") {
-        if (taken->empty()) {
-          return invalidArgument("--remove needs a tag name");
-        }
-        command.remove_tags.push_back(*taken);
-        continue;
-      }
+      command.remove_tags.push_back(taken);
+    } else {  // --min-age
       std::int64_t seconds = -1;
-      auto [end, error] = std::from_chars(taken->data(), taken->data() + taken->size(), seconds);
-      if (error != std::errc() || end != taken->data() + taken->size() || seconds < 0) {
-        return invalidArgument("--min-age must be a whole number of seconds from 0, got '" +
-                               *taken + "'");
+      auto [end, error] = std::from_chars(taken.data(), taken.data() + taken.size(), seconds);
+      if (error != std::errc() || end != taken.data() + taken.size() || seconds < 0) {
+        return invalidArgument("--min-age must be a whole number of seconds from 0, got '" + taken +
+                               "'");
       }
       command.min_age_seconds = seconds;
       min_age_given = true;
-    } else if (word == "--config" || word == "--storage" || word == "--storage-node" ||
-               word == "--alias" || word == "--log-level" || word == "--plugin-path") {
-      auto taken = takeValue();
-      AIMASS_RETURN_IF_ERROR(taken.status());
-      if (word == "--config") {
-        command.config = *taken;
-      } else if (word == "--storage") {
-        command.storage_uri = *taken;
-      } else if (word == "--storage-node") {
-        command.storage_node = *taken;
-      } else if (word == "--alias") {
-        command.alias = *taken;
-      }
-    } else {
-      return invalidArgument("unknown option '" + word + "' for 'aimass models'");
     }
-  }
+    return Status();
+  };
+  AIMASS_ASSIGN_OR_RETURN(StoreOptions options,
+                          parseStoreOptions(words,
+                                            {.command = "models",
+                                             .flags = {"--json", "--force", "--dry-run"},
+                                             .valued = {"--remove", "--min-age", "--alias"}},
+                                            handle));
+  assignStoreChoice(options, command);
+  const auto& positional = options.positional;
   if (positional.empty()) {
     return invalidArgument(
         "'models' needs a subcommand: list, show, promote, rollback, delete, tag or gc");

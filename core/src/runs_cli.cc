@@ -8,13 +8,13 @@
 #include <cstdio>
 #include <map>
 #include <ostream>
-#include <set>
 #include <utility>
 
 #include "aimass/core/cli.h"
 #include "aimass/core/registry_services.h"
 #include "aimass/util/registry_json.h"
 #include "models_cli.h"
+#include "store_options.h"
 
 namespace aimass::core {
 
@@ -201,81 +201,46 @@ Expected<std::int64_t> parsePositive(std::string_view text, const std::string& w
 Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
   RunsCommand command;
   command.query.limit = 100;
-  std::vector<std::string> positional;
   std::vector<std::string> list_options;  // given, for the check that show takes none
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    std::string word = words[i];
-    std::string value;
-    bool has_inline_value = false;
-    if (!word.starts_with("--")) {
-      positional.push_back(word);
-      continue;
+  auto handle = [&](const std::string& option, const std::string& taken) -> Status {
+    if (option == "--json") {
+      command.json = true;
+      return Status();
     }
-    if (auto eq = word.find('='); eq != std::string::npos) {
-      value = word.substr(eq + 1);
-      word = word.substr(0, eq);
-      has_inline_value = true;
-    }
-    auto takeValue = [&]() -> Expected<std::string> {
-      if (has_inline_value) {
-        return value;
-      }
-      if (i + 1 >= words.size()) {
-        return invalidArgument("option '" + word + "' needs a value");
-      }
-      return words[++i];
-    };
-    if (word == "--json" || word == "--desc") {
-      if (has_inline_value) {
-        return invalidArgument("option '" + word + "' takes no value");
-      }
-      if (word == "--json") {
-        command.json = true;
-      } else {
-        command.query.descending = true;
-        list_options.push_back(word);
-      }
-      continue;
-    }
-    static const std::set<std::string> kValued = {
-        "--config", "--storage", "--storage-node", "--experiment", "--filter",
-        "--status", "--sort",    "--limit",        "--log-level",  "--plugin-path"};
-    if (kValued.count(word) == 0) {
-      return invalidArgument("unknown option '" + word + "' for 'aimass runs'");
-    }
-    AIMASS_ASSIGN_OR_RETURN(std::string taken, takeValue());
-    if (word == "--config") {
-      command.config = taken;
-    } else if (word == "--storage") {
-      command.storage_uri = taken;
-    } else if (word == "--storage-node") {
-      command.storage_node = taken;
-    } else if (word == "--experiment") {
+    list_options.push_back(option);
+    if (option == "--desc") {
+      command.query.descending = true;
+    } else if (option == "--experiment") {
       AIMASS_RETURN_IF_ERROR(Tracking::validateName(taken, "experiment"));
       command.query.experiment = taken;
-      list_options.push_back(word);
-    } else if (word == "--filter") {
+    } else if (option == "--filter") {
       AIMASS_ASSIGN_OR_RETURN(auto filters, parseMetricFilters(taken));
       command.query.filters.insert(command.query.filters.end(), filters.begin(), filters.end());
-      list_options.push_back(word);
-    } else if (word == "--status") {
+    } else if (option == "--status") {
       auto status = parseRunStatus(taken);
       if (!status) {
         return invalidArgument("unknown run status '" + taken +
                                "' for --status: use running, finished, failed or killed");
       }
       command.query.status = *status;
-      list_options.push_back(word);
-    } else if (word == "--sort") {
+    } else if (option == "--sort") {
       AIMASS_RETURN_IF_ERROR(Tracking::validateName(taken, "metric").withContext("--sort"));
       command.query.sort_metric = taken;
-      list_options.push_back(word);
-    } else if (word == "--limit") {
+    } else {  // --limit
       AIMASS_ASSIGN_OR_RETURN(std::int64_t limit, parsePositive(taken, "--limit"));
       command.query.limit = static_cast<std::size_t>(limit);
-      list_options.push_back(word);
     }
-  }
+    return Status();
+  };
+  AIMASS_ASSIGN_OR_RETURN(
+      StoreOptions options,
+      parseStoreOptions(words,
+                        {.command = "runs",
+                         .flags = {"--json", "--desc"},
+                         .valued = {"--experiment", "--filter", "--status", "--sort", "--limit"}},
+                        handle));
+  assignStoreChoice(options, command);
+  const auto& positional = options.positional;
   if (positional.empty()) {
     return invalidArgument("'runs' needs a subcommand: list or show");
   }

@@ -16,6 +16,7 @@
 #include "aimass/core/cli.h"
 #include "aimass/core/tracking.h"
 #include "aimass/util/json_writer.h"
+#include "store_options.h"
 #include "text_format.h"
 #include "tune/importance.h"
 #include "tune/study.h"
@@ -514,53 +515,27 @@ std::string tuneAction(const std::vector<std::string>& words) {
 
 Expected<TuneCommand> parseTuneCommand(const std::vector<std::string>& words) {
   TuneCommand command;
-  std::vector<std::string> positional;
   bool top_given = false;
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    std::string word = words[i];
-    if (!word.starts_with("--")) {
-      positional.push_back(word);
-      continue;
-    }
-    std::string value;
-    bool has_inline_value = false;
-    if (auto eq = word.find('='); eq != std::string::npos) {
-      value = word.substr(eq + 1);
-      word = word.substr(0, eq);
-      has_inline_value = true;
-    }
-    if (word == "--json") {
-      if (has_inline_value) {
-        return invalidArgument("option '--json' takes no value");
-      }
+  auto handle = [&](const std::string& option, const std::string& value) -> Status {
+    if (option == "--json") {
       command.json = true;
-      continue;
+      return Status();
     }
-    if (kValuedOptions.count(word) == 0) {
-      return invalidArgument("unknown option '" + word + "' for 'aimass tune'");
+    std::size_t top = 0;  // --top
+    auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), top);
+    if (value.empty() || error != std::errc() || end != value.data() + value.size() || top == 0) {
+      return invalidArgument("--top must be a whole number from 1, got '" + value + "'");
     }
-    if (!has_inline_value) {
-      if (i + 1 >= words.size()) {
-        return invalidArgument("option '" + word + "' needs a value");
-      }
-      value = words[++i];
-    }
-    if (word == "--config") {
-      command.config = value;
-    } else if (word == "--storage") {
-      command.storage_uri = value;
-    } else if (word == "--storage-node") {
-      command.storage_node = value;
-    } else if (word == "--top") {
-      std::size_t top = 0;
-      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), top);
-      if (value.empty() || error != std::errc() || end != value.data() + value.size() || top == 0) {
-        return invalidArgument("--top must be a whole number from 1, got '" + value + "'");
-      }
-      command.top = top;
-      top_given = true;
-    }
-  }
+    command.top = top;
+    top_given = true;
+    return Status();
+  };
+  AIMASS_ASSIGN_OR_RETURN(
+      StoreOptions options,
+      parseStoreOptions(words, {.command = "tune", .flags = {"--json"}, .valued = {"--top"}},
+                        handle));
+  assignStoreChoice(options, command);
+  const auto& positional = options.positional;
   if (positional.empty()) {
     return invalidArgument("'tune' needs a subcommand: list or show");
   }
