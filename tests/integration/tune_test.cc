@@ -262,6 +262,7 @@ TEST(TuneJob, AConditionalDimensionIsSearchedOnlyWhenItsChoiceIsTaken) {
     EXPECT_EQ(t.state, Trial::State::kComplete) << t.reason;
   }
   EXPECT_EQ(seen.size(), 2u) << "12 trials take both branches";
+  EXPECT_THAT(r.err, HasSubstr("parameter importances (aimass tune show tune): "));
 }
 
 TEST(TuneJob, AWorkerKilledMidTrialFailsThatTrialAloneAndANewWorkerGoesOn) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -13,6 +14,7 @@
 #include "aimass/util/json_writer.h"
 #include "aimass/util/number_text.h"
 #include "train_job.h"
+#include "tune/importance.h"
 #include "tune/trial_process.h"
 #include "tune/trial_worker.h"
 
@@ -318,6 +320,7 @@ Status TuneJob::run(Host& host, JobProgress& progress) {
   }
   Loop loop(*this, host, progress, **study, pruner->get());
   AIMASS_RETURN_IF_ERROR(loop.run());
+  logImportances(host, **study);
   if ((*study)->best() == nullptr) {
     std::map<std::string, int> reasons;
     for (const auto& t : (*study)->trials()) {
@@ -335,6 +338,26 @@ Status TuneJob::run(Host& host, JobProgress& progress) {
                    std::to_string(common->second) + " times): " + common->first);
   }
   return adoptBest(host, **study, loop.ended() > 0);
+}
+
+void TuneJob::logImportances(Host& host, const Study& study) const {
+  const auto shares = parameterImportances(context_.dimensions, study.trials());
+  if (shares.empty()) {
+    return;  // too few complete trials to say
+  }
+  std::vector<std::size_t> order(shares.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return shares[a] > shares[b]; });
+  std::string line = "parameter importances (aimass tune show " + options_.study + "):";
+  for (std::size_t i : order) {
+    char share[16];
+    std::snprintf(share, sizeof share, "%.2f", shares[i]);
+    line += " " + context_.dimensions[i].key + " " + share;
+  }
+  host.log(LogLevel::kInfo, name_, line);
 }
 
 Status TuneJob::adoptBest(Host& host, const Study& study, bool register_version) {

@@ -81,6 +81,9 @@ class TuneJob final : public Job {
   /// Loads the best trial's model into the trial job's model and, when this run ended a
   /// trial and `register` is on, registers it.
   Status adoptBest(Host& host, const Study& study, bool register_version);
+  /// Logs each dimension's share of the objective's variance (as `aimass tune show` prints
+  /// them), when enough trials completed.
+  void logImportances(Host& host, const Study& study) const;
 
   std::string name_;
   std::shared_ptr<SearchOptimizer> optimizer_;
