@@ -21,6 +21,7 @@ packages=(
   dataset-fashion-mnist       # Fashion-MNIST for configs/quickstart.yaml, fashion_mnist_softmax.yaml and tests
   prometheus                  # promtool: frontend.http's /metrics test checks the format
   sqlite3                     # online backups of storage.sqlite (docs/operations.md)
+  libsqlite3-dev              # storage.sqlite's record statements use SQLite's C API (FindSQLite3)
 )
 
 if [ "${1:-}" = --list ]; then

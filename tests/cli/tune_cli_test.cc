@@ -5,12 +5,9 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -20,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "exec_aimass.h"
+#include "aimass_process.h"
 #include "tune/study.h"
 
 namespace {
@@ -35,18 +32,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using State = Trial::State;
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using Result = aimass::testing::AimassResult;
+using aimass::testing::readFile;
 
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
@@ -153,34 +140,13 @@ class Workspace {
   void putStudy(const StudySettings& settings, const std::vector<Trial>& trials) const {
     put("tune/" + settings.name + "/study", aimass::core::studySettingsJson(settings));
     for (const auto& t : trials) {
-      char digits[16];
-      std::snprintf(digits, sizeof digits, "%08llu", static_cast<unsigned long long>(t.number));
-      put("tune/" + settings.name + "/trials/" + digits, aimass::core::trialJson(t));
+      put(aimass::core::trialRecordKey(settings.name, t.number), aimass::core::trialJson(t));
     }
   }
 
   /// Runs the aimass executable with `args`, stdout and stderr captured through files.
   Result aimass(std::vector<std::string> args) const {
-    const fs::path out_path = dir_ / "stdout", err_path = dir_ / "stderr";
-    pid_t pid = fork();
-    if (pid == 0) {
-      int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(out, STDOUT_FILENO);
-      dup2(err, STDERR_FILENO);
-      unsetenv("AIMASS_PLUGIN_PATH");
-      aimass::testing::execProgram(AIMASS_EXECUTABLE, std::move(args));
-    }
-    Result result;
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-      ADD_FAILURE() << "could not run " << AIMASS_EXECUTABLE;
-      return result;
-    }
-    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.out = readFile(out_path);
-    result.err = readFile(err_path);
-    return result;
+    return aimass::testing::runAimass(dir_, std::move(args));
   }
 
  private:

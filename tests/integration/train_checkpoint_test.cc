@@ -40,10 +40,7 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Result {
-  int code = -1;
-  std::string err;
-};
+using Result = aimass::testing::AimassResult;
 
 /// Deterministic CSV of `rows` rows: 16 features in [-1, 1) and one of three classes, a
 /// noisy function of them, so an MLP has something to learn for several epochs.
@@ -109,11 +106,7 @@ class Workspace {
   }
 
   Result run(const std::string& config) const {
-    AimassProcess process(dir(), {"run", config});
-    Result r;
-    r.code = process.wait();
-    r.err = process.err();
-    return r;
+    return aimass::testing::runAimass(dir(), {"run", config});
   }
 
   /// Starts `aimass run`, waits until the first checkpoint is in the store and sends `sig`.

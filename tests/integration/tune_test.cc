@@ -32,10 +32,7 @@ using aimass::testing::readFile;
 using aimass::testing::writeFile;
 using ::testing::HasSubstr;
 
-struct Result {
-  int code = -1;
-  std::string err;
-};
+using Result = aimass::testing::AimassResult;
 
 /// A folder with a configuration over the pumps CSV and a storage.fs store at `store/`.
 class Workspace {
@@ -77,11 +74,7 @@ class Workspace {
   }
 
   Result run(const std::vector<std::string>& args) const {
-    AimassProcess process(dir(), args);
-    Result r;
-    r.code = process.wait();
-    r.err = process.err();
-    return r;
+    return aimass::testing::runAimass(dir(), args);
   }
 
   /// The study's trial records in the store, by number.
@@ -156,7 +149,7 @@ TEST(TuneJob, RunsTrialsInWorkersPrunesTracksAndRegistersTheBest) {
 
   Result listed = w.run({"runs", "list", "--config", config, "--experiment", "tune"});
   ASSERT_EQ(listed.code, 0) << listed.err;
-  const std::string runs_out = readFile(w.dir() / "stdout");
+  const std::string& runs_out = listed.out;
   EXPECT_EQ(std::count(runs_out.begin(), runs_out.end(), '\n'), 9) << runs_out;
 
   // A second run finds the study done: nothing runs again, nothing new is registered.

@@ -97,4 +97,21 @@ class AimassProcess {
   int code_ = -1;
 };
 
+/// How a run of the aimass executable ended, with what it wrote.
+struct AimassResult {
+  int code = -1;  ///< exit code; 128 + signal when killed; -1 when it hung
+  std::string out;
+  std::string err;
+};
+
+/// Runs aimass with `args` to its end, its stdout and stderr through files in `dir`.
+inline AimassResult runAimass(const fs::path& dir, std::vector<std::string> args) {
+  AimassProcess process(dir, std::move(args));
+  AimassResult result;
+  result.code = process.wait();
+  result.out = readFile(dir / "stdout");
+  result.err = process.err();
+  return result;
+}
+
 }  // namespace aimass::testing

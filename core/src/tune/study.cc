@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "aimass/byte_io.h"
 #include "aimass/util/json_writer.h"
@@ -23,12 +24,6 @@ namespace {
 constexpr std::string_view kOptimizerTag = "AIMT1";
 
 std::string studyPrefix(const std::string& name) { return "tune/" + name + "/"; }
-
-std::string trialKey(const std::string& name, std::uint64_t number) {
-  char digits[24];
-  std::snprintf(digits, sizeof digits, "%08llu", static_cast<unsigned long long>(number));
-  return studyPrefix(name) + "trials/" + digits;
-}
 
 double now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
@@ -55,6 +50,12 @@ double numberOrNan(const Poco::Dynamic::Var& v) {
 }
 
 }  // namespace
+
+std::string trialRecordKey(const std::string& study, std::uint64_t number) {
+  char digits[24];
+  std::snprintf(digits, sizeof digits, "%08llu", static_cast<unsigned long long>(number));
+  return studyPrefix(study) + "trials/" + digits;
+}
 
 const char* trialStateName(Trial::State state) { return kStateNames[static_cast<int>(state)]; }
 
@@ -178,55 +179,36 @@ Status Study::load() {
     return Status();
   }
   const std::string prefix = studyPrefix(settings_.name);
-  auto stored = storage_->get(prefix + "study");
+  auto stored = read(*storage_, settings_.name);
   if (!stored.ok() && stored.status().code() == StatusCode::kNotFound) {
     return storage_->put(prefix + "study", studySettingsJson(settings_));
   }
   if (!stored.ok()) {
     return stored.status();
   }
-  auto existing = parseStudySettings(*stored);
-  if (!existing.ok()) {
-    return dataLoss(prefix + "study: " + existing.status().message());
-  }
+  const StudySettings& existing = stored->first;
   auto differs = [&](const std::string& what, const std::string& was, const std::string& is) {
     return failedPrecondition("study '" + settings_.name + "' in " + storage_->describe() +
                               " was started with " + what + " " + was + ", not " + is +
                               ": its trials would not compare. Give the study another name "
                               "(job.tune's `study`), or put the setting back");
   };
-  if (existing->optimizer_type != settings_.optimizer_type) {
-    return differs("optimizer", existing->optimizer_type, settings_.optimizer_type);
+  if (existing.optimizer_type != settings_.optimizer_type) {
+    return differs("optimizer", existing.optimizer_type, settings_.optimizer_type);
   }
-  if (existing->seed != settings_.seed) {
-    return differs("seed", std::to_string(existing->seed), std::to_string(settings_.seed));
+  if (existing.seed != settings_.seed) {
+    return differs("seed", std::to_string(existing.seed), std::to_string(settings_.seed));
   }
-  if (existing->objective != settings_.objective || existing->maximize != settings_.maximize) {
-    return differs("objective", existing->objective, settings_.objective);
+  if (existing.objective != settings_.objective || existing.maximize != settings_.maximize) {
+    return differs("objective", existing.objective, settings_.objective);
   }
-  if (tuneSpaceJson(existing->dimensions) != tuneSpaceJson(settings_.dimensions)) {
+  if (tuneSpaceJson(existing.dimensions) != tuneSpaceJson(settings_.dimensions)) {
     return failedPrecondition("study '" + settings_.name + "' in " + storage_->describe() +
                               " was started with another search space: its trials would not "
                               "compare. Give the study another name (job.tune's `study`), or "
                               "put the space back");
   }
-  auto keys = storage_->list(prefix + "trials/");
-  if (!keys.ok()) {
-    return keys.status();
-  }
-  for (const auto& key : *keys) {
-    auto text = storage_->get(key);
-    if (!text.ok()) {
-      return text.status();
-    }
-    auto trial = parseTrial(*text);
-    if (!trial.ok()) {
-      return dataLoss(key + ": " + trial.status().message());
-    }
-    trials_.push_back(std::move(trial).value());
-  }
-  std::sort(trials_.begin(), trials_.end(),
-            [](const Trial& a, const Trial& b) { return a.number < b.number; });
+  trials_ = std::move(stored->second);
   std::uint64_t saved_asks = 0;
   auto state = storage_->get(prefix + "optimizer");
   if (state.ok()) {
@@ -310,7 +292,7 @@ Status Study::replay(std::uint64_t saved_asks) {
 }
 
 Status Study::saveTrial(const Trial& trial) {
-  return storage_ ? storage_->put(trialKey(settings_.name, trial.number), trialJson(trial))
+  return storage_ ? storage_->put(trialRecordKey(settings_.name, trial.number), trialJson(trial))
                   : Status();
 }
 
@@ -344,13 +326,17 @@ Status Study::tell(Trial& trial) {
   return Status();
 }
 
-Trial* Study::find(std::uint64_t number) {
-  for (auto& t : trials_) {
+const Trial* Study::trial(std::uint64_t number) const {
+  for (const auto& t : trials_) {
     if (t.number == number) {
       return &t;
     }
   }
   return nullptr;
+}
+
+Trial* Study::find(std::uint64_t number) {
+  return const_cast<Trial*>(std::as_const(*this).trial(number));
 }
 
 Expected<std::optional<Trial>> Study::startTrial() {
@@ -454,7 +440,7 @@ std::vector<TrialCurve> Study::curves() const {
   for (const auto& t : trials_) {
     TrialCurve c;
     c.number = t.number;
-    c.state = static_cast<TrialCurve::State>(t.state);
+    c.state = t.state;
     for (const auto& [epoch, v] : t.intermediate) {
       if (std::isfinite(v)) {
         c.values[epoch] = settings_.maximize ? -v : v;
@@ -495,6 +481,8 @@ Expected<std::pair<StudySettings, std::vector<Trial>>> Study::read(const Storage
     }
     trials.push_back(std::move(trial).value());
   }
+  std::sort(trials.begin(), trials.end(),
+            [](const Trial& a, const Trial& b) { return a.number < b.number; });
   return std::make_pair(std::move(settings).value(), std::move(trials));
 }
 

@@ -29,7 +29,7 @@ struct StudySettings {
 
 /// One trial: a candidate of the optimizer, what running it gave, and where it stands.
 struct Trial {
-  enum class State { kRunning, kComplete, kPruned, kFailed };
+  using State = TrialCurve::State;  ///< running, complete, pruned or failed
   std::uint64_t number = 0;        ///< from 0, in the order trials started
   std::uint64_t candidate = 0;     ///< the optimizer's candidate id
   std::vector<double> values;      ///< the optimizer's values (NaN: inactive)
@@ -100,6 +100,8 @@ class Study {
 
   const StudySettings& settings() const noexcept { return settings_; }
   const std::vector<Trial>& trials() const noexcept { return trials_; }
+  /// The trial numbered `number`; null when there is none.
+  const Trial* trial(std::uint64_t number) const;
   std::size_t countIn(Trial::State state) const;
   /// The best complete trial (pruned ones count only when no trial completed).
   const Trial* best() const;
@@ -108,7 +110,8 @@ class Study {
   /// Trials still to run again after open() (those found running).
   std::size_t pendingRestarts() const noexcept { return restarts_.size(); }
 
-  /// Reads a stored study without an optimizer (for `aimass tune show`): kNotFound when none.
+  /// Reads a stored study without an optimizer (open(), `aimass tune show`), its trials by
+  /// number: kNotFound when none.
   static Expected<std::pair<StudySettings, std::vector<Trial>>> read(const Storage& storage,
                                                                      const std::string& name);
   /// The names of the studies in `storage`.
@@ -132,6 +135,9 @@ class Study {
   std::vector<std::uint64_t> restarts_;  ///< numbers of trials to run again
   std::uint64_t tells_ = 0;              ///< tells made, in order; the optimizer state's count
 };
+
+/// The storage key of trial `number`'s record in study `study`: tune/STUDY/trials/NNNNNNNN.
+std::string trialRecordKey(const std::string& study, std::uint64_t number);
 
 /// The study record's text for `settings` (JSON), and its reading.
 std::string studySettingsJson(const StudySettings& settings);

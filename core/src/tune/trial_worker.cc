@@ -226,6 +226,7 @@ Expected<TrialWorkerOptions> parseTrialWorkerOptions(const std::vector<std::stri
 }
 
 Expected<ConfigDocument> trialDocument(const Graph& graph, const std::string& tune_node,
+                                       const std::vector<TuneDimension>& dimensions,
                                        const std::vector<double>& values,
                                        const std::string& artifact, const std::string& study,
                                        int threads) {
@@ -235,30 +236,15 @@ Expected<ConfigDocument> trialDocument(const Graph& graph, const std::string& tu
   }
   const std::string trial_job = firstRef(*tune, "trial");
   const auto closure = dependencyClosure(graph.nodes(), trial_job);
-  const ParamDecl* space = nullptr;
-  for (const auto& p : tune->decl.params) {
-    if (p.name == "space") {
-      space = &p;
-    }
-  }
-  Diagnostics diagnostics;
-  auto dimensions = space != nullptr ? parseTuneSpace(tune->decl, *space, graph.nodes(), closure,
-                                                      diagnostics)
-                                     : std::nullopt;
-  if (!dimensions) {
-    return invalidArgument("job.tune '" + tune_node + "' has no valid space: " +
-                           (diagnostics.empty() ? std::string("none given")
-                                                : diagnostics.front().message));
-  }
-  if (values.size() != dimensions->size()) {
+  if (values.size() != dimensions.size()) {
     return invalidArgument("the trial has " + std::to_string(values.size()) +
-                           " values for a space of " + std::to_string(dimensions->size()) +
+                           " values for a space of " + std::to_string(dimensions.size()) +
                            " dimensions");
   }
   // node -> param -> (YAML text, where)
   std::map<std::string, std::map<std::string, std::pair<std::string, SourceLocation>>> overrides;
-  for (std::size_t i = 0; i < dimensions->size(); ++i) {
-    const TuneDimension& d = (*dimensions)[i];
+  for (std::size_t i = 0; i < dimensions.size(); ++i) {
+    const TuneDimension& d = dimensions[i];
     const std::string text = trialValueText(d, values[i]);
     if (!text.empty()) {
       overrides[d.node][d.param] = {text, d.where};
@@ -352,7 +338,8 @@ std::optional<TrialAssignment> parseAssignment(const std::string& line) {
 }
 
 /// Runs one trial and sends how it ended; false when the tuner is gone.
-bool runTrial(const TrialWorkerOptions& options, const Graph& graph, const TrialAssignment& trial,
+bool runTrial(const TrialWorkerOptions& options, const Graph& graph,
+              const std::vector<TuneDimension>& dimensions, const TrialAssignment& trial,
               HostServices& host, KeptDatasets& kept) {
   std::int64_t run_id = 0;
   auto fail = [&](const std::string& reason) {
@@ -366,8 +353,8 @@ bool runTrial(const TrialWorkerOptions& options, const Graph& graph, const Trial
   if (!parsed.ok()) {
     return fail(parsed.message());
   }
-  auto document = trialDocument(graph, options.node, values, trial.artifact, options.study,
-                                options.threads);
+  auto document = trialDocument(graph, options.node, dimensions, values, trial.artifact,
+                                options.study, options.threads);
   if (!document.ok()) {
     return fail(document.status().message());
   }
@@ -422,6 +409,14 @@ int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLev
   if (getppid() != options.parent) {
     return 1;
   }
+  const GraphNode* tune = findGraphNode(graph.nodes(), options.node);
+  Diagnostics diagnostics;
+  auto dimensions = tune != nullptr && tune->decl.type == "job.tune"
+                        ? tuneSpaceOf(graph.nodes(), *tune, diagnostics)
+                        : std::nullopt;
+  if (!dimensions) {
+    return 1;  // the configuration changed under the tuner: it was valid when the study began
+  }
   HostServices host(graph.document().base_dir, options.threads);
   host.setLogLevel(log_level);
   KeptDatasets kept;  // after the host: its nodes go first
@@ -431,7 +426,7 @@ int runTrialWorker(const TrialWorkerOptions& options, const Graph& graph, LogLev
       return 0;  // the tuner closed the socket: no more trials
     }
     auto trial = parseAssignment(*line);
-    if (!trial || !runTrial(options, graph, *trial, host, kept)) {
+    if (!trial || !runTrial(options, graph, *dimensions, *trial, host, kept)) {
       return 1;
     }
   }

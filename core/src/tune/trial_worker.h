@@ -35,8 +35,10 @@ Expected<TrialWorkerOptions> parseTrialWorkerOptions(const std::vector<std::stri
 /// so a value the graph refuses is reported there), and the trial job told to save its model
 /// under `artifact` without registering it, to track its run in experiment `study`, not to
 /// resume or checkpoint, and to use `threads` threads. `values` are the optimizer's values,
-/// one per dimension of `tune_node`'s space (NaN: inactive, the configuration's value stays).
+/// one per dimension of `tune_node`'s space `dimensions` (tuneSpaceOf(); NaN: inactive, the
+/// configuration's value stays).
 Expected<ConfigDocument> trialDocument(const Graph& graph, const std::string& tune_node,
+                                       const std::vector<TuneDimension>& dimensions,
                                        const std::vector<double>& values,
                                        const std::string& artifact, const std::string& study,
                                        int threads);

@@ -138,7 +138,6 @@ class TuneJob::Loop {
     command.tune_node = job_.name_;
     command.threads = threadsPerTrial();
     command.study = job_.options_.study;
-    command.log_level = job_.context_.log_level;
     return command;
   }
 
@@ -205,7 +204,7 @@ class TuneJob::Loop {
         const bool pruned = message.pruned;
         std::string reason;
         if (pruned) {
-          const Trial* t = find(number);
+          const Trial* t = study_.trial(number);
           const std::uint64_t at = t && !t->intermediate.empty() ? t->intermediate.rbegin()->first
                                                                  : 0;
           reason = "pruned at epoch " + std::to_string(at) + " by " + pruner_->describe();
@@ -218,15 +217,6 @@ class TuneJob::Loop {
                    message.run_id, {});
     }
     return Status();
-  }
-
-  const Trial* find(std::uint64_t number) const {
-    for (const auto& t : study_.trials()) {
-      if (t.number == number) {
-        return &t;
-      }
-    }
-    return nullptr;
   }
 
   /// Ends the trial `worker` runs; the worker is idle again.
@@ -404,14 +394,9 @@ void attachTuneContext(const Graph& graph) {
         context.storage = std::static_pointer_cast<Storage>(graph.node(storage));
       }
     }
-    Diagnostics diagnostics;
-    if (const ParamDecl* space = findParamDecl(node.decl, "space")) {
-      auto dimensions =
-          parseTuneSpace(node.decl, *space, graph.nodes(),
-                         dependencyClosure(graph.nodes(), context.trial_job), diagnostics);
-      if (dimensions) {
-        context.dimensions = std::move(*dimensions);
-      }
+    Diagnostics diagnostics;  // none: Graph::validate() checked the space
+    if (auto dimensions = tuneSpaceOf(graph.nodes(), node, diagnostics)) {
+      context.dimensions = std::move(*dimensions);
     }
     job->attach(std::move(context));
   }

@@ -42,7 +42,6 @@ struct TuneContext {
   std::shared_ptr<TrainJob> job;           ///< that node, to take the best model
   std::shared_ptr<Storage> storage;        ///< the trial job's storage (null: none)
   std::vector<TuneDimension> dimensions;
-  std::string log_level = "warning";  ///< for the workers
 };
 
 /// The built-in `job.tune` node: tunes the parameters of a job.train and the nodes it uses.

@@ -149,9 +149,8 @@ class SpaceParser {
         ok = parseWhen(d, field.second, field_where) && ok;
         continue;
       }
-      const auto* kind = std::find_if(std::begin(kKinds), std::end(kKinds),
-                                      [&](const char* k) { return name == k; });
-      if (kind == std::end(kKinds)) {
+      const auto kind = tuneKindFromName(name);
+      if (!kind) {
         std::vector<std::string> known(std::begin(kKinds), std::end(kKinds));
         known.push_back("when");
         const std::string guess = closestMatch(name, known);
@@ -167,7 +166,7 @@ class SpaceParser {
         continue;
       }
       has_kind = true;
-      d.kind = static_cast<TuneDimension::Kind>(kind - std::begin(kKinds));
+      d.kind = *kind;
       ok = (d.kind == TuneDimension::Kind::kChoice
                 ? parseChoices(d, *target, *spec, field.second, field_where)
                 : parseRange(d, *target, *spec, field.second, field_where)) &&
@@ -337,6 +336,15 @@ const ParamDecl* findParamDecl(const NodeDecl& decl, const std::string& name) {
 
 const char* tuneKindName(TuneDimension::Kind kind) { return kKinds[static_cast<int>(kind)]; }
 
+std::optional<TuneDimension::Kind> tuneKindFromName(std::string_view name) {
+  const auto* found =
+      std::find_if(std::begin(kKinds), std::end(kKinds), [&](const char* k) { return name == k; });
+  if (found == std::end(kKinds)) {
+    return std::nullopt;
+  }
+  return static_cast<TuneDimension::Kind>(found - std::begin(kKinds));
+}
+
 std::optional<std::vector<TuneDimension>> parseTuneSpace(const NodeDecl& tune,
                                                          const ParamDecl& space,
                                                          const std::vector<GraphNode>& nodes,
@@ -444,12 +452,19 @@ void checkTuneNodes(const std::vector<GraphNode>& nodes, Diagnostics& diagnostic
                              ""});
       continue;
     }
-    const ParamDecl* space = findParamDecl(node.decl, "space");
-    if (space == nullptr) {
-      continue;  // missing required parameter: reported by the validator
-    }
-    parseTuneSpace(node.decl, *space, nodes, dependencyClosure(nodes, trial), diagnostics);
+    tuneSpaceOf(nodes, node, diagnostics);
   }
+}
+
+std::optional<std::vector<TuneDimension>> tuneSpaceOf(const std::vector<GraphNode>& nodes,
+                                                      const GraphNode& tune,
+                                                      Diagnostics& diagnostics) {
+  const ParamDecl* space = findParamDecl(tune.decl, "space");
+  if (space == nullptr) {
+    return std::nullopt;  // missing required parameter: reported by the validator
+  }
+  return parseTuneSpace(tune.decl, *space, nodes,
+                        dependencyClosure(nodes, firstRef(tune, "trial")), diagnostics);
 }
 
 }  // namespace aimass::core

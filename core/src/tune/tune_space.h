@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aimass/core/config.h"
@@ -63,8 +64,10 @@ std::string firstRef(const GraphNode& node, const std::string& param);
 /// The parameter `name` as written in `decl`; null when it is not written.
 const ParamDecl* findParamDecl(const NodeDecl& decl, const std::string& name);
 
-/// "choice", "uniform", ...: the kind as the configuration writes it.
+/// "choice", "uniform", ...: the kind as the configuration writes it, and back (nullopt for
+/// a name that is none).
 const char* tuneKindName(TuneDimension::Kind kind);
+std::optional<TuneDimension::Kind> tuneKindFromName(std::string_view name);
 
 /// Reads and checks the `space` parameter of job.tune node `tune` (written at `space.where`)
 /// against the graph's nodes, reporting each problem at its FILE:LINE:COL: a key that is not
@@ -80,6 +83,12 @@ std::optional<std::vector<TuneDimension>> parseTuneSpace(const NodeDecl& tune,
                                                          const std::vector<GraphNode>& nodes,
                                                          const std::vector<std::string>& closure,
                                                          Diagnostics& diagnostics);
+
+/// The space of job.tune node `tune` among `nodes`: parseTuneSpace() of its `space` over the
+/// nodes its trial job needs. nullopt when it has no space or problems were reported.
+std::optional<std::vector<TuneDimension>> tuneSpaceOf(const std::vector<GraphNode>& nodes,
+                                                      const GraphNode& tune,
+                                                      Diagnostics& diagnostics);
 
 /// The SearchSpace an optimizer searches for `dimensions` (names are the keys; choices are
 /// their JSON texts; `when` becomes the dimension's parent).

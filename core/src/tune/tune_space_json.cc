@@ -11,10 +11,6 @@
 #include "tune/tune_space.h"
 
 namespace aimass::core {
-namespace {
-constexpr const char* kKinds[] = {"uniform", "log_uniform", "int", "log_int", "choice"};
-}  // namespace
-
 std::string tuneSpaceJson(const std::vector<TuneDimension>& dimensions) {
   JsonWriter json;
   writeTuneSpace(json, dimensions);
@@ -61,12 +57,11 @@ Expected<std::vector<TuneDimension>> parseTuneSpaceJson(const std::string& text)
       d.node = d.key.substr(0, dot);
       d.param = dot == std::string::npos ? std::string() : d.key.substr(dot + 1);
       const std::string kind = o->getValue<std::string>("kind");
-      const auto* found = std::find_if(std::begin(kKinds), std::end(kKinds),
-                                       [&](const char* k) { return kind == k; });
-      if (found == std::end(kKinds)) {
+      const auto parsed = tuneKindFromName(kind);
+      if (!parsed) {
         return dataLoss("the study's space has an unknown kind '" + kind + "'");
       }
-      d.kind = static_cast<TuneDimension::Kind>(found - std::begin(kKinds));
+      d.kind = *parsed;
       const std::string param_type = o->getValue<std::string>("param_type");
       bool known = false;
       for (int t = 0; t <= static_cast<int>(ParamType::kJson); ++t) {
