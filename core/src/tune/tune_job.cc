@@ -7,9 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <set>
 
-#include "aimass/core/tracking.h"
 #include "aimass/core/type_registry.h"
 #include "aimass/util/json_writer.h"
 #include "aimass/util/number_text.h"
