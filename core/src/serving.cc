@@ -490,7 +490,8 @@ class PinnedVersion final : public PinnedModel {
 
   const ServedModel& served() const override { return version_->served; }
 
-  Status infer(const TensorMap& inputs, TensorMap& outputs, InferFailure* failure) override {
+  Status infer(const TensorMap& inputs, const PredictOptions& options, TensorMap& outputs,
+               InferFailure* failure) override {
     const auto start = Clock::now();
     auto fail = [&](Status status, InferFailure reason) {
       version_->stats->fail(reason, nanosSince(start, Clock::now()));
@@ -512,7 +513,7 @@ class PinnedVersion final : public PinnedModel {
       return fail(valid, InferFailure::kInvalid);
     }
     Status status;
-    if (version_->batcher) {
+    if (version_->batcher && options == PredictOptions{} && !hasRequestWideInput(inputs)) {
       QueuedRequest request;
       request.inputs = &inputs;
       request.outputs = &outputs;
@@ -523,7 +524,7 @@ class PinnedVersion final : public PinnedModel {
       }
     } else {
       auto t0 = Clock::now();
-      status = guard("predict", [&] { return model.predict(inputs, outputs, PredictOptions{}); });
+      status = guard("predict", [&] { return model.predict(inputs, outputs, options); });
       version_->stats->execution(rows, 1, 0, 0, nanosSince(t0, Clock::now()), 0);
       if (!status.ok()) {
         return fail(status, status.code() == StatusCode::kInvalidArgument ? InferFailure::kInvalid
@@ -537,6 +538,16 @@ class PinnedVersion final : public PinnedModel {
   void countFailure(InferFailure reason) override { version_->stats->fail(reason, 0); }
 
  private:
+  /// Whether `inputs` carries an input the schema marks request-wide (such requests run alone).
+  bool hasRequestWideInput(const TensorMap& inputs) const {
+    for (const auto& spec : version_->schema.inputs) {
+      if (spec.request_wide && inputs.find(spec.name) != nullptr) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   std::shared_ptr<ServingRuntime::Version> version_;
 };
 
@@ -1132,6 +1143,15 @@ Status ServingRuntime::setRepository(std::shared_ptr<Storage> storage) {
   }
   repository_ = std::move(storage);
   return okStatus();
+}
+
+Expected<LearnResult> ServingRuntime::learn(std::string_view name, std::string_view /*version*/,
+                                            const TensorMap& /*observations*/) {
+  return unimplemented("learning while serving (model '" + std::string(name) + "')");
+}
+
+Status ServingRuntime::setFeedbackStorage(std::shared_ptr<Storage> /*storage*/) {
+  return unimplemented("a feedback storage");
 }
 
 ModelFactory typeRegistryModelFactory(const TypeRegistry& registry, Host& host) {

@@ -638,7 +638,7 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
   }
   TensorMap outputs;
   InferFailure failure = InferFailure::kBackend;
-  Status predicted = (*pinned)->infer(decoded->inputs, outputs, &failure);
+  Status predicted = (*pinned)->infer(decoded->inputs, PredictOptions{}, outputs, &failure);
   if (!predicted.ok()) {
     int status = httpStatusFor(predicted);
     if (failure == InferFailure::kBackend && status >= 500 && status != 503) {

@@ -332,7 +332,7 @@ void OipRouter::invocations(const HttpRequest& request, HttpResponse& response) 
   }
   TensorMap outputs;
   InferFailure failure = InferFailure::kBackend;
-  Status predicted = (*pinned)->infer(*inputs, outputs, &failure);
+  Status predicted = (*pinned)->infer(*inputs, PredictOptions{}, outputs, &failure);
   if (!predicted.ok()) {
     int status = httpStatusFor(predicted);
     if (failure == InferFailure::kBackend && status >= 500 && status != 503) {

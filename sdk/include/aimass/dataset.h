@@ -31,6 +31,10 @@ struct DatasetSchema {
   std::int64_t num_targets = 0;             ///< kValue: targets per row; kClass: 1
   std::vector<std::int64_t> cardinalities;  ///< INT64 features: number of distinct ids per column
                                             ///< (users, items, vocabulary), 0 when unknown
+  /// INT64 id features read from text ids (users, items): per such column, index -> the id as
+  /// written in the source; empty when ids are plain numbers or not ids. A model saves what it
+  /// needs of these, so that requests can name users and items as the data did.
+  std::vector<std::vector<std::string>> id_names;
 };
 
 /// A batch of rows as tensors. Features have shape {rows, row_shape...}; labels {rows} for

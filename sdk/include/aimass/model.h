@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aimass/dataset.h"
@@ -44,12 +45,17 @@ constexpr std::string_view taskName(Task t) noexcept {
 
 /// One named input or output. shape includes the batch dimension first; -1 marks a variable
 /// dimension (the batch, a sequence length). Inputs with optional=true may be left out (e.g. a
-/// sequence model's carried "state").
+/// sequence model's carried "state"); outputs with optional=true are written only by the kind
+/// of request that asks for them (a recommender's top-k "items" versus pair "score").
 struct TensorSpec {
   std::string name;
   DType dtype = DType::kFloat32;
   Shape shape;
   bool optional = false;
+  /// An input that applies to the whole request rather than one value per row (a recommender's
+  /// "candidates" filter): its first dimension is not the batch, and a request that carries it
+  /// runs alone, never stacked with other requests into one batch.
+  bool request_wide = false;
 };
 
 /// What a model takes and gives.
@@ -60,11 +66,29 @@ struct ModelSchema {
   std::vector<std::string> class_names;  ///< classification: index -> label name
 };
 
-/// Per-call options of predict().
+/// Per-call options of predict(): what a request asked for beyond its tensors (the Open
+/// Inference Protocol's request "parameters"). Requests are batched together only when their
+/// options are equal.
 struct PredictOptions {
   /// Recommendation: return the k best items per user as "items"/"scores" (0: score the given
   /// user-item pairs). Sequence: keep the k most likely next tokens.
   std::int64_t top_k = 0;
+  /// Recommendation top-k: leave out the items each user already interacted with.
+  bool exclude_seen = true;
+  /// Every other request parameter, by name, with its value as text: numbers as written,
+  /// strings without quotes, true/false. A model reads those it documents and ignores others.
+  std::vector<std::pair<std::string, std::string>> parameters;
+
+  /// The value of parameter `name`, or null.
+  const std::string* parameter(std::string_view name) const noexcept {
+    for (const auto& [key, value] : parameters) {
+      if (key == name) {
+        return &value;
+      }
+    }
+    return nullptr;
+  }
+  bool operator==(const PredictOptions&) const = default;
 };
 
 /// A trainable parameter: the values and the gradient buffer, both owned by the model and
@@ -122,6 +146,26 @@ class SelfTraining {
   ~SelfTraining() = default;
 };
 
+/// Learning while serving: a model that folds new observations (a recommender's new
+/// interactions) into what it predicts, at once and without retraining.
+///
+/// Threading: learn() is safe to call from many threads at once and concurrently with
+/// Model::predict(); a predict() that starts after learn() returned sees its effect.
+/// Lifetime: the interface lives as long as its model.
+class OnlineLearning {
+ public:
+  /// What learn() takes: named tensors with the batch (one observation per row) first.
+  virtual std::vector<TensorSpec> observationInputs() const = 0;
+  /// Folds the observations in. Checks every row first: kInvalidArgument naming the first bad
+  /// input or row, and then nothing is learned. Replaying the same observations in the same
+  /// order on the same trained model gives the same state (the host persists what was learned
+  /// and replays it after a restart).
+  virtual Status learn(const TensorMap& observations) = 0;
+
+ protected:
+  ~OnlineLearning() = default;
+};
+
 /// The one input of a model that follows the classification/regression convention: "input",
 /// FP32 [-1, features], on the CPU. kInvalidArgument, naming `model`, for an unknown or missing
 /// input, another dtype, rank or feature count, with what was expected and what came.
@@ -174,6 +218,9 @@ class Model : public Node {
   virtual GradientTraining* gradientTraining() { return nullptr; }
   /// Non-null when the model trains itself.
   virtual SelfTraining* selfTraining() { return nullptr; }
+  /// Non-null when the model learns while it is served. Const because a served model is shared
+  /// const: OnlineLearning's own threading contract makes that safe.
+  virtual OnlineLearning* onlineLearning() const { return nullptr; }
 
   /// Version of the byte layout save() writes; load() receives the version that was saved
   /// and must accept every version it ever wrote (or say kInvalidArgument).

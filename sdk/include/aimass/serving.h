@@ -63,13 +63,23 @@ class PinnedModel {
   /// Name, version and the model itself.
   virtual const ServedModel& served() const = 0;
   /// Checks `inputs` against the model's schema (names, datatypes, ranks, fixed dimensions,
-  /// missing inputs) and runs them, batched with other requests when the model's batching is
-  /// on. On failure, sets `failure` (when non-null) and returns kInvalidArgument (bad input),
+  /// missing inputs) and runs them with `options`, batched with other requests of equal options
+  /// when the model's batching is on (a request with a request-wide input runs alone). On
+  /// failure, sets `failure` (when non-null) and returns kInvalidArgument (bad input),
   /// kUnavailable (queue full, timed out, not ready; the message says which) or the model's
   /// own status. Counts the request in the statistics. Never throws.
-  virtual Status infer(const TensorMap& inputs, TensorMap& outputs, InferFailure* failure) = 0;
+  virtual Status infer(const TensorMap& inputs, const PredictOptions& options, TensorMap& outputs,
+                       InferFailure* failure) = 0;
   /// Counts a request the frontend refused before infer() (e.g. undecodable JSON) as failed.
   virtual void countFailure(InferFailure reason) = 0;
+};
+
+/// What ModelServing::learn() did.
+struct LearnResult {
+  std::string version;        ///< the version that learned
+  std::uint64_t rows = 0;     ///< observations folded in
+  bool persisted = false;     ///< written to the feedback storage, so a restart replays them
+  std::uint64_t sequence = 0; ///< this batch's number among the version's persisted batches
 };
 
 /// A model known to the repository, as POST /v2/repository/index lists it.
@@ -190,6 +200,19 @@ class ModelServing {
   /// The storage whose model registry load() reads. The runtime keeps `storage` alive.
   /// kFailedPrecondition when the host cannot create models from their saved type.
   virtual Status setRepository(std::shared_ptr<Storage> storage) = 0;
+
+  /// Folds `observations` into version `version` of `name` (its highest when empty) through the
+  /// model's OnlineLearning, then, with a feedback storage set, persists them so that the same
+  /// trained version replays them when it is served again (a retrained version starts clean).
+  /// kNotFound for an unknown model or version; kFailedPrecondition when the model does not
+  /// learn online; kInvalidArgument (naming the input) for observations that do not match
+  /// OnlineLearning::observationInputs(); nothing is learned or written then. Safe from many
+  /// threads at once; batches of one version are learned and persisted in one order.
+  virtual Expected<LearnResult> learn(std::string_view name, std::string_view version,
+                                      const TensorMap& observations) = 0;
+  /// Where learn() persists observations, and from where versions served from now on replay
+  /// theirs. Without one, learned observations last until the process ends.
+  virtual Status setFeedbackStorage(std::shared_ptr<Storage> storage) = 0;
 
  protected:
   ~ModelServing() = default;

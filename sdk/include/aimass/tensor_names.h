@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-/// The tensor names of the classification/regression convention (model.h's TaskKind): what a
-/// model that follows it takes and gives, what the evaluator, the trainer's validation and the
+/// The tensor names of each task's convention (model.h's Task): what a model that follows it
+/// takes and gives, what the evaluator, the trainer's validation and the
 /// frontends look for, and what a request names. Constants only: they change no layout, and
 /// the names are part of the wire contract, so they never change within a major version.
 namespace aimass::tensor_names {
@@ -17,5 +17,36 @@ inline constexpr char kLabel[] = "label";
 inline constexpr char kClass[] = "class";
 /// A regressor's predicted values: FP32 [-1, targets].
 inline constexpr char kPrediction[] = "prediction";
+
+// Clustering (Task::kClustering): takes kInput, gives:
+/// The nearest (k-means) or most probable (mixture) cluster index: INT64 [-1].
+inline constexpr char kCluster[] = "cluster";
+/// Euclidean distance from each row to each cluster centre: FP32 [-1, clusters].
+inline constexpr char kDistances[] = "distances";
+/// A mixture model's posterior probability of each cluster per row: FP32 [-1, clusters].
+inline constexpr char kResponsibilities[] = "responsibilities";
+
+// Recommendation (Task::kRecommendation). Users and items are named by their original ids as
+// BYTES, so a client never needs the model's internal indices.
+/// The users asked about: BYTES [-1].
+inline constexpr char kUser[] = "user";
+/// With kUser, the items to score, one per user (pair scoring): BYTES [-1].
+inline constexpr char kItem[] = "item";
+/// Top-k only: the items to choose from for every user of the request (a request-wide filter;
+/// without it every item is a candidate): BYTES [-1].
+inline constexpr char kCandidates[] = "candidates";
+/// Pair scoring: the predicted score of each (user, item) pair: FP32 [-1].
+inline constexpr char kScore[] = "score";
+/// Pair scoring: false where the user or the item was not seen in training and the score fell
+/// back to what the model knows without it (biases, the global mean): BOOL [-1].
+inline constexpr char kKnown[] = "known";
+/// Top-k: the k best items per user, best first: BYTES [-1, k].
+inline constexpr char kItems[] = "items";
+/// Top-k: their scores: FP32 [-1, k].
+inline constexpr char kScores[] = "scores";
+/// Top-k: true where the user is unknown and got the model's fallback (popular items): BOOL [-1].
+inline constexpr char kFallback[] = "fallback";
+/// Feedback (OnlineLearning): an explicit rating per (user, item) interaction: FP32 [-1].
+inline constexpr char kRating[] = "rating";
 
 }  // namespace aimass::tensor_names

@@ -72,6 +72,9 @@ class ServingRuntime final : public ModelServing {
   void setBatching(std::string_view model, const BatchingOptions& options) override;
   void setVersionPolicy(std::string_view model, const VersionPolicy& policy) override;
   Status setRepository(std::shared_ptr<Storage> storage) override;
+  Expected<LearnResult> learn(std::string_view name, std::string_view version,
+                              const TensorMap& observations) override;
+  Status setFeedbackStorage(std::shared_ptr<Storage> storage) override;
 
   struct Version;  // one loaded version: model, queue, statistics (serving.cc)
 

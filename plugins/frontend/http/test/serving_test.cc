@@ -667,20 +667,20 @@ TEST(ServingRuntimeTest, InputsAreCheckedAgainstTheSchemaBeforeTheModelSeesThem)
 
   TensorMap wrong_type;
   wrong_type.set("input", Tensor(DType::kFloat64, {1, 2}));
-  Status s = (*pinned)->infer(wrong_type, outputs, &failure);
+  Status s = (*pinned)->infer(wrong_type, PredictOptions{}, outputs, &failure);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("input 'input' of model 'scaled' must be FP32"));
   EXPECT_EQ(failure, InferFailure::kInvalid);
 
   TensorMap wrong_shape;
   wrong_shape.set("input", Tensor(DType::kFloat32, {1, 3}));
-  EXPECT_EQ((*pinned)->infer(wrong_shape, outputs, &failure).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*pinned)->infer(wrong_shape, PredictOptions{}, outputs, &failure).code(), StatusCode::kInvalidArgument);
   TensorMap unknown;
   unknown.set("inputs", Tensor(DType::kFloat32, {1, 2}));
-  EXPECT_THAT((*pinned)->infer(unknown, outputs, &failure).message(),
+  EXPECT_THAT((*pinned)->infer(unknown, PredictOptions{}, outputs, &failure).message(),
               HasSubstr("has no input 'inputs' (inputs: input)"));
   TensorMap none;
-  EXPECT_THAT((*pinned)->infer(none, outputs, &failure).message(),
+  EXPECT_THAT((*pinned)->infer(none, PredictOptions{}, outputs, &failure).message(),
               HasSubstr("missing input 'input'"));
   EXPECT_EQ(model->executions.load(), 0);
 
@@ -698,7 +698,7 @@ TEST(ServingRuntimeTest, APinnedVersionOutlivesItsUnload) {
   EXPECT_FALSE(watch.expired());
   TensorMap inputs, outputs;
   inputs.set("input", Tensor::fromVector<float>({1, 2}, {1, 2}));
-  ASSERT_TRUE(pinned->infer(inputs, outputs, nullptr).ok());
+  ASSERT_TRUE(pinned->infer(inputs, PredictOptions{}, outputs, nullptr).ok());
   EXPECT_FLOAT_EQ(outputs.find("output")->data<float>()[1], 14.0f);
   pinned.reset();
   EXPECT_TRUE(watch.expired());
