@@ -74,6 +74,40 @@ void writeOptional(JsonWriter& json, std::string_view key, const std::optional<d
   }
 }
 
+void writeClustering(JsonWriter& json, const ClusteringReport& c) {
+  json.key("task").value("clustering");
+  json.key("rows").value(c.rows);
+  json.key("metrics").beginObject();
+  json.key("inertia").value(c.inertia);
+  writeOptional(json, "silhouette", c.silhouette);
+  writeOptional(json, "davies_bouldin", c.davies_bouldin);
+  writeOptional(json, "adjusted_rand", c.adjusted_rand);
+  writeOptional(json, "nmi", c.nmi);
+  json.key("clusters").value(c.clusters);
+  json.key("clusters_used").value(c.clusters_used);
+  json.key("silhouette_rows").value(c.silhouette_rows);
+  json.key("inertia_from").value(c.inertia_from_distances ? "distances" : "centroids");
+  json.endObject();
+}
+
+void writeRecommendation(JsonWriter& json, const RecommendationReport& r) {
+  json.key("task").value("recommendation");
+  json.key("rows").value(r.rows);
+  json.key("metrics").beginObject();
+  writeOptional(json, "rmse", r.rmse);
+  writeOptional(json, "mae", r.mae);
+  json.key("precision_at_k").value(r.ranking.precision_at_k);
+  json.key("recall_at_k").value(r.ranking.recall_at_k);
+  json.key("ndcg_at_k").value(r.ranking.ndcg_at_k);
+  json.key("map_at_k").value(r.ranking.map_at_k);
+  json.key("k").value(r.ranking.k);
+  json.key("users").value(r.ranking.users);
+  json.key("fallback_users").value(r.ranking.fallback_users);
+  json.key("unknown_pairs").value(r.unknown_pairs);
+  writeOptional(json, "relevance_threshold", r.relevance_threshold);
+  json.endObject();
+}
+
 void writeReport(JsonWriter& json, const EvaluationReport& report) {
   json.beginObject();
   json.key("job").value(report.job);
@@ -120,8 +154,57 @@ void writeReport(JsonWriter& json, const EvaluationReport& report) {
     json.key("mae").value(r.mae);
     json.key("r2").value(r.r2);
     json.endObject();
+  } else if (report.clustering) {
+    writeClustering(json, *report.clustering);
+  } else if (report.recommendation) {
+    writeRecommendation(json, *report.recommendation);
   }
   json.endObject();
+}
+
+std::string optionalFixed(const std::optional<double>& v) {
+  return v ? fixed(*v) : std::string("n/a");
+}
+
+std::string formatClustering(const ClusteringReport& c) {
+  std::string out;
+  out += "  rows            " + std::to_string(c.rows) + "\n";
+  out += "  clusters        " + std::to_string(c.clusters_used) + " used of " +
+         std::to_string(c.clusters) + "\n";
+  out += "  inertia         " + fixed(c.inertia) +
+         (c.inertia_from_distances ? " (to the model's centres)\n"
+                                   : " (to the evaluated rows' centroids)\n");
+  out += "  silhouette      " + optionalFixed(c.silhouette) + " (" +
+         std::to_string(c.silhouette_rows) + " rows)\n";
+  out += "  Davies-Bouldin  " + optionalFixed(c.davies_bouldin) + "\n";
+  if (c.adjusted_rand) {
+    out += "  adjusted Rand   " + fixed(*c.adjusted_rand) + "\n";
+  }
+  if (c.nmi) {
+    out += "  NMI             " + fixed(*c.nmi) + "\n";
+  }
+  return out;
+}
+
+std::string formatRecommendation(const RecommendationReport& r) {
+  const std::string k = std::to_string(r.ranking.k);
+  std::string out;
+  out += "  rows            " + std::to_string(r.rows) + "\n";
+  if (r.rmse) {
+    out += "  rmse            " + fixed(*r.rmse) + "\n";
+    out += "  mae             " + optionalFixed(r.mae) + "\n";
+    out += "  unknown pairs   " + std::to_string(r.unknown_pairs) + "\n";
+  }
+  out += "  users           " + std::to_string(r.ranking.users) + " (" +
+         std::to_string(r.ranking.fallback_users) + " unknown, given the fallback)\n";
+  if (r.relevance_threshold) {
+    out += "  relevant        rating >= " + fixed(*r.relevance_threshold, 2) + "\n";
+  }
+  out += pad("  precision@" + k, 18, true) + fixed(r.ranking.precision_at_k) + "\n";
+  out += pad("  recall@" + k, 18, true) + fixed(r.ranking.recall_at_k) + "\n";
+  out += pad("  NDCG@" + k, 18, true) + fixed(r.ranking.ndcg_at_k) + "\n";
+  out += pad("  MAP@" + k, 18, true) + fixed(r.ranking.map_at_k) + "\n";
+  return out;
 }
 
 }  // namespace
@@ -301,6 +384,61 @@ Expected<RegressionReport> RegressionMetrics::report() const {
   return r;
 }
 
+RankingMetrics::RankingMetrics(std::int64_t k) : k_(k) {}
+
+Status RankingMetrics::add(std::span<const std::string> recommended,
+                           const std::unordered_set<std::string>& relevant, bool fallback) {
+  if (k_ < 1) {
+    return invalidArgument("k must be at least 1, got " + std::to_string(k_));
+  }
+  if (relevant.empty()) {
+    return Status();
+  }
+  const auto k = static_cast<std::size_t>(k_);
+  const std::size_t ranked = std::min(recommended.size(), k);
+  std::unordered_set<std::string_view> counted;
+  double hits = 0;
+  double dcg = 0;
+  double precision_sum = 0;
+  for (std::size_t i = 0; i < ranked; ++i) {
+    const std::string& item = recommended[i];
+    if (item.empty() || !relevant.count(item) || !counted.insert(item).second) {
+      continue;
+    }
+    hits += 1;
+    dcg += 1 / std::log2(static_cast<double>(i) + 2);
+    precision_sum += hits / static_cast<double>(i + 1);
+  }
+  const std::size_t ideal_hits = std::min(relevant.size(), k);
+  double ideal = 0;
+  for (std::size_t i = 0; i < ideal_hits; ++i) {
+    ideal += 1 / std::log2(static_cast<double>(i) + 2);
+  }
+  precision_ += hits / static_cast<double>(k);
+  recall_ += hits / static_cast<double>(relevant.size());
+  ndcg_ += dcg / ideal;
+  map_ += precision_sum / static_cast<double>(ideal_hits);
+  ++users_;
+  fallback_users_ += fallback ? 1 : 0;
+  return Status();
+}
+
+Expected<RankingReport> RankingMetrics::report() const {
+  if (users_ == 0) {
+    return failedPrecondition("no user with a relevant item to rank for");
+  }
+  const double n = static_cast<double>(users_);
+  RankingReport r;
+  r.k = k_;
+  r.users = users_;
+  r.fallback_users = fallback_users_;
+  r.precision_at_k = precision_ / n;
+  r.recall_at_k = recall_ / n;
+  r.ndcg_at_k = ndcg_ / n;
+  r.map_at_k = map_ / n;
+  return r;
+}
+
 std::string formatEvaluation(const EvaluationReport& report) {
   std::string out = "evaluation '" + report.job + "': model '" + report.model + "' on dataset '" +
                     report.dataset + "'\n";
@@ -311,6 +449,12 @@ std::string formatEvaluation(const EvaluationReport& report) {
     out += "  mae       " + fixed(r.mae) + "\n";
     out += "  r2        " + fixed(r.r2) + "\n";
     return out;
+  }
+  if (report.clustering) {
+    return out + formatClustering(*report.clustering);
+  }
+  if (report.recommendation) {
+    return out + formatRecommendation(*report.recommendation);
   }
   if (!report.classification) {
     return out;

@@ -171,7 +171,8 @@ TEST(EvaluationTest, TableAndJsonShowEveryFigure) {
   std::vector<std::int64_t> truth{0, 0, 1, 1}, predicted{0, 1, 1, 1};
   std::vector<float> p{0.9f, 0.1f, 0.4f, 0.6f, 0.2f, 0.8f, 0.3f, 0.7f};
   ASSERT_TRUE(metrics.add(truth, predicted, p).ok());
-  EvaluationReport report{"eval", "clf", "test", *metrics.report(), std::nullopt};
+  EvaluationReport report{"eval", "clf", "test", *metrics.report(), std::nullopt, std::nullopt,
+                          std::nullopt};
   std::string table = formatEvaluation(report);
   EXPECT_THAT(table, HasSubstr("accuracy  0.7500"));
   EXPECT_THAT(table, HasSubstr("ROC-AUC   1.0000"));
@@ -189,7 +190,8 @@ TEST(EvaluationTest, TableAndJsonShowEveryFigure) {
   RegressionMetrics regression(1);
   std::vector<float> y{1, 2, 3}, yhat{1, 2, 4};
   ASSERT_TRUE(regression.add(y, yhat).ok());
-  EvaluationReport r2{"eval", "reg", "test", std::nullopt, *regression.report()};
+  EvaluationReport r2{"eval", "reg", "test", std::nullopt, *regression.report(), std::nullopt,
+                      std::nullopt};
   auto array =
       Poco::JSON::Parser().parse(evaluationsJson({report, r2})).extract<Poco::JSON::Array::Ptr>();
   ASSERT_EQ(array->size(), 2u);

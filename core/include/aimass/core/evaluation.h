@@ -5,8 +5,10 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
+#include "aimass/core/clustering_metrics.h"
 #include "aimass/status.h"
 
 namespace aimass::core {
@@ -103,6 +105,65 @@ class RegressionMetrics {
   std::uint64_t rows_ = 0;
 };
 
+/// Ranking quality of a recommender's top-k lists, averaged over the users that have at least
+/// one relevant item. Per user, with rel the relevant items and top the k items recommended
+/// (best first, fewer when the model had fewer to give):
+/// - precision@k = |rel ∩ top| / k
+/// - recall@k = |rel ∩ top| / |rel|
+/// - NDCG@k = DCG / IDCG, binary gains discounted by 1 / log2(rank + 1) (rank from 1), IDCG the
+///   DCG of min(|rel|, k) relevant items ranked first
+/// - MAP@k: average precision truncated at k, the sum of precision@i at every rank i that holds
+///   a relevant item, divided by min(|rel|, k)
+struct RankingReport {
+  std::int64_t k = 0;
+  std::uint64_t users = 0;           ///< users evaluated (with at least one relevant item)
+  std::uint64_t fallback_users = 0;  ///< of them, unknown to the model (given its fallback)
+  double precision_at_k = 0;
+  double recall_at_k = 0;
+  double ndcg_at_k = 0;
+  double map_at_k = 0;
+};
+
+/// Accumulates RankingReport user by user. Not thread-safe.
+class RankingMetrics {
+ public:
+  /// kInvalidArgument later, from add(), unless k >= 1.
+  explicit RankingMetrics(std::int64_t k);
+
+  /// One user: the recommended items, best first (empty strings are padding and never match;
+  /// an item repeated counts once; beyond k are ignored), the user's relevant items and whether
+  /// the model fell back for an unknown user. A user without relevant items is skipped.
+  /// kInvalidArgument when k < 1.
+  Status add(std::span<const std::string> recommended,
+             const std::unordered_set<std::string>& relevant, bool fallback);
+
+  /// kFailedPrecondition when no user with a relevant item was added.
+  Expected<RankingReport> report() const;
+
+ private:
+  std::int64_t k_;
+  std::uint64_t users_ = 0;
+  std::uint64_t fallback_users_ = 0;
+  double precision_ = 0;  // sums over users
+  double recall_ = 0;
+  double ndcg_ = 0;
+  double map_ = 0;
+};
+
+/// A recommender's evaluation: rating errors over the dataset's (user, item) pairs when the
+/// data has ratings, and ranking quality of its top-k lists for every user of the data.
+struct RecommendationReport {
+  std::uint64_t rows = 0;  ///< interactions in the dataset
+  /// Over the pairs, the model's "score" against the rating: only with ratings.
+  std::optional<double> rmse;
+  std::optional<double> mae;
+  /// Pairs whose user or item the model did not know ("known" false); 0 without ratings.
+  std::uint64_t unknown_pairs = 0;
+  /// Only ratings >= this made an item relevant; nullopt: every item of the user's rows.
+  std::optional<double> relevance_threshold;
+  RankingReport ranking;
+};
+
 /// What one evaluation produced: exactly one of the reports is set.
 struct EvaluationReport {
   std::string job;      ///< the job.evaluate node
@@ -110,6 +171,8 @@ struct EvaluationReport {
   std::string dataset;  ///< the dataset node
   std::optional<ClassificationReport> classification;
   std::optional<RegressionReport> regression;
+  std::optional<ClusteringReport> clustering;
+  std::optional<RecommendationReport> recommendation;
 };
 
 /// A human-readable report: summary metrics, per-class precision/recall/F1/support with the
@@ -118,7 +181,12 @@ std::string formatEvaluation(const EvaluationReport& report);
 
 /// The report as one JSON object: {"job", "model", "dataset", "task", "rows", "metrics": {...},
 /// "classes": [{"name", "precision", "recall", "f1", "support"}], "confusion_matrix": [[...]]}
-/// (classes and confusion_matrix for classification only). Absent metrics are null.
+/// (classes and confusion_matrix for classification only). Absent metrics are null. The
+/// metrics are: classification accuracy, macro_precision, macro_recall, macro_f1, log_loss,
+/// roc_auc; regression rmse, mae, r2; clustering inertia, silhouette, davies_bouldin,
+/// adjusted_rand, nmi, clusters, clusters_used, silhouette_rows, inertia_from ("distances" or
+/// "centroids"); recommendation rmse, mae, precision_at_k, recall_at_k, ndcg_at_k, map_at_k, k,
+/// users, fallback_users, unknown_pairs, relevance_threshold.
 std::string evaluationJson(const EvaluationReport& report);
 
 /// Several reports as a JSON array of evaluationJson() objects (`aimass eval --json`).
