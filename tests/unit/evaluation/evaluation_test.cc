@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -197,6 +198,108 @@ TEST(EvaluationTest, TableAndJsonShowEveryFigure) {
   ASSERT_EQ(array->size(), 2u);
   EXPECT_NEAR(array->getObject(1)->getObject("metrics")->getValue<double>("mae"), 1.0 / 3, 1e-12);
   EXPECT_THAT(formatEvaluation(r2), HasSubstr("r2        0.5000"));
+}
+
+TEST(RankingMetricsTest, HandComputedUsers) {
+  RankingMetrics metrics(3);
+  // A: hits at ranks 1 and 3 of 4 relevant items. precision 2/3, recall 2/4,
+  // DCG 1 + 1/log2(4) = 1.5, IDCG over min(4, 3) = 3 ranks 1 + 1/log2(3) + 1/2,
+  // AP (1/1 + 2/3) / min(4, 3) = 5/9.
+  std::vector<std::string> a{"a", "x", "b"};
+  ASSERT_TRUE(metrics.add(a, {"a", "b", "c", "d"}, false).ok());
+  // B (unknown, given the fallback): a hit at rank 2, padding after. precision 1/3, recall 1,
+  // NDCG 1/log2(3), AP (1/2) / 1.
+  std::vector<std::string> b{"z", "y", ""};
+  ASSERT_TRUE(metrics.add(b, {"y"}, true).ok());
+  // C has no relevant item: skipped.
+  ASSERT_TRUE(metrics.add(a, {}, true).ok());
+  // D: its one relevant item first and repeated (counted once); items beyond k are ignored.
+  std::vector<std::string> d{"q", "q", "r", "q"};
+  ASSERT_TRUE(metrics.add(d, {"q"}, false).ok());
+  auto report = metrics.report();
+  ASSERT_TRUE(report.ok()) << report.status().toString();
+  const double third = 1 / std::log2(3.0);
+  EXPECT_EQ(report->k, 3);
+  EXPECT_EQ(report->users, 3u);
+  EXPECT_EQ(report->fallback_users, 1u);
+  EXPECT_NEAR(report->precision_at_k, (2.0 / 3 + 1.0 / 3 + 1.0 / 3) / 3, 1e-15);
+  EXPECT_NEAR(report->recall_at_k, (0.5 + 1 + 1) / 3, 1e-15);
+  EXPECT_NEAR(report->ndcg_at_k, (1.5 / (1.5 + third) + third + 1) / 3, 1e-15);
+  EXPECT_NEAR(report->map_at_k, (5.0 / 9 + 0.5 + 1) / 3, 1e-15);
+}
+
+TEST(RankingMetricsTest, NoUserAndBadK) {
+  EXPECT_EQ(RankingMetrics(5).report().status().code(), StatusCode::kFailedPrecondition);
+  std::vector<std::string> items{"a"};
+  EXPECT_THAT(RankingMetrics(0).add(items, {"a"}, false).message(),
+              HasSubstr("k must be at least 1"));
+}
+
+TEST(EvaluationTest, ClusteringAndRecommendationReportsPrintTheirMetrics) {
+  ClusteringReport c;
+  c.rows = 12;
+  c.clusters = 4;
+  c.clusters_used = 3;
+  c.inertia = 14.5;
+  c.inertia_from_distances = true;
+  c.silhouette = 0.25;
+  c.silhouette_rows = 12;
+  c.davies_bouldin = 0.75;
+  EvaluationReport clustering{"eval", "km", "pts", std::nullopt, std::nullopt, c, std::nullopt};
+  std::string table = formatEvaluation(clustering);
+  EXPECT_THAT(table, HasSubstr("clusters        3 used of 4\n"));
+  EXPECT_THAT(table, HasSubstr("inertia         14.5000 (to the model's centres)\n"));
+  EXPECT_THAT(table, HasSubstr("silhouette      0.2500 (12 rows)\n"));
+  EXPECT_THAT(table, HasSubstr("Davies-Bouldin  0.7500\n"));
+  EXPECT_THAT(table, ::testing::Not(HasSubstr("NMI")));
+  auto object =
+      Poco::JSON::Parser().parse(evaluationJson(clustering)).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(object->getValue<std::string>("task"), "clustering");
+  auto metrics = object->getObject("metrics");
+  EXPECT_EQ(metrics->getValue<double>("inertia"), 14.5);
+  EXPECT_EQ(metrics->getValue<double>("silhouette"), 0.25);
+  EXPECT_EQ(metrics->getValue<double>("davies_bouldin"), 0.75);
+  EXPECT_TRUE(metrics->isNull("adjusted_rand"));
+  EXPECT_TRUE(metrics->isNull("nmi"));
+  EXPECT_EQ(metrics->getValue<std::string>("inertia_from"), "distances");
+
+  RecommendationReport r;
+  r.rows = 20;
+  r.rmse = 0.5;
+  r.mae = 0.25;
+  r.unknown_pairs = 2;
+  r.relevance_threshold = 4;
+  r.ranking.k = 5;
+  r.ranking.users = 6;
+  r.ranking.fallback_users = 1;
+  r.ranking.precision_at_k = 0.2;
+  r.ranking.recall_at_k = 0.4;
+  r.ranking.ndcg_at_k = 0.3;
+  r.ranking.map_at_k = 0.1;
+  EvaluationReport recommendation{"eval", "mf", "ratings", std::nullopt, std::nullopt,
+                                  std::nullopt, r};
+  table = formatEvaluation(recommendation);
+  EXPECT_THAT(table, HasSubstr("rmse            0.5000\n"));
+  EXPECT_THAT(table, HasSubstr("users           6 (1 unknown, given the fallback)\n"));
+  EXPECT_THAT(table, HasSubstr("relevant        rating >= 4.00\n"));
+  EXPECT_THAT(table, HasSubstr("precision@5     0.2000\n"));
+  EXPECT_THAT(table, HasSubstr("MAP@5           0.1000\n"));
+  object =
+      Poco::JSON::Parser().parse(evaluationJson(recommendation)).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(object->getValue<std::string>("task"), "recommendation");
+  EXPECT_EQ(object->getValue<int>("rows"), 20);
+  metrics = object->getObject("metrics");
+  EXPECT_EQ(metrics->getValue<double>("rmse"), 0.5);
+  EXPECT_EQ(metrics->getValue<double>("mae"), 0.25);
+  EXPECT_EQ(metrics->getValue<double>("precision_at_k"), 0.2);
+  EXPECT_EQ(metrics->getValue<double>("recall_at_k"), 0.4);
+  EXPECT_EQ(metrics->getValue<double>("ndcg_at_k"), 0.3);
+  EXPECT_EQ(metrics->getValue<double>("map_at_k"), 0.1);
+  EXPECT_EQ(metrics->getValue<int>("k"), 5);
+  EXPECT_EQ(metrics->getValue<int>("users"), 6);
+  EXPECT_EQ(metrics->getValue<int>("fallback_users"), 1);
+  EXPECT_EQ(metrics->getValue<int>("unknown_pairs"), 2);
+  EXPECT_EQ(metrics->getValue<double>("relevance_threshold"), 4.0);
 }
 
 }  // namespace
