@@ -13,6 +13,7 @@
 #include "aimass/core/graph.h"
 #include "aimass/core/host_services.h"
 #include "aimass/core/runtime.h"
+#include "evaluate_tasks.h"
 #include "train_tracking.h"
 
 namespace aimass::core {
@@ -56,41 +57,14 @@ Status writeWhole(const std::filesystem::path& path, const std::string& text) {
   return Status();
 }
 
-}  // namespace
-
-EvaluateJob::EvaluateJob(std::string name, EvaluateTargets targets)
-    : name_(std::move(name)), targets_(std::move(targets)) {}
-
-Status EvaluateJob::run(Host& host, JobProgress& progress) {
-  EvaluationReport report;
-  report.job = name_;
-  report.model = targets_.model_name;
-  report.dataset = targets_.dataset_name;
-  AIMASS_RETURN_IF_ERROR(evaluate(host, progress, report));
-  if (!targets_.output.empty()) {
-    AIMASS_RETURN_IF_ERROR(writeWhole(targets_.output, evaluationJson(report)));
-    host.log(LogLevel::kInfo, name_, "wrote the report to '" + targets_.output.string() + "'");
-  }
-  report_ = std::move(report);
-  return Status();
-}
-
-Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport& report) {
-  const Model& model = *targets_.model;
-  const Dataset& dataset = *targets_.dataset;
-  const std::string model_text = "model '" + targets_.model_name + "'";
-  const std::string data_text = "dataset '" + targets_.dataset_name + "'";
-  if (!model.ready()) {
-    return failedPrecondition(model_text +
-                              " is neither trained nor loaded: train it with a job.train first "
-                              "(set `after:` to that job so it runs before this one)");
-  }
-  const DatasetSchema& data_schema = dataset.schema();
-  const ModelSchema model_schema = model.schema();
-  const std::uint64_t total = dataset.size();
-  if (total == 0) {
-    return invalidArgument(data_text + " has no rows to evaluate on");
-  }
+/// Classification and regression: compares the model's "label" (and "probabilities") or
+/// "prediction" outputs with the data's labels.
+Status evaluateSupervised(const EvaluationPass& pass, EvaluationReport& report) {
+  const EvaluateTargets& targets = pass.targets;
+  const DatasetSchema& data_schema = targets.dataset->schema();
+  const ModelSchema model_schema = targets.model->schema();
+  const std::string& model_text = pass.model_text;
+  const std::string& data_text = pass.data_text;
   const bool classification = data_schema.label_kind == LabelKind::kClass;
   if (!classification && data_schema.label_kind != LabelKind::kValue) {
     return invalidArgument(data_text +
@@ -117,21 +91,133 @@ Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport
 
   ClassificationMetrics class_metrics(data_schema.class_names);
   RegressionMetrics value_metrics(std::max<std::int64_t>(data_schema.num_targets, 1));
-  const std::uint64_t batch_size = targets_.batch_size;
-  const std::uint64_t batches = (total + batch_size - 1) / batch_size;
-  std::vector<std::uint64_t> rows;
-  Batch batch;
   TensorMap inputs;
   TensorMap outputs;
-  progress.begin("evaluate " + targets_.model_name, batches);
-  auto fail = [&](Status status) {
-    progress.end("failed");
-    return status;
-  };
+  ProgressPhase phase(pass.progress, "evaluate " + targets.model_name, batchCount(pass));
+  Status scored = forEachBatch(
+      pass, phase, 0, [&](std::uint64_t begin, std::uint64_t end, const Batch& batch) -> Status {
+        inputs.set(input_name, batch.features);
+        Status predicted = targets.model->predict(inputs, outputs, PredictOptions{});
+        if (!predicted.ok()) {
+          return predicted.withContext(model_text + " predicting rows " + std::to_string(begin) +
+                                       ".." + std::to_string(end - 1));
+        }
+        const auto n = static_cast<std::int64_t>(end - begin);
+        Status added;
+        if (classification) {
+          const Tensor* labels = outputs.find(tensor_names::kLabel);
+          if (labels == nullptr || labels->dtype() != DType::kInt64 || labels->numel() != n) {
+            return invalidArgument(model_text +
+                                   " gave no INT64 \"label\" output with one class per row; a "
+                                   "classifier must");
+          }
+          const Tensor* probabilities = outputs.find(tensor_names::kProbabilities);
+          std::span<const float> p;
+          if (probabilities != nullptr && probabilities->dtype() == DType::kFloat32 &&
+              probabilities->numel() == n * classes) {
+            p = probabilities->span<float>();
+          }
+          added =
+              class_metrics.add(batch.labels.span<std::int64_t>(), labels->span<std::int64_t>(), p);
+        } else {
+          const Tensor* prediction = outputs.find(tensor_names::kPrediction);
+          if (prediction == nullptr || prediction->dtype() != DType::kFloat32 ||
+              prediction->numel() != batch.labels.numel()) {
+            return invalidArgument(model_text + " gave no FP32 \"prediction\" output of shape " +
+                                   shapeToString(batch.labels.shape()) +
+                                   "; a regression model must");
+          }
+          added = value_metrics.add(batch.labels.span<float>(), prediction->span<float>());
+        }
+        return added.ok() ? Status() : added.withContext("scoring" + rowsText(pass, begin, end));
+      });
+  AIMASS_RETURN_IF_ERROR(scored);
+  char summary[96];
+  if (classification) {
+    AIMASS_ASSIGN_OR_RETURN(ClassificationReport result, class_metrics.report());
+    std::snprintf(summary, sizeof summary, "accuracy=%.4f macro_f1=%.4f", result.accuracy,
+                  result.macro_f1);
+    report.classification = std::move(result);
+  } else {
+    AIMASS_ASSIGN_OR_RETURN(RegressionReport result, value_metrics.report());
+    std::snprintf(summary, sizeof summary, "rmse=%.4f mae=%.4f r2=%.4f", result.rmse, result.mae,
+                  result.r2);
+    report.regression = std::move(result);
+  }
+  phase.end(summary);
+  return Status();
+}
+
+}  // namespace
+
+EvaluateJob::EvaluateJob(std::string name, EvaluateTargets targets)
+    : name_(std::move(name)), targets_(std::move(targets)) {}
+
+Status EvaluateJob::run(Host& host, JobProgress& progress) {
+  EvaluationReport report;
+  report.job = name_;
+  report.model = targets_.model_name;
+  report.dataset = targets_.dataset_name;
+  AIMASS_RETURN_IF_ERROR(evaluate(host, progress, report));
+  if (!targets_.output.empty()) {
+    AIMASS_RETURN_IF_ERROR(writeWhole(targets_.output, evaluationJson(report)));
+    host.log(LogLevel::kInfo, name_, "wrote the report to '" + targets_.output.string() + "'");
+  }
+  report_ = std::move(report);
+  return Status();
+}
+
+Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport& report) {
+  const Model& model = *targets_.model;
+  const EvaluationPass pass{host,
+                            progress,
+                            targets_,
+                            name_,
+                            "model '" + targets_.model_name + "'",
+                            "dataset '" + targets_.dataset_name + "'"};
+  if (!model.ready()) {
+    return failedPrecondition(pass.model_text +
+                              " is neither trained nor loaded: train it with a job.train first "
+                              "(set `after:` to that job so it runs before this one)");
+  }
+  if (targets_.dataset->size() == 0) {
+    return invalidArgument(pass.data_text + " has no rows to evaluate on");
+  }
+  switch (model.schema().task) {
+    case Task::kClustering: {
+      AIMASS_ASSIGN_OR_RETURN(report.clustering, evaluateClustering(pass));
+      return Status();
+    }
+    case Task::kRecommendation: {
+      AIMASS_ASSIGN_OR_RETURN(report.recommendation, evaluateRecommendation(pass));
+      return Status();
+    }
+    default:
+      return evaluateSupervised(pass, report);
+  }
+}
+
+std::uint64_t batchCount(const EvaluationPass& pass) {
+  const std::uint64_t batch_size = pass.targets.batch_size;
+  return (pass.targets.dataset->size() + batch_size - 1) / batch_size;
+}
+
+std::string rowsText(const EvaluationPass& pass, std::uint64_t begin, std::uint64_t end) {
+  return " (rows " + std::to_string(begin) + ".." + std::to_string(end - 1) + " of " +
+         pass.data_text + ")";
+}
+
+Status forEachBatch(const EvaluationPass& pass, ProgressPhase& phase, std::uint64_t done_before,
+                    const BatchVisit& visit) {
+  const std::uint64_t total = pass.targets.dataset->size();
+  const std::uint64_t batch_size = pass.targets.batch_size;
+  const std::uint64_t batches = batchCount(pass);
+  std::vector<std::uint64_t> rows;
+  Batch batch;
   for (std::uint64_t step = 0; step < batches; ++step) {
-    if (host.stopRequested()) {
-      progress.end("stopped");
-      return cancelled("evaluation of " + model_text + " was stopped");
+    if (pass.host.stopRequested()) {
+      phase.end("stopped");
+      return cancelled("evaluation of " + pass.model_text + " was stopped");
     }
     const std::uint64_t begin = step * batch_size;
     const std::uint64_t end = std::min(total, begin + batch_size);
@@ -139,68 +225,12 @@ Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport
     for (std::uint64_t r = begin; r < end; ++r) {
       rows[r - begin] = r;
     }
-    Status read = dataset.read(rows, batch);
+    Status read = pass.targets.dataset->read(rows, batch);
     if (!read.ok()) {
-      return fail(read.withContext("reading " + data_text));
+      return read.withContext("reading " + pass.data_text);
     }
-    inputs.set(input_name, batch.features);
-    Status predicted = model.predict(inputs, outputs, PredictOptions{});
-    if (!predicted.ok()) {
-      return fail(predicted.withContext(model_text + " predicting rows " + std::to_string(begin) +
-                                        ".." + std::to_string(end - 1)));
-    }
-    const auto n = static_cast<std::int64_t>(rows.size());
-    const std::string where = " (rows " + std::to_string(begin) + ".." + std::to_string(end - 1) +
-                              " of " + data_text + ")";
-    Status added;
-    if (classification) {
-      const Tensor* labels = outputs.find(tensor_names::kLabel);
-      if (labels == nullptr || labels->dtype() != DType::kInt64 || labels->numel() != n) {
-        return fail(invalidArgument(model_text + " gave no INT64 \"label\" output with one class "
-                                                 "per row; a classifier must"));
-      }
-      const Tensor* probabilities = outputs.find(tensor_names::kProbabilities);
-      std::span<const float> p;
-      if (probabilities != nullptr && probabilities->dtype() == DType::kFloat32 &&
-          probabilities->numel() == n * classes) {
-        p = probabilities->span<float>();
-      }
-      added = class_metrics.add(batch.labels.span<std::int64_t>(), labels->span<std::int64_t>(), p);
-    } else {
-      const Tensor* prediction = outputs.find(tensor_names::kPrediction);
-      if (prediction == nullptr || prediction->dtype() != DType::kFloat32 ||
-          prediction->numel() != batch.labels.numel()) {
-        return fail(invalidArgument(model_text + " gave no FP32 \"prediction\" output of shape " +
-                                    shapeToString(batch.labels.shape()) +
-                                    "; a regression model must"));
-      }
-      added = value_metrics.add(batch.labels.span<float>(), prediction->span<float>());
-    }
-    if (!added.ok()) {
-      return fail(added.withContext("scoring" + where));
-    }
-    progress.update(step + 1, {});
-  }
-  if (classification) {
-    auto result = class_metrics.report();
-    if (!result.ok()) {
-      return fail(result.status());
-    }
-    char summary[96];
-    std::snprintf(summary, sizeof summary, "accuracy=%.4f macro_f1=%.4f", result->accuracy,
-                  result->macro_f1);
-    progress.end(summary);
-    report.classification = std::move(result).value();
-  } else {
-    auto result = value_metrics.report();
-    if (!result.ok()) {
-      return fail(result.status());
-    }
-    char summary[96];
-    std::snprintf(summary, sizeof summary, "rmse=%.4f mae=%.4f r2=%.4f", result->rmse, result->mae,
-                  result->r2);
-    progress.end(summary);
-    report.regression = std::move(result).value();
+    AIMASS_RETURN_IF_ERROR(visit(begin, end, batch));
+    phase.update(done_before + step + 1);
   }
   return Status();
 }
@@ -210,13 +240,17 @@ NodeType evaluateJobNodeType() {
   type.type = kEvaluateType;
   type.kind = NodeKind::kJob;
   type.summary =
-      "Scores a trained model on a labelled dataset: accuracy, precision/recall/F1, confusion "
-      "matrix, log-loss, ROC-AUC, or RMSE/MAE/R²";
+      "Scores a trained model on a dataset: accuracy, precision/recall/F1, confusion matrix, "
+      "log-loss, ROC-AUC; RMSE/MAE/R²; inertia, silhouette, Davies-Bouldin, ARI, NMI for "
+      "clustering; RMSE/MAE and precision/recall/NDCG/MAP at k for recommenders";
   type.params = {
       ParamSpec::ref("model", NodeKind::kModel,
                      "The model to evaluate; it must be trained (by an earlier job) or loaded."),
       ParamSpec::ref("dataset", NodeKind::kDataset,
-                     "Labelled data to score it on, ideally rows it was not trained on."),
+                     "Data to score it on, ideally rows it was not trained on: labelled for a "
+                     "classifier or regressor; for a clustering model labels are optional "
+                     "(class labels add the adjusted Rand index and NMI); for a recommender "
+                     "(user, item) rows, with ratings optional (they add RMSE and MAE)."),
       ParamSpec::ref("after", NodeKind::kJob,
                      "A job that must run first, typically the job.train of the model.")
           .optional(),
@@ -224,9 +258,31 @@ NodeType evaluateJobNodeType() {
                       "Also write the report as JSON to this file (relative to the config "
                       "file's folder).")
           .optional(),
-      ParamSpec::integer("batch_size", "Rows per predict() call.")
+      ParamSpec::integer("batch_size", "Rows (recommenders' top-k: users) per predict() call.")
           .withDefault(std::int64_t{256})
           .atLeast(1),
+      ParamSpec::integer("k",
+                         "Recommenders: the length of the top-k lists that precision, recall, "
+                         "NDCG and MAP at k rank (the model leaves out the items each user "
+                         "interacted with in training).")
+          .withDefault(std::int64_t{10})
+          .atLeast(1),
+      ParamSpec::number("relevance_threshold",
+                        "Recommenders on rated data: only a user's items rated at least this "
+                        "count as relevant (unset: every item of the user's rows). Ignored, "
+                        "with a warning, for data without ratings.")
+          .optional(),
+      ParamSpec::integer("silhouette_sample",
+                         "Clustering: the silhouette is computed on at most this many rows, "
+                         "chosen at random (its cost grows with the square of the rows); 0: "
+                         "every row.")
+          .withDefault(std::int64_t{5000})
+          .atLeast(0),
+      ParamSpec::integer("seed",
+                         "Clustering: seeds the choice of the silhouette sample; the same seed "
+                         "picks the same rows.")
+          .withDefault(std::int64_t{0})
+          .atLeast(0),
   };
   type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
     std::unique_ptr<Node> node;
@@ -237,6 +293,12 @@ NodeType evaluateJobNodeType() {
       targets.dataset = config.getRef<Dataset>("dataset");
       targets.dataset_name = config.refNames("dataset").front();
       targets.batch_size = static_cast<std::uint64_t>(config.getInt("batch_size"));
+      targets.k = config.getInt("k");
+      if (config.has("relevance_threshold")) {
+        targets.relevance_threshold = config.getFloat("relevance_threshold");
+      }
+      targets.silhouette_sample = static_cast<std::uint64_t>(config.getInt("silhouette_sample"));
+      targets.seed = static_cast<std::uint64_t>(config.getInt("seed"));
       if (config.has("output")) {
         targets.output = config.getPath("output");
       }

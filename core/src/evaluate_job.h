@@ -28,18 +28,35 @@ struct EvaluateTargets {
   std::uint64_t batch_size = 256;
   /// Where to write the JSON report (already resolved); empty: not written.
   std::filesystem::path output;
+  /// Recommendation: the length of the top-k lists ranked.
+  std::int64_t k = 10;
+  /// Recommendation with ratings: only items rated at least this are relevant to a user.
+  std::optional<double> relevance_threshold;
+  /// Clustering: rows the silhouette is computed on (0: every row).
+  std::uint64_t silhouette_sample = 5000;
+  /// Clustering: seeds the choice of the silhouette sample.
+  std::uint64_t seed = 0;
 };
 
-/// The built-in `job.evaluate` node: runs a ready model over every row of a labelled dataset
-/// and computes the metrics of evaluation.h: classification metrics when the model is a
-/// classifier and the data has class labels (from the "label" output, and the "probabilities"
-/// output when the model has one), regression metrics when the data has value labels (from
-/// the "prediction" output).
+/// The built-in `job.evaluate` node: runs a ready model over every row of a dataset and
+/// computes the metrics of evaluation.h for the model's task:
+/// - classification, with class labels: from the "label" output (and "probabilities" when the
+///   model has it);
+/// - regression, with value labels: from the "prediction" output;
+/// - clustering, labels optional: inertia, the silhouette of a seeded sample, Davies-Bouldin
+///   (clustering_metrics.h) from "cluster" and "distances" or "responsibilities"; with class
+///   labels also the adjusted Rand index and NMI against them. Two passes over the rows.
+/// - recommendation, on (user, item) INT64 rows, ratings optional: with ratings RMSE and MAE
+///   of the pairs' "score"; then every user's top-k ("items", "fallback") ranked against the
+///   user's items in the data (those rated >= relevance_threshold when set). Ids are passed to
+///   the model as text through the dataset's id_names.
 ///
 /// Failures: kFailedPrecondition when the model is not trained or loaded (run a job.train
-/// first: `after:` orders it), kInvalidArgument when the data has no labels, when the model's
-/// classes differ from the dataset's or its outputs do not fit the data, kCancelled on a stop
-/// request. The output file is written whole or not at all (a temporary file renamed).
+/// first: `after:` orders it), kInvalidArgument when the data does not suit the model's task
+/// (no labels for a classifier or regressor, features for a recommender), when the model's
+/// classes differ from the dataset's or its outputs do not fit the data, naming the model and
+/// the dataset; kCancelled on a stop request. The output file is written whole or not at all
+/// (a temporary file renamed).
 ///
 /// Threading: run() is called once, on the host's main thread; predict() is const, so the
 /// model may be served meanwhile.

@@ -227,6 +227,9 @@ TEST(EvaluateJobType, IsBuiltInAndItsFactoryMakesAJob) {
   HostServices host(fs::temp_directory_path(), 1);
   NodeConfig config("score", "job.evaluate", &host);
   config.setValue("batch_size", std::int64_t{3});
+  config.setValue("k", std::int64_t{10});  // the host fills in the defaults
+  config.setValue("silhouette_sample", std::int64_t{5000});
+  config.setValue("seed", std::int64_t{0});
   config.setRefs("model", {"m"}, {"model.fake"},
                  {std::make_shared<FakeModel>(Task::kRegression, true)});
   config.setRefs("dataset", {"d"}, {"dataset.fake"},
