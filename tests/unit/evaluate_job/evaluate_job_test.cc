@@ -5,7 +5,6 @@
 #include <Poco/JSON/Parser.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,20 +14,13 @@
 
 #include "aimass/core/host_services.h"
 #include "aimass/core/type_registry.h"
+#include "evaluate_test_support.h"
 
 namespace aimass::core {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-class SilentProgress final : public JobProgress {
- public:
-  void begin(std::string_view, std::uint64_t) override {}
-  void update(std::uint64_t, const std::vector<std::pair<std::string, double>>&) override {}
-  void end(std::string_view summary) override { last = summary; }
-  std::string last;
-};
 
 /// Rows x = 0, 1, ..., n-1 (one feature) with labels from `label_of`.
 class TableDataset final : public Dataset {
@@ -68,7 +60,7 @@ class TableDataset final : public Dataset {
 
 /// Regression: prediction = 2x + offset. Classification: label = (x % 2) except every third
 /// row, which is predicted as class 0; no probabilities.
-class FakeModel final : public Model {
+class FakeModel final : public testing::UnsavedModel {
  public:
   FakeModel(Task task, bool ready, float offset = 0, std::vector<std::string> classes = {})
       : task_(task), ready_(ready), offset_(offset), classes_(std::move(classes)) {}
@@ -103,9 +95,6 @@ class FakeModel final : public Model {
     }
     return Status();
   }
-  std::uint32_t formatVersion() const override { return 1; }
-  Status save(std::string&) const override { return Status(); }
-  Status load(std::string_view, std::uint32_t) override { return Status(); }
 
  private:
   Task task_;
@@ -114,17 +103,8 @@ class FakeModel final : public Model {
   std::vector<std::string> classes_;
 };
 
-class EvaluateJobTest : public ::testing::Test {
+class EvaluateJobTest : public testing::TemporaryFolderTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "aimass-evaluate-XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   Status run(std::shared_ptr<const Model> model, std::shared_ptr<const Dataset> data,
              fs::path output = {}, std::uint64_t batch_size = 7) {
     EvaluateTargets targets;
@@ -138,9 +118,8 @@ class EvaluateJobTest : public ::testing::Test {
     return job_->run(host_, progress_);
   }
 
-  fs::path dir_;
   HostServices host_{fs::temp_directory_path(), 1};
-  SilentProgress progress_;
+  testing::RecordingProgress progress_;
   std::unique_ptr<EvaluateJob> job_;
 };
 
@@ -237,7 +216,7 @@ TEST(EvaluateJobType, IsBuiltInAndItsFactoryMakesAJob) {
   auto node = type->type.factory(config);
   ASSERT_TRUE(node.ok()) << node.status().toString();
   ASSERT_EQ((*node)->kind(), NodeKind::kJob);
-  SilentProgress progress;
+  testing::RecordingProgress progress;
   auto& job = static_cast<EvaluateJob&>(**node);
   ASSERT_TRUE(job.run(host, progress).ok());
   EXPECT_EQ(job.report()->regression->rows, 5u);

@@ -4,7 +4,6 @@
 #include <Poco/JSON/Parser.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -16,21 +15,13 @@
 
 #include "aimass/core/host_services.h"
 #include "evaluate_job.h"
+#include "evaluate_test_support.h"
 
 namespace aimass::core {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-/// Keeps every phase's summary.
-class RecordingProgress final : public JobProgress {
- public:
-  void begin(std::string_view, std::uint64_t) override {}
-  void update(std::uint64_t, const std::vector<std::pair<std::string, double>>&) override {}
-  void end(std::string_view summary) override { summaries.emplace_back(summary); }
-  std::vector<std::string> summaries;
-};
 
 // ---- clustering -------------------------------------------------------------------------
 
@@ -70,7 +61,7 @@ class PointsDataset final : public Dataset {
 
 /// Nearest of three fixed centres; gives "distances" (k-means), "responsibilities" (a mixture:
 /// one-hot here) or neither.
-class FakeClusterer final : public Model {
+class FakeClusterer final : public testing::UnsavedModel {
  public:
   enum class Gives { kDistances, kResponsibilities, kNeither };
   explicit FakeClusterer(Gives gives) : gives_(gives) {}
@@ -112,9 +103,6 @@ class FakeClusterer final : public Model {
     }
     return Status();
   }
-  std::uint32_t formatVersion() const override { return 1; }
-  Status save(std::string&) const override { return Status(); }
-  Status load(std::string_view, std::uint32_t) override { return Status(); }
 
  private:
   Gives gives_;
@@ -164,7 +152,7 @@ class InteractionsDataset final : public Dataset {
 
 /// Knows users u0..u2. Pairs: score 3 for every pair, known unless the user is unknown.
 /// Top-k (k 3): fixed lists per user; an unknown user gets the popular [i0, i1, i2].
-class FakeRecommender final : public Model {
+class FakeRecommender final : public testing::UnsavedModel {
  public:
   ModelSchema schema() const override {
     ModelSchema s;
@@ -217,24 +205,12 @@ class FakeRecommender final : public Model {
     ++top_k_calls;
     return Status();
   }
-  std::uint32_t formatVersion() const override { return 1; }
-  Status save(std::string&) const override { return Status(); }
-  Status load(std::string_view, std::uint32_t) override { return Status(); }
 
   mutable int top_k_calls = 0;
 };
 
-class EvaluateTasksTest : public ::testing::Test {
+class EvaluateTasksTest : public testing::TemporaryFolderTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "aimass-evaluate-XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   Status run(std::shared_ptr<const Model> model, std::shared_ptr<const Dataset> data,
              EvaluateTargets targets = {}, std::uint64_t batch_size = 5) {
     targets.model = std::move(model);
@@ -253,9 +229,8 @@ class EvaluateTasksTest : public ::testing::Test {
     return Poco::JSON::Parser().parse(text.str()).extract<Poco::JSON::Object::Ptr>();
   }
 
-  fs::path dir_;
   HostServices host_{fs::temp_directory_path(), 1};
-  RecordingProgress progress_;
+  testing::RecordingProgress progress_;
   std::unique_ptr<EvaluateJob> job_;
 };
 
