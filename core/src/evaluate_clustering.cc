@@ -87,7 +87,9 @@ Expected<ClusteringReport> evaluateClustering(const EvaluationPass& pass) {
   }
   const std::string input_name = model_schema.inputs.empty() ? std::string(tensor_names::kInput)
                                                              : model_schema.inputs.front().name;
-  const bool with_classes = schema.label_kind == LabelKind::kClass;
+  // Class labels are compared with the clusters; other labels play no part in clustering.
+  const bool with_classes =
+      schema.label_kind == LabelKind::kClass && !schema.class_names.empty();
   const auto classes = with_classes ? static_cast<std::int64_t>(schema.class_names.size()) : 0;
   const std::vector<std::uint64_t> sample =
       sampleRows(targets.dataset->size(), targets.silhouette_sample, targets.seed);

@@ -68,6 +68,37 @@ Status checkInteractions(const EvaluationPass& pass, const DatasetSchema& schema
   return Status();
 }
 
+/// Scores one batch of (user, item) pairs and adds the errors against their ratings to
+/// `errors`; counts the pairs the model did not know.
+Status scorePairs(const EvaluationPass& pass, std::vector<std::string> users,
+                  std::vector<std::string> items, std::span<const float> rating,
+                  const std::string& where, RegressionMetrics& errors,
+                  std::uint64_t& unknown_pairs) {
+  const auto n = static_cast<std::int64_t>(users.size());
+  TensorMap inputs;
+  TensorMap outputs;
+  inputs.set(tensor_names::kUser, Tensor::fromStrings(std::move(users)));
+  inputs.set(tensor_names::kItem, Tensor::fromStrings(std::move(items)));
+  Status predicted = pass.targets.model->predict(inputs, outputs, PredictOptions{});
+  if (!predicted.ok()) {
+    return predicted.withContext(pass.model_text + " scoring the pairs" + where);
+  }
+  const Tensor* score = outputs.find(tensor_names::kScore);
+  if (score == nullptr || score->dtype() != DType::kFloat32 || score->numel() != n) {
+    return invalidArgument(pass.model_text +
+                           " gave no FP32 \"score\" output with one score per (user, item) "
+                           "pair; a recommender must" +
+                           where);
+  }
+  const Tensor* known = outputs.find(tensor_names::kKnown);
+  if (known != nullptr && known->dtype() == DType::kBool && known->numel() == n) {
+    unknown_pairs += static_cast<std::uint64_t>(
+        std::count(known->data<bool>(), known->data<bool>() + n, false));
+  }
+  Status added = errors.add(rating, score->span<float>());
+  return added.ok() ? Status() : added.withContext("scoring" + where);
+}
+
 /// Scores the users' top-k lists against `relevant` (user index -> relevant item indices), in
 /// batches of targets.batch_size users.
 Expected<RankingReport> rankUsers(const EvaluationPass& pass, const IdText& id_text,
@@ -153,13 +184,10 @@ Expected<RecommendationReport> evaluateRecommendation(const EvaluationPass& pass
   const IdText id_text(schema);
   std::map<std::int64_t, std::vector<std::int64_t>> relevant;  // user -> items, by user index
   RegressionMetrics errors(1);
-  TensorMap inputs;
-  TensorMap outputs;
   ProgressPhase phase(pass.progress, "evaluate " + targets.model_name + ": read interactions",
                       batchCount(pass));
   Status read = forEachBatch(
       pass, phase, 0, [&](std::uint64_t begin, std::uint64_t end, const Batch& batch) -> Status {
-        const std::string where = rowsText(pass, begin, end);
         const std::span<const std::int64_t> ids = batch.features.span<std::int64_t>();
         const std::span<const float> rating =
             ratings ? batch.labels.span<float>() : std::span<const float>();
@@ -185,28 +213,9 @@ Expected<RecommendationReport> evaluateRecommendation(const EvaluationPass& pass
         if (!ratings) {
           return Status();
         }
-        inputs.set(tensor_names::kUser, Tensor::fromStrings(std::move(users)));
-        inputs.set(tensor_names::kItem, Tensor::fromStrings(std::move(items)));
-        Status predicted = targets.model->predict(inputs, outputs, PredictOptions{});
-        if (!predicted.ok()) {
-          return predicted.withContext(pass.model_text + " scoring the pairs" + where);
-        }
-        const Tensor* score = outputs.find(tensor_names::kScore);
-        if (score == nullptr || score->dtype() != DType::kFloat32 ||
-            score->numel() != static_cast<std::int64_t>(n)) {
-          return invalidArgument(pass.model_text + " gave no FP32 \"score\" output with one "
-                                                   "score per (user, item) pair; a recommender "
-                                                   "must" +
-                                 where);
-        }
-        const Tensor* known = outputs.find(tensor_names::kKnown);
-        if (known != nullptr && known->dtype() == DType::kBool &&
-            known->numel() == static_cast<std::int64_t>(n)) {
-          report.unknown_pairs += static_cast<std::uint64_t>(
-              std::count(known->data<bool>(), known->data<bool>() + n, false));
-        }
-        Status added = errors.add(rating, score->span<float>());
-        return added.ok() ? Status() : added.withContext("scoring" + where);
+        const std::string where = rowsText(pass, begin, end);
+        return scorePairs(pass, std::move(users), std::move(items), rating, where, errors,
+                          report.unknown_pairs);
       });
   AIMASS_RETURN_IF_ERROR(read);
   phase.end(std::to_string(report.rows) + " interactions, " + std::to_string(relevant.size()) +
