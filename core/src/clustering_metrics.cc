@@ -127,7 +127,8 @@ std::vector<std::uint64_t> sampleRows(std::uint64_t total, std::uint64_t sample,
 
 Expected<std::optional<double>> silhouetteScore(std::span<const float> rows,
                                                 std::int64_t features,
-                                                std::span<const std::int64_t> clusters) {
+                                                std::span<const std::int64_t> clusters,
+                                                std::size_t table_budget) {
   const std::size_t n = clusters.size();
   if (features <= 0 || rows.size() != n * static_cast<std::size_t>(features)) {
     return invalidArgument(std::to_string(rows.size()) + " feature values do not form " +
@@ -152,28 +153,42 @@ Expected<std::optional<double>> silhouetteScore(std::span<const float> rows,
         std::lower_bound(distinct.begin(), distinct.end(), clusters[i]) - distinct.begin());
     count[label[i]] += 1;
   }
-  // Row by row, the sums of distances to every cluster: O(n + clusters) memory.
-  std::vector<double> sums(groups);
-  double total = 0;
+  // Per row, the sums of its distances to every cluster's rows. When the n x clusters table fits
+  // the budget (32 MiB by default), each pair's distance is computed once and added to both rows; otherwise row by
+  // row in O(clusters) memory, computing each distance twice.
+  const bool symmetric = n * groups <= table_budget;
+  std::vector<double> sums(symmetric ? n * groups : groups, 0.0);
   const float* data = rows.data();
+  const auto width = static_cast<std::size_t>(features);
+  if (symmetric) {
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = i + 1; j < n; ++j) {
+        const double d = std::sqrt(squaredDistance(data + i * width, data + j * width, features));
+        sums[i * groups + label[j]] += d;
+        sums[j * groups + label[i]] += d;
+      }
+    }
+  }
+  double total = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t own = label[i];
     if (count[own] <= 1) {
       continue;  // a cluster of one scores 0
     }
-    std::fill(sums.begin(), sums.end(), 0.0);
-    const float* x = data + i * static_cast<std::size_t>(features);
-    for (std::size_t j = 0; j < n; ++j) {
-      if (j != i) {
-        sums[label[j]] +=
-            std::sqrt(squaredDistance(x, data + j * static_cast<std::size_t>(features), features));
+    const double* own_sums = sums.data() + (symmetric ? i * groups : 0);
+    if (!symmetric) {
+      std::fill(sums.begin(), sums.end(), 0.0);
+      for (std::size_t j = 0; j < n; ++j) {
+        if (j != i) {
+          sums[label[j]] += std::sqrt(squaredDistance(data + i * width, data + j * width, features));
+        }
       }
     }
-    const double a = sums[own] / (count[own] - 1);
+    const double a = own_sums[own] / (count[own] - 1);
     double b = std::numeric_limits<double>::infinity();
     for (std::size_t g = 0; g < groups; ++g) {
       if (g != own) {
-        b = std::min(b, sums[g] / count[g]);
+        b = std::min(b, own_sums[g] / count[g]);
       }
     }
     const double largest = std::max(a, b);

@@ -30,6 +30,9 @@ TEST(SilhouetteTest, MatchesScikitLearn) {
   ASSERT_TRUE(score.ok()) << score.status().toString();
   ASSERT_TRUE(score->has_value());
   EXPECT_NEAR(**score, 0.74123431498480585, 1e-12);
+  // Without room for the table of sums, row by row: the same value.
+  auto row_by_row = silhouetteScore(kTwelve, 2, kTwelveClusters, 0);
+  EXPECT_NEAR(**row_by_row, 0.74123431498480585, 1e-12);
 
   // A cluster of one point scores 0; rows 0 and 1 coincide.
   std::vector<float> y = {0, 0, 0, 0, 3, 4, 1, 1, 4, 4, 4, 5};
@@ -37,6 +40,7 @@ TEST(SilhouetteTest, MatchesScikitLearn) {
   score = silhouetteScore(y, 2, labels);
   ASSERT_TRUE(score.ok());
   EXPECT_NEAR(**score, 0.026485172545138547, 1e-12);
+  EXPECT_NEAR(**silhouetteScore(y, 2, labels, 0), 0.026485172545138547, 1e-12);
 }
 
 TEST(SilhouetteTest, HandComputedPairAndUndefinedCases) {

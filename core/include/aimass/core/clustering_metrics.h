@@ -44,11 +44,13 @@ std::vector<std::uint64_t> sampleRows(std::uint64_t total, std::uint64_t sample,
 /// `clusters` (any non-negative values), computed like scikit-learn's silhouette_score with
 /// Euclidean distances: a row in a cluster of one scores 0. nullopt when fewer than 2 distinct
 /// clusters occur or every row has its own cluster (scikit-learn raises there).
-/// Time O(n^2 features), memory O(n + clusters). kInvalidArgument for mismatched sizes or a
-/// negative cluster.
+/// Time O(n^2 features). Memory O(n x clusters) while that many doubles fit `table_budget`
+/// (each distance is computed once), else O(n + clusters) at twice the time.
+/// kInvalidArgument for mismatched sizes or a negative cluster.
 Expected<std::optional<double>> silhouetteScore(std::span<const float> rows,
                                                 std::int64_t features,
-                                                std::span<const std::int64_t> clusters);
+                                                std::span<const std::int64_t> clusters,
+                                                std::size_t table_budget = std::size_t{1} << 22);
 
 /// Adjusted Rand index of a contingency table (counts[class][cluster]), as scikit-learn's
 /// adjusted_rand_score computes it from its pair confusion matrix: 1 for identical
