@@ -22,8 +22,8 @@ std::uint64_t uniformUpTo(std::mt19937_64& generator, std::uint64_t bound) {
     return generator();
   }
   const std::uint64_t range = bound + 1;
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                              std::numeric_limits<std::uint64_t>::max() % range;
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % range;
   std::uint64_t draw = generator();
   while (draw >= limit) {
     draw = generator();
@@ -125,8 +125,7 @@ std::vector<std::uint64_t> sampleRows(std::uint64_t total, std::uint64_t sample,
   return rows;
 }
 
-Expected<std::optional<double>> silhouetteScore(std::span<const float> rows,
-                                                std::int64_t features,
+Expected<std::optional<double>> silhouetteScore(std::span<const float> rows, std::int64_t features,
                                                 std::span<const std::int64_t> clusters,
                                                 std::size_t table_budget) {
   const std::size_t n = clusters.size();
@@ -154,8 +153,8 @@ Expected<std::optional<double>> silhouetteScore(std::span<const float> rows,
     count[label[i]] += 1;
   }
   // Per row, the sums of its distances to every cluster's rows. When the n x clusters table fits
-  // the budget (32 MiB by default), each pair's distance is computed once and added to both rows; otherwise row by
-  // row in O(clusters) memory, computing each distance twice.
+  // the budget (32 MiB by default), each pair's distance is computed once and added to both rows;
+  // otherwise row by row in O(clusters) memory, computing each distance twice.
   const bool symmetric = n * groups <= table_budget;
   std::vector<double> sums(symmetric ? n * groups : groups, 0.0);
   const float* data = rows.data();
@@ -180,7 +179,8 @@ Expected<std::optional<double>> silhouetteScore(std::span<const float> rows,
       std::fill(sums.begin(), sums.end(), 0.0);
       for (std::size_t j = 0; j < n; ++j) {
         if (j != i) {
-          sums[label[j]] += std::sqrt(squaredDistance(data + i * width, data + j * width, features));
+          sums[label[j]] +=
+              std::sqrt(squaredDistance(data + i * width, data + j * width, features));
         }
       }
     }
@@ -238,10 +238,9 @@ double normalizedMutualInformation(const std::vector<std::vector<std::uint64_t>>
         continue;
       }
       const double v = static_cast<double>(counts[t][k]);
-      const double outer =
-          static_cast<double>(m.classes[t]) * static_cast<double>(m.clusters[k]);
-      const double term = v / n * (std::log(v) - std::log(n)) +
-                          v / n * (-std::log(outer) + 2 * std::log(n));
+      const double outer = static_cast<double>(m.classes[t]) * static_cast<double>(m.clusters[k]);
+      const double term =
+          v / n * (std::log(v) - std::log(n)) + v / n * (-std::log(outer) + 2 * std::log(n));
       mi += std::fabs(term) < eps ? 0 : term;  // as scikit-learn drops terms below eps
     }
   }

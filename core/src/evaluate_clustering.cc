@@ -27,9 +27,8 @@ class ClusterPredictor {
 
   Expected<Assignment> operator()(std::uint64_t begin, std::uint64_t end, const Batch& batch) {
     const auto n = static_cast<std::int64_t>(end - begin);
-    inputs_.set(input_name_, batch.features.rank() == 2
-                                 ? batch.features
-                                 : batch.features.reshaped({n, features_}));
+    inputs_.set(input_name_, batch.features.rank() == 2 ? batch.features
+                                                        : batch.features.reshaped({n, features_}));
     const std::string where = rowsText(pass_, begin, end);
     Status predicted = pass_.targets.model->predict(inputs_, outputs_, PredictOptions{});
     if (!predicted.ok()) {
@@ -48,8 +47,9 @@ class ClusterPredictor {
     const Tensor* width = distances ? distances : outputs_.find(tensor_names::kResponsibilities);
     if (width == nullptr || width->dtype() != DType::kFloat32 || width->rank() != 2 ||
         width->dim(0) != n || width->dim(1) < 1) {
-      return invalidArgument(pass_.model_text + " gave neither an FP32 \"distances\" nor an FP32 "
-                                                "\"responsibilities\" output of shape [" +
+      return invalidArgument(pass_.model_text +
+                             " gave neither an FP32 \"distances\" nor an FP32 "
+                             "\"responsibilities\" output of shape [" +
                              std::to_string(n) + ", clusters]; a clustering model gives one" +
                              where);
     }
@@ -81,15 +81,13 @@ Expected<ClusteringReport> evaluateClustering(const EvaluationPass& pass) {
   if (schema.feature_dtype != DType::kFloat32 || schema.row_shape.empty() || features <= 0) {
     return invalidArgument(pass.model_text +
                            " is a clustering model, which takes rows of FP32 features, but " +
-                           pass.data_text + " has " +
-                           std::string(dtypeName(schema.feature_dtype)) + " rows of shape " +
-                           shapeToString(schema.row_shape));
+                           pass.data_text + " has " + std::string(dtypeName(schema.feature_dtype)) +
+                           " rows of shape " + shapeToString(schema.row_shape));
   }
   const std::string input_name = model_schema.inputs.empty() ? std::string(tensor_names::kInput)
                                                              : model_schema.inputs.front().name;
   // Class labels are compared with the clusters; other labels play no part in clustering.
-  const bool with_classes =
-      schema.label_kind == LabelKind::kClass && !schema.class_names.empty();
+  const bool with_classes = schema.label_kind == LabelKind::kClass && !schema.class_names.empty();
   const auto classes = with_classes ? static_cast<std::int64_t>(schema.class_names.size()) : 0;
   const std::vector<std::uint64_t> sample =
       sampleRows(targets.dataset->size(), targets.silhouette_sample, targets.seed);
@@ -130,16 +128,16 @@ Expected<ClusteringReport> evaluateClustering(const EvaluationPass& pass) {
   AIMASS_RETURN_IF_ERROR(first);
   // The second pass predicts again rather than keeping every row's cluster, so memory stays
   // independent of the dataset's size.
-  Status second = forEachBatch(
-      pass, phase, batches,
-      [&](std::uint64_t begin, std::uint64_t end, const Batch& batch) -> Status {
-        AIMASS_ASSIGN_OR_RETURN(Assignment a, predict(begin, end, batch));
-        Status added = metrics->addSpread(batch.features.span<float>(), a.clusters);
-        if (!added.ok()) {
-          return added.withContext("measuring spread" + rowsText(pass, begin, end));
-        }
-        return Status();
-      });
+  Status second =
+      forEachBatch(pass, phase, batches,
+                   [&](std::uint64_t begin, std::uint64_t end, const Batch& batch) -> Status {
+                     AIMASS_ASSIGN_OR_RETURN(Assignment a, predict(begin, end, batch));
+                     Status added = metrics->addSpread(batch.features.span<float>(), a.clusters);
+                     if (!added.ok()) {
+                       return added.withContext("measuring spread" + rowsText(pass, begin, end));
+                     }
+                     return Status();
+                   });
   AIMASS_RETURN_IF_ERROR(second);
   AIMASS_ASSIGN_OR_RETURN(std::optional<double> silhouette,
                           silhouetteScore(sample_features, features, sample_clusters));
@@ -147,8 +145,7 @@ Expected<ClusteringReport> evaluateClustering(const EvaluationPass& pass) {
                           metrics->report(silhouette, sample_clusters.size()));
   char summary[128];
   std::snprintf(summary, sizeof summary, "inertia=%.4g silhouette=%.4f davies_bouldin=%.4f",
-                report.inertia, report.silhouette.value_or(0),
-                report.davies_bouldin.value_or(0));
+                report.inertia, report.silhouette.value_or(0), report.davies_bouldin.value_or(0));
   phase.end(summary);
   return report;
 }

@@ -326,7 +326,7 @@ int runEvaluation(Graph& graph, HostServices& host, bool json, std::ostream& out
   }
   if (evaluations.empty()) {
     err << "aimass: the configuration has no job.evaluate node: add one naming the model and "
-           "a labelled dataset\n";
+           "a dataset to score it on\n";
     return kExitBadInput;
   }
   std::vector<EvaluationReport> reports;

@@ -41,8 +41,8 @@ class IdText {
 };
 
 Status checkInteractions(const EvaluationPass& pass, const DatasetSchema& schema) {
-  const std::string is = pass.model_text + " is a recommender, evaluated on (user, item) rows, but " +
-                         pass.data_text;
+  const std::string is =
+      pass.model_text + " is a recommender, evaluated on (user, item) rows, but " + pass.data_text;
   if (schema.feature_dtype != DType::kInt64 || schema.row_shape != Shape{2}) {
     return invalidArgument(is + " has " + std::string(dtypeName(schema.feature_dtype)) +
                            " rows of shape " + shapeToString(schema.row_shape) +
@@ -59,10 +59,9 @@ Status checkInteractions(const EvaluationPass& pass, const DatasetSchema& schema
   const bool ratings = schema.label_kind == LabelKind::kValue && schema.num_targets == 1;
   if (!ratings && schema.label_kind != LabelKind::kNone) {
     return invalidArgument(is + " has labels other than one rating per row (" +
-                           (schema.label_kind == LabelKind::kClass ? std::string("class labels")
-                                                                   : std::to_string(
-                                                                         schema.num_targets) +
-                                                                         " targets") +
+                           (schema.label_kind == LabelKind::kClass
+                                ? std::string("class labels")
+                                : std::to_string(schema.num_targets) + " targets") +
                            "); a recommender's data has ratings or no labels");
   }
   return Status();
@@ -92,8 +91,8 @@ Status scorePairs(const EvaluationPass& pass, std::vector<std::string> users,
   }
   const Tensor* known = outputs.find(tensor_names::kKnown);
   if (known != nullptr && known->dtype() == DType::kBool && known->numel() == n) {
-    unknown_pairs += static_cast<std::uint64_t>(
-        std::count(known->data<bool>(), known->data<bool>() + n, false));
+    unknown_pairs +=
+        static_cast<std::uint64_t>(std::count(known->data<bool>(), known->data<bool>() + n, false));
   }
   Status added = errors.add(rating, score->span<float>());
   return added.ok() ? Status() : added.withContext("scoring" + where);
@@ -101,14 +100,15 @@ Status scorePairs(const EvaluationPass& pass, std::vector<std::string> users,
 
 /// Scores the users' top-k lists against `relevant` (user index -> relevant item indices), in
 /// batches of targets.batch_size users.
-Expected<RankingReport> rankUsers(const EvaluationPass& pass, const IdText& id_text,
-                                  const std::map<std::int64_t, std::vector<std::int64_t>>& relevant) {
+Expected<RankingReport> rankUsers(
+    const EvaluationPass& pass, const IdText& id_text,
+    const std::map<std::int64_t, std::vector<std::int64_t>>& relevant) {
   const EvaluateTargets& targets = pass.targets;
   RankingMetrics metrics(targets.k);
   const std::uint64_t batches = (relevant.size() + targets.batch_size - 1) / targets.batch_size;
-  ProgressPhase phase(pass.progress, "evaluate " + targets.model_name + ": top-" +
-                                         std::to_string(targets.k) + " of " +
-                                         std::to_string(relevant.size()) + " users",
+  ProgressPhase phase(pass.progress,
+                      "evaluate " + targets.model_name + ": top-" + std::to_string(targets.k) +
+                          " of " + std::to_string(relevant.size()) + " users",
                       batches);
   PredictOptions options;
   options.top_k = targets.k;

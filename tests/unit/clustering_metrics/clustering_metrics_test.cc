@@ -16,8 +16,8 @@ using ::testing::HasSubstr;
 // beside this file prints them.
 
 // Twelve 2-D points in three loose groups; point 8 (2, 2) is clustered with the first group.
-const std::vector<float> kTwelve = {0, 0, 1, 0, 0, 1.5f, 1, 1, 5, 5, 6, 5,
-                                    5, 6.5f, 7, 7, 2, 2, 10, 0, 11, 1, 10, 2};
+const std::vector<float> kTwelve = {0, 0,    1, 0, 0, 1.5f, 1,  1, 5,  5, 6,  5,
+                                    5, 6.5f, 7, 7, 2, 2,    10, 0, 11, 1, 10, 2};
 const std::vector<std::int64_t> kTwelveClusters = {0, 0, 0, 0, 2, 2, 2, 2, 0, 1, 1, 1};
 const std::vector<std::int64_t> kTwelveClasses = {0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 0};
 

@@ -41,8 +41,8 @@ class PointsDataset final : public Dataset {
   const DatasetSchema& schema() const override { return schema_; }
   std::uint64_t size() const override { return 12; }
   Status read(std::span<const std::uint64_t> rows, Batch& out) const override {
-    static const float kPoints[] = {0, 0, 1, 0, 0, 1.5f, 1, 1, 5, 5,  6, 5,
-                                    5, 6.5f, 7, 7, 2, 2, 10, 0, 11, 1, 10, 2};
+    static const float kPoints[] = {0, 0,    1, 0, 0, 1.5f, 1,  1, 5,  5, 6,  5,
+                                    5, 6.5f, 7, 7, 2, 2,    10, 0, 11, 1, 10, 2};
     static const std::int64_t kClasses[] = {0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 0};
     const auto n = static_cast<std::int64_t>(rows.size());
     out.features.resize(DType::kFloat32, {n, 2});
@@ -114,8 +114,7 @@ class FakeClusterer final : public testing::UnsavedModel {
 /// without ratings.
 class InteractionsDataset final : public Dataset {
  public:
-  explicit InteractionsDataset(LabelKind labels, std::int64_t bad_item = -1)
-      : bad_item_(bad_item) {
+  explicit InteractionsDataset(LabelKind labels, std::int64_t bad_item = -1) : bad_item_(bad_item) {
     schema_.feature_dtype = DType::kInt64;
     schema_.row_shape = {2};
     schema_.feature_names = {"user", "item"};
@@ -139,7 +138,8 @@ class InteractionsDataset final : public Dataset {
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const int* r = kRows[rows[i]];
       out.features.data<std::int64_t>()[2 * i] = r[0];
-      out.features.data<std::int64_t>()[2 * i + 1] = rows[i] == 2 && bad_item_ >= 0 ? bad_item_ : r[1];
+      out.features.data<std::int64_t>()[2 * i + 1] =
+          rows[i] == 2 && bad_item_ >= 0 ? bad_item_ : r[1];
       out.labels.data<float>()[i] = static_cast<float>(r[2]);
     }
     return Status();
@@ -268,8 +268,7 @@ TEST_F(EvaluateTasksTest, KMeansWithClassLabelsReportsEveryClusteringMetric) {
   EXPECT_NEAR(metrics->getValue<double>("adjusted_rand"), kAdjustedRand, 1e-12);
   EXPECT_NEAR(metrics->getValue<double>("nmi"), kNmi, 1e-12);
   EXPECT_EQ(metrics->getValue<std::string>("inertia_from"), "distances");
-  EXPECT_EQ(progress_.summaries.back(),
-            "inertia=14.75 silhouette=0.7412 davies_bouldin=0.3131");
+  EXPECT_EQ(progress_.summaries.back(), "inertia=14.75 silhouette=0.7412 davies_bouldin=0.3131");
 }
 
 TEST_F(EvaluateTasksTest, MixtureWithoutLabelsUsesCentroidsAndASeededSample) {
@@ -288,8 +287,8 @@ TEST_F(EvaluateTasksTest, MixtureWithoutLabelsUsesCentroidsAndASeededSample) {
   EXPECT_FALSE(c.nmi.has_value());
   EXPECT_EQ(c.silhouette_rows, 5u);
   // The silhouette of exactly the rows sampleRows() picks for that seed.
-  static const float kPoints[] = {0, 0, 1, 0, 0, 1.5f, 1, 1, 5, 5,  6, 5,
-                                  5, 6.5f, 7, 7, 2, 2, 10, 0, 11, 1, 10, 2};
+  static const float kPoints[] = {0, 0,    1, 0, 0, 1.5f, 1,  1, 5,  5, 6,  5,
+                                  5, 6.5f, 7, 7, 2, 2,    10, 0, 11, 1, 10, 2};
   static const std::int64_t kClusters[] = {0, 0, 0, 0, 2, 2, 2, 2, 0, 1, 1, 1};
   std::vector<float> rows;
   std::vector<std::int64_t> clusters;
@@ -334,8 +333,8 @@ TEST_F(EvaluateTasksTest, RatedInteractionsGiveErrorsAndRankingMetrics) {
   auto object = json();
   EXPECT_EQ(object->getValue<std::string>("task"), "recommendation");
   auto metrics = object->getObject("metrics");
-  for (const char* key : {"rmse", "mae", "precision_at_k", "recall_at_k", "ndcg_at_k",
-                          "map_at_k", "k", "users", "fallback_users"}) {
+  for (const char* key : {"rmse", "mae", "precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k",
+                          "k", "users", "fallback_users"}) {
     EXPECT_TRUE(metrics->has(key) && !metrics->isNull(key)) << key;
   }
   EXPECT_NEAR(metrics->getValue<double>("mae"), 9.0 / 7, 1e-12);

@@ -167,13 +167,22 @@ TEST(EvaluationTest, UndefinedAucIsAbsentAndBadInputIsRefused) {
   EXPECT_EQ(regression.report()->r2, 0.0);
 }
 
+/// A report of job "eval" on dataset "test" with no metrics yet.
+EvaluationReport reportOf(std::string model) {
+  EvaluationReport report;
+  report.job = "eval";
+  report.model = std::move(model);
+  report.dataset = "test";
+  return report;
+}
+
 TEST(EvaluationTest, TableAndJsonShowEveryFigure) {
   ClassificationMetrics metrics({"cat", "dog"});
   std::vector<std::int64_t> truth{0, 0, 1, 1}, predicted{0, 1, 1, 1};
   std::vector<float> p{0.9f, 0.1f, 0.4f, 0.6f, 0.2f, 0.8f, 0.3f, 0.7f};
   ASSERT_TRUE(metrics.add(truth, predicted, p).ok());
-  EvaluationReport report{"eval", "clf", "test", *metrics.report(), std::nullopt, std::nullopt,
-                          std::nullopt};
+  EvaluationReport report = reportOf("clf");
+  report.classification = *metrics.report();
   std::string table = formatEvaluation(report);
   EXPECT_THAT(table, HasSubstr("accuracy  0.7500"));
   EXPECT_THAT(table, HasSubstr("ROC-AUC   1.0000"));
@@ -191,8 +200,8 @@ TEST(EvaluationTest, TableAndJsonShowEveryFigure) {
   RegressionMetrics regression(1);
   std::vector<float> y{1, 2, 3}, yhat{1, 2, 4};
   ASSERT_TRUE(regression.add(y, yhat).ok());
-  EvaluationReport r2{"eval", "reg", "test", std::nullopt, *regression.report(), std::nullopt,
-                      std::nullopt};
+  EvaluationReport r2 = reportOf("reg");
+  r2.regression = *regression.report();
   auto array =
       Poco::JSON::Parser().parse(evaluationsJson({report, r2})).extract<Poco::JSON::Array::Ptr>();
   ASSERT_EQ(array->size(), 2u);
@@ -245,7 +254,8 @@ TEST(EvaluationTest, ClusteringAndRecommendationReportsPrintTheirMetrics) {
   c.silhouette = 0.25;
   c.silhouette_rows = 12;
   c.davies_bouldin = 0.75;
-  EvaluationReport clustering{"eval", "km", "pts", std::nullopt, std::nullopt, c, std::nullopt};
+  EvaluationReport clustering = reportOf("km");
+  clustering.clustering = c;
   std::string table = formatEvaluation(clustering);
   EXPECT_THAT(table, HasSubstr("clusters        3 used of 4\n"));
   EXPECT_THAT(table, HasSubstr("inertia         14.5000 (to the model's centres)\n"));
@@ -276,8 +286,8 @@ TEST(EvaluationTest, ClusteringAndRecommendationReportsPrintTheirMetrics) {
   r.ranking.recall_at_k = 0.4;
   r.ranking.ndcg_at_k = 0.3;
   r.ranking.map_at_k = 0.1;
-  EvaluationReport recommendation{"eval", "mf", "ratings", std::nullopt, std::nullopt,
-                                  std::nullopt, r};
+  EvaluationReport recommendation = reportOf("mf");
+  recommendation.recommendation = r;
   table = formatEvaluation(recommendation);
   EXPECT_THAT(table, HasSubstr("rmse            0.5000\n"));
   EXPECT_THAT(table, HasSubstr("users           6 (1 unknown, given the fallback)\n"));

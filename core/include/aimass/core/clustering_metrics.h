@@ -47,8 +47,7 @@ std::vector<std::uint64_t> sampleRows(std::uint64_t total, std::uint64_t sample,
 /// Time O(n^2 features). Memory O(n x clusters) while that many doubles fit `table_budget`
 /// (each distance is computed once), else O(n + clusters) at twice the time.
 /// kInvalidArgument for mismatched sizes or a negative cluster.
-Expected<std::optional<double>> silhouetteScore(std::span<const float> rows,
-                                                std::int64_t features,
+Expected<std::optional<double>> silhouetteScore(std::span<const float> rows, std::int64_t features,
                                                 std::span<const std::int64_t> clusters,
                                                 std::size_t table_budget = std::size_t{1} << 22);
 
@@ -95,14 +94,14 @@ class ClusteringMetrics {
 
   std::int64_t features_;
   std::int64_t clusters_;
-  std::vector<std::uint64_t> counts_;         // rows per cluster
-  std::vector<double> sums_;                  // [clusters, features] feature sums
+  std::vector<std::uint64_t> counts_;                    // rows per cluster
+  std::vector<double> sums_;                             // [clusters, features] feature sums
   std::vector<std::vector<std::uint64_t>> contingency_;  // [classes][clusters]
   std::optional<bool> with_distances_;
   double distance_inertia_ = 0;
-  std::vector<double> spread_;          // per cluster: sum of distances to its centroid
-  double centroid_inertia_ = 0;         // sum of squared distances to the rows' centroids
-  std::vector<double> centroids_;       // [clusters, features], made by the first addSpread()
+  std::vector<double> spread_;     // per cluster: sum of distances to its centroid
+  double centroid_inertia_ = 0;    // sum of squared distances to the rows' centroids
+  std::vector<double> centroids_;  // [clusters, features], made by the first addSpread()
   std::uint64_t rows_ = 0;
   std::uint64_t spread_rows_ = 0;
 };
