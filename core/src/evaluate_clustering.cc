@@ -3,6 +3,7 @@
 // each row's distance to its centroid) and the silhouette of a seeded sample of rows.
 #include <cstdio>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -143,10 +144,15 @@ Expected<ClusteringReport> evaluateClustering(const EvaluationPass& pass) {
                           silhouetteScore(sample_features, features, sample_clusters));
   AIMASS_ASSIGN_OR_RETURN(ClusteringReport report,
                           metrics->report(silhouette, sample_clusters.size()));
-  char summary[128];
-  std::snprintf(summary, sizeof summary, "inertia=%.4g silhouette=%.4f davies_bouldin=%.4f",
-                report.inertia, report.silhouette.value_or(0), report.davies_bouldin.value_or(0));
-  phase.end(summary);
+  auto figure = [](const char* name, std::optional<double> v) {
+    char text[64];
+    std::snprintf(text, sizeof text, v ? " %s=%.4f" : " %s=n/a", name, v.value_or(0));
+    return std::string(text);
+  };
+  char inertia[64];
+  std::snprintf(inertia, sizeof inertia, "inertia=%.4g", report.inertia);
+  phase.end(inertia + figure("silhouette", report.silhouette) +
+            figure("davies_bouldin", report.davies_bouldin));
   return report;
 }
 
