@@ -493,25 +493,9 @@ class PinnedVersion final : public PinnedModel {
   Status infer(const TensorMap& inputs, const PredictOptions& options, TensorMap& outputs,
                InferFailure* failure) override {
     const auto start = Clock::now();
-    auto fail = [&](Status status, InferFailure reason) {
-      version_->stats->fail(reason, nanosSince(start, Clock::now()));
-      if (failure != nullptr) {
-        *failure = reason;
-      }
-      return status;
-    };
-    const std::string& name = version_->served.name;
-    const Model& model = *version_->served.model;
-    if (!model.ready()) {
-      return fail(unavailable("model '" + name + "' version '" + version_->served.version +
-                              "' is not ready"),
-                  InferFailure::kUnavailable);
-    }
     std::int64_t rows = 1;
-    Status valid = validateInputs(name, version_->schema, version_->batched, inputs, rows);
-    if (!valid.ok()) {
-      return fail(valid, InferFailure::kInvalid);
-    }
+    AIMASS_RETURN_IF_ERROR(admit(inputs, start, failure, rows));
+    const Model& model = *version_->served.model;
     Status status;
     if (version_->batcher && options == PredictOptions{} && !hasRequestWideInput(inputs)) {
       QueuedRequest request;
@@ -520,16 +504,38 @@ class PinnedVersion final : public PinnedModel {
       request.rows = rows;
       version_->batcher->run(request);
       if (!request.status.ok()) {
-        return fail(request.status, request.failure);
+        return fail(request.status, request.failure, start, failure);
       }
     } else {
       auto t0 = Clock::now();
       status = guard("predict", [&] { return model.predict(inputs, outputs, options); });
       version_->stats->execution(rows, 1, 0, 0, nanosSince(t0, Clock::now()), 0);
       if (!status.ok()) {
-        return fail(status, status.code() == StatusCode::kInvalidArgument ? InferFailure::kInvalid
-                                                                          : InferFailure::kBackend);
+        return fail(status, backendFailure(status), start, failure);
       }
+    }
+    version_->stats->succeed(nanosSince(start, Clock::now()));
+    return okStatus();
+  }
+
+  Status inferStream(const TensorMap& inputs, const PredictOptions& options,
+                     const StreamingPrediction::Emit& emit, InferFailure* failure) override {
+    const StreamingPrediction* streaming = version_->served.model->streaming();
+    if (streaming == nullptr) {
+      TensorMap outputs;
+      AIMASS_RETURN_IF_ERROR(infer(inputs, options, outputs, failure));
+      emit(outputs);  // the only piece: whether the client wants more does not matter
+      return okStatus();
+    }
+    const auto start = Clock::now();
+    std::int64_t rows = 1;
+    AIMASS_RETURN_IF_ERROR(admit(inputs, start, failure, rows));
+    auto t0 = Clock::now();
+    Status status = guard("predictStream",
+                          [&] { return streaming->predictStream(inputs, options, emit); });
+    version_->stats->execution(rows, 1, 0, 0, nanosSince(t0, Clock::now()), 0);
+    if (!status.ok()) {
+      return fail(status, backendFailure(status), start, failure);
     }
     version_->stats->succeed(nanosSince(start, Clock::now()));
     return okStatus();
@@ -538,6 +544,40 @@ class PinnedVersion final : public PinnedModel {
   void countFailure(InferFailure reason) override { version_->stats->fail(reason, 0); }
 
  private:
+  /// Counts a failed request and says why; returns `status`.
+  Status fail(Status status, InferFailure reason, Clock::time_point start,
+              InferFailure* failure) const {
+    version_->stats->fail(reason, nanosSince(start, Clock::now()));
+    if (failure != nullptr) {
+      *failure = reason;
+    }
+    return status;
+  }
+
+  /// A model's own error: kInvalidArgument counts as the request's fault, anything else the
+  /// backend's.
+  static InferFailure backendFailure(const Status& status) {
+    return status.code() == StatusCode::kInvalidArgument ? InferFailure::kInvalid
+                                                         : InferFailure::kBackend;
+  }
+
+  /// Checks that the version can answer and that `inputs` fit its schema (the rows they hold
+  /// in `rows`); counts and returns the failure otherwise.
+  Status admit(const TensorMap& inputs, Clock::time_point start, InferFailure* failure,
+               std::int64_t& rows) const {
+    const std::string& name = version_->served.name;
+    if (!version_->served.model->ready()) {
+      return fail(unavailable("model '" + name + "' version '" + version_->served.version +
+                              "' is not ready"),
+                  InferFailure::kUnavailable, start, failure);
+    }
+    Status valid = validateInputs(name, version_->schema, version_->batched, inputs, rows);
+    if (!valid.ok()) {
+      return fail(valid, InferFailure::kInvalid, start, failure);
+    }
+    return okStatus();
+  }
+
   /// Whether `inputs` carries an input the schema marks request-wide (such requests run alone).
   bool hasRequestWideInput(const TensorMap& inputs) const {
     for (const auto& spec : version_->schema.inputs) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -166,6 +167,27 @@ class OnlineLearning {
   ~OnlineLearning() = default;
 };
 
+/// Answering a request piece by piece as it is computed (a language model's text as it is
+/// generated), for frontends that stream (server-sent events, chunked transfer).
+///
+/// Threading: as Model::predict(): const and safe from many threads at once.
+/// Lifetime: the interface lives as long as its model.
+class StreamingPrediction {
+ public:
+  /// Takes each piece: outputs named as predict()'s, holding only what is new. Returns false to
+  /// stop the prediction early (the client went away).
+  using Emit = std::function<bool(const TensorMap& piece)>;
+  /// Like Model::predict(), but hands each piece to `emit` as soon as it is ready, in order;
+  /// joining the pieces along their last dimension gives what predict() writes. Returns after
+  /// the last piece, or as soon as `emit` returned false (with an ok status). Errors as
+  /// predict()'s; a piece already emitted stays emitted.
+  virtual Status predictStream(const TensorMap& inputs, const PredictOptions& options,
+                               const Emit& emit) const = 0;
+
+ protected:
+  ~StreamingPrediction() = default;
+};
+
 /// The one input of a model that follows the classification/regression convention: "input",
 /// FP32 [-1, features], on the CPU. kInvalidArgument, naming `model`, for an unknown or missing
 /// input, another dtype, rank or feature count, with what was expected and what came.
@@ -221,6 +243,8 @@ class Model : public Node {
   /// Non-null when the model learns while it is served. Const because a served model is shared
   /// const: OnlineLearning's own threading contract makes that safe.
   virtual OnlineLearning* onlineLearning() const { return nullptr; }
+  /// Non-null when the model can stream its answers (see StreamingPrediction).
+  virtual const StreamingPrediction* streaming() const { return nullptr; }
 
   /// Version of the byte layout save() writes; load() receives the version that was saved
   /// and must accept every version it ever wrote (or say kInvalidArgument).

@@ -70,6 +70,11 @@ class PinnedModel {
   /// own status. Counts the request in the statistics. Never throws.
   virtual Status infer(const TensorMap& inputs, const PredictOptions& options, TensorMap& outputs,
                        InferFailure* failure) = 0;
+  /// infer(), streamed: a model with Model::streaming() hands its pieces to `emit` as it makes
+  /// them (never batched); any other model answers in one piece holding every output. Same
+  /// checks, failures and statistics as infer(); `emit` runs on the calling thread.
+  virtual Status inferStream(const TensorMap& inputs, const PredictOptions& options,
+                             const StreamingPrediction::Emit& emit, InferFailure* failure) = 0;
   /// Counts a request the frontend refused before infer() (e.g. undecodable JSON) as failed.
   virtual void countFailure(InferFailure reason) = 0;
 };

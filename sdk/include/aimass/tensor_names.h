@@ -49,4 +49,16 @@ inline constexpr char kFallback[] = "fallback";
 /// Feedback (OnlineLearning): an explicit rating per (user, item) interaction: FP32 [-1].
 inline constexpr char kRating[] = "rating";
 
+// Sequences (Task::kSequence).
+/// Token ids, padded to the longest row: INT64 [-1, -1].
+inline constexpr char kTokens[] = "tokens";
+/// With kTokens, each row's true length: INT64 [-1].
+inline constexpr char kLengths[] = "lengths";
+/// Text in (a language model's prompt) or out (what it generated): BYTES [-1].
+inline constexpr char kText[] = "text";
+/// A recurrent model's carried state, in (optional: continue from it) and out (to continue
+/// later): FP32 [-1, state size]. The serving runtime keeps it per sequence id for clients that
+/// continue a sequence (the request parameter "sequence_id").
+inline constexpr char kState[] = "state";
+
 }  // namespace aimass::tensor_names
