@@ -50,26 +50,58 @@ std::int64_t lookup(const MfIdMap& map, const std::string& id) {
   return it == map.end() ? -1 : it->second;
 }
 
+using Ranked = std::pair<float, std::int32_t>;  // (score, item)
+
+/// Higher score first; ties to the lower item index.
+bool better(const Ranked& a, const Ranked& b) {
+  return a.first > b.first || (a.first == b.first && a.second < b.second);
+}
+
+/// Keeps the k best of what it is offered in a heap whose front is the worst kept: O(n log k)
+/// for n offers, and almost always one comparison per offer.
+class Selection {
+ public:
+  explicit Selection(std::size_t k, std::vector<Ranked>& heap) : k_(k), heap_(heap) {
+    heap_.clear();
+  }
+  void offer(float score, std::int32_t item) {
+    const Ranked candidate{score, item};
+    if (heap_.size() < k_) {
+      heap_.push_back(candidate);
+      std::push_heap(heap_.begin(), heap_.end(), better);
+    } else if (better(candidate, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), better);
+      heap_.back() = candidate;
+      std::push_heap(heap_.begin(), heap_.end(), better);
+    }
+  }
+  /// The kept items, best first.
+  std::vector<Ranked>& sorted() {
+    std::sort_heap(heap_.begin(), heap_.end(), better);
+    return heap_;
+  }
+
+ private:
+  std::size_t k_;
+  std::vector<Ranked>& heap_;
+};
+
 /// Writes one user's top-k into items/scores (k slots each), best first, ties to the lower
 /// item index, padding with "" and 0. `pool`: the candidate items (null: every item).
 void topKOfUser(const MfState& state, std::int64_t user, const std::vector<std::int32_t>* pool,
                 bool exclude_seen, std::size_t k, std::string* items, float* scores) {
-  thread_local std::vector<std::pair<float, std::int32_t>> ranked;
-  ranked.clear();
-  const auto better = [](const std::pair<float, std::int32_t>& a,
-                         const std::pair<float, std::int32_t>& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-  };
+  thread_local std::vector<Ranked> heap;
+  Selection selection(k, heap);
   if (user < 0) {
     // Unknown user: the most popular items among the candidates, scored by popularity.
     if (pool == nullptr) {
-      for (std::size_t r = 0; r < state.popular.size() && ranked.size() < k; ++r) {
-        ranked.emplace_back(state.popularity[static_cast<std::size_t>(state.popular[r])],
-                            state.popular[r]);
+      for (std::size_t r = 0; r < state.popular.size() && r < k; ++r) {
+        const std::int32_t i = state.popular[r];
+        selection.offer(state.popularity[static_cast<std::size_t>(i)], i);
       }
     } else {
       for (auto i : *pool) {
-        ranked.emplace_back(state.popularity[static_cast<std::size_t>(i)], i);
+        selection.offer(state.popularity[static_cast<std::size_t>(i)], i);
       }
     }
   } else {
@@ -81,48 +113,40 @@ void topKOfUser(const MfState& state, std::int64_t user, const std::vector<std::
     const float base = state.mu + query[s - 1];
     query[s - 1] = 1.0f;
     const std::vector<std::int32_t>& seen = state.seen[u];
-    auto scoreOf = [&](std::size_t i) {
-      const float* q = state.item(i);
-      float total = 0;
-      for (std::size_t d = 0; d < s; ++d) {
-        total += query[d] * q[d];
-      }
-      return base + total;
-    };
     if (pool == nullptr) {
-      ranked.resize(state.items());
+      thread_local std::vector<float> all;
+      all.resize(state.items());
       for (std::size_t i = 0; i < state.items(); ++i) {
-        ranked[i] = {scoreOf(i), static_cast<std::int32_t>(i)};
+        all[i] = base + dotProduct(query.data(), state.item(i), s);
       }
       if (exclude_seen) {
-        // Seen items sort last and are cut below.
         for (auto i : seen) {
-          ranked[static_cast<std::size_t>(i)].first = -std::numeric_limits<float>::infinity();
+          all[static_cast<std::size_t>(i)] = -std::numeric_limits<float>::infinity();
+        }
+      }
+      for (std::size_t i = 0; i < state.items(); ++i) {
+        if (all[i] != -std::numeric_limits<float>::infinity()) {
+          selection.offer(all[i], static_cast<std::int32_t>(i));
         }
       }
     } else {
       for (auto i : *pool) {
         if (!exclude_seen || !std::binary_search(seen.begin(), seen.end(), i)) {
-          ranked.emplace_back(scoreOf(static_cast<std::size_t>(i)), i);
+          selection.offer(
+              base + dotProduct(query.data(), state.item(static_cast<std::size_t>(i)), s), i);
         }
       }
     }
   }
-  const std::size_t take = std::min(k, ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(take),
-                    ranked.end(), better);
-  std::size_t written = 0;
-  for (std::size_t r = 0; r < take; ++r) {
-    if (ranked[r].first == -std::numeric_limits<float>::infinity()) {
-      break;  // only excluded items remain
+  const std::vector<Ranked>& best = selection.sorted();
+  for (std::size_t r = 0; r < k; ++r) {
+    if (r < best.size()) {
+      items[r] = state.item_ids[static_cast<std::size_t>(best[r].second)];
+      scores[r] = best[r].first;
+    } else {
+      items[r].clear();
+      scores[r] = 0.0f;
     }
-    items[written] = state.item_ids[static_cast<std::size_t>(ranked[r].second)];
-    scores[written] = ranked[r].first;
-    ++written;
-  }
-  for (; written < k; ++written) {
-    items[written].clear();
-    scores[written] = 0.0f;
   }
 }
 

@@ -191,11 +191,7 @@ float MfState::score(std::size_t u, std::size_t i) const {
   const float* p = user(u);
   const float* q = item(i);
   const std::size_t k = stride() - 1;
-  float s = 0;
-  for (std::size_t d = 0; d < k; ++d) {
-    s += p[d] * q[d];
-  }
-  return mu + p[k] + q[k] + s;
+  return mu + p[k] + q[k] + dotProduct(p, q, k);
 }
 
 float MfState::fallbackScore(std::int64_t u, std::int64_t i) const {

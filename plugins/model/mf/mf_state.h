@@ -31,6 +31,24 @@ struct MfTextHash {
 };
 using MfIdMap = std::unordered_map<std::string, std::int32_t, MfTextHash, std::equal_to<>>;
 
+/// a . b over n floats, in 8 independent partial sums so the compiler can vectorise it without
+/// reassociating (the same order, so the same result, everywhere it is used).
+inline float dotProduct(const float* a, const float* b, std::size_t n) {
+  float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t d = 0;
+  for (; d + 8 <= n; d += 8) {
+    for (std::size_t j = 0; j < 8; ++j) {
+      partial[j] += a[d + j] * b[d + j];
+    }
+  }
+  float total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+                ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+  for (; d < n; ++d) {
+    total += a[d] * b[d];
+  }
+  return total;
+}
+
 /// A small splitmix64 generator: the same numbers on every platform.
 class MfRng {
  public:

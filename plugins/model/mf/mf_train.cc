@@ -87,14 +87,6 @@ void initTable(std::vector<float>& table, std::size_t rows, std::size_t rank, do
   }
 }
 
-float dot(const float* a, const float* b, std::size_t n) {
-  float s = 0;
-  for (std::size_t d = 0; d < n; ++d) {
-    s += a[d] * b[d];
-  }
-  return s;
-}
-
 double explicitMse(const MfTrainingSet& set, const MfState& state) {
   double sum = 0;
   for (std::size_t r = 0; r < set.user.size(); ++r) {
@@ -153,7 +145,7 @@ void trainAdam(const MfTrainingSet& set, const MfOptions& options, double l2_sta
         const std::size_t i = static_cast<std::size_t>(set.item[order[j]]);
         const float* p = state.user_table.data() + u * s;
         const float* q = state.item_table.data() + i * s;
-        const float e = state.mu + p[k] + q[k] + dot(p, q, k) - set.value[order[j]];
+        const float e = state.mu + p[k] + q[k] + dotProduct(p, q, k) - set.value[order[j]];
         loss += static_cast<double>(e) * e;
         float* gp = sides[0].g.data() + u * s;
         float* gq = sides[1].g.data() + i * s;
@@ -214,7 +206,7 @@ void trainSgd(const MfTrainingSet& set, const MfOptions& options, MfRng& rng, Fi
     for (auto r : order) {
       float* p = state.user_table.data() + static_cast<std::size_t>(set.user[r]) * s;
       float* q = state.item_table.data() + static_cast<std::size_t>(set.item[r]) * s;
-      const float e = set.value[r] - (state.mu + p[k] + q[k] + dot(p, q, k));
+      const float e = set.value[r] - (state.mu + p[k] + q[k] + dotProduct(p, q, k));
       loss += static_cast<double>(e) * e;
       for (std::size_t d = 0; d < k; ++d) {
         const float pd = p[d];
@@ -292,7 +284,7 @@ void trainImplicitAls(const MfTrainingSet& set, const MfOptions& options, FitObs
       for (const auto& e : by_user.row(u)) {
         const double c = 1.0 + state.alpha * e.value;
         const double score =
-            dot(x, state.item_table.data() + static_cast<std::size_t>(e.item) * s, k);
+            dotProduct(x, state.item_table.data() + static_cast<std::size_t>(e.item) * s, k);
         objective += c - 2 * c * score + (c - 1) * score * score;
       }
     }
