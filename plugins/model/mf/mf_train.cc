@@ -183,7 +183,7 @@ void trainAdam(const MfTrainingSet& set, const MfOptions& options, double l2_sta
         side.touched.clear();
       }
     }
-    if (observer.onIteration(static_cast<std::uint64_t>(epoch),
+    if (observer.onIteration(static_cast<std::uint64_t>(epoch + 1),
                              loss / static_cast<double>(std::max<std::size_t>(1, order.size())))) {
       return;
     }
@@ -216,7 +216,7 @@ void trainSgd(const MfTrainingSet& set, const MfOptions& options, MfRng& rng, Fi
       p[k] += lr * (e - lb * p[k]);
       q[k] += lr * (e - lb * q[k]);
     }
-    if (observer.onIteration(static_cast<std::uint64_t>(epoch),
+    if (observer.onIteration(static_cast<std::uint64_t>(epoch + 1),
                              loss / static_cast<double>(std::max<std::size_t>(1, order.size())))) {
       return;
     }
@@ -243,7 +243,7 @@ void trainExplicitAls(const MfTrainingSet& set, const MfOptions& options, FitObs
   for (std::int64_t epoch = 0; epoch < options.epochs; ++epoch) {
     sweep(by_user, set.users, state.item_table, state.user_table);
     sweep(by_item, set.items, state.user_table, state.item_table);
-    if (observer.onIteration(static_cast<std::uint64_t>(epoch), explicitMse(set, state))) {
+    if (observer.onIteration(static_cast<std::uint64_t>(epoch + 1), explicitMse(set, state))) {
       return;
     }
   }
@@ -294,7 +294,7 @@ void trainImplicitAls(const MfTrainingSet& set, const MfOptions& options, FitObs
       }
     }
     const double n = static_cast<double>(std::max<std::size_t>(1, by_user.entries.size()));
-    if (observer.onIteration(static_cast<std::uint64_t>(epoch), objective / n)) {
+    if (observer.onIteration(static_cast<std::uint64_t>(epoch + 1), objective / n)) {
       return;
     }
   }
@@ -345,7 +345,7 @@ void trainBpr(const MfTrainingSet& set, const MfOptions& options, MfRng& rng, Fi
       qj[k] += lr * (-g - lb * qj[k]);
     }
     if (observer.onIteration(
-            static_cast<std::uint64_t>(epoch),
+            static_cast<std::uint64_t>(epoch + 1),
             loss / static_cast<double>(std::max<std::size_t>(1, set.user.size())))) {
       return;
     }
