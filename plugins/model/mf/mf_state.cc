@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "aimass/byte_io.h"
+#include "aimass/util/cholesky.h"
 
 namespace aimass::plugins::model {
 
@@ -15,39 +16,10 @@ double MfRng::normal() {
 }
 
 bool solveSpd(std::vector<double>& a, std::vector<double>& b, std::size_t n) {
-  // A = L L^T, L stored in the lower triangle of a.
-  for (std::size_t j = 0; j < n; ++j) {
-    double d = a[j * n + j];
-    for (std::size_t k = 0; k < j; ++k) {
-      d -= a[j * n + k] * a[j * n + k];
-    }
-    if (!(d > 0)) {
-      return false;
-    }
-    d = std::sqrt(d);
-    a[j * n + j] = d;
-    for (std::size_t i = j + 1; i < n; ++i) {
-      double s = a[i * n + j];
-      for (std::size_t k = 0; k < j; ++k) {
-        s -= a[i * n + k] * a[j * n + k];
-      }
-      a[i * n + j] = s / d;
-    }
+  if (cholesky(a, n) != n) {
+    return false;
   }
-  for (std::size_t i = 0; i < n; ++i) {  // L y = b
-    double s = b[i];
-    for (std::size_t k = 0; k < i; ++k) {
-      s -= a[i * n + k] * b[k];
-    }
-    b[i] = s / a[i * n + i];
-  }
-  for (std::size_t i = n; i-- > 0;) {  // L^T x = y
-    double s = b[i];
-    for (std::size_t k = i + 1; k < n; ++k) {
-      s -= a[k * n + i] * b[k];
-    }
-    b[i] = s / a[i * n + i];
-  }
+  choleskySolve(a, n, b.data());
   return true;
 }
 

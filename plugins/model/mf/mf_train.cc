@@ -223,78 +223,72 @@ void trainSgd(const MfTrainingSet& set, const MfOptions& options, MfRng& rng, Fi
   }
 }
 
-/// Explicit ALS with biases: alternating ridge steps, each row weighted by its interactions
-/// (l2 * n, the per-interaction penalty of the other solvers).
-void trainExplicitAls(const MfTrainingSet& set, const MfOptions& options, FitObserver& observer,
-                      MfState& state, std::size_t threads) {
+/// The HKV objective per interaction: the sum over all pairs of c (p - x.y)^2 plus the
+/// penalty, where the pairs without interactions contribute x^T (Y^T Y) x minus the sum over the
+/// observed ones of (x.y)^2.
+double implicitObjective(const Csr& by_user, std::size_t users, std::size_t items,
+                         const MfState& state) {
   const std::size_t k = static_cast<std::size_t>(state.rank), s = k + 1;
-  const Csr by_user = groupBy(set.user, set.item, set.value, set.users, false);
-  const Csr by_item = groupBy(set.item, set.user, set.value, set.items, false);
-  auto sweep = [&](const Csr& rows, std::size_t count, const std::vector<float>& other,
-                   std::vector<float>& out) {
-    parallelFor(count, threads, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t r = begin; r < end; ++r) {
-        const double n = static_cast<double>(rows.row(r).size());
-        solveBiasedRow(rows.row(r), other.data(), k, state.mu, state.l2_factors * n,
-                       state.l2_biases * n, out.data() + r * s);
+  const std::vector<double> gram = gramOf(state.item_table, items, k);
+  double objective = 0;
+  for (std::size_t u = 0; u < users; ++u) {
+    const float* x = state.user_table.data() + u * s;
+    for (std::size_t a = 0; a < k; ++a) {
+      for (std::size_t b = 0; b < k; ++b) {
+        objective += x[a] * gram[a * k + b] * x[b];
       }
-    });
-  };
-  for (std::int64_t epoch = 0; epoch < options.epochs; ++epoch) {
-    sweep(by_user, set.users, state.item_table, state.user_table);
-    sweep(by_item, set.items, state.user_table, state.item_table);
-    if (observer.onIteration(static_cast<std::uint64_t>(epoch + 1), explicitMse(set, state))) {
-      return;
+    }
+    for (const auto& e : by_user.row(u)) {
+      const double c = 1.0 + state.alpha * e.value;
+      const double score =
+          dotProduct(x, state.item_table.data() + static_cast<std::size_t>(e.item) * s, k);
+      objective += c - 2 * c * score + (c - 1) * score * score;
     }
   }
+  for (const auto* table : {&state.user_table, &state.item_table}) {
+    for (std::size_t at = 0; at < table->size(); ++at) {
+      objective += at % s == k ? 0.0 : state.l2_factors * (*table)[at] * (*table)[at];
+    }
+  }
+  return objective / static_cast<double>(std::max<std::size_t>(1, by_user.entries.size()));
 }
 
-/// Weighted ALS for implicit feedback (Hu, Koren and Volinsky 2008): preference 1 for observed
-/// pairs and 0 elsewhere, confidence 1 + alpha r; each step uses the Gram matrix of the fixed
-/// side once for all rows, so a row costs O(n_u k^2 + k^3).
-void trainImplicitAls(const MfTrainingSet& set, const MfOptions& options, FitObserver& observer,
-                      MfState& state, std::size_t threads) {
+/// Alternating least squares: each user's row solved exactly against the fixed items, then each
+/// item's against the fixed users, `epochs` times.
+/// - Explicit: ridge steps with biases, each row weighted by its interactions (l2 * n, the
+///   per-interaction penalty of the other solvers).
+/// - Implicit: the weighted ALS of Hu, Koren and Volinsky (2008): preference 1 for observed
+///   pairs and 0 elsewhere, confidence 1 + alpha r (repeated pairs add up); each step uses the
+///   Gram matrix of the fixed side once for all rows, so a row costs O(n_u k^2 + k^3).
+void trainAls(const MfTrainingSet& set, const MfOptions& options, FitObserver& observer,
+              MfState& state, std::size_t threads) {
+  const bool implicit = state.feedback == MfFeedback::kImplicit;
   const std::size_t k = static_cast<std::size_t>(state.rank), s = k + 1;
-  const Csr by_user = groupBy(set.user, set.item, set.value, set.users, true);
-  const Csr by_item = groupBy(set.item, set.user, set.value, set.items, true);
+  const Csr by_user = groupBy(set.user, set.item, set.value, set.users, implicit);
+  const Csr by_item = groupBy(set.item, set.user, set.value, set.items, implicit);
   auto sweep = [&](const Csr& rows, std::size_t count, const std::vector<float>& other,
                    std::size_t other_rows, std::vector<float>& out) {
-    const std::vector<double> gram = gramOf(other, other_rows, k);
+    const std::vector<double> gram =
+        implicit ? gramOf(other, other_rows, k) : std::vector<double>();
     parallelFor(count, threads, [&](std::size_t begin, std::size_t end) {
       for (std::size_t r = begin; r < end; ++r) {
-        solveImplicitRow(rows.row(r), other.data(), k, gram, state.alpha, state.l2_factors,
-                         out.data() + r * s);
+        if (implicit) {
+          solveImplicitRow(rows.row(r), other.data(), k, gram, state.alpha, state.l2_factors,
+                           out.data() + r * s);
+        } else {
+          const double n = static_cast<double>(rows.row(r).size());
+          solveBiasedRow(rows.row(r), other.data(), k, state.mu, state.l2_factors * n,
+                         state.l2_biases * n, out.data() + r * s);
+        }
       }
     });
   };
   for (std::int64_t epoch = 0; epoch < options.epochs; ++epoch) {
     sweep(by_user, set.users, state.item_table, set.items, state.user_table);
     sweep(by_item, set.items, state.user_table, set.users, state.item_table);
-    // The objective: sum over all pairs of c (p - x.y)^2 plus the penalty, where the pairs
-    // without interactions contribute x^T (Y^T Y) x - sum over observed of (x.y)^2.
-    const std::vector<double> gram = gramOf(state.item_table, set.items, k);
-    double objective = 0;
-    for (std::size_t u = 0; u < set.users; ++u) {
-      const float* x = state.user_table.data() + u * s;
-      for (std::size_t a = 0; a < k; ++a) {
-        for (std::size_t b = 0; b < k; ++b) {
-          objective += x[a] * gram[a * k + b] * x[b];
-        }
-      }
-      for (const auto& e : by_user.row(u)) {
-        const double c = 1.0 + state.alpha * e.value;
-        const double score =
-            dotProduct(x, state.item_table.data() + static_cast<std::size_t>(e.item) * s, k);
-        objective += c - 2 * c * score + (c - 1) * score * score;
-      }
-    }
-    for (const auto* table : {&state.user_table, &state.item_table}) {
-      for (std::size_t at = 0; at < table->size(); ++at) {
-        objective += at % s == k ? 0.0 : state.l2_factors * (*table)[at] * (*table)[at];
-      }
-    }
-    const double n = static_cast<double>(std::max<std::size_t>(1, by_user.entries.size()));
-    if (observer.onIteration(static_cast<std::uint64_t>(epoch + 1), objective / n)) {
+    const double loss = implicit ? implicitObjective(by_user, set.users, set.items, state)
+                                 : explicitMse(set, state);
+    if (observer.onIteration(static_cast<std::uint64_t>(epoch + 1), loss)) {
       return;
     }
   }
@@ -379,11 +373,7 @@ void trainMf(const MfTrainingSet& set, MfSolver solver, const MfOptions& options
       trainSgd(set, options, rng, observer, state);
       break;
     case MfSolver::kAls:
-      if (state.feedback == MfFeedback::kExplicit) {
-        trainExplicitAls(set, options, observer, state, threads);
-      } else {
-        trainImplicitAls(set, options, observer, state, threads);
-      }
+      trainAls(set, options, observer, state, threads);
       break;
     case MfSolver::kBpr:
       trainBpr(set, options, rng, observer, state);
