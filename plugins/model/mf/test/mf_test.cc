@@ -4,9 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "aimass/plugin.h"
@@ -279,6 +281,45 @@ TEST(MatrixFactorizationTest, LearnChecksEveryRowFirstAndReplaysDeterministicall
   ASSERT_TRUE(replay->save(b).ok());
   EXPECT_EQ(a, b);
   EXPECT_NE(a, before);
+}
+
+TEST(MatrixFactorizationTest, PredictRunsWhileLearnAddsUsers) {
+  auto model = loaded(handState());
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      PredictOptions top;
+      top.top_k = 2;
+      while (!done) {
+        TensorMap in, out;
+        in.set("user", ids({"alice", "user7", "user300"}));
+        if (!model->predict(in, out, top).ok() || out.find("items")->shape() != Shape{3, 2}) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (int u = 0; u < 400; ++u) {
+    TensorMap obs;
+    obs.set("user", ids({"user" + std::to_string(u)}));
+    obs.set("item", ids({u % 2 == 0 ? "b" : "c"}));
+    obs.set("rating", Tensor::fromVector<float>({4}, {1}));
+    ASSERT_TRUE(model->onlineLearning()->learn(obs).ok());
+  }
+  done = true;
+  for (auto& t : readers) {
+    t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  TensorMap in, out;
+  in.set("user", ids({"user300"}));
+  PredictOptions top;
+  top.top_k = 1;
+  ASSERT_TRUE(model->predict(in, out, top).ok());
+  EXPECT_FALSE(out.find("fallback")->data<bool>()[0]) << "learned users are known";
+  EXPECT_NE(out.find("items")->strings()[0], "b") << "user300 rated b: it is excluded";
 }
 
 TEST(MatrixFactorizationTest, ImplicitObservationsTakeNoRating) {

@@ -64,6 +64,15 @@ class InteractionsData final : public Dataset {
     const double qi[2] = {std::cos(i * 0.9), std::sin(i * 0.4)};
     return 3.0 + 0.3 * std::sin(u * 2.1) + 0.4 * std::cos(i * 1.7) + pu[0] * qi[0] + pu[1] * qi[1];
   }
+  /// Every training row as (user id, item id, rating).
+  void rows(std::vector<std::string>& users, std::vector<std::string>& items,
+            std::vector<float>& ratings) const {
+    for (std::size_t r = 0; r < users_.size(); ++r) {
+      users.push_back(schema_.id_names[0][static_cast<std::size_t>(users_[r])]);
+      items.push_back(schema_.id_names[1][static_cast<std::size_t>(items_[r])]);
+      ratings.push_back(ratings_[r]);
+    }
+  }
   bool rated(int u, int i) const {
     for (std::size_t r = 0; r < users_.size(); ++r) {
       if (users_[r] == u && items_[r] == i) {
@@ -203,6 +212,37 @@ inline CheckResults checkRecommender(Model& model) {
     }
     expectThat(r, "pair scores are finite; 'known' is false exactly for unknown ids",
                finite && k[0] && k[1] && !k[2] && !k[3]);
+  }
+
+  // A model whose feedback takes ratings predicts ratings: its scores of the training pairs
+  // must fit them better than their mean does.
+  bool predicts_ratings = false;
+  if (const OnlineLearning* online = model.onlineLearning()) {
+    for (const auto& spec : online->observationInputs()) {
+      predicts_ratings = predicts_ratings || spec.name == tn::kRating;
+    }
+  }
+  if (predicts_ratings) {
+    std::vector<std::string> users, items;
+    std::vector<float> ratings;
+    data.rows(users, items, ratings);
+    TensorMap in, out;
+    in.set(tn::kUser, d::ids(users));
+    in.set(tn::kItem, d::ids(items));
+    Status s = model.predict(in, out, {});
+    double mean = 0, fit = 0, spread = 0;
+    for (float v : ratings) {
+      mean += v / static_cast<double>(ratings.size());
+    }
+    for (std::size_t row = 0; s.ok() && row < ratings.size(); ++row) {
+      const double e = out.find(tn::kScore)->data<float>()[row] - ratings[row];
+      fit += e * e;
+      spread += (ratings[row] - mean) * (ratings[row] - mean);
+    }
+    expectThat(r, "pair scores fit the training ratings better than their mean",
+               s.ok() && fit < 0.5 * spread,
+               s.toString() + " squared error " + std::to_string(fit) + " against " +
+                   std::to_string(spread) + " around the mean");
   }
 
   // Top-k: known users, one unknown user.
