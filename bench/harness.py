@@ -168,6 +168,21 @@ def workload_w2(args):
     return a, p, p["seconds"] / a["seconds"]
 
 
+def workload_w4(args):
+    # bench/w4 (w4/w4.cc): model.mf's defaults (Adam, one thread) on ratings_train.csv, RMSE on
+    # ratings_test.csv, and top-10 latency over a 10,000-item catalogue; the peer is PyTorch's
+    # biased MF with the same rank, optimizer, batch and epochs.
+    w4 = os.path.join(args.build, "bench", "w4")
+    mine, theirs = [], []
+    for run_index in range(args.runs):
+        out, _, _ = run([w4, "--seed", str(run_index + 1)],
+                        aimass_env(args.threads, run_index + 1), "bench/w4")
+        mine.append(last_json_line(out, "bench/w4"))
+        theirs.append(run_peer("w4_torch.py", args.threads, run_index + 1))
+    a, p = medians(mine), medians(theirs)
+    return a, p, p["s_per_epoch"] / a["s_per_epoch"]
+
+
 def workload_w9(args):
     config = os.path.join(ROOT, "configs", "quickstart.yaml")
     mine, theirs = [], []
@@ -812,7 +827,8 @@ def workload_w11(args):
     return a, p, {pruner: p[pruner]["wall_s"] / a["wall_s"] for pruner in W11_PRUNERS}
 
 
-WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W6": workload_w6,
+WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W4": workload_w4,
+             "W6": workload_w6,
              "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "W11": workload_w11,
              "registry": workload_registry,
              "tracking": workload_tracking}

@@ -12,6 +12,7 @@
 #include "aimass/core/host_services.h"
 #include "aimass/core/plugin_loader.h"
 #include "aimass/testing/conformance.h"
+#include "aimass/testing/recommender_conformance.h"
 #include "aimass/util/json_writer.h"
 #include "param_conversion.h"
 
@@ -314,8 +315,13 @@ class TypeChecker {
     // The registry, alive for the whole check, keeps the plugin library loaded;
     // the node is destroyed before the host and the scratch folder it may use.
     testing::CheckResults results;
-    Status ran =
-        guard("conformance suite", [&] { results = testing::runConformance(*made, host); });
+    Status ran = guard("conformance suite", [&] {
+      // Recommenders take ids, not features: they get their own suite.
+      auto* model = made->kind() == NodeKind::kModel ? static_cast<Model*>(made.get()) : nullptr;
+      results = model != nullptr && model->schema().task == Task::kRecommendation
+                    ? testing::checkRecommender(*model)
+                    : testing::runConformance(*made, host);
+    });
     for (const auto& result : results) {
       add(result.name, result.passed, result.detail);
     }

@@ -1,200 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "csv.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <numeric>
-#include <system_error>
 #include <unordered_map>
 #include <utility>
+
+#include "aimass/util/csv_text.h"
 
 namespace aimass::plugins::dataset {
 
 namespace {
-
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-/// Splits CSV text into records of fields (RFC 4180 plus CRLF/LF line ends and blank lines).
-/// Fields are views into the text, or into scratch strings for quoted fields with "" escapes;
-/// they stay valid until the next call to next().
-class RecordReader {
- public:
-  RecordReader(std::string_view text, char delimiter, std::string_view source)
-      : text_(text), delimiter_(delimiter), source_(source) {}
-
-  /// Reads the next non-blank record. False at the end of the text.
-  Expected<bool> next(std::vector<std::string_view>& fields) {
-    for (;;) {
-      if (pos_ >= text_.size()) {
-        return false;
-      }
-      record_line_ = line_;
-      fields.clear();
-      scratch_used_ = 0;
-      bool blank = true;
-      for (;;) {
-        AIMASS_ASSIGN_OR_RETURN(bool quoted, readField(fields));
-        blank = blank && !quoted && fields.back().empty();
-        if (pos_ < text_.size() && text_[pos_] == delimiter_) {
-          ++pos_;
-          blank = false;
-          continue;
-        }
-        break;  // end of line or of text
-      }
-      if (!blank) {
-        return true;
-      }
-    }
-  }
-
-  /// The line the last record started on (1-based).
-  std::size_t line() const { return record_line_; }
-
- private:
-  /// Reads one field at pos_ and consumes a following line end. Returns whether it was quoted.
-  Expected<bool> readField(std::vector<std::string_view>& fields) {
-    // Spaces before an opening quote are allowed ( "a", "b"); elsewhere they stay in the field.
-    std::size_t first = pos_;
-    while (first < text_.size() && (text_[first] == ' ' || text_[first] == '\t') &&
-           text_[first] != delimiter_) {
-      ++first;
-    }
-    if (first < text_.size() && text_[first] == '"') {
-      pos_ = first;
-      std::size_t start_line = line_;
-      std::size_t begin = ++pos_;
-      bool escaped = false;
-      for (;;) {
-        std::size_t q = text_.find('"', pos_);
-        if (q == std::string_view::npos) {
-          return invalidArgument(std::string(source_) + ":" + std::to_string(start_line) +
-                                 ": a quoted field is never closed (missing '\"')");
-        }
-        line_ += static_cast<std::size_t>(
-            std::count(text_.begin() + static_cast<std::ptrdiff_t>(pos_),
-                       text_.begin() + static_cast<std::ptrdiff_t>(q), '\n'));
-        if (q + 1 < text_.size() && text_[q + 1] == '"') {
-          escaped = true;
-          pos_ = q + 2;
-          continue;
-        }
-        std::string_view raw = text_.substr(begin, q - begin);
-        pos_ = q + 1;
-        if (escaped) {
-          if (scratch_used_ == scratch_.size()) {
-            scratch_.emplace_back();
-          }
-          std::string& unescaped = scratch_[scratch_used_++];
-          unescaped.clear();
-          for (std::size_t i = 0; i < raw.size(); ++i) {
-            unescaped += raw[i];
-            if (raw[i] == '"') {
-              ++i;  // skip the second quote of ""
-            }
-          }
-          fields.push_back(unescaped);
-        } else {
-          fields.push_back(raw);
-        }
-        break;
-      }
-      // After the closing quote only spaces, a delimiter or a line end may follow.
-      while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t') &&
-             text_[pos_] != delimiter_) {
-        ++pos_;
-      }
-      if (pos_ < text_.size() && text_[pos_] != delimiter_ && !atLineEnd()) {
-        return invalidArgument(std::string(source_) + ":" + std::to_string(line_) +
-                               ": unexpected " + quote(text_.substr(pos_, 1)) +
-                               " after a closing quote");
-      }
-      consumeLineEnd();
-      return true;
-    }
-    std::size_t begin = pos_;
-    while (pos_ < text_.size() && text_[pos_] != delimiter_ && text_[pos_] != '\n') {
-      ++pos_;
-    }
-    std::string_view field = text_.substr(begin, pos_ - begin);
-    if (!field.empty() && field.back() == '\r') {
-      field.remove_suffix(1);
-    }
-    fields.push_back(field);
-    consumeLineEnd();
-    return false;
-  }
-
-  bool atLineEnd() const {
-    return text_[pos_] == '\n' ||
-           (text_[pos_] == '\r' && (pos_ + 1 == text_.size() || text_[pos_ + 1] == '\n'));
-  }
-
-  void consumeLineEnd() {
-    if (pos_ < text_.size() && text_[pos_] == '\r' && pos_ + 1 < text_.size() &&
-        text_[pos_ + 1] == '\n') {
-      ++pos_;
-    }
-    if (pos_ < text_.size() && text_[pos_] == '\r' && pos_ + 1 == text_.size()) {
-      ++pos_;
-    }
-    if (pos_ < text_.size() && text_[pos_] == '\n') {
-      ++pos_;
-      ++line_;
-    }
-  }
-
-  std::string_view text_;
-  char delimiter_;
-  std::string_view source_;
-  std::size_t pos_ = 0;
-  std::size_t line_ = 1;
-  std::size_t record_line_ = 1;
-  std::vector<std::string> scratch_;
-  std::size_t scratch_used_ = 0;
-};
-
-/// Parses a finite FP32 number; an error message (without location) otherwise.
-std::optional<std::string> parseNumber(std::string_view field, float& out) {
-  std::string_view s = trim(field);
-  if (s.empty()) {
-    return std::string("is empty (missing values are not supported)");
-  }
-  std::string_view digits = s.front() == '+' ? s.substr(1) : s;
-  double value = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (ec == std::errc::result_out_of_range) {
-    return quote(s) + " is out of range for a 32-bit float";
-  }
-  if (ec != std::errc() || end != digits.data() + digits.size()) {
-    return quote(s) + " is not a number";
-  }
-  if (!std::isfinite(value)) {
-    return quote(s) + " is not finite (NaN and Inf are not allowed)";
-  }
-  if (std::fabs(value) > std::numeric_limits<float>::max()) {
-    return quote(s) + " is out of range for a 32-bit float";
-  }
-  out = static_cast<float>(value);
-  return std::nullopt;
-}
 
 std::optional<std::int64_t> parseInteger(std::string_view s) {
   std::string_view digits = !s.empty() && s.front() == '+' ? s.substr(1) : s;
@@ -232,7 +52,7 @@ std::string didYouMean(std::string_view name, const std::vector<std::string>& na
       best = candidate;
     }
   }
-  return best.empty() ? std::string() : "; did you mean " + quote(best) + "?";
+  return best.empty() ? std::string() : "; did you mean " + csvQuote(best) + "?";
 }
 
 std::string joinNames(const std::vector<std::string>& names) {
@@ -243,75 +63,13 @@ std::string joinNames(const std::vector<std::string>& names) {
   return names.size() > 20 ? out + ", ..." : out;
 }
 
-Status readFile(const std::filesystem::path& path, std::string& out) {
-  auto fail = [&](int err, std::string_view what) -> Status {
-    std::string message = "cannot " + std::string(what) + " CSV file " + quote(path.string()) +
-                          ": " + std::system_category().message(err);
-    switch (err) {
-      case ENOENT:
-        return notFound(std::move(message));
-      case EACCES:
-      case EPERM:
-        return permissionDenied(std::move(message));
-      default:
-        return invalidArgument(std::move(message));
-    }
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return fail(errno, "open");
-  }
-  struct stat info {};
-  if (::fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) {
-    ::close(fd);
-    return invalidArgument("CSV path " + quote(path.string()) + " is a folder, not a file");
-  }
-  Status status = guard("reading " + quote(path.string()), [&]() -> Status {
-    // Read straight into the string, growing it if the file grew since fstat().
-    std::size_t size = 0;
-    out.resize(static_cast<std::size_t>(std::max<off_t>(info.st_size, 0)) + 1);
-    for (;;) {
-      if (size == out.size()) {
-        out.resize(out.size() * 2);
-      }
-      ssize_t n = ::read(fd, out.data() + size, out.size() - size);
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return fail(errno, "read");
-      }
-      if (n == 0) {
-        out.resize(size);
-        return okStatus();
-      }
-      size += static_cast<std::size_t>(n);
-    }
-  });
-  ::close(fd);
-  return status;
-}
-
 }  // namespace
 
-std::string CsvDataset::fnv1aHex(std::string_view bytes) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  static const char* kHex = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = kHex[hash & 15];
-    hash >>= 4;
-  }
-  return out;
-}
+std::string CsvDataset::fnv1aHex(std::string_view bytes) { return aimass::fnv1aHex(bytes); }
 
 Expected<std::unique_ptr<CsvDataset>> CsvDataset::open(const CsvOptions& options) {
   std::string text;
-  AIMASS_RETURN_IF_ERROR(readFile(options.path, text));
+  AIMASS_RETURN_IF_ERROR(readCsvFile(options.path, text));
   return parse(text, options.path.string(), options);
 }
 
@@ -322,29 +80,29 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
   const std::string src(source);
   const std::string fingerprint = fnv1aHex(text);
   if (options.delimiter == '"' || options.delimiter == '\n' || options.delimiter == '\r') {
-    return invalidArgument("CSV delimiter " + quote(std::string(1, options.delimiter)) +
+    return invalidArgument("CSV delimiter " + csvQuote(std::string(1, options.delimiter)) +
                            " cannot be a quote or a line end");
   }
   if (text.starts_with("\xEF\xBB\xBF")) {
     text.remove_prefix(3);  // UTF-8 byte-order mark
   }
-  if (trim(text).find_first_not_of("\r\n \t") == std::string_view::npos) {
-    return invalidArgument("CSV file " + quote(src) + " is empty");
+  if (csvTrim(text).find_first_not_of("\r\n \t") == std::string_view::npos) {
+    return invalidArgument("CSV file " + csvQuote(src) + " is empty");
   }
 
-  Status status = guard("parsing " + quote(src), [&]() -> Status {
-    RecordReader reader(text, options.delimiter, src);
+  Status status = guard("parsing " + csvQuote(src), [&]() -> Status {
+    CsvRecordReader reader(text, options.delimiter, src);
     std::vector<std::string_view> fields;
     AIMASS_ASSIGN_OR_RETURN(bool has_first, reader.next(fields));
     if (!has_first) {
-      return invalidArgument("CSV file " + quote(src) + " is empty");
+      return invalidArgument("CSV file " + csvQuote(src) + " is empty");
     }
 
     // Column names.
     std::vector<std::string> names;
     if (options.header) {
       for (std::size_t i = 0; i < fields.size(); ++i) {
-        std::string name(trim(fields[i]));
+        std::string name(csvTrim(fields[i]));
         if (name.empty()) {
           return invalidArgument(src + ":" + std::to_string(reader.line()) + ": column " +
                                  std::to_string(i + 1) +
@@ -354,7 +112,7 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
         auto previous = std::find(names.begin(), names.end(), name);
         if (previous != names.end()) {
           return invalidArgument(src + ":" + std::to_string(reader.line()) + ": column name " +
-                                 quote(name) + " appears twice (columns " +
+                                 csvQuote(name) + " appears twice (columns " +
                                  std::to_string(previous - names.begin() + 1) + " and " +
                                  std::to_string(i + 1) + ")");
         }
@@ -369,8 +127,8 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
                            std::string_view role) -> Expected<std::size_t> {
       auto it = std::find(names.begin(), names.end(), name);
       if (it == names.end()) {
-        return invalidArgument(std::string(role) + " column " + quote(name) + " is not in " +
-                               quote(src) + didYouMean(name, names) +
+        return invalidArgument(std::string(role) + " column " + csvQuote(name) + " is not in " +
+                               csvQuote(src) + didYouMean(name, names) +
                                " (columns: " + joinNames(names) + ")");
       }
       return static_cast<std::size_t>(it - names.begin());
@@ -388,11 +146,11 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
       for (const auto& name : *options.columns) {
         AIMASS_ASSIGN_OR_RETURN(std::size_t index, columnIndex(name, "feature"));
         if (label_index && index == *label_index) {
-          return invalidArgument("column " + quote(name) +
+          return invalidArgument("column " + csvQuote(name) +
                                  " is the label and cannot also be a feature");
         }
         if (std::find(feature_index.begin(), feature_index.end(), index) != feature_index.end()) {
-          return invalidArgument("column " + quote(name) + " is listed twice in 'columns'");
+          return invalidArgument("column " + csvQuote(name) + " is listed twice in 'columns'");
         }
         feature_index.push_back(index);
       }
@@ -404,8 +162,8 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
       }
     }
     if (feature_index.empty()) {
-      return invalidArgument(quote(src) + " has no feature columns besides the label " +
-                             quote(*options.label));
+      return invalidArgument(csvQuote(src) + " has no feature columns besides the label " +
+                             csvQuote(*options.label));
     }
 
     const std::size_t width = feature_index.size();
@@ -435,15 +193,15 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
       }
       for (std::size_t index : feature_index) {
         float value = 0;
-        if (auto problem = parseNumber(fields[index], value)) {
-          return invalidArgument(where() + "column " + quote(names[index]) + ": " + *problem);
+        if (auto problem = parseCsvFloat(fields[index], value)) {
+          return invalidArgument(where() + "column " + csvQuote(names[index]) + ": " + *problem);
         }
         data->features_.push_back(value);
       }
       if (class_labels) {
-        std::string_view text_label = trim(fields[*label_index]);
+        std::string_view text_label = csvTrim(fields[*label_index]);
         if (text_label.empty()) {
-          return invalidArgument(where() + "column " + quote(names[*label_index]) +
+          return invalidArgument(where() + "column " + csvQuote(names[*label_index]) +
                                  ": the label is empty");
         }
         auto [it, inserted] = class_ids.try_emplace(std::string(text_label),
@@ -454,8 +212,8 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
         data->classes_.push_back(it->second);
       } else if (value_labels) {
         float value = 0;
-        if (auto problem = parseNumber(fields[*label_index], value)) {
-          return invalidArgument(where() + "column " + quote(names[*label_index]) + ": " +
+        if (auto problem = parseCsvFloat(fields[*label_index], value)) {
+          return invalidArgument(where() + "column " + csvQuote(names[*label_index]) + ": " +
                                  *problem);
         }
         data->values_.push_back(value);
@@ -463,7 +221,7 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
       ++data->rows_;
     }
     if (data->rows_ == 0) {
-      return invalidArgument("CSV file " + quote(src) + " has a header but no data rows");
+      return invalidArgument("CSV file " + csvQuote(src) + " has a header but no data rows");
     }
 
     DatasetSchema& schema = data->schema_;

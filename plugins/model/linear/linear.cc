@@ -8,15 +8,13 @@
 #include <utility>
 
 #include "aimass/byte_io.h"
+#include "aimass/util/cholesky.h"
 
 namespace aimass::plugins::model {
 
 namespace {
 
 constexpr std::uint64_t kFitBatchRows = 4096;
-/// A Cholesky pivot at or below this fraction of its original diagonal marks the system as
-/// numerically singular.
-constexpr double kPivotTolerance = 1e-10;
 
 std::string labelKindName(LabelKind kind) {
   switch (kind) {
@@ -30,52 +28,6 @@ std::string labelKindName(LabelKind kind) {
       return "next-token";
   }
   return "unknown";
-}
-
-/// Factorises the symmetric positive definite `a` (n x n, row-major) in place into its lower
-/// Cholesky factor. Returns the index of the first pivot that is not positive enough, or n.
-std::size_t cholesky(std::vector<double>& a, std::size_t n) {
-  std::vector<double> diagonal(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    diagonal[i] = a[i * n + i];
-  }
-  for (std::size_t j = 0; j < n; ++j) {
-    double d = a[j * n + j];
-    for (std::size_t k = 0; k < j; ++k) {
-      d -= a[j * n + k] * a[j * n + k];
-    }
-    if (!(d > kPivotTolerance * diagonal[j]) || !(d > 0)) {
-      return j;
-    }
-    const double l = std::sqrt(d);
-    a[j * n + j] = l;
-    for (std::size_t i = j + 1; i < n; ++i) {
-      double s = a[i * n + j];
-      for (std::size_t k = 0; k < j; ++k) {
-        s -= a[i * n + k] * a[j * n + k];
-      }
-      a[i * n + j] = s / l;
-    }
-  }
-  return n;
-}
-
-/// Solves L L' x = b in place for the factor from cholesky().
-void choleskySolve(const std::vector<double>& l, std::size_t n, double* b) {
-  for (std::size_t i = 0; i < n; ++i) {
-    double s = b[i];
-    for (std::size_t k = 0; k < i; ++k) {
-      s -= l[i * n + k] * b[k];
-    }
-    b[i] = s / l[i * n + i];
-  }
-  for (std::size_t i = n; i-- > 0;) {
-    double s = b[i];
-    for (std::size_t k = i + 1; k < n; ++k) {
-      s -= l[k * n + i] * b[k];
-    }
-    b[i] = s / l[i * n + i];
-  }
 }
 
 }  // namespace

@@ -247,6 +247,8 @@ TEST_F(CsvDatasetTest, BadRowsNameTheFileLineAndColumn) {
   EXPECT_THAT(loadError("a,b\n1,-inf\n"), HasSubstr(":2: column 'b': '-inf' is not finite"));
   EXPECT_THAT(loadError("a,b\n1,1e39\n"), HasSubstr("out of range for a 32-bit float"));
   EXPECT_THAT(loadError("a,b\n1,\n"), HasSubstr(":2: column 'b': is empty"));
+  // A line that starts with the delimiter is a record of its own with an empty first field.
+  EXPECT_THAT(loadError("a,b\n1,2\n,3\n"), HasSubstr(file + ":3: column 'a': is empty"));
   EXPECT_THAT(loadError("a,b\n1,2\n\"3,4\n"),
               HasSubstr(file + ":3: a quoted field is never closed"));
   EXPECT_THAT(loadError("a,b\n\"1\"x,2\n"),
