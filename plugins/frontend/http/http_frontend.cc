@@ -35,6 +35,7 @@ struct BuiltinRoute {
     kModelMetadata,
     kModelReady,
     kInfer,
+    kFeedback,
     kMlflowInvocations,
     kMlflowPing,
     kMlflowVersion,
@@ -64,6 +65,8 @@ constexpr BuiltinRoute kBuiltinRoutes[] = {
     {"GET", "/v2/models/{model}/versions/{version}/ready", BuiltinRoute::Action::kModelReady},
     {"POST", "/v2/models/{model}/infer", BuiltinRoute::Action::kInfer},
     {"POST", "/v2/models/{model}/versions/{version}/infer", BuiltinRoute::Action::kInfer},
+    {"POST", "/v2/models/{model}/feedback", BuiltinRoute::Action::kFeedback},
+    {"POST", "/v2/models/{model}/versions/{version}/feedback", BuiltinRoute::Action::kFeedback},
     {"POST", "/invocations", BuiltinRoute::Action::kMlflowInvocations},
     {"GET", "/ping", BuiltinRoute::Action::kMlflowPing},
     {"GET", "/health", BuiltinRoute::Action::kMlflowPing},
@@ -71,7 +74,8 @@ constexpr BuiltinRoute kBuiltinRoutes[] = {
 };
 
 /// The least role that may call a built-in route: health and readiness stay open, loading and
-/// unloading needs an operator, everything else a reader.
+/// unloading needs an operator, everything else a reader (feedback too: the clients that ask
+/// a recommender for items are those that report what users did with them).
 Role builtinRole(BuiltinRoute::Action action) {
   switch (action) {
     case BuiltinRoute::Action::kLive:
@@ -85,6 +89,7 @@ Role builtinRole(BuiltinRoute::Action action) {
     case BuiltinRoute::Action::kServerMetadata:
     case BuiltinRoute::Action::kModelMetadata:
     case BuiltinRoute::Action::kInfer:
+    case BuiltinRoute::Action::kFeedback:
     case BuiltinRoute::Action::kMlflowInvocations:
     case BuiltinRoute::Action::kMlflowVersion:
     case BuiltinRoute::Action::kRepositoryIndex:
@@ -281,7 +286,11 @@ OipRouter::Target OipRouter::screened(HttpRequest& request, HttpResponse& respon
   if (options_.authenticator) {
     return admit(request, required, request.principal, response) ? target : Target{};
   }
-  if (required >= Role::kOperator) {
+  // Without credentials, a browser page of another site must not change state: load, unload,
+  // and a model's learned feedback.
+  const bool changes_state =
+      target.builtin != nullptr && target.builtin->action == BuiltinRoute::Action::kFeedback;
+  if (required >= Role::kOperator || changes_state) {
     if (std::string why = crossSiteRefusal(request); !why.empty()) {
       refuse(request, 403, why, response);
       return {};
@@ -357,6 +366,9 @@ void OipRouter::serve(HttpRequest& request, HttpResponse& response, bool check) 
         }
         return;
       }
+      case BuiltinRoute::Action::kFeedback:
+        feedback(request, response);
+        return;
       case BuiltinRoute::Action::kMlflowInvocations:
         invocations(request, response);
         return;
@@ -638,7 +650,7 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
   }
   TensorMap outputs;
   InferFailure failure = InferFailure::kBackend;
-  Status predicted = (*pinned)->infer(decoded->inputs, PredictOptions{}, outputs, &failure);
+  Status predicted = (*pinned)->infer(decoded->inputs, decoded->options, outputs, &failure);
   if (!predicted.ok()) {
     int status = httpStatusFor(predicted);
     if (failure == InferFailure::kBackend && status >= 500 && status != 503) {
@@ -649,6 +661,21 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
     jsonError(response, status,
               named ? predicted.message() : "model '" + served->name + "': " + predicted.message());
     return;
+  }
+  // An optional output is written only by the requests that ask for it (a recommender's
+  // top-k "items"): selecting it in another request is the client's mistake, not the model's.
+  const std::vector<TensorSpec> specs =
+      decoded->outputs.empty() ? std::vector<TensorSpec>() : model.schema().outputs;
+  for (const auto& selected : decoded->outputs) {
+    auto spec = std::find_if(specs.begin(), specs.end(),
+                             [&](const TensorSpec& s) { return s.name == selected; });
+    if (outputs.find(selected) == nullptr && spec != specs.end() && spec->optional) {
+      jsonError(response, 400,
+                "model '" + served->name + "' wrote no output '" + selected +
+                    "' for this request: the output is optional and only some requests "
+                    "produce it (see the model's documentation, e.g. the top_k parameter)");
+      return;
+    }
   }
   auto body = encodeInferResponse(served->name, served->version, *decoded, outputs);
   if (!body.ok()) {

@@ -196,6 +196,8 @@ class OipRouter {
   void modelMetadata(const HttpRequest& request, HttpResponse& response) const;
   void modelReady(const HttpRequest& request, HttpResponse& response) const;
   void infer(const HttpRequest& request, HttpResponse& response) const;
+  // POST /v2/models/{model}[/versions/{version}]/feedback (oip_extensions.cc).
+  void feedback(const HttpRequest& request, HttpResponse& response) const;
   /// Records how long an infer request for the model part of `path` took (recent average).
   void recordInferTime(std::string_view path, std::int64_t ns) const;
   // Serving runtime extensions (host.serving()).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // OipRouter's extension routes (http_frontend.h): Triton's model repository and statistics
-// extensions, Prometheus metrics, and MLflow's scoring protocol. The core OIP v2 routes,
+// extensions, Prometheus metrics, online-learning feedback, and MLflow's scoring protocol. The core OIP v2 routes,
 // routing and admission are in http_frontend.cc.
 #include <Poco/JSON/Object.h>
 
@@ -46,6 +46,77 @@ int repositoryStatus(const Status& status) {
 }
 
 }  // namespace
+
+void OipRouter::feedback(const HttpRequest& request, HttpResponse& response) const {
+  ModelServing* serving = servingOrError(response);
+  if (serving == nullptr) {
+    return;
+  }
+  const std::string& name = request.path_params.at("model");
+  auto version = request.path_params.find("version");
+  if (!serves(name)) {
+    jsonError(response, 404, "unknown model '" + name + "'");
+    return;
+  }
+  // Decoded against the version pinned here and learned by that same version.
+  auto pinned = pinReady(
+      *serving, name,
+      version == request.path_params.end() ? std::string_view() : version->second);
+  if (!pinned.ok()) {
+    jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
+    return;
+  }
+  const ServedModel& served = (*pinned)->served();
+  OnlineLearning* learning = served.model->onlineLearning();
+  if (learning == nullptr) {
+    // 409: the request is well formed, but this model cannot take it (retrying will not help).
+    jsonError(response, 409,
+              "model '" + served.name + "' version '" + served.version +
+                  "' does not learn online, so it takes no feedback");
+    return;
+  }
+  ModelSchema observations;
+  Status described = guard("observationInputs", [&] {
+    observations.inputs = learning->observationInputs();
+    return okStatus();
+  });
+  if (!described.ok()) {
+    jsonError(response, 500, "model '" + served.name + "': " + described.message());
+    return;
+  }
+  InferDecodeOptions decode_options;
+  decode_options.max_json_depth = options_.max_json_depth;
+  if (auto header = request.headers.find("inference-header-content-length");
+      header != request.headers.end()) {
+    decode_options.header_length = header->second;
+  }
+  auto decoded = decodeInferRequest(request.body, observations, decode_options);
+  if (!decoded.ok()) {
+    jsonError(response, httpStatusFor(decoded.status()),
+              "feedback for model '" + served.name + "': " + decoded.status().message());
+    return;
+  }
+  auto learned = serving->learn(served.name, served.version, decoded->inputs);
+  if (!learned.ok()) {
+    const int status = httpStatusFor(learned.status());
+    if (status >= 500) {
+      host_.log(LogLevel::kError, node_name_, learned.status().toString());
+    }
+    jsonError(response, status, learned.status().message());
+    return;
+  }
+  std::string out = "{\"model_name\":";
+  appendJsonString(out, served.name);
+  out += ",\"model_version\":";
+  appendJsonString(out, learned->version);
+  out += ",\"rows\":" + std::to_string(learned->rows);
+  out += learned->persisted ? ",\"persisted\":true" : ",\"persisted\":false";
+  if (learned->persisted) {
+    out += ",\"sequence\":" + std::to_string(learned->sequence);
+  }
+  out += "}";
+  jsonBody(response, 200, std::move(out));
+}
 
 void OipRouter::repositoryIndex(const HttpRequest& request, HttpResponse& response) const {
   ModelServing* serving = servingOrError(response);
