@@ -239,12 +239,12 @@ Expected<LearnResult> learnAndPersist(const std::string& model, const std::strin
     return writeBlob(*storage, key, encodeFeedbackRecord(observations));
   });
   if (!written.ok()) {
-    return Status(written.code(),
-                  "model '" + model + "' version '" + version + "' learned the " +
+    // kDataLoss (a 500, not a 503): resending would learn the batch twice.
+    return dataLoss("model '" + model + "' version '" + version + "' learned the " +
                       std::to_string(rows) + " observations, but persisting them as '" + key +
                       "' in " + storage->describe() + " failed: " + written.message() +
                       "; they are live until the process ends and a restart will not replay "
-                      "them");
+                      "them (do not send them again: they would be learned twice)");
   }
   result.persisted = true;
   result.sequence = state.next_sequence++;

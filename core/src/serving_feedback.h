@@ -65,8 +65,9 @@ Status replayFeedback(const std::string& model, OnlineLearning& learning,
 
 /// Learns `observations` (already checked against observationInputs(), `rows` of them), then
 /// persists them as the next record when `storage` is non-null. Learning comes first so that a
-/// batch the model refused is never written; when the write fails after learning, the error
-/// says the observations are live but not persisted. The caller holds state.mutex.
+/// batch the model refused is never written; when the write fails after learning, the error is
+/// kDataLoss saying the observations are live but not persisted (and must not be resent). The
+/// caller holds state.mutex.
 Expected<LearnResult> learnAndPersist(const std::string& model, const std::string& version,
                                       OnlineLearning& learning, const TensorMap& observations,
                                       std::int64_t rows, Storage* storage, FeedbackState& state);

@@ -16,6 +16,7 @@
 #include "aimass/core/runtime.h"
 #include "aimass/core/type_registry.h"
 #include "aimass/frontend.h"
+#include "map_storage.h"
 
 namespace aimass::core {
 namespace {
@@ -52,6 +53,14 @@ class ServingNodeTest : public ::testing::Test {
       return std::unique_ptr<Node>(std::make_unique<ProbeFrontend>(&seen_batch_));
     };
     ASSERT_TRUE(registry_.add(std::move(probe), nullptr, nullptr).ok());
+    NodeType store;
+    store.type = "storage.map";
+    store.kind = NodeKind::kStorage;
+    store.summary = "Records in memory";
+    store.factory = [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+      return std::unique_ptr<Node>(std::make_unique<testing::MapStorage>());
+    };
+    ASSERT_TRUE(registry_.add(std::move(store), nullptr, nullptr).ok());
   }
 
   /// The graph of `params` (the text after "nodes:\n  serving:\n    type: serving.runtime\n"),
@@ -162,6 +171,30 @@ TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
   EXPECT_THAT(load.status().message(),
               HasSubstr("serving.runtime 'serving': 'load' names registry models, so "
                         "'repository' must name the storage node that holds the registry"));
+}
+
+TEST_F(ServingNodeTest, TheRepositoryKeepsTheFeedbackUnlessAnotherStorageOrNoneIsNamed) {
+  const std::string stores = "  registry: {type: storage.map}\n  learned: {type: storage.map}\n";
+  auto by_default = make("    repository: registry\n" + stores);
+  ASSERT_TRUE(by_default.ok()) << by_default.status().toString();
+  EXPECT_NE((*by_default)->config().repository, nullptr);
+  EXPECT_EQ((*by_default)->config().feedback_storage, (*by_default)->config().repository);
+
+  auto named = make("    repository: registry\n    feedback_storage: learned\n" + stores);
+  ASSERT_TRUE(named.ok()) << named.status().toString();
+  EXPECT_EQ((*named)->config().feedback_storage_name, "learned");
+  EXPECT_NE((*named)->config().feedback_storage, (*named)->config().repository);
+
+  auto off = make("    repository: registry\n    persist_feedback: false\n" + stores);
+  ASSERT_TRUE(off.ok()) << off.status().toString();
+  EXPECT_EQ((*off)->config().feedback_storage, nullptr);
+  auto none = make("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ((*none)->config().feedback_storage, nullptr);
+
+  auto both = make("    feedback_storage: learned\n    persist_feedback: false\n" + stores);
+  EXPECT_THAT(both.status().message(),
+              HasSubstr("'feedback_storage' is set but 'persist_feedback' is false"));
 }
 
 TEST_F(ServingNodeTest, ASecondServingNodeIsAConfigurationErrorAtItsType) {
