@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "serving_feedback.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -90,6 +92,46 @@ Expected<std::pair<std::string, Tensor>> readTensor(ByteReader& in) {
     std::memcpy(tensor.raw(), data.data(), data.size());
   }
   return std::pair{std::move(name), std::move(tensor)};
+}
+
+/// The batch number a record key ends in (20 digits, from 1); nullopt for anything else.
+std::optional<std::uint64_t> sequenceOf(std::string_view key) {
+  const std::string_view digits = key.substr(key.rfind('/') + 1);
+  if (digits.size() != kSequenceDigits) {
+    return std::nullopt;
+  }
+  std::uint64_t sequence = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9' || sequence > (std::numeric_limits<std::uint64_t>::max() - 9) / 10) {
+      return std::nullopt;
+    }
+    sequence = sequence * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return sequence == 0 ? std::nullopt : std::optional<std::uint64_t>(sequence);
+}
+
+/// Writes `record` as the version's next batch without ever replacing one: another process
+/// serving the same trained state (a replica on the same storage) may have taken the number,
+/// and then the batch goes after the last one there. Sets `key` to the key tried last.
+Status writeNextRecord(Storage& storage, const std::string& model, const std::string& record,
+                       FeedbackState& state, std::string& key) {
+  constexpr int kAttempts = 8;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    key = feedbackKey(model, state.identity, state.next_sequence);
+    AIMASS_ASSIGN_OR_RETURN(bool written, storage.compareAndSet(key, std::nullopt, record));
+    if (written) {
+      return okStatus();
+    }
+    AIMASS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
+                            storage.list(feedbackPrefix(model, state.identity)));
+    std::uint64_t last = 0;
+    for (auto it = keys.rbegin(); it != keys.rend() && last == 0; ++it) {
+      last = sequenceOf(*it).value_or(0);
+    }
+    state.next_sequence = std::max(state.next_sequence + 1, last + 1);
+  }
+  return aborted("batch numbers kept being taken by other writers (" +
+                 std::to_string(kAttempts) + " attempts)");
 }
 
 }  // namespace
@@ -190,16 +232,10 @@ Status replayFeedback(const std::string& model, OnlineLearning& learning,
                         "; the version is not served. Remove that key to serve it without "
                         "the observations the record held");
     };
-    const std::string_view digits = std::string_view(key).substr(prefix.size());
-    std::uint64_t sequence = 0;
-    bool numbered = digits.size() == kSequenceDigits;
-    for (char c : digits) {
-      numbered = numbered && c >= '0' && c <= '9' &&
-                 sequence <= (std::numeric_limits<std::uint64_t>::max() - 9) / 10;
-      sequence = numbered ? sequence * 10 + static_cast<std::uint64_t>(c - '0') : 0;
-    }
-    if (!numbered || sequence == 0) {
-      return refuse(invalidArgument("the key does not end in a 20-digit batch number"));
+    const std::optional<std::uint64_t> sequence =
+        key.find('/', prefix.size()) == std::string::npos ? sequenceOf(key) : std::nullopt;
+    if (!sequence) {
+      return refuse(invalidArgument("the key does not end in a 20-digit batch number from 1"));
     }
     auto bytes = readBlob(*storage, key);
     if (!bytes.ok()) {
@@ -213,7 +249,7 @@ Status replayFeedback(const std::string& model, OnlineLearning& learning,
     if (!learned.ok()) {
       return refuse(learned);
     }
-    last = sequence;
+    last = *sequence;
   }
   state.next_sequence = last + 1;
   state.replayed_from = storage;
@@ -234,17 +270,17 @@ Expected<LearnResult> learnAndPersist(const std::string& model, const std::strin
   if (storage == nullptr) {
     return result;
   }
-  const std::string key = feedbackKey(model, state.identity, state.next_sequence);
+  std::string key;
   Status written = guard("persisting feedback", [&] {
-    return writeBlob(*storage, key, encodeFeedbackRecord(observations));
+    return writeNextRecord(*storage, model, encodeFeedbackRecord(observations), state, key);
   });
   if (!written.ok()) {
     // kDataLoss (a 500, not a 503): resending would learn the batch twice.
     return dataLoss("model '" + model + "' version '" + version + "' learned the " +
-                      std::to_string(rows) + " observations, but persisting them as '" + key +
-                      "' in " + storage->describe() + " failed: " + written.message() +
-                      "; they are live until the process ends and a restart will not replay "
-                      "them (do not send them again: they would be learned twice)");
+                    std::to_string(rows) + " observations, but persisting them as '" + key +
+                    "' in " + storage->describe() + " failed: " + written.message() +
+                    "; they are live until the process ends and a restart will not replay "
+                    "them (do not send them again: they would be learned twice)");
   }
   result.persisted = true;
   result.sequence = state.next_sequence++;

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "aimass/core/host_services.h"
+#include "aimass/core/model_artifact.h"
+#include "aimass/core/registry.h"
 #include "aimass/core/serving.h"
 #include "aimass/core/sha256.h"
 #include "fake_models.h"
@@ -227,6 +229,80 @@ TEST_F(FeedbackRuntimeTest, WithoutAStorageLearningLastsButIsNotPersisted) {
   EXPECT_FALSE(learned->persisted);
   EXPECT_EQ(learned->sequence, 0u);
   EXPECT_EQ(scoreOf(runtime, "u1", "c"), 1.0f);
+}
+
+TEST_F(FeedbackRuntimeTest, ReplicasOnOneStorageNeverOverwriteEachOthersBatches) {
+  core::ServingRuntime one, two;
+  for (core::ServingRuntime* runtime : {&one, &two}) {
+    runtime->add("rec", "1", std::make_shared<FakeRecommender>("v1"));
+    ASSERT_TRUE(runtime->setFeedbackStorage(storage_).ok());
+  }
+  auto first = one.learn("rec", "", interactions({"u1"}, {"a"}));
+  auto second = two.learn("rec", "", interactions({"u2"}, {"b"}));
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->sequence, 1u);
+  EXPECT_EQ(second->sequence, 2u);  // 1 was taken by the other replica
+
+  core::ServingRuntime restarted;
+  restarted.add("rec", "1", std::make_shared<FakeRecommender>("v1"));
+  ASSERT_TRUE(restarted.setFeedbackStorage(storage_).ok());
+  EXPECT_EQ(scoreOf(restarted, "u1", "a"), 1.0f);
+  EXPECT_EQ(scoreOf(restarted, "u2", "b"), 1.0f);
+}
+
+TEST_F(FeedbackRuntimeTest, ARegistryVersionIsNamedByItsArtifactAndReplaysWhenLoaded) {
+  core::ModelRegistry registry(*storage_);
+  auto register_trained = [&](const std::string& trained) {
+    const std::string key = "models/rec/artifacts/" + trained + ".aimass";
+    EXPECT_TRUE(core::saveModel(FakeRecommender(trained), "model.rec", *storage_, key).ok());
+    core::NewModelVersion info;
+    info.artifact_key = key;
+    info.node = "train";
+    info.node_type = "model.rec";
+    auto version = registry.registerVersion("rec", info);
+    EXPECT_TRUE(version.ok()) << version.status().toString();
+    return version.ok() ? version->sha256 : std::string();
+  };
+  auto serve = [&](core::ServingRuntime& runtime, const std::string& reference) {
+    runtime.setModelFactory([](const std::string&) -> Expected<std::shared_ptr<Model>> {
+      return std::shared_ptr<Model>(std::make_shared<FakeRecommender>("untrained"));
+    });
+    ASSERT_TRUE(runtime.setRepository(storage_).ok());
+    ASSERT_TRUE(runtime.setFeedbackStorage(storage_).ok());
+    Status loaded = runtime.load(reference);
+    ASSERT_TRUE(loaded.ok()) << loaded.toString();
+  };
+  const std::string first_sha = register_trained("v1");
+  {
+    core::ServingRuntime runtime;
+    serve(runtime, "rec");
+    auto learned = runtime.learn("rec", "", interactions({"u1"}, {"c"}));
+    ASSERT_TRUE(learned.ok()) << learned.status().toString();
+    EXPECT_TRUE(storage_->get("feedback/rec/" + first_sha + "/00000000000000000001").ok());
+  }
+  core::ServingRuntime reloaded;
+  serve(reloaded, "rec/1");
+  EXPECT_EQ(scoreOf(reloaded, "u1", "c"), 1.0f);
+
+  // A new registered version (another artifact) starts clean.
+  register_trained("v2");
+  core::ServingRuntime retrained;
+  serve(retrained, "rec/2");
+  EXPECT_EQ(scoreOf(retrained, "u1", "c"), 0.0f);
+
+  // A corrupt record of version 1 fails its load, naming the key; nothing is served.
+  const std::string key = "feedback/rec/" + first_sha + "/00000000000000000001";
+  ASSERT_TRUE(storage_->put(key, "not a record").ok());
+  core::ServingRuntime broken;
+  broken.setModelFactory([](const std::string&) -> Expected<std::shared_ptr<Model>> {
+    return std::shared_ptr<Model>(std::make_shared<FakeRecommender>("untrained"));
+  });
+  ASSERT_TRUE(broken.setRepository(storage_).ok());
+  ASSERT_TRUE(broken.setFeedbackStorage(storage_).ok());
+  Status refused = broken.load("rec/1");
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(refused.message(), HasSubstr("feedback record '" + key + "'"));
+  EXPECT_EQ(broken.pin("rec", "").status().code(), StatusCode::kNotFound);
 }
 
 /// y = x, plus "mask" where given; counts the rows of every predict() call.
