@@ -192,10 +192,18 @@ std::int64_t unixMillisNow() {
 
 }  // namespace
 
+/// Feedback (learn()) calls of one version that learns online.
+struct FeedbackCounts {
+  std::uint64_t success = 0;
+  std::uint64_t failure = 0;
+  std::uint64_t rows = 0;
+};
+
 /// Counters of one version, shared by every queue the version gets over its life.
 struct VersionStats {
   mutable std::mutex mutex;
   ModelStatistics stats;
+  FeedbackCounts feedback;
   std::map<std::int64_t, BatchStat> batches;
   std::map<InferFailure, std::uint64_t> failures;
 
@@ -207,6 +215,16 @@ struct VersionStats {
   void succeed(std::uint64_t ns) {
     std::lock_guard lock(mutex);
     addDuration(stats.success, ns);
+  }
+  /// Counts one learn() call: `rows` learned, or a failure.
+  void learned(bool ok, std::uint64_t rows) {
+    std::lock_guard lock(mutex);
+    ++(ok ? feedback.success : feedback.failure);
+    feedback.rows += ok ? rows : 0;
+  }
+  FeedbackCounts feedbackCounts() const {
+    std::lock_guard lock(mutex);
+    return feedback;
   }
   void execution(std::int64_t rows, std::size_t requests, std::uint64_t queue_ns,
                  std::uint64_t input_ns, std::uint64_t infer_ns, std::uint64_t output_ns) {
@@ -1021,12 +1039,18 @@ Expected<std::vector<ModelStatistics>> ServingRuntime::statistics(std::string_vi
 
 std::string ServingRuntime::prometheusMetrics() const {
   std::vector<std::pair<bool, ModelStatistics>> all;
+  std::vector<std::pair<std::string, FeedbackCounts>> learning;  // labels, counts
   {
     std::shared_lock lock(mutex_);
     for (const auto& [name, versions] : models_) {
       for (const auto& [version, v] : versions) {
         all.emplace_back(v->served.model && v->served.model->ready(),
                          v->stats->snapshot(v->batcher ? v->batcher->pending() : 0));
+        if (v->served.model && v->served.model->onlineLearning() != nullptr) {
+          learning.emplace_back(
+              "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"",
+              v->stats->feedbackCounts());
+        }
       }
     }
   }
@@ -1098,6 +1122,25 @@ std::string ServingRuntime::prometheusMetrics() const {
          [&](std::string& o, const char* m, const std::string& l, bool, const ModelStatistics& s) {
            line(o, m, l, std::to_string(s.pending));
          });
+
+  auto learning_family = [&](const char* metric, const char* help, auto value) {
+    if (learning.empty()) {
+      return;
+    }
+    out += std::string("# HELP ") + metric + " " + help + "\n# TYPE " + metric + " counter\n";
+    for (const auto& [labels, counts] : learning) {
+      out += std::string(metric) + "{" + labels + "} " + std::to_string(value(counts)) + "\n";
+    }
+  };
+  learning_family("aimass_feedback_request_success_total",
+                  "Feedback requests (online learning) that were learned, per version of a model "
+                  "that learns online.",
+                  [](const FeedbackCounts& c) { return c.success; });
+  learning_family("aimass_feedback_request_failure_total",
+                  "Feedback requests that were refused (bad observations) or failed.",
+                  [](const FeedbackCounts& c) { return c.failure; });
+  learning_family("aimass_feedback_rows_total", "Observations learned through feedback.",
+                  [](const FeedbackCounts& c) { return c.rows; });
 
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -1207,9 +1250,17 @@ Status ServingRuntime::attachFeedback(Version& version, const std::shared_ptr<St
 Expected<LearnResult> ServingRuntime::learn(std::string_view name, std::string_view version,
                                             const TensorMap& observations) {
   AIMASS_ASSIGN_OR_RETURN(std::shared_ptr<Version> chosen, chooseVersion(name, version));
-  const std::string& model_name = chosen->served.name;
-  const std::string& number = chosen->served.version;
-  const Model& model = *chosen->served.model;
+  auto result = learnOn(*chosen, observations);
+  if (chosen->served.model->onlineLearning() != nullptr) {
+    chosen->stats->learned(result.ok(), result.ok() ? result->rows : 0);
+  }
+  return result;
+}
+
+Expected<LearnResult> ServingRuntime::learnOn(Version& version, const TensorMap& observations) {
+  const std::string& model_name = version.served.name;
+  const std::string& number = version.served.version;
+  const Model& model = *version.served.model;
   OnlineLearning* learning = model.onlineLearning();
   if (learning == nullptr) {
     return failedPrecondition("model '" + model_name + "' version '" + number +
@@ -1230,10 +1281,10 @@ Expected<LearnResult> ServingRuntime::learn(std::string_view name, std::string_v
     return invalidArgument("no observations for model '" + model_name + "' (0 rows)");
   }
   const std::shared_ptr<Storage> storage = feedbackStorage();
-  AIMASS_RETURN_IF_ERROR(attachFeedback(*chosen, storage));
-  std::lock_guard lock(chosen->feedback->mutex);
+  AIMASS_RETURN_IF_ERROR(attachFeedback(version, storage));
+  std::lock_guard lock(version.feedback->mutex);
   return learnAndPersist(model_name, number, *learning, observations, rows, storage.get(),
-                         *chosen->feedback);
+                         *version.feedback);
 }
 
 Status ServingRuntime::setFeedbackStorage(std::shared_ptr<Storage> storage) {

@@ -103,6 +103,8 @@ class ServingRuntime final : public ModelServing {
   // storage; nothing for a version that does not learn online, is not ready, or no storage.
   static Status attachFeedback(Version& version, const std::shared_ptr<Storage>& storage);
   std::shared_ptr<Storage> feedbackStorage() const;
+  // learn() on the chosen version, uncounted.
+  Expected<LearnResult> learnOn(Version& version, const TensorMap& observations);
   Expected<std::vector<std::pair<std::int64_t, std::string>>> selectVersions(
       std::string_view reference, std::string& name) const;
 

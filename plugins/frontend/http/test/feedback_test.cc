@@ -420,12 +420,15 @@ class FeedbackHttpTest : public FeedbackRuntimeTest {
     port_ = static_cast<Poco::UInt16>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
   }
 
-  Reply post(const std::string& path, const std::string& body) {
+  Reply post(const std::string& path, const std::string& body) { return call("POST", path, body); }
+  Reply call(const std::string& method, const std::string& path, const std::string& body = "") {
     Poco::Net::HTTPClientSession session("127.0.0.1", port_);
     session.setTimeout(Poco::Timespan(30, 0));
-    Poco::Net::HTTPRequest request("POST", path, Poco::Net::HTTPMessage::HTTP_1_1);
-    request.setContentLength64(static_cast<Poco::Int64>(body.size()));
-    request.setContentType("application/json");
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (method == "POST") {
+      request.setContentLength64(static_cast<Poco::Int64>(body.size()));
+      request.setContentType("application/json");
+    }
     session.sendRequest(request) << body;
     Poco::Net::HTTPResponse response;
     std::istream& in = session.receiveResponse(response);
@@ -563,6 +566,18 @@ TEST_F(FeedbackHttpTest, FeedbackIsLearnedAndTheNextInferenceShowsIt) {
                                  R"("data":["a","b"]})"));
   ASSERT_EQ(limited.status, 200) << limited.body;
   EXPECT_EQ(outputData(limited, "items"), R"(["a"])");
+
+  Reply refused = post("/v2/models/rec/feedback", feedbackBody(R"("u1")", R"("zebra")"));
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  Reply metrics = call("GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body,
+              HasSubstr("aimass_feedback_request_success_total{model=\"rec\",version=\"1\"} 2\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("aimass_feedback_request_failure_total{model=\"rec\",version=\"1\"} 1\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("aimass_feedback_rows_total{model=\"rec\",version=\"1\"} 3\n"));
+  EXPECT_THAT(metrics.body, ::testing::Not(HasSubstr("feedback_rows_total{model=\"iris\"")));
 }
 
 TEST_F(FeedbackHttpTest, FeedbackIsPersistedWithAFeedbackStorage) {
