@@ -429,6 +429,9 @@ class FeedbackHttpTest : public FeedbackRuntimeTest {
       request.setContentLength64(static_cast<Poco::Int64>(body.size()));
       request.setContentType("application/json");
     }
+    if (cross_site_) {
+      request.set("Sec-Fetch-Site", "cross-site");
+    }
     session.sendRequest(request) << body;
     Poco::Net::HTTPResponse response;
     std::istream& in = session.receiveResponse(response);
@@ -471,7 +474,18 @@ class FeedbackHttpTest : public FeedbackRuntimeTest {
   std::shared_ptr<FakeRecommender> model_;
   std::unique_ptr<HttpFrontend> frontend_;
   Poco::UInt16 port_ = 0;
+  bool cross_site_ = false;  ///< send requests as a browser page of another site would
 };
+
+TEST_F(FeedbackHttpTest, WithoutCredentialsAnotherSitesPageCannotSendFeedback) {
+  start();
+  cross_site_ = true;
+  EXPECT_EQ(post("/v2/models/rec/infer", inferBody(R"("u1")")).status, 200);
+  Reply refused = post("/v2/models/rec/feedback", feedbackBody(R"("u1")", R"("a")"));
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_THAT(refused.body, HasSubstr("cross-site request refused"));
+  EXPECT_EQ(model_->learned_batches.load(), 0);
+}
 
 TEST_F(FeedbackHttpTest, RequestParametersReachPredict) {
   start();
