@@ -620,29 +620,15 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
   if (serving == nullptr) {
     return;
   }
-  const std::string& name = request.path_params.at("model");
-  auto version = request.path_params.find("version");
-  if (!serves(name)) {
-    jsonError(response, 404, "unknown model '" + name + "'");
-    return;
-  }
   // The request runs entirely on the version pinned here, whatever loads meanwhile.
-  auto pinned = pinReady(
-      *serving, name,
-      version == request.path_params.end() ? std::string_view() : version->second);
+  auto pinned = pinRequested(*serving, request);
   if (!pinned.ok()) {
     jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
     return;
   }
   const ServedModel* served = &(*pinned)->served();
   const Model& model = *served->model;
-  InferDecodeOptions decode_options;
-  decode_options.max_json_depth = options_.max_json_depth;
-  if (auto header = request.headers.find("inference-header-content-length");
-      header != request.headers.end()) {
-    decode_options.header_length = header->second;
-  }
-  auto decoded = decodeInferRequest(request.body, model.schema(), decode_options);
+  auto decoded = decodeInferRequest(request.body, model.schema(), decodeOptions(request));
   if (!decoded.ok()) {
     (*pinned)->countFailure(InferFailure::kInvalid);
     jsonError(response, httpStatusFor(decoded.status()), decoded.status().message());
@@ -691,6 +677,27 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
     response.headers.emplace_back("Inference-Header-Content-Length",
                                   std::to_string(*body->header_length));
   }
+}
+
+Expected<std::shared_ptr<PinnedModel>> OipRouter::pinRequested(
+    ModelServing& serving, const HttpRequest& request) const {
+  const std::string& name = request.path_params.at("model");
+  if (!serves(name)) {
+    return notFound("unknown model '" + name + "'");
+  }
+  auto version = request.path_params.find("version");
+  return pinReady(serving, name,
+                  version == request.path_params.end() ? std::string_view() : version->second);
+}
+
+InferDecodeOptions OipRouter::decodeOptions(const HttpRequest& request) const {
+  InferDecodeOptions decode_options;
+  decode_options.max_json_depth = options_.max_json_depth;
+  if (auto header = request.headers.find("inference-header-content-length");
+      header != request.headers.end()) {
+    decode_options.header_length = header->second;
+  }
+  return decode_options;
 }
 
 Expected<std::shared_ptr<PinnedModel>> OipRouter::pinReady(ModelServing& serving,

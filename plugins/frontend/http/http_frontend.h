@@ -28,6 +28,7 @@ namespace aimass::plugins::frontend {
 void jsonBody(HttpResponse& response, int status, std::string body);
 
 class HttpServer;
+struct InferDecodeOptions;  // infer_codec.h
 
 /// The `frontend.http` parameters.
 struct HttpFrontendOptions {
@@ -202,6 +203,12 @@ class OipRouter {
   void recordInferTime(std::string_view path, std::int64_t ns) const;
   // Serving runtime extensions (host.serving()).
   ModelServing* servingOrError(HttpResponse& response) const;
+  // pinReady() on the path's {model} and {version} (the newest when absent); kNotFound for a
+  // model this frontend does not serve.
+  Expected<std::shared_ptr<PinnedModel>> pinRequested(ModelServing& serving,
+                                                      const HttpRequest& request) const;
+  // How an OIP body of `request` is decoded (max_json_depth, Inference-Header-Content-Length).
+  InferDecodeOptions decodeOptions(const HttpRequest& request) const;
   /// Pins `name` at `version` (empty: the newest loaded) for the whole request and checks the
   /// model is ready; a model that is not counts the failure and is kUnavailable (503). The
   /// caller writes the error in its protocol's shape.

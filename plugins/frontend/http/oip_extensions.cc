@@ -52,16 +52,8 @@ void OipRouter::feedback(const HttpRequest& request, HttpResponse& response) con
   if (serving == nullptr) {
     return;
   }
-  const std::string& name = request.path_params.at("model");
-  auto version = request.path_params.find("version");
-  if (!serves(name)) {
-    jsonError(response, 404, "unknown model '" + name + "'");
-    return;
-  }
   // Decoded against the version pinned here and learned by that same version.
-  auto pinned = pinReady(
-      *serving, name,
-      version == request.path_params.end() ? std::string_view() : version->second);
+  auto pinned = pinRequested(*serving, request);
   if (!pinned.ok()) {
     jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
     return;
@@ -84,13 +76,7 @@ void OipRouter::feedback(const HttpRequest& request, HttpResponse& response) con
     jsonError(response, 500, "model '" + served.name + "': " + described.message());
     return;
   }
-  InferDecodeOptions decode_options;
-  decode_options.max_json_depth = options_.max_json_depth;
-  if (auto header = request.headers.find("inference-header-content-length");
-      header != request.headers.end()) {
-    decode_options.header_length = header->second;
-  }
-  auto decoded = decodeInferRequest(request.body, observations, decode_options);
+  auto decoded = decodeInferRequest(request.body, observations, decodeOptions(request));
   if (!decoded.ok()) {
     jsonError(response, httpStatusFor(decoded.status()),
               "feedback for model '" + served.name + "': " + decoded.status().message());

@@ -72,6 +72,14 @@ class FeedbackRuntimeTest : public ::testing::Test {
     storage_ = std::shared_ptr<Storage>(std::move(storage).value());
   }
 
+  /// A runtime serving FakeRecommender(trained) as "rec" on storage_ learns (user, item).
+  void learnOnce(const std::string& trained, const std::string& user, const std::string& item) {
+    core::ServingRuntime runtime;
+    runtime.add("rec", "1", std::make_shared<FakeRecommender>(trained));
+    ASSERT_TRUE(runtime.setFeedbackStorage(storage_).ok());
+    ASSERT_TRUE(runtime.learn("rec", "", interactions({user}, {item})).ok());
+  }
+
   testing::TempDir dir_{"aimass-feedback"};
   std::shared_ptr<Storage> storage_;
 };
@@ -115,12 +123,7 @@ TEST_F(FeedbackRuntimeTest, LearnedObservationsArePersistedAndReplayedByTheSameT
 }
 
 TEST_F(FeedbackRuntimeTest, ARetrainedModelStartsClean) {
-  {
-    core::ServingRuntime runtime;
-    runtime.add("rec", "1", std::make_shared<FakeRecommender>("v1"));
-    ASSERT_TRUE(runtime.setFeedbackStorage(storage_).ok());
-    ASSERT_TRUE(runtime.learn("rec", "", interactions({"u1"}, {"a"})).ok());
-  }
+  learnOnce("v1", "u1", "a");
   core::ServingRuntime runtime;
   auto retrained = std::make_shared<FakeRecommender>("v2");
   runtime.add("rec", "1", retrained);
@@ -135,12 +138,7 @@ TEST_F(FeedbackRuntimeTest, ARetrainedModelStartsClean) {
 
 TEST_F(FeedbackRuntimeTest, ACorruptRecordKeepsTheVersionFromServingAndNamesTheKey) {
   const std::string key = "feedback/rec/" + identityOf("v1") + "/00000000000000000001";
-  {
-    core::ServingRuntime runtime;
-    runtime.add("rec", "1", std::make_shared<FakeRecommender>("v1"));
-    ASSERT_TRUE(runtime.setFeedbackStorage(storage_).ok());
-    ASSERT_TRUE(runtime.learn("rec", "", interactions({"u1"}, {"a"})).ok());
-  }
+  learnOnce("v1", "u1", "a");
   auto bytes = storage_->get(key);
   ASSERT_TRUE(bytes.ok());
   std::string torn = *bytes;
@@ -168,12 +166,7 @@ TEST_F(FeedbackRuntimeTest, ACorruptRecordKeepsTheVersionFromServingAndNamesTheK
 }
 
 TEST_F(FeedbackRuntimeTest, AVersionAddedAfterTheStorageReplaysBeforeItServes) {
-  {
-    core::ServingRuntime runtime;
-    runtime.add("rec", "1", std::make_shared<FakeRecommender>("v1"));
-    ASSERT_TRUE(runtime.setFeedbackStorage(storage_).ok());
-    ASSERT_TRUE(runtime.learn("rec", "", interactions({"u1"}, {"d"})).ok());
-  }
+  learnOnce("v1", "u1", "d");
   core::ServingRuntime runtime;
   ASSERT_TRUE(runtime.setFeedbackStorage(storage_).ok());
   runtime.add("rec", "1", std::make_shared<FakeRecommender>("v1"));
