@@ -381,7 +381,9 @@ void OipRouter::invocations(const HttpRequest& request, HttpResponse& response) 
   }
   const ServedModel* served = &(*pinned)->served();
   const Model& model = *served->model;
-  auto inputs = decodeMlflowRequest(*format, request.body, model.schema(), options_.max_json_depth);
+  PredictOptions predict_options;
+  auto inputs = decodeMlflowRequest(*format, request.body, model.schema(), options_.max_json_depth,
+                                    &predict_options);
   if (!inputs.ok()) {
     (*pinned)->countFailure(InferFailure::kInvalid);
     mlflowError(response, httpStatusFor(inputs.status()), inputs.status().message());
@@ -389,7 +391,7 @@ void OipRouter::invocations(const HttpRequest& request, HttpResponse& response) 
   }
   TensorMap outputs;
   InferFailure failure = InferFailure::kBackend;
-  Status predicted = (*pinned)->infer(*inputs, PredictOptions{}, outputs, &failure);
+  Status predicted = (*pinned)->infer(*inputs, predict_options, outputs, &failure);
   if (!predicted.ok()) {
     int status = httpStatusFor(predicted);
     if (failure == InferFailure::kBackend && status >= 500 && status != 503) {

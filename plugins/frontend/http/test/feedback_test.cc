@@ -402,8 +402,7 @@ class FeedbackHttpTest : public FeedbackRuntimeTest {
     host_.servingRuntime().clear();
   }
 
-  void start() {
-    HttpFrontendOptions options;
+  void start(HttpFrontendOptions options = {}) {
     options.port = 0;
     options.threads = 4;
     frontend_ = std::make_unique<HttpFrontend>("web", std::move(options));
@@ -522,6 +521,25 @@ TEST_F(FeedbackHttpTest, RequestParametersReachPredict) {
                           R"("data":["u1"]}],"outputs":[{"name":"items"}]})");
   EXPECT_EQ(unproduced.status, 400) << unproduced.body;
   EXPECT_THAT(unproduced.body, HasSubstr("no output 'items'"));
+}
+
+TEST_F(FeedbackHttpTest, MlflowParamsReachPredictToo) {
+  HttpFrontendOptions options;
+  options.mlflow_model = "rec";
+  start(options);
+  Reply scored = post("/invocations", R"({"inputs": {"user": ["u1"]},)"
+                                      R"( "params": {"top_k": 2, "exclude_seen": false,)"
+                                      R"( "region": "eu"}})");
+  ASSERT_EQ(scored.status, 200) << scored.body;
+  EXPECT_THAT(scored.body, HasSubstr("top_k=2 exclude_seen=false params=region:eu"));
+  EXPECT_THAT(scored.body, HasSubstr(R"("items":["a","b"])"));
+
+  Reply bad = post("/invocations", R"({"inputs": {"user": ["u1"]}, "params": {"top_k": -2}})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_THAT(bad.body, HasSubstr("params: parameter \\\"top_k\\\" must be a whole number"));
+  Reply listed = post("/invocations", R"({"inputs": {"user": ["u1"]}, "params": {"ids": [1]}})");
+  EXPECT_EQ(listed.status, 400) << listed.body;
+  EXPECT_THAT(listed.body, HasSubstr("must be a string, number or boolean, not a list"));
 }
 
 TEST_F(FeedbackHttpTest, BadParametersAre400sNamingThem) {
