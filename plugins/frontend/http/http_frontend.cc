@@ -174,8 +174,9 @@ bool sameOrigin(std::string_view origin, std::string_view host) {
 /// Why a request to a route that changes the server, with no credentials configured, may come
 /// from another site's page in a browser; empty when it may not. Browsers send Sec-Fetch-Site
 /// and Origin on such requests, and a page can send a cross-site request without a CORS
-/// preflight only with a form content type (or none), never with application/json.
-std::string crossSiteRefusal(const HttpRequest& request) {
+/// preflight only with a form content type (or none), never with application/json (nor, for
+/// a route that takes binary tensor data, application/octet-stream).
+std::string crossSiteRefusal(const HttpRequest& request, bool binary_body) {
   const auto& headers = request.headers;
   const auto end = headers.end();
   if (auto site = headers.find("sec-fetch-site");
@@ -195,8 +196,11 @@ std::string crossSiteRefusal(const HttpRequest& request) {
   const std::string_view media =
       type == end ? std::string_view()
                   : trimSpaces(std::string_view(type->second).substr(0, type->second.find(';')));
-  if (!equalsIgnoringCase(media, "application/json")) {
-    return "this route changes the server and needs 'Content-Type: application/json' (" +
+  if (!equalsIgnoringCase(media, "application/json") &&
+      !(binary_body && equalsIgnoringCase(media, "application/octet-stream"))) {
+    return std::string("this route changes the server and needs 'Content-Type: "
+                       "application/json'") +
+           (binary_body ? " (or application/octet-stream for binary tensor data)" : "") + " (" +
            (type == end ? std::string("none was sent") : "found " + shownValue(type->second)) +
            "), so that no other site's page can send it";
   }
@@ -291,7 +295,7 @@ OipRouter::Target OipRouter::screened(HttpRequest& request, HttpResponse& respon
   const bool changes_state =
       target.builtin != nullptr && target.builtin->action == BuiltinRoute::Action::kFeedback;
   if (required >= Role::kOperator || changes_state) {
-    if (std::string why = crossSiteRefusal(request); !why.empty()) {
+    if (std::string why = crossSiteRefusal(request, changes_state); !why.empty()) {
       refuse(request, 403, why, response);
       return {};
     }

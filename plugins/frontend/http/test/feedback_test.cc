@@ -413,13 +413,21 @@ class FeedbackHttpTest : public FeedbackRuntimeTest {
   }
 
   Reply post(const std::string& path, const std::string& body) { return call("POST", path, body); }
-  Reply call(const std::string& method, const std::string& path, const std::string& body = "") {
+  /// POST of binary tensor data: a JSON header of `header_length` bytes, then the tensors.
+  Reply postBinary(const std::string& path, const std::string& body, std::size_t header_length) {
+    return call("POST", path, body, header_length);
+  }
+  Reply call(const std::string& method, const std::string& path, const std::string& body = "",
+             std::size_t header_length = 0) {
     Poco::Net::HTTPClientSession session("127.0.0.1", port_);
     session.setTimeout(Poco::Timespan(30, 0));
     Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
     if (method == "POST") {
       request.setContentLength64(static_cast<Poco::Int64>(body.size()));
-      request.setContentType("application/json");
+      request.setContentType(header_length > 0 ? "application/octet-stream" : "application/json");
+    }
+    if (header_length > 0) {
+      request.set("Inference-Header-Content-Length", std::to_string(header_length));
     }
     if (cross_site_) {
       request.set("Sec-Fetch-Site", "cross-site");
@@ -477,6 +485,22 @@ TEST_F(FeedbackHttpTest, WithoutCredentialsAnotherSitesPageCannotSendFeedback) {
   EXPECT_EQ(refused.status, 403) << refused.body;
   EXPECT_THAT(refused.body, HasSubstr("cross-site request refused"));
   EXPECT_EQ(model_->learned_batches.load(), 0);
+}
+
+TEST_F(FeedbackHttpTest, FeedbackTakesBinaryTensorData) {
+  start();
+  const std::string header =
+      R"({"inputs":[{"name":"user","datatype":"BYTES","shape":[1],)"
+      R"("parameters":{"binary_data_size":6}},{"name":"item","datatype":"BYTES","shape":[1],)"
+      R"("parameters":{"binary_data_size":5}}]})";
+  const std::string body = header + std::string("\x02\x00\x00\x00u1", 6) +
+                           std::string("\x01\x00\x00\x00" "d", 5);
+  Reply learned = postBinary("/v2/models/rec/feedback", body, header.size());
+  ASSERT_EQ(learned.status, 200) << learned.body;
+  EXPECT_THAT(learned.body, HasSubstr("\"rows\":1"));
+  Reply seen = post("/v2/models/rec/infer",
+                    inferBody(R"("u1")", R"({"top_k":1,"exclude_seen":false})"));
+  EXPECT_EQ(outputData(seen, "items"), R"(["d"])");
 }
 
 TEST_F(FeedbackHttpTest, RequestParametersReachPredict) {
