@@ -27,7 +27,7 @@ struct KMeansOptions {
   std::int64_t n_init = 0;  ///< restarts; 0: 1 for k-means++ and given centres, 10 for random
   std::int64_t max_iterations = 300;
   double tolerance = 1e-4;  ///< relative to the mean feature variance, as scikit-learn's tol
-  KMeansAlgorithm algorithm = KMeansAlgorithm::kHamerly;
+  KMeansAlgorithm algorithm = KMeansAlgorithm::kElkan;  ///< the plugin maps `auto` by k
   std::int64_t batch_size = 0;  ///< 0: full batch; > 0: mini-batch steps of that many rows
   std::int64_t seed = -1;       ///< -1: the seed fit() is given
   int threads = 1;              ///< threads of fit(); predict() runs on its caller's thread

@@ -60,6 +60,13 @@ std::int32_t nearestCentre(const double* squared_distances, std::int64_t count);
 /// ties within float rounding); Elkan and Hamerly skip distances their bounds rule out.
 enum class KMeansAlgorithm { kLloyd, kElkan, kHamerly };
 
+/// What `algorithm: auto` picks for k clusters: Elkan (k bounds a row, the fewest distances)
+/// up to kElkanMaxClusters, Hamerly (one bound a row, less memory) beyond.
+inline constexpr std::int64_t kElkanMaxClusters = 32;
+inline KMeansAlgorithm automaticAlgorithm(std::int64_t clusters) {
+  return clusters <= kElkanMaxClusters ? KMeansAlgorithm::kElkan : KMeansAlgorithm::kHamerly;
+}
+
 /// Settings of one full-batch run.
 struct FullBatchSettings {
   KMeansAlgorithm algorithm = KMeansAlgorithm::kHamerly;

@@ -57,10 +57,11 @@ std::vector<ParamSpec> kmeansParams() {
       ParamSpec::string("algorithm",
                         "Full-batch iterations: lloyd (every distance every iteration), elkan "
                         "(k lower bounds per row) or hamerly (one lower bound per row). All give "
-                        "Lloyd's assignments; the bounded ones skip most distances once the "
-                        "centres settle, and hamerly is the fastest for small k.")
-          .withDefault(std::string("hamerly"))
-          .oneOf({"lloyd", "elkan", "hamerly"}));
+                        "Lloyd's assignments; the bounded ones skip the distances their bounds "
+                        "rule out. auto: elkan up to 32 clusters (the fastest there), hamerly "
+                        "beyond (k bounds a row would cost too much memory).")
+          .withDefault(std::string("auto"))
+          .oneOf({"auto", "lloyd", "elkan", "hamerly"}));
   params.push_back(ParamSpec::integer("batch_size",
                                       "0: full batch (all rows in memory). > 0: mini-batch "
                                       "k-means (Sculley 2010) on random batches of this many "
@@ -92,9 +93,11 @@ aimass::Expected<KMeansOptions> optionsOf(const aimass::NodeConfig& config) {
   options.max_iterations = config.getInt("max_iterations");
   options.tolerance = config.getFloat("tolerance");
   const std::string& algorithm = config.getString("algorithm");
-  options.algorithm = algorithm == "lloyd"   ? KMeansAlgorithm::kLloyd
-                      : algorithm == "elkan" ? KMeansAlgorithm::kElkan
-                                             : KMeansAlgorithm::kHamerly;
+  options.algorithm = algorithm == "lloyd"     ? KMeansAlgorithm::kLloyd
+                      : algorithm == "elkan"   ? KMeansAlgorithm::kElkan
+                      : algorithm == "hamerly" ? KMeansAlgorithm::kHamerly
+                                               : aimass::plugins::model::automaticAlgorithm(
+                                                     options.clusters);
   options.batch_size = config.getInt("batch_size");
   options.seed = config.getInt("seed");
   const auto threads = config.getInt("threads");
