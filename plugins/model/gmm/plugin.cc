@@ -22,7 +22,8 @@ std::vector<ParamSpec> gmmParams() {
   std::vector<ParamSpec> params;
   params.push_back(ParamSpec::integer("components", "Number of Gaussian components k.")
                        .withDefault(std::int64_t{1})
-                       .atLeast(1));
+                       .atLeast(1)
+                       .withExample("3"));
   params.push_back(ParamSpec::string("covariance",
                                      "full: one d x d covariance per component (clusters of any "
                                      "orientation; O(d^2) per row and component). diag: one "

@@ -22,7 +22,8 @@ std::vector<ParamSpec> kmeansParams() {
   std::vector<ParamSpec> params;
   params.push_back(ParamSpec::integer("clusters", "Number of clusters k (centres).")
                        .withDefault(std::int64_t{8})
-                       .atLeast(1));
+                       .atLeast(1)
+                       .withExample("3"));
   params.push_back(
       ParamSpec::string("init",
                         "Starting centres: k-means++ (greedy k-means++ with 2 + log(k) local "
