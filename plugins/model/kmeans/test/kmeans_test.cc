@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -39,6 +40,7 @@ class RowsDataset final : public Dataset {
   Status read(std::span<const std::uint64_t> rows, Batch& out) const override {
     const std::int64_t f = schema_.row_shape[0];
     const auto n = static_cast<std::int64_t>(rows.size());
+    largest_read_ = std::max(largest_read_, rows.size());
     out.features.resize(DType::kFloat32, {n, f});
     for (std::int64_t i = 0; i < n; ++i) {
       if (rows[i] >= size()) {
@@ -48,11 +50,13 @@ class RowsDataset final : public Dataset {
     }
     return okStatus();
   }
-  const std::vector<float>& x() const { return x_; }
+  /// The most rows one read() asked for (tests run single-threaded readers only).
+  std::size_t largestRead() const { return largest_read_; }
 
  private:
   DatasetSchema schema_;
   std::vector<float> x_;
+  mutable std::size_t largest_read_ = 0;
 };
 
 class Recorder final : public FitObserver {
@@ -220,8 +224,10 @@ TEST(KMeansTest, MiniBatchComesNearTheFullBatchInertia) {
   options.max_iterations = 300;
   options.tolerance = 0;
   KMeans mini(options);
-  ASSERT_TRUE(mini.fit(RowsDataset(x, 2), 1, observer).ok());
+  const RowsDataset data(x, 2);
+  ASSERT_TRUE(mini.fit(data, 1, observer).ok());
   EXPECT_EQ(mini.iterations(), 300);
+  EXPECT_EQ(data.largestRead(), 3u * 64);  // the starting sample; batches after it are 64 rows
   // The inertia of the mini-batch centres over all rows, from the distances predict() gives.
   TensorMap outputs;
   ASSERT_TRUE(mini.predict(inputOf(x, 2), outputs, {}).ok());
