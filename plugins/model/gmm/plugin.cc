@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "clustering_params.h"
 #include "gmm.h"
 
 namespace {
@@ -53,16 +53,8 @@ std::vector<ParamSpec> gmmParams() {
                                       "kept.")
                        .withDefault(std::int64_t{1})
                        .atLeast(1));
-  params.push_back(ParamSpec::integer("seed",
-                                      "Seed of the start; -1: the seed job.train gives.")
-                       .withDefault(std::int64_t{-1})
-                       .atLeast(-1));
-  params.push_back(ParamSpec::integer("threads",
-                                      "Threads of the fit; 0: the hardware's. predict() runs on "
-                                      "the caller's thread.")
-                       .withDefault(std::int64_t{0})
-                       .atLeast(0)
-                       .atMost(256));
+  params.push_back(aimass::plugins::model::fitSeedParam("the start"));
+  params.push_back(aimass::plugins::model::fitThreadsParam());
   return params;
 }
 
@@ -77,10 +69,7 @@ GmmOptions optionsOf(const aimass::NodeConfig& config) {
   options.init = config.getString("init") == "random" ? GmmInit::kRandom : GmmInit::kKMeans;
   options.n_init = config.getInt("n_init");
   options.seed = config.getInt("seed");
-  const auto threads = config.getInt("threads");
-  options.threads =
-      threads > 0 ? static_cast<int>(threads)
-                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.threads = aimass::plugins::model::fitThreads(config.getInt("threads"));
   return options;
 }
 

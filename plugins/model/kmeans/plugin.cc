@@ -5,10 +5,10 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 #include <variant>
 #include <vector>
 
+#include "clustering_params.h"
 #include "kmeans.h"
 
 namespace {
@@ -69,17 +69,8 @@ std::vector<ParamSpec> kmeansParams() {
                                       "rows read from the dataset, never holding all rows.")
                        .withDefault(std::int64_t{0})
                        .atLeast(0));
-  params.push_back(ParamSpec::integer("seed",
-                                      "Seed of the starting centres and batches; -1: the seed "
-                                      "job.train gives.")
-                       .withDefault(std::int64_t{-1})
-                       .atLeast(-1));
-  params.push_back(ParamSpec::integer("threads",
-                                      "Threads of the fit; 0: the hardware's. predict() runs on "
-                                      "the caller's thread.")
-                       .withDefault(std::int64_t{0})
-                       .atLeast(0)
-                       .atMost(256));
+  params.push_back(aimass::plugins::model::fitSeedParam("the starting centres and batches"));
+  params.push_back(aimass::plugins::model::fitThreadsParam());
   return params;
 }
 
@@ -101,10 +92,7 @@ aimass::Expected<KMeansOptions> optionsOf(const aimass::NodeConfig& config) {
                                                      options.clusters);
   options.batch_size = config.getInt("batch_size");
   options.seed = config.getInt("seed");
-  const auto threads = config.getInt("threads");
-  options.threads =
-      threads > 0 ? static_cast<int>(threads)
-                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.threads = aimass::plugins::model::fitThreads(config.getInt("threads"));
   const auto centers = config.values().find("centers");
   const bool has_centers = centers != config.values().end() &&
                            std::holds_alternative<std::string>(centers->second) &&
