@@ -201,8 +201,6 @@ Expected<KMeans::Fitted> KMeans::fitMiniBatch(const Dataset& data, std::uint64_t
                              std::to_string(centres.size() / k) + " features, the data " +
                              std::to_string(d));
     }
-    const double shift_tolerance =
-        options_.tolerance > 0 ? options_.tolerance * meanVariance(batch.view()) : -1.0;
     std::vector<double> weights(static_cast<std::size_t>(k), 0.0);
     std::vector<double> sums(static_cast<std::size_t>(k * d));
     std::vector<std::int64_t> counts(static_cast<std::size_t>(k));
@@ -235,7 +233,6 @@ Expected<KMeans::Fitted> KMeans::fitMiniBatch(const Dataset& data, std::uint64_t
         ++counts[labels[i]];
       }
       // Per-centre learning rate 1 / (rows the centre has taken so far).
-      double shift = 0;
       for (std::int64_t j = 0; j < k; ++j) {
         if (counts[j] == 0) {
           continue;
@@ -244,7 +241,6 @@ Expected<KMeans::Fitted> KMeans::fitMiniBatch(const Dataset& data, std::uint64_t
         for (std::int64_t f = 0; f < d; ++f) {
           float& c = centres[j * d + f];
           const auto moved = static_cast<float>((c * weights[j] + sums[j * d + f]) / total);
-          shift += (double(moved) - c) * (double(moved) - c);
           c = moved;
         }
         weights[j] = total;
@@ -258,9 +254,6 @@ Expected<KMeans::Fitted> KMeans::fitMiniBatch(const Dataset& data, std::uint64_t
       const bool stop = observer.onIteration(iteration++, estimate);
       if (stop) {
         best.stopped = true;
-        break;
-      }
-      if (shift <= shift_tolerance) {
         break;
       }
     }

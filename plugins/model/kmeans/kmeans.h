@@ -26,7 +26,7 @@ struct KMeansOptions {
   std::vector<float> given_centres;
   std::int64_t n_init = 0;  ///< restarts; 0: 1 for k-means++ and given centres, 10 for random
   std::int64_t max_iterations = 300;
-  double tolerance = 1e-4;  ///< relative to the mean feature variance, as scikit-learn's tol
+  double tolerance = 1e-4;  ///< full batch: relative to the mean feature variance (sklearn's tol)
   KMeansAlgorithm algorithm = KMeansAlgorithm::kElkan;  ///< the plugin maps `auto` by k
   std::int64_t batch_size = 0;  ///< 0: full batch; > 0: mini-batch steps of that many rows
   std::int64_t seed = -1;       ///< -1: the seed fit() is given
@@ -46,8 +46,10 @@ Expected<std::vector<float>> readCentresCsv(const std::string& path, std::int64_
 /// inertia (sum of squared distances of the rows to the centres they were assigned to).
 /// Mini-batch (batch_size > 0, Sculley 2010 with per-centre learning rates) reads random
 /// batches through Dataset::read and never holds all rows; an iteration is one batch, its
-/// objective the batch's inertia scaled to the dataset's size. An empty cluster keeps its
-/// centre. The restart (n_init) with the lowest final inertia is kept.
+/// objective the batch's inertia scaled to the dataset's size, and it runs max_iterations
+/// batches (a batch's centre shift shrinks with the rows already taken, so it would stop a
+/// tolerance test too early). An empty cluster keeps its centre. The restart (n_init) with
+/// the lowest final inertia is kept.
 ///
 /// I/O: input "input" FP32 [-1, F]; outputs "cluster" INT64 [-1] (the nearest centre) and
 /// "distances" FP32 [-1, k] (Euclidean distance to every centre, like scikit-learn's

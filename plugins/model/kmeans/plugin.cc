@@ -51,7 +51,8 @@ std::vector<ParamSpec> kmeansParams() {
                                      "Stop when the summed squared centre shift of an iteration "
                                      "is at most tolerance x the mean feature variance "
                                      "(scikit-learn's tol). 0: run every iteration unless the "
-                                     "assignments stop changing.")
+                                     "assignments stop changing. Full batch only: mini-batch "
+                                     "runs max_iterations batches.")
                        .withDefault(1e-4)
                        .atLeast(0));
   params.push_back(
