@@ -294,9 +294,9 @@ ModelSchema GaussianMixture::schema() const {
   schema.task = Task::kClustering;
   const std::int64_t f = parameters_.features > 0 ? parameters_.features : -1;
   schema.inputs = {{tensor_names::kInput, DType::kFloat32, {-1, f}, false, false}};
-  schema.outputs = {{tensor_names::kCluster, DType::kInt64, {-1}, false, false},
-                    {tensor_names::kResponsibilities, DType::kFloat32, {-1, options_.components},
-                     false, false}};
+  schema.outputs = {
+      {tensor_names::kCluster, DType::kInt64, {-1}, false, false},
+      {tensor_names::kResponsibilities, DType::kFloat32, {-1, options_.components}, false, false}};
   return schema;
 }
 
@@ -394,7 +394,8 @@ Status GaussianMixture::save(std::string& payload) const {
     out.u64(static_cast<std::uint64_t>(parameters_.features));
     out.u8(static_cast<std::uint8_t>(parameters_.covariance));
     out.f64(log_likelihood_);
-    for (const auto* values : {&parameters_.weights, &parameters_.means, &parameters_.covariances}) {
+    for (const auto* values :
+         {&parameters_.weights, &parameters_.means, &parameters_.covariances}) {
       for (double v : *values) {
         out.f64(v);
       }
@@ -420,9 +421,11 @@ Status GaussianMixture::load(std::string_view payload, std::uint32_t format_vers
     if (!in.ok() || k == 0 || d == 0 || k >= kLimit || d >= kLimit ||
         (!full && covariance != static_cast<std::uint8_t>(CovarianceType::kDiag)) ||
         in.remaining() != 8 * k * (1 + d + (full ? d * d : d))) {
-      return dataLoss("model.gmm payload is truncated or has impossible sizes or covariance "
-                      "type (" + std::to_string(k) + " components, " + std::to_string(d) +
-                      " features, " + std::to_string(payload.size()) + " bytes)");
+      return dataLoss(
+          "model.gmm payload is truncated or has impossible sizes or covariance "
+          "type (" +
+          std::to_string(k) + " components, " + std::to_string(d) + " features, " +
+          std::to_string(payload.size()) + " bytes)");
     }
     p.components = static_cast<std::int64_t>(k);
     p.features = static_cast<std::int64_t>(d);

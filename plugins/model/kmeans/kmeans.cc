@@ -21,8 +21,7 @@ bool parseNumber(std::string_view field, float& out) {
   while (!field.empty() && (field.front() == ' ' || field.front() == '\t')) {
     field.remove_prefix(1);
   }
-  while (!field.empty() &&
-         (field.back() == ' ' || field.back() == '\t' || field.back() == '\r')) {
+  while (!field.empty() && (field.back() == ' ' || field.back() == '\t' || field.back() == '\r')) {
     field.remove_suffix(1);
   }
   if (!field.empty() && field.front() == '+') {
@@ -43,6 +42,53 @@ std::vector<std::string_view> splitFields(std::string_view line) {
     }
     start = comma + 1;
   }
+}
+
+/// One mini-batch step (Sculley 2010): assigns the batch's rows to `centres`, then moves each
+/// centre towards the mean of its rows with the learning rate 1 / (rows it has taken so far,
+/// counted in `taken`). Returns the batch's inertia before the move.
+double miniBatchStep(const PointSet& batch, std::vector<float>& centres, std::vector<double>& taken,
+                     int threads) {
+  const std::int64_t d = batch.features;
+  const auto k = static_cast<std::int64_t>(taken.size());
+  const std::vector<double> norms = centreNorms(centres, d);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(batch.rows), 0);
+  std::vector<double> partial(static_cast<std::size_t>(threads), 0.0);
+  parallelRows(threads, batch.rows, [&](int t, std::int64_t begin, std::int64_t end) {
+    std::vector<double> distances(static_cast<std::size_t>(k));
+    for (std::int64_t i = begin; i < end; ++i) {
+      squaredDistances(batch.x + i * d, batch.norms[i], d, centres.data(), norms.data(), nullptr, k,
+                       distances.data());
+      labels[i] = nearestCentre(distances.data(), k);
+      partial[t] += std::max(0.0, distances[labels[i]]);
+    }
+  });
+  std::vector<double> sums(static_cast<std::size_t>(k * d), 0.0);
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(k), 0);
+  for (std::int64_t i = 0; i < batch.rows; ++i) {
+    const float* x = batch.x + i * d;
+    double* sum = sums.data() + labels[i] * d;
+    for (std::int64_t f = 0; f < d; ++f) {
+      sum[f] += x[f];
+    }
+    ++counts[labels[i]];
+  }
+  for (std::int64_t j = 0; j < k; ++j) {
+    if (counts[j] == 0) {
+      continue;
+    }
+    const double total = taken[j] + static_cast<double>(counts[j]);
+    for (std::int64_t f = 0; f < d; ++f) {
+      float& c = centres[j * d + f];
+      c = static_cast<float>((c * taken[j] + sums[j * d + f]) / total);
+    }
+    taken[j] = total;
+  }
+  double inertia = 0;
+  for (double p : partial) {
+    inertia += p;
+  }
+  return inertia;
 }
 
 }  // namespace
@@ -91,9 +137,8 @@ Expected<std::vector<float>> readCentresCsv(const std::string& path, std::int64_
     ++rows;
   }
   if (rows != clusters) {
-    return invalidArgument("model.kmeans: centres file '" + path + "' has " +
-                           std::to_string(rows) + " centres (rows), but clusters is " +
-                           std::to_string(clusters));
+    return invalidArgument("model.kmeans: centres file '" + path + "' has " + std::to_string(rows) +
+                           " centres (rows), but clusters is " + std::to_string(clusters));
   }
   return values;
 }
@@ -105,9 +150,9 @@ ModelSchema KMeans::schema() const {
   schema.task = Task::kClustering;
   const std::int64_t f = features_ > 0 ? features_ : -1;
   schema.inputs = {{tensor_names::kInput, DType::kFloat32, {-1, f}, false, false}};
-  schema.outputs = {{tensor_names::kCluster, DType::kInt64, {-1}, false, false},
-                    {tensor_names::kDistances, DType::kFloat32, {-1, options_.clusters}, false,
-                     false}};
+  schema.outputs = {
+      {tensor_names::kCluster, DType::kInt64, {-1}, false, false},
+      {tensor_names::kDistances, DType::kFloat32, {-1, options_.clusters}, false, false}};
   return schema;
 }
 
@@ -175,8 +220,8 @@ Expected<KMeans::Fitted> KMeans::fitMiniBatch(const Dataset& data, std::uint64_t
     return invalidArgument("model.kmeans: the dataset has " + std::to_string(n) +
                            " rows, fewer than the " + std::to_string(k) + " clusters");
   }
-  const std::int64_t d = data.schema().row_shape[0];
-  const auto batch_rows = std::min<std::uint64_t>(static_cast<std::uint64_t>(options_.batch_size), n);
+  const auto batch_rows =
+      std::min<std::uint64_t>(static_cast<std::uint64_t>(options_.batch_size), n);
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<std::uint64_t> any_row(0, n - 1);
   std::vector<std::uint64_t> indices;
@@ -196,59 +241,13 @@ Expected<KMeans::Fitted> KMeans::fitMiniBatch(const Dataset& data, std::uint64_t
     draw(std::min<std::uint64_t>(n, 3 * std::max<std::uint64_t>(batch_rows, k)));
     AIMASS_RETURN_IF_ERROR(readRows(kName, data, indices, batch));
     std::vector<float> centres = startingCentres(batch.view(), rng);
-    if (static_cast<std::int64_t>(centres.size()) != k * d) {
-      return invalidArgument("model.kmeans: the given centres have " +
-                             std::to_string(centres.size() / k) + " features, the data " +
-                             std::to_string(d));
-    }
-    std::vector<double> weights(static_cast<std::size_t>(k), 0.0);
-    std::vector<double> sums(static_cast<std::size_t>(k * d));
-    std::vector<std::int64_t> counts(static_cast<std::size_t>(k));
-    std::vector<std::int32_t> labels;
+    std::vector<double> taken(static_cast<std::size_t>(k), 0.0);
     double estimate = 0;
     std::int64_t step = 0;
     while (step < options_.max_iterations) {
       draw(batch_rows);
       AIMASS_RETURN_IF_ERROR(readRows(kName, data, indices, batch));
-      const std::vector<double> norms = centreNorms(centres, d);
-      labels.assign(static_cast<std::size_t>(batch.rows), 0);
-      std::vector<double> partial(static_cast<std::size_t>(options_.threads), 0.0);
-      parallelRows(options_.threads, batch.rows, [&](int t, std::int64_t begin, std::int64_t end) {
-        std::vector<double> distances(static_cast<std::size_t>(k));
-        for (std::int64_t i = begin; i < end; ++i) {
-          squaredDistances(batch.x.data() + i * d, batch.norms[i], d, centres.data(),
-                           norms.data(), nullptr, k, distances.data());
-          labels[i] = nearestCentre(distances.data(), k);
-          partial[t] += std::max(0.0, distances[labels[i]]);
-        }
-      });
-      std::fill(sums.begin(), sums.end(), 0.0);
-      std::fill(counts.begin(), counts.end(), 0);
-      for (std::int64_t i = 0; i < batch.rows; ++i) {
-        const float* x = batch.x.data() + i * d;
-        double* sum = sums.data() + labels[i] * d;
-        for (std::int64_t f = 0; f < d; ++f) {
-          sum[f] += x[f];
-        }
-        ++counts[labels[i]];
-      }
-      // Per-centre learning rate 1 / (rows the centre has taken so far).
-      for (std::int64_t j = 0; j < k; ++j) {
-        if (counts[j] == 0) {
-          continue;
-        }
-        const double total = weights[j] + static_cast<double>(counts[j]);
-        for (std::int64_t f = 0; f < d; ++f) {
-          float& c = centres[j * d + f];
-          const auto moved = static_cast<float>((c * weights[j] + sums[j * d + f]) / total);
-          c = moved;
-        }
-        weights[j] = total;
-      }
-      double inertia = 0;
-      for (double p : partial) {
-        inertia += p;
-      }
+      const double inertia = miniBatchStep(batch.view(), centres, taken, options_.threads);
       estimate = inertia * static_cast<double>(n) / static_cast<double>(batch.rows);
       ++step;
       const bool stop = observer.onIteration(iteration++, estimate);
@@ -313,7 +312,8 @@ Status KMeans::predict(const TensorMap& inputs, TensorMap& outputs,
       const std::int32_t best = nearestCentre(squared.data(), k);
       cluster.data<std::int64_t>()[r] = best;
       for (std::int64_t j = 0; j < k; ++j) {
-        distances.data<float>()[r * k + j] = static_cast<float>(std::sqrt(std::max(0.0, squared[j])));
+        distances.data<float>()[r * k + j] =
+            static_cast<float>(std::sqrt(std::max(0.0, squared[j])));
       }
     }
     outputs.set(tensor_names::kCluster, std::move(cluster));
@@ -349,8 +349,8 @@ Status KMeans::load(std::string_view payload, std::uint32_t format_version) {
     const double inertia = in.f64();
     const std::uint64_t iterations = in.u64();
     constexpr std::uint64_t kLimit = std::uint64_t{1} << 31;
-    if (!in.ok() || k == 0 || f == 0 || k >= kLimit || f >= kLimit ||
-        in.remaining() / 4 / f != k || in.remaining() != k * f * 4) {
+    if (!in.ok() || k == 0 || f == 0 || k >= kLimit || f >= kLimit || in.remaining() / 4 / f != k ||
+        in.remaining() != k * f * 4) {
       return dataLoss("model.kmeans payload is truncated or has impossible sizes (" +
                       std::to_string(k) + " clusters, " + std::to_string(f) + " features, " +
                       std::to_string(payload.size()) + " bytes)");

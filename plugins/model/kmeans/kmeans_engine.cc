@@ -122,8 +122,8 @@ class FullBatchRun {
         sums_(static_cast<std::size_t>(k_ * d_), 0.0),
         counts_(static_cast<std::size_t>(k_), 0),
         shift_(static_cast<std::size_t>(k_), 0.0) {
-    s_.threads = static_cast<int>(std::clamp<std::int64_t>(s_.threads, 1, std::max<std::int64_t>(
-                                                                              1, p_.rows / 256)));
+    s_.threads = static_cast<int>(
+        std::clamp<std::int64_t>(s_.threads, 1, std::max<std::int64_t>(1, p_.rows / 256)));
     if (s_.algorithm != KMeansAlgorithm::kLloyd) {
       upper_.assign(static_cast<std::size_t>(p_.rows), 0.0);
       const std::int64_t per_row = s_.algorithm == KMeansAlgorithm::kElkan ? k_ : 1;
@@ -433,8 +433,8 @@ Status readRows(std::string_view model, const Dataset& data,
       batch.features.shape() != Shape{count, features}) {
     return invalidArgument(std::string(model) + ": the dataset gave features " +
                            std::string(dtypeName(batch.features.dtype())) + " " +
-                           shapeToString(batch.features.shape()) + " for " +
-                           std::to_string(count) + " rows, not what its schema says");
+                           shapeToString(batch.features.shape()) + " for " + std::to_string(count) +
+                           " rows, not what its schema says");
   }
   out.rows = count;
   out.features = features;
@@ -625,8 +625,8 @@ std::vector<float> kmeansPlusPlus(const PointSet& points, std::int64_t k, std::m
     const std::vector<double> norm = {points.norms[first]};
     parallelRows(threads, n, [&](int, std::int64_t begin, std::int64_t end) {
       for (std::int64_t i = begin; i < end; ++i) {
-        squaredDistances(points.x + i * d, points.norms[i], d, centres.data(), norm.data(),
-                         nullptr, 1, &closest[i]);
+        squaredDistances(points.x + i * d, points.norms[i], d, centres.data(), norm.data(), nullptr,
+                         1, &closest[i]);
         closest[i] = std::max(closest[i], 0.0);
       }
     });

@@ -86,11 +86,11 @@ aimass::Expected<KMeansOptions> optionsOf(const aimass::NodeConfig& config) {
   options.max_iterations = config.getInt("max_iterations");
   options.tolerance = config.getFloat("tolerance");
   const std::string& algorithm = config.getString("algorithm");
-  options.algorithm = algorithm == "lloyd"     ? KMeansAlgorithm::kLloyd
-                      : algorithm == "elkan"   ? KMeansAlgorithm::kElkan
-                      : algorithm == "hamerly" ? KMeansAlgorithm::kHamerly
-                                               : aimass::plugins::model::automaticAlgorithm(
-                                                     options.clusters);
+  options.algorithm = algorithm == "lloyd"   ? KMeansAlgorithm::kLloyd
+                      : algorithm == "elkan" ? KMeansAlgorithm::kElkan
+                      : algorithm == "hamerly"
+                          ? KMeansAlgorithm::kHamerly
+                          : aimass::plugins::model::automaticAlgorithm(options.clusters);
   options.batch_size = config.getInt("batch_size");
   options.seed = config.getInt("seed");
   options.threads = aimass::plugins::model::fitThreads(config.getInt("threads"));
@@ -108,12 +108,14 @@ aimass::Expected<KMeansOptions> optionsOf(const aimass::NodeConfig& config) {
           "model.kmeans: n_init: " + std::to_string(options.n_init) +
           " with init: given would restart from the same centres every time; use n_init: 1");
     }
-    AIMASS_ASSIGN_OR_RETURN(options.given_centres, aimass::plugins::model::readCentresCsv(
-                                                       config.getString("centers"),
-                                                       options.clusters));
+    AIMASS_ASSIGN_OR_RETURN(
+        options.given_centres,
+        aimass::plugins::model::readCentresCsv(config.getString("centers"), options.clusters));
   } else if (has_centers) {
-    return aimass::invalidArgument("model.kmeans: `centers:` is only read with init: given, but "
-                                   "init is " + init);
+    return aimass::invalidArgument(
+        "model.kmeans: `centers:` is only read with init: given, but "
+        "init is " +
+        init);
   }
   return options;
 }

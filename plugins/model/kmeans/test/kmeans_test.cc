@@ -35,8 +35,8 @@ KMeansOptions optionsFor(std::int64_t k, KMeansAlgorithm algorithm = KMeansAlgor
 }
 
 /// Gaussian blobs around `centres` (2-D), `per` rows each, shuffled.
-std::vector<float> blobs(const std::vector<std::pair<float, float>>& centres, int per,
-                         float spread, std::uint32_t seed) {
+std::vector<float> blobs(const std::vector<std::pair<float, float>>& centres, int per, float spread,
+                         std::uint32_t seed) {
   std::mt19937 random(seed);
   std::normal_distribution<float> normal(0.0f, spread);
   std::vector<float> x;
@@ -71,8 +71,8 @@ std::vector<std::int64_t> clustersOf(const KMeans& model, const std::vector<floa
 const std::vector<float> kSix = {0, 0, 0, 1, 1, 0, 10, 10, 10, 11, 11, 10};
 
 TEST(KMeansTest, PassesTheModelConformanceSuite) {
-  for (auto algorithm : {KMeansAlgorithm::kLloyd, KMeansAlgorithm::kElkan,
-                         KMeansAlgorithm::kHamerly}) {
+  for (auto algorithm :
+       {KMeansAlgorithm::kLloyd, KMeansAlgorithm::kElkan, KMeansAlgorithm::kHamerly}) {
     KMeans model(optionsFor(3, algorithm));
     for (const auto& check : aimass::testing::checkModel(model)) {
       EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
@@ -88,8 +88,8 @@ TEST(KMeansTest, PassesTheModelConformanceSuite) {
 }
 
 TEST(KMeansTest, SixPointsGiveTheHandComputedCentresAndInertia) {
-  for (auto algorithm : {KMeansAlgorithm::kLloyd, KMeansAlgorithm::kElkan,
-                         KMeansAlgorithm::kHamerly}) {
+  for (auto algorithm :
+       {KMeansAlgorithm::kLloyd, KMeansAlgorithm::kElkan, KMeansAlgorithm::kHamerly}) {
     KMeans model(optionsFor(2, algorithm));
     Recorder observer;
     ASSERT_TRUE(model.fit(RowsDataset(kSix, 2), 3, observer).ok());
@@ -126,8 +126,8 @@ TEST(KMeansTest, ElkanAndHamerlyGiveExactlyLloydsResultOnRandomData) {
     }
     const RowsDataset data(x, 5);
     std::vector<KMeans> models;
-    for (auto algorithm : {KMeansAlgorithm::kLloyd, KMeansAlgorithm::kElkan,
-                           KMeansAlgorithm::kHamerly}) {
+    for (auto algorithm :
+         {KMeansAlgorithm::kLloyd, KMeansAlgorithm::kElkan, KMeansAlgorithm::kHamerly}) {
       KMeansOptions options = optionsFor(7, algorithm);
       options.tolerance = 0;
       options.max_iterations = 40;
@@ -179,7 +179,7 @@ TEST(KMeansTest, MiniBatchComesNearTheFullBatchInertia) {
   KMeans mini(options);
   const RowsDataset data(x, 2);
   ASSERT_TRUE(mini.fit(data, 1, observer).ok());
-  EXPECT_EQ(mini.iterations(), 300);  // every batch, whatever the tolerance
+  EXPECT_EQ(mini.iterations(), 300);       // every batch, whatever the tolerance
   EXPECT_EQ(data.largestRead(), 3u * 64);  // the starting sample; batches after it are 64 rows
   // The inertia of the mini-batch centres over all rows, from the distances predict() gives.
   TensorMap outputs;

@@ -5,10 +5,13 @@
 ///
 /// checkModel() trains the model on a small synthetic dataset built into this header (3
 /// well-separated classes of 4 features, or 1 regression target when the model refuses
-/// classes; clustering models get the same rows without labels), so it needs no files. Gradient-trained models get a finite-difference check of
-/// their gradients and 200 plain gradient-descent steps; self-trained models get fit(). Then
-/// every model is checked the same way: outputs, thread-safe predict(), save/load round trip
-/// and refusal of corrupt payloads. The model is left trained.
+/// classes; clustering models get the same rows without labels), so it needs no files.
+/// Gradient-trained models get a finite-difference check of their gradients and 200 plain
+/// gradient-descent steps; self-trained models get fit(). Then every model is checked the same
+/// way: outputs, thread-safe predict(), save/load round trip and refusal of corrupt payloads.
+/// Clustering models' outputs are checked for clusters in [0, k) and [rows, k] distances or
+/// responsibilities, and with 3 clusters that they recover the 3 blobs. The model is left
+/// trained.
 
 #include <algorithm>
 #include <array>
