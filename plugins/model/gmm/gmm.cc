@@ -141,20 +141,20 @@ double expect(const PointSet& points, const GmmParameters& p, std::vector<double
   return sum / static_cast<double>(points.rows);
 }
 
-/// M-step: weights, means and covariances (+ reg_covar) from the responsibilities. Returns
-/// the first component whose covariance is not positive definite, or -1.
-std::int64_t maximise(const PointSet& points, const std::vector<double>& resp,
-                      const GmmOptions& options, GmmParameters& p) {
-  const std::int64_t n = points.rows, k = options.components, d = points.features;
-  const bool full = options.covariance == CovarianceType::kFull;
-  const std::int64_t per_component = full ? d * d : d;
-  const int threads = options.threads;
-  struct Partial {
-    std::vector<double> mass, sums, squares;
-  };
-  std::vector<Partial> partials(static_cast<std::size_t>(threads));
+/// Per thread: the sums of one pass over its rows.
+struct PartialSums {
+  std::vector<double> mass, sums;
+};
+
+/// M-step, first half: p.weights and p.means from the responsibilities; returns each
+/// component's mass (sum of responsibilities, floored at 10 * epsilon as scikit-learn does so
+/// an empty component does not divide by 0).
+std::vector<double> fitMeans(const PointSet& points, const std::vector<double>& resp,
+                             std::int64_t k, int threads, GmmParameters& p) {
+  const std::int64_t n = points.rows, d = points.features;
+  std::vector<PartialSums> partials(static_cast<std::size_t>(threads));
   parallelRows(threads, n, [&](int t, std::int64_t begin, std::int64_t end) {
-    Partial& part = partials[t];
+    PartialSums& part = partials[t];
     part.mass.assign(static_cast<std::size_t>(k), 0.0);
     part.sums.assign(static_cast<std::size_t>(k * d), 0.0);
     for (std::int64_t i = begin; i < end; ++i) {
@@ -169,15 +169,11 @@ std::int64_t maximise(const PointSet& points, const std::vector<double>& resp,
       }
     }
   });
-  p.components = k;
-  p.features = d;
-  p.covariance = options.covariance;
   p.weights.assign(static_cast<std::size_t>(k), 0.0);
   p.means.assign(static_cast<std::size_t>(k * d), 0.0);
-  // scikit-learn's 10 * epsilon keeps an empty component's mass from being 0.
-  const double floor = 10 * std::numeric_limits<double>::epsilon();
-  std::vector<double> mass(static_cast<std::size_t>(k), floor);
-  for (const Partial& part : partials) {
+  std::vector<double> mass(static_cast<std::size_t>(k),
+                           10 * std::numeric_limits<double>::epsilon());
+  for (const PartialSums& part : partials) {
     for (std::int64_t c = 0; c < k; ++c) {
       mass[c] += part.mass[c];
       for (std::int64_t f = 0; f < d; ++f) {
@@ -191,29 +187,37 @@ std::int64_t maximise(const PointSet& points, const std::vector<double>& resp,
       p.means[c * d + f] /= mass[c];
     }
   }
-  parallelRows(threads, n, [&](int t, std::int64_t begin, std::int64_t end) {
-    Partial& part = partials[t];
-    part.squares.assign(static_cast<std::size_t>(k * per_component), 0.0);
+  return mass;
+}
+
+/// M-step, second half: p.covariances (lower triangle mirrored, + reg_covar on the diagonal)
+/// around p.means.
+void fitCovariances(const PointSet& points, const std::vector<double>& resp,
+                    const std::vector<double>& mass, const GmmOptions& options, GmmParameters& p) {
+  const std::int64_t k = options.components, d = points.features;
+  const bool full = options.covariance == CovarianceType::kFull;
+  const std::int64_t per_component = full ? d * d : d;
+  std::vector<std::vector<double>> partials(static_cast<std::size_t>(options.threads));
+  parallelRows(options.threads, points.rows, [&](int t, std::int64_t begin, std::int64_t end) {
+    std::vector<double>& squares = partials[t];
+    squares.assign(static_cast<std::size_t>(k * per_component), 0.0);
     std::vector<double> diff(static_cast<std::size_t>(d));
     for (std::int64_t i = begin; i < end; ++i) {
-      const float* x = points.x + i * d;
       for (std::int64_t c = 0; c < k; ++c) {
         const double r = resp[i * k + c];
         if (r == 0) {
           continue;
         }
-        double* square = part.squares.data() + c * per_component;
+        double* square = squares.data() + c * per_component;
         for (std::int64_t f = 0; f < d; ++f) {
-          diff[f] = x[f] - p.means[c * d + f];
-        }
-        if (!full) {
-          for (std::int64_t f = 0; f < d; ++f) {
-            square[f] += r * diff[f] * diff[f];
-          }
-          continue;
+          diff[f] = points.x[i * d + f] - p.means[c * d + f];
         }
         for (std::int64_t a = 0; a < d; ++a) {
           const double ra = r * diff[a];
+          if (!full) {
+            square[a] += ra * diff[a];
+            continue;
+          }
           for (std::int64_t b = 0; b <= a; ++b) {
             square[a * d + b] += ra * diff[b];
           }
@@ -222,14 +226,14 @@ std::int64_t maximise(const PointSet& points, const std::vector<double>& resp,
     }
   });
   p.covariances.assign(static_cast<std::size_t>(k * per_component), 0.0);
-  for (const Partial& part : partials) {
+  for (const auto& squares : partials) {
     for (std::size_t i = 0; i < p.covariances.size(); ++i) {
-      p.covariances[i] += part.squares[i];
+      p.covariances[i] += squares[i];
     }
   }
   for (std::int64_t c = 0; c < k; ++c) {
     double* cov = p.covariances.data() + c * per_component;
-    for (std::int64_t a = 0; a < (full ? d * d : d); ++a) {
+    for (std::int64_t a = 0; a < per_component; ++a) {
       cov[a] /= mass[c];
     }
     for (std::int64_t a = 0; a < d; ++a) {
@@ -243,6 +247,17 @@ std::int64_t maximise(const PointSet& points, const std::vector<double>& resp,
       }
     }
   }
+}
+
+/// M-step: weights, means and covariances (+ reg_covar) from the responsibilities. Returns
+/// the first component whose covariance is not positive definite, or -1.
+std::int64_t maximise(const PointSet& points, const std::vector<double>& resp,
+                      const GmmOptions& options, GmmParameters& p) {
+  p.components = options.components;
+  p.features = points.features;
+  p.covariance = options.covariance;
+  const std::vector<double> mass = fitMeans(points, resp, options.components, options.threads, p);
+  fitCovariances(points, resp, mass, options, p);
   return derive(p);
 }
 
