@@ -121,7 +121,8 @@ class FullBatchRun {
         labels_(static_cast<std::size_t>(points.rows), -1),
         sums_(static_cast<std::size_t>(k_ * d_), 0.0),
         counts_(static_cast<std::size_t>(k_), 0),
-        shift_(static_cast<std::size_t>(k_), 0.0) {
+        shift_(static_cast<std::size_t>(k_), 0.0),
+        drift_(static_cast<std::size_t>(k_), 0.0) {
     s_.threads = static_cast<int>(
         std::clamp<std::int64_t>(s_.threads, 1, std::max<std::int64_t>(1, p_.rows / 256)));
     if (s_.algorithm != KMeansAlgorithm::kLloyd) {
@@ -260,7 +261,7 @@ class FullBatchRun {
     if (s_.algorithm == KMeansAlgorithm::kHamerly) {
       return first ? hamerlyAll(i, distances) : hamerly(i, distances);
     }
-    return first ? elkanAll(i, distances) : elkan(i, distances);
+    return first ? elkanAll(i, distances) : elkan(i);
   }
 
   std::int32_t hamerlyAll(std::int64_t i, double* distances) {
@@ -295,56 +296,58 @@ class FullBatchRun {
     return hamerlyAll(i, distances);
   }
 
+  // Elkan's bounds are kept relative to each centre's drift (the sum of its shifts so far):
+  // a row stores lower bound l + drift_j and upper bound u - drift_a, so a centre's move
+  // loosens every bound at once, and a row whose upper bound stays under half the distance to
+  // the nearest other centre costs two reads.
+
   std::int32_t elkanAll(std::int64_t i, double* distances) {
     all(i, distances);
     double* lower = lower_.data() + i * k_;
     for (std::int64_t j = 0; j < k_; ++j) {
-      lower[j] = sqrtClamped(distances[j]);
+      lower[j] = sqrtClamped(distances[j]) + drift_[j];
     }
     const std::int32_t best = nearestCentre(distances, k_);
-    upper_[i] = lower[best];
+    upper_[i] = sqrtClamped(distances[best]) - drift_[best];
     return best;
   }
 
-  std::int32_t elkan(std::int64_t i, double* /*distances*/) {
+  std::int32_t elkan(std::int64_t i) {
     std::int32_t a = labels_[i];
-    double* lower = lower_.data() + i * k_;
-    for (std::int64_t j = 0; j < k_; ++j) {
-      lower[j] = std::max(0.0, lower[j] - shift_[j]);
-    }
-    double u = upper_[i] + shift_[a];
-    upper_[i] = u;
+    double u = upper_[i] + drift_[a];
     if (u <= half_nearest_[a] * (1 - kBoundSlack)) {
       return a;
     }
+    double* lower = lower_.data() + i * k_;
     bool tight = false;
     double best_squared = 0;
     for (std::int32_t j = 0; j < k_; ++j) {
       if (j == a) {
         continue;
       }
-      const double z = std::max(lower[j], separation_[a * k_ + j] / 2) * (1 - kBoundSlack);
+      const double z =
+          std::max(lower[j] - drift_[j], separation_[a * k_ + j] / 2) * (1 - kBoundSlack);
       if (u <= z) {
         continue;
       }
       if (!tight) {
         best_squared = one(i, a);
         u = sqrtClamped(best_squared);
-        lower[a] = u;
+        lower[a] = u + drift_[a];
         tight = true;
         if (u <= z) {
           continue;
         }
       }
       const double squared = one(i, j);
-      lower[j] = sqrtClamped(squared);
+      lower[j] = sqrtClamped(squared) + drift_[j];
       if (squared < best_squared || (squared == best_squared && j < a)) {
         a = j;
         best_squared = squared;
-        u = lower[j];
+        u = sqrtClamped(squared);
       }
     }
-    upper_[i] = u;
+    upper_[i] = u - drift_[a];
     return a;
   }
 
@@ -381,6 +384,7 @@ class FullBatchRun {
         }
       }
       shift_[j] = std::sqrt(squared);
+      drift_[j] += shift_[j];
       total += squared;
     }
     return total;
@@ -394,6 +398,7 @@ class FullBatchRun {
   std::vector<double> sums_;
   std::vector<std::int64_t> counts_;
   std::vector<double> shift_, norms_, separation_, half_nearest_, upper_, lower_;
+  std::vector<double> drift_;  // per centre, the sum of its shifts (Elkan's relative bounds)
   double max_shift_ = 0, second_shift_ = 0;
   std::int64_t max_shift_index_ = -1;
   double total_norm_ = 0;
