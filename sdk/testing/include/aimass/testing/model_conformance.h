@@ -9,7 +9,8 @@
 /// Gradient-trained models get a finite-difference check of their gradients and 200 plain
 /// gradient-descent steps; self-trained models get fit(). Then every model is checked the same
 /// way: outputs, thread-safe predict(), save/load round trip and refusal of corrupt payloads.
-/// Clustering models' outputs are checked for clusters in [0, k) and [rows, k] distances or
+/// Clustering models are fitted without labels and again with them (the labels must change
+/// nothing); their outputs are checked for clusters in [0, k) and [rows, k] distances or
 /// responsibilities, and with 3 clusters that they recover the 3 blobs. The model is left
 /// trained.
 
@@ -552,6 +553,19 @@ inline CheckResults checkModel(Model& model) {
       const std::string blobs = d::blobProblem(model, unlabelled);
       expectThat(r, "3 clusters recover the 3 well-separated blobs", blobs.empty(), blobs);
     }
+    // The same rows with class labels, same seed: the labels must change nothing.
+    TensorMap inputs, before, after;
+    inputs.set(tensor_names::kInput, unlabelled.all().features);
+    Status predicted = model.predict(inputs, before, {});
+    Status labelled = self->fit(classes, 7, observer);
+    if (labelled.ok() && predicted.ok()) {
+      predicted = model.predict(inputs, after, {});
+    }
+    expectThat(r, "fit() of a clustering model ignores labels (same seed, same clusters)",
+               labelled.ok() && predicted.ok() && d::sameOutputs(before, after),
+               !labelled.ok()    ? labelled.toString()
+               : !predicted.ok() ? predicted.toString()
+                                 : "fitting the labelled rows gave other outputs");
   } else if (self != nullptr) {
     d::CountingObserver observer;
     Status fitted = self->fit(classes, 7, observer);
