@@ -20,7 +20,11 @@
 namespace aimass {
 
 /// One version as an object: `models show NAME/VERSION --json`, and each of `models show NAME`.
-inline void writeModelVersionJson(JsonWriter& json, const ModelVersionInfo& v) {
+/// With `parent` (the host's CLI, which reads the registry record itself) a "parent" field
+/// follows "aliases": the lineage "NAME/VERSION", or null when empty; without it (frontend.http:
+/// ModelVersionInfo does not carry the lineage) there is no such field.
+inline void writeModelVersionJson(JsonWriter& json, const ModelVersionInfo& v,
+                                  const std::string* parent = nullptr) {
   json.beginObject();
   json.key("model").value(v.model);
   json.key("version").value(v.version);
@@ -50,13 +54,22 @@ inline void writeModelVersionJson(JsonWriter& json, const ModelVersionInfo& v) {
     json.value(alias);
   }
   json.endArray();
+  if (parent != nullptr) {
+    json.key("parent");
+    if (parent->empty()) {
+      json.null();
+    } else {
+      json.value(*parent);
+    }
+  }
   json.endObject();
 }
 
-/// `models show NAME/VERSION --json`.
-inline std::string modelVersionJson(const ModelVersionInfo& version) {
+/// `models show NAME/VERSION --json`; `parent` as writeModelVersionJson() takes it.
+inline std::string modelVersionJson(const ModelVersionInfo& version,
+                                    const std::string* parent = nullptr) {
   JsonWriter json;
-  writeModelVersionJson(json, version);
+  writeModelVersionJson(json, version, parent);
   return json.str();
 }
 
@@ -92,16 +105,19 @@ inline std::string modelListJson(const std::vector<ModelSummary>& models) {
   return json.str();
 }
 
-/// `models show NAME --json`.
-inline std::string modelJson(const ModelInfo& model) {
+/// `models show NAME --json`; `parents`, when given, holds each version's parent (see
+/// writeModelVersionJson()), in the order of model.versions.
+inline std::string modelJson(const ModelInfo& model,
+                             const std::vector<std::string>* parents = nullptr) {
   JsonWriter json;
   json.beginObject();
   json.key("model").value(model.model);
   json.key("aliases");
   writeAliasMapJson(json, model.aliases);
   json.key("versions").beginArray();
-  for (const auto& v : model.versions) {
-    writeModelVersionJson(json, v);
+  for (std::size_t i = 0; i < model.versions.size(); ++i) {
+    const bool has_parent = parents != nullptr && i < parents->size();
+    writeModelVersionJson(json, model.versions[i], has_parent ? &(*parents)[i] : nullptr);
   }
   json.endArray();
   json.endObject();
