@@ -21,10 +21,11 @@ const char kModelsHelp[] =
     "storage node is created (the first one, or --storage-node NAME); nothing is trained.\n"
     "\n"
     "  list                      every model: versions, latest version, aliases\n"
-    "  show NAME                 the model's versions (version, created, type, metrics) and\n"
-    "                            aliases\n"
+    "  show NAME                 the model's versions (version, created, type, metrics,\n"
+    "                            parent) and aliases\n"
     "  show NAME/3, NAME@ALIAS   one version: artifact, SHA-256, node, type, dataset version,\n"
-    "                            code version, who registered it, metrics, tags\n"
+    "                            code version, who registered it, metrics, tags, parent (the\n"
+    "                            version it was fine-tuned from, job.train's init_from)\n"
     "  promote NAME VERSION --alias ALIAS\n"
     "                            point ALIAS (e.g. champion) at VERSION, remembering its\n"
     "                            previous target\n"
@@ -147,7 +148,7 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
     // The lineage is in the registry's own record (ModelVersionInfo of the SDK has no field).
     AIMASS_ASSIGN_OR_RETURN(ModelVersion record, registry.getVersion(v.model, v.version));
     if (as_json) {
-      out << modelVersionJson(v, &record.parent);
+      out << modelVersionJsonWithParent(v, record.parent);
       return Status();
     }
     out << "model     " << v.model << "\n"
@@ -178,7 +179,7 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
     parents.push_back(parent_of[v.version]);
   }
   if (as_json) {
-    out << modelJson(model, &parents);
+    out << modelJsonWithParents(model, &parents);
     return Status();
   }
   std::vector<std::vector<std::string>> rows = {

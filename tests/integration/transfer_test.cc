@@ -154,7 +154,9 @@ TEST_F(Transfer, FineTuningOn500ImagesBeatsTrainingFromScratch) {
   EXPECT_THAT(aimass("models show scratch/1 --config pretrain.yaml").output,
               HasSubstr("parent    -\n"));
   EXPECT_THAT(aimass("models show scratch/1 --json --config pretrain.yaml").output,
-              HasSubstr("\"parent\": null"));
+              ::testing::Not(HasSubstr("\"parent\"")));
+  EXPECT_THAT(aimass("models show tuned --json --config pretrain.yaml").output,
+              HasSubstr("\"parent\": \"base/1\""));
   EXPECT_THAT(aimass("models show tuned --config pretrain.yaml").output,
               ::testing::ContainsRegex("PARENT\n1 .* base/1\n"));
 

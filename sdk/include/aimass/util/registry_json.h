@@ -20,9 +20,10 @@
 namespace aimass {
 
 /// One version as an object: `models show NAME/VERSION --json`, and each of `models show NAME`.
-/// With `parent` (the host's CLI, which reads the registry record itself) a "parent" field
-/// follows "aliases": the lineage "NAME/VERSION", or null when empty; without it (frontend.http:
-/// ModelVersionInfo does not carry the lineage) there is no such field.
+/// With a non-empty `parent` (the host's CLI, which reads the registry record itself) a
+/// "parent" field follows "aliases": the lineage "NAME/VERSION" job.train's init_from records.
+/// frontend.http has no lineage to give (ModelVersionInfo does not carry it), so versions
+/// without a parent print the same for both.
 inline void writeModelVersionJson(JsonWriter& json, const ModelVersionInfo& v,
                                   const std::string* parent = nullptr) {
   json.beginObject();
@@ -54,22 +55,24 @@ inline void writeModelVersionJson(JsonWriter& json, const ModelVersionInfo& v,
     json.value(alias);
   }
   json.endArray();
-  if (parent != nullptr) {
-    json.key("parent");
-    if (parent->empty()) {
-      json.null();
-    } else {
-      json.value(*parent);
-    }
+  if (parent != nullptr && !parent->empty()) {
+    json.key("parent").value(*parent);
   }
   json.endObject();
 }
 
-/// `models show NAME/VERSION --json`; `parent` as writeModelVersionJson() takes it.
-inline std::string modelVersionJson(const ModelVersionInfo& version,
-                                    const std::string* parent = nullptr) {
+/// `models show NAME/VERSION --json` as frontend.http answers it (no lineage).
+inline std::string modelVersionJson(const ModelVersionInfo& version) {
   JsonWriter json;
-  writeModelVersionJson(json, version, parent);
+  writeModelVersionJson(json, version);
+  return json.str();
+}
+
+/// `models show NAME/VERSION --json` with the lineage (see writeModelVersionJson()).
+inline std::string modelVersionJsonWithParent(const ModelVersionInfo& version,
+                                              const std::string& parent) {
+  JsonWriter json;
+  writeModelVersionJson(json, version, &parent);
   return json.str();
 }
 
@@ -105,10 +108,10 @@ inline std::string modelListJson(const std::vector<ModelSummary>& models) {
   return json.str();
 }
 
-/// `models show NAME --json`; `parents`, when given, holds each version's parent (see
+/// `models show NAME --json`; `parents`, when not null, holds each version's parent (see
 /// writeModelVersionJson()), in the order of model.versions.
-inline std::string modelJson(const ModelInfo& model,
-                             const std::vector<std::string>* parents = nullptr) {
+inline std::string modelJsonWithParents(const ModelInfo& model,
+                                        const std::vector<std::string>* parents) {
   JsonWriter json;
   json.beginObject();
   json.key("model").value(model.model);
@@ -122,6 +125,11 @@ inline std::string modelJson(const ModelInfo& model,
   json.endArray();
   json.endObject();
   return json.str();
+}
+
+/// `models show NAME --json` as frontend.http answers it (no lineage).
+inline std::string modelJson(const ModelInfo& model) {
+  return modelJsonWithParents(model, nullptr);
 }
 
 /// An alias after a promote or rollback.
