@@ -42,11 +42,12 @@ std::string readFile(const fs::path& path) {
 }
 
 /// A dataset.idx node on Fashion-MNIST's `set` ("train" or "t10k") files.
-std::string idx(const std::string& name, const std::string& set, int offset, int limit) {
+std::string idx(const std::string& name, const std::string& set, int offset, int limit,
+                const std::string& extra = {}) {
   const std::string dir = kFashionMnist.string() + "/" + set;
   return "  " + name + ": {type: dataset.idx, images: " + dir + "-images-idx3-ubyte.gz, labels: " +
          dir + "-labels-idx1-ubyte.gz, offset: " + std::to_string(offset) +
-         ", limit: " + std::to_string(limit) + "}\n";
+         ", limit: " + std::to_string(limit) + extra + "}\n";
 }
 
 /// A job.train of `model` on `data`, scored on the test images after every epoch.
@@ -170,6 +171,37 @@ TEST_F(Transfer, FineTuningOn500ImagesBeatsTrainingFromScratch) {
   EXPECT_TRUE(base.compare(0, fc1_bytes, frozen, 0, fc1_bytes) == 0) << "fc1 bit-identical";
   EXPECT_FALSE(base.compare(fc1_bytes, std::string::npos, frozen, fc1_bytes) == 0);
   EXPECT_FALSE(base.compare(0, fc1_bytes, moved, 0, fc1_bytes) == 0);
+}
+
+TEST_F(Transfer, ReinitHeadFineTunesOntoAnotherClassList) {
+  write("pretrain.yaml", kCommon + idx("pretrain_images", "train", 10000, 2000) + mlp("base") +
+                             train("pretrain", "base", "pretrain_images", 1));
+  ASSERT_EQ(aimass("run pretrain.yaml").code, 0);
+  // The new task: classes 5-9 only (sandal ... ankle boot), so five outputs instead of ten.
+  const std::string subset = ", classes: [5, 6, 7, 8, 9]";
+  const std::string nodes = "nodes:\n"
+                            "  store: {type: storage.fs, path: store}\n"
+                            "  adam: {type: optimizer.adam, learning_rate: 0.003}\n" +
+                            idx("test_images", "t10k", 0, 2000, subset) +
+                            idx("few_images", "train", 0, 1000, subset) + mlp("shoes");
+  write("keep.yaml", nodes + train("fine_tune", "shoes", "few_images", 3, ", init_from: base"));
+  auto refused = aimass("run keep.yaml");
+  EXPECT_NE(refused.code, 0);
+  EXPECT_THAT(refused.output,
+              HasSubstr("parameter 'fc2.weight' has shape [64, 10] in base/1 but [64, 5] in "
+                        "model 'shoes': the output layer follows the new data"));
+  EXPECT_THAT(refused.output, HasSubstr("set reinit_head: true"));
+
+  write("reinit.yaml", nodes + train("fine_tune", "shoes", "few_images", 3,
+                                     ", init_from: base, reinit_head: true"));
+  auto tuned = aimass("run reinit.yaml");
+  ASSERT_EQ(tuned.code, 0) << tuned.output;
+  EXPECT_THAT(tuned.output, HasSubstr("model 'shoes' starts from base/1: 2 parameters copied; "
+                                      "output layer kept fresh: fc2.weight, fc2.bias"));
+  EXPECT_THAT(aimass("models show shoes/1 --config pretrain.yaml").output,
+              HasSubstr("parent    base/1\n"));
+  // Five classes, chance 0.2: the fresh head learned them.
+  EXPECT_GT(accuracy("shoes"), 0.6);
 }
 
 TEST_F(Transfer, LayersThatDoNotFitAreNamedWithBothShapes) {
