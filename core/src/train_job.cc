@@ -607,6 +607,13 @@ Status TrainJob::adopt(Host& host, const std::string& key,
       loadModel(*targets_.model, targets_.model_type, *targets_.storage, key)
           .withContext("loading '" + key + "' into model '" + targets_.model_name + "'"));
   final_metrics_ = metrics;
+  if (!options_.init_from.empty() && parent_.empty()) {
+    // Another process trained it from init_from: record what that reference names now.
+    auto parent = ModelRegistry(*targets_.storage).resolve(options_.init_from);
+    if (parent.ok()) {
+      parent_ = parent->model + "/" + std::to_string(parent->version);
+    }
+  }
   return register_version ? registerVersion(host, key) : Status();
 }
 

@@ -129,7 +129,8 @@ class TrainJob final : public Job {
   void setModelFactory(ModelFactory factory) { model_factory_ = std::move(factory); }
   /// Takes a model another process trained (job.tune's best trial): loads the artifact under
   /// `key` of the job's storage into the job's model node, and with `register_version`
-  /// registers it as the model's next version with `metrics`, as a run of this job would.
+  /// registers it as the model's next version with `metrics`, as a run of this job would
+  /// (with init_from, the parent recorded is the version that reference names now).
   Status adopt(Host& host, const std::string& key, const std::map<std::string, double>& metrics,
                bool register_version);
 

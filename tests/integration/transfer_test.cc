@@ -208,27 +208,25 @@ TEST_F(Transfer, LayersThatDoNotFitAreNamedWithBothShapes) {
   write("pretrain.yaml", kCommon + idx("pretrain_images", "train", 10000, 500) + mlp("base") +
                              train("pretrain", "base", "pretrain_images", 1));
   ASSERT_EQ(aimass("run pretrain.yaml").code, 0);
-  write("wider.yaml", kCommon + idx("few_images", "train", 0, 100) +
-                          "  wide: {type: model.mlp, hidden: [32]}\n" +
-                          train("fine_tune", "wide", "few_images", 1, ", init_from: base"));
-  auto refused = aimass("run wider.yaml");
-  EXPECT_NE(refused.code, 0);
-  EXPECT_THAT(refused.output,
+  // Fine-tunes the model node `model` from `init_from`; the run must fail: its output.
+  auto refusal = [&](const std::string& model, const std::string& node,
+                     const std::string& init_from) {
+    write("refused.yaml", kCommon + idx("few_images", "train", 0, 100) + "  " + model + ": " +
+                              node + "\n" +
+                              train("fine_tune", model, "few_images", 1,
+                                    ", init_from: " + init_from));
+    auto run = aimass("run refused.yaml");
+    EXPECT_NE(run.code, 0) << model;
+    return run.output;
+  };
+  EXPECT_THAT(refusal("wide", "{type: model.mlp, hidden: [32]}", "base"),
               HasSubstr("parameter 'fc1.weight' has shape [784, 64] in base/1 but [784, 32] in "
                         "model 'wide'"));
-  write("softmax.yaml", kCommon + idx("few_images", "train", 0, 100) +
-                            "  linear: {type: model.softmax}\n" +
-                            train("fine_tune", "linear", "few_images", 1, ", init_from: base"));
-  auto other_type = aimass("run softmax.yaml");
-  EXPECT_NE(other_type.code, 0);
-  EXPECT_THAT(other_type.output,
+  EXPECT_THAT(refusal("linear", "{type: model.softmax}", "base"),
               HasSubstr("base/1, a model.mlp, but model 'linear' is a model.softmax"));
-  write("missing.yaml", kCommon + idx("few_images", "train", 0, 100) + mlp("tuned") +
-                            train("fine_tune", "tuned", "few_images", 1, ", init_from: nope@prod"));
-  auto missing = aimass("run missing.yaml");
-  EXPECT_NE(missing.code, 0);
-  EXPECT_THAT(missing.output, HasSubstr("init_from 'nope@prod'"));
-  EXPECT_THAT(missing.output, HasSubstr("model registry of fs:"));
+  const std::string missing = refusal("tuned", "{type: model.mlp, hidden: [64]}", "nope@prod");
+  EXPECT_THAT(missing, HasSubstr("init_from 'nope@prod'"));
+  EXPECT_THAT(missing, HasSubstr("model registry of fs:"));
 }
 
 }  // namespace

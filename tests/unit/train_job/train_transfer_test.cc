@@ -311,6 +311,15 @@ struct Rig {
   }
 };
 
+/// The values registerBase() registers for a TwoLayer of `hidden` prepared for `classes` classes
+/// with `seed`, by parameter name.
+std::map<std::string, std::vector<float>> preparedValues(std::int64_t hidden, std::size_t classes,
+                                                         std::uint64_t seed) {
+  TwoLayer model(hidden);
+  EXPECT_TRUE(model.prepare(ClassData(4, classes).schema(), seed).ok());
+  return model.snapshot();
+}
+
 TrainOptions fineTune(std::string init_from) {
   TrainOptions o;
   o.epochs = 2;
@@ -456,9 +465,7 @@ TEST(TransferFreeze, UnknownNamesAndIndicesListTheLayers) {
 TEST(TransferJob, FineTunesFromTheRegisteredWeightsAndRecordsTheParent) {
   Rig rig;
   rig.registerBase("base", 3, 2, 5);
-  TwoLayer parent(3);
-  ASSERT_TRUE(parent.prepare(ClassData(4, 2).schema(), 5).ok());
-  auto expected = parent.snapshot();
+  auto expected = preparedValues(3, 2, 5);
 
   auto model = std::make_shared<TwoLayer>(3);
   TrainOptions options = fineTune("base");
@@ -479,9 +486,7 @@ TEST(TransferJob, FineTunesFromTheRegisteredWeightsAndRecordsTheParent) {
 TEST(TransferJob, FrozenLayersStayBitIdenticalWhileTheOthersTrain) {
   Rig rig;
   rig.registerBase("base", 3, 2, 5);
-  TwoLayer parent(3);
-  ASSERT_TRUE(parent.prepare(ClassData(4, 2).schema(), 5).ok());
-  auto before = parent.snapshot();
+  auto before = preparedValues(3, 2, 5);
 
   for (const std::vector<std::string>& freeze : {std::vector<std::string>{"fc1"},
                                                  std::vector<std::string>{"0"}}) {
@@ -504,10 +509,8 @@ TEST(TransferJob, FrozenLayersStayBitIdenticalWhileTheOthersTrain) {
 TEST(TransferJob, ReinitHeadTakesTheNewClassListAndKeepsTheBody) {
   Rig rig;
   rig.registerBase("base", 3, 2, 5);
-  TwoLayer parent(3);
-  ASSERT_TRUE(parent.prepare(ClassData(4, 2).schema(), 5).ok());
-  TwoLayer fresh(3);
-  ASSERT_TRUE(fresh.prepare(ClassData(4, 3).schema(), 9).ok());
+  auto parent = preparedValues(3, 2, 5);
+  auto fresh = preparedValues(3, 3, 9);
 
   auto refused = rig.job(std::make_shared<TwoLayer>(3), 3, fineTune("base"));
   ASSERT_TRUE(refused.ok());
@@ -525,8 +528,8 @@ TEST(TransferJob, ReinitHeadTakesTheNewClassListAndKeepsTheBody) {
   ASSERT_TRUE(job.ok()) << job.status().toString();
   ASSERT_TRUE((*job)->run(rig.host, rig.progress).ok());
   auto after = model->snapshot();
-  EXPECT_EQ(after["fc1.weight"], parent.snapshot()["fc1.weight"]);
-  EXPECT_EQ(after["fc2.weight"], fresh.snapshot()["fc2.weight"]) << "fresh, seed 9, 3 classes";
+  EXPECT_EQ(after["fc1.weight"], parent["fc1.weight"]);
+  EXPECT_EQ(after["fc2.weight"], fresh["fc2.weight"]) << "fresh, seed 9, 3 classes";
   EXPECT_EQ(after["fc2.bias"].size(), 3u);
 }
 
