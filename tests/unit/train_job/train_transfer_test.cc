@@ -41,8 +41,11 @@ class QuietHost final : public Host {
   std::filesystem::path baseDir() const override { return "."; }
   RouteTable& routes() override { return routes_; }
   std::string_view version() const override { return "test"; }
-  bool stopRequested() const override { return false; }
+  /// True from the `stop_after`-th poll on (never when 0).
+  bool stopRequested() const override { return stop_after > 0 && ++polls_ >= stop_after; }
   std::vector<std::string> lines;
+  std::uint64_t stop_after = 0;
+  mutable std::uint64_t polls_ = 0;
 
  private:
   NoRoutes routes_;
@@ -250,7 +253,18 @@ class Momentum final : public GradientOptimizer {
     }
     return Status();
   }
-  Status loadState(std::string_view) override { return Status(); }
+  Status loadState(std::string_view state) override {
+    std::size_t at = 0;
+    for (auto& v : velocity) {
+      const std::size_t bytes = v.size() * sizeof(float);
+      if (state.size() < at + bytes) {
+        return invalidArgument("short momentum state");
+      }
+      std::memcpy(v.data(), state.data() + at, bytes);
+      at += bytes;
+    }
+    return at == state.size() ? Status() : invalidArgument("momentum state of another size");
+  }
 
   double rate = 0.1;
   std::vector<std::string> names;
@@ -549,6 +563,44 @@ TEST(TransferJob, ResolvesVersionsAndAliases) {
     EXPECT_EQ(model->snapshot()["fc1.weight"][0], seed) << reference;
     EXPECT_EQ(ModelRegistry(*rig.storage).resolve("tuned")->parent, parent);
   }
+}
+
+TEST(TransferJob, AStoppedRunResumesWithItsFrozenLayersAndOnlyWithThem) {
+  Rig rig;
+  rig.registerBase("base", 3, 2, 5);
+  auto before = preparedValues(3, 2, 5);
+  TrainOptions options = fineTune("base");
+  options.epochs = 3;
+  options.freeze = {"fc1"};
+  auto uninterrupted = std::make_shared<TwoLayer>(3);
+  auto whole = rig.job(uninterrupted, 2, options);
+  ASSERT_TRUE(whole.ok());
+  ASSERT_TRUE((*whole)->run(rig.host, rig.progress).ok());
+
+  // Stopped mid-run: a checkpoint is written; another freeze list does not match it.
+  rig.host.stop_after = 4;
+  auto stopped = rig.job(std::make_shared<TwoLayer>(3), 2, options);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ((*stopped)->run(rig.host, rig.progress).code(), StatusCode::kCancelled);
+  rig.host.stop_after = 0;
+  TrainOptions other = options;
+  other.freeze = {"fc2"};
+  other.resume = ResumeMode::kRequire;
+  auto mismatch = rig.job(std::make_shared<TwoLayer>(3), 2, other);
+  ASSERT_TRUE(mismatch.ok());
+  Status refused = (*mismatch)->run(rig.host, rig.progress);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("another configuration"));
+
+  // The same options resume and end where the uninterrupted run ended, fc1 untouched.
+  options.resume = ResumeMode::kRequire;
+  auto resumed = std::make_shared<TwoLayer>(3);
+  auto rest = rig.job(resumed, 2, options);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_TRUE((*rest)->run(rig.host, rig.progress).ok());
+  EXPECT_EQ(resumed->snapshot(), uninterrupted->snapshot());
+  EXPECT_EQ(resumed->snapshot()["fc1.weight"], before["fc1.weight"]);
+  EXPECT_THAT(rig.optimizer->names, ElementsAre("fc2.weight", "fc2.bias"));
 }
 
 TEST(TransferJob, ErrorsNameWhatIsWrong) {
