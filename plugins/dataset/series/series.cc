@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "aimass/util/csv_text.h"
@@ -138,6 +140,13 @@ Expected<std::unique_ptr<SeriesDataset>> SeriesDataset::open(const SeriesOptions
   }
   if (options.target_columns.empty()) {
     return invalidArgument("target_columns names no column; name the series to forecast");
+  }
+  std::error_code ec;
+  const auto file = std::filesystem::status(options.path, ec);
+  if (!ec && std::filesystem::exists(file) && !std::filesystem::is_regular_file(file) &&
+      !std::filesystem::is_directory(file)) {
+    return invalidArgument("series path " + csvQuote(options.path.string()) +
+                           " is not a regular file");
   }
   std::string text;
   AIMASS_RETURN_IF_ERROR(readCsvFile(options.path, text));

@@ -225,8 +225,12 @@ Expected<std::vector<fs::path>> TextDataset::listFiles(const fs::path& path) {
   if (ec || !fs::exists(status)) {
     return notFound("text path " + csvQuote(path.string()) + " does not exist");
   }
-  if (!fs::is_directory(status)) {
+  if (fs::is_regular_file(status)) {
     return std::vector<fs::path>{path};
+  }
+  if (!fs::is_directory(status)) {
+    return invalidArgument("text path " + csvQuote(path.string()) +
+                           " is neither a regular file nor a folder");
   }
   std::vector<fs::path> files;
   fs::directory_iterator it(path, ec);
@@ -325,6 +329,11 @@ Status TextDataset::openClassification(const TextOptions& options) {
   if (options.part != TextPart::kAll || options.validation_fraction != 0) {
     return invalidArgument("`part` and `validation_fraction` apply to language modelling only; "
                            "for a CSV of texts use separate train and test files");
+  }
+  AIMASS_ASSIGN_OR_RETURN(std::vector<fs::path> files, listFiles(options.path));
+  if (files.size() != 1 || files.front() != options.path) {
+    return invalidArgument("CSV path " + csvQuote(options.path.string()) +
+                           " is a folder; `format: csv` reads one file");
   }
   std::string text;
   AIMASS_RETURN_IF_ERROR(readCsvFile(options.path, text));

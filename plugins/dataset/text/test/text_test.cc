@@ -3,6 +3,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -130,6 +131,9 @@ TEST_F(TextDatasetTest, AFolderIsItsRegularFilesByNameWithoutLinksOrSubfolders) 
   EXPECT_THAT(TextDataset::open(lm(dir_ / "empty", 1, 1)).status().message(),
               HasSubstr("no regular files"));
   EXPECT_EQ(TextDataset::open(lm(dir_ / "missing", 1, 1)).status().code(), StatusCode::kNotFound);
+  ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);  // would block a reader: refused
+  EXPECT_THAT(TextDataset::open(lm(dir_ / "fifo", 1, 1)).status().message(),
+              HasSubstr("neither a regular file nor a folder"));
 }
 
 TEST_F(TextDatasetTest, CharsVocabularyIsTheCodePointsSeenSorted) {
