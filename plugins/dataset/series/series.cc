@@ -164,27 +164,12 @@ Expected<std::unique_ptr<SeriesDataset>> SeriesDataset::open(const SeriesOptions
 
 Status SeriesDataset::parse(std::string_view text, const SeriesOptions& options) {
   const std::string src = options.path.string();
-  if (text.starts_with("\xEF\xBB\xBF")) {
-    text.remove_prefix(3);
-  }
-  CsvRecordReader reader(text, ',', src);
+  CsvRecordReader reader(csvWithoutByteOrderMark(text), ',', src);
   std::vector<std::string_view> fields;
-  AIMASS_ASSIGN_OR_RETURN(bool has_header, reader.next(fields));
-  if (!has_header) {
-    return invalidArgument("CSV file " + csvQuote(src) + " is empty");
-  }
-  std::vector<std::string> names;
-  for (auto field : fields) {
-    names.emplace_back(csvTrim(field));
-  }
+  AIMASS_ASSIGN_OR_RETURN(std::vector<std::string> names, readCsvHeader(reader, src));
   std::vector<std::size_t> used;
   auto column = [&](const std::string& name, const char* role) -> Expected<std::size_t> {
-    auto it = std::find(names.begin(), names.end(), name);
-    if (it == names.end()) {
-      return invalidArgument(std::string(role) + " column " + csvQuote(name) + " is not in " +
-                             csvQuote(src) + " (columns: " + joinNames(names) + ")");
-    }
-    const auto index = static_cast<std::size_t>(it - names.begin());
+    AIMASS_ASSIGN_OR_RETURN(std::size_t index, csvColumnIndex(names, name, role, src));
     if (std::find(used.begin(), used.end(), index) != used.end()) {
       return invalidArgument("column " + csvQuote(name) + " is named twice (time, targets and "
                              "covariates must be different columns)");

@@ -340,31 +340,11 @@ Status TextDataset::openClassification(const TextOptions& options) {
   Fnv1a hash;
   hash.add(text);
   const std::string src = options.path.string();
-  std::string_view body = text;
-  if (body.starts_with("\xEF\xBB\xBF")) {
-    body.remove_prefix(3);
-  }
-  CsvRecordReader reader(body, ',', src);
+  CsvRecordReader reader(csvWithoutByteOrderMark(text), ',', src);
   std::vector<std::string_view> fields;
-  AIMASS_ASSIGN_OR_RETURN(bool has_header, reader.next(fields));
-  if (!has_header) {
-    return invalidArgument("CSV file " + csvQuote(src) + " is empty");
-  }
-  std::vector<std::string> names;
-  for (auto field : fields) {
-    names.emplace_back(csvTrim(field));
-  }
-  auto column = [&](const std::string& name, const char* role) -> Expected<std::size_t> {
-    auto it = std::find(names.begin(), names.end(), name);
-    if (it == names.end()) {
-      std::string all;
-      for (const auto& n : names) {
-        all += (all.empty() ? "" : ", ") + n;
-      }
-      return invalidArgument(std::string(role) + " column " + csvQuote(name) + " is not in " +
-                             csvQuote(src) + " (columns: " + all + ")");
-    }
-    return static_cast<std::size_t>(it - names.begin());
+  AIMASS_ASSIGN_OR_RETURN(std::vector<std::string> names, readCsvHeader(reader, src));
+  auto column = [&](const std::string& name, const char* role) {
+    return csvColumnIndex(names, name, role, src);
   };
   AIMASS_ASSIGN_OR_RETURN(std::size_t text_index, column(options.text_column, "text_column"));
   AIMASS_ASSIGN_OR_RETURN(std::size_t label_index, column(options.label_column, "label_column"));

@@ -217,30 +217,7 @@ class FakeSequenceClassifier final : public testing::UnsavedModel {
   }
 };
 
-class EvaluateSequenceTest : public testing::TemporaryFolderTest {
- protected:
-  Status run(std::shared_ptr<const Model> model, std::shared_ptr<const Dataset> data,
-             EvaluateTargets targets = {}, std::uint64_t batch_size = 1) {
-    targets.model = std::move(model);
-    targets.model_name = "m";
-    targets.dataset = std::move(data);
-    targets.dataset_name = "d";
-    targets.batch_size = batch_size;
-    targets.output = dir_ / "report.json";
-    job_ = std::make_unique<EvaluateJob>("eval", std::move(targets));
-    return job_->run(host_, progress_);
-  }
-  Poco::JSON::Object::Ptr json() const {
-    std::ifstream in(dir_ / "report.json");
-    std::stringstream text;
-    text << in.rdbuf();
-    return Poco::JSON::Parser().parse(text.str()).extract<Poco::JSON::Object::Ptr>();
-  }
-
-  HostServices host_{fs::temp_directory_path(), 1};
-  testing::RecordingProgress progress_;
-  std::unique_ptr<EvaluateJob> job_;
-};
+using EvaluateSequenceTest = testing::EvaluateRunTest;
 
 TEST_F(EvaluateSequenceTest, LanguageModelReportsPerplexityAndBitsPerChar) {
   auto model = std::make_shared<FakeLanguageModel>();
