@@ -14,6 +14,7 @@
 #include "aimass/plugin.h"
 #include "aimass/testing/dataset_conformance.h"
 #include "aimass/testing/registration.h"
+#include "temp_dir.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -36,14 +37,6 @@ std::string tenRows() {
 
 class SeriesDatasetTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "aimass-series-test-XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   SeriesOptions options(const std::string& content, std::int64_t window, std::int64_t horizon) {
     SeriesOptions o;
     o.path = dir_ / "s.csv";
@@ -67,7 +60,8 @@ class SeriesDatasetTest : public ::testing::Test {
     EXPECT_EQ(data.status().code(), StatusCode::kInvalidArgument) << data.status().toString();
     return data.status().message();
   }
-  fs::path dir_;
+  aimass::testing::TempDir temp_{"aimass-series-test"};
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(SeriesDatasetTest, WindowsHoldTargetsThenCovariatesAndTheNextSteps) {

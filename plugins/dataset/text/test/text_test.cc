@@ -14,6 +14,7 @@
 #include "aimass/plugin.h"
 #include "aimass/testing/dataset_conformance.h"
 #include "aimass/testing/registration.h"
+#include "temp_dir.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -26,14 +27,6 @@ using ::testing::HasSubstr;
 
 class TextDatasetTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "aimass-text-test-XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   fs::path write(const std::string& name, const std::string& content) {
     fs::path path = dir_ / name;
     fs::create_directories(path.parent_path());
@@ -69,7 +62,8 @@ class TextDatasetTest : public ::testing::Test {
       EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
     }
   }
-  fs::path dir_;
+  aimass::testing::TempDir temp_{"aimass-text-test"};
+  const fs::path& dir_ = temp_.path();
 };
 
 constexpr const char* kAlphabet = "abcdefghijklmnopqrstuvwxyz";
