@@ -85,8 +85,6 @@ Status evaluateSupervised(const EvaluationPass& pass, EvaluationReport& report) 
     return invalidArgument(data_text + " has value labels but " + model_text + " is a " +
                            std::string(taskName(model_schema.task)) + " model");
   }
-  const std::string input_name = model_schema.inputs.empty() ? std::string(tensor_names::kInput)
-                                                             : model_schema.inputs.front().name;
   const auto classes = static_cast<std::int64_t>(data_schema.class_names.size());
 
   ClassificationMetrics class_metrics(data_schema.class_names);
@@ -96,7 +94,7 @@ Status evaluateSupervised(const EvaluationPass& pass, EvaluationReport& report) 
   ProgressPhase phase(pass.progress, "evaluate " + targets.model_name, batchCount(pass));
   Status scored = forEachBatch(
       pass, phase, 0, [&](std::uint64_t begin, std::uint64_t end, const Batch& batch) -> Status {
-        inputs.set(input_name, batch.features);
+        setModelInputs(model_schema, batch.features, batch.lengths, inputs);
         Status predicted = targets.model->predict(inputs, outputs, PredictOptions{});
         if (!predicted.ok()) {
           return predicted.withContext(model_text + " predicting rows " + std::to_string(begin) +
@@ -192,8 +190,19 @@ Status EvaluateJob::evaluate(Host& host, JobProgress& progress, EvaluationReport
       AIMASS_ASSIGN_OR_RETURN(report.recommendation, evaluateRecommendation(pass));
       return Status();
     }
-    default:
+    case Task::kSequence: {
+      AIMASS_ASSIGN_OR_RETURN(report.language_model, evaluateLanguageModel(pass));
+      return Status();
+    }
+    default: {
+      const DatasetSchema& data = targets_.dataset->schema();
+      if (model.schema().task == Task::kRegression && data.label_kind == LabelKind::kValue &&
+          data.row_shape.size() == 2 && data.feature_dtype == DType::kFloat32) {
+        AIMASS_ASSIGN_OR_RETURN(report.forecast, evaluateForecast(pass));
+        return Status();
+      }
       return evaluateSupervised(pass, report);
+    }
   }
 }
 
@@ -242,7 +251,9 @@ NodeType evaluateJobNodeType() {
   type.summary =
       "Scores a trained model on a dataset: accuracy, precision/recall/F1, confusion matrix, "
       "log-loss, ROC-AUC; RMSE/MAE/R²; inertia, silhouette, Davies-Bouldin, ARI, NMI for "
-      "clustering; RMSE/MAE and precision/recall/NDCG/MAP at k for recommenders";
+      "clustering; RMSE/MAE and precision/recall/NDCG/MAP at k for recommenders; "
+      "perplexity and bits per character for language models; MAE/RMSE/MAPE against a "
+      "naive-seasonal baseline for forecasters";
   type.params = {
       ParamSpec::ref("model", NodeKind::kModel,
                      "The model to evaluate; it must be trained (by an earlier job) or loaded."),
@@ -250,7 +261,9 @@ NodeType evaluateJobNodeType() {
                      "Data to score it on, ideally rows it was not trained on: labelled for a "
                      "classifier or regressor; for a clustering model labels are optional "
                      "(class labels add the adjusted Rand index and NMI); for a recommender "
-                     "(user, item) rows, with ratings optional (they add RMSE and MAE)."),
+                     "(user, item) rows, with ratings optional (they add RMSE and MAE); for a "
+                     "language model token streams with next-token labels (dataset.text); for "
+                     "a forecaster windows of a series (dataset.series)."),
       ParamSpec::ref("after", NodeKind::kJob,
                      "A job that must run first, typically the job.train of the model.")
           .optional(),
@@ -283,6 +296,20 @@ NodeType evaluateJobNodeType() {
                          "picks the same rows.")
           .withDefault(std::int64_t{0})
           .atLeast(0),
+      ParamSpec::integer("season",
+                         "Forecasting: the naive-seasonal baseline forecasts each step with the "
+                         "value this many steps (or a multiple of them) earlier, the last one the "
+                         "input window holds; 1 repeats the last value, 24 the same hour of the "
+                         "previous day for hourly data. The windows must hold at least this "
+                         "many steps.")
+          .withDefault(std::int64_t{1})
+          .atLeast(1),
+      ParamSpec::integer("forecast_targets",
+                         "Forecasting: how many series are forecast, i.e. the first this many "
+                         "features of each input step (dataset.series puts its target_columns "
+                         "first); the labels are horizon x this many values.")
+          .withDefault(std::int64_t{1})
+          .atLeast(1),
   };
   type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
     std::unique_ptr<Node> node;
@@ -299,6 +326,8 @@ NodeType evaluateJobNodeType() {
       }
       targets.silhouette_sample = static_cast<std::uint64_t>(config.getInt("silhouette_sample"));
       targets.seed = static_cast<std::uint64_t>(config.getInt("seed"));
+      targets.season = config.getInt("season");
+      targets.forecast_targets = config.getInt("forecast_targets");
       if (config.has("output")) {
         targets.output = config.getPath("output");
       }

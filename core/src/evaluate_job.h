@@ -36,6 +36,10 @@ struct EvaluateTargets {
   std::uint64_t silhouette_sample = 5000;
   /// Clustering: seeds the choice of the silhouette sample.
   std::uint64_t seed = 0;
+  /// Forecasting: the naive-seasonal baseline's season in steps (1: the last value).
+  std::int64_t season = 1;
+  /// Forecasting: how many of each input step's first features are the forecast series.
+  std::int64_t forecast_targets = 1;
 };
 
 /// The built-in `job.evaluate` node: runs a ready model over every row of a dataset and

@@ -71,4 +71,19 @@ Expected<ClusteringReport> evaluateClustering(const EvaluationPass& pass);
 /// Evaluates a recommender (Task::kRecommendation) over the (user, item) rows: see EvaluateJob.
 Expected<RecommendationReport> evaluateRecommendation(const EvaluationPass& pass);
 
+/// The model input that takes a dataset's features: "tokens" when the model has it, else its
+/// first input ("input" when it declares none).
+std::string tokenInputName(const ModelSchema& schema);
+
+/// Sets the model's inputs for a batch: the features as tokenInputName(), and when the model
+/// takes "lengths", the batch's lengths (or every row's full length when the data has none).
+void setModelInputs(const ModelSchema& schema, const Tensor& features, const Tensor& lengths,
+                    TensorMap& inputs);
+
+/// Evaluates a language model (Task::kSequence) on next-token data: see EvaluateJob.
+Expected<LanguageModelReport> evaluateLanguageModel(const EvaluationPass& pass);
+
+/// Evaluates a forecaster (Task::kRegression on windows of a series): see EvaluateJob.
+Expected<ForecastReport> evaluateForecast(const EvaluationPass& pass);
+
 }  // namespace aimass::core

@@ -108,6 +108,38 @@ void writeRecommendation(JsonWriter& json, const RecommendationReport& r) {
   json.endObject();
 }
 
+void writeLanguageModel(JsonWriter& json, const LanguageModelReport& r) {
+  json.key("task").value("language_model");
+  json.key("rows").value(r.rows);
+  json.key("metrics").beginObject();
+  json.key("loss").value(r.loss);
+  json.key("perplexity").value(r.perplexity);
+  json.key("bits_per_char").value(r.bits_per_token);
+  json.key("token_accuracy").value(r.token_accuracy);
+  json.key("tokens").value(r.tokens);
+  json.key("vocabulary").value(r.vocabulary);
+  json.key("token_unit").value(r.byte_tokens ? "byte" : "char");
+  json.endObject();
+}
+
+void writeForecast(JsonWriter& json, const ForecastReport& r) {
+  json.key("task").value("forecasting");
+  json.key("rows").value(r.rows);
+  json.key("metrics").beginObject();
+  json.key("mae").value(r.mae);
+  json.key("rmse").value(r.rmse);
+  writeOptional(json, "mape", r.mape);
+  json.key("mape_rows").value(r.mape_values);
+  json.key("mape_skipped").value(r.mape_skipped);
+  json.key("baseline_mae").value(r.baseline_mae);
+  json.key("baseline_rmse").value(r.baseline_rmse);
+  writeOptional(json, "mase", r.mase);
+  json.key("season").value(r.season);
+  json.key("horizon").value(r.horizon);
+  json.key("targets").value(r.targets);
+  json.endObject();
+}
+
 void writeReport(JsonWriter& json, const EvaluationReport& report) {
   json.beginObject();
   json.key("job").value(report.job);
@@ -158,6 +190,10 @@ void writeReport(JsonWriter& json, const EvaluationReport& report) {
     writeClustering(json, *report.clustering);
   } else if (report.recommendation) {
     writeRecommendation(json, *report.recommendation);
+  } else if (report.language_model) {
+    writeLanguageModel(json, *report.language_model);
+  } else if (report.forecast) {
+    writeForecast(json, *report.forecast);
   }
   json.endObject();
 }
@@ -204,6 +240,34 @@ std::string formatRecommendation(const RecommendationReport& r) {
   out += pad("  recall@" + k, 18, true) + fixed(r.ranking.recall_at_k) + "\n";
   out += pad("  NDCG@" + k, 18, true) + fixed(r.ranking.ndcg_at_k) + "\n";
   out += pad("  MAP@" + k, 18, true) + fixed(r.ranking.map_at_k) + "\n";
+  return out;
+}
+
+std::string formatLanguageModel(const LanguageModelReport& r) {
+  const std::string unit = r.byte_tokens ? "byte" : "char";
+  std::string out;
+  out += "  rows            " + std::to_string(r.rows) + "\n";
+  out += "  tokens          " + std::to_string(r.tokens) + " (vocabulary of " +
+         std::to_string(r.vocabulary) + ")\n";
+  out += "  loss            " + fixed(r.loss) + " nats/" + unit + "\n";
+  out += "  perplexity      " + fixed(r.perplexity) + "\n";
+  out += pad("  bits/" + unit, 18, true) + fixed(r.bits_per_token) + "\n";
+  out += "  token accuracy  " + fixed(r.token_accuracy) + "\n";
+  return out;
+}
+
+std::string formatForecast(const ForecastReport& r) {
+  std::string out;
+  out += "  rows            " + std::to_string(r.rows) + " windows of " + std::to_string(r.horizon) +
+         " step(s) x " + std::to_string(r.targets) + " series\n";
+  out += "  mae             " + fixed(r.mae) + "\n";
+  out += "  rmse            " + fixed(r.rmse) + "\n";
+  out += "  mape            " + optionalFixed(r.mape) + " (" + std::to_string(r.mape_values) +
+         " values; " + std::to_string(r.mape_skipped) + " with a true value of 0 left out)\n";
+  out += "  baseline        naive-seasonal, season " + std::to_string(r.season) + "\n";
+  out += "  baseline mae    " + fixed(r.baseline_mae) + "\n";
+  out += "  baseline rmse   " + fixed(r.baseline_rmse) + "\n";
+  out += "  mase            " + optionalFixed(r.mase) + " (model MAE / baseline MAE)\n";
   return out;
 }
 
@@ -455,6 +519,12 @@ std::string formatEvaluation(const EvaluationReport& report) {
   }
   if (report.recommendation) {
     return out + formatRecommendation(*report.recommendation);
+  }
+  if (report.language_model) {
+    return out + formatLanguageModel(*report.language_model);
+  }
+  if (report.forecast) {
+    return out + formatForecast(*report.forecast);
   }
   if (!report.classification) {
     return out;

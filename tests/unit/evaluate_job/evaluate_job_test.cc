@@ -209,6 +209,8 @@ TEST(EvaluateJobType, IsBuiltInAndItsFactoryMakesAJob) {
   config.setValue("k", std::int64_t{10});  // the host fills in the defaults
   config.setValue("silhouette_sample", std::int64_t{5000});
   config.setValue("seed", std::int64_t{0});
+  config.setValue("season", std::int64_t{1});
+  config.setValue("forecast_targets", std::int64_t{1});
   config.setRefs("model", {"m"}, {"model.fake"},
                  {std::make_shared<FakeModel>(Task::kRegression, true)});
   config.setRefs("dataset", {"d"}, {"dataset.fake"},

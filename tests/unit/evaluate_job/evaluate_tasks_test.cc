@@ -209,30 +209,7 @@ class FakeRecommender final : public testing::UnsavedModel {
   mutable int top_k_calls = 0;
 };
 
-class EvaluateTasksTest : public testing::TemporaryFolderTest {
- protected:
-  Status run(std::shared_ptr<const Model> model, std::shared_ptr<const Dataset> data,
-             EvaluateTargets targets = {}, std::uint64_t batch_size = 5) {
-    targets.model = std::move(model);
-    targets.model_name = "m";
-    targets.dataset = std::move(data);
-    targets.dataset_name = "d";
-    targets.batch_size = batch_size;
-    targets.output = dir_ / "report.json";
-    job_ = std::make_unique<EvaluateJob>("eval", std::move(targets));
-    return job_->run(host_, progress_);
-  }
-  Poco::JSON::Object::Ptr json() const {
-    std::ifstream in(dir_ / "report.json");
-    std::stringstream text;
-    text << in.rdbuf();
-    return Poco::JSON::Parser().parse(text.str()).extract<Poco::JSON::Object::Ptr>();
-  }
-
-  HostServices host_{fs::temp_directory_path(), 1};
-  testing::RecordingProgress progress_;
-  std::unique_ptr<EvaluateJob> job_;
-};
+using EvaluateTasksTest = testing::EvaluateRunTest;
 
 // scikit-learn's values for these points and clusters: see
 // tests/unit/clustering_metrics/sklearn_values.py.

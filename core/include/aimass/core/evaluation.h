@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "aimass/core/clustering_metrics.h"
+#include "aimass/core/sequence_metrics.h"
 #include "aimass/status.h"
 
 namespace aimass::core {
@@ -173,6 +174,8 @@ struct EvaluationReport {
   std::optional<RegressionReport> regression;
   std::optional<ClusteringReport> clustering;
   std::optional<RecommendationReport> recommendation;
+  std::optional<LanguageModelReport> language_model;
+  std::optional<ForecastReport> forecast;
 };
 
 /// A human-readable report: summary metrics, per-class precision/recall/F1/support with the
@@ -186,7 +189,10 @@ std::string formatEvaluation(const EvaluationReport& report);
 /// roc_auc; regression rmse, mae, r2; clustering inertia, silhouette, davies_bouldin,
 /// adjusted_rand, nmi, clusters, clusters_used, silhouette_rows, inertia_from ("distances" or
 /// "centroids"); recommendation rmse, mae, precision_at_k, recall_at_k, ndcg_at_k, map_at_k, k,
-/// users, fallback_users, unknown_pairs, relevance_threshold.
+/// users, fallback_users, unknown_pairs, relevance_threshold; language models (task
+/// "language_model") loss, perplexity, bits_per_char, token_accuracy, tokens, vocabulary,
+/// token_unit ("byte" or "char"); forecasting (task "forecasting") mae, rmse, mape, mape_rows,
+/// mape_skipped, baseline_mae, baseline_rmse, mase, season, horizon, targets.
 std::string evaluationJson(const EvaluationReport& report);
 
 /// Several reports as a JSON array of evaluationJson() objects (`aimass eval --json`).

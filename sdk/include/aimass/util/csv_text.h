@@ -184,6 +184,44 @@ class CsvRecordReader {
   std::size_t scratch_used_ = 0;
 };
 
+/// `text` without a leading UTF-8 byte-order mark.
+inline std::string_view csvWithoutByteOrderMark(std::string_view text) {
+  return text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
+}
+
+/// The column names of a header record read from `reader` (trimmed). kInvalidArgument naming
+/// `source` when the text has no record at all.
+inline Expected<std::vector<std::string>> readCsvHeader(CsvRecordReader& reader,
+                                                        std::string_view source) {
+  std::vector<std::string_view> fields;
+  AIMASS_ASSIGN_OR_RETURN(bool has_header, reader.next(fields));
+  if (!has_header) {
+    return invalidArgument("CSV file " + csvQuote(source) + " is empty");
+  }
+  std::vector<std::string> names;
+  for (std::string_view field : fields) {
+    names.emplace_back(csvTrim(field));
+  }
+  return names;
+}
+
+/// The index of column `name` among `names`; kInvalidArgument naming the column's `role`
+/// ("target", "text_column"), `source` and the columns there are otherwise.
+inline Expected<std::size_t> csvColumnIndex(const std::vector<std::string>& names,
+                                            std::string_view name, std::string_view role,
+                                            std::string_view source) {
+  auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end()) {
+    std::string all;
+    for (const std::string& n : names) {
+      all += (all.empty() ? "" : ", ") + n;
+    }
+    return invalidArgument(std::string(role) + " column " + csvQuote(name) + " is not in " +
+                           csvQuote(source) + " (columns: " + all + ")");
+  }
+  return static_cast<std::size_t>(it - names.begin());
+}
+
 /// Parses a finite FP32 number; an error message (without location) otherwise.
 inline std::optional<std::string> parseCsvFloat(std::string_view field, float& out) {
   std::string_view s = csvTrim(field);
