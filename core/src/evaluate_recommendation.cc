@@ -218,13 +218,18 @@ Expected<RecommendationReport> evaluateRecommendation(const EvaluationPass& pass
                           report.unknown_pairs);
       });
   AIMASS_RETURN_IF_ERROR(read);
-  phase.end(std::to_string(report.rows) + " interactions, " + std::to_string(relevant.size()) +
-            " users with relevant items");
+  std::string read_summary = std::to_string(report.rows) + " interactions, " +
+                             std::to_string(relevant.size()) + " users with relevant items";
   if (ratings) {
     AIMASS_ASSIGN_OR_RETURN(RegressionReport rating_errors, errors.report());
     report.rmse = rating_errors.rmse;
     report.mae = rating_errors.mae;
+    char figures[64];
+    std::snprintf(figures, sizeof figures, "; rating error rmse=%.4f mae=%.4f",
+                  report.rmse.value_or(0), report.mae.value_or(0));
+    read_summary += figures;
   }
+  phase.end(read_summary);
   if (relevant.empty()) {
     return invalidArgument(pass.data_text + " has no user with a relevant item (rating >= " +
                            std::to_string(report.relevance_threshold.value_or(0)) +

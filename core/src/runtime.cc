@@ -81,8 +81,12 @@ Status Runtime::run() {
     status = addRegistryApi();
   }
   if (status.ok()) {
-    for (const auto& [name, node] : graph_.nodesOfKind(NodeKind::kModel)) {
-      host_.servingRuntime().add(name, "1", std::static_pointer_cast<const Model>(node));
+    for (const GraphNode& node : graph_.nodes()) {
+      if (node.instance && node.instance->kind() == NodeKind::kModel) {
+        host_.servingRuntime().add(node.decl.name, "1",
+                                   std::static_pointer_cast<const Model>(node.instance),
+                                   node.decl.type);
+      }
     }
     status = runJobs();
   }

@@ -497,6 +497,7 @@ struct ServingRuntime::Version {
   ModelSchema schema;
   bool batched = false;
   std::string sha256;  // registry versions: the artifact's hash, to skip reloading it
+  std::string type;    // graph models: the node's type, which names its artifact
   std::shared_ptr<VersionStats> stats;
   std::shared_ptr<FeedbackState> feedback;  // shared with the Versions setBatching() remakes
   std::unique_ptr<Batcher> batcher;  // null: predict on the caller's thread
@@ -712,8 +713,9 @@ std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
 }
 
 void ServingRuntime::add(std::string name, std::string version,
-                         std::shared_ptr<const Model> model) {
+                         std::shared_ptr<const Model> model, std::string type) {
   auto made = makeVersion(name, version, std::move(model), "", nullptr, nullptr);
+  made->type = std::move(type);
   Status replayed = attachFeedback(*made, feedbackStorage());
   if (!replayed.ok()) {
     std::lock_guard lock(settings_mutex_);
@@ -1224,6 +1226,7 @@ void ServingRuntime::setBatching(std::string_view model, const BatchingOptions& 
   for (const auto& old : affected) {
     auto fresh = makeVersion(old->served.name, old->served.version, old->served.model, old->sha256,
                              old->stats, old->feedback);
+    fresh->type = old->type;
     std::unique_lock lock(mutex_);
     auto versions = models_.find(old->served.name);
     if (versions != models_.end()) {
@@ -1274,7 +1277,7 @@ Status ServingRuntime::attachFeedback(Version& version, const std::shared_ptr<St
     if (!version.sha256.empty()) {
       state.identity = version.sha256;
     } else {
-      auto identity = savedStateIdentity(*model);
+      auto identity = savedStateIdentity(*model, version.type);
       if (!identity.ok()) {
         return Status(identity.status().code(), "model '" + version.served.name +
                                                     "': cannot name its trained state for its "

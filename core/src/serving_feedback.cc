@@ -204,7 +204,14 @@ Expected<TensorMap> decodeFeedbackRecord(std::string_view bytes) {
   return observations;
 }
 
-Expected<std::string> savedStateIdentity(const Model& model) {
+Expected<std::string> savedStateIdentity(const Model& model, std::string_view type) {
+  if (!type.empty()) {
+    auto artifact = encodeModelArtifact(model, type);
+    if (!artifact.ok()) {
+      return artifact.status();
+    }
+    return Sha256::of(*artifact);
+  }
   std::string payload;
   Status saved = guard("saving the model to name its trained state",
                        [&] { return model.save(payload); });

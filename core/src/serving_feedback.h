@@ -52,8 +52,11 @@ std::string encodeFeedbackRecord(const TensorMap& observations);
 /// except std::bad_alloc.
 Expected<TensorMap> decodeFeedbackRecord(std::string_view bytes);
 
-/// The sha256 of `model`'s saved payload: the identity of a graph model's trained state.
-Expected<std::string> savedStateIdentity(const Model& model);
+/// The identity of a graph model's trained state: the sha256 of the artifact job.train would
+/// register for it (the payload in the envelope naming `type`), so that the same trained state
+/// served later as a registry version replays the same records; with no `type` known, the sha256
+/// of the bare payload.
+Expected<std::string> savedStateIdentity(const Model& model, std::string_view type);
 
 /// Learns every record under the version's prefix in key order, then sets
 /// state.next_sequence and state.replayed_from. The caller holds state.mutex and has set

@@ -61,7 +61,10 @@ class ServingRuntime final : public ModelServing {
   ServingRuntime& operator=(const ServingRuntime&) = delete;
 
   /// Serves `model` as `name` at `version` (replacing an entry of the same name and version).
-  void add(std::string name, std::string version, std::shared_ptr<const Model> model);
+  /// `type`, the model's node type, names the artifact its trained state would be registered
+  /// as, which identifies its learned feedback (see learn()).
+  void add(std::string name, std::string version, std::shared_ptr<const Model> model,
+           std::string type = {});
   /// Drops every model, settings and the repository; waits for queued requests to finish. The
   /// host calls it after stopping the frontends and before destroying the graph.
   void clear();
