@@ -117,6 +117,9 @@ class Rnn final : public Model, public GradientTraining, public StreamingPredict
 
   // Serving (rnn_serve.cc, rnn_generate.cc).
   Status predictFixed(const TensorMap& inputs, TensorMap& outputs) const;
+  /// Language model, request parameter score=true: the next-token distribution at every
+  /// position ("probabilities" FP32 [N, T, V]), what job.evaluate's perplexity reads.
+  Status score(const TensorMap& inputs, TensorMap& outputs) const;
   Status generate(const TensorMap& inputs, const PredictOptions& options, TensorMap* outputs,
                   const Emit* emit) const;
   Expected<std::vector<std::int64_t>> encode(std::string_view text, std::size_t row) const;

@@ -32,6 +32,18 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+/// p = softmax(z) over n values, in double.
+void softmaxRow(const float* z, float* p, std::int64_t n) {
+  const float top = *std::max_element(z, z + n);
+  double sum = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    sum += std::exp(static_cast<double>(z[i] - top));
+  }
+  for (std::int64_t i = 0; i < n; ++i) {
+    p[i] = static_cast<float>(std::exp(static_cast<double>(z[i] - top)) / sum);
+  }
+}
+
 }  // namespace
 
 ModelSchema Rnn::schema() const {
@@ -67,6 +79,10 @@ ModelSchema Rnn::schema() const {
       TensorSpec{tensor_names::kTokens, DType::kInt64, {-1, -1}, false, false});
   schema.outputs.push_back(
       TensorSpec{tensor_names::kState, DType::kFloat32, {-1, state}, false, false});
+  // Only for the request parameter score=true: the next-token distribution at every position.
+  schema.outputs.push_back(
+      TensorSpec{tensor_names::kProbabilities, DType::kFloat32, {-1, -1, o}, true, false});
+  schema.class_names = symbols_;  // the vocabulary, by which evaluators map their token ids
   return schema;
 }
 
@@ -205,7 +221,12 @@ Status Rnn::predict(const TensorMap& inputs, TensorMap& outputs,
     return failedPrecondition("model.rnn is not trained or loaded yet");
   }
   if (task_ == RnnTask::kLanguageModel) {
-    return generate(inputs, options, &outputs, nullptr);
+    const std::string* scoring = options.parameter("score");
+    if (scoring != nullptr && *scoring != "true" && *scoring != "false") {
+      return invalidArgument("parameter 'score' must be true or false, got '" + *scoring + "'");
+    }
+    return scoring != nullptr && *scoring == "true" ? score(inputs, outputs)
+                                                     : generate(inputs, options, &outputs, nullptr);
   }
   return predictFixed(inputs, outputs);
 }
@@ -271,22 +292,63 @@ Status Rnn::predictFixed(const TensorMap& inputs, TensorMap& outputs) const {
     for (std::int64_t r = 0; r < rows; ++r) {
       const float* z = logits.data<float>() + r * outputs_;
       float* p = probabilities.data<float>() + r * outputs_;
-      const float top = *std::max_element(z, z + outputs_);
-      double sum = 0;
-      for (std::int64_t c = 0; c < outputs_; ++c) {
-        sum += std::exp(static_cast<double>(z[c] - top));
-      }
-      std::int64_t best = 0;
-      for (std::int64_t c = 0; c < outputs_; ++c) {
-        p[c] = static_cast<float>(std::exp(static_cast<double>(z[c] - top)) / sum);
-        best = p[c] > p[best] ? c : best;
-      }
+      softmaxRow(z, p, outputs_);
+      const std::int64_t best = std::max_element(p, p + outputs_) - p;
       label.data<std::int64_t>()[r] = best;
       names.push_back(class_names_[static_cast<std::size_t>(best)]);
     }
     outputs.set(tensor_names::kProbabilities, std::move(probabilities));
     outputs.set(tensor_names::kLabel, std::move(label));
     outputs.set(tensor_names::kClass, Tensor::fromStrings(std::move(names)));
+    return okStatus();
+  });
+}
+
+Status Rnn::score(const TensorMap& inputs, TensorMap& outputs) const {
+  Batch batch;
+  std::vector<std::int64_t> lengths;
+  const Tensor* state = nullptr;
+  AIMASS_RETURN_IF_ERROR(readTokens(inputs, true, batch.features, lengths, &state));
+  const std::int64_t rows = batch.features.dim(0), steps = batch.features.dim(1);
+  if (steps == 0) {
+    return invalidArgument("scoring needs at least one token per request");
+  }
+  return guard("model.rnn score", [&]() -> Status {
+    for (std::int64_t& length : lengths) {
+      length = std::max<std::int64_t>(length, 1);  // an empty row scores its padding
+    }
+    batch.lengths = Tensor::fromVector(lengths, {rows});
+    std::vector<Tensor> initial;
+    if (state != nullptr) {
+      const std::int64_t h = options_.hidden, per = options_.cell == Cell::kLstm ? 2 : 1;
+      for (std::int64_t i = 0; i < options_.layers * per; ++i) {
+        Tensor part(DType::kFloat32, {rows, h});
+        for (std::int64_t r = 0; r < rows; ++r) {
+          std::memcpy(part.data<float>() + r * h, state->data<float>() + r * stateSize() + i * h,
+                      sizeof(float) * h);
+        }
+        initial.push_back(std::move(part));
+      }
+    }
+    auto pass = RnnPass::make(*this, steps, rows, false, 1);
+    if (!pass.ok()) {
+      return pass.status();
+    }
+    auto ran = run(**pass, batch, false, false, state != nullptr ? &initial : nullptr, nullptr);
+    if (!ran.ok()) {
+      return ran.status();
+    }
+    // Time-major logits -> row-major probabilities.
+    Tensor probabilities(DType::kFloat32, {rows, steps, outputs_});
+    const float* logits = (*pass)->logits.data<float>();
+    for (std::int64_t t = 0; t < steps; ++t) {
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const float* z = logits + (t * rows + r) * outputs_;
+        float* p = probabilities.data<float>() + (r * steps + t) * outputs_;
+        softmaxRow(z, p, outputs_);
+      }
+    }
+    outputs.set(tensor_names::kProbabilities, std::move(probabilities));
     return okStatus();
   });
 }

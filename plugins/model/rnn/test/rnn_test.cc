@@ -110,6 +110,35 @@ TEST(RnnTest, SamplingIsReproducibleWithASeed) {
   EXPECT_NE(a.find("text")->strings(), c.find("text")->strings());
 }
 
+TEST(RnnTest, ScoringGivesTheDistributionsWhoseCrossEntropyIsTheLoss) {
+  Rnn model(small(Cell::kLstm));
+  ASSERT_TRUE(model.prepare(lmSchema(6, 5), 4).ok());
+  EXPECT_EQ(model.schema().class_names, (std::vector<std::string>{"a", "b", "c", "d", "e", "f"}));
+  Batch b = test::lmBatch({0, 1, 2, 3, 4, 5, 5, 1}, 3, 5, 0);
+  auto loss = model.evaluateLoss(b);
+  TensorMap in, out;
+  in.set("tokens", b.features);
+  PredictOptions options;
+  options.parameters = {{"score", "true"}};
+  ASSERT_TRUE(model.predict(in, out, options).ok());
+  const Tensor* p = out.find("probabilities");
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p->shape(), (Shape{3, 5, 6}));
+  double nats = 0;
+  for (std::int64_t i = 0; i < 15; ++i) {
+    double sum = 0;
+    for (std::int64_t v = 0; v < 6; ++v) {
+      sum += p->data<float>()[i * 6 + v];
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+    nats -= std::log(p->data<float>()[i * 6 + b.labels.data<std::int64_t>()[i]]);
+  }
+  ASSERT_TRUE(loss.ok());
+  EXPECT_NEAR(nats / 15, *loss, 1e-5);
+  options.parameters = {{"score", "maybe"}};
+  EXPECT_THAT(model.predict(in, out, options).toString(), HasSubstr("'score'"));
+}
+
 TEST(RnnTest, CarriedStateContinuesTheStreamsAndResetsOnRequest) {
   std::vector<std::int64_t> stream = {0, 3, 1, 4, 1, 5, 2, 6, 5, 3};
   RnnOptions o = small();

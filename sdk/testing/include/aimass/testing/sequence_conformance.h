@@ -67,6 +67,9 @@ inline TensorMap prompt() {
 inline std::string outputProblem(const ModelSchema& schema, const TensorMap& out,
                                  std::int64_t rows, std::int64_t tokens) {
   for (const auto& spec : schema.outputs) {
+    if (spec.optional) {  // written only by the kind of request that asks for it
+      continue;
+    }
     const Tensor* t = out.find(spec.name);
     if (t == nullptr || t->dtype() != spec.dtype || t->rank() != spec.shape.size() ||
         t->dim(0) != rows) {
