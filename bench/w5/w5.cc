@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
     if (step % per_epoch == 0) {
       training->resetState();
     }
-    auto loss = training->forwardBackward(batches[static_cast<std::size_t>(step % per_epoch)], true);
+    auto loss =
+        training->forwardBackward(batches[static_cast<std::size_t>(step % per_epoch)], true);
     if (!loss.ok()) {
       return fail("step " + std::to_string(step), loss.status());
     }

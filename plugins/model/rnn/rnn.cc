@@ -101,15 +101,15 @@ Expected<std::unique_ptr<RnnPass>> RnnPass::make(const Rnn& model, std::int64_t 
       pass->d_features = Tensor(DType::kFloat32, {pass->head_rows, head_in});
     }
     auto head = compute::FullyConnected::create(
-        pass->context, {pass->head_rows, head_in, model.outputs_, true,
-                        compute::Activation::kNone, training});
+        pass->context,
+        {pass->head_rows, head_in, model.outputs_, true, compute::Activation::kNone, training});
     if (!head.ok()) {
       return head.status();
     }
     pass->head = std::move(head).value();
     if (model.task_ != RnnTask::kForecast) {
-      auto ce = compute::SoftmaxCrossEntropy::create(pass->context, pass->head_rows,
-                                                     model.outputs_);
+      auto ce =
+          compute::SoftmaxCrossEntropy::create(pass->context, pass->head_rows, model.outputs_);
       if (!ce.ok()) {
         return ce.status();
       }
@@ -135,9 +135,9 @@ Status Rnn::prepare(const DatasetSchema& schema, std::uint64_t seed) {
     if (!ints || schema.row_shape.size() != 1 || schema.row_shape[0] <= 0 || vocab < 2) {
       return invalidArgument(
           "model.rnn language modelling needs INT64 token rows [T] and a vocabulary of at least 2 "
-          "(cardinalities[0]), but the data has " + std::string(dtypeName(schema.feature_dtype)) +
-          " rows of " + shapeToString(schema.row_shape) + " and vocabulary " +
-          std::to_string(vocab));
+          "(cardinalities[0]), but the data has " +
+          std::string(dtypeName(schema.feature_dtype)) + " rows of " +
+          shapeToString(schema.row_shape) + " and vocabulary " + std::to_string(vocab));
     }
     task = RnnTask::kLanguageModel;
     vocabulary = outputs = vocab;
@@ -160,7 +160,8 @@ Status Rnn::prepare(const DatasetSchema& schema, std::uint64_t seed) {
         schema.row_shape[0] <= 0 || schema.row_shape[1] <= 0 || schema.num_targets < 1) {
       return invalidArgument(
           "model.rnn forecasting needs FP32 windows [window, features] and at least one target, "
-          "but the data has " + std::string(dtypeName(schema.feature_dtype)) + " rows of " +
+          "but the data has " +
+          std::string(dtypeName(schema.feature_dtype)) + " rows of " +
           shapeToString(schema.row_shape) + " and " + std::to_string(schema.num_targets) +
           " targets");
     }
@@ -178,8 +179,8 @@ Status Rnn::prepare(const DatasetSchema& schema, std::uint64_t seed) {
         "model.rnn bidirectional: true is for sequence classification only (a language model or "
         "a forecast must not see the future); set bidirectional: false");
   }
-  if (options_.hidden <= 0 || options_.layers <= 0 || (task != RnnTask::kForecast &&
-                                                       options_.embedding <= 0)) {
+  if (options_.hidden <= 0 || options_.layers <= 0 ||
+      (task != RnnTask::kForecast && options_.embedding <= 0)) {
     return invalidArgument("model.rnn hidden, layers and embedding must be positive");
   }
   return guard("model.rnn prepare", [&] {
@@ -226,8 +227,8 @@ Status Rnn::prepare(const DatasetSchema& schema, std::uint64_t seed) {
     window_ = window;
     features_ = features;
     outputs_ = outputs;
-    class_names_ = task == RnnTask::kClassification ? schema.class_names
-                                                    : std::vector<std::string>{};
+    class_names_ =
+        task == RnnTask::kClassification ? schema.class_names : std::vector<std::string>{};
     symbols_ = task != RnnTask::kForecast && !schema.id_names.empty() &&
                        static_cast<std::int64_t>(schema.id_names[0].size()) == vocabulary
                    ? schema.id_names[0]
@@ -281,16 +282,15 @@ Status Rnn::checkBatch(const Batch& batch) const {
   const Tensor& x = batch.features;
   const Tensor& y = batch.labels;
   if (task_ == RnnTask::kForecast) {
-    if (x.dtype() != DType::kFloat32 || x.shape() != Shape{x.rank() ? x.dim(0) : 0, window_,
-                                                            features_} ||
-        x.dim(0) <= 0) {
+    if (x.dtype() != DType::kFloat32 ||
+        x.shape() != Shape{x.rank() ? x.dim(0) : 0, window_, features_} || x.dim(0) <= 0) {
       return invalidArgument("model.rnn expects windows FP32 [N>0, " + std::to_string(window_) +
                              ", " + std::to_string(features_) + "], got " +
                              std::string(dtypeName(x.dtype())) + " " + shapeToString(x.shape()));
     }
     if (y.dtype() != DType::kFloat32 || y.shape() != Shape{x.dim(0), outputs_}) {
-      return invalidArgument("model.rnn expects targets FP32 [" + std::to_string(x.dim(0)) +
-                             ", " + std::to_string(outputs_) + "], got " +
+      return invalidArgument("model.rnn expects targets FP32 [" + std::to_string(x.dim(0)) + ", " +
+                             std::to_string(outputs_) + "], got " +
                              std::string(dtypeName(y.dtype())) + " " + shapeToString(y.shape()));
     }
     return okStatus();

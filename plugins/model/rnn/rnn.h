@@ -128,7 +128,7 @@ class Rnn final : public Model, public GradientTraining, public StreamingPredict
 
   RnnOptions options_;
   RnnTask task_ = RnnTask::kLanguageModel;
-  std::int64_t inputs_ = 0;  ///< channels into the first layer (embedding or features); 0: none
+  std::int64_t inputs_ = 0;      ///< channels into the first layer (embedding or features); 0: none
   std::int64_t vocabulary_ = 0;  ///< token tasks
   std::int64_t window_ = 0;      ///< forecasting: steps per input window
   std::int64_t features_ = 0;    ///< forecasting: values per step

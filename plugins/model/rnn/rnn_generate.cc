@@ -37,8 +37,10 @@ Expected<Sampling> parseSampling(const PredictOptions& options) {
     s.temperature = std::strtod(v->c_str(), &end);
     if (v->empty() || end != v->c_str() + v->size() || !std::isfinite(s.temperature) ||
         s.temperature < 0 || s.temperature > 100) {
-      return invalidArgument("parameter 'temperature' must be a number in [0, 100] (0: always "
-                             "the most likely token), got '" + *v + "'");
+      return invalidArgument(
+          "parameter 'temperature' must be a number in [0, 100] (0: always "
+          "the most likely token), got '" +
+          *v + "'");
     }
   }
   if (const std::string* v = options.parameter("seed")) {
@@ -68,8 +70,8 @@ std::int64_t sample(const float* logits, std::int64_t vocabulary, const Sampling
   std::size_t keep = order.size();
   if (s.top_k > 0 && s.top_k < vocabulary) {
     keep = static_cast<std::size_t>(s.top_k);
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep),
-                      order.end(), [&](std::int64_t a, std::int64_t b) {
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                      [&](std::int64_t a, std::int64_t b) {
                         return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
                       });
   }
@@ -210,16 +212,14 @@ Status Rnn::generate(const TensorMap& inputs, const PredictOptions& options, Ten
       return out;
     };
     for (std::int64_t k = 0; k < count; ++k) {
-      AIMASS_RETURN_IF_ERROR(pass.head->forward(hs.back().data<float>(),
-                                                head_weight_.data<float>(),
+      AIMASS_RETURN_IF_ERROR(pass.head->forward(hs.back().data<float>(), head_weight_.data<float>(),
                                                 head_bias_.data<float>(),
                                                 pass.logits.data<float>()));
       std::vector<std::string> piece_text(static_cast<std::size_t>(rows));
       Tensor piece_tokens(DType::kInt64, {rows, 1});
       for (std::int64_t r = 0; r < rows; ++r) {
-        const std::int64_t token =
-            sample(pass.logits.data<float>() + r * outputs_, outputs_, *sampling, random, order,
-                   weights);
+        const std::int64_t token = sample(pass.logits.data<float>() + r * outputs_, outputs_,
+                                          *sampling, random, order, weights);
         next[static_cast<std::size_t>(r)] = token;
         generated.data<std::int64_t>()[r * count + k] = token;
         piece_tokens.data<std::int64_t>()[r] = token;

@@ -3,9 +3,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <vector>
-
 #include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
 
 #include "aimass/status.h"
 
@@ -25,11 +24,11 @@ constexpr std::int64_t biasGates(Cell /*cell*/) { return 4; }
 /// Shape of one RnnLayer: one direction of one layer over `steps` x `rows`.
 struct RnnLayerShape {
   Cell cell = Cell::kGru;
-  std::int64_t steps = 0;    ///< T
-  std::int64_t rows = 0;     ///< N (the batch)
-  std::int64_t inputs = 0;   ///< C (channels of the layer's input)
-  std::int64_t hidden = 0;   ///< H
-  bool training = false;     ///< build the training forward and the backward primitives
+  std::int64_t steps = 0;   ///< T
+  std::int64_t rows = 0;    ///< N (the batch)
+  std::int64_t inputs = 0;  ///< C (channels of the layer's input)
+  std::int64_t hidden = 0;  ///< H
+  bool training = false;    ///< build the training forward and the backward primitives
 };
 
 /// One left-to-right recurrent layer on oneDNN's RNN primitives (lbr_gru_forward/backward,
@@ -54,8 +53,8 @@ class RnnLayer {
   /// be null. `same_weights`: the weights are those of the previous forward() on this layer
   /// (same buffers, unchanged), so their reorder is skipped (generation, step by step).
   Status forward(dnnl::stream& stream, const float* x, const float* h0, const float* c0,
-                 const float* weights_layer, const float* weights_iter, const float* bias,
-                 float* y, float* hT, float* cT, bool same_weights = false);
+                 const float* weights_layer, const float* weights_iter, const float* bias, float* y,
+                 float* hT, float* cT, bool same_weights = false);
   /// Backward pass of the last forward() (same inputs and weights): dy [T, N, H] is the
   /// gradient of y; the gradient flowing into hT/cT is zero (truncated backpropagation).
   /// Writes (overwrites) dx [T, N, C] (may be null), and the weight gradients.

@@ -3,9 +3,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <vector>
-
 #include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
 
 #include "aimass/compute/compute_context.h"
 #include "aimass/compute/fully_connected.h"

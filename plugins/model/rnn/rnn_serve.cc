@@ -51,9 +51,11 @@ ModelSchema Rnn::schema() const {
   const auto o = ready() ? outputs_ : -1;
   if (task_ == RnnTask::kForecast) {
     schema.task = Task::kRegression;
-    schema.inputs.push_back(TensorSpec{tensor_names::kInput, DType::kFloat32,
+    schema.inputs.push_back(TensorSpec{tensor_names::kInput,
+                                       DType::kFloat32,
                                        {-1, ready() ? window_ : -1, ready() ? features_ : -1},
-                                       false, false});
+                                       false,
+                                       false});
     schema.outputs.push_back(
         TensorSpec{tensor_names::kPrediction, DType::kFloat32, {-1, o}, false, false});
     return schema;
@@ -136,14 +138,16 @@ Status Rnn::readTokens(const TensorMap& inputs, bool allow_state, Tensor& tokens
     } else if (name == tensor_names::kState && allow_state) {
       *state = &tensor;
     } else {
-      return invalidArgument("unknown input '" + name + "': model.rnn takes 'text' or 'tokens' "
+      return invalidArgument("unknown input '" + name +
+                             "': model.rnn takes 'text' or 'tokens' "
                              "(with optional 'lengths')" +
                              std::string(allow_state ? " and an optional 'state'" : ""));
     }
   }
   if ((text == nullptr) == (given == nullptr)) {
-    return invalidArgument("model.rnn needs exactly one of the inputs 'text' (BYTES [-1]) and "
-                           "'tokens' (INT64 [-1, -1])");
+    return invalidArgument(
+        "model.rnn needs exactly one of the inputs 'text' (BYTES [-1]) and "
+        "'tokens' (INT64 [-1, -1])");
   }
   const bool lm = task_ == RnnTask::kLanguageModel;
   if (text != nullptr) {
@@ -169,8 +173,7 @@ Status Rnn::readTokens(const TensorMap& inputs, bool allow_state, Tensor& tokens
     tokens = Tensor::zeros(DType::kInt64, {n, static_cast<std::int64_t>(longest)});
     lengths.clear();
     for (std::size_t r = 0; r < rows.size(); ++r) {
-      std::copy(rows[r].begin(), rows[r].end(),
-                tokens.data<std::int64_t>() + r * longest);
+      std::copy(rows[r].begin(), rows[r].end(), tokens.data<std::int64_t>() + r * longest);
       lengths.push_back(static_cast<std::int64_t>(rows[r].size()));
     }
   } else {
@@ -226,7 +229,7 @@ Status Rnn::predict(const TensorMap& inputs, TensorMap& outputs,
       return invalidArgument("parameter 'score' must be true or false, got '" + *scoring + "'");
     }
     return scoring != nullptr && *scoring == "true" ? score(inputs, outputs)
-                                                     : generate(inputs, options, &outputs, nullptr);
+                                                    : generate(inputs, options, &outputs, nullptr);
   }
   return predictFixed(inputs, outputs);
 }
@@ -262,8 +265,7 @@ Status Rnn::predictFixed(const TensorMap& inputs, TensorMap& outputs) const {
       if (input->dtype() != DType::kFloat32 || input->rank() != 3 || input->dim(0) <= 0 ||
           input->dim(1) != window_ || input->dim(2) != features_ ||
           input->device() != Device::kCpu) {
-        return invalidArgument("input 'input' must be " + expected + ", got " +
-                               described(*input));
+        return invalidArgument("input 'input' must be " + expected + ", got " + described(*input));
       }
       batch.features = *input;
     } else {

@@ -156,8 +156,8 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
     std::memcpy(features, top + (steps - 1) * rows * head_in, sizeof(float) * rows * head_in);
   }
   float* logits = pass.logits.data<float>();
-  AIMASS_RETURN_IF_ERROR(pass.head->forward(features, head_weight_.data<float>(),
-                                            head_bias_.data<float>(), logits));
+  AIMASS_RETURN_IF_ERROR(
+      pass.head->forward(features, head_weight_.data<float>(), head_bias_.data<float>(), logits));
   if (batch.labels.numel() == 0) {  // serving: the head's output is all that is wanted
     return 0.0;
   }
@@ -175,18 +175,17 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
       }
       labels = pass.labels.data();
     }
-    loss = pass.cross_entropy->compute(logits, labels, pass.log_probabilities.data<float>(),
-                                       d_logits);
+    loss =
+        pass.cross_entropy->compute(logits, labels, pass.log_probabilities.data<float>(), d_logits);
   }
   if (!loss.ok() || !backward) {
     return loss;
   }
   // Backward: head, then the layers top-down, then the embedding.
   float* d_features = pass.d_features.data<float>();
-  AIMASS_RETURN_IF_ERROR(pass.head->backwardWeights(
-      features, d_logits, gradient(d_head_weight_), gradient(d_head_bias_)));
-  AIMASS_RETURN_IF_ERROR(pass.head->backwardData(d_logits, head_weight_.data<float>(),
-                                                 d_features));
+  AIMASS_RETURN_IF_ERROR(pass.head->backwardWeights(features, d_logits, gradient(d_head_weight_),
+                                                    gradient(d_head_bias_)));
+  AIMASS_RETURN_IF_ERROR(pass.head->backwardData(d_logits, head_weight_.data<float>(), d_features));
   float* d_top = pass.d_out.back().data<float>();
   if (task_ == RnnTask::kLanguageModel) {
     std::memcpy(d_top, d_features, sizeof(float) * steps * rows * head_in);
@@ -195,8 +194,7 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
     for (std::int64_t n = 0; n < rows; ++n) {
       const std::int64_t last =
           task_ == RnnTask::kForecast ? steps - 1 : pass.lengths[static_cast<std::size_t>(n)] - 1;
-      std::memcpy(d_top + (last * rows + n) * head_in, d_features + n * head_in,
-                  sizeof(float) * h);
+      std::memcpy(d_top + (last * rows + n) * head_in, d_features + n * head_in, sizeof(float) * h);
       if (d_count == 2) {
         std::memcpy(d_top + n * head_in + h, d_features + n * head_in + h, sizeof(float) * h);
       }
@@ -239,8 +237,8 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
     if (!need_dx) {
       break;
     }
-    float* d_in = l > 0 ? pass.d_out[static_cast<std::size_t>(l - 1)].data<float>()
-                        : pass.d_x0.data<float>();
+    float* d_in =
+        l > 0 ? pass.d_out[static_cast<std::size_t>(l - 1)].data<float>() : pass.d_x0.data<float>();
     const float* d_x = pass.d_x[static_cast<std::size_t>(l * d_count)].data<float>();
     std::memcpy(d_in, d_x, sizeof(float) * steps * rows * in);
     if (d_count == 2) {
@@ -327,8 +325,8 @@ Expected<double> Rnn::forwardBackward(const Batch& batch, bool training) {
 
 Expected<double> Rnn::evaluateLoss(const Batch& batch) const {
   AIMASS_RETURN_IF_ERROR(checkBatch(batch));
-  auto pass = RnnPass::make(*this, batch.features.dim(1), batch.features.dim(0), false,
-                            options_.threads);
+  auto pass =
+      RnnPass::make(*this, batch.features.dim(1), batch.features.dim(0), false, options_.threads);
   if (!pass.ok()) {
     return pass.status();
   }

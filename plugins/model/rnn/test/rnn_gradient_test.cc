@@ -79,8 +79,8 @@ TEST_P(RnnGradientTest, ClassificationWithLengthsUnidirectional) {
   Rnn model(small(GetParam(), 1));
   ASSERT_TRUE(model.prepare(classSchema(5, {"x", "y", "z"}), 5).ok());
   Batch b;
-  b.features = Tensor::fromVector<std::int64_t>({1, 2, 3, 4, 0, 4, 0, 0, 0, 0, 2, 2, 1, 0, 0},
-                                                {3, 5});
+  b.features =
+      Tensor::fromVector<std::int64_t>({1, 2, 3, 4, 0, 4, 0, 0, 0, 0, 2, 2, 1, 0, 0}, {3, 5});
   b.labels = Tensor::fromVector<std::int64_t>({0, 2, 1}, {3});
   b.lengths = Tensor::fromVector<std::int64_t>({4, 1, 3}, {3});
   checkGradients(model, b);

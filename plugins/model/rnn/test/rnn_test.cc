@@ -17,10 +17,10 @@ extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 namespace aimass::plugins::model {
 namespace {
 
-using ::testing::HasSubstr;
 using test::classSchema;
 using test::lmSchema;
 using test::seriesSchema;
+using ::testing::HasSubstr;
 
 RnnOptions small(Cell cell = Cell::kGru, std::int64_t hidden = 16) {
   RnnOptions o;
@@ -139,39 +139,61 @@ TEST(RnnTest, ScoringGivesTheDistributionsWhoseCrossEntropyIsTheLoss) {
   EXPECT_THAT(model.predict(in, out, options).toString(), HasSubstr("'score'"));
 }
 
-TEST(RnnTest, CarriedStateContinuesTheStreamsAndResetsOnRequest) {
-  std::vector<std::int64_t> stream = {0, 3, 1, 4, 1, 5, 2, 6, 5, 3};
-  RnnOptions o = small();
-  Rnn model(o);
-  ASSERT_TRUE(model.prepare(lmSchema(7, 6), 2).ok());
-  // Two batches of 3 steps continue what one batch of 6 steps holds.
-  Batch whole = test::lmBatch(stream, 2, 6, 0);
-  Batch first = test::lmBatch(stream, 2, 3, 0), second = test::lmBatch(stream, 2, 3, 3);
-  auto full = model.evaluateLoss(whole);
-  model.resetState();
-  auto a = model.forwardBackward(first, false);
-  auto b = model.forwardBackward(second, false);
-  ASSERT_TRUE(full.ok() && a.ok() && b.ok());
-  EXPECT_NEAR((*a + *b) / 2, *full, 1e-5);
-  // Reset: the second batch starts from zeros again, as evaluateLoss() does.
-  model.resetState();
-  auto fresh = model.forwardBackward(second, false);
-  ASSERT_TRUE(fresh.ok());
-  EXPECT_NEAR(*fresh, *model.evaluateLoss(second), 1e-6);
-  EXPECT_GT(std::fabs(*fresh - *b), 1e-4);
-  // A batch of another size does not take the state.
-  model.resetState();
-  ASSERT_TRUE(model.forwardBackward(first, false).ok());
-  Batch three = test::lmBatch(stream, 3, 3, 3);
-  auto other = model.forwardBackward(three, false);
-  ASSERT_TRUE(other.ok());
-  EXPECT_NEAR(*other, *model.evaluateLoss(three), 1e-6);
-  // stateful: false never carries.
+TEST(RnnTest, DropoutBetweenLayersChangesTrainingOnly) {
+  RnnOptions o = small(Cell::kGru);
+  o.layers = 2;
+  o.dropout = 0.5;
   o.stateful = false;
-  Rnn stateless(o);
-  ASSERT_TRUE(stateless.prepare(lmSchema(7, 6), 2).ok());
-  ASSERT_TRUE(stateless.forwardBackward(first, false).ok());
-  EXPECT_NEAR(*stateless.forwardBackward(second, false), *fresh, 1e-6);
+  Rnn model(o);
+  ASSERT_TRUE(model.prepare(lmSchema(6, 5), 4).ok());
+  Batch b = test::lmBatch({0, 1, 2, 3, 4, 5, 5, 1}, 3, 5, 0);
+  auto first = model.forwardBackward(b, true), second = model.forwardBackward(b, true);
+  auto plain = model.forwardBackward(b, false), evaluated = model.evaluateLoss(b);
+  ASSERT_TRUE(first.ok() && second.ok() && plain.ok() && evaluated.ok());
+  EXPECT_NE(*first, *second);  // a new mask every step
+  EXPECT_NEAR(*plain, *evaluated, 1e-6);
+  // The same seed draws the same masks.
+  Rnn again(o);
+  ASSERT_TRUE(again.prepare(lmSchema(6, 5), 4).ok());
+  EXPECT_EQ(*again.forwardBackward(b, true), *first);
+}
+
+TEST(RnnTest, CarriedStateContinuesTheStreamsAndResetsOnRequest) {
+  for (Cell cell : {Cell::kGru, Cell::kLstm}) {
+    SCOPED_TRACE(cell == Cell::kGru ? "gru" : "lstm");
+    std::vector<std::int64_t> stream = {0, 3, 1, 4, 1, 5, 2, 6, 5, 3};
+    RnnOptions o = small(cell);
+    Rnn model(o);
+    ASSERT_TRUE(model.prepare(lmSchema(7, 6), 2).ok());
+    // Two batches of 3 steps continue what one batch of 6 steps holds.
+    Batch whole = test::lmBatch(stream, 2, 6, 0);
+    Batch first = test::lmBatch(stream, 2, 3, 0), second = test::lmBatch(stream, 2, 3, 3);
+    auto full = model.evaluateLoss(whole);
+    model.resetState();
+    auto a = model.forwardBackward(first, false);
+    auto b = model.forwardBackward(second, false);
+    ASSERT_TRUE(full.ok() && a.ok() && b.ok());
+    EXPECT_NEAR((*a + *b) / 2, *full, 1e-5);
+    // Reset: the second batch starts from zeros again, as evaluateLoss() does.
+    model.resetState();
+    auto fresh = model.forwardBackward(second, false);
+    ASSERT_TRUE(fresh.ok());
+    EXPECT_NEAR(*fresh, *model.evaluateLoss(second), 1e-6);
+    EXPECT_GT(std::fabs(*fresh - *b), 1e-4);
+    // A batch of another size does not take the state.
+    model.resetState();
+    ASSERT_TRUE(model.forwardBackward(first, false).ok());
+    Batch three = test::lmBatch(stream, 3, 3, 3);
+    auto other = model.forwardBackward(three, false);
+    ASSERT_TRUE(other.ok());
+    EXPECT_NEAR(*other, *model.evaluateLoss(three), 1e-6);
+    // stateful: false never carries.
+    o.stateful = false;
+    Rnn stateless(o);
+    ASSERT_TRUE(stateless.prepare(lmSchema(7, 6), 2).ok());
+    ASSERT_TRUE(stateless.forwardBackward(first, false).ok());
+    EXPECT_NEAR(*stateless.forwardBackward(second, false), *fresh, 1e-6);
+  }
 }
 
 TEST(RnnTest, ClassificationIgnoresPaddingInBothDirections) {
@@ -184,8 +206,7 @@ TEST(RnnTest, ClassificationIgnoresPaddingInBothDirections) {
     TensorMap tight, padded, a, b;
     tight.set("tokens", Tensor::fromVector<std::int64_t>({1, 2, 3, 4, 4, 0}, {2, 3}));
     tight.set("lengths", Tensor::fromVector<std::int64_t>({3, 2}, {2}));
-    padded.set("tokens",
-               Tensor::fromVector<std::int64_t>({1, 2, 3, 2, 2, 4, 4, 3, 3, 3}, {2, 5}));
+    padded.set("tokens", Tensor::fromVector<std::int64_t>({1, 2, 3, 2, 2, 4, 4, 3, 3, 3}, {2, 5}));
     padded.set("lengths", Tensor::fromVector<std::int64_t>({3, 2}, {2}));
     ASSERT_TRUE(model.predict(tight, a, {}).ok());
     ASSERT_TRUE(model.predict(padded, b, {}).ok());

@@ -45,8 +45,8 @@ inline DatasetSchema seriesSchema(std::int64_t window, std::int64_t features,
 }
 
 /// A batch of token rows [rows, T] with next-token labels from one repeating text.
-inline Batch lmBatch(const std::vector<std::int64_t>& stream, std::int64_t rows,
-                     std::int64_t steps, std::int64_t offset) {
+inline Batch lmBatch(const std::vector<std::int64_t>& stream, std::int64_t rows, std::int64_t steps,
+                     std::int64_t offset) {
   Batch b;
   b.features = Tensor(DType::kInt64, {rows, steps});
   b.labels = Tensor(DType::kInt64, {rows, steps});

@@ -64,8 +64,8 @@ inline TensorMap prompt() {
   return in;
 }
 
-inline std::string outputProblem(const ModelSchema& schema, const TensorMap& out,
-                                 std::int64_t rows, std::int64_t tokens) {
+inline std::string outputProblem(const ModelSchema& schema, const TensorMap& out, std::int64_t rows,
+                                 std::int64_t tokens) {
   for (const auto& spec : schema.outputs) {
     if (spec.optional) {  // written only by the kind of request that asks for it
       continue;
@@ -246,8 +246,8 @@ inline CheckResults checkSequenceModel(Model& model) {
     });
     std::vector<std::int64_t> expected(first.find(tn::kTokens)->data<std::int64_t>(),
                                        first.find(tn::kTokens)->data<std::int64_t>() + 10);
-    expectThat(r, "predictStream() pieces join into predict()'s tokens", s.ok() && joined ==
-               expected, s.ok() ? "joined pieces differ" : s.toString());
+    expectThat(r, "predictStream() pieces join into predict()'s tokens",
+               s.ok() && joined == expected, s.ok() ? "joined pieces differ" : s.toString());
     int stopped = 0;
     s = streaming->predictStream(d::prompt(), d::greedy(10), [&](const TensorMap&) {
       ++stopped;
@@ -269,7 +269,8 @@ inline CheckResults checkSequenceModel(Model& model) {
     PredictOptions huge = d::greedy(3);
     huge.parameters[0].second = "100000000";
     Status limit = model.predict(fine, out, huge);
-    expectThat(r, "no inputs, a token outside the vocabulary, an unknown symbol and an unbounded "
+    expectThat(r,
+               "no inputs, a token outside the vocabulary, an unknown symbol and an unbounded "
                "max_tokens give kInvalidArgument",
                missing.code() == StatusCode::kInvalidArgument &&
                    range.code() == StatusCode::kInvalidArgument &&
@@ -293,14 +294,13 @@ inline CheckResults checkSequenceModel(Model& model) {
     expectThat(r, "load() of a saved payload restores the saved answers exactly",
                changed.ok() && predicted.ok() && m::sameOutputs(after, first),
                predicted.ok() ? "answers differ" : predicted.toString());
-    Status truncated = model.load(std::string_view(payload).substr(0, payload.size() / 2),
-                                  model.formatVersion());
+    Status truncated =
+        model.load(std::string_view(payload).substr(0, payload.size() / 2), model.formatVersion());
     TensorMap still;
     in = d::prompt();
     Status again = model.predict(in, still, d::greedy(10));
     expectThat(r, "load() refuses a truncated payload and leaves the model as it was",
-               !truncated.ok() && again.ok() && m::sameOutputs(still, first),
-               truncated.toString());
+               !truncated.ok() && again.ok() && m::sameOutputs(still, first), truncated.toString());
   }
   return r;
 }
