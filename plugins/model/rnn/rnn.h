@@ -115,6 +115,16 @@ class Rnn final : public Model, public GradientTraining, public StreamingPredict
                        const std::vector<Tensor>* initial_state,
                        std::uint64_t* dropout_stream) const;
 
+  // The steps of run() (rnn_train.cc).
+  void embed(RnnPass& pass, const Batch& batch) const;
+  Status forwardLayers(RnnPass& pass, const std::vector<Tensor>* initial_state, bool training,
+                       std::uint64_t* dropout_stream) const;
+  /// The head's output, and the loss when the batch has labels (0 without).
+  Expected<double> headLoss(RnnPass& pass, const Batch& batch, bool backward) const;
+  Status backwardHead(RnnPass& pass) const;
+  Status backwardLayers(RnnPass& pass, const std::vector<Tensor>* initial_state) const;
+  void embedBackward(RnnPass& pass, const Batch& batch) const;
+
   // Serving (rnn_serve.cc, rnn_generate.cc).
   Status predictFixed(const TensorMap& inputs, TensorMap& outputs) const;
   /// Language model, request parameter score=true: the next-token distribution at every

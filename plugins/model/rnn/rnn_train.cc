@@ -44,15 +44,50 @@ void reverseRows(const float* in, float* out, std::int64_t steps, std::int64_t r
   }
 }
 
+/// The input of layer l: the first layer's x0, or the previous layer's output (after dropout).
+float* layerInput(RnnPass& pass, std::int64_t l) {
+  if (l == 0) {
+    return pass.x0.data<float>();
+  }
+  Tensor& dropped = pass.dropped[static_cast<std::size_t>(l - 1)];
+  return dropped.numel() > 0 ? dropped.data<float>()
+                             : pass.out[static_cast<std::size_t>(l - 1)].data<float>();
+}
+
+/// What direction d of layer l reads: its input, reversed per row for the reverse direction.
+float* layerSource(RnnPass& pass, std::int64_t l, std::int64_t d) {
+  return d == 0 ? layerInput(pass, l) : pass.reversed[static_cast<std::size_t>(l)].data<float>();
+}
+
+/// Layer l's initial h (which 0) or c (which 1), or null for zeros.
+const float* initialState(const std::vector<Tensor>* initial, std::int64_t l, int which,
+                          bool lstm) {
+  if (initial == nullptr) {
+    return nullptr;
+  }
+  return (*initial)[static_cast<std::size_t>(l * (lstm ? 2 : 1) + which)].data<float>();
+}
+
 }  // namespace
 
 Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool training,
                           const std::vector<Tensor>* initial_state,
                           std::uint64_t* dropout_stream) const {
-  const std::int64_t steps = pass.steps, rows = pass.rows, h = options_.hidden;
-  const std::int64_t d_count = directions(), layers = options_.layers, c0 = inputs_;
-  const bool lstm = options_.cell == Cell::kLstm;
   pass.context->enterThreads();
+  embed(pass, batch);
+  AIMASS_RETURN_IF_ERROR(forwardLayers(pass, initial_state, training, dropout_stream));
+  Expected<double> loss = headLoss(pass, batch, backward);
+  if (!loss.ok() || !backward || batch.labels.numel() == 0) {
+    return loss;
+  }
+  AIMASS_RETURN_IF_ERROR(backwardHead(pass));
+  AIMASS_RETURN_IF_ERROR(backwardLayers(pass, initial_state));
+  embedBackward(pass, batch);
+  return loss;
+}
+
+void Rnn::embed(RnnPass& pass, const Batch& batch) const {
+  const std::int64_t steps = pass.steps, rows = pass.rows, c0 = inputs_;
   // Lengths and the first layer's input, time-major.
   const bool has_lengths = batch.lengths.numel() > 0;
   for (std::int64_t n = 0; n < rows; ++n) {
@@ -78,38 +113,27 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
       }
     }
   }
-  // Layers.
-  auto input_of = [&](std::int64_t l) -> float* {
-    if (l == 0) {
-      return x0;
-    }
-    Tensor& dropped = pass.dropped[static_cast<std::size_t>(l - 1)];
-    return dropped.numel() > 0 ? dropped.data<float>()
-                               : pass.out[static_cast<std::size_t>(l - 1)].data<float>();
-  };
-  auto source_of = [&](std::int64_t l, std::int64_t d) -> float* {
-    return d == 0 ? input_of(l) : pass.reversed[static_cast<std::size_t>(l)].data<float>();
-  };
-  auto state_of = [&](std::int64_t l, int which) -> const float* {
-    if (initial_state == nullptr) {
-      return nullptr;
-    }
-    const std::size_t i = static_cast<std::size_t>(l * (lstm ? 2 : 1) + which);
-    return (*initial_state)[i].data<float>();
-  };
+}
+
+Status Rnn::forwardLayers(RnnPass& pass, const std::vector<Tensor>* initial_state, bool training,
+                          std::uint64_t* dropout_stream) const {
+  const std::int64_t steps = pass.steps, rows = pass.rows, h = options_.hidden;
+  const std::int64_t d_count = directions(), layers = options_.layers, c0 = inputs_;
+  const bool lstm = options_.cell == Cell::kLstm;
   for (std::int64_t l = 0; l < layers; ++l) {
     const std::int64_t in = l == 0 ? c0 : h * d_count;
     if (d_count == 2) {
-      reverseRows(input_of(l), pass.reversed[static_cast<std::size_t>(l)].data<float>(), steps,
-                  rows, in, pass.lengths, false);
+      reverseRows(layerInput(pass, l), pass.reversed[static_cast<std::size_t>(l)].data<float>(),
+                  steps, rows, in, pass.lengths, false);
     }
     for (std::int64_t d = 0; d < d_count; ++d) {
       const std::size_t i = static_cast<std::size_t>(l * d_count + d);
       const Direction& w = rnn_[i];
       AIMASS_RETURN_IF_ERROR(pass.layers[i]->forward(
-          pass.stream, source_of(l, d), state_of(l, 0), lstm ? state_of(l, 1) : nullptr,
-          w.weights_layer.data<float>(), w.weights_iter.data<float>(), w.bias.data<float>(),
-          pass.y[i].data<float>(), pass.h_last[i].data<float>(), pass.c_last[i].data<float>()));
+          pass.stream, layerSource(pass, l, d), initialState(initial_state, l, 0, lstm),
+          lstm ? initialState(initial_state, l, 1, lstm) : nullptr, w.weights_layer.data<float>(),
+          w.weights_iter.data<float>(), w.bias.data<float>(), pass.y[i].data<float>(),
+          pass.h_last[i].data<float>(), pass.c_last[i].data<float>()));
     }
     float* out = pass.out[static_cast<std::size_t>(l)].data<float>();
     if (d_count == 2) {
@@ -140,6 +164,12 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
       }
     }
   }
+  return okStatus();
+}
+
+Expected<double> Rnn::headLoss(RnnPass& pass, const Batch& batch, bool backward) const {
+  const std::int64_t steps = pass.steps, rows = pass.rows, h = options_.hidden;
+  const std::int64_t d_count = directions();
   // Head input.
   const std::int64_t head_in = headInputs();
   const float* top = pass.out.back().data<float>();
@@ -178,10 +208,14 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
     loss =
         pass.cross_entropy->compute(logits, labels, pass.log_probabilities.data<float>(), d_logits);
   }
-  if (!loss.ok() || !backward) {
-    return loss;
-  }
-  // Backward: head, then the layers top-down, then the embedding.
+  return loss;
+}
+
+Status Rnn::backwardHead(RnnPass& pass) const {
+  const std::int64_t steps = pass.steps, rows = pass.rows, h = options_.hidden;
+  const std::int64_t d_count = directions(), head_in = headInputs();
+  const float* features = pass.features.data<float>();
+  const float* d_logits = pass.d_logits.data<float>();
   float* d_features = pass.d_features.data<float>();
   AIMASS_RETURN_IF_ERROR(pass.head->backwardWeights(features, d_logits, gradient(d_head_weight_),
                                                     gradient(d_head_bias_)));
@@ -200,6 +234,13 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
       }
     }
   }
+  return okStatus();
+}
+
+Status Rnn::backwardLayers(RnnPass& pass, const std::vector<Tensor>* initial_state) const {
+  const std::int64_t steps = pass.steps, rows = pass.rows, h = options_.hidden;
+  const std::int64_t d_count = directions(), layers = options_.layers, c0 = inputs_;
+  const bool lstm = options_.cell == Cell::kLstm;
   for (std::int64_t l = layers; l-- > 0;) {
     const std::int64_t in = l == 0 ? c0 : h * d_count;
     float* d_out = pass.d_out[static_cast<std::size_t>(l)].data<float>();
@@ -229,10 +270,11 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
       const Direction& w = rnn_[i];
       const float* dy = d_count == 1 ? d_out : pass.d_y[i].data<float>();
       AIMASS_RETURN_IF_ERROR(pass.layers[i]->backward(
-          pass.stream, source_of(l, d), state_of(l, 0), lstm ? state_of(l, 1) : nullptr,
-          w.weights_layer.data<float>(), w.weights_iter.data<float>(), w.bias.data<float>(),
-          pass.y[i].data<float>(), dy, need_dx ? pass.d_x[i].data<float>() : nullptr,
-          gradient(w.d_weights_layer), gradient(w.d_weights_iter), gradient(w.d_bias)));
+          pass.stream, layerSource(pass, l, d), initialState(initial_state, l, 0, lstm),
+          lstm ? initialState(initial_state, l, 1, lstm) : nullptr, w.weights_layer.data<float>(),
+          w.weights_iter.data<float>(), w.bias.data<float>(), pass.y[i].data<float>(), dy,
+          need_dx ? pass.d_x[i].data<float>() : nullptr, gradient(w.d_weights_layer),
+          gradient(w.d_weights_iter), gradient(w.d_bias)));
     }
     if (!need_dx) {
       break;
@@ -246,25 +288,30 @@ Expected<double> Rnn::run(RnnPass& pass, const Batch& batch, bool backward, bool
                   in, pass.lengths, true);
     }
   }
-  if (tokenInputs()) {
-    float* d_table = gradient(d_embedding_);
-    std::memset(d_table, 0, d_embedding_.nbytes());
-    const std::int64_t* tokens = batch.features.data<std::int64_t>();
-    const float* d_x0 = pass.d_x0.data<float>();
-    for (std::int64_t t = 0; t < steps; ++t) {
-      for (std::int64_t n = 0; n < rows; ++n) {
-        if (t >= pass.lengths[static_cast<std::size_t>(n)]) {
-          continue;
-        }
-        float* row = d_table + tokens[n * steps + t] * c0;
-        const float* d = d_x0 + (t * rows + n) * c0;
-        for (std::int64_t c = 0; c < c0; ++c) {
-          row[c] += d[c];
-        }
+  return okStatus();
+}
+
+void Rnn::embedBackward(RnnPass& pass, const Batch& batch) const {
+  if (!tokenInputs()) {
+    return;
+  }
+  const std::int64_t steps = pass.steps, rows = pass.rows, c0 = inputs_;
+  float* d_table = gradient(d_embedding_);
+  std::memset(d_table, 0, d_embedding_.nbytes());
+  const std::int64_t* tokens = batch.features.data<std::int64_t>();
+  const float* d_x0 = pass.d_x0.data<float>();
+  for (std::int64_t t = 0; t < steps; ++t) {
+    for (std::int64_t n = 0; n < rows; ++n) {
+      if (t >= pass.lengths[static_cast<std::size_t>(n)]) {
+        continue;
+      }
+      float* row = d_table + tokens[n * steps + t] * c0;
+      const float* d = d_x0 + (t * rows + n) * c0;
+      for (std::int64_t c = 0; c < c0; ++c) {
+        row[c] += d[c];
       }
     }
   }
-  return loss;
 }
 
 Expected<double> Rnn::forwardBackward(const Batch& batch, bool training) {
