@@ -31,8 +31,8 @@ enum class RnnTask : std::uint32_t {
   kForecast = 2,        ///< values from a numeric window: Task::kRegression
 };
 
-struct RnnPass;        // buffers and primitives of one forward/backward shape (rnn_pass.h)
-struct GenerateSetup;  // a parsed generation request (rnn_generate.cc)
+struct RnnPass;    // buffers and primitives of one forward/backward shape (rnn_pass.h)
+struct Generator;  // the state of a generation request (rnn_generate.cc)
 
 /// A recurrent network (GRU or LSTM layers on oneDNN's RNN primitives, see RnnLayer) with a
 /// head chosen from the data (see README.md for the tensors of each task):
@@ -101,6 +101,7 @@ class Rnn final : public Model, public GradientTraining, public StreamingPredict
 
  private:
   friend struct RnnPass;
+  friend struct Generator;
   int directions() const noexcept { return options_.bidirectional ? 2 : 1; }
   std::int64_t headInputs() const noexcept { return options_.hidden * directions(); }
   bool tokenInputs() const noexcept { return task_ != RnnTask::kForecast; }

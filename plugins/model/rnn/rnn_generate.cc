@@ -97,67 +97,84 @@ std::int64_t sample(const float* logits, std::int64_t vocabulary, const Sampling
 
 }  // namespace
 
-Status Rnn::generate(const TensorMap& inputs, const PredictOptions& options, TensorMap* outputs,
-                     const Emit* emit) const {
-  auto sampling = parseSampling(options);
-  if (!sampling.ok()) {
-    return sampling.status();
-  }
-  Tensor tokens;
-  std::vector<std::int64_t> lengths;
-  const Tensor* state = nullptr;
-  AIMASS_RETURN_IF_ERROR(readTokens(inputs, true, tokens, lengths, &state));
-  return guard("model.rnn generate", [&]() -> Status {
-    const std::int64_t rows = tokens.dim(0), steps = tokens.dim(1), h = options_.hidden;
-    const std::int64_t layers = options_.layers, e = inputs_;
-    const bool lstm = options_.cell == Cell::kLstm;
-    auto made = RnnPass::make(*this, 1, rows, false, 1);
-    if (!made.ok()) {
-      return made.status();
-    }
-    RnnPass& pass = **made;
-    pass.context->enterThreads();
-    // State per layer: h and c [N, H], from "state" (layer-major: h then c) or zeros.
-    std::vector<Tensor> hs, cs, saved_h, saved_c;
+/// The recurrent state of a generation request and the steps that advance it: one
+/// inference pass of one step over every row, its state per layer h and c [N, H].
+struct Generator {
+  const Rnn& model;
+  RnnPass& pass;
+  std::int64_t rows, h, layers, e;
+  bool lstm;
+  std::vector<Tensor> hs, cs, saved_h, saved_c;
+  bool reordered = false;
+
+  Generator(const Rnn& m, RnnPass& p)
+      : model(m),
+        pass(p),
+        rows(p.rows),
+        h(m.options_.hidden),
+        layers(m.options_.layers),
+        e(m.inputs_),
+        lstm(m.options_.cell == Cell::kLstm) {
     for (std::int64_t l = 0; l < layers; ++l) {
       hs.push_back(Tensor::zeros(DType::kFloat32, {rows, h}));
       cs.push_back(Tensor::zeros(DType::kFloat32, {rows, h}));
       saved_h.push_back(Tensor(DType::kFloat32, {rows, h}));
       saved_c.push_back(Tensor(DType::kFloat32, {rows, h}));
     }
+  }
+
+  /// From "state" [N, S]: per layer h, then c (LSTM).
+  void load(const Tensor& state) {
     const std::int64_t per = lstm ? 2 : 1;
-    if (state != nullptr) {
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const float* from = state->data<float>() + r * stateSize();
-        for (std::int64_t l = 0; l < layers; ++l) {
-          std::memcpy(hs[l].data<float>() + r * h, from + (l * per) * h, sizeof(float) * h);
-          if (lstm) {
-            std::memcpy(cs[l].data<float>() + r * h, from + (l * per + 1) * h, sizeof(float) * h);
-          }
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* from = state.data<float>() + r * model.stateSize();
+      for (std::int64_t l = 0; l < layers; ++l) {
+        std::memcpy(hs[l].data<float>() + r * h, from + (l * per) * h, sizeof(float) * h);
+        if (lstm) {
+          std::memcpy(cs[l].data<float>() + r * h, from + (l * per + 1) * h, sizeof(float) * h);
         }
       }
     }
-    bool reordered = false;
-    float* x0 = pass.x0.data<float>();
-    // One step of every row on tokens `next` (one per row).
-    auto step = [&](const std::int64_t* next) -> Status {
-      for (std::int64_t r = 0; r < rows; ++r) {
-        std::memcpy(x0 + r * e, embedding_.data<float>() + next[r] * e, sizeof(float) * e);
-      }
+  }
+
+  Tensor state() const {
+    const std::int64_t per = lstm ? 2 : 1;
+    Tensor out(DType::kFloat32, {rows, model.stateSize()});
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float* to = out.data<float>() + r * model.stateSize();
       for (std::int64_t l = 0; l < layers; ++l) {
-        const Direction& w = rnn_[static_cast<std::size_t>(l)];
-        const float* in = l == 0 ? x0 : pass.y[static_cast<std::size_t>(l - 1)].data<float>();
-        float* hl = hs[static_cast<std::size_t>(l)].data<float>();
-        float* cl = cs[static_cast<std::size_t>(l)].data<float>();
-        AIMASS_RETURN_IF_ERROR(pass.layers[static_cast<std::size_t>(l)]->forward(
-            pass.stream, in, hl, lstm ? cl : nullptr, w.weights_layer.data<float>(),
-            w.weights_iter.data<float>(), w.bias.data<float>(),
-            pass.y[static_cast<std::size_t>(l)].data<float>(), hl, cl, reordered));
+        std::memcpy(to + (l * per) * h, hs[l].data<float>() + r * h, sizeof(float) * h);
+        if (lstm) {
+          std::memcpy(to + (l * per + 1) * h, cs[l].data<float>() + r * h, sizeof(float) * h);
+        }
       }
-      reordered = true;
-      return okStatus();
-    };
-    // The prompt: rows whose prompt has ended keep their state.
+    }
+    return out;
+  }
+
+  /// One step of every row on tokens `next` (one per row).
+  Status step(const std::int64_t* next) {
+    float* x0 = pass.x0.data<float>();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      std::memcpy(x0 + r * e, model.embedding_.data<float>() + next[r] * e, sizeof(float) * e);
+    }
+    for (std::int64_t l = 0; l < layers; ++l) {
+      const Rnn::Direction& w = model.rnn_[static_cast<std::size_t>(l)];
+      const float* in = l == 0 ? x0 : pass.y[static_cast<std::size_t>(l - 1)].data<float>();
+      float* hl = hs[static_cast<std::size_t>(l)].data<float>();
+      float* cl = cs[static_cast<std::size_t>(l)].data<float>();
+      AIMASS_RETURN_IF_ERROR(pass.layers[static_cast<std::size_t>(l)]->forward(
+          pass.stream, in, hl, lstm ? cl : nullptr, w.weights_layer.data<float>(),
+          w.weights_iter.data<float>(), w.bias.data<float>(),
+          pass.y[static_cast<std::size_t>(l)].data<float>(), hl, cl, reordered));
+    }
+    reordered = true;
+    return okStatus();
+  }
+
+  /// Reads the prompts; a row whose prompt has ended keeps its state.
+  Status prompt(const Tensor& tokens, const std::vector<std::int64_t>& lengths) {
+    const std::int64_t steps = tokens.dim(1);
     std::vector<std::int64_t> next(static_cast<std::size_t>(rows), 0);
     for (std::int64_t t = 0; t < steps; ++t) {
       bool ended = false, any = false;
@@ -189,6 +206,40 @@ Status Rnn::generate(const TensorMap& inputs, const PredictOptions& options, Ten
         }
       }
     }
+    return okStatus();
+  }
+
+  /// The next-token logits of every row, from the top layer's h, into pass.logits.
+  Status logits() {
+    return pass.head->forward(hs.back().data<float>(), model.head_weight_.data<float>(),
+                              model.head_bias_.data<float>(), pass.logits.data<float>());
+  }
+};
+
+Status Rnn::generate(const TensorMap& inputs, const PredictOptions& options, TensorMap* outputs,
+                     const Emit* emit) const {
+  auto sampling = parseSampling(options);
+  if (!sampling.ok()) {
+    return sampling.status();
+  }
+  Tensor tokens;
+  std::vector<std::int64_t> lengths;
+  const Tensor* state = nullptr;
+  AIMASS_RETURN_IF_ERROR(readTokens(inputs, true, tokens, lengths, &state));
+  return guard("model.rnn generate", [&]() -> Status {
+    const std::int64_t rows = tokens.dim(0);
+    auto made = RnnPass::make(*this, 1, rows, false, 1);
+    if (!made.ok()) {
+      return made.status();
+    }
+    RnnPass& pass = **made;
+    pass.context->enterThreads();
+    Generator generator(*this, pass);
+    if (state != nullptr) {
+      generator.load(*state);
+    }
+    AIMASS_RETURN_IF_ERROR(generator.prompt(tokens, lengths));
+    std::vector<std::int64_t> next(static_cast<std::size_t>(rows), 0);
     // Generation: logits from the top layer's h, a token per row, one step on it.
     const std::int64_t count = sampling->max_tokens;
     Tensor generated(DType::kInt64, {rows, count});
@@ -198,23 +249,8 @@ Status Rnn::generate(const TensorMap& inputs, const PredictOptions& options, Ten
                                                   std::random_device{}());
     std::vector<std::int64_t> order;
     std::vector<double> weights;
-    auto state_tensor = [&] {
-      Tensor out(DType::kFloat32, {rows, stateSize()});
-      for (std::int64_t r = 0; r < rows; ++r) {
-        float* to = out.data<float>() + r * stateSize();
-        for (std::int64_t l = 0; l < layers; ++l) {
-          std::memcpy(to + (l * per) * h, hs[l].data<float>() + r * h, sizeof(float) * h);
-          if (lstm) {
-            std::memcpy(to + (l * per + 1) * h, cs[l].data<float>() + r * h, sizeof(float) * h);
-          }
-        }
-      }
-      return out;
-    };
     for (std::int64_t k = 0; k < count; ++k) {
-      AIMASS_RETURN_IF_ERROR(pass.head->forward(hs.back().data<float>(), head_weight_.data<float>(),
-                                                head_bias_.data<float>(),
-                                                pass.logits.data<float>()));
+      AIMASS_RETURN_IF_ERROR(generator.logits());
       std::vector<std::string> piece_text(static_cast<std::size_t>(rows));
       Tensor piece_tokens(DType::kInt64, {rows, 1});
       for (std::int64_t r = 0; r < rows; ++r) {
@@ -228,13 +264,13 @@ Status Rnn::generate(const TensorMap& inputs, const PredictOptions& options, Ten
           texts[static_cast<std::size_t>(r)] += symbols_[static_cast<std::size_t>(token)];
         }
       }
-      AIMASS_RETURN_IF_ERROR(step(next.data()));
+      AIMASS_RETURN_IF_ERROR(generator.step(next.data()));
       if (emit != nullptr) {
         TensorMap piece;
         piece.set(tensor_names::kText, Tensor::fromStrings(std::move(piece_text)));
         piece.set(tensor_names::kTokens, std::move(piece_tokens));
         if (k + 1 == count) {
-          piece.set(tensor_names::kState, state_tensor());
+          piece.set(tensor_names::kState, generator.state());
         }
         if (!(*emit)(piece)) {
           return okStatus();
@@ -246,14 +282,14 @@ Status Rnn::generate(const TensorMap& inputs, const PredictOptions& options, Ten
         TensorMap piece;
         piece.set(tensor_names::kText, Tensor::fromStrings(std::move(texts)));
         piece.set(tensor_names::kTokens, std::move(generated));
-        piece.set(tensor_names::kState, state_tensor());
+        piece.set(tensor_names::kState, generator.state());
         (*emit)(piece);
       }
       return okStatus();
     }
     outputs->set(tensor_names::kText, Tensor::fromStrings(std::move(texts)));
     outputs->set(tensor_names::kTokens, std::move(generated));
-    outputs->set(tensor_names::kState, state_tensor());
+    outputs->set(tensor_names::kState, generator.state());
     return okStatus();
   });
 }
