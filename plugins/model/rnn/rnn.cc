@@ -33,6 +33,73 @@ void fillUniform(Tensor& t, double bound, std::mt19937_64& random) {
 
 Tensor zerosLike(const Tensor& t) { return Tensor::zeros(DType::kFloat32, t.shape()); }
 
+/// What prepare() reads from the data: the task and the sizes.
+struct DataShape {
+  RnnTask task = RnnTask::kLanguageModel;
+  std::int64_t inputs = 0, vocabulary = 0, window = 0, features = 0, outputs = 0;
+};
+
+/// The task and sizes `schema` asks of a model with `options`; kInvalidArgument naming what
+/// does not fit.
+Expected<DataShape> dataShape(const DatasetSchema& schema, const RnnOptions& options) {
+  DataShape d;
+  const bool ints = schema.feature_dtype == DType::kInt64;
+  const auto vocab = schema.cardinalities.empty() ? 0 : schema.cardinalities[0];
+  if (schema.label_kind == LabelKind::kNextToken) {
+    if (!ints || schema.row_shape.size() != 1 || schema.row_shape[0] <= 0 || vocab < 2) {
+      return invalidArgument(
+          "model.rnn language modelling needs INT64 token rows [T] and a vocabulary of at least 2 "
+          "(cardinalities[0]), but the data has " +
+          std::string(dtypeName(schema.feature_dtype)) + " rows of " +
+          shapeToString(schema.row_shape) + " and vocabulary " + std::to_string(vocab));
+    }
+    d.task = RnnTask::kLanguageModel;
+    d.vocabulary = d.outputs = vocab;
+    d.inputs = options.embedding;
+  } else if (schema.label_kind == LabelKind::kClass) {
+    if (!ints || schema.row_shape.size() != 1 || vocab < 1 || schema.class_names.size() < 2) {
+      return invalidArgument(
+          "model.rnn sequence classification needs INT64 token rows [-1] with a vocabulary "
+          "(cardinalities[0]) and at least 2 classes, but the data has " +
+          std::string(dtypeName(schema.feature_dtype)) + " rows of " +
+          shapeToString(schema.row_shape) + ", vocabulary " + std::to_string(vocab) + " and " +
+          std::to_string(schema.class_names.size()) + " classes");
+    }
+    d.task = RnnTask::kClassification;
+    d.vocabulary = vocab;
+    d.outputs = static_cast<std::int64_t>(schema.class_names.size());
+    d.inputs = options.embedding;
+  } else if (schema.label_kind == LabelKind::kValue) {
+    if (schema.feature_dtype != DType::kFloat32 || schema.row_shape.size() != 2 ||
+        schema.row_shape[0] <= 0 || schema.row_shape[1] <= 0 || schema.num_targets < 1) {
+      return invalidArgument(
+          "model.rnn forecasting needs FP32 windows [window, features] and at least one target, "
+          "but the data has " +
+          std::string(dtypeName(schema.feature_dtype)) + " rows of " +
+          shapeToString(schema.row_shape) + " and " + std::to_string(schema.num_targets) +
+          " targets");
+    }
+    d.task = RnnTask::kForecast;
+    d.window = schema.row_shape[0];
+    d.features = d.inputs = schema.row_shape[1];
+    d.outputs = schema.num_targets;
+  } else {
+    return invalidArgument(
+        "model.rnn needs next-token labels (language model), class labels (sequence "
+        "classification) or value labels (forecasting); the data has none of these");
+  }
+  if (options.bidirectional && d.task != RnnTask::kClassification) {
+    return invalidArgument(
+        "model.rnn bidirectional: true is for sequence classification only (a language model or "
+        "a forecast must not see the future); set bidirectional: false");
+  }
+  if (options.hidden <= 0 || options.layers <= 0 ||
+      (d.task != RnnTask::kForecast && options.embedding <= 0)) {
+    return invalidArgument("model.rnn hidden, layers and embedding must be positive");
+  }
+  return d;
+}
+
 }  // namespace
 
 Rnn::Rnn(RnnOptions options) : options_(std::move(options)) {}
@@ -127,62 +194,14 @@ Expected<std::unique_ptr<RnnPass>> RnnPass::make(const Rnn& model, std::int64_t 
 }
 
 Status Rnn::prepare(const DatasetSchema& schema, std::uint64_t seed) {
-  RnnTask task;
-  std::int64_t inputs = 0, vocabulary = 0, window = 0, features = 0, outputs = 0;
-  const bool ints = schema.feature_dtype == DType::kInt64;
-  const auto vocab = schema.cardinalities.empty() ? 0 : schema.cardinalities[0];
-  if (schema.label_kind == LabelKind::kNextToken) {
-    if (!ints || schema.row_shape.size() != 1 || schema.row_shape[0] <= 0 || vocab < 2) {
-      return invalidArgument(
-          "model.rnn language modelling needs INT64 token rows [T] and a vocabulary of at least 2 "
-          "(cardinalities[0]), but the data has " +
-          std::string(dtypeName(schema.feature_dtype)) + " rows of " +
-          shapeToString(schema.row_shape) + " and vocabulary " + std::to_string(vocab));
-    }
-    task = RnnTask::kLanguageModel;
-    vocabulary = outputs = vocab;
-    inputs = options_.embedding;
-  } else if (schema.label_kind == LabelKind::kClass) {
-    if (!ints || schema.row_shape.size() != 1 || vocab < 1 || schema.class_names.size() < 2) {
-      return invalidArgument(
-          "model.rnn sequence classification needs INT64 token rows [-1] with a vocabulary "
-          "(cardinalities[0]) and at least 2 classes, but the data has " +
-          std::string(dtypeName(schema.feature_dtype)) + " rows of " +
-          shapeToString(schema.row_shape) + ", vocabulary " + std::to_string(vocab) + " and " +
-          std::to_string(schema.class_names.size()) + " classes");
-    }
-    task = RnnTask::kClassification;
-    vocabulary = vocab;
-    outputs = static_cast<std::int64_t>(schema.class_names.size());
-    inputs = options_.embedding;
-  } else if (schema.label_kind == LabelKind::kValue) {
-    if (schema.feature_dtype != DType::kFloat32 || schema.row_shape.size() != 2 ||
-        schema.row_shape[0] <= 0 || schema.row_shape[1] <= 0 || schema.num_targets < 1) {
-      return invalidArgument(
-          "model.rnn forecasting needs FP32 windows [window, features] and at least one target, "
-          "but the data has " +
-          std::string(dtypeName(schema.feature_dtype)) + " rows of " +
-          shapeToString(schema.row_shape) + " and " + std::to_string(schema.num_targets) +
-          " targets");
-    }
-    task = RnnTask::kForecast;
-    window = schema.row_shape[0];
-    features = inputs = schema.row_shape[1];
-    outputs = schema.num_targets;
-  } else {
-    return invalidArgument(
-        "model.rnn needs next-token labels (language model), class labels (sequence "
-        "classification) or value labels (forecasting); the data has none of these");
+  auto shape = dataShape(schema, options_);
+  if (!shape.ok()) {
+    return shape.status();
   }
-  if (options_.bidirectional && task != RnnTask::kClassification) {
-    return invalidArgument(
-        "model.rnn bidirectional: true is for sequence classification only (a language model or "
-        "a forecast must not see the future); set bidirectional: false");
-  }
-  if (options_.hidden <= 0 || options_.layers <= 0 ||
-      (task != RnnTask::kForecast && options_.embedding <= 0)) {
-    return invalidArgument("model.rnn hidden, layers and embedding must be positive");
-  }
+  const RnnTask task = shape->task;
+  const std::int64_t inputs = shape->inputs, vocabulary = shape->vocabulary;
+  const std::int64_t window = shape->window, features = shape->features;
+  const std::int64_t outputs = shape->outputs;
   return guard("model.rnn prepare", [&] {
     std::mt19937_64 random(seed);
     const std::int64_t h = options_.hidden, g = weightGates(options_.cell);

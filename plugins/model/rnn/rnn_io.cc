@@ -56,6 +56,105 @@ void commit(Tensor& to, Tensor& grad, Tensor from) {
   to = std::move(from);
 }
 
+/// What a payload holds, read and checked in full before load() changes anything.
+struct Saved {
+  RnnOptions options;
+  RnnTask task = RnnTask::kLanguageModel;
+  std::uint64_t dropout_stream = 0;
+  std::int64_t inputs = 0, vocabulary = 0, window = 0, features = 0, outputs = 0;
+  std::vector<std::string> classes, symbols;
+  Tensor embedding, head_weight, head_bias;
+  std::vector<Rnn::Direction> rnn;
+};
+
+/// Reads a format-1 payload over `options` (the settings a payload does not hold stay);
+/// kDataLoss naming what is corrupt.
+Expected<Saved> readPayload(std::string_view payload, RnnOptions options) {
+  auto corrupt = [&](const std::string& why) {
+    return dataLoss("model.rnn payload is corrupt or truncated (" + std::to_string(payload.size()) +
+                    " bytes): " + why);
+  };
+  ByteReader in(payload);
+  const std::uint32_t task = in.u32(), cell = in.u32();
+  options.hidden = static_cast<std::int64_t>(in.u64());
+  options.layers = static_cast<std::int64_t>(in.u64());
+  const std::uint32_t bidirectional = in.u32();
+  options.dropout = in.f64();
+  const std::uint32_t stateful = in.u32();
+  const std::uint64_t dropout_stream = in.u64();
+  const auto inputs = static_cast<std::int64_t>(in.u64());
+  const auto vocabulary = static_cast<std::int64_t>(in.u64());
+  const auto window = static_cast<std::int64_t>(in.u64());
+  const auto features = static_cast<std::int64_t>(in.u64());
+  const auto outputs = static_cast<std::int64_t>(in.u64());
+  constexpr std::int64_t kLimit = std::int64_t{1} << 24;
+  auto bad = [&](std::int64_t v) { return v < 0 || v > kLimit; };
+  if (!in.ok() || task > 2 || cell > 1 || bidirectional > 1 || stateful > 1 ||
+      !(options.dropout >= 0 && options.dropout < 1) || options.hidden <= 0 ||
+      options.layers <= 0 || options.layers > 1024 || bad(options.hidden) || inputs <= 0 ||
+      bad(inputs) || bad(vocabulary) || bad(window) || bad(features) || outputs <= 0 ||
+      bad(outputs)) {
+    return corrupt("bad header");
+  }
+  const auto new_task = static_cast<RnnTask>(task);
+  options.cell = static_cast<Cell>(cell);
+  options.bidirectional = bidirectional == 1;
+  options.stateful = stateful == 1;
+  const bool tokens = new_task != RnnTask::kForecast;
+  if ((tokens && vocabulary < 1) || (!tokens && (window < 1 || features != inputs)) ||
+      (options.bidirectional && new_task != RnnTask::kClassification) ||
+      (new_task == RnnTask::kLanguageModel && outputs != vocabulary)) {
+    return corrupt("inconsistent task sizes");
+  }
+  std::vector<std::string> classes, symbols;
+  if (!getStrings(in, classes) || !getStrings(in, symbols) ||
+      (new_task == RnnTask::kClassification) != !classes.empty() ||
+      (new_task == RnnTask::kClassification &&
+       static_cast<std::int64_t>(classes.size()) != outputs) ||
+      (!symbols.empty() && static_cast<std::int64_t>(symbols.size()) != vocabulary)) {
+    return corrupt("class names or vocabulary do not fit the sizes");
+  }
+  Tensor embedding;
+  if (tokens && !getTensor(in, {vocabulary, inputs}, embedding)) {
+    return corrupt("embedding");
+  }
+  const std::int64_t h = options.hidden, g = weightGates(options.cell);
+  const std::int64_t d_count = options.bidirectional ? 2 : 1;
+  std::vector<Rnn::Direction> rnn;
+  for (std::int64_t l = 0; l < options.layers; ++l) {
+    for (std::int64_t d = 0; d < d_count; ++d) {
+      Rnn::Direction dir;
+      if (!getTensor(in, {l == 0 ? inputs : h * d_count, g, h}, dir.weights_layer) ||
+          !getTensor(in, {h, g, h}, dir.weights_iter) ||
+          !getTensor(in, {biasGates(options.cell), h}, dir.bias)) {
+        return corrupt("weights of layer " + std::to_string(l));
+      }
+      rnn.push_back(std::move(dir));
+    }
+  }
+  Tensor head_weight, head_bias;
+  if (!getTensor(in, {h * d_count, outputs}, head_weight) || !getTensor(in, {outputs}, head_bias) ||
+      !in.atEnd()) {
+    return corrupt("head weights, or bytes left over");
+  }
+  Saved saved;
+  saved.options = options;
+  saved.task = new_task;
+  saved.dropout_stream = dropout_stream;
+  saved.inputs = inputs;
+  saved.vocabulary = vocabulary;
+  saved.window = window;
+  saved.features = features;
+  saved.outputs = outputs;
+  saved.classes = std::move(classes);
+  saved.symbols = std::move(symbols);
+  saved.embedding = std::move(embedding);
+  saved.head_weight = std::move(head_weight);
+  saved.head_bias = std::move(head_bias);
+  saved.rnn = std::move(rnn);
+  return saved;
+}
+
 }  // namespace
 
 Status Rnn::save(std::string& payload) const {
@@ -100,74 +199,24 @@ Status Rnn::load(std::string_view payload, std::uint32_t format_version) {
                            std::to_string(kFormatVersion) + ")");
   }
   return guard("model.rnn load", [&]() -> Status {
-    auto corrupt = [&](const std::string& why) {
-      return dataLoss("model.rnn payload is corrupt or truncated (" +
-                      std::to_string(payload.size()) + " bytes): " + why);
-    };
-    ByteReader in(payload);
-    const std::uint32_t task = in.u32(), cell = in.u32();
-    RnnOptions options = options_;
-    options.hidden = static_cast<std::int64_t>(in.u64());
-    options.layers = static_cast<std::int64_t>(in.u64());
-    const std::uint32_t bidirectional = in.u32();
-    options.dropout = in.f64();
-    const std::uint32_t stateful = in.u32();
-    const std::uint64_t dropout_stream = in.u64();
-    const auto inputs = static_cast<std::int64_t>(in.u64());
-    const auto vocabulary = static_cast<std::int64_t>(in.u64());
-    const auto window = static_cast<std::int64_t>(in.u64());
-    const auto features = static_cast<std::int64_t>(in.u64());
-    const auto outputs = static_cast<std::int64_t>(in.u64());
-    constexpr std::int64_t kLimit = std::int64_t{1} << 24;
-    auto bad = [&](std::int64_t v) { return v < 0 || v > kLimit; };
-    if (!in.ok() || task > 2 || cell > 1 || bidirectional > 1 || stateful > 1 ||
-        !(options.dropout >= 0 && options.dropout < 1) || options.hidden <= 0 ||
-        options.layers <= 0 || options.layers > 1024 || bad(options.hidden) || inputs <= 0 ||
-        bad(inputs) || bad(vocabulary) || bad(window) || bad(features) || outputs <= 0 ||
-        bad(outputs)) {
-      return corrupt("bad header");
+    auto read = readPayload(payload, options_);
+    if (!read.ok()) {
+      return read.status();
     }
-    const auto new_task = static_cast<RnnTask>(task);
-    options.cell = static_cast<Cell>(cell);
-    options.bidirectional = bidirectional == 1;
-    options.stateful = stateful == 1;
+    Saved& saved = *read;
+    RnnOptions& options = saved.options;
+    const RnnTask new_task = saved.task;
     const bool tokens = new_task != RnnTask::kForecast;
-    if ((tokens && vocabulary < 1) || (!tokens && (window < 1 || features != inputs)) ||
-        (options.bidirectional && new_task != RnnTask::kClassification) ||
-        (new_task == RnnTask::kLanguageModel && outputs != vocabulary)) {
-      return corrupt("inconsistent task sizes");
-    }
-    std::vector<std::string> classes, symbols;
-    if (!getStrings(in, classes) || !getStrings(in, symbols) ||
-        (new_task == RnnTask::kClassification) != !classes.empty() ||
-        (new_task == RnnTask::kClassification &&
-         static_cast<std::int64_t>(classes.size()) != outputs) ||
-        (!symbols.empty() && static_cast<std::int64_t>(symbols.size()) != vocabulary)) {
-      return corrupt("class names or vocabulary do not fit the sizes");
-    }
-    Tensor embedding;
-    if (tokens && !getTensor(in, {vocabulary, inputs}, embedding)) {
-      return corrupt("embedding");
-    }
-    const std::int64_t h = options.hidden, g = weightGates(options.cell);
-    const std::int64_t d_count = options.bidirectional ? 2 : 1;
-    std::vector<Direction> rnn;
-    for (std::int64_t l = 0; l < options.layers; ++l) {
-      for (std::int64_t d = 0; d < d_count; ++d) {
-        Direction dir;
-        if (!getTensor(in, {l == 0 ? inputs : h * d_count, g, h}, dir.weights_layer) ||
-            !getTensor(in, {h, g, h}, dir.weights_iter) ||
-            !getTensor(in, {biasGates(options.cell), h}, dir.bias)) {
-          return corrupt("weights of layer " + std::to_string(l));
-        }
-        rnn.push_back(std::move(dir));
-      }
-    }
-    Tensor head_weight, head_bias;
-    if (!getTensor(in, {h * d_count, outputs}, head_weight) ||
-        !getTensor(in, {outputs}, head_bias) || !in.atEnd()) {
-      return corrupt("head weights, or bytes left over");
-    }
+    const std::int64_t inputs = saved.inputs, vocabulary = saved.vocabulary;
+    const std::int64_t window = saved.window, features = saved.features;
+    const std::int64_t outputs = saved.outputs;
+    const std::uint64_t dropout_stream = saved.dropout_stream;
+    Tensor& embedding = saved.embedding;
+    Tensor& head_weight = saved.head_weight;
+    Tensor& head_bias = saved.head_bias;
+    std::vector<Direction>& rnn = saved.rnn;
+    std::vector<std::string>& classes = saved.classes;
+    std::vector<std::string>& symbols = saved.symbols;
     // Commit: nothing below fails but for memory.
     const bool same_shape = rnn.size() == rnn_.size() && options.cell == options_.cell;
     passes_.clear();
