@@ -51,6 +51,12 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                            "have the same number of rows (truncated backpropagation through time "
                            "over contiguous streams); reset at each epoch.")
             .withDefault(true));
+    type.params.push_back(
+        ParamSpec::integer("threads",
+                           "Training threads; 0: the graph's `threads:`. predict() runs each "
+                           "call on one thread.")
+            .withDefault(std::int64_t{0})
+            .range(0, 1024));
     type.factory =
         [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
       aimass::plugins::model::RnnOptions options;
@@ -62,7 +68,9 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       options.embedding = config.getInt("embedding");
       options.dropout = config.getFloat("dropout");
       options.stateful = config.getBool("stateful");
-      options.threads = std::max(1, config.host().threads());
+      const std::int64_t threads = config.getInt("threads");
+      options.threads =
+          threads > 0 ? static_cast<int>(threads) : std::max(1, config.host().threads());
       std::unique_ptr<aimass::Node> node;
       aimass::Status status = aimass::guard("model.rnn factory", [&] {
         node = std::make_unique<aimass::plugins::model::Rnn>(options);
