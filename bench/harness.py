@@ -257,6 +257,26 @@ def workload_w7(args):
                          "overhead_sqlite": tpe_ms / mine["ms_per_trial_sqlite"]}
 
 
+# W3: k-means on Fashion-MNIST train, k = 10 from the shared starting centres, exactly 50 Lloyd
+# iterations, 2 threads. bench/w3 (w3.cc) runs model.kmeans' engine with its default algorithm
+# (bounded, with Lloyd's assignments) and bench/peers/w3_sklearn.py scikit-learn's KMeans(lloyd).
+# Both time the iterations, not reading the images. ratio: peer s_per_iter / aimass s_per_iter.
+W3_CENTERS = os.path.join(ROOT, "..", "shared", "data", "kmeans_init_centers_seed0.csv")
+
+
+def workload_w3(args):
+    mine, theirs = [], []
+    for _ in range(args.runs):
+        out, _, _ = run([os.path.join(args.build, "bench", "w3"), "--threads", str(args.threads),
+                         "--centers", W3_CENTERS], aimass_env(args.threads), "bench/w3")
+        figures = last_json_line(out, "bench/w3")
+        mine.append({"s_per_iter": figures["s_per_iter"], "inertia": figures["inertia"]})
+        peer = run_peer("w3_sklearn.py", args.threads)
+        theirs.append({"s_per_iter": peer["s_per_iter"], "inertia": peer["inertia"]})
+    a, p = medians(mine), medians(theirs)
+    return a, p, p["s_per_iter"] / a["s_per_iter"]
+
+
 # W6: serving. Every server gets the same wrk load (bench/wrk/w6_request.lua: one POST body,
 # 64 connections on 2 wrk threads, answers slower than 10 s count as errors) and reports
 # req_per_s, p50_ms and p99_ms. Any error of aimass's (a refused or reset connection, a
@@ -842,7 +862,8 @@ def workload_w11(args):
     return a, p, {pruner: p[pruner]["wall_s"] / a["wall_s"] for pruner in W11_PRUNERS}
 
 
-WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W4": workload_w4,
+WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W3": workload_w3,
+             "W4": workload_w4,
              "W5": workload_w5, "W6": workload_w6,
              "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "W11": workload_w11,
              "registry": workload_registry,

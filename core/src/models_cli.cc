@@ -21,10 +21,11 @@ const char kModelsHelp[] =
     "storage node is created (the first one, or --storage-node NAME); nothing is trained.\n"
     "\n"
     "  list                      every model: versions, latest version, aliases\n"
-    "  show NAME                 the model's versions (version, created, type, metrics) and\n"
-    "                            aliases\n"
+    "  show NAME                 the model's versions (version, created, type, metrics,\n"
+    "                            parent) and aliases\n"
     "  show NAME/3, NAME@ALIAS   one version: artifact, SHA-256, node, type, dataset version,\n"
-    "                            code version, who registered it, metrics, tags\n"
+    "                            code version, who registered it, metrics, tags, parent (the\n"
+    "                            version it was fine-tuned from, job.train's init_from)\n"
     "  promote NAME VERSION --alias ALIAS\n"
     "                            point ALIAS (e.g. champion) at VERSION, remembering its\n"
     "                            previous target\n"
@@ -144,8 +145,10 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
   const bool one_version = reference.find_first_of("/@") != std::string::npos;
   if (one_version) {
     AIMASS_ASSIGN_OR_RETURN(ModelVersionInfo v, verifiedModelVersion(registry, reference));
+    // The lineage is in the registry's own record (ModelVersionInfo of the SDK has no field).
+    AIMASS_ASSIGN_OR_RETURN(ModelVersion record, registry.getVersion(v.model, v.version));
     if (as_json) {
-      out << modelVersionJson(v);
+      out << modelVersionJsonWithParent(v, record.parent);
       return Status();
     }
     out << "model     " << v.model << "\n"
@@ -158,22 +161,34 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
         << "dataset   " << datasetText(v) << "\n"
         << "code      " << (v.code_version.empty() ? "-" : v.code_version) << "\n"
         << "by        " << (v.created_by.empty() ? "-" : v.created_by) << "\n"
-        << "metrics   " << metricsText(v.metrics) << "\n";
+        << "metrics   " << metricsText(v.metrics) << "\n"
+        << "parent    " << (record.parent.empty() ? "-" : record.parent) << "\n";
     for (const auto& [name, value] : v.tags) {
       out << "tag       " << name << "=" << value << "\n";
     }
     return Status();
   }
   AIMASS_ASSIGN_OR_RETURN(ModelInfo model, modelInfo(registry, reference));
+  AIMASS_ASSIGN_OR_RETURN(std::vector<ModelVersion> records, registry.listVersions(reference));
+  std::map<std::int64_t, std::string> parent_of;
+  for (const auto& record : records) {
+    parent_of[record.version] = record.parent;
+  }
+  std::vector<std::string> parents;
+  for (const auto& v : model.versions) {
+    parents.push_back(parent_of[v.version]);
+  }
   if (as_json) {
-    out << modelJson(model);
+    out << modelJsonWithParents(model, &parents);
     return Status();
   }
   std::vector<std::vector<std::string>> rows = {
-      {"VERSION", "CREATED", "TYPE", "ALIASES", "METRICS"}};
-  for (const auto& v : model.versions) {
+      {"VERSION", "CREATED", "TYPE", "ALIASES", "METRICS", "PARENT"}};
+  for (std::size_t i = 0; i < model.versions.size(); ++i) {
+    const ModelVersionInfo& v = model.versions[i];
     rows.push_back({std::to_string(v.version), formatUtcTime(v.created_unix_ms), v.node_type,
-                    joined(v.aliases), metricsText(v.metrics)});
+                    joined(v.aliases), metricsText(v.metrics),
+                    parents[i].empty() ? "-" : parents[i]});
   }
   out << textTable(rows);
   return Status();

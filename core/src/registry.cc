@@ -105,6 +105,9 @@ std::string encodeModelVersion(const ModelVersion& v) {
     out += "\ncreated_by " + escape(v.created_by);
   }
   out += "\ncreated_ms " + std::to_string(v.created_unix_ms);
+  if (!v.parent.empty()) {
+    out += "\nparent " + escape(v.parent);
+  }
   for (const auto& [name, value] : v.metrics) {
     out += "\nmetric " + escape(name) + " " + formatNumber(value);
   }
@@ -155,6 +158,8 @@ Expected<ModelVersion> decodeModelVersion(std::string_view text) {
       auto n = parseInt(f[1]);
       if (!n) return bad("created_ms '" + f[1] + "'");
       v.created_unix_ms = *n;
+    } else if (f.size() == 2 && field == "parent") {
+      v.parent = f[1];
     } else if (f.size() == 3 && field == "metric") {
       double value = 0;
       auto parsed = std::from_chars(f[2].data(), f[2].data() + f[2].size(), value);
@@ -243,6 +248,7 @@ Expected<ModelVersion> ModelRegistry::registerVersion(std::string_view model,
   v.created_by = record::currentUser();
   v.metrics = info.metrics;
   v.tags = info.tags;
+  v.parent = info.parent;
   v.created_unix_ms = record::nowUnixMs();
   // Allocate the number with compare-and-set on the counter: concurrent registrations (threads
   // or processes) each win a distinct number.

@@ -14,6 +14,7 @@
 #include "api_storage.h"
 #include "serving_node.h"
 #include "tune/tune_job.h"
+#include "train_job_transfer.h"
 #include "train_tracking.h"
 
 namespace aimass::core {
@@ -72,6 +73,7 @@ Status Runtime::run() {
   std::shared_ptr<const ServingNode> serving;
   if (status.ok()) {
     attachTrainTrackingContext(graph_);
+    attachTrainModelFactory(graph_, host_);
     attachTuneContext(graph_);
     serving = servingNode();
   }

@@ -18,6 +18,7 @@
 #include "aimass/core/graph.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
+#include "serving_feedback.h"
 
 namespace aimass::core {
 namespace {
@@ -39,10 +40,11 @@ constexpr InferFailure kAllFailures[] = {InferFailure::kInvalid, InferFailure::k
                                          InferFailure::kBackend};
 
 /// True when every input and output of `schema` has a variable first (batch) dimension, so
-/// requests can be stacked along it and outputs cut back apart.
+/// requests can be stacked along it and outputs cut back apart. Request-wide inputs do not
+/// count: a request that carries one runs alone.
 bool batchable(const ModelSchema& schema) {
   auto variable_first = [](const TensorSpec& spec) {
-    return !spec.shape.empty() && spec.shape[0] == -1;
+    return spec.request_wide || (!spec.shape.empty() && spec.shape[0] == -1);
   };
   return !schema.inputs.empty() && !schema.outputs.empty() &&
          std::all_of(schema.inputs.begin(), schema.inputs.end(), variable_first) &&
@@ -50,7 +52,7 @@ bool batchable(const ModelSchema& schema) {
 }
 
 /// Checks `inputs` against the schema; fills `rows` with the batch size (the shared first
-/// dimension, or 1 for models that do not batch).
+/// dimension of the inputs that are not request-wide, or 1 for models that do not batch).
 Status validateInputs(const std::string& model, const ModelSchema& schema, bool batched,
                       const TensorMap& inputs, std::int64_t& rows) {
   rows = -1;
@@ -75,7 +77,7 @@ Status validateInputs(const std::string& model, const ModelSchema& schema, bool 
           std::string(dtypeName(spec->dtype)) + " " + shapeToString(spec->shape) + ", got " +
           std::string(dtypeName(tensor.dtype())) + " " + shapeToString(tensor.shape()));
     }
-    if (batched) {
+    if (batched && !spec->request_wide) {
       if (rows >= 0 && tensor.dim(0) != rows) {
         return invalidArgument(
             "the inputs of model '" + model + "' disagree on the batch (first) dimension: " +
@@ -190,10 +192,18 @@ std::int64_t unixMillisNow() {
 
 }  // namespace
 
+/// Feedback (learn()) calls of one version that learns online.
+struct FeedbackCounts {
+  std::uint64_t success = 0;
+  std::uint64_t failure = 0;
+  std::uint64_t rows = 0;
+};
+
 /// Counters of one version, shared by every queue the version gets over its life.
 struct VersionStats {
   mutable std::mutex mutex;
   ModelStatistics stats;
+  FeedbackCounts feedback;
   std::map<std::int64_t, BatchStat> batches;
   std::map<InferFailure, std::uint64_t> failures;
 
@@ -205,6 +215,16 @@ struct VersionStats {
   void succeed(std::uint64_t ns) {
     std::lock_guard lock(mutex);
     addDuration(stats.success, ns);
+  }
+  /// Counts one learn() call: `rows` learned, or a failure.
+  void learned(bool ok, std::uint64_t rows) {
+    std::lock_guard lock(mutex);
+    ++(ok ? feedback.success : feedback.failure);
+    feedback.rows += ok ? rows : 0;
+  }
+  FeedbackCounts feedbackCounts() const {
+    std::lock_guard lock(mutex);
+    return feedback;
   }
   void execution(std::int64_t rows, std::size_t requests, std::uint64_t queue_ns,
                  std::uint64_t input_ns, std::uint64_t infer_ns, std::uint64_t output_ns) {
@@ -478,6 +498,7 @@ struct ServingRuntime::Version {
   bool batched = false;
   std::string sha256;  // registry versions: the artifact's hash, to skip reloading it
   std::shared_ptr<VersionStats> stats;
+  std::shared_ptr<FeedbackState> feedback;  // shared with the Versions setBatching() remakes
   std::unique_ptr<Batcher> batcher;  // null: predict on the caller's thread
 };
 
@@ -663,8 +684,10 @@ BatchingOptions ServingRuntime::batchingFor(std::string_view name) const {
 
 std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
     const std::string& name, const std::string& version, std::shared_ptr<const Model> model,
-    std::string sha256, std::shared_ptr<VersionStats> stats) const {
+    std::string sha256, std::shared_ptr<VersionStats> stats,
+    std::shared_ptr<FeedbackState> feedback) const {
   auto v = std::make_shared<Version>();
+  v->feedback = feedback ? std::move(feedback) : std::make_shared<FeedbackState>();
   v->served = ServedModel{name, version, std::move(model), /*from_repository=*/!sha256.empty()};
   v->sha256 = std::move(sha256);
   if (!stats) {
@@ -690,7 +713,13 @@ std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
 
 void ServingRuntime::add(std::string name, std::string version,
                          std::shared_ptr<const Model> model) {
-  auto made = makeVersion(name, version, std::move(model), "", nullptr);
+  auto made = makeVersion(name, version, std::move(model), "", nullptr, nullptr);
+  Status replayed = attachFeedback(*made, feedbackStorage());
+  if (!replayed.ok()) {
+    std::lock_guard lock(settings_mutex_);
+    load_errors_[name] = replayed.message();
+    return;
+  }
   std::unique_lock lock(mutex_);
   models_[std::move(name)][std::move(version)] = std::move(made);
 }
@@ -704,6 +733,7 @@ void ServingRuntime::clear() {
   dropped.clear();  // joins the workers outside the lock
   std::lock_guard lock(settings_mutex_);
   repository_.reset();
+  feedback_storage_.reset();
   batching_.clear();
   policies_.clear();
   load_errors_.clear();
@@ -753,8 +783,8 @@ Expected<ServedModel> ServingRuntime::find(std::string_view name, std::string_vi
   return found->second->served;
 }
 
-Expected<std::shared_ptr<PinnedModel>> ServingRuntime::pin(std::string_view name,
-                                                           std::string_view version) {
+Expected<std::shared_ptr<ServingRuntime::Version>> ServingRuntime::chooseVersion(
+    std::string_view name, std::string_view version) const {
   std::shared_ptr<Version> chosen;
   {
     std::shared_lock lock(mutex_);
@@ -780,6 +810,12 @@ Expected<std::shared_ptr<PinnedModel>> ServingRuntime::pin(std::string_view name
   if (!chosen->served.model) {
     return notFound("unknown model '" + std::string(name) + "'");
   }
+  return chosen;
+}
+
+Expected<std::shared_ptr<PinnedModel>> ServingRuntime::pin(std::string_view name,
+                                                           std::string_view version) {
+  AIMASS_ASSIGN_OR_RETURN(std::shared_ptr<Version> chosen, chooseVersion(name, version));
   return std::shared_ptr<PinnedModel>(std::make_shared<PinnedVersion>(std::move(chosen)));
 }
 
@@ -910,10 +946,12 @@ Status ServingRuntime::load(std::string_view reference) {
             : selected.status().message());
   }
   std::shared_ptr<Storage> repository;
+  std::shared_ptr<Storage> feedback;
   ModelFactory factory;
   {
     std::lock_guard lock(settings_mutex_);
     repository = repository_;
+    feedback = feedback_storage_;
     factory = factory_;
     loading_.insert(name);
   }
@@ -957,7 +995,13 @@ Status ServingRuntime::load(std::string_view reference) {
       status = failedPrecondition("the loaded model is not ready");
       break;
     }
-    next[key] = makeVersion(name, key, std::move(model).value(), version->sha256, nullptr);
+    auto made =
+        makeVersion(name, key, std::move(model).value(), version->sha256, nullptr, nullptr);
+    status = attachFeedback(*made, feedback);  // replayed before it serves
+    if (!status.ok()) {
+      break;
+    }
+    next[key] = std::move(made);
   }
   {
     std::lock_guard lock(settings_mutex_);
@@ -1035,12 +1079,18 @@ Expected<std::vector<ModelStatistics>> ServingRuntime::statistics(std::string_vi
 
 std::string ServingRuntime::prometheusMetrics() const {
   std::vector<std::pair<bool, ModelStatistics>> all;
+  std::vector<std::pair<std::string, FeedbackCounts>> learning;  // labels, counts
   {
     std::shared_lock lock(mutex_);
     for (const auto& [name, versions] : models_) {
       for (const auto& [version, v] : versions) {
         all.emplace_back(v->served.model && v->served.model->ready(),
                          v->stats->snapshot(v->batcher ? v->batcher->pending() : 0));
+        if (v->served.model && v->served.model->onlineLearning() != nullptr) {
+          learning.emplace_back(
+              "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"",
+              v->stats->feedbackCounts());
+        }
       }
     }
   }
@@ -1113,6 +1163,25 @@ std::string ServingRuntime::prometheusMetrics() const {
            line(o, m, l, std::to_string(s.pending));
          });
 
+  auto learning_family = [&](const char* metric, const char* help, auto value) {
+    if (learning.empty()) {
+      return;
+    }
+    out += std::string("# HELP ") + metric + " " + help + "\n# TYPE " + metric + " counter\n";
+    for (const auto& [labels, counts] : learning) {
+      out += std::string(metric) + "{" + labels + "} " + std::to_string(value(counts)) + "\n";
+    }
+  };
+  learning_family("aimass_feedback_request_success_total",
+                  "Feedback requests (online learning) that were learned, per version of a model "
+                  "that learns online.",
+                  [](const FeedbackCounts& c) { return c.success; });
+  learning_family("aimass_feedback_request_failure_total",
+                  "Feedback requests that were refused (bad observations) or failed.",
+                  [](const FeedbackCounts& c) { return c.failure; });
+  learning_family("aimass_feedback_rows_total", "Observations learned through feedback.",
+                  [](const FeedbackCounts& c) { return c.rows; });
+
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
@@ -1154,7 +1223,7 @@ void ServingRuntime::setBatching(std::string_view model, const BatchingOptions& 
   std::vector<std::shared_ptr<Version>> replaced;
   for (const auto& old : affected) {
     auto fresh = makeVersion(old->served.name, old->served.version, old->served.model, old->sha256,
-                             old->stats);
+                             old->stats, old->feedback);
     std::unique_lock lock(mutex_);
     auto versions = models_.find(old->served.name);
     if (versions != models_.end()) {
@@ -1185,13 +1254,123 @@ Status ServingRuntime::setRepository(std::shared_ptr<Storage> storage) {
   return okStatus();
 }
 
-Expected<LearnResult> ServingRuntime::learn(std::string_view name, std::string_view /*version*/,
-                                            const TensorMap& /*observations*/) {
-  return unimplemented("learning while serving (model '" + std::string(name) + "')");
+std::shared_ptr<Storage> ServingRuntime::feedbackStorage() const {
+  std::lock_guard lock(settings_mutex_);
+  return feedback_storage_;
 }
 
-Status ServingRuntime::setFeedbackStorage(std::shared_ptr<Storage> /*storage*/) {
-  return unimplemented("a feedback storage");
+Status ServingRuntime::attachFeedback(Version& version, const std::shared_ptr<Storage>& storage) {
+  const Model* model = version.served.model.get();
+  OnlineLearning* learning = model != nullptr ? model->onlineLearning() : nullptr;
+  if (learning == nullptr || !storage || !model->ready()) {
+    return okStatus();
+  }
+  FeedbackState& state = *version.feedback;
+  std::lock_guard lock(state.mutex);
+  if (state.replayed_from == storage) {
+    return okStatus();
+  }
+  if (state.identity.empty()) {
+    if (!version.sha256.empty()) {
+      state.identity = version.sha256;
+    } else {
+      auto identity = savedStateIdentity(*model);
+      if (!identity.ok()) {
+        return Status(identity.status().code(), "model '" + version.served.name +
+                                                    "': cannot name its trained state for its "
+                                                    "feedback records: " +
+                                                    identity.status().message());
+      }
+      state.identity = std::move(identity).value();
+    }
+  }
+  return replayFeedback(version.served.name, *learning, storage, state);
+}
+
+Expected<LearnResult> ServingRuntime::learn(std::string_view name, std::string_view version,
+                                            const TensorMap& observations) {
+  AIMASS_ASSIGN_OR_RETURN(std::shared_ptr<Version> chosen, chooseVersion(name, version));
+  auto result = learnOn(*chosen, observations);
+  if (chosen->served.model->onlineLearning() != nullptr) {
+    chosen->stats->learned(result.ok(), result.ok() ? result->rows : 0);
+  }
+  return result;
+}
+
+Expected<LearnResult> ServingRuntime::learnOn(Version& version, const TensorMap& observations) {
+  const std::string& model_name = version.served.name;
+  const std::string& number = version.served.version;
+  const Model& model = *version.served.model;
+  OnlineLearning* learning = model.onlineLearning();
+  if (learning == nullptr) {
+    return failedPrecondition("model '" + model_name + "' version '" + number +
+                              "' does not learn online: feedback needs a model type that learns "
+                              "while it is served");
+  }
+  if (!model.ready()) {
+    return unavailable("model '" + model_name + "' version '" + number + "' is not ready");
+  }
+  ModelSchema expected;
+  AIMASS_RETURN_IF_ERROR(guard("observationInputs", [&] {
+    expected.inputs = learning->observationInputs();
+    return okStatus();
+  }));
+  std::int64_t rows = 0;
+  AIMASS_RETURN_IF_ERROR(validateInputs(model_name, expected, true, observations, rows));
+  if (observations.empty() || rows == 0) {
+    return invalidArgument("no observations for model '" + model_name + "' (0 rows)");
+  }
+  const std::shared_ptr<Storage> storage = feedbackStorage();
+  AIMASS_RETURN_IF_ERROR(attachFeedback(version, storage));
+  std::lock_guard lock(version.feedback->mutex);
+  return learnAndPersist(model_name, number, *learning, observations, rows, storage.get(),
+                         *version.feedback);
+}
+
+Status ServingRuntime::setFeedbackStorage(std::shared_ptr<Storage> storage) {
+  std::lock_guard serial(load_mutex_);
+  {
+    std::lock_guard lock(settings_mutex_);
+    feedback_storage_ = storage;
+  }
+  std::vector<std::shared_ptr<Version>> serving;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [name, versions] : models_) {
+      for (const auto& [number, version] : versions) {
+        serving.push_back(version);
+      }
+    }
+  }
+  Status first;
+  for (const auto& version : serving) {
+    Status replayed = attachFeedback(*version, storage);
+    if (replayed.ok()) {
+      continue;
+    }
+    // A partly replayed version must not serve: take it out and say why in the index.
+    {
+      std::unique_lock lock(mutex_);
+      auto versions = models_.find(version->served.name);
+      if (versions != models_.end()) {
+        auto it = versions->second.find(version->served.version);
+        if (it != versions->second.end() && it->second == version) {
+          versions->second.erase(it);
+        }
+        if (versions->second.empty()) {
+          models_.erase(versions);
+        }
+      }
+    }
+    {
+      std::lock_guard lock(settings_mutex_);
+      load_errors_[version->served.name] = replayed.message();
+    }
+    if (first.ok()) {
+      first = replayed;
+    }
+  }
+  return first;
 }
 
 ModelFactory typeRegistryModelFactory(const TypeRegistry& registry, Host& host) {

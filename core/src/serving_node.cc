@@ -36,6 +36,21 @@ Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
     out.repository = config.getRef<Storage>("repository");
     out.repository_name = config.refNames("repository").front();
   }
+  if (config.has("feedback_storage") && !config.refNames("feedback_storage").empty()) {
+    out.feedback_storage = config.getRef<Storage>("feedback_storage");
+    out.feedback_storage_name = config.refNames("feedback_storage").front();
+  } else if (out.repository) {
+    out.feedback_storage = out.repository;
+    out.feedback_storage_name = out.repository_name;
+  }
+  if (!config.getBool("persist_feedback")) {
+    if (config.has("feedback_storage") && !config.refNames("feedback_storage").empty()) {
+      return invalidArgument(where + ": 'feedback_storage' is set but 'persist_feedback' is "
+                             "false; drop one of them");
+    }
+    out.feedback_storage.reset();
+    out.feedback_storage_name.clear();
+  }
   out.load = config.getStringList("load");
   if (!out.load.empty() && !out.repository) {
     return invalidArgument(where + ": 'load' names registry models, so 'repository' must name "
@@ -58,6 +73,12 @@ Status ServingNode::apply(ModelServing& serving, Host& host) const {
   const std::string where = kServingType + std::string(" '") + name_ + "'";
   if (config_.repository) {
     Status status = serving.setRepository(config_.repository);
+    if (!status.ok()) {
+      return Status(status.code(), where + ": " + status.message());
+    }
+  }
+  if (config_.feedback_storage) {
+    Status status = serving.setFeedbackStorage(config_.feedback_storage);
     if (!status.ok()) {
       return Status(status.code(), where + ": " + status.message());
     }
@@ -86,6 +107,19 @@ NodeType servingNodeType() {
                      "routes (POST /v2/repository/models/{name}/load) read; it is also the "
                      "registry the frontends serve under /api/v1 (default: none).")
           .optional(),
+      ParamSpec::ref("feedback_storage", NodeKind::kStorage,
+                     "Storage node where the feedback that models learning online (model.mf) "
+                     "receive through POST /v2/models/{name}/feedback is persisted, under "
+                     "feedback/<model>/<trained state>/<batch>; a version replays its records "
+                     "before it serves, so learned feedback survives restarts, and a retrained "
+                     "model starts clean. A record that cannot be replayed keeps the version "
+                     "from serving, naming the key to remove (default: the `repository` when "
+                     "set, else none: learned feedback lasts until the process ends).")
+          .optional(),
+      ParamSpec::boolean("persist_feedback",
+                         "false: learned feedback is kept in memory only, never written to "
+                         "`feedback_storage` or the repository.")
+          .withDefault(true),
       ParamSpec::list("load", ParamType::kStringList,
                       "Registry models loaded once the jobs are done, before any frontend "
                       "starts: NAME (by its version policy), NAME@ALIAS or NAME/VERSION. A "

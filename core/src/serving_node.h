@@ -23,6 +23,10 @@ struct ServingConfig {
   /// The storage whose model registry ModelServing::load() reads; null: none.
   std::shared_ptr<Storage> repository;
   std::string repository_name;    ///< its node name
+  /// Where learned feedback is persisted and replayed from (`feedback_storage`, else the
+  /// repository unless `persist_feedback` is false); null: nowhere.
+  std::shared_ptr<Storage> feedback_storage;
+  std::string feedback_storage_name;  ///< its node name
   std::vector<std::string> load;  ///< references loaded once the jobs are done
 };
 
@@ -43,9 +47,10 @@ class ServingNode final : public Node {
   NodeKind kind() const noexcept override { return NodeKind::kServing; }
   const ServingConfig& config() const noexcept { return config_; }
 
-  /// Hands the settings and the repository to `serving`, then loads each `load` reference
-  /// (logged). The first failure is returned naming the node and the reference; versions
-  /// loaded before it stay loaded.
+  /// Hands the settings, the repository and the feedback storage (which replays the learned
+  /// feedback of the graph's models) to `serving`, then loads each `load` reference (logged).
+  /// The first failure is returned naming the node and the reference; versions loaded before
+  /// it stay loaded.
   Status apply(ModelServing& serving, Host& host) const;
 
  private:

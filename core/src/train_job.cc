@@ -24,6 +24,7 @@
 #include "train_callbacks/progress.h"
 #include "train_callbacks/run_tracking.h"
 #include "train_callbacks/schedule.h"
+#include "train_job_transfer.h"
 
 namespace aimass::core {
 namespace {
@@ -442,6 +443,22 @@ Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTarg
                            " is not trainable: it offers neither gradient training nor "
                            "a fit of its own");
   }
+  if (!by_gradients && (!options.init_from.empty() || !options.freeze.empty())) {
+    return invalidArgument(model + " fits itself (no gradient training), so " +
+                           (options.init_from.empty() ? std::string("freeze")
+                                                      : "init_from '" + options.init_from + "'") +
+                           " cannot apply: transfer learning needs a model trained by gradients, "
+                           "such as model.mlp");
+  }
+  if (options.reinit_head && options.init_from.empty()) {
+    return invalidArgument("reinit_head needs init_from: there are no saved weights to keep "
+                           "the output layer out of");
+  }
+  if (!options.init_from.empty() && !targets.storage) {
+    return invalidArgument("init_from '" + options.init_from +
+                           "' names a registered model, but there is no storage whose registry "
+                           "holds it: set `storage:`");
+  }
   if (by_gradients && !targets.optimizer) {
     return invalidArgument(model +
                            " trains by gradients and needs an optimizer: set "
@@ -590,6 +607,13 @@ Status TrainJob::adopt(Host& host, const std::string& key,
       loadModel(*targets_.model, targets_.model_type, *targets_.storage, key)
           .withContext("loading '" + key + "' into model '" + targets_.model_name + "'"));
   final_metrics_ = metrics;
+  if (!options_.init_from.empty() && parent_.empty()) {
+    // Another process trained it from init_from: record what that reference names now.
+    auto parent = ModelRegistry(*targets_.storage).resolve(options_.init_from);
+    if (parent.ok()) {
+      parent_ = parent->model + "/" + std::to_string(parent->version);
+    }
+  }
   return register_version ? registerVersion(host, key) : Status();
 }
 
@@ -620,6 +644,7 @@ Status TrainJob::registerVersion(Host& host, const std::string& key) {
   info.dataset_version = dataset->version;
   info.dataset_sha256 = dataset->sha256;
   info.metrics = final_metrics_;
+  info.parent = parent_;
   ModelRegistry registry(*targets_.storage);
   auto version = registry.registerVersion(targets_.model_name, info);
   if (!version.ok()) {
@@ -630,6 +655,47 @@ Status TrainJob::registerVersion(Host& host, const std::string& key) {
            "registered " + targets_.model_name + " version " + std::to_string(version->version));
   tracker_.artifact("model_version", targets_.model_name + "/" + std::to_string(version->version));
   return Status();
+}
+
+Status TrainJob::startTransfer(Host& host, GradientTraining& training) {
+  parent_.clear();
+  frozen_.clear();
+  if (!options_.init_from.empty()) {
+    TransferSource source{targets_.storage.get(), &model_factory_, options_.init_from,
+                          targets_.model_name, targets_.model_type};
+    CopyReport report;
+    AIMASS_RETURN_IF_ERROR(guard("init_from", [&]() -> Status {
+      auto version = initFromRegistered(source, training, options_.reinit_head, report);
+      if (version.ok()) {
+        parent_ = version->model + "/" + std::to_string(version->version);
+      }
+      return version.status();
+    }));
+    std::string reinited;
+    for (const auto& name : report.reinited) {
+      reinited += (reinited.empty() ? "" : ", ") + name;
+    }
+    host.log(LogLevel::kInfo, name_,
+             "model '" + targets_.model_name + "' starts from " + parent_ + ": " +
+                 std::to_string(report.copied) + " parameters copied" +
+                 (reinited.empty() ? std::string() : "; output layer kept fresh: " + reinited));
+  }
+  if (!options_.freeze.empty()) {
+    std::vector<Parameter> all = training.parameters();
+    auto frozen = frozenParameters(all, options_.freeze, targets_.model_name);
+    AIMASS_RETURN_IF_ERROR(frozen.status());
+    frozen_ = std::move(frozen).value();
+    std::string names;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      names += frozen_[i] ? (names.empty() ? "" : ", ") + all[i].name : std::string();
+    }
+    host.log(LogLevel::kInfo, name_, "frozen (not trained): " + names);
+  }
+  return Status();
+}
+
+std::vector<Parameter> TrainJob::trainable(GradientTraining& training) const {
+  return trainableParameters(training.parameters(), frozen_);
 }
 
 Expected<std::string> TrainJob::fingerprint(const DatasetSchema& schema) const {
@@ -688,7 +754,15 @@ Expected<std::string> TrainJob::fingerprint(const DatasetSchema& schema) const {
     for (const auto& name : schema.feature_names) {
       putField(out, name);
     }
-    // Appended only when set, so the fingerprints of runs without one are unchanged.
+    // Appended only when set, so the fingerprints of runs without them are unchanged. The
+    // weights init_from copied are in the model payload above.
+    if (!options_.freeze.empty()) {
+      putField(out, "freeze");
+      out.u64(options_.freeze.size());
+      for (const auto& entry : options_.freeze) {
+        putField(out, entry);
+      }
+    }
     if (targets_.validation) {
       putField(out, "validation");
       putField(out, targets_.validation_name);
@@ -802,7 +876,7 @@ Status TrainJob::resumeFrom(Host& host, GradientTraining& training, TrainCheckpo
         return targets_.model->load(checkpoint.model_payload, checkpoint.model_format_version);
       }).withContext("restoring model '" + targets_.model_name + "' from " + where));
   // A model may hand out new buffers after load(); the optimizer starts on those.
-  parameters = training.parameters();
+  parameters = trainable(training);
   GradientOptimizer& optimizer = *targets_.optimizer;
   AIMASS_RETURN_IF_ERROR(optimizer.begin(parameters).withContext("restarting the optimizer"));
   AIMASS_RETURN_IF_ERROR(optimizer.loadState(checkpoint.optimizer_state)
@@ -861,7 +935,8 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
   AIMASS_RETURN_IF_ERROR(guard("prepare", [&] {
                            return training.prepare(data_schema, options_.seed);
                          }).withContext("preparing model '" + targets_.model_name + "'"));
-  std::vector<Parameter> parameters = training.parameters();
+  AIMASS_RETURN_IF_ERROR(startTransfer(host, training));
+  std::vector<Parameter> parameters = trainable(training);
   GradientOptimizer& optimizer = *targets_.optimizer;
   AIMASS_RETURN_IF_ERROR(optimizer.begin(parameters).withContext("starting the optimizer"));
   RestoreLearningRate base_rate(optimizer);
@@ -1074,6 +1149,28 @@ NodeType trainJobNodeType() {
                         "model as an uninterrupted one.")
           .withDefault(std::string("auto"))
           .oneOf({"auto", "never", "require"}),
+      ParamSpec::string("init_from",
+                        "Transfer learning: start from the weights of a registered model in "
+                        "`storage`'s registry, NAME (its latest version), NAME/VERSION or "
+                        "NAME@ALIAS, of the same type as `model`. The model is prepared for "
+                        "this job's data as usual, then every parameter takes the saved values "
+                        "(names and shapes must match); the registered version records it as "
+                        "its parent (`aimass models show`). Empty: train from scratch. Gradient "
+                        "models only; see docs/training.md.")
+          .withDefault(std::string()),
+      ParamSpec::boolean("reinit_head",
+                         "With init_from: keep the output layer (the last layer of the model's "
+                         "parameters, e.g. model.mlp's last fc<i>) at its fresh initialisation, "
+                         "so a new class list (from the new data) may change its shape; every "
+                         "other layer must still match.")
+          .withDefault(false),
+      ParamSpec::list("freeze", ParamType::kStringList,
+                      "Layers training leaves unchanged (not given to the optimizer): a layer "
+                      "index from 0 or a name, matched as the whole parameter name or its "
+                      "prefix before a '.' (fc1 freezes fc1.weight and fc1.bias). A layer is "
+                      "the parameters sharing the text before the first '.', in the model's "
+                      "parameter order. Gradient models only.")
+          .optional(),
       ParamSpec::refList("callbacks", NodeKind::kCallback,
                          "Callback nodes (kind callback, from plugins) that hook into the "
                          "gradient training loop, called in this order after the learning-rate "
@@ -1143,6 +1240,11 @@ NodeType trainJobNodeType() {
       options.register_version = config.getBool("register");
       options.track = config.getBool("track");
       options.experiment = config.getString("experiment");
+      options.init_from = config.getString("init_from");
+      options.reinit_head = config.getBool("reinit_head");
+      if (config.has("freeze")) {
+        options.freeze = config.getStringList("freeze");
+      }
       if (!options.experiment.empty()) {
         AIMASS_RETURN_IF_ERROR(Tracking::validateName(options.experiment, "experiment"));
       }

@@ -16,6 +16,7 @@
 #include "aimass/plugin.h"
 #include "aimass/storage.h"
 #include "aimass/training.h"
+#include "aimass/core/serving.h"
 #include "train_callbacks/clipping.h"
 #include "train_callbacks/early_stopping.h"
 #include "train_callbacks/schedule.h"
@@ -74,6 +75,12 @@ struct TrainTargets {
 /// callback's name; a callback's stop request ends it successfully, with its reason logged and
 /// tracked.
 ///
+/// Transfer learning (train_job_transfer.h): with init_from, right after prepare() the model
+/// takes the weights of a registered version of the same type (name and shape must match;
+/// with reinit_head the output layer keeps its fresh values), and the version registered at
+/// the end records it as its parent. Parameters named by `freeze` are left out of what the
+/// optimizer gets (begin() and step()), so no optimizer moves them or keeps state for them.
+///
 /// Checkpoints (gradient training with a storage and checkpoint_every > 0): after every
 /// checkpoint_every-th epoch, and when a stop request ends the run mid-epoch, the job writes
 /// one record under checkpointKey(name) (see train_checkpoint.h) holding the model, the
@@ -83,9 +90,9 @@ struct TrainTargets {
 /// is removed, so the next run starts over. On start, resume (see ResumeMode) picks the run
 /// up from a checkpoint whose fingerprint matches: a SHA-256 over the options that shape the
 /// trajectory (epochs, batch_size, seed, shuffle, validation_fraction, schedule, clipping,
-/// early stopping), the plugin callbacks' names and types, the validation dataset's
+/// early stopping, freeze), the plugin callbacks' names and types, the validation dataset's
 /// fingerprint, row count and name when there is one, the model's type and its payload right
-/// after prepare() (architecture,
+/// after prepare() and init_from (architecture,
 /// hyper-parameters it saves, initial weights), the optimizer's type and its state right after
 /// begin(), and the dataset's fingerprint, row count and schema. A resumed run continues the
 /// same shuffles, steps and validation split, so with a model whose saved payload holds all of
@@ -117,9 +124,13 @@ class TrainJob final : public Job {
   std::int64_t runId() const noexcept { return tracker_.runId(); }
   /// The final epoch's figures of the last run() (val_loss, val_accuracy, train_loss).
   const std::map<std::string, double>& finalMetrics() const noexcept { return final_metrics_; }
+  /// How init_from makes the fresh model it loads the saved version into (the host sets it
+  /// from its node types, see attachTrainModelFactory()). Call before run().
+  void setModelFactory(ModelFactory factory) { model_factory_ = std::move(factory); }
   /// Takes a model another process trained (job.tune's best trial): loads the artifact under
   /// `key` of the job's storage into the job's model node, and with `register_version`
-  /// registers it as the model's next version with `metrics`, as a run of this job would.
+  /// registers it as the model's next version with `metrics`, as a run of this job would
+  /// (with init_from, the parent recorded is the version that reference names now).
   Status adopt(Host& host, const std::string& key, const std::map<std::string, double>& metrics,
                bool register_version);
 
@@ -140,6 +151,12 @@ class TrainJob final : public Job {
   /// Hands each plugin callback its saved state (TrainingCallback::loadState()).
   Status restoreCallbacks(const TrainCheckpoint& checkpoint, const std::string& where);
 
+  /// init_from and freeze, right after prepare(): copies the registered version's weights into
+  /// the model (remembering it as parent_), then works out frozen_.
+  Status startTransfer(Host& host, GradientTraining& training);
+  /// training.parameters() without the frozen ones: what the optimizer steps.
+  std::vector<Parameter> trainable(GradientTraining& training) const;
+
   /// The fingerprint described above, for data of `schema`, after prepare() and begin().
   Expected<std::string> fingerprint(const DatasetSchema& schema) const;
   /// Applies resume_ to the checkpoint in storage: the checkpoint to resume from, or none.
@@ -159,6 +176,9 @@ class TrainJob final : public Job {
   /// recorded with the registered version.
   std::map<std::string, double> final_metrics_;
   TrainRunTracker tracker_;
+  ModelFactory model_factory_;
+  std::string parent_;        ///< "NAME/VERSION" init_from resolved to; empty: none
+  std::vector<bool> frozen_;  ///< per parameter of the prepared model; empty: none frozen
 };
 
 /// The `job.train` node type: parameters, documentation and factory.

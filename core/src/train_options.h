@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace aimass::core {
 
@@ -56,6 +57,17 @@ struct TrainOptions {
   /// parameter defaults to true.
   bool track = false;
   std::string experiment;  ///< the tracked run's experiment; empty: see TrainRunTracker
+  /// Transfer learning (see train_job_transfer.h): a registered model of the job's storage,
+  /// "name", "name/3" or "name@alias", whose weights the prepared model starts from; empty:
+  /// train from the model's own initialisation.
+  std::string init_from;
+  /// With init_from: the output layer (the last layer) keeps its fresh initialisation, so its
+  /// shapes may follow a new class list.
+  bool reinit_head = false;
+  /// Layers whose parameters training leaves as they are: a name matched as a prefix of the
+  /// parameter names ("fc1" -> fc1.weight, fc1.bias) or a layer index (from 0, in parameter
+  /// order; a layer is the parameters sharing the text before the first '.').
+  std::vector<std::string> freeze;
 };
 
 /// "val_loss" or "val_accuracy".

@@ -108,8 +108,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
 
-  auto decoded =
-      decodeMlflowRequest(mode == 2 ? MlflowFormat::kJson : MlflowFormat::kCsv, body, schema, 16);
+  aimass::PredictOptions options;  // MLflow's "params" are read too
+  auto decoded = decodeMlflowRequest(mode == 2 ? MlflowFormat::kJson : MlflowFormat::kCsv, body,
+                                     schema, 16, &options);
   if (!decoded.ok()) {
     if (decoded.status().message().empty()) {
       __builtin_trap();

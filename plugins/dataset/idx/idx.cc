@@ -371,14 +371,25 @@ Expected<std::unique_ptr<IdxDataset>> IdxDataset::open(const IdxOptions& options
           data->labels_[static_cast<std::size_t>(r - options.offset)] = label;
         }
       }
-      for (std::int64_t c = 0; c <= largest; ++c) {
-        data->schema_.class_names.push_back(std::to_string(c));
+      if (options.classes.empty()) {
+        for (std::int64_t c = 0; c <= largest; ++c) {
+          data->schema_.class_names.push_back(std::to_string(c));
+        }
       }
       data->schema_.label_kind = LabelKind::kClass;
       data->schema_.num_targets = 1;
     }
+    std::uint64_t kept = rows;
+    if (!options.classes.empty()) {
+      AIMASS_ASSIGN_OR_RETURN(
+          kept, data->keepClasses(options, rows, static_cast<std::size_t>(width)));
+      // The filter is part of what the rows are.
+      for (std::int64_t c : options.classes) {
+        hash.add(reinterpret_cast<const std::uint8_t*>(&c), sizeof c);
+      }
+    }
 
-    data->rows_ = rows;
+    data->rows_ = kept;
     data->width_ = static_cast<std::size_t>(width);
     data->schema_.feature_dtype = DType::kFloat32;
     data->schema_.row_shape = {static_cast<std::int64_t>(width)};
@@ -397,7 +408,7 @@ Expected<std::unique_ptr<IdxDataset>> IdxDataset::open(const IdxOptions& options
             for (auto v : data->values_) fn(static_cast<double>(v));
           }
         };
-        const double n = static_cast<double>(rows) * static_cast<double>(width);
+        const double n = static_cast<double>(kept) * static_cast<double>(width);
         double sum = 0;
         each([&](double v) { sum += v; });
         const double mean = sum / n;
@@ -417,6 +428,62 @@ Expected<std::unique_ptr<IdxDataset>> IdxDataset::open(const IdxOptions& options
   }
   data->fingerprint_ = hash.hex();
   return data;
+}
+
+Expected<std::uint64_t> IdxDataset::keepClasses(const IdxOptions& options, std::uint64_t rows,
+                                                std::size_t width) {
+  const std::string file = quote(options.images);
+  if (!options.labels) {
+    return invalidArgument("classes selects rows by their label, but " + file +
+                           " has no labels: set `labels`");
+  }
+  std::vector<std::int64_t> position(256, -1);
+  for (std::size_t i = 0; i < options.classes.size(); ++i) {
+    const std::int64_t c = options.classes[i];
+    if (c < 0 || c > 255) {
+      return invalidArgument("classes: " + std::to_string(c) +
+                             " is not a class label (they lie in [0, 255])");
+    }
+    if (position[static_cast<std::size_t>(c)] >= 0) {
+      return invalidArgument("classes: " + std::to_string(c) + " is listed twice");
+    }
+    position[static_cast<std::size_t>(c)] = static_cast<std::int64_t>(i);
+    schema_.class_names.push_back(std::to_string(c));
+  }
+  // Compact the kept rows to the front, in order, and renumber their labels.
+  const bool as_bytes = !bytes_.empty();
+  std::uint64_t kept = 0;
+  for (std::uint64_t r = 0; r < rows; ++r) {
+    const std::int64_t label = position[static_cast<std::size_t>(labels_[r])];
+    if (label < 0) {
+      continue;
+    }
+    if (kept != r) {
+      if (as_bytes) {
+        std::copy_n(bytes_.begin() + static_cast<std::ptrdiff_t>(r * width), width,
+                    bytes_.begin() + static_cast<std::ptrdiff_t>(kept * width));
+      } else {
+        std::copy_n(values_.begin() + static_cast<std::ptrdiff_t>(r * width), width,
+                    values_.begin() + static_cast<std::ptrdiff_t>(kept * width));
+      }
+    }
+    labels_[kept++] = label;
+  }
+  if (kept == 0) {
+    return invalidArgument("classes: no row of " + file + " in rows [" +
+                           std::to_string(options.offset) + ", " +
+                           std::to_string(options.offset + rows) +
+                           ") has one of the classes listed");
+  }
+  labels_.resize(kept);
+  if (as_bytes) {
+    bytes_.resize(kept * width);
+  } else {
+    values_.resize(kept * width);
+  }
+  bytes_.shrink_to_fit();
+  values_.shrink_to_fit();
+  return kept;
 }
 
 Status IdxDataset::read(std::span<const std::uint64_t> rows, Batch& out) const {

@@ -32,6 +32,10 @@ struct IdxOptions {
   std::uint64_t offset = 0;
   /// Read only `limit` rows (from `offset`); 0 reads every row to the end.
   std::uint64_t limit = 0;
+  /// Keep only the rows of [offset, offset + limit) whose label is one of these, in this
+  /// order: the classes are then named after them ("5", "7") and a row's label is its class's
+  /// position in the list. Needs labels; empty keeps every row and class.
+  std::vector<std::int64_t> classes;
 };
 
 /// Images (or any array) in the IDX format of MNIST and Fashion-MNIST, gzipped or plain, read
@@ -45,7 +49,8 @@ struct IdxOptions {
 ///
 /// Labels: a one-dimensional IDX file of integers with as many entries as the images file has
 /// rows; each is a class index in [0, 255]. The classes are "0", "1", ... up to the largest
-/// label of the whole labels file (so `offset` and `limit` keep every class).
+/// label of the whole labels file (so `offset` and `limit` keep every class), or with `classes`
+/// those classes only, in that order (see IdxOptions::classes).
 ///
 /// Unsigned-byte images are kept as bytes and normalised while read(), so a 60 000-image set
 /// takes 47 MB, not 188 MB. Other types are converted to FP32 once.
@@ -58,7 +63,8 @@ class IdxDataset final : public Dataset {
   /// number or type byte, zero dimensions or rows, a truncated file or trailing bytes after
   /// the rows the header announces, non-finite floats, labels that are not one-dimensional
   /// integers, a label count different from the image count, labels outside [0, 255],
-  /// `scale` on data that is not unsigned bytes, and an `offset` at or past the last row.
+  /// `scale` on data that is not unsigned bytes, an `offset` at or past the last row, and
+  /// `classes` without labels, with a class outside [0, 255] or twice, or keeping no row.
   static Expected<std::unique_ptr<IdxDataset>> open(const IdxOptions& options);
 
   const DatasetSchema& schema() const override { return schema_; }
@@ -76,6 +82,11 @@ class IdxDataset final : public Dataset {
 
  private:
   IdxDataset() = default;
+  /// Applies options.classes to the `rows` rows read: keeps those of the listed classes
+  /// (compacted, in order) with their labels renumbered, and names the classes. Returns how
+  /// many rows are kept; kInvalidArgument as open() describes.
+  Expected<std::uint64_t> keepClasses(const IdxOptions& options, std::uint64_t rows,
+                                      std::size_t width);
 
   DatasetSchema schema_;
   std::uint64_t rows_ = 0;

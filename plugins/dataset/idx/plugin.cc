@@ -46,6 +46,13 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                            "Read only N rows (from `offset`); 0 reads every row to the end.")
             .withDefault(std::int64_t{0})
             .atLeast(0));
+    type.params.push_back(
+        ParamSpec::list("classes", aimass::ParamType::kIntList,
+                        "Keep only the rows (of those offset and limit select) whose label is "
+                        "one of these, in this order: the classes are named after them and a "
+                        "row's label becomes its class's position in the list ([5, 7]: class "
+                        "'5' is 0, '7' is 1). Needs labels.")
+            .optional());
     type.factory =
         [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
       aimass::plugins::dataset::IdxOptions options;
@@ -60,6 +67,9 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                               : aimass::plugins::dataset::IdxNormalize::kStandardize;
       options.offset = static_cast<std::uint64_t>(config.getInt("offset"));
       options.limit = static_cast<std::uint64_t>(config.getInt("limit"));
+      if (config.has("classes")) {
+        options.classes = config.getIntList("classes");
+      }
       auto data = aimass::plugins::dataset::IdxDataset::open(options);
       if (!data.ok()) {
         return data.status();

@@ -35,6 +35,7 @@ struct BuiltinRoute {
     kModelMetadata,
     kModelReady,
     kInfer,
+    kFeedback,
     kMlflowInvocations,
     kMlflowPing,
     kMlflowVersion,
@@ -64,6 +65,8 @@ constexpr BuiltinRoute kBuiltinRoutes[] = {
     {"GET", "/v2/models/{model}/versions/{version}/ready", BuiltinRoute::Action::kModelReady},
     {"POST", "/v2/models/{model}/infer", BuiltinRoute::Action::kInfer},
     {"POST", "/v2/models/{model}/versions/{version}/infer", BuiltinRoute::Action::kInfer},
+    {"POST", "/v2/models/{model}/feedback", BuiltinRoute::Action::kFeedback},
+    {"POST", "/v2/models/{model}/versions/{version}/feedback", BuiltinRoute::Action::kFeedback},
     {"POST", "/invocations", BuiltinRoute::Action::kMlflowInvocations},
     {"GET", "/ping", BuiltinRoute::Action::kMlflowPing},
     {"GET", "/health", BuiltinRoute::Action::kMlflowPing},
@@ -71,7 +74,8 @@ constexpr BuiltinRoute kBuiltinRoutes[] = {
 };
 
 /// The least role that may call a built-in route: health and readiness stay open, loading and
-/// unloading needs an operator, everything else a reader.
+/// unloading needs an operator, everything else a reader (feedback too: the clients that ask
+/// a recommender for items are those that report what users did with them).
 Role builtinRole(BuiltinRoute::Action action) {
   switch (action) {
     case BuiltinRoute::Action::kLive:
@@ -85,6 +89,7 @@ Role builtinRole(BuiltinRoute::Action action) {
     case BuiltinRoute::Action::kServerMetadata:
     case BuiltinRoute::Action::kModelMetadata:
     case BuiltinRoute::Action::kInfer:
+    case BuiltinRoute::Action::kFeedback:
     case BuiltinRoute::Action::kMlflowInvocations:
     case BuiltinRoute::Action::kMlflowVersion:
     case BuiltinRoute::Action::kRepositoryIndex:
@@ -169,8 +174,9 @@ bool sameOrigin(std::string_view origin, std::string_view host) {
 /// Why a request to a route that changes the server, with no credentials configured, may come
 /// from another site's page in a browser; empty when it may not. Browsers send Sec-Fetch-Site
 /// and Origin on such requests, and a page can send a cross-site request without a CORS
-/// preflight only with a form content type (or none), never with application/json.
-std::string crossSiteRefusal(const HttpRequest& request) {
+/// preflight only with a form content type (or none), never with application/json (nor, for
+/// a route that takes binary tensor data, application/octet-stream).
+std::string crossSiteRefusal(const HttpRequest& request, bool binary_body) {
   const auto& headers = request.headers;
   const auto end = headers.end();
   if (auto site = headers.find("sec-fetch-site");
@@ -190,8 +196,11 @@ std::string crossSiteRefusal(const HttpRequest& request) {
   const std::string_view media =
       type == end ? std::string_view()
                   : trimSpaces(std::string_view(type->second).substr(0, type->second.find(';')));
-  if (!equalsIgnoringCase(media, "application/json")) {
-    return "this route changes the server and needs 'Content-Type: application/json' (" +
+  if (!equalsIgnoringCase(media, "application/json") &&
+      !(binary_body && equalsIgnoringCase(media, "application/octet-stream"))) {
+    return std::string("this route changes the server and needs 'Content-Type: "
+                       "application/json'") +
+           (binary_body ? " (or application/octet-stream for binary tensor data)" : "") + " (" +
            (type == end ? std::string("none was sent") : "found " + shownValue(type->second)) +
            "), so that no other site's page can send it";
   }
@@ -281,8 +290,12 @@ OipRouter::Target OipRouter::screened(HttpRequest& request, HttpResponse& respon
   if (options_.authenticator) {
     return admit(request, required, request.principal, response) ? target : Target{};
   }
-  if (required >= Role::kOperator) {
-    if (std::string why = crossSiteRefusal(request); !why.empty()) {
+  // Without credentials, a browser page of another site must not change state: load, unload,
+  // and a model's learned feedback.
+  const bool changes_state =
+      target.builtin != nullptr && target.builtin->action == BuiltinRoute::Action::kFeedback;
+  if (required >= Role::kOperator || changes_state) {
+    if (std::string why = crossSiteRefusal(request, changes_state); !why.empty()) {
       refuse(request, 403, why, response);
       return {};
     }
@@ -357,6 +370,9 @@ void OipRouter::serve(HttpRequest& request, HttpResponse& response, bool check) 
         }
         return;
       }
+      case BuiltinRoute::Action::kFeedback:
+        feedback(request, response);
+        return;
       case BuiltinRoute::Action::kMlflowInvocations:
         invocations(request, response);
         return;
@@ -608,29 +624,15 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
   if (serving == nullptr) {
     return;
   }
-  const std::string& name = request.path_params.at("model");
-  auto version = request.path_params.find("version");
-  if (!serves(name)) {
-    jsonError(response, 404, "unknown model '" + name + "'");
-    return;
-  }
   // The request runs entirely on the version pinned here, whatever loads meanwhile.
-  auto pinned = pinReady(
-      *serving, name,
-      version == request.path_params.end() ? std::string_view() : version->second);
+  auto pinned = pinRequested(*serving, request);
   if (!pinned.ok()) {
     jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
     return;
   }
   const ServedModel* served = &(*pinned)->served();
   const Model& model = *served->model;
-  InferDecodeOptions decode_options;
-  decode_options.max_json_depth = options_.max_json_depth;
-  if (auto header = request.headers.find("inference-header-content-length");
-      header != request.headers.end()) {
-    decode_options.header_length = header->second;
-  }
-  auto decoded = decodeInferRequest(request.body, model.schema(), decode_options);
+  auto decoded = decodeInferRequest(request.body, model.schema(), decodeOptions(request));
   if (!decoded.ok()) {
     (*pinned)->countFailure(InferFailure::kInvalid);
     jsonError(response, httpStatusFor(decoded.status()), decoded.status().message());
@@ -638,7 +640,7 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
   }
   TensorMap outputs;
   InferFailure failure = InferFailure::kBackend;
-  Status predicted = (*pinned)->infer(decoded->inputs, PredictOptions{}, outputs, &failure);
+  Status predicted = (*pinned)->infer(decoded->inputs, decoded->options, outputs, &failure);
   if (!predicted.ok()) {
     int status = httpStatusFor(predicted);
     if (failure == InferFailure::kBackend && status >= 500 && status != 503) {
@@ -649,6 +651,21 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
     jsonError(response, status,
               named ? predicted.message() : "model '" + served->name + "': " + predicted.message());
     return;
+  }
+  // An optional output is written only by the requests that ask for it (a recommender's
+  // top-k "items"): selecting it in another request is the client's mistake, not the model's.
+  const std::vector<TensorSpec> specs =
+      decoded->outputs.empty() ? std::vector<TensorSpec>() : model.schema().outputs;
+  for (const auto& selected : decoded->outputs) {
+    auto spec = std::find_if(specs.begin(), specs.end(),
+                             [&](const TensorSpec& s) { return s.name == selected; });
+    if (outputs.find(selected) == nullptr && spec != specs.end() && spec->optional) {
+      jsonError(response, 400,
+                "model '" + served->name + "' wrote no output '" + selected +
+                    "' for this request: the output is optional and only some requests "
+                    "produce it (see the model's documentation, e.g. the top_k parameter)");
+      return;
+    }
   }
   auto body = encodeInferResponse(served->name, served->version, *decoded, outputs);
   if (!body.ok()) {
@@ -664,6 +681,27 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
     response.headers.emplace_back("Inference-Header-Content-Length",
                                   std::to_string(*body->header_length));
   }
+}
+
+Expected<std::shared_ptr<PinnedModel>> OipRouter::pinRequested(
+    ModelServing& serving, const HttpRequest& request) const {
+  const std::string& name = request.path_params.at("model");
+  if (!serves(name)) {
+    return notFound("unknown model '" + name + "'");
+  }
+  auto version = request.path_params.find("version");
+  return pinReady(serving, name,
+                  version == request.path_params.end() ? std::string_view() : version->second);
+}
+
+InferDecodeOptions OipRouter::decodeOptions(const HttpRequest& request) const {
+  InferDecodeOptions decode_options;
+  decode_options.max_json_depth = options_.max_json_depth;
+  if (auto header = request.headers.find("inference-header-content-length");
+      header != request.headers.end()) {
+    decode_options.header_length = header->second;
+  }
+  return decode_options;
 }
 
 Expected<std::shared_ptr<PinnedModel>> OipRouter::pinReady(ModelServing& serving,

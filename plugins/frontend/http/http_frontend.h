@@ -28,6 +28,7 @@ namespace aimass::plugins::frontend {
 void jsonBody(HttpResponse& response, int status, std::string body);
 
 class HttpServer;
+struct InferDecodeOptions;  // infer_codec.h
 
 /// The `frontend.http` parameters.
 struct HttpFrontendOptions {
@@ -100,7 +101,10 @@ struct OipRouterOptions {
 ///   GET  /v2                                     server metadata
 ///   GET  /v2/models/{name}[/versions/{v}]        model metadata
 ///   GET  /v2/models/{name}[/versions/{v}]/ready  200 when ready, else 400
-///   POST /v2/models/{name}[/versions/{v}]/infer  inference (JSON, or binary tensor data)
+///   POST /v2/models/{name}[/versions/{v}]/infer  inference (JSON, or binary tensor data); the
+///                                                request's "parameters" reach predict()
+///   POST /v2/models/{name}[/versions/{v}]/feedback  online learning (ModelServing::learn):
+///                                                409 for a model that does not learn online
 ///   POST /invocations                            MLflow scoring (JSON or CSV)
 ///   GET  /ping, /health                          MLflow: 200 when the scoring model is ready
 ///   GET  /version                                MLflow: the server's version
@@ -125,7 +129,8 @@ struct OipRouterOptions {
 ///  - when options.bind_host is a loopback address, a request whose Host header names neither
 ///    a loopback address (localhost, 127.x.y.z, [::1]) nor bind_host, with or without a port,
 ///    gets 421 whatever its route (a missing Host is accepted: browsers always send one);
-///  - a route whose least role is operator or admin (a "mutating" route) gets 403 unless the
+///  - a route whose least role is operator or admin, or the feedback route (a "mutating"
+///    route) gets 403 unless the
 ///    request has Content-Type application/json, an Origin (when present) of the same host and
 ///    port as its Host, and a Sec-Fetch-Site (when present) of same-origin or none.
 /// Each refusal is a JSON error naming the header at fault, logged once at warning level.
@@ -196,10 +201,18 @@ class OipRouter {
   void modelMetadata(const HttpRequest& request, HttpResponse& response) const;
   void modelReady(const HttpRequest& request, HttpResponse& response) const;
   void infer(const HttpRequest& request, HttpResponse& response) const;
+  // POST /v2/models/{model}[/versions/{version}]/feedback (oip_extensions.cc).
+  void feedback(const HttpRequest& request, HttpResponse& response) const;
   /// Records how long an infer request for the model part of `path` took (recent average).
   void recordInferTime(std::string_view path, std::int64_t ns) const;
   // Serving runtime extensions (host.serving()).
   ModelServing* servingOrError(HttpResponse& response) const;
+  // pinReady() on the path's {model} and {version} (the newest when absent); kNotFound for a
+  // model this frontend does not serve.
+  Expected<std::shared_ptr<PinnedModel>> pinRequested(ModelServing& serving,
+                                                      const HttpRequest& request) const;
+  // How an OIP body of `request` is decoded (max_json_depth, Inference-Header-Content-Length).
+  InferDecodeOptions decodeOptions(const HttpRequest& request) const;
   /// Pins `name` at `version` (empty: the newest loaded) for the whole request and checks the
   /// model is ready; a model that is not counts the failure and is kUnavailable (503). The
   /// caller writes the error in its protocol's shape.

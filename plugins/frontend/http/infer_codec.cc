@@ -17,6 +17,7 @@
 
 #include "declared_inputs.h"
 #include "json_document.h"
+#include "predict_parameters.h"
 #include "tensor_elements.h"
 
 namespace aimass::plugins::frontend {
@@ -74,8 +75,8 @@ std::optional<InputCapacity> shapeCapacity(const Shape& shape, bool variable_as_
 }
 
 /// JSON values of a request besides its inputs' data and its outputs: the request object,
-/// "id", "inputs", "outputs" and "parameters" (accepted and ignored, so a client may send some
-/// of its own). Room to spare: 4096 nodes are 160 KiB.
+/// "id", "inputs", "outputs" and "parameters" (the model's request options: top_k,
+/// exclude_seen and any other). Room to spare: 4096 nodes are 160 KiB.
 constexpr std::uint64_t kRequestValues = 4096;
 /// Per input: its object and the names and values of "name", "datatype", "shape", "data",
 /// "parameters" and "binary_data_size" (12), plus one per dimension of "shape", with room for
@@ -634,6 +635,7 @@ Expected<InferRequest> decodeDocument(const JsonDocument& doc, const ModelSchema
   AIMASS_ASSIGN_OR_RETURN(std::optional<bool> binary_output,
                           boolParameter(doc, parameters, "binary_data_output", "the request"));
   out.binary_data_output = binary_output.value_or(false);
+  AIMASS_ASSIGN_OR_RETURN(out.options, readPredictOptions(doc, parameters));
 
   std::size_t inputs = doc.member(0, "inputs");
   if (inputs == JsonDocument::kNone || doc.node(inputs).kind != JsonDocument::Kind::kArray) {

@@ -30,6 +30,9 @@ struct InferRequest {
   bool binary_data_output = false;
   /// Outputs whose "binary_data" parameter was given, with its value.
   std::vector<std::pair<std::string, bool>> output_binary;
+  /// The request's other top-level "parameters" (top_k, exclude_seen, the rest as text), for
+  /// PinnedModel::infer(); see readPredictOptions() (predict_parameters.h).
+  PredictOptions options;
 
   /// Whether `output` is answered as binary data (binary tensor data extension).
   bool wantsBinary(std::string_view output) const;
@@ -70,8 +73,11 @@ struct InferDecodeOptions {
 /// before the tensor is allocated or the values indexed), and for binary data a
 /// bad Inference-Header-Content-Length (not a number, zero, past the end of the body), a
 /// binary_data_size that does not match the shape or runs past the body, binary inputs
-/// without the header, and bytes left over after the last binary input. `parameters` other
-/// than the binary ones are accepted and ignored. Allocation failure is kResourceExhausted.
+/// without the header, and bytes left over after the last binary input. The request's
+/// top-level `parameters` become InferRequest::options (readPredictOptions(): a bad top_k or
+/// exclude_seen, or a list or object value, is refused naming the parameter); the inputs' and
+/// outputs' parameters other than the binary ones are accepted and ignored. Allocation
+/// failure is kResourceExhausted.
 ///
 /// The JSON is read by JsonDocument (json_document.h): strict RFC 8259; numbers go straight into
 /// the input tensors, as the value the scan worked out where that is exact (Node::value) and

@@ -15,6 +15,7 @@
 #include "infer_codec.h"
 #include "json_document.h"
 #include "json_reader.h"
+#include "predict_parameters.h"
 #include "mlflow_tables.h"
 
 namespace aimass::plugins::frontend {
@@ -420,8 +421,60 @@ Expected<TensorMap> fromInputs(JsonReader& reader, JsonReader::Token first,
   return inputs;
 }
 
+/// MLflow's "params" object, the reader just past its key, through PredictOptionsBuilder
+/// (predict_parameters.h); null is no parameters.
+Expected<PredictOptions> readParams(JsonReader& reader) {
+  using Kind = PredictOptionsBuilder::Kind;
+  PredictOptionsBuilder builder;
+  const auto first = reader.next();
+  if (first == JsonReader::Token::kNull) {
+    return std::move(builder).finish();
+  }
+  if (first != JsonReader::Token::kBeginObject) {
+    AIMASS_RETURN_IF_ERROR(reader.status());
+    return invalidArgument("\"params\" must be an object of parameter names and values");
+  }
+  for (auto t = reader.next(); t == JsonReader::Token::kKey; t = reader.next()) {
+    std::string name = reader.string();
+    const auto value = reader.next();
+    Kind kind = Kind::kNull;
+    std::string text;
+    switch (value) {
+      case JsonReader::Token::kBeginArray:
+        kind = Kind::kList;
+        break;
+      case JsonReader::Token::kBeginObject:
+        kind = Kind::kObject;
+        break;
+      case JsonReader::Token::kString:
+        kind = Kind::kString;
+        text = reader.string();
+        break;
+      case JsonReader::Token::kNumber:
+        kind = Kind::kNumber;
+        text = std::string(reader.text());
+        break;
+      case JsonReader::Token::kTrue:
+      case JsonReader::Token::kFalse:
+        kind = Kind::kBool;
+        text = std::string(reader.text());
+        break;
+      default:
+        break;
+    }
+    AIMASS_RETURN_IF_ERROR(reader.status());
+    Status added = builder.add(std::move(name), kind, std::move(text));
+    if (!added.ok()) {
+      return invalidArgument("params: " + added.message());
+    }
+    AIMASS_RETURN_IF_ERROR(reader.skip(value));  // the rest of a list or object left out
+  }
+  AIMASS_RETURN_IF_ERROR(reader.status());
+  return std::move(builder).finish();
+}
+
 Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
-                               std::size_t max_json_depth) {
+                               std::size_t max_json_depth, PredictOptions* options) {
   // A first count refuses, without reading a value, bodies with more values than the model's
   // fixed shapes can take, or with structure that no element can fill.
   const std::size_t value_limit = mlflowValueLimit(schema);
@@ -455,6 +508,10 @@ Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
   if (root == JsonReader::Token::kBeginObject) {
     for (auto t = check.next(); t == JsonReader::Token::kKey; t = check.next()) {
       const std::string key = check.string();
+      if (key == "params" && options != nullptr) {
+        AIMASS_ASSIGN_OR_RETURN(*options, readParams(check));  // the last "params" counts
+        continue;
+      }
       for (const char* name : kFormats) {
         if (key != name) {
           continue;
@@ -705,9 +762,10 @@ Expected<MlflowFormat> mlflowFormat(std::string_view content_type) {
 }
 
 Expected<TensorMap> decodeMlflowRequest(MlflowFormat format, std::string_view body,
-                                        const ModelSchema& schema, std::size_t max_json_depth) {
+                                        const ModelSchema& schema, std::size_t max_json_depth,
+                                        PredictOptions* options) {
   try {
-    return format == MlflowFormat::kJson ? decodeJson(body, schema, max_json_depth)
+    return format == MlflowFormat::kJson ? decodeJson(body, schema, max_json_depth, options)
                                          : decodeCsv(body, schema);
   } catch (const std::bad_alloc&) {
     return resourceExhausted("the request is too large to decode");

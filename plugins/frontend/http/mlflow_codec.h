@@ -27,7 +27,9 @@ Expected<MlflowFormat> mlflowFormat(std::string_view content_type);
 ///   - `dataframe_records`: `[{"col": value, ...}, ...]` (pandas "records" orient);
 ///   - `instances`: a list of rows (TF Serving row format), or of `{"input name": value}` objects;
 ///   - `inputs`: a tensor (nested lists) for a single-input model, or `{"input name": tensor}`;
-/// plus an optional `params` object, accepted and ignored. A CSV body is a header row of
+/// plus an optional `params` object: with `options` non-null, read into it as the OIP request's
+/// parameters are (predict_parameters.h: top_k, exclude_seen, the rest as text; a bad one, or
+/// a list or object value, is refused naming it), else ignored. A CSV body is a header row of
 /// column names and rows of values, like pandas' DataFrame.to_csv() without the index.
 ///
 /// Tables (dataframe_*, CSV) map onto the model's inputs in one of two ways: when every column
@@ -42,7 +44,8 @@ Expected<MlflowFormat> mlflowFormat(std::string_view content_type);
 /// columns that name no input for a multi-input model, values not of the datatype, shapes that
 /// do not fit the model. Thread-safe; never throws.
 Expected<TensorMap> decodeMlflowRequest(MlflowFormat format, std::string_view body,
-                                        const ModelSchema& schema, std::size_t max_json_depth);
+                                        const ModelSchema& schema, std::size_t max_json_depth,
+                                        PredictOptions* options = nullptr);
 
 /// `{"predictions": P}`: for a single output, P is the tensor as nested lists; for several
 /// outputs sharing their first dimension, P is one record per row

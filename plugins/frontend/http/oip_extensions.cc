@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // OipRouter's extension routes (http_frontend.h): Triton's model repository and statistics
-// extensions, Prometheus metrics, and MLflow's scoring protocol. The core OIP v2 routes,
+// extensions, Prometheus metrics, online-learning feedback, and MLflow's scoring protocol. The core OIP v2 routes,
 // routing and admission are in http_frontend.cc.
 #include <Poco/JSON/Object.h>
 
@@ -46,6 +46,63 @@ int repositoryStatus(const Status& status) {
 }
 
 }  // namespace
+
+void OipRouter::feedback(const HttpRequest& request, HttpResponse& response) const {
+  ModelServing* serving = servingOrError(response);
+  if (serving == nullptr) {
+    return;
+  }
+  // Decoded against the version pinned here and learned by that same version.
+  auto pinned = pinRequested(*serving, request);
+  if (!pinned.ok()) {
+    jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
+    return;
+  }
+  const ServedModel& served = (*pinned)->served();
+  OnlineLearning* learning = served.model->onlineLearning();
+  if (learning == nullptr) {
+    // 409: the request is well formed, but this model cannot take it (retrying will not help).
+    jsonError(response, 409,
+              "model '" + served.name + "' version '" + served.version +
+                  "' does not learn online, so it takes no feedback");
+    return;
+  }
+  ModelSchema observations;
+  Status described = guard("observationInputs", [&] {
+    observations.inputs = learning->observationInputs();
+    return okStatus();
+  });
+  if (!described.ok()) {
+    jsonError(response, 500, "model '" + served.name + "': " + described.message());
+    return;
+  }
+  auto decoded = decodeInferRequest(request.body, observations, decodeOptions(request));
+  if (!decoded.ok()) {
+    jsonError(response, httpStatusFor(decoded.status()),
+              "feedback for model '" + served.name + "': " + decoded.status().message());
+    return;
+  }
+  auto learned = serving->learn(served.name, served.version, decoded->inputs);
+  if (!learned.ok()) {
+    const int status = httpStatusFor(learned.status());
+    if (status >= 500) {
+      host_.log(LogLevel::kError, node_name_, learned.status().toString());
+    }
+    jsonError(response, status, learned.status().message());
+    return;
+  }
+  std::string out = "{\"model_name\":";
+  appendJsonString(out, served.name);
+  out += ",\"model_version\":";
+  appendJsonString(out, learned->version);
+  out += ",\"rows\":" + std::to_string(learned->rows);
+  out += learned->persisted ? ",\"persisted\":true" : ",\"persisted\":false";
+  if (learned->persisted) {
+    out += ",\"sequence\":" + std::to_string(learned->sequence);
+  }
+  out += "}";
+  jsonBody(response, 200, std::move(out));
+}
 
 void OipRouter::repositoryIndex(const HttpRequest& request, HttpResponse& response) const {
   ModelServing* serving = servingOrError(response);
@@ -324,7 +381,9 @@ void OipRouter::invocations(const HttpRequest& request, HttpResponse& response) 
   }
   const ServedModel* served = &(*pinned)->served();
   const Model& model = *served->model;
-  auto inputs = decodeMlflowRequest(*format, request.body, model.schema(), options_.max_json_depth);
+  PredictOptions predict_options;
+  auto inputs = decodeMlflowRequest(*format, request.body, model.schema(), options_.max_json_depth,
+                                    &predict_options);
   if (!inputs.ok()) {
     (*pinned)->countFailure(InferFailure::kInvalid);
     mlflowError(response, httpStatusFor(inputs.status()), inputs.status().message());
@@ -332,7 +391,7 @@ void OipRouter::invocations(const HttpRequest& request, HttpResponse& response) 
   }
   TensorMap outputs;
   InferFailure failure = InferFailure::kBackend;
-  Status predicted = (*pinned)->infer(*inputs, PredictOptions{}, outputs, &failure);
+  Status predicted = (*pinned)->infer(*inputs, predict_options, outputs, &failure);
   if (!predicted.ok()) {
     int status = httpStatusFor(predicted);
     if (failure == InferFailure::kBackend && status >= 500 && status != 503) {

@@ -7,8 +7,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "aimass/core/config.h"
 #include "aimass/core/graph.h"
@@ -16,6 +20,7 @@
 #include "aimass/core/runtime.h"
 #include "aimass/core/type_registry.h"
 #include "aimass/frontend.h"
+#include "map_storage.h"
 
 namespace aimass::core {
 namespace {
@@ -40,6 +45,64 @@ class ProbeFrontend final : public Frontend {
   std::int64_t* seen_;
 };
 
+/// A storage node over one MapStorage that outlives the graphs, so runs share what they wrote.
+class SharedStorage final : public Storage {
+ public:
+  explicit SharedStorage(std::shared_ptr<testing::MapStorage> map) : map_(std::move(map)) {}
+  std::string describe() const override { return "shared:test"; }
+  Status put(std::string_view key, std::string_view value) override {
+    return map_->put(key, value);
+  }
+  Expected<std::string> get(std::string_view key) const override { return map_->get(key); }
+  Expected<std::vector<std::string>> list(std::string_view prefix) const override {
+    return map_->list(prefix);
+  }
+  Status remove(std::string_view key) override { return map_->remove(key); }
+  Expected<bool> compareAndSet(std::string_view key, std::optional<std::string_view> expected,
+                               std::string_view desired) override {
+    return map_->compareAndSet(key, expected, desired);
+  }
+
+ private:
+  std::shared_ptr<testing::MapStorage> map_;
+};
+
+/// A model that learns online: "count" answers how many observations it learned.
+class Learner final : public Model, public OnlineLearning {
+ public:
+  ModelSchema schema() const override {
+    ModelSchema s;
+    s.task = Task::kRecommendation;
+    s.inputs = {{"user", DType::kBytes, {-1}}};
+    s.outputs = {{"count", DType::kInt64, {-1}}};
+    return s;
+  }
+  bool ready() const override { return true; }
+  OnlineLearning* onlineLearning() const override { return const_cast<Learner*>(this); }
+  Status predict(const TensorMap& inputs, TensorMap& outputs,
+                 const PredictOptions&) const override {
+    const std::int64_t n = inputs.find("user")->dim(0);
+    outputs.set("count", Tensor::fromVector<std::int64_t>(
+                             std::vector<std::int64_t>(static_cast<std::size_t>(n), learned), {n}));
+    return Status();
+  }
+  std::vector<TensorSpec> observationInputs() const override {
+    return {{"user", DType::kBytes, {-1}}};
+  }
+  Status learn(const TensorMap& observations) override {
+    learned += observations.find("user")->dim(0);
+    return Status();
+  }
+  std::uint32_t formatVersion() const override { return 1; }
+  Status save(std::string& payload) const override {
+    payload = "learner";
+    return Status();
+  }
+  Status load(std::string_view, std::uint32_t) override { return Status(); }
+
+  std::atomic<std::int64_t> learned{0};
+};
+
 class ServingNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -52,6 +115,30 @@ class ServingNodeTest : public ::testing::Test {
       return std::unique_ptr<Node>(std::make_unique<ProbeFrontend>(&seen_batch_));
     };
     ASSERT_TRUE(registry_.add(std::move(probe), nullptr, nullptr).ok());
+    NodeType store;
+    store.type = "storage.map";
+    store.kind = NodeKind::kStorage;
+    store.summary = "Records in memory";
+    store.factory = [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+      return std::unique_ptr<Node>(std::make_unique<testing::MapStorage>());
+    };
+    ASSERT_TRUE(registry_.add(std::move(store), nullptr, nullptr).ok());
+    NodeType shared;
+    shared.type = "storage.shared";
+    shared.kind = NodeKind::kStorage;
+    shared.summary = "Records every run shares";
+    shared.factory = [this](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+      return std::unique_ptr<Node>(std::make_unique<SharedStorage>(shared_));
+    };
+    ASSERT_TRUE(registry_.add(std::move(shared), nullptr, nullptr).ok());
+    NodeType learner;
+    learner.type = "model.learner";
+    learner.kind = NodeKind::kModel;
+    learner.summary = "Counts what it learned";
+    learner.factory = [](const NodeConfig&) -> Expected<std::unique_ptr<Node>> {
+      return std::unique_ptr<Node>(std::make_unique<Learner>());
+    };
+    ASSERT_TRUE(registry_.add(std::move(learner), nullptr, nullptr).ok());
   }
 
   /// The graph of `params` (the text after "nodes:\n  serving:\n    type: serving.runtime\n"),
@@ -84,6 +171,7 @@ class ServingNodeTest : public ::testing::Test {
   }
 
   TypeRegistry registry_;
+  std::shared_ptr<testing::MapStorage> shared_ = std::make_shared<testing::MapStorage>();
   std::int64_t seen_batch_ = -1;  ///< what frontend.probe saw when it started
   HostServices host_{".", 1};
   Diagnostics diagnostics_;
@@ -162,6 +250,76 @@ TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
   EXPECT_THAT(load.status().message(),
               HasSubstr("serving.runtime 'serving': 'load' names registry models, so "
                         "'repository' must name the storage node that holds the registry"));
+}
+
+TEST_F(ServingNodeTest, TheRepositoryKeepsTheFeedbackUnlessAnotherStorageOrNoneIsNamed) {
+  const std::string stores = "  registry: {type: storage.map}\n  learned: {type: storage.map}\n";
+  auto by_default = make("    repository: registry\n" + stores);
+  ASSERT_TRUE(by_default.ok()) << by_default.status().toString();
+  EXPECT_NE((*by_default)->config().repository, nullptr);
+  EXPECT_EQ((*by_default)->config().feedback_storage, (*by_default)->config().repository);
+
+  auto named = make("    repository: registry\n    feedback_storage: learned\n" + stores);
+  ASSERT_TRUE(named.ok()) << named.status().toString();
+  EXPECT_EQ((*named)->config().feedback_storage_name, "learned");
+  EXPECT_NE((*named)->config().feedback_storage, (*named)->config().repository);
+
+  auto off = make("    repository: registry\n    persist_feedback: false\n" + stores);
+  ASSERT_TRUE(off.ok()) << off.status().toString();
+  EXPECT_EQ((*off)->config().feedback_storage, nullptr);
+  auto none = make("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ((*none)->config().feedback_storage, nullptr);
+
+  auto both = make("    feedback_storage: learned\n    persist_feedback: false\n" + stores);
+  EXPECT_THAT(both.status().message(),
+              HasSubstr("'feedback_storage' is set but 'persist_feedback' is false"));
+}
+
+TEST_F(ServingNodeTest, FeedbackLearnedInOneRunIsReplayedInTheNext) {
+  const std::string more =
+      "  store: {type: storage.shared}\n  rec: {type: model.learner}\n"
+      "  web: {type: frontend.probe}\n";
+  // One run: the graph's model learns two observations while served.
+  auto serve = [&](const std::function<void(ServingRuntime&)>& while_serving) {
+    auto graph = validate("    repository: store\n", more);
+    EXPECT_NE(graph, nullptr) << formatDiagnostics(diagnostics_);
+    HostServices host(".", 1);
+    Runtime::Hooks hooks;
+    hooks.wait_for_stop = [&] { while_serving(host.servingRuntime()); };
+    return Runtime(*graph, host, std::move(hooks)).run();
+  };
+  auto count = [](ServingRuntime& runtime) {
+    auto pinned = runtime.pin("rec", "");
+    EXPECT_TRUE(pinned.ok());
+    TensorMap inputs, outputs;
+    inputs.set("user", Tensor::fromStrings({"u"}));
+    EXPECT_TRUE((*pinned)->infer(inputs, PredictOptions{}, outputs, nullptr).ok());
+    return outputs.find("count")->data<std::int64_t>()[0];
+  };
+  ASSERT_TRUE(serve([&](ServingRuntime& runtime) {
+                EXPECT_EQ(count(runtime), 0);
+                TensorMap observations;
+                observations.set("user", Tensor::fromStrings({"u1", "u2"}));
+                auto learned = runtime.learn("rec", "", observations);
+                ASSERT_TRUE(learned.ok()) << learned.status().toString();
+                EXPECT_TRUE(learned->persisted);
+              }).ok());
+  auto keys = shared_->list("feedback/rec/");
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+
+  // The next run replays them before it serves.
+  ASSERT_TRUE(serve([&](ServingRuntime& runtime) { EXPECT_EQ(count(runtime), 2); }).ok());
+
+  // A corrupt record stops the run, naming the serving node and the key.
+  shared_->values[keys->front()] = "torn";
+  bool served = false;
+  Status status = serve([&](ServingRuntime&) { served = true; });
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("serving.runtime 'serving'"));
+  EXPECT_THAT(status.message(), HasSubstr("'" + keys->front() + "'"));
+  EXPECT_FALSE(served);
 }
 
 TEST_F(ServingNodeTest, ASecondServingNodeIsAConfigurationErrorAtItsType) {

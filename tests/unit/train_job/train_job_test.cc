@@ -1116,7 +1116,11 @@ TEST(TrainJobType, DeclaresItsParameters) {
   for (const auto& p : type.params) {
     specs[p.name] = &p;
   }
-  ASSERT_EQ(specs.size(), 24u);
+  ASSERT_EQ(specs.size(), 27u);
+  EXPECT_EQ(std::get<std::string>(specs.at("init_from")->default_value), "");
+  EXPECT_EQ(std::get<bool>(specs.at("reinit_head")->default_value), false);
+  EXPECT_EQ(specs.at("freeze")->type, ParamType::kStringList);
+  EXPECT_FALSE(specs.at("freeze")->required);
   EXPECT_FALSE(specs.at("validation")->required);
   EXPECT_EQ(specs.at("validation")->ref_kind, NodeKind::kDataset);
   EXPECT_FALSE(specs.at("callbacks")->required);

@@ -25,6 +25,8 @@ struct NewModelVersion {
   std::string code_version;          ///< empty: the git commit this build came from
   std::map<std::string, double> metrics;
   std::map<std::string, std::string> tags;
+  /// The version it was fine-tuned from ("base/3", job.train's init_from); empty: none.
+  std::string parent;
 };
 
 /// One registered version of a model.
@@ -46,6 +48,9 @@ struct ModelVersion {
   std::int64_t created_unix_ms = 0;
   std::map<std::string, double> metrics;
   std::map<std::string, std::string> tags;
+  /// Lineage: "NAME/VERSION" of the registered version whose weights training started from
+  /// (job.train's init_from); empty when it started from scratch, and in older records.
+  std::string parent;
 };
 
 /// What collectGarbage() found under the model artifact prefix.
@@ -161,10 +166,11 @@ class ModelRegistry {
 ///   code 6a0042a...
 ///   created_by alice
 ///   created_ms 1718000000000
+///   parent base/2
 ///   metric accuracy 0.96
 ///   tag owner alice
-/// dataset_name, dataset_version, dataset_sha256, code and created_by are written only when
-/// set, and records without them (made before they existed) decode with them empty.
+/// dataset_name, dataset_version, dataset_sha256, code, created_by and parent are written only
+/// when set, and records without them (made before they existed) decode with them empty.
 std::string encodeModelVersion(const ModelVersion& version);
 /// Parses encodeModelVersion()'s text; kDataLoss for a malformed record.
 Expected<ModelVersion> decodeModelVersion(std::string_view text);

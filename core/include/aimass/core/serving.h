@@ -27,7 +27,8 @@ using ModelFactory = std::function<Expected<std::shared_ptr<Model>>(const std::s
 /// other string; other strings compare as text.
 bool versionLess(std::string_view a, std::string_view b);
 
-struct VersionStats;  // counters of one served version (serving.cc)
+struct VersionStats;   // counters of one served version (serving.cc)
+struct FeedbackState;  // online learning state of one served version (serving_feedback.h)
 
 /// The serving runtime: every loaded model version of the process, each behind its own
 /// request queue and batching worker, with the statistics of Triton's statistics extension.
@@ -38,6 +39,16 @@ struct VersionStats;  // counters of one served version (serving.cc)
 /// entirely on it; load(), unload() and setBatching() swap in new state that later requests
 /// see, while requests already running keep what they pinned. Memory of a version goes when
 /// the runtime and the last request holding it let go.
+///
+/// Online learning (learn()): with a feedback storage set (setFeedbackStorage()), every learned
+/// batch is persisted under `feedback/<model>/<identity>/<sequence>` and a version that learns
+/// online replays its records before it serves: at add() or load() when the storage is already
+/// set, else when it is set. <identity> names the trained state (a registry version's artifact
+/// sha256; for a graph model the sha256 of its saved payload, taken when the storage is set,
+/// before it learns anything), so a retrained model starts clean. A record that cannot be
+/// replayed (corrupt, unreadable, refused by the model) keeps the version from serving: load()
+/// and setFeedbackStorage() fail naming the key, add() records the error for the repository
+/// index. See serving_feedback.h for the record format.
 ///
 /// Threading: every method is safe from many threads at once; load() calls run one at a time.
 /// Each batched version owns one worker thread, joined when the version is released (after
@@ -83,7 +94,17 @@ class ServingRuntime final : public ModelServing {
   BatchingOptions batchingFor(std::string_view name) const;  // settings_mutex_ held
   std::shared_ptr<Version> makeVersion(const std::string& name, const std::string& version,
                                        std::shared_ptr<const Model> model, std::string sha256,
-                                       std::shared_ptr<VersionStats> stats) const;
+                                       std::shared_ptr<VersionStats> stats,
+                                       std::shared_ptr<FeedbackState> feedback) const;
+  // The version `version` of `name` (its highest when empty); kNotFound naming what is missing.
+  Expected<std::shared_ptr<Version>> chooseVersion(std::string_view name,
+                                                   std::string_view version) const;
+  // Names the version's trained state and replays its feedback from `storage`, once per
+  // storage; nothing for a version that does not learn online, is not ready, or no storage.
+  static Status attachFeedback(Version& version, const std::shared_ptr<Storage>& storage);
+  std::shared_ptr<Storage> feedbackStorage() const;
+  // learn() on the chosen version, uncounted.
+  Expected<LearnResult> learnOn(Version& version, const TensorMap& observations);
   Expected<std::vector<std::pair<std::int64_t, std::string>>> selectVersions(
       std::string_view reference, std::string& name) const;
 
@@ -96,6 +117,7 @@ class ServingRuntime final : public ModelServing {
   VersionPolicy default_policy_;
   std::map<std::string, VersionPolicy, std::less<>> policies_;
   std::shared_ptr<Storage> repository_;
+  std::shared_ptr<Storage> feedback_storage_;
   ModelFactory factory_;
   std::set<std::string, std::less<>> loading_;
   std::map<std::string, std::string, std::less<>> load_errors_;

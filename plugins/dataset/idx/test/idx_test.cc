@@ -244,6 +244,56 @@ TEST_F(IdxDatasetTest, AnOffsetSkipsRowsAndTheirLabels) {
   EXPECT_THAT(openError(o), AllOf(HasSubstr("offset 3 leaves no rows"), HasSubstr("has 3 rows")));
 }
 
+TEST_F(IdxDatasetTest, ClassesKeepTheirRowsInOrderAndRenumberTheLabels) {
+  // Labels 2, 0, 1: keep classes 1 and 2 (in that order) -> rows 0 and 2, labels 1 and 0.
+  IdxOptions o = options(kImages, kLabels, IdxNormalize::kNone);
+  o.classes = {1, 2};
+  auto data = IdxDataset::open(o);
+  ASSERT_TRUE(data.ok()) << data.status().toString();
+  EXPECT_EQ((*data)->size(), 2u);
+  EXPECT_THAT((*data)->schema().class_names, ElementsAre("1", "2"));
+  Batch batch;
+  ASSERT_TRUE((*data)->read(std::vector<std::uint64_t>{0, 1}, batch).ok());
+  EXPECT_THAT(features(batch), ElementsAre(0, 51, 102, 255, 255, 255, 0, 0));
+  EXPECT_THAT(labels(batch), ElementsAre(1, 0));
+  for (const auto& check : aimass::testing::checkDataset(**data)) {
+    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
+  }
+  IdxOptions all = options(kImages, kLabels, IdxNormalize::kNone);
+  auto every = IdxDataset::open(all);
+  ASSERT_TRUE(every.ok());
+  EXPECT_NE((*data)->fingerprint(), (*every)->fingerprint()) << "other rows, other fingerprint";
+
+  // With an offset, gzipped, standardized over the kept rows only: rows 1 and 2 of the file
+  // hold classes 0 and 1; keeping class 0 leaves row 1 (10, 20, 30, 40).
+  o.images = writeGzip("classes.idx.gz", kImages);
+  o.offset = 1;
+  o.classes = {0};
+  o.normalize = IdxNormalize::kStandardize;
+  auto one = IdxDataset::open(o);
+  ASSERT_TRUE(one.ok()) << one.status().toString();
+  EXPECT_EQ((*one)->size(), 1u);
+  EXPECT_THAT((*one)->schema().class_names, ElementsAre("0"));
+  // mean 25, std sqrt(125): (10 - 25) / sqrt(125) = -1.3416...
+  EXPECT_NEAR((*one)->shift(), -25 / std::sqrt(125.0), 1e-5);
+  ASSERT_TRUE((*one)->read(std::vector<std::uint64_t>{0}, batch).ok());
+  EXPECT_THAT(labels(batch), ElementsAre(0));
+}
+
+TEST_F(IdxDatasetTest, BadClassesAreRefused) {
+  IdxOptions o = options(kImages, kLabels);
+  o.classes = {1, 1};
+  EXPECT_THAT(openError(o), HasSubstr("classes: 1 is listed twice"));
+  o.classes = {256};
+  EXPECT_THAT(openError(o), HasSubstr("classes: 256 is not a class label"));
+  o.classes = {7};
+  EXPECT_THAT(openError(o), HasSubstr("classes: no row of"));
+  EXPECT_THAT(openError(o), HasSubstr("in rows [0, 3) has one of the classes listed"));
+  o.labels.reset();
+  o.classes = {1};
+  EXPECT_THAT(openError(o), HasSubstr("has no labels: set `labels`"));
+}
+
 TEST_F(IdxDatasetTest, MissingFilesAndFoldersAreReportedWithTheirPath) {
   IdxOptions o;
   o.images = dir_ / "nope.gz";

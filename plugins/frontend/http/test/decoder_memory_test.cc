@@ -110,13 +110,18 @@ TEST(DecoderMemory, ARequestOfTheLargestAcceptedShapeStillDecodes) {
   for (int r = 0; r < 28; ++r) {
     rows += std::string(r ? "," : "") + "[" + repeated("0.5", 28) + "]";
   }
+  std::string parameters;  // 1500 of the client's own: 3000 JSON values
+  for (int p = 0; p < 1500; ++p) {
+    parameters += std::string(p ? "," : "") + "\"p" + std::to_string(p) + "\":1";
+  }
   const std::string body =
-      R"({"id":"1","parameters":{"trace":[)" + repeated("1", 3000) +
-      R"(]},"inputs":[{"name":"x","datatype":"FP32","shape":[1,28,28],"data":[[)" + rows +
+      R"({"id":"1","parameters":{)" + parameters +
+      R"(},"inputs":[{"name":"x","datatype":"FP32","shape":[1,28,28],"data":[[)" + rows +
       R"(]],"parameters":{"note":"n"}}],"outputs":[{"name":"y","parameters":{"binary_data":true}}]})";
   auto decoded = decodeInferRequest(body, oneInput(DType::kFloat32, {1, 28, 28}));
   ASSERT_TRUE(decoded.ok()) << decoded.status().toString();
   EXPECT_EQ(decoded->inputs.find("x")->numel(), 784);
+  EXPECT_EQ(decoded->options.parameters.size(), 1500u);
 }
 
 // The declared shape is checked against the values present before a tensor is allocated (this

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "aimass/model.h"
 
@@ -75,6 +81,144 @@ class TwoFeatureClassifier final : public Model {
   std::atomic<int> delay_ms{0};
   mutable std::atomic<int> entered{0};
   mutable std::atomic<int> completed{0};
+};
+
+/// A recommender over the items a, b, c, d that learns online. It knows how often each
+/// (user, item) pair was reported through learn(): pair scoring ("user", "item") answers that
+/// count as "score"; top-k (PredictOptions::top_k > 0) ranks the items by how often anyone
+/// reported them (ties by name), leaving out the user's own unless exclude_seen is false, and
+/// answers "items" BYTES [users, k]; the optional request-wide "candidates" limits the items.
+/// Every request gets "echo", one text per user saying what options it saw:
+/// "top_k=2 exclude_seen=true params=a:b,c:d". learn() takes "user", "item" and an optional
+/// "rating" and refuses, learning nothing, a row whose item is not a, b, c or d. `trained`
+/// names its trained state: save() writes it, so two fakes of different `trained` have
+/// different identities.
+class FakeRecommender final : public Model, public OnlineLearning {
+ public:
+  explicit FakeRecommender(std::string trained = "v1") : trained_(std::move(trained)) {}
+
+  ModelSchema schema() const override {
+    ModelSchema s;
+    s.task = Task::kRecommendation;
+    s.inputs = {{"user", DType::kBytes, {-1}},
+                {"item", DType::kBytes, {-1}, true},
+                {"candidates", DType::kBytes, {-1}, true, true}};
+    s.outputs = {{"score", DType::kFloat32, {-1}, true},
+                 {"items", DType::kBytes, {-1, -1}, true},
+                 {"echo", DType::kBytes, {-1}}};
+    return s;
+  }
+  bool ready() const override { return true; }
+  OnlineLearning* onlineLearning() const override {
+    return const_cast<FakeRecommender*>(this);
+  }
+
+  Status predict(const TensorMap& inputs, TensorMap& outputs,
+                 const PredictOptions& options) const override {
+    ++predictions;
+    const Tensor* user = inputs.find("user");
+    if (user == nullptr) {
+      return invalidArgument("missing user");
+    }
+    const auto& users = user->strings();
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> echo;
+    for (std::size_t u = 0; u < users.size(); ++u) {
+      echo.push_back(describe(options));
+    }
+    outputs.set("echo", Tensor::fromStrings(std::move(echo)));
+    if (const Tensor* item = inputs.find("item"); item != nullptr) {
+      Tensor score(DType::kFloat32, {static_cast<std::int64_t>(users.size())});
+      for (std::size_t u = 0; u < users.size(); ++u) {
+        auto it = pairs_.find({users[u], item->strings()[u]});
+        score.data<float>()[u] = it == pairs_.end() ? 0.0f : static_cast<float>(it->second);
+      }
+      outputs.set("score", std::move(score));
+    }
+    if (options.top_k > 0) {
+      std::vector<std::string> catalogue = {"a", "b", "c", "d"};
+      if (const Tensor* candidates = inputs.find("candidates"); candidates != nullptr) {
+        catalogue = candidates->strings();
+      }
+      std::stable_sort(catalogue.begin(), catalogue.end(), [&](const auto& x, const auto& y) {
+        return popularity(x) > popularity(y);
+      });
+      std::vector<std::string> items;
+      for (const auto& name : users) {
+        std::int64_t written = 0;
+        for (const auto& candidate : catalogue) {
+          if (written < options.top_k &&
+              !(options.exclude_seen && pairs_.count({name, candidate}) > 0)) {
+            items.push_back(candidate);
+            ++written;
+          }
+        }
+        for (; written < options.top_k; ++written) {
+          items.emplace_back();  // fewer items than k: padded with empty names
+        }
+      }
+      outputs.set("items", Tensor::fromStrings(std::move(items))
+                               .reshaped({static_cast<std::int64_t>(users.size()),
+                                          options.top_k}));
+    }
+    return Status();
+  }
+
+  std::vector<TensorSpec> observationInputs() const override {
+    return {{"user", DType::kBytes, {-1}},
+            {"item", DType::kBytes, {-1}},
+            {"rating", DType::kFloat32, {-1}, true}};
+  }
+  Status learn(const TensorMap& observations) override {
+    const auto& users = observations.find("user")->strings();
+    const auto& items = observations.find("item")->strings();
+    static const std::set<std::string> kKnown = {"a", "b", "c", "d"};
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (kKnown.count(items[i]) == 0) {
+        return invalidArgument("row " + std::to_string(i) + ": unknown item '" + items[i] + "'");
+      }
+    }
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      ++pairs_[{users[i], items[i]}];
+    }
+    ++learned_batches;
+    return Status();
+  }
+
+  std::uint32_t formatVersion() const override { return 1; }
+  Status save(std::string& payload) const override {
+    payload = "fake-recommender " + trained_;
+    return Status();
+  }
+  Status load(std::string_view payload, std::uint32_t) override {
+    trained_ = std::string(payload.substr(payload.find(' ') + 1));
+    return Status();
+  }
+
+  mutable std::atomic<int> predictions{0};
+  std::atomic<int> learned_batches{0};
+
+ private:
+  static std::string describe(const PredictOptions& options) {
+    std::string text = "top_k=" + std::to_string(options.top_k) +
+                       " exclude_seen=" + (options.exclude_seen ? "true" : "false") + " params=";
+    for (std::size_t i = 0; i < options.parameters.size(); ++i) {
+      text += (i ? "," : "") + options.parameters[i].first + ":" + options.parameters[i].second;
+    }
+    return text;
+  }
+  int popularity(const std::string& item) const {
+    int count = 0;
+    for (const auto& [pair, times] : pairs_) {
+      count += pair.second == item ? times : 0;
+    }
+    return count;
+  }
+
+  std::string trained_;
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, int> pairs_;
 };
 
 }  // namespace aimass::plugins::frontend

@@ -462,7 +462,7 @@ TEST(DecodeInferRequest, NestedDataMustMatchTheShapeLevelByLevel) {
 
 TEST(DecodeInferRequest, WhitespaceIdAndParametersAnywhere) {
   const std::string body =
-      " \n{ \"parameters\" : { \"priority\" : 3 , \"tags\" : [ \"a\" , { \"k\" : null } ] } ,\n"
+      " \n{ \"parameters\" : { \"priority\" : 3 , \"tags\" : \"a\" , \"k\" : null } ,\n"
       "\t\"id\" : \"r\\\"7\" ,\r\n \"inputs\" : [ { \"parameters\" : { \"content_type\" : \"np\" } "
       ","
       " \"data\" :\n[ [ 1 , 2 ] ,\t[ 3 , 4 ] ] , \"shape\" : [ 2 , 2 ] , \"datatype\" : \"FP32\" ,"
@@ -473,6 +473,16 @@ TEST(DecodeInferRequest, WhitespaceIdAndParametersAnywhere) {
   EXPECT_EQ(decoded->id, "r\"7");
   EXPECT_EQ(decoded->inputs.find("x")->data<float>()[3], 4.0f);
   EXPECT_EQ(decoded->outputs, (std::vector<std::string>{"y"}));
+  // Request parameters reach the model as text (OIP: a string, number or boolean each).
+  using Parameters = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(decoded->options.parameters, (Parameters{{"priority", "3"}, {"tags", "a"}}));
+  auto nested = decodeInferRequest(
+      R"({"parameters": {"tags": ["a", {"k": null}]}, "inputs": [{"name": "x", "shape": [1, 2],)"
+      R"( "datatype": "FP32", "data": [1, 2]}]})",
+      schemaWith(DType::kFloat32, {-1, 2}));
+  ASSERT_FALSE(nested.ok());
+  EXPECT_THAT(nested.status().message(),
+              HasSubstr("parameter \"tags\" must be a string, number or boolean, not a list"));
 
   auto not_a_string =
       decodeInferRequest(R"({"id": 7, "inputs": []})", schemaWith(DType::kFloat32, {1}));

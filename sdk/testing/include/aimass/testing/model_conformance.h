@@ -5,10 +5,14 @@
 ///
 /// checkModel() trains the model on a small synthetic dataset built into this header (3
 /// well-separated classes of 4 features, or 1 regression target when the model refuses
-/// classes), so it needs no files. Gradient-trained models get a finite-difference check of
-/// their gradients and 200 plain gradient-descent steps; self-trained models get fit(). Then
-/// every model is checked the same way: outputs, thread-safe predict(), save/load round trip
-/// and refusal of corrupt payloads. The model is left trained.
+/// classes; clustering models get the same rows without labels), so it needs no files.
+/// Gradient-trained models get a finite-difference check of their gradients and 200 plain
+/// gradient-descent steps; self-trained models get fit(). Then every model is checked the same
+/// way: outputs, thread-safe predict(), save/load round trip and refusal of corrupt payloads.
+/// Clustering models are fitted without labels and again with them (the labels must change
+/// nothing); their outputs are checked for clusters in [0, k) and [rows, k] distances or
+/// responsibilities, and with 3 clusters that they recover the 3 blobs. The model is left
+/// trained.
 
 #include <algorithm>
 #include <array>
@@ -74,7 +78,9 @@ class SyntheticDataset final : public Dataset {
         std::memcpy(out.features.data<float>() + i * kFeatures,
                     features_.data() + rows[i] * kFeatures, sizeof(float) * kFeatures);
       }
-      if (schema_.label_kind == LabelKind::kClass) {
+      if (schema_.label_kind == LabelKind::kNone) {
+        out.labels = Tensor();
+      } else if (schema_.label_kind == LabelKind::kClass) {
         out.labels.resize(DType::kInt64, {n});
         for (std::size_t i = 0; i < rows.size(); ++i) {
           out.labels.data<std::int64_t>()[i] = classes_[rows[i]];
@@ -93,6 +99,8 @@ class SyntheticDataset final : public Dataset {
     read(rows, b).ignoreError();
     return b;
   }
+  /// The blob row `row` was drawn around (its class, whatever the labels).
+  std::int64_t classOf(std::uint64_t row) const { return classes_[row]; }
   Batch all() const {
     std::vector<std::uint64_t> rows(size());
     for (std::uint64_t i = 0; i < size(); ++i) {
@@ -183,6 +191,93 @@ inline TensorMap makeInputs(const ModelSchema& schema, const Batch& batch) {
   return inputs;
 }
 
+/// The number of clusters a clustering schema tells (the width of "distances" or
+/// "responsibilities"), or 0 when it does not.
+inline std::int64_t clusterCount(const ModelSchema& schema) {
+  for (const auto& spec : schema.outputs) {
+    if ((spec.name == tensor_names::kDistances || spec.name == tensor_names::kResponsibilities) &&
+        spec.shape.size() == 2 && spec.shape[1] > 0) {
+      return spec.shape[1];
+    }
+  }
+  return 0;
+}
+
+/// What is wrong with a clustering model's outputs: "cluster" in [0, k), non-negative
+/// "distances", "responsibilities" rows that sum to 1, each [rows, k].
+inline std::string clusteringProblem(const ModelSchema& schema, const TensorMap& outputs,
+                                     std::int64_t rows) {
+  const Tensor* cluster = outputs.find(tensor_names::kCluster);
+  if (cluster == nullptr || cluster->dtype() != DType::kInt64 || cluster->shape() != Shape{rows}) {
+    return "a clustering model must output 'cluster' INT64 [rows]";
+  }
+  const std::int64_t k = clusterCount(schema);
+  for (const char* name : {tensor_names::kDistances, tensor_names::kResponsibilities}) {
+    const Tensor* t = outputs.find(name);
+    if (t == nullptr) {
+      continue;
+    }
+    if (t->dtype() != DType::kFloat32 || t->rank() != 2 || t->dim(0) != rows ||
+        (k > 0 && t->dim(1) != k)) {
+      return "'" + std::string(name) + "' should be FP32 [rows, clusters], got " +
+             shapeToString(t->shape());
+    }
+    for (std::int64_t r = 0; r < rows; ++r) {
+      double sum = 0;
+      for (std::int64_t j = 0; j < t->dim(1); ++j) {
+        const float v = t->data<float>()[r * t->dim(1) + j];
+        sum += v;
+        if (v < 0) {
+          return "row " + std::to_string(r) + " has a negative '" + name + "'";
+        }
+      }
+      if (std::string(name) == tensor_names::kResponsibilities && std::fabs(sum - 1.0) > 1e-4) {
+        return "row " + std::to_string(r) + "'s responsibilities sum to " + std::to_string(sum);
+      }
+    }
+  }
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t c = cluster->data<std::int64_t>()[r];
+    if (c < 0 || (k > 0 && c >= k)) {
+      return "row " + std::to_string(r) + " has cluster " + std::to_string(c) +
+             " outside [0, clusters)";
+    }
+  }
+  return {};
+}
+
+/// With 3 clusters: whether the 3 blobs of `data` came out as 3 clusters, one per blob.
+/// Empty when they did or the model does not have 3 clusters.
+inline std::string blobProblem(const Model& model, const SyntheticDataset& data) {
+  const ModelSchema schema = model.schema();
+  if (schema.task != Task::kClustering || clusterCount(schema) != 3) {
+    return {};
+  }
+  const Batch all = data.all();
+  TensorMap inputs, outputs;
+  inputs.set(tensor_names::kInput, all.features);
+  Status s = model.predict(inputs, outputs, {});
+  const Tensor* cluster = outputs.find(tensor_names::kCluster);
+  if (!s.ok() || cluster == nullptr || cluster->numel() != static_cast<std::int64_t>(data.size())) {
+    return s.ok() ? "no 'cluster' output for the training rows" : s.toString();
+  }
+  std::array<std::int64_t, 3> of_blob = {-1, -1, -1};
+  for (std::uint64_t row = 0; row < data.size(); ++row) {
+    const std::int64_t blob = data.classOf(row);
+    const std::int64_t c = cluster->data<std::int64_t>()[row];
+    if (of_blob[blob] < 0) {
+      of_blob[blob] = c;
+    } else if (of_blob[blob] != c) {
+      return "blob " + std::to_string(blob) + " is split between clusters " +
+             std::to_string(of_blob[blob]) + " and " + std::to_string(c);
+    }
+  }
+  if (of_blob[0] == of_blob[1] || of_blob[1] == of_blob[2] || of_blob[0] == of_blob[2]) {
+    return "two blobs share a cluster";
+  }
+  return {};
+}
+
 /// What is wrong with `outputs` for a batch of `rows`; empty when they follow the schema.
 inline std::string outputProblem(const ModelSchema& schema, const TensorMap& outputs,
                                  std::int64_t rows) {
@@ -213,6 +308,9 @@ inline std::string outputProblem(const ModelSchema& schema, const TensorMap& out
         }
       }
     }
+  }
+  if (schema.task == Task::kClustering) {
+    return clusteringProblem(schema, outputs, rows);
   }
   if (schema.task == Task::kClassification) {
     const Tensor* probabilities = outputs.find(tensor_names::kProbabilities);
@@ -302,6 +400,8 @@ inline CheckResults checkModel(Model& model) {
   CheckResults r;
   d::SyntheticDataset classes(LabelKind::kClass, {40, 30, 20}, 1);
   d::SyntheticDataset values(LabelKind::kValue, {40, 30, 20}, 1);
+  d::SyntheticDataset unlabelled(LabelKind::kNone, {40, 30, 20}, 1);
+  const bool clustering = model.schema().task == Task::kClustering;
   const std::vector<std::uint64_t> probe_rows = {0, 30, 45, 70, 89};
 
   if (!model.ready()) {
@@ -439,6 +539,33 @@ inline CheckResults checkModel(Model& model) {
                            std::to_string(after_value) + " at rates 0.1, 0.03 and 0.01"
                      : problem);
     }
+  } else if (self != nullptr && clustering) {
+    d::CountingObserver observer;
+    data = &unlabelled;
+    Status fitted = self->fit(unlabelled, 7, observer);
+    expectOk(r, "fit() of a clustering model accepts data without labels", fitted);
+    expectThat(r, "fit() reports its iterations to the observer", observer.iterations > 0,
+               "onIteration() was never called");
+    if (!fitted.ok()) {
+      return r;
+    }
+    if (d::clusterCount(model.schema()) == 3) {
+      const std::string blobs = d::blobProblem(model, unlabelled);
+      expectThat(r, "3 clusters recover the 3 well-separated blobs", blobs.empty(), blobs);
+    }
+    // The same rows with class labels, same seed: the labels must change nothing.
+    TensorMap inputs, before, after;
+    inputs.set(tensor_names::kInput, unlabelled.all().features);
+    Status predicted = model.predict(inputs, before, {});
+    Status labelled = self->fit(classes, 7, observer);
+    if (labelled.ok() && predicted.ok()) {
+      predicted = model.predict(inputs, after, {});
+    }
+    expectThat(r, "fit() of a clustering model ignores labels (same seed, same clusters)",
+               labelled.ok() && predicted.ok() && d::sameOutputs(before, after),
+               !labelled.ok()    ? labelled.toString()
+               : !predicted.ok() ? predicted.toString()
+                                 : "fitting the labelled rows gave other outputs");
   } else if (self != nullptr) {
     d::CountingObserver observer;
     Status fitted = self->fit(classes, 7, observer);

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "serving_feedback.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "aimass/byte_io.h"
+#include "aimass/core/model_artifact.h"
+#include "aimass/core/sha256.h"
+
+namespace aimass::core {
+namespace {
+
+// Tensor data is written as the host holds it, which is the little-endian layout the record
+// promises on every host aimass builds for.
+static_assert(std::endian::native == std::endian::little,
+              "feedback records store tensor data little-endian");
+
+constexpr char kRecordType[] = "aimass.feedback";
+constexpr std::uint32_t kRecordFormat = 1;
+constexpr std::uint32_t kMaxRank = 32;
+constexpr int kSequenceDigits = 20;
+
+void writeString(ByteWriter& out, std::string_view text) {
+  out.u64(text.size());
+  out.bytes(text);
+}
+
+std::string readString(ByteReader& in) {
+  const std::uint64_t size = in.u64();
+  return in.bytes(size);  // fails (ok() false) when fewer bytes remain: nothing huge is made
+}
+
+Status corrupt(const std::string& what) {
+  return dataLoss("feedback record is corrupt: " + what);
+}
+
+/// Reads one tensor; the sizes it declares are checked against the bytes left before
+/// anything of that size is allocated.
+Expected<std::pair<std::string, Tensor>> readTensor(ByteReader& in) {
+  std::string name = readString(in);
+  const std::string dtype_name = readString(in);
+  const std::uint32_t rank = in.u32();
+  if (!in.ok()) {
+    return corrupt("truncated tensor header");
+  }
+  auto dtype = dtypeFromName(dtype_name);
+  if (!dtype || rank > kMaxRank) {
+    return corrupt("tensor '" + name + "' has an unknown datatype or rank");
+  }
+  Shape shape;
+  std::uint64_t elements = 1;
+  for (std::uint32_t d = 0; d < rank; ++d) {
+    const std::int64_t dim = in.i64();
+    if (!in.ok() || dim < 0) {
+      return corrupt("tensor '" + name + "' has a bad shape");
+    }
+    const auto udim = static_cast<std::uint64_t>(dim);
+    if (udim != 0 && elements > in.remaining() / udim) {
+      return corrupt("tensor '" + name + "' declares more elements than the record holds");
+    }
+    elements *= udim;
+    shape.push_back(dim);
+  }
+  if (*dtype == DType::kBytes) {
+    if (elements > in.remaining() / 8) {
+      return corrupt("tensor '" + name + "' declares more strings than the record holds");
+    }
+    std::vector<std::string> strings;
+    strings.reserve(static_cast<std::size_t>(elements));
+    for (std::uint64_t i = 0; i < elements && in.ok(); ++i) {
+      strings.push_back(readString(in));
+    }
+    if (!in.ok()) {
+      return corrupt("tensor '" + name + "' is truncated");
+    }
+    return std::pair{std::move(name), Tensor::fromStrings(std::move(strings)).reshaped(shape)};
+  }
+  const std::uint64_t nbytes = in.u64();
+  if (!in.ok() || nbytes != elements * dtypeSize(*dtype) || nbytes > in.remaining()) {
+    return corrupt("tensor '" + name + "' has a data size that does not match its shape");
+  }
+  Tensor tensor(*dtype, shape);
+  const std::string data = in.bytes(nbytes);
+  if (!data.empty()) {
+    std::memcpy(tensor.raw(), data.data(), data.size());
+  }
+  return std::pair{std::move(name), std::move(tensor)};
+}
+
+/// The batch number a record key ends in (20 digits, from 1); nullopt for anything else.
+std::optional<std::uint64_t> sequenceOf(std::string_view key) {
+  const std::string_view digits = key.substr(key.rfind('/') + 1);
+  if (digits.size() != kSequenceDigits) {
+    return std::nullopt;
+  }
+  std::uint64_t sequence = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9' || sequence > (std::numeric_limits<std::uint64_t>::max() - 9) / 10) {
+      return std::nullopt;
+    }
+    sequence = sequence * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return sequence == 0 ? std::nullopt : std::optional<std::uint64_t>(sequence);
+}
+
+/// Writes `record` as the version's next batch without ever replacing one: another process
+/// serving the same trained state (a replica on the same storage) may have taken the number,
+/// and then the batch goes after the last one there. Sets `key` to the key tried last.
+Status writeNextRecord(Storage& storage, const std::string& model, const std::string& record,
+                       FeedbackState& state, std::string& key) {
+  constexpr int kAttempts = 8;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    key = feedbackKey(model, state.identity, state.next_sequence);
+    AIMASS_ASSIGN_OR_RETURN(bool written, storage.compareAndSet(key, std::nullopt, record));
+    if (written) {
+      return okStatus();
+    }
+    AIMASS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
+                            storage.list(feedbackPrefix(model, state.identity)));
+    std::uint64_t last = 0;
+    for (auto it = keys.rbegin(); it != keys.rend() && last == 0; ++it) {
+      last = sequenceOf(*it).value_or(0);
+    }
+    state.next_sequence = std::max(state.next_sequence + 1, last + 1);
+  }
+  return aborted("batch numbers kept being taken by other writers (" +
+                 std::to_string(kAttempts) + " attempts)");
+}
+
+}  // namespace
+
+std::string feedbackPrefix(std::string_view model, std::string_view identity) {
+  return "feedback/" + std::string(model) + "/" + std::string(identity) + "/";
+}
+
+std::string feedbackKey(std::string_view model, std::string_view identity,
+                        std::uint64_t sequence) {
+  char digits[kSequenceDigits + 1];
+  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(sequence));
+  return feedbackPrefix(model, identity) + digits;
+}
+
+std::string encodeFeedbackRecord(const TensorMap& observations) {
+  std::string payload;
+  ByteWriter out(payload);
+  out.u32(static_cast<std::uint32_t>(observations.size()));
+  for (const auto& [name, tensor] : observations) {
+    writeString(out, name);
+    writeString(out, dtypeName(tensor.dtype()));
+    out.u32(static_cast<std::uint32_t>(tensor.rank()));
+    for (std::int64_t dim : tensor.shape()) {
+      out.i64(dim);
+    }
+    if (tensor.dtype() == DType::kBytes) {
+      for (const auto& text : tensor.strings()) {
+        writeString(out, text);
+      }
+    } else {
+      out.u64(tensor.nbytes());
+      out.bytes(std::string_view(static_cast<const char*>(tensor.raw()), tensor.nbytes()));
+    }
+  }
+  return encodeArtifactEnvelope(kRecordType, kRecordFormat, payload);
+}
+
+Expected<TensorMap> decodeFeedbackRecord(std::string_view bytes) {
+  std::string_view payload;
+  auto header = decodeModelArtifact(bytes, payload);
+  if (!header.ok()) {
+    return Status(header.status().code(),
+                  "feedback record: " + std::string(header.status().message()));
+  }
+  if (header->type != kRecordType || header->format_version != kRecordFormat) {
+    return invalidArgument("not a feedback record of format " + std::to_string(kRecordFormat) +
+                           " (it holds a '" + header->type + "' of format " +
+                           std::to_string(header->format_version) + ")");
+  }
+  ByteReader in(payload);
+  const std::uint32_t count = in.u32();
+  if (!in.ok() || count > in.remaining()) {
+    return corrupt("bad tensor count");
+  }
+  TensorMap observations;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    auto tensor = readTensor(in);
+    if (!tensor.ok()) {
+      return tensor.status();
+    }
+    if (observations.find(tensor->first) != nullptr) {
+      return corrupt("tensor '" + tensor->first + "' appears twice");
+    }
+    observations.set(std::move(tensor->first), std::move(tensor->second));
+  }
+  if (!in.atEnd()) {
+    return corrupt(std::to_string(in.remaining()) + " bytes after the last tensor");
+  }
+  return observations;
+}
+
+Expected<std::string> savedStateIdentity(const Model& model) {
+  std::string payload;
+  Status saved = guard("saving the model to name its trained state",
+                       [&] { return model.save(payload); });
+  if (!saved.ok()) {
+    return saved;
+  }
+  return Sha256::of(payload);
+}
+
+Status replayFeedback(const std::string& model, OnlineLearning& learning,
+                      const std::shared_ptr<Storage>& storage, FeedbackState& state) {
+  const std::string prefix = feedbackPrefix(model, state.identity);
+  auto keys = storage->list(prefix);
+  if (!keys.ok()) {
+    return Status(keys.status().code(), "model '" + model + "': cannot list its feedback under '" +
+                                            prefix + "' in " + storage->describe() + ": " +
+                                            keys.status().message());
+  }
+  std::uint64_t last = 0;
+  for (const std::string& key : *keys) {
+    auto refuse = [&](const Status& why) {
+      return Status(why.code(),
+                    "model '" + model + "': feedback record '" + key + "' in " +
+                        storage->describe() + " cannot be replayed: " + why.message() +
+                        "; the version is not served. Remove that key to serve it without "
+                        "the observations the record held");
+    };
+    const std::optional<std::uint64_t> sequence =
+        key.find('/', prefix.size()) == std::string::npos ? sequenceOf(key) : std::nullopt;
+    if (!sequence) {
+      return refuse(invalidArgument("the key does not end in a 20-digit batch number from 1"));
+    }
+    auto bytes = readBlob(*storage, key);
+    if (!bytes.ok()) {
+      return refuse(bytes.status());
+    }
+    auto observations = decodeFeedbackRecord(*bytes);
+    if (!observations.ok()) {
+      return refuse(observations.status());
+    }
+    Status learned = guard("learn", [&] { return learning.learn(*observations); });
+    if (!learned.ok()) {
+      return refuse(learned);
+    }
+    last = *sequence;
+  }
+  state.next_sequence = last + 1;
+  state.replayed_from = storage;
+  return okStatus();
+}
+
+Expected<LearnResult> learnAndPersist(const std::string& model, const std::string& version,
+                                      OnlineLearning& learning, const TensorMap& observations,
+                                      std::int64_t rows, Storage* storage, FeedbackState& state) {
+  Status learned = guard("learn", [&] { return learning.learn(observations); });
+  if (!learned.ok()) {
+    return Status(learned.code(), "model '" + model + "' version '" + version +
+                                      "' did not learn the observations: " + learned.message());
+  }
+  LearnResult result;
+  result.version = version;
+  result.rows = static_cast<std::uint64_t>(rows);
+  if (storage == nullptr) {
+    return result;
+  }
+  std::string key;
+  Status written = guard("persisting feedback", [&] {
+    return writeNextRecord(*storage, model, encodeFeedbackRecord(observations), state, key);
+  });
+  if (!written.ok()) {
+    // kDataLoss (a 500, not a 503): resending would learn the batch twice.
+    return dataLoss("model '" + model + "' version '" + version + "' learned the " +
+                    std::to_string(rows) + " observations, but persisting them as '" + key +
+                    "' in " + storage->describe() + " failed: " + written.message() +
+                    "; they are live until the process ends and a restart will not replay "
+                    "them (do not send them again: they would be learned twice)");
+  }
+  result.persisted = true;
+  result.sequence = state.next_sequence++;
+  return result;
+}
+
+}  // namespace aimass::core
