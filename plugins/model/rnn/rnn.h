@@ -134,6 +134,8 @@ class Rnn final : public Model, public GradientTraining, public StreamingPredict
   Status generate(const TensorMap& inputs, const PredictOptions& options, TensorMap* outputs,
                   const Emit* emit) const;
   Expected<std::vector<std::int64_t>> encode(std::string_view text, std::size_t row) const;
+  /// Text rows -> tokens padded with 0 [N, longest] and their lengths.
+  Status encodeRows(const Tensor& text, Tensor& tokens, std::vector<std::int64_t>& lengths) const;
   Status readTokens(const TensorMap& inputs, bool allow_state, Tensor& tokens,
                     std::vector<std::int64_t>& lengths, const Tensor** state) const;
 

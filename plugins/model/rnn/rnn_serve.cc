@@ -124,6 +124,32 @@ Expected<std::vector<std::int64_t>> Rnn::encode(std::string_view text, std::size
   return out;
 }
 
+Status Rnn::encodeRows(const Tensor& text, Tensor& tokens,
+                       std::vector<std::int64_t>& lengths) const {
+  const bool lm = task_ == RnnTask::kLanguageModel;
+  std::vector<std::vector<std::int64_t>> rows;
+  std::size_t longest = 0;
+  for (std::size_t r = 0; r < text.strings().size(); ++r) {
+    auto encoded = encode(text.strings()[r], r);
+    if (!encoded.ok()) {
+      return encoded.status();
+    }
+    if (encoded->empty() && !lm) {
+      return invalidArgument("model.rnn: text of row " + std::to_string(r) + " is empty");
+    }
+    longest = std::max(longest, encoded->size());
+    rows.push_back(std::move(encoded).value());
+  }
+  const auto n = static_cast<std::int64_t>(rows.size());
+  tokens = Tensor::zeros(DType::kInt64, {n, static_cast<std::int64_t>(longest)});
+  lengths.clear();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::copy(rows[r].begin(), rows[r].end(), tokens.data<std::int64_t>() + r * longest);
+    lengths.push_back(static_cast<std::int64_t>(rows[r].size()));
+  }
+  return okStatus();
+}
+
 Status Rnn::readTokens(const TensorMap& inputs, bool allow_state, Tensor& tokens,
                        std::vector<std::int64_t>& lengths, const Tensor** state) const {
   const Tensor *text = nullptr, *given = nullptr, *given_lengths = nullptr;
@@ -156,26 +182,7 @@ Status Rnn::readTokens(const TensorMap& inputs, bool allow_state, Tensor& tokens
       return invalidArgument("input 'text' must be BYTES [N>0] (without 'lengths'), got " +
                              described(*text));
     }
-    std::vector<std::vector<std::int64_t>> rows;
-    std::size_t longest = 0;
-    for (std::size_t r = 0; r < text->strings().size(); ++r) {
-      auto encoded = encode(text->strings()[r], r);
-      if (!encoded.ok()) {
-        return encoded.status();
-      }
-      if (encoded->empty() && !lm) {
-        return invalidArgument("model.rnn: text of row " + std::to_string(r) + " is empty");
-      }
-      longest = std::max(longest, encoded->size());
-      rows.push_back(std::move(encoded).value());
-    }
-    const auto n = static_cast<std::int64_t>(rows.size());
-    tokens = Tensor::zeros(DType::kInt64, {n, static_cast<std::int64_t>(longest)});
-    lengths.clear();
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      std::copy(rows[r].begin(), rows[r].end(), tokens.data<std::int64_t>() + r * longest);
-      lengths.push_back(static_cast<std::int64_t>(rows[r].size()));
-    }
+    AIMASS_RETURN_IF_ERROR(encodeRows(*text, tokens, lengths));
   } else {
     if (given->dtype() != DType::kInt64 || given->rank() != 2 || given->dim(0) <= 0 ||
         (!lm && given->dim(1) <= 0)) {
