@@ -115,6 +115,7 @@ Expected<std::unique_ptr<RnnPass>> RnnPass::make(const Rnn& model, std::int64_t 
   pass->steps = steps;
   pass->rows = rows;
   pass->training = training;
+  pass->threads = threads;
   pass->context = *context;
   const RnnOptions& o = model.options_;
   const std::int64_t d_count = model.directions(), h = o.hidden;
@@ -174,15 +175,6 @@ Expected<std::unique_ptr<RnnPass>> RnnPass::make(const Rnn& model, std::int64_t 
       return head.status();
     }
     pass->head = std::move(head).value();
-    if (model.task_ != RnnTask::kForecast) {
-      auto ce =
-          compute::SoftmaxCrossEntropy::create(pass->context, pass->head_rows, model.outputs_);
-      if (!ce.ok()) {
-        return ce.status();
-      }
-      pass->cross_entropy = std::move(ce).value();
-      pass->log_probabilities = Tensor(DType::kFloat32, {pass->head_rows, model.outputs_});
-    }
     pass->lengths.assign(static_cast<std::size_t>(rows), steps);
     pass->labels.assign(lm ? static_cast<std::size_t>(steps * rows) : 0, 0);
     return okStatus();

@@ -35,9 +35,9 @@ struct RnnPass {
   Tensor d_x0;
   std::vector<std::int64_t> lengths;  ///< per row
   std::vector<std::int64_t> labels;   ///< LM: next tokens in time-major order
-  Tensor features, logits, log_probabilities, d_logits, d_features;
+  Tensor features, logits, d_logits, d_features;
   std::unique_ptr<compute::FullyConnected> head;
-  std::unique_ptr<compute::SoftmaxCrossEntropy> cross_entropy;
+  int threads = 1;  ///< of the loss's rows (OpenMP)
 
   /// kInternal / kResourceExhausted when oneDNN or memory fails.
   static Expected<std::unique_ptr<RnnPass>> make(const Rnn& model, std::int64_t steps,

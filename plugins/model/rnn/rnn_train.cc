@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // model.rnn: one pass (forward, loss, backward) over a batch.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "rnn.h"
@@ -66,6 +67,48 @@ const float* initialState(const std::vector<Tensor>* initial, std::int64_t l, in
     return nullptr;
   }
   return (*initial)[static_cast<std::size_t>(l * (lstm ? 2 : 1) + which)].data<float>();
+}
+
+/// Mean softmax cross-entropy of [rows, classes] logits against `labels`, and when `grad` is
+/// not null its gradient (softmax - onehot) / rows; rows split over `threads` OpenMP threads
+/// (the language model's head has T x N rows of the whole vocabulary). kInvalidArgument naming
+/// the first row whose label is outside [0, classes).
+Expected<double> softmaxCrossEntropy(const float* logits, const std::int64_t* labels,
+                                     std::int64_t rows, std::int64_t classes, float* grad,
+                                     int threads) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    if (labels[r] < 0 || labels[r] >= classes) {
+      return invalidArgument("model.rnn: label " + std::to_string(labels[r]) + " of row " +
+                             std::to_string(r) + " is outside [0, " + std::to_string(classes) +
+                             ")");
+    }
+  }
+  double total = 0;
+  const float scale = 1.0f / static_cast<float>(rows);
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : total)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* z = logits + r * classes;
+    const float top = *std::max_element(z, z + classes);
+    float sum = 0;
+    if (grad != nullptr) {
+      float* g = grad + r * classes;
+      for (std::int64_t c = 0; c < classes; ++c) {
+        g[c] = std::exp(z[c] - top);
+        sum += g[c];
+      }
+      const float norm = scale / sum;
+      for (std::int64_t c = 0; c < classes; ++c) {
+        g[c] *= norm;
+      }
+      g[labels[r]] -= scale;
+    } else {
+      for (std::int64_t c = 0; c < classes; ++c) {
+        sum += std::exp(z[c] - top);
+      }
+    }
+    total += static_cast<double>(std::log(sum) + top - z[labels[r]]);
+  }
+  return total / static_cast<double>(rows);
 }
 
 }  // namespace
@@ -205,8 +248,7 @@ Expected<double> Rnn::headLoss(RnnPass& pass, const Batch& batch, bool backward)
       }
       labels = pass.labels.data();
     }
-    loss =
-        pass.cross_entropy->compute(logits, labels, pass.log_probabilities.data<float>(), d_logits);
+    loss = softmaxCrossEntropy(logits, labels, pass.head_rows, outputs_, d_logits, pass.threads);
   }
   return loss;
 }
