@@ -90,6 +90,72 @@ struct RnnLayer::Impl {
   memory dy, dx, dx_scratch, d_h0, d_c0, d_hT, d_cT, d_bias;
 };
 
+namespace {
+
+/// The weight layouts and workspace the primitives chose.
+struct Layouts {
+  memory::desc fwd_wl, fwd_wi, bwd_wl, bwd_wi, d_wl, d_wi, workspace;
+};
+
+/// Builds the forward (and, for training, backward) primitive of `s` into m.forward and
+/// m.backward, weights in whatever layout oneDNN prefers. Throws dnnl::error.
+Layouts buildPrimitives(RnnLayer::Impl& m, const RnnLayerShape& s, const dnnl::engine& engine) {
+  const bool lstm = s.cell == Cell::kLstm;
+  const std::int64_t g = weightGates(s.cell);
+  const memory::desc wl_any({1, 1, s.inputs, g, s.hidden}, kF32, Tag::any);
+  const memory::desc wi_any({1, 1, s.hidden, g, s.hidden}, kF32, Tag::any);
+  const auto prop =
+      s.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  Layouts out;
+  if (lstm) {
+    dnnl::lstm_forward::primitive_desc fwd(
+        dnnl::lstm_forward::desc(prop, kLeftToRight, m.layer_in, m.iter, m.iter, wl_any, wi_any,
+                                 m.bias, m.layer_out, m.iter, m.iter),
+        engine);
+    m.forward = dnnl::lstm_forward(fwd);
+    out.fwd_wl = fwd.weights_layer_desc();
+    out.fwd_wi = fwd.weights_iter_desc();
+    out.workspace = fwd.workspace_desc();
+    if (s.training) {
+      dnnl::lstm_backward::primitive_desc bwd(
+          dnnl::lstm_backward::desc(dnnl::prop_kind::backward, kLeftToRight, m.layer_in, m.iter,
+                                    m.iter, wl_any, wi_any, m.bias, m.layer_out, m.iter, m.iter,
+                                    m.layer_in, m.iter, m.iter, wl_any, wi_any, m.bias, m.layer_out,
+                                    m.iter, m.iter),
+          engine, fwd);
+      m.backward = dnnl::lstm_backward(bwd);
+      out.bwd_wl = bwd.weights_layer_desc();
+      out.bwd_wi = bwd.weights_iter_desc();
+      out.d_wl = bwd.diff_weights_layer_desc();
+      out.d_wi = bwd.diff_weights_iter_desc();
+    }
+  } else {
+    dnnl::lbr_gru_forward::primitive_desc fwd(
+        dnnl::lbr_gru_forward::desc(prop, kLeftToRight, m.layer_in, m.iter, wl_any, wi_any, m.bias,
+                                    m.layer_out, m.iter),
+        engine);
+    m.forward = dnnl::lbr_gru_forward(fwd);
+    out.fwd_wl = fwd.weights_layer_desc();
+    out.fwd_wi = fwd.weights_iter_desc();
+    out.workspace = fwd.workspace_desc();
+    if (s.training) {
+      dnnl::lbr_gru_backward::primitive_desc bwd(
+          dnnl::lbr_gru_backward::desc(dnnl::prop_kind::backward, kLeftToRight, m.layer_in, m.iter,
+                                       wl_any, wi_any, m.bias, m.layer_out, m.iter, m.layer_in,
+                                       m.iter, wl_any, wi_any, m.bias, m.layer_out, m.iter),
+          engine, fwd);
+      m.backward = dnnl::lbr_gru_backward(bwd);
+      out.bwd_wl = bwd.weights_layer_desc();
+      out.bwd_wi = bwd.weights_iter_desc();
+      out.d_wl = bwd.diff_weights_layer_desc();
+      out.d_wi = bwd.diff_weights_iter_desc();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 RnnLayer::RnnLayer(RnnLayerShape shape) : shape_(shape) {}
 RnnLayer::~RnnLayer() = default;
 
@@ -102,7 +168,6 @@ Expected<std::unique_ptr<RnnLayer>> RnnLayer::create(const dnnl::engine& engine,
   }
   std::unique_ptr<RnnLayer> layer(new RnnLayer(s));
   auto impl = std::make_unique<Impl>();
-  const bool lstm = s.cell == Cell::kLstm;
   Status status = dnnlCall("layer", [&] {
     Impl& m = *impl;
     m.engine = engine;
@@ -113,57 +178,10 @@ Expected<std::unique_ptr<RnnLayer>> RnnLayer::create(const dnnl::engine& engine,
     m.weights_layer = memory::desc({1, 1, s.inputs, g, s.hidden}, kF32, Tag::ldigo);
     m.weights_iter = memory::desc({1, 1, s.hidden, g, s.hidden}, kF32, Tag::ldigo);
     m.bias = memory::desc({1, 1, gb, s.hidden}, kF32, Tag::ldgo);
-    const memory::desc wl_any({1, 1, s.inputs, g, s.hidden}, kF32, Tag::any);
-    const memory::desc wi_any({1, 1, s.hidden, g, s.hidden}, kF32, Tag::any);
-    const memory::desc none;
-    const auto prop =
-        s.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-    memory::desc fwd_wl, fwd_wi, bwd_wl, bwd_wi, d_wl, d_wi, workspace;
-    if (lstm) {
-      dnnl::lstm_forward::primitive_desc fwd(
-          dnnl::lstm_forward::desc(prop, kLeftToRight, m.layer_in, m.iter, m.iter, wl_any, wi_any,
-                                   m.bias, m.layer_out, m.iter, m.iter),
-          engine);
-      m.forward = dnnl::lstm_forward(fwd);
-      fwd_wl = fwd.weights_layer_desc();
-      fwd_wi = fwd.weights_iter_desc();
-      workspace = fwd.workspace_desc();
-      if (s.training) {
-        dnnl::lstm_backward::primitive_desc bwd(
-            dnnl::lstm_backward::desc(dnnl::prop_kind::backward, kLeftToRight, m.layer_in, m.iter,
-                                      m.iter, wl_any, wi_any, m.bias, m.layer_out, m.iter, m.iter,
-                                      m.layer_in, m.iter, m.iter, wl_any, wi_any, m.bias,
-                                      m.layer_out, m.iter, m.iter),
-            engine, fwd);
-        m.backward = dnnl::lstm_backward(bwd);
-        bwd_wl = bwd.weights_layer_desc();
-        bwd_wi = bwd.weights_iter_desc();
-        d_wl = bwd.diff_weights_layer_desc();
-        d_wi = bwd.diff_weights_iter_desc();
-      }
-    } else {
-      dnnl::lbr_gru_forward::primitive_desc fwd(
-          dnnl::lbr_gru_forward::desc(prop, kLeftToRight, m.layer_in, m.iter, wl_any, wi_any,
-                                      m.bias, m.layer_out, m.iter),
-          engine);
-      m.forward = dnnl::lbr_gru_forward(fwd);
-      fwd_wl = fwd.weights_layer_desc();
-      fwd_wi = fwd.weights_iter_desc();
-      workspace = fwd.workspace_desc();
-      if (s.training) {
-        dnnl::lbr_gru_backward::primitive_desc bwd(
-            dnnl::lbr_gru_backward::desc(dnnl::prop_kind::backward, kLeftToRight, m.layer_in,
-                                         m.iter, wl_any, wi_any, m.bias, m.layer_out, m.iter,
-                                         m.layer_in, m.iter, wl_any, wi_any, m.bias, m.layer_out,
-                                         m.iter),
-            engine, fwd);
-        m.backward = dnnl::lbr_gru_backward(bwd);
-        bwd_wl = bwd.weights_layer_desc();
-        bwd_wi = bwd.weights_iter_desc();
-        d_wl = bwd.diff_weights_layer_desc();
-        d_wi = bwd.diff_weights_iter_desc();
-      }
-    }
+    const Layouts chosen = buildPrimitives(m, s, engine);
+    const memory::desc &fwd_wl = chosen.fwd_wl, &fwd_wi = chosen.fwd_wi, &bwd_wl = chosen.bwd_wl;
+    const memory::desc &bwd_wi = chosen.bwd_wi, &d_wl = chosen.d_wl, &d_wi = chosen.d_wi;
+    const memory::desc& workspace = chosen.workspace;
     m.x = memory(m.layer_in, engine, DNNL_MEMORY_NONE);
     m.y = memory(m.layer_out, engine, DNNL_MEMORY_NONE);
     m.h0 = memory(m.iter, engine, DNNL_MEMORY_NONE);
