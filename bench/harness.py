@@ -183,6 +183,21 @@ def workload_w4(args):
     return a, p, p["s_per_epoch"] / a["s_per_epoch"]
 
 
+def workload_w5(args):
+    # bench/w5 (w5/w5.cc): model.rnn (GRU, byte vocabulary, embedding 64, hidden 256) with
+    # optimizer.adam lr 2e-3, 200 steps of 32 contiguous streams x 64 bytes of
+    # /usr/share/common-licenses, state carried; the peer is PyTorch's nn.GRU on the same layout.
+    w5 = os.path.join(args.build, "bench", "w5")
+    mine, theirs = [], []
+    for run_index in range(args.runs):
+        out, _, _ = run([w5, "--threads", str(args.threads), "--seed", str(run_index + 1)],
+                        aimass_env(args.threads, run_index + 1), "bench/w5")
+        mine.append(last_json_line(out, "bench/w5"))
+        theirs.append(run_peer("w5_torch.py", args.threads, run_index + 1))
+    a, p = medians(mine), medians(theirs)
+    return a, p, a["chars_per_s"] / p["chars_per_s"]
+
+
 def workload_w9(args):
     config = os.path.join(ROOT, "configs", "quickstart.yaml")
     mine, theirs = [], []
@@ -848,7 +863,8 @@ def workload_w11(args):
 
 
 WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W3": workload_w3,
-             "W4": workload_w4, "W6": workload_w6,
+             "W4": workload_w4,
+             "W5": workload_w5, "W6": workload_w6,
              "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "W11": workload_w11,
              "registry": workload_registry,
              "tracking": workload_tracking}

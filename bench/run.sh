@@ -5,7 +5,7 @@
 # ratio: how many times aimass is ahead on the workload's main speed figure (> 1: ahead).
 # Each run also appends a row to bench/RESULTS.md unless --no-record is given.
 #
-#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W3 W4 W6 W7 W9 W10 W11
+#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W3 W4 W5 W6 W7 W9 W10 W11
 #                                                         registry tracking, or all
 #
 # Builds an optimised tree (RelWithDebInfo, the flags the tests run with: -O2 -g) with the
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-implemented=(W0 W1 W2 W3 W4 W6 W7 W9 W10 W11 registry tracking)
+implemented=(W0 W1 W2 W3 W4 W5 W6 W7 W9 W10 W11 registry tracking)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...  (WORKLOAD: ${implemented[*]} or all)"
 
 record=1
@@ -80,6 +80,7 @@ if [ -n "${AIMASS_BENCH_BUILD:-}" ]; then
     if [ "$w" = W0 ]; then needed+=("$build/bench/gemm"); fi
     if [ "$w" = W3 ]; then needed+=("$build/bench/w3"); fi
     if [ "$w" = W4 ]; then needed+=("$build/bench/w4"); fi
+    if [ "$w" = W5 ]; then needed+=("$build/bench/w5"); fi
     if [ "$w" = W7 ]; then needed+=("$build/bench/w7"); fi
     if [ "$w" = registry ]; then needed+=("$build/bench/registry_bench"); fi
     if [ "$w" = W10 ]; then needed+=("$build/bench/attack"); fi

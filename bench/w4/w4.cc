@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../bench_node.h"
 #include "aimass/core/host_services.h"
 #include "aimass/core/plugin_loader.h"
 #include "aimass/core/type_registry.h"
@@ -32,31 +33,10 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-/// A node of `type` made by its factory with its defaults and `values`.
 aimass::Expected<std::shared_ptr<aimass::Node>> make(
     const aimass::core::TypeRegistry& registry, aimass::Host& host, const std::string& type,
     const std::vector<std::pair<std::string, aimass::ParamValue>>& values) {
-  const auto* registered = registry.find(type);
-  if (registered == nullptr) {
-    return aimass::notFound("no node type " + type + " (is its plugin built?)");
-  }
-  aimass::NodeConfig config("w4", type, &host);
-  for (const auto& param : registered->type.params) {
-    if (!std::holds_alternative<std::monostate>(param.default_value)) {
-      config.setValue(param.name, param.default_value);
-    }
-  }
-  for (const auto& [name, value] : values) {
-    config.setValue(name, value);
-  }
-  auto node = registered->type.factory(config);
-  if (!node.ok()) {
-    return node.status();
-  }
-  return std::shared_ptr<aimass::Node>(std::move(node).value().release(),
-                                       [library = registered->library](aimass::Node* n) {
-                                         delete n;
-                                       });
+  return aimass::bench::makeNode(registry, host, "w4", type, values);
 }
 
 class EpochTimer final : public aimass::FitObserver {

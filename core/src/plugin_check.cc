@@ -13,6 +13,7 @@
 #include "aimass/core/plugin_loader.h"
 #include "aimass/testing/conformance.h"
 #include "aimass/testing/recommender_conformance.h"
+#include "aimass/testing/sequence_conformance.h"
 #include "aimass/util/json_writer.h"
 #include "param_conversion.h"
 
@@ -316,11 +317,13 @@ class TypeChecker {
     // the node is destroyed before the host and the scratch folder it may use.
     testing::CheckResults results;
     Status ran = guard("conformance suite", [&] {
-      // Recommenders take ids, not features: they get their own suite.
+      // Recommenders take ids and sequence models tokens, not features: each kind gets its
+      // own suite.
       auto* model = made->kind() == NodeKind::kModel ? static_cast<Model*>(made.get()) : nullptr;
-      results = model != nullptr && model->schema().task == Task::kRecommendation
-                    ? testing::checkRecommender(*model)
-                    : testing::runConformance(*made, host);
+      const Task task = model != nullptr ? model->schema().task : Task::kOther;
+      results = task == Task::kRecommendation ? testing::checkRecommender(*model)
+                : task == Task::kSequence     ? testing::checkSequenceModel(*model)
+                                              : testing::runConformance(*made, host);
     });
     for (const auto& result : results) {
       add(result.name, result.passed, result.detail);
