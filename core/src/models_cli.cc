@@ -145,10 +145,8 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
   const bool one_version = reference.find_first_of("/@") != std::string::npos;
   if (one_version) {
     AIMASS_ASSIGN_OR_RETURN(ModelVersionInfo v, verifiedModelVersion(registry, reference));
-    // The lineage is in the registry's own record (ModelVersionInfo of the SDK has no field).
-    AIMASS_ASSIGN_OR_RETURN(ModelVersion record, registry.getVersion(v.model, v.version));
     if (as_json) {
-      out << modelVersionJsonWithParent(v, record.parent);
+      out << modelVersionJson(v);
       return Status();
     }
     out << "model     " << v.model << "\n"
@@ -162,24 +160,15 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
         << "code      " << (v.code_version.empty() ? "-" : v.code_version) << "\n"
         << "by        " << (v.created_by.empty() ? "-" : v.created_by) << "\n"
         << "metrics   " << metricsText(v.metrics) << "\n"
-        << "parent    " << (record.parent.empty() ? "-" : record.parent) << "\n";
+        << "parent    " << (v.parent.empty() ? "-" : v.parent) << "\n";
     for (const auto& [name, value] : v.tags) {
       out << "tag       " << name << "=" << value << "\n";
     }
     return Status();
   }
   AIMASS_ASSIGN_OR_RETURN(ModelInfo model, modelInfo(registry, reference));
-  AIMASS_ASSIGN_OR_RETURN(std::vector<ModelVersion> records, registry.listVersions(reference));
-  std::map<std::int64_t, std::string> parent_of;
-  for (const auto& record : records) {
-    parent_of[record.version] = record.parent;
-  }
-  std::vector<std::string> parents;
-  for (const auto& v : model.versions) {
-    parents.push_back(parent_of[v.version]);
-  }
   if (as_json) {
-    out << modelJsonWithParents(model, &parents);
+    out << modelJson(model);
     return Status();
   }
   std::vector<std::vector<std::string>> rows = {
@@ -187,8 +176,7 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
   for (std::size_t i = 0; i < model.versions.size(); ++i) {
     const ModelVersionInfo& v = model.versions[i];
     rows.push_back({std::to_string(v.version), formatUtcTime(v.created_unix_ms), v.node_type,
-                    joined(v.aliases), metricsText(v.metrics),
-                    parents[i].empty() ? "-" : parents[i]});
+                    joined(v.aliases), metricsText(v.metrics), v.parent.empty() ? "-" : v.parent});
   }
   out << textTable(rows);
   return Status();

@@ -72,6 +72,7 @@ ModelVersionInfo modelVersionInfo(const ModelVersion& v, std::vector<std::string
   info.metrics = v.metrics;
   info.tags = v.tags;
   info.aliases = std::move(aliases);
+  info.parent = v.parent;
   return info;
 }
 

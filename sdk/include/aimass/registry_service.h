@@ -51,6 +51,9 @@ struct ModelVersionInfo {
   std::map<std::string, double> metrics;
   std::map<std::string, std::string> tags;
   std::vector<std::string> aliases;  ///< names of the aliases pointing at it, sorted
+  /// The version it was fine-tuned from ("NAME/VERSION", job.train's init_from); empty for a
+  /// model trained from scratch.
+  std::string parent;
 };
 
 /// A named pointer at one version ("champion") and the targets it had before, oldest first.

@@ -20,12 +20,9 @@
 namespace aimass {
 
 /// One version as an object: `models show NAME/VERSION --json`, and each of `models show NAME`.
-/// With a non-empty `parent` (the host's CLI, which reads the registry record itself) a
-/// "parent" field follows "aliases": the lineage "NAME/VERSION" job.train's init_from records.
-/// frontend.http has no lineage to give (ModelVersionInfo does not carry it), so versions
-/// without a parent print the same for both.
-inline void writeModelVersionJson(JsonWriter& json, const ModelVersionInfo& v,
-                                  const std::string* parent = nullptr) {
+/// A "parent" field follows "aliases" for a version fine-tuned from another (job.train's
+/// init_from records the lineage "NAME/VERSION").
+inline void writeModelVersionJson(JsonWriter& json, const ModelVersionInfo& v) {
   json.beginObject();
   json.key("model").value(v.model);
   json.key("version").value(v.version);
@@ -55,24 +52,16 @@ inline void writeModelVersionJson(JsonWriter& json, const ModelVersionInfo& v,
     json.value(alias);
   }
   json.endArray();
-  if (parent != nullptr && !parent->empty()) {
-    json.key("parent").value(*parent);
+  if (!v.parent.empty()) {
+    json.key("parent").value(v.parent);
   }
   json.endObject();
 }
 
-/// `models show NAME/VERSION --json` as frontend.http answers it (no lineage).
+/// `models show NAME/VERSION --json`.
 inline std::string modelVersionJson(const ModelVersionInfo& version) {
   JsonWriter json;
   writeModelVersionJson(json, version);
-  return json.str();
-}
-
-/// `models show NAME/VERSION --json` with the lineage (see writeModelVersionJson()).
-inline std::string modelVersionJsonWithParent(const ModelVersionInfo& version,
-                                              const std::string& parent) {
-  JsonWriter json;
-  writeModelVersionJson(json, version, &parent);
   return json.str();
 }
 
@@ -108,28 +97,20 @@ inline std::string modelListJson(const std::vector<ModelSummary>& models) {
   return json.str();
 }
 
-/// `models show NAME --json`; `parents`, when not null, holds each version's parent (see
-/// writeModelVersionJson()), in the order of model.versions.
-inline std::string modelJsonWithParents(const ModelInfo& model,
-                                        const std::vector<std::string>* parents) {
+/// `models show NAME --json`.
+inline std::string modelJson(const ModelInfo& model) {
   JsonWriter json;
   json.beginObject();
   json.key("model").value(model.model);
   json.key("aliases");
   writeAliasMapJson(json, model.aliases);
   json.key("versions").beginArray();
-  for (std::size_t i = 0; i < model.versions.size(); ++i) {
-    const bool has_parent = parents != nullptr && i < parents->size();
-    writeModelVersionJson(json, model.versions[i], has_parent ? &(*parents)[i] : nullptr);
+  for (const auto& version : model.versions) {
+    writeModelVersionJson(json, version);
   }
   json.endArray();
   json.endObject();
   return json.str();
-}
-
-/// `models show NAME --json` as frontend.http answers it (no lineage).
-inline std::string modelJson(const ModelInfo& model) {
-  return modelJsonWithParents(model, nullptr);
 }
 
 /// An alias after a promote or rollback.
