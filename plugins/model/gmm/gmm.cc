@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "aimass/byte_io.h"
+#include "aimass/util/cholesky.h"
 #include "kmeans_engine.h"
 
 namespace aimass::plugins::model {
@@ -19,28 +20,16 @@ constexpr double kLogTwoPi = 1.8378770664093453;
 /// k-means iterations of the `kmeans` start (it only has to find the blobs roughly).
 constexpr std::int64_t kInitIterations = 20;
 
-/// Factorises the symmetric `a` (d x d, row-major) in place into its lower Cholesky factor;
-/// false when it is not positive definite.
+/// Factorises the symmetric `a` (d x d, row-major) in place into its lower Cholesky factor
+/// with a clean (zero) upper triangle; false when it is not positive definite.
 bool choleskyLower(double* a, std::int64_t d) {
-  for (std::int64_t j = 0; j < d; ++j) {
-    double pivot = a[j * d + j];
-    for (std::int64_t m = 0; m < j; ++m) {
-      pivot -= a[j * d + m] * a[j * d + m];
-    }
-    if (!(pivot > 0) || !std::isfinite(pivot)) {
-      return false;
-    }
-    const double l = std::sqrt(pivot);
-    a[j * d + j] = l;
-    for (std::int64_t i = j + 1; i < d; ++i) {
-      double s = a[i * d + j];
-      for (std::int64_t m = 0; m < j; ++m) {
-        s -= a[i * d + m] * a[j * d + m];
-      }
-      a[i * d + j] = s / l;
-    }
-    for (std::int64_t i = 0; i < j; ++i) {
-      a[i * d + j] = 0;  // keep the upper triangle clean
+  const auto n = static_cast<std::size_t>(d);
+  if (cholesky(a, n) != n) {
+    return false;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n; ++j) {
+      a[i * n + j] = 0;
     }
   }
   return true;

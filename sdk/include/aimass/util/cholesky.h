@@ -5,7 +5,8 @@
 // themselves; nothing of it crosses the plugin boundary.
 //
 // Dense Cholesky factorisation and solve for the small symmetric positive definite systems of
-// closed-form fits (model.linear's normal equations, model.mf's per-user ridge steps).
+// closed-form fits (model.linear's normal equations, model.mf's per-user ridge steps) and
+// model.gmm's covariances.
 
 #include <cmath>
 #include <cstddef>
@@ -18,8 +19,9 @@ namespace aimass {
 inline constexpr double kCholeskyPivotTolerance = 1e-10;
 
 /// Factorises the symmetric positive definite `a` (n x n, row-major) in place into its lower
-/// Cholesky factor. Returns the index of the first pivot that is not positive enough, or n.
-inline std::size_t cholesky(std::vector<double>& a, std::size_t n) {
+/// Cholesky factor; the upper triangle is left as it was. Returns the index of the first pivot
+/// that is not positive enough (relative to its original diagonal, or not finite), or n.
+inline std::size_t cholesky(double* a, std::size_t n) {
   std::vector<double> diagonal(n);
   for (std::size_t i = 0; i < n; ++i) {
     diagonal[i] = a[i * n + i];
@@ -29,7 +31,7 @@ inline std::size_t cholesky(std::vector<double>& a, std::size_t n) {
     for (std::size_t k = 0; k < j; ++k) {
       d -= a[j * n + k] * a[j * n + k];
     }
-    if (!(d > kCholeskyPivotTolerance * diagonal[j]) || !(d > 0)) {
+    if (!(d > kCholeskyPivotTolerance * diagonal[j]) || !(d > 0) || !std::isfinite(d)) {
       return j;
     }
     const double l = std::sqrt(d);
@@ -44,6 +46,9 @@ inline std::size_t cholesky(std::vector<double>& a, std::size_t n) {
   }
   return n;
 }
+
+/// cholesky() of a whole vector holding one n x n matrix.
+inline std::size_t cholesky(std::vector<double>& a, std::size_t n) { return cholesky(a.data(), n); }
 
 /// Solves L L' x = b in place for the factor from cholesky().
 inline void choleskySolve(const std::vector<double>& l, std::size_t n, double* b) {
