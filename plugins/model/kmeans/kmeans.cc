@@ -2,47 +2,18 @@
 #include "kmeans.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <utility>
 
 #include "aimass/byte_io.h"
+#include "aimass/util/csv_text.h"
 
 namespace aimass::plugins::model {
 
 namespace {
 
 constexpr char kName[] = "model.kmeans";
-
-/// Parses one CSV field as a finite float; false when it is not one.
-bool parseNumber(std::string_view field, float& out) {
-  while (!field.empty() && (field.front() == ' ' || field.front() == '\t')) {
-    field.remove_prefix(1);
-  }
-  while (!field.empty() && (field.back() == ' ' || field.back() == '\t' || field.back() == '\r')) {
-    field.remove_suffix(1);
-  }
-  if (!field.empty() && field.front() == '+') {
-    field.remove_prefix(1);
-  }
-  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), out);
-  return error == std::errc() && end == field.data() + field.size() && std::isfinite(out);
-}
-
-std::vector<std::string_view> splitFields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = line.find(',', start);
-    fields.push_back(line.substr(start, comma - start));
-    if (comma == std::string_view::npos) {
-      return fields;
-    }
-    start = comma + 1;
-  }
-}
 
 /// One mini-batch step (Sculley 2010): assigns the batch's rows to `centres`, then moves each
 /// centre towards the mean of its rows with the learning rate 1 / (rows it has taken so far,
@@ -94,38 +65,37 @@ double miniBatchStep(const PointSet& batch, std::vector<float>& centres, std::ve
 }  // namespace
 
 Expected<std::vector<float>> readCentresCsv(const std::string& path, std::int64_t clusters) {
-  std::ifstream in(path);
-  if (!in) {
-    return invalidArgument("model.kmeans: cannot open the centres file '" + path + "'");
+  std::string text;
+  Status read = readCsvFile(path, text);
+  if (!read.ok()) {
+    return invalidArgument("model.kmeans: cannot open the centres file '" + path +
+                           "': " + read.message());
   }
+  CsvRecordReader reader(csvWithoutByteOrderMark(text), ',', path);
+  std::vector<std::string_view> fields;
   std::vector<float> values;
   std::size_t columns = 0;
   std::int64_t rows = 0;
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
-      continue;
+  for (;;) {
+    AIMASS_ASSIGN_OR_RETURN(bool more, reader.next(fields));
+    if (!more) {
+      break;
     }
-    const auto fields = splitFields(line);
+    const std::string where = "'" + path + "' line " + std::to_string(reader.line());
     std::vector<float> row(fields.size());
-    bool numeric = true;
-    for (std::size_t c = 0; c < fields.size() && numeric; ++c) {
-      numeric = parseNumber(fields[c], row[c]);
-    }
-    const std::string where = "'" + path + "' line " + std::to_string(number);
-    if (!numeric) {
-      if (rows == 0 && columns == 0) {
-        columns = fields.size();  // a header line
-        continue;
-      }
-      for (std::size_t c = 0; c < fields.size(); ++c) {
-        float ignored = 0;
-        if (!parseNumber(fields[c], ignored)) {
-          return invalidArgument("model.kmeans: centres file " + where + " column " +
-                                 std::to_string(c + 1) + ": '" + std::string(fields[c]) +
-                                 "' is not a finite number");
+    for (std::size_t c = 0; c < fields.size(); ++c) {
+      if (auto problem = parseCsvFloat(fields[c], row[c])) {
+        if (rows == 0 && columns == 0) {
+          columns = fields.size();  // a header line: names, not numbers
+          row.clear();
+          break;
         }
+        return invalidArgument("model.kmeans: centres file " + where + " column " +
+                               std::to_string(c + 1) + ": " + *problem);
       }
+    }
+    if (row.empty()) {
+      continue;
     }
     if (columns != 0 && fields.size() != columns) {
       return invalidArgument("model.kmeans: centres file " + where + " has " +
