@@ -89,6 +89,8 @@ Status Runtime::run() {
       }
     }
     status = runJobs();
+    // Training prepares models for their data, which can change their inputs and outputs.
+    host_.servingRuntime().refresh();
   }
   // The serving settings apply once the jobs are done, so that `load` finds what they
   // registered; frontends start after that.

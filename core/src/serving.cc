@@ -1210,6 +1210,12 @@ void ServingRuntime::setBatching(std::string_view model, const BatchingOptions& 
   }
   // Give the affected versions a queue with the new settings; the old queue drains with the
   // requests already in it.
+  remake(model);
+}
+
+void ServingRuntime::refresh() { remake(""); }
+
+void ServingRuntime::remake(std::string_view model) {
   std::lock_guard serial(load_mutex_);
   std::vector<std::shared_ptr<Version>> affected;
   {

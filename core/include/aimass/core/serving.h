@@ -84,6 +84,11 @@ class ServingRuntime final : public ModelServing {
   std::string prometheusMetrics() const override;
   BatchingOptions batching(std::string_view model) const override;
   void setBatching(std::string_view model, const BatchingOptions& options) override;
+  /// Remakes every served version from its model as it is now (schema, batching), keeping its
+  /// statistics and online-learning state: the runtime calls it after the jobs, which may have
+  /// changed what a graph model takes and gives (a model.rnn becomes a forecaster or a
+  /// classifier only when it is prepared for its data).
+  void refresh();
   void setVersionPolicy(std::string_view model, const VersionPolicy& policy) override;
   Status setRepository(std::shared_ptr<Storage> storage) override;
   Expected<LearnResult> learn(std::string_view name, std::string_view version,
@@ -95,6 +100,9 @@ class ServingRuntime final : public ModelServing {
  private:
   using VersionMap = std::map<std::string, std::shared_ptr<Version>>;
   BatchingOptions batchingFor(std::string_view name) const;  // settings_mutex_ held
+  // Remakes the versions of `model` (all models when empty) with their current schema and the
+  // current batching settings; requests already running keep the old state.
+  void remake(std::string_view model);
   std::shared_ptr<Version> makeVersion(const std::string& name, const std::string& version,
                                        std::shared_ptr<const Model> model, std::string sha256,
                                        std::shared_ptr<VersionStats> stats,
