@@ -5,7 +5,6 @@
 // is then asked over HTTP to write text.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -15,6 +14,7 @@
 
 #include "aimass_server.h"
 #include "http_call.h"
+#include "oip_json.h"
 #include "scoped_env.h"
 #include "temp_dir.h"
 
@@ -25,21 +25,8 @@ using ::testing::HasSubstr;
 
 const fs::path kConfig = fs::path(AIMASS_SOURCE_DIR) / "configs" / "char_lm.yaml";
 
-Poco::JSON::Object::Ptr parse(const std::string& text) {
-  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
-}
-
-/// The output `name` of an OIP infer answer.
-Poco::JSON::Object::Ptr output(const Poco::JSON::Object::Ptr& answer, const std::string& name) {
-  Poco::JSON::Array::Ptr outputs = answer->getArray("outputs");
-  for (std::size_t i = 0; outputs && i < outputs->size(); ++i) {
-    Poco::JSON::Object::Ptr o = outputs->getObject(static_cast<unsigned>(i));
-    if (o->getValue<std::string>("name") == name) {
-      return o;
-    }
-  }
-  return nullptr;
-}
+using aimass::testing::inferOutput;
+using aimass::testing::parseObject;
 
 TEST(CharLmConfig, TrainsScoresSavesAndWritesTextOverHttp) {
 #ifndef AIMASS_HAVE_DATASET_TEXT
@@ -72,10 +59,10 @@ TEST(CharLmConfig, TrainsScoresSavesAndWritesTextOverHttp) {
       R"({"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["The licen"]}],)"
       R"( "parameters": {"max_tokens": 50, "temperature": 0.8}})");
   ASSERT_EQ(reply.status, 200) << reply.body << "\n" << server.err();
-  Poco::JSON::Object::Ptr answer = parse(reply.body);
-  Poco::JSON::Object::Ptr text = output(answer, "text");
-  Poco::JSON::Object::Ptr tokens = output(answer, "tokens");
-  Poco::JSON::Object::Ptr state = output(answer, "state");
+  Poco::JSON::Object::Ptr answer = parseObject(reply.body);
+  Poco::JSON::Object::Ptr text = inferOutput(answer, "text");
+  Poco::JSON::Object::Ptr tokens = inferOutput(answer, "tokens");
+  Poco::JSON::Object::Ptr state = inferOutput(answer, "state");
   ASSERT_TRUE(text && tokens && state) << reply.body;
   const auto generated = tokens->getArray("shape")->getElement<std::int64_t>(1);
   // max_tokens 50, or the model's default of 64 where the frontend does not pass request
