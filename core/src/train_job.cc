@@ -18,6 +18,7 @@
 #include "aimass/core/registry.h"
 #include "aimass/core/sha256.h"
 #include "aimass/core/tracking.h"
+#include "evaluate_tasks.h"
 #include "train_callbacks/checkpointing.h"
 #include "train_callbacks/clipping.h"
 #include "train_callbacks/early_stopping.h"
@@ -216,7 +217,6 @@ struct LoopData {
   bool shuffle = true;
   std::uint64_t seed = 0;
   std::size_t num_classes = 0;  ///< > 0: class labels are checked against it
-  std::string input_name;       ///< the model's input, for scoring validation accuracy
   bool accuracy_possible = false;
 };
 
@@ -236,8 +236,6 @@ LoopData loopData(const TrainTargets& targets, const TrainOptions& options, RowS
     data.num_classes = data_schema.class_names.size();
   }
   const ModelSchema model_schema = targets.model->schema();
-  data.input_name = model_schema.inputs.empty() ? std::string(tensor_names::kInput)
-                                                : model_schema.inputs.front().name;
   data.accuracy_possible =
       model_schema.task == Task::kClassification && data_schema.label_kind == LabelKind::kClass;
   return data;
@@ -358,6 +356,7 @@ class GradientLoop {
     double loss_sum = 0;
     std::uint64_t correct = 0;
     bool accuracy_ok = data_.accuracy_possible;
+    const ModelSchema model_schema = accuracy_ok ? model_.schema() : ModelSchema{};
     for (std::size_t begin = 0; begin < validation_rows.size(); begin += data_.batch_size) {
       if (host_.stopRequested()) {
         return cancelled("training of model '" + data_.model_name +
@@ -379,7 +378,10 @@ class GradientLoop {
       }
       loss_sum += *loss * static_cast<double>(rows.size());
       if (accuracy_ok) {
-        inputs_.set(data_.input_name, validation_batch_.features);
+        // Padded sequences (dataset.text's CSV rows) go with their lengths, as job.evaluate
+        // sends them.
+        setModelInputs(model_schema, validation_batch_.features, validation_batch_.lengths,
+                       inputs_);
         Status predicted = model_.predict(inputs_, outputs_, PredictOptions{});
         const Tensor* labels = outputs_.find(tensor_names::kLabel);
         if (!predicted.ok() || !labels || labels->dtype() != DType::kInt64 ||

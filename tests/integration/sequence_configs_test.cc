@@ -146,6 +146,8 @@ TEST(TextClassifierConfig, TellsTheLanguageOfTestPhrasesOverHttp) {
   ASSERT_GT(port, 0) << server.err();
   EXPECT_THAT(server.err(), HasSubstr("registered language version 1")) << server.err();
   EXPECT_THAT(server.err(), HasSubstr("macro_f1=")) << server.err();
+  // Validation accuracy is scored with each padded row's length, as the test accuracy is.
+  EXPECT_GT(figure(server.err(), "epoch 10/10: ", "val_accuracy="), 0.9) << server.err();
   const double accuracy = figure(server.err(), "evaluate language: ", "accuracy=");
   EXPECT_GT(accuracy, 0.9) << server.err();  // four classes: chance is 0.25
 
