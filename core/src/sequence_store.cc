@@ -83,8 +83,9 @@ Status SequenceStore::begin(const std::string& key, std::optional<Tensor>& state
     return okStatus();
   }
   if (it->second.busy) {
-    return aborted("sequence_id: a request of this sequence is still running; send the next "
-                   "one after its answer");
+    return aborted(
+        "sequence_id: a request of this sequence is still running; send the next "
+        "one after its answer");
   }
   it->second.busy = true;
   touch(key, it->second);
@@ -165,7 +166,8 @@ Status runSequence(SequenceStore& store, const std::string& model, const std::st
                            " bytes, got " + std::to_string(id.size()));
   }
   if (!hasSpec(schema.inputs, true) || !hasSpec(schema.outputs, false)) {
-    return invalidArgument(where + ": the model keeps no state between requests (it needs an "
+    return invalidArgument(where +
+                           ": the model keeps no state between requests (it needs an "
                            "optional input 'state' and an output 'state')");
   }
   if (rows != 1) {
@@ -174,8 +176,10 @@ Status runSequence(SequenceStore& store, const std::string& model, const std::st
   }
   const std::string* end = options.parameter("sequence_end");
   if (end != nullptr && *end != "true" && *end != "false") {
-    return invalidArgument("model '" + model + "': parameter sequence_end must be true or "
-                           "false, got '" + *end + "'");
+    return invalidArgument("model '" + model +
+                           "': parameter sequence_end must be true or "
+                           "false, got '" +
+                           *end + "'");
   }
   const bool drop = end != nullptr && *end == "true";
   const std::string key = sequenceKey(model, version, id);

@@ -75,7 +75,7 @@ class SequenceStore {
     std::list<std::string>::iterator lru;  // position in lru_ (front: most recent)
   };
 
-  void touch(const std::string& key, Entry& entry);  // mutex_ held
+  void touch(const std::string& key, Entry& entry);       // mutex_ held
   void erase(std::map<std::string, Entry>::iterator it);  // mutex_ held
   void expire();                                          // mutex_ held
   void evictFor(std::int64_t extra_bytes);                // mutex_ held

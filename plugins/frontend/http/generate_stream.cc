@@ -106,9 +106,9 @@ void OipRouter::generateStream(const HttpRequest& request, HttpResponse& respons
     last = sseEvent("end", "{}");
   } else {
     const bool named = predicted.message().rfind("model '", 0) == 0;
-    last = sseEvent("error",
-                    errorBody(named ? predicted.message()
-                                    : "model '" + served.name + "': " + predicted.message()));
+    last =
+        sseEvent("error", errorBody(named ? predicted.message()
+                                          : "model '" + served.name + "': " + predicted.message()));
   }
   if (stream == nullptr) {
     response.status = 200;
