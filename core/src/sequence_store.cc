@@ -103,6 +103,10 @@ Status SequenceStore::finish(const std::string& key, std::optional<Tensor> state
     erase(it);
     return okStatus();
   }
+  if (!state && !it->second.state) {
+    erase(it);  // a first request that failed or gave no state: nothing worth keeping
+    return okStatus();
+  }
   it->second.busy = false;
   touch(key, it->second);
   if (!state) {

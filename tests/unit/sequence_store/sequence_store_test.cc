@@ -181,6 +181,17 @@ TEST_F(SequenceServing, MisuseIsRefusedNamingTheParameter) {
   EXPECT_EQ(runtime_.sequences().size(), 0);  // nothing stored by a refused request
 }
 
+TEST_F(SequenceServing, AFailedRequestKeepsTheStoredStateAndStoresNothingNew) {
+  ASSERT_TRUE(ask("sum", 5.0f, sequence("a")).ok());
+  auto pinned = runtime_.pin("sum", "").value();
+  TensorMap outputs, no_x;
+  no_x.set(tensor_names::kState, Tensor::fromVector<float>({1.0f}, {1, 1}));
+  EXPECT_FALSE(pinned->infer(no_x, sequence("a"), outputs, nullptr).ok());  // "x" is missing
+  EXPECT_FALSE(pinned->infer(no_x, sequence("b"), outputs, nullptr).ok());
+  EXPECT_EQ(runtime_.sequences().size(), 1);
+  EXPECT_EQ(ask("sum", 1.0f, sequence("a")).value(), 6.0f);
+}
+
 TEST_F(SequenceServing, ANewVersionStartsSequencesAfresh) {
   ASSERT_TRUE(ask("sum", 5.0f, sequence("a")).ok());
   runtime_.add("sum", "2", std::make_shared<Summer>());
@@ -207,8 +218,11 @@ TEST(SequenceStore, EvictsTheLeastRecentlyUsedBeyondMaxSequences) {
   EXPECT_EQ(store.evictions(), 1);
   EXPECT_EQ(stored("a"), 1.0f);
   EXPECT_EQ(stored("c"), 3.0f);
-  EXPECT_EQ(stored("b"), std::nullopt);  // afresh (and that evicted a, the least recent)
-  EXPECT_EQ(store.size(), 2);
+  // b starts afresh; its request evicted a, the least recent, and left no state to keep.
+  EXPECT_EQ(stored("b"), std::nullopt);
+  EXPECT_EQ(store.size(), 1);
+  EXPECT_EQ(stored("a"), std::nullopt);
+  EXPECT_EQ(store.evictions(), 2);
 }
 
 TEST(SequenceStore, EvictsBeyondMaxBytesAndRefusesAStateLargerThanAll) {
