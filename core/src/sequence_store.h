@@ -55,8 +55,9 @@ class SequenceStore {
   Status begin(const std::string& key, std::optional<Tensor>& state);
   /// Ends the request begun with begin(): stores `state` (a deep copy is the caller's business)
   /// unless `drop`, in which case the sequence is forgotten. Without a state (nullopt) and
-  /// without `drop`, the stored one stays (a sequence with none is forgotten). kResourceExhausted when the state alone is larger
-  /// than max_bytes (the sequence is then forgotten); the sequence is no longer busy either way.
+  /// without `drop`, the stored one stays (a sequence with none is forgotten). kResourceExhausted
+  /// when the state alone is larger than max_bytes (the sequence is then forgotten); the sequence
+  /// is no longer busy either way.
   Status finish(const std::string& key, std::optional<Tensor> state, bool drop);
 
   /// Stored sequences (busy ones included), after dropping the expired ones.

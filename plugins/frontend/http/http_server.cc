@@ -461,9 +461,10 @@ struct HttpServer::State {
         return false;
       }
       started_ = true;
-      std::string text = "HTTP/1.1 " + std::to_string(head.status) + " " +
-                         Poco::Net::HTTPResponse::getReasonForStatus(
-                             static_cast<Poco::Net::HTTPResponse::HTTPStatus>(head.status)) + "\r\nServer: " + state_.options.server_name +
+      const std::string reason = Poco::Net::HTTPResponse::getReasonForStatus(
+          static_cast<Poco::Net::HTTPResponse::HTTPStatus>(head.status));
+      std::string text = "HTTP/1.1 " + std::to_string(head.status) + " " + reason +
+                         "\r\nServer: " + state_.options.server_name +
                          "\r\nContent-Type: " + head.content_type +
                          "\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache";
       const bool keep = c_.keep_alive && !state_.stopping;
