@@ -62,7 +62,9 @@ struct HttpServerOptions {
 /// (false, connection closed) when the client takes no byte for request_timeout_ms. It answers
 /// false as well once the client is gone (a failed send, a closed or reset connection): the
 /// handler should then stop producing. A connection whose stream ended without a failure keeps
-/// alive (subject to the request's `Connection` header and stop()).
+/// alive (subject to the request's `Connection` header and stop()). stop() waits for a running
+/// stream as for any handler: it ends when its producer does (generation is bounded by the
+/// request, e.g. max_tokens) or when its client stops reading.
 ///
 /// Threading: the handler's thread only, during its call.
 class HttpStream {
