@@ -11,6 +11,8 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <variant>
@@ -18,6 +20,8 @@
 #include "aimass/core/graph.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
+#include "aimass/tensor_names.h"
+#include "sequence_store.h"
 #include "serving_feedback.h"
 
 namespace aimass::core {
@@ -500,6 +504,7 @@ struct ServingRuntime::Version {
   std::string type;    // graph models: the node's type, which names its artifact
   std::shared_ptr<VersionStats> stats;
   std::shared_ptr<FeedbackState> feedback;  // shared with the Versions setBatching() remakes
+  std::shared_ptr<SequenceStore> sequences;  // the runtime's, shared by every version
   std::unique_ptr<Batcher> batcher;  // null: predict on the caller's thread
 };
 
@@ -514,6 +519,64 @@ class PinnedVersion final : public PinnedModel {
 
   Status infer(const TensorMap& inputs, const PredictOptions& options, TensorMap& outputs,
                InferFailure* failure) override {
+    if (const std::string* id = options.parameter("sequence_id")) {
+      return inSequence(*id, inputs, options, failure,
+                        [&](const TensorMap& fed, std::optional<Tensor>& state) {
+                          AIMASS_RETURN_IF_ERROR(inferOnce(fed, options, outputs, failure));
+                          if (const Tensor* out = outputs.find(tensor_names::kState)) {
+                            state = *out;
+                          }
+                          return okStatus();
+                        });
+    }
+    return inferOnce(inputs, options, outputs, failure);
+  }
+
+  Status inferStream(const TensorMap& inputs, const PredictOptions& options,
+                     const StreamingPrediction::Emit& emit, InferFailure* failure) override {
+    if (const std::string* id = options.parameter("sequence_id")) {
+      return inSequence(*id, inputs, options, failure,
+                        [&](const TensorMap& fed, std::optional<Tensor>& state) {
+                          auto keep = [&](const TensorMap& piece) {
+                            if (const Tensor* out = piece.find(tensor_names::kState)) {
+                              state = *out;
+                            }
+                            return emit(piece);
+                          };
+                          return streamOnce(fed, options, keep, failure);
+                        });
+    }
+    return streamOnce(inputs, options, emit, failure);
+  }
+
+  void countFailure(InferFailure reason) override { version_->stats->fail(reason, 0); }
+
+ private:
+  /// A request of sequence `id` (see runSequence()); `run` does the request itself.
+  Status inSequence(const std::string& id, const TensorMap& inputs, const PredictOptions& options,
+                    InferFailure* failure,
+                    const std::function<Status(const TensorMap&, std::optional<Tensor>&)>& run) {
+    const auto start = Clock::now();
+    std::int64_t rows = 1;
+    AIMASS_RETURN_IF_ERROR(admit(inputs, start, failure, rows));
+    bool ran = false;
+    Status status = runSequence(*version_->sequences, version_->served.name,
+                                version_->served.version, version_->schema, id, rows, inputs,
+                                options, [&](const TensorMap& fed, std::optional<Tensor>& state) {
+                                  ran = true;
+                                  return run(fed, state);
+                                });
+    if (!status.ok() && !ran) {  // (a failed run counted itself)
+      return fail(status,
+                  status.code() == StatusCode::kAborted ? InferFailure::kRejected
+                                                        : InferFailure::kInvalid,
+                  start, failure);
+    }
+    return status;
+  }
+
+  Status inferOnce(const TensorMap& inputs, const PredictOptions& options, TensorMap& outputs,
+                   InferFailure* failure) {
     const auto start = Clock::now();
     std::int64_t rows = 1;
     AIMASS_RETURN_IF_ERROR(admit(inputs, start, failure, rows));
@@ -540,12 +603,12 @@ class PinnedVersion final : public PinnedModel {
     return okStatus();
   }
 
-  Status inferStream(const TensorMap& inputs, const PredictOptions& options,
-                     const StreamingPrediction::Emit& emit, InferFailure* failure) override {
+  Status streamOnce(const TensorMap& inputs, const PredictOptions& options,
+                    const StreamingPrediction::Emit& emit, InferFailure* failure) {
     const StreamingPrediction* streaming = version_->served.model->streaming();
     if (streaming == nullptr) {
       TensorMap outputs;
-      AIMASS_RETURN_IF_ERROR(infer(inputs, options, outputs, failure));
+      AIMASS_RETURN_IF_ERROR(inferOnce(inputs, options, outputs, failure));
       emit(outputs);  // the only piece: whether the client wants more does not matter
       return okStatus();
     }
@@ -563,9 +626,6 @@ class PinnedVersion final : public PinnedModel {
     return okStatus();
   }
 
-  void countFailure(InferFailure reason) override { version_->stats->fail(reason, 0); }
-
- private:
   /// Counts a failed request and says why; returns `status`.
   Status fail(Status status, InferFailure reason, Clock::time_point start,
               InferFailure* failure) const {
@@ -669,7 +729,9 @@ bool versionLess(std::string_view a, std::string_view b) {
   return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
-ServingRuntime::ServingRuntime() = default;
+ServingRuntime::ServingRuntime() : sequences_(std::make_shared<SequenceStore>()) {}
+
+SequenceStore& ServingRuntime::sequences() noexcept { return *sequences_; }
 
 ServingRuntime::~ServingRuntime() { clear(); }
 
@@ -689,6 +751,7 @@ std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
     std::shared_ptr<FeedbackState> feedback) const {
   auto v = std::make_shared<Version>();
   v->feedback = feedback ? std::move(feedback) : std::make_shared<FeedbackState>();
+  v->sequences = sequences_;
   v->served = ServedModel{name, version, std::move(model), /*from_repository=*/!sha256.empty()};
   v->sha256 = std::move(sha256);
   if (!stats) {
@@ -1183,6 +1246,16 @@ std::string ServingRuntime::prometheusMetrics() const {
                   [](const FeedbackCounts& c) { return c.failure; });
   learning_family("aimass_feedback_rows_total", "Observations learned through feedback.",
                   [](const FeedbackCounts& c) { return c.rows; });
+  out += "# HELP aimass_sequences_stored Stateful sequences whose state is stored (sequence_id).\n"
+         "# TYPE aimass_sequences_stored gauge\n"
+         "aimass_sequences_stored " + std::to_string(sequences_->size()) + "\n";
+  out += "# HELP aimass_sequence_state_bytes Bytes of the stored sequence states.\n"
+         "# TYPE aimass_sequence_state_bytes gauge\n"
+         "aimass_sequence_state_bytes " + std::to_string(sequences_->bytes()) + "\n";
+  out += "# HELP aimass_sequence_evictions_total Sequence states evicted to stay within "
+         "max_sequences or max_sequence_bytes.\n"
+         "# TYPE aimass_sequence_evictions_total counter\n"
+         "aimass_sequence_evictions_total " + std::to_string(sequences_->evictions()) + "\n";
 
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "aimass/core/serving.h"
 #include "aimass/util/version_policy_text.h"
 
 namespace aimass::core {
@@ -51,6 +52,9 @@ Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
     out.feedback_storage.reset();
     out.feedback_storage_name.clear();
   }
+  out.sequences.max_sequences = config.getInt("max_sequences");
+  out.sequences.idle_ms = config.getInt("sequence_idle_s") * 1000;
+  out.sequences.max_bytes = config.getInt("max_sequence_bytes");
   out.load = config.getStringList("load");
   if (!out.load.empty() && !out.repository) {
     return invalidArgument(where + ": 'load' names registry models, so 'repository' must name "
@@ -69,6 +73,9 @@ Status ServingNode::apply(ModelServing& serving, Host& host) const {
     if (settings.version_policy) {
       serving.setVersionPolicy(settings.model, *settings.version_policy);
     }
+  }
+  if (auto* runtime = dynamic_cast<ServingRuntime*>(&serving)) {
+    runtime->sequences().setLimits(config_.sequences);
   }
   const std::string where = kServingType + std::string(" '") + name_ + "'";
   if (config_.repository) {
@@ -126,6 +133,26 @@ NodeType servingNodeType() {
                       "failed load stops the run.")
           .withDefault(std::vector<std::string>{}),
   };
+  type.params.push_back(
+      ParamSpec::integer("max_sequences",
+                         "Stateful sequences (request parameter sequence_id): most states "
+                         "stored, over all models; one more evicts the least recently used, "
+                         "whose next request starts afresh.")
+          .range(1, 10'000'000)
+          .withDefault(std::int64_t{10000}));
+  type.params.push_back(
+      ParamSpec::integer("sequence_idle_s",
+                         "Stateful sequences: a state not used for this many seconds is "
+                         "dropped.")
+          .range(1, 30 * 86400)
+          .withDefault(std::int64_t{600}));
+  type.params.push_back(
+      ParamSpec::integer("max_sequence_bytes",
+                         "Stateful sequences: most bytes of stored states in all; storing more "
+                         "evicts the least recently used (a single state larger than this is "
+                         "refused with 429).")
+          .range(1, std::int64_t{1} << 40)
+          .withDefault(std::int64_t{256} << 20));
   for (auto& param : servingDefaultsParams()) {
     type.params.push_back(std::move(param));
   }

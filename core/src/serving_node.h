@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "sequence_store.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +30,7 @@ struct ServingConfig {
   std::shared_ptr<Storage> feedback_storage;
   std::string feedback_storage_name;  ///< its node name
   std::vector<std::string> load;  ///< references loaded once the jobs are done
+  SequenceLimits sequences;       ///< bounds of the stored sequence states
 };
 
 /// The built-in `serving.runtime` node: the settings of the host's one serving runtime, which

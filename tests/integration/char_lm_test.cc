@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <sstream>
 #include <string>
 
 #include "aimass_server.h"
@@ -77,6 +78,55 @@ TEST(CharLmConfig, TrainsScoresSavesAndWritesTextOverHttp) {
     printable += (c >= 0x20 && c < 0x7f) || c == '\n' ? 1 : 0;
   }
   EXPECT_GE(printable * 10, written.size() * 9) << written;
+
+  // Streamed over server-sent events, a seeded request writes what the one-piece answer wrote.
+  const std::string seeded =
+      R"({"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["The licen"]}],)"
+      R"( "parameters": {"max_tokens": 12, "temperature": 0.8, "seed": 7}})";
+  reply = call(seeded);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const std::string whole =
+      output(parse(reply.body), "text")->getArray("data")->getElement<std::string>(0);
+  auto streamed = aimass::testing::httpCall(static_cast<std::uint16_t>(port), "POST",
+                                            "/v2/models/chars/generate_stream", seeded);
+  ASSERT_EQ(streamed.status, 200) << streamed.body;
+  std::string pieces;
+  int events = 0;
+  for (std::size_t at = streamed.body.find("data: {\"model_name\""); at != std::string::npos;
+       at = streamed.body.find("data: {\"model_name\"", at + 1)) {
+    const std::size_t end = streamed.body.find('\n', at);
+    pieces += output(parse(streamed.body.substr(at + 6, end - at - 6)), "text")
+                  ->getArray("data")
+                  ->getElement<std::string>(0);
+    ++events;
+  }
+  EXPECT_EQ(events, 12) << streamed.body;
+  EXPECT_EQ(pieces, whole) << streamed.body;
+  EXPECT_THAT(streamed.body, HasSubstr("event: end\ndata: {}\n\n")) << streamed.body;
+
+  // A sequence continued by id goes on from the state its last request left, as sending that
+  // state back would.
+  const auto ask = [&](const std::string& text, const std::string& parameters,
+                       const std::string& state) {
+    return call(R"({"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [")" +
+                text + "\"]}" + state + R"(], "parameters": {)" + parameters + "}}");
+  };
+  reply = ask("The licen", R"("max_tokens": 5, "seed": 3, "sequence_id": "s1")", "");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  Poco::JSON::Object::Ptr first_state = output(parse(reply.body), "state");
+  ASSERT_TRUE(first_state) << reply.body;
+  std::ostringstream state_data;
+  first_state->getArray("data")->stringify(state_data);
+  reply = ask("", R"("max_tokens": 5, "seed": 4, "sequence_id": "s1", "sequence_end": true)", "");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const std::string continued =
+      output(parse(reply.body), "text")->getArray("data")->getElement<std::string>(0);
+  reply = ask("", R"("max_tokens": 5, "seed": 4)",
+              R"(, {"name": "state", "datatype": "FP32", "shape": [1, 64], "data": )" +
+                  state_data.str() + "}");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(output(parse(reply.body), "text")->getArray("data")->getElement<std::string>(0),
+            continued);
 
   // A token outside the byte vocabulary is the client's error, named.
   reply = call(R"({"inputs": [{"name": "tokens", "datatype": "INT64", "shape": [1, 2],)"

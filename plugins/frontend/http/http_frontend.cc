@@ -35,6 +35,7 @@ struct BuiltinRoute {
     kModelMetadata,
     kModelReady,
     kInfer,
+    kGenerateStream,
     kFeedback,
     kMlflowInvocations,
     kMlflowPing,
@@ -65,6 +66,9 @@ constexpr BuiltinRoute kBuiltinRoutes[] = {
     {"GET", "/v2/models/{model}/versions/{version}/ready", BuiltinRoute::Action::kModelReady},
     {"POST", "/v2/models/{model}/infer", BuiltinRoute::Action::kInfer},
     {"POST", "/v2/models/{model}/versions/{version}/infer", BuiltinRoute::Action::kInfer},
+    {"POST", "/v2/models/{model}/generate_stream", BuiltinRoute::Action::kGenerateStream},
+    {"POST", "/v2/models/{model}/versions/{version}/generate_stream",
+     BuiltinRoute::Action::kGenerateStream},
     {"POST", "/v2/models/{model}/feedback", BuiltinRoute::Action::kFeedback},
     {"POST", "/v2/models/{model}/versions/{version}/feedback", BuiltinRoute::Action::kFeedback},
     {"POST", "/invocations", BuiltinRoute::Action::kMlflowInvocations},
@@ -89,6 +93,7 @@ Role builtinRole(BuiltinRoute::Action action) {
     case BuiltinRoute::Action::kServerMetadata:
     case BuiltinRoute::Action::kModelMetadata:
     case BuiltinRoute::Action::kInfer:
+    case BuiltinRoute::Action::kGenerateStream:
     case BuiltinRoute::Action::kFeedback:
     case BuiltinRoute::Action::kMlflowInvocations:
     case BuiltinRoute::Action::kMlflowVersion:
@@ -370,6 +375,9 @@ void OipRouter::serve(HttpRequest& request, HttpResponse& response, bool check) 
         }
         return;
       }
+      case BuiltinRoute::Action::kGenerateStream:
+        generateStream(request, response);
+        return;
       case BuiltinRoute::Action::kFeedback:
         feedback(request, response);
         return;
@@ -642,14 +650,7 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
   InferFailure failure = InferFailure::kBackend;
   Status predicted = (*pinned)->infer(decoded->inputs, decoded->options, outputs, &failure);
   if (!predicted.ok()) {
-    int status = httpStatusFor(predicted);
-    if (failure == InferFailure::kBackend && status >= 500 && status != 503) {
-      host_.log(LogLevel::kError, node_name_,
-                "model '" + served->name + "' failed: " + predicted.toString());
-    }
-    const bool named = predicted.message().rfind("model '", 0) == 0;
-    jsonError(response, status,
-              named ? predicted.message() : "model '" + served->name + "': " + predicted.message());
+    inferError(*served, predicted, failure, response);
     return;
   }
   // An optional output is written only by the requests that ask for it (a recommender's
@@ -681,6 +682,18 @@ void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const 
     response.headers.emplace_back("Inference-Header-Content-Length",
                                   std::to_string(*body->header_length));
   }
+}
+
+void OipRouter::inferError(const ServedModel& served, const Status& predicted,
+                           InferFailure failure, HttpResponse& response) const {
+  int status = httpStatusFor(predicted);
+  if (failure == InferFailure::kBackend && status >= 500 && status != 503) {
+    host_.log(LogLevel::kError, node_name_,
+              "model '" + served.name + "' failed: " + predicted.toString());
+  }
+  const bool named = predicted.message().rfind("model '", 0) == 0;
+  jsonError(response, status,
+            named ? predicted.message() : "model '" + served.name + "': " + predicted.message());
 }
 
 Expected<std::shared_ptr<PinnedModel>> OipRouter::pinRequested(

@@ -201,6 +201,12 @@ class OipRouter {
   void modelMetadata(const HttpRequest& request, HttpResponse& response) const;
   void modelReady(const HttpRequest& request, HttpResponse& response) const;
   void infer(const HttpRequest& request, HttpResponse& response) const;
+  // POST /v2/models/{model}[/versions/{version}]/generate_stream: an infer request answered as
+  // server-sent events, one per piece the model streams (generate_stream.cc).
+  void generateStream(const HttpRequest& request, HttpResponse& response) const;
+  // The JSON error of a failed PinnedModel::infer (logged when the backend failed).
+  void inferError(const ServedModel& served, const Status& predicted, InferFailure failure,
+                  HttpResponse& response) const;
   // POST /v2/models/{model}[/versions/{version}]/feedback (oip_extensions.cc).
   void feedback(const HttpRequest& request, HttpResponse& response) const;
   /// Records how long an infer request for the model part of `path` took (recent average).

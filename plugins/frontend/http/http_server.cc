@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -45,6 +46,7 @@ constexpr int kDrainMilliseconds = 2000;
 constexpr int kTimerMilliseconds = 25;
 /// One receive takes up to this much ...
 constexpr std::size_t kReadChunk = 64 * 1024;
+
 /// ... and one turn on a connection up to this much: a client that sends without pause is then
 /// queued again behind the loop's other connections rather than keeping the loop to itself.
 constexpr std::size_t kReadPerTurn = 4 * kReadChunk;
@@ -52,6 +54,8 @@ constexpr std::size_t kReadPerTurn = 4 * kReadChunk;
 /// are read or answered until it reads (so a client that pipelines and never reads costs this
 /// much memory and no more).
 constexpr std::size_t kMaxUnsentBytes = 256 << 10;
+/// The stream of the request this thread's handler answers (HttpStream::current()).
+thread_local HttpStream* t_stream = nullptr;
 /// An event loop takes up to this many events from one epoll_wait (runLoop()).
 constexpr int kLoopEvents = 32;
 /// ... lets other threads have its core after every this many of them ...
@@ -437,7 +441,7 @@ struct HttpServer::State {
             handOff(c);
             return Next::kHandedOff;
           }
-          serve(c);
+          serve(c, !on_loop);
           if (c.closing) {
             continue;  // (returns above)
           }
@@ -447,9 +451,105 @@ struct HttpServer::State {
     }
   }
 
-  /// Runs the handler for c's complete request and queues the answer.
-  void serve(Connection& c) {
+  /// HttpStream over a connection a worker holds.
+  class ConnectionStream final : public HttpStream {
+   public:
+    ConnectionStream(State& state, Connection& c) : state_(state), c_(c) {}
+
+    bool start(const HttpResponse& head) override {
+      if (started_) {
+        return false;
+      }
+      started_ = true;
+      const std::string reason = Poco::Net::HTTPResponse::getReasonForStatus(
+          static_cast<Poco::Net::HTTPResponse::HTTPStatus>(head.status));
+      std::string text = "HTTP/1.1 " + std::to_string(head.status) + " " + reason +
+                         "\r\nServer: " + state_.options.server_name +
+                         "\r\nContent-Type: " + head.content_type +
+                         "\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache";
+      const bool keep = c_.keep_alive && !state_.stopping;
+      text += keep ? "\r\nConnection: keep-alive" : "\r\nConnection: close";
+      for (const auto& [name, value] : head.headers) {
+        text.append("\r\n").append(name).append(": ").append(value);
+      }
+      text += "\r\n\r\n";
+      c_.keep_alive = keep;
+      return push(std::move(text));
+    }
+
+    bool write(std::string_view data) override {
+      if (!started_ || data.empty()) {
+        return started_ && !c_.broken;
+      }
+      char size[32];
+      std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+      std::string chunk(size);
+      chunk.append(data).append("\r\n");
+      return push(std::move(chunk));
+    }
+
+    bool started() const noexcept override { return started_; }
+
+    /// Ends a started stream: the last chunk, and `Connection: close` handling as answer().
+    void finish() {
+      if (!c_.broken) {
+        push("0\r\n\r\n");
+      }
+      if (!c_.keep_alive || c_.broken) {
+        c_.closing = true;
+        if (!c_.broken) {
+          state_.sendOutput(c_);
+        }
+      }
+    }
+
+   private:
+    /// Queues `text` and sends; waits while too much is unsent (see HttpStream).
+    bool push(std::string text) {
+      if (c_.broken) {
+        return false;
+      }
+      c_.out.push(std::move(text));
+      state_.sendOutput(c_);
+      while (!c_.broken && c_.out.bytes() > kMaxUnsentBytes) {
+        pollfd p{};
+        p.fd = c_.fd;
+        p.events = POLLOUT;
+        const int ready = ::poll(&p, 1, state_.options.request_timeout_ms);
+        if (ready <= 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+          c_.broken = true;  // the client took nothing for request_timeout_ms, or is gone
+          break;
+        }
+        state_.sendOutput(c_);
+      }
+      if (!c_.broken) {  // a client that closed or reset its side wants no more
+        pollfd p{};
+        p.fd = c_.fd;
+        p.events = POLLRDHUP;
+        if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLERR | POLLHUP)) != 0) {
+          c_.broken = true;
+        }
+      }
+      return !c_.broken;
+    }
+
+    State& state_;
+    Connection& c_;
+    bool started_ = false;
+  };
+
+  /// Runs the handler for c's complete request and queues the answer; on a worker
+  /// (`may_stream`) the handler may stream it instead (HttpStream).
+  void serve(Connection& c, bool may_stream) {
     HttpResponse response;
+    std::optional<ConnectionStream> stream;
+    if (may_stream) {
+      stream.emplace(*this, c);
+      t_stream = &*stream;
+    }
+    struct Reset {
+      ~Reset() { t_stream = nullptr; }
+    } reset;
     try {
       handler(c.request, response);
     } catch (const std::exception& e) {
@@ -458,6 +558,10 @@ struct HttpServer::State {
     } catch (...) {
       response = HttpResponse();
       jsonError(response, 500, "internal error");
+    }
+    if (stream && stream->started()) {
+      stream->finish();
+      return;
     }
     answer(c, response, c.keep_alive && !stopping);
   }
@@ -511,7 +615,7 @@ struct HttpServer::State {
         c = queue.front();
         queue.pop_front();
       }
-      serve(*c);
+      serve(*c, true);
       Next next = Next::kKeep;
       if (!c->closing) {
         c->nextRequest(options);
@@ -927,6 +1031,8 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions option
 std::uint16_t HttpServer::port() const noexcept { return state_->port; }
 
 int HttpServer::maxConnections() const noexcept { return state_->options.max_connections; }
+
+HttpStream* HttpStream::current() noexcept { return t_stream; }
 
 void HttpServer::stop() noexcept {
   State& s = *state_;

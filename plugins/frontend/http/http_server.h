@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "aimass/host.h"
 #include "aimass/http.h"
@@ -49,6 +50,39 @@ struct HttpServerOptions {
   std::string server_name = "aimass";
   /// Set: every connection speaks TLS (plain HTTP requests get 400); null: plain HTTP.
   std::shared_ptr<const TlsContext> tls;
+};
+
+/// A streamed answer (`Transfer-Encoding: chunked`) that a handler may send instead of filling
+/// its HttpResponse, for answers produced piece by piece (server-sent events). Only handlers
+/// running on a worker may stream: on an event loop (HttpServerOptions::runs_inline) current()
+/// is null, and the handler answers in one piece as usual.
+///
+/// Bounds: write() queues a chunk and sends what the socket takes; while more than 256 KiB are
+/// unsent it waits, on this worker only (never a loop), for the client to read, and gives up
+/// (false, connection closed) when the client takes no byte for request_timeout_ms. It answers
+/// false as well once the client is gone (a failed send, a closed or reset connection): the
+/// handler should then stop producing. A connection whose stream ended without a failure keeps
+/// alive (subject to the request's `Connection` header and stop()). stop() waits for a running
+/// stream as for any handler: it ends when its producer does (generation is bounded by the
+/// request, e.g. max_tokens) or when its client stops reading.
+///
+/// Threading: the handler's thread only, during its call.
+class HttpStream {
+ public:
+  /// The stream of the request this thread's handler answers; null on an event loop and outside
+  /// a handler.
+  static HttpStream* current() noexcept;
+
+  /// Sends `head`'s status line and headers (its content type and headers; the body is ignored)
+  /// with `Transfer-Encoding: chunked`. Once; after it the HttpResponse the handler fills is
+  /// ignored. False when the client is gone.
+  virtual bool start(const HttpResponse& head) = 0;
+  /// Sends `data` (non-empty) as one chunk; see the class comment. False: stop producing.
+  virtual bool write(std::string_view data) = 0;
+  virtual bool started() const noexcept = 0;
+
+ protected:
+  ~HttpStream() = default;
 };
 
 /// Handles one complete request, which it may change (it is the server's, and dropped after

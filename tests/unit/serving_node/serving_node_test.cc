@@ -223,6 +223,25 @@ TEST_F(ServingNodeTest, WithoutSettingsNothingIsBatched) {
   EXPECT_EQ(host_.servingRuntime().batching("any").max_queue_delay_us, 500);
 }
 
+TEST_F(ServingNodeTest, SequenceBoundsReachTheRuntime) {
+  auto defaults = make("");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().toString();
+  EXPECT_EQ((*defaults)->config().sequences.max_sequences, 10000);
+  EXPECT_EQ((*defaults)->config().sequences.idle_ms, 600000);
+  EXPECT_EQ((*defaults)->config().sequences.max_bytes, std::int64_t{256} << 20);
+  auto node = make(
+      "    max_sequences: 3\n"
+      "    sequence_idle_s: 5\n"
+      "    max_sequence_bytes: 4096\n");
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_TRUE((*node)->apply(host_.servingRuntime(), host_).ok());
+  const SequenceLimits limits = host_.servingRuntime().sequences().limits();
+  EXPECT_EQ(limits.max_sequences, 3);
+  EXPECT_EQ(limits.idle_ms, 5000);
+  EXPECT_EQ(limits.max_bytes, 4096);
+  EXPECT_THAT(error("    max_sequences: 0\n"), HasSubstr("max_sequences"));
+}
+
 TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
   EXPECT_EQ(error("    models:\n      iris: {colour: red}\n"),
             "serve.yaml:5:14: error: parameter 'models.iris' of node 'serving' has no field "

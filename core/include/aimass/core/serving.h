@@ -29,6 +29,7 @@ bool versionLess(std::string_view a, std::string_view b);
 
 struct VersionStats;   // counters of one served version (serving.cc)
 struct FeedbackState;  // online learning state of one served version (serving_feedback.h)
+class SequenceStore;  // stored states of stateful sequences (sequence_store.h)
 
 /// The serving runtime: every loaded model version of the process, each behind its own
 /// request queue and batching worker, with the statistics of Triton's statistics extension.
@@ -95,6 +96,11 @@ class ServingRuntime final : public ModelServing {
                               const TensorMap& observations) override;
   Status setFeedbackStorage(std::shared_ptr<Storage> storage) override;
 
+  /// The stored states of stateful sequences (request parameter sequence_id; see
+  /// core/src/sequence_store.h), shared by every version; the serving.runtime node sets its
+  /// limits.
+  SequenceStore& sequences() noexcept;
+
   struct Version;  // one loaded version: model, queue, statistics (serving.cc)
 
  private:
@@ -134,6 +140,7 @@ class ServingRuntime final : public ModelServing {
   std::map<std::string, std::string, std::less<>> load_errors_;
 
   std::mutex load_mutex_;  // serialises load() and unload()
+  std::shared_ptr<SequenceStore> sequences_;
 };
 
 /// A ModelFactory over the host's node types: makes a `type` node with every parameter at its
