@@ -86,7 +86,7 @@ TEST(CharLmConfig, TrainsScoresSavesAndWritesTextOverHttp) {
   reply = call(seeded);
   ASSERT_EQ(reply.status, 200) << reply.body;
   const std::string whole =
-      output(parse(reply.body), "text")->getArray("data")->getElement<std::string>(0);
+      inferOutput(parseObject(reply.body), "text")->getArray("data")->getElement<std::string>(0);
   auto streamed = aimass::testing::httpCall(static_cast<std::uint16_t>(port), "POST",
                                             "/v2/models/chars/generate_stream", seeded);
   ASSERT_EQ(streamed.status, 200) << streamed.body;
@@ -95,7 +95,7 @@ TEST(CharLmConfig, TrainsScoresSavesAndWritesTextOverHttp) {
   for (std::size_t at = streamed.body.find("data: {\"model_name\""); at != std::string::npos;
        at = streamed.body.find("data: {\"model_name\"", at + 1)) {
     const std::size_t end = streamed.body.find('\n', at);
-    pieces += output(parse(streamed.body.substr(at + 6, end - at - 6)), "text")
+    pieces += inferOutput(parseObject(streamed.body.substr(at + 6, end - at - 6)), "text")
                   ->getArray("data")
                   ->getElement<std::string>(0);
     ++events;
@@ -113,19 +113,19 @@ TEST(CharLmConfig, TrainsScoresSavesAndWritesTextOverHttp) {
   };
   reply = ask("The licen", R"("max_tokens": 5, "seed": 3, "sequence_id": "s1")", "");
   ASSERT_EQ(reply.status, 200) << reply.body;
-  Poco::JSON::Object::Ptr first_state = output(parse(reply.body), "state");
+  Poco::JSON::Object::Ptr first_state = inferOutput(parseObject(reply.body), "state");
   ASSERT_TRUE(first_state) << reply.body;
   std::ostringstream state_data;
   first_state->getArray("data")->stringify(state_data);
   reply = ask("", R"("max_tokens": 5, "seed": 4, "sequence_id": "s1", "sequence_end": true)", "");
   ASSERT_EQ(reply.status, 200) << reply.body;
   const std::string continued =
-      output(parse(reply.body), "text")->getArray("data")->getElement<std::string>(0);
+      inferOutput(parseObject(reply.body), "text")->getArray("data")->getElement<std::string>(0);
   reply = ask("", R"("max_tokens": 5, "seed": 4)",
               R"(, {"name": "state", "datatype": "FP32", "shape": [1, 64], "data": )" +
                   state_data.str() + "}");
   ASSERT_EQ(reply.status, 200) << reply.body;
-  EXPECT_EQ(output(parse(reply.body), "text")->getArray("data")->getElement<std::string>(0),
+  EXPECT_EQ(inferOutput(parseObject(reply.body), "text")->getArray("data")->getElement<std::string>(0),
             continued);
 
   // A token outside the byte vocabulary is the client's error, named.
