@@ -41,23 +41,18 @@ std::vector<std::string> presentOutputs(const std::vector<std::string>& selected
 }  // namespace
 
 void OipRouter::generateStream(const HttpRequest& request, HttpResponse& response) const {
-  ModelServing* serving = servingOrError(response);
-  if (serving == nullptr) {
+  auto pinned = pinOrAnswer(request, response);
+  if (!pinned) {
     return;
   }
-  auto pinned = pinRequested(*serving, request);
-  if (!pinned.ok()) {
-    jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
-    return;
-  }
-  const ServedModel& served = (*pinned)->served();
+  const ServedModel& served = pinned->served();
   auto decoded = decodeInferRequest(request.body, served.model->schema(), decodeOptions(request));
   if (decoded.ok() && (decoded->binary_data_output || !decoded->output_binary.empty())) {
     decoded = Status(StatusCode::kInvalidArgument,
                      "generate_stream answers JSON events only: drop the binary_data parameters");
   }
   if (!decoded.ok()) {
-    (*pinned)->countFailure(InferFailure::kInvalid);
+    pinned->countFailure(InferFailure::kInvalid);
     jsonError(response, httpStatusFor(decoded.status()), decoded.status().message());
     return;
   }
@@ -92,7 +87,7 @@ void OipRouter::generateStream(const HttpRequest& request, HttpResponse& respons
     return send(sseEvent("", *json));
   };
   InferFailure failure = InferFailure::kBackend;
-  Status predicted = (*pinned)->inferStream(decoded->inputs, decoded->options, emit, &failure);
+  Status predicted = pinned->inferStream(decoded->inputs, decoded->options, emit, &failure);
   if (predicted.ok() && !encode_error.ok()) {
     predicted = encode_error;
   }

@@ -628,27 +628,22 @@ void OipRouter::modelReady(const HttpRequest& request, HttpResponse& response) c
 }
 
 void OipRouter::infer(const HttpRequest& request, HttpResponse& response) const {
-  ModelServing* serving = servingOrError(response);
-  if (serving == nullptr) {
-    return;
-  }
   // The request runs entirely on the version pinned here, whatever loads meanwhile.
-  auto pinned = pinRequested(*serving, request);
-  if (!pinned.ok()) {
-    jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
+  auto pinned = pinOrAnswer(request, response);
+  if (!pinned) {
     return;
   }
-  const ServedModel* served = &(*pinned)->served();
+  const ServedModel* served = &pinned->served();
   const Model& model = *served->model;
   auto decoded = decodeInferRequest(request.body, model.schema(), decodeOptions(request));
   if (!decoded.ok()) {
-    (*pinned)->countFailure(InferFailure::kInvalid);
+    pinned->countFailure(InferFailure::kInvalid);
     jsonError(response, httpStatusFor(decoded.status()), decoded.status().message());
     return;
   }
   TensorMap outputs;
   InferFailure failure = InferFailure::kBackend;
-  Status predicted = (*pinned)->infer(decoded->inputs, decoded->options, outputs, &failure);
+  Status predicted = pinned->infer(decoded->inputs, decoded->options, outputs, &failure);
   if (!predicted.ok()) {
     inferError(*served, predicted, failure, response);
     return;
@@ -696,15 +691,29 @@ void OipRouter::inferError(const ServedModel& served, const Status& predicted,
             named ? predicted.message() : "model '" + served.name + "': " + predicted.message());
 }
 
-Expected<std::shared_ptr<PinnedModel>> OipRouter::pinRequested(
-    ModelServing& serving, const HttpRequest& request) const {
-  const std::string& name = request.path_params.at("model");
-  if (!serves(name)) {
-    return notFound("unknown model '" + name + "'");
+std::shared_ptr<PinnedModel> OipRouter::pinOrAnswer(const HttpRequest& request,
+                                                    HttpResponse& response,
+                                                    ModelServing** serving) const {
+  ModelServing* runtime = servingOrError(response);
+  if (runtime == nullptr) {
+    return nullptr;
   }
+  if (serving != nullptr) {
+    *serving = runtime;
+  }
+  const std::string& name = request.path_params.at("model");
   auto version = request.path_params.find("version");
-  return pinReady(serving, name,
-                  version == request.path_params.end() ? std::string_view() : version->second);
+  auto pinned = serves(name) ? pinReady(*runtime, name,
+                                        version == request.path_params.end()
+                                            ? std::string_view()
+                                            : std::string_view(version->second))
+                             : Expected<std::shared_ptr<PinnedModel>>(
+                                   notFound("unknown model '" + name + "'"));
+  if (!pinned.ok()) {
+    jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
+    return nullptr;
+  }
+  return std::move(pinned).value();
 }
 
 InferDecodeOptions OipRouter::decodeOptions(const HttpRequest& request) const {

@@ -213,10 +213,11 @@ class OipRouter {
   void recordInferTime(std::string_view path, std::int64_t ns) const;
   // Serving runtime extensions (host.serving()).
   ModelServing* servingOrError(HttpResponse& response) const;
-  // pinReady() on the path's {model} and {version} (the newest when absent); kNotFound for a
-  // model this frontend does not serve.
-  Expected<std::shared_ptr<PinnedModel>> pinRequested(ModelServing& serving,
-                                                      const HttpRequest& request) const;
+  // pinReady() on the path's {model} and {version} (the newest when absent), for the whole
+  // request; null once the error is answered (no serving runtime, a model this frontend does not
+  // serve, an unknown or unready version). `serving`, when not null, gets the runtime.
+  std::shared_ptr<PinnedModel> pinOrAnswer(const HttpRequest& request, HttpResponse& response,
+                                           ModelServing** serving = nullptr) const;
   // How an OIP body of `request` is decoded (max_json_depth, Inference-Header-Content-Length).
   InferDecodeOptions decodeOptions(const HttpRequest& request) const;
   /// Pins `name` at `version` (empty: the newest loaded) for the whole request and checks the

@@ -48,17 +48,13 @@ int repositoryStatus(const Status& status) {
 }  // namespace
 
 void OipRouter::feedback(const HttpRequest& request, HttpResponse& response) const {
-  ModelServing* serving = servingOrError(response);
-  if (serving == nullptr) {
-    return;
-  }
   // Decoded against the version pinned here and learned by that same version.
-  auto pinned = pinRequested(*serving, request);
-  if (!pinned.ok()) {
-    jsonError(response, httpStatusFor(pinned.status()), pinned.status().message());
+  ModelServing* serving = nullptr;
+  auto pinned = pinOrAnswer(request, response, &serving);
+  if (!pinned) {
     return;
   }
-  const ServedModel& served = (*pinned)->served();
+  const ServedModel& served = pinned->served();
   OnlineLearning* learning = served.model->onlineLearning();
   if (learning == nullptr) {
     // 409: the request is well formed, but this model cannot take it (retrying will not help).
