@@ -30,9 +30,6 @@ using aimass::testing::inferOutput;
 using aimass::testing::parseObject;
 
 TEST(CharLmConfig, TrainsScoresSavesAndWritesTextOverHttp) {
-#ifndef AIMASS_HAVE_DATASET_TEXT
-  GTEST_SKIP() << "this build has no dataset.text plugin";
-#endif
   if (!fs::is_directory("/usr/share/common-licenses")) {
     GTEST_SKIP() << "/usr/share/common-licenses is missing (Debian's base-files ships it)";
   }
