@@ -81,6 +81,11 @@ Status Runtime::run() {
     status = addRegistryApi();
   }
   if (status.ok()) {
+    status = runJobs();
+  }
+  // The graph's models are served as the jobs left them: training prepares a model for its data,
+  // which can change what it takes and gives (model.rnn becomes a forecaster or a classifier).
+  if (status.ok()) {
     for (const GraphNode& node : graph_.nodes()) {
       if (node.instance && node.instance->kind() == NodeKind::kModel) {
         host_.servingRuntime().add(node.decl.name, "1",
@@ -88,9 +93,6 @@ Status Runtime::run() {
                                    node.decl.type);
       }
     }
-    status = runJobs();
-    // Training prepares models for their data, which can change their inputs and outputs.
-    host_.servingRuntime().refresh();
   }
   // The serving settings apply once the jobs are done, so that `load` finds what they
   // registered; frontends start after that.

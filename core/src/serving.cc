@@ -1286,8 +1286,6 @@ void ServingRuntime::setBatching(std::string_view model, const BatchingOptions& 
   remake(model);
 }
 
-void ServingRuntime::refresh() { remake(""); }
-
 void ServingRuntime::remake(std::string_view model) {
   std::lock_guard serial(load_mutex_);
   std::vector<std::shared_ptr<Version>> affected;

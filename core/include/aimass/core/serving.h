@@ -85,11 +85,6 @@ class ServingRuntime final : public ModelServing {
   std::string prometheusMetrics() const override;
   BatchingOptions batching(std::string_view model) const override;
   void setBatching(std::string_view model, const BatchingOptions& options) override;
-  /// Remakes every served version from its model as it is now (schema, batching), keeping its
-  /// statistics and online-learning state: the runtime calls it after the jobs, which may have
-  /// changed what a graph model takes and gives (a model.rnn becomes a forecaster or a
-  /// classifier only when it is prepared for its data).
-  void refresh();
   void setVersionPolicy(std::string_view model, const VersionPolicy& policy) override;
   Status setRepository(std::shared_ptr<Storage> storage) override;
   Expected<LearnResult> learn(std::string_view name, std::string_view version,
