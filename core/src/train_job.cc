@@ -178,19 +178,13 @@ void endRun(std::span<const CallbackEntry> callbacks, TrainingState& state, Stat
 /// Why a validation dataset of schema `validation` cannot score a model trained on `train`;
 /// empty when the two match (features, labels and classes; id cardinalities may differ).
 std::string schemaMismatch(const DatasetSchema& train, const DatasetSchema& validation) {
-  auto shape = [](const Shape& s) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      out += (i ? ", " : "") + std::to_string(s[i]);
-    }
-    return out + "]";
-  };
   if (validation.feature_dtype != train.feature_dtype) {
     return "its features are " + std::string(dtypeName(validation.feature_dtype)) + ", not " +
            std::string(dtypeName(train.feature_dtype));
   }
   if (validation.row_shape != train.row_shape) {
-    return "its rows have shape " + shape(validation.row_shape) + ", not " + shape(train.row_shape);
+    return "its rows have shape " + shapeToString(validation.row_shape) + ", not " +
+           shapeToString(train.row_shape);
   }
   if (validation.feature_names != train.feature_names) {
     return "its feature names differ";
