@@ -84,21 +84,17 @@ ModelSchema MatrixFactorization::schema() const {
   ModelSchema schema;
   schema.task = Task::kRecommendation;
   schema.inputs = {
-      TensorSpec{.name = tn::kUser, .dtype = DType::kBytes, .shape = {-1}},
-      TensorSpec{.name = tn::kItem, .dtype = DType::kBytes, .shape = {-1}, .optional = true},
-      TensorSpec{.name = tn::kCandidates,
-                 .dtype = DType::kBytes,
-                 .shape = {-1},
-                 .optional = true,
-                 .request_wide = true},
+      TensorSpec(tn::kUser, DType::kBytes, {-1}),
+      TensorSpec(tn::kItem, DType::kBytes, {-1}, /*optional_=*/true),
+      TensorSpec(tn::kCandidates, DType::kBytes, {-1}, /*optional_=*/true,
+                 /*request_wide_=*/true),
   };
   schema.outputs = {
-      TensorSpec{.name = tn::kScore, .dtype = DType::kFloat32, .shape = {-1}, .optional = true},
-      TensorSpec{.name = tn::kKnown, .dtype = DType::kBool, .shape = {-1}, .optional = true},
-      TensorSpec{.name = tn::kItems, .dtype = DType::kBytes, .shape = {-1, -1}, .optional = true},
-      TensorSpec{
-          .name = tn::kScores, .dtype = DType::kFloat32, .shape = {-1, -1}, .optional = true},
-      TensorSpec{.name = tn::kFallback, .dtype = DType::kBool, .shape = {-1}, .optional = true},
+      TensorSpec(tn::kScore, DType::kFloat32, {-1}, /*optional_=*/true),
+      TensorSpec(tn::kKnown, DType::kBool, {-1}, /*optional_=*/true),
+      TensorSpec(tn::kItems, DType::kBytes, {-1, -1}, /*optional_=*/true),
+      TensorSpec(tn::kScores, DType::kFloat32, {-1, -1}, /*optional_=*/true),
+      TensorSpec(tn::kFallback, DType::kBool, {-1}, /*optional_=*/true),
   };
   return schema;
 }
@@ -117,11 +113,11 @@ std::vector<TensorSpec> MatrixFactorization::observationInputs() const {
     }
   }
   std::vector<TensorSpec> specs = {
-      TensorSpec{.name = tn::kUser, .dtype = DType::kBytes, .shape = {-1}},
-      TensorSpec{.name = tn::kItem, .dtype = DType::kBytes, .shape = {-1}},
+      TensorSpec(tn::kUser, DType::kBytes, {-1}),
+      TensorSpec(tn::kItem, DType::kBytes, {-1}),
   };
   if (feedback == MfFeedback::kExplicit) {
-    specs.push_back(TensorSpec{.name = tn::kRating, .dtype = DType::kFloat32, .shape = {-1}});
+    specs.push_back(TensorSpec(tn::kRating, DType::kFloat32, {-1}));
   }
   return specs;
 }

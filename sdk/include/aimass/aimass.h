@@ -20,5 +20,6 @@
 #include "aimass/storage.h"
 #include "aimass/tensor.h"
 #include "aimass/training.h"
+#include "aimass/transform.h"
 #include "aimass/util/utf8.h"
 #include "aimass/version.h"

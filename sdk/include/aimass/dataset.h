@@ -35,15 +35,23 @@ struct DatasetSchema {
   /// written in the source; empty when ids are plain numbers or not ids. A model saves what it
   /// needs of these, so that requests can name users and items as the data did.
   std::vector<std::vector<std::string>> id_names;
+  /// Columns of text read as categories (a CSV's "red"/"green"), one per column of
+  /// Batch::strings, in source order; empty when the data has none. A model takes them only
+  /// through transforms that encode them (aimass/transform.h): job.train refuses such data for
+  /// a model without them.
+  std::vector<std::string> string_feature_names;
 };
 
 /// A batch of rows as tensors. Features have shape {rows, row_shape...}; labels {rows} for
 /// classes (INT64) or {rows, num_targets} for values (FP32). Variable-length sequences are padded
-/// to the longest row and `lengths` (INT64 {rows}) holds each row's true length.
+/// to the longest row and `lengths` (INT64 {rows}) holds each row's true length. A missing
+/// numeric value is NaN in `features`; data with text columns (DatasetSchema::
+/// string_feature_names) has them in `strings`, BYTES {rows, columns}, a missing one empty.
 struct Batch {
   Tensor features;
   Tensor labels;
   Tensor lengths;
+  Tensor strings;
   std::size_t rows() const noexcept {
     return features.rank() ? static_cast<std::size_t>(features.dim(0)) : 0;
   }

@@ -49,6 +49,16 @@ constexpr std::string_view taskName(Task t) noexcept {
 /// sequence model's carried "state"); outputs with optional=true are written only by the kind
 /// of request that asks for them (a recommender's top-k "items" versus pair "score").
 struct TensorSpec {
+  TensorSpec() = default;
+  TensorSpec(std::string name_, DType dtype_, Shape shape_, bool optional_ = false,
+             bool request_wide_ = false, std::vector<std::string> columns_ = {})
+      : name(std::move(name_)),
+        dtype(dtype_),
+        shape(std::move(shape_)),
+        optional(optional_),
+        request_wide(request_wide_),
+        columns(std::move(columns_)) {}
+
   std::string name;
   DType dtype = DType::kFloat32;
   Shape shape;
@@ -57,6 +67,10 @@ struct TensorSpec {
   /// "candidates" filter): its first dimension is not the batch, and a request that carries it
   /// runs alone, never stacked with other requests into one batch.
   bool request_wide = false;
+  /// For an input whose last dimension is a row of named columns (a CSV's numeric features):
+  /// their names in order, so that frontends can take columns by name (MLflow's
+  /// dataframe_split) in any order. Empty when the columns have no names.
+  std::vector<std::string> columns;
 };
 
 /// What a model takes and gives.

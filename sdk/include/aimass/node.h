@@ -18,15 +18,16 @@ enum class NodeKind {
   kJob,         ///< aimass::Job: work that runs once the graph is built (train, evaluate, tune).
   kCallback,    ///< aimass::TrainingCallback: hooks into job.train's loop (see training.h).
   kServing,     ///< the host's `serving.runtime` settings: batching, version policies, repository.
+  kTransform,   ///< aimass::Transform: preprocessing fitted on training rows, saved with a model.
 };
 
 inline constexpr NodeKind kAllNodeKinds[] = {
     NodeKind::kStorage,  NodeKind::kDataset,    NodeKind::kModel, NodeKind::kOptimizer,
     NodeKind::kFrontend, NodeKind::kCollective, NodeKind::kJob,   NodeKind::kCallback,
-    NodeKind::kServing};
+    NodeKind::kServing,  NodeKind::kTransform};
 
 /// "storage", "dataset", "model", "optimizer", "frontend", "collective", "job", "callback",
-/// "serving".
+/// "serving", "transform".
 constexpr std::string_view nodeKindName(NodeKind kind) noexcept {
   switch (kind) {
     case NodeKind::kStorage:
@@ -47,6 +48,8 @@ constexpr std::string_view nodeKindName(NodeKind kind) noexcept {
       return "callback";
     case NodeKind::kServing:
       return "serving";
+    case NodeKind::kTransform:
+      return "transform";
   }
   return "unknown";
 }

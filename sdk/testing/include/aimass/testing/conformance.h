@@ -40,6 +40,7 @@ inline CheckResults runConformance(Node& node, Host& host) {
     case NodeKind::kJob:
     case NodeKind::kCallback:
     case NodeKind::kServing:
+    case NodeKind::kTransform:
       break;
   }
   return {{"no conformance suite for kind " + std::string(nodeKindName(node.kind())), true, ""}};
