@@ -5,6 +5,7 @@
 #include "aimass/core/type_registry.h"
 #include "evaluate_job.h"
 #include "local_collective.h"
+#include "pipeline/pipeline_node.h"
 #include "serving_node.h"
 #include "train_job.h"
 #include "tune/tune_job.h"
@@ -17,7 +18,7 @@ void registerBuiltinTypes(TypeRegistry& registry) {
   info->version = AIMASS_VERSION;
   info->summary = "Node types that live in the aimass host itself";
   for (NodeType type : {trainJobNodeType(), evaluateJobNodeType(), localCollectiveNodeType(),
-                        servingNodeType(), tuneJobNodeType()}) {
+                        servingNodeType(), tuneJobNodeType(), pipelineModelNodeType(registry)}) {
     std::string name = type.type;
     Status status = registry.add(std::move(type), info, nullptr);
     if (!status.ok()) {

@@ -9,6 +9,7 @@
 
 #include "aimass/core/clustering_metrics.h"
 #include "evaluate_tasks.h"
+#include "pipeline/table_io.h"
 
 namespace aimass::core {
 namespace {
@@ -24,12 +25,17 @@ struct Assignment {
 class ClusterPredictor {
  public:
   ClusterPredictor(const EvaluationPass& pass, std::string input_name, std::int64_t features)
-      : pass_(pass), input_name_(std::move(input_name)), features_(features) {}
+      : pass_(pass),
+        input_name_(std::move(input_name)),
+        features_(features),
+        schema_(pass.targets.model->schema()) {}
 
   Expected<Assignment> operator()(std::uint64_t begin, std::uint64_t end, const Batch& batch) {
     const auto n = static_cast<std::int64_t>(end - begin);
     inputs_.set(input_name_, batch.features.rank() == 2 ? batch.features
                                                         : batch.features.reshaped({n, features_}));
+    setTextInputs(schema_, pass_.targets.dataset->schema().string_feature_names, batch.strings,
+                  inputs_);
     const std::string where = rowsText(pass_, begin, end);
     Status predicted = pass_.targets.model->predict(inputs_, outputs_, PredictOptions{});
     if (!predicted.ok()) {
@@ -65,6 +71,7 @@ class ClusterPredictor {
   const EvaluationPass& pass_;
   std::string input_name_;
   std::int64_t features_;
+  ModelSchema schema_;
   TensorMap inputs_;
   TensorMap outputs_;
 };

@@ -14,6 +14,7 @@
 #include "aimass/core/host_services.h"
 #include "aimass/core/runtime.h"
 #include "evaluate_tasks.h"
+#include "pipeline/table_io.h"
 #include "train_tracking.h"
 
 namespace aimass::core {
@@ -95,6 +96,7 @@ Status evaluateSupervised(const EvaluationPass& pass, EvaluationReport& report) 
   Status scored = forEachBatch(
       pass, phase, 0, [&](std::uint64_t begin, std::uint64_t end, const Batch& batch) -> Status {
         setModelInputs(model_schema, batch.features, batch.lengths, inputs);
+        setTextInputs(model_schema, data_schema.string_feature_names, batch.strings, inputs);
         Status predicted = targets.model->predict(inputs, outputs, PredictOptions{});
         if (!predicted.ok()) {
           return predicted.withContext(model_text + " predicting rows " + std::to_string(begin) +

@@ -263,6 +263,38 @@ void reportSecondServingNodes(const std::vector<GraphNode>& nodes, Diagnostics& 
   }
 }
 
+/// A transform learns its statistics when the model it preprocesses is trained, so two models
+/// cannot share one: each further model naming a transform in `preprocess` is reported at its
+/// parameter, naming the first.
+void reportSharedTransforms(const std::vector<GraphNode>& nodes, Diagnostics& diagnostics) {
+  std::map<std::string, std::string, std::less<>> owner;  // transform -> model
+  for (const auto& node : nodes) {
+    for (const auto& [param, targets] : node.refs) {
+      if (param != "preprocess" || node.type == nullptr ||
+          node.type->type.kind != NodeKind::kModel) {
+        continue;
+      }
+      SourceLocation where = node.decl.where;
+      for (const auto& decl : node.decl.params) {
+        if (decl.name == param) {
+          where = decl.value_where;
+        }
+      }
+      for (const auto& target : targets) {
+        auto [it, first] = owner.emplace(target, node.decl.name);
+        if (!first && it->second != node.decl.name) {
+          diagnostics.push_back(
+              {where,
+               "transform '" + target + "' is already the preprocessing of model '" +
+                   it->second + "'; a transform is fitted for the one model it preprocesses",
+               "declare another transform node of the same type for model '" + node.decl.name +
+                   "'"});
+        }
+      }
+    }
+  }
+}
+
 /// Dependencies first; among nodes whose dependencies are all placed, declaration order.
 std::vector<std::size_t> topologicalOrder(
     const std::vector<std::vector<std::pair<std::size_t, SourceLocation>>>& edges) {
@@ -311,6 +343,7 @@ std::unique_ptr<Graph> Graph::validate(const ConfigDocument& document, const Typ
   Validator(document.nodes, registry, diagnostics, first == 0).run(declared, edges);
   reportCycles(declared, edges, diagnostics);
   reportSecondServingNodes(declared, diagnostics);
+  reportSharedTransforms(declared, diagnostics);
   checkTuneNodes(declared, diagnostics);
   sortDiagnostics(diagnostics, first);
   if (!diagnostics.empty()) {

@@ -13,6 +13,7 @@
 #include "aimass/storage.h"
 #include "api_storage.h"
 #include "serving_node.h"
+#include "pipeline/pipeline_node.h"
 #include "tune/tune_job.h"
 #include "train_job_transfer.h"
 #include "train_tracking.h"
@@ -88,9 +89,9 @@ Status Runtime::run() {
   if (status.ok()) {
     for (const GraphNode& node : graph_.nodes()) {
       if (node.instance && node.instance->kind() == NodeKind::kModel) {
-        host_.servingRuntime().add(node.decl.name, "1",
-                                   std::static_pointer_cast<const Model>(node.instance),
-                                   node.decl.type);
+        auto model = std::static_pointer_cast<const Model>(node.instance);
+        const std::string type = savedModelType(*model, node.decl.type);
+        host_.servingRuntime().add(node.decl.name, "1", std::move(model), type);
       }
     }
   }

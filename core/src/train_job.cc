@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <numeric>
 #include <random>
 #include <span>
 #include <utility>
@@ -25,6 +26,8 @@
 #include "train_callbacks/progress.h"
 #include "train_callbacks/run_tracking.h"
 #include "train_callbacks/schedule.h"
+#include "pipeline/pipeline_node.h"
+#include "pipeline/table_io.h"
 #include "train_job_transfer.h"
 
 namespace aimass::core {
@@ -42,6 +45,30 @@ void shuffleRows(std::vector<std::uint64_t>& rows, std::uint64_t seed) {
     std::size_t j = static_cast<std::size_t>(rng() % i);
     std::swap(rows[i - 1], rows[j]);
   }
+}
+
+/// Fits the model's preprocessing, when it has one, on `rows` of the training data (never on
+/// validation rows). Data with text columns needs preprocessing that encodes them.
+Status fitPreprocessing(const TrainTargets& targets, std::span<const std::uint64_t> rows) {
+  auto* pipeline = dynamic_cast<PreprocessedModel*>(targets.model.get());
+  if (pipeline == nullptr) {
+    const auto& text = targets.dataset->schema().string_feature_names;
+    if (text.empty()) {
+      return Status();
+    }
+    std::string names;
+    for (const auto& name : text) {
+      names += (names.empty() ? "" : ", ") + name;
+    }
+    return invalidArgument("dataset '" + targets.dataset_name + "' has text columns (" + names +
+                           ") but model '" + targets.model_name +
+                           "' takes numbers only: give it preprocess: [...] with a "
+                           "transform.onehot or transform.ordinal step (docs/pipelines.md)");
+  }
+  return guard("preprocess", [&] { return pipeline->fitPreprocessing(*targets.dataset, rows); })
+      .withContext("fitting the preprocessing of model '" + targets.model_name + "' on " +
+                   std::to_string(rows.size()) + " training rows of dataset '" +
+                   targets.dataset_name + "'");
 }
 
 std::string nonFiniteName(double v) { return std::isnan(v) ? "NaN" : "infinite"; }
@@ -212,6 +239,7 @@ struct LoopData {
   std::uint64_t seed = 0;
   std::size_t num_classes = 0;  ///< > 0: class labels are checked against it
   bool accuracy_possible = false;
+  std::vector<std::string> text_names;  ///< the data's text columns (Batch::strings)
 };
 
 LoopData loopData(const TrainTargets& targets, const TrainOptions& options, RowSplit& rows) {
@@ -222,6 +250,7 @@ LoopData loopData(const TrainTargets& targets, const TrainOptions& options, RowS
   data.validation_dataset = targets.validation ? targets.validation.get() : data.dataset;
   data.validation_name = targets.validation ? targets.validation_name : targets.dataset_name;
   data.model_name = targets.model_name;
+  data.text_names = data.validation_dataset->schema().string_feature_names;
   data.rows = &rows;
   data.batch_size = options.batch_size;
   data.shuffle = options.shuffle;
@@ -376,6 +405,7 @@ class GradientLoop {
         // sends them.
         setModelInputs(model_schema, validation_batch_.features, validation_batch_.lengths,
                        inputs_);
+        setTextInputs(model_schema, data_.text_names, validation_batch_.strings, inputs_);
         Status predicted = model_.predict(inputs_, outputs_, PredictOptions{});
         const Tensor* labels = outputs_.find(tensor_names::kLabel);
         if (!predicted.ok() || !labels || labels->dtype() != DType::kInt64 ||
@@ -819,6 +849,9 @@ Expected<std::optional<TrainCheckpoint>> TrainJob::findCheckpoint(Host& host,
 }
 
 Status TrainJob::runSelfTraining(Host& host, JobProgress& progress, SelfTraining& training) {
+  std::vector<std::uint64_t> all(targets_.dataset->size());
+  std::iota(all.begin(), all.end(), std::uint64_t{0});
+  AIMASS_RETURN_IF_ERROR(fitPreprocessing(targets_, all));
   ProgressObserver observer(host, progress);
   progress.begin("fit " + targets_.model_name, 0);
   Status status =
@@ -928,6 +961,7 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
       rows.validation[i] = i;
     }
   }
+  AIMASS_RETURN_IF_ERROR(fitPreprocessing(targets_, rows.train));
   AIMASS_RETURN_IF_ERROR(guard("prepare", [&] {
                            return training.prepare(data_schema, options_.seed);
                          }).withContext("preparing model '" + targets_.model_name + "'"));
@@ -1192,7 +1226,8 @@ NodeType trainJobNodeType() {
       TrainTargets targets;
       targets.model = std::static_pointer_cast<Model>(refOrNull("model"));
       targets.model_name = firstName("model", false);
-      targets.model_type = firstName("model", true);
+      targets.model_type =
+          targets.model ? savedModelType(*targets.model, firstName("model", true)) : std::string();
       targets.dataset = std::static_pointer_cast<Dataset>(refOrNull("dataset"));
       targets.dataset_name = firstName("dataset", false);
       targets.dataset_type = firstName("dataset", true);

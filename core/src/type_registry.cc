@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "aimass/util/number_text.h"
+#include "pipeline/pipeline_node.h"
 
 namespace aimass::core {
 namespace {
@@ -492,6 +493,11 @@ Status TypeRegistry::add(NodeType type, std::shared_ptr<const PluginInfo> plugin
     return alreadyExists("type '" + type.type + "' is already registered by " + by);
   }
   normaliseDefaults(type.params);
+  if (type.kind == NodeKind::kModel && type.type != PreprocessedModel::kType &&
+      std::none_of(type.params.begin(), type.params.end(),
+                   [](const ParamSpec& p) { return p.name == "preprocess"; })) {
+    type.params.push_back(preprocessParamSpec());
+  }
   if (library) {
     type.factory = LibraryBoundFactory{library, std::move(type.factory)};
   }
@@ -552,7 +558,8 @@ Expected<std::shared_ptr<Node>> TypeRegistry::instantiate(const NodeConfig& conf
                          made_kind + " node, but " + config.type() + " is registered as " +
                          std::string(article(registered_kind)) + registered_kind + " type");
   }
-  return std::shared_ptr<Node>(created.release(), LibraryKeepingDeleter{type->library});
+  std::shared_ptr<Node> node(created.release(), LibraryKeepingDeleter{type->library});
+  return wrapPreprocessed(*this, config, std::move(node));
 }
 
 std::vector<const RegisteredType*> TypeRegistry::all() const {
