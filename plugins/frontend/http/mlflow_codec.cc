@@ -55,7 +55,8 @@ std::size_t saturatingAdd(std::size_t a, std::uint64_t b) {
 /// those). Every element of an input costs at most four: itself, its column's name in a
 /// dataframe_records row, the list of a one-value row ([n, 1] for an [n] input) and its name in
 /// "columns"; every list of nested data one more; and 4096 are left for the rest (the format
-/// key, "params", ...).
+/// key, "params", ...). An element of a block input given by column (TensorSpec::columns)
+/// costs less: itself, its column's name in a record, and its name once in "columns".
 std::size_t mlflowValueLimit(const ModelSchema& schema) {
   std::size_t total = 4096;
   for (const auto& spec : schema.inputs) {
@@ -79,11 +80,15 @@ std::size_t mlflowStructurePerScalar(const ModelSchema& schema) {
   return rank + 2;
 }
 
-/// The most columns a CSV table can have for `schema`: one per input when they are named after
-/// the inputs, or the width of a single input's matrix ([n, k] or [n, k, 1] take k, [n] one);
+/// The most columns a table (CSV, dataframe_split, dataframe_records) can have for `schema`:
+/// one per input and one per named column of an input (TensorSpec::columns) when they are named
+/// after those, or the width of a single input's matrix ([n, k] or [n, k, 1] take k, [n] one);
 /// kUnbounded when that width is variable.
 std::size_t csvColumnLimit(const ModelSchema& schema) {
   std::size_t limit = schema.inputs.size();
+  for (const auto& spec : schema.inputs) {
+    limit = saturatingAdd(limit, spec.columns.size());
+  }
   if (const TensorSpec* spec = singleInput(schema)) {
     std::size_t width = 1;
     if (spec->shape.size() >= 2) {
@@ -170,7 +175,7 @@ Expected<TensorMap> fromDataframeSplit(JsonReader& reader, JsonReader::Token fir
     if (value != JsonReader::Token::kBeginArray) {
       return invalidArgument(where + " needs a \"data\" list of rows");
     }
-    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where));
+    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where, false, max_depth));
     std::optional<std::size_t> width;
     if (!columns.empty()) {
       width = columns.size();
@@ -185,12 +190,12 @@ Expected<TensorMap> fromDataframeSplit(JsonReader& reader, JsonReader::Token fir
           if (width && cells >= *width) {
             AIMASS_RETURN_IF_ERROR(reader.skip(cell));  // counted for the message only
           } else {
-            AIMASS_RETURN_IF_ERROR(sink->column(cells).feed(reader, cell));
+            AIMASS_RETURN_IF_ERROR(sink->feedJson(cells, reader, cell, body));
           }
         }
       } else {
         // pandas writes a one-column frame's rows as lists; tolerate scalars
-        AIMASS_RETURN_IF_ERROR(sink->column(0).feed(reader, row));
+        AIMASS_RETURN_IF_ERROR(sink->feedJson(0, reader, row, body));
         cells = 1;
       }
       if (!width) {
@@ -209,7 +214,7 @@ Expected<TensorMap> fromDataframeSplit(JsonReader& reader, JsonReader::Token fir
   if (!sink) {
     return invalidArgument(where + " needs a \"data\" list of rows");
   }
-  return sink->finish(schema, columns);
+  return sink->finish(schema);
 }
 
 Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token first,
@@ -265,7 +270,7 @@ Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token f
       if (columns.empty()) {
         return invalidArgument(at + " has no columns");
       }
-      AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where));
+      AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where, false, max_depth));
     }
     if (count != columns.size()) {
       return invalidArgument(at + " has " + std::to_string(count) + " columns but record 0 has " +
@@ -277,15 +282,15 @@ Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token f
         return invalidArgument(at + " lacks the column '" + columns[c] + "'");
       }
       JsonReader cell(cells[c], max_depth);
-      AIMASS_RETURN_IF_ERROR(sink->column(c).feed(cell, cell.next()));
+      AIMASS_RETURN_IF_ERROR(sink->feedJson(c, cell, cell.next(), cells[c]));
     }
     AIMASS_RETURN_IF_ERROR(sink->endRow());
   }
   AIMASS_RETURN_IF_ERROR(reader.status());
   if (!sink) {
-    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where));
+    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where, false, max_depth));
   }
-  return sink->finish(schema, columns);
+  return sink->finish(schema);
 }
 
 Expected<TensorMap> fromSingleTensor(JsonReader& reader, JsonReader::Token first,
@@ -562,7 +567,7 @@ Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
 }
 
 /// RFC 4180 records: fields separated by commas, optionally double-quoted (a quote inside doubled),
-/// records ended by LF or CRLF; blank lines are skipped. `on_record` gets each record (the
+/// records ended by LF or CRLF; blank lines are skipped (a line of "" is one empty field). `on_record` gets each record (the
 /// header first) and may take its fields. The first record may have at most `max_columns`
 /// fields, every later one exactly as many as the first, and those at most `max_cells` fields in
 /// all: the parse stops at the first field past a limit, so a long line costs no more than the
@@ -599,8 +604,10 @@ Status parseCsv(std::string_view text, const ModelSchema& schema, std::size_t ma
     return Status();
   };
   auto endRecord = [&]() -> Status {
+    const bool quoted_field = was_quoted;
     AIMASS_RETURN_IF_ERROR(endField());
-    if (record.size() == 1 && record.front().empty()) {  // blank lines are skipped
+    // Blank lines are skipped; a line of "" is a record with one empty (missing) field.
+    if (record.size() == 1 && record.front().empty() && !quoted_field) {
       cells -= records > 0 ? 1 : 0;
       record.clear();
       return Status();
@@ -666,29 +673,24 @@ Status parseCsv(std::string_view text, const ModelSchema& schema, std::size_t ma
 Expected<TensorMap> decodeCsv(std::string_view body, const ModelSchema& schema) {
   // The header is checked against the model before any row is read, and each row's cells go
   // straight into the tensors as the row ends: the rows cost one row's fields.
-  std::vector<std::string> columns;
   std::optional<TableSink> sink;
   AIMASS_RETURN_IF_ERROR(parseCsv(body, schema, csvColumnLimit(schema), csvCellLimit(schema),
                                   [&](const std::vector<std::string>& record) -> Status {
                                     if (!sink) {
-                                      columns = record;
                                       AIMASS_ASSIGN_OR_RETURN(
-                                          sink, TableSink::make(columns, schema, "CSV"));
+                                          sink, TableSink::make(record, schema, "CSV", true, 0));
                                       return Status();
                                     }
                                     AIMASS_RETURN_IF_ERROR(sink->beginRow());
                                     for (std::size_t c = 0; c < record.size(); ++c) {
-                                      Scalar cell;
-                                      cell.text = record[c];
-                                      cell.csv = true;
-                                      AIMASS_RETURN_IF_ERROR(sink->column(c).add(cell));
+                                      AIMASS_RETURN_IF_ERROR(sink->addCsv(c, record[c]));
                                     }
                                     return sink->endRow();
                                   }));
   if (!sink) {
     return invalidArgument("the CSV body is empty; it needs a header row of column names");
   }
-  return sink->finish(schema, columns);
+  return sink->finish(schema);
 }
 
 void appendNested(std::string& out, const Tensor& t, std::size_t dim, std::int64_t offset) {

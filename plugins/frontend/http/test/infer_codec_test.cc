@@ -86,7 +86,8 @@ TEST(DecodeInferRequest, RejectsValuesOutsideTheDatatype) {
                                          {DType::kBool, "BOOL", "[1]"},
                                          {DType::kBytes, "BYTES", "[1]"},
                                          {DType::kFloat32, "FP32", "[1e300]"},
-                                         {DType::kFloat32, "FP32", "[null]"},
+                                         {DType::kInt64, "INT64", "[null]"},
+                                         {DType::kBool, "BOOL", "[null]"},
                                          {DType::kFloat32, "FP32", "[{}]"}}) {
     auto decoded = decodeInferRequest(request(c.datatype, "[1]", c.data), schemaWith(c.dtype, {1}));
     ASSERT_FALSE(decoded.ok()) << c.datatype << " " << c.data;
@@ -399,7 +400,7 @@ TEST(DecodeInferRequest, RefusesNumbersOutsideTheDatatypeNamingTheElement) {
            {DType::kFloat32, "FP32", "[true, 1]", "element 0 is true"},
            {DType::kBool, "BOOL", "[true, 0]", "element 1 is 0, not a valid BOOL"},
            {DType::kBool, "BOOL", "[\"true\", false]", "element 0 is \"true\""},
-           {DType::kBytes, "BYTES", "[\"a\", null]", "element 1 is null, not a valid BYTES"},
+           {DType::kInt32, "INT32", "[1, null]", "element 1 is null, not a valid INT32"},
            {DType::kBytes, "BYTES", "[\"a\", {\"b\": 1}]", "element 1 is an object"}}) {
     auto decoded = decodeInferRequest(request(c.datatype, "[2]", c.data), schemaWith(c.dtype, {2}));
     ASSERT_FALSE(decoded.ok()) << c.datatype << " " << c.data;
@@ -616,7 +617,7 @@ TEST(DecodeInferRequest, ABadElementInALongFlatListIsNamed) {
   for (const auto& c : std::vector<Case>{
            {DType::kFloat32, "FP32", 500, "\"0.5\"", "element 500 is \"0.5\", not a valid FP32"},
            {DType::kFloat32, "FP32", 783, "true", "element 783 is true, not a valid FP32"},
-           {DType::kFloat32, "FP32", 0, "null", "element 0 is null, not a valid FP32"},
+           {DType::kFloat32, "FP32", 0, "{}", "element 0 is an object, not a valid FP32"},
            {DType::kFloat32, "FP32", 700, "1e39", "element 700 is 1e39, not a valid FP32 value"},
            {DType::kFloat32, "FP32", 1, "-3.5e38", "element 1 is -3.5e38, not a valid FP32"},
            {DType::kFloat64, "FP64", 300, "1e400", "element 300 is 1e400, not a valid FP64"},
