@@ -15,11 +15,13 @@
 #include <random>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "json_document.h"
 #include "number_tokens.h"
+#include "tensor_elements.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -713,6 +715,58 @@ TEST(EncodeInferResponse, HalfPrecisionOutputsAreWrittenExactly) {
   auto body = encodeInferResponse("m", "1", std::nullopt, outputs, {});
   ASSERT_TRUE(body.ok());
   EXPECT_THAT(*body, HasSubstr(R"("data":[1,0.099975586])"));
+}
+
+TEST(DecodeInferRequest, NullIsAMissingValueOfFloatsAndText) {
+  // Flat FP32 (the direct path), nested FP64, FP16, and a conversion from FP32 to FP64.
+  for (const auto& [datatype, dtype, shape, data] :
+       std::vector<std::tuple<std::string, DType, std::string, std::string>>{
+           {"FP32", DType::kFloat32, "[3]", "[1.5, null, -2]"},
+           {"FP64", DType::kFloat64, "[1, 3]", "[[1.5, null, -2]]"},
+           {"FP16", DType::kFloat16, "[3]", "[1.5, null, -2]"},
+           {"FP32", DType::kFloat64, "[3]", "[1.5, null, -2]"}}) {
+    auto decoded =
+        decodeInferRequest(request(datatype, shape, data),
+                           schemaWith(dtype, datatype == "FP64" ? Shape{-1, 3} : Shape{-1}));
+    ASSERT_TRUE(decoded.ok()) << datatype << " " << decoded.status().toString();
+    const Tensor* t = decoded->inputs.find("x");
+    ASSERT_EQ(t->dtype(), dtype);
+    ASSERT_EQ(t->numel(), 3);
+    if (dtype == DType::kFloat16) {
+      EXPECT_EQ(halfToFloat(t->data<std::uint16_t>()[0]), 1.5f);
+      EXPECT_TRUE(std::isnan(halfToFloat(t->data<std::uint16_t>()[1])));
+    } else if (dtype == DType::kFloat64) {
+      EXPECT_EQ(t->data<double>()[2], -2.0) << datatype;
+      EXPECT_TRUE(std::isnan(t->data<double>()[1])) << datatype;
+    } else {
+      EXPECT_EQ(t->data<float>()[0], 1.5f);
+      EXPECT_TRUE(std::isnan(t->data<float>()[1]));
+    }
+  }
+  auto text = decodeInferRequest(request("BYTES", "[3]", R"(["a", null, ""])"),
+                                 schemaWith(DType::kBytes, {-1}));
+  ASSERT_TRUE(text.ok()) << text.status().toString();
+  EXPECT_EQ(text->inputs.find("x")->strings(), (std::vector<std::string>{"a", "", ""}));
+  // A missing value does not convert to an integer datatype.
+  auto integer =
+      decodeInferRequest(request("FP32", "[2]", "[1, null]"), schemaWith(DType::kInt32, {-1}));
+  ASSERT_FALSE(integer.ok());
+  EXPECT_THAT(integer.status().message(),
+              HasSubstr("element 1 (nan) of datatype FP32 does not convert exactly"));
+}
+
+TEST(EncodeModelMetadata, AnInputWithNamedColumnsListsThem) {
+  ModelSchema schema;
+  schema.task = Task::kClassification;
+  schema.inputs = {{"input", DType::kFloat32, {-1, 2}, false, false, {"age", "h\"eight"}},
+                   {"city", DType::kBytes, {-1}, true}};
+  schema.outputs = {{"label", DType::kInt64, {-1}}};
+  EXPECT_EQ(encodeModelMetadata("p", {"1"}, schema),
+            R"({"name":"p","versions":["1"],"platform":"aimass_classification",)"
+            R"("inputs":[{"name":"input","datatype":"FP32","shape":[-1,2],)"
+            R"("columns":["age","h\"eight"]},)"
+            R"({"name":"city","datatype":"BYTES","shape":[-1],"optional":true}],)"
+            R"("outputs":[{"name":"label","datatype":"INT64","shape":[-1]}]})");
 }
 
 TEST(EncodeModelMetadata, DescribesTheSchema) {
