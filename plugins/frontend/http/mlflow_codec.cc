@@ -15,8 +15,8 @@
 #include "infer_codec.h"
 #include "json_document.h"
 #include "json_reader.h"
-#include "predict_parameters.h"
 #include "mlflow_tables.h"
+#include "predict_parameters.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -567,11 +567,11 @@ Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
 }
 
 /// RFC 4180 records: fields separated by commas, optionally double-quoted (a quote inside doubled),
-/// records ended by LF or CRLF; blank lines are skipped (a line of "" is one empty field). `on_record` gets each record (the
-/// header first) and may take its fields. The first record may have at most `max_columns`
-/// fields, every later one exactly as many as the first, and those at most `max_cells` fields in
-/// all: the parse stops at the first field past a limit, so a long line costs no more than the
-/// limit.
+/// records ended by LF or CRLF; blank lines are skipped (a line of "" is one empty field).
+/// `on_record` gets each record (the header first) and may take its fields. The first record may
+/// have at most `max_columns` fields, every later one exactly as many as the first, and those at
+/// most `max_cells` fields in all: the parse stops at the first field past a limit, so a long line
+/// costs no more than the limit.
 template <typename OnRecord>
 Status parseCsv(std::string_view text, const ModelSchema& schema, std::size_t max_columns,
                 std::size_t max_cells, OnRecord on_record) {

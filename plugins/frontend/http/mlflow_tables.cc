@@ -134,9 +134,9 @@ namespace {
 std::string describeTakes(const ModelSchema& schema) {
   std::string out;
   for (const auto& spec : schema.inputs) {
-    out += (out.empty() ? "" : "; ") + ("'" + spec.name + "' (" +
-                                         std::string(dtypeName(spec.dtype)) + " " +
-                                         shapeToString(spec.shape) + ")");
+    out +=
+        (out.empty() ? "" : "; ") + ("'" + spec.name + "' (" + std::string(dtypeName(spec.dtype)) +
+                                     " " + shapeToString(spec.shape) + ")");
     if (!spec.columns.empty()) {
       out += " or by column: ";
       const std::size_t shown = std::min<std::size_t>(spec.columns.size(), 20);
@@ -154,8 +154,8 @@ std::string describeTakes(const ModelSchema& schema) {
 }  // namespace
 
 Expected<TableSink> TableSink::make(const std::vector<std::string>& columns,
-                                    const ModelSchema& schema, const std::string& where,
-                                    bool csv, std::size_t max_depth) {
+                                    const ModelSchema& schema, const std::string& where, bool csv,
+                                    std::size_t max_depth) {
   TableSink sink;
   sink.where_ = where;
   sink.csv_ = csv;
@@ -229,7 +229,8 @@ Status TableSink::mapColumns(const std::vector<std::string>& columns, const Mode
     const TensorSpec& spec = schema.inputs[i];
     if (whole[i] && block_of_[i] != kWhole) {
       return invalidArgument(where_ + ": column '" + spec.name + "' gives the whole input '" +
-                             spec.name + "' but other columns fill it by column name; give one "
+                             spec.name +
+                             "' but other columns fill it by column name; give one "
                              "or the other");
     }
     if (whole[i] || spec.columns.empty() || (block_of_[i] == kWhole && spec.optional)) {
@@ -238,10 +239,10 @@ Status TableSink::mapColumns(const std::vector<std::string>& columns, const Mode
     const std::size_t first = block_of_[i] == kWhole ? 0 : blocks_[block_of_[i]].first_slot;
     for (std::size_t p = 0; p < spec.columns.size(); ++p) {
       if (block_of_[i] == kWhole || slot_names_[first + p].empty()) {
-        return invalidArgument(where_ + " lacks the column '" + spec.columns[p] +
-                               "' (position " + std::to_string(p) + " of the model's input '" +
-                               spec.name + "', which takes " +
-                               std::to_string(spec.columns.size()) + " named columns)");
+        return invalidArgument(where_ + " lacks the column '" + spec.columns[p] + "' (position " +
+                               std::to_string(p) + " of the model's input '" + spec.name +
+                               "', which takes " + std::to_string(spec.columns.size()) +
+                               " named columns)");
       }
     }
   }
@@ -256,9 +257,8 @@ Expected<std::size_t> TableSink::blockFor(const ModelSchema& schema, std::size_t
   builders_.emplace_back(spec, where_ + " columns of input '" + spec.name + "'");
   inputs_.push_back(spec.name);
   AIMASS_RETURN_IF_ERROR(builders_.back().open());
-  blocks_.push_back(Block{.builder = builders_.size() - 1,
-                          .first_slot = cells_.size(),
-                          .width = spec.columns.size()});
+  blocks_.push_back(Block{
+      .builder = builders_.size() - 1, .first_slot = cells_.size(), .width = spec.columns.size()});
   cells_.resize(cells_.size() + spec.columns.size());
   slot_names_.resize(cells_.size());
   block_of_[input] = blocks_.size() - 1;
