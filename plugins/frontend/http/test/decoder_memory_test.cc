@@ -474,6 +474,50 @@ TEST(DecoderMemory, AVariableBatchOfMlflowJsonOrCsvCostsAboutItsTensor) {
   }
 }
 
+// Columns by name onto a block input (TensorSpec::columns, issue 17) cost what positional data
+// costs: each row's cells are held as views until the row ends. A header wider than the
+// model's inputs and named columns is refused at its limit.
+TEST(DecoderMemory, ColumnsByNameCostAboutTheTensor) {
+  ModelSchema schema;
+  schema.inputs = {{"x", DType::kFloat32, {-1, 4}, false, false, {"a", "b", "c", "d"}}};
+  schema.outputs = {{"y", DType::kFloat32, {-1}}};
+  constexpr std::size_t kRows = 200'000;
+  const long tensor_bytes = kRows * 4 * sizeof(float);
+  std::string csv = "d,c,b,a\n";
+  for (std::size_t r = 0; r < kRows; ++r) {
+    csv += "4,3,2,1.5\n";
+  }
+  struct Case {
+    MlflowFormat format;
+    std::string body;
+  };
+  const Case cases[] = {
+      {MlflowFormat::kJson, R"({"dataframe_split":{"data":[)" + repeated("[4,3,2,1.5]", kRows) +
+                                "],\"columns\":[\"d\",\"c\",\"b\",\"a\"]}}"},
+      {MlflowFormat::kJson,
+       R"({"dataframe_records":[)" + repeated(R"({"d":4,"c":3,"b":2,"a":1.5})", kRows) + "]}"},
+      {MlflowFormat::kCsv, csv},
+  };
+  for (const Case& c : cases) {
+    std::optional<Expected<TensorMap>> decoded;
+    const long peak = peakOf([&] { decoded = decodeMlflowRequest(c.format, c.body, schema, 64); });
+    ASSERT_TRUE(decoded->ok()) << c.body.substr(0, 30) << decoded->status().toString();
+    const Tensor* x = (*decoded)->find("x");
+    ASSERT_EQ(x->shape(), (Shape{kRows, 4})) << c.body.substr(0, 30);
+    EXPECT_EQ(x->data<float>()[4], 1.5f);
+    EXPECT_EQ(x->data<float>()[7], 4.0f);
+    EXPECT_LT(peak, 3 * tensor_bytes + (64 << 10)) << c.body.substr(0, 30) << " peak " << peak;
+    RecordProperty("peak_bytes_columns_" + std::to_string(&c - cases), std::to_string(peak));
+  }
+  std::string wide = repeated("a", 10'000'000) + "\n1\n";
+  std::optional<Expected<TensorMap>> decoded;
+  const long peak =
+      peakOf([&] { decoded = decodeMlflowRequest(MlflowFormat::kCsv, wide, schema, 64); });
+  ASSERT_FALSE(decoded->ok());
+  EXPECT_THAT(decoded->status().message(), HasSubstr("the CSV header has more than 5 columns"));
+  EXPECT_LT(peak, 64 << 10) << "peak " << peak;
+}
+
 // CSV for a variable batch that the model cannot take is refused at the first row or cell at
 // fault, holding no more than the rows before it.
 TEST(DecoderMemory, JunkCsvForAVariableBatchIsRefusedEarly) {
