@@ -9,6 +9,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -225,8 +226,11 @@ Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token f
     return invalidArgument(where + " must be a list of {\"column\": value} objects");
   }
   // Each record's values are kept as their text (O(columns)) until the record ends, so that
-  // they go to the inputs in record 0's column order whatever order the record has.
+  // they go to the inputs in record 0's column order whatever order the record has. A hash map
+  // finds each key's column, so a record costs time linear in its columns, however many the
+  // model's named columns allow.
   std::vector<std::string> columns;
+  std::unordered_map<std::string, std::size_t> column_index;
   std::vector<std::string_view> cells;
   std::optional<TableSink> sink;
   const std::size_t limit = csvColumnLimit(schema);
@@ -245,21 +249,22 @@ Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token f
       AIMASS_RETURN_IF_ERROR(reader.skip(value));
       const std::string_view text = body.substr(begin, reader.position() - begin);
       if (r == 0) {
-        if (std::find(columns.begin(), columns.end(), name) != columns.end()) {
+        if (column_index.contains(name)) {
           return invalidArgument(at + " has the column '" + name + "' twice");
         }
         if (columns.size() == limit) {
           return tooManyColumns(at + " has", limit, schema);
         }
+        column_index.emplace(name, columns.size());
         columns.push_back(std::move(name));
         cells.push_back(text);
         continue;
       }
-      auto found = std::find(columns.begin(), columns.end(), name);
-      if (found == columns.end()) {
+      auto found = column_index.find(name);
+      if (found == column_index.end()) {
         continue;  // counted: the record then has too many columns or lacks one
       }
-      std::string_view& cell = cells[static_cast<std::size_t>(found - columns.begin())];
+      std::string_view& cell = cells[found->second];
       if (!cell.empty()) {
         return invalidArgument(at + " has the column '" + name + "' twice");
       }
