@@ -200,6 +200,7 @@ Status TableSink::mapColumns(const std::vector<std::string>& columns, const Mode
   block_of_.assign(schema.inputs.size(), kWhole);
   std::vector<char> whole(schema.inputs.size(), 0);
   std::unordered_map<std::string_view, std::size_t> seen;
+  std::vector<char> filled;  // per slot
   for (std::size_t c = 0; c < columns.size(); ++c) {
     const std::string& name = columns[c];
     if (!seen.emplace(name, c).second) {
@@ -223,6 +224,8 @@ Status TableSink::mapColumns(const std::vector<std::string>& columns, const Mode
     AIMASS_ASSIGN_OR_RETURN(std::size_t b, blockFor(schema, at->second.first));
     const std::size_t slot = blocks_[b].first_slot + at->second.second;
     slot_names_[slot] = name;
+    filled.resize(cells_.size(), 0);
+    filled[slot] = 1;
     targets_.push_back(Target{.builder = blocks_[b].builder, .slot = slot});
   }
   for (std::size_t i = 0; i < schema.inputs.size(); ++i) {
@@ -238,7 +241,7 @@ Status TableSink::mapColumns(const std::vector<std::string>& columns, const Mode
     }
     const std::size_t first = block_of_[i] == kWhole ? 0 : blocks_[block_of_[i]].first_slot;
     for (std::size_t p = 0; p < spec.columns.size(); ++p) {
-      if (block_of_[i] == kWhole || slot_names_[first + p].empty()) {
+      if (block_of_[i] == kWhole || !filled[first + p]) {
         return invalidArgument(where_ + " lacks the column '" + spec.columns[p] + "' (position " +
                                std::to_string(p) + " of the model's input '" + spec.name +
                                "', which takes " + std::to_string(spec.columns.size()) +
