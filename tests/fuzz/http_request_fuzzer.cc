@@ -24,9 +24,13 @@ using aimass::TensorMap;
 /// Inputs of every kind of element: numbers in a matrix, integers, text, booleans, halves.
 ModelSchema makeSchema() {
   ModelSchema schema;
-  schema.inputs = {{"x", DType::kFloat32, {-1, 2}},       {"ids", DType::kInt64, {-1}, true},
-                   {"text", DType::kBytes, {-1}, true},   {"flag", DType::kBool, {-1, 1}, true},
-                   {"half", DType::kFloat16, {-1}, true}, {"small", DType::kUInt8, {3}, true}};
+  // "x" names its columns, as a model with preprocessing does: MLflow tables map "a" and "b".
+  schema.inputs = {{"x", DType::kFloat32, {-1, 2}, false, false, {"a", "b"}},
+                   {"ids", DType::kInt64, {-1}, true},
+                   {"text", DType::kBytes, {-1}, true},
+                   {"flag", DType::kBool, {-1, 1}, true},
+                   {"half", DType::kFloat16, {-1}, true},
+                   {"small", DType::kUInt8, {3}, true}};
   schema.outputs = {{"x", DType::kFloat32, {-1, 2}}, {"ids", DType::kInt64, {-1}},
                     {"text", DType::kBytes, {-1}},   {"flag", DType::kBool, {-1, 1}},
                     {"half", DType::kFloat16, {-1}}, {"small", DType::kUInt8, {3}}};

@@ -199,8 +199,14 @@ struct NodeLeaves {
     out = kind == JsonDocument::Kind::kTrue;
     return kind == JsonDocument::Kind::kTrue || kind == JsonDocument::Kind::kFalse;
   }
+  /// A string, or null (a missing value) as the empty string.
   bool string(std::size_t i, std::string& out) const {
-    if (doc.node(nodes[i]).kind != JsonDocument::Kind::kString) {
+    const auto kind = doc.node(nodes[i]).kind;
+    if (kind == JsonDocument::Kind::kNull) {
+      out.clear();
+      return true;
+    }
+    if (kind != JsonDocument::Kind::kString) {
       return false;
     }
     out = doc.string(nodes[i]);

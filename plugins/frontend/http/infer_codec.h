@@ -58,6 +58,10 @@ struct InferDecodeOptions {
 /// no `data`; its N bytes (little-endian, row-major; BOOL one byte 0/1; BYTES a 4-byte length
 /// before each element) follow the JSON header in the order of the inputs.
 ///
+/// A JSON `null` element is a missing value: NaN in a floating datatype (FP16, BF16, FP32,
+/// FP64; a model with preprocessing imputes it), the empty string in BYTES; for an integer or
+/// BOOL datatype it is refused like any other value that is not of the datatype.
+///
 /// Every datatype is accepted. When the request's datatype differs from the model's, the values
 /// are converted if every element converts exactly (INT32 3 to FP32 3.0; not FP64 0.1 to FP32,
 /// nor 300 to UINT8); BOOL and BYTES convert to nothing else.
@@ -156,7 +160,8 @@ void appendTensorElement(std::string& out, const Tensor& tensor, std::int64_t in
 
 /// The OIP v2 model metadata body: name, every version served under the name, platform
 /// ("aimass_<task>"), and the inputs and outputs with their datatypes and shapes (-1 for a
-/// variable dimension).
+/// variable dimension); an optional input has `"optional": true`, and an input whose last
+/// dimension is a row of named columns (TensorSpec::columns) has `"columns": [names]`.
 std::string encodeModelMetadata(std::string_view name, const std::vector<std::string>& versions,
                                 const ModelSchema& schema);
 

@@ -130,6 +130,14 @@ void appendTensorSpecs(std::string& out, const std::vector<TensorSpec>& specs) {
     if (specs[i].optional) {
       out += ",\"optional\":true";
     }
+    if (!specs[i].columns.empty()) {
+      out += ",\"columns\":[";
+      for (std::size_t c = 0; c < specs[i].columns.size(); ++c) {
+        out += c ? "," : "";
+        appendJsonString(out, specs[i].columns[c]);
+      }
+      out += ']';
+    }
     out += '}';
   }
   out += ']';

@@ -55,9 +55,14 @@ bool numberToInteger(const JsonDocument::Node& node, T& out) {
   return true;
 }
 
-/// A JSON number as a float or double: read as a double, refused beyond T's range.
+/// A JSON number as a float or double: read as a double, refused beyond T's range. JSON null
+/// is a missing value and reads as a quiet NaN (as a dataset's missing numbers are).
 template <typename T>
 bool numberToFloat(const JsonDocument::Node& node, T& out) {
+  if (node.kind == JsonDocument::Kind::kNull) {
+    out = std::numeric_limits<T>::quiet_NaN();
+    return true;
+  }
   double d = node.value;  // worked out by the scan when it could (JsonDocument::Node)
   if (node.kind != JsonDocument::Kind::kNumber || (!node.has_value && !parseDouble(node.text, d)) ||
       std::fabs(d) > static_cast<double>(std::numeric_limits<T>::max())) {
@@ -70,7 +75,8 @@ bool numberToFloat(const JsonDocument::Node& node, T& out) {
 /// One JSON scalar (kind and text of a JsonDocument node or a JsonReader token) as an element
 /// of the numeric or BOOL `dtype`, written to `out` (dtypeSize(dtype) bytes) as
 /// decodeInferRequest() reads `data` elements: a number for a numeric datatype (an integral one
-/// such as 3.0 for an integer datatype too), refused beyond the datatype's range; true or false
+/// such as 3.0 for an integer datatype too), refused beyond the datatype's range; null (a
+/// missing value) for a floating datatype (FP16, BF16, FP32, FP64), read as NaN; true or false
 /// for BOOL. False, with nothing written, for anything else and for BYTES. Never throws.
 bool jsonScalarToElement(const JsonDocument::Node& scalar, DType dtype, void* out);
 

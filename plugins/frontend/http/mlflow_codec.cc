@@ -9,14 +9,15 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "infer_codec.h"
 #include "json_document.h"
 #include "json_reader.h"
-#include "predict_parameters.h"
 #include "mlflow_tables.h"
+#include "predict_parameters.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -55,7 +56,8 @@ std::size_t saturatingAdd(std::size_t a, std::uint64_t b) {
 /// those). Every element of an input costs at most four: itself, its column's name in a
 /// dataframe_records row, the list of a one-value row ([n, 1] for an [n] input) and its name in
 /// "columns"; every list of nested data one more; and 4096 are left for the rest (the format
-/// key, "params", ...).
+/// key, "params", ...). An element of a block input given by column (TensorSpec::columns)
+/// costs less: itself, its column's name in a record, and its name once in "columns".
 std::size_t mlflowValueLimit(const ModelSchema& schema) {
   std::size_t total = 4096;
   for (const auto& spec : schema.inputs) {
@@ -79,11 +81,15 @@ std::size_t mlflowStructurePerScalar(const ModelSchema& schema) {
   return rank + 2;
 }
 
-/// The most columns a CSV table can have for `schema`: one per input when they are named after
-/// the inputs, or the width of a single input's matrix ([n, k] or [n, k, 1] take k, [n] one);
+/// The most columns a table (CSV, dataframe_split, dataframe_records) can have for `schema`:
+/// one per input and one per named column of an input (TensorSpec::columns) when they are named
+/// after those, or the width of a single input's matrix ([n, k] or [n, k, 1] take k, [n] one);
 /// kUnbounded when that width is variable.
 std::size_t csvColumnLimit(const ModelSchema& schema) {
   std::size_t limit = schema.inputs.size();
+  for (const auto& spec : schema.inputs) {
+    limit = saturatingAdd(limit, spec.columns.size());
+  }
   if (const TensorSpec* spec = singleInput(schema)) {
     std::size_t width = 1;
     if (spec->shape.size() >= 2) {
@@ -170,7 +176,7 @@ Expected<TensorMap> fromDataframeSplit(JsonReader& reader, JsonReader::Token fir
     if (value != JsonReader::Token::kBeginArray) {
       return invalidArgument(where + " needs a \"data\" list of rows");
     }
-    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where));
+    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where, false, max_depth));
     std::optional<std::size_t> width;
     if (!columns.empty()) {
       width = columns.size();
@@ -185,12 +191,12 @@ Expected<TensorMap> fromDataframeSplit(JsonReader& reader, JsonReader::Token fir
           if (width && cells >= *width) {
             AIMASS_RETURN_IF_ERROR(reader.skip(cell));  // counted for the message only
           } else {
-            AIMASS_RETURN_IF_ERROR(sink->column(cells).feed(reader, cell));
+            AIMASS_RETURN_IF_ERROR(sink->feedJson(cells, reader, cell, body));
           }
         }
       } else {
         // pandas writes a one-column frame's rows as lists; tolerate scalars
-        AIMASS_RETURN_IF_ERROR(sink->column(0).feed(reader, row));
+        AIMASS_RETURN_IF_ERROR(sink->feedJson(0, reader, row, body));
         cells = 1;
       }
       if (!width) {
@@ -209,7 +215,7 @@ Expected<TensorMap> fromDataframeSplit(JsonReader& reader, JsonReader::Token fir
   if (!sink) {
     return invalidArgument(where + " needs a \"data\" list of rows");
   }
-  return sink->finish(schema, columns);
+  return sink->finish(schema);
 }
 
 Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token first,
@@ -220,8 +226,11 @@ Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token f
     return invalidArgument(where + " must be a list of {\"column\": value} objects");
   }
   // Each record's values are kept as their text (O(columns)) until the record ends, so that
-  // they go to the inputs in record 0's column order whatever order the record has.
+  // they go to the inputs in record 0's column order whatever order the record has. A hash map
+  // finds each key's column, so a record costs time linear in its columns, however many the
+  // model's named columns allow.
   std::vector<std::string> columns;
+  std::unordered_map<std::string, std::size_t> column_index;
   std::vector<std::string_view> cells;
   std::optional<TableSink> sink;
   const std::size_t limit = csvColumnLimit(schema);
@@ -240,21 +249,22 @@ Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token f
       AIMASS_RETURN_IF_ERROR(reader.skip(value));
       const std::string_view text = body.substr(begin, reader.position() - begin);
       if (r == 0) {
-        if (std::find(columns.begin(), columns.end(), name) != columns.end()) {
+        if (column_index.contains(name)) {
           return invalidArgument(at + " has the column '" + name + "' twice");
         }
         if (columns.size() == limit) {
           return tooManyColumns(at + " has", limit, schema);
         }
+        column_index.emplace(name, columns.size());
         columns.push_back(std::move(name));
         cells.push_back(text);
         continue;
       }
-      auto found = std::find(columns.begin(), columns.end(), name);
-      if (found == columns.end()) {
+      auto found = column_index.find(name);
+      if (found == column_index.end()) {
         continue;  // counted: the record then has too many columns or lacks one
       }
-      std::string_view& cell = cells[static_cast<std::size_t>(found - columns.begin())];
+      std::string_view& cell = cells[found->second];
       if (!cell.empty()) {
         return invalidArgument(at + " has the column '" + name + "' twice");
       }
@@ -265,7 +275,7 @@ Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token f
       if (columns.empty()) {
         return invalidArgument(at + " has no columns");
       }
-      AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where));
+      AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where, false, max_depth));
     }
     if (count != columns.size()) {
       return invalidArgument(at + " has " + std::to_string(count) + " columns but record 0 has " +
@@ -277,15 +287,15 @@ Expected<TensorMap> fromDataframeRecords(JsonReader& reader, JsonReader::Token f
         return invalidArgument(at + " lacks the column '" + columns[c] + "'");
       }
       JsonReader cell(cells[c], max_depth);
-      AIMASS_RETURN_IF_ERROR(sink->column(c).feed(cell, cell.next()));
+      AIMASS_RETURN_IF_ERROR(sink->feedJson(c, cell, cell.next(), cells[c]));
     }
     AIMASS_RETURN_IF_ERROR(sink->endRow());
   }
   AIMASS_RETURN_IF_ERROR(reader.status());
   if (!sink) {
-    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where));
+    AIMASS_ASSIGN_OR_RETURN(sink, TableSink::make(columns, schema, where, false, max_depth));
   }
-  return sink->finish(schema, columns);
+  return sink->finish(schema);
 }
 
 Expected<TensorMap> fromSingleTensor(JsonReader& reader, JsonReader::Token first,
@@ -562,11 +572,11 @@ Expected<TensorMap> decodeJson(std::string_view body, const ModelSchema& schema,
 }
 
 /// RFC 4180 records: fields separated by commas, optionally double-quoted (a quote inside doubled),
-/// records ended by LF or CRLF; blank lines are skipped. `on_record` gets each record (the
-/// header first) and may take its fields. The first record may have at most `max_columns`
-/// fields, every later one exactly as many as the first, and those at most `max_cells` fields in
-/// all: the parse stops at the first field past a limit, so a long line costs no more than the
-/// limit.
+/// records ended by LF or CRLF; blank lines are skipped (a line of "" is one empty field).
+/// `on_record` gets each record (the header first) and may take its fields. The first record may
+/// have at most `max_columns` fields, every later one exactly as many as the first, and those at
+/// most `max_cells` fields in all: the parse stops at the first field past a limit, so a long line
+/// costs no more than the limit.
 template <typename OnRecord>
 Status parseCsv(std::string_view text, const ModelSchema& schema, std::size_t max_columns,
                 std::size_t max_cells, OnRecord on_record) {
@@ -599,8 +609,10 @@ Status parseCsv(std::string_view text, const ModelSchema& schema, std::size_t ma
     return Status();
   };
   auto endRecord = [&]() -> Status {
+    const bool quoted_field = was_quoted;
     AIMASS_RETURN_IF_ERROR(endField());
-    if (record.size() == 1 && record.front().empty()) {  // blank lines are skipped
+    // Blank lines are skipped; a line of "" is a record with one empty (missing) field.
+    if (record.size() == 1 && record.front().empty() && !quoted_field) {
       cells -= records > 0 ? 1 : 0;
       record.clear();
       return Status();
@@ -666,29 +678,24 @@ Status parseCsv(std::string_view text, const ModelSchema& schema, std::size_t ma
 Expected<TensorMap> decodeCsv(std::string_view body, const ModelSchema& schema) {
   // The header is checked against the model before any row is read, and each row's cells go
   // straight into the tensors as the row ends: the rows cost one row's fields.
-  std::vector<std::string> columns;
   std::optional<TableSink> sink;
   AIMASS_RETURN_IF_ERROR(parseCsv(body, schema, csvColumnLimit(schema), csvCellLimit(schema),
                                   [&](const std::vector<std::string>& record) -> Status {
                                     if (!sink) {
-                                      columns = record;
                                       AIMASS_ASSIGN_OR_RETURN(
-                                          sink, TableSink::make(columns, schema, "CSV"));
+                                          sink, TableSink::make(record, schema, "CSV", true, 0));
                                       return Status();
                                     }
                                     AIMASS_RETURN_IF_ERROR(sink->beginRow());
                                     for (std::size_t c = 0; c < record.size(); ++c) {
-                                      Scalar cell;
-                                      cell.text = record[c];
-                                      cell.csv = true;
-                                      AIMASS_RETURN_IF_ERROR(sink->column(c).add(cell));
+                                      AIMASS_RETURN_IF_ERROR(sink->addCsv(c, record[c]));
                                     }
                                     return sink->endRow();
                                   }));
   if (!sink) {
     return invalidArgument("the CSV body is empty; it needs a header row of column names");
   }
-  return sink->finish(schema, columns);
+  return sink->finish(schema);
 }
 
 void appendNested(std::string& out, const Tensor& t, std::size_t dim, std::int64_t offset) {

@@ -32,17 +32,29 @@ Expected<MlflowFormat> mlflowFormat(std::string_view content_type);
 /// a list or object value, is refused naming it), else ignored. A CSV body is a header row of
 /// column names and rows of values, like pandas' DataFrame.to_csv() without the index.
 ///
-/// Tables (dataframe_*, CSV) map onto the model's inputs in one of two ways: when every column
-/// is named after an input, each column is that input (a column of scalars for a [-1] or
-/// [-1, 1] input, of lists for wider ones); otherwise a model with a single input takes the whole
-/// table as its [rows, columns] matrix, in column order. Shapes follow the nesting of the
+/// Tables (dataframe_*, CSV) map onto the model's inputs in one of two ways. By name, when
+/// every column is named after an input or the model has an input with named columns
+/// (TensorSpec::columns, as a model with preprocessing takes its raw numeric columns): a column
+/// named after an input is that input (a column of scalars for a [-1] or [-1, 1] input, of lists
+/// for wider ones), and a column named after a column of an input fills that position of the
+/// input's [rows, n] matrix, the columns in any order. Otherwise (no column names, or names the
+/// model does not know and no input has named columns) a model with a single input takes the
+/// whole table as its [rows, columns] matrix, in column order. Shapes follow the nesting of the
 /// values; values are read in the model's datatype (numbers for numeric inputs, strings for
-/// BYTES, true/false for BOOL).
+/// BYTES, true/false for BOOL). Missing values: JSON null, and an empty CSV field, is NaN for a
+/// floating datatype and the empty string for BYTES (an empty CSV field already is); for an
+/// integer or BOOL input it is refused as a value not of the datatype. A CSV line of `""` is one
+/// empty field; a blank line is skipped.
 ///
 /// Every problem is kInvalidArgument naming the key, row, column or input at fault: malformed
 /// JSON or CSV, nesting deeper than max_json_depth, zero or several format keys, ragged rows,
-/// columns that name no input for a multi-input model, values not of the datatype, shapes that
-/// do not fit the model. Thread-safe; never throws.
+/// columns that name no input for a multi-input model, a column of a table by name that is
+/// neither an input nor a column of one (the message lists what the model takes), a column
+/// given twice, a named column of an input left out (unless the input is optional and none of
+/// its columns is given), an input given both whole and by its columns, values not of the
+/// datatype, shapes that do not fit the model. A table has at most one column per input plus
+/// one per named column of an input (or a single input's width): a wider header is refused
+/// before any row is read. Thread-safe; never throws.
 Expected<TensorMap> decodeMlflowRequest(MlflowFormat format, std::string_view body,
                                         const ModelSchema& schema, std::size_t max_json_depth,
                                         PredictOptions* options = nullptr);

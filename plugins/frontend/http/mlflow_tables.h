@@ -53,8 +53,9 @@ std::string_view trimmed(std::string_view text);
 /// Whether `text` equals the lower-case `lower`, ignoring case.
 bool equalsLower(std::string_view text, std::string_view lower);
 
-/// A CSV field as the JSON scalar it stands for: true/false in any case, else a number (with at
-/// most one leading '+'); what is neither reads as a number and fails the element check.
+/// A CSV field as the JSON scalar it stands for: true/false in any case, null (a missing value)
+/// when empty or all white space, else a number (with at most one leading '+'); what is none of
+/// these reads as a number and fails the element check.
 JsonDocument::Node csvNode(std::string_view field);
 
 /// A short rendering of a scalar for error messages.
@@ -207,6 +208,10 @@ class TensorBuilder {
   Status store(const Scalar& s, std::int64_t index) {
     const DType dtype = spec_->dtype;
     if (dtype == DType::kBytes) {
+      if (!s.csv && s.token == JsonReader::Token::kNull) {
+        strings_.emplace_back();  // a missing text value
+        return Status();
+      }
       if (!s.csv && s.token != JsonReader::Token::kString) {
         return badElement(s, index);
       }
@@ -227,10 +232,22 @@ class TensorBuilder {
     if (s.csv) {
       node = csvNode(s.text);
     } else {
-      node.kind = s.token == JsonReader::Token::kNumber  ? JsonDocument::Kind::kNumber
-                  : s.token == JsonReader::Token::kTrue  ? JsonDocument::Kind::kTrue
-                  : s.token == JsonReader::Token::kFalse ? JsonDocument::Kind::kFalse
-                                                         : JsonDocument::Kind::kNull;
+      switch (s.token) {
+        case JsonReader::Token::kNumber:
+          node.kind = JsonDocument::Kind::kNumber;
+          break;
+        case JsonReader::Token::kTrue:
+          node.kind = JsonDocument::Kind::kTrue;
+          break;
+        case JsonReader::Token::kFalse:
+          node.kind = JsonDocument::Kind::kFalse;
+          break;
+        case JsonReader::Token::kNull:
+          node.kind = JsonDocument::Kind::kNull;  // a missing value: NaN for a float
+          break;
+        default:  // a string or an object: no element of a numeric or BOOL datatype
+          return badElement(s, index);
+      }
       node.text = s.text;
     }
     if (node.kind == JsonDocument::Kind::kNumber && node.text.empty()) {
@@ -260,65 +277,76 @@ class TensorBuilder {
 };
 
 /// Rows of cells with optional column names (dataframe_split, dataframe_records, CSV) mapped
-/// onto the model's inputs as decodeMlflowRequest() says: a named column feeds its input, each
-/// cell an entry; otherwise the single input takes each row as a list of the cells.
+/// onto the model's inputs as decodeMlflowRequest() says. By name, when every column names an
+/// input or the model has an input with named columns (TensorSpec::columns, a "block" input):
+/// a column named after an input feeds that input, each cell an entry; a column named after a
+/// column of a block input fills that position of each row of the block's [rows, n] matrix, in
+/// whatever order the table has them. Otherwise the single input takes each row as a list of
+/// the cells (positional). Cells of whole-input columns stream into their tensors; a block
+/// input's cells are held as views of the request text (one row's: O(columns)) until the row
+/// ends and then go in in the block's order. Not thread-safe; one per request.
 class TableSink {
  public:
+  /// The sink for a table with the column names `columns` (empty: nameless), for messages
+  /// starting with `where`. Cells arrive as JSON values (read with `max_depth`) or, with `csv`,
+  /// as CSV fields. kInvalidArgument naming the column for a column given twice, a name that
+  /// matches neither an input nor a column of one (listing what the model takes), a block
+  /// column left unfilled, or an input given whole and by its columns; naming the columns and
+  /// inputs when a multi-input model gets a table that is not by name.
   static Expected<TableSink> make(const std::vector<std::string>& columns,
-                                  const ModelSchema& schema, const std::string& where) {
-    TableSink sink;
-    sink.named_ =
-        !columns.empty() && std::all_of(columns.begin(), columns.end(), [&](const std::string& c) {
-          return findInput(schema, c) != nullptr;
-        });
-    if (sink.named_) {
-      for (std::size_t c = 0; c < columns.size(); ++c) {
-        if (std::find(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(c),
-                      columns[c]) != columns.begin() + static_cast<std::ptrdiff_t>(c)) {
-          return invalidArgument(where + ": column '" + columns[c] + "' is given twice");
-        }
-        sink.builders_.emplace_back(*findInput(schema, columns[c]),
-                                    where + " column '" + columns[c] + "'");
-        AIMASS_RETURN_IF_ERROR(sink.builders_.back().open());
-      }
-      return sink;
-    }
-    const TensorSpec* spec = singleInput(schema);
-    if (!spec) {
-      std::string names;
-      for (const auto& c : columns) {
-        names += (names.empty() ? "" : ", ") + c;
-      }
-      return invalidArgument(where + ": the columns (" + (names.empty() ? "unnamed" : names) +
-                             ") must be named after the model's inputs (" + inputNames(schema) +
-                             "); only a single-input model takes a table as one matrix");
-    }
-    sink.builders_.emplace_back(*spec, where);
-    AIMASS_RETURN_IF_ERROR(sink.builders_.back().open());
-    return sink;
-  }
+                                  const ModelSchema& schema, const std::string& where, bool csv,
+                                  std::size_t max_depth);
 
-  Status beginRow() { return named_ ? Status() : builders_.front().open(); }
-  Status endRow() { return named_ ? Status() : builders_.front().close(); }
-  /// Where a cell of column `c` goes (c below the number of columns).
-  TensorBuilder& column(std::size_t c) { return builders_[named_ ? c : 0]; }
+  Status beginRow() { return positional_ ? builders_.front().open() : Status(); }
 
-  Expected<TensorMap> finish(const ModelSchema& schema, const std::vector<std::string>& columns) {
-    TensorMap inputs;
-    for (std::size_t b = 0; b < builders_.size(); ++b) {
-      AIMASS_RETURN_IF_ERROR(builders_[b].close());
-      AIMASS_ASSIGN_OR_RETURN(Tensor tensor, builders_[b].finish());
-      inputs.set(named_ ? columns[b] : singleInput(schema)->name, std::move(tensor));
-    }
-    if (named_) {
-      AIMASS_RETURN_IF_ERROR(checkRequiredInputs(schema, inputs));
-    }
-    return inputs;
-  }
+  /// The JSON cell of column `c` whose first token `first` the reader has just given; `text` is
+  /// the reader's whole text. For a positional table any `c` goes to the single input.
+  Status feedJson(std::size_t c, JsonReader& reader, JsonReader::Token first,
+                  std::string_view text);
+
+  /// The CSV field of column `c`; it must stay alive until endRow().
+  Status addCsv(std::size_t c, std::string_view field);
+
+  Status endRow();
+
+  /// The tensors, once every row has ended; for a table by name, kInvalidArgument naming a
+  /// required input that no column gave.
+  Expected<TensorMap> finish(const ModelSchema& schema);
 
  private:
-  bool named_ = false;
+  static constexpr std::size_t kWhole = static_cast<std::size_t>(-1);
+
+  /// Where a column's cells go: builders_[builder], a whole input's column (slot kWhole) or
+  /// position slot - blocks_[...].first_slot of a block input's rows.
+  struct Target {
+    std::size_t builder = 0;
+    std::size_t slot = kWhole;
+  };
+  /// A block input: its builder and its row's cells, slots [first_slot, first_slot + width).
+  struct Block {
+    std::size_t builder = 0;
+    std::size_t first_slot = 0;
+    std::size_t width = 0;
+  };
+
+  Status mapColumns(const std::vector<std::string>& columns, const ModelSchema& schema);
+  /// The block of the model's input `input` (its index), made on first use.
+  Expected<std::size_t> blockFor(const ModelSchema& schema, std::size_t input);
+  /// Feeds a held cell of `slot` into `builder`, naming its column on error.
+  Status replay(TensorBuilder& builder, std::size_t slot);
+
+  std::string where_;
+  bool csv_ = false;
+  std::size_t max_depth_ = 64;
+  bool positional_ = false;
+  std::size_t rows_ = 0;
   std::vector<TensorBuilder> builders_;
+  std::vector<std::string> inputs_;      ///< the input name of each builder
+  std::vector<Target> targets_;          ///< by name: each column's
+  std::vector<Block> blocks_;            ///< by name: the block inputs some column fills
+  std::vector<std::size_t> block_of_;    ///< per model input: its index in blocks_, or kWhole
+  std::vector<std::string_view> cells_;  ///< per slot: this row's cell (JSON text or CSV field)
+  std::vector<std::string> slot_names_;  ///< per slot: the column name, for messages
 };
 
 }  // namespace aimass::plugins::frontend::mlflow

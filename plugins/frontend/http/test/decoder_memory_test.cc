@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "allocation_counter.h"
 #include "infer_codec.h"
@@ -439,39 +440,86 @@ TEST(DecoderMemory, MlflowJsonForAVariableBatchIsRefusedWithoutHoldingIt) {
   }
 }
 
-// A large batch the model takes costs its tensor (grown by doubling) and a row, in every
-// format. Before: Poco's value objects, some 40 bytes per value and more per list and record.
-TEST(DecoderMemory, AVariableBatchOfMlflowJsonOrCsvCostsAboutItsTensor) {
-  const ModelSchema schema = oneInput(DType::kFloat32, {-1, 4});
-  constexpr std::size_t kRows = 200'000;
-  const long tensor_bytes = kRows * 4 * sizeof(float);
-  std::string csv = "a,b,c,d\n";
-  for (std::size_t r = 0; r < kRows; ++r) {
-    csv += "1.5,2,3,4\n";
-  }
-  struct Case {
-    MlflowFormat format;
-    std::string body;
-  };
-  const Case cases[] = {
-      {MlflowFormat::kJson, R"({"inputs":[)" + repeated("[1.5,2,3,4]", kRows) + "]}"},
-      {MlflowFormat::kJson, R"({"instances":[)" + repeated(R"({"x":[1.5,2,3,4]})", kRows) + "]}"},
-      {MlflowFormat::kJson, R"({"dataframe_split":{"data":[)" + repeated("[1.5,2,3,4]", kRows) +
-                                "],\"columns\":[\"a\",\"b\",\"c\",\"d\"]}}"},
-      {MlflowFormat::kJson,
-       R"({"dataframe_records":[)" + repeated(R"({"a":1.5,"b":2,"c":3,"d":4})", kRows) + "]}"},
-      {MlflowFormat::kCsv, csv},
-  };
-  for (const Case& c : cases) {
+struct MlflowBody {
+  MlflowFormat format;
+  std::string body;
+};
+
+constexpr std::int64_t kBatchRows = 200'000;
+
+/// Each body decodes into "x" FP32 [kBatchRows, 4] whose rows are 1.5, 2, 3, 4, at a peak heap
+/// under three times the tensor's bytes (its doubling buffer and the final copy) plus 64 KiB;
+/// the peaks are recorded as `property`_<case>.
+void expectBatchAtTensorCost(const ModelSchema& schema, const std::vector<MlflowBody>& cases,
+                             const std::string& property) {
+  const long tensor_bytes = kBatchRows * 4 * sizeof(float);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const MlflowBody& c = cases[i];
     std::optional<Expected<TensorMap>> decoded;
     const long peak = peakOf([&] { decoded = decodeMlflowRequest(c.format, c.body, schema, 64); });
     ASSERT_TRUE(decoded->ok()) << c.body.substr(0, 30) << decoded->status().toString();
     const Tensor* x = (*decoded)->find("x");
-    ASSERT_EQ(x->shape(), (Shape{kRows, 4})) << c.body.substr(0, 30);
+    ASSERT_EQ(x->shape(), (Shape{kBatchRows, 4})) << c.body.substr(0, 30);
     EXPECT_EQ(x->data<float>()[4], 1.5f);
+    EXPECT_EQ(x->data<float>()[7], 4.0f);
     EXPECT_LT(peak, 3 * tensor_bytes + (64 << 10)) << c.body.substr(0, 30) << " peak " << peak;
-    RecordProperty("peak_bytes_" + std::to_string(&c - cases), std::to_string(peak));
+    ::testing::Test::RecordProperty(property + "_" + std::to_string(i), std::to_string(peak));
   }
+}
+
+// A large batch the model takes costs its tensor (grown by doubling) and a row, in every
+// format. Before: Poco's value objects, some 40 bytes per value and more per list and record.
+TEST(DecoderMemory, AVariableBatchOfMlflowJsonOrCsvCostsAboutItsTensor) {
+  const ModelSchema schema = oneInput(DType::kFloat32, {-1, 4});
+  constexpr std::size_t kRows = kBatchRows;
+  std::string csv = "a,b,c,d\n";
+  for (std::size_t r = 0; r < kRows; ++r) {
+    csv += "1.5,2,3,4\n";
+  }
+  expectBatchAtTensorCost(
+      schema,
+      {
+          {MlflowFormat::kJson, R"({"inputs":[)" + repeated("[1.5,2,3,4]", kRows) + "]}"},
+          {MlflowFormat::kJson,
+           R"({"instances":[)" + repeated(R"({"x":[1.5,2,3,4]})", kRows) + "]}"},
+          {MlflowFormat::kJson, R"({"dataframe_split":{"data":[)" + repeated("[1.5,2,3,4]", kRows) +
+                                    "],\"columns\":[\"a\",\"b\",\"c\",\"d\"]}}"},
+          {MlflowFormat::kJson,
+           R"({"dataframe_records":[)" + repeated(R"({"a":1.5,"b":2,"c":3,"d":4})", kRows) + "]}"},
+          {MlflowFormat::kCsv, csv},
+      },
+      "peak_bytes");
+}
+
+// Columns by name onto a block input (TensorSpec::columns, issue 17) cost what positional data
+// costs: each row's cells are held as views until the row ends. A header wider than the
+// model's inputs and named columns is refused at its limit.
+TEST(DecoderMemory, ColumnsByNameCostAboutTheTensor) {
+  ModelSchema schema;
+  schema.inputs = {{"x", DType::kFloat32, {-1, 4}, false, false, {"a", "b", "c", "d"}}};
+  schema.outputs = {{"y", DType::kFloat32, {-1}}};
+  constexpr std::size_t kRows = kBatchRows;
+  std::string csv = "d,c,b,a\n";
+  for (std::size_t r = 0; r < kRows; ++r) {
+    csv += "4,3,2,1.5\n";
+  }
+  expectBatchAtTensorCost(
+      schema,
+      {
+          {MlflowFormat::kJson, R"({"dataframe_split":{"data":[)" + repeated("[4,3,2,1.5]", kRows) +
+                                    "],\"columns\":[\"d\",\"c\",\"b\",\"a\"]}}"},
+          {MlflowFormat::kJson,
+           R"({"dataframe_records":[)" + repeated(R"({"d":4,"c":3,"b":2,"a":1.5})", kRows) + "]}"},
+          {MlflowFormat::kCsv, csv},
+      },
+      "peak_bytes_columns");
+  std::string wide = repeated("a", 10'000'000) + "\n1\n";
+  std::optional<Expected<TensorMap>> decoded;
+  const long peak =
+      peakOf([&] { decoded = decodeMlflowRequest(MlflowFormat::kCsv, wide, schema, 64); });
+  ASSERT_FALSE(decoded->ok());
+  EXPECT_THAT(decoded->status().message(), HasSubstr("the CSV header has more than 5 columns"));
+  EXPECT_LT(peak, 64 << 10) << "peak " << peak;
 }
 
 // CSV for a variable batch that the model cannot take is refused at the first row or cell at

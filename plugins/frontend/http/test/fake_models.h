@@ -83,6 +83,43 @@ class TwoFeatureClassifier final : public Model {
   mutable std::atomic<int> completed{0};
 };
 
+/// A served model with preprocessing, as its raw columns: "input" FP32 [-1, 2] whose columns
+/// are named "x0" and "x1", and the text column "city" BYTES [-1]. It answers "echo", one text
+/// per row saying what it got: "x0=3 x1=nan city=Oslo" (nan for a missing number).
+class ColumnsEcho final : public Model {
+ public:
+  ModelSchema schema() const override {
+    ModelSchema s;
+    s.inputs = {{"input", DType::kFloat32, {-1, 2}, false, false, {"x0", "x1"}},
+                {"city", DType::kBytes, {-1}}};
+    s.outputs = {{"echo", DType::kBytes, {-1}}};
+    return s;
+  }
+  bool ready() const override { return true; }
+  Status predict(const TensorMap& inputs, TensorMap& outputs,
+                 const PredictOptions&) const override {
+    const Tensor* x = inputs.find("input");
+    const Tensor* city = inputs.find("city");
+    if (!x || !city || x->rank() != 2 || x->dim(1) != 2 || city->numel() != x->dim(0)) {
+      return invalidArgument("input must be FP32 [n, 2] and city BYTES [n]");
+    }
+    const auto number = [](float v) {
+      return std::isnan(v) ? std::string("nan") : std::to_string(static_cast<int>(v));
+    };
+    std::vector<std::string> echo;
+    for (std::int64_t i = 0; i < x->dim(0); ++i) {
+      echo.push_back("x0=" + number(x->data<float>()[2 * i]) +
+                     " x1=" + number(x->data<float>()[2 * i + 1]) +
+                     " city=" + city->strings()[static_cast<std::size_t>(i)]);
+    }
+    outputs.set("echo", Tensor::fromStrings(std::move(echo)));
+    return Status();
+  }
+  std::uint32_t formatVersion() const override { return 1; }
+  Status save(std::string&) const override { return Status(); }
+  Status load(std::string_view, std::uint32_t) override { return Status(); }
+};
+
 /// A recommender over the items a, b, c, d that learns online. It knows how often each
 /// (user, item) pair was reported through learn(): pair scoring ("user", "item") answers that
 /// count as "score"; top-k (PredictOptions::top_k > 0) ranks the items by how often anyone

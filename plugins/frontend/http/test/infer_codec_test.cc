@@ -15,11 +15,13 @@
 #include <random>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "json_document.h"
 #include "number_tokens.h"
+#include "tensor_elements.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -86,7 +88,8 @@ TEST(DecodeInferRequest, RejectsValuesOutsideTheDatatype) {
                                          {DType::kBool, "BOOL", "[1]"},
                                          {DType::kBytes, "BYTES", "[1]"},
                                          {DType::kFloat32, "FP32", "[1e300]"},
-                                         {DType::kFloat32, "FP32", "[null]"},
+                                         {DType::kInt64, "INT64", "[null]"},
+                                         {DType::kBool, "BOOL", "[null]"},
                                          {DType::kFloat32, "FP32", "[{}]"}}) {
     auto decoded = decodeInferRequest(request(c.datatype, "[1]", c.data), schemaWith(c.dtype, {1}));
     ASSERT_FALSE(decoded.ok()) << c.datatype << " " << c.data;
@@ -399,7 +402,7 @@ TEST(DecodeInferRequest, RefusesNumbersOutsideTheDatatypeNamingTheElement) {
            {DType::kFloat32, "FP32", "[true, 1]", "element 0 is true"},
            {DType::kBool, "BOOL", "[true, 0]", "element 1 is 0, not a valid BOOL"},
            {DType::kBool, "BOOL", "[\"true\", false]", "element 0 is \"true\""},
-           {DType::kBytes, "BYTES", "[\"a\", null]", "element 1 is null, not a valid BYTES"},
+           {DType::kInt32, "INT32", "[1, null]", "element 1 is null, not a valid INT32"},
            {DType::kBytes, "BYTES", "[\"a\", {\"b\": 1}]", "element 1 is an object"}}) {
     auto decoded = decodeInferRequest(request(c.datatype, "[2]", c.data), schemaWith(c.dtype, {2}));
     ASSERT_FALSE(decoded.ok()) << c.datatype << " " << c.data;
@@ -616,7 +619,7 @@ TEST(DecodeInferRequest, ABadElementInALongFlatListIsNamed) {
   for (const auto& c : std::vector<Case>{
            {DType::kFloat32, "FP32", 500, "\"0.5\"", "element 500 is \"0.5\", not a valid FP32"},
            {DType::kFloat32, "FP32", 783, "true", "element 783 is true, not a valid FP32"},
-           {DType::kFloat32, "FP32", 0, "null", "element 0 is null, not a valid FP32"},
+           {DType::kFloat32, "FP32", 0, "{}", "element 0 is an object, not a valid FP32"},
            {DType::kFloat32, "FP32", 700, "1e39", "element 700 is 1e39, not a valid FP32 value"},
            {DType::kFloat32, "FP32", 1, "-3.5e38", "element 1 is -3.5e38, not a valid FP32"},
            {DType::kFloat64, "FP64", 300, "1e400", "element 300 is 1e400, not a valid FP64"},
@@ -712,6 +715,58 @@ TEST(EncodeInferResponse, HalfPrecisionOutputsAreWrittenExactly) {
   auto body = encodeInferResponse("m", "1", std::nullopt, outputs, {});
   ASSERT_TRUE(body.ok());
   EXPECT_THAT(*body, HasSubstr(R"("data":[1,0.099975586])"));
+}
+
+TEST(DecodeInferRequest, NullIsAMissingValueOfFloatsAndText) {
+  // Flat FP32 (the direct path), nested FP64, FP16, and a conversion from FP32 to FP64.
+  for (const auto& [datatype, dtype, shape, data] :
+       std::vector<std::tuple<std::string, DType, std::string, std::string>>{
+           {"FP32", DType::kFloat32, "[3]", "[1.5, null, -2]"},
+           {"FP64", DType::kFloat64, "[1, 3]", "[[1.5, null, -2]]"},
+           {"FP16", DType::kFloat16, "[3]", "[1.5, null, -2]"},
+           {"FP32", DType::kFloat64, "[3]", "[1.5, null, -2]"}}) {
+    auto decoded =
+        decodeInferRequest(request(datatype, shape, data),
+                           schemaWith(dtype, datatype == "FP64" ? Shape{-1, 3} : Shape{-1}));
+    ASSERT_TRUE(decoded.ok()) << datatype << " " << decoded.status().toString();
+    const Tensor* t = decoded->inputs.find("x");
+    ASSERT_EQ(t->dtype(), dtype);
+    ASSERT_EQ(t->numel(), 3);
+    if (dtype == DType::kFloat16) {
+      EXPECT_EQ(halfToFloat(t->data<std::uint16_t>()[0]), 1.5f);
+      EXPECT_TRUE(std::isnan(halfToFloat(t->data<std::uint16_t>()[1])));
+    } else if (dtype == DType::kFloat64) {
+      EXPECT_EQ(t->data<double>()[2], -2.0) << datatype;
+      EXPECT_TRUE(std::isnan(t->data<double>()[1])) << datatype;
+    } else {
+      EXPECT_EQ(t->data<float>()[0], 1.5f);
+      EXPECT_TRUE(std::isnan(t->data<float>()[1]));
+    }
+  }
+  auto text = decodeInferRequest(request("BYTES", "[3]", R"(["a", null, ""])"),
+                                 schemaWith(DType::kBytes, {-1}));
+  ASSERT_TRUE(text.ok()) << text.status().toString();
+  EXPECT_EQ(text->inputs.find("x")->strings(), (std::vector<std::string>{"a", "", ""}));
+  // A missing value does not convert to an integer datatype.
+  auto integer =
+      decodeInferRequest(request("FP32", "[2]", "[1, null]"), schemaWith(DType::kInt32, {-1}));
+  ASSERT_FALSE(integer.ok());
+  EXPECT_THAT(integer.status().message(),
+              HasSubstr("element 1 (nan) of datatype FP32 does not convert exactly"));
+}
+
+TEST(EncodeModelMetadata, AnInputWithNamedColumnsListsThem) {
+  ModelSchema schema;
+  schema.task = Task::kClassification;
+  schema.inputs = {{"input", DType::kFloat32, {-1, 2}, false, false, {"age", "h\"eight"}},
+                   {"city", DType::kBytes, {-1}, true}};
+  schema.outputs = {{"label", DType::kInt64, {-1}}};
+  EXPECT_EQ(encodeModelMetadata("p", {"1"}, schema),
+            R"({"name":"p","versions":["1"],"platform":"aimass_classification",)"
+            R"("inputs":[{"name":"input","datatype":"FP32","shape":[-1,2],)"
+            R"("columns":["age","h\"eight"]},)"
+            R"({"name":"city","datatype":"BYTES","shape":[-1],"optional":true}],)"
+            R"("outputs":[{"name":"label","datatype":"INT64","shape":[-1]}]})");
 }
 
 TEST(EncodeModelMetadata, DescribesTheSchema) {
