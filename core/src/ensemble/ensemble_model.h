@@ -73,7 +73,9 @@ struct EnsembleSettings {
 /// each fold every graph member is trained on the other folds and predicts the held-out one
 /// (registered members just predict). The out-of-fold models are the member nodes themselves,
 /// retrained for each fold (prepare() and fit() start over), so their hyper-parameters are the
-/// configured ones; the last training is on all rows. Members must share the task
+/// configured ones; the last training is on all rows. Member i trains with seed + i (the
+/// ensemble's seed, or fit()'s), the meta model with seed + members, so members of one type
+/// still differ. Members must share the task
 /// (classification or regression), the class list and the input; errors name the member.
 ///
 /// predict() runs every member on the same inputs and combines the outputs as the method says

@@ -242,9 +242,10 @@ Status EnsembleModel::fitMeta(const Dataset& data, const Fitted& fitted, std::ui
       (i % folds == fold ? held_out : train_rows).push_back(order[i]);
     }
     SubsetDataset train_data(data, train_rows);
-    for (const EnsembleMember& member : fitted.members) {
+    for (std::size_t m = 0; m < fitted.members.size(); ++m) {
+      const EnsembleMember& member = fitted.members[m];
       if (!member.frozen) {
-        AIMASS_RETURN_IF_ERROR(train(member, train_data, seed, observer)
+        AIMASS_RETURN_IF_ERROR(train(member, train_data, seed + m, observer)
                                    .withContext("fold " + std::to_string(fold + 1) + " of " +
                                                 std::to_string(folds)));
         if (observer.onIteration(++step, 0.0)) {
@@ -280,7 +281,7 @@ Status EnsembleModel::fitMeta(const Dataset& data, const Fitted& fitted, std::ui
   schema.num_targets = data.schema().num_targets;
   schema.feature_names = stackFeatureNames(fitted, data.schema(), width, settings_.passthrough);
   MatrixDataset meta_data(std::move(schema), std::move(oof), width, std::move(labels));
-  AIMASS_RETURN_IF_ERROR(train(*fitted.meta, meta_data, seed, observer)
+  AIMASS_RETURN_IF_ERROR(train(*fitted.meta, meta_data, seed + fitted.members.size(), observer)
                              .withContext("the stacking meta model"));
   if (observer.onIteration(++step, 0.0)) {
     return cancelled("model.ensemble stopped during stacking");
@@ -319,9 +320,10 @@ Status EnsembleModel::fit(const Dataset& data, std::uint64_t seed, FitObserver& 
   if (settings_.method == EnsembleMethod::kStack) {
     AIMASS_RETURN_IF_ERROR(fitMeta(data, fitted, s, observer, step));
   }
-  for (const EnsembleMember& member : fitted.members) {
+  for (std::size_t m = 0; m < fitted.members.size(); ++m) {
+    const EnsembleMember& member = fitted.members[m];
     if (!member.frozen) {
-      AIMASS_RETURN_IF_ERROR(train(member, data, s, observer));
+      AIMASS_RETURN_IF_ERROR(train(member, data, s + m, observer));
       if (observer.onIteration(++step, 0.0)) {
         return cancelled("model.ensemble stopped before every member was trained");
       }
