@@ -226,29 +226,27 @@ TEST_F(Ensemble, BadConfigurationsAreRefusedNamingWhatIsWrong) {
   EXPECT_FALSE(build(common + "  e: {type: model.ensemble, registered: [pump@prod]}\n", &error));
   EXPECT_THAT(error.message(), HasSubstr("`registered` members need `storage`"));
 
+  // Errors of training: each graph is valid, its job.train fails.
+  auto trainError = [&](const std::string& nodes) -> std::string {
+    auto graph = build(common + nodes);
+    EXPECT_TRUE(graph);
+    Status status = graph ? runJob(*graph, "train") : internalError("no graph");
+    EXPECT_FALSE(status.ok());
+    return status.message();
+  };
   // Mixed tasks: a regressor among classifiers fails on the class labels, named.
-  auto mixed = build(common +
-                     "  e: {type: model.ensemble, members: [soft, lin], optimizer: adam}\n"
-                     "  train: {type: job.train, model: e, dataset: pumps}\n");
-  ASSERT_TRUE(mixed);
-  Status status = runJob(*mixed, "train");
-  EXPECT_FALSE(status.ok());
-  EXPECT_THAT(status.message(), HasSubstr("member 'lin' (model.linear)"));
+  EXPECT_THAT(trainError("  e: {type: model.ensemble, members: [soft, lin], optimizer: adam}\n"
+                         "  train: {type: job.train, model: e, dataset: pumps}\n"),
+              HasSubstr("member 'lin' (model.linear)"));
   // Voting regressors.
-  auto voting = build(common +
-                      "  e: {type: model.ensemble, members: [lin], method: hard_vote}\n"
-                      "  train: {type: job.train, model: e, dataset: energy}\n");
-  ASSERT_TRUE(voting);
-  status = runJob(*voting, "train");
-  EXPECT_THAT(status.message(), HasSubstr("hard_vote is for classifiers"));
+  EXPECT_THAT(trainError("  e: {type: model.ensemble, members: [lin], method: hard_vote}\n"
+                         "  train: {type: job.train, model: e, dataset: energy}\n"),
+              HasSubstr("hard_vote is for classifiers"));
   // A gradient member without an optimizer.
-  auto unoptimized = build(common +
-                           "  e: {type: model.ensemble, members: [soft]}\n"
-                           "  train: {type: job.train, model: e, dataset: pumps}\n");
-  ASSERT_TRUE(unoptimized);
-  status = runJob(*unoptimized, "train");
-  EXPECT_THAT(status.message(), HasSubstr("member 'soft' (model.softmax)"));
-  EXPECT_THAT(status.message(), HasSubstr("needs an `optimizer`"));
+  EXPECT_THAT(trainError("  e: {type: model.ensemble, members: [soft]}\n"
+                         "  train: {type: job.train, model: e, dataset: pumps}\n"),
+              HasSubstr("member 'soft' (model.softmax): it trains by gradients, so "
+                        "model.ensemble needs an `optimizer`"));
 }
 
 }  // namespace

@@ -78,6 +78,9 @@ struct EnsembleSettings {
 /// still differ. Members must share the task
 /// (classification or regression), the class list and the input; errors name the member.
 ///
+/// After training, fit() reports the ensemble's mean loss on the training rows to the observer
+/// (job.train logs and registers it as `objective`).
+///
 /// predict() runs every member on the same inputs and combines the outputs as the method says
 /// (ties of a vote go to the lowest class index); outputs follow the task's convention:
 /// "probabilities", "label", "class" or "prediction".
@@ -131,6 +134,9 @@ class EnsembleModel final : public Model, public SelfTraining {
   /// checkTasks(), then that the trained members agree (classes, input, outputs); fills the
   /// rest of `fitted`.
   Status describe(Fitted& fitted) const;
+  /// The fitted ensemble's mean loss on `data`: the negative log of the true class's
+  /// probability (classification) or half the squared error summed over targets (regression).
+  Expected<double> trainingLoss(const Dataset& data) const;
   Status combine(const Fitted& fitted, const std::vector<TensorMap>& member_outputs,
                  const Tensor& input, TensorMap& outputs) const;
 

@@ -2,6 +2,7 @@
 // model.ensemble's training: members through the host's trainer, registered members from the
 // registry, and stacking's out-of-fold predictions for the meta model.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -332,7 +333,49 @@ Status EnsembleModel::fit(const Dataset& data, std::uint64_t seed, FitObserver& 
   AIMASS_RETURN_IF_ERROR(describe(fitted));
   fitted_ = std::move(fitted);
   ready_ = true;
+  // The last figure job.train reports (and registers) is the trained ensemble's own loss.
+  auto objective = trainingLoss(data);
+  if (!objective.ok()) {
+    return objective.status();
+  }
+  observer.onIteration(++step, *objective);
   return Status();
+}
+
+Expected<double> EnsembleModel::trainingLoss(const Dataset& data) const {
+  const bool classification = fitted_.task == Task::kClassification;
+  const char* name = classification ? tensor_names::kProbabilities : tensor_names::kPrediction;
+  double total = 0;
+  const std::uint64_t n = data.size();
+  for (std::uint64_t begin = 0; begin < n; begin += kChunkRows) {
+    std::vector<std::uint64_t> rows(std::min(kChunkRows, n - begin));
+    std::iota(rows.begin(), rows.end(), begin);
+    Batch batch;
+    AIMASS_RETURN_IF_ERROR(data.read(rows, batch));
+    TensorMap inputs, outputs;
+    inputs.set(tensor_names::kInput, featureMatrix(batch));
+    AIMASS_RETURN_IF_ERROR(predict(inputs, outputs, PredictOptions()));
+    const Tensor& values = *outputs.find(name);
+    const std::int64_t width = values.dim(1);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const float* row = values.data<float>() + r * width;
+      if (classification) {
+        const std::int64_t label = batch.labels.data<std::int64_t>()[r];
+        if (label < 0 || label >= width) {
+          return invalidArgument("model.ensemble: row " + std::to_string(begin + r) +
+                                 " has class " + std::to_string(label) + " of " +
+                                 std::to_string(width));
+        }
+        total -= std::log(std::max(1e-12, static_cast<double>(row[label])));
+        continue;
+      }
+      for (std::int64_t t = 0; t < width; ++t) {
+        const double error = row[t] - batch.labels.data<float>()[r * width + t];
+        total += 0.5 * error * error;
+      }
+    }
+  }
+  return n > 0 ? total / static_cast<double>(n) : 0.0;
 }
 
 }  // namespace aimass::core

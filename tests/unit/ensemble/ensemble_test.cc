@@ -293,11 +293,30 @@ TEST(EnsembleVoting, AverageIsTheWeightedMeanOfPredictions) {
     }
     const DatasetSchema& schema() const override { return schema_; }
     std::uint64_t size() const override { return 2; }
-    Status read(std::span<const std::uint64_t>, Batch&) const override { return Status(); }
+    // Every row has targets (3, 5).
+    Status read(std::span<const std::uint64_t> rows, Batch& out) const override {
+      const auto n = static_cast<std::int64_t>(rows.size());
+      out.features = Tensor::zeros(DType::kFloat32, {n, 1});
+      out.labels = Tensor(DType::kFloat32, {n, 2});
+      for (std::int64_t i = 0; i < n; ++i) {
+        out.labels.data<float>()[2 * i] = 3;
+        out.labels.data<float>()[2 * i + 1] = 5;
+      }
+      return Status();
+    }
     DatasetSchema schema_;
   } data;
-  NoStop observer;
+  class LastObjective final : public FitObserver {
+   public:
+    bool onIteration(std::uint64_t, double objective) override {
+      last = objective;
+      return false;
+    }
+    double last = -1;
+  } observer;
   ASSERT_TRUE(model->fit(data, 0, observer).ok());
+  // The loss job.train reports: half the squared error of (4, 4) against (3, 5) per row.
+  EXPECT_DOUBLE_EQ(observer.last, 1.0);
   TensorMap outputs;
   ASSERT_TRUE(model->predict(rowsInput({0}), outputs, {}).ok());
   // (1 + 3 * 5) / 4 = 4, (10 + 3 * 2) / 4 = 4.
