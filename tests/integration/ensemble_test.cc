@@ -22,6 +22,7 @@
 #include "aimass/core/registry.h"
 #include "aimass/core/serving.h"
 #include "aimass/job.h"
+#include "aimass/testing/model_conformance.h"
 #include "shell.h"
 #include "temp_dir.h"
 
@@ -205,6 +206,30 @@ TEST_F(Ensemble, ARegisteredMemberIsLoadedByAliasAndNotRetrained) {
   ASSERT_EQ(both.size(), 60u);
   for (std::size_t i = 0; i < both.size(); ++i) {
     EXPECT_NEAR(both[i], (net[i] + 3 * registered[i]) / 4, 1e-6) << i;
+  }
+}
+
+TEST_F(Ensemble, PassesTheModelConformanceSuite) {
+  // Voting over a gradient and a self-fitting member, and stacking; checkModel() trains each
+  // (classification first; an ensemble of regressors refuses classes and gets a target).
+  auto graph = build(
+      "nodes:\n"
+      "  adam: {type: optimizer.adam, learning_rate: 0.05}\n"
+      "  soft: {type: model.softmax}\n"
+      "  net: {type: model.mlp, hidden: [8]}\n"
+      "  blend: {type: model.softmax}\n"
+      "  lin: {type: model.linear}\n"
+      "  lin2: {type: model.linear, l2: 0.1}\n"
+      "  vote: {type: model.ensemble, members: [soft, net], optimizer: adam, epochs: 20}\n"
+      "  stack: {type: model.ensemble, members: [soft, net], method: stack, meta: blend,\n"
+      "          folds: 3, optimizer: adam, epochs: 20}\n"
+      "  mean: {type: model.ensemble, members: [lin, lin2], method: average}\n");
+  ASSERT_TRUE(graph);
+  for (const char* name : {"vote", "stack", "mean"}) {
+    auto model = std::static_pointer_cast<Model>(graph->node(name));
+    for (const auto& check : aimass::testing::checkModel(*model)) {
+      EXPECT_TRUE(check.passed) << name << ": " << check.name << ": " << check.detail;
+    }
   }
 }
 
