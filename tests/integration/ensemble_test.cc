@@ -119,8 +119,7 @@ TEST_F(Ensemble, TheShippedConfigStacksModelsThatBeatTheirBestMemberOnHeldOutRow
   EXPECT_THAT(run.output, HasSubstr("registered valve_state version 1"));
   std::map<std::string, double> accuracy;
   const std::regex line("evaluate ([a-z_]+): accuracy=([0-9.]+)");
-  for (std::sregex_iterator it(run.output.begin(), run.output.end(), line), end; it != end;
-       ++it) {
+  for (std::sregex_iterator it(run.output.begin(), run.output.end(), line), end; it != end; ++it) {
     accuracy[(*it)[1]] = std::stod((*it)[2]);
   }
   ASSERT_EQ(accuracy.size(), 5u) << run.output;
@@ -167,9 +166,10 @@ TEST_F(Ensemble, ASavedStackLoadsIntoAFreshEnsembleAndPredictsTheSame) {
 }
 
 TEST_F(Ensemble, ARegisteredMemberIsLoadedByAliasAndNotRetrained) {
-  const std::string store = "  store: {type: storage.fs, path: store}\n"
-                            "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
-                            "  adam: {type: optimizer.adam, learning_rate: 0.01}\n";
+  const std::string store =
+      "  store: {type: storage.fs, path: store}\n"
+      "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
+      "  adam: {type: optimizer.adam, learning_rate: 0.01}\n";
   {
     auto first = build("nodes:\n" + store +
                        "  pump: {type: model.softmax}\n"
@@ -234,19 +234,20 @@ TEST_F(Ensemble, PassesTheModelConformanceSuite) {
 }
 
 TEST_F(Ensemble, BadConfigurationsAreRefusedNamingWhatIsWrong) {
-  const std::string common = "nodes:\n"
-                             "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
-                             "  energy: {type: dataset.csv, path: energy.csv, label: kwh,\n"
-                             "           label_type: value}\n"
-                             "  adam: {type: optimizer.adam}\n"
-                             "  soft: {type: model.softmax}\n"
-                             "  lin: {type: model.linear}\n";
+  const std::string common =
+      "nodes:\n"
+      "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
+      "  energy: {type: dataset.csv, path: energy.csv, label: kwh,\n"
+      "           label_type: value}\n"
+      "  adam: {type: optimizer.adam}\n"
+      "  soft: {type: model.softmax}\n"
+      "  lin: {type: model.linear}\n";
   Status error;
-  EXPECT_FALSE(build(common + "  e: {type: model.ensemble, members: [soft], method: stack}\n",
-                     &error));
+  EXPECT_FALSE(
+      build(common + "  e: {type: model.ensemble, members: [soft], method: stack}\n", &error));
   EXPECT_THAT(error.message(), HasSubstr("method stack needs `meta`"));
-  EXPECT_FALSE(build(common + "  e: {type: model.ensemble, members: [soft], weights: [1, 2]}\n",
-                     &error));
+  EXPECT_FALSE(
+      build(common + "  e: {type: model.ensemble, members: [soft], weights: [1, 2]}\n", &error));
   EXPECT_THAT(error.message(), HasSubstr("2 weights for 1 members"));
   EXPECT_FALSE(build(common + "  e: {type: model.ensemble, registered: [pump@prod]}\n", &error));
   EXPECT_THAT(error.message(), HasSubstr("`registered` members need `storage`"));

@@ -29,9 +29,8 @@ std::string readString(ByteReader& in) {
 
 Status writeMember(ByteWriter& out, const EnsembleMember& member) {
   std::string payload;
-  AIMASS_RETURN_IF_ERROR(guard("saving member '" + member.name + "'", [&] {
-    return member.model->save(payload);
-  }));
+  AIMASS_RETURN_IF_ERROR(
+      guard("saving member '" + member.name + "'", [&] { return member.model->save(payload); }));
   writeString(out, member.name);
   writeString(out, member.type);
   out.u32(member.model->formatVersion());
@@ -53,16 +52,17 @@ Expected<EnsembleMember> readMember(ByteReader& in, const ModelFactory& factory,
     return invalidArgument("model.ensemble payload is truncated in " + what);
   }
   if (!factory) {
-    return failedPrecondition("model.ensemble cannot remake " + what + " '" + member.name +
-                              "' (" + member.type + "): no model factory");
+    return failedPrecondition("model.ensemble cannot remake " + what + " '" + member.name + "' (" +
+                              member.type + "): no model factory");
   }
   auto made = factory(member.type);
   if (!made.ok()) {
     return made.status().withContext("model.ensemble " + what + " '" + member.name + "'");
   }
   AIMASS_RETURN_IF_ERROR(
-      guard("loading", [&] { return (*made)->load(payload, format); })
-          .withContext("model.ensemble " + what + " '" + member.name + "' (" + member.type + ")"));
+      guard("loading", [&] {
+        return (*made)->load(payload, format);
+      }).withContext("model.ensemble " + what + " '" + member.name + "' (" + member.type + ")"));
   member.model = std::move(made).value();
   return member;
 }
@@ -109,8 +109,7 @@ ModelSchema EnsembleModel::schema() const {
   ModelSchema schema;
   Task task = fitted_.task;
   if (!ready_) {
-    task = settings_.method == EnsembleMethod::kAverage ? Task::kRegression
-                                                        : Task::kClassification;
+    task = settings_.method == EnsembleMethod::kAverage ? Task::kRegression : Task::kClassification;
     if (settings_.method == EnsembleMethod::kStack && graph_meta_) {
       task = graph_meta_->model->schema().task;
     }
@@ -135,8 +134,9 @@ ModelSchema EnsembleModel::schema() const {
 
 Status EnsembleModel::checkTasks(Fitted& fitted, bool trained) const {
   if (fitted.members.empty()) {
-    return invalidArgument("model.ensemble has no members: give `members` (model nodes) or "
-                           "`registered` (registry references)");
+    return invalidArgument(
+        "model.ensemble has no members: give `members` (model nodes) or "
+        "`registered` (registry references)");
   }
   if (!settings_.weights.empty() && settings_.weights.size() != fitted.members.size()) {
     return invalidArgument("model.ensemble has " + std::to_string(fitted.members.size()) +
@@ -156,17 +156,17 @@ Status EnsembleModel::checkTasks(Fitted& fitted, bool trained) const {
     }
     const Task own = member.model->schema().task;
     if (own != task) {
-      return invalidArgument("model.ensemble: members must share one task, but member '" +
-                             member.name + "' (" + member.type + ") is a " +
-                             std::string(taskName(own)) + " model and " +
-                             (trained ? "the first member" : "the data") + " is for " +
-                             std::string(taskName(task)));
+      return invalidArgument(
+          "model.ensemble: members must share one task, but member '" + member.name + "' (" +
+          member.type + ") is a " + std::string(taskName(own)) + " model and " +
+          (trained ? "the first member" : "the data") + " is for " + std::string(taskName(task)));
     }
   }
   const bool classification = task == Task::kClassification;
   if (settings_.method == EnsembleMethod::kAverage && classification) {
-    return invalidArgument("model.ensemble: method average is for regression members; use "
-                           "soft_vote or hard_vote for classifiers");
+    return invalidArgument(
+        "model.ensemble: method average is for regression members; use "
+        "soft_vote or hard_vote for classifiers");
   }
   if ((settings_.method == EnsembleMethod::kSoftVote ||
        settings_.method == EnsembleMethod::kHardVote) &&
@@ -181,8 +181,8 @@ Status EnsembleModel::checkTasks(Fitted& fitted, bool trained) const {
     }
     if (trained && fitted.meta->model->schema().task != task) {
       return invalidArgument("model.ensemble: the meta model '" + fitted.meta->name + "' (" +
-                             fitted.meta->type + ") must be a " +
-                             std::string(taskName(task)) + " model like the members");
+                             fitted.meta->type + ") must be a " + std::string(taskName(task)) +
+                             " model like the members");
     }
   }
   return Status();
@@ -200,17 +200,16 @@ Status EnsembleModel::describe(Fitted& fitted) const {
     const ModelSchema schema = member.model->schema();
     const std::string name = "member '" + member.name + "' (" + member.type + ")";
     if (schema.class_names != first.class_names) {
-      return invalidArgument("model.ensemble: " + name + " has other classes than " +
-                             first_name + "; members must be trained on the same class list");
+      return invalidArgument("model.ensemble: " + name + " has other classes than " + first_name +
+                             "; members must be trained on the same class list");
     }
     if (schema.inputs.size() != 1 || schema.inputs.front().name != tensor_names::kInput ||
         schema.inputs.front().shape != first.inputs.front().shape) {
-      return invalidArgument("model.ensemble: " + name + " takes other inputs than " +
-                             first_name + "; members must take the same 'input'");
+      return invalidArgument("model.ensemble: " + name + " takes other inputs than " + first_name +
+                             "; members must take the same 'input'");
     }
     if (schema.outputs.empty() || schema.outputs.front().shape != first.outputs.front().shape) {
-      return invalidArgument("model.ensemble: " + name + " gives other outputs than " +
-                             first_name);
+      return invalidArgument("model.ensemble: " + name + " gives other outputs than " + first_name);
     }
   }
   const auto& outputs = first.outputs.front().shape;
@@ -242,8 +241,8 @@ Status EnsembleModel::combine(const Fitted& fitted, const std::vector<TensorMap>
                               const Tensor& input, TensorMap& outputs) const {
   const std::int64_t rows = input.dim(0);
   if (settings_.method == EnsembleMethod::kStack) {
-    Tensor features = stackFeatures(member_outputs, fitted.task,
-                                    settings_.passthrough ? &input : nullptr);
+    Tensor features =
+        stackFeatures(member_outputs, fitted.task, settings_.passthrough ? &input : nullptr);
     TensorMap meta_inputs;
     meta_inputs.set(tensor_names::kInput, std::move(features));
     return fitted.meta->model->predict(meta_inputs, outputs, PredictOptions())
@@ -257,14 +256,15 @@ Status EnsembleModel::combine(const Fitted& fitted, const std::vector<TensorMap>
     total += w;
     float* out = sum.data<float>();
     if (settings_.method == EnsembleMethod::kHardVote) {
-      const std::int64_t* label = member_outputs[m].find(tensor_names::kLabel)->data<std::int64_t>();
+      const std::int64_t* label =
+          member_outputs[m].find(tensor_names::kLabel)->data<std::int64_t>();
       for (std::int64_t n = 0; n < rows; ++n) {
         out[n * width + label[n]] += static_cast<float>(w);
       }
       continue;
     }
-    const char* name = fitted.task == Task::kRegression ? tensor_names::kPrediction
-                                                        : tensor_names::kProbabilities;
+    const char* name =
+        fitted.task == Task::kRegression ? tensor_names::kPrediction : tensor_names::kProbabilities;
     const float* values = member_outputs[m].find(name)->data<float>();
     for (std::int64_t i = 0; i < rows * width; ++i) {
       out[i] += static_cast<float>(w * values[i]);
@@ -345,7 +345,8 @@ Status EnsembleModel::load(std::string_view payload, std::uint32_t format_versio
     fitted.members.push_back(std::move(member));
   }
   if (reader.u8() != 0) {
-    AIMASS_ASSIGN_OR_RETURN(EnsembleMember meta, readMember(reader, trainer_.factory, "meta model"));
+    AIMASS_ASSIGN_OR_RETURN(EnsembleMember meta,
+                            readMember(reader, trainer_.factory, "meta model"));
     fitted.meta = std::move(meta);
   }
   if (!reader.ok() || !reader.atEnd()) {

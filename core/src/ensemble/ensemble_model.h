@@ -58,10 +58,10 @@ struct EnsembleTrainer {
 /// The settings of an ensemble that its artifact keeps.
 struct EnsembleSettings {
   EnsembleMethod method = EnsembleMethod::kSoftVote;
-  std::vector<double> weights;  ///< one per member (graph members, then registered); empty: 1
-  std::uint64_t folds = 5;      ///< stacking's k
+  std::vector<double> weights;        ///< one per member (graph members, then registered); empty: 1
+  std::uint64_t folds = 5;            ///< stacking's k
   std::optional<std::uint64_t> seed;  ///< empty: fit()'s seed
-  bool passthrough = false;  ///< stacking: the meta model also sees the original features
+  bool passthrough = false;           ///< stacking: the meta model also sees the original features
 };
 
 /// The built-in `model.ensemble`: a model made of other models (see docs/pipelines.md).

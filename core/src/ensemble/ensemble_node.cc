@@ -18,8 +18,8 @@ std::vector<EnsembleMember> membersOf(const NodeConfig& config, const std::strin
   const auto& names = config.refNames(param);
   const auto& types = config.refTypes(param);
   for (std::size_t i = 0; i < models.size(); ++i) {
-    members.push_back({i < names.size() ? names[i] : param, i < types.size() ? types[i] : "",
-                       models[i], false});
+    members.push_back(
+        {i < names.size() ? names[i] : param, i < types.size() ? types[i] : "", models[i], false});
   }
   return members;
 }
@@ -68,16 +68,18 @@ Expected<std::unique_ptr<Node>> makeEnsemble(const NodeConfig& config,
   // Configuration errors that need no data, reported when the graph is built.
   const std::size_t count = members.size() + trainer.registered.size();
   if (settings.method == EnsembleMethod::kStack && !meta) {
-    return invalidArgument("method stack needs `meta`: the model node that learns from the "
-                           "members' outputs (e.g. a model.softmax or model.linear)");
+    return invalidArgument(
+        "method stack needs `meta`: the model node that learns from the "
+        "members' outputs (e.g. a model.softmax or model.linear)");
   }
   if (settings.method != EnsembleMethod::kStack && meta) {
     return invalidArgument("`meta` is only used by method stack, not " +
                            std::string(ensembleMethodName(settings.method)));
   }
   if (!trainer.registered.empty() && !trainer.storage) {
-    return invalidArgument("`registered` members need `storage`: the storage whose model "
-                           "registry holds them");
+    return invalidArgument(
+        "`registered` members need `storage`: the storage whose model "
+        "registry holds them");
   }
   if (!settings.weights.empty() && settings.weights.size() != count) {
     return invalidArgument(std::to_string(settings.weights.size()) + " weights for " +

@@ -40,8 +40,7 @@ std::string memberName(const EnsembleMember& member) {
 /// The batch's features as the conventional model input, FP32 {rows, features}.
 Tensor featureMatrix(const Batch& batch) {
   const std::int64_t rows = batch.features.dim(0);
-  return rows > 0 ? batch.features.reshaped({rows, batch.features.numel() / rows})
-                  : batch.features;
+  return rows > 0 ? batch.features.reshaped({rows, batch.features.numel() / rows}) : batch.features;
 }
 
 /// Every label of `data`, in row order: INT64 {rows} or FP32 {rows, targets}.
@@ -82,9 +81,9 @@ std::vector<std::string> stackFeatureNames(const EnsembleModel::Fitted& fitted,
   for (const EnsembleMember& member : fitted.members) {
     for (std::int64_t c = 0; c < per_member; ++c) {
       const auto index = static_cast<std::size_t>(c);
-      names.push_back(member.name + ":" + (index < fitted.class_names.size()
-                                               ? fitted.class_names[index]
-                                               : std::to_string(c)));
+      names.push_back(
+          member.name + ":" +
+          (index < fitted.class_names.size() ? fitted.class_names[index] : std::to_string(c)));
     }
   }
   if (passthrough) {
@@ -157,8 +156,8 @@ Tensor stackFeatures(const std::vector<TensorMap>& member_outputs, Task task, co
   return features;
 }
 
-Status EnsembleModel::train(const EnsembleMember& member, const Dataset& data,
-                            std::uint64_t seed, FitObserver& observer) const {
+Status EnsembleModel::train(const EnsembleMember& member, const Dataset& data, std::uint64_t seed,
+                            FitObserver& observer) const {
   const std::string what = "model.ensemble training " + memberName(member);
   if (SelfTraining* self = member.model->selfTraining()) {
     return guard("fit", [&] { return self->fit(data, seed, observer); }).withContext(what);
@@ -167,7 +166,8 @@ Status EnsembleModel::train(const EnsembleMember& member, const Dataset& data,
     return invalidArgument(what + ": the model can neither fit itself nor train by gradients");
   }
   if (!trainer_.optimizer || trainer_.host == nullptr) {
-    return invalidArgument(what + ": it trains by gradients, so model.ensemble needs an "
+    return invalidArgument(what +
+                           ": it trains by gradients, so model.ensemble needs an "
                            "`optimizer` (a gradient optimizer node)");
   }
   TrainTargets targets;
@@ -197,8 +197,9 @@ Expected<std::vector<EnsembleMember>> EnsembleModel::loadRegistered() const {
     return loaded;
   }
   if (!trainer_.storage) {
-    return invalidArgument("model.ensemble: `registered` members need a `storage` holding the "
-                           "model registry");
+    return invalidArgument(
+        "model.ensemble: `registered` members need a `storage` holding the "
+        "model registry");
   }
   ModelRegistry registry(*trainer_.storage);
   for (const std::string& reference : trainer_.registered) {
@@ -246,25 +247,25 @@ Status EnsembleModel::fitMeta(const Dataset& data, const Fitted& fitted, std::ui
     for (std::size_t m = 0; m < fitted.members.size(); ++m) {
       const EnsembleMember& member = fitted.members[m];
       if (!member.frozen) {
-        AIMASS_RETURN_IF_ERROR(train(member, train_data, seed + m, observer)
-                                   .withContext("fold " + std::to_string(fold + 1) + " of " +
-                                                std::to_string(folds)));
+        AIMASS_RETURN_IF_ERROR(
+            train(member, train_data, seed + m, observer)
+                .withContext("fold " + std::to_string(fold + 1) + " of " + std::to_string(folds)));
         if (observer.onIteration(++step, 0.0)) {
           return cancelled("model.ensemble stopped during stacking");
         }
       }
     }
     for (std::size_t begin = 0; begin < held_out.size(); begin += kChunkRows) {
-      std::span<const std::uint64_t> rows(held_out.data() + begin,
-                                          std::min<std::size_t>(kChunkRows, held_out.size() - begin));
+      std::span<const std::uint64_t> rows(
+          held_out.data() + begin, std::min<std::size_t>(kChunkRows, held_out.size() - begin));
       Batch batch;
       AIMASS_RETURN_IF_ERROR(data.read(rows, batch));
       TensorMap inputs;
       inputs.set(tensor_names::kInput, featureMatrix(batch));
       AIMASS_ASSIGN_OR_RETURN(auto outputs, predictMembers(fitted.members, fitted.task, inputs));
-      Tensor features = stackFeatures(outputs, fitted.task,
-                                      settings_.passthrough ? inputs.find(tensor_names::kInput)
-                                                            : nullptr);
+      Tensor features =
+          stackFeatures(outputs, fitted.task,
+                        settings_.passthrough ? inputs.find(tensor_names::kInput) : nullptr);
       if (oof.empty()) {
         width = features.dim(1);
         oof.assign(n * static_cast<std::size_t>(width), 0.0f);
@@ -305,8 +306,9 @@ Status EnsembleModel::fit(const Dataset& data, std::uint64_t seed, FitObserver& 
   // registered (already trained) members against the data's.
   const LabelKind labels = data.schema().label_kind;
   if (labels != LabelKind::kClass && labels != LabelKind::kValue) {
-    return invalidArgument("model.ensemble needs class labels (classification) or value labels "
-                           "(regression) to train on");
+    return invalidArgument(
+        "model.ensemble needs class labels (classification) or value labels "
+        "(regression) to train on");
   }
   fitted.task = labels == LabelKind::kClass ? Task::kClassification : Task::kRegression;
   AIMASS_RETURN_IF_ERROR(checkTasks(fitted, false));

@@ -63,8 +63,8 @@ class MatrixDataset final : public Dataset {
     const auto n = static_cast<std::int64_t>(rows.size());
     const std::int64_t targets = labels_.rank() == 2 ? labels_.dim(1) : 1;
     out.features = Tensor(DType::kFloat32, {n, width_});
-    out.labels = labels_.rank() == 2 ? Tensor(labels_.dtype(), {n, targets})
-                                     : Tensor(labels_.dtype(), {n});
+    out.labels =
+        labels_.rank() == 2 ? Tensor(labels_.dtype(), {n, targets}) : Tensor(labels_.dtype(), {n});
     out.lengths = Tensor();
     out.strings = Tensor();
     const std::size_t label_bytes = dtypeSize(labels_.dtype()) * static_cast<std::size_t>(targets);

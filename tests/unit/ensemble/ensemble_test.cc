@@ -3,8 +3,6 @@
 // is computed by hand: soft votes (weighted), hard votes with ties, averages, the saved
 // artifact (members remade by type through the factory), a load that fails and leaves the
 // model as it was, and the checks on members that disagree.
-#include "ensemble/ensemble_model.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "aimass/byte_io.h"
+#include "ensemble/ensemble_model.h"
 #include "ensemble/subset_dataset.h"
 
 namespace aimass::core {
@@ -182,8 +181,8 @@ EnsembleTrainer trainerWithFactory() {
     if (type != "model.table") {
       return notFound("no plugin offers the model type '" + type + "'");
     }
-    return std::shared_ptr<Model>(std::make_shared<TableModel>(Task::kOther,
-                                                               std::vector<std::vector<float>>{}));
+    return std::shared_ptr<Model>(
+        std::make_shared<TableModel>(Task::kOther, std::vector<std::vector<float>>{}));
   };
   return trainer;
 }
@@ -197,8 +196,8 @@ TensorMap rowsInput(std::vector<float> rows) {
 
 std::vector<float> floats(const TensorMap& outputs, const char* name) {
   const Tensor* t = outputs.find(name);
-  return t == nullptr ? std::vector<float>{} : std::vector<float>(t->span<float>().begin(),
-                                                                  t->span<float>().end());
+  return t == nullptr ? std::vector<float>{}
+                      : std::vector<float>(t->span<float>().begin(), t->span<float>().end());
 }
 
 std::vector<std::int64_t> labels(const TensorMap& outputs) {
@@ -461,8 +460,7 @@ TEST(EnsembleChecks, AverageOfClassifiersWeightsCountAndNoMembersAreRefused) {
 
   EnsembleSettings weighted;
   weighted.weights = {1, 2};
-  EnsembleModel one(weighted, {member("first", table(kFirst))}, std::nullopt,
-                    trainerWithFactory());
+  EnsembleModel one(weighted, {member("first", table(kFirst))}, std::nullopt, trainerWithFactory());
   EXPECT_THAT(one.fit(data, 0, observer).message(), HasSubstr("1 members but 2 weights"));
 
   EnsembleModel none(EnsembleSettings(), {}, std::nullopt, trainerWithFactory());
@@ -488,9 +486,8 @@ TEST(EnsembleChecks, GradientMembersWithoutAnOptimizerAreNamed) {
     Status save(std::string&) const override { return Status(); }
     Status load(std::string_view, std::uint32_t) override { return Status(); }
   };
-  EnsembleModel model(EnsembleSettings(),
-                      {member("frozen_net", std::make_shared<GradientOnly>())}, std::nullopt,
-                      trainerWithFactory());
+  EnsembleModel model(EnsembleSettings(), {member("frozen_net", std::make_shared<GradientOnly>())},
+                      std::nullopt, trainerWithFactory());
   IndexDataset data({0, 1});
   NoStop observer;
   EXPECT_THAT(model.fit(data, 0, observer).message(),
@@ -504,9 +501,9 @@ TEST(SubsetDatasetTest, ReadsTheChosenRowsInOrder) {
   Batch batch;
   const std::vector<std::uint64_t> rows = {2, 0};
   ASSERT_TRUE(subset.read(rows, batch).ok());
-  EXPECT_THAT(std::vector<float>(batch.features.span<float>().begin(),
-                                 batch.features.span<float>().end()),
-              ElementsAre(2, 4));
+  EXPECT_THAT(
+      std::vector<float>(batch.features.span<float>().begin(), batch.features.span<float>().end()),
+      ElementsAre(2, 4));
   const std::vector<std::uint64_t> past = {3};
   EXPECT_EQ(subset.read(past, batch).code(), StatusCode::kOutOfRange);
 }
