@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "aimass/core/type_registry.h"
+#include "ensemble/ensemble_model.h"
 #include "evaluate_job.h"
 #include "local_collective.h"
 #include "pipeline/pipeline_node.h"
@@ -18,7 +19,8 @@ void registerBuiltinTypes(TypeRegistry& registry) {
   info->version = AIMASS_VERSION;
   info->summary = "Node types that live in the aimass host itself";
   for (NodeType type : {trainJobNodeType(), evaluateJobNodeType(), localCollectiveNodeType(),
-                        servingNodeType(), tuneJobNodeType(), pipelineModelNodeType(registry)}) {
+                        servingNodeType(), tuneJobNodeType(), pipelineModelNodeType(registry),
+                        ensembleModelNodeType(registry)}) {
     std::string name = type.type;
     Status status = registry.add(std::move(type), info, nullptr);
     if (!status.ok()) {
