@@ -14,6 +14,7 @@
 #include "aimass/testing/model_conformance.h"
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/storage_conformance.h"
+#include "aimass/testing/transform_conformance.h"
 
 namespace aimass::testing {
 
@@ -36,11 +37,12 @@ inline CheckResults runConformance(Node& node, Host& host) {
     }
     case NodeKind::kFrontend:
       return checkFrontend(static_cast<Frontend&>(node), host);
+    case NodeKind::kTransform:
+      return checkTransform(static_cast<Transform&>(node), sampleTransformTable());
     case NodeKind::kCollective:
     case NodeKind::kJob:
     case NodeKind::kCallback:
     case NodeKind::kServing:
-    case NodeKind::kTransform:
       break;
   }
   return {{"no conformance suite for kind " + std::string(nodeKindName(node.kind())), true, ""}};
