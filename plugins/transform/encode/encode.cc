@@ -87,8 +87,7 @@ Expected<TableColumns> EncodeTransform::learn(const EncodeParams& params, const 
     }
   }
   for (std::size_t p = 0; p < rows.columns.strings.size(); ++p) {
-    if (std::find(learnt.positions.begin(), learnt.positions.end(), p) ==
-        learnt.positions.end()) {
+    if (std::find(learnt.positions.begin(), learnt.positions.end(), p) == learnt.positions.end()) {
       learnt.kept_text.push_back(p);
       out.strings.push_back(rows.columns.strings[p]);
     }
@@ -96,8 +95,8 @@ Expected<TableColumns> EncodeTransform::learn(const EncodeParams& params, const 
   return out;
 }
 
-Status EncodeTransform::map(const EncodeParams& params, const EncodeLearnt& learnt,
-                            const Table& in, Table& out) const {
+Status EncodeTransform::map(const EncodeParams& params, const EncodeLearnt& learnt, const Table& in,
+                            Table& out) const {
   const std::size_t n_in = in.columns.numeric.size();
   const std::size_t n_out = out.columns.numeric.size();
   const std::size_t m_in = in.columns.strings.size();
@@ -114,11 +113,12 @@ Status EncodeTransform::map(const EncodeParams& params, const EncodeLearnt& lear
       const auto& value = texts[r * m_in + learnt.positions[i]];
       const auto& categories = learnt.categories[i];
       const std::size_t width = params.mode == EncodeMode::kOneHot ? categories.size() : 1;
-      std::int64_t code = value.empty() && !params.missing_category ? -2 : indexOf(categories, value);
+      std::int64_t code =
+          value.empty() && !params.missing_category ? -2 : indexOf(categories, value);
       if (code == -1 && params.unknown_error && indexOf(learnt.infrequent[i], value) < 0) {
-        return invalidArgument(type() + ": text column '" + in.columns.strings[learnt.positions[i]] +
-                               "' row " + std::to_string(r) + " holds '" + value +
-                               "', a category not seen in training");
+        return invalidArgument(
+            type() + ": text column '" + in.columns.strings[learnt.positions[i]] + "' row " +
+            std::to_string(r) + " holds '" + value + "', a category not seen in training");
       }
       float* slot = dst + r * n_out + column;
       if (params.mode == EncodeMode::kOrdinal) {
@@ -155,8 +155,8 @@ bool EncodeTransform::readState(ByteReader& reader, const TableColumns& input,
                                 const TableColumns& output, EncodeParams& params,
                                 EncodeLearnt& learnt) const {
   params.mode = static_cast<EncodeMode>(reader.u8());
-  if (!reader.ok() || params.mode > EncodeMode::kOrdinal ||
-      encodeTypeName(params.mode) != type() || !readStrings(reader, params.columns)) {
+  if (!reader.ok() || params.mode > EncodeMode::kOrdinal || encodeTypeName(params.mode) != type() ||
+      !readStrings(reader, params.columns)) {
     return false;
   }
   params.max_categories = reader.u64();

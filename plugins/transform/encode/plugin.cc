@@ -48,8 +48,8 @@ aimass::NodeType encodeType(EncodeMode mode, std::string summary, const Choices&
   type.params.push_back(ParamSpec::string("missing", words.missing_doc)
                             .withDefault(words.missing_lenient)
                             .oneOf({words.missing_lenient, "category"}));
-  type.factory = [mode](const aimass::NodeConfig& config)
-      -> aimass::Expected<std::unique_ptr<aimass::Node>> {
+  type.factory =
+      [mode](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
     EncodeParams params;
     params.mode = mode;
     params.columns = config.getStringList("columns");

@@ -3,11 +3,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <optional>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <utility>
-
 
 namespace aimass::plugins::transform {
 
@@ -128,10 +127,9 @@ Status chooseTargets(const ImputeParams& params, const TableColumns& columns,
       return invalidArgument(std::string(kType) + "'s columns name column '" + name +
                              "', which the data does not have");
     } else if (numbers_only) {
-      return invalidArgument(std::string(kType) + ": text column '" + name +
-                             "' cannot be imputed with strategy '" +
-                             kStrategyNames[static_cast<int>(params.strategy)] +
-                             "'; use most_frequent or constant");
+      return invalidArgument(
+          std::string(kType) + ": text column '" + name + "' cannot be imputed with strategy '" +
+          kStrategyNames[static_cast<int>(params.strategy)] + "'; use most_frequent or constant");
     } else {
       learnt.text_positions.push_back(text->front());
     }
@@ -198,8 +196,8 @@ Status ImputeTransform::map(const ImputeParams&, const ImputeLearnt& learnt, con
     // Indicators look at the input, before anything is filled.
     for (std::size_t i = 0; i < learnt.indicators.size(); ++i) {
       const auto& watch = learnt.indicators[i];
-      const bool missing = watch.text ? textMissing(in, r, watch.position)
-                                      : numberMissing(in, r, watch.position);
+      const bool missing =
+          watch.text ? textMissing(in, r, watch.position) : numberMissing(in, r, watch.position);
       dst[r * n_out + n_in + i] = missing ? 1.0f : 0.0f;
     }
     std::copy(src + r * n_in, src + (r + 1) * n_in, dst + r * n_out);

@@ -21,8 +21,9 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
     aimass::NodeType type;
     type.type = "transform.impute";
     type.kind = aimass::NodeKind::kTransform;
-    type.summary = "Fills missing values (NaN numbers, empty text) with a learnt statistic or "
-                   "a constant";
+    type.summary =
+        "Fills missing values (NaN numbers, empty text) with a learnt statistic or "
+        "a constant";
     type.params.push_back(
         ParamSpec::string("strategy",
                           "What fills a gap: the column's training mean, median or most "

@@ -29,8 +29,7 @@ std::string paramsProblem(const NumericParams& p) {
   if (!fixed) {
     return "give min, max (or both) or quantiles: [low, high]";
   }
-  return std::isnan(p.min) || std::isnan(p.max) || p.min > p.max ? "min must not exceed max"
-                                                                    : "";
+  return std::isnan(p.min) || std::isnan(p.max) || p.min > p.max ? "min must not exceed max" : "";
 }
 
 /// kInvalidArgument unless log(x + offset) is defined for the value at (row, position).
@@ -93,8 +92,8 @@ Status NumericTransform::map(const NumericParams& params, const NumericLearnt& l
         continue;
       }
       if (params.op == NumericOp::kClip) {
-        v = static_cast<float>(std::min(std::max(static_cast<double>(v), learnt.low[i]),
-                                        learnt.high[i]));
+        v = static_cast<float>(
+            std::min(std::max(static_cast<double>(v), learnt.low[i]), learnt.high[i]));
         continue;
       }
       AIMASS_RETURN_IF_ERROR(checkLogDomain(type(), params, in, r, learnt.positions[i]));

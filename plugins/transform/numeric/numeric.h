@@ -20,11 +20,11 @@ enum class NumericOp : std::uint8_t {
 
 struct NumericParams {
   NumericOp op = NumericOp::kLog;
-  std::vector<std::string> columns;  ///< empty: every numeric column
-  double offset = 1;                 ///< log: added before the logarithm
+  std::vector<std::string> columns;                       ///< empty: every numeric column
+  double offset = 1;                                      ///< log: added before the logarithm
   double min = -std::numeric_limits<double>::infinity();  ///< clip: fixed bounds (inf: none)
   double max = std::numeric_limits<double>::infinity();
-  bool quantiles = false;  ///< clip: learn the bounds as quantiles instead
+  bool quantiles = false;   ///< clip: learn the bounds as quantiles instead
   double quantile_low = 1;  ///< percent
   double quantile_high = 99;
 };

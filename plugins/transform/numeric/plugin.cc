@@ -31,8 +31,9 @@ aimass::NodeType numericType(NumericOp op, std::string summary, std::vector<Para
     type.params.push_back(std::move(p));
   }
   const std::string name = type.type;
-  type.factory = [op, name](const aimass::NodeConfig& config)
-      -> aimass::Expected<std::unique_ptr<aimass::Node>> {
+  type.factory =
+      [op,
+       name](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
     NumericParams params;
     params.op = op;
     params.columns = config.getStringList("columns");
@@ -48,8 +49,9 @@ aimass::NodeType numericType(NumericOp op, std::string summary, std::vector<Para
       const auto& quantiles = config.getFloatList("quantiles");
       if (!quantiles.empty()) {
         if (quantiles.size() != 2) {
-          return aimass::invalidArgument(name + ": quantiles must hold two percentages "
-                                                "[low, high], got " +
+          return aimass::invalidArgument(name +
+                                         ": quantiles must hold two percentages "
+                                         "[low, high], got " +
                                          std::to_string(quantiles.size()) + " numbers");
         }
         params.quantiles = true;
@@ -72,8 +74,8 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                                            "an error naming its column and row, at fit and at "
                                            "apply.")
                              .withDefault(1.0));
-    AIMASS_RETURN_IF_ERROR(registrar.add(
-        numericType(NumericOp::kLog, "Takes the logarithm of numeric columns", std::move(log_params))));
+    AIMASS_RETURN_IF_ERROR(registrar.add(numericType(
+        NumericOp::kLog, "Takes the logarithm of numeric columns", std::move(log_params))));
     std::vector<ParamSpec> clip_params;
     clip_params.push_back(
         ParamSpec::number("min", "Fixed lower bound; values below become min.").optional());

@@ -28,7 +28,8 @@ ParamSpec columnsParam() {
 aimass::Status takePair(const std::string& type, const std::string& param,
                         const std::vector<double>& values, ScaleParams& params) {
   if (values.size() != 2) {
-    return aimass::invalidArgument(type + ": " + param + " must hold two numbers [low, high], got " +
+    return aimass::invalidArgument(type + ": " + param +
+                                   " must hold two numbers [low, high], got " +
                                    std::to_string(values.size()));
   }
   params.low = values[0];
@@ -48,8 +49,9 @@ aimass::NodeType scaleType(ScaleMethod method, std::string summary, const char* 
   }
   const std::string name = type.type;
   const std::string pair = pair_param != nullptr ? pair_param : "";
-  type.factory = [method, name, pair](const aimass::NodeConfig& config)
-      -> aimass::Expected<std::unique_ptr<aimass::Node>> {
+  type.factory =
+      [method, name,
+       pair](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
     ScaleParams params;
     params.method = method;
     params.columns = config.getStringList("columns");
@@ -67,13 +69,13 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
     AIMASS_RETURN_IF_ERROR(registrar.add(
         scaleType(ScaleMethod::kStandardize,
                   "Standardises numeric columns to mean 0 and standard deviation 1", nullptr, {})));
-    AIMASS_RETURN_IF_ERROR(registrar.add(scaleType(
-        ScaleMethod::kMinMax, "Maps each numeric column's training [min, max] onto a range",
-        "range",
-        ParamSpec::list("range", ParamType::kFloatList,
-                        "Target range [low, high] of the training minimum and maximum; a "
-                        "constant column maps to low.")
-            .withDefault(std::vector<double>{0, 1}))));
+    AIMASS_RETURN_IF_ERROR(registrar.add(
+        scaleType(ScaleMethod::kMinMax,
+                  "Maps each numeric column's training [min, max] onto a range", "range",
+                  ParamSpec::list("range", ParamType::kFloatList,
+                                  "Target range [low, high] of the training minimum and maximum; a "
+                                  "constant column maps to low.")
+                      .withDefault(std::vector<double>{0, 1}))));
     return registrar.add(scaleType(
         ScaleMethod::kRobust,
         "Centres numeric columns on the median and divides by an inter-quantile range",
@@ -87,5 +89,4 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
 
 }  // namespace
 
-AIMASS_PLUGIN("transform.scale", "1.0.0", "Standardise, min-max and robust scaling",
-              &registerTypes)
+AIMASS_PLUGIN("transform.scale", "1.0.0", "Standardise, min-max and robust scaling", &registerTypes)

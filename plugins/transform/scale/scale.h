@@ -20,7 +20,7 @@ enum class ScaleMethod : std::uint8_t {
 struct ScaleParams {
   ScaleMethod method = ScaleMethod::kStandardize;
   std::vector<std::string> columns;  ///< empty: every numeric column
-  double low = 0;   ///< minmax: the target range; robust: the quantile range in percent
+  double low = 0;  ///< minmax: the target range; robust: the quantile range in percent
   double high = 1;
 };
 

@@ -27,9 +27,9 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                                           "keep or drop, not both.")
                               .withDefault(std::vector<std::string>{})
                               .withExample("[x, city]"));
-    type.params.push_back(ParamSpec::list("drop", ParamType::kStringList,
-                                          "The columns to drop (the rest are kept).")
-                              .withDefault(std::vector<std::string>{}));
+    type.params.push_back(
+        ParamSpec::list("drop", ParamType::kStringList, "The columns to drop (the rest are kept).")
+            .withDefault(std::vector<std::string>{}));
     type.factory =
         [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
       const auto& keep = config.getStringList("keep");

@@ -150,8 +150,7 @@ inline Expected<std::vector<std::size_t>> textPositions(const std::vector<std::s
 /// OK when `in` holds `columns` in well-formed blocks: numeric FP32 {rows, n} and strings
 /// BYTES {rows, m}; a block with no columns may also be an empty tensor. kInvalidArgument
 /// saying what is off, in the words of `type`.
-inline Status checkTableShape(const Table& in, const TableColumns& columns,
-                              std::string_view type) {
+inline Status checkTableShape(const Table& in, const TableColumns& columns, std::string_view type) {
   const auto rows = static_cast<std::int64_t>(in.rows());
   const auto n = static_cast<std::int64_t>(columns.numeric.size());
   const auto m = static_cast<std::int64_t>(columns.strings.size());
@@ -166,9 +165,8 @@ inline Status checkTableShape(const Table& in, const TableColumns& columns,
   }
   const bool strings_ok =
       (m == 0 && in.strings.numel() == 0) ||
-      (in.strings.dtype() == DType::kBytes && in.strings.rank() == 2 &&
-       in.strings.dim(0) == rows && in.strings.dim(1) == m &&
-       in.strings.strings().size() == static_cast<std::size_t>(rows * m));
+      (in.strings.dtype() == DType::kBytes && in.strings.rank() == 2 && in.strings.dim(0) == rows &&
+       in.strings.dim(1) == m && in.strings.strings().size() == static_cast<std::size_t>(rows * m));
   if (!strings_ok) {
     return invalidArgument(std::string(type) + ": the text block must be BYTES [" +
                            std::to_string(rows) + ", " + std::to_string(m) + "], got " +
@@ -205,8 +203,8 @@ inline Status checkUniqueNames(const TableColumns& columns, std::string_view typ
   for (std::size_t i = 0; i < all.size(); ++i) {
     for (std::size_t j = i + 1; j < all.size(); ++j) {
       if (all[i] == all[j]) {
-        return invalidArgument(std::string(type) + ": it would give two columns named '" +
-                               all[i] + "'");
+        return invalidArgument(std::string(type) + ": it would give two columns named '" + all[i] +
+                               "'");
       }
     }
   }
@@ -253,8 +251,8 @@ inline double quantileOf(std::vector<double>& values, double q) {
     return low;
   }
   // After nth_element every value past `below` is >= low; the next rank is their minimum.
-  const double high = *std::min_element(values.begin() + static_cast<std::ptrdiff_t>(below) + 1,
-                                        values.end());
+  const double high =
+      *std::min_element(values.begin() + static_cast<std::ptrdiff_t>(below) + 1, values.end());
   return low + (high - low) * (position - static_cast<double>(below));
 }
 

@@ -18,8 +18,8 @@
 
 namespace aimass::testing {
 
-/// Runs the suite for the node's kind. Kinds without a suite (jobs, collectives, callbacks) return one
-/// passing check saying so.
+/// Runs the suite for the node's kind. Kinds without a suite (jobs, collectives, callbacks) return
+/// one passing check saying so.
 inline CheckResults runConformance(Node& node, Host& host) {
   switch (node.kind()) {
     case NodeKind::kStorage:

@@ -28,8 +28,8 @@ inline Table tableOf(TableColumns columns, std::vector<float> numbers,
   const std::size_t m = columns.strings.size();
   const std::size_t rows = n > 0 ? numbers.size() / n : (m > 0 ? texts.size() / m : 0);
   Table t;
-  t.numeric = Tensor::fromVector(numbers, {static_cast<std::int64_t>(rows),
-                                           static_cast<std::int64_t>(n)});
+  t.numeric =
+      Tensor::fromVector(numbers, {static_cast<std::int64_t>(rows), static_cast<std::int64_t>(n)});
   if (m > 0) {
     t.strings = Tensor::fromStrings(std::move(texts))
                     .reshaped({static_cast<std::int64_t>(rows), static_cast<std::int64_t>(m)});
@@ -61,6 +61,31 @@ inline std::vector<std::string> textColumn(const Table& t, const std::string& na
       for (std::size_t r = 0; r < t.rows(); ++r) {
         out.push_back(t.strings.strings()[r * m + c]);
       }
+    }
+  }
+  return out;
+}
+
+/// Fits `transform` on `rows` and applies it to them: the output, or the first failure.
+inline Expected<Table> fitAndApply(Transform& transform, const Table& rows) {
+  auto fitted = transform.fit(rows);
+  if (!fitted.ok()) {
+    return fitted.status();
+  }
+  Table out;
+  Status applied = transform.apply(rows, out);
+  if (!applied.ok()) {
+    return applied;
+  }
+  return out;
+}
+
+/// The failed checks of `results`, one "name: detail" line each; empty when all passed.
+inline std::string failedChecks(const CheckResults& results) {
+  std::string out;
+  for (const auto& r : results) {
+    if (!r.passed) {
+      out += r.name + ": " + r.detail + "\n";
     }
   }
   return out;
@@ -98,9 +123,8 @@ inline Table headRows(const Table& t, std::size_t rows) {
   }
   if (!t.columns.strings.empty()) {
     const auto& all = t.strings.strings();
-    std::vector<std::string> head(all.begin(),
-                                  all.begin() + static_cast<std::ptrdiff_t>(
-                                                    rows * t.columns.strings.size()));
+    std::vector<std::string> head(
+        all.begin(), all.begin() + static_cast<std::ptrdiff_t>(rows * t.columns.strings.size()));
     out.strings = Tensor::fromStrings(std::move(head))
                       .reshaped({static_cast<std::int64_t>(rows),
                                  static_cast<std::int64_t>(t.columns.strings.size())});
@@ -185,9 +209,9 @@ inline CheckResults checkTransform(Transform& transform, const Table& sample,
                loaded.toString() + (refit.ok() ? "" : "; refit: " + refit.status().toString()));
   }
 
-  const std::vector<std::string> garbage = {
-      "", "garbage", std::string(64, '\xff'), payload.substr(0, payload.size() / 2),
-      payload + "trailing"};
+  const std::vector<std::string> garbage = {"", "garbage", std::string(64, '\xff'),
+                                            payload.substr(0, payload.size() / 2),
+                                            payload + "trailing"};
   bool refused = true;
   for (const auto& bytes : garbage) {
     refused = refused && !transform.load(bytes, version).ok();
@@ -195,8 +219,9 @@ inline CheckResults checkTransform(Transform& transform, const Table& sample,
   refused = refused && !transform.load(payload, version + 1000).ok();
   Table after;
   expectThat(r, "load refuses garbage and an unknown version", refused);
-  expectThat(r, "a failed load leaves the transform working",
-             transform.fitted() && transform.apply(sample, after).ok() && d::sameTable(first, after));
+  expectThat(
+      r, "a failed load leaves the transform working",
+      transform.fitted() && transform.apply(sample, after).ok() && d::sameTable(first, after));
 
   std::vector<Table> outs(4);
   std::vector<Status> statuses(4);
