@@ -69,7 +69,7 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
         "One-hot encodes text columns into numeric 0/1 columns named <col>=<value>",
         {"zeros",
          "A value not seen in training at apply: error (kInvalidArgument naming the column, "
-         "row and value) or zeros (every column of the category set 0).",
+         "row and value) or zeros (all of the column's one-hot columns 0).",
          "zeros",
          "A missing (empty) value: zeros (every column 0) or category (its own column "
          "<col>=)."})));

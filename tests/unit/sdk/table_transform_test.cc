@@ -80,6 +80,7 @@ TEST(CheckTableShape, NamesWhatIsOff) {
   doubles.numeric = Tensor::zeros(DType::kFloat64, {2, 1});
   EXPECT_THAT(checkTableShape(doubles, t.columns, "test").message(),
               HasSubstr("numeric block must be FP32 [2, 1], got FP64 [2, 1]"));
+  EXPECT_EQ(columnsText(t.columns), "numeric [a], text [s]");
   EXPECT_THAT(checkUniqueNames({{"a", "b"}, {"a"}}, "test").message(),
               HasSubstr("two columns named 'a'"));
 }

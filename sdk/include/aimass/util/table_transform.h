@@ -102,8 +102,17 @@ inline bool readDoubles(ByteReader& reader, std::size_t count, std::vector<doubl
   return reader.ok();
 }
 
-/// "column 'age'" / "text column 'city'": how errors name a column.
-inline std::string columnText(const std::string& name) { return "column '" + name + "'"; }
+/// "numeric [a, b], text [city]": a table's columns for messages.
+inline std::string columnsText(const TableColumns& columns) {
+  auto list = [](const std::vector<std::string>& names) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      out += (i ? ", " : "") + names[i];
+    }
+    return out + "]";
+  };
+  return "numeric " + list(columns.numeric) + ", text " + list(columns.strings);
+}
 
 /// The positions in rows.columns.numeric of the columns a numeric transform works on:
 /// `wanted` in its order, or every numeric column when `wanted` is empty. kInvalidArgument
@@ -313,7 +322,8 @@ class TableTransform : public Transform {
       return failedPrecondition(type_ + ": apply() before fit() or load()");
     }
     if (!(in.columns == input_)) {
-      return invalidArgument(type_ + ": the table's columns differ from those it was fitted on");
+      return invalidArgument(type_ + ": the table's columns " + columnsText(in.columns) +
+                             " differ from those it was fitted on, " + columnsText(input_));
     }
     return guard(type_ + " apply", [&]() -> Status {
       AIMASS_RETURN_IF_ERROR(checkTableShape(in, input_, type_));
