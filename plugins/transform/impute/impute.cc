@@ -118,6 +118,7 @@ Status chooseTargets(const ImputeParams& params, const TableColumns& columns,
       AIMASS_ASSIGN_OR_RETURN(learnt.text_positions, columnPositions({}, columns.strings, ""));
     }
   }
+  AIMASS_RETURN_IF_ERROR(checkNoRepeats(params.columns, kType));
   for (const auto& name : params.columns) {
     auto numeric = columnPositions({name}, columns.numeric, "");
     auto text = columnPositions({name}, columns.strings, "");

@@ -101,6 +101,8 @@ TEST(Impute, ErrorsNameTheColumn) {
   EXPECT_THAT(text_mean.status().message(), HasSubstr("text column 's'"));
   auto unknown = make(ImputeStrategy::kMedian, {"zz"})->fit(tableOf({{"a"}, {}}, {1}));
   EXPECT_THAT(unknown.status().message(), HasSubstr("'zz'"));
+  auto twice = make(ImputeStrategy::kMean, {"a", "a"})->fit(tableOf({{"a"}, {}}, {1}));
+  EXPECT_THAT(twice.status().message(), HasSubstr("columns names 'a' twice"));
   auto empty = make(ImputeStrategy::kMean)->fit(tableOf({{"a", "b"}, {}}, {1, kNan}));
   EXPECT_THAT(empty.status().message(), HasSubstr("column 'b' has no value"));
   auto empty_text = make(ImputeStrategy::kMostFrequent)->fit(tableOf({{"a"}, {"s"}}, {1}, {""}));

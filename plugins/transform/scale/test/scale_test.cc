@@ -118,6 +118,8 @@ TEST(Scale, FitErrorsNameTheColumn) {
   auto infinite = make(ScaleMethod::kRobust, {}, 25, 75)->fit(tableOf({{"a"}, {}}, {1, inf}));
   EXPECT_THAT(infinite.status().message(), HasSubstr("column 'a' row 1"));
   EXPECT_FALSE(t->fitted());
+  auto twice = make(ScaleMethod::kStandardize, {"a", "a"})->fit(tableOf({{"a"}, {}}, {1, 2}));
+  EXPECT_THAT(twice.status().message(), HasSubstr("columns names 'a' twice"));
 }
 
 TEST(Scale, BadRangesAreRefused) {

@@ -114,13 +114,26 @@ inline std::string columnsText(const TableColumns& columns) {
   return "numeric " + list(columns.numeric) + ", text " + list(columns.strings);
 }
 
+/// kInvalidArgument when `wanted` (a `columns` parameter) names a column twice.
+inline Status checkNoRepeats(const std::vector<std::string>& wanted, std::string_view type) {
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    for (std::size_t j = i + 1; j < wanted.size(); ++j) {
+      if (wanted[i] == wanted[j]) {
+        return invalidArgument(std::string(type) + ": columns names '" + wanted[i] + "' twice");
+      }
+    }
+  }
+  return okStatus();
+}
+
 /// The positions in rows.columns.numeric of the columns a numeric transform works on:
 /// `wanted` in its order, or every numeric column when `wanted` is empty. kInvalidArgument
-/// naming a wanted column that is text, or that the table lacks, or when there is no numeric
-/// column at all.
+/// naming a wanted column that is text, that the table lacks or that is named twice, or when
+/// there is no numeric column at all.
 inline Expected<std::vector<std::size_t>> numericPositions(const std::vector<std::string>& wanted,
                                                            const TableColumns& columns,
                                                            std::string_view type) {
+  AIMASS_RETURN_IF_ERROR(checkNoRepeats(wanted, type));
   for (const auto& name : wanted) {
     for (const auto& text : columns.strings) {
       if (text == name) {
@@ -141,6 +154,7 @@ inline Expected<std::vector<std::size_t>> numericPositions(const std::vector<std
 inline Expected<std::vector<std::size_t>> textPositions(const std::vector<std::string>& wanted,
                                                         const TableColumns& columns,
                                                         std::string_view type) {
+  AIMASS_RETURN_IF_ERROR(checkNoRepeats(wanted, type));
   for (const auto& name : wanted) {
     for (const auto& number : columns.numeric) {
       if (number == name) {
