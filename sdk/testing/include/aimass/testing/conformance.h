@@ -14,11 +14,12 @@
 #include "aimass/testing/model_conformance.h"
 #include "aimass/testing/optimizer_conformance.h"
 #include "aimass/testing/storage_conformance.h"
+#include "aimass/testing/transform_conformance.h"
 
 namespace aimass::testing {
 
-/// Runs the suite for the node's kind. Kinds without a suite (jobs, collectives, callbacks) return one
-/// passing check saying so.
+/// Runs the suite for the node's kind. Kinds without a suite (jobs, collectives, callbacks) return
+/// one passing check saying so.
 inline CheckResults runConformance(Node& node, Host& host) {
   switch (node.kind()) {
     case NodeKind::kStorage:
@@ -36,11 +37,12 @@ inline CheckResults runConformance(Node& node, Host& host) {
     }
     case NodeKind::kFrontend:
       return checkFrontend(static_cast<Frontend&>(node), host);
+    case NodeKind::kTransform:
+      return checkTransform(static_cast<Transform&>(node), sampleTransformTable());
     case NodeKind::kCollective:
     case NodeKind::kJob:
     case NodeKind::kCallback:
     case NodeKind::kServing:
-    case NodeKind::kTransform:
       break;
   }
   return {{"no conformance suite for kind " + std::string(nodeKindName(node.kind())), true, ""}};
