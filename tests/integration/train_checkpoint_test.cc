@@ -85,17 +85,20 @@ class Workspace {
 
   /// An MLP with dropout trained by Adam on data.csv with shuffling and a validation split;
   /// `job_extra` is appended to the job.train node's parameters; `optimizer_extra` replaces
-  /// Adam's ", learning_rate: 0.002".
+  /// Adam's ", learning_rate: 0.002"; with `preprocess` the MLP standardises its inputs first.
   std::string config(const std::string& name, const std::string& job_extra = "",
-                     const std::string& optimizer_extra = "") const {
+                     const std::string& optimizer_extra = "", bool preprocess = false) const {
     const fs::path file = dir() / name;
     writeFile(
         file,
         "nodes:\n"
         "  store: {type: storage.fs, path: store, fsync: false}\n"
-        "  data: {type: dataset.csv, path: data.csv, label: label}\n"
-        "  net: {type: model.mlp, hidden: [64, 32], dropout: 0.2}\n"
-        "  adam: {type: optimizer.adam" +
+        "  data: {type: dataset.csv, path: data.csv, label: label}\n" +
+            std::string(preprocess ? "  scale: {type: transform.standardize}\n"
+                                     "  net: {type: model.mlp, hidden: [64, 32], dropout: 0.2, "
+                                     "preprocess: [scale]}\n"
+                                   : "  net: {type: model.mlp, hidden: [64, 32], dropout: 0.2}\n") +
+            "  adam: {type: optimizer.adam" +
             (optimizer_extra.empty() ? std::string(", learning_rate: 0.002") : optimizer_extra) +
             "}\n"
             "  train: {type: job.train, model: net, dataset: data, optimizer: adam, "
@@ -233,6 +236,29 @@ TEST_F(TrainCheckpointTest, SigkillAfterACheckpointResumesToTheSameModel) {
   EXPECT_TRUE(readFile(workspace_.artifactFile()) == reference())
       << "the resumed run saved a different model than the uninterrupted one";
   EXPECT_FALSE(fs::exists(workspace_.checkpointFile()));
+}
+
+// A model with preprocessing checkpoints its fitted transforms with its weights: killed and
+// resumed, it saves the bytes of an uninterrupted run.
+TEST_F(TrainCheckpointTest, APreprocessedModelResumesToTheSameModel) {
+  Workspace uninterrupted;
+  Result whole = uninterrupted.run(uninterrupted.config("train.yaml", "", "", true));
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  const std::string expected = readFile(uninterrupted.artifactFile());
+
+  const std::string config = workspace_.config("train.yaml", "", "", true);
+  Result killed = workspace_.interrupt(config, SIGKILL);
+  EXPECT_EQ(killed.code, 128 + SIGKILL) << killed.err;
+  auto checkpoint = workspace_.checkpoint();
+  ASSERT_TRUE(checkpoint);
+  EXPECT_EQ(checkpoint->model_type, "model.pipeline");
+  Result resumed = workspace_.run(config);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_THAT(resumed.err, HasSubstr("resuming from checkpoint 'checkpoints/train'"));
+  EXPECT_TRUE(readFile(workspace_.artifactFile()) == expected)
+      << "the resumed pipeline saved a different model than the uninterrupted one";
+  EXPECT_FALSE(readFile(workspace_.artifactFile()) == reference())
+      << "the standardised inputs train another model than the raw ones";
 }
 
 TEST_F(TrainCheckpointTest, SigintWritesACheckpointAndTheRerunEndsWithTheSameModel) {

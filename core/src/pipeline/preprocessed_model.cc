@@ -323,18 +323,23 @@ Status PreprocessedModel::load(std::string_view payload, std::uint32_t format_ve
   if (!reader.ok() || !reader.atEnd()) {
     return invalidArgument("the saved pipeline's model is truncated or followed by extra bytes");
   }
-  AIMASS_ASSIGN_OR_RETURN(std::shared_ptr<Node> node, make_(model_type));
-  if (node->kind() != NodeKind::kModel) {
-    return invalidArgument("the saved pipeline's model is a " + model_type +
-                           ", which is not a model type");
+  if (!columns.strings.empty() || columns.numeric.empty()) {
+    return invalidArgument("the saved pipeline's steps do not end in numbers only");
   }
-  auto model = std::static_pointer_cast<Model>(std::move(node));
+  // A pipeline that wraps a model of the saved type (a graph's node resuming from a checkpoint)
+  // loads into it, keeping the settings the node was made with; else a fresh one is made.
+  std::shared_ptr<Model> model = model_type == model_type_ ? model_ : nullptr;
+  if (!model) {
+    AIMASS_ASSIGN_OR_RETURN(std::shared_ptr<Node> node, make_(model_type));
+    if (node->kind() != NodeKind::kModel) {
+      return invalidArgument("the saved pipeline's model is a " + model_type +
+                             ", which is not a model type");
+    }
+    model = std::static_pointer_cast<Model>(std::move(node));
+  }
   Status loaded = guard("loading " + model_type, [&] { return model->load(bytes, model_version); });
   if (!loaded.ok()) {
     return loaded.withContext("the saved pipeline's model (" + model_type + ")");
-  }
-  if (!columns.strings.empty() || columns.numeric.empty()) {
-    return invalidArgument("the saved pipeline's steps do not end in numbers only");
   }
   model_ = std::move(model);
   model_type_ = model_type;
