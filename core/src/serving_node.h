@@ -13,7 +13,9 @@
 #include "aimass/serving.h"
 #include "aimass/status.h"
 #include "aimass/storage.h"
+#include "serving_graph.h"
 #include "serving_settings.h"
+#include "traffic_split.h"
 
 namespace aimass::core {
 
@@ -31,6 +33,8 @@ struct ServingConfig {
   std::string feedback_storage_name;  ///< its node name
   std::vector<std::string> load;  ///< references loaded once the jobs are done
   SequenceLimits sequences;       ///< bounds of the stored sequence states
+  std::vector<GraphSpec> graphs;      ///< serving graphs (checked against the models at apply())
+  std::vector<TrafficSpec> traffic;   ///< A/B splits and shadows, likewise
 };
 
 /// The built-in `serving.runtime` node: the settings of the host's one serving runtime, which
@@ -51,9 +55,11 @@ class ServingNode final : public Node {
   const ServingConfig& config() const noexcept { return config_; }
 
   /// Hands the settings, the repository and the feedback storage (which replays the learned
-  /// feedback of the graph's models) to `serving`, then loads each `load` reference (logged).
-  /// The first failure is returned naming the node and the reference; versions loaded before
-  /// it stay loaded.
+  /// feedback of the graph's models) to `serving`, then loads each `load` reference (logged),
+  /// then sets the traffic splits and the serving graphs (ServingRuntime::setTraffic() and
+  /// setGraphs(), which check them against the models now served). The first failure is
+  /// returned naming the node and the reference, split or graph; versions loaded before it
+  /// stay loaded.
   Status apply(ModelServing& serving, Host& host) const;
 
  private:
