@@ -125,9 +125,6 @@ Status ServingNode::apply(ModelServing& serving, Host& host) const {
   return okStatus();
 }
 
-namespace {
-
-/// GET /v2/shadow/{model}: the recent shadow comparisons of a model with a shadow version.
 Route shadowRoute(Host& host) {
   Route route;
   route.method = "GET";
@@ -147,8 +144,6 @@ Route shadowRoute(Host& host) {
   };
   return route;
 }
-
-}  // namespace
 
 NodeType servingNodeType() {
   NodeType type;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "aimass/host.h"
+#include "aimass/http.h"
 #include "aimass/node.h"
 #include "aimass/plugin.h"
 #include "aimass/serving.h"
@@ -66,6 +67,11 @@ class ServingNode final : public Node {
   std::string name_;
   ServingConfig config_;
 };
+
+/// GET /v2/shadow/{model}: the recent shadow comparisons of `host`'s serving runtime
+/// (ServingRuntime::shadowComparisons()); 404 for a model without a shadow. The node adds it
+/// when a `traffic` entry names a shadow.
+Route shadowRoute(Host& host);
 
 /// The `serving.runtime` node type: parameters, documentation and factory.
 NodeType servingNodeType();

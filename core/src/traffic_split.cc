@@ -396,18 +396,18 @@ void TrafficRoute::metrics(std::map<std::string, std::string>& families) const {
     return;
   }
   const std::string labels = "{" + model + ",shadow=\"" + label(spec_.shadow) + "\"} ";
-  auto add = [&](const char* family, const std::string& value) {
-    families[family] += std::string(family) + labels + value + "\n";
+  auto add = [&](const char* family, const char* suffix, const std::string& value) {
+    families[family] += std::string(family) + suffix + labels + value + "\n";
   };
-  add("aimass_shadow_requests_total", std::to_string(compared_.load()));
-  add("aimass_shadow_failures_total", std::to_string(failed_.load()));
-  add("aimass_shadow_dropped_total", std::to_string(dropped_.load()));
-  add("aimass_shadow_rows_total", std::to_string(rows_));
-  add("aimass_shadow_agreeing_rows_total", std::to_string(agreeing_rows_));
-  add("aimass_shadow_abs_diff_sum", number(abs_diff_sum_));
-  add("aimass_shadow_abs_diff_count", std::to_string(diff_count_));
-  add("aimass_shadow_seconds_sum", number(static_cast<double>(shadow_ns_) / 1e9));
-  add("aimass_shadow_seconds_count", std::to_string(compared_.load()));
+  add("aimass_shadow_requests_total", "", std::to_string(compared_.load()));
+  add("aimass_shadow_failures_total", "", std::to_string(failed_.load()));
+  add("aimass_shadow_dropped_total", "", std::to_string(dropped_.load()));
+  add("aimass_shadow_rows_total", "", std::to_string(rows_));
+  add("aimass_shadow_agreeing_rows_total", "", std::to_string(agreeing_rows_));
+  add("aimass_shadow_abs_diff", "_sum", number(abs_diff_sum_));
+  add("aimass_shadow_abs_diff", "_count", std::to_string(diff_count_));
+  add("aimass_shadow_seconds", "_sum", number(static_cast<double>(shadow_ns_) / 1e9));
+  add("aimass_shadow_seconds", "_count", std::to_string(compared_.load()));
 }
 
 std::string TrafficRoute::recentJson() const {
@@ -448,11 +448,10 @@ std::string trafficMetricsText(const std::vector<std::shared_ptr<TrafficRoute>>&
       {"aimass_shadow_rows_total", {"counter", "Rows compared on discrete outputs (labels)."}},
       {"aimass_shadow_agreeing_rows_total",
        {"counter", "Rows whose shadow labels equal the served ones."}},
-      {"aimass_shadow_abs_diff_sum",
-       {"counter", "Sum of per-request mean absolute differences of float outputs."}},
-      {"aimass_shadow_abs_diff_count", {"counter", "Requests compared on float outputs."}},
-      {"aimass_shadow_seconds_sum", {"counter", "Time the shadow version spent answering."}},
-      {"aimass_shadow_seconds_count", {"counter", "Shadow answers timed."}},
+      {"aimass_shadow_abs_diff",
+       {"summary", "Per request, the mean absolute difference of float outputs (shadow minus "
+                   "served)."}},
+      {"aimass_shadow_seconds", {"summary", "Time the shadow version spent answering."}},
   };
   std::map<std::string, std::string> families;
   for (const auto& route : routes) {

@@ -104,7 +104,8 @@ class TrafficRoute : public std::enable_shared_from_this<TrafficRoute> {
   /// Waits until the shadow queue is empty and no shadow request runs (tests, shutdown).
   void drain();
 
-  /// Prometheus samples (no HELP/TYPE lines) by family name.
+  /// Prometheus samples (no HELP/TYPE lines) by family name (a summary's _sum and _count
+  /// under its base name).
   void metrics(std::map<std::string, std::string>& families) const;
   /// {"model", "shadow_version", "requests", "dropped", "failed", "compared", "comparisons":
   /// [newest last]} as JSON.
