@@ -21,6 +21,7 @@
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "aimass/tensor_names.h"
+#include "prometheus_text.h"
 #include "sequence_store.h"
 #include "serving_feedback.h"
 #include "serving_graph.h"
@@ -169,20 +170,7 @@ bool stackable(const TensorMap& a, const TensorMap& b) {
   return true;
 }
 
-std::string labelValue(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string labelValue(std::string_view v) { return prometheusLabel(v); }
 
 std::string formatSeconds(std::uint64_t ns) {
   char buffer[64];

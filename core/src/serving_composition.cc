@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "aimass/core/serving.h"
+#include "prometheus_text.h"
 #include "serving_graph.h"
 #include "traffic_split.h"
 
@@ -219,7 +220,8 @@ std::string ServingRuntime::graphAndTrafficMetrics() const {
     for (const auto& graph : graphs) {
       for (const auto& stats : graph->stepStats()) {
         const std::string labels =
-            "{graph=\"" + graph->plan().spec.name + "\",step=\"" + stats->step + "\"} ";
+            "{graph=\"" + prometheusLabel(graph->plan().spec.name) + "\",step=\"" +
+            prometheusLabel(stats->step) + "\"} ";
         char seconds[64];
         std::snprintf(seconds, sizeof seconds, "%.9f",
                       static_cast<double>(stats->ns.load()) / 1e9);

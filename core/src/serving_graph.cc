@@ -92,9 +92,12 @@ Expected<std::vector<std::pair<std::string, std::string>>> stringMap(const Objec
 
 Expected<GraphCondition> parseCondition(const Var& v, const std::string& where) {
   static const std::map<std::string, GraphCondition::Op> kOps = {
-      {"equals", GraphCondition::Op::kEquals},       {"not_equals", GraphCondition::Op::kNotEquals},
-      {"less", GraphCondition::Op::kLess},           {"less_equal", GraphCondition::Op::kLessEqual},
-      {"greater", GraphCondition::Op::kGreater},     {"greater_equal", GraphCondition::Op::kGreaterEqual},
+      {"equals", GraphCondition::Op::kEquals},
+      {"not_equals", GraphCondition::Op::kNotEquals},
+      {"less", GraphCondition::Op::kLess},
+      {"less_equal", GraphCondition::Op::kLessEqual},
+      {"greater", GraphCondition::Op::kGreater},
+      {"greater_equal", GraphCondition::Op::kGreaterEqual},
   };
   Object::Ptr when = objectOf(v);
   if (!when || when->size() != 1) {

@@ -219,7 +219,8 @@ NodeType servingNodeType() {
                                        "optional shadow version also runs them in the "
                                        "background, compared and never returned.")
                             .withDefault(ParamRecordMap{})
-                            .withExample("{iris: {versions: [\"3:90\", \"4:10\"], shadow: \"5\"}}"));
+                            .withExample(
+                                "{iris: {versions: [\"3:90\", \"4:10\"], shadow: \"5\"}}"));
   type.params.push_back(ParamSpec::map("models", modelSettingsFields(),
                                        "Per-model settings, by model name; a field left out "
                                        "takes the value above.")

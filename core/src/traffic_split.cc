@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "aimass/util/json_writer.h"
+#include "prometheus_text.h"
 
 namespace aimass::core {
 namespace {
@@ -21,20 +22,6 @@ std::string placeOf(const ParamRecord& record, const std::string& field = {}) {
   return at.empty() ? record.path() : at + ": " + record.path();
 }
 
-std::string label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string number(double v) {
   char buffer[64];
@@ -386,16 +373,17 @@ std::vector<ShadowComparison> TrafficRoute::recent() const {
 
 void TrafficRoute::metrics(std::map<std::string, std::string>& families) const {
   std::lock_guard lock(mutex_);
-  const std::string model = "model=\"" + label(spec_.model) + "\"";
+  const std::string model = "model=\"" + prometheusLabel(spec_.model) + "\"";
   for (const auto& [version, count] : requests_) {
     families["aimass_traffic_requests_total"] += "aimass_traffic_requests_total{" + model +
-                                                 ",version=\"" + label(version) + "\"} " +
-                                                 std::to_string(count) + "\n";
+                                                 ",version=\"" + prometheusLabel(version) +
+                                                 "\"} " + std::to_string(count) + "\n";
   }
   if (spec_.shadow.empty()) {
     return;
   }
-  const std::string labels = "{" + model + ",shadow=\"" + label(spec_.shadow) + "\"} ";
+  const std::string labels =
+      "{" + model + ",shadow=\"" + prometheusLabel(spec_.shadow) + "\"} ";
   auto add = [&](const char* family, const char* suffix, const std::string& value) {
     families[family] += std::string(family) + suffix + labels + value + "\n";
   };

@@ -93,7 +93,10 @@ class TrafficRoute : public std::enable_shared_from_this<TrafficRoute> {
   /// the version of that id's hash (and drops the parameter), counts the request per version
   /// and hands successful requests to the shadow.
   Expected<std::shared_ptr<PinnedModel>> pin();
-  Expected<std::shared_ptr<PinnedModel>> pinVersion(std::string_view version) { return pin_(version); }
+  /// Version `version` itself, outside the split.
+  Expected<std::shared_ptr<PinnedModel>> pinVersion(std::string_view version) {
+    return pin_(version);
+  }
   WeightedSplit& split() noexcept { return split_; }
 
   void countRequest(const std::string& version);

@@ -3,7 +3,8 @@
 // frontend.http, over real sockets on 127.0.0.1: a graph listed and described like a model,
 // inferred in sequence and with a per-row switch, its steps in the statistics extension and
 // /metrics; a split whose answers name the version that computed them; a shadow's comparisons
-// at GET /v2/shadow/{model}; the metrics through promtool.
+// at GET /v2/shadow/{model}; the metrics through promtool. ScaledModel answers "version" = its
+// factor, so an answer shows which version computed it.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -13,11 +14,7 @@
 #include <Poco/StreamCopier.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
@@ -25,6 +22,8 @@
 #include "aimass/core/host_services.h"
 #include "aimass/core/serving.h"
 #include "http_frontend.h"
+#include "promtool.h"
+#include "scaled_model.h"
 #include "serving_graph.h"
 #include "serving_node.h"
 #include "temp_dir.h"
@@ -36,41 +35,6 @@ namespace {
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 using ::testing::HasSubstr;
-
-/// "output" = input * factor (FP32 [-1, 2]) and "version" = factor per row (INT64 [-1]).
-class Scaled final : public Model {
- public:
-  explicit Scaled(float factor) : factor_(factor) {}
-  ModelSchema schema() const override {
-    ModelSchema s;
-    s.task = Task::kRegression;
-    s.inputs = {{"input", DType::kFloat32, {-1, 2}}};
-    s.outputs = {{"output", DType::kFloat32, {-1, 2}}, {"version", DType::kInt64, {-1}}};
-    return s;
-  }
-  bool ready() const override { return true; }
-  Status predict(const TensorMap& inputs, TensorMap& outputs,
-                 const PredictOptions&) const override {
-    const Tensor* x = inputs.find("input");
-    const std::int64_t n = x->dim(0);
-    Tensor y(DType::kFloat32, {n, 2});
-    Tensor v(DType::kInt64, {n});
-    for (std::int64_t i = 0; i < n; ++i) {
-      y.data<float>()[2 * i] = x->data<float>()[2 * i] * factor_;
-      y.data<float>()[2 * i + 1] = x->data<float>()[2 * i + 1] * factor_;
-      v.data<std::int64_t>()[i] = static_cast<std::int64_t>(factor_);
-    }
-    outputs.set("output", y);
-    outputs.set("version", v);
-    return okStatus();
-  }
-  std::uint32_t formatVersion() const override { return 1; }
-  Status save(std::string&) const override { return unimplemented("test model"); }
-  Status load(std::string_view, std::uint32_t) override { return unimplemented("test model"); }
-
- private:
-  float factor_;
-};
 
 struct Reply {
   int status = 0;
@@ -86,10 +50,11 @@ class CompositionTest : public ::testing::Test {
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
     core::ServingRuntime& runtime = host_.servingRuntime();
-    runtime.add("twice", "1", std::make_shared<Scaled>(2));
-    runtime.add("thrice", "1", std::make_shared<Scaled>(3));
+    runtime.add("twice", "1", std::make_shared<ScaledModel>(2));
+    runtime.add("thrice", "1", std::make_shared<ScaledModel>(3));
     for (int v = 1; v <= 3; ++v) {
-      runtime.add("scaled", std::to_string(v), std::make_shared<Scaled>(static_cast<float>(v)));
+      runtime.add("scaled", std::to_string(v),
+                  std::make_shared<ScaledModel>(static_cast<float>(v)));
     }
     auto graphs = core::parseGraphs(R"({
       "chain": {"steps": [
@@ -266,22 +231,12 @@ TEST_F(CompositionTest, MetricsWithGraphsAndSplitsPassPromtool) {
   ASSERT_EQ(metrics.status, 200);
   EXPECT_THAT(metrics.body, HasSubstr("aimass_graph_step_seconds_count{graph=\"chain\","
                                       "step=\"second\"} 1\n"));
-  const char* promtool = "/usr/bin/promtool";
-  if (::access(promtool, X_OK) != 0) {
+  auto promtool = checkWithPromtool(metrics.body, dir_.path());
+  if (!promtool) {
     GTEST_SKIP() << "promtool is not installed (scripts/install-deps.sh installs prometheus)";
   }
-  std::filesystem::path file = dir_.path() / "metrics.txt";
-  std::ofstream(file, std::ios::binary) << metrics.body;
-  std::string command = std::string(promtool) + " check metrics < '" + file.string() + "' 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string report;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
-    report += buffer;
-  }
-  EXPECT_EQ(::pclose(pipe), 0) << report << "\n" << metrics.body;
-  EXPECT_EQ(report, "") << metrics.body;
+  EXPECT_EQ(promtool->code, 0) << promtool->report << "\n" << metrics.body;
+  EXPECT_EQ(promtool->report, "") << metrics.body;
 }
 
 }  // namespace
