@@ -788,7 +788,10 @@ void ServingRuntime::clear() {
     graphs.swap(graphs_);
     traffic.swap(traffic_);
   }
-  traffic.clear();  // joins the shadow workers
+  for (auto& [name, route] : traffic) {
+    route->stop();  // joins its shadow worker: no shadow request reaches the runtime after this
+  }
+  traffic.clear();
   {
     std::unique_lock lock(mutex_);
     dropped.swap(models_);

@@ -140,7 +140,10 @@ Status ServingRuntime::setTraffic(std::vector<TrafficSpec> traffic) {
     old.swap(traffic_);
     traffic_ = std::move(made);
   }
-  return okStatus();  // `old` joins its shadow workers here, outside the lock
+  for (auto& [name, route] : old) {
+    route->stop();  // outside the lock; requests still holding the route drop their shadows
+  }
+  return okStatus();
 }
 
 std::shared_ptr<TrafficRoute> ServingRuntime::trafficFor(std::string_view model) const {

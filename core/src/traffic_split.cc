@@ -258,13 +258,18 @@ TrafficRoute::TrafficRoute(TrafficSpec spec, Pin pin)
   }
 }
 
-TrafficRoute::~TrafficRoute() {
+TrafficRoute::~TrafficRoute() { stop(); }
+
+void TrafficRoute::stop() {
+  std::lock_guard join(join_mutex_);
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
+    dropped_.fetch_add(queue_.size());
     queue_.clear();
   }
   wake_.notify_all();
+  idle_.notify_all();
   if (worker_.joinable()) {
     worker_.join();
   }

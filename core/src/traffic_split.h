@@ -106,6 +106,10 @@ class TrafficRoute : public std::enable_shared_from_this<TrafficRoute> {
               const std::string& version);
   /// Waits until the shadow queue is empty and no shadow request runs (tests, shutdown).
   void drain();
+  /// Drops the queued shadow requests and joins the worker once the one it runs finished;
+  /// later shadow requests are dropped. The runtime calls it before it lets go of the route, so
+  /// that no shadow request reaches the runtime after that. Idempotent; not from the worker.
+  void stop();
 
   /// Prometheus samples (no HELP/TYPE lines) by family name (a summary's _sum and _count
   /// under its base name).
@@ -149,6 +153,7 @@ class TrafficRoute : public std::enable_shared_from_this<TrafficRoute> {
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> compared_{0};
   std::thread worker_;
+  std::mutex join_mutex_;  // serialises stop()
 };
 
 /// The Prometheus text of every route's families, with HELP and TYPE lines.
