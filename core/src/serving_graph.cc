@@ -275,6 +275,10 @@ class Planner {
       return invalidArgument(where + ": '" + step.on.text() + "' is " + specText(on) +
                              "; a switch needs one value per row ([-1] or [-1, 1])");
     }
+    if (on.dtype == DType::kFloat16 || on.dtype == DType::kBFloat16) {
+      return invalidArgument(where + ": '" + step.on.text() + "' is " + specText(on) +
+                             "; a switch compares FP32, FP64, integers, BOOL or BYTES");
+    }
     for (const auto& c : step.cases) {
       const bool text = !c.when.number.has_value();
       if (text != (on.dtype == DType::kBytes)) {
@@ -327,17 +331,30 @@ class Planner {
 
 // --- Running ---------------------------------------------------------------------------------
 
-/// The value of row `row` of a [-1] or [-1, 1] tensor as a double; NaN for another dtype.
+/// The value of row `row` of a [-1] or [-1, 1] tensor as a double; NaN (which meets no case)
+/// for FP16 and BF16, which the planner refuses.
 double rowNumber(const Tensor& t, std::int64_t row) {
   switch (t.dtype()) {
     case DType::kFloat32:
       return t.data<float>()[row];
     case DType::kFloat64:
       return t.data<double>()[row];
+    case DType::kInt8:
+      return t.data<std::int8_t>()[row];
+    case DType::kUInt8:
+      return t.data<std::uint8_t>()[row];
+    case DType::kInt16:
+      return t.data<std::int16_t>()[row];
+    case DType::kUInt16:
+      return t.data<std::uint16_t>()[row];
     case DType::kInt32:
       return t.data<std::int32_t>()[row];
+    case DType::kUInt32:
+      return t.data<std::uint32_t>()[row];
     case DType::kInt64:
       return static_cast<double>(t.data<std::int64_t>()[row]);
+    case DType::kUInt64:
+      return static_cast<double>(t.data<std::uint64_t>()[row]);
     case DType::kBool:
       return t.data<bool>()[row] ? 1.0 : 0.0;
     default:
