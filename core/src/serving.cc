@@ -21,8 +21,11 @@
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "aimass/tensor_names.h"
+#include "prometheus_text.h"
 #include "sequence_store.h"
 #include "serving_feedback.h"
+#include "serving_graph.h"
+#include "traffic_split.h"
 
 namespace aimass::core {
 namespace {
@@ -167,20 +170,7 @@ bool stackable(const TensorMap& a, const TensorMap& b) {
   return true;
 }
 
-std::string labelValue(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string labelValue(std::string_view v) { return prometheusLabel(v); }
 
 std::string formatSeconds(std::uint64_t ns) {
   char buffer[64];
@@ -791,6 +781,17 @@ void ServingRuntime::add(std::string name, std::string version,
 
 void ServingRuntime::clear() {
   std::map<std::string, VersionMap, std::less<>> dropped;
+  std::map<std::string, std::shared_ptr<GraphModel>, std::less<>> graphs;
+  std::map<std::string, std::shared_ptr<TrafficRoute>, std::less<>> traffic;
+  {
+    std::lock_guard lock(settings_mutex_);
+    graphs.swap(graphs_);
+    traffic.swap(traffic_);
+  }
+  for (auto& [name, route] : traffic) {
+    route->stop();  // joins its shadow worker: no shadow request reaches the runtime after this
+  }
+  traffic.clear();
   {
     std::unique_lock lock(mutex_);
     dropped.swap(models_);
@@ -880,6 +881,11 @@ Expected<std::shared_ptr<ServingRuntime::Version>> ServingRuntime::chooseVersion
 
 Expected<std::shared_ptr<PinnedModel>> ServingRuntime::pin(std::string_view name,
                                                            std::string_view version) {
+  if (version.empty()) {
+    if (auto route = trafficFor(name)) {
+      return route->pin();  // an A/B split: a version drawn by weight (traffic_split.h)
+    }
+  }
   AIMASS_ASSIGN_OR_RETURN(std::shared_ptr<Version> chosen, chooseVersion(name, version));
   return std::shared_ptr<PinnedModel>(std::make_shared<PinnedVersion>(std::move(chosen)));
 }
@@ -1139,6 +1145,11 @@ Expected<std::vector<ModelStatistics>> ServingRuntime::statistics(std::string_vi
   for (const auto& v : chosen) {
     out.push_back(v->stats->snapshot(v->batcher ? v->batcher->pending() : 0));
   }
+  if (version.empty() || version == "1") {
+    for (auto& step : graphStepStatistics(name)) {
+      out.push_back(std::move(step));
+    }
+  }
   return out;
 }
 
@@ -1256,6 +1267,8 @@ std::string ServingRuntime::prometheusMetrics() const {
          "max_sequences or max_sequence_bytes.\n"
          "# TYPE aimass_sequence_evictions_total counter\n"
          "aimass_sequence_evictions_total " + std::to_string(sequences_->evictions()) + "\n";
+
+  out += graphAndTrafficMetrics();
 
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "aimass/core/serving.h"
+#include "aimass/http.h"
 #include "aimass/util/version_policy_text.h"
 
 namespace aimass::core {
@@ -56,6 +57,15 @@ Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
   out.sequences.idle_ms = config.getInt("sequence_idle_s") * 1000;
   out.sequences.max_bytes = config.getInt("max_sequence_bytes");
   out.load = config.getStringList("load");
+  auto graphs = parseGraphs(config.getString("graphs"));
+  if (!graphs.ok()) {
+    return invalidArgument(where + ": " + graphs.status().message());
+  }
+  out.graphs = std::move(graphs).value();
+  for (const auto& [model, record] : config.getMap("traffic")) {
+    AIMASS_ASSIGN_OR_RETURN(TrafficSpec spec, trafficFromRecord(model, record));
+    out.traffic.push_back(std::move(spec));
+  }
   if (!out.load.empty() && !out.repository) {
     return invalidArgument(where + ": 'load' names registry models, so 'repository' must name "
                            "the storage node that holds the registry");
@@ -98,7 +108,41 @@ Status ServingNode::apply(ModelServing& serving, Host& host) const {
     host.log(LogLevel::kInfo, name_,
              "loaded '" + reference + "' from the registry of '" + config_.repository_name + "'");
   }
+  if (config_.traffic.empty() && config_.graphs.empty()) {
+    return okStatus();
+  }
+  auto* runtime = dynamic_cast<ServingRuntime*>(&serving);
+  if (runtime == nullptr) {
+    return failedPrecondition(where + ": graphs and traffic need the host's serving runtime");
+  }
+  Status status = runtime->setTraffic(config_.traffic);
+  if (status.ok()) {
+    status = runtime->setGraphs(config_.graphs);
+  }
+  if (!status.ok()) {
+    return Status(status.code(), where + ": " + status.message());
+  }
   return okStatus();
+}
+
+Route shadowRoute(Host& host) {
+  Route route;
+  route.method = "GET";
+  route.pattern = "/v2/shadow/{model}";
+  route.summary = "Recent shadow comparisons of a model split by serving.runtime's traffic";
+  route.role = Role::kReader;
+  route.handler = [&host](const HttpRequest& request, HttpResponse& response) {
+    auto* runtime = dynamic_cast<ServingRuntime*>(host.serving());
+    auto report = runtime != nullptr
+                      ? runtime->shadowComparisons(request.path_params.at("model"))
+                      : Expected<std::string>(unavailable("no serving runtime"));
+    if (!report.ok()) {
+      jsonError(response, httpStatusFor(report.status()), report.status().message());
+      return;
+    }
+    response.body = std::move(report).value();
+  };
+  return route;
 }
 
 NodeType servingNodeType() {
@@ -156,6 +200,27 @@ NodeType servingNodeType() {
   for (auto& param : servingDefaultsParams()) {
     type.params.push_back(std::move(param));
   }
+  type.params.push_back(
+      ParamSpec::json("graphs",
+                      "Serving graphs: models made of steps that run other served models, by "
+                      "graph name: {steps: [{name, model, version, inputs: {INPUT: "
+                      "request.X | STEP.OUTPUT}, outputs: {OUTPUT: NEW_NAME}} | {name, switch: "
+                      "{on: request.X | STEP.OUTPUT, cases: [{when: {equals | not_equals | "
+                      "less | less_equal | greater | greater_equal: VALUE}, model, version}], "
+                      "default, default_version}, inputs, outputs}], outputs: {NAME: "
+                      "STEP.OUTPUT}}. See docs/pipelines.md (default: none).")
+          .withDefault(std::string("{}"))
+          .withExample("{scored: {steps: [{name: scale, model: scaler, inputs: {input: "
+                       "request.input}}], outputs: {label: scale.label}}}"));
+  type.params.push_back(ParamSpec::map("traffic", trafficFields(),
+                                       "A/B splits by model name: requests that name no "
+                                       "version go to a version drawn by weight (by the hash "
+                                       "of the request parameter request_id when given); an "
+                                       "optional shadow version also runs them in the "
+                                       "background, compared and never returned.")
+                            .withDefault(ParamRecordMap{})
+                            .withExample(
+                                "{iris: {versions: [\"3:90\", \"4:10\"], shadow: \"5\"}}"));
   type.params.push_back(ParamSpec::map("models", modelSettingsFields(),
                                        "Per-model settings, by model name; a field left out "
                                        "takes the value above.")
@@ -163,6 +228,13 @@ NodeType servingNodeType() {
                             .withExample("{iris: {max_batch_size: 32, max_queue_delay_us: 200}}"));
   type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
     AIMASS_ASSIGN_OR_RETURN(ServingConfig settings, readServingConfig(config));
+    bool shadowed = false;
+    for (const auto& spec : settings.traffic) {
+      shadowed = shadowed || !spec.shadow.empty();
+    }
+    if (shadowed) {
+      AIMASS_RETURN_IF_ERROR(config.host().routes().add(shadowRoute(config.host())));
+    }
     return std::unique_ptr<Node>(std::make_unique<ServingNode>(config.nodeName(),
                                                                std::move(settings)));
   };

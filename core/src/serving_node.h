@@ -8,12 +8,15 @@
 #include <vector>
 
 #include "aimass/host.h"
+#include "aimass/http.h"
 #include "aimass/node.h"
 #include "aimass/plugin.h"
 #include "aimass/serving.h"
 #include "aimass/status.h"
 #include "aimass/storage.h"
+#include "serving_graph.h"
 #include "serving_settings.h"
+#include "traffic_split.h"
 
 namespace aimass::core {
 
@@ -31,6 +34,8 @@ struct ServingConfig {
   std::string feedback_storage_name;  ///< its node name
   std::vector<std::string> load;  ///< references loaded once the jobs are done
   SequenceLimits sequences;       ///< bounds of the stored sequence states
+  std::vector<GraphSpec> graphs;      ///< serving graphs (checked against the models at apply())
+  std::vector<TrafficSpec> traffic;   ///< A/B splits and shadows, likewise
 };
 
 /// The built-in `serving.runtime` node: the settings of the host's one serving runtime, which
@@ -51,15 +56,22 @@ class ServingNode final : public Node {
   const ServingConfig& config() const noexcept { return config_; }
 
   /// Hands the settings, the repository and the feedback storage (which replays the learned
-  /// feedback of the graph's models) to `serving`, then loads each `load` reference (logged).
-  /// The first failure is returned naming the node and the reference; versions loaded before
-  /// it stay loaded.
+  /// feedback of the graph's models) to `serving`, then loads each `load` reference (logged),
+  /// then sets the traffic splits and the serving graphs (ServingRuntime::setTraffic() and
+  /// setGraphs(), which check them against the models now served). The first failure is
+  /// returned naming the node and the reference, split or graph; versions loaded before it
+  /// stay loaded.
   Status apply(ModelServing& serving, Host& host) const;
 
  private:
   std::string name_;
   ServingConfig config_;
 };
+
+/// GET /v2/shadow/{model}: the recent shadow comparisons of `host`'s serving runtime
+/// (ServingRuntime::shadowComparisons()); 404 for a model without a shadow. The node adds it
+/// when a `traffic` entry names a shadow.
+Route shadowRoute(Host& host);
 
 /// The `serving.runtime` node type: parameters, documentation and factory.
 NodeType servingNodeType();

@@ -371,6 +371,92 @@ TEST_F(ServingNodeTest, TheRuntimeAppliesTheNodeOnlyWhenItServes) {
   EXPECT_EQ(seen_batch_, 8);
 }
 
+TEST_F(ServingNodeTest, GraphsAreNestedYamlCheckedAgainstTheServedModels) {
+  auto node = make(
+      "    graphs:\n"
+      "      counted:\n"
+      "        steps:\n"
+      "          - name: pick\n"
+      "            inputs: {user: request.user}\n"
+      "            switch:\n"
+      "              on: request.user\n"
+      "              cases:\n"
+      "                - when: {equals: alice}\n"
+      "                  model: learner\n"
+      "                  version: 1\n"
+      "              default: learner\n"
+      "        outputs: {n: pick.count}\n");
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_EQ((*node)->config().graphs.size(), 1u);
+  const GraphSpec& graph = (*node)->config().graphs.front();
+  EXPECT_EQ(graph.name, "counted");
+  ASSERT_EQ(graph.steps.size(), 1u);
+  ASSERT_TRUE(graph.steps[0].is_switch);
+  EXPECT_EQ(graph.steps[0].cases[0].when.text, "alice");
+  EXPECT_EQ(graph.steps[0].cases[0].target.version, "1") << "a YAML number names a version";
+
+  ServingRuntime& runtime = host_.servingRuntime();
+  Status missing = (*node)->apply(runtime, host_);
+  EXPECT_EQ(missing.message(), "serving.runtime 'serving': graph 'counted', step 'pick': "
+                               "unknown model 'learner' version '1'");
+  runtime.add("learner", "1", std::make_shared<Learner>());
+  ASSERT_TRUE((*node)->apply(runtime, host_).ok());
+  auto pinned = runtime.pin("counted", "");
+  ASSERT_TRUE(pinned.ok());
+  TensorMap inputs;
+  inputs.set("user", Tensor::fromStrings({"alice", "bob"}));
+  TensorMap outputs;
+  ASSERT_TRUE((*pinned)->infer(inputs, PredictOptions{}, outputs, nullptr).ok());
+  ASSERT_NE(outputs.find("n"), nullptr);
+  EXPECT_EQ(outputs.find("n")->dim(0), 2);
+}
+
+TEST_F(ServingNodeTest, GraphAndTrafficMistakesNameTheirPlace) {
+  auto bad_graph = make("    graphs: {g: {steps: [{name: a, model: m}], outputs: {o: nowhere}}}\n");
+  ASSERT_FALSE(bad_graph.ok());
+  EXPECT_THAT(bad_graph.status().message(),
+              HasSubstr("serving.runtime 'serving': graphs.g.outputs.o: 'nowhere' must be "
+                        "'request.INPUT' or 'STEP.OUTPUT'"));
+  auto bad_weight = make("    traffic:\n      iris: {versions: [\"3:90\", \"4-10\"]}\n");
+  ASSERT_FALSE(bad_weight.ok());
+  EXPECT_THAT(bad_weight.status().message(),
+              HasSubstr("serve.yaml:5:24: traffic.iris.versions: '4-10' must be "
+                        "VERSION:WEIGHT"));
+  auto twice = make("    traffic:\n      iris: {versions: [\"3:1\"], shadow: \"3\"}\n");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_THAT(twice.status().message(), HasSubstr(".shadow: version '3' is also in the split"));
+  EXPECT_THAT(error("    traffic:\n      iris: {versions: [\"3:1\"], shadow_queue: 0}\n"),
+              HasSubstr("traffic.iris.shadow_queue"));
+}
+
+TEST_F(ServingNodeTest, TrafficReachesTheRuntimeAndAShadowAddsItsRoute) {
+  auto node = make("    traffic:\n      learner: {versions: [\"1:3\", \"2:1\"], shadow: \"3\", "
+                   "seed: 5, keep: 7}\n");
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  ASSERT_EQ((*node)->config().traffic.size(), 1u);
+  const TrafficSpec& spec = (*node)->config().traffic.front();
+  EXPECT_EQ(spec.weights,
+            (std::vector<std::pair<std::string, std::int64_t>>{{"1", 3}, {"2", 1}}));
+  EXPECT_EQ(spec.shadow, "3");
+  EXPECT_EQ(spec.seed, 5u);
+  EXPECT_EQ(spec.keep, 7);
+  EXPECT_EQ(spec.shadow_queue, 64);
+  bool routed = false;
+  for (const auto& route : host_.routes().routes()) {
+    routed = routed || (route.method == "GET" && route.pattern == "/v2/shadow/{model}");
+  }
+  EXPECT_TRUE(routed);
+  ServingRuntime& runtime = host_.servingRuntime();
+  for (const char* version : {"1", "2", "3"}) {
+    runtime.add("learner", version, std::make_shared<Learner>());
+  }
+  ASSERT_TRUE((*node)->apply(runtime, host_).ok());
+  auto pinned = runtime.pin("learner", "");
+  ASSERT_TRUE(pinned.ok());
+  EXPECT_NE((*pinned)->served().version, "3") << "the shadow is never drawn";
+  EXPECT_TRUE(runtime.shadowComparisons("learner").ok());
+}
+
 TEST_F(ServingNodeTest, ItIsABuiltInTypeOfTheServingKind) {
   const RegisteredType* type = registry_.find("serving.runtime");
   ASSERT_NE(type, nullptr);

@@ -30,6 +30,10 @@ bool versionLess(std::string_view a, std::string_view b);
 struct VersionStats;   // counters of one served version (serving.cc)
 struct FeedbackState;  // online learning state of one served version (serving_feedback.h)
 class SequenceStore;  // stored states of stateful sequences (sequence_store.h)
+struct GraphSpec;     // a serving graph as declared (serving_graph.h)
+class GraphModel;     // a serving graph served as a model (serving_graph.h)
+struct TrafficSpec;   // an A/B split and shadow as declared (traffic_split.h)
+class TrafficRoute;   // an A/B split and shadow at work (traffic_split.h)
 
 /// The serving runtime: every loaded model version of the process, each behind its own
 /// request queue and batching worker, with the statistics of Triton's statistics extension.
@@ -96,6 +100,24 @@ class ServingRuntime final : public ModelServing {
   /// limits.
   SequenceStore& sequences() noexcept;
 
+  /// Serves each of `graphs` (core/src/serving_graph.h) as a model of version "1" whose
+  /// requests run its steps, each through the runtime (and so through its model's batching
+  /// queue and traffic split), with per-step statistics ("GRAPH/STEP" entries of statistics())
+  /// and metrics. Replaces the graphs set before. On failure (a step naming an unknown model or
+  /// version, or another graph; a mapping that does not fit; a cycle) nothing changes and the
+  /// error names the graph and the step.
+  Status setGraphs(std::vector<GraphSpec> graphs);
+  /// Splits the requests of each model of `traffic` that name no version among its versions by
+  /// weight, with an optional shadow version (core/src/traffic_split.h). Replaces the splits
+  /// set before. kNotFound naming the model and version when one is not loaded,
+  /// kInvalidArgument when their inputs differ; nothing changes then.
+  Status setTraffic(std::vector<TrafficSpec> traffic);
+  /// The recent shadow comparisons of `model` as JSON (TrafficRoute::recentJson()); kNotFound
+  /// when the model has no shadow.
+  Expected<std::string> shadowComparisons(std::string_view model) const;
+  /// Waits until every shadow queue is empty (tests).
+  void drainShadows() const;
+
   struct Version;  // one loaded version: model, queue, statistics (serving.cc)
 
  private:
@@ -133,6 +155,15 @@ class ServingRuntime final : public ModelServing {
   ModelFactory factory_;
   std::set<std::string, std::less<>> loading_;
   std::map<std::string, std::string, std::less<>> load_errors_;
+
+  // Serving graphs and traffic splits (settings_mutex_).
+  std::map<std::string, std::shared_ptr<GraphModel>, std::less<>> graphs_;
+  std::map<std::string, std::shared_ptr<TrafficRoute>, std::less<>> traffic_;
+  std::shared_ptr<TrafficRoute> trafficFor(std::string_view model) const;
+  // The "GRAPH/STEP" statistics of the graphs `name` selects (every graph when empty).
+  std::vector<ModelStatistics> graphStepStatistics(std::string_view name) const;
+  // The graph step and traffic families of prometheusMetrics().
+  std::string graphAndTrafficMetrics() const;
 
   std::mutex load_mutex_;  // serialises load() and unload()
   std::shared_ptr<SequenceStore> sequences_;
