@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -202,6 +204,33 @@ TEST_F(CsvDatasetTest, NormalizeIgnoresMissingValues) {
   ASSERT_TRUE((*data)->read(std::vector<std::uint64_t>{0, 1, 2, 3}, batch).ok());
   EXPECT_THAT(features(batch), ElementsAre(0.0f, 0.0f, IsNan(), IsNan(), 0.0f, IsNan(), 0.5f, 0.0f,
                                            IsNan(), 1.0f, IsNan(), IsNan()));
+}
+
+TEST_F(CsvDatasetTest, TheShippedFieldReadingsHaveAVendorColumnAndGaps) {
+  // configs/data/pumps_field.csv, made by scripts/make_demo_data.py for docs/pipelines.md.
+  CsvOptions options = labelled("state");
+  options.path = fs::path(AIMASS_SOURCE_DIR) / "configs" / "data" / "pumps_field.csv";
+  auto data = CsvDataset::open(options);
+  ASSERT_TRUE(data.ok()) << data.status().toString();
+  const DatasetSchema& schema = (*data)->schema();
+  EXPECT_EQ((*data)->size(), 600u);
+  EXPECT_THAT(schema.feature_names,
+              ElementsAre("pressure_kpa", "temperature_c", "vibration_g", "flow_lpm"));
+  EXPECT_THAT(schema.string_feature_names, ElementsAre("vendor"));
+  EXPECT_THAT(schema.class_names, ElementsAre("failing", "healthy", "worn"));
+  EXPECT_THAT((*data)->warnings(), IsEmpty());
+  std::vector<std::uint64_t> rows(600);
+  std::iota(rows.begin(), rows.end(), std::uint64_t{0});
+  Batch batch;
+  ASSERT_TRUE((*data)->read(rows, batch).ok());
+  auto values = features(batch);
+  auto missing = std::count_if(values.begin(), values.end(), [](float v) { return std::isnan(v); });
+  EXPECT_GT(missing, 2400 * 3 / 100) << "about 5% of the readings are missing";
+  EXPECT_LT(missing, 2400 * 8 / 100);
+  auto vendors = strings(batch);
+  EXPECT_GT(std::count(vendors.begin(), vendors.end(), ""), 5);
+  EXPECT_GT(std::count(vendors.begin(), vendors.end(), "Castell"), 100);
+  expectConformance(**data);
 }
 
 /// The dataset.csv factory and a config with every default, `path` and `label` set.
