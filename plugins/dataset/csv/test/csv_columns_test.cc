@@ -10,12 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "aimass/plugin.h"
-#include "aimass/testing/dataset_conformance.h"
 #include "aimass/testing/registration.h"
 #include "csv_test_support.h"
-
-extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
 namespace aimass::plugins::dataset {
 namespace {
@@ -27,12 +23,6 @@ using ::testing::IsEmpty;
 using ::testing::IsNan;
 
 std::vector<std::string> strings(const Batch& batch) { return batch.strings.strings(); }
-
-void expectConformance(const Dataset& data) {
-  for (const auto& check : aimass::testing::checkDataset(data)) {
-    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
-  }
-}
 
 const char* kShop =
     "id,color,size,zip,y\n"

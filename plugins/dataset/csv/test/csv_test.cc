@@ -11,12 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "aimass/plugin.h"
-#include "aimass/testing/dataset_conformance.h"
 #include "aimass/testing/registration.h"
 #include "csv_test_support.h"
-
-extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
 namespace aimass::plugins::dataset {
 namespace {
@@ -55,9 +51,7 @@ TEST_F(CsvDatasetTest, ReadsClassLabelledDataAndPassesTheConformanceSuite) {
                                         batch.labels.span<std::int64_t>().end()),
               ElementsAre(2, 0));
 
-  for (const auto& check : aimass::testing::checkDataset(**data)) {
-    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
-  }
+  expectConformance(**data);
 }
 
 TEST_F(CsvDatasetTest, SortsIntegerClassNamesNumerically) {
@@ -87,9 +81,7 @@ TEST_F(CsvDatasetTest, ReadsValueLabelsAsOneTargetPerRow) {
   EXPECT_EQ(batch.labels.shape(), (Shape{2, 1}));
   EXPECT_FLOAT_EQ(batch.labels.data<float>()[0], -6.25f);
   EXPECT_FLOAT_EQ(batch.labels.data<float>()[1], 3.5f);
-  for (const auto& check : aimass::testing::checkDataset(**data)) {
-    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
-  }
+  expectConformance(**data);
 }
 
 TEST_F(CsvDatasetTest, WithoutALabelEveryColumnIsAFeature) {
@@ -105,9 +97,7 @@ TEST_F(CsvDatasetTest, WithoutALabelEveryColumnIsAFeature) {
   EXPECT_EQ(batch.labels.raw(), nullptr) << "stale labels must not survive";
   EXPECT_TRUE(batch.strings.strings().empty()) << "stale strings must not survive";
   EXPECT_TRUE((*data)->schema().string_feature_names.empty());
-  for (const auto& check : aimass::testing::checkDataset(**data)) {
-    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
-  }
+  expectConformance(**data);
 }
 
 TEST_F(CsvDatasetTest, ColumnsSelectAndOrderTheFeatures) {

@@ -15,7 +15,11 @@
 #include <vector>
 
 #include "aimass/host.h"
+#include "aimass/plugin.h"
+#include "aimass/testing/dataset_conformance.h"
 #include "csv.h"
+
+extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
 namespace aimass::plugins::dataset {
 
@@ -71,6 +75,13 @@ inline CsvOptions labelled(std::string label, LabelKind kind = LabelKind::kClass
   options.label = std::move(label);
   options.label_kind = kind;
   return options;
+}
+
+/// Expects `data` to pass every check of the dataset conformance suite.
+inline void expectConformance(const Dataset& data) {
+  for (const auto& check : aimass::testing::checkDataset(data)) {
+    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
+  }
 }
 
 /// A Host that records every log line; the rest is inert.
