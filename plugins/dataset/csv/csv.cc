@@ -2,6 +2,7 @@
 #include "csv.h"
 
 #include <algorithm>
+#include <bitset>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -79,15 +80,24 @@ class MissingValues {
   explicit MissingValues(const std::vector<std::string>& markers) {
     for (const auto& marker : markers) {
       markers_.emplace_back(csvTrim(marker));
+      if (!markers_.back().empty()) {
+        first_bytes_.set(static_cast<unsigned char>(markers_.back().front()));
+      }
     }
   }
   /// Whether a field, already trimmed, is missing.
   bool matches(std::string_view value) const {
-    return value.empty() || std::find(markers_.begin(), markers_.end(), value) != markers_.end();
+    if (value.empty()) {
+      return true;
+    }
+    // Most fields start with a byte no marker starts with (a digit): no comparison then.
+    return first_bytes_.test(static_cast<unsigned char>(value.front())) &&
+           std::find(markers_.begin(), markers_.end(), value) != markers_.end();
   }
 
  private:
   std::vector<std::string> markers_;
+  std::bitset<256> first_bytes_;
 };
 
 /// Hashes strings and string_views alike, so maps keyed by std::string take views in lookups.
@@ -162,12 +172,34 @@ Expected<std::vector<std::string>> columnNames(std::string_view text, const std:
   return names;
 }
 
-/// What the first pass saw of one feature column.
+/// What the first pass saw of one feature column that is not known to be text.
 struct ColumnScan {
   std::size_t numbers = 0;  ///< non-missing values written as numbers
   std::size_t texts = 0;    ///< non-missing values that are not
   std::string first_text;   ///< the first of those, and its line
   std::size_t first_text_line = 0;
+  std::string first_error;  ///< the first number that is no finite FP32, as an error message
+  std::size_t first_error_line = 0;
+};
+
+/// A text column as it is read: its distinct values and a code per row.
+struct TextColumn {
+  std::vector<std::string> values{std::string()};  ///< code -> text; code 0 is missing ("")
+  TextIds ids;                                     ///< text -> code
+  std::vector<std::uint32_t> codes;                ///< one per row
+
+  void add(std::string_view value, const MissingValues& missing) {
+    std::uint32_t code = 0;
+    if (!missing.matches(value)) {
+      auto it = ids.find(value);  // no string is made for a value seen before
+      if (it == ids.end()) {
+        it = ids.emplace(std::string(value), static_cast<std::uint32_t>(values.size())).first;
+        values.push_back(it->first);
+      }
+      code = it->second;
+    }
+    codes.push_back(code);
+  }
 };
 
 /// "; did you mean 'x'?" and the list of columns, for an unknown column name.
@@ -243,44 +275,157 @@ Status resolveColumns(const CsvOptions& options, const std::string& src, CsvLayo
   return okStatus();
 }
 
-/// The first pass: per feature column not already text, how many of its non-missing values are
-/// numbers and which is the first that is not.
-Expected<std::vector<ColumnScan>> scanColumns(std::string_view text, const std::string& src,
-                                              const CsvOptions& options, const CsvLayout& layout,
-                                              const MissingValues& missing) {
-  std::vector<ColumnScan> scans(layout.features.size());
+/// The label in `field` without surrounding spaces; kInvalidArgument when it is missing,
+/// starting with where() ("file:line: column 'y': ").
+template <typename Where>
+Expected<std::string_view> labelText(std::string_view field, const MissingValues& missing,
+                                     Where where) {
+  std::string_view label = csvTrim(field);
+  if (label.empty()) {
+    return invalidArgument(where() + "the label is empty");
+  }
+  if (missing.matches(label)) {
+    return invalidArgument(where() + "the label " + csvQuote(label) +
+                           " is a missing value (see missing_values); every row needs a label");
+  }
+  return label;
+}
+
+/// What the passes over the records read.
+struct CsvContent {
+  std::uint64_t rows = 0;
+  /// rows x (features not known to be text when the first pass began), row after row; a value
+  /// that is missing or not a number is NaN.
+  std::vector<float> numbers;
+  std::vector<ColumnScan> scans;  ///< per feature
+  std::vector<TextColumn> texts;  ///< per feature; used for the text ones
+  std::vector<std::int64_t> classes;
+  std::vector<float> values;
+  std::vector<std::string> first_seen;  ///< class labels in the order they first appear
+};
+
+/// Reads a value of a column not known to be text into `numbers` (NaN unless it is a finite
+/// FP32 number), noting in `scan` what it was; `where` gives "file:line: column 'c': ".
+template <typename Where>
+void readNumber(std::string_view value, std::size_t line, Where where, const MissingValues& missing,
+                ColumnScan& scan, std::vector<float>& numbers) {
+  float number = std::numeric_limits<float>::quiet_NaN();
+  if (!missing.matches(value)) {
+    if (auto problem = parseCsvFloat(value, number); !problem) {
+      ++scan.numbers;
+    } else if (writtenAsNumber(value)) {
+      ++scan.numbers;  // inf, 1e39: an error unless the column turns out to be text
+      if (scan.first_error.empty()) {
+        scan.first_error = where() + *problem;
+        scan.first_error_line = line;
+      }
+    } else if (scan.texts++ == 0) {
+      scan.first_text = value;
+      scan.first_text_line = line;
+    }
+  }
+  numbers.push_back(number);
+}
+
+/// The first pass over the records: numbers, the columns `text_columns` names, and labels.
+Status readRecords(std::string_view text, const std::string& src, const CsvOptions& options,
+                   const CsvLayout& layout, const MissingValues& missing, CsvContent& content) {
+  const std::size_t width =
+      static_cast<std::size_t>(std::count(layout.text.begin(), layout.text.end(), false));
+  content.scans.assign(layout.features.size(), ColumnScan());
+  content.texts.assign(layout.features.size(), TextColumn());
+  content.numbers.reserve(
+      (static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1) * width);
+  TextIds class_ids;  // label text -> first-seen id
+  return forEachRecord(
+      text, src, options, layout.names.size(),
+      [&](const std::vector<std::string_view>& fields, std::size_t line) -> Status {
+        auto where = [&](std::size_t index) {
+          return at(src, line) + "column " + csvQuote(layout.names[index]) + ": ";
+        };
+        for (std::size_t f = 0; f < layout.features.size(); ++f) {
+          std::string_view value = csvTrim(fields[layout.features[f]]);
+          if (layout.text[f]) {
+            content.texts[f].add(value, missing);
+          } else {
+            readNumber(
+                value, line, [&] { return where(layout.features[f]); }, missing, content.scans[f],
+                content.numbers);
+          }
+        }
+        if (layout.label) {
+          AIMASS_ASSIGN_OR_RETURN(
+              std::string_view label,
+              labelText(fields[*layout.label], missing, [&] { return where(*layout.label); }));
+          if (options.label_kind == LabelKind::kValue) {
+            float value = 0;
+            if (auto problem = parseCsvFloat(label, value)) {
+              return invalidArgument(where(*layout.label) + *problem);
+            }
+            content.values.push_back(value);
+          } else {
+            auto [it, inserted] = class_ids.try_emplace(
+                std::string(label), static_cast<std::uint32_t>(class_ids.size()));
+            if (inserted) {
+              content.first_seen.push_back(it->first);
+            }
+            content.classes.push_back(it->second);
+          }
+        }
+        ++content.rows;
+        return okStatus();
+      });
+}
+
+/// The second pass, for the columns the first found to be text (`turned`): reads their values.
+/// Then drops them from content.numbers.
+Status readTurnedColumns(std::string_view text, const std::string& src, const CsvOptions& options,
+                         const CsvLayout& layout, const std::vector<bool>& turned,
+                         const MissingValues& missing, CsvContent& content) {
   AIMASS_RETURN_IF_ERROR(
       forEachRecord(text, src, options, layout.names.size(),
-                    [&](const std::vector<std::string_view>& fields, std::size_t line) -> Status {
+                    [&](const std::vector<std::string_view>& fields, std::size_t) -> Status {
                       for (std::size_t f = 0; f < layout.features.size(); ++f) {
-                        std::string_view value = csvTrim(fields[layout.features[f]]);
-                        if (layout.text[f] || missing.matches(value)) {
-                          continue;
-                        }
-                        ColumnScan& scan = scans[f];
-                        if (writtenAsNumber(value)) {
-                          ++scan.numbers;
-                        } else if (scan.texts++ == 0) {
-                          scan.first_text = value;
-                          scan.first_text_line = line;
+                        if (turned[f]) {
+                          content.texts[f].add(csvTrim(fields[layout.features[f]]), missing);
                         }
                       }
                       return okStatus();
                     }));
-  return scans;
+  // The columns of content.numbers are the features that were not text before; keep those
+  // that are not text now.
+  std::vector<std::size_t> keep;
+  std::size_t old_width = 0;
+  for (std::size_t f = 0; f < layout.features.size(); ++f) {
+    if (!layout.text[f] || turned[f]) {
+      if (!turned[f]) {
+        keep.push_back(old_width);
+      }
+      ++old_width;
+    }
+  }
+  std::size_t out = 0;
+  for (std::uint64_t r = 0; r < content.rows; ++r) {
+    for (std::size_t column : keep) {
+      content.numbers[out++] = content.numbers[r * old_width + column];
+    }
+  }
+  content.numbers.resize(out);
+  return okStatus();
 }
 
-/// Marks as text the columns with a value that is not a number; returns a warning for each one
-/// where numbers are the majority, since a stray value may have turned a numeric column to text.
-std::vector<std::string> detectTextColumns(const std::vector<ColumnScan>& scans,
-                                           const std::string& src, CsvLayout& layout) {
-  std::vector<std::string> warnings;
+/// Marks as text the columns with a value that is not a number and returns which they are;
+/// `warnings` receives a sentence for each one where numbers are the majority, since a stray
+/// value may have turned a numeric column to text.
+std::vector<bool> detectTextColumns(const std::vector<ColumnScan>& scans, const std::string& src,
+                                    CsvLayout& layout, std::vector<std::string>& warnings) {
+  std::vector<bool> turned(scans.size(), false);
   for (std::size_t f = 0; f < scans.size(); ++f) {
     const ColumnScan& scan = scans[f];
     if (layout.text[f] || scan.texts == 0) {
       continue;
     }
-    layout.text[f] = true;
+    turned[f] = true;
     if (scan.numbers > scan.texts) {
       warnings.push_back(
           at(src, scan.first_text_line) + "column " + csvQuote(layout.names[layout.features[f]]) +
@@ -290,22 +435,20 @@ std::vector<std::string> detectTextColumns(const std::vector<ColumnScan>& scans,
           "missing_values; to read the column as text, name it in text_columns");
     }
   }
-  return warnings;
+  return turned;
 }
 
-/// The label in `field` without surrounding spaces; kInvalidArgument, starting with `where`,
-/// when it is missing.
-Expected<std::string_view> labelText(std::string_view field, const MissingValues& missing,
-                                     const std::string& where) {
-  std::string_view label = csvTrim(field);
-  if (label.empty()) {
-    return invalidArgument(where + "the label is empty");
+/// The first number that is no finite FP32 in a column that stays numeric (the earliest line,
+/// then the first column), or okStatus().
+Status firstNumberError(const std::vector<ColumnScan>& scans, const std::vector<bool>& turned) {
+  const ColumnScan* first = nullptr;
+  for (std::size_t f = 0; f < scans.size(); ++f) {
+    if (!turned[f] && !scans[f].first_error.empty() &&
+        (!first || scans[f].first_error_line < first->first_error_line)) {
+      first = &scans[f];
+    }
   }
-  if (missing.matches(label)) {
-    return invalidArgument(where + "the label " + csvQuote(label) +
-                           " is a missing value (see missing_values); every row needs a label");
-  }
-  return label;
+  return first ? invalidArgument(first->first_error) : okStatus();
 }
 
 }  // namespace
@@ -337,25 +480,40 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
     CsvLayout layout;
     AIMASS_ASSIGN_OR_RETURN(layout.names, columnNames(text, src, options));
     AIMASS_RETURN_IF_ERROR(resolveColumns(options, src, layout));
-    // Two passes: the first decides which columns are text, so that a text column keeps its
-    // values exactly as written ("007"), however many numbers come before its first word.
+    // One pass reads the numbers; a second one, only when a column turned out to be text,
+    // reads that column's values as written ("007", "1.50"), however many numbers came first.
     const MissingValues missing(options.missing_values);
-    AIMASS_ASSIGN_OR_RETURN(std::vector<ColumnScan> scans,
-                            scanColumns(text, src, options, layout, missing));
-    data->warnings_ = detectTextColumns(scans, src, layout);
-    std::vector<std::string> first_seen;
-    AIMASS_RETURN_IF_ERROR(data->fill(text, src, options, layout, first_seen));
-    if (data->rows_ == 0) {
+    CsvContent content;
+    AIMASS_RETURN_IF_ERROR(readRecords(text, src, options, layout, missing, content));
+    if (content.rows == 0) {
       return invalidArgument("CSV file " + csvQuote(src) + " has a header but no data rows");
     }
-    data->makeSchema(layout, options.label_kind, first_seen);
-    data->normalize(options.normalize);
+    std::vector<bool> turned = detectTextColumns(content.scans, src, layout, data->warnings_);
+    AIMASS_RETURN_IF_ERROR(firstNumberError(content.scans, turned));
+    if (std::find(turned.begin(), turned.end(), true) != turned.end()) {
+      AIMASS_RETURN_IF_ERROR(
+          readTurnedColumns(text, src, options, layout, turned, missing, content));
+      for (std::size_t f = 0; f < turned.size(); ++f) {
+        layout.text[f] = layout.text[f] || turned[f];
+      }
+    }
+    data->rows_ = content.rows;
+    data->width_ =
+        static_cast<std::size_t>(std::count(layout.text.begin(), layout.text.end(), false));
+    data->features_ = std::move(content.numbers);
     if (data->features_.capacity() > data->features_.size() + data->features_.size() / 4) {
-      data->features_.shrink_to_fit();  // many blank lines made the estimate too big
+      data->features_.shrink_to_fit();  // many blank lines or text columns made it too big
     }
-    if (data->text_codes_.capacity() > data->text_codes_.size() + data->text_codes_.size() / 4) {
-      data->text_codes_.shrink_to_fit();
+    for (std::size_t f = 0; f < layout.features.size(); ++f) {
+      if (layout.text[f]) {
+        data->text_values_.push_back(std::move(content.texts[f].values));
+        data->text_codes_.push_back(std::move(content.texts[f].codes));
+      }
     }
+    data->classes_ = std::move(content.classes);
+    data->values_ = std::move(content.values);
+    data->makeSchema(layout, options.label_kind, content.first_seen);
+    data->normalize(options.normalize);
     data->fingerprint_ = fingerprint;
     return okStatus();
   });
@@ -363,74 +521,6 @@ Expected<std::unique_ptr<CsvDataset>> CsvDataset::parse(std::string_view text,
     return status;
   }
   return data;
-}
-
-Status CsvDataset::fill(std::string_view text, const std::string& src, const CsvOptions& options,
-                        const CsvLayout& layout, std::vector<std::string>& first_seen) {
-  const MissingValues missing(options.missing_values);
-  text_width_ = static_cast<std::size_t>(std::count(layout.text.begin(), layout.text.end(), true));
-  width_ = layout.features.size() - text_width_;
-  const std::size_t estimated_rows =
-      static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
-  features_.reserve(estimated_rows * width_);
-  text_codes_.reserve(estimated_rows * text_width_);
-  text_values_.assign(text_width_, std::vector<std::string>{std::string()});
-  std::vector<TextIds> text_ids(text_width_);
-  TextIds class_ids;  // label text -> first-seen id
-  const bool class_labels = layout.label && options.label_kind == LabelKind::kClass;
-  const bool value_labels = layout.label && options.label_kind == LabelKind::kValue;
-
-  return forEachRecord(
-      text, src, options, layout.names.size(),
-      [&](const std::vector<std::string_view>& fields, std::size_t line) -> Status {
-        auto where = [&](std::size_t index) {
-          return at(src, line) + "column " + csvQuote(layout.names[index]) + ": ";
-        };
-        for (std::size_t f = 0, t = 0; f < layout.features.size(); ++f) {
-          std::string_view value = csvTrim(fields[layout.features[f]]);
-          if (layout.text[f]) {
-            std::uint32_t code = 0;  // missing
-            if (!missing.matches(value)) {
-              auto [it, inserted] = text_ids[t].try_emplace(
-                  std::string(value), static_cast<std::uint32_t>(text_values_[t].size()));
-              if (inserted) {
-                text_values_[t].push_back(it->first);
-              }
-              code = it->second;
-            }
-            text_codes_.push_back(code);
-            ++t;
-            continue;
-          }
-          float number = std::numeric_limits<float>::quiet_NaN();
-          if (!missing.matches(value)) {
-            if (auto problem = parseCsvFloat(value, number)) {
-              return invalidArgument(where(layout.features[f]) + *problem);
-            }
-          }
-          features_.push_back(number);
-        }
-        if (class_labels || value_labels) {
-          AIMASS_ASSIGN_OR_RETURN(std::string_view label,
-                                  labelText(fields[*layout.label], missing, where(*layout.label)));
-          if (value_labels) {
-            float value = 0;
-            if (auto problem = parseCsvFloat(label, value)) {
-              return invalidArgument(where(*layout.label) + *problem);
-            }
-            values_.push_back(value);
-          } else {
-            auto [it, inserted] = class_ids.try_emplace(
-                std::string(label), static_cast<std::uint32_t>(class_ids.size()));
-            if (inserted) {
-              first_seen.push_back(it->first);
-            }
-            classes_.push_back(it->second);
-          }
-        }
-        ++rows_;
-        return okStatus();
-      });
 }
 
 void CsvDataset::makeSchema(const CsvLayout& layout, LabelKind label_kind,
@@ -535,16 +625,17 @@ Status CsvDataset::read(std::span<const std::uint64_t> rows, Batch& out) const {
       std::memcpy(features + i * width_, features_.data() + rows[i] * width_,
                   width_ * sizeof(float));
     }
-    if (text_width_ > 0) {
+    if (!text_values_.empty()) {
+      const std::size_t text_width = text_values_.size();
       std::vector<std::string> strings;
-      strings.reserve(rows.size() * text_width_);
+      strings.reserve(rows.size() * text_width);
       for (std::uint64_t row : rows) {
-        for (std::size_t t = 0; t < text_width_; ++t) {
-          strings.push_back(text_values_[t][text_codes_[row * text_width_ + t]]);
+        for (std::size_t t = 0; t < text_width; ++t) {
+          strings.push_back(text_values_[t][text_codes_[t][row]]);
         }
       }
       out.strings = Tensor::fromStrings(std::move(strings))
-                        .reshaped({n, static_cast<std::int64_t>(text_width_)});
+                        .reshaped({n, static_cast<std::int64_t>(text_width)});
     } else if (out.strings.raw() != nullptr || out.strings.dtype() == DType::kBytes) {
       out.strings = Tensor();
     }

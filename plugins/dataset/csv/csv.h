@@ -105,11 +105,6 @@ class CsvDataset final : public Dataset {
 
  private:
   CsvDataset() = default;
-  /// Reads every data record into features_, the text columns and the labels (the second pass,
-  /// once it is known which columns are text).
-  /// `first_seen` receives the class labels in the order they first appear.
-  Status fill(std::string_view text, const std::string& src, const CsvOptions& options,
-              const CsvLayout& layout, std::vector<std::string>& first_seen);
   /// Sets schema_ from the layout and the labels seen (class names sorted and renumbered).
   void makeSchema(const CsvLayout& layout, LabelKind label_kind,
                   const std::vector<std::string>& first_seen);
@@ -118,13 +113,12 @@ class CsvDataset final : public Dataset {
 
   DatasetSchema schema_;
   std::uint64_t rows_ = 0;
-  std::size_t width_ = 0;                              // numeric feature columns
-  std::vector<float> features_;                        // rows_ x width_
-  std::size_t text_width_ = 0;                         // text feature columns
-  std::vector<std::uint32_t> text_codes_;              // rows_ x text_width_, into text_values_
-  std::vector<std::vector<std::string>> text_values_;  // per text column: code -> text; 0 is ""
-  std::vector<std::int64_t> classes_;                  // kClass: one per row
-  std::vector<float> values_;                          // kValue: one per row
+  std::size_t width_ = 0;                               // numeric feature columns
+  std::vector<float> features_;                         // rows_ x width_
+  std::vector<std::vector<std::string>> text_values_;   // per text column: code -> text; 0 is ""
+  std::vector<std::vector<std::uint32_t>> text_codes_;  // per text column: a code per row
+  std::vector<std::int64_t> classes_;                   // kClass: one per row
+  std::vector<float> values_;                           // kValue: one per row
   std::string fingerprint_;
   std::vector<std::string> warnings_;
 };

@@ -188,6 +188,13 @@ TEST_F(CsvDatasetTest, BadRowsNameTheFileLineAndColumn) {
   EXPECT_THAT(loadError("a,b\n1,inf\n"), HasSubstr(file + ":2: column 'b': 'inf' is not finite"));
   EXPECT_THAT(loadError("a,b\n1,-inf\n"), HasSubstr(":2: column 'b': '-inf' is not finite"));
   EXPECT_THAT(loadError("a,b\n1,1e39\n"), HasSubstr("out of range for a 32-bit float"));
+  // The earliest line's bad number is the one reported, whichever column it is in.
+  EXPECT_THAT(loadError("a,b\n1,2\n3,1e39\ninf,4\n"),
+              HasSubstr(file + ":3: column 'b': '1e39' is out of range"));
+  // In a column that is text, "inf" is text like any other.
+  auto text = load("a,b\n1,inf\n2,word\n");
+  ASSERT_TRUE(text.ok()) << text.status().toString();
+  EXPECT_THAT((*text)->schema().string_feature_names, ElementsAre("b"));
   CsvOptions no_markers;
   no_markers.missing_values = {};
   EXPECT_THAT(loadError("a,b\n1,nan\n", no_markers),
