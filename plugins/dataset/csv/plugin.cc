@@ -128,4 +128,4 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
 
 }  // namespace
 
-AIMASS_PLUGIN("dataset.csv", "1.0.0", "CSV file datasets", &registerTypes)
+AIMASS_PLUGIN("dataset.csv", "1.1.0", "CSV file datasets", &registerTypes)
