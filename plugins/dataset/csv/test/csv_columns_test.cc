@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -222,6 +223,45 @@ TEST_F(CsvDatasetTest, TheShippedFieldReadingsHaveAVendorColumnAndGaps) {
   EXPECT_GT(std::count(vendors.begin(), vendors.end(), ""), 5);
   EXPECT_GT(std::count(vendors.begin(), vendors.end(), "Castell"), 100);
   expectConformance(**data);
+}
+
+TEST(CsvDatasetRandomTest, RandomFilesLoadOrFailCleanlyAndLoadedOnesConform) {
+  // Fields drawn from numbers, words, markers, bad numbers, quotes and stray delimiters and
+  // line ends: every file either loads and passes the conformance suite, or is refused with
+  // kInvalidArgument. Fixed seed.
+  const std::vector<std::string> pieces = {"1",    "-2.5", "3e2", "007", "",     " ",
+                                           "NA",   "?",    "red", "inf", "1e39", "\"q,\"",
+                                           "\"\"", ",",    "\n",  "x y"};
+  const std::vector<std::string> labels = {"1", "2.5", "-3"};
+  std::mt19937 random(17);
+  int loaded = 0;
+  for (int file = 0; file < 300; ++file) {
+    std::string text = "a,b,y\n";
+    const int rows = 1 + static_cast<int>(random() % 6);
+    for (int r = 0; r < rows; ++r) {
+      for (int c = 0; c < 2; ++c) {
+        text += pieces[random() % pieces.size()] + ",";
+      }
+      // Mostly a good label, sometimes any piece.
+      text += random() % 4 ? labels[random() % labels.size()] : pieces[random() % pieces.size()];
+      text += "\n";
+    }
+    CsvOptions options = labelled("y");
+    options.label_kind = file % 2 ? LabelKind::kClass : LabelKind::kValue;
+    auto data = CsvDataset::parse(text, "<random>", options);
+    if (!data.ok()) {
+      EXPECT_EQ(data.status().code(), StatusCode::kInvalidArgument) << text;
+      EXPECT_THAT(data.status().message(), HasSubstr("<random>")) << text;
+      continue;
+    }
+    ++loaded;
+    const DatasetSchema& schema = (*data)->schema();
+    EXPECT_EQ(schema.feature_names.size() + schema.string_feature_names.size(), 2u) << text;
+    for (const auto& check : aimass::testing::checkDataset(**data)) {
+      EXPECT_TRUE(check.passed) << check.name << ": " << check.detail << "\n" << text;
+    }
+  }
+  EXPECT_GT(loaded, 20) << "the pieces should make some loadable files";
 }
 
 /// The dataset.csv factory and a config with every default, `path` and `label` set.
