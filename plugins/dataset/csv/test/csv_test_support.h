@@ -6,7 +6,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -18,6 +17,7 @@
 #include "aimass/plugin.h"
 #include "aimass/testing/dataset_conformance.h"
 #include "csv.h"
+#include "temp_dir.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -28,15 +28,6 @@ namespace fs = std::filesystem;
 /// Writes CSV text to a fresh folder and opens it.
 class CsvDatasetTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "aimass-csv-test-XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   fs::path write(const std::string& name, const std::string& content) {
     fs::path path = dir_ / name;
     std::ofstream(path, std::ios::binary) << content;
@@ -66,7 +57,8 @@ class CsvDatasetTest : public ::testing::Test {
     return {span.begin(), span.end()};
   }
 
-  fs::path dir_;
+  aimass::testing::TempDir temp_{"aimass-csv-test"};
+  const fs::path dir_ = temp_.path();
 };
 
 /// Options for a file whose label is the column `label`.
