@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "csv.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -13,62 +11,15 @@
 #include <string>
 #include <vector>
 
-#include "aimass/plugin.h"
-#include "aimass/testing/dataset_conformance.h"
 #include "aimass/testing/registration.h"
-
-extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
+#include "csv_test_support.h"
 
 namespace aimass::plugins::dataset {
 namespace {
 
-namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::FloatNear;
 using ::testing::HasSubstr;
-
-class CsvDatasetTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "aimass-csv-test-XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  fs::path write(const std::string& name, const std::string& content) {
-    fs::path path = dir_ / name;
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-  }
-
-  Expected<std::unique_ptr<CsvDataset>> load(const std::string& content, CsvOptions options = {}) {
-    options.path = write("data.csv", content);
-    return CsvDataset::open(options);
-  }
-
-  /// The error message of a load that must fail with kInvalidArgument.
-  std::string loadError(const std::string& content, CsvOptions options = {}) {
-    auto data = load(content, std::move(options));
-    EXPECT_FALSE(data.ok()) << "loaded although it should not";
-    if (data.ok()) {
-      return {};
-    }
-    EXPECT_EQ(data.status().code(), StatusCode::kInvalidArgument) << data.status().toString();
-    return data.status().message();
-  }
-
-  std::string csvPath() const { return (dir_ / "data.csv").string(); }
-
-  static std::vector<float> features(const Batch& batch) {
-    auto span = batch.features.span<float>();
-    return {span.begin(), span.end()};
-  }
-
-  fs::path dir_;
-};
 
 const char* kIris =
     "sepal_length,sepal_width,petal_length,petal_width,species\n"
@@ -77,13 +28,6 @@ const char* kIris =
     "6.3,3.3,6.0,2.5,virginica\n"
     "4.9,3.0,1.4,0.2,setosa\n"
     "6.4,3.2,4.5,1.5,versicolor\n";
-
-CsvOptions labelled(std::string label, LabelKind kind = LabelKind::kClass) {
-  CsvOptions options;
-  options.label = std::move(label);
-  options.label_kind = kind;
-  return options;
-}
 
 TEST_F(CsvDatasetTest, ReadsClassLabelledDataAndPassesTheConformanceSuite) {
   auto data = load(kIris, labelled("species"));
@@ -107,9 +51,7 @@ TEST_F(CsvDatasetTest, ReadsClassLabelledDataAndPassesTheConformanceSuite) {
                                         batch.labels.span<std::int64_t>().end()),
               ElementsAre(2, 0));
 
-  for (const auto& check : aimass::testing::checkDataset(**data)) {
-    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
-  }
+  expectConformance(**data);
 }
 
 TEST_F(CsvDatasetTest, SortsIntegerClassNamesNumerically) {
@@ -139,9 +81,7 @@ TEST_F(CsvDatasetTest, ReadsValueLabelsAsOneTargetPerRow) {
   EXPECT_EQ(batch.labels.shape(), (Shape{2, 1}));
   EXPECT_FLOAT_EQ(batch.labels.data<float>()[0], -6.25f);
   EXPECT_FLOAT_EQ(batch.labels.data<float>()[1], 3.5f);
-  for (const auto& check : aimass::testing::checkDataset(**data)) {
-    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
-  }
+  expectConformance(**data);
 }
 
 TEST_F(CsvDatasetTest, WithoutALabelEveryColumnIsAFeature) {
@@ -151,12 +91,13 @@ TEST_F(CsvDatasetTest, WithoutALabelEveryColumnIsAFeature) {
   EXPECT_EQ((*data)->schema().row_shape, Shape{2});
   Batch batch;
   batch.labels = Tensor::zeros(DType::kInt64, {3});
+  batch.strings = Tensor::fromStrings({"stale"});
   ASSERT_TRUE((*data)->read(std::vector<std::uint64_t>{1}, batch).ok());
   EXPECT_THAT(features(batch), ElementsAre(3.0f, 4.0f));
   EXPECT_EQ(batch.labels.raw(), nullptr) << "stale labels must not survive";
-  for (const auto& check : aimass::testing::checkDataset(**data)) {
-    EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
-  }
+  EXPECT_TRUE(batch.strings.strings().empty()) << "stale strings must not survive";
+  EXPECT_TRUE((*data)->schema().string_feature_names.empty());
+  expectConformance(**data);
 }
 
 TEST_F(CsvDatasetTest, ColumnsSelectAndOrderTheFeatures) {
@@ -241,25 +182,50 @@ TEST_F(CsvDatasetTest, BadRowsNameTheFileLineAndColumn) {
   const std::string file = csvPath();
   EXPECT_THAT(loadError("a,b,c\n1,2,3\n4,5\n"),
               HasSubstr(file + ":3: has 2 fields, expected 3 (as in the header)"));
-  EXPECT_THAT(loadError("a,b\n1,2\n3,x7\n"),
-              HasSubstr(file + ":3: column 'b': 'x7' is not a number"));
-  EXPECT_THAT(loadError("a,b\n1,nan\n"), HasSubstr(file + ":2: column 'b': 'nan' is not finite"));
+  EXPECT_THAT(loadError("a,b\n1,2\n3,4,\n"),
+              HasSubstr(file + ":3: has 3 fields, expected 2 (as in the header)"));
+  // Numbers that are not finite FP32 values are errors, not text and not missing values.
+  EXPECT_THAT(loadError("a,b\n1,inf\n"), HasSubstr(file + ":2: column 'b': 'inf' is not finite"));
   EXPECT_THAT(loadError("a,b\n1,-inf\n"), HasSubstr(":2: column 'b': '-inf' is not finite"));
   EXPECT_THAT(loadError("a,b\n1,1e39\n"), HasSubstr("out of range for a 32-bit float"));
-  EXPECT_THAT(loadError("a,b\n1,\n"), HasSubstr(":2: column 'b': is empty"));
-  // A line that starts with the delimiter is a record of its own with an empty first field.
-  EXPECT_THAT(loadError("a,b\n1,2\n,3\n"), HasSubstr(file + ":3: column 'a': is empty"));
+  // The earliest line's bad number is the one reported, whichever column it is in.
+  EXPECT_THAT(loadError("a,b\n1,2\n3,1e39\ninf,4\n"),
+              HasSubstr(file + ":3: column 'b': '1e39' is out of range"));
+  // In a column that is text, "inf" is text like any other.
+  auto text = load("a,b\n1,inf\n2,word\n");
+  ASSERT_TRUE(text.ok()) << text.status().toString();
+  EXPECT_THAT((*text)->schema().string_feature_names, ElementsAre("b"));
+  CsvOptions no_markers;
+  no_markers.missing_values = {};
+  EXPECT_THAT(loadError("a,b\n1,nan\n", no_markers),
+              HasSubstr(file + ":2: column 'b': 'nan' is not finite"));
   EXPECT_THAT(loadError("a,b\n1,2\n\"3,4\n"),
               HasSubstr(file + ":3: a quoted field is never closed"));
   EXPECT_THAT(loadError("a,b\n\"1\"x,2\n"),
               HasSubstr(file + ":2: unexpected 'x' after a closing quote"));
   // Line numbers count the lines inside quoted fields.
-  EXPECT_THAT(loadError("a,b\n1,\"2\n\"\nbad,3\n", labelled("b")),
-              HasSubstr(file + ":4: column 'a': 'bad' is not a number"));
-  EXPECT_THAT(loadError("a,y\n1, \n", labelled("y")),
-              HasSubstr(":2: column 'y': the label is empty"));
+  EXPECT_THAT(loadError("a,b\n1,\"2\n\"\ninf,3\n", labelled("b")),
+              HasSubstr(file + ":4: column 'a': 'inf' is not finite"));
   EXPECT_THAT(loadError("a,y\n1,abc\n", labelled("y", LabelKind::kValue)),
               HasSubstr(":2: column 'y': 'abc' is not a number"));
+}
+
+TEST_F(CsvDatasetTest, AMissingLabelIsAnErrorNamingTheLine) {
+  const std::string file = csvPath();
+  EXPECT_THAT(loadError("a,y\n1,x\n1, \n", labelled("y")),
+              HasSubstr(file + ":3: column 'y': the label is empty"));
+  EXPECT_THAT(loadError("a,y\n1,x\n2,NA\n", labelled("y")),
+              HasSubstr(file + ":3: column 'y': the label 'NA' is a missing value"));
+  EXPECT_THAT(loadError("a,y\n1,2.5\n2,\n", labelled("y", LabelKind::kValue)),
+              HasSubstr(file + ":3: column 'y': the label is empty"));
+  EXPECT_THAT(loadError("a,y\n1,2.5\n2,nan\n", labelled("y", LabelKind::kValue)),
+              HasSubstr(file + ":3: column 'y': the label 'nan' is a missing value"));
+  // Without the markers, "NA" is a class like any other.
+  CsvOptions options = labelled("y");
+  options.missing_values = {};
+  auto data = load("a,y\n1,x\n2,NA\n", options);
+  ASSERT_TRUE(data.ok()) << data.status().toString();
+  EXPECT_THAT((*data)->schema().class_names, ElementsAre("NA", "x"));
 }
 
 TEST_F(CsvDatasetTest, UnknownColumnsSuggestTheClosestName) {

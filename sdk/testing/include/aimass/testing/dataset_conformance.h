@@ -37,7 +37,7 @@ inline bool sameTensor(const Tensor& a, const Tensor& b) {
 
 inline bool sameBatch(const Batch& a, const Batch& b) {
   return sameTensor(a.features, b.features) && sameTensor(a.labels, b.labels) &&
-         sameTensor(a.lengths, b.lengths);
+         sameTensor(a.lengths, b.lengths) && sameTensor(a.strings, b.strings);
 }
 
 /// True when `shape` is {rows, pattern...}, where -1 in `pattern` matches any size.
@@ -91,6 +91,13 @@ inline std::string batchProblem(const DatasetSchema& schema, const Batch& batch,
     case LabelKind::kNone:
       break;
   }
+  const auto text_columns = static_cast<std::int64_t>(schema.string_feature_names.size());
+  if (text_columns > 0 && (batch.strings.dtype() != DType::kBytes ||
+                           batch.strings.shape() != Shape{rows, text_columns})) {
+    return "strings are " + std::string(dtypeName(batch.strings.dtype())) + " " +
+           shapeToString(batch.strings.shape()) + ", expected BYTES [" + std::to_string(rows) +
+           ", " + std::to_string(text_columns) + "] for the text columns";
+  }
   return {};
 }
 
@@ -113,7 +120,9 @@ inline CheckResults checkDataset(const Dataset& data) {
     if (schema.row_shape.empty()) {
       problem = "row_shape is empty";
     } else if (std::any_of(schema.row_shape.begin(), schema.row_shape.end(),
-                           [](std::int64_t dim) { return dim == 0 || dim < -1; })) {
+                           [](std::int64_t dim) { return dim == 0 || dim < -1; }) &&
+               // Data whose features are all text has no numeric ones: row_shape {0}.
+               !(schema.row_shape == Shape{0} && !schema.string_feature_names.empty())) {
       problem = "row_shape " + shapeToString(schema.row_shape) + " has a zero or invalid size";
     } else if (schema.row_shape.size() == 1 && schema.row_shape[0] > 0 &&
                !schema.feature_names.empty() &&
@@ -286,11 +295,11 @@ inline CheckResults checkDataset(const Dataset& data) {
     bool finite = s.ok();
     if (s.ok()) {
       for (float v : batch.features.span<float>()) {
-        finite = finite && std::isfinite(v);
+        finite = finite && !std::isinf(v);  // NaN is a missing value
       }
     }
-    expectThat(r, "FP32 features are finite", finite,
-               s.ok() ? "found NaN or Inf among the first rows" : s.toString());
+    expectThat(r, "FP32 features are finite or missing (NaN)", finite,
+               s.ok() ? "found Inf among the first rows" : s.toString());
   }
   return r;
 }
