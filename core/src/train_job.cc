@@ -71,6 +71,25 @@ Status fitPreprocessing(const TrainTargets& targets, std::span<const std::uint64
                    targets.dataset_name + "'");
 }
 
+/// When a non-finite loss comes from missing values (NaN features the model got as they are),
+/// the words that say so: the first such row and column, and what fills them.
+std::string missingValueHint(const Batch& batch, std::span<const std::uint64_t> rows) {
+  if (batch.features.dtype() != DType::kFloat32 || rows.empty()) {
+    return {};
+  }
+  const std::span<const float> values = batch.features.span<float>();
+  const std::size_t width = values.size() / rows.size();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (std::isnan(values[i])) {
+      return ": the data has missing values (row " + std::to_string(rows[i / width]) +
+             ", feature " + std::to_string(i % width) +
+             "); fill them with preprocess: [...] and a transform.impute step "
+             "(docs/pipelines.md)";
+    }
+  }
+  return {};
+}
+
 std::string nonFiniteName(double v) { return std::isnan(v) ? "NaN" : "infinite"; }
 
 /// Class labels must index the dataset's classes; a model would otherwise read out of bounds.
@@ -354,7 +373,10 @@ class GradientLoop {
     if (!std::isfinite(*loss)) {
       return invalidArgument("loss became " + nonFiniteName(*loss) + " at epoch " +
                              std::to_string(state.epoch + 1) + " step " +
-                             std::to_string(state.step + 1));
+                             std::to_string(state.step + 1) +
+                             (dynamic_cast<PreprocessedModel*>(&model_) == nullptr
+                                  ? missingValueHint(batch_, rows)
+                                  : std::string()));
     }
     state.batch_loss = *loss;
     state.batch_rows = rows.size();

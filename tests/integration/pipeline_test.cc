@@ -132,43 +132,43 @@ Poco::JSON::Object::Ptr parse(const std::string& body) {
   return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
 }
 
-/// The "label" output of an OIP answer.
-std::vector<int> oipLabels(const std::string& body) {
-  std::vector<int> out;
+/// The "class" output of an OIP answer: each row's state.
+std::vector<std::string> oipClasses(const std::string& body) {
+  std::vector<std::string> out;
   auto outputs = parse(body)->getArray("outputs");
   for (unsigned i = 0; outputs && i < outputs->size(); ++i) {
-    if (outputs->getObject(i)->getValue<std::string>("name") == "label") {
+    if (outputs->getObject(i)->getValue<std::string>("name") == "class") {
       auto data = outputs->getObject(i)->getArray("data");
       for (unsigned k = 0; k < data->size(); ++k) {
-        out.push_back(data->getElement<int>(k));
+        out.push_back(data->getElement<std::string>(k));
       }
     }
   }
   return out;
 }
 
-/// The "label" of each row of an MLflow answer ({"predictions": [{"label": ..}, ..]} or
-/// {"predictions": {"label": [..]}}).
-std::vector<int> mlflowLabels(const std::string& body) {
-  std::vector<int> out;
+/// The "class" of each row of an MLflow answer ({"predictions": [{"class": ..}, ..]} or
+/// {"predictions": {"class": [..]}}).
+std::vector<std::string> mlflowClasses(const std::string& body) {
+  std::vector<std::string> out;
   auto object = parse(body);
   if (auto list = object->getArray("predictions")) {
     for (unsigned i = 0; i < list->size(); ++i) {
-      out.push_back(list->getObject(i)->getValue<int>("label"));
+      out.push_back(list->getObject(i)->getValue<std::string>("class"));
     }
   } else if (auto columns = object->getObject("predictions")) {
-    auto labels = columns->getArray("label");
-    for (unsigned i = 0; labels && i < labels->size(); ++i) {
-      out.push_back(labels->getElement<int>(i));
+    auto classes = columns->getArray("class");
+    for (unsigned i = 0; classes && i < classes->size(); ++i) {
+      out.push_back(classes->getElement<std::string>(i));
     }
   }
   return out;
 }
 
-double accuracy(const std::vector<int>& labels, const std::vector<PumpRow>& rows) {
+double accuracy(const std::vector<std::string>& classes, const std::vector<PumpRow>& rows) {
   std::size_t right = 0;
-  for (std::size_t i = 0; i < rows.size() && i < labels.size(); ++i) {
-    right += kStates[static_cast<std::size_t>(labels[i])] == rows[i].state ? 1 : 0;
+  for (std::size_t i = 0; i < rows.size() && i < classes.size(); ++i) {
+    right += classes[i] == rows[i].state ? 1 : 0;
   }
   return static_cast<double>(right) / static_cast<double>(rows.size());
 }
@@ -217,7 +217,7 @@ TEST_F(PipelineTest, ServedRawRowsGetWhatTheEvaluationCounted) {
   const auto p = static_cast<std::uint16_t>(port);
   std::smatch found;
   const std::string log = server.err();
-  ASSERT_TRUE(std::regex_search(log, found, std::regex("accuracy=([0-9.]+)"))) << log;
+  ASSERT_TRUE(std::regex_search(log, found, std::regex(" accuracy=([0-9.]+) macro_f1"))) << log;
   const double evaluated = std::stod(found[1]);
   EXPECT_GT(evaluated, 0.8) << "the readings tell the states apart once scaled";
   EXPECT_THAT(log, ::testing::HasSubstr("registered pump_state version 1"));
@@ -231,14 +231,14 @@ TEST_F(PipelineTest, ServedRawRowsGetWhatTheEvaluationCounted) {
 
   HttpReply oip = httpCall(p, "POST", "/v2/models/pump_state/infer", oipRequest(test_rows_));
   ASSERT_EQ(oip.status, 200) << oip.body;
-  const std::vector<int> labels = oipLabels(oip.body);
+  const std::vector<std::string> labels = oipClasses(oip.body);
   ASSERT_EQ(labels.size(), test_rows_.size()) << oip.body;
   EXPECT_NEAR(accuracy(labels, test_rows_), evaluated, 1e-4)
       << "serving answers what job.evaluate counted on the same raw rows";
 
   HttpReply mlflow = httpCall(p, "POST", "/invocations", mlflowRequest(test_rows_));
   ASSERT_EQ(mlflow.status, 200) << mlflow.body;
-  EXPECT_EQ(mlflowLabels(mlflow.body), labels) << mlflow.body;
+  EXPECT_EQ(mlflowClasses(mlflow.body), labels) << mlflow.body;
 
   // A vendor never seen in training encodes as zeros (unknown: zeros), not an error; a missing
   // input is a 400 naming it.
@@ -269,8 +269,32 @@ TEST_F(PipelineTest, ServedRawRowsGetWhatTheEvaluationCounted) {
   HttpReply replay = httpCall(static_cast<std::uint16_t>(port2), "POST",
                               "/v2/models/pump_state/infer", oipRequest(test_rows_));
   ASSERT_EQ(replay.status, 200) << replay.body;
-  EXPECT_EQ(oipLabels(replay.body), labels);
+  EXPECT_EQ(oipClasses(replay.body), labels);
   EXPECT_EQ(again.stop(), 0) << again.err();
+
+  // Fine-tuning starts from the registered pipeline's weights and registers its lineage.
+  const fs::path tune = temp_.path() / "finetune.yaml";
+  std::ofstream(tune) << "nodes:\n"
+                         "  store: {type: storage.sqlite, path: "
+                      << (temp_.path() / "store.db").string()
+                      << "}\n"
+                         "  train_rows: {type: dataset.csv, path: train.csv, label: state}\n"
+                         "  fill: {type: transform.impute, strategy: median, indicator: true}\n"
+                         "  vendors: {type: transform.onehot, unknown: zeros}\n"
+                         "  scale: {type: transform.standardize}\n"
+                         "  pump_state: {type: model.softmax, preprocess: [fill, vendors, scale]}\n"
+                         "  sgd: {type: optimizer.sgd, learning_rate: 0.01}\n"
+                         "  train: {type: job.train, model: pump_state, dataset: train_rows,\n"
+                         "          optimizer: sgd, epochs: 1, seed: 8, storage: store,\n"
+                         "          init_from: pump_state/1}\n";
+  auto tuned = aimass::testing::runAimass(temp_.path(), {"run", tune.string()});
+  ASSERT_EQ(tuned.code, 0) << tuned.err;
+  EXPECT_THAT(tuned.err, ::testing::HasSubstr("registered pump_state version 2"));
+  auto shown = aimass::testing::runAimass(
+      temp_.path(), {"models", "show", "pump_state/2", "--storage",
+                     "sqlite://" + (temp_.path() / "store.db").string()});
+  EXPECT_THAT(shown.out, ::testing::HasSubstr("pump_state/1")) << shown.out << shown.err;
+  EXPECT_THAT(shown.out, ::testing::HasSubstr("model.pipeline")) << shown.out;
 }
 
 TEST_F(PipelineTest, TextColumnsWithoutAnEncoderAreRefusedByName) {
@@ -279,6 +303,28 @@ TEST_F(PipelineTest, TextColumnsWithoutAnEncoderAreRefusedByName) {
   EXPECT_NE(result.code, 0);
   EXPECT_THAT(result.err, ::testing::HasSubstr("text columns [vendor] remain"));
   EXPECT_THAT(result.err, ::testing::HasSubstr("transform.onehot"));
+}
+
+TEST_F(PipelineTest, DataThatNeedsPreprocessingIsRefusedWithWhatToAdd) {
+  // Text columns and no preprocessing at all.
+  auto text = aimass::testing::runAimass(
+      temp_.path(), {"run", writeConfig("  pump_state: {type: model.softmax}\n").string()});
+  EXPECT_NE(text.code, 0);
+  EXPECT_THAT(text.err, ::testing::HasSubstr("dataset 'train_rows' has text columns (vendor)"));
+  EXPECT_THAT(text.err, ::testing::HasSubstr("transform.onehot"));
+  // Gaps in the numbers and nothing that fills them: the first NaN loss names the gap.
+  const fs::path gaps = temp_.path() / "gaps.yaml";
+  std::ofstream(gaps) << "nodes:\n"
+                         "  rows: {type: dataset.csv, path: train.csv, label: state,\n"
+                         "         columns: [pressure_kpa, vibration_g]}\n"
+                         "  pump_state: {type: model.softmax}\n"
+                         "  sgd: {type: optimizer.sgd, learning_rate: 0.05}\n"
+                         "  train: {type: job.train, model: pump_state, dataset: rows,\n"
+                         "          optimizer: sgd, epochs: 1, batch_size: 900}\n";
+  auto missing = aimass::testing::runAimass(temp_.path(), {"run", gaps.string()});
+  EXPECT_NE(missing.code, 0);
+  EXPECT_THAT(missing.err, ::testing::HasSubstr("the data has missing values (row "));
+  EXPECT_THAT(missing.err, ::testing::HasSubstr("transform.impute"));
 }
 
 TEST_F(PipelineTest, ATransformServesOneModelOnly) {
