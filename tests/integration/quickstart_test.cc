@@ -180,8 +180,9 @@ Reply request(Poco::Net::HTTPClientSession& session, const std::string& method,
 }
 
 struct Row {
-  std::vector<std::string> features;  // as written in the request
+  std::vector<std::string> features;  // as written in the request ("null" for a gap)
   std::string label;
+  std::vector<std::pair<std::string, std::string>> text;  // text columns: name, value
 };
 
 /// The first `count` Fashion-MNIST test images (pixels / 255, as the config's normalize: scale)
@@ -215,20 +216,29 @@ std::vector<Row> readFashionTest(std::size_t count) {
   return rows;
 }
 
+/// configs/data/pumps_field.csv as a client sends it: the four readings (an empty one as
+/// null), the vendor as a text column, the state as the label.
 std::vector<Row> readPumps() {
-  std::ifstream in(kSourceDir / "configs" / "data" / "pumps.csv");
+  std::ifstream in(kSourceDir / "configs" / "data" / "pumps_field.csv");
   std::vector<Row> rows;
   std::string line;
-  std::getline(in, line);  // header
+  std::getline(in, line);  // pressure_kpa,temperature_c,vibration_g,flow_lpm,vendor,state
   while (std::getline(in, line)) {
-    std::stringstream fields(line);
-    Row row;
+    std::vector<std::string> fields;
+    std::stringstream cells(line);
     std::string field;
-    while (std::getline(fields, field, ',')) {
-      row.features.push_back(field);
+    while (std::getline(cells, field, ',')) {
+      fields.push_back(field);
     }
-    row.label = row.features.back();
-    row.features.pop_back();
+    if (fields.size() == 5) {
+      fields.insert(fields.begin() + 4, "");  // getline drops nothing but a trailing gap
+    }
+    Row row;
+    for (std::size_t i = 0; i < 4; ++i) {
+      row.features.push_back(fields[i].empty() ? "null" : fields[i]);
+    }
+    row.text.emplace_back("vendor", fields[4]);
+    row.label = fields[5];
     rows.push_back(row);
   }
   return rows;
@@ -245,9 +255,18 @@ std::string inferBody(const std::vector<Row>& rows, std::size_t begin, std::size
     }
     data += (data.empty() ? "" : ",") + (nested ? "[" + row + "]" : row);
   }
+  std::string text;
+  for (std::size_t c = 0; c < rows[begin].text.size(); ++c) {
+    std::string values;
+    for (std::size_t i = begin; i < end; ++i) {
+      values += (values.empty() ? "\"" : ",\"") + rows[i].text[c].second + "\"";
+    }
+    text += R"(,{"name":")" + rows[begin].text[c].first + R"(","datatype":"BYTES","shape":[)" +
+            std::to_string(end - begin) + R"(],"data":[)" + values + "]}";
+  }
   return R"({"inputs":[{"name":"input","datatype":"FP32","shape":[)" + std::to_string(end - begin) +
-         "," + std::to_string(rows[begin].features.size()) + R"(],"data":[)" + data +
-         R"(]}],"outputs":[{"name":"class"}]})";
+         "," + std::to_string(rows[begin].features.size()) + R"(],"data":[)" + data + "]}" + text +
+         R"(],"outputs":[{"name":"class"}]})";
 }
 
 std::vector<std::string> predictedClasses(const std::string& body) {
@@ -456,20 +475,22 @@ TEST_F(CsvClassifierTest, ValidateAcceptsTheConfig) {
 
 TEST_F(CsvClassifierTest, TrainsOnTheCsvFileServesAndStops) {
   const auto rows = readPumps();
-  ASSERT_EQ(rows.size(), 300u);
+  ASSERT_EQ(rows.size(), 600u);
   auto server = startServing(kCsvClassifier, std::chrono::seconds(120));
   ASSERT_NE(server, nullptr);
   Poco::Net::HTTPClientSession session("127.0.0.1", port_);
   session.setTimeout(Poco::Timespan(30, 0));
 
-  // The trained model gets at least 90% of the rows right, alone or in batches.
+  // The raw rows, gaps and vendor names as in the file: the model's own preprocessing gets at
+  // least 75% of them right (the most frequent state is 38.5%; unscaled, a softmax trained
+  // this way stays below 45%), alone or in batches.
   const std::size_t correct = countCorrect(session, "pump_state", rows, 75);
-  EXPECT_GE(correct, 270u) << "accuracy " << correct << "/300";
+  EXPECT_GE(correct, 450u) << "accuracy " << correct << "/600";
   checkClientErrors(session, "pump_state", rows);
   EXPECT_NE(server->output().find("epoch 30/30"), std::string::npos) << server->output();
   stop(*server);
 
-  EXPECT_TRUE(storeHoldsArtifact("model.softmax")) << "no model.softmax artifact under " << work_;
+  EXPECT_TRUE(storeHoldsArtifact("model.pipeline")) << "no model.pipeline artifact under " << work_;
   auto [code, listed] = listModels(kCsvClassifier);
   EXPECT_EQ(code, 0) << listed;
   EXPECT_THAT(listed, ::testing::ContainsRegex("pump_state +1 +1 "));
@@ -494,7 +515,7 @@ int connectSmallWindow(Poco::UInt16 port) {
 
 TEST_F(CsvClassifierTest, SigtermStopsAcceptingAndFinishesTheRequestInFlight) {
   const auto rows = readPumps();
-  ASSERT_EQ(rows.size(), 300u);
+  ASSERT_EQ(rows.size(), 600u);
   auto server = startServing(kCsvClassifier, std::chrono::seconds(120));
   ASSERT_NE(server, nullptr);
   // 200 000 rows with every output: an answer of over 9 MiB, more than the socket buffers

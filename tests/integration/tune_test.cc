@@ -50,8 +50,9 @@ class Workspace {
               "nodes:\n"
               "  store: {type: storage.fs, path: store, fsync: false}\n"
               "  pumps: {type: dataset.csv, path: '" + csv +
-                  "', label: state, normalize: standardize}\n"
-                  "  net: {type: model.mlp, hidden: [16]}\n"
+                  "', label: state}\n"
+                  "  scale: {type: transform.standardize}\n"
+                  "  net: {type: model.mlp, hidden: [16], preprocess: [scale]}\n"
                   "  adam: {type: optimizer.adam, learning_rate: 0.01}\n"
                   "  sgd: {type: optimizer.sgd, learning_rate: 0.05}\n"
                   "  train: {type: job.train, model: net, dataset: pumps, optimizer: adam, "
@@ -338,20 +339,20 @@ TEST(TuneJob, SpaceErrorsNameTheirPlace) {
   Result r = w.run({"validate", config});
   EXPECT_EQ(r.code, 2);
   const std::string file = (w.dir() / "bad.yaml").string();
-  EXPECT_THAT(r.err, HasSubstr(file + ":16:7: error: space key 'adam.learning_rat': "
+  EXPECT_THAT(r.err, HasSubstr(file + ":17:7: error: space key 'adam.learning_rat': "
                                       "optimizer.adam has no parameter 'learning_rat'"));
   EXPECT_THAT(r.err, HasSubstr("did you mean 'learning_rate'?"));
-  EXPECT_THAT(r.err, HasSubstr(file + ":17:7: error: space key 'nett.hidden' names an unknown "
+  EXPECT_THAT(r.err, HasSubstr(file + ":18:7: error: space key 'nett.hidden' names an unknown "
                                       "node 'nett'"));
-  EXPECT_THAT(r.err, HasSubstr(file + ":18:34: error: parameter 'hidden' of node 'net' must be "
+  EXPECT_THAT(r.err, HasSubstr(file + ":19:34: error: parameter 'hidden' of node 'net' must be "
                                       "an integer, but is 'oops'"));
-  EXPECT_THAT(r.err, HasSubstr(file + ":19:28: error: parameter 'epochs' of node 'train' must "
+  EXPECT_THAT(r.err, HasSubstr(file + ":20:28: error: parameter 'epochs' of node 'train' must "
                                       "be at least 1, but is 0"));
-  EXPECT_THAT(r.err, HasSubstr(file + ":20:28: error: space key 'adam.learning_rate': uniform "
+  EXPECT_THAT(r.err, HasSubstr(file + ":21:28: error: space key 'adam.learning_rate': uniform "
                                       "needs LOW < HIGH, got [0.1, 0.01]"));
-  EXPECT_THAT(r.err, HasSubstr(file + ":21:50: error: space key 'train.batch_size': when names "
+  EXPECT_THAT(r.err, HasSubstr(file + ":22:50: error: space key 'train.batch_size': when names "
                                       "'net.hidden', which is not an earlier choice"));
-  EXPECT_THAT(r.err, HasSubstr(file + ":22:7: error: space key 'sgd.momentum': node 'sgd' is "
+  EXPECT_THAT(r.err, HasSubstr(file + ":23:7: error: space key 'sgd.momentum': node 'sgd' is "
                                       "not used by the trial job"));
   EXPECT_THAT(r.err, HasSubstr("7 errors in " + file));
 }
