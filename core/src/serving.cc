@@ -21,6 +21,7 @@
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "aimass/tensor_names.h"
+#include "pipeline/pipeline_node.h"
 #include "prometheus_text.h"
 #include "sequence_store.h"
 #include "serving_feedback.h"
@@ -1467,29 +1468,15 @@ Status ServingRuntime::setFeedbackStorage(std::shared_ptr<Storage> storage) {
 }
 
 ModelFactory typeRegistryModelFactory(const TypeRegistry& registry, Host& host) {
-  return [&registry, &host](const std::string& type) -> Expected<std::shared_ptr<Model>> {
-    if (registry.find(type) == nullptr) {
-      return notFound("no plugin offers the model type '" + type + "'");
+  // A model to load a saved version into: its parameters at their defaults, checked as a
+  // configuration's would be.
+  NodeMaker make = defaultNodeMaker(registry, host);
+  return [make = std::move(make)](const std::string& type) -> Expected<std::shared_ptr<Model>> {
+    AIMASS_ASSIGN_OR_RETURN(std::shared_ptr<Node> node, make(type));
+    if (node->kind() != NodeKind::kModel) {
+      return invalidArgument("'" + type + "' is not a model type");
     }
-    // A model to load a saved version into: its parameters at their defaults, checked as a
-    // configuration's would be.
-    NodeDecl decl;
-    decl.name = "serving:" + type;
-    decl.type = type;
-    decl.where.file = "serving";
-    decl.type_where = decl.where;
-    Diagnostics diagnostics;
-    auto config = validateNode(decl, registry, host, diagnostics);
-    if (!config) {
-      return invalidArgument(
-          "cannot make a '" + type + "' to load a saved model into: " +
-          (diagnostics.empty() ? std::string("invalid parameters") : diagnostics.front().message));
-    }
-    auto node = registry.instantiate(*config, NodeKind::kModel);
-    if (!node.ok()) {
-      return node.status();
-    }
-    return std::static_pointer_cast<Model>(std::move(node).value());
+    return std::static_pointer_cast<Model>(std::move(node));
   };
 }
 

@@ -13,14 +13,6 @@
 namespace aimass::core {
 namespace {
 
-std::string joinedNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) {
-    out += (out.empty() ? "" : ", ") + name;
-  }
-  return out;
-}
-
 void putText(ByteWriter& out, std::string_view text) {
   out.u64(text.size());
   out.bytes(text);

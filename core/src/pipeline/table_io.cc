@@ -11,14 +11,6 @@
 namespace aimass::core {
 namespace {
 
-std::string joinedNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) {
-    out += (out.empty() ? "" : ", ") + name;
-  }
-  return out;
-}
-
 /// The columns of a text input of `rows` rows: [rows] or [rows, 1].
 bool textShapeFits(const Tensor& t) {
   return t.dtype() == DType::kBytes &&
@@ -39,6 +31,14 @@ Tensor interleave(const std::vector<const std::vector<std::string>*>& columns, s
 }
 
 }  // namespace
+
+std::string joinedNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
 
 Expected<TableColumns> rawColumns(const DatasetSchema& schema) {
   if (schema.feature_dtype != DType::kFloat32) {
