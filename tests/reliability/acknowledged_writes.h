@@ -63,8 +63,7 @@ class AcknowledgedWrites {
       parsed = false;
     }
     if (!parsed) {
-      ADD_FAILURE() << "registry_crash_worker sent a line the test does not know: '" << line
-                    << "'";
+      ADD_FAILURE() << "registry_crash_worker sent a line the test does not know: '" << line << "'";
       return false;
     }
     in_flight_.clear();
@@ -99,11 +98,11 @@ class AcknowledgedWrites {
       auto found = registry.getAlias(model, alias);
       // A rollback in flight may have moved the alias to any earlier target, a promote in
       // flight to its own.
-      const bool moving =
-          in_flight_.size() >= 3 && in_flight_[1] == model && in_flight_[2] == alias &&
-          (in_flight_[0] == "rollback" ||
-           (in_flight_[0] == "promote" && in_flight_.size() == 4 && found.ok() &&
-            std::to_string(found->version) == in_flight_[3]));
+      const bool moving = in_flight_.size() >= 3 && in_flight_[1] == model &&
+                          in_flight_[2] == alias &&
+                          (in_flight_[0] == "rollback" ||
+                           (in_flight_[0] == "promote" && in_flight_.size() == 4 && found.ok() &&
+                            std::to_string(found->version) == in_flight_[3]));
       if (!found.ok()) {
         if (!deleting(model, it->second)) {
           ADD_FAILURE() << where << ": acknowledged alias " << model << "@" << alias << " -> "
@@ -177,9 +176,9 @@ class AcknowledgedWrites {
     }
   }
 
-  std::map<VersionKey, std::string> versions_;                      // -> artifact key
+  std::map<VersionKey, std::string> versions_;                           // -> artifact key
   std::map<std::pair<std::string, std::string>, std::int64_t> aliases_;  // -> version
-  std::map<VersionKey, std::string> stages_;                        // -> the "stage" tag
+  std::map<VersionKey, std::string> stages_;                             // -> the "stage" tag
   std::vector<std::string> in_flight_;  // the change in flight, its kind first; empty: none
   int registrations_ = 0;
   int alias_moves_ = 0;

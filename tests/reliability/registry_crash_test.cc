@@ -411,15 +411,21 @@ class AcknowledgedWritesCheck : public ::testing::Test {
     ASSERT_EQ(registry().registerVersion("alpha", info).value().version, 1);
     ASSERT_TRUE(registry().promote("alpha", "champion", 1).ok());
     ASSERT_TRUE(registry().setTags("alpha", 1, {{"stage", "7"}}, {}).ok());
-    for (const char* line : {"ready", "begin register alpha",
-                             "version alpha 1 models/alpha/artifacts/1.aimass",
-                             "begin promote alpha champion 1", "alias alpha champion 1",
-                             "begin tag alpha 1 7", "tag alpha 1 7"}) {
+    for (const char* line :
+         {"ready", "begin register alpha", "version alpha 1 models/alpha/artifacts/1.aimass",
+          "begin promote alpha champion 1", "alias alpha champion 1", "begin tag alpha 1 7",
+          "tag alpha 1 7"}) {
       ASSERT_TRUE(acknowledged_.apply(line)) << line;
     }
     ASSERT_EQ(acknowledged_.checkAndSettle(registry(), "set-up"), 2u);  // version, alias
   }
   ModelRegistry registry() { return ModelRegistry(*store_); }
+  /// Registers version 2 of alpha (on the same artifact), unknown to acknowledged_.
+  void registerUnacknowledgedVersion() {
+    NewModelVersion info;
+    info.artifact_key = "models/alpha/artifacts/1.aimass";
+    ASSERT_EQ(registry().registerVersion("alpha", info).value().version, 2);
+  }
 
   TempDir dir_;
   std::unique_ptr<FsStorage> store_;
@@ -439,9 +445,7 @@ TEST_F(AcknowledgedWritesCheck, SeesALostVersionAndAlias) {
 }
 
 TEST_F(AcknowledgedWritesCheck, SeesAMovedAliasAndAChangedTag) {
-  NewModelVersion info;
-  info.artifact_key = "models/alpha/artifacts/1.aimass";
-  ASSERT_TRUE(registry().registerVersion("alpha", info).ok());
+  registerUnacknowledgedVersion();
   ASSERT_TRUE(registry().promote("alpha", "champion", 2).ok());
   EXPECT_NONFATAL_FAILURE(acknowledged_.checkAndSettle(registry(), "here"),
                           "here: alpha@champion points at 2, acknowledged 1");
@@ -451,9 +455,7 @@ TEST_F(AcknowledgedWritesCheck, SeesAMovedAliasAndAChangedTag) {
 }
 
 TEST_F(AcknowledgedWritesCheck, AllowsOnlyTheChangeInFlight) {
-  NewModelVersion info;
-  info.artifact_key = "models/alpha/artifacts/1.aimass";
-  ASSERT_TRUE(registry().registerVersion("alpha", info).ok());
+  registerUnacknowledgedVersion();
   // A promote in flight may land; a different target may not.
   ASSERT_TRUE(acknowledged_.apply("begin promote alpha champion 2"));
   ASSERT_TRUE(registry().promote("alpha", "champion", 2).ok());

@@ -493,9 +493,8 @@ Expected<std::string> SqliteStorage::pragma(std::string_view name) const {
   }
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   std::string value;
-  Status status = run("reading PRAGMA " + std::string(name), [&] {
-    *session << "PRAGMA " + std::string(name), into(value), now;
-  });
+  Status status = run("reading PRAGMA " + std::string(name),
+                      [&] { *session << "PRAGMA " + std::string(name), into(value), now; });
   if (!status.ok()) {
     return status;
   }

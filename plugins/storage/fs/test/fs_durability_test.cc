@@ -81,9 +81,9 @@ TEST_F(FsDurability, PutWritesATempFileFlushesItRenamesItThenFlushesTheFolder) {
 TEST_F(FsDurability, NewFoldersAreFlushedIntoTheirParentsBeforeTheRename) {
   watch();
   ASSERT_TRUE(store_->put("x/y/z", "v").ok());
-  EXPECT_EQ(trace(), (Trace{"write tmp/#1", "fsync tmp/#1", "mkdir data/x", "fsync data",
-                            "mkdir data/x/y", "fsync data/x", "rename tmp/#1 -> data/x/y/z.val",
-                            "fsync data/x/y"}));
+  EXPECT_EQ(trace(),
+            (Trace{"write tmp/#1", "fsync tmp/#1", "mkdir data/x", "fsync data", "mkdir data/x/y",
+                   "fsync data/x", "rename tmp/#1 -> data/x/y/z.val", "fsync data/x/y"}));
 }
 
 TEST_F(FsDurability, StreamedBlobsCompareAndSetAndRemoveFlushTheSameWay) {
@@ -154,7 +154,8 @@ TEST_F(FsDurability, AFailedWriteOrRenameIsAnErrorAndKeepsThePreviousValue) {
   fail("rename", "tmp/", EIO);
   Status renamed = store_->put("a", "new");
   EXPECT_EQ(renamed.code(), StatusCode::kInternal);
-  EXPECT_NE(renamed.message().find("renaming"), std::string::npos) << renamed.toString();
+  EXPECT_NE(renamed.message().find("storing 'a': renaming"), std::string::npos)
+      << renamed.toString();
   EXPECT_EQ(trace(), (Trace{"write tmp/#1 !", "unlink tmp/#1", "write tmp/#2", "fsync tmp/#2",
                             "rename tmp/#2 -> data/a.val !", "unlink tmp/#2"}));
   EXPECT_EQ(store_->get("a").value(), "old");

@@ -55,7 +55,8 @@ std::string pathOfFd(int fd) {
   return n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string();
 }
 
-/// Records the call when `path` is under the watched folder (the caller checked `watching`); true when the fault says to fail it (errno is set).
+/// Records the call when `path` is under the watched folder (the caller checked `watching`); true
+/// when the fault says to fail it (errno is set).
 bool intercept(const char* op, const std::string& path, const std::string& to = "") {
   State& s = state();
   std::lock_guard lock(s.mutex);
@@ -71,6 +72,14 @@ bool intercept(const char* op, const std::string& path, const std::string& to = 
   if (!repeat) s.calls.push_back(Call{.op = op, .path = path, .to = to, .failed = fail});
   if (fail) errno = s.fault->error;
   return fail;
+}
+
+/// fsync or fdatasync: `next` is the C library's.
+int flush(const char* op, int fd, int (*next)(int)) {
+  if (watching.load(std::memory_order_acquire) && intercept(op, pathOfFd(fd))) {
+    return -1;
+  }
+  return next(fd);
 }
 
 }  // namespace
@@ -117,20 +126,12 @@ ssize_t write(int fd, const void* buffer, size_t n) {
 
 int fsync(int fd) {
   static const auto next = faults::real<int (*)(int)>("fsync");
-  if (faults::watching.load(std::memory_order_acquire) &&
-      faults::intercept("fsync", faults::pathOfFd(fd))) {
-    return -1;
-  }
-  return next(fd);
+  return faults::flush("fsync", fd, next);
 }
 
 int fdatasync(int fd) {
   static const auto next = faults::real<int (*)(int)>("fdatasync");
-  if (faults::watching.load(std::memory_order_acquire) &&
-      faults::intercept("fdatasync", faults::pathOfFd(fd))) {
-    return -1;
-  }
-  return next(fd);
+  return faults::flush("fdatasync", fd, next);
 }
 
 int rename(const char* from, const char* to) noexcept {
