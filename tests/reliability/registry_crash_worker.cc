@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // Makes registry changes on a store, one after another, until it is killed:
-//   registry_crash_worker sqlite|fs PATH SEED
+//   registry_crash_worker sqlite|fs PATH SEED ACK_FD
 // registry_crash_test kills it with SIGKILL at random points and checks the store after each
 // kill. Every change is one the registry must make all-or-nothing: saving and registering a
 // model version (with its dataset), promoting and rolling back aliases, deleting versions
-// (forced or not), setting tags and collecting garbage. Prints "ready" once the store is open.
+// (forced or not), setting tags and collecting garbage.
+//
+// It reports to the parent on the pipe ACK_FD, one line per write() (shorter than PIPE_BUF, so a
+// kill never leaves half a line): "ready" once the store is open; "begin <change>" before each
+// change; and, once the registry returned success, what the store now holds for certain
+// (acknowledged_writes.h describes the lines). A change without its acknowledgement is the one
+// the kill interrupted, or one refused as expected (which changes nothing).
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,14 +45,24 @@ int fail(const std::string& what, const Status& status) {
   return 1;
 }
 
+/// Writes one line to the parent in one write(); exits when the pipe is gone (the parent died).
+void tell(int fd, const std::string& line) {
+  const std::string text = line + "\n";
+  if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    std::fprintf(stderr, "registry_crash_worker: cannot report to the parent\n");
+    std::_Exit(3);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: registry_crash_worker sqlite|fs PATH SEED\n");
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: registry_crash_worker sqlite|fs PATH SEED ACK_FD\n");
     return 2;
   }
   const std::string backend = argv[1];
+  const int ack = std::atoi(argv[4]);
   std::unique_ptr<Storage> storage;
   if (backend == "sqlite") {
     auto opened = aimass::plugins::storage::SqliteStorage::create(argv[2], 10000);
@@ -55,8 +73,7 @@ int main(int argc, char** argv) {
     if (!opened.ok()) return fail("opening " + std::string(argv[2]), opened.status());
     storage = std::move(opened).value();
   }
-  std::printf("ready\n");
-  std::fflush(stdout);
+  tell(ack, "ready");
 
   std::mt19937_64 rng(std::strtoull(argv[3], nullptr, 10));
   auto pick = [&](std::uint64_t n) { return rng() % n; };
@@ -77,6 +94,7 @@ int main(int argc, char** argv) {
       case 0:
       case 1:
       case 2: {  // train-and-register: dataset version, streamed artifact, model version
+        tell(ack, "begin register " + model);
         NewDatasetVersion data;
         data.type = "dataset.synthetic";
         data.sha256 = Sha256::of("content " + std::to_string(pick(4)));
@@ -108,33 +126,49 @@ int main(int argc, char** argv) {
         info.metrics = {{"loss", static_cast<double>(pick(1000)) / 1000}};
         auto registered = models.registerVersion(model, info);
         if (!registered.ok()) return fail("registering " + key, registered.status());
+        tell(ack, "version " + model + " " + std::to_string(registered->version) + " " + key);
         break;
       }
       case 3:
         if (some_version > 0) {
+          const std::string target = std::to_string(some_version);
+          tell(ack, "begin promote " + model + " " + alias + " " + target);
           auto moved = models.promote(model, alias, some_version);
           if (!expected(moved.status())) return fail("promoting", moved.status());
+          if (moved.ok()) tell(ack, "alias " + model + " " + alias + " " + target);
         }
         break;
       case 4: {
+        tell(ack, "begin rollback " + model + " " + alias);
         auto moved = models.rollback(model, alias);
         if (!expected(moved.status())) return fail("rolling back", moved.status());
+        if (moved.ok()) {
+          tell(ack, "alias " + model + " " + alias + " " + std::to_string(moved->version));
+        }
         break;
       }
       case 5:
         if (some_version > 0) {
+          const std::string target = std::to_string(some_version);
+          tell(ack, "begin delete " + model + " " + target);
           Status deleted = models.deleteVersion(model, some_version, pick(2) == 0);
           if (!expected(deleted)) return fail("deleting", deleted);
+          if (deleted.ok()) tell(ack, "deleted " + model + " " + target);
         }
         break;
       case 6:
         if (some_version > 0) {
-          auto tagged =
-              models.setTags(model, some_version, {{"stage", std::to_string(pick(100))}}, {});
+          const std::string change =
+              model + " " + std::to_string(some_version) + " " + std::to_string(pick(100));
+          tell(ack, "begin tag " + change);
+          const std::string stage = change.substr(change.rfind(' ') + 1);
+          auto tagged = models.setTags(model, some_version, {{"stage", stage}}, {});
           if (!expected(tagged.status())) return fail("tagging", tagged.status());
+          if (tagged.ok()) tell(ack, "tag " + change);
         }
         break;
       default: {
+        tell(ack, "begin collect");
         auto collected = models.collectGarbage(false, 0);
         if (!collected.ok()) return fail("collecting garbage", collected.status());
         break;

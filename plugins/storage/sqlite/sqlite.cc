@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -480,6 +481,24 @@ Status SqliteStorage::integrityCheck() const {
     }
     return dataLoss("sqlite:" + path_.string() + ": integrity check failed: " + joined);
   });
+}
+
+Expected<std::string> SqliteStorage::pragma(std::string_view name) const {
+  const bool valid = !name.empty() && name.size() <= 64 &&
+                     std::all_of(name.begin(), name.end(),
+                                 [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+  if (!valid) {
+    return invalidArgument("sqlite:" + path_.string() + ": '" + std::string(name) +
+                           "' is not a pragma name (1..64 of [a-z_])");
+  }
+  AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
+  std::string value;
+  Status status = run("reading PRAGMA " + std::string(name),
+                      [&] { *session << "PRAGMA " + std::string(name), into(value), now; });
+  if (!status.ok()) {
+    return status;
+  }
+  return value;
 }
 
 /// Streams chunks into blob_chunks under a fresh upload id (auto-committed one chunk at a time,

@@ -81,6 +81,11 @@ class SqliteStorage final : public Storage {
   Expected<int> schemaVersion() const;
   /// Runs `PRAGMA integrity_check`; kDataLoss with SQLite's report when it is not "ok".
   Status integrityCheck() const;
+  /// The value of `PRAGMA <name>` on a connection of the pool, as text: "journal_mode" is "wal",
+  /// "synchronous" is "1" (NORMAL). Every connection is opened with the same settings; tests
+  /// read them here because the durability promised above rests on them. kInvalidArgument for
+  /// a name that is not 1..64 of [a-z_].
+  Expected<std::string> pragma(std::string_view name) const;
 
   /// A connection borrowed from the pool; returned to it when destroyed.
   class Lease;

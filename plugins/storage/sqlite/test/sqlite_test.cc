@@ -75,6 +75,38 @@ TEST(SqliteStorageTest, CreatesFoldersUsesWalAndRecordsTheSchemaVersion) {
   EXPECT_EQ(again->get("k").value(), "v");
 }
 
+// The durability the README promises (a crash loses nothing committed, a power loss at most
+// the latest commits) rests on WAL and synchronous=NORMAL on every connection.
+TEST(SqliteStorageTest, EveryConnectionRunsWalWithSynchronousNormal) {
+  TempDir dir;
+  const fs::path file = dir.path() / "store.db";
+  auto storage = open(file);
+  ASSERT_NE(storage, nullptr);
+  EXPECT_EQ(storage->pragma("journal_mode").value(), "wal");
+  EXPECT_EQ(storage->pragma("synchronous").value(), "1") << "1 is NORMAL";
+  EXPECT_EQ(storage->pragma("busy_timeout").value(), "5000");
+  // A reader of a streamed blob holds the pool's one idle connection: the next call opens
+  // another, which must have the same settings.
+  auto writer = storage->openWrite("blob");
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->write("data").ok());
+  ASSERT_TRUE((*writer)->commit().ok());
+  auto reader = storage->openRead("blob");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(storage->pragma("synchronous").value(), "1");
+  EXPECT_EQ(storage->pragma("journal_mode").value(), "wal");
+  // WAL is a property of the file: a connection of someone else's sees it too.
+  Poco::Data::Session session("SQLite", file.string());
+  std::string mode;
+  session << "PRAGMA journal_mode", into(mode), now;
+  EXPECT_EQ(mode, "wal");
+  auto bad = storage->pragma("synchronous = OFF");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("'synchronous = OFF' is not a pragma name"),
+            std::string::npos)
+      << bad.status().toString();
+}
+
 TEST(SqliteStorageTest, MigratesAVersionOneDatabaseAndKeepsItsRecords) {
   TempDir dir;
   fs::path file = dir.path() / "old.db";
