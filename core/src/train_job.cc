@@ -26,6 +26,7 @@
 #include "train_callbacks/progress.h"
 #include "train_callbacks/run_tracking.h"
 #include "train_callbacks/schedule.h"
+#include "ensemble/ensemble_model.h"
 #include "pipeline/pipeline_node.h"
 #include "pipeline/table_io.h"
 #include "train_job_transfer.h"
@@ -51,6 +52,9 @@ void shuffleRows(std::vector<std::uint64_t>& rows, std::uint64_t seed) {
 /// validation rows). Data with text columns needs preprocessing that encodes them.
 Status fitPreprocessing(const TrainTargets& targets, std::span<const std::uint64_t> rows) {
   auto* pipeline = dynamic_cast<PreprocessedModel*>(targets.model.get());
+  if (pipeline == nullptr && dynamic_cast<EnsembleModel*>(targets.model.get()) != nullptr) {
+    return Status();  // its members, trained by it, preprocess (or refuse) the data themselves
+  }
   if (pipeline == nullptr) {
     const auto& text = targets.dataset->schema().string_feature_names;
     if (text.empty()) {

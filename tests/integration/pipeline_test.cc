@@ -297,6 +297,31 @@ TEST_F(PipelineTest, ServedRawRowsGetWhatTheEvaluationCounted) {
   EXPECT_THAT(shown.out, ::testing::HasSubstr("model.pipeline")) << shown.out;
 }
 
+// An ensemble whose members each have their own preprocessing takes the raw columns too.
+TEST_F(PipelineTest, AnEnsembleOfPreprocessedMembersServesRawRows) {
+  const fs::path config = writeConfig(
+      "  f2: {type: transform.impute, strategy: mean}\n"
+      "  v2: {type: transform.onehot, unknown: zeros}\n"
+      "  s2: {type: transform.standardize}\n"
+      "  linear: {type: model.softmax, preprocess: [fill, vendors, scale]}\n"
+      "  net: {type: model.mlp, hidden: [16], preprocess: [f2, v2, s2]}\n"
+      "  pump_state: {type: model.ensemble, members: [linear, net], method: soft_vote,\n"
+      "               optimizer: sgd, epochs: 20}\n");
+  AimassServer server(config.string());
+  const int port = server.waitForPort();
+  ASSERT_GT(port, 0) << server.err();
+  std::smatch found;
+  const std::string log = server.err();
+  ASSERT_TRUE(std::regex_search(log, found, std::regex(" accuracy=([0-9.]+) macro_f1"))) << log;
+  HttpReply oip = httpCall(static_cast<std::uint16_t>(port), "POST",
+                           "/v2/models/pump_state/infer", oipRequest(test_rows_));
+  ASSERT_EQ(oip.status, 200) << oip.body;
+  const std::vector<std::string> classes = oipClasses(oip.body);
+  EXPECT_NEAR(accuracy(classes, test_rows_), std::stod(found[1]), 1e-4);
+  EXPECT_GT(accuracy(classes, test_rows_), 0.8);
+  EXPECT_EQ(server.stop(), 0) << server.err();
+}
+
 TEST_F(PipelineTest, TextColumnsWithoutAnEncoderAreRefusedByName) {
   const fs::path config = writeConfig("  pump_state: {type: model.softmax, preprocess: [fill]}\n");
   auto result = aimass::testing::runAimass(temp_.path(), {"run", config.string()});

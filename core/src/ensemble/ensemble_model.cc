@@ -188,6 +188,23 @@ Status EnsembleModel::checkTasks(Fitted& fitted, bool trained) const {
   return Status();
 }
 
+namespace {
+
+/// Whether two models take the same inputs: names, types and shapes, in order.
+bool sameInputs(const std::vector<TensorSpec>& a, const std::vector<TensorSpec>& b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].dtype != b[i].dtype || a[i].shape != b[i].shape) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Status EnsembleModel::describe(Fitted& fitted) const {
   if (fitted.members.empty()) {
     return invalidArgument("model.ensemble has no members");
@@ -203,10 +220,15 @@ Status EnsembleModel::describe(Fitted& fitted) const {
       return invalidArgument("model.ensemble: " + name + " has other classes than " + first_name +
                              "; members must be trained on the same class list");
     }
-    if (schema.inputs.size() != 1 || schema.inputs.front().name != tensor_names::kInput ||
-        schema.inputs.front().shape != first.inputs.front().shape) {
+    if (!sameInputs(schema.inputs, first.inputs) || schema.inputs.empty() ||
+        schema.inputs.front().name != tensor_names::kInput) {
       return invalidArgument("model.ensemble: " + name + " takes other inputs than " + first_name +
-                             "; members must take the same 'input'");
+                             "; members must take the same inputs, an 'input' block first (with "
+                             "the same preprocessing inputs when they have preprocess:)");
+    }
+    if (settings_.passthrough && schema.inputs.size() != 1) {
+      return invalidArgument("model.ensemble: passthrough gives the meta model the members' "
+                             "'input' block, but " + name + " also takes text columns");
     }
     if (schema.outputs.empty() || schema.outputs.front().shape != first.outputs.front().shape) {
       return invalidArgument("model.ensemble: " + name + " gives other outputs than " + first_name);
@@ -224,7 +246,14 @@ Status EnsembleModel::predict(const TensorMap& inputs, TensorMap& outputs,
   if (!ready_) {
     return failedPrecondition("model.ensemble is not trained or loaded yet");
   }
-  auto input = featureInput("model.ensemble", inputs, fitted_.inputs.front().shape.back());
+  // Members with preprocessing take text columns beside the block of numbers; they check
+  // those themselves.
+  TensorMap block;
+  if (const Tensor* numbers = inputs.find(tensor_names::kInput)) {
+    block.set(std::string(tensor_names::kInput), *numbers);
+  }
+  auto input = featureInput("model.ensemble", fitted_.inputs.size() == 1 ? inputs : block,
+                            fitted_.inputs.front().shape.back());
   if (!input.ok()) {
     return input.status();
   }

@@ -11,6 +11,7 @@
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "ensemble/ensemble_model.h"
+#include "pipeline/table_io.h"
 #include "ensemble/subset_dataset.h"
 #include "train_job.h"
 
@@ -262,6 +263,8 @@ Status EnsembleModel::fitMeta(const Dataset& data, const Fitted& fitted, std::ui
       AIMASS_RETURN_IF_ERROR(data.read(rows, batch));
       TensorMap inputs;
       inputs.set(tensor_names::kInput, featureMatrix(batch));
+      setTextInputs(fitted.members.front().model->schema(), data.schema().string_feature_names,
+                    batch.strings, inputs);
       AIMASS_ASSIGN_OR_RETURN(auto outputs, predictMembers(fitted.members, fitted.task, inputs));
       Tensor features =
           stackFeatures(outputs, fitted.task,
@@ -356,6 +359,7 @@ Expected<double> EnsembleModel::trainingLoss(const Dataset& data) const {
     AIMASS_RETURN_IF_ERROR(data.read(rows, batch));
     TensorMap inputs, outputs;
     inputs.set(tensor_names::kInput, featureMatrix(batch));
+    setTextInputs(schema(), data.schema().string_feature_names, batch.strings, inputs);
     AIMASS_RETURN_IF_ERROR(predict(inputs, outputs, PredictOptions()));
     const Tensor& values = *outputs.find(name);
     const std::int64_t width = values.dim(1);
