@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+// The serving runtime's dynamic batching (core/src/serving.cc), without a frontend: which
+// requests share a Model::predict call, how every request gets back its own rows, what fails a
+// batch, and what dispatches one. A Gate holds the worker inside predict() so that the requests
+// behind it queue in a known order; no test depends on timing.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "runtime_test_fixture.h"
+
+namespace aimass::core::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class BatchingTest : public RuntimeTest {};
+
+TEST_F(BatchingTest, RequestsOfSeveralRowsShareOneBatchAndEachGetsItsOwnRows) {
+  auto model = std::make_shared<ScaleModel>(3, &gate_);
+  runtime_.add("scale", "1", model);
+  batchEverything(16);
+
+  gate_.close();
+  Answer& a = send("scale", rows({{0, 0}}));
+  ASSERT_TRUE(gate_.awaitWaiters(1));
+  Answer& b = send("scale", rows({{1, 2}, {3, 4}}));
+  ASSERT_TRUE(awaitPending("scale", 1));
+  Answer& c = send("scale", rows({{5, 6}, {7, 8}, {9, 10}}));
+  ASSERT_TRUE(awaitPending("scale", 2));
+  Answer& d = send("scale", rows({{11, 12}}));
+  ASSERT_TRUE(awaitPending("scale", 3));
+  gate_.open();
+  ASSERT_TRUE(awaitAnswers(4));
+
+  // The three queued requests went to the model as one batch of six rows.
+  EXPECT_THAT(model->calls(), ElementsAre(1, 6));
+  for (const Answer* answer : {&a, &b, &c, &d}) {
+    ASSERT_TRUE(answer->status.ok()) << answer->status.toString();
+  }
+  EXPECT_EQ(values(b, "y"), (std::vector<float>{3, 6, 9, 12}));
+  EXPECT_EQ(values(c, "y"), (std::vector<float>{15, 18, 21, 24, 27, 30}));
+  EXPECT_EQ(values(d, "y"), (std::vector<float>{33, 36}));
+  EXPECT_EQ(c.outputs.find("y")->shape(), (Shape{3, 2}));
+  EXPECT_EQ(c.outputs.find("version")->shape(), (Shape{3}));
+  EXPECT_EQ(c.outputs.find("text")->shape(), (Shape{3, 2}));
+  EXPECT_THAT(c.outputs.find("text")->strings(), ElementsAre("5", "v3", "7", "v3", "9", "v3"));
+  EXPECT_THAT(d.outputs.find("text")->strings(), ElementsAre("11", "v3"));
+
+  ModelStatistics stats = statisticsOf("scale");
+  EXPECT_EQ(stats.inference_count, 7u);
+  EXPECT_EQ(stats.execution_count, 2u);
+  EXPECT_EQ(stats.success.count, 4u);
+  EXPECT_EQ(stats.queue.count, 4u);
+  ASSERT_EQ(stats.batch_stats.size(), 2u);
+  EXPECT_EQ(stats.batch_stats[0].batch_size, 1);
+  EXPECT_EQ(stats.batch_stats[1].batch_size, 6);
+}
+
+TEST_F(BatchingTest, ARequestOfMoreRowsThanMaxBatchSizeRunsAloneAndTheQueueKeepsItsOrder) {
+  auto model = std::make_shared<ScaleModel>(2, &gate_);
+  runtime_.add("scale", "1", model);
+  batchEverything(4);
+
+  gate_.close();
+  send("scale", rows({{0, 0}}));
+  ASSERT_TRUE(gate_.awaitWaiters(1));
+  Answer& small_before = send("scale", rows({{1, 1}}));
+  ASSERT_TRUE(awaitPending("scale", 1));
+  Answer& large = send("scale", rows({{1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}}));
+  ASSERT_TRUE(awaitPending("scale", 2));
+  Answer& small_after = send("scale", rows({{2, 2}}));
+  ASSERT_TRUE(awaitPending("scale", 3));
+  gate_.open();
+  ASSERT_TRUE(awaitAnswers(4));
+
+  // The six rows do not fit beside another request, nor in max_batch_size: they run alone, and
+  // the request behind them is not moved ahead to join the one before.
+  EXPECT_THAT(model->calls(), ElementsAre(1, 1, 6, 1));
+  ASSERT_TRUE(large.status.ok()) << large.status.toString();
+  EXPECT_EQ(values(large, "y"), (std::vector<float>{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24}));
+  EXPECT_EQ(values(small_before, "y"), (std::vector<float>{2, 2}));
+  EXPECT_EQ(values(small_after, "y"), (std::vector<float>{4, 4}));
+}
+
+TEST_F(BatchingTest, RequestsThatCannotBeStackedRunInSeparateBatchesInTheirOrder) {
+  auto model = std::make_shared<ScaleModel>(1, &gate_);
+  runtime_.add("scale", "1", model);
+  batchEverything(16);
+
+  gate_.close();
+  send("scale", rows({{0, 0}}));
+  ASSERT_TRUE(gate_.awaitWaiters(1));
+  Answer& two = send("scale", rows({{1, 2}}));
+  ASSERT_TRUE(awaitPending("scale", 1));
+  Answer& three = send("scale", rows({{3, 4, 5}}));
+  ASSERT_TRUE(awaitPending("scale", 2));
+  Answer& three_again = send("scale", rows({{6, 7, 8}, {9, 10, 11}}));
+  ASSERT_TRUE(awaitPending("scale", 3));
+  Answer& two_again = send("scale", rows({{12, 14}}));
+  ASSERT_TRUE(awaitPending("scale", 4));
+  gate_.open();
+  ASSERT_TRUE(awaitAnswers(5));
+
+  // Widths 2 | 3, 3 | 2: only the neighbours of equal width share a batch.
+  EXPECT_THAT(model->calls(), ElementsAre(1, 1, 3, 1));
+  EXPECT_EQ(values(two, "y"), (std::vector<float>{1, 2}));
+  EXPECT_EQ(values(three, "y"), (std::vector<float>{3, 4, 5}));
+  EXPECT_EQ(values(three_again, "y"), (std::vector<float>{6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(values(two_again, "y"), (std::vector<float>{12, 14}));
+}
+
+TEST_F(BatchingTest, AnOutputWithoutTheBatchDimensionFailsTheBatchNamingTheOutput) {
+  auto model = std::make_shared<SumModel>(/*fixed_schema=*/false);
+  model->gate = &gate_;
+  runtime_.add("sum", "1", model);
+  batchEverything(8);
+
+  gate_.close();
+  Answer& alone = send("sum", rows({{1}}));
+  ASSERT_TRUE(gate_.awaitWaiters(1));
+  Answer& b = send("sum", rows({{2}}));
+  ASSERT_TRUE(awaitPending("sum", 1));
+  Answer& c = send("sum", rows({{3}}));
+  ASSERT_TRUE(awaitPending("sum", 2));
+  gate_.open();
+  ASSERT_TRUE(awaitAnswers(3));
+
+  EXPECT_TRUE(alone.status.ok()) << alone.status.toString();
+  for (const Answer* answer : {&b, &c}) {
+    EXPECT_EQ(answer->status.code(), StatusCode::kInternal);
+    EXPECT_THAT(answer->status.message(),
+                HasSubstr("model 'sum' answered a batch of 2 rows with output 'total' of shape "
+                          "[1]; its first dimension must be the batch"));
+    EXPECT_THAT(answer->status.message(), HasSubstr("set max_batch_size 0"));
+    EXPECT_EQ(answer->failure, InferFailure::kBackend);
+    EXPECT_TRUE(answer->outputs.empty());
+  }
+  EXPECT_EQ(failures(statisticsOf("sum"), "backend"), 2u);
+}
+
+TEST_F(BatchingTest, AModelWithoutABatchDimensionRunsOnTheCallersThread) {
+  auto fixed = std::make_shared<SumModel>(/*fixed_schema=*/true);
+  auto scaled = std::make_shared<ScaleModel>(1);
+  runtime_.add("fixed", "1", fixed);
+  runtime_.add("scale", "1", scaled);
+  batchEverything(8);
+
+  Answer sum = inferNow("fixed", rows({{1}, {2}}));
+  ASSERT_TRUE(sum.status.ok()) << sum.status.toString();
+  EXPECT_EQ(values(sum, "total"), (std::vector<float>{3}));
+  EXPECT_THAT(fixed->threads(), ElementsAre(std::this_thread::get_id()));
+  // A batched model of the same runtime runs on its queue's worker instead.
+  ASSERT_TRUE(inferNow("scale", rows({{1}})).status.ok());
+  ASSERT_EQ(scaled->threads().size(), 1u);
+  EXPECT_NE(scaled->threads()[0], std::this_thread::get_id());
+}
+
+TEST_F(BatchingTest, ABatchThatFailsAsAWholeFailsEveryRequestInIt) {
+  auto model = std::make_shared<ScaleModel>(1, &gate_);
+  runtime_.add("scale", "1", model);
+  batchEverything(8);
+
+  gate_.close();
+  send("scale", rows({{0}}));
+  ASSERT_TRUE(gate_.awaitWaiters(1));
+  Answer& b = send("scale", rows({{1}}));
+  ASSERT_TRUE(awaitPending("scale", 1));
+  Answer& c = send("scale", rows({{99}}));
+  ASSERT_TRUE(awaitPending("scale", 2));
+  gate_.open();
+  ASSERT_TRUE(awaitAnswers(3));
+
+  EXPECT_THAT(model->calls(), ElementsAre(1, 2));
+  for (const Answer* answer : {&b, &c}) {
+    EXPECT_EQ(answer->status.code(), StatusCode::kInternal);
+    EXPECT_THAT(answer->status.message(), HasSubstr("the device failed"));
+    EXPECT_EQ(answer->failure, InferFailure::kBackend);
+  }
+  ModelStatistics stats = statisticsOf("scale");
+  EXPECT_EQ(stats.success.count, 1u);
+  EXPECT_EQ(stats.fail.count, 2u);
+  EXPECT_EQ(failures(stats, "backend"), 2u);
+}
+
+// A model may refuse what one request's rows hold (kInvalidArgument). That request alone fails,
+// told about its own rows; the others of its batch get their answers. (Before, every request
+// of the batch failed with the model's message, which counted rows of the whole batch.)
+TEST_F(BatchingTest, ARowTheModelRefusesFailsOnlyTheRequestThatSentIt) {
+  auto model = std::make_shared<ScaleModel>(2, &gate_);
+  runtime_.add("scale", "1", model);
+  batchEverything(8);
+
+  gate_.close();
+  send("scale", rows({{0}}));
+  ASSERT_TRUE(gate_.awaitWaiters(1));
+  Answer& before = send("scale", rows({{1}}));
+  ASSERT_TRUE(awaitPending("scale", 1));
+  Answer& refused = send("scale", rows({{13}}));
+  ASSERT_TRUE(awaitPending("scale", 2));
+  Answer& after = send("scale", rows({{2}, {3}}));
+  ASSERT_TRUE(awaitPending("scale", 3));
+  gate_.open();
+  ASSERT_TRUE(awaitAnswers(4));
+
+  ASSERT_TRUE(before.status.ok()) << before.status.toString();
+  ASSERT_TRUE(after.status.ok()) << after.status.toString();
+  EXPECT_EQ(values(before, "y"), (std::vector<float>{2}));
+  EXPECT_EQ(values(after, "y"), (std::vector<float>{4, 6}));
+  EXPECT_EQ(refused.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status.message(), "row 0 of 'x' holds 13");
+  EXPECT_EQ(refused.failure, InferFailure::kInvalid);
+  // The batch of four rows, then each of its requests alone.
+  EXPECT_THAT(model->calls(), ElementsAre(1, 4, 1, 1, 2));
+
+  ModelStatistics stats = statisticsOf("scale");
+  EXPECT_EQ(stats.success.count, 3u);
+  EXPECT_EQ(failures(stats, "invalid"), 1u);
+  EXPECT_EQ(failures(stats, "backend"), 0u);
+  EXPECT_EQ(stats.queue.count, 4u);  // each request counted once
+}
+
+TEST_F(BatchingTest, TheModelsOwnRefusalOfALoneRequestCountsAsInvalid) {
+  runtime_.add("scale", "1", std::make_shared<ScaleModel>(1));
+  batchEverything(8);
+  Answer refused = inferNow("scale", rows({{13}}));
+  EXPECT_EQ(refused.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.failure, InferFailure::kInvalid);
+  EXPECT_EQ(failures(statisticsOf("scale"), "invalid"), 1u);
+}
+
+TEST_F(BatchingTest, ThePreferredBatchSizeDispatchesWithoutWaitingOutTheDelay) {
+  auto model = std::make_shared<ScaleModel>(1);
+  runtime_.add("scale", "1", model);
+  BatchingOptions options;
+  options.max_batch_size = 8;
+  options.preferred_batch_sizes = {2, 3};  // the largest counts
+  options.max_queue_delay_us = kAnHourInMicroseconds;
+  runtime_.setBatching("", options);
+
+  send("scale", rows({{1}}));
+  ASSERT_TRUE(awaitPending("scale", 1));
+  send("scale", rows({{2}}));
+  ASSERT_TRUE(awaitPending("scale", 2));
+  send("scale", rows({{3}}));
+  ASSERT_TRUE(awaitAnswers(3));
+  EXPECT_THAT(model->calls(), ElementsAre(3));
+}
+
+TEST_F(BatchingTest, MaxBatchSizeRowsDispatchWithoutWaitingOutTheDelay) {
+  auto model = std::make_shared<ScaleModel>(1);
+  runtime_.add("scale", "1", model);
+  BatchingOptions options;
+  options.max_batch_size = 4;
+  options.preferred_batch_sizes = {100};  // above max_batch_size: max_batch_size counts
+  options.max_queue_delay_us = kAnHourInMicroseconds;
+  runtime_.setBatching("", options);
+
+  send("scale", rows({{1}}));
+  ASSERT_TRUE(awaitPending("scale", 1));
+  send("scale", rows({{2}, {3}}));
+  ASSERT_TRUE(awaitPending("scale", 2));
+  send("scale", rows({{4}}));
+  ASSERT_TRUE(awaitAnswers(3));
+  EXPECT_THAT(model->calls(), ElementsAre(4));
+}
+
+TEST_F(BatchingTest, ALoneRequestIsDispatchedOnceItWaitedMaxQueueDelay) {
+  auto model = std::make_shared<ScaleModel>(1);
+  runtime_.add("scale", "1", model);
+  BatchingOptions options;
+  options.max_batch_size = 8;
+  options.max_queue_delay_us = 1000;
+  runtime_.setBatching("", options);
+
+  // Neither max_batch_size nor a preferred size is ever reached: only the delay dispatches it.
+  Answer& lone = send("scale", rows({{5}}));
+  ASSERT_TRUE(awaitAnswers(1));
+  ASSERT_TRUE(lone.status.ok()) << lone.status.toString();
+  EXPECT_THAT(model->calls(), ElementsAre(1));
+}
+
+}  // namespace
+}  // namespace aimass::core::testing
