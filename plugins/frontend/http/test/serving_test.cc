@@ -35,6 +35,7 @@
 #include "http_frontend.h"
 #include "promtool.h"
 #include "scaled_model.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 
 namespace aimass::plugins::frontend {
@@ -510,7 +511,7 @@ TEST_F(ServingTest, MetricsPassPromtool) {
 
   auto promtool = checkWithPromtool(metrics.body, dir_.path());
   if (!promtool) {
-    GTEST_SKIP() << "promtool is not installed (scripts/install-deps.sh installs prometheus)";
+    AIMASS_SKIP_OR_FAIL(aimass::testing::kPromtoolMissing);
   }
   EXPECT_EQ(promtool->code, 0) << promtool->report << "\n" << metrics.body;
   EXPECT_EQ(promtool->report, "") << metrics.body;
