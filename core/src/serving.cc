@@ -483,8 +483,8 @@ class Batcher {
   /// statistics count for it: 0 when it already counted in a batch that failed.
   void runAlone(QueuedRequest& r, std::uint64_t queue_ns, std::size_t requests) {
     auto t0 = Clock::now();
-    r.status = guard("predict",
-                     [&] { return model_->predict(*r.inputs, *r.outputs, PredictOptions{}); });
+    r.status =
+        guard("predict", [&] { return model_->predict(*r.inputs, *r.outputs, PredictOptions{}); });
     r.failure = modelFailure(r.status);
     stats_->execution(r.rows, requests, queue_ns, 0, nanosSince(t0, Clock::now()), 0);
   }

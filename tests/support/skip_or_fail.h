@@ -30,12 +30,12 @@ inline constexpr const char* kPromtoolMissing =
 /// Skips the current test saying `reason` (anything `<<` prints), or fails it when
 /// AIMASS_REQUIRE_ALL=1. Like GTEST_SKIP(), it returns from the function: use it in a test body
 /// or SetUp().
-#define AIMASS_SKIP_OR_FAIL(reason)                                                          \
-  do {                                                                                       \
-    if (::aimass::testing::missingDependencyFails()) {                                       \
-      GTEST_FAIL() << (reason)                                                               \
-                   << " (a failure, not a skip, because AIMASS_REQUIRE_ALL=1; unset it to "  \
-                      "skip)";                                                               \
-    }                                                                                        \
-    GTEST_SKIP() << (reason);                                                                \
+#define AIMASS_SKIP_OR_FAIL(reason)                                                         \
+  do {                                                                                      \
+    if (::aimass::testing::missingDependencyFails()) {                                      \
+      GTEST_FAIL() << (reason)                                                              \
+                   << " (a failure, not a skip, because AIMASS_REQUIRE_ALL=1; unset it to " \
+                      "skip)";                                                              \
+    }                                                                                       \
+    GTEST_SKIP() << (reason);                                                               \
   } while (false)

@@ -16,22 +16,46 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class BatchingTest : public RuntimeTest {};
+class BatchingTest : public RuntimeTest {
+ protected:
+  /// Sends `requests` to a ScaleModel batched by `options`, each once those before it wait in
+  /// the queue, and returns the rows of each of the model's predict() calls once every request
+  /// is answered (empty when one is not within kPatience).
+  std::vector<std::int64_t> batchesFor(const BatchingOptions& options,
+                                       std::vector<Tensor> requests) {
+    auto model = std::make_shared<ScaleModel>(1);
+    runtime_.add("scale", "1", model);
+    runtime_.setBatching("", options);
+    std::vector<Answer*> sent;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      if (i > 0 && !awaitPending("scale", static_cast<std::int64_t>(i))) {
+        return {};
+      }
+      sent.push_back(&send("scale", std::move(requests[i])));
+    }
+    if (!awaitAnswers(requests.size())) {
+      return {};
+    }
+    for (const Answer* answer : sent) {
+      EXPECT_TRUE(answer->status.ok()) << answer->status.toString();
+    }
+    return model->calls();
+  }
+};
 
 TEST_F(BatchingTest, RequestsOfSeveralRowsShareOneBatchAndEachGetsItsOwnRows) {
   auto model = std::make_shared<ScaleModel>(3, &gate_);
   runtime_.add("scale", "1", model);
   batchEverything(16);
 
-  gate_.close();
-  Answer& a = send("scale", rows({{0, 0}}));
-  ASSERT_TRUE(gate_.awaitWaiters(1));
-  Answer& b = send("scale", rows({{1, 2}, {3, 4}}));
-  ASSERT_TRUE(awaitPending("scale", 1));
-  Answer& c = send("scale", rows({{5, 6}, {7, 8}, {9, 10}}));
-  ASSERT_TRUE(awaitPending("scale", 2));
-  Answer& d = send("scale", rows({{11, 12}}));
-  ASSERT_TRUE(awaitPending("scale", 3));
+  std::vector<Answer*> sent;
+  ASSERT_TRUE(holdOneAndQueue(
+      "scale", rows({{0, 0}}),
+      {rows({{1, 2}, {3, 4}}), rows({{5, 6}, {7, 8}, {9, 10}}), rows({{11, 12}})}, sent));
+  Answer& a = *sent[0];
+  Answer& b = *sent[1];
+  Answer& c = *sent[2];
+  Answer& d = *sent[3];
   gate_.open();
   ASSERT_TRUE(awaitAnswers(4));
 
@@ -64,15 +88,14 @@ TEST_F(BatchingTest, ARequestOfMoreRowsThanMaxBatchSizeRunsAloneAndTheQueueKeeps
   runtime_.add("scale", "1", model);
   batchEverything(4);
 
-  gate_.close();
-  send("scale", rows({{0, 0}}));
-  ASSERT_TRUE(gate_.awaitWaiters(1));
-  Answer& small_before = send("scale", rows({{1, 1}}));
-  ASSERT_TRUE(awaitPending("scale", 1));
-  Answer& large = send("scale", rows({{1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}}));
-  ASSERT_TRUE(awaitPending("scale", 2));
-  Answer& small_after = send("scale", rows({{2, 2}}));
-  ASSERT_TRUE(awaitPending("scale", 3));
+  std::vector<Answer*> sent;
+  ASSERT_TRUE(holdOneAndQueue(
+      "scale", rows({{0, 0}}),
+      {rows({{1, 1}}), rows({{1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}}), rows({{2, 2}})},
+      sent));
+  Answer& small_before = *sent[1];
+  Answer& large = *sent[2];
+  Answer& small_after = *sent[3];
   gate_.open();
   ASSERT_TRUE(awaitAnswers(4));
 
@@ -90,17 +113,14 @@ TEST_F(BatchingTest, RequestsThatCannotBeStackedRunInSeparateBatchesInTheirOrder
   runtime_.add("scale", "1", model);
   batchEverything(16);
 
-  gate_.close();
-  send("scale", rows({{0, 0}}));
-  ASSERT_TRUE(gate_.awaitWaiters(1));
-  Answer& two = send("scale", rows({{1, 2}}));
-  ASSERT_TRUE(awaitPending("scale", 1));
-  Answer& three = send("scale", rows({{3, 4, 5}}));
-  ASSERT_TRUE(awaitPending("scale", 2));
-  Answer& three_again = send("scale", rows({{6, 7, 8}, {9, 10, 11}}));
-  ASSERT_TRUE(awaitPending("scale", 3));
-  Answer& two_again = send("scale", rows({{12, 14}}));
-  ASSERT_TRUE(awaitPending("scale", 4));
+  std::vector<Answer*> sent;
+  ASSERT_TRUE(holdOneAndQueue(
+      "scale", rows({{0, 0}}),
+      {rows({{1, 2}}), rows({{3, 4, 5}}), rows({{6, 7, 8}, {9, 10, 11}}), rows({{12, 14}})}, sent));
+  Answer& two = *sent[1];
+  Answer& three = *sent[2];
+  Answer& three_again = *sent[3];
+  Answer& two_again = *sent[4];
   gate_.open();
   ASSERT_TRUE(awaitAnswers(5));
 
@@ -118,13 +138,11 @@ TEST_F(BatchingTest, AnOutputWithoutTheBatchDimensionFailsTheBatchNamingTheOutpu
   runtime_.add("sum", "1", model);
   batchEverything(8);
 
-  gate_.close();
-  Answer& alone = send("sum", rows({{1}}));
-  ASSERT_TRUE(gate_.awaitWaiters(1));
-  Answer& b = send("sum", rows({{2}}));
-  ASSERT_TRUE(awaitPending("sum", 1));
-  Answer& c = send("sum", rows({{3}}));
-  ASSERT_TRUE(awaitPending("sum", 2));
+  std::vector<Answer*> sent;
+  ASSERT_TRUE(holdOneAndQueue("sum", rows({{1}}), {rows({{2}}), rows({{3}})}, sent));
+  Answer& alone = *sent[0];
+  Answer& b = *sent[1];
+  Answer& c = *sent[2];
   gate_.open();
   ASSERT_TRUE(awaitAnswers(3));
 
@@ -163,13 +181,10 @@ TEST_F(BatchingTest, ABatchThatFailsAsAWholeFailsEveryRequestInIt) {
   runtime_.add("scale", "1", model);
   batchEverything(8);
 
-  gate_.close();
-  send("scale", rows({{0}}));
-  ASSERT_TRUE(gate_.awaitWaiters(1));
-  Answer& b = send("scale", rows({{1}}));
-  ASSERT_TRUE(awaitPending("scale", 1));
-  Answer& c = send("scale", rows({{99}}));
-  ASSERT_TRUE(awaitPending("scale", 2));
+  std::vector<Answer*> sent;
+  ASSERT_TRUE(holdOneAndQueue("scale", rows({{0}}), {rows({{1}}), rows({{99}})}, sent));
+  Answer& b = *sent[1];
+  Answer& c = *sent[2];
   gate_.open();
   ASSERT_TRUE(awaitAnswers(3));
 
@@ -193,15 +208,12 @@ TEST_F(BatchingTest, ARowTheModelRefusesFailsOnlyTheRequestThatSentIt) {
   runtime_.add("scale", "1", model);
   batchEverything(8);
 
-  gate_.close();
-  send("scale", rows({{0}}));
-  ASSERT_TRUE(gate_.awaitWaiters(1));
-  Answer& before = send("scale", rows({{1}}));
-  ASSERT_TRUE(awaitPending("scale", 1));
-  Answer& refused = send("scale", rows({{13}}));
-  ASSERT_TRUE(awaitPending("scale", 2));
-  Answer& after = send("scale", rows({{2}, {3}}));
-  ASSERT_TRUE(awaitPending("scale", 3));
+  std::vector<Answer*> sent;
+  ASSERT_TRUE(
+      holdOneAndQueue("scale", rows({{0}}), {rows({{1}}), rows({{13}}), rows({{2}, {3}})}, sent));
+  Answer& before = *sent[1];
+  Answer& refused = *sent[2];
+  Answer& after = *sent[3];
   gate_.open();
   ASSERT_TRUE(awaitAnswers(4));
 
@@ -231,55 +243,32 @@ TEST_F(BatchingTest, TheModelsOwnRefusalOfALoneRequestCountsAsInvalid) {
   EXPECT_EQ(failures(statisticsOf("scale"), "invalid"), 1u);
 }
 
-TEST_F(BatchingTest, ThePreferredBatchSizeDispatchesWithoutWaitingOutTheDelay) {
-  auto model = std::make_shared<ScaleModel>(1);
-  runtime_.add("scale", "1", model);
+BatchingOptions withDelay(std::int64_t max_batch_size, std::vector<std::int64_t> preferred,
+                          std::int64_t max_queue_delay_us) {
   BatchingOptions options;
-  options.max_batch_size = 8;
-  options.preferred_batch_sizes = {2, 3};  // the largest counts
-  options.max_queue_delay_us = kAnHourInMicroseconds;
-  runtime_.setBatching("", options);
+  options.max_batch_size = max_batch_size;
+  options.preferred_batch_sizes = std::move(preferred);
+  options.max_queue_delay_us = max_queue_delay_us;
+  return options;
+}
 
-  send("scale", rows({{1}}));
-  ASSERT_TRUE(awaitPending("scale", 1));
-  send("scale", rows({{2}}));
-  ASSERT_TRUE(awaitPending("scale", 2));
-  send("scale", rows({{3}}));
-  ASSERT_TRUE(awaitAnswers(3));
-  EXPECT_THAT(model->calls(), ElementsAre(3));
+TEST_F(BatchingTest, ThePreferredBatchSizeDispatchesWithoutWaitingOutTheDelay) {
+  // The largest preferred size counts.
+  EXPECT_THAT(batchesFor(withDelay(8, {2, 3}, kAnHourInMicroseconds),
+                         {rows({{1}}), rows({{2}}), rows({{3}})}),
+              ElementsAre(3));
 }
 
 TEST_F(BatchingTest, MaxBatchSizeRowsDispatchWithoutWaitingOutTheDelay) {
-  auto model = std::make_shared<ScaleModel>(1);
-  runtime_.add("scale", "1", model);
-  BatchingOptions options;
-  options.max_batch_size = 4;
-  options.preferred_batch_sizes = {100};  // above max_batch_size: max_batch_size counts
-  options.max_queue_delay_us = kAnHourInMicroseconds;
-  runtime_.setBatching("", options);
-
-  send("scale", rows({{1}}));
-  ASSERT_TRUE(awaitPending("scale", 1));
-  send("scale", rows({{2}, {3}}));
-  ASSERT_TRUE(awaitPending("scale", 2));
-  send("scale", rows({{4}}));
-  ASSERT_TRUE(awaitAnswers(3));
-  EXPECT_THAT(model->calls(), ElementsAre(4));
+  // A preferred size above max_batch_size: max_batch_size counts.
+  EXPECT_THAT(batchesFor(withDelay(4, {100}, kAnHourInMicroseconds),
+                         {rows({{1}}), rows({{2}, {3}}), rows({{4}})}),
+              ElementsAre(4));
 }
 
 TEST_F(BatchingTest, ALoneRequestIsDispatchedOnceItWaitedMaxQueueDelay) {
-  auto model = std::make_shared<ScaleModel>(1);
-  runtime_.add("scale", "1", model);
-  BatchingOptions options;
-  options.max_batch_size = 8;
-  options.max_queue_delay_us = 1000;
-  runtime_.setBatching("", options);
-
   // Neither max_batch_size nor a preferred size is ever reached: only the delay dispatches it.
-  Answer& lone = send("scale", rows({{5}}));
-  ASSERT_TRUE(awaitAnswers(1));
-  ASSERT_TRUE(lone.status.ok()) << lone.status.toString();
-  EXPECT_THAT(model->calls(), ElementsAre(1));
+  EXPECT_THAT(batchesFor(withDelay(8, {}, 1000), {rows({{5}})}), ElementsAre(1));
 }
 
 }  // namespace

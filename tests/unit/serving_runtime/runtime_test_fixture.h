@@ -19,6 +19,10 @@
 
 namespace aimass::core::testing {
 
+/// How long a test waits for something the runtime must do before it fails instead of hanging.
+/// It only bounds a failure: no test asserts how long anything takes.
+inline constexpr std::chrono::seconds kPatience{60};
+
 /// A max_queue_delay_us that no test waits out: a batch that is dispatched came from another rule.
 inline constexpr std::int64_t kAnHourInMicroseconds = 3'600'000'000;
 
@@ -87,6 +91,26 @@ class RuntimeTest : public ::testing::Test {
     return answer;
   }
 
+  /// Closes the gate and sends `held`, which the model of `name` (version "1") then holds inside
+  /// predict(); then sends each of `queued` once the one before waits in the queue, so that they
+  /// queue in their order. `answers` gets the answer of `held`, then those of `queued`. False
+  /// when something did not happen within kPatience.
+  bool holdOneAndQueue(const std::string& name, Tensor held, std::vector<Tensor> queued,
+                       std::vector<Answer*>& answers) {
+    gate_.close();
+    answers.push_back(&send(name, std::move(held)));
+    if (!gate_.awaitWaiters(1, kPatience)) {
+      return false;
+    }
+    for (std::size_t i = 0; i < queued.size(); ++i) {
+      answers.push_back(&send(name, std::move(queued[i])));
+      if (!awaitPending(name, static_cast<std::int64_t>(i + 1))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /// True once `n` requests sent by send() have their answers; false after kPatience.
   bool awaitAnswers(std::size_t n) {
     std::unique_lock lock(mutex_);
@@ -134,8 +158,7 @@ class RuntimeTest : public ::testing::Test {
     if (t == nullptr || t->dtype() != DType::kInt64) {
       return {};
     }
-    return std::vector<std::int64_t>(t->data<std::int64_t>(),
-                                     t->data<std::int64_t>() + t->numel());
+    return std::vector<std::int64_t>(t->data<std::int64_t>(), t->data<std::int64_t>() + t->numel());
   }
 
   ServingRuntime runtime_;

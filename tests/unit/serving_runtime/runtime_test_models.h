@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Test models for the serving runtime's unit tests: a gate that holds predict() calls until the
-// test opens it (to force an interleaving instead of hoping for it), and models whose answers
-// show which rows and which version computed them.
+// Test models for the serving runtime's unit tests, whose answers show which rows and which
+// version computed them, and which a Gate (tests/support/gate.h) can hold inside predict().
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
@@ -14,47 +11,11 @@
 #include <vector>
 
 #include "aimass/model.h"
+#include "gate.h"
 
 namespace aimass::core::testing {
 
-/// How long a test waits for something the runtime must do before it fails instead of hanging.
-/// It only bounds a failure: no test asserts how long anything takes.
-inline constexpr std::chrono::seconds kPatience{60};
-
-/// Holds every predict() call that passes it while closed. Thread-safe.
-class Gate {
- public:
-  void close() {
-    std::lock_guard lock(mutex_);
-    open_ = false;
-  }
-  void open() {
-    {
-      std::lock_guard lock(mutex_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  /// Called by predict(): waits while the gate is closed.
-  void pass() const {
-    std::unique_lock lock(mutex_);
-    ++waiting_;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return open_; });
-    --waiting_;
-  }
-  /// True once `n` predict() calls wait at the gate at the same time; false after kPatience.
-  bool awaitWaiters(int n) const {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, kPatience, [&] { return waiting_ >= n; });
-  }
-
- private:
-  mutable std::mutex mutex_;
-  mutable std::condition_variable cv_;
-  mutable int waiting_ = 0;
-  bool open_ = true;
-};
+using aimass::testing::Gate;
 
 /// input "x" FP32 [-1, -1] (any width, so that requests of different widths cannot share a
 /// batch); outputs "y" = x * factor (FP32 [-1, -1]), "version" = factor per row (INT64 [-1]) and
