@@ -132,6 +132,36 @@ TEST_F(BatchingTest, RequestsThatCannotBeStackedRunInSeparateBatchesInTheirOrder
   EXPECT_EQ(values(two_again, "y"), (std::vector<float>{12, 14}));
 }
 
+// Text inputs are stacked and cut back like numbers; a request without the optional input
+// differs in its inputs, so it does not share a batch with requests that have it.
+TEST_F(BatchingTest, TextInputsAreStackedAndAnOptionalInputLeftOutStartsAnotherBatch) {
+  auto model = std::make_shared<ScaleModel>(1, &gate_);
+  runtime_.add("scale", "1", model);
+  batchEverything(16);
+
+  auto tagged = [](Tensor x, std::vector<std::string> tags) {
+    TensorMap inputs = only(std::move(x));
+    inputs.set("tag", Tensor::fromStrings(std::move(tags)));
+    return inputs;
+  };
+  std::vector<Answer*> sent;
+  ASSERT_TRUE(holdOneAndQueue("scale", rows({{0}}),
+                              {tagged(rows({{1}, {2}}), {"a", "b"}), tagged(rows({{3}}), {"c"}),
+                               only(rows({{4}})), tagged(rows({{5}}), {"d"})},
+                              sent));
+  gate_.open();
+  ASSERT_TRUE(awaitAnswers(5));
+
+  EXPECT_THAT(model->calls(), ElementsAre(1, 3, 1, 1));
+  for (const Answer* answer : sent) {
+    ASSERT_TRUE(answer->status.ok()) << answer->status.toString();
+  }
+  EXPECT_THAT(sent[1]->outputs.find("text")->strings(), ElementsAre("a", "v1", "b", "v1"));
+  EXPECT_THAT(sent[2]->outputs.find("text")->strings(), ElementsAre("c", "v1"));
+  EXPECT_THAT(sent[3]->outputs.find("text")->strings(), ElementsAre("4", "v1"));
+  EXPECT_THAT(sent[4]->outputs.find("text")->strings(), ElementsAre("d", "v1"));
+}
+
 TEST_F(BatchingTest, AnOutputWithoutTheBatchDimensionFailsTheBatchNamingTheOutput) {
   auto model = std::make_shared<SumModel>(/*fixed_schema=*/false);
   model->gate = &gate_;

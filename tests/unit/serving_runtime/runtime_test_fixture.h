@@ -63,8 +63,8 @@ class RuntimeTest : public ::testing::Test {
     runtime_.setBatching("", options);
   }
 
-  /// Pins `name` (its highest version) and runs "x" on it on this thread.
-  Answer inferNow(const std::string& name, const Tensor& x) {
+  /// Pins `name` (its highest version) and runs `inputs` on it on this thread.
+  Answer inferNow(const std::string& name, const TensorMap& inputs) {
     Answer answer;
     auto pinned = runtime_.pin(name, "");
     if (!pinned.ok()) {
@@ -72,17 +72,16 @@ class RuntimeTest : public ::testing::Test {
       return answer;
     }
     answer.version = (*pinned)->served().version;
-    TensorMap inputs;
-    inputs.set("x", x);
     answer.status = (*pinned)->infer(inputs, PredictOptions{}, answer.outputs, &answer.failure);
     return answer;
   }
+  Answer inferNow(const std::string& name, Tensor x) { return inferNow(name, only(std::move(x))); }
 
   /// inferNow() on a thread of its own; the answer is there once awaitAnswers() counts it.
-  Answer& send(const std::string& name, Tensor x) {
+  Answer& send(const std::string& name, TensorMap inputs) {
     Answer& answer = answers_.emplace_back();
-    clients_.emplace_back([this, name, x = std::move(x), &answer] {
-      Answer got = inferNow(name, x);
+    clients_.emplace_back([this, name, inputs = std::move(inputs), &answer] {
+      Answer got = inferNow(name, inputs);
       std::lock_guard lock(mutex_);
       answer = std::move(got);
       ++answered_;
@@ -90,12 +89,13 @@ class RuntimeTest : public ::testing::Test {
     });
     return answer;
   }
+  Answer& send(const std::string& name, Tensor x) { return send(name, only(std::move(x))); }
 
   /// Closes the gate and sends `held`, which the model of `name` (version "1") then holds inside
   /// predict(); then sends each of `queued` once the one before waits in the queue, so that they
   /// queue in their order. `answers` gets the answer of `held`, then those of `queued`. False
   /// when something did not happen within kPatience.
-  bool holdOneAndQueue(const std::string& name, Tensor held, std::vector<Tensor> queued,
+  bool holdOneAndQueue(const std::string& name, Tensor held, std::vector<TensorMap> queued,
                        std::vector<Answer*>& answers) {
     gate_.close();
     answers.push_back(&send(name, std::move(held)));
@@ -109,6 +109,21 @@ class RuntimeTest : public ::testing::Test {
       }
     }
     return true;
+  }
+  bool holdOneAndQueue(const std::string& name, Tensor held, std::vector<Tensor> queued,
+                       std::vector<Answer*>& answers) {
+    std::vector<TensorMap> maps;
+    for (Tensor& x : queued) {
+      maps.push_back(only(std::move(x)));
+    }
+    return holdOneAndQueue(name, std::move(held), std::move(maps), answers);
+  }
+
+  /// The inputs {"x": x}.
+  static TensorMap only(Tensor x) {
+    TensorMap inputs;
+    inputs.set("x", std::move(x));
+    return inputs;
   }
 
   /// True once `n` requests sent by send() have their answers; false after kPatience.

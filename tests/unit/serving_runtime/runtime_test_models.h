@@ -19,7 +19,8 @@ using aimass::testing::Gate;
 
 /// input "x" FP32 [-1, -1] (any width, so that requests of different widths cannot share a
 /// batch); outputs "y" = x * factor (FP32 [-1, -1]), "version" = factor per row (INT64 [-1]) and
-/// "text" (BYTES [-1, 2]): per row, its first value and "v<factor>" as text. A value of 13 is
+/// "text" (BYTES [-1, 2]): per row, its first value (or, with the optional input "tag", BYTES
+/// [-1], its tag) and "v<factor>" as text. A value of 13 is
 /// refused as the request's fault (kInvalidArgument naming its row in the batch the model got),
 /// a value of 99 fails the whole call (kInternal). Notes the rows of every predict() call and
 /// the thread it ran on. Its saved form is the factor.
@@ -31,7 +32,8 @@ class ScaleModel final : public Model {
   ModelSchema schema() const override {
     ModelSchema s;
     s.task = Task::kRegression;
-    s.inputs = {TensorSpec("x", DType::kFloat32, {-1, -1})};
+    s.inputs = {TensorSpec("x", DType::kFloat32, {-1, -1}),
+                TensorSpec("tag", DType::kBytes, {-1}, /*optional_=*/true)};
     s.outputs = {TensorSpec("y", DType::kFloat32, {-1, -1}),
                  TensorSpec("version", DType::kInt64, {-1}),
                  TensorSpec("text", DType::kBytes, {-1, 2})};
@@ -41,6 +43,7 @@ class ScaleModel final : public Model {
   Status predict(const TensorMap& inputs, TensorMap& outputs,
                  const PredictOptions&) const override {
     const Tensor* x = inputs.find("x");
+    const Tensor* tag = inputs.find("tag");
     const std::int64_t rows = x->dim(0), width = x->dim(1);
     {
       std::lock_guard lock(mutex_);
@@ -67,7 +70,7 @@ class ScaleModel final : public Model {
       }
       char first[32];
       std::snprintf(first, sizeof first, "%g", width > 0 ? x->data<float>()[r * width] : 0.0f);
-      text.push_back(first);
+      text.push_back(tag != nullptr ? tag->strings()[static_cast<std::size_t>(r)] : first);
       text.push_back("v" + std::to_string(static_cast<int>(factor_)));
     }
     outputs.set("y", std::move(y));
