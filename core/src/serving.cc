@@ -105,6 +105,13 @@ Status validateInputs(const std::string& model, const ModelSchema& schema, bool 
   return okStatus();
 }
 
+/// Why a request failed when the model returned `status`: kInvalidArgument is the request's
+/// fault, anything else the backend's.
+InferFailure modelFailure(const Status& status) {
+  return status.code() == StatusCode::kInvalidArgument ? InferFailure::kInvalid
+                                                       : InferFailure::kBackend;
+}
+
 /// Rows [begin, end) of `tensor` along its first dimension, copied.
 Tensor sliceRows(const Tensor& tensor, std::int64_t begin, std::int64_t end) {
   Shape shape = tensor.shape();
@@ -400,23 +407,16 @@ class Batcher {
     for (QueuedRequest* r : batch) {
       queue_ns += nanosSince(r->enqueued, started);
     }
+    if (batch.size() == 1) {
+      runAlone(*batch.front(), queue_ns, 1);
+      return;
+    }
     auto fail_all = [&](const Status& status) {
       for (QueuedRequest* r : batch) {
         r->status = status;
         r->failure = InferFailure::kBackend;
       }
     };
-    if (batch.size() == 1) {
-      QueuedRequest& r = *batch.front();
-      auto t0 = Clock::now();
-      Status s = guard("predict",
-                       [&] { return model_->predict(*r.inputs, *r.outputs, PredictOptions{}); });
-      auto t1 = Clock::now();
-      r.status = s;
-      r.failure = InferFailure::kBackend;
-      stats_->execution(rows, 1, queue_ns, 0, nanosSince(t0, t1), 0);
-      return;
-    }
     auto t0 = Clock::now();
     TensorMap stacked;
     Status assembled = guard("assembling a batch", [&] {
@@ -439,8 +439,17 @@ class Batcher {
         guard("predict", [&] { return model_->predict(stacked, outputs, PredictOptions{}); });
     auto t2 = Clock::now();
     if (!predicted.ok()) {
-      fail_all(predicted);
       stats_->execution(rows, batch.size(), queue_ns, nanosSince(t0, t1), nanosSince(t1, t2), 0);
+      if (predicted.code() == StatusCode::kInvalidArgument) {
+        // The model refused what some rows hold (an empty text, an unknown id): the fault is
+        // one request's, and its message counts rows of the batch. Each request runs alone so
+        // that only the one at fault fails, with an error about its own rows.
+        for (QueuedRequest* r : batch) {
+          runAlone(*r, 0, 0);
+        }
+        return;
+      }
+      fail_all(predicted);
       return;
     }
     Status split = guard("splitting a batch", [&] {
@@ -469,6 +478,16 @@ class Batcher {
     }
     stats_->execution(rows, batch.size(), queue_ns, nanosSince(t0, t1), nanosSince(t1, t2),
                       nanosSince(t2, t3));
+  }
+
+  /// Runs `r` by itself on its own inputs and outputs. `requests` is how many requests the
+  /// statistics count for it: 0 when it already counted in a batch that failed.
+  void runAlone(QueuedRequest& r, std::uint64_t queue_ns, std::size_t requests) {
+    auto t0 = Clock::now();
+    r.status =
+        guard("predict", [&] { return model_->predict(*r.inputs, *r.outputs, PredictOptions{}); });
+    r.failure = modelFailure(r.status);
+    stats_->execution(r.rows, requests, queue_ns, 0, nanosSince(t0, Clock::now()), 0);
   }
 
   const std::string name_;
@@ -587,7 +606,7 @@ class PinnedVersion final : public PinnedModel {
       status = guard("predict", [&] { return model.predict(inputs, outputs, options); });
       version_->stats->execution(rows, 1, 0, 0, nanosSince(t0, Clock::now()), 0);
       if (!status.ok()) {
-        return fail(status, backendFailure(status), start, failure);
+        return fail(status, modelFailure(status), start, failure);
       }
     }
     version_->stats->succeed(nanosSince(start, Clock::now()));
@@ -611,7 +630,7 @@ class PinnedVersion final : public PinnedModel {
                           [&] { return streaming->predictStream(inputs, options, emit); });
     version_->stats->execution(rows, 1, 0, 0, nanosSince(t0, Clock::now()), 0);
     if (!status.ok()) {
-      return fail(status, backendFailure(status), start, failure);
+      return fail(status, modelFailure(status), start, failure);
     }
     version_->stats->succeed(nanosSince(start, Clock::now()));
     return okStatus();
@@ -625,13 +644,6 @@ class PinnedVersion final : public PinnedModel {
       *failure = reason;
     }
     return status;
-  }
-
-  /// A model's own error: kInvalidArgument counts as the request's fault, anything else the
-  /// backend's.
-  static InferFailure backendFailure(const Status& status) {
-    return status.code() == StatusCode::kInvalidArgument ? InferFailure::kInvalid
-                                                         : InferFailure::kBackend;
   }
 
   /// Checks that the version can answer and that `inputs` fit its schema (the rows they hold

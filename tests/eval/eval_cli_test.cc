@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "skip_or_fail.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -164,8 +166,7 @@ TEST_F(EvalCliTest, EvalIsInTheHelp) {
 TEST_F(EvalCliTest, FashionMnistExampleValidatesAndReachesItsAccuracy) {
   const std::string config = std::string(AIMASS_SOURCE_DIR) + "/configs/fashion_mnist_softmax.yaml";
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    GTEST_SKIP() << "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist; "
-                    "scripts/install-deps.sh installs it)";
+    AIMASS_SKIP_OR_FAIL(aimass::testing::kFashionMnistMissing);
   }
   Result r = aimass({"validate", config});
   ASSERT_EQ(r.code, 0) << r.err;

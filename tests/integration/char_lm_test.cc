@@ -17,6 +17,7 @@
 #include "http_call.h"
 #include "oip_json.h"
 #include "scoped_env.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 
 namespace {
@@ -31,7 +32,7 @@ using aimass::testing::parseObject;
 
 TEST(CharLmConfig, TrainsScoresSavesAndWritesTextOverHttp) {
   if (!fs::is_directory("/usr/share/common-licenses")) {
-    GTEST_SKIP() << "/usr/share/common-licenses is missing (Debian's base-files ships it)";
+    AIMASS_SKIP_OR_FAIL("/usr/share/common-licenses is missing (Debian's base-files ships it)");
   }
   aimass::testing::TempDir dir("aimass-char-lm");
   aimass::testing::ScopedEnv store("AIMASS_STORE", (dir.path() / "store").c_str());

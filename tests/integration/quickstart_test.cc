@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "aimass/core/model_artifact.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 
 namespace {
@@ -435,8 +436,7 @@ TEST_F(QuickstartTest, ValidateAcceptsTheConfig) {
 
 TEST_F(QuickstartTest, TrainsOnFashionMnistServesTestImagesAndRegisters) {
   if (!fashionMnistInstalled()) {
-    GTEST_SKIP() << "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist; "
-                    "scripts/install-deps.sh installs it)";
+    AIMASS_SKIP_OR_FAIL(aimass::testing::kFashionMnistMissing);
   }
   const auto rows = readFashionTest(300);
   ASSERT_EQ(rows.size(), 300u) << "cannot read the Fashion-MNIST test files";
@@ -593,8 +593,7 @@ TEST_F(TuneMlpTest, ValidateAcceptsTheConfig) {
 
 TEST_F(TuneMlpTest, RunsASmallStudyRegistersEvaluatesAndServesTheBestModel) {
   if (!fashionMnistInstalled()) {
-    GTEST_SKIP() << "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist; "
-                    "scripts/install-deps.sh installs it)";
+    AIMASS_SKIP_OR_FAIL(aimass::testing::kFashionMnistMissing);
   }
   extra_env_ = {"AIMASS_TUNE_TRIALS=3", "AIMASS_TUNE_EPOCHS=1", "AIMASS_TRAIN_ROWS=2000",
                 "AIMASS_VAL_ROWS=1000", "AIMASS_TEST_ROWS=1000", "AIMASS_THREADS=2"};
@@ -636,8 +635,7 @@ TEST_F(KMeansFashionTest, ValidateAcceptsTheConfig) {
 
 TEST_F(KMeansFashionTest, ClustersWithoutLabelsRegistersAndServesTheClusters) {
   if (!fashionMnistInstalled()) {
-    GTEST_SKIP() << "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist; "
-                    "scripts/install-deps.sh installs it)";
+    AIMASS_SKIP_OR_FAIL(aimass::testing::kFashionMnistMissing);
   }
   const auto rows = readFashionTest(4);
   ASSERT_EQ(rows.size(), 4u) << "cannot read the Fashion-MNIST test files";

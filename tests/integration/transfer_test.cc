@@ -18,6 +18,7 @@
 
 #include "aimass/core/model_artifact.h"
 #include "shell.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 
 namespace {
@@ -73,8 +74,7 @@ class Transfer : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fashionMnistInstalled()) {
-      GTEST_SKIP() << "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist; "
-                      "scripts/install-deps.sh installs it)";
+      AIMASS_SKIP_OR_FAIL(aimass::testing::kFashionMnistMissing);
     }
     ASSERT_FALSE(dir_.path().empty());
   }

@@ -20,6 +20,7 @@
 
 #include "aimass_server.h"
 #include "shell.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 
 namespace {
@@ -79,7 +80,7 @@ std::set<std::string> servedMetricFamilies() {
 
 TEST(PrometheusConfig, ScrapeConfigAndRulesPassPromtool) {
   if (::access(kPromtool, X_OK) != 0) {
-    GTEST_SKIP() << "promtool is not installed (scripts/install-deps.sh installs prometheus)";
+    AIMASS_SKIP_OR_FAIL(aimass::testing::kPromtoolMissing);
   }
   // --syntax-only: the example's credentials_file exists on a Prometheus server, not here.
   Result config =

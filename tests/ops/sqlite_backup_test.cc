@@ -18,6 +18,7 @@
 
 #include "aimass_server.h"
 #include "shell.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 
 namespace {
@@ -51,7 +52,7 @@ std::string getBody(int port, const std::string& target) {
 
 TEST(SqliteBackup, OnlineBackupRestoresIntoAStoreAimassServes) {
   if (::access(kSqlite3, X_OK) != 0) {
-    GTEST_SKIP() << "sqlite3 is not installed (scripts/install-deps.sh installs it)";
+    AIMASS_SKIP_OR_FAIL("sqlite3 is not installed (scripts/install-deps.sh installs it)");
   }
   aimass::testing::TempDir dir("aimass-backup");
   ASSERT_FALSE(dir.path().empty());

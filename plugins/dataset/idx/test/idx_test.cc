@@ -18,6 +18,7 @@
 #include "aimass/plugin.h"
 #include "aimass/testing/dataset_conformance.h"
 #include "aimass/testing/registration.h"
+#include "skip_or_fail.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
 
@@ -366,8 +367,7 @@ TEST_F(IdxDatasetTest, ReadReportsTheFirstBadIndex) {
 TEST_F(IdxDatasetTest, ReadsTheFashionMnistTestSet) {
   const fs::path dir = "/usr/share/datasets/fashion-mnist";
   if (!fs::exists(dir / "t10k-images-idx3-ubyte.gz")) {
-    GTEST_SKIP() << "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist; "
-                    "scripts/install-deps.sh installs it)";
+    AIMASS_SKIP_OR_FAIL(aimass::testing::kFashionMnistMissing);
   }
   IdxOptions o;
   o.images = dir / "t10k-images-idx3-ubyte.gz";

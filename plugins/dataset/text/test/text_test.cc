@@ -14,6 +14,7 @@
 #include "aimass/plugin.h"
 #include "aimass/testing/dataset_conformance.h"
 #include "aimass/testing/registration.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 
 extern "C" const AimassPluginDescriptor* aimass_plugin_descriptor_fn();
@@ -211,7 +212,7 @@ TEST_F(TextDatasetTest, CsvRowsArePaddedWithLengthsAndSortedClasses) {
 TEST_F(TextDatasetTest, DebianLicensesAreTheW5Text) {
   const fs::path licenses = "/usr/share/common-licenses";
   if (!fs::is_directory(licenses)) {
-    GTEST_SKIP() << "no " << licenses;
+    AIMASS_SKIP_OR_FAIL("no " + licenses.string() + " (Debian's base-files ships it)");
   }
   auto data = TextDataset::open(lm(licenses, 1, 1));
   ASSERT_TRUE(data.ok()) << data.status().toString();

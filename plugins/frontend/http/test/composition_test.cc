@@ -26,6 +26,7 @@
 #include "scaled_model.h"
 #include "serving_graph.h"
 #include "serving_node.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 #include "traffic_split.h"
 
@@ -233,7 +234,7 @@ TEST_F(CompositionTest, MetricsWithGraphsAndSplitsPassPromtool) {
                                       "step=\"second\"} 1\n"));
   auto promtool = checkWithPromtool(metrics.body, dir_.path());
   if (!promtool) {
-    GTEST_SKIP() << "promtool is not installed (scripts/install-deps.sh installs prometheus)";
+    AIMASS_SKIP_OR_FAIL(aimass::testing::kPromtoolMissing);
   }
   EXPECT_EQ(promtool->code, 0) << promtool->report << "\n" << metrics.body;
   EXPECT_EQ(promtool->report, "") << metrics.body;

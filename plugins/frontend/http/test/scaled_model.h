@@ -4,7 +4,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -13,42 +12,11 @@
 #include <vector>
 
 #include "aimass/model.h"
+#include "gate.h"
 
 namespace aimass::plugins::frontend {
 
-/// Lets a test hold every predict() call until it says go.
-class Gate {
- public:
-  void close() {
-    std::lock_guard lock(mutex_);
-    open_ = false;
-  }
-  void open() {
-    {
-      std::lock_guard lock(mutex_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  void pass() const {
-    std::unique_lock lock(mutex_);
-    ++waiting_;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return open_; });
-    --waiting_;
-  }
-  /// Blocks until a predict() call waits at the gate.
-  void awaitWaiter() const {
-    std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return waiting_ > 0; });
-  }
-
- private:
-  mutable std::mutex mutex_;
-  mutable std::condition_variable cv_;
-  mutable int waiting_ = 0;
-  bool open_ = true;
-};
+using aimass::testing::Gate;
 
 /// output = input * factor, and "version" = factor for every row, so a response shows which
 /// version computed each of its rows. Its saved form is the factor and a ballast size; load()

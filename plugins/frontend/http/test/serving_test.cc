@@ -35,6 +35,7 @@
 #include "http_frontend.h"
 #include "promtool.h"
 #include "scaled_model.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 
 namespace aimass::plugins::frontend {
@@ -178,7 +179,7 @@ TEST_F(ServingTest, ConcurrentRequestsAreBatchedAndEachGetsItsOwnRows) {
   std::vector<Reply> replies(16);
   std::vector<std::thread> clients;
   clients.emplace_back([&] { replies[0] = call("POST", "/v2/models/scaled/infer", row(0, 1)); });
-  gate_.awaitWaiter();
+  ASSERT_TRUE(gate_.awaitWaiters(1));
   for (int i = 1; i < 16; ++i) {
     clients.emplace_back([&, i] {
       replies[i] = call("POST", "/v2/models/scaled/infer",
@@ -236,7 +237,7 @@ TEST_F(ServingTest, AFullQueueAnswers503AndTheQueuedRequestsStillSucceed) {
   std::vector<Reply> replies(3);
   std::vector<std::thread> clients;
   clients.emplace_back([&] { replies[0] = call("POST", "/v2/models/scaled/infer", row(1, 2)); });
-  gate_.awaitWaiter();
+  ASSERT_TRUE(gate_.awaitWaiters(1));
   for (int i = 1; i < 3; ++i) {
     clients.emplace_back(
         [&, i] { replies[i] = call("POST", "/v2/models/scaled/infer", row(1, 2)); });
@@ -276,7 +277,7 @@ TEST_F(ServingTest, ARequestWaitingPastItsTimeoutFailsWith503) {
   gate_.close();
   Reply first;
   std::thread holder([&] { first = call("POST", "/v2/models/scaled/infer", row(1, 2)); });
-  gate_.awaitWaiter();
+  ASSERT_TRUE(gate_.awaitWaiters(1));
   Reply late = call("POST", "/v2/models/scaled/infer", row(1, 2));
   EXPECT_EQ(late.status, 503);
   EXPECT_THAT(late.error(), HasSubstr("50 ms timeout"));
@@ -510,7 +511,7 @@ TEST_F(ServingTest, MetricsPassPromtool) {
 
   auto promtool = checkWithPromtool(metrics.body, dir_.path());
   if (!promtool) {
-    GTEST_SKIP() << "promtool is not installed (scripts/install-deps.sh installs prometheus)";
+    AIMASS_SKIP_OR_FAIL(aimass::testing::kPromtoolMissing);
   }
   EXPECT_EQ(promtool->code, 0) << promtool->report << "\n" << metrics.body;
   EXPECT_EQ(promtool->report, "") << metrics.body;
