@@ -2,10 +2,14 @@
 """Runs benchmark workloads, aimass and its peer side by side, and reports them (see
 ../shared/BENCHMARKS.md). bench/run.sh builds what is needed and calls this; run that instead.
 
-For every workload: RUNS pairs (aimass, then the peer), the median of each figure, and
-ratio = how many times aimass is ahead on the workload's main speed figure, computed from the
-medians (peer time / aimass time, or aimass throughput / peer throughput). Prints one JSON line
-per workload and, unless --no-record, appends a row to bench/RESULTS.md.
+For every workload: RUNS pairs (aimass, then the peer), the median of each figure (error counts:
+their sum over the runs), and ratio = how many times aimass is ahead on the workload's main speed
+figure, computed from the medians (peer time / aimass time, or aimass throughput / peer
+throughput). Where the workload has quality targets (TARGETS: accuracy, RMSE, loss, inertia,
+best values), each is checked and a miss is named. Before every workload the machine's GEMM
+ceiling (W0, bench/gemm) is measured. Prints one JSON line per workload and, unless
+--no-record, appends a row to bench/RESULTS.md; recording is refused when the tree has changes
+other than bench/RESULTS.md (tree_changes). `--check-clean` only does that check.
 """
 import argparse
 import datetime
@@ -50,6 +54,7 @@ def peer_env(threads, seed=0):
         "LD_LIBRARY_PATH": OPENBLAS + (":" + env["LD_LIBRARY_PATH"]
                                        if env.get("LD_LIBRARY_PATH") else ""),
     })
+    env.pop("W2_VALIDATION", None)  # only W2select asks peers/w2_sklearn.py for validation
     return env
 
 
@@ -64,7 +69,10 @@ def aimass_env(threads, seed=1):
 def run(command, env, what):
     """Runs `command`; returns (stdout, stderr, seconds). BenchError naming `what` on failure."""
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    try:
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    except OSError as e:
+        raise BenchError(f"{what} failed: cannot run {' '.join(command)}: {e}")
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise BenchError(f"{what} failed (exit {done.returncode}): {' '.join(command)}\n"
@@ -106,11 +114,17 @@ def find_accuracy(report):
     return None
 
 
-def run_aimass_training(aimass, config, threads, seed):
-    """`aimass eval --json CONFIG`: the per-epoch training times from its log lines and the
-    test accuracy from its report."""
-    out, err, _ = run([aimass, "eval", "--json", config], aimass_env(threads, seed),
-                      f"aimass on {config}")
+def run_aimass_training(aimass, config, threads, seed, extra_env=None):
+    """`aimass eval --json CONFIG` (with `extra_env` added to aimass_env; a value None removes
+    that variable): the per-epoch training times from its log lines and the test accuracy from
+    its report."""
+    env = aimass_env(threads, seed)
+    for name, value in (extra_env or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    out, err, _ = run([aimass, "eval", "--json", config], env, f"aimass on {config}")
     epochs = {}
     for line in err.splitlines():
         match = EPOCH_LINE.search(line)
@@ -125,8 +139,18 @@ def run_aimass_training(aimass, config, threads, seed):
     return [epochs[k] for k in sorted(epochs)], accuracy
 
 
+def is_error_count(key):
+    """Figures that count errors: `errors` and `*_errors`."""
+    return key == "errors" or key.endswith("_errors")
+
+
 def medians(samples):
-    return {key: round(statistics.median(s[key] for s in samples), 4) for key in samples[0]}
+    """One figure per key from the runs' `samples` (dicts with the same keys): the median, except
+    for error counts (is_error_count), which are summed, so that errors in one run of three do
+    not vanish in a median of 0."""
+    return {key: (sum(s[key] for s in samples) if is_error_count(key)
+                  else round(statistics.median(s[key] for s in samples), 4))
+            for key in samples[0]}
 
 
 def workload_w0(args):
@@ -156,11 +180,66 @@ def workload_w1(args):
     return a, p, p["s_per_epoch"] / a["s_per_epoch"]
 
 
+# W2's recipe (epochs, Adam's learning rate; bench/configs/w2_softmax.yaml's defaults) is chosen
+# by W2select on a validation split of the training images, never on the test images: every
+# recipe of the grid trains on the first W2_FIT_ROWS training images and is scored on the other
+# 10,000 (seeds 1..runs, median), scikit-learn's peer likewise (peers/w2_sklearn.py with
+# W2_VALIDATION=1), and choose_w2_recipe() takes the cheapest recipe that reaches the peer's
+# validation accuracy. W2 itself then runs the config as it is (no W2_* variable reaches it).
+W2_CONFIG = os.path.join(BENCH, "configs", "w2_softmax.yaml")
+W2_FIT_ROWS = 50000
+W2_GRID_EPOCHS = (3, 4, 6, 8, 12, 16)
+W2_GRID_RATES = (0.001, 0.002, 0.004)
+W2_VARIABLES = ("W2_EPOCHS", "W2_LEARNING_RATE", "W2_TRAIN_ROWS", "W2_EVAL_SET",
+                "W2_EVAL_OFFSET", "W2_EVAL_ROWS")
+
+
+def choose_w2_recipe(grid, peer_accuracy):
+    """`grid`: [{"epochs", "learning_rate", "val_accuracy"}, ...]. The recipe with the fewest
+    epochs (W2's time grows with them) whose val_accuracy is at least `peer_accuracy`, the most
+    accurate of those (then the smaller rate); when none reaches it, the most accurate overall
+    (then the fewest epochs). Returns (recipe, reached)."""
+    if not grid:
+        raise BenchError("W2select: no recipe to choose from")
+    reaching = [r for r in grid if r["val_accuracy"] >= peer_accuracy]
+    if reaching:
+        return min(reaching, key=lambda r: (r["epochs"], -r["val_accuracy"],
+                                            r["learning_rate"])), True
+    return min(grid, key=lambda r: (-r["val_accuracy"], r["epochs"], r["learning_rate"])), False
+
+
+def workload_w2select(args):
+    peer_env_ = peer_env(args.threads)
+    peer_env_["W2_VALIDATION"] = "1"
+    out, _, _ = run([PYTHON, os.path.join(PEERS, "w2_sklearn.py")], peer_env_,
+                    "peer w2_sklearn.py (W2_VALIDATION=1)")
+    peer = last_json_line(out, "peer w2_sklearn.py")
+    validation = {"W2_TRAIN_ROWS": str(W2_FIT_ROWS), "W2_EVAL_SET": "train",
+                  "W2_EVAL_OFFSET": str(W2_FIT_ROWS), "W2_EVAL_ROWS": "0"}
+    grid = []
+    for epochs in W2_GRID_EPOCHS:
+        for rate in W2_GRID_RATES:
+            samples = []
+            for run_index in range(args.runs):
+                times, accuracy = run_aimass_training(
+                    args.aimass, W2_CONFIG, args.threads, run_index + 1,
+                    dict(validation, W2_EPOCHS=str(epochs), W2_LEARNING_RATE=str(rate)))
+                samples.append({"seconds": sum(times), "val_accuracy": accuracy})
+            grid.append({"epochs": epochs, "learning_rate": rate, **medians(samples)})
+            print(f"harness: W2select: {json.dumps(grid[-1])}", file=sys.stderr, flush=True)
+    chosen, reached = choose_w2_recipe(grid, peer["val_accuracy"])
+    mine = {"chosen_epochs": chosen["epochs"], "chosen_learning_rate": chosen["learning_rate"],
+            "val_accuracy": chosen["val_accuracy"], "reached_peer": reached, "grid": grid}
+    return mine, peer, peer["seconds"] / chosen["seconds"]
+
+
 def workload_w2(args):
-    config = os.path.join(BENCH, "configs", "w2_softmax.yaml")
+    config = W2_CONFIG
     mine, theirs = [], []
     for run_index in range(args.runs):
-        epochs, accuracy = run_aimass_training(args.aimass, config, args.threads, run_index + 1)
+        # The config's own recipe: no W2_* variable of the caller's reaches it.
+        epochs, accuracy = run_aimass_training(args.aimass, config, args.threads, run_index + 1,
+                                               dict.fromkeys(W2_VARIABLES))
         # Every epoch counts: W2 is the time to reach the accuracy.
         mine.append({"seconds": sum(epochs), "test_accuracy": accuracy})
         theirs.append(run_peer("w2_sklearn.py", args.threads))
@@ -280,7 +359,8 @@ def workload_w3(args):
 # W6: serving. Every server gets the same wrk load (bench/wrk/w6_request.lua: one POST body,
 # 64 connections on 2 wrk threads, answers slower than 10 s count as errors) and reports
 # req_per_s, p50_ms and p99_ms. Any error of aimass's (a refused or reset connection, a
-# timeout, an answer other than 2xx) fails the workload; a peer's are reported as its `errors`.
+# timeout, an answer other than 2xx) fails the workload; a peer's are reported as its `errors`,
+# summed over the runs (medians()), and its req_per_s counts only its 2xx answers (wrk_figures()).
 WRK_SCRIPT = os.path.join(BENCH, "wrk", "w6_request.lua")
 SERVING_LINE = re.compile(r"serving the Open Inference Protocol v2 on (http://[0-9.]+:[0-9]+)")
 # nginx's fixed answer: an OIP v2 response of exactly 212 bytes (BENCHMARKS.md).
@@ -379,13 +459,32 @@ def wrk(url, body_path, content_type, header_length, what, strict=True):
     if header_length is not None:
         command.append(str(header_length))
     out, _, _ = run(command, dict(os.environ), f"wrk against {what}")
-    figures = last_json_line(out, f"wrk against {what}")
+    figures = wrk_figures(last_json_line(out, f"wrk against {what}"), f"wrk against {what}")
     if (strict and figures["errors"] != 0) or figures["requests"] == 0:
         raise BenchError(f"wrk against {what}: {figures['errors']} errors in "
                          f"{figures['requests']} requests:\n{out[-2000:]}")
     keys = ("req_per_s", "p50_ms", "p99_ms") if strict else ("req_per_s", "p50_ms", "p99_ms",
                                                               "errors")
     return {key: figures[key] for key in keys}
+
+
+def wrk_figures(raw, what):
+    """The figures of wrk/w6_request.lua's JSON line `raw`, with req_per_s counting only the 2xx
+    answers: (requests - non_2xx) / seconds, where non_2xx is what wrk counts as status errors
+    (answers of 400 and above; none of the servers here answers 1xx or 3xx). BenchError naming
+    `what` when a figure is missing or the counts do not add up."""
+    try:
+        requests, non_2xx, seconds = int(raw["requests"]), int(raw["non_2xx"]), raw["seconds"]
+        figures = {key: raw[key] for key in ("p50_ms", "p99_ms", "errors")}
+    except (KeyError, TypeError, ValueError) as e:
+        raise BenchError(f"{what}: wrk's figures lack {e}: {json.dumps(raw)}")
+    if non_2xx < 0 or non_2xx > requests or non_2xx > figures["errors"]:
+        raise BenchError(f"{what}: {non_2xx} non-2xx answers do not fit {requests} answers and "
+                         f"{figures['errors']} errors")
+    figures["requests"] = requests
+    figures["non_2xx"] = non_2xx
+    figures["req_per_s"] = round((requests - non_2xx) / seconds, 1) if seconds > 0 else 0.0
+    return figures
 
 
 def prefixed(prefix, figures):
@@ -592,7 +691,8 @@ def w10_wrk(url, body_path, key, seconds, what):
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                               timeout=seconds + 30)
-        figures = last_json_line(done.stdout, f"wrk against {what}")
+        figures = wrk_figures(last_json_line(done.stdout, f"wrk against {what}"),
+                              f"wrk against {what}")
     except subprocess.TimeoutExpired:
         print(f"harness: W10: wrk against {what} did not end within {seconds + 30} s; "
               "counted as no answers", file=sys.stderr)
@@ -866,65 +966,196 @@ WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W3": work
              "W4": workload_w4,
              "W5": workload_w5, "W6": workload_w6,
              "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "W11": workload_w11,
+             "W2select": workload_w2select,
              "registry": workload_registry,
              "tracking": workload_tracking}
+# Workloads that print their JSON line but never become a row (W2select chooses W2's recipe).
+NOT_RECORDED = {"W2select"}
+
+# Quality targets of ../shared/BENCHMARKS.md (the speed targets are read from `ratio`), checked on
+# every row's medians: (figure, comparison, bound, what the bound is), where bound(theirs) gives
+# the number from the peer's medians (a constant for a fixed target).
+TARGETS = {
+    "W1": [("test_accuracy", ">=", lambda p: 0.870, "0.870")],
+    "W2": [("test_accuracy", ">=", lambda p: 0.844, "0.844"),
+           ("test_accuracy", ">=", lambda p: p["test_accuracy"], "the peer's")],
+    # Within 0.01% of scikit-learn's inertia from the same centres and 50 iterations.
+    "W3": [("inertia", "<=", lambda p: p["inertia"] * 1.0001, "the peer's + 0.01%"),
+           ("inertia", ">=", lambda p: p["inertia"] * 0.9999, "the peer's - 0.01%")],
+    "W4": [("test_rmse", "<=", lambda p: 0.600, "0.600")],
+    "W5": [("final_loss", "<=", lambda p: 1.61, "1.61")],
+    "W7": [("branin_best_value", "<=", lambda p: 0.50, "0.50"),
+           ("hartmann6_best_value", "<=", lambda p: -2.90, "-2.90")],
+    "W11": [("best_val_accuracy", ">=",
+             lambda p: max(v["best_val_accuracy"] for v in p.values()) - 0.003,
+             "the better peer's - 0.003")],
+}
+
+
+def check_targets(workload, mine, theirs):
+    """The quality targets of `workload` (TARGETS) checked on aimass's figures `mine` against the
+    peer's `theirs`: a list of {"target", "value", "bound", "met"}, empty for a workload without
+    one. A figure or peer figure that is missing counts as a miss (value or bound None)."""
+    checks = []
+    for figure, comparison, bound_of, what in TARGETS.get(workload, []):
+        value = mine.get(figure)
+        try:
+            bound = round(bound_of(theirs), 4)
+        except (KeyError, TypeError, ValueError):
+            bound = None
+        met = (value is not None and bound is not None and
+               (value >= bound if comparison == ">=" else value <= bound))
+        checks.append({"target": f"{figure} {comparison} {what}", "value": value,
+                       "bound": bound, "met": met})
+    return checks
+
+
+def targets_text(checks):
+    """The row's targets cell: "met (...)", "MISSED: ..." naming each miss, or "-" for none."""
+    if not checks:
+        return "-"
+    missed = [c for c in checks if not c["met"]]
+    if not missed:
+        return "met (" + "; ".join(f"{c['target']}: {c['value']} vs {c['bound']}"
+                                   for c in checks) + ")"
+    return "**MISSED**: " + "; ".join(f"{c['target']}: {c['value']} vs {c['bound']}"
+                                      for c in missed)
+
+
+def gemm_ceiling(args):
+    """The machine's GEMM ceiling now (W0's aimass figure: bench/gemm, oneDNN's sgemm at n =
+    2048, best of 10), in GFLOP/s; None when bench/gemm was not built."""
+    gemm = os.path.join(args.build, "bench", "gemm")
+    if not os.access(gemm, os.X_OK):
+        return None
+    out, _, _ = run([gemm, str(args.threads)], aimass_env(args.threads), "bench/gemm")
+    return last_json_line(out, "bench/gemm")["gflop_per_s"]
+
 
 RESULTS_HEADER = """# Benchmark results
 
 Rows are appended by `bench/run.sh` (never edited by hand): one per workload and run of the
-script, with the date (UTC), the commit (`-dirty` when the tree had uncommitted changes), the
-medians of the aimass and peer figures over the runs (`runs` pairs, aimass then peer, 2 threads
-each, peers set up as ../shared/BENCHMARKS.md says) and `ratio`, how many times aimass is ahead
-on the workload's main speed figure (above 1: aimass is faster). Only rows measured on a quiet
-machine belong here; use `bench/run.sh --no-record` while developing.
+script, with the date (UTC), the commit, the medians of the aimass and peer figures over the
+runs (`runs` pairs, aimass then peer, 2 threads each, peers set up as ../shared/BENCHMARKS.md
+says; error counts are summed over the runs), `ratio`, how many times aimass is ahead on the
+workload's main speed figure (above 1: aimass is faster), the machine's GEMM ceiling (W0's
+GFLOP/s, measured just before the workload) and the workload's quality targets (accuracy, RMSE,
+loss...), `met` or `**MISSED**` with the figures. `bench/run.sh` records only from a tree
+without uncommitted changes (other than this file). Only rows measured on a quiet machine
+belong here; use `bench/run.sh --no-record` while developing.
 
-| date (UTC) | commit | workload | runs | aimass | peer | ratio |
-|---|---|---|---|---|---|---|
+| date (UTC) | commit | workload | runs | aimass | peer | ratio | W0 GFLOP/s | targets |
+|---|---|---|---|---|---|---|---|---|
 """
 
 
-def commit():
-    """The commit measured, "-dirty" when files other than RESULTS.md (which this script
-    appends to between workloads) have uncommitted changes."""
-    def git(*words):
-        return subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+def tree_changes(root):
+    """What `git status` lists under `root` other than bench/RESULTS.md (which this script
+    appends to between workloads): modified, staged, deleted, and untracked files that are not
+    ignored (sources are globbed, so a new file changes the build). BenchError when git cannot
+    tell, so an unknown tree is never recorded."""
     try:
-        head = git("rev-parse", "--short", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
-                      ":(exclude)bench/RESULTS.md")
-        return head + ("-dirty" if changed else "")
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--",
+                               ".", ":(exclude)bench/RESULTS.md"],
+                              cwd=root, capture_output=True, text=True)
+    except OSError as e:
+        raise BenchError(f"cannot tell whether {root} has uncommitted changes: {e}")
+    if done.returncode != 0:
+        raise BenchError(f"cannot tell whether {root} has uncommitted changes: git status "
+                         f"failed: {done.stderr.strip()}")
+    return [line for line in done.stdout.splitlines() if line.strip()]
+
+
+def require_clean_tree(root):
+    """BenchError listing the changes when `root` has any (tree_changes): rows come from
+    committed trees only."""
+    changes = tree_changes(root)
+    if changes:
+        listed = "\n  ".join(changes[:20]) + ("\n  ..." if len(changes) > 20 else "")
+        raise BenchError(f"refusing to record: {root} has uncommitted changes other than "
+                         f"bench/RESULTS.md:\n  {listed}\ncommit them (or stash them), or run "
+                         "with --no-record")
+
+
+def commit():
+    """The commit measured (short hash)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
-def record(workload, runs, mine, theirs, ratio):
+def figures_text(d):
+    """"k v, k v" (W6's peer figures are one dict per peer: "nginx: req_per_s 1, ...; ...")."""
+    if d and all(isinstance(v, dict) for v in d.values()):
+        return "; ".join(f"{name}: {figures_text(v)}" for name, v in d.items())
+    return ", ".join(f"{k} {v}" for k, v in d.items())
+
+
+def results_row(date, commit_id, workload, runs, mine, theirs, ratio, gflop_per_s, checks):
+    """One row of RESULTS.md (a line with its newline)."""
+    ratio_text = (", ".join(f"{k} {v:.2f}" for k, v in ratio.items()) if isinstance(ratio, dict)
+                  else f"{ratio:.2f}")
+    ceiling = "-" if gflop_per_s is None else f"{gflop_per_s:.1f}"
+    return (f"| {date} | {commit_id} | {workload} | {runs} | {figures_text(mine)} | "
+            f"{figures_text(theirs)} | {ratio_text} | {ceiling} | {targets_text(checks)} |\n")
+
+
+def record(workload, runs, mine, theirs, ratio, gflop_per_s, checks):
+    require_clean_tree(ROOT)
     path = os.path.join(BENCH, "RESULTS.md")
     if not os.path.exists(path):
         with open(path, "w") as f:
             f.write(RESULTS_HEADER)
-    def figures(d):
-        # W6's peer figures are one dict per peer: "nginx: req_per_s 1, ...; python: ...".
-        if all(isinstance(v, dict) for v in d.values()):
-            return "; ".join(f"{name}: {figures(v)}" for name, v in d.items())
-        return ", ".join(f"{k} {v}" for k, v in d.items())
-
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    ratio_text = (", ".join(f"{k} {v:.2f}" for k, v in ratio.items()) if isinstance(ratio, dict)
-                  else f"{ratio:.2f}")
     with open(path, "a") as f:
-        f.write(f"| {date} | {commit()} | {workload} | {runs} | {figures(mine)} | "
-                f"{figures(theirs)} | {ratio_text} |\n")
+        f.write(results_row(date, commit(), workload, runs, mine, theirs, ratio, gflop_per_s,
+                            checks))
+
+
+def run_workload(args, workload):
+    """Runs one workload with the GEMM ceiling measured first and its targets checked; prints
+    its JSON line and records its row unless --no-record or NOT_RECORDED."""
+    gflop_per_s = gemm_ceiling(args)
+    if gflop_per_s is None and not args.no_record:
+        raise BenchError(f"{args.build}/bench/gemm is missing: every recorded row carries the "
+                         "GEMM ceiling (build with -DAIMASS_BUILD_BENCH=ON)")
+    mine, theirs, ratio = WORKLOADS[workload](args)
+    checks = check_targets(workload, mine, theirs)
+    rounded = ({k: round(v, 2) for k, v in ratio.items()} if isinstance(ratio, dict)
+               else round(ratio, 2))
+    line = {"workload": workload, "aimass": mine, "peer": theirs, "ratio": rounded,
+            "w0_gflop_per_s": gflop_per_s}
+    if checks:
+        line["targets_met"] = all(c["met"] for c in checks)
+        line["targets"] = checks
+    print(json.dumps(line), flush=True)
+    if checks and not line["targets_met"]:
+        print(f"harness: {workload}: target missed: {targets_text(checks)}", file=sys.stderr)
+    if not args.no_record and workload not in NOT_RECORDED:
+        record(workload, args.runs, mine, theirs, ratio, gflop_per_s, checks)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", required=True, help="the build folder bench/run.sh made")
+    parser.add_argument("--build", help="the build folder bench/run.sh made")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-record", action="store_true")
-    parser.add_argument("workloads", nargs="+")
+    parser.add_argument("--check-clean", action="store_true",
+                        help="only check that the tree may be recorded from; exit 2 if not")
+    parser.add_argument("workloads", nargs="*")
     args = parser.parse_args()
+    if args.check_clean:
+        try:
+            require_clean_tree(ROOT)
+        except BenchError as e:
+            print(f"harness: {e}", file=sys.stderr)
+            sys.exit(2)
+        return
+    if not args.build or not args.workloads:
+        parser.error("--build and at least one workload are needed")
     args.aimass = os.path.join(args.build, "bin", "aimass")
     if args.runs < 1 or args.threads < 1:
         sys.exit("harness: --runs and --threads must be at least 1")
@@ -932,20 +1163,19 @@ def main():
     if unknown:
         sys.exit(f"harness: unknown workload {', '.join(unknown)}; implemented: "
                  f"{', '.join(WORKLOADS)}")
+    if not args.no_record:
+        try:
+            require_clean_tree(ROOT)
+        except BenchError as e:
+            print(f"harness: {e}", file=sys.stderr)
+            sys.exit(2)
     failed = False
     for workload in args.workloads:
         try:
-            mine, theirs, ratio = WORKLOADS[workload](args)
+            run_workload(args, workload)
         except BenchError as e:
             print(f"harness: {workload}: {e}", file=sys.stderr)
             failed = True
-            continue
-        rounded = ({k: round(v, 2) for k, v in ratio.items()} if isinstance(ratio, dict)
-                   else round(ratio, 2))
-        print(json.dumps({"workload": workload, "aimass": mine, "peer": theirs,
-                          "ratio": rounded}), flush=True)
-        if not args.no_record:
-            record(workload, args.runs, mine, theirs, ratio)
     sys.exit(1 if failed else 0)
 
 
