@@ -188,8 +188,8 @@ def workload_w1(args):
 # validation accuracy. W2 itself then runs the config as it is (no W2_* variable reaches it).
 W2_CONFIG = os.path.join(BENCH, "configs", "w2_softmax.yaml")
 W2_FIT_ROWS = 50000
-W2_GRID_EPOCHS = (3, 4, 6, 8, 12, 16)
-W2_GRID_RATES = (0.001, 0.002, 0.004)
+W2_GRID_EPOCHS = (1, 2, 3, 4, 6, 8, 12)
+W2_GRID_RATES = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064)
 W2_VARIABLES = ("W2_EPOCHS", "W2_LEARNING_RATE", "W2_TRAIN_ROWS", "W2_EVAL_SET",
                 "W2_EVAL_OFFSET", "W2_EVAL_ROWS")
 
