@@ -20,7 +20,8 @@ cd "$(dirname "$0")/.."
 
 implemented=(W0 W1 W2 W3 W4 W5 W6 W7 W9 W10 W11 registry tracking)
 not_in_all=(W2select)
-usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...  (WORKLOAD: ${implemented[*]} ${not_in_all[*]} or all)"
+usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...
+  (WORKLOAD: ${implemented[*]} ${not_in_all[*]} or all)"
 
 record=1
 runs=3
@@ -45,7 +46,7 @@ while [ $# -gt 0 ]; do
         if [ "$1" = "$w" ]; then known=1; fi
       done
       if [ $known -eq 0 ]; then
-        echo "bench/run.sh: unknown workload '$1': implemented are ${implemented[*]} (or all)" >&2
+        echo "bench/run.sh: unknown workload '$1': implemented are ${implemented[*]} ${not_in_all[*]} (or all)" >&2
         exit 2
       fi
       workloads+=("$1")
