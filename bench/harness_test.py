@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Tests of bench/harness.py's bookkeeping, on hand-made figures (no benchmark runs): errors
-summed over runs, req/s of 2xx answers only, quality targets checked and marked in the row,
-and recording refused from a tree with uncommitted changes (in a throwaway git repository).
+"""Tests of bench/harness.py's bookkeeping (bench/rows.py, and W2's recipe choice), on hand-made
+figures (no benchmark runs): errors summed over runs, req/s of 2xx answers only, quality
+targets checked and marked in the row, and recording refused from a tree with uncommitted
+changes (in a throwaway git repository).
 Run by ctest (tests/bench) or by hand: `python3 -m unittest -v harness_test` in bench/."""
 import http.server
-import json
 import os
 import shutil
 import subprocess
@@ -15,6 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import rows  # noqa: E402
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 
@@ -24,23 +25,23 @@ class ErrorsAreSummed(unittest.TestCase):
         runs = [{"req_per_s": 100.0, "p99_ms": 5.0, "errors": 0, "json_errors": 0},
                 {"req_per_s": 300.0, "p99_ms": 9.0, "errors": 7, "json_errors": 2},
                 {"req_per_s": 200.0, "p99_ms": 1.0, "errors": 0, "json_errors": 1}]
-        self.assertEqual(harness.medians(runs), {"req_per_s": 200.0, "p99_ms": 5.0,
+        self.assertEqual(rows.medians(runs), {"req_per_s": 200.0, "p99_ms": 5.0,
                                                  "errors": 7, "json_errors": 3})
 
     def test_only_error_counts_are_summed(self):
-        self.assertTrue(harness.is_error_count("errors"))
-        self.assertTrue(harness.is_error_count("unattacked_errors"))
-        self.assertFalse(harness.is_error_count("error_rate"))
-        self.assertFalse(harness.is_error_count("errors_per_s"))
+        self.assertTrue(rows.is_error_count("errors"))
+        self.assertTrue(rows.is_error_count("unattacked_errors"))
+        self.assertFalse(rows.is_error_count("error_rate"))
+        self.assertFalse(rows.is_error_count("errors_per_s"))
         runs = [{"error_rate": 0.5}, {"error_rate": 0.1}, {"error_rate": 0.2}]
-        self.assertEqual(harness.medians(runs), {"error_rate": 0.2})
+        self.assertEqual(rows.medians(runs), {"error_rate": 0.2})
 
 
 class ReqPerSecondCountsOnly2xx(unittest.TestCase):
     def test_non_2xx_answers_are_not_counted(self):
         raw = {"requests": 1000, "non_2xx": 250, "seconds": 2.0, "req_per_s": 500.0,
                "p50_ms": 1.5, "p99_ms": 4.0, "errors": 251}
-        figures = harness.wrk_figures(raw, "test")
+        figures = rows.wrk_figures(raw, "test")
         self.assertEqual(figures["req_per_s"], 375.0)  # (1000 - 250) / 2
         self.assertEqual(figures["non_2xx"], 250)
         self.assertEqual(figures["errors"], 251)
@@ -48,17 +49,17 @@ class ReqPerSecondCountsOnly2xx(unittest.TestCase):
     def test_all_2xx(self):
         raw = {"requests": 30, "non_2xx": 0, "seconds": 3.0, "p50_ms": 1, "p99_ms": 2,
                "errors": 0}
-        self.assertEqual(harness.wrk_figures(raw, "test")["req_per_s"], 10.0)
+        self.assertEqual(rows.wrk_figures(raw, "test")["req_per_s"], 10.0)
 
     def test_inconsistent_or_missing_counts_are_errors(self):
         base = {"requests": 10, "non_2xx": 0, "seconds": 1.0, "p50_ms": 1, "p99_ms": 2,
                 "errors": 0}
-        with self.assertRaisesRegex(harness.BenchError, "non_2xx"):
-            harness.wrk_figures({k: v for k, v in base.items() if k != "non_2xx"}, "test")
-        with self.assertRaisesRegex(harness.BenchError, "11 non-2xx answers"):
-            harness.wrk_figures(dict(base, non_2xx=11, errors=11), "test")
-        with self.assertRaisesRegex(harness.BenchError, "3 non-2xx answers"):
-            harness.wrk_figures(dict(base, non_2xx=3, errors=2), "test")
+        with self.assertRaisesRegex(rows.BenchError, "non_2xx"):
+            rows.wrk_figures({k: v for k, v in base.items() if k != "non_2xx"}, "test")
+        with self.assertRaisesRegex(rows.BenchError, "11 non-2xx answers"):
+            rows.wrk_figures(dict(base, non_2xx=11, errors=11), "test")
+        with self.assertRaisesRegex(rows.BenchError, "3 non-2xx answers"):
+            rows.wrk_figures(dict(base, non_2xx=3, errors=2), "test")
 
 
 class HalfFailingHandler(http.server.BaseHTTPRequestHandler):
@@ -103,7 +104,7 @@ class WrkScriptCountsNon2xx(unittest.TestCase):
         # One connection, answers alternating 200 and 503: half are not 2xx (+-1 at the end).
         self.assertLessEqual(abs(2 * raw["non_2xx"] - raw["requests"]), 2)
         self.assertGreaterEqual(raw["errors"], raw["non_2xx"])
-        figures = harness.wrk_figures(raw, "wrk")
+        figures = rows.wrk_figures(raw, "wrk")
         self.assertAlmostEqual(figures["req_per_s"],
                                (raw["requests"] - raw["non_2xx"]) / raw["seconds"], delta=0.1)
         self.assertAlmostEqual(raw["req_per_s"], figures["req_per_s"], delta=0.1)
@@ -111,62 +112,62 @@ class WrkScriptCountsNon2xx(unittest.TestCase):
 
 class QualityTargets(unittest.TestCase):
     def test_w1_accuracy_met_and_missed(self):
-        met = harness.check_targets("W1", {"s_per_epoch": 0.3, "test_accuracy": 0.8739}, {})
+        met = rows.check_targets("W1", {"s_per_epoch": 0.3, "test_accuracy": 0.8739}, {})
         self.assertEqual([c["met"] for c in met], [True])
-        missed = harness.check_targets("W1", {"s_per_epoch": 0.2, "test_accuracy": 0.861}, {})
+        missed = rows.check_targets("W1", {"s_per_epoch": 0.2, "test_accuracy": 0.861}, {})
         self.assertEqual([c["met"] for c in missed], [False])
-        self.assertEqual(harness.targets_text(missed),
+        self.assertEqual(rows.targets_text(missed),
                          "**MISSED**: test_accuracy >= 0.870: 0.861 vs 0.87")
 
     def test_w2_needs_the_peers_accuracy_too(self):
         peer = {"seconds": 10.0, "test_accuracy": 0.8443}
-        checks = harness.check_targets("W2", {"seconds": 1.0, "test_accuracy": 0.8441}, peer)
+        checks = rows.check_targets("W2", {"seconds": 1.0, "test_accuracy": 0.8441}, peer)
         self.assertEqual([c["met"] for c in checks], [True, False])
         self.assertIn("test_accuracy >= the peer's: 0.8441 vs 0.8443",
-                      harness.targets_text(checks))
-        checks = harness.check_targets("W2", {"seconds": 1.0, "test_accuracy": 0.8457}, peer)
+                      rows.targets_text(checks))
+        checks = rows.check_targets("W2", {"seconds": 1.0, "test_accuracy": 0.8457}, peer)
         self.assertTrue(all(c["met"] for c in checks))
-        self.assertTrue(harness.targets_text(checks).startswith("met ("))
+        self.assertTrue(rows.targets_text(checks).startswith("met ("))
 
     def test_w3_inertia_within_a_hundredth_of_a_percent(self):
         peer = {"s_per_iter": 0.03, "inertia": 1000000.0}
-        inside = harness.check_targets("W3", {"inertia": 1000099.0}, peer)
+        inside = rows.check_targets("W3", {"inertia": 1000099.0}, peer)
         self.assertTrue(all(c["met"] for c in inside))
-        above = harness.check_targets("W3", {"inertia": 1000101.0}, peer)
+        above = rows.check_targets("W3", {"inertia": 1000101.0}, peer)
         self.assertEqual([c["met"] for c in above], [False, True])
-        below = harness.check_targets("W3", {"inertia": 999899.0}, peer)
+        below = rows.check_targets("W3", {"inertia": 999899.0}, peer)
         self.assertEqual([c["met"] for c in below], [True, False])
 
     def test_w4_w5_w7_bounds(self):
-        self.assertFalse(harness.check_targets("W4", {"test_rmse": 0.6142}, {})[0]["met"])
-        self.assertTrue(harness.check_targets("W4", {"test_rmse": 0.5861}, {})[0]["met"])
-        self.assertFalse(harness.check_targets("W5", {"final_loss": 1.6822}, {})[0]["met"])
-        w7 = harness.check_targets("W7", {"branin_best_value": 0.4371,
+        self.assertFalse(rows.check_targets("W4", {"test_rmse": 0.6142}, {})[0]["met"])
+        self.assertTrue(rows.check_targets("W4", {"test_rmse": 0.5861}, {})[0]["met"])
+        self.assertFalse(rows.check_targets("W5", {"final_loss": 1.6822}, {})[0]["met"])
+        w7 = rows.check_targets("W7", {"branin_best_value": 0.4371,
                                           "hartmann6_best_value": -2.85}, {})
         self.assertEqual([c["met"] for c in w7], [True, False])
 
     def test_w11_against_the_better_peer(self):
         peers = {"median": {"best_val_accuracy": 0.8741},
                  "successive_halving": {"best_val_accuracy": 0.8686}}
-        self.assertTrue(harness.check_targets("W11", {"best_val_accuracy": 0.8711}, peers)[0]
+        self.assertTrue(rows.check_targets("W11", {"best_val_accuracy": 0.8711}, peers)[0]
                         ["met"])
-        self.assertFalse(harness.check_targets("W11", {"best_val_accuracy": 0.8710}, peers)[0]
+        self.assertFalse(rows.check_targets("W11", {"best_val_accuracy": 0.8710}, peers)[0]
                          ["met"])
 
     def test_missing_figure_is_a_miss(self):
-        checks = harness.check_targets("W1", {"s_per_epoch": 0.3}, {})
+        checks = rows.check_targets("W1", {"s_per_epoch": 0.3}, {})
         self.assertEqual(checks[0]["value"], None)
         self.assertFalse(checks[0]["met"])
-        checks = harness.check_targets("W2", {"test_accuracy": 0.85}, {})
+        checks = rows.check_targets("W2", {"test_accuracy": 0.85}, {})
         self.assertEqual([c["met"] for c in checks], [True, False])
 
     def test_workload_without_targets(self):
-        self.assertEqual(harness.check_targets("W9", {"seconds": 0.04}, {"seconds": 1.4}), [])
-        self.assertEqual(harness.targets_text([]), "-")
+        self.assertEqual(rows.check_targets("W9", {"seconds": 0.04}, {"seconds": 1.4}), [])
+        self.assertEqual(rows.targets_text([]), "-")
 
     def test_row_carries_ceiling_and_mark(self):
-        checks = harness.check_targets("W1", {"test_accuracy": 0.861}, {})
-        row = harness.results_row("2026-12-06 20:00", "abc1234", "W1", 3,
+        checks = rows.check_targets("W1", {"test_accuracy": 0.861}, {})
+        row = rows.results_row("2026-12-06 20:00", "abc1234", "W1", 3,
                                   {"s_per_epoch": 0.2, "test_accuracy": 0.861},
                                   {"s_per_epoch": 0.5, "test_accuracy": 0.876}, 2.5, 301.25,
                                   checks)
@@ -175,7 +176,7 @@ class QualityTargets(unittest.TestCase):
                               "2.50 | 301.2 | **MISSED**: test_accuracy >= 0.870: 0.861 vs "
                               "0.87 |\n")
         cells = row.strip().strip("|").split("|")
-        header = [line for line in harness.RESULTS_HEADER.splitlines() if line.startswith("|")]
+        header = [line for line in rows.RESULTS_HEADER.splitlines() if line.startswith("|")]
         self.assertEqual(len(cells), header[0].count("|") - 1)
         self.assertIn("W0 GFLOP/s", header[0])
 
@@ -197,7 +198,7 @@ class W2RecipeChoice(unittest.TestCase):
         self.assertEqual(chosen["epochs"], 8)
 
     def test_empty_grid(self):
-        with self.assertRaises(harness.BenchError):
+        with self.assertRaises(rows.BenchError):
             harness.choose_w2_recipe([], 0.8)
 
 
@@ -212,7 +213,7 @@ class RecordsOnlyFromCleanTrees(unittest.TestCase):
         self.folder = tempfile.mkdtemp(prefix="harness-test-")
         self.addCleanup(shutil.rmtree, self.folder)
         os.makedirs(os.path.join(self.folder, "bench"))
-        for name in ("run.sh", "harness.py"):
+        for name in ("run.sh", "harness.py", "rows.py"):
             shutil.copy(os.path.join(BENCH, name), os.path.join(self.folder, "bench", name))
         self.write("bench/RESULTS.md", "# rows\n")
         self.write("src.cc", "int x;\n")
@@ -226,7 +227,7 @@ class RecordsOnlyFromCleanTrees(unittest.TestCase):
             f.write(text)
 
     def changes(self):
-        return harness.tree_changes(self.folder)
+        return rows.tree_changes(self.folder)
 
     def test_clean_and_results_only_trees_may_record(self):
         self.assertEqual(self.changes(), [])
@@ -235,7 +236,7 @@ class RecordsOnlyFromCleanTrees(unittest.TestCase):
         os.makedirs(os.path.join(self.folder, "build"))
         self.write("build/ignored.o", "x")
         self.assertEqual(self.changes(), [])
-        harness.require_clean_tree(self.folder)
+        rows.require_clean_tree(self.folder)
 
     def test_modified_staged_deleted_and_untracked_files_refuse(self):
         self.write("src.cc", "int y;\n")
@@ -248,13 +249,13 @@ class RecordsOnlyFromCleanTrees(unittest.TestCase):
         git(self.folder, "checkout", "-q", "--", "src.cc")
         self.write("new.cc", "int z;\n")
         self.assertEqual(self.changes(), ["?? new.cc"])
-        with self.assertRaisesRegex(harness.BenchError, "refusing to record.*\n  \\?\\? new.cc"):
-            harness.require_clean_tree(self.folder)
+        with self.assertRaisesRegex(rows.BenchError, "refusing to record.*\n  \\?\\? new.cc"):
+            rows.require_clean_tree(self.folder)
 
     def test_not_a_repository_refuses(self):
         with tempfile.TemporaryDirectory() as plain:
-            with self.assertRaisesRegex(harness.BenchError, "cannot tell"):
-                harness.tree_changes(plain)
+            with self.assertRaisesRegex(rows.BenchError, "cannot tell"):
+                rows.tree_changes(plain)
 
     def run_script(self, *command):
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
