@@ -5,11 +5,11 @@
 For every workload: RUNS pairs (aimass, then the peer), the median of each figure (error counts:
 their sum over the runs), and ratio = how many times aimass is ahead on the workload's main speed
 figure, computed from the medians (peer time / aimass time, or aimass throughput / peer
-throughput). Where the workload has quality targets (TARGETS: accuracy, RMSE, loss, inertia,
+throughput). Where the workload has quality targets (rows.TARGETS: accuracy, RMSE, loss, inertia,
 best values), each is checked and a miss is named. Before every workload the machine's GEMM
 ceiling (W0, bench/gemm) is measured. Prints one JSON line per workload and, unless
 --no-record, appends a row to bench/RESULTS.md; recording is refused when the tree has changes
-other than bench/RESULTS.md (tree_changes). `--check-clean` only does that check.
+other than bench/RESULTS.md (rows.tree_changes). `--check-clean` only does that check.
 """
 import argparse
 import datetime
