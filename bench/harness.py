@@ -2,10 +2,14 @@
 """Runs benchmark workloads, aimass and its peer side by side, and reports them (see
 ../shared/BENCHMARKS.md). bench/run.sh builds what is needed and calls this; run that instead.
 
-For every workload: RUNS pairs (aimass, then the peer), the median of each figure, and
-ratio = how many times aimass is ahead on the workload's main speed figure, computed from the
-medians (peer time / aimass time, or aimass throughput / peer throughput). Prints one JSON line
-per workload and, unless --no-record, appends a row to bench/RESULTS.md.
+For every workload: RUNS pairs (aimass, then the peer), the median of each figure (error counts:
+their sum over the runs), and ratio = how many times aimass is ahead on the workload's main speed
+figure, computed from the medians (peer time / aimass time, or aimass throughput / peer
+throughput). Where the workload has quality targets (rows.TARGETS: accuracy, RMSE, loss, inertia,
+best values), each is checked and a miss is named. Before every workload the machine's GEMM
+ceiling (W0, bench/gemm) is measured. Prints one JSON line per workload and, unless
+--no-record, appends a row to bench/RESULTS.md; recording is refused when the tree has changes
+other than bench/RESULTS.md (rows.tree_changes). `--check-clean` only does that check.
 """
 import argparse
 import datetime
@@ -25,15 +29,14 @@ import threading
 import time
 import urllib.request
 
+from rows import (RESULTS_HEADER, BenchError, check_targets, medians, require_clean_tree,
+                  results_row, targets_text, wrk_figures)
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 PEERS = os.path.join(BENCH, "peers")
 PYTHON = "/usr/bin/python3"
 OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
-
-
-class BenchError(Exception):
-    pass
 
 
 def peer_env(threads, seed=0):
@@ -50,6 +53,7 @@ def peer_env(threads, seed=0):
         "LD_LIBRARY_PATH": OPENBLAS + (":" + env["LD_LIBRARY_PATH"]
                                        if env.get("LD_LIBRARY_PATH") else ""),
     })
+    env.pop("W2_VALIDATION", None)  # only W2select asks peers/w2_sklearn.py for validation
     return env
 
 
@@ -64,7 +68,10 @@ def aimass_env(threads, seed=1):
 def run(command, env, what):
     """Runs `command`; returns (stdout, stderr, seconds). BenchError naming `what` on failure."""
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    try:
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    except OSError as e:
+        raise BenchError(f"{what} failed: cannot run {' '.join(command)}: {e}")
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise BenchError(f"{what} failed (exit {done.returncode}): {' '.join(command)}\n"
@@ -106,11 +113,17 @@ def find_accuracy(report):
     return None
 
 
-def run_aimass_training(aimass, config, threads, seed):
-    """`aimass eval --json CONFIG`: the per-epoch training times from its log lines and the
-    test accuracy from its report."""
-    out, err, _ = run([aimass, "eval", "--json", config], aimass_env(threads, seed),
-                      f"aimass on {config}")
+def run_aimass_training(aimass, config, threads, seed, extra_env=None):
+    """`aimass eval --json CONFIG` (with `extra_env` added to aimass_env; a value None removes
+    that variable): the per-epoch training times from its log lines and the test accuracy from
+    its report."""
+    env = aimass_env(threads, seed)
+    for name, value in (extra_env or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    out, err, _ = run([aimass, "eval", "--json", config], env, f"aimass on {config}")
     epochs = {}
     for line in err.splitlines():
         match = EPOCH_LINE.search(line)
@@ -123,10 +136,6 @@ def run_aimass_training(aimass, config, threads, seed):
     if accuracy is None:
         raise BenchError(f"aimass on {config} reported no accuracy:\n{out[-2000:]}")
     return [epochs[k] for k in sorted(epochs)], accuracy
-
-
-def medians(samples):
-    return {key: round(statistics.median(s[key] for s in samples), 4) for key in samples[0]}
 
 
 def workload_w0(args):
@@ -156,11 +165,66 @@ def workload_w1(args):
     return a, p, p["s_per_epoch"] / a["s_per_epoch"]
 
 
+# W2's recipe (epochs, Adam's learning rate; bench/configs/w2_softmax.yaml's defaults) is chosen
+# by W2select on a validation split of the training images, never on the test images: every
+# recipe of the grid trains on the first W2_FIT_ROWS training images and is scored on the other
+# 10,000 (seeds 1..runs, median), scikit-learn's peer likewise (peers/w2_sklearn.py with
+# W2_VALIDATION=1), and choose_w2_recipe() takes the cheapest recipe that reaches the peer's
+# validation accuracy. W2 itself then runs the config as it is (no W2_* variable reaches it).
+W2_CONFIG = os.path.join(BENCH, "configs", "w2_softmax.yaml")
+W2_FIT_ROWS = 50000
+W2_GRID_EPOCHS = (1, 2, 3, 4, 6, 8, 12)
+W2_GRID_RATES = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064)
+W2_VARIABLES = ("W2_EPOCHS", "W2_LEARNING_RATE", "W2_TRAIN_ROWS", "W2_EVAL_SET",
+                "W2_EVAL_OFFSET", "W2_EVAL_ROWS")
+
+
+def choose_w2_recipe(grid, peer_accuracy):
+    """`grid`: [{"epochs", "learning_rate", "val_accuracy"}, ...]. The recipe with the fewest
+    epochs (W2's time grows with them) whose val_accuracy is at least `peer_accuracy`, the most
+    accurate of those (then the smaller rate); when none reaches it, the most accurate overall
+    (then the fewest epochs). Returns (recipe, reached)."""
+    if not grid:
+        raise BenchError("W2select: no recipe to choose from")
+    reaching = [r for r in grid if r["val_accuracy"] >= peer_accuracy]
+    if reaching:
+        return min(reaching, key=lambda r: (r["epochs"], -r["val_accuracy"],
+                                            r["learning_rate"])), True
+    return min(grid, key=lambda r: (-r["val_accuracy"], r["epochs"], r["learning_rate"])), False
+
+
+def workload_w2select(args):
+    peer_env_ = peer_env(args.threads)
+    peer_env_["W2_VALIDATION"] = "1"
+    out, _, _ = run([PYTHON, os.path.join(PEERS, "w2_sklearn.py")], peer_env_,
+                    "peer w2_sklearn.py (W2_VALIDATION=1)")
+    peer = last_json_line(out, "peer w2_sklearn.py")
+    validation = {"W2_TRAIN_ROWS": str(W2_FIT_ROWS), "W2_EVAL_SET": "train",
+                  "W2_EVAL_OFFSET": str(W2_FIT_ROWS), "W2_EVAL_ROWS": "0"}
+    grid = []
+    for epochs in W2_GRID_EPOCHS:
+        for rate in W2_GRID_RATES:
+            samples = []
+            for run_index in range(args.runs):
+                times, accuracy = run_aimass_training(
+                    args.aimass, W2_CONFIG, args.threads, run_index + 1,
+                    dict(validation, W2_EPOCHS=str(epochs), W2_LEARNING_RATE=str(rate)))
+                samples.append({"seconds": sum(times), "val_accuracy": accuracy})
+            grid.append({"epochs": epochs, "learning_rate": rate, **medians(samples)})
+            print(f"harness: W2select: {json.dumps(grid[-1])}", file=sys.stderr, flush=True)
+    chosen, reached = choose_w2_recipe(grid, peer["val_accuracy"])
+    mine = {"chosen_epochs": chosen["epochs"], "chosen_learning_rate": chosen["learning_rate"],
+            "val_accuracy": chosen["val_accuracy"], "reached_peer": reached, "grid": grid}
+    return mine, peer, peer["seconds"] / chosen["seconds"]
+
+
 def workload_w2(args):
-    config = os.path.join(BENCH, "configs", "w2_softmax.yaml")
+    config = W2_CONFIG
     mine, theirs = [], []
     for run_index in range(args.runs):
-        epochs, accuracy = run_aimass_training(args.aimass, config, args.threads, run_index + 1)
+        # The config's own recipe: no W2_* variable of the caller's reaches it.
+        epochs, accuracy = run_aimass_training(args.aimass, config, args.threads, run_index + 1,
+                                               dict.fromkeys(W2_VARIABLES))
         # Every epoch counts: W2 is the time to reach the accuracy.
         mine.append({"seconds": sum(epochs), "test_accuracy": accuracy})
         theirs.append(run_peer("w2_sklearn.py", args.threads))
@@ -280,7 +344,8 @@ def workload_w3(args):
 # W6: serving. Every server gets the same wrk load (bench/wrk/w6_request.lua: one POST body,
 # 64 connections on 2 wrk threads, answers slower than 10 s count as errors) and reports
 # req_per_s, p50_ms and p99_ms. Any error of aimass's (a refused or reset connection, a
-# timeout, an answer other than 2xx) fails the workload; a peer's are reported as its `errors`.
+# timeout, an answer other than 2xx) fails the workload; a peer's are reported as its `errors`,
+# summed over the runs (medians()), and its req_per_s counts only its 2xx answers (wrk_figures()).
 WRK_SCRIPT = os.path.join(BENCH, "wrk", "w6_request.lua")
 SERVING_LINE = re.compile(r"serving the Open Inference Protocol v2 on (http://[0-9.]+:[0-9]+)")
 # nginx's fixed answer: an OIP v2 response of exactly 212 bytes (BENCHMARKS.md).
@@ -379,7 +444,7 @@ def wrk(url, body_path, content_type, header_length, what, strict=True):
     if header_length is not None:
         command.append(str(header_length))
     out, _, _ = run(command, dict(os.environ), f"wrk against {what}")
-    figures = last_json_line(out, f"wrk against {what}")
+    figures = wrk_figures(last_json_line(out, f"wrk against {what}"), f"wrk against {what}")
     if (strict and figures["errors"] != 0) or figures["requests"] == 0:
         raise BenchError(f"wrk against {what}: {figures['errors']} errors in "
                          f"{figures['requests']} requests:\n{out[-2000:]}")
@@ -592,7 +657,8 @@ def w10_wrk(url, body_path, key, seconds, what):
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                               timeout=seconds + 30)
-        figures = last_json_line(done.stdout, f"wrk against {what}")
+        figures = wrk_figures(last_json_line(done.stdout, f"wrk against {what}"),
+                              f"wrk against {what}")
     except subprocess.TimeoutExpired:
         print(f"harness: W10: wrk against {what} did not end within {seconds + 30} s; "
               "counted as no answers", file=sys.stderr)
@@ -866,65 +932,85 @@ WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W3": work
              "W4": workload_w4,
              "W5": workload_w5, "W6": workload_w6,
              "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "W11": workload_w11,
+             "W2select": workload_w2select,
              "registry": workload_registry,
              "tracking": workload_tracking}
+# Workloads that print their JSON line but never become a row (W2select chooses W2's recipe).
+NOT_RECORDED = {"W2select"}
 
-RESULTS_HEADER = """# Benchmark results
-
-Rows are appended by `bench/run.sh` (never edited by hand): one per workload and run of the
-script, with the date (UTC), the commit (`-dirty` when the tree had uncommitted changes), the
-medians of the aimass and peer figures over the runs (`runs` pairs, aimass then peer, 2 threads
-each, peers set up as ../shared/BENCHMARKS.md says) and `ratio`, how many times aimass is ahead
-on the workload's main speed figure (above 1: aimass is faster). Only rows measured on a quiet
-machine belong here; use `bench/run.sh --no-record` while developing.
-
-| date (UTC) | commit | workload | runs | aimass | peer | ratio |
-|---|---|---|---|---|---|---|
-"""
+def gemm_ceiling(args):
+    """The machine's GEMM ceiling now (W0's aimass figure: bench/gemm, oneDNN's sgemm at n =
+    2048, best of 10), in GFLOP/s; None when bench/gemm was not built."""
+    gemm = os.path.join(args.build, "bench", "gemm")
+    if not os.access(gemm, os.X_OK):
+        return None
+    out, _, _ = run([gemm, str(args.threads)], aimass_env(args.threads), "bench/gemm")
+    return last_json_line(out, "bench/gemm")["gflop_per_s"]
 
 
 def commit():
-    """The commit measured, "-dirty" when files other than RESULTS.md (which this script
-    appends to between workloads) have uncommitted changes."""
-    def git(*words):
-        return subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+    """The commit measured (short hash)."""
     try:
-        head = git("rev-parse", "--short", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
-                      ":(exclude)bench/RESULTS.md")
-        return head + ("-dirty" if changed else "")
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
-def record(workload, runs, mine, theirs, ratio):
+def record(workload, runs, mine, theirs, ratio, gflop_per_s, checks):
+    require_clean_tree(ROOT)
     path = os.path.join(BENCH, "RESULTS.md")
     if not os.path.exists(path):
         with open(path, "w") as f:
             f.write(RESULTS_HEADER)
-    def figures(d):
-        # W6's peer figures are one dict per peer: "nginx: req_per_s 1, ...; python: ...".
-        if all(isinstance(v, dict) for v in d.values()):
-            return "; ".join(f"{name}: {figures(v)}" for name, v in d.items())
-        return ", ".join(f"{k} {v}" for k, v in d.items())
-
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    ratio_text = (", ".join(f"{k} {v:.2f}" for k, v in ratio.items()) if isinstance(ratio, dict)
-                  else f"{ratio:.2f}")
     with open(path, "a") as f:
-        f.write(f"| {date} | {commit()} | {workload} | {runs} | {figures(mine)} | "
-                f"{figures(theirs)} | {ratio_text} |\n")
+        f.write(results_row(date, commit(), workload, runs, mine, theirs, ratio, gflop_per_s,
+                            checks))
+
+
+def run_workload(args, workload):
+    """Runs one workload with the GEMM ceiling measured first and its targets checked; prints
+    its JSON line and records its row unless --no-record or NOT_RECORDED."""
+    gflop_per_s = gemm_ceiling(args)
+    if gflop_per_s is None and not args.no_record:
+        raise BenchError(f"{args.build}/bench/gemm is missing: every recorded row carries the "
+                         "GEMM ceiling (build with -DAIMASS_BUILD_BENCH=ON)")
+    mine, theirs, ratio = WORKLOADS[workload](args)
+    checks = check_targets(workload, mine, theirs)
+    rounded = ({k: round(v, 2) for k, v in ratio.items()} if isinstance(ratio, dict)
+               else round(ratio, 2))
+    line = {"workload": workload, "aimass": mine, "peer": theirs, "ratio": rounded,
+            "w0_gflop_per_s": gflop_per_s}
+    if checks:
+        line["targets_met"] = all(c["met"] for c in checks)
+        line["targets"] = checks
+    print(json.dumps(line), flush=True)
+    if checks and not line["targets_met"]:
+        print(f"harness: {workload}: target missed: {targets_text(checks)}", file=sys.stderr)
+    if not args.no_record and workload not in NOT_RECORDED:
+        record(workload, args.runs, mine, theirs, ratio, gflop_per_s, checks)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", required=True, help="the build folder bench/run.sh made")
+    parser.add_argument("--build", help="the build folder bench/run.sh made")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-record", action="store_true")
-    parser.add_argument("workloads", nargs="+")
+    parser.add_argument("--check-clean", action="store_true",
+                        help="only check that the tree may be recorded from; exit 2 if not")
+    parser.add_argument("workloads", nargs="*")
     args = parser.parse_args()
+    if args.check_clean:
+        try:
+            require_clean_tree(ROOT)
+        except BenchError as e:
+            print(f"harness: {e}", file=sys.stderr)
+            sys.exit(2)
+        return
+    if not args.build or not args.workloads:
+        parser.error("--build and at least one workload are needed")
     args.aimass = os.path.join(args.build, "bin", "aimass")
     if args.runs < 1 or args.threads < 1:
         sys.exit("harness: --runs and --threads must be at least 1")
@@ -932,20 +1018,19 @@ def main():
     if unknown:
         sys.exit(f"harness: unknown workload {', '.join(unknown)}; implemented: "
                  f"{', '.join(WORKLOADS)}")
+    if not args.no_record:
+        try:
+            require_clean_tree(ROOT)
+        except BenchError as e:
+            print(f"harness: {e}", file=sys.stderr)
+            sys.exit(2)
     failed = False
     for workload in args.workloads:
         try:
-            mine, theirs, ratio = WORKLOADS[workload](args)
+            run_workload(args, workload)
         except BenchError as e:
             print(f"harness: {workload}: {e}", file=sys.stderr)
             failed = True
-            continue
-        rounded = ({k: round(v, 2) for k, v in ratio.items()} if isinstance(ratio, dict)
-                   else round(ratio, 2))
-        print(json.dumps({"workload": workload, "aimass": mine, "peer": theirs,
-                          "ratio": rounded}), flush=True)
-        if not args.no_record:
-            record(workload, args.runs, mine, theirs, ratio)
     sys.exit(1 if failed else 0)
 
 

@@ -3,10 +3,14 @@
 # same machine, threads and data, and prints one JSON line per workload:
 #   {"workload": "W1", "aimass": {...figures...}, "peer": {...figures...}, "ratio": ...}
 # ratio: how many times aimass is ahead on the workload's main speed figure (> 1: ahead).
-# Each run also appends a row to bench/RESULTS.md unless --no-record is given.
+# Each run also appends a row to bench/RESULTS.md unless --no-record is given; it refuses to
+# record when the tree has uncommitted changes (untracked files included) other than
+# bench/RESULTS.md itself. Every row carries the machine's GEMM ceiling (W0) measured beside it
+# and whether the workload's quality targets were met.
 #
 #   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W2 W3 W4 W5 W6 W7 W9 W10 W11
-#                                                         registry tracking, or all
+#                                                         registry tracking, or all; also W2select
+#                                                         (chooses W2's recipe; never recorded)
 #
 # Builds an optimised tree (RelWithDebInfo, the flags the tests run with: -O2 -g) with the
 # benchmark programs first (build-bench/), or uses the tree named by $AIMASS_BENCH_BUILD as it
@@ -15,7 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 implemented=(W0 W1 W2 W3 W4 W5 W6 W7 W9 W10 W11 registry tracking)
-usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...  (WORKLOAD: ${implemented[*]} or all)"
+not_in_all=(W2select)
+usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...
+  (WORKLOAD: ${implemented[*]} ${not_in_all[*]} or all)"
 
 record=1
 runs=3
@@ -36,11 +42,11 @@ while [ $# -gt 0 ]; do
     -*) echo "bench/run.sh: unknown option '$1'"$'\n'"$usage" >&2; exit 2 ;;
     *)
       known=0
-      for w in "${implemented[@]}"; do
+      for w in "${implemented[@]}" "${not_in_all[@]}"; do
         if [ "$1" = "$w" ]; then known=1; fi
       done
       if [ $known -eq 0 ]; then
-        echo "bench/run.sh: unknown workload '$1': implemented are ${implemented[*]} (or all)" >&2
+        echo "bench/run.sh: unknown workload '$1': implemented are ${implemented[*]} ${not_in_all[*]} (or all)" >&2
         exit 2
       fi
       workloads+=("$1")
@@ -50,6 +56,13 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#workloads[@]} -eq 0 ]; then
   echo "bench/run.sh: name at least one workload"$'\n'"$usage" >&2
+  exit 2
+fi
+
+# Rows come from committed trees only: refuse before building anything.
+if [ $record -eq 1 ] && ! /usr/bin/python3 bench/harness.py --check-clean; then
+  echo "bench/run.sh: not recording from a tree with uncommitted changes; commit them or use" \
+       "--no-record" >&2
   exit 2
 fi
 
@@ -76,6 +89,8 @@ if [ -n "${AIMASS_BENCH_BUILD:-}" ]; then
   # A tree you built yourself (with -DAIMASS_BUILD_BENCH=ON), used as it is.
   build="$AIMASS_BENCH_BUILD"
   needed=("$build/bin/aimass")
+  # A recorded row carries the GEMM ceiling (W0), so recording needs bench/gemm.
+  if [ $record -eq 1 ]; then needed+=("$build/bench/gemm"); fi
   for w in "${workloads[@]}"; do
     if [ "$w" = W0 ]; then needed+=("$build/bench/gemm"); fi
     if [ "$w" = W3 ]; then needed+=("$build/bench/w3"); fi

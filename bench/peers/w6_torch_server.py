@@ -4,8 +4,8 @@ Fashion-MNIST, as bench/configs/w6_serve.yaml trains it) behind Python's Threadi
 answering the Open Inference Protocol v2 like aimass does: POST /v2/models/fashion/infer with a
 JSON body, or a JSON header plus binary tensor data (Inference-Header-Content-Length), answering
 "probabilities" FP32 [N, 10] and "class" BYTES [N] as JSON. THREADS torch threads (default 2),
-seeded with SEED (default 0). Binds 127.0.0.1 on a free port, prints "listening PORT" once it
-serves, and runs until SIGTERM."""
+seeded with SEED (default 0). Binds 127.0.0.1 on a free port with a listen backlog of 128 (not
+socketserver's 5), prints "listening PORT" once it serves, and runs until SIGTERM."""
 import json
 import os
 import signal
@@ -99,8 +99,15 @@ class Handler(BaseHTTPRequestHandler):
              "data": [str(int(c)) for c in probabilities.argmax(1)]}]})
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-server.daemon_threads = True
+class Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: with wrk's 64 connections opening at once,
+    # the SYNs beyond the backlog are dropped and retried after 1 s, 3 s, ..., which made this
+    # peer's p99 5.5-6 s in every row before (bench/README.md). 128 >= the 64 connections of W6.
+    request_queue_size = 128
+    daemon_threads = True
+
+
+server = Server(("127.0.0.1", 0), Handler)
 signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
 print(f"listening {server.server_address[1]}", flush=True)
 server.serve_forever()
