@@ -106,9 +106,10 @@ bool equalScalars(const YAML::Node& allowed, const Var& v) {
 /// `parent[key]` through the const operator[], which never inserts. (yaml-cpp's Node has
 /// reference semantics: assigning one Node to another overwrites the first's content in its
 /// document, so this code rebinds with reset() and never assigns.)
-/// Undefined when `parent` is no map (yaml-cpp throws on a lookup in an undefined node).
+/// Undefined when `parent` is no map or lacks `key` (yaml-cpp throws on any use of the
+/// invalid node its own lookup of a missing key returns, but for testing it).
 YAML::Node child(const YAML::Node& parent, const std::string& key) {
-  if (!parent || !parent.IsMap()) {
+  if (!parent || !parent.IsMap() || !parent[key]) {
     return YAML::Node(YAML::NodeType::Undefined);
   }
   return parent[key];

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: Apache-2.0
+// The OpenAPI contract check (tests/support/openapi_contract.h) on a small hand-written
+// document: each rule it claims to check fails an exchange that breaks it, and the exchange
+// log it reads round-trips.
+#include "openapi_contract.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "http_exchange_log.h"
+#include "scoped_env.h"
+#include "temp_dir.h"
+
+namespace aimass::plugins::frontend {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testing::HttpExchange;
+using testing::kHttpExchangeLogVariable;
+using testing::OpenApiContract;
+using testing::readHttpExchanges;
+using testing::recordHttpExchange;
+using testing::ScopedEnv;
+using testing::TempDir;
+
+constexpr const char* kDocument = R"(openapi: 3.0.3
+x-aimass-common-responses:
+  "401": {description: No credentials.}
+paths:
+  /items/{id}:
+    get:
+      responses:
+        "200":
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Item"}
+        "404": {description: Unknown.}
+  /items/stats:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                limit: {type: integer, minimum: 1, maximum: 10}
+                extra: {oneOf: [{type: string}, {type: number}]}
+              additionalProperties: false
+      responses:
+        "200":
+          content:
+            text/plain:
+              schema: {type: string}
+        "400": {description: Bad.}
+components:
+  schemas:
+    Item:
+      type: object
+      properties:
+        name: {type: string}
+        kind: {type: string, enum: [a, b]}
+        sizes: {type: array, items: {type: integer}}
+        note: {type: string, nullable: true}
+      required: [name]
+)";
+
+class OpenApiContractTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> item(int status, const std::string& body) const {
+    return contract_.violations({.method = "GET",
+                                 .target = "/items/7?x=1",
+                                 .request_content_type = "",
+                                 .request_body = "",
+                                 .status = status,
+                                 .response_content_type = "application/json; charset=utf-8",
+                                 .response_body = body});
+  }
+  std::vector<std::string> stats(int status, const std::string& body) const {
+    return contract_.violations({.method = "POST",
+                                 .target = "/items/stats",
+                                 .request_content_type = "application/json",
+                                 .request_body = body,
+                                 .status = status,
+                                 .response_content_type = "text/plain",
+                                 .response_body = status == 200 ? "ok" : ""});
+  }
+
+  TempDir dir_{"aimass-openapi-contract"};
+  std::string path_ = (dir_.path() / "openapi.yaml").string();
+  // Written before contract_ reads it (members initialize in this order).
+  bool written_ = (std::ofstream(path_) << kDocument).good();
+  OpenApiContract contract_{path_};
+};
+
+TEST_F(OpenApiContractTest, OperationsPreferLiteralSegmentsAndIgnoreTheQuery) {
+  EXPECT_EQ(contract_.operationOf("GET", "/items/7?x=1"), "GET /items/{id}");
+  EXPECT_EQ(contract_.operationOf("POST", "/items/stats"), "POST /items/stats");
+  // GET on the literal path is not the template's operation: /items/stats has no GET.
+  EXPECT_EQ(contract_.operationOf("GET", "/items/stats"), "");
+  EXPECT_EQ(contract_.operationOf("GET", "/items"), "");
+  EXPECT_THAT(contract_.violations({.method = "GET",
+                                    .target = "/nowhere",
+                                    .request_content_type = "",
+                                    .request_body = "",
+                                    .status = 500,
+                                    .response_content_type = "",
+                                    .response_body = ""}),
+              IsEmpty());
+}
+
+TEST_F(OpenApiContractTest, AConformingResponsePasses) {
+  EXPECT_THAT(item(200, R"({"name":"x","kind":"a","sizes":[1,2],"note":null,"more":1})"),
+              IsEmpty());
+  EXPECT_THAT(item(404, ""), IsEmpty());
+  EXPECT_THAT(item(401, ""), IsEmpty());
+}
+
+TEST_F(OpenApiContractTest, EachSchemaRuleIsChecked) {
+  EXPECT_THAT(item(200, R"({"kind":"a"})"),
+              ElementsAre(HasSubstr("response lacks the required member 'name'")));
+  EXPECT_THAT(item(200, R"({"name":3})"),
+              ElementsAre(HasSubstr("response.name is 3, not of type string")));
+  EXPECT_THAT(item(200, R"({"name":"x","kind":"c"})"),
+              ElementsAre(HasSubstr("response.kind is the string \"c\", which the enum")));
+  EXPECT_THAT(item(200, R"({"name":"x","sizes":[1,2.5]})"),
+              ElementsAre(HasSubstr("response.sizes[1] is 2.5, not of type integer")));
+  EXPECT_THAT(item(200, R"({"name":null})"),
+              ElementsAre(HasSubstr("response.name is null")));
+  EXPECT_THAT(item(200, "[]"), ElementsAre(HasSubstr("response is an array, not of type object")));
+  EXPECT_THAT(item(200, "{oops"), ElementsAre(HasSubstr("the 200 answer is not JSON")));
+}
+
+TEST_F(OpenApiContractTest, StatusesAndBodiesOutsideTheDocumentFail) {
+  EXPECT_THAT(item(500, R"({"error":"boom"})"),
+              ElementsAre(HasSubstr("500"), HasSubstr("status 500 is not documented")));
+  EXPECT_THAT(item(409, "{}"), ElementsAre(HasSubstr("status 409 is not documented")));
+  EXPECT_THAT(item(404, R"({"error":"x"})"),
+              ElementsAre(HasSubstr("has a body the document does not describe")));
+  EXPECT_THAT(contract_.violations({.method = "GET",
+                                    .target = "/items/7",
+                                    .request_content_type = "",
+                                    .request_body = "",
+                                    .status = 200,
+                                    .response_content_type = "text/html",
+                                    .response_body = "<p>"}),
+              ElementsAre(HasSubstr("Content-Type 'text/html' is not documented")));
+}
+
+TEST_F(OpenApiContractTest, AcceptedRequestsMustMatchTheRequestSchema) {
+  EXPECT_THAT(stats(200, R"({"limit":3,"extra":"x"})"), IsEmpty());
+  EXPECT_THAT(stats(200, R"({"limit":0})"), ElementsAre(HasSubstr("below the minimum 1")));
+  EXPECT_THAT(stats(200, R"({"limit":11})"), ElementsAre(HasSubstr("above the maximum 10")));
+  EXPECT_THAT(stats(200, R"({"other":1})"),
+              ElementsAre(HasSubstr("request.other is a member the schema does not allow")));
+  EXPECT_THAT(stats(200, R"({"extra":true})"),
+              ElementsAre(HasSubstr("matches 0 of the oneOf schemas")));
+  EXPECT_THAT(stats(200, ""), ElementsAre(HasSubstr("without the required body")));
+  // A refused request may break the schema: that is why it was refused.
+  EXPECT_THAT(stats(400, R"({"limit":0})"), IsEmpty());
+  EXPECT_THAT(stats(400, "{oops"), IsEmpty());
+}
+
+TEST_F(OpenApiContractTest, UnsupportedKeywordsAreReportedNotIgnored) {
+  ASSERT_TRUE(written_);
+  const YAML::Node schema = YAML::Load("{type: string, pattern: '^a'}");
+  EXPECT_THAT(contract_.schemaViolations(schema, Poco::Dynamic::Var(std::string("b")), "x"),
+              ElementsAre(HasSubstr("x: the schema keyword 'pattern' is not supported")));
+}
+
+TEST(HttpExchangeLogTest, RecordsRoundTripThroughTheFileTheVariableNames) {
+  TempDir dir("aimass-exchange-log");
+  const std::string path = (dir.path() / "exchanges").string();
+  HttpExchange first{.method = "POST",
+                     .target = "/v2/models/m/infer",
+                     .request_content_type = "application/json",
+                     .request_body = "{\"a\":\n1}",
+                     .status = 200,
+                     .response_content_type = "application/json",
+                     .response_body = "{}"};
+  HttpExchange second{.method = "GET",
+                      .target = "/metrics",
+                      .request_content_type = "",
+                      .request_body = "",
+                      .status = 404,
+                      .response_content_type = "text/plain",
+                      .response_body = "12\n"};
+  recordHttpExchange(first);  // unset: nothing is written
+  {
+    ScopedEnv env(kHttpExchangeLogVariable, path.c_str());
+    recordHttpExchange(first);
+    recordHttpExchange(second);
+  }
+  auto read = readHttpExchanges(path);
+  ASSERT_TRUE(read.has_value());
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[0].request_body, first.request_body);
+  EXPECT_EQ((*read)[0].status, 200);
+  EXPECT_EQ((*read)[1].target, "/metrics");
+  EXPECT_EQ((*read)[1].response_body, "12\n");
+  std::ofstream(path, std::ios::app) << "4\nPOS";
+  EXPECT_FALSE(readHttpExchanges(path).has_value()) << "a record cut short";
+}
+
+}  // namespace
+}  // namespace aimass::plugins::frontend
