@@ -191,7 +191,10 @@ TEST(HttpExchangeLogTest, RecordsRoundTripThroughTheFileTheVariableNames) {
                       .status = 404,
                       .response_content_type = "text/plain",
                       .response_body = "12\n"};
-  recordHttpExchange(first);  // unset: nothing is written
+  {
+    ScopedEnv unset(kHttpExchangeLogVariable, nullptr);
+    recordHttpExchange(first);  // nothing is written
+  }
   {
     ScopedEnv env(kHttpExchangeLogVariable, path.c_str());
     recordHttpExchange(first);
