@@ -33,7 +33,9 @@ class OpenApiContract {
   std::string operationOf(const std::string& method, const std::string& target) const;
 
   /// What is wrong with `exchange` by the document, one sentence each naming the operation;
-  /// empty when it conforms or addresses no documented operation. Checked: a 500 is always
+  /// empty when it conforms or addresses no documented operation (nor does a 404 whose error
+  /// begins "no route for ": the frontend serves no such route in its configuration, as
+  /// /api/v1 without a storage node). Checked: a 500 is always
   /// wrong; the status is one the operation documents or one of x-aimass-common-responses;
   /// a JSON request the server accepted (2xx) matches the operation's request body schema
   /// (and an operation that documents no request body accepted none); a response's content

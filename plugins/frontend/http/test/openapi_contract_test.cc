@@ -119,6 +119,10 @@ TEST_F(OpenApiContractTest, AConformingResponsePasses) {
   EXPECT_THAT(item(200, R"({"name":"x","kind":"a","sizes":[1,2],"note":null,"more":1})"),
               IsEmpty());
   EXPECT_THAT(item(404, ""), IsEmpty());
+  // A route this configuration does not serve is no operation of the document.
+  EXPECT_THAT(item(404, R"({"error":"no route for GET /items/7"})"), IsEmpty());
+  EXPECT_THAT(item(404, R"({"error":"unknown item"})"),
+              ElementsAre(HasSubstr("has a body the document does not describe")));
   EXPECT_THAT(item(401, ""), IsEmpty());
 }
 

@@ -257,6 +257,7 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("POST", "/api/v1/models/reg/aliases/champion/rollback"), 409);
     EXPECT_EQ(exchange("POST", "/api/v1/models/reg/aliases/nope/rollback"), 404);
     EXPECT_EQ(exchange("DELETE", "/api/v1/models/reg/versions/1"), 409);
+    EXPECT_EQ(exchange("DELETE", "/api/v1/models/reg/versions/1?force=yes"), 400);
     EXPECT_EQ(exchange("DELETE", "/api/v1/models/reg/versions/1?force=true"), 200);
     EXPECT_EQ(exchange("DELETE", "/api/v1/models/reg/versions/1"), 404);
     EXPECT_EQ(exchange("GET", "/api/v1/datasets"), 200);
