@@ -193,6 +193,21 @@ OpenApiContract::Operation OpenApiContract::find(const std::string& method,
   return {method + " " + best, child(child(doc_["paths"], best), verb)};
 }
 
+std::set<std::string> OpenApiContract::operations() const {
+  std::set<std::string> out;
+  for (const auto& item : doc_["paths"]) {
+    for (const char* method : kMethods) {
+      if (item.second[method]) {
+        std::string verb = method;
+        std::transform(verb.begin(), verb.end(), verb.begin(),
+                       [](unsigned char c) { return std::toupper(c); });
+        out.insert(verb + " " + item.first.as<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
 std::string OpenApiContract::operationOf(const std::string& method,
                                          const std::string& target) const {
   return find(method, target).name;

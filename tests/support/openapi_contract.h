@@ -4,6 +4,7 @@
 #include <Poco/Dynamic/Var.h>
 #include <yaml-cpp/yaml.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ class OpenApiContract {
   /// (a path with an optional query) address, a path with literal segments preferred to a
   /// template (GET /v2/models/stats is modelsStatistics, not modelMetadata); "" when none does.
   std::string operationOf(const std::string& method, const std::string& target) const;
+
+  /// Every documented operation, as operationOf() names them ("GET /v2"), sorted.
+  std::set<std::string> operations() const;
 
   /// What is wrong with `exchange` by the document, one sentence each naming the operation;
   /// empty when it conforms or addresses no documented operation (nor does a 404 whose error

@@ -36,14 +36,6 @@ using testing::HttpExchange;
 using testing::OpenApiContract;
 
 constexpr const char* kOpenApiPath = AIMASS_SOURCE_DIR "/docs/openapi.yaml";
-constexpr const char* kMethods[] = {"get", "put", "post", "delete", "patch"};
-
-std::string upper(std::string s) {
-  for (char& c : s) {
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  return s;
-}
 
 const char* kClfRow = R"({"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[3,1]}]})";
 const char* kFeedback =
@@ -274,20 +266,6 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/api/v1/runs/9"), 404);
   }
 
-  /// "GET /v2": every operation under `paths`.
-  static std::set<std::string> documentedOperations() {
-    YAML::Node doc = YAML::LoadFile(kOpenApiPath);
-    std::set<std::string> out;
-    for (const auto& path : doc["paths"]) {
-      for (const char* method : kMethods) {
-        if (path.second[method]) {
-          out.insert(upper(method) + " " + path.first.as<std::string>());
-        }
-      }
-    }
-    return out;
-  }
-
   testing::TempDir dir_{"aimass-openapi-exchanges"};
   std::shared_ptr<Storage> storage_;
   core::HostServices host_{".", 1};
@@ -316,7 +294,7 @@ TEST_F(OpenApiExchangesTest, EveryDocumentedOperationIsExercisedAndSucceedsOnce)
   exerciseRepositoryAndStatistics();
   exerciseMlflow();
   exerciseRegistry();
-  for (const std::string& operation : documentedOperations()) {
+  for (const std::string& operation : contract_.operations()) {
     EXPECT_TRUE(covered_.count(operation)) << operation << " is never exercised here";
     EXPECT_TRUE(answered_2xx_.count(operation)) << operation << " never succeeds here";
   }
