@@ -299,6 +299,10 @@ void OpenApiContract::checkResponse(const Operation& operation, const HttpExchan
                   "' is not documented for it");
     return;
   }
+  if (type == "text/event-stream" && media["x-aimass-events"]) {
+    checkEvents(media["x-aimass-events"], exchange.response_body, out);
+    return;
+  }
   if (type != "application/json") {
     checkSchema(media["schema"], Var(exchange.response_body), "response", out);
     return;
@@ -309,6 +313,41 @@ void OpenApiContract::checkResponse(const Operation& operation, const HttpExchan
     return;
   }
   checkSchema(media["schema"], *value, "response", out);
+}
+
+void OpenApiContract::checkEvents(const YAML::Node& events, const std::string& body,
+                                  std::vector<std::string>& out) const {
+  std::size_t pos = 0;
+  for (int index = 0; pos < body.size(); ++index) {
+    std::size_t end = body.find("\n\n", pos);
+    if (end == std::string::npos) {
+      out.push_back("event " + std::to_string(index) + " is not ended by a blank line");
+      return;
+    }
+    std::string name = "message";
+    std::string data;
+    std::stringstream lines(body.substr(pos, end - pos));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("event: ", 0) == 0) {
+        name = line.substr(7);
+      } else if (line.rfind("data: ", 0) == 0) {
+        data += (data.empty() ? "" : "\n") + line.substr(6);
+      }
+    }
+    pos = end + 2;
+    const std::string where = "event " + std::to_string(index) + " (" + name + ")";
+    const YAML::Node schema = child(events, name);
+    if (!schema) {
+      out.push_back(where + " is not one of the documented events");
+      continue;
+    }
+    auto value = parseJson(data);
+    if (!value) {
+      out.push_back(where + ": its data is not JSON: " + data);
+      continue;
+    }
+    checkSchema(schema, *value, where, out);
+  }
 }
 
 std::vector<std::string> OpenApiContract::schemaViolations(const YAML::Node& schema,

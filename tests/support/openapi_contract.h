@@ -43,7 +43,8 @@ class OpenApiContract {
   /// wrong; the status is one the operation documents or one of x-aimass-common-responses;
   /// a JSON request the server accepted (2xx) matches the operation's request body schema
   /// (and an operation that documents no request body accepted none); a response's content
-  /// type is a documented one for its status and a JSON body matches its schema.
+  /// type is a documented one for its status and a JSON body matches its schema (a
+  /// text/event-stream body with x-aimass-events: each event's data matches its event's).
   std::vector<std::string> violations(const HttpExchange& exchange) const;
 
   /// Where `value` breaks `schema` (a node of this document; $refs resolve in it), each
@@ -68,6 +69,11 @@ class OpenApiContract {
                     std::vector<std::string>& out) const;
   void checkResponse(const Operation& operation, const HttpExchange& exchange,
                      std::vector<std::string>& out) const;
+  /// Server-sent events: each ends with a blank line, its `event:` (default "message") names
+  /// its schema in `events` (a text/event-stream media's x-aimass-events) and its `data:` is
+  /// JSON that matches it.
+  void checkEvents(const YAML::Node& events, const std::string& body,
+                   std::vector<std::string>& out) const;
   void checkSchema(const YAML::Node& schema, const Poco::Dynamic::Var& value,
                    const std::string& where, std::vector<std::string>& out) const;
 

@@ -41,6 +41,16 @@ paths:
             application/json:
               schema: {$ref: "#/components/schemas/Item"}
         "404": {description: Unknown.}
+  /items/{id}/stream:
+    get:
+      responses:
+        "200":
+          content:
+            text/event-stream:
+              schema: {type: string}
+              x-aimass-events:
+                message: {$ref: "#/components/schemas/Item"}
+                end: {type: object}
   /items/stats:
     post:
       requestBody:
@@ -110,7 +120,8 @@ TEST_F(OpenApiContractTest, OperationsPreferLiteralSegmentsAndIgnoreTheQuery) {
   // GET on the literal path is not the template's operation: /items/stats has no GET.
   EXPECT_EQ(contract_.operationOf("GET", "/items/stats"), "");
   EXPECT_EQ(contract_.operationOf("GET", "/items"), "");
-  EXPECT_THAT(contract_.operations(), ElementsAre("GET /items/{id}", "POST /items/stats"));
+  EXPECT_THAT(contract_.operations(), ElementsAre("GET /items/{id}", "GET /items/{id}/stream",
+                                                   "POST /items/stats"));
   EXPECT_THAT(get("/nowhere", 500, "", ""), IsEmpty());
 }
 
@@ -162,6 +173,19 @@ TEST_F(OpenApiContractTest, AcceptedRequestsMustMatchTheRequestSchema) {
   // A refused request may break the schema: that is why it was refused.
   EXPECT_THAT(stats(400, R"({"limit":0})"), IsEmpty());
   EXPECT_THAT(stats(400, "{oops"), IsEmpty());
+}
+
+TEST_F(OpenApiContractTest, EachServerSentEventMatchesTheSchemaOfItsName) {
+  const auto stream = [&](const std::string& body) {
+    return get("/items/7/stream", 200, body, "text/event-stream");
+  };
+  EXPECT_THAT(stream("data: {\"name\":\"a\"}\n\nevent: end\ndata: {}\n\n"), IsEmpty());
+  EXPECT_THAT(stream("data: {\"name\":1}\n\n"),
+              ElementsAre(HasSubstr("event 0 (message).name is 1, not of type string")));
+  EXPECT_THAT(stream("data: {\"name\":\"a\"}\n\nevent: oops\ndata: {}\n\n"),
+              ElementsAre(HasSubstr("event 1 (oops) is not one of the documented events")));
+  EXPECT_THAT(stream("event: end\ndata: {\n\n"), ElementsAre(HasSubstr("data is not JSON")));
+  EXPECT_THAT(stream("data: {}"), ElementsAre(HasSubstr("not ended by a blank line")));
 }
 
 TEST_F(OpenApiContractTest, UnsupportedKeywordsAreReportedNotIgnored) {
