@@ -14,6 +14,9 @@
 
 namespace aimass::testing {
 
+/// The binary tensor data extension's header: the length of a body's leading JSON.
+inline constexpr const char* kInferenceHeaderLength = "Inference-Header-Content-Length";
+
 /// Records one exchange a test made with Poco (recordHttpExchange: only when
 /// $AIMASS_HTTP_EXCHANGE_LOG is set), for the check of every recorded exchange against
 /// docs/openapi.yaml (tests/support/openapi_contract.h).
@@ -26,7 +29,9 @@ inline void recordPocoExchange(const Poco::Net::HTTPRequest& request, const std:
                       .request_body = body,
                       .status = static_cast<int>(response.getStatus()),
                       .response_content_type = response.getContentType(),
-                      .response_body = response_body});
+                      .response_body = response_body,
+                      .request_header_length = request.get(kInferenceHeaderLength, ""),
+                      .response_header_length = response.get(kInferenceHeaderLength, "")});
 }
 
 /// An HTTP answer: status and body.

@@ -17,13 +17,18 @@ namespace aimass::testing {
 
 /// One request and its answer, as a test sent and received them over a socket.
 struct HttpExchange {
-  std::string method;  ///< "POST"
-  std::string target;  ///< the request target: path and query, "/v2/models/clf/infer"
+  std::string method;                ///< "POST"
+  std::string target;                ///< the request target: path and query, "/v2/models/clf/infer"
   std::string request_content_type;  ///< "" when the request said none
   std::string request_body;
   int status = 0;
   std::string response_content_type;
   std::string response_body;
+  /// The binary tensor data extension's Inference-Header-Content-Length of the request and of
+  /// the answer: the length of the JSON header at the start of an application/octet-stream
+  /// body; "" when absent.
+  std::string request_header_length;
+  std::string response_header_length;
 };
 
 /// The environment variable naming the file test HTTP helpers append their exchanges to
@@ -43,8 +48,9 @@ inline void recordHttpExchange(const HttpExchange& exchange) {
   // Each field: its length in decimal, a newline, its bytes, a newline.
   std::string record;
   for (const std::string* field :
-       {&exchange.method, &exchange.target, &exchange.request_content_type,
-        &exchange.request_body, &exchange.response_content_type, &exchange.response_body}) {
+       {&exchange.method, &exchange.target, &exchange.request_content_type, &exchange.request_body,
+        &exchange.response_content_type, &exchange.response_body, &exchange.request_header_length,
+        &exchange.response_header_length}) {
     record += std::to_string(field->size()) + "\n" + *field + "\n";
   }
   record += std::to_string(exchange.status) + "\n";
@@ -95,8 +101,8 @@ inline std::optional<std::vector<HttpExchange>> readHttpExchanges(const std::str
     std::string status;
     if (!field(x.method) || !field(x.target) || !field(x.request_content_type) ||
         !field(x.request_body) || !field(x.response_content_type) || !field(x.response_body) ||
-        !line(status) || status.empty() ||
-        status.find_first_not_of("0123456789") != std::string::npos) {
+        !field(x.request_header_length) || !field(x.response_header_length) || !line(status) ||
+        status.empty() || status.find_first_not_of("0123456789") != std::string::npos) {
       return std::nullopt;
     }
     x.status = std::stoi(status);

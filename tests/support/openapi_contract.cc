@@ -115,6 +115,19 @@ YAML::Node child(const YAML::Node& parent, const std::string& key) {
   return parent[key];
 }
 
+/// The JSON header at the start of a binary tensor data body, `length_text` bytes long; the
+/// whole body when `length_text` is empty (no binary data).
+std::optional<std::string> jsonHeader(const std::string& body, const std::string& length_text) {
+  if (length_text.empty()) {
+    return body;
+  }
+  if (length_text.find_first_not_of("0123456789") != std::string::npos || length_text.size() > 12 ||
+      std::stoull(length_text) > body.size()) {
+    return std::nullopt;
+  }
+  return body.substr(0, std::stoull(length_text));
+}
+
 /// The frontend's 404 for a path that no served route matches ("no route for GET /x"): the
 /// configuration serves no such operation (/api/v1 without a storage node), so the exchange
 /// is none of the document's operations. openapi_test.cc checks that the documented routes
@@ -132,8 +145,7 @@ bool isNoRoute(const HttpExchange& exchange) {
          object->getValue<std::string>("error").rfind("no route for ", 0) == 0;
 }
 
-const std::set<std::string> kDocumentationKeywords = {"description", "format", "title",
-                                                      "example"};
+const std::set<std::string> kDocumentationKeywords = {"description", "format", "title", "example"};
 
 }  // namespace
 
@@ -253,16 +265,23 @@ void OpenApiContract::checkRequest(const Operation& operation, const HttpExchang
     }
     return;
   }
-  if (type != "application/json" || !accepted) {
+  // A binary body (the binary tensor data extension) starts with a JSON header that the
+  // application/json schema describes.
+  const bool binary = type == "application/octet-stream" && !exchange.request_header_length.empty();
+  if ((type != "application/json" && !binary) || !accepted) {
     return;  // a refused body may break the schema: that is why it was refused
   }
-  auto value = parseJson(exchange.request_body);
+  auto header = jsonHeader(exchange.request_body, exchange.request_header_length);
+  auto value = header ? parseJson(*header) : std::nullopt;
   if (!value) {
-    out.push_back("the server accepted a request body that is not JSON");
+    out.push_back(
+        "the server accepted a request body that is not JSON, or whose JSON header is "
+        "cut short");
     return;
   }
   std::vector<std::string> problems;
-  checkSchema(media["schema"], *value, "request", problems);
+  checkSchema(child(child(body["content"], "application/json"), "schema"), *value, "request",
+              problems);
   for (const std::string& problem : problems) {
     out.push_back("the server accepted a request the document forbids: " + problem);
   }
@@ -280,15 +299,15 @@ void OpenApiContract::checkResponse(const Operation& operation, const HttpExchan
     response.reset(deref(child(doc_["x-aimass-common-responses"], status)));
   }
   if (!response) {
-    out.push_back("status " + status + " is not documented for this operation: " +
-                  exchange.response_body);
+    out.push_back("status " + status +
+                  " is not documented for this operation: " + exchange.response_body);
     return;
   }
   const YAML::Node content = response["content"];
   if (!content) {
     if (!exchange.response_body.empty()) {
-      out.push_back("the " + status + " answer has a body the document does not describe: " +
-                    exchange.response_body);
+      out.push_back("the " + status +
+                    " answer has a body the document does not describe: " + exchange.response_body);
     }
     return;
   }
@@ -303,16 +322,20 @@ void OpenApiContract::checkResponse(const Operation& operation, const HttpExchan
     checkEvents(media["x-aimass-events"], exchange.response_body, out);
     return;
   }
-  if (type != "application/json") {
+  const bool binary =
+      type == "application/octet-stream" && !exchange.response_header_length.empty();
+  if (type != "application/json" && !binary) {
     checkSchema(media["schema"], Var(exchange.response_body), "response", out);
     return;
   }
-  auto value = parseJson(exchange.response_body);
+  auto header = jsonHeader(exchange.response_body, exchange.response_header_length);
+  auto value = header ? parseJson(*header) : std::nullopt;
   if (!value) {
-    out.push_back("the " + status + " answer is not JSON: " + exchange.response_body);
+    out.push_back("the " + status + " answer is not JSON, or its JSON header is cut short: " +
+                  exchange.response_body.substr(0, 200));
     return;
   }
-  checkSchema(media["schema"], *value, "response", out);
+  checkSchema(child(child(content, "application/json"), "schema"), *value, "response", out);
 }
 
 void OpenApiContract::checkEvents(const YAML::Node& events, const std::string& body,
@@ -366,12 +389,11 @@ void OpenApiContract::checkSchema(const YAML::Node& schema_node, const Var& valu
     return;
   }
   static const std::set<std::string> kChecked = {
-      "type",  "properties", "required", "items",   "enum",    "oneOf",   "anyOf",
-      "allOf", "nullable",   "minimum",  "maximum", "additionalProperties"};
+      "type",  "properties", "required", "items",   "enum",    "oneOf",
+      "anyOf", "allOf",      "nullable", "minimum", "maximum", "additionalProperties"};
   for (const auto& keyword : schema) {
     const std::string name = keyword.first.as<std::string>();
-    if (!kChecked.count(name) && !kDocumentationKeywords.count(name) &&
-        name.rfind("x-", 0) != 0) {
+    if (!kChecked.count(name) && !kDocumentationKeywords.count(name) && name.rfind("x-", 0) != 0) {
       out.push_back(where + ": the schema keyword '" + name + "' is not supported by the check");
     }
   }

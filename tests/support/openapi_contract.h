@@ -49,7 +49,8 @@ class OpenApiContract {
 
   /// Where `value` breaks `schema` (a node of this document; $refs resolve in it), each
   /// problem prefixed with the JSON path from `where`; empty when it conforms.
-  std::vector<std::string> schemaViolations(const YAML::Node& schema, const Poco::Dynamic::Var& value,
+  std::vector<std::string> schemaViolations(const YAML::Node& schema,
+                                            const Poco::Dynamic::Var& value,
                                             const std::string& where) const;
 
   /// The document's node at a "#/components/..." reference; an undefined node when there is

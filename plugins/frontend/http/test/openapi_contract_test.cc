@@ -20,8 +20,8 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 using testing::HttpExchange;
+using ::testing::IsEmpty;
 using testing::kHttpExchangeLogVariable;
 using testing::OpenApiContract;
 using testing::readHttpExchanges;
@@ -40,6 +40,8 @@ paths:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Item"}
+            application/octet-stream:
+              schema: {type: string, format: binary}
         "404": {description: Unknown.}
   /items/{id}/stream:
     get:
@@ -83,16 +85,20 @@ components:
 
 class OpenApiContractTest : public ::testing::Test {
  protected:
-  /// The violations of a GET of `target` answered `status` with `body` of `content_type`.
+  /// The violations of a GET of `target` answered `status` with `body` of `content_type`;
+  /// `header_length`: the answer's Inference-Header-Content-Length (binary tensor data).
   std::vector<std::string> get(const std::string& target, int status, const std::string& body,
-                               const std::string& content_type) const {
+                               const std::string& content_type,
+                               const std::string& header_length = "") const {
     return contract_.violations({.method = "GET",
                                  .target = target,
                                  .request_content_type = "",
                                  .request_body = "",
                                  .status = status,
                                  .response_content_type = content_type,
-                                 .response_body = body});
+                                 .response_body = body,
+                                 .request_header_length = "",
+                                 .response_header_length = header_length});
   }
   std::vector<std::string> item(int status, const std::string& body) const {
     return get("/items/7?x=1", status, body, "application/json; charset=utf-8");
@@ -104,7 +110,9 @@ class OpenApiContractTest : public ::testing::Test {
                                  .request_body = body,
                                  .status = status,
                                  .response_content_type = "text/plain",
-                                 .response_body = status == 200 ? "ok" : ""});
+                                 .response_body = status == 200 ? "ok" : "",
+                                 .request_header_length = "",
+                                 .response_header_length = ""});
   }
 
   TempDir dir_{"aimass-openapi-contract"};
@@ -120,8 +128,8 @@ TEST_F(OpenApiContractTest, OperationsPreferLiteralSegmentsAndIgnoreTheQuery) {
   // GET on the literal path is not the template's operation: /items/stats has no GET.
   EXPECT_EQ(contract_.operationOf("GET", "/items/stats"), "");
   EXPECT_EQ(contract_.operationOf("GET", "/items"), "");
-  EXPECT_THAT(contract_.operations(), ElementsAre("GET /items/{id}", "GET /items/{id}/stream",
-                                                   "POST /items/stats"));
+  EXPECT_THAT(contract_.operations(),
+              ElementsAre("GET /items/{id}", "GET /items/{id}/stream", "POST /items/stats"));
   EXPECT_THAT(get("/nowhere", 500, "", ""), IsEmpty());
 }
 
@@ -145,8 +153,7 @@ TEST_F(OpenApiContractTest, EachSchemaRuleIsChecked) {
               ElementsAre(HasSubstr("response.kind is the string \"c\", which the enum")));
   EXPECT_THAT(item(200, R"({"name":"x","sizes":[1,2.5]})"),
               ElementsAre(HasSubstr("response.sizes[1] is 2.5, not of type integer")));
-  EXPECT_THAT(item(200, R"({"name":null})"),
-              ElementsAre(HasSubstr("response.name is null")));
+  EXPECT_THAT(item(200, R"({"name":null})"), ElementsAre(HasSubstr("response.name is null")));
   EXPECT_THAT(item(200, "[]"), ElementsAre(HasSubstr("response is an array, not of type object")));
   EXPECT_THAT(item(200, "{oops"), ElementsAre(HasSubstr("the 200 answer is not JSON")));
 }
@@ -173,6 +180,21 @@ TEST_F(OpenApiContractTest, AcceptedRequestsMustMatchTheRequestSchema) {
   // A refused request may break the schema: that is why it was refused.
   EXPECT_THAT(stats(400, R"({"limit":0})"), IsEmpty());
   EXPECT_THAT(stats(400, "{oops"), IsEmpty());
+}
+
+TEST_F(OpenApiContractTest, ABinaryAnswersJsonHeaderMatchesTheJsonSchema) {
+  const std::string header = R"({"name":"x"})";
+  const std::string length = std::to_string(header.size());
+  const std::string octets = "application/octet-stream";
+  EXPECT_THAT(get("/items/7", 200, header + "\x01\x02", octets, length), IsEmpty());
+  EXPECT_THAT(get("/items/7", 200,
+                  R"({"kind":"a"})"
+                  "\x01",
+                  octets, "12"),
+              ElementsAre(HasSubstr("lacks the required member 'name'")));
+  EXPECT_THAT(get("/items/7", 200, header, octets, "99"),
+              ElementsAre(HasSubstr("its JSON header is cut short")));
+  EXPECT_THAT(get("/items/7", 200, "\x01\x02", octets), IsEmpty()) << "no JSON header";
 }
 
 TEST_F(OpenApiContractTest, EachServerSentEventMatchesTheSchemaOfItsName) {
@@ -204,14 +226,18 @@ TEST(HttpExchangeLogTest, RecordsRoundTripThroughTheFileTheVariableNames) {
                      .request_body = "{\"a\":\n1}",
                      .status = 200,
                      .response_content_type = "application/json",
-                     .response_body = "{}"};
+                     .response_body = "{}",
+                     .request_header_length = "",
+                     .response_header_length = ""};
   HttpExchange second{.method = "GET",
                       .target = "/metrics",
                       .request_content_type = "",
                       .request_body = "",
                       .status = 404,
                       .response_content_type = "text/plain",
-                      .response_body = "12\n"};
+                      .response_body = "12\n",
+                      .request_header_length = "3",
+                      .response_header_length = "7"};
   {
     ScopedEnv unset(kHttpExchangeLogVariable, nullptr);
     recordHttpExchange(first);  // nothing is written
@@ -228,6 +254,8 @@ TEST(HttpExchangeLogTest, RecordsRoundTripThroughTheFileTheVariableNames) {
   EXPECT_EQ((*read)[0].status, 200);
   EXPECT_EQ((*read)[1].target, "/metrics");
   EXPECT_EQ((*read)[1].response_body, "12\n");
+  EXPECT_EQ((*read)[1].request_header_length, "3");
+  EXPECT_EQ((*read)[1].response_header_length, "7");
   std::ofstream(path, std::ios::app) << "4\nPOS";
   EXPECT_FALSE(readHttpExchanges(path).has_value()) << "a record cut short";
 }

@@ -37,7 +37,8 @@ using testing::OpenApiContract;
 
 constexpr const char* kOpenApiPath = AIMASS_SOURCE_DIR "/docs/openapi.yaml";
 
-const char* kClfRow = R"({"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[3,1]}]})";
+const char* kClfRow =
+    R"({"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[3,1]}]})";
 const char* kFeedback =
     R"({"inputs":[{"name":"user","datatype":"BYTES","shape":[1],"data":["u1"]},)"
     R"({"name":"item","datatype":"BYTES","shape":[1],"data":["a"]}]})";
@@ -238,12 +239,10 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("PUT", tags, R"({"stage":1})"), 400);
     EXPECT_EQ(exchange("PATCH", tags, R"({"set":{"owner":"me"},"remove":["stage"]})"), 200);
     EXPECT_EQ(exchange("PATCH", tags, R"({"unset":[]})"), 400);
-    EXPECT_EQ(exchange("PATCH", "/api/v1/models/reg/versions/9/tags", R"({"set":{"a":"b"}})"),
-              404);
+    EXPECT_EQ(exchange("PATCH", "/api/v1/models/reg/versions/9/tags", R"({"set":{"a":"b"}})"), 404);
     EXPECT_EQ(exchange("POST", "/api/v1/models/reg/aliases/champion", R"({"version":1})"), 200);
     EXPECT_EQ(exchange("POST", "/api/v1/models/reg/aliases/champion", R"({"version":2})"), 200);
-    EXPECT_EQ(exchange("POST", "/api/v1/models/reg/aliases/champion", R"({"version":"2"})"),
-              400);
+    EXPECT_EQ(exchange("POST", "/api/v1/models/reg/aliases/champion", R"({"version":"2"})"), 400);
     EXPECT_EQ(exchange("POST", "/api/v1/models/reg/aliases/champion", R"({"version":9})"), 404);
     EXPECT_EQ(exchange("POST", "/api/v1/models/reg/aliases/champion/rollback"), 200);
     EXPECT_EQ(exchange("POST", "/api/v1/models/reg/aliases/champion/rollback"), 409);
