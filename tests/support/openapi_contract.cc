@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -202,7 +203,8 @@ OpenApiContract::Operation OpenApiContract::find(const std::string& method,
   if (best.empty()) {
     return {};
   }
-  return {method + " " + best, child(child(doc_["paths"], best), verb)};
+  const YAML::Node item = child(doc_["paths"], best);
+  return {method + " " + best, child(item, verb), item, best};
 }
 
 std::set<std::string> OpenApiContract::operations() const {
@@ -231,6 +233,9 @@ std::vector<std::string> OpenApiContract::violations(const HttpExchange& exchang
   if (operation.name.empty() || isNoRoute(exchange)) {
     return out;
   }
+  if (exchange.status >= 200 && exchange.status < 300) {
+    checkParameters(operation, exchange, out);
+  }
   checkRequest(operation, exchange, out);
   checkResponse(operation, exchange, out);
   for (std::string& problem : out) {
@@ -238,6 +243,64 @@ std::vector<std::string> OpenApiContract::violations(const HttpExchange& exchang
               std::to_string(exchange.status) + "): " + problem;
   }
   return out;
+}
+
+void OpenApiContract::checkParameters(const Operation& operation, const HttpExchange& exchange,
+                                      std::vector<std::string>& out) const {
+  std::map<std::pair<std::string, std::string>, YAML::Node> documented;
+  for (const YAML::Node& list : {operation.path_item["parameters"], operation.node["parameters"]}) {
+    for (const auto& entry : list) {
+      // The operation's own parameter replaces the path's of the same name and place. (No
+      // Node assignment: see child().)
+      const YAML::Node parameter = deref(entry);
+      const std::pair<std::string, std::string> key{parameter["in"].as<std::string>(),
+                                                    parameter["name"].as<std::string>()};
+      documented.erase(key);
+      documented.emplace(key, child(parameter, "schema"));
+    }
+  }
+  const auto check = [&](const std::string& in, const std::string& name, const std::string& text) {
+    const std::string where = in + " parameter '" + name + "'";
+    auto it = documented.find({in, name});
+    if (it == documented.end()) {
+      out.push_back("the server accepted the " + where + ", which the document does not list");
+      return;
+    }
+    const YAML::Node type_node = child(it->second, "type");
+    const std::string type = type_node ? type_node.as<std::string>() : "";
+    std::optional<Var> value;
+    if (type == "integer" && !text.empty() &&
+        text.find_first_not_of("0123456789", text[0] == '-' ? 1 : 0) == std::string::npos &&
+        text.size() < 19) {
+      value = Var(static_cast<Poco::Int64>(std::stoll(text)));
+    } else if (type == "boolean" && (text == "true" || text == "false")) {
+      value = Var(text == "true");
+    } else if (type == "string" || type.empty()) {
+      value = Var(text);
+    }
+    if (!value) {
+      out.push_back("the server accepted the " + where + " '" + text + "', which is no " + type);
+      return;
+    }
+    checkSchema(it->second, *value, where, out);
+  };
+  const std::size_t question = exchange.target.find('?');
+  const auto pattern = segments(operation.pattern);
+  const auto path = segments(exchange.target.substr(0, question));
+  for (std::size_t i = 0; i < pattern.size() && i < path.size(); ++i) {
+    if (pattern[i].size() > 2 && pattern[i].front() == '{') {
+      check("path", pattern[i].substr(1, pattern[i].size() - 2), path[i]);
+    }
+  }
+  if (question == std::string::npos) {
+    return;
+  }
+  std::stringstream query(exchange.target.substr(question + 1));
+  for (std::string pair; std::getline(query, pair, '&');) {
+    const std::size_t equals = pair.find('=');
+    check("query", pair.substr(0, equals),
+          equals == std::string::npos ? "" : pair.substr(equals + 1));
+  }
 }
 
 void OpenApiContract::checkRequest(const Operation& operation, const HttpExchange& exchange,

@@ -41,7 +41,8 @@ class OpenApiContract {
   /// begins "no route for ": the frontend serves no such route in its configuration, as
   /// /api/v1 without a storage node). Checked: a 500 is always
   /// wrong; the status is one the operation documents or one of x-aimass-common-responses;
-  /// a JSON request the server accepted (2xx) matches the operation's request body schema
+  /// a request the server accepted (2xx) has only documented path and query parameters, each
+  /// of its schema, and its JSON body matches the operation's request body schema
   /// (and an operation that documents no request body accepted none); a response's content
   /// type is a documented one for its status and a JSON body matches its schema (a
   /// text/event-stream body with x-aimass-events: each event's data matches its event's).
@@ -62,6 +63,8 @@ class OpenApiContract {
   struct Operation {
     std::string name;
     YAML::Node node;
+    YAML::Node path_item;  ///< for the parameters of every operation on the path
+    std::string pattern;   ///< "/v2/models/{model}/infer"
   };
   Operation find(const std::string& method, const std::string& target) const;
   /// `node` itself, or the node its $ref names (followed until no $ref is left).
@@ -70,6 +73,10 @@ class OpenApiContract {
                     std::vector<std::string>& out) const;
   void checkResponse(const Operation& operation, const HttpExchange& exchange,
                      std::vector<std::string>& out) const;
+  /// The path captures and query parameters of an accepted request against the documented
+  /// parameters (path-level and the operation's own) and their schemas.
+  void checkParameters(const Operation& operation, const HttpExchange& exchange,
+                       std::vector<std::string>& out) const;
   /// Server-sent events: each ends with a blank line, its `event:` (default "message") names
   /// its schema in `events` (a text/event-stream media's x-aimass-events) and its `data:` is
   /// JSON that matches it.

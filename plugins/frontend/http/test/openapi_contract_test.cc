@@ -34,7 +34,12 @@ x-aimass-common-responses:
   "401": {description: No credentials.}
 paths:
   /items/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer, minimum: 1}}
     get:
+      parameters:
+        - {name: full, in: query, schema: {type: boolean}}
+        - {$ref: "#/components/parameters/Limit"}
       responses:
         "200":
           content:
@@ -44,6 +49,7 @@ paths:
               schema: {type: string, format: binary}
         "404": {description: Unknown.}
   /items/{id}/stream:
+    parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
     get:
       responses:
         "200":
@@ -72,6 +78,8 @@ paths:
               schema: {type: string}
         "400": {description: Bad.}
 components:
+  parameters:
+    Limit: {name: limit, in: query, schema: {type: integer, maximum: 5}}
   schemas:
     Item:
       type: object
@@ -101,7 +109,7 @@ class OpenApiContractTest : public ::testing::Test {
                                  .response_header_length = header_length});
   }
   std::vector<std::string> item(int status, const std::string& body) const {
-    return get("/items/7?x=1", status, body, "application/json; charset=utf-8");
+    return get("/items/7?full=true", status, body, "application/json; charset=utf-8");
   }
   std::vector<std::string> stats(int status, const std::string& body) const {
     return contract_.violations({.method = "POST",
@@ -123,7 +131,7 @@ class OpenApiContractTest : public ::testing::Test {
 };
 
 TEST_F(OpenApiContractTest, OperationsPreferLiteralSegmentsAndIgnoreTheQuery) {
-  EXPECT_EQ(contract_.operationOf("GET", "/items/7?x=1"), "GET /items/{id}");
+  EXPECT_EQ(contract_.operationOf("GET", "/items/7?limit=1"), "GET /items/{id}");
   EXPECT_EQ(contract_.operationOf("POST", "/items/stats"), "POST /items/stats");
   // GET on the literal path is not the template's operation: /items/stats has no GET.
   EXPECT_EQ(contract_.operationOf("GET", "/items/stats"), "");
@@ -180,6 +188,24 @@ TEST_F(OpenApiContractTest, AcceptedRequestsMustMatchTheRequestSchema) {
   // A refused request may break the schema: that is why it was refused.
   EXPECT_THAT(stats(400, R"({"limit":0})"), IsEmpty());
   EXPECT_THAT(stats(400, "{oops"), IsEmpty());
+}
+
+TEST_F(OpenApiContractTest, AcceptedRequestsHaveOnlyDocumentedParametersOfTheirSchemas) {
+  const std::string item = R"({"name":"x"})";
+  const std::string json = "application/json";
+  EXPECT_THAT(get("/items/7?full=false&limit=-3", 200, item, json), IsEmpty());
+  EXPECT_THAT(get("/items/0", 200, item, json),
+              ElementsAre(HasSubstr("path parameter 'id' is 0, below the minimum 1")));
+  EXPECT_THAT(get("/items/x", 200, item, json),
+              ElementsAre(HasSubstr("accepted the path parameter 'id' 'x', which is no integer")));
+  EXPECT_THAT(get("/items/7?full=yes", 200, item, json),
+              ElementsAre(HasSubstr("query parameter 'full' 'yes', which is no boolean")));
+  EXPECT_THAT(get("/items/7?limit=6", 200, item, json),
+              ElementsAre(HasSubstr("query parameter 'limit' is 6, above the maximum 5")));
+  EXPECT_THAT(get("/items/7?sort=name", 200, item, json),
+              ElementsAre(HasSubstr("query parameter 'sort', which the document does not list")));
+  // A refused request may carry what the document does not allow.
+  EXPECT_THAT(get("/items/x?sort=name", 404, "", json), IsEmpty());
 }
 
 TEST_F(OpenApiContractTest, ABinaryAnswersJsonHeaderMatchesTheJsonSchema) {
