@@ -514,10 +514,13 @@ void OpenApiContract::checkSchema(const YAML::Node& schema_node, const Var& valu
                   where + "[" + std::to_string(i) + "]", out);
     }
   }
-  if (!isObject(value)) {
-    return;
+  if (isObject(value)) {
+    checkObject(schema, value.extract<ObjectPtr>(), where, out);
   }
-  const ObjectPtr object = value.extract<ObjectPtr>();
+}
+
+void OpenApiContract::checkObject(const YAML::Node& schema, const Poco::JSON::Object::Ptr& object,
+                                  const std::string& where, std::vector<std::string>& out) const {
   for (const auto& name : schema["required"]) {
     if (!object->has(name.as<std::string>())) {
       out.push_back(where + " lacks the required member '" + name.as<std::string>() + "'");

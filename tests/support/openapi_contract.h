@@ -2,6 +2,7 @@
 #pragma once
 
 #include <Poco/Dynamic/Var.h>
+#include <Poco/JSON/Object.h>
 #include <yaml-cpp/yaml.h>
 
 #include <set>
@@ -82,6 +83,9 @@ class OpenApiContract {
   /// JSON that matches it.
   void checkEvents(const YAML::Node& events, const std::string& body,
                    std::vector<std::string>& out) const;
+  /// required, properties and additionalProperties of a checked `schema` on an object.
+  void checkObject(const YAML::Node& schema, const Poco::JSON::Object::Ptr& object,
+                   const std::string& where, std::vector<std::string>& out) const;
   void checkSchema(const YAML::Node& schema, const Poco::Dynamic::Var& value,
                    const std::string& where, std::vector<std::string>& out) const;
 
