@@ -27,6 +27,7 @@
 #include "aimass/testing/registration.h"
 #include "authenticator.h"
 #include "fake_models.h"
+#include "http_call.h"
 #include "http_frontend.h"
 #include "temp_dir.h"
 
@@ -315,6 +316,7 @@ class AuthServerTest : public ::testing::Test {
     reply.status = response.getStatus();
     reply.www_authenticate = response.get("WWW-Authenticate", "");
     Poco::StreamCopier::copyToString(in, reply.body);
+    testing::recordPocoExchange(request, body, response, reply.body);
     return reply;
   }
 

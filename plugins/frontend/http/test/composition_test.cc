@@ -21,6 +21,7 @@
 
 #include "aimass/core/host_services.h"
 #include "aimass/core/serving.h"
+#include "http_call.h"
 #include "http_frontend.h"
 #include "promtool.h"
 #include "scaled_model.h"
@@ -107,6 +108,7 @@ class CompositionTest : public ::testing::Test {
     Reply reply;
     reply.status = response.getStatus();
     Poco::StreamCopier::copyToString(in, reply.body);
+    testing::recordPocoExchange(request, body, response, reply.body);
     return reply;
   }
 

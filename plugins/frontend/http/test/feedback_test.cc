@@ -27,6 +27,7 @@
 #include "aimass/core/sha256.h"
 #include "fake_models.h"
 #include "fs.h"
+#include "http_call.h"
 #include "http_frontend.h"
 #include "temp_dir.h"
 
@@ -438,6 +439,7 @@ class FeedbackHttpTest : public FeedbackRuntimeTest {
     Reply reply;
     reply.status = response.getStatus();
     Poco::StreamCopier::copyToString(in, reply.body);
+    testing::recordPocoExchange(request, body, response, reply.body);
     return reply;
   }
 

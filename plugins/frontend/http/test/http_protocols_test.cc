@@ -19,6 +19,7 @@
 
 #include "aimass/core/host_services.h"
 #include "fake_models.h"
+#include "http_call.h"
 #include "http_frontend.h"
 
 namespace aimass::plugins::frontend {
@@ -92,6 +93,7 @@ class ProtocolTest : public ::testing::Test {
     answer.content_type = response.getContentType();
     answer.header_length = response.get("Inference-Header-Content-Length", "");
     Poco::StreamCopier::copyToString(in, answer.body);
+    testing::recordPocoExchange(request, body, response, answer.body);
     return answer;
   }
 

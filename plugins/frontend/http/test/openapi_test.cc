@@ -22,6 +22,7 @@
 #include "aimass/core/host_services.h"
 #include "fake_models.h"
 #include "fs.h"
+#include "http_call.h"
 #include "http_frontend.h"
 #include "temp_dir.h"
 
@@ -138,6 +139,7 @@ class OpenApiTest : public ::testing::Test {
     reply.status = response.getStatus();
     reply.allow = response.get("Allow", "");
     Poco::StreamCopier::copyToString(in, reply.body);
+    testing::recordPocoExchange(request, "", response, reply.body);
     return reply;
   }
 

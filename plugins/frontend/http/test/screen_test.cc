@@ -21,6 +21,7 @@
 #include "aimass/core/host_services.h"
 #include "authenticator.h"
 #include "fake_models.h"
+#include "http_call.h"
 #include "http_frontend.h"
 
 namespace aimass::plugins::frontend {
@@ -316,6 +317,7 @@ class LoopbackFrontendTest : public ScreenTest {
     Answer answer;
     answer.status = response.getStatus();
     Poco::StreamCopier::copyToString(in, answer.body);
+    testing::recordPocoExchange(request, body, response, answer.body);
     return answer;
   }
 

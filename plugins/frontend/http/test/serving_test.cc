@@ -32,6 +32,7 @@
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "fs.h"
+#include "http_call.h"
 #include "http_frontend.h"
 #include "promtool.h"
 #include "scaled_model.h"
@@ -128,6 +129,7 @@ class ServingTest : public ::testing::Test {
     reply.status = response.getStatus();
     reply.content_type = response.getContentType();
     Poco::StreamCopier::copyToString(in, reply.body);
+    testing::recordPocoExchange(request, body, response, reply.body);
     return reply;
   }
 
