@@ -63,8 +63,9 @@ class PinnedModel {
   /// Name, version and the model itself.
   virtual const ServedModel& served() const = 0;
   /// Checks `inputs` against the model's schema (names, datatypes, ranks, fixed dimensions,
-  /// missing inputs) and runs them with `options`, batched with other requests of equal options
-  /// when the model's batching is on (a request with a request-wide input runs alone). On
+  /// missing inputs) and runs them with `options`: batched with other requests when the
+  /// model's batching is on and `options` are the defaults; a request with other options or
+  /// with a request-wide input runs alone, on the calling thread. On
   /// failure, sets `failure` (when non-null) and returns kInvalidArgument (bad input),
   /// kUnavailable (queue full, timed out, not ready; the message says which) or the model's
   /// own status. Counts the request in the statistics. Never throws.
