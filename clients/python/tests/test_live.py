@@ -6,7 +6,10 @@ and 2, dataset pumps) and served by frontend.http."""
 from __future__ import annotations
 
 import asyncio
+import os
 import struct
+import subprocess
+import sys
 import unittest
 from typing import Optional
 
@@ -176,6 +179,21 @@ class Live(unittest.TestCase):
         for a in answers:
             self.assertEqual(a["label"], answers[0]["label"])
             self.check_answer(a)
+
+    def test_quickstart_example(self) -> None:
+        example = os.path.join(os.path.dirname(__file__), "..", "examples", "quickstart.py")
+        env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+        ran = subprocess.run([sys.executable, example, "--url", SERVER.url,  # type: ignore
+                              "--model", "pump_state"], env=env, capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(ran.returncode, 0, ran.stderr)
+        self.assertIn("pump_state version 1 (request quickstart):", ran.stdout)
+        self.assertIn("  probabilities FP32 [1, 3]: ", ran.stdout)
+        failed = subprocess.run([sys.executable, example, "--url", SERVER.url,  # type: ignore
+                                 "--model", "nope"], env=env, capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn("HTTP 404: unknown model 'nope'", failed.stderr)
 
 
 if __name__ == "__main__":
