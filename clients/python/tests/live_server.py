@@ -35,13 +35,16 @@ class AimassServer:
 
     HANG_LIMIT_S = 120.0  # not a speed check: only so a broken build fails instead of hanging
 
-    def __init__(self) -> None:
+    def __init__(self, serve: str = SERVE, scheme: str = "http",
+                 prepare: Optional[Callable[[str], None]] = None) -> None:
         self.dir = tempfile.mkdtemp(prefix="aimass-pyclient-")
+        if prepare is not None:
+            prepare(self.dir)
         shutil.copy(os.path.join(SOURCE_DIR, "configs", "data", "pumps.csv"), self.dir)
         with open(os.path.join(self.dir, "train.yaml"), "w") as f:
             f.write(TRAIN)
         with open(os.path.join(self.dir, "serve.yaml"), "w") as f:
-            f.write(SERVE)
+            f.write(serve)
         env = {k: v for k, v in os.environ.items() if k != "AIMASS_PLUGIN_PATH"}
         self.env = env
         trained = subprocess.run([EXECUTABLE, "run", "train.yaml"], cwd=self.dir, env=env,
@@ -59,7 +62,7 @@ class AimassServer:
             assert self.process.stderr is not None
             for line in self.process.stderr:
                 self.log.append(line)
-                marker = "serving http://127.0.0.1:"
+                marker = f"serving {scheme}://127.0.0.1:"
                 if line.startswith(marker) and not found.is_set():
                     self.port = int(line[len(marker):].strip())
                     found.set()
@@ -71,7 +74,7 @@ class AimassServer:
         if self.port == 0:
             self.stop()
             raise RuntimeError("aimass never served: " + "".join(self.log))
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
 
     def stop(self) -> Optional[int]:
         """SIGTERM, then waits; the exit code."""
@@ -81,6 +84,26 @@ class AimassServer:
         self.reader.join(5)
         shutil.rmtree(self.dir, ignore_errors=True)
         return code
+
+
+def make_certificates(folder: str) -> None:
+    """ca.crt, server.crt/key (for IP 127.0.0.1) and client.crt/key, both signed by the CA,
+    made with the openssl command in `folder`."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=test ca")
+    for name, extension in (("server", "subjectAltName=IP:127.0.0.1"),
+                            ("client", "extendedKeyUsage=clientAuth")):
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        with open(os.path.join(folder, f"{name}.ext"), "w") as f:
+            f.write(extension + "\n")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile",
+                f"{name}.ext")
 
 
 class LocalServer:
