@@ -8,6 +8,7 @@ use one per thread, or ``AsyncClient``. Errors: every failure raises ``AimassErr
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import tensors
@@ -16,6 +17,8 @@ from .tensors import Tensor
 from .transport import RetryPolicy, Transport, quote, split_body
 from .types import (DatasetSummary, InferResult, ModelAlias, ModelSummary, ModelVersion,
                     RegisteredDataset, RegisteredModel, Run, RunList)
+
+_NO_RETRY = RetryPolicy(retries=0)
 
 Inputs = Union[Mapping[str, Any], Sequence[Tensor]]
 
@@ -61,13 +64,13 @@ class Client:
     # ---- OIP v2: health and metadata -------------------------------------------------------
 
     def _ok(self, path: str) -> bool:
+        """True on 200, False on 404 or 5xx (not ready: never retried, a probe reports the state
+        it finds); any other failure (no answer, 401, 403) raises."""
         try:
-            self._transport.request("GET", path)
+            self._transport.request("GET", path, retry=_NO_RETRY)
             return True
         except AimassError as error:
-            if error.status is None or error.status >= 500 or error.status == 404:
-                if error.status is None:
-                    raise
+            if error.status is not None and (error.status == 404 or error.status >= 500):
                 return False
             raise
 
@@ -129,7 +132,11 @@ class Client:
             params["binary_data_output"] = True
         if params:
             header["parameters"] = params
-        head = json.dumps(header).encode("utf-8")
+        try:
+            head = json.dumps(header, allow_nan=False).encode("utf-8")
+        except ValueError as error:
+            raise AimassError(None, "an input holds an infinite value, which JSON cannot carry: "
+                              "send it with binary=True") from error
         extra = b"".join(tail)
         if not extra:
             return head, {"Content-Type": "application/json"}
@@ -210,7 +217,6 @@ class Client:
                   status: Optional[str] = None, sort: Optional[str] = None, desc: bool = False,
                   limit: Optional[int] = None) -> RunList:
         """GET /api/v1/runs with its query (``filter`` such as ``val_accuracy>0.8``)."""
-        import urllib.parse
         query = {k: v for k, v in (("experiment", experiment), ("filter", filter),
                                    ("status", status), ("sort", sort)) if v is not None}
         if desc:

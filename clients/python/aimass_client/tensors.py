@@ -122,10 +122,25 @@ def normalize(tensor: Tensor) -> Tuple[str, List[int], Any, bool]:
     return datatype, shape, flat, False
 
 
-def _json_value(value: Any, datatype: str) -> Any:
+_FLOATS = frozenset({"FP16", "BF16", "FP32", "FP64"})
+
+
+def _json_values(values: List[Any], datatype: str, where: str) -> List[Any]:
+    """The JSON form of an input's values: BYTES as text, NaN as null (a missing value)."""
     if datatype == "BYTES":
-        return value.decode("utf-8") if isinstance(value, bytes) else value
-    return value
+        out = []
+        for i, value in enumerate(values):
+            if isinstance(value, bytes):
+                try:
+                    value = value.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise AimassError(None, f"{where}: BYTES element {i} is not UTF-8, which "
+                                      "JSON cannot carry") from error
+            out.append(value)
+        return out
+    if datatype in _FLOATS:
+        return [None if isinstance(v, float) and v != v else v for v in values]
+    return values
 
 
 def encode_input(tensor: Tensor, binary: bool) -> Tuple[Dict[str, Any], bytes]:
@@ -146,10 +161,8 @@ def encode_input(tensor: Tensor, binary: bool) -> Tuple[Dict[str, Any], bytes]:
                                   f"{error}") from error
         entry["parameters"] = {"binary_data_size": len(raw)}
         return entry, raw
-    if is_numpy:
-        entry["data"] = data.reshape(-1).tolist()
-    else:
-        entry["data"] = [_json_value(v, datatype) for v in data]
+    values = data.reshape(-1).tolist() if is_numpy else data
+    entry["data"] = _json_values(values, datatype, f"input '{tensor.name}'")
     return entry, b""
 
 

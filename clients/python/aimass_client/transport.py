@@ -154,8 +154,11 @@ class Transport:
 
     def request(self, method: str, path: str, body: Optional[bytes] = None,
                 headers: Optional[Mapping[str, str]] = None,
-                timeout: Optional[float] = None) -> Response:
-        """Sends one request (retrying per the policy); an answer >= 400 raises AimassError."""
+                timeout: Optional[float] = None,
+                retry: Optional[RetryPolicy] = None) -> Response:
+        """Sends one request, retrying per ``retry`` (default: the transport's policy); an
+        answer >= 400 raises AimassError."""
+        policy = self.retry if retry is None else retry
         all_headers = dict(self._headers)
         all_headers.update(headers or {})
         if body is not None and "Content-Type" not in all_headers:
@@ -164,9 +167,9 @@ class Transport:
         attempt = 0
         while True:
             response = self._send_once(method, path, body, all_headers, limit)
-            if (response.status in self.retry.statuses and method in self.retry.methods and
-                    attempt < self.retry.retries):
-                time.sleep(self.retry.delay(attempt))
+            if (response.status in policy.statuses and method in policy.methods and
+                    attempt < policy.retries):
+                time.sleep(policy.delay(attempt))
                 attempt += 1
                 continue
             if response.status >= 400:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 import unittest
 
 from aimass_client import AimassError, AimassTimeoutError, Client, RetryPolicy, Tensor, tensors
@@ -38,6 +39,15 @@ class Encoding(unittest.TestCase):
             "inputs": [{"name": "text", "datatype": "BYTES", "shape": [2], "data": ["a", "b"]},
                        {"name": "n", "datatype": "INT32", "shape": [2], "data": [1, 2]}],
             "outputs": [{"name": "class", "parameters": {"binary_data": False}}]})
+
+    def test_json_nan_is_null_and_what_json_cannot_carry_is_refused(self) -> None:
+        client = Client("http://h", use_numpy=False)
+        body, _ = client.build_request([Tensor("x", [1.5, float("nan")], "FP32")], binary=False)
+        self.assertEqual(json.loads(body)["inputs"][0]["data"], [1.5, None])
+        with self.assertRaisesRegex(AimassError, "input 'x': BYTES element 1 is not UTF-8"):
+            client.build_request([Tensor("x", [b"a", b"\xff"])], binary=False)
+        with self.assertRaisesRegex(AimassError, "infinite value"):
+            client.build_request([Tensor("x", [float("inf")], "FP32")], binary=False)
 
     def test_guessed_datatypes_and_shapes(self) -> None:
         self.assertEqual(tensors.normalize(Tensor("x", [[1, 2], [3, 4]]))[:2], ("INT64", [2, 2]))
@@ -132,6 +142,11 @@ class Retries(unittest.TestCase):
         self.assertEqual(caught.exception.status, 503)
         self.assertEqual(self.calls, 1)
 
+    def test_health_probes_are_not_retried(self) -> None:
+        with Client(self.server.url, retry=FAST) as client:
+            self.assertFalse(client.ready())
+        self.assertEqual(self.calls, 1)
+
     def test_keep_alive_reuses_one_connection(self) -> None:
         with Client(self.server.url, retry=FAST) as client:
             client.server_metadata()
@@ -140,6 +155,23 @@ class Retries(unittest.TestCase):
             self.assertIs(client._transport._conn.sock, sock)
             client.close()  # a closed connection is opened again on the next call
             client.server_metadata()
+
+
+class Reconnect(unittest.TestCase):
+    def test_a_connection_the_server_dropped_is_reopened_once(self) -> None:
+        def handle(handler) -> None:
+            answer(handler, 200, b'{"name": "aimass"}')
+            handler.close_connection = True  # drops it without saying Connection: close
+
+        server = LocalServer(handle)
+        try:
+            with Client(server.url, use_numpy=False) as client:
+                for _ in range(3):
+                    self.assertEqual(client.server_metadata()["name"], "aimass")
+                    time.sleep(0.05)  # lets the server close the socket first
+            self.assertEqual(len(server.requests), 3)  # each sent once, on a new connection
+        finally:
+            server.close()
 
 
 class TimeoutsAndAuth(unittest.TestCase):
