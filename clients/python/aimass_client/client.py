@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import tensors
 from .errors import AimassError
 from .tensors import Tensor
-from .transport import RetryPolicy, Transport, quote, split_body
+from .transport import Response, RetryPolicy, Transport, quote, split_body
 from .types import (DatasetSummary, InferResult, ModelAlias, ModelSummary, ModelVersion,
                     RegisteredDataset, RegisteredModel, Run, RunList)
 
@@ -111,7 +111,7 @@ class Client:
     def build_request(self, inputs: Sequence[Tensor], *, outputs: Optional[Sequence[str]] = None,
                       request_id: Optional[str] = None,
                       parameters: Optional[Mapping[str, Any]] = None,
-                      binary: bool = True) -> tuple:
+                      binary: bool = True) -> Tuple[bytes, Dict[str, str]]:
         """(body bytes, extra headers) of an infer request; binary for numeric tensors when
         ``binary`` (with the answer's outputs binary too), else plain JSON."""
         header: Dict[str, Any] = {}
@@ -143,7 +143,7 @@ class Client:
         return head + extra, {"Inference-Header-Content-Length": str(len(head)),
                               "Content-Type": "application/octet-stream"}
 
-    def parse_response(self, response: Any) -> InferResult:
+    def parse_response(self, response: Response) -> InferResult:
         """The InferResult of an infer answer (JSON or binary)."""
         header, tail = split_body(response)
         if not isinstance(header, dict):

@@ -168,6 +168,11 @@ class Live(unittest.TestCase):
         async def main():
             async with AsyncClient(SERVER.url, use_numpy=False) as client:  # type: ignore
                 ready = await client.ready()
+                models = await client.list_models()
+                self.assertEqual(models[0].model, "pump_state")
+                with self.assertRaises(AimassError) as caught:
+                    await client.get_run(999)
+                self.assertEqual(caught.exception.status, 404)
                 answers = await asyncio.gather(*[
                     client.infer("pump_state", {"input": ROWS}, request_id=str(i))
                     for i in range(4)])
