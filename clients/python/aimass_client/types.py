@@ -70,8 +70,8 @@ class ModelAlias:
 
     @classmethod
     def of(cls, d: Dict[str, Any]) -> "ModelAlias":
-        return cls(d["model"], d["alias"], int(d["version"]), [int(v) for v in d.get("history", [])],
-                   d)
+        history = [int(v) for v in d.get("history", [])]
+        return cls(d["model"], d["alias"], int(d["version"]), history, d)
 
 
 @dataclass

@@ -67,7 +67,8 @@ class Encoding(unittest.TestCase):
     def test_binary_answer_decodes_every_kind(self) -> None:
         header = {"model_name": "m", "model_version": "2", "id": "q", "outputs": [
             {"name": "a", "datatype": "INT32", "shape": [2], "parameters": {"binary_data_size": 8}},
-            {"name": "b", "datatype": "BYTES", "shape": [2], "parameters": {"binary_data_size": 11}},
+            {"name": "b", "datatype": "BYTES", "shape": [2],
+             "parameters": {"binary_data_size": 11}},
             {"name": "c", "datatype": "FP64", "shape": [1], "data": [0.25]},
             {"name": "d", "datatype": "BF16", "shape": [1], "parameters": {"binary_data_size": 2}},
             {"name": "e", "datatype": "BOOL", "shape": [2], "parameters": {"binary_data_size": 2}}]}
