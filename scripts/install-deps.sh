@@ -22,6 +22,8 @@ packages=(
   prometheus                  # promtool: frontend.http's /metrics test checks the format
   sqlite3                     # online backups of storage.sqlite (docs/operations.md)
   libsqlite3-dev              # storage.sqlite's record statements use SQLite's C API (FindSQLite3)
+  python3-numpy               # the Python client's tests (clients/python) with numpy arrays
+  openssl                     # the Python client's TLS test makes its certificates with it
 )
 
 if [ "${1:-}" = --list ]; then
