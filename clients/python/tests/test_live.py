@@ -93,6 +93,10 @@ class Live(unittest.TestCase):
 
     def test_numpy_in_and_out(self) -> None:
         if not tensors.HAVE_NUMPY:
+            if os.environ.get("AIMASS_REQUIRE_ALL") == "1" and not os.environ.get(
+                "AIMASS_CLIENT_NO_NUMPY"
+            ):
+                self.fail("numpy is not installed (python3-numpy; scripts/install-deps.sh installs it)")
             self.skipTest("numpy is not available (or AIMASS_CLIENT_NO_NUMPY is set)")
         np = tensors.np
         with Client(SERVER.url) as client:  # type: ignore[union-attr]
