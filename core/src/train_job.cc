@@ -27,6 +27,7 @@
 #include "train_callbacks/run_tracking.h"
 #include "train_callbacks/schedule.h"
 #include "ensemble/ensemble_model.h"
+#include "param_conversion.h"
 #include "pipeline/pipeline_node.h"
 #include "pipeline/table_io.h"
 #include "train_job_transfer.h"
@@ -60,11 +61,8 @@ Status fitPreprocessing(const TrainTargets& targets, std::span<const std::uint64
     if (text.empty()) {
       return Status();
     }
-    std::string names;
-    for (const auto& name : text) {
-      names += (names.empty() ? "" : ", ") + name;
-    }
-    return invalidArgument("dataset '" + targets.dataset_name + "' has text columns (" + names +
+    return invalidArgument("dataset '" + targets.dataset_name + "' has text columns (" +
+                           joinNames(text) +
                            ") but model '" + targets.model_name +
                            "' takes numbers only: give it preprocess: [...] with a "
                            "transform.onehot or transform.ordinal step (docs/pipelines.md)");

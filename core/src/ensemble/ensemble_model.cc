@@ -249,7 +249,8 @@ Status EnsembleModel::predict(const TensorMap& inputs, TensorMap& outputs,
   // Members with preprocessing take text columns beside the block of numbers; they check
   // those themselves.
   TensorMap block;
-  if (const Tensor* numbers = inputs.find(tensor_names::kInput)) {
+  if (const Tensor* numbers = inputs.find(tensor_names::kInput);
+      numbers != nullptr && fitted_.inputs.size() > 1) {
     block.set(std::string(tensor_names::kInput), *numbers);
   }
   auto input = featureInput("model.ensemble", fitted_.inputs.size() == 1 ? inputs : block,

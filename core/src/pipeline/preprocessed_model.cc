@@ -9,6 +9,7 @@
 
 #include "aimass/byte_io.h"
 #include "aimass/tensor_names.h"
+#include "param_conversion.h"
 
 namespace aimass::core {
 namespace {
@@ -151,7 +152,7 @@ Status PreprocessedModel::fitPreprocessing(const Dataset& data,
   }
   if (!table.columns.strings.empty()) {
     return invalidArgument("after preprocess the text columns [" +
-                           joinedNames(table.columns.strings) +
+                           joinNames(table.columns.strings) +
                            "] remain, but a model takes numbers: encode them with "
                            "transform.onehot or transform.ordinal (or drop them with "
                            "transform.select)");
@@ -210,9 +211,9 @@ Status PreprocessedModel::prepare(const DatasetSchema& schema, std::uint64_t see
   AIMASS_ASSIGN_OR_RETURN(TableColumns raw, rawColumns(schema));
   if (raw != raw_) {
     return invalidArgument("the preprocessing was fitted on data with the columns [" +
-                           joinedNames(raw_.numeric) + "] and text [" +
-                           joinedNames(raw_.strings) + "], not [" + joinedNames(raw.numeric) +
-                           "] and text [" + joinedNames(raw.strings) + "]");
+                           joinNames(raw_.numeric) + "] and text [" +
+                           joinNames(raw_.strings) + "], not [" + joinNames(raw.numeric) +
+                           "] and text [" + joinNames(raw.strings) + "]");
   }
   return model_->gradientTraining()->prepare(preprocessedSchema(schema, processed_), seed);
 }

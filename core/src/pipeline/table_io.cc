@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "aimass/tensor_names.h"
+#include "param_conversion.h"
 
 namespace aimass::core {
 namespace {
@@ -31,14 +32,6 @@ Tensor interleave(const std::vector<const std::vector<std::string>*>& columns, s
 }
 
 }  // namespace
-
-std::string joinedNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) {
-    out += (out.empty() ? "" : ", ") + name;
-  }
-  return out;
-}
 
 Expected<TableColumns> rawColumns(const DatasetSchema& schema) {
   if (schema.feature_dtype != DType::kFloat32) {
@@ -83,7 +76,7 @@ Expected<Table> batchTable(const Batch& batch, const TableColumns& columns) {
     if (batch.strings.dtype() != DType::kBytes || batch.strings.numel() != rows * text) {
       return invalidArgument("the data gave no text block of " + std::to_string(rows) + " x " +
                              std::to_string(text) + " for its text columns (" +
-                             joinedNames(columns.strings) + ")");
+                             joinNames(columns.strings) + ")");
     }
     table.strings = batch.strings.reshaped({rows, text});
   }
@@ -205,17 +198,17 @@ Expected<Table> applySteps(const std::vector<PreprocessStep>& steps, Table table
     const TableColumns wanted = step.transform->inputColumns();
     if (table.columns != wanted) {
       return failedPrecondition(where + " was fitted on the columns [" +
-                                joinedNames(wanted.numeric) + "] and text [" +
-                                joinedNames(wanted.strings) + "] but got [" +
-                                joinedNames(table.columns.numeric) + "] and text [" +
-                                joinedNames(table.columns.strings) + "]");
+                                joinNames(wanted.numeric) + "] and text [" +
+                                joinNames(wanted.strings) + "] but got [" +
+                                joinNames(table.columns.numeric) + "] and text [" +
+                                joinNames(table.columns.strings) + "]");
     }
     Table out;
     Status status = guard(where, [&] { return step.transform->apply(table, out); });
     if (!status.ok()) {
       return status.withContext(where);
     }
-    if (out.rows() != table.rows() && !(table.rows() == 0)) {
+    if (table.rows() != 0 && out.rows() != table.rows()) {
       return internalError(where + " gave " + std::to_string(out.rows()) + " rows for " +
                            std::to_string(table.rows()));
     }

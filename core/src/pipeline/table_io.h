@@ -22,9 +22,6 @@ struct PreprocessStep {
   std::shared_ptr<Transform> transform;
 };
 
-/// `names` joined with ", ", for messages.
-std::string joinedNames(const std::vector<std::string>& names);
-
 /// The raw columns of data of `schema`: its feature_names as numbers (or "0", "1", ... when it
 /// names none) and its string_feature_names as text. kInvalidArgument for data that is not a
 /// table of FP32 rows (images of rank > 1 are flattened: {28, 28} gives 784 columns).
