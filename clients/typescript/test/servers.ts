@@ -2,7 +2,7 @@
 // A real `aimass run` for the tests (AIMASS_EXECUTABLE), certificates for TLS, and a tiny local
 // node:http server whose answers a test writes.
 
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { type AddressInfo } from "node:net";
@@ -188,4 +188,15 @@ export function answer(response: ServerResponse, status: number, body: unknown,
   };
   if (delayMs > 0) setTimeout(write, delayMs);
   else write();
+}
+
+/** Runs this node with `args` (and `env` over the environment); its exit code and output. */
+export function runNode(args: string[], env: Record<string, string | undefined> = process.env):
+    Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, args, { env, timeout: HANG_LIMIT_MS }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+      done({ code, stdout, stderr });
+    });
+  });
 }
