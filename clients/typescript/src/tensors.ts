@@ -177,14 +177,15 @@ function writeElement(view: DataView, at: number, datatype: Datatype, value: Ele
 }
 
 /** The binary tensor data of a numeric tensor: its elements little-endian, row-major. A typed
- *  array of the tensor's own datatype is copied as it is (on a little-endian host); anything
- *  else is converted element by element, each checked against the datatype's range. */
+ *  array of the tensor's own datatype is viewed as it is (on a little-endian host: the result
+ *  shares its memory, so copy it before the array changes); anything else is converted element
+ *  by element, each checked against the datatype's range. */
 export function binaryData(tensor: FlatTensor): Uint8Array {
   const { datatype, data } = tensor;
   if (datatype === "BYTES") throw new AimassError(null, "BYTES tensors have no binary form here");
   const where = `input '${tensor.name}'`;
   if (LITTLE_ENDIAN && isNumericArray(data) && datatypeOfArray(data) === datatype) {
-    return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
   const size = ELEMENT_SIZE[datatype];
   const out = new Uint8Array(data.length * size);

@@ -7,22 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { AimassError, Client, type InferResult } from "@aimass/client";
+import { Client, type InferResult } from "@aimass/client";
 
+import { rejection } from "./rejection.js";
 import { AimassServer, PACKAGE_DIR, runNode } from "./servers.js";
 
 const ROWS = [[-1.76, -0.42, 1.65, -3.06], [2.31, -0.67, -0.05, 1.19]];  // pumps.csv rows 1, 2
 const CLASSES = ["failing", "healthy", "worn"];
-
-async function rejection(promise: Promise<unknown>): Promise<AimassError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AimassError, `not an AimassError: ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call did not fail");
-}
 
 /** Each row's probabilities sum to 1, label is their argmax, class its name. */
 function checkAnswer(result: InferResult, rows = 2): void {

@@ -5,21 +5,12 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 
-import { AimassError, AimassTimeoutError, Client } from "@aimass/client";
+import { AimassTimeoutError, Client } from "@aimass/client";
 
+import { rejection } from "./rejection.js";
 import { LocalServer, answer } from "./servers.js";
 
 const FAST = { retries: 3, backoffMs: 1 };
-
-async function rejection(promise: Promise<unknown>): Promise<AimassError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AimassError, `not an AimassError: ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call did not fail");
-}
 
 describe("retries", () => {
   let server: LocalServer;
