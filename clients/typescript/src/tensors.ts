@@ -44,8 +44,14 @@ export interface FlatTensor {
  *  arrays met as rows go to `rowTypes`. A Uint8Array inside an array is a BYTES element. */
 function flatten(data: NestedArray, shape: number[], depth: number, out: Element[],
                  where: string, rowTypes: Set<Datatype>): void {
-  if (depth === shape.length) shape.push(data.length);
-  else if (shape[depth] !== data.length) {
+  if (depth === shape.length) {
+    // A new innermost dimension after elements were taken: arrays beside scalars.
+    if (out.length > 0) {
+      throw new AimassError(null, `${where}: ragged nested array (an array beside scalars at ` +
+                            `depth ${depth})`);
+    }
+    shape.push(data.length);
+  } else if (shape[depth] !== data.length) {
     throw new AimassError(null, `${where}: ragged nested array (an array of ${data.length} ` +
                           `where ${shape[depth]} were expected at depth ${depth})`);
   }

@@ -121,6 +121,8 @@ describe("requests", () => {
 
   test("bad inputs are refused, naming the input", () => {
     rejects(() => flatTensor({ name: "x", data: [[1, 2], [3]] }), /^input 'x': ragged nested array/);
+    rejects(() => flatTensor({ name: "x", data: [1, [2]] }), /^input 'x': ragged nested array/);
+    rejects(() => flatTensor({ name: "x", data: [[1], 2] }), /^input 'x': ragged nested array/);
     rejects(() => flatTensor({ name: "x", data: [1, 2], shape: [3] }),
             /^input 'x': shape \[3\] needs 3 elements, the data has 2$/);
     rejects(() => flatTensor({ name: "x", data: [1], datatype: "FP8" as "FP32" }),
