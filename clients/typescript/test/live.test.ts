@@ -162,6 +162,7 @@ describe("a live aimass", () => {
     assert.match(ok.stdout, /\n {2}class BYTES \[1\]: \[(failing|healthy|worn)\]\n/);
     const failed = await runNode([example, "--url", server.url, "--model", "nope"]);
     assert.equal(failed.code, 1);
-    assert.match(failed.stderr, /^error: AimassError: GET \/v2\/models\/nope: HTTP 404: unknown model 'nope'\n$/);
+    // One line (Node 18 may write an ExperimentalWarning about fetch before it).
+    assert.match(failed.stderr, /^error: AimassError: GET \/v2\/models\/nope: HTTP 404: unknown model 'nope'$/m);
   });
 });

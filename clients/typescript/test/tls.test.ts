@@ -56,6 +56,6 @@ describe("HTTPS with a private CA", { skip }, () => {
     delete env["NODE_EXTRA_CA_CERTS"];
     const ran = await runNode([example, "--url", server.url, "--model", "pump_state"], env);
     assert.equal(ran.code, 1);
-    assert.match(ran.stderr, /^error: AimassError: GET \/v2\/models\/pump_state: cannot reach https:\/\/127\.0\.0\.1:\d+: .*certificate/);
+    assert.match(ran.stderr, /^error: AimassError: GET \/v2\/models\/pump_state: cannot reach https:\/\/127\.0\.0\.1:\d+: .*certificate/m);
   });
 });
