@@ -764,28 +764,16 @@ Status HttpFrontend::start(Host& host) {
   }
   const std::string where = options_.host + ":" + std::to_string(options_.port);
   // Credentials first: a frontend that may not start loads no model.
-  std::shared_ptr<const Authenticator> authenticator;
-  if (authRequired(options_.auth.mode, options_.host)) {
-    auto authenticator_or = Authenticator::create(options_.auth);
-    if (!authenticator_or.ok()) {
-      const std::string context = "frontend '" + node_name_ + "' on " + where + ": ";
-      return Status(authenticator_or.status().code(),
-                    context + authenticator_or.status().message());
-    }
-    authenticator = std::move(authenticator_or).value();
-    host.log(LogLevel::kInfo, node_name_,
-             "authentication on: " + std::to_string(authenticator->keyCount()) + " API key(s)" +
-                 (authenticator->acceptsJwt() ? ", HS256 JWTs" : ""));
-  } else if (!isLoopbackHost(options_.host)) {
-    host.log(LogLevel::kWarning, node_name_,
-             "authentication is off (auth: off) on the non-loopback address " + options_.host +
-                 ": anyone who reaches it may load, unload and infer");
+  auto authenticator = startAuthenticator(host, node_name_, where, options_.host, options_.auth,
+                                          "load, unload and infer");
+  if (!authenticator.ok()) {
+    return authenticator.status();
   }
   try {
     OipRouterOptions router_options;
     router_options.max_json_depth = options_.max_json_depth;
     router_options.mlflow_model = options_.mlflow_model;
-    router_options.authenticator = std::move(authenticator);
+    router_options.authenticator = std::move(authenticator).value();
     router_options.inline_max_us = options_.inline_max_us;
     router_options.bind_host = options_.host;
     router_options.batched = [&host](std::string_view model) {

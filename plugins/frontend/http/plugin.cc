@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The entry point and registration only; the server lives in http_frontend.{h,cc} and the
 // JSON protocol in infer_codec.{h,cc}.
+#include <algorithm>
 #include <memory>
 #include <utility>
 
 #include "aimass/aimass.h"
+#include "frontend_params.h"
 #include "hash_key_command.h"
 #include "http_frontend.h"
 
@@ -13,55 +15,20 @@ namespace {
 using aimass::NodeKind;
 using aimass::ParamSpec;
 
-/// The authentication parameters; each key's hash is checked here, so errors name its record.
-aimass::Status readAuthParams(const aimass::NodeConfig& config,
-                              aimass::plugins::frontend::AuthOptions& auth) {
-  namespace frontend = aimass::plugins::frontend;
-  auto mode = frontend::parseAuthMode(config.getString("auth"));
-  if (!mode.ok()) {
-    return mode.status();
-  }
-  auth.mode = *mode;
-  for (const auto& record : config.getRecords("api_keys")) {
-    auto key = frontend::apiKeyFromRecord(record);
-    if (!key.ok()) {
-      return key.status();
-    }
-    auth.api_keys.push_back(std::move(key).value());
-  }
-  if (config.has("api_keys_file")) {
-    auth.api_keys_file = config.getString("api_keys_file");
-  }
-  if (config.has("jwt_secret_env")) {
-    auth.jwt_secret_env = config.getString("jwt_secret_env");
-  }
-  return aimass::okStatus();
-}
-
 /// The TLS parameters: with a certificate, the certificate and key are loaded and checked now,
 /// so a bad file is reported with the node's place in the config.
 aimass::Status readTlsParams(const aimass::NodeConfig& config,
                              aimass::plugins::frontend::HttpFrontendOptions& options) {
   namespace frontend = aimass::plugins::frontend;
-  frontend::TlsOptions tls;
-  if (config.has("tls_certificate")) {
-    tls.certificate = config.getString("tls_certificate");
+  auto files = frontend::readTlsFileParams(config);
+  if (!files.ok()) {
+    return files.status();
   }
-  if (config.has("tls_private_key")) {
-    tls.private_key = config.getString("tls_private_key");
-  }
-  if (config.has("tls_client_ca")) {
-    tls.client_ca = config.getString("tls_client_ca");
-  }
-  tls.min_version = config.getString("tls_min_version");
-  if (tls.certificate.empty() && tls.private_key.empty()) {
-    if (!tls.client_ca.empty()) {
-      return aimass::invalidArgument(
-          "tls_client_ca is set but tls_certificate and tls_private_key are not: client "
-          "certificates need TLS");
-    }
+  if (!files->has_value()) {
     return aimass::okStatus();
   }
+  frontend::TlsOptions tls = std::move(**files);
+  tls.min_version = config.getString("tls_min_version");
   auto context = frontend::TlsContext::load(tls);
   if (!context.ok()) {
     return context.status();
@@ -138,26 +105,6 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                      "The model MLflow's POST /invocations scores with (default: the only "
                      "served model; with several, /invocations answers 400 until this is set).")
           .optional(),
-      ParamSpec::string("auth",
-                        "Authentication: on, off, or auto (on unless host is a loopback address "
-                        "such as 127.0.0.1, ::1 or localhost). When on, every route but health "
-                        "and readiness needs an API key or JWT; see docs/security.md.")
-          .withDefault(std::string("auto"))
-          .oneOf({"auto", "on", "off"}),
-      ParamSpec::records("api_keys", aimass::plugins::frontend::apiKeyFields(),
-                         "API keys: who holds each, its role and the SHA-256 of the key.")
-          .withDefault(std::vector<aimass::ParamRecord>{})
-          .withExample("[{name: ci, role: reader, sha256: "
-                       "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}]"),
-      ParamSpec::path("api_keys_file",
-                      "A file of further API keys, one 'NAME ROLE SHA256HEX' a line ('#' "
-                      "starts a comment line); read when the frontend starts.")
-          .optional(),
-      ParamSpec::string("jwt_secret_env",
-                        "Name of the environment variable holding the HS256 secret that signs "
-                        "accepted JWTs (claims: sub, role, exp); the secret never goes in YAML. "
-                        "Unset, empty or shorter than 32 bytes at start is an error.")
-          .optional(),
       ParamSpec::path("tls_certificate",
                       "PEM file with the server certificate (then any intermediate ones); set "
                       "with tls_private_key, the frontend serves HTTPS only. Read and checked "
@@ -176,6 +123,12 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
           .withDefault(std::string("1.2"))
           .oneOf({"1.2", "1.3"}),
   };
+  // The authentication parameters (shared with frontend.grpc) go before the TLS ones.
+  const auto auth_params =
+      aimass::plugins::frontend::authParamSpecs("every route but health and readiness");
+  type.params.insert(std::find_if(type.params.begin(), type.params.end(),
+                                  [](const ParamSpec& p) { return p.name == "tls_certificate"; }),
+                     auth_params.begin(), auth_params.end());
   type.factory =
       [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
     std::unique_ptr<aimass::Node> node;
@@ -199,7 +152,7 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       if (config.has("mlflow_model") && !config.refNames("mlflow_model").empty()) {
         options.mlflow_model = config.refNames("mlflow_model").front();
       }
-      invalid = readAuthParams(config, options.auth);
+      invalid = aimass::plugins::frontend::readAuthParams(config, options.auth);
       if (!invalid.ok()) {
         return;
       }

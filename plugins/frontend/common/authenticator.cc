@@ -438,4 +438,27 @@ AuthDecision Authenticator::admit(const HttpRequest& request, Role required) con
   return decision;
 }
 
+Expected<std::shared_ptr<const Authenticator>> startAuthenticator(
+    Host& host, const std::string& node, const std::string& where, const std::string& bind_host,
+    const AuthOptions& options, std::string_view exposed) {
+  if (!authRequired(options.mode, bind_host)) {
+    if (!isLoopbackHost(bind_host)) {
+      host.log(LogLevel::kWarning, node,
+               "authentication is off (auth: off) on the non-loopback address " + bind_host +
+                   ": anyone who reaches it may " + std::string(exposed));
+    }
+    return std::shared_ptr<const Authenticator>();
+  }
+  auto created = Authenticator::create(options);
+  if (!created.ok()) {
+    return Status(created.status().code(),
+                  "frontend '" + node + "' on " + where + ": " + created.status().message());
+  }
+  std::shared_ptr<const Authenticator> authenticator = std::move(created).value();
+  host.log(LogLevel::kInfo, node,
+           "authentication on: " + std::to_string(authenticator->keyCount()) + " API key(s)" +
+               (authenticator->acceptsJwt() ? ", HS256 JWTs" : ""));
+  return authenticator;
+}
+
 }  // namespace aimass::plugins::frontend

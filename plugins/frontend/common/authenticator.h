@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "aimass/host.h"
 #include "aimass/http.h"
 #include "aimass/params.h"
 #include "aimass/status.h"
@@ -125,5 +126,14 @@ class Authenticator {
   std::vector<ApiKey> keys_;
   std::string jwt_secret_;
 };
+
+/// The authenticator of a frontend node that starts on `bind_host` (`where`: "HOST:PORT"): null
+/// when `options.mode` turns authentication off there (then a warning is logged when the address
+/// is not loopback, saying that anyone who reaches it may do `exposed`: "infer"); otherwise
+/// Authenticator::create()'s, with its key count and whether it accepts JWTs logged at info
+/// level. Errors are create()'s, their message after "frontend 'NODE' on WHERE: ".
+Expected<std::shared_ptr<const Authenticator>> startAuthenticator(
+    Host& host, const std::string& node, const std::string& where, const std::string& bind_host,
+    const AuthOptions& options, std::string_view exposed);
 
 }  // namespace aimass::plugins::frontend
