@@ -13,7 +13,11 @@ packages=(
   ccache                      # rebuilds from a clean build folder reuse earlier compiles
   libboost-dev libboost-program-options-dev
   libyaml-cpp-dev libpoco-dev
-  libssl-dev                  # OpenSSL: frontend.http's TLS (tls.cc) and its tests link libssl
+  libssl-dev                  # OpenSSL: the frontends' TLS (plugins/frontend/common/tls.cc) links libssl
+  libgrpc++-dev               # gRPC++ (and its reflection service) for frontend.grpc and bench/grpc_load
+  libprotobuf-dev             # protobuf's runtime for the generated OIP v2 gRPC messages
+  protobuf-compiler           # protoc: generates C++ from plugins/frontend/grpc/proto/grpc_service.proto
+  protobuf-compiler-grpc      # grpc_cpp_plugin: protoc's gRPC service generator
   libdnnl-dev                 # oneDNN for libaimass_compute
   ocl-icd-opencl-dev          # dnnl-config.cmake calls find_package(OpenCL); libdnnl-dev only recommends it
   libgtest-dev libgmock-dev

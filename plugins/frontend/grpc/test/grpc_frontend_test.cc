@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: Apache-2.0
+// frontend.grpc over real sockets on 127.0.0.1, in front of the host's serving runtime: every
+// RPC, raw and typed tensors of every datatype, outputs selection, request ids and parameters,
+// errors as gRPC status codes, failures counted in statistics and metrics, the inference
+// queue's limit, and a stop that lets calls in flight answer.
+#include "grpc_frontend.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aimass/core/host_services.h"
+#include "echo_model.h"
+#include "fake_models.h"
+#include "grpc_test_support.h"
+#include "scaled_model.h"
+
+namespace aimass::plugins::frontend {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class GrpcFrontendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    host_.setLogLevel(LogLevel::kError);
+    auto scaled = std::make_shared<ScaledModel>(2.0f);
+    scaled->gate = &gate_;
+    host_.servingRuntime().add("scaled", "1", scaled);
+    host_.servingRuntime().add("echo", "1", std::make_shared<EchoModel>());
+    host_.servingRuntime().add("clf", "1", classifier_);
+  }
+  void TearDown() override {
+    gate_.open();
+    if (frontend_) {
+      frontend_->stop();
+    }
+    host_.servingRuntime().clear();
+  }
+
+  void start(GrpcFrontendOptions options = {}) {
+    options.port = 0;
+    frontend_ = std::make_unique<GrpcFrontend>("rpc", std::move(options));
+    Status status = frontend_->start(host_);
+    ASSERT_TRUE(status.ok()) << status.toString();
+    ASSERT_THAT(frontend_->endpoint(), HasSubstr("grpc://127.0.0.1:"));
+    stub_ = makeStub(targetOf(frontend_->endpoint()));
+  }
+
+  /// The statistics of `model` version 1.
+  ModelStatistics statistics(const std::string& model) {
+    auto stats = host_.servingRuntime().statistics(model, "1");
+    EXPECT_TRUE(stats.ok()) << stats.status().toString();
+    return stats.ok() && !stats->empty() ? stats->front() : ModelStatistics{};
+  }
+
+  core::HostServices host_{".", 1};
+  aimass::testing::Gate gate_;
+  std::shared_ptr<TwoFeatureClassifier> classifier_ = std::make_shared<TwoFeatureClassifier>();
+  std::unique_ptr<GrpcFrontend> frontend_;
+  std::unique_ptr<Stub> stub_;
+};
+
+TEST_F(GrpcFrontendTest, AnswersHealthAndMetadata) {
+  start();
+  auto live = callServerLive(*stub_, {});
+  ASSERT_TRUE(live.status.ok()) << live.status.error_message();
+  EXPECT_TRUE(live.response.live());
+  auto ready = callServerReady(*stub_, {});
+  ASSERT_TRUE(ready.status.ok());
+  EXPECT_TRUE(ready.response.ready());
+
+  auto server = callServerMetadata(*stub_, {});
+  ASSERT_TRUE(server.status.ok());
+  EXPECT_EQ(server.response.name(), "aimass");
+  EXPECT_EQ(server.response.version(), std::string(host_.version()));
+
+  inference::ModelMetadataRequest metadata_request;
+  metadata_request.set_name("scaled");
+  auto metadata = callModelMetadata(*stub_, metadata_request);
+  ASSERT_TRUE(metadata.status.ok()) << metadata.status.error_message();
+  EXPECT_EQ(metadata.response.name(), "scaled");
+  EXPECT_THAT(metadata.response.versions(), ElementsAre("1"));
+  EXPECT_EQ(metadata.response.platform(), "aimass_regression");
+  ASSERT_EQ(metadata.response.inputs_size(), 1);
+  EXPECT_EQ(metadata.response.inputs(0).name(), "input");
+  EXPECT_EQ(metadata.response.inputs(0).datatype(), "FP32");
+  EXPECT_THAT(metadata.response.inputs(0).shape(), ElementsAre(-1, 2));
+  ASSERT_EQ(metadata.response.outputs_size(), 2);
+  EXPECT_EQ(metadata.response.outputs(1).name(), "version");
+  EXPECT_EQ(metadata.response.outputs(1).datatype(), "INT64");
+
+  inference::ModelReadyRequest ready_request;
+  ready_request.set_name("scaled");
+  ready_request.set_version("1");
+  auto model_ready = callModelReady(*stub_, ready_request);
+  ASSERT_TRUE(model_ready.status.ok());
+  EXPECT_TRUE(model_ready.response.ready());
+}
+
+TEST_F(GrpcFrontendTest, RawAndTypedInferenceAgree) {
+  start();
+  auto raw_request = fp32Request("scaled", "input", {2, 2}, {1, 2, 3, 4}, true);
+  raw_request.set_id("request-7");
+  auto raw = callModelInfer(*stub_, raw_request);
+  ASSERT_TRUE(raw.status.ok()) << raw.status.error_message();
+  EXPECT_EQ(raw.response.model_name(), "scaled");
+  EXPECT_EQ(raw.response.model_version(), "1");
+  EXPECT_EQ(raw.response.id(), "request-7");
+  ASSERT_EQ(raw.response.outputs_size(), 2);
+  ASSERT_EQ(raw.response.raw_output_contents_size(), 2);
+  EXPECT_EQ(raw.response.outputs(0).name(), "output");
+  EXPECT_EQ(raw.response.outputs(0).datatype(), "FP32");
+  EXPECT_THAT(raw.response.outputs(0).shape(), ElementsAre(2, 2));
+  EXPECT_FALSE(raw.response.outputs(0).has_contents());
+  EXPECT_THAT(rawValues<float>(raw.response, 0), ElementsAre(2, 4, 6, 8));
+  EXPECT_THAT(rawValues<std::int64_t>(raw.response, 1), ElementsAre(2, 2));
+
+  auto typed = callModelInfer(*stub_, fp32Request("scaled", "input", {2, 2}, {1, 2, 3, 4}, false));
+  ASSERT_TRUE(typed.status.ok()) << typed.status.error_message();
+  EXPECT_EQ(typed.response.id(), "");
+  EXPECT_EQ(typed.response.raw_output_contents_size(), 0);
+  ASSERT_EQ(typed.response.outputs_size(), 2);
+  EXPECT_THAT(typed.response.outputs(0).contents().fp32_contents(), ElementsAre(2, 4, 6, 8));
+  EXPECT_THAT(typed.response.outputs(1).contents().int64_contents(), ElementsAre(2, 2));
+  EXPECT_THAT(typed.response.outputs(0).shape(), ElementsAre(2, 2));
+}
+
+TEST_F(GrpcFrontendTest, AnswersOnlyTheOutputsAskedFor) {
+  start();
+  auto request = fp32Request("scaled", "input", {1, 2}, {5, 6}, true);
+  request.add_outputs()->set_name("version");
+  auto reply = callModelInfer(*stub_, request);
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  ASSERT_EQ(reply.response.outputs_size(), 1);
+  EXPECT_EQ(reply.response.outputs(0).name(), "version");
+  EXPECT_THAT(rawValues<std::int64_t>(reply.response, 0), ElementsAre(2));
+
+  request.add_outputs()->set_name("output");  // the response follows the request's order
+  reply = callModelInfer(*stub_, request);
+  ASSERT_TRUE(reply.status.ok());
+  ASSERT_EQ(reply.response.outputs_size(), 2);
+  EXPECT_EQ(reply.response.outputs(1).name(), "output");
+  EXPECT_THAT(rawValues<float>(reply.response, 1), ElementsAre(10, 12));
+}
+
+/// An "echo" request with every typed datatype the model takes.
+inference::ModelInferRequest typedEchoRequest() {
+  inference::ModelInferRequest request;
+  request.set_model_name("echo");
+  auto add = [&](const char* name, const char* datatype) {
+    auto* input = request.add_inputs();
+    input->set_name(name);
+    input->set_datatype(datatype);
+    input->add_shape(2);
+    return input->mutable_contents();
+  };
+  auto* text = add("text", "BYTES");
+  text->add_bytes_contents("hello");
+  text->add_bytes_contents(std::string("a\0b", 3));
+  auto* flag = add("flag", "BOOL");
+  flag->add_bool_contents(true);
+  flag->add_bool_contents(false);
+  auto* small = add("small", "INT8");
+  small->add_int_contents(-128);
+  small->add_int_contents(127);
+  auto* wide = add("wide", "UINT64");
+  wide->add_uint64_contents(0);
+  wide->add_uint64_contents(18446744073709551615ULL);
+  return request;
+}
+
+TEST_F(GrpcFrontendTest, TypedTensorsOfEveryKindRoundTrip) {
+  start();
+  auto reply = callModelInfer(*stub_, typedEchoRequest());
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  ASSERT_EQ(reply.response.raw_output_contents_size(), 0);
+  std::map<std::string, const inference::ModelInferResponse::InferOutputTensor*> out;
+  for (const auto& output : reply.response.outputs()) {
+    out[output.name()] = &output;
+  }
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_THAT(out["text"]->contents().bytes_contents(),
+              ElementsAre("hello", std::string("a\0b", 3)));
+  EXPECT_EQ(out["text"]->datatype(), "BYTES");
+  EXPECT_THAT(out["flag"]->contents().bool_contents(), ElementsAre(true, false));
+  EXPECT_THAT(out["small"]->contents().int_contents(), ElementsAre(-128, 127));
+  EXPECT_THAT(out["wide"]->contents().uint64_contents(), ElementsAre(0u, 18446744073709551615ULL));
+  EXPECT_EQ(out["options"]->contents().bytes_contents(0), "top_k=0 exclude_seen=true");
+}
+
+/// BYTES elements as raw contents: each a 4-byte little-endian length, then its bytes.
+std::string rawStrings(const std::vector<std::string>& strings) {
+  std::string raw;
+  for (const auto& s : strings) {
+    const auto n = static_cast<std::uint32_t>(s.size());
+    raw.push_back(static_cast<char>(n & 0xff));
+    raw.push_back(static_cast<char>((n >> 8) & 0xff));
+    raw.push_back(static_cast<char>((n >> 16) & 0xff));
+    raw.push_back(static_cast<char>((n >> 24) & 0xff));
+    raw += s;
+  }
+  return raw;
+}
+
+TEST_F(GrpcFrontendTest, RawTensorsOfEveryKindRoundTrip) {
+  start();
+  inference::ModelInferRequest request;
+  request.set_model_name("echo");
+  auto add = [&](const char* name, const char* datatype, std::int64_t n, std::string raw) {
+    auto* input = request.add_inputs();
+    input->set_name(name);
+    input->set_datatype(datatype);
+    input->add_shape(n);
+    request.add_raw_input_contents(std::move(raw));
+  };
+  add("text", "BYTES", 3, rawStrings({"", "oslo", std::string(300, 'x')}));
+  add("flag", "BOOL", 2, std::string("\x01\x00", 2));
+  add("half", "FP16", 2, std::string("\x00\x3c\x00\xc0", 4));  // 1.0, -2.0
+  auto reply = callModelInfer(*stub_, request);
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  ASSERT_EQ(reply.response.outputs_size(), 4);
+  ASSERT_EQ(reply.response.raw_output_contents_size(), 4);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(reply.response.outputs(i).name(), request.inputs(i).name());
+    EXPECT_EQ(reply.response.raw_output_contents(i), request.raw_input_contents(i));
+  }
+  EXPECT_EQ(reply.response.raw_output_contents(3), rawStrings({"top_k=0 exclude_seen=true"}));
+
+  // FP16 has no typed field: a typed request with an FP16 output is answered raw throughout.
+  request.clear_raw_input_contents();
+  request.clear_inputs();
+  auto* text = request.add_inputs();
+  text->set_name("text");
+  text->set_datatype("BYTES");
+  text->add_shape(1);
+  text->mutable_contents()->add_bytes_contents("x");
+  auto* half = request.add_inputs();
+  half->set_name("half");
+  half->set_datatype("FP16");
+  half->add_shape(1);
+  auto refused = callModelInfer(*stub_, request);
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.status.error_message(), HasSubstr("input 'half': FP16 has no typed"));
+}
+
+TEST_F(GrpcFrontendTest, ParametersReachTheModel) {
+  start();
+  auto request = typedEchoRequest();
+  (*request.mutable_parameters())["top_k"].set_int64_param(3);
+  (*request.mutable_parameters())["exclude_seen"].set_bool_param(false);
+  (*request.mutable_parameters())["note"].set_string_param("hi");
+  (*request.mutable_parameters())["count"].set_int64_param(-4);
+  request.add_outputs()->set_name("options");
+  auto reply = callModelInfer(*stub_, request);
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  ASSERT_EQ(reply.response.outputs_size(), 1);
+  EXPECT_EQ(reply.response.outputs(0).contents().bytes_contents(0),
+            "top_k=3 exclude_seen=false count=-4 note=hi");
+
+  (*request.mutable_parameters())["top_k"].set_string_param("many");
+  auto refused = callModelInfer(*stub_, request);
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.status.error_message(), HasSubstr("parameter \"top_k\" must be a whole"));
+}
+
+/// The status code and message of ModelInfer on `request`.
+struct Refusal {
+  grpc::StatusCode code;
+  std::string substring;
+};
+
+TEST_F(GrpcFrontendTest, BadRequestsGetStatusCodesNamingTheFault) {
+  start();
+  auto good = [] { return fp32Request("scaled", "input", {1, 2}, {1, 2}, true); };
+  std::vector<std::pair<inference::ModelInferRequest, Refusal>> cases;
+  auto add = [&](inference::ModelInferRequest request, grpc::StatusCode code,
+                 std::string substring) {
+    cases.push_back({std::move(request), Refusal{code, std::move(substring)}});
+  };
+  auto r = good();
+  r.set_model_name("nope");
+  add(r, grpc::StatusCode::NOT_FOUND, "unknown model 'nope'");
+  r = good();
+  r.set_model_version("9");
+  add(r, grpc::StatusCode::NOT_FOUND, "'9'");
+  r = good();
+  r.set_model_name("");
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "names no model");
+  r = good();
+  r.mutable_inputs(0)->set_datatype("FLOAT");
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "input 'input': unknown datatype 'FLOAT'");
+  r = good();
+  r.mutable_raw_input_contents(0)->pop_back();
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "input 'input': FP32 shape holds 2 elements");
+  r = good();
+  r.mutable_inputs(0)->set_shape(0, -1);
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "input 'input': shape [-1, 2] has a negative");
+  r = good();
+  r.add_raw_input_contents("extra");
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "1 inputs but 2 raw_input_contents");
+  r = fp32Request("scaled", "input", {1, 2}, {1, 2}, false);
+  r.mutable_inputs(0)->mutable_contents()->add_fp32_contents(3);
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "holds 2 elements but contents.fp32_contents has 3");
+  r = fp32Request("scaled", "input", {1, 2}, {1, 2}, false);
+  r.mutable_inputs(0)->mutable_contents()->add_int64_contents(3);
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "other contents fields hold elements");
+  r = fp32Request("scaled", "features", {1, 2}, {1, 2}, true);
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "input");
+  r = fp32Request("scaled", "input", {1, 3}, {1, 2, 3}, true);
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "input");
+  r = good();
+  r.add_outputs()->set_name("probability");
+  add(r, grpc::StatusCode::INVALID_ARGUMENT,
+      "has no output 'probability' (its outputs: output, version)");
+  r = good();
+  r.add_inputs()->CopyFrom(r.inputs(0));
+  r.add_raw_input_contents(r.raw_input_contents(0));
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "input 'input' appears twice");
+  r = typedEchoRequest();
+  r.mutable_inputs(2)->mutable_contents()->set_int_contents(0, 300);
+  add(r, grpc::StatusCode::INVALID_ARGUMENT,
+      "input 'small': element 0 (300) is out of range for INT8");
+  r = typedEchoRequest();
+  r.clear_inputs();
+  add(r, grpc::StatusCode::INVALID_ARGUMENT, "no inputs");
+  for (const auto& [request, refusal] : cases) {
+    auto reply = callModelInfer(*stub_, request);
+    EXPECT_EQ(reply.status.error_code(), refusal.code) << refusal.substring;
+    EXPECT_THAT(reply.status.error_message(), HasSubstr(refusal.substring));
+  }
+
+  inference::ModelMetadataRequest unknown;
+  unknown.set_name("nope");
+  EXPECT_EQ(callModelMetadata(*stub_, unknown).status.error_code(), grpc::StatusCode::NOT_FOUND);
+  inference::ModelReadyRequest unknown_version;
+  unknown_version.set_name("scaled");
+  unknown_version.set_version("4");
+  auto ready = callModelReady(*stub_, unknown_version);
+  EXPECT_EQ(ready.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ready.status.error_message(), "unknown model 'scaled' version '4'");
+}
+
+TEST_F(GrpcFrontendTest, AModelThatIsNotReadyIsUnavailable) {
+  classifier_->ready_ = false;
+  start();
+  auto server_ready = callServerReady(*stub_, {});
+  ASSERT_TRUE(server_ready.status.ok());
+  EXPECT_FALSE(server_ready.response.ready());
+  inference::ModelReadyRequest ready_request;
+  ready_request.set_name("clf");
+  auto ready = callModelReady(*stub_, ready_request);
+  ASSERT_TRUE(ready.status.ok());
+  EXPECT_FALSE(ready.response.ready());
+  auto reply = callModelInfer(*stub_, fp32Request("clf", "input", {1, 2}, {1, 2}, true));
+  EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(reply.status.error_message(), "model 'clf' is not ready");
+  const ModelStatistics stats = statistics("clf");
+  EXPECT_EQ(stats.fail.count, 1u);
+}
+
+TEST_F(GrpcFrontendTest, FailuresAndSuccessesAreCounted) {
+  start();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(
+        callModelInfer(*stub_, fp32Request("clf", "input", {1, 2}, {3, 1}, true)).status.ok());
+  }
+  auto bad = fp32Request("clf", "input", {1, 2}, {3, 1}, true);
+  bad.mutable_inputs(0)->set_datatype("FP64");  // 8 bytes an element: the raw size is wrong
+  EXPECT_EQ(callModelInfer(*stub_, bad).status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(statistics("clf").inference_count, 2u);  // rows the model ran: the bad call's none
+  classifier_->fail_with = StatusCode::kInternal;
+  auto broken = callModelInfer(*stub_, fp32Request("clf", "input", {1, 2}, {3, 1}, true));
+  EXPECT_EQ(broken.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(broken.status.error_message(), "model 'clf': the model broke");
+
+  const ModelStatistics stats = statistics("clf");
+  EXPECT_EQ(stats.success.count, 2u);
+  EXPECT_EQ(stats.fail.count, 2u);
+  std::map<std::string, std::uint64_t> failures(stats.failures.begin(), stats.failures.end());
+  EXPECT_EQ(failures["invalid"], 1u);
+  EXPECT_EQ(failures["backend"], 1u);
+  // The same counters as frontend.http's /metrics, from the same runtime.
+  const std::string metrics = host_.servingRuntime().prometheusMetrics();
+  EXPECT_THAT(metrics, HasSubstr("model=\"clf\""));
+  EXPECT_THAT(metrics, HasSubstr("reason=\"invalid\""));
+}
+
+TEST_F(GrpcFrontendTest, AMessageOverTheLimitIsResourceExhausted) {
+  GrpcFrontendOptions options;
+  options.max_message_bytes = 4096;
+  start(options);
+  std::vector<float> values(2048, 1.0f);  // 8 KiB of raw contents
+  auto reply = callModelInfer(*stub_, fp32Request("scaled", "input", {1024, 2}, values, true));
+  EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(
+      callModelInfer(*stub_, fp32Request("scaled", "input", {1, 2}, {1, 2}, true)).status.ok());
+}
+
+TEST_F(GrpcFrontendTest, ATakenPortIsAnError) {
+  start();
+  const std::string endpoint = frontend_->endpoint();
+  GrpcFrontendOptions options;
+  options.port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  GrpcFrontend second("rpc2", options);
+  Status status = second.start(host_);
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(status.message(),
+              HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(options.port)));
+  EXPECT_EQ(second.endpoint(), "");
+}
+
+TEST_F(GrpcFrontendTest, AFullInferenceQueueIsResourceExhausted) {
+  GrpcFrontendOptions options;
+  options.threads = 1;
+  options.max_queued = 1;
+  start(options);
+  gate_.close();
+  // One call holds the only worker at the gate; of the next two, one waits in the queue and
+  // the other is refused at once.
+  std::thread held([&] {
+    EXPECT_TRUE(
+        callModelInfer(*stub_, fp32Request("scaled", "input", {1, 2}, {1, 2}, true)).status.ok());
+  });
+  ASSERT_TRUE(gate_.awaitWaiters(1));
+  std::mutex mutex;
+  std::condition_variable done;
+  std::vector<grpc::StatusCode> codes;
+  std::vector<std::thread> more;
+  for (int i = 0; i < 2; ++i) {
+    more.emplace_back([&] {
+      auto reply = callModelInfer(*stub_, fp32Request("scaled", "input", {1, 2}, {1, 2}, true));
+      std::lock_guard lock(mutex);
+      codes.push_back(reply.status.error_code());
+      done.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(done.wait_for(lock, std::chrono::seconds(30), [&] { return !codes.empty(); }));
+    EXPECT_EQ(codes.front(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  gate_.open();
+  held.join();
+  for (auto& thread : more) {
+    thread.join();
+  }
+  ASSERT_EQ(codes.size(), 2u);
+  EXPECT_EQ(codes.back(), grpc::StatusCode::OK);
+}
+
+TEST_F(GrpcFrontendTest, StopLetsCallsInFlightAnswer) {
+  start();
+  const std::string target = targetOf(frontend_->endpoint());
+  gate_.close();
+  grpc::Status held_status;
+  std::thread held([&] {
+    held_status =
+        callModelInfer(*stub_, fp32Request("scaled", "input", {1, 2}, {1, 2}, true)).status;
+  });
+  ASSERT_TRUE(gate_.awaitWaiters(1));
+  std::atomic<bool> stopped{false};
+  std::thread stopping([&] {
+    frontend_->stop();
+    stopped = true;
+  });
+  // Once the server stops accepting, a new connection is refused; the held call still waits.
+  bool refused = false;
+  for (int attempt = 0; attempt < 300 && !refused; ++attempt) {
+    auto fresh = makeStub(target);
+    auto context = callContext();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+    inference::ServerLiveResponse response;
+    refused = !fresh->ServerLive(context.get(), {}, &response).ok();
+  }
+  ASSERT_TRUE(refused);
+  EXPECT_FALSE(stopped.load());
+  gate_.open();
+  stopping.join();
+  held.join();
+  EXPECT_TRUE(held_status.ok()) << held_status.error_message();
+  EXPECT_EQ(frontend_->endpoint(), "");
+  frontend_->stop();  // idempotent
+}
+
+}  // namespace
+}  // namespace aimass::plugins::frontend
