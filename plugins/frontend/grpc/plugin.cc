@@ -88,9 +88,8 @@ std::vector<ParamSpec> grpcParams() {
           .withDefault(std::int64_t{5000})
           .range(0, 600000),
   };
-  for (auto& spec : frontend::authParamSpecs(
-           "every RPC but ServerLive, ServerReady and ModelReady (metadata key authorization: "
-           "Bearer KEY_OR_JWT, or x-api-key: KEY)")) {
+  for (auto& spec :
+       frontend::authParamSpecs("every RPC but ServerLive, ServerReady and ModelReady")) {
     params.push_back(std::move(spec));
   }
   params.push_back(ParamSpec::path("tls_certificate",
