@@ -78,6 +78,19 @@ TEST(GrpcLiveTest, ServesATrainedModelFromAimassRun) {
 
   auto unknown = callModelInfer(*stub, fp32Request("pumps", "input", {1, 1}, {0}, true));
   EXPECT_EQ(unknown.status.error_code(), grpc::StatusCode::NOT_FOUND);
+
+#ifdef AIMASS_GRPC_LOAD
+  // bench/grpc_load (built with AIMASS_BUILD_BENCH) works against it: one second of calls,
+  // every one answered. How many is not checked: this is not a benchmark.
+  auto load = aimass::testing::runProgram(
+      AIMASS_GRPC_LOAD, dir.path(),
+      {"--target", "127.0.0.1:" + std::to_string(port), "--seconds", "1", "--in-flight", "8",
+       "--model", "pump_state", "--input", input.name(), "--features", std::to_string(features)});
+  EXPECT_EQ(load.code, 0) << load.err;
+  EXPECT_THAT(load.out, ::testing::MatchesRegex(
+                            "\\{\"req_per_s\":[0-9.]+,\"p50_ms\":[0-9.]+,\"p99_ms\":[0-9.]+,"
+                            "\"errors\":0\\}\n"));
+#endif
   EXPECT_EQ(server.stop(), 0) << server.err();
 }
 
