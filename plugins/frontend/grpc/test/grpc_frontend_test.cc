@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,9 +35,8 @@ class GrpcFrontendTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.setLogLevel(LogLevel::kError);
-    auto scaled = std::make_shared<ScaledModel>(2.0f);
-    scaled->gate = &gate_;
-    host_.servingRuntime().add("scaled", "1", scaled);
+    scaled_->gate = &gate_;
+    host_.servingRuntime().add("scaled", "1", scaled_);
     host_.servingRuntime().add("echo", "1", std::make_shared<EchoModel>());
     host_.servingRuntime().add("clf", "1", classifier_);
   }
@@ -66,6 +66,7 @@ class GrpcFrontendTest : public ::testing::Test {
 
   core::HostServices host_{".", 1};
   aimass::testing::Gate gate_;
+  std::shared_ptr<ScaledModel> scaled_ = std::make_shared<ScaledModel>(2.0f);
   std::shared_ptr<TwoFeatureClassifier> classifier_ = std::make_shared<TwoFeatureClassifier>();
   std::unique_ptr<GrpcFrontend> frontend_;
   std::unique_ptr<Stub> stub_;
@@ -396,6 +397,64 @@ TEST_F(GrpcFrontendTest, FailuresAndSuccessesAreCounted) {
   EXPECT_THAT(metrics, HasSubstr("reason=\"invalid\""));
 }
 
+TEST_F(GrpcFrontendTest, CallsAreBatchedByTheRuntime) {
+  BatchingOptions batching;
+  batching.max_batch_size = 8;
+  host_.servingRuntime().setBatching("scaled", batching);
+  start();
+  gate_.close();
+  // The first call's batch holds the model at the gate; four more wait in its queue, then run
+  // as one batch once the gate opens.
+  std::vector<std::thread> calls;
+  std::atomic<int> answered{0};
+  auto call = [&](float x) {
+    auto reply = callModelInfer(*stub_, fp32Request("scaled", "input", {1, 2}, {x, x}, true));
+    EXPECT_TRUE(reply.status.ok()) << reply.status.error_message();
+    if (reply.status.ok() &&
+        rawValues<float>(reply.response, 0) == std::vector<float>{2 * x, 2 * x}) {
+      ++answered;
+    }
+  };
+  calls.emplace_back(call, 1.0f);
+  ASSERT_TRUE(gate_.awaitWaiters(1));
+  for (int i = 2; i <= 5; ++i) {
+    calls.emplace_back(call, static_cast<float>(i));
+  }
+  bool queued = false;
+  for (int attempt = 0; attempt < 3000 && !queued; ++attempt) {
+    queued = statistics("scaled").pending == 4;
+    if (!queued) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ASSERT_TRUE(queued);
+  gate_.open();
+  for (auto& thread : calls) {
+    thread.join();
+  }
+  EXPECT_EQ(answered.load(), 5);
+  EXPECT_EQ(scaled_->largest_batch.load(), 4);
+  EXPECT_EQ(scaled_->executions.load(), 2);
+}
+
+TEST_F(GrpcFrontendTest, ServesOnlyTheModelsItLists) {
+  GrpcFrontendOptions options;
+  options.models = std::vector<std::string>{"scaled"};
+  classifier_->ready_ = false;  // not this frontend's model: its readiness does not count
+  start(options);
+  EXPECT_TRUE(
+      callModelInfer(*stub_, fp32Request("scaled", "input", {1, 2}, {1, 2}, true)).status.ok());
+  auto other = callModelInfer(*stub_, fp32Request("clf", "input", {1, 2}, {1, 2}, true));
+  EXPECT_EQ(other.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(other.status.error_message(), "unknown model 'clf'");
+  inference::ModelMetadataRequest metadata;
+  metadata.set_name("clf");
+  EXPECT_EQ(callModelMetadata(*stub_, metadata).status.error_code(), grpc::StatusCode::NOT_FOUND);
+  auto ready = callServerReady(*stub_, {});
+  ASSERT_TRUE(ready.status.ok());
+  EXPECT_TRUE(ready.response.ready());
+}
+
 TEST_F(GrpcFrontendTest, AMessageOverTheLimitIsResourceExhausted) {
   GrpcFrontendOptions options;
   options.max_message_bytes = 4096;
@@ -457,6 +516,29 @@ TEST_F(GrpcFrontendTest, AFullInferenceQueueIsResourceExhausted) {
   }
   ASSERT_EQ(codes.size(), 2u);
   EXPECT_EQ(codes.back(), grpc::StatusCode::OK);
+}
+
+/// Threads of this process now.
+std::size_t threadCount() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    ++count;
+  }
+  return count;
+}
+
+TEST_F(GrpcFrontendTest, StopJoinsItsWorkers) {
+  GrpcFrontendOptions options;
+  options.threads = 24;
+  start(options);
+  ASSERT_TRUE(
+      callModelInfer(*stub_, fp32Request("scaled", "input", {1, 2}, {1, 2}, true)).status.ok());
+  const std::size_t serving = threadCount();
+  stub_.reset();
+  frontend_->stop();
+  // gRPC keeps a few threads of its own between servers; the 24 workers are gone.
+  EXPECT_LE(threadCount() + 24, serving);
 }
 
 TEST_F(GrpcFrontendTest, StopLetsCallsInFlightAnswer) {
