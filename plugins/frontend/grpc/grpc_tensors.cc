@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "grpc_tensors.h"
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -257,6 +258,18 @@ Status readParameters(const ModelInferRequest& request, PredictOptions& options)
       case inference::InferParameter::kStringParam:
         kind = Kind::kString;
         text = value.string_param();
+        break;
+      case inference::InferParameter::kDoubleParam: {
+        // The shortest text that reads back as the same double ("3", "0.25", "1e+100").
+        char buffer[32];
+        const auto written = std::to_chars(buffer, buffer + sizeof buffer, value.double_param());
+        kind = Kind::kNumber;
+        text.assign(buffer, written.ptr);
+        break;
+      }
+      case inference::InferParameter::kUint64Param:
+        kind = Kind::kNumber;
+        text = std::to_string(value.uint64_param());
         break;
       case inference::InferParameter::PARAMETER_CHOICE_NOT_SET:
         break;

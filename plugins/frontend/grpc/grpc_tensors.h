@@ -30,8 +30,8 @@ struct GrpcInferRequest {
 /// order; little-endian, row-major; BOOL one byte 0 or 1; BYTES a 4-byte little-endian length
 /// before each element) or each in the `contents` field of its datatype (int_contents for
 /// INT8/16/32, uint_contents for UINT8/16/32, within the datatype's range; FP16 and BF16 only
-/// raw). Parameters go through PredictOptionsBuilder (a bool as true/false, an int64 as its
-/// digits, a string as is). kInvalidArgument naming the input (or parameter, or output) and what
+/// raw). Parameters go through PredictOptionsBuilder (a bool as true/false, an int64 or uint64
+/// as its digits, a double as the shortest text that reads back the same, a string as is). kInvalidArgument naming the input (or parameter, or output) and what
 /// is wrong. Memory is bounded by the request's own size: no element count is allocated before
 /// the bytes or contents holding it are checked. Never throws except std::bad_alloc.
 Expected<GrpcInferRequest> decodeGrpcInferRequest(const inference::ModelInferRequest& request);

@@ -262,12 +262,15 @@ TEST_F(GrpcFrontendTest, ParametersReachTheModel) {
   (*request.mutable_parameters())["exclude_seen"].set_bool_param(false);
   (*request.mutable_parameters())["note"].set_string_param("hi");
   (*request.mutable_parameters())["count"].set_int64_param(-4);
+  (*request.mutable_parameters())["temperature"].set_double_param(0.25);  // Triton's
+  (*request.mutable_parameters())["seed"].set_uint64_param(18446744073709551615ULL);
   request.add_outputs()->set_name("options");
   auto reply = callModelInfer(*stub_, request);
   ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
   ASSERT_EQ(reply.response.outputs_size(), 1);
   EXPECT_EQ(reply.response.outputs(0).contents().bytes_contents(0),
-            "top_k=3 exclude_seen=false count=-4 note=hi");
+            "top_k=3 exclude_seen=false count=-4 note=hi seed=18446744073709551615 "
+            "temperature=0.25");
 
   (*request.mutable_parameters())["top_k"].set_string_param("many");
   auto refused = callModelInfer(*stub_, request);
