@@ -124,9 +124,9 @@ std::size_t Tensor::elementCount() const noexcept {
 void Tensor::checkCount(std::size_t count) const {
   for (std::int64_t d : shape_) {
     if (d < 0) {
-      throw Error(ErrorCode::kInvalidArgument, 0,
-                  "tensor '" + name_ + "': a shape dimension is negative (" + std::to_string(d) +
-                      ")");
+      throw Error(
+          ErrorCode::kInvalidArgument, 0,
+          "tensor '" + name_ + "': a shape dimension is negative (" + std::to_string(d) + ")");
     }
   }
   if (elementCount() != count) {

@@ -249,9 +249,9 @@ std::span<const T> Tensor::data() const {
   bool half = std::is_same_v<std::remove_cv_t<T>, std::uint16_t> &&
               (type_ == DataType::kFp16 || type_ == DataType::kBf16);
   if (!half && (!wanted || *wanted != type_)) {
-    throw Error(ErrorCode::kInvalidArgument,
-                0, "tensor '" + name_ + "' is " + std::string(dataTypeName(type_)) +
-                       ", not the element type asked for");
+    throw Error(ErrorCode::kInvalidArgument, 0,
+                "tensor '" + name_ + "' is " + std::string(dataTypeName(type_)) +
+                    ", not the element type asked for");
   }
   return {reinterpret_cast<const T*>(bytes_.data()), bytes_.size() / sizeof(T)};
 }
