@@ -24,6 +24,7 @@ packages=(
   libsqlite3-dev              # storage.sqlite's record statements use SQLite's C API (FindSQLite3)
   python3-numpy               # the Python client's tests (clients/python) with numpy arrays
   openssl                     # the Python client's TLS test makes its certificates with it
+  libcurl4-openssl-dev        # libcurl for the C client (clients/c, libaimass_client) and the C++ one over it
 )
 
 if [ "${1:-}" = --list ]; then

@@ -189,7 +189,7 @@ TEST_F(CClientLive, OutputsComeAsSelectedInTheirOrder) {
 TEST_F(CClientLive, OtherNumericDatatypesConvertExactly) {
   const std::int32_t i32[] = {1, 0, -2, 3};
   const std::int64_t i64[] = {1, 0, -2, 3};
-  const double f64[] = {0.5, 0.1, -0.2, 1.0};
+  const double f64[] = {0.5, 0.25, -2.0, 1.0};  // exact in FP32: converted, not refused
   const std::int64_t shape[] = {1, 4};
   struct Case {
     aimass_client_datatype type;
