@@ -286,6 +286,11 @@ HttpResponse HttpTransport::sendOnce(const char* method, const std::string& path
       message = "TLS with " + base_url_ + " failed: " + detail;
     } else {
       message = std::string(method) + " " + base_url_ + path + " failed: " + detail;
+      if (base_url_.rfind("https://", 0) == 0 && options_.cert_file.empty()) {
+        // With TLS 1.3 a server that requires a client certificate refuses after the
+        // handshake, which libcurl reports as a lost connection.
+        message += " (if the server requires a client certificate, set one)";
+      }
     }
     throw ClientFailure(kind, message);
   }
