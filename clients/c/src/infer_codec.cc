@@ -268,8 +268,8 @@ void decodeJsonData(OutputTensor& out, const JsonValue* data, const std::string&
   if (!data) {
     protocolError(where + " has neither \"data\" nor \"binary_data_size\"");
   }
+  // Not reserved from the shape: an answer's shape may claim far more than its data hold.
   std::vector<const JsonValue*> flat;
-  flat.reserve(out.count);
   flatten(*data, flat, 0, where);
   if (flat.size() != out.count) {
     protocolError(where + ": " + std::to_string(flat.size()) + " values but the shape holds " +

@@ -282,6 +282,11 @@ TEST(CClientOffline, BadAnswersAreProtocolErrors) {
       {R"({"outputs":[{"name":"p","datatype":"F32","shape":[1],"data":[1]}]})", 0,
        "output 'p' has no known \"datatype\""},
       {R"({"model_name":"m"})", 0, "no \"outputs\" array"},
+      // A shape claiming far more than the data hold is refused, not allocated.
+      {R"({"outputs":[{"name":"p","datatype":"FP64","shape":[4000000000000],"data":[1]}]})", 0,
+       "output 'p': 1 values but the shape holds 4000000000000"},
+      {R"({"outputs":[{"name":"p","datatype":"FP64","shape":[4000000000000,4000000000000]}]})", 0,
+       "the shape's element count overflows"},
       {"<html>", 0, "not valid JSON"},
   };
   for (const auto& c : cases) {
