@@ -4,8 +4,13 @@
 // inferAsync, and the C++ example program.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <future>
 #include <set>
 #include <vector>
@@ -255,6 +260,115 @@ TEST_F(CppClientTls, WithoutAClientCertificateOrWithAnUnknownCaItFails) {
   Error untrusted = errorOf([&] { HttpClient(server_->url(), unknown_ca).live(); });
   EXPECT_EQ(untrusted.code(), ErrorCode::kTls);
   EXPECT_EQ(untrusted.status(), 0);
+}
+
+// ---- auth: an API key (reader) and a JWT (operator) against `auth: on` ----------------------
+
+constexpr const char* kReaderKey = "reader-key-for-the-client-tests";
+constexpr const char* kJwtSecret = "a-secret-of-more-than-32-bytes-for-hs256-tests";
+
+std::string hex(const unsigned char* bytes, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out += kDigits[bytes[i] >> 4];
+    out += kDigits[bytes[i] & 0xf];
+  }
+  return out;
+}
+
+std::string base64url(std::string_view data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (unsigned char c : data) {
+    bits = (bits << 8) | c;
+    count += 8;
+    while (count >= 6) {
+      out += kAlphabet[(bits >> (count - 6)) & 0x3f];
+      count -= 6;
+    }
+  }
+  if (count > 0) {
+    out += kAlphabet[(bits << (6 - count)) & 0x3f];
+  }
+  return out;
+}
+
+/// An HS256 JWT for `role`, valid for an hour.
+std::string jwtFor(const std::string& role) {
+  auto exp = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count() +
+             3600;
+  std::string signing_input =
+      base64url(R"({"alg":"HS256","typ":"JWT"})") + "." +
+      base64url(R"({"sub":"ann","role":")" + role + R"(","exp":)" + std::to_string(exp) + "}");
+  unsigned char mac[32];
+  unsigned int length = sizeof mac;
+  HMAC(EVP_sha256(), kJwtSecret, static_cast<int>(std::strlen(kJwtSecret)),
+       reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac,
+       &length);
+  return signing_input + "." +
+         base64url(std::string_view(reinterpret_cast<const char*>(mac), length));
+}
+
+class CppClientAuth : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(kReaderKey), std::strlen(kReaderKey), digest);
+    setenv("AIMASS_CLIENT_TEST_JWT_SECRET", kJwtSecret, 1);  // the server inherits it
+    server_ = new LiveAimass(false,
+                             "    auth: on\n"
+                             "    jwt_secret_env: AIMASS_CLIENT_TEST_JWT_SECRET\n"
+                             "    api_keys:\n"
+                             "      - {name: dashboard, role: reader, sha256: " +
+                                 hex(digest, sizeof digest) + "}\n");
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(server_->stop(), 0) << server_->log();
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_FALSE(server_->url().empty()); }
+
+  static inline LiveAimass* server_ = nullptr;
+};
+
+TEST_F(CppClientAuth, WithoutCredentialsOnlyPublicRoutesAnswer) {
+  HttpClient anonymous(server_->url());
+  EXPECT_TRUE(anonymous.live());
+  Error refused = errorOf([&] { anonymous.listModels(); });
+  EXPECT_EQ(refused.status(), 401);
+  EXPECT_THAT(refused.message(), HasSubstr("credentials required"));
+}
+
+TEST_F(CppClientAuth, AnApiKeyCarriesItsRole) {
+  ClientOptions options;
+  options.api_key = kReaderKey;
+  HttpClient reader(server_->url(), options);
+  EXPECT_EQ(reader.listModels().at(0).model, "pump_state");
+  std::vector<Tensor> inputs = {Tensor::view<float>("input", {2, 4}, kRows)};
+  checkAnswer(reader.infer("pump_state", inputs), 2);
+  Error too_low = errorOf([&] { reader.promote("pump_state", "champion", 1); });
+  EXPECT_EQ(too_low.status(), 403);
+  EXPECT_THAT(too_low.message(), HasSubstr("has the role reader"));
+  options.api_key = "not-a-key";
+  EXPECT_EQ(errorOf([&] { HttpClient(server_->url(), options).listModels(); }).status(), 401);
+}
+
+TEST_F(CppClientAuth, AJwtCarriesItsRole) {
+  ClientOptions options;
+  options.bearer_token = jwtFor("operator");
+  HttpClient operator_client(server_->url(), options);
+  EXPECT_EQ(operator_client.promote("pump_state", "champion", 2).version, 2);
+  options.bearer_token = jwtFor("reader");
+  Error too_low =
+      errorOf([&] { HttpClient(server_->url(), options).promote("pump_state", "champion", 1); });
+  EXPECT_EQ(too_low.status(), 403);
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // A real `aimass run` for the client tests, as clients/python/tests/live_server.py makes one:
 // pump_state (a softmax classifier of 4 FP32 features into 3 classes) trained into a SQLite
 // store once (version 1, run 1), then a config that trains it again (version 2, run 2) and
-// serves it with frontend.http on a free port of 127.0.0.1, over TLS when asked.
+// serves it with frontend.http on a free port of 127.0.0.1, over TLS or with auth when asked.
 #pragma once
 
 #include <filesystem>
@@ -25,7 +25,9 @@ class LiveAimass {
     fs::path ca, client_cert, client_key;
   };
 
-  explicit LiveAimass(bool tls = false) : dir_("aimass-cclient") {
+  /// `web_extra`: more frontend.http parameters, YAML lines indented by 4 (auth, keys).
+  explicit LiveAimass(bool tls = false, const std::string& web_extra = "")
+      : dir_("aimass-cclient") {
     const fs::path dir = dir_.path();
     fs::copy_file(fs::path(AIMASS_SOURCE_DIR) / "configs" / "data" / "pumps.csv",
                   dir / "pumps.csv");
@@ -51,6 +53,7 @@ class LiveAimass {
              "    tls_private_key: " + server.key_file.string() + "\n" +
              "    tls_client_ca: " + ca.certificate_file.string() + "\n";
     }
+    web += web_extra;
     std::ofstream(dir / "train.yaml") << train;
     std::ofstream(dir / "serve.yaml") << train << web;
     auto trained = aimass::testing::runAimass(dir, {"run", (dir / "train.yaml").string()});
