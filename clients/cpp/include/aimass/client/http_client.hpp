@@ -56,6 +56,7 @@ struct EncodedRequest {
 /// exception: each call runs on its own thread with a connection of its own, taken from a
 /// pool the client keeps (and shares with its futures, so a future may outlive the client).
 /// Errors: every failure throws Error (status() is the HTTP status, 0 when no answer came).
+/// Lifetime: a moved-from HttpClient may only be destroyed or assigned to.
 class HttpClient {
  public:
   /// `base_url` such as "http://127.0.0.1:8080" or "https://host:8443". No connection is made
