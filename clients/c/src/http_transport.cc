@@ -198,6 +198,15 @@ HttpTransport::HttpTransport(std::string_view base_url, TransportOptions options
   if (!options_.api_key.empty() && !options_.bearer_token.empty()) {
     invalidArgument("give an API key or a bearer token, not both");
   }
+  // A header value with a line break would smuggle in headers of its own.
+  auto refuseControl = [](const std::string& value, const char* what) {
+    if (std::any_of(value.begin(), value.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      invalidArgument(std::string(what) + " holds a control character (a line break?)");
+    }
+  };
+  refuseControl(options_.api_key, "the API key");
+  refuseControl(options_.bearer_token, "the bearer token");
   base_url_ = std::move(url);
   initCurlOnce();
   curl_ = curl_easy_init();

@@ -319,6 +319,10 @@ TEST(CClientOffline, UnusableUrlsAndOptionsAreRefused) {
   aimass_client_options_set_api_key(both.get(), "k");
   aimass_client_options_set_bearer_token(both.get(), "t");
   EXPECT_THAT(create("127.0.0.1:1", both.get()).message, HasSubstr("not both"));
+  Options smuggling(aimass_client_options_create());
+  aimass_client_options_set_api_key(smuggling.get(), "key\r\nX-Role: admin");
+  EXPECT_THAT(create("127.0.0.1:1", smuggling.get()).message,
+              HasSubstr("the API key holds a control character"));
   EXPECT_EQ(aimass_client_options_set_timeout_ms(options.get(), 0), AIMASS_CLIENT_INVALID_ARGUMENT);
   EXPECT_EQ(aimass_client_options_set_retry(options.get(), 1, 100, 50, 0),
             AIMASS_CLIENT_INVALID_ARGUMENT);
