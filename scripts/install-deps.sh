@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages aimass needs to build, test and run. Runs apt-get only when
-# something is missing (as root, or through sudo). Safe to run again. `--list` prints the
-# packages, one a line, and installs nothing (scripts/check-deps.sh checks the list against what
-# the build reads).
+# something is missing (as root, or through sudo). Then, when node is there, installs the
+# TypeScript client's npm packages (`npm ci` in clients/typescript, from its package-lock.json)
+# when its node_modules is missing or older than the lock file. Safe to run again. `--list`
+# prints the Debian packages, one a line, and installs nothing (scripts/check-deps.sh checks the
+# list against what the build reads).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake git pkg-config python3
@@ -27,6 +30,17 @@ packages=(
   libcurl4-openssl-dev        # libcurl for the C client (clients/c, libaimass_client) and the C++ one over it
 )
 
+# Node.js 18+ and npm build and test the TypeScript client (clients/typescript). Debian 12's
+# nodejs and npm, unless a node (or npm) from elsewhere is already on PATH: that one is kept,
+# not replaced. Listed while Debian's package is the one installed, so the list stays the same
+# after the first run.
+for tool in node:nodejs npm:npm; do
+  if ! command -v "${tool%%:*}" > /dev/null ||
+     dpkg-query -W -f='${Status}' "${tool#*:}" 2>/dev/null | grep -q "install ok installed"; then
+    packages+=("${tool#*:}")
+  fi
+done
+
 if [ "${1:-}" = --list ]; then
   printf '%s\n' "${packages[@]}"
   exit 0
@@ -41,19 +55,29 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-
-if [ "$(id -u)" -eq 0 ]; then
-  as_root=()
-elif command -v sudo > /dev/null; then
-  as_root=(sudo)
 else
-  echo "install-deps: missing packages (${missing[*]}) and not root: run as root or install sudo" >&2
-  exit 1
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo > /dev/null; then
+    as_root=(sudo)
+  else
+    echo "install-deps: missing packages (${missing[*]}) and not root: run as root or install sudo" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  "${as_root[@]}" apt-get update
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y --no-install-recommends \
+    "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-"${as_root[@]}" apt-get update
-DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y --no-install-recommends \
-  "${missing[@]}"
+# The TypeScript client's devDependencies (typescript, @types/node) from its lock file.
+ts_client=clients/typescript
+if ! command -v npm > /dev/null; then
+  echo "install-deps: no npm: $ts_client's packages are not installed" >&2
+elif [ ! -f "$ts_client/node_modules/.package-lock.json" ] ||
+     [ "$ts_client/package-lock.json" -nt "$ts_client/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm ci in $ts_client"
+  (cd "$ts_client" && npm ci --no-audit --no-fund)
+else
+  echo "install-deps: $ts_client/node_modules is up to date"
+fi

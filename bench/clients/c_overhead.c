@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Per-request client overhead of the C client on the W6 request, no network: N encodes of the
- * request (one FP32 [1,784] input named "input", built into a reused request and encoded with
- * the binary tensor data extension) and N decodes of a fixed binary answer ("class" BYTES [1],
- * "probabilities" FP32 [1,10]). Prints one JSON line:
- *   {"client":"c","n":N,"encode_us":..,"decode_us":..}   (microseconds per request)
- * Usage: c_overhead [N]   (default 100000)
+ * Per-request client overhead of the C client on the W6 request, no network: the time to encode
+ * the request (one FP32 [1,784] input named "input", built into a reused request and encoded with
+ * the binary tensor data extension) and to decode a fixed binary answer ("class" BYTES [1],
+ * "probabilities" FP32 [1,10]), each averaged over N runs after a warm-up. Prints one JSON line
+ * (microseconds per request), like bench/clients/python_overhead.py and ts_overhead.mjs:
+ *   {"client":"c","encode_us":..,"decode_us":..,"iterations":N}
+ *
+ *   build/bench/c_overhead [--iterations N]     # default 20000
  */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 
@@ -29,33 +31,75 @@ static int failed(const char* what, aimass_client_error* error) {
   return 1;
 }
 
-int main(int argc, char** argv) {
-  long n = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
-  if (n <= 0) {
-    fprintf(stderr, "usage: c_overhead [N > 0]\n");
-    return 2;
-  }
-  static float pixels[784];
-  for (int i = 0; i < 784; ++i) {
-    pixels[i] = (float)(i % 256) / 255.0f;
-  }
+/* Encodes the W6 request `n` times; 0, or 1 with a message on a failure. */
+static int encode_n(aimass_client_request* request, const float* pixels, long n, size_t* checksum) {
   const int64_t shape[2] = {1, 784};
   aimass_client_error* error = NULL;
-  aimass_client_request* request = aimass_client_request_create();
-  size_t checksum = 0;
-
-  double start = now_us();
   for (long i = 0; i < n; ++i) {
     const char* body = NULL;
     size_t size = 0, header = 0;
     aimass_client_request_clear(request);
     if (aimass_client_request_add_input(request, "input", AIMASS_CLIENT_FP32, shape, 2, pixels,
-                                        sizeof pixels, &error) != AIMASS_CLIENT_OK ||
+                                        784 * sizeof(float), &error) != AIMASS_CLIENT_OK ||
         aimass_client_request_encode(request, &body, &size, &header, &error) !=
             AIMASS_CLIENT_OK) {
       return failed("encode", error);
     }
-    checksum += size;
+    if (size != header + 784 * sizeof(float)) {
+      fprintf(stderr, "c_overhead: the request is not 3136 bytes of tensor data\n");
+      return 1;
+    }
+    *checksum += size;
+  }
+  return 0;
+}
+
+/* Decodes the answer `n` times; 0, or 1 with a message on a failure. */
+static int decode_n(const char* answer, size_t size, size_t header, long n, size_t* checksum) {
+  aimass_client_error* error = NULL;
+  for (long i = 0; i < n; ++i) {
+    aimass_client_result* result = NULL;
+    if (aimass_client_result_decode(answer, size, header, &result, &error) != AIMASS_CLIENT_OK) {
+      return failed("decode", error);
+    }
+    size_t length = 0;
+    const char* label =
+        aimass_client_output_bytes_at(aimass_client_result_find_output(result, "class"), 0, &length);
+    if (!label || length != 6 || memcmp(label, "Sandal", 6) != 0) {
+      fprintf(stderr, "c_overhead: the answer did not decode\n");
+      aimass_client_result_free(result);
+      return 1;
+    }
+    *checksum += aimass_client_output_element_count(aimass_client_result_output(result, 1));
+    aimass_client_result_free(result);
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  long n = 20000;
+  if (argc == 3 && strcmp(argv[1], "--iterations") == 0) {
+    n = strtol(argv[2], NULL, 10);
+  } else if (argc != 1) {
+    n = 0;
+  }
+  if (n <= 0) {
+    fprintf(stderr, "usage: c_overhead [--iterations N]   (N > 0)\n");
+    return 2;
+  }
+  long warm_up = n < 1000 ? n : 1000;
+  static float pixels[784];
+  for (int i = 0; i < 784; ++i) {
+    pixels[i] = (float)(i % 256) / 255.0f;
+  }
+  aimass_client_request* request = aimass_client_request_create();
+  size_t checksum = 0;
+  if (!request || encode_n(request, pixels, warm_up, &checksum)) {
+    return 1;
+  }
+  double start = now_us();
+  if (encode_n(request, pixels, n, &checksum)) {
+    return 1;
   }
   double encode_us = (now_us() - start) / (double)n;
   aimass_client_request_free(request);
@@ -77,21 +121,18 @@ int main(int argc, char** argv) {
   memcpy(answer + header_length + 10, probabilities, sizeof probabilities);
   size_t answer_size = header_length + 10 + sizeof probabilities;
 
+  if (decode_n(answer, answer_size, header_length, warm_up, &checksum)) {
+    return 1;
+  }
   start = now_us();
-  for (long i = 0; i < n; ++i) {
-    aimass_client_result* result = NULL;
-    if (aimass_client_result_decode(answer, answer_size, header_length, &result, &error) !=
-        AIMASS_CLIENT_OK) {
-      return failed("decode", error);
-    }
-    checksum += aimass_client_output_element_count(aimass_client_result_output(result, 1));
-    aimass_client_result_free(result);
+  if (decode_n(answer, answer_size, header_length, n, &checksum)) {
+    return 1;
   }
   double decode_us = (now_us() - start) / (double)n;
   if (checksum == 0) {
     return 1;
   }
-  printf("{\"client\":\"c\",\"n\":%ld,\"encode_us\":%.3f,\"decode_us\":%.3f}\n", n, encode_us,
-         decode_us);
+  printf("{\"client\":\"c\",\"encode_us\":%.3f,\"decode_us\":%.3f,\"iterations\":%ld}\n",
+         encode_us, decode_us, n);
   return 0;
 }

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+// The client: OIP v2 health, metadata and inference, and the /api/v1 registry, runs and
+// datasets, over fetch.
+
+import { type EncodeOptions, InferResult, decodeInferResponse, encodeInferRequest } from "./codec.js";
+import { AimassError } from "./errors.js";
+import { type Tensor, type TensorData, flatTensor } from "./tensors.js";
+import {
+  type CallOptions, NO_RETRY, Transport, type TransportOptions, quote,
+} from "./transport.js";
+import type {
+  DatasetSummary, ModelAlias, ModelMetadata, ModelSummary, ModelVersion, RegisteredDataset,
+  RegisteredModel, RunDetails, RunList, RunQuery, ServerMetadata,
+} from "./types.js";
+
+export type ClientOptions = TransportOptions;
+
+/** A model's version: a number, or a version string such as an alias. */
+export type Version = number | string;
+
+/** Inputs of infer(): by name (datatypes and shapes from the model's metadata, fetched once and
+ *  cached), with data alone or a partial Tensor; or a list of Tensors, sent as they are. */
+export type Inputs =
+  | Readonly<Record<string, TensorData | Omit<Tensor, "name">>>
+  | readonly Tensor[];
+
+export interface InferOptions extends EncodeOptions, CallOptions {
+  version?: Version;
+}
+
+function modelPath(model: string, version?: Version): string {
+  const path = `/v2/models/${quote(model)}`;
+  return version === undefined ? path : `${path}/versions/${quote(version)}`;
+}
+
+function checked<T>(value: unknown, kind: "object" | "array", what: string): T {
+  const ok = kind === "array" ? Array.isArray(value)
+                              : typeof value === "object" && value !== null && !Array.isArray(value);
+  if (!ok) throw new AimassError(null, `the answer to ${what} is not a JSON ${kind}`);
+  return value as T;
+}
+
+/**
+ * A client of one aimass server (`baseUrl` such as "http://127.0.0.1:8080").
+ *
+ * Holds no connection of its own (fetch pools them), so one Client serves any number of
+ * concurrent calls. Every failure rejects with an AimassError. Auth: `apiKey` or `token`; HTTPS
+ * trust is the platform's (docs/clients.md: NODE_EXTRA_CA_CERTS for a private CA in Node).
+ */
+export class Client {
+  private readonly transport: Transport;
+  private readonly metadata = new Map<string, Promise<ModelMetadata>>();
+
+  constructor(baseUrl: string, options: ClientOptions = {}) {
+    this.transport = new Transport(baseUrl, options);
+  }
+
+  get baseUrl(): string {
+    return this.transport.baseUrl;
+  }
+
+  // ---- OIP v2: health and metadata ----------------------------------------------------------
+
+  /** True on 200, false on 404 or 5xx (never retried: a probe reports what it finds); any
+   *  other failure (no answer, 401, 403) rejects. */
+  private async ok(path: string, call: CallOptions): Promise<boolean> {
+    try {
+      await this.transport.request("GET", path, { ...call, retry: NO_RETRY });
+      return true;
+    } catch (error) {
+      if (error instanceof AimassError && error.status !== null &&
+          (error.status === 404 || error.status >= 500)) {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /** GET /v2/health/live. */
+  live(call: CallOptions = {}): Promise<boolean> {
+    return this.ok("/v2/health/live", call);
+  }
+
+  /** GET /v2/health/ready: whether every served model is ready. */
+  ready(call: CallOptions = {}): Promise<boolean> {
+    return this.ok("/v2/health/ready", call);
+  }
+
+  /** Whether `model` (version) is ready; false for an unknown one. */
+  modelReady(model: string, version?: Version, call: CallOptions = {}): Promise<boolean> {
+    return this.ok(`${modelPath(model, version)}/ready`, call);
+  }
+
+  /** GET /v2: name, version, extensions. */
+  async serverMetadata(call: CallOptions = {}): Promise<ServerMetadata> {
+    return checked(await this.transport.json("GET", "/v2", undefined, call), "object", "GET /v2");
+  }
+
+  /** GET /v2/models/{model}[/versions/{v}]: name, versions, platform, inputs, outputs. */
+  async modelMetadata(model: string, version?: Version,
+                      call: CallOptions = {}): Promise<ModelMetadata> {
+    const path = modelPath(model, version);
+    return checked(await this.transport.json("GET", path, undefined, call), "object", path);
+  }
+
+  // ---- OIP v2: inference --------------------------------------------------------------------
+
+  private async tensorsOf(model: string, version: Version | undefined,
+                          inputs: Inputs): Promise<Tensor[]> {
+    if (Array.isArray(inputs)) return [...(inputs as readonly Tensor[])];
+    const key = `${model}/${version ?? ""}`;
+    let pending = this.metadata.get(key);
+    if (pending === undefined) {
+      pending = this.modelMetadata(model, version);
+      this.metadata.set(key, pending);
+      pending.catch(() => this.metadata.delete(key));
+    }
+    const meta = await pending;
+    const declared = new Map((meta.inputs ?? []).map((i) => [i.name, i]));
+    return Object.entries(inputs as Record<string, TensorData | Omit<Tensor, "name">>)
+        .map(([name, value]) => {
+          const given: Tensor = ArrayBuffer.isView(value) || Array.isArray(value)
+              ? { name, data: value as TensorData } : { name, ...(value as Omit<Tensor, "name">) };
+          const spec = declared.get(name);
+          if (spec === undefined) return given;
+          return flatTensor({ ...given, datatype: given.datatype ?? spec.datatype }, spec.shape);
+        });
+  }
+
+  /**
+   * POST /v2/models/{model}[/versions/{v}]/infer. Numeric inputs go as binary tensor data and
+   * the outputs come back binary unless `binary: false`; `outputs` picks outputs and their
+   * order; `requestId` comes back as the result's id. Never retried (not idempotent).
+   */
+  async infer(model: string, inputs: Inputs, options: InferOptions = {}): Promise<InferResult> {
+    const tensors = await this.tensorsOf(model, options.version, inputs);
+    const { body, headers } = encodeInferRequest(tensors, options);
+    const path = `${modelPath(model, options.version)}/infer`;
+    const call: Parameters<Transport["request"]>[2] = { body, headers };
+    if (options.timeoutMs !== undefined) call.timeoutMs = options.timeoutMs;
+    if (options.signal !== undefined) call.signal = options.signal;
+    const answer = await this.transport.request("POST", path, call);
+    const length = answer.headers.get("inference-header-content-length");
+    let headerLength: number | null = null;
+    if (length !== null) {
+      headerLength = /^\d+$/.test(length) ? Number(length) : NaN;
+    }
+    try {
+      return decodeInferResponse(answer.body, headerLength);
+    } catch (error) {
+      if (!(error instanceof AimassError)) throw error;
+      throw new AimassError(answer.status, error.message, null, "POST", path);
+    }
+  }
+
+  // ---- /api/v1: registry, datasets, runs ----------------------------------------------------
+
+  private async object<T>(method: string, path: string, payload?: unknown,
+                          call: CallOptions = {}): Promise<T> {
+    return checked<T>(await this.transport.json(method, path, payload, call), "object",
+                      `${method} ${path}`);
+  }
+
+  async listModels(call: CallOptions = {}): Promise<ModelSummary[]> {
+    return checked(await this.transport.json("GET", "/api/v1/models", undefined, call), "array",
+                   "GET /api/v1/models");
+  }
+
+  getModel(model: string, call: CallOptions = {}): Promise<RegisteredModel> {
+    return this.object("GET", `/api/v1/models/${quote(model)}`, undefined, call);
+  }
+
+  getModelVersion(model: string, version: number, call: CallOptions = {}): Promise<ModelVersion> {
+    return this.object("GET", `/api/v1/models/${quote(model)}/versions/${quote(version)}`,
+                       undefined, call);
+  }
+
+  /** Points `alias` at `version` (POST .../aliases/{alias}). */
+  promote(model: string, alias: string, version: number,
+          call: CallOptions = {}): Promise<ModelAlias> {
+    return this.object("POST", `/api/v1/models/${quote(model)}/aliases/${quote(alias)}`,
+                       { version }, call);
+  }
+
+  /** Moves `alias` back to its previous version (409 when it has none). */
+  rollback(model: string, alias: string, call: CallOptions = {}): Promise<ModelAlias> {
+    return this.object("POST", `/api/v1/models/${quote(model)}/aliases/${quote(alias)}/rollback`,
+                       {}, call);
+  }
+
+  /** Replaces the version's whole tag set (PUT .../tags). */
+  setTags(model: string, version: number, tags: Readonly<Record<string, string>>,
+          call: CallOptions = {}): Promise<ModelVersion> {
+    return this.object("PUT", `/api/v1/models/${quote(model)}/versions/${quote(version)}/tags`,
+                       tags, call);
+  }
+
+  /** Sets and removes tags in one atomic change (PATCH .../tags). */
+  tag(model: string, version: number,
+      change: { set?: Readonly<Record<string, string>>; remove?: readonly string[] },
+      call: CallOptions = {}): Promise<ModelVersion> {
+    return this.object("PATCH", `/api/v1/models/${quote(model)}/versions/${quote(version)}/tags`,
+                       { set: change.set ?? {}, remove: change.remove ?? [] }, call);
+  }
+
+  async listDatasets(call: CallOptions = {}): Promise<DatasetSummary[]> {
+    return checked(await this.transport.json("GET", "/api/v1/datasets", undefined, call), "array",
+                   "GET /api/v1/datasets");
+  }
+
+  getDataset(name: string, call: CallOptions = {}): Promise<RegisteredDataset> {
+    return this.object("GET", `/api/v1/datasets/${quote(name)}`, undefined, call);
+  }
+
+  /** GET /api/v1/runs with its query. */
+  listRuns(query: RunQuery = {}, call: CallOptions = {}): Promise<RunList> {
+    const params = new URLSearchParams();
+    for (const key of ["experiment", "filter", "status", "sort"] as const) {
+      const value = query[key];
+      if (value !== undefined) params.set(key, value);
+    }
+    if (query.desc) params.set("desc", "true");
+    if (query.limit !== undefined) params.set("limit", String(Math.trunc(query.limit)));
+    const text = params.toString();
+    return this.object("GET", `/api/v1/runs${text ? `?${text}` : ""}`, undefined, call);
+  }
+
+  getRun(id: number, call: CallOptions = {}): Promise<RunDetails> {
+    return this.object("GET", `/api/v1/runs/${quote(id)}`, undefined, call);
+  }
+}
