@@ -24,7 +24,7 @@ using ::testing::HasSubstr;
 const float kRows[2][4] = {{-1.76f, -0.42f, 1.65f, -3.06f}, {2.31f, -0.67f, -0.05f, 1.19f}};
 const std::int64_t kRowsShape[] = {2, 4};
 
-class CClientLive : public LiveSuite<false> {
+class CClientLive : public LiveSuite<PlainHttp> {
  protected:
   void SetUp() override {
     LiveSuite::SetUp();
@@ -401,7 +401,7 @@ TEST_F(CClientLive, TheQuickstartExampleInfersOnce) {
 
 // ---- mutual TLS ---------------------------------------------------------------------------
 
-using CClientTls = LiveSuite<true>;
+using CClientTls = LiveSuite<MutualTls>;
 
 TEST_F(CClientTls, ACaFileAndAClientCertificateWork) {
   Options options(aimass_client_options_create());

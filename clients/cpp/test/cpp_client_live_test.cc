@@ -46,7 +46,7 @@ void checkAnswer(const InferResult& result, std::size_t rows) {
   }
 }
 
-class CppClientLive : public LiveSuite<false> {
+class CppClientLive : public LiveSuite<PlainHttp> {
  protected:
   void SetUp() override {
     LiveSuite::SetUp();
@@ -233,7 +233,7 @@ TEST_F(CppClientLive, TheQuickstartExampleInfersOnce) {
   EXPECT_THAT(failed.err, HasSubstr("error: HTTP 404: unknown model 'nope'"));
 }
 
-using CppClientTls = LiveSuite<true>;
+using CppClientTls = LiveSuite<MutualTls>;
 
 TEST_F(CppClientTls, ACaFileAndAClientCertificateWork) {
   ClientOptions options;
@@ -315,28 +315,22 @@ std::string jwtFor(const std::string& role) {
          base64url(std::string_view(reinterpret_cast<const char*>(mac), length));
 }
 
-class CppClientAuth : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+/// frontend.http with `auth: on`: a reader's API key, and JWTs signed with kJwtSecret.
+struct WithAuth {
+  static constexpr bool kTls = false;
+  static std::string webExtra() {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(kReaderKey), std::strlen(kReaderKey), digest);
     setenv("AIMASS_CLIENT_TEST_JWT_SECRET", kJwtSecret, 1);  // the server inherits it
-    server_ = new LiveAimass(false,
-                             "    auth: on\n"
-                             "    jwt_secret_env: AIMASS_CLIENT_TEST_JWT_SECRET\n"
-                             "    api_keys:\n"
-                             "      - {name: dashboard, role: reader, sha256: " +
-                                 hex(digest, sizeof digest) + "}\n");
+    return "    auth: on\n"
+           "    jwt_secret_env: AIMASS_CLIENT_TEST_JWT_SECRET\n"
+           "    api_keys:\n"
+           "      - {name: dashboard, role: reader, sha256: " +
+           hex(digest, sizeof digest) + "}\n";
   }
-  static void TearDownTestSuite() {
-    EXPECT_EQ(server_->stop(), 0) << server_->log();
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_FALSE(server_->url().empty()); }
-
-  static inline LiveAimass* server_ = nullptr;
 };
+
+using CppClientAuth = LiveSuite<WithAuth>;
 
 TEST_F(CppClientAuth, WithoutCredentialsOnlyPublicRoutesAnswer) {
   HttpClient anonymous(server_->url());

@@ -86,12 +86,22 @@ class LiveAimass {
   Tls tls_;
 };
 
-/// A suite whose tests share one LiveAimass (over mutual TLS when kTls), started before the
-/// first test and stopped, expecting a clean exit, after the last.
-template <bool kTls>
+/// How a LiveSuite's server serves: `kTls` and more frontend.http parameters (webExtra()).
+struct PlainHttp {
+  static constexpr bool kTls = false;
+  static std::string webExtra() { return ""; }
+};
+struct MutualTls {
+  static constexpr bool kTls = true;
+  static std::string webExtra() { return ""; }
+};
+
+/// A suite whose tests share one LiveAimass serving as `Serving` says, started before the first
+/// test and stopped, expecting a clean exit, after the last.
+template <typename Serving>
 class LiveSuite : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = new LiveAimass(kTls); }
+  static void SetUpTestSuite() { server_ = new LiveAimass(Serving::kTls, Serving::webExtra()); }
   static void TearDownTestSuite() {
     EXPECT_EQ(server_->stop(), 0) << server_->log();
     delete server_;
