@@ -283,14 +283,16 @@ aimass_client_code aimass_client_request_encode(aimass_client_request* request, 
 typedef struct aimass_client_result aimass_client_result;
 typedef struct aimass_client_output aimass_client_output;
 
-/* POST /v2/models/{model}[/versions/{version}]/infer (version may be NULL). Never retried
- * unless the retry policy's methods include POST. */
+/* POST /v2/models/{model}[/versions/{version}]/infer (version may be NULL). The request is
+ * encoded into its own buffer (hence not const) and stays as it was built, so it may be sent
+ * again. Never retried unless the retry policy's methods include POST. */
 aimass_client_code aimass_client_infer(aimass_client* client, const char* model,
                                        const char* version, aimass_client_request* request,
                                        aimass_client_result** out, aimass_client_error** error);
 
 /* Decodes an infer answer without a server: `body` of `size` bytes whose first header_length
- * bytes are the JSON header (header_length = size for a plain JSON answer). */
+ * bytes are the JSON header (header_length = size for a plain JSON answer). A malformed answer,
+ * or header_length past the body, is AIMASS_CLIENT_PROTOCOL naming what was wrong. */
 aimass_client_code aimass_client_result_decode(const char* body, size_t size, size_t header_length,
                                                aimass_client_result** out,
                                                aimass_client_error** error);
