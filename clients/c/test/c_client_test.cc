@@ -454,6 +454,22 @@ TEST(CClientLocal, AuthHeadersAndKeepAlive) {
   EXPECT_EQ(seen[3].headers.count("x-api-key"), 0u);
 }
 
+TEST(CClientLocal, AConnectionTheServerClosedIsReplaced) {
+  LocalHttpServer server([](const SeenRequest&) { return Reply{200, "[]", {}, {}, true}; });
+  Client client = makeClient(server.url());
+  for (int i = 0; i < 3; ++i) {
+    aimass_client_json* doc = nullptr;
+    Outcome listed = outcome([&](aimass_client_error** e) {
+      return aimass_client_list_runs(client.get(), nullptr, nullptr, nullptr, nullptr, 0, -1, &doc,
+                                     e);
+    });
+    aimass_client_json_free(doc);
+    ASSERT_EQ(listed.code, AIMASS_CLIENT_OK) << "call " << i << ": " << listed.message;
+  }
+  EXPECT_EQ(server.requests().size(), 3u) << "each request sent once";
+  EXPECT_EQ(server.connections(), 3);
+}
+
 TEST(CClientLocal, BinaryInferTravelsWithTheHeaderLengthBothWays) {
   std::string header =
       R"({"model_name":"m","model_version":"1","outputs":[{"name":"y","datatype":"INT32",)"

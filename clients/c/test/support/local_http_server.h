@@ -33,13 +33,14 @@ struct SeenRequest {
 
 struct Reply {
   Reply(int s = 200, std::string b = "{}", std::chrono::milliseconds d = {},
-        std::map<std::string, std::string> h = {})
-      : status(s), body(std::move(b)), delay(d), headers(std::move(h)) {}
+        std::map<std::string, std::string> h = {}, bool c = false)
+      : status(s), body(std::move(b)), delay(d), headers(std::move(h)), close(c) {}
 
   int status;
   std::string body;
   std::chrono::milliseconds delay;  // before answering
   std::map<std::string, std::string> headers;
+  bool close;  // close the connection after answering, without saying so (an idle timeout)
 };
 
 class LocalHttpServer {
@@ -156,7 +157,7 @@ class LocalHttpServer {
         out += name + ": " + value + "\r\n";
       }
       out += "\r\n" + reply.body;
-      if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) < 0) {
+      if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) < 0 || reply.close) {
         return;
       }
     }
