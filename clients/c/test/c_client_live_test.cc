@@ -190,6 +190,7 @@ TEST_F(CClientLive, OtherNumericDatatypesConvertExactly) {
   const std::int32_t i32[] = {1, 0, -2, 3};
   const std::int64_t i64[] = {1, 0, -2, 3};
   const double f64[] = {0.5, 0.25, -2.0, 1.0};  // exact in FP32: converted, not refused
+  const std::uint8_t flags[] = {1, 0, 1, 1};
   const std::int64_t shape[] = {1, 4};
   struct Case {
     aimass_client_datatype type;
@@ -214,6 +215,21 @@ TEST_F(CClientLive, OtherNumericDatatypesConvertExactly) {
           << aimass_client_datatype_name(c.type) << ": " << done.message;
       checkAnswer(raw, 1);
     }
+  }
+  // BOOL reaches the server in both encodings, which reads it and refuses it for FP32 by name.
+  for (int binary : {1, 0}) {
+    Request request(aimass_client_request_create());
+    aimass_client_request_set_binary(request.get(), binary);
+    ASSERT_EQ(aimass_client_request_add_input(request.get(), "input", AIMASS_CLIENT_BOOL, shape, 2,
+                                              flags, sizeof flags, nullptr),
+              AIMASS_CLIENT_OK);
+    aimass_client_result* raw = nullptr;
+    Outcome refused = outcome([&](aimass_client_error** e) {
+      return aimass_client_infer(client_.get(), "pump_state", nullptr, request.get(), &raw, e);
+    });
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_THAT(refused.message,
+                HasSubstr("input 'input' has datatype BOOL but the model expects FP32"));
   }
 }
 

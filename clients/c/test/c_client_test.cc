@@ -153,6 +153,37 @@ TEST(CClientOffline, JsonRequestCarriesValuesAndOutputSelection) {
                   R"("parameters":{"top_k":5}})");
 }
 
+TEST(CClientOffline, BoolIntAndHalfInputsInBothEncodings) {
+  const std::uint8_t flags[] = {1, 0, 2};  // any non-zero byte is true, sent as 1
+  const std::int32_t counts[] = {-7, 2147483647};
+  const std::uint16_t halves[] = {0x3e00, 0xc000};  // FP16 1.5 and -2
+  const std::int64_t three[] = {3}, two[] = {2};
+  for (int binary : {1, 0}) {
+    Request request(aimass_client_request_create());
+    aimass_client_request_set_binary(request.get(), binary);
+    ASSERT_EQ(aimass_client_request_add_input(request.get(), "b", AIMASS_CLIENT_BOOL, three, 1,
+                                              flags, sizeof flags, nullptr),
+              AIMASS_CLIENT_OK);
+    ASSERT_EQ(aimass_client_request_add_input(request.get(), "i", AIMASS_CLIENT_INT32, two, 1,
+                                              counts, sizeof counts, nullptr),
+              AIMASS_CLIENT_OK);
+    ASSERT_EQ(aimass_client_request_add_input(request.get(), "h", AIMASS_CLIENT_FP16, two, 1,
+                                              halves, sizeof halves, nullptr),
+              AIMASS_CLIENT_OK);
+    std::size_t header = 0;
+    std::string body = encoded(request.get(), &header);
+    if (binary) {
+      EXPECT_EQ(body.substr(header), std::string("\x01\x00\x01", 3) +
+                                         bytesOf<std::int32_t>({-7, 2147483647}) +
+                                         bytesOf<std::uint16_t>({0x3e00, 0xc000}));
+    } else {
+      EXPECT_THAT(body, HasSubstr(R"("data":[true,false,true])"));
+      EXPECT_THAT(body, HasSubstr(R"("data":[-7,2147483647])"));
+      EXPECT_THAT(body, HasSubstr(R"("data":[1.5,-2])"));
+    }
+  }
+}
+
 TEST(CClientOffline, JsonCannotCarryInfinityButCarriesNanAsNull) {
   Request request(aimass_client_request_create());
   aimass_client_request_set_binary(request.get(), 0);
