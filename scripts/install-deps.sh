@@ -31,6 +31,7 @@ packages=(
   libsqlite3-dev              # storage.sqlite's record statements use SQLite's C API (FindSQLite3)
   python3-numpy               # the Python client's tests (clients/python) with numpy arrays
   openssl                     # the Python client's TLS test makes its certificates with it
+  libcurl4-openssl-dev        # libcurl for the C client (clients/c, libaimass_client) and the C++ one over it
 )
 
 # Node.js 18+ and npm build and test the TypeScript client (clients/typescript). Debian 12's

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// A real `aimass run` for the client tests, as clients/python/tests/live_server.py makes one:
+// pump_state (a softmax classifier of 4 FP32 features into 3 classes) trained into a SQLite
+// store once (version 1, run 1), then a config that trains it again (version 2, run 2) and
+// serves it with frontend.http on a free port of 127.0.0.1, over TLS or with auth when asked.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "aimass_server.h"
+#include "temp_dir.h"
+#include "tls_test_support.h"
+
+namespace aimass::client::testing {
+
+namespace fs = std::filesystem;
+
+class LiveAimass {
+ public:
+  /// TLS files of a mutual-TLS server (all in dir()): ca.crt signs server.crt and client.crt.
+  struct Tls {
+    fs::path ca, client_cert, client_key;
+  };
+
+  /// `web_extra`: more frontend.http parameters, YAML lines indented by 4 (auth, keys).
+  explicit LiveAimass(bool tls = false, const std::string& web_extra = "")
+      : dir_("aimass-cclient") {
+    const fs::path dir = dir_.path();
+    fs::copy_file(fs::path(AIMASS_SOURCE_DIR) / "configs" / "data" / "pumps.csv",
+                  dir / "pumps.csv");
+    std::string train =
+        "nodes:\n"
+        "  store: {type: storage.sqlite, path: " +
+        (dir / "store.db").string() +
+        "}\n"
+        "  pumps: {type: dataset.csv, path: " +
+        (dir / "pumps.csv").string() +
+        ", label: state}\n"
+        "  pump_state: {type: model.softmax}\n"
+        "  sgd: {type: optimizer.sgd, learning_rate: 0.05}\n"
+        "  train: {type: job.train, model: pump_state, dataset: pumps, optimizer: sgd, epochs: 2,\n"
+        "          seed: 7, validation_fraction: 0.2, storage: store}\n";
+    std::string web = "  web:\n    type: frontend.http\n    host: 127.0.0.1\n    port: 0\n";
+    if (tls) {
+      auto ca = aimass::testing::issue(dir, "ca", nullptr, true);
+      auto server = aimass::testing::issue(dir, "server", &ca);
+      auto client = aimass::testing::issue(dir, "client", &ca);
+      tls_ = {ca.certificate_file, client.certificate_file, client.key_file};
+      web += "    tls_certificate: " + server.certificate_file.string() + "\n" +
+             "    tls_private_key: " + server.key_file.string() + "\n" +
+             "    tls_client_ca: " + ca.certificate_file.string() + "\n";
+    }
+    web += web_extra;
+    std::ofstream(dir / "train.yaml") << train;
+    std::ofstream(dir / "serve.yaml") << train << web;
+    auto trained = aimass::testing::runAimass(dir, {"run", (dir / "train.yaml").string()});
+    if (trained.code != 0) {
+      ADD_FAILURE() << "aimass run train.yaml failed: " << trained.err;
+      return;
+    }
+    server_ = std::make_unique<aimass::testing::AimassServer>((dir / "serve.yaml").string());
+    const std::string scheme = tls ? "https" : "http";
+    int port = server_->waitForPort(scheme);
+    if (port <= 0) {
+      ADD_FAILURE() << "aimass never served: " << server_->err();
+      return;
+    }
+    url_ = scheme + "://127.0.0.1:" + std::to_string(port);
+  }
+
+  /// "" when the server did not start (a failure is reported already).
+  const std::string& url() const { return url_; }
+  const fs::path& dir() const { return dir_.path(); }
+  const Tls& tls() const { return tls_; }
+  /// SIGTERM, then the exit code (0 for a clean stop).
+  int stop() { return server_ ? server_->stop() : -1; }
+  std::string log() const { return server_ ? server_->err() : std::string(); }
+
+ private:
+  aimass::testing::TempDir dir_;
+  std::unique_ptr<aimass::testing::AimassServer> server_;
+  std::string url_;
+  Tls tls_;
+};
+
+/// How a LiveSuite's server serves: `kTls` and more frontend.http parameters (webExtra()).
+struct PlainHttp {
+  static constexpr bool kTls = false;
+  static std::string webExtra() { return ""; }
+};
+struct MutualTls {
+  static constexpr bool kTls = true;
+  static std::string webExtra() { return ""; }
+};
+
+/// A suite whose tests share one LiveAimass serving as `Serving` says, started before the first
+/// test and stopped, expecting a clean exit, after the last.
+template <typename Serving>
+class LiveSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new LiveAimass(Serving::kTls, Serving::webExtra()); }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(server_->stop(), 0) << server_->log();
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_FALSE(server_->url().empty()); }
+
+  static inline LiveAimass* server_ = nullptr;
+};
+
+}  // namespace aimass::client::testing
