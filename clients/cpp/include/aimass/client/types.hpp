@@ -47,7 +47,8 @@ std::optional<DataType> parseDataType(std::string_view name) noexcept;
 std::size_t elementSize(DataType type) noexcept;
 
 /// What kind of failure an Error is. kHttp means the server answered with a status >= 400
-/// (Error::status() has it); every other kind has status 0 (no answer, or none that counts).
+/// (Error::status() has it); kGrpc means a gRPC call ended with a status other than OK
+/// (Error::status() is the grpc::StatusCode number, GrpcClient); every other kind has status 0.
 enum class ErrorCode {
   kInvalidArgument = 1,  ///< the client refused an argument itself (named in the message)
   kConnection = 2,       ///< could not connect, or the connection was lost
@@ -57,27 +58,32 @@ enum class ErrorCode {
   kProtocol = 6,         ///< the answer could not be understood
   kOutOfMemory = 7,
   kInternal = 8,
+  kGrpc = 9,  ///< a gRPC call ended with a non-OK status (GrpcClient)
 };
 
-/// Every failure of a client call. Carries the kind, the HTTP status (0 when no answer came)
-/// and the message: the server's own `"error"` text for an HTTP error, which names what was
-/// wrong; otherwise the client's description.
+/// Every failure of a client call. Carries the kind, the HTTP status (0 when no answer came) or
+/// for kGrpc the gRPC status code, and the message: the server's own `"error"` text for an HTTP
+/// error or its status message for a gRPC one, which names what was wrong; otherwise the
+/// client's description.
 class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, int status, std::string message)
-      : std::runtime_error(describe(status, message)),
+      : std::runtime_error(describe(code, status, message)),
         code_(code),
         status_(status),
         message_(std::move(message)) {}
 
   ErrorCode code() const noexcept { return code_; }
-  /// The HTTP status of the answer; 0 when there was none.
+  /// The HTTP status of the answer, or the gRPC status code for kGrpc; 0 when there was none.
   int status() const noexcept { return status_; }
-  /// The message alone, without the "HTTP 404: " prefix what() has.
+  /// The message alone, without the "HTTP 404: " or "gRPC status 5: " prefix what() has.
   const std::string& message() const noexcept { return message_; }
 
  private:
-  static std::string describe(int status, const std::string& message) {
+  static std::string describe(ErrorCode code, int status, const std::string& message) {
+    if (code == ErrorCode::kGrpc) {
+      return "gRPC status " + std::to_string(status) + ": " + message;
+    }
     if (status > 0) {
       return "HTTP " + std::to_string(status) + ": " + message;
     }
