@@ -1,26 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 // W6 over gRPC: keeps N ModelInfer calls in flight (64 by default) against frontend.grpc for D
-// seconds with gRPC's asynchronous client (one CompletionQueue), each the W6 request (FP32
-// [1, 784] input "input" of model "fashion", sent as raw_input_contents), and prints one JSON
-// line: {"req_per_s":..,"p50_ms":..,"p99_ms":..,"errors":..}. Only answered calls count towards
-// req_per_s and the latencies; failed ones are counted in errors (the first one's status is
-// printed on stderr).
+// seconds with the C++ client's GrpcClient::inferAsync (one channel, one CompletionQueue), each
+// the W6 request (FP32 [1, 784] input "input" of model "fashion", sent as raw_input_contents),
+// and prints one JSON line: {"req_per_s":..,"p50_ms":..,"p99_ms":..,"errors":..}. Each of the N
+// slots is a thread that waits for its call's future and starts the next one at once, so N stay
+// in flight. Only answered calls count towards req_per_s and the latencies; failed ones are
+// counted in errors (the first one's gRPC status is printed on stderr).
 //
 //   grpc_load --target 127.0.0.1:8001 [--seconds 10] [--in-flight 64] [--model fashion]
 //             [--input input] [--features 784] [--api-key KEY]
-#include <grpcpp/grpcpp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "grpc_service.grpc.pb.h"
+#include "aimass/client/grpc_client.hpp"
 
 namespace {
 
@@ -65,31 +66,13 @@ bool parse(int argc, char** argv, Options& options) {
          options.features > 0;
 }
 
-/// One call in flight: gRPC writes its response and status, then hands back its tag (this).
-struct Call {
-  grpc::ClientContext context;
-  inference::ModelInferResponse response;
-  grpc::Status status;
-  std::unique_ptr<grpc::ClientAsyncResponseReader<inference::ModelInferResponse>> reader;
-  Clock::time_point started;
-};
-
-/// A Fashion-MNIST-like image: 784 pixels in [0, 1], as little-endian FP32 bytes.
-inference::ModelInferRequest w6Request(const Options& options) {
-  inference::ModelInferRequest request;
-  request.set_model_name(options.model);
-  auto* input = request.add_inputs();
-  input->set_name(options.input);
-  input->set_datatype("FP32");
-  input->add_shape(1);
-  input->add_shape(options.features);
+/// The W6 request: a Fashion-MNIST-like image, 784 pixels in [0, 1], as FP32 [1, features].
+std::vector<aimass::client::Tensor> w6Inputs(const Options& options) {
   std::vector<float> pixels(static_cast<std::size_t>(options.features));
   for (std::size_t i = 0; i < pixels.size(); ++i) {
     pixels[i] = static_cast<float>((i * 37) % 256) / 255.0f;
   }
-  request.add_raw_input_contents(
-      std::string(reinterpret_cast<const char*>(pixels.data()), pixels.size() * sizeof(float)));
-  return request;
+  return {aimass::client::Tensor::copy<float>(options.input, {1, options.features}, pixels)};
 }
 
 double percentile(std::vector<double>& sorted, double p) {
@@ -109,60 +92,50 @@ int main(int argc, char** argv) {
                  "[--model NAME] [--input NAME] [--features N] [--api-key KEY]\n";
     return 2;
   }
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(64 << 20);
-  auto stub = inference::GRPCInferenceService::NewStub(
-      grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), arguments));
-  const inference::ModelInferRequest request = w6Request(options);
-  grpc::CompletionQueue queue;
+  aimass::client::GrpcClientOptions client_options;
+  client_options.api_key = options.api_key;
+  std::optional<aimass::client::GrpcClient> client;
+  try {
+    client.emplace(options.target, client_options);
+  } catch (const aimass::client::Error& e) {
+    std::cerr << "grpc_load: " << e.what() << "\n";
+    return 2;
+  }
+  const std::vector<aimass::client::Tensor> inputs = w6Inputs(options);
   std::vector<double> latencies_ms;
   std::int64_t errors = 0;
   std::string first_error;
 
-  auto launch = [&] {
-    auto* call = new Call;
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    if (!options.api_key.empty()) {
-      call->context.AddMetadata("x-api-key", options.api_key);
-    }
-    call->started = Clock::now();
-    call->reader = stub->AsyncModelInfer(&call->context, request, &queue);
-    call->reader->Finish(&call->response, &call->status, call);
-  };
-
+  std::mutex mutex;  // guards latencies_ms, errors, first_error
   const auto begin = Clock::now();
   const auto end = begin + std::chrono::duration_cast<Clock::duration>(
                                std::chrono::duration<double>(options.seconds));
-  for (int i = 0; i < options.in_flight; ++i) {
-    launch();
-  }
-  int outstanding = options.in_flight;
-  void* tag = nullptr;
-  bool ok = false;
-  while (outstanding > 0 && queue.Next(&tag, &ok)) {
-    std::unique_ptr<Call> call(static_cast<Call*>(tag));
-    const auto now = Clock::now();
-    if (ok && call->status.ok()) {
-      latencies_ms.push_back(
-          std::chrono::duration<double, std::milli>(now - call->started).count());
-    } else {
-      if (first_error.empty()) {
-        first_error =
-            std::to_string(call->status.error_code()) + " " + call->status.error_message();
+  auto slot = [&] {
+    std::vector<double> mine;
+    while (Clock::now() < end) {
+      const auto started = Clock::now();
+      try {
+        client->inferAsync(options.model, inputs).get();
+        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+      } catch (const aimass::client::Error& e) {
+        std::lock_guard lock(mutex);
+        if (first_error.empty()) {
+          first_error = e.what();
+        }
+        ++errors;
       }
-      ++errors;
     }
-    if (now < end) {
-      launch();
-    } else {
-      --outstanding;
-    }
+    std::lock_guard lock(mutex);
+    latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+  };
+  std::vector<std::thread> slots;
+  for (int i = 0; i < options.in_flight; ++i) {
+    slots.emplace_back(slot);
+  }
+  for (auto& t : slots) {
+    t.join();
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
-  queue.Shutdown();
-  while (queue.Next(&tag, &ok)) {
-    delete static_cast<Call*>(tag);
-  }
   if (!first_error.empty()) {
     std::cerr << "grpc_load: " << errors << " calls failed; the first: " << first_error << "\n";
   }

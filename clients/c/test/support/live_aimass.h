@@ -2,7 +2,8 @@
 // A real `aimass run` for the client tests, as clients/python/tests/live_server.py makes one:
 // pump_state (a softmax classifier of 4 FP32 features into 3 classes) trained into a SQLite
 // store once (version 1, run 1), then a config that trains it again (version 2, run 2) and
-// serves it with frontend.http on a free port of 127.0.0.1, over TLS or with auth when asked.
+// serves it with frontend.http on a free port of 127.0.0.1, over TLS or with auth when asked,
+// and with frontend.grpc beside it (same TLS and auth parameters) when asked.
 #pragma once
 
 #include <filesystem>
@@ -25,8 +26,9 @@ class LiveAimass {
     fs::path ca, client_cert, client_key;
   };
 
-  /// `web_extra`: more frontend.http parameters, YAML lines indented by 4 (auth, keys).
-  explicit LiveAimass(bool tls = false, const std::string& web_extra = "")
+  /// `web_extra`: more frontend.http parameters, YAML lines indented by 4 (auth, keys); with
+  /// `grpc`, a frontend.grpc node gets the same TLS and `web_extra` parameters.
+  explicit LiveAimass(bool tls = false, const std::string& web_extra = "", bool grpc = false)
       : dir_("aimass-cclient") {
     const fs::path dir = dir_.path();
     fs::copy_file(fs::path(AIMASS_SOURCE_DIR) / "configs" / "data" / "pumps.csv",
@@ -44,16 +46,21 @@ class LiveAimass {
         "  train: {type: job.train, model: pump_state, dataset: pumps, optimizer: sgd, epochs: 2,\n"
         "          seed: 7, validation_fraction: 0.2, storage: store}\n";
     std::string web = "  web:\n    type: frontend.http\n    host: 127.0.0.1\n    port: 0\n";
+    std::string shared;  // the parameters both frontends take
     if (tls) {
       auto ca = aimass::testing::issue(dir, "ca", nullptr, true);
       auto server = aimass::testing::issue(dir, "server", &ca);
       auto client = aimass::testing::issue(dir, "client", &ca);
       tls_ = {ca.certificate_file, client.certificate_file, client.key_file};
-      web += "    tls_certificate: " + server.certificate_file.string() + "\n" +
-             "    tls_private_key: " + server.key_file.string() + "\n" +
-             "    tls_client_ca: " + ca.certificate_file.string() + "\n";
+      shared += "    tls_certificate: " + server.certificate_file.string() + "\n" +
+                "    tls_private_key: " + server.key_file.string() + "\n" +
+                "    tls_client_ca: " + ca.certificate_file.string() + "\n";
     }
-    web += web_extra;
+    shared += web_extra;
+    web += shared;
+    if (grpc) {
+      web += "  rpc:\n    type: frontend.grpc\n    host: 127.0.0.1\n    port: 0\n" + shared;
+    }
     std::ofstream(dir / "train.yaml") << train;
     std::ofstream(dir / "serve.yaml") << train << web;
     auto trained = aimass::testing::runAimass(dir, {"run", (dir / "train.yaml").string()});
@@ -69,10 +76,21 @@ class LiveAimass {
       return;
     }
     url_ = scheme + "://127.0.0.1:" + std::to_string(port);
+    if (grpc) {
+      int grpc_port = server_->waitForPort(tls ? "grpcs" : "grpc");
+      if (grpc_port <= 0) {
+        ADD_FAILURE() << "aimass never served gRPC: " << server_->err();
+        url_.clear();
+        return;
+      }
+      grpc_target_ = "127.0.0.1:" + std::to_string(grpc_port);
+    }
   }
 
   /// "" when the server did not start (a failure is reported already).
   const std::string& url() const { return url_; }
+  /// frontend.grpc's "127.0.0.1:PORT" ("" when not asked for).
+  const std::string& grpcTarget() const { return grpc_target_; }
   const fs::path& dir() const { return dir_.path(); }
   const Tls& tls() const { return tls_; }
   /// SIGTERM, then the exit code (0 for a clean stop).
@@ -83,16 +101,20 @@ class LiveAimass {
   aimass::testing::TempDir dir_;
   std::unique_ptr<aimass::testing::AimassServer> server_;
   std::string url_;
+  std::string grpc_target_;
   Tls tls_;
 };
 
-/// How a LiveSuite's server serves: `kTls` and more frontend.http parameters (webExtra()).
+/// How a LiveSuite's server serves: `kTls`, more frontend.http parameters (webExtra()), and
+/// whether frontend.grpc serves beside it (`kGrpc`).
 struct PlainHttp {
   static constexpr bool kTls = false;
+  static constexpr bool kGrpc = false;
   static std::string webExtra() { return ""; }
 };
 struct MutualTls {
   static constexpr bool kTls = true;
+  static constexpr bool kGrpc = false;
   static std::string webExtra() { return ""; }
 };
 
@@ -101,7 +123,9 @@ struct MutualTls {
 template <typename Serving>
 class LiveSuite : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = new LiveAimass(Serving::kTls, Serving::webExtra()); }
+  static void SetUpTestSuite() {
+    server_ = new LiveAimass(Serving::kTls, Serving::webExtra(), Serving::kGrpc);
+  }
   static void TearDownTestSuite() {
     EXPECT_EQ(server_->stop(), 0) << server_->log();
     delete server_;
