@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Usage: build_consumer.sh BUILD_DIR CONSUMER_DIR CMAKE
+# Usage: build_consumer.sh BUILD_DIR CONSUMER_DIR CMAKE [EXPECT_GRPC]
 # Installs only the aimass_client component into a fresh prefix, checks the library's ABI
 # surface (SONAME, only aimass_client_* exported), then builds the consumer against that prefix
-# with find_package(aimass_client) and, for C, with pkg-config; runs what it built.
+# with find_package(aimass_client) and, for C, with pkg-config; runs what it built. With
+# EXPECT_GRPC=ON the package must have aimass_client::grpc, whose consumer is built and run too.
 set -euo pipefail
-build_dir=$1 consumer_dir=$2 cmake=$3
+build_dir=$1 consumer_dir=$2 cmake=$3 expect_grpc=${4:-OFF}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 prefix="$work/prefix"
@@ -22,10 +23,14 @@ others=$(nm -D --defined-only "$library" | awk '{print $3}' | grep -v '^aimass_c
 
 # CMake: find_package(aimass_client) from the prefix alone.
 "$cmake" -S "$consumer_dir" -B "$work/build" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_BUILD_TYPE=Release > "$work/configure.log"
-"$cmake" --build "$work/build" -j2 > "$work/build.log"
+  -DCMAKE_BUILD_TYPE=Release -DAIMASS_EXPECT_GRPC="$expect_grpc" > "$work/configure.log" 2>&1 ||
+  { cat "$work/configure.log"; exit 1; }
+"$cmake" --build "$work/build" -j2 > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 "$work/build/consumer_c"
 "$work/build/consumer_cpp"
+if [ "$expect_grpc" = ON ]; then
+  "$work/build/consumer_grpc"
+fi
 
 # pkg-config: the .pc file alone gives the flags.
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
