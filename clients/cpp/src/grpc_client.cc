@@ -73,9 +73,9 @@ struct GrpcClient::State {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<Stub> stub;
   grpc::CompletionQueue queue;
-  std::mutex mutex;                 // guards in_flight
-  std::set<AsyncCall*> in_flight;   // started, not yet drained
-  std::thread drainer;              // runs drain() until the queue is shut down and empty
+  std::mutex mutex;                // guards in_flight
+  std::set<AsyncCall*> in_flight;  // started, not yet drained
+  std::thread drainer;             // runs drain() until the queue is shut down and empty
 
   /// Deadline and auth metadata of one call.
   void prepare(grpc::ClientContext& context, std::chrono::milliseconds timeout) const {
@@ -190,8 +190,7 @@ bool GrpcClient::serverLive() {
 
 bool GrpcClient::serverReady() {
   return state_
-      ->call<inference::ServerReadyRequest, inference::ServerReadyResponse>(&Stub::ServerReady,
-                                                                            {})
+      ->call<inference::ServerReadyRequest, inference::ServerReadyResponse>(&Stub::ServerReady, {})
       .ready();
 }
 
@@ -214,9 +213,8 @@ bool GrpcClient::modelReady(std::string_view model, std::string_view version) {
 }
 
 ServerMetadata GrpcClient::serverMetadata() {
-  auto response =
-      state_->call<inference::ServerMetadataRequest, inference::ServerMetadataResponse>(
-          &Stub::ServerMetadata, {});
+  auto response = state_->call<inference::ServerMetadataRequest, inference::ServerMetadataResponse>(
+      &Stub::ServerMetadata, {});
   return {response.name(), response.version(),
           std::vector<std::string>(response.extensions().begin(), response.extensions().end())};
 }

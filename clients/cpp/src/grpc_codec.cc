@@ -67,17 +67,39 @@ void addAll(const Tensor& tensor, Field* field) {
 
 void typedContents(const Tensor& t, Contents& c) {
   switch (t.dataType()) {
-    case DataType::kBool: addAll<bool>(t, c.mutable_bool_contents()); break;
-    case DataType::kInt8: addAll<std::int8_t>(t, c.mutable_int_contents()); break;
-    case DataType::kInt16: addAll<std::int16_t>(t, c.mutable_int_contents()); break;
-    case DataType::kInt32: addAll<std::int32_t>(t, c.mutable_int_contents()); break;
-    case DataType::kInt64: addAll<std::int64_t>(t, c.mutable_int64_contents()); break;
-    case DataType::kUint8: addAll<std::uint8_t>(t, c.mutable_uint_contents()); break;
-    case DataType::kUint16: addAll<std::uint16_t>(t, c.mutable_uint_contents()); break;
-    case DataType::kUint32: addAll<std::uint32_t>(t, c.mutable_uint_contents()); break;
-    case DataType::kUint64: addAll<std::uint64_t>(t, c.mutable_uint64_contents()); break;
-    case DataType::kFp32: addAll<float>(t, c.mutable_fp32_contents()); break;
-    case DataType::kFp64: addAll<double>(t, c.mutable_fp64_contents()); break;
+    case DataType::kBool:
+      addAll<bool>(t, c.mutable_bool_contents());
+      break;
+    case DataType::kInt8:
+      addAll<std::int8_t>(t, c.mutable_int_contents());
+      break;
+    case DataType::kInt16:
+      addAll<std::int16_t>(t, c.mutable_int_contents());
+      break;
+    case DataType::kInt32:
+      addAll<std::int32_t>(t, c.mutable_int_contents());
+      break;
+    case DataType::kInt64:
+      addAll<std::int64_t>(t, c.mutable_int64_contents());
+      break;
+    case DataType::kUint8:
+      addAll<std::uint8_t>(t, c.mutable_uint_contents());
+      break;
+    case DataType::kUint16:
+      addAll<std::uint16_t>(t, c.mutable_uint_contents());
+      break;
+    case DataType::kUint32:
+      addAll<std::uint32_t>(t, c.mutable_uint_contents());
+      break;
+    case DataType::kUint64:
+      addAll<std::uint64_t>(t, c.mutable_uint64_contents());
+      break;
+    case DataType::kFp32:
+      addAll<float>(t, c.mutable_fp32_contents());
+      break;
+    case DataType::kFp64:
+      addAll<double>(t, c.mutable_fp64_contents());
+      break;
     case DataType::kBytes:
       for (const auto& e : t.elements()) {
         c.add_bytes_contents(e);
@@ -105,20 +127,32 @@ std::vector<std::byte> packed(const Field& field) {
 
 std::vector<std::byte> typedBytes(DataType type, const Contents& c, const std::string& name) {
   switch (type) {
-    case DataType::kBool: return packed<bool>(c.bool_contents());
-    case DataType::kInt8: return packed<std::int8_t>(c.int_contents());
-    case DataType::kInt16: return packed<std::int16_t>(c.int_contents());
-    case DataType::kInt32: return packed<std::int32_t>(c.int_contents());
-    case DataType::kInt64: return packed<std::int64_t>(c.int64_contents());
-    case DataType::kUint8: return packed<std::uint8_t>(c.uint_contents());
-    case DataType::kUint16: return packed<std::uint16_t>(c.uint_contents());
-    case DataType::kUint32: return packed<std::uint32_t>(c.uint_contents());
-    case DataType::kUint64: return packed<std::uint64_t>(c.uint64_contents());
-    case DataType::kFp32: return packed<float>(c.fp32_contents());
-    case DataType::kFp64: return packed<double>(c.fp64_contents());
+    case DataType::kBool:
+      return packed<bool>(c.bool_contents());
+    case DataType::kInt8:
+      return packed<std::int8_t>(c.int_contents());
+    case DataType::kInt16:
+      return packed<std::int16_t>(c.int_contents());
+    case DataType::kInt32:
+      return packed<std::int32_t>(c.int_contents());
+    case DataType::kInt64:
+      return packed<std::int64_t>(c.int64_contents());
+    case DataType::kUint8:
+      return packed<std::uint8_t>(c.uint_contents());
+    case DataType::kUint16:
+      return packed<std::uint16_t>(c.uint_contents());
+    case DataType::kUint32:
+      return packed<std::uint32_t>(c.uint_contents());
+    case DataType::kUint64:
+      return packed<std::uint64_t>(c.uint64_contents());
+    case DataType::kFp32:
+      return packed<float>(c.fp32_contents());
+    case DataType::kFp64:
+      return packed<double>(c.fp64_contents());
     case DataType::kFp16:
     case DataType::kBf16:
-    case DataType::kBytes: break;
+    case DataType::kBytes:
+      break;
   }
   malformed("output '" + name + "': " + std::string(dataTypeName(type)) +
             " came without raw contents");

@@ -164,6 +164,29 @@ TEST_F(GrpcClientLive, InferAsyncKeepsManyCallsInFlight) {
   EXPECT_EQ(unknown.status(), kNotFound);
 }
 
+TEST_F(GrpcClientLive, DestroyingTheClientSettlesEveryFuture) {
+  std::vector<Tensor> inputs = {Tensor::view<float>("input", {2, 4}, kRows)};
+  std::vector<std::future<InferResult>> answers;
+  {
+    GrpcClient client(server_->grpcTarget());
+    for (int i = 0; i < 32; ++i) {
+      answers.push_back(client.inferAsync("pump_state", inputs));
+    }
+  }  // cancels what is still in flight, joins the queue's thread
+  for (auto& answer : answers) {
+    ASSERT_EQ(answer.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    try {
+      EXPECT_EQ(answer.get().outputs.size(), 3u);
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ErrorCode::kGrpc);
+      EXPECT_EQ(error.status(), 1) << error.what();  // CANCELLED
+    }
+  }
+  GrpcClient moved_to(server_->grpcTarget());
+  moved_to = GrpcClient(server_->grpcTarget());
+  EXPECT_TRUE(moved_to.serverLive());
+}
+
 TEST_F(GrpcClientLive, ErrorsCarryTheGrpcStatusAndMessage) {
   std::vector<Tensor> inputs = {Tensor::view<float>("input", {1, 4}, std::span(kRows).first(4))};
   Error unknown = errorOf([&] { grpc_->infer("nope", inputs); });
@@ -179,8 +202,8 @@ TEST_F(GrpcClientLive, ErrorsCarryTheGrpcStatusAndMessage) {
   EXPECT_THAT(bad.message(), HasSubstr("input"));
 
   std::vector<std::uint16_t> half = {0, 0, 0, 0};
-  std::vector<Tensor> fp16 = {Tensor::fromBytes("input", DataType::kFp16, {1, 4},
-                                                std::as_bytes(std::span(half)))};
+  std::vector<Tensor> fp16 = {
+      Tensor::fromBytes("input", DataType::kFp16, {1, 4}, std::as_bytes(std::span(half)))};
   InferOptions typed;
   typed.binary = false;
   Error refused = errorOf([&] { grpc_->infer("pump_state", fp16, typed); });
@@ -190,8 +213,7 @@ TEST_F(GrpcClientLive, ErrorsCarryTheGrpcStatusAndMessage) {
   negative.timeout = std::chrono::milliseconds(-1);
   EXPECT_EQ(errorOf([&] { grpc_->infer("pump_state", inputs, negative); }).code(),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(errorOf([] { GrpcClient("http://127.0.0.1:1"); }).code(),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(errorOf([] { GrpcClient("http://127.0.0.1:1"); }).code(), ErrorCode::kInvalidArgument);
 }
 
 TEST_F(GrpcClientLive, ACallPastItsDeadlineIsATimeout) {
@@ -219,9 +241,9 @@ TEST_F(GrpcClientLive, NoServerIsUnavailable) {
 
 TEST_F(GrpcClientLive, TheGrpcQuickstartExampleInfers) {
   aimass::testing::TempDir dir("aimass-grpc-quickstart");
-  auto ran = aimass::testing::runProgram(AIMASS_GRPC_QUICKSTART_CPP, dir.path(),
-                                         {"--target", server_->grpcTarget(), "--model",
-                                          "pump_state"});
+  auto ran =
+      aimass::testing::runProgram(AIMASS_GRPC_QUICKSTART_CPP, dir.path(),
+                                  {"--target", server_->grpcTarget(), "--model", "pump_state"});
   ASSERT_EQ(ran.code, 0) << ran.err;
   EXPECT_THAT(ran.out, HasSubstr("pump_state version "));
   EXPECT_THAT(ran.out, HasSubstr(" (request grpc-quickstart):\n"));
@@ -270,8 +292,9 @@ TEST_F(GrpcClientAuth, KeysAndTokensAreAcceptedOrRefused) {
   EXPECT_EQ(GrpcClient(server_->grpcTarget(), options).infer("pump_state", inputs).outputs.size(),
             3u);
   options.api_key = "not-a-key";
-  EXPECT_EQ(errorOf([&] { GrpcClient(server_->grpcTarget(), options).modelMetadata("pump_state"); })
-                .status(),
+  EXPECT_EQ(errorOf([&] {
+              GrpcClient(server_->grpcTarget(), options).modelMetadata("pump_state");
+            }).status(),
             kUnauthenticated);
   options.api_key.clear();
   options.bearer_token = jwtFor("reader");
@@ -301,6 +324,12 @@ TEST_F(GrpcClientTls, ACaFileAndAClientCertificateWork) {
   EXPECT_TRUE(client.serverLive());
   std::vector<Tensor> inputs = {Tensor::view<float>("input", {2, 4}, kRows)};
   EXPECT_EQ(client.infer("pump_state", inputs).outputs.size(), 3u);
+  options.server_name = "localhost";  // the certificate names 127.0.0.1 and localhost
+  EXPECT_TRUE(GrpcClient(server_->grpcTarget(), options).serverLive());
+  options.server_name = "elsewhere.invalid";
+  options.timeout = std::chrono::milliseconds(5000);
+  EXPECT_EQ(errorOf([&] { GrpcClient(server_->grpcTarget(), options).serverLive(); }).status(),
+            kUnavailable);
 }
 
 TEST_F(GrpcClientTls, WithoutAClientCertificateOrInPlainTextItFails) {
