@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// Elements and shapes for the inference codecs (infer_codec.h, mlflow_codec.h): 16-bit floats
-// to and from float, exact conversion of a tensor to the datatype a model takes, shape checks.
+// Elements and shapes for the inference codecs of frontend.http (infer_codec.h, mlflow_codec.h)
+// and frontend.grpc (grpc_tensors.h): 16-bit floats to and from float, exact conversion of a
+// tensor to the datatype a model takes, shape checks.
 
 #include <cstdint>
 #include <string>
