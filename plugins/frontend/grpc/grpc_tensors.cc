@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "grpc_tensors.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "predict_options_builder.h"
+#include "tensor_elements.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -476,6 +478,20 @@ void fillTensorMetadata(
       tensor->add_shape(dim);
     }
   }
+}
+
+Status convertToDeclared(TensorMap& inputs, const std::vector<TensorSpec>& specs) {
+  for (auto& [name, tensor] : inputs) {
+    const auto spec = std::find_if(specs.begin(), specs.end(),
+                                   [&](const TensorSpec& s) { return s.name == name; });
+    if (spec == specs.end() || tensor.dtype() == spec->dtype || !isNumeric(tensor.dtype()) ||
+        !isNumeric(spec->dtype)) {
+      continue;
+    }
+    AIMASS_ASSIGN_OR_RETURN(Tensor converted, convertExactly(tensor, spec->dtype, name));
+    tensor = std::move(converted);
+  }
+  return okStatus();
 }
 
 }  // namespace aimass::plugins::frontend

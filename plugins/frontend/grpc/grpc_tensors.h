@@ -31,10 +31,20 @@ struct GrpcInferRequest {
 /// before each element) or each in the `contents` field of its datatype (int_contents for
 /// INT8/16/32, uint_contents for UINT8/16/32, within the datatype's range; FP16 and BF16 only
 /// raw). Parameters go through PredictOptionsBuilder (a bool as true/false, an int64 or uint64
-/// as its digits, a double as the shortest text that reads back the same, a string as is). kInvalidArgument naming the input (or parameter, or output) and what
-/// is wrong. Memory is bounded by the request's own size: no element count is allocated before
-/// the bytes or contents holding it are checked. Never throws except std::bad_alloc.
+/// as its digits, a double as the shortest text that reads back the same, a string as is).
+/// kInvalidArgument naming the input (or parameter, or output) and what is wrong. Memory is bounded
+/// by the request's own size: no element count is allocated before the bytes or contents holding it
+/// are checked. Never throws except std::bad_alloc.
 Expected<GrpcInferRequest> decodeGrpcInferRequest(const inference::ModelInferRequest& request);
+
+/// Each numeric input of `inputs` whose datatype differs from the one its spec in `specs`
+/// declares (also numeric), converted in place to the declared datatype when every element
+/// converts exactly (convertExactly, tensor_elements.h: INT32 3 into FP32 is 3.0; FP64 0.1 into
+/// FP32 is refused). Inputs without a spec, with the declared datatype, or with BOOL or BYTES
+/// on either side are left as they are for the model's own checks. kInvalidArgument naming the
+/// input, the first element that does not convert and both datatypes. Never throws except
+/// std::bad_alloc.
+Status convertToDeclared(TensorMap& inputs, const std::vector<TensorSpec>& specs);
 
 /// Fills `response`'s outputs from `outputs`: those of `selected` in its order, or every one in
 /// the model's order when `selected` is empty. Raw (raw_output_contents) when `raw`, or when an

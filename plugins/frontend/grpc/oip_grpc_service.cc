@@ -301,6 +301,13 @@ grpc::Status OipGrpcService::infer(const inference::ModelInferRequest& request,
                         "model '" + served.name + "': " + decoded.status().message());
   }
   const ModelSchema schema = served.model->schema();
+  // A numeric input in another numeric datatype than the model declares, converted when every
+  // element converts exactly (as frontend.http does; docs/grpc.md).
+  if (Status converted = convertToDeclared(decoded->inputs, schema.inputs); !converted.ok()) {
+    model.countFailure(InferFailure::kInvalid);
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "model '" + served.name + "': " + converted.message());
+  }
   auto spec_of = [&](const std::string& name) {
     return std::find_if(schema.outputs.begin(), schema.outputs.end(),
                         [&](const TensorSpec& s) { return s.name == name; });

@@ -278,6 +278,133 @@ TEST_F(GrpcFrontendTest, ParametersReachTheModel) {
   EXPECT_THAT(refused.status.error_message(), HasSubstr("parameter \"top_k\" must be a whole"));
 }
 
+/// A ModelInferRequest with one input `name` of `datatype` and `shape`, its `values` typed (in
+/// the contents field `typed` adds them to) or raw (their bytes, little-endian on this host).
+template <typename T, typename AddTyped>
+inference::ModelInferRequest requestOf(const std::string& model, const std::string& name,
+                                       const char* datatype, const std::vector<std::int64_t>& shape,
+                                       const std::vector<T>& values, bool raw, AddTyped typed) {
+  auto request = fp32Request(model, name, shape, {}, raw);
+  request.mutable_inputs(0)->set_datatype(datatype);
+  if (raw) {
+    *request.mutable_raw_input_contents(0) =
+        std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+  } else {
+    for (const T v : values) {
+      typed(*request.mutable_inputs(0)->mutable_contents(), v);
+    }
+  }
+  return request;
+}
+
+inference::ModelInferRequest int32Request(const std::vector<std::int32_t>& values, bool raw) {
+  return requestOf("scaled", "input", "INT32", {2, 2}, values, raw,
+                   [](auto& contents, std::int32_t v) { contents.add_int_contents(v); });
+}
+
+inference::ModelInferRequest fp64Request(const std::vector<double>& values, bool raw) {
+  return requestOf("scaled", "input", "FP64", {1, 2}, values, raw,
+                   [](auto& contents, double v) { contents.add_fp64_contents(v); });
+}
+
+TEST_F(GrpcFrontendTest, NumericInputsConvertToTheModelsDatatypeWhenExact) {
+  start();
+  for (const bool raw : {false, true}) {
+    SCOPED_TRACE(raw ? "raw" : "typed");
+    auto as_fp32 =
+        callModelInfer(*stub_, fp32Request("scaled", "input", {2, 2}, {1, 2, 3, 4}, raw));
+    ASSERT_TRUE(as_fp32.status.ok()) << as_fp32.status.error_message();
+    auto as_int32 = callModelInfer(*stub_, int32Request({1, 2, 3, 4}, raw));
+    ASSERT_TRUE(as_int32.status.ok()) << as_int32.status.error_message();
+    ASSERT_EQ(as_int32.response.outputs_size(), 2);
+    EXPECT_EQ(as_int32.response.outputs(0).datatype(), "FP32");
+    EXPECT_THAT(as_int32.response.outputs(0).shape(), ElementsAre(2, 2));
+    if (raw) {
+      EXPECT_THAT(rawValues<float>(as_int32.response, 0), ElementsAre(2, 4, 6, 8));
+      EXPECT_EQ(as_int32.response.raw_output_contents(0), as_fp32.response.raw_output_contents(0));
+    } else {
+      EXPECT_THAT(as_int32.response.outputs(0).contents().fp32_contents(), ElementsAre(2, 4, 6, 8));
+      EXPECT_EQ(as_int32.response.outputs(0).SerializeAsString(),
+                as_fp32.response.outputs(0).SerializeAsString());
+    }
+    // FP64 values that FP32 holds exactly convert too.
+    auto exact = callModelInfer(*stub_, fp64Request({1.5, -2}, raw));
+    ASSERT_TRUE(exact.status.ok()) << exact.status.error_message();
+    if (raw) {
+      EXPECT_THAT(rawValues<float>(exact.response, 0), ElementsAre(3, -4));
+    } else {
+      EXPECT_THAT(exact.response.outputs(0).contents().fp32_contents(), ElementsAre(3, -4));
+    }
+  }
+  // Into an INT8 input (echo's "small", which comes back as it arrived): INT64 5 is 5.
+  auto echo = typedEchoRequest();
+  auto* small = echo.mutable_inputs(2);
+  small->set_datatype("INT64");
+  small->mutable_contents()->clear_int_contents();
+  small->mutable_contents()->add_int64_contents(5);
+  small->mutable_contents()->add_int64_contents(-7);
+  auto converted = callModelInfer(*stub_, echo);
+  ASSERT_TRUE(converted.status.ok()) << converted.status.error_message();
+  bool seen = false;
+  for (const auto& output : converted.response.outputs()) {
+    if (output.name() == "small") {
+      seen = true;
+      EXPECT_EQ(output.datatype(), "INT8");
+      EXPECT_THAT(output.contents().int_contents(), ElementsAre(5, -7));
+    }
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(GrpcFrontendTest, InexactConversionsAreInvalidArgumentsNamingTheElement) {
+  start();
+  for (const bool raw : {false, true}) {
+    SCOPED_TRACE(raw ? "raw" : "typed");
+    auto reply = callModelInfer(*stub_, fp64Request({1, 0.1}, raw));
+    EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(reply.status.error_message(),
+              "model 'scaled': input 'input': element 1 (0.1) of datatype FP64 does not convert "
+              "exactly to the model's FP32");
+    // An integer beyond FP32's 24-bit significand changes too.
+    auto wide = callModelInfer(*stub_, int32Request({1, 2, 3, 16777217}, raw));
+    EXPECT_EQ(wide.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(wide.status.error_message(),
+                HasSubstr("input 'input': element 3 (16777217) of datatype INT32 does not "
+                          "convert exactly to the model's FP32"));
+  }
+  auto echo = typedEchoRequest();
+  auto* small = echo.mutable_inputs(2);
+  small->set_datatype("INT32");
+  small->mutable_contents()->set_int_contents(1, 300);
+  auto out_of_range = callModelInfer(*stub_, echo);
+  EXPECT_EQ(out_of_range.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(out_of_range.status.error_message(),
+              HasSubstr("input 'small': element 1 (300) of datatype INT32 does not convert "
+                        "exactly to the model's INT8"));
+  // BOOL and BYTES convert to nothing else, and nothing converts to them.
+  auto text =
+      requestOf("scaled", "input", "BYTES", {1, 2}, std::vector<char>{}, false, [](auto&, char) {});
+  text.mutable_inputs(0)->mutable_contents()->add_bytes_contents("1");
+  text.mutable_inputs(0)->mutable_contents()->add_bytes_contents("2");
+  auto bytes = callModelInfer(*stub_, text);
+  EXPECT_EQ(bytes.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bytes.status.error_message(),
+              HasSubstr("input 'input' of model 'scaled' must be FP32 [-1, 2], got BYTES [1, 2]"));
+  auto flag = typedEchoRequest();
+  flag.mutable_inputs(1)->set_datatype("INT32");
+  flag.mutable_inputs(1)->mutable_contents()->clear_bool_contents();
+  flag.mutable_inputs(1)->mutable_contents()->add_int_contents(1);
+  flag.mutable_inputs(1)->mutable_contents()->add_int_contents(0);
+  auto to_bool = callModelInfer(*stub_, flag);
+  EXPECT_EQ(to_bool.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(to_bool.status.error_message(),
+              HasSubstr("input 'flag' of model 'echo' must be BOOL [-1], got INT32 [2]"));
+  // The five refusals of "scaled" are counted as failures, and none reached the model.
+  const ModelStatistics stats = statistics("scaled");
+  EXPECT_EQ(stats.fail.count, 5u);
+  EXPECT_EQ(stats.inference_count, 0u);
+}
+
 /// The status code and message of ModelInfer on `request`.
 struct Refusal {
   grpc::StatusCode code;
