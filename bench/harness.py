@@ -457,9 +457,10 @@ def prefixed(prefix, figures):
     return {f"{prefix}_{key}": value for key, value in figures.items()}
 
 
-def start_aimass(args, config_name, folder, run_index, extra_env=None):
-    """`aimass run bench/configs/CONFIG_NAME` on a free port; returns (process, base URL) once
-    it serves. The caller stops the process, also when this raises."""
+def start_aimass(args, config_name, folder, run_index, extra_env=None, line=SERVING_LINE):
+    """`aimass run bench/configs/CONFIG_NAME` on a free port; returns (process, the first group
+    of `line`: the base URL by default) once it serves. The caller stops the process, also when
+    this raises."""
     config = os.path.join(BENCH, "configs", config_name)
     log_path = os.path.join(folder, f"aimass_{run_index}.log")
     env = aimass_env(args.threads, run_index + 1)
@@ -469,7 +470,7 @@ def start_aimass(args, config_name, folder, run_index, extra_env=None):
         process = subprocess.Popen([args.aimass, "run", config], env=env, cwd=ROOT,
                                    stdout=log, stderr=subprocess.STDOUT)
     try:
-        return process, wait_for_line(process, log_path, SERVING_LINE,
+        return process, wait_for_line(process, log_path, line,
                                       f"aimass run {config_name}").group(1)
     except BaseException:
         stop(process, f"aimass run {config_name}")
@@ -489,6 +490,52 @@ def w6_aimass(args, folder, run_index):
         return figures
     finally:
         stop(process, "aimass run w6_serve.yaml")
+
+
+# W6 over gRPC: frontend.grpc alone (bench/configs/w6_serve_grpc.yaml) driven by bench/grpc_load,
+# the C++ client's asynchronous infer with 64 calls in flight for W6_SECONDS, the W6 request as
+# raw tensor contents. Reported beside the HTTP figures as grpc_req_per_s, grpc_p50_ms and
+# grpc_p99_ms; any error fails the workload, as for HTTP.
+GRPC_SERVING_LINE = re.compile(r"serving grpc://([0-9.]+:[0-9]+)")
+
+
+def w6_grpc(args, folder, run_index):
+    load = os.path.join(args.build, "bench", "grpc_load")
+    if not os.access(load, os.X_OK):
+        raise BenchError(f"{load} is missing: it is built when CMake finds gRPC")
+    process, target = start_aimass(args, "w6_serve_grpc.yaml", folder, run_index,
+                                   line=GRPC_SERVING_LINE)
+    try:
+        out, _, _ = run([load, "--target", target, "--seconds", os.environ.get("W6_SECONDS", "10"),
+                         "--in-flight", "64"], dict(os.environ), "bench/grpc_load")
+        figures = json.loads(last_json_line(out, "bench/grpc_load"))
+        if figures["errors"]:
+            raise BenchError(f"bench/grpc_load: {figures['errors']} calls failed")
+        return prefixed("grpc", {k: figures[k] for k in ("req_per_s", "p50_ms", "p99_ms")})
+    finally:
+        stop(process, "aimass run w6_serve_grpc.yaml")
+
+
+# W6's per-request client overhead: each client (clients/*) encodes the W6 request and decodes
+# a fixed binary answer with no network (bench/clients/), averaged over 20,000 of each after a
+# warm-up; reported as client_<c|cpp|python|typescript>_<encode|decode>_us.
+def w6_client_overheads(args):
+    typescript = os.path.join(ROOT, "clients", "typescript")
+    run(["npm", "--prefix", typescript, "run", "--silent", "build"], dict(os.environ),
+        "building the TypeScript client")
+    commands = {
+        "c": [os.path.join(args.build, "bench", "c_overhead")],
+        "cpp": [os.path.join(args.build, "bench", "cpp_overhead")],
+        "python": [PYTHON, os.path.join(BENCH, "clients", "python_overhead.py")],
+        "typescript": ["node", os.path.join(BENCH, "clients", "ts_overhead.mjs")],
+    }
+    figures = {}
+    for client, command in commands.items():
+        out, _, _ = run(command, dict(os.environ), f"the {client} client's overhead")
+        line = json.loads(last_json_line(out, f"the {client} client's overhead"))
+        figures[f"client_{client}_encode_us"] = line["encode_us"]
+        figures[f"client_{client}_decode_us"] = line["decode_us"]
+    return figures
 
 
 def start_nginx(args, folder, auth=""):
@@ -559,7 +606,10 @@ def workload_w6(args):
     mine, nginx, python = [], [], []
     with tempfile.TemporaryDirectory(prefix="aimass-w6-") as folder:
         for run_index in range(args.runs):
-            mine.append(w6_aimass(args, folder, run_index))
+            figures = w6_aimass(args, folder, run_index)
+            figures.update(w6_grpc(args, folder, run_index))
+            figures.update(w6_client_overheads(args))
+            mine.append(figures)
             forms = w6_bodies(folder, "input")
             nginx.append(w6_nginx(args, folder, forms[0][1]))
             python.append(w6_python(args, folder, forms, run_index))
