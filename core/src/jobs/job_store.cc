@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "jobs/job_store.h"
+
+#include <array>
+#include <map>
+#include <utility>
+
+#include "record_text.h"
+
+namespace aimass::core::jobs {
+namespace {
+
+constexpr std::string_view kHeader = "aimass-job 1";
+constexpr std::string_view kRecordPrefix = "jobs/records/";
+const std::string kCounterKey = "jobs/next_id";
+
+constexpr std::array<std::pair<JobState, std::string_view>, 5> kStateNames{{
+    {JobState::kQueued, "queued"},
+    {JobState::kRunning, "running"},
+    {JobState::kSucceeded, "succeeded"},
+    {JobState::kFailed, "failed"},
+    {JobState::kCancelled, "cancelled"},
+}};
+
+std::string recordKey(std::int64_t id) {
+  return std::string(kRecordPrefix) + record::versionSegment(id);
+}
+
+void addLine(std::string& out, std::string_view name, std::initializer_list<std::string> fields) {
+  out += name;
+  for (const std::string& field : fields) {
+    out += ' ';
+    out += record::escape(field);
+  }
+  out += '\n';
+}
+
+// Reads the fields of a parsed record by name, each once, into typed values.
+class FieldReader {
+ public:
+  explicit FieldReader(const std::vector<std::vector<std::string>>& lines) {
+    for (const auto& line : lines) {
+      if (!line.empty()) fields_[line[0]] = std::vector<std::string>(line.begin() + 1, line.end());
+    }
+  }
+  Status error() const { return error_; }
+
+  std::vector<std::string> list(const std::string& name) {
+    auto it = fields_.find(name);
+    if (it == fields_.end()) {
+      fail("no field '" + name + "'");
+      return {};
+    }
+    return it->second;
+  }
+  std::string text(const std::string& name) {
+    std::vector<std::string> values = list(name);
+    if (values.size() > 1) fail("field '" + name + "' has " + std::to_string(values.size()) +
+                                " values");
+    return values.empty() ? std::string() : values[0];
+  }
+  std::int64_t number(const std::string& name) {
+    std::vector<std::string> values = list(name);
+    if (values.size() != 1) {
+      fail("field '" + name + "' needs one number");
+      return 0;
+    }
+    return parse(name, values[0]);
+  }
+  std::int64_t parse(const std::string& name, const std::string& value) {
+    const std::optional<std::int64_t> parsed = record::parseInt(value);
+    if (!parsed) fail("field '" + name + "' holds '" + value + "', not a number");
+    return parsed.value_or(0);
+  }
+
+ private:
+  void fail(std::string message) {
+    if (error_.ok()) error_ = dataLoss(std::move(message));
+  }
+  std::map<std::string, std::vector<std::string>> fields_;
+  Status error_;
+};
+
+}  // namespace
+
+std::string_view jobStateName(JobState state) {
+  for (const auto& [value, name] : kStateNames) {
+    if (value == state) return name;
+  }
+  return "unknown";
+}
+
+std::optional<JobState> parseJobState(std::string_view text) {
+  for (const auto& [value, name] : kStateNames) {
+    if (name == text) return value;
+  }
+  return std::nullopt;
+}
+
+bool isFinal(JobState state) {
+  return state == JobState::kSucceeded || state == JobState::kFailed ||
+         state == JobState::kCancelled;
+}
+
+JobRequest JobRecord::request() const {
+  JobRequest request;
+  request.id = id;
+  request.queue = queue;
+  request.owner = owner;
+  request.priority = priority;
+  request.resources = resources;
+  request.preemptible = preemptible;
+  return request;
+}
+
+std::string formatJobRecord(const JobRecord& r) {
+  std::string out(kHeader);
+  out += '\n';
+  auto num = [](std::int64_t v) { return std::to_string(v); };
+  addLine(out, "id", {num(r.id)});
+  addLine(out, "queue", {r.queue});
+  addLine(out, "owner", {r.owner});
+  addLine(out, "priority", {num(r.priority)});
+  addLine(out, "resources",
+          {num(r.resources.threads), num(r.resources.memory_bytes), num(r.resources.gpus)});
+  addLine(out, "preemptible", {r.preemptible ? "1" : "0"});
+  addLine(out, "config_name", {r.config_name});
+  addLine(out, "config", {r.config});
+  addLine(out, "base_dir", {r.base_dir});
+  addLine(out, "state", {std::string(jobStateName(r.state))});
+  addLine(out, "attempts", {num(r.attempts)});
+  addLine(out, "times", {num(r.submitted_ms), num(r.started_ms), num(r.finished_ms)});
+  addLine(out, "reason", {r.reason});
+  addLine(out, "cancel_requested", {r.cancel_requested ? "1" : "0"});
+  addLine(out, "worker_pid", {num(r.worker_pid)});
+  out += "runs";
+  for (std::int64_t run : r.runs) out += ' ' + num(run);
+  out += '\n';
+  return out;
+}
+
+Expected<JobRecord> parseJobRecord(std::string_view text) {
+  auto lines = record::parseRecord(text, kHeader);
+  if (!lines.ok()) return lines.status();
+  FieldReader read(*lines);
+  JobRecord r;
+  r.id = read.number("id");
+  r.queue = read.text("queue");
+  r.owner = read.text("owner");
+  r.priority = read.number("priority");
+  const std::vector<std::string> resources = read.list("resources");
+  if (resources.size() == 3) {
+    r.resources = {read.parse("resources", resources[0]), read.parse("resources", resources[1]),
+                   read.parse("resources", resources[2])};
+  } else if (read.error().ok()) {
+    return dataLoss("field 'resources' needs 3 numbers (threads, memory, gpus)");
+  }
+  r.preemptible = read.number("preemptible") != 0;
+  r.config_name = read.text("config_name");
+  r.config = read.text("config");
+  r.base_dir = read.text("base_dir");
+  const std::string state = read.text("state");
+  r.attempts = read.number("attempts");
+  const std::vector<std::string> times = read.list("times");
+  if (times.size() == 3) {
+    r.submitted_ms = read.parse("times", times[0]);
+    r.started_ms = read.parse("times", times[1]);
+    r.finished_ms = read.parse("times", times[2]);
+  } else if (read.error().ok()) {
+    return dataLoss("field 'times' needs 3 numbers (submitted, started, finished)");
+  }
+  r.reason = read.text("reason");
+  r.cancel_requested = read.number("cancel_requested") != 0;
+  r.worker_pid = read.number("worker_pid");
+  for (const std::string& run : read.list("runs")) r.runs.push_back(read.parse("runs", run));
+  if (!read.error().ok()) return read.error();
+  const std::optional<JobState> parsed_state = parseJobState(state);
+  if (!parsed_state) return dataLoss("field 'state' holds '" + state + "', not a job state");
+  r.state = *parsed_state;
+  return r;
+}
+
+JobStore::JobStore(std::shared_ptr<Storage> storage) : storage_(std::move(storage)) {}
+
+Expected<JobRecord> JobStore::submit(JobRecord record) {
+  auto id = record::takeNextNumber(*storage_, kCounterKey);
+  if (!id.ok()) return id.status();
+  record.id = *id;
+  record.state = JobState::kQueued;
+  record.submitted_ms = record::nowUnixMs();
+  auto set = storage_->compareAndSet(recordKey(record.id), std::nullopt, formatJobRecord(record));
+  if (!set.ok()) return set.status();
+  if (!*set) return internalError("job " + std::to_string(record.id) + " was stored twice");
+  return record;
+}
+
+Expected<JobRecord> JobStore::get(std::int64_t id) const {
+  const std::string key = recordKey(id);
+  auto text = storage_->get(key);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) {
+      return notFound("no job " + std::to_string(id));
+    }
+    return text.status();
+  }
+  auto parsed = parseJobRecord(*text);
+  if (!parsed.ok()) return parsed.status().withContext("job record '" + key + "'");
+  return parsed;
+}
+
+Expected<std::vector<JobRecord>> JobStore::list() const {
+  auto keys = storage_->list(kRecordPrefix);
+  if (!keys.ok()) return keys.status();
+  std::vector<JobRecord> records;
+  for (const std::string& key : *keys) {
+    auto text = storage_->get(key);
+    if (!text.ok()) {
+      if (text.status().code() == StatusCode::kNotFound) continue;  // removed meanwhile
+      return text.status();
+    }
+    auto parsed = parseJobRecord(*text);
+    if (!parsed.ok()) return parsed.status().withContext("job record '" + key + "'");
+    records.push_back(std::move(*parsed));
+  }
+  return records;
+}
+
+Expected<JobRecord> JobStore::update(std::int64_t id,
+                                     const std::function<Status(JobRecord&)>& change) {
+  const std::string key = recordKey(id);
+  for (;;) {
+    auto text = storage_->get(key);
+    if (!text.ok()) {
+      if (text.status().code() == StatusCode::kNotFound) {
+        return notFound("no job " + std::to_string(id));
+      }
+      return text.status();
+    }
+    auto record = parseJobRecord(*text);
+    if (!record.ok()) return record.status().withContext("job record '" + key + "'");
+    if (Status status = change(*record); !status.ok()) return status;
+    record->id = id;
+    auto set = storage_->compareAndSet(key, std::string_view(*text), formatJobRecord(*record));
+    if (!set.ok()) return set.status();
+    if (*set) return record;
+  }
+}
+
+Expected<std::vector<JobRecord>> JobStore::requeueInterrupted() {
+  auto records = list();
+  if (!records.ok()) return records.status();
+  std::vector<JobRecord> requeued;
+  for (const JobRecord& stored : *records) {
+    if (stored.state != JobState::kRunning) continue;
+    auto changed = update(stored.id, [](JobRecord& r) {
+      if (r.state != JobState::kRunning) return aborted("no longer running");
+      r.state = r.cancel_requested ? JobState::kCancelled : JobState::kQueued;
+      r.reason = r.cancel_requested ? "cancelled (the service stopped while it ran)"
+                                    : "interrupted: the service stopped while it ran";
+      if (r.cancel_requested) r.finished_ms = record::nowUnixMs();
+      r.worker_pid = 0;
+      return okStatus();
+    });
+    if (!changed.ok()) {
+      if (changed.status().code() == StatusCode::kAborted) continue;
+      return changed.status();
+    }
+    if (changed->state == JobState::kQueued) requeued.push_back(std::move(*changed));
+  }
+  return requeued;
+}
+
+}  // namespace aimass::core::jobs
