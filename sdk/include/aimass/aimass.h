@@ -9,6 +9,7 @@
 #include "aimass/host.h"
 #include "aimass/http.h"
 #include "aimass/job.h"
+#include "aimass/job_service.h"
 #include "aimass/model.h"
 #include "aimass/node.h"
 #include "aimass/optimizer.h"

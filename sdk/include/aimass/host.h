@@ -13,6 +13,7 @@
 namespace aimass {
 
 class DatasetRegistryService;
+class JobService;
 class ModelRegistryService;
 class ModelServing;
 class TrackingService;
@@ -56,6 +57,9 @@ class Host {
   /// The experiment tracking of the same storage as registry(); null when that is null.
   /// Added in ABI 3.3.
   virtual TrackingService* tracking() { return nullptr; }
+  /// The job service (aimass/job_service.h) of the graph's `service.jobs` node; null when the
+  /// graph has none. Valid until the last frontend has stopped. Added in ABI 8.0.
+  virtual JobService* jobs() { return nullptr; }
 
  protected:
   ~Host() = default;

@@ -12,6 +12,27 @@
 
 namespace aimass {
 
+/// Who may call a route when a frontend enforces authentication. Each role may do what the
+/// roles before it may: kPublic needs no credentials (health, readiness); kReader may infer and
+/// read metadata, statistics and the registry; kOperator may also load and unload models and
+/// change the registry; kAdmin may do everything.
+enum class Role : unsigned char { kPublic, kReader, kOperator, kAdmin };
+
+/// "public", "reader", "operator" or "admin".
+inline std::string_view roleName(Role role) noexcept {
+  switch (role) {
+    case Role::kPublic:
+      return "public";
+    case Role::kReader:
+      return "reader";
+    case Role::kOperator:
+      return "operator";
+    case Role::kAdmin:
+      return "admin";
+  }
+  return "admin";
+}
+
 /// A request as a frontend hands it to a contributed route, independent of the HTTP library.
 struct HttpRequest {
   std::string method;                              ///< "GET", "POST", ...
@@ -21,6 +42,10 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;      ///< header names in lower case
   std::string body;                                ///< the whole body (already size-limited)
   std::string principal;                           ///< authenticated caller, empty if none
+  /// The caller's role: what its credentials hold; kAdmin when the frontend authenticates no
+  /// one (every caller may then do everything). The route's own role was checked already; a
+  /// handler reads this for finer rules (an operator cancels only its own jobs). ABI 8.0.
+  Role role = Role::kPublic;
 };
 
 /// The answer a route writes. Errors should use jsonError() so every error body has the same
@@ -66,26 +91,6 @@ inline int httpStatusFor(const Status& status) noexcept {
 /// into a 500 as a last resort.
 using RouteHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 
-/// Who may call a route when a frontend enforces authentication. Each role may do what the
-/// roles before it may: kPublic needs no credentials (health, readiness); kReader may infer and
-/// read metadata, statistics and the registry; kOperator may also load and unload models and
-/// change the registry; kAdmin may do everything.
-enum class Role : unsigned char { kPublic, kReader, kOperator, kAdmin };
-
-/// "public", "reader", "operator" or "admin".
-inline std::string_view roleName(Role role) noexcept {
-  switch (role) {
-    case Role::kPublic:
-      return "public";
-    case Role::kReader:
-      return "reader";
-    case Role::kOperator:
-      return "operator";
-    case Role::kAdmin:
-      return "admin";
-  }
-  return "admin";
-}
 
 /// An endpoint contributed by a node (e.g. a recommender's top-k) for frontends to serve.
 struct Route {

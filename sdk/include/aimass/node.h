@@ -19,15 +19,16 @@ enum class NodeKind {
   kCallback,    ///< aimass::TrainingCallback: hooks into job.train's loop (see training.h).
   kServing,     ///< the host's `serving.runtime` settings: batching, version policies, repository.
   kTransform,   ///< aimass::Transform: preprocessing fitted on training rows, saved with a model.
+  kService,     ///< the host's `service.jobs`: queued jobs run in worker processes (ABI 8.0).
 };
 
 inline constexpr NodeKind kAllNodeKinds[] = {
     NodeKind::kStorage,  NodeKind::kDataset,    NodeKind::kModel, NodeKind::kOptimizer,
     NodeKind::kFrontend, NodeKind::kCollective, NodeKind::kJob,   NodeKind::kCallback,
-    NodeKind::kServing,  NodeKind::kTransform};
+    NodeKind::kServing,  NodeKind::kTransform,  NodeKind::kService};
 
 /// "storage", "dataset", "model", "optimizer", "frontend", "collective", "job", "callback",
-/// "serving", "transform".
+/// "serving", "transform", "service".
 constexpr std::string_view nodeKindName(NodeKind kind) noexcept {
   switch (kind) {
     case NodeKind::kStorage:
@@ -50,6 +51,8 @@ constexpr std::string_view nodeKindName(NodeKind kind) noexcept {
       return "serving";
     case NodeKind::kTransform:
       return "transform";
+    case NodeKind::kService:
+      return "service";
   }
   return "unknown";
 }

@@ -43,6 +43,7 @@ inline CheckResults runConformance(Node& node, Host& host) {
     case NodeKind::kJob:
     case NodeKind::kCallback:
     case NodeKind::kServing:
+    case NodeKind::kService:
       break;
   }
   return {{"no conformance suite for kind " + std::string(nodeKindName(node.kind())), true, ""}};

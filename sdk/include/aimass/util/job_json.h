@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// A utility header, not part of the plugin ABI: inline code that host and plugins compile in
+// themselves; nothing of it crosses the plugin boundary.
+//
+// The JSON text of the job service's results (aimass/job_service.h): what `aimass jobs
+// list|show|submit --json` print and what frontend.http answers under /api/v1/jobs and
+// /api/v1/queues, written by one piece of code so the two stay byte-identical. Each function
+// returns a whole document ending with a newline. Thread-safe (no shared state).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "aimass/job_service.h"
+#include "aimass/util/json_writer.h"
+
+namespace aimass {
+
+inline void writeJobResourcesJson(JsonWriter& json, const JobResources& r) {
+  json.beginObject();
+  json.key("threads").value(r.threads);
+  json.key("memory_bytes").value(r.memory_bytes);
+  json.key("gpus").value(r.gpus);
+  json.endObject();
+}
+
+/// One job as an object.
+inline void writeJobJson(JsonWriter& json, const JobInfo& job) {
+  auto timeOrNull = [&json](std::int64_t unix_ms) {
+    if (unix_ms > 0) {
+      json.value(unix_ms);
+    } else {
+      json.null();
+    }
+  };
+  json.beginObject();
+  json.key("id").value(job.id);
+  json.key("state").value(job.state);
+  json.key("queue").value(job.queue);
+  json.key("owner").value(job.owner);
+  json.key("priority").value(job.priority);
+  json.key("resources");
+  writeJobResourcesJson(json, job.resources);
+  json.key("preemptible").value(job.preemptible);
+  json.key("config_name").value(job.config_name);
+  json.key("reason").value(job.reason);
+  json.key("attempts").value(job.attempts);
+  json.key("submitted_unix_ms");
+  timeOrNull(job.submitted_unix_ms);
+  json.key("started_unix_ms");
+  timeOrNull(job.started_unix_ms);
+  json.key("finished_unix_ms");
+  timeOrNull(job.finished_unix_ms);
+  json.key("cancel_requested").value(job.cancel_requested);
+  json.key("worker_pid").value(job.worker_pid);
+  json.key("runs").beginArray();
+  for (std::int64_t run : job.runs) json.value(run);
+  json.endArray();
+  json.endObject();
+}
+
+inline std::string jobJson(const JobInfo& job) {
+  JsonWriter json;
+  writeJobJson(json, job);
+  return json.str();
+}
+
+/// {"jobs": [...]}
+inline std::string jobListJson(const std::vector<JobInfo>& jobs) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("jobs").beginArray();
+  for (const JobInfo& job : jobs) writeJobJson(json, job);
+  json.endArray();
+  json.endObject();
+  return json.str();
+}
+
+/// {"queues": [...]}: each queue's quota and what it uses now.
+inline std::string jobQueueListJson(const std::vector<JobQueueInfo>& queues) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("queues").beginArray();
+  for (const JobQueueInfo& q : queues) {
+    json.beginObject();
+    json.key("name").value(q.name);
+    json.key("cohort").value(q.cohort);
+    json.key("ordering").value(q.ordering);
+    json.key("nominal");
+    writeJobResourcesJson(json, q.nominal);
+    json.key("borrowing_limit");
+    if (q.borrowing_limit) {
+      writeJobResourcesJson(json, *q.borrowing_limit);
+    } else {
+      json.null();
+    }
+    json.key("max_running").value(q.max_running);
+    json.key("used");
+    writeJobResourcesJson(json, q.used);
+    json.key("waiting").value(q.waiting);
+    json.key("running").value(q.running);
+    json.endObject();
+  }
+  json.endArray();
+  json.endObject();
+  return json.str();
+}
+
+}  // namespace aimass
