@@ -5,6 +5,7 @@
 #include "aimass/core/type_registry.h"
 #include "ensemble/ensemble_model.h"
 #include "evaluate_job.h"
+#include "jobs/jobs_node.h"
 #include "local_collective.h"
 #include "pipeline/pipeline_node.h"
 #include "serving_node.h"
@@ -20,7 +21,7 @@ void registerBuiltinTypes(TypeRegistry& registry) {
   info->summary = "Node types that live in the aimass host itself";
   for (NodeType type : {trainJobNodeType(), evaluateJobNodeType(), localCollectiveNodeType(),
                         servingNodeType(), tuneJobNodeType(), pipelineModelNodeType(registry),
-                        ensembleModelNodeType(registry)}) {
+                        ensembleModelNodeType(registry), jobs::jobsServiceNodeType(registry)}) {
     std::string name = type.type;
     Status status = registry.add(std::move(type), info, nullptr);
     if (!status.ok()) {

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -36,6 +37,9 @@
 #include "aimass/job.h"
 #include "datasets_cli.h"
 #include "evaluate_job.h"
+#include "jobs/jobs_cli.h"
+#include "jobs/jobs_node.h"
+#include "jobs/worker_process.h"
 #include "models_cli.h"
 #include "plugin_commands.h"
 #include "runs_cli.h"
@@ -119,6 +123,9 @@ constexpr CommandHelp kCommands[] = {
      "List and show registered dataset versions (by content hash).", kDatasetsHelp},
     {"runs", "runs ACTION ... --config CONFIG | --storage URI",
      "List tracked training runs (filtered, sorted by a metric) or show one.", kRunsHelp},
+    {"jobs", "jobs ACTION ... --config CONFIG",
+     "Submit graphs to a job service, list, show, follow or cancel its jobs.",
+     jobs::kJobsHelp},
     {"tune", "tune ACTION ... --config CONFIG | --storage URI",
      "List job.tune's studies or show one: leaderboard and parameter importances.", kTuneHelp},
     {"plugins list", "plugins list [--json]", "List node types and refused libraries.",
@@ -373,6 +380,9 @@ class Cli {
     }
     if (words[0] == "tune") {
       return tune(argc, argv);
+    }
+    if (words[0] == "jobs") {
+      return jobsCommand(argc, argv);
     }
     if (!isBuiltinCommandWord(words[0])) {
       return pluginCommand(argc, argv, words);
@@ -856,6 +866,97 @@ class Cli {
       return kExitBadInput;
     }
     return runTrialWorker(*options, *graph, log_level_);
+  }
+
+  // `aimass jobs ...` (jobs/jobs_cli.h): the store and settings of the service.jobs node of
+  // --config; `jobs worker` (internal) runs one job for the service.
+  int jobsCommand(int argc, char** argv) {
+    std::vector<std::string> words = wordsAfter(argc, argv, "jobs");
+    if (!words.empty() && words.front() == "worker") {
+      return jobWorker({words.begin() + 1, words.end()});
+    }
+    auto command = jobs::parseJobsCommand(words);
+    if (!command.ok()) {
+      throw UsageError(command.status().message());
+    }
+    std::unique_ptr<PluginSet> plugins;
+    std::optional<ConfigDocument> document;
+    auto graph = loadGraph(command->config, plugins, document);
+    if (!graph) {
+      return kExitBadInput;
+    }
+    const GraphNode* service = nullptr;
+    for (const GraphNode& node : graph->nodes()) {
+      if (node.type->type.kind == NodeKind::kService) service = &node;
+    }
+    if (service == nullptr) {
+      std::cerr << "aimass: " << command->config << " has no service.jobs node\n";
+      return kExitBadInput;
+    }
+    NodeConfig settings(service->decl.name, service->type->type.type, nullptr);
+    for (const auto& [name, value] : service->values) settings.setValue(name, value);
+    auto options = jobs::readJobServiceOptions(settings, service->decl.name);
+    if (!options.ok()) {
+      std::cerr << "aimass: " << options.status().message() << "\n";
+      return kExitBadInput;
+    }
+    std::string storage_node;
+    for (const auto& [param, targets] : service->refs) {
+      if (param == "storage" && !targets.empty()) storage_node = targets.front();
+    }
+    HostServices host(document->base_dir, 1);
+    host.setLogLevel(log_level_);
+    auto storage = openGraphStorage(*graph, host, storage_node);
+    if (!storage.ok()) {
+      std::cerr << "aimass: " << storage.status().message() << "\n";
+      return kExitFailure;
+    }
+    jobs::JobStore store(*storage);
+    jobs::JobsContext context{&store, storage->get(), &*options,
+                              jobs::graphCheckFor(plugins->registry)};
+    return jobs::runJobsCommand(*command, context, std::cout, std::cerr);
+  }
+
+  // `aimass jobs worker`: started by the job service for one job. Limits itself, then runs the
+  // graph as `aimass run` does, its relative paths resolving in the working folder.
+  int jobWorker(const std::vector<std::string>& words) {
+    auto options = jobs::parseWorkerOptions(words);
+    if (!options.ok()) {
+      throw UsageError(options.status().message());
+    }
+    if (Status prepared = jobs::prepareWorker(options->parent, options->memory_bytes);
+        !prepared.ok()) {
+      std::cerr << "aimass jobs worker: " << prepared.message() << "\n";
+      return kExitFailure;
+    }
+    std::ifstream in(options->file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::cerr << "aimass jobs worker: cannot read " << options->file << "\n";
+      return kExitFailure;
+    }
+    const char* name = std::getenv("AIMASS_JOB_CONFIG_NAME");
+    const std::string config_name = name != nullptr && *name != '\0' ? name : options->file;
+    BlockedSignals blocked;
+    Diagnostics diagnostics;
+    auto document = loadConfigFromString(text.str(), config_name, fs::current_path(), diagnostics);
+    if (!document || !diagnostics.empty()) {
+      printDiagnostics(diagnostics, config_name);
+      return kExitBadInput;
+    }
+    auto plugins = loadPlugins(document->plugin_paths, true);
+    auto graph = Graph::validate(*document, plugins->registry, diagnostics);
+    if (!graph || !diagnostics.empty()) {
+      printDiagnostics(diagnostics, config_name);
+      return kExitBadInput;
+    }
+    HostServices host(document->base_dir, options->threads);
+    host.setLogLevel(log_level_);
+    SignalWatcher watcher(host);
+    const int code = runInstantiated(*graph, host, watcher);
+    graph.reset();
+    return code;
   }
 
   int runs(int argc, char** argv) {

@@ -243,23 +243,36 @@ void reportCycles(const std::vector<GraphNode>& nodes,
   }
 }
 
-/// The host has one serving runtime, so a graph holds at most one node of the serving kind
-/// (serving.runtime): each further one is reported at its type, naming the first.
+/// The host has one serving runtime and offers one job service, so a graph holds at most one
+/// node of the serving kind (serving.runtime) and one of the service kind (service.jobs): each
+/// further one is reported at its type, naming the first.
 void reportSecondServingNodes(const std::vector<GraphNode>& nodes, Diagnostics& diagnostics) {
-  const GraphNode* first = nullptr;
+  const GraphNode* first_serving = nullptr;
+  const GraphNode* first_service = nullptr;
   for (const auto& node : nodes) {
-    if (node.type == nullptr || node.type->type.kind != NodeKind::kServing) {
-      continue;
-    }
+    if (node.type == nullptr) continue;
+    const NodeKind kind = node.type->type.kind;
+    if (kind != NodeKind::kServing && kind != NodeKind::kService) continue;
+    const GraphNode*& first = kind == NodeKind::kServing ? first_serving : first_service;
     if (first == nullptr) {
       first = &node;
       continue;
     }
-    diagnostics.push_back({node.decl.type_where,
-                           "node '" + node.decl.name + "' is a second serving node; the host has "
-                           "one serving runtime, already configured by node '" +
-                               first->decl.name + "' at " + formatLocation(first->decl.where),
-                           "keep one serving.runtime node; per-model settings go in its `models`"});
+    if (kind == NodeKind::kServing) {
+      diagnostics.push_back(
+          {node.decl.type_where,
+           "node '" + node.decl.name + "' is a second serving node; the host has "
+           "one serving runtime, already configured by node '" +
+               first->decl.name + "' at " + formatLocation(first->decl.where),
+           "keep one serving.runtime node; per-model settings go in its `models`"});
+    } else {
+      diagnostics.push_back(
+          {node.decl.type_where,
+           "node '" + node.decl.name + "' is a second job service; the host offers one, "
+           "already configured by node '" + first->decl.name + "' at " +
+               formatLocation(first->decl.where),
+           "keep one service.jobs node; give it several `queues`"});
+    }
   }
 }
 

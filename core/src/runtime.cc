@@ -12,6 +12,7 @@
 #include "aimass/core/progress.h"
 #include "aimass/storage.h"
 #include "api_storage.h"
+#include "jobs/jobs_node.h"
 #include "serving_node.h"
 #include "pipeline/pipeline_node.h"
 #include "tune/tune_job.h"
@@ -100,9 +101,27 @@ Status Runtime::run() {
   if (status.ok() && options_.serve && serving) {
     status = serving->apply(host_.servingRuntime(), host_);
   }
+  // Job services start before the frontends that serve them and stop after them.
+  std::vector<std::shared_ptr<jobs::JobsServiceNode>> services;
   if (status.ok() && options_.serve) {
-    status = serve();
+    for (const auto& [name, node] : graph_.nodesOfKind(NodeKind::kService)) {
+      auto service = std::static_pointer_cast<jobs::JobsServiceNode>(node);
+      status = guard("service '" + name + "'", [&] { return service->start(); });
+      if (!status.ok()) {
+        status = Status(status.code(), "service '" + name + "' could not start: " +
+                                           status.message());
+        break;
+      }
+      host_.log(LogLevel::kInfo, name, "job service started");
+      services.push_back(std::move(service));
+      host_.setJobService(services.back().get());
+    }
   }
+  if (status.ok() && options_.serve) {
+    status = serve(!services.empty());
+  }
+  for (auto it = services.rbegin(); it != services.rend(); ++it) (*it)->stop();
+  host_.setJobService(nullptr);
   // The serving runtime lets go of the graph's models, so that destroying the graph destroys
   // nodes in reverse dependency order while the host and the plugins are still there.
   host_.servingRuntime().clear();
@@ -177,9 +196,9 @@ Status Runtime::runJobs() {
   return host_.stopRequested() ? cancelled() : okStatus();
 }
 
-Status Runtime::serve() {
+Status Runtime::serve(bool services_running) {
   auto frontends = graph_.nodesOfKind(NodeKind::kFrontend);
-  if (frontends.empty()) {
+  if (frontends.empty() && !services_running) {
     host_.log(LogLevel::kInfo, "", "no frontend to serve; done");
     return okStatus();
   }

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iterator>
@@ -689,6 +690,19 @@ std::string Tracking::experimentNameFrom(std::string_view text) {
   return name.empty() ? std::string("default") : name;
 }
 
+namespace {
+
+// In a job service's worker (docs/jobs.md), each run started is listed, "RUN STORE" a line, in
+// the file the service named, so that the job's record can link its runs.
+void noteRunForJob(std::int64_t id, const Storage& storage) {
+  const char* file = std::getenv("AIMASS_JOB_RUNS_FILE");
+  if (file == nullptr || *file == '\0') return;
+  std::ofstream out(file, std::ios::app);
+  out << id << ' ' << storage.describe() << '\n';
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<RunLogger>> Tracking::startRun(const NewRun& run) {
   AIMASS_RETURN_IF_ERROR(validateName(run.experiment, "experiment"));
   AIMASS_ASSIGN_OR_RETURN(std::int64_t id,
@@ -712,6 +726,7 @@ Expected<std::unique_ptr<RunLogger>> Tracking::startRun(const NewRun& run) {
   AIMASS_RETURN_IF_ERROR(
       storage_.put(statusPrefix(run.experiment, RunStatus::kRunning) + runSegment(id), ""));
   AIMASS_RETURN_IF_ERROR(storage_.put(runKey(id), encodeRunRecord(r)));
+  noteRunForJob(id, storage_);
   return std::unique_ptr<RunLogger>(new RunLogger(storage_, options_, std::move(r)));
 }
 

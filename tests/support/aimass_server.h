@@ -150,6 +150,17 @@ class AimassServer {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
 
+  /// SIGKILL, as a crash or `kill -9` would end it; waits for it to be gone.
+  void kill9() {
+    if (pid_ <= 0) {
+      return;
+    }
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
   /// What the server wrote to stderr so far (its log).
   const std::string& err() const { return err_; }
 

@@ -53,6 +53,10 @@ class HostServices final : public Host {
   ModelRegistryService* registry() override { return model_registry_.get(); }
   DatasetRegistryService* datasets() override { return dataset_registry_.get(); }
   TrackingService* tracking() override { return tracking_.get(); }
+  JobService* jobs() override { return jobs_; }
+  /// Offers `service` (the graph's service.jobs node, or null) as jobs(). Call before any
+  /// frontend starts; the service must outlive them.
+  void setJobService(JobService* service) { jobs_ = service; }
 
   /// Offers the registry, dataset registry and tracking of `storage` as registry(), datasets()
   /// and tracking(); null offers none. Call before any frontend starts (frontends read them
@@ -73,6 +77,7 @@ class HostServices final : public Host {
   std::unique_ptr<StorageModelRegistry> model_registry_;
   std::unique_ptr<StorageDatasetRegistry> dataset_registry_;
   std::unique_ptr<StorageTracking> tracking_;
+  JobService* jobs_ = nullptr;
   std::atomic<bool> stop_requested_{false};
   std::atomic<LogLevel> min_level_{LogLevel::kInfo};
   std::mutex log_mutex_;

@@ -90,7 +90,9 @@ class Runtime {
   /// The graph's jobs in topological order, those of the run_last types moved to the end.
   std::vector<std::pair<std::string, std::shared_ptr<Node>>> jobsInOrder() const;
   Status runJobs();
-  Status serve();
+  /// Starts the frontends and waits for a stop; with neither frontends nor running job services
+  /// there is nothing to wait for.
+  Status serve(bool services_running);
 
   Graph& graph_;
   HostServices& host_;

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "jobs/job_service.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <utility>
+
+#include "record_text.h"
+
+namespace aimass::core::jobs {
+namespace {
+
+const std::string kChangesKey = "jobs/changes";
+constexpr std::int64_t kMiB = 1024 * 1024;
+// How long a job id taken from the counter may have no record (its submitter is between the
+// two writes) before the loop stops looking for it (the submitter died in between).
+constexpr std::chrono::seconds kMissingRecordPatience{30};
+
+Status writeFileWhole(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return unavailable("writing " + temporary.string() + ": " + std::strerror(errno));
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) return unavailable("renaming " + temporary.string() + ": " + error.message());
+  return okStatus();
+}
+
+std::vector<std::int64_t> readRunIds(const std::filesystem::path& file) {
+  std::vector<std::int64_t> ids;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string first = line.substr(0, line.find(' '));
+    if (auto id = record::parseInt(first); id && std::find(ids.begin(), ids.end(), *id) == ids.end()) {
+      ids.push_back(*id);
+    }
+  }
+  return ids;
+}
+
+bool looksLikeOutOfMemory(const std::string& log) {
+  for (const char* sign : {"bad_alloc", "Cannot allocate memory", "out of memory"}) {
+    if (log.find(sign) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string lastLine(const std::string& text) {
+  std::size_t end = text.find_last_not_of("\r\n");
+  if (end == std::string::npos) return {};
+  const std::size_t start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end + 1 - (start == std::string::npos ? 0 : start + 1));
+}
+
+}  // namespace
+
+Status checkSubmission(const JobSubmission& submission, const JobScheduler& queues,
+                       const GraphCheck& check_graph) {
+  const std::optional<Resources> most = queues.largestAdmissible(submission.queue);
+  if (!most) {
+    std::string names;
+    for (const QueueSpec& q : queues.queues()) names += (names.empty() ? "" : ", ") + q.name;
+    return notFound("no queue named '" + submission.queue + "' (queues: " + names + ")");
+  }
+  if (!submission.resources.nonNegative()) {
+    return invalidArgument("the job asks for negative amounts (" +
+                           submission.resources.toString() + ")");
+  }
+  if (submission.resources.threads < 1) {
+    return invalidArgument("the job needs at least 1 thread");
+  }
+  if (!submission.resources.fitsIn(*most)) {
+    return resourceExhausted("the job asks for " + submission.resources.toString() +
+                             " but queue '" + submission.queue + "' can give at most " +
+                             most->toString());
+  }
+  return check_graph ? check_graph(submission) : okStatus();
+}
+
+Expected<std::unique_ptr<Service>> Service::start(std::shared_ptr<Storage> storage,
+                                                        JobServiceOptions options,
+                                                        GraphCheck check_graph) {
+  std::unique_ptr<Service> service(
+      new Service(std::move(storage), std::move(options), std::move(check_graph)));
+  for (const QueueSpec& queue : service->options_.queues) {
+    AIMASS_RETURN_IF_ERROR(service->scheduler_.addQueue(queue));
+  }
+  std::error_code error;
+  std::filesystem::create_directories(service->options_.work_dir, error);
+  if (error) {
+    return unavailable("creating the job folder " + service->options_.work_dir.string() + ": " +
+                       error.message());
+  }
+  service->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (service->wake_fd_ < 0) return unavailable(std::string("eventfd: ") + std::strerror(errno));
+  AIMASS_RETURN_IF_ERROR(service->load());
+  service->thread_ = std::thread([raw = service.get()] { raw->loop(); });
+  return service;
+}
+
+Service::Service(std::shared_ptr<Storage> storage, JobServiceOptions options,
+                       GraphCheck check)
+    : storage_(storage),
+      store_(storage),
+      options_(std::move(options)),
+      check_graph_(std::move(check)),
+      scheduler_(options_.capacity) {}
+
+Service::~Service() {
+  stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+Status Service::load() {
+  auto requeued = store_.requeueInterrupted();
+  if (!requeued.ok()) return requeued.status();
+  auto changes = storage_->get(kChangesKey);
+  changes_seen_ = changes.ok() ? *changes : "";
+  auto records = store_.list();
+  if (!records.ok()) return records.status();
+  for (const JobRecord& r : *records) {
+    next_unseen_id_ = std::max(next_unseen_id_, r.id + 1);
+    if (r.state != JobState::kQueued) continue;
+    if (Status s = scheduler_.submit(r.request()); !s.ok()) {
+      // The queues changed since it was submitted: it can never run here.
+      auto failed = store_.update(r.id, [&s](JobRecord& job) {
+        if (job.state != JobState::kQueued) return aborted("no longer queued");
+        job.state = JobState::kFailed;
+        job.finished_ms = record::nowUnixMs();
+        job.reason = "cannot run with the service's queues: " + s.message();
+        return okStatus();
+      });
+      if (!failed.ok() && failed.status().code() != StatusCode::kAborted) return failed.status();
+    }
+  }
+  return okStatus();
+}
+
+Expected<JobRecord> submitToStore(JobStore& store, const JobSubmission& submission) {
+  JobRecord record;
+  record.queue = submission.queue;
+  record.owner = submission.owner;
+  record.priority = submission.priority;
+  record.resources = submission.resources;
+  record.preemptible = submission.preemptible;
+  record.config_name = submission.config_name;
+  record.config = submission.config;
+  record.base_dir = submission.base_dir.string();
+  return store.submit(std::move(record));
+}
+
+Expected<JobRecord> cancelInStore(JobStore& store, Storage& storage, std::int64_t id) {
+  auto changed = store.update(id, [id](JobRecord& r) {
+    if (isFinal(r.state)) {
+      return failedPrecondition("job " + std::to_string(id) + " has already ended (" +
+                                std::string(jobStateName(r.state)) + ")");
+    }
+    r.cancel_requested = true;
+    if (r.state == JobState::kQueued) {
+      r.state = JobState::kCancelled;
+      r.finished_ms = record::nowUnixMs();
+      r.reason = "cancelled before it ran";
+    }
+    return okStatus();
+  });
+  if (!changed.ok()) return changed;
+  if (auto bumped = record::takeNextNumber(storage, kChangesKey); !bumped.ok()) {
+    return bumped.status();
+  }
+  return changed;
+}
+
+Expected<JobRecord> Service::submit(const JobSubmission& submission) {
+  AIMASS_RETURN_IF_ERROR(checkSubmission(submission, scheduler_, check_graph_));
+  auto stored = submitToStore(store_, submission);
+  if (stored.ok()) wake();
+  return stored;
+}
+
+Expected<JobRecord> Service::cancel(std::int64_t id) {
+  auto changed = cancelInStore(store_, *storage_, id);
+  if (changed.ok()) wake();
+  return changed;
+}
+
+Expected<std::string> Service::log(std::int64_t id, std::size_t max_bytes) const {
+  auto record = store_.get(id);
+  if (!record.ok()) return record.status();
+  return logTail(options_.work_dir / std::to_string(id) / "log", max_bytes);
+}
+
+std::string Service::prometheusMetrics() const {
+  std::lock_guard lock(metrics_mutex_);
+  return metrics_text_;
+}
+
+std::vector<Service::QueueState> Service::queueStates() const {
+  std::lock_guard lock(metrics_mutex_);
+  return queue_states_;
+}
+
+void Service::publishState() {
+  std::vector<QueueState> states;
+  for (const QueueSpec& q : scheduler_.queues()) {
+    states.push_back({q, scheduler_.usage(q.name),
+                      static_cast<std::int64_t>(scheduler_.waiting(q.name).size()),
+                      scheduler_.runningCount(q.name)});
+  }
+  std::ostringstream out;
+  auto family = [&out](const char* name, const char* help) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n";
+  };
+  family("aimass_jobs_waiting", "Jobs waiting for resources, by queue.");
+  for (const QueueState& q : states) {
+    out << "aimass_jobs_waiting{queue=\"" << q.spec.name << "\"} " << q.waiting << "\n";
+  }
+  family("aimass_jobs_running", "Jobs running (or stopping after a preemption), by queue.");
+  for (const QueueState& q : states) {
+    out << "aimass_jobs_running{queue=\"" << q.spec.name << "\"} " << q.running << "\n";
+  }
+  for (int family_index = 0; family_index < 2; ++family_index) {
+    const char* name = family_index == 0 ? "aimass_jobs_quota_used" : "aimass_jobs_quota_nominal";
+    family(name, family_index == 0 ? "What the queue's running jobs use, by resource."
+                                   : "The queue's own quota, by resource.");
+    for (const QueueState& q : states) {
+      const Resources& r = family_index == 0 ? q.used : q.spec.nominal;
+      for (const auto& [resource, value] :
+           {std::pair{"threads", r.threads}, std::pair{"memory_bytes", r.memory_bytes},
+            std::pair{"gpus", r.gpus}}) {
+        out << name << "{queue=\"" << q.spec.name << "\",resource=\"" << resource << "\"} "
+            << value << "\n";
+      }
+    }
+  }
+  std::lock_guard lock(metrics_mutex_);
+  metrics_text_ = out.str();
+  queue_states_ = std::move(states);
+}
+
+void Service::wake() {
+  const std::uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof one);
+}
+
+void Service::stop() {
+  if (stopping_.exchange(true)) {
+    if (thread_.joinable()) thread_.join();
+    return;
+  }
+  wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Service::logError(const std::string& what, const Status& status) {
+  std::cerr << "aimass jobs: " << what << ": " << status.message() << "\n";
+}
+
+void Service::loop() {
+  while (!stopping_) {
+    waitForEvents();
+    reapExited();
+    readStoreChanges();
+    killOverdue();
+    if (!stopping_) scheduleAndStart();
+    publishState();
+  }
+  shutdownWorkers();
+}
+
+void Service::waitForEvents() {
+  std::vector<pollfd> fds;
+  fds.push_back({wake_fd_, POLLIN, 0});
+  auto timeout = options_.poll_interval;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [id, active] : active_) {
+    fds.push_back({active.process->exitFd(), POLLIN, 0});
+    if (active.ending != Ending::kNone) {
+      timeout = std::min(timeout, std::max(std::chrono::milliseconds(0),
+                                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               active.kill_at - now)));
+    }
+  }
+  (void)::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+  std::uint64_t drained = 0;
+  (void)!read(wake_fd_, &drained, sizeof drained);
+}
+
+void Service::reapExited() {
+  for (auto it = active_.begin(); it != active_.end();) {
+    const std::optional<WorkerExit> exit = it->second.process->poll();
+    if (!exit) {
+      ++it;
+      continue;
+    }
+    finishJob(it->first, it->second, *exit);
+    for (int device : it->second.gpus) gpus_in_use_.erase(device);
+    it = active_.erase(it);
+  }
+}
+
+void Service::readStoreChanges() {
+  loadNewJobs();
+  auto changes = storage_->get(kChangesKey);
+  const std::string now = changes.ok() ? *changes : "";
+  if (now != changes_seen_) {
+    changes_seen_ = now;
+    applyCancellations();
+  }
+}
+
+void Service::loadNewJobs() {
+  // Ids up to the counter's value have been taken; their records follow.
+  auto counter = storage_->get("jobs/next_id");
+  if (!counter.ok()) return;
+  const std::int64_t next = record::parseInt(*counter).value_or(next_unseen_id_);
+  const auto now = std::chrono::steady_clock::now();
+  for (std::int64_t id = next_unseen_id_; id < next; ++id) missing_ids_.emplace(id, now);
+  next_unseen_id_ = std::max(next_unseen_id_, next);
+  for (auto it = missing_ids_.begin(); it != missing_ids_.end();) {
+    auto record = store_.get(it->first);
+    if (!record.ok()) {
+      const bool give_up = record.status().code() != StatusCode::kNotFound ||
+                           now - it->second > kMissingRecordPatience;
+      it = give_up ? missing_ids_.erase(it) : std::next(it);
+      continue;
+    }
+    if (record->state == JobState::kQueued && !scheduler_.place(record->id)) {
+      if (Status s = scheduler_.submit(record->request()); !s.ok()) {
+        (void)store_.update(record->id, [&s](JobRecord& r) {
+          if (r.state != JobState::kQueued) return aborted("no longer queued");
+          r.state = JobState::kFailed;
+          r.finished_ms = record::nowUnixMs();
+          r.reason = "refused: " + s.message();
+          return okStatus();
+        });
+      }
+    }
+    it = missing_ids_.erase(it);
+  }
+}
+
+void Service::applyCancellations() {
+  std::vector<std::int64_t> known = scheduler_.running();
+  for (const QueueSpec& q : scheduler_.queues()) {
+    for (std::int64_t id : scheduler_.waiting(q.name)) known.push_back(id);
+  }
+  for (std::int64_t id : known) {
+    auto record = store_.get(id);
+    if (!record.ok() || !(record->cancel_requested || isFinal(record->state))) continue;
+    auto active = active_.find(id);
+    if (active != active_.end()) {
+      terminate(id, active->second, Ending::kCancel);
+    } else {
+      (void)scheduler_.remove(id);
+    }
+  }
+}
+
+void Service::scheduleAndStart() {
+  for (const Decision& decision : scheduler_.schedule()) {
+    if (decision.kind == Decision::Kind::kPreempt) {
+      auto active = active_.find(decision.job);
+      if (active != active_.end()) {
+        terminate(decision.job, active->second, Ending::kPreempt);
+      } else {
+        (void)scheduler_.stopped(decision.job);
+      }
+    } else {
+      startJob(decision.job);
+    }
+  }
+}
+
+void Service::startJob(std::int64_t id) {
+  const std::filesystem::path folder = options_.work_dir / std::to_string(id);
+  auto started = store_.update(id, [](JobRecord& r) {
+    if (r.state != JobState::kQueued || r.cancel_requested) return aborted("no longer queued");
+    r.state = JobState::kRunning;
+    r.attempts += 1;
+    r.started_ms = record::nowUnixMs();
+    r.worker_pid = 0;
+    return okStatus();
+  });
+  if (!started.ok()) {
+    if (started.status().code() != StatusCode::kAborted) {
+      logError("starting job " + std::to_string(id), started.status());
+    }
+    (void)scheduler_.remove(id);
+    return;
+  }
+  auto fail = [&](const Status& why) {
+    (void)store_.update(id, [&why](JobRecord& r) {
+      r.state = JobState::kFailed;
+      r.finished_ms = record::nowUnixMs();
+      r.reason = "could not start its worker: " + why.message();
+      return okStatus();
+    });
+    (void)scheduler_.remove(id);
+  };
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  if (error) return fail(unavailable("creating " + folder.string() + ": " + error.message()));
+  if (Status s = writeFileWhole(folder / "job.yaml", started->config); !s.ok()) return fail(s);
+  {
+    std::ofstream log(folder / "log", std::ios::app);
+    log << "== aimass jobs: attempt " << started->attempts << " of job " << id << " ==\n";
+  }
+  WorkerCommand command = options_.worker;
+  command.config = folder / "job.yaml";
+  command.work_dir = started->base_dir.empty() ? folder : std::filesystem::path(started->base_dir);
+  command.log_file = folder / "log";
+  command.threads = static_cast<int>(std::max<std::int64_t>(1, started->resources.threads));
+  command.memory_bytes = started->resources.memory_bytes;
+  command.environment.push_back("AIMASS_JOB_ID=" + std::to_string(id));
+  command.environment.push_back("AIMASS_JOB_RUNS_FILE=" + (folder / "runs").string());
+  command.environment.push_back("AIMASS_JOB_CONFIG_NAME=" + started->config_name);
+  // The job sees the devices it was given and no other.
+  std::vector<int> gpus;
+  for (int device = 0; device < static_cast<int>(options_.capacity.gpus) &&
+                       static_cast<std::int64_t>(gpus.size()) < started->resources.gpus;
+       ++device) {
+    if (!gpus_in_use_.count(device)) gpus.push_back(device);
+  }
+  std::string visible;
+  for (int device : gpus) visible += (visible.empty() ? "" : ",") + std::to_string(device);
+  command.environment.push_back("CUDA_VISIBLE_DEVICES=" + visible);
+  auto process = WorkerProcess::start(command);
+  if (!process.ok()) return fail(process.status());
+  const pid_t pid = (*process)->pid();
+  Active active;
+  active.process = std::move(*process);
+  active.gpus = gpus;
+  gpus_in_use_.insert(gpus.begin(), gpus.end());
+  active.folder = folder;
+  active_.emplace(id, std::move(active));
+  (void)store_.update(id, [pid](JobRecord& r) {
+    r.worker_pid = pid;
+    return okStatus();
+  });
+}
+
+std::string Service::failureReason(const JobRecord& record, const Active& active,
+                                      const WorkerExit& exit) const {
+  const std::string tail = logTail(active.folder / "log", 4096);
+  std::string reason = "its worker ended with " + exit.describe();
+  if (record.resources.memory_bytes > 0 &&
+      (looksLikeOutOfMemory(tail) || (exit.signalled && exit.code != SIGTERM))) {
+    reason = "over its memory limit of " + std::to_string(record.resources.memory_bytes / kMiB) +
+             " MiB (address space, RLIMIT_AS): " + reason;
+  }
+  const std::string last = lastLine(tail);
+  if (!last.empty()) reason += ": " + last;
+  return reason;
+}
+
+void Service::finishJob(std::int64_t id, Active& active, const WorkerExit& exit) {
+  const std::vector<std::int64_t> runs = readRunIds(active.folder / "runs");
+  const Ending ending = active.ending;
+  std::optional<JobRecord> before;
+  if (auto record = store_.get(id); record.ok()) before = *record;
+  const std::string failure = before ? failureReason(*before, active, exit) : exit.describe();
+  auto finished = store_.update(id, [&](JobRecord& r) {
+    r.worker_pid = 0;
+    r.runs = runs;
+    if (ending == Ending::kPreempt && !r.cancel_requested) {
+      r.state = JobState::kQueued;
+      r.reason = "preempted to give borrowed quota back (" + exit.describe() +
+                 "); it runs again when resources are free";
+    } else if (ending == Ending::kShutdown && !r.cancel_requested) {
+      r.state = JobState::kQueued;
+      r.reason = "interrupted: the service stopped while it ran";
+    } else if (ending == Ending::kCancel || r.cancel_requested) {
+      r.state = JobState::kCancelled;
+      r.reason = "cancelled while running (" + exit.describe() + ")";
+      r.finished_ms = record::nowUnixMs();
+    } else if (exit.ok()) {
+      r.state = JobState::kSucceeded;
+      r.reason.clear();
+      r.finished_ms = record::nowUnixMs();
+    } else {
+      r.state = JobState::kFailed;
+      r.reason = failure;
+      r.finished_ms = record::nowUnixMs();
+    }
+    return okStatus();
+  });
+  if (!finished.ok()) logError("recording the end of job " + std::to_string(id), finished.status());
+  const bool requeued = finished.ok() && finished->state == JobState::kQueued;
+  if (ending == Ending::kPreempt && requeued) {
+    (void)scheduler_.stopped(id);
+  } else {
+    (void)scheduler_.remove(id);
+  }
+}
+
+void Service::terminate(std::int64_t, Active& active, Ending ending) {
+  if (active.ending == Ending::kNone) {
+    active.process->terminate();
+    active.kill_at = std::chrono::steady_clock::now() + options_.grace_period;
+  }
+  // A cancellation wins over a preemption or a shutdown already under way.
+  if (active.ending == Ending::kNone || ending == Ending::kCancel) active.ending = ending;
+}
+
+void Service::killOverdue() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [id, active] : active_) {
+    if (active.ending != Ending::kNone && now >= active.kill_at) {
+      active.process->kill();
+      active.kill_at = now + std::chrono::seconds(1);  // again if it outlives a SIGKILL somehow
+    }
+  }
+}
+
+void Service::shutdownWorkers() {
+  for (auto& [id, active] : active_) terminate(id, active, Ending::kShutdown);
+  while (!active_.empty()) {
+    waitForEvents();
+    killOverdue();
+    reapExited();
+  }
+}
+
+Resources detectCapacity() {
+  Resources capacity;
+  cpu_set_t cpus;
+  capacity.threads = sched_getaffinity(0, sizeof cpus, &cpus) == 0
+                         ? CPU_COUNT(&cpus)
+                         : static_cast<std::int64_t>(std::thread::hardware_concurrency());
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key, unit;
+  std::int64_t kib = 0;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemTotal:") {
+      capacity.memory_bytes = kib * 1024;
+      break;
+    }
+  }
+  for (const char* limit_file : {"/sys/fs/cgroup/memory.max",
+                                 "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(limit_file);
+    std::string text;
+    if (in >> text) {
+      if (auto limit = record::parseInt(text); limit && *limit > 0 &&
+                                               *limit < capacity.memory_bytes) {
+        capacity.memory_bytes = *limit;
+      }
+    }
+  }
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > 6 && name.starts_with("nvidia") &&
+        std::all_of(name.begin() + 6, name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      ++capacity.gpus;
+    }
+  }
+  return capacity;
+}
+
+}  // namespace aimass::core::jobs

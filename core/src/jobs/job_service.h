@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+// The job service: takes graphs to run as jobs, keeps them in the store, and runs each in a
+// worker process when the scheduler (job_scheduler.h) gives it resources. See docs/jobs.md.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aimass/status.h"
+#include "aimass/storage.h"
+#include "jobs/job_scheduler.h"
+#include "jobs/job_store.h"
+#include "jobs/worker_process.h"
+
+namespace aimass::core::jobs {
+
+struct JobServiceOptions {
+  Resources capacity;  ///< what the service may hand out (detectCapacity() by default)
+  std::vector<QueueSpec> queues;
+  std::filesystem::path work_dir;  ///< a folder per job: its graph and its log
+  std::chrono::milliseconds grace_period{10000};  ///< SIGTERM to SIGKILL
+  std::chrono::milliseconds poll_interval{200};   ///< how often the store is read for changes
+  /// The worker command's fixed part: executable, plugin paths, log level.
+  WorkerCommand worker;
+};
+
+/// What a client submits.
+struct JobSubmission {
+  std::string config;       ///< the graph, YAML text
+  std::string config_name;  ///< the file name errors are reported against
+  std::filesystem::path base_dir;  ///< where its relative paths resolve
+  std::string queue;
+  std::string owner;
+  std::int64_t priority = 0;
+  Resources resources;
+  bool preemptible = true;
+};
+
+/// Checks a job's graph before it is accepted: kInvalidArgument with the FILE:LINE:COL errors.
+using GraphCheck = std::function<Status(const JobSubmission& submission)>;
+
+/// Checks a submission against the queues (named queue, fits what it could ever get) and the
+/// graph check; the error names what is wrong, with the numbers for resources.
+Status checkSubmission(const JobSubmission& submission, const JobScheduler& queues,
+                       const GraphCheck& check_graph);
+
+/// Stores a submission as a new queued job (no checks: see checkSubmission()).
+Expected<JobRecord> submitToStore(JobStore& store, const JobSubmission& submission);
+
+/// Asks for a job to be cancelled: a queued job is cancelled at once, a running one is marked
+/// for its service to stop, which the service notices through the "jobs/changes" counter.
+/// kNotFound; kFailedPrecondition naming the state of a job that has ended.
+Expected<JobRecord> cancelInStore(JobStore& store, Storage& storage, std::int64_t id);
+
+/// The service. Submissions and cancellations go to the store first (so several processes,
+/// `aimass jobs` among them, can make them) and the service's loop picks them up: at once when
+/// made through this object, within `poll_interval` otherwise.
+///
+/// Threading: submit(), cancel(), get(), list(), log() and metrics from any thread; one loop
+/// thread of its own owns the scheduler and the workers. Lifetime: stop() (or the destructor)
+/// stops every worker (SIGTERM, SIGKILL after the grace period) and queues their jobs again,
+/// so that a later service resumes them.
+class Service {
+ public:
+  /// Requeues the jobs a previous service left running, loads the queued ones and starts the
+  /// loop. kInvalidArgument for a bad queue; errors of the store or the work folder.
+  static Expected<std::unique_ptr<Service>> start(std::shared_ptr<Storage> storage,
+                                                     JobServiceOptions options,
+                                                     GraphCheck check_graph);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  Expected<JobRecord> submit(const JobSubmission& submission);
+  /// Queued: cancelled at once. Running: stopped (SIGTERM, SIGKILL after the grace period),
+  /// then cancelled. kNotFound; kFailedPrecondition for a job that has ended.
+  Expected<JobRecord> cancel(std::int64_t id);
+  Expected<JobRecord> get(std::int64_t id) const { return store_.get(id); }
+  Expected<std::vector<JobRecord>> list() const { return store_.list(); }
+  /// The last `max_bytes` of the job's log (its workers' output, every attempt).
+  Expected<std::string> log(std::int64_t id, std::size_t max_bytes) const;
+  /// Queue lengths, running jobs and quota use per queue, in the Prometheus text format.
+  std::string prometheusMetrics() const;
+  /// Each queue with what it uses, as of the loop's last pass.
+  struct QueueState {
+    QueueSpec spec;
+    Resources used;
+    std::int64_t waiting = 0;
+    std::int64_t running = 0;
+  };
+  std::vector<QueueState> queueStates() const;
+  const JobServiceOptions& options() const { return options_; }
+  /// Stops the loop and the workers (see the class comment). Idempotent.
+  void stop();
+
+ private:
+  enum class Ending { kNone, kCancel, kPreempt, kShutdown };
+  struct Active {
+    std::unique_ptr<WorkerProcess> process;
+    Ending ending = Ending::kNone;
+    std::chrono::steady_clock::time_point kill_at{};  ///< set once terminated
+    std::filesystem::path folder;
+    std::vector<int> gpus;  ///< the CUDA devices it was given
+  };
+
+  Service(std::shared_ptr<Storage> storage, JobServiceOptions options, GraphCheck check);
+  Status load();
+  void wake();
+  void loop();
+  void waitForEvents();
+  void reapExited();
+  void readStoreChanges();
+  void loadNewJobs();
+  void applyCancellations();
+  void scheduleAndStart();
+  void startJob(std::int64_t id);
+  void finishJob(std::int64_t id, Active& active, const WorkerExit& exit);
+  void terminate(std::int64_t id, Active& active, Ending ending);
+  void killOverdue();
+  void shutdownWorkers();
+  std::string failureReason(const JobRecord& record, const Active& active,
+                            const WorkerExit& exit) const;
+  void logError(const std::string& what, const Status& status);
+  void publishState();
+
+  std::shared_ptr<Storage> storage_;
+  JobStore store_;
+  JobServiceOptions options_;
+  GraphCheck check_graph_;
+
+  // The loop's own state.
+  JobScheduler scheduler_;
+  std::map<std::int64_t, Active> active_;
+  std::int64_t next_unseen_id_ = 1;
+  std::map<std::int64_t, std::chrono::steady_clock::time_point> missing_ids_;
+  std::string changes_seen_;
+  std::set<int> gpus_in_use_;
+
+  // Shared with other threads.
+  mutable std::mutex metrics_mutex_;
+  std::string metrics_text_;
+  std::vector<QueueState> queue_states_;
+  std::atomic<bool> stopping_{false};
+  int wake_fd_ = -1;
+  std::thread thread_;
+};
+
+/// What this machine has: the CPUs this process may run on, the memory (MemTotal, or the
+/// cgroup's limit when lower), and the NVIDIA devices (/dev/nvidiaN).
+Resources detectCapacity();
+
+}  // namespace aimass::core::jobs

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "jobs/jobs_node.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "aimass/core/config.h"
+#include "aimass/core/diagnostics.h"
+#include "aimass/core/graph.h"
+#include "aimass/core/type_registry.h"
+#include "aimass/util/memory_size.h"
+
+namespace aimass::core::jobs {
+namespace {
+
+constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max() / 4;
+
+std::string placeOf(const ParamRecord& record, const std::string& field = {}) {
+  const std::string location = record.location(field);
+  return location.empty() ? record.path() : location + ": " + record.path();
+}
+
+std::vector<ParamSpec> queueFields() {
+  return {
+      ParamSpec::string("cohort",
+                        "Queues of one cohort lend each other the quota they leave unused; a "
+                        "queue that needs its own quota back preempts the borrowers (default: "
+                        "none, the queue never borrows).")
+          .withDefault(std::string()),
+      ParamSpec::integer("threads", "The queue's own quota of threads.").atLeast(0),
+      ParamSpec::string("memory", "The queue's own quota of memory: 512MiB, 16GiB, ...")
+          .withExample("16GiB"),
+      ParamSpec::integer("gpus", "The queue's own quota of CUDA devices.")
+          .atLeast(0)
+          .withDefault(std::int64_t{0}),
+      ParamSpec::integer("borrow_threads",
+                         "Most threads the queue may borrow from its cohort (default: what the "
+                         "cohort leaves unused).")
+          .atLeast(0)
+          .optional(),
+      ParamSpec::string("borrow_memory", "Most memory it may borrow (default: no limit).")
+          .optional(),
+      ParamSpec::integer("borrow_gpus", "Most devices it may borrow (default: no limit).")
+          .atLeast(0)
+          .optional(),
+      ParamSpec::integer("max_running", "Jobs running at once; 0: no limit.")
+          .atLeast(0)
+          .withDefault(std::int64_t{0}),
+      ParamSpec::string("ordering",
+                        "Which waiting job goes next, after priority: fifo (submission order) "
+                        "or fair_share (the owner with the least of the queue's quota in use).")
+          .oneOf({"fifo", "fair_share"})
+          .withDefault(std::string("fifo")),
+      ParamSpec::boolean("strict_fifo",
+                         "true: a job that does not fit blocks the jobs behind it; false: "
+                         "smaller jobs may start first.")
+          .withDefault(false),
+  };
+}
+
+Expected<QueueSpec> queueFromRecord(const std::string& name, const ParamRecord& record) {
+  QueueSpec spec;
+  spec.name = name;
+  spec.cohort = record.getString("cohort");
+  spec.nominal.threads = record.getInt("threads");
+  AIMASS_ASSIGN_OR_RETURN(spec.nominal.memory_bytes,
+                          parseMemorySize(record.getString("memory"),
+                                          placeOf(record, "memory") + ".memory"));
+  spec.nominal.gpus = record.getInt("gpus");
+  const bool limited = record.has("borrow_threads") || record.has("borrow_memory") ||
+                       record.has("borrow_gpus");
+  if (limited) {
+    if (spec.cohort.empty()) {
+      return invalidArgument(placeOf(record) +
+                             ": borrow_* limits need a cohort to borrow from (set cohort)");
+    }
+    Resources limit{kUnlimited, kUnlimited, kUnlimited};
+    if (record.has("borrow_threads")) limit.threads = record.getInt("borrow_threads");
+    if (record.has("borrow_memory")) {
+      AIMASS_ASSIGN_OR_RETURN(limit.memory_bytes,
+                              parseMemorySize(record.getString("borrow_memory"),
+                                              placeOf(record, "borrow_memory") + ".borrow_memory"));
+    }
+    if (record.has("borrow_gpus")) limit.gpus = record.getInt("borrow_gpus");
+    spec.borrowing_limit = limit;
+  }
+  spec.max_running = record.getInt("max_running");
+  spec.ordering = record.getString("ordering") == "fair_share" ? Ordering::kFairShare
+                                                                : Ordering::kFifo;
+  spec.strict_fifo = record.getBool("strict_fifo");
+  return spec;
+}
+
+JobResources sdkResources(const Resources& r) { return {r.threads, r.memory_bytes, r.gpus}; }
+
+}  // namespace
+
+Expected<JobServiceOptions> readJobServiceOptions(const ParamValues<ParamValue>& config,
+                                                  const std::string& where) {
+  JobServiceOptions options;
+  const Resources detected = detectCapacity();
+  options.capacity.threads =
+      config.getInt("threads") > 0 ? config.getInt("threads") : detected.threads;
+  if (config.getString("memory") == "auto") {
+    options.capacity.memory_bytes = detected.memory_bytes;
+  } else {
+    AIMASS_ASSIGN_OR_RETURN(options.capacity.memory_bytes,
+                            parseMemorySize(config.getString("memory"), where + ".memory"));
+  }
+  options.capacity.gpus = config.getInt("gpus") >= 0 ? config.getInt("gpus") : detected.gpus;
+  options.work_dir = config.getPath("work_dir");
+  options.grace_period = std::chrono::milliseconds(config.getInt("grace_period_ms"));
+  options.poll_interval = std::chrono::milliseconds(config.getInt("poll_interval_ms"));
+  for (const auto& [name, record] : std::get<ParamRecordMap>(config.values().at("queues"))) {
+    AIMASS_ASSIGN_OR_RETURN(QueueSpec spec, queueFromRecord(name, record));
+    options.queues.push_back(std::move(spec));
+  }
+  if (options.queues.empty()) {
+    QueueSpec all;
+    all.name = "default";
+    all.nominal = options.capacity;
+    options.queues.push_back(all);
+  }
+  std::error_code error;
+  options.worker.executable = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return unavailable("reading /proc/self/exe: " + error.message());
+  return options;
+}
+
+Status JobsServiceNode::start() {
+  if (service_) return okStatus();
+  AIMASS_ASSIGN_OR_RETURN(service_, Service::start(storage_, options_, check_graph_));
+  return okStatus();
+}
+
+void JobsServiceNode::stop() {
+  if (service_) service_->stop();
+  service_.reset();
+}
+
+Status JobsServiceNode::notStarted() const {
+  return unavailable("the job service is not running");
+}
+
+JobInfo jobInfo(const JobRecord& r) {
+  JobInfo info;
+  info.id = r.id;
+  info.queue = r.queue;
+  info.owner = r.owner;
+  info.priority = r.priority;
+  info.resources = sdkResources(r.resources);
+  info.preemptible = r.preemptible;
+  info.config_name = r.config_name;
+  info.state = std::string(jobStateName(r.state));
+  info.reason = r.reason;
+  info.attempts = r.attempts;
+  info.submitted_unix_ms = r.submitted_ms;
+  info.started_unix_ms = r.started_ms;
+  info.finished_unix_ms = r.finished_ms;
+  info.cancel_requested = r.cancel_requested;
+  info.worker_pid = r.worker_pid;
+  info.runs = r.runs;
+  return info;
+}
+
+Expected<JobInfo> JobsServiceNode::submit(const JobSubmitRequest& request) {
+  if (!service_) return notStarted();
+  JobSubmission submission;
+  submission.config = request.config;
+  submission.config_name = request.config_name.empty() ? "job.yaml" : request.config_name;
+  submission.base_dir = base_dir_;
+  submission.queue = request.queue.empty() ? options_.queues.front().name : request.queue;
+  submission.owner = request.owner;
+  submission.priority = request.priority;
+  submission.resources = {request.resources.threads, request.resources.memory_bytes,
+                          request.resources.gpus};
+  submission.preemptible = request.preemptible;
+  AIMASS_ASSIGN_OR_RETURN(JobRecord record, service_->submit(submission));
+  return jobInfo(record);
+}
+
+Expected<std::vector<JobInfo>> JobsServiceNode::list() const {
+  if (!service_) return notStarted();
+  AIMASS_ASSIGN_OR_RETURN(std::vector<JobRecord> records, service_->list());
+  std::vector<JobInfo> infos;
+  for (const JobRecord& r : records) infos.push_back(jobInfo(r));
+  return infos;
+}
+
+Expected<JobInfo> JobsServiceNode::get(std::int64_t id) const {
+  if (!service_) return notStarted();
+  AIMASS_ASSIGN_OR_RETURN(JobRecord record, service_->get(id));
+  return jobInfo(record);
+}
+
+Expected<JobInfo> JobsServiceNode::cancel(std::int64_t id) {
+  if (!service_) return notStarted();
+  AIMASS_ASSIGN_OR_RETURN(JobRecord record, service_->cancel(id));
+  return jobInfo(record);
+}
+
+Expected<std::string> JobsServiceNode::log(std::int64_t id, std::size_t max_bytes) const {
+  if (!service_) return notStarted();
+  return service_->log(id, max_bytes);
+}
+
+std::vector<JobQueueInfo> JobsServiceNode::queues() const {
+  std::vector<JobQueueInfo> out;
+  if (!service_) return out;
+  for (const Service::QueueState& q : service_->queueStates()) {
+    JobQueueInfo info;
+    info.name = q.spec.name;
+    info.cohort = q.spec.cohort;
+    info.ordering = q.spec.ordering == Ordering::kFairShare ? "fair_share" : "fifo";
+    info.nominal = sdkResources(q.spec.nominal);
+    if (q.spec.borrowing_limit) info.borrowing_limit = sdkResources(*q.spec.borrowing_limit);
+    info.max_running = q.spec.max_running;
+    info.used = sdkResources(q.used);
+    info.waiting = q.waiting;
+    info.running = q.running;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::string JobsServiceNode::prometheusMetrics() const {
+  return service_ ? service_->prometheusMetrics() : std::string();
+}
+
+GraphCheck graphCheckFor(const TypeRegistry& registry) {
+  return [&registry](const JobSubmission& submission) -> Status {
+    Diagnostics diagnostics;
+    auto document = loadConfigFromString(submission.config, submission.config_name,
+                                         submission.base_dir, diagnostics);
+    if (document && !document->plugin_paths.empty()) {
+      return invalidArgument(submission.config_name +
+                             ": error: a job's graph cannot load plugins (`plugins:`); it can "
+                             "use every type the job service has loaded");
+    }
+    std::unique_ptr<Graph> graph;
+    if (document && diagnostics.empty()) {
+      graph = Graph::validate(*document, registry, diagnostics);
+    }
+    if (!diagnostics.empty() || !graph) {
+      return invalidArgument("the job's graph is not valid:\n" +
+                             (diagnostics.empty() ? submission.config_name +
+                                                        ": error: it could not be read"
+                                                  : formatDiagnostics(diagnostics)));
+    }
+    for (const GraphNode& node : graph->nodes()) {
+      const NodeKind kind = node.type->type.kind;
+      if (kind == NodeKind::kFrontend || kind == NodeKind::kService) {
+        return invalidArgument(formatLocation(node.decl.where) + ": error: node '" + node.decl.name +
+                               "' is a " + std::string(nodeKindName(kind)) +
+                               ", which never ends; a job's graph must end (train, evaluate, "
+                               "tune)");
+      }
+    }
+    return okStatus();
+  };
+}
+
+NodeType jobsServiceNodeType(const TypeRegistry& registry) {
+  NodeType type;
+  type.type = kJobsServiceType;
+  type.kind = NodeKind::kService;
+  type.summary =
+      "A job service: graphs submitted as jobs (POST /api/v1/jobs, aimass jobs submit) wait in "
+      "queues with quotas and run, each in a worker process, when resources are free";
+  type.params = {
+      ParamSpec::ref("storage", NodeKind::kStorage,
+                     "Where jobs and their states are kept; a restarted service picks up the "
+                     "jobs it finds there (running ones are requeued)."),
+      ParamSpec::path("work_dir",
+                      "A folder per job: its graph and its log (every attempt's output).")
+          .withDefault(std::string("jobs")),
+      ParamSpec::integer("threads", "Threads the service hands out; 0: the CPUs it may use.")
+          .atLeast(0)
+          .withDefault(std::int64_t{0}),
+      ParamSpec::string("memory",
+                        "Memory it hands out (512MiB, 16GiB, ...); auto: the machine's memory "
+                        "(or its cgroup's limit).")
+          .withDefault(std::string("auto")),
+      ParamSpec::integer("gpus", "CUDA devices it hands out; -1: the devices found.")
+          .atLeast(-1)
+          .withDefault(std::int64_t{-1}),
+      ParamSpec::integer("grace_period_ms",
+                         "How long a cancelled or preempted job has to stop (and checkpoint) "
+                         "after SIGTERM before SIGKILL.")
+          .range(0, 3'600'000)
+          .withDefault(std::int64_t{10000}),
+      ParamSpec::integer("poll_interval_ms",
+                         "How often the store is read for jobs submitted and cancelled by "
+                         "other processes (aimass jobs).")
+          .range(10, 60'000)
+          .withDefault(std::int64_t{200}),
+  };
+  type.params.push_back(ParamSpec::map("queues", queueFields(),
+                                       "Queues by name, each with its quota. Without any, one "
+                                       "queue named default owns the whole capacity.")
+                            .withDefault(ParamRecordMap{})
+                            .withExample("{research: {threads: 8, memory: 32GiB, cohort: lab}, "
+                                         "prod: {threads: 8, memory: 32GiB, cohort: lab}}"));
+  type.factory = [&registry](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
+    AIMASS_ASSIGN_OR_RETURN(JobServiceOptions options,
+                            readJobServiceOptions(config, config.nodeName()));
+    // Workers load every plugin library this process has (the same library twice is loaded
+    // once), so a job can use any type the service checked its graph against.
+    for (const RegisteredType* type : registry.all()) {
+      const std::string& library = type->plugin ? type->plugin->library : std::string();
+      auto& paths = options.worker.plugin_paths;
+      if (!library.empty() && std::find(paths.begin(), paths.end(), library) == paths.end()) {
+        paths.push_back(library);
+      }
+    }
+    auto storage = config.getRef<Storage>("storage");
+    return std::unique_ptr<Node>(std::make_unique<JobsServiceNode>(
+        std::move(storage), std::move(options), graphCheckFor(registry), config.host().baseDir()));
+  };
+  return type;
+}
+
+}  // namespace aimass::core::jobs

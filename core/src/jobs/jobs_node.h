@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// The built-in `service.jobs` node: a job service in the graph's process (docs/jobs.md). The
+// runtime starts it before the frontends (which serve it under /api/v1/jobs) and stops it after
+// them; `aimass jobs` reads the same node's settings to submit to and read its store.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "aimass/host.h"
+#include "aimass/job_service.h"
+#include "aimass/node.h"
+#include "aimass/params.h"
+#include "aimass/plugin.h"
+#include "aimass/storage.h"
+#include "jobs/job_service.h"
+
+namespace aimass::core {
+class TypeRegistry;
+}
+
+namespace aimass::core::jobs {
+
+inline constexpr char kJobsServiceType[] = "service.jobs";
+
+/// The node's settings, checked: capacity (detected where the config leaves it to), queues
+/// (one "default" queue with the whole capacity when none is configured), folders and timings.
+/// kInvalidArgument naming the place (FILE:LINE:COL: queues.NAME) of a bad value.
+Expected<JobServiceOptions> readJobServiceOptions(const ParamValues<ParamValue>& config,
+                                                  const std::string& where);
+
+/// The node: holds the settings and, between start() and stop(), the service.
+///
+/// Threading: start() and stop() on the host's main thread; the service is then safe from
+/// any thread (aimass::JobService).
+class JobsServiceNode final : public Node, public aimass::JobService {
+ public:
+  /// `base_dir`: where the relative paths of graphs submitted through submit() resolve (the
+  /// folder of the service's configuration).
+  JobsServiceNode(std::shared_ptr<Storage> storage, JobServiceOptions options,
+                  GraphCheck check_graph, std::filesystem::path base_dir)
+      : storage_(std::move(storage)),
+        options_(std::move(options)),
+        check_graph_(std::move(check_graph)),
+        base_dir_(std::move(base_dir)) {}
+  ~JobsServiceNode() override { stop(); }
+
+  NodeKind kind() const noexcept override { return NodeKind::kService; }
+  /// Requeues what a previous service left running and starts the loop.
+  Status start();
+  void stop();
+  Service* service() { return service_.get(); }
+
+  // aimass::JobService
+  Expected<JobInfo> submit(const JobSubmitRequest& request) override;
+  Expected<std::vector<JobInfo>> list() const override;
+  Expected<JobInfo> get(std::int64_t id) const override;
+  Expected<JobInfo> cancel(std::int64_t id) override;
+  Expected<std::string> log(std::int64_t id, std::size_t max_bytes) const override;
+  std::vector<JobQueueInfo> queues() const override;
+  std::string prometheusMetrics() const override;
+
+ private:
+  Status notStarted() const;
+
+  std::shared_ptr<Storage> storage_;
+  JobServiceOptions options_;
+  GraphCheck check_graph_;
+  std::filesystem::path base_dir_;
+  std::unique_ptr<Service> service_;
+};
+
+/// The graph check every submission gets: the text parses, every node validates against
+/// `registry` (FILE:LINE:COL errors under the submission's config name), and the graph has no
+/// frontend or service node (a job must end).
+GraphCheck graphCheckFor(const TypeRegistry& registry);
+
+/// Converts a stored record for clients.
+JobInfo jobInfo(const JobRecord& record);
+
+/// The `service.jobs` node type; submissions are checked against `registry`.
+NodeType jobsServiceNodeType(const TypeRegistry& registry);
+
+}  // namespace aimass::core::jobs
