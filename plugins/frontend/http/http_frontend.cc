@@ -293,8 +293,9 @@ OipRouter::Target OipRouter::screened(HttpRequest& request, HttpResponse& respon
   }
   const Role required = target.role();
   if (options_.authenticator) {
-    return admit(request, required, request.principal, response) ? target : Target{};
+    return admit(request, required, response) ? target : Target{};
   }
+  request.role = Role::kAdmin;  // no one is authenticated: every caller may do everything
   // Without credentials, a browser page of another site must not change state: load, unload,
   // and a model's learned feedback.
   const bool changes_state =
@@ -485,14 +486,14 @@ void OipRouter::recordInferTime(std::string_view path, std::int64_t ns) const {
   infer_ns_.try_emplace(std::string(key), std::make_unique<std::atomic<std::int64_t>>(ns));
 }
 
-bool OipRouter::admit(const HttpRequest& request, Role required, std::string& principal,
-                      HttpResponse& response) const {
+bool OipRouter::admit(HttpRequest& request, Role required, HttpResponse& response) const {
   if (!options_.authenticator) {
     return true;
   }
   AuthDecision decision = options_.authenticator->admit(request, required);
   if (decision.status == 200) {
-    principal = std::move(decision.principal.name);
+    request.principal = std::move(decision.principal.name);
+    request.role = decision.principal.role;
     return true;
   }
   // The reason names the principal and what was wrong, never the credential itself.

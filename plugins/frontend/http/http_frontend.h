@@ -185,9 +185,9 @@ class OipRouter {
   /// handle() (`check`: screen()'s checks first) and handleScreened() (the route only).
   void serve(HttpRequest& request, HttpResponse& response, bool check) const;
   /// With an authenticator: whether `request` may call a route needing `required`; fills
-  /// `principal`, or `response` with 401 (and WWW-Authenticate) or 403 and returns false.
-  bool admit(const HttpRequest& request, Role required, std::string& principal,
-             HttpResponse& response) const;
+  /// request.principal and request.role, or `response` with 401 (and WWW-Authenticate) or 403
+  /// and returns false.
+  bool admit(HttpRequest& request, Role required, HttpResponse& response) const;
   /// Logs a refused request at warning level and fills `response` with the JSON error.
   void refuse(const HttpRequest& request, int status, const std::string& reason,
               HttpResponse& response) const;

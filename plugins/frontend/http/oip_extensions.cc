@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "aimass/job_service.h"
 #include "http_frontend.h"
 #include "infer_codec.h"
 #include "json_body.h"
@@ -289,6 +290,9 @@ void OipRouter::metrics(HttpResponse& response) const {
   response.status = 200;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   response.body = serving->prometheusMetrics();
+  if (JobService* jobs = host_.jobs()) {
+    response.body += jobs->prometheusMetrics();
+  }
 }
 
 Expected<ServedModel> OipRouter::mlflowModel() const {

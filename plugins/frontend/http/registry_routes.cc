@@ -6,15 +6,20 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <algorithm>
 #include <charconv>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <utility>
 
+#include "aimass/job_service.h"
 #include "aimass/registry_service.h"
 #include "aimass/util/json_writer.h"
+#include "aimass/util/job_json.h"
+#include "aimass/util/memory_size.h"
 #include "aimass/util/registry_json.h"
 #include "json_body.h"
 
@@ -405,6 +410,149 @@ void addRuns(TrackingService* tracking, RouteList& routes) {
              });
 }
 
+/// A whole number field of a job submission; `fallback` when absent.
+Expected<std::int64_t> wholeField(const Poco::JSON::Object& body, const std::string& field,
+                                  std::int64_t fallback, std::int64_t lowest) {
+  if (!body.has(field)) return fallback;
+  const Poco::Dynamic::Var value = body.get(field);
+  if (!value.isInteger() || value.convert<std::int64_t>() < lowest) {
+    return invalidArgument("'" + field + "' must be a whole number of at least " +
+                           std::to_string(lowest));
+  }
+  return value.convert<std::int64_t>();
+}
+
+/// POST /api/v1/jobs: {"config": YAML, "config_name", "queue", "priority", "threads",
+/// "memory" ("512MiB" or bytes), "gpus", "preemptible"}.
+Expected<JobSubmitRequest> jobRequest(const HttpRequest& request) {
+  const std::string what = "POST /api/v1/jobs";
+  AIMASS_ASSIGN_OR_RETURN(auto body, jsonObjectBody(request.body, what, EmptyBody::kRefused));
+  AIMASS_RETURN_IF_ERROR(onlyKeys(*body,
+                                  {"config", "config_name", "queue", "priority", "threads",
+                                   "memory", "gpus", "preemptible"},
+                                  what));
+  JobSubmitRequest job;
+  if (!body->has("config") || !body->get("config").isString()) {
+    return invalidArgument("the body of " + what + " needs \"config\": the job's graph as YAML text");
+  }
+  job.config = body->getValue<std::string>("config");
+  for (const char* field : {"config_name", "queue"}) {
+    if (body->has(field) && !body->get(field).isString()) {
+      return invalidArgument("'" + std::string(field) + "' must be a string");
+    }
+  }
+  job.config_name = body->optValue<std::string>("config_name", "job.yaml");
+  job.queue = body->optValue<std::string>("queue", "");
+  AIMASS_ASSIGN_OR_RETURN(job.priority,
+                          wholeField(*body, "priority", 0, std::numeric_limits<std::int64_t>::min()));
+  AIMASS_ASSIGN_OR_RETURN(job.resources.threads, wholeField(*body, "threads", 1, 1));
+  AIMASS_ASSIGN_OR_RETURN(job.resources.gpus, wholeField(*body, "gpus", 0, 0));
+  job.resources.memory_bytes = std::int64_t{1} << 30;
+  if (body->has("memory")) {
+    const Poco::Dynamic::Var memory = body->get("memory");
+    if (memory.isString()) {
+      AIMASS_ASSIGN_OR_RETURN(job.resources.memory_bytes,
+                              parseMemorySize(memory.convert<std::string>(), "'memory'"));
+    } else {
+      AIMASS_ASSIGN_OR_RETURN(job.resources.memory_bytes, wholeField(*body, "memory", 0, 1));
+    }
+  }
+  if (body->has("preemptible")) {
+    if (!body->get("preemptible").isBoolean()) {
+      return invalidArgument("'preemptible' must be true or false");
+    }
+    job.preemptible = body->getValue<bool>("preemptible");
+  }
+  job.owner = request.principal.empty() ? "anonymous" : request.principal;
+  return job;
+}
+
+void addJobs(JobService* jobs, RouteList& routes) {
+  routes.add("GET", "/api/v1/jobs", "Jobs of the job service; query state, queue, owner",
+             Role::kReader, [jobs](const HttpRequest& request, HttpResponse& response) {
+               for (const auto& [name, value] : request.query) {
+                 if (name != "state" && name != "queue" && name != "owner") {
+                   return fail(response, invalidArgument("unknown query parameter '" + name +
+                                                         "' (state, queue, owner)"));
+                 }
+               }
+               auto all = jobs->list();
+               if (!all.ok()) return fail(response, all.status());
+               std::vector<JobInfo> picked;
+               for (JobInfo& job : *all) {
+                 auto wanted = [&](const char* key, const std::string& value) {
+                   auto it = request.query.find(key);
+                   return it == request.query.end() || it->second == value;
+                 };
+                 if (wanted("state", job.state) && wanted("queue", job.queue) &&
+                     wanted("owner", job.owner)) {
+                   picked.push_back(std::move(job));
+                 }
+               }
+               answer(response, jobListJson(picked));
+             });
+  routes.add("POST", "/api/v1/jobs", "Submit a graph as a job (body: config YAML, queue, ...)",
+             Role::kOperator, [jobs](const HttpRequest& request, HttpResponse& response) {
+               auto job = jobRequest(request);
+               if (!job.ok()) return fail(response, job.status());
+               auto submitted = jobs->submit(*job);
+               if (!submitted.ok()) {
+                 // A job larger than its queue could ever give is a bad request, not a
+                 // momentary overload.
+                 const Status& status = submitted.status();
+                 return jsonError(response,
+                                  status.code() == StatusCode::kResourceExhausted
+                                      ? 400
+                                      : apiStatusFor(status),
+                                  status.message());
+               }
+               answer(response, jobJson(*submitted));
+               response.status = 201;
+             });
+  routes.add("GET", "/api/v1/jobs/{id}", "One job: state, reason, attempts, runs", Role::kReader,
+             [jobs](const HttpRequest& request, HttpResponse& response) {
+               auto id = positiveNumber(param(request, "id"), "the job id in the path");
+               if (!id.ok()) return fail(response, id.status());
+               answerWith(response, jobs->get(*id), jobJson);
+             });
+  routes.add("POST", "/api/v1/jobs/{id}/cancel",
+             "Cancel a job (an operator its own jobs, an admin any)", Role::kOperator,
+             [jobs](const HttpRequest& request, HttpResponse& response) {
+               auto id = positiveNumber(param(request, "id"), "the job id in the path");
+               if (!id.ok()) return fail(response, id.status());
+               auto job = jobs->get(*id);
+               if (!job.ok()) return fail(response, job.status());
+               const std::string caller =
+                   request.principal.empty() ? "anonymous" : request.principal;
+               if (request.role != Role::kAdmin && job->owner != caller) {
+                 return jsonError(response, 403,
+                                  "job " + std::to_string(*id) + " belongs to '" + job->owner +
+                                      "'; only its owner or an admin may cancel it");
+               }
+               answerWith(response, jobs->cancel(*id), jobJson);
+             });
+  routes.add("GET", "/api/v1/jobs/{id}/log", "The end of a job's log; query bytes (default 65536)",
+             Role::kReader, [jobs](const HttpRequest& request, HttpResponse& response) {
+               auto id = positiveNumber(param(request, "id"), "the job id in the path");
+               if (!id.ok()) return fail(response, id.status());
+               std::int64_t bytes = 65536;
+               if (auto it = request.query.find("bytes"); it != request.query.end()) {
+                 auto parsed = positiveNumber(it->second, "query parameter 'bytes'");
+                 if (!parsed.ok()) return fail(response, parsed.status());
+                 bytes = std::min<std::int64_t>(*parsed, 16 << 20);
+               }
+               auto text = jobs->log(*id, static_cast<std::size_t>(bytes));
+               if (!text.ok()) return fail(response, text.status());
+               response.status = 200;
+               response.content_type = "text/plain; charset=utf-8";
+               response.body = std::move(*text);
+             });
+  routes.add("GET", "/api/v1/queues", "The job service's queues: quota, use, waiting, running",
+             Role::kReader, [jobs](const HttpRequest&, HttpResponse& response) {
+               answer(response, jobQueueListJson(jobs->queues()));
+             });
+}
+
 }  // namespace
 
 std::vector<Route> registryRoutes(Host& host, const std::string& owner) {
@@ -418,6 +566,9 @@ std::vector<Route> registryRoutes(Host& host, const std::string& owner) {
   }
   if (TrackingService* tracking = host.tracking()) {
     addRuns(tracking, routes);
+  }
+  if (JobService* jobs = host.jobs()) {
+    addJobs(jobs, routes);
   }
   return routes.take();
 }

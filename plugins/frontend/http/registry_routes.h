@@ -24,6 +24,15 @@ namespace aimass::plugins::frontend {
 ///   GET    /api/v1/runs                                   runs list --json; query experiment,
 ///                                                         filter, status, sort, desc, limit
 ///   GET    /api/v1/runs/{id}                              runs show ID --json
+///   GET    /api/v1/jobs                                   jobs list --json; query state,
+///                                                         queue, owner
+///   POST   /api/v1/jobs                                   body {"config": YAML, "queue",
+///                                                         "priority", "threads", "memory",
+///                                                         "gpus", "preemptible"}: 201
+///   GET    /api/v1/jobs/{id}                              jobs show ID --json
+///   POST   /api/v1/jobs/{id}/cancel                       its owner or an admin
+///   GET    /api/v1/jobs/{id}/log                          text; query bytes
+///   GET    /api/v1/queues                                 the job service's queues
 ///
 /// Reads need Role::kReader, changes Role::kOperator. Bodies of reads are exactly what the
 /// CLI prints with --json (both written by aimass/util/registry_json.h). Errors are
@@ -32,6 +41,8 @@ namespace aimass::plugins::frontend {
 /// (deleting a version an alias points at without force, a rollback with no earlier target),
 /// else httpStatusFor().
 ///
+/// The job routes (Host::jobs()): a graph that does not validate is a 400 with its FILE:LINE:COL
+/// errors, and so is a job asking for more than its queue could ever give.
 /// Only the routes of the services the host offers are returned (none when it offers none).
 /// Lifetime: the handlers keep pointers to the host's services, which outlive the frontend.
 /// Threading: handlers may run concurrently. `owner` is recorded as each route's owner.

@@ -24,6 +24,7 @@
 #include "fs.h"
 #include "http_call.h"
 #include "http_frontend.h"
+#include "jobs/jobs_node.h"
 #include "temp_dir.h"
 
 namespace aimass::plugins::frontend {
@@ -112,11 +113,23 @@ class OpenApiTest : public ::testing::Test {
     ASSERT_TRUE(storage.ok()) << storage.status().toString();
     storage_ = std::move(storage).value();
     host_.setApiStorage(storage_);
+    // A job service on the same store, as a graph's service.jobs node offers it.
+    core::jobs::JobServiceOptions jobs;
+    jobs.capacity = {2, std::int64_t{1} << 30, 0};
+    jobs.queues.push_back({});
+    jobs.queues.back().name = "default";
+    jobs.queues.back().nominal = jobs.capacity;
+    jobs.work_dir = dir_.path() / "jobs";
+    jobs.worker.executable = AIMASS_EXECUTABLE;
+    jobs_ = std::make_unique<core::jobs::JobsServiceNode>(storage_, jobs, nullptr, dir_.path());
+    ASSERT_TRUE(jobs_->start().ok());
+    host_.setJobService(jobs_.get());
   }
   void TearDown() override {
     if (frontend_) {
       frontend_->stop();
     }
+    host_.setJobService(nullptr);
   }
 
   void start(HttpFrontendOptions frontend_options = options()) {
@@ -161,6 +174,7 @@ class OpenApiTest : public ::testing::Test {
 
   testing::TempDir dir_{"aimass-openapi"};
   std::shared_ptr<Storage> storage_;
+  std::unique_ptr<core::jobs::JobsServiceNode> jobs_;
   core::HostServices host_{".", 1};
   std::unique_ptr<HttpFrontend> frontend_;
   Poco::UInt16 port_ = 0;
