@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: Apache-2.0
+// The job service (service.jobs, docs/jobs.md) in a real `aimass run`, over real sockets: jobs
+// submitted through /api/v1/jobs and `aimass jobs`, each run in a worker process; bad graphs
+// and requests refused with their reasons; cancellation; preemption that checkpoints and
+// resumes; kill -9 of the service with jobs running and queued; the memory limit.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "aimass_server.h"
+#include "http_call.h"
+#include "temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using aimass::testing::AimassServer;
+using aimass::testing::httpCall;
+using aimass::testing::HttpReply;
+using aimass::testing::runAimass;
+using ::testing::HasSubstr;
+
+// Not a speed check: only so a broken build fails instead of hanging.
+constexpr auto kHangLimit = std::chrono::seconds(120);
+
+std::string trainGraph(int epochs, const std::string& store) {
+  return "nodes:\n"
+         "  store: {type: storage.fs, path: " + store + "}\n"
+         "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
+         "  model: {type: model.softmax}\n"
+         "  sgd: {type: optimizer.sgd, learning_rate: 0.05}\n"
+         "  train: {type: job.train, model: model, dataset: pumps, optimizer: sgd, epochs: " +
+         std::to_string(epochs) + ", seed: 7, storage: store, checkpoint_every: 100000}\n";
+}
+
+const std::string kWaitGraph = "nodes:\n  wait: {type: job.fixture_wait}\n";
+
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+void writeText(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+Poco::JSON::Object::Ptr parse(const std::string& text) {
+  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+class JobsService : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::copy_file(fs::path(AIMASS_SOURCE_DIR) / "configs" / "data" / "pumps.csv",
+                  dir_.path() / "pumps.csv");
+  }
+
+  // The service: a SQLite store, queues a and b of one thread each in cohort lab (so a job of
+  // two threads in a borrows b's), and c of one thread alone; frontend.http on a free port.
+  void start(const std::string& queues = "") {
+    const std::string config =
+        "plugins: [" + std::string(AIMASS_FIXTURE_DIR) + "/libaimass_fixture_wait_job.so]\n"
+        "nodes:\n"
+        "  store: {type: storage.sqlite, path: service.db}\n"
+        "  jobs:\n"
+        "    type: service.jobs\n"
+        "    storage: store\n"
+        "    threads: 3\n"
+        "    memory: 6GiB\n"
+        "    gpus: 0\n"
+        "    grace_period_ms: 5000\n"
+        "    poll_interval_ms: 50\n"
+        "    queues:\n" +
+        (queues.empty() ? "      a: {threads: 1, memory: 2GiB, cohort: lab}\n"
+                          "      b: {threads: 1, memory: 2GiB, cohort: lab}\n"
+                          "      c: {threads: 1, memory: 2GiB}\n"
+                        : queues) +
+        "  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n";
+    writeText(dir_.path() / "service.yaml", config);
+    server_ = std::make_unique<AimassServer>((dir_.path() / "service.yaml").string());
+    port_ = static_cast<std::uint16_t>(server_->waitForPort());
+    ASSERT_GT(port_, 0) << server_->err();
+  }
+
+  HttpReply submit(const std::string& graph, const std::string& queue, int threads = 1,
+                   const std::string& memory = "1GiB", const std::string& more = "") {
+    return httpCall(port_, "POST", "/api/v1/jobs",
+                    "{\"config\": " + quoted(graph) + ", \"config_name\": \"job.yaml\", " +
+                        "\"queue\": \"" + queue + "\", \"threads\": " + std::to_string(threads) +
+                        ", \"memory\": \"" + memory + "\"" + more + "}");
+  }
+
+  std::int64_t submitted(const HttpReply& reply) {
+    EXPECT_EQ(reply.status, 201) << reply.body;
+    return reply.status == 201 ? parse(reply.body)->getValue<std::int64_t>("id") : 0;
+  }
+
+  Poco::JSON::Object::Ptr job(std::int64_t id) {
+    HttpReply reply = httpCall(port_, "GET", "/api/v1/jobs/" + std::to_string(id));
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return parse(reply.body);
+  }
+
+  // Polls the job until its state is one of `states`; returns the job then.
+  Poco::JSON::Object::Ptr waitFor(std::int64_t id, const std::set<std::string>& states) {
+    const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+    for (;;) {
+      Poco::JSON::Object::Ptr current = job(id);
+      if (states.count(current->getValue<std::string>("state")) != 0) return current;
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "job " << id << " stayed " << current->getValue<std::string>("state")
+                      << "; service log:\n" << server_->err();
+        return current;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  // Polls the job's log until it holds `text`.
+  std::string waitForLog(std::int64_t id, const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+    for (;;) {
+      HttpReply reply = httpCall(port_, "GET", "/api/v1/jobs/" + std::to_string(id) + "/log");
+      if (reply.body.find(text) != std::string::npos) return reply.body;
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "job " << id << "'s log never said '" << text << "':\n" << reply.body;
+        return reply.body;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  static bool processGone(std::int64_t pid) { return pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0; }
+
+  aimass::testing::TempDir dir_;
+  std::unique_ptr<AimassServer> server_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(JobsService, RunsASubmittedGraphInAWorkerAndLinksItsRun) {
+  start();
+  const std::int64_t id = submitted(submit(trainGraph(3, "job-store"), "c"));
+  Poco::JSON::Object::Ptr done = waitFor(id, {"succeeded", "failed"});
+  ASSERT_EQ(done->getValue<std::string>("state"), "succeeded") << done->getValue<std::string>("reason");
+  EXPECT_EQ(done->getValue<std::int64_t>("attempts"), 1);
+  EXPECT_EQ(done->getArray("runs")->size(), 1U);
+  EXPECT_EQ(done->getValue<std::string>("owner"), "anonymous");
+  // The worker ran in the service's folder: the job's store is there, its log in jobs/<id>/.
+  EXPECT_TRUE(fs::exists(dir_.path() / "job-store"));
+  HttpReply log = httpCall(port_, "GET", "/api/v1/jobs/" + std::to_string(id) + "/log");
+  EXPECT_EQ(log.status, 200);
+  EXPECT_THAT(log.body, HasSubstr("attempt 1 of job " + std::to_string(id)));
+  EXPECT_THAT(log.body, HasSubstr("job finished"));
+
+  HttpReply listed = httpCall(port_, "GET", "/api/v1/jobs?state=succeeded");
+  EXPECT_EQ(parse(listed.body)->getArray("jobs")->size(), 1U);
+  HttpReply queues = httpCall(port_, "GET", "/api/v1/queues");
+  EXPECT_THAT(queues.body, HasSubstr("\"name\":\"a\""));
+  HttpReply metrics = httpCall(port_, "GET", "/metrics");
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_jobs_waiting{queue=\"c\"} 0"));
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_jobs_quota_nominal{queue=\"a\",resource=\"threads\"} 1"));
+}
+
+TEST_F(JobsService, RefusesBadGraphsAndRequestsWithTheirReasons) {
+  start();
+  HttpReply bad = submit("nodes:\n  oops: {type: model.sofmax}\n", "a");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("job.yaml:2:"));
+  EXPECT_THAT(bad.body, HasSubstr("model.sofmax"));
+
+  HttpReply serving = submit("nodes:\n  web: {type: frontend.http, port: 0}\n", "a");
+  EXPECT_EQ(serving.status, 400);
+  EXPECT_THAT(serving.body, HasSubstr("never ends"));
+
+  HttpReply big = submit(kWaitGraph, "a", 3);
+  EXPECT_EQ(big.status, 400);
+  EXPECT_THAT(big.body, HasSubstr("asks for threads 3"));
+  EXPECT_THAT(big.body, HasSubstr("at most threads 2"));
+
+  HttpReply unknown = submit(kWaitGraph, "nope");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_THAT(unknown.body, HasSubstr("no queue named 'nope'"));
+
+  HttpReply memory = submit(kWaitGraph, "a", 1, "lots");
+  EXPECT_EQ(memory.status, 400);
+  EXPECT_THAT(memory.body, HasSubstr("'lots' is not a memory size"));
+
+  HttpReply field = httpCall(port_, "POST", "/api/v1/jobs", "{\"config\": \"x\", \"color\": 1}");
+  EXPECT_EQ(field.status, 400);
+  EXPECT_THAT(field.body, HasSubstr("unknown field 'color'"));
+  EXPECT_EQ(parse(httpCall(port_, "GET", "/api/v1/jobs").body)->getArray("jobs")->size(), 0U);
+}
+
+TEST_F(JobsService, CancelStopsARunningJobAndAQueuedOne) {
+  start();
+  const std::int64_t running = submitted(submit(kWaitGraph, "c"));
+  const std::int64_t queued = submitted(submit(kWaitGraph, "c"));
+  Poco::JSON::Object::Ptr live = waitFor(running, {"running"});
+  waitForLog(running, "waiting for a stop request");
+  const std::int64_t pid = job(running)->getValue<std::int64_t>("worker_pid");
+  EXPECT_EQ(job(queued)->getValue<std::string>("state"), "queued");
+
+  HttpReply cancel_queued = httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(queued) + "/cancel");
+  EXPECT_EQ(cancel_queued.status, 200) << cancel_queued.body;
+  EXPECT_EQ(parse(cancel_queued.body)->getValue<std::string>("state"), "cancelled");
+
+  HttpReply cancel = httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(running) + "/cancel");
+  EXPECT_EQ(cancel.status, 200) << cancel.body;
+  Poco::JSON::Object::Ptr ended = waitFor(running, {"cancelled", "failed", "succeeded"});
+  EXPECT_EQ(ended->getValue<std::string>("state"), "cancelled");
+  EXPECT_THAT(ended->getValue<std::string>("reason"), HasSubstr("cancelled while running"));
+  EXPECT_TRUE(processGone(pid));
+
+  HttpReply again = httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(running) + "/cancel");
+  EXPECT_EQ(again.status, 503);
+  EXPECT_THAT(again.body, HasSubstr("has already ended (cancelled)"));
+  EXPECT_EQ(httpCall(port_, "POST", "/api/v1/jobs/999/cancel").status, 404);
+}
+
+TEST_F(JobsService, PreemptionCheckpointsTheBorrowerAndItResumes) {
+  start();
+  // Two threads in queue a: one of its own and one borrowed from b.
+  const std::int64_t borrower = submitted(submit(trainGraph(1000000, "borrower-store"), "a", 2));
+  waitFor(borrower, {"running"});
+  waitForLog(borrower, "job started");
+  // b wants its thread back: the borrower is stopped, checkpoints, and waits again.
+  const std::int64_t owner = submitted(submit(kWaitGraph, "b"));
+  Poco::JSON::Object::Ptr requeued = waitFor(borrower, {"queued"});
+  EXPECT_THAT(requeued->getValue<std::string>("reason"), HasSubstr("preempted"));
+  waitForLog(borrower, "written, run again to resume");
+  waitFor(owner, {"running"});
+  // b's job ends: the borrower runs again, from its checkpoint.
+  ASSERT_EQ(httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(owner) + "/cancel").status, 200);
+  waitFor(borrower, {"running"});
+  waitForLog(borrower, "resuming from");
+  EXPECT_EQ(job(borrower)->getValue<std::int64_t>("attempts"), 2);
+  ASSERT_EQ(httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(borrower) + "/cancel").status, 200);
+  waitFor(borrower, {"cancelled"});
+}
+
+TEST_F(JobsService, KillMinusNineLosesNoJobAndResumesTheRunningOne) {
+  start();
+  const std::int64_t running = submitted(submit(kWaitGraph, "c"));
+  const std::int64_t queued = submitted(submit(trainGraph(3, "queued-store"), "c"));
+  waitFor(running, {"running"});
+  waitForLog(running, "waiting for a stop request");
+  const std::int64_t pid = job(running)->getValue<std::int64_t>("worker_pid");
+  server_->kill9();
+  // The worker dies with its service.
+  const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+  while (!processGone(pid) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(processGone(pid));
+
+  start();
+  Poco::JSON::Object::Ptr again = waitFor(running, {"running"});
+  EXPECT_EQ(again->getValue<std::int64_t>("attempts"), 2);
+  ASSERT_EQ(httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(running) + "/cancel").status, 200);
+  Poco::JSON::Object::Ptr done = waitFor(queued, {"succeeded", "failed"});
+  EXPECT_EQ(done->getValue<std::string>("state"), "succeeded") << done->getValue<std::string>("reason");
+}
+
+TEST_F(JobsService, AJobOverItsMemoryLimitFailsWithThatReason) {
+  start();
+  // Two hidden layers of 20,000 units hold 400 million weights (1.6 GB, and Adam's state
+  // twice that): far over 512 MiB of address space.
+  const std::string graph =
+      "nodes:\n"
+      "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
+      "  model: {type: model.mlp, hidden: [20000, 20000]}\n"
+      "  adam: {type: optimizer.adam}\n"
+      "  train: {type: job.train, model: model, dataset: pumps, optimizer: adam, epochs: 1}\n";
+  const std::int64_t id = submitted(submit(graph, "c", 1, "512MiB"));
+  Poco::JSON::Object::Ptr failed = waitFor(id, {"failed", "succeeded"});
+  EXPECT_EQ(failed->getValue<std::string>("state"), "failed");
+  EXPECT_THAT(failed->getValue<std::string>("reason"), HasSubstr("over its memory limit of 512 MiB"));
+}
+
+TEST_F(JobsService, TheCommandLineSubmitsListsShowsAndCancels) {
+  start();
+  writeText(dir_.path() / "wait.yaml", kWaitGraph);
+  const std::string config = (dir_.path() / "service.yaml").string();
+  auto submitted_cli = runAimass(dir_.path(), {"jobs", "submit", (dir_.path() / "wait.yaml").string(),
+                                               "--config", config, "--queue", "c", "--priority", "3"});
+  ASSERT_EQ(submitted_cli.code, 0) << submitted_cli.err;
+  EXPECT_THAT(submitted_cli.out, HasSubstr("job 1 submitted to queue 'c'"));
+  // The running service picks it up from the store.
+  waitFor(1, {"running"});
+  auto list = runAimass(dir_.path(), {"jobs", "list", "--config", config});
+  EXPECT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("running"));
+  auto show = runAimass(dir_.path(), {"jobs", "show", "1", "--config", config, "--json"});
+  EXPECT_THAT(show.out, HasSubstr("\"priority\":3"));
+  auto cancel = runAimass(dir_.path(), {"jobs", "cancel", "1", "--config", config});
+  EXPECT_EQ(cancel.code, 0) << cancel.err;
+  EXPECT_THAT(cancel.out, HasSubstr("cancel requested"));
+  waitFor(1, {"cancelled"});
+  auto logs = runAimass(dir_.path(), {"jobs", "logs", "1", "--config", config});
+  EXPECT_THAT(logs.out, HasSubstr("waiting for a stop request"));
+
+  writeText(dir_.path() / "bad.yaml", "nodes:\n  x: {type: job.nothing}\n");
+  auto bad = runAimass(dir_.path(), {"jobs", "submit", (dir_.path() / "bad.yaml").string(),
+                                     "--config", config});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("bad.yaml:2:"));
+  auto missing = runAimass(dir_.path(), {"jobs", "show", "9", "--config", config});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("no job 9"));
+}
+
+TEST(JobsServiceConfigs, TheShippedExamplesValidate) {
+  aimass::testing::TempDir dir;
+  for (const char* config : {"configs/jobs_service.yaml", "configs/jobs/train_pumps.yaml"}) {
+    auto result = runAimass(dir.path(), {"validate", std::string(AIMASS_SOURCE_DIR) + "/" + config});
+    EXPECT_EQ(result.code, 0) << config << ": " << result.err;
+  }
+}
+
+}  // namespace
