@@ -43,6 +43,18 @@ std::string trainGraph(int epochs, const std::string& store) {
          std::to_string(epochs) + ", seed: 7, storage: store, checkpoint_every: 100000}\n";
 }
 
+// Trains for as long as the test needs (a million epochs of 240 single-row steps of a
+// 256-unit MLP) and checkpoints when stopped (checkpoint_every with a storage).
+std::string longTrainGraph(const std::string& store) {
+  return "nodes:\n"
+         "  store: {type: storage.fs, path: " + store + "}\n"
+         "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
+         "  model: {type: model.mlp, hidden: [256]}\n"
+         "  sgd: {type: optimizer.sgd, learning_rate: 0.01}\n"
+         "  train: {type: job.train, model: model, dataset: pumps, optimizer: sgd, "
+         "epochs: 1000000, batch_size: 1, seed: 7, storage: store, checkpoint_every: 100000}\n";
+}
+
 const std::string kWaitGraph = "nodes:\n  wait: {type: job.fixture_wait}\n";
 
 std::string quoted(const std::string& text) {
@@ -173,7 +185,7 @@ TEST_F(JobsService, RunsASubmittedGraphInAWorkerAndLinksItsRun) {
   HttpReply listed = httpCall(port_, "GET", "/api/v1/jobs?state=succeeded");
   EXPECT_EQ(parse(listed.body)->getArray("jobs")->size(), 1U);
   HttpReply queues = httpCall(port_, "GET", "/api/v1/queues");
-  EXPECT_THAT(queues.body, HasSubstr("\"name\":\"a\""));
+  EXPECT_EQ(parse(queues.body)->getArray("queues")->size(), 3U);
   HttpReply metrics = httpCall(port_, "GET", "/metrics");
   EXPECT_THAT(metrics.body, HasSubstr("aimass_jobs_waiting{queue=\"c\"} 0"));
   EXPECT_THAT(metrics.body, HasSubstr("aimass_jobs_quota_nominal{queue=\"a\",resource=\"threads\"} 1"));
@@ -230,7 +242,7 @@ TEST_F(JobsService, CancelStopsARunningJobAndAQueuedOne) {
   EXPECT_TRUE(processGone(pid));
 
   HttpReply again = httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(running) + "/cancel");
-  EXPECT_EQ(again.status, 503);
+  EXPECT_EQ(again.status, 409);
   EXPECT_THAT(again.body, HasSubstr("has already ended (cancelled)"));
   EXPECT_EQ(httpCall(port_, "POST", "/api/v1/jobs/999/cancel").status, 404);
 }
@@ -238,7 +250,7 @@ TEST_F(JobsService, CancelStopsARunningJobAndAQueuedOne) {
 TEST_F(JobsService, PreemptionCheckpointsTheBorrowerAndItResumes) {
   start();
   // Two threads in queue a: one of its own and one borrowed from b.
-  const std::int64_t borrower = submitted(submit(trainGraph(1000000, "borrower-store"), "a", 2));
+  const std::int64_t borrower = submitted(submit(longTrainGraph("borrower-store"), "a", 2));
   waitFor(borrower, {"running"});
   waitForLog(borrower, "job started");
   // b wants its thread back: the borrower is stopped, checkpoints, and waits again.
@@ -309,7 +321,7 @@ TEST_F(JobsService, TheCommandLineSubmitsListsShowsAndCancels) {
   EXPECT_EQ(list.code, 0) << list.err;
   EXPECT_THAT(list.out, HasSubstr("running"));
   auto show = runAimass(dir_.path(), {"jobs", "show", "1", "--config", config, "--json"});
-  EXPECT_THAT(show.out, HasSubstr("\"priority\":3"));
+  EXPECT_EQ(parse(show.out)->getValue<std::int64_t>("priority"), 3);
   auto cancel = runAimass(dir_.path(), {"jobs", "cancel", "1", "--config", config});
   EXPECT_EQ(cancel.code, 0) << cancel.err;
   EXPECT_THAT(cancel.out, HasSubstr("cancel requested"));
