@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -26,6 +27,7 @@
 #include "fs.h"
 #include "http_exchange_log.h"
 #include "http_frontend.h"
+#include "jobs/jobs_node.h"
 #include "openapi_contract.h"
 #include "temp_dir.h"
 
@@ -65,6 +67,19 @@ class OpenApiExchangesTest : public ::testing::Test {
     ASSERT_TRUE(host_.servingRuntime().setRepository(storage_).ok());
     host_.setApiStorage(storage_);
     populateStorage();
+    // A job service on the same store whose workers are the aimass under test; the job the
+    // tests submit trains long enough to be cancelled while queued or running.
+    core::jobs::JobServiceOptions jobs;
+    jobs.capacity = {1, std::int64_t{4} << 30, 0};
+    jobs.queues.push_back({});
+    jobs.queues.back().name = "default";
+    jobs.queues.back().nominal = jobs.capacity;
+    jobs.work_dir = dir_.path() / "jobs";
+    jobs.grace_period = std::chrono::milliseconds(2000);
+    jobs.worker.executable = AIMASS_EXECUTABLE;
+    jobs_ = std::make_unique<core::jobs::JobsServiceNode>(storage_, jobs, nullptr, dir_.path());
+    ASSERT_TRUE(jobs_->start().ok());
+    host_.setJobService(jobs_.get());
 
     HttpFrontendOptions options;
     options.port = 0;
@@ -81,6 +96,8 @@ class OpenApiExchangesTest : public ::testing::Test {
     if (frontend_) {
       frontend_->stop();
     }
+    host_.setJobService(nullptr);
+    jobs_.reset();
     host_.servingRuntime().clear();
   }
 
@@ -265,8 +282,33 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/api/v1/runs/9"), 404);
   }
 
+  void exerciseJobs() {
+    const std::string graph =
+        "nodes:\\n  pumps: {type: dataset.csv, path: " AIMASS_SOURCE_DIR
+        "/configs/data/pumps.csv, label: state}\\n  m: {type: model.mlp, hidden: [256]}\\n"
+        "  sgd: {type: optimizer.sgd}\\n  train: {type: job.train, model: m, dataset: pumps, "
+        "optimizer: sgd, epochs: 1000000, batch_size: 1}\\n";
+    EXPECT_EQ(exchange("POST", "/api/v1/jobs",
+                       R"({"config":")" + graph + R"(","queue":"default","memory":"2GiB"})"),
+              201);
+    EXPECT_EQ(exchange("POST", "/api/v1/jobs", R"({"config":"x","threads":0})"), 400);
+    EXPECT_EQ(exchange("POST", "/api/v1/jobs", R"({"config":"x","queue":"nope"})"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs?state=queued&queue=default"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs?color=red"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs/1"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs/x"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs/9"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs/1/log?bytes=100"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs/9/log"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/queues"), 200);
+    EXPECT_EQ(exchange("POST", "/api/v1/jobs/1/cancel"), 200);
+    EXPECT_EQ(exchange("POST", "/api/v1/jobs/9/cancel"), 404);
+  }
+
   testing::TempDir dir_{"aimass-openapi-exchanges"};
   std::shared_ptr<Storage> storage_;
+  std::unique_ptr<core::jobs::JobsServiceNode> jobs_;
   core::HostServices host_{".", 1};
   std::unique_ptr<HttpFrontend> frontend_;
   Poco::UInt16 port_ = 0;
@@ -287,12 +329,15 @@ TEST_F(OpenApiExchangesTest, MlflowAnswersAsDocumented) { exerciseMlflow(); }
 
 TEST_F(OpenApiExchangesTest, RegistryAnswersAsDocumented) { exerciseRegistry(); }
 
+TEST_F(OpenApiExchangesTest, JobsAnswerAsDocumented) { exerciseJobs(); }
+
 TEST_F(OpenApiExchangesTest, EveryDocumentedOperationIsExercisedAndSucceedsOnce) {
   exerciseHealthAndMetadata();
   exerciseInference();
   exerciseRepositoryAndStatistics();
   exerciseMlflow();
   exerciseRegistry();
+  exerciseJobs();
   for (const std::string& operation : contract_.operations()) {
     EXPECT_TRUE(covered_.count(operation)) << operation << " is never exercised here";
     EXPECT_TRUE(answered_2xx_.count(operation)) << operation << " never succeeds here";
