@@ -380,7 +380,7 @@ aimass_client_code aimass_client_list_runs(aimass_client* client, const char* ex
 aimass_client_code aimass_client_get_run(aimass_client* client, int64_t id,
                                          aimass_client_json** out, aimass_client_error** error);
 
-/* Any JSON route (those added later: jobs, monitoring): `method` "GET", "POST", "PUT",
+/* Any JSON route (one without a call of its own here, such as monitoring): `method` "GET", "POST", "PUT",
  * "PATCH" or "DELETE", `path` from the server root ("/api/v1/..."), `json_body` NULL or JSON
  * text. *out gets the answer's document (NULL for an empty answer). Retried per the policy. */
 aimass_client_code aimass_client_request_json(aimass_client* client, const char* method,

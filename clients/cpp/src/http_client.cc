@@ -411,6 +411,9 @@ Job HttpClient::submitJob(const JobSubmission& s) {
   aimass_client_job_submission_set_config_name(c.get(), orNull(s.config_name));
   aimass_client_job_submission_set_queue(c.get(), orNull(s.queue));
   aimass_client_job_submission_set_memory(c.get(), orNull(s.memory));
+  if (s.memory_bytes) {
+    aimass_client_job_submission_set_memory_bytes(c.get(), *s.memory_bytes);
+  }
   if (s.priority) {
     aimass_client_job_submission_set_priority(c.get(), *s.priority);
   }

@@ -147,9 +147,16 @@ TEST_F(CppClientJobs, RefusalsAreErrorsWithTheServersStatusAndMessage) {
 
   JobSubmission big = submission(jobTrainGraph(1, 16, "cpp-big"), "fast");
   big.threads = 5;
+  big.gpus = 0;
   Error too_big = errorOf([&] { client_->submitJob(big); });
   EXPECT_EQ(too_big.status(), 400);
   EXPECT_THAT(too_big.message(), HasSubstr("threads 5"));
+
+  JobSubmission large = submission(jobTrainGraph(1, 16, "cpp-large"), "fast");
+  large.memory_bytes = 3LL << 30;
+  Error too_large = errorOf([&] { client_->submitJob(large); });
+  EXPECT_EQ(too_large.status(), 400);
+  EXPECT_THAT(too_large.message(), HasSubstr("memory")) << too_large.message();
 
   Error no_queue = errorOf([&] { client_->submitJob(submission("nodes: {}\n", "nope")); });
   EXPECT_EQ(no_queue.status(), 404);

@@ -27,6 +27,7 @@ struct JobSubmission {
   std::optional<std::int64_t> priority;
   std::optional<std::int64_t> threads;
   std::string memory;  ///< as the server reads it: "512MiB", "2GiB", "1048576"; "" for unset
+  std::optional<std::int64_t> memory_bytes;  ///< when set, sent instead of `memory`
   std::optional<std::int64_t> gpus;
   std::optional<bool> preemptible;
 };
