@@ -3,7 +3,8 @@
  * aimass_client.h: the C client of aimass (libaimass_client.so.1, C99).
  *
  * Speaks to frontend.http: OIP v2 inference (health, metadata, infer with the binary tensor
- * data extension) and the /api/v1 registry, runs and datasets routes (docs/rest-api.md).
+ * data extension), the /api/v1 registry, runs and datasets routes and the job service's
+ * /api/v1/jobs and /api/v1/queues routes (docs/rest-api.md).
  *
  * ABI: every type is an opaque handle or an enum; only aimass_client_* symbols are exported;
  * the SONAME changes only when a function's signature or meaning does.
@@ -35,7 +36,7 @@ extern "C" {
 #endif
 
 #define AIMASS_CLIENT_VERSION_MAJOR 1
-#define AIMASS_CLIENT_VERSION_MINOR 0
+#define AIMASS_CLIENT_VERSION_MINOR 1
 
 /* ---- codes, datatypes, errors ---------------------------------------------------------- */
 
@@ -379,13 +380,145 @@ aimass_client_code aimass_client_list_runs(aimass_client* client, const char* ex
 aimass_client_code aimass_client_get_run(aimass_client* client, int64_t id,
                                          aimass_client_json** out, aimass_client_error** error);
 
-/* Any JSON route (those added later: jobs, monitoring): `method` "GET", "POST", "PUT",
+/* Any JSON route (one without a call of its own here, such as monitoring): `method` "GET", "POST", "PUT",
  * "PATCH" or "DELETE", `path` from the server root ("/api/v1/..."), `json_body` NULL or JSON
  * text. *out gets the answer's document (NULL for an empty answer). Retried per the policy. */
 aimass_client_code aimass_client_request_json(aimass_client* client, const char* method,
                                               const char* path, const char* json_body,
                                               aimass_client_json** out,
                                               aimass_client_error** error);
+
+
+/* ---- /api/v1/jobs and /api/v1/queues: the job service (docs/jobs.md) -------------------- */
+
+/* What POST /api/v1/jobs submits: a graph's YAML text (required) and, each optional, what the
+ * setters name; an unset one takes the server's default. Owned by the caller. */
+typedef struct aimass_client_job_submission aimass_client_job_submission;
+/* A submission of the graph `config_yaml` (copied); NULL when config_yaml is NULL or on out
+ * of memory. */
+aimass_client_job_submission* aimass_client_job_submission_create(const char* config_yaml);
+void aimass_client_job_submission_free(aimass_client_job_submission* submission);
+/* The name the job's errors and listing give the graph (a file name such as "train.yaml"). */
+aimass_client_code aimass_client_job_submission_set_config_name(
+    aimass_client_job_submission* submission, const char* config_name);
+/* The queue (default the service's first). */
+aimass_client_code aimass_client_job_submission_set_queue(aimass_client_job_submission* submission,
+                                                          const char* queue);
+aimass_client_code aimass_client_job_submission_set_priority(
+    aimass_client_job_submission* submission, int64_t priority);
+aimass_client_code aimass_client_job_submission_set_threads(
+    aimass_client_job_submission* submission, int64_t threads);
+/* Memory as the server reads it: "512MiB", "2GiB" or a byte count such as "1048576". */
+aimass_client_code aimass_client_job_submission_set_memory(aimass_client_job_submission* submission,
+                                                           const char* memory);
+aimass_client_code aimass_client_job_submission_set_memory_bytes(
+    aimass_client_job_submission* submission, int64_t memory_bytes);
+aimass_client_code aimass_client_job_submission_set_gpus(aimass_client_job_submission* submission,
+                                                         int64_t gpus);
+/* preemptible != 0: the job may be stopped and requeued for a job of a higher priority. */
+aimass_client_code aimass_client_job_submission_set_preemptible(
+    aimass_client_job_submission* submission, int preemptible);
+
+/* One job (Job of docs/openapi.yaml). An aimass_client_job handed out through `out` is the
+ * caller's (aimass_client_job_free); one read from a list lives as long as the list. */
+typedef struct aimass_client_job aimass_client_job;
+typedef struct aimass_client_job_list aimass_client_job_list;
+
+/* POST /api/v1/jobs: the queued job (HTTP 400 naming the graph's FILE:LINE:COL errors, or a
+ * job larger than its queue could ever give; 404 for an unknown queue). Never retried unless
+ * the retry policy's methods include POST. */
+aimass_client_code aimass_client_submit_job(aimass_client* client,
+                                            const aimass_client_job_submission* submission,
+                                            aimass_client_job** out, aimass_client_error** error);
+/* GET /api/v1/jobs: the jobs by id; each of state ("queued", "running", "succeeded",
+ * "failed", "cancelled"), queue and owner may be NULL (not filtered). */
+aimass_client_code aimass_client_list_jobs(aimass_client* client, const char* state,
+                                           const char* queue, const char* owner,
+                                           aimass_client_job_list** out,
+                                           aimass_client_error** error);
+/* GET /api/v1/jobs/{id} (HTTP 404 for an unknown id). */
+aimass_client_code aimass_client_get_job(aimass_client* client, int64_t id,
+                                         aimass_client_job** out, aimass_client_error** error);
+/* POST /api/v1/jobs/{id}/cancel: the job as the cancel left it (HTTP 409 when it has ended). */
+aimass_client_code aimass_client_cancel_job(aimass_client* client, int64_t id,
+                                            aimass_client_job** out, aimass_client_error** error);
+/* GET /api/v1/jobs/{id}/log: the end of the job's log, at most `bytes` bytes (bytes <= 0: the
+ * server's default, 65536). *out gets NUL-terminated text freed with aimass_client_text_free,
+ * *size (when not NULL) its byte count. */
+aimass_client_code aimass_client_job_log(aimass_client* client, int64_t id, int64_t bytes,
+                                         char** out, size_t* size, aimass_client_error** error);
+void aimass_client_text_free(char* text);
+
+size_t aimass_client_job_list_size(const aimass_client_job_list* list);
+/* Job `index`; NULL past the end. */
+const aimass_client_job* aimass_client_job_list_at(const aimass_client_job_list* list,
+                                                   size_t index);
+void aimass_client_job_list_free(aimass_client_job_list* list);
+void aimass_client_job_free(aimass_client_job* job);
+
+/* A job's fields (0 or "" for a NULL job). Times are Unix milliseconds, 0 when not yet. */
+int64_t aimass_client_job_id(const aimass_client_job* job);
+/* "queued", "running", "succeeded", "failed" or "cancelled". */
+const char* aimass_client_job_state(const aimass_client_job* job);
+const char* aimass_client_job_queue(const aimass_client_job* job);
+const char* aimass_client_job_owner(const aimass_client_job* job);
+int64_t aimass_client_job_priority(const aimass_client_job* job);
+/* What the job asked for; each pointer may be NULL. */
+void aimass_client_job_resources(const aimass_client_job* job, int64_t* threads,
+                                 int64_t* memory_bytes, int64_t* gpus);
+int aimass_client_job_preemptible(const aimass_client_job* job);
+const char* aimass_client_job_config_name(const aimass_client_job* job);
+/* Why it failed, was cancelled, preempted or requeued ("" when nothing was said). */
+const char* aimass_client_job_reason(const aimass_client_job* job);
+int64_t aimass_client_job_attempts(const aimass_client_job* job);
+int64_t aimass_client_job_submitted_unix_ms(const aimass_client_job* job);
+/* Of the last attempt. */
+int64_t aimass_client_job_started_unix_ms(const aimass_client_job* job);
+int64_t aimass_client_job_finished_unix_ms(const aimass_client_job* job);
+int aimass_client_job_cancel_requested(const aimass_client_job* job);
+/* The running worker's process id; 0 when none. */
+int64_t aimass_client_job_worker_pid(const aimass_client_job* job);
+/* The ids of the tracked runs the job made, in its graph's own store. */
+size_t aimass_client_job_run_count(const aimass_client_job* job);
+/* Run `index`'s id; 0 past the end. */
+int64_t aimass_client_job_run_at(const aimass_client_job* job, size_t index);
+
+/* The queues of the job service: quota, what they use, jobs waiting and running. */
+typedef struct aimass_client_queue aimass_client_queue;
+typedef struct aimass_client_queue_list aimass_client_queue_list;
+
+/* Which resources of a queue aimass_client_queue_resources reads. */
+typedef enum aimass_client_queue_quota {
+  AIMASS_CLIENT_QUEUE_NOMINAL = 0,         /* its own quota */
+  AIMASS_CLIENT_QUEUE_BORROWING_LIMIT = 1, /* the most it may borrow from its cohort */
+  AIMASS_CLIENT_QUEUE_USED = 2             /* what its running jobs hold now */
+} aimass_client_queue_quota;
+
+/* GET /api/v1/queues, by name. */
+aimass_client_code aimass_client_list_queues(aimass_client* client,
+                                             aimass_client_queue_list** out,
+                                             aimass_client_error** error);
+size_t aimass_client_queue_list_size(const aimass_client_queue_list* list);
+/* Queue `index`; NULL past the end. It lives as long as the list. */
+const aimass_client_queue* aimass_client_queue_list_at(
+    const aimass_client_queue_list* list, size_t index);
+void aimass_client_queue_list_free(aimass_client_queue_list* list);
+
+const char* aimass_client_queue_name(const aimass_client_queue* queue);
+/* "" when it is in no cohort. */
+const char* aimass_client_queue_cohort(const aimass_client_queue* queue);
+/* "fifo" or "fair_share". */
+const char* aimass_client_queue_ordering(const aimass_client_queue* queue);
+/* Stores the resources `which` names (each pointer may be NULL) and returns 1; returns 0 and
+ * stores nothing when the queue has no such limit (a borrowing limit that is what the cohort
+ * leaves) or `queue` is NULL. */
+int aimass_client_queue_resources(const aimass_client_queue* queue,
+                                      aimass_client_queue_quota which, int64_t* threads,
+                                      int64_t* memory_bytes, int64_t* gpus);
+/* The most jobs it runs at once; 0: no limit. */
+int64_t aimass_client_queue_max_running(const aimass_client_queue* queue);
+int64_t aimass_client_queue_waiting(const aimass_client_queue* queue);
+int64_t aimass_client_queue_running(const aimass_client_queue* queue);
 
 #ifdef __cplusplus
 } /* extern "C" */

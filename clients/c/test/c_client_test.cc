@@ -547,4 +547,107 @@ TEST(CClientLocal, AnErrorBodyThatIsNotJsonIsTheMessage) {
 }
 
 }  // namespace
+TEST(CClientLocal, JobCallsSendEverySetFieldAndTheirFilters) {
+  const std::string job =
+      R"({"id":7,"state":"queued","queue":"q","owner":"ann","priority":-1,)"
+      R"("resources":{"threads":2,"memory_bytes":1024,"gpus":1},"preemptible":true,)"
+      R"("config_name":"t.yaml","reason":"","attempts":0,"submitted_unix_ms":5,)"
+      R"("started_unix_ms":null,"finished_unix_ms":null,"cancel_requested":false,)"
+      R"("worker_pid":0,"runs":[3,4]})";
+  LocalHttpServer server([&](const SeenRequest& r) {
+    if (r.path.find("/log") != std::string::npos) {
+      return Reply{200, std::string("line\0two", 8)};
+    }
+    return Reply{200, r.path.rfind("/api/v1/jobs?", 0) == 0 ? "{\"jobs\":[" + job + "]}" : job};
+  });
+  Client client = makeClient(server.url());
+  Submission s(aimass_client_job_submission_create("nodes: {}\n"));
+  aimass_client_job_submission_set_config_name(s.get(), "t.yaml");
+  aimass_client_job_submission_set_queue(s.get(), "q");
+  aimass_client_job_submission_set_priority(s.get(), -1);
+  aimass_client_job_submission_set_threads(s.get(), 2);
+  aimass_client_job_submission_set_memory(s.get(), "1GiB");
+  aimass_client_job_submission_set_memory_bytes(s.get(), 1024);  // replaces "1GiB"
+  aimass_client_job_submission_set_gpus(s.get(), 1);
+  aimass_client_job_submission_set_preemptible(s.get(), 1);
+  aimass_client_job* out = nullptr;
+  ASSERT_EQ(aimass_client_submit_job(client.get(), s.get(), &out, nullptr), AIMASS_CLIENT_OK);
+  Job submitted(out);
+  EXPECT_EQ(aimass_client_job_id(out), 7);
+  EXPECT_EQ(aimass_client_job_owner(out), std::string("ann"));
+  EXPECT_EQ(aimass_client_job_started_unix_ms(out), 0);
+  ASSERT_EQ(aimass_client_job_run_count(out), 2u);
+  EXPECT_EQ(aimass_client_job_run_at(out, 1), 4);
+  std::int64_t gpus = 0;
+  aimass_client_job_resources(out, nullptr, nullptr, &gpus);
+  EXPECT_EQ(gpus, 1);
+
+  aimass_client_job_list* list = nullptr;
+  ASSERT_EQ(aimass_client_list_jobs(client.get(), "queued", nullptr, "a b", &list, nullptr),
+            AIMASS_CLIENT_OK);
+  EXPECT_EQ(aimass_client_job_list_size(list), 1u);
+  EXPECT_EQ(aimass_client_job_list_at(list, 1), nullptr);
+  aimass_client_job_list_free(list);
+  ASSERT_EQ(aimass_client_cancel_job(client.get(), 7, &out, nullptr), AIMASS_CLIENT_OK);
+  aimass_client_job_free(out);
+  char* log = nullptr;
+  std::size_t size = 0;
+  ASSERT_EQ(aimass_client_job_log(client.get(), 7, 100, &log, &size, nullptr), AIMASS_CLIENT_OK);
+  EXPECT_EQ(std::string(log, size), std::string("line\0two", 8));
+  aimass_client_text_free(log);
+
+  auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].method, "POST");
+  EXPECT_EQ(seen[0].path, "/api/v1/jobs");
+  EXPECT_EQ(seen[0].body,
+            R"({"config":"nodes: {}\n","config_name":"t.yaml","queue":"q","priority":-1,)"
+            R"("threads":2,"memory":1024,"gpus":1,"preemptible":true})");
+  EXPECT_EQ(seen[1].path, "/api/v1/jobs?state=queued&owner=a%20b");
+  EXPECT_EQ(seen[2].method, "POST");
+  EXPECT_EQ(seen[2].path, "/api/v1/jobs/7/cancel");
+  EXPECT_EQ(seen[3].path, "/api/v1/jobs/7/log?bytes=100");
+}
+
+TEST(CClientLocal, MalformedJobAnswersAreProtocolErrors) {
+  std::string answer;
+  LocalHttpServer server([&](const SeenRequest&) { return Reply{200, answer}; });
+  Client client = makeClient(server.url());
+  aimass_client_job_list* list = nullptr;
+  answer = R"({"jobs":3})";
+  Outcome not_array = outcome([&](aimass_client_error** e) {
+    return aimass_client_list_jobs(client.get(), nullptr, nullptr, nullptr, &list, e);
+  });
+  EXPECT_EQ(not_array.code, AIMASS_CLIENT_PROTOCOL);
+  EXPECT_THAT(not_array.message, HasSubstr("jobs"));
+  EXPECT_EQ(list, nullptr);
+  answer = R"({"id":1,"runs":[]})";
+  aimass_client_job* job = nullptr;
+  Outcome no_resources = outcome(
+      [&](aimass_client_error** e) { return aimass_client_get_job(client.get(), 1, &job, e); });
+  EXPECT_EQ(no_resources.code, AIMASS_CLIENT_PROTOCOL);
+  EXPECT_THAT(no_resources.message, HasSubstr("resources"));
+  EXPECT_EQ(job, nullptr);
+
+  answer = R"({"queues":[{"name":"q","cohort":"lab","ordering":"fair_share",)"
+           R"("nominal":{"threads":1,"memory_bytes":2,"gpus":0},)"
+           R"("borrowing_limit":{"threads":3,"memory_bytes":4,"gpus":1},"max_running":2,)"
+           R"("used":{"threads":0,"memory_bytes":0,"gpus":0},"waiting":5,"running":0}]})";
+  aimass_client_queue_list* queues = nullptr;
+  ASSERT_EQ(aimass_client_list_queues(client.get(), &queues, nullptr), AIMASS_CLIENT_OK);
+  const aimass_client_queue* q = aimass_client_queue_list_at(queues, 0);
+  std::int64_t threads = 0, memory = 0, gpus = 0;
+  EXPECT_EQ(aimass_client_queue_resources(q, AIMASS_CLIENT_QUEUE_BORROWING_LIMIT, &threads, &memory,
+                                          &gpus),
+            1);
+  EXPECT_EQ(threads, 3);
+  EXPECT_EQ(memory, 4);
+  EXPECT_EQ(gpus, 1);
+  EXPECT_EQ(aimass_client_queue_cohort(q), std::string("lab"));
+  EXPECT_EQ(aimass_client_queue_ordering(q), std::string("fair_share"));
+  EXPECT_EQ(aimass_client_queue_max_running(q), 2);
+  EXPECT_EQ(aimass_client_queue_waiting(q), 5);
+  aimass_client_queue_list_free(queues);
+}
+
 }  // namespace aimass::client::testing

@@ -28,12 +28,30 @@ struct FreeError {
 struct FreeOptions {
   void operator()(aimass_client_options* p) const noexcept { aimass_client_options_free(p); }
 };
+struct FreeJob {
+  void operator()(aimass_client_job* p) const noexcept { aimass_client_job_free(p); }
+};
+struct FreeJobList {
+  void operator()(aimass_client_job_list* p) const noexcept { aimass_client_job_list_free(p); }
+};
+struct FreeQueueList {
+  void operator()(aimass_client_queue_list* p) const noexcept { aimass_client_queue_list_free(p); }
+};
+struct FreeSubmission {
+  void operator()(aimass_client_job_submission* p) const noexcept {
+    aimass_client_job_submission_free(p);
+  }
+};
+struct FreeText {
+  void operator()(char* p) const noexcept { aimass_client_text_free(p); }
+};
 
 using ClientHandle = std::unique_ptr<aimass_client, FreeClient>;
 using RequestHandle = std::unique_ptr<aimass_client_request, FreeRequest>;
 using ResultHandle = std::unique_ptr<aimass_client_result, FreeResult>;
 using JsonHandle = std::unique_ptr<aimass_client_json, FreeJson>;
 using OptionsHandle = std::unique_ptr<aimass_client_options, FreeOptions>;
+using JobHandle = std::unique_ptr<aimass_client_job, FreeJob>;
 
 /// Throws the Error of a failed C call (`error` may be NULL when even the error could not be
 /// allocated); returns when `code` is AIMASS_CLIENT_OK.

@@ -5,12 +5,18 @@
 #include <utility>
 
 #include "c_handles.h"
+#include "jobs_decode.h"
 #include "registry_decode.h"
 
 namespace aimass::client {
 
 using detail::call;
 using detail::ClientHandle;
+using detail::FreeJobList;
+using detail::FreeQueueList;
+using detail::FreeSubmission;
+using detail::FreeText;
+using detail::JobHandle;
 using detail::JsonHandle;
 using detail::OptionsHandle;
 using detail::RequestHandle;
@@ -391,6 +397,95 @@ Run HttpClient::getRun(std::int64_t id) {
 }
 
 #undef AIMASS_CLIENT_CALL_JSON
+
+namespace {
+const char* orNull(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+}  // namespace
+
+Job HttpClient::submitJob(const JobSubmission& s) {
+  std::unique_ptr<aimass_client_job_submission, FreeSubmission> c(
+      aimass_client_job_submission_create(s.config.c_str()));
+  if (!c) {
+    throw Error(ErrorCode::kOutOfMemory, 0, "out of memory for a job submission");
+  }
+  aimass_client_job_submission_set_config_name(c.get(), orNull(s.config_name));
+  aimass_client_job_submission_set_queue(c.get(), orNull(s.queue));
+  aimass_client_job_submission_set_memory(c.get(), orNull(s.memory));
+  if (s.memory_bytes) {
+    aimass_client_job_submission_set_memory_bytes(c.get(), *s.memory_bytes);
+  }
+  if (s.priority) {
+    aimass_client_job_submission_set_priority(c.get(), *s.priority);
+  }
+  if (s.threads) {
+    aimass_client_job_submission_set_threads(c.get(), *s.threads);
+  }
+  if (s.gpus) {
+    aimass_client_job_submission_set_gpus(c.get(), *s.gpus);
+  }
+  if (s.preemptible) {
+    aimass_client_job_submission_set_preemptible(c.get(), *s.preemptible ? 1 : 0);
+  }
+  aimass_client_job* job = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_submit_job(state_->client.get(), c.get(), &job, error);
+  });
+  return detail::jobOf(JobHandle(job).get());
+}
+
+std::vector<Job> HttpClient::listJobs(const JobQuery& q) {
+  aimass_client_job_list* list = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_list_jobs(state_->client.get(), orNull(q.state), orNull(q.queue),
+                                   orNull(q.owner), &list, error);
+  });
+  std::unique_ptr<aimass_client_job_list, FreeJobList> owned(list);
+  std::vector<Job> out;
+  for (std::size_t i = 0; i < aimass_client_job_list_size(list); ++i) {
+    out.push_back(detail::jobOf(aimass_client_job_list_at(list, i)));
+  }
+  return out;
+}
+
+Job HttpClient::getJob(std::int64_t id) {
+  aimass_client_job* job = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_get_job(state_->client.get(), id, &job, error);
+  });
+  return detail::jobOf(JobHandle(job).get());
+}
+
+Job HttpClient::cancelJob(std::int64_t id) {
+  aimass_client_job* job = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_cancel_job(state_->client.get(), id, &job, error);
+  });
+  return detail::jobOf(JobHandle(job).get());
+}
+
+std::string HttpClient::jobLog(std::int64_t id, std::optional<std::int64_t> bytes) {
+  char* text = nullptr;
+  std::size_t size = 0;
+  call([&](aimass_client_error** error) {
+    return aimass_client_job_log(state_->client.get(), id, bytes.value_or(0), &text, &size,
+                                 error);
+  });
+  std::unique_ptr<char, FreeText> owned(text);
+  return std::string(text, size);
+}
+
+std::vector<JobQueue> HttpClient::listQueues() {
+  aimass_client_queue_list* list = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_list_queues(state_->client.get(), &list, error);
+  });
+  std::unique_ptr<aimass_client_queue_list, FreeQueueList> owned(list);
+  std::vector<JobQueue> out;
+  for (std::size_t i = 0; i < aimass_client_queue_list_size(list); ++i) {
+    out.push_back(detail::jobQueueOf(aimass_client_queue_list_at(list, i)));
+  }
+  return out;
+}
 
 EncodedRequest HttpClient::encodeRequest(std::span<const Tensor> inputs,
                                          const InferOptions& options) {

@@ -24,6 +24,18 @@ struct ResultFree {
 struct OptionsFree {
   void operator()(aimass_client_options* p) const { aimass_client_options_free(p); }
 };
+struct JobFree {
+  void operator()(aimass_client_job* p) const { aimass_client_job_free(p); }
+};
+struct JobListFree {
+  void operator()(aimass_client_job_list* p) const { aimass_client_job_list_free(p); }
+};
+struct SubmissionFree {
+  void operator()(aimass_client_job_submission* p) const { aimass_client_job_submission_free(p); }
+};
+using Job = std::unique_ptr<aimass_client_job, JobFree>;
+using JobList = std::unique_ptr<aimass_client_job_list, JobListFree>;
+using Submission = std::unique_ptr<aimass_client_job_submission, SubmissionFree>;
 using Json = std::unique_ptr<aimass_client_json, JsonFree>;
 using Client = std::unique_ptr<aimass_client, ClientFree>;
 using Request = std::unique_ptr<aimass_client_request, RequestFree>;

@@ -3,7 +3,9 @@
 // pump_state (a softmax classifier of 4 FP32 features into 3 classes) trained into a SQLite
 // store once (version 1, run 1), then a config that trains it again (version 2, run 2) and
 // serves it with frontend.http on a free port of 127.0.0.1, over TLS or with auth when asked,
-// and with frontend.grpc beside it (same TLS and auth parameters) when asked.
+// and with frontend.grpc beside it (same TLS and auth parameters) when asked. With a
+// service.jobs option it serves the job service instead (store, service.jobs, frontend.http):
+// jobs then run in dir(), which holds pumps.csv.
 #pragma once
 
 #include <filesystem>
@@ -27,8 +29,11 @@ class LiveAimass {
   };
 
   /// `web_extra`: more frontend.http parameters, YAML lines indented by 4 (auth, keys); with
-  /// `grpc`, a frontend.grpc node gets the same TLS and `web_extra` parameters.
-  explicit LiveAimass(bool tls = false, const std::string& web_extra = "", bool grpc = false)
+  /// `grpc`, a frontend.grpc node gets the same TLS and `web_extra` parameters. `jobs`: when
+  /// not empty, the parameters of a service.jobs node (YAML lines indented by 4, its queues
+  /// among them) that the served config has in place of the training job.
+  explicit LiveAimass(bool tls = false, const std::string& web_extra = "", bool grpc = false,
+                      const std::string& jobs = "")
       : dir_("aimass-cclient") {
     const fs::path dir = dir_.path();
     fs::copy_file(fs::path(AIMASS_SOURCE_DIR) / "configs" / "data" / "pumps.csv",
@@ -62,7 +67,14 @@ class LiveAimass {
       web += "  rpc:\n    type: frontend.grpc\n    host: 127.0.0.1\n    port: 0\n" + shared;
     }
     std::ofstream(dir / "train.yaml") << train;
-    std::ofstream(dir / "serve.yaml") << train << web;
+    if (jobs.empty()) {
+      std::ofstream(dir / "serve.yaml") << train << web;
+    } else {
+      std::ofstream(dir / "serve.yaml")
+          << "nodes:\n  store: {type: storage.sqlite, path: " << (dir / "jobs.db").string()
+          << "}\n  jobs:\n    type: service.jobs\n    storage: store\n"
+          << jobs << web;
+    }
     auto trained = aimass::testing::runAimass(dir, {"run", (dir / "train.yaml").string()});
     if (trained.code != 0) {
       ADD_FAILURE() << "aimass run train.yaml failed: " << trained.err;
@@ -105,8 +117,9 @@ class LiveAimass {
   Tls tls_;
 };
 
-/// How a LiveSuite's server serves: `kTls`, more frontend.http parameters (webExtra()), and
-/// whether frontend.grpc serves beside it (`kGrpc`).
+/// How a LiveSuite's server serves: `kTls`, more frontend.http parameters (webExtra()),
+/// whether frontend.grpc serves beside it (`kGrpc`) and, when it has a jobsService(), the
+/// service.jobs parameters of a job service (LiveAimass's `jobs`).
 struct PlainHttp {
   static constexpr bool kTls = false;
   static constexpr bool kGrpc = false;
@@ -118,13 +131,46 @@ struct MutualTls {
   static std::string webExtra() { return ""; }
 };
 
+/// A job service (LiveAimass's `jobs`) with two queues of one thread each, fast and slow, so a
+/// second job in one waits behind the first.
+struct JobsServing {
+  static constexpr bool kTls = false;
+  static constexpr bool kGrpc = false;
+  static std::string webExtra() { return ""; }
+  static std::string jobsService() {
+    return "    threads: 2\n    memory: 4GiB\n    gpus: 0\n    grace_period_ms: 2000\n"
+           "    poll_interval_ms: 50\n    queues:\n"
+           "      fast: {threads: 1, memory: 1GiB}\n"
+           "      slow: {threads: 1, memory: 1GiB}\n";
+  }
+};
+
+/// A graph a JobsServing job runs: an MLP trained on pumps.csv for `epochs` epochs of `batch`
+/// rows, into a storage.fs store at `store` (in dir()).
+inline std::string jobTrainGraph(int epochs, int batch, const std::string& store) {
+  return "nodes:\n"
+         "  store: {type: storage.fs, path: " +
+         store +
+         "}\n"
+         "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
+         "  model: {type: model.mlp, hidden: [64]}\n"
+         "  sgd: {type: optimizer.sgd, learning_rate: 0.01}\n"
+         "  train: {type: job.train, model: model, dataset: pumps, optimizer: sgd, epochs: " +
+         std::to_string(epochs) + ", batch_size: " + std::to_string(batch) +
+         ", seed: 7, storage: store}\n";
+}
+
 /// A suite whose tests share one LiveAimass serving as `Serving` says, started before the first
 /// test and stopped, expecting a clean exit, after the last.
 template <typename Serving>
 class LiveSuite : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new LiveAimass(Serving::kTls, Serving::webExtra(), Serving::kGrpc);
+    std::string jobs;
+    if constexpr (requires { Serving::jobsService(); }) {
+      jobs = Serving::jobsService();
+    }
+    server_ = new LiveAimass(Serving::kTls, Serving::webExtra(), Serving::kGrpc, jobs);
   }
   static void TearDownTestSuite() {
     EXPECT_EQ(server_->stop(), 0) << server_->log();

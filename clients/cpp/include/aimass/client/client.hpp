@@ -3,5 +3,6 @@
 #pragma once
 
 #include "aimass/client/http_client.hpp"  // IWYU pragma: export
+#include "aimass/client/jobs.hpp"         // IWYU pragma: export
 #include "aimass/client/registry.hpp"     // IWYU pragma: export
 #include "aimass/client/types.hpp"        // IWYU pragma: export

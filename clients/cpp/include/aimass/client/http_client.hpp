@@ -8,12 +8,14 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "aimass/client/jobs.hpp"
 #include "aimass/client/registry.hpp"
 #include "aimass/client/types.hpp"
 
@@ -105,6 +107,22 @@ class HttpClient {
   RegisteredDataset getDataset(std::string_view name);
   RunList listRuns(const RunQuery& query = {});
   Run getRun(std::int64_t id);
+
+  // ---- /api/v1/jobs and /api/v1/queues: the job service (docs/jobs.md)
+  /// Queues a graph as a job (Error 400 naming the graph's FILE:LINE:COL errors, or a job
+  /// larger than its queue could ever give; 404 for an unknown queue). Never retried unless
+  /// the retry policy's methods include POST.
+  Job submitJob(const JobSubmission& submission);
+  /// The jobs by id, filtered by `query`.
+  std::vector<Job> listJobs(const JobQuery& query = {});
+  Job getJob(std::int64_t id);
+  /// Cancels a queued job at once and stops a running one; the job as the cancel left it
+  /// (Error 409 when it has ended).
+  Job cancelJob(std::int64_t id);
+  /// The end of the job's log: at most `bytes` bytes (nullopt: the server's default, 64 KiB).
+  std::string jobLog(std::int64_t id, std::optional<std::int64_t> bytes = std::nullopt);
+  /// The queues by name.
+  std::vector<JobQueue> listQueues();
 
   /// The body infer() would send for `inputs` and `options`, built without a server.
   static EncodedRequest encodeRequest(std::span<const Tensor> inputs,

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+// The job service's values (docs/jobs.md): what HttpClient's submitJob, listJobs, getJob,
+// cancelJob and listQueues take and answer, one field per member of the JSON
+// (docs/openapi.yaml Job, JobList, JobQueue).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aimass::client {
+
+/// Threads, memory and GPUs: what a job asks for, or a queue's quota or use.
+struct JobResources {
+  std::int64_t threads = 0;
+  std::int64_t memory_bytes = 0;
+  std::int64_t gpus = 0;
+};
+
+/// A graph to run as a job. Only `config` (the graph's YAML text) is required; an unset
+/// member takes the server's default.
+struct JobSubmission {
+  std::string config;
+  std::string config_name;  ///< what errors and listings call the graph; "" for the default
+  std::string queue;        ///< "" for the service's first queue
+  std::optional<std::int64_t> priority;
+  std::optional<std::int64_t> threads;
+  std::string memory;  ///< as the server reads it: "512MiB", "2GiB", "1048576"; "" for unset
+  std::optional<std::int64_t> memory_bytes;  ///< when set, sent instead of `memory`
+  std::optional<std::int64_t> gpus;
+  std::optional<bool> preemptible;
+};
+
+/// One job. Times are Unix milliseconds, 0 while not yet.
+struct Job {
+  std::int64_t id = 0;
+  std::string state;  ///< "queued", "running", "succeeded", "failed" or "cancelled"
+  std::string queue;
+  std::string owner;
+  std::int64_t priority = 0;
+  JobResources resources;
+  bool preemptible = false;
+  std::string config_name;
+  std::string reason;  ///< why it failed, was cancelled, preempted or requeued; may be empty
+  std::int64_t attempts = 0;
+  std::int64_t submitted_unix_ms = 0;
+  std::int64_t started_unix_ms = 0;  ///< of the last attempt
+  std::int64_t finished_unix_ms = 0;
+  bool cancel_requested = false;
+  std::int64_t worker_pid = 0;     ///< the running worker's process id; 0 when none
+  std::vector<std::int64_t> runs;  ///< the tracked runs it made, in its graph's store
+};
+
+/// listJobs()'s filters; "" does not filter.
+struct JobQuery {
+  std::string state;
+  std::string queue;
+  std::string owner;
+};
+
+/// One queue: its quota, what it uses now, its jobs waiting and running.
+struct JobQueue {
+  std::string name;
+  std::string cohort;    ///< "" when in no cohort
+  std::string ordering;  ///< "fifo" or "fair_share"
+  JobResources nominal;
+  std::optional<JobResources> borrowing_limit;  ///< nullopt: what the cohort leaves
+  std::int64_t max_running = 0;                 ///< 0: no limit
+  JobResources used;
+  std::int64_t waiting = 0;
+  std::int64_t running = 0;
+};
+
+}  // namespace aimass::client
