@@ -110,7 +110,8 @@ def job_request(config: str, *, config_name: Optional[str] = None, queue: Option
         if value is None:
             continue
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise AimassError(None, f"{name} must be a {kind.__name__}, not {value!r}")
+            what = {str: "a string", int: "an integer", bool: "a boolean"}[kind]
+            raise AimassError(None, f"{name} must be {what}, not {value!r}")
         body[name] = value
     if memory is not None:
         if isinstance(memory, bool) or not isinstance(memory, (int, str)):

@@ -181,7 +181,7 @@ class Jobs(unittest.TestCase):
         with self.assertRaises(AimassError) as local:
             self.client.submit_job(SHORT, threads="2")  # type: ignore[arg-type]
         self.assertIsNone(local.exception.status)
-        self.assertIn("threads must be a int", local.exception.message)
+        self.assertIn("threads must be an integer, not '2'", local.exception.message)
 
     def test_async_client_has_the_same_calls(self) -> None:
         assert SERVER is not None
