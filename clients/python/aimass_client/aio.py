@@ -15,6 +15,7 @@ import functools
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from .client import Client, Inputs
+from .jobs import Job, JobQueue
 from .types import (DatasetSummary, InferResult, ModelAlias, ModelSummary, ModelVersion,
                     RegisteredDataset, RegisteredModel, Run, RunList)
 
@@ -96,6 +97,27 @@ class AsyncClient:
 
     async def get_run(self, run_id: int) -> Run:
         return await self._call("get_run", run_id)
+
+    async def list_jobs(self, *, state: Optional[str] = None, queue: Optional[str] = None,
+                        owner: Optional[str] = None) -> List[Job]:
+        return await self._call("list_jobs", state=state, queue=queue, owner=owner)
+
+    async def submit_job(self, config: str, **options: Any) -> Job:
+        """``Client.submit_job``'s keyword options (config_name, queue, priority, threads,
+        memory, gpus, preemptible)."""
+        return await self._call("submit_job", config, **options)
+
+    async def get_job(self, job_id: int) -> Job:
+        return await self._call("get_job", job_id)
+
+    async def cancel_job(self, job_id: int) -> Job:
+        return await self._call("cancel_job", job_id)
+
+    async def job_log(self, job_id: int, *, bytes: Optional[int] = None) -> str:
+        return await self._call("job_log", job_id, bytes=bytes)
+
+    async def list_queues(self) -> List[JobQueue]:
+        return await self._call("list_queues")
 
     async def close(self) -> None:
         """Closes every idle connection."""

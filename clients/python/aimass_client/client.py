@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The synchronous client: OIP v2 inference and the /api/v1 registry over one connection.
+"""The synchronous client: OIP v2 inference, the /api/v1 registry and the job service over one
+connection.
 
 Threading: a ``Client`` is not thread-safe (one keep-alive connection, one request at a time);
 use one per thread, or ``AsyncClient``. Errors: every failure raises ``AimassError``.
@@ -13,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import tensors
 from .errors import AimassError
+from .jobs import Job, JobQueue, job_request
 from .tensors import Tensor
 from .transport import Response, RetryPolicy, Transport, quote, split_body
 from .types import (DatasetSummary, InferResult, ModelAlias, ModelSummary, ModelVersion,
@@ -228,3 +230,47 @@ class Client:
 
     def get_run(self, run_id: int) -> Run:
         return Run.of(self._transport.json("GET", f"/api/v1/runs/{int(run_id)}"))
+
+    # ---- /api/v1: the job service (service.jobs, docs/jobs.md) -----------------------------
+
+    def list_jobs(self, *, state: Optional[str] = None, queue: Optional[str] = None,
+                  owner: Optional[str] = None) -> List[Job]:
+        """GET /api/v1/jobs, filtered by ``state`` (queued, running, succeeded, failed,
+        cancelled), ``queue`` and ``owner``."""
+        query = {k: v for k, v in (("state", state), ("queue", queue), ("owner", owner))
+                 if v is not None}
+        path = "/api/v1/jobs" + ("?" + urllib.parse.urlencode(query) if query else "")
+        return [Job.of(j) for j in self._transport.json("GET", path)["jobs"]]
+
+    def submit_job(self, config: str, *, config_name: Optional[str] = None,
+                   queue: Optional[str] = None, priority: Optional[int] = None,
+                   threads: Optional[int] = None, memory: Optional[Union[int, str]] = None,
+                   gpus: Optional[int] = None, preemptible: Optional[bool] = None) -> Job:
+        """POST /api/v1/jobs: queues the graph ``config`` (its YAML text; ``config_name`` is the
+        file name its errors cite) and returns the queued job. A bad graph is a 400 whose
+        message holds its FILE:LINE:COL errors; an unknown queue a 404. Never retried."""
+        body = job_request(config, config_name=config_name, queue=queue, priority=priority,
+                           threads=threads, memory=memory, gpus=gpus, preemptible=preemptible)
+        return Job.of(self._transport.json("POST", "/api/v1/jobs", body))
+
+    def get_job(self, job_id: int) -> Job:
+        """GET /api/v1/jobs/{id} (404 for an unknown job)."""
+        return Job.of(self._transport.json("GET", f"/api/v1/jobs/{int(job_id)}"))
+
+    def cancel_job(self, job_id: int) -> Job:
+        """POST /api/v1/jobs/{id}/cancel: a queued job is cancelled at once, a running one is
+        asked to stop (the job returned may still be running). 409 for a job that has ended."""
+        return Job.of(self._transport.json("POST", f"/api/v1/jobs/{int(job_id)}/cancel", {}))
+
+    def job_log(self, job_id: int, *, bytes: Optional[int] = None) -> str:
+        """GET /api/v1/jobs/{id}/log: the end of the job's log (its last ``bytes`` bytes; the
+        server's default is 65536)."""
+        path = f"/api/v1/jobs/{int(job_id)}/log"
+        if bytes is not None:
+            path += f"?bytes={int(bytes)}"
+        response = self._transport.request("GET", path, headers={"Accept": "text/plain"})
+        return response.body.decode("utf-8", errors="replace")
+
+    def list_queues(self) -> List[JobQueue]:
+        """GET /api/v1/queues: each queue's quota, use, waiting and running jobs."""
+        return [JobQueue.of(q) for q in self._transport.json("GET", "/api/v1/queues")["queues"]]

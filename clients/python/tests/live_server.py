@@ -31,12 +31,13 @@ SERVE = TRAIN + "  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n"
 
 class AimassServer:
     """Trains pump_state once into a SQLite store (version 1, run 1), then runs a config that
-    trains it again (version 2, run 2) and serves it with frontend.http on a free port."""
+    trains it again (version 2, run 2) and serves it with frontend.http on a free port.
+    ``train=False`` skips the first training (for a ``serve`` config of its own)."""
 
     HANG_LIMIT_S = 120.0  # not a speed check: only so a broken build fails instead of hanging
 
     def __init__(self, serve: str = SERVE, scheme: str = "http",
-                 prepare: Optional[Callable[[str], None]] = None) -> None:
+                 prepare: Optional[Callable[[str], None]] = None, train: bool = True) -> None:
         self.dir = tempfile.mkdtemp(prefix="aimass-pyclient-")
         if prepare is not None:
             prepare(self.dir)
@@ -47,10 +48,11 @@ class AimassServer:
             f.write(serve)
         env = {k: v for k, v in os.environ.items() if k != "AIMASS_PLUGIN_PATH"}
         self.env = env
-        trained = subprocess.run([EXECUTABLE, "run", "train.yaml"], cwd=self.dir, env=env,
-                                 capture_output=True, text=True, timeout=self.HANG_LIMIT_S)
-        if trained.returncode != 0:
-            raise RuntimeError(f"aimass run train.yaml failed: {trained.stderr}")
+        if train:
+            trained = subprocess.run([EXECUTABLE, "run", "train.yaml"], cwd=self.dir, env=env,
+                                     capture_output=True, text=True, timeout=self.HANG_LIMIT_S)
+            if trained.returncode != 0:
+                raise RuntimeError(f"aimass run train.yaml failed: {trained.stderr}")
         self.log: List[str] = []
         self.process = subprocess.Popen([EXECUTABLE, "run", "serve.yaml"], cwd=self.dir, env=env,
                                         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,

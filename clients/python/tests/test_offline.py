@@ -8,7 +8,9 @@ import struct
 import time
 import unittest
 
-from aimass_client import AimassError, AimassTimeoutError, Client, RetryPolicy, Tensor, tensors
+from aimass_client import (AimassError, AimassTimeoutError, Client, Job, JobQueue, RetryPolicy,
+                           Tensor, tensors)
+from aimass_client.jobs import job_request
 from aimass_client.transport import Response
 
 from .live_server import LocalServer, answer
@@ -211,3 +213,39 @@ class TimeoutsAndAuth(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class JobTypes(unittest.TestCase):
+    QUEUED = {"id": 4, "state": "queued", "queue": "a", "owner": "ann", "priority": 2,
+              "resources": {"threads": 1, "memory_bytes": 1024, "gpus": 0},
+              "preemptible": True, "config_name": "j.yaml", "reason": "", "attempts": 0,
+              "submitted_unix_ms": 1700000000000, "started_unix_ms": None,
+              "finished_unix_ms": None, "cancel_requested": False, "worker_pid": 0, "runs": []}
+
+    def test_a_queued_job_has_no_start_or_end(self) -> None:
+        job = Job.of(self.QUEUED)
+        self.assertEqual((job.id, job.owner, job.resources.memory_bytes), (4, "ann", 1024))
+        self.assertEqual(job.submitted_unix_ms, 1700000000000)
+        self.assertIsNone(job.started_unix_ms)
+        self.assertFalse(job.ended)
+        self.assertIs(job.raw, self.QUEUED)
+
+    def test_a_queue_without_a_borrowing_limit(self) -> None:
+        r = {"threads": 1, "memory_bytes": 2, "gpus": 0}
+        queue = JobQueue.of({"name": "a", "cohort": "lab", "ordering": "priority", "nominal": r,
+                             "borrowing_limit": None, "max_running": 0, "used": r,
+                             "waiting": 3, "running": 1})
+        self.assertIsNone(queue.borrowing_limit)
+        self.assertEqual((queue.cohort, queue.waiting, queue.nominal.memory_bytes), ("lab", 3, 2))
+
+    def test_job_request_sends_only_what_is_given_and_checks_types(self) -> None:
+        self.assertEqual(job_request("nodes: {}\n", queue="a", memory=512, preemptible=False),
+                         {"config": "nodes: {}\n", "queue": "a", "memory": 512,
+                          "preemptible": False})
+        for bad in ({"priority": True}, {"memory": 1.5}, {"queue": 3}, {"gpus": "1"}):
+            with self.assertRaises(AimassError) as error:
+                job_request("nodes: {}\n", **bad)  # type: ignore[arg-type]
+            self.assertIsNone(error.exception.status)
+            self.assertIn(next(iter(bad)), error.exception.message)
+        with self.assertRaises(AimassError):
+            job_request(b"nodes: {}")  # type: ignore[arg-type]

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// The client: OIP v2 health, metadata and inference, and the /api/v1 registry, runs and
-// datasets, over fetch.
+// The client: OIP v2 health, metadata and inference, and the /api/v1 registry, runs, datasets
+// and job service, over fetch.
 
 import { type EncodeOptions, InferResult, decodeInferResponse, encodeInferRequest } from "./codec.js";
 import { AimassError } from "./errors.js";
+import { type Job, type JobQuery, type JobQueue, type JobSubmission, jobRequest } from "./jobs.js";
 import { type Tensor, type TensorData, flatTensor } from "./tensors.js";
 import {
   type CallOptions, NO_RETRY, Transport, type TransportOptions, quote,
@@ -227,5 +228,65 @@ export class Client {
 
   getRun(id: number, call: CallOptions = {}): Promise<RunDetails> {
     return this.object("GET", `/api/v1/runs/${quote(id)}`, undefined, call);
+  }
+
+  // ---- /api/v1: the job service (service.jobs, docs/jobs.md) ------------------------------
+
+  private async listed<T>(path: string, member: string, call: CallOptions): Promise<T[]> {
+    const answer = await this.object<Record<string, unknown>>("GET", path, undefined, call);
+    return checked<T[]>(answer[member], "array", `GET ${path} (${member})`);
+  }
+
+  /** GET /api/v1/jobs, filtered by state, queue and owner. */
+  listJobs(query: JobQuery = {}, call: CallOptions = {}): Promise<Job[]> {
+    const params = new URLSearchParams();
+    for (const key of ["state", "queue", "owner"] as const) {
+      const value = query[key];
+      if (value !== undefined) params.set(key, value);
+    }
+    const text = params.toString();
+    return this.listed(`/api/v1/jobs${text ? `?${text}` : ""}`, "jobs", call);
+  }
+
+  /**
+   * POST /api/v1/jobs: queues the graph `config` (its YAML text) and resolves to the queued
+   * job. A bad graph rejects with status 400 and its FILE:LINE:COL errors (citing
+   * `config_name`), an unknown queue with 404. Never retried.
+   */
+  async submitJob(config: string, options: JobSubmission = {},
+                  call: CallOptions = {}): Promise<Job> {
+    return this.object("POST", "/api/v1/jobs", jobRequest(config, options), call);
+  }
+
+  /** GET /api/v1/jobs/{id} (404 for an unknown job). */
+  getJob(id: number, call: CallOptions = {}): Promise<Job> {
+    return this.object("GET", `/api/v1/jobs/${quote(id)}`, undefined, call);
+  }
+
+  /** POST /api/v1/jobs/{id}/cancel: a queued job is cancelled at once, a running one is asked to
+   *  stop (the job returned may still be running); 409 for a job that has ended. */
+  cancelJob(id: number, call: CallOptions = {}): Promise<Job> {
+    return this.object("POST", `/api/v1/jobs/${quote(id)}/cancel`, {}, call);
+  }
+
+  /** GET /api/v1/jobs/{id}/log: the end of the job's log, its last `bytes` bytes (the server's
+   *  default is 65536). */
+  async jobLog(id: number, options: { bytes?: number } = {}, call: CallOptions = {}): Promise<string> {
+    let path = `/api/v1/jobs/${quote(id)}/log`;
+    if (options.bytes !== undefined) {
+      if (!Number.isSafeInteger(options.bytes) || options.bytes < 0) {
+        throw new AimassError(null, `bytes must be a count, not ${String(options.bytes)}`);
+      }
+      path += `?bytes=${options.bytes}`;
+    }
+    const answer = await this.transport.request("GET", path, {
+      ...call, headers: { Accept: "text/plain" },
+    });
+    return new TextDecoder().decode(answer.body);
+  }
+
+  /** GET /api/v1/queues: each queue's quota, use, waiting and running jobs. */
+  listQueues(call: CallOptions = {}): Promise<JobQueue[]> {
+    return this.listed("/api/v1/queues", "queues", call);
   }
 }

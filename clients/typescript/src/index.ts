@@ -10,6 +10,10 @@ export {
   halfToFloat,
 } from "./datatypes.js";
 export { AimassError, AimassTimeoutError } from "./errors.js";
+export {
+  type Job, type JobQuery, type JobQueue, type JobResources, type JobState, type JobSubmission,
+  jobEnded, jobRequest,
+} from "./jobs.js";
 export { type InferOutput, type OutputData } from "./outputs.js";
 export {
   type Element, type FlatTensor, type NestedArray, type Tensor, type TensorData, flatTensor,

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
-  AimassError, type Tensor, decodeInferResponse, encodeInferRequest, flatTensor, floatToBfloat,
-  floatToHalf, halfToFloat,
+  AimassError, type JobState, type JobSubmission, type Tensor, decodeInferResponse,
+  encodeInferRequest, flatTensor, floatToBfloat, floatToHalf, halfToFloat, jobEnded, jobRequest,
 } from "@aimass/client";
 
 const text = new TextDecoder();
@@ -222,5 +222,30 @@ describe("answers", () => {
     rejects(() => decodeInferResponse(bytes(0x7b), 5), /Inference-Header-Content-Length 5 is past the 1-byte body/);
     rejects(() => decodeInferResponse(new TextEncoder().encode("[1]")), /not a JSON object/);
     rejects(() => decodeInferResponse(new TextEncoder().encode("{x")), /JSON header does not parse/);
+  });
+});
+
+describe("job requests", () => {
+  test("only the options given are sent", () => {
+    assert.deepEqual(jobRequest("nodes: {}\n", { queue: "a", memory: 512, preemptible: false }),
+                     { config: "nodes: {}\n", queue: "a", memory: 512, preemptible: false });
+    assert.deepEqual(jobRequest("x", { memory: "1GiB", priority: -2 }),
+                     { config: "x", memory: "1GiB", priority: -2 });
+  });
+
+  test("options of the wrong type are refused, naming them", () => {
+    const bad: Record<string, unknown>[] = [
+      { priority: 1.5 }, { memory: true }, { queue: 3 }, { gpus: "1" }, { preemptible: 1 },
+    ];
+    for (const options of bad) {
+      rejects(() => jobRequest("x", options as JobSubmission), new RegExp(Object.keys(options)[0]!));
+    }
+    rejects(() => jobRequest(3 as unknown as string), /config must be the graph's YAML text/);
+  });
+
+  test("jobEnded", () => {
+    assert.deepEqual(["queued", "running", "succeeded", "failed", "cancelled"]
+                         .map((state) => jobEnded({ state: state as JobState })),
+                     [false, false, true, true, true]);
   });
 });

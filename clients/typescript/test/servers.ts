@@ -26,10 +26,11 @@ export const TRAIN = `nodes:
 export const SERVE = `${TRAIN}  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n`;
 
 // Not a speed check: only so a broken build fails instead of hanging.
-const HANG_LIMIT_MS = 120_000;
+export const HANG_LIMIT_MS = 120_000;
 
 /** Trains pump_state once into a SQLite store (version 1, run 1), then runs a config that trains
- *  it again (version 2, run 2) and serves it with frontend.http on a free port. */
+ *  it again (version 2, run 2) and serves it with frontend.http on a free port. `train: false`
+ *  skips the first training (for a `serve` config of its own). */
 export class AimassServer {
   readonly dir: string;
   readonly log: string[] = [];
@@ -41,11 +42,11 @@ export class AimassServer {
   }
 
   static async start(serve = SERVE, scheme = "http",
-                     prepare?: (dir: string) => void): Promise<AimassServer> {
+                     prepare?: (dir: string) => void, train = true): Promise<AimassServer> {
     const server = new AimassServer();
     try {
       prepare?.(server.dir);
-      await server.run(serve, scheme);
+      await server.run(serve, scheme, train);
     } catch (error) {
       await server.stop();
       throw error;
@@ -53,16 +54,18 @@ export class AimassServer {
     return server;
   }
 
-  private async run(serve: string, scheme: string): Promise<void> {
+  private async run(serve: string, scheme: string, train: boolean): Promise<void> {
     copyFileSync(join(SOURCE_DIR, "configs", "data", "pumps.csv"), join(this.dir, "pumps.csv"));
     writeFileSync(join(this.dir, "train.yaml"), TRAIN);
     writeFileSync(join(this.dir, "serve.yaml"), serve);
     const env = { ...process.env };
     delete env["AIMASS_PLUGIN_PATH"];
     try {
-      execFileSync(EXECUTABLE, ["run", "train.yaml"], {
-        cwd: this.dir, env, timeout: HANG_LIMIT_MS, stdio: ["ignore", "ignore", "pipe"],
-      });
+      if (train) {
+        execFileSync(EXECUTABLE, ["run", "train.yaml"], {
+          cwd: this.dir, env, timeout: HANG_LIMIT_MS, stdio: ["ignore", "ignore", "pipe"],
+        });
+      }
     } catch (error) {
       const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
       throw new Error(`aimass run train.yaml failed: ${stderr}`);
