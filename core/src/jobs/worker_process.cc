@@ -15,6 +15,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "child_spawn.h"
+
 extern char** environ;
 
 namespace aimass::core::jobs {
@@ -75,15 +77,7 @@ Expected<std::unique_ptr<WorkerProcess>> WorkerProcess::start(const WorkerComman
   posix_spawn_file_actions_adddup2(&actions, log, 2);
   posix_spawn_file_actions_addchdir_np(&actions, command.work_dir.c_str());
   posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setpgroup(&attributes, 0);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                            POSIX_SPAWN_SETPGROUP);
+  initChildSpawnAttributes(attributes);
   pid_t pid = -1;
   const int spawned = posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);

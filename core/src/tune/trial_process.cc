@@ -15,6 +15,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "child_spawn.h"
+
 extern char** environ;
 
 namespace aimass::core {
@@ -115,15 +117,7 @@ Expected<std::unique_ptr<TrialProcess>> TrialProcess::start(const TrialCommand& 
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
   posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setpgroup(&attributes, 0);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                            POSIX_SPAWN_SETPGROUP);
+  initChildSpawnAttributes(attributes);
   pid_t pid = -1;
   const int spawned =
       posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
