@@ -508,7 +508,7 @@ def w6_grpc(args, folder, run_index):
     try:
         out, _, _ = run([load, "--target", target, "--seconds", os.environ.get("W6_SECONDS", "10"),
                          "--in-flight", "64"], dict(os.environ), "bench/grpc_load")
-        figures = json.loads(last_json_line(out, "bench/grpc_load"))
+        figures = last_json_line(out, "bench/grpc_load")
         if figures["errors"]:
             raise BenchError(f"bench/grpc_load: {figures['errors']} calls failed")
         return prefixed("grpc", {k: figures[k] for k in ("req_per_s", "p50_ms", "p99_ms")})
@@ -532,7 +532,7 @@ def w6_client_overheads(args):
     figures = {}
     for client, command in commands.items():
         out, _, _ = run(command, dict(os.environ), f"the {client} client's overhead")
-        line = json.loads(last_json_line(out, f"the {client} client's overhead"))
+        line = last_json_line(out, f"the {client} client's overhead")
         figures[f"client_{client}_encode_us"] = line["encode_us"]
         figures[f"client_{client}_decode_us"] = line["decode_us"]
     return figures
