@@ -29,6 +29,7 @@ import threading
 import time
 import urllib.request
 
+import w12  # noqa: E402 (bench/w12.py: W12, the job service)
 from rows import (RESULTS_HEADER, BenchError, check_targets, medians, require_clean_tree,
                   results_row, targets_text, wrk_figures)
 
@@ -982,6 +983,7 @@ WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W3": work
              "W4": workload_w4,
              "W5": workload_w5, "W6": workload_w6,
              "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "W11": workload_w11,
+             "W12": lambda args: w12.workload_w12(args, sys.modules[__name__]),
              "W2select": workload_w2select,
              "registry": workload_registry,
              "tracking": workload_tracking}

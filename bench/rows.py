@@ -61,6 +61,9 @@ TARGETS = {
     "W5": [("final_loss", "<=", lambda p: 1.61, "1.61")],
     "W7": [("branin_best_value", "<=", lambda p: 0.50, "0.50"),
            ("hartmann6_best_value", "<=", lambda p: -2.90, "-2.90")],
+    # The job service: scheduling latency and the quota (never more than 2 running).
+    "W12": [("sched_p99_ms", "<=", lambda p: 50.0, "50 ms"),
+            ("max_running", "<=", lambda p: 2, "the quota of 2")],
     "W11": [("best_val_accuracy", ">=",
              lambda p: max(v["best_val_accuracy"] for v in p.values()) - 0.003,
              "the better peer's - 0.003")],
