@@ -519,10 +519,13 @@ def w6_grpc(args, folder, run_index):
 # W6's per-request client overhead: each client (clients/*) encodes the W6 request and decodes
 # a fixed binary answer with no network (bench/clients/), averaged over 20,000 of each after a
 # warm-up; reported as client_<c|cpp|python|typescript>_<encode|decode>_us.
+def build_typescript_client():
+    """bench/clients/ts_overhead.mjs imports the built package (clients/typescript/dist)."""
+    run(["npm", "--prefix", os.path.join(ROOT, "clients", "typescript"), "run", "--silent",
+         "build"], dict(os.environ), "building the TypeScript client")
+
+
 def w6_client_overheads(args):
-    typescript = os.path.join(ROOT, "clients", "typescript")
-    run(["npm", "--prefix", typescript, "run", "--silent", "build"], dict(os.environ),
-        "building the TypeScript client")
     commands = {
         "c": [os.path.join(args.build, "bench", "c_overhead")],
         "cpp": [os.path.join(args.build, "bench", "cpp_overhead")],
@@ -604,6 +607,7 @@ def workload_w6(args):
     if len(NGINX_BODY) != 212:
         raise BenchError(f"the nginx answer is {len(NGINX_BODY)} bytes, not 212")
     mine, nginx, python = [], [], []
+    build_typescript_client()
     with tempfile.TemporaryDirectory(prefix="aimass-w6-") as folder:
         for run_index in range(args.runs):
             figures = w6_aimass(args, folder, run_index)

@@ -134,6 +134,11 @@ NumberError parseFloat(const std::string& s, double& out) {
 
 }  // namespace
 
+std::string placeOf(const ParamRecord& record, const std::string& field) {
+  const std::string at = record.location(field);
+  return at.empty() ? record.path() : at + ": " + record.path();
+}
+
 std::string joinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) {

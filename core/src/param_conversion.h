@@ -20,6 +20,11 @@ using RefSites = std::vector<std::pair<std::string, SourceLocation>>;
 /// "a, b, c".
 std::string joinNames(const std::vector<std::string>& names);
 
+/// "FILE:LINE:COL: models.iris" for `field` of `record` (the record's own place when `field` is
+/// empty or not written; just the path when the record was not read from a file), for errors
+/// a node finds in a record that the schema could not.
+std::string placeOf(const ParamRecord& record, const std::string& field = {});
+
 /// `value` as a record's field holds it (FieldValue has every alternative of ParamValue but the
 /// record ones, which become monostate).
 FieldValue fieldValueOf(ParamValue value);

@@ -5,18 +5,9 @@
 #include <utility>
 
 #include "aimass/util/version_policy_text.h"
+#include "param_conversion.h"
 
 namespace aimass::core {
-namespace {
-
-/// "FILE:LINE:COL: models.iris" for `field` of `record` (just the path when the record
-/// was not read from a file).
-std::string placeOf(const ParamRecord& record, const std::string& field = {}) {
-  const std::string at = record.location(field);
-  return at.empty() ? record.path() : at + ": " + record.path();
-}
-
-}  // namespace
 
 std::vector<ParamSpec> modelSettingsFields() {
   return {

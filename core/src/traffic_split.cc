@@ -11,16 +11,12 @@
 
 #include "aimass/util/json_writer.h"
 #include "prometheus_text.h"
+#include "param_conversion.h"
 
 namespace aimass::core {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string placeOf(const ParamRecord& record, const std::string& field = {}) {
-  const std::string at = record.location(field);
-  return at.empty() ? record.path() : at + ": " + record.path();
-}
 
 
 std::string number(double v) {

@@ -138,17 +138,23 @@ Status Service::load() {
     if (r.state != JobState::kQueued) continue;
     if (Status s = scheduler_.submit(r.request()); !s.ok()) {
       // The queues changed since it was submitted: it can never run here.
-      auto failed = store_.update(r.id, [&s](JobRecord& job) {
-        if (job.state != JobState::kQueued) return aborted("no longer queued");
-        job.state = JobState::kFailed;
-        job.finished_ms = record::nowUnixMs();
-        job.reason = "cannot run with the service's queues: " + s.message();
-        return okStatus();
-      });
-      if (!failed.ok() && failed.status().code() != StatusCode::kAborted) return failed.status();
+      AIMASS_RETURN_IF_ERROR(failQueued(r.id, "cannot run with the service's queues: " +
+                                                  s.message()));
     }
   }
   return okStatus();
+}
+
+Status Service::failQueued(std::int64_t id, const std::string& reason) {
+  auto failed = store_.update(id, [&reason](JobRecord& job) {
+    if (job.state != JobState::kQueued) return aborted("no longer queued");
+    job.state = JobState::kFailed;
+    job.finished_ms = record::nowUnixMs();
+    job.reason = reason;
+    return okStatus();
+  });
+  return failed.ok() || failed.status().code() == StatusCode::kAborted ? okStatus()
+                                                                       : failed.status();
 }
 
 Expected<JobRecord> submitToStore(JobStore& store, const JobSubmission& submission) {
@@ -341,13 +347,7 @@ void Service::loadNewJobs() {
     }
     if (record->state == JobState::kQueued && !scheduler_.place(record->id)) {
       if (Status s = scheduler_.submit(record->request()); !s.ok()) {
-        (void)store_.update(record->id, [&s](JobRecord& r) {
-          if (r.state != JobState::kQueued) return aborted("no longer queued");
-          r.state = JobState::kFailed;
-          r.finished_ms = record::nowUnixMs();
-          r.reason = "refused: " + s.message();
-          return okStatus();
-        });
+        (void)failQueued(record->id, "refused: " + s.message());
       }
     }
     it = missing_ids_.erase(it);
@@ -471,9 +471,6 @@ std::string Service::failureReason(const JobRecord& record, const Active& active
 void Service::finishJob(std::int64_t id, Active& active, const WorkerExit& exit) {
   const std::vector<std::int64_t> runs = readRunIds(active.folder / "runs");
   const Ending ending = active.ending;
-  std::optional<JobRecord> before;
-  if (auto record = store_.get(id); record.ok()) before = *record;
-  const std::string failure = before ? failureReason(*before, active, exit) : exit.describe();
   auto finished = store_.update(id, [&](JobRecord& r) {
     r.worker_pid = 0;
     r.runs = runs;
@@ -494,7 +491,7 @@ void Service::finishJob(std::int64_t id, Active& active, const WorkerExit& exit)
       r.finished_ms = record::nowUnixMs();
     } else {
       r.state = JobState::kFailed;
-      r.reason = failure;
+      r.reason = failureReason(r, active, exit);
       r.finished_ms = record::nowUnixMs();
     }
     return okStatus();

@@ -130,6 +130,9 @@ class Service {
   void shutdownWorkers();
   std::string failureReason(const JobRecord& record, const Active& active,
                             const WorkerExit& exit) const;
+  /// Records a queued job the scheduler refused as failed with `reason` (nothing when it is
+  /// no longer queued); the store's error otherwise.
+  Status failQueued(std::int64_t id, const std::string& reason);
   void logError(const std::string& what, const Status& status);
   void publishState();
 

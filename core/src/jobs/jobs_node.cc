@@ -12,16 +12,12 @@
 #include "aimass/core/graph.h"
 #include "aimass/core/type_registry.h"
 #include "aimass/util/memory_size.h"
+#include "param_conversion.h"
 
 namespace aimass::core::jobs {
 namespace {
 
 constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max() / 4;
-
-std::string placeOf(const ParamRecord& record, const std::string& field = {}) {
-  const std::string location = record.location(field);
-  return location.empty() ? record.path() : location + ": " + record.path();
-}
 
 std::vector<ParamSpec> queueFields() {
   return {
