@@ -99,6 +99,11 @@ class Parser {
       }
       out.keys.emplace_back();
       parseString(out.keys.back());
+      // Names are C strings at the C interface (aimass_client_value_key_at, _get): one holding
+      // NUL could neither be shown whole nor looked up.
+      if (out.keys.back().find('\0') != std::string::npos) {
+        fail("a member name holds a NUL character (\\u0000)");
+      }
       skipSpace();
       if (!take(':')) {
         fail("expected ':'");

@@ -102,6 +102,28 @@ TEST(CClientOffline, JsonDocumentsHaveTypedAccessors) {
   EXPECT_EQ(aimass_client_value_get(nullptr, "a"), nullptr);
 }
 
+TEST(CClientOffline, AMemberNameWithANulIsRefusedButAStringValueKeepsIt) {
+  // Names cross the C interface as C strings; values come with their length.
+  const std::string named = R"({"a\u0000b": 1})";
+  aimass_client_json* doc = nullptr;
+  Outcome parsed = outcome([&](aimass_client_error** e) {
+    return aimass_client_json_parse(named.data(), named.size(), &doc, e);
+  });
+  EXPECT_EQ(parsed.code, AIMASS_CLIENT_PROTOCOL);
+  EXPECT_THAT(parsed.message, HasSubstr("a member name holds a NUL character"));
+  EXPECT_EQ(doc, nullptr);
+
+  const std::string valued = R"({"a": "x\u0000y"})";
+  ASSERT_EQ(aimass_client_json_parse(valued.data(), valued.size(), &doc, nullptr),
+            AIMASS_CLIENT_OK);
+  std::size_t length = 0;
+  const char* text = aimass_client_value_string(
+      aimass_client_value_get(aimass_client_json_root(doc), "a"), &length);
+  ASSERT_NE(text, nullptr);
+  EXPECT_EQ(std::string(text, length), std::string("x\0y", 3));
+  aimass_client_json_free(doc);
+}
+
 TEST(CClientOffline, MalformedOrDeepJsonIsRefusedWithTheOffset) {
   for (const std::string& bad :
        std::vector<std::string>{R"({"a":})", R"({"a":1} x)", R"(["\x"])", R"([01])", "[1e999]",
