@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "local_collective.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,19 @@ Status checkOp(ReduceOp op) {
 Status LocalCollective::allreduce(std::span<float> /*data*/, ReduceOp op) { return checkOp(op); }
 
 Status LocalCollective::allreduce(std::span<double> /*data*/, ReduceOp op) { return checkOp(op); }
+
+Status LocalCollective::allreduceBf16(std::span<std::uint16_t> /*data*/, ReduceOp op) {
+  return checkOp(op);
+}
+
+Status LocalCollective::allgather(std::span<const std::byte> mine, std::span<std::byte> all) {
+  if (all.size() != mine.size()) {
+    return invalidArgument("allgather needs " + std::to_string(mine.size()) +
+                           " bytes for 1 rank, got " + std::to_string(all.size()));
+  }
+  std::copy(mine.begin(), mine.end(), all.begin());
+  return Status();
+}
 
 Status LocalCollective::broadcast(std::span<std::byte> /*data*/, int root) {
   if (root != 0) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "aimass/collective.h"
@@ -18,10 +19,14 @@ class LocalCollective final : public Collective {
  public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
+  int localRank() const override { return 0; }
   Status allreduce(std::span<float> data, ReduceOp op) override;
   Status allreduce(std::span<double> data, ReduceOp op) override;
+  Status allreduceBf16(std::span<std::uint16_t> data, ReduceOp op) override;
   /// kInvalidArgument when `root` is not 0, the only rank.
   Status broadcast(std::span<std::byte> data, int root) override;
+  /// Copies `mine` into `all` (one rank gathers only itself).
+  Status allgather(std::span<const std::byte> mine, std::span<std::byte> all) override;
   Status barrier() override { return Status(); }
 };
 
