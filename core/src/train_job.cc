@@ -31,23 +31,10 @@
 #include "pipeline/pipeline_node.h"
 #include "pipeline/table_io.h"
 #include "train_job_transfer.h"
+#include "train_loop.h"
 
 namespace aimass::core {
 namespace {
-
-/// Seeds the validation split apart from the per-epoch shuffles (which use seed + epoch), so
-/// changing the number of epochs never changes which rows are held out.
-constexpr std::uint64_t kSplitSeedSalt = 0x9E3779B97F4A7C15ull;
-
-/// Fisher-Yates with our own index draw: std::shuffle and the standard distributions differ
-/// between standard libraries, and a seed must give the same order everywhere.
-void shuffleRows(std::vector<std::uint64_t>& rows, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = rows.size(); i > 1; --i) {
-    std::size_t j = static_cast<std::size_t>(rng() % i);
-    std::swap(rows[i - 1], rows[j]);
-  }
-}
 
 /// Fits the model's preprocessing, when it has one, on `rows` of the training data (never on
 /// validation rows). Data with text columns needs preprocessing that encodes them.
@@ -71,47 +58,6 @@ Status fitPreprocessing(const TrainTargets& targets, std::span<const std::uint64
       .withContext("fitting the preprocessing of model '" + targets.model_name + "' on " +
                    std::to_string(rows.size()) + " training rows of dataset '" +
                    targets.dataset_name + "'");
-}
-
-/// When a non-finite loss comes from missing values (NaN features the model got as they are),
-/// the words that say so: the first such row and column, and what fills them.
-std::string missingValueHint(const Batch& batch, std::span<const std::uint64_t> rows) {
-  if (batch.features.dtype() != DType::kFloat32 || rows.empty()) {
-    return {};
-  }
-  const std::span<const float> values = batch.features.span<float>();
-  const std::size_t width = values.size() / rows.size();
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (std::isnan(values[i])) {
-      return ": the data has missing values (row " + std::to_string(rows[i / width]) +
-             ", feature " + std::to_string(i % width) +
-             "); fill them with preprocess: [...] and a transform.impute step "
-             "(docs/pipelines.md)";
-    }
-  }
-  return {};
-}
-
-std::string nonFiniteName(double v) { return std::isnan(v) ? "NaN" : "infinite"; }
-
-/// Class labels must index the dataset's classes; a model would otherwise read out of bounds.
-Status checkClassLabels(const Batch& batch, std::span<const std::uint64_t> rows,
-                        std::size_t num_classes) {
-  const Tensor& labels = batch.labels;
-  if (labels.dtype() != DType::kInt64 || labels.numel() != static_cast<std::int64_t>(rows.size())) {
-    return invalidArgument("class labels must be INT64 with one per row, got " +
-                           std::string(dtypeName(labels.dtype())) + " " +
-                           shapeToString(labels.shape()));
-  }
-  auto values = labels.span<std::int64_t>();
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (values[i] < 0 || static_cast<std::uint64_t>(values[i]) >= num_classes) {
-      return invalidArgument("row " + std::to_string(rows[i]) + " has class label " +
-                             std::to_string(values[i]) + ", outside [0, " +
-                             std::to_string(num_classes) + ")");
-    }
-  }
-  return Status();
 }
 
 /// Reports fit() iterations as progress and turns a stop request into an early stop.
@@ -157,72 +103,6 @@ void putField(ByteWriter& out, std::string_view field) {
 
 std::string shortFingerprint(const std::string& fingerprint) { return fingerprint.substr(0, 12); }
 
-/// Rows held out for validation, chosen once from a seeded permutation and never trained on,
-/// and the rows trained on; both sorted.
-struct RowSplit {
-  std::vector<std::uint64_t> train;
-  std::vector<std::uint64_t> validation;
-};
-
-RowSplit splitRows(std::uint64_t total_rows, double validation_fraction, std::uint64_t seed) {
-  RowSplit split;
-  split.train.resize(total_rows);
-  for (std::uint64_t i = 0; i < total_rows; ++i) {
-    split.train[i] = i;
-  }
-  auto validation_count = static_cast<std::uint64_t>(
-      std::llround(validation_fraction * static_cast<double>(total_rows)));
-  if (validation_count > 0) {
-    shuffleRows(split.train, seed ^ kSplitSeedSalt);
-    split.validation.assign(split.train.begin(), split.train.begin() + validation_count);
-    split.train.erase(split.train.begin(), split.train.begin() + validation_count);
-    std::sort(split.train.begin(), split.train.end());
-    std::sort(split.validation.begin(), split.validation.end());
-  }
-  return split;
-}
-
-/// A callback as the loop calls it: the name errors and stop reasons carry.
-struct CallbackEntry {
-  std::string_view name;
-  TrainingCallback* callback;
-};
-
-/// Calls one hook on every callback in order. The first error ends the stage, prefixed with
-/// the callback's name (guard() turns an escaped exception into one); the first stop request
-/// is attributed to the callback that made it. Allocates only to build an error.
-template <typename Hook>
-Status callEach(std::span<const CallbackEntry> callbacks, TrainingState& state, Hook hook) {
-  for (const CallbackEntry& entry : callbacks) {
-    const bool was_stopped = state.stop_requested;
-    Status status = guard(entry.name, [&] { return hook(*entry.callback, state); });
-    if (!status.ok()) {
-      return status.withContext("callback '" + std::string(entry.name) + "'");
-    }
-    if (state.stop_requested && !was_stopped) {
-      state.stopped_by = entry.name;
-    }
-  }
-  return Status();
-}
-
-/// onRunEnd on every callback; an error replaces an OK outcome and is logged otherwise.
-void endRun(std::span<const CallbackEntry> callbacks, TrainingState& state, Status& outcome,
-            Host& host, const std::string& job) {
-  for (const CallbackEntry& entry : callbacks) {
-    Status status = guard(entry.name, [&] { return entry.callback->onRunEnd(state, outcome); });
-    if (status.ok()) {
-      continue;
-    }
-    status = status.withContext("callback '" + std::string(entry.name) + "' ending the run");
-    if (outcome.ok()) {
-      outcome = status;
-    } else {
-      host.log(LogLevel::kWarning, job, status.toString());
-    }
-  }
-}
-
 /// Why a validation dataset of schema `validation` cannot score a model trained on `train`;
 /// empty when the two match (features, labels and classes; id cardinalities may differ).
 std::string schemaMismatch(const DatasetSchema& train, const DatasetSchema& validation) {
@@ -247,23 +127,8 @@ std::string schemaMismatch(const DatasetSchema& train, const DatasetSchema& vali
   return {};
 }
 
-/// What the loop needs to read and check batches.
-struct LoopData {
-  const Dataset* dataset = nullptr;
-  std::string dataset_name;
-  const Dataset* validation_dataset = nullptr;  ///< the dataset rows->validation index
-  std::string validation_name;
-  std::string model_name;
-  RowSplit* rows = nullptr;
-  std::uint64_t batch_size = 1;
-  bool shuffle = true;
-  std::uint64_t seed = 0;
-  std::size_t num_classes = 0;  ///< > 0: class labels are checked against it
-  bool accuracy_possible = false;
-  std::vector<std::string> text_names;  ///< the data's text columns (Batch::strings)
-};
-
-LoopData loopData(const TrainTargets& targets, const TrainOptions& options, RowSplit& rows) {
+LoopData loopData(const TrainTargets& targets, const TrainOptions& options, RowSplit& rows,
+                  DataParallel& parallel) {
   const DatasetSchema& data_schema = targets.dataset->schema();
   LoopData data;
   data.dataset = targets.dataset.get();
@@ -282,199 +147,10 @@ LoopData loopData(const TrainTargets& targets, const TrainOptions& options, RowS
   const ModelSchema model_schema = targets.model->schema();
   data.accuracy_possible =
       model_schema.task == Task::kClassification && data_schema.label_kind == LabelKind::kClass;
+  data.hint_missing_values = dynamic_cast<PreprocessedModel*>(targets.model.get()) == nullptr;
+  data.parallel = &parallel;
   return data;
 }
-
-/// The training loop: epochs of batches, forward/backward, optimizer step, validation, and the
-/// callbacks' hooks at the points training.h names. Everything else is a callback.
-class GradientLoop {
- public:
-  GradientLoop(Host& host, Model& model, GradientTraining& training, GradientOptimizer& optimizer,
-               LoopData data, std::span<const CallbackEntry> callbacks,
-               std::map<std::string, double>& metrics)
-      : host_(host),
-        model_(model),
-        training_(training),
-        optimizer_(optimizer),
-        data_(std::move(data)),
-        callbacks_(callbacks),
-        metrics_(metrics) {}
-
-  /// Trains from state.epoch / state.step (a resumed position, or 0) to the end or a stop.
-  Status run(TrainingState& state) {
-    const std::uint64_t first_epoch = state.epoch;
-    epochs_done_ = first_epoch;
-    AIMASS_RETURN_IF_ERROR(
-        callEach(callbacks_, state, [](auto& c, auto& s) { return c.onRunBegin(s); }));
-    for (std::uint64_t epoch = first_epoch; epoch < state.epochs && !state.stop_requested;
-         ++epoch) {
-      if (data_.shuffle) {
-        shuffleRows(data_.rows->train, data_.seed + epoch);
-      }
-      training_.resetState();
-      state.epoch = epoch;
-      if (epoch != first_epoch) {
-        state.step = 0;
-        state.epoch_loss_sum = 0;
-        state.epoch_rows = 0;
-      }
-      state.val_loss.reset();
-      state.val_accuracy.reset();
-      AIMASS_RETURN_IF_ERROR(
-          callEach(callbacks_, state, [](auto& c, auto& s) { return c.onEpochBegin(s); }));
-      started_ = std::chrono::steady_clock::now();
-      timed_rows_ = 0;
-      for (; state.step < state.steps_per_epoch && !state.stop_requested; ++state.step) {
-        if (host_.stopRequested()) {
-          return cancelled("training of model '" + data_.model_name + "' was stopped at epoch " +
-                           std::to_string(epoch + 1) + " step " + std::to_string(state.step + 1));
-        }
-        AIMASS_RETURN_IF_ERROR(step(state));
-      }
-      // epoch_s: the epoch's training steps without the validation pass; bench/run.sh reads it.
-      state.epoch_seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-      metrics_ = {{"loss", state.epoch_loss_sum / static_cast<double>(state.epoch_rows)}};
-      if (!state.stop_requested && !data_.rows->validation.empty()) {
-        AIMASS_RETURN_IF_ERROR(validate(state));
-        AIMASS_RETURN_IF_ERROR(
-            callEach(callbacks_, state, [](auto& c, auto& s) { return c.onValidationEnd(s); }));
-      }
-      AIMASS_RETURN_IF_ERROR(
-          callEach(callbacks_, state, [](auto& c, auto& s) { return c.onEpochEnd(s); }));
-      epochs_done_ = epoch + 1;
-    }
-    return Status();
-  }
-
-  std::uint64_t epochsDone() const noexcept { return epochs_done_; }
-
- private:
-  /// One batch: read, forward/backward, the gradient hooks, the optimizer step.
-  Status step(TrainingState& state) {
-    state.learning_rate = state.base_learning_rate;
-    AIMASS_RETURN_IF_ERROR(
-        callEach(callbacks_, state, [](auto& c, auto& s) { return c.onStepBegin(s); }));
-    const std::vector<std::uint64_t>& train_rows = data_.rows->train;
-    const std::size_t begin = state.step * data_.batch_size;
-    std::span<const std::uint64_t> rows(
-        train_rows.data() + begin,
-        std::min<std::size_t>(data_.batch_size, train_rows.size() - begin));
-    AIMASS_RETURN_IF_ERROR(data_.dataset->read(rows, batch_)
-                               .withContext("reading dataset '" + data_.dataset_name + "'"));
-    if (data_.num_classes > 0) {
-      AIMASS_RETURN_IF_ERROR(checkClassLabels(batch_, rows, data_.num_classes)
-                                 .withContext("dataset '" + data_.dataset_name + "'"));
-    }
-    auto loss = training_.forwardBackward(batch_, true);
-    if (!loss.ok()) {
-      return loss.status().withContext("training step " + std::to_string(state.step + 1) +
-                                       " of epoch " + std::to_string(state.epoch + 1) + "/" +
-                                       std::to_string(state.epochs));
-    }
-    if (!std::isfinite(*loss)) {
-      return invalidArgument("loss became " + nonFiniteName(*loss) + " at epoch " +
-                             std::to_string(state.epoch + 1) + " step " +
-                             std::to_string(state.step + 1) +
-                             (dynamic_cast<PreprocessedModel*>(&model_) == nullptr
-                                  ? missingValueHint(batch_, rows)
-                                  : std::string()));
-    }
-    state.batch_loss = *loss;
-    state.batch_rows = rows.size();
-    AIMASS_RETURN_IF_ERROR(
-        callEach(callbacks_, state, [](auto& c, auto& s) { return c.onGradients(s); }));
-    optimizer_.setLearningRate(state.learning_rate);
-    AIMASS_RETURN_IF_ERROR(optimizer_.step(state.parameters).withContext("optimizer step"));
-    ++state.global_step;
-    state.epoch_loss_sum += *loss * static_cast<double>(rows.size());
-    state.epoch_rows += rows.size();
-    timed_rows_ += rows.size();
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    state.samples_per_second = seconds > 0 ? static_cast<double>(timed_rows_) / seconds : 0;
-    return callEach(callbacks_, state, [](auto& c, auto& s) { return c.onStepEnd(s); });
-  }
-
-  /// The validation pass: state.val_loss, and val_accuracy when the model's predictions can
-  /// be scored; also recorded in the run's metrics.
-  Status validate(TrainingState& state) {
-    const std::vector<std::uint64_t>& validation_rows = data_.rows->validation;
-    double loss_sum = 0;
-    std::uint64_t correct = 0;
-    bool accuracy_ok = data_.accuracy_possible;
-    const ModelSchema model_schema = accuracy_ok ? model_.schema() : ModelSchema{};
-    for (std::size_t begin = 0; begin < validation_rows.size(); begin += data_.batch_size) {
-      if (host_.stopRequested()) {
-        return cancelled("training of model '" + data_.model_name +
-                         "' was stopped while validating epoch " + std::to_string(state.epoch + 1));
-      }
-      std::span<const std::uint64_t> rows(
-          validation_rows.data() + begin,
-          std::min<std::size_t>(data_.batch_size, validation_rows.size() - begin));
-      AIMASS_RETURN_IF_ERROR(
-          data_.validation_dataset->read(rows, validation_batch_)
-              .withContext("reading validation rows of dataset '" + data_.validation_name + "'"));
-      if (data_.num_classes > 0) {
-        AIMASS_RETURN_IF_ERROR(checkClassLabels(validation_batch_, rows, data_.num_classes)
-                                   .withContext("dataset '" + data_.validation_name + "'"));
-      }
-      auto loss = training_.evaluateLoss(validation_batch_);
-      if (!loss.ok()) {
-        return loss.status().withContext("validation loss");
-      }
-      loss_sum += *loss * static_cast<double>(rows.size());
-      if (accuracy_ok) {
-        // Padded sequences (dataset.text's CSV rows) go with their lengths, as job.evaluate
-        // sends them.
-        setModelInputs(model_schema, validation_batch_.features, validation_batch_.lengths,
-                       inputs_);
-        setTextInputs(model_schema, data_.text_names, validation_batch_.strings, inputs_);
-        Status predicted = model_.predict(inputs_, outputs_, PredictOptions{});
-        const Tensor* labels = outputs_.find(tensor_names::kLabel);
-        if (!predicted.ok() || !labels || labels->dtype() != DType::kInt64 ||
-            labels->numel() != static_cast<std::int64_t>(rows.size())) {
-          // The model cannot be scored this way; keep training, report the loss only.
-          accuracy_ok = false;
-          continue;
-        }
-        auto predicted_labels = labels->span<std::int64_t>();
-        auto true_labels = validation_batch_.labels.span<std::int64_t>();
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-          correct += predicted_labels[i] == true_labels[i] ? 1 : 0;
-        }
-      }
-    }
-    const auto count = static_cast<double>(validation_rows.size());
-    const double loss = loss_sum / count;
-    if (!std::isfinite(loss)) {
-      return invalidArgument("validation loss became " + nonFiniteName(loss) + " at epoch " +
-                             std::to_string(state.epoch + 1));
-    }
-    state.val_loss = loss;
-    metrics_["val_loss"] = loss;
-    if (accuracy_ok) {
-      state.val_accuracy = static_cast<double>(correct) / count;
-      metrics_["val_accuracy"] = *state.val_accuracy;
-    }
-    return Status();
-  }
-
-  Host& host_;
-  Model& model_;
-  GradientTraining& training_;
-  GradientOptimizer& optimizer_;
-  LoopData data_;
-  std::span<const CallbackEntry> callbacks_;
-  std::map<std::string, double>& metrics_;
-  std::uint64_t epochs_done_ = 0;
-  std::chrono::steady_clock::time_point started_;
-  std::uint64_t timed_rows_ = 0;  ///< rows stepped on since started_, for samples/s
-  Batch batch_;
-  Batch validation_batch_;
-  TensorMap inputs_;
-  TensorMap outputs_;
-};
 
 }  // namespace
 
@@ -508,6 +184,12 @@ Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTarg
     return invalidArgument("init_from '" + options.init_from +
                            "' names a registered model, but there is no storage whose registry "
                            "holds it: set `storage:`");
+  }
+  if (!by_gradients && targets.collective && targets.collective->size() > 1) {
+    return invalidArgument(model + " fits itself, so it cannot train data-parallel over the " +
+                           std::to_string(targets.collective->size()) +
+                           " ranks of `collective:`: only gradient-trained models (such as "
+                           "model.mlp) can; drop `collective:` or run one process");
   }
   if (by_gradients && !targets.optimizer) {
     return invalidArgument(model +
@@ -578,6 +260,8 @@ Expected<std::unique_ptr<TrainJob>> TrainJob::create(std::string name, TrainTarg
   }
   auto job = std::unique_ptr<TrainJob>(
       new TrainJob(std::move(name), std::move(targets), std::move(options)));
+  job->parallel_ = std::make_unique<DataParallel>(job->targets_.collective,
+                                                  job->options_.gradient_bucket_bytes);
   if (job->options_.track && job->targets_.storage) {
     job->tracker_.configure(job->targets_.storage, job->options_.experiment, job->name_);
     job->tracker_.setDefaultExperiment({}, Tracking::experimentNameFrom(job->targets_.model_name));
@@ -596,6 +280,9 @@ void TrainJob::addTrackingContext(std::string default_experiment,
 }
 
 Status TrainJob::run(Host& host, JobProgress& progress) {
+  if (!parallel_->leader()) {
+    return runUntracked(host, progress);  // rank 0 tracks the run
+  }
   tracker_.start(host);
   Status status = runUntracked(host, progress);
   tracker_.end(status);
@@ -610,6 +297,12 @@ Status TrainJob::runUntracked(Host& host, JobProgress& progress) {
     status = runSelfTraining(host, progress, *targets_.model->selfTraining());
   }
   AIMASS_RETURN_IF_ERROR(status);
+  if (!parallel_->leader()) {
+    host.log(LogLevel::kInfo, name_,
+             "model '" + targets_.model_name + "' trained on rank " +
+                 std::to_string(parallel_->rank()) + "; rank 0 saves it");
+    return Status();
+  }
   if (!targets_.storage) {
     host.log(LogLevel::kInfo, name_,
              "model '" + targets_.model_name + "' trained; not saved (no storage set)");
@@ -764,7 +457,9 @@ Expected<std::string> TrainJob::fingerprint(const DatasetSchema& schema) const {
     ByteWriter out(text);
     putField(out, "job.train checkpoint fingerprint 2");
     out.u64(options_.epochs);
-    out.u64(options_.batch_size);
+    // The global batch: a run of 2 ranks x 16 rows is the run of 1 x 32 (data-parallel
+    // checkpoints resume on another number of ranks that keeps it).
+    out.u64(options_.batch_size * static_cast<std::uint64_t>(parallel_->ranks()));
     out.u64(options_.seed);
     out.u8(options_.shuffle ? 1 : 0);
     out.f64(options_.validation_fraction);
@@ -813,6 +508,10 @@ Expected<std::string> TrainJob::fingerprint(const DatasetSchema& schema) const {
         putField(out, entry);
       }
     }
+    if (options_.lr_scale_linear) {
+      putField(out, "lr_scaling linear");  // the rate is the optimizer's times the ranks
+      out.u64(static_cast<std::uint64_t>(parallel_->ranks()));
+    }
     if (targets_.validation) {
       putField(out, "validation");
       putField(out, targets_.validation_name);
@@ -822,6 +521,34 @@ Expected<std::string> TrainJob::fingerprint(const DatasetSchema& schema) const {
   });
   AIMASS_RETURN_IF_ERROR(status);
   return Sha256::of(text);
+}
+
+Expected<std::optional<TrainCheckpoint>> TrainJob::shareCheckpoint(
+    Host& host, const std::string& fingerprint) {
+  if (!parallel_->distributed()) {
+    return findCheckpoint(host, fingerprint);
+  }
+  std::string bytes;
+  Status found;
+  if (parallel_->leader()) {
+    auto checkpoint = findCheckpoint(host, fingerprint);
+    found = checkpoint.status();
+    if (checkpoint.ok() && checkpoint->has_value()) {
+      bytes = encodeTrainCheckpoint(**checkpoint);
+    }
+  }
+  bool leader_failed = !found.ok();
+  AIMASS_RETURN_IF_ERROR(
+      parallel_->shareFromLeader(bytes, leader_failed).withContext("sharing the checkpoint"));
+  if (leader_failed) {
+    return found.ok() ? aborted("rank 0 could not read the checkpoint; see its log") : found;
+  }
+  if (bytes.empty()) {
+    return std::optional<TrainCheckpoint>();
+  }
+  auto checkpoint = decodeTrainCheckpoint(bytes);
+  AIMASS_RETURN_IF_ERROR(checkpoint.status().withContext("the checkpoint rank 0 sent"));
+  return std::optional<TrainCheckpoint>(std::move(*checkpoint));
 }
 
 Expected<std::optional<TrainCheckpoint>> TrainJob::findCheckpoint(Host& host,
@@ -917,12 +644,12 @@ Status TrainJob::resumeFrom(Host& host, GradientTraining& training, TrainCheckpo
                             EarlyStopping* early_stopping) {
   const std::string where =
       "checkpoint '" + checkpointKey(name_) + "' in " + targets_.storage->describe();
-  if (checkpoint.epoch > options_.epochs || checkpoint.step > state.steps_per_epoch ||
+  if (checkpoint.epoch > options_.epochs || checkpoint.epoch_samples > train_rows.size() ||
       (checkpoint.epoch == options_.epochs && checkpoint.step != 0)) {
-    return dataLoss(where + " is at epoch " + std::to_string(checkpoint.epoch + 1) + " step " +
-                    std::to_string(checkpoint.step) + ", outside this run of " +
+    return dataLoss(where + " is at epoch " + std::to_string(checkpoint.epoch + 1) + " after " +
+                    std::to_string(checkpoint.epoch_samples) + " rows, outside this run of " +
                     std::to_string(options_.epochs) + " epochs of " +
-                    std::to_string(state.steps_per_epoch) + " steps");
+                    std::to_string(train_rows.size()) + " rows");
   }
   AIMASS_RETURN_IF_ERROR(
       guard("model load", [&] {
@@ -940,7 +667,11 @@ Status TrainJob::resumeFrom(Host& host, GradientTraining& training, TrainCheckpo
   }
   state.parameters = parameters;
   state.epoch = checkpoint.epoch;
-  state.step = checkpoint.step;
+  // The position is kept in rows, so a checkpoint of N ranks resumes on M: the step index
+  // counts global batches of this run's size.
+  const std::uint64_t global_batch = options_.batch_size * static_cast<std::uint64_t>(
+                                                               parallel_->ranks());
+  state.step = (checkpoint.epoch_samples + global_batch - 1) / global_batch;
   state.global_step = checkpoint.total_steps;
   state.epoch_loss_sum = checkpoint.epoch_loss_sum;
   state.epoch_rows = checkpoint.epoch_samples;
@@ -997,10 +728,20 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
 
   TrainingState state;
   state.epochs = options_.epochs;
-  state.steps_per_epoch = (rows.train.size() + options_.batch_size - 1) / options_.batch_size;
+  const std::uint64_t global_batch =
+      options_.batch_size * static_cast<std::uint64_t>(parallel_->ranks());
+  state.steps_per_epoch = (rows.train.size() + global_batch - 1) / global_batch;
   state.planned_steps = state.epochs * state.steps_per_epoch;
-  state.base_learning_rate = base_rate.rate();
-  state.learning_rate = base_rate.rate();
+  state.base_learning_rate =
+      base_rate.rate() * (options_.lr_scale_linear ? parallel_->ranks() : 1);
+  state.learning_rate = state.base_learning_rate;
+  if (parallel_->distributed()) {
+    host.log(LogLevel::kInfo, name_,
+             "data-parallel over " + std::to_string(parallel_->ranks()) + " ranks: global batch " +
+                 std::to_string(global_batch) + " (" + std::to_string(options_.batch_size) +
+                 " rows a rank), " + std::to_string(state.steps_per_epoch) +
+                 " steps an epoch, learning rate " + formatRate(state.base_learning_rate));
+  }
   state.parameters = parameters;
 
   // The built-in callbacks, and the plugins' in config order (see training.h for the order).
@@ -1028,14 +769,18 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
     add("early_stopping", std::move(callback));
   }
   if (options_.track && targets_.storage) {
-    add("tracking", std::make_unique<RunTracking>(tracker_));
+    if (parallel_->leader()) {
+      add("tracking", std::make_unique<RunTracking>(tracker_));
+    }
   }
-  add("progress", std::make_unique<ProgressReport>(progress, scheduled));
+  if (parallel_->leader()) {
+    add("progress", std::make_unique<ProgressReport>(progress, scheduled));
+  }
   if (targets_.storage && options_.checkpoint_every > 0) {
     // Checkpoints: continue where a matching one left off, and write new ones as the run goes.
     auto fingerprinted = fingerprint(data_schema);
     AIMASS_RETURN_IF_ERROR(fingerprinted.status());
-    auto found = findCheckpoint(host, *fingerprinted);
+    auto found = shareCheckpoint(host, *fingerprinted);
     AIMASS_RETURN_IF_ERROR(found.status());
     if (found->has_value()) {
       AIMASS_RETURN_IF_ERROR(resumeFrom(host, training, **found, *fingerprinted, parameters,
@@ -1056,11 +801,16 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
     for (const auto& plugin : targets_.callbacks) {
       target.callbacks.emplace_back(plugin.name, plugin.callback.get());
     }
-    add("checkpoint", std::make_unique<Checkpointing>(std::move(target)));
+    if (parallel_->leader()) {
+      add("checkpoint", std::make_unique<Checkpointing>(std::move(target)));
+    }
   }
+  // Every rank starts from rank 0's weights, whatever its own initialisation did.
+  AIMASS_RETURN_IF_ERROR(parallel_->broadcastParameters(state.parameters)
+                             .withContext("starting data-parallel training"));
 
-  GradientLoop loop(host, *targets_.model, training, optimizer, loopData(targets_, options_, rows),
-                    callbacks, final_metrics_);
+  GradientLoop loop(host, *targets_.model, training, optimizer,
+                    loopData(targets_, options_, rows, *parallel_), callbacks, final_metrics_);
   Status outcome = loop.run(state);
   endRun(callbacks, state, outcome, host, name_);
   AIMASS_RETURN_IF_ERROR(outcome);
@@ -1233,6 +983,24 @@ NodeType trainJobNodeType() {
                          "optimizer step, and stop the run after validation with a reason "
                          "(see docs/training.md). Ignored by models that fit themselves.")
           .optional(),
+      ParamSpec::ref("collective", NodeKind::kCollective,
+                     "Data-parallel training over the ranks of a collective node "
+                     "(collective.mpi when started by mpirun): each step trains on a global "
+                     "batch of batch_size rows per rank with the all-reduced mean gradient; "
+                     "rank 0 alone tracks, checkpoints, saves and registers. See "
+                     "docs/distributed.md. Gradient-trained models only.")
+          .optional(),
+      ParamSpec::string("lr_scaling",
+                        "Data-parallel training: none keeps the optimizer's rate; linear "
+                        "multiplies it by the number of ranks (the global batch grows with "
+                        "them), best with warmup_steps.")
+          .withDefault(std::string("none"))
+          .oneOf({"none", "linear"}),
+      ParamSpec::number("gradient_bucket_mib",
+                        "Data-parallel training: gradients are all-reduced in messages of at "
+                        "most this many MiB (small parameters share one, a large one is split).")
+          .withDefault(4.0)
+          .range(0.0625, 1024),
   };
   type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
     std::unique_ptr<Node> node;
@@ -1258,6 +1026,7 @@ NodeType trainJobNodeType() {
       targets.validation = std::static_pointer_cast<Dataset>(refOrNull("validation"));
       targets.validation_name = firstName("validation", false);
       targets.storage = std::static_pointer_cast<Storage>(refOrNull("storage"));
+      targets.collective = std::static_pointer_cast<Collective>(refOrNull("collective"));
       if (config.has("callbacks")) {
         auto callbacks = config.getRefs<TrainingCallback>("callbacks");
         const auto& names = config.refNames("callbacks");
@@ -1300,6 +1069,9 @@ NodeType trainJobNodeType() {
       if (config.has("freeze")) {
         options.freeze = config.getStringList("freeze");
       }
+      options.lr_scale_linear = config.getString("lr_scaling") == "linear";
+      options.gradient_bucket_bytes =
+          static_cast<std::size_t>(config.getFloat("gradient_bucket_mib") * 1048576.0);
       if (!options.experiment.empty()) {
         AIMASS_RETURN_IF_ERROR(Tracking::validateName(options.experiment, "experiment"));
       }
@@ -1341,7 +1113,8 @@ NodeType trainJobNodeType() {
       for (const auto& [name, value] : config.values()) {
         params[name] = paramValueText(value);
       }
-      for (const char* reference : {"model", "dataset", "validation", "optimizer", "storage"}) {
+      for (const char* reference :
+           {"model", "dataset", "validation", "optimizer", "storage", "collective"}) {
         if (config.has(reference) && !config.refNames(reference).empty()) {
           params[reference] = config.refNames(reference).front();
         }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/collective.h"
 #include "aimass/dataset.h"
 #include "aimass/job.h"
 #include "aimass/model.h"
@@ -21,6 +22,7 @@
 #include "train_callbacks/early_stopping.h"
 #include "train_callbacks/schedule.h"
 #include "train_checkpoint.h"
+#include "train_data_parallel.h"
 #include "train_options.h"
 #include "train_tracking.h"
 
@@ -51,6 +53,9 @@ struct TrainTargets {
     std::string type;  ///< "callback.freeze": part of the checkpoint fingerprint
   };
   std::vector<NamedCallback> callbacks;
+  /// job.train's `collective:`: data-parallel training over its ranks (see DataParallel);
+  /// null: one process.
+  std::shared_ptr<Collective> collective;
 };
 
 /// The built-in `job.train` node: trains one model on one dataset and saves it.
@@ -98,6 +103,14 @@ struct TrainTargets {
 /// same shuffles, steps and validation split, so with a model whose saved payload holds all of
 /// its training state (model.mlp keeps its dropout stream's position) it ends with the same
 /// bytes as an uninterrupted run.
+///
+/// Data-parallel training (a `collective` of several ranks, e.g. collective.mpi under mpirun):
+/// every rank runs the job on the same configuration; each step trains on a global batch of
+/// batch_size rows per rank (see batchSlice()) with the all-reduced mean gradient, so every
+/// rank's model stays the same (rank 0's initial weights are broadcast first). Rank 0 alone
+/// tracks, writes checkpoints, shows progress, saves and registers; the others train and
+/// validate their share. Rank 0 reads the checkpoint and hands it to the others; positions
+/// are kept in rows (state.epoch_rows), so a checkpoint written by N ranks resumes on M.
 ///
 /// Threading: run() is called once, on the host's main thread; it needs exclusive use of the
 /// model and the optimizer while it runs.
@@ -160,6 +173,10 @@ class TrainJob final : public Job {
   /// The fingerprint described above, for data of `schema`, after prepare() and begin().
   Expected<std::string> fingerprint(const DatasetSchema& schema) const;
   /// Applies resume_ to the checkpoint in storage: the checkpoint to resume from, or none.
+  /// Several ranks: rank 0 finds the checkpoint (findCheckpoint()) and hands it to the others,
+  /// so every rank resumes from the same one even when only rank 0 can read the storage.
+  Expected<std::optional<TrainCheckpoint>> shareCheckpoint(Host& host,
+                                                           const std::string& fingerprint);
   Expected<std::optional<TrainCheckpoint>> findCheckpoint(Host& host,
                                                           const std::string& fingerprint);
 
@@ -179,6 +196,7 @@ class TrainJob final : public Job {
   ModelFactory model_factory_;
   std::string parent_;        ///< "NAME/VERSION" init_from resolved to; empty: none
   std::vector<bool> frozen_;  ///< per parameter of the prepared model; empty: none frozen
+  std::unique_ptr<DataParallel> parallel_;  ///< the ranks (one without a collective)
 };
 
 /// The `job.train` node type: parameters, documentation and factory.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -68,6 +69,11 @@ struct TrainOptions {
   /// parameter names ("fc1" -> fc1.weight, fc1.bias) or a layer index (from 0, in parameter
   /// order; a layer is the parameters sharing the text before the first '.').
   std::vector<std::string> freeze;
+  /// Data-parallel training: multiply the optimizer's rate by the number of ranks (the linear
+  /// scaling rule for a global batch of batch_size * ranks); pair it with warmup_steps.
+  bool lr_scale_linear = false;
+  /// Data-parallel training: gradients travel in all-reduce messages of at most this size.
+  std::size_t gradient_bucket_bytes = std::size_t{4} << 20;
 };
 
 /// "val_loss" or "val_accuracy".
