@@ -92,20 +92,20 @@ Status NcclCollective::rendezvous(ncclUniqueId& id) {
     return invalidArgument(
         "collective.nccl: rendezvous 'file' needs rendezvous_dir, a folder every rank shares");
   }
-  rank_ = options_.rank >= 0 ? options_.rank
-                             : envInt({"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"});
-  size_ = options_.size >= 0 ? options_.size
-                             : envInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"});
+  rank_ = envInt({"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID", "RANK"});
+  size_ = envInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS", "WORLD_SIZE"});
   if (rank_ < 0 && size_ < 0) {
     rank_ = 0;  // started alone
     size_ = 1;
   }
   if (size_ < 1 || rank_ < 0 || rank_ >= size_) {
-    return invalidArgument("collective.nccl: rank " + std::to_string(rank_) + " of " +
-                           std::to_string(size_) + " is not a valid rank (set rank and size, "
-                           "or start aimass with a launcher that sets them)");
+    return invalidArgument("collective.nccl: the launcher's environment gives rank " +
+                           std::to_string(rank_) + " of " + std::to_string(size_) +
+                           ", which is not a rank (set OMPI_COMM_WORLD_RANK/_SIZE, PMI_RANK/"
+                           "PMI_SIZE, SLURM_PROCID/SLURM_NTASKS or RANK/WORLD_SIZE)");
   }
-  local_rank_ = envInt({"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"});
+  local_rank_ =
+      envInt({"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "LOCAL_RANK"});
   if (local_rank_ < 0) local_rank_ = rank_;
   RendezvousFile file(options_.rendezvous_dir,
                       "nccl-unique-id-" + rendezvousKey(options_.rendezvous_key));

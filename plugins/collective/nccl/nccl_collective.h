@@ -26,12 +26,11 @@ struct NcclCollectiveOptions {
   /// with it and started by an MPI launcher, else file.
   std::string rendezvous = "auto";
   std::filesystem::path rendezvous_dir;
-  /// Tells this job's rendezvous file from another's (rendezvousKey()).
+  /// Tells this job's rendezvous file from another's (rendezvousKey()). With the file
+  /// rendezvous, rank, size and local rank come from the launcher's environment
+  /// (OMPI_COMM_WORLD_*, PMI_*, SLURM_*, or RANK/WORLD_SIZE/LOCAL_RANK), never from the
+  /// configuration, which every rank must share (the ranks compare it at start).
   std::string rendezvous_key;
-  /// For the file rendezvous: this rank and the number of ranks; -1 takes them from the
-  /// launcher's environment (OMPI_COMM_WORLD_*, PMI_RANK/PMI_SIZE, SLURM_PROCID/SLURM_NTASKS).
-  int rank = -1;
-  int size = -1;
   /// The CUDA device; -1 is the local rank modulo the number of devices.
   int device = -1;
 };

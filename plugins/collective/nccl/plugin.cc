@@ -46,20 +46,6 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                           "(PMIX_NAMESPACE, SLURM_JOB_ID.SLURM_STEP_ID), else 'job'.")
             .withDefault(""));
     type.params.push_back(
-        ParamSpec::integer("rank",
-                           "For the file rendezvous: this process's rank. -1: from the "
-                           "launcher (OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID); 0 when "
-                           "started alone.")
-            .withDefault(-1)
-            .atLeast(-1));
-    type.params.push_back(
-        ParamSpec::integer("size",
-                           "For the file rendezvous: the number of ranks. -1: from the "
-                           "launcher (OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS); 1 when "
-                           "started alone.")
-            .withDefault(-1)
-            .atLeast(-1));
-    type.params.push_back(
         ParamSpec::integer("device",
                            "The CUDA device of this rank. -1: the local rank modulo the number "
                            "of devices, so ranks on one host take one GPU each.")
@@ -74,8 +60,6 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
         options.rendezvous_dir = config.getPath("rendezvous_dir");
       }
       options.rendezvous_key = config.getString("rendezvous_key");
-      options.rank = static_cast<int>(config.getInt("rank"));
-      options.size = static_cast<int>(config.getInt("size"));
       options.device = static_cast<int>(config.getInt("device"));
       auto collective = aimass::plugins::collective::NcclCollective::create(options);
       if (!collective.ok()) {

@@ -43,10 +43,11 @@ class CollectiveNcclTest : public ::testing::Test {
     errors = formatDiagnostics(diagnostics);
     return validated;
   }
-  /// A one-rank node meeting through a folder of the test's.
+  /// A node meeting through a folder of the test's: rank 0 of 1 when no launcher started the
+  /// test.
   std::string oneRank() const {
     return "nodes:\n  comm: {type: collective.nccl, rendezvous: file, rendezvous_dir: " +
-           (temp_.path() / "meet").string() + ", rank: 0, size: 1, timeout_seconds: 60}\n";
+           (temp_.path() / "meet").string() + ", timeout_seconds: 60}\n";
   }
 
   Status loaded_;
@@ -62,7 +63,7 @@ TEST_F(CollectiveNcclTest, TheHostLoadsThePluginAndChecksItsParameters) {
   auto defaults = graph("nodes:\n  comm: {type: collective.nccl}\n", errors);
   ASSERT_TRUE(defaults) << errors;
   for (const std::string bad : {"rendezvous: tcp", "timeout_seconds: 0", "device: -2",
-                                "size: -5", "bucket_bytes: 4"}) {
+                                "rank: 1", "bucket_bytes: 4"}) {
     EXPECT_FALSE(graph("nodes:\n  comm: {type: collective.nccl, " + bad + "}\n", errors)) << bad;
     EXPECT_THAT(errors, HasSubstr(bad.substr(0, bad.find(':')))) << bad;
   }
