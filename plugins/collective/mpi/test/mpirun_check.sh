@@ -14,6 +14,9 @@ shift 5
 if [ "$(id -u)" = 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
+# Containers often forbid the cross-memory attach (process_vm_readv) that Open MPI's shared-
+# memory transport uses for large messages; copying through shared memory works everywhere.
+export OMPI_MCA_btl_vader_single_copy_mechanism="${OMPI_MCA_btl_vader_single_copy_mechanism:-none}"
 output=$(timeout -k 10 "$bound" "$mpiexec" --oversubscribe -np "$np" "$@" 2>&1)
 rc=$?
 printf '%s\n' "$output"
