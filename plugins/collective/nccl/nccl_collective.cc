@@ -88,10 +88,6 @@ Status NcclCollective::rendezvous(ncclUniqueId& id) {
         "use rendezvous: file with a rendezvous_dir that every rank shares");
 #endif
   }
-  if (options_.rendezvous_dir.empty()) {
-    return invalidArgument(
-        "collective.nccl: rendezvous 'file' needs rendezvous_dir, a folder every rank shares");
-  }
   rank_ = envInt({"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID", "RANK"});
   size_ = envInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS", "WORLD_SIZE"});
   if (rank_ < 0 && size_ < 0) {
@@ -107,12 +103,22 @@ Status NcclCollective::rendezvous(ncclUniqueId& id) {
   local_rank_ =
       envInt({"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "LOCAL_RANK"});
   if (local_rank_ < 0) local_rank_ = rank_;
-  RendezvousFile file(options_.rendezvous_dir,
-                      "nccl-unique-id-" + rendezvousKey(options_.rendezvous_key));
   if (rank_ == 0) {
     if (ncclResult_t r = ncclGetUniqueId(&id); r != ncclSuccess) {
       return unavailable("collective.nccl: ncclGetUniqueId failed: " + ncclText(r));
     }
+  }
+  if (size_ == 1 && options_.rendezvous_dir.empty()) {
+    return Status();  // a job of one rank has no one to tell
+  }
+  if (options_.rendezvous_dir.empty()) {
+    return invalidArgument("collective.nccl: " + std::to_string(size_) +
+                           " ranks meeting through a file need rendezvous_dir, a folder every "
+                           "rank shares (or rendezvous: mpi)");
+  }
+  RendezvousFile file(options_.rendezvous_dir,
+                      "nccl-unique-id-" + rendezvousKey(options_.rendezvous_key));
+  if (rank_ == 0) {
     return file.publish(std::string_view(reinterpret_cast<const char*>(&id), sizeof id));
   }
   auto bytes = file.await(sizeof id, options_.timeout);
@@ -139,7 +145,7 @@ Status NcclCollective::connect(const ncclUniqueId& id) {
   if (!joined.ok()) {
     return joined;
   }
-  if (rank_ == 0 && options_.rendezvous_dir.empty() == false) {
+  if (rank_ == 0 && !options_.rendezvous_dir.empty()) {
     // Every rank has read the id: NCCL's communicator needs them all.
     RendezvousFile(options_.rendezvous_dir,
                    "nccl-unique-id-" + rendezvousKey(options_.rendezvous_key))

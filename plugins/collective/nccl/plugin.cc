@@ -37,7 +37,8 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
     type.params.push_back(
         ParamSpec::path("rendezvous_dir",
                         "A folder every rank can read and rank 0 can write (on several hosts, "
-                        "a shared file system), for the file rendezvous.")
+                        "a shared file system), for the file rendezvous. A job of one rank "
+                        "needs none.")
             .optional());
     type.params.push_back(
         ParamSpec::string("rendezvous_key",

@@ -81,6 +81,23 @@ TEST_F(CollectiveNcclTest, WithoutAGpuTheNodeSaysSo) {
   EXPECT_THAT(status.message(), HasSubstr("collective.nccl needs a CUDA device"));
 }
 
+TEST_F(CollectiveNcclTest, AloneItNeedsNoRendezvousFolder) {
+  if (!haveCudaDevice()) {
+    GTEST_SKIP() << "no CUDA device to run NCCL on";
+  }
+  std::string errors;
+  auto validated = graph("nodes:\n  comm: {type: collective.nccl, rendezvous: file}\n", errors);
+  ASSERT_TRUE(validated) << errors;
+  Status made = validated->instantiate(host_);
+  ASSERT_TRUE(made.ok()) << made.toString();
+  auto& comm = static_cast<Collective&>(*validated->node("comm"));
+  EXPECT_EQ(comm.size(), 1);
+  std::vector<double> d = {2.0};
+  ASSERT_TRUE(comm.allreduce(std::span(d), ReduceOp::kMean).ok());
+  EXPECT_EQ(d[0], 2.0);
+  validated.reset();
+}
+
 TEST_F(CollectiveNcclTest, OneRankOnTheFirstGpu) {
   if (!haveCudaDevice()) {
     GTEST_SKIP() << "no CUDA device to run NCCL on";
