@@ -122,15 +122,16 @@ std::string firstDifference(const std::vector<NodeFingerprint>& zero,
       return "node '" + node.name + "' (" + node.type + ") is on rank 0 but not on " + on_r;
     }
     if (theirs->type != node.type) {
-      return "node '" + node.name + "' is of type " + node.type + " on rank 0 but " +
-             theirs->type + " on " + on_r;
+      return "node '" + node.name + "' is of type " + node.type + " on rank 0 but " + theirs->type +
+             " on " + on_r;
     }
     if (theirs->params == node.params) {
       continue;
     }
     const auto mismatch = std::mismatch(node.params.begin(), node.params.end(),
                                         theirs->params.begin(), theirs->params.end());
-    const std::string mine = mismatch.first == node.params.end() ? "nothing" : quoted(*mismatch.first);
+    const std::string mine =
+        mismatch.first == node.params.end() ? "nothing" : quoted(*mismatch.first);
     const std::string other_value =
         mismatch.second == theirs->params.end() ? "nothing" : quoted(*mismatch.second);
     return "node '" + node.name + "' (" + node.type + ") has " + mine + " on rank 0 but " +

@@ -67,9 +67,8 @@ Status checkLauncherWorld(const std::optional<LauncherWorld>& world,
 }
 
 Status checkLauncherEnvironment(const Graph& graph, const EnvLookup& env) {
-  const EnvLookup lookup = env ? env : [](const char* name) -> const char* {
-    return std::getenv(name);
-  };
+  const EnvLookup lookup =
+      env ? env : [](const char* name) -> const char* { return std::getenv(name); };
   std::vector<std::string> collective_types;
   for (const GraphNode& node : graph.nodes()) {
     if (node.type != nullptr && node.type->type.kind == NodeKind::kCollective) {

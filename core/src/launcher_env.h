@@ -34,8 +34,7 @@ std::optional<LauncherWorld> launcherWorld(const EnvLookup& env);
 /// `mpi_plugin_loaded` is false, that this aimass has no collective.mpi plugin (it was built
 /// without MPI). OK otherwise.
 Status checkLauncherWorld(const std::optional<LauncherWorld>& world,
-                          const std::vector<std::string>& collective_types,
-                          bool mpi_plugin_loaded);
+                          const std::vector<std::string>& collective_types, bool mpi_plugin_loaded);
 
 /// checkLauncherWorld() for `graph` in this process's environment. Runtime::run() calls it
 /// before creating any node.

@@ -36,9 +36,8 @@ Status RendezvousFile::publish(std::string_view bytes) const {
 
 Expected<std::string> RendezvousFile::await(std::size_t size,
                                             std::chrono::duration<double> timeout) const {
-  const auto deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
   for (;;) {
     std::ifstream in(path_, std::ios::binary);
     if (in) {
@@ -47,9 +46,9 @@ Expected<std::string> RendezvousFile::await(std::size_t size,
         return bytes;
       }
       if (bytes.size() > size) {
-        return dataLoss("rendezvous: " + path_.string() + " holds " +
-                        std::to_string(bytes.size()) + " bytes, expected " +
-                        std::to_string(size) + " (a file of another program?)");
+        return dataLoss("rendezvous: " + path_.string() + " holds " + std::to_string(bytes.size()) +
+                        " bytes, expected " + std::to_string(size) +
+                        " (a file of another program?)");
       }
     }
     if (std::chrono::steady_clock::now() >= deadline) {

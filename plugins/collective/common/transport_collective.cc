@@ -14,9 +14,7 @@ std::string describe(const char* dtype, std::size_t count, ReduceOp op) {
          std::to_string(count) + " elements)";
 }
 
-Status checkOp(ReduceOp op) {
-  return nativeReduceOp<int>(op, 0, 0, 0).status();
-}
+Status checkOp(ReduceOp op) { return nativeReduceOp<int>(op, 0, 0, 0).status(); }
 
 }  // namespace
 
@@ -28,14 +26,13 @@ Status TransportCollective::fail(Status failure) {
   return broken_.breakWith(Status(failure.code(), type_name_ + ": " + failure.message()));
 }
 
-Status TransportCollective::timedOut(const std::string& what,
-                                     std::chrono::duration<double> limit) {
+Status TransportCollective::timedOut(const std::string& what, std::chrono::duration<double> limit) {
   return fail(unavailable(timeoutMessage(what, limit, rank_, size_)));
 }
 
 Status TransportCollective::pollUntilDone(const std::string& what,
-                                         std::chrono::duration<double> limit,
-                                         const std::function<std::optional<Status>()>& poll) {
+                                          std::chrono::duration<double> limit,
+                                          const std::function<std::optional<Status>()>& poll) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(limit);
   for (int polls = 0;; ++polls) {

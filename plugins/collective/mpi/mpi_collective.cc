@@ -75,8 +75,8 @@ Status MpiCollective::wait(MPI_Request& request, const std::string& what) {
   return pollUntilDone(what, options_.timeout, [&]() -> std::optional<Status> {
     int done = 0;
     if (const int rc = MPI_Test(&request, &done, MPI_STATUS_IGNORE); rc != MPI_SUCCESS) {
-      return fail(unavailable(what + " failed on rank " + std::to_string(rank_) + ": " +
-                              mpiError(rc)));
+      return fail(
+          unavailable(what + " failed on rank " + std::to_string(rank_) + ": " + mpiError(rc)));
     }
     return done ? std::optional<Status>(Status()) : std::nullopt;
   });
@@ -84,8 +84,8 @@ Status MpiCollective::wait(MPI_Request& request, const std::string& what) {
 
 Status MpiCollective::started(int rc, MPI_Request& request, const std::string& what) {
   if (rc != MPI_SUCCESS) {
-    return fail(unavailable(what + " failed on rank " + std::to_string(rank_) + ": " +
-                            mpiError(rc)));
+    return fail(
+        unavailable(what + " failed on rank " + std::to_string(rank_) + ": " + mpiError(rc)));
   }
   return wait(request, what);
 }
@@ -104,8 +104,8 @@ Status MpiCollective::inChunks(std::size_t count, const std::string& what,
   return Status();
 }
 
-Status MpiCollective::reduceInPlace(void* data, std::size_t count, ElementType type,
-                                    ReduceOp op, const std::string& what) {
+Status MpiCollective::reduceInPlace(void* data, std::size_t count, ElementType type, ReduceOp op,
+                                    const std::string& what) {
   auto mpi_op = nativeReduceOp<MPI_Op>(op, MPI_SUM, MPI_MAX, MPI_MIN);
   if (!mpi_op.ok()) {
     return mpi_op.status();
@@ -120,8 +120,7 @@ Status MpiCollective::reduceInPlace(void* data, std::size_t count, ElementType t
   });
 }
 
-Status MpiCollective::broadcastBytes(std::span<std::byte> data, int root,
-                                     const std::string& what) {
+Status MpiCollective::broadcastBytes(std::span<std::byte> data, int root, const std::string& what) {
   return inChunks(data.size(), what, [&](std::size_t offset, int chunk, MPI_Request& request) {
     return MPI_Ibcast(data.data() + offset, chunk, MPI_BYTE, root, comm_, &request);
   });
@@ -135,8 +134,8 @@ Status MpiCollective::allgatherBytes(std::span<const std::byte> mine, std::span<
   }
   MPI_Request request = MPI_REQUEST_NULL;
   const int count = static_cast<int>(mine.size());
-  const int rc = MPI_Iallgather(mine.data(), count, MPI_BYTE, all.data(), count, MPI_BYTE, comm_,
-                                &request);
+  const int rc =
+      MPI_Iallgather(mine.data(), count, MPI_BYTE, all.data(), count, MPI_BYTE, comm_, &request);
   return started(rc, request, what);
 }
 

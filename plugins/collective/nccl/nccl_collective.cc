@@ -61,9 +61,9 @@ Expected<std::unique_ptr<NcclCollective>> NcclCollective::create(
 }
 
 Status NcclCollective::rendezvous(ncclUniqueId& id) {
-  const bool use_mpi = options_.rendezvous == "mpi" ||
-                       (options_.rendezvous == "auto" && startedByMpiLauncher() &&
-                        options_.rendezvous_dir.empty());
+  const bool use_mpi =
+      options_.rendezvous == "mpi" ||
+      (options_.rendezvous == "auto" && startedByMpiLauncher() && options_.rendezvous_dir.empty());
   if (use_mpi) {
 #ifdef AIMASS_NCCL_WITH_MPI
     MpiCollectiveOptions mpi_options;
@@ -179,8 +179,8 @@ Status NcclCollective::waitForLaunch(ncclResult_t launched, const std::string& w
     }
     if (state == ncclInProgress) return std::nullopt;
     if (state == ncclSuccess) return Status();
-    return fail(unavailable(what + " failed on rank " + std::to_string(rank_) + ": " +
-                            ncclText(state)));
+    return fail(
+        unavailable(what + " failed on rank " + std::to_string(rank_) + ": " + ncclText(state)));
   });
 }
 
@@ -189,21 +189,21 @@ Status NcclCollective::waitForStream(const std::string& what) {
     const cudaError_t state = cudaStreamQuery(stream_);
     if (state == cudaSuccess) return Status();
     if (state != cudaErrorNotReady) {
-      return fail(unavailable(what + " failed on rank " + std::to_string(rank_) + ": " +
-                              cudaText(state)));
+      return fail(
+          unavailable(what + " failed on rank " + std::to_string(rank_) + ": " + cudaText(state)));
     }
     ncclResult_t async = ncclSuccess;
     ncclCommGetAsyncError(comm_, &async);
     if (async != ncclSuccess && async != ncclInProgress) {
-      return fail(unavailable(what + " failed on rank " + std::to_string(rank_) + ": " +
-                              ncclText(async)));
+      return fail(
+          unavailable(what + " failed on rank " + std::to_string(rank_) + ": " + ncclText(async)));
     }
     return std::nullopt;
   });
 }
 
-Status NcclCollective::run(const std::string& what, const void* in, std::size_t in_bytes,
-                           void* out, std::size_t out_bytes,
+Status NcclCollective::run(const std::string& what, const void* in, std::size_t in_bytes, void* out,
+                           std::size_t out_bytes,
                            const std::function<ncclResult_t(void*)>& launch) {
   cudaSetDevice(device_);
   const std::size_t needed = std::max(in_bytes, out_bytes);
@@ -226,8 +226,8 @@ Status NcclCollective::run(const std::string& what, const void* in, std::size_t 
   return waitForStream(what);
 }
 
-Status NcclCollective::reduceInPlace(void* data, std::size_t count, ElementType type,
-                                     ReduceOp op, const std::string& what) {
+Status NcclCollective::reduceInPlace(void* data, std::size_t count, ElementType type, ReduceOp op,
+                                     const std::string& what) {
   auto nccl_op = nativeReduceOp<ncclRedOp_t>(op, ncclSum, ncclMax, ncclMin);
   if (!nccl_op.ok()) {
     return nccl_op.status();
@@ -235,8 +235,8 @@ Status NcclCollective::reduceInPlace(void* data, std::size_t count, ElementType 
   const bool fp32 = type == ElementType::kFloat32;
   const std::size_t bytes = count * (fp32 ? sizeof(float) : sizeof(double));
   return run(what, data, bytes, data, bytes, [&](void* device) {
-    return ncclAllReduce(device, device, count, fp32 ? ncclFloat32 : ncclFloat64, *nccl_op,
-                         comm_, stream_);
+    return ncclAllReduce(device, device, count, fp32 ? ncclFloat32 : ncclFloat64, *nccl_op, comm_,
+                         stream_);
   });
 }
 

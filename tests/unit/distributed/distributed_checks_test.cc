@@ -111,8 +111,8 @@ TEST_F(DistributedChecksTest, FingerprintHoldsTypesAndResolvedValues) {
 }
 
 TEST(ConfigFingerprint, EncodesAnyBytes) {
-  std::vector<NodeFingerprint> nodes = {{"a", "storage.fake", {"name=x:y", std::string("z\0\n", 3)}},
-                                        {"b", "collective.local", {}}};
+  std::vector<NodeFingerprint> nodes = {
+      {"a", "storage.fake", {"name=x:y", std::string("z\0\n", 3)}}, {"b", "collective.local", {}}};
   std::vector<NodeFingerprint> back;
   ASSERT_TRUE(decodeFingerprint(encodeFingerprint(nodes), back));
   EXPECT_EQ(back, nodes);
@@ -156,7 +156,9 @@ class FakeCollective final : public Collective {
   int localRank() const override { return 0; }
   Status allreduce(std::span<float>, ReduceOp) override { return unimplemented("fake"); }
   Status allreduce(std::span<double>, ReduceOp) override { return unimplemented("fake"); }
-  Status allreduceBf16(std::span<std::uint16_t>, ReduceOp) override { return unimplemented("fake"); }
+  Status allreduceBf16(std::span<std::uint16_t>, ReduceOp) override {
+    return unimplemented("fake");
+  }
   Status broadcast(std::span<std::byte>, int) override { return unimplemented("fake"); }
   Status barrier() override { return unimplemented("fake"); }
   Status allgather(std::span<const std::byte> mine, std::span<std::byte> all) override {

@@ -19,8 +19,8 @@ TEST(BrokenState, KeepsTheFirstFailure) {
 }
 
 TEST(BrokenState, TimeoutMessageNamesTheOperationTheLimitAndTheRank) {
-  const std::string text = timeoutMessage("allgather (8 bytes a rank)",
-                                          std::chrono::duration<double>(2.5), 3, 4);
+  const std::string text =
+      timeoutMessage("allgather (8 bytes a rank)", std::chrono::duration<double>(2.5), 3, 4);
   EXPECT_THAT(text, HasSubstr("allgather (8 bytes a rank) timed out after 2.5 s on rank 3 of 4"));
   EXPECT_THAT(text, HasSubstr("every later call fails"));
 }

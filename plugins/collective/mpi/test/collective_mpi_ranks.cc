@@ -77,7 +77,8 @@ void checkFp32(Collective& c) {
           "fp32 sum at " + std::to_string(i) + " is " + std::to_string(sum[i]));
     check(mean[i] == static_cast<float>(n - 1) + fi,
           "fp32 mean at " + std::to_string(i) + " is " + std::to_string(mean[i]));
-    check(max[i] == 100.0f + fi, "fp32 max at " + std::to_string(i) + " is " + std::to_string(max[i]));
+    check(max[i] == 100.0f + fi,
+          "fp32 max at " + std::to_string(i) + " is " + std::to_string(max[i]));
     check(min[i] == -fi, "fp32 min at " + std::to_string(i) + " is " + std::to_string(min[i]));
   }
 }
@@ -148,10 +149,12 @@ void checkMovement(Collective& c) {
   }
   checkOk(c.broadcast(std::span(data), root), "broadcast from the last rank");
   bool same = true;
-  for (std::size_t i = 0; i < data.size(); ++i) same &= data[i] == static_cast<std::byte>(i * 7 + 3);
+  for (std::size_t i = 0; i < data.size(); ++i)
+    same &= data[i] == static_cast<std::byte>(i * 7 + 3);
   check(same, "broadcast delivered the root's bytes");
   Status bad_root = c.broadcast(std::span(data), n);
-  check(bad_root.code() == aimass::StatusCode::kInvalidArgument, "broadcast to a rank past the end");
+  check(bad_root.code() == aimass::StatusCode::kInvalidArgument,
+        "broadcast to a rank past the end");
 
   // An odd size per rank.
   std::vector<std::byte> mine(5);
@@ -160,8 +163,9 @@ void checkMovement(Collective& c) {
   checkOk(c.allgather(std::span<const std::byte>(mine), std::span(all)), "allgather");
   for (int q = 0; q < n; ++q) {
     for (std::size_t i = 0; i < mine.size(); ++i) {
-      check(all[static_cast<std::size_t>(q) * mine.size() + i] == static_cast<std::byte>(q * 10 + i),
-            "allgather byte " + std::to_string(i) + " of rank " + std::to_string(q));
+      check(
+          all[static_cast<std::size_t>(q) * mine.size() + i] == static_cast<std::byte>(q * 10 + i),
+          "allgather byte " + std::to_string(i) + " of rank " + std::to_string(q));
     }
   }
   std::vector<std::byte> short_all(all.size() - 1);
@@ -228,8 +232,8 @@ void runDead(Collective& c) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "ops";
   g_rank = envInt("OMPI_COMM_WORLD_RANK");
-  const fs::path state = fs::temp_directory_path() /
-                         ("aimass-collective-mpi-" + std::to_string(getpid()));
+  const fs::path state =
+      fs::temp_directory_path() / ("aimass-collective-mpi-" + std::to_string(getpid()));
   fs::create_directories(state);
   int exit_code = 1;
   {
@@ -243,8 +247,8 @@ int main(int argc, char** argv) {
     const std::string timeout = mode == "stuck" ? "2" : "30";
     core::Diagnostics diagnostics;
     auto document = core::loadConfigFromString(
-        "nodes:\n  comm: {type: collective.mpi, timeout_seconds: " + timeout + "}\n",
-        "ranks.yaml", state, diagnostics);
+        "nodes:\n  comm: {type: collective.mpi, timeout_seconds: " + timeout + "}\n", "ranks.yaml",
+        state, diagnostics);
     auto graph = document ? core::Graph::validate(*document, registry, diagnostics) : nullptr;
     core::HostServices host(state, 1);
     Status made = graph ? graph->instantiate(host)

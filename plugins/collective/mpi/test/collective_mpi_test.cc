@@ -27,7 +27,8 @@ using ::testing::HasSubstr;
 class CollectiveMpiTest : public ::testing::Test {
  protected:
   CollectiveMpiTest() {
-    loaded_ = loader_.load(std::filesystem::path(AIMASS_PLUGIN_DIR) / "libaimass_collective_mpi.so");
+    loaded_ =
+        loader_.load(std::filesystem::path(AIMASS_PLUGIN_DIR) / "libaimass_collective_mpi.so");
   }
 
   /// The graph of `yaml`, or null with the diagnostics in `errors`.

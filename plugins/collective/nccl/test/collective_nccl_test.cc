@@ -62,8 +62,8 @@ TEST_F(CollectiveNcclTest, TheHostLoadsThePluginAndChecksItsParameters) {
   std::string errors;
   auto defaults = graph("nodes:\n  comm: {type: collective.nccl}\n", errors);
   ASSERT_TRUE(defaults) << errors;
-  for (const std::string bad : {"rendezvous: tcp", "timeout_seconds: 0", "device: -2",
-                                "rank: 1", "bucket_bytes: 4"}) {
+  for (const std::string bad :
+       {"rendezvous: tcp", "timeout_seconds: 0", "device: -2", "rank: 1", "bucket_bytes: 4"}) {
     EXPECT_FALSE(graph("nodes:\n  comm: {type: collective.nccl, " + bad + "}\n", errors)) << bad;
     EXPECT_THAT(errors, HasSubstr(bad.substr(0, bad.find(':')))) << bad;
   }
