@@ -32,6 +32,8 @@ packages=(
   python3-numpy               # the Python client's tests (clients/python) with numpy arrays
   openssl                     # the Python client's TLS test makes its certificates with it
   libcurl4-openssl-dev        # libcurl for the C client (clients/c, libaimass_client) and the C++ one over it
+  libopenmpi-dev              # Open MPI for collective.mpi (plugins/collective/mpi); CMake's FindMPI
+  openmpi-bin                 # mpirun: runs distributed jobs and collective.mpi's multi-rank tests
 )
 
 # Node.js 18+ and npm build and test the TypeScript client (clients/typescript). Debian 12's

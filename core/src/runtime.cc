@@ -12,7 +12,9 @@
 #include "aimass/core/progress.h"
 #include "aimass/storage.h"
 #include "api_storage.h"
+#include "config_fingerprint.h"
 #include "jobs/jobs_node.h"
+#include "launcher_env.h"
 #include "serving_node.h"
 #include "pipeline/pipeline_node.h"
 #include "tune/tune_job.h"
@@ -71,7 +73,15 @@ Status Runtime::run() {
   // Lets the serving runtime create models of any plugin type when it loads registry versions
   // (serving.runtime's `repository`), through the same TypeRegistry::instantiate() as the graph.
   host_.servingRuntime().setModelFactory(typeRegistryModelFactory(graph_.registry(), host_));
-  Status status = guard("creating nodes", [&] { return graph_.instantiate(host_); });
+  // Under mpirun without a distributed collective, each rank would run the whole graph alone.
+  Status status = checkLauncherEnvironment(graph_);
+  if (status.ok()) {
+    status = guard("creating nodes", [&] { return graph_.instantiate(host_); });
+  }
+  // The ranks of a distributed job compare their configurations before any job runs.
+  if (status.ok()) {
+    status = checkConfigurationAcrossRanks(graph_);
+  }
   std::shared_ptr<const ServingNode> serving;
   if (status.ok()) {
     attachTrainTrackingContext(graph_);

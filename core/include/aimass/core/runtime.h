@@ -78,6 +78,12 @@ class Runtime {
   /// CLI prints: the node that could not be created (Graph::instantiate()), "job 'NAME' failed:
   /// ...", "frontend 'NAME' could not start: ...". Frontends started before a failure are
   /// stopped. A second call is kFailedPrecondition.
+  ///
+  /// Distributed runs: before creating nodes, a process that an MPI launcher started as one of
+  /// several ranks is refused (kFailedPrecondition) unless the graph has a distributed
+  /// collective (checkLauncherEnvironment, core/src/launcher_env.h); once the nodes exist, the
+  /// ranks of a collective of more than one rank compare their configurations and all fail
+  /// naming the differing node (checkConfigurationAcrossRanks, core/src/config_fingerprint.h).
   Status run();
 
  private:
