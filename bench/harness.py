@@ -982,6 +982,12 @@ def workload_w11(args):
     return a, p, {pruner: p[pruner]["wall_s"] / a["wall_s"] for pruner in W11_PRUNERS}
 
 
+def workload_w8(args):
+    """W8, data-parallel training: bench/w8.py, which uses this module's helpers."""
+    import w8  # noqa: E402 (imported when W8 runs, beside this file)
+    return w8.workload_w8(args, sys.modules[__name__])
+
+
 def workload_w12(args):
     """W12, the job service: bench/w12.py, which uses this module's helpers."""
     import w12  # noqa: E402 (imported when W12 runs, beside this file)
@@ -992,7 +998,7 @@ WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W3": work
              "W4": workload_w4,
              "W5": workload_w5, "W6": workload_w6,
              "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "W11": workload_w11,
-             "W12": workload_w12,
+             "W8": workload_w8, "W12": workload_w12,
              "W2select": workload_w2select,
              "registry": workload_registry,
              "tracking": workload_tracking}

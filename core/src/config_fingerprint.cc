@@ -240,17 +240,26 @@ Status agreeOnConfiguration(const std::vector<NodeFingerprint>& mine, Collective
   return compareFingerprints(by_rank);
 }
 
-Status checkConfigurationAcrossRanks(const Graph& graph) {
+std::pair<std::string, Collective*> distributedCollective(const Graph& graph) {
   for (const auto& [name, node] : graph.nodesOfKind(NodeKind::kCollective)) {
     auto& collective = static_cast<Collective&>(*node);
     if (collective.size() > 1) {
-      Status status = agreeOnConfiguration(configurationFingerprint(graph), collective);
-      if (!status.ok()) {
-        return Status(status.code(), status.message() + " [collective '" + name + "', rank " +
-                                         std::to_string(collective.rank()) + "]");
-      }
-      return Status();
+      return {name, &collective};
     }
+  }
+  return {{}, nullptr};
+}
+
+Status checkConfigurationAcrossRanks(const Graph& graph) {
+  const auto [name, found] = distributedCollective(graph);
+  if (found == nullptr) {
+    return Status();
+  }
+  Collective& collective = *found;
+  Status status = agreeOnConfiguration(configurationFingerprint(graph), collective);
+  if (!status.ok()) {
+    return Status(status.code(), status.message() + " [collective '" + name + "', rank " +
+                                     std::to_string(collective.rank()) + "]");
   }
   return Status();
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aimass/collective.h"
@@ -38,6 +39,10 @@ Status compareFingerprints(const std::vector<std::vector<NodeFingerprint>>& by_r
 /// Exchanges `mine` among the ranks of `collective` (two all-gathers: the lengths, then the
 /// padded texts) and compares them: the same result on every rank. Every rank must call it.
 Status agreeOnConfiguration(const std::vector<NodeFingerprint>& mine, Collective& collective);
+
+/// The graph's first collective of more than one rank (in graph order), with its node name;
+/// null when it has none (a single-process run).
+std::pair<std::string, Collective*> distributedCollective(const Graph& graph);
 
 /// Runtime::run() calls this once the nodes exist: when the graph holds a collective of more
 /// than one rank (the first such, in graph order), the ranks agree on the configuration or

@@ -105,6 +105,11 @@ void HostServices::log(LogLevel level, std::string_view node, std::string_view m
   std::string line = utcTimestamp();
   line += ' ';
   line += levelName(level);
+  if (log_rank_ >= 0) {
+    line += " [rank ";
+    line += std::to_string(log_rank_);
+    line += ']';
+  }
   line += " [";
   appendLogText(line, node.empty() ? std::string_view("host") : node);
   line += "] ";

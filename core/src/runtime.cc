@@ -82,6 +82,9 @@ Status Runtime::run() {
   if (status.ok()) {
     status = checkConfigurationAcrossRanks(graph_);
   }
+  if (status.ok()) {
+    status = takeRank();
+  }
   std::shared_ptr<const ServingNode> serving;
   if (status.ok()) {
     attachTrainTrackingContext(graph_);
@@ -181,10 +184,47 @@ std::vector<std::pair<std::string, std::shared_ptr<Node>>> Runtime::jobsInOrder(
   return jobs;
 }
 
+Status Runtime::takeRank() {
+  const auto [name, collective] = distributedCollective(graph_);
+  if (collective == nullptr) {
+    return Status();
+  }
+  collective_ = name;
+  rank_ = collective->rank();
+  host_.setLogRank(rank_);
+  if (rank_ != 0) {
+    // Every rank runs the same graph: one frontend (port) and one job service are enough.
+    options_.serve = false;
+    host_.log(LogLevel::kInfo, "",
+              "rank " + std::to_string(rank_) + " of " + std::to_string(collective->size()) +
+                  ": runs the jobs that use collective '" + name +
+                  "'; the other jobs, frontends and services run on rank 0");
+  }
+  return Status();
+}
+
+bool Runtime::runsOnThisRank(const std::string& job) const {
+  if (rank_ == 0) {
+    return true;
+  }
+  for (const GraphNode& node : graph_.nodes()) {
+    if (node.decl.name != job) {
+      continue;
+    }
+    return std::any_of(node.refs.begin(), node.refs.end(), [&](const auto& ref) {
+      return std::find(ref.second.begin(), ref.second.end(), collective_) != ref.second.end();
+    });
+  }
+  return false;
+}
+
 Status Runtime::runJobs() {
   for (const auto& [name, node] : jobsInOrder()) {
     if (host_.stopRequested()) {
       return cancelled();
+    }
+    if (!runsOnThisRank(name)) {
+      continue;
     }
     auto& job = static_cast<Job&>(*node);
     host_.log(LogLevel::kInfo, name, "job started");

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "aimass/util/chunked_blob_writer.h"
@@ -266,6 +267,23 @@ Expected<std::unique_ptr<SqliteStorage>> SqliteStorage::create(const fs::path& p
 }
 
 Status SqliteStorage::migrate() {
+  // Processes opening a new database together (the ranks of an mpirun) race to switch it to
+  // WAL and create the tables. SQLite answers some of those races with SQLITE_BUSY at once,
+  // without waiting in the busy handler (a lock upgrade that could deadlock), so the attempt
+  // is repeated until the busy timeout has passed.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms_);
+  for (;;) {
+    Status status = migrateOnce();
+    if (status.code() != StatusCode::kUnavailable ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Status SqliteStorage::migrateOnce() {
   AIMASS_ASSIGN_OR_RETURN(Lease session, lease());
   return run("migrating the schema", [&]() -> Status {
     Session& s = *session;

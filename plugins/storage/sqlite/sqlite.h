@@ -95,6 +95,7 @@ class SqliteStorage final : public Storage {
 
   Expected<Lease> lease() const;
   Status migrate();
+  Status migrateOnce();
   Status cleanAbandonedUploads();
   /// `what` on this store failed because of the exception being handled.
   Status fromException(std::string_view what) const;

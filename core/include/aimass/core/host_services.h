@@ -68,6 +68,9 @@ class HostServices final : public Host {
   void requestStop() { stop_requested_.store(true); }
   /// Only messages at this level or above are written (default kInfo).
   void setLogLevel(LogLevel level) { min_level_.store(level); }
+  /// In a job of several ranks: every line names this process's rank ("[rank 1]"). Call
+  /// before other threads log.
+  void setLogRank(int rank) { log_rank_ = rank; }
 
  private:
   std::filesystem::path base_dir_;
@@ -81,6 +84,7 @@ class HostServices final : public Host {
   std::atomic<bool> stop_requested_{false};
   std::atomic<LogLevel> min_level_{LogLevel::kInfo};
   std::mutex log_mutex_;
+  int log_rank_ = -1;  ///< >= 0: lines carry "[rank N]"
 };
 
 /// The host version string, from the CMake project version.

@@ -100,8 +100,15 @@ class Runtime {
   /// there is nothing to wait for.
   Status serve(bool services_running);
 
+  /// Several ranks (a collective of more than one rank in the graph): on ranks other than 0,
+  /// only the jobs that reference that collective run, and nothing is served.
+  Status takeRank();
+  bool runsOnThisRank(const std::string& job) const;
+
   Graph& graph_;
   HostServices& host_;
+  std::string collective_;  ///< the distributed collective's node name; empty: one process
+  int rank_ = 0;
   Hooks hooks_;
   Options options_;
   bool ran_ = false;
