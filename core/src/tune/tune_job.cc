@@ -118,9 +118,13 @@ class TuneJob::Loop {
         artifact = "tune/" + job_.options_.study + "/models/trial-" + std::to_string(trial.number) +
                    ".aimass";
       }
+      // Under mpirun the ranks' logs interleave: each says which rank runs the trial.
+      const auto& collective = job_.options_.collective;
+      const std::string where =
+          collective ? " on rank " + std::to_string(collective->rank()) : std::string();
       host_.log(LogLevel::kInfo, job_.name_,
-                "trial " + std::to_string(trial.number) +
-                    " starts: " + describeValues(job_.context_.dimensions, trial.values));
+                "trial " + std::to_string(trial.number) + " starts" + where + ": " +
+                    describeValues(job_.context_.dimensions, trial.values));
       Status assigned = worker->assign(trial.number, artifact, valuesJson(trial.values));
       if (!assigned.ok()) {
         AIMASS_RETURN_IF_ERROR(

@@ -115,6 +115,6 @@ rc=$?
 [ "$(numbers killed)" = "0 1 2 3 4 5 " ] || fail "expected trials 0..5, got: $(numbers killed)"
 [ "$(ended killed)" = 6 ] || fail "expected 6 ended trials, got $(ended killed)"
 grep -q "trials ended so far" "$work/killed-2.log" || fail "the rerun did not continue the study"
-grep -q "trial [0-9]* starts" "$work/killed-2.log" || fail "the rerun ran no trial"
+grep -q "trial [0-9]* starts on rank" "$work/killed-2.log" || fail "the rerun ran no trial"
 echo "killed study: $left trials left by the killed run, completed on the rerun with 6 trials"
 echo PASS
