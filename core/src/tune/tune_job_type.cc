@@ -44,7 +44,9 @@ NodeType tuneJobNodeType() {
                          "counted over every run of the study.")
           .withDefault(std::int64_t{20})
           .atLeast(1),
-      ParamSpec::integer("parallel", "Trials running at once, each in its own process.")
+      ParamSpec::integer("parallel",
+                         "Trials running at once, each in its own process (on each rank, with "
+                         "`collective`).")
           .withDefault(std::int64_t{1})
           .range(1, 256),
       ParamSpec::integer("threads_per_trial",
