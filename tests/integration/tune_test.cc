@@ -160,6 +160,34 @@ TEST(TuneJob, RunsTrialsInWorkersPrunesTracksAndRegistersTheBest) {
   EXPECT_THAT(again.err, ::testing::Not(HasSubstr("registered net version 2")));
 }
 
+TEST(TuneJob, WithACollectiveTheStudyIsSharedThroughStorageAsOneRankOfMany) {
+  // collective.local: one rank, but every change goes through the shared study's lock,
+  // leases and reopening (the multi-rank runs are tune_mpi_ranks_share_a_study, under mpirun).
+  Workspace w;
+  const std::string config = w.config(
+      "tune.yaml",
+      "    trials: 5\n    parallel: 2\n    pruner: successive_halving\n    collective: comm\n",
+      Workspace::defaultSpace() + "  comm: {type: collective.local}\n");
+  Result r = w.run({"run", config});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("of 1 shares study 'tune'"));
+  EXPECT_THAT(r.err, HasSubstr("registered net version 1"));
+  const auto trials = w.trials();
+  ASSERT_EQ(trials.size(), 5u);
+  for (const auto& [number, t] : trials) {
+    EXPECT_NE(t.state, Trial::State::kRunning) << "trial " << number;
+    EXPECT_THAT(t.worker, HasSubstr("rank 0, pid ")) << "trial " << number;
+    EXPECT_FALSE(t.intermediate.empty()) << "epochs are reported through the storage";
+  }
+  const fs::path leases = w.dir() / "store" / "data" / "tune" / "tune" / "leases";
+  EXPECT_TRUE(!fs::exists(leases) || fs::is_empty(leases)) << "every lease is given back";
+
+  Result again = w.run({"run", config});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("5 of 5 trials ended so far"));
+  EXPECT_THAT(again.err, ::testing::Not(HasSubstr("registered net version 2")));
+}
+
 TEST(TuneJob, KilledWithSigkillMidStudyResumesWithoutRepeatingFinishedTrials) {
   Workspace w;
   const std::string config =

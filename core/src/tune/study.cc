@@ -26,8 +26,7 @@ constexpr std::string_view kOptimizerTag = "AIMT1";
 std::string studyPrefix(const std::string& name) { return "tune/" + name + "/"; }
 
 double now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 constexpr const char* kStateNames[] = {"running", "complete", "pruned", "failed"};
@@ -63,8 +62,10 @@ std::string studySettingsJson(const StudySettings& s) {
   JsonWriter json;
   json.beginObject().key("format").value(std::int64_t{1}).key("name").value(s.name);
   json.key("optimizer").value(s.optimizer_type).key("seed").value(s.seed);
-  json.key("objective").value(s.objective).key("direction").value(s.maximize ? "maximize"
-                                                                              : "minimize");
+  json.key("objective")
+      .value(s.objective)
+      .key("direction")
+      .value(s.maximize ? "maximize" : "minimize");
   json.key("space");
   writeTuneSpace(json, s.dimensions);
   json.endObject();
@@ -120,6 +121,7 @@ std::string trialJson(const Trial& t) {
   json.key("artifact").value(t.artifact).key("told").value(t.told);
   json.key("tells_at_ask").value(t.tells_at_ask);
   json.key("started").value(t.started).key("ended").value(t.ended);
+  json.key("worker").value(t.worker);
   json.endObject();
   return json.str();
 }
@@ -157,6 +159,9 @@ Expected<Trial> parseTrial(const std::string& text) {
     t.tells_at_ask = field<std::uint64_t>(o, "tells_at_ask");
     t.started = field<double>(o, "started");
     t.ended = field<double>(o, "ended");
+    if (o->has("worker")) {  // since trials shared among ranks
+      t.worker = field<std::string>(o, "worker");
+    }
     return Status();
   });
   if (!status.ok()) {
@@ -278,8 +283,8 @@ Status Study::replay(std::uint64_t saved_asks) {
     }
     if (lost.count(t.number) != 0) {
       t.state = Trial::State::kFailed;
-      t.reason = "lost when the study resumed: " + settings_.optimizer_type +
-                 " did not propose it again";
+      t.reason =
+          "lost when the study resumed: " + settings_.optimizer_type + " did not propose it again";
       AIMASS_RETURN_IF_ERROR(saveTrial(t));
     } else {
       restarts_.push_back(t.number);
@@ -313,8 +318,8 @@ Status Study::saveOptimizer() {
 Status Study::tell(Trial& trial) {
   Evaluation e;
   e.id = trial.candidate;
-  const bool has_value = trial.value && std::isfinite(*trial.value) &&
-                         trial.state != Trial::State::kFailed;
+  const bool has_value =
+      trial.value && std::isfinite(*trial.value) && trial.state != Trial::State::kFailed;
   e.failed = !has_value;
   e.value = has_value ? (settings_.maximize ? -*trial.value : *trial.value) : 0;
   Status told = optimizer_.tell(std::span<const Evaluation>(&e, 1));
@@ -341,13 +346,28 @@ Trial* Study::find(std::uint64_t number) {
 
 Expected<std::optional<Trial>> Study::startTrial() {
   if (!restarts_.empty()) {
-    Trial* t = find(restarts_.front());
-    restarts_.erase(restarts_.begin());
-    t->intermediate.clear();
-    t->started = now();
-    AIMASS_RETURN_IF_ERROR(saveTrial(*t));
-    return std::optional<Trial>(*t);
+    const std::uint64_t number = restarts_.front();
+    auto t = restartTrial(number);
+    AIMASS_RETURN_IF_ERROR(t.status());
+    return std::optional<Trial>(std::move(t).value());
   }
+  return askTrial();
+}
+
+Expected<Trial> Study::restartTrial(std::uint64_t number) {
+  Trial* t = find(number);
+  if (t == nullptr || t->state != Trial::State::kRunning) {
+    return failedPrecondition("trial " + std::to_string(number) + " is not running");
+  }
+  std::erase(restarts_, number);
+  t->intermediate.clear();
+  t->started = now();
+  t->worker = worker_;
+  AIMASS_RETURN_IF_ERROR(saveTrial(*t));
+  return *t;
+}
+
+Expected<std::optional<Trial>> Study::askTrial() {
   auto asked = optimizer_.ask(1);
   if (!asked.ok()) {
     return asked.status();
@@ -361,6 +381,7 @@ Expected<std::optional<Trial>> Study::startTrial() {
   t.candidate = (*asked)[0].id;
   t.values = (*asked)[0].values;
   t.started = now();
+  t.worker = worker_;
   AIMASS_RETURN_IF_ERROR(saveTrial(t));
   trials_.push_back(t);
   return std::optional<Trial>(std::move(t));
@@ -411,8 +432,8 @@ Status Study::finish(std::uint64_t number, const Outcome& outcome) {
 }
 
 std::size_t Study::countIn(Trial::State state) const {
-  return static_cast<std::size_t>(std::count_if(
-      trials_.begin(), trials_.end(), [&](const Trial& t) { return t.state == state; }));
+  return static_cast<std::size_t>(std::count_if(trials_.begin(), trials_.end(),
+                                                [&](const Trial& t) { return t.state == state; }));
 }
 
 const Trial* Study::best() const {
@@ -434,16 +455,18 @@ const Trial* Study::best() const {
   return best;
 }
 
-std::vector<TrialCurve> Study::curves() const {
+std::vector<TrialCurve> Study::curves() const { return trialCurves(trials_, settings_.maximize); }
+
+std::vector<TrialCurve> trialCurves(const std::vector<Trial>& trials, bool maximize) {
   std::vector<TrialCurve> curves;
-  curves.reserve(trials_.size());
-  for (const auto& t : trials_) {
+  curves.reserve(trials.size());
+  for (const auto& t : trials) {
     TrialCurve c;
     c.number = t.number;
     c.state = t.state;
     for (const auto& [epoch, v] : t.intermediate) {
       if (std::isfinite(v)) {
-        c.values[epoch] = settings_.maximize ? -v : v;
+        c.values[epoch] = maximize ? -v : v;
       }
     }
     curves.push_back(std::move(c));

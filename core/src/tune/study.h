@@ -43,6 +43,7 @@ struct Trial {
   std::uint64_t tells_at_ask = 0;  ///< tells made before this trial was asked for
   double started = 0;              ///< Unix seconds
   double ended = 0;
+  std::string worker;  ///< who ran it last, across ranks: "rank 1, pid 42 on HOST"
 };
 
 /// "running", "complete", "pruned", "failed".
@@ -81,6 +82,18 @@ class Study {
   /// new one from the optimizer. nullopt when the optimizer has nothing more to propose (a
   /// finished grid).
   Expected<std::optional<Trial>> startTrial();
+  /// A new trial from the optimizer (startTrial() without the restarts); nullopt when it has
+  /// nothing more to propose.
+  Expected<std::optional<Trial>> askTrial();
+  /// Runs again trial `number`, found running when the study was opened (its curve is cleared,
+  /// its start time and worker renewed). kFailedPrecondition when it is not running.
+  Expected<Trial> restartTrial(std::uint64_t number);
+  /// Saves the optimizer's state now (as after a tell). A study shared among tuners saves it
+  /// when it is created, so that every reopening loads a state, ids included, rather than
+  /// depending on how often its optimizer object began before (ids grow across begin()).
+  Status saveOptimizerState() { return saveOptimizer(); }
+  /// Stamps the trials this study starts or restarts from now on with `worker` (Trial::worker).
+  void setWorker(std::string worker) { worker_ = std::move(worker); }
   /// Records the objective a running trial reported after `epoch` (persisted, for pruners
   /// and for `aimass tune show`).
   Status report(std::uint64_t number, std::uint64_t epoch, double value);
@@ -134,7 +147,11 @@ class Study {
   std::vector<Trial> trials_;
   std::vector<std::uint64_t> restarts_;  ///< numbers of trials to run again
   std::uint64_t tells_ = 0;              ///< tells made, in order; the optimizer state's count
+  std::string worker_;                   ///< Trial::worker of the trials it starts
 };
+
+/// `trials` as a pruner sees them (values oriented so lower is better): Study::curves().
+std::vector<TrialCurve> trialCurves(const std::vector<Trial>& trials, bool maximize);
 
 /// The storage key of trial `number`'s record in study `study`: tune/STUDY/trials/NNNNNNNN.
 std::string trialRecordKey(const std::string& study, std::uint64_t number);

@@ -13,6 +13,7 @@
 #include "aimass/util/number_text.h"
 #include "train_job.h"
 #include "tune/importance.h"
+#include "tune/study_access.h"
 #include "tune/trial_process.h"
 #include "tune/trial_worker.h"
 
@@ -52,7 +53,7 @@ std::string valuesJson(const std::vector<double>& values) {
 /// epoch reports with the pruner's decision, records how they end.
 class TuneJob::Loop {
  public:
-  Loop(TuneJob& job, Host& host, JobProgress& progress, Study& study, const Pruner* pruner)
+  Loop(TuneJob& job, Host& host, JobProgress& progress, StudyAccess& study, const Pruner* pruner)
       : job_(job), host_(host), progress_(progress), study_(study), pruner_(pruner) {}
 
   Status run() {
@@ -63,11 +64,12 @@ class TuneJob::Loop {
         return cancelled("tuning stopped; run the configuration again to continue study '" +
                          job_.options_.study + "'");
       }
+      AIMASS_RETURN_IF_ERROR(study_.keepAlive());
       AIMASS_RETURN_IF_ERROR(startTrials());
-      if (busyWorkers() == 0) {
+      if (busyWorkers() == 0 && !waiting_) {
         break;
       }
-      AIMASS_RETURN_IF_ERROR(waitForWorkers());
+      AIMASS_RETURN_IF_ERROR(waitForWorkers());  // at most 100 ms, also with no workers
     }
     progress_.end(summary());
     return Status();
@@ -76,10 +78,7 @@ class TuneJob::Loop {
   std::uint64_t ended() const { return ended_; }
 
  private:
-  std::uint64_t finished() const {
-    return study_.countIn(Trial::State::kComplete) + study_.countIn(Trial::State::kPruned) +
-           study_.countIn(Trial::State::kFailed);
-  }
+  std::uint64_t finished() const { return study_.counts().ended(); }
 
   int threadsPerTrial() const {
     if (job_.options_.threads_per_trial > 0) {
@@ -89,8 +88,19 @@ class TuneJob::Loop {
   }
 
   Status startTrials() {
-    while (!exhausted_ && busyWorkers() < job_.options_.parallel &&
-           finished() + busyWorkers() < job_.options_.trials) {
+    waiting_ = false;
+    while (busyWorkers() < job_.options_.parallel) {
+      auto next = study_.next(job_.options_.trials, busyWorkers());
+      AIMASS_RETURN_IF_ERROR(next.status());
+      if (!next->trial) {
+        if (next->exhausted && !exhausted_) {
+          host_.log(LogLevel::kInfo, job_.name_,
+                    job_.optimizer_type_ + " has no more candidates to propose");
+        }
+        exhausted_ = exhausted_ || next->exhausted;
+        waiting_ = next->wait;  // trials run elsewhere: one may be left to run again here
+        break;
+      }
       TrialProcess* worker = idleWorker();
       if (worker == nullptr) {
         auto started = TrialProcess::start(workerCommand());
@@ -102,27 +112,23 @@ class TuneJob::Loop {
         workers_.push_back(std::move(started).value());
         worker = workers_.back().get();
       }
-      auto next = study_.startTrial();
-      AIMASS_RETURN_IF_ERROR(next.status());
-      if (!next->has_value()) {
-        exhausted_ = true;
-        host_.log(LogLevel::kInfo, job_.name_,
-                  job_.optimizer_type_ + " has no more candidates to propose");
-        break;
-      }
-      const Trial& trial = **next;
+      const Trial& trial = *next->trial;
       std::string artifact;
       if (job_.context_.storage) {
-        artifact = "tune/" + job_.options_.study + "/models/trial-" +
-                   std::to_string(trial.number) + ".aimass";
+        artifact = "tune/" + job_.options_.study + "/models/trial-" + std::to_string(trial.number) +
+                   ".aimass";
       }
+      // Under mpirun the ranks' logs interleave: each says which rank runs the trial.
+      const auto& collective = job_.options_.collective;
+      const std::string where =
+          collective ? " on rank " + std::to_string(collective->rank()) : std::string();
       host_.log(LogLevel::kInfo, job_.name_,
-                "trial " + std::to_string(trial.number) + " starts: " +
+                "trial " + std::to_string(trial.number) + " starts" + where + ": " +
                     describeValues(job_.context_.dimensions, trial.values));
       Status assigned = worker->assign(trial.number, artifact, valuesJson(trial.values));
       if (!assigned.ok()) {
-        AIMASS_RETURN_IF_ERROR(end(*worker, Trial::State::kFailed, std::nullopt,
-                                   assigned.message(), 0, {}));
+        AIMASS_RETURN_IF_ERROR(
+            end(*worker, Trial::State::kFailed, std::nullopt, assigned.message(), 0, {}));
       }
     }
     return Status();
@@ -140,8 +146,8 @@ class TuneJob::Loop {
   }
 
   std::size_t busyWorkers() const {
-    return static_cast<std::size_t>(std::count_if(
-        workers_.begin(), workers_.end(), [](const auto& w) { return w->busy(); }));
+    return static_cast<std::size_t>(
+        std::count_if(workers_.begin(), workers_.end(), [](const auto& w) { return w->busy(); }));
   }
 
   TrialProcess* idleWorker() const {
@@ -188,31 +194,34 @@ class TuneJob::Loop {
     switch (message.kind) {
       case TrialMessage::Kind::kEpoch: {
         AIMASS_RETURN_IF_ERROR(study_.report(number, message.epoch, message.value));
-        const bool prune = pruner_ != nullptr && std::isfinite(message.value) &&
-                           pruner_->shouldPrune(study_.curves(), number, message.epoch);
+        last_epoch_[number] = message.epoch;
+        bool prune = false;
+        if (pruner_ != nullptr && std::isfinite(message.value)) {
+          auto curves = study_.curves();
+          AIMASS_RETURN_IF_ERROR(curves.status());
+          prune = pruner_->shouldPrune(*curves, number, message.epoch);
+        }
         process.answer(prune).ignoreError();  // a worker gone is noticed when its socket closes
         return Status();
       }
       case TrialMessage::Kind::kDone: {
         if (!std::isfinite(message.value)) {
           return end(process, Trial::State::kFailed, std::nullopt,
-                   "the objective " + job_.options_.objective + " was not finite", message.run_id,
-                   message.artifact);
+                     "the objective " + job_.options_.objective + " was not finite", message.run_id,
+                     message.artifact);
         }
         const bool pruned = message.pruned;
         std::string reason;
         if (pruned) {
-          const Trial* t = study_.trial(number);
-          const std::uint64_t at = t && !t->intermediate.empty() ? t->intermediate.rbegin()->first
-                                                                 : 0;
+          const std::uint64_t at = last_epoch_[number];
           reason = "pruned at epoch " + std::to_string(at) + " by " + pruner_->describe();
         }
-        return end(process, pruned ? Trial::State::kPruned : Trial::State::kComplete,
-                   message.value, reason, message.run_id, message.artifact);
+        return end(process, pruned ? Trial::State::kPruned : Trial::State::kComplete, message.value,
+                   reason, message.run_id, message.artifact);
       }
       case TrialMessage::Kind::kFailed:
-        return end(process, Trial::State::kFailed, std::nullopt, message.reason,
-                   message.run_id, {});
+        return end(process, Trial::State::kFailed, std::nullopt, message.reason, message.run_id,
+                   {});
     }
     return Status();
   }
@@ -228,7 +237,13 @@ class TuneJob::Loop {
     outcome.reason = reason;
     outcome.run_id = run_id;
     outcome.artifact = artifact;
-    AIMASS_RETURN_IF_ERROR(study_.finish(number, outcome));
+    last_epoch_.erase(number);
+    Status finished_here = study_.finish(number, outcome);
+    if (finished_here.code() == StatusCode::kAborted) {
+      host_.log(LogLevel::kWarning, job_.name_, finished_here.message());
+      return Status();  // another rank runs it again; the study goes on
+    }
+    AIMASS_RETURN_IF_ERROR(finished_here);
     ++ended_;
     std::string line = "trial " + std::to_string(number) + " " + trialStateName(state);
     if (value) {
@@ -241,22 +256,23 @@ class TuneJob::Loop {
               line);
     std::vector<std::pair<std::string, double>> figures = {
         {"running", static_cast<double>(busyWorkers())}};
-    if (const Trial* best = study_.best()) {
-      figures.emplace_back("best", *best->value);
+    if (const auto best = study_.counts().best) {
+      figures.emplace_back("best", *best);
     }
     progress_.update(finished(), figures);
     return Status();
   }
 
   std::string summary() const {
-    std::string out = std::to_string(finished()) + " trials: " +
-                      std::to_string(study_.countIn(Trial::State::kComplete)) + " complete, " +
-                      std::to_string(study_.countIn(Trial::State::kPruned)) + " pruned, " +
-                      std::to_string(study_.countIn(Trial::State::kFailed)) + " failed";
-    if (const Trial* best = study_.best()) {
-      out += "; best trial " + std::to_string(best->number) + ": " + job_.options_.objective +
-             " " + formatNumber(*best->value) + " (" +
-             describeValues(job_.context_.dimensions, best->values) + ")";
+    const StudyCounts counts = study_.counts();
+    std::string out = std::to_string(counts.ended()) +
+                      " trials: " + std::to_string(counts.complete) + " complete, " +
+                      std::to_string(counts.pruned) + " pruned, " + std::to_string(counts.failed) +
+                      " failed";
+    if (counts.best) {
+      out += "; best trial " + std::to_string(counts.best_number) + ": " + job_.options_.objective +
+             " " + formatNumber(*counts.best) + " (" +
+             describeValues(job_.context_.dimensions, counts.best_values) + ")";
     }
     return out;
   }
@@ -264,18 +280,17 @@ class TuneJob::Loop {
   TuneJob& job_;
   Host& host_;
   JobProgress& progress_;
-  Study& study_;
+  StudyAccess& study_;
   const Pruner* pruner_;
   /// Worker processes, busy with a trial or idle; up to `parallel`.
   std::vector<std::unique_ptr<TrialProcess>> workers_;
   std::uint64_t ended_ = 0;
   bool exhausted_ = false;
+  bool waiting_ = false;  ///< no trial now, but a shared study's trials run elsewhere
+  std::map<std::uint64_t, std::uint64_t> last_epoch_;  ///< running trial -> last epoch reported
 };
 
-Status TuneJob::run(Host& host, JobProgress& progress) {
-  if (context_.config.empty() || !context_.job) {
-    return failedPrecondition("job.tune '" + name_ + "' runs only inside its graph");
-  }
+StudySettings TuneJob::studySettings() const {
   StudySettings settings;
   settings.name = options_.study;
   settings.dimensions = context_.dimensions;
@@ -283,22 +298,12 @@ Status TuneJob::run(Host& host, JobProgress& progress) {
   settings.seed = options_.seed;
   settings.objective = options_.objective;
   settings.maximize = options_.maximize;
-  if (!context_.storage) {
-    host.log(LogLevel::kWarning, name_,
-             "trial job '" + context_.trial_job +
-                 "' has no storage: the study is kept in memory only (it cannot resume) and "
-                 "no trial's model is kept");
-  }
-  auto study = Study::open(context_.storage, settings, *optimizer_);
-  if (!study.ok()) {
-    return study.status();
-  }
-  if (!(*study)->trials().empty()) {
-    host.log(LogLevel::kInfo, name_,
-             "continuing study '" + options_.study + "': " +
-                 std::to_string((*study)->trials().size() - (*study)->pendingRestarts()) +
-                 " trials done, " + std::to_string((*study)->pendingRestarts()) +
-                 " to run again");
+  return settings;
+}
+
+Status TuneJob::run(Host& host, JobProgress& progress) {
+  if (context_.config.empty() || !context_.job) {
+    return failedPrecondition("job.tune '" + name_ + "' runs only inside its graph");
   }
   PrunerSettings pruner_settings = options_.pruner;
   pruner_settings.max_resource = std::max<std::uint64_t>(1, context_.job->options().epochs);
@@ -306,26 +311,59 @@ Status TuneJob::run(Host& host, JobProgress& progress) {
   if (!pruner.ok()) {
     return pruner.status();
   }
-  Loop loop(*this, host, progress, **study, pruner->get());
-  AIMASS_RETURN_IF_ERROR(loop.run());
-  logImportances(host, **study);
-  if ((*study)->best() == nullptr) {
+  if (options_.collective) {
+    return runAcrossRanks(host, progress, pruner->get());
+  }
+  if (!context_.storage) {
+    host.log(LogLevel::kWarning, name_,
+             "trial job '" + context_.trial_job +
+                 "' has no storage: the study is kept in memory only (it cannot resume) and "
+                 "no trial's model is kept");
+  }
+  auto study = Study::open(context_.storage, studySettings(), *optimizer_);
+  if (!study.ok()) {
+    return study.status();
+  }
+  if (!(*study)->trials().empty()) {
+    host.log(LogLevel::kInfo, name_,
+             "continuing study '" + options_.study +
+                 "': " + std::to_string((*study)->trials().size() - (*study)->pendingRestarts()) +
+                 " trials done, " + std::to_string((*study)->pendingRestarts()) + " to run again");
+  }
+  LocalStudy local(**study);
+  std::uint64_t ended = 0;
+  AIMASS_RETURN_IF_ERROR(runTrials(host, progress, local, pruner->get(), ended));
+  return conclude(host, **study, ended > 0);
+}
+
+Status TuneJob::runTrials(Host& host, JobProgress& progress, StudyAccess& study,
+                          const Pruner* pruner, std::uint64_t& ended) {
+  Loop loop(*this, host, progress, study, pruner);
+  Status status = loop.run();
+  ended = loop.ended();
+  return status;
+}
+
+Status TuneJob::conclude(Host& host, const Study& study, bool register_version) {
+  logImportances(host, study);
+  if (study.best() == nullptr) {
     std::map<std::string, int> reasons;
-    for (const auto& t : (*study)->trials()) {
+    for (const auto& t : study.trials()) {
       if (t.state == Trial::State::kFailed) {
         reasons[t.reason]++;
       }
     }
-    auto common = std::max_element(reasons.begin(), reasons.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    auto common =
+        std::max_element(reasons.begin(), reasons.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
     if (common == reasons.end()) {
       return failedPrecondition("study '" + options_.study + "' ran no trial");
     }
     return aborted("every trial of study '" + options_.study + "' failed (" +
-                   std::to_string((*study)->trials().size()) + "); the most common reason (" +
+                   std::to_string(study.trials().size()) + "); the most common reason (" +
                    std::to_string(common->second) + " times): " + common->first);
   }
-  return adoptBest(host, **study, loop.ended() > 0);
+  return adoptBest(host, study, register_version);
 }
 
 void TuneJob::logImportances(Host& host, const Study& study) const {
@@ -357,9 +395,9 @@ Status TuneJob::adoptBest(Host& host, const Study& study, bool register_version)
     return Status();
   }
   const bool registering = options_.register_best && register_version;
-  AIMASS_RETURN_IF_ERROR(context_.job->adopt(host, best->artifact,
-                                             {{options_.objective, *best->value}}, registering)
-                             .withContext("taking the best trial's model"));
+  AIMASS_RETURN_IF_ERROR(
+      context_.job->adopt(host, best->artifact, {{options_.objective, *best->value}}, registering)
+          .withContext("taking the best trial's model"));
   host.log(LogLevel::kInfo, name_,
            "best trial " + std::to_string(best->number) + " (" + options_.objective + " " +
                formatNumber(*best->value) + "): its model is loaded" +

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/collective.h"
 #include "aimass/core/diagnostics.h"
 #include "aimass/core/graph.h"
 #include "aimass/job.h"
@@ -15,6 +16,7 @@
 #include "aimass/storage.h"
 #include "tune/pruners.h"
 #include "tune/study.h"
+#include "tune/study_access.h"
 #include "tune/tune_space.h"
 
 namespace aimass::core {
@@ -32,6 +34,10 @@ struct TuneOptions {
   std::uint64_t seed = 0;
   bool register_best = true;
   PrunerSettings pruner;
+  /// With `collective:`: the ranks share the study (see SharedStudy); a trial's lease lasts
+  /// this long without renewal.
+  std::shared_ptr<Collective> collective;
+  double lease_seconds = 60;
 };
 
 /// What job.tune learns from the graph once it is built (attachTuneContext()).
@@ -61,6 +67,11 @@ struct TuneContext {
 /// dies is recorded as failed with its reason and the study goes on; when every trial failed
 /// the job fails, naming the most common reason.
 ///
+/// With `collective:` (under mpirun, every rank runs the job), each rank is a tuner with its own
+/// workers and the ranks share the study through the storage (SharedStudy): the trials spread
+/// over the ranks, the budget and the trial numbers hold over all of them, and rank 0 alone
+/// registers the best model.
+///
 /// Threading: run() on the host's main thread; workers are processes, not threads.
 class TuneJob final : public Job {
  public:
@@ -77,6 +88,18 @@ class TuneJob final : public Job {
 
  private:
   class Loop;
+  /// Runs trials from `study` until it has none left for this tuner; `ended`: how many this
+  /// run ended.
+  Status runTrials(Host& host, JobProgress& progress, StudyAccess& study, const Pruner* pruner,
+                   std::uint64_t& ended);
+  /// The study's settings, from the options and the context.
+  StudySettings studySettings() const;
+  /// run() with `collective:`: this rank is one tuner of a study the ranks share
+  /// (tune_job_ranks.cc).
+  Status runAcrossRanks(Host& host, JobProgress& progress, const Pruner* pruner);
+  /// What the end of a study does on every rank: logs the importances, fails a study whose
+  /// every trial failed, adopts the best (registering it when `register_version`).
+  Status conclude(Host& host, const Study& study, bool register_version);
   /// Loads the best trial's model into the trial job's model and, when this run ended a
   /// trial and `register` is on, registers it.
   Status adoptBest(Host& host, const Study& study, bool register_version);

@@ -44,7 +44,9 @@ NodeType tuneJobNodeType() {
                          "counted over every run of the study.")
           .withDefault(std::int64_t{20})
           .atLeast(1),
-      ParamSpec::integer("parallel", "Trials running at once, each in its own process.")
+      ParamSpec::integer("parallel",
+                         "Trials running at once, each in its own process (on each rank, with "
+                         "`collective`).")
           .withDefault(std::int64_t{1})
           .range(1, 256),
       ParamSpec::integer("threads_per_trial",
@@ -82,6 +84,19 @@ NodeType tuneJobNodeType() {
                          "gets).")
           .withDefault(std::int64_t{1})
           .atLeast(1),
+      ParamSpec::ref("collective", NodeKind::kCollective,
+                     "Shares the study among the ranks of a collective node (collective.mpi "
+                     "when started by mpirun): every rank runs trials in workers of its own, "
+                     "trial numbers and the budget hold over all ranks, the study lives in the "
+                     "trial job's storage (storage.postgres across hosts), rank 0 alone "
+                     "registers the best. See docs/tuning.md.")
+          .optional(),
+      ParamSpec::number("lease_seconds",
+                        "collective: how long a rank's claim on a running trial lasts without "
+                        "renewal (it renews every quarter of it); the trial of a rank silent "
+                        "for longer runs again on another rank. Also the study lock's expiry.")
+          .withDefault(60.0)
+          .range(1.0, 86400.0),
       ParamSpec::integer("reduction_factor",
                          "successive_halving, hyperband: each rung keeps the best "
                          "1/reduction_factor of the trials that reach it.")
@@ -126,6 +141,10 @@ NodeType tuneJobNodeType() {
       options.pruner.min_resource = static_cast<std::uint64_t>(config.getInt("min_epochs"));
       options.pruner.reduction_factor =
           static_cast<std::uint64_t>(config.getInt("reduction_factor"));
+      if (config.has("collective")) {
+        options.collective = config.getRef<Collective>("collective");
+      }
+      options.lease_seconds = config.getFloat("lease_seconds");
       node = std::make_unique<TuneJob>(config.nodeName(),
                                        std::static_pointer_cast<SearchOptimizer>(optimizer),
                                        optimizer_type, std::move(options));

@@ -11,96 +11,23 @@
 #include <string>
 #include <vector>
 
-#include "aimass/util/search_support.h"
 #include "map_storage.h"
+#include "study_fixtures.h"
 
 namespace aimass::core {
 namespace {
 
 using ::testing::HasSubstr;
 using testing::MapStorage;
-
-/// A deterministic search (uniform draws) with a real saved state, standing for a plugin.
-class Uniform final : public SearchOptimizer {
- public:
-  explicit Uniform(bool deterministic = true) : deterministic_(deterministic) {}
-  Status begin(const SearchSpace& space, std::uint64_t seed, std::size_t) override {
-    space_ = space;
-    static int begins = 0;  // a nondeterministic search draws differently every time
-    random_.reseed(deterministic_ ? seed : seed + static_cast<std::uint64_t>(++begins));
-    ledger_.reset();
-    return Status();
-  }
-  Expected<std::vector<Candidate>> ask(std::size_t n) override {
-    std::vector<Candidate> out;
-    for (std::size_t i = 0; i < n; ++i) {
-      out.push_back(ledger_.issue(sampleUniformly(space_, random_)));
-    }
-    return out;
-  }
-  Status tell(std::span<const Evaluation> results) override {
-    AIMASS_RETURN_IF_ERROR(ledger_.check("uniform", results, 1));
-    for (const auto& r : results) {
-      ledger_.record(r);
-    }
-    return Status();
-  }
-  Status saveState(std::string& out) const override {
-    ByteWriter writer(out);
-    random_.write(writer);
-    ledger_.write(writer);
-    return Status();
-  }
-  Status loadState(std::string_view state) override {
-    ByteReader reader(state);
-    SearchRandom random;
-    SearchLedger ledger;
-    if (!random.read(reader) || !ledger.read(reader, space_.size()) || !reader.atEnd()) {
-      return dataLoss("uniform: corrupt state");
-    }
-    random_ = random;
-    ledger_ = std::move(ledger);
-    return Status();
-  }
-  std::size_t told() const { return ledger_.history().size(); }
-
- private:
-  bool deterministic_;
-  SearchSpace space_;
-  SearchRandom random_;
-  SearchLedger ledger_;
-};
-
-StudySettings settings() {
-  StudySettings s;
-  s.name = "study";
-  TuneDimension x;
-  x.key = "opt.rate";
-  x.node = "opt";
-  x.param = "rate";
-  x.kind = TuneDimension::Kind::kLogUniform;
-  x.low = 1e-4;
-  x.high = 1;
-  TuneDimension c;
-  c.key = "net.act";
-  c.node = "net";
-  c.param = "act";
-  c.kind = TuneDimension::Kind::kChoice;
-  c.param_type = ParamType::kString;
-  c.choices = {"\"relu\"", "\"tanh\""};
-  s.dimensions = {x, c};
-  s.optimizer_type = "optimizer.uniform";
-  s.seed = 5;
-  s.objective = "val_loss";
-  return s;
-}
+using tune_test::settings;
+using tune_test::Uniform;
 
 double objective(const Trial& t) { return std::abs(std::log10(t.values[0]) + 2) + t.values[1]; }
 
 /// A fixed script of events: two trials in flight, each finished after the next one starts,
 /// as a tuner with parallel 2 runs. Returns every trial's values in start order.
-std::vector<std::vector<double>> runScript(std::shared_ptr<MapStorage> storage,
-                                           std::size_t trials, bool deterministic = true) {
+std::vector<std::vector<double>> runScript(std::shared_ptr<MapStorage> storage, std::size_t trials,
+                                           bool deterministic = true) {
   Uniform optimizer(deterministic);
   auto study = Study::open(storage, settings(), optimizer);
   EXPECT_TRUE(study.ok()) << study.status().toString();
