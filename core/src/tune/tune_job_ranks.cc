@@ -43,8 +43,8 @@ Status TuneJob::runAcrossRanks(Host& host, JobProgress& progress, const Pruner* 
   }
   auto study = shared.snapshot();
   AIMASS_RETURN_IF_ERROR(study.status());
-  // Every rank loads the best model (later jobs of the graph run on every rank); rank 0
-  // alone registers it.
+  // Every rank loads the best model, as a single tuner would (the jobs after this one run on
+  // rank 0 only, see Runtime); rank 0 alone registers it.
   return conclude(host, **study, collective.rank() == 0 && tally[1] > 0);
 }
 
