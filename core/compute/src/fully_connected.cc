@@ -157,7 +157,16 @@ Expected<std::unique_ptr<FullyConnected>> FullyConnected::create(
         "FullyConnected cannot fuse GELU (its backward needs the pre-activation); run an "
         "Eltwise op after it");
   }
+  if (shape.precision == Precision::kBFloat16 && !bfloat16Supported()) {
+    return failedPrecondition(
+        "FullyConnected in bf16 needs a CPU with AVX512-BF16, but oneDNN's "
+        "effective ISA is " +
+        cpuIsaName());
+  }
   const std::int64_t m = shape.rows, k = shape.inputs, n = shape.outputs;
+  // Sources and weights of the three products: FP32, or bf16 copies the caller keeps.
+  const auto in_type = shape.precision == Precision::kBFloat16 ? dnnl::memory::data_type::bf16
+                                                               : dnnl::memory::data_type::f32;
   auto impl = std::make_unique<Impl>();
   impl->context = context;
   impl->product_threads =
@@ -172,35 +181,38 @@ Expected<std::unique_ptr<FullyConnected>> FullyConnected::create(
     auto w_md = rowMajor({k, n});
     auto b_md = rowMajor({1, n});
     auto y_md = rowMajor({m, n});
+    auto x_in = rowMajor({m, k}, in_type);
+    auto w_in = rowMajor({k, n}, in_type);
+    auto y_in = rowMajor({m, n}, in_type);
     dnnl::primitive_attr attr;
     if (shape.activation != Activation::kNone) {
       dnnl::post_ops ops;
       ops.append_eltwise(1.0f, forwardAlgorithm(shape.activation), 0.0f, 0.0f);
       attr.set_post_ops(ops);
     }
-    auto forward_desc = shape.bias ? dnnl::matmul::desc(x_md, w_md, b_md, y_md)
-                                   : dnnl::matmul::desc(x_md, w_md, y_md);
+    auto forward_desc = shape.bias ? dnnl::matmul::desc(x_in, w_in, b_md, y_md)
+                                   : dnnl::matmul::desc(x_in, w_in, y_md);
     impl->forward = dnnl::matmul(dnnl::matmul::primitive_desc(forward_desc, attr, engine));
-    impl->x = dnnl::memory(x_md, engine, DNNL_MEMORY_NONE);
-    impl->w = dnnl::memory(w_md, engine, DNNL_MEMORY_NONE);
+    impl->x = dnnl::memory(x_in, engine, DNNL_MEMORY_NONE);
+    impl->w = dnnl::memory(w_in, engine, DNNL_MEMORY_NONE);
     impl->b = dnnl::memory(b_md, engine, DNNL_MEMORY_NONE);
     impl->y = dnnl::memory(y_md, engine, DNNL_MEMORY_NONE);
     if (!shape.backward) {
       return;
     }
     // dx [M, K] = dy [M, N] * W^T, W^T read in place as a column-major [N, K] view.
-    auto wt_md = transposed(n, k);
+    auto wt_md = transposed(n, k, in_type);
     impl->backward_data =
-        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(y_md, wt_md, x_md), engine));
-    impl->dy = dnnl::memory(y_md, engine, DNNL_MEMORY_NONE);
+        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(y_in, wt_md, x_md), engine));
+    impl->dy = dnnl::memory(y_in, engine, DNNL_MEMORY_NONE);
     impl->wt = dnnl::memory(wt_md, engine, DNNL_MEMORY_NONE);
     impl->dx = dnnl::memory(x_md, engine, DNNL_MEMORY_NONE);
     // dW [K, N] = x^T [K, M] * dy [M, N], x^T read in place.
-    auto xt_md = transposed(k, m);
+    auto xt_md = transposed(k, m, in_type);
     impl->backward_weights =
-        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(xt_md, y_md, w_md), engine));
+        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(xt_md, y_in, w_md), engine));
     impl->xt = dnnl::memory(xt_md, engine, DNNL_MEMORY_NONE);
-    impl->dy_w = dnnl::memory(y_md, engine, DNNL_MEMORY_NONE);
+    impl->dy_w = dnnl::memory(y_in, engine, DNNL_MEMORY_NONE);
     impl->dw = dnnl::memory(w_md, engine, DNNL_MEMORY_NONE);
     if (shape.bias) {
       ScopedThreads bias_threads(*context, impl->bias_threads);
@@ -220,9 +232,18 @@ Expected<std::unique_ptr<FullyConnected>> FullyConnected::create(
   return std::unique_ptr<FullyConnected>(new FullyConnected(shape, std::move(impl)));
 }
 
+Status FullyConnected::checkPrecision(Precision wanted, const char* what) const noexcept {
+  if (shape_.precision == wanted) {
+    return Status();
+  }
+  return failedPrecondition(
+      std::string("FullyConnected ") + what + " was given " + std::string(precisionName(wanted)) +
+      " data, but the op was built for " + std::string(precisionName(shape_.precision)));
+}
+
 Status FullyConnected::forward(const float* x, const float* weight, const float* bias,
                                float* y) noexcept {
-  Impl& p = *impl_;
+  AIMASS_RETURN_IF_ERROR(checkPrecision(Precision::kFloat32, "forward"));
   // One row (a single served request): oneDNN's product reads every weight; this reads only
   // the rows of non-zero inputs, on this thread (a row is too little work to share).
   if (shape_.rows == 1 &&
@@ -235,10 +256,45 @@ Status FullyConnected::forward(const float* x, const float* weight, const float*
     }
     return Status();
   }
+  return runForward(x, weight, bias, y);
+}
+
+Status FullyConnected::forward(const BFloat16* x, const BFloat16* weight, const float* bias,
+                               float* y) noexcept {
+  AIMASS_RETURN_IF_ERROR(checkPrecision(Precision::kBFloat16, "forward"));
+  return runForward(x, weight, bias, y);
+}
+
+Status FullyConnected::backwardData(const float* dy, const float* weight, float* dx) noexcept {
+  AIMASS_RETURN_IF_ERROR(checkPrecision(Precision::kFloat32, "backwardData"));
+  return runBackwardData(dy, weight, dx);
+}
+
+Status FullyConnected::backwardData(const BFloat16* dy, const BFloat16* weight,
+                                    float* dx) noexcept {
+  AIMASS_RETURN_IF_ERROR(checkPrecision(Precision::kBFloat16, "backwardData"));
+  return runBackwardData(dy, weight, dx);
+}
+
+Status FullyConnected::backwardWeights(const float* x, const float* dy, float* weight_grad,
+                                       float* bias_grad) noexcept {
+  AIMASS_RETURN_IF_ERROR(checkPrecision(Precision::kFloat32, "backwardWeights"));
+  return runBackwardWeights(x, dy, dy, weight_grad, bias_grad);
+}
+
+Status FullyConnected::backwardWeights(const BFloat16* x, const BFloat16* dy, const float* dy_float,
+                                       float* weight_grad, float* bias_grad) noexcept {
+  AIMASS_RETURN_IF_ERROR(checkPrecision(Precision::kBFloat16, "backwardWeights"));
+  return runBackwardWeights(x, dy, dy_float, weight_grad, bias_grad);
+}
+
+Status FullyConnected::runForward(const void* x, const void* weight, const float* bias,
+                                  float* y) noexcept {
+  Impl& p = *impl_;
   return dnnlCall("FullyConnected forward", [&] {
     p.context->enterThreads(p.product_threads);
-    p.x.set_data_handle(const_cast<float*>(x));
-    p.w.set_data_handle(const_cast<float*>(weight));
+    p.x.set_data_handle(const_cast<void*>(x));
+    p.w.set_data_handle(const_cast<void*>(weight));
     p.y.set_data_handle(y);
     if (shape_.bias) {
       p.b.set_data_handle(const_cast<float*>(bias));
@@ -253,38 +309,38 @@ Status FullyConnected::forward(const float* x, const float* weight, const float*
   });
 }
 
-Status FullyConnected::backwardData(const float* dy, const float* weight, float* dx) noexcept {
+Status FullyConnected::runBackwardData(const void* dy, const void* weight, float* dx) noexcept {
   Impl& p = *impl_;
   if (!p.has_backward) {
     return failedPrecondition("FullyConnected was built without backward");
   }
   return dnnlCall("FullyConnected backward data", [&] {
     p.context->enterThreads(p.product_threads);
-    p.dy.set_data_handle(const_cast<float*>(dy));
-    p.wt.set_data_handle(const_cast<float*>(weight));
+    p.dy.set_data_handle(const_cast<void*>(dy));
+    p.wt.set_data_handle(const_cast<void*>(weight));
     p.dx.set_data_handle(dx);
     p.backward_data.execute(p.context->impl().stream,
                             {{DNNL_ARG_SRC, p.dy}, {DNNL_ARG_WEIGHTS, p.wt}, {DNNL_ARG_DST, p.dx}});
   });
 }
 
-Status FullyConnected::backwardWeights(const float* x, const float* dy, float* weight_grad,
-                                       float* bias_grad) noexcept {
+Status FullyConnected::runBackwardWeights(const void* x, const void* dy, const float* dy_float,
+                                          float* weight_grad, float* bias_grad) noexcept {
   Impl& p = *impl_;
   if (!p.has_backward) {
     return failedPrecondition("FullyConnected was built without backward");
   }
   return dnnlCall("FullyConnected backward weights", [&] {
     p.context->enterThreads(p.product_threads);
-    p.xt.set_data_handle(const_cast<float*>(x));
-    p.dy_w.set_data_handle(const_cast<float*>(dy));
+    p.xt.set_data_handle(const_cast<void*>(x));
+    p.dy_w.set_data_handle(const_cast<void*>(dy));
     p.dw.set_data_handle(weight_grad);
     p.backward_weights.execute(
         p.context->impl().stream,
         {{DNNL_ARG_SRC, p.xt}, {DNNL_ARG_WEIGHTS, p.dy_w}, {DNNL_ARG_DST, p.dw}});
     if (shape_.bias && bias_grad != nullptr) {
       p.context->enterThreads(p.bias_threads);
-      p.dy_sum.set_data_handle(const_cast<float*>(dy));
+      p.dy_sum.set_data_handle(const_cast<float*>(dy_float));
       p.db.set_data_handle(bias_grad);
       p.bias_sum.execute(
           p.context->impl().stream,

@@ -7,6 +7,7 @@
 #include "aimass/compute/activation.h"
 #include "aimass/compute/compute_context.h"
 #include "aimass/compute/export.h"
+#include "aimass/compute/precision.h"
 #include "aimass/status.h"
 
 namespace aimass::compute {
@@ -21,6 +22,10 @@ struct FullyConnectedShape {
   /// its input for the backward pass, so it runs as a separate Eltwise op).
   Activation activation = Activation::kNone;
   bool backward = true;  ///< also build backwardData() and backwardWeights()
+  /// kBFloat16: the products read bf16 sources and weights (the BFloat16 overloads below) and
+  /// write FP32, accumulating in FP32; bias, post-op and the bias gradient stay FP32. Needs
+  /// bfloat16Supported() (create() refuses it otherwise).
+  Precision precision = Precision::kFloat32;
 };
 
 /// A fully connected layer y = act(x W + b) for one shape: x [M, K], W [K, N] (row-major, the
@@ -60,10 +65,25 @@ class AIMASS_COMPUTE_API FullyConnected {
   Status backwardWeights(const float* x, const float* dy, float* weight_grad,
                          float* bias_grad) noexcept;
 
+  /// The same three with bf16 sources and weights, for a shape built with kBFloat16 (the FP32
+  /// overloads then answer kFailedPrecondition, and these do for an FP32 shape). Results are
+  /// FP32. backwardWeights() takes dy twice: as bf16 for dW and as FP32 (`dy_float`) for the
+  /// bias gradient, which is a sum the FP32 values keep exact. One row goes through oneDNN too.
+  Status forward(const BFloat16* x, const BFloat16* weight, const float* bias, float* y) noexcept;
+  Status backwardData(const BFloat16* dy, const BFloat16* weight, float* dx) noexcept;
+  Status backwardWeights(const BFloat16* x, const BFloat16* dy, const float* dy_float,
+                         float* weight_grad, float* bias_grad) noexcept;
+
   struct Impl;
 
  private:
   FullyConnected(FullyConnectedShape shape, std::unique_ptr<Impl> impl);
+  Status checkPrecision(Precision wanted, const char* what) const noexcept;
+  // The oneDNN part of each call, for either precision (the pointers' types are checked above).
+  Status runForward(const void* x, const void* weight, const float* bias, float* y) noexcept;
+  Status runBackwardData(const void* dy, const void* weight, float* dx) noexcept;
+  Status runBackwardWeights(const void* x, const void* dy, const float* dy_float,
+                            float* weight_grad, float* bias_grad) noexcept;
 
   FullyConnectedShape shape_;
   std::unique_ptr<Impl> impl_;
