@@ -133,15 +133,14 @@ Expected<compute::Precision> requestPrecision(const PredictOptions& options) {
 /// activation is not fused), `act` (after the activation), `out` (after dropout; the same
 /// buffer as `act` without dropout), `mask`, `grad` (gradient w.r.t. the layer's pre-activation
 /// output). In bf16, `x16`, `out16` and `grad16` hold bf16 copies of the input, of `out` and of
-/// `grad`, which the products read; `weights16` points at the weights' bf16 copies (the
-/// model's own while training; for inference `own16` or a shared frozen copy kept in `frozen`).
+/// `grad`, which the products read, and the ops hold the weights packed for the generation
+/// `packed` (0: none).
 struct Mlp::Workspace {
   std::int64_t rows = 0;
   compute::Precision precision = compute::Precision::kFloat32;
   std::vector<compute::BFloat16> x16;
-  std::vector<std::vector<compute::BFloat16>> out16, grad16, own16;
-  std::vector<const compute::BFloat16*> weights16;
-  std::shared_ptr<const std::vector<std::vector<compute::BFloat16>>> frozen;
+  std::vector<std::vector<compute::BFloat16>> out16, grad16;
+  std::uint64_t packed = 0;
   std::shared_ptr<compute::ComputeContext> context;
   std::vector<std::unique_ptr<compute::FullyConnected>> fc;
   std::vector<std::unique_ptr<compute::Eltwise>> activation;  // hidden layers
@@ -268,7 +267,7 @@ Status Mlp::prepare(const DatasetSchema& schema, std::uint64_t seed) {
     dropout_stream_ = seed ^ 0x9e3779b97f4a7c15ULL;
     trained_precision_ = options_.precision;
     parameters_out_ = true;
-    frozen16_.reset();
+    ++weights_generation_;
   });
 }
 
@@ -358,7 +357,6 @@ Expected<std::unique_ptr<Mlp::Workspace>> Mlp::makeWorkspace(std::int64_t rows, 
       if (bf16) {
         ws->out16.emplace_back(hidden ? cells : 0);
         ws->grad16.emplace_back(backward ? cells : 0);
-        ws->own16.emplace_back();  // sized by inferenceWeights() when first needed
       }
       if (hidden) {
         auto act =
@@ -371,7 +369,6 @@ Expected<std::unique_ptr<Mlp::Workspace>> Mlp::makeWorkspace(std::int64_t rows, 
     }
     if (bf16) {
       ws->x16.resize(static_cast<std::size_t>(rows * inputs_));
-      ws->weights16.resize(layers_.size());
     }
     if (head_ == Head::kClasses) {
       auto ce = compute::SoftmaxCrossEntropy::create(ws->context, rows, outputs());
@@ -401,8 +398,7 @@ Status Mlp::layerForward(Workspace& ws, std::size_t l, const float* h) const {
   float* target = unfused ? ws.pre[l].data<float>() : act;
   if (ws.precision == compute::Precision::kBFloat16) {
     const compute::BFloat16* input = l == 0 ? ws.x16.data() : ws.out16[l - 1].data();
-    AIMASS_RETURN_IF_ERROR(
-        ws.fc[l]->forward(input, ws.weights16[l], layer.bias.data<float>(), target));
+    AIMASS_RETURN_IF_ERROR(ws.fc[l]->forward(input, layer.bias.data<float>(), target));
   } else {
     AIMASS_RETURN_IF_ERROR(
         ws.fc[l]->forward(h, layer.weight.data<float>(), layer.bias.data<float>(), target));
@@ -454,7 +450,7 @@ Status Mlp::forward(Workspace& ws, const float* x, bool training) {
 Status Mlp::forwardInference(Workspace& ws, const float* x) const {
   const bool bf16 = ws.precision == compute::Precision::kBFloat16;
   if (bf16) {
-    AIMASS_RETURN_IF_ERROR(inferenceWeights(ws));
+    AIMASS_RETURN_IF_ERROR(packWeights(ws));
     compute::toBFloat16(x, ws.x16.data(), ws.rows * inputs_);
   }
   const float* h = x;
@@ -468,34 +464,16 @@ Status Mlp::forwardInference(Workspace& ws, const float* x) const {
   return okStatus();
 }
 
-Status Mlp::inferenceWeights(Workspace& ws) const {
-  if (parameters_out_) {
-    // An optimizer may have stepped the weights since the last call: convert them afresh.
-    return guard("model.mlp bf16 weights", [&] {
-      for (std::size_t l = 0; l < layers_.size(); ++l) {
-        const Tensor& weight = layers_[l].weight;
-        ws.own16[l].resize(static_cast<std::size_t>(weight.numel()));
-        compute::toBFloat16(weight.data<float>(), ws.own16[l].data(), weight.numel());
-        ws.weights16[l] = ws.own16[l].data();
-      }
-    });
+Status Mlp::packWeights(Workspace& ws) const {
+  // While parameters are out an optimizer may have stepped the weights since the last call.
+  if (!parameters_out_ && ws.packed == weights_generation_) {
+    return okStatus();
   }
-  return guard("model.mlp bf16 weights", [&] {
-    std::lock_guard lock(pool_mutex_);
-    if (frozen16_ == nullptr) {
-      auto copies = std::make_shared<std::vector<std::vector<compute::BFloat16>>>();
-      for (const Layer& layer : layers_) {
-        copies->emplace_back(static_cast<std::size_t>(layer.weight.numel()));
-        compute::toBFloat16(layer.weight.data<float>(), copies->back().data(),
-                            layer.weight.numel());
-      }
-      frozen16_ = std::move(copies);
-    }
-    ws.frozen = frozen16_;
-    for (std::size_t l = 0; l < layers_.size(); ++l) {
-      ws.weights16[l] = (*ws.frozen)[l].data();
-    }
-  });
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    AIMASS_RETURN_IF_ERROR(ws.fc[l]->setWeights(layers_[l].weight.data<float>()));
+  }
+  ws.packed = weights_generation_;
+  return okStatus();
 }
 
 Expected<double> Mlp::loss(Workspace& ws, const Batch& batch, bool grad) const {
@@ -540,17 +518,8 @@ Expected<double> Mlp::forwardBackward(const Batch& batch, bool training) {
   parameters_out_ = true;
   trained_precision_ = options_.precision;
   if (options_.precision == compute::Precision::kBFloat16) {
-    // The optimizer stepped the FP32 weights since the last call: refresh their bf16 copies.
-    Status refreshed = guard("model.mlp bf16 weights", [&] {
-      weights16_.resize(layers_.size());
-      for (std::size_t l = 0; l < layers_.size(); ++l) {
-        const Tensor& weight = layers_[l].weight;
-        weights16_[l].resize(static_cast<std::size_t>(weight.numel()));
-        compute::toBFloat16(weight.data<float>(), weights16_[l].data(), weight.numel());
-        ws->weights16[l] = weights16_[l].data();
-      }
-    });
-    AIMASS_RETURN_IF_ERROR(refreshed);
+    // The optimizer stepped the FP32 weights since the last call: round and pack them afresh.
+    AIMASS_RETURN_IF_ERROR(packWeights(*ws));
   }
   const float* x = batch.features.data<float>();
   AIMASS_RETURN_IF_ERROR(forward(*ws, x, training));
@@ -585,8 +554,7 @@ Status Mlp::backward(Workspace& ws, const float* x) {
     // activation, in place.
     float* previous = ws.grad[l - 1].data<float>();
     if (bf16) {
-      AIMASS_RETURN_IF_ERROR(
-          ws.fc[l]->backwardData(ws.grad16[l].data(), ws.weights16[l], previous));
+      AIMASS_RETURN_IF_ERROR(ws.fc[l]->backwardData(ws.grad16[l].data(), previous));
     } else {
       AIMASS_RETURN_IF_ERROR(ws.fc[l]->backwardData(grad, layer.weight.data<float>(), previous));
     }
@@ -854,10 +822,10 @@ Status Mlp::load(std::string_view payload, std::uint32_t format_version) {
     dropout_stream_ = dropout_stream;
     trained_precision_ =
         precision == 1 ? compute::Precision::kBFloat16 : compute::Precision::kFloat32;
-    // New buffers are held by no one until someone asks for them: bf16 inference may share one
-    // conversion of these weights. Kept buffers may still be an optimizer's.
+    // New buffers are held by no one until someone asks for them: bf16 inference may pack
+    // these weights once. Kept buffers may still be an optimizer's.
     parameters_out_ = same && parameters_out_;
-    frozen16_.reset();
+    ++weights_generation_;
     options_.hidden.assign(widths.begin(), widths.end() - 1);
     head_ = static_cast<Head>(head);
     class_names_ = std::move(names);

@@ -30,9 +30,9 @@ struct MlpOptions {
   Device device = Device::kCpu;
   /// What the training products read (mlpPrecision() resolves the `precision` parameter):
   /// kBFloat16 keeps FP32 master weights, gradients and optimizer state, and gives the matrix
-  /// products bf16 copies of the weights (refreshed at every forwardBackward(), so after every
-  /// optimizer step), the activations and the output gradients, accumulating in FP32; loss and
-  /// softmax stay FP32. CPU only.
+  /// products bf16 copies of the weights (rounded and packed at every forwardBackward(), so
+  /// after every optimizer step), the activations and the output gradients, accumulating in
+  /// FP32; loss and softmax stay FP32. CPU only.
   compute::Precision precision = compute::Precision::kFloat32;
 };
 
@@ -67,9 +67,9 @@ Status checkMlpDevice(Device device);
 /// Precision: training runs in options().precision. predict() runs in FP32 unless the request
 /// parameter "precision" says "bf16" or "auto" (the serving runtime's `precision` setting and
 /// `aimass eval --precision` pass it), whichever precision the model was trained in;
-/// evaluateLoss() runs in the training precision. bf16 inference converts the weights once
-/// for a model that was loaded and never handed its parameters out (a served model), and on
-/// every call otherwise (an optimizer may have stepped them since).
+/// evaluateLoss() runs in the training precision. bf16 inference packs the weights once per
+/// workspace for a model that was loaded and never handed its parameters out (a served model),
+/// and on every call otherwise (an optimizer may have stepped them since).
 ///
 /// Threading: predict() and evaluateLoss() are const and safe from many threads at once (each
 /// call runs on its own workspace with a 1-thread compute context, so N concurrent calls use N
@@ -134,10 +134,10 @@ class Mlp final : public Model, public GradientTraining {
   Expected<std::unique_ptr<Workspace>> makeWorkspace(std::int64_t rows, bool backward, int threads,
                                                      compute::Precision precision) const;
   /// Runs layer l's product (and an unfused activation) on input `h` (FP32) or its bf16 copy
-  /// in the workspace, with `ws.weights16` for bf16.
+  /// in the workspace (bf16 ops read the weights their setWeights() packed).
   Status layerForward(Workspace& ws, std::size_t l, const float* h) const;
-  /// Points ws.weights16 at bf16 copies of the current weights (inference workspaces).
-  Status inferenceWeights(Workspace& ws) const;
+  /// bf16: packs the current weights into the workspace's ops, unless they hold them already.
+  Status packWeights(Workspace& ws) const;
   /// The backward pass over the forward pass in `ws` (its output gradient written by loss()).
   Status backward(Workspace& ws, const float* x);
   /// Runs the layers over x into the workspace; the last layer's output is the logits or
@@ -172,12 +172,11 @@ class Mlp final : public Model, public GradientTraining {
   /// splitmix64 state of the dropout masks; saved with the model (see the payload above).
   std::uint64_t dropout_stream_ = 0;
   compute::Precision trained_precision_ = compute::Precision::kFloat32;
-  /// bf16 training: the weights' bf16 copies, refreshed at every forwardBackward().
-  std::vector<std::vector<compute::BFloat16>> weights16_;
   /// False only between load() and the next prepare(), parameters() or forwardBackward():
-  /// while nothing can have changed the weights, bf16 inference shares `frozen16_`.
+  /// while nothing can have changed the weights, a bf16 workspace that packed weights of this
+  /// `weights_generation_` keeps them.
   bool parameters_out_ = true;
-  mutable std::shared_ptr<const std::vector<std::vector<compute::BFloat16>>> frozen16_;
+  std::uint64_t weights_generation_ = 1;  // counts load() and prepare()
   std::vector<std::unique_ptr<Workspace>> training_;  // one per recent batch size
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<Workspace>> pool_;  // idle inference workspaces
