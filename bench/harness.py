@@ -994,7 +994,13 @@ def workload_w12(args):
     return w12.workload_w12(args, sys.modules[__name__])
 
 
-WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W2": workload_w2, "W3": workload_w3,
+def workload_w1bf16(args):
+    """W1bf16, W1 in bf16 mixed precision: bench/w1bf16.py, which uses this module's helpers."""
+    import w1bf16  # noqa: E402 (imported when W1bf16 runs, beside this file)
+    return w1bf16.workload_w1bf16(args, sys.modules[__name__])
+
+
+WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W1bf16": workload_w1bf16, "W2": workload_w2, "W3": workload_w3,
              "W4": workload_w4,
              "W5": workload_w5, "W6": workload_w6,
              "W7": workload_w7, "W9": workload_w9, "W10": workload_w10, "W11": workload_w11,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Times model.mlp's forward + backward on the W1 shape (784-256-128-10 ReLU, batch 128,
 // softmax cross-entropy) and projects one Fashion-MNIST epoch (469 batches). Not a test: the
-// numbers depend on the machine. Usage: mlp_step [threads=2] [batches=2000]
+// numbers depend on the machine. Usage: mlp_step [threads=2] [batches=2000] [fp32|bf16]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,12 +14,19 @@ int main(int argc, char** argv) {
   using aimass::plugins::model::Mlp;
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const int batches = argc > 2 ? std::atoi(argv[2]) : 2000;
+  auto precision = aimass::plugins::model::mlpPrecision(argc > 3 ? argv[3] : "fp32",
+                                                        aimass::Device::kCpu);
+  if (!precision.ok()) {
+    std::fprintf(stderr, "%s\n", precision.status().toString().c_str());
+    return 2;
+  }
   constexpr std::int64_t kRows = 128, kFeatures = 784, kClasses = 10, kEpochBatches = 469;
 
   aimass::plugins::model::MlpOptions options;
   options.hidden = {256, 128};
   options.activation = aimass::compute::Activation::kRelu;
   options.threads = threads;
+  options.precision = *precision;
   Mlp model(options);
   aimass::DatasetSchema schema;
   schema.row_shape = {kFeatures};

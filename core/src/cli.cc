@@ -101,14 +101,17 @@ constexpr CommandHelp kCommands[] = {
      "Examples:\n"
      "  aimass run configs/quickstart.yaml\n"
      "  aimass run --log-level debug configs/quickstart.yaml\n"},
-    {"eval", "eval CONFIG [--json]", "Train as configured, then evaluate and print metrics.",
+    {"eval", "eval CONFIG [--json] [--precision fp32|bf16|auto]",
+     "Train as configured, then evaluate and print metrics.",
      "Validates CONFIG and creates its nodes as `aimass run` does, runs every job that is not\n"
      "a job.evaluate in order (training first), then every job.evaluate, and prints each\n"
      "evaluation: summary metrics (accuracy, macro F1, log-loss, ROC-AUC; or RMSE, MAE, R²),\n"
      "per-class precision/recall/F1/support and the confusion matrix; for a clustering model\n"
      "inertia, silhouette, Davies-Bouldin (and ARI, NMI against class labels); for a\n"
      "recommender RMSE, MAE (with ratings) and precision, recall, NDCG and MAP at k. With\n"
-     "--json, prints a JSON array with one object per job.evaluate instead. Frontends are not\n"
+     "--json, prints a JSON array with one object per job.evaluate instead. --precision sets\n"
+     "every job.evaluate's `precision`: the precision the model predicts in (model.mlp: bf16\n"
+     "products on CPUs with AVX512-BF16; auto picks bf16 only there). Frontends are not\n"
      "started.\n"
      "\n"
      "Exit code: 0 success, 1 a node could not be created or a job failed, 2 invalid\n"
@@ -124,8 +127,7 @@ constexpr CommandHelp kCommands[] = {
     {"runs", "runs ACTION ... --config CONFIG | --storage URI",
      "List tracked training runs (filtered, sorted by a metric) or show one.", kRunsHelp},
     {"jobs", "jobs ACTION ... --config CONFIG",
-     "Submit graphs to a job service, list, show, follow or cancel its jobs.",
-     jobs::kJobsHelp},
+     "Submit graphs to a job service, list, show, follow or cancel its jobs.", jobs::kJobsHelp},
     {"tune", "tune ACTION ... --config CONFIG | --storage URI",
      "List job.tune's studies or show one: leaderboard and parameter importances.", kTuneHelp},
     {"plugins list", "plugins list [--json]", "List node types and refused libraries.",
@@ -320,8 +322,17 @@ class Cli {
 
     po::variables_map vm;
     std::vector<std::string> flags;
+    // `--precision VALUE` (eval) is read as one flag, `--precision=VALUE`: unknown options take
+    // no value here, so VALUE would otherwise count as an argument.
+    std::vector<std::string> arguments(argv + 1, argv + argc);
+    for (std::size_t i = 0; i + 1 < arguments.size(); ++i) {
+      if (arguments[i] == "--precision") {
+        arguments[i] += "=" + arguments[i + 1];
+        arguments.erase(arguments.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      }
+    }
     try {
-      auto parsed = po::command_line_parser(argc, argv)
+      auto parsed = po::command_line_parser(arguments)
                         .options(all)
                         .positional(positional)
                         .allow_unregistered()
@@ -420,9 +431,15 @@ class Cli {
     const bool json_allowed = name == "eval" || name == "plugins list" ||
                               name == "plugins describe" || name == "plugin check";
     bool json = false;
+    std::string precision;
     for (const auto& flag : flags) {
       if (flag == "--json" && json_allowed) {
         json = true;
+      } else if (flag.starts_with("--precision=") && name == "eval") {
+        precision = flag.substr(std::string_view("--precision=").size());
+        if (precision != "fp32" && precision != "bf16" && precision != "auto") {
+          throw UsageError("--precision must be fp32, bf16 or auto, got '" + precision + "'");
+        }
       } else {
         throw UsageError("unknown option '" + flag + "' for 'aimass " + name + "'");
       }
@@ -444,7 +461,7 @@ class Cli {
     }
     if (name == "eval") {
       expectArguments(1, "one CONFIG file");
-      return evalGraph(words[0], json);
+      return evalGraph(words[0], json, precision);
     }
     if (name == "plugins list") {
       expectArguments(0, "no arguments");
@@ -741,9 +758,9 @@ class Cli {
   }
 
   // `aimass eval`: like runGraph, but the evaluation module runs the jobs and prints reports.
-  int evalGraph(const std::string& file, bool json) {
-    return onGraph(file, [json](Graph& graph, HostServices& host, SignalWatcher&) {
-      return runEvaluation(graph, host, json, std::cout, std::cerr);
+  int evalGraph(const std::string& file, bool json, const std::string& precision) {
+    return onGraph(file, [json, &precision](Graph& graph, HostServices& host, SignalWatcher&) {
+      return runEvaluation(graph, host, json, std::cout, std::cerr, precision);
     });
   }
 

@@ -97,7 +97,7 @@ Status evaluateSupervised(const EvaluationPass& pass, EvaluationReport& report) 
       pass, phase, 0, [&](std::uint64_t begin, std::uint64_t end, const Batch& batch) -> Status {
         setModelInputs(model_schema, batch.features, batch.lengths, inputs);
         setTextInputs(model_schema, data_schema.string_feature_names, batch.strings, inputs);
-        Status predicted = targets.model->predict(inputs, outputs, PredictOptions{});
+        Status predicted = targets.model->predict(inputs, outputs, targets.predict_options);
         if (!predicted.ok()) {
           return predicted.withContext(model_text + " predicting rows " + std::to_string(begin) +
                                        ".." + std::to_string(end - 1));
@@ -312,6 +312,14 @@ NodeType evaluateJobNodeType() {
                          "first); the labels are horizon x this many values.")
           .withDefault(std::int64_t{1})
           .atLeast(1),
+      ParamSpec::string("precision",
+                        "Classification and regression: the precision the model predicts in, "
+                        "passed as its 'precision' request parameter: fp32; bf16 (model.mlp: "
+                        "bf16 products, an error on a CPU without AVX512-BF16); auto (bf16 "
+                        "where the CPU has it). Models that have one precision ignore it. "
+                        "`aimass eval --precision` overrides it.")
+          .withDefault(std::string("fp32"))
+          .oneOf({"fp32", "bf16", "auto"}),
   };
   type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {
     std::unique_ptr<Node> node;
@@ -330,6 +338,9 @@ NodeType evaluateJobNodeType() {
       targets.seed = static_cast<std::uint64_t>(config.getInt("seed"));
       targets.season = config.getInt("season");
       targets.forecast_targets = config.getInt("forecast_targets");
+      if (const std::string precision = config.getString("precision"); precision != "fp32") {
+        targets.predict_options.parameters.emplace_back("precision", precision);
+      }
       if (config.has("output")) {
         targets.output = config.getPath("output");
       }
@@ -347,8 +358,11 @@ NodeType evaluateJobNodeType() {
   return type;
 }
 
-int runEvaluation(Graph& graph, HostServices& host, bool json, std::ostream& out,
-                  std::ostream& err) {
+int runEvaluation(Graph& graph, HostServices& host, bool json, std::ostream& out, std::ostream& err,
+                  const std::string& precision) {
+  if (!precision.empty()) {
+    graph.overrideParam(kEvaluateType, "precision", ParamValue(precision));
+  }
   std::vector<std::string> evaluations;
   for (const GraphNode& node : graph.nodes()) {
     if (node.type != nullptr && node.type->type.type == kEvaluateType) {

@@ -40,6 +40,9 @@ struct EvaluateTargets {
   std::int64_t season = 1;
   /// Forecasting: how many of each input step's first features are the forecast series.
   std::int64_t forecast_targets = 1;
+  /// Classification and regression: what predict() gets; `precision` (bf16, auto) becomes
+  /// its "precision" parameter, which models that run in lower precision read (model.mlp).
+  PredictOptions predict_options;
 };
 
 /// The built-in `job.evaluate` node: runs a ready model over every row of a dataset and
@@ -89,7 +92,9 @@ NodeType evaluateJobNodeType();
 /// tables or, with `json`, as one JSON array. Progress and errors go to `err`. Returns the
 /// CLI exit code: 0, 1 when a node or job failed or was cancelled, 2 when the graph has no
 /// job.evaluate node. Does not start frontends.
-int runEvaluation(Graph& graph, HostServices& host, bool json, std::ostream& out,
-                  std::ostream& err);
+/// `precision` (fp32, bf16 or auto; empty: each job's own) overrides every job.evaluate's
+/// `precision` parameter (`aimass eval --precision`).
+int runEvaluation(Graph& graph, HostServices& host, bool json, std::ostream& out, std::ostream& err,
+                  const std::string& precision = {});
 
 }  // namespace aimass::core

@@ -456,6 +456,21 @@ std::optional<NodeConfig> validateNode(const NodeDecl& decl, const TypeRegistry&
   return config;
 }
 
+void Graph::overrideParam(std::string_view type, const std::string& name, const ParamValue& value) {
+  for (GraphNode& node : nodes_) {
+    if (node.type == nullptr || node.type->type.type != type) {
+      continue;
+    }
+    auto it = std::find_if(node.values.begin(), node.values.end(),
+                           [&](const auto& entry) { return entry.first == name; });
+    if (it != node.values.end()) {
+      it->second = value;
+    } else {
+      node.values.emplace_back(name, value);
+    }
+  }
+}
+
 std::shared_ptr<Node> Graph::node(std::string_view name) const {
   for (const auto& n : nodes_) {
     if (n.decl.name == name) {

@@ -277,11 +277,12 @@ struct QueuedRequest {
 class Batcher {
  public:
   Batcher(std::string name, std::shared_ptr<const Model> model, BatchingOptions options,
-          std::shared_ptr<VersionStats> stats)
+          std::shared_ptr<VersionStats> stats, PredictOptions predict_options)
       : name_(std::move(name)),
         model_(std::move(model)),
         options_(std::move(options)),
-        stats_(std::move(stats)) {
+        stats_(std::move(stats)),
+        predict_options_(std::move(predict_options)) {
     for (auto p : options_.preferred_batch_sizes) {
       dispatch_rows_ = std::max(dispatch_rows_, p);
     }
@@ -436,7 +437,7 @@ class Batcher {
     auto t1 = Clock::now();
     TensorMap outputs;
     Status predicted =
-        guard("predict", [&] { return model_->predict(stacked, outputs, PredictOptions{}); });
+        guard("predict", [&] { return model_->predict(stacked, outputs, predict_options_); });
     auto t2 = Clock::now();
     if (!predicted.ok()) {
       stats_->execution(rows, batch.size(), queue_ns, nanosSince(t0, t1), nanosSince(t1, t2), 0);
@@ -485,7 +486,7 @@ class Batcher {
   void runAlone(QueuedRequest& r, std::uint64_t queue_ns, std::size_t requests) {
     auto t0 = Clock::now();
     r.status =
-        guard("predict", [&] { return model_->predict(*r.inputs, *r.outputs, PredictOptions{}); });
+        guard("predict", [&] { return model_->predict(*r.inputs, *r.outputs, predict_options_); });
     r.failure = modelFailure(r.status);
     stats_->execution(r.rows, requests, queue_ns, 0, nanosSince(t0, Clock::now()), 0);
   }
@@ -494,6 +495,7 @@ class Batcher {
   const std::shared_ptr<const Model> model_;
   const BatchingOptions options_;
   const std::shared_ptr<VersionStats> stats_;
+  const PredictOptions predict_options_;  // the version's (its serving precision)
   std::int64_t dispatch_rows_ = 0;
 
   mutable std::mutex mutex_;
@@ -516,6 +518,9 @@ struct ServingRuntime::Version {
   std::shared_ptr<FeedbackState> feedback;  // shared with the Versions setBatching() remakes
   std::shared_ptr<SequenceStore> sequences;  // the runtime's, shared by every version
   std::unique_ptr<Batcher> batcher;  // null: predict on the caller's thread
+  /// What every request's options start from: the serving precision as "precision" (nothing
+  /// for fp32); a request's own parameters win.
+  PredictOptions defaults;
 };
 
 namespace {
@@ -592,7 +597,8 @@ class PinnedVersion final : public PinnedModel {
     AIMASS_RETURN_IF_ERROR(admit(inputs, start, failure, rows));
     const Model& model = *version_->served.model;
     Status status;
-    if (version_->batcher && options == PredictOptions{} && !hasRequestWideInput(inputs)) {
+    const PredictOptions effective = withDefaults(options);
+    if (version_->batcher && effective == version_->defaults && !hasRequestWideInput(inputs)) {
       QueuedRequest request;
       request.inputs = &inputs;
       request.outputs = &outputs;
@@ -603,7 +609,7 @@ class PinnedVersion final : public PinnedModel {
       }
     } else {
       auto t0 = Clock::now();
-      status = guard("predict", [&] { return model.predict(inputs, outputs, options); });
+      status = guard("predict", [&] { return model.predict(inputs, outputs, effective); });
       version_->stats->execution(rows, 1, 0, 0, nanosSince(t0, Clock::now()), 0);
       if (!status.ok()) {
         return fail(status, modelFailure(status), start, failure);
@@ -611,6 +617,17 @@ class PinnedVersion final : public PinnedModel {
     }
     version_->stats->succeed(nanosSince(start, Clock::now()));
     return okStatus();
+  }
+
+  /// `options` with the version's defaults added where the request gave no value of its own.
+  PredictOptions withDefaults(const PredictOptions& options) const {
+    PredictOptions out = options;
+    for (const auto& [name, value] : version_->defaults.parameters) {
+      if (out.parameter(name) == nullptr) {
+        out.parameters.emplace_back(name, value);
+      }
+    }
+    return out;
   }
 
   Status streamOnce(const TensorMap& inputs, const PredictOptions& options,
@@ -766,13 +783,19 @@ std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
   if (v->served.model) {
     v->schema = v->served.model->schema();
     BatchingOptions options;
+    std::string precision;
     {
       std::lock_guard lock(settings_mutex_);
       options = batchingFor(name);
+      auto it = precision_.find(name);
+      precision = it == precision_.end() ? default_precision_ : it->second;
+    }
+    if (precision != "fp32") {
+      v->defaults.parameters.emplace_back("precision", precision);
     }
     v->batched = batchable(v->schema);
     if (v->batched && options.max_batch_size > 1) {
-      v->batcher = std::make_unique<Batcher>(name, v->served.model, options, v->stats);
+      v->batcher = std::make_unique<Batcher>(name, v->served.model, options, v->stats, v->defaults);
     }
   }
   return v;
@@ -814,6 +837,8 @@ void ServingRuntime::clear() {
   repository_.reset();
   feedback_storage_.reset();
   batching_.clear();
+  default_precision_ = "fp32";
+  precision_.clear();
   policies_.clear();
   load_errors_.clear();
 }
@@ -1309,6 +1334,18 @@ void ServingRuntime::setBatching(std::string_view model, const BatchingOptions& 
   }
   // Give the affected versions a queue with the new settings; the old queue drains with the
   // requests already in it.
+  remake(model);
+}
+
+void ServingRuntime::setPrecision(std::string_view model, const std::string& precision) {
+  {
+    std::lock_guard lock(settings_mutex_);
+    if (model.empty()) {
+      default_precision_ = precision;
+    } else {
+      precision_[std::string(model)] = precision;
+    }
+  }
   remake(model);
 }
 

@@ -29,6 +29,7 @@ Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
     return invalidArgument(where + ": version_policy: " + policy.status().message());
   }
   out.version_policy = std::move(policy).value();
+  out.precision = config.getString("precision");
   for (const auto& [model, record] : config.getMap("models")) {
     AIMASS_ASSIGN_OR_RETURN(ModelSettings settings,
                             modelSettingsFromRecord(model, record, batching));
@@ -86,6 +87,12 @@ Status ServingNode::apply(ModelServing& serving, Host& host) const {
   }
   if (auto* runtime = dynamic_cast<ServingRuntime*>(&serving)) {
     runtime->sequences().setLimits(config_.sequences);
+    runtime->setPrecision("", config_.precision);
+    for (const auto& settings : config_.models) {
+      if (settings.precision) {
+        runtime->setPrecision(settings.model, *settings.precision);
+      }
+    }
   }
   const std::string where = kServingType + std::string(" '") + name_ + "'";
   if (config_.repository) {

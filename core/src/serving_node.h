@@ -24,6 +24,7 @@ namespace aimass::core {
 struct ServingConfig {
   BatchingOptions batching;      ///< for every model without settings of its own
   VersionPolicy version_policy;  ///< likewise
+  std::string precision = "fp32";  ///< likewise
   std::vector<ModelSettings> models;
   /// The storage whose model registry ModelServing::load() reads; null: none.
   std::shared_ptr<Storage> repository;

@@ -38,6 +38,14 @@ std::vector<ParamSpec> modelSettingsFields() {
                         "Which registry versions a model loaded by name serves: latest, "
                         "latest:N, all or specific:V1,V2.")
           .optional(),
+      ParamSpec::string("precision",
+                        "The precision the model predicts in, whatever it was trained in: "
+                        "fp32; bf16 (model.mlp: bf16 products with FP32 accumulation; every "
+                        "request fails on a CPU without AVX512-BF16); auto (bf16 where the CPU "
+                        "has it). A request's own 'precision' parameter wins; models with one "
+                        "precision ignore it.")
+          .oneOf({"fp32", "bf16", "auto"})
+          .optional(),
   };
 }
 
@@ -49,6 +57,7 @@ std::vector<ParamSpec> servingDefaultsParams() {
       {"max_queue_size", std::int64_t{1024}},
       {"queue_timeout_ms", std::int64_t{0}},
       {"version_policy", std::string("latest")},
+      {"precision", std::string("fp32")},
   };
   std::vector<ParamSpec> params;
   for (auto& field : modelSettingsFields()) {
@@ -83,6 +92,9 @@ Expected<ModelSettings> modelSettingsFromRecord(const std::string& model, const 
                              ".version_policy: " + policy.status().message());
     }
     settings.version_policy = std::move(policy).value();
+  }
+  if (record.has("precision")) {
+    settings.precision = record.getString("precision");
   }
   AIMASS_RETURN_IF_ERROR(validateBatching(batching, placeOf(record)));
   return settings;

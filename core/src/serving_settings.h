@@ -16,18 +16,20 @@ namespace aimass::core {
 ///
 ///     models:
 ///       iris: {max_batch_size: 32, preferred_batch_sizes: [8, 16], max_queue_delay_us: 200,
-///              max_queue_size: 256, queue_timeout_ms: 1000, version_policy: "latest:2"}
+///              max_queue_size: 256, queue_timeout_ms: 1000, version_policy: "latest:2",
+///              precision: bf16}
 ///
 /// Fields left out take the node's own value.
 struct ModelSettings {
   std::string model;
   BatchingOptions batching;
   std::optional<VersionPolicy> version_policy;
+  std::optional<std::string> precision;  ///< fp32, bf16 or auto (ServingRuntime::setPrecision)
 };
 
 /// The fields of a per-model settings record (max_batch_size, preferred_batch_sizes,
-/// max_queue_delay_us, max_queue_size, queue_timeout_ms, version_policy), each optional with no
-/// default, with the ranges the host checks. Any node that keeps per-model serving settings
+/// max_queue_delay_us, max_queue_size, queue_timeout_ms, version_policy, precision), each optional
+/// with no default, with the ranges the host checks. Any node that keeps per-model serving settings
 /// declares its map with these.
 std::vector<ParamSpec> modelSettingsFields();
 

@@ -131,6 +131,44 @@ TEST_F(EvalCliTest, EvalJsonAndTheOutputFileHoldTheSameReport) {
   EXPECT_TRUE(fs::exists(dir_ / "report.json"));
 }
 
+/// model.mlp trained with `precision: auto` and scored with `aimass eval --precision bf16`.
+std::string mlpGraph() {
+  return "nodes:\n"
+         "  blobs: {type: dataset.csv, path: blobs.csv, label: kind}\n"
+         "  clf: {type: model.mlp, hidden: [16], precision: auto}\n"
+         "  sgd: {type: optimizer.sgd, learning_rate: 0.2}\n"
+         "  train: {type: job.train, model: clf, dataset: blobs, optimizer: sgd, epochs: 5,\n"
+         "          batch_size: 16}\n"
+         "  score: {type: job.evaluate, model: clf, dataset: blobs}\n";
+}
+
+TEST_F(EvalCliTest, EvalPrecisionScoresInBf16WhereTheCpuHasItAndSaysWhyNotElsewhere) {
+  writeBlobs();
+  const std::string config = write("mlp.yaml", mlpGraph()).string();
+  Result r = aimass({"eval", "--precision", "fp16", config});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--precision must be fp32, bf16 or auto, got 'fp16'"));
+
+  // This CPU as oneDNN sees it without AVX512-BF16: auto trains in fp32 and says so, and
+  // scoring in bf16 fails naming the precision.
+  ::setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 1);
+  r = aimass({"eval", "--precision", "bf16", config});
+  ::unsetenv("ONEDNN_MAX_CPU_ISA");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("precision auto: training in fp32"));
+  EXPECT_THAT(r.err, HasSubstr("precision bf16 needs a CPU with AVX512-BF16"));
+
+  r = aimass({"eval", "--json", "--precision=bf16", config});
+  if (r.code != 0 && r.err.find("needs a CPU with AVX512-BF16") != std::string::npos) {
+    GTEST_SKIP() << "this CPU has no AVX512-BF16";
+  }
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("precision auto: training in bf16"));
+  auto array = Poco::JSON::Parser().parse(r.out).extract<Poco::JSON::Array::Ptr>();
+  ASSERT_EQ(array->size(), 1u);
+  EXPECT_EQ(array->getObject(0)->getObject("metrics")->getValue<double>("accuracy"), 1.0);
+}
+
 TEST_F(EvalCliTest, EvalWithoutAnEvaluateNodeOrAnUntrainedModelFails) {
   writeBlobs();
   Result r = aimass({"eval", write("none.yaml",

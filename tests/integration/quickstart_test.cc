@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "aimass/core/model_artifact.h"
+#include "gzip_bytes.h"
 #include "skip_or_fail.h"
 #include "temp_dir.h"
 
@@ -189,16 +190,10 @@ struct Row {
 /// The first `count` Fashion-MNIST test images (pixels / 255, as the config's normalize: scale)
 /// and their labels, read from the gzipped IDX files the quickstart trains on.
 std::vector<Row> readFashionTest(std::size_t count) {
-  auto read = [](const fs::path& path, std::size_t header, std::size_t bytes) {
-    std::ifstream file(path, std::ios::binary);
-    Poco::InflatingInputStream in(file, Poco::InflatingStreamBuf::STREAM_GZIP);
-    std::string data(header + bytes, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    return in.gcount() == static_cast<std::streamsize>(data.size()) ? data.substr(header)
-                                                                    : std::string();
-  };
-  const std::string pixels = read(kFashionMnist / "t10k-images-idx3-ubyte.gz", 16, count * 784);
-  const std::string labels = read(kFashionMnist / "t10k-labels-idx1-ubyte.gz", 8, count);
+  using aimass::testing::gzipBytes;
+  const std::string pixels =
+      gzipBytes(kFashionMnist / "t10k-images-idx3-ubyte.gz", 16, count * 784);
+  const std::string labels = gzipBytes(kFashionMnist / "t10k-labels-idx1-ubyte.gz", 8, count);
   std::vector<Row> rows;
   if (pixels.empty() || labels.empty()) {
     return rows;

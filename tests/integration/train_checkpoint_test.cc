@@ -85,9 +85,11 @@ class Workspace {
 
   /// An MLP with dropout trained by Adam on data.csv with shuffling and a validation split;
   /// `job_extra` is appended to the job.train node's parameters; `optimizer_extra` replaces
-  /// Adam's ", learning_rate: 0.002"; with `preprocess` the MLP standardises its inputs first.
+  /// Adam's ", learning_rate: 0.002"; with `preprocess` the MLP standardises its inputs first;
+  /// `net_extra` is appended to the (unpreprocessed) MLP's parameters.
   std::string config(const std::string& name, const std::string& job_extra = "",
-                     const std::string& optimizer_extra = "", bool preprocess = false) const {
+                     const std::string& optimizer_extra = "", bool preprocess = false,
+                     const std::string& net_extra = "") const {
     const fs::path file = dir() / name;
     writeFile(
         file,
@@ -97,7 +99,8 @@ class Workspace {
             std::string(preprocess ? "  scale: {type: transform.standardize}\n"
                                      "  net: {type: model.mlp, hidden: [64, 32], dropout: 0.2, "
                                      "preprocess: [scale]}\n"
-                                   : "  net: {type: model.mlp, hidden: [64, 32], dropout: 0.2}\n") +
+                                   : "  net: {type: model.mlp, hidden: [64, 32], dropout: 0.2" +
+                                         net_extra + "}\n") +
             "  adam: {type: optimizer.adam" +
             (optimizer_extra.empty() ? std::string(", learning_rate: 0.002") : optimizer_extra) +
             "}\n"
@@ -259,6 +262,31 @@ TEST_F(TrainCheckpointTest, APreprocessedModelResumesToTheSameModel) {
       << "the resumed pipeline saved a different model than the uninterrupted one";
   EXPECT_FALSE(readFile(workspace_.artifactFile()) == reference())
       << "the standardised inputs train another model than the raw ones";
+}
+
+// bf16 mixed precision resumes bit for bit too: the bf16 weight copies are made afresh from the
+// FP32 weights the checkpoint holds at every step.
+TEST_F(TrainCheckpointTest, ABf16ModelResumesToTheSameModel) {
+  Workspace uninterrupted;
+  Result whole =
+      uninterrupted.run(uninterrupted.config("train.yaml", "", "", false, ", precision: bf16"));
+  if (whole.code != 0 && whole.err.find("needs a CPU with AVX512-BF16") != std::string::npos) {
+    GTEST_SKIP() << "this CPU has no AVX512-BF16";
+  }
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  const std::string expected = readFile(uninterrupted.artifactFile());
+
+  const std::string config = workspace_.config("train.yaml", "", "", false, ", precision: bf16");
+  Result killed = workspace_.interrupt(config, SIGKILL);
+  EXPECT_EQ(killed.code, 128 + SIGKILL) << killed.err;
+  ASSERT_TRUE(workspace_.checkpoint());
+  Result resumed = workspace_.run(config);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_THAT(resumed.err, HasSubstr("resuming from checkpoint 'checkpoints/train'"));
+  EXPECT_TRUE(readFile(workspace_.artifactFile()) == expected)
+      << "the resumed bf16 run saved a different model than the uninterrupted one";
+  EXPECT_FALSE(readFile(workspace_.artifactFile()) == reference())
+      << "the bf16 run saved the FP32 run's model";
 }
 
 TEST_F(TrainCheckpointTest, SigintWritesACheckpointAndTheRerunEndsWithTheSameModel) {

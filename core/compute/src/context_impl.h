@@ -59,16 +59,17 @@ class ScopedThreads {
   int previous_;
 };
 
-/// A dense row-major FP32 descriptor of `dims`.
-inline dnnl::memory::desc rowMajor(const dnnl::memory::dims& dims) {
+/// A dense row-major descriptor of `dims` (FP32 unless `type` says otherwise).
+inline dnnl::memory::desc rowMajor(const dnnl::memory::dims& dims,
+                                   dnnl::memory::data_type type = dnnl::memory::data_type::f32) {
   return dnnl::memory::desc(
-      dims, dnnl::memory::data_type::f32,
-      dims.size() == 1 ? dnnl::memory::format_tag::a : dnnl::memory::format_tag::ab);
+      dims, type, dims.size() == 1 ? dnnl::memory::format_tag::a : dnnl::memory::format_tag::ab);
 }
 
 /// The same 2-D matrix stored transposed: logical [r, c] held column-major.
-inline dnnl::memory::desc transposed(std::int64_t r, std::int64_t c) {
-  return dnnl::memory::desc({r, c}, dnnl::memory::data_type::f32, dnnl::memory::dims{1, r});
+inline dnnl::memory::desc transposed(std::int64_t r, std::int64_t c,
+                                     dnnl::memory::data_type type = dnnl::memory::data_type::f32) {
+  return dnnl::memory::desc({r, c}, type, dnnl::memory::dims{1, r});
 }
 
 }  // namespace aimass::compute

@@ -101,14 +101,46 @@ double standardNormal(std::mt19937_64& random) {
 
 bool fusable(compute::Activation a) { return a != compute::Activation::kGelu; }
 
+/// The precision a predict() request asks for with its "precision" parameter: fp32 (also when
+/// absent), bf16, or auto (bf16 where the CPU has it). kInvalidArgument for another value;
+/// kFailedPrecondition for bf16 on a CPU without AVX512-BF16.
+Expected<compute::Precision> requestPrecision(const PredictOptions& options) {
+  const std::string* value = options.parameter("precision");
+  if (value == nullptr) {
+    return compute::Precision::kFloat32;
+  }
+  if (*value == "auto") {
+    return compute::bfloat16Supported() ? compute::Precision::kBFloat16
+                                        : compute::Precision::kFloat32;
+  }
+  auto precision = compute::precisionFromName(*value);
+  if (!precision) {
+    return invalidArgument("model.mlp: parameter 'precision' must be fp32, bf16 or auto, got '" +
+                           *value + "'");
+  }
+  if (*precision == compute::Precision::kBFloat16 && !compute::bfloat16Supported()) {
+    return failedPrecondition(
+        "model.mlp: precision bf16 needs a CPU with AVX512-BF16, but oneDNN's effective ISA "
+        "here is " +
+        compute::cpuIsaName());
+  }
+  return *precision;
+}
+
 }  // namespace
 
 /// Ops and buffers for one batch size. Buffers per layer l: `pre` (GELU's input, when the
 /// activation is not fused), `act` (after the activation), `out` (after dropout; the same
 /// buffer as `act` without dropout), `mask`, `grad` (gradient w.r.t. the layer's pre-activation
-/// output).
+/// output). In bf16, `x16`, `out16` and `grad16` hold bf16 copies of the input, of `out` and of
+/// `grad`, which the products read, and the ops hold the weights packed for the generation
+/// `packed` (0: none).
 struct Mlp::Workspace {
   std::int64_t rows = 0;
+  compute::Precision precision = compute::Precision::kFloat32;
+  std::vector<compute::BFloat16> x16;
+  std::vector<std::vector<compute::BFloat16>> out16, grad16;
+  std::uint64_t packed = 0;
   std::shared_ptr<compute::ComputeContext> context;
   std::vector<std::unique_ptr<compute::FullyConnected>> fc;
   std::vector<std::unique_ptr<compute::Eltwise>> activation;  // hidden layers
@@ -118,7 +150,31 @@ struct Mlp::Workspace {
   Tensor log_probabilities;
 };
 
-Mlp::Mlp(MlpOptions options) : options_(std::move(options)) {}
+Expected<compute::Precision> mlpPrecision(std::string_view value, Device device) {
+  if (value == "auto") {
+    return device == Device::kCpu && compute::bfloat16Supported() ? compute::Precision::kBFloat16
+                                                                  : compute::Precision::kFloat32;
+  }
+  auto precision = compute::precisionFromName(value);
+  if (!precision) {
+    return invalidArgument("precision must be fp32, bf16 or auto, got '" + std::string(value) +
+                           "'");
+  }
+  if (*precision == compute::Precision::kBFloat16 && device != Device::kCpu) {
+    return invalidArgument(
+        "precision: bf16 runs on the CPU only; use fp32 or auto with device "
+        "cuda");
+  }
+  if (*precision == compute::Precision::kBFloat16 && !compute::bfloat16Supported()) {
+    return invalidArgument(
+        "precision: bf16 needs a CPU with AVX512-BF16, but oneDNN's effective ISA here is " +
+        compute::cpuIsaName() + "; use fp32, or auto to pick bf16 only where the CPU has it");
+  }
+  return *precision;
+}
+
+Mlp::Mlp(MlpOptions options)
+    : options_(std::move(options)), trained_precision_(options_.precision) {}
 
 Mlp::~Mlp() = default;
 
@@ -209,10 +265,14 @@ Status Mlp::prepare(const DatasetSchema& schema, std::uint64_t seed) {
     head_ = head;
     inputs_ = schema.row_shape[0];
     dropout_stream_ = seed ^ 0x9e3779b97f4a7c15ULL;
+    trained_precision_ = options_.precision;
+    parameters_out_ = true;
+    ++weights_generation_;
   });
 }
 
 std::vector<Parameter> Mlp::parameters() {
+  parameters_out_ = true;  // whoever holds them may change the weights from now on
   std::vector<Parameter> out;
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const std::string prefix = "fc" + std::to_string(l + 1);
@@ -254,7 +314,8 @@ Status Mlp::checkBatch(const Batch& batch) const {
 }
 
 Expected<std::unique_ptr<Mlp::Workspace>> Mlp::makeWorkspace(std::int64_t rows, bool backward,
-                                                             int threads) const {
+                                                             int threads,
+                                                             compute::Precision precision) const {
   auto context = compute::ComputeContext::create(threads);
   if (!context.ok()) {
     return context.status();
@@ -262,13 +323,15 @@ Expected<std::unique_ptr<Mlp::Workspace>> Mlp::makeWorkspace(std::int64_t rows, 
   auto ws = std::make_unique<Workspace>();
   ws->rows = rows;
   ws->context = *context;
+  ws->precision = precision;
   const bool dropout = backward && options_.dropout > 0;
+  const bool bf16 = precision == compute::Precision::kBFloat16;
   Status status = guard("model.mlp workspace", [&]() -> Status {
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       const Layer& layer = layers_[l];
       const bool hidden = l + 1 < layers_.size();
       compute::FullyConnectedShape shape{
-          rows, layer.in, layer.out, true, compute::Activation::kNone, backward};
+          rows, layer.in, layer.out, true, compute::Activation::kNone, backward, precision};
       if (hidden && fusable(options_.activation)) {
         shape.activation = options_.activation;
       }
@@ -290,6 +353,11 @@ Expected<std::unique_ptr<Mlp::Workspace>> Mlp::makeWorkspace(std::int64_t rows, 
         ws->out.push_back(out);
       }
       ws->grad.push_back(backward ? Tensor(DType::kFloat32, {rows, layer.out}) : Tensor());
+      const auto cells = static_cast<std::size_t>(rows * layer.out);
+      if (bf16) {
+        ws->out16.emplace_back(hidden ? cells : 0);
+        ws->grad16.emplace_back(backward ? cells : 0);
+      }
       if (hidden) {
         auto act =
             compute::Eltwise::create(ws->context, options_.activation, rows * layer.out, backward);
@@ -298,6 +366,9 @@ Expected<std::unique_ptr<Mlp::Workspace>> Mlp::makeWorkspace(std::int64_t rows, 
         }
         ws->activation.push_back(std::move(act).value());
       }
+    }
+    if (bf16) {
+      ws->x16.resize(static_cast<std::size_t>(rows * inputs_));
     }
     if (head_ == Head::kClasses) {
       auto ce = compute::SoftmaxCrossEntropy::create(ws->context, rows, outputs());
@@ -320,21 +391,35 @@ Expected<std::unique_ptr<Mlp::Workspace>> Mlp::makeWorkspace(std::int64_t rows, 
   return ws;
 }
 
+Status Mlp::layerForward(Workspace& ws, std::size_t l, const float* h) const {
+  const Layer& layer = layers_[l];
+  const bool unfused = l + 1 < layers_.size() && !fusable(options_.activation);
+  float* act = ws.act[l].data<float>();
+  float* target = unfused ? ws.pre[l].data<float>() : act;
+  if (ws.precision == compute::Precision::kBFloat16) {
+    const compute::BFloat16* input = l == 0 ? ws.x16.data() : ws.out16[l - 1].data();
+    AIMASS_RETURN_IF_ERROR(ws.fc[l]->forward(input, layer.bias.data<float>(), target));
+  } else {
+    AIMASS_RETURN_IF_ERROR(
+        ws.fc[l]->forward(h, layer.weight.data<float>(), layer.bias.data<float>(), target));
+  }
+  if (unfused) {
+    AIMASS_RETURN_IF_ERROR(ws.activation[l]->forward(target, act));
+  }
+  return okStatus();
+}
+
 Status Mlp::forward(Workspace& ws, const float* x, bool training) {
+  const bool bf16 = ws.precision == compute::Precision::kBFloat16;
+  if (bf16) {
+    compute::toBFloat16(x, ws.x16.data(), ws.rows * inputs_);
+  }
   const float* h = x;
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     const bool hidden = l + 1 < layers_.size();
+    AIMASS_RETURN_IF_ERROR(layerForward(ws, l, h));
     float* act = ws.act[l].data<float>();
-    if (hidden && !fusable(options_.activation)) {
-      float* pre = ws.pre[l].data<float>();
-      AIMASS_RETURN_IF_ERROR(
-          ws.fc[l]->forward(h, layer.weight.data<float>(), layer.bias.data<float>(), pre));
-      AIMASS_RETURN_IF_ERROR(ws.activation[l]->forward(pre, act));
-    } else {
-      AIMASS_RETURN_IF_ERROR(
-          ws.fc[l]->forward(h, layer.weight.data<float>(), layer.bias.data<float>(), act));
-    }
     h = act;
     if (hidden && !ws.mask[l].empty() && ws.mask[l].raw() != nullptr) {
       float* mask = ws.mask[l].data<float>();
@@ -355,26 +440,39 @@ Status Mlp::forward(Workspace& ws, const float* x, bool training) {
       }
       h = out;
     }
+    if (bf16 && hidden) {
+      compute::toBFloat16(h, ws.out16[l].data(), ws.rows * layer.out);
+    }
   }
   return okStatus();
 }
 
 Status Mlp::forwardInference(Workspace& ws, const float* x) const {
+  const bool bf16 = ws.precision == compute::Precision::kBFloat16;
+  if (bf16) {
+    AIMASS_RETURN_IF_ERROR(packWeights(ws));
+    compute::toBFloat16(x, ws.x16.data(), ws.rows * inputs_);
+  }
   const float* h = x;
   for (std::size_t l = 0; l < layers_.size(); ++l) {
-    const Layer& layer = layers_[l];
-    float* act = ws.act[l].data<float>();
-    if (l + 1 < layers_.size() && !fusable(options_.activation)) {
-      float* pre = ws.pre[l].data<float>();
-      AIMASS_RETURN_IF_ERROR(
-          ws.fc[l]->forward(h, layer.weight.data<float>(), layer.bias.data<float>(), pre));
-      AIMASS_RETURN_IF_ERROR(ws.activation[l]->forward(pre, act));
-    } else {
-      AIMASS_RETURN_IF_ERROR(
-          ws.fc[l]->forward(h, layer.weight.data<float>(), layer.bias.data<float>(), act));
+    AIMASS_RETURN_IF_ERROR(layerForward(ws, l, h));
+    h = ws.act[l].data<float>();
+    if (bf16 && l + 1 < layers_.size()) {
+      compute::toBFloat16(h, ws.out16[l].data(), ws.rows * layers_[l].out);
     }
-    h = act;
   }
+  return okStatus();
+}
+
+Status Mlp::packWeights(Workspace& ws) const {
+  // While parameters are out an optimizer may have stepped the weights since the last call.
+  if (!parameters_out_ && ws.packed == weights_generation_) {
+    return okStatus();
+  }
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    AIMASS_RETURN_IF_ERROR(ws.fc[l]->setWeights(layers_[l].weight.data<float>()));
+  }
+  ws.packed = weights_generation_;
   return okStatus();
 }
 
@@ -397,12 +495,12 @@ Expected<double> Mlp::forwardBackward(const Batch& batch, bool training) {
   const std::int64_t rows = batch.features.dim(0);
   Workspace* ws = nullptr;
   for (auto& candidate : training_) {
-    if (candidate->rows == rows) {
+    if (candidate->rows == rows && candidate->precision == options_.precision) {
       ws = candidate.get();
     }
   }
   if (ws == nullptr) {
-    auto made = makeWorkspace(rows, true, options_.threads);
+    auto made = makeWorkspace(rows, true, options_.threads, options_.precision);
     if (!made.ok()) {
       return made.status();
     }
@@ -417,52 +515,77 @@ Expected<double> Mlp::forwardBackward(const Batch& batch, bool training) {
     }
     ws = training_.back().get();
   }
+  parameters_out_ = true;
+  trained_precision_ = options_.precision;
+  if (options_.precision == compute::Precision::kBFloat16) {
+    // The optimizer stepped the FP32 weights since the last call: round and pack them afresh.
+    AIMASS_RETURN_IF_ERROR(packWeights(*ws));
+  }
   const float* x = batch.features.data<float>();
   AIMASS_RETURN_IF_ERROR(forward(*ws, x, training));
   auto value = loss(*ws, batch, true);
   if (!value.ok()) {
     return value;
   }
+  AIMASS_RETURN_IF_ERROR(backward(*ws, x));
+  return value;
+}
+
+Status Mlp::backward(Workspace& ws, const float* x) {
+  const bool bf16 = ws.precision == compute::Precision::kBFloat16;
   for (std::size_t l = layers_.size(); l-- > 0;) {
     Layer& layer = layers_[l];
-    const float* input = l == 0 ? x : ws->out[l - 1].data<float>();
-    float* grad = ws->grad[l].data<float>();
-    AIMASS_RETURN_IF_ERROR(ws->fc[l]->backwardWeights(input, grad, layer.weight_grad.data<float>(),
-                                                      layer.bias_grad.data<float>()));
+    const float* input = l == 0 ? x : ws.out[l - 1].data<float>();
+    float* grad = ws.grad[l].data<float>();
+    if (bf16) {
+      compute::toBFloat16(grad, ws.grad16[l].data(), ws.rows * layer.out);
+      const compute::BFloat16* input16 = l == 0 ? ws.x16.data() : ws.out16[l - 1].data();
+      AIMASS_RETURN_IF_ERROR(ws.fc[l]->backwardWeights(input16, ws.grad16[l].data(), grad,
+                                                       layer.weight_grad.data<float>(),
+                                                       layer.bias_grad.data<float>()));
+    } else {
+      AIMASS_RETURN_IF_ERROR(ws.fc[l]->backwardWeights(input, grad, layer.weight_grad.data<float>(),
+                                                       layer.bias_grad.data<float>()));
+    }
     if (l == 0) {
       break;
     }
     // Gradient w.r.t. the previous layer's output, then back through its dropout and
     // activation, in place.
-    float* previous = ws->grad[l - 1].data<float>();
-    AIMASS_RETURN_IF_ERROR(ws->fc[l]->backwardData(grad, layer.weight.data<float>(), previous));
-    if (ws->mask[l - 1].raw() != nullptr) {
-      const float* mask = ws->mask[l - 1].data<float>();
-      const std::int64_t n = rows * layers_[l - 1].out;
+    float* previous = ws.grad[l - 1].data<float>();
+    if (bf16) {
+      AIMASS_RETURN_IF_ERROR(ws.fc[l]->backwardData(ws.grad16[l].data(), previous));
+    } else {
+      AIMASS_RETURN_IF_ERROR(ws.fc[l]->backwardData(grad, layer.weight.data<float>(), previous));
+    }
+    if (ws.mask[l - 1].raw() != nullptr) {
+      const float* mask = ws.mask[l - 1].data<float>();
+      const std::int64_t n = ws.rows * layers_[l - 1].out;
       for (std::int64_t i = 0; i < n; ++i) {
         previous[i] *= mask[i];
       }
     }
-    compute::Eltwise& act = *ws->activation[l - 1];
+    compute::Eltwise& act = *ws.activation[l - 1];
     const float* saved =
-        act.usesOutputForBackward() ? ws->act[l - 1].data<float>() : ws->pre[l - 1].data<float>();
+        act.usesOutputForBackward() ? ws.act[l - 1].data<float>() : ws.pre[l - 1].data<float>();
     AIMASS_RETURN_IF_ERROR(act.backward(saved, previous, previous));
   }
-  return value;
+  return okStatus();
 }
 
-std::unique_ptr<Mlp::Workspace> Mlp::borrow(std::int64_t rows, Status& status) const {
+std::unique_ptr<Mlp::Workspace> Mlp::borrow(std::int64_t rows, compute::Precision precision,
+                                            Status& status) const {
   {
     std::lock_guard lock(pool_mutex_);
     for (auto it = pool_.begin(); it != pool_.end(); ++it) {
-      if ((*it)->rows == rows) {
+      if ((*it)->rows == rows && (*it)->precision == precision) {
         auto ws = std::move(*it);
         pool_.erase(it);
         return ws;
       }
     }
   }
-  auto made = makeWorkspace(rows, false, 1);
+  auto made = makeWorkspace(rows, false, 1, precision);
   if (!made.ok()) {
     status = made.status();
     return nullptr;
@@ -490,7 +613,7 @@ Expected<double> Mlp::evaluateLoss(const Batch& batch) const {
     return evaluateLossCuda(batch);
   }
   Status status;
-  auto ws = borrow(batch.features.dim(0), status);
+  auto ws = borrow(batch.features.dim(0), options_.precision, status);
   if (ws == nullptr) {
     return status;
   }
@@ -504,7 +627,7 @@ Expected<double> Mlp::evaluateLoss(const Batch& batch) const {
 }
 
 Status Mlp::predict(const TensorMap& inputs, TensorMap& outputs,
-                    const PredictOptions& /*options*/) const {
+                    const PredictOptions& options) const {
   if (!ready()) {
     return failedPrecondition("model.mlp is not trained or loaded yet");
   }
@@ -517,12 +640,21 @@ Status Mlp::predict(const TensorMap& inputs, TensorMap& outputs,
     return invalidArgument("input 'input' must hold at least one row, got " +
                            shapeToString(input->shape()));
   }
+  auto precision = requestPrecision(options);
+  if (!precision.ok()) {
+    return precision.status();
+  }
   if (options_.device == Device::kCuda) {
+    if (*precision != compute::Precision::kFloat32) {
+      return failedPrecondition(
+          "model.mlp on device cuda predicts in fp32 only, but the request "
+          "asked for precision bf16");
+    }
     return predictCuda(*input, outputs);
   }
   const std::int64_t rows = input->dim(0);
   Status status;
-  auto ws = borrow(rows, status);
+  auto ws = borrow(rows, *precision, status);
   if (ws == nullptr) {
     return status;
   }
@@ -575,6 +707,7 @@ Status Mlp::save(std::string& payload) const {
     std::memcpy(&dropout_bits, &options_.dropout, 8);
     putU64(payload, dropout_bits);
     putU64(payload, dropout_stream_);
+    putU32(payload, trained_precision_ == compute::Precision::kBFloat16 ? 1 : 0);
     putU64(payload, static_cast<std::uint64_t>(inputs_));
     putU64(payload, layers_.size());
     for (const Layer& layer : layers_) {
@@ -593,9 +726,9 @@ Status Mlp::save(std::string& payload) const {
 }
 
 Status Mlp::load(std::string_view payload, std::uint32_t format_version) {
-  if (format_version != 1 && format_version != kFormatVersion) {
+  if (format_version < 1 || format_version > kFormatVersion) {
     return invalidArgument("model.mlp payload format " + std::to_string(format_version) +
-                           " is unknown (this version reads formats 1 and " +
+                           " is unknown (this version reads formats 1 to " +
                            std::to_string(kFormatVersion) + ")");
   }
   return guard("model.mlp load", [&]() -> Status {
@@ -604,6 +737,7 @@ Status Mlp::load(std::string_view payload, std::uint32_t format_version) {
     const std::uint32_t activation = in.u32();
     const double dropout = in.f64();
     const std::uint64_t dropout_stream = format_version >= 2 ? in.u64() : 0x9e3779b97f4a7c15ULL;
+    const std::uint32_t precision = format_version >= 3 ? in.u32() : 0;
     const std::uint64_t inputs = in.u64();
     const std::uint64_t layer_count = in.u64();
     constexpr std::uint64_t kLimit = std::uint64_t{1} << 31;
@@ -613,8 +747,8 @@ Status Mlp::load(std::string_view payload, std::uint32_t format_version) {
     };
     if (!in.ok() || head > 1 ||
         activation > static_cast<std::uint32_t>(compute::Activation::kGelu) || activation == 0 ||
-        !(dropout >= 0 && dropout < 1) || inputs == 0 || inputs >= kLimit || layer_count == 0 ||
-        layer_count > in.remaining() / 8) {
+        !(dropout >= 0 && dropout < 1) || precision > 1 || inputs == 0 || inputs >= kLimit ||
+        layer_count == 0 || layer_count > in.remaining() / 8) {
       return corrupt("bad header");
     }
     std::vector<std::int64_t> widths;
@@ -686,6 +820,12 @@ Status Mlp::load(std::string_view payload, std::uint32_t format_version) {
     options_.activation = new_activation;
     options_.dropout = dropout;
     dropout_stream_ = dropout_stream;
+    trained_precision_ =
+        precision == 1 ? compute::Precision::kBFloat16 : compute::Precision::kFloat32;
+    // New buffers are held by no one until someone asks for them: bf16 inference may pack
+    // these weights once. Kept buffers may still be an optimizer's.
+    parameters_out_ = same && parameters_out_;
+    ++weights_generation_;
     options_.hidden.assign(widths.begin(), widths.end() - 1);
     head_ = static_cast<Head>(head);
     class_names_ = std::move(names);

@@ -40,6 +40,16 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                                   "and a GPU, checked when the node is created).")
             .withDefault(std::string("cpu"))
             .oneOf({"cpu", "cuda"}));
+    type.params.push_back(
+        aimass::ParamSpec::string(
+            "precision",
+            "What the training matrix products read: 'fp32'; 'bf16' (bf16 copies of weights, "
+            "activations and gradients, FP32 accumulation, FP32 master weights, optimizer "
+            "state, loss and softmax; needs a CPU with AVX512-BF16, an error elsewhere); or "
+            "'auto' (bf16 where oneDNN reports AVX512-BF16, else fp32; the log says which). "
+            "Prediction precision is the serving runtime's setting, not this.")
+            .withDefault(std::string("fp32"))
+            .oneOf({"fp32", "bf16", "auto"}));
     type.factory =
         [](const aimass::NodeConfig& config) -> aimass::Expected<std::unique_ptr<aimass::Node>> {
       aimass::plugins::model::MlpOptions options;
@@ -58,6 +68,19 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       if (aimass::Status usable = aimass::plugins::model::checkMlpDevice(options.device);
           !usable.ok()) {
         return usable;
+      }
+      const std::string precision_name = config.getString("precision");
+      auto precision = aimass::plugins::model::mlpPrecision(precision_name, options.device);
+      if (!precision.ok()) {
+        return precision.status();
+      }
+      options.precision = *precision;
+      if (precision_name == "auto") {
+        config.host().log(aimass::LogLevel::kInfo, config.nodeName(),
+                          "precision auto: training in " +
+                              std::string(aimass::compute::precisionName(options.precision)) +
+                              " (oneDNN's effective CPU ISA: " + aimass::compute::cpuIsaName() +
+                              ")");
       }
       options.threads = std::max(1, config.host().threads());
       std::unique_ptr<aimass::Node> node;

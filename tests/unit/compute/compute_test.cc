@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <thread>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "aimass/compute/eltwise.h"
 #include "aimass/compute/fully_connected.h"
 #include "aimass/compute/losses.h"
+#include "aimass/compute/precision.h"
 #include "aimass/compute/softmax.h"
 
 namespace aimass::compute {
@@ -261,6 +264,115 @@ TEST(FullyConnectedTest, RefusesBadShapesGeluAndBackwardItWasNotBuiltFor) {
   std::vector<float> buffer(9);
   EXPECT_EQ((*op)->backwardData(buffer.data(), buffer.data(), buffer.data()).code(),
             StatusCode::kFailedPrecondition);
+}
+
+std::uint16_t bf16Bits(float v) {
+  BFloat16 out;
+  toBFloat16(&v, &out, 1);
+  return out.bits;
+}
+
+TEST(BFloat16Test, RoundsToNearestEvenAndKeepsInfinitiesAndNaNs) {
+  EXPECT_EQ(bf16Bits(1.0f), 0x3f80);
+  EXPECT_EQ(bf16Bits(-2.0f), 0xc000);
+  EXPECT_EQ(bf16Bits(1.0f + 0x1p-8f), 0x3f80);             // a tie: down to the even 0x3f80
+  EXPECT_EQ(bf16Bits(1.0f + 3 * 0x1p-8f), 0x3f82);         // a tie: up to the even 0x3f82
+  EXPECT_EQ(bf16Bits(1.0f + 0x1p-8f + 0x1p-20f), 0x3f81);  // above the tie: up
+  EXPECT_EQ(bf16Bits(std::numeric_limits<float>::infinity()), 0x7f80);
+  EXPECT_EQ(bf16Bits(std::numeric_limits<float>::max()), 0x7f80);  // rounds past the largest
+  const std::uint16_t nan = bf16Bits(std::numeric_limits<float>::quiet_NaN());
+  EXPECT_EQ(nan & 0x7f80, 0x7f80);
+  EXPECT_NE(nan & 0x007f, 0) << "a NaN must not become an infinity";
+  // Many values at once (the vectorised loops) agree with one at a time, and back exactly.
+  std::mt19937 random(5);
+  auto values = randomVector(random, 1000, 100.0f);
+  std::vector<BFloat16> packed(values.size());
+  toBFloat16(values.data(), packed.data(), static_cast<std::int64_t>(values.size()));
+  std::vector<float> back(values.size());
+  fromBFloat16(packed.data(), back.data(), static_cast<std::int64_t>(values.size()));
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    ASSERT_EQ(packed[i].bits, bf16Bits(values[i]));
+    std::uint32_t bits;
+    std::memcpy(&bits, &back[i], 4);
+    ASSERT_EQ(bits, std::uint32_t{packed[i].bits} << 16);
+    ASSERT_NEAR(back[i], values[i], std::abs(values[i]) * 0x1p-8);
+  }
+}
+
+/// `v` rounded to bf16 and back, as the bf16 products read it.
+std::vector<float> rounded(const std::vector<float>& v, std::vector<BFloat16>& packed) {
+  packed.resize(v.size());
+  toBFloat16(v.data(), packed.data(), static_cast<std::int64_t>(v.size()));
+  std::vector<float> out(v.size());
+  fromBFloat16(packed.data(), out.data(), static_cast<std::int64_t>(v.size()));
+  return out;
+}
+
+TEST(FullyConnectedTest, Bf16ProductsAreTheProductsOfTheRoundedOperandsInFp32) {
+  if (!bfloat16Supported()) {
+    GTEST_SKIP() << "this CPU has no AVX512-BF16 (oneDNN ISA " << cpuIsaName() << ")";
+  }
+  std::mt19937 random(3);
+  auto ctx = context();
+  for (const auto& d : kShapes) {
+    FullyConnectedShape shape{d.m, d.k, d.n, true, Activation::kRelu, true, Precision::kBFloat16};
+    auto op = FullyConnected::create(ctx, shape);
+    ASSERT_TRUE(op.ok()) << op.status().toString();
+    std::vector<BFloat16> x16, w16, dy16;
+    auto x = rounded(randomVector(random, d.m * d.k), x16);
+    auto w = rounded(randomVector(random, d.k * d.n), w16);
+    auto b = randomVector(random, d.n);
+    auto dy_float = randomVector(random, d.m * d.n);
+    auto dy = rounded(dy_float, dy16);
+    std::vector<float> y(d.m * d.n), dx(d.m * d.k), dw(d.k * d.n), db(d.n);
+    ASSERT_TRUE((*op)->setWeights(w.data()).ok());  // w is exact in bf16: packing keeps it
+    ASSERT_TRUE((*op)->forward(x16.data(), b.data(), y.data()).ok());
+    ASSERT_TRUE((*op)->backwardData(dy16.data(), dx.data()).ok());
+    ASSERT_TRUE(
+        (*op)
+            ->backwardWeights(x16.data(), dy16.data(), dy_float.data(), dw.data(), db.data())
+            .ok());
+    // The exact products of the rounded operands, summed in FP32: only the order differs.
+    const double tolerance = 1e-4 * (1 + std::sqrt(double(std::max({d.m, d.k, d.n}))));
+    auto expected = naiveLinear(x, w, &b, d.m, d.k, d.n, Activation::kRelu);
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      ASSERT_NEAR(y[i], expected[i], tolerance);
+    }
+    for (std::int64_t i = 0; i < d.m; ++i) {
+      for (std::int64_t l = 0; l < d.k; ++l) {
+        double s = 0;
+        for (std::int64_t j = 0; j < d.n; ++j) {
+          s += double(dy[i * d.n + j]) * w[l * d.n + j];
+        }
+        ASSERT_NEAR(dx[i * d.k + l], s, tolerance);
+      }
+    }
+    for (std::int64_t l = 0; l < d.k; ++l) {
+      for (std::int64_t j = 0; j < d.n; ++j) {
+        double s = 0;
+        for (std::int64_t i = 0; i < d.m; ++i) {
+          s += double(x[i * d.k + l]) * dy[i * d.n + j];
+        }
+        ASSERT_NEAR(dw[l * d.n + j], s, tolerance);
+      }
+    }
+    for (std::int64_t j = 0; j < d.n; ++j) {  // the bias gradient sums the FP32 dy
+      double s = 0;
+      for (std::int64_t i = 0; i < d.m; ++i) {
+        s += dy_float[i * d.n + j];
+      }
+      ASSERT_NEAR(db[j], s, tolerance);
+    }
+    // The FP32 overloads are refused on a bf16 op, and the other way round.
+    EXPECT_EQ((*op)->forward(x.data(), w.data(), b.data(), y.data()).code(),
+              StatusCode::kFailedPrecondition);
+  }
+  auto fp32 = FullyConnected::create(ctx, {2, 3, 3});
+  ASSERT_TRUE(fp32.ok());
+  std::vector<BFloat16> in(9);
+  std::vector<float> out(9);
+  EXPECT_EQ((*fp32)->backwardData(in.data(), out.data()).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*fp32)->setWeights(out.data()).code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(EltwiseTest, ForwardAndBackwardMatchNaiveAndFiniteDifferences) {

@@ -215,6 +215,24 @@ TEST_F(ServingNodeTest, ModelsIsAMapOfRecordsOverTheNodesOwnSettings) {
   EXPECT_EQ(runtime.batching("other").max_batch_size, 4);
 }
 
+TEST_F(ServingNodeTest, PrecisionIsANodeDefaultAndAPerModelSetting) {
+  auto node = make(
+      "    precision: auto\n"
+      "    models:\n"
+      "      fashion: {precision: bf16}\n"
+      "      iris: {}\n");
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  EXPECT_EQ((*node)->config().precision, "auto");
+  ASSERT_EQ((*node)->config().models.size(), 2u);
+  EXPECT_EQ((*node)->config().models[0].precision, "bf16");
+  EXPECT_FALSE((*node)->config().models[1].precision) << "left out: the node's";
+  auto defaults = make("");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().toString();
+  EXPECT_EQ((*defaults)->config().precision, "fp32");
+  EXPECT_THAT(error("    models:\n      iris: {precision: fp16}\n"),
+              HasSubstr("models.iris.precision"));
+}
+
 TEST_F(ServingNodeTest, WithoutSettingsNothingIsBatched) {
   auto node = make("");
   ASSERT_TRUE(node.ok()) << node.status().toString();
@@ -247,7 +265,7 @@ TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
             "serve.yaml:5:14: error: parameter 'models.iris' of node 'serving' has no field "
             "'colour'\n"
             "  hint: the fields are: max_batch_size, preferred_batch_sizes, max_queue_delay_us, "
-            "max_queue_size, queue_timeout_ms, version_policy");
+            "max_queue_size, queue_timeout_ms, version_policy, precision");
   EXPECT_EQ(error("    models:\n      iris: {max_batch_size: -1}\n"),
             "serve.yaml:5:30: error: parameter 'models.iris.max_batch_size' of node 'serving' "
             "must be in [0, 1048576], but is -1");

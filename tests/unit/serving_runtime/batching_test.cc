@@ -282,6 +282,34 @@ BatchingOptions withDelay(std::int64_t max_batch_size, std::vector<std::int64_t>
   return options;
 }
 
+TEST_F(BatchingTest, TheServingPrecisionReachesEveryBatchAndARequestsOwnWins) {
+  auto model = std::make_shared<ScaleModel>(2, &gate_);
+  runtime_.add("scale", "1", model);
+  batchEverything(16);
+  runtime_.setPrecision("scale", "bf16");  // remakes the version with a fresh queue
+  std::vector<Answer*> sent;
+  ASSERT_TRUE(holdOneAndQueue("scale", rows({{1}}), {only(rows({{2}})), only(rows({{3}}))}, sent));
+  gate_.open();
+  ASSERT_TRUE(awaitAnswers(3));
+  for (const Answer* answer : sent) {
+    ASSERT_TRUE(answer->status.ok()) << answer->status.toString();
+  }
+  // The two queued requests still share one batch, which runs in the model's precision.
+  EXPECT_THAT(model->calls(), ElementsAre(1, 2));
+  EXPECT_THAT(model->precisions(), ElementsAre("bf16", "bf16"));
+  // A request naming its own precision runs alone, in it.
+  PredictOptions own;
+  own.parameters.emplace_back("precision", "fp32");
+  Answer alone = inferNow("scale", only(rows({{4}})), own);
+  ASSERT_TRUE(alone.status.ok()) << alone.status.toString();
+  EXPECT_EQ(model->precisions().back(), "fp32");
+  // Back to the default: no parameter at all.
+  runtime_.setPrecision("", "fp32");
+  runtime_.setPrecision("scale", "fp32");
+  ASSERT_TRUE(inferNow("scale", only(rows({{5}}))).status.ok());
+  EXPECT_EQ(model->precisions().back(), "");
+}
+
 TEST_F(BatchingTest, ThePreferredBatchSizeDispatchesWithoutWaitingOutTheDelay) {
   // The largest preferred size counts.
   EXPECT_THAT(batchesFor(withDelay(8, {2, 3}, kAnHourInMicroseconds),

@@ -64,7 +64,8 @@ class RuntimeTest : public ::testing::Test {
   }
 
   /// Pins `name` (its highest version) and runs `inputs` on it on this thread.
-  Answer inferNow(const std::string& name, const TensorMap& inputs) {
+  Answer inferNow(const std::string& name, const TensorMap& inputs,
+                  const PredictOptions& options = {}) {
     Answer answer;
     auto pinned = runtime_.pin(name, "");
     if (!pinned.ok()) {
@@ -72,7 +73,7 @@ class RuntimeTest : public ::testing::Test {
       return answer;
     }
     answer.version = (*pinned)->served().version;
-    answer.status = (*pinned)->infer(inputs, PredictOptions{}, answer.outputs, &answer.failure);
+    answer.status = (*pinned)->infer(inputs, options, answer.outputs, &answer.failure);
     return answer;
   }
   Answer inferNow(const std::string& name, Tensor x) { return inferNow(name, only(std::move(x))); }

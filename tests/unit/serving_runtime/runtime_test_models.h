@@ -23,7 +23,8 @@ using aimass::testing::Gate;
 /// [-1], its tag) and "v<factor>" as text. A value of 13 is
 /// refused as the request's fault (kInvalidArgument naming its row in the batch the model got),
 /// a value of 99 fails the whole call (kInternal). Notes the rows of every predict() call and
-/// the thread it ran on. Its saved form is the factor.
+/// the thread it ran on, and the "precision" parameter it got ("" when none). Its saved form is
+/// the factor.
 class ScaleModel final : public Model {
  public:
   explicit ScaleModel(float factor = 1, const Gate* gate = nullptr)
@@ -41,7 +42,7 @@ class ScaleModel final : public Model {
   }
   bool ready() const override { return true; }
   Status predict(const TensorMap& inputs, TensorMap& outputs,
-                 const PredictOptions&) const override {
+                 const PredictOptions& options) const override {
     const Tensor* x = inputs.find("x");
     const Tensor* tag = inputs.find("tag");
     const std::int64_t rows = x->dim(0), width = x->dim(1);
@@ -49,6 +50,8 @@ class ScaleModel final : public Model {
       std::lock_guard lock(mutex_);
       calls_.push_back(rows);
       threads_.push_back(std::this_thread::get_id());
+      const std::string* precision = options.parameter("precision");
+      precisions_.push_back(precision != nullptr ? *precision : "");
     }
     if (gate_ != nullptr) {
       gate_->pass();
@@ -102,6 +105,11 @@ class ScaleModel final : public Model {
     std::lock_guard lock(mutex_);
     return threads_;
   }
+  /// The "precision" parameter of each predict() call so far ("" when none), in order.
+  std::vector<std::string> precisions() const {
+    std::lock_guard lock(mutex_);
+    return precisions_;
+  }
 
  private:
   float factor_;
@@ -109,6 +117,7 @@ class ScaleModel final : public Model {
   mutable std::mutex mutex_;
   mutable std::vector<std::int64_t> calls_;
   mutable std::vector<std::thread::id> threads_;
+  mutable std::vector<std::string> precisions_;
 };
 
 /// A model whose schema promises a batch (first) dimension for its output "total" (FP32 [-1])

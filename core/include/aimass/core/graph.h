@@ -61,6 +61,11 @@ class Graph {
   using ReuseNode = std::function<std::shared_ptr<Node>(const GraphNode& node)>;
   Status instantiate(Host& host, const ReuseNode& reuse);
 
+  /// Sets parameter `name` of every node of `type` to `value`, as if the config said so (a
+  /// command line's override: `aimass eval --precision`). Call before instantiate(); `value`
+  /// must already be one the type's schema accepts (the caller checks it).
+  void overrideParam(std::string_view type, const std::string& name, const ParamValue& value);
+
   /// Nodes in topological order (dependencies first).
   const std::vector<GraphNode>& nodes() const { return nodes_; }
   /// Null when there is no such node or it is not instantiated.

@@ -100,6 +100,14 @@ class ServingRuntime final : public ModelServing {
   /// limits.
   SequenceStore& sequences() noexcept;
 
+  /// The precision `model`'s versions predict in (every model's without settings of its own
+  /// when `model` is empty): "fp32" (the default), "bf16" or "auto", handed to predict() as the
+  /// request parameter "precision" unless a request names its own. Models that run in one
+  /// precision ignore it; model.mlp predicts with bf16 products (an error per request on a CPU
+  /// without AVX512-BF16; auto picks bf16 only where it has it). Remakes the versions as
+  /// setBatching() does.
+  void setPrecision(std::string_view model, const std::string& precision);
+
   /// Serves each of `graphs` (core/src/serving_graph.h) as a model of version "1" whose
   /// requests run its steps, each through the runtime (and so through its model's batching
   /// queue and traffic split), with per-step statistics ("GRAPH/STEP" entries of statistics())
@@ -148,6 +156,8 @@ class ServingRuntime final : public ModelServing {
   mutable std::mutex settings_mutex_;  // everything below
   BatchingOptions default_batching_;
   std::map<std::string, BatchingOptions, std::less<>> batching_;
+  std::string default_precision_ = "fp32";
+  std::map<std::string, std::string, std::less<>> precision_;
   VersionPolicy default_policy_;
   std::map<std::string, VersionPolicy, std::less<>> policies_;
   std::shared_ptr<Storage> repository_;

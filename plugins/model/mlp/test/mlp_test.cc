@@ -248,11 +248,11 @@ TEST(MlpTest, ALoadedPayloadContinuesTheDropoutStream) {
     ASSERT_TRUE(expected.ok() && actual.ok());
     EXPECT_EQ(*expected, *actual) << "step " << step << " drew other dropout masks";
   }
-  // A format 1 payload (no stream position) still loads.
-  std::string format1 = payload.substr(0, 16) + payload.substr(24);
+  // A format 1 payload (no stream position, and no precision as format 3 adds) still loads.
+  std::string format1 = payload.substr(0, 16) + payload.substr(28);
   Mlp old(options({16}, Activation::kRelu, 0.5));
   EXPECT_TRUE(old.load(format1, 1).ok());
-  EXPECT_EQ(old.load(payload, 3).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(old.load(payload, 4).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(MlpTest, PluginRegistersModelMlpWithItsParameters) {

@@ -7,6 +7,7 @@
 #include "aimass/compute/activation.h"
 #include "aimass/compute/compute_context.h"
 #include "aimass/compute/export.h"
+#include "aimass/compute/precision.h"
 #include "aimass/status.h"
 
 namespace aimass::compute {
@@ -21,6 +22,10 @@ struct FullyConnectedShape {
   /// its input for the backward pass, so it runs as a separate Eltwise op).
   Activation activation = Activation::kNone;
   bool backward = true;  ///< also build backwardData() and backwardWeights()
+  /// kBFloat16: the products read bf16 sources and packed bf16 weights (setWeights() and the
+  /// BFloat16 overloads below) and write FP32, accumulating in FP32; bias, post-op and the bias gradient stay FP32. Needs
+  /// bfloat16Supported() (create() refuses it otherwise).
+  Precision precision = Precision::kFloat32;
 };
 
 /// A fully connected layer y = act(x W + b) for one shape: x [M, K], W [K, N] (row-major, the
@@ -60,10 +65,34 @@ class AIMASS_COMPUTE_API FullyConnected {
   Status backwardWeights(const float* x, const float* dy, float* weight_grad,
                          float* bias_grad) noexcept;
 
+  /// The same three with bf16 sources, for a shape built with kBFloat16 (the FP32 overloads
+  /// then answer kFailedPrecondition, and these do for an FP32 shape). The weights are the
+  /// ones the last setWeights() packed; results are FP32. backwardWeights() takes dy twice: as
+  /// bf16 for dW and as FP32 (`dy_float`) for the bias gradient. One row goes through oneDNN.
+  Status forward(const BFloat16* x, const float* bias, float* y) noexcept;
+  Status backwardData(const BFloat16* dy, float* dx) noexcept;
+  Status backwardWeights(const BFloat16* x, const BFloat16* dy, const float* dy_float,
+                         float* weight_grad, float* bias_grad) noexcept;
+  /// bf16: rounds `weight` (FP32 [K, N], row-major) to bf16 and packs it, in one pass, into the
+  /// blocked (VNNI) layout forward() reads, oneDNN's preferred one (plain bf16 weights would be
+  /// repacked inside every product). backwardData() packs W^T from the same `weight` when it is
+  /// first called after this (a network's first layer never calls it), so the caller keeps
+  /// `weight` alive and unchanged until then. Call it whenever the weights change (a training
+  /// step). kFailedPrecondition for an FP32 shape; backwardData() answers kFailedPrecondition
+  /// before the first setWeights().
+  Status setWeights(const float* weight) noexcept;
+
   struct Impl;
 
  private:
   FullyConnected(FullyConnectedShape shape, std::unique_ptr<Impl> impl);
+  Status checkPrecision(Precision wanted, const char* what) const noexcept;
+  // The oneDNN part of each call, for either precision (the pointers' types are checked above).
+  // `weight` null: the packed bf16 weights.
+  Status runForward(const void* x, const void* weight, const float* bias, float* y) noexcept;
+  Status runBackwardData(const void* dy, const void* weight, float* dx) noexcept;
+  Status runBackwardWeights(const void* x, const void* dy, const float* dy_float,
+                            float* weight_grad, float* bias_grad) noexcept;
 
   FullyConnectedShape shape_;
   std::unique_ptr<Impl> impl_;

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "aimass/compute/export.h"
+
+namespace aimass::compute {
+
+/// A bfloat16 number: the top 16 bits of an IEEE binary32 (8 exponent bits, 7 mantissa bits).
+/// A distinct type so a bf16 buffer is never passed where floats are expected.
+struct BFloat16 {
+  std::uint16_t bits = 0;
+};
+
+/// What the matrix products of an op read: kFloat32 everywhere, or kBFloat16 sources and weights
+/// (results, accumulation, biases and everything element-wise stay FP32).
+enum class Precision { kFloat32, kBFloat16 };
+
+/// "fp32", "bf16".
+AIMASS_COMPUTE_API std::string_view precisionName(Precision precision) noexcept;
+/// The precision named `name` ("fp32" or "bf16"); nullopt otherwise ("auto" is the caller's
+/// to resolve, with bfloat16Supported()).
+AIMASS_COMPUTE_API std::optional<Precision> precisionFromName(std::string_view name) noexcept;
+
+/// Whether oneDNN runs bf16 products with native instructions on this CPU: its effective ISA
+/// (which ONEDNN_MAX_CPU_ISA can lower) includes avx512_core_bf16 (AVX512-BF16; AMX too).
+/// Elsewhere oneDNN would emulate them at a fraction of FP32's speed, so callers treat bf16 as
+/// unavailable. Thread-safe; the answer is fixed for the process.
+AIMASS_COMPUTE_API bool bfloat16Supported() noexcept;
+/// oneDNN's effective ISA, for messages and logs: "avx512_core_bf16", "avx2", ...
+AIMASS_COMPUTE_API std::string cpuIsaName();
+
+/// dst[i] = src[i] rounded to the nearest bfloat16 (ties to even); NaN stays a (quiet) NaN,
+/// infinities stay infinite. Vectorised (AVX-512, AVX2 or plain x86-64, chosen at load time);
+/// `src` and `dst` must not overlap. Thread-safe.
+AIMASS_COMPUTE_API void toBFloat16(const float* src, BFloat16* dst, std::int64_t n) noexcept;
+/// dst[i] = src[i] exactly (every bfloat16 is a float).
+AIMASS_COMPUTE_API void fromBFloat16(const BFloat16* src, float* dst, std::int64_t n) noexcept;
+
+}  // namespace aimass::compute
