@@ -912,8 +912,9 @@ class Cli {
       return kExitFailure;
     }
     jobs::JobStore store(*storage);
+    jobs::ScheduleStore schedules(*storage);
     jobs::JobsContext context{&store, storage->get(), &*options,
-                              jobs::graphCheckFor(plugins->registry)};
+                              jobs::graphCheckFor(plugins->registry), &schedules};
     return jobs::runJobsCommand(*command, context, std::cout, std::cerr);
   }
 
