@@ -131,12 +131,16 @@ Expected<JobQueueUpdate> queueUpdate(const HttpRequest& request) {
     }
     return wholeField(*body, field, 0, 0);
   };
-  if (body->has("threads")) AIMASS_ASSIGN_OR_RETURN(update.threads, wholeField(*body, "threads", 0, 0));
-  if (body->has("gpus")) AIMASS_ASSIGN_OR_RETURN(update.gpus, wholeField(*body, "gpus", 0, 0));
-  if (body->has("max_running")) {
-    AIMASS_ASSIGN_OR_RETURN(update.max_running, wholeField(*body, "max_running", 0, 0));
+  for (auto [field, target] : {std::pair{"threads", &update.threads},
+                                std::pair{"gpus", &update.gpus},
+                                std::pair{"max_running", &update.max_running}}) {
+    if (body->has(field)) {
+      AIMASS_ASSIGN_OR_RETURN(*target, wholeField(*body, field, 0, 0));
+    }
   }
-  if (body->has("memory")) AIMASS_ASSIGN_OR_RETURN(update.memory_bytes, memory("memory"));
+  if (body->has("memory")) {
+    AIMASS_ASSIGN_OR_RETURN(update.memory_bytes, memory("memory"));
+  }
   for (const char* field : {"borrow_threads", "borrow_memory", "borrow_gpus"}) {
     if (!body->has(field)) continue;
     std::optional<std::int64_t>& target =
