@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
@@ -145,7 +146,7 @@ class JobsService : public ::testing::Test {
   }
 
   Poco::JSON::Object::Ptr job(std::int64_t id) {
-    HttpReply reply = httpCall(port_, "GET", "/api/v1/jobs/" + std::to_string(id));
+    HttpReply reply = httpCall(port_, "GET", "/api/v1/jobs/" + std::to_string(id), "", read_key_);
     EXPECT_EQ(reply.status, 200) << reply.body;
     return parse(reply.body);
   }
@@ -182,6 +183,7 @@ class JobsService : public ::testing::Test {
   static bool processGone(std::int64_t pid) { return pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0; }
 
   aimass::testing::TempDir dir_;
+  std::string read_key_;  ///< the key job() reads with, where authentication is on
   std::unique_ptr<AimassServer> server_;
   std::uint16_t port_ = 0;
 };
@@ -440,6 +442,7 @@ TEST_F(JobsService, OnlyTheOwnerOrAnAdminDeletesASchedule) {
 
 TEST_F(JobsService, AdminsEditQueuesAndEditsSurviveARestartUntilTheConfigChanges) {
   start("", kAuthWeb);
+  read_key_ = "admin-key-root";
   const std::string two_threads = "{\"threads\": 2}";
   HttpReply refused = httpCall(port_, "PUT", "/api/v1/queues/c", two_threads, "operator-key-ann");
   EXPECT_EQ(refused.status, 403);
@@ -480,17 +483,29 @@ TEST_F(JobsService, AdminsEditQueuesAndEditsSurviveARestartUntilTheConfigChanges
             200);
   waitFor(id, {"cancelled"});
 
+  // Queue c as GET /api/v1/queues shows it (once the service has published its queues).
   auto queue_c = [this] {
-    HttpReply queues = httpCall(port_, "GET", "/api/v1/queues", "", "admin-key-root");
-    for (const auto& q : *parse(queues.body)->getArray("queues")) {
-      auto object = q.extract<Poco::JSON::Object::Ptr>();
-      if (object->getValue<std::string>("name") == "c") return object;
+    const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+    for (;;) {
+      HttpReply queues = httpCall(port_, "GET", "/api/v1/queues", "", "admin-key-root");
+      Poco::JSON::Array::Ptr list =
+          queues.status == 200 ? parse(queues.body)->getArray("queues") : nullptr;
+      for (std::size_t i = 0; list && i < list->size(); ++i) {
+        Poco::JSON::Object::Ptr object = list->getObject(static_cast<unsigned>(i));
+        if (object->getValue<std::string>("name") == "c") return object;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "no queue c: " << queues.status << " " << queues.body;
+        Poco::JSON::Object::Ptr empty = new Poco::JSON::Object;
+        empty->set("max_running", -1);
+        empty->set("nominal", Poco::JSON::Object::Ptr(new Poco::JSON::Object));
+        return empty;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return Poco::JSON::Object::Ptr();
   };
   server_.reset();
   start("", kAuthWeb);
-  ASSERT_TRUE(queue_c());
   EXPECT_EQ(queue_c()->getObject("nominal")->getValue<std::int64_t>("threads"), 2);
   EXPECT_EQ(queue_c()->getValue<std::int64_t>("max_running"), 3);
 

@@ -32,18 +32,10 @@ fields::RecordTable<JobRecord> tableOf(Storage& storage) {
 
 }  // namespace
 
-std::string_view jobStateName(JobState state) {
-  for (const auto& [value, name] : kStateNames) {
-    if (value == state) return name;
-  }
-  return "unknown";
-}
+std::string_view jobStateName(JobState state) { return fields::nameIn(kStateNames, state); }
 
 std::optional<JobState> parseJobState(std::string_view text) {
-  for (const auto& [value, name] : kStateNames) {
-    if (name == text) return value;
-  }
-  return std::nullopt;
+  return fields::valueIn(kStateNames, text);
 }
 
 bool isFinal(JobState state) {
@@ -136,16 +128,10 @@ JobStore::JobStore(std::shared_ptr<Storage> storage) : storage_(std::move(storag
 fields::RecordTable<JobRecord> JobStore::table() const { return tableOf(*storage_); }
 
 Expected<JobRecord> JobStore::submit(JobRecord record) {
-  auto id = record::takeNextNumber(*storage_, kCounterKey);
-  if (!id.ok()) return id.status();
-  record.id = *id;
-  record.state = JobState::kQueued;
-  record.submitted_ms = record::nowUnixMs();
-  auto set = storage_->compareAndSet(table().key(record.id), std::nullopt,
-                                     formatJobRecord(record));
-  if (!set.ok()) return set.status();
-  if (!*set) return internalError("job " + std::to_string(record.id) + " was stored twice");
-  return record;
+  return table().insert(std::move(record), kCounterKey, [](JobRecord& r) {
+    r.state = JobState::kQueued;
+    r.submitted_ms = record::nowUnixMs();
+  });
 }
 
 Expected<JobRecord> JobStore::get(std::int64_t id) const { return table().get(id); }

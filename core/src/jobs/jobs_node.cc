@@ -92,6 +92,16 @@ Expected<QueueSpec> queueFromRecord(const std::string& name, const ParamRecord& 
 
 JobResources sdkResources(const Resources& r) { return {r.threads, r.memory_bytes, r.gpus}; }
 
+// Stored records, converted for clients.
+template <typename Info, typename Record>
+Expected<std::vector<Info>> converted(Expected<std::vector<Record>> records,
+                                      Info (*convert)(const Record&)) {
+  if (!records.ok()) return records.status();
+  std::vector<Info> out;
+  for (const Record& r : *records) out.push_back(convert(r));
+  return out;
+}
+
 }  // namespace
 
 Expected<JobServiceOptions> readJobServiceOptions(const ParamValues<ParamValue>& config,
@@ -223,16 +233,14 @@ Expected<JobScheduleInfo> JobsServiceNode::createSchedule(const JobScheduleReque
 
 Expected<std::vector<JobScheduleInfo>> JobsServiceNode::listSchedules() const {
   if (!service_) return notStarted();
-  AIMASS_ASSIGN_OR_RETURN(std::vector<ScheduleRecord> records, service_->listSchedules());
-  std::vector<JobScheduleInfo> infos;
-  for (const ScheduleRecord& r : records) infos.push_back(scheduleInfo(r));
-  return infos;
+  return converted(service_->listSchedules(), scheduleInfo);
 }
 
 Expected<JobScheduleInfo> JobsServiceNode::getSchedule(std::int64_t id) const {
   if (!service_) return notStarted();
-  AIMASS_ASSIGN_OR_RETURN(ScheduleRecord record, service_->getSchedule(id));
-  return scheduleInfo(record);
+  auto record = service_->getSchedule(id);
+  if (!record.ok()) return record.status();
+  return scheduleInfo(*record);
 }
 
 Status JobsServiceNode::deleteSchedule(std::int64_t id) {
@@ -254,10 +262,7 @@ Expected<JobQueueInfo> JobsServiceNode::updateQueue(const std::string& name,
 
 Expected<std::vector<JobInfo>> JobsServiceNode::list() const {
   if (!service_) return notStarted();
-  AIMASS_ASSIGN_OR_RETURN(std::vector<JobRecord> records, service_->list());
-  std::vector<JobInfo> infos;
-  for (const JobRecord& r : records) infos.push_back(jobInfo(r));
-  return infos;
+  return converted(service_->list(), jobInfo);
 }
 
 Expected<JobInfo> JobsServiceNode::get(std::int64_t id) const {

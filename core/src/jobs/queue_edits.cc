@@ -40,10 +40,9 @@ std::string specLines(const QueueSpec& spec) {
 }
 
 Expected<Resources> readResources(fields::FieldReader& read, const std::string& name) {
-  const std::vector<std::string> values = read.list(name);
-  if (values.size() != 3) return dataLoss("field '" + name + "' needs 3 numbers");
-  return Resources{read.parse(name, values[0]), read.parse(name, values[1]),
-                   read.parse(name, values[2])};
+  Resources r;
+  AIMASS_RETURN_IF_ERROR(read.numbers(name, {&r.threads, &r.memory_bytes, &r.gpus}));
+  return r;
 }
 
 // The stored edit of `configured`, when there is one made against this very definition.

@@ -3,6 +3,7 @@
 // line is a field name and its escaped values (record_text.h). Writing and reading by name.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aimass/status.h"
@@ -62,6 +64,16 @@ class FieldReader {
     }
     return parse(name, values[0]);
   }
+  /// The field's values, as many numbers as `into` has places. kDataLoss for another count.
+  Status numbers(const std::string& name, std::initializer_list<std::int64_t*> into) {
+    const std::vector<std::string> values = list(name);
+    if (values.size() != into.size()) {
+      return dataLoss("field '" + name + "' needs " + std::to_string(into.size()) + " numbers");
+    }
+    std::size_t i = 0;
+    for (std::int64_t* target : into) *target = parse(name, values[i++]);
+    return okStatus();
+  }
   std::int64_t parse(const std::string& name, const std::string& value) {
     const std::optional<std::int64_t> parsed = record::parseInt(value);
     if (!parsed) fail("field '" + name + "' holds '" + value + "', not a number");
@@ -76,6 +88,26 @@ class FieldReader {
   Status error_;
 };
 
+/// The name of `value` in a table of (value, name) pairs; "unknown" when it has none.
+template <typename Enum, std::size_t N>
+std::string_view nameIn(const std::array<std::pair<Enum, std::string_view>, N>& names,
+                        Enum value) {
+  for (const auto& [each, name] : names) {
+    if (each == value) return name;
+  }
+  return "unknown";
+}
+
+/// The value named `text` in a table of (value, name) pairs.
+template <typename Enum, std::size_t N>
+std::optional<Enum> valueIn(const std::array<std::pair<Enum, std::string_view>, N>& names,
+                            std::string_view text) {
+  for (const auto& [value, name] : names) {
+    if (name == text) return value;
+  }
+  return std::nullopt;
+}
+
 /// The records of one kind (jobs, schedules), each under `prefix` + its id, read, listed and
 /// changed by compare-and-set. `Record` has an `id`; `kind` ("job") names it in errors.
 template <typename Record>
@@ -88,6 +120,21 @@ struct RecordTable {
 
   std::string key(std::int64_t id) const {
     return std::string(prefix) + record::versionSegment(id);
+  }
+
+  /// Stores `record` as a new record under the next number of the counter `counter_key`
+  /// (set as its id before `prepare` completes it).
+  Expected<Record> insert(Record record, const std::string& counter_key,
+                          const std::function<void(Record&)>& prepare) const {
+    AIMASS_ASSIGN_OR_RETURN(record.id, record::takeNextNumber(storage, counter_key));
+    prepare(record);
+    auto set = storage.compareAndSet(key(record.id), std::nullopt, format(record));
+    if (!set.ok()) return set.status();
+    if (!*set) {
+      return internalError(std::string(kind) + " " + std::to_string(record.id) +
+                           " was stored twice");
+    }
+    return record;
   }
 
   /// kNotFound "no KIND N"; kDataLoss naming the key for a damaged record.

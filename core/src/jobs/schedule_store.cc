@@ -93,18 +93,10 @@ std::string describe(const Firing& firing) {
 
 }  // namespace
 
-std::string_view overlapName(Overlap overlap) {
-  for (const auto& [value, name] : kOverlapNames) {
-    if (value == overlap) return name;
-  }
-  return "unknown";
-}
+std::string_view overlapName(Overlap overlap) { return fields::nameIn(kOverlapNames, overlap); }
 
 std::optional<Overlap> parseOverlap(std::string_view text) {
-  for (const auto& [value, name] : kOverlapNames) {
-    if (name == text) return value;
-  }
-  return std::nullopt;
+  return fields::valueIn(kOverlapNames, text);
 }
 
 std::string formatScheduleRecord(const ScheduleRecord& r) {
@@ -143,25 +135,15 @@ Expected<ScheduleRecord> parseScheduleRecord(std::string_view text) {
   r.queue = read.text("queue");
   r.owner = read.text("owner");
   r.priority = read.number("priority");
-  auto numbers = [&read](const char* name, std::initializer_list<std::int64_t*> into) {
-    const std::vector<std::string> values = read.list(name);
-    if (values.size() != into.size()) {
-      return dataLoss("field '" + std::string(name) + "' needs " + std::to_string(into.size()) +
-                      " numbers");
-    }
-    std::size_t i = 0;
-    for (std::int64_t* target : into) *target = read.parse(name, values[i++]);
-    return okStatus();
-  };
-  Status shape = numbers("resources", {&r.resources.threads, &r.resources.memory_bytes,
+  Status shape = read.numbers("resources", {&r.resources.threads, &r.resources.memory_bytes,
                                        &r.resources.gpus});
   r.preemptible = read.number("preemptible") != 0;
   r.config_name = read.text("config_name");
   r.config = read.text("config");
   r.base_dir = read.text("base_dir");
-  if (shape.ok()) shape = numbers("times", {&r.created_ms, &r.next_fire_ms, &r.last_fire_ms});
+  if (shape.ok()) shape = read.numbers("times", {&r.created_ms, &r.next_fire_ms, &r.last_fire_ms});
   r.last_job = read.number("last_job");
-  if (shape.ok()) shape = numbers("counts", {&r.fires, &r.skips});
+  if (shape.ok()) shape = read.numbers("counts", {&r.fires, &r.skips});
   r.last_result = read.text("last_result");
   if (!read.error().ok()) return read.error();
   if (!shape.ok()) return shape;
@@ -178,13 +160,8 @@ fields::RecordTable<ScheduleRecord> ScheduleStore::table() const {
 }
 
 Expected<ScheduleRecord> ScheduleStore::create(ScheduleRecord record, std::int64_t now_ms) {
-  AIMASS_ASSIGN_OR_RETURN(record.id, record::takeNextNumber(*storage_, kCounterKey));
-  record.created_ms = now_ms;
-  auto set = storage_->compareAndSet(table().key(record.id), std::nullopt,
-                                     formatScheduleRecord(record));
-  if (!set.ok()) return set.status();
-  if (!*set) return internalError("schedule " + std::to_string(record.id) + " was stored twice");
-  return record;
+  return table().insert(std::move(record), kCounterKey,
+                        [now_ms](ScheduleRecord& r) { r.created_ms = now_ms; });
 }
 
 Expected<ScheduleRecord> ScheduleStore::get(std::int64_t id) const { return table().get(id); }
