@@ -313,4 +313,4 @@ class Client:
         """DELETE /api/v1/schedules/{id}: its owner or an admin (403 otherwise); the jobs it
         submitted stay. Returns the schedule as it was."""
         return JobSchedule.of(
-            self._transport.json("DELETE", f"/api/v1/schedules/{int(schedule_id)}"))
+            self._transport.json("DELETE", f"/api/v1/schedules/{int(schedule_id)}", {}))

@@ -198,7 +198,7 @@ class Jobs(unittest.TestCase):
         with self.assertRaises(AimassError) as bad:
             self.client.create_schedule(SHORT, "15 4 * * mun", queue="short")
         self.assertEqual(bad.exception.status, 400)
-        self.assertIn("cron field 'day-of-week' (column 9)", bad.exception.message)
+        self.assertIn("cron field 'day-of-week' (column 10)", bad.exception.message)
         with self.assertRaises(AimassError) as local:
             self.client.create_schedule(SHORT, "@daily", overlap="sometimes")
         self.assertIsNone(local.exception.status)

@@ -321,6 +321,6 @@ export class Client {
 
   /** DELETE /api/v1/schedules/{id}: its owner or an admin; the jobs it submitted stay. */
   deleteSchedule(id: number, call: CallOptions = {}): Promise<JobSchedule> {
-    return this.object("DELETE", `/api/v1/schedules/${quote(id)}`, undefined, call);
+    return this.object("DELETE", `/api/v1/schedules/${quote(id)}`, {}, call);
   }
 }

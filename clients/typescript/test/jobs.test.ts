@@ -171,7 +171,7 @@ describe("the job service of a live aimass", () => {
     assert.ok((await client.listSchedules()).some((s) => s.id === schedule.id));
     const bad = await rejection(client.createSchedule(SHORT, "15 4 * * mun", { queue: "short" }));
     assert.equal(bad.status, 400);
-    assert.ok(bad.message.includes("cron field 'day-of-week' (column 9)"), bad.message);
+    assert.ok(bad.message.includes("cron field 'day-of-week' (column 10)"), bad.message);
     assert.equal((await client.deleteSchedule(schedule.id)).id, schedule.id);
     assert.equal((await rejection(client.getSchedule(schedule.id))).status, 404);
   });
