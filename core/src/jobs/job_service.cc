@@ -365,14 +365,17 @@ void Service::reapExited() {
 }
 
 void Service::readStoreChanges() {
-  loadNewJobs();
+  // The counter first: a job submitted after a queue edit (checked against the edited queue)
+  // must meet the scheduler with that edit applied.
   auto changes = storage_->get(kChangesKey);
   const std::string now = changes.ok() ? *changes : "";
-  if (now != changes_seen_) {
+  const bool changed = now != changes_seen_;
+  if (changed) {
     changes_seen_ = now;
-    applyCancellations();
     applyQueueEdits();
   }
+  loadNewJobs();
+  if (changed) applyCancellations();
 }
 
 void Service::loadNewJobs() {
@@ -392,9 +395,13 @@ void Service::loadNewJobs() {
       continue;
     }
     if (record->state == JobState::kQueued && !scheduler_.place(record->id)) {
-      if (Status s = scheduler_.submit(record->request()); !s.ok()) {
-        (void)failQueued(record->id, "refused: " + s.message());
+      Status s = scheduler_.submit(record->request());
+      if (!s.ok()) {
+        // It may have been checked against a queue edit this loop has not applied yet.
+        applyQueueEdits();
+        s = scheduler_.submit(record->request());
       }
+      if (!s.ok()) (void)failQueued(record->id, "refused: " + s.message());
     }
     it = missing_ids_.erase(it);
   }
