@@ -101,6 +101,18 @@ constexpr CommandHelp kCommands[] = {
      "Examples:\n"
      "  aimass run configs/quickstart.yaml\n"
      "  aimass run --log-level debug configs/quickstart.yaml\n"},
+    {"serve", "serve CONFIG", "Run a long-lived graph: its frontends and services.",
+     "Runs CONFIG as `aimass run` does (jobs first, then the frontends and services), for a\n"
+     "graph that serves: it must have a frontend (frontend.http, ...) or a service node\n"
+     "(service.jobs, docs/jobs.md), and is refused otherwise, before anything is created. It\n"
+     "serves until SIGINT (Ctrl-C) or SIGTERM; the first signal stops the job service (its\n"
+     "running jobs are queued again for the next start) and the frontends cleanly.\n"
+     "\n"
+     "Exit code: 0 stopped by a signal, 1 a node or frontend could not start, 2 invalid\n"
+     "configuration or a graph with neither a frontend nor a service.\n"
+     "\n"
+     "Example:\n"
+     "  aimass serve configs/jobs_service.yaml\n"},
     {"eval", "eval CONFIG [--json] [--precision fp32|bf16|auto]",
      "Train as configured, then evaluate and print metrics.",
      "Validates CONFIG and creates its nodes as `aimass run` does, runs every job that is not\n"
@@ -459,6 +471,10 @@ class Cli {
       expectArguments(1, "one CONFIG file");
       return runGraph(words[0]);
     }
+    if (name == "serve") {
+      expectArguments(1, "one CONFIG file");
+      return serveGraph(words[0]);
+    }
     if (name == "eval") {
       expectArguments(1, "one CONFIG file");
       return evalGraph(words[0], json, precision);
@@ -757,6 +773,26 @@ class Cli {
     });
   }
 
+  // `aimass serve`: runGraph for a graph that serves; one that would just end is refused.
+  int serveGraph(const std::string& file) {
+    return onGraph(file, [this, &file](Graph& graph, HostServices& host, SignalWatcher& watcher) {
+      const bool serves = std::any_of(graph.nodes().begin(), graph.nodes().end(),
+                                      [](const GraphNode& node) {
+                                        const NodeKind kind = node.type->type.kind;
+                                        return kind == NodeKind::kFrontend ||
+                                               kind == NodeKind::kService;
+                                      });
+      if (!serves) {
+        std::cerr << "aimass: " << file
+                  << " has no frontend or service node, so there is nothing to serve: add a "
+                     "frontend (frontend.http) or a service (service.jobs), or use `aimass run "
+                  << file << "` for a graph that ends\n";
+        return kExitBadInput;
+      }
+      return runInstantiated(graph, host, watcher);
+    });
+  }
+
   // `aimass eval`: like runGraph, but the evaluation module runs the jobs and prints reports.
   int evalGraph(const std::string& file, bool json, const std::string& precision) {
     return onGraph(file, [json, &precision](Graph& graph, HostServices& host, SignalWatcher&) {
@@ -929,8 +965,9 @@ class Cli {
       return kExitFailure;
     }
     jobs::JobStore store(*storage);
+    jobs::ScheduleStore schedules(*storage);
     jobs::JobsContext context{&store, storage->get(), &*options,
-                              jobs::graphCheckFor(plugins->registry)};
+                              jobs::graphCheckFor(plugins->registry), &schedules};
     return jobs::runJobsCommand(*command, context, std::cout, std::cerr);
   }
 

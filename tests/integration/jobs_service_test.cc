@@ -2,11 +2,13 @@
 // The job service (service.jobs, docs/jobs.md) in a real `aimass run`, over real sockets: jobs
 // submitted through /api/v1/jobs and `aimass jobs`, each run in a worker process; bad graphs
 // and requests refused with their reasons; cancellation; preemption that checkpoints and
-// resumes; kill -9 of the service with jobs running and queued; the memory limit.
+// resumes; kill -9 of the service with jobs running and queued; the memory limit; schedules;
+// queue edits by admins; `aimass serve`.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
@@ -57,6 +59,23 @@ std::string longTrainGraph(const std::string& store) {
 
 const std::string kWaitGraph = "nodes:\n  wait: {type: job.fixture_wait}\n";
 
+const std::string kOpenWeb = "  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n";
+// Authentication on, with the operators ann and bob and the admin root (their keys are
+// "operator-key-ann", "operator-key-bob" and "admin-key-root").
+const std::string kAuthWeb =
+    "  web:\n"
+    "    type: frontend.http\n"
+    "    host: 127.0.0.1\n"
+    "    port: 0\n"
+    "    auth: on\n"
+    "    api_keys:\n"
+    "      - {name: ann, role: operator,\n"
+    "         sha256: 238afef5a57c7b196e435df2e3ac3ed82a6173db2790769676f37ab6cf85982f}\n"
+    "      - {name: bob, role: operator,\n"
+    "         sha256: 01d415e7481825f74b742dc88b673b2f0b08ba6c77dbe364329b887137f1be58}\n"
+    "      - {name: root, role: admin,\n"
+    "         sha256: 4c0dedbad5261d0d75429f2ac3116cd23f4f692efff8afb52996d9c257ea95bf}\n";
+
 std::string quoted(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
@@ -87,7 +106,7 @@ class JobsService : public ::testing::Test {
 
   // The service: a SQLite store, queues a and b of one thread each in cohort lab (so a job of
   // two threads in a borrows b's), and c of one thread alone; frontend.http on a free port.
-  void start(const std::string& queues = "") {
+  void start(const std::string& queues = "", const std::string& web = kOpenWeb) {
     const std::string config =
         "plugins: [" + std::string(AIMASS_FIXTURE_DIR) + "/libaimass_fixture_wait_job.so]\n"
         "nodes:\n"
@@ -105,9 +124,10 @@ class JobsService : public ::testing::Test {
                           "      b: {threads: 1, memory: 2GiB, cohort: lab}\n"
                           "      c: {threads: 1, memory: 2GiB}\n"
                         : queues) +
-        "  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n";
+        web;
     writeText(dir_.path() / "service.yaml", config);
-    server_ = std::make_unique<AimassServer>((dir_.path() / "service.yaml").string());
+    // `aimass serve`: the command for a long-lived graph (what `aimass run` does, checked).
+    server_ = std::make_unique<AimassServer>((dir_.path() / "service.yaml").string(), "serve");
     port_ = static_cast<std::uint16_t>(server_->waitForPort());
     ASSERT_GT(port_, 0) << server_->err();
   }
@@ -126,7 +146,7 @@ class JobsService : public ::testing::Test {
   }
 
   Poco::JSON::Object::Ptr job(std::int64_t id) {
-    HttpReply reply = httpCall(port_, "GET", "/api/v1/jobs/" + std::to_string(id));
+    HttpReply reply = httpCall(port_, "GET", "/api/v1/jobs/" + std::to_string(id), "", read_key_);
     EXPECT_EQ(reply.status, 200) << reply.body;
     return parse(reply.body);
   }
@@ -163,6 +183,7 @@ class JobsService : public ::testing::Test {
   static bool processGone(std::int64_t pid) { return pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0; }
 
   aimass::testing::TempDir dir_;
+  std::string read_key_;  ///< the key job() reads with, where authentication is on
   std::unique_ptr<AimassServer> server_;
   std::uint16_t port_ = 0;
 };
@@ -337,6 +358,196 @@ TEST_F(JobsService, TheCommandLineSubmitsListsShowsAndCancels) {
   auto missing = runAimass(dir_.path(), {"jobs", "show", "9", "--config", config});
   EXPECT_EQ(missing.code, 2);
   EXPECT_THAT(missing.err, HasSubstr("no job 9"));
+}
+
+// Firing is driven by a clock the unit tests set (jobs_test: ScheduleFiring.*); here the real
+// service checks, stores, shows and deletes schedules, computing the next firing in UTC.
+TEST_F(JobsService, SchedulesAreCheckedStoredShownAndDeleted) {
+  start();
+  const std::string body = "{\"config\": " + quoted(kWaitGraph) +
+                           ", \"config_name\": \"nightly.yaml\", \"queue\": \"c\", "
+                           "\"cron\": \"30 3 * * *\", \"overlap\": \"replace\", "
+                           "\"name\": \"nightly\"}";
+  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  HttpReply created = httpCall(port_, "POST", "/api/v1/schedules", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  Poco::JSON::Object::Ptr schedule = parse(created.body);
+  const std::int64_t id = schedule->getValue<std::int64_t>("id");
+  EXPECT_EQ(schedule->getValue<std::string>("overlap"), "replace");
+  EXPECT_EQ(schedule->getValue<std::string>("owner"), "anonymous");
+  const std::int64_t next = schedule->getValue<std::int64_t>("next_fire_unix_ms");
+  constexpr std::int64_t kDay = 86'400'000;
+  EXPECT_EQ(next % kDay, (3 * 60 + 30) * 60'000) << "03:30 UTC";
+  EXPECT_GT(next, before);
+  EXPECT_LE(next, before + kDay);
+  EXPECT_TRUE(schedule->isNull("last_fire_unix_ms"));
+
+  HttpReply shown = httpCall(port_, "GET", "/api/v1/schedules/" + std::to_string(id));
+  EXPECT_EQ(shown.status, 200);
+  EXPECT_EQ(parse(shown.body)->getValue<std::string>("cron"), "30 3 * * *");
+  EXPECT_EQ(parse(httpCall(port_, "GET", "/api/v1/schedules").body)->getArray("schedules")->size(),
+            1U);
+
+  HttpReply bad_graph = httpCall(port_, "POST", "/api/v1/schedules",
+                                 "{\"config\": " + quoted("nodes:\n  oops: {type: model.sofmax}\n") +
+                                     ", \"config_name\": \"nightly.yaml\", \"cron\": \"@daily\"}");
+  EXPECT_EQ(bad_graph.status, 400);
+  EXPECT_THAT(bad_graph.body, HasSubstr("nightly.yaml:2:"));
+  HttpReply bad_cron = httpCall(port_, "POST", "/api/v1/schedules",
+                                "{\"config\": " + quoted(kWaitGraph) + ", \"cron\": \"0 3 * * frj\"}");
+  EXPECT_EQ(bad_cron.status, 400);
+  EXPECT_THAT(bad_cron.body, HasSubstr("cron field 'day-of-week' (column 9): 'frj'"));
+
+  // The command line reads and writes the same store.
+  writeText(dir_.path() / "wait.yaml", kWaitGraph);
+  const std::string config = (dir_.path() / "service.yaml").string();
+  auto made = runAimass(dir_.path(), {"jobs", "schedule", "create",
+                                      (dir_.path() / "wait.yaml").string(), "--config", config,
+                                      "--cron", "@weekly", "--overlap", "skip", "--queue", "c"});
+  ASSERT_EQ(made.code, 0) << made.err;
+  EXPECT_THAT(made.out, HasSubstr("schedule 2 created: '@weekly' (UTC), next at"));
+  auto listed = runAimass(dir_.path(), {"jobs", "schedule", "list", "--config", config});
+  EXPECT_THAT(listed.out, HasSubstr("nightly"));
+  EXPECT_THAT(listed.out, HasSubstr("@weekly"));
+  auto refused = runAimass(dir_.path(), {"jobs", "schedule", "create",
+                                         (dir_.path() / "wait.yaml").string(), "--config", config,
+                                         "--cron", "61 * * * *"});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("cron field 'minute' (column 1): 61 is out of range 0-59"));
+  auto removed = runAimass(dir_.path(), {"jobs", "schedule", "delete", "2", "--config", config});
+  EXPECT_EQ(removed.code, 0) << removed.err;
+
+  EXPECT_EQ(httpCall(port_, "DELETE", "/api/v1/schedules/" + std::to_string(id)).status, 200);
+  EXPECT_EQ(httpCall(port_, "GET", "/api/v1/schedules/" + std::to_string(id)).status, 404);
+  EXPECT_EQ(parse(httpCall(port_, "GET", "/api/v1/schedules").body)->getArray("schedules")->size(),
+            0U);
+  HttpReply metrics = httpCall(port_, "GET", "/metrics");
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_jobs_schedule_firings_total{outcome=\"skipped\"} 0"));
+}
+
+TEST_F(JobsService, OnlyTheOwnerOrAnAdminDeletesASchedule) {
+  start("", kAuthWeb);
+  const std::string body =
+      "{\"config\": " + quoted(kWaitGraph) + ", \"queue\": \"c\", \"cron\": \"@hourly\"}";
+  HttpReply created = httpCall(port_, "POST", "/api/v1/schedules", body, "operator-key-ann");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(parse(created.body)->getValue<std::string>("owner"), "ann");
+  HttpReply other = httpCall(port_, "DELETE", "/api/v1/schedules/1", "", "operator-key-bob");
+  EXPECT_EQ(other.status, 403);
+  EXPECT_THAT(other.body, HasSubstr("belongs to 'ann'"));
+  EXPECT_EQ(httpCall(port_, "DELETE", "/api/v1/schedules/1", "", "admin-key-root").status, 200);
+}
+
+TEST_F(JobsService, AdminsEditQueuesAndEditsSurviveARestartUntilTheConfigChanges) {
+  start("", kAuthWeb);
+  read_key_ = "admin-key-root";
+  const std::string two_threads = "{\"threads\": 2}";
+  HttpReply refused = httpCall(port_, "PUT", "/api/v1/queues/c", two_threads, "operator-key-ann");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_THAT(refused.body, HasSubstr("admin"));
+  // Before the edit a job of two threads is more than queue c could ever give.
+  EXPECT_EQ(httpCall(port_, "POST", "/api/v1/jobs",
+                     "{\"config\": " + quoted(kWaitGraph) + ", \"queue\": \"c\", \"threads\": 2}",
+                     "operator-key-ann")
+                .status,
+            400);
+  HttpReply edited = httpCall(port_, "PUT", "/api/v1/queues/c", two_threads, "admin-key-root");
+  ASSERT_EQ(edited.status, 200) << edited.body;
+  EXPECT_EQ(parse(edited.body)->getObject("nominal")->getValue<std::int64_t>("threads"), 2);
+  const std::int64_t id = submitted(httpCall(
+      port_, "POST", "/api/v1/jobs",
+      "{\"config\": " + quoted(kWaitGraph) + ", \"queue\": \"c\", \"threads\": 2}",
+      "operator-key-ann"));
+  waitFor(id, {"running"});
+
+  HttpReply bad = httpCall(port_, "PUT", "/api/v1/queues/c", "{\"max_running\": -2}", "admin-key-root");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("'max_running'"));
+  HttpReply no_cohort = httpCall(port_, "PUT", "/api/v1/queues/c", "{\"borrow_threads\": 1}",
+                                 "admin-key-root");
+  EXPECT_EQ(no_cohort.status, 400);
+  EXPECT_THAT(no_cohort.body, HasSubstr("no cohort to borrow from"));
+  // Lowering the quota stops no running job.
+  ASSERT_EQ(httpCall(port_, "PUT", "/api/v1/queues/c", "{\"threads\": 1}", "admin-key-root").status,
+            200);
+  EXPECT_EQ(job(id)->getValue<std::string>("state"), "running");
+  ASSERT_EQ(httpCall(port_, "PUT", "/api/v1/queues/c", "{\"threads\": 2, \"max_running\": 3}",
+                     "admin-key-root")
+                .status,
+            200);
+  ASSERT_EQ(httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(id) + "/cancel", "",
+                     "admin-key-root")
+                .status,
+            200);
+  waitFor(id, {"cancelled"});
+
+  // Queue c as GET /api/v1/queues shows it (once the service has published its queues).
+  auto queue_c = [this] {
+    const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+    for (;;) {
+      HttpReply queues = httpCall(port_, "GET", "/api/v1/queues", "", "admin-key-root");
+      Poco::JSON::Array::Ptr list =
+          queues.status == 200 ? parse(queues.body)->getArray("queues") : nullptr;
+      for (std::size_t i = 0; list && i < list->size(); ++i) {
+        Poco::JSON::Object::Ptr object = list->getObject(static_cast<unsigned>(i));
+        if (object->getValue<std::string>("name") == "c") return object;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "no queue c: " << queues.status << " " << queues.body;
+        Poco::JSON::Object::Ptr empty = new Poco::JSON::Object;
+        empty->set("max_running", -1);
+        empty->set("nominal", Poco::JSON::Object::Ptr(new Poco::JSON::Object));
+        return empty;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  };
+  server_.reset();
+  start("", kAuthWeb);
+  EXPECT_EQ(queue_c()->getObject("nominal")->getValue<std::int64_t>("threads"), 2);
+  EXPECT_EQ(queue_c()->getValue<std::int64_t>("max_running"), 3);
+
+  // The command line edits the same store; the running service applies it.
+  const std::string config = (dir_.path() / "service.yaml").string();
+  auto set = runAimass(dir_.path(), {"jobs", "queues", "--config", config, "--set", "c",
+                                     "max_running=1", "memory=1GiB"});
+  ASSERT_EQ(set.code, 0) << set.err;
+  EXPECT_THAT(set.out, HasSubstr("threads 2, memory 1024 MiB"));
+  const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+  while (queue_c()->getValue<std::int64_t>("max_running") != 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(queue_c()->getValue<std::int64_t>("max_running"), 1);
+  auto wrong = runAimass(dir_.path(), {"jobs", "queues", "--config", config, "--set", "c",
+                                       "weight=3"});
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_THAT(wrong.err, HasSubstr("unknown queue setting 'weight'"));
+
+  // A changed definition in the configuration wins over the stored edit.
+  server_.reset();
+  start("      a: {threads: 1, memory: 2GiB, cohort: lab}\n"
+        "      b: {threads: 1, memory: 2GiB, cohort: lab}\n"
+        "      c: {threads: 1, memory: 3GiB}\n",
+        kAuthWeb);
+  EXPECT_EQ(queue_c()->getObject("nominal")->getValue<std::int64_t>("threads"), 1);
+  EXPECT_EQ(queue_c()->getValue<std::int64_t>("max_running"), 0);
+}
+
+TEST(JobsServiceServe, ServeRefusesAGraphThatServesNothing) {
+  aimass::testing::TempDir dir;
+  writeText(dir.path() / "ends.yaml",
+            "nodes:\n  pumps: {type: dataset.csv, path: " + std::string(AIMASS_SOURCE_DIR) +
+                "/configs/data/pumps.csv, label: state}\n");
+  auto refused = runAimass(dir.path(), {"serve", (dir.path() / "ends.yaml").string()});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("has no frontend or service node"));
+  EXPECT_THAT(refused.err, HasSubstr("aimass run"));
+  auto help = runAimass(dir.path(), {"help", "serve"});
+  EXPECT_EQ(help.code, 0) << help.err;
+  EXPECT_THAT(help.out, HasSubstr("aimass serve configs/jobs_service.yaml"));
 }
 
 TEST(JobsServiceConfigs, TheShippedExamplesValidate) {

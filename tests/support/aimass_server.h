@@ -80,7 +80,8 @@ class AimassServer {
   /// Not a speed check: only there so a broken build fails instead of blocking the test run.
   static constexpr auto kHangLimit = std::chrono::seconds(120);
 
-  explicit AimassServer(const std::string& config) {
+  /// Starts `aimass COMMAND CONFIG` (run, or serve).
+  explicit AimassServer(const std::string& config, const std::string& command = "run") {
     int err[2];
     if (pipe(err) != 0) {
       ADD_FAILURE() << "pipe() failed";
@@ -92,7 +93,7 @@ class AimassServer {
       close(err[0]);
       close(err[1]);
       unsetenv("AIMASS_PLUGIN_PATH");
-      std::string program = AIMASS_EXECUTABLE, run = "run", file = config;
+      std::string program = AIMASS_EXECUTABLE, run = command, file = config;
       char* argv[] = {program.data(), run.data(), file.data(), nullptr};
       execv(program.c_str(), argv);
       _exit(127);

@@ -4,7 +4,7 @@
 from .aio import AsyncClient
 from .client import Client
 from .errors import AimassError, AimassTimeoutError
-from .jobs import Job, JobQueue, JobResources
+from .jobs import Job, JobQueue, JobResources, JobSchedule
 from .tensors import HAVE_NUMPY, Output, Tensor
 from .transport import RetryPolicy
 from .types import (DatasetSummary, DatasetVersion, InferResult, ModelAlias, ModelSummary,
@@ -12,6 +12,7 @@ from .types import (DatasetSummary, DatasetVersion, InferResult, ModelAlias, Mod
 
 __all__ = ["AimassError", "AimassTimeoutError", "AsyncClient", "Client", "DatasetSummary",
            "DatasetVersion", "HAVE_NUMPY", "InferResult", "Job", "JobQueue", "JobResources",
+           "JobSchedule",
            "ModelAlias", "ModelSummary", "ModelVersion", "Output", "RegisteredDataset", "RegisteredModel", "RetryPolicy", "Run",
            "RunList", "Tensor"]
 __version__ = "0.1.0"

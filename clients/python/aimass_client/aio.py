@@ -15,7 +15,7 @@ import functools
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from .client import Client, Inputs
-from .jobs import Job, JobQueue
+from .jobs import Job, JobQueue, JobSchedule
 from .types import (DatasetSummary, InferResult, ModelAlias, ModelSummary, ModelVersion,
                     RegisteredDataset, RegisteredModel, Run, RunList)
 
@@ -118,6 +118,22 @@ class AsyncClient:
 
     async def list_queues(self) -> List[JobQueue]:
         return await self._call("list_queues")
+
+    async def update_queue(self, name: str, **fields: Any) -> JobQueue:
+        return await self._call("update_queue", name, **fields)
+
+    async def create_schedule(self, config: str, cron: str, **options: Any) -> JobSchedule:
+        """``Client.create_schedule``'s keyword options (overlap, name and the job's)."""
+        return await self._call("create_schedule", config, cron, **options)
+
+    async def list_schedules(self) -> List[JobSchedule]:
+        return await self._call("list_schedules")
+
+    async def get_schedule(self, schedule_id: int) -> JobSchedule:
+        return await self._call("get_schedule", schedule_id)
+
+    async def delete_schedule(self, schedule_id: int) -> JobSchedule:
+        return await self._call("delete_schedule", schedule_id)
 
     async def close(self) -> None:
         """Closes every idle connection."""

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import tensors
 from .errors import AimassError
-from .jobs import Job, JobQueue, job_request
+from .jobs import OVERLAPS, Job, JobQueue, JobSchedule, job_request, queue_update
 from .tensors import Tensor
 from .transport import Response, RetryPolicy, Transport, quote, split_body
 from .types import (DatasetSummary, InferResult, ModelAlias, ModelSummary, ModelVersion,
@@ -274,3 +274,43 @@ class Client:
     def list_queues(self) -> List[JobQueue]:
         """GET /api/v1/queues: each queue's quota, use, waiting and running jobs."""
         return [JobQueue.of(q) for q in self._transport.json("GET", "/api/v1/queues")["queues"]]
+
+    def update_queue(self, name: str, **fields: Any) -> JobQueue:
+        """PUT /api/v1/queues/{name} (admins only, 403 otherwise): edits the queue while the
+        service runs (``queue_update``'s fields); the edit is kept in the service's store. A
+        bad value is a 400 naming the field. Never retried."""
+        body = queue_update(**fields)
+        path = "/api/v1/queues/" + urllib.parse.quote(name, safe="")
+        return JobQueue.of(self._transport.json("PUT", path, body))
+
+    def create_schedule(self, config: str, cron: str, *, overlap: str = "skip",
+                        name: Optional[str] = None, **job_options: Any) -> JobSchedule:
+        """POST /api/v1/schedules: submits the graph ``config`` as a job at each time of the
+        cron expression ``cron`` (UTC). ``overlap`` (skip, queue or replace) says what a firing
+        does while an earlier job of the schedule has not ended; ``job_options`` are
+        ``submit_job``'s. A bad expression is a 400 naming the field and column. Never
+        retried."""
+        if overlap not in OVERLAPS:
+            raise AimassError(None, f"overlap must be one of {', '.join(OVERLAPS)}, not {overlap!r}")
+        if not isinstance(cron, str):
+            raise AimassError(None, f"cron must be a string, not {cron!r}")
+        body = job_request(config, **job_options)
+        body.update({"cron": cron, "overlap": overlap})
+        if name is not None:
+            body["name"] = str(name)
+        return JobSchedule.of(self._transport.json("POST", "/api/v1/schedules", body))
+
+    def list_schedules(self) -> List[JobSchedule]:
+        """GET /api/v1/schedules."""
+        return [JobSchedule.of(s)
+                for s in self._transport.json("GET", "/api/v1/schedules")["schedules"]]
+
+    def get_schedule(self, schedule_id: int) -> JobSchedule:
+        """GET /api/v1/schedules/{id} (404 for an unknown schedule)."""
+        return JobSchedule.of(self._transport.json("GET", f"/api/v1/schedules/{int(schedule_id)}"))
+
+    def delete_schedule(self, schedule_id: int) -> JobSchedule:
+        """DELETE /api/v1/schedules/{id}: its owner or an admin (403 otherwise); the jobs it
+        submitted stay. Returns the schedule as it was."""
+        return JobSchedule.of(
+            self._transport.json("DELETE", f"/api/v1/schedules/{int(schedule_id)}", {}))

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Typed results of the job service routes (/api/v1/jobs, /api/v1/queues; docs/jobs.md).
+"""Typed results of the job service routes (/api/v1/jobs, /api/v1/schedules, /api/v1/queues;
+docs/jobs.md).
 
 The JSON is what sdk/include/aimass/util/job_json.h writes; each type keeps the whole decoded
-answer in ``raw`` for members added later. ``job_request`` builds a POST /api/v1/jobs body.
+answer in ``raw`` for members added later. ``job_request`` builds a POST /api/v1/jobs body,
+``queue_update`` a PUT /api/v1/queues/{name} body.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Job:
     worker_pid: int
     runs: List[int]
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    schedule_id: Optional[int] = None  # the schedule that submitted it, if any
 
     @property
     def ended(self) -> bool:
@@ -68,7 +71,41 @@ class Job:
                    d["reason"], int(d["attempts"]), _time(d.get("submitted_unix_ms")),
                    _time(d.get("started_unix_ms")), _time(d.get("finished_unix_ms")),
                    bool(d["cancel_requested"]), int(d["worker_pid"]),
-                   [int(r) for r in d.get("runs", [])], d)
+                   [int(r) for r in d.get("runs", [])], d, _time(d.get("schedule_id")))
+
+
+@dataclass
+class JobSchedule:
+    """A job submitted again at each time of a cron expression (UTC). ``overlap`` is skip,
+    queue or replace; times are Unix milliseconds (``None`` before the first firing)."""
+
+    id: int
+    name: str
+    cron: str
+    overlap: str
+    queue: str
+    owner: str
+    priority: int
+    resources: JobResources
+    preemptible: bool
+    config_name: str
+    created_unix_ms: Optional[int]
+    next_fire_unix_ms: Optional[int]
+    last_fire_unix_ms: Optional[int]
+    last_job: Optional[int]
+    fires: int
+    skips: int
+    last_result: str
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, d: Dict[str, Any]) -> "JobSchedule":
+        return cls(int(d["id"]), d["name"], d["cron"], d["overlap"], d["queue"], d["owner"],
+                   int(d["priority"]), JobResources.of(d["resources"]), bool(d["preemptible"]),
+                   d["config_name"], _time(d.get("created_unix_ms")),
+                   _time(d.get("next_fire_unix_ms")), _time(d.get("last_fire_unix_ms")),
+                   _time(d.get("last_job")), int(d["fires"]), int(d["skips"]),
+                   d["last_result"], d)
 
 
 @dataclass
@@ -118,4 +155,32 @@ def job_request(config: str, *, config_name: Optional[str] = None, queue: Option
             raise AimassError(None, f"memory must be bytes (int) or a size such as '512MiB', "
                               f"not {memory!r}")
         body["memory"] = memory
+    return body
+
+
+OVERLAPS = ("skip", "queue", "replace")
+_QUEUE_FIELDS = {"threads": int, "memory": (int, str), "gpus": int, "borrow_threads": int,
+                 "borrow_memory": (int, str), "borrow_gpus": int, "max_running": int,
+                 "ordering": str, "strict_fifo": bool}
+_UNSET = object()
+
+
+def queue_update(**fields: Any) -> Dict[str, Any]:
+    """The PUT /api/v1/queues/{name} body: any of threads, memory (bytes or "16GiB"), gpus,
+    borrow_threads, borrow_memory, borrow_gpus (``None`` removes that limit), max_running,
+    ordering ("fifo" or "fair_share") and strict_fifo."""
+    body: Dict[str, Any] = {}
+    for name, value in fields.items():
+        kind = _QUEUE_FIELDS.get(name)
+        if kind is None:
+            raise AimassError(None, f"unknown queue field {name!r} "
+                              f"({', '.join(_QUEUE_FIELDS)})")
+        if value is None and name.startswith("borrow_"):
+            body[name] = None
+            continue
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+            raise AimassError(None, f"{name} must be {kind}, not {value!r}")
+        body[name] = value
+    if not body:
+        raise AimassError(None, "queue_update needs at least one field")
     return body

@@ -2,7 +2,7 @@
 """The job calls against a real `aimass run` (AIMASS_EXECUTABLE) serving a service.jobs graph
 (SQLite store, queues short and long of one thread each) with frontend.http: a short training
 job that succeeds, a long one that runs until it is cancelled, a queued one cancelled at once,
-and the server's refusals (a bad graph's FILE:LINE:COL, an unknown queue or job, a job that
+schedules created and deleted, a queue edited, and the server's refusals (a bad graph's FILE:LINE:COL, an unknown queue or job, a job that
 has ended) as AimassError with their status and message."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import unittest
 from typing import Iterable, Optional
 
-from aimass_client import AimassError, AsyncClient, Client, Job, JobQueue
+from aimass_client import AimassError, AsyncClient, Client, Job, JobQueue, JobSchedule
 
 from .live_server import AimassServer
 
@@ -182,6 +182,44 @@ class Jobs(unittest.TestCase):
             self.client.submit_job(SHORT, threads="2")  # type: ignore[arg-type]
         self.assertIsNone(local.exception.status)
         self.assertIn("threads must be an integer, not '2'", local.exception.message)
+
+    def test_schedules_are_created_shown_listed_and_deleted(self) -> None:
+        schedule = self.client.create_schedule(SHORT, "15 4 * * mon-fri", overlap="queue",
+                                               name="nightly", config_name="nightly.yaml",
+                                               queue="short")
+        self.assertIsInstance(schedule, JobSchedule)
+        self.assertEqual((schedule.cron, schedule.overlap, schedule.name, schedule.owner),
+                         ("15 4 * * mon-fri", "queue", "nightly", "anonymous"))
+        self.assertEqual((schedule.next_fire_unix_ms or 0) % 86_400_000, (4 * 60 + 15) * 60_000)
+        self.assertIsNone(schedule.last_fire_unix_ms)
+        self.assertIsNone(schedule.last_job)
+        self.assertEqual(self.client.get_schedule(schedule.id).cron, "15 4 * * mon-fri")
+        self.assertIn(schedule.id, [s.id for s in self.client.list_schedules()])
+        with self.assertRaises(AimassError) as bad:
+            self.client.create_schedule(SHORT, "15 4 * * mun", queue="short")
+        self.assertEqual(bad.exception.status, 400)
+        self.assertIn("cron field 'day-of-week' (column 10)", bad.exception.message)
+        with self.assertRaises(AimassError) as local:
+            self.client.create_schedule(SHORT, "@daily", overlap="sometimes")
+        self.assertIsNone(local.exception.status)
+        self.assertEqual(self.client.delete_schedule(schedule.id).id, schedule.id)
+        with self.assertRaises(AimassError) as gone:
+            self.client.get_schedule(schedule.id)
+        self.assertEqual(gone.exception.status, 404)
+
+    def test_an_admin_edits_a_queue(self) -> None:
+        edited = self.client.update_queue("short", max_running=4, ordering="fair_share")
+        self.assertEqual((edited.name, edited.max_running, edited.ordering),
+                         ("short", 4, "fair_share"))
+        self.assertEqual(edited.nominal.threads, 1)
+        with self.assertRaises(AimassError) as bad:
+            self.client.update_queue("short", max_running=-1)
+        self.assertEqual(bad.exception.status, 400)
+        self.assertIn("'max_running'", bad.exception.message)
+        with self.assertRaises(AimassError) as missing:
+            self.client.update_queue("nope", threads=1)
+        self.assertEqual(missing.exception.status, 404)
+        self.client.update_queue("short", max_running=0, ordering="fifo")
 
     def test_async_client_has_the_same_calls(self) -> None:
         assert SERVER is not None

@@ -4,7 +4,10 @@
 
 import { type EncodeOptions, InferResult, decodeInferResponse, encodeInferRequest } from "./codec.js";
 import { AimassError } from "./errors.js";
-import { type Job, type JobQuery, type JobQueue, type JobSubmission, jobRequest } from "./jobs.js";
+import {
+  type Job, type JobQuery, type JobQueue, type JobSchedule, type JobSubmission, type QueueUpdate,
+  type ScheduleOptions, jobRequest, scheduleRequest,
+} from "./jobs.js";
 import { type Tensor, type TensorData, flatTensor } from "./tensors.js";
 import {
   type CallOptions, NO_RETRY, Transport, type TransportOptions, quote,
@@ -288,5 +291,36 @@ export class Client {
   /** GET /api/v1/queues: each queue's quota, use, waiting and running jobs. */
   listQueues(call: CallOptions = {}): Promise<JobQueue[]> {
     return this.listed("/api/v1/queues", "queues", call);
+  }
+
+  /** PUT /api/v1/queues/{name}: edits a queue while the service runs (admins only, 403
+   *  otherwise); a bad value rejects with 400 naming the field. Never retried. */
+  updateQueue(name: string, update: QueueUpdate, call: CallOptions = {}): Promise<JobQueue> {
+    if (Object.keys(update).length === 0) {
+      throw new AimassError(null, "updateQueue needs at least one field");
+    }
+    return this.object("PUT", `/api/v1/queues/${quote(name)}`, update, call);
+  }
+
+  /** POST /api/v1/schedules: submits `config` as a job at each time of `cron` (UTC); a bad
+   *  expression rejects with 400 naming the field and column. Never retried. */
+  createSchedule(config: string, cron: string, options: ScheduleOptions = {},
+                 call: CallOptions = {}): Promise<JobSchedule> {
+    return this.object("POST", "/api/v1/schedules", scheduleRequest(config, cron, options), call);
+  }
+
+  /** GET /api/v1/schedules. */
+  listSchedules(call: CallOptions = {}): Promise<JobSchedule[]> {
+    return this.listed("/api/v1/schedules", "schedules", call);
+  }
+
+  /** GET /api/v1/schedules/{id} (404 for an unknown schedule). */
+  getSchedule(id: number, call: CallOptions = {}): Promise<JobSchedule> {
+    return this.object("GET", `/api/v1/schedules/${quote(id)}`, undefined, call);
+  }
+
+  /** DELETE /api/v1/schedules/{id}: its owner or an admin; the jobs it submitted stay. */
+  deleteSchedule(id: number, call: CallOptions = {}): Promise<JobSchedule> {
+    return this.object("DELETE", `/api/v1/schedules/${quote(id)}`, {}, call);
   }
 }

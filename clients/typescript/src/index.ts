@@ -11,8 +11,9 @@ export {
 } from "./datatypes.js";
 export { AimassError, AimassTimeoutError } from "./errors.js";
 export {
-  type Job, type JobQuery, type JobQueue, type JobResources, type JobState, type JobSubmission,
-  jobEnded, jobRequest,
+  type Job, type JobQuery, type JobQueue, type JobResources, type JobSchedule, type JobState,
+  type JobSubmission, type Overlap, type QueueUpdate, type ScheduleOptions, jobEnded, jobRequest,
+  scheduleRequest,
 } from "./jobs.js";
 export { type InferOutput, type OutputData } from "./outputs.js";
 export {

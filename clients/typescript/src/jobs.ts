@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Types of the job service routes (/api/v1/jobs, /api/v1/queues; docs/jobs.md), as
-// sdk/include/aimass/util/job_json.h writes them, and the POST /api/v1/jobs body.
+// Types of the job service routes (/api/v1/jobs, /api/v1/schedules, /api/v1/queues;
+// docs/jobs.md), as sdk/include/aimass/util/job_json.h writes them, and the bodies of
+// POST /api/v1/jobs, POST /api/v1/schedules and PUT /api/v1/queues/{name}.
 
 import { AimassError } from "./errors.js";
 
@@ -34,6 +35,52 @@ export interface Job {
   cancel_requested: boolean;
   worker_pid: number;
   runs: number[];
+  /** The schedule that submitted it; null for a job submitted directly. */
+  schedule_id: number | null;
+}
+
+/** What a firing does while an earlier job of the schedule has not ended. */
+export type Overlap = "skip" | "queue" | "replace";
+
+/** A job submitted again at each time of a cron expression (UTC). Times are Unix ms. */
+export interface JobSchedule {
+  id: number;
+  name: string;
+  cron: string;
+  overlap: Overlap;
+  queue: string;
+  owner: string;
+  priority: number;
+  resources: JobResources;
+  preemptible: boolean;
+  config_name: string;
+  created_unix_ms: number | null;
+  next_fire_unix_ms: number | null;
+  last_fire_unix_ms: number | null;
+  last_job: number | null;
+  fires: number;
+  skips: number;
+  last_result: string;
+}
+
+/** The options of POST /api/v1/schedules beside the graph and the cron expression. */
+export interface ScheduleOptions extends JobSubmission {
+  overlap?: Overlap;
+  name?: string;
+}
+
+/** The fields of PUT /api/v1/queues/{name}; each given replaces the queue's value, null
+ *  removes a borrowing limit. */
+export interface QueueUpdate {
+  threads?: number;
+  memory?: number | string;
+  gpus?: number;
+  borrow_threads?: number | null;
+  borrow_memory?: number | string | null;
+  borrow_gpus?: number | null;
+  max_running?: number;
+  ordering?: "fifo" | "fair_share";
+  strict_fifo?: boolean;
 }
 
 /** One queue: its quota (`borrowing_limit` null when it may borrow all its cohort lends), and
@@ -111,5 +158,22 @@ export function jobRequest(config: string, options: JobSubmission = {}): Record<
     }
     body["preemptible"] = preemptible;
   }
+  return body;
+}
+
+/** The POST /api/v1/schedules body: the job's (as jobRequest) and `cron`, `overlap`, `name`. */
+export function scheduleRequest(config: string, cron: string,
+                                options: ScheduleOptions = {}): Record<string, unknown> {
+  const { overlap, name, ...job } = options;
+  const body = jobRequest(config, job);
+  if (typeof cron !== "string") throw new AimassError(null, `cron must be a string, not ${String(cron)}`);
+  body["cron"] = cron;
+  if (overlap !== undefined) {
+    if (overlap !== "skip" && overlap !== "queue" && overlap !== "replace") {
+      throw new AimassError(null, `overlap must be skip, queue or replace, not ${String(overlap)}`);
+    }
+    body["overlap"] = overlap;
+  }
+  if (name !== undefined) body["name"] = String(name);
   return body;
 }

@@ -159,4 +159,30 @@ describe("the job service of a live aimass", () => {
     assert.equal(local.status, null);
     assert.ok(local.message.includes("threads must be an integer"), local.message);
   });
+
+  test("schedules are created, shown, listed and deleted", async () => {
+    const schedule = await client.createSchedule(SHORT, "15 4 * * mon-fri",
+                                                 { overlap: "queue", name: "nightly", queue: "short" });
+    assert.equal(schedule.cron, "15 4 * * mon-fri");
+    assert.equal(schedule.overlap, "queue");
+    assert.equal((schedule.next_fire_unix_ms ?? 0) % 86_400_000, (4 * 60 + 15) * 60_000);
+    assert.equal(schedule.last_job, null);
+    assert.equal((await client.getSchedule(schedule.id)).name, "nightly");
+    assert.ok((await client.listSchedules()).some((s) => s.id === schedule.id));
+    const bad = await rejection(client.createSchedule(SHORT, "15 4 * * mun", { queue: "short" }));
+    assert.equal(bad.status, 400);
+    assert.ok(bad.message.includes("cron field 'day-of-week' (column 10)"), bad.message);
+    assert.equal((await client.deleteSchedule(schedule.id)).id, schedule.id);
+    assert.equal((await rejection(client.getSchedule(schedule.id))).status, 404);
+  });
+
+  test("an admin edits a queue", async () => {
+    const edited = await client.updateQueue("short", { max_running: 4 });
+    assert.equal(edited.max_running, 4);
+    assert.equal(edited.nominal.threads, 1);
+    const bad = await rejection(client.updateQueue("short", { max_running: -1 }));
+    assert.equal(bad.status, 400);
+    assert.ok(bad.message.includes("'max_running'"), bad.message);
+    await client.updateQueue("short", { max_running: 0 });
+  });
 });

@@ -54,10 +54,9 @@ std::string Resources::toString() const {
 
 JobScheduler::JobScheduler(Resources capacity) : capacity_(capacity) {}
 
-Status JobScheduler::addQueue(QueueSpec spec) {
+Status JobScheduler::checkQueue(const QueueSpec& spec) {
   const std::string where = "queue '" + spec.name + "'";
   if (spec.name.empty()) return invalidArgument("a queue needs a name");
-  if (findQueue(spec.name) != nullptr) return invalidArgument(where + " is defined twice");
   if (!spec.nominal.nonNegative()) {
     return invalidArgument(where + ": negative quota (" + spec.nominal.toString() + ")");
   }
@@ -66,17 +65,38 @@ Status JobScheduler::addQueue(QueueSpec spec) {
   }
   if (spec.borrowing_limit) {
     if (spec.cohort.empty()) {
-      return invalidArgument(where +
-                                     ": a borrowing limit needs a cohort to borrow from");
+      return invalidArgument(where + ": a borrowing limit needs a cohort to borrow from");
     }
     if (!spec.borrowing_limit->nonNegative()) {
       return invalidArgument(where + ": negative borrowing limit (" +
-                                     spec.borrowing_limit->toString() + ")");
+                             spec.borrowing_limit->toString() + ")");
     }
+  }
+  return okStatus();
+}
+
+Status JobScheduler::addQueue(QueueSpec spec) {
+  AIMASS_RETURN_IF_ERROR(checkQueue(spec));
+  if (findQueue(spec.name) != nullptr) {
+    return invalidArgument("queue '" + spec.name + "' is defined twice");
   }
   state_.emplace(spec.name, QueueState{});
   queues_.push_back(std::move(spec));
   return okStatus();
+}
+
+Status JobScheduler::updateQueue(QueueSpec spec) {
+  AIMASS_RETURN_IF_ERROR(checkQueue(spec));
+  for (QueueSpec& queue : queues_) {
+    if (queue.name != spec.name) continue;
+    if (queue.cohort != spec.cohort) {
+      return invalidArgument("queue '" + spec.name + "': its cohort cannot change while the "
+                             "service runs");
+    }
+    queue = std::move(spec);
+    return okStatus();
+  }
+  return notFound("no queue named '" + spec.name + "'");
 }
 
 const QueueSpec* JobScheduler::findQueue(std::string_view name) const {

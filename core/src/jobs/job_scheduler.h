@@ -62,6 +62,8 @@ struct QueueSpec {
   /// A waiting job that does not fit blocks the jobs behind it in this queue (true), or they
   /// may start before it when they fit (false: better use, but a large job can wait long).
   bool strict_fifo = false;
+
+  friend bool operator==(const QueueSpec&, const QueueSpec&) = default;
 };
 
 /// A job as the scheduler sees it.
@@ -103,6 +105,13 @@ class JobScheduler {
   /// kInvalidArgument naming the queue for a duplicate or empty name, negative amounts, or a
   /// borrowing limit on a queue without a cohort.
   Status addQueue(QueueSpec spec);
+  /// Replaces a queue's spec (same name, same cohort) while jobs wait and run: the jobs keep
+  /// their places; running ones are never stopped by it (a lowered quota only keeps new ones
+  /// from starting). Waiting jobs that no longer fit wait until the quota is raised again.
+  /// kNotFound for an unknown queue; kInvalidArgument as addQueue(), or for a changed cohort.
+  Status updateQueue(QueueSpec spec);
+  /// The checks addQueue() makes of one spec (not the duplicate name).
+  static Status checkQueue(const QueueSpec& spec);
   const std::vector<QueueSpec>& queues() const { return queues_; }
   const Resources& capacity() const { return capacity_; }
 

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "jobs/queue_edits.h"
 #include "record_text.h"
 
 namespace aimass::core::jobs {
@@ -97,8 +98,12 @@ Expected<std::unique_ptr<Service>> Service::start(std::shared_ptr<Storage> stora
                                                         GraphCheck check_graph) {
   std::unique_ptr<Service> service(
       new Service(std::move(storage), std::move(options), std::move(check_graph)));
-  for (const QueueSpec& queue : service->options_.queues) {
+  // Stored edits of the queues apply while the configuration's definition is unchanged.
+  AIMASS_ASSIGN_OR_RETURN(std::vector<QueueSpec> queues,
+                          effectiveQueues(*service->storage_, service->options_.queues));
+  for (const QueueSpec& queue : queues) {
     AIMASS_RETURN_IF_ERROR(service->scheduler_.addQueue(queue));
+    AIMASS_RETURN_IF_ERROR(service->admission_.addQueue(queue));
   }
   std::error_code error;
   std::filesystem::create_directories(service->options_.work_dir, error);
@@ -119,7 +124,11 @@ Service::Service(std::shared_ptr<Storage> storage, JobServiceOptions options,
       store_(storage),
       options_(std::move(options)),
       check_graph_(std::move(check)),
-      scheduler_(options_.capacity) {}
+      scheduler_(options_.capacity),
+      schedules_(storage),
+      admission_(options_.capacity) {
+  if (!options_.clock) options_.clock = record::nowUnixMs;
+}
 
 Service::~Service() {
   stop();
@@ -167,6 +176,7 @@ Expected<JobRecord> submitToStore(JobStore& store, const JobSubmission& submissi
   record.config_name = submission.config_name;
   record.config = submission.config;
   record.base_dir = submission.base_dir.string();
+  record.schedule_id = submission.schedule_id;
   return store.submit(std::move(record));
 }
 
@@ -192,10 +202,43 @@ Expected<JobRecord> cancelInStore(JobStore& store, Storage& storage, std::int64_
 }
 
 Expected<JobRecord> Service::submit(const JobSubmission& submission) {
-  AIMASS_RETURN_IF_ERROR(checkSubmission(submission, scheduler_, check_graph_));
+  AIMASS_RETURN_IF_ERROR(checkSubmission(submission, admissionQueues(), check_graph_));
   auto stored = submitToStore(store_, submission);
   if (stored.ok()) wake();
   return stored;
+}
+
+JobScheduler Service::admissionQueues() const {
+  std::lock_guard lock(admission_mutex_);
+  return admission_;
+}
+
+Expected<QueueSpec> Service::updateQueue(const std::string& name, const JobQueueUpdate& update) {
+  auto edited = editQueueInStore(*storage_, options_.queues, options_.capacity, name, update);
+  if (!edited.ok()) return edited;
+  {
+    std::lock_guard lock(admission_mutex_);
+    (void)admission_.updateQueue(*edited);
+  }
+  wake();
+  return edited;
+}
+
+void Service::applyQueueEdits() {
+  auto queues = effectiveQueues(*storage_, options_.queues);
+  if (!queues.ok()) return logError("reading the queue edits", queues.status());
+  for (const QueueSpec& spec : *queues) {
+    const std::vector<QueueSpec>& current = scheduler_.queues();
+    auto it = std::find_if(current.begin(), current.end(),
+                           [&spec](const QueueSpec& q) { return q.name == spec.name; });
+    if (it == current.end() || *it == spec) continue;
+    if (Status s = scheduler_.updateQueue(spec); !s.ok()) {
+      logError("applying the edit of queue '" + spec.name + "'", s);
+      continue;
+    }
+    std::lock_guard lock(admission_mutex_);
+    (void)admission_.updateQueue(spec);
+  }
 }
 
 Expected<JobRecord> Service::cancel(std::int64_t id) {
@@ -253,6 +296,7 @@ void Service::publishState() {
       }
     }
   }
+  writeScheduleMetrics(out);
   std::lock_guard lock(metrics_mutex_);
   metrics_text_ = out.str();
   queue_states_ = std::move(states);
@@ -280,6 +324,7 @@ void Service::loop() {
   while (!stopping_) {
     waitForEvents();
     reapExited();
+    fireSchedules();
     readStoreChanges();
     killOverdue();
     if (!stopping_) scheduleAndStart();
@@ -320,13 +365,17 @@ void Service::reapExited() {
 }
 
 void Service::readStoreChanges() {
-  loadNewJobs();
+  // The counter first: a job submitted after a queue edit (checked against the edited queue)
+  // must meet the scheduler with that edit applied.
   auto changes = storage_->get(kChangesKey);
   const std::string now = changes.ok() ? *changes : "";
-  if (now != changes_seen_) {
+  const bool changed = now != changes_seen_;
+  if (changed) {
     changes_seen_ = now;
-    applyCancellations();
+    applyQueueEdits();
   }
+  loadNewJobs();
+  if (changed) applyCancellations();
 }
 
 void Service::loadNewJobs() {
@@ -346,9 +395,13 @@ void Service::loadNewJobs() {
       continue;
     }
     if (record->state == JobState::kQueued && !scheduler_.place(record->id)) {
-      if (Status s = scheduler_.submit(record->request()); !s.ok()) {
-        (void)failQueued(record->id, "refused: " + s.message());
+      Status s = scheduler_.submit(record->request());
+      if (!s.ok()) {
+        // It may have been checked against a queue edit this loop has not applied yet.
+        applyQueueEdits();
+        s = scheduler_.submit(record->request());
       }
+      if (!s.ok()) (void)failQueued(record->id, "refused: " + s.message());
     }
     it = missing_ids_.erase(it);
   }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,7 +20,9 @@
 #include "aimass/status.h"
 #include "aimass/storage.h"
 #include "jobs/job_scheduler.h"
+#include "aimass/job_service.h"
 #include "jobs/job_store.h"
+#include "jobs/schedule_store.h"
 #include "jobs/worker_process.h"
 
 namespace aimass::core::jobs {
@@ -32,6 +35,8 @@ struct JobServiceOptions {
   std::chrono::milliseconds poll_interval{200};   ///< how often the store is read for changes
   /// The worker command's fixed part: executable, plugin paths, log level.
   WorkerCommand worker;
+  /// The wall clock schedules fire by, in Unix ms (record::nowUnixMs unless a test drives it).
+  std::function<std::int64_t()> clock;
 };
 
 /// What a client submits.
@@ -44,6 +49,15 @@ struct JobSubmission {
   std::int64_t priority = 0;
   Resources resources;
   bool preemptible = true;
+  std::int64_t schedule_id = 0;  ///< the schedule submitting it; 0: none
+};
+
+/// A schedule to create: the job each firing submits, when, and what to do on overlap.
+struct ScheduleSubmission {
+  JobSubmission job;
+  std::string name;
+  std::string cron;  ///< a cron expression (cron.h), UTC
+  Overlap overlap = Overlap::kSkip;
 };
 
 /// Checks a job's graph before it is accepted: kInvalidArgument with the FILE:LINE:COL errors.
@@ -56,6 +70,16 @@ Status checkSubmission(const JobSubmission& submission, const JobScheduler& queu
 
 /// Stores a submission as a new queued job (no checks: see checkSubmission()).
 Expected<JobRecord> submitToStore(JobStore& store, const JobSubmission& submission);
+
+/// Checks a schedule (its expression, with field and column; its job as checkSubmission()
+/// does) and stores it with its first firing after `now_ms`.
+Expected<ScheduleRecord> createScheduleInStore(ScheduleStore& schedules,
+                                               const ScheduleSubmission& submission,
+                                               const JobScheduler& queues,
+                                               const GraphCheck& check_graph, std::int64_t now_ms);
+
+/// The job a firing of `schedule` submits.
+JobSubmission scheduledJob(const ScheduleRecord& schedule);
 
 /// Asks for a job to be cancelled: a queued job is cancelled at once, a running one is marked
 /// for its service to stop, which the service notices through the "jobs/changes" counter.
@@ -86,6 +110,14 @@ class Service {
   /// then cancelled. kNotFound; kFailedPrecondition for a job that has ended.
   Expected<JobRecord> cancel(std::int64_t id);
   Expected<JobRecord> get(std::int64_t id) const { return store_.get(id); }
+  /// Schedules: created after the checks of createScheduleInStore(), fired by the loop.
+  Expected<ScheduleRecord> createSchedule(const ScheduleSubmission& submission);
+  Expected<ScheduleRecord> getSchedule(std::int64_t id) const { return schedules_.get(id); }
+  Expected<std::vector<ScheduleRecord>> listSchedules() const { return schedules_.list(); }
+  Status deleteSchedule(std::int64_t id) { return schedules_.remove(id); }
+  /// Edits a queue (queue_edits.h): stored, then applied by the loop at once; submissions
+  /// are checked against the edited queue from the moment this returns. The edited spec.
+  Expected<QueueSpec> updateQueue(const std::string& name, const JobQueueUpdate& update);
   Expected<std::vector<JobRecord>> list() const { return store_.list(); }
   /// The last `max_bytes` of the job's log (its workers' output, every attempt).
   Expected<std::string> log(std::int64_t id, std::size_t max_bytes) const;
@@ -120,6 +152,13 @@ class Service {
   void waitForEvents();
   void reapExited();
   void readStoreChanges();
+  /// Applies the queue edits in the store that differ from the scheduler's queues.
+  void applyQueueEdits();
+  /// A copy of the queues for checks on other threads (no jobs in it).
+  JobScheduler admissionQueues() const;
+  /// Fires the due schedules (service_schedules.cc), at most once per poll interval.
+  void fireSchedules();
+  void writeScheduleMetrics(std::ostream& out) const;
   void loadNewJobs();
   void applyCancellations();
   void scheduleAndStart();
@@ -148,12 +187,20 @@ class Service {
   std::map<std::int64_t, std::chrono::steady_clock::time_point> missing_ids_;
   std::string changes_seen_;
   std::set<int> gpus_in_use_;
+  ScheduleStore schedules_;
+  std::chrono::steady_clock::time_point next_schedule_check_{};
 
   // Shared with other threads.
+  /// The queues as the loop last applied them, for checking submissions made on other threads.
+  mutable std::mutex admission_mutex_;
+  JobScheduler admission_;
   mutable std::mutex metrics_mutex_;
   std::string metrics_text_;
   std::vector<QueueState> queue_states_;
   std::atomic<bool> stopping_{false};
+  // Schedule firings since the service started, by outcome; jobs cancelled by overlap replace.
+  std::atomic<std::int64_t> firings_submitted_{0}, firings_skipped_{0}, firings_failed_{0},
+      firings_replaced_{0};
   int wake_fd_ = -1;
   std::thread thread_;
 };

@@ -5,10 +5,14 @@
 #include <map>
 #include <utility>
 
+#include "jobs/record_fields.h"
 #include "record_text.h"
 
 namespace aimass::core::jobs {
 namespace {
+
+using fields::addLine;
+using fields::FieldReader;
 
 constexpr std::string_view kHeader = "aimass-job 1";
 constexpr std::string_view kRecordPrefix = "jobs/records/";
@@ -22,79 +26,16 @@ constexpr std::array<std::pair<JobState, std::string_view>, 5> kStateNames{{
     {JobState::kCancelled, "cancelled"},
 }};
 
-std::string recordKey(std::int64_t id) {
-  return std::string(kRecordPrefix) + record::versionSegment(id);
+fields::RecordTable<JobRecord> tableOf(Storage& storage) {
+  return {storage, kRecordPrefix, "job", parseJobRecord, formatJobRecord};
 }
-
-void addLine(std::string& out, std::string_view name, std::initializer_list<std::string> fields) {
-  out += name;
-  for (const std::string& field : fields) {
-    out += ' ';
-    out += record::escape(field);
-  }
-  out += '\n';
-}
-
-// Reads the fields of a parsed record by name, each once, into typed values.
-class FieldReader {
- public:
-  explicit FieldReader(const std::vector<std::vector<std::string>>& lines) {
-    for (const auto& line : lines) {
-      if (!line.empty()) fields_[line[0]] = std::vector<std::string>(line.begin() + 1, line.end());
-    }
-  }
-  Status error() const { return error_; }
-
-  std::vector<std::string> list(const std::string& name) {
-    auto it = fields_.find(name);
-    if (it == fields_.end()) {
-      fail("no field '" + name + "'");
-      return {};
-    }
-    return it->second;
-  }
-  std::string text(const std::string& name) {
-    std::vector<std::string> values = list(name);
-    if (values.size() > 1) fail("field '" + name + "' has " + std::to_string(values.size()) +
-                                " values");
-    return values.empty() ? std::string() : values[0];
-  }
-  std::int64_t number(const std::string& name) {
-    std::vector<std::string> values = list(name);
-    if (values.size() != 1) {
-      fail("field '" + name + "' needs one number");
-      return 0;
-    }
-    return parse(name, values[0]);
-  }
-  std::int64_t parse(const std::string& name, const std::string& value) {
-    const std::optional<std::int64_t> parsed = record::parseInt(value);
-    if (!parsed) fail("field '" + name + "' holds '" + value + "', not a number");
-    return parsed.value_or(0);
-  }
-
- private:
-  void fail(std::string message) {
-    if (error_.ok()) error_ = dataLoss(std::move(message));
-  }
-  std::map<std::string, std::vector<std::string>> fields_;
-  Status error_;
-};
 
 }  // namespace
 
-std::string_view jobStateName(JobState state) {
-  for (const auto& [value, name] : kStateNames) {
-    if (value == state) return name;
-  }
-  return "unknown";
-}
+std::string_view jobStateName(JobState state) { return fields::nameIn(kStateNames, state); }
 
 std::optional<JobState> parseJobState(std::string_view text) {
-  for (const auto& [value, name] : kStateNames) {
-    if (name == text) return value;
-  }
-  return std::nullopt;
+  return fields::valueIn(kStateNames, text);
 }
 
 bool isFinal(JobState state) {
@@ -136,6 +77,7 @@ std::string formatJobRecord(const JobRecord& r) {
   out += "runs";
   for (std::int64_t run : r.runs) out += ' ' + num(run);
   out += '\n';
+  if (r.schedule_id != 0) addLine(out, "schedule", {num(r.schedule_id)});
   return out;
 }
 
@@ -173,6 +115,7 @@ Expected<JobRecord> parseJobRecord(std::string_view text) {
   r.cancel_requested = read.number("cancel_requested") != 0;
   r.worker_pid = read.number("worker_pid");
   for (const std::string& run : read.list("runs")) r.runs.push_back(read.parse("runs", run));
+  if (read.has("schedule")) r.schedule_id = read.number("schedule");  // absent before schedules
   if (!read.error().ok()) return read.error();
   const std::optional<JobState> parsed_state = parseJobState(state);
   if (!parsed_state) return dataLoss("field 'state' holds '" + state + "', not a job state");
@@ -182,68 +125,22 @@ Expected<JobRecord> parseJobRecord(std::string_view text) {
 
 JobStore::JobStore(std::shared_ptr<Storage> storage) : storage_(std::move(storage)) {}
 
+fields::RecordTable<JobRecord> JobStore::table() const { return tableOf(*storage_); }
+
 Expected<JobRecord> JobStore::submit(JobRecord record) {
-  auto id = record::takeNextNumber(*storage_, kCounterKey);
-  if (!id.ok()) return id.status();
-  record.id = *id;
-  record.state = JobState::kQueued;
-  record.submitted_ms = record::nowUnixMs();
-  auto set = storage_->compareAndSet(recordKey(record.id), std::nullopt, formatJobRecord(record));
-  if (!set.ok()) return set.status();
-  if (!*set) return internalError("job " + std::to_string(record.id) + " was stored twice");
-  return record;
+  return table().insert(std::move(record), kCounterKey, [](JobRecord& r) {
+    r.state = JobState::kQueued;
+    r.submitted_ms = record::nowUnixMs();
+  });
 }
 
-Expected<JobRecord> JobStore::get(std::int64_t id) const {
-  const std::string key = recordKey(id);
-  auto text = storage_->get(key);
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) {
-      return notFound("no job " + std::to_string(id));
-    }
-    return text.status();
-  }
-  auto parsed = parseJobRecord(*text);
-  if (!parsed.ok()) return parsed.status().withContext("job record '" + key + "'");
-  return parsed;
-}
+Expected<JobRecord> JobStore::get(std::int64_t id) const { return table().get(id); }
 
-Expected<std::vector<JobRecord>> JobStore::list() const {
-  auto keys = storage_->list(kRecordPrefix);
-  if (!keys.ok()) return keys.status();
-  std::vector<JobRecord> records;
-  for (const std::string& key : *keys) {
-    auto text = storage_->get(key);
-    if (!text.ok()) {
-      if (text.status().code() == StatusCode::kNotFound) continue;  // removed meanwhile
-      return text.status();
-    }
-    auto parsed = parseJobRecord(*text);
-    if (!parsed.ok()) return parsed.status().withContext("job record '" + key + "'");
-    records.push_back(std::move(*parsed));
-  }
-  return records;
-}
+Expected<std::vector<JobRecord>> JobStore::list() const { return table().list(); }
 
 Expected<JobRecord> JobStore::update(std::int64_t id,
                                      const std::function<Status(JobRecord&)>& change) {
-  const std::string key = recordKey(id);
-  for (;;) {
-    auto text = storage_->get(key);
-    if (!text.ok()) {
-      if (text.status().code() == StatusCode::kNotFound) {
-        return notFound("no job " + std::to_string(id));
-      }
-      return text.status();
-    }
-    auto record = parseJobRecord(*text);
-    if (!record.ok()) return record.status().withContext("job record '" + key + "'");
-    if (Status status = change(*record); !status.ok()) return status;
-    record->id = id;
-    auto set = storage_->compareAndSet(key, std::string_view(*text), formatJobRecord(*record));
-    if (!set.ok()) return set.status();
-    if (*set) return record;
-  }
+  return table().update(id, change);
 }
 
 Expected<std::vector<JobRecord>> JobStore::requeueInterrupted() {

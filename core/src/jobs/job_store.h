@@ -17,6 +17,11 @@
 #include "aimass/storage.h"
 #include "jobs/job_scheduler.h"
 
+namespace aimass::core::jobs::fields {
+template <typename Record>
+struct RecordTable;
+}
+
 namespace aimass::core::jobs {
 
 enum class JobState {
@@ -51,6 +56,7 @@ struct JobRecord {
   bool cancel_requested = false;
   std::int64_t worker_pid = 0;  ///< of the running worker, 0 when none
   std::vector<std::int64_t> runs;  ///< the tracked runs the job made (in its graph's store)
+  std::int64_t schedule_id = 0;    ///< the schedule that submitted it; 0: none
 
   JobRequest request() const;  ///< what the scheduler needs of it
 };
@@ -79,6 +85,7 @@ class JobStore {
   Expected<std::vector<JobRecord>> requeueInterrupted();
 
  private:
+  fields::RecordTable<JobRecord> table() const;
   std::shared_ptr<Storage> storage_;
 };
 

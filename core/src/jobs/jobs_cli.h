@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// `aimass jobs submit|list|show|logs|cancel`: the job service's store, read and written
-// directly (a running service picks up submissions and cancellations within its poll interval).
+// `aimass jobs submit|list|show|logs|cancel|schedule|queues`: the job service's store, read and
+// written directly (a running service picks up submissions, cancellations, schedules and queue
+// edits within its poll interval).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/job_service.h"
 #include "aimass/status.h"
 #include "aimass/storage.h"
 #include "jobs/job_service.h"
@@ -16,7 +18,7 @@ namespace aimass::core::jobs {
 
 /// One `aimass jobs ...` command line, parsed.
 struct JobsCommand {
-  std::string action;                  ///< submit, list, show, logs, cancel (or worker)
+  std::string action;  ///< submit, list, show, logs, cancel, schedule, queues (or worker)
   std::vector<std::string> arguments;  ///< the positional words after the action
   std::string config;                  ///< --config CONFIG: the graph with the service.jobs node
   bool json = false;                   ///< --json (submit, list, show)
@@ -27,6 +29,12 @@ struct JobsCommand {
   std::string state;                   ///< list: --state
   std::int64_t id = 0;                 ///< show, logs, cancel
   std::int64_t log_bytes = 64 * 1024;  ///< logs: --bytes
+  std::string schedule_action;         ///< schedule: create, list, show, delete
+  std::string cron;                    ///< schedule create: --cron
+  std::string overlap = "skip";        ///< schedule create: --overlap
+  std::string name;                    ///< schedule create: --name
+  std::string set_queue;               ///< queues: --set NAME (the key=value words follow)
+  JobQueueUpdate queue_update;         ///< queues --set: the key=value words, parsed
 };
 
 /// The full help of `aimass jobs`.
@@ -41,6 +49,7 @@ struct JobsContext {
   Storage* storage = nullptr;
   const JobServiceOptions* options = nullptr;
   GraphCheck check_graph;
+  ScheduleStore* schedules = nullptr;
 };
 
 /// Runs a parsed command (not worker), printing results on `out` and errors on `err`.

@@ -92,6 +92,16 @@ Expected<QueueSpec> queueFromRecord(const std::string& name, const ParamRecord& 
 
 JobResources sdkResources(const Resources& r) { return {r.threads, r.memory_bytes, r.gpus}; }
 
+// Stored records, converted for clients.
+template <typename Info, typename Record>
+Expected<std::vector<Info>> converted(Expected<std::vector<Record>> records,
+                                      Info (*convert)(const Record&)) {
+  if (!records.ok()) return records.status();
+  std::vector<Info> out;
+  for (const Record& r : *records) out.push_back(convert(r));
+  return out;
+}
+
 }  // namespace
 
 Expected<JobServiceOptions> readJobServiceOptions(const ParamValues<ParamValue>& config,
@@ -159,11 +169,33 @@ JobInfo jobInfo(const JobRecord& r) {
   info.cancel_requested = r.cancel_requested;
   info.worker_pid = r.worker_pid;
   info.runs = r.runs;
+  info.schedule_id = r.schedule_id;
   return info;
 }
 
-Expected<JobInfo> JobsServiceNode::submit(const JobSubmitRequest& request) {
-  if (!service_) return notStarted();
+JobScheduleInfo scheduleInfo(const ScheduleRecord& r) {
+  JobScheduleInfo info;
+  info.id = r.id;
+  info.name = r.name;
+  info.cron = r.cron;
+  info.overlap = std::string(overlapName(r.overlap));
+  info.queue = r.queue;
+  info.owner = r.owner;
+  info.priority = r.priority;
+  info.resources = sdkResources(r.resources);
+  info.preemptible = r.preemptible;
+  info.config_name = r.config_name;
+  info.created_unix_ms = r.created_ms;
+  info.next_fire_unix_ms = r.next_fire_ms;
+  info.last_fire_unix_ms = r.last_fire_ms;
+  info.last_job = r.last_job;
+  info.fires = r.fires;
+  info.skips = r.skips;
+  info.last_result = r.last_result;
+  return info;
+}
+
+JobSubmission JobsServiceNode::submission(const JobSubmitRequest& request) const {
   JobSubmission submission;
   submission.config = request.config;
   submission.config_name = request.config_name.empty() ? "job.yaml" : request.config_name;
@@ -174,16 +206,63 @@ Expected<JobInfo> JobsServiceNode::submit(const JobSubmitRequest& request) {
   submission.resources = {request.resources.threads, request.resources.memory_bytes,
                           request.resources.gpus};
   submission.preemptible = request.preemptible;
-  AIMASS_ASSIGN_OR_RETURN(JobRecord record, service_->submit(submission));
+  return submission;
+}
+
+Expected<JobInfo> JobsServiceNode::submit(const JobSubmitRequest& request) {
+  if (!service_) return notStarted();
+  AIMASS_ASSIGN_OR_RETURN(JobRecord record, service_->submit(submission(request)));
   return jobInfo(record);
+}
+
+Expected<JobScheduleInfo> JobsServiceNode::createSchedule(const JobScheduleRequest& request) {
+  if (!service_) return notStarted();
+  ScheduleSubmission schedule;
+  schedule.job = submission(request.job);
+  schedule.name = request.name;
+  schedule.cron = request.cron;
+  const std::optional<Overlap> overlap = parseOverlap(request.overlap);
+  if (!overlap) {
+    return invalidArgument("'overlap' must be skip, queue or replace, not '" + request.overlap +
+                           "'");
+  }
+  schedule.overlap = *overlap;
+  AIMASS_ASSIGN_OR_RETURN(ScheduleRecord record, service_->createSchedule(schedule));
+  return scheduleInfo(record);
+}
+
+Expected<std::vector<JobScheduleInfo>> JobsServiceNode::listSchedules() const {
+  if (!service_) return notStarted();
+  return converted(service_->listSchedules(), scheduleInfo);
+}
+
+Expected<JobScheduleInfo> JobsServiceNode::getSchedule(std::int64_t id) const {
+  if (!service_) return notStarted();
+  auto record = service_->getSchedule(id);
+  if (!record.ok()) return record.status();
+  return scheduleInfo(*record);
+}
+
+Status JobsServiceNode::deleteSchedule(std::int64_t id) {
+  if (!service_) return notStarted();
+  return service_->deleteSchedule(id);
+}
+
+Expected<JobQueueInfo> JobsServiceNode::updateQueue(const std::string& name,
+                                                    const JobQueueUpdate& update) {
+  if (!service_) return notStarted();
+  AIMASS_ASSIGN_OR_RETURN(QueueSpec spec, service_->updateQueue(name, update));
+  Service::QueueState state;
+  for (const Service::QueueState& q : service_->queueStates()) {
+    if (q.spec.name == name) state = q;
+  }
+  state.spec = std::move(spec);
+  return queueInfo(state);
 }
 
 Expected<std::vector<JobInfo>> JobsServiceNode::list() const {
   if (!service_) return notStarted();
-  AIMASS_ASSIGN_OR_RETURN(std::vector<JobRecord> records, service_->list());
-  std::vector<JobInfo> infos;
-  for (const JobRecord& r : records) infos.push_back(jobInfo(r));
-  return infos;
+  return converted(service_->list(), jobInfo);
 }
 
 Expected<JobInfo> JobsServiceNode::get(std::int64_t id) const {
@@ -203,22 +282,24 @@ Expected<std::string> JobsServiceNode::log(std::int64_t id, std::size_t max_byte
   return service_->log(id, max_bytes);
 }
 
+JobQueueInfo queueInfo(const Service::QueueState& q) {
+  JobQueueInfo info;
+  info.name = q.spec.name;
+  info.cohort = q.spec.cohort;
+  info.ordering = q.spec.ordering == Ordering::kFairShare ? "fair_share" : "fifo";
+  info.nominal = sdkResources(q.spec.nominal);
+  if (q.spec.borrowing_limit) info.borrowing_limit = sdkResources(*q.spec.borrowing_limit);
+  info.max_running = q.spec.max_running;
+  info.used = sdkResources(q.used);
+  info.waiting = q.waiting;
+  info.running = q.running;
+  return info;
+}
+
 std::vector<JobQueueInfo> JobsServiceNode::queues() const {
   std::vector<JobQueueInfo> out;
   if (!service_) return out;
-  for (const Service::QueueState& q : service_->queueStates()) {
-    JobQueueInfo info;
-    info.name = q.spec.name;
-    info.cohort = q.spec.cohort;
-    info.ordering = q.spec.ordering == Ordering::kFairShare ? "fair_share" : "fifo";
-    info.nominal = sdkResources(q.spec.nominal);
-    if (q.spec.borrowing_limit) info.borrowing_limit = sdkResources(*q.spec.borrowing_limit);
-    info.max_running = q.spec.max_running;
-    info.used = sdkResources(q.used);
-    info.waiting = q.waiting;
-    info.running = q.running;
-    out.push_back(std::move(info));
-  }
+  for (const Service::QueueState& q : service_->queueStates()) out.push_back(queueInfo(q));
   return out;
 }
 

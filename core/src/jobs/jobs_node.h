@@ -59,8 +59,15 @@ class JobsServiceNode final : public Node, public aimass::JobService {
   Expected<std::string> log(std::int64_t id, std::size_t max_bytes) const override;
   std::vector<JobQueueInfo> queues() const override;
   std::string prometheusMetrics() const override;
+  Expected<JobScheduleInfo> createSchedule(const JobScheduleRequest& request) override;
+  Expected<std::vector<JobScheduleInfo>> listSchedules() const override;
+  Expected<JobScheduleInfo> getSchedule(std::int64_t id) const override;
+  Status deleteSchedule(std::int64_t id) override;
+  Expected<JobQueueInfo> updateQueue(const std::string& name,
+                                     const JobQueueUpdate& update) override;
 
  private:
+  JobSubmission submission(const JobSubmitRequest& request) const;
   Status notStarted() const;
 
   std::shared_ptr<Storage> storage_;
@@ -77,6 +84,9 @@ GraphCheck graphCheckFor(const TypeRegistry& registry);
 
 /// Converts a stored record for clients.
 JobInfo jobInfo(const JobRecord& record);
+JobScheduleInfo scheduleInfo(const ScheduleRecord& record);
+/// A queue and its use for clients (unlimited borrowing amounts as they are stored).
+JobQueueInfo queueInfo(const Service::QueueState& state);
 
 /// The `service.jobs` node type; submissions are checked against `registry`.
 NodeType jobsServiceNodeType(const TypeRegistry& registry);

@@ -21,55 +21,12 @@
 #include "aimass/util/job_json.h"
 #include "aimass/util/memory_size.h"
 #include "aimass/util/registry_json.h"
+#include "api_routes.h"
+#include "job_routes.h"
 #include "json_body.h"
 
 namespace aimass::plugins::frontend {
 namespace {
-
-/// A refused change (an alias in the way, nothing to roll back to) is a conflict with the
-/// registry's state, not an unavailable server.
-int apiStatusFor(const Status& status) {
-  if (status.code() == StatusCode::kFailedPrecondition) {
-    return 409;
-  }
-  return httpStatusFor(status);
-}
-
-void fail(HttpResponse& response, const Status& status) {
-  jsonError(response, apiStatusFor(status), status.message());
-}
-
-void answer(HttpResponse& response, std::string body) {
-  response.status = 200;
-  response.content_type = "application/json";
-  response.body = std::move(body);
-}
-
-/// Answers `render(*result)`, or the error of `result`.
-template <typename T, typename Render>
-void answerWith(HttpResponse& response, const Expected<T>& result, Render render) {
-  if (!result.ok()) {
-    fail(response, result.status());
-    return;
-  }
-  answer(response, render(*result));
-}
-
-const std::string& param(const HttpRequest& request, const std::string& name) {
-  static const std::string kEmpty;
-  auto it = request.path_params.find(name);
-  return it == request.path_params.end() ? kEmpty : it->second;
-}
-
-Expected<std::int64_t> positiveNumber(std::string_view text, std::string_view what) {
-  std::int64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 1) {
-    return invalidArgument(std::string(what) + " must be a whole number from 1, got '" +
-                           std::string(text) + "'");
-  }
-  return value;
-}
 
 /// The model name and version of a .../models/{name}/versions/{version} path.
 Expected<std::pair<std::string, std::int64_t>> versionPath(const ModelRegistryService& registry,
@@ -79,22 +36,6 @@ Expected<std::pair<std::string, std::int64_t>> versionPath(const ModelRegistrySe
   AIMASS_ASSIGN_OR_RETURN(std::int64_t version,
                           positiveNumber(param(request, "version"), "the version in the path"));
   return std::make_pair(name, version);
-}
-
-/// Only the keys in `allowed` may appear in `object`.
-Status onlyKeys(const Poco::JSON::Object& object, const std::set<std::string>& allowed,
-                std::string_view what) {
-  for (const auto& [key, value] : object) {
-    if (allowed.count(key) == 0) {
-      std::string known;
-      for (const auto& name : allowed) {
-        known += (known.empty() ? "'" : ", '") + name + "'";
-      }
-      return invalidArgument("unknown field '" + key + "' in the body of " + std::string(what) +
-                             " (fields: " + known + ")");
-    }
-  }
-  return Status();
 }
 
 /// {"KEY": "VALUE", ...} with string values; `field` names the object in errors.
@@ -272,45 +213,6 @@ Expected<RunListQuery> runsQuery(const TrackingService& tracking, const HttpRequ
   return query;
 }
 
-using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
-
-/// Wraps a handler so that nothing escapes it: a last-resort 500 naming the failure.
-RouteHandler guarded(Handler handler) {
-  return [handler = std::move(handler)](const HttpRequest& request, HttpResponse& response) {
-    try {
-      handler(request, response);
-    } catch (const std::exception& e) {
-      jsonError(response, 500, std::string("registry API failure: ") + e.what());
-    } catch (...) {
-      jsonError(response, 500, "registry API failure");
-    }
-  };
-}
-
-/// Adds routes to a list, each with the same owner.
-class RouteList {
- public:
-  explicit RouteList(const std::string& owner) : owner_(owner) {}
-
-  void add(std::string method, std::string pattern, std::string summary, Role role,
-           Handler handler) {
-    Route route;
-    route.method = std::move(method);
-    route.pattern = std::move(pattern);
-    route.summary = std::move(summary);
-    route.owner = owner_;
-    route.role = role;
-    route.handler = guarded(std::move(handler));
-    routes_.push_back(std::move(route));
-  }
-
-  std::vector<Route> take() { return std::move(routes_); }
-
- private:
-  const std::string& owner_;
-  std::vector<Route> routes_;
-};
-
 void addModelReads(ModelRegistryService* registry, RouteList& routes) {
   routes.add("GET", "/api/v1/models", "Registered models: version count, latest version, aliases",
              Role::kReader, [registry](const HttpRequest&, HttpResponse& response) {
@@ -410,149 +312,6 @@ void addRuns(TrackingService* tracking, RouteList& routes) {
              });
 }
 
-/// A whole number field of a job submission; `fallback` when absent.
-Expected<std::int64_t> wholeField(const Poco::JSON::Object& body, const std::string& field,
-                                  std::int64_t fallback, std::int64_t lowest) {
-  if (!body.has(field)) return fallback;
-  const Poco::Dynamic::Var value = body.get(field);
-  if (!value.isInteger() || value.convert<std::int64_t>() < lowest) {
-    return invalidArgument("'" + field + "' must be a whole number of at least " +
-                           std::to_string(lowest));
-  }
-  return value.convert<std::int64_t>();
-}
-
-/// POST /api/v1/jobs: {"config": YAML, "config_name", "queue", "priority", "threads",
-/// "memory" ("512MiB" or bytes), "gpus", "preemptible"}.
-Expected<JobSubmitRequest> jobRequest(const HttpRequest& request) {
-  const std::string what = "POST /api/v1/jobs";
-  AIMASS_ASSIGN_OR_RETURN(auto body, jsonObjectBody(request.body, what, EmptyBody::kRefused));
-  AIMASS_RETURN_IF_ERROR(onlyKeys(*body,
-                                  {"config", "config_name", "queue", "priority", "threads",
-                                   "memory", "gpus", "preemptible"},
-                                  what));
-  JobSubmitRequest job;
-  if (!body->has("config") || !body->get("config").isString()) {
-    return invalidArgument("the body of " + what + " needs \"config\": the job's graph as YAML text");
-  }
-  job.config = body->getValue<std::string>("config");
-  for (const char* field : {"config_name", "queue"}) {
-    if (body->has(field) && !body->get(field).isString()) {
-      return invalidArgument("'" + std::string(field) + "' must be a string");
-    }
-  }
-  job.config_name = body->optValue<std::string>("config_name", "job.yaml");
-  job.queue = body->optValue<std::string>("queue", "");
-  AIMASS_ASSIGN_OR_RETURN(job.priority,
-                          wholeField(*body, "priority", 0, std::numeric_limits<std::int64_t>::min()));
-  AIMASS_ASSIGN_OR_RETURN(job.resources.threads, wholeField(*body, "threads", 1, 1));
-  AIMASS_ASSIGN_OR_RETURN(job.resources.gpus, wholeField(*body, "gpus", 0, 0));
-  job.resources.memory_bytes = std::int64_t{1} << 30;
-  if (body->has("memory")) {
-    const Poco::Dynamic::Var memory = body->get("memory");
-    if (memory.isString()) {
-      AIMASS_ASSIGN_OR_RETURN(job.resources.memory_bytes,
-                              parseMemorySize(memory.convert<std::string>(), "'memory'"));
-    } else {
-      AIMASS_ASSIGN_OR_RETURN(job.resources.memory_bytes, wholeField(*body, "memory", 0, 1));
-    }
-  }
-  if (body->has("preemptible")) {
-    if (!body->get("preemptible").isBoolean()) {
-      return invalidArgument("'preemptible' must be true or false");
-    }
-    job.preemptible = body->getValue<bool>("preemptible");
-  }
-  job.owner = request.principal.empty() ? "anonymous" : request.principal;
-  return job;
-}
-
-void addJobs(JobService* jobs, RouteList& routes) {
-  routes.add("GET", "/api/v1/jobs", "Jobs of the job service; query state, queue, owner",
-             Role::kReader, [jobs](const HttpRequest& request, HttpResponse& response) {
-               for (const auto& [name, value] : request.query) {
-                 if (name != "state" && name != "queue" && name != "owner") {
-                   return fail(response, invalidArgument("unknown query parameter '" + name +
-                                                         "' (state, queue, owner)"));
-                 }
-               }
-               auto all = jobs->list();
-               if (!all.ok()) return fail(response, all.status());
-               std::vector<JobInfo> picked;
-               for (JobInfo& job : *all) {
-                 auto wanted = [&](const char* key, const std::string& value) {
-                   auto it = request.query.find(key);
-                   return it == request.query.end() || it->second == value;
-                 };
-                 if (wanted("state", job.state) && wanted("queue", job.queue) &&
-                     wanted("owner", job.owner)) {
-                   picked.push_back(std::move(job));
-                 }
-               }
-               answer(response, jobListJson(picked));
-             });
-  routes.add("POST", "/api/v1/jobs", "Submit a graph as a job (body: config YAML, queue, ...)",
-             Role::kOperator, [jobs](const HttpRequest& request, HttpResponse& response) {
-               auto job = jobRequest(request);
-               if (!job.ok()) return fail(response, job.status());
-               auto submitted = jobs->submit(*job);
-               if (!submitted.ok()) {
-                 // A job larger than its queue could ever give is a bad request, not a
-                 // momentary overload.
-                 const Status& status = submitted.status();
-                 return jsonError(response,
-                                  status.code() == StatusCode::kResourceExhausted
-                                      ? 400
-                                      : apiStatusFor(status),
-                                  status.message());
-               }
-               answer(response, jobJson(*submitted));
-               response.status = 201;
-             });
-  routes.add("GET", "/api/v1/jobs/{id}", "One job: state, reason, attempts, runs", Role::kReader,
-             [jobs](const HttpRequest& request, HttpResponse& response) {
-               auto id = positiveNumber(param(request, "id"), "the job id in the path");
-               if (!id.ok()) return fail(response, id.status());
-               answerWith(response, jobs->get(*id), jobJson);
-             });
-  routes.add("POST", "/api/v1/jobs/{id}/cancel",
-             "Cancel a job (an operator its own jobs, an admin any)", Role::kOperator,
-             [jobs](const HttpRequest& request, HttpResponse& response) {
-               auto id = positiveNumber(param(request, "id"), "the job id in the path");
-               if (!id.ok()) return fail(response, id.status());
-               auto job = jobs->get(*id);
-               if (!job.ok()) return fail(response, job.status());
-               const std::string caller =
-                   request.principal.empty() ? "anonymous" : request.principal;
-               if (request.role != Role::kAdmin && job->owner != caller) {
-                 return jsonError(response, 403,
-                                  "job " + std::to_string(*id) + " belongs to '" + job->owner +
-                                      "'; only its owner or an admin may cancel it");
-               }
-               answerWith(response, jobs->cancel(*id), jobJson);
-             });
-  routes.add("GET", "/api/v1/jobs/{id}/log", "The end of a job's log; query bytes (default 65536)",
-             Role::kReader, [jobs](const HttpRequest& request, HttpResponse& response) {
-               auto id = positiveNumber(param(request, "id"), "the job id in the path");
-               if (!id.ok()) return fail(response, id.status());
-               std::int64_t bytes = 65536;
-               if (auto it = request.query.find("bytes"); it != request.query.end()) {
-                 auto parsed = positiveNumber(it->second, "query parameter 'bytes'");
-                 if (!parsed.ok()) return fail(response, parsed.status());
-                 bytes = std::min<std::int64_t>(*parsed, 16 << 20);
-               }
-               auto text = jobs->log(*id, static_cast<std::size_t>(bytes));
-               if (!text.ok()) return fail(response, text.status());
-               response.status = 200;
-               response.content_type = "text/plain; charset=utf-8";
-               response.body = std::move(*text);
-             });
-  routes.add("GET", "/api/v1/queues", "The job service's queues: quota, use, waiting, running",
-             Role::kReader, [jobs](const HttpRequest&, HttpResponse& response) {
-               answer(response, jobQueueListJson(jobs->queues()));
-             });
-}
-
 }  // namespace
 
 std::vector<Route> registryRoutes(Host& host, const std::string& owner) {
@@ -568,7 +327,7 @@ std::vector<Route> registryRoutes(Host& host, const std::string& owner) {
     addRuns(tracking, routes);
   }
   if (JobService* jobs = host.jobs()) {
-    addJobs(jobs, routes);
+    addJobRoutes(jobs, routes);
   }
   return routes.take();
 }

@@ -12,8 +12,8 @@
 /// Errors: kInvalidArgument for a bad submission (a graph that does not validate: the message
 /// holds its FILE:LINE:COL errors); kNotFound for an unknown job or queue; kResourceExhausted
 /// for a job that asks for more than its queue could ever give (the message has the numbers);
-/// kFailedPrecondition for cancelling a job that has ended; the storage's own status when it
-/// fails.
+/// kFailedPrecondition for cancelling a job that has ended; kPermissionDenied is the
+/// frontend's to give (roles); the storage's own status when it fails.
 
 #include <cstddef>
 #include <cstdint>
@@ -61,6 +61,50 @@ struct JobInfo {
   bool cancel_requested = false;
   std::int64_t worker_pid = 0;     ///< the running worker's process id; 0 when none
   std::vector<std::int64_t> runs;  ///< tracked runs it made, in its graph's store
+  std::int64_t schedule_id = 0;    ///< the schedule that submitted it; 0: none
+};
+
+/// A job that repeats on a cron expression (docs/jobs.md#schedules).
+struct JobScheduleRequest {
+  JobSubmitRequest job;  ///< what each firing submits (its owner owns the schedule)
+  std::string name;      ///< free text; may be empty
+  std::string cron;      ///< 5 fields or @hourly, @daily, ...; UTC
+  std::string overlap = "skip";  ///< "skip", "queue" or "replace"
+};
+
+/// One schedule as the service records it.
+struct JobScheduleInfo {
+  std::int64_t id = 0;
+  std::string name;
+  std::string cron;
+  std::string overlap;
+  std::string queue;
+  std::string owner;
+  std::int64_t priority = 0;
+  JobResources resources;
+  bool preemptible = true;
+  std::string config_name;
+  std::int64_t created_unix_ms = 0;
+  std::int64_t next_fire_unix_ms = 0;
+  std::int64_t last_fire_unix_ms = 0;  ///< 0: never fired
+  std::int64_t last_job = 0;           ///< the last job it submitted; 0: none
+  std::int64_t fires = 0;              ///< jobs it submitted
+  std::int64_t skips = 0;              ///< firings skipped by overlap "skip"
+  std::string last_result;             ///< what the last firing did, in words
+};
+
+/// An edit of a queue while the service runs: each field set replaces the queue's value; unset
+/// fields keep theirs. A borrowing limit of -1 removes that limit.
+struct JobQueueUpdate {
+  std::optional<std::int64_t> threads;
+  std::optional<std::int64_t> memory_bytes;
+  std::optional<std::int64_t> gpus;
+  std::optional<std::int64_t> borrow_threads;
+  std::optional<std::int64_t> borrow_memory_bytes;
+  std::optional<std::int64_t> borrow_gpus;
+  std::optional<std::int64_t> max_running;
+  std::optional<std::string> ordering;  ///< "fifo" or "fair_share"
+  std::optional<bool> strict_fifo;
 };
 
 /// One queue: its quota and what it uses now.
@@ -91,6 +135,18 @@ class JobService {
   virtual std::vector<JobQueueInfo> queues() const = 0;
   /// Queue lengths, running jobs and quota use, in the Prometheus text format.
   virtual std::string prometheusMetrics() const = 0;
+  /// Checks (the expression, naming field and column; the job as submit() does) and stores a
+  /// schedule; the service fires it from its next time on.
+  virtual Expected<JobScheduleInfo> createSchedule(const JobScheduleRequest& request) = 0;
+  virtual Expected<std::vector<JobScheduleInfo>> listSchedules() const = 0;
+  virtual Expected<JobScheduleInfo> getSchedule(std::int64_t id) const = 0;
+  /// Stops its firings; the jobs it submitted stay. kNotFound for an unknown id.
+  virtual Status deleteSchedule(std::int64_t id) = 0;
+  /// Edits a queue at once and keeps the edit in the store (it survives a restart while the
+  /// queue's definition in the configuration stays the same). kNotFound for an unknown queue;
+  /// kInvalidArgument naming the field of a bad value. The queue as it now is.
+  virtual Expected<JobQueueInfo> updateQueue(const std::string& name,
+                                             const JobQueueUpdate& update) = 0;
 
  protected:
   ~JobService() = default;

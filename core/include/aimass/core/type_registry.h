@@ -50,8 +50,8 @@ struct RegisteredCommand {
 
 /// The first words of the `aimass` executable's own commands, which no plugin command may use.
 inline constexpr std::string_view kBuiltinCommandWords[] = {
-    "validate", "run",    "eval",   "models", "datasets", "runs",
-    "tune",     "jobs",   "plugins", "plugin", "help"};
+    "validate", "run",  "serve",   "eval",   "models", "datasets", "runs",
+    "tune",     "jobs", "plugins", "plugin", "help"};
 
 /// Every node type the host can instantiate, by type name.
 ///

@@ -304,6 +304,35 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/api/v1/queues"), 200);
     EXPECT_EQ(exchange("POST", "/api/v1/jobs/1/cancel"), 200);
     EXPECT_EQ(exchange("POST", "/api/v1/jobs/9/cancel"), 404);
+    exerciseSchedulesAndQueueEdits();
+  }
+
+  void exerciseSchedulesAndQueueEdits() {
+    EXPECT_EQ(exchange("POST", "/api/v1/schedules",
+                       R"({"config":"nodes: {}","cron":"0 3 * * mon-fri","overlap":"replace",)"
+                       R"("name":"nightly"})"),
+              201);
+    EXPECT_EQ(exchange("POST", "/api/v1/schedules", R"({"config":"x","cron":"0 24 * * *"})"), 400);
+    EXPECT_EQ(exchange("POST", "/api/v1/schedules", R"({"config":"x"})"), 400);
+    EXPECT_EQ(exchange("POST", "/api/v1/schedules",
+                       R"({"config":"x","cron":"@daily","overlap":"maybe"})"),
+              400);
+    EXPECT_EQ(exchange("POST", "/api/v1/schedules",
+                       R"({"config":"x","cron":"@daily","queue":"nope"})"),
+              404);
+    EXPECT_EQ(exchange("GET", "/api/v1/schedules"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/schedules/1"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/schedules/x"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/schedules/9"), 404);
+    EXPECT_EQ(exchange("DELETE", "/api/v1/schedules/1"), 200);
+    EXPECT_EQ(exchange("DELETE", "/api/v1/schedules/1"), 404);
+    EXPECT_EQ(exchange("PUT", "/api/v1/queues/default",
+                       R"({"threads":1,"memory":"3GiB","max_running":2,"ordering":"fair_share"})"),
+              200);
+    EXPECT_EQ(exchange("PUT", "/api/v1/queues/default", R"({"threads":-1})"), 400);
+    EXPECT_EQ(exchange("PUT", "/api/v1/queues/default", R"({"colour":1})"), 400);
+    EXPECT_EQ(exchange("PUT", "/api/v1/queues/default", R"({"borrow_threads":1})"), 400);
+    EXPECT_EQ(exchange("PUT", "/api/v1/queues/nope", R"({"threads":1})"), 404);
   }
 
   testing::TempDir dir_{"aimass-openapi-exchanges"};

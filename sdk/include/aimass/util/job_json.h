@@ -26,15 +26,18 @@ inline void writeJobResourcesJson(JsonWriter& json, const JobResources& r) {
   json.endObject();
 }
 
+/// `value` when above 0 (a time, an id), else null.
+inline void writePositiveOrNull(JsonWriter& json, std::int64_t value) {
+  if (value > 0) {
+    json.value(value);
+  } else {
+    json.null();
+  }
+}
+
 /// One job as an object.
 inline void writeJobJson(JsonWriter& json, const JobInfo& job) {
-  auto timeOrNull = [&json](std::int64_t unix_ms) {
-    if (unix_ms > 0) {
-      json.value(unix_ms);
-    } else {
-      json.null();
-    }
-  };
+  auto timeOrNull = [&json](std::int64_t unix_ms) { writePositiveOrNull(json, unix_ms); };
   json.beginObject();
   json.key("id").value(job.id);
   json.key("state").value(job.state);
@@ -58,6 +61,8 @@ inline void writeJobJson(JsonWriter& json, const JobInfo& job) {
   json.key("runs").beginArray();
   for (std::int64_t run : job.runs) json.value(run);
   json.endArray();
+  json.key("schedule_id");
+  writePositiveOrNull(json, job.schedule_id);
   json.endObject();
 }
 
@@ -78,31 +83,85 @@ inline std::string jobListJson(const std::vector<JobInfo>& jobs) {
   return json.str();
 }
 
+inline void writeJobQueueJson(JsonWriter& json, const JobQueueInfo& q) {
+  json.beginObject();
+  json.key("name").value(q.name);
+  json.key("cohort").value(q.cohort);
+  json.key("ordering").value(q.ordering);
+  json.key("nominal");
+  writeJobResourcesJson(json, q.nominal);
+  json.key("borrowing_limit");
+  if (q.borrowing_limit) {
+    writeJobResourcesJson(json, *q.borrowing_limit);
+  } else {
+    json.null();
+  }
+  json.key("max_running").value(q.max_running);
+  json.key("used");
+  writeJobResourcesJson(json, q.used);
+  json.key("waiting").value(q.waiting);
+  json.key("running").value(q.running);
+  json.endObject();
+}
+
+/// One queue (PUT /api/v1/queues/{name}).
+inline std::string jobQueueJson(const JobQueueInfo& queue) {
+  JsonWriter json;
+  writeJobQueueJson(json, queue);
+  return json.str();
+}
+
 /// {"queues": [...]}: each queue's quota and what it uses now.
 inline std::string jobQueueListJson(const std::vector<JobQueueInfo>& queues) {
   JsonWriter json;
   json.beginObject();
   json.key("queues").beginArray();
-  for (const JobQueueInfo& q : queues) {
-    json.beginObject();
-    json.key("name").value(q.name);
-    json.key("cohort").value(q.cohort);
-    json.key("ordering").value(q.ordering);
-    json.key("nominal");
-    writeJobResourcesJson(json, q.nominal);
-    json.key("borrowing_limit");
-    if (q.borrowing_limit) {
-      writeJobResourcesJson(json, *q.borrowing_limit);
-    } else {
-      json.null();
-    }
-    json.key("max_running").value(q.max_running);
-    json.key("used");
-    writeJobResourcesJson(json, q.used);
-    json.key("waiting").value(q.waiting);
-    json.key("running").value(q.running);
-    json.endObject();
-  }
+  for (const JobQueueInfo& q : queues) writeJobQueueJson(json, q);
+  json.endArray();
+  json.endObject();
+  return json.str();
+}
+
+/// One schedule as an object.
+inline void writeScheduleJson(JsonWriter& json, const JobScheduleInfo& s) {
+  json.beginObject();
+  json.key("id").value(s.id);
+  json.key("name").value(s.name);
+  json.key("cron").value(s.cron);
+  json.key("overlap").value(s.overlap);
+  json.key("queue").value(s.queue);
+  json.key("owner").value(s.owner);
+  json.key("priority").value(s.priority);
+  json.key("resources");
+  writeJobResourcesJson(json, s.resources);
+  json.key("preemptible").value(s.preemptible);
+  json.key("config_name").value(s.config_name);
+  json.key("created_unix_ms");
+  writePositiveOrNull(json, s.created_unix_ms);
+  json.key("next_fire_unix_ms");
+  writePositiveOrNull(json, s.next_fire_unix_ms);
+  json.key("last_fire_unix_ms");
+  writePositiveOrNull(json, s.last_fire_unix_ms);
+  json.key("last_job");
+  writePositiveOrNull(json, s.last_job);
+  json.key("fires").value(s.fires);
+  json.key("skips").value(s.skips);
+  json.key("last_result").value(s.last_result);
+  json.endObject();
+}
+
+inline std::string scheduleJson(const JobScheduleInfo& schedule) {
+  JsonWriter json;
+  writeScheduleJson(json, schedule);
+  return json.str();
+}
+
+/// {"schedules": [...]}
+inline std::string scheduleListJson(const std::vector<JobScheduleInfo>& schedules) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("schedules").beginArray();
+  for (const JobScheduleInfo& s : schedules) writeScheduleJson(json, s);
   json.endArray();
   json.endObject();
   return json.str();
