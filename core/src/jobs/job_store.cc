@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "jobs/launcher.h"
 #include "record_text.h"
 
 namespace aimass::core::jobs {
@@ -44,6 +45,7 @@ class FieldReader {
     }
   }
   Status error() const { return error_; }
+  bool has(const std::string& name) const { return fields_.count(name) > 0; }
 
   std::vector<std::string> list(const std::string& name) {
     auto it = fields_.find(name);
@@ -108,7 +110,7 @@ JobRequest JobRecord::request() const {
   request.queue = queue;
   request.owner = owner;
   request.priority = priority;
-  request.resources = resources;
+  request.resources = rankTotal(resources, ranks);
   request.preemptible = preemptible;
   return request;
 }
@@ -123,6 +125,7 @@ std::string formatJobRecord(const JobRecord& r) {
   addLine(out, "priority", {num(r.priority)});
   addLine(out, "resources",
           {num(r.resources.threads), num(r.resources.memory_bytes), num(r.resources.gpus)});
+  addLine(out, "ranks", {num(r.ranks)});
   addLine(out, "preemptible", {r.preemptible ? "1" : "0"});
   addLine(out, "config_name", {r.config_name});
   addLine(out, "config", {r.config});
@@ -133,6 +136,7 @@ std::string formatJobRecord(const JobRecord& r) {
   addLine(out, "reason", {r.reason});
   addLine(out, "cancel_requested", {r.cancel_requested ? "1" : "0"});
   addLine(out, "worker_pid", {num(r.worker_pid)});
+  addLine(out, "external_id", {r.external_id});
   out += "runs";
   for (std::int64_t run : r.runs) out += ' ' + num(run);
   out += '\n';
@@ -155,6 +159,7 @@ Expected<JobRecord> parseJobRecord(std::string_view text) {
   } else if (read.error().ok()) {
     return dataLoss("field 'resources' needs 3 numbers (threads, memory, gpus)");
   }
+  r.ranks = read.has("ranks") ? read.number("ranks") : 1;  // records older than ranks
   r.preemptible = read.number("preemptible") != 0;
   r.config_name = read.text("config_name");
   r.config = read.text("config");
@@ -172,6 +177,7 @@ Expected<JobRecord> parseJobRecord(std::string_view text) {
   r.reason = read.text("reason");
   r.cancel_requested = read.number("cancel_requested") != 0;
   r.worker_pid = read.number("worker_pid");
+  if (read.has("external_id")) r.external_id = read.text("external_id");  // else older record
   for (const std::string& run : read.list("runs")) r.runs.push_back(read.parse("runs", run));
   if (!read.error().ok()) return read.error();
   const std::optional<JobState> parsed_state = parseJobState(state);
@@ -246,12 +252,14 @@ Expected<JobRecord> JobStore::update(std::int64_t id,
   }
 }
 
-Expected<std::vector<JobRecord>> JobStore::requeueInterrupted() {
+Expected<std::vector<JobRecord>> JobStore::requeueInterrupted(
+    const std::function<bool(const JobRecord&)>& still_running) {
   auto records = list();
   if (!records.ok()) return records.status();
   std::vector<JobRecord> requeued;
   for (const JobRecord& stored : *records) {
     if (stored.state != JobState::kRunning) continue;
+    if (still_running && still_running(stored)) continue;
     auto changed = update(stored.id, [](JobRecord& r) {
       if (r.state != JobState::kRunning) return aborted("no longer running");
       r.state = r.cancel_requested ? JobState::kCancelled : JobState::kQueued;

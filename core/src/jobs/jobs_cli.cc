@@ -9,6 +9,7 @@
 #include "aimass/util/job_json.h"
 #include "aimass/util/memory_size.h"
 #include "jobs/jobs_node.h"
+#include "jobs/launcher.h"
 #include "record_text.h"
 #include "store_options.h"
 #include "text_format.h"
@@ -18,7 +19,7 @@ namespace aimass::core::jobs {
 const char kJobsHelp[] =
     "Usage:\n"
     "  aimass jobs submit GRAPH --config SERVICE [--queue Q] [--priority P] [--threads N]\n"
-    "                     [--memory SIZE] [--gpus G] [--not-preemptible] [--json]\n"
+    "                     [--memory SIZE] [--gpus G] [--ranks R] [--not-preemptible] [--json]\n"
     "  aimass jobs list --config SERVICE [--state STATE] [--json]\n"
     "  aimass jobs show ID --config SERVICE [--json]\n"
     "  aimass jobs logs ID --config SERVICE [--bytes N]\n"
@@ -33,7 +34,9 @@ const char kJobsHelp[] =
     "stores the job. Its relative paths resolve against GRAPH's folder. --threads (default 1)\n"
     "is also the job's thread count; --memory (default 1GiB: 512MiB, 2GiB, ...) limits its\n"
     "worker's address space; --gpus (default 0) sets CUDA_VISIBLE_DEVICES. A higher --priority\n"
-    "runs first; --not-preemptible keeps the job from being stopped to give borrowed quota back.\n"
+    "runs first; --ranks R (default 1) runs R MPI ranks under mpirun, each with --threads,\n"
+    "--memory and --gpus; --not-preemptible keeps the job from being stopped to give borrowed\n"
+    "quota back.\n"
     "list prints every job (--state queued|running|succeeded|failed|cancelled picks some);\n"
     "show one job with its reason and runs; logs the end of its log (every attempt);\n"
     "cancel cancels a queued job at once and stops a running one (SIGTERM, then SIGKILL after\n"
@@ -98,10 +101,14 @@ int submit(const JobsCommand& command, const JobsContext& context, std::ostream&
   submission.owner = record::currentUser();
   submission.priority = command.priority;
   submission.resources = command.resources;
+  submission.ranks = command.ranks;
   submission.preemptible = command.preemptible;
   JobScheduler queues(context.options->capacity);
   for (const QueueSpec& q : context.options->queues) (void)queues.addQueue(q);
   if (Status s = checkSubmission(submission, queues, context.check_graph); !s.ok()) {
+    return fail(s, err);
+  }
+  if (Status s = checkLauncher(submission.ranks, context.options->worker.mpiexec); !s.ok()) {
     return fail(s, err);
   }
   auto stored = submitToStore(*context.store, submission);
@@ -157,8 +164,11 @@ int show(const JobsCommand& command, const JobsContext& context, std::ostream& o
       << "  resources  "
       << Resources{job.resources.threads, job.resources.memory_bytes, job.resources.gpus}
              .toString()
+      << (job.ranks > 1 ? " per rank, " + std::to_string(job.ranks) + " ranks" : std::string())
       << "\n"
       << "  attempts   " << job.attempts << "\n"
+      << (job.external_id.empty() ? std::string()
+                                  : "  slurm job  " + job.external_id + "\n")
       << "  submitted  " << ageText(job.submitted_unix_ms) << "\n"
       << "  started    " << ageText(job.started_unix_ms) << "\n"
       << "  finished   " << ageText(job.finished_unix_ms) << "\n";
@@ -212,6 +222,8 @@ Expected<JobsCommand> parseJobsCommand(const std::vector<std::string>& words) {
       AIMASS_ASSIGN_OR_RETURN(command.resources.memory_bytes, parseMemorySize(value, "--memory"));
     } else if (option == "--gpus") {
       AIMASS_ASSIGN_OR_RETURN(command.resources.gpus, parseNumber(value, "--gpus", 0));
+    } else if (option == "--ranks") {
+      AIMASS_ASSIGN_OR_RETURN(command.ranks, parseNumber(value, "--ranks", 1));
     } else if (option == "--state") {
       if (!parseJobState(value)) {
         return invalidArgument("unknown job state '" + value +
@@ -230,7 +242,7 @@ Expected<JobsCommand> parseJobsCommand(const std::vector<std::string>& words) {
                         {.command = "jobs",
                          .flags = {"--json", "--not-preemptible"},
                          .valued = {"--queue", "--priority", "--threads", "--memory", "--gpus",
-                                    "--state", "--bytes"}},
+                                    "--ranks", "--state", "--bytes"}},
                         handle));
   command.config = options.config;
   if (!options.storage_uri.empty() || !options.storage_node.empty()) {

@@ -423,13 +423,13 @@ Expected<std::int64_t> wholeField(const Poco::JSON::Object& body, const std::str
 }
 
 /// POST /api/v1/jobs: {"config": YAML, "config_name", "queue", "priority", "threads",
-/// "memory" ("512MiB" or bytes), "gpus", "preemptible"}.
+/// "memory" ("512MiB" or bytes), "gpus", "ranks", "preemptible"}.
 Expected<JobSubmitRequest> jobRequest(const HttpRequest& request) {
   const std::string what = "POST /api/v1/jobs";
   AIMASS_ASSIGN_OR_RETURN(auto body, jsonObjectBody(request.body, what, EmptyBody::kRefused));
   AIMASS_RETURN_IF_ERROR(onlyKeys(*body,
                                   {"config", "config_name", "queue", "priority", "threads",
-                                   "memory", "gpus", "preemptible"},
+                                   "memory", "gpus", "ranks", "preemptible"},
                                   what));
   JobSubmitRequest job;
   if (!body->has("config") || !body->get("config").isString()) {
@@ -447,6 +447,7 @@ Expected<JobSubmitRequest> jobRequest(const HttpRequest& request) {
                           wholeField(*body, "priority", 0, std::numeric_limits<std::int64_t>::min()));
   AIMASS_ASSIGN_OR_RETURN(job.resources.threads, wholeField(*body, "threads", 1, 1));
   AIMASS_ASSIGN_OR_RETURN(job.resources.gpus, wholeField(*body, "gpus", 0, 0));
+  AIMASS_ASSIGN_OR_RETURN(job.ranks, wholeField(*body, "ranks", 1, 1));
   job.resources.memory_bytes = std::int64_t{1} << 30;
   if (body->has("memory")) {
     const Poco::Dynamic::Var memory = body->get("memory");
