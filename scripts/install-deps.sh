@@ -34,6 +34,9 @@ packages=(
   libcurl4-openssl-dev        # libcurl for the C client (clients/c, libaimass_client) and the C++ one over it
   libopenmpi-dev              # Open MPI for collective.mpi (plugins/collective/mpi); CMake's FindMPI
   openmpi-bin                 # mpirun: runs distributed jobs and collective.mpi's multi-rank tests
+  slurmctld slurmd            # a real single-node Slurm for the job service's launcher: slurm tests
+  slurm-client                # sbatch, scontrol, scancel, sinfo (scripts/slurm-test-server.sh)
+  munge                       # Slurm's authentication daemon, which the test Slurm starts with its own key
 )
 
 # Node.js 18+ and npm build and test the TypeScript client (clients/typescript). Debian 12's

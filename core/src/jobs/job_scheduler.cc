@@ -158,6 +158,12 @@ Status JobScheduler::submit(const JobRequest& job) {
   return okStatus();
 }
 
+Status JobScheduler::adopt(const JobRequest& job) {
+  AIMASS_RETURN_IF_ERROR(submit(job));
+  start(jobs_.at(job.id));
+  return okStatus();
+}
+
 Status JobScheduler::remove(std::int64_t id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return notFound("no job " + std::to_string(id));

@@ -124,6 +124,10 @@ class JobScheduler {
   /// asks for more than largestAdmissible() (it could never start).
   Status submit(const JobRequest& job);
 
+  /// Adds a job that already runs (a Slurm batch job a restarted service re-attaches to): it
+  /// counts against its queue at once, even beyond the quota. submit()'s errors.
+  Status adopt(const JobRequest& job);
+
   /// The job finished, failed or was cancelled: it leaves the scheduler (whatever its place).
   /// kNotFound for an unknown id.
   Status remove(std::int64_t id);

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "jobs/queue_edits.h"
+#include "jobs/launcher.h"
 #include "record_text.h"
 
 namespace aimass::core::jobs {
@@ -85,8 +86,13 @@ Status checkSubmission(const JobSubmission& submission, const JobScheduler& queu
   if (submission.resources.threads < 1) {
     return invalidArgument("the job needs at least 1 thread");
   }
-  if (!submission.resources.fitsIn(*most)) {
-    return resourceExhausted("the job asks for " + submission.resources.toString() +
+  if (submission.ranks < 1) return invalidArgument("the job needs at least 1 rank");
+  const Resources all = rankTotal(submission.resources, submission.ranks);
+  if (!all.fitsIn(*most)) {
+    return resourceExhausted("the job asks for " + all.toString() +
+                             (submission.ranks > 1 ? " (" + std::to_string(submission.ranks) +
+                                                         " ranks)"
+                                                   : std::string()) +
                              " but queue '" + submission.queue + "' can give at most " +
                              most->toString());
   }
@@ -136,7 +142,10 @@ Service::~Service() {
 }
 
 Status Service::load() {
-  auto requeued = store_.requeueInterrupted();
+  std::set<std::int64_t> reattached;
+  AIMASS_RETURN_IF_ERROR(reattachSlurmJobs(reattached));
+  auto requeued = store_.requeueInterrupted(
+      [&reattached](const JobRecord& r) { return reattached.count(r.id) > 0; });
   if (!requeued.ok()) return requeued.status();
   auto changes = storage_->get(kChangesKey);
   changes_seen_ = changes.ok() ? *changes : "";
@@ -144,7 +153,7 @@ Status Service::load() {
   if (!records.ok()) return records.status();
   for (const JobRecord& r : *records) {
     next_unseen_id_ = std::max(next_unseen_id_, r.id + 1);
-    if (r.state != JobState::kQueued) continue;
+    if (r.state != JobState::kQueued || reattached.count(r.id)) continue;
     if (Status s = scheduler_.submit(r.request()); !s.ok()) {
       // The queues changed since it was submitted: it can never run here.
       AIMASS_RETURN_IF_ERROR(failQueued(r.id, "cannot run with the service's queues: " +
@@ -172,6 +181,7 @@ Expected<JobRecord> submitToStore(JobStore& store, const JobSubmission& submissi
   record.owner = submission.owner;
   record.priority = submission.priority;
   record.resources = submission.resources;
+  record.ranks = submission.ranks;
   record.preemptible = submission.preemptible;
   record.config_name = submission.config_name;
   record.config = submission.config;
@@ -202,6 +212,7 @@ Expected<JobRecord> cancelInStore(JobStore& store, Storage& storage, std::int64_
 }
 
 Expected<JobRecord> Service::submit(const JobSubmission& submission) {
+  AIMASS_RETURN_IF_ERROR(checkLauncher(submission.ranks, options_.worker.mpiexec));
   AIMASS_RETURN_IF_ERROR(checkSubmission(submission, admissionQueues(), check_graph_));
   auto stored = submitToStore(store_, submission);
   if (stored.ok()) wake();
@@ -339,7 +350,7 @@ void Service::waitForEvents() {
   auto timeout = options_.poll_interval;
   const auto now = std::chrono::steady_clock::now();
   for (const auto& [id, active] : active_) {
-    fds.push_back({active.process->exitFd(), POLLIN, 0});
+    if (active.process->exitFd() >= 0) fds.push_back({active.process->exitFd(), POLLIN, 0});
     if (active.ending != Ending::kNone) {
       timeout = std::min(timeout, std::max(std::chrono::milliseconds(0),
                                            std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -447,6 +458,7 @@ void Service::startJob(std::int64_t id) {
     r.attempts += 1;
     r.started_ms = record::nowUnixMs();
     r.worker_pid = 0;
+    r.external_id.clear();
     return okStatus();
   });
   if (!started.ok()) {
@@ -479,32 +491,68 @@ void Service::startJob(std::int64_t id) {
   command.log_file = folder / "log";
   command.threads = static_cast<int>(std::max<std::int64_t>(1, started->resources.threads));
   command.memory_bytes = started->resources.memory_bytes;
+  command.ranks = started->ranks;
+  command.slots = options_.capacity.threads;
   command.environment.push_back("AIMASS_JOB_ID=" + std::to_string(id));
   command.environment.push_back("AIMASS_JOB_RUNS_FILE=" + (folder / "runs").string());
   command.environment.push_back("AIMASS_JOB_CONFIG_NAME=" + started->config_name);
   // The job sees the devices it was given and no other.
   std::vector<int> gpus;
   for (int device = 0; device < static_cast<int>(options_.capacity.gpus) &&
-                       static_cast<std::int64_t>(gpus.size()) < started->resources.gpus;
+                       static_cast<std::int64_t>(gpus.size()) <
+                           started->request().resources.gpus;
        ++device) {
     if (!gpus_in_use_.count(device)) gpus.push_back(device);
   }
   std::string visible;
   for (int device : gpus) visible += (visible.empty() ? "" : ",") + std::to_string(device);
-  command.environment.push_back("CUDA_VISIBLE_DEVICES=" + visible);
-  auto process = WorkerProcess::start(command);
+  // Under Slurm the job sees the devices of its allocation.
+  if (!options_.slurm.enabled) command.environment.push_back("CUDA_VISIBLE_DEVICES=" + visible);
+  auto process = launch(command, id, started->resources.gpus, folder);
   if (!process.ok()) return fail(process.status());
   const pid_t pid = (*process)->pid();
+  const std::string external_id = (*process)->externalId();
   Active active;
   active.process = std::move(*process);
   active.gpus = gpus;
   gpus_in_use_.insert(gpus.begin(), gpus.end());
   active.folder = folder;
   active_.emplace(id, std::move(active));
-  (void)store_.update(id, [pid](JobRecord& r) {
+  (void)store_.update(id, [pid, &external_id](JobRecord& r) {
     r.worker_pid = pid;
+    r.external_id = external_id;
     return okStatus();
   });
+}
+
+Expected<std::unique_ptr<JobRun>> Service::launch(const WorkerCommand& command, std::int64_t id,
+                                                  std::int64_t gpus,
+                                                  const std::filesystem::path& folder) {
+  if (options_.slurm.enabled) {
+    AIMASS_ASSIGN_OR_RETURN(std::unique_ptr<SlurmJob> job,
+                            SlurmJob::submit(options_.slurm, command, gpus, id, folder));
+    return std::unique_ptr<JobRun>(std::move(job));
+  }
+  AIMASS_ASSIGN_OR_RETURN(std::unique_ptr<WorkerProcess> process, WorkerProcess::start(command));
+  return std::unique_ptr<JobRun>(std::move(process));
+}
+
+Status Service::reattachSlurmJobs(std::set<std::int64_t>& reattached) {
+  if (!options_.slurm.enabled) return okStatus();
+  AIMASS_ASSIGN_OR_RETURN(std::vector<JobRecord> records, store_.list());
+  for (const JobRecord& r : records) {
+    if (r.state != JobState::kRunning || r.external_id.empty()) continue;
+    std::unique_ptr<SlurmJob> job = SlurmJob::attach(options_.slurm, r.external_id);
+    auto state = job->query();
+    if (!state.ok() || state->ended()) continue;  // requeued: Slurm does not run it any more
+    if (!scheduler_.adopt(r.request()).ok()) continue;
+    Active active;
+    active.process = std::move(job);
+    active.folder = options_.work_dir / std::to_string(r.id);
+    active_.emplace(r.id, std::move(active));
+    reattached.insert(r.id);
+  }
+  return okStatus();
 }
 
 std::string Service::failureReason(const JobRecord& record, const Active& active,
@@ -578,6 +626,10 @@ void Service::killOverdue() {
 }
 
 void Service::shutdownWorkers() {
+  // Slurm batch jobs go on without the service: the next one re-attaches to them.
+  for (auto it = active_.begin(); it != active_.end();) {
+    it = it->second.process->externalId().empty() ? std::next(it) : active_.erase(it);
+  }
   for (auto& [id, active] : active_) terminate(id, active, Ending::kShutdown);
   while (!active_.empty()) {
     waitForEvents();

@@ -23,6 +23,7 @@
 #include "aimass/job_service.h"
 #include "jobs/job_store.h"
 #include "jobs/schedule_store.h"
+#include "jobs/slurm_launcher.h"
 #include "jobs/worker_process.h"
 
 namespace aimass::core::jobs {
@@ -33,10 +34,13 @@ struct JobServiceOptions {
   std::filesystem::path work_dir;  ///< a folder per job: its graph and its log
   std::chrono::milliseconds grace_period{10000};  ///< SIGTERM to SIGKILL
   std::chrono::milliseconds poll_interval{200};   ///< how often the store is read for changes
-  /// The worker command's fixed part: executable, plugin paths, log level.
+  /// The worker command's fixed part: executable, plugin paths, log level, the MPI launcher
+  /// (empty: jobs of several ranks are refused).
   WorkerCommand worker;
   /// The wall clock schedules fire by, in Unix ms (record::nowUnixMs unless a test drives it).
   std::function<std::int64_t()> clock;
+  /// enabled: every attempt is a Slurm batch job instead of a local worker (slurm_launcher.h).
+  SlurmSettings slurm;
 };
 
 /// What a client submits.
@@ -47,7 +51,8 @@ struct JobSubmission {
   std::string queue;
   std::string owner;
   std::int64_t priority = 0;
-  Resources resources;
+  Resources resources;     ///< of one rank
+  std::int64_t ranks = 1;  ///< MPI ranks: above 1 the worker runs under mpirun (launcher.h)
   bool preemptible = true;
   std::int64_t schedule_id = 0;  ///< the schedule submitting it; 0: none
 };
@@ -93,7 +98,8 @@ Expected<JobRecord> cancelInStore(JobStore& store, Storage& storage, std::int64_
 /// Threading: submit(), cancel(), get(), list(), log() and metrics from any thread; one loop
 /// thread of its own owns the scheduler and the workers. Lifetime: stop() (or the destructor)
 /// stops every worker (SIGTERM, SIGKILL after the grace period) and queues their jobs again,
-/// so that a later service resumes them.
+/// so that a later service resumes them; Slurm batch jobs are left running, and a later service
+/// re-attaches to them.
 class Service {
  public:
   /// Requeues the jobs a previous service left running, loads the queued ones and starts the
@@ -138,7 +144,7 @@ class Service {
  private:
   enum class Ending { kNone, kCancel, kPreempt, kShutdown };
   struct Active {
-    std::unique_ptr<WorkerProcess> process;
+    std::unique_ptr<JobRun> process;  ///< a local worker, or a Slurm batch job
     Ending ending = Ending::kNone;
     std::chrono::steady_clock::time_point kill_at{};  ///< set once terminated
     std::filesystem::path folder;
@@ -147,6 +153,11 @@ class Service {
 
   Service(std::shared_ptr<Storage> storage, JobServiceOptions options, GraphCheck check);
   Status load();
+  /// After a restart: the jobs whose Slurm batch job still runs count as running again.
+  Status reattachSlurmJobs(std::set<std::int64_t>& reattached);
+  /// Starts one attempt: a local worker or a Slurm batch job.
+  Expected<std::unique_ptr<JobRun>> launch(const WorkerCommand& command, std::int64_t id,
+                                           std::int64_t gpus, const std::filesystem::path& folder);
   void wake();
   void loop();
   void waitForEvents();

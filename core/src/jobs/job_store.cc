@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "jobs/record_fields.h"
+#include "jobs/launcher.h"
 #include "record_text.h"
 
 namespace aimass::core::jobs {
@@ -49,7 +50,7 @@ JobRequest JobRecord::request() const {
   request.queue = queue;
   request.owner = owner;
   request.priority = priority;
-  request.resources = resources;
+  request.resources = rankTotal(resources, ranks);
   request.preemptible = preemptible;
   return request;
 }
@@ -64,6 +65,7 @@ std::string formatJobRecord(const JobRecord& r) {
   addLine(out, "priority", {num(r.priority)});
   addLine(out, "resources",
           {num(r.resources.threads), num(r.resources.memory_bytes), num(r.resources.gpus)});
+  addLine(out, "ranks", {num(r.ranks)});
   addLine(out, "preemptible", {r.preemptible ? "1" : "0"});
   addLine(out, "config_name", {r.config_name});
   addLine(out, "config", {r.config});
@@ -74,6 +76,7 @@ std::string formatJobRecord(const JobRecord& r) {
   addLine(out, "reason", {r.reason});
   addLine(out, "cancel_requested", {r.cancel_requested ? "1" : "0"});
   addLine(out, "worker_pid", {num(r.worker_pid)});
+  addLine(out, "external_id", {r.external_id});
   out += "runs";
   for (std::int64_t run : r.runs) out += ' ' + num(run);
   out += '\n';
@@ -97,6 +100,7 @@ Expected<JobRecord> parseJobRecord(std::string_view text) {
   } else if (read.error().ok()) {
     return dataLoss("field 'resources' needs 3 numbers (threads, memory, gpus)");
   }
+  r.ranks = read.has("ranks") ? read.number("ranks") : 1;  // records older than ranks
   r.preemptible = read.number("preemptible") != 0;
   r.config_name = read.text("config_name");
   r.config = read.text("config");
@@ -114,6 +118,7 @@ Expected<JobRecord> parseJobRecord(std::string_view text) {
   r.reason = read.text("reason");
   r.cancel_requested = read.number("cancel_requested") != 0;
   r.worker_pid = read.number("worker_pid");
+  if (read.has("external_id")) r.external_id = read.text("external_id");  // else older record
   for (const std::string& run : read.list("runs")) r.runs.push_back(read.parse("runs", run));
   if (read.has("schedule")) r.schedule_id = read.number("schedule");  // absent before schedules
   if (!read.error().ok()) return read.error();
@@ -143,12 +148,14 @@ Expected<JobRecord> JobStore::update(std::int64_t id,
   return table().update(id, change);
 }
 
-Expected<std::vector<JobRecord>> JobStore::requeueInterrupted() {
+Expected<std::vector<JobRecord>> JobStore::requeueInterrupted(
+    const std::function<bool(const JobRecord&)>& still_running) {
   auto records = list();
   if (!records.ok()) return records.status();
   std::vector<JobRecord> requeued;
   for (const JobRecord& stored : *records) {
     if (stored.state != JobState::kRunning) continue;
+    if (still_running && still_running(stored)) continue;
     auto changed = update(stored.id, [](JobRecord& r) {
       if (r.state != JobState::kRunning) return aborted("no longer running");
       r.state = r.cancel_requested ? JobState::kCancelled : JobState::kQueued;

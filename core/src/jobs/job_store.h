@@ -44,7 +44,8 @@ struct JobRecord {
   std::string queue;
   std::string owner;         ///< who submitted it
   std::int64_t priority = 0;
-  Resources resources;
+  Resources resources;       ///< of one rank
+  std::int64_t ranks = 1;    ///< MPI ranks (launcher.h); the scheduler counts ranks × resources
   bool preemptible = true;
   std::string config_name;   ///< the file name errors in the graph are reported against
   std::string config;        ///< the graph, as YAML text
@@ -55,10 +56,11 @@ struct JobRecord {
   std::string reason;         ///< why it failed, was cancelled, requeued or preempted
   bool cancel_requested = false;
   std::int64_t worker_pid = 0;  ///< of the running worker, 0 when none
+  std::string external_id;      ///< the Slurm batch job of the last attempt; empty: none
   std::vector<std::int64_t> runs;  ///< the tracked runs the job made (in its graph's store)
   std::int64_t schedule_id = 0;    ///< the schedule that submitted it; 0: none
 
-  JobRequest request() const;  ///< what the scheduler needs of it
+  JobRequest request() const;  ///< what the scheduler needs of it (all ranks' resources)
 };
 
 /// The records of one store.
@@ -82,7 +84,9 @@ class JobStore {
   Expected<JobRecord> update(std::int64_t id, const std::function<Status(JobRecord&)>& change);
   /// After a restart: every job stored as running has lost its worker; each is queued again
   /// (reason "interrupted: the service stopped while it ran", worker cleared). The requeued jobs.
-  Expected<std::vector<JobRecord>> requeueInterrupted();
+  /// Jobs for which `still_running` says true (a Slurm batch job that still runs) are kept.
+  Expected<std::vector<JobRecord>> requeueInterrupted(
+      const std::function<bool(const JobRecord&)>& still_running = {});
 
  private:
   fields::RecordTable<JobRecord> table() const;

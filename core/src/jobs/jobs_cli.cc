@@ -10,6 +10,7 @@
 #include "aimass/util/memory_size.h"
 #include "jobs/jobs_node.h"
 #include "jobs/queue_edits.h"
+#include "jobs/launcher.h"
 #include "record_text.h"
 #include "store_options.h"
 #include "text_format.h"
@@ -19,7 +20,7 @@ namespace aimass::core::jobs {
 const char kJobsHelp[] =
     "Usage:\n"
     "  aimass jobs submit GRAPH --config SERVICE [--queue Q] [--priority P] [--threads N]\n"
-    "                     [--memory SIZE] [--gpus G] [--not-preemptible] [--json]\n"
+    "                     [--memory SIZE] [--gpus G] [--ranks R] [--not-preemptible] [--json]\n"
     "  aimass jobs list --config SERVICE [--state STATE] [--json]\n"
     "  aimass jobs show ID --config SERVICE [--json]\n"
     "  aimass jobs logs ID --config SERVICE [--bytes N]\n"
@@ -39,7 +40,9 @@ const char kJobsHelp[] =
     "stores the job. Its relative paths resolve against GRAPH's folder. --threads (default 1)\n"
     "is also the job's thread count; --memory (default 1GiB: 512MiB, 2GiB, ...) limits its\n"
     "worker's address space; --gpus (default 0) sets CUDA_VISIBLE_DEVICES. A higher --priority\n"
-    "runs first; --not-preemptible keeps the job from being stopped to give borrowed quota back.\n"
+    "runs first; --ranks R (default 1) runs R MPI ranks under mpirun, each with --threads,\n"
+    "--memory and --gpus; --not-preemptible keeps the job from being stopped to give borrowed\n"
+    "quota back.\n"
     "list prints every job (--state queued|running|succeeded|failed|cancelled picks some);\n"
     "show one job with its reason and runs; logs the end of its log (every attempt);\n"
     "cancel cancels a queued job at once and stops a running one (SIGTERM, then SIGKILL after\n"
@@ -117,6 +120,7 @@ Expected<JobSubmission> readSubmission(const JobsCommand& command, const JobsCon
   submission.owner = record::currentUser();
   submission.priority = command.priority;
   submission.resources = command.resources;
+  submission.ranks = command.ranks;
   submission.preemptible = command.preemptible;
   return submission;
 }
@@ -137,6 +141,9 @@ int submit(const JobsCommand& command, const JobsContext& context, std::ostream&
   auto queues = configuredQueues(context);
   if (!queues.ok()) return fail(queues.status(), err);
   if (Status s = checkSubmission(*submission, *queues, context.check_graph); !s.ok()) {
+    return fail(s, err);
+  }
+  if (Status s = checkLauncher(submission->ranks, context.options->worker.mpiexec); !s.ok()) {
     return fail(s, err);
   }
   auto stored = submitToStore(*context.store, *submission);
@@ -192,8 +199,11 @@ int show(const JobsCommand& command, const JobsContext& context, std::ostream& o
       << "  resources  "
       << Resources{job.resources.threads, job.resources.memory_bytes, job.resources.gpus}
              .toString()
+      << (job.ranks > 1 ? " per rank, " + std::to_string(job.ranks) + " ranks" : std::string())
       << "\n"
       << "  attempts   " << job.attempts << "\n"
+      << (job.external_id.empty() ? std::string()
+                                  : "  slurm job  " + job.external_id + "\n")
       << "  submitted  " << ageText(job.submitted_unix_ms) << "\n"
       << "  started    " << ageText(job.started_unix_ms) << "\n"
       << "  finished   " << ageText(job.finished_unix_ms) << "\n";
@@ -405,6 +415,8 @@ Expected<JobsCommand> parseJobsCommand(const std::vector<std::string>& words) {
       command.name = value;
     } else if (option == "--set") {
       command.set_queue = value;
+    } else if (option == "--ranks") {
+      AIMASS_ASSIGN_OR_RETURN(command.ranks, parseNumber(value, "--ranks", 1));
     } else if (option == "--state") {
       if (!parseJobState(value)) {
         return invalidArgument("unknown job state '" + value +
@@ -423,7 +435,7 @@ Expected<JobsCommand> parseJobsCommand(const std::vector<std::string>& words) {
                         {.command = "jobs",
                          .flags = {"--json", "--not-preemptible"},
                          .valued = {"--queue", "--priority", "--threads", "--memory", "--gpus",
-                                    "--state", "--bytes", "--cron", "--overlap", "--name",
+                                    "--ranks", "--state", "--bytes", "--cron", "--overlap", "--name",
                                     "--set"}},
                         handle));
   command.config = options.config;

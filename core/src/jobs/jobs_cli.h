@@ -25,6 +25,7 @@ struct JobsCommand {
   std::string queue;                   ///< submit: --queue (default: the first queue)
   std::int64_t priority = 0;           ///< submit: --priority
   Resources resources{1, std::int64_t{1} << 30, 0};  ///< submit: --threads, --memory, --gpus
+  std::int64_t ranks = 1;              ///< submit: --ranks (MPI ranks, docs/jobs.md)
   bool preemptible = true;             ///< submit: --not-preemptible clears it
   std::string state;                   ///< list: --state
   std::int64_t id = 0;                 ///< show, logs, cancel

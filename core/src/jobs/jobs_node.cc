@@ -12,6 +12,7 @@
 #include "aimass/core/graph.h"
 #include "aimass/core/type_registry.h"
 #include "aimass/util/memory_size.h"
+#include "jobs/launcher.h"
 #include "param_conversion.h"
 
 namespace aimass::core::jobs {
@@ -133,6 +134,14 @@ Expected<JobServiceOptions> readJobServiceOptions(const ParamValues<ParamValue>&
   std::error_code error;
   options.worker.executable = std::filesystem::read_symlink("/proc/self/exe", error);
   if (error) return unavailable("reading /proc/self/exe: " + error.message());
+  auto mpiexec = findMpiexec(config.getString("mpirun"));
+  if (!mpiexec.ok()) return mpiexec.status().withContext(where + ".mpirun");
+  options.worker.mpiexec = *mpiexec;
+  options.slurm.enabled = config.getString("launcher") == "slurm";
+  options.slurm.partition = config.getString("slurm_partition");
+  options.slurm.sbatch_args = config.getStringList("slurm_sbatch_args");
+  options.slurm.poll_interval = std::chrono::milliseconds(config.getInt("slurm_poll_interval_ms"));
+  options.slurm.bin_dir = config.getString("slurm_bin_dir");
   return options;
 }
 
@@ -158,6 +167,7 @@ JobInfo jobInfo(const JobRecord& r) {
   info.owner = r.owner;
   info.priority = r.priority;
   info.resources = sdkResources(r.resources);
+  info.ranks = r.ranks;
   info.preemptible = r.preemptible;
   info.config_name = r.config_name;
   info.state = std::string(jobStateName(r.state));
@@ -168,6 +178,7 @@ JobInfo jobInfo(const JobRecord& r) {
   info.finished_unix_ms = r.finished_ms;
   info.cancel_requested = r.cancel_requested;
   info.worker_pid = r.worker_pid;
+  info.external_id = r.external_id;
   info.runs = r.runs;
   info.schedule_id = r.schedule_id;
   return info;
@@ -205,6 +216,7 @@ JobSubmission JobsServiceNode::submission(const JobSubmitRequest& request) const
   submission.priority = request.priority;
   submission.resources = {request.resources.threads, request.resources.memory_bytes,
                           request.resources.gpus};
+  submission.ranks = request.ranks;
   submission.preemptible = request.preemptible;
   return submission;
 }
@@ -327,6 +339,7 @@ GraphCheck graphCheckFor(const TypeRegistry& registry) {
                                                         ": error: it could not be read"
                                                   : formatDiagnostics(diagnostics)));
     }
+    AIMASS_RETURN_IF_ERROR(checkDistributedGraph(submission.ranks, *graph, registry));
     for (const GraphNode& node : graph->nodes()) {
       const NodeKind kind = node.type->type.kind;
       if (kind == NodeKind::kFrontend || kind == NodeKind::kService) {
@@ -374,6 +387,31 @@ NodeType jobsServiceNodeType(const TypeRegistry& registry) {
                          "other processes (aimass jobs).")
           .range(10, 60'000)
           .withDefault(std::int64_t{200}),
+      ParamSpec::string("mpirun",
+                        "The MPI launcher that starts jobs of several ranks (docs/jobs.md, "
+                        "Scale-out); empty: the first mpirun or mpiexec on PATH.")
+          .withDefault(std::string()),
+      ParamSpec::string("launcher",
+                        "Where jobs run: local (worker processes of this machine) or slurm "
+                        "(each attempt a batch job of the Slurm cluster, sbatch; docs/jobs.md).")
+          .oneOf({"local", "slurm"})
+          .withDefault(std::string("local")),
+      ParamSpec::string("slurm_partition",
+                        "launcher: slurm: the partition jobs go to; empty: the cluster's default.")
+          .withDefault(std::string()),
+      ParamSpec::list("slurm_sbatch_args", ParamType::kStringList,
+                      "launcher: slurm: more sbatch options for every job, as given "
+                      "(--account=lab, --time=02:00:00, ...).")
+          .withDefault(std::vector<std::string>{}),
+      ParamSpec::integer("slurm_poll_interval_ms",
+                         "launcher: slurm: how often a running batch job's state is read "
+                         "(scontrol show job).")
+          .range(100, 600'000)
+          .withDefault(std::int64_t{2000}),
+      ParamSpec::string("slurm_bin_dir",
+                      "launcher: slurm: the folder with sbatch, scontrol and scancel (absolute); "
+                      "empty: PATH.")
+          .withDefault(std::string()),
   };
   type.params.push_back(ParamSpec::map("queues", queueFields(),
                                        "Queues by name, each with its quota. Without any, one "

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 #include "child_spawn.h"
+#include "jobs/launcher.h"
 
 extern char** environ;
 
@@ -31,7 +33,9 @@ std::string WorkerExit::describe() const {
 namespace {
 
 std::vector<std::string> workerArguments(const WorkerCommand& command) {
-  std::vector<std::string> args = {command.executable.string()};
+  std::vector<std::string> args;
+  if (command.ranks > 1) args = mpirunPrefix(command.mpiexec, command.ranks, command.slots);
+  args.push_back(command.executable.string());
   for (const std::string& path : command.plugin_paths) {
     args.insert(args.end(), {"--plugin-path", path});
   }
@@ -149,15 +153,9 @@ std::string logTail(const std::filesystem::path& file, std::size_t max_bytes) {
   return text;
 }
 
-Status prepareWorker(pid_t parent, std::int64_t memory_bytes) {
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-    return failedPrecondition(std::string("prctl(PR_SET_PDEATHSIG): ") + std::strerror(errno));
-  }
-  // The service may have died before prctl: then this worker was adopted by another process.
-  if (getppid() != parent) {
-    return failedPrecondition("the job service (pid " + std::to_string(parent) +
-                              ") is gone; not running the job");
-  }
+namespace {
+
+Status limitMemory(std::int64_t memory_bytes) {
   if (memory_bytes > 0) {
     // Fewer malloc arenas: each thread's arena reserves 64 MiB of address space, which an
     // address-space limit counts although little of it is ever used.
@@ -169,6 +167,24 @@ Status prepareWorker(pid_t parent, std::int64_t memory_bytes) {
     }
   }
   return okStatus();
+}
+
+}  // namespace
+
+Status prepareWorker(pid_t parent, std::int64_t memory_bytes) {
+  // A Slurm batch job runs on its own: a restarted service re-attaches to it (slurm_launcher.h).
+  const char* detached = std::getenv("AIMASS_JOB_DETACHED");
+  if (detached != nullptr && std::string(detached) == "1") return limitMemory(memory_bytes);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    return failedPrecondition(std::string("prctl(PR_SET_PDEATHSIG): ") + std::strerror(errno));
+  }
+  // The service may have died before prctl: then this worker was adopted by another process.
+  // A rank under mpirun has mpirun as its parent, the service further up (docs/jobs.md).
+  if (getppid() != parent && !isMpiRankOf(parent)) {
+    return failedPrecondition("the job service (pid " + std::to_string(parent) +
+                              ") is gone; not running the job");
+  }
+  return limitMemory(memory_bytes);
 }
 
 }  // namespace aimass::core::jobs

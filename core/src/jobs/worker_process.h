@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "aimass/status.h"
+#include "jobs/launcher.h"
 
 namespace aimass::core::jobs {
 
@@ -29,38 +30,36 @@ struct WorkerCommand {
   int threads = 1;
   std::int64_t memory_bytes = 0;  ///< the worker's address-space limit (RLIMIT_AS); 0: none
   std::vector<std::string> environment;  ///< "NAME=value" added to the service's environment
+  /// Above 1: the worker runs under `MPIEXEC -np RANKS ...` (launcher.h), each rank with
+  /// `threads` threads and the `memory_bytes` limit; `slots` is the machine's CPUs.
+  std::int64_t ranks = 1;
+  std::filesystem::path mpiexec;
+  std::int64_t slots = 1;
 };
 
-/// How a worker ended.
-struct WorkerExit {
-  bool signalled = false;
-  int code = 0;  ///< the exit code, or the signal's number when signalled
-  bool ok() const { return !signalled && code == 0; }
-  /// "exit code 1", "killed by signal 9 (SIGKILL)".
-  std::string describe() const;
-};
-
-/// One running worker, in a process group of its own (signals to the service's terminal do
-/// not reach it). It dies with the service, even after kill -9 (PR_SET_PDEATHSIG in the worker).
+/// One running worker (for several ranks: mpirun and its ranks), in a process group of its own
+/// (signals to the service's terminal do not reach it). It dies with the service, even after
+/// kill -9 (PR_SET_PDEATHSIG in the worker; under mpirun, mpirun outlives it: docs/jobs.md).
 ///
 /// Threading: one owner (the service's loop). The destructor kills a worker still running and
 /// reaps it.
-class WorkerProcess {
+class WorkerProcess final : public JobRun {
  public:
   static Expected<std::unique_ptr<WorkerProcess>> start(const WorkerCommand& command);
-  ~WorkerProcess();
+  ~WorkerProcess() override;
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const override { return pid_; }
+  std::string externalId() const override { return {}; }
   /// A file descriptor that becomes readable when the worker exits (a pidfd), for poll().
-  int exitFd() const { return pidfd_; }
+  int exitFd() const override { return pidfd_; }
   /// The exit, once the worker has ended (reaped then); nullopt while it runs.
-  std::optional<WorkerExit> poll();
+  std::optional<WorkerExit> poll() override;
   /// SIGTERM to the worker's process group: it stops its jobs cleanly (training checkpoints).
-  void terminate();
+  void terminate() override;
   /// SIGKILL to the worker's process group.
-  void kill();
+  void kill() override;
 
  private:
   WorkerProcess() = default;
@@ -72,8 +71,10 @@ class WorkerProcess {
 /// The last `max_bytes` of a log file (from a line start where possible); empty if unreadable.
 std::string logTail(const std::filesystem::path& file, std::size_t max_bytes);
 
-/// What `aimass jobs worker` does before it runs the graph: dies with `parent` (and exits now
-/// if `parent` is already gone), and limits its address space to `memory_bytes` (0: no limit).
+/// What `aimass jobs worker` does before it runs the graph: dies with its parent (and exits now
+/// if `parent` is already gone; a rank under mpirun checks that `parent` is an ancestor; a
+/// Slurm batch job, AIMASS_JOB_DETACHED=1, does neither), and limits its address space to
+/// `memory_bytes` (0: no limit).
 /// kFailedPrecondition naming the failed call.
 Status prepareWorker(pid_t parent, std::int64_t memory_bytes);
 

@@ -14,8 +14,9 @@
 namespace aimass::plugins::frontend {
 namespace {
 
-const std::set<std::string> kJobFields = {"config", "config_name", "queue", "priority",
-                                          "threads", "memory", "gpus", "preemptible"};
+const std::set<std::string> kJobFields = {"config", "config_name", "queue",    "priority",
+                                          "threads", "memory",      "gpus",     "ranks",
+                                          "preemptible"};
 
 std::string callerName(const HttpRequest& request) {
   return request.principal.empty() ? "anonymous" : request.principal;
@@ -41,7 +42,8 @@ void failSubmission(HttpResponse& response, const Status& status) {
 }
 
 /// The job of a POST /api/v1/jobs or /api/v1/schedules body: {"config": YAML, "config_name",
-/// "queue", "priority", "threads", "memory" ("512MiB" or bytes), "gpus", "preemptible"}.
+/// "queue", "priority", "threads", "memory" ("512MiB" or bytes), "gpus", "ranks",
+/// "preemptible"}.
 Expected<JobSubmitRequest> jobRequest(const HttpRequest& request, const Poco::JSON::Object* body,
                                       const std::string& what) {
   JobSubmitRequest job;
@@ -60,6 +62,7 @@ Expected<JobSubmitRequest> jobRequest(const HttpRequest& request, const Poco::JS
                           wholeField(*body, "priority", 0, std::numeric_limits<std::int64_t>::min()));
   AIMASS_ASSIGN_OR_RETURN(job.resources.threads, wholeField(*body, "threads", 1, 1));
   AIMASS_ASSIGN_OR_RETURN(job.resources.gpus, wholeField(*body, "gpus", 0, 0));
+  AIMASS_ASSIGN_OR_RETURN(job.ranks, wholeField(*body, "ranks", 1, 1));
   job.resources.memory_bytes = std::int64_t{1} << 30;
   if (body->has("memory")) {
     const Poco::Dynamic::Var memory = body->get("memory");

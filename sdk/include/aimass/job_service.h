@@ -39,7 +39,8 @@ struct JobSubmitRequest {
   std::string queue;
   std::string owner;        ///< who submits it (the caller's credential name)
   std::int64_t priority = 0;
-  JobResources resources;
+  JobResources resources;  ///< of each rank
+  std::int64_t ranks = 1;  ///< MPI ranks; above 1 the job runs under mpirun (docs/jobs.md)
   bool preemptible = true;
 };
 
@@ -49,7 +50,8 @@ struct JobInfo {
   std::string queue;
   std::string owner;
   std::int64_t priority = 0;
-  JobResources resources;
+  JobResources resources;  ///< of each rank
+  std::int64_t ranks = 1;
   bool preemptible = true;
   std::string config_name;
   std::string state;  ///< "queued", "running", "succeeded", "failed" or "cancelled"
@@ -60,6 +62,7 @@ struct JobInfo {
   std::int64_t finished_unix_ms = 0;  ///< 0 until it has ended
   bool cancel_requested = false;
   std::int64_t worker_pid = 0;     ///< the running worker's process id; 0 when none
+  std::string external_id;  ///< the Slurm batch job of its last attempt; empty: none
   std::vector<std::int64_t> runs;  ///< tracked runs it made, in its graph's store
   std::int64_t schedule_id = 0;    ///< the schedule that submitted it; 0: none
 };

@@ -46,6 +46,7 @@ inline void writeJobJson(JsonWriter& json, const JobInfo& job) {
   json.key("priority").value(job.priority);
   json.key("resources");
   writeJobResourcesJson(json, job.resources);
+  json.key("ranks").value(job.ranks);
   json.key("preemptible").value(job.preemptible);
   json.key("config_name").value(job.config_name);
   json.key("reason").value(job.reason);
@@ -58,6 +59,7 @@ inline void writeJobJson(JsonWriter& json, const JobInfo& job) {
   timeOrNull(job.finished_unix_ms);
   json.key("cancel_requested").value(job.cancel_requested);
   json.key("worker_pid").value(job.worker_pid);
+  json.key("external_id").value(job.external_id);
   json.key("runs").beginArray();
   for (std::int64_t run : job.runs) json.value(run);
   json.endArray();
