@@ -66,13 +66,9 @@ Status DataParallel::reduceStep(double rows, double loss_sum, bool stop, StepTot
   return Status();
 }
 
-Status DataParallel::flushBucket(std::span<Parameter> parameters) {
+Status DataParallel::flushBucket(std::span<Parameter> parameters, std::size_t used) {
   if (pieces_.empty()) {
     return Status();
-  }
-  std::size_t used = 0;
-  for (const Piece& piece : pieces_) {
-    used += piece.count;
   }
   AIMASS_RETURN_IF_ERROR(
       collective_->allreduce(std::span<float>(bucket_.data(), used), ReduceOp::kSum)
@@ -104,7 +100,7 @@ Status DataParallel::reduceGradients(std::span<Parameter> parameters, double row
     const std::span<const float> grad = std::as_const(parameters[p].grad).span<float>();
     for (std::size_t offset = 0; offset < grad.size();) {
       if (used == bucket_floats_) {
-        AIMASS_RETURN_IF_ERROR(flushBucket(parameters));
+        AIMASS_RETURN_IF_ERROR(flushBucket(parameters, used));
         used = 0;
       }
       const std::size_t count = std::min(grad.size() - offset, bucket_floats_ - used);
@@ -121,7 +117,7 @@ Status DataParallel::reduceGradients(std::span<Parameter> parameters, double row
       offset += count;
     }
   }
-  AIMASS_RETURN_IF_ERROR(flushBucket(parameters));
+  AIMASS_RETURN_IF_ERROR(flushBucket(parameters, used));
   addTime(started);
   return Status();
 }

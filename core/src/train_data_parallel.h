@@ -94,7 +94,8 @@ class DataParallel {
   double takeCommunicationSeconds() noexcept;
 
  private:
-  Status flushBucket(std::span<Parameter> parameters);
+  /// All-reduces the first `used` values of bucket_ and copies them back to pieces_.
+  Status flushBucket(std::span<Parameter> parameters, std::size_t used);
   /// Adds the time since `started` to the communication time.
   void addTime(std::chrono::steady_clock::time_point started) noexcept;
 
