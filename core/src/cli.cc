@@ -978,8 +978,7 @@ class Cli {
     if (!options.ok()) {
       throw UsageError(options.status().message());
     }
-    if (Status prepared = jobs::prepareWorker(options->parent, options->memory_bytes);
-        !prepared.ok()) {
+    if (Status prepared = jobs::prepareWorker(options->parent); !prepared.ok()) {
       std::cerr << "aimass jobs worker: " << prepared.message() << "\n";
       return kExitFailure;
     }
@@ -1000,6 +999,10 @@ class Cli {
       return kExitBadInput;
     }
     auto plugins = loadPlugins(document->plugin_paths, true);
+    if (Status limited = jobs::limitWorkerMemory(options->memory_bytes); !limited.ok()) {
+      std::cerr << "aimass jobs worker: " << limited.message() << "\n";
+      return kExitFailure;
+    }
     auto graph = Graph::validate(*document, plugins->registry, diagnostics);
     if (!graph || !diagnostics.empty()) {
       printDiagnostics(diagnostics, config_name);

@@ -312,6 +312,21 @@ TEST_F(JobsService, KillMinusNineLosesNoJobAndResumesTheRunningOne) {
   EXPECT_EQ(done->getValue<std::string>("state"), "succeeded") << done->getValue<std::string>("reason");
 }
 
+TEST_F(JobsService, AJobsMemoryLimitCountsItsDataNotTheCodeOfItsPlugins) {
+  start();
+  // Every installed plugin maps its code into the worker (NCCL's alone is some hundred MiB where
+  // it is built); 64 MiB is ample for this graph's data and model, and is all the job asks for.
+  const std::string graph =
+      "nodes:\n"
+      "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
+      "  model: {type: model.mlp, hidden: [16]}\n"
+      "  sgd: {type: optimizer.sgd}\n"
+      "  train: {type: job.train, model: model, dataset: pumps, optimizer: sgd, epochs: 1}\n";
+  const std::int64_t id = submitted(submit(graph, "c", 1, "64MiB"));
+  Poco::JSON::Object::Ptr done = waitFor(id, {"failed", "succeeded"});
+  EXPECT_EQ(done->getValue<std::string>("state"), "succeeded") << done->getValue<std::string>("reason");
+}
+
 TEST_F(JobsService, AJobOverItsMemoryLimitFailsWithThatReason) {
   start();
   // Two hidden layers of 20,000 units hold 400 million weights (1.6 GB, and Adam's state

@@ -73,7 +73,7 @@ TEST_F(CppClientJobs, SubmitWaitShowListLogAndQueues) {
   EXPECT_GT(job.submitted_unix_ms, 0);
 
   Job done = waitFor(job.id, {"succeeded", "failed", "cancelled"});
-  ASSERT_EQ(done.state, "succeeded") << done.reason;
+  ASSERT_EQ(done.state, "succeeded") << done.reason << "\n" << client_->jobLog(job.id);
   EXPECT_EQ(done.attempts, 1);
   ASSERT_EQ(done.runs.size(), 1u);
   EXPECT_GT(done.runs[0], 0);  // a run of the job graph's own store

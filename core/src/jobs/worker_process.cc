@@ -155,26 +155,35 @@ std::string logTail(const std::filesystem::path& file, std::size_t max_bytes) {
 
 namespace {
 
-Status limitMemory(std::int64_t memory_bytes) {
-  if (memory_bytes > 0) {
-    // Fewer malloc arenas: each thread's arena reserves 64 MiB of address space, which an
-    // address-space limit counts although little of it is ever used.
-    mallopt(M_ARENA_MAX, 2);
-    const rlimit limit{static_cast<rlim_t>(memory_bytes), static_cast<rlim_t>(memory_bytes)};
-    if (setrlimit(RLIMIT_AS, &limit) != 0) {
-      return failedPrecondition("setrlimit(RLIMIT_AS, " + std::to_string(memory_bytes) +
-                                "): " + std::strerror(errno));
-    }
-  }
-  return okStatus();
+/// The address space mapped now (code of aimass, its libraries and plugins, their data), read
+/// from /proc/self/statm; 0 when it cannot be read.
+std::int64_t mappedBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t pages = 0;
+  if (!(statm >> pages)) return 0;
+  return pages * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace
 
-Status prepareWorker(pid_t parent, std::int64_t memory_bytes) {
+Status limitWorkerMemory(std::int64_t memory_bytes) {
+  if (memory_bytes <= 0) return okStatus();
+  // Fewer malloc arenas: each thread's arena reserves 64 MiB of address space, which an
+  // address-space limit counts although little of it is ever used.
+  mallopt(M_ARENA_MAX, 2);
+  const std::int64_t limit_bytes = mappedBytes() + memory_bytes;
+  const rlimit limit{static_cast<rlim_t>(limit_bytes), static_cast<rlim_t>(limit_bytes)};
+  if (setrlimit(RLIMIT_AS, &limit) != 0) {
+    return failedPrecondition("setrlimit(RLIMIT_AS, " + std::to_string(limit_bytes) +
+                              "): " + std::strerror(errno));
+  }
+  return okStatus();
+}
+
+Status prepareWorker(pid_t parent) {
   // A Slurm batch job runs on its own: a restarted service re-attaches to it (slurm_launcher.h).
   const char* detached = std::getenv("AIMASS_JOB_DETACHED");
-  if (detached != nullptr && std::string(detached) == "1") return limitMemory(memory_bytes);
+  if (detached != nullptr && std::string(detached) == "1") return okStatus();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
     return failedPrecondition(std::string("prctl(PR_SET_PDEATHSIG): ") + std::strerror(errno));
   }
@@ -184,7 +193,7 @@ Status prepareWorker(pid_t parent, std::int64_t memory_bytes) {
     return failedPrecondition("the job service (pid " + std::to_string(parent) +
                               ") is gone; not running the job");
   }
-  return limitMemory(memory_bytes);
+  return okStatus();
 }
 
 }  // namespace aimass::core::jobs

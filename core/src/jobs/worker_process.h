@@ -71,11 +71,16 @@ class WorkerProcess final : public JobRun {
 /// The last `max_bytes` of a log file (from a line start where possible); empty if unreadable.
 std::string logTail(const std::filesystem::path& file, std::size_t max_bytes);
 
-/// What `aimass jobs worker` does before it runs the graph: dies with its parent (and exits now
-/// if `parent` is already gone; a rank under mpirun checks that `parent` is an ancestor; a
-/// Slurm batch job, AIMASS_JOB_DETACHED=1, does neither), and limits its address space to
-/// `memory_bytes` (0: no limit).
+/// What `aimass jobs worker` does first: dies with its parent (and exits now if `parent` is
+/// already gone; a rank under mpirun checks that `parent` is an ancestor; a Slurm batch job,
+/// AIMASS_JOB_DETACHED=1, does neither).
 /// kFailedPrecondition naming the failed call.
-Status prepareWorker(pid_t parent, std::int64_t memory_bytes);
+Status prepareWorker(pid_t parent);
+
+/// What `aimass jobs worker` does once its plugins are loaded: limits its address space to what
+/// is mapped now (the program, its libraries and plugins) plus `memory_bytes` (0: no limit), so
+/// that a job's memory is what its data and model may take, whatever plugins are installed.
+/// kFailedPrecondition naming the failed call.
+Status limitWorkerMemory(std::int64_t memory_bytes);
 
 }  // namespace aimass::core::jobs
