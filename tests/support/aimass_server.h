@@ -124,6 +124,17 @@ class AimassServer {
     return std::stoi(err_.substr(err_.find(marker) + marker.size()));
   }
 
+  /// Reads the server's log until it holds `text`; false if it exits or the hang limit passes.
+  bool waitForLog(const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+    while (err_.find(text) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline || !readSome()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /// True while the process has not exited.
   bool alive() {
     if (pid_ <= 0) {

@@ -119,7 +119,19 @@ Expected<std::unique_ptr<Service>> Service::start(std::shared_ptr<Storage> stora
   }
   service->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (service->wake_fd_ < 0) return unavailable(std::string("eventfd: ") + std::strerror(errno));
-  AIMASS_RETURN_IF_ERROR(service->load());
+  // The first pass of keepLeadership() here, so that a lone service has loaded its jobs (and
+  // reports a store that fails) before start() returns.
+  AIMASS_ASSIGN_OR_RETURN(bool leader, service->lease_.acquire());
+  if (leader) {
+    AIMASS_RETURN_IF_ERROR(service->load());
+    service->leader_ = true;
+    service->leading_ = true;
+  } else {
+    std::cerr << "aimass jobs: standing by: another service (" << service->lease_.lastHolder()
+              << ") holds the scheduler lease jobs/scheduler in " << service->storage_->describe()
+              << "; this one takes submissions and takes over when that one stops\n";
+  }
+  service->next_lease_check_ = std::chrono::steady_clock::now() + service->renewEvery();
   service->thread_ = std::thread([raw = service.get()] { raw->loop(); });
   return service;
 }
@@ -131,6 +143,8 @@ Service::Service(std::shared_ptr<Storage> storage, JobServiceOptions options,
       options_(std::move(options)),
       check_graph_(std::move(check)),
       scheduler_(options_.capacity),
+      lease_(storage, "jobs/scheduler",
+             std::chrono::duration<double>(options_.lease).count()),
       schedules_(storage),
       admission_(options_.capacity) {
   if (!options_.clock) options_.clock = record::nowUnixMs;
@@ -285,6 +299,9 @@ void Service::publishState() {
   auto family = [&out](const char* name, const char* help) {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n";
   };
+  family("aimass_jobs_scheduler_leader",
+         "1 when this service holds the scheduler lease and runs the jobs, 0 on standby.");
+  out << "aimass_jobs_scheduler_leader " << (leader_ ? 1 : 0) << "\n";
   family("aimass_jobs_waiting", "Jobs waiting for resources, by queue.");
   for (const QueueState& q : states) {
     out << "aimass_jobs_waiting{queue=\"" << q.spec.name << "\"} " << q.waiting << "\n";
@@ -334,14 +351,89 @@ void Service::logError(const std::string& what, const Status& status) {
 void Service::loop() {
   while (!stopping_) {
     waitForEvents();
-    reapExited();
-    fireSchedules();
-    readStoreChanges();
-    killOverdue();
-    if (!stopping_) scheduleAndStart();
+    if (keepLeadership()) {
+      reapExited();
+      fireSchedules();
+      readStoreChanges();
+      killOverdue();
+      if (!stopping_) scheduleAndStart();
+    } else {
+      readQueueEdits();
+    }
     publishState();
   }
   shutdownWorkers();
+  if (leader_) lease_.release();
+}
+
+std::chrono::steady_clock::duration Service::renewEvery() const {
+  // The leader renews at a quarter of the lease's life; a standby looks as often as it polls.
+  return leader_ ? std::chrono::steady_clock::duration(options_.lease / 4)
+                 : std::min<std::chrono::steady_clock::duration>(options_.lease / 4,
+                                                                 options_.poll_interval);
+}
+
+bool Service::keepLeadership() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_lease_check_) return leader_;
+  struct NextCheck {
+    Service& service;
+    std::chrono::steady_clock::time_point now;
+    ~NextCheck() { service.next_lease_check_ = now + service.renewEvery(); }
+  } next_check{*this, now};
+  if (leader_) {
+    auto renewed = lease_.renew();
+    if (renewed.ok() && *renewed) return true;
+    if (!renewed.ok() && lease_.held()) {
+      logError("renewing the scheduler lease (retrying until it expires)", renewed.status());
+      return true;
+    }
+    stepDown(renewed.ok() ? "another service (" + lease_.lastHolder() +
+                                ") took the scheduler lease"
+                          : "the scheduler lease expired: " + renewed.status().message());
+    return false;
+  }
+  auto taken = lease_.acquire();
+  if (!taken.ok()) {
+    logError("taking the scheduler lease", taken.status());
+    return false;
+  }
+  if (!*taken) return false;
+  const std::string previous = lease_.lastHolder();
+  if (Status loaded = load(); !loaded.ok()) {
+    logError("taking over the jobs", loaded);
+    resetScheduler();
+    lease_.release();
+    return false;
+  }
+  leader_ = true;
+  leading_ = true;
+  std::cerr << "aimass jobs: this service now runs the jobs (it took the scheduler lease)\n";
+  return true;
+}
+
+void Service::stepDown(const std::string& why) {
+  std::cerr << "aimass jobs: standing by: " << why << "; stopping this service's workers\n";
+  shutdownWorkers();
+  resetScheduler();
+  leader_ = false;
+  leading_ = false;
+}
+
+void Service::resetScheduler() {
+  JobScheduler fresh(options_.capacity);
+  for (const QueueSpec& q : scheduler_.queues()) (void)fresh.addQueue(q);
+  scheduler_ = std::move(fresh);
+  missing_ids_.clear();
+  next_unseen_id_ = 1;
+}
+
+void Service::readQueueEdits() {
+  auto changes = storage_->get(kChangesKey);
+  const std::string now = changes.ok() ? *changes : "";
+  if (now == changes_seen_) return;
+  changes_seen_ = now;
+  applyQueueEdits();
 }
 
 void Service::waitForEvents() {
@@ -517,8 +609,10 @@ void Service::startJob(std::int64_t id) {
   active.gpus = gpus;
   gpus_in_use_.insert(gpus.begin(), gpus.end());
   active.folder = folder;
+  active.attempt = started->attempts;
   active_.emplace(id, std::move(active));
-  (void)store_.update(id, [pid, &external_id](JobRecord& r) {
+  (void)store_.update(id, [pid, &external_id, attempt = started->attempts](JobRecord& r) {
+    if (r.state != JobState::kRunning || r.attempts != attempt) return aborted("taken over");
     r.worker_pid = pid;
     r.external_id = external_id;
     return okStatus();
@@ -549,6 +643,7 @@ Status Service::reattachSlurmJobs(std::set<std::int64_t>& reattached) {
     Active active;
     active.process = std::move(job);
     active.folder = options_.work_dir / std::to_string(r.id);
+    active.attempt = r.attempts;
     active_.emplace(r.id, std::move(active));
     reattached.insert(r.id);
   }
@@ -573,6 +668,11 @@ void Service::finishJob(std::int64_t id, Active& active, const WorkerExit& exit)
   const std::vector<std::int64_t> runs = readRunIds(active.folder / "runs");
   const Ending ending = active.ending;
   auto finished = store_.update(id, [&](JobRecord& r) {
+    // Another service took the job over after this one lost the scheduler lease.
+    if (r.state != JobState::kRunning || r.attempts != active.attempt) {
+      return aborted("job " + std::to_string(id) + " is another service's now (attempt " +
+                     std::to_string(r.attempts) + ")");
+    }
     r.worker_pid = 0;
     r.runs = runs;
     if (ending == Ending::kPreempt && !r.cancel_requested) {
@@ -597,7 +697,9 @@ void Service::finishJob(std::int64_t id, Active& active, const WorkerExit& exit)
     }
     return okStatus();
   });
-  if (!finished.ok()) logError("recording the end of job " + std::to_string(id), finished.status());
+  if (!finished.ok() && finished.status().code() != StatusCode::kAborted) {
+    logError("recording the end of job " + std::to_string(id), finished.status());
+  }
   const bool requeued = finished.ok() && finished->state == JobState::kQueued;
   if (ending == Ending::kPreempt && requeued) {
     (void)scheduler_.stopped(id);

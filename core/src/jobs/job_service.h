@@ -25,6 +25,7 @@
 #include "jobs/schedule_store.h"
 #include "jobs/slurm_launcher.h"
 #include "jobs/worker_process.h"
+#include "store_lease.h"
 
 namespace aimass::core::jobs {
 
@@ -41,6 +42,10 @@ struct JobServiceOptions {
   std::function<std::int64_t()> clock;
   /// enabled: every attempt is a Slurm batch job instead of a local worker (slurm_launcher.h).
   SlurmSettings slurm;
+  /// The scheduler lease's life without renewal (renewed every quarter of it): of several
+  /// services on one store, the one holding the lease runs the jobs, and another takes over
+  /// within this long after it dies (at once when it died on the same host).
+  std::chrono::milliseconds lease{10000};
 };
 
 /// What a client submits.
@@ -95,6 +100,15 @@ Expected<JobRecord> cancelInStore(JobStore& store, Storage& storage, std::int64_
 /// `aimass jobs` among them, can make them) and the service's loop picks them up: at once when
 /// made through this object, within `poll_interval` otherwise.
 ///
+/// Several services may share one store (PostgreSQL across hosts): the one holding the
+/// scheduler lease (`jobs/scheduler`, store_lease.h) schedules and runs every job and fires the
+/// schedules; the others take submissions, cancellations and queue edits into the store,
+/// answer reads, and stand by. When the leader stops, dies or cannot renew the lease, another
+/// takes over: it requeues the jobs the leader ran (re-attaching to Slurm batch jobs) as a
+/// restarted service does. A leader that finds its lease taken stops its workers at once; each
+/// record change of a running job names its attempt, so a late write of a deposed leader
+/// never overwrites its successor's.
+///
 /// Threading: submit(), cancel(), get(), list(), log() and metrics from any thread; one loop
 /// thread of its own owns the scheduler and the workers. Lifetime: stop() (or the destructor)
 /// stops every worker (SIGTERM, SIGKILL after the grace period) and queues their jobs again,
@@ -138,6 +152,8 @@ class Service {
   };
   std::vector<QueueState> queueStates() const;
   const JobServiceOptions& options() const { return options_; }
+  /// Whether this service holds the scheduler lease (runs the jobs) as of its loop's last pass.
+  bool leading() const { return leading_; }
   /// Stops the loop and the workers (see the class comment). Idempotent.
   void stop();
 
@@ -149,10 +165,22 @@ class Service {
     std::chrono::steady_clock::time_point kill_at{};  ///< set once terminated
     std::filesystem::path folder;
     std::vector<int> gpus;  ///< the CUDA devices it was given
+    std::int64_t attempt = 0;  ///< the record's `attempts` when this service started it
   };
 
   Service(std::shared_ptr<Storage> storage, JobServiceOptions options, GraphCheck check);
   Status load();
+  /// Renews the scheduler lease (leader) or tries to take it (standby, which then load()s);
+  /// whether this service is the leader now.
+  bool keepLeadership();
+  /// Leader no more: stops the workers (their jobs requeued unless taken over) and forgets the
+  /// jobs, keeping the queues.
+  void stepDown(const std::string& why);
+  void resetScheduler();
+  /// How often the lease is renewed or looked at: a quarter of its life, or the poll interval.
+  std::chrono::steady_clock::duration renewEvery() const;
+  /// Standby: applies queue edits made through other services to the admission checks.
+  void readQueueEdits();
   /// After a restart: the jobs whose Slurm batch job still runs count as running again.
   Status reattachSlurmJobs(std::set<std::int64_t>& reattached);
   /// Starts one attempt: a local worker or a Slurm batch job.
@@ -198,6 +226,9 @@ class Service {
   std::map<std::int64_t, std::chrono::steady_clock::time_point> missing_ids_;
   std::string changes_seen_;
   std::set<int> gpus_in_use_;
+  StoreLease lease_;
+  bool leader_ = false;
+  std::chrono::steady_clock::time_point next_lease_check_{};
   ScheduleStore schedules_;
   std::chrono::steady_clock::time_point next_schedule_check_{};
 
@@ -209,6 +240,7 @@ class Service {
   std::string metrics_text_;
   std::vector<QueueState> queue_states_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> leading_{false};  ///< leader_, for metrics on other threads
   // Schedule firings since the service started, by outcome; jobs cancelled by overlap replace.
   std::atomic<std::int64_t> firings_submitted_{0}, firings_skipped_{0}, firings_failed_{0},
       firings_replaced_{0};

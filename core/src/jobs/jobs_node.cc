@@ -121,6 +121,7 @@ Expected<JobServiceOptions> readJobServiceOptions(const ParamValues<ParamValue>&
   options.work_dir = config.getPath("work_dir");
   options.grace_period = std::chrono::milliseconds(config.getInt("grace_period_ms"));
   options.poll_interval = std::chrono::milliseconds(config.getInt("poll_interval_ms"));
+  options.lease = std::chrono::milliseconds(config.getInt("scheduler_lease_ms"));
   for (const auto& [name, record] : std::get<ParamRecordMap>(config.values().at("queues"))) {
     AIMASS_ASSIGN_OR_RETURN(QueueSpec spec, queueFromRecord(name, record));
     options.queues.push_back(std::move(spec));
@@ -387,6 +388,13 @@ NodeType jobsServiceNodeType(const TypeRegistry& registry) {
                          "other processes (aimass jobs).")
           .range(10, 60'000)
           .withDefault(std::int64_t{200}),
+      ParamSpec::integer("scheduler_lease_ms",
+                         "Several services on one store (docs/jobs.md, Several services): the "
+                         "one holding the scheduler lease runs the jobs and renews it every "
+                         "quarter of this; when it dies another takes over after this long (at "
+                         "once on the same host).")
+          .range(1000, 600'000)
+          .withDefault(std::int64_t{10000}),
       ParamSpec::string("mpirun",
                         "The MPI launcher that starts jobs of several ranks (docs/jobs.md, "
                         "Scale-out); empty: the first mpirun or mpiexec on PATH.")

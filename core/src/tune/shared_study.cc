@@ -1,92 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tune/shared_study.h"
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <climits>
-#include <fstream>
 #include <thread>
 
 #include "aimass/util/number_text.h"
 
 namespace aimass::core {
-namespace {
-
-double wallSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-/// A lock or lease value, "HOST PID EXPIRY", split into its holder ("HOST PID") and expiry;
-/// a value that does not parse has expired.
-struct Holder {
-  std::string token;
-  double expiry = 0;
-};
-
-Holder parseHolder(const std::string& text) {
-  Holder h;
-  const auto space = text.rfind(' ');
-  if (space == std::string::npos) {
-    return h;
-  }
-  h.token = text.substr(0, space);
-  try {
-    h.expiry = std::stod(text.substr(space + 1));
-  } catch (const std::exception&) {
-    h.expiry = 0;
-  }
-  return h;
-}
-
-}  // namespace
 
 StudyMember StudyMember::self(int rank) {
   StudyMember m;
   m.rank = rank;
-  char name[HOST_NAME_MAX + 1] = {};
-  if (gethostname(name, sizeof name - 1) == 0) {
-    m.host = name;
-  }
-  if (m.host.empty()) {
-    m.host = "localhost";
-  }
+  m.host = hostName();
   m.pid = static_cast<std::int64_t>(getpid());
   return m;
 }
 
 std::string StudyMember::describe() const {
   return "rank " + std::to_string(rank) + ", pid " + std::to_string(pid) + " on " + host;
-}
-
-bool holderGone(const std::string& token, const std::string& host) {
-  const auto space = token.rfind(' ');
-  if (space == std::string::npos || token.substr(0, space) != host) {
-    return false;
-  }
-  long pid = 0;
-  try {
-    pid = std::stol(token.substr(space + 1));
-  } catch (const std::exception&) {
-    return false;
-  }
-  if (pid <= 0) {
-    return false;
-  }
-  if (kill(static_cast<pid_t>(pid), 0) != 0) {
-    return errno == ESRCH;
-  }
-  // A process that ended but was not reaped yet (a zombie: in containers whose first process
-  // reaps nothing, for good) still answers kill(); /proc says it is dead.
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) {
-    return false;
-  }
-  const auto end_of_name = line.rfind(')');
-  return end_of_name != std::string::npos && end_of_name + 2 < line.size() &&
-         (line[end_of_name + 2] == 'Z' || line[end_of_name + 2] == 'X');
 }
 
 SharedStudy::SharedStudy(std::shared_ptr<Storage> storage, StudySettings settings,
@@ -114,7 +46,7 @@ Status SharedStudy::lock() {
     auto current = storage_->get(lock_key_);
     std::optional<std::string> expected;
     if (current.ok()) {
-      const Holder h = parseHolder(*current);
+      const LeaseValue h = LeaseValue::parse(*current);
       if (!current->empty() && h.expiry > wallSeconds() &&
           !holderGone(h.token, options_.member.host)) {
         holder = h.token;
@@ -193,7 +125,7 @@ Expected<bool> SharedStudy::heldElsewhere(std::uint64_t number) const {
     }
     return lease.status();
   }
-  const Holder h = parseHolder(*lease);
+  const LeaseValue h = LeaseValue::parse(*lease);
   return h.token != options_.member.token() && h.expiry > wallSeconds() &&
          !holderGone(h.token, options_.member.host);
 }
@@ -291,7 +223,7 @@ Status SharedStudy::finish(std::uint64_t number, const Study::Outcome& outcome) 
     }
     if (lease.empty() || !current.ok() || *current != lease) {
       return aborted("trial " + std::to_string(number) + " was taken over by '" +
-                     (current.ok() ? parseHolder(*current).token : std::string("nobody")) +
+                     (current.ok() ? LeaseValue::parse(*current).token : std::string("nobody")) +
                      "' (this tuner did not renew its lease for " +
                      formatNumber(options_.lease_seconds) + " s); its result here is dropped");
     }

@@ -10,6 +10,7 @@
 
 #include "aimass/optimizer.h"
 #include "aimass/storage.h"
+#include "store_lease.h"
 #include "tune/study.h"
 #include "tune/study_access.h"
 
@@ -27,11 +28,6 @@ struct StudyMember {
   /// "rank 1, pid 42 on HOST": Trial::worker.
   std::string describe() const;
 };
-
-/// True when the holder `token` ("HOST PID") is known to be gone: a process on this host
-/// (`host`) that no longer exists. A holder on another host is never known gone: its lease
-/// must expire.
-bool holderGone(const std::string& token, const std::string& host);
 
 /// A study run by several tuners at once (the ranks of job.tune's `collective:`, on one host
 /// or many), through a storage node they all reach (storage.postgres across hosts; storage.sqlite

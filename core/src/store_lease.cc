@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "store_lease.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <fstream>
+
+#include "aimass/util/number_text.h"
+
+namespace aimass::core {
+
+std::string hostName() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof name - 1) == 0 && name[0] != '\0') {
+    return name;
+  }
+  return "localhost";
+}
+
+double wallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+LeaseValue LeaseValue::parse(const std::string& text) {
+  LeaseValue v;
+  const auto space = text.rfind(' ');
+  if (space == std::string::npos) {
+    return v;
+  }
+  v.token = text.substr(0, space);
+  try {
+    v.expiry = std::stod(text.substr(space + 1));
+  } catch (const std::exception&) {
+    v.expiry = 0;
+  }
+  return v;
+}
+
+std::string LeaseValue::text() const { return token + " " + formatNumber(expiry); }
+
+bool holderGone(const std::string& token, const std::string& host) {
+  const auto space = token.rfind(' ');
+  if (space == std::string::npos || token.substr(0, space) != host) {
+    return false;
+  }
+  long pid = 0;
+  try {
+    pid = std::stol(token.substr(space + 1));
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (pid <= 0) {
+    return false;
+  }
+  if (kill(static_cast<pid_t>(pid), 0) != 0) {
+    return errno == ESRCH;
+  }
+  // A process that ended but was not reaped yet (a zombie: in containers whose first process
+  // reaps nothing, for good) still answers kill(); /proc says it is dead.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) {
+    return false;
+  }
+  const auto end_of_name = line.rfind(')');
+  return end_of_name != std::string::npos && end_of_name + 2 < line.size() &&
+         (line[end_of_name + 2] == 'Z' || line[end_of_name + 2] == 'X');
+}
+
+StoreLease::StoreLease(std::shared_ptr<Storage> storage, std::string key, double seconds,
+                       std::string token)
+    : storage_(std::move(storage)),
+      key_(std::move(key)),
+      seconds_(seconds),
+      host_(hostName()),
+      token_(token.empty() ? host_ + " " + std::to_string(getpid()) : std::move(token)) {}
+
+Expected<bool> StoreLease::acquire() {
+  if (value_) {
+    AIMASS_ASSIGN_OR_RETURN(bool renewed, renew());
+    if (renewed) return true;
+  }
+  auto current = storage_->get(key_);
+  std::optional<std::string> expected;
+  if (current.ok()) {
+    const LeaseValue v = LeaseValue::parse(*current);
+    last_holder_ = v.token;
+    if (!current->empty() && v.expiry > wallSeconds() && !holderGone(v.token, host_)) {
+      return false;
+    }
+    expected = *current;  // free, expired, or held by a process gone from this host
+  } else if (current.status().code() != StatusCode::kNotFound) {
+    return current.status();
+  }
+  const LeaseValue mine{token_, wallSeconds() + seconds_};
+  AIMASS_ASSIGN_OR_RETURN(bool set, storage_->compareAndSet(key_, expected, mine.text()));
+  if (!set) {
+    return false;  // another process took it between the read and the write
+  }
+  value_ = mine.text();
+  expiry_ = mine.expiry;
+  last_holder_ = token_;
+  return true;
+}
+
+Expected<bool> StoreLease::renew() {
+  if (!value_) return false;
+  const LeaseValue mine{token_, wallSeconds() + seconds_};
+  AIMASS_ASSIGN_OR_RETURN(bool set, storage_->compareAndSet(key_, *value_, mine.text()));
+  if (!set) {
+    value_.reset();
+    auto current = storage_->get(key_);
+    last_holder_ = current.ok() ? LeaseValue::parse(*current).token : std::string();
+    return false;
+  }
+  value_ = mine.text();
+  expiry_ = mine.expiry;
+  return true;
+}
+
+void StoreLease::release() {
+  if (!value_) return;
+  storage_->compareAndSet(key_, *value_, "").status().ignoreError();
+  value_.reset();
+}
+
+bool StoreLease::held() const { return value_.has_value() && expiry_ > wallSeconds(); }
+
+}  // namespace aimass::core
