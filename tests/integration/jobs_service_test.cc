@@ -118,7 +118,8 @@ class JobsService : public ::testing::Test {
         "    memory: 6GiB\n"
         "    gpus: 0\n"
         "    grace_period_ms: 5000\n"
-        "    poll_interval_ms: 50\n"
+        "    poll_interval_ms: 50\n" +
+        service_extra_ +
         "    queues:\n" +
         (queues.empty() ? "      a: {threads: 1, memory: 2GiB, cohort: lab}\n"
                           "      b: {threads: 1, memory: 2GiB, cohort: lab}\n"
@@ -185,6 +186,7 @@ class JobsService : public ::testing::Test {
   aimass::testing::TempDir dir_;
   std::string read_key_;  ///< the key job() reads with, where authentication is on
   std::unique_ptr<AimassServer> server_;
+  std::string service_extra_;  ///< more service.jobs parameters, indented by 4
   std::uint16_t port_ = 0;
 };
 
@@ -327,20 +329,49 @@ TEST_F(JobsService, AJobsMemoryLimitCountsItsDataNotTheCodeOfItsPlugins) {
   EXPECT_EQ(done->getValue<std::string>("state"), "succeeded") << done->getValue<std::string>("reason");
 }
 
-TEST_F(JobsService, AJobOverItsMemoryLimitFailsWithThatReason) {
+// Two hidden layers of 20,000 units hold 400 million weights (1.6 GB, and Adam's state twice
+// that): far over 512 MiB, whether counted as address space or as resident memory.
+const std::string kTooBigGraph =
+    "nodes:\n"
+    "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
+    "  model: {type: model.mlp, hidden: [20000, 20000]}\n"
+    "  adam: {type: optimizer.adam}\n"
+    "  train: {type: job.train, model: model, dataset: pumps, optimizer: adam, epochs: 1}\n";
+
+TEST_F(JobsService, AJobOverItsAddressSpaceLimitFailsWithThatReason) {
+  service_extra_ = "    memory_limit: rlimit\n";
   start();
-  // Two hidden layers of 20,000 units hold 400 million weights (1.6 GB, and Adam's state
-  // twice that): far over 512 MiB of address space.
-  const std::string graph =
-      "nodes:\n"
-      "  pumps: {type: dataset.csv, path: pumps.csv, label: state}\n"
-      "  model: {type: model.mlp, hidden: [20000, 20000]}\n"
-      "  adam: {type: optimizer.adam}\n"
-      "  train: {type: job.train, model: model, dataset: pumps, optimizer: adam, epochs: 1}\n";
-  const std::int64_t id = submitted(submit(graph, "c", 1, "512MiB"));
+  const std::int64_t id = submitted(submit(kTooBigGraph, "c", 1, "512MiB"));
   Poco::JSON::Object::Ptr failed = waitFor(id, {"failed", "succeeded"});
   EXPECT_EQ(failed->getValue<std::string>("state"), "failed");
-  EXPECT_THAT(failed->getValue<std::string>("reason"), HasSubstr("over its memory limit of 512 MiB"));
+  EXPECT_THAT(failed->getValue<std::string>("reason"),
+              HasSubstr("over its memory limit of 512 MiB (address space, RLIMIT_AS)"));
+}
+
+TEST_F(JobsService, AJobOverItsMemoryCgroupsLimitIsKilledAndItsGroupRemoved) {
+  service_extra_ = "    memory_limit: cgroup\n";
+  const std::string config_error = "no memory cgroup can be made";
+  start();
+  if (port_ == 0 && server_->err().find(config_error) != std::string::npos) {
+    GTEST_SKIP() << "this machine lets no process make a memory cgroup: " << server_->err();
+  }
+  ASSERT_TRUE(server_->waitForLog("job memory limits by cgroup")) << server_->err();
+  const std::int64_t id = submitted(submit(kTooBigGraph, "c", 1, "512MiB"));
+  Poco::JSON::Object::Ptr failed = waitFor(id, {"failed", "succeeded"});
+  EXPECT_EQ(failed->getValue<std::string>("state"), "failed");
+  EXPECT_THAT(failed->getValue<std::string>("reason"),
+              testing::MatchesRegex(".*over its memory limit of 512 MiB \\(cgroup v[12] memory; "
+                                    "killed by the kernel's OOM killer\\).*"));
+  // The job's group went with it; a small job then runs within its limit.
+  const std::string log = server_->err();
+  const std::string marker = "job memory limits by cgroup v";
+  const auto at = log.find(marker);
+  ASSERT_NE(at, std::string::npos);
+  const auto open = log.find('(', at);
+  const fs::path base = log.substr(open + 1, log.find(')', open) - open - 1);
+  EXPECT_FALSE(fs::exists(base / ("job-" + std::to_string(id) + "-1")));
+  const std::int64_t small = submitted(submit(trainGraph(2, "runs"), "c", 1, "256MiB"));
+  EXPECT_EQ(waitFor(small, {"failed", "succeeded"})->getValue<std::string>("state"), "succeeded");
 }
 
 TEST_F(JobsService, TheCommandLineSubmitsListsShowsAndCancels) {

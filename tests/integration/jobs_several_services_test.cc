@@ -19,6 +19,7 @@
 #include "aimass_server.h"
 #include "http_call.h"
 #include "job_http.h"
+#include "skip_or_fail.h"
 #include "temp_dir.h"
 
 namespace {
@@ -75,7 +76,8 @@ class SeveralJobServices : public ::testing::TestWithParam<StoreKind> {
       return;
     }
 #ifndef AIMASS_TEST_POSTGRES
-    GTEST_SKIP() << "this build has no storage.postgres";
+    AIMASS_SKIP_OR_FAIL("this build has no storage.postgres (libpq-dev, libpoco-dev; "
+                        "scripts/install-deps.sh installs them)");
 #else
     const char* state = std::getenv("AIMASS_TEST_POSTGRES_STATE");
     ASSERT_NE(state, nullptr) << "run through ctest: the 'postgres' fixture starts the server";

@@ -117,6 +117,7 @@ Expected<std::unique_ptr<Service>> Service::start(std::shared_ptr<Storage> stora
     return unavailable("creating the job folder " + service->options_.work_dir.string() + ": " +
                        error.message());
   }
+  AIMASS_RETURN_IF_ERROR(service->setUpMemoryLimits());
   service->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (service->wake_fd_ < 0) return unavailable(std::string("eventfd: ") + std::strerror(errno));
   // The first pass of keepLeadership() here, so that a lone service has loaded its jobs (and
@@ -152,7 +153,37 @@ Service::Service(std::shared_ptr<Storage> storage, JobServiceOptions options,
 
 Service::~Service() {
   stop();
+  if (cgroups_) cgroups_->removeAll();
   if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+Status Service::setUpMemoryLimits() {
+  using MemoryLimit = JobServiceOptions::MemoryLimit;
+  if (options_.slurm.enabled || options_.memory_limit == MemoryLimit::kAddressSpace) {
+    return okStatus();
+  }
+  std::string why_not;
+  cgroups_ = MemoryCgroups::detect(options_.cgroup_root, why_not);
+  if (cgroups_) {
+    std::cerr << "aimass jobs: job memory limits by " << cgroups_->describe() << "\n";
+  } else if (options_.memory_limit == MemoryLimit::kCgroup) {
+    return failedPrecondition("memory_limit: cgroup, but no memory cgroup can be made: " +
+                              why_not);
+  } else {
+    std::cerr << "aimass jobs: job memory limits by address space (RLIMIT_AS): " << why_not
+              << "\n";
+  }
+  return okStatus();
+}
+
+Status Service::useCgroup(const JobRecord& job, WorkerCommand& command, Active& active) {
+  if (!cgroups_ || job.resources.memory_bytes <= 0) return okStatus();
+  AIMASS_ASSIGN_OR_RETURN(active.cgroup,
+                          cgroups_->create(job.id, job.attempts,
+                                           job.resources.memory_bytes * std::max<std::int64_t>(1, job.ranks)));
+  command.memory_bytes = 0;  // the cgroup limits it, not RLIMIT_AS
+  command.environment.push_back("AIMASS_JOB_CGROUP=" + active.cgroup.string());
+  return okStatus();
 }
 
 Status Service::load() {
@@ -463,6 +494,7 @@ void Service::reapExited() {
     }
     finishJob(it->first, it->second, *exit);
     for (int device : it->second.gpus) gpus_in_use_.erase(device);
+    if (!it->second.cgroup.empty()) removeCgroup(it->second.cgroup);
     it = active_.erase(it);
   }
 }
@@ -600,11 +632,15 @@ void Service::startJob(std::int64_t id) {
   for (int device : gpus) visible += (visible.empty() ? "" : ",") + std::to_string(device);
   // Under Slurm the job sees the devices of its allocation.
   if (!options_.slurm.enabled) command.environment.push_back("CUDA_VISIBLE_DEVICES=" + visible);
+  Active active;
+  if (Status s = useCgroup(*started, command, active); !s.ok()) return fail(s);
   auto process = launch(command, id, started->resources.gpus, folder);
-  if (!process.ok()) return fail(process.status());
+  if (!process.ok()) {
+    if (!active.cgroup.empty()) removeCgroup(active.cgroup);
+    return fail(process.status());
+  }
   const pid_t pid = (*process)->pid();
   const std::string external_id = (*process)->externalId();
-  Active active;
   active.process = std::move(*process);
   active.gpus = gpus;
   gpus_in_use_.insert(gpus.begin(), gpus.end());
@@ -654,8 +690,15 @@ std::string Service::failureReason(const JobRecord& record, const Active& active
                                       const WorkerExit& exit) const {
   const std::string tail = logTail(active.folder / "log", 4096);
   std::string reason = "its worker ended with " + exit.describe();
-  if (record.resources.memory_bytes > 0 &&
-      (looksLikeOutOfMemory(tail) || (exit.signalled && exit.code != SIGTERM))) {
+  if (!active.cgroup.empty()) {
+    if (cgroupOomKills(active.cgroup) > 0) {
+      reason = "over its memory limit of " +
+               std::to_string(record.resources.memory_bytes / kMiB) + " MiB (" +
+               (cgroups_->version() == MemoryCgroups::Version::kV2 ? "cgroup v2" : "cgroup v1") +
+               " memory; killed by the kernel's OOM killer): " + reason;
+    }
+  } else if (record.resources.memory_bytes > 0 &&
+             (looksLikeOutOfMemory(tail) || (exit.signalled && exit.code != SIGTERM))) {
     reason = "over its memory limit of " + std::to_string(record.resources.memory_bytes / kMiB) +
              " MiB (address space, RLIMIT_AS): " + reason;
   }

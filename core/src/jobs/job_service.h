@@ -22,6 +22,7 @@
 #include "jobs/job_scheduler.h"
 #include "aimass/job_service.h"
 #include "jobs/job_store.h"
+#include "jobs/memory_cgroup.h"
 #include "jobs/schedule_store.h"
 #include "jobs/slurm_launcher.h"
 #include "jobs/worker_process.h"
@@ -46,6 +47,11 @@ struct JobServiceOptions {
   /// services on one store, the one holding the lease runs the jobs, and another takes over
   /// within this long after it dies (at once when it died on the same host).
   std::chrono::milliseconds lease{10000};
+  /// How a job's memory is enforced: kAuto, a memory cgroup where this process can make one
+  /// (memory_cgroup.h), else the worker's address space (RLIMIT_AS); kCgroup: a cgroup or
+  /// start() fails saying why; kAddressSpace: RLIMIT_AS always. Slurm jobs: Slurm's own limits.
+  enum class MemoryLimit { kAuto, kCgroup, kAddressSpace } memory_limit = MemoryLimit::kAuto;
+  std::filesystem::path cgroup_root = "/sys/fs/cgroup";
 };
 
 /// What a client submits.
@@ -166,6 +172,7 @@ class Service {
     std::filesystem::path folder;
     std::vector<int> gpus;  ///< the CUDA devices it was given
     std::int64_t attempt = 0;  ///< the record's `attempts` when this service started it
+    std::filesystem::path cgroup;  ///< its memory cgroup; empty: none
   };
 
   Service(std::shared_ptr<Storage> storage, JobServiceOptions options, GraphCheck check);
@@ -183,6 +190,11 @@ class Service {
   void readQueueEdits();
   /// After a restart: the jobs whose Slurm batch job still runs count as running again.
   Status reattachSlurmJobs(std::set<std::int64_t>& reattached);
+  /// Picks how memory is limited (options_.memory_limit) and says which in the log.
+  Status setUpMemoryLimits();
+  /// A local attempt's memory cgroup: made, and named to the worker (which joins it), when
+  /// this service limits memory by cgroups and the job asks for a limit.
+  Status useCgroup(const JobRecord& job, WorkerCommand& command, Active& active);
   /// Starts one attempt: a local worker or a Slurm batch job.
   Expected<std::unique_ptr<JobRun>> launch(const WorkerCommand& command, std::int64_t id,
                                            std::int64_t gpus, const std::filesystem::path& folder);
@@ -226,6 +238,7 @@ class Service {
   std::map<std::int64_t, std::chrono::steady_clock::time_point> missing_ids_;
   std::string changes_seen_;
   std::set<int> gpus_in_use_;
+  std::optional<MemoryCgroups> cgroups_;  ///< where jobs' memory cgroups go; none: RLIMIT_AS
   StoreLease lease_;
   bool leader_ = false;
   std::chrono::steady_clock::time_point next_lease_check_{};

@@ -122,6 +122,10 @@ Expected<JobServiceOptions> readJobServiceOptions(const ParamValues<ParamValue>&
   options.grace_period = std::chrono::milliseconds(config.getInt("grace_period_ms"));
   options.poll_interval = std::chrono::milliseconds(config.getInt("poll_interval_ms"));
   options.lease = std::chrono::milliseconds(config.getInt("scheduler_lease_ms"));
+  const std::string memory_limit = config.getString("memory_limit");
+  options.memory_limit = memory_limit == "cgroup"    ? JobServiceOptions::MemoryLimit::kCgroup
+                         : memory_limit == "rlimit" ? JobServiceOptions::MemoryLimit::kAddressSpace
+                                                     : JobServiceOptions::MemoryLimit::kAuto;
   for (const auto& [name, record] : std::get<ParamRecordMap>(config.values().at("queues"))) {
     AIMASS_ASSIGN_OR_RETURN(QueueSpec spec, queueFromRecord(name, record));
     options.queues.push_back(std::move(spec));
@@ -388,6 +392,14 @@ NodeType jobsServiceNodeType(const TypeRegistry& registry) {
                          "other processes (aimass jobs).")
           .range(10, 60'000)
           .withDefault(std::int64_t{200}),
+      ParamSpec::string("memory_limit",
+                        "How a job's memory is enforced: cgroup (a memory cgroup per job: the "
+                        "kernel counts resident memory and kills the job over it; cgroup v2, or "
+                        "v1's memory hierarchy), rlimit (the worker's address space, RLIMIT_AS), "
+                        "or auto (cgroup where this process can make one, else rlimit; the log "
+                        "says which). Slurm jobs get Slurm's limits.")
+          .oneOf({"auto", "cgroup", "rlimit"})
+          .withDefault(std::string("auto")),
       ParamSpec::integer("scheduler_lease_ms",
                          "Several services on one store (docs/jobs.md, Several services): the "
                          "one holding the scheduler lease runs the jobs and renews it every "

@@ -18,6 +18,7 @@
 
 #include "child_spawn.h"
 #include "jobs/launcher.h"
+#include "jobs/memory_cgroup.h"
 
 extern char** environ;
 
@@ -181,6 +182,9 @@ Status limitWorkerMemory(std::int64_t memory_bytes) {
 }
 
 Status prepareWorker(pid_t parent) {
+  // The job's memory cgroup first, before the worker allocates what it should count.
+  const char* cgroup = std::getenv("AIMASS_JOB_CGROUP");
+  if (cgroup != nullptr && *cgroup != '\0') AIMASS_RETURN_IF_ERROR(joinCgroup(cgroup));
   // A Slurm batch job runs on its own: a restarted service re-attaches to it (slurm_launcher.h).
   const char* detached = std::getenv("AIMASS_JOB_DETACHED");
   if (detached != nullptr && std::string(detached) == "1") return okStatus();

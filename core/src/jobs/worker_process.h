@@ -71,7 +71,8 @@ class WorkerProcess final : public JobRun {
 /// The last `max_bytes` of a log file (from a line start where possible); empty if unreadable.
 std::string logTail(const std::filesystem::path& file, std::size_t max_bytes);
 
-/// What `aimass jobs worker` does first: dies with its parent (and exits now if `parent` is
+/// What `aimass jobs worker` does first: joins the job's memory cgroup when the service named
+/// one (AIMASS_JOB_CGROUP; every rank of a job joins it), dies with its parent (and exits now if `parent` is
 /// already gone; a rank under mpirun checks that `parent` is an ancestor; a Slurm batch job,
 /// AIMASS_JOB_DETACHED=1, does neither).
 /// kFailedPrecondition naming the failed call.
