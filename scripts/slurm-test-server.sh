@@ -2,7 +2,9 @@
 # A throwaway single-node Slurm for tests: Debian's munged, slurmctld and slurmd with a generated
 # munge key and a minimal slurm.conf in a temporary folder, the controller and the node daemon
 # on free ports of this machine, one partition ("debug") holding the node "localhost" with this
-# machine's CPUs and memory.
+# machine's memory and its CPUs, but at least 4: a job of 2 ranks (2 tasks) and a job of 1 fit
+# at once on a machine of fewer cores (the node's slurmd takes the configured CPUs as they are,
+# SlurmdParameters=config_overrides, and with TaskPlugin=task/none nothing is bound to a core).
 #
 #   slurm-test-server.sh start STATE_DIR     start it and wait until `sinfo` shows the node idle
 #   slurm-test-server.sh destroy STATE_DIR   stop the daemons and delete STATE_DIR
@@ -51,6 +53,7 @@ write_conf() {
   local user cpus memory_mib
   user=$(id -un)
   cpus=$(nproc)
+  [ "$cpus" -ge 4 ] || cpus=4
   memory_mib=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 - 512))
   cat > "$state/slurm.conf" << EOF
 ClusterName=aimasstest
@@ -69,6 +72,7 @@ AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 MpiDefault=none
+SlurmdParameters=config_overrides
 ReturnToService=2
 StateSaveLocation=$state/ctld
 SlurmdSpoolDir=$state/slurmd
