@@ -188,17 +188,24 @@ class JobsScaleOut : public ::testing::Test {
 
   /// The environment entry that every process of job `id` carries (mpirun and each rank).
   std::string jobMarker(std::int64_t id) {
-    return "AIMASS_JOB_RUNS_FILE=" +
-           (dir_.path() / "jobs" / std::to_string(id) / "runs").string();
+    return "AIMASS_JOB_RUNS_FILE=" + (dir_.path() / "jobs" / std::to_string(id) / "runs").string();
   }
 
-  /// Cancels running job `id` over HTTP and waits for its end: a failure unless it ends
-  /// cancelled with none of its processes left.
+  /// Cancels running 2-rank job `id` over HTTP and waits for its end: a failure unless it ends
+  /// cancelled with none of its processes left, after each rank stopped on SIGTERM (in the log,
+  /// which gets a rank's lines even once mpirun, signalled too, stops forwarding them) and rank 0
+  /// wrote its checkpoint.
   void expectCancelStopsEveryProcess(std::int64_t id) {
     ASSERT_EQ(httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(id) + "/cancel").status,
               200);
     auto done = waitFor(id, {"succeeded", "failed", "cancelled"});
-    EXPECT_EQ(done->getValue<std::string>("state"), "cancelled") << log(id);
+    const std::string text = log(id);
+    EXPECT_EQ(done->getValue<std::string>("state"), "cancelled") << text;
+    EXPECT_THAT(text, HasSubstr("[rank 0] [host] received SIGTERM, stopping"));
+    EXPECT_THAT(text, HasSubstr("[rank 1] [host] received SIGTERM, stopping"));
+    EXPECT_THAT(text,
+                ::testing::ContainsRegex("\\[rank 0\\] \\[train\\] training of model 'clf' was "
+                                         "stopped at epoch [0-9]+ step [0-9]+; checkpoint"));
     EXPECT_TRUE(processesWith(jobMarker(id)).empty())
         << "processes of job " << id << " outlived its cancel";
   }

@@ -10,6 +10,7 @@
 
 #include "jobs/job_store.h"
 #include "jobs/slurm_launcher.h"
+#include "scoped_env.h"
 
 namespace aimass::core::jobs {
 namespace {
@@ -38,6 +39,24 @@ TEST(FindMpiexec, NamesAConfiguredLauncherThatIsNotThere) {
   auto missing = findMpiexec("/nonexistent/mpirun");
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent/mpirun"));
+}
+
+TEST(IsRankOfSeveral, ReadsTheLaunchersWorldSize) {
+  aimass::testing::ScopedEnv ompi("OMPI_COMM_WORLD_SIZE", nullptr);
+  aimass::testing::ScopedEnv pmi("PMI_SIZE", nullptr);
+  aimass::testing::ScopedEnv pmix("PMIX_SIZE", nullptr);
+  EXPECT_FALSE(isRankOfSeveral()) << "no launcher";
+  {
+    aimass::testing::ScopedEnv one("OMPI_COMM_WORLD_SIZE", "1");
+    EXPECT_FALSE(isRankOfSeveral()) << "one rank";
+  }
+  {
+    aimass::testing::ScopedEnv two("OMPI_COMM_WORLD_SIZE", "2");
+    EXPECT_TRUE(isRankOfSeveral());
+    EXPECT_FALSE(isMpiRankOf(1)) << "init is no launcher's ancestor to check";
+  }
+  aimass::testing::ScopedEnv three("PMIX_SIZE", "3");
+  EXPECT_TRUE(isRankOfSeveral());
 }
 
 TEST(RankTotal, CountsEveryRank) {
