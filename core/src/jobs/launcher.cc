@@ -121,6 +121,14 @@ bool isRankOfSeveral() {
   return false;
 }
 
+bool isRankOfSeveralOnOneNode() {
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (size == nullptr || local == nullptr) return false;
+  const std::int64_t world = record::parseInt(size).value_or(0);
+  return world > 1 && record::parseInt(local).value_or(0) == world;
+}
+
 bool isMpiRankOf(pid_t ancestor) {
   if (!isRankOfSeveral() || ancestor <= 1) return false;
   for (pid_t pid = getppid(); pid > 1; pid = parentOf(pid)) {

@@ -81,6 +81,10 @@ Status checkDistributedGraph(std::int64_t ranks, const Graph& graph, const TypeR
 /// (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_SIZE above 1).
 bool isRankOfSeveral();
 
+/// True when this process is one of several ranks of Open MPI that all run on this machine
+/// (OMPI_COMM_WORLD_LOCAL_SIZE equal to OMPI_COMM_WORLD_SIZE, above 1).
+bool isRankOfSeveralOnOneNode();
+
 /// True when isRankOfSeveral() and `ancestor` is one of this process's ancestors (its parent,
 /// or the parent's parent...): a worker under mpirun.
 bool isMpiRankOf(pid_t ancestor);

@@ -185,12 +185,14 @@ namespace {
 
 /// A rank's output goes through mpirun, which stops forwarding it once mpirun itself is
 /// signalled (as Slurm's `scancel --full` does to every process of a batch job): the last lines
-/// of a rank stopping on SIGTERM (its checkpoint) would be lost. A rank of several appends to
-/// the job's log itself instead (O_APPEND: the lines of several writers do not overwrite each
-/// other). Called before any thread starts.
+/// of a rank stopping on SIGTERM (its checkpoint) would be lost. A rank of several on one
+/// machine appends to the job's log itself instead (O_APPEND: the lines of several writers on
+/// one machine do not overwrite each other; appends from several machines to a shared file
+/// system may, so ranks spread over machines still write through mpirun). Called before any
+/// thread starts.
 void writeRankOutputToJobLog() {
   const char* log_file = std::getenv("AIMASS_JOB_LOG_FILE");
-  if (log_file == nullptr || *log_file == '\0' || !isRankOfSeveral()) return;
+  if (log_file == nullptr || *log_file == '\0' || !isRankOfSeveralOnOneNode()) return;
   const int log = open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) {
     std::fprintf(stderr, "aimass jobs worker: writing through mpirun: opening %s: %s\n", log_file,

@@ -71,8 +71,9 @@ class WorkerProcess final : public JobRun {
 /// The last `max_bytes` of a log file (from a line start where possible); empty if unreadable.
 std::string logTail(const std::filesystem::path& file, std::size_t max_bytes);
 
-/// What `aimass jobs worker` does first: a rank of several appends its stdout and stderr to the
-/// job's log itself (AIMASS_JOB_LOG_FILE; through mpirun when it cannot be opened); dies with
+/// What `aimass jobs worker` does first: a rank of several on one machine appends its stdout and
+/// stderr to the job's log itself (AIMASS_JOB_LOG_FILE; through mpirun when it cannot be opened
+/// or the ranks span machines); dies with
 /// its parent (and exits now if `parent` is already gone; a rank under mpirun checks that
 /// `parent` is an ancestor; a Slurm batch job, AIMASS_JOB_DETACHED=1, does neither).
 /// kFailedPrecondition naming the failed call.

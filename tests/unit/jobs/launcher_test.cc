@@ -59,6 +59,21 @@ TEST(IsRankOfSeveral, ReadsTheLaunchersWorldSize) {
   EXPECT_TRUE(isRankOfSeveral());
 }
 
+TEST(IsRankOfSeveralOnOneNode, NeedsEveryRankOnThisMachine) {
+  aimass::testing::ScopedEnv world("OMPI_COMM_WORLD_SIZE", "4");
+  aimass::testing::ScopedEnv local("OMPI_COMM_WORLD_LOCAL_SIZE", nullptr);
+  EXPECT_FALSE(isRankOfSeveralOnOneNode()) << "no local size";
+  {
+    aimass::testing::ScopedEnv two_here("OMPI_COMM_WORLD_LOCAL_SIZE", "2");
+    EXPECT_FALSE(isRankOfSeveralOnOneNode()) << "2 of 4 ranks here: several machines";
+  }
+  aimass::testing::ScopedEnv all_here("OMPI_COMM_WORLD_LOCAL_SIZE", "4");
+  EXPECT_TRUE(isRankOfSeveralOnOneNode());
+  aimass::testing::ScopedEnv alone("OMPI_COMM_WORLD_SIZE", "1");
+  aimass::testing::ScopedEnv alone_here("OMPI_COMM_WORLD_LOCAL_SIZE", "1");
+  EXPECT_FALSE(isRankOfSeveralOnOneNode()) << "one rank";
+}
+
 TEST(RankTotal, CountsEveryRank) {
   EXPECT_EQ(rankTotal(Resources{2, 100, 1}, 3), (Resources{6, 300, 3}));
   JobRecord record;
