@@ -2,12 +2,13 @@
 // Jobs of several MPI ranks and jobs run by Slurm (docs/jobs.md, "Scale-out"), in a real
 // `aimass run` with service.jobs and frontend.http on 127.0.0.1: a 2-rank data-parallel
 // job.train under the service's own mpirun succeeds with one registered version and both ranks'
-// lines in its log; cancelling a running 2-rank job leaves none of its processes; a 2-rank job
+// lines in its log; cancelling a running 2-rank job stops each rank on SIGTERM (rank 0
+// checkpoints; both ranks' last lines reach the log) and leaves none of its processes; a 2-rank job
 // whose graph has no collective is refused naming it. Against a real single-node Slurm (the
 // `slurm` fixture, scripts/slurm-test-server.sh): a job runs as a batch job whose id the job
 // shows, and a restarted service re-attaches to a batch job that still runs, then cancels it;
 // a 2-rank job runs as one batch job of 2 tasks (mpirun inside it) that trains and registers
-// as under the local mpirun, and cancelling it leaves none of its ranks.
+// as under the local mpirun, and cancelling it stops both ranks the same way.
 #include <Poco/JSON/Object.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
