@@ -49,6 +49,14 @@ stop_pid_file() {
   fi
 }
 
+# The daemons of an earlier start on the same STATE_DIR (a start with no destroy after it, as
+# `ctest --repeat` does): stopped, so that none is left running with no state folder.
+stop_daemons() {
+  stop_pid_file "$state/slurmd.pid"
+  stop_pid_file "$state/slurmctld.pid"
+  stop_pid_file "$state/munge/munged.pid"
+}
+
 write_conf() {
   local user cpus memory_mib
   user=$(id -un)
@@ -97,6 +105,7 @@ start() {
   need sinfo
   mkdir -p "$state"
   state=$(cd "$state" && pwd)
+  stop_daemons
   mkdir -p "$state/munge" "$state/ctld" "$state/slurmd"
   chmod 700 "$state/munge"
   (umask 077 && head -c 1024 /dev/urandom > "$state/munge/munge.key")
@@ -129,9 +138,7 @@ destroy() {
   if [ -f "$state/slurm.conf" ]; then
     SLURM_CONF=$state/slurm.conf scancel --user="$(id -un)" 2> /dev/null || true
   fi
-  stop_pid_file "$state/slurmd.pid"
-  stop_pid_file "$state/slurmctld.pid"
-  stop_pid_file "$state/munge/munged.pid"
+  stop_daemons
   rm -rf "$state"
 }
 
