@@ -2,7 +2,9 @@
 # A throwaway single-node Slurm for tests: Debian's munged, slurmctld and slurmd with a generated
 # munge key and a minimal slurm.conf in a temporary folder, the controller and the node daemon
 # on free ports of this machine, one partition ("debug") holding the node "localhost" with this
-# machine's CPUs and memory.
+# machine's memory and its CPUs, but at least 4: a job of 2 ranks (2 tasks) and a job of 1 fit
+# at once on a machine of fewer cores (the node's slurmd takes the configured CPUs as they are,
+# SlurmdParameters=config_overrides, and with TaskPlugin=task/none nothing is bound to a core).
 #
 #   slurm-test-server.sh start STATE_DIR     start it and wait until `sinfo` shows the node idle
 #   slurm-test-server.sh destroy STATE_DIR   stop the daemons and delete STATE_DIR
@@ -47,10 +49,19 @@ stop_pid_file() {
   fi
 }
 
+# The daemons of an earlier start on the same STATE_DIR (a start with no destroy after it, as
+# `ctest --repeat` does): stopped, so that none is left running with no state folder.
+stop_daemons() {
+  stop_pid_file "$state/slurmd.pid"
+  stop_pid_file "$state/slurmctld.pid"
+  stop_pid_file "$state/munge/munged.pid"
+}
+
 write_conf() {
   local user cpus memory_mib
   user=$(id -un)
   cpus=$(nproc)
+  [ "$cpus" -ge 4 ] || cpus=4
   memory_mib=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 - 512))
   cat > "$state/slurm.conf" << EOF
 ClusterName=aimasstest
@@ -69,6 +80,7 @@ AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 MpiDefault=none
+SlurmdParameters=config_overrides
 ReturnToService=2
 StateSaveLocation=$state/ctld
 SlurmdSpoolDir=$state/slurmd
@@ -93,6 +105,7 @@ start() {
   need sinfo
   mkdir -p "$state"
   state=$(cd "$state" && pwd)
+  stop_daemons
   mkdir -p "$state/munge" "$state/ctld" "$state/slurmd"
   chmod 700 "$state/munge"
   (umask 077 && head -c 1024 /dev/urandom > "$state/munge/munge.key")
@@ -125,9 +138,7 @@ destroy() {
   if [ -f "$state/slurm.conf" ]; then
     SLURM_CONF=$state/slurm.conf scancel --user="$(id -un)" 2> /dev/null || true
   fi
-  stop_pid_file "$state/slurmd.pid"
-  stop_pid_file "$state/slurmctld.pid"
-  stop_pid_file "$state/munge/munged.pid"
+  stop_daemons
   rm -rf "$state"
 }
 

@@ -619,6 +619,7 @@ void Service::startJob(std::int64_t id) {
   command.slots = options_.capacity.threads;
   command.environment.push_back("AIMASS_JOB_ID=" + std::to_string(id));
   command.environment.push_back("AIMASS_JOB_RUNS_FILE=" + (folder / "runs").string());
+  command.environment.push_back("AIMASS_JOB_LOG_FILE=" + command.log_file.string());
   command.environment.push_back("AIMASS_JOB_CONFIG_NAME=" + started->config_name);
   // The job sees the devices it was given and no other.
   std::vector<int> gpus;

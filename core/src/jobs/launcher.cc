@@ -113,13 +113,24 @@ Status checkDistributedGraph(std::int64_t ranks, const Graph& graph, const TypeR
       "collective.mpi node, see docs/distributed.md)");
 }
 
-bool isMpiRankOf(pid_t ancestor) {
-  bool several = false;
+bool isRankOfSeveral() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"}) {
     const char* value = std::getenv(name);
-    if (value != nullptr && record::parseInt(value).value_or(0) > 1) several = true;
+    if (value != nullptr && record::parseInt(value).value_or(0) > 1) return true;
   }
-  if (!several || ancestor <= 1) return false;
+  return false;
+}
+
+bool isRankOfSeveralOnOneNode() {
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (size == nullptr || local == nullptr) return false;
+  const std::int64_t world = record::parseInt(size).value_or(0);
+  return world > 1 && record::parseInt(local).value_or(0) == world;
+}
+
+bool isMpiRankOf(pid_t ancestor) {
+  if (!isRankOfSeveral() || ancestor <= 1) return false;
   for (pid_t pid = getppid(); pid > 1; pid = parentOf(pid)) {
     if (pid == ancestor) return true;
   }

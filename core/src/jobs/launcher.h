@@ -78,8 +78,15 @@ Status checkLauncher(std::int64_t ranks, const std::filesystem::path& mpiexec);
 Status checkDistributedGraph(std::int64_t ranks, const Graph& graph, const TypeRegistry& registry);
 
 /// True when this process was started by an MPI launcher as one of several ranks
-/// (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_SIZE above 1) and `ancestor` is one of its
-/// ancestors (its parent, or the parent's parent...): a worker under mpirun.
+/// (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_SIZE above 1).
+bool isRankOfSeveral();
+
+/// True when this process is one of several ranks of Open MPI that all run on this machine
+/// (OMPI_COMM_WORLD_LOCAL_SIZE equal to OMPI_COMM_WORLD_SIZE, above 1).
+bool isRankOfSeveralOnOneNode();
+
+/// True when isRankOfSeveral() and `ancestor` is one of this process's ancestors (its parent,
+/// or the parent's parent...): a worker under mpirun.
 bool isMpiRankOf(pid_t ancestor);
 
 }  // namespace aimass::core::jobs

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -181,10 +182,38 @@ Status limitWorkerMemory(std::int64_t memory_bytes) {
   return okStatus();
 }
 
+namespace {
+
+/// A rank's output goes through mpirun, which stops forwarding it once mpirun itself is
+/// signalled (as Slurm's `scancel --full` does to every process of a batch job): the last lines
+/// of a rank stopping on SIGTERM (its checkpoint) would be lost. A rank of several on one
+/// machine appends to the job's log itself instead (O_APPEND: the lines of several writers on
+/// one machine do not overwrite each other; appends from several machines to a shared file
+/// system may, so ranks spread over machines still write through mpirun). Called before any
+/// thread starts.
+void writeRankOutputToJobLog() {
+  const char* log_file = std::getenv("AIMASS_JOB_LOG_FILE");
+  if (log_file == nullptr || *log_file == '\0' || !isRankOfSeveralOnOneNode()) return;
+  const int log = open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0) {
+    std::fprintf(stderr, "aimass jobs worker: writing through mpirun: opening %s: %s\n", log_file,
+                 std::strerror(errno));
+    return;
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  dup2(log, STDOUT_FILENO);
+  dup2(log, STDERR_FILENO);
+  close(log);
+}
+
+}  // namespace
+
 Status prepareWorker(pid_t parent) {
   // The job's memory cgroup first, before the worker allocates what it should count.
   const char* cgroup = std::getenv("AIMASS_JOB_CGROUP");
   if (cgroup != nullptr && *cgroup != '\0') AIMASS_RETURN_IF_ERROR(joinCgroup(cgroup));
+  writeRankOutputToJobLog();
   // A Slurm batch job runs on its own: a restarted service re-attaches to it (slurm_launcher.h).
   const char* detached = std::getenv("AIMASS_JOB_DETACHED");
   if (detached != nullptr && std::string(detached) == "1") return okStatus();

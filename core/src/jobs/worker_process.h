@@ -72,9 +72,11 @@ class WorkerProcess final : public JobRun {
 std::string logTail(const std::filesystem::path& file, std::size_t max_bytes);
 
 /// What `aimass jobs worker` does first: joins the job's memory cgroup when the service named
-/// one (AIMASS_JOB_CGROUP; every rank of a job joins it), dies with its parent (and exits now if `parent` is
-/// already gone; a rank under mpirun checks that `parent` is an ancestor; a Slurm batch job,
-/// AIMASS_JOB_DETACHED=1, does neither).
+/// one (AIMASS_JOB_CGROUP; every rank of a job joins it); a rank of several on one machine
+/// appends its stdout and stderr to the job's log itself (AIMASS_JOB_LOG_FILE; through mpirun
+/// when it cannot be opened or the ranks span machines); dies with its parent (and exits now if
+/// `parent` is already gone; a rank under mpirun checks that `parent` is an ancestor; a Slurm
+/// batch job, AIMASS_JOB_DETACHED=1, does neither).
 /// kFailedPrecondition naming the failed call.
 Status prepareWorker(pid_t parent);
 

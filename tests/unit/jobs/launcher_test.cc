@@ -10,6 +10,7 @@
 
 #include "jobs/job_store.h"
 #include "jobs/slurm_launcher.h"
+#include "scoped_env.h"
 
 namespace aimass::core::jobs {
 namespace {
@@ -38,6 +39,39 @@ TEST(FindMpiexec, NamesAConfiguredLauncherThatIsNotThere) {
   auto missing = findMpiexec("/nonexistent/mpirun");
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent/mpirun"));
+}
+
+TEST(IsRankOfSeveral, ReadsTheLaunchersWorldSize) {
+  aimass::testing::ScopedEnv ompi("OMPI_COMM_WORLD_SIZE", nullptr);
+  aimass::testing::ScopedEnv pmi("PMI_SIZE", nullptr);
+  aimass::testing::ScopedEnv pmix("PMIX_SIZE", nullptr);
+  EXPECT_FALSE(isRankOfSeveral()) << "no launcher";
+  {
+    aimass::testing::ScopedEnv one("OMPI_COMM_WORLD_SIZE", "1");
+    EXPECT_FALSE(isRankOfSeveral()) << "one rank";
+  }
+  {
+    aimass::testing::ScopedEnv two("OMPI_COMM_WORLD_SIZE", "2");
+    EXPECT_TRUE(isRankOfSeveral());
+    EXPECT_FALSE(isMpiRankOf(1)) << "init is no launcher's ancestor to check";
+  }
+  aimass::testing::ScopedEnv three("PMIX_SIZE", "3");
+  EXPECT_TRUE(isRankOfSeveral());
+}
+
+TEST(IsRankOfSeveralOnOneNode, NeedsEveryRankOnThisMachine) {
+  aimass::testing::ScopedEnv world("OMPI_COMM_WORLD_SIZE", "4");
+  aimass::testing::ScopedEnv local("OMPI_COMM_WORLD_LOCAL_SIZE", nullptr);
+  EXPECT_FALSE(isRankOfSeveralOnOneNode()) << "no local size";
+  {
+    aimass::testing::ScopedEnv two_here("OMPI_COMM_WORLD_LOCAL_SIZE", "2");
+    EXPECT_FALSE(isRankOfSeveralOnOneNode()) << "2 of 4 ranks here: several machines";
+  }
+  aimass::testing::ScopedEnv all_here("OMPI_COMM_WORLD_LOCAL_SIZE", "4");
+  EXPECT_TRUE(isRankOfSeveralOnOneNode());
+  aimass::testing::ScopedEnv alone("OMPI_COMM_WORLD_SIZE", "1");
+  aimass::testing::ScopedEnv alone_here("OMPI_COMM_WORLD_LOCAL_SIZE", "1");
+  EXPECT_FALSE(isRankOfSeveralOnOneNode()) << "one rank";
 }
 
 TEST(RankTotal, CountsEveryRank) {
