@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "transport_collective.h"
 
+#include <algorithm>
 #include <thread>
 #include <utility>
 
@@ -34,18 +35,28 @@ Status TransportCollective::pollUntilDone(const std::string& what,
                                           std::chrono::duration<double> limit,
                                           const std::function<std::optional<Status>()>& poll) {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(limit);
-  for (int polls = 0;; ++polls) {
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(limit);
+  // A collective of a training step ends within a millisecond or so once every rank has come,
+  // and the transport often advances only while it is polled (MPI's non-blocking collectives
+  // run their rounds inside MPI_Test): so poll without sleeping for a while, as MPI's own
+  // blocking calls do, and only then back off, so that a rank waiting long for a slow one
+  // (or for its end) does not burn its core.
+  constexpr auto kSpin = std::chrono::milliseconds(50);
+  auto pause = std::chrono::microseconds(20);
+  for (;;) {
     if (std::optional<Status> done = poll()) {
       return *done;
     }
-    if (Clock::now() >= deadline) {
+    const auto now = Clock::now();
+    if (now >= deadline) {
       return timedOut(what, limit);
     }
-    if (polls < 1000) {
+    if (now - start < kSpin) {
       std::this_thread::yield();
     } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(1000));
     }
   }
 }
