@@ -3,7 +3,8 @@
 // submitted through /api/v1/jobs and `aimass jobs`, each run in a worker process; bad graphs
 // and requests refused with their reasons; cancellation; preemption that checkpoints and
 // resumes; kill -9 of the service with jobs running and queued; the memory limit; schedules;
-// queue edits by admins; `aimass serve`.
+// queue edits by admins; a schedule firing by the wall clock; memory limits by cgroup and by
+// address space; `aimass serve`.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -471,6 +472,44 @@ TEST_F(JobsService, SchedulesAreCheckedStoredShownAndDeleted) {
             0U);
   HttpReply metrics = httpCall(port_, "GET", "/metrics");
   EXPECT_THAT(metrics.body, HasSubstr("aimass_jobs_schedule_firings_total{outcome=\"skipped\"} 0"));
+}
+
+// The firing logic is tested with an injected clock (tests/unit/jobs/schedule_test.cc); this
+// is the real clock, the real loop and a real worker: a schedule of every minute fires within
+// a minute and its job runs.
+TEST_F(JobsService, AScheduleFiresByTheWallClockAndItsJobRuns) {
+  start();
+  HttpReply created = httpCall(
+      port_, "POST", "/api/v1/schedules",
+      "{\"config\": " + quoted(trainGraph(2, "runs")) +
+          ", \"config_name\": \"minutely.yaml\", \"queue\": \"c\", \"memory\": \"1GiB\", "
+          "\"cron\": \"* * * * *\", \"overlap\": \"skip\", \"name\": \"minutely\"}");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::int64_t id = parse(created.body)->getValue<std::int64_t>("id");
+  const std::string path = "/api/v1/schedules/" + std::to_string(id);
+  // A minute and the poll interval at most; kHangLimit only keeps a broken build from hanging.
+  const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+  Poco::JSON::Object::Ptr schedule = parse(httpCall(port_, "GET", path).body);
+  while (schedule->isNull("last_job") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    schedule = parse(httpCall(port_, "GET", path).body);
+  }
+  ASSERT_FALSE(schedule->isNull("last_job")) << "the schedule never fired";
+  EXPECT_GE(schedule->getValue<std::int64_t>("fires"), 1);
+  EXPECT_EQ(schedule->getValue<std::string>("last_result"),
+            "submitted job " + std::to_string(schedule->getValue<std::int64_t>("last_job")));
+  EXPECT_EQ(schedule->getValue<std::int64_t>("next_fire_unix_ms") % 60'000, 0)
+      << "the next firing is at a whole minute";
+  EXPECT_GT(schedule->getValue<std::int64_t>("next_fire_unix_ms"),
+            schedule->getValue<std::int64_t>("last_fire_unix_ms"));
+  const std::int64_t job = schedule->getValue<std::int64_t>("last_job");
+  Poco::JSON::Object::Ptr done = waitFor(job, {"succeeded", "failed", "cancelled"});
+  EXPECT_EQ(done->getValue<std::string>("state"), "succeeded") << done->getValue<std::string>("reason");
+  EXPECT_EQ(done->getValue<std::int64_t>("schedule_id"), id);
+  EXPECT_EQ(done->getValue<std::string>("config_name"), "minutely.yaml");
+  EXPECT_THAT(httpCall(port_, "GET", "/metrics").body,
+              HasSubstr("aimass_jobs_schedule_firings_total{outcome=\"submitted\"} "));
+  EXPECT_EQ(httpCall(port_, "DELETE", path).status, 200);
 }
 
 TEST_F(JobsService, OnlyTheOwnerOrAnAdminDeletesASchedule) {
