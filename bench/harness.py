@@ -1000,9 +1000,16 @@ def workload_w1bf16(args):
     return w1bf16.workload_w1bf16(args, sys.modules[__name__])
 
 
+def workload_w6bf16(args):
+    """W6bf16, W6 with the model served in bf16: bench/w6bf16.py, on this module's helpers."""
+    import w6bf16  # noqa: E402 (imported when W6bf16 runs, beside this file)
+    return w6bf16.workload_w6bf16(args, sys.modules[__name__])
+
+
 WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W1bf16": workload_w1bf16,
              "W2": workload_w2, "W3": workload_w3, "W4": workload_w4, "W5": workload_w5,
-             "W6": workload_w6, "W7": workload_w7, "W8": workload_w8, "W9": workload_w9,
+             "W6": workload_w6, "W6bf16": workload_w6bf16, "W7": workload_w7, "W8": workload_w8,
+             "W9": workload_w9,
              "W10": workload_w10, "W11": workload_w11, "W12": workload_w12,
              "W2select": workload_w2select,
              "registry": workload_registry,

@@ -8,7 +8,7 @@
 # bench/RESULTS.md itself. Every row carries the machine's GEMM ceiling (W0) measured beside it
 # and whether the workload's quality targets were met.
 #
-#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W1bf16 W2 W3 W4 W5 W6 W7 W9 W10 W11
+#   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W9 W10 W11
 #                                                         registry tracking, or all; also W2select
 #                                                         (chooses W2's recipe; never recorded)
 #
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-implemented=(W0 W1 W1bf16 W2 W3 W4 W5 W6 W7 W8 W9 W10 W11 W12 registry tracking)
+implemented=(W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W8 W9 W10 W11 W12 registry tracking)
 not_in_all=(W2select)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...
   (WORKLOAD: ${implemented[*]} ${not_in_all[*]} or all)"
