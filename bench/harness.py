@@ -13,19 +13,15 @@ other than bench/RESULTS.md (rows.tree_changes). `--check-clean` only does that 
 """
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import re
-import secrets
-import select
 import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
@@ -628,307 +624,22 @@ def workload_w6(args):
     return a, peers, ratio
 
 
-# W10: serving under attack. The W6 JSON request with an API key (bench/configs/w10_serve.yaml:
-# auth on, a fresh key per run) from `wrk -t1 -c32 -d10s`, first alone, then while bench/attack.cc
-# runs its attack mix on the same machine; the same for nginx-light (the W6 setup, which here
-# also answers 401 unless the request carries the same key). Per server and run:
-# - req_per_s, p99_ms: the unattacked 10 s; attacked_req_per_s, attacked_p50_ms, attacked_p99_ms:
-#   the attacked 10 s; kept_share: attacked over unattacked req/s of that run.
-# - errors: the legitimate client's errors under attack (wrk: connect, read, write, timeout and
-#   non-2xx answers); unattacked_errors the same without the attack.
-# - rss_before_mib (after the unattacked run), rss_peak_mib (sampled every 50 ms during the
-#   attack), rss_after_mib (at its end, the attack's connections still open), rss_growth_mib
-#   (the larger of peak and after, less before); nginx's are its master's and workers' summed.
-# - exit_s, exit_code: from SIGTERM, sent at the end of the attack with the attack's connections
-#   still open, to the server's exit (W10_STOP_WAIT_S and -9 when it had to be killed).
-# A server that stalls or dies gives figures, not a hang: wrk stops itself after 10 s and is
-# killed 30 s later, a wrk run without figures counts as no answers (req_per_s 0, latencies of
-# wrk's 10 s timeout), and every process started here is stopped or killed on the way out.
-# ratio: aimass's kept_share over nginx's (medians of the runs). The attacker's own JSON (what
-# each attack kind got from the server) is printed on stderr for every run.
-W10_PATH = "/v2/models/fashion/infer"
-W10_GRACE_S = 0.25  # the attacker connects this long before wrk starts, and stops as long after
-W10_STOP_WAIT_S = 40  # longer than frontend.http's request_timeout_ms (30 s)
-W10_WRK_TIMEOUT_MS = 10000.0  # wrk's --timeout: the latency of an answer that never came
-W10_NGINX_AUTH = """
-      if ($http_authorization != "Bearer {key}") {{
-        return 401 '{{"error":"credentials required"}}';
-      }}"""
-
-
-def process_tree(pid):
-    """`pid` and its children (nginx: the master and its workers)."""
-    pids = [pid]
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    pids.append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    return pids
-
-
-def rss_mib(pids):
-    """The summed resident memory of `pids` (VmRSS; 0 for those gone)."""
-    total_kib = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total_kib += int(line.split()[1])
-        except OSError:
-            continue
-    return total_kib / 1024
-
-
-class RssPeak(threading.Thread):
-    """Samples rss_mib(pids) every 50 ms until stopped; `peak` is the largest sample."""
-
-    def __init__(self, pids):
-        super().__init__(daemon=True)
-        self.pids, self.peak, self.done = pids, rss_mib(pids), threading.Event()
-
-    def run(self):
-        while not self.done.wait(0.05):
-            self.peak = max(self.peak, rss_mib(self.pids))
-
-    def stop(self):
-        self.done.set()
-        self.join()
-        return max(self.peak, rss_mib(self.pids))
-
-
-def w10_wrk(url, body_path, key, seconds, what):
-    """The legitimate client: W6's JSON request with the key, wrk -t1 -c32. Never raises: a run
-    without figures is reported on stderr and counted as no answers."""
-    command = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--timeout", "10s", "--latency", "-H",
-               f"Authorization: Bearer {key}", "-s", WRK_SCRIPT, url, "--", body_path,
-               "application/json"]
-    try:
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                              timeout=seconds + 30)
-        figures = wrk_figures(last_json_line(done.stdout, f"wrk against {what}"),
-                              f"wrk against {what}")
-    except subprocess.TimeoutExpired:
-        print(f"harness: W10: wrk against {what} did not end within {seconds + 30} s; "
-              "counted as no answers", file=sys.stderr)
-        figures = {"requests": 0, "req_per_s": 0.0, "errors": 1}
-    except BenchError as e:
-        print(f"harness: W10: {e}; counted as no answers", file=sys.stderr)
-        figures = {"requests": 0, "req_per_s": 0.0, "errors": 1}
-    if figures["requests"] == 0:
-        figures["p50_ms"] = figures["p99_ms"] = W10_WRK_TIMEOUT_MS
-    return {key_: figures[key_] for key_ in ("req_per_s", "p50_ms", "p99_ms", "errors")}
-
-
-def stop_timed(process):
-    """SIGTERM; returns (seconds to exit, exit code), killing it after W10_STOP_WAIT_S."""
-    start = time.perf_counter()
-    process.send_signal(signal.SIGTERM)
-    try:
-        code = process.wait(timeout=W10_STOP_WAIT_S)
-        return time.perf_counter() - start, code
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return float(W10_STOP_WAIT_S), -9
-
-
-def w10_measure(args, process, port, key, key_file, body_path, what):
-    """The unattacked and the attacked run against a serving `process`, then its stop."""
-    seconds = int(os.environ.get("W10_SECONDS", "10"))
-    url = f"http://127.0.0.1:{port}{W10_PATH}"
-    pids = process_tree(process.pid)
-    quiet = w10_wrk(url, body_path, key, seconds, what)
-    rss_before = rss_mib(pids)
-    attack_log = os.path.join(os.path.dirname(key_file), "attack.log")
-    with open(attack_log, "a") as log:
-        attacker = subprocess.Popen(
-            [os.path.join(args.build, "bench", "attack"), "--port", str(port), "--seconds",
-             str(seconds + 2 * W10_GRACE_S), "--linger", str(W10_STOP_WAIT_S + 30), "--path",
-             W10_PATH, "--body", body_path, "--api-key-file", key_file],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True)
-    try:
-        sampler = RssPeak(pids)
-        sampler.start()
-        time.sleep(W10_GRACE_S)
-        attacked = w10_wrk(url, body_path, key, seconds, what + " under attack")
-        report, deadline = None, time.monotonic() + 3 * W10_GRACE_S + 15
-        while report is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([attacker.stdout], [], [], 0.5)
-            if ready:
-                line = attacker.stdout.readline()
-                if not line:
-                    break
-                if line.startswith("{"):
-                    report = json.loads(line)
-        rss_peak = sampler.stop()
-        rss_after = rss_mib(pids)
-        exit_s, exit_code = stop_timed(process)
-    finally:
-        if attacker.poll() is None:
-            attacker.terminate()
-            try:
-                attacker.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                attacker.kill()
-                attacker.wait()
-    if report is None:
-        with open(attack_log, errors="replace") as f:
-            raise BenchError(f"bench/attack against {what} printed no report (exit "
-                             f"{attacker.returncode}):\n{f.read()[-2000:]}")
-    print(f"harness: W10: attack on {what}: {json.dumps(report)}", file=sys.stderr)
-    return {
-        "req_per_s": quiet["req_per_s"], "p99_ms": quiet["p99_ms"],
-        "attacked_req_per_s": attacked["req_per_s"], "attacked_p50_ms": attacked["p50_ms"],
-        "attacked_p99_ms": attacked["p99_ms"],
-        "kept_share": attacked["req_per_s"] / quiet["req_per_s"] if quiet["req_per_s"] else 0.0,
-        "errors": attacked["errors"], "unattacked_errors": quiet["errors"],
-        "rss_before_mib": rss_before, "rss_peak_mib": rss_peak, "rss_after_mib": rss_after,
-        "rss_growth_mib": max(rss_peak, rss_after) - rss_before,
-        "exit_s": exit_s, "exit_code": exit_code,
-    }
-
-
 def workload_w10(args):
-    if not os.access(os.path.join(args.build, "bench", "attack"), os.X_OK):
-        raise BenchError(f"{args.build}/bench/attack is missing: build with "
-                         "-DAIMASS_BUILD_BENCH=ON")
-    mine, theirs = [], []
-    with tempfile.TemporaryDirectory(prefix="aimass-w10-") as folder:
-        for run_index in range(args.runs):
-            key = secrets.token_urlsafe(32)
-            key_file = os.path.join(folder, "api.key")
-            with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-                f.write(key + "\n")
-            process, base = start_aimass(
-                args, "w10_serve.yaml", folder, run_index,
-                {"AIMASS_BENCH_KEY_SHA256": hashlib.sha256(key.encode()).hexdigest()})
-            try:
-                metadata = http_json(base + "/v2/models/fashion",
-                                     headers={"Authorization": f"Bearer {key}"})
-                body_path = w6_bodies(folder, metadata["inputs"][0]["name"])[0][1]
-                mine.append(w10_measure(args, process, int(base.rsplit(":", 1)[1]), key,
-                                        key_file, body_path, f"aimass (run {run_index + 1})"))
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-            body_path = w6_bodies(folder, "input")[0][1]
-            process, port = start_nginx(args, folder, W10_NGINX_AUTH.format(key=key))
-            try:
-                theirs.append(w10_measure(args, process, port, key, key_file, body_path,
-                                          f"nginx (run {run_index + 1})"))
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-    a, p = medians(mine), medians(theirs)
-    return a, p, a["kept_share"] / p["kept_share"] if p["kept_share"] else 0.0
+    """W10, serving under attack: bench/w10.py, which uses this module's helpers."""
+    import w10  # noqa: E402 (imported when W10 runs, beside this file)
+    return w10.workload_w10(args, sys.modules[__name__])
 
 
-# registry: issue 5's registry and tracking operations (bench/registry.cc) on SQLite and on a
-# throwaway PostgreSQL server (scripts/postgres-test-server.sh). There is no peer: `ratio` is how
-# many times alias resolution on SQLite is under its 1 ms target.
 def workload_registry(args):
-    bench = os.path.join(args.build, "bench", "registry_bench")
-    if not os.access(bench, os.X_OK):
-        raise BenchError(f"{bench} is missing: build with -DAIMASS_BUILD_BENCH=ON")
-    server = os.path.join(ROOT, "scripts", "postgres-test-server.sh")
-    samples = []
-    with tempfile.TemporaryDirectory(prefix="aimass-bench-pg-") as state:
-        run(["bash", server, "start", state], dict(os.environ), "starting PostgreSQL")
-        try:
-            with open(os.path.join(state, "uri")) as f:
-                uri = f.read().strip()
-            with open(os.path.join(state, "password")) as f:
-                env = dict(os.environ, PGPASSWORD=f.read().strip())
-            for _ in range(args.runs):
-                out, _, _ = run([bench, "--postgres", uri], env, "registry_bench")
-                figures = {}
-                for line in out.splitlines():
-                    if line.startswith("{"):
-                        figures_line = json.loads(line)
-                        backend = figures_line.pop("backend")
-                        figures_line.pop("workload", None)
-                        figures.update(prefixed(backend, figures_line))
-                samples.append(figures)
-        finally:
-            run(["bash", server, "destroy", state], dict(os.environ), "stopping PostgreSQL")
-    a = medians(samples)
-    return a, {}, {"sqlite_resolve_under_1ms": 1.0 / a["sqlite_resolve_alias_ms"]}
-
-
-# tracking: what experiment tracking adds to the W1 training run (issue 5's target: under 1%).
-# bench/configs/w1_mlp_tracked.yaml runs W1 with a storage.sqlite store, with AIMASS_TRACK=false
-# and =true, on a fresh store each time, in alternating order. Two figures:
-# - tracking_overhead_pct: the time job.train spent inside its tracking calls (its
-#   "tracking_s=" log line: start, every step and epoch, the final flush) over the training
-#   time of that run (all epochs' epoch_s), in percent. Measured inside one run, so the noise of
-#   a shared machine between runs does not swamp it.
-# - epoch_delta_pct: the tracked runs' s_per_epoch (epochs 2-5) over the untracked ones', minus
-#   1, in percent, from the medians: the end-to-end cross-check, as noisy as the machine.
-# metric_points is what `aimass runs show --json` reads back from the store (it must equal what
-# the job logged, metric_points_logged).
-TRACKED_LINE = re.compile(r"tracked run (\d+): (\d+) metric points in (\d+) batch records, "
-                          r"tracking_s=([0-9.eE+-]+)")
+    """registry: bench/registry_tracking.py, which uses this module's helpers."""
+    import registry_tracking  # noqa: E402 (imported when it runs, beside this file)
+    return registry_tracking.workload_registry(args, sys.modules[__name__])
 
 
 def workload_tracking(args):
-    config = os.path.join(BENCH, "configs", "w1_mlp_tracked.yaml")
-    samples = []
-    for run_index in range(args.runs):
-        figures = {}
-        order = (False, True) if run_index % 2 == 0 else (True, False)
-        for tracked in order:
-            with tempfile.TemporaryDirectory(prefix="aimass-bench-tracking-") as folder:
-                store = os.path.join(folder, "store.db")
-                env = aimass_env(args.threads, run_index + 1)
-                env.update({"AIMASS_BENCH_STORE": store,
-                            "AIMASS_TRACK": "true" if tracked else "false"})
-                what = f"aimass on {config} (AIMASS_TRACK={env['AIMASS_TRACK']})"
-                _, err, _ = run([args.aimass, "eval", "--json", config], env, what)
-                epochs = [float(m.group(3)) for m in map(EPOCH_LINE.search, err.splitlines())
-                          if m]
-                if len(epochs) < 2:
-                    raise BenchError(f"{what} logged {len(epochs)} epochs, need 2 or more:\n"
-                                     f"{err[-2000:]}")
-                key = "tracked" if tracked else "untracked"
-                figures[f"s_per_epoch_{key}"] = statistics.mean(epochs[1:])
-                found = TRACKED_LINE.search(err)
-                if not tracked:
-                    if found:
-                        raise BenchError(f"{what} tracked a run although tracking was off")
-                    continue
-                if not found:
-                    raise BenchError(f"{what} logged no 'tracked run N: ... tracking_s=' line:\n"
-                                     f"{err[-2000:]}")
-                run_id, logged, batches, seconds = found.groups()
-                out, _, _ = run([args.aimass, "runs", "show", run_id, "--json", "--storage",
-                                 "sqlite://" + store], env, "aimass runs show")
-                shown = json.loads(out)
-                if shown.get("status") != "finished":
-                    raise BenchError(f"{what}: run {run_id} is {shown.get('status')}, "
-                                     "not finished")
-                written = sum(m["points"] for m in shown["metrics"].values())
-                if written != int(logged):
-                    raise BenchError(f"{what}: the job logged {logged} metric points but the "
-                                     f"store holds {written}")
-                figures["tracking_s"] = float(seconds)
-                figures["train_s"] = sum(epochs)
-                figures["tracking_overhead_pct"] = 100 * float(seconds) / sum(epochs)
-                figures["metric_points"] = written
-                figures["metric_points_logged"] = int(logged)
-                figures["batch_records"] = int(batches)
-        samples.append(figures)
-    a = medians(samples)
-    a["epoch_delta_pct"] = round(
-        100 * (a["s_per_epoch_tracked"] / a["s_per_epoch_untracked"] - 1), 2)
-    return a, {}, {"under_1pct": 1.0 / max(a["tracking_overhead_pct"], 1e-9)}
+    """tracking: bench/registry_tracking.py, which uses this module's helpers."""
+    import registry_tracking  # noqa: E402 (imported when it runs, beside this file)
+    return registry_tracking.workload_tracking(args, sys.modules[__name__])
 
 
 # W11: tuning end to end. Both sides run the whole study as one process each, timed from the
