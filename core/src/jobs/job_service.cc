@@ -21,7 +21,6 @@
 namespace aimass::core::jobs {
 namespace {
 
-const std::string kChangesKey = "jobs/changes";
 constexpr std::int64_t kMiB = 1024 * 1024;
 // How long a job id taken from the counter may have no record (its submitter is between the
 // two writes) before the loop stops looking for it (the submitter died in between).
@@ -192,7 +191,7 @@ Status Service::load() {
   auto requeued = store_.requeueInterrupted(
       [&reattached](const JobRecord& r) { return reattached.count(r.id) > 0; });
   if (!requeued.ok()) return requeued.status();
-  auto changes = storage_->get(kChangesKey);
+  auto changes = storage_->get(kJobChangesKey);
   changes_seen_ = changes.ok() ? *changes : "";
   auto records = store_.list();
   if (!records.ok()) return records.status();
@@ -250,7 +249,7 @@ Expected<JobRecord> cancelInStore(JobStore& store, Storage& storage, std::int64_
     return okStatus();
   });
   if (!changed.ok()) return changed;
-  if (auto bumped = record::takeNextNumber(storage, kChangesKey); !bumped.ok()) {
+  if (auto bumped = record::takeNextNumber(storage, kJobChangesKey); !bumped.ok()) {
     return bumped.status();
   }
   return changed;
@@ -397,76 +396,6 @@ void Service::loop() {
   if (leader_) lease_.release();
 }
 
-std::chrono::steady_clock::duration Service::renewEvery() const {
-  // The leader renews at a quarter of the lease's life; a standby looks as often as it polls.
-  return leader_ ? std::chrono::steady_clock::duration(options_.lease / 4)
-                 : std::min<std::chrono::steady_clock::duration>(options_.lease / 4,
-                                                                 options_.poll_interval);
-}
-
-bool Service::keepLeadership() {
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_lease_check_) return leader_;
-  struct NextCheck {
-    Service& service;
-    std::chrono::steady_clock::time_point now;
-    ~NextCheck() { service.next_lease_check_ = now + service.renewEvery(); }
-  } next_check{*this, now};
-  if (leader_) {
-    auto renewed = lease_.renew();
-    if (renewed.ok() && *renewed) return true;
-    if (!renewed.ok() && lease_.held()) {
-      logError("renewing the scheduler lease (retrying until it expires)", renewed.status());
-      return true;
-    }
-    stepDown(renewed.ok() ? "another service (" + lease_.lastHolder() +
-                                ") took the scheduler lease"
-                          : "the scheduler lease expired: " + renewed.status().message());
-    return false;
-  }
-  auto taken = lease_.acquire();
-  if (!taken.ok()) {
-    logError("taking the scheduler lease", taken.status());
-    return false;
-  }
-  if (!*taken) return false;
-  const std::string previous = lease_.lastHolder();
-  if (Status loaded = load(); !loaded.ok()) {
-    logError("taking over the jobs", loaded);
-    resetScheduler();
-    lease_.release();
-    return false;
-  }
-  leader_ = true;
-  leading_ = true;
-  std::cerr << "aimass jobs: this service now runs the jobs (it took the scheduler lease)\n";
-  return true;
-}
-
-void Service::stepDown(const std::string& why) {
-  std::cerr << "aimass jobs: standing by: " << why << "; stopping this service's workers\n";
-  shutdownWorkers();
-  resetScheduler();
-  leader_ = false;
-  leading_ = false;
-}
-
-void Service::resetScheduler() {
-  JobScheduler fresh(options_.capacity);
-  for (const QueueSpec& q : scheduler_.queues()) (void)fresh.addQueue(q);
-  scheduler_ = std::move(fresh);
-  missing_ids_.clear();
-  next_unseen_id_ = 1;
-}
-
-void Service::readQueueEdits() {
-  auto changes = storage_->get(kChangesKey);
-  const std::string now = changes.ok() ? *changes : "";
-  if (now == changes_seen_) return;
-  changes_seen_ = now;
-  applyQueueEdits();
-}
-
 void Service::waitForEvents() {
   std::vector<pollfd> fds;
   fds.push_back({wake_fd_, POLLIN, 0});
@@ -502,7 +431,7 @@ void Service::reapExited() {
 void Service::readStoreChanges() {
   // The counter first: a job submitted after a queue edit (checked against the edited queue)
   // must meet the scheduler with that edit applied.
-  auto changes = storage_->get(kChangesKey);
+  auto changes = storage_->get(kJobChangesKey);
   const std::string now = changes.ok() ? *changes : "";
   const bool changed = now != changes_seen_;
   if (changed) {

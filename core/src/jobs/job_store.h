@@ -24,6 +24,10 @@ struct RecordTable;
 
 namespace aimass::core::jobs {
 
+/// The counter bumped by every change a running service must notice that no new job record
+/// shows (a cancellation, a queue edit), so that its loop reads them within one poll.
+inline const std::string kJobChangesKey = "jobs/changes";
+
 enum class JobState {
   kQueued,     ///< waiting for resources (also after a preemption or a service restart)
   kRunning,    ///< its worker process runs

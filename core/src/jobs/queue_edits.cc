@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "aimass/util/memory_size.h"
+#include "jobs/job_store.h"
 #include "jobs/record_fields.h"
 #include "record_text.h"
 
@@ -13,8 +14,6 @@ namespace {
 
 constexpr std::string_view kHeader = "aimass-job-queue-edit 1";
 constexpr std::string_view kEditPrefix = "jobs/queue_edits/";
-// The counter a running service watches for changes made by other processes (job_service.cc).
-const std::string kChangesKey = "jobs/changes";
 constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max() / 4;
 
 std::string editKey(const std::string& queue) {
@@ -163,7 +162,7 @@ Expected<QueueSpec> editQueueInStore(Storage& storage, const std::vector<QueueSp
   fields::addLine(text, "base", {specLines(*base)});
   text += specLines(edited);
   AIMASS_RETURN_IF_ERROR(storage.put(editKey(name), text));
-  AIMASS_RETURN_IF_ERROR(record::takeNextNumber(storage, kChangesKey).status());
+  AIMASS_RETURN_IF_ERROR(record::takeNextNumber(storage, kJobChangesKey).status());
   return edited;
 }
 
