@@ -1,25 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "store_lease.h"
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <climits>
-#include <fstream>
 
 #include "aimass/util/number_text.h"
 
 namespace aimass::core {
-
-std::string hostName() {
-  char name[HOST_NAME_MAX + 1] = {};
-  if (gethostname(name, sizeof name - 1) == 0 && name[0] != '\0') {
-    return name;
-  }
-  return "localhost";
-}
 
 double wallSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -56,19 +44,8 @@ bool holderGone(const std::string& token, const std::string& host) {
   if (pid <= 0) {
     return false;
   }
-  if (kill(static_cast<pid_t>(pid), 0) != 0) {
-    return errno == ESRCH;
-  }
-  // A process that ended but was not reaped yet (a zombie: in containers whose first process
-  // reaps nothing, for good) still answers kill(); /proc says it is dead.
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) {
-    return false;
-  }
-  const auto end_of_name = line.rfind(')');
-  return end_of_name != std::string::npos && end_of_name + 2 < line.size() &&
-         (line[end_of_name + 2] == 'Z' || line[end_of_name + 2] == 'X');
+  const std::optional<ProcStat> stat = readProcStat(pid);
+  return !stat || stat->ended();
 }
 
 StoreLease::StoreLease(std::shared_ptr<Storage> storage, std::string key, double seconds,

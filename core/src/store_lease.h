@@ -11,11 +11,9 @@
 
 #include "aimass/status.h"
 #include "aimass/storage.h"
+#include "process_identity.h"
 
 namespace aimass::core {
-
-/// gethostname(), "localhost" when it fails.
-std::string hostName();
 
 /// Seconds since the Unix epoch, by the wall clock (leases are compared across hosts).
 double wallSeconds();
@@ -30,8 +28,8 @@ struct LeaseValue {
 };
 
 /// True when the holder `token` ("HOST PID") is known to be gone: a process on this host
-/// (`host`) that no longer exists (or is a zombie). A holder on another host is never known
-/// gone: its lease must expire.
+/// (`host`) that no longer exists or has ended (readProcStat()). A holder on another host is
+/// never known gone: its lease must expire.
 bool holderGone(const std::string& token, const std::string& host);
 
 /// One lease, `key` in `storage`, as this process ("HOST PID") sees it.
