@@ -172,12 +172,12 @@ aimass_client_code aimass_client_queue_update_set_gpus(aimass_client_queue_updat
                                                        int64_t gpus) {
   return setField(update, "gpus", integerJson(gpus));
 }
-aimass_client_code aimass_client_queue_update_set_borrow_threads(
-    aimass_client_queue_update* update, int64_t threads) {
+aimass_client_code aimass_client_queue_update_set_borrow_threads(aimass_client_queue_update* update,
+                                                                 int64_t threads) {
   return setField(update, "borrow_threads", limitJson(threads));
 }
-aimass_client_code aimass_client_queue_update_set_borrow_memory(
-    aimass_client_queue_update* update, const char* memory) {
+aimass_client_code aimass_client_queue_update_set_borrow_memory(aimass_client_queue_update* update,
+                                                                const char* memory) {
   return setField(update, "borrow_memory", textJson(memory));
 }
 aimass_client_code aimass_client_queue_update_set_borrow_memory_bytes(
@@ -211,16 +211,16 @@ aimass_client_code aimass_client_update_queue(aimass_client* client, const char*
     require(name, "the queue's name");
     require(update, "the queue update");
     if (update->fields.empty()) {
-      invalidArgument("the queue update sets no field (threads, memory, gpus, borrow_threads, "
-                      "borrow_memory, borrow_gpus, max_running, ordering, strict_fifo)");
+      invalidArgument(
+          "the queue update sets no field (threads, memory, gpus, borrow_threads, "
+          "borrow_memory, borrow_gpus, max_running, ordering, strict_fifo)");
     }
     std::string body = "{";
     for (const auto& [key, json] : update->fields) {
       body += (body.size() > 1 ? ",\"" : "\"") + key + "\":" + json;
     }
     body += "}";
-    JsonValue root =
-        jsonAnswer(client, "PUT", "/api/v1/queues/" + encodePathSegment(name), &body);
+    JsonValue root = jsonAnswer(client, "PUT", "/api/v1/queues/" + encodePathSegment(name), &body);
     *out = new aimass_client_queue(queueOf(&root, "queue"));
   });
 }

@@ -40,8 +40,7 @@ bool memberBoolean(const JsonValue& object, const char* key) {
 
 JobResources resourcesOf(const JsonValue& object, const char* key, const std::string& where) {
   const JsonValue& r = objectOf(object.get(key), where + "'s " + key);
-  return {memberInteger(r, "threads"), memberInteger(r, "memory_bytes"),
-          memberInteger(r, "gpus")};
+  return {memberInteger(r, "threads"), memberInteger(r, "memory_bytes"), memberInteger(r, "gpus")};
 }
 
 aimass_client_queue queueOf(const JsonValue* v, const std::string& what) {
@@ -109,8 +108,7 @@ aimass_client_code setText(std::optional<std::string>& field, const char* value)
   });
 }
 
-void storeResources(const JobResources& r, int64_t* threads, int64_t* memory_bytes,
-                    int64_t* gpus) {
+void storeResources(const JobResources& r, int64_t* threads, int64_t* memory_bytes, int64_t* gpus) {
   if (threads) {
     *threads = r.threads;
   }

@@ -71,7 +71,6 @@ std::string submissionJson(const aimass_client_job_submission& s, const std::str
 aimass_client_code setText(std::optional<std::string>& field, const char* value);
 
 /// Stores `r` through each pointer that is not NULL.
-void storeResources(const JobResources& r, int64_t* threads, int64_t* memory_bytes,
-                    int64_t* gpus);
+void storeResources(const JobResources& r, int64_t* threads, int64_t* memory_bytes, int64_t* gpus);
 
 }  // namespace aimass::client::detail

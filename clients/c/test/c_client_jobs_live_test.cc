@@ -262,7 +262,7 @@ TEST_F(CClientJobs, RanksAreSentAndTheNewJobFieldsRead) {
   Job job(out);
   EXPECT_EQ(aimass_client_job_ranks(job.get()), 1);
   EXPECT_EQ(aimass_client_job_external_id(job.get()), std::string());  // launcher: local
-  EXPECT_EQ(aimass_client_job_schedule_id(job.get()), 0);               // submitted directly
+  EXPECT_EQ(aimass_client_job_schedule_id(job.get()), 0);              // submitted directly
 
   // Two ranks of a thread and 1GiB each are more than queue fast could ever give, which the
   // server can only know when the client sent "ranks".
@@ -408,21 +408,21 @@ TEST_F(CClientJobs, SchedulesAreCreatedShownListedAndDeleted) {
   aimass_client_schedule_list_free(list);
 
   Outcome bad_cron = outcome([&](aimass_client_error** e) {
-    return aimass_client_create_schedule(client_.get(), job.get(), "15 4 * * mun", nullptr,
-                                         nullptr, &out, e);
+    return aimass_client_create_schedule(client_.get(), job.get(), "15 4 * * mun", nullptr, nullptr,
+                                         &out, e);
   });
   EXPECT_EQ(bad_cron.status, 400);
   EXPECT_THAT(bad_cron.message, HasSubstr("cron field 'day-of-week' (column 10)"));
   EXPECT_EQ(out, nullptr);
   Outcome bad_overlap = outcome([&](aimass_client_error** e) {
-    return aimass_client_create_schedule(client_.get(), job.get(), "@daily", "sometimes",
-                                         nullptr, &out, e);
+    return aimass_client_create_schedule(client_.get(), job.get(), "@daily", "sometimes", nullptr,
+                                         &out, e);
   });
   EXPECT_EQ(bad_overlap.status, 400);
   EXPECT_THAT(bad_overlap.message, HasSubstr("sometimes"));
   Outcome no_cron = outcome([&](aimass_client_error** e) {
-    return aimass_client_create_schedule(client_.get(), job.get(), nullptr, nullptr, nullptr,
-                                         &out, e);
+    return aimass_client_create_schedule(client_.get(), job.get(), nullptr, nullptr, nullptr, &out,
+                                         e);
   });
   EXPECT_EQ(no_cron.code, AIMASS_CLIENT_INVALID_ARGUMENT);
 

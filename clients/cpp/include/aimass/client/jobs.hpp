@@ -87,7 +87,7 @@ struct JobQueueUpdate {
   /// The borrowing limits; a negative value removes the limit (it may borrow all the cohort
   /// lends).
   std::optional<std::int64_t> borrow_threads;
-  std::string borrow_memory;  ///< as `memory`; "" for unset
+  std::string borrow_memory;                        ///< as `memory`; "" for unset
   std::optional<std::int64_t> borrow_memory_bytes;  ///< when set, sent instead of borrow_memory
   std::optional<std::int64_t> borrow_gpus;
   std::optional<std::int64_t> max_running;  ///< 0: no limit
@@ -99,8 +99,10 @@ struct JobQueueUpdate {
 struct JobScheduleSubmission {
   JobSubmission job;  ///< its ranks are sent, but the schedule's JSON does not report them
   std::string cron;   ///< "30 3 * * mon-fri", "@daily"
-  std::string overlap;  ///< what a firing does while the last job runs: "skip" (""), "queue", "replace"
-  std::string name;     ///< "" for none
+  /// What a firing does while the schedule's last job has not ended: "skip" (""), "queue",
+  /// "replace".
+  std::string overlap;
+  std::string name;  ///< "" for none
 };
 
 /// One schedule. Times are Unix milliseconds, 0 while not yet.
