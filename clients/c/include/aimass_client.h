@@ -4,7 +4,7 @@
  *
  * Speaks to frontend.http: OIP v2 inference (health, metadata, infer with the binary tensor
  * data extension), the /api/v1 registry, runs and datasets routes and the job service's
- * /api/v1/jobs and /api/v1/queues routes (docs/rest-api.md).
+ * /api/v1/jobs, /api/v1/schedules and /api/v1/queues routes (docs/rest-api.md).
  *
  * ABI: every type is an opaque handle or an enum; only aimass_client_* symbols are exported;
  * the SONAME changes only when a function's signature or meaning does.
@@ -415,6 +415,11 @@ aimass_client_code aimass_client_job_submission_set_memory_bytes(
     aimass_client_job_submission* submission, int64_t memory_bytes);
 aimass_client_code aimass_client_job_submission_set_gpus(aimass_client_job_submission* submission,
                                                          int64_t gpus);
+/* MPI ranks (default 1); threads, memory and gpus are then per rank. A job of several ranks
+ * needs a graph with a collective.mpi node its job uses, else the server refuses it (HTTP 400
+ * naming what is missing; docs/jobs.md "Jobs of several ranks"). */
+aimass_client_code aimass_client_job_submission_set_ranks(aimass_client_job_submission* submission,
+                                                          int64_t ranks);
 /* preemptible != 0: the job may be stopped and requeued for a job of a higher priority. */
 aimass_client_code aimass_client_job_submission_set_preemptible(
     aimass_client_job_submission* submission, int preemptible);
@@ -478,6 +483,12 @@ int64_t aimass_client_job_finished_unix_ms(const aimass_client_job* job);
 int aimass_client_job_cancel_requested(const aimass_client_job* job);
 /* The running worker's process id; 0 when none. */
 int64_t aimass_client_job_worker_pid(const aimass_client_job* job);
+/* Its MPI ranks (1 for a job of one process); the resources are per rank. */
+int64_t aimass_client_job_ranks(const aimass_client_job* job);
+/* The batch system's id of the job (the Slurm job id under launcher: slurm); "" when none. */
+const char* aimass_client_job_external_id(const aimass_client_job* job);
+/* The schedule that submitted the job; 0 for a job submitted directly. */
+int64_t aimass_client_job_schedule_id(const aimass_client_job* job);
 /* The ids of the tracked runs the job made, in its graph's own store. */
 size_t aimass_client_job_run_count(const aimass_client_job* job);
 /* Run `index`'s id; 0 past the end. */
@@ -503,6 +514,9 @@ size_t aimass_client_queue_list_size(const aimass_client_queue_list* list);
 const aimass_client_queue* aimass_client_queue_list_at(
     const aimass_client_queue_list* list, size_t index);
 void aimass_client_queue_list_free(aimass_client_queue_list* list);
+/* Frees a queue handed out through `out` (aimass_client_update_queue); never one read from a
+ * list. */
+void aimass_client_queue_free(aimass_client_queue* queue);
 
 const char* aimass_client_queue_name(const aimass_client_queue* queue);
 /* "" when it is in no cohort. */
@@ -519,6 +533,121 @@ int aimass_client_queue_resources(const aimass_client_queue* queue,
 int64_t aimass_client_queue_max_running(const aimass_client_queue* queue);
 int64_t aimass_client_queue_waiting(const aimass_client_queue* queue);
 int64_t aimass_client_queue_running(const aimass_client_queue* queue);
+
+/* ---- PUT /api/v1/queues/{name}: an admin's edit of a queue (docs/jobs.md) ---------------- */
+
+/* What PUT /api/v1/queues/{name} changes: only the members set, at least one. Owned by the
+ * caller. */
+typedef struct aimass_client_queue_update aimass_client_queue_update;
+/* An update that sets nothing yet; NULL on out of memory. */
+aimass_client_queue_update* aimass_client_queue_update_create(void);
+void aimass_client_queue_update_free(aimass_client_queue_update* update);
+/* Each setter returns AIMASS_CLIENT_INVALID_ARGUMENT for a NULL update; a text setter given
+ * NULL unsets its member. The nominal quota: */
+aimass_client_code aimass_client_queue_update_set_threads(aimass_client_queue_update* update,
+                                                          int64_t threads);
+/* Memory as the server reads it ("16GiB" or a byte count as text); replaces set_memory_bytes. */
+aimass_client_code aimass_client_queue_update_set_memory(aimass_client_queue_update* update,
+                                                         const char* memory);
+aimass_client_code aimass_client_queue_update_set_memory_bytes(aimass_client_queue_update* update,
+                                                               int64_t memory_bytes);
+aimass_client_code aimass_client_queue_update_set_gpus(aimass_client_queue_update* update,
+                                                       int64_t gpus);
+/* The most it may borrow from its cohort; a negative value removes the limit (JSON null: it
+ * may borrow all the cohort lends). */
+aimass_client_code aimass_client_queue_update_set_borrow_threads(
+    aimass_client_queue_update* update, int64_t threads);
+/* As set_memory; replaces set_borrow_memory_bytes. */
+aimass_client_code aimass_client_queue_update_set_borrow_memory(
+    aimass_client_queue_update* update, const char* memory);
+aimass_client_code aimass_client_queue_update_set_borrow_memory_bytes(
+    aimass_client_queue_update* update, int64_t memory_bytes);
+aimass_client_code aimass_client_queue_update_set_borrow_gpus(aimass_client_queue_update* update,
+                                                              int64_t gpus);
+/* The most jobs it runs at once; 0: no limit. */
+aimass_client_code aimass_client_queue_update_set_max_running(aimass_client_queue_update* update,
+                                                              int64_t max_running);
+/* "fifo" or "fair_share". */
+aimass_client_code aimass_client_queue_update_set_ordering(aimass_client_queue_update* update,
+                                                           const char* ordering);
+/* strict_fifo != 0: a job that does not fit holds back the jobs behind it. */
+aimass_client_code aimass_client_queue_update_set_strict_fifo(aimass_client_queue_update* update,
+                                                              int strict_fifo);
+
+/* PUT /api/v1/queues/{name}: edits the queue while the service runs (kept in its store) and
+ * hands out the queue as edited (aimass_client_queue_free). Admins only (HTTP 403 otherwise);
+ * 404 for an unknown queue, 400 for a bad value. AIMASS_CLIENT_INVALID_ARGUMENT, without a
+ * request, when `update` sets nothing. Retried per the policy (PUT is idempotent). */
+aimass_client_code aimass_client_update_queue(aimass_client* client, const char* name,
+                                              const aimass_client_queue_update* update,
+                                              aimass_client_queue** out,
+                                              aimass_client_error** error);
+
+/* ---- /api/v1/schedules: jobs submitted at the times of a cron expression (docs/jobs.md) -- */
+
+/* One schedule (JobSchedule of docs/openapi.yaml). One handed out through `out` is the
+ * caller's (aimass_client_schedule_free); one read from a list lives as long as the list. */
+typedef struct aimass_client_schedule aimass_client_schedule;
+typedef struct aimass_client_schedule_list aimass_client_schedule_list;
+
+/* POST /api/v1/schedules: submits `job` (not kept; its ranks are sent but not reported back by
+ * the schedule's JSON) at each time of `cron`, a cron expression in UTC ("30 3 * * mon-fri",
+ * "@daily"). `overlap` says what a firing does while the schedule's last job has not ended:
+ * "skip" (NULL: the server's default), "queue" or "replace"; `name` may be NULL. HTTP 400
+ * naming a bad cron field or overlap, 404 for an unknown queue. Never retried unless the
+ * retry policy's methods include POST. */
+aimass_client_code aimass_client_create_schedule(aimass_client* client,
+                                                 const aimass_client_job_submission* job,
+                                                 const char* cron, const char* overlap,
+                                                 const char* name, aimass_client_schedule** out,
+                                                 aimass_client_error** error);
+/* GET /api/v1/schedules, by id. */
+aimass_client_code aimass_client_list_schedules(aimass_client* client,
+                                                aimass_client_schedule_list** out,
+                                                aimass_client_error** error);
+/* GET /api/v1/schedules/{id} (HTTP 404 for an unknown id). */
+aimass_client_code aimass_client_get_schedule(aimass_client* client, int64_t id,
+                                              aimass_client_schedule** out,
+                                              aimass_client_error** error);
+/* DELETE /api/v1/schedules/{id}: its owner or an admin (HTTP 403 otherwise; 404 for an unknown
+ * id); the jobs it submitted stay. *out (when `out` is not NULL) gets the schedule as it was. */
+aimass_client_code aimass_client_delete_schedule(aimass_client* client, int64_t id,
+                                                 aimass_client_schedule** out,
+                                                 aimass_client_error** error);
+
+size_t aimass_client_schedule_list_size(const aimass_client_schedule_list* list);
+/* Schedule `index`; NULL past the end. */
+const aimass_client_schedule* aimass_client_schedule_list_at(
+    const aimass_client_schedule_list* list, size_t index);
+void aimass_client_schedule_list_free(aimass_client_schedule_list* list);
+void aimass_client_schedule_free(aimass_client_schedule* schedule);
+
+/* A schedule's fields (0 or "" for a NULL schedule). Times are Unix milliseconds, 0 when not
+ * yet (last_fire before the first firing). */
+int64_t aimass_client_schedule_id(const aimass_client_schedule* schedule);
+const char* aimass_client_schedule_name(const aimass_client_schedule* schedule);
+const char* aimass_client_schedule_cron(const aimass_client_schedule* schedule);
+/* "skip", "queue" or "replace". */
+const char* aimass_client_schedule_overlap(const aimass_client_schedule* schedule);
+/* The queue, owner, priority, resources, preemptible and config name of the jobs it submits. */
+const char* aimass_client_schedule_queue(const aimass_client_schedule* schedule);
+const char* aimass_client_schedule_owner(const aimass_client_schedule* schedule);
+int64_t aimass_client_schedule_priority(const aimass_client_schedule* schedule);
+/* Each pointer may be NULL. */
+void aimass_client_schedule_resources(const aimass_client_schedule* schedule, int64_t* threads,
+                                      int64_t* memory_bytes, int64_t* gpus);
+int aimass_client_schedule_preemptible(const aimass_client_schedule* schedule);
+const char* aimass_client_schedule_config_name(const aimass_client_schedule* schedule);
+int64_t aimass_client_schedule_created_unix_ms(const aimass_client_schedule* schedule);
+int64_t aimass_client_schedule_next_fire_unix_ms(const aimass_client_schedule* schedule);
+int64_t aimass_client_schedule_last_fire_unix_ms(const aimass_client_schedule* schedule);
+/* The id of the job its last firing submitted; 0 when none. */
+int64_t aimass_client_schedule_last_job(const aimass_client_schedule* schedule);
+/* How many firings submitted a job, and how many were skipped (overlap "skip"). */
+int64_t aimass_client_schedule_fires(const aimass_client_schedule* schedule);
+int64_t aimass_client_schedule_skips(const aimass_client_schedule* schedule);
+/* What its last firing did ("" before the first). */
+const char* aimass_client_schedule_last_result(const aimass_client_schedule* schedule);
 
 #ifdef __cplusplus
 } /* extern "C" */

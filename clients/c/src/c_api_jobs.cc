@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The C ABI of the job service's routes: /api/v1/jobs (submit, list, show, cancel, log) and
-// /api/v1/queues, decoded into typed handles read with accessors.
+// GET /api/v1/queues, decoded into typed handles read with accessors (schedules and queue edits:
+// c_api_schedules.cc).
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -12,38 +13,25 @@
 #include "c_boundary.h"
 #include "client_failure.h"
 #include "client_handle.h"
+#include "jobs_codec.h"
 #include "json_value.h"
 
-using aimass::client::detail::appendJsonInteger;
-using aimass::client::detail::appendJsonString;
+using aimass::client::detail::arrayOf;
 using aimass::client::detail::encodePathSegment;
 using aimass::client::detail::guarded;
-using aimass::client::detail::HttpBody;
+using aimass::client::detail::JobResources;
+using aimass::client::detail::jsonAnswer;
 using aimass::client::detail::JsonValue;
-using aimass::client::detail::protocolError;
+using aimass::client::detail::memberBoolean;
+using aimass::client::detail::memberInteger;
+using aimass::client::detail::memberText;
+using aimass::client::detail::objectOf;
+using aimass::client::detail::queueOf;
 using aimass::client::detail::require;
-
-struct aimass_client_job_submission {
-  std::string config;
-  std::optional<std::string> config_name;
-  std::optional<std::string> queue;
-  std::optional<std::int64_t> priority;
-  std::optional<std::int64_t> threads;
-  std::optional<std::string> memory;  // "512MiB"
-  std::optional<std::int64_t> memory_bytes;
-  std::optional<std::int64_t> gpus;
-  std::optional<bool> preemptible;
-};
-
-namespace {
-
-struct Resources {
-  std::int64_t threads = 0;
-  std::int64_t memory_bytes = 0;
-  std::int64_t gpus = 0;
-};
-
-}  // namespace
+using aimass::client::detail::resourcesOf;
+using aimass::client::detail::setText;
+using aimass::client::detail::storeResources;
+using aimass::client::detail::submissionJson;
 
 struct aimass_client_job {
   std::int64_t id = 0;
@@ -51,7 +39,7 @@ struct aimass_client_job {
   std::string queue;
   std::string owner;
   std::int64_t priority = 0;
-  Resources resources;
+  JobResources resources;
   bool preemptible = false;
   std::string config_name;
   std::string reason;
@@ -61,23 +49,14 @@ struct aimass_client_job {
   std::int64_t finished_unix_ms = 0;
   bool cancel_requested = false;
   std::int64_t worker_pid = 0;
+  std::int64_t ranks = 1;
+  std::string external_id;
+  std::int64_t schedule_id = 0;
   std::vector<std::int64_t> runs;
 };
 
 struct aimass_client_job_list {
   std::vector<aimass_client_job> jobs;
-};
-
-struct aimass_client_queue {
-  std::string name;
-  std::string cohort;
-  std::string ordering;
-  Resources nominal;
-  std::optional<Resources> borrowing_limit;
-  std::int64_t max_running = 0;
-  Resources used;
-  std::int64_t waiting = 0;
-  std::int64_t running = 0;
 };
 
 struct aimass_client_queue_list {
@@ -86,92 +65,31 @@ struct aimass_client_queue_list {
 
 namespace {
 
-// ---- decoding: a member that is absent or null reads as its default; a value of the wrong
-// kind where an object or array is needed is a protocol error naming it.
-
-const JsonValue& objectOf(const JsonValue* v, const std::string& what) {
-  if (!v || v->type != JsonValue::Type::kObject) {
-    protocolError("the answer's " + what + " is not a JSON object");
-  }
-  return *v;
-}
-
-const JsonValue& arrayOf(const JsonValue* v, const std::string& what) {
-  if (!v || v->type != JsonValue::Type::kArray) {
-    protocolError("the answer's " + what + " is not a JSON array");
-  }
-  return *v;
-}
-
-std::string text(const JsonValue& object, const char* key) {
-  const JsonValue* v = object.get(key);
-  return v && v->type == JsonValue::Type::kString ? v->text : std::string();
-}
-
-std::int64_t integer(const JsonValue& object, const char* key) {
-  const JsonValue* v = object.get(key);
-  return v && v->type == JsonValue::Type::kNumber && v->is_int ? v->integer : 0;
-}
-
-bool boolean(const JsonValue& object, const char* key) {
-  const JsonValue* v = object.get(key);
-  return v && v->type == JsonValue::Type::kBool && v->boolean;
-}
-
-Resources resourcesOf(const JsonValue& object, const char* key, const std::string& where) {
-  const JsonValue& r = objectOf(object.get(key), where + "'s " + key);
-  return {integer(r, "threads"), integer(r, "memory_bytes"), integer(r, "gpus")};
-}
-
 aimass_client_job jobOf(const JsonValue* v, const std::string& what) {
   const JsonValue& o = objectOf(v, what);
   aimass_client_job job;
-  job.id = integer(o, "id");
-  job.state = text(o, "state");
-  job.queue = text(o, "queue");
-  job.owner = text(o, "owner");
-  job.priority = integer(o, "priority");
+  job.id = memberInteger(o, "id");
+  job.state = memberText(o, "state");
+  job.queue = memberText(o, "queue");
+  job.owner = memberText(o, "owner");
+  job.priority = memberInteger(o, "priority");
   job.resources = resourcesOf(o, "resources", what);
-  job.preemptible = boolean(o, "preemptible");
-  job.config_name = text(o, "config_name");
-  job.reason = text(o, "reason");
-  job.attempts = integer(o, "attempts");
-  job.submitted_unix_ms = integer(o, "submitted_unix_ms");
-  job.started_unix_ms = integer(o, "started_unix_ms");
-  job.finished_unix_ms = integer(o, "finished_unix_ms");
-  job.cancel_requested = boolean(o, "cancel_requested");
-  job.worker_pid = integer(o, "worker_pid");
+  job.preemptible = memberBoolean(o, "preemptible");
+  job.config_name = memberText(o, "config_name");
+  job.reason = memberText(o, "reason");
+  job.attempts = memberInteger(o, "attempts");
+  job.submitted_unix_ms = memberInteger(o, "submitted_unix_ms");
+  job.started_unix_ms = memberInteger(o, "started_unix_ms");
+  job.finished_unix_ms = memberInteger(o, "finished_unix_ms");
+  job.cancel_requested = memberBoolean(o, "cancel_requested");
+  job.worker_pid = memberInteger(o, "worker_pid");
+  job.ranks = memberInteger(o, "ranks");
+  job.external_id = memberText(o, "external_id");
+  job.schedule_id = memberInteger(o, "schedule_id");
   for (const JsonValue& run : arrayOf(o.get("runs"), what + "'s runs").items) {
     job.runs.push_back(run.is_int ? run.integer : 0);
   }
   return job;
-}
-
-aimass_client_queue queueOf(const JsonValue* v, const std::string& what) {
-  const JsonValue& o = objectOf(v, what);
-  aimass_client_queue q;
-  q.name = text(o, "name");
-  q.cohort = text(o, "cohort");
-  q.ordering = text(o, "ordering");
-  q.nominal = resourcesOf(o, "nominal", what);
-  const JsonValue* limit = o.get("borrowing_limit");
-  if (limit && limit->type != JsonValue::Type::kNull) {
-    q.borrowing_limit = resourcesOf(o, "borrowing_limit", what);
-  }
-  q.max_running = integer(o, "max_running");
-  q.used = resourcesOf(o, "used", what);
-  q.waiting = integer(o, "waiting");
-  q.running = integer(o, "running");
-  return q;
-}
-
-/// Sends a request and parses the answer's JSON.
-JsonValue jsonAnswer(aimass_client* client, const char* method, const std::string& path,
-                     const std::string* body) {
-  require(client, "the client");
-  HttpBody request{body ? std::string_view(*body) : std::string_view(), false, 0};
-  auto response = client->transport.send(method, path, body ? &request : nullptr, 0, true);
-  return aimass::client::detail::parseJson(response.body, "the answer");
 }
 
 void storeJob(aimass_client* client, const char* method, const std::string& path,
@@ -184,44 +102,6 @@ void storeJob(aimass_client* client, const char* method, const std::string& path
 
 std::string jobPath(std::int64_t id) { return "/api/v1/jobs/" + std::to_string(id); }
 
-std::string submissionJson(const aimass_client_job_submission& s) {
-  std::string body = "{\"config\":";
-  appendJsonString(body, s.config);
-  auto addText = [&body](const char* key, const std::optional<std::string>& value) {
-    if (value) {
-      body += ",\"" + std::string(key) + "\":";
-      appendJsonString(body, *value);
-    }
-  };
-  auto addInteger = [&body](const char* key, const std::optional<std::int64_t>& value) {
-    if (value) {
-      body += ",\"" + std::string(key) + "\":";
-      appendJsonInteger(body, *value);
-    }
-  };
-  addText("config_name", s.config_name);
-  addText("queue", s.queue);
-  addInteger("priority", s.priority);
-  addInteger("threads", s.threads);
-  addText("memory", s.memory);
-  addInteger("memory", s.memory_bytes);
-  addInteger("gpus", s.gpus);
-  if (s.preemptible) {
-    body += *s.preemptible ? ",\"preemptible\":true" : ",\"preemptible\":false";
-  }
-  return body + "}";
-}
-
-aimass_client_code setText(std::optional<std::string>& field, const char* value) {
-  return guarded(nullptr, [&] {
-    if (value) {
-      field = value;
-    } else {
-      field.reset();
-    }
-  });
-}
-
 /// Sets an integer member of a submission.
 aimass_client_code setInteger(aimass_client_job_submission* s,
                               std::optional<std::int64_t> aimass_client_job_submission::*field,
@@ -231,19 +111,6 @@ aimass_client_code setInteger(aimass_client_job_submission* s,
   }
   s->*field = value;
   return AIMASS_CLIENT_OK;
-}
-
-/// Stores `r` through each pointer that is not NULL.
-void storeResources(const Resources& r, int64_t* threads, int64_t* memory_bytes, int64_t* gpus) {
-  if (threads) {
-    *threads = r.threads;
-  }
-  if (memory_bytes) {
-    *memory_bytes = r.memory_bytes;
-  }
-  if (gpus) {
-    *gpus = r.gpus;
-  }
 }
 
 }  // namespace
@@ -311,6 +178,11 @@ aimass_client_code aimass_client_job_submission_set_memory_bytes(
 aimass_client_code aimass_client_job_submission_set_gpus(aimass_client_job_submission* submission,
                                                          int64_t gpus) {
   return setInteger(submission, &aimass_client_job_submission::gpus, gpus);
+}
+
+aimass_client_code aimass_client_job_submission_set_ranks(aimass_client_job_submission* submission,
+                                                          int64_t ranks) {
+  return setInteger(submission, &aimass_client_job_submission::ranks, ranks);
 }
 
 aimass_client_code aimass_client_job_submission_set_preemptible(
@@ -439,7 +311,7 @@ const char* aimass_client_job_owner(const aimass_client_job* job) {
 int64_t aimass_client_job_priority(const aimass_client_job* job) { return job ? job->priority : 0; }
 void aimass_client_job_resources(const aimass_client_job* job, int64_t* threads,
                                  int64_t* memory_bytes, int64_t* gpus) {
-  storeResources(job ? job->resources : Resources{}, threads, memory_bytes, gpus);
+  storeResources(job ? job->resources : JobResources{}, threads, memory_bytes, gpus);
 }
 int aimass_client_job_preemptible(const aimass_client_job* job) {
   return job && job->preemptible ? 1 : 0;
@@ -466,6 +338,13 @@ int aimass_client_job_cancel_requested(const aimass_client_job* job) {
 int64_t aimass_client_job_worker_pid(const aimass_client_job* job) {
   return job ? job->worker_pid : 0;
 }
+int64_t aimass_client_job_ranks(const aimass_client_job* job) { return job ? job->ranks : 0; }
+const char* aimass_client_job_external_id(const aimass_client_job* job) {
+  return job ? job->external_id.c_str() : "";
+}
+int64_t aimass_client_job_schedule_id(const aimass_client_job* job) {
+  return job ? job->schedule_id : 0;
+}
 size_t aimass_client_job_run_count(const aimass_client_job* job) {
   return job ? job->runs.size() : 0;
 }
@@ -483,6 +362,7 @@ const aimass_client_queue* aimass_client_queue_list_at(const aimass_client_queue
   return list && index < list->queues.size() ? &list->queues[index] : nullptr;
 }
 void aimass_client_queue_list_free(aimass_client_queue_list* list) { delete list; }
+void aimass_client_queue_free(aimass_client_queue* queue) { delete queue; }
 
 const char* aimass_client_queue_name(const aimass_client_queue* queue) {
   return queue ? queue->name.c_str() : "";
@@ -498,7 +378,7 @@ int aimass_client_queue_resources(const aimass_client_queue* queue, aimass_clien
   if (!queue) {
     return 0;
   }
-  const Resources* r = nullptr;
+  const JobResources* r = nullptr;
   switch (which) {
     case AIMASS_CLIENT_QUEUE_NOMINAL:
       r = &queue->nominal;

@@ -672,4 +672,103 @@ TEST(CClientLocal, MalformedJobAnswersAreProtocolErrors) {
   aimass_client_queue_list_free(queues);
 }
 
+TEST(CClientLocal, ScheduleAndQueueEditCallsSendTheirBodiesAndReadEveryField) {
+  const std::string schedule =
+      R"({"id":9,"name":"n","cron":"@daily","overlap":"replace","queue":"q","owner":"ann",)"
+      R"("priority":4,"resources":{"threads":2,"memory_bytes":1024,"gpus":1},)"
+      R"("preemptible":true,"config_name":"t.yaml","created_unix_ms":11,)"
+      R"("next_fire_unix_ms":22,"last_fire_unix_ms":null,"last_job":5,"fires":3,"skips":2,)"
+      R"("last_result":"skipped: job 5 of this schedule has not ended"})";
+  const std::string job =
+      R"({"id":5,"state":"running","queue":"q","owner":"ann","priority":4,)"
+      R"("resources":{"threads":2,"memory_bytes":1024,"gpus":1},"ranks":2,"preemptible":true,)"
+      R"("config_name":"t.yaml","reason":"","attempts":1,"submitted_unix_ms":5,)"
+      R"("started_unix_ms":6,"finished_unix_ms":null,"cancel_requested":false,)"
+      R"("worker_pid":0,"external_id":"4242","runs":[],"schedule_id":9})";
+  const std::string queue =
+      R"({"name":"a b","cohort":"","ordering":"fifo","nominal":{"threads":1,)"
+      R"("memory_bytes":2,"gpus":0},"borrowing_limit":null,"max_running":0,)"
+      R"("used":{"threads":0,"memory_bytes":0,"gpus":0},"waiting":0,"running":0})";
+  LocalHttpServer server([&](const SeenRequest& r) {
+    if (r.path == "/api/v1/jobs/5") return Reply{200, job};
+    if (r.path.rfind("/api/v1/queues/", 0) == 0) return Reply{200, queue};
+    return Reply{200, r.path == "/api/v1/schedules" && r.method == "GET"
+                          ? "{\"schedules\":[" + schedule + "]}"
+                          : schedule};
+  });
+  Client client = makeClient(server.url());
+
+  aimass_client_job* got = nullptr;
+  ASSERT_EQ(aimass_client_get_job(client.get(), 5, &got, nullptr), AIMASS_CLIENT_OK);
+  Job read(got);
+  EXPECT_EQ(aimass_client_job_ranks(got), 2);
+  EXPECT_EQ(aimass_client_job_external_id(got), std::string("4242"));
+  EXPECT_EQ(aimass_client_job_schedule_id(got), 9);
+
+  Submission s(aimass_client_job_submission_create("nodes: {}\n"));
+  aimass_client_job_submission_set_queue(s.get(), "q");
+  aimass_client_job_submission_set_ranks(s.get(), 2);
+  aimass_client_schedule* out = nullptr;
+  ASSERT_EQ(
+      aimass_client_create_schedule(client.get(), s.get(), "@daily", "replace", "n", &out, nullptr),
+      AIMASS_CLIENT_OK);
+  Schedule created(out);
+  EXPECT_EQ(aimass_client_schedule_id(out), 9);
+  EXPECT_EQ(aimass_client_schedule_created_unix_ms(out), 11);
+  EXPECT_EQ(aimass_client_schedule_next_fire_unix_ms(out), 22);
+  EXPECT_EQ(aimass_client_schedule_last_fire_unix_ms(out), 0);  // null
+  EXPECT_EQ(aimass_client_schedule_last_job(out), 5);
+  EXPECT_EQ(aimass_client_schedule_fires(out), 3);
+  EXPECT_EQ(aimass_client_schedule_skips(out), 2);
+  EXPECT_EQ(aimass_client_schedule_last_result(out),
+            std::string("skipped: job 5 of this schedule has not ended"));
+  std::int64_t gpus = 0;
+  aimass_client_schedule_resources(out, nullptr, nullptr, &gpus);
+  EXPECT_EQ(gpus, 1);
+  ASSERT_EQ(aimass_client_create_schedule(client.get(), s.get(), "@daily", nullptr, nullptr, &out,
+                                          nullptr),
+            AIMASS_CLIENT_OK);
+  aimass_client_schedule_free(out);
+  aimass_client_schedule_list* list = nullptr;
+  ASSERT_EQ(aimass_client_list_schedules(client.get(), &list, nullptr), AIMASS_CLIENT_OK);
+  EXPECT_EQ(aimass_client_schedule_list_size(list), 1u);
+  EXPECT_EQ(aimass_client_schedule_overlap(aimass_client_schedule_list_at(list, 0)),
+            std::string("replace"));
+  aimass_client_schedule_list_free(list);
+  ASSERT_EQ(aimass_client_delete_schedule(client.get(), 9, nullptr, nullptr), AIMASS_CLIENT_OK);
+
+  QueueUpdate update(aimass_client_queue_update_create());
+  aimass_client_queue_update_set_threads(update.get(), 3);
+  aimass_client_queue_update_set_memory(update.get(), "8GiB");
+  aimass_client_queue_update_set_borrow_threads(update.get(), -1);  // null: no limit
+  aimass_client_queue_update_set_borrow_memory_bytes(update.get(), 4096);
+  aimass_client_queue_update_set_borrow_gpus(update.get(), 0);
+  aimass_client_queue_update_set_ordering(update.get(), "fair_share");
+  aimass_client_queue_update_set_ordering(update.get(), nullptr);   // unset again
+  aimass_client_queue_update_set_memory_bytes(update.get(), 1024);  // replaces "8GiB"
+  aimass_client_queue_update_set_strict_fifo(update.get(), 1);
+  aimass_client_queue* edited = nullptr;
+  ASSERT_EQ(aimass_client_update_queue(client.get(), "a b", update.get(), &edited, nullptr),
+            AIMASS_CLIENT_OK);
+  Queue owned(edited);
+  EXPECT_EQ(aimass_client_queue_name(edited), std::string("a b"));
+
+  auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 6u);
+  EXPECT_EQ(seen[1].method, "POST");
+  EXPECT_EQ(seen[1].path, "/api/v1/schedules");
+  EXPECT_EQ(seen[1].body, R"({"config":"nodes: {}\n","queue":"q","ranks":2,"cron":"@daily",)"
+                          R"("overlap":"replace","name":"n"})");
+  EXPECT_EQ(seen[2].body, R"({"config":"nodes: {}\n","queue":"q","ranks":2,"cron":"@daily"})");
+  EXPECT_EQ(seen[3].method, "GET");
+  EXPECT_EQ(seen[4].method, "DELETE");
+  EXPECT_EQ(seen[4].path, "/api/v1/schedules/9");
+  EXPECT_EQ(seen[4].body, "{}");
+  EXPECT_EQ(seen[5].method, "PUT");
+  EXPECT_EQ(seen[5].path, "/api/v1/queues/a%20b");
+  EXPECT_EQ(seen[5].body,
+            R"({"threads":3,"borrow_threads":null,"borrow_memory":4096,"borrow_gpus":0,)"
+            R"("memory":1024,"strict_fifo":true})");
+}
+
 }  // namespace aimass::client::testing

@@ -42,6 +42,22 @@ struct FreeSubmission {
     aimass_client_job_submission_free(p);
   }
 };
+struct FreeQueue {
+  void operator()(aimass_client_queue* p) const noexcept { aimass_client_queue_free(p); }
+};
+struct FreeQueueUpdate {
+  void operator()(aimass_client_queue_update* p) const noexcept {
+    aimass_client_queue_update_free(p);
+  }
+};
+struct FreeSchedule {
+  void operator()(aimass_client_schedule* p) const noexcept { aimass_client_schedule_free(p); }
+};
+struct FreeScheduleList {
+  void operator()(aimass_client_schedule_list* p) const noexcept {
+    aimass_client_schedule_list_free(p);
+  }
+};
 struct FreeText {
   void operator()(char* p) const noexcept { aimass_client_text_free(p); }
 };
@@ -52,6 +68,9 @@ using ResultHandle = std::unique_ptr<aimass_client_result, FreeResult>;
 using JsonHandle = std::unique_ptr<aimass_client_json, FreeJson>;
 using OptionsHandle = std::unique_ptr<aimass_client_options, FreeOptions>;
 using JobHandle = std::unique_ptr<aimass_client_job, FreeJob>;
+using SubmissionHandle = std::unique_ptr<aimass_client_job_submission, FreeSubmission>;
+using QueueUpdateHandle = std::unique_ptr<aimass_client_queue_update, FreeQueueUpdate>;
+using ScheduleHandle = std::unique_ptr<aimass_client_schedule, FreeSchedule>;
 
 /// Throws the Error of a failed C call (`error` may be NULL when even the error could not be
 /// allocated); returns when `code` is AIMASS_CLIENT_OK.

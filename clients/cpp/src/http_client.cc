@@ -13,14 +13,16 @@ namespace aimass::client {
 using detail::call;
 using detail::ClientHandle;
 using detail::FreeJobList;
+using detail::FreeQueue;
 using detail::FreeQueueList;
-using detail::FreeSubmission;
+using detail::FreeScheduleList;
 using detail::FreeText;
 using detail::JobHandle;
 using detail::JsonHandle;
 using detail::OptionsHandle;
 using detail::RequestHandle;
 using detail::ResultHandle;
+using detail::ScheduleHandle;
 
 // DataType's order is the C enum's, one lower (the C enum keeps 0 for "invalid").
 static_assert(static_cast<int>(DataType::kBool) + 1 == AIMASS_CLIENT_BOOL);
@@ -403,29 +405,7 @@ const char* orNull(const std::string& s) { return s.empty() ? nullptr : s.c_str(
 }  // namespace
 
 Job HttpClient::submitJob(const JobSubmission& s) {
-  std::unique_ptr<aimass_client_job_submission, FreeSubmission> c(
-      aimass_client_job_submission_create(s.config.c_str()));
-  if (!c) {
-    throw Error(ErrorCode::kOutOfMemory, 0, "out of memory for a job submission");
-  }
-  aimass_client_job_submission_set_config_name(c.get(), orNull(s.config_name));
-  aimass_client_job_submission_set_queue(c.get(), orNull(s.queue));
-  aimass_client_job_submission_set_memory(c.get(), orNull(s.memory));
-  if (s.memory_bytes) {
-    aimass_client_job_submission_set_memory_bytes(c.get(), *s.memory_bytes);
-  }
-  if (s.priority) {
-    aimass_client_job_submission_set_priority(c.get(), *s.priority);
-  }
-  if (s.threads) {
-    aimass_client_job_submission_set_threads(c.get(), *s.threads);
-  }
-  if (s.gpus) {
-    aimass_client_job_submission_set_gpus(c.get(), *s.gpus);
-  }
-  if (s.preemptible) {
-    aimass_client_job_submission_set_preemptible(c.get(), *s.preemptible ? 1 : 0);
-  }
+  detail::SubmissionHandle c = detail::submissionOf(s);
   aimass_client_job* job = nullptr;
   call([&](aimass_client_error** error) {
     return aimass_client_submit_job(state_->client.get(), c.get(), &job, error);
@@ -485,6 +465,56 @@ std::vector<JobQueue> HttpClient::listQueues() {
     out.push_back(detail::jobQueueOf(aimass_client_queue_list_at(list, i)));
   }
   return out;
+}
+
+JobQueue HttpClient::updateQueue(std::string_view name, const JobQueueUpdate& update) {
+  detail::QueueUpdateHandle c = detail::queueUpdateOf(update);
+  const std::string queue_name(name);
+  aimass_client_queue* queue = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_update_queue(state_->client.get(), queue_name.c_str(), c.get(), &queue,
+                                      error);
+  });
+  return detail::jobQueueOf(std::unique_ptr<aimass_client_queue, FreeQueue>(queue).get());
+}
+
+JobSchedule HttpClient::createSchedule(const JobScheduleSubmission& s) {
+  detail::SubmissionHandle c = detail::submissionOf(s.job);
+  aimass_client_schedule* schedule = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_create_schedule(state_->client.get(), c.get(), s.cron.c_str(),
+                                         orNull(s.overlap), orNull(s.name), &schedule, error);
+  });
+  return detail::jobScheduleOf(ScheduleHandle(schedule).get());
+}
+
+std::vector<JobSchedule> HttpClient::listSchedules() {
+  aimass_client_schedule_list* list = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_list_schedules(state_->client.get(), &list, error);
+  });
+  std::unique_ptr<aimass_client_schedule_list, FreeScheduleList> owned(list);
+  std::vector<JobSchedule> out;
+  for (std::size_t i = 0; i < aimass_client_schedule_list_size(list); ++i) {
+    out.push_back(detail::jobScheduleOf(aimass_client_schedule_list_at(list, i)));
+  }
+  return out;
+}
+
+JobSchedule HttpClient::getSchedule(std::int64_t id) {
+  aimass_client_schedule* schedule = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_get_schedule(state_->client.get(), id, &schedule, error);
+  });
+  return detail::jobScheduleOf(ScheduleHandle(schedule).get());
+}
+
+JobSchedule HttpClient::deleteSchedule(std::int64_t id) {
+  aimass_client_schedule* schedule = nullptr;
+  call([&](aimass_client_error** error) {
+    return aimass_client_delete_schedule(state_->client.get(), id, &schedule, error);
+  });
+  return detail::jobScheduleOf(ScheduleHandle(schedule).get());
 }
 
 EncodedRequest HttpClient::encodeRequest(std::span<const Tensor> inputs,

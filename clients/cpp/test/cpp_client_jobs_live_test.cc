@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // HttpClient's job service calls against a live `aimass run` serving service.jobs with
-// frontend.http: typed Job and JobQueue results, and the server's refusals as Error.
+// frontend.http: typed Job, JobQueue and JobSchedule results, queue edits, schedules, and the
+// server's refusals as Error.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -50,6 +51,20 @@ class CppClientJobs : public LiveSuite<JobsServing> {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+  }
+
+  /// The queues once `ready(queues)` holds (the scheduler, which GET /api/v1/queues reports,
+  /// takes a submission or an edit a moment after its answer; docs/jobs.md "At once"), or after
+  /// ten seconds as they are.
+  template <typename Ready>
+  std::vector<JobQueue> queuesWhen(Ready ready) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::vector<JobQueue> queues = client_->listQueues();
+    while (!ready(queues) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      queues = client_->listQueues();
+    }
+    return queues;
   }
 
   static bool holds(const std::vector<Job>& jobs, std::int64_t id) {
@@ -119,7 +134,8 @@ TEST_F(CppClientJobs, CancelStopsAQueuedAndARunningJobAndRefusesAnEndedOne) {
   EXPECT_EQ(live.attempts, 1);
   Job queued = client_->submitJob(submission(jobTrainGraph(1000000, 1, "cpp-waits"), "slow"));
   EXPECT_EQ(queued.state, "queued");
-  std::vector<JobQueue> queues = client_->listQueues();
+  std::vector<JobQueue> queues =
+      queuesWhen([](const auto& q) { return q[1].running == 1 && q[1].waiting == 1; });
   EXPECT_EQ(queues[1].running, 1);
   EXPECT_EQ(queues[1].waiting, 1);
   EXPECT_EQ(queues[1].used.threads, 1);
@@ -163,6 +179,114 @@ TEST_F(CppClientJobs, RefusalsAreErrorsWithTheServersStatusAndMessage) {
   EXPECT_EQ(errorOf([&] { client_->getJob(987654); }).status(), 404);
   EXPECT_EQ(errorOf([&] { client_->jobLog(987654); }).status(), 404);
   EXPECT_EQ(errorOf([&] { client_->cancelJob(987654); }).status(), 404);
+}
+
+TEST_F(CppClientJobs, RanksAreSentAndTheNewJobFieldsRead) {
+  JobSubmission one = submission(jobTrainGraph(1, 16, "cpp-ranks"), "fast");
+  one.ranks = 1;
+  Job job = client_->submitJob(one);
+  EXPECT_EQ(job.ranks, 1);
+  EXPECT_EQ(job.external_id, "");  // launcher: local
+  EXPECT_EQ(job.schedule_id, 0);   // submitted directly
+  // Two ranks of a thread each are more than queue fast could ever give, which the server can
+  // only know when the client sent "ranks".
+  one.ranks = 2;
+  Error two = errorOf([&] { client_->submitJob(one); });
+  EXPECT_EQ(two.code(), ErrorCode::kHttp);
+  EXPECT_EQ(two.status(), 400);
+  EXPECT_THAT(two.message(), HasSubstr("(2 ranks) but queue 'fast' can give at most"));
+  one.ranks = 0;
+  EXPECT_THAT(errorOf([&] { client_->submitJob(one); }).message(),
+              HasSubstr("'ranks' must be a whole number of at least 1"));
+}
+
+TEST_F(CppClientJobs, AnAdminEditsAQueue) {
+  JobQueueUpdate update;
+  update.max_running = 3;
+  update.ordering = "fair_share";
+  update.memory_bytes = 2LL << 30;
+  update.strict_fifo = true;
+  JobQueue edited = client_->updateQueue("slow", update);
+  EXPECT_EQ(edited.name, "slow");
+  EXPECT_EQ(edited.max_running, 3);
+  EXPECT_EQ(edited.ordering, "fair_share");
+  EXPECT_EQ(edited.nominal.threads, 1);
+  EXPECT_EQ(edited.nominal.memory_bytes, 2LL << 30);
+  EXPECT_EQ(queuesWhen([](const auto& q) { return q[1].max_running == 3; })[1].max_running, 3);
+
+  JobQueueUpdate negative;
+  negative.max_running = -1;
+  Error bad = errorOf([&] { client_->updateQueue("slow", negative); });
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_THAT(bad.message(), HasSubstr("'max_running'"));
+  JobQueueUpdate borrow;
+  borrow.borrow_memory = "1GiB";
+  EXPECT_THAT(errorOf([&] { client_->updateQueue("slow", borrow); }).message(),
+              HasSubstr("cohort"));
+  EXPECT_EQ(errorOf([&] { client_->updateQueue("nope", update); }).status(), 404);
+  Error nothing = errorOf([&] { client_->updateQueue("slow", JobQueueUpdate{}); });
+  EXPECT_EQ(nothing.code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(nothing.message(), HasSubstr("sets no field"));
+
+  JobQueueUpdate restore;
+  restore.max_running = 0;
+  restore.ordering = "fifo";
+  restore.memory = "1GiB";
+  restore.strict_fifo = false;
+  EXPECT_EQ(client_->updateQueue("slow", restore).ordering, "fifo");
+}
+
+TEST_F(CppClientJobs, SchedulesAreCreatedShownListedAndDeleted) {
+  JobScheduleSubmission nightly;
+  nightly.job = submission(jobTrainGraph(1, 16, "cpp-nightly"), "fast");
+  nightly.job.config_name = "nightly.yaml";
+  nightly.cron = "15 4 * * mon-fri";
+  nightly.overlap = "replace";
+  nightly.name = "nightly";
+  JobSchedule schedule = client_->createSchedule(nightly);
+  EXPECT_GT(schedule.id, 0);
+  EXPECT_EQ(schedule.name, "nightly");
+  EXPECT_EQ(schedule.cron, "15 4 * * mon-fri");
+  EXPECT_EQ(schedule.overlap, "replace");
+  EXPECT_EQ(schedule.queue, "fast");
+  EXPECT_EQ(schedule.owner, "anonymous");
+  EXPECT_EQ(schedule.priority, -2);
+  EXPECT_EQ(schedule.resources.memory_bytes, 256LL << 20);
+  EXPECT_TRUE(schedule.preemptible);
+  EXPECT_EQ(schedule.config_name, "nightly.yaml");
+  EXPECT_GT(schedule.created_unix_ms, 0);
+  EXPECT_EQ(schedule.next_fire_unix_ms % 86400000, (4 * 60 + 15) * 60000);
+  EXPECT_EQ(schedule.last_fire_unix_ms, 0);
+  EXPECT_EQ(schedule.last_job, 0);
+  EXPECT_EQ(schedule.fires, 0);
+  EXPECT_EQ(schedule.skips, 0);
+  EXPECT_EQ(client_->getSchedule(schedule.id).name, "nightly");
+  std::vector<JobSchedule> all = client_->listSchedules();
+  EXPECT_TRUE(std::any_of(all.begin(), all.end(),
+                          [&](const JobSchedule& s) { return s.id == schedule.id; }));
+
+  JobScheduleSubmission defaults;
+  defaults.job = submission(jobTrainGraph(1, 16, "cpp-daily"), "slow");
+  defaults.cron = "@daily";
+  JobSchedule daily = client_->createSchedule(defaults);
+  EXPECT_EQ(daily.overlap, "skip");
+  EXPECT_EQ(daily.name, "");
+  EXPECT_EQ(daily.next_fire_unix_ms % 86400000, 0);
+  EXPECT_EQ(client_->deleteSchedule(daily.id).id, daily.id);
+
+  JobScheduleSubmission bad = nightly;
+  bad.cron = "15 4 * * mun";
+  Error refused = errorOf([&] { client_->createSchedule(bad); });
+  EXPECT_EQ(refused.code(), ErrorCode::kHttp);
+  EXPECT_EQ(refused.status(), 400);
+  EXPECT_THAT(refused.message(), HasSubstr("cron field 'day-of-week' (column 10)"));
+  bad.cron = "@daily";
+  bad.overlap = "sometimes";
+  EXPECT_EQ(errorOf([&] { client_->createSchedule(bad); }).status(), 400);
+
+  EXPECT_EQ(client_->deleteSchedule(schedule.id).cron, "15 4 * * mon-fri");
+  EXPECT_EQ(errorOf([&] { client_->getSchedule(schedule.id); }).status(), 404);
+  EXPECT_EQ(errorOf([&] { client_->deleteSchedule(schedule.id); }).status(), 404);
 }
 
 }  // namespace

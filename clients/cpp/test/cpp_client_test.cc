@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The C++ client without aimass: its tensor types, encode/decode without a server (the same
-// bytes as the C library's), and (against a tiny local HTTP server) the retry policy, timeouts
-// and typed errors.
+// bytes as the C library's), and (against a tiny local HTTP server) the retry policy, timeouts,
+// typed errors and the job service's structs as sent and read.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -167,6 +167,64 @@ TEST(CppClientLocal, BadUrlsThrowInvalidArgument) {
   Error error = errorOf([] { HttpClient("gopher://x"); });
   EXPECT_EQ(error.code(), ErrorCode::kInvalidArgument);
   EXPECT_THAT(error.message(), HasSubstr("http or https"));
+}
+
+TEST(CppClientLocal, JobServiceStructsTravelMemberByMember) {
+  const std::string queue =
+      R"({"name":"q","cohort":"lab","ordering":"fifo","nominal":{"threads":1,)"
+      R"("memory_bytes":2,"gpus":0},"borrowing_limit":null,"max_running":0,)"
+      R"("used":{"threads":0,"memory_bytes":0,"gpus":0},"waiting":0,"running":0})";
+  const std::string job =
+      R"({"id":5,"state":"running","queue":"q","owner":"ann","priority":0,)"
+      R"("resources":{"threads":1,"memory_bytes":2,"gpus":0},"ranks":4,"preemptible":false,)"
+      R"("config_name":"t.yaml","reason":"","attempts":1,"submitted_unix_ms":5,)"
+      R"("started_unix_ms":6,"finished_unix_ms":null,"cancel_requested":false,)"
+      R"("worker_pid":0,"external_id":"4242","runs":[],"schedule_id":9})";
+  const std::string schedule =
+      R"({"id":9,"name":"","cron":"@daily","overlap":"skip","queue":"q","owner":"ann",)"
+      R"("priority":0,"resources":{"threads":1,"memory_bytes":2,"gpus":0},)"
+      R"("preemptible":false,"config_name":"t.yaml","created_unix_ms":1,)"
+      R"("next_fire_unix_ms":2,"last_fire_unix_ms":3,"last_job":5,"fires":1,"skips":0,)"
+      R"("last_result":"submitted job 5"})";
+  LocalHttpServer server([&](const SeenRequest& r) {
+    if (r.path == "/api/v1/jobs/5") return Reply{200, job};
+    return Reply{200, r.method == "PUT" ? queue : schedule};
+  });
+  HttpClient client(server.url());
+  Job read = client.getJob(5);
+  EXPECT_EQ(read.ranks, 4);
+  EXPECT_EQ(read.external_id, "4242");
+  EXPECT_EQ(read.schedule_id, 9);
+
+  JobQueueUpdate update;
+  update.threads = 2;
+  update.memory = "4GiB";
+  update.gpus = 0;
+  update.borrow_threads = -1;
+  update.borrow_memory = "1GiB";
+  update.borrow_memory_bytes = 4096;  // sent instead of borrow_memory
+  update.borrow_gpus = 1;
+  update.max_running = 3;
+  update.ordering = "fair_share";
+  update.strict_fifo = false;
+  EXPECT_EQ(client.updateQueue("q", update).cohort, "lab");
+
+  JobScheduleSubmission nightly;
+  nightly.job.config = "nodes: {}\n";
+  nightly.job.ranks = 2;
+  nightly.cron = "@daily";
+  JobSchedule created = client.createSchedule(nightly);
+  EXPECT_EQ(created.last_fire_unix_ms, 3);
+  EXPECT_EQ(created.last_job, 5);
+  EXPECT_EQ(created.fires, 1);
+  EXPECT_EQ(created.last_result, "submitted job 5");
+
+  auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[1].body,
+            R"({"threads":2,"memory":"4GiB","gpus":0,"borrow_threads":null,"borrow_memory":4096,)"
+            R"("borrow_gpus":1,"max_running":3,"ordering":"fair_share","strict_fifo":false})");
+  EXPECT_EQ(seen[2].body, R"({"config":"nodes: {}\n","ranks":2,"cron":"@daily"})");
 }
 
 }  // namespace

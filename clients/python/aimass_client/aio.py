@@ -104,7 +104,7 @@ class AsyncClient:
 
     async def submit_job(self, config: str, **options: Any) -> Job:
         """``Client.submit_job``'s keyword options (config_name, queue, priority, threads,
-        memory, gpus, preemptible)."""
+        memory, gpus, ranks, preemptible)."""
         return await self._call("submit_job", config, **options)
 
     async def get_job(self, job_id: int) -> Job:

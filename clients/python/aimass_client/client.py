@@ -245,12 +245,16 @@ class Client:
     def submit_job(self, config: str, *, config_name: Optional[str] = None,
                    queue: Optional[str] = None, priority: Optional[int] = None,
                    threads: Optional[int] = None, memory: Optional[Union[int, str]] = None,
-                   gpus: Optional[int] = None, preemptible: Optional[bool] = None) -> Job:
+                   gpus: Optional[int] = None, ranks: Optional[int] = None,
+                   preemptible: Optional[bool] = None) -> Job:
         """POST /api/v1/jobs: queues the graph ``config`` (its YAML text; ``config_name`` is the
         file name its errors cite) and returns the queued job. A bad graph is a 400 whose
-        message holds its FILE:LINE:COL errors; an unknown queue a 404. Never retried."""
+        message holds its FILE:LINE:COL errors; an unknown queue a 404. ``ranks`` (MPI ranks,
+        default 1) makes threads, memory and gpus per rank; a job of several ranks needs a graph
+        with a collective.mpi node its job uses (docs/jobs.md). Never retried."""
         body = job_request(config, config_name=config_name, queue=queue, priority=priority,
-                           threads=threads, memory=memory, gpus=gpus, preemptible=preemptible)
+                           threads=threads, memory=memory, gpus=gpus, ranks=ranks,
+                           preemptible=preemptible)
         return Job.of(self._transport.json("POST", "/api/v1/jobs", body))
 
     def get_job(self, job_id: int) -> Job:

@@ -58,6 +58,8 @@ class Job:
     runs: List[int]
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
     schedule_id: Optional[int] = None  # the schedule that submitted it, if any
+    ranks: int = 1  # its MPI ranks; ``resources`` are per rank
+    external_id: str = ""  # the batch system's id (Slurm's job id); "" when none
 
     @property
     def ended(self) -> bool:
@@ -71,7 +73,8 @@ class Job:
                    d["reason"], int(d["attempts"]), _time(d.get("submitted_unix_ms")),
                    _time(d.get("started_unix_ms")), _time(d.get("finished_unix_ms")),
                    bool(d["cancel_requested"]), int(d["worker_pid"]),
-                   [int(r) for r in d.get("runs", [])], d, _time(d.get("schedule_id")))
+                   [int(r) for r in d.get("runs", [])], d, _time(d.get("schedule_id")),
+                   int(d.get("ranks", 1)), d.get("external_id") or "")
 
 
 @dataclass
@@ -135,15 +138,18 @@ class JobQueue:
 def job_request(config: str, *, config_name: Optional[str] = None, queue: Optional[str] = None,
                 priority: Optional[int] = None, threads: Optional[int] = None,
                 memory: Optional[Union[int, str]] = None, gpus: Optional[int] = None,
+                ranks: Optional[int] = None,
                 preemptible: Optional[bool] = None) -> Dict[str, Any]:
     """The POST /api/v1/jobs body: ``config`` (the graph's YAML text) and the options given.
-    ``memory`` is bytes (an int) or a size such as ``"512MiB"``."""
+    ``memory`` is bytes (an int) or a size such as ``"512MiB"``; with ``ranks`` (MPI ranks,
+    default 1) threads, memory and gpus are per rank."""
     if not isinstance(config, str):
         raise AimassError(None, f"config must be the graph's YAML text, not {type(config).__name__}")
     body: Dict[str, Any] = {"config": config}
     for name, value, kind in (("config_name", config_name, str), ("queue", queue, str),
                               ("priority", priority, int), ("threads", threads, int),
-                              ("gpus", gpus, int), ("preemptible", preemptible, bool)):
+                              ("gpus", gpus, int), ("ranks", ranks, int),
+                              ("preemptible", preemptible, bool)):
         if value is None:
             continue
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

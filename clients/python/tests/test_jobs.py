@@ -2,8 +2,9 @@
 """The job calls against a real `aimass run` (AIMASS_EXECUTABLE) serving a service.jobs graph
 (SQLite store, queues short and long of one thread each) with frontend.http: a short training
 job that succeeds, a long one that runs until it is cancelled, a queued one cancelled at once,
-schedules created and deleted, a queue edited, and the server's refusals (a bad graph's FILE:LINE:COL, an unknown queue or job, a job that
-has ended) as AimassError with their status and message."""
+ranks sent, schedules created and deleted, a queue edited, and the server's refusals (a bad
+graph's FILE:LINE:COL, an unknown queue or job, a job that has ended) as AimassError with their
+status and message."""
 
 from __future__ import annotations
 
@@ -102,6 +103,7 @@ class Jobs(unittest.TestCase):
                          (1, 512 << 20, 0))
         self.assertFalse(job.preemptible)
         self.assertIsNotNone(job.submitted_unix_ms)
+        self.assertEqual((job.ranks, job.external_id, job.schedule_id), (1, "", None))
         done = wait_for(self.client, job.id, ["succeeded", "failed", "cancelled"])
         self.assertEqual(done.state, "succeeded", done.reason)
         self.assertTrue(done.ended)
@@ -182,6 +184,25 @@ class Jobs(unittest.TestCase):
             self.client.submit_job(SHORT, threads="2")  # type: ignore[arg-type]
         self.assertIsNone(local.exception.status)
         self.assertIn("threads must be an integer, not '2'", local.exception.message)
+
+    def test_ranks_are_sent(self) -> None:
+        job = self.client.submit_job(SHORT, config_name="ranks.yaml", queue="short", ranks=1)
+        self.assertEqual(job.ranks, 1)
+        # Two ranks of a thread each are more than queue short could ever give, which the
+        # server can only know when the client sent "ranks".
+        with self.assertRaises(AimassError) as two:
+            self.client.submit_job(SHORT, queue="short", ranks=2)
+        self.assertEqual(two.exception.status, 400)
+        self.assertIn("(2 ranks) but queue 'short' can give at most", two.exception.message)
+        with self.assertRaises(AimassError) as zero:
+            self.client.submit_job(SHORT, queue="short", ranks=0)
+        self.assertEqual(zero.exception.status, 400)
+        self.assertIn("'ranks' must be a whole number of at least 1", zero.exception.message)
+        with self.assertRaises(AimassError) as local:
+            self.client.submit_job(SHORT, ranks="2")  # type: ignore[arg-type]
+        self.assertIsNone(local.exception.status)
+        self.assertIn("ranks must be an integer", local.exception.message)
+        wait_for(self.client, job.id, ["succeeded", "failed", "cancelled"])
 
     def test_schedules_are_created_shown_listed_and_deleted(self) -> None:
         schedule = self.client.create_schedule(SHORT, "15 4 * * mon-fri", overlap="queue",

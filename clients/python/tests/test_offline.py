@@ -229,6 +229,10 @@ class JobTypes(unittest.TestCase):
         self.assertIsNone(job.started_unix_ms)
         self.assertFalse(job.ended)
         self.assertIs(job.raw, self.QUEUED)
+        # An answer without the later members reads as a job of one rank, submitted directly.
+        self.assertEqual((job.ranks, job.external_id, job.schedule_id), (1, "", None))
+        slurm = Job.of({**self.QUEUED, "ranks": 2, "external_id": "4242", "schedule_id": 7})
+        self.assertEqual((slurm.ranks, slurm.external_id, slurm.schedule_id), (2, "4242", 7))
 
     def test_a_queue_without_a_borrowing_limit(self) -> None:
         r = {"threads": 1, "memory_bytes": 2, "gpus": 0}
@@ -242,7 +246,9 @@ class JobTypes(unittest.TestCase):
         self.assertEqual(job_request("nodes: {}\n", queue="a", memory=512, preemptible=False),
                          {"config": "nodes: {}\n", "queue": "a", "memory": 512,
                           "preemptible": False})
-        for bad in ({"priority": True}, {"memory": 1.5}, {"queue": 3}, {"gpus": "1"}):
+        self.assertEqual(job_request("nodes: {}\n", ranks=2), {"config": "nodes: {}\n", "ranks": 2})
+        for bad in ({"priority": True}, {"memory": 1.5}, {"queue": 3}, {"gpus": "1"},
+                    {"ranks": True}):
             with self.assertRaises(AimassError) as error:
                 job_request("nodes: {}\n", **bad)  # type: ignore[arg-type]
             self.assertIsNone(error.exception.status)

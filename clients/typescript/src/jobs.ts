@@ -37,6 +37,10 @@ export interface Job {
   runs: number[];
   /** The schedule that submitted it; null for a job submitted directly. */
   schedule_id: number | null;
+  /** Its MPI ranks (1 for a job of one process); `resources` are per rank. */
+  ranks: number;
+  /** The batch system's id of the job (Slurm's job id under launcher: slurm); "" when none. */
+  external_id: string;
 }
 
 /** What a firing does while an earlier job of the schedule has not ended. */
@@ -114,6 +118,9 @@ export interface JobSubmission {
   /** Bytes, or a size such as "512MiB". */
   memory?: number | string;
   gpus?: number;
+  /** MPI ranks (default 1): threads, memory and gpus are then per rank. A job of several ranks
+   *  needs a graph with a collective.mpi node its job uses, else the server refuses it. */
+  ranks?: number;
   preemptible?: boolean;
 }
 
@@ -122,7 +129,7 @@ export function jobEnded(job: Pick<Job, "state">): boolean {
   return job.state === "succeeded" || job.state === "failed" || job.state === "cancelled";
 }
 
-const INTEGERS = ["priority", "threads", "gpus"] as const;
+const INTEGERS = ["priority", "threads", "gpus", "ranks"] as const;
 
 /** The POST /api/v1/jobs body, its options checked (an AimassError with status null names a
  *  bad one; nothing is sent). */

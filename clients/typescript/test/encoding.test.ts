@@ -231,11 +231,13 @@ describe("job requests", () => {
                      { config: "nodes: {}\n", queue: "a", memory: 512, preemptible: false });
     assert.deepEqual(jobRequest("x", { memory: "1GiB", priority: -2 }),
                      { config: "x", memory: "1GiB", priority: -2 });
+    assert.deepEqual(jobRequest("x", { ranks: 2 }), { config: "x", ranks: 2 });
   });
 
   test("options of the wrong type are refused, naming them", () => {
     const bad: Record<string, unknown>[] = [
       { priority: 1.5 }, { memory: true }, { queue: 3 }, { gpus: "1" }, { preemptible: 1 },
+      { ranks: "2" },
     ];
     for (const options of bad) {
       rejects(() => jobRequest("x", options as JobSubmission), new RegExp(Object.keys(options)[0]!));

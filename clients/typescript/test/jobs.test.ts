@@ -2,7 +2,7 @@
 // The job calls against a real `aimass run` (AIMASS_EXECUTABLE) serving a service.jobs graph
 // (SQLite store, queues short and long of one thread each) with frontend.http: a short training
 // job that succeeds, a long one that runs until it is cancelled, a queued one cancelled at once,
-// and the server's refusals (a bad graph's FILE:LINE:COL, an unknown queue or job, a job that has
+// ranks sent, schedules, a queue edit, and the server's refusals (a bad graph's FILE:LINE:COL, an unknown queue or job, a job that has
 // ended) as AimassError with their status and message.
 
 import assert from "node:assert/strict";
@@ -85,6 +85,7 @@ describe("the job service of a live aimass", () => {
     assert.deepEqual(job.resources, { threads: 1, memory_bytes: 512 * 1024 * 1024, gpus: 0 });
     assert.equal(job.preemptible, false);
     assert.equal(typeof job.submitted_unix_ms, "number");
+    assert.deepEqual([job.ranks, job.external_id, job.schedule_id], [1, "", null]);
     const done = await waitFor(job.id, ["succeeded", "failed", "cancelled"]);
     assert.equal(done.state, "succeeded", done.reason);
     assert.ok(jobEnded(done));
@@ -158,6 +159,20 @@ describe("the job service of a live aimass", () => {
     const local = await rejection(client.submitJob(SHORT, { threads: 1.5 }));
     assert.equal(local.status, null);
     assert.ok(local.message.includes("threads must be an integer"), local.message);
+  });
+
+  test("ranks are sent", async () => {
+    const job = await client.submitJob(SHORT, { config_name: "ranks.yaml", queue: "short", ranks: 1 });
+    assert.equal(job.ranks, 1);
+    // Two ranks of a thread each are more than queue short could ever give, which the server can
+    // only know when the client sent "ranks".
+    const two = await rejection(client.submitJob(SHORT, { queue: "short", ranks: 2 }));
+    assert.equal(two.status, 400);
+    assert.ok(two.message.includes("(2 ranks) but queue 'short' can give at most"), two.message);
+    const zero = await rejection(client.submitJob(SHORT, { queue: "short", ranks: 0 }));
+    assert.equal(zero.status, 400);
+    assert.ok(zero.message.includes("'ranks' must be a whole number of at least 1"), zero.message);
+    await waitFor(job.id, ["succeeded", "failed", "cancelled"]);
   });
 
   test("schedules are created, shown, listed and deleted", async () => {

@@ -33,7 +33,19 @@ struct JobListFree {
 struct SubmissionFree {
   void operator()(aimass_client_job_submission* p) const { aimass_client_job_submission_free(p); }
 };
+struct ScheduleFree {
+  void operator()(aimass_client_schedule* p) const { aimass_client_schedule_free(p); }
+};
+struct QueueFree {
+  void operator()(aimass_client_queue* p) const { aimass_client_queue_free(p); }
+};
+struct QueueUpdateFree {
+  void operator()(aimass_client_queue_update* p) const { aimass_client_queue_update_free(p); }
+};
 using Job = std::unique_ptr<aimass_client_job, JobFree>;
+using Schedule = std::unique_ptr<aimass_client_schedule, ScheduleFree>;
+using Queue = std::unique_ptr<aimass_client_queue, QueueFree>;
+using QueueUpdate = std::unique_ptr<aimass_client_queue_update, QueueUpdateFree>;
 using JobList = std::unique_ptr<aimass_client_job_list, JobListFree>;
 using Submission = std::unique_ptr<aimass_client_job_submission, SubmissionFree>;
 using Json = std::unique_ptr<aimass_client_json, JsonFree>;

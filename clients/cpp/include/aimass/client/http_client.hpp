@@ -123,6 +123,22 @@ class HttpClient {
   std::string jobLog(std::int64_t id, std::optional<std::int64_t> bytes = std::nullopt);
   /// The queues by name.
   std::vector<JobQueue> listQueues();
+  /// Edits queue `name` while the service runs (kept in its store); the queue as edited.
+  /// Admins only (Error 403 otherwise); 404 for an unknown queue, 400 for a bad value;
+  /// Error kInvalidArgument, without a request, for an update that sets nothing.
+  JobQueue updateQueue(std::string_view name, const JobQueueUpdate& update);
+
+  // ---- /api/v1/schedules: jobs submitted at the times of a cron expression (docs/jobs.md)
+  /// Creates a schedule (Error 400 naming a bad cron field, overlap or graph; 404 for an unknown
+  /// queue). Never retried unless the retry policy's methods include POST.
+  JobSchedule createSchedule(const JobScheduleSubmission& schedule);
+  /// The schedules by id.
+  std::vector<JobSchedule> listSchedules();
+  /// Error 404 for an unknown id.
+  JobSchedule getSchedule(std::int64_t id);
+  /// Deletes a schedule (its owner or an admin; Error 403 otherwise); the jobs it submitted
+  /// stay. The schedule as it was.
+  JobSchedule deleteSchedule(std::int64_t id);
 
   /// The body infer() would send for `inputs` and `options`, built without a server.
   static EncodedRequest encodeRequest(std::span<const Tensor> inputs,
