@@ -112,6 +112,7 @@ std::string formatScheduleRecord(const ScheduleRecord& r) {
   addLine(out, "priority", {num(r.priority)});
   addLine(out, "resources",
           {num(r.resources.threads), num(r.resources.memory_bytes), num(r.resources.gpus)});
+  addLine(out, "ranks", {num(r.ranks)});
   addLine(out, "preemptible", {r.preemptible ? "1" : "0"});
   addLine(out, "config_name", {r.config_name});
   addLine(out, "config", {r.config});
@@ -137,6 +138,7 @@ Expected<ScheduleRecord> parseScheduleRecord(std::string_view text) {
   r.priority = read.number("priority");
   Status shape = read.numbers("resources", {&r.resources.threads, &r.resources.memory_bytes,
                                        &r.resources.gpus});
+  r.ranks = read.has("ranks") ? read.number("ranks") : 1;  // records older than ranks
   r.preemptible = read.number("preemptible") != 0;
   r.config_name = read.text("config_name");
   r.config = read.text("config");

@@ -37,7 +37,8 @@ struct ScheduleRecord {
   std::string queue;
   std::string owner;
   std::int64_t priority = 0;
-  Resources resources;
+  Resources resources;   ///< of one rank
+  std::int64_t ranks = 1;  ///< MPI ranks of each job it submits
   bool preemptible = true;
   std::string config_name;
   std::string config;

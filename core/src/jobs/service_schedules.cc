@@ -25,6 +25,7 @@ Expected<ScheduleRecord> createScheduleInStore(ScheduleStore& schedules,
   record.owner = job.owner;
   record.priority = job.priority;
   record.resources = job.resources;
+  record.ranks = job.ranks;
   record.preemptible = job.preemptible;
   record.config_name = job.config_name;
   record.config = job.config;
@@ -43,6 +44,7 @@ JobSubmission scheduledJob(const ScheduleRecord& schedule) {
   job.owner = schedule.owner;
   job.priority = schedule.priority;
   job.resources = schedule.resources;
+  job.ranks = schedule.ranks;
   job.preemptible = schedule.preemptible;
   job.schedule_id = schedule.id;
   return job;

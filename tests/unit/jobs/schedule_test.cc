@@ -49,6 +49,7 @@ class ScheduleFiring : public ::testing::Test {
     submission.job.queue = "research";
     submission.job.owner = "ada";
     submission.job.resources = {1, 1LL << 30, 0};
+    submission.job.ranks = 2;
     auto created = createScheduleInStore(schedules_, submission, queues_, nullptr, now);
     EXPECT_TRUE(created.ok()) << created.status().message();
     return created.ok() ? *created : ScheduleRecord{};
@@ -120,6 +121,8 @@ TEST_F(ScheduleFiring, NothingFiresBeforeItsTimeThenOneJobLinkedToTheSchedule) {
   EXPECT_EQ(job->schedule_id, s.id);
   EXPECT_EQ(job->owner, "ada");
   EXPECT_EQ(job->config_name, "retrain.yaml");
+  EXPECT_EQ(job->ranks, 2);  // as the schedule was asked for: 2 ranks of 1 thread each
+  EXPECT_EQ(job->resources.threads, 1);
   auto after = schedules_.get(s.id);
   EXPECT_EQ(after->last_fire_ms, s.next_fire_ms);
   EXPECT_EQ(after->next_fire_ms, s.next_fire_ms + kMinute);
@@ -215,7 +218,7 @@ TEST_F(ScheduleFiring, AFailedSubmissionIsRecordedAndTheScheduleGoesOn) {
   ASSERT_EQ(failed.size(), 1U);
   EXPECT_EQ(failed[0].outcome, Firing::Outcome::kFailed);
   auto after = schedules_.get(s.id);
-  EXPECT_THAT(after->last_result, HasSubstr("failed: the job asks for threads 1, memory 1024"));
+  EXPECT_THAT(after->last_result, HasSubstr("failed: the job asks for threads 2, memory 2048 MiB, gpus 0 (2 ranks)"));
   EXPECT_EQ(after->next_fire_ms, s.next_fire_ms + kMinute);
   EXPECT_EQ(after->fires, 0);
 }
