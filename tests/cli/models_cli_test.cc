@@ -172,6 +172,8 @@ TEST_F(ModelsCli, ShowGivesEachVersionsArtifactTypeAndMetrics) {
   EXPECT_THAT(text.out, HasSubstr("version   1\n"));
   EXPECT_THAT(text.out, HasSubstr("artifact  " + artifacts[0] + "\n"));
   EXPECT_THAT(text.out, HasSubstr("node      pump_state (model.softmax)\n"));
+  EXPECT_THAT(text.out, HasSubstr("profile   " + artifacts[0] + ".profile ("));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex("\nvibration +number +0.0% +-?[0-9.]+ "));
 }
 
 TEST_F(ModelsCli, PromoteAndRollbackMoveAnAlias) {
