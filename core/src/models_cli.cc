@@ -2,6 +2,7 @@
 #include "models_cli.h"
 
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 #include <exception>
 #include <map>
@@ -10,7 +11,9 @@
 
 #include "aimass/core/cli.h"
 #include "aimass/core/registry_services.h"
+#include "aimass/util/number_text.h"
 #include "aimass/util/registry_json.h"
+#include "data_profile.h"
 #include "store_options.h"
 
 namespace aimass::core {
@@ -25,7 +28,9 @@ const char kModelsHelp[] =
     "                            parent) and aliases\n"
     "  show NAME/3, NAME@ALIAS   one version: artifact, SHA-256, node, type, dataset version,\n"
     "                            code version, who registered it, metrics, tags, parent (the\n"
-    "                            version it was fine-tuned from, job.train's init_from)\n"
+    "                            version it was fine-tuned from, job.train's init_from) and\n"
+    "                            its training-data profile (per feature: type, missing rate,\n"
+    "                            min, quantiles, max, categories seen)\n"
     "  promote NAME VERSION --alias ALIAS\n"
     "                            point ALIAS (e.g. champion) at VERSION, remembering its\n"
     "                            previous target\n"
@@ -117,6 +122,59 @@ std::string joined(const std::vector<std::string>& words) {
 
 }  // namespace
 
+namespace {
+
+std::string percent(double share) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f%%", 100.0 * share);
+  return text;
+}
+
+/// The seen categories, the first few of them, and how many more.
+std::string categoriesText(const FeatureProfile& f) {
+  constexpr std::size_t kShown = 6;
+  std::string text = std::to_string(f.categories.size()) + (f.complete ? "" : "+") + " seen:";
+  for (std::size_t i = 0; i < f.categories.size() && i < kShown; ++i) {
+    text += (i == 0 ? " " : ", ") + f.categories[i];
+  }
+  if (f.categories.size() > kShown) {
+    text += ", ...";
+  }
+  return text;
+}
+
+/// The training-data profile of a version: one line per feature.
+Status printProfile(const Storage& storage, const std::string& key, std::ostream& out) {
+  if (key.empty()) {
+    out << "profile   - (none: registered before training-data profiles, or not profiled)\n";
+    return Status();
+  }
+  AIMASS_ASSIGN_OR_RETURN(auto profile, readDataProfile(storage, key));
+  out << "profile   " << key << " (" << profile->rows << " training rows)\n";
+  std::vector<std::vector<std::string>> numbers = {
+      {"FEATURE", "TYPE", "MISSING", "MIN", "P1", "P50", "P99", "MAX"}};
+  std::vector<std::vector<std::string>> categories = {{"FEATURE", "TYPE", "MISSING", "CATEGORIES"}};
+  for (const auto& f : profile->features) {
+    if (f.kind == FeatureProfile::Kind::kNumber) {
+      auto shown = [](double v) { return formatNumber(static_cast<float>(v)); };
+      numbers.push_back({f.name, "number", percent(f.missingRate()), shown(f.min),
+                         shown(f.quantiles[0]), shown(f.quantiles[3]), shown(f.quantiles[6]),
+                         shown(f.max)});
+    } else {
+      categories.push_back({f.name, "category", percent(f.missingRate()), categoriesText(f)});
+    }
+  }
+  if (numbers.size() > 1) {
+    out << textTable(numbers);
+  }
+  if (categories.size() > 1) {
+    out << textTable(categories);
+  }
+  return Status();
+}
+
+}  // namespace
+
 Status printModelList(ModelRegistry& registry, bool as_json, std::ostream& out) {
   AIMASS_ASSIGN_OR_RETURN(auto models, modelSummaries(registry));
   if (as_json) {
@@ -164,7 +222,8 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
     for (const auto& [name, value] : v.tags) {
       out << "tag       " << name << "=" << value << "\n";
     }
-    return Status();
+    AIMASS_ASSIGN_OR_RETURN(ModelVersion record, registry.resolve(reference));
+    return printProfile(registry.storage(), record.profile_key, out);
   }
   AIMASS_ASSIGN_OR_RETURN(ModelInfo model, modelInfo(registry, reference));
   if (as_json) {

@@ -89,6 +89,9 @@ std::string encodeModelVersion(const ModelVersion& v) {
   out += "\nmodel " + escape(v.model);
   out += "\nversion " + std::to_string(v.version);
   out += "\nartifact " + escape(v.artifact_key);
+  if (!v.profile_key.empty()) {
+    out += "\nprofile " + escape(v.profile_key);
+  }
   out += "\nsha256 " + escape(v.sha256);
   out += "\nnode " + escape(v.node);
   out += "\ntype " + escape(v.node_type);
@@ -134,6 +137,8 @@ Expected<ModelVersion> decodeModelVersion(std::string_view text) {
       v.version = *n;
     } else if (f.size() == 2 && field == "artifact") {
       v.artifact_key = f[1];
+    } else if (f.size() == 2 && field == "profile") {
+      v.profile_key = f[1];
     } else if (f.size() == 2 && field == "sha256") {
       v.sha256 = f[1];
     } else if (f.size() == 2 && field == "node") {
@@ -230,6 +235,7 @@ Expected<ModelVersion> ModelRegistry::registerVersion(std::string_view model,
   ModelVersion v;
   v.model = std::string(model);
   v.artifact_key = info.artifact_key;
+  v.profile_key = info.profile_key;
   v.sha256 = *hash;
   v.node = info.node;
   v.node_type = info.node_type;
@@ -465,6 +471,12 @@ Status ModelRegistry::deleteVersion(std::string_view model, std::int64_t version
   if (!artifact.ok() && artifact.code() != StatusCode::kNotFound) {
     return artifact.withContext("removing the artifact of version " + std::to_string(version));
   }
+  if (!record.profile_key.empty()) {
+    Status profile = storage_.remove(record.profile_key);
+    if (!profile.ok() && profile.code() != StatusCode::kNotFound) {
+      return profile.withContext("removing the data profile of version " + std::to_string(version));
+    }
+  }
   return Status();
 }
 
@@ -535,6 +547,9 @@ Expected<GarbageReport> ModelRegistry::collectGarbage(bool dry_run, std::int64_t
     }
     for (const auto& v : *versions) {
       referenced.insert(v.artifact_key);
+      if (!v.profile_key.empty()) {
+        referenced.insert(v.profile_key);
+      }
     }
   }
   GarbageReport report;

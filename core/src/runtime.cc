@@ -18,6 +18,7 @@
 #include "serving_node.h"
 #include "pipeline/pipeline_node.h"
 #include "tune/tune_job.h"
+#include "train_job.h"
 #include "train_job_transfer.h"
 #include "train_tracking.h"
 
@@ -100,12 +101,16 @@ Status Runtime::run() {
   }
   // The graph's models are served as the jobs left them: training prepares a model for its data,
   // which can change what it takes and gives (model.rnn becomes a forecaster or a classifier).
+  // Each comes with the training-data profile its job made, for input validation.
   if (status.ok()) {
+    const auto profiles = trainedProfiles(graph_);
     for (const GraphNode& node : graph_.nodes()) {
       if (node.instance && node.instance->kind() == NodeKind::kModel) {
         auto model = std::static_pointer_cast<const Model>(node.instance);
         const std::string type = savedModelType(*model, node.decl.type);
-        host_.servingRuntime().add(node.decl.name, "1", std::move(model), type);
+        auto profile = profiles.find(node.decl.name);
+        host_.servingRuntime().add(node.decl.name, "1", std::move(model), type,
+                                   profile == profiles.end() ? nullptr : profile->second);
       }
     }
   }

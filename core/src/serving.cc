@@ -21,6 +21,9 @@
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "aimass/tensor_names.h"
+#include "aimass/util/number_text.h"
+#include "data_profile.h"
+#include "input_check.h"
 #include "pipeline/pipeline_node.h"
 #include "prometheus_text.h"
 #include "sequence_store.h"
@@ -208,6 +211,7 @@ struct VersionStats {
   FeedbackCounts feedback;
   std::map<std::int64_t, BatchStat> batches;
   std::map<InferFailure, std::uint64_t> failures;
+  InputValidationCounts validation;  // atomics: counted without the mutex
 
   void fail(InferFailure reason, std::uint64_t ns) {
     std::lock_guard lock(mutex);
@@ -259,6 +263,44 @@ struct VersionStats {
     return out;
   }
 };
+
+/// The aimass_input_validation_flagged_total family of the versions in `checked` (their
+/// labels and counters); nothing when no version checks its inputs.
+std::string inputValidationMetrics(
+    const std::vector<std::pair<std::string, std::shared_ptr<VersionStats>>>& checked) {
+  if (checked.empty()) {
+    return {};
+  }
+  std::string out =
+      "# HELP aimass_input_validation_flagged_total Requests whose rows did not look like the "
+      "training data (input validation against the model's training-data profile), by the "
+      "first problem found and what was done: warned (answered) or rejected (400).\n"
+      "# TYPE aimass_input_validation_flagged_total counter\n";
+  for (const auto& [labels, stats] : checked) {
+    for (std::size_t k = 0; k < kInputProblemKinds; ++k) {
+      const std::string problem(inputProblemName(static_cast<InputProblemKind>(k)));
+      for (const auto& [action, counts] : {std::pair{"warned", &stats->validation.warned},
+                                           std::pair{"rejected", &stats->validation.rejected}}) {
+        out += "aimass_input_validation_flagged_total{" + labels + ",problem=\"" + problem +
+               "\",action=\"" + action + "\"} " +
+               std::to_string((*counts)[k].load(std::memory_order_relaxed)) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+/// Sets `value` as `model`'s own setting in `per_model`, or as every model's (`fallback`) when
+/// `model` is empty.
+template <typename Value>
+void setModelSetting(std::string_view model, const Value& value, Value& fallback,
+                     std::map<std::string, Value, std::less<>>& per_model) {
+  if (model.empty()) {
+    fallback = value;
+  } else {
+    per_model[std::string(model)] = value;
+  }
+}
 
 /// One queued request; lives on the caller's stack while the caller waits for it.
 struct QueuedRequest {
@@ -521,6 +563,10 @@ struct ServingRuntime::Version {
   /// What every request's options start from: the serving precision as "precision" (nothing
   /// for fp32); a request's own parameters win.
   PredictOptions defaults;
+  std::shared_ptr<const DataProfile> profile;  // null: none (older artifacts, untrained models)
+  std::shared_ptr<const InputCheck> check;     // null: requests are not checked (policy off)
+  /// Logs a warned request (set with `check` under policy warn).
+  std::function<void(LogLevel, const std::string&, const std::string&)> log;
 };
 
 namespace {
@@ -677,6 +723,34 @@ class PinnedVersion final : public PinnedModel {
     if (!valid.ok()) {
       return fail(valid, InferFailure::kInvalid, start, failure);
     }
+    if (version_->check) {
+      return checkProfile(inputs, start, failure);
+    }
+    return okStatus();
+  }
+
+  /// Input validation against the training-data profile: counts what it finds, and refuses
+  /// the request under policy reject or logs it under warn (the 1st, 2nd, 4th, 8th ... time).
+  Status checkProfile(const TensorMap& inputs, Clock::time_point start,
+                      InferFailure* failure) const {
+    auto problem = version_->check->check(inputs);
+    if (!problem) {
+      return okStatus();
+    }
+    const auto kind = static_cast<std::size_t>(problem->kind);
+    const std::string what = "input validation (version '" + version_->served.version +
+                             "', training-data profile): " + problem->message();
+    if (version_->check->policy() == InputPolicy::kReject) {
+      version_->stats->validation.rejected[kind].fetch_add(1, std::memory_order_relaxed);
+      return fail(invalidArgument(what), InferFailure::kInvalid, start, failure);
+    }
+    const std::uint64_t n =
+        version_->stats->validation.warned[kind].fetch_add(1, std::memory_order_relaxed) + 1;
+    if (version_->log && (n & (n - 1)) == 0) {
+      version_->log(LogLevel::kWarning, "serving",
+                    "model '" + version_->served.name + "': " + what + " (answered: policy warn; " +
+                        std::to_string(n) + " such requests)");
+    }
     return okStatus();
   }
 
@@ -768,8 +842,9 @@ BatchingOptions ServingRuntime::batchingFor(std::string_view name) const {
 std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
     const std::string& name, const std::string& version, std::shared_ptr<const Model> model,
     std::string sha256, std::shared_ptr<VersionStats> stats,
-    std::shared_ptr<FeedbackState> feedback) const {
+    std::shared_ptr<FeedbackState> feedback, std::shared_ptr<const DataProfile> profile) const {
   auto v = std::make_shared<Version>();
+  v->profile = std::move(profile);
   v->feedback = feedback ? std::move(feedback) : std::make_shared<FeedbackState>();
   v->sequences = sequences_;
   v->served = ServedModel{name, version, std::move(model), /*from_repository=*/!sha256.empty()};
@@ -797,13 +872,79 @@ std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
     if (v->batched && options.max_batch_size > 1) {
       v->batcher = std::make_unique<Batcher>(name, v->served.model, options, v->stats, v->defaults);
     }
+    v->check = inputCheckFor(*v);
+    if (v->check) {
+      std::lock_guard lock(settings_mutex_);
+      v->log = log_;
+    }
   }
   return v;
 }
 
-void ServingRuntime::add(std::string name, std::string version,
-                         std::shared_ptr<const Model> model, std::string type) {
-  auto made = makeVersion(name, version, std::move(model), "", nullptr, nullptr);
+std::shared_ptr<const InputCheck> ServingRuntime::inputCheckFor(const Version& v) const {
+  InputValidation settings;
+  {
+    std::lock_guard lock(settings_mutex_);
+    auto it = validation_.find(v.served.name);
+    settings = it == validation_.end() ? default_validation_ : it->second;
+  }
+  if (settings.policy == InputPolicy::kOff) {
+    return nullptr;
+  }
+  const std::string policy(inputPolicyName(settings.policy));
+  const std::string which = "model '" + v.served.name + "' version '" + v.served.version + "'";
+  if (!v.profile) {
+    log(LogLevel::kWarning, "serving",
+        which +
+            " has no training-data profile (trained before profiles, or not by job.train): "
+            "input_validation " +
+            policy + " does not apply; it is served unchecked");
+    return nullptr;
+  }
+  std::string why;
+  auto check = InputCheck::make(v.profile, v.schema, settings, why);
+  if (!check) {
+    log(LogLevel::kWarning, "serving",
+        which + ": input_validation " + policy + " does not apply (" + why +
+            "); it is served unchecked");
+    return nullptr;
+  }
+  log(LogLevel::kInfo, "serving",
+      which + " checks requests against its training-data profile (input_validation " + policy +
+          ", input_margin " + formatNumber(settings.margin) + ")");
+  return check;
+}
+
+void ServingRuntime::log(LogLevel level, const std::string& node,
+                         const std::string& message) const {
+  std::function<void(LogLevel, const std::string&, const std::string&)> sink;
+  {
+    std::lock_guard lock(settings_mutex_);
+    sink = log_;
+  }
+  if (sink) {
+    sink(level, node, message);
+  }
+}
+
+void ServingRuntime::setLog(
+    std::function<void(LogLevel, const std::string&, const std::string&)> log) {
+  std::lock_guard lock(settings_mutex_);
+  log_ = std::move(log);
+}
+
+void ServingRuntime::setInputValidation(std::string_view model, const InputValidation& settings) {
+  {
+    std::lock_guard lock(settings_mutex_);
+    setModelSetting(model, settings, default_validation_, validation_);
+  }
+  remake(model);
+}
+
+void ServingRuntime::add(std::string name, std::string version, std::shared_ptr<const Model> model,
+                         std::string type, std::shared_ptr<const DataProfile> profile) {
+  auto made =
+      makeVersion(name, version, std::move(model), "", nullptr, nullptr, std::move(profile));
   made->type = std::move(type);
   Status replayed = attachFeedback(*made, feedbackStorage());
   if (!replayed.ok()) {
@@ -840,6 +981,9 @@ void ServingRuntime::clear() {
   default_precision_ = "fp32";
   precision_.clear();
   policies_.clear();
+  default_validation_ = InputValidation();
+  validation_.clear();
+  log_ = nullptr;
   load_errors_.clear();
 }
 
@@ -1104,8 +1248,21 @@ Status ServingRuntime::load(std::string_view reference) {
       status = failedPrecondition("the loaded model is not ready");
       break;
     }
-    auto made =
-        makeVersion(name, key, std::move(model).value(), version->sha256, nullptr, nullptr);
+    std::shared_ptr<const DataProfile> profile;
+    if (!version->profile_key.empty()) {
+      auto read = readDataProfile(*repository, version->profile_key);
+      if (read.ok()) {
+        profile = std::move(read).value();
+      } else {
+        log(LogLevel::kWarning, "serving",
+            "model '" + name + "' version '" + key +
+                "' is served without its training-data "
+                "profile: " +
+                read.status().message());
+      }
+    }
+    auto made = makeVersion(name, key, std::move(model).value(), version->sha256, nullptr, nullptr,
+                            std::move(profile));
     status = attachFeedback(*made, feedback);  // replayed before it serves
     if (!status.ok()) {
       break;
@@ -1194,6 +1351,7 @@ Expected<std::vector<ModelStatistics>> ServingRuntime::statistics(std::string_vi
 std::string ServingRuntime::prometheusMetrics() const {
   std::vector<std::pair<bool, ModelStatistics>> all;
   std::vector<std::pair<std::string, FeedbackCounts>> learning;  // labels, counts
+  std::vector<std::pair<std::string, std::shared_ptr<VersionStats>>> checked;  // labels, counts
   {
     std::shared_lock lock(mutex_);
     for (const auto& [name, versions] : models_) {
@@ -1204,6 +1362,11 @@ std::string ServingRuntime::prometheusMetrics() const {
           learning.emplace_back(
               "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"",
               v->stats->feedbackCounts());
+        }
+        if (v->check) {
+          checked.emplace_back(
+              "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"",
+              v->stats);
         }
       }
     }
@@ -1295,6 +1458,7 @@ std::string ServingRuntime::prometheusMetrics() const {
                   [](const FeedbackCounts& c) { return c.failure; });
   learning_family("aimass_feedback_rows_total", "Observations learned through feedback.",
                   [](const FeedbackCounts& c) { return c.rows; });
+  out += inputValidationMetrics(checked);
   out += "# HELP aimass_sequences_stored Stateful sequences whose state is stored (sequence_id).\n"
          "# TYPE aimass_sequences_stored gauge\n"
          "aimass_sequences_stored " + std::to_string(sequences_->size()) + "\n";
@@ -1340,11 +1504,7 @@ void ServingRuntime::setBatching(std::string_view model, const BatchingOptions& 
 void ServingRuntime::setPrecision(std::string_view model, const std::string& precision) {
   {
     std::lock_guard lock(settings_mutex_);
-    if (model.empty()) {
-      default_precision_ = precision;
-    } else {
-      precision_[std::string(model)] = precision;
-    }
+    setModelSetting(model, precision, default_precision_, precision_);
   }
   remake(model);
 }
@@ -1365,7 +1525,7 @@ void ServingRuntime::remake(std::string_view model) {
   std::vector<std::shared_ptr<Version>> replaced;
   for (const auto& old : affected) {
     auto fresh = makeVersion(old->served.name, old->served.version, old->served.model, old->sha256,
-                             old->stats, old->feedback);
+                             old->stats, old->feedback, old->profile);
     fresh->type = old->type;
     std::unique_lock lock(mutex_);
     auto versions = models_.find(old->served.name);

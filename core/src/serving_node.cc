@@ -6,6 +6,7 @@
 #include "aimass/core/serving.h"
 #include "aimass/http.h"
 #include "aimass/util/version_policy_text.h"
+#include "input_check.h"
 
 namespace aimass::core {
 namespace {
@@ -30,6 +31,8 @@ Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
   }
   out.version_policy = std::move(policy).value();
   out.precision = config.getString("precision");
+  out.input_validation.policy = *parseInputPolicy(config.getString("input_validation"));
+  out.input_validation.margin = config.getFloat("input_margin");
   for (const auto& [model, record] : config.getMap("models")) {
     AIMASS_ASSIGN_OR_RETURN(ModelSettings settings,
                             modelSettingsFromRecord(model, record, batching));
@@ -91,6 +94,18 @@ Status ServingNode::apply(ModelServing& serving, Host& host) const {
     for (const auto& settings : config_.models) {
       if (settings.precision) {
         runtime->setPrecision(settings.model, *settings.precision);
+      }
+    }
+    runtime->setLog([&host](LogLevel level, const std::string& node, const std::string& message) {
+      host.log(level, node, message);
+    });
+    runtime->setInputValidation("", config_.input_validation);
+    for (const auto& settings : config_.models) {
+      if (settings.input_validation || settings.input_margin) {
+        InputValidation validation = config_.input_validation;
+        validation.policy = settings.input_validation.value_or(validation.policy);
+        validation.margin = settings.input_margin.value_or(validation.margin);
+        runtime->setInputValidation(settings.model, validation);
       }
     }
   }

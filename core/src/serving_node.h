@@ -25,6 +25,7 @@ struct ServingConfig {
   BatchingOptions batching;      ///< for every model without settings of its own
   VersionPolicy version_policy;  ///< likewise
   std::string precision = "fp32";  ///< likewise
+  InputValidation input_validation;  ///< likewise
   std::vector<ModelSettings> models;
   /// The storage whose model registry ModelServing::load() reads; null: none.
   std::shared_ptr<Storage> repository;

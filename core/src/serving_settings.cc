@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "aimass/util/version_policy_text.h"
+#include "input_check.h"
 #include "param_conversion.h"
 
 namespace aimass::core {
@@ -46,6 +47,23 @@ std::vector<ParamSpec> modelSettingsFields() {
                         "precision ignore it.")
           .oneOf({"fp32", "bf16", "auto"})
           .optional(),
+      ParamSpec::string("input_validation",
+                        "Checks each request's rows against the training-data profile job.train "
+                        "saved with the model (docs/monitoring.md): off (no work per request); "
+                        "warn (answers, logs and counts what was wrong in /metrics as "
+                        "aimass_input_validation_flagged_total); reject (400 naming the row, the "
+                        "feature and what was wrong). Checks: NaN where training had no gaps, "
+                        "Inf, numbers beyond the training range widened by input_margin, unseen "
+                        "categories, wrong types and widths. Models without a profile are "
+                        "served unchecked (logged).")
+          .oneOf({"off", "warn", "reject"})
+          .optional(),
+      ParamSpec::number("input_margin",
+                        "How far beyond the training range [min, max] a number may lie before "
+                        "input validation flags it, as a share of max - min (0.1: 10% either "
+                        "side).")
+          .range(0, 1000)
+          .optional(),
   };
 }
 
@@ -58,6 +76,8 @@ std::vector<ParamSpec> servingDefaultsParams() {
       {"queue_timeout_ms", std::int64_t{0}},
       {"version_policy", std::string("latest")},
       {"precision", std::string("fp32")},
+      {"input_validation", std::string("off")},
+      {"input_margin", 0.1},
   };
   std::vector<ParamSpec> params;
   for (auto& field : modelSettingsFields()) {
@@ -95,6 +115,12 @@ Expected<ModelSettings> modelSettingsFromRecord(const std::string& model, const 
   }
   if (record.has("precision")) {
     settings.precision = record.getString("precision");
+  }
+  if (record.has("input_validation")) {
+    settings.input_validation = parseInputPolicy(record.getString("input_validation"));
+  }
+  if (record.has("input_margin")) {
+    settings.input_margin = record.getFloat("input_margin");
   }
   AIMASS_RETURN_IF_ERROR(validateBatching(batching, placeOf(record)));
   return settings;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "aimass/core/serving.h"
 #include "aimass/params.h"
 #include "aimass/serving.h"
 #include "aimass/status.h"
@@ -17,7 +18,7 @@ namespace aimass::core {
 ///     models:
 ///       iris: {max_batch_size: 32, preferred_batch_sizes: [8, 16], max_queue_delay_us: 200,
 ///              max_queue_size: 256, queue_timeout_ms: 1000, version_policy: "latest:2",
-///              precision: bf16}
+///              precision: bf16, input_validation: reject, input_margin: 0.2}
 ///
 /// Fields left out take the node's own value.
 struct ModelSettings {
@@ -25,16 +26,22 @@ struct ModelSettings {
   BatchingOptions batching;
   std::optional<VersionPolicy> version_policy;
   std::optional<std::string> precision;  ///< fp32, bf16 or auto (ServingRuntime::setPrecision)
+  /// off, warn or reject, and the margin (ServingRuntime::setInputValidation); unset: the
+  /// node's own
+  std::optional<InputPolicy> input_validation;
+  std::optional<double> input_margin;
 };
 
 /// The fields of a per-model settings record (max_batch_size, preferred_batch_sizes,
-/// max_queue_delay_us, max_queue_size, queue_timeout_ms, version_policy, precision), each optional
+/// max_queue_delay_us, max_queue_size, queue_timeout_ms, version_policy, precision,
+/// input_validation, input_margin), each optional
 /// with no default, with the ranges the host checks. Any node that keeps per-model serving settings
 /// declares its map with these.
 std::vector<ParamSpec> modelSettingsFields();
 
 /// The same settings as a node's own parameters, with the defaults a model without an entry
-/// gets (no batching, 500 us delay, 1024 queued, no timeout, version policy "latest").
+/// gets (no batching, 500 us delay, 1024 queued, no timeout, version policy "latest", fp32,
+/// input validation off with margin 0.1).
 std::vector<ParamSpec> servingDefaultsParams();
 
 /// The settings of `model` from its `record` (of modelSettingsFields()) on top of `defaults`

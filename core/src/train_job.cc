@@ -332,6 +332,7 @@ Status TrainJob::saveAndRegister(Host& host) {
   }
   AIMASS_RETURN_IF_ERROR(saveModel(*targets_.model, targets_.model_type, *targets_.storage, key));
   tracker_.artifact("model", key);
+  AIMASS_ASSIGN_OR_RETURN(profile_key_, saveProfile(key));
   host.log(LogLevel::kInfo, name_,
            "saved model '" + targets_.model_name + "' to '" + key + "' in " +
                targets_.storage->describe());
@@ -350,6 +351,8 @@ Status TrainJob::adopt(Host& host, const std::string& key,
       loadModel(*targets_.model, targets_.model_type, *targets_.storage, key)
           .withContext("loading '" + key + "' into model '" + targets_.model_name + "'"));
   final_metrics_ = metrics;
+  profile_.reset();  // another process trained it, on rows this one did not read
+  profile_key_.clear();
   if (!options_.init_from.empty() && parent_.empty()) {
     // Another process trained it from init_from: record what that reference names now.
     auto parent = ModelRegistry(*targets_.storage).resolve(options_.init_from);
@@ -380,6 +383,7 @@ Status TrainJob::registerVersion(Host& host, const std::string& key) {
                " (sha256 " + dataset->sha256.substr(0, 12) + ")");
   NewModelVersion info;
   info.artifact_key = key;
+  info.profile_key = profile_key_;
   info.node = targets_.model_name;
   info.node_type = targets_.model_type;
   info.dataset_fingerprint = data.fingerprint;
@@ -603,6 +607,7 @@ Status TrainJob::runSelfTraining(Host& host, JobProgress& progress, SelfTraining
   std::vector<std::uint64_t> all(targets_.dataset->size());
   std::iota(all.begin(), all.end(), std::uint64_t{0});
   AIMASS_RETURN_IF_ERROR(fitPreprocessing(targets_, all));
+  profileTraining(host, all);
   ProgressObserver observer(host, progress);
   progress.begin("fit " + targets_.model_name, 0);
   Status status =
@@ -717,6 +722,7 @@ Status TrainJob::runGradientTraining(Host& host, JobProgress& progress,
     }
   }
   AIMASS_RETURN_IF_ERROR(fitPreprocessing(targets_, rows.train));
+  profileTraining(host, rows.train);
   AIMASS_RETURN_IF_ERROR(guard("prepare", [&] {
                            return training.prepare(data_schema, options_.seed);
                          }).withContext("preparing model '" + targets_.model_name + "'"));

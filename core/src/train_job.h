@@ -18,6 +18,7 @@
 #include "aimass/storage.h"
 #include "aimass/training.h"
 #include "aimass/core/serving.h"
+#include "data_profile.h"
 #include "train_callbacks/clipping.h"
 #include "train_callbacks/early_stopping.h"
 #include "train_callbacks/schedule.h"
@@ -27,6 +28,8 @@
 #include "train_tracking.h"
 
 namespace aimass::core {
+
+class Graph;
 
 /// The nodes a TrainJob works on. The job shares ownership so they outlive it; the graph keeps
 /// them alive anyway.
@@ -146,6 +149,12 @@ class TrainJob final : public Job {
   /// (with init_from, the parent recorded is the version that reference names now).
   Status adopt(Host& host, const std::string& key, const std::map<std::string, double>& metrics,
                bool register_version);
+  /// The profile of the last run's training rows (data_profile.h), saved beside the artifact
+  /// as "<artifact>.profile" and named by the registered version; null before a run, on ranks
+  /// other than 0, for data it cannot profile (logged), and after adopt().
+  std::shared_ptr<const DataProfile> profile() const noexcept { return profile_; }
+  /// The model node it trains.
+  const std::string& modelName() const noexcept { return targets_.model_name; }
 
  private:
   TrainJob(std::string name, TrainTargets targets, TrainOptions options);
@@ -185,6 +194,11 @@ class TrainJob final : public Job {
   Status saveAndRegister(Host& host);
   /// Registers the dataset's content and the model saved under `key` as the next version.
   Status registerVersion(Host& host, const std::string& key);
+  /// Profiles the training rows `rows` into profile_ (rank 0 only), in one pass over them;
+  /// data it cannot profile leaves none and is logged (train_job_profile.cc).
+  void profileTraining(Host& host, const std::vector<std::uint64_t>& rows);
+  /// Saves profile_ beside the artifact saved under `key`; its key, or empty when none.
+  Expected<std::string> saveProfile(const std::string& key);
 
   std::string name_;
   TrainTargets targets_;
@@ -197,9 +211,16 @@ class TrainJob final : public Job {
   std::string parent_;        ///< "NAME/VERSION" init_from resolved to; empty: none
   std::vector<bool> frozen_;  ///< per parameter of the prepared model; empty: none frozen
   std::unique_ptr<DataParallel> parallel_;  ///< the ranks (one without a collective)
+  std::shared_ptr<const DataProfile> profile_;  ///< the last run's training rows; null: none
+  std::string profile_key_;                     ///< where saveAndRegister() saved it
 };
 
 /// The `job.train` node type: parameters, documentation and factory.
 NodeType trainJobNodeType();
+
+/// The training-data profiles the job.train nodes of `graph` made, by the model node they
+/// trained (when several trained one model, the last in graph order that made one); what the
+/// runtime serves the graph's models with.
+std::map<std::string, std::shared_ptr<const DataProfile>> trainedProfiles(const Graph& graph);
 
 }  // namespace aimass::core

@@ -61,12 +61,16 @@ class Workspace {
   std::string config() const { return (dir_ / "train.yaml").string(); }
   const fs::path& dir() const { return dir_; }
   /// Files storage.fs keeps under the models/pump_state/artifacts/ level of its keys.
-  std::size_t artifactFiles() const {
+  /// Files under models/pump_state/artifacts/: the models, or (`profiles`) the training-data
+  /// profiles job.train saves beside them ("<artifact>.profile", %-escaped by storage.fs).
+  std::size_t artifactFiles(bool profiles = false) const {
     std::size_t n = 0;
     std::error_code ec;
     for (const auto& entry : fs::recursive_directory_iterator(dir_ / "store", ec)) {
+      const bool profile = entry.path().filename().string().ends_with("%2Eprofile.val");
       n += entry.is_regular_file() &&
-                   entry.path().parent_path().string().ends_with("models/pump_state/artifacts")
+                   entry.path().parent_path().string().ends_with("models/pump_state/artifacts") &&
+                   profile == profiles
                ? 1
                : 0;
     }
@@ -161,12 +165,15 @@ TEST_F(ModelsCli, ShowGivesEachVersionsArtifactTypeAndMetrics) {
   }
   EXPECT_NE(artifacts[0], artifacts[1]) << "each version has its own artifact";
   EXPECT_EQ(ws_.artifactFiles(), 2u);
+  EXPECT_EQ(ws_.artifactFiles(/*profiles=*/true), 2u) << "and its training-data profile";
 
   Result text = models({"show", "pump_state/1"});
   EXPECT_EQ(text.code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("version   1\n"));
   EXPECT_THAT(text.out, HasSubstr("artifact  " + artifacts[0] + "\n"));
   EXPECT_THAT(text.out, HasSubstr("node      pump_state (model.softmax)\n"));
+  EXPECT_THAT(text.out, HasSubstr("profile   " + artifacts[0] + ".profile ("));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex("\nvibration +number +0.0% +-?[0-9.]+ "));
 }
 
 TEST_F(ModelsCli, PromoteAndRollbackMoveAnAlias) {
@@ -203,6 +210,7 @@ TEST_F(ModelsCli, DeleteRemovesVersionAndArtifactButNotWhileAliasedUnlessForced)
   EXPECT_EQ(forced.code, 0) << forced.err;
   EXPECT_EQ(forced.out, "deleted pump_state version 1\n");
   EXPECT_EQ(ws_.artifactFiles(), 1u) << "the version's artifact is deleted with it";
+  EXPECT_EQ(ws_.artifactFiles(/*profiles=*/true), 1u) << "and its profile";
   Result gone = models({"show", "pump_state/1"});
   EXPECT_EQ(gone.code, 2);
   EXPECT_THAT(gone.err, HasSubstr("no version 1"));
@@ -308,7 +316,8 @@ TEST_F(ModelsCli, GcRemovesArtifactsNoVersionNames) {
   EXPECT_THAT(dry.out,
               HasSubstr("would remove models/pump_state/artifacts/1600000000000000000-orphan\n"));
   EXPECT_THAT(dry.out,
-              HasSubstr("would remove 1 unreferenced artifact; kept 2 referenced, 0 recent"));
+              HasSubstr("would remove 1 unreferenced artifact; kept 4 referenced, 0 recent"))
+      << "2 artifacts and their 2 profiles";
   EXPECT_EQ(ws_.artifactFiles(), 3u);
 
   Result gc = models({"gc"});
@@ -320,7 +329,7 @@ TEST_F(ModelsCli, GcRemovesArtifactsNoVersionNames) {
     EXPECT_EQ(models({"show", reference}).code, 0) << reference << " keeps its artifact";
   }
   Result again = models({"gc"});
-  EXPECT_THAT(again.out, HasSubstr("removed 0 unreferenced artifacts; kept 2 referenced"));
+  EXPECT_THAT(again.out, HasSubstr("removed 0 unreferenced artifacts; kept 4 referenced"));
   Result bad_age = models({"gc", "--min-age", "soon"});
   EXPECT_EQ(bad_age.code, 2);
   EXPECT_THAT(bad_age.err, HasSubstr("--min-age must be a whole number of seconds"));

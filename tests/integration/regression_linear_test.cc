@@ -77,12 +77,13 @@ TEST_F(RegressionLinearConfig, RunFitsAndSavesTheModel) {
   EXPECT_GT(objective, 3.5);
   EXPECT_LT(objective, 5.5);
   // job.train also registers the model: its registry records live under registry/models/energy/
-  // and are not artifacts.
+  // and are not artifacts, nor is the training-data profile saved beside the artifact.
   int artifacts = 0;
   for (const auto& entry : fs::recursive_directory_iterator(store_)) {
     const std::string path = entry.path().string();
     artifacts += entry.is_regular_file() && path.find("models/energy/") != std::string::npos &&
-                 path.find("registry/") == std::string::npos;
+                 path.find("registry/") == std::string::npos &&
+                 path.find("profile") == std::string::npos;  // its training-data profile
   }
   EXPECT_EQ(artifacts, 1) << "one saved model artifact in the store";
 }

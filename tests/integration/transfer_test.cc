@@ -98,12 +98,15 @@ class Transfer : public ::testing::Test {
   }
   /// The FP32 parameter bytes at the end of the one artifact saved for `model` (a model.mlp,
   /// hidden [64]): fc1 (784 x 64 weights, 64 biases) then fc2 (64 x 10, 10). storage.fs keeps
-  /// the artifacts of models/<model>/artifacts/ in that folder under data/.
+  /// the artifacts of models/<model>/artifacts/ in that folder under data/, beside their
+  /// training-data profiles ("<artifact>.profile").
   std::string parameterBytes(const std::string& model) const {
     std::vector<fs::path> files;
     for (const auto& entry :
          fs::directory_iterator(dir_.path() / "store" / "data" / "models" / model / "artifacts")) {
-      files.push_back(entry.path());
+      if (entry.path().filename().string().find("profile") == std::string::npos) {
+        files.push_back(entry.path());
+      }
     }
     EXPECT_EQ(files.size(), 1u) << model;
     const std::string bytes = files.empty() ? std::string() : readFile(files.front());

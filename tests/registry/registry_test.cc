@@ -361,6 +361,38 @@ TEST_F(RegistryTest, GarbageCollectionRemovesOnlyUnreferencedOldArtifacts) {
   EXPECT_EQ(registry_->collectGarbage(false, 0).value().removed.size(), 0u);
 }
 
+// job.train's training-data profile is saved beside the artifact and named by the record:
+// records without it (older ones) decode as before, garbage collection keeps it while a
+// version names it, and deleting the version removes it.
+TEST_F(RegistryTest, TheProfileKeyIsRecordedKeptAndDeletedWithItsVersion) {
+  const std::string artifact = "models/iris/artifacts/1600000000000000000.aimass";
+  const std::string profile = artifact + ".profile";
+  const std::string stray = "models/iris/artifacts/1600000000000000001.aimass.profile";
+  for (const auto& key : {artifact, profile, stray}) {
+    ASSERT_TRUE(storage_->put(key, "bytes of " + key).ok());
+  }
+  NewModelVersion info;
+  info.artifact_key = artifact;
+  info.profile_key = profile;
+  auto v = registry_->registerVersion("iris", info);
+  ASSERT_TRUE(v.ok()) << v.status().toString();
+  EXPECT_EQ(registry_->getVersion("iris", 1).value().profile_key, profile);
+  EXPECT_NE(encodeModelVersion(*v).find("\nprofile " + profile + "\n"), std::string::npos);
+  ModelVersion older = *v;
+  older.profile_key.clear();
+  EXPECT_EQ(encodeModelVersion(older).find("profile"), std::string::npos);
+  EXPECT_TRUE(decodeModelVersion(encodeModelVersion(older)).value().profile_key.empty());
+
+  auto collected = registry_->collectGarbage(false, 0);
+  ASSERT_TRUE(collected.ok()) << collected.status().toString();
+  EXPECT_EQ(collected->removed, std::vector<std::string>{stray});
+  EXPECT_TRUE(storage_->get(profile).ok()) << "named by version 1";
+
+  ASSERT_TRUE(registry_->deleteVersion("iris", 1, false).ok());
+  EXPECT_EQ(storage_->get(profile).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(storage_->get(artifact).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(RegistryTest, ProcessesRegisteringAtOnceGetDistinctVersions) {
   constexpr int kChildren = 3;
   constexpr int kEach = 10;

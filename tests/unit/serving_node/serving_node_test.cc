@@ -215,6 +215,30 @@ TEST_F(ServingNodeTest, ModelsIsAMapOfRecordsOverTheNodesOwnSettings) {
   EXPECT_EQ(runtime.batching("other").max_batch_size, 4);
 }
 
+TEST_F(ServingNodeTest, InputValidationIsOffByDefaultANodeSettingAndAPerModelOne) {
+  auto defaults = make("");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().toString();
+  EXPECT_EQ((*defaults)->config().input_validation.policy, InputPolicy::kOff);
+  EXPECT_DOUBLE_EQ((*defaults)->config().input_validation.margin, 0.1);
+  auto node = make(
+      "    input_validation: warn\n"
+      "    input_margin: 0.25\n"
+      "    models:\n"
+      "      fashion: {input_validation: reject}\n"
+      "      iris: {input_margin: 2}\n");
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  EXPECT_EQ((*node)->config().input_validation.policy, InputPolicy::kWarn);
+  EXPECT_DOUBLE_EQ((*node)->config().input_validation.margin, 0.25);
+  ASSERT_EQ((*node)->config().models.size(), 2u);
+  EXPECT_EQ((*node)->config().models[0].input_validation, InputPolicy::kReject);
+  EXPECT_FALSE((*node)->config().models[0].input_margin) << "left out: the node's";
+  EXPECT_FALSE((*node)->config().models[1].input_validation);
+  EXPECT_EQ((*node)->config().models[1].input_margin, 2.0);
+  EXPECT_THAT(error("    models:\n      iris: {input_validation: strict}\n"),
+              HasSubstr("models.iris.input_validation"));
+  EXPECT_THAT(error("    input_margin: -1\n"), HasSubstr("input_margin"));
+}
+
 TEST_F(ServingNodeTest, PrecisionIsANodeDefaultAndAPerModelSetting) {
   auto node = make(
       "    precision: auto\n"
@@ -265,7 +289,8 @@ TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
             "serve.yaml:5:14: error: parameter 'models.iris' of node 'serving' has no field "
             "'colour'\n"
             "  hint: the fields are: max_batch_size, preferred_batch_sizes, max_queue_delay_us, "
-            "max_queue_size, queue_timeout_ms, version_policy, precision");
+            "max_queue_size, queue_timeout_ms, version_policy, precision, input_validation, "
+            "input_margin");
   EXPECT_EQ(error("    models:\n      iris: {max_batch_size: -1}\n"),
             "serve.yaml:5:30: error: parameter 'models.iris.max_batch_size' of node 'serving' "
             "must be in [0, 1048576], but is -1");

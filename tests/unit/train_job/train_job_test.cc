@@ -75,14 +75,19 @@ TEST(TrainJob, ValidationRowsAreHeldOutAndNeverTrainedOn) {
   TrainOptions options = quickOptions();
   auto job = rig.job(options);
   ASSERT_TRUE(job->run(rig.host, rig.progress).ok());
-  // Training reads come before each epoch's validation reads: 10 training + 4 validation.
-  ASSERT_EQ(rig.data->reads.size(), 3u * 14u);
+  // One read profiles the training rows (data_profile.h); then training reads come before
+  // each epoch's validation reads: 10 training + 4 validation.
+  ASSERT_EQ(rig.data->reads.size(), 1u + 3u * 14u);
+  const std::set<std::uint64_t> profiled(rig.data->reads[0].begin(), rig.data->reads[0].end());
   std::set<std::uint64_t> trained, validated;
-  for (std::size_t i = 0; i < rig.data->reads.size(); ++i) {
-    auto& target = (i % 14) < 10 ? trained : validated;
+  for (std::size_t i = 1; i < rig.data->reads.size(); ++i) {
+    auto& target = ((i - 1) % 14) < 10 ? trained : validated;
     target.insert(rig.data->reads[i].begin(), rig.data->reads[i].end());
   }
   EXPECT_EQ(trained.size(), 150u);
+  EXPECT_EQ(profiled, trained) << "the profile is of the training rows, not the held-out ones";
+  ASSERT_NE(job->profile(), nullptr);
+  EXPECT_EQ(job->profile()->rows, 150u);
   EXPECT_EQ(validated.size(), 50u);
   for (auto row : validated) {
     EXPECT_EQ(trained.count(row), 0u) << "row " << row << " is in both splits";
@@ -97,7 +102,11 @@ std::vector<std::vector<std::uint64_t>> readsOf(std::uint64_t seed, bool shuffle
   options.validation_fraction = 0;
   auto job = rig.job(options, false);
   EXPECT_TRUE(job->run(rig.host, rig.progress).ok());
-  return rig.data->reads;
+  // The first read profiles every training row, in order; the rest are training's.
+  auto reads = rig.data->reads;
+  EXPECT_EQ(reads.front().size(), 200u);
+  reads.erase(reads.begin());
+  return reads;
 }
 
 TEST(TrainJob, ShufflingIsDeterministicPerSeedAndDiffersPerEpoch) {
@@ -133,7 +142,8 @@ TEST(TrainJob, CustomArtifactKeyIsUsed) {
   options.artifact_key = "exp/7/clf.bin";
   ASSERT_TRUE(rig.job(options)->run(rig.host, rig.progress).ok());
   EXPECT_EQ(rig.storage->values.count("exp/7/clf.bin"), 1u);
-  EXPECT_EQ(rig.storage->values.size(), 1u);
+  EXPECT_EQ(rig.storage->values.count("exp/7/clf.bin.profile"), 1u) << "the profile beside it";
+  EXPECT_EQ(rig.storage->values.size(), 2u);
 }
 
 TEST(TrainJob, EachRegisteredRunIsANewVersionWithItsOwnArtifact) {
@@ -159,6 +169,12 @@ TEST(TrainJob, EachRegisteredRunIsANewVersionWithItsOwnArtifact) {
     EXPECT_THAT(v.artifact_key, ::testing::StartsWith("models/clf/artifacts/"));
     EXPECT_EQ(rig.storage->values.count(v.artifact_key), 1u);
     EXPECT_TRUE(registry.verifyArtifact(v).ok());
+    // The training-data profile is saved beside the artifact and named by the version.
+    EXPECT_EQ(v.profile_key, v.artifact_key + ".profile");
+    auto profile = readDataProfile(*rig.storage, v.profile_key);
+    ASSERT_TRUE(profile.ok()) << profile.status().toString();
+    EXPECT_EQ((*profile)->rows, 150u);
+    EXPECT_EQ((*profile)->features.size(), 2u);
     EXPECT_EQ(v.node, "clf");
     EXPECT_EQ(v.node_type, "model.tiny");
     EXPECT_EQ(v.metrics.count("loss"), 1u);
@@ -569,8 +585,9 @@ TEST(TrainJobValidationDataset, EveryRowIsValidatedAndEveryTrainingRowTrainedOn)
   auto job = TrainJob::create("train", std::move(targets), options);
   ASSERT_TRUE(job.ok()) << job.status().toString();
   ASSERT_TRUE((*job)->run(rig.host, rig.progress).ok());
-  // 200 rows / 16 -> 13 steps an epoch on the training set, 50 / 16 -> 4 validation reads.
-  ASSERT_EQ(rig.data->reads.size(), 3u * 13u);
+  // One profiling read of the 200 training rows, then 200 rows / 16 -> 13 steps an epoch on
+  // the training set; 50 / 16 -> 4 validation reads.
+  ASSERT_EQ(rig.data->reads.size(), 1u + 3u * 13u);
   std::set<std::uint64_t> trained;
   for (const auto& read : rig.data->reads) {
     trained.insert(read.begin(), read.end());
@@ -835,11 +852,12 @@ TEST(TrainJobType, RegisterFalseKeepsTheSingleArtifactAndNoRegistry) {
   ASSERT_TRUE(node.ok()) << node.status().toString();
   ASSERT_TRUE(static_cast<Job&>(**node).run(rig.host, rig.progress).ok());
   EXPECT_EQ(rig.storage->values.count("models/model_node/model.aimass"), 1u);
+  EXPECT_EQ(rig.storage->values.count("models/model_node/model.aimass.profile"), 1u);
   std::size_t outside_tracking = 0;
   for (const auto& [key, value] : rig.storage->values) {
     outside_tracking += key.starts_with("tracking/") ? 0 : 1;
   }
-  EXPECT_EQ(outside_tracking, 1u) << "nothing registered";
+  EXPECT_EQ(outside_tracking, 2u) << "the model and its profile, nothing registered";
 }
 
 TEST(TrainJobType, FactoryReadsScheduleClippingAndEarlyStopping) {

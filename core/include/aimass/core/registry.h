@@ -16,6 +16,8 @@ namespace aimass::core {
 /// the content hash and the creation time.
 struct NewModelVersion {
   std::string artifact_key;          ///< storage key of the saved model; must exist
+  /// Storage key of the training-data profile saved beside it (data_profile.h); empty: none.
+  std::string profile_key;
   std::string node;                  ///< config node that produced it ("train")
   std::string node_type;             ///< its type ("model.softmax")
   std::string dataset_fingerprint;   ///< the dataset reader's own fingerprint (may be empty)
@@ -35,6 +37,10 @@ struct ModelVersion {
   std::int64_t version = 0;  ///< 1, 2, ... in registration order (a crashed registration may
                              ///< leave a gap)
   std::string artifact_key;
+  /// The training-data profile job.train saved beside the artifact ("<artifact>.profile");
+  /// empty for versions registered without one, and in records made before profiles existed.
+  /// deleteVersion() removes it with the artifact; collectGarbage() keeps it while named.
+  std::string profile_key;
   std::string sha256;  ///< SHA-256 of the artifact bytes, 64 lowercase hex digits
   std::string node;
   std::string node_type;
@@ -141,6 +147,9 @@ class ModelRegistry {
   /// Re-hashes the artifact; kDataLoss when its bytes no longer match the recorded hash.
   Status verifyArtifact(const ModelVersion& version) const;
 
+  /// The storage the registry lives in (what its records' keys, artifacts and profiles, name).
+  const Storage& storage() const noexcept { return storage_; }
+
   /// Checks a model or alias name (see the class comment); `what` is "model" or "alias".
   static Status validateName(std::string_view name, std::string_view what);
 
@@ -156,6 +165,7 @@ class ModelRegistry {
 ///   model iris
 ///   version 3
 ///   artifact models/iris/3
+///   profile models/iris/3.profile
 ///   sha256 9f86d0...
 ///   node train
 ///   type model.softmax
@@ -169,8 +179,9 @@ class ModelRegistry {
 ///   parent base/2
 ///   metric accuracy 0.96
 ///   tag owner alice
-/// dataset_name, dataset_version, dataset_sha256, code, created_by and parent are written only
-/// when set, and records without them (made before they existed) decode with them empty.
+/// profile, dataset_name, dataset_version, dataset_sha256, code, created_by and parent are
+/// written only when set, and records without them (made before they existed) decode with them
+/// empty.
 std::string encodeModelVersion(const ModelVersion& version);
 /// Parses encodeModelVersion()'s text; kDataLoss for a malformed record.
 Expected<ModelVersion> decodeModelVersion(std::string_view text);

@@ -27,6 +27,19 @@ using ModelFactory = std::function<Expected<std::shared_ptr<Model>>(const std::s
 /// other string; other strings compare as text.
 bool versionLess(std::string_view a, std::string_view b);
 
+/// What serving does with a request whose rows do not look like the model's training data
+/// (core/src/input_check.h): nothing (kOff, the default), answer and count it (kWarn), or
+/// refuse it with kInvalidArgument, a 400 (kReject).
+enum class InputPolicy { kOff, kWarn, kReject };
+
+/// A model's input validation settings (serving.runtime's input_validation, input_margin).
+struct InputValidation {
+  InputPolicy policy = InputPolicy::kOff;
+  double margin = 0.1;  ///< share of the training range a number may lie beyond min and max
+};
+
+struct DataProfile;    // a training-data profile (core/src/data_profile.h)
+class InputCheck;      // requests checked against one (core/src/input_check.h)
 struct VersionStats;   // counters of one served version (serving.cc)
 struct FeedbackState;  // online learning state of one served version (serving_feedback.h)
 class SequenceStore;  // stored states of stateful sequences (sequence_store.h)
@@ -68,8 +81,10 @@ class ServingRuntime final : public ModelServing {
   /// Serves `model` as `name` at `version` (replacing an entry of the same name and version).
   /// `type`, the model's node type, names the artifact its trained state would be registered
   /// as, which identifies its learned feedback (see learn()).
+  /// `profile`, when set, is the model's training-data profile, which input validation checks
+  /// requests against (setInputValidation()).
   void add(std::string name, std::string version, std::shared_ptr<const Model> model,
-           std::string type = {});
+           std::string type = {}, std::shared_ptr<const DataProfile> profile = nullptr);
   /// Drops every model, settings and the repository; waits for queued requests to finish. The
   /// host calls it after stopping the frontends and before destroying the graph.
   void clear();
@@ -108,6 +123,17 @@ class ServingRuntime final : public ModelServing {
   /// setBatching() does.
   void setPrecision(std::string_view model, const std::string& precision);
 
+  /// How requests to `model`'s versions (every model's without settings of its own when
+  /// `model` is empty) are checked against their training-data profile: off (the default: no
+  /// work per request), warn (answer, log, count in aimass_input_validation_flagged_total) or
+  /// reject (kInvalidArgument naming the row, the feature and what was wrong). A version
+  /// without a profile, or whose profile does not fit its inputs, is served unchecked, which
+  /// is logged when the version is made. Remakes the versions as setBatching() does.
+  void setInputValidation(std::string_view model, const InputValidation& settings);
+  /// Where the runtime logs (input validation warnings); nothing is logged until it is set.
+  /// The sink must outlive the runtime's use of it (the host clears it in clear()).
+  void setLog(std::function<void(LogLevel, const std::string&, const std::string&)> log);
+
   /// Serves each of `graphs` (core/src/serving_graph.h) as a model of version "1" whose
   /// requests run its steps, each through the runtime (and so through its model's batching
   /// queue and traffic split), with per-step statistics ("GRAPH/STEP" entries of statistics())
@@ -137,7 +163,12 @@ class ServingRuntime final : public ModelServing {
   std::shared_ptr<Version> makeVersion(const std::string& name, const std::string& version,
                                        std::shared_ptr<const Model> model, std::string sha256,
                                        std::shared_ptr<VersionStats> stats,
-                                       std::shared_ptr<FeedbackState> feedback) const;
+                                       std::shared_ptr<FeedbackState> feedback,
+                                       std::shared_ptr<const DataProfile> profile) const;
+  // The input check of a version being made; null when its policy is off or it cannot be
+  // checked (said in the log).
+  std::shared_ptr<const InputCheck> inputCheckFor(const Version& version) const;
+  void log(LogLevel level, const std::string& node, const std::string& message) const;
   // The version `version` of `name` (its highest when empty); kNotFound naming what is missing.
   Expected<std::shared_ptr<Version>> chooseVersion(std::string_view name,
                                                    std::string_view version) const;
@@ -160,6 +191,9 @@ class ServingRuntime final : public ModelServing {
   std::map<std::string, std::string, std::less<>> precision_;
   VersionPolicy default_policy_;
   std::map<std::string, VersionPolicy, std::less<>> policies_;
+  InputValidation default_validation_;
+  std::map<std::string, InputValidation, std::less<>> validation_;
+  std::function<void(LogLevel, const std::string&, const std::string&)> log_;
   std::shared_ptr<Storage> repository_;
   std::shared_ptr<Storage> feedback_storage_;
   ModelFactory factory_;
