@@ -249,12 +249,15 @@ TEST(StorageUriCli, ACorruptArtifactIsReportedAsDataLossNamingItsKey) {
   // the one training run saved one artifact under models/pump_state/artifacts/).
   std::vector<fs::path> artifacts;
   for (const auto& entry : fs::recursive_directory_iterator(ws.dir() / "store")) {
+    // (Beside it: its training-data profile, ARTIFACT.profile.)
     if (entry.is_regular_file() &&
-        entry.path().parent_path().string().ends_with("models/pump_state/artifacts")) {
+        entry.path().parent_path().string().ends_with("models/pump_state/artifacts") &&
+        entry.path().filename().string().find("profile") == std::string::npos) {
       artifacts.push_back(entry.path());
     }
   }
-  ASSERT_EQ(artifacts.size(), 1u) << "expected the one artifact of key " << key;
+  ASSERT_EQ(artifacts.size(), 1u) << "expected the one artifact of key " << key << ", found "
+                                  << ::testing::PrintToString(artifacts);
   const std::optional<fs::path> artifact = artifacts.front();
   {
     std::fstream file(*artifact, std::ios::in | std::ios::out | std::ios::binary);

@@ -273,8 +273,10 @@ TEST(DataParallelTraining, TwoRanksFollowTheOneRankRunOfTheSameGlobalBatch) {
     expectNear(weightsOf(*rig->model), weightsOf(*single.model), 1e-5F);
   }
   // Each rank read only its own slices: together, every training row once an epoch.
-  // Rank 0: 30 steps, and 3 validation passes over its 25 of the 50 held-out rows (4 batches).
-  EXPECT_EQ(ranks.rigs[0]->data->reads.size(), 30U + 3U * 4U);
+  // Rank 0: 30 steps, 3 validation passes over its 25 of the 50 held-out rows (4 batches),
+  // and one read of the training rows for the training-data profile, which the leader alone
+  // makes and saves.
+  EXPECT_EQ(ranks.rigs[0]->data->reads.size(), 30U + 3U * 4U + 1U);
   // Validation is shared out: the figures are those of the single process.
   EXPECT_NEAR(ranks.rigs[0]->progress.last_figures.at("loss"),
               single.progress.last_figures.at("loss"), 1e-6);
