@@ -76,11 +76,11 @@ void removeJobGroups(const fs::path& base) {
   removeCgroup(base);
 }
 
-/// Makes `base` (this service's folder of job groups), removing the folders of services that
-/// are gone from this host (aimass-jobs-PID beside it, PID no longer running).
-Status prepareBase(const fs::path& base) {
+/// Removes the folders of services gone from this host (aimass-jobs-PID in `parent`, PID no
+/// longer running) once their jobs' processes are gone too.
+void removeGoneServices(const fs::path& parent) {
   std::error_code error;
-  for (const auto& entry : fs::directory_iterator(base.parent_path(), error)) {
+  for (const auto& entry : fs::directory_iterator(parent, error)) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_directory() || !name.starts_with("aimass-jobs-")) continue;
     const auto pid = record::parseInt(name.substr(std::string("aimass-jobs-").size()));
@@ -88,6 +88,12 @@ Status prepareBase(const fs::path& base) {
       removeJobGroups(entry.path());
     }
   }
+}
+
+/// Makes `base` (this service's folder of job groups), removing those of services gone.
+Status prepareBase(const fs::path& base) {
+  removeGoneServices(base.parent_path());
+  std::error_code error;
   fs::create_directories(base, error);
   if (error) return failedPrecondition("creating " + base.string() + ": " + error.message());
   return okStatus();
@@ -148,7 +154,12 @@ Expected<fs::path> MemoryCgroups::create(std::int64_t job, std::int64_t attempt,
   return group;
 }
 
-void MemoryCgroups::removeAll() const { removeJobGroups(base_); }
+void MemoryCgroups::removeAll() const {
+  removeJobGroups(base_);
+  // A service killed with -9 leaves its folder until the processes of its jobs are gone, which
+  // may be after the next service started: sweep again on the way out.
+  removeGoneServices(base_.parent_path());
+}
 
 std::string MemoryCgroups::describe() const {
   return std::string(version_ == Version::kV2 ? "cgroup v2" : "cgroup v1") + " (" +

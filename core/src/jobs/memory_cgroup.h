@@ -36,8 +36,9 @@ class MemoryCgroups {
   Expected<std::filesystem::path> create(std::int64_t job, std::int64_t attempt,
                                          std::int64_t limit_bytes) const;
 
-  /// Removes this service's folder of job groups (once their processes are gone); errors are
-  /// ignored (the next service on this host removes what is left).
+  /// Removes this service's folder of job groups (once their processes are gone) and those of
+  /// services gone from this host; errors are ignored (the next service here removes what is
+  /// left).
   void removeAll() const;
 
   Version version() const { return version_; }
