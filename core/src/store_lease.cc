@@ -53,7 +53,7 @@ StoreLease::StoreLease(std::shared_ptr<Storage> storage, std::string key, double
     : storage_(std::move(storage)),
       key_(std::move(key)),
       seconds_(seconds),
-      host_(hostName()),
+      host_(token.empty() ? hostName() : token.substr(0, token.rfind(' '))),
       token_(token.empty() ? host_ + " " + std::to_string(getpid()) : std::move(token)) {}
 
 Expected<bool> StoreLease::acquire() {

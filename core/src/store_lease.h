@@ -43,7 +43,8 @@ bool holderGone(const std::string& token, const std::string& host);
 /// release (a lease outlives a crash until it expires; call release() on a clean stop).
 class StoreLease {
  public:
-  /// `token`: the holder this lease is taken as; empty: this process ("HOST PID").
+  /// `token`: the holder this lease is taken as, "HOST PID" (its HOST is the host whose gone
+  /// processes lose their leases at once); empty: this process.
   StoreLease(std::shared_ptr<Storage> storage, std::string key, double seconds,
              std::string token = {});
 

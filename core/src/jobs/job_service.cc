@@ -119,14 +119,10 @@ Expected<std::unique_ptr<Service>> Service::start(std::shared_ptr<Storage> stora
   AIMASS_RETURN_IF_ERROR(service->setUpMemoryLimits());
   service->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (service->wake_fd_ < 0) return unavailable(std::string("eventfd: ") + std::strerror(errno));
-  // The first pass of keepLeadership() here, so that a lone service has loaded its jobs (and
-  // reports a store that fails) before start() returns.
-  AIMASS_ASSIGN_OR_RETURN(bool leader, service->lease_.acquire());
-  if (leader) {
-    AIMASS_RETURN_IF_ERROR(service->load());
-    service->leader_ = true;
-    service->leading_ = true;
-  } else {
+  // The first try at the lease here, so that a lone service has loaded its jobs (and reports
+  // a store that fails) before start() returns.
+  AIMASS_ASSIGN_OR_RETURN(bool leader, service->takeLeadership());
+  if (!leader) {
     std::cerr << "aimass jobs: standing by: another service (" << service->lease_.lastHolder()
               << ") holds the scheduler lease jobs/scheduler in " << service->storage_->describe()
               << "; this one takes submissions and takes over when that one stops\n";
@@ -387,8 +383,8 @@ void Service::loop() {
       readStoreChanges();
       killOverdue();
       if (!stopping_) scheduleAndStart();
-    } else {
-      readQueueEdits();
+    } else if (changesCounterMoved()) {
+      applyQueueEdits();  // edits made through other services, for the admission checks
     }
     publishState();
   }
@@ -428,16 +424,19 @@ void Service::reapExited() {
   }
 }
 
+bool Service::changesCounterMoved() {
+  auto changes = storage_->get(kJobChangesKey);
+  const std::string now = changes.ok() ? *changes : "";
+  if (now == changes_seen_) return false;
+  changes_seen_ = now;
+  return true;
+}
+
 void Service::readStoreChanges() {
   // The counter first: a job submitted after a queue edit (checked against the edited queue)
   // must meet the scheduler with that edit applied.
-  auto changes = storage_->get(kJobChangesKey);
-  const std::string now = changes.ok() ? *changes : "";
-  const bool changed = now != changes_seen_;
-  if (changed) {
-    changes_seen_ = now;
-    applyQueueEdits();
-  }
+  const bool changed = changesCounterMoved();
+  if (changed) applyQueueEdits();
   loadNewJobs();
   if (changed) applyCancellations();
 }
@@ -624,8 +623,7 @@ std::string Service::failureReason(const JobRecord& record, const Active& active
     if (cgroupOomKills(active.cgroup) > 0) {
       reason = "over its memory limit of " +
                std::to_string(record.resources.memory_bytes / kMiB) + " MiB (" +
-               (cgroups_->version() == MemoryCgroups::Version::kV2 ? "cgroup v2" : "cgroup v1") +
-               " memory; killed by the kernel's OOM killer): " + reason;
+               cgroups_->versionName() + " memory; killed by the kernel's OOM killer): " + reason;
     }
   } else if (record.resources.memory_bytes > 0 &&
              (looksLikeOutOfMemory(tail) || (exit.signalled && exit.code != SIGTERM))) {

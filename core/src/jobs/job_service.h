@@ -158,8 +158,6 @@ class Service {
   };
   std::vector<QueueState> queueStates() const;
   const JobServiceOptions& options() const { return options_; }
-  /// Whether this service holds the scheduler lease (runs the jobs) as of its loop's last pass.
-  bool leading() const { return leading_; }
   /// Stops the loop and the workers (see the class comment). Idempotent.
   void stop();
 
@@ -177,17 +175,22 @@ class Service {
 
   Service(std::shared_ptr<Storage> storage, JobServiceOptions options, GraphCheck check);
   Status load();
-  /// Renews the scheduler lease (leader) or tries to take it (standby, which then load()s);
-  /// whether this service is the leader now.
+  /// Renews the scheduler lease (leader) or tries to take it (standby), at most every
+  /// renewEvery(); whether this service is the leader now.
   bool keepLeadership();
+  /// Takes the lease if it is free and load()s the jobs (giving the lease back if that fails):
+  /// whether this service leads now.
+  Expected<bool> takeLeadership();
+  /// Renews the lease; steps down when another service took it or it expired unrenewed.
+  void renewLeadership();
   /// Leader no more: stops the workers (their jobs requeued unless taken over) and forgets the
   /// jobs, keeping the queues.
   void stepDown(const std::string& why);
   void resetScheduler();
   /// How often the lease is renewed or looked at: a quarter of its life, or the poll interval.
   std::chrono::steady_clock::duration renewEvery() const;
-  /// Standby: applies queue edits made through other services to the admission checks.
-  void readQueueEdits();
+  /// Whether the changes counter moved since the last look (then remembered as seen).
+  bool changesCounterMoved();
   /// After a restart: the jobs whose Slurm batch job still runs count as running again.
   Status reattachSlurmJobs(std::set<std::int64_t>& reattached);
   /// Picks how memory is limited (options_.memory_limit) and says which in the log.
@@ -253,7 +256,6 @@ class Service {
   std::string metrics_text_;
   std::vector<QueueState> queue_states_;
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> leading_{false};  ///< leader_, for metrics on other threads
   // Schedule firings since the service started, by outcome; jobs cancelled by overlap replace.
   std::atomic<std::int64_t> firings_submitted_{0}, firings_skipped_{0}, firings_failed_{0},
       firings_replaced_{0};

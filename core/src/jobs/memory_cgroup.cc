@@ -162,8 +162,7 @@ void MemoryCgroups::removeAll() const {
 }
 
 std::string MemoryCgroups::describe() const {
-  return std::string(version_ == Version::kV2 ? "cgroup v2" : "cgroup v1") + " (" +
-         base_.string() + ")";
+  return std::string(versionName()) + " (" + base_.string() + ")";
 }
 
 Status joinCgroup(const fs::path& group, pid_t pid) {

@@ -43,6 +43,8 @@ class MemoryCgroups {
 
   Version version() const { return version_; }
   const std::filesystem::path& base() const { return base_; }
+  /// "cgroup v1" or "cgroup v2".
+  const char* versionName() const { return version_ == Version::kV2 ? "cgroup v2" : "cgroup v1"; }
   /// "cgroup v2 (/sys/fs/cgroup/...)".
   std::string describe() const;
 

@@ -19,40 +19,38 @@ std::chrono::steady_clock::duration Service::renewEvery() const {
 bool Service::keepLeadership() {
   const auto now = std::chrono::steady_clock::now();
   if (now < next_lease_check_) return leader_;
-  struct NextCheck {
-    Service& service;
-    std::chrono::steady_clock::time_point now;
-    ~NextCheck() { service.next_lease_check_ = now + service.renewEvery(); }
-  } next_check{*this, now};
   if (leader_) {
-    auto renewed = lease_.renew();
-    if (renewed.ok() && *renewed) return true;
-    if (!renewed.ok() && lease_.held()) {
-      logError("renewing the scheduler lease (retrying until it expires)", renewed.status());
-      return true;
-    }
-    stepDown(renewed.ok() ? "another service (" + lease_.lastHolder() +
-                                ") took the scheduler lease"
-                          : "the scheduler lease expired: " + renewed.status().message());
-    return false;
+    renewLeadership();
+  } else if (auto taken = takeLeadership(); !taken.ok()) {
+    logError("taking the scheduler lease and the jobs", taken.status());
+  } else if (*taken) {
+    std::cerr << "aimass jobs: this service now runs the jobs (it took the scheduler lease)\n";
   }
-  auto taken = lease_.acquire();
-  if (!taken.ok()) {
-    logError("taking the scheduler lease", taken.status());
-    return false;
-  }
-  if (!*taken) return false;
-  const std::string previous = lease_.lastHolder();
+  next_lease_check_ = now + renewEvery();
+  return leader_;
+}
+
+Expected<bool> Service::takeLeadership() {
+  AIMASS_ASSIGN_OR_RETURN(bool taken, lease_.acquire());
+  if (!taken) return false;
   if (Status loaded = load(); !loaded.ok()) {
-    logError("taking over the jobs", loaded);
     resetScheduler();
     lease_.release();
-    return false;
+    return loaded;
   }
   leader_ = true;
-  leading_ = true;
-  std::cerr << "aimass jobs: this service now runs the jobs (it took the scheduler lease)\n";
   return true;
+}
+
+void Service::renewLeadership() {
+  auto renewed = lease_.renew();
+  if (renewed.ok() && *renewed) return;
+  if (!renewed.ok() && lease_.held()) {
+    logError("renewing the scheduler lease (retrying until it expires)", renewed.status());
+    return;
+  }
+  stepDown(renewed.ok() ? "another service (" + lease_.lastHolder() + ") took the scheduler lease"
+                        : "the scheduler lease expired: " + renewed.status().message());
 }
 
 void Service::stepDown(const std::string& why) {
@@ -60,7 +58,6 @@ void Service::stepDown(const std::string& why) {
   shutdownWorkers();
   resetScheduler();
   leader_ = false;
-  leading_ = false;
 }
 
 void Service::resetScheduler() {
@@ -69,14 +66,6 @@ void Service::resetScheduler() {
   scheduler_ = std::move(fresh);
   missing_ids_.clear();
   next_unseen_id_ = 1;
-}
-
-void Service::readQueueEdits() {
-  auto changes = storage_->get(kJobChangesKey);
-  const std::string now = changes.ok() ? *changes : "";
-  if (now == changes_seen_) return;
-  changes_seen_ = now;
-  applyQueueEdits();
 }
 
 }  // namespace aimass::core::jobs

@@ -27,7 +27,8 @@ SharedStudy::SharedStudy(std::shared_ptr<Storage> storage, StudySettings setting
       settings_(std::move(settings)),
       optimizer_(optimizer),
       options_(std::move(options)),
-      lock_key_("tune/" + settings_.name + "/lock") {}
+      lock_key_("tune/" + settings_.name + "/lock"),
+      lock_(storage_, lock_key_, options_.lease_seconds, options_.member.token()) {}
 
 std::string SharedStudy::leaseKey(std::uint64_t number) const {
   const std::string record = trialRecordKey(settings_.name, number);  // tune/S/trials/NNNNNNNN
@@ -41,37 +42,19 @@ std::string SharedStudy::leaseText() const {
 Status SharedStudy::lock() {
   const auto give_up =
       std::chrono::steady_clock::now() + std::chrono::duration<double>(10 * options_.lease_seconds);
-  std::string holder;
   while (std::chrono::steady_clock::now() < give_up) {
-    auto current = storage_->get(lock_key_);
-    std::optional<std::string> expected;
-    if (current.ok()) {
-      const LeaseValue h = LeaseValue::parse(*current);
-      if (!current->empty() && h.expiry > wallSeconds() &&
-          !holderGone(h.token, options_.member.host)) {
-        holder = h.token;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        continue;
-      }
-      expected = *current;  // free, expired, or held by a process gone from this host
-    } else if (current.status().code() != StatusCode::kNotFound) {
-      return current.status();
-    }
-    lock_value_ = leaseText();
-    auto set = storage_->compareAndSet(lock_key_, expected, lock_value_);
-    AIMASS_RETURN_IF_ERROR(set.status());
-    if (*set) {
+    AIMASS_ASSIGN_OR_RETURN(bool taken, lock_.acquire());
+    if (taken) {
       return Status();
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return unavailable("study '" + settings_.name + "': the lock " + lock_key_ + " in " +
-                     storage_->describe() + " stayed held by '" + holder + "' for " +
+                     storage_->describe() + " stayed held by '" + lock_.lastHolder() + "' for " +
                      formatNumber(10 * options_.lease_seconds) + " s");
 }
 
-void SharedStudy::unlock() {
-  storage_->compareAndSet(lock_key_, lock_value_, "").status().ignoreError();
-}
+void SharedStudy::unlock() { lock_.release(); }
 
 Status SharedStudy::locked(const std::function<Status(Study&)>& change) {
   auto study = openLocked();

@@ -94,7 +94,7 @@ class SharedStudy final : public StudyAccess {
   SearchOptimizer& optimizer_;
   Options options_;
   std::string lock_key_;
-  std::string lock_value_;  ///< what this tuner wrote into the lock while it holds it
+  StoreLease lock_;  ///< the study's lock, `lock_key_`, with the expiry of a lease
   std::map<std::uint64_t, std::string> leases_;  ///< the trials this tuner runs -> lease text
   StudyCounts counts_;
   std::chrono::steady_clock::time_point renewed_{};
