@@ -41,6 +41,10 @@ const char kModelsHelp[] =
     "  tag NAME/VERSION KEY=VALUE... [--remove KEY]...\n"
     "                            set tags on a version (replacing a key's value) and remove\n"
     "                            tags; all in one atomic change\n"
+    "  history NAME              the model's event history, oldest first: versions registered\n"
+    "                            and deleted, aliases moved and rolled back, and what the\n"
+    "                            monitoring services decided (time, kind, version, alias,\n"
+    "                            who, what)\n"
     "  gc [--dry-run] [--min-age SECONDS]\n"
     "                            delete artifacts under models/<model>/artifacts/ that no\n"
     "                            version names (left by a crash between saving an artifact\n"
@@ -48,7 +52,7 @@ const char kModelsHelp[] =
     "                            (default 3600) are kept, their training may still be\n"
     "                            registering them. --dry-run only lists them\n"
     "\n"
-    "--json (list, show) prints JSON instead of text. Instead of --config CONFIG, --storage\n"
+    "--json (list, show, history) prints JSON instead of text. Instead of --config CONFIG, --storage\n"
     "URI opens a store directly, in one of the forms the storage plugins declare (listed\n"
     "below, from the plugins loaded now).\n"
     "show NAME/VERSION re-hashes the artifact and fails (exit 1) when it no longer matches the\n"
@@ -65,6 +69,7 @@ const char kModelsHelp[] =
     "  aimass models rollback fashion --alias champion --config configs/quickstart.yaml\n"
     "  aimass models delete fashion/1 --config configs/quickstart.yaml\n"
     "  aimass models tag fashion/2 stage=review --remove draft --config configs/quickstart.yaml\n"
+    "  aimass models history fashion --config configs/quickstart.yaml\n"
     "  aimass models gc --dry-run --config configs/quickstart.yaml\n"
     "  aimass models list --storage sqlite:///var/lib/aimass/store.db\n";
 
@@ -241,6 +246,28 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
   return Status();
 }
 
+Status printModelHistory(ModelRegistry& registry, const std::string& model, bool as_json,
+                         std::ostream& out) {
+  AIMASS_ASSIGN_OR_RETURN(auto events, modelEvents(registry, model, ModelEventQuery{0, 0, {}}));
+  if (as_json) {
+    out << modelEventsJson(model, events);
+    return Status();
+  }
+  if (events.empty()) {
+    out << "model '" << model << "' has no recorded events\n";
+    return Status();
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"SEQ", "TIME (UTC)", "KIND", "VERSION", "ALIAS", "BY", "WHAT"}};
+  for (const auto& e : events) {
+    rows.push_back({std::to_string(e.sequence), formatUtcTime(e.unix_ms), e.kind,
+                    e.version > 0 ? std::to_string(e.version) : "-",
+                    e.alias.empty() ? "-" : e.alias, e.actor, e.message});
+  }
+  out << textTable(rows);
+  return Status();
+}
+
 namespace {
 
 std::string movedText(const ModelAlias& alias) {
@@ -256,6 +283,9 @@ Status dispatch(const ModelsCommand& command, ModelRegistry& registry, std::ostr
   }
   if (command.action == "show") {
     return printModel(registry, args[0], command.json, out);
+  }
+  if (command.action == "history") {
+    return printModelHistory(registry, args[0], command.json, out);
   }
   if (command.action == "promote") {
     auto version = parseVersion(args[1]);
@@ -383,6 +413,7 @@ Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words
       {"tag", 1, "models tag NAME/VERSION KEY=VALUE... [--remove KEY]...", false, false, false,
        true},
       {"gc", 0, "models gc [--dry-run] [--min-age SECONDS]", false, false, false},
+      {"history", 1, "models history NAME [--json]", true, false, false},
   };
   const Shape* shape = nullptr;
   for (const auto& s : kShapes) {
@@ -392,7 +423,7 @@ Expected<ModelsCommand> parseModelsCommand(const std::vector<std::string>& words
   }
   if (shape == nullptr) {
     return invalidArgument("unknown subcommand 'models " + command.action +
-                           "': use list, show, promote, rollback, delete, tag or gc");
+                           "': use list, show, history, promote, rollback, delete, tag or gc");
   }
   const std::string usage = std::string(" (usage: aimass ") + shape->usage + " --config CONFIG)";
   if (shape->more ? command.arguments.size() < shape->arguments

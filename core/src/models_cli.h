@@ -41,6 +41,11 @@ Status printModelList(ModelRegistry& registry, bool as_json, std::ostream& out);
 /// (kDataLoss when it no longer matches or is missing). JSON when `as_json`.
 Status printModel(ModelRegistry& registry, const std::string& reference, bool as_json,
                   std::ostream& out);
+/// `models history NAME`: the model's events, oldest first; JSON (the body of GET
+/// /api/v1/models/{name}/events) when `as_json`. kNotFound for a model with neither versions,
+/// aliases nor events.
+Status printModelHistory(ModelRegistry& registry, const std::string& model, bool as_json,
+                         std::ostream& out);
 
 /// The full help of `aimass models`.
 extern const char kModelsHelp[];

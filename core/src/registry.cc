@@ -6,7 +6,9 @@
 #include <optional>
 #include <set>
 
+#include "aimass/core/model_events.h"
 #include "aimass/core/sha256.h"
+#include "aimass/util/json_writer.h"
 #include "aimass/util/number_text.h"
 #include "record_text.h"
 
@@ -269,6 +271,22 @@ Expected<ModelVersion> ModelRegistry::registerVersion(std::string_view model,
     return internalError("version " + std::to_string(v.version) + " of model '" +
                          std::string(model) + "' already has a record");
   }
+  JsonWriter details;
+  details.beginObject().key("artifact").value(v.artifact_key).key("sha256").value(v.sha256);
+  details.key("node").value(v.node).key("type").value(v.node_type);
+  if (!v.parent.empty()) {
+    details.key("parent").value(v.parent);
+  }
+  details.key("metrics").beginObject();
+  for (const auto& [name, value] : v.metrics) {
+    details.key(name).value(value);
+  }
+  details.endObject().endObject();
+  AIMASS_RETURN_IF_ERROR(recordEvent(
+      model, event_kind::kRegistered, v.version, "",
+      "version " + std::to_string(v.version) + " registered by node '" + v.node + "' (" +
+          v.node_type + ")",
+      details.str()));
   return v;
 }
 
@@ -395,12 +413,17 @@ Expected<ModelAlias> ModelRegistry::promote(std::string_view model, std::string_
       return current.status();
     }
     ModelAlias next{std::string(model), std::string(alias), version, {}};
+    std::int64_t from = 0;  // the previous target; 0: the alias is new
     if (current.ok()) {
       AIMASS_ASSIGN_OR_RETURN(auto old, decodeAlias(model, alias, *current));
+      from = old.version;
       next.history = std::move(old.history);
       if (old.version != version) {
         next.history.push_back(old.version);
       }
+    }
+    if (from == version) {
+      return next;  // already points there: nothing changes, nothing to record
     }
     auto set = current.ok()
                    ? storage_.compareAndSet(key, std::string_view(*current), encodeAlias(next))
@@ -409,6 +432,7 @@ Expected<ModelAlias> ModelRegistry::promote(std::string_view model, std::string_
       return set.status();
     }
     if (*set) {
+      AIMASS_RETURN_IF_ERROR(recordAliasMove(next, event_kind::kAliasMoved, from));
       return next;
     }
   }
@@ -435,6 +459,7 @@ Expected<ModelAlias> ModelRegistry::rollback(std::string_view model, std::string
       return set.status();
     }
     if (*set) {
+      AIMASS_RETURN_IF_ERROR(recordAliasMove(next, event_kind::kAliasRolledBack, old.version));
       return next;
     }
   }
@@ -477,7 +502,60 @@ Status ModelRegistry::deleteVersion(std::string_view model, std::int64_t version
       return profile.withContext("removing the data profile of version " + std::to_string(version));
     }
   }
+  JsonWriter details;
+  details.beginObject().key("artifact").value(record.artifact_key).key("aliases").beginArray();
+  for (const auto& name : pointing) {
+    details.value(name);
+  }
+  details.endArray().endObject();
+  std::string message = "version " + std::to_string(version) + " deleted";
+  if (!pointing.empty()) {
+    message += " with its alias" + std::string(pointing.size() > 1 ? "es" : "");
+    for (std::size_t i = 0; i < pointing.size(); ++i) {
+      message += (i == 0 ? " '" : ", '") + pointing[i] + "'";
+    }
+  }
+  return recordEvent(model, event_kind::kDeleted, version, "", message, details.str());
+}
+
+Status ModelRegistry::recordEvent(std::string_view model, std::string_view kind,
+                                  std::int64_t version, std::string_view alias,
+                                  std::string message, std::string details) {
+  ModelEvent event;
+  event.model = model;
+  event.kind = kind;
+  event.version = version;
+  event.alias = alias;
+  event.message = std::move(message);
+  event.details = std::move(details);
+  auto appended = appendModelEvent(storage_, std::move(event));
+  if (!appended.ok()) {
+    return appended.status().withContext("model '" + std::string(model) + "': " +
+                                         std::string(kind) +
+                                         " done, but its event could not be recorded");
+  }
   return Status();
+}
+
+Status ModelRegistry::recordAliasMove(const ModelAlias& moved, std::string_view kind,
+                                      std::int64_t from) {
+  JsonWriter details;
+  details.beginObject().key("from");
+  if (from == 0) {
+    details.null();
+  } else {
+    details.value(from);
+  }
+  details.key("to").value(moved.version).endObject();
+  const std::string verb =
+      kind == event_kind::kAliasRolledBack ? "rolled back" : (from == 0 ? "set" : "moved");
+  std::string message = "alias '" + moved.alias + "' " + verb;
+  if (from != 0) {
+    message += " from version " + std::to_string(from);
+  }
+  message += " to version " + std::to_string(moved.version);
+  return recordEvent(moved.model, kind, moved.version, moved.alias, std::move(message),
+                     details.str());
 }
 
 Expected<ModelVersion> ModelRegistry::setTags(std::string_view model, std::int64_t version,

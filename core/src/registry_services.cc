@@ -4,6 +4,10 @@
 #include <map>
 #include <utility>
 
+#include "aimass/core/model_events.h"
+#include "data_profile.h"
+#include "data_profile_json.h"
+
 namespace aimass::core {
 namespace {
 
@@ -73,6 +77,7 @@ ModelVersionInfo modelVersionInfo(const ModelVersion& v, std::vector<std::string
   info.tags = v.tags;
   info.aliases = std::move(aliases);
   info.parent = v.parent;
+  info.profile_key = v.profile_key;
   return info;
 }
 
@@ -118,6 +123,41 @@ Expected<ModelVersionInfo> verifiedModelVersion(const ModelRegistry& registry,
                : verified;
   }
   return withAliases(registry, version);
+}
+
+Expected<std::vector<ModelEventInfo>> modelEvents(const ModelRegistry& registry,
+                                                  std::string_view model,
+                                                  const ModelEventQuery& query) {
+  const Storage& storage = registry.storage();
+  ModelEventFilter filter{query.after_sequence, query.limit, query.kind};
+  AIMASS_ASSIGN_OR_RETURN(auto events, readModelEvents(storage, model, filter));
+  if (events.empty()) {
+    AIMASS_ASSIGN_OR_RETURN(bool any, modelHasEvents(storage, model));
+    if (!any) {
+      // A model known to the registry with no history yet (registered before events existed)
+      // has an empty history; an unknown one is not found.
+      AIMASS_RETURN_IF_ERROR(registry.listVersions(model).status());
+    }
+  }
+  std::vector<ModelEventInfo> out;
+  out.reserve(events.size());
+  for (auto& e : events) {
+    out.push_back(ModelEventInfo{std::move(e.model), e.sequence, e.unix_ms, std::move(e.kind),
+                                 e.version, std::move(e.alias), std::move(e.actor),
+                                 std::move(e.message), std::move(e.details)});
+  }
+  return out;
+}
+
+Expected<std::string> versionProfileJson(const ModelRegistry& registry, std::string_view model,
+                                         std::int64_t version) {
+  AIMASS_ASSIGN_OR_RETURN(ModelVersion record, registry.getVersion(model, version));
+  if (record.profile_key.empty()) {
+    return notFound("version " + std::to_string(version) + " of model '" + std::string(model) +
+                    "' has no training-data profile (it was registered without one)");
+  }
+  AIMASS_ASSIGN_OR_RETURN(auto profile, readDataProfile(registry.storage(), record.profile_key));
+  return dataProfileJson(*profile);
 }
 
 DatasetVersionInfo datasetVersionInfo(const DatasetVersion& v) {
@@ -255,6 +295,16 @@ Expected<ModelAliasInfo> StorageModelRegistry::rollback(std::string_view model,
                                                         std::string_view alias) {
   AIMASS_ASSIGN_OR_RETURN(ModelAlias moved, ModelRegistry(*storage_).rollback(model, alias));
   return modelAliasInfo(moved);
+}
+
+Expected<std::vector<ModelEventInfo>> StorageModelRegistry::events(
+    std::string_view model, const ModelEventQuery& query) const {
+  return modelEvents(ModelRegistry(*storage_), model, query);
+}
+
+Expected<std::string> StorageModelRegistry::profile(std::string_view model,
+                                                    std::int64_t version) const {
+  return versionProfileJson(ModelRegistry(*storage_), model, version);
 }
 
 // --- StorageDatasetRegistry ------------------------------------------------------------------

@@ -197,6 +197,37 @@ TEST_F(ModelsCli, PromoteAndRollbackMoveAnAlias) {
   EXPECT_THAT(list.out, ::testing::ContainsRegex("pump_state +2 +2 +champion=1\n"));
 }
 
+TEST_F(ModelsCli, HistoryListsEveryChangeOldestFirst) {
+  ASSERT_EQ(models({"promote", "pump_state", "2", "--alias", "champion"}).code, 0);
+  ASSERT_EQ(models({"promote", "pump_state", "1", "--alias", "champion"}).code, 0);
+  ASSERT_EQ(models({"rollback", "pump_state", "--alias", "champion"}).code, 0);
+  Result text = models({"history", "pump_state"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(
+                            "SEQ +TIME \\(UTC\\) +KIND +VERSION +ALIAS +BY +WHAT\n"
+                            "1 +[0-9-]+ [0-9:]+ +registered +1 +- +[^ ]+ +version 1 registered "
+                            "by node 'train' \\(model.softmax\\)\n"
+                            "2 .* registered +2 .*\n"
+                            "3 .* alias_moved +2 +champion +.* alias 'champion' set to version 2\n"
+                            "4 .* alias_moved +1 +champion +.* moved from version 2 to version 1\n"
+                            "5 .* alias_rolled_back +2 +champion +.* rolled back from version 1 "
+                            "to version 2\n$"));
+  Result json = models({"history", "pump_state", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  auto body = Poco::JSON::Parser().parse(json.out).extract<Poco::JSON::Object::Ptr>();
+  auto events = body->getArray("events");
+  ASSERT_EQ(events->size(), 5u);
+  EXPECT_EQ(events->getObject(4)->getValue<std::string>("kind"), "alias_rolled_back");
+  EXPECT_EQ(events->getObject(4)->getObject("details")->getValue<int>("from"), 1);
+  EXPECT_TRUE(events->getObject(0)->isNull("alias"));
+
+  Result unknown = models({"history", "nosuch"});
+  EXPECT_EQ(unknown.code, 2) << unknown.out;
+  EXPECT_THAT(unknown.err, HasSubstr("nosuch"));
+  Result extra = models({"history", "pump_state", "more"});
+  EXPECT_EQ(extra.code, 2);
+}
+
 TEST_F(ModelsCli, DeleteRemovesVersionAndArtifactButNotWhileAliasedUnlessForced) {
   ASSERT_EQ(ws_.artifactFiles(), 2u);
   ASSERT_EQ(models({"promote", "pump_state", "1", "--alias", "champion"}).code, 0);

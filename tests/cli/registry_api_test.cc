@@ -151,6 +151,40 @@ TEST_F(RegistryApi, ReadsAnswerWhatTheCommandLinePrints) {
   EXPECT_EQ(run.body, cliJson({"runs", "show", "1"}));
 }
 
+TEST_F(RegistryApi, EventsAndProfilesAnswerWhatTheCommandLinePrints) {
+  Reply events = call("GET", "/api/v1/models/pump_state/events");
+  ASSERT_EQ(events.status, 200) << events.body;
+  EXPECT_EQ(events.body, cliJson({"models", "history", "pump_state"}));
+  auto all = object(events.body)->getArray("events");
+  ASSERT_GE(all->size(), 2u);
+  EXPECT_EQ(all->getObject(0)->getValue<std::string>("kind"), "registered");
+  Reply page = call("GET", "/api/v1/models/pump_state/events?after=1&limit=1&kind=registered");
+  ASSERT_EQ(page.status, 200) << page.body;
+  auto one = object(page.body)->getArray("events");
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(one->getObject(0)->getValue<int>("sequence"), 2);
+  EXPECT_EQ(one->getObject(0)->getValue<int>("version"), 2);
+  for (const char* bad : {"limit=0", "limit=1001", "after=-1", "since=3"}) {
+    Reply refused = call("GET", std::string("/api/v1/models/pump_state/events?") + bad);
+    EXPECT_EQ(refused.status, 400) << bad << ": " << refused.body;
+    EXPECT_THAT(errorOf(refused), HasSubstr(std::string(bad).substr(0, 4))) << bad;
+  }
+  EXPECT_EQ(call("GET", "/api/v1/models/nosuch/events").status, 404);
+
+  Reply profile = call("GET", "/api/v1/models/pump_state/versions/1/profile");
+  ASSERT_EQ(profile.status, 200) << profile.body;
+  auto body = object(profile.body);
+  EXPECT_GT(body->getValue<int>("rows"), 0);
+  auto features = body->getArray("features");
+  ASSERT_GT(features->size(), 0u);
+  EXPECT_EQ(features->getObject(0)->getValue<std::string>("type"), "number");
+  EXPECT_TRUE(features->getObject(0)->has("quantiles"));
+  Reply version = call("GET", "/api/v1/models/pump_state/versions/1");
+  ASSERT_EQ(version.status, 200) << version.body;
+  EXPECT_THAT(object(version.body)->getValue<std::string>("profile"), HasSubstr(".profile"));
+  EXPECT_EQ(call("GET", "/api/v1/models/pump_state/versions/9/profile").status, 404);
+}
+
 TEST_F(RegistryApi, RunQueriesUseTheCommandLineParsers) {
   Reply sorted = call("GET", "/api/v1/runs?sort=val_accuracy&desc=true&limit=1&status=finished");
   ASSERT_EQ(sorted.status, 200) << sorted.body;

@@ -266,7 +266,8 @@ int scheduleShow(const ScheduleRecord& record, std::ostream& out) {
   out << "schedule " << s.id << (s.name.empty() ? "" : " (" + s.name + ")") << ": '" << s.cron
       << "' UTC, overlap " << s.overlap << "\n"
       << "  graph      " << s.config_name << "\n"
-      << "  queue      " << s.queue << ", priority " << s.priority << "\n"
+      << "  queue      " << s.queue << ", priority " << s.priority
+      << (s.ranks > 1 ? ", " + std::to_string(s.ranks) + " ranks" : std::string()) << "\n"
       << "  owner      " << s.owner << "\n"
       << "  next fire  " << scheduleTime(s.next_fire_unix_ms) << "\n"
       << "  last fire  " << scheduleTime(s.last_fire_unix_ms) << "\n"

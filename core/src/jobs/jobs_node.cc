@@ -201,6 +201,7 @@ JobScheduleInfo scheduleInfo(const ScheduleRecord& r) {
   info.resources = sdkResources(r.resources);
   info.preemptible = r.preemptible;
   info.config_name = r.config_name;
+  info.ranks = r.ranks;
   info.created_unix_ms = r.created_ms;
   info.next_fire_unix_ms = r.next_fire_ms;
   info.last_fire_unix_ms = r.last_fire_ms;

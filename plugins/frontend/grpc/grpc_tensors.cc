@@ -282,6 +282,7 @@ Status readParameters(const ModelInferRequest& request, PredictOptions& options)
     }
   }
   options = std::move(builder).finish();
+  options.request_id = request.id();
   return okStatus();
 }
 

@@ -642,6 +642,9 @@ Expected<InferRequest> decodeDocument(const JsonDocument& doc, const ModelSchema
                           boolParameter(doc, parameters, "binary_data_output", "the request"));
   out.binary_data_output = binary_output.value_or(false);
   AIMASS_ASSIGN_OR_RETURN(out.options, readPredictOptions(doc, parameters));
+  if (out.id) {
+    out.options.request_id = *out.id;
+  }
 
   std::size_t inputs = doc.member(0, "inputs");
   if (inputs == JsonDocument::kNone || doc.node(inputs).kind != JsonDocument::Kind::kArray) {

@@ -159,6 +159,45 @@ void tags(ModelRegistryService& registry, const HttpRequest& request, HttpRespon
   answerWith(response, registry.setTags(path->first, path->second, set, remove), modelVersionJson);
 }
 
+/// Most events one GET /api/v1/models/{name}/events returns; later ones are paged with `after`.
+constexpr std::size_t kMaxEventsPerPage = 1000;
+
+/// A whole number of `value` for query parameter `where`, at most `max`.
+Expected<std::uint64_t> wholeNumber(const std::string& value, const std::string& where,
+                                    std::uint64_t max) {
+  std::uint64_t n = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || error != std::errc() || end != value.data() + value.size() || n > max) {
+    return invalidArgument(where + " must be a whole number from 0 to " + std::to_string(max) +
+                           ", got '" + value + "'");
+  }
+  return n;
+}
+
+/// The query of GET /api/v1/models/{name}/events: after (a sequence), limit (1..1000, default
+/// 100) and kind.
+Expected<ModelEventQuery> eventsQuery(const HttpRequest& request) {
+  ModelEventQuery query;
+  for (const auto& [name, value] : request.query) {
+    const std::string where = "query parameter '" + name + "'";
+    if (name == "after") {
+      AIMASS_ASSIGN_OR_RETURN(auto after,
+                              wholeNumber(value, where, std::numeric_limits<std::int64_t>::max()));
+      query.after_sequence = static_cast<std::int64_t>(after);
+    } else if (name == "limit") {
+      AIMASS_ASSIGN_OR_RETURN(query.limit, wholeNumber(value, where, kMaxEventsPerPage));
+      if (query.limit == 0) {
+        return invalidArgument(where + " must be at least 1");
+      }
+    } else if (name == "kind") {
+      query.kind = value;
+    } else {
+      return invalidArgument("unknown query parameter '" + name + "' (use after, limit, kind)");
+    }
+  }
+  return query;
+}
+
 /// One query parameter of GET /api/v1/runs, read into `query`.
 Status runsQueryParameter(const TrackingService& tracking, const std::string& name,
                           const std::string& value, RunListQuery& query) {
@@ -234,6 +273,34 @@ void addModelReads(ModelRegistryService* registry, RouteList& routes) {
                  return fail(response, path.status());
                }
                answerWith(response, registry->version(path->first, path->second), modelVersionJson);
+             });
+  routes.add("GET", "/api/v1/models/{name}/versions/{version}/profile",
+             "The training-data profile of a version (per feature: type, range, quantiles, "
+             "categories)",
+             Role::kReader, [registry](const HttpRequest& request, HttpResponse& response) {
+               auto path = versionPath(*registry, request);
+               if (!path.ok()) {
+                 return fail(response, path.status());
+               }
+               answerWith(response, registry->profile(path->first, path->second),
+                          [](const std::string& json) { return json + "\n"; });
+             });
+  routes.add("GET", "/api/v1/models/{name}/events",
+             "A model's history: versions registered and deleted, aliases moved, monitoring "
+             "decisions (?after=SEQUENCE&limit=N&kind=KIND)",
+             Role::kReader, [registry](const HttpRequest& request, HttpResponse& response) {
+               const std::string& name = param(request, "name");
+               if (Status valid = registry->validateName(name, "model"); !valid.ok()) {
+                 return fail(response, valid);
+               }
+               auto query = eventsQuery(request);
+               if (!query.ok()) {
+                 return fail(response, query.status());
+               }
+               answerWith(response, registry->events(name, *query),
+                          [&name](const std::vector<ModelEventInfo>& events) {
+                            return modelEventsJson(name, events);
+                          });
              });
 }
 

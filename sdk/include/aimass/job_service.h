@@ -87,6 +87,7 @@ struct JobScheduleInfo {
   JobResources resources;
   bool preemptible = true;
   std::string config_name;
+  std::int64_t ranks = 1;  ///< MPI ranks of each job it submits. ABI 12.
   std::int64_t created_unix_ms = 0;
   std::int64_t next_fire_unix_ms = 0;
   std::int64_t last_fire_unix_ms = 0;  ///< 0: never fired

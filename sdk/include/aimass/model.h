@@ -93,6 +93,11 @@ struct PredictOptions {
   /// Every other request parameter, by name, with its value as text: numbers as written,
   /// strings without quotes, true/false. A model reads those it documents and ignores others.
   std::vector<std::pair<std::string, std::string>> parameters;
+  /// The request's id: the client's own (the "id" of an Open Inference Protocol request) or
+  /// one the frontend made up; empty when the frontend sets none. Not a model option: serving
+  /// records it with a logged payload so that ground truth posted later can name the request,
+  /// and operator== ignores it, so requests with ids still batch together. ABI 12.
+  std::string request_id;
 
   /// The value of parameter `name`, or null.
   const std::string* parameter(std::string_view name) const noexcept {
@@ -103,7 +108,11 @@ struct PredictOptions {
     }
     return nullptr;
   }
-  bool operator==(const PredictOptions&) const = default;
+  /// Equal when every model option is: request_id is not one.
+  bool operator==(const PredictOptions& other) const {
+    return top_k == other.top_k && exclude_seen == other.exclude_seen &&
+           parameters == other.parameters;
+  }
 };
 
 /// A trainable parameter: the values and the gradient buffer, both owned by the model and

@@ -54,6 +54,36 @@ struct ModelVersionInfo {
   /// The version it was fine-tuned from ("NAME/VERSION", job.train's init_from); empty for a
   /// model trained from scratch.
   std::string parent;
+  /// Storage key of the training-data profile saved with it; empty when it has none. ABI 12.
+  std::string profile_key;
+};
+
+/// One entry of a model's history: a change to it (a version registered or deleted, an alias
+/// moved) or a decision about it (drift found, a retraining triggered, a gate's verdict, a
+/// promotion, a rollback). The registry appends them as they happen and never rewrites one.
+struct ModelEventInfo {
+  std::string model;
+  std::int64_t sequence = 0;  ///< 1, 2, ... per model, in the order they were recorded
+  std::int64_t unix_ms = 0;   ///< when it was recorded
+  /// What happened: "registered", "deleted" (with the aliases a forced delete removed),
+  /// "alias_moved", "alias_rolled_back", or a decision of the monitoring services
+  /// (docs/monitoring.md).
+  std::string kind;
+  std::int64_t version = 0;  ///< the version it concerns; 0 when none
+  std::string alias;         ///< the alias it moved; empty when none
+  std::string actor;         ///< who did it: a user name, or the node that decided
+  std::string message;       ///< one line for people
+  /// The kind's own fields (a gate's report, a drift window's scores) as one JSON object;
+  /// "{}" when it has none.
+  std::string details = "{}";
+};
+
+/// Which events events() returns: those after `after_sequence`, oldest first, at most `limit`,
+/// only of `kind` when it is set.
+struct ModelEventQuery {
+  std::int64_t after_sequence = 0;
+  std::size_t limit = 100;
+  std::string kind;
 };
 
 /// A named pointer at one version ("champion") and the targets it had before, oldest first.
@@ -113,6 +143,14 @@ class ModelRegistryService {
                                            std::int64_t version) = 0;
   /// Moves `alias` back to its previous target; kFailedPrecondition when it has none.
   virtual Expected<ModelAliasInfo> rollback(std::string_view model, std::string_view alias) = 0;
+  /// The model's history (see ModelEventInfo), oldest first, as `query` selects; an empty list
+  /// for a model with none. kNotFound for a model with neither versions, aliases nor events.
+  /// ABI 12.
+  virtual Expected<std::vector<ModelEventInfo>> events(std::string_view model,
+                                                       const ModelEventQuery& query) const = 0;
+  /// The training-data profile of one version as a JSON object (docs/monitoring.md shows its
+  /// fields); kNotFound when the version has none. ABI 12.
+  virtual Expected<std::string> profile(std::string_view model, std::int64_t version) const = 0;
 
  protected:
   ~ModelRegistryService() = default;

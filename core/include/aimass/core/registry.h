@@ -87,7 +87,9 @@ struct ModelAlias {
 ///   registry/models/<model>/aliases/<alias>       one alias record
 /// Artifacts live wherever their producer saved them; the record names the key. job.train
 /// saves them under models/<model>/artifacts/, where collectGarbage() looks for orphans.
-/// Datasets have their own registry (dataset_registry.h) beside this one.
+/// Datasets have their own registry (dataset_registry.h) beside this one. Every change it makes
+/// (a version registered or deleted, an alias moved or rolled back) is appended to the model's
+/// event history (model_events.h) after it is made.
 ///
 /// Model and alias names are 1..128 characters of [A-Za-z0-9._-], not starting with '.' or '-';
 /// aliases must not be all digits (so "name/3" and "name@3" cannot be confused).
@@ -155,6 +157,11 @@ class ModelRegistry {
 
  private:
   Expected<std::string> hashArtifact(std::string_view key) const;
+  /// Appends an event to the model's history (model_events.h); a failure names the change as
+  /// done, since it was.
+  Status recordEvent(std::string_view model, std::string_view kind, std::int64_t version,
+                     std::string_view alias, std::string message, std::string details);
+  Status recordAliasMove(const ModelAlias& moved, std::string_view kind, std::int64_t from);
 
   Storage& storage_;
 };

@@ -29,6 +29,15 @@ Expected<ModelInfo> modelInfo(const ModelRegistry& registry, std::string_view na
 /// naming the key, when the artifact is missing or no longer matches.
 Expected<ModelVersionInfo> verifiedModelVersion(const ModelRegistry& registry,
                                                 std::string_view reference);
+/// The model's history (`models history NAME`): its events as `query` selects; kNotFound for a
+/// model with neither versions, aliases nor events.
+Expected<std::vector<ModelEventInfo>> modelEvents(const ModelRegistry& registry,
+                                                  std::string_view model,
+                                                  const ModelEventQuery& query);
+/// The training-data profile of one version as a JSON object (data_profile_json.h); kNotFound
+/// when the version has none.
+Expected<std::string> versionProfileJson(const ModelRegistry& registry, std::string_view model,
+                                         std::int64_t version);
 
 DatasetVersionInfo datasetVersionInfo(const DatasetVersion& v);
 /// Every dataset with its latest version (`datasets list`).
@@ -63,6 +72,9 @@ class StorageModelRegistry final : public ModelRegistryService {
   Expected<ModelAliasInfo> promote(std::string_view model, std::string_view alias,
                                    std::int64_t version) override;
   Expected<ModelAliasInfo> rollback(std::string_view model, std::string_view alias) override;
+  Expected<std::vector<ModelEventInfo>> events(std::string_view model,
+                                               const ModelEventQuery& query) const override;
+  Expected<std::string> profile(std::string_view model, std::int64_t version) const override;
 
  private:
   std::shared_ptr<Storage> storage_;

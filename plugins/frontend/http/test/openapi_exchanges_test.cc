@@ -23,6 +23,7 @@
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "aimass/core/tracking.h"
+#include "data_profile.h"
 #include "fake_models.h"
 #include "fs.h"
 #include "http_exchange_log.h"
@@ -112,6 +113,19 @@ class OpenApiExchangesTest : public ::testing::Test {
       info.node = "train";
       info.node_type = "model.two_feature";
       info.metrics = {{"accuracy", 0.5}};
+      if (i == 2) {  // the second has a training-data profile
+        core::DataProfile profile;
+        profile.rows = 3;
+        for (const char* name : {"a", "b"}) {
+          core::FeatureProfile feature;
+          feature.name = name;
+          feature.present = 3;
+          feature.max = 1;
+          profile.features.push_back(feature);
+        }
+        info.profile_key = core::dataProfileKey(key);
+        ASSERT_TRUE(storage_->put(info.profile_key, core::encodeDataProfile(profile)).ok());
+      }
       ASSERT_TRUE(registry.registerVersion("reg", info).ok());
     }
     core::DatasetRegistry datasets(*storage_);
@@ -251,6 +265,9 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/1"), 200);
     EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/x"), 400);
     EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/9"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/2/profile"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/1/profile"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/x/profile"), 400);
     const std::string tags = "/api/v1/models/reg/versions/1/tags";
     EXPECT_EQ(exchange("PUT", tags, R"({"stage":"test"})"), 200);
     EXPECT_EQ(exchange("PUT", tags, R"({"stage":1})"), 400);
@@ -268,6 +285,10 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("DELETE", "/api/v1/models/reg/versions/1?force=yes"), 400);
     EXPECT_EQ(exchange("DELETE", "/api/v1/models/reg/versions/1?force=true"), 200);
     EXPECT_EQ(exchange("DELETE", "/api/v1/models/reg/versions/1"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/events"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/events?after=2&limit=2&kind=alias_moved"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/events?limit=x"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/nope/events"), 404);
     EXPECT_EQ(exchange("GET", "/api/v1/datasets"), 200);
     EXPECT_EQ(exchange("GET", "/api/v1/datasets/pumps"), 200);
     EXPECT_EQ(exchange("GET", "/api/v1/datasets/nope"), 404);

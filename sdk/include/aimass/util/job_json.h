@@ -138,6 +138,7 @@ inline void writeScheduleJson(JsonWriter& json, const JobScheduleInfo& s) {
   writeJobResourcesJson(json, s.resources);
   json.key("preemptible").value(s.preemptible);
   json.key("config_name").value(s.config_name);
+  json.key("ranks").value(s.ranks);
   json.key("created_unix_ms");
   writePositiveOrNull(json, s.created_unix_ms);
   json.key("next_fire_unix_ms");

@@ -42,6 +42,9 @@ class JsonWriter {
   JsonWriter& value(std::uint64_t n) { return raw(std::to_string(n)); }
   JsonWriter& value(double d) { return raw(number(d)); }
   JsonWriter& null() { return raw("null"); }
+  /// A value that is JSON text already (made by this program, such as a stored event's
+  /// details), written as it is: it must be one valid JSON value.
+  JsonWriter& json(std::string_view text) { return raw(std::string(text)); }
 
   /// The text written so far, ending with a newline once the outermost value is closed.
   std::string str() const { return depth_.empty() ? out_ + "\n" : out_; }

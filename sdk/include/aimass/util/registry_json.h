@@ -55,7 +55,47 @@ inline void writeModelVersionJson(JsonWriter& json, const ModelVersionInfo& v) {
   if (!v.parent.empty()) {
     json.key("parent").value(v.parent);
   }
+  if (!v.profile_key.empty()) {
+    json.key("profile").value(v.profile_key);
+  }
   json.endObject();
+}
+
+/// One event of a model's history (`models history NAME --json`, GET
+/// /api/v1/models/{name}/events): version and alias are null when the event names none.
+inline void writeModelEventJson(JsonWriter& json, const ModelEventInfo& e) {
+  json.beginObject();
+  json.key("sequence").value(e.sequence);
+  json.key("unix_ms").value(e.unix_ms);
+  json.key("kind").value(e.kind);
+  json.key("version");
+  if (e.version > 0) {
+    json.value(e.version);
+  } else {
+    json.null();
+  }
+  json.key("alias");
+  if (!e.alias.empty()) {
+    json.value(e.alias);
+  } else {
+    json.null();
+  }
+  json.key("actor").value(e.actor);
+  json.key("message").value(e.message);
+  json.key("details").json(e.details);
+  json.endObject();
+}
+
+/// {"model": NAME, "events": [...]}.
+inline std::string modelEventsJson(std::string_view model,
+                                   const std::vector<ModelEventInfo>& events) {
+  JsonWriter json;
+  json.beginObject().key("model").value(model).key("events").beginArray();
+  for (const auto& event : events) {
+    writeModelEventJson(json, event);
+  }
+  json.endArray().endObject();
+  return json.str();
 }
 
 /// `models show NAME/VERSION --json`.
