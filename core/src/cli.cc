@@ -940,7 +940,7 @@ class Cli {
     }
     const GraphNode* service = nullptr;
     for (const GraphNode& node : graph->nodes()) {
-      if (node.type->type.kind == NodeKind::kService) service = &node;
+      if (node.type->type.type == jobs::kJobsServiceType) service = &node;
     }
     if (service == nullptr) {
       std::cerr << "aimass: " << command->config << " has no service.jobs node\n";

@@ -252,7 +252,10 @@ void reportSecondServingNodes(const std::vector<GraphNode>& nodes, Diagnostics& 
   for (const auto& node : nodes) {
     if (node.type == nullptr) continue;
     const NodeKind kind = node.type->type.kind;
-    if (kind != NodeKind::kServing && kind != NodeKind::kService) continue;
+    if (kind != NodeKind::kServing &&
+        (kind != NodeKind::kService || node.type->type.type != "service.jobs")) {
+      continue;  // any number of monitors (service.monitor), one per model
+    }
     const GraphNode*& first = kind == NodeKind::kServing ? first_serving : first_service;
     if (first == nullptr) {
       first = &node;

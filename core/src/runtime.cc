@@ -25,14 +25,6 @@
 namespace aimass::core {
 namespace {
 
-/// A progress display that shows nothing (tests, embedders without a console).
-class SilentProgress final : public JobProgress {
- public:
-  void begin(std::string_view, std::uint64_t) override {}
-  void update(std::uint64_t, const std::vector<std::pair<std::string, double>>&) override {}
-  void end(std::string_view) override {}
-};
-
 Status cancelled() { return Status(StatusCode::kCancelled, "cancelled"); }
 
 }  // namespace

@@ -1484,7 +1484,20 @@ std::string ServingRuntime::prometheusMetrics() const {
   out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
   out += "# TYPE process_resident_memory_bytes gauge\n";
   out += "process_resident_memory_bytes " + std::to_string(residentMemoryBytes()) + "\n";
+  std::function<std::string()> extension;
+  {
+    std::lock_guard lock(settings_mutex_);
+    extension = metrics_extension_;
+  }
+  if (extension) {
+    out += extension();
+  }
   return out;
+}
+
+void ServingRuntime::setMetricsExtension(std::function<std::string()> extension) {
+  std::lock_guard lock(settings_mutex_);
+  metrics_extension_ = std::move(extension);
 }
 
 void ServingRuntime::setBatching(std::string_view model, const BatchingOptions& options) {

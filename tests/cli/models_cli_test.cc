@@ -205,8 +205,8 @@ TEST_F(ModelsCli, HistoryListsEveryChangeOldestFirst) {
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_THAT(text.out, ::testing::ContainsRegex(
                             "SEQ +TIME \\(UTC\\) +KIND +VERSION +ALIAS +BY +WHAT\n"
-                            "1 +[0-9-]+ [0-9:]+ +registered +1 +- +[^ ]+ +version 1 registered "
-                            "by node 'train' \\(model.softmax\\)\n"
+                            "1 +[0-9TZ:-]+ +registered +1 +- +[^ ]+ +version 1 registered "
+                            "by node '[a-z_]+' \\(model.softmax\\)\n"
                             "2 .* registered +2 .*\n"
                             "3 .* alias_moved +2 +champion +.* alias 'champion' set to version 2\n"
                             "4 .* alias_moved +1 +champion +.* moved from version 2 to version 1\n"

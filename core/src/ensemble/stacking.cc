@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "aimass/core/model_artifact.h"
+#include "aimass/core/progress.h"
 #include "aimass/core/registry.h"
 #include "ensemble/ensemble_model.h"
 #include "pipeline/table_io.h"
@@ -19,14 +20,6 @@ namespace aimass::core {
 namespace {
 
 constexpr std::uint64_t kChunkRows = 256;
-
-/// A JobProgress that shows nothing: members' training loops log their epochs themselves.
-class SilentProgress final : public JobProgress {
- public:
-  void begin(std::string_view, std::uint64_t) override {}
-  void update(std::uint64_t, const std::vector<std::pair<std::string, double>>&) override {}
-  void end(std::string_view) override {}
-};
 
 std::vector<std::uint64_t> allRows(std::uint64_t n) {
   std::vector<std::uint64_t> rows(n);

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "aimass/core/host_services.h"
+#include "aimass/core/progress.h"
 #include "aimass/util/number_text.h"
 #include "train_job.h"
 #include "train_job_transfer.h"
@@ -125,13 +126,6 @@ class TrialReporter final : public TrainingCallback {
   std::optional<double> last_;
   std::uint64_t epochs_ = 0;
   bool pruned_ = false;
-};
-
-class SilentProgress final : public JobProgress {
- public:
-  void begin(std::string_view, std::uint64_t) override {}
-  void update(std::uint64_t, const std::vector<std::pair<std::string, double>>&) override {}
-  void end(std::string_view) override {}
 };
 
 std::string stringOf(const GraphNode& node, const std::string& param) {

@@ -94,4 +94,13 @@ std::string formatDuration(std::chrono::nanoseconds elapsed);
 /// three with a k/M/G/T suffix above ("51.2k", "7.07M").
 std::string formatFigure(double value);
 
+/// A progress display that shows nothing: jobs run inside other work (a tuning trial, a
+/// stacking member, a monitor's gate, tests) whose own log says what happens.
+class SilentProgress final : public JobProgress {
+ public:
+  void begin(std::string_view, std::uint64_t) override {}
+  void update(std::uint64_t, const std::vector<std::pair<std::string, double>>&) override {}
+  void end(std::string_view) override {}
+};
+
 }  // namespace aimass::core

@@ -90,6 +90,9 @@ class ServingRuntime final : public ModelServing {
   void clear();
   /// How load() creates models from their saved type (the host sets it from its plugins).
   void setModelFactory(ModelFactory factory);
+  /// More Prometheus text appended to prometheusMetrics() (the monitors' families, which the
+  /// host sets while they run); empty: none. Called on the threads that read metrics.
+  void setMetricsExtension(std::function<std::string()> extension);
 
   // ModelServing
   std::vector<ServedModel> list() const override;
@@ -197,6 +200,7 @@ class ServingRuntime final : public ModelServing {
   std::shared_ptr<Storage> repository_;
   std::shared_ptr<Storage> feedback_storage_;
   ModelFactory factory_;
+  std::function<std::string()> metrics_extension_;  // guarded by settings_mutex_
   std::set<std::string, std::less<>> loading_;
   std::map<std::string, std::string, std::less<>> load_errors_;
 
