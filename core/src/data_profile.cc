@@ -150,7 +150,8 @@ void DataProfileBuilder::addRowToSample(const float* row) {
   } else {
     const std::uint64_t slot = nextRandom(row_state_) % (rows_seen_ + 1);
     if (slot < row_sample_size_) {
-      std::copy(row, row + width_, row_sample_.begin() + static_cast<std::ptrdiff_t>(slot * width_));
+      std::copy(row, row + width_,
+                row_sample_.begin() + static_cast<std::ptrdiff_t>(slot * width_));
     }
   }
   ++rows_seen_;
@@ -204,8 +205,7 @@ DataProfile DataProfileBuilder::finish() const {
     }
     f.quantiles = quantilesOfPercentiles(f.percentiles);
     f.mean = column.mean;
-    f.stddev =
-        f.present < 2 ? 0.0 : std::sqrt(column.squares / static_cast<double>(f.present - 1));
+    f.stddev = f.present < 2 ? 0.0 : std::sqrt(column.squares / static_cast<double>(f.present - 1));
     means[i] = f.mean;
     stddevs[i] = f.stddev;
   }

@@ -42,7 +42,8 @@ std::optional<std::uint64_t> parseCount(const std::string& text) {
 }
 
 /// Fields [from, f.size()) of `f` as numbers; the error names `what`.
-Expected<std::vector<double>> numbersOf(const Fields& f, std::size_t from, const std::string& what) {
+Expected<std::vector<double>> numbersOf(const Fields& f, std::size_t from,
+                                        const std::string& what) {
   std::vector<double> values;
   values.reserve(f.size() - from);
   for (std::size_t i = from; i < f.size(); ++i) {
@@ -221,9 +222,9 @@ Expected<DataProfile> decodeDataProfile(std::string_view text) {
       ++covariance_lines;
       continue;
     }
-    const bool number = f[0] == "number" && f.size() == (format == 1
-                                                             ? kNumberFieldsV1 + kProfileQuantiles.size()
-                                                             : kNumberFieldsV2 + kProfilePercentiles);
+    const bool number =
+        f[0] == "number" && f.size() == (format == 1 ? kNumberFieldsV1 + kProfileQuantiles.size()
+                                                     : kNumberFieldsV2 + kProfilePercentiles);
     const bool category = f[0] == "category" && f.size() >= 5 && (format == 1 || f.size() % 2 == 1);
     if (!number && !category) {
       return bad("unexpected line '" + f[0] + "' with " + std::to_string(f.size()) + " fields");

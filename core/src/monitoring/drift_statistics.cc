@@ -154,9 +154,8 @@ KsResult kolmogorovSmirnov(std::span<const double> sorted, const std::vector<dou
   auto gap = [&](double x) {
     const auto below = std::lower_bound(sorted.begin(), sorted.end(), x) - sorted.begin();
     const auto upto = std::upper_bound(sorted.begin(), sorted.end(), x) - sorted.begin();
-    return std::max(
-        std::fabs(static_cast<double>(below) / n - referenceCdfBelow(percentiles, x)),
-        std::fabs(static_cast<double>(upto) / n - referenceCdf(percentiles, x)));
+    return std::max(std::fabs(static_cast<double>(below) / n - referenceCdfBelow(percentiles, x)),
+                    std::fabs(static_cast<double>(upto) / n - referenceCdf(percentiles, x)));
   };
   double d = 0;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
@@ -212,8 +211,8 @@ double decilePsi(std::span<const double> sorted, const std::vector<double>& perc
     if (b + 1 < kBins) {
       const double edge = percentiles[(b + 1) * (percentiles.size() - 1) / kBins];
       reference_upto = referenceCdf(percentiles, edge);
-      window_upto = static_cast<std::size_t>(
-          std::upper_bound(sorted.begin(), sorted.end(), edge) - sorted.begin());
+      window_upto = static_cast<std::size_t>(std::upper_bound(sorted.begin(), sorted.end(), edge) -
+                                             sorted.begin());
     }
     expected[b] = reference_upto - reference_below;
     actual[b] = static_cast<double>(window_upto - window_below);
@@ -299,8 +298,8 @@ std::vector<double> adjustPValues(std::span<const double> p_values, DriftCorrect
     double running = 1.0;
     for (std::size_t rank = m; rank-- > 0;) {
       const std::size_t i = order[rank];
-      running = std::min(running, p_values[i] * static_cast<double>(m) /
-                                      static_cast<double>(rank + 1));
+      running =
+          std::min(running, p_values[i] * static_cast<double>(m) / static_cast<double>(rank + 1));
       out[i] = running;
     }
   }

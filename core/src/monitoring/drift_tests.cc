@@ -13,9 +13,10 @@ namespace {
 
 template <typename Enum>
 using Names = std::array<std::pair<Enum, std::string_view>, 3>;
-constexpr Names<NumberDriftTest> kNumberTestNames = {{{NumberDriftTest::kKolmogorovSmirnov, "ks"},
-                                                      {NumberDriftTest::kWasserstein, "wasserstein"},
-                                                      {NumberDriftTest::kPsi, "psi"}}};
+constexpr Names<NumberDriftTest> kNumberTestNames = {
+    {{NumberDriftTest::kKolmogorovSmirnov, "ks"},
+     {NumberDriftTest::kWasserstein, "wasserstein"},
+     {NumberDriftTest::kPsi, "psi"}}};
 constexpr Names<CategoryDriftTest> kCategoryTestNames = {
     {{CategoryDriftTest::kChiSquared, "chi2"},
      {CategoryDriftTest::kJensenShannon, "jensen_shannon"},
@@ -98,9 +99,9 @@ void testNumber(const FeatureProfile& f, const std::vector<double>& column,
     case NumberDriftTest::kWasserstein: {
       // A constant reference (std 0): any distance at all is drift.
       const double w = wasserstein1(scratch, f.percentiles);
-      return byThreshold(f.stddev > 0 ? w / f.stddev
-                                      : (w > 0 ? std::numeric_limits<double>::infinity() : 0.0),
-                         options.wasserstein_threshold, out);
+      return byThreshold(
+          f.stddev > 0 ? w / f.stddev : (w > 0 ? std::numeric_limits<double>::infinity() : 0.0),
+          options.wasserstein_threshold, out);
     }
     case NumberDriftTest::kPsi:
       return byThreshold(out.psi, options.psi_threshold, out);

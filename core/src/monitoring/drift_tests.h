@@ -69,19 +69,19 @@ struct DriftWindow {
 struct FeatureDrift {
   std::string feature;
   FeatureProfile::Kind kind = FeatureProfile::Kind::kNumber;
-  std::string test;            ///< "ks", "wasserstein", "psi", "chi2", "jensen_shannon"
-  std::uint64_t values = 0;    ///< present values in the window
-  std::uint64_t missing = 0;   ///< missing ones
-  bool tested = false;         ///< false: `note` says why (too few values, none in training)
+  std::string test;           ///< "ks", "wasserstein", "psi", "chi2", "jensen_shannon"
+  std::uint64_t values = 0;   ///< present values in the window
+  std::uint64_t missing = 0;  ///< missing ones
+  bool tested = false;        ///< false: `note` says why (too few values, none in training)
   std::string note;
   /// true for ks and chi2 (decided by the adjusted p-value), false for the distance tests
   /// (decided by the threshold).
   bool p_value_test = false;
-  double statistic = 0;        ///< D, W1 / std, PSI, chi-squared or JS distance
-  double p_value = 1;          ///< ks and chi2; 1 for distance tests
-  double adjusted_p_value = 1; ///< after the window's correction (ks and chi2)
-  double threshold = 0;        ///< distance tests: the statistic's threshold
-  double psi = 0;              ///< PSI, whatever the test (for export)
+  double statistic = 0;         ///< D, W1 / std, PSI, chi-squared or JS distance
+  double p_value = 1;           ///< ks and chi2; 1 for distance tests
+  double adjusted_p_value = 1;  ///< after the window's correction (ks and chi2)
+  double threshold = 0;         ///< distance tests: the statistic's threshold
+  double psi = 0;               ///< PSI, whatever the test (for export)
   bool drifted = false;
 };
 

@@ -89,7 +89,8 @@ std::vector<float> shrunkCovariance(const std::vector<double>& z, std::size_t n,
   return lower;
 }
 
-/// The kOutlierThresholdQuantile of `scores` (sorted in place), interpolated between order statistics.
+/// The kOutlierThresholdQuantile of `scores` (sorted in place), interpolated between order
+/// statistics.
 double thresholdOf(std::vector<double>& scores) {
   std::sort(scores.begin(), scores.end());
   const double position = kOutlierThresholdQuantile * static_cast<double>(scores.size() - 1);
@@ -119,9 +120,8 @@ Expected<OutlierScorer> OutlierScorer::make(const OutlierModel& model,
   if (p > kOutlierFullCovarianceMaxFeatures || model.covariance.size() != p * (p + 1) / 2) {
     return invalidArgument("a full outlier covariance of " + std::to_string(p) +
                            " features needs " + std::to_string(p * (p + 1) / 2) +
-                           " values (at most " +
-                           std::to_string(kOutlierFullCovarianceMaxFeatures) + " features), not " +
-                           std::to_string(model.covariance.size()));
+                           " values (at most " + std::to_string(kOutlierFullCovarianceMaxFeatures) +
+                           " features), not " + std::to_string(model.covariance.size()));
   }
   scorer.factor_.assign(p * p, 0.0);
   std::size_t at = 0;
@@ -145,7 +145,8 @@ Expected<OutlierScorer> OutlierScorer::make(const DataProfile& profile) {
             ? "the training-data profile has no outlier scorer: it was made before outlier "
               "scores were kept; retrain the model to get one"
             : "the training-data profile has no outlier scorer (no number features, or fewer "
-              "than " + std::to_string(kOutlierMinRows) + " training rows)");
+              "than " +
+                  std::to_string(kOutlierMinRows) + " training rows)");
   }
   std::vector<double> means, stddevs;
   for (const FeatureProfile& f : profile.features) {

@@ -227,11 +227,10 @@ TEST(DataProfileTest, Format2RecordKeepsPercentilesCountsAndTheOutlierScorer) {
   for (int i = 0; i < 101; ++i) reversed += " " + std::to_string(100 - i);
   EXPECT_THAT(decodeDataProfile(reversed + "\n").status().message(),
               HasSubstr("percentiles of feature 'x' are not in increasing order"));
-  EXPECT_THAT(
-      decodeDataProfile("aimass-data-profile 2\nrows 2\ncategory c 2 0 complete a 2 b 1\n")
-          .status()
-          .message(),
-      HasSubstr("add up to more than its 2 present rows"));
+  EXPECT_THAT(decodeDataProfile("aimass-data-profile 2\nrows 2\ncategory c 2 0 complete a 2 b 1\n")
+                  .status()
+                  .message(),
+              HasSubstr("add up to more than its 2 present rows"));
   std::string short_covariance = text.substr(0, text.rfind("\ncovariance")) + "\n";
   EXPECT_THAT(decodeDataProfile(short_covariance).status().message(),
               HasSubstr("1 covariance lines for a full outlier scorer of 2 number features"));

@@ -124,8 +124,8 @@ TEST(DriftStatisticsTest, PsiAndJensenShannonOfHandComputedCases) {
   EXPECT_NEAR(psi(half, only_first),
               0.5 * std::log(2.0) + (kPsiEpsilon - 0.5) * std::log(kPsiEpsilon / 0.5), 1e-12);
   // JS(p, q) for p = (1/2, 1/2), q = (1, 0): m = (3/4, 1/4).
-  const double divergence = 0.5 * (0.5 * std::log2(0.5 / 0.75) + 0.5 * std::log2(0.5 / 0.25)) +
-                            0.5 * std::log2(1 / 0.75);
+  const double divergence =
+      0.5 * (0.5 * std::log2(0.5 / 0.75) + 0.5 * std::log2(0.5 / 0.25)) + 0.5 * std::log2(1 / 0.75);
   EXPECT_NEAR(jensenShannonDistance(half, only_first), std::sqrt(divergence), 1e-14);
   EXPECT_NEAR(jensenShannonDistance(half, half), 0.0, 1e-15);
   EXPECT_NEAR(jensenShannonDistance(std::vector<double>{5, 0}, std::vector<double>{0, 5}), 1.0,
@@ -139,25 +139,25 @@ TEST(DriftStatisticsTest, DecilePsiIsZeroForTheReferenceAndCountsTheDeciles) {
   EXPECT_NEAR(decilePsi(window, uniform), 0.0, 1e-12);
   // All in the lowest decile: that bin has share 1 against 0.1, the nine others kPsiEpsilon.
   const std::vector<double> low(100, 1.0);
-  const double expected = (1 - 0.1) * std::log(1 / 0.1) +
-                          9 * (kPsiEpsilon - 0.1) * std::log(kPsiEpsilon / 0.1);
+  const double expected =
+      (1 - 0.1) * std::log(1 / 0.1) + 9 * (kPsiEpsilon - 0.1) * std::log(kPsiEpsilon / 0.1);
   EXPECT_NEAR(decilePsi(low, uniform), expected, 1e-12);
 }
 
 TEST(DriftStatisticsTest, ChiSquaredHomogeneityOfATextbookTable) {
   // Reference (30, 20, 50) against window (20, 30, 50): every expected count is 25, 25, 50,
   // so chi2 = 2 (25/25 + 25/25) = 4 on 2 degrees of freedom, p = e^-2.
-  const ChiSquaredResult r = chiSquaredHomogeneity(std::vector<double>{30, 20, 50},
-                                                   std::vector<double>{20, 30, 50});
+  const ChiSquaredResult r =
+      chiSquaredHomogeneity(std::vector<double>{30, 20, 50}, std::vector<double>{20, 30, 50});
   EXPECT_NEAR(r.statistic, 4.0, 1e-12);
   EXPECT_EQ(r.dof, 2.0);
   EXPECT_NEAR(r.p_value, std::exp(-2.0), 1e-12);
   // Bins expecting under 5 are pooled: (3, 1) and (2, 2) become one bin of (5, 3).
-  const ChiSquaredResult pooled = chiSquaredHomogeneity(std::vector<double>{100, 3, 2},
-                                                        std::vector<double>{100, 1, 2});
+  const ChiSquaredResult pooled =
+      chiSquaredHomogeneity(std::vector<double>{100, 3, 2}, std::vector<double>{100, 1, 2});
   EXPECT_EQ(pooled.dof, 1.0);
-  const ChiSquaredResult hand = chiSquaredHomogeneity(std::vector<double>{100, 5},
-                                                      std::vector<double>{100, 3});
+  const ChiSquaredResult hand =
+      chiSquaredHomogeneity(std::vector<double>{100, 5}, std::vector<double>{100, 3});
   EXPECT_NEAR(pooled.statistic, hand.statistic, 1e-12);
   // One category only: nothing to test.
   EXPECT_EQ(chiSquaredHomogeneity(std::vector<double>{10, 0}, std::vector<double>{7, 0}).p_value,
@@ -169,11 +169,11 @@ TEST(DriftStatisticsTest, BenjaminiHochbergAndBonferroniAdjustments) {
   // Sorted 0.005, 0.01, 0.03, 0.04 -> 4p/rank 0.02, 0.02, 0.04, 0.04, then the running minimum
   // from the largest.
   EXPECT_THAT(adjustPValues(p, DriftCorrection::kBenjaminiHochberg),
-              ElementsAre(DoubleNear(0.02, 1e-15), DoubleNear(0.04, 1e-15),
-                          DoubleNear(0.04, 1e-15), DoubleNear(0.02, 1e-15)));
+              ElementsAre(DoubleNear(0.02, 1e-15), DoubleNear(0.04, 1e-15), DoubleNear(0.04, 1e-15),
+                          DoubleNear(0.02, 1e-15)));
   EXPECT_THAT(adjustPValues(p, DriftCorrection::kBonferroni),
-              ElementsAre(DoubleNear(0.04, 1e-15), DoubleNear(0.16, 1e-15),
-                          DoubleNear(0.12, 1e-15), DoubleNear(0.02, 1e-15)));
+              ElementsAre(DoubleNear(0.04, 1e-15), DoubleNear(0.16, 1e-15), DoubleNear(0.12, 1e-15),
+                          DoubleNear(0.02, 1e-15)));
   EXPECT_THAT(adjustPValues(p, DriftCorrection::kNone), ElementsAre(0.01, 0.04, 0.03, 0.005));
   EXPECT_THAT(adjustPValues(std::vector<double>{0.5, 0.9}, DriftCorrection::kBonferroni),
               ElementsAre(1.0, 1.0));

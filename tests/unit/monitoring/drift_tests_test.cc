@@ -131,8 +131,8 @@ TEST(DriftTestsTest, KolmogorovSmirnovDetectsAMeanShiftAndAScaleChange) {
                       return numberWindow(asDoubles(normalDraws(500, 0, 1.5, seed)));
                     }),
             45);
-  auto result = compareWindow(normalProfile(),
-                              numberWindow(asDoubles(normalDraws(500, 1, 1, 7))), options);
+  auto result =
+      compareWindow(normalProfile(), numberWindow(asDoubles(normalDraws(500, 1, 1, 7))), options);
   ASSERT_TRUE(result.ok());
   const FeatureDrift& x = result->features[0];
   EXPECT_EQ(x.test, "ks");
@@ -142,8 +142,8 @@ TEST(DriftTestsTest, KolmogorovSmirnovDetectsAMeanShiftAndAScaleChange) {
 }
 
 /// A distance test: no alarm over kWindows unshifted windows, one on each of 20 shifted ones.
-void expectNoAlarmThenAlarms(const DataProfile& profile, const DriftOptions& options,
-                             unsigned seed, const std::function<DriftWindow(unsigned)>& unshifted,
+void expectNoAlarmThenAlarms(const DataProfile& profile, const DriftOptions& options, unsigned seed,
+                             const std::function<DriftWindow(unsigned)>& unshifted,
                              const std::function<DriftWindow(unsigned)>& shifted) {
   EXPECT_EQ(flagged(profile, options, kWindows, seed, unshifted), 0) << "unshifted";
   EXPECT_EQ(flagged(profile, options, 20, seed + 1000, shifted), 20) << "shifted";
@@ -186,12 +186,12 @@ TEST(DriftTestsTest, ChiSquaredFalseAlarmsStayUnderTheAlphaBoundAndAMixChangeIsD
                     }),
             50);
   // A category never seen in training, 5% of the window: pooled as "other", detected.
-  EXPECT_EQ(flagged(categoryProfile(), options, 20, 1400,
-                    [](unsigned seed) {
-                      return categoryWindow(
-                          categoryDraws(500, {0.38, 0.285, 0.19, 0.095, 0.05}, seed));
-                    }),
-            20);
+  EXPECT_EQ(
+      flagged(categoryProfile(), options, 20, 1400,
+              [](unsigned seed) {
+                return categoryWindow(categoryDraws(500, {0.38, 0.285, 0.19, 0.095, 0.05}, seed));
+              }),
+      20);
 }
 
 TEST(DriftTestsTest, DistanceTestsOfCategoriesDoNotFireUnshiftedAndFireOnAMixChange) {
@@ -276,8 +276,7 @@ TEST(DriftTestsTest, AWindowNamesTheShiftedFeatureAndWhyOthersWereNotTested) {
 }
 
 TEST(DriftTestsTest, AFormat1ProfileCannotBeTestedAndBadInputIsRefused) {
-  auto old = decodeDataProfile(
-      "aimass-data-profile 1\nrows 3\nnumber x 3 0 1 2 1 1 1 1.5 2 2 2\n");
+  auto old = decodeDataProfile("aimass-data-profile 1\nrows 3\nnumber x 3 0 1 2 1 1 1 1.5 2 2 2\n");
   ASSERT_TRUE(old.ok()) << old.status().toString();
   auto refused = compareWindow(*old, numberWindow({1, 2, 3}), DriftOptions{});
   ASSERT_FALSE(refused.ok());

@@ -39,8 +39,7 @@ std::vector<float> correlatedRows(std::size_t rows, unsigned seed) {
 }
 
 const DataProfile& gaussianProfile() {
-  static const DataProfile profile =
-      profileOf({"x0", "x1", "x2", "x3"}, correlatedRows(20000, 5));
+  static const DataProfile profile = profileOf({"x0", "x1", "x2", "x3"}, correlatedRows(20000, 5));
   return profile;
 }
 
