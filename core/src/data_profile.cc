@@ -2,17 +2,13 @@
 #include "data_profile.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include "aimass/core/model_artifact.h"
-#include "aimass/util/number_text.h"
-#include "record_text.h"
 
 namespace aimass::core {
 namespace {
 
-constexpr std::string_view kProfileHeader = "aimass-data-profile 1";
 // Rows read per Dataset::read() call while profiling.
 constexpr std::size_t kProfileBatchRows = 4096;
 
@@ -36,24 +32,17 @@ double quantileOf(const std::vector<double>& sorted, double p) {
   return sorted[below] + fraction * (sorted[above] - sorted[below]);
 }
 
-std::optional<double> parseDouble(const std::string& text) {
-  double value = 0;
-  auto parsed = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (parsed.ec != std::errc() || parsed.ptr != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<std::uint64_t> parseCount(const std::string& text) {
-  auto n = record::parseInt(text);
-  if (!n || *n < 0) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint64_t>(*n);
-}
-
 }  // namespace
+
+std::array<double, kProfileQuantiles.size()> quantilesOfPercentiles(
+    const std::vector<double>& percentiles) {
+  std::array<double, kProfileQuantiles.size()> out{};
+  for (std::size_t q = 0; q < kProfileQuantiles.size(); ++q) {
+    const auto at = static_cast<std::size_t>(std::lround(kProfileQuantiles[q] * 100));
+    out[q] = at < percentiles.size() ? percentiles[at] : 0.0;
+  }
+  return out;
+}
 
 std::size_t DataProfile::numberFeatures() const {
   return static_cast<std::size_t>(std::count_if(
@@ -96,6 +85,11 @@ Expected<DataProfileBuilder> DataProfileBuilder::forSchema(const DatasetSchema& 
   for (std::size_t i = 0; i < builder.width_; ++i) {
     builder.numbers_[i].state = 0x5EEDull + i;
   }
+  builder.row_sample_size_ =
+      builder.width_ == 0
+          ? 0
+          : std::clamp<std::size_t>(kProfileSampleBudget / builder.width_, 64, kOutlierRowSample);
+  builder.row_state_ = 0x0D7E5EEDull;
   builder.seen_.resize(schema.string_feature_names.size());
   return builder;
 }
@@ -114,6 +108,9 @@ void DataProfileBuilder::addNumber(std::size_t feature, double value) {
   }
   ++f.present;
   NumberColumn& column = numbers_[feature];
+  const double delta = value - column.mean;
+  column.mean += delta / static_cast<double>(f.present);
+  column.squares += delta * (value - column.mean);
   if (column.sample.size() < sample_size_) {
     column.sample.push_back(value);
   } else {
@@ -132,16 +129,32 @@ void DataProfileBuilder::addCategory(std::size_t feature, const std::string& val
     return;
   }
   ++f.present;
-  auto& seen = seen_[feature];
-  auto at = std::lower_bound(seen.begin(), seen.end(), value);
-  if (at != seen.end() && *at == value) {
+  CategoryColumn& seen = seen_[feature];
+  auto at = std::lower_bound(seen.values.begin(), seen.values.end(), value);
+  const auto index = static_cast<std::size_t>(at - seen.values.begin());
+  if (at != seen.values.end() && *at == value) {
+    ++seen.counts[index];
     return;
   }
-  if (seen.size() >= kMaxProfileCategories) {
+  if (seen.values.size() >= kMaxProfileCategories) {
     f.complete = false;
     return;
   }
-  seen.insert(at, value);
+  seen.values.insert(at, value);
+  seen.counts.insert(seen.counts.begin() + static_cast<std::ptrdiff_t>(index), 1);
+}
+
+void DataProfileBuilder::addRowToSample(const float* row) {
+  if (row_sample_.size() < row_sample_size_ * width_) {
+    row_sample_.insert(row_sample_.end(), row, row + width_);
+  } else {
+    const std::uint64_t slot = nextRandom(row_state_) % (rows_seen_ + 1);
+    if (slot < row_sample_size_) {
+      std::copy(row, row + width_,
+                row_sample_.begin() + static_cast<std::ptrdiff_t>(slot * width_));
+    }
+  }
+  ++rows_seen_;
 }
 
 Status DataProfileBuilder::add(const Batch& batch) {
@@ -154,10 +167,11 @@ Status DataProfileBuilder::add(const Batch& batch) {
                            std::to_string(width_) + " FP32 values a row");
   }
   const auto values = batch.features.span<const float>();
-  for (std::size_t r = 0; r < rows; ++r) {
+  for (std::size_t r = 0; r < rows && width_ > 0; ++r) {
     for (std::size_t c = 0; c < width_; ++c) {
       addNumber(c, values[r * width_ + c]);
     }
+    addRowToSample(&values[r * width_]);
   }
   const std::size_t text = seen_.size();
   if (text > 0) {
@@ -178,16 +192,28 @@ Status DataProfileBuilder::add(const Batch& batch) {
 
 DataProfile DataProfileBuilder::finish() const {
   DataProfile out = profile_;
+  std::vector<double> means(width_), stddevs(width_);
   for (std::size_t i = 0; i < width_; ++i) {
-    std::vector<double> sorted = numbers_[i].sample;
+    FeatureProfile& f = out.features[i];
+    const NumberColumn& column = numbers_[i];
+    std::vector<double> sorted = column.sample;
     std::sort(sorted.begin(), sorted.end());
-    for (std::size_t q = 0; q < kProfileQuantiles.size(); ++q) {
-      out.features[i].quantiles[q] = quantileOf(sorted, kProfileQuantiles[q]);
+    f.sample_size = sorted.size();
+    f.percentiles.resize(kProfilePercentiles);
+    for (std::size_t p = 0; p < kProfilePercentiles; ++p) {
+      f.percentiles[p] = quantileOf(sorted, static_cast<double>(p) / 100.0);
     }
+    f.quantiles = quantilesOfPercentiles(f.percentiles);
+    f.mean = column.mean;
+    f.stddev = f.present < 2 ? 0.0 : std::sqrt(column.squares / static_cast<double>(f.present - 1));
+    means[i] = f.mean;
+    stddevs[i] = f.stddev;
   }
   for (std::size_t i = 0; i < seen_.size(); ++i) {
-    out.features[width_ + i].categories = seen_[i];
+    out.features[width_ + i].categories = seen_[i].values;
+    out.features[width_ + i].category_counts = seen_[i].counts;
   }
+  out.outlier = fitOutlierModel(row_sample_, width_, means, stddevs);
   return out;
 }
 
@@ -202,79 +228,6 @@ Expected<DataProfile> profileRows(const Dataset& dataset, const std::vector<std:
     AIMASS_RETURN_IF_ERROR(builder.add(batch));
   }
   return builder.finish();
-}
-
-std::string encodeDataProfile(const DataProfile& profile) {
-  std::string out(kProfileHeader);
-  out += "\nrows " + std::to_string(profile.rows);
-  for (const auto& f : profile.features) {
-    const bool number = f.kind == FeatureProfile::Kind::kNumber;
-    out += number ? "\nnumber " : "\ncategory ";
-    out +=
-        record::escape(f.name) + " " + std::to_string(f.present) + " " + std::to_string(f.missing);
-    if (number) {
-      // Features are FP32: their shortest FP32 text keeps min and max exact.
-      out += " " + formatNumber(static_cast<float>(f.min)) + " " +
-             formatNumber(static_cast<float>(f.max));
-      for (double q : f.quantiles) {
-        out += " " + formatNumber(static_cast<float>(q));
-      }
-    } else {
-      out += f.complete ? " complete" : " incomplete";
-      for (const auto& c : f.categories) {
-        out += " " + record::escape(c);
-      }
-    }
-  }
-  return out + "\n";
-}
-
-Expected<DataProfile> decodeDataProfile(std::string_view text) {
-  auto bad = [](const std::string& why) { return dataLoss("malformed data profile: " + why); };
-  auto lines = record::parseRecord(text, kProfileHeader);
-  if (!lines.ok()) {
-    return bad(lines.status().message());
-  }
-  DataProfile profile;
-  for (const auto& f : *lines) {
-    if (f[0] == "rows" && f.size() == 2) {
-      auto n = parseCount(f[1]);
-      if (!n) return bad("rows '" + f[1] + "'");
-      profile.rows = *n;
-      continue;
-    }
-    const bool number = f[0] == "number" && f.size() == 6 + kProfileQuantiles.size();
-    const bool category = f[0] == "category" && f.size() >= 5;
-    if (!number && !category) {
-      return bad("unexpected line '" + f[0] + "' with " + std::to_string(f.size()) + " fields");
-    }
-    FeatureProfile feature;
-    feature.name = f[1];
-    auto present = parseCount(f[2]);
-    auto missing = parseCount(f[3]);
-    if (!present || !missing) return bad("counts of feature '" + f[1] + "'");
-    feature.present = *present;
-    feature.missing = *missing;
-    if (number) {
-      std::vector<double> values;
-      for (std::size_t i = 4; i < f.size(); ++i) {
-        auto v = parseDouble(f[i]);
-        if (!v) return bad("value '" + f[i] + "' of feature '" + f[1] + "'");
-        values.push_back(*v);
-      }
-      feature.min = values[0];
-      feature.max = values[1];
-      std::copy(values.begin() + 2, values.end(), feature.quantiles.begin());
-    } else {
-      feature.kind = FeatureProfile::Kind::kCategory;
-      if (f[4] != "complete" && f[4] != "incomplete") return bad("category set '" + f[4] + "'");
-      feature.complete = f[4] == "complete";
-      feature.categories.assign(f.begin() + 5, f.end());
-      std::sort(feature.categories.begin(), feature.categories.end());
-    }
-    profile.features.push_back(std::move(feature));
-  }
-  return profile;
 }
 
 std::string dataProfileKey(std::string_view artifact_key) {

@@ -62,10 +62,19 @@ TEST(DataProfileTest, CountsMinMaxMissingAndQuantilesExactlyOnSmallData) {
   EXPECT_EQ(a.missing, 0u);
   EXPECT_EQ(a.min, 0);
   EXPECT_EQ(a.max, 100);
-  // Linear interpolation between order statistics of 0..100: the p-quantile is 100 p.
+  // Linear interpolation between order statistics of 0..100: the p-quantile is 100 p, so
+  // percentile i is i; the quantiles shown are taken from the percentiles.
   for (std::size_t q = 0; q < kProfileQuantiles.size(); ++q) {
     EXPECT_NEAR(a.quantiles[q], 100 * kProfileQuantiles[q], 1e-9) << kProfileQuantiles[q];
   }
+  ASSERT_EQ(a.percentiles.size(), kProfilePercentiles);
+  for (std::size_t i = 0; i < kProfilePercentiles; ++i) {
+    EXPECT_NEAR(a.percentiles[i], static_cast<double>(i), 1e-9) << "percentile " << i;
+  }
+  EXPECT_EQ(a.sample_size, 101u);
+  // Mean 50; variance (with n - 1) of 0..100 is 101 * 102 / 12 = 858.5.
+  EXPECT_NEAR(a.mean, 50, 1e-12);
+  EXPECT_NEAR(a.stddev, std::sqrt(858.5), 1e-12);
   const FeatureProfile& b = profile.features[1];
   EXPECT_EQ(b.missing, 26u);  // 0, 4, ..., 100
   EXPECT_EQ(b.present, 75u);
@@ -76,7 +85,14 @@ TEST(DataProfileTest, CountsMinMaxMissingAndQuantilesExactlyOnSmallData) {
   EXPECT_EQ(color.kind, FeatureProfile::Kind::kCategory);
   EXPECT_EQ(color.missing, 11u);
   EXPECT_THAT(color.categories, ElementsAre("blue", "green", "red"));
+  // i % 3 == 2, 1, 0 over 0..100 without the multiples of 10.
+  std::vector<std::uint64_t> counts(3, 0);
+  for (int i = 0; i <= 100; ++i) {
+    if (i % 10 != 0) ++counts[std::vector<std::size_t>{2, 1, 0}[i % 3]];
+  }
+  EXPECT_EQ(color.category_counts, counts);
   EXPECT_TRUE(color.complete);
+  EXPECT_TRUE(profile.outlier.has_value());  // 101 sampled rows: at least kOutlierMinRows
 }
 
 TEST(DataProfileTest, QuantilesOfManyRowsAreWithinTheSampleRankError) {
@@ -151,6 +167,73 @@ TEST(DataProfileTest, RecordRoundTripsAndNamesWhatIsMalformed) {
   auto absent = readDataProfile(storage, "models/m/artifacts/2.aimass.profile");
   ASSERT_FALSE(absent.ok());
   EXPECT_THAT(absent.status().message(), HasSubstr("2.aimass.profile"));
+}
+
+TEST(DataProfileTest, Format1RecordsStillDecodeWithoutDriftData) {
+  auto v1 = decodeDataProfile(
+      "aimass-data-profile 1\nrows 3\nnumber x 3 0 1 2 1 1 1 1.5 2 2 2\n"
+      "category vendor 3 0 complete b a\n");
+  ASSERT_TRUE(v1.ok()) << v1.status().toString();
+  EXPECT_EQ(v1->format, 1);
+  const FeatureProfile& x = v1->features[0];
+  EXPECT_EQ(x.quantiles[3], 1.5);
+  EXPECT_TRUE(x.percentiles.empty());
+  EXPECT_EQ(x.sample_size, 0u);
+  EXPECT_THAT(v1->features[1].categories, ElementsAre("a", "b"));
+  EXPECT_TRUE(v1->features[1].category_counts.empty());
+  EXPECT_FALSE(v1->outlier.has_value());
+  // Written again, it is format 2 (with what format 1 did not keep left empty).
+  EXPECT_THAT(encodeDataProfile(*v1), ::testing::StartsWith("aimass-data-profile 2\n"));
+}
+
+TEST(DataProfileTest, Format2RecordKeepsPercentilesCountsAndTheOutlierScorer) {
+  auto builder = DataProfileBuilder::forSchema(schemaOf({"u", "v"}, {"c"}));
+  ASSERT_TRUE(builder.ok());
+  std::mt19937 gen(3);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  std::vector<float> values;
+  std::vector<std::string> texts;
+  for (int i = 0; i < 500; ++i) {
+    const float u = unit(gen);
+    values.push_back(u);
+    values.push_back(u + 0.1f * unit(gen));
+    texts.push_back(i % 5 == 0 ? "rare" : "common");
+  }
+  ASSERT_TRUE(builder->add(batchOf(values, 2, texts, 1)).ok());
+  const DataProfile profile = builder->finish();
+  ASSERT_TRUE(profile.outlier.has_value());
+  const std::string text = encodeDataProfile(profile);
+  auto decoded = decodeDataProfile(text);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().toString();
+  EXPECT_EQ(encodeDataProfile(*decoded), text);
+  EXPECT_EQ(decoded->format, 2);
+  EXPECT_EQ(decoded->features[0].mean, profile.features[0].mean);  // exact double text
+  EXPECT_EQ(decoded->features[0].stddev, profile.features[0].stddev);
+  EXPECT_EQ(decoded->features[0].sample_size, 500u);
+  EXPECT_EQ(decoded->features[0].percentiles.size(), kProfilePercentiles);
+  EXPECT_EQ(decoded->features[0].quantiles[3], decoded->features[0].percentiles[50]);
+  EXPECT_THAT(decoded->features[2].category_counts, ElementsAre(400, 100));
+  EXPECT_EQ(decoded->outlier->kind, OutlierModel::Kind::kFull);
+  EXPECT_EQ(decoded->outlier->covariance.size(), 3u);
+  EXPECT_EQ(decoded->outlier->threshold, profile.outlier->threshold);
+
+  // Malformed: percentiles out of order, counts beyond the present rows, a covariance short.
+  std::string unordered = text;
+  const auto at = unordered.find("\nnumber u ");
+  const auto line_end = unordered.find('\n', at + 1);
+  unordered.replace(line_end, 0, " -5");  // a 102nd percentile: the wrong field count
+  EXPECT_THAT(decodeDataProfile(unordered).status().message(), HasSubstr("unexpected line"));
+  std::string reversed = "aimass-data-profile 2\nrows 2\nnumber x 2 0 0 1 0.5 0.7 2";
+  for (int i = 0; i < 101; ++i) reversed += " " + std::to_string(100 - i);
+  EXPECT_THAT(decodeDataProfile(reversed + "\n").status().message(),
+              HasSubstr("percentiles of feature 'x' are not in increasing order"));
+  EXPECT_THAT(decodeDataProfile("aimass-data-profile 2\nrows 2\ncategory c 2 0 complete a 2 b 1\n")
+                  .status()
+                  .message(),
+              HasSubstr("add up to more than its 2 present rows"));
+  std::string short_covariance = text.substr(0, text.rfind("\ncovariance")) + "\n";
+  EXPECT_THAT(decodeDataProfile(short_covariance).status().message(),
+              HasSubstr("1 covariance lines for a full outlier scorer of 2 number features"));
 }
 
 TEST(DataProfileTest, RefusesDataItCannotProfile) {
