@@ -20,12 +20,27 @@ void writeFeature(JsonWriter& json, const FeatureProfile& feature) {
       json.key(formatNumber(kProfileQuantiles[i])).value(feature.quantiles[i]);
     }
     json.endObject();
+    if (!feature.percentiles.empty()) {  // format 2
+      json.key("mean").value(feature.mean).key("std").value(feature.stddev);
+      json.key("sample_size").value(feature.sample_size).key("percentiles").beginArray();
+      for (double p : feature.percentiles) {
+        json.value(p);
+      }
+      json.endArray();
+    }
   } else {
     json.key("categories").beginArray();
     for (const auto& category : feature.categories) {
       json.value(category);
     }
     json.endArray().key("complete").value(feature.complete);
+    if (!feature.category_counts.empty()) {  // format 2
+      json.key("counts").beginArray();
+      for (std::uint64_t count : feature.category_counts) {
+        json.value(count);
+      }
+      json.endArray();
+    }
   }
   json.endObject();
 }
@@ -34,7 +49,9 @@ void writeFeature(JsonWriter& json, const FeatureProfile& feature) {
 
 std::string dataProfileJson(const DataProfile& profile) {
   JsonWriter json;
-  json.beginObject().key("rows").value(profile.rows).key("features").beginArray();
+  json.beginObject().key("format").value(static_cast<std::int64_t>(profile.format));
+  json.key("rows").value(profile.rows);
+  json.key("outlier_scores").value(profile.outlier.has_value()).key("features").beginArray();
   for (const auto& feature : profile.features) {
     writeFeature(json, feature);
   }
