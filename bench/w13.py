@@ -14,9 +14,10 @@ ratio: monitored req/s over unmonitored req/s (BENCHMARKS.md asks for >= 0.9). T
 and the detection half of W13 are not built yet, so W13 is never recorded (harness.NOT_RECORDED).
 """
 
-import os
 import re
 import urllib.request
+
+from w6bf16 import train_registered
 
 
 def metric(base, name):
@@ -53,11 +54,7 @@ def workload_w13(args, h):
     mine, theirs = [], []
     with tempfile.TemporaryDirectory(prefix="aimass-w13-") as folder:
         for run_index in range(args.runs):
-            store = os.path.join(folder, f"store_{run_index}")
-            env = h.aimass_env(args.threads, run_index + 1)
-            env["W6BF16_STORE"] = store
-            h.run([args.aimass, "run", os.path.join(h.BENCH, "configs", "w6bf16_train.yaml")],
-                  env, "W13's training")
+            store = train_registered(args, h, folder, run_index, "W13")
             theirs.append(serve_and_measure(args, h, store, folder, run_index, False))
             mine.append(serve_and_measure(args, h, store, folder, run_index, True))
     a, p = h.medians(mine), h.medians(theirs)

@@ -70,9 +70,9 @@ TEST(PayloadLogTest, LoggedRequestsAreReadBackWithTheirIdsVersionAndAnswers) {
                                       "to fs:"));
 
   // The read side (readPayloads(), as the monitor will use it) through the CLI's JSON.
-  auto json =
-      aimass::testing::runAimass(temp.path(), {"models", "payloads", "pump_state", "--version", "1",
-                                               "--json", "--storage", "fs://" + store.string()});
+  auto json = aimass::testing::runAimass(
+      temp.path(),
+      {"models", "payloads", "pump_state/1", "--json", "--storage", "fs://" + store.string()});
   ASSERT_EQ(json.code, 0) << json.err;
   Poco::JSON::Parser parser;
   auto document = parser.parse(json.out).extract<Poco::JSON::Object::Ptr>();
@@ -95,8 +95,11 @@ TEST(PayloadLogTest, LoggedRequestsAreReadBackWithTheirIdsVersionAndAnswers) {
     // The logged answers are the ones the client got.
     auto outputs = entry->getArray("outputs");
     ASSERT_GE(outputs->size(), 1u);
-    auto answered =
-        parser.parse(answers[i]).extract<Poco::JSON::Object::Ptr>()->getArray("outputs");
+    // A parser reads one document; the CLI's was the first.
+    auto answered = Poco::JSON::Parser()
+                        .parse(answers[i])
+                        .extract<Poco::JSON::Object::Ptr>()
+                        ->getArray("outputs");
     for (std::size_t o = 0; o < outputs->size(); ++o) {
       auto output = outputs->getObject(static_cast<unsigned>(o));
       Poco::JSON::Object::Ptr sent;

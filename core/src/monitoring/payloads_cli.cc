@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <ostream>
 
 #include "aimass/core/cli.h"
@@ -35,9 +36,15 @@ void writeValue(JsonWriter& json, const Tensor& tensor, std::int64_t i) {
     case DType::kBytes:
       json.value(tensor.strings()[at]);
       return;
-    case DType::kFloat32:
-      json.value(static_cast<double>(tensor.data<float>()[at]));
+    case DType::kFloat32: {
+      const float value = tensor.data<float>()[at];  // its own shortest text, not a double's
+      if (std::isfinite(value)) {
+        json.json(formatNumber(value));
+      } else {
+        json.null();
+      }
       return;
+    }
     case DType::kFloat64:
       json.value(tensor.data<double>()[at]);
       return;
@@ -97,7 +104,7 @@ std::string tensorsText(const TensorMap& tensors) {
 
 bool isPayloadsCommand(const std::vector<std::string>& words) {
   static constexpr std::string_view kValued[] = {
-      "--config", "--storage", "--storage-node", "--version",   "--since",      "--limit",
+      "--config", "--storage", "--storage-node", "--since",     "--limit",
       "--remove", "--min-age", "--alias",        "--log-level", "--plugin-path"};
   for (std::size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
@@ -119,8 +126,6 @@ Expected<PayloadsCommand> parsePayloadsCommand(const std::vector<std::string>& w
   auto handle = [&](const std::string& name, const std::string& value) -> Status {
     if (name == "--json") {
       command.json = true;
-    } else if (name == "--version") {
-      command.query.version = value;
     } else if (name == "--since") {
       AIMASS_ASSIGN_OR_RETURN(command.query.from_ns, wholeNumber(name, value, 0));
     } else if (name == "--limit") {
@@ -129,20 +134,30 @@ Expected<PayloadsCommand> parsePayloadsCommand(const std::vector<std::string>& w
     }
     return okStatus();
   };
-  AIMASS_ASSIGN_OR_RETURN(StoreOptions options,
-                          parseStoreOptions(words,
-                                            {.command = "models payloads",
-                                             .flags = {"--json"},
-                                             .valued = {"--version", "--since", "--limit"}},
-                                            handle));
+  AIMASS_ASSIGN_OR_RETURN(
+      StoreOptions options,
+      parseStoreOptions(
+          words,
+          {.command = "models payloads", .flags = {"--json"}, .valued = {"--since", "--limit"}},
+          handle));
   assignStoreChoice(options, command);
   const char* usage =
-      " (usage: aimass models payloads NAME [--version V] [--since UNIX_NS] [--limit N] "
+      " (usage: aimass models payloads NAME[/VERSION] [--since UNIX_NS] [--limit N] "
       "[--json] --config CONFIG)";
   if (options.positional.size() != 2 || options.positional[0] != "payloads") {
     return invalidArgument(std::string("'aimass models payloads' takes 1 argument") + usage);
   }
-  command.model = options.positional[1];
+  // NAME or NAME/VERSION, as `models show` names them (--version is aimass's own option).
+  const std::string& named = options.positional[1];
+  const std::size_t slash = named.find('/');
+  command.model = named.substr(0, slash);
+  if (slash != std::string::npos) {
+    command.query.version = named.substr(slash + 1);
+    if (command.query.version.empty() || command.model.empty()) {
+      return invalidArgument("'aimass models payloads' takes NAME or NAME/VERSION, got '" + named +
+                             "'" + usage);
+    }
+  }
   command.query.model = command.model;
   AIMASS_RETURN_IF_ERROR(checkStoreChoice("models payloads", "payload log", command.config,
                                           command.storage_uri, command.storage_node));

@@ -11,7 +11,7 @@
 #include "aimass/storage.h"
 #include "monitoring/payload_record.h"
 
-/// `aimass models payloads NAME [--version V] [--since UNIX_NS] [--limit N] [--json]`: the
+/// `aimass models payloads NAME[/VERSION] [--since UNIX_NS] [--limit N] [--json]`: the
 /// requests payload logging recorded for a model (monitoring/payload_record.h), oldest first.
 namespace aimass::core {
 
@@ -27,7 +27,8 @@ struct PayloadsCommand {
 /// True when the first word of `words` (the words after `models`) that is neither an option
 /// nor an option's value is "payloads".
 bool isPayloadsCommand(const std::vector<std::string>& words);
-/// Parses the words after `models`; kInvalidArgument naming the bad word (a missing NAME, a
+/// Parses the words after `models`; kInvalidArgument naming the bad word (a missing NAME, an
+/// empty VERSION after '/', a
 /// --limit that is not a whole number from 1, an unknown option).
 Expected<PayloadsCommand> parsePayloadsCommand(const std::vector<std::string>& words);
 /// Prints the entries: a table (time, version, request id, latency, outcome, the tensors with
