@@ -10,7 +10,10 @@
 #
 #   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W9 W10 W11
 #                                                         registry tracking, or all; also W2select
-#                                                         (chooses W2's recipe; never recorded)
+#                                                         (chooses W2's recipe; never recorded);
+#                                                         W13 (throughput with payload logging;
+#                                                         never recorded until the drift monitor
+#                                                         exists)
 #
 # Builds an optimised tree (RelWithDebInfo, the flags the tests run with: -O2 -g) with the
 # benchmark programs first (build-bench/), or uses the tree named by $AIMASS_BENCH_BUILD as it
@@ -19,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 implemented=(W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W8 W9 W10 W11 W12 registry tracking)
-not_in_all=(W2select)
+not_in_all=(W2select W13)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...
   (WORKLOAD: ${implemented[*]} ${not_in_all[*]} or all)"
 
@@ -78,7 +81,7 @@ for w in "${workloads[@]}"; do
     echo "bench/run.sh: W11 needs Optuna: run bench/install-peers.sh as root" >&2
     exit 2
   fi
-  if { [ "$w" = W6 ] || [ "$w" = W10 ]; } &&
+  if { [ "$w" = W6 ] || [ "$w" = W10 ] || [ "$w" = W13 ]; } &&
      { ! command -v wrk > /dev/null || [ ! -x /usr/sbin/nginx ]; }; then
     echo "bench/run.sh: $w needs wrk and nginx-light: run bench/install-peers.sh as root" >&2
     exit 2

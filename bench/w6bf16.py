@@ -60,6 +60,17 @@ def serve_and_measure(args, h, precision, store, folder, run_index, test_set):
         h.stop(process, f"aimass serving in {precision}")
 
 
+def train_registered(args, h, folder, run_index, what):
+    """Trains W6's model (w6bf16_train.yaml, one epoch, with its training-data profile) and
+    registers it as "fashion" in a store of its own under `folder`; returns the store's path."""
+    store = os.path.join(folder, f"store_{run_index}")
+    env = h.aimass_env(args.threads, run_index + 1)
+    env["W6BF16_STORE"] = store
+    h.run([args.aimass, "run", os.path.join(h.BENCH, "configs", "w6bf16_train.yaml")], env,
+          f"{what}'s training")
+    return store
+
+
 def workload_w6bf16(args, h):
     """`h` is the harness module (its serving helpers)."""
     import tempfile
@@ -69,11 +80,7 @@ def workload_w6bf16(args, h):
     mine, theirs = [], []
     with tempfile.TemporaryDirectory(prefix="aimass-w6bf16-") as folder:
         for run_index in range(args.runs):
-            store = os.path.join(folder, f"store_{run_index}")
-            env = h.aimass_env(args.threads, run_index + 1)
-            env["W6BF16_STORE"] = store
-            h.run([args.aimass, "run", os.path.join(h.BENCH, "configs", "w6bf16_train.yaml")],
-                  env, "W6bf16's training")
+            store = train_registered(args, h, folder, run_index, "W6bf16")
             fp32 = serve_and_measure(args, h, "fp32", store, folder, run_index, test_set)
             bf16 = serve_and_measure(args, h, "bf16", store, folder, run_index, test_set)
             bf16["accuracy_delta"] = round(bf16["test_accuracy"] - fp32["test_accuracy"], 4)

@@ -41,6 +41,7 @@
 #include "jobs/jobs_node.h"
 #include "jobs/worker_process.h"
 #include "models_cli.h"
+#include "monitoring/payloads_cli.h"
 #include "plugin_commands.h"
 #include "runs_cli.h"
 #include "tune/trial_worker.h"
@@ -850,6 +851,11 @@ class Cli {
   }
 
   int models(int argc, char** argv) {
+    if (isPayloadsCommand(wordsAfter(argc, argv, "models"))) {  // monitoring/payloads_cli.h
+      return storeCommand<std::reference_wrapper<Storage>>(argc, argv, "models",
+                                                           parsePayloadsCommand,
+                                                           runPayloadsCommand);
+    }
     return storeCommand<ModelRegistry>(argc, argv, "models", parseModelsCommand, runModelsCommand);
   }
 

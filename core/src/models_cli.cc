@@ -45,6 +45,11 @@ const char kModelsHelp[] =
     "                            and deleted, aliases moved and rolled back, and what the\n"
     "                            monitoring services decided (time, kind, version, alias,\n"
     "                            who, what)\n"
+    "  payloads NAME[/VERSION] [--since UNIX_NS] [--limit N] [--json]\n"
+    "                            the requests payload logging recorded for the model (of one\n"
+    "                            version), oldest first, from a unix time in ns\n"
+    "                            (time, version, request id, latency, outcome, tensors;\n"
+    "                            --json: every tensor in full); default limit 20\n"
     "  gc [--dry-run] [--min-age SECONDS]\n"
     "                            delete artifacts under models/<model>/artifacts/ that no\n"
     "                            version names (left by a crash between saving an artifact\n"
@@ -70,6 +75,7 @@ const char kModelsHelp[] =
     "  aimass models delete fashion/1 --config configs/quickstart.yaml\n"
     "  aimass models tag fashion/2 stage=review --remove draft --config configs/quickstart.yaml\n"
     "  aimass models history fashion --config configs/quickstart.yaml\n"
+    "  aimass models payloads fashion --limit 5 --config configs/quickstart.yaml\n"
     "  aimass models gc --dry-run --config configs/quickstart.yaml\n"
     "  aimass models list --storage sqlite:///var/lib/aimass/store.db\n";
 

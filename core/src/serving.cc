@@ -24,6 +24,7 @@
 #include "aimass/util/number_text.h"
 #include "data_profile.h"
 #include "input_check.h"
+#include "monitoring/payload_log.h"
 #include "pipeline/pipeline_node.h"
 #include "prometheus_text.h"
 #include "sequence_store.h"
@@ -567,6 +568,7 @@ struct ServingRuntime::Version {
   std::shared_ptr<const InputCheck> check;     // null: requests are not checked (policy off)
   /// Logs a warned request (set with `check` under policy warn).
   std::function<void(LogLevel, const std::string&, const std::string&)> log;
+  std::shared_ptr<PayloadTap> payload;  // null: its requests are not logged (payload_sample 0)
 };
 
 namespace {
@@ -578,19 +580,30 @@ class PinnedVersion final : public PinnedModel {
 
   const ServedModel& served() const override { return version_->served; }
 
+  /// Payload logging wraps the request: an unsampled one costs the tap's counter; a sampled one
+  /// is timed and copied to the log's queue, answered or failed, unless it did not fit the
+  /// schema (its tensors are not the model's). Streamed requests are not logged.
   Status infer(const TensorMap& inputs, const PredictOptions& options, TensorMap& outputs,
                InferFailure* failure) override {
-    if (const std::string* id = options.parameter("sequence_id")) {
-      return inSequence(*id, inputs, options, failure,
-                        [&](const TensorMap& fed, std::optional<Tensor>& state) {
-                          AIMASS_RETURN_IF_ERROR(inferOnce(fed, options, outputs, failure));
-                          if (const Tensor* out = outputs.find(tensor_names::kState)) {
-                            state = *out;
-                          }
-                          return okStatus();
-                        });
+    PayloadTap* tap = version_->payload.get();
+    if (tap == nullptr || !tap->sampled()) {
+      return inferUnlogged(inputs, options, outputs, failure);
     }
-    return inferOnce(inputs, options, outputs, failure);
+    const auto start = Clock::now();
+    InferFailure why = InferFailure::kBackend;
+    Status status = inferUnlogged(inputs, options, outputs, &why);
+    if (!status.ok() && failure != nullptr) {
+      *failure = why;
+    }
+    std::int64_t rows = 0;
+    if (status.ok() ||
+        validateInputs(version_->served.name, version_->schema, version_->batched, inputs, rows)
+            .ok()) {
+      tap->record(options.request_id, inputs, status.ok() ? &outputs : nullptr,
+                  static_cast<std::int64_t>(nanosSince(start, Clock::now()) / 1000),
+                  status.ok() ? std::string_view("ok") : inferFailureName(why));
+    }
+    return status;
   }
 
   Status inferStream(const TensorMap& inputs, const PredictOptions& options,
@@ -613,6 +626,21 @@ class PinnedVersion final : public PinnedModel {
   void countFailure(InferFailure reason) override { version_->stats->fail(reason, 0); }
 
  private:
+  Status inferUnlogged(const TensorMap& inputs, const PredictOptions& options, TensorMap& outputs,
+                       InferFailure* failure) {
+    if (const std::string* id = options.parameter("sequence_id")) {
+      return inSequence(*id, inputs, options, failure,
+                        [&](const TensorMap& fed, std::optional<Tensor>& state) {
+                          AIMASS_RETURN_IF_ERROR(inferOnce(fed, options, outputs, failure));
+                          if (const Tensor* out = outputs.find(tensor_names::kState)) {
+                            state = *out;
+                          }
+                          return okStatus();
+                        });
+    }
+    return inferOnce(inputs, options, outputs, failure);
+  }
+
   /// A request of sequence `id` (see runSequence()); `run` does the request itself.
   Status inSequence(const std::string& id, const TensorMap& inputs, const PredictOptions& options,
                     InferFailure* failure,
@@ -873,6 +901,7 @@ std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
       v->batcher = std::make_unique<Batcher>(name, v->served.model, options, v->stats, v->defaults);
     }
     v->check = inputCheckFor(*v);
+    v->payload = payloadTapFor(name, version, v->schema, v->profile.get());
     if (v->check) {
       std::lock_guard lock(settings_mutex_);
       v->log = log_;
@@ -974,6 +1003,7 @@ void ServingRuntime::clear() {
     dropped.swap(models_);
   }
   dropped.clear();  // joins the workers outside the lock
+  stopPayloadLog();  // writes what the requests before queued
   std::lock_guard lock(settings_mutex_);
   repository_.reset();
   feedback_storage_.reset();
@@ -1471,6 +1501,7 @@ std::string ServingRuntime::prometheusMetrics() const {
          "aimass_sequence_evictions_total " + std::to_string(sequences_->evictions()) + "\n";
 
   out += graphAndTrafficMetrics();
+  out += payloadMetrics();
 
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

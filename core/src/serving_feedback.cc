@@ -2,9 +2,7 @@
 #include "serving_feedback.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -13,86 +11,14 @@
 #include "aimass/byte_io.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/sha256.h"
+#include "tensor_record.h"
 
 namespace aimass::core {
 namespace {
 
-// Tensor data is written as the host holds it, which is the little-endian layout the record
-// promises on every host aimass builds for.
-static_assert(std::endian::native == std::endian::little,
-              "feedback records store tensor data little-endian");
-
 constexpr char kRecordType[] = "aimass.feedback";
 constexpr std::uint32_t kRecordFormat = 1;
-constexpr std::uint32_t kMaxRank = 32;
 constexpr int kSequenceDigits = 20;
-
-void writeString(ByteWriter& out, std::string_view text) {
-  out.u64(text.size());
-  out.bytes(text);
-}
-
-std::string readString(ByteReader& in) {
-  const std::uint64_t size = in.u64();
-  return in.bytes(size);  // fails (ok() false) when fewer bytes remain: nothing huge is made
-}
-
-Status corrupt(const std::string& what) {
-  return dataLoss("feedback record is corrupt: " + what);
-}
-
-/// Reads one tensor; the sizes it declares are checked against the bytes left before
-/// anything of that size is allocated.
-Expected<std::pair<std::string, Tensor>> readTensor(ByteReader& in) {
-  std::string name = readString(in);
-  const std::string dtype_name = readString(in);
-  const std::uint32_t rank = in.u32();
-  if (!in.ok()) {
-    return corrupt("truncated tensor header");
-  }
-  auto dtype = dtypeFromName(dtype_name);
-  if (!dtype || rank > kMaxRank) {
-    return corrupt("tensor '" + name + "' has an unknown datatype or rank");
-  }
-  Shape shape;
-  std::uint64_t elements = 1;
-  for (std::uint32_t d = 0; d < rank; ++d) {
-    const std::int64_t dim = in.i64();
-    if (!in.ok() || dim < 0) {
-      return corrupt("tensor '" + name + "' has a bad shape");
-    }
-    const auto udim = static_cast<std::uint64_t>(dim);
-    if (udim != 0 && elements > in.remaining() / udim) {
-      return corrupt("tensor '" + name + "' declares more elements than the record holds");
-    }
-    elements *= udim;
-    shape.push_back(dim);
-  }
-  if (*dtype == DType::kBytes) {
-    if (elements > in.remaining() / 8) {
-      return corrupt("tensor '" + name + "' declares more strings than the record holds");
-    }
-    std::vector<std::string> strings;
-    strings.reserve(static_cast<std::size_t>(elements));
-    for (std::uint64_t i = 0; i < elements && in.ok(); ++i) {
-      strings.push_back(readString(in));
-    }
-    if (!in.ok()) {
-      return corrupt("tensor '" + name + "' is truncated");
-    }
-    return std::pair{std::move(name), Tensor::fromStrings(std::move(strings)).reshaped(shape)};
-  }
-  const std::uint64_t nbytes = in.u64();
-  if (!in.ok() || nbytes != elements * dtypeSize(*dtype) || nbytes > in.remaining()) {
-    return corrupt("tensor '" + name + "' has a data size that does not match its shape");
-  }
-  Tensor tensor(*dtype, shape);
-  const std::string data = in.bytes(nbytes);
-  if (!data.empty()) {
-    std::memcpy(tensor.raw(), data.data(), data.size());
-  }
-  return std::pair{std::move(name), std::move(tensor)};
-}
 
 /// The batch number a record key ends in (20 digits, from 1); nullopt for anything else.
 std::optional<std::uint64_t> sequenceOf(std::string_view key) {
@@ -150,23 +76,7 @@ std::string feedbackKey(std::string_view model, std::string_view identity,
 std::string encodeFeedbackRecord(const TensorMap& observations) {
   std::string payload;
   ByteWriter out(payload);
-  out.u32(static_cast<std::uint32_t>(observations.size()));
-  for (const auto& [name, tensor] : observations) {
-    writeString(out, name);
-    writeString(out, dtypeName(tensor.dtype()));
-    out.u32(static_cast<std::uint32_t>(tensor.rank()));
-    for (std::int64_t dim : tensor.shape()) {
-      out.i64(dim);
-    }
-    if (tensor.dtype() == DType::kBytes) {
-      for (const auto& text : tensor.strings()) {
-        writeString(out, text);
-      }
-    } else {
-      out.u64(tensor.nbytes());
-      out.bytes(std::string_view(static_cast<const char*>(tensor.raw()), tensor.nbytes()));
-    }
-  }
+  writeTensorMap(out, observations);
   return encodeArtifactEnvelope(kRecordType, kRecordFormat, payload);
 }
 
@@ -183,23 +93,10 @@ Expected<TensorMap> decodeFeedbackRecord(std::string_view bytes) {
                            std::to_string(header->format_version) + ")");
   }
   ByteReader in(payload);
-  const std::uint32_t count = in.u32();
-  if (!in.ok() || count > in.remaining()) {
-    return corrupt("bad tensor count");
-  }
-  TensorMap observations;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    auto tensor = readTensor(in);
-    if (!tensor.ok()) {
-      return tensor.status();
-    }
-    if (observations.find(tensor->first) != nullptr) {
-      return corrupt("tensor '" + tensor->first + "' appears twice");
-    }
-    observations.set(std::move(tensor->first), std::move(tensor->second));
-  }
+  AIMASS_ASSIGN_OR_RETURN(TensorMap observations, readTensorMap(in, "feedback record"));
   if (!in.atEnd()) {
-    return corrupt(std::to_string(in.remaining()) + " bytes after the last tensor");
+    return dataLoss("feedback record is corrupt: " + std::to_string(in.remaining()) +
+                    " bytes after the last tensor");
   }
   return observations;
 }

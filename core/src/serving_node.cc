@@ -13,6 +13,35 @@ namespace {
 
 constexpr const char* kServingType = "serving.runtime";
 
+/// `payload_storage` (else the repository); an error naming where payload_sample asks for
+/// logging when there is neither.
+Status readPayloadStorage(const NodeConfig& config, const std::string& where, ServingConfig& out) {
+  if (config.has("payload_storage") && !config.refNames("payload_storage").empty()) {
+    out.payload_storage = config.getRef<Storage>("payload_storage");
+    out.payload_storage_name = config.refNames("payload_storage").front();
+  } else if (out.repository) {
+    out.payload_storage = out.repository;
+    out.payload_storage_name = out.repository_name;
+  }
+  if (out.payload_storage) {
+    return okStatus();
+  }
+  auto missing = [](const std::string& place) {
+    return invalidArgument(place +
+                           " asks for payload logging, but there is nowhere to write "
+                           "it: set 'payload_storage' (or 'repository') on the node");
+  };
+  if (out.payload.sample > 0) {
+    return missing(where + ": payload_sample");
+  }
+  for (const auto& settings : out.models) {
+    if (settings.payload_sample.value_or(0) > 0) {
+      return missing(settings.payload_place);
+    }
+  }
+  return okStatus();
+}
+
 /// The node's settings from its validated parameters; errors name the node or, for a
 /// `models` entry, the entry's place in the config.
 Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
@@ -33,6 +62,11 @@ Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
   out.precision = config.getString("precision");
   out.input_validation.policy = *parseInputPolicy(config.getString("input_validation"));
   out.input_validation.margin = config.getFloat("input_margin");
+  out.payload.sample = config.getFloat("payload_sample");
+  out.payload.exclude = config.getStringList("payload_exclude");
+  AIMASS_RETURN_IF_ERROR(validatePayloadExclude(out.payload.exclude, where + ": payload_exclude"));
+  out.payload.max_rows = config.getInt("payload_max_rows");
+  out.payload.max_age_s = config.getInt("payload_max_age_s");
   for (const auto& [model, record] : config.getMap("models")) {
     AIMASS_ASSIGN_OR_RETURN(ModelSettings settings,
                             modelSettingsFromRecord(model, record, batching));
@@ -57,6 +91,7 @@ Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
     out.feedback_storage.reset();
     out.feedback_storage_name.clear();
   }
+  AIMASS_RETURN_IF_ERROR(readPayloadStorage(config, where, out));
   out.sequences.max_sequences = config.getInt("max_sequences");
   out.sequences.idle_ms = config.getInt("sequence_idle_s") * 1000;
   out.sequences.max_bytes = config.getInt("max_sequence_bytes");
@@ -108,6 +143,7 @@ Status ServingNode::apply(ModelServing& serving, Host& host) const {
         runtime->setInputValidation(settings.model, validation);
       }
     }
+    applyPayloadLogging(*runtime);
   }
   const std::string where = kServingType + std::string(" '") + name_ + "'";
   if (config_.repository) {
@@ -145,6 +181,24 @@ Status ServingNode::apply(ModelServing& serving, Host& host) const {
     return Status(status.code(), where + ": " + status.message());
   }
   return okStatus();
+}
+
+void ServingNode::applyPayloadLogging(ServingRuntime& runtime) const {
+  if (config_.payload_storage) {
+    runtime.setPayloadStorage(config_.payload_storage);
+  }
+  runtime.setPayloadLogging("", config_.payload);
+  for (const auto& settings : config_.models) {
+    if (settings.payload_sample || !settings.payload_exclude.empty() ||
+        settings.payload_max_rows || settings.payload_max_age_s) {
+      PayloadLogging payload = config_.payload;
+      payload.sample = settings.payload_sample.value_or(payload.sample);
+      payload.model_exclude = settings.payload_exclude;
+      payload.max_rows = settings.payload_max_rows.value_or(payload.max_rows);
+      payload.max_age_s = settings.payload_max_age_s.value_or(payload.max_age_s);
+      runtime.setPayloadLogging(settings.model, payload);
+    }
+  }
 }
 
 Route shadowRoute(Host& host) {
@@ -188,6 +242,11 @@ NodeType servingNodeType() {
                      "model starts clean. A record that cannot be replayed keeps the version "
                      "from serving, naming the key to remove (default: the `repository` when "
                      "set, else none: learned feedback lasts until the process ends).")
+          .optional(),
+      ParamSpec::ref("payload_storage", NodeKind::kStorage,
+                     "Storage node where payload logging (payload_sample) writes the logged "
+                     "requests, under payloads/<model>/<version>/ (docs/monitoring.md; read "
+                     "them with `aimass models payloads NAME`) (default: the `repository`).")
           .optional(),
       ParamSpec::boolean("persist_feedback",
                          "false: learned feedback is kept in memory only, never written to "

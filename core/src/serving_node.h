@@ -26,6 +26,7 @@ struct ServingConfig {
   VersionPolicy version_policy;  ///< likewise
   std::string precision = "fp32";  ///< likewise
   InputValidation input_validation;  ///< likewise
+  PayloadLogging payload;            ///< likewise (model_exclude empty)
   std::vector<ModelSettings> models;
   /// The storage whose model registry ModelServing::load() reads; null: none.
   std::shared_ptr<Storage> repository;
@@ -34,6 +35,9 @@ struct ServingConfig {
   /// repository unless `persist_feedback` is false); null: nowhere.
   std::shared_ptr<Storage> feedback_storage;
   std::string feedback_storage_name;  ///< its node name
+  /// Where logged payloads are written (`payload_storage`, else the repository); null: none.
+  std::shared_ptr<Storage> payload_storage;
+  std::string payload_storage_name;  ///< its node name
   std::vector<std::string> load;  ///< references loaded once the jobs are done
   SequenceLimits sequences;       ///< bounds of the stored sequence states
   std::vector<GraphSpec> graphs;      ///< serving graphs (checked against the models at apply())
@@ -66,6 +70,9 @@ class ServingNode final : public Node {
   Status apply(ModelServing& serving, Host& host) const;
 
  private:
+  // Hands the payload storage and the payload settings, node-wide and per model, to `runtime`.
+  void applyPayloadLogging(ServingRuntime& runtime) const;
+
   std::string name_;
   ServingConfig config_;
 };

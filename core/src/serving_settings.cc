@@ -64,6 +64,34 @@ std::vector<ParamSpec> modelSettingsFields() {
                         "side).")
           .range(0, 1000)
           .optional(),
+      ParamSpec::number("payload_sample",
+                        "Payload logging: the share of requests logged with their answers, "
+                        "model version, latency, outcome and request id to `payload_storage` "
+                        "(docs/monitoring.md), from 0 (off: no work per request) to 1: 0.1 logs "
+                        "every tenth request. The request thread only copies a logged request's "
+                        "tensors into a bounded queue; a background thread writes them in "
+                        "batches (a full queue drops entries, counted in "
+                        "aimass_payload_log_dropped_total).")
+          .range(0, 1)
+          .optional(),
+      ParamSpec::list("payload_exclude", ParamType::kStringList,
+                      "Payload logging: inputs, outputs, or number features of the model's "
+                      "training-data profile (columns of its \"input\" block, logged as NaN) "
+                      "left out of the log, e.g. personal data. The node's names apply to every "
+                      "model that has them; a model's own add to them and must each name "
+                      "something of every version it logs, else that version is not logged "
+                      "(said in the log).")
+          .optional(),
+      ParamSpec::integer("payload_max_rows",
+                         "Payload logging: most logged requests kept per model (all versions "
+                         "together); past it the oldest records are removed.")
+          .range(1, 1e12)
+          .optional(),
+      ParamSpec::integer("payload_max_age_s",
+                         "Payload logging: records whose newest request is older than this "
+                         "many seconds are removed.")
+          .range(1, 10.0 * 365 * 86400)
+          .optional(),
   };
 }
 
@@ -78,6 +106,10 @@ std::vector<ParamSpec> servingDefaultsParams() {
       {"precision", std::string("fp32")},
       {"input_validation", std::string("off")},
       {"input_margin", 0.1},
+      {"payload_sample", 0.0},
+      {"payload_exclude", std::vector<std::string>{}},
+      {"payload_max_rows", std::int64_t{100000}},
+      {"payload_max_age_s", std::int64_t{7 * 86400}},
   };
   std::vector<ParamSpec> params;
   for (auto& field : modelSettingsFields()) {
@@ -122,6 +154,21 @@ Expected<ModelSettings> modelSettingsFromRecord(const std::string& model, const 
   if (record.has("input_margin")) {
     settings.input_margin = record.getFloat("input_margin");
   }
+  if (record.has("payload_sample")) {
+    settings.payload_sample = record.getFloat("payload_sample");
+    settings.payload_place = placeOf(record, "payload_sample") + ".payload_sample";
+  }
+  if (record.has("payload_exclude")) {
+    settings.payload_exclude = record.getStringList("payload_exclude");
+    AIMASS_RETURN_IF_ERROR(validatePayloadExclude(
+        settings.payload_exclude, placeOf(record, "payload_exclude") + ".payload_exclude"));
+  }
+  if (record.has("payload_max_rows")) {
+    settings.payload_max_rows = record.getInt("payload_max_rows");
+  }
+  if (record.has("payload_max_age_s")) {
+    settings.payload_max_age_s = record.getInt("payload_max_age_s");
+  }
   AIMASS_RETURN_IF_ERROR(validateBatching(batching, placeOf(record)));
   return settings;
 }
@@ -148,6 +195,16 @@ Status validateBatching(const BatchingOptions& options, std::string_view where) 
   }
   if (options.timeout_ms < 0) {
     return bad("queue_timeout_ms must be 0 (no limit) or more");
+  }
+  return okStatus();
+}
+
+Status validatePayloadExclude(const std::vector<std::string>& names, std::string_view where) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) {
+      return invalidArgument(std::string(where) + "[" + std::to_string(i) +
+                             "]: a name to leave out of the payload log must not be empty");
+    }
   }
   return okStatus();
 }

@@ -239,6 +239,61 @@ TEST_F(ServingNodeTest, InputValidationIsOffByDefaultANodeSettingAndAPerModelOne
   EXPECT_THAT(error("    input_margin: -1\n"), HasSubstr("input_margin"));
 }
 
+TEST_F(ServingNodeTest, PayloadLoggingIsOffByDefaultANodeSettingAndAPerModelOne) {
+  auto defaults = make("");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().toString();
+  const PayloadLogging& off = (*defaults)->config().payload;
+  EXPECT_EQ(off.sample, 0.0);
+  EXPECT_TRUE(off.exclude.empty());
+  EXPECT_EQ(off.max_rows, 100000);
+  EXPECT_EQ(off.max_age_s, 7 * 86400);
+  EXPECT_EQ((*defaults)->config().payload_storage, nullptr);
+
+  const std::string stores = "  registry: {type: storage.map}\n  logs: {type: storage.map}\n";
+  auto node = make(
+      "    repository: registry\n"
+      "    payload_sample: 0.1\n"
+      "    payload_exclude: [customer]\n"
+      "    payload_max_rows: 500\n"
+      "    models:\n"
+      "      fashion: {payload_sample: 1, payload_exclude: [ssn], payload_max_age_s: 60}\n"
+      "      iris: {}\n" + stores);
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  const ServingConfig& config = (*node)->config();
+  EXPECT_EQ(config.payload.sample, 0.1);
+  EXPECT_EQ(config.payload.exclude, (std::vector<std::string>{"customer"}));
+  EXPECT_EQ(config.payload.max_rows, 500);
+  EXPECT_EQ(config.payload_storage, config.repository) << "the repository by default";
+  ASSERT_EQ(config.models.size(), 2u);
+  EXPECT_EQ(config.models[0].payload_sample, 1.0);
+  EXPECT_EQ(config.models[0].payload_exclude, (std::vector<std::string>{"ssn"}));
+  EXPECT_EQ(config.models[0].payload_max_age_s, 60);
+  EXPECT_FALSE(config.models[0].payload_max_rows) << "left out: the node's";
+  EXPECT_FALSE(config.models[1].payload_sample);
+
+  auto named = make("    repository: registry\n    payload_storage: logs\n" + stores);
+  ASSERT_TRUE(named.ok()) << named.status().toString();
+  EXPECT_EQ((*named)->config().payload_storage_name, "logs");
+  EXPECT_NE((*named)->config().payload_storage, (*named)->config().repository);
+
+  EXPECT_EQ(error("    payload_sample: 1.5\n"),
+            "serve.yaml:4:21: error: parameter 'payload_sample' of node 'serving' must be in "
+            "[0, 1], but is 1.5");
+  EXPECT_THAT(error("    models:\n      iris: {payload_max_rows: 0}\n"),
+              HasSubstr("models.iris.payload_max_rows"));
+  auto nowhere = make("    payload_sample: 0.1\n");
+  EXPECT_THAT(nowhere.status().message(),
+              HasSubstr("serving.runtime 'serving': payload_sample asks for payload logging, but "
+                        "there is nowhere to write it: set 'payload_storage' (or 'repository')"));
+  auto model_nowhere = make("    models:\n      iris: {payload_sample: 0.5}\n");
+  EXPECT_THAT(model_nowhere.status().message(),
+              HasSubstr("serve.yaml:5:30: models.iris.payload_sample asks for payload logging"));
+  auto empty = make("    models:\n      iris: {payload_exclude: [ssn, \"\"]}\n");
+  EXPECT_THAT(empty.status().message(),
+              HasSubstr("models.iris.payload_exclude[1]: a name to leave out of the payload log "
+                        "must not be empty"));
+}
+
 TEST_F(ServingNodeTest, PrecisionIsANodeDefaultAndAPerModelSetting) {
   auto node = make(
       "    precision: auto\n"
@@ -290,7 +345,7 @@ TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
             "'colour'\n"
             "  hint: the fields are: max_batch_size, preferred_batch_sizes, max_queue_delay_us, "
             "max_queue_size, queue_timeout_ms, version_policy, precision, input_validation, "
-            "input_margin");
+            "input_margin, payload_sample, payload_exclude, payload_max_rows, payload_max_age_s");
   EXPECT_EQ(error("    models:\n      iris: {max_batch_size: -1}\n"),
             "serve.yaml:5:30: error: parameter 'models.iris.max_batch_size' of node 'serving' "
             "must be in [0, 1048576], but is -1");

@@ -38,7 +38,24 @@ struct InputValidation {
   double margin = 0.1;  ///< share of the training range a number may lie beyond min and max
 };
 
+/// A model's payload logging settings (serving.runtime's payload_sample, payload_exclude,
+/// payload_max_rows, payload_max_age_s; core/src/monitoring/payload_log.h).
+struct PayloadLogging {
+  double sample = 0;  ///< share of requests logged, 0 (off: no work per request) to 1
+  /// Inputs, outputs or training-profile number features left out wherever a version has them
+  /// (the node-wide payload_exclude).
+  std::vector<std::string> exclude;
+  /// The model's own payload_exclude: each name must be an input, output or profiled number
+  /// feature of a version, else that version is not logged (a misspelt exclusion must not log
+  /// what it meant to leave out).
+  std::vector<std::string> model_exclude;
+  std::int64_t max_rows = 100000;      ///< most logged requests kept of the model
+  std::int64_t max_age_s = 7 * 86400;  ///< logged requests older than this are removed
+};
+
 struct DataProfile;    // a training-data profile (core/src/data_profile.h)
+class PayloadLog;      // the writer of logged payloads (core/src/monitoring/payload_log.h)
+class PayloadTap;      // one version's side of payload logging (likewise)
 class InputCheck;      // requests checked against one (core/src/input_check.h)
 struct VersionStats;   // counters of one served version (serving.cc)
 struct FeedbackState;  // online learning state of one served version (serving_feedback.h)
@@ -133,6 +150,20 @@ class ServingRuntime final : public ModelServing {
   /// without a profile, or whose profile does not fit its inputs, is served unchecked, which
   /// is logged when the version is made. Remakes the versions as setBatching() does.
   void setInputValidation(std::string_view model, const InputValidation& settings);
+  /// Payload logging of `model` (every model's without settings of its own when `model` is
+  /// empty): the share of requests logged with their answers, model version, latency and
+  /// request id, what is left out, and the bounds (core/src/monitoring/payload_log.h). The
+  /// request thread only counts (unsampled) or copies the tensors into a bounded queue
+  /// (sampled); a background thread writes. Needs a payload storage (setPayloadStorage());
+  /// remakes the versions as setBatching() does.
+  void setPayloadLogging(std::string_view model, const PayloadLogging& settings);
+  /// Where logged payloads are written (payloads/<model>/<version>/..., see
+  /// core/src/monitoring/payload_record.h); null: nowhere. A previous storage's log writes what
+  /// it queued first. Remakes every version.
+  void setPayloadStorage(std::shared_ptr<Storage> storage);
+  /// Waits until every payload logged so far is written (or failed).
+  void flushPayloads() const;
+
   /// Where the runtime logs (input validation warnings); nothing is logged until it is set.
   /// The sink must outlive the runtime's use of it (the host clears it in clear()).
   void setLog(std::function<void(LogLevel, const std::string&, const std::string&)> log);
@@ -171,6 +202,15 @@ class ServingRuntime final : public ModelServing {
   // The input check of a version being made; null when its policy is off or it cannot be
   // checked (said in the log).
   std::shared_ptr<const InputCheck> inputCheckFor(const Version& version) const;
+  // The payload tap of a version being made (serving_payloads.cc); null when its share is 0 or
+  // it cannot be logged (said in the log).
+  std::shared_ptr<PayloadTap> payloadTapFor(const std::string& name, const std::string& version,
+                                            const ModelSchema& schema,
+                                            const DataProfile* profile) const;
+  // The aimass_payload_log_* families of prometheusMetrics().
+  std::string payloadMetrics() const;
+  // Stops the payload log (writing what it queued) and forgets the payload settings.
+  void stopPayloadLog();
   void log(LogLevel level, const std::string& node, const std::string& message) const;
   // The version `version` of `name` (its highest when empty); kNotFound naming what is missing.
   Expected<std::shared_ptr<Version>> chooseVersion(std::string_view name,
@@ -196,6 +236,9 @@ class ServingRuntime final : public ModelServing {
   std::map<std::string, VersionPolicy, std::less<>> policies_;
   InputValidation default_validation_;
   std::map<std::string, InputValidation, std::less<>> validation_;
+  PayloadLogging default_payload_;
+  std::map<std::string, PayloadLogging, std::less<>> payload_;
+  std::shared_ptr<PayloadLog> payload_log_;  // null: no payload storage
   std::function<void(LogLevel, const std::string&, const std::string&)> log_;
   std::shared_ptr<Storage> repository_;
   std::shared_ptr<Storage> feedback_storage_;
