@@ -7,6 +7,7 @@
 #include "evaluate_job.h"
 #include "jobs/jobs_node.h"
 #include "local_collective.h"
+#include "monitoring/monitor_node.h"
 #include "pipeline/pipeline_node.h"
 #include "serving_node.h"
 #include "train_job.h"
@@ -21,7 +22,8 @@ void registerBuiltinTypes(TypeRegistry& registry) {
   info->summary = "Node types that live in the aimass host itself";
   for (NodeType type : {trainJobNodeType(), evaluateJobNodeType(), localCollectiveNodeType(),
                         servingNodeType(), tuneJobNodeType(), pipelineModelNodeType(registry),
-                        ensembleModelNodeType(registry), jobs::jobsServiceNodeType(registry)}) {
+                        ensembleModelNodeType(registry), jobs::jobsServiceNodeType(registry),
+                        monitorNodeType(registry)}) {
     std::string name = type.type;
     Status status = registry.add(std::move(type), info, nullptr);
     if (!status.ok()) {

@@ -147,6 +147,12 @@ std::int64_t nowUnixMs() {
       .count();
 }
 
+std::int64_t nowUnixNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string currentUser() {
   for (const char* variable : {"USER", "LOGNAME"}) {
     const char* value = std::getenv(variable);

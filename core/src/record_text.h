@@ -39,6 +39,8 @@ Expected<std::int64_t> takeNextNumber(Storage& storage, const std::string& key);
 
 /// Milliseconds since the Unix epoch, now.
 std::int64_t nowUnixMs();
+/// Nanoseconds since the Unix epoch, now.
+std::int64_t nowUnixNs();
 /// Who is making a record: $USER, else $LOGNAME, else the passwd name of the effective user,
 /// else "uid N".
 std::string currentUser();

@@ -14,6 +14,7 @@
 #include "api_storage.h"
 #include "config_fingerprint.h"
 #include "jobs/jobs_node.h"
+#include "monitoring/monitor_node.h"
 #include "launcher_env.h"
 #include "serving_node.h"
 #include "pipeline/pipeline_node.h"
@@ -115,7 +116,8 @@ Status Runtime::run() {
   std::vector<std::shared_ptr<jobs::JobsServiceNode>> services;
   if (status.ok() && options_.serve) {
     for (const auto& [name, node] : graph_.nodesOfKind(NodeKind::kService)) {
-      auto service = std::static_pointer_cast<jobs::JobsServiceNode>(node);
+      auto service = std::dynamic_pointer_cast<jobs::JobsServiceNode>(node);
+      if (!service) continue;  // a monitor: started below, once the job service runs
       status = guard("service '" + name + "'", [&] { return service->start(); });
       if (!status.ok()) {
         status = Status(status.code(), "service '" + name + "' could not start: " +
@@ -127,9 +129,16 @@ Status Runtime::run() {
       host_.setJobService(services.back().get());
     }
   }
+  // Monitors start once serving and the job service run (they hot-swap and retrain), and stop
+  // before them.
+  std::vector<std::shared_ptr<MonitorNode>> monitors;
   if (status.ok() && options_.serve) {
-    status = serve(!services.empty());
+    status = startMonitors(monitors);
   }
+  if (status.ok() && options_.serve) {
+    status = serve(!services.empty() || !monitors.empty());
+  }
+  stopMonitors(monitors);
   for (auto it = services.rbegin(); it != services.rend(); ++it) (*it)->stop();
   host_.setJobService(nullptr);
   // The serving runtime lets go of the graph's models, so that destroying the graph destroys
@@ -137,6 +146,36 @@ Status Runtime::run() {
   host_.servingRuntime().clear();
   host_.setApiStorage(nullptr);
   return status;
+}
+
+Status Runtime::startMonitors(std::vector<std::shared_ptr<MonitorNode>>& monitors) {
+  for (const auto& [name, node] : graph_.nodesOfKind(NodeKind::kService)) {
+    auto monitor = std::dynamic_pointer_cast<MonitorNode>(node);
+    if (!monitor) continue;
+    Status started = guard("monitor '" + name + "'",
+                           [&] { return monitor->start(&host_.servingRuntime()); });
+    if (!started.ok()) {
+      return Status(started.code(), "monitor '" + name + "' could not start: " +
+                                        started.message());
+    }
+    host_.log(LogLevel::kInfo, name,
+              "monitoring model '" + monitor->settings().model + "@" +
+                  monitor->settings().alias + "'");
+    monitors.push_back(std::move(monitor));
+  }
+  if (!monitors.empty()) {
+    std::vector<const MonitorNode*> watching;
+    for (const auto& monitor : monitors) watching.push_back(monitor.get());
+    host_.servingRuntime().setMetricsExtension(
+        [watching] { return monitorsPrometheusMetrics(watching); });
+  }
+  return Status();
+}
+
+void Runtime::stopMonitors(std::vector<std::shared_ptr<MonitorNode>>& monitors) {
+  host_.servingRuntime().setMetricsExtension(nullptr);
+  for (auto it = monitors.rbegin(); it != monitors.rend(); ++it) (*it)->stop();
+  monitors.clear();
 }
 
 std::shared_ptr<const ServingNode> Runtime::servingNode() const {

@@ -20,12 +20,6 @@ namespace {
 
 constexpr std::string_view kHeader = "aimass-ground-truth 1";
 
-std::int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 /// One label: a string, or a whole number (a class index) written as digits.
 Expected<std::string> labelOf(const Poco::Dynamic::Var& v, const std::string& where) {
   if (v.isString()) {
@@ -208,7 +202,7 @@ std::string groundTruthPrefix(std::string_view model) {
 
 Expected<std::string> appendGroundTruth(Storage& storage, std::string_view model,
                                         std::vector<GroundTruth> outcomes) {
-  const std::int64_t now = nowNs();
+  const std::int64_t now = record::nowUnixNs();
   for (auto& o : outcomes) {
     o.unix_ns = now;
   }

@@ -14,6 +14,8 @@
 
 namespace aimass::core {
 
+class MonitorNode;
+
 class ServingNode;
 
 /// Runs a validated graph, as `aimass run` and `aimass eval` do, without the command line:
@@ -99,6 +101,9 @@ class Runtime {
   /// Starts the frontends and waits for a stop; with neither frontends nor running job services
   /// there is nothing to wait for.
   Status serve(bool services_running);
+  /// Starts the graph's service.monitor nodes (and their metrics); stopMonitors() stops them.
+  Status startMonitors(std::vector<std::shared_ptr<MonitorNode>>& monitors);
+  void stopMonitors(std::vector<std::shared_ptr<MonitorNode>>& monitors);
 
   /// Several ranks (a collective of more than one rank in the graph): on ranks other than 0,
   /// only the jobs that reference that collective run, and nothing is served.

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: Apache-2.0
+// What one monitor cycle reads: the version the alias points at, the requests serving logged
+// (into the drift window and the answers remembered for the ground-truth join), each full
+// window's drift test, and the ground truth posted since, joined into live metrics.
+#include <cmath>
+#include <cstdio>
+
+#include "aimass/core/registry.h"
+#include "aimass/tensor_names.h"
+#include "aimass/util/json_writer.h"
+#include "monitoring/ground_truth.h"
+#include "monitoring/monitor_node.h"
+#include "monitoring/monitor_state.h"
+#include "monitoring/payload_record.h"
+#include "record_text.h"
+
+namespace aimass::core {
+namespace {
+
+/// Most logged entries read per query, and queries per cycle (so a backlog is caught up over
+/// several cycles, never holding the lock long).
+constexpr std::size_t kEntriesPerRead = 1000;
+constexpr int kReadsPerCycle = 50;
+/// Window results kept per model; older ones are removed.
+constexpr std::size_t kWindowsKept = 1000;
+/// How old ground truth must be before it is joined (see readOutcomes()).
+constexpr std::int64_t kGroundTruthDelayNs = 2'000'000'000;
+
+/// Resets what belongs to the watched version when the alias moves.
+void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const DataProfile> profile,
+                  std::string note) {
+  s.champion = version;
+  s.profile = std::move(profile);
+  s.profile_note = std::move(note);
+  s.window = DriftWindow{};
+  s.window_rows = 0;
+  s.drift_pending = false;
+  if (s.profile) {
+    s.window.numbers.resize(s.profile->numberFeatures());
+    s.window.categories.resize(s.profile->features.size() - s.profile->numberFeatures());
+  }
+}
+
+/// Appends one logged request's rows to the drift window; false when its inputs do not fit
+/// the profile (another width, a category input missing).
+bool addToWindow(MonitorState& s, const PayloadEntry& entry) {
+  const DataProfile& profile = *s.profile;
+  const std::size_t width = profile.numberFeatures();
+  std::int64_t rows = -1;
+  if (width > 0) {
+    const Tensor* input = entry.inputs.find(tensor_names::kInput);
+    if (input == nullptr || input->dtype() != DType::kFloat32 || input->rank() != 2 ||
+        input->dim(1) != static_cast<std::int64_t>(width)) {
+      return false;
+    }
+    rows = input->dim(0);
+    const float* values = input->data<float>();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::size_t f = 0; f < width; ++f) {
+        s.window.numbers[f].push_back(values[static_cast<std::size_t>(r) * width + f]);
+      }
+    }
+  }
+  for (std::size_t c = 0; c < s.window.categories.size(); ++c) {
+    const Tensor* column = entry.inputs.find(profile.features[width + c].name);
+    if (column == nullptr || column->dtype() != DType::kBytes ||
+        (rows >= 0 && column->numel() != rows)) {
+      return false;
+    }
+    rows = column->numel();
+    for (const auto& value : column->strings()) {
+      s.window.categories[c].push_back(value);
+    }
+  }
+  s.window_rows += static_cast<std::size_t>(std::max<std::int64_t>(rows, 0));
+  return true;
+}
+
+/// What a logged request was answered: the classes or the predicted values.
+std::optional<LoggedAnswer> answerOf(const PayloadEntry& entry, std::int64_t version) {
+  LoggedAnswer answer;
+  answer.version = version;
+  if (const Tensor* names = entry.outputs.find(tensor_names::kClass);
+      names != nullptr && names->dtype() == DType::kBytes) {
+    answer.labels = names->strings();
+  } else if (const Tensor* label = entry.outputs.find(tensor_names::kLabel);
+             label != nullptr && label->dtype() == DType::kInt64) {
+    answer.labels_are_indices = true;
+    for (std::int64_t v : label->span<std::int64_t>()) {
+      answer.labels.push_back(std::to_string(v));
+    }
+  } else if (const Tensor* prediction = entry.outputs.find(tensor_names::kPrediction);
+             prediction != nullptr && prediction->dtype() == DType::kFloat32) {
+    for (float v : prediction->span<float>()) {
+      answer.values.push_back(v);
+    }
+  } else {
+    return std::nullopt;
+  }
+  return answer;
+}
+
+void remember(MonitorState& s, const std::string& id, LoggedAnswer answer) {
+  auto [it, added] = s.answers.insert_or_assign(id, std::move(answer));
+  if (added) {
+    s.answer_order.push_back(id);
+  }
+  while (s.answers.size() > kMaxRememberedAnswers) {
+    s.answers.erase(s.answer_order.front());
+    s.answer_order.pop_front();
+  }
+}
+
+/// The per-row scores of an outcome against its answer (1/0 correct, or squared error);
+/// empty when they do not fit together (row counts, a class name against indices).
+std::vector<double> scoresOf(const GroundTruth& truth, const LoggedAnswer& answer) {
+  std::vector<double> scores;
+  if (!truth.labels.empty() && truth.labels.size() == answer.labels.size()) {
+    for (std::size_t i = 0; i < truth.labels.size(); ++i) {
+      scores.push_back(truth.labels[i] == answer.labels[i] ? 1.0 : 0.0);
+    }
+  } else if (!truth.values.empty() && truth.values.size() == answer.values.size()) {
+    for (std::size_t i = 0; i < truth.values.size(); ++i) {
+      const double error = truth.values[i] - answer.values[i];
+      scores.push_back(error * error);
+    }
+  }
+  return scores;
+}
+
+std::string windowDetails(const WindowDrift& drift, std::size_t rows) {
+  JsonWriter json;
+  json.beginObject().key("rows").value(static_cast<std::uint64_t>(rows));
+  json.key("drifted").value(drift.drifted);
+  json.key("tested").value(static_cast<std::uint64_t>(drift.tested));
+  json.key("drifted_features").value(static_cast<std::uint64_t>(drift.drifted_features));
+  json.key("features").beginArray();
+  for (const auto& f : drift.features) {
+    json.beginObject().key("feature").value(f.feature).key("test").value(f.test);
+    json.key("tested").value(f.tested).key("statistic").value(f.statistic);
+    json.key("p_value").value(f.p_value).key("adjusted_p_value").value(f.adjusted_p_value);
+    json.key("psi").value(f.psi).key("drifted").value(f.drifted);
+    if (!f.note.empty()) json.key("note").value(f.note);
+    json.endObject();
+  }
+  json.endArray().endObject();
+  return json.str();
+}
+
+}  // namespace
+
+std::optional<double> liveMetricOf(const MonitorState& state, std::int64_t version) {
+  auto it = state.live.find(version);
+  if (it == state.live.end() || it->second.scores.empty()) {
+    return std::nullopt;
+  }
+  const double mean = it->second.sum / static_cast<double>(it->second.scores.size());
+  return state.lower_is_better ? std::sqrt(mean) : mean;
+}
+
+Status MonitorNode::readLoggedRequests() {
+  MonitorState& s = *state_;
+  ModelRegistry registry(*storage_);
+  auto alias = registry.getAlias(settings_.model, settings_.alias);
+  std::optional<ModelVersion> watched;
+  if (alias.ok()) {
+    AIMASS_ASSIGN_OR_RETURN(watched, registry.getVersion(settings_.model, alias->version));
+  } else if (alias.status().code() == StatusCode::kNotFound) {
+    auto latest = registry.resolve(settings_.model);  // no alias yet: the newest version
+    if (latest.ok()) watched = *latest;
+  } else {
+    return alias.status();
+  }
+  if (watched && watched->version != s.champion) {
+    std::shared_ptr<const DataProfile> profile;
+    std::string note;
+    if (watched->profile_key.empty()) {
+      note = "it has no training-data profile";
+    } else {
+      auto read = readDataProfile(*storage_, watched->profile_key);
+      if (read.ok()) {
+        profile = *read;
+      } else {
+        note = read.status().message();
+      }
+    }
+    if (!note.empty()) {
+      host_.log(LogLevel::kWarning, settings_.model,
+                "monitor: version " + std::to_string(watched->version) +
+                    " is not tested for drift: " + note);
+    }
+    if (s.champion == 0) {
+      s.payload_from_ns = s.started_ms * 1'000'000;
+    } else if (watched->version != s.expected_champion && settings_.watch.rows > 0) {
+      // Promoted by someone else (aimass models promote, the REST API): watched the same way.
+      s.watched = watched->version;
+      s.previous_champion = s.champion;
+      s.baseline = liveMetricOf(s, s.champion);
+      AIMASS_RETURN_IF_ERROR(recordEvent(
+          "watch_started", watched->version,
+          "'" + settings_.alias + "' moved from version " + std::to_string(s.champion) +
+              " to version " + std::to_string(watched->version) +
+              " outside the monitor: watching it over " + std::to_string(settings_.watch.rows) +
+              " labelled rows",
+          ""));
+    }
+    const bool moved_outside = s.champion != 0 && watched->version != s.expected_champion;
+    s.expected_champion = watched->version;
+    watchVersion(s, watched->version, std::move(profile), std::move(note));
+    if (moved_outside) {
+      AIMASS_RETURN_IF_ERROR(hotSwap("'" + settings_.alias + "' moved to version " +
+                                     std::to_string(watched->version)));
+    }
+  }
+  for (int read = 0; read < kReadsPerCycle; ++read) {
+    PayloadQuery query;
+    query.model = settings_.model;
+    query.from_ns = s.payload_from_ns;
+    query.limit = kEntriesPerRead;
+    AIMASS_ASSIGN_OR_RETURN(auto entries, readPayloads(*storage_, query));
+    for (const PayloadEntry& entry : entries) {
+      s.payload_from_ns = entry.unix_ns + 1;
+      if (entry.outcome != "ok") continue;
+      const std::int64_t version = std::strtoll(entry.version.c_str(), nullptr, 10);
+      if (auto answer = answerOf(entry, version)) {
+        remember(s, entry.request_id, std::move(*answer));
+      }
+      if (version == s.champion && s.profile) {
+        addToWindow(s, entry);
+      }
+    }
+    if (entries.size() < kEntriesPerRead) break;
+  }
+  return Status();
+}
+
+Status MonitorNode::testWindowIfFull() {
+  MonitorState& s = *state_;
+  if (!s.profile || s.window_rows < settings_.window) {
+    return Status();
+  }
+  auto drift = compareWindow(*s.profile, s.window, settings_.drift);
+  const std::size_t rows = s.window_rows;
+  watchVersion(s, s.champion, s.profile, s.profile_note);  // the next window starts empty
+  if (!drift.ok()) {
+    return drift.status().withContext("drift window of version " + std::to_string(s.champion));
+  }
+  ++s.windows_tested;
+  s.last_window = *drift;
+  const std::string details = windowDetails(*drift, rows);
+  char key[96];
+  std::snprintf(key, sizeof key, "monitoring/%s/windows/%020lld", settings_.model.c_str(),
+                static_cast<long long>(record::nowUnixNs()));
+  AIMASS_RETURN_IF_ERROR(storage_->put(key, details));
+  const std::string prefix = "monitoring/" + settings_.model + "/windows/";
+  AIMASS_ASSIGN_OR_RETURN(auto kept, storage_->list(prefix));
+  for (std::size_t i = 0; i + kWindowsKept < kept.size(); ++i) {
+    AIMASS_RETURN_IF_ERROR(storage_->remove(kept[i]));
+  }
+  if (!drift->drifted) {
+    return Status();
+  }
+  ++s.windows_drifted;
+  s.drift_pending = true;
+  std::string names;
+  for (const auto& f : drift->features) {
+    if (f.drifted) names += (names.empty() ? "" : ", ") + f.feature + " (" + f.test + ")";
+  }
+  return recordEvent("drift", s.champion,
+                     std::to_string(drift->drifted_features) + " of " +
+                         std::to_string(drift->tested) + " features drifted over " +
+                         std::to_string(rows) + " served rows: " + names,
+                     details);
+}
+
+Status MonitorNode::readOutcomes() {
+  MonitorState& s = *state_;
+  // Ground truth posted right after its request may be stored before serving's payload log
+  // wrote the request (it batches for a fraction of a second): outcomes are read once they are
+  // older than that, so their requests were read this cycle or before.
+  const std::int64_t until_ns = record::nowUnixNs() - kGroundTruthDelayNs;
+  for (int read = 0; read < kReadsPerCycle; ++read) {
+    const std::string before = s.truth_cursor;
+    AIMASS_ASSIGN_OR_RETURN(auto outcomes, readGroundTruth(*storage_, settings_.model,
+                                                           s.truth_cursor, 100, until_ns));
+    for (const GroundTruth& truth : outcomes) {
+      auto it = s.answers.find(truth.request_id);
+      if (it == s.answers.end()) {
+        ++s.truth_unmatched;
+        continue;
+      }
+      const std::vector<double> scores = scoresOf(truth, it->second);
+      if (scores.empty()) {
+        ++s.truth_mismatched;
+        continue;
+      }
+      s.lower_is_better = !truth.values.empty();
+      s.live_metric = s.lower_is_better ? "rmse" : "accuracy";
+      LiveWindow& live = s.live[it->second.version];
+      for (double score : scores) {
+        live.scores.push_back(score);
+        live.sum += score;
+        if (live.scores.size() > settings_.feedback_window) {
+          live.sum -= live.scores.front();
+          live.scores.pop_front();
+        }
+      }
+      live.labelled += scores.size();
+      s.labelled_since_retrain += scores.size();
+    }
+    if (s.truth_cursor == before) break;
+  }
+  return Status();
+}
+
+}  // namespace aimass::core

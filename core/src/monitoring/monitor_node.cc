@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: Apache-2.0
+// The monitor's life: its loop, its ground-truth route, its metrics and its events. What one
+// cycle reads is in monitor_cycle.cc, what its policy does in monitor_policy.cc.
+#include "monitoring/monitor_node.h"
+
+#include <exception>
+
+#include "aimass/core/model_events.h"
+#include "aimass/util/http_text.h"
+#include "aimass/util/json_writer.h"
+#include "monitoring/ground_truth.h"
+#include "monitoring/monitor_state.h"
+#include "record_text.h"
+#include "prometheus_text.h"
+
+namespace aimass::core {
+MonitorNode::MonitorNode(MonitorSettings settings, std::shared_ptr<Storage> storage,
+                         std::shared_ptr<JobService> jobs, std::shared_ptr<const Dataset> holdout,
+                         ModelFactory factory, Host& host)
+    : settings_(std::move(settings)),
+      storage_(std::move(storage)),
+      jobs_(std::move(jobs)),
+      holdout_(std::move(holdout)),
+      factory_(std::move(factory)),
+      host_(host),
+      state_(std::make_unique<MonitorState>()) {
+  state_->started_ms = record::nowUnixMs();
+  addGroundTruthRoute();
+}
+
+MonitorNode::~MonitorNode() { stop(); }
+
+Status MonitorNode::start(ServingRuntime* serving) {
+  serving_ = serving;
+  {
+    std::lock_guard lock(wake_mutex_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { loop(); });
+  return Status();
+}
+
+void MonitorNode::stop() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+Status MonitorNode::runOnce() { return cycle(); }
+
+void MonitorNode::loop() {
+  std::string last_error;
+  for (;;) {
+    {
+      std::unique_lock lock(wake_mutex_);
+      if (wake_.wait_for(lock, std::chrono::milliseconds(settings_.interval_ms),
+                         [this] { return stopping_; })) {
+        return;
+      }
+    }
+    Status status;
+    try {
+      status = cycle();
+    } catch (const std::exception& e) {
+      status = internalError(std::string("monitor cycle failed: ") + e.what());
+    }
+    // A failing cycle (the store down, a record unreadable) is logged once per distinct
+    // error and retried next interval; the monitor never stops on its own.
+    if (!status.ok() && status.message() != last_error) {
+      host_.log(LogLevel::kWarning, settings_.model, "monitor: " + status.message());
+    }
+    last_error = status.ok() ? std::string() : status.message();
+  }
+}
+
+Status MonitorNode::cycle() {
+  std::lock_guard lock(mutex_);
+  AIMASS_RETURN_IF_ERROR(readLoggedRequests());
+  AIMASS_RETURN_IF_ERROR(testWindowIfFull());
+  AIMASS_RETURN_IF_ERROR(readOutcomes());
+  return applyPolicy();
+}
+
+void MonitorNode::addGroundTruthRoute() {
+  Route route;
+  route.method = "POST";
+  route.pattern = "/v2/models/" + settings_.model + "/ground_truth";
+  route.summary = "Ground truth of earlier requests of model '" + settings_.model +
+                  "', by request id: {\"ground_truth\": [{\"id\", \"label\"|\"value\"}]}";
+  route.role = Role::kOperator;
+  route.handler = [this](const HttpRequest& request, HttpResponse& response) {
+    auto outcomes = parseGroundTruthBody(request.body);
+    if (!outcomes.ok()) {
+      return jsonError(response, 400, outcomes.status().message());
+    }
+    const std::size_t count = outcomes->size();
+    auto key = appendGroundTruth(*storage_, settings_.model, std::move(*outcomes));
+    if (!key.ok()) {
+      return jsonError(response, httpStatusFor(key.status()), key.status().message());
+    }
+    JsonWriter json;
+    json.beginObject().key("model").value(settings_.model);
+    json.key("accepted").value(static_cast<std::uint64_t>(count)).endObject();
+    response.body = json.str();
+  };
+  Status added = host_.routes().add(std::move(route));
+  if (!added.ok()) {
+    host_.log(LogLevel::kError, settings_.model,
+              "monitor: the ground-truth route could not be added: " + added.message());
+  }
+}
+
+Status MonitorNode::recordEvent(const std::string& kind, std::int64_t version,
+                                const std::string& message, const std::string& details) {
+  ModelEvent event;
+  event.model = settings_.model;
+  event.kind = kind;
+  event.version = version;
+  event.actor = "monitor";
+  event.message = message;
+  event.details = details.empty() ? "{}" : details;
+  auto appended = appendModelEvent(*storage_, std::move(event));
+  host_.log(LogLevel::kInfo, settings_.model, kind + ": " + message);
+  return appended.status();
+}
+
+namespace {
+
+/// The monitor's metric families: name, type, help. Every monitor of a graph writes its samples
+/// under the same families (monitorsPrometheusMetrics()).
+struct MetricFamily {
+  const char* name;
+  const char* type;
+  const char* help;
+};
+constexpr MetricFamily kFamilies[] = {
+    {"aimass_monitor_champion_version", "gauge", "The version the monitored alias points at."},
+    {"aimass_drift_windows_total", "counter", "Drift windows tested."},
+    {"aimass_drift_windows_drifted_total", "counter", "Drift windows that drifted."},
+    {"aimass_drift_window_drifted", "gauge", "1 when the last window drifted."},
+    {"aimass_drift_feature_statistic", "gauge",
+     "The last window's test statistic per feature (D, W1/std, PSI, chi2 or JS distance)."},
+    {"aimass_drift_feature_p_value", "gauge",
+     "The last window's adjusted p-value per feature (ks and chi2; 1 for distance tests)."},
+    {"aimass_live_metric", "gauge",
+     "Live accuracy (or RMSE) per version over the last feedback_window labelled rows."},
+    {"aimass_live_labelled_rows_total", "counter", "Labelled rows joined per version."},
+    {"aimass_ground_truth_unmatched_total", "counter",
+     "Ground truth whose request was not logged (or is no longer remembered)."},
+    {"aimass_monitor_decisions_total", "counter",
+     "Retrainings started, promotions, gate failures and rollbacks."},
+};
+
+}  // namespace
+
+void MonitorNode::collectMetrics(MetricSamples& samples) const {
+  std::lock_guard lock(mutex_);
+  const MonitorState& s = *state_;
+  const std::string model = "model=\"" + prometheusLabel(settings_.model) + "\"";
+  auto add = [&samples](const char* name, const std::string& labels, double value) {
+    samples[name].push_back(std::string(name) + "{" + labels + "} " + JsonWriter::number(value));
+  };
+  add("aimass_monitor_champion_version", model, static_cast<double>(s.champion));
+  add("aimass_drift_windows_total", model, static_cast<double>(s.windows_tested));
+  add("aimass_drift_windows_drifted_total", model, static_cast<double>(s.windows_drifted));
+  if (s.last_window) {
+    add("aimass_drift_window_drifted", model, s.last_window->drifted ? 1 : 0);
+    for (const auto& f : s.last_window->features) {
+      const std::string labels = model + ",feature=\"" + prometheusLabel(f.feature) +
+                                 "\",test=\"" + f.test + "\"";
+      add("aimass_drift_feature_statistic", labels, f.statistic);
+      add("aimass_drift_feature_p_value", labels, f.adjusted_p_value);
+    }
+  }
+  for (const auto& [version, live] : s.live) {
+    if (live.scores.empty()) continue;
+    const std::string labels = model + ",version=\"" + std::to_string(version) + "\"";
+    add("aimass_live_metric", labels + ",metric=\"" + s.live_metric + "\"",
+        liveMetricOf(s, version).value_or(0));
+    add("aimass_live_labelled_rows_total", labels, static_cast<double>(live.labelled));
+  }
+  add("aimass_ground_truth_unmatched_total", model, static_cast<double>(s.truth_unmatched));
+  add("aimass_monitor_decisions_total", model + ",decision=\"retrain\"",
+      static_cast<double>(s.retrains));
+  add("aimass_monitor_decisions_total", model + ",decision=\"promotion\"",
+      static_cast<double>(s.promotions));
+  add("aimass_monitor_decisions_total", model + ",decision=\"gate_failed\"",
+      static_cast<double>(s.gate_failures));
+  add("aimass_monitor_decisions_total", model + ",decision=\"rollback\"",
+      static_cast<double>(s.rollbacks));
+}
+
+std::string monitorsPrometheusMetrics(const std::vector<const MonitorNode*>& monitors) {
+  MetricSamples samples;
+  for (const MonitorNode* monitor : monitors) {
+    monitor->collectMetrics(samples);
+  }
+  std::string out;
+  for (const MetricFamily& family : kFamilies) {
+    auto it = samples.find(family.name);
+    if (it == samples.end()) continue;
+    out += std::string("# HELP ") + family.name + " " + family.help + "\n# TYPE " + family.name +
+           " " + family.type + "\n";
+    for (const auto& line : it->second) {
+      out += line;
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+}  // namespace aimass::core

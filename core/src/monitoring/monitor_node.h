@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// The built-in `service.monitor` node: watches one registered model while it is served, and
+// keeps it right (docs/monitoring.md). Every interval it
+//   - reads the requests serving logged (payload_record.h) for the version the alias points at
+//     and tests each full window of them against the version's training-data profile
+//     (drift_tests.h), recording each window's result and exporting its scores to /metrics;
+//   - joins the ground truth posted to POST /v2/models/<model>/ground_truth with the logged
+//     answers and keeps live accuracy (or RMSE) per version over a sliding window;
+//   - applies its update policy: retrains (a job of the job service) when a trigger holds,
+//     evaluates the new version against the champion on held-out rows (gate.h), promotes it
+//     when it passes (serving hot-swaps to it), and rolls a promoted version back when its live
+//     metric falls below the old champion's (policy.h).
+// Every decision is an event in the model's history (model_events.h).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <vector>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "aimass/dataset.h"
+#include "aimass/host.h"
+#include "aimass/node.h"
+#include "aimass/plugin.h"
+#include "aimass/storage.h"
+#include "aimass/core/serving.h"
+#include "monitoring/drift_tests.h"
+#include "monitoring/gate.h"
+#include "monitoring/policy.h"
+
+namespace aimass {
+class JobService;
+}
+
+namespace aimass::core {
+
+class TypeRegistry;
+struct MonitorState;
+
+inline constexpr char kMonitorServiceType[] = "service.monitor";
+
+/// Prometheus sample lines by metric family name.
+using MetricSamples = std::map<std::string, std::vector<std::string>>;
+
+/// What a monitor watches and how it acts, checked.
+struct MonitorSettings {
+  std::string model;               ///< the registered model
+  std::string alias = "champion";  ///< the version watched, promoted and rolled back
+  std::int64_t interval_ms = 5000;
+  std::size_t window = 1000;       ///< logged rows per drift window
+  DriftOptions drift;
+  std::size_t feedback_window = 500;  ///< labelled rows a live metric is measured over
+  RetrainTriggers triggers;
+  bool retrains = false;           ///< any trigger set (then retrain_graph is read)
+  std::string retrain_graph;       ///< the graph submitted to retrain (its text)
+  std::string retrain_graph_name;  ///< the file it was read from, for errors
+  std::string queue = "default";
+  std::int64_t retrain_threads = 1;  ///< threads the retraining job asks for
+  GateSpec gate;
+  RollbackWatch watch;
+};
+
+/// The node. Threading: start() and stop() on the host's main thread; the loop runs on its own
+/// thread; the ground-truth route and metrics may be called from any thread.
+class MonitorNode final : public Node {
+ public:
+  MonitorNode(MonitorSettings settings, std::shared_ptr<Storage> storage,
+              std::shared_ptr<JobService> jobs, std::shared_ptr<const Dataset> holdout,
+              ModelFactory factory, Host& host);
+  ~MonitorNode() override;
+
+  NodeKind kind() const noexcept override { return NodeKind::kService; }
+  /// Starts the loop; `serving` is the runtime it hot-swaps (may be null: nothing served).
+  Status start(ServingRuntime* serving);
+  void stop();
+  /// Runs one cycle now, on the calling thread (tests); the loop must not be running.
+  Status runOnce();
+  /// Adds the monitor's Prometheus samples (drift scores, live metrics, decisions) to
+  /// `samples`, by metric family (monitorsPrometheusMetrics() writes them).
+  void collectMetrics(MetricSamples& samples) const;
+  const MonitorSettings& settings() const noexcept { return settings_; }
+
+ private:
+  void loop();
+  Status cycle();
+  Status readLoggedRequests();
+  Status testWindowIfFull();
+  Status readOutcomes();
+  Status applyPolicy();
+  Status startRetraining(const RetrainDecision& decision);
+  Status followRetraining();
+  Status judgeChallenger(std::int64_t challenger);
+  Status watchNewChampion();
+  Status hotSwap(const std::string& why);
+  Status recordEvent(const std::string& kind, std::int64_t version, const std::string& message,
+                     const std::string& details);
+  void addGroundTruthRoute();
+
+  MonitorSettings settings_;
+  std::shared_ptr<Storage> storage_;
+  std::shared_ptr<JobService> jobs_;
+  std::shared_ptr<const Dataset> holdout_;
+  ModelFactory factory_;
+  Host& host_;
+  ServingRuntime* serving_ = nullptr;
+  std::unique_ptr<MonitorState> state_;
+  mutable std::mutex mutex_;  ///< guards state_ between the loop and metrics readers
+  std::thread thread_;
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+};
+
+/// The samples of every monitor under one HELP and TYPE line per family.
+std::string monitorsPrometheusMetrics(const std::vector<const MonitorNode*>& monitors);
+
+/// The live metric of `version` over its window: accuracy, or the RMSE of its squared errors;
+/// nullopt before any labelled row.
+std::optional<double> liveMetricOf(const MonitorState& state, std::int64_t version);
+
+/// The `service.monitor` node type.
+NodeType monitorNodeType(const TypeRegistry& registry);
+
+}  // namespace aimass::core

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "data_profile.h"
+#include "monitoring/drift_tests.h"
+
+/// What a monitor (monitor_node.h) remembers between cycles. Owned by the node, used by its
+/// loop; readers of metrics take the node's mutex.
+namespace aimass::core {
+
+/// What a logged request was answered, kept to join with its ground truth.
+struct LoggedAnswer {
+  std::int64_t version = 0;
+  std::vector<std::string> labels;  ///< classification: class names ("class") or indices
+  bool labels_are_indices = false;  ///< from the "label" output (INT64)
+  std::vector<double> values;       ///< regression: "prediction", row-major
+};
+
+/// Live metric of one version: per-row scores (1/0 correct, or squared error) of the last
+/// feedback_window labelled rows.
+struct LiveWindow {
+  std::deque<double> scores;
+  double sum = 0;
+  std::uint64_t labelled = 0;  ///< every labelled row ever joined for this version
+};
+
+struct MonitorState {
+  // --- the version watched
+  std::int64_t champion = 0;  ///< the alias's target; 0: none yet
+  std::shared_ptr<const DataProfile> profile;
+  std::string profile_note;  ///< why the version is not drift-tested, when it is not
+  // --- drift
+  std::int64_t payload_from_ns = 0;  ///< read logged entries from this time on
+  DriftWindow window;
+  std::size_t window_rows = 0;
+  std::uint64_t windows_tested = 0;
+  std::uint64_t windows_drifted = 0;
+  std::optional<WindowDrift> last_window;
+  bool drift_pending = false;  ///< a drifted window not yet acted on by the policy
+  // --- feedback
+  std::unordered_map<std::string, LoggedAnswer> answers;
+  std::deque<std::string> answer_order;  ///< ids in arrival order, to bound `answers`
+  std::string truth_cursor;
+  std::uint64_t truth_unmatched = 0;  ///< outcomes whose request was not (or no longer) logged
+  std::uint64_t truth_mismatched = 0; ///< outcomes whose row count differed from the answer's
+  std::map<std::int64_t, LiveWindow> live;
+  bool lower_is_better = false;  ///< rmse (regression) rather than accuracy
+  std::string live_metric = "accuracy";
+  std::uint64_t labelled_since_retrain = 0;
+  // --- the update policy
+  std::int64_t started_ms = 0;
+  std::int64_t last_retrain_ms = 0;
+  std::int64_t retrain_job = 0;        ///< the job running a retraining; 0: none
+  std::int64_t retrain_started_ms = 0;
+  std::uint64_t retrains = 0;
+  std::uint64_t promotions = 0;
+  std::uint64_t gate_failures = 0;
+  std::uint64_t rollbacks = 0;
+  // --- the watch of a promoted version
+  /// The alias target the monitor itself set last (a promotion or a rollback): a move to any
+  /// other version was made by someone else, and is watched like a promotion.
+  std::int64_t expected_champion = 0;
+  std::int64_t watched = 0;  ///< the promoted version under watch; 0: none
+  std::int64_t previous_champion = 0;
+  std::optional<double> baseline;  ///< the previous champion's live metric at promotion
+};
+
+/// Most logged answers remembered for the ground-truth join.
+inline constexpr std::size_t kMaxRememberedAnswers = 200000;
+
+}  // namespace aimass::core

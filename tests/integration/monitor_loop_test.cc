@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: Apache-2.0
+// The automatic update loop end to end, over real sockets: `aimass serve` with serving.runtime
+// logging every request, a job service and a service.monitor watching model `toy`. Made-up
+// data of two classes whose inputs then shift: the monitor finds the drift, retrains (a job),
+// the challenger passes the gate on shifted held-out rows and is promoted, and serving's answers
+// change; a bad version promoted by hand is watched with ground truth and rolled back.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aimass_server.h"
+#include "http_call.h"
+#include "temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using aimass::testing::AimassServer;
+using aimass::testing::httpCall;
+using aimass::testing::HttpReply;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+/// One row: two features and its class.
+struct Row {
+  double x0, x1;
+  std::string label;
+};
+
+/// Class a around (0, 0), b around (2, 2); `shift` moves both along x0.
+std::vector<Row> rows(int n, double shift, unsigned seed, bool flip_labels = false) {
+  std::mt19937 random(seed);
+  std::normal_distribution<double> noise(0.0, 0.4);
+  std::vector<Row> out;
+  for (int i = 0; i < n; ++i) {
+    const bool b = i % 2 == 1;
+    const double centre = b ? 2.0 : 0.0;
+    Row row{centre + shift + noise(random), centre + noise(random), b ? "b" : "a"};
+    if (flip_labels) row.label = b ? "a" : "b";
+    out.push_back(row);
+  }
+  return out;
+}
+
+void writeCsv(const fs::path& path, const std::vector<Row>& data) {
+  std::ofstream out(path);
+  out << "x0,x1,label\n";
+  for (const Row& r : data) out << r.x0 << "," << r.x1 << "," << r.label << "\n";
+}
+
+Poco::JSON::Object::Ptr json(const std::string& text) {
+  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+class MonitorLoopTest : public ::testing::Test {
+ protected:
+  fs::path path(const std::string& name) const { return temp_.path() / name; }
+
+  /// A graph training `toy` on `csv` and registering it in the store.
+  void writeTrainGraph(const std::string& name, const std::string& csv) {
+    std::ofstream(path(name))
+        << "nodes:\n"
+           "  store: {type: storage.sqlite, path: " << path("store.db").string() << "}\n"
+           "  data: {type: dataset.csv, path: " << path(csv).string() << ", label: label}\n"
+           "  toy: {type: model.softmax}\n"
+           "  sgd: {type: optimizer.sgd, learning_rate: 0.1, momentum: 0.9}\n"
+           "  train: {type: job.train, model: toy, dataset: data, optimizer: sgd, epochs: 30,\n"
+           "          batch_size: 32, seed: 3, storage: store}\n";
+  }
+
+  void writeServeGraph(const std::string& monitor_extra = "") {
+    std::ofstream(path("serve.yaml"))
+        << "nodes:\n"
+           "  store: {type: storage.sqlite, path: " << path("store.db").string() << "}\n"
+           "  serving: {type: serving.runtime, repository: store, load: [toy@champion],\n"
+           "            payload_sample: 1.0}\n"
+           "  jobs: {type: service.jobs, storage: store, work_dir: " << path("jobs").string()
+        << ", poll_interval_ms: 100}\n"
+           "  holdout: {type: dataset.csv, path: " << path("holdout.csv").string()
+        << ", label: label}\n"
+           "  monitor: {type: service.monitor, model: toy, repository: store, jobs: jobs,\n"
+           "            holdout: holdout, interval_ms: 200, window: 100, alpha: 0.0001,\n"
+           "            retrain_on_drift: true, retrain_graph: retrain.yaml, cooldown_s: 0,\n"
+           "            gate_margin: 0.1, min_feedback: 20, feedback_window: 100,\n"
+           "            watch_labels: 40, watch_tolerance: 0.1" << monitor_extra << "}\n"
+           "  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n";
+  }
+
+  aimass::testing::AimassResult aimass(std::vector<std::string> words) {
+    return aimass::testing::runAimass(temp_.path(), std::move(words));
+  }
+
+  /// Points `champion` at `version`, as an operator would.
+  void promote(const std::string& version) {
+    auto promoted = aimass({"models", "promote", "toy", version, "--alias", "champion",
+                            "--config", path("train.yaml").string()});
+    ASSERT_EQ(promoted.code, 0) << promoted.err;
+  }
+
+  /// Sends `row` as request `id`; the version that answered and the class it gave.
+  std::pair<std::string, std::string> infer(const Row& row, const std::string& id) {
+    const std::string body = R"({"id":")" + id +
+                             R"(","inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[)" +
+                             std::to_string(row.x0) + "," + std::to_string(row.x1) + "]}]}";
+    HttpReply reply = httpCall(port_, "POST", "/v2/models/toy/infer", body);
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    if (reply.status != 200) return {};
+    auto answer = json(reply.body);
+    EXPECT_EQ(answer->getValue<std::string>("id"), id);
+    std::string label;
+    auto outputs = answer->getArray("outputs");
+    for (unsigned i = 0; i < outputs->size(); ++i) {
+      auto output = outputs->getObject(i);
+      if (output->getValue<std::string>("name") == "class") {
+        label = output->getArray("data")->getElement<std::string>(0);
+      }
+    }
+    return {answer->getValue<std::string>("model_version"), label};
+  }
+
+  /// Sends `data` as requests PREFIX-0, PREFIX-1, ... and posts their true classes.
+  std::vector<std::string> serveAndLabel(const std::vector<Row>& data, const std::string& prefix,
+                                         bool post_truth = true) {
+    std::vector<std::string> versions;
+    std::string truth = R"({"ground_truth":[)";
+    for (std::size_t i = 0; i < data.size(); ++i) {
+      const std::string id = prefix + "-" + std::to_string(i);
+      versions.push_back(infer(data[i], id).first);
+      truth += (i ? "," : "") + std::string(R"({"id":")") + id + R"(","label":")" +
+               data[i].label + "\"}";
+    }
+    truth += "]}";
+    if (post_truth) {
+      HttpReply posted = httpCall(port_, "POST", "/v2/models/toy/ground_truth", truth);
+      EXPECT_EQ(posted.status, 200) << posted.body;
+    }
+    return versions;
+  }
+
+  /// Waits (up to `seconds`) until the served version of `row` is `version`.
+  bool waitForVersion(const std::string& version, int seconds) {
+    const Row probe = rows(1, 4.0, 99)[0];
+    for (int i = 0; i < seconds * 10; ++i) {
+      if (infer(probe, "probe").first == version) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  /// Waits until /metrics has at least `rows` labelled rows joined for `version`.
+  bool waitForLabels(const std::string& version, int rows_wanted) {
+    const std::string metric =
+        "aimass_live_labelled_rows_total{model=\"toy\",version=\"" + version + "\"} ";
+    for (int i = 0; i < 300; ++i) {
+      HttpReply metrics = httpCall(port_, "GET", "/metrics");
+      auto at = metrics.body.find(metric);
+      if (at != std::string::npos && std::stoi(metrics.body.substr(at + metric.size())) >= rows_wanted) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  aimass::testing::TempDir temp_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(MonitorLoopTest, DriftRetrainsGatesAndPromotesThenABadVersionIsRolledBack) {
+  writeCsv(path("train.csv"), rows(400, 0.0, 1));
+  writeCsv(path("train_shift.csv"), rows(400, 4.0, 2));
+  writeCsv(path("holdout.csv"), rows(200, 4.0, 3));
+  writeCsv(path("bad.csv"), rows(400, 4.0, 4, /*flip_labels=*/true));
+  writeTrainGraph("train.yaml", "train.csv");
+  writeTrainGraph("retrain.yaml", "train_shift.csv");
+  writeTrainGraph("bad.yaml", "bad.csv");
+  writeServeGraph();
+  auto trained = aimass({"run", path("train.yaml").string()});
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  promote("1");
+
+  AimassServer server(path("serve.yaml").string(), "serve");
+  port_ = static_cast<std::uint16_t>(server.waitForPort());
+  ASSERT_GT(port_, 0) << server.err();
+
+  // Unshifted traffic: answered by version 1, mostly right, no drift.
+  auto before = serveAndLabel(rows(150, 0.0, 5), "plain");
+  EXPECT_EQ(before.front(), "1");
+  ASSERT_TRUE(waitForLabels("1", 150)) << server.err();
+  const Row shifted_a = rows(1, 4.0, 6)[0];  // class a, moved along x0
+  EXPECT_EQ(infer(shifted_a, "x").second, "b") << "version 1 never saw inputs like these";
+
+  // Shifted traffic: a drifted window, a retraining, a gate, a promotion, and new answers.
+  serveAndLabel(rows(150, 4.0, 7), "shifted", /*post_truth=*/false);
+  ASSERT_TRUE(waitForVersion("2", 90)) << server.err();
+  EXPECT_EQ(infer(shifted_a, "y").second, "a") << "version 2 learned the shifted inputs";
+
+  // Version 2 earns a live accuracy; then a bad version is promoted by hand and rolled back.
+  serveAndLabel(rows(60, 4.0, 8), "good");
+  ASSERT_TRUE(waitForLabels("2", 60)) << server.err();
+  auto bad = aimass({"run", path("bad.yaml").string()});
+  ASSERT_EQ(bad.code, 0) << bad.err;
+  promote("3");
+  ASSERT_TRUE(waitForVersion("3", 30)) << server.err();
+  serveAndLabel(rows(60, 4.0, 9), "bad");
+  ASSERT_TRUE(waitForVersion("2", 60)) << server.err();
+
+  auto history = aimass({"models", "history", "toy", "--json", "--config",
+                         path("train.yaml").string()});
+  ASSERT_EQ(history.code, 0) << history.err;
+  std::vector<std::string> kinds;
+  auto events = json(history.out)->getArray("events");
+  for (unsigned i = 0; i < events->size(); ++i) {
+    kinds.push_back(events->getObject(i)->getValue<std::string>("kind"));
+  }
+  const std::vector<std::string> expected = {"drift",     "trigger",       "retrain_job", "gate",
+                                             "promotion", "watch_started", "rollback"};
+  std::size_t next = 0;
+  for (const auto& kind : kinds) {
+    if (next < expected.size() && kind == expected[next]) ++next;
+  }
+  EXPECT_EQ(next, expected.size()) << "the history, in order: " << history.out;
+  HttpReply metrics = httpCall(port_, "GET", "/metrics");
+  EXPECT_THAT(metrics.body, ::testing::ContainsRegex(
+                                "aimass_drift_windows_drifted_total\\{model=\"toy\"\\} [1-9]"));
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_monitor_decisions_total{model=\"toy\","
+                                      "decision=\"rollback\"} 1"));
+  EXPECT_EQ(server.stop(), 0) << server.err();
+}
+
+TEST_F(MonitorLoopTest, AChallengerThatIsNotBetterFailsTheGateAndIsKeptAside) {
+  writeCsv(path("train.csv"), rows(400, 0.0, 1));
+  writeCsv(path("holdout.csv"), rows(200, 4.0, 3));
+  writeTrainGraph("train.yaml", "train.csv");
+  writeTrainGraph("retrain.yaml", "train.csv");  // retrains on the old inputs: no better
+  writeServeGraph();
+  ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
+  promote("1");
+  AimassServer server(path("serve.yaml").string(), "serve");
+  port_ = static_cast<std::uint16_t>(server.waitForPort());
+  ASSERT_GT(port_, 0) << server.err();
+  serveAndLabel(rows(150, 4.0, 7), "shifted", /*post_truth=*/false);
+  ASSERT_TRUE(server.waitForLog("gate: version 2 failed the gate against version 1"))
+      << server.err();
+  EXPECT_EQ(infer(rows(1, 4.0, 6)[0], "after").first, "1") << "the champion stays";
+  auto shown = aimass({"models", "show", "toy/2", "--json", "--config",
+                       path("train.yaml").string()});
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  EXPECT_EQ(json(shown.out)->getObject("tags")->getValue<std::string>("gate"), "failed");
+  auto history = aimass({"models", "history", "toy", "--json", "--config",
+                         path("train.yaml").string()});
+  EXPECT_THAT(history.out, HasSubstr("\"passed\": false"));
+  EXPECT_THAT(history.out, Not(HasSubstr("\"promotion\"")));
+  EXPECT_EQ(server.stop(), 0) << server.err();
+}
+
+TEST_F(MonitorLoopTest, GroundTruthMistakesAre400sNamingThePlace) {
+  writeCsv(path("train.csv"), rows(100, 0.0, 1));
+  writeCsv(path("holdout.csv"), rows(50, 0.0, 3));
+  writeTrainGraph("train.yaml", "train.csv");
+  writeTrainGraph("retrain.yaml", "train.csv");
+  writeServeGraph();
+  ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
+  promote("1");
+  AimassServer server(path("serve.yaml").string(), "serve");
+  port_ = static_cast<std::uint16_t>(server.waitForPort());
+  ASSERT_GT(port_, 0) << server.err();
+  HttpReply bad = httpCall(port_, "POST", "/v2/models/toy/ground_truth",
+                           R"({"ground_truth": [{"id": "a", "label": "x"}, {"id": "b"}]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_THAT(json(bad.body)->getValue<std::string>("error"), HasSubstr("ground_truth[1]"));
+  HttpReply not_json = httpCall(port_, "POST", "/v2/models/toy/ground_truth", "{oops");
+  EXPECT_EQ(not_json.status, 400) << not_json.body;
+  HttpReply good = httpCall(port_, "POST", "/v2/models/toy/ground_truth",
+                            R"({"ground_truth": [{"id": "a", "label": "x"}]})");
+  EXPECT_EQ(good.status, 200) << good.body;
+  EXPECT_EQ(json(good.body)->getValue<int>("accepted"), 1);
+  EXPECT_EQ(server.stop(), 0) << server.err();
+}
+
+TEST_F(MonitorLoopTest, ConfigurationMistakesAreRefusedNamingTheNode) {
+  writeCsv(path("train.csv"), rows(100, 0.0, 1));
+  writeCsv(path("holdout.csv"), rows(50, 0.0, 3));
+  writeTrainGraph("retrain.yaml", "train.csv");
+  // The serve graph with `from` replaced by `to`: refused, naming the monitor's mistake.
+  auto refused = [&](const std::string& from, const std::string& to) {
+    writeServeGraph();
+    std::string text;
+    {
+      std::ifstream in(path("serve.yaml"));
+      text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    text.replace(text.find(from), from.size(), to);
+    std::ofstream(path("serve.yaml")) << text;
+    auto run = aimass({"serve", path("serve.yaml").string()});
+    EXPECT_NE(run.code, 0) << to << ": " << run.err;
+    EXPECT_THAT(run.err, HasSubstr("monitor")) << to;
+    return run.err;
+  };
+  EXPECT_THAT(refused("retrain_graph: retrain.yaml", "retrain_graph: missing.yaml"),
+              HasSubstr("cannot be read"));
+  EXPECT_THAT(refused("cooldown_s: 0", "cooldown_s: 0, retrain_schedule: 'every day'"),
+              HasSubstr("retrain_schedule"));
+  EXPECT_THAT(refused("jobs: jobs,\n", "\n"), HasSubstr("`jobs`"));
+  EXPECT_THAT(refused("retrain_on_drift: true", "retrain_on_drift: false"),
+              HasSubstr("no retrain trigger"));
+}
+
+}  // namespace
