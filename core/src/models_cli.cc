@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "models_cli.h"
 
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -14,6 +17,7 @@
 #include "aimass/util/number_text.h"
 #include "aimass/util/registry_json.h"
 #include "data_profile.h"
+#include "monitoring/monitor_node.h"
 #include "store_options.h"
 
 namespace aimass::core {
@@ -154,6 +158,29 @@ std::string categoriesText(const FeatureProfile& f) {
   return text;
 }
 
+/// The live metric a monitor measured for the version from ground truth (monitor_node.h's
+/// liveMetricKey()); a record that is missing or unreadable shows as none.
+void printLiveMetric(const Storage& storage, const ModelVersion& v, std::ostream& out) {
+  auto text = storage.get(liveMetricKey(v.model, v.version));
+  Poco::JSON::Object::Ptr live;
+  if (text.ok()) {
+    try {
+      live = Poco::JSON::Parser().parse(*text).extract<Poco::JSON::Object::Ptr>();
+    } catch (const std::exception&) {
+      live = nullptr;
+    }
+  }
+  if (!live) {
+    out << "live      - (no ground truth joined by a service.monitor)\n";
+    return;
+  }
+  out << "live      " << live->optValue<std::string>("metric", "?") << " "
+      << formatMetric(live->optValue<double>("value", 0)) << " over the last "
+      << live->optValue<std::uint64_t>("window_rows", 0) << " labelled rows ("
+      << live->optValue<std::uint64_t>("labelled_rows", 0) << " joined), as of "
+      << formatUtcTime(live->optValue<std::int64_t>("unix_ms", 0)) << "\n";
+}
+
 /// The training-data profile of a version: one line per feature.
 Status printProfile(const Storage& storage, const std::string& key, std::ostream& out) {
   if (key.empty()) {
@@ -234,6 +261,7 @@ Status printModel(ModelRegistry& registry, const std::string& reference, bool as
       out << "tag       " << name << "=" << value << "\n";
     }
     AIMASS_ASSIGN_OR_RETURN(ModelVersion record, registry.resolve(reference));
+    printLiveMetric(registry.storage(), record, out);
     return printProfile(registry.storage(), record.profile_key, out);
   }
   AIMASS_ASSIGN_OR_RETURN(ModelInfo model, modelInfo(registry, reference));

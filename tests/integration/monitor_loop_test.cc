@@ -216,6 +216,10 @@ TEST_F(MonitorLoopTest, DriftRetrainsGatesAndPromotesThenABadVersionIsRolledBack
   serveAndLabel(rows(60, 4.0, 9), "bad");
   ASSERT_TRUE(waitForVersion("2", 60)) << server.err();
 
+  auto shown = aimass({"models", "show", "toy/2", "--config", path("train.yaml").string()});
+  EXPECT_THAT(shown.out, ::testing::ContainsRegex(
+                             "\nlive +accuracy (1|0\\.9[0-9]*) over the last [0-9]+ labelled rows"))
+      << shown.out;
   auto history = aimass({"models", "history", "toy", "--json", "--config",
                          path("train.yaml").string()});
   ASSERT_EQ(history.code, 0) << history.err;

@@ -4,6 +4,7 @@
 // window's drift test, and the ground truth posted since, joined into live metrics.
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 #include "aimass/core/registry.h"
 #include "aimass/tensor_names.h"
@@ -279,6 +280,7 @@ Status MonitorNode::readOutcomes() {
   // wrote the request (it batches for a fraction of a second): outcomes are read once they are
   // older than that, so their requests were read this cycle or before.
   const std::int64_t until_ns = record::nowUnixNs() - kGroundTruthDelayNs;
+  std::set<std::int64_t> changed;  // versions whose live metric moved: their records are rewritten
   for (int read = 0; read < kReadsPerCycle; ++read) {
     const std::string before = s.truth_cursor;
     AIMASS_ASSIGN_OR_RETURN(auto outcomes, readGroundTruth(*storage_, settings_.model,
@@ -307,10 +309,30 @@ Status MonitorNode::readOutcomes() {
       }
       live.labelled += scores.size();
       s.labelled_since_retrain += scores.size();
+      changed.insert(it->second.version);
     }
     if (s.truth_cursor == before) break;
   }
+  for (std::int64_t version : changed) {
+    AIMASS_RETURN_IF_ERROR(storage_->put(liveMetricKey(settings_.model, version),
+                                         liveMetricRecord(s, version)));
+  }
   return Status();
+}
+
+std::string liveMetricKey(std::string_view model, std::int64_t version) {
+  return "monitoring/" + std::string(model) + "/live/" + std::to_string(version);
+}
+
+std::string liveMetricRecord(const MonitorState& state, std::int64_t version) {
+  const LiveWindow& live = state.live.at(version);
+  JsonWriter json;
+  json.beginObject().key("metric").value(state.live_metric);
+  json.key("value").value(liveMetricOf(state, version).value_or(0));
+  json.key("window_rows").value(static_cast<std::uint64_t>(live.scores.size()));
+  json.key("labelled_rows").value(live.labelled);
+  json.key("unix_ms").value(record::nowUnixMs()).endObject();
+  return json.str();
 }
 
 }  // namespace aimass::core

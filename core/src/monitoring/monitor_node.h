@@ -125,6 +125,12 @@ std::string monitorsPrometheusMetrics(const std::vector<const MonitorNode*>& mon
 /// nullopt before any labelled row.
 std::optional<double> liveMetricOf(const MonitorState& state, std::int64_t version);
 
+/// Where a monitor keeps the live metric of one version for `aimass models show`:
+/// "monitoring/<model>/live/<version>", a JSON object {"metric", "value", "window_rows",
+/// "labelled_rows", "unix_ms"} rewritten each cycle new ground truth moves it.
+std::string liveMetricKey(std::string_view model, std::int64_t version);
+std::string liveMetricRecord(const MonitorState& state, std::int64_t version);
+
 /// The `service.monitor` node type.
 NodeType monitorNodeType(const TypeRegistry& registry);
 
