@@ -67,15 +67,16 @@ class MonitorLoopTest : public ::testing::Test {
  protected:
   fs::path path(const std::string& name) const { return temp_.path() / name; }
 
-  /// A graph training `toy` on `csv` and registering it in the store.
-  void writeTrainGraph(const std::string& name, const std::string& csv) {
+  /// A graph training `toy` on `csv` for `epochs` and registering it in the store.
+  void writeTrainGraph(const std::string& name, const std::string& csv, int epochs = 30) {
     std::ofstream(path(name))
         << "nodes:\n"
            "  store: {type: storage.sqlite, path: " << path("store.db").string() << "}\n"
            "  data: {type: dataset.csv, path: " << path(csv).string() << ", label: label}\n"
            "  toy: {type: model.softmax}\n"
            "  sgd: {type: optimizer.sgd, learning_rate: 0.1, momentum: 0.9}\n"
-           "  train: {type: job.train, model: toy, dataset: data, optimizer: sgd, epochs: 30,\n"
+           "  train: {type: job.train, model: toy, dataset: data, optimizer: sgd, epochs: "
+        << epochs << ",\n"
            "          batch_size: 32, seed: 3, storage: store}\n";
   }
 
@@ -319,6 +320,32 @@ TEST_F(MonitorLoopTest, ConfigurationMistakesAreRefusedNamingTheNode) {
   EXPECT_THAT(refused("jobs: jobs,\n", "\n"), HasSubstr("`jobs`"));
   EXPECT_THAT(refused("retrain_on_drift: true", "retrain_on_drift: false"),
               HasSubstr("no retrain trigger"));
+}
+
+TEST_F(MonitorLoopTest, ARestartedServerFollowsTheRetrainingItStarted) {
+  writeCsv(path("train.csv"), rows(400, 0.0, 1));
+  writeCsv(path("train_shift.csv"), rows(400, 4.0, 2));
+  writeCsv(path("holdout.csv"), rows(200, 4.0, 3));
+  writeTrainGraph("train.yaml", "train.csv");
+  writeTrainGraph("retrain.yaml", "train_shift.csv", /*epochs=*/3000);  // still running at stop
+  writeServeGraph();
+  ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
+  promote("1");
+  {
+    AimassServer server(path("serve.yaml").string(), "serve");
+    port_ = static_cast<std::uint16_t>(server.waitForPort());
+    ASSERT_GT(port_, 0) << server.err();
+    serveAndLabel(rows(150, 4.0, 7), "shifted", /*post_truth=*/false);
+    ASSERT_TRUE(server.waitForLog("retraining submitted as job 1")) << server.err();
+    EXPECT_EQ(server.stop(), 0) << server.err();
+    EXPECT_THAT(server.err(), Not(HasSubstr("promotion:")));
+  }
+  AimassServer again(path("serve.yaml").string(), "serve");
+  port_ = static_cast<std::uint16_t>(again.waitForPort());
+  ASSERT_GT(port_, 0) << again.err();
+  ASSERT_TRUE(again.waitForLog("resumed following retraining job 1")) << again.err();
+  ASSERT_TRUE(waitForVersion("2", 110)) << again.err();
+  EXPECT_EQ(again.stop(), 0) << again.err();
 }
 
 }  // namespace

@@ -80,10 +80,16 @@ void MonitorNode::loop() {
 
 Status MonitorNode::cycle() {
   std::lock_guard lock(mutex_);
+  if (!recalled_) {
+    AIMASS_RETURN_IF_ERROR(recallMemory());
+    recalled_ = true;
+  }
   AIMASS_RETURN_IF_ERROR(readLoggedRequests());
   AIMASS_RETURN_IF_ERROR(testWindowIfFull());
   AIMASS_RETURN_IF_ERROR(readOutcomes());
-  return applyPolicy();
+  Status applied = applyPolicy();
+  Status remembered = rememberState();
+  return applied.ok() ? remembered : applied;
 }
 
 void MonitorNode::addGroundTruthRoute() {

@@ -102,6 +102,10 @@ class MonitorNode final : public Node {
   Status recordEvent(const std::string& kind, std::int64_t version, const std::string& message,
                      const std::string& details);
   void addGroundTruthRoute();
+  /// Reads what the last run of this monitor saved (monitor_memory.cc); once, first cycle.
+  Status recallMemory();
+  /// Saves the ground-truth cursor, the retraining followed and the watch when they changed.
+  Status rememberState();
 
   MonitorSettings settings_;
   std::shared_ptr<Storage> storage_;
@@ -111,6 +115,8 @@ class MonitorNode final : public Node {
   Host& host_;
   ServingRuntime* serving_ = nullptr;
   std::unique_ptr<MonitorState> state_;
+  bool recalled_ = false;      ///< recallMemory() ran
+  std::string saved_memory_;   ///< what rememberState() wrote last
   mutable std::mutex mutex_;  ///< guards state_ between the loop and metrics readers
   std::thread thread_;
   std::mutex wake_mutex_;
