@@ -297,6 +297,7 @@ TEST_F(MonitorLoopTest, GroundTruthMistakesAre400sNamingThePlace) {
 TEST_F(MonitorLoopTest, ConfigurationMistakesAreRefusedNamingTheNode) {
   writeCsv(path("train.csv"), rows(100, 0.0, 1));
   writeCsv(path("holdout.csv"), rows(50, 0.0, 3));
+  writeTrainGraph("train.yaml", "train.csv");
   writeTrainGraph("retrain.yaml", "train.csv");
   // The serve graph with `from` replaced by `to`: refused, naming the monitor's mistake.
   auto refused = [&](const std::string& from, const std::string& to) {
@@ -320,6 +321,23 @@ TEST_F(MonitorLoopTest, ConfigurationMistakesAreRefusedNamingTheNode) {
   EXPECT_THAT(refused("jobs: jobs,\n", "\n"), HasSubstr("`jobs`"));
   EXPECT_THAT(refused("retrain_on_drift: true", "retrain_on_drift: false"),
               HasSubstr("no retrain trigger"));
+  // Without any policy a monitor needs neither a retrain graph nor a job service.
+  writeServeGraph();
+  std::string text;
+  {
+    std::ifstream in(path("serve.yaml"));
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  for (const std::string from : {"retrain_on_drift: true,", "retrain_graph: retrain.yaml,",
+                                 "jobs: jobs,", "holdout: holdout,"}) {
+    text.replace(text.find(from), from.size(), "");
+  }
+  std::ofstream(path("serve.yaml")) << text;
+  ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
+  promote("1");
+  AimassServer server(path("serve.yaml").string(), "serve");
+  EXPECT_GT(server.waitForPort(), 0) << server.err();
+  EXPECT_EQ(server.stop(), 0) << server.err();
 }
 
 TEST_F(MonitorLoopTest, ARestartedServerFollowsTheRetrainingItStarted) {
@@ -346,6 +364,46 @@ TEST_F(MonitorLoopTest, ARestartedServerFollowsTheRetrainingItStarted) {
   ASSERT_TRUE(again.waitForLog("resumed following retraining job 1")) << again.err();
   ASSERT_TRUE(waitForVersion("2", 110)) << again.err();
   EXPECT_EQ(again.stop(), 0) << again.err();
+}
+
+TEST_F(MonitorLoopTest, LabelledRowsBecomeADatasetThatARetrainingLearnsFrom) {
+  writeCsv(path("train.csv"), rows(400, 0.0, 1));
+  writeCsv(path("holdout.csv"), rows(200, 4.0, 3));
+  writeTrainGraph("train.yaml", "train.csv");
+  writeTrainGraph("retrain.yaml", "feedback.csv");  // the rows ground truth labelled
+  writeServeGraph();
+  {
+    std::ifstream in(path("serve.yaml"));
+    std::string text(std::istreambuf_iterator<char>(in), {});
+    const std::string drift = "retrain_on_drift: true";
+    text.replace(text.find(drift), drift.size(),
+                 "retrain_after_labels: 120, feedback_csv: feedback.csv");
+    std::ofstream(path("serve.yaml")) << text;
+  }
+  ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
+  promote("1");
+  AimassServer server(path("serve.yaml").string(), "serve");
+  port_ = static_cast<std::uint16_t>(server.waitForPort());
+  ASSERT_GT(port_, 0) << server.err();
+  serveAndLabel(rows(160, 4.0, 7), "labelled");
+  ASSERT_TRUE(waitForVersion("2", 90)) << server.err();
+
+  std::ifstream csv(path("feedback.csv"));
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "x0,x1,label");
+  int lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_GE(lines, 120);
+  auto dataset = aimass({"datasets", "show", "toy.feedback", "--json", "--config",
+                         path("train.yaml").string()});
+  ASSERT_EQ(dataset.code, 0) << dataset.err;
+  EXPECT_THAT(dataset.out, HasSubstr("ground truth joined by the monitor of 'toy'"));
+  auto history = aimass({"models", "history", "toy", "--json", "--config",
+                         path("train.yaml").string()});
+  EXPECT_THAT(history.out, HasSubstr("\"trigger\": \"new_rows\""));
+  EXPECT_THAT(history.out, HasSubstr("\"dataset\": \"toy.feedback/1\""));
+  EXPECT_EQ(server.stop(), 0) << server.err();
 }
 
 }  // namespace

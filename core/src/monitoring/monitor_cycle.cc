@@ -9,6 +9,7 @@
 #include "aimass/core/registry.h"
 #include "aimass/tensor_names.h"
 #include "aimass/util/json_writer.h"
+#include "aimass/util/number_text.h"
 #include "monitoring/ground_truth.h"
 #include "monitoring/monitor_node.h"
 #include "monitoring/monitor_state.h"
@@ -99,6 +100,52 @@ std::optional<LoggedAnswer> answerOf(const PayloadEntry& entry, std::int64_t ver
     return std::nullopt;
   }
   return answer;
+}
+
+/// A CSV field: quoted (RFC 4180) when it holds a comma, a quote or a line break.
+std::string csvField(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) {
+    return text;
+  }
+  std::string out = "\"";
+  for (char c : text) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  return out + "\"";
+}
+
+/// The request's rows as CSV fields: the "input" block's numbers, then the profile's category
+/// inputs; empty when the request does not hold them.
+std::vector<std::string> rowsAsCsv(const PayloadEntry& entry, const DataProfile* profile) {
+  const Tensor* input = entry.inputs.find(tensor_names::kInput);
+  if (input == nullptr || input->dtype() != DType::kFloat32 || input->rank() != 2) {
+    return {};
+  }
+  const auto rows = static_cast<std::size_t>(input->dim(0));
+  const auto width = static_cast<std::size_t>(input->dim(1));
+  std::vector<std::string> out(rows);
+  const float* values = input->data<float>();
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t f = 0; f < width; ++f) {
+      const float v = values[r * width + f];
+      out[r] += (f == 0 ? "" : ",") + (std::isnan(v) ? std::string() : formatNumber(v));
+    }
+  }
+  if (profile == nullptr) {
+    return out;
+  }
+  for (std::size_t c = profile->numberFeatures(); c < profile->features.size(); ++c) {
+    const Tensor* column = entry.inputs.find(profile->features[c].name);
+    if (column == nullptr || column->dtype() != DType::kBytes ||
+        column->strings().size() != rows) {
+      return {};
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+      out[r] += "," + csvField(column->strings()[r]);
+    }
+  }
+  return out;
 }
 
 void remember(MonitorState& s, const std::string& id, LoggedAnswer answer) {
@@ -224,6 +271,9 @@ Status MonitorNode::readLoggedRequests() {
       if (entry.outcome != "ok") continue;
       const std::int64_t version = std::strtoll(entry.version.c_str(), nullptr, 10);
       if (auto answer = answerOf(entry, version)) {
+        if (!settings_.feedback_csv.empty()) {
+          answer->rows_csv = rowsAsCsv(entry, s.profile.get());
+        }
         remember(s, entry.request_id, std::move(*answer));
       }
       if (version == s.champion && s.profile) {
@@ -310,14 +360,32 @@ Status MonitorNode::readOutcomes() {
       live.labelled += scores.size();
       s.labelled_since_retrain += scores.size();
       changed.insert(it->second.version);
+      const auto& fields = it->second.rows_csv;
+      for (std::size_t i = 0; i < fields.size() && fields.size() == scores.size(); ++i) {
+        s.labelled_csv += fields[i] + "," +
+                          (truth.labels.empty() ? formatNumber(truth.values[i])
+                                                : csvField(truth.labels[i])) +
+                          "\n";
+      }
     }
     if (s.truth_cursor == before) break;
+  }
+  if (!s.labelled_csv.empty()) {
+    char key[96];
+    std::snprintf(key, sizeof key, "%s%020lld", labelledRowsPrefix(settings_.model).c_str(),
+                  static_cast<long long>(record::nowUnixNs()));
+    AIMASS_RETURN_IF_ERROR(storage_->put(key, s.labelled_csv));
+    s.labelled_csv.clear();
   }
   for (std::int64_t version : changed) {
     AIMASS_RETURN_IF_ERROR(storage_->put(liveMetricKey(settings_.model, version),
                                          liveMetricRecord(s, version)));
   }
   return Status();
+}
+
+std::string labelledRowsPrefix(std::string_view model) {
+  return "monitoring/" + std::string(model) + "/labelled/";
 }
 
 std::string liveMetricKey(std::string_view model, std::int64_t version) {

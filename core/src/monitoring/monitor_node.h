@@ -63,6 +63,9 @@ struct MonitorSettings {
   std::string retrain_graph_name;  ///< the file it was read from, for errors
   std::string queue = "default";
   std::int64_t retrain_threads = 1;  ///< threads the retraining job asks for
+  /// Where the labelled rows from ground truth are written (a CSV, whole, before each
+  /// retraining, and registered as a dataset version); empty: not kept.
+  std::filesystem::path feedback_csv;
   GateSpec gate;
   RollbackWatch watch;
 };
@@ -99,6 +102,9 @@ class MonitorNode final : public Node {
   Status judgeChallenger(std::int64_t challenger);
   Status watchNewChampion();
   Status hotSwap(const std::string& why);
+  /// Writes every labelled row kept so far to feedback_csv and registers it as a version of
+  /// dataset "<model>.feedback"; its details go in the trigger event.
+  Expected<std::string> writeFeedbackCsv();
   Status recordEvent(const std::string& kind, std::int64_t version, const std::string& message,
                      const std::string& details);
   void addGroundTruthRoute();
@@ -136,6 +142,10 @@ std::optional<double> liveMetricOf(const MonitorState& state, std::int64_t versi
 /// "labelled_rows", "unix_ms"} rewritten each cycle new ground truth moves it.
 std::string liveMetricKey(std::string_view model, std::int64_t version);
 std::string liveMetricRecord(const MonitorState& state, std::int64_t version);
+
+/// "monitoring/<model>/labelled/": records of CSV lines, one per row labelled by ground truth
+/// (features, then the label or value), one record per cycle that joined any (feedback_csv).
+std::string labelledRowsPrefix(std::string_view model);
 
 /// The `service.monitor` node type.
 NodeType monitorNodeType(const TypeRegistry& registry);

@@ -3,10 +3,16 @@
 // job, gates the version it registered against the champion on held-out rows, promotes it (and
 // hot-swaps serving) when it passes, and watches a promoted version to roll it back.
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "aimass/core/dataset_registry.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/model_events.h"
 #include "aimass/core/progress.h"
 #include "aimass/core/registry.h"
+#include "aimass/core/sha256.h"
 #include "aimass/job_service.h"
 #include "aimass/util/json_writer.h"
 #include "evaluate_job.h"
@@ -56,11 +62,79 @@ Status MonitorNode::applyPolicy() {
   return decision.retrain ? startRetraining(decision) : Status();
 }
 
+Expected<std::string> MonitorNode::writeFeedbackCsv() {
+  const MonitorState& s = *state_;
+  std::string csv;
+  if (s.profile) {
+    for (const auto& feature : s.profile->features) {
+      csv += feature.name + ",";
+    }
+  } else {
+    return failedPrecondition("the watched version has no training-data profile to name the "
+                              "feedback CSV's columns");
+  }
+  csv += "label\n";
+  const std::size_t header = csv.size();
+  AIMASS_ASSIGN_OR_RETURN(auto keys, storage_->list(labelledRowsPrefix(settings_.model)));
+  for (const auto& key : keys) {
+    AIMASS_ASSIGN_OR_RETURN(std::string lines, storage_->get(key));
+    csv += lines;
+  }
+  const auto rows = static_cast<std::uint64_t>(
+      std::count(csv.begin() + static_cast<std::ptrdiff_t>(header), csv.end(), '\n'));
+  // Whole or not at all: a retraining never reads a half-written file.
+  const std::filesystem::path& path = settings_.feedback_csv;
+  const std::filesystem::path temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << csv;
+    if (!out.flush()) {
+      return internalError("cannot write the feedback CSV '" + temporary.string() + "'");
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) {
+    return internalError("cannot move the feedback CSV to '" + path.string() +
+                         "': " + error.message());
+  }
+  NewDatasetVersion version;
+  version.type = "dataset.csv";
+  version.source = "ground truth joined by the monitor of '" + settings_.model + "' (" +
+                   path.string() + ")";
+  version.sha256 = Sha256::of(csv);
+  version.rows = rows;
+  AIMASS_ASSIGN_OR_RETURN(DatasetVersion registered,
+                          DatasetRegistry(*storage_).registerVersion(
+                              settings_.model + ".feedback", version));
+  JsonWriter json;
+  json.beginObject().key("path").value(path.string()).key("rows").value(rows);
+  json.key("dataset").value(registered.name + "/" + std::to_string(registered.version));
+  json.endObject();
+  return json.str();
+}
+
 Status MonitorNode::startRetraining(const RetrainDecision& decision) {
   MonitorState& s = *state_;
+  std::string feedback;
+  if (!settings_.feedback_csv.empty()) {
+    auto written = writeFeedbackCsv();
+    if (!written.ok()) {
+      s.last_retrain_ms = record::nowUnixMs();  // held by the cooldown, not retried every cycle
+      return recordEvent("retrain_failed", s.champion,
+                         "the labelled rows could not be written for the retraining: " +
+                             written.status().message(),
+                         "");
+    }
+    feedback = *written;
+  }
   JsonWriter details;
   details.beginObject().key("trigger").value(decision.trigger).key("reason").value(decision.reason);
-  details.key("champion").value(s.champion).endObject();
+  details.key("champion").value(s.champion);
+  if (!feedback.empty()) {
+    details.key("feedback").json(feedback);
+  }
+  details.endObject();
   AIMASS_RETURN_IF_ERROR(recordEvent("trigger", s.champion,
                                      "retraining triggered by " + decision.trigger + ": " +
                                          decision.reason,

@@ -87,8 +87,17 @@ std::vector<ParamSpec> policyParams() {
                                          "trigger a retraining or judge a rollback.")
           .atLeast(1)
           .withDefault(std::int64_t{100}),
-      ParamSpec::path("retrain_graph", "The graph a retraining submits to the job service: it "
-                                       "trains the model and registers it in the repository.")
+      ParamSpec::string("retrain_graph", "The graph file a retraining submits to the job "
+                                         "service (relative: to this configuration's folder); "
+                                         "it trains the model and registers it in the "
+                                         "repository.")
+          .withDefault(std::string()),
+      ParamSpec::string("feedback_csv",
+                        "Where the rows labelled by ground truth are written, as a CSV (the "
+                        "features, then `label`; relative: to this configuration's folder), "
+                        "before each retraining, and registered as a version of dataset "
+                        "<model>.feedback; a retrain_graph's dataset.csv can read it. Empty: "
+                        "labelled rows are not kept.")
           .withDefault(std::string()),
       ParamSpec::string("queue", "The job service queue retrainings go to.")
           .withDefault(std::string("default")),
@@ -148,6 +157,10 @@ Status readPolicySettings(const NodeConfig& config, MonitorSettings& s) {
   t.min_feedback = static_cast<std::uint64_t>(config.getInt("min_feedback"));
   s.retrains = t.on_drift || t.schedule || t.live_metric_threshold || t.new_labelled_rows;
   s.queue = config.getString("queue");
+  if (const std::string& csv = config.getString("feedback_csv"); !csv.empty()) {
+    s.feedback_csv = std::filesystem::path(csv).is_relative() ? config.host().baseDir() / csv
+                                                               : std::filesystem::path(csv);
+  }
   s.retrain_threads = config.getInt("retrain_threads");
   s.gate.metric = config.getString("gate_metric");
   s.gate.margin = config.getFloat("gate_margin");

@@ -23,6 +23,9 @@ struct LoggedAnswer {
   std::vector<std::string> labels;  ///< classification: class names ("class") or indices
   bool labels_are_indices = false;  ///< from the "label" output (INT64)
   std::vector<double> values;       ///< regression: "prediction", row-major
+  /// With feedback_csv: the request's rows as CSV fields (the features, in the profile's
+  /// order), to become labelled rows once their ground truth comes.
+  std::vector<std::string> rows_csv;
 };
 
 /// Live metric of one version: per-row scores (1/0 correct, or squared error) of the last
@@ -56,6 +59,7 @@ struct MonitorState {
   bool lower_is_better = false;  ///< rmse (regression) rather than accuracy
   std::string live_metric = "accuracy";
   std::uint64_t labelled_since_retrain = 0;
+  std::string labelled_csv;  ///< labelled rows joined this cycle, CSV lines (feedback_csv)
   // --- the update policy
   std::int64_t started_ms = 0;
   std::int64_t last_retrain_ms = 0;
