@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -236,6 +237,9 @@ TEST_F(MonitorLoopTest, DriftRetrainsGatesAndPromotesThenABadVersionIsRolledBack
     if (next < expected.size() && kind == expected[next]) ++next;
   }
   EXPECT_EQ(next, expected.size()) << "the history, in order: " << history.out;
+  // Version 1 answered the shifted rows with "b" only, unlike its first window of answers.
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "prediction_drift"), kinds.end())
+      << history.out;
   HttpReply metrics = httpCall(port_, "GET", "/metrics");
   EXPECT_THAT(metrics.body, ::testing::ContainsRegex(
                                 "aimass_drift_windows_drifted_total\\{model=\"toy\"\\} [1-9]"));

@@ -37,6 +37,12 @@ void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const D
   s.window = DriftWindow{};
   s.window_rows = 0;
   s.drift_pending = false;
+  if (version != s.champion_of_predictions) {  // a new version: its own first window again
+    s.prediction_window = DriftWindow{};
+    s.prediction_rows = 0;
+    s.prediction_reference.reset();
+    s.champion_of_predictions = version;
+  }
   if (s.profile) {
     s.window.numbers.resize(s.profile->numberFeatures());
     s.window.categories.resize(s.profile->features.size() - s.profile->numberFeatures());
@@ -273,6 +279,9 @@ Status MonitorNode::readLoggedRequests() {
       if (auto answer = answerOf(entry, version)) {
         if (!settings_.feedback_csv.empty()) {
           answer->rows_csv = rowsAsCsv(entry, s.profile.get());
+        }
+        if (version == s.champion) {
+          addPredictions(s, *answer);
         }
         remember(s, entry.request_id, std::move(*answer));
       }

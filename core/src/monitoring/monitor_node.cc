@@ -86,6 +86,7 @@ Status MonitorNode::cycle() {
   }
   AIMASS_RETURN_IF_ERROR(readLoggedRequests());
   AIMASS_RETURN_IF_ERROR(testWindowIfFull());
+  AIMASS_RETURN_IF_ERROR(testPredictionsIfFull());
   AIMASS_RETURN_IF_ERROR(readOutcomes());
   Status applied = applyPolicy();
   Status remembered = rememberState();
@@ -153,6 +154,10 @@ constexpr MetricFamily kFamilies[] = {
      "The last window's test statistic per feature (D, W1/std, PSI, chi2 or JS distance)."},
     {"aimass_drift_feature_p_value", "gauge",
      "The last window's adjusted p-value per feature (ks and chi2; 1 for distance tests)."},
+    {"aimass_prediction_drift_windows_total", "counter",
+     "Windows of answers tested against the version's first window."},
+    {"aimass_prediction_drift_windows_drifted_total", "counter",
+     "Windows of answers that drifted from the version's first window."},
     {"aimass_live_metric", "gauge",
      "Live accuracy (or RMSE) per version over the last feedback_window labelled rows."},
     {"aimass_live_labelled_rows_total", "counter", "Labelled rows joined per version."},
@@ -190,6 +195,10 @@ void MonitorNode::collectMetrics(MetricSamples& samples) const {
         liveMetricOf(s, version).value_or(0));
     add("aimass_live_labelled_rows_total", labels, static_cast<double>(live.labelled));
   }
+  add("aimass_prediction_drift_windows_total", model,
+      static_cast<double>(s.prediction_windows_tested));
+  add("aimass_prediction_drift_windows_drifted_total", model,
+      static_cast<double>(s.prediction_windows_drifted));
   add("aimass_ground_truth_unmatched_total", model, static_cast<double>(s.truth_unmatched));
   add("aimass_monitor_decisions_total", model + ",decision=\"retrain\"",
       static_cast<double>(s.retrains));

@@ -95,6 +95,7 @@ class MonitorNode final : public Node {
   Status cycle();
   Status readLoggedRequests();
   Status testWindowIfFull();
+  Status testPredictionsIfFull();
   Status readOutcomes();
   Status applyPolicy();
   Status startRetraining(const RetrainDecision& decision);

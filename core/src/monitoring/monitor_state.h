@@ -49,6 +49,14 @@ struct MonitorState {
   std::uint64_t windows_drifted = 0;
   std::optional<WindowDrift> last_window;
   bool drift_pending = false;  ///< a drifted window not yet acted on by the policy
+  // --- prediction drift (monitor_predictions.cc)
+  DriftWindow prediction_window;
+  std::size_t prediction_rows = 0;
+  std::optional<DataProfile> prediction_reference;  ///< the version's first full window
+  std::uint64_t prediction_windows_tested = 0;
+  std::uint64_t prediction_windows_drifted = 0;
+  std::optional<bool> last_prediction_drift;
+  std::int64_t champion_of_predictions = 0;  ///< the version the reference is of
   // --- feedback
   std::unordered_map<std::string, LoggedAnswer> answers;
   std::deque<std::string> answer_order;  ///< ids in arrival order, to bound `answers`
@@ -77,6 +85,9 @@ struct MonitorState {
   std::int64_t previous_champion = 0;
   std::optional<double> baseline;  ///< the previous champion's live metric at promotion
 };
+
+/// Adds an answer's classes or values to the prediction drift window.
+void addPredictions(MonitorState& state, const LoggedAnswer& answer);
 
 /// Most logged answers remembered for the ground-truth join.
 inline constexpr std::size_t kMaxRememberedAnswers = 200000;
