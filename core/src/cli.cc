@@ -41,6 +41,7 @@
 #include "jobs/jobs_node.h"
 #include "jobs/worker_process.h"
 #include "models_cli.h"
+#include "monitoring/drift_report_cli.h"
 #include "monitoring/payloads_cli.h"
 #include "plugin_commands.h"
 #include "runs_cli.h"
@@ -851,6 +852,11 @@ class Cli {
   }
 
   int models(int argc, char** argv) {
+    if (isDriftReportCommand(wordsAfter(argc, argv, "models"))) {  // drift_report_cli.h
+      return storeCommand<std::reference_wrapper<Storage>>(argc, argv, "models",
+                                                           parseDriftReportCommand,
+                                                           runDriftReportCommand);
+    }
     if (isPayloadsCommand(wordsAfter(argc, argv, "models"))) {  // monitoring/payloads_cli.h
       return storeCommand<std::reference_wrapper<Storage>>(argc, argv, "models",
                                                            parsePayloadsCommand,

@@ -49,6 +49,11 @@ const char kModelsHelp[] =
     "                            and deleted, aliases moved and rolled back, and what the\n"
     "                            monitoring services decided (time, kind, version, alias,\n"
     "                            who, what)\n"
+    "  drift NAME[/VERSION|@ALIAS] --data FILE.csv [--json] [--number-test T]\n"
+    "        [--category-test T] [--alpha A] [--correction C]\n"
+    "                            a batch drift report: the CSV's rows (columns named after\n"
+    "                            the profile's features) tested against the version's\n"
+    "                            training-data profile, feature by feature (docs/monitoring.md)\n"
     "  payloads NAME[/VERSION] [--since UNIX_NS] [--limit N] [--json]\n"
     "                            the requests payload logging recorded for the model (of one\n"
     "                            version), oldest first, from a unix time in ns\n"
@@ -80,6 +85,7 @@ const char kModelsHelp[] =
     "  aimass models tag fashion/2 stage=review --remove draft --config configs/quickstart.yaml\n"
     "  aimass models history fashion --config configs/quickstart.yaml\n"
     "  aimass models payloads fashion --limit 5 --config configs/quickstart.yaml\n"
+    "  aimass models drift fashion@champion --data today.csv --config configs/quickstart.yaml\n"
     "  aimass models gc --dry-run --config configs/quickstart.yaml\n"
     "  aimass models list --storage sqlite:///var/lib/aimass/store.db\n";
 

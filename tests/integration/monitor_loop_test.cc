@@ -410,4 +410,40 @@ TEST_F(MonitorLoopTest, LabelledRowsBecomeADatasetThatARetrainingLearnsFrom) {
   EXPECT_EQ(server.stop(), 0) << server.err();
 }
 
+TEST_F(MonitorLoopTest, ABatchDriftReportTestsACsvAgainstAVersionsProfile) {
+  writeCsv(path("train.csv"), rows(400, 0.0, 1));
+  writeCsv(path("same.csv"), rows(300, 0.0, 11));
+  writeCsv(path("shifted.csv"), rows(300, 4.0, 12));
+  writeTrainGraph("train.yaml", "train.csv");
+  ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
+  auto drift = [&](const std::string& csv, std::vector<std::string> more = {}) {
+    std::vector<std::string> words = {"models", "drift", "toy/1", "--data", path(csv).string(),
+                                      "--config", path("train.yaml").string()};
+    words.insert(words.end(), more.begin(), more.end());
+    return aimass(words);
+  };
+  auto same = drift("same.csv", {"--alpha", "0.001"});
+  ASSERT_EQ(same.code, 0) << same.err;
+  EXPECT_THAT(same.out, HasSubstr("no drift: 0 of 2 features drifted over 300 rows"));
+  auto shifted = drift("shifted.csv");
+  ASSERT_EQ(shifted.code, 0) << shifted.err;
+  EXPECT_THAT(shifted.out, ::testing::ContainsRegex("\nx0 +ks +[0-9.e-]+ .* yes\n"));
+  EXPECT_THAT(shifted.out, HasSubstr("drifted: 1 of 2 features"));
+  auto as_json = drift("shifted.csv", {"--json", "--number-test", "psi"});
+  ASSERT_EQ(as_json.code, 0) << as_json.err;
+  EXPECT_TRUE(json(as_json.out)->getValue<bool>("drifted"));
+  EXPECT_THAT(as_json.out, HasSubstr("\"test\": \"psi\""));
+
+  std::ofstream(path("bad.csv")) << "x0,x1,label\n1,2,a\n1,oops,b\n";
+  auto bad = drift("bad.csv");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("bad.csv:3: column 'x1'"));
+  std::ofstream(path("narrow.csv")) << "x0,label\n1,a\n";
+  EXPECT_THAT(drift("narrow.csv").err, HasSubstr("'x1'"));
+  EXPECT_EQ(drift("same.csv", {"--number-test", "t"}).code, 2);
+  auto no_data = aimass({"models", "drift", "toy/1", "--config", path("train.yaml").string()});
+  EXPECT_EQ(no_data.code, 2);
+  EXPECT_THAT(no_data.err, HasSubstr("--data"));
+}
+
 }  // namespace

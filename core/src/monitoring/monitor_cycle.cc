@@ -10,6 +10,7 @@
 #include "aimass/tensor_names.h"
 #include "aimass/util/json_writer.h"
 #include "aimass/util/number_text.h"
+#include "monitoring/drift_report_cli.h"
 #include "monitoring/ground_truth.h"
 #include "monitoring/monitor_node.h"
 #include "monitoring/monitor_state.h"
@@ -182,25 +183,6 @@ std::vector<double> scoresOf(const GroundTruth& truth, const LoggedAnswer& answe
   return scores;
 }
 
-std::string windowDetails(const WindowDrift& drift, std::size_t rows) {
-  JsonWriter json;
-  json.beginObject().key("rows").value(static_cast<std::uint64_t>(rows));
-  json.key("drifted").value(drift.drifted);
-  json.key("tested").value(static_cast<std::uint64_t>(drift.tested));
-  json.key("drifted_features").value(static_cast<std::uint64_t>(drift.drifted_features));
-  json.key("features").beginArray();
-  for (const auto& f : drift.features) {
-    json.beginObject().key("feature").value(f.feature).key("test").value(f.test);
-    json.key("tested").value(f.tested).key("statistic").value(f.statistic);
-    json.key("p_value").value(f.p_value).key("adjusted_p_value").value(f.adjusted_p_value);
-    json.key("psi").value(f.psi).key("drifted").value(f.drifted);
-    if (!f.note.empty()) json.key("note").value(f.note);
-    json.endObject();
-  }
-  json.endArray().endObject();
-  return json.str();
-}
-
 }  // namespace
 
 std::optional<double> liveMetricOf(const MonitorState& state, std::int64_t version) {
@@ -307,7 +289,7 @@ Status MonitorNode::testWindowIfFull() {
   }
   ++s.windows_tested;
   s.last_window = *drift;
-  const std::string details = windowDetails(*drift, rows);
+  const std::string details = windowDriftJson(*drift, rows);
   char key[96];
   std::snprintf(key, sizeof key, "monitoring/%s/windows/%020lld", settings_.model.c_str(),
                 static_cast<long long>(record::nowUnixNs()));

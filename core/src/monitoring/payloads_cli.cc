@@ -102,10 +102,11 @@ std::string tensorsText(const TensorMap& tensors) {
 
 }  // namespace
 
-bool isPayloadsCommand(const std::vector<std::string>& words) {
+std::string modelsSubcommandOf(const std::vector<std::string>& words) {
   static constexpr std::string_view kValued[] = {
-      "--config", "--storage", "--storage-node", "--since",     "--limit",
-      "--remove", "--min-age", "--alias",        "--log-level", "--plugin-path"};
+      "--config",      "--storage",    "--storage-node", "--since",         "--limit",
+      "--remove",      "--min-age",    "--alias",        "--log-level",     "--plugin-path",
+      "--data",        "--alpha",      "--correction",   "--number-test",   "--category-test"};
   for (std::size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
     if (word.starts_with("--")) {
@@ -115,9 +116,13 @@ bool isPayloadsCommand(const std::vector<std::string>& words) {
       i += valued ? 1 : 0;
       continue;
     }
-    return word == "payloads";
+    return word;
   }
-  return false;
+  return {};
+}
+
+bool isPayloadsCommand(const std::vector<std::string>& words) {
+  return modelsSubcommandOf(words) == "payloads";
 }
 
 Expected<PayloadsCommand> parsePayloadsCommand(const std::vector<std::string>& words) {

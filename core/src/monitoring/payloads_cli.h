@@ -24,8 +24,10 @@ struct PayloadsCommand {
   std::string storage_node;  ///< --storage-node NAME
 };
 
-/// True when the first word of `words` (the words after `models`) that is neither an option
-/// nor an option's value is "payloads".
+/// The first word of `words` (the words after `models`) that is neither an option nor an
+/// option's value: the subcommand; empty when there is none.
+std::string modelsSubcommandOf(const std::vector<std::string>& words);
+/// True when that word is "payloads".
 bool isPayloadsCommand(const std::vector<std::string>& words);
 /// Parses the words after `models`; kInvalidArgument naming the bad word (a missing NAME, an
 /// empty VERSION after '/', a

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "aimass/status.h"
+#include "aimass/storage.h"
+#include "monitoring/drift_tests.h"
+
+/// `aimass models drift NAME[/VERSION|@ALIAS] --data FILE.csv [--json] [--number-test T]
+/// [--category-test T] [--alpha A] [--correction C]`: a batch drift report of a CSV of rows
+/// (columns named after the version's profile features) against the version's training-data
+/// profile, with the tests the monitor runs (drift_tests.h).
+namespace aimass::core {
+
+struct DriftReportCommand {
+  std::string reference;  ///< NAME, NAME/VERSION or NAME@ALIAS
+  std::string data;       ///< --data FILE.csv
+  DriftOptions options;
+  bool json = false;
+  std::string config;
+  std::string storage_uri;
+  std::string storage_node;
+};
+
+/// True when the first word of `words` (after `models`) that is not an option is "drift".
+bool isDriftReportCommand(const std::vector<std::string>& words);
+/// kInvalidArgument naming the bad word (a missing reference or --data, an unknown test).
+Expected<DriftReportCommand> parseDriftReportCommand(const std::vector<std::string>& words);
+/// Reads the CSV, tests it as one window and prints the report: a table per feature (test,
+/// statistic, p-value, adjusted p-value, PSI, verdict) and the verdict, or with --json the
+/// object the monitor records for a window. Exit code 0 whether it drifted or not (the verdict
+/// is in the report), 1 when the store fails, 2 for bad input (no profile, a missing column, a
+/// cell that is not a number).
+int runDriftReportCommand(const DriftReportCommand& command, Storage& storage, std::ostream& out,
+                          std::ostream& err);
+
+/// The JSON object of a window's result, as the monitor stores it under
+/// monitoring/<model>/windows/ and records in a drift event.
+std::string windowDriftJson(const WindowDrift& drift, std::size_t rows);
+
+}  // namespace aimass::core
