@@ -364,7 +364,8 @@ TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
             "'colour'\n"
             "  hint: the fields are: max_batch_size, preferred_batch_sizes, max_queue_delay_us, "
             "max_queue_size, queue_timeout_ms, version_policy, precision, input_validation, "
-            "input_margin, payload_sample, payload_exclude, payload_max_rows, payload_max_age_s");
+            "input_margin, outlier_scores, payload_sample, payload_exclude, payload_max_rows, "
+            "payload_max_age_s");
   EXPECT_EQ(error("    models:\n      iris: {max_batch_size: -1}\n"),
             "serve.yaml:5:30: error: parameter 'models.iris.max_batch_size' of node 'serving' "
             "must be in [0, 1048576], but is -1");
