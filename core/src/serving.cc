@@ -25,6 +25,7 @@
 #include "data_profile.h"
 #include "input_check.h"
 #include "monitoring/payload_log.h"
+#include "outlier_scoring.h"
 #include "pipeline/pipeline_node.h"
 #include "prometheus_text.h"
 #include "sequence_store.h"
@@ -213,6 +214,7 @@ struct VersionStats {
   std::map<std::int64_t, BatchStat> batches;
   std::map<InferFailure, std::uint64_t> failures;
   InputValidationCounts validation;  // atomics: counted without the mutex
+  OutlierCounts outliers;            // likewise
 
   void fail(InferFailure reason, std::uint64_t ns) {
     std::lock_guard lock(mutex);
@@ -287,6 +289,31 @@ std::string inputValidationMetrics(
                std::to_string((*counts)[k].load(std::memory_order_relaxed)) + "\n";
       }
     }
+  }
+  return out;
+}
+
+/// The aimass_outlier_scored_rows_total and aimass_outliers_total families of the versions in
+/// `scored` (their labels and counters); nothing when no version scores its rows.
+std::string outlierMetrics(
+    const std::vector<std::pair<std::string, std::shared_ptr<VersionStats>>>& scored) {
+  if (scored.empty()) {
+    return {};
+  }
+  std::string out =
+      "# HELP aimass_outlier_scored_rows_total Rows given an outlier score (outlier_scores on).\n"
+      "# TYPE aimass_outlier_scored_rows_total counter\n";
+  for (const auto& [labels, stats] : scored) {
+    out += "aimass_outlier_scored_rows_total{" + labels + "} " +
+           std::to_string(stats->outliers.scored_rows.load(std::memory_order_relaxed)) + "\n";
+  }
+  out +=
+      "# HELP aimass_outliers_total Rows whose outlier score was above the threshold learnt from "
+      "the training data.\n"
+      "# TYPE aimass_outliers_total counter\n";
+  for (const auto& [labels, stats] : scored) {
+    out += "aimass_outliers_total{" + labels + "} " +
+           std::to_string(stats->outliers.outliers.load(std::memory_order_relaxed)) + "\n";
   }
   return out;
 }
@@ -552,8 +579,11 @@ class Batcher {
 
 /// One served version. Immutable once made; settings changes make a new one.
 struct ServingRuntime::Version {
+  /// What clients see: served.model is `model`, or wraps it with outlier_score in its schema
+  /// when `scorer` is set.
   ServedModel served;
-  ModelSchema schema;
+  std::shared_ptr<const Model> model;  // the model itself: what predicts
+  ModelSchema schema;                  // the model's own (without outlier_score)
   bool batched = false;
   std::string sha256;  // registry versions: the artifact's hash, to skip reloading it
   std::string type;    // graph models: the node's type, which names its artifact
@@ -569,6 +599,9 @@ struct ServingRuntime::Version {
   /// Logs a warned request (set with `check` under policy warn).
   std::function<void(LogLevel, const std::string&, const std::string&)> log;
   std::shared_ptr<PayloadTap> payload;  // null: its requests are not logged (payload_sample 0)
+  /// Scores the rows of "input" into the outlier_score output; null: outlier_scores off, or
+  /// the version has no scorer that fits it.
+  std::shared_ptr<const OutlierScorer> scorer;
 };
 
 namespace {
@@ -669,7 +702,7 @@ class PinnedVersion final : public PinnedModel {
     const auto start = Clock::now();
     std::int64_t rows = 1;
     AIMASS_RETURN_IF_ERROR(admit(inputs, start, failure, rows));
-    const Model& model = *version_->served.model;
+    const Model& model = *version_->model;
     Status status;
     const PredictOptions effective = withDefaults(options);
     if (version_->batcher && effective == version_->defaults && !hasRequestWideInput(inputs)) {
@@ -687,6 +720,12 @@ class PinnedVersion final : public PinnedModel {
       version_->stats->execution(rows, 1, 0, 0, nanosSince(t0, Clock::now()), 0);
       if (!status.ok()) {
         return fail(status, modelFailure(status), start, failure);
+      }
+    }
+    if (version_->scorer) {
+      if (const Tensor* block = inputs.find(tensor_names::kInput)) {
+        outputs.set(std::string(kOutlierScoreOutput),
+                    scoreRows(*version_->scorer, *block, version_->stats->outliers));
       }
     }
     version_->stats->succeed(nanosSince(start, Clock::now()));
@@ -873,6 +912,7 @@ std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
     std::shared_ptr<FeedbackState> feedback, std::shared_ptr<const DataProfile> profile) const {
   auto v = std::make_shared<Version>();
   v->profile = std::move(profile);
+  v->model = model;
   v->feedback = feedback ? std::move(feedback) : std::make_shared<FeedbackState>();
   v->sequences = sequences_;
   v->served = ServedModel{name, version, std::move(model), /*from_repository=*/!sha256.empty()};
@@ -898,10 +938,14 @@ std::shared_ptr<ServingRuntime::Version> ServingRuntime::makeVersion(
     }
     v->batched = batchable(v->schema);
     if (v->batched && options.max_batch_size > 1) {
-      v->batcher = std::make_unique<Batcher>(name, v->served.model, options, v->stats, v->defaults);
+      v->batcher = std::make_unique<Batcher>(name, v->model, options, v->stats, v->defaults);
     }
     v->check = inputCheckFor(*v);
-    v->payload = payloadTapFor(name, version, v->schema, v->profile.get());
+    v->scorer = outlierScorerFor(*v);
+    if (v->scorer) {
+      v->served.model = std::make_shared<ScoredModel>(v->model);
+    }
+    v->payload = payloadTapFor(name, version, v->served.model->schema(), v->profile.get());
     if (v->check) {
       std::lock_guard lock(settings_mutex_);
       v->log = log_;
@@ -942,6 +986,37 @@ std::shared_ptr<const InputCheck> ServingRuntime::inputCheckFor(const Version& v
       which + " checks requests against its training-data profile (input_validation " + policy +
           ", input_margin " + formatNumber(settings.margin) + ")");
   return check;
+}
+
+std::shared_ptr<const OutlierScorer> ServingRuntime::outlierScorerFor(const Version& v) const {
+  {
+    std::lock_guard lock(settings_mutex_);
+    auto it = outlier_scores_.find(v.served.name);
+    if (!(it == outlier_scores_.end() ? default_outlier_scores_ : it->second)) {
+      return nullptr;
+    }
+  }
+  const std::string which = "model '" + v.served.name + "' version '" + v.served.version + "'";
+  std::string why;
+  auto scorer = core::outlierScorerFor(v.profile.get(), *v.model, why);
+  if (!scorer) {
+    log(LogLevel::kWarning, "serving",
+        which + ": outlier_scores on does not apply (" + why +
+            "); it is served without an outlier_score output");
+    return nullptr;
+  }
+  log(LogLevel::kInfo, "serving",
+      which + " scores the rows of its 'input' against its training data (outlier_scores on, " +
+          "threshold " + formatNumber(scorer->threshold()) + ")");
+  return scorer;
+}
+
+void ServingRuntime::setOutlierScores(std::string_view model, bool on) {
+  {
+    std::lock_guard lock(settings_mutex_);
+    setModelSetting(model, on, default_outlier_scores_, outlier_scores_);
+  }
+  remake(model);
 }
 
 void ServingRuntime::log(LogLevel level, const std::string& node,
@@ -1382,6 +1457,7 @@ std::string ServingRuntime::prometheusMetrics() const {
   std::vector<std::pair<bool, ModelStatistics>> all;
   std::vector<std::pair<std::string, FeedbackCounts>> learning;  // labels, counts
   std::vector<std::pair<std::string, std::shared_ptr<VersionStats>>> checked;  // labels, counts
+  std::vector<std::pair<std::string, std::shared_ptr<VersionStats>>> scored;   // likewise
   {
     std::shared_lock lock(mutex_);
     for (const auto& [name, versions] : models_) {
@@ -1392,6 +1468,11 @@ std::string ServingRuntime::prometheusMetrics() const {
           learning.emplace_back(
               "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"",
               v->stats->feedbackCounts());
+        }
+        if (v->scorer) {
+          scored.emplace_back(
+              "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"",
+              v->stats);
         }
         if (v->check) {
           checked.emplace_back(
@@ -1489,6 +1570,7 @@ std::string ServingRuntime::prometheusMetrics() const {
   learning_family("aimass_feedback_rows_total", "Observations learned through feedback.",
                   [](const FeedbackCounts& c) { return c.rows; });
   out += inputValidationMetrics(checked);
+  out += outlierMetrics(scored);
   out += "# HELP aimass_sequences_stored Stateful sequences whose state is stored (sequence_id).\n"
          "# TYPE aimass_sequences_stored gauge\n"
          "aimass_sequences_stored " + std::to_string(sequences_->size()) + "\n";
@@ -1568,7 +1650,7 @@ void ServingRuntime::remake(std::string_view model) {
   }
   std::vector<std::shared_ptr<Version>> replaced;
   for (const auto& old : affected) {
-    auto fresh = makeVersion(old->served.name, old->served.version, old->served.model, old->sha256,
+    auto fresh = makeVersion(old->served.name, old->served.version, old->model, old->sha256,
                              old->stats, old->feedback, old->profile);
     fresh->type = old->type;
     std::unique_lock lock(mutex_);

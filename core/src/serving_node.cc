@@ -62,6 +62,7 @@ Expected<ServingConfig> readServingConfig(const NodeConfig& config) {
   out.precision = config.getString("precision");
   out.input_validation.policy = *parseInputPolicy(config.getString("input_validation"));
   out.input_validation.margin = config.getFloat("input_margin");
+  out.outlier_scores = config.getString("outlier_scores") == "on";
   out.payload.sample = config.getFloat("payload_sample");
   out.payload.exclude = config.getStringList("payload_exclude");
   AIMASS_RETURN_IF_ERROR(validatePayloadExclude(out.payload.exclude, where + ": payload_exclude"));
@@ -141,6 +142,12 @@ Status ServingNode::apply(ModelServing& serving, Host& host) const {
         validation.policy = settings.input_validation.value_or(validation.policy);
         validation.margin = settings.input_margin.value_or(validation.margin);
         runtime->setInputValidation(settings.model, validation);
+      }
+    }
+    runtime->setOutlierScores("", config_.outlier_scores);
+    for (const auto& settings : config_.models) {
+      if (settings.outlier_scores) {
+        runtime->setOutlierScores(settings.model, *settings.outlier_scores);
       }
     }
     applyPayloadLogging(*runtime);

@@ -26,6 +26,7 @@ struct ServingConfig {
   VersionPolicy version_policy;  ///< likewise
   std::string precision = "fp32";  ///< likewise
   InputValidation input_validation;  ///< likewise
+  bool outlier_scores = false;       ///< likewise (outlier_scores on)
   PayloadLogging payload;            ///< likewise (model_exclude empty)
   std::vector<ModelSettings> models;
   /// The storage whose model registry ModelServing::load() reads; null: none.

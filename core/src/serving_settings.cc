@@ -64,6 +64,16 @@ std::vector<ParamSpec> modelSettingsFields() {
                         "side).")
           .range(0, 1000)
           .optional(),
+      ParamSpec::string("outlier_scores",
+                        "Scores each row of a request's \"input\" block against the training "
+                        "data with the outlier scorer of the training-data profile "
+                        "(docs/monitoring.md): off (no work per request); on (every answer "
+                        "carries an FP32 output outlier_score of one score a row, listed in the "
+                        "model's schema; rows above the threshold learnt from the training data "
+                        "are counted in /metrics as aimass_outliers_total). Versions without a "
+                        "scorer are served without it (logged).")
+          .oneOf({"off", "on"})
+          .optional(),
       ParamSpec::number("payload_sample",
                         "Payload logging: the share of requests logged with their answers, "
                         "model version, latency, outcome and request id to `payload_storage` "
@@ -106,6 +116,7 @@ std::vector<ParamSpec> servingDefaultsParams() {
       {"precision", std::string("fp32")},
       {"input_validation", std::string("off")},
       {"input_margin", 0.1},
+      {"outlier_scores", std::string("off")},
       {"payload_sample", 0.0},
       {"payload_exclude", std::vector<std::string>{}},
       {"payload_max_rows", std::int64_t{100000}},
@@ -153,6 +164,9 @@ Expected<ModelSettings> modelSettingsFromRecord(const std::string& model, const 
   }
   if (record.has("input_margin")) {
     settings.input_margin = record.getFloat("input_margin");
+  }
+  if (record.has("outlier_scores")) {
+    settings.outlier_scores = record.getString("outlier_scores") == "on";
   }
   if (record.has("payload_sample")) {
     settings.payload_sample = record.getFloat("payload_sample");

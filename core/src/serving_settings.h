@@ -19,6 +19,7 @@ namespace aimass::core {
 ///       iris: {max_batch_size: 32, preferred_batch_sizes: [8, 16], max_queue_delay_us: 200,
 ///              max_queue_size: 256, queue_timeout_ms: 1000, version_policy: "latest:2",
 ///              precision: bf16, input_validation: reject, input_margin: 0.2,
+///              outlier_scores: on,
 ///              payload_sample: 0.1, payload_exclude: [customer_name]}
 ///
 /// Fields left out take the node's own value.
@@ -31,6 +32,8 @@ struct ModelSettings {
   /// node's own
   std::optional<InputPolicy> input_validation;
   std::optional<double> input_margin;
+  /// outlier_scores on (true) or off (ServingRuntime::setOutlierScores); unset: the node's own
+  std::optional<bool> outlier_scores;
   /// Payload logging (ServingRuntime::setPayloadLogging()); unset: the node's own. The
   /// model's payload_exclude adds to the node's (PayloadLogging::model_exclude).
   std::optional<double> payload_sample;
@@ -44,7 +47,7 @@ struct ModelSettings {
 
 /// The fields of a per-model settings record (max_batch_size, preferred_batch_sizes,
 /// max_queue_delay_us, max_queue_size, queue_timeout_ms, version_policy, precision,
-/// input_validation, input_margin, payload_sample, payload_exclude, payload_max_rows,
+/// input_validation, input_margin, outlier_scores, payload_sample, payload_exclude, payload_max_rows,
 /// payload_max_age_s), each optional
 /// with no default, with the ranges the host checks. Any node that keeps per-model serving settings
 /// declares its map with these.
@@ -52,7 +55,7 @@ std::vector<ParamSpec> modelSettingsFields();
 
 /// The same settings as a node's own parameters, with the defaults a model without an entry
 /// gets (no batching, 500 us delay, 1024 queued, no timeout, version policy "latest", fp32,
-/// input validation off with margin 0.1, payload logging off with 100000 rows and 7 days
+/// input validation off with margin 0.1, outlier scores off, payload logging off with 100000 rows and 7 days
 /// kept).
 std::vector<ParamSpec> servingDefaultsParams();
 

@@ -11,6 +11,7 @@
 
 #include "aimass/util/json_writer.h"
 #include "prometheus_text.h"
+#include "outlier_scoring.h"
 #include "param_conversion.h"
 
 namespace aimass::core {
@@ -206,7 +207,9 @@ ShadowComparison compareOutputs(const TensorMap& served, const TensorMap& shadow
   std::uint64_t diffs = 0;
   for (const auto& [name, a] : served) {
     const Tensor* b = shadow.find(name);
-    if (b == nullptr || b->dtype() != a.dtype() || b->shape() != a.shape() || a.rank() == 0) {
+    // Outlier scores (outlier_scores on) measure the input against each version's own
+    // training data, not what the versions predict.
+    if (name == kOutlierScoreOutput || b == nullptr || b->dtype() != a.dtype() || b->shape() != a.shape() || a.rank() == 0) {
       continue;
     }
     const std::int64_t rows = a.dim(0);

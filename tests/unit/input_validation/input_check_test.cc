@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "aimass/core/serving.h"
+#include "serving_test_support.h"
 
 namespace aimass::core {
 namespace {
@@ -117,10 +118,9 @@ TEST(InputCheckTest, AProfileThatDoesNotDescribeTheModelIsNotApplied) {
 }
 
 /// Sums each row's numbers; takes the color and ignores it.
-class RowSum final : public Model {
+class RowSum final : public UnsavedModel {
  public:
   ModelSchema schema() const override { return takesInputAndColor(); }
-  bool ready() const override { return true; }
   Status predict(const TensorMap& inputs, TensorMap& outputs,
                  const PredictOptions&) const override {
     const Tensor* x = inputs.find("input");
@@ -130,21 +130,6 @@ class RowSum final : public Model {
     }
     outputs.set("y", Tensor::fromVector(sums, {x->dim(0)}));
     return okStatus();
-  }
-  std::uint32_t formatVersion() const override { return 1; }
-  Status save(std::string&) const override { return unimplemented("test model"); }
-  Status load(std::string_view, std::uint32_t) override { return unimplemented("test model"); }
-};
-
-struct Logged {
-  std::vector<std::string> lines;
-  std::function<void(LogLevel, const std::string&, const std::string&)> sink() {
-    return [this](LogLevel, const std::string&, const std::string& m) { lines.push_back(m); };
-  }
-  std::string all() const {
-    std::string out;
-    for (const auto& l : lines) out += l + "\n";
-    return out;
   }
 };
 

@@ -239,6 +239,25 @@ TEST_F(ServingNodeTest, InputValidationIsOffByDefaultANodeSettingAndAPerModelOne
   EXPECT_THAT(error("    input_margin: -1\n"), HasSubstr("input_margin"));
 }
 
+TEST_F(ServingNodeTest, OutlierScoresAreOffByDefaultANodeSettingAndAPerModelOne) {
+  auto defaults = make("");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().toString();
+  EXPECT_FALSE((*defaults)->config().outlier_scores);
+  auto node = make(
+      "    outlier_scores: on\n"
+      "    models:\n"
+      "      fashion: {outlier_scores: off}\n"
+      "      iris: {max_batch_size: 4}\n");
+  ASSERT_TRUE(node.ok()) << node.status().toString();
+  EXPECT_TRUE((*node)->config().outlier_scores);
+  ASSERT_EQ((*node)->config().models.size(), 2u);
+  EXPECT_EQ((*node)->config().models[0].outlier_scores, false);
+  EXPECT_FALSE((*node)->config().models[1].outlier_scores) << "left out: the node's";
+  EXPECT_THAT(error("    models:\n      iris: {outlier_scores: yes}\n"),
+              HasSubstr("models.iris.outlier_scores"));
+  EXPECT_THAT(error("    outlier_scores: maybe\n"), HasSubstr("outlier_scores"));
+}
+
 TEST_F(ServingNodeTest, PayloadLoggingIsOffByDefaultANodeSettingAndAPerModelOne) {
   auto defaults = make("");
   ASSERT_TRUE(defaults.ok()) << defaults.status().toString();
@@ -345,7 +364,8 @@ TEST_F(ServingNodeTest, MistakesAreNamedAtTheirPlace) {
             "'colour'\n"
             "  hint: the fields are: max_batch_size, preferred_batch_sizes, max_queue_delay_us, "
             "max_queue_size, queue_timeout_ms, version_policy, precision, input_validation, "
-            "input_margin, payload_sample, payload_exclude, payload_max_rows, payload_max_age_s");
+            "input_margin, outlier_scores, payload_sample, payload_exclude, payload_max_rows, "
+            "payload_max_age_s");
   EXPECT_EQ(error("    models:\n      iris: {max_batch_size: -1}\n"),
             "serve.yaml:5:30: error: parameter 'models.iris.max_batch_size' of node 'serving' "
             "must be in [0, 1048576], but is -1");

@@ -57,6 +57,7 @@ struct DataProfile;    // a training-data profile (core/src/data_profile.h)
 class PayloadLog;      // the writer of logged payloads (core/src/monitoring/payload_log.h)
 class PayloadTap;      // one version's side of payload logging (likewise)
 class InputCheck;      // requests checked against one (core/src/input_check.h)
+class OutlierScorer;   // rows scored against one (core/src/monitoring/outlier.h)
 struct VersionStats;   // counters of one served version (serving.cc)
 struct FeedbackState;  // online learning state of one served version (serving_feedback.h)
 class SequenceStore;  // stored states of stateful sequences (sequence_store.h)
@@ -150,6 +151,16 @@ class ServingRuntime final : public ModelServing {
   /// without a profile, or whose profile does not fit its inputs, is served unchecked, which
   /// is logged when the version is made. Remakes the versions as setBatching() does.
   void setInputValidation(std::string_view model, const InputValidation& settings);
+  /// Whether `model`'s versions (every model's without settings of its own when `model` is
+  /// empty) score each row of their "input" block against their training data (the outlier
+  /// scorer of the version's training-data profile, core/src/monitoring/outlier.h): off (the
+  /// default: no work per request) or on: every answer then carries one more output,
+  /// outlier_score (FP32 [rows]), which the served model's schema lists, and rows above the
+  /// scorer's threshold are counted in aimass_outliers_total. A version without a scorer that
+  /// fits it (no profile, one of format 1 or without a scorer, a model without an FP32
+  /// "input" of the profile's width) is served as before, which is logged when the version is
+  /// made. Remakes the versions as setBatching() does.
+  void setOutlierScores(std::string_view model, bool on);
   /// Payload logging of `model` (every model's without settings of its own when `model` is
   /// empty): the share of requests logged with their answers, model version, latency and
   /// request id, what is left out, and the bounds (core/src/monitoring/payload_log.h). The
@@ -202,6 +213,9 @@ class ServingRuntime final : public ModelServing {
   // The input check of a version being made; null when its policy is off or it cannot be
   // checked (said in the log).
   std::shared_ptr<const InputCheck> inputCheckFor(const Version& version) const;
+  // The outlier scorer of a version being made (its model and profile set); null when
+  // outlier_scores is off for it or no scorer fits it (said in the log).
+  std::shared_ptr<const OutlierScorer> outlierScorerFor(const Version& version) const;
   // The payload tap of a version being made (serving_payloads.cc); null when its share is 0 or
   // it cannot be logged (said in the log).
   std::shared_ptr<PayloadTap> payloadTapFor(const std::string& name, const std::string& version,
@@ -236,6 +250,8 @@ class ServingRuntime final : public ModelServing {
   std::map<std::string, VersionPolicy, std::less<>> policies_;
   InputValidation default_validation_;
   std::map<std::string, InputValidation, std::less<>> validation_;
+  bool default_outlier_scores_ = false;
+  std::map<std::string, bool, std::less<>> outlier_scores_;
   PayloadLogging default_payload_;
   std::map<std::string, PayloadLogging, std::less<>> payload_;
   std::shared_ptr<PayloadLog> payload_log_;  // null: no payload storage

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "aimass/core/host_services.h"
+#include "data_profile.h"
 #include "echo_model.h"
 #include "fake_models.h"
 #include "grpc_test_support.h"
@@ -153,6 +154,59 @@ TEST_F(GrpcFrontendTest, AnswersOnlyTheOutputsAskedFor) {
   ASSERT_EQ(reply.response.outputs_size(), 2);
   EXPECT_EQ(reply.response.outputs(1).name(), "output");
   EXPECT_THAT(rawValues<float>(reply.response, 1), ElementsAre(10, 12));
+}
+
+/// A training-data profile of 500 rows of two features: x uniform on [0, 1), y = 2x plus a
+/// little noise (with its outlier scorer).
+std::shared_ptr<const core::DataProfile> correlatedProfile() {
+  DatasetSchema schema;
+  schema.feature_names = {"x", "y"};
+  schema.row_shape = {2};
+  auto builder = core::DataProfileBuilder::forSchema(schema);
+  EXPECT_TRUE(builder.ok());
+  std::vector<float> values;
+  for (int r = 0; r < 500; ++r) {
+    const float x = static_cast<float>((r * 37) % 500) / 500.0f;
+    values.insert(values.end(), {x, 2 * x + 0.01f * static_cast<float>(r % 7 - 3)});
+  }
+  Batch batch;
+  batch.features = Tensor::fromVector(values, {500, 2});
+  EXPECT_TRUE(builder->add(batch).ok());
+  return std::make_shared<const core::DataProfile>(builder->finish());
+}
+
+TEST_F(GrpcFrontendTest, OutlierScoresAreInTheMetadataAndAnsweredWhenAskedFor) {
+  host_.servingRuntime().add("profiled", "1", std::make_shared<ScaledModel>(1.0f), "",
+                             correlatedProfile());
+  host_.servingRuntime().setOutlierScores("profiled", true);
+  start();
+  inference::ModelMetadataRequest metadata_request;
+  metadata_request.set_name("profiled");
+  auto metadata = callModelMetadata(*stub_, metadata_request);
+  ASSERT_TRUE(metadata.status.ok()) << metadata.status.error_message();
+  ASSERT_EQ(metadata.response.outputs_size(), 3);
+  EXPECT_EQ(metadata.response.outputs(2).name(), "outlier_score");
+  EXPECT_EQ(metadata.response.outputs(2).datatype(), "FP32");
+  EXPECT_THAT(metadata.response.outputs(2).shape(), ElementsAre(-1));
+
+  // A row like the training rows, and one breaking their correlation (each value in range).
+  auto request = fp32Request("profiled", "input", {2, 2}, {0.5f, 1.0f, 0.9f, 0.1f}, true);
+  request.add_outputs()->set_name("outlier_score");
+  auto reply = callModelInfer(*stub_, request);
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  ASSERT_EQ(reply.response.outputs_size(), 1);
+  EXPECT_EQ(reply.response.outputs(0).name(), "outlier_score");
+  EXPECT_THAT(reply.response.outputs(0).shape(), ElementsAre(2));
+  const auto scores = rawValues<float>(reply.response, 0);
+  ASSERT_EQ(scores.size(), 2u);
+  EXPECT_LT(scores[0], 3.0f);
+  EXPECT_GT(scores[1], 10 * scores[0] + 10);
+  EXPECT_THAT(host_.servingRuntime().prometheusMetrics(),
+              HasSubstr("aimass_outliers_total{model=\"profiled\",version=\"1\"} 1"));
+
+  auto all = callModelInfer(*stub_, fp32Request("profiled", "input", {1, 2}, {0.5f, 1.0f}, true));
+  ASSERT_TRUE(all.status.ok()) << all.status.error_message();
+  ASSERT_EQ(all.response.outputs_size(), 3) << "the model's outputs and the score";
 }
 
 /// An "echo" request with every typed datatype the model takes.

@@ -121,6 +121,8 @@ class OpenApiExchangesTest : public ::testing::Test {
           feature.name = name;
           feature.present = 3;
           feature.max = 1;
+          feature.sample_size = 3;  // format 2: the percentiles drift is tested against
+          for (int p = 0; p <= 100; ++p) feature.percentiles.push_back(p / 100.0);
           profile.features.push_back(feature);
         }
         info.profile_key = core::dataProfileKey(key);
