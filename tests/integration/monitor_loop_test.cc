@@ -99,6 +99,19 @@ class MonitorLoopTest : public ::testing::Test {
            "  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n";
   }
 
+  /// Replaces `from` (which must be there) with `to` in serve.yaml.
+  void editServeGraph(const std::string& from, const std::string& to) {
+    std::string text;
+    {
+      std::ifstream in(path("serve.yaml"));
+      text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    std::ofstream(path("serve.yaml")) << text;
+  }
+
   aimass::testing::AimassResult aimass(std::vector<std::string> words) {
     return aimass::testing::runAimass(temp_.path(), std::move(words));
   }
@@ -306,13 +319,7 @@ TEST_F(MonitorLoopTest, ConfigurationMistakesAreRefusedNamingTheNode) {
   // The serve graph with `from` replaced by `to`: refused, naming the monitor's mistake.
   auto refused = [&](const std::string& from, const std::string& to) {
     writeServeGraph();
-    std::string text;
-    {
-      std::ifstream in(path("serve.yaml"));
-      text.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    text.replace(text.find(from), from.size(), to);
-    std::ofstream(path("serve.yaml")) << text;
+    editServeGraph(from, to);
     auto run = aimass({"serve", path("serve.yaml").string()});
     EXPECT_NE(run.code, 0) << to << ": " << run.err;
     EXPECT_THAT(run.err, HasSubstr("monitor")) << to;
@@ -327,16 +334,10 @@ TEST_F(MonitorLoopTest, ConfigurationMistakesAreRefusedNamingTheNode) {
               HasSubstr("no retrain trigger"));
   // Without any policy a monitor needs neither a retrain graph nor a job service.
   writeServeGraph();
-  std::string text;
-  {
-    std::ifstream in(path("serve.yaml"));
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
   for (const std::string from : {"retrain_on_drift: true,", "retrain_graph: retrain.yaml,",
                                  "jobs: jobs,", "holdout: holdout,"}) {
-    text.replace(text.find(from), from.size(), "");
+    editServeGraph(from, "");
   }
-  std::ofstream(path("serve.yaml")) << text;
   ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
   promote("1");
   AimassServer server(path("serve.yaml").string(), "serve");
@@ -376,14 +377,7 @@ TEST_F(MonitorLoopTest, LabelledRowsBecomeADatasetThatARetrainingLearnsFrom) {
   writeTrainGraph("train.yaml", "train.csv");
   writeTrainGraph("retrain.yaml", "feedback.csv");  // the rows ground truth labelled
   writeServeGraph();
-  {
-    std::ifstream in(path("serve.yaml"));
-    std::string text(std::istreambuf_iterator<char>(in), {});
-    const std::string drift = "retrain_on_drift: true";
-    text.replace(text.find(drift), drift.size(),
-                 "retrain_after_labels: 120, feedback_csv: feedback.csv");
-    std::ofstream(path("serve.yaml")) << text;
-  }
+  editServeGraph("retrain_on_drift: true", "retrain_after_labels: 120, feedback_csv: feedback.csv");
   ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
   promote("1");
   AimassServer server(path("serve.yaml").string(), "serve");

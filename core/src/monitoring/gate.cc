@@ -53,8 +53,6 @@ Expected<double> metricOf(const ReportFacts& facts, const std::string& metric,
                          (known.empty() ? std::string("none") : known) + ")");
 }
 
-std::string shown(double value) { return decisionNumber(value); }
-
 /// Fills report.classes and fails the gate on the worst recall drop beyond the bound.
 Status judgeClasses(const EvaluationReport& champion, const EvaluationReport& challenger,
                     GateReport& report) {
@@ -86,8 +84,8 @@ Status judgeClasses(const EvaluationReport& champion, const EvaluationReport& ch
   }
   if (report.passed && worst > *report.max_class_regression) {
     report.passed = false;
-    report.reason += "; but class '" + worst_name + "' recall falls by " + shown(worst) +
-                     " > max_class_regression " + shown(*report.max_class_regression);
+    report.reason += "; but class '" + worst_name + "' recall falls by " + decisionNumber(worst) +
+                     " > max_class_regression " + decisionNumber(*report.max_class_regression);
   }
   return Status();
 }
@@ -118,13 +116,13 @@ Status validateGateSpec(const GateSpec& spec, const std::string& where) {
   }
   if (!std::isfinite(spec.margin) || spec.margin < 0) {
     return invalidArgument(where + ": margin must be a number >= 0, got " +
-                           shown(spec.margin));
+                           decisionNumber(spec.margin));
   }
   if (spec.max_class_regression &&
       (!std::isfinite(*spec.max_class_regression) || *spec.max_class_regression < 0 ||
        *spec.max_class_regression > 1)) {
     return invalidArgument(where + ": max_class_regression must be from 0 to 1, got " +
-                           shown(*spec.max_class_regression));
+                           decisionNumber(*spec.max_class_regression));
   }
   return Status();
 }
@@ -150,10 +148,10 @@ Expected<GateReport> judgeGate(const EvaluationReport& champion,
   report.improvement = report.lower_is_better ? report.champion - report.challenger
                                               : report.challenger - report.champion;
   report.passed = report.improvement >= spec.margin;
-  report.reason = spec.metric + " " + shown(report.challenger) + " (challenger) vs " +
-                  shown(report.champion) + " (champion): " +
-                  (report.improvement >= 0 ? "+" : "") + shown(report.improvement) +
-                  (report.passed ? " >= " : " < ") + "margin " + shown(spec.margin);
+  report.reason = spec.metric + " " + decisionNumber(report.challenger) + " (challenger) vs " +
+                  decisionNumber(report.champion) + " (champion): " +
+                  (report.improvement >= 0 ? "+" : "") + decisionNumber(report.improvement) +
+                  (report.passed ? " >= " : " < ") + "margin " + decisionNumber(spec.margin);
   if (spec.max_class_regression) {
     AIMASS_RETURN_IF_ERROR(judgeClasses(champion, challenger, report));
   }

@@ -29,25 +29,44 @@ constexpr std::size_t kWindowsKept = 1000;
 /// How old ground truth must be before it is joined (see readOutcomes()).
 constexpr std::int64_t kGroundTruthDelayNs = 2'000'000'000;
 
-/// Resets what belongs to the watched version when the alias moves.
+/// Empties the drift window (one column per profile feature).
+void startWindow(MonitorState& s) {
+  s.window = DriftWindow{};
+  s.window_rows = 0;
+  if (s.profile) {
+    s.window.numbers.resize(s.profile->numberFeatures());
+    s.window.categories.resize(s.profile->features.size() - s.profile->numberFeatures());
+  }
+}
+
+/// Starts over with `version` when the alias moves: its profile, an empty drift window, and
+/// its own first window of answers for prediction drift.
 void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const DataProfile> profile,
                   std::string note) {
   s.champion = version;
   s.profile = std::move(profile);
   s.profile_note = std::move(note);
-  s.window = DriftWindow{};
-  s.window_rows = 0;
   s.drift_pending = false;
-  if (version != s.champion_of_predictions) {  // a new version: its own first window again
-    s.prediction_window = DriftWindow{};
-    s.prediction_rows = 0;
-    s.prediction_reference.reset();
-    s.champion_of_predictions = version;
+  startWindow(s);
+  s.prediction_window = DriftWindow{};
+  s.prediction_rows = 0;
+  s.prediction_reference.reset();
+}
+
+/// The version's training-data profile; null, with `note` saying why, when it has none that
+/// reads.
+std::shared_ptr<const DataProfile> profileOf(const Storage& storage, const ModelVersion& version,
+                                             std::string& note) {
+  if (version.profile_key.empty()) {
+    note = "it has no training-data profile";
+    return nullptr;
   }
-  if (s.profile) {
-    s.window.numbers.resize(s.profile->numberFeatures());
-    s.window.categories.resize(s.profile->features.size() - s.profile->numberFeatures());
+  auto read = readDataProfile(storage, version.profile_key);
+  if (!read.ok()) {
+    note = read.status().message();
+    return nullptr;
   }
+  return *read;
 }
 
 /// Appends one logged request's rows to the drift window; false when its inputs do not fit
@@ -194,7 +213,7 @@ std::optional<double> liveMetricOf(const MonitorState& state, std::int64_t versi
   return state.lower_is_better ? std::sqrt(mean) : mean;
 }
 
-Status MonitorNode::readLoggedRequests() {
+Status MonitorNode::followAlias() {
   MonitorState& s = *state_;
   ModelRegistry registry(*storage_);
   auto alias = registry.getAlias(settings_.model, settings_.alias);
@@ -207,47 +226,41 @@ Status MonitorNode::readLoggedRequests() {
   } else {
     return alias.status();
   }
-  if (watched && watched->version != s.champion) {
-    std::shared_ptr<const DataProfile> profile;
-    std::string note;
-    if (watched->profile_key.empty()) {
-      note = "it has no training-data profile";
-    } else {
-      auto read = readDataProfile(*storage_, watched->profile_key);
-      if (read.ok()) {
-        profile = *read;
-      } else {
-        note = read.status().message();
-      }
-    }
-    if (!note.empty()) {
-      host_.log(LogLevel::kWarning, settings_.model,
-                "monitor: version " + std::to_string(watched->version) +
-                    " is not tested for drift: " + note);
-    }
-    if (s.champion == 0) {
-      s.payload_from_ns = s.started_ms * 1'000'000;
-    } else if (watched->version != s.expected_champion && settings_.watch.rows > 0) {
-      // Promoted by someone else (aimass models promote, the REST API): watched the same way.
-      s.watched = watched->version;
-      s.previous_champion = s.champion;
-      s.baseline = liveMetricOf(s, s.champion);
-      AIMASS_RETURN_IF_ERROR(recordEvent(
-          "watch_started", watched->version,
-          "'" + settings_.alias + "' moved from version " + std::to_string(s.champion) +
-              " to version " + std::to_string(watched->version) +
-              " outside the monitor: watching it over " + std::to_string(settings_.watch.rows) +
-              " labelled rows",
-          ""));
-    }
-    const bool moved_outside = s.champion != 0 && watched->version != s.expected_champion;
-    s.expected_champion = watched->version;
-    watchVersion(s, watched->version, std::move(profile), std::move(note));
-    if (moved_outside) {
-      AIMASS_RETURN_IF_ERROR(hotSwap("'" + settings_.alias + "' moved to version " +
-                                     std::to_string(watched->version)));
-    }
+  if (!watched || watched->version == s.champion) {
+    return Status();
   }
+  std::string note;
+  auto profile = profileOf(*storage_, *watched, note);
+  if (!note.empty()) {
+    host_.log(LogLevel::kWarning, settings_.model,
+              "monitor: version " + std::to_string(watched->version) +
+                  " is not tested for drift: " + note);
+  }
+  const bool moved_outside = s.champion != 0 && watched->version != s.expected_champion;
+  if (s.champion == 0) {
+    s.payload_from_ns = s.started_ms * 1'000'000;
+  } else if (moved_outside && settings_.watch.rows > 0) {
+    // Promoted by someone else (aimass models promote, the REST API): watched the same way.
+    s.watched = watched->version;
+    s.previous_champion = s.champion;
+    s.baseline = liveMetricOf(s, s.champion);
+    AIMASS_RETURN_IF_ERROR(recordEvent(
+        "watch_started", watched->version,
+        "'" + settings_.alias + "' moved from version " + std::to_string(s.champion) +
+            " to version " + std::to_string(watched->version) +
+            " outside the monitor: watching it over " + std::to_string(settings_.watch.rows) +
+            " labelled rows",
+        ""));
+  }
+  s.expected_champion = watched->version;
+  watchVersion(s, watched->version, std::move(profile), std::move(note));
+  return moved_outside ? hotSwap("'" + settings_.alias + "' moved to version " +
+                                 std::to_string(watched->version))
+                       : Status();
+}
+
+Status MonitorNode::readLoggedRequests() {
+  MonitorState& s = *state_;
   for (int read = 0; read < kReadsPerCycle; ++read) {
     PayloadQuery query;
     query.model = settings_.model;
@@ -283,7 +296,7 @@ Status MonitorNode::testWindowIfFull() {
   }
   auto drift = compareWindow(*s.profile, s.window, settings_.drift);
   const std::size_t rows = s.window_rows;
-  watchVersion(s, s.champion, s.profile, s.profile_note);  // the next window starts empty
+  startWindow(s);  // the next window starts empty
   if (!drift.ok()) {
     return drift.status().withContext("drift window of version " + std::to_string(s.champion));
   }
@@ -338,7 +351,6 @@ Status MonitorNode::readOutcomes() {
         continue;
       }
       s.lower_is_better = !truth.values.empty();
-      s.live_metric = s.lower_is_better ? "rmse" : "accuracy";
       LiveWindow& live = s.live[it->second.version];
       for (double score : scores) {
         live.scores.push_back(score);
@@ -386,7 +398,7 @@ std::string liveMetricKey(std::string_view model, std::int64_t version) {
 std::string liveMetricRecord(const MonitorState& state, std::int64_t version) {
   const LiveWindow& live = state.live.at(version);
   JsonWriter json;
-  json.beginObject().key("metric").value(state.live_metric);
+  json.beginObject().key("metric").value(liveMetricName(state));
   json.key("value").value(liveMetricOf(state, version).value_or(0));
   json.key("window_rows").value(static_cast<std::uint64_t>(live.scores.size()));
   json.key("labelled_rows").value(live.labelled);

@@ -3,6 +3,7 @@
 // cycle reads is in monitor_cycle.cc, what its policy does in monitor_policy.cc.
 #include "monitoring/monitor_node.h"
 
+#include <chrono>
 #include <exception>
 
 #include "aimass/core/model_events.h"
@@ -84,6 +85,7 @@ Status MonitorNode::cycle() {
     AIMASS_RETURN_IF_ERROR(recallMemory());
     recalled_ = true;
   }
+  AIMASS_RETURN_IF_ERROR(followAlias());
   AIMASS_RETURN_IF_ERROR(readLoggedRequests());
   AIMASS_RETURN_IF_ERROR(testWindowIfFull());
   AIMASS_RETURN_IF_ERROR(testPredictionsIfFull());
@@ -191,7 +193,7 @@ void MonitorNode::collectMetrics(MetricSamples& samples) const {
   for (const auto& [version, live] : s.live) {
     if (live.scores.empty()) continue;
     const std::string labels = model + ",version=\"" + std::to_string(version) + "\"";
-    add("aimass_live_metric", labels + ",metric=\"" + s.live_metric + "\"",
+    add("aimass_live_metric", labels + ",metric=\"" + liveMetricName(s) + "\"",
         liveMetricOf(s, version).value_or(0));
     add("aimass_live_labelled_rows_total", labels, static_cast<double>(live.labelled));
   }

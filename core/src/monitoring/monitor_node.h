@@ -93,6 +93,9 @@ class MonitorNode final : public Node {
  private:
   void loop();
   Status cycle();
+  /// Finds the version the alias points at; when it moved, starts over with it (and watches
+  /// and hot-swaps a move made by someone else).
+  Status followAlias();
   Status readLoggedRequests();
   Status testWindowIfFull();
   Status testPredictionsIfFull();

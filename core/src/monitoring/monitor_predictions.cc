@@ -96,7 +96,6 @@ Status MonitorNode::testPredictionsIfFull() {
                                       std::to_string(s.champion));
   }
   ++s.prediction_windows_tested;
-  s.last_prediction_drift = drift->drifted;
   if (!drift->drifted) {
     return Status();
   }

@@ -55,8 +55,6 @@ struct MonitorState {
   std::optional<DataProfile> prediction_reference;  ///< the version's first full window
   std::uint64_t prediction_windows_tested = 0;
   std::uint64_t prediction_windows_drifted = 0;
-  std::optional<bool> last_prediction_drift;
-  std::int64_t champion_of_predictions = 0;  ///< the version the reference is of
   // --- feedback
   std::unordered_map<std::string, LoggedAnswer> answers;
   std::deque<std::string> answer_order;  ///< ids in arrival order, to bound `answers`
@@ -65,7 +63,6 @@ struct MonitorState {
   std::uint64_t truth_mismatched = 0; ///< outcomes whose row count differed from the answer's
   std::map<std::int64_t, LiveWindow> live;
   bool lower_is_better = false;  ///< rmse (regression) rather than accuracy
-  std::string live_metric = "accuracy";
   std::uint64_t labelled_since_retrain = 0;
   std::string labelled_csv;  ///< labelled rows joined this cycle, CSV lines (feedback_csv)
   // --- the update policy
@@ -85,6 +82,11 @@ struct MonitorState {
   std::int64_t previous_champion = 0;
   std::optional<double> baseline;  ///< the previous champion's live metric at promotion
 };
+
+/// The live metric's name: "rmse" for predicted values, "accuracy" for classes.
+inline const char* liveMetricName(const MonitorState& state) {
+  return state.lower_is_better ? "rmse" : "accuracy";
+}
 
 /// Adds an answer's classes or values to the prediction drift window.
 void addPredictions(MonitorState& state, const LoggedAnswer& answer);

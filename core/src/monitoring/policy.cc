@@ -6,8 +6,6 @@
 namespace aimass::core {
 namespace {
 
-std::string shown(double value) { return decisionNumber(value); }
-
 RetrainDecision fire(std::string trigger, std::string reason) {
   return RetrainDecision{true, std::move(trigger), std::move(reason)};
 }
@@ -30,10 +28,10 @@ RetrainDecision decideRetrain(const RetrainTriggers& triggers, const PolicySigna
     const double threshold = *triggers.live_metric_threshold, live = *signals.live_metric;
     const bool crossed = signals.lower_is_better ? live > threshold : live < threshold;
     if (crossed) {
-      return fire("live_metric", "the live metric " + shown(live) + " over " +
+      return fire("live_metric", "the live metric " + decisionNumber(live) + " over " +
                                      std::to_string(signals.live_rows) + " labelled requests is " +
                                      (signals.lower_is_better ? "above " : "under ") +
-                                     shown(threshold));
+                                     decisionNumber(threshold));
     }
   }
   if (triggers.new_labelled_rows && signals.labelled_rows_since >= *triggers.new_labelled_rows) {
@@ -65,14 +63,14 @@ RollbackDecision decideRollback(const RollbackWatch& watch, std::optional<double
     return {Verdict::kKeep, "the old champion had no live metric to compare with"};
   }
   const double worse_by = lower_is_better ? live_metric - *baseline : *baseline - live_metric;
-  const std::string compared = "live metric " + shown(live_metric) + " over " +
+  const std::string compared = "live metric " + decisionNumber(live_metric) + " over " +
                                std::to_string(live_rows) + " labelled requests vs " +
-                               shown(*baseline) + " of the previous champion";
+                               decisionNumber(*baseline) + " of the previous champion";
   if (worse_by > watch.tolerance) {
     return {Verdict::kRollBack,
-            compared + ": worse by " + shown(worse_by) + " > tolerance " + shown(watch.tolerance)};
+            compared + ": worse by " + decisionNumber(worse_by) + " > tolerance " + decisionNumber(watch.tolerance)};
   }
-  return {Verdict::kKeep, compared + ": within tolerance " + shown(watch.tolerance)};
+  return {Verdict::kKeep, compared + ": within tolerance " + decisionNumber(watch.tolerance)};
 }
 
 }  // namespace aimass::core
