@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "aimass/util/number_text.h"
 #include "aimass_server.h"
 #include "http_call.h"
 #include "temp_dir.h"
@@ -250,6 +251,20 @@ TEST_F(MonitorLoopTest, DriftRetrainsGatesAndPromotesThenABadVersionIsRolledBack
     if (next < expected.size() && kind == expected[next]) ++next;
   }
   EXPECT_EQ(next, expected.size()) << "the history, in order: " << history.out;
+  // Each window holds exactly `window` rows however many one read of the log brought, and
+  // names the requests it held: the first drifted one closed on a shifted request.
+  for (unsigned i = 0; i < events->size(); ++i) {
+    auto event = events->getObject(i);
+    if (event->getValue<std::string>("kind") != "drift") continue;
+    auto details = event->getObject("details");
+    EXPECT_EQ(details->getValue<int>("rows"), 100) << history.out;
+    EXPECT_THAT(details->getValue<std::string>("last_request_id"),
+                ::testing::StartsWith("shifted-"));
+    EXPECT_FALSE(details->getValue<std::string>("first_request_id").empty());
+    EXPECT_LE(details->getValue<std::int64_t>("first_unix_ns"),
+              details->getValue<std::int64_t>("last_unix_ns"));
+    break;
+  }
   // Version 1 answered the shifted rows with "b" only, unlike its first window of answers.
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "prediction_drift"), kinds.end())
       << history.out;
@@ -287,6 +302,50 @@ TEST_F(MonitorLoopTest, AChallengerThatIsNotBetterFailsTheGateAndIsKeptAside) {
   EXPECT_EQ(server.stop(), 0) << server.err();
 }
 
+TEST_F(MonitorLoopTest, AChallengerWorseOnShadowTrafficFailsTheGateThoughBetterOnHeldOutRows) {
+  // The held-out rows are shifted, the live traffic is not: a challenger trained on shifted
+  // rows wins on the former and loses on the latter, which gate_shadow_rows also judges on.
+  writeCsv(path("train.csv"), rows(400, 0.0, 1));
+  writeCsv(path("train_shift.csv"), rows(400, 4.0, 2));
+  writeCsv(path("holdout.csv"), rows(200, 4.0, 3));
+  writeTrainGraph("train.yaml", "train.csv");
+  writeTrainGraph("retrain.yaml", "train_shift.csv");
+  writeServeGraph();
+  editServeGraph("retrain_on_drift: true",
+                 "retrain_after_labels: 120, feedback_csv: feedback.csv, gate_shadow_rows: 100");
+  ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
+  promote("1");
+  AimassServer server(path("serve.yaml").string(), "serve");
+  port_ = static_cast<std::uint16_t>(server.waitForPort());
+  ASSERT_GT(port_, 0) << server.err();
+  serveAndLabel(rows(160, 0.0, 7), "live");
+  ASSERT_TRUE(server.waitForLog("gate: version 2 failed the gate against version 1"))
+      << server.err();
+  EXPECT_THAT(server.err(), HasSubstr("on shadow traffic: accuracy")) << server.err();
+  EXPECT_EQ(infer(rows(1, 0.0, 6)[0], "after").first, "1") << "the champion stays";
+  auto history = aimass({"models", "history", "toy", "--json", "--config",
+                         path("train.yaml").string()});
+  ASSERT_EQ(history.code, 0) << history.err;
+  auto events = json(history.out)->getArray("events");
+  bool judged = false;
+  for (unsigned i = 0; i < events->size(); ++i) {
+    auto event = events->getObject(i);
+    if (event->getValue<std::string>("kind") != "gate") continue;
+    auto details = event->getObject("details");
+    EXPECT_FALSE(details->getValue<bool>("passed"));
+    auto shadow = details->getObject("shadow");
+    ASSERT_TRUE(shadow) << history.out;
+    EXPECT_FALSE(shadow->getValue<bool>("passed"));
+    EXPECT_EQ(shadow->getValue<int>("rows"), 100);
+    EXPECT_GT(shadow->getValue<double>("champion"), shadow->getValue<double>("challenger"));
+    EXPECT_LT(details->getValue<double>("champion"), details->getValue<double>("challenger"))
+        << "on the held-out rows the challenger is better";
+    judged = true;
+  }
+  EXPECT_TRUE(judged) << history.out << server.err();
+  EXPECT_EQ(server.stop(), 0) << server.err();
+}
+
 TEST_F(MonitorLoopTest, GroundTruthMistakesAre400sNamingThePlace) {
   writeCsv(path("train.csv"), rows(100, 0.0, 1));
   writeCsv(path("holdout.csv"), rows(50, 0.0, 3));
@@ -308,6 +367,11 @@ TEST_F(MonitorLoopTest, GroundTruthMistakesAre400sNamingThePlace) {
                             R"({"ground_truth": [{"id": "a", "label": "x"}]})");
   EXPECT_EQ(good.status, 200) << good.body;
   EXPECT_EQ(json(good.body)->getValue<int>("accepted"), 1);
+  // New labelled rows need a place to be kept: this monitor has no feedback_csv.
+  HttpReply unkept = httpCall(port_, "POST", "/v2/models/toy/ground_truth",
+                              R"({"rows": [{"input": [1, 2], "label": "a"}]})");
+  EXPECT_EQ(unkept.status, 409) << unkept.body;
+  EXPECT_THAT(json(unkept.body)->getValue<std::string>("error"), HasSubstr("feedback_csv"));
   EXPECT_EQ(server.stop(), 0) << server.err();
 }
 
@@ -332,6 +396,8 @@ TEST_F(MonitorLoopTest, ConfigurationMistakesAreRefusedNamingTheNode) {
   EXPECT_THAT(refused("jobs: jobs,\n", "\n"), HasSubstr("`jobs`"));
   EXPECT_THAT(refused("retrain_on_drift: true", "retrain_on_drift: false"),
               HasSubstr("no retrain trigger"));
+  EXPECT_THAT(refused("watch_tolerance: 0.1", "watch_tolerance: 0.1, gate_shadow_rows: 50"),
+              HasSubstr("gate_shadow_rows needs feedback_csv"));
   // Without any policy a monitor needs neither a retrain graph nor a job service.
   writeServeGraph();
   for (const std::string from : {"retrain_on_drift: true,", "retrain_graph: retrain.yaml,",
@@ -383,7 +449,24 @@ TEST_F(MonitorLoopTest, LabelledRowsBecomeADatasetThatARetrainingLearnsFrom) {
   AimassServer server(path("serve.yaml").string(), "serve");
   port_ = static_cast<std::uint16_t>(server.waitForPort());
   ASSERT_GT(port_, 0) << server.err();
-  serveAndLabel(rows(160, 4.0, 7), "labelled");
+  // 60 labelled rows posted without a request, then 100 served requests labelled: together
+  // past retrain_after_labels (120), and all of them in the feedback CSV.
+  const std::vector<Row> posted = rows(60, 4.0, 11);
+  std::string body = R"({"rows": [)";
+  for (std::size_t i = 0; i < posted.size(); ++i) {
+    body += (i ? "," : "") + std::string(R"({"input": [)") + std::to_string(posted[i].x0) + "," +
+            std::to_string(posted[i].x1) + R"(], "label": ")" + posted[i].label + "\"}";
+  }
+  body += "]}";
+  HttpReply refused = httpCall(port_, "POST", "/v2/models/toy/ground_truth",
+                               R"({"rows": [{"input": [1, 2, 3], "label": "a"}]})");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_THAT(json(refused.body)->getValue<std::string>("error"),
+              HasSubstr("rows[0].input holds 3 values; the model has 2 number features"));
+  HttpReply accepted = httpCall(port_, "POST", "/v2/models/toy/ground_truth", body);
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  EXPECT_EQ(json(accepted.body)->getValue<int>("rows"), 60);
+  serveAndLabel(rows(100, 4.0, 7), "labelled");
   ASSERT_TRUE(waitForVersion("2", 90)) << server.err();
 
   std::ifstream csv(path("feedback.csv"));
@@ -391,8 +474,18 @@ TEST_F(MonitorLoopTest, LabelledRowsBecomeADatasetThatARetrainingLearnsFrom) {
   std::getline(csv, header);
   EXPECT_EQ(header, "x0,x1,label");
   int lines = 0;
-  for (std::string line; std::getline(csv, line);) ++lines;
+  std::string text;
+  for (std::string line; std::getline(csv, line);) {
+    ++lines;
+    text += line + "\n";
+  }
   EXPECT_GE(lines, 120);
+  EXPECT_THAT(text, HasSubstr(aimass::formatNumber(std::stod(std::to_string(posted[0].x0))) +
+                              "," +
+                              aimass::formatNumber(std::stod(std::to_string(posted[0].x1))) +
+                              "," + posted[0].label + "\n"));
+  HttpReply metrics = httpCall(port_, "GET", "/metrics");
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_labelled_rows_posted_total{model=\"toy\"} 60"));
   auto dataset = aimass({"datasets", "show", "toy.feedback", "--json", "--config",
                          path("train.yaml").string()});
   ASSERT_EQ(dataset.code, 0) << dataset.err;

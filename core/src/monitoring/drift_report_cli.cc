@@ -182,9 +182,14 @@ int runDriftReportCommand(const DriftReportCommand& command, Storage& storage, s
   return storeCommandExit(report(), err);
 }
 
-std::string windowDriftJson(const WindowDrift& drift, std::size_t rows) {
+std::string windowDriftJson(const WindowDrift& drift, std::size_t rows, const WindowSpan* span) {
   JsonWriter json;
   json.beginObject().key("rows").value(static_cast<std::uint64_t>(rows));
+  if (span != nullptr) {
+    json.key("first_request_id").value(span->first_request_id);
+    json.key("last_request_id").value(span->last_request_id);
+    json.key("first_unix_ns").value(span->first_ns).key("last_unix_ns").value(span->last_ns);
+  }
   json.key("drifted").value(drift.drifted);
   json.key("tested").value(static_cast<std::uint64_t>(drift.tested));
   json.key("drifted_features").value(static_cast<std::uint64_t>(drift.drifted_features));

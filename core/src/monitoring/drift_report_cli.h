@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -37,8 +38,19 @@ Expected<DriftReportCommand> parseDriftReportCommand(const std::vector<std::stri
 int runDriftReportCommand(const DriftReportCommand& command, Storage& storage, std::ostream& out,
                           std::ostream& err);
 
+/// Which logged requests a monitor's window held: the first and the last, by their request ids
+/// and the times they were answered (unix ns).
+struct WindowSpan {
+  std::string first_request_id;
+  std::string last_request_id;
+  std::int64_t first_ns = 0;
+  std::int64_t last_ns = 0;
+};
+
 /// The JSON object of a window's result, as the monitor stores it under
-/// monitoring/<model>/windows/ and records in a drift event.
-std::string windowDriftJson(const WindowDrift& drift, std::size_t rows);
+/// monitoring/<model>/windows/ and records in a drift event; with a span (the monitor's
+/// windows), also "first_request_id", "last_request_id", "first_unix_ns" and "last_unix_ns".
+std::string windowDriftJson(const WindowDrift& drift, std::size_t rows,
+                            const WindowSpan* span = nullptr);
 
 }  // namespace aimass::core

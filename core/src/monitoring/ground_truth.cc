@@ -96,6 +96,98 @@ Status readOutcome(const Poco::JSON::Object& item, const std::string& where, Gro
   return listOf("values", addValue);
 }
 
+
+/// One value of a row's "features" object.
+Expected<FeatureCell> cellOf(const Poco::Dynamic::Var& v, const std::string& where) {
+  FeatureCell cell;
+  if (v.isEmpty()) return cell;  // null: missing
+  if (v.isString()) {
+    cell.kind = FeatureCell::Kind::kText;
+    cell.text = v.convert<std::string>();
+    return cell;
+  }
+  if (v.isNumeric() && !v.isBoolean()) {
+    cell.kind = FeatureCell::Kind::kNumber;
+    AIMASS_ASSIGN_OR_RETURN(cell.number, valueOf(v, where));
+    return cell;
+  }
+  return invalidArgument(where + " must be a number, a text or null");
+}
+
+/// One element of "rows": {"input": [...], "features": {...}, "label" | "value"}.
+Status readLabelledRow(const Poco::JSON::Object& item, const std::string& where, LabelledRow& out) {
+  for (const auto& [key, value] : item) {
+    if (key != "input" && key != "features" && key != "label" && key != "value") {
+      return invalidArgument(where + " has an unknown field '" + key +
+                             "' (a row holds input, features, and label or value)");
+    }
+  }
+  if (item.has("label") == item.has("value")) {
+    return invalidArgument(where + " needs exactly one of label, value");
+  }
+  if (!item.has("input") && !item.has("features")) {
+    return invalidArgument(where + " needs input (the number features in order), features "
+                                   "(by name) or both");
+  }
+  if (item.has("label")) {
+    AIMASS_ASSIGN_OR_RETURN(out.label, labelOf(item.get("label"), where + ".label"));
+  } else {
+    AIMASS_ASSIGN_OR_RETURN(out.value, valueOf(item.get("value"), where + ".value"));
+  }
+  if (item.has("input")) {
+    if (!item.isArray("input")) {
+      return invalidArgument(where + ".input must be a list of numbers");
+    }
+    const auto& list = *item.getArray("input");
+    out.input.emplace();
+    out.input->reserve(list.size());
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto v = list.get(static_cast<unsigned>(i));
+      if (v.isEmpty()) {
+        out.input->push_back(std::nullopt);
+        continue;
+      }
+      AIMASS_ASSIGN_OR_RETURN(double d, valueOf(v, where + ".input[" + std::to_string(i) + "]"));
+      out.input->push_back(d);
+    }
+  }
+  if (item.has("features")) {
+    if (!item.isObject("features")) {
+      return invalidArgument(where + ".features must be an object of feature name to value");
+    }
+    for (const auto& [name, value] : *item.getObject("features")) {
+      AIMASS_ASSIGN_OR_RETURN(FeatureCell cell, cellOf(value, where + ".features." + name));
+      out.features.emplace_back(name, std::move(cell));
+    }
+  }
+  return Status();
+}
+
+/// The list `field` of the body, when it is there, read into `out` by `read` (an object each,
+/// 1 to `most` of them), naming the first mistake's element ("rows[3]").
+template <typename Item, typename Read>
+Status readObjects(const Poco::JSON::Object& root, const std::string& field, std::size_t most,
+                   std::vector<Item>& out, Read read) {
+  if (!root.has(field)) return Status();
+  if (!root.isArray(field)) {
+    return invalidArgument("\"" + field + "\" must be a list");
+  }
+  const auto& list = *root.getArray(field);
+  if (list.size() == 0 || list.size() > most) {
+    return invalidArgument("\"" + field + "\" must hold 1 to " + std::to_string(most) +
+                           " elements, got " + std::to_string(list.size()));
+  }
+  out.resize(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string where = field + "[" + std::to_string(i) + "]";
+    if (!list.isObject(static_cast<unsigned>(i))) {
+      return invalidArgument(where + " must be an object");
+    }
+    AIMASS_RETURN_IF_ERROR(read(*list.getObject(static_cast<unsigned>(i)), where, out[i]));
+  }
+  return Status();
+}
+
 /// Whether a key's last segment is "<20 digits>-<8 hex digits>", as appendGroundTruth() makes.
 bool isRecordName(std::string_view name) {
   return name.size() == 29 && name[20] == '-' &&
@@ -105,13 +197,14 @@ bool isRecordName(std::string_view name) {
 
 }  // namespace
 
-Expected<std::vector<GroundTruth>> parseGroundTruthBody(std::string_view body) {
+Expected<FeedbackPost> parseFeedbackBody(std::string_view body) {
   Poco::JSON::Object::Ptr root;
   try {
     Poco::JSON::Parser parser;
     auto parsed = parser.parse(std::string(body));
     if (parsed.type() != typeid(Poco::JSON::Object::Ptr)) {
-      return invalidArgument("the body must be a JSON object {\"ground_truth\": [...]}");
+      return invalidArgument("the body must be a JSON object {\"ground_truth\": [...]} or "
+                             "{\"rows\": [...]}");
     }
     root = parsed.extract<Poco::JSON::Object::Ptr>();
   } catch (const std::bad_alloc&) {
@@ -119,27 +212,22 @@ Expected<std::vector<GroundTruth>> parseGroundTruthBody(std::string_view body) {
   } catch (const std::exception& e) {
     return invalidArgument(std::string("the body is not JSON: ") + e.what());
   }
-  if (!root->isArray("ground_truth")) {
-    return invalidArgument("the body needs a \"ground_truth\" list");
-  }
-  if (root->size() != 1) {
-    return invalidArgument("the body may hold only \"ground_truth\"");
-  }
-  const auto& list = *root->getArray("ground_truth");
-  if (list.size() == 0 || list.size() > kMaxGroundTruthPerPost) {
-    return invalidArgument("\"ground_truth\" must hold 1 to " +
-                           std::to_string(kMaxGroundTruthPerPost) + " outcomes, got " +
-                           std::to_string(list.size()));
-  }
-  std::vector<GroundTruth> out(list.size());
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const std::string where = "ground_truth[" + std::to_string(i) + "]";
-    if (!list.isObject(static_cast<unsigned>(i))) {
-      return invalidArgument(where + " must be an object");
+  for (const auto& [key, value] : *root) {
+    if (key != "ground_truth" && key != "rows") {
+      return invalidArgument("the body has an unknown field '" + key +
+                             "' (it holds \"ground_truth\", \"rows\" or both)");
     }
-    AIMASS_RETURN_IF_ERROR(readOutcome(*list.getObject(static_cast<unsigned>(i)), where, out[i]));
   }
-  return out;
+  if (!root->has("ground_truth") && !root->has("rows")) {
+    return invalidArgument("the body needs a \"ground_truth\" list (outcomes of requests) or a "
+                           "\"rows\" list (new labelled rows)");
+  }
+  FeedbackPost post;
+  AIMASS_RETURN_IF_ERROR(
+      readObjects(*root, "ground_truth", kMaxGroundTruthPerPost, post.outcomes, readOutcome));
+  AIMASS_RETURN_IF_ERROR(
+      readObjects(*root, "rows", kMaxLabelledRowsPerPost, post.rows, readLabelledRow));
+  return post;
 }
 
 std::string encodeGroundTruth(const std::vector<GroundTruth>& outcomes) {

@@ -8,6 +8,7 @@
 
 #include "aimass/status.h"
 #include "aimass/storage.h"
+#include "monitoring/labelled_rows.h"
 
 /// Ground truth: the real outcomes of requests served earlier, posted by request id
 /// (POST /v2/models/{name}/ground_truth), kept in storage for the monitor to join with the
@@ -31,14 +32,23 @@ struct GroundTruth {
 /// Most outcomes one post may hold.
 inline constexpr std::size_t kMaxGroundTruthPerPost = 10000;
 
-/// Parses a post's body:
+/// What one post to POST /v2/models/<model>/ground_truth holds.
+struct FeedbackPost {
+  std::vector<GroundTruth> outcomes;  ///< "ground_truth": outcomes of served requests
+  std::vector<LabelledRow> rows;      ///< "rows": new labelled rows (labelled_rows.h)
+};
+
+/// Parses a post's body, which holds "ground_truth", "rows" or both:
 ///   {"ground_truth": [{"id": "req-1", "label": "leak"},
 ///                     {"id": "req-2", "labels": ["ok", 2]},
-///                     {"id": "req-3", "value": 4.2}, {"id": "req-4", "values": [1, 2.5]}]}
+///                     {"id": "req-3", "value": 4.2}, {"id": "req-4", "values": [1, 2.5]}],
+///    "rows": [{"input": [0.1, null, 3], "label": "ok"},
+///             {"features": {"pressure": 2.5, "site": "north"}, "value": 1.5}]}
 /// A label is a string or a whole number (a class index); a value a finite number. Each
-/// element has "id" (a non-empty string) and exactly one of label, labels, value, values.
-/// kInvalidArgument naming the element and field of the first mistake; linear in the body.
-Expected<std::vector<GroundTruth>> parseGroundTruthBody(std::string_view body);
+/// outcome has "id" (a non-empty string) and exactly one of label, labels, value, values; each
+/// row has "input" and/or "features" and exactly one of label, value. kInvalidArgument naming
+/// the element and field of the first mistake; linear in the body.
+Expected<FeedbackPost> parseFeedbackBody(std::string_view body);
 
 /// The record of one post (record_text.h): "aimass-ground-truth 1", then per outcome
 /// "label ID NS L1 L2 ..." or "value ID NS V1 V2 ...".

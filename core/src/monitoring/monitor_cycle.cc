@@ -4,6 +4,7 @@
 // window's drift test, and the ground truth posted since, joined into live metrics.
 #include <cmath>
 #include <cstdio>
+#include <random>
 #include <set>
 
 #include "aimass/core/registry.h"
@@ -12,6 +13,7 @@
 #include "aimass/util/number_text.h"
 #include "monitoring/drift_report_cli.h"
 #include "monitoring/ground_truth.h"
+#include "monitoring/labelled_rows.h"
 #include "monitoring/monitor_node.h"
 #include "monitoring/monitor_state.h"
 #include "monitoring/payload_record.h"
@@ -33,6 +35,7 @@ constexpr std::int64_t kGroundTruthDelayNs = 2'000'000'000;
 void startWindow(MonitorState& s) {
   s.window = DriftWindow{};
   s.window_rows = 0;
+  s.window_span = WindowSpan{};
   if (s.profile) {
     s.window.numbers.resize(s.profile->numberFeatures());
     s.window.categories.resize(s.profile->features.size() - s.profile->numberFeatures());
@@ -51,22 +54,6 @@ void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const D
   s.prediction_window = DriftWindow{};
   s.prediction_rows = 0;
   s.prediction_reference.reset();
-}
-
-/// The version's training-data profile; null, with `note` saying why, when it has none that
-/// reads.
-std::shared_ptr<const DataProfile> profileOf(const Storage& storage, const ModelVersion& version,
-                                             std::string& note) {
-  if (version.profile_key.empty()) {
-    note = "it has no training-data profile";
-    return nullptr;
-  }
-  auto read = readDataProfile(storage, version.profile_key);
-  if (!read.ok()) {
-    note = read.status().message();
-    return nullptr;
-  }
-  return *read;
 }
 
 /// Appends one logged request's rows to the drift window; false when its inputs do not fit
@@ -101,6 +88,12 @@ bool addToWindow(MonitorState& s, const PayloadEntry& entry) {
     }
   }
   s.window_rows += static_cast<std::size_t>(std::max<std::int64_t>(rows, 0));
+  if (s.window_span.first_request_id.empty()) {
+    s.window_span.first_request_id = entry.request_id;
+    s.window_span.first_ns = entry.unix_ns;
+  }
+  s.window_span.last_request_id = entry.request_id;
+  s.window_span.last_ns = entry.unix_ns;
   return true;
 }
 
@@ -126,19 +119,6 @@ std::optional<LoggedAnswer> answerOf(const PayloadEntry& entry, std::int64_t ver
     return std::nullopt;
   }
   return answer;
-}
-
-/// A CSV field: quoted (RFC 4180) when it holds a comma, a quote or a line break.
-std::string csvField(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) {
-    return text;
-  }
-  std::string out = "\"";
-  for (char c : text) {
-    out += c;
-    if (c == '"') out += '"';
-  }
-  return out + "\"";
 }
 
 /// The request's rows as CSV fields: the "input" block's numbers, then the profile's category
@@ -213,19 +193,24 @@ std::optional<double> liveMetricOf(const MonitorState& state, std::int64_t versi
   return state.lower_is_better ? std::sqrt(mean) : mean;
 }
 
-Status MonitorNode::followAlias() {
-  MonitorState& s = *state_;
+Expected<std::optional<ModelVersion>> MonitorNode::aliasTarget() const {
   ModelRegistry registry(*storage_);
   auto alias = registry.getAlias(settings_.model, settings_.alias);
-  std::optional<ModelVersion> watched;
   if (alias.ok()) {
-    AIMASS_ASSIGN_OR_RETURN(watched, registry.getVersion(settings_.model, alias->version));
-  } else if (alias.status().code() == StatusCode::kNotFound) {
-    auto latest = registry.resolve(settings_.model);  // no alias yet: the newest version
-    if (latest.ok()) watched = *latest;
-  } else {
+    AIMASS_ASSIGN_OR_RETURN(ModelVersion version,
+                            registry.getVersion(settings_.model, alias->version));
+    return std::optional<ModelVersion>(std::move(version));
+  }
+  if (alias.status().code() != StatusCode::kNotFound) {
     return alias.status();
   }
+  auto latest = registry.resolve(settings_.model);  // no alias yet: the newest version
+  return latest.ok() ? std::optional<ModelVersion>(*latest) : std::nullopt;
+}
+
+Status MonitorNode::followAlias() {
+  MonitorState& s = *state_;
+  AIMASS_ASSIGN_OR_RETURN(std::optional<ModelVersion> watched, aliasTarget());
   if (!watched || watched->version == s.champion) {
     return Status();
   }
@@ -277,11 +262,14 @@ Status MonitorNode::readLoggedRequests() {
         }
         if (version == s.champion) {
           addPredictions(s, *answer);
+          // Each window is tested as it fills, so a window holds its own requests and no
+          // more, however many one read brings.
+          AIMASS_RETURN_IF_ERROR(testPredictionsIfFull());
         }
         remember(s, entry.request_id, std::move(*answer));
       }
-      if (version == s.champion && s.profile) {
-        addToWindow(s, entry);
+      if (version == s.champion && s.profile && addToWindow(s, entry)) {
+        AIMASS_RETURN_IF_ERROR(testWindowIfFull());
       }
     }
     if (entries.size() < kEntriesPerRead) break;
@@ -296,13 +284,14 @@ Status MonitorNode::testWindowIfFull() {
   }
   auto drift = compareWindow(*s.profile, s.window, settings_.drift);
   const std::size_t rows = s.window_rows;
+  const WindowSpan span = s.window_span;
   startWindow(s);  // the next window starts empty
   if (!drift.ok()) {
     return drift.status().withContext("drift window of version " + std::to_string(s.champion));
   }
   ++s.windows_tested;
   s.last_window = *drift;
-  const std::string details = windowDriftJson(*drift, rows);
+  const std::string details = windowDriftJson(*drift, rows, &span);
   char key[96];
   std::snprintf(key, sizeof key, "monitoring/%s/windows/%020lld", settings_.model.c_str(),
                 static_cast<long long>(record::nowUnixNs()));
@@ -317,10 +306,16 @@ Status MonitorNode::testWindowIfFull() {
   }
   ++s.windows_drifted;
   s.drift_pending = true;
+  // The message names the first few; the details list every feature.
+  constexpr std::size_t kNamed = 10;
   std::string names;
+  std::size_t named = 0;
   for (const auto& f : drift->features) {
-    if (f.drifted) names += (names.empty() ? "" : ", ") + f.feature + " (" + f.test + ")";
+    if (f.drifted && named++ < kNamed) {
+      names += (names.empty() ? "" : ", ") + f.feature + " (" + f.test + ")";
+    }
   }
+  if (named > kNamed) names += " and " + std::to_string(named - kNamed) + " more";
   return recordEvent("drift", s.champion,
                      std::to_string(drift->drifted_features) + " of " +
                          std::to_string(drift->tested) + " features drifted over " +
@@ -334,6 +329,9 @@ Status MonitorNode::readOutcomes() {
   // wrote the request (it batches for a fraction of a second): outcomes are read once they are
   // older than that, so their requests were read this cycle or before.
   const std::int64_t until_ns = record::nowUnixNs() - kGroundTruthDelayNs;
+  const std::uint64_t posted = posted_rows_.exchange(0);
+  s.labelled_since_retrain += posted;
+  s.rows_posted += posted;
   std::set<std::int64_t> changed;  // versions whose live metric moved: their records are rewritten
   for (int read = 0; read < kReadsPerCycle; ++read) {
     const std::string before = s.truth_cursor;
@@ -351,6 +349,9 @@ Status MonitorNode::readOutcomes() {
         continue;
       }
       s.lower_is_better = !truth.values.empty();
+      if (settings_.shadow_rows > 0) {
+        keepShadowRows(s, it->second, truth, settings_.shadow_rows);
+      }
       LiveWindow& live = s.live[it->second.version];
       for (double score : scores) {
         live.scores.push_back(score);
@@ -389,6 +390,28 @@ Status MonitorNode::readOutcomes() {
 
 std::string labelledRowsPrefix(std::string_view model) {
   return "monitoring/" + std::string(model) + "/labelled/";
+}
+
+std::shared_ptr<const DataProfile> profileOf(const Storage& storage, const ModelVersion& version,
+                                             std::string& note) {
+  if (version.profile_key.empty()) {
+    note = "it has no training-data profile";
+    return nullptr;
+  }
+  auto read = readDataProfile(storage, version.profile_key);
+  if (!read.ok()) {
+    note = read.status().message();
+    return nullptr;
+  }
+  return *read;
+}
+
+std::string postedRowsKey(std::string_view model) {
+  thread_local std::mt19937 random{std::random_device{}()};
+  char name[64];
+  std::snprintf(name, sizeof name, "%020lld-posted-%08x",
+                static_cast<long long>(record::nowUnixNs()), static_cast<unsigned>(random()));
+  return labelledRowsPrefix(model) + name;
 }
 
 std::string liveMetricKey(std::string_view model, std::int64_t version) {

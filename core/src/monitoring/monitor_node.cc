@@ -85,10 +85,13 @@ Status MonitorNode::cycle() {
     AIMASS_RETURN_IF_ERROR(recallMemory());
     recalled_ = true;
   }
-  AIMASS_RETURN_IF_ERROR(followAlias());
-  AIMASS_RETURN_IF_ERROR(readLoggedRequests());
-  AIMASS_RETURN_IF_ERROR(testWindowIfFull());
-  AIMASS_RETURN_IF_ERROR(testPredictionsIfFull());
+  Status followed = followAlias();
+  {
+    std::lock_guard profile_lock(profile_mutex_);
+    watched_profile_ = state_->profile;
+  }
+  AIMASS_RETURN_IF_ERROR(followed);
+  AIMASS_RETURN_IF_ERROR(readLoggedRequests());  // tests each window as it fills
   AIMASS_RETURN_IF_ERROR(readOutcomes());
   Status applied = applyPolicy();
   Status remembered = rememberState();
@@ -100,28 +103,85 @@ void MonitorNode::addGroundTruthRoute() {
   route.method = "POST";
   route.pattern = "/v2/models/" + settings_.model + "/ground_truth";
   route.summary = "Ground truth of earlier requests of model '" + settings_.model +
-                  "', by request id: {\"ground_truth\": [{\"id\", \"label\"|\"value\"}]}";
+                  "', by request id, and new labelled rows: {\"ground_truth\": [{\"id\", "
+                  "\"label\"|\"value\"}], \"rows\": [{\"input\"|\"features\", "
+                  "\"label\"|\"value\"}]}";
   route.role = Role::kOperator;
   route.handler = [this](const HttpRequest& request, HttpResponse& response) {
-    auto outcomes = parseGroundTruthBody(request.body);
-    if (!outcomes.ok()) {
-      return jsonError(response, 400, outcomes.status().message());
-    }
-    const std::size_t count = outcomes->size();
-    auto key = appendGroundTruth(*storage_, settings_.model, std::move(*outcomes));
-    if (!key.ok()) {
-      return jsonError(response, httpStatusFor(key.status()), key.status().message());
-    }
-    JsonWriter json;
-    json.beginObject().key("model").value(settings_.model);
-    json.key("accepted").value(static_cast<std::uint64_t>(count)).endObject();
-    response.body = json.str();
+    takeFeedback(request, response);
   };
   Status added = host_.routes().add(std::move(route));
   if (!added.ok()) {
     host_.log(LogLevel::kError, settings_.model,
               "monitor: the ground-truth route could not be added: " + added.message());
   }
+}
+
+std::shared_ptr<const DataProfile> MonitorNode::profileForRows(std::string& note) {
+  {
+    std::lock_guard lock(profile_mutex_);
+    if (watched_profile_) return watched_profile_;
+  }
+  auto watched = aliasTarget();
+  if (!watched.ok()) {
+    note = watched.status().message();
+    return nullptr;
+  }
+  if (!*watched) {
+    note = "there is none yet";
+    return nullptr;
+  }
+  return profileOf(*storage_, **watched, note);
+}
+
+void MonitorNode::takeFeedback(const HttpRequest& request, HttpResponse& response) {
+  auto post = parseFeedbackBody(request.body);
+  if (!post.ok()) {
+    return jsonError(response, 400, post.status().message());
+  }
+  // Everything is checked before anything is stored: a post is taken whole or not at all.
+  std::string rows_csv;
+  if (!post->rows.empty()) {
+    if (settings_.feedback_csv.empty()) {
+      return jsonError(response, 409,
+                       "the monitor of model '" + settings_.model + "' keeps no labelled rows "
+                       "(its feedback_csv is not set), so \"rows\" would be lost");
+    }
+    std::string note;
+    auto profile = profileForRows(note);
+    if (!profile) {
+      return jsonError(response, 409,
+                       "the features of \"rows\" cannot be named: the watched version of "
+                       "model '" + settings_.model + "': " + note);
+    }
+    auto csv = labelledRowsCsv(post->rows, *profile);
+    if (!csv.ok()) {
+      return jsonError(response, 400, csv.status().message());
+    }
+    rows_csv = std::move(*csv);
+  }
+  const std::size_t outcomes = post->outcomes.size();
+  if (outcomes > 0) {
+    auto key = appendGroundTruth(*storage_, settings_.model, std::move(post->outcomes));
+    if (!key.ok()) {
+      return jsonError(response, httpStatusFor(key.status()), key.status().message());
+    }
+  }
+  if (!rows_csv.empty()) {
+    Status stored = storage_->put(postedRowsKey(settings_.model), rows_csv);
+    if (!stored.ok()) {
+      return jsonError(response, httpStatusFor(stored),
+                       (outcomes > 0 ? "the outcomes were stored but the rows were not: "
+                                     : "the rows were not stored: ") +
+                           stored.message());
+    }
+    posted_rows_ += post->rows.size();
+  }
+  JsonWriter json;
+  json.beginObject().key("model").value(settings_.model);
+  json.key("accepted").value(static_cast<std::uint64_t>(outcomes));
+  json.key("rows").value(static_cast<std::uint64_t>(post->rows.size())).endObject();
+  response.body = json.str();
 }
 
 Status MonitorNode::recordEvent(const std::string& kind, std::int64_t version,
@@ -165,6 +225,8 @@ constexpr MetricFamily kFamilies[] = {
     {"aimass_live_labelled_rows_total", "counter", "Labelled rows joined per version."},
     {"aimass_ground_truth_unmatched_total", "counter",
      "Ground truth whose request was not logged (or is no longer remembered)."},
+    {"aimass_labelled_rows_posted_total", "counter",
+     "Labelled rows posted without a request (\"rows\" of the ground-truth route)."},
     {"aimass_monitor_decisions_total", "counter",
      "Retrainings started, promotions, gate failures and rollbacks."},
 };
@@ -202,6 +264,7 @@ void MonitorNode::collectMetrics(MetricSamples& samples) const {
   add("aimass_prediction_drift_windows_drifted_total", model,
       static_cast<double>(s.prediction_windows_drifted));
   add("aimass_ground_truth_unmatched_total", model, static_cast<double>(s.truth_unmatched));
+  add("aimass_labelled_rows_posted_total", model, static_cast<double>(s.rows_posted));
   add("aimass_monitor_decisions_total", model + ",decision=\"retrain\"",
       static_cast<double>(s.retrains));
   add("aimass_monitor_decisions_total", model + ",decision=\"promotion\"",

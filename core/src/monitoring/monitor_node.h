@@ -30,6 +30,7 @@
 #include "aimass/node.h"
 #include "aimass/plugin.h"
 #include "aimass/storage.h"
+#include "aimass/core/registry.h"
 #include "aimass/core/serving.h"
 #include "monitoring/drift_tests.h"
 #include "monitoring/gate.h"
@@ -67,6 +68,8 @@ struct MonitorSettings {
   /// retraining, and registered as a dataset version); empty: not kept.
   std::filesystem::path feedback_csv;
   GateSpec gate;
+  /// Served rows with ground truth the gate also judges on (shadow traffic); 0: none.
+  std::size_t shadow_rows = 0;
   RollbackWatch watch;
 };
 
@@ -96,6 +99,12 @@ class MonitorNode final : public Node {
   /// Finds the version the alias points at; when it moved, starts over with it (and watches
   /// and hot-swaps a move made by someone else).
   Status followAlias();
+  /// The version the alias points at (the newest one while there is no alias); nullopt when
+  /// the model has no version yet.
+  Expected<std::optional<ModelVersion>> aliasTarget() const;
+  /// The watched version's profile for the ground-truth route: the loop's, or read afresh
+  /// before the loop's first cycle; null with `note` saying why when there is none.
+  std::shared_ptr<const DataProfile> profileForRows(std::string& note);
   Status readLoggedRequests();
   Status testWindowIfFull();
   Status testPredictionsIfFull();
@@ -104,6 +113,12 @@ class MonitorNode final : public Node {
   Status startRetraining(const RetrainDecision& decision);
   Status followRetraining();
   Status judgeChallenger(std::int64_t challenger);
+  /// Evaluates `version` on `data` (job.evaluate's report), as the gate does.
+  Expected<EvaluationReport> evaluateVersion(std::int64_t version,
+                                             std::shared_ptr<const Dataset> data,
+                                             const std::string& data_name);
+  /// With gate_shadow_rows: the gate's verdict on the shadow traffic kept so far.
+  Expected<GateReport> judgeOnShadowTraffic(std::int64_t challenger, const GateSpec& spec);
   Status watchNewChampion();
   Status hotSwap(const std::string& why);
   /// Writes every labelled row kept so far to feedback_csv and registers it as a version of
@@ -112,6 +127,8 @@ class MonitorNode final : public Node {
   Status recordEvent(const std::string& kind, std::int64_t version, const std::string& message,
                      const std::string& details);
   void addGroundTruthRoute();
+  /// POST /v2/models/<model>/ground_truth: outcomes of served requests and new labelled rows.
+  void takeFeedback(const HttpRequest& request, HttpResponse& response);
   /// Reads what the last run of this monitor saved (monitor_memory.cc); once, first cycle.
   Status recallMemory();
   /// Saves the ground-truth cursor, the retraining followed and the watch when they changed.
@@ -128,11 +145,26 @@ class MonitorNode final : public Node {
   bool recalled_ = false;      ///< recallMemory() ran
   std::string saved_memory_;   ///< what rememberState() wrote last
   mutable std::mutex mutex_;  ///< guards state_ between the loop and metrics readers
+  /// The watched version's profile for the ground-truth route, which must not wait for a
+  /// cycle (a gate's evaluation holds mutex_ for seconds); set by the loop each cycle.
+  std::mutex profile_mutex_;
+  std::shared_ptr<const DataProfile> watched_profile_;
+  /// Labelled rows posted since the loop last counted them (toward retrain_after_labels).
+  std::atomic<std::uint64_t> posted_rows_{0};
   std::thread thread_;
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
 };
+
+/// The version's training-data profile; null, with `note` saying why, when it has none that
+/// reads.
+std::shared_ptr<const DataProfile> profileOf(const Storage& storage, const ModelVersion& version,
+                                             std::string& note);
+
+/// Where one post's labelled rows are stored: under labelledRowsPrefix(), named by the time
+/// and a random tag ("<20 digits>-posted-<8 hex digits>").
+std::string postedRowsKey(std::string_view model);
 
 /// The samples of every monitor under one HELP and TYPE line per family.
 std::string monitorsPrometheusMetrics(const std::vector<const MonitorNode*>& monitors);

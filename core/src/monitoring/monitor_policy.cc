@@ -196,41 +196,54 @@ Status MonitorNode::followRetraining() {
   return judgeChallenger(challenger);
 }
 
+Expected<EvaluationReport> MonitorNode::evaluateVersion(std::int64_t version,
+                                                        std::shared_ptr<const Dataset> data,
+                                                        const std::string& data_name) {
+  ModelRegistry registry(*storage_);
+  AIMASS_ASSIGN_OR_RETURN(ModelVersion record, registry.getVersion(settings_.model, version));
+  AIMASS_ASSIGN_OR_RETURN(auto model, factory_(record.node_type));
+  AIMASS_RETURN_IF_ERROR(loadModel(*model, record.node_type, *storage_, record.artifact_key));
+  EvaluateTargets targets;
+  targets.model = model;
+  targets.model_name = settings_.model + "/" + std::to_string(version);
+  targets.dataset = std::move(data);
+  targets.dataset_name = data_name;
+  EvaluateJob job("gate", std::move(targets));
+  SilentProgress progress;
+  AIMASS_RETURN_IF_ERROR(job.run(host_, progress));
+  return *job.report();
+}
+
 Status MonitorNode::judgeChallenger(std::int64_t challenger) {
   MonitorState& s = *state_;
   ModelRegistry registry(*storage_);
-  auto evaluate = [&](std::int64_t version) -> Expected<EvaluationReport> {
-    AIMASS_ASSIGN_OR_RETURN(ModelVersion record, registry.getVersion(settings_.model, version));
-    AIMASS_ASSIGN_OR_RETURN(auto model, factory_(record.node_type));
-    AIMASS_RETURN_IF_ERROR(loadModel(*model, record.node_type, *storage_, record.artifact_key));
-    EvaluateTargets targets;
-    targets.model = model;
-    targets.model_name = settings_.model + "/" + std::to_string(version);
-    targets.dataset = holdout_;
-    targets.dataset_name = "holdout";
-    EvaluateJob job("gate", std::move(targets));
-    SilentProgress progress;
-    AIMASS_RETURN_IF_ERROR(job.run(host_, progress));
-    return *job.report();
-  };
   auto fail = [&](const Status& status) {
     return recordEvent("gate", challenger,
                        "the gate could not judge " + versionText(challenger) + ": " +
                            status.message(),
                        "");
   };
-  auto champion_report = evaluate(s.champion);
+  auto champion_report = evaluateVersion(s.champion, holdout_, "holdout");
   if (!champion_report.ok()) return fail(champion_report.status());
-  auto challenger_report = evaluate(challenger);
+  auto challenger_report = evaluateVersion(challenger, holdout_, "holdout");
   if (!challenger_report.ok()) return fail(challenger_report.status());
-  auto report = judgeGate(*champion_report, *challenger_report,
-                          gateFor(settings_.gate, *champion_report));
+  const GateSpec spec = gateFor(settings_.gate, *champion_report);
+  auto report = judgeGate(*champion_report, *challenger_report, spec);
   if (!report.ok()) return fail(report.status());
+  std::string details = report->json();
+  if (settings_.shadow_rows > 0) {
+    auto shadow = judgeOnShadowTraffic(challenger, spec);
+    if (!shadow.ok()) return fail(shadow.status());
+    report->passed = report->passed && shadow->passed;
+    report->reason += "; on shadow traffic: " + shadow->reason;
+    details = report->json();
+    details.insert(details.rfind('}'), ",\"shadow\":" + shadow->json());
+  }
   AIMASS_RETURN_IF_ERROR(recordEvent(
       "gate", challenger,
       versionText(challenger) + (report->passed ? " passed" : " failed") + " the gate against " +
           versionText(s.champion) + ": " + report->reason,
-      report->json()));
+      details));
   if (!report->passed) {
     ++s.gate_failures;
     return registry.setTags(settings_.model, challenger, {{"gate", "failed"}}, {}).status();

@@ -114,6 +114,14 @@ std::vector<ParamSpec> policyParams() {
                         "Classification: the most any class's recall may fall (0..1).")
           .range(0, 1)
           .optional(),
+      ParamSpec::integer("gate_shadow_rows",
+                         "Also judge the challenger on shadow traffic: the last N served rows "
+                         "that got ground truth, answered by both champion and challenger "
+                         "when the gate runs (neither answer is served); it must beat the "
+                         "champion there too, by the same rule. 0: held-out rows only. Needs "
+                         "feedback_csv (the rows' features are kept with it).")
+          .atLeast(0)
+          .withDefault(std::int64_t{0}),
       ParamSpec::integer("watch_labels", "Labelled rows a promoted version is watched for "
                                          "before it is kept; 0: no watch, no rollback.")
           .atLeast(0)
@@ -166,6 +174,11 @@ Status readPolicySettings(const NodeConfig& config, MonitorSettings& s) {
   s.gate.margin = config.getFloat("gate_margin");
   if (config.has("gate_max_class_regression")) {
     s.gate.max_class_regression = config.getFloat("gate_max_class_regression");
+  }
+  s.shadow_rows = static_cast<std::size_t>(config.getInt("gate_shadow_rows"));
+  if (s.shadow_rows > 0 && s.feedback_csv.empty()) {
+    return invalidArgument(where + ": gate_shadow_rows needs feedback_csv, which keeps the "
+                                   "features of the served rows that got ground truth");
   }
   s.watch.rows = static_cast<std::uint64_t>(config.getInt("watch_labels"));
   s.watch.tolerance = config.getFloat("watch_tolerance");

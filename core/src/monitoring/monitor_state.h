@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "data_profile.h"
+#include "monitoring/drift_report_cli.h"
 #include "monitoring/drift_tests.h"
+#include "monitoring/ground_truth.h"
 
 /// What a monitor (monitor_node.h) remembers between cycles. Owned by the node, used by its
 /// loop; readers of metrics take the node's mutex.
@@ -26,6 +28,15 @@ struct LoggedAnswer {
   /// With feedback_csv: the request's rows as CSV fields (the features, in the profile's
   /// order), to become labelled rows once their ground truth comes.
   std::vector<std::string> rows_csv;
+};
+
+/// A served row that got ground truth, kept for the gate's shadow traffic: its number
+/// features as the request held them and the outcome posted (a class name or index, or a
+/// value).
+struct ShadowRow {
+  std::vector<float> features;
+  std::string label;  ///< classification
+  double value = 0;   ///< regression
 };
 
 /// Live metric of one version: per-row scores (1/0 correct, or squared error) of the last
@@ -45,6 +56,7 @@ struct MonitorState {
   std::int64_t payload_from_ns = 0;  ///< read logged entries from this time on
   DriftWindow window;
   std::size_t window_rows = 0;
+  WindowSpan window_span;  ///< the logged requests the window holds
   std::uint64_t windows_tested = 0;
   std::uint64_t windows_drifted = 0;
   std::optional<WindowDrift> last_window;
@@ -64,7 +76,9 @@ struct MonitorState {
   std::map<std::int64_t, LiveWindow> live;
   bool lower_is_better = false;  ///< rmse (regression) rather than accuracy
   std::uint64_t labelled_since_retrain = 0;
+  std::uint64_t rows_posted = 0;  ///< labelled rows posted without a request (this run)
   std::string labelled_csv;  ///< labelled rows joined this cycle, CSV lines (feedback_csv)
+  std::deque<ShadowRow> shadow;  ///< the last gate_shadow_rows of them (monitor_shadow.cc)
   // --- the update policy
   std::int64_t started_ms = 0;
   std::int64_t last_retrain_ms = 0;
@@ -90,6 +104,12 @@ inline const char* liveMetricName(const MonitorState& state) {
 
 /// Adds an answer's classes or values to the prediction drift window.
 void addPredictions(MonitorState& state, const LoggedAnswer& answer);
+
+/// Keeps the joined rows of one outcome for shadow traffic (the last `limit` rows): their
+/// number features read back from the answer's CSV fields. Rows with a category feature, or
+/// whose fields do not read as numbers, are not kept.
+void keepShadowRows(MonitorState& state, const LoggedAnswer& answer, const GroundTruth& truth,
+                    std::size_t limit);
 
 /// Most logged answers remembered for the ground-truth join.
 inline constexpr std::size_t kMaxRememberedAnswers = 200000;
