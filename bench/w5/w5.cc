@@ -11,7 +11,7 @@
 // (the data is read and cut before the clock starts); final_loss is the mean training loss
 // (nats per character) of the last 10 steps.
 //
-//   bench/w5 [--threads N] [--seed N] [--steps N] [--folder PATH]
+//   bench/w5 [--threads N] [--seed N] [--steps N] [--folder PATH] [--precision fp32|bf16|auto]
 //
 // Plugins come from <folder of this program>/../lib/aimass/plugins, as for aimass itself.
 #include <algorithm>
@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   int threads = 2;
   std::int64_t seed = 1, steps = 200;
   fs::path folder = "/usr/share/common-licenses";
+  std::string precision = "fp32";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string word = argv[i], value = argv[i + 1];
     if (word == "--threads") {
@@ -66,8 +67,11 @@ int main(int argc, char** argv) {
       steps = std::stoll(value);
     } else if (word == "--folder") {
       folder = value;
+    } else if (word == "--precision") {
+      precision = value;
     } else {
-      std::cerr << "usage: w5 [--threads N] [--seed N] [--steps N] [--folder PATH]\n";
+      std::cerr << "usage: w5 [--threads N] [--seed N] [--steps N] [--folder PATH] "
+                   "[--precision fp32|bf16|auto]\n";
       return 2;
     }
   }
@@ -101,7 +105,8 @@ int main(int argc, char** argv) {
                    {{"cell", std::string("gru")},
                     {"hidden", std::int64_t{256}},
                     {"layers", std::int64_t{1}},
-                    {"embedding", std::int64_t{64}}});
+                    {"embedding", std::int64_t{64}},
+                    {"precision", precision}});
   auto adam = make(registry, host, "optimizer.adam", {{"learning_rate", 2e-3}});
   if (!made.ok() || !adam.ok()) {
     return fail("making model.rnn and optimizer.adam", made.ok() ? adam.status() : made.status());

@@ -111,4 +111,26 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void fromBFloat16(
   }
 }
 
+Expected<Precision> trainingPrecision(std::string_view value) {
+  if (value == "auto") {
+    return bfloat16Supported() ? Precision::kBFloat16 : Precision::kFloat32;
+  }
+  auto precision = precisionFromName(value);
+  if (!precision) {
+    return invalidArgument("precision must be fp32, bf16 or auto, got '" + std::string(value) +
+                           "'");
+  }
+  if (*precision == Precision::kBFloat16 && !bfloat16Supported()) {
+    return invalidArgument(
+        "precision: bf16 needs a CPU with AVX512-BF16, but oneDNN's effective ISA here is " +
+        cpuIsaName() + "; use fp32, or auto to pick bf16 only where the CPU has it");
+  }
+  return *precision;
+}
+
+std::string autoPrecisionNote(Precision chosen) {
+  return "precision auto: training in " + std::string(precisionName(chosen)) +
+         " (oneDNN's effective CPU ISA: " + cpuIsaName() + ")";
+}
+
 }  // namespace aimass::compute

@@ -151,26 +151,15 @@ struct Mlp::Workspace {
 };
 
 Expected<compute::Precision> mlpPrecision(std::string_view value, Device device) {
-  if (value == "auto") {
-    return device == Device::kCpu && compute::bfloat16Supported() ? compute::Precision::kBFloat16
-                                                                  : compute::Precision::kFloat32;
+  if (device != Device::kCpu && value == "auto") {
+    return compute::Precision::kFloat32;
   }
-  auto precision = compute::precisionFromName(value);
-  if (!precision) {
-    return invalidArgument("precision must be fp32, bf16 or auto, got '" + std::string(value) +
-                           "'");
-  }
-  if (*precision == compute::Precision::kBFloat16 && device != Device::kCpu) {
+  if (device != Device::kCpu && value == "bf16") {
     return invalidArgument(
         "precision: bf16 runs on the CPU only; use fp32 or auto with device "
         "cuda");
   }
-  if (*precision == compute::Precision::kBFloat16 && !compute::bfloat16Supported()) {
-    return invalidArgument(
-        "precision: bf16 needs a CPU with AVX512-BF16, but oneDNN's effective ISA here is " +
-        compute::cpuIsaName() + "; use fp32, or auto to pick bf16 only where the CPU has it");
-  }
-  return *precision;
+  return compute::trainingPrecision(value);
 }
 
 Mlp::Mlp(MlpOptions options)

@@ -77,10 +77,7 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       options.precision = *precision;
       if (precision_name == "auto") {
         config.host().log(aimass::LogLevel::kInfo, config.nodeName(),
-                          "precision auto: training in " +
-                              std::string(aimass::compute::precisionName(options.precision)) +
-                              " (oneDNN's effective CPU ISA: " + aimass::compute::cpuIsaName() +
-                              ")");
+                          aimass::compute::autoPrecisionNote(options.precision));
       }
       options.threads = std::max(1, config.host().threads());
       std::unique_ptr<aimass::Node> node;

@@ -52,6 +52,17 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                            "over contiguous streams); reset at each epoch.")
             .withDefault(true));
     type.params.push_back(
+        ParamSpec::string(
+            "precision",
+            "What training's recurrent products read: 'fp32'; 'bf16' (bf16 copies of the "
+            "inputs, states and weights of each layer, FP32 accumulation, cell state, "
+            "gradients, master weights, optimizer state and loss; needs a CPU with "
+            "AVX512-BF16, an error elsewhere); or 'auto' (bf16 where oneDNN reports "
+            "AVX512-BF16, else fp32; the log says which). Prediction precision is the "
+            "serving runtime's setting, not this.")
+            .withDefault(std::string("fp32"))
+            .oneOf({"fp32", "bf16", "auto"}));
+    type.params.push_back(
         ParamSpec::integer("threads",
                            "Training threads; 0: the graph's `threads:`. predict() runs each "
                            "call on one thread.")
@@ -71,6 +82,16 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       const std::int64_t threads = config.getInt("threads");
       options.threads =
           threads > 0 ? static_cast<int>(threads) : std::max(1, config.host().threads());
+      const std::string precision_name = config.getString("precision");
+      auto precision = aimass::compute::trainingPrecision(precision_name);
+      if (!precision.ok()) {
+        return precision.status();
+      }
+      options.precision = *precision;
+      if (precision_name == "auto") {
+        config.host().log(aimass::LogLevel::kInfo, config.nodeName(),
+                          aimass::compute::autoPrecisionNote(options.precision));
+      }
       std::unique_ptr<aimass::Node> node;
       aimass::Status status = aimass::guard("model.rnn factory", [&] {
         node = std::make_unique<aimass::plugins::model::Rnn>(options);

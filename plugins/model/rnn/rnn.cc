@@ -102,11 +102,13 @@ Expected<DataShape> dataShape(const DatasetSchema& schema, const RnnOptions& opt
 
 }  // namespace
 
-Rnn::Rnn(RnnOptions options) : options_(std::move(options)) {}
+Rnn::Rnn(RnnOptions options)
+    : options_(std::move(options)), trained_precision_(options_.precision) {}
 Rnn::~Rnn() = default;
 
 Expected<std::unique_ptr<RnnPass>> RnnPass::make(const Rnn& model, std::int64_t steps,
-                                                 std::int64_t rows, bool training, int threads) {
+                                                 std::int64_t rows, bool training, int threads,
+                                                 bool bf16) {
   auto context = compute::ComputeContext::create(threads);
   if (!context.ok()) {
     return context.status();
@@ -135,7 +137,8 @@ Expected<std::unique_ptr<RnnPass>> RnnPass::make(const Rnn& model, std::int64_t 
     for (std::int64_t l = 0; l < o.layers; ++l) {
       const std::int64_t in = l == 0 ? model.inputs_ : h * d_count;
       for (std::int64_t d = 0; d < d_count; ++d) {
-        auto layer = RnnLayer::create(pass->engine, {o.cell, steps, rows, in, h, training});
+        auto layer =
+            RnnLayer::create(pass->engine, {o.cell, steps, rows, in, h, training, bf16});
         if (!layer.ok()) {
           return layer.status();
         }
@@ -234,6 +237,7 @@ Status Rnn::prepare(const DatasetSchema& schema, std::uint64_t seed) {
     carried_.clear();
     carried_rows_ = 0;
     task_ = task;
+    trained_precision_ = options_.precision;
     vocabulary_ = vocabulary;
     window_ = window;
     features_ = features;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "aimass/compute/precision.h"
 #include "aimass/model.h"
 #include "rnn_layer.h"
 
@@ -22,7 +23,14 @@ struct RnnOptions {
   double dropout = 0;           ///< between stacked layers, while training
   bool stateful = true;         ///< language model: carry state between equal-sized batches
   int threads = 1;              ///< threads of training (predict runs 1 thread per call)
+  /// What training's recurrent products read: fp32, or bf16 (RnnLayerShape::bf16); resolved
+  /// from the `precision` parameter by compute::trainingPrecision().
+  compute::Precision precision = compute::Precision::kFloat32;
 };
+
+/// Whether a predict() request asks for bf16 with its "precision" parameter (fp32 when absent;
+/// auto: bf16 where the CPU has it); kInvalidArgument naming the parameter otherwise.
+Expected<bool> servingInBf16(const PredictOptions& options);
 
 /// What the model does, decided by prepare() from the data's labels.
 enum class RnnTask : std::uint32_t {
@@ -54,9 +62,15 @@ struct Generator;  // the state of a generation request (rnn_generate.cc)
 /// call makes its own buffers and runs on one thread). prepare(), forwardBackward(),
 /// resetState() and load() need exclusive access. evaluateLoss() is const but shares nothing
 /// with training either.
+///
+/// Precision: training (and evaluateLoss()) runs in options().precision; predict() runs in FP32
+/// unless the request parameter "precision" says "bf16" or "auto" (the serving runtime's
+/// `precision` setting and `aimass eval --precision` pass it), whichever precision the model
+/// was trained in. The artifact records the training precision (trainedPrecision()).
 class Rnn final : public Model, public GradientTraining, public StreamingPrediction {
  public:
-  static constexpr std::uint32_t kFormatVersion = 1;
+  /// 1: no precision; 2: format 1 and the training precision (u32: 0 fp32, 1 bf16).
+  static constexpr std::uint32_t kFormatVersion = 2;
   static constexpr std::int64_t kMaxTokens = 4096;  ///< bound of the max_tokens parameter
 
   explicit Rnn(RnnOptions options);
@@ -88,6 +102,9 @@ class Rnn final : public Model, public GradientTraining, public StreamingPredict
   void resetState() override;
 
   const RnnOptions& options() const noexcept { return options_; }
+  /// The precision the weights were last trained in (loaded from the artifact, or set by
+  /// training); fp32 for a format-1 artifact.
+  compute::Precision trainedPrecision() const noexcept { return trained_precision_; }
   RnnTask task() const noexcept { return task_; }
   /// Floats of one row's "state": layers x (h, and c for LSTM) x hidden.
   std::int64_t stateSize() const noexcept {
@@ -127,10 +144,10 @@ class Rnn final : public Model, public GradientTraining, public StreamingPredict
   void embedBackward(RnnPass& pass, const Batch& batch) const;
 
   // Serving (rnn_serve.cc, rnn_generate.cc).
-  Status predictFixed(const TensorMap& inputs, TensorMap& outputs) const;
+  Status predictFixed(const TensorMap& inputs, TensorMap& outputs, bool bf16) const;
   /// Language model, request parameter score=true: the next-token distribution at every
   /// position ("probabilities" FP32 [N, T, V]), what job.evaluate's perplexity reads.
-  Status score(const TensorMap& inputs, TensorMap& outputs) const;
+  Status score(const TensorMap& inputs, TensorMap& outputs, bool bf16) const;
   Status generate(const TensorMap& inputs, const PredictOptions& options, TensorMap* outputs,
                   const Emit* emit) const;
   Expected<std::vector<std::int64_t>> encode(std::string_view text, std::size_t row) const;
@@ -140,6 +157,7 @@ class Rnn final : public Model, public GradientTraining, public StreamingPredict
                     std::vector<std::int64_t>& lengths, const Tensor** state) const;
 
   RnnOptions options_;
+  compute::Precision trained_precision_ = compute::Precision::kFloat32;
   RnnTask task_ = RnnTask::kLanguageModel;
   std::int64_t inputs_ = 0;      ///< channels into the first layer (embedding or features); 0: none
   std::int64_t vocabulary_ = 0;  ///< token tasks

@@ -228,7 +228,8 @@ Status Rnn::generate(const TensorMap& inputs, const PredictOptions& options, Ten
   AIMASS_RETURN_IF_ERROR(readTokens(inputs, true, tokens, lengths, &state));
   return guard("model.rnn generate", [&]() -> Status {
     const std::int64_t rows = tokens.dim(0);
-    auto made = RnnPass::make(*this, 1, rows, false, 1);
+    AIMASS_ASSIGN_OR_RETURN(const bool bf16, servingInBf16(options));
+    auto made = RnnPass::make(*this, 1, rows, false, 1, bf16);
     if (!made.ok()) {
       return made.status();
     }

@@ -60,6 +60,7 @@ void commit(Tensor& to, Tensor& grad, Tensor from) {
 struct Saved {
   RnnOptions options;
   RnnTask task = RnnTask::kLanguageModel;
+  compute::Precision precision = compute::Precision::kFloat32;  ///< of training
   std::uint64_t dropout_stream = 0;
   std::int64_t inputs = 0, vocabulary = 0, window = 0, features = 0, outputs = 0;
   std::vector<std::string> classes, symbols;
@@ -67,9 +68,10 @@ struct Saved {
   std::vector<Rnn::Direction> rnn;
 };
 
-/// Reads a format-1 payload over `options` (the settings a payload does not hold stay);
+/// Reads a format-1 or -2 payload over `options` (the settings a payload does not hold stay);
 /// kDataLoss naming what is corrupt.
-Expected<Saved> readPayload(std::string_view payload, RnnOptions options) {
+Expected<Saved> readPayload(std::string_view payload, RnnOptions options,
+                            std::uint32_t format_version) {
   auto corrupt = [&](const std::string& why) {
     return dataLoss("model.rnn payload is corrupt or truncated (" + std::to_string(payload.size()) +
                     " bytes): " + why);
@@ -133,11 +135,16 @@ Expected<Saved> readPayload(std::string_view payload, RnnOptions options) {
     }
   }
   Tensor head_weight, head_bias;
-  if (!getTensor(in, {h * d_count, outputs}, head_weight) || !getTensor(in, {outputs}, head_bias) ||
-      !in.atEnd()) {
-    return corrupt("head weights, or bytes left over");
+  if (!getTensor(in, {h * d_count, outputs}, head_weight) || !getTensor(in, {outputs}, head_bias)) {
+    return corrupt("head weights");
+  }
+  const std::uint32_t precision = format_version >= 2 ? in.u32() : 0;
+  if (!in.ok() || precision > 1 || !in.atEnd()) {
+    return corrupt("training precision, or bytes left over");
   }
   Saved saved;
+  saved.precision =
+      precision == 1 ? compute::Precision::kBFloat16 : compute::Precision::kFloat32;
   saved.options = options;
   saved.task = new_task;
   saved.dropout_stream = dropout_stream;
@@ -189,17 +196,18 @@ Status Rnn::save(std::string& payload) const {
     }
     out.floats(head_weight_.span<float>());
     out.floats(head_bias_.span<float>());
+    out.u32(trained_precision_ == compute::Precision::kBFloat16 ? 1 : 0);
   });
 }
 
 Status Rnn::load(std::string_view payload, std::uint32_t format_version) {
-  if (format_version != kFormatVersion) {
+  if (format_version < 1 || format_version > kFormatVersion) {
     return invalidArgument("model.rnn payload format " + std::to_string(format_version) +
-                           " is unknown (this version reads format " +
+                           " is unknown (this version reads formats 1 to " +
                            std::to_string(kFormatVersion) + ")");
   }
   return guard("model.rnn load", [&]() -> Status {
-    auto read = readPayload(payload, options_);
+    auto read = readPayload(payload, options_, format_version);
     if (!read.ok()) {
       return read.status();
     }
@@ -239,6 +247,8 @@ Status Rnn::load(std::string_view payload, std::uint32_t format_version) {
     commit(head_weight_, d_head_weight_, std::move(head_weight));
     commit(head_bias_, d_head_bias_, std::move(head_bias));
     options.threads = options_.threads;
+    options.precision = options_.precision;  // training goes on in the node's precision
+    trained_precision_ = saved.precision;
     options.embedding = tokens ? inputs : options_.embedding;
     options_ = options;
     task_ = new_task;

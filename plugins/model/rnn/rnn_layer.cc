@@ -13,6 +13,7 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 constexpr auto kF32 = memory::data_type::f32;
+constexpr auto kBf16 = memory::data_type::bf16;
 constexpr auto kLeftToRight = dnnl::rnn_direction::unidirectional_left2right;
 
 template <typename Fn>
@@ -79,11 +80,39 @@ struct Weights {
   }
 };
 
+/// A bf16 copy the primitives read or write, and the reorders between it and the caller's
+/// FP32 buffer (`user`, rebound per call).
+struct Narrow {
+  memory user, low;
+  dnnl::reorder to_low, to_user;
+
+  void init(const memory::desc& user_desc, Tag tag, const dnnl::engine& engine) {
+    user = memory(user_desc, engine, DNNL_MEMORY_NONE);
+    low = owned(memory::desc(user_desc.dims(), kBf16, tag), engine);
+    to_low = dnnl::reorder(user, low);
+    to_user = dnnl::reorder(low, user);
+  }
+  /// `data` narrowed into `low`.
+  memory& narrow(dnnl::stream& stream, const float* data) {
+    bind(user, data);
+    to_low.execute(stream, user, low);
+    return low;
+  }
+  /// `low` widened into `data`.
+  void widen(dnnl::stream& stream, float* data) {
+    bind(user, data);
+    to_user.execute(stream, low, user);
+  }
+};
+
 }  // namespace
 
 struct RnnLayer::Impl {
   dnnl::engine engine;
   memory::desc layer_in, layer_out, iter, weights_layer, weights_iter, bias;
+  /// What the primitives read and write: the FP32 descs above, or their bf16 twins.
+  memory::desc p_layer_in, p_layer_out, p_iter;
+  Narrow x16, y16, h016, hT16;  ///< bf16 only
   dnnl::primitive forward, backward;
   memory x, h0, c0, y, hT, cT, bias_mem, workspace, zeros_iter, zeros_iter_c;
   Weights fwd_wl, fwd_wi, bwd_wl, bwd_wi, d_wl, d_wi;
@@ -102,15 +131,19 @@ struct Layouts {
 Layouts buildPrimitives(RnnLayer::Impl& m, const RnnLayerShape& s, const dnnl::engine& engine) {
   const bool lstm = s.cell == Cell::kLstm;
   const std::int64_t g = weightGates(s.cell);
-  const memory::desc wl_any({1, 1, s.inputs, g, s.hidden}, kF32, Tag::any);
-  const memory::desc wi_any({1, 1, s.hidden, g, s.hidden}, kF32, Tag::any);
+  const auto weights_type = s.bf16 ? kBf16 : kF32;
+  const memory::desc wl_any({1, 1, s.inputs, g, s.hidden}, weights_type, Tag::any);
+  const memory::desc wi_any({1, 1, s.hidden, g, s.hidden}, weights_type, Tag::any);
+  // Gradients are FP32 in either precision.
+  const memory::desc d_wl_any({1, 1, s.inputs, g, s.hidden}, kF32, Tag::any);
+  const memory::desc d_wi_any({1, 1, s.hidden, g, s.hidden}, kF32, Tag::any);
   const auto prop =
       s.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   Layouts out;
   if (lstm) {
     dnnl::lstm_forward::primitive_desc fwd(
-        dnnl::lstm_forward::desc(prop, kLeftToRight, m.layer_in, m.iter, m.iter, wl_any, wi_any,
-                                 m.bias, m.layer_out, m.iter, m.iter),
+        dnnl::lstm_forward::desc(prop, kLeftToRight, m.p_layer_in, m.p_iter, m.iter, wl_any,
+                                 wi_any, m.bias, m.p_layer_out, m.p_iter, m.iter),
         engine);
     m.forward = dnnl::lstm_forward(fwd);
     out.fwd_wl = fwd.weights_layer_desc();
@@ -118,10 +151,10 @@ Layouts buildPrimitives(RnnLayer::Impl& m, const RnnLayerShape& s, const dnnl::e
     out.workspace = fwd.workspace_desc();
     if (s.training) {
       dnnl::lstm_backward::primitive_desc bwd(
-          dnnl::lstm_backward::desc(dnnl::prop_kind::backward, kLeftToRight, m.layer_in, m.iter,
-                                    m.iter, wl_any, wi_any, m.bias, m.layer_out, m.iter, m.iter,
-                                    m.layer_in, m.iter, m.iter, wl_any, wi_any, m.bias, m.layer_out,
-                                    m.iter, m.iter),
+          dnnl::lstm_backward::desc(dnnl::prop_kind::backward, kLeftToRight, m.p_layer_in,
+                                    m.p_iter, m.iter, wl_any, wi_any, m.bias, m.p_layer_out,
+                                    m.p_iter, m.iter, m.layer_in, m.iter, m.iter, d_wl_any,
+                                    d_wi_any, m.bias, m.layer_out, m.iter, m.iter),
           engine, fwd);
       m.backward = dnnl::lstm_backward(bwd);
       out.bwd_wl = bwd.weights_layer_desc();
@@ -131,8 +164,8 @@ Layouts buildPrimitives(RnnLayer::Impl& m, const RnnLayerShape& s, const dnnl::e
     }
   } else {
     dnnl::lbr_gru_forward::primitive_desc fwd(
-        dnnl::lbr_gru_forward::desc(prop, kLeftToRight, m.layer_in, m.iter, wl_any, wi_any, m.bias,
-                                    m.layer_out, m.iter),
+        dnnl::lbr_gru_forward::desc(prop, kLeftToRight, m.p_layer_in, m.p_iter, wl_any, wi_any,
+                                    m.bias, m.p_layer_out, m.p_iter),
         engine);
     m.forward = dnnl::lbr_gru_forward(fwd);
     out.fwd_wl = fwd.weights_layer_desc();
@@ -140,9 +173,10 @@ Layouts buildPrimitives(RnnLayer::Impl& m, const RnnLayerShape& s, const dnnl::e
     out.workspace = fwd.workspace_desc();
     if (s.training) {
       dnnl::lbr_gru_backward::primitive_desc bwd(
-          dnnl::lbr_gru_backward::desc(dnnl::prop_kind::backward, kLeftToRight, m.layer_in, m.iter,
-                                       wl_any, wi_any, m.bias, m.layer_out, m.iter, m.layer_in,
-                                       m.iter, wl_any, wi_any, m.bias, m.layer_out, m.iter),
+          dnnl::lbr_gru_backward::desc(dnnl::prop_kind::backward, kLeftToRight, m.p_layer_in,
+                                       m.p_iter, wl_any, wi_any, m.bias, m.p_layer_out, m.p_iter,
+                                       m.layer_in, m.iter, d_wl_any, d_wi_any, m.bias,
+                                       m.layer_out, m.iter),
           engine, fwd);
       m.backward = dnnl::lbr_gru_backward(bwd);
       out.bwd_wl = bwd.weights_layer_desc();
@@ -178,6 +212,16 @@ Expected<std::unique_ptr<RnnLayer>> RnnLayer::create(const dnnl::engine& engine,
     m.weights_layer = memory::desc({1, 1, s.inputs, g, s.hidden}, kF32, Tag::ldigo);
     m.weights_iter = memory::desc({1, 1, s.hidden, g, s.hidden}, kF32, Tag::ldigo);
     m.bias = memory::desc({1, 1, gb, s.hidden}, kF32, Tag::ldgo);
+    m.p_layer_in = s.bf16 ? memory::desc({s.steps, s.rows, s.inputs}, kBf16, Tag::tnc) : m.layer_in;
+    m.p_layer_out =
+        s.bf16 ? memory::desc({s.steps, s.rows, s.hidden}, kBf16, Tag::tnc) : m.layer_out;
+    m.p_iter = s.bf16 ? memory::desc({1, 1, s.rows, s.hidden}, kBf16, Tag::ldnc) : m.iter;
+    if (s.bf16) {
+      m.x16.init(m.layer_in, Tag::tnc, engine);
+      m.y16.init(m.layer_out, Tag::tnc, engine);
+      m.h016.init(m.iter, Tag::ldnc, engine);
+      m.hT16.init(m.iter, Tag::ldnc, engine);
+    }
     const Layouts chosen = buildPrimitives(m, s, engine);
     const memory::desc &fwd_wl = chosen.fwd_wl, &fwd_wi = chosen.fwd_wi, &bwd_wl = chosen.bwd_wl;
     const memory::desc &bwd_wi = chosen.bwd_wi, &d_wl = chosen.d_wl, &d_wi = chosen.d_wi;
@@ -189,7 +233,7 @@ Expected<std::unique_ptr<RnnLayer>> RnnLayer::create(const dnnl::engine& engine,
     m.bias_mem = memory(m.bias, engine, DNNL_MEMORY_NONE);
     m.hT = owned(m.iter, engine);
     m.cT = owned(m.iter, engine);
-    m.zeros_iter = owned(m.iter, engine);
+    m.zeros_iter = owned(m.p_iter, engine);
     m.zeros_iter_c = owned(m.iter, engine);
     if (workspace.get_size() > 0) {
       m.workspace = owned(workspace, engine);
@@ -223,18 +267,21 @@ Status RnnLayer::forward(dnnl::stream& stream, const float* x, const float* h0, 
                          float* y, float* hT, float* cT, bool same_weights) {
   return dnnlCall("forward", [&] {
     Impl& m = *impl_;
-    bind(m.x, x);
-    bind(m.y, y);
+    const bool bf16 = shape_.bf16;
     bind(m.bias_mem, bias);
-    memory& h0_mem = h0 != nullptr ? (bind(m.h0, h0), m.h0) : m.zeros_iter;
+    memory& x_mem = bf16 ? m.x16.narrow(stream, x) : (bind(m.x, x), m.x);
+    memory& y_mem = bf16 ? m.y16.low : (bind(m.y, y), m.y);
+    memory& h0_mem = h0 == nullptr ? m.zeros_iter
+                     : bf16        ? m.h016.narrow(stream, h0)
+                                   : (bind(m.h0, h0), m.h0);
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC_LAYER, m.x},
+        {DNNL_ARG_SRC_LAYER, x_mem},
         {DNNL_ARG_SRC_ITER, h0_mem},
         {DNNL_ARG_WEIGHTS_LAYER, m.fwd_wl.in(stream, weights_layer, same_weights)},
         {DNNL_ARG_WEIGHTS_ITER, m.fwd_wi.in(stream, weights_iter, same_weights)},
         {DNNL_ARG_BIAS, m.bias_mem},
-        {DNNL_ARG_DST_LAYER, m.y},
-        {DNNL_ARG_DST_ITER, m.hT}};
+        {DNNL_ARG_DST_LAYER, y_mem},
+        {DNNL_ARG_DST_ITER, bf16 ? m.hT16.low : m.hT}};
     if (shape_.cell == Cell::kLstm) {
       args.emplace(DNNL_ARG_SRC_ITER_C, c0 != nullptr ? (bind(m.c0, c0), m.c0) : m.zeros_iter_c);
       args.emplace(DNNL_ARG_DST_ITER_C, m.cT);
@@ -243,6 +290,10 @@ Status RnnLayer::forward(dnnl::stream& stream, const float* x, const float* h0, 
       args.emplace(DNNL_ARG_WORKSPACE, m.workspace);
     }
     m.forward.execute(stream, args);
+    if (bf16) {
+      m.y16.widen(stream, y);
+      m.hT16.widen(stream, static_cast<float*>(m.hT.get_data_handle()));
+    }
     stream.wait();
     const std::size_t state_bytes = m.iter.get_size();
     if (hT != nullptr) {
@@ -263,22 +314,23 @@ Status RnnLayer::backward(dnnl::stream& stream, const float* x, const float* h0,
   }
   return dnnlCall("backward", [&] {
     Impl& m = *impl_;
-    bind(m.x, x);
-    bind(m.y, y);
+    const bool bf16 = shape_.bf16;  // then x, h0, y and hT are forward()'s bf16 copies
     bind(m.bias_mem, bias);
     bind(m.dy, dy);
     bind(m.d_bias, d_bias);
     std::memset(d_bias, 0, m.bias.get_size());
+    memory& x_mem = bf16 ? m.x16.low : (bind(m.x, x), m.x);
+    memory& y_mem = bf16 ? m.y16.low : (bind(m.y, y), m.y);
     memory& dx_mem = dx != nullptr ? (bind(m.dx, dx), m.dx) : m.dx_scratch;
-    memory& h0_mem = h0 != nullptr ? (bind(m.h0, h0), m.h0) : m.zeros_iter;
+    memory& h0_mem = h0 == nullptr ? m.zeros_iter : bf16 ? m.h016.low : (bind(m.h0, h0), m.h0);
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC_LAYER, m.x},
+        {DNNL_ARG_SRC_LAYER, x_mem},
         {DNNL_ARG_SRC_ITER, h0_mem},
         {DNNL_ARG_WEIGHTS_LAYER, m.bwd_wl.in(stream, weights_layer, false)},
         {DNNL_ARG_WEIGHTS_ITER, m.bwd_wi.in(stream, weights_iter, false)},
         {DNNL_ARG_BIAS, m.bias_mem},
-        {DNNL_ARG_DST_LAYER, m.y},
-        {DNNL_ARG_DST_ITER, m.hT},
+        {DNNL_ARG_DST_LAYER, y_mem},
+        {DNNL_ARG_DST_ITER, bf16 ? m.hT16.low : m.hT},
         {DNNL_ARG_DIFF_SRC_LAYER, dx_mem},
         {DNNL_ARG_DIFF_SRC_ITER, m.d_h0},
         {DNNL_ARG_DIFF_WEIGHTS_LAYER, m.d_wl.out(d_weights_layer)},

@@ -29,12 +29,16 @@ struct RnnLayerShape {
   std::int64_t inputs = 0;  ///< C (channels of the layer's input)
   std::int64_t hidden = 0;  ///< H
   bool training = false;    ///< build the training forward and the backward primitives
+  /// Run the products in bf16 (AVX512-BF16): the primitives read bf16 copies of x, h0 and the
+  /// weights and write y and hT in bf16, which the layer widens into the caller's FP32
+  /// buffers; bias, the LSTM cell state, every gradient and all accumulation stay FP32.
+  bool bf16 = false;
 };
 
 /// One left-to-right recurrent layer on oneDNN's RNN primitives (lbr_gru_forward/backward,
 /// lstm_forward/backward) for one shape.
 ///
-/// Buffers (all dense FP32, caller-owned, borrowed for a call): x [T, N, C] (time-major),
+/// Buffers (all dense FP32 whatever the precision, caller-owned, borrowed for a call): x [T, N, C] (time-major),
 /// h0/c0 and hT/cT [N, H] (c only for LSTM; h0/c0 may be null for a zero start), y [T, N, H],
 /// weights_layer [C, G, H], weights_iter [H, G, H] (oneDNN's ldigo with one layer and one
 /// direction), bias [Gb, H]. The primitives may want other weight layouts: the layer reorders
@@ -56,7 +60,8 @@ class RnnLayer {
                  const float* weights_layer, const float* weights_iter, const float* bias, float* y,
                  float* hT, float* cT, bool same_weights = false);
   /// Backward pass of the last forward() (same inputs and weights): dy [T, N, H] is the
-  /// gradient of y; the gradient flowing into hT/cT is zero (truncated backpropagation).
+  /// gradient of y; the gradient flowing into hT/cT is zero (truncated backpropagation). In
+  /// bf16 it reads the bf16 copies of x, h0, y and hT that forward() made, not x and y again.
   /// Writes (overwrites) dx [T, N, C] (may be null), and the weight gradients.
   Status backward(dnnl::stream& stream, const float* x, const float* h0, const float* c0,
                   const float* weights_layer, const float* weights_iter, const float* bias,

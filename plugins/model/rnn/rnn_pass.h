@@ -40,8 +40,10 @@ struct RnnPass {
   int threads = 1;  ///< of the loss's rows (OpenMP)
 
   /// kInternal / kResourceExhausted when oneDNN or memory fails.
+  /// `bf16`: the recurrent layers run their products in bf16 (RnnLayerShape::bf16).
   static Expected<std::unique_ptr<RnnPass>> make(const Rnn& model, std::int64_t steps,
-                                                 std::int64_t rows, bool training, int threads);
+                                                 std::int64_t rows, bool training, int threads,
+                                                 bool bf16);
 };
 
 }  // namespace aimass::plugins::model

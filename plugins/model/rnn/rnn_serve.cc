@@ -225,20 +225,33 @@ Status Rnn::readTokens(const TensorMap& inputs, bool allow_state, Tensor& tokens
   return okStatus();
 }
 
+Expected<bool> servingInBf16(const PredictOptions& options) {
+  const std::string* value = options.parameter("precision");
+  if (value == nullptr) {
+    return false;
+  }
+  auto precision = compute::trainingPrecision(*value);
+  if (!precision.ok()) {
+    return invalidArgument("model.rnn: parameter 'precision': " + precision.status().message());
+  }
+  return *precision == compute::Precision::kBFloat16;
+}
+
 Status Rnn::predict(const TensorMap& inputs, TensorMap& outputs,
                     const PredictOptions& options) const {
   if (!ready()) {
     return failedPrecondition("model.rnn is not trained or loaded yet");
   }
+  AIMASS_ASSIGN_OR_RETURN(const bool bf16, servingInBf16(options));
   if (task_ == RnnTask::kLanguageModel) {
     const std::string* scoring = options.parameter("score");
     if (scoring != nullptr && *scoring != "true" && *scoring != "false") {
       return invalidArgument("parameter 'score' must be true or false, got '" + *scoring + "'");
     }
-    return scoring != nullptr && *scoring == "true" ? score(inputs, outputs)
+    return scoring != nullptr && *scoring == "true" ? score(inputs, outputs, bf16)
                                                     : generate(inputs, options, &outputs, nullptr);
   }
-  return predictFixed(inputs, outputs);
+  return predictFixed(inputs, outputs, bf16);
 }
 
 Status Rnn::predictStream(const TensorMap& inputs, const PredictOptions& options,
@@ -252,7 +265,7 @@ Status Rnn::predictStream(const TensorMap& inputs, const PredictOptions& options
   return generate(inputs, options, nullptr, &emit);
 }
 
-Status Rnn::predictFixed(const TensorMap& inputs, TensorMap& outputs) const {
+Status Rnn::predictFixed(const TensorMap& inputs, TensorMap& outputs, bool bf16) const {
   return guard("model.rnn predict", [&]() -> Status {
     Batch batch;
     if (task_ == RnnTask::kForecast) {
@@ -282,7 +295,7 @@ Status Rnn::predictFixed(const TensorMap& inputs, TensorMap& outputs) const {
       batch.lengths = Tensor::fromVector(lengths, {static_cast<std::int64_t>(lengths.size())});
     }
     const std::int64_t rows = batch.features.dim(0), steps = batch.features.dim(1);
-    auto pass = RnnPass::make(*this, steps, rows, false, 1);
+    auto pass = RnnPass::make(*this, steps, rows, false, 1, bf16);
     if (!pass.ok()) {
       return pass.status();
     }
@@ -313,7 +326,7 @@ Status Rnn::predictFixed(const TensorMap& inputs, TensorMap& outputs) const {
   });
 }
 
-Status Rnn::score(const TensorMap& inputs, TensorMap& outputs) const {
+Status Rnn::score(const TensorMap& inputs, TensorMap& outputs, bool bf16) const {
   Batch batch;
   std::vector<std::int64_t> lengths;
   const Tensor* state = nullptr;
@@ -339,7 +352,7 @@ Status Rnn::score(const TensorMap& inputs, TensorMap& outputs) const {
         initial.push_back(std::move(part));
       }
     }
-    auto pass = RnnPass::make(*this, steps, rows, false, 1);
+    auto pass = RnnPass::make(*this, steps, rows, false, 1, bf16);
     if (!pass.ok()) {
       return pass.status();
     }

@@ -366,7 +366,8 @@ Expected<double> Rnn::forwardBackward(const Batch& batch, bool training) {
     }
   }
   if (pass == nullptr) {
-    auto made = RnnPass::make(*this, steps, rows, true, options_.threads);
+    auto made = RnnPass::make(*this, steps, rows, true, options_.threads,
+                              options_.precision == compute::Precision::kBFloat16);
     if (!made.ok()) {
       return made.status();
     }
@@ -384,6 +385,9 @@ Expected<double> Rnn::forwardBackward(const Batch& batch, bool training) {
   const bool carry = task_ == RnnTask::kLanguageModel && options_.stateful;
   const bool carried = carry && carried_rows_ == rows && !carried_.empty();
   auto loss = run(*pass, batch, true, training, carried ? &carried_ : nullptr, &dropout_stream_);
+  if (loss.ok()) {
+    trained_precision_ = options_.precision;
+  }
   if (!loss.ok() || !carry) {
     return loss;
   }
@@ -415,7 +419,8 @@ Expected<double> Rnn::forwardBackward(const Batch& batch, bool training) {
 Expected<double> Rnn::evaluateLoss(const Batch& batch) const {
   AIMASS_RETURN_IF_ERROR(checkBatch(batch));
   auto pass =
-      RnnPass::make(*this, batch.features.dim(1), batch.features.dim(0), false, options_.threads);
+      RnnPass::make(*this, batch.features.dim(1), batch.features.dim(0), false, options_.threads,
+                    options_.precision == compute::Precision::kBFloat16);
   if (!pass.ok()) {
     return pass.status();
   }

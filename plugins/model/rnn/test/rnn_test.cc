@@ -20,6 +20,7 @@ namespace {
 using test::classSchema;
 using test::lmSchema;
 using test::seriesSchema;
+using test::train;
 using ::testing::HasSubstr;
 
 RnnOptions small(Cell cell = Cell::kGru, std::int64_t hidden = 16) {
@@ -28,30 +29,6 @@ RnnOptions small(Cell cell = Cell::kGru, std::int64_t hidden = 16) {
   o.hidden = hidden;
   o.embedding = 8;
   return o;
-}
-
-/// Plain gradient descent with momentum 0.9 on every parameter.
-void train(Rnn& model, const std::vector<Batch>& batches, double rate, int epochs) {
-  auto params = model.parameters();
-  std::vector<std::vector<float>> velocity;
-  for (auto& p : params) {
-    velocity.emplace_back(static_cast<std::size_t>(p.value.numel()), 0.0f);
-  }
-  for (int epoch = 0; epoch < epochs; ++epoch) {
-    model.resetState();
-    for (const Batch& b : batches) {
-      auto loss = model.forwardBackward(b, true);
-      ASSERT_TRUE(loss.ok()) << loss.status().toString();
-      for (std::size_t i = 0; i < params.size(); ++i) {
-        auto v = params[i].value.span<float>();
-        auto g = params[i].grad.span<float>();
-        for (std::size_t j = 0; j < v.size(); ++j) {
-          velocity[i][j] = 0.9f * velocity[i][j] - static_cast<float>(rate) * g[j];
-          v[j] += velocity[i][j];
-        }
-      }
-    }
-  }
 }
 
 PredictOptions greedy(std::int64_t tokens) {
@@ -229,30 +206,7 @@ TEST(RnnTest, ClassifierLearnsWhetherASequenceHoldsAToken) {
   o.bidirectional = true;
   Rnn model(o);
   ASSERT_TRUE(model.prepare(classSchema(4, {"without", "with"}), 5).ok());
-  // Class 1 when token 3 occurs: 48 sequences of lengths 2-6 from a fixed generator, padded
-  // with 3s that must not count.
-  constexpr std::int64_t kRows = 48, kLongest = 6;
-  std::vector<std::int64_t> tokens, lengths, labels;
-  std::uint32_t state = 12345;
-  auto next = [&state](std::uint32_t n) {
-    state = state * 1664525u + 1013904223u;
-    return static_cast<std::int64_t>((state >> 16) % n);
-  };
-  for (std::int64_t r = 0; r < kRows; ++r) {
-    const std::int64_t length = 2 + next(5);
-    bool with = false;
-    for (std::int64_t t = 0; t < kLongest; ++t) {
-      const std::int64_t token = t < length ? (next(5) == 0 ? 3 : next(3)) : 3;
-      with = with || (t < length && token == 3);
-      tokens.push_back(token);
-    }
-    lengths.push_back(length);
-    labels.push_back(with ? 1 : 0);
-  }
-  Batch b;
-  b.features = Tensor::fromVector(tokens, {kRows, kLongest});
-  b.lengths = Tensor::fromVector(lengths, {kRows});
-  b.labels = Tensor::fromVector(labels, {kRows});
+  const Batch b = test::holdsTokenBatch();
   train(model, {b}, 0.05, 300);
   TensorMap in, out;
   in.set("text", Tensor::fromStrings({"abcab", "abda", "dcc", "cc"}));

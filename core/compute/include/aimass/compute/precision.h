@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "aimass/compute/export.h"
+#include "aimass/status.h"
 
 namespace aimass::compute {
 
@@ -33,6 +34,15 @@ AIMASS_COMPUTE_API std::optional<Precision> precisionFromName(std::string_view n
 AIMASS_COMPUTE_API bool bfloat16Supported() noexcept;
 /// oneDNN's effective ISA, for messages and logs: "avx512_core_bf16", "avx2", ...
 AIMASS_COMPUTE_API std::string cpuIsaName();
+
+/// The training precision a CPU model's `precision` parameter names: fp32, bf16, or auto (bf16
+/// where bfloat16Supported(), else fp32). kInvalidArgument for another value ("precision must
+/// be fp32, bf16 or auto, got 'x'"), and for bf16 on a CPU without AVX512-BF16 (naming oneDNN's
+/// effective ISA and the alternatives).
+AIMASS_COMPUTE_API Expected<Precision> trainingPrecision(std::string_view value);
+/// What a node logs when `auto` chose `chosen`: "precision auto: training in bf16 (oneDNN's
+/// effective CPU ISA: avx512_core_bf16)".
+AIMASS_COMPUTE_API std::string autoPrecisionNote(Precision chosen);
 
 /// dst[i] = src[i] rounded to the nearest bfloat16 (ties to even); NaN stays a (quiet) NaN,
 /// infinities stay infinite. Vectorised (AVX-512, AVX2 or plain x86-64, chosen at load time);
