@@ -45,17 +45,10 @@ std::string_view nameOf(const Names<Enum>& names, Enum value) {
 }
 
 /// The window's present values of a number feature, sorted, in `scratch`.
-void sortedPresent(const std::vector<double>& column, std::vector<double>& scratch,
+template <typename Number>
+void sortedPresent(const std::vector<Number>& column, std::vector<double>& scratch,
                    SortScratch& sort_scratch, FeatureDrift& out) {
-  scratch.clear();
-  for (double v : column) {
-    if (std::isnan(v)) {
-      ++out.missing;
-    } else {
-      scratch.push_back(v);
-    }
-  }
-  sortNumbers(scratch, sort_scratch);
+  out.missing += sortPresent(column, scratch, sort_scratch);
   out.values = scratch.size();
 }
 
@@ -90,7 +83,8 @@ struct NumberScratch {
   SortScratch sort;
 };
 
-void testNumber(const FeatureProfile& f, const std::vector<double>& column,
+template <typename Number>
+void testNumber(const FeatureProfile& f, const std::vector<Number>& column,
                 const DriftOptions& options, NumberScratch& scratch, FeatureDrift& out) {
   out.test = std::string(numberDriftTestName(options.number_test));
   sortedPresent(column, scratch.sorted, scratch.sort, out);
@@ -222,8 +216,10 @@ Status validateDriftOptions(const DriftOptions& options) {
   return okStatus();
 }
 
-Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindow& window,
-                                    const DriftOptions& options) {
+template <typename Number>
+Expected<WindowDrift> compareWindowOf(const DataProfile& profile,
+                                      const BasicDriftWindow<Number>& window,
+                                      const DriftOptions& options) {
   if (profile.format < 2) {
     return failedPrecondition(
         "the training-data profile (format " + std::to_string(profile.format) +
@@ -241,8 +237,8 @@ Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindo
   WindowDrift out;
   out.features.resize(profile.features.size());
   // Each feature writes only its own result; a worker's scratch serves its features in turn.
-  std::vector<NumberScratch> scratch(std::min(shardThreads(options.threads),
-                                              std::max<std::size_t>(1, out.features.size())));
+  std::vector<NumberScratch> scratch(
+      std::min(shardThreads(options.threads), std::max<std::size_t>(1, out.features.size())));
   forEachShard(out.features.size(), options.threads, [&](std::size_t worker, std::size_t i) {
     const FeatureProfile& f = profile.features[i];
     FeatureDrift& result = out.features[i];
@@ -256,6 +252,16 @@ Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindo
   });
   decide(options, out);
   return out;
+}
+
+Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindow& window,
+                                    const DriftOptions& options) {
+  return compareWindowOf(profile, window, options);
+}
+
+Expected<WindowDrift> compareWindow(const DataProfile& profile, const FloatDriftWindow& window,
+                                    const DriftOptions& options) {
+  return compareWindowOf(profile, window, options);
 }
 
 }  // namespace aimass::core

@@ -61,12 +61,17 @@ struct DriftOptions {
 Status validateDriftOptions(const DriftOptions& options);
 
 /// The observed values of one window, one column per feature of the profile, in its order.
-struct DriftWindow {
+/// `Number` is double for the monitor's windows, float for a CSV's (its cells parse to floats;
+/// half the memory of doubles for a batch report's millions of rows).
+template <typename Number>
+struct BasicDriftWindow {
   /// One column per number feature (NaN: missing, not tested but counted).
-  std::vector<std::vector<double>> numbers;
+  std::vector<std::vector<Number>> numbers;
   /// One column per category feature (empty text: missing).
   std::vector<std::vector<std::string>> categories;
 };
+using DriftWindow = BasicDriftWindow<double>;
+using FloatDriftWindow = BasicDriftWindow<float>;
 
 /// One feature's result.
 struct FeatureDrift {
@@ -102,6 +107,10 @@ struct WindowDrift {
 /// was kept; retrain the model to get one); kInvalidArgument for options out of range or a
 /// window whose columns are not one per feature of the profile.
 Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindow& window,
+                                    const DriftOptions& options);
+/// The same for float columns: each value is tested as the double it widens to, so the result
+/// is that of the DriftWindow holding the same values.
+Expected<WindowDrift> compareWindow(const DataProfile& profile, const FloatDriftWindow& window,
                                     const DriftOptions& options);
 
 }  // namespace aimass::core

@@ -51,8 +51,8 @@ Expected<Layout> layoutOf(CsvRecordReader& reader, const std::string& source,
   return layout;
 }
 
-DriftWindow emptyWindow(const Layout& layout) {
-  DriftWindow window;
+FloatDriftWindow emptyWindow(const Layout& layout) {
+  FloatDriftWindow window;
   window.numbers.resize(layout.numbers);
   window.categories.resize(layout.columns.size() - layout.numbers);
   return window;
@@ -99,21 +99,18 @@ bool parsePlainDecimal(std::string_view s, double& out) {
 }
 
 /// A number cell (trimmed) as the window keeps it: NaN when empty, else the float
-/// parseCsvFloat() reads, widened. The reason when it is not a number.
-std::optional<std::string> numberCell(std::string_view cell, double& out) {
+/// parseCsvFloat() reads. The reason when it is not a number.
+std::optional<std::string> numberCell(std::string_view cell, float& out) {
   if (cell.empty()) {
-    out = std::numeric_limits<double>::quiet_NaN();
+    out = std::numeric_limits<float>::quiet_NaN();
     return std::nullopt;
   }
   double plain = 0;
   if (parsePlainDecimal(cell, plain)) {
-    out = static_cast<double>(static_cast<float>(plain));
+    out = static_cast<float>(plain);
     return std::nullopt;
   }
-  float value = 0;
-  if (auto bad = parseCsvFloat(cell, value)) return bad;
-  out = static_cast<double>(value);
-  return std::nullopt;
+  return parseCsvFloat(cell, out);
 }
 
 Status rowError(const std::string& source, std::size_t line, const std::string& what) {
@@ -130,7 +127,7 @@ Status fieldCountError(const std::string& source, std::size_t line, std::size_t 
 /// into `numbers` (one per number feature), category cells into row `row` of the window.
 Status parseRow(const std::vector<std::string_view>& fields, const Layout& layout,
                 const DataProfile& profile, std::size_t line, const std::string& source,
-                double* numbers, std::size_t row, DriftWindow& window) {
+                float* numbers, std::size_t row, FloatDriftWindow& window) {
   if (fields.size() != layout.names.size()) {
     return fieldCountError(source, line, fields.size(), layout.names.size());
   }
@@ -174,7 +171,7 @@ void splitLine(std::string_view line, std::vector<std::string_view>& fields) {
 /// feature's cell empty (NaN) or a plain decimal that scanPlainDecimal() reads, with nothing
 /// around it but a '\r' at the line's end. Then the values are those parseRow() would give;
 /// false for any other line, which parseRow() then reads (and finds the error in, if any).
-bool readLine(std::string_view line, const Layout& layout, double* numbers) {
+bool readLine(std::string_view line, const Layout& layout, float* numbers) {
   const char* p = line.data();
   const char* end = p + line.size();
   const auto& feature_of = layout.feature_of_column;
@@ -183,11 +180,12 @@ bool readLine(std::string_view line, const Layout& layout, double* numbers) {
     if (feature_of[i] < 0) {
       while (p != end && *p != ',') ++p;
     } else {
-      double value = std::numeric_limits<double>::quiet_NaN();
+      float value = std::numeric_limits<float>::quiet_NaN();
       if (p != end && *p != ',' && !(*p == '\r' && p + 1 == end)) {
-        p = scanPlainDecimal(p, end, value);
+        double plain = 0;
+        p = scanPlainDecimal(p, end, plain);
         if (p == nullptr) return false;
-        value = static_cast<double>(static_cast<float>(value));
+        value = static_cast<float>(plain);
       }
       if (p != end && *p == '\r' && p + 1 == end) ++p;
       if (p != end && *p != ',') return false;
@@ -215,8 +213,8 @@ void forEachLine(std::string_view text, Visit&& visit) {
 /// A piece of the body cut at line ends, and where it starts in the file.
 struct Chunk {
   std::string_view text;
-  std::size_t lines = 0;  ///< '\n's in it
-  std::size_t rows = 0;   ///< records (non-blank lines)
+  std::vector<std::string_view> lines;  ///< without their '\n's, blank ones too
+  std::size_t rows = 0;                 ///< records (non-blank lines)
   std::size_t first_line = 0;
   std::size_t first_row = 0;
   Status error;
@@ -248,27 +246,27 @@ constexpr std::size_t kBlockRows = 64;
 /// A worker's scratch: the fields of a line and a block of parsed rows.
 struct ChunkScratch {
   std::vector<std::string_view> fields;
-  std::vector<double> block;
+  std::vector<float> block;
 };
 
 /// Moves the block's first `rows` rows into the columns from row `first` on.
-void flushBlock(const std::vector<double>& block, std::size_t rows, std::size_t first,
-                DriftWindow& window) {
+void flushBlock(const std::vector<float>& block, std::size_t rows, std::size_t first,
+                FloatDriftWindow& window) {
   const std::size_t width = window.numbers.size();
   for (std::size_t f = 0; f < width; ++f) {
-    double* column = window.numbers[f].data() + first;
+    float* column = window.numbers[f].data() + first;
     for (std::size_t r = 0; r < rows; ++r) column[r] = block[r * width + f];
   }
 }
 
 void parseChunk(Chunk& chunk, const Layout& layout, const DataProfile& profile,
-                const std::string& source, ChunkScratch& scratch, DriftWindow& window) {
+                const std::string& source, ChunkScratch& scratch, FloatDriftWindow& window) {
   std::size_t line = chunk.first_line, row = chunk.first_row, first = row;
   scratch.block.resize(kBlockRows * layout.numbers);
   Status status;
-  forEachLine(chunk.text, [&](std::string_view text) {
+  for (std::string_view text : chunk.lines) {
     if (status.ok() && !blankLine(text)) {
-      double* numbers = scratch.block.data() + (row - first) * layout.numbers;
+      float* numbers = scratch.block.data() + (row - first) * layout.numbers;
       if (layout.feature_of_column.empty() || !readLine(text, layout, numbers)) {
         splitLine(text, scratch.fields);
         status = parseRow(scratch.fields, layout, profile, line, source, numbers, row, window);
@@ -279,7 +277,7 @@ void parseChunk(Chunk& chunk, const Layout& layout, const DataProfile& profile,
       }
     }
     ++line;
-  });
+  }
   if (status.ok()) flushBlock(scratch.block, row - first, first, window);
   chunk.error = std::move(status);
 }
@@ -312,13 +310,13 @@ Head headOf(std::string_view text) {
 /// Sizes a number column to `rows` values (zeros), having the kernel map its pages first in one
 /// call where it can (Linux 5.14 on): a page fault every 4 KiB of a window of 10^8 values costs
 /// more than zeroing it. A hint only; without it the zeroing maps the pages.
-void sizeColumn(std::vector<double>& column, std::size_t rows) {
+void sizeColumn(std::vector<float>& column, std::size_t rows) {
   column.reserve(rows);
 #ifdef MADV_POPULATE_WRITE
   if (rows > 0) {
     const auto begin = reinterpret_cast<std::uintptr_t>(column.data());
     const std::uintptr_t page = begin & ~std::uintptr_t{4095};
-    ::madvise(reinterpret_cast<void*>(page), begin + rows * sizeof(double) - page,
+    ::madvise(reinterpret_cast<void*>(page), begin + rows * sizeof(float) - page,
               MADV_POPULATE_WRITE);
   }
 #endif
@@ -336,7 +334,7 @@ Expected<CsvWindow> readInParallel(std::string_view text, const std::string& sou
       chunksOf(head.body, std::clamp<std::size_t>(head.body.size() >> 20, 1, workers * 8));
   forEachShard(chunks.size(), workers, [&](std::size_t, std::size_t i) {
     forEachLine(chunks[i].text, [&](std::string_view line) {
-      ++chunks[i].lines;
+      chunks[i].lines.push_back(line);
       if (!blankLine(line)) ++chunks[i].rows;
     });
   });
@@ -346,7 +344,7 @@ Expected<CsvWindow> readInParallel(std::string_view text, const std::string& sou
   for (Chunk& chunk : chunks) {
     chunk.first_line = line;
     chunk.first_row = out.rows;
-    line += chunk.lines;
+    line += chunk.lines.size();
     out.rows += chunk.rows;
   }
   // Each column is sized (and its pages first touched) by one worker, each chunk fills its
@@ -378,7 +376,7 @@ Expected<CsvWindow> readCsvWindowSequentially(std::string_view text, const std::
   CsvWindow out;
   out.window = emptyWindow(layout);
   std::vector<std::string_view> fields;
-  std::vector<double> numbers(layout.numbers);
+  std::vector<float> numbers(layout.numbers);
   for (;;) {
     AIMASS_ASSIGN_OR_RETURN(bool more, reader.next(fields));
     if (!more) break;

@@ -3,7 +3,8 @@
 
 // A CSV of rows as a drift window (drift_tests.h) for the batch drift report: each profile
 // feature's column by name; a number cell that is empty is a gap (NaN), anything else must be a
-// number (parsed as parseCsvFloat() does, to a float); a category cell is kept as text.
+// number (parsed as parseCsvFloat() does, to a float, and kept as one); a category cell is kept
+// as text.
 
 #include <cstddef>
 #include <string>
@@ -15,9 +16,10 @@
 
 namespace aimass::core {
 
-/// A window read from CSV text and how many rows it had.
+/// A window read from CSV text (float columns: what the cells parse to) and how many rows it
+/// had.
 struct CsvWindow {
-  DriftWindow window;
+  FloatDriftWindow window;
   std::size_t rows = 0;
 };
 

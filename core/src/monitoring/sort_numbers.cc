@@ -91,4 +91,35 @@ void sortNumbers(std::vector<double>& values, SortScratch& scratch) {
   }
 }
 
+std::size_t sortPresent(const std::vector<double>& column, std::vector<double>& sorted,
+                        SortScratch& scratch) {
+  sorted.clear();
+  std::size_t missing = 0;
+  for (const double v : column) {
+    if (std::isnan(v)) {
+      ++missing;
+    } else {
+      sorted.push_back(v);
+    }
+  }
+  sortNumbers(sorted, scratch);
+  return missing;
+}
+
+std::size_t sortPresent(const std::vector<float>& column, std::vector<double>& sorted,
+                        SortScratch& scratch) {
+  auto& keys = scratch.keys32;
+  keys.clear();
+  for (const float v : column) {
+    if (!std::isnan(v)) keys.push_back(orderedKey(std::bit_cast<std::uint32_t>(v)));
+  }
+  if (keys.size() >= kRadixFrom) radixSort(keys, scratch.swap32);
+  sorted.resize(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    sorted[i] = static_cast<double>(std::bit_cast<float>(patternOf(keys[i])));
+  }
+  if (keys.size() < kRadixFrom) std::sort(sorted.begin(), sorted.end());
+  return column.size() - keys.size();
+}
+
 }  // namespace aimass::core

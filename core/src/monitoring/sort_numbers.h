@@ -22,4 +22,11 @@ struct SortScratch {
 /// to) sort by 32-bit keys, others by 64-bit ones; short columns use std::sort.
 void sortNumbers(std::vector<double>& values, SortScratch& scratch);
 
+/// The values of `column` other than NaN, sorted as sortNumbers() sorts them, into `sorted`
+/// (as doubles); returns how many were NaN. A float column goes to its 32-bit keys directly.
+std::size_t sortPresent(const std::vector<double>& column, std::vector<double>& sorted,
+                        SortScratch& scratch);
+std::size_t sortPresent(const std::vector<float>& column, std::vector<double>& sorted,
+                        SortScratch& scratch);
+
 }  // namespace aimass::core

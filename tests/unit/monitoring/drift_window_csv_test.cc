@@ -3,7 +3,8 @@
 // chunks (one-pass cells) is the window CsvRecordReader reads row by row, every cell the float
 // parseCsvFloat() makes of it, and the first error (a bad cell, a short row) names the same
 // file, line and column; the radix sort orders as std::sort; the linear KS walk finds the D the
-// binary searches found; and the window's result does not depend on the thread count.
+// binary searches found; and the window's result does not depend on the thread count, nor on
+// its values being kept as floats or doubles.
 #include "monitoring/drift_window_csv.h"
 
 #include <gmock/gmock.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
@@ -75,7 +77,7 @@ std::string numberCellText(std::mt19937& gen) {
 
 struct Text {
   std::string csv;
-  std::vector<std::vector<double>> expected;  ///< per feature: what parseCsvFloat() reads
+  std::vector<std::vector<float>> expected;  ///< per feature: what parseCsvFloat() reads
 };
 
 /// A CSV whose columns are the features shuffled among two others ("id", "note"), with CRLF
@@ -97,7 +99,7 @@ Text csvText(std::size_t rows, unsigned seed) {
       }
       const std::string cell = numberCellText(gen);
       float value = 0;
-      double expected = std::numeric_limits<double>::quiet_NaN();
+      float expected = std::numeric_limits<float>::quiet_NaN();
       if (!csvTrim(cell).empty()) {
         EXPECT_FALSE(parseCsvFloat(cell, value).has_value()) << cell;
         expected = value;
@@ -111,13 +113,13 @@ Text csvText(std::size_t rows, unsigned seed) {
 }
 
 /// Same values bit for bit (NaN as NaN).
-void expectSameColumns(const std::vector<std::vector<double>>& a,
-                       const std::vector<std::vector<double>>& b) {
+void expectSameColumns(const std::vector<std::vector<float>>& a,
+                       const std::vector<std::vector<float>>& b) {
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t f = 0; f < a.size(); ++f) {
     ASSERT_EQ(a[f].size(), b[f].size()) << "feature " << f;
     for (std::size_t r = 0; r < a[f].size(); ++r) {
-      ASSERT_EQ(std::bit_cast<std::uint64_t>(a[f][r]), std::bit_cast<std::uint64_t>(b[f][r]))
+      ASSERT_EQ(std::bit_cast<std::uint32_t>(a[f][r]), std::bit_cast<std::uint32_t>(b[f][r]))
           << "feature " << f << " row " << r << ": " << a[f][r] << " vs " << b[f][r];
     }
   }
@@ -179,7 +181,7 @@ TEST(DriftWindowCsvTest, QuotedTextEmptyTextAndAMissingColumnAreReadOrRefusedAsB
   auto read = readCsvWindow(quoted, "q.csv", profile, 4);
   ASSERT_TRUE(read.ok()) << read.status().toString();
   EXPECT_EQ(read->rows, 2u);
-  EXPECT_EQ(read->window.numbers[3], (std::vector<double>{4, 10}));
+  EXPECT_EQ(read->window.numbers[3], (std::vector<float>{4, 10}));
   EXPECT_TRUE(std::isnan(read->window.numbers[5][1]));
   // No quotes, same text: the parallel path gives the same window.
   std::string plain = quoted;
@@ -211,11 +213,29 @@ TEST(DriftWindowCsvTest, RadixSortOrdersAsStdSort) {
       if (n > 10) {
         values[0] = std::numeric_limits<double>::infinity();
         values[1] = -std::numeric_limits<double>::infinity();
-        values[2] = std::numeric_limits<double>::denorm_min();
-        values[3] = -1e300;
+        values[2] = floats ? std::numeric_limits<float>::denorm_min()
+                           : std::numeric_limits<double>::denorm_min();
+        values[3] = floats ? static_cast<double>(-1e30f) : -1e300;
       }
       std::vector<double> expected = values;
       std::sort(expected.begin(), expected.end());
+      // A column with gaps (NaN) sorts to its present values, from floats or doubles.
+      std::vector<double> with_gaps = values, sorted;
+      std::vector<float> as_floats(values.begin(), values.end());
+      for (std::size_t i = 5; i < n; i += 7) {
+        with_gaps[i] = std::numeric_limits<double>::quiet_NaN();
+        as_floats[i] = std::numeric_limits<float>::quiet_NaN();
+      }
+      std::vector<double> present;
+      std::copy_if(with_gaps.begin(), with_gaps.end(), std::back_inserter(present),
+                   [](double v) { return !std::isnan(v); });
+      std::sort(present.begin(), present.end());
+      EXPECT_EQ(sortPresent(with_gaps, sorted, scratch), n - present.size());
+      EXPECT_EQ(sorted, present) << n << (floats ? " floats" : " doubles") << " with gaps";
+      if (floats) {
+        EXPECT_EQ(sortPresent(as_floats, sorted, scratch), n - present.size());
+        EXPECT_EQ(sorted, present) << n << " a float column with gaps";
+      }
       sortNumbers(values, scratch);
       EXPECT_EQ(values, expected) << n << (floats ? " floats" : " doubles");
     }
@@ -259,7 +279,7 @@ TEST(DriftWindowCsvTest, TheLinearKsWalkFindsTheSameStatisticAsBinarySearches) {
   }
 }
 
-TEST(DriftWindowCsvTest, AWindowsResultDoesNotDependOnTheThreadCount) {
+TEST(DriftWindowCsvTest, AWindowsResultDoesNotDependOnTheThreadCountOrOnFloatColumns) {
   const DataProfile profile = numberProfile();
   const Text t = csvText(5000, 13);
   auto read = readCsvWindow(t.csv, "w.csv", profile, 2);
@@ -273,6 +293,14 @@ TEST(DriftWindowCsvTest, AWindowsResultDoesNotDependOnTheThreadCount) {
     ASSERT_TRUE(drift.ok()) << drift.status().toString();
     results.push_back(*drift);
   }
+  // The float window is tested as the double window of the same values would be.
+  DriftWindow doubles;
+  for (const auto& column : read->window.numbers)
+    doubles.numbers.emplace_back(column.begin(), column.end());
+  options.threads = 1;
+  auto as_doubles = compareWindow(profile, doubles, options);
+  ASSERT_TRUE(as_doubles.ok());
+  results.push_back(*as_doubles);
   EXPECT_TRUE(results[0].features[2].drifted);
   for (const WindowDrift& r : results) {
     EXPECT_EQ(r.drifted_features, results[0].drifted_features);
