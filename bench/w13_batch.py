@@ -97,7 +97,7 @@ def build_data(folder, rng):
 
 def report_once(h, args, config, batch):
     """Runs the report; returns (seconds, the parsed JSON report)."""
-    command = [os.path.abspath(args.aimass), "models", "drift", "wide/1", "--data", batch,
+    command = [args.aimass, "models", "drift", "wide/1", "--data", batch,
                "--json", "--threads", str(args.threads), "--config", config]
     out, _, seconds = h.run(command, h.aimass_env(args.threads), "W13's batch drift report")
     return seconds, json.loads(out)
@@ -123,7 +123,7 @@ def check_report(h, report):
 def figures_in(args, h, folder):
     """W13's batch figures with the data and model built in `folder`."""
     config, batch, generate_s = build_data(folder, random.Random(13))
-    h.run([os.path.abspath(args.aimass), "run", config], h.aimass_env(args.threads),
+    h.run([args.aimass, "run", config], h.aimass_env(args.threads),
           "W13's batch model training")
     times, drifted, false = [], 0, 0
     for _ in range(max(1, args.runs)):
@@ -137,8 +137,9 @@ def figures_in(args, h, folder):
 
 
 def batch_figures(args, h):
-    """Builds the data and the model in a temporary folder, times the report `args.runs` times;
-    returns W13's batch figures. `h` is the harness module (run, aimass_env, BenchError)."""
+    """Builds the data and the model in a temporary folder, times the report `args.runs` times
+    on `args.threads` threads; returns W13's batch figures. `h` is the harness module (run,
+    aimass_env, BenchError); `args.aimass` is the aimass binary, as h.run finds it."""
     with tempfile.TemporaryDirectory(prefix="aimass-w13-batch-") as folder:
         return figures_in(args, h, folder)
 
@@ -151,7 +152,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--keep", help="build the data in this (empty) folder and keep it")
     args = parser.parse_args()
-    args.aimass = os.path.join(args.build, "bin", "aimass")
+    args.aimass = os.path.abspath(os.path.join(args.build, "bin", "aimass"))
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import harness  # noqa: E402
     if args.keep:
