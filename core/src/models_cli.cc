@@ -50,7 +50,7 @@ const char kModelsHelp[] =
     "                            monitoring services decided (time, kind, version, alias,\n"
     "                            who, what)\n"
     "  drift NAME[/VERSION|@ALIAS] --data FILE.csv [--json] [--number-test T]\n"
-    "        [--category-test T] [--alpha A] [--correction C]\n"
+    "        [--category-test T] [--alpha A] [--correction C] [--threads N]\n"
     "                            a batch drift report: the CSV's rows (columns named after\n"
     "                            the profile's features) tested against the version's\n"
     "                            training-data profile, feature by feature (docs/monitoring.md)\n"

@@ -516,6 +516,10 @@ TEST_F(MonitorLoopTest, ABatchDriftReportTestsACsvAgainstAVersionsProfile) {
   ASSERT_EQ(shifted.code, 0) << shifted.err;
   EXPECT_THAT(shifted.out, ::testing::ContainsRegex("\nx0 +ks +[0-9.e-]+ .* yes\n"));
   EXPECT_THAT(shifted.out, HasSubstr("drifted: 1 of 2 features"));
+  // The CSV is read and tested on as many threads as asked, with the same report.
+  EXPECT_EQ(drift("shifted.csv", {"--threads", "3"}).out, shifted.out);
+  EXPECT_EQ(drift("shifted.csv", {"--threads", "1"}).out, shifted.out);
+  EXPECT_THAT(drift("shifted.csv", {"--threads", "0"}).err, HasSubstr("--threads '0'"));
   auto as_json = drift("shifted.csv", {"--json", "--number-test", "psi"});
   ASSERT_EQ(as_json.code, 0) << as_json.err;
   EXPECT_TRUE(json(as_json.out)->getValue<bool>("drifted"));

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "monitoring/drift_report_cli.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -11,6 +17,7 @@
 #include "aimass/util/csv_text.h"
 #include "aimass/util/json_writer.h"
 #include "data_profile.h"
+#include "monitoring/drift_window_csv.h"
 #include "monitoring/payloads_cli.h"
 #include "store_options.h"
 #include "text_format.h"
@@ -21,7 +28,7 @@ namespace {
 constexpr const char* kUsage =
     " (usage: aimass models drift NAME[/VERSION|@ALIAS] --data FILE.csv [--json] "
     "[--number-test ks|wasserstein|psi] [--category-test chi2|jensen_shannon|psi] [--alpha A] "
-    "[--correction benjamini_hochberg|bonferroni|none] --config CONFIG)";
+    "[--correction benjamini_hochberg|bonferroni|none] [--threads N] --config CONFIG)";
 
 Status readOption(const std::string& name, const std::string& value, DriftReportCommand& c) {
   if (name == "--json") {
@@ -49,54 +56,61 @@ Status readOption(const std::string& name, const std::string& value, DriftReport
     char* end = nullptr;
     c.options.alpha = std::strtod(value.c_str(), &end);
     if (value.empty() || *end != '\0') return invalidArgument("--alpha '" + value + "' is not a number");
+  } else if (name == "--threads") {
+    std::size_t threads = 0;
+    auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), threads);
+    if (error != std::errc() || end != value.data() + value.size() || threads == 0) {
+      return invalidArgument("--threads '" + value + "' is not a positive whole number");
+    }
+    c.options.threads = threads;
   }
   return okStatus();
 }
 
-/// The CSV as one window: each profile feature's column by name (numbers: an empty cell is a
-/// gap, NaN; anything else must be a number).
-Expected<DriftWindow> readWindow(const std::string& file, const DataProfile& profile,
-                                 std::size_t& rows) {
+/// A file mapped read-only for as long as this lives: the text is parsed where the page cache
+/// holds it, neither zeroed nor copied first. Empty when the file cannot be mapped (missing,
+/// a folder, empty, unreadable): readCsvFile() then reads it or says what is wrong.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat info {};
+    if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+      void* at = ::mmap(nullptr, static_cast<std::size_t>(info.st_size), PROT_READ, MAP_PRIVATE,
+                        fd, 0);
+      if (at != MAP_FAILED) {
+        data_ = static_cast<const char*>(at);
+        size_ = static_cast<std::size_t>(info.st_size);
+        ::madvise(at, size_, MADV_WILLNEED);
+      }
+    }
+    ::close(fd);
+  }
+  ~MappedFile() {
+    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  bool mapped() const { return data_ != nullptr; }
+  std::string_view text() const { return {data_, size_}; }
+
+ private:
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// The CSV as one window (the file's text is released before the tests run).
+Expected<CsvWindow> readWindow(const std::string& file, const DataProfile& profile,
+                               std::size_t threads) {
+  MappedFile mapped(file);
+  if (mapped.mapped()) {
+    return readCsvWindow(csvWithoutByteOrderMark(mapped.text()), file, profile, threads);
+  }
   std::string text;
   AIMASS_RETURN_IF_ERROR(readCsvFile(file, text));
-  CsvRecordReader reader(csvWithoutByteOrderMark(text), ',', file);
-  AIMASS_ASSIGN_OR_RETURN(auto names, readCsvHeader(reader, file));
-  const std::size_t numbers = profile.numberFeatures();
-  std::vector<std::size_t> columns;
-  for (const auto& feature : profile.features) {
-    AIMASS_ASSIGN_OR_RETURN(std::size_t at, csvColumnIndex(names, feature.name, "feature", file));
-    columns.push_back(at);
-  }
-  DriftWindow window;
-  window.numbers.resize(numbers);
-  window.categories.resize(profile.features.size() - numbers);
-  std::vector<std::string_view> fields;
-  rows = 0;
-  for (;;) {
-    AIMASS_ASSIGN_OR_RETURN(bool more, reader.next(fields));
-    if (!more) break;
-    ++rows;
-    const std::string where = file + ":" + std::to_string(reader.line());
-    if (fields.size() != names.size()) {
-      return invalidArgument(where + ": " + std::to_string(fields.size()) + " fields, the header has " +
-                             std::to_string(names.size()));
-    }
-    for (std::size_t f = 0; f < columns.size(); ++f) {
-      const std::string_view cell = csvTrim(fields[columns[f]]);
-      if (f >= numbers) {
-        window.categories[f - numbers].emplace_back(cell);
-        continue;
-      }
-      float value = std::numeric_limits<float>::quiet_NaN();
-      if (!cell.empty()) {
-        if (auto bad = parseCsvFloat(cell, value)) {
-          return invalidArgument(where + ": column '" + profile.features[f].name + "' " + *bad);
-        }
-      }
-      window.numbers[f].push_back(value);
-    }
-  }
-  return window;
+  return readCsvWindow(csvWithoutByteOrderMark(text), file, profile, threads);
 }
 
 void printReport(const WindowDrift& drift, std::size_t rows, const std::string& reference,
@@ -132,6 +146,7 @@ bool isDriftReportCommand(const std::vector<std::string>& words) {
 
 Expected<DriftReportCommand> parseDriftReportCommand(const std::vector<std::string>& words) {
   DriftReportCommand command;
+  command.options.threads = 0;  // the host's hardware threads unless --threads says
   auto handle = [&command](const std::string& name, const std::string& value) {
     return readOption(name, value, command);
   };
@@ -141,7 +156,7 @@ Expected<DriftReportCommand> parseDriftReportCommand(const std::vector<std::stri
                         {.command = "models drift",
                          .flags = {"--json"},
                          .valued = {"--data", "--number-test", "--category-test", "--alpha",
-                                    "--correction"}},
+                                    "--correction", "--threads"}},
                         handle));
   assignStoreChoice(options, command);
   if (options.positional.size() != 2) {
@@ -166,9 +181,10 @@ int runDriftReportCommand(const DriftReportCommand& command, Storage& storage, s
       return invalidArgument(name + " has no training-data profile to compare with");
     }
     AIMASS_ASSIGN_OR_RETURN(auto profile, readDataProfile(storage, version.profile_key));
-    std::size_t rows = 0;
-    AIMASS_ASSIGN_OR_RETURN(DriftWindow window, readWindow(command.data, *profile, rows));
-    auto drift = compareWindow(*profile, window, command.options);
+    AIMASS_ASSIGN_OR_RETURN(CsvWindow read,
+                            readWindow(command.data, *profile, command.options.threads));
+    const std::size_t rows = read.rows;
+    auto drift = compareWindow(*profile, read.window, command.options);
     if (!drift.ok()) {
       return drift.status().withContext(name);
     }

@@ -11,9 +11,11 @@
 #include "monitoring/drift_tests.h"
 
 /// `aimass models drift NAME[/VERSION|@ALIAS] --data FILE.csv [--json] [--number-test T]
-/// [--category-test T] [--alpha A] [--correction C]`: a batch drift report of a CSV of rows
-/// (columns named after the version's profile features) against the version's training-data
-/// profile, with the tests the monitor runs (drift_tests.h).
+/// [--category-test T] [--alpha A] [--correction C] [--threads N]`: a batch drift report of a
+/// CSV of rows (columns named after the version's profile features) against the version's
+/// training-data profile, with the tests the monitor runs (drift_tests.h). The CSV is read
+/// (drift_window_csv.h) and its features tested on N threads, by default the host's hardware
+/// threads; the report does not depend on N.
 namespace aimass::core {
 
 struct DriftReportCommand {

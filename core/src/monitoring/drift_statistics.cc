@@ -157,11 +157,23 @@ KsResult kolmogorovSmirnov(std::span<const double> sorted, const std::vector<dou
     return std::max(std::fabs(static_cast<double>(below) / n - referenceCdfBelow(percentiles, x)),
                     std::fabs(static_cast<double>(upto) / n - referenceCdf(percentiles, x)));
   };
+  // At each distinct window value x = sorted[i], i values lie below it and `upto` up to it;
+  // the percentiles below x and those up to it (the segments referenceCdfBelow() and
+  // referenceCdf() would find by binary search) only grow with x. So one walk computes what
+  // gap(x) would, the same numbers and hence the same D, in linear time.
   double d = 0;
-  for (std::size_t i = 0; i < sorted.size(); ++i) {
-    if (i == 0 || sorted[i] != sorted[i - 1]) {
-      d = std::max(d, gap(sorted[i]));
-    }
+  std::size_t below_x = 0, upto_x = 0;  // percentiles < x, <= x
+  for (std::size_t i = 0; i < sorted.size();) {
+    const double x = sorted[i];
+    std::size_t upto = i + 1;
+    while (upto < sorted.size() && sorted[upto] == x) ++upto;
+    while (below_x < percentiles.size() && percentiles[below_x] < x) ++below_x;
+    while (upto_x < percentiles.size() && percentiles[upto_x] <= x) ++upto_x;
+    const double cdf_below = cdfInSegment(percentiles, static_cast<std::ptrdiff_t>(below_x) - 1, x);
+    const double cdf_upto = cdfInSegment(percentiles, static_cast<std::ptrdiff_t>(upto_x) - 1, x);
+    d = std::max(d, std::max(std::fabs(static_cast<double>(i) / n - cdf_below),
+                             std::fabs(static_cast<double>(upto) / n - cdf_upto)));
+    i = upto;
   }
   for (double x : percentiles) {
     d = std::max(d, gap(x));

@@ -7,6 +7,8 @@
 #include <limits>
 
 #include "aimass/util/number_text.h"
+#include "monitoring/parallel_shards.h"
+#include "monitoring/sort_numbers.h"
 
 namespace aimass::core {
 namespace {
@@ -43,17 +45,10 @@ std::string_view nameOf(const Names<Enum>& names, Enum value) {
 }
 
 /// The window's present values of a number feature, sorted, in `scratch`.
-void sortedPresent(const std::vector<double>& column, std::vector<double>& scratch,
-                   FeatureDrift& out) {
-  scratch.clear();
-  for (double v : column) {
-    if (std::isnan(v)) {
-      ++out.missing;
-    } else {
-      scratch.push_back(v);
-    }
-  }
-  std::sort(scratch.begin(), scratch.end());
+template <typename Number>
+void sortedPresent(const std::vector<Number>& column, std::vector<double>& scratch,
+                   SortScratch& sort_scratch, FeatureDrift& out) {
+  out.missing += sortPresent(column, scratch, sort_scratch);
   out.values = scratch.size();
 }
 
@@ -82,23 +77,30 @@ void byThreshold(double statistic, double threshold, FeatureDrift& out) {
   out.threshold = threshold;
 }
 
-void testNumber(const FeatureProfile& f, const std::vector<double>& column,
-                const DriftOptions& options, std::vector<double>& scratch, FeatureDrift& out) {
+/// One thread's scratch: the sorted present values of a column and the sort's buffers.
+struct NumberScratch {
+  std::vector<double> sorted;
+  SortScratch sort;
+};
+
+template <typename Number>
+void testNumber(const FeatureProfile& f, const std::vector<Number>& column,
+                const DriftOptions& options, NumberScratch& scratch, FeatureDrift& out) {
   out.test = std::string(numberDriftTestName(options.number_test));
-  sortedPresent(column, scratch, out);
+  sortedPresent(column, scratch.sorted, scratch.sort, out);
   if (!testable(f.sample_size, options, out)) {
     return;
   }
   out.tested = true;
-  out.psi = decilePsi(scratch, f.percentiles);
+  out.psi = decilePsi(scratch.sorted, f.percentiles);
   switch (options.number_test) {
     case NumberDriftTest::kKolmogorovSmirnov: {
-      const KsResult ks = kolmogorovSmirnov(scratch, f.percentiles, f.sample_size);
+      const KsResult ks = kolmogorovSmirnov(scratch.sorted, f.percentiles, f.sample_size);
       return byPValue(ks.statistic, ks.p_value, out);
     }
     case NumberDriftTest::kWasserstein: {
       // A constant reference (std 0): any distance at all is drift.
-      const double w = wasserstein1(scratch, f.percentiles);
+      const double w = wasserstein1(scratch.sorted, f.percentiles);
       return byThreshold(
           f.stddev > 0 ? w / f.stddev : (w > 0 ? std::numeric_limits<double>::infinity() : 0.0),
           options.wasserstein_threshold, out);
@@ -214,8 +216,10 @@ Status validateDriftOptions(const DriftOptions& options) {
   return okStatus();
 }
 
-Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindow& window,
-                                    const DriftOptions& options) {
+template <typename Number>
+Expected<WindowDrift> compareWindowOf(const DataProfile& profile,
+                                      const BasicDriftWindow<Number>& window,
+                                      const DriftOptions& options) {
   if (profile.format < 2) {
     return failedPrecondition(
         "the training-data profile (format " + std::to_string(profile.format) +
@@ -232,23 +236,32 @@ Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindo
   }
   WindowDrift out;
   out.features.resize(profile.features.size());
-  std::vector<double> scratch;
-  std::size_t longest = 0;
-  for (const auto& column : window.numbers) longest = std::max(longest, column.size());
-  scratch.reserve(longest);
-  for (std::size_t i = 0; i < profile.features.size(); ++i) {
+  // Each feature writes only its own result; a worker's scratch serves its features in turn.
+  std::vector<NumberScratch> scratch(
+      std::min(shardThreads(options.threads), std::max<std::size_t>(1, out.features.size())));
+  forEachShard(out.features.size(), options.threads, [&](std::size_t worker, std::size_t i) {
     const FeatureProfile& f = profile.features[i];
     FeatureDrift& result = out.features[i];
     result.feature = f.name;
     result.kind = f.kind;
     if (i < numbers) {
-      testNumber(f, window.numbers[i], options, scratch, result);
+      testNumber(f, window.numbers[i], options, scratch[worker], result);
     } else {
       testCategory(f, window.categories[i - numbers], options, result);
     }
-  }
+  });
   decide(options, out);
   return out;
+}
+
+Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindow& window,
+                                    const DriftOptions& options) {
+  return compareWindowOf(profile, window, options);
+}
+
+Expected<WindowDrift> compareWindow(const DataProfile& profile, const FloatDriftWindow& window,
+                                    const DriftOptions& options) {
+  return compareWindowOf(profile, window, options);
 }
 
 }  // namespace aimass::core

@@ -53,17 +53,25 @@ struct DriftOptions {
   double wasserstein_threshold = 0.2;  ///< of W1 / reference standard deviation
   /// A feature with fewer present values in the window is not tested (its result says so).
   std::size_t min_values = 30;
+  /// The features of a window are tested on this many threads (0: the host's hardware
+  /// threads); each feature's result is computed alone, so they do not depend on it.
+  std::size_t threads = 1;
 };
 /// kInvalidArgument naming the option out of range (alpha in (0, 1), thresholds > 0).
 Status validateDriftOptions(const DriftOptions& options);
 
 /// The observed values of one window, one column per feature of the profile, in its order.
-struct DriftWindow {
+/// `Number` is double for the monitor's windows, float for a CSV's (its cells parse to floats;
+/// half the memory of doubles for a batch report's millions of rows).
+template <typename Number>
+struct BasicDriftWindow {
   /// One column per number feature (NaN: missing, not tested but counted).
-  std::vector<std::vector<double>> numbers;
+  std::vector<std::vector<Number>> numbers;
   /// One column per category feature (empty text: missing).
   std::vector<std::vector<std::string>> categories;
 };
+using DriftWindow = BasicDriftWindow<double>;
+using FloatDriftWindow = BasicDriftWindow<float>;
 
 /// One feature's result.
 struct FeatureDrift {
@@ -93,12 +101,16 @@ struct WindowDrift {
   bool drifted = false;
 };
 
-/// Tests every feature of `window` against `profile`. Linear in the window per feature after
-/// sorting its numbers (n log n); allocates the one scratch column and per-feature results,
-/// nothing per value. kFailedPrecondition for a profile of format 1 (made before drift data
+/// Tests every feature of `window` against `profile`, on `options.threads` threads. Linear in
+/// the window per feature (its numbers are radix sorted, sort_numbers.h); allocates a scratch
+/// column per thread and per-feature results, nothing per value. kFailedPrecondition for a profile of format 1 (made before drift data
 /// was kept; retrain the model to get one); kInvalidArgument for options out of range or a
 /// window whose columns are not one per feature of the profile.
 Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindow& window,
+                                    const DriftOptions& options);
+/// The same for float columns: each value is tested as the double it widens to, so the result
+/// is that of the DriftWindow holding the same values.
+Expected<WindowDrift> compareWindow(const DataProfile& profile, const FloatDriftWindow& window,
                                     const DriftOptions& options);
 
 }  // namespace aimass::core

@@ -106,7 +106,8 @@ std::string modelsSubcommandOf(const std::vector<std::string>& words) {
   static constexpr std::string_view kValued[] = {
       "--config",      "--storage",    "--storage-node", "--since",         "--limit",
       "--remove",      "--min-age",    "--alias",        "--log-level",     "--plugin-path",
-      "--data",        "--alpha",      "--correction",   "--number-test",   "--category-test"};
+      "--data",        "--alpha",      "--correction",   "--number-test",   "--category-test",
+      "--threads"};
   for (std::size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
     if (word.starts_with("--")) {
