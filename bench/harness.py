@@ -718,7 +718,8 @@ def workload_w6bf16(args):
 
 
 def workload_w13(args):
-    """W13's throughput part, monitoring on against off: bench/w13.py, on this module's helpers."""
+    """W13, monitoring on against off, drift detection and the batch report: bench/w13.py, on
+    this module's helpers."""
     import w13  # noqa: E402 (imported when W13 runs, beside this file)
     return w13.workload_w13(args, sys.modules[__name__])
 
@@ -732,8 +733,7 @@ WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W1bf16": workload_w1bf16,
              "registry": workload_registry,
              "tracking": workload_tracking}
 # Workloads that print their JSON line but never become a row (W2select chooses W2's recipe).
-# W13 measures only its throughput part until the drift monitor it also asks for exists.
-NOT_RECORDED = {"W2select", "W13"}
+NOT_RECORDED = {"W2select"}
 
 def gemm_ceiling(args):
     """The machine's GEMM ceiling now (W0's aimass figure: bench/gemm, oneDNN's sgemm at n =

@@ -67,6 +67,11 @@ TARGETS = {
     # The job service: scheduling latency and the quota (never more than 2 running).
     "W12": [("sched_p99_ms", "<=", lambda p: 50.0, "50 ms"),
             ("max_running", "<=", lambda p: 2, "the quota of 2")],
+    # Monitoring: detection within 1,000 shifted requests, at most 1 false alarm in 100
+    # unshifted windows, the batch report of 300,000 x 1,000 in 10 s.
+    "W13": [("detect_requests", "<=", lambda p: 1000, "1000"),
+            ("false_alarms", "<=", lambda p: 1, "1"),
+            ("batch_report_s", "<=", lambda p: 10.0, "10 s")],
     "W11": [("best_val_accuracy", ">=",
              lambda p: max(v["best_val_accuracy"] for v in p.values()) - 0.003,
              "the better peer's - 0.003")],

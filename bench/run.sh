@@ -9,11 +9,9 @@
 # and whether the workload's quality targets were met.
 #
 #   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W9 W10 W11
-#                                                         registry tracking, or all; also W2select
-#                                                         (chooses W2's recipe; never recorded);
-#                                                         W13 (throughput with payload logging;
-#                                                         never recorded until the drift monitor
-#                                                         exists)
+#                                                         W12 W13 registry tracking, or all; also
+#                                                         W2select (chooses W2's recipe; never
+#                                                         recorded)
 #
 # Builds an optimised tree (RelWithDebInfo, the flags the tests run with: -O2 -g) with the
 # benchmark programs first (build-bench/), or uses the tree named by $AIMASS_BENCH_BUILD as it
@@ -21,8 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-implemented=(W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W8 W9 W10 W11 W12 registry tracking)
-not_in_all=(W2select W13)
+implemented=(W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W8 W9 W10 W11 W12 W13 registry tracking)
+not_in_all=(W2select)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...
   (WORKLOAD: ${implemented[*]} ${not_in_all[*]} or all)"
 
