@@ -3,12 +3,31 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "aimass/tensor_names.h"
 #include "aimass/util/number_text.h"
 
 namespace aimass::core {
 namespace {
+
+/// The smallest float not below `bound`: a float v is >= bound exactly when v >= it.
+float floatAtLeast(double bound) {
+  float f = static_cast<float>(bound);
+  if (static_cast<double>(f) < bound) {
+    f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  }
+  return f;
+}
+
+/// The largest float not above `bound`.
+float floatAtMost(double bound) {
+  float f = static_cast<float>(bound);
+  if (static_cast<double>(f) > bound) {
+    f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  }
+  return f;
+}
 
 const TensorSpec* findInput(const ModelSchema& schema, std::string_view name) {
   for (const auto& spec : schema.inputs) {
@@ -100,6 +119,8 @@ std::unique_ptr<InputCheck> InputCheck::make(std::shared_ptr<const DataProfile> 
     b.low = f.min - slack;
     b.high = f.max + slack;
     check->bounds_.push_back(b);
+    check->low_.push_back(b.ranged ? floatAtLeast(b.low) : -std::numeric_limits<float>::max());
+    check->high_.push_back(b.ranged ? floatAtMost(b.high) : std::numeric_limits<float>::max());
   }
   check->profile_ = std::move(profile);
   return check;
@@ -119,14 +140,31 @@ std::optional<InputProblem> InputCheck::checkNumbers(const Tensor& input) const 
                             "), got shape " + shapeToString(input.shape())};
   }
   const auto values = input.span<const float>();
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const double v = values[i];
-    const std::size_t c = i % width;
+  const std::size_t rows = values.size() / width;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* at = values.data() + r * width;
+    bool inside = true;
+    for (std::size_t c = 0; c < width; ++c) {
+      inside &= (at[c] >= low_[c]) & (at[c] <= high_[c]);
+    }
+    if (inside) {
+      continue;  // the common case
+    }
+    if (auto problem = checkRow(at, static_cast<std::int64_t>(r))) {
+      return problem;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<InputProblem> InputCheck::checkRow(const float* values, std::int64_t row) const {
+  const auto& features = profile_->features;
+  for (std::size_t c = 0; c < bounds_.size(); ++c) {
+    const double v = values[c];
     const NumberBounds& b = bounds_[c];
     if (v >= b.low && v <= b.high) {
-      continue;  // the common case: one comparison pair a value
+      continue;
     }
-    const auto row = static_cast<std::int64_t>(i / width);
     if (std::isnan(v)) {
       if (!b.gaps_seen) {
         return InputProblem{InputProblemKind::kMissing, row, features[c].name,

@@ -70,12 +70,19 @@ class InputCheck {
     bool gaps_seen = false;  // training had NaN here
   };
   std::optional<InputProblem> checkNumbers(const Tensor& input) const;
+  /// One row's first problem, value by value.
+  std::optional<InputProblem> checkRow(const float* values, std::int64_t row) const;
   std::optional<InputProblem> checkCategory(const FeatureProfile& feature,
                                             const Tensor& input) const;
 
   std::shared_ptr<const DataProfile> profile_;
   InputValidation settings_;
   std::vector<NumberBounds> bounds_;
+  /// The bounds as floats a value inside passes exactly when it passes the double bounds
+  /// (rounded inwards; finite for a feature without a range, so that infinities still stop),
+  /// for a first pass over each row that the compiler vectorises; a row that fails it is
+  /// looked at value by value.
+  std::vector<float> low_, high_;
 };
 
 }  // namespace aimass::core

@@ -16,19 +16,30 @@ constexpr std::uint32_t kEnvelopeVersion = 1;
 // small enough not to double a big model's memory footprint in one chunk.
 constexpr std::size_t kChunkBytes = 1 << 20;
 
-constexpr std::array<std::uint32_t, 256> makeCrcTable() {
-  std::array<std::uint32_t, 256> table{};
+/// CRC-32 (IEEE, reflected 0xEDB88320) tables for slicing by 8: table[0] is the classic
+/// byte-at-a-time table, table[k][b] the CRC of byte b followed by k zero bytes. Eight bytes
+/// take eight independent lookups instead of a chain of eight, about five times the speed of
+/// the classic loop; payload records (serving's payload log) are checksummed this way on the
+/// serving machine, both when written and when the monitor reads them.
+constexpr std::array<std::array<std::uint32_t, 256>, 8> makeCrcTables() {
+  std::array<std::array<std::uint32_t, 256>, 8> tables{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t c = i;
     for (int k = 0; k < 8; ++k) {
       c = (c & 1) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
     }
-    table[i] = c;
+    tables[0][i] = c;
   }
-  return table;
+  for (std::size_t k = 1; k < 8; ++k) {
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      const std::uint32_t previous = tables[k - 1][i];
+      tables[k][i] = tables[0][previous & 0xFF] ^ (previous >> 8);
+    }
+  }
+  return tables;
 }
 
-constexpr std::array<std::uint32_t, 256> kCrcTable = makeCrcTable();
+constexpr std::array<std::array<std::uint32_t, 256>, 8> kCrcTables = makeCrcTables();
 
 void putU32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) {
@@ -77,24 +88,48 @@ Status truncated(std::string_view what) {
 
 std::uint32_t crc32(std::string_view data, std::uint32_t crc) {
   crc = ~crc;
-  for (unsigned char b : data) {
-    crc = kCrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  std::size_t n = data.size();
+  const auto& t = kCrcTables;
+  for (; n >= 8; n -= 8, p += 8) {
+    const std::uint32_t low = crc ^ (static_cast<std::uint32_t>(p[0]) |
+                                     static_cast<std::uint32_t>(p[1]) << 8 |
+                                     static_cast<std::uint32_t>(p[2]) << 16 |
+                                     static_cast<std::uint32_t>(p[3]) << 24);
+    crc = t[7][low & 0xFF] ^ t[6][(low >> 8) & 0xFF] ^ t[5][(low >> 16) & 0xFF] ^
+          t[4][low >> 24] ^ t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+  }
+  for (; n > 0; --n, ++p) {
+    crc = t[0][(crc ^ *p) & 0xFF] ^ (crc >> 8);
   }
   return ~crc;
+}
+
+void encodeArtifactEnvelopeInto(std::string& out, std::string_view type,
+                                std::uint32_t format_version,
+                                const std::function<void(std::string&)>& write_payload) {
+  out.clear();
+  out.append(kMagic, sizeof(kMagic));
+  putU32(out, kEnvelopeVersion);
+  putU32(out, format_version);
+  putU32(out, static_cast<std::uint32_t>(type.size()));
+  out.append(type);
+  const std::size_t size_at = out.size();
+  putU64(out, 0);  // the payload's size, once it is written
+  write_payload(out);
+  std::uint64_t size = out.size() - size_at - 8;
+  for (int i = 0; i < 8; ++i, size >>= 8) {
+    out[size_at + static_cast<std::size_t>(i)] = static_cast<char>(size & 0xFF);
+  }
+  putU32(out, crc32(out));
 }
 
 std::string encodeArtifactEnvelope(std::string_view type, std::uint32_t format_version,
                                    std::string_view payload) {
   std::string out;
   out.reserve(sizeof(kMagic) + 4 + 4 + 4 + type.size() + 8 + payload.size() + 4);
-  out.append(kMagic, sizeof(kMagic));
-  putU32(out, kEnvelopeVersion);
-  putU32(out, format_version);
-  putU32(out, static_cast<std::uint32_t>(type.size()));
-  out.append(type);
-  putU64(out, payload.size());
-  out.append(payload);
-  putU32(out, crc32(out));
+  encodeArtifactEnvelopeInto(out, type, format_version,
+                             [&](std::string& to) { to.append(payload); });
   return out;
 }
 

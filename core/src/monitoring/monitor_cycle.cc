@@ -2,6 +2,7 @@
 // What one monitor cycle reads: the version the alias points at, the requests serving logged
 // (into the drift window and the answers remembered for the ground-truth join), each full
 // window's drift test, and the ground truth posted since, joined into live metrics.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -31,13 +32,15 @@ constexpr std::size_t kWindowsKept = 1000;
 /// How old ground truth must be before it is joined (see readOutcomes()).
 constexpr std::int64_t kGroundTruthDelayNs = 2'000'000'000;
 
-/// Empties the drift window (one column per profile feature).
-void startWindow(MonitorState& s) {
+/// Empties the drift window (one column per profile feature, room for `rows` values each, up
+/// to a bound: a window fills without reallocating).
+void startWindow(MonitorState& s, std::size_t rows) {
   s.window = DriftWindow{};
   s.window_rows = 0;
   s.window_span = WindowSpan{};
   if (s.profile) {
     s.window.numbers.resize(s.profile->numberFeatures());
+    for (auto& column : s.window.numbers) column.reserve(std::min<std::size_t>(rows, 100'000));
     s.window.categories.resize(s.profile->features.size() - s.profile->numberFeatures());
   }
 }
@@ -45,12 +48,12 @@ void startWindow(MonitorState& s) {
 /// Starts over with `version` when the alias moves: its profile, an empty drift window, and
 /// its own first window of answers for prediction drift.
 void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const DataProfile> profile,
-                  std::string note) {
+                  std::size_t window, std::string note) {
   s.champion = version;
   s.profile = std::move(profile);
   s.profile_note = std::move(note);
   s.drift_pending = false;
-  startWindow(s);
+  startWindow(s, window);
   s.prediction_window = DriftWindow{};
   s.prediction_rows = 0;
   s.prediction_reference.reset();
@@ -238,7 +241,7 @@ Status MonitorNode::followAlias() {
         ""));
   }
   s.expected_champion = watched->version;
-  watchVersion(s, watched->version, std::move(profile), std::move(note));
+  watchVersion(s, watched->version, std::move(profile), settings_.window, std::move(note));
   return moved_outside ? hotSwap("'" + settings_.alias + "' moved to version " +
                                  std::to_string(watched->version))
                        : Status();
@@ -285,7 +288,7 @@ Status MonitorNode::testWindowIfFull() {
   auto drift = compareWindow(*s.profile, s.window, settings_.drift);
   const std::size_t rows = s.window_rows;
   const WindowSpan span = s.window_span;
-  startWindow(s);  // the next window starts empty
+  startWindow(s, settings_.window);  // the next window starts empty
   if (!drift.ok()) {
     return drift.status().withContext("drift window of version " + std::to_string(s.champion));
   }

@@ -3,6 +3,9 @@
 // cycle reads is in monitor_cycle.cc, what its policy does in monitor_policy.cc.
 #include "monitoring/monitor_node.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <exception>
 
@@ -55,6 +58,12 @@ void MonitorNode::stop() {
 Status MonitorNode::runOnce() { return cycle(); }
 
 void MonitorNode::loop() {
+  // Background work: on a machine that serving saturates, requests come first and the monitor
+  // catches up from the payload log when the load eases (Linux: a thread's own nice value).
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kMonitorNice) != 0) {
+    host_.log(LogLevel::kDebug, settings_.model,
+              "monitor: could not lower its thread's priority; it runs at serving's");
+  }
   std::string last_error;
   for (;;) {
     {

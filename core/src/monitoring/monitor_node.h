@@ -46,6 +46,8 @@ class TypeRegistry;
 struct MonitorState;
 
 inline constexpr char kMonitorServiceType[] = "service.monitor";
+/// The nice value of a monitor's thread: below serving's, so that requests come first.
+inline constexpr int kMonitorNice = 10;
 
 /// Prometheus sample lines by metric family name.
 using MetricSamples = std::map<std::string, std::vector<std::string>>;

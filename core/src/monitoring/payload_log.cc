@@ -177,8 +177,8 @@ void PayloadLog::writeRecord(std::vector<PayloadEntry>& entries) {
   ModelIndex& index = indexes_[model];
   refreshIndex(model, index);  // before the write, so the listing does not hold the new record
   Status written = guard("writing logged payloads", [&]() -> Status {
-    AIMASS_ASSIGN_OR_RETURN(
-        bool fresh, storage_->compareAndSet(key, std::nullopt, encodePayloadRecord(entries)));
+    encodePayloadRecordInto(entries, record_);
+    AIMASS_ASSIGN_OR_RETURN(bool fresh, storage_->compareAndSet(key, std::nullopt, record_));
     return fresh ? okStatus() : alreadyExists("the key is taken");
   });
   if (!written.ok()) {

@@ -126,6 +126,9 @@ class PayloadLog {
   std::uint64_t failures_ = 0;  // storage failures, for the rate-limited log
 
   std::map<std::string, ModelIndex> indexes_;  // the writer thread's own
+  // The writer thread's record buffer, reused: a fresh one for every record (about 1 MB for a
+  // batch of 256 W6 requests) cost page faults and unmapping on the serving machine.
+  std::string record_;
   std::chrono::steady_clock::time_point aged_{};
   std::thread thread_;  // last: started once everything above exists
 };

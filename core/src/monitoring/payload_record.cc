@@ -123,8 +123,10 @@ std::optional<PayloadRecordKey> parsePayloadKey(std::string_view key) {
   return out;
 }
 
-std::string encodePayloadRecord(const std::vector<PayloadEntry>& entries) {
-  std::string payload;
+namespace {
+
+/// The entries of a record, appended to `payload`.
+void writeEntries(const std::vector<PayloadEntry>& entries, std::string& payload) {
   ByteWriter out(payload);
   writeLengthPrefixed(out, entries.empty() ? std::string_view() : entries.front().model);
   writeLengthPrefixed(out, entries.empty() ? std::string_view() : entries.front().version);
@@ -141,7 +143,19 @@ std::string encodePayloadRecord(const std::vector<PayloadEntry>& entries) {
     writeTensorMap(out, entry.inputs);
     writeTensorMap(out, entry.outputs);
   }
-  return encodeArtifactEnvelope(kRecordType, kRecordFormat, payload);
+}
+
+}  // namespace
+
+std::string encodePayloadRecord(const std::vector<PayloadEntry>& entries) {
+  std::string out;
+  encodePayloadRecordInto(entries, out);
+  return out;
+}
+
+void encodePayloadRecordInto(const std::vector<PayloadEntry>& entries, std::string& record) {
+  encodeArtifactEnvelopeInto(record, kRecordType, kRecordFormat,
+                             [&](std::string& payload) { writeEntries(entries, payload); });
 }
 
 Expected<std::vector<PayloadEntry>> decodePayloadRecord(std::string_view bytes) {

@@ -69,6 +69,9 @@ std::optional<PayloadRecordKey> parsePayloadKey(std::string_view key);
 /// The record of `entries` (all of one model version, in time order). std::bad_alloc
 /// propagates.
 std::string encodePayloadRecord(const std::vector<PayloadEntry>& entries);
+/// The same record written into `out` (cleared first, its capacity kept): the payload log's
+/// writer reuses one buffer for every record.
+void encodePayloadRecordInto(const std::vector<PayloadEntry>& entries, std::string& out);
 /// Reads a record back: kDataLoss for a corrupt or truncated one, kInvalidArgument for bytes
 /// that are not a payload record of a format this host reads. Never throws except
 /// std::bad_alloc.

@@ -105,6 +105,22 @@ TEST(InputCheckTest, TheMarginWidensTheTrainingRange) {
   EXPECT_FALSE(makeCheck(1.0)->check(request({19.5f, 150}, {"red"})));
 }
 
+TEST(InputCheckTest, BoundsThatAreNotFloatsAreExactForEveryFloat) {
+  // Margin 0.07 makes x's bounds about -0.7 and 10.7, neither a float: the first pass over a
+  // row compares floats rounded inwards, which must decide as the double bounds do.
+  auto check = makeCheck(0.07);
+  const float high = 10.7f;  // just under 10.7
+  EXPECT_FALSE(check->check(request({high, 150}, {"red"})));
+  EXPECT_TRUE(check->check(request({std::nextafter(high, 20.0f), 150}, {"red"})));
+  const float low = -0.7f;  // just above -0.7
+  EXPECT_FALSE(check->check(request({low, 150}, {"red"})));
+  EXPECT_TRUE(check->check(request({std::nextafter(low, -20.0f), 150}, {"red"})));
+  // The second row is the one named when the first passes.
+  auto problem = check->check(request({1, 150, 11, 150}, {"red", "red"}));
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(problem->row, 1);
+}
+
 TEST(InputCheckTest, AProfileThatDoesNotDescribeTheModelIsNotApplied) {
   ModelSchema other;
   other.inputs = {TensorSpec("input", DType::kFloat32, {-1, 5})};

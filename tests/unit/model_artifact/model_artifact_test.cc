@@ -100,6 +100,29 @@ TEST(Crc32, MatchesTheZlibCheckValue) {
 
 TEST(Crc32, CanBeComputedIncrementally) { EXPECT_EQ(crc32("56789", crc32("1234")), 0xCBF43926u); }
 
+TEST(Crc32, SlicingByEightMatchesTheBytewiseDefinitionAtEveryLengthAndOffset) {
+  auto bytewise = [](std::string_view data) {
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (unsigned char b : data) {
+      crc ^= b;
+      for (int k = 0; k < 8; ++k) crc = (crc & 1) ? (0xEDB88320u ^ (crc >> 1)) : (crc >> 1);
+    }
+    return ~crc;
+  };
+  std::string data;
+  std::uint32_t state = 7;
+  for (int i = 0; i < 4096; ++i) {
+    state = state * 1664525u + 1013904223u;
+    data.push_back(static_cast<char>(state >> 24));
+  }
+  for (std::size_t start = 0; start < 9; ++start) {
+    for (std::size_t length : {0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4000}) {
+      const std::string_view piece = std::string_view(data).substr(start, length);
+      EXPECT_EQ(crc32(piece), bytewise(piece)) << start << " " << length;
+    }
+  }
+}
+
 TEST(ModelArtifact, RoundTripsTypeVersionAndPayload) {
   std::string state("weights\0with\xffzero", 17);
   StringModel model(state, 7);

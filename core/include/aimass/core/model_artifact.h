@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,12 @@ Expected<std::string> encodeModelArtifact(const Model& model, std::string_view t
 /// running out of memory (std::bad_alloc propagates).
 std::string encodeArtifactEnvelope(std::string_view type, std::uint32_t format_version,
                                    std::string_view payload);
+/// The same envelope written into `out` (cleared first; its capacity is kept, so a writer that
+/// reuses one buffer does not map fresh memory for every record), the payload appended to
+/// `out` in place by `write_payload`, which must only append.
+void encodeArtifactEnvelopeInto(std::string& out, std::string_view type,
+                                std::uint32_t format_version,
+                                const std::function<void(std::string&)>& write_payload);
 /// Reads the header and verifies the checksum; kDataLoss for truncated or corrupt bytes,
 /// kInvalidArgument for bytes that are not a model artifact. `payload` views into `bytes`.
 Expected<ModelArtifactHeader> decodeModelArtifact(std::string_view bytes,
