@@ -275,8 +275,13 @@ Status MonitorNode::readLoggedRequests() {
         AIMASS_RETURN_IF_ERROR(testWindowIfFull());
       }
     }
-    if (entries.size() < kEntriesPerRead) break;
+    if (entries.size() < kEntriesPerRead) {
+      s.log_lag_ns = 0;  // caught up with the log
+      return Status();
+    }
   }
+  // More is logged than one cycle reads: behind by the age of the last request read.
+  s.log_lag_ns = std::max<std::int64_t>(0, record::nowUnixNs() - s.payload_from_ns);
   return Status();
 }
 

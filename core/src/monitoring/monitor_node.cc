@@ -218,6 +218,8 @@ struct MetricFamily {
 };
 constexpr MetricFamily kFamilies[] = {
     {"aimass_monitor_champion_version", "gauge", "The version the monitored alias points at."},
+    {"aimass_monitor_log_lag_seconds", "gauge",
+     "How far behind the payload log the monitor's last cycle stopped; 0: it read all of it."},
     {"aimass_drift_windows_total", "counter", "Drift windows tested."},
     {"aimass_drift_windows_drifted_total", "counter", "Drift windows that drifted."},
     {"aimass_drift_window_drifted", "gauge", "1 when the last window drifted."},
@@ -250,6 +252,7 @@ void MonitorNode::collectMetrics(MetricSamples& samples) const {
     samples[name].push_back(std::string(name) + "{" + labels + "} " + JsonWriter::number(value));
   };
   add("aimass_monitor_champion_version", model, static_cast<double>(s.champion));
+  add("aimass_monitor_log_lag_seconds", model, static_cast<double>(s.log_lag_ns) / 1e9);
   add("aimass_drift_windows_total", model, static_cast<double>(s.windows_tested));
   add("aimass_drift_windows_drifted_total", model, static_cast<double>(s.windows_drifted));
   if (s.last_window) {

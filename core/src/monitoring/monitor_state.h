@@ -54,6 +54,8 @@ struct MonitorState {
   std::string profile_note;  ///< why the version is not drift-tested, when it is not
   // --- drift
   std::int64_t payload_from_ns = 0;  ///< read logged entries from this time on
+  /// How far behind the payload log the last cycle stopped (0: it read everything logged).
+  std::int64_t log_lag_ns = 0;
   DriftWindow window;
   std::size_t window_rows = 0;
   WindowSpan window_span;  ///< the logged requests the window holds
