@@ -22,10 +22,9 @@ using test::classSchema;
 using test::lmSchema;
 using ::testing::HasSubstr;
 
-#define SKIP_WITHOUT_BF16()                                                        \
-  if (!compute::bfloat16Supported()) {                                             \
-    GTEST_SKIP() << "this CPU (as oneDNN sees it: " << compute::cpuIsaName()       \
-                 << ") has no AVX512-BF16";                                        \
+#define SKIP_WITHOUT_BF16()                                                                     \
+  if (!compute::bfloat16Supported()) {                                                          \
+    GTEST_SKIP() << "this CPU has no AVX512-BF16 (oneDNN ISA " << compute::cpuIsaName() << ")"; \
   }
 
 RnnOptions options(Cell cell, Precision precision, std::int64_t layers = 2) {
