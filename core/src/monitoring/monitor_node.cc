@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The monitor's life: its loop, its ground-truth route, its metrics and its events. What one
-// cycle reads is in monitor_cycle.cc, what its policy does in monitor_policy.cc.
+// The monitor's life: its loop, its ground-truth route (outcomes and new labelled rows), its
+// metrics and its events. What one cycle reads is in monitor_cycle.cc, what its policy does in
+// monitor_policy.cc, the gate's shadow traffic in monitor_shadow.cc.
 #include "monitoring/monitor_node.h"
 
 #include <sys/resource.h>
