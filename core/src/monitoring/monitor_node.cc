@@ -105,6 +105,7 @@ Status MonitorNode::cycle() {
   AIMASS_RETURN_IF_ERROR(readOutcomes());
   Status applied = applyPolicy();
   Status remembered = rememberState();
+  refreshSnapshot();
   return applied.ok() ? remembered : applied;
 }
 
@@ -204,6 +205,7 @@ Status MonitorNode::recordEvent(const std::string& kind, std::int64_t version,
   event.message = message;
   event.details = details.empty() ? "{}" : details;
   auto appended = appendModelEvent(*storage_, std::move(event));
+  refreshSnapshot();  // a decision's counters are on /metrics before what it does is seen
   host_.log(LogLevel::kInfo, settings_.model, kind + ": " + message);
   return appended.status();
 }
@@ -246,7 +248,26 @@ constexpr MetricFamily kFamilies[] = {
 }  // namespace
 
 void MonitorNode::collectMetrics(MetricSamples& samples) const {
-  std::lock_guard lock(mutex_);
+  // A scrape never waits for a cycle (a gate's evaluation holds mutex_ for seconds): when the
+  // state is free it is read now, else the snapshot the loop left serves.
+  if (std::unique_lock lock(mutex_, std::try_to_lock); lock.owns_lock()) {
+    refreshSnapshot();
+  }
+  std::lock_guard lock(snapshot_mutex_);
+  for (const auto& [family, lines] : snapshot_) {
+    auto& into = samples[family];
+    into.insert(into.end(), lines.begin(), lines.end());
+  }
+}
+
+void MonitorNode::refreshSnapshot() const {
+  MetricSamples fresh = samplesOfState();
+  std::lock_guard lock(snapshot_mutex_);
+  snapshot_ = std::move(fresh);
+}
+
+MetricSamples MonitorNode::samplesOfState() const {
+  MetricSamples samples;
   const MonitorState& s = *state_;
   const std::string model = "model=\"" + prometheusLabel(settings_.model) + "\"";
   auto add = [&samples](const char* name, const std::string& labels, double value) {
@@ -286,6 +307,7 @@ void MonitorNode::collectMetrics(MetricSamples& samples) const {
       static_cast<double>(s.gate_failures));
   add("aimass_monitor_decisions_total", model + ",decision=\"rollback\"",
       static_cast<double>(s.rollbacks));
+  return samples;
 }
 
 std::string monitorsPrometheusMetrics(const std::vector<const MonitorNode*>& monitors) {

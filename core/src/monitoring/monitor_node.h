@@ -91,7 +91,8 @@ class MonitorNode final : public Node {
   /// Runs one cycle now, on the calling thread (tests); the loop must not be running.
   Status runOnce();
   /// Adds the monitor's Prometheus samples (drift scores, live metrics, decisions) to
-  /// `samples`, by metric family (monitorsPrometheusMetrics() writes them).
+  /// `samples`, by metric family (monitorsPrometheusMetrics() writes them). Never waits for a
+  /// cycle: while one runs, they are as of its last decision or the cycle before.
   void collectMetrics(MetricSamples& samples) const;
   const MonitorSettings& settings() const noexcept { return settings_; }
 
@@ -146,7 +147,14 @@ class MonitorNode final : public Node {
   std::unique_ptr<MonitorState> state_;
   bool recalled_ = false;      ///< recallMemory() ran
   std::string saved_memory_;   ///< what rememberState() wrote last
+  /// The samples of the state (caller holds mutex_).
+  MetricSamples samplesOfState() const;
+  /// Replaces snapshot_ with the state's samples (caller holds mutex_).
+  void refreshSnapshot() const;
+
   mutable std::mutex mutex_;  ///< guards state_ between the loop and metrics readers
+  mutable std::mutex snapshot_mutex_;  ///< guards snapshot_
+  mutable MetricSamples snapshot_;     ///< the samples as of the last refresh
   /// The watched version's profile for the ground-truth route, which must not wait for a
   /// cycle (a gate's evaluation holds mutex_ for seconds); set by the loop each cycle.
   std::mutex profile_mutex_;
