@@ -3,9 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <ostream>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -14,6 +12,7 @@
 #include "aimass/core/host_services.h"
 #include "aimass/core/runtime.h"
 #include "evaluate_tasks.h"
+#include "file_whole.h"
 #include "pipeline/table_io.h"
 #include "train_tracking.h"
 
@@ -28,34 +27,6 @@ std::string joined(const std::vector<std::string>& names) {
     out += (i ? ", " : "") + names[i];
   }
   return names.size() > 12 ? out + ", ..." : out;
-}
-
-/// Writes `text` to `path` through a temporary file in the same folder, renamed over it, so
-/// readers never see half a report.
-Status writeWhole(const std::filesystem::path& path, const std::string& text) {
-  std::filesystem::path temporary = path;
-  temporary += ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      return invalidArgument("cannot write the evaluation report to '" + path.string() +
-                             "': cannot create '" + temporary.string() + "'");
-    }
-    file << text;
-    file.flush();
-    if (!file) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      return invalidArgument("cannot write the evaluation report to '" + path.string() + "'");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) {
-    std::filesystem::remove(temporary, ec);
-    return invalidArgument("cannot move the evaluation report to '" + path.string() + "'");
-  }
-  return Status();
 }
 
 /// Classification and regression: compares the model's "label" (and "probabilities") or
@@ -160,7 +131,10 @@ Status EvaluateJob::run(Host& host, JobProgress& progress) {
   report.dataset = targets_.dataset_name;
   AIMASS_RETURN_IF_ERROR(evaluate(host, progress, report));
   if (!targets_.output.empty()) {
-    AIMASS_RETURN_IF_ERROR(writeWhole(targets_.output, evaluationJson(report)));
+    if (Status written = writeFileWhole(targets_.output, evaluationJson(report)); !written.ok()) {
+      return invalidArgument("cannot write the evaluation report to '" +
+                             targets_.output.string() + "': " + written.message());
+    }
     host.log(LogLevel::kInfo, name_, "wrote the report to '" + targets_.output.string() + "'");
   }
   report_ = std::move(report);

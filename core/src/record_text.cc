@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 
 #ifndef AIMASS_GIT_COMMIT
 #define AIMASS_GIT_COMMIT "unknown"
@@ -151,6 +152,14 @@ std::int64_t nowUnixNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string timeTaggedName(std::int64_t unix_ns) {
+  thread_local std::mt19937 random{std::random_device{}()};
+  char name[32];
+  std::snprintf(name, sizeof name, "%020lld-%08x", static_cast<long long>(unix_ns),
+                static_cast<unsigned>(random()));
+  return name;
 }
 
 std::string currentUser() {

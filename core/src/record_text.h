@@ -41,6 +41,9 @@ Expected<std::int64_t> takeNextNumber(Storage& storage, const std::string& key);
 std::int64_t nowUnixMs();
 /// Nanoseconds since the Unix epoch, now.
 std::int64_t nowUnixNs();
+/// A record name that sorts by time and that concurrent writers (threads or processes) do not
+/// share: "<unix_ns as 20 digits>-<8 random hex digits>".
+std::string timeTaggedName(std::int64_t unix_ns);
 /// Who is making a record: $USER, else $LOGNAME, else the passwd name of the effective user,
 /// else "uid N".
 std::string currentUser();

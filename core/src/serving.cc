@@ -300,21 +300,19 @@ std::string outlierMetrics(
   if (scored.empty()) {
     return {};
   }
-  std::string out =
-      "# HELP aimass_outlier_scored_rows_total Rows given an outlier score (outlier_scores on).\n"
-      "# TYPE aimass_outlier_scored_rows_total counter\n";
-  for (const auto& [labels, stats] : scored) {
-    out += "aimass_outlier_scored_rows_total{" + labels + "} " +
-           std::to_string(stats->outliers.scored_rows.load(std::memory_order_relaxed)) + "\n";
-  }
-  out +=
-      "# HELP aimass_outliers_total Rows whose outlier score was above the threshold learnt from "
-      "the training data.\n"
-      "# TYPE aimass_outliers_total counter\n";
-  for (const auto& [labels, stats] : scored) {
-    out += "aimass_outliers_total{" + labels + "} " +
-           std::to_string(stats->outliers.outliers.load(std::memory_order_relaxed)) + "\n";
-  }
+  std::string out;
+  auto family = [&](const std::string& name, const char* help, auto counter) {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n";
+    for (const auto& [labels, stats] : scored) {
+      out += name + "{" + labels + "} " +
+             std::to_string((stats->outliers.*counter).load(std::memory_order_relaxed)) + "\n";
+    }
+  };
+  family("aimass_outlier_scored_rows_total", "Rows given an outlier score (outlier_scores on).",
+         &OutlierCounts::scored_rows);
+  family("aimass_outliers_total",
+         "Rows whose outlier score was above the threshold learnt from the training data.",
+         &OutlierCounts::outliers);
   return out;
 }
 
@@ -1464,20 +1462,16 @@ std::string ServingRuntime::prometheusMetrics() const {
       for (const auto& [version, v] : versions) {
         all.emplace_back(v->served.model && v->served.model->ready(),
                          v->stats->snapshot(v->batcher ? v->batcher->pending() : 0));
+        const std::string labels =
+            "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"";
         if (v->served.model && v->served.model->onlineLearning() != nullptr) {
-          learning.emplace_back(
-              "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"",
-              v->stats->feedbackCounts());
+          learning.emplace_back(labels, v->stats->feedbackCounts());
         }
         if (v->scorer) {
-          scored.emplace_back(
-              "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"",
-              v->stats);
+          scored.emplace_back(labels, v->stats);
         }
         if (v->check) {
-          checked.emplace_back(
-              "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"",
-              v->stats);
+          checked.emplace_back(labels, v->stats);
         }
       }
     }

@@ -41,10 +41,10 @@ std::vector<ParamSpec> modelSettingsFields() {
           .optional(),
       ParamSpec::string("precision",
                         "The precision the model predicts in, whatever it was trained in: "
-                        "fp32; bf16 (model.mlp, model.rnn: bf16 products with FP32 accumulation; every "
-                        "request fails on a CPU without AVX512-BF16); auto (bf16 where the CPU "
-                        "has it). A request's own 'precision' parameter wins; models with one "
-                        "precision ignore it.")
+                        "fp32; bf16 (model.mlp, model.rnn: bf16 products with FP32 "
+                        "accumulation; every request fails on a CPU without AVX512-BF16); auto "
+                        "(bf16 where the CPU has it). A request's own 'precision' parameter "
+                        "wins; models with one precision ignore it.")
           .oneOf({"fp32", "bf16", "auto"})
           .optional(),
       ParamSpec::string("input_validation",

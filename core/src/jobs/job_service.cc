@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "file_whole.h"
 #include "jobs/queue_edits.h"
 #include "jobs/launcher.h"
 #include "record_text.h"
@@ -25,20 +26,6 @@ constexpr std::int64_t kMiB = 1024 * 1024;
 // How long a job id taken from the counter may have no record (its submitter is between the
 // two writes) before the loop stops looking for it (the submitter died in between).
 constexpr std::chrono::seconds kMissingRecordPatience{30};
-
-Status writeFileWhole(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) return unavailable("writing " + temporary.string() + ": " + std::strerror(errno));
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) return unavailable("renaming " + temporary.string() + ": " + error.message());
-  return okStatus();
-}
 
 std::vector<std::int64_t> readRunIds(const std::filesystem::path& file) {
   std::vector<std::int64_t> ids;

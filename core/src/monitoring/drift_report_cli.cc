@@ -55,7 +55,9 @@ Status readOption(const std::string& name, const std::string& value, DriftReport
   } else if (name == "--alpha") {
     char* end = nullptr;
     c.options.alpha = std::strtod(value.c_str(), &end);
-    if (value.empty() || *end != '\0') return invalidArgument("--alpha '" + value + "' is not a number");
+    if (value.empty() || *end != '\0') {
+      return invalidArgument("--alpha '" + value + "' is not a number");
+    }
   } else if (name == "--threads") {
     std::size_t threads = 0;
     auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), threads);

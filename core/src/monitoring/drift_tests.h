@@ -103,9 +103,10 @@ struct WindowDrift {
 
 /// Tests every feature of `window` against `profile`, on `options.threads` threads. Linear in
 /// the window per feature (its numbers are radix sorted, sort_numbers.h); allocates a scratch
-/// column per thread and per-feature results, nothing per value. kFailedPrecondition for a profile of format 1 (made before drift data
-/// was kept; retrain the model to get one); kInvalidArgument for options out of range or a
-/// window whose columns are not one per feature of the profile.
+/// column per thread and per-feature results, nothing per value. kFailedPrecondition for a
+/// profile of format 1 (made before drift data was kept; retrain the model to get one);
+/// kInvalidArgument for options out of range or a window whose columns are not one per
+/// feature of the profile.
 Expected<WindowDrift> compareWindow(const DataProfile& profile, const DriftWindow& window,
                                     const DriftOptions& options);
 /// The same for float columns: each value is tested as the double it widens to, so the result

@@ -158,7 +158,7 @@ Expected<GateReport> judgeGate(const EvaluationReport& champion,
   return report;
 }
 
-std::string GateReport::json() const {
+std::string GateReport::json(const GateReport* shadow) const {
   JsonWriter json;
   json.beginObject().key("passed").value(passed).key("metric").value(metric);
   json.key("lower_is_better").value(lower_is_better);
@@ -177,7 +177,11 @@ std::string GateReport::json() const {
     json.key("challenger_recall").value(c.challenger_recall);
     json.key("support").value(c.support).endObject();
   }
-  json.endArray().key("reason").value(reason).endObject();
+  json.endArray().key("reason").value(reason);
+  if (shadow != nullptr) {
+    json.key("shadow").json(shadow->json());
+  }
+  json.endObject();
   return json.str();
 }
 

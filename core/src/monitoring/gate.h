@@ -52,8 +52,9 @@ struct GateReport {
   /// The report as one JSON object (an event's details): {"passed", "metric",
   /// "lower_is_better", "champion", "challenger", "improvement", "margin",
   /// "max_class_regression", "rows", "classes": [{"name", "champion_recall",
-  /// "challenger_recall", "support"}], "reason"}.
-  std::string json() const;
+  /// "challenger_recall", "support"}], "reason"}; with `shadow`, also "shadow": its report
+  /// (the same fields) on shadow traffic.
+  std::string json(const GateReport* shadow = nullptr) const;
 };
 
 /// A number in a decision's line of text (a gate's or a policy's reason): four significant

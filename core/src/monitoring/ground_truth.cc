@@ -8,9 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <exception>
-#include <random>
 
 #include "aimass/util/number_text.h"
 #include "record_text.h"
@@ -95,7 +93,6 @@ Status readOutcome(const Poco::JSON::Object& item, const std::string& where, Gro
   if (item.has("labels")) return listOf("labels", addLabel);
   return listOf("values", addValue);
 }
-
 
 /// One value of a row's "features" object.
 Expected<FeatureCell> cellOf(const Poco::Dynamic::Var& v, const std::string& where) {
@@ -188,7 +185,8 @@ Status readObjects(const Poco::JSON::Object& root, const std::string& field, std
   return Status();
 }
 
-/// Whether a key's last segment is "<20 digits>-<8 hex digits>", as appendGroundTruth() makes.
+/// Whether a key's last segment is "<20 digits>-<8 hex digits>", as record::timeTaggedName()
+/// makes.
 bool isRecordName(std::string_view name) {
   return name.size() == 29 && name[20] == '-' &&
          name.substr(0, 20).find_first_not_of("0123456789") == std::string_view::npos &&
@@ -294,11 +292,7 @@ Expected<std::string> appendGroundTruth(Storage& storage, std::string_view model
   for (auto& o : outcomes) {
     o.unix_ns = now;
   }
-  thread_local std::mt19937 random{std::random_device{}()};
-  char key[64];
-  std::snprintf(key, sizeof key, "%020lld-%08x", static_cast<long long>(now),
-                static_cast<unsigned>(random()));
-  const std::string full = groundTruthPrefix(model) + key;
+  const std::string full = groundTruthPrefix(model) + record::timeTaggedName(now);
   AIMASS_ASSIGN_OR_RETURN(bool written,
                           storage.compareAndSet(full, std::nullopt, encodeGroundTruth(outcomes)));
   if (!written) {

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <set>
 
 #include "aimass/core/registry.h"
@@ -35,7 +34,7 @@ constexpr std::int64_t kGroundTruthDelayNs = 2'000'000'000;
 /// Empties the drift window (one column per profile feature, room for `rows` values each, up
 /// to a bound: a window fills without reallocating).
 void startWindow(MonitorState& s, std::size_t rows) {
-  s.window = DriftWindow{};
+  s.window = FloatDriftWindow{};
   s.window_rows = 0;
   s.window_span = WindowSpan{};
   if (s.profile) {
@@ -415,11 +414,7 @@ std::shared_ptr<const DataProfile> profileOf(const Storage& storage, const Model
 }
 
 std::string postedRowsKey(std::string_view model) {
-  thread_local std::mt19937 random{std::random_device{}()};
-  char name[64];
-  std::snprintf(name, sizeof name, "%020lld-posted-%08x",
-                static_cast<long long>(record::nowUnixNs()), static_cast<unsigned>(random()));
-  return labelledRowsPrefix(model) + name;
+  return labelledRowsPrefix(model) + record::timeTaggedName(record::nowUnixNs());
 }
 
 std::string liveMetricKey(std::string_view model, std::int64_t version) {

@@ -136,6 +136,10 @@ class MonitorNode final : public Node {
   Status recallMemory();
   /// Saves the ground-truth cursor, the retraining followed and the watch when they changed.
   Status rememberState();
+  /// The samples of the state (caller holds mutex_).
+  MetricSamples samplesOfState() const;
+  /// Replaces snapshot_ with the state's samples (caller holds mutex_).
+  void refreshSnapshot() const;
 
   MonitorSettings settings_;
   std::shared_ptr<Storage> storage_;
@@ -147,11 +151,6 @@ class MonitorNode final : public Node {
   std::unique_ptr<MonitorState> state_;
   bool recalled_ = false;      ///< recallMemory() ran
   std::string saved_memory_;   ///< what rememberState() wrote last
-  /// The samples of the state (caller holds mutex_).
-  MetricSamples samplesOfState() const;
-  /// Replaces snapshot_ with the state's samples (caller holds mutex_).
-  void refreshSnapshot() const;
-
   mutable std::mutex mutex_;  ///< guards state_ between the loop and metrics readers
   mutable std::mutex snapshot_mutex_;  ///< guards snapshot_
   mutable MetricSamples snapshot_;     ///< the samples as of the last refresh
@@ -173,7 +172,7 @@ std::shared_ptr<const DataProfile> profileOf(const Storage& storage, const Model
                                              std::string& note);
 
 /// Where one post's labelled rows are stored: under labelledRowsPrefix(), named by the time
-/// and a random tag ("<20 digits>-posted-<8 hex digits>").
+/// and a random tag (record::timeTaggedName()), apart from the monitor's own records there.
 std::string postedRowsKey(std::string_view model);
 
 /// The samples of every monitor under one HELP and TYPE line per family.

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include "aimass/core/dataset_registry.h"
 #include "aimass/core/model_artifact.h"
@@ -16,6 +15,7 @@
 #include "aimass/job_service.h"
 #include "aimass/util/json_writer.h"
 #include "evaluate_job.h"
+#include "file_whole.h"
 #include "monitoring/monitor_node.h"
 #include "monitoring/monitor_state.h"
 #include "record_text.h"
@@ -84,20 +84,7 @@ Expected<std::string> MonitorNode::writeFeedbackCsv() {
       std::count(csv.begin() + static_cast<std::ptrdiff_t>(header), csv.end(), '\n'));
   // Whole or not at all: a retraining never reads a half-written file.
   const std::filesystem::path& path = settings_.feedback_csv;
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << csv;
-    if (!out.flush()) {
-      return internalError("cannot write the feedback CSV '" + temporary.string() + "'");
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    return internalError("cannot move the feedback CSV to '" + path.string() +
-                         "': " + error.message());
-  }
+  AIMASS_RETURN_IF_ERROR(writeFileWhole(path, csv).withContext("the feedback CSV"));
   NewDatasetVersion version;
   version.type = "dataset.csv";
   version.source = "ground truth joined by the monitor of '" + settings_.model + "' (" +
@@ -230,20 +217,19 @@ Status MonitorNode::judgeChallenger(std::int64_t challenger) {
   const GateSpec spec = gateFor(settings_.gate, *champion_report);
   auto report = judgeGate(*champion_report, *challenger_report, spec);
   if (!report.ok()) return fail(report.status());
-  std::string details = report->json();
+  std::optional<GateReport> shadow;
   if (settings_.shadow_rows > 0) {
-    auto shadow = judgeOnShadowTraffic(challenger, spec);
-    if (!shadow.ok()) return fail(shadow.status());
+    auto judged = judgeOnShadowTraffic(challenger, spec);
+    if (!judged.ok()) return fail(judged.status());
+    shadow = std::move(*judged);
     report->passed = report->passed && shadow->passed;
     report->reason += "; on shadow traffic: " + shadow->reason;
-    details = report->json();
-    details.insert(details.rfind('}'), ",\"shadow\":" + shadow->json());
   }
   AIMASS_RETURN_IF_ERROR(recordEvent(
       "gate", challenger,
       versionText(challenger) + (report->passed ? " passed" : " failed") + " the gate against " +
           versionText(s.champion) + ": " + report->reason,
-      details));
+      report->json(shadow ? &*shadow : nullptr)));
   if (!report->passed) {
     ++s.gate_failures;
     return registry.setTags(settings_.model, challenger, {{"gate", "failed"}}, {}).status();

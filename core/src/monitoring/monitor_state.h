@@ -56,7 +56,7 @@ struct MonitorState {
   std::int64_t payload_from_ns = 0;  ///< read logged entries from this time on
   /// How far behind the payload log the last cycle stopped (0: it read everything logged).
   std::int64_t log_lag_ns = 0;
-  DriftWindow window;
+  FloatDriftWindow window;  ///< the requests' float inputs as they came
   std::size_t window_rows = 0;
   WindowSpan window_span;  ///< the logged requests the window holds
   std::uint64_t windows_tested = 0;
@@ -79,7 +79,9 @@ struct MonitorState {
   bool lower_is_better = false;  ///< rmse (regression) rather than accuracy
   std::uint64_t labelled_since_retrain = 0;
   std::uint64_t rows_posted = 0;  ///< labelled rows posted without a request (this run)
-  std::string labelled_csv;  ///< labelled rows joined this cycle, CSV lines (feedback_csv)
+  /// Labelled rows joined but not yet stored, CSV lines (feedback_csv): kept when the write
+  /// fails, so the next cycle stores them (the ground-truth cursor has moved past them).
+  std::string labelled_csv;
   std::deque<ShadowRow> shadow;  ///< the last gate_shadow_rows of them (monitor_shadow.cc)
   // --- the update policy
   std::int64_t started_ms = 0;

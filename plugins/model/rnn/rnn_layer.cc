@@ -292,11 +292,11 @@ Status RnnLayer::forward(dnnl::stream& stream, const float* x, const float* h0, 
     m.forward.execute(stream, args);
     if (bf16) {
       m.y16.widen(stream, y);
-      m.hT16.widen(stream, static_cast<float*>(m.hT.get_data_handle()));
+      if (hT != nullptr) m.hT16.widen(stream, hT);
     }
     stream.wait();
     const std::size_t state_bytes = m.iter.get_size();
-    if (hT != nullptr) {
+    if (hT != nullptr && !bf16) {
       std::memcpy(hT, m.hT.get_data_handle(), state_bytes);
     }
     if (cT != nullptr && shape_.cell == Cell::kLstm) {
