@@ -42,6 +42,10 @@ inline int threadLimit(double work, double minimum) {
 /// Thresholds for threadLimit(): matrix products (m * k * n) and element-wise ops (elements).
 constexpr double kParallelProductMinimum = 1 << 20;
 constexpr double kParallelElementsMinimum = 1 << 16;
+/// For FP32-to-bf16 conversions and weight packing (elements), which run while the team still
+/// spins from the op before. W1's bf16 step converts 16k-200k values at a time; splitting each
+/// over 2 threads took bench/mlp_step from 0.43-0.53 to 0.33-0.40 ms a batch.
+constexpr double kParallelConvertMinimum = 1 << 14;
 
 /// Sets the calling thread's OpenMP thread count as context.enterThreads(limit) does for the
 /// lifetime of the scope, then restores it: oneDNN sizes some primitives' work split from it

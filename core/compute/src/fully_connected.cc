@@ -217,6 +217,31 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void packVnni(
   }
 }
 
+/// packVnni() split over `threads` threads by blocks of 32 rows (each block is its own stretch
+/// of `out`).
+void packVnniParallel(int threads, const float* src, std::int64_t rows, std::int64_t cols,
+                      std::int64_t row_stride, std::int64_t col_stride, VnniLayout layout,
+                      std::uint32_t* out) {
+  const std::int64_t blocks = (rows + 31) / 32;
+  threads = static_cast<int>(std::min<std::int64_t>(
+      std::min(threads, threadLimit(static_cast<double>(rows * cols), kParallelConvertMinimum)),
+      blocks));
+  if (threads <= 1) {
+    packVnni(src, rows, cols, row_stride, col_stride, layout, out);
+    return;
+  }
+  const std::int64_t per_thread = (blocks + threads - 1) / threads * 32;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    const std::int64_t begin = std::min(rows, t * per_thread);
+    const std::int64_t count = std::min(rows, begin + per_thread) - begin;
+    if (count > 0) {
+      packVnni(src + begin * row_stride, count, cols, row_stride, col_stride, layout,
+               out + (begin / 32) * layout.stride_a / 2);
+    }
+  }
+}
+
 }  // namespace
 
 struct FullyConnected::Impl {
@@ -400,8 +425,8 @@ Status FullyConnected::setWeights(const float* weight) noexcept {
     p.context->enterThreads(p.product_threads);
     const std::int64_t k = shape_.inputs, n = shape_.outputs;
     if (p.w_layout.nb > 0) {
-      packVnni(weight, k, n, n, 1, p.w_layout,
-               static_cast<std::uint32_t*>(p.w_packed.get_data_handle()));
+      packVnniParallel(p.context->threads(), weight, k, n, n, 1, p.w_layout,
+                       static_cast<std::uint32_t*>(p.w_packed.get_data_handle()));
     } else {
       p.w_master.set_data_handle(const_cast<float*>(weight));
       p.pack_w.execute(p.context->impl().stream,
@@ -427,8 +452,8 @@ Status FullyConnected::backwardData(const BFloat16* dy, float* dx) noexcept {
   }
   if (const float* weight = std::exchange(p.wt_source, nullptr); p.wt_layout.nb > 0) {
     // W^T [N, K]: w(a, b) = weight[b * N + a]
-    packVnni(weight, shape_.outputs, shape_.inputs, 1, shape_.outputs, p.wt_layout,
-             static_cast<std::uint32_t*>(p.wt_packed.get_data_handle()));
+    packVnniParallel(p.context->threads(), weight, shape_.outputs, shape_.inputs, 1, shape_.outputs,
+                     p.wt_layout, static_cast<std::uint32_t*>(p.wt_packed.get_data_handle()));
   } else {
     AIMASS_RETURN_IF_ERROR(dnnlCall("FullyConnected packing bf16 weights", [&] {
       p.wt_master.set_data_handle(const_cast<float*>(weight));

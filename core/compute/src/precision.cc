@@ -3,9 +3,12 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
+
+#include "context_impl.h"
 
 namespace aimass::compute {
 
@@ -99,6 +102,23 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void toBFloat16(
     const std::uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
     const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
     out[i] = static_cast<std::uint16_t>(nan ? (bits >> 16) | 0x40u : rounded);
+  }
+}
+
+void toBFloat16(const ComputeContext& context, const float* src, BFloat16* dst,
+                std::int64_t n) noexcept {
+  const int threads =
+      std::min(context.threads(), threadLimit(static_cast<double>(n), kParallelConvertMinimum));
+  if (threads <= 1) {
+    toBFloat16(src, dst, n);
+    return;
+  }
+  // Slices of whole 64-byte lines of the output, so no two threads write one line.
+  const std::int64_t slice = ((n + threads - 1) / threads + 31) / 32 * 32;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    const std::int64_t begin = std::min(n, t * slice);
+    toBFloat16(src + begin, dst + begin, std::min(n, begin + slice) - begin);
   }
 }
 

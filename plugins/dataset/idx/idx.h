@@ -36,6 +36,9 @@ struct IdxOptions {
   /// order: the classes are then named after them ("5", "7") and a row's label is its class's
   /// position in the list. Needs labels; empty keeps every row and class.
   std::vector<std::int64_t> classes;
+  /// Threads a large read() converts its rows on (the host's training threads): a batch of
+  /// 128 images takes as long as one of W1's matrix products on one thread.
+  int threads = 1;
 };
 
 /// Images (or any array) in the IDX format of MNIST and Fashion-MNIST, gzipped or plain, read
@@ -87,6 +90,8 @@ class IdxDataset final : public Dataset {
   /// many rows are kept; kInvalidArgument as open() describes.
   Expected<std::uint64_t> keepClasses(const IdxOptions& options, std::uint64_t rows,
                                       std::size_t width);
+  /// Converts `rows` (in range) to floats, scaled, into `features` (rows.size() x width_).
+  void convertRows(std::span<const std::uint64_t> rows, float* features) const;
 
   DatasetSchema schema_;
   std::uint64_t rows_ = 0;
@@ -96,6 +101,7 @@ class IdxDataset final : public Dataset {
   std::vector<std::int64_t> labels_;
   float scale_ = 1;
   float shift_ = 0;
+  int threads_ = 1;
   std::string fingerprint_;
 };
 

@@ -3,8 +3,10 @@
 
 #include "aimass/plugin.h"
 
+#include <algorithm>
 #include <memory>
 
+#include "aimass/host.h"
 #include "idx.h"
 
 namespace {
@@ -70,6 +72,7 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       if (config.has("classes")) {
         options.classes = config.getIntList("classes");
       }
+      options.threads = std::max(1, config.host().threads());
       auto data = aimass::plugins::dataset::IdxDataset::open(options);
       if (!data.ok()) {
         return data.status();

@@ -401,7 +401,7 @@ Status Mlp::layerForward(Workspace& ws, std::size_t l, const float* h) const {
 Status Mlp::forward(Workspace& ws, const float* x, bool training) {
   const bool bf16 = ws.precision == compute::Precision::kBFloat16;
   if (bf16) {
-    compute::toBFloat16(x, ws.x16.data(), ws.rows * inputs_);
+    compute::toBFloat16(*ws.context, x, ws.x16.data(), ws.rows * inputs_);
   }
   const float* h = x;
   for (std::size_t l = 0; l < layers_.size(); ++l) {
@@ -430,7 +430,7 @@ Status Mlp::forward(Workspace& ws, const float* x, bool training) {
       h = out;
     }
     if (bf16 && hidden) {
-      compute::toBFloat16(h, ws.out16[l].data(), ws.rows * layer.out);
+      compute::toBFloat16(*ws.context, h, ws.out16[l].data(), ws.rows * layer.out);
     }
   }
   return okStatus();
@@ -440,14 +440,14 @@ Status Mlp::forwardInference(Workspace& ws, const float* x) const {
   const bool bf16 = ws.precision == compute::Precision::kBFloat16;
   if (bf16) {
     AIMASS_RETURN_IF_ERROR(packWeights(ws));
-    compute::toBFloat16(x, ws.x16.data(), ws.rows * inputs_);
+    compute::toBFloat16(*ws.context, x, ws.x16.data(), ws.rows * inputs_);
   }
   const float* h = x;
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     AIMASS_RETURN_IF_ERROR(layerForward(ws, l, h));
     h = ws.act[l].data<float>();
     if (bf16 && l + 1 < layers_.size()) {
-      compute::toBFloat16(h, ws.out16[l].data(), ws.rows * layers_[l].out);
+      compute::toBFloat16(*ws.context, h, ws.out16[l].data(), ws.rows * layers_[l].out);
     }
   }
   return okStatus();
@@ -527,7 +527,7 @@ Status Mlp::backward(Workspace& ws, const float* x) {
     const float* input = l == 0 ? x : ws.out[l - 1].data<float>();
     float* grad = ws.grad[l].data<float>();
     if (bf16) {
-      compute::toBFloat16(grad, ws.grad16[l].data(), ws.rows * layer.out);
+      compute::toBFloat16(*ws.context, grad, ws.grad16[l].data(), ws.rows * layer.out);
       const compute::BFloat16* input16 = l == 0 ? ws.x16.data() : ws.out16[l - 1].data();
       AIMASS_RETURN_IF_ERROR(ws.fc[l]->backwardWeights(input16, ws.grad16[l].data(), grad,
                                                        layer.weight_grad.data<float>(),

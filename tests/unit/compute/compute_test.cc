@@ -299,6 +299,24 @@ TEST(BFloat16Test, RoundsToNearestEvenAndKeepsInfinitiesAndNaNs) {
   }
 }
 
+TEST(BFloat16Test, AConversionSplitOverAContextsThreadsMatchesOneOnOneThread) {
+  std::mt19937 random(6);
+  for (int threads : {1, 2, 3}) {
+    auto ctx = context(threads);
+    // Below the split, just above it with an odd tail, and a batch of W1's first layer.
+    for (std::int64_t n : {std::int64_t{5}, std::int64_t{(1 << 14) + 13}, std::int64_t{100352}}) {
+      auto values = randomVector(random, static_cast<std::size_t>(n), 50.0f);
+      std::vector<BFloat16> one(values.size()), split(values.size(), BFloat16{0xdead});
+      toBFloat16(values.data(), one.data(), n);
+      toBFloat16(*ctx, values.data(), split.data(), n);
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        ASSERT_EQ(split[i].bits, one[i].bits)
+            << "threads " << threads << ", n " << n << ", i " << i;
+      }
+    }
+  }
+}
+
 /// `v` rounded to bf16 and back, as the bf16 products read it.
 std::vector<float> rounded(const std::vector<float>& v, std::vector<BFloat16>& packed) {
   packed.resize(v.size());

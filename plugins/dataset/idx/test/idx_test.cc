@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/host.h"
 #include "aimass/plugin.h"
 #include "aimass/testing/dataset_conformance.h"
 #include "aimass/testing/registration.h"
@@ -67,6 +68,27 @@ std::string bigEndianFloats(const std::vector<float>& values) {
 const std::string kImages =
     idx(0x08, {3, 2, 2}, bytes({0, 51, 102, 255, 10, 20, 30, 40, 255, 255, 0, 0}));
 const std::string kLabels = idx(0x08, {3}, bytes({2, 0, 1}));
+
+/// The host a factory reads its thread count from.
+class ThreadsHost final : public Host {
+ public:
+  explicit ThreadsHost(int threads) : threads_(threads) {}
+  void log(LogLevel, std::string_view, std::string_view) override {}
+  int threads() const override { return threads_; }
+  std::filesystem::path baseDir() const override { return "."; }
+  RouteTable& routes() override { return routes_; }
+  std::string_view version() const override { return "test"; }
+  bool stopRequested() const override { return false; }
+
+ private:
+  class NoRoutes final : public RouteTable {
+   public:
+    Status add(Route) override { return unimplemented("no routes"); }
+    std::vector<Route> routes() const override { return {}; }
+  };
+  int threads_;
+  NoRoutes routes_;
+};
 
 class IdxDatasetTest : public ::testing::Test {
  protected:
@@ -364,6 +386,56 @@ TEST_F(IdxDatasetTest, ReadReportsTheFirstBadIndex) {
   EXPECT_THAT(status.message(), HasSubstr("row 7"));
 }
 
+TEST_F(IdxDatasetTest, ALargeReadSplitOverThreadsGivesTheRowsOfAReadOnOne) {
+  // 400 images of 7x19 bytes and 400 of 7x19 floats: a read of 300 rows (39,900 values) is
+  // split over the threads, one of 200 is not; every row must land where a single thread puts
+  // it, whatever the split.
+  constexpr int kRows = 400, kWidth = 133;
+  std::vector<int> pixels(kRows * kWidth);
+  std::vector<float> values(kRows * kWidth);
+  std::vector<int> classes(kRows);
+  for (int i = 0; i < kRows * kWidth; ++i) {
+    pixels[static_cast<std::size_t>(i)] = (i * 37 + i / kWidth) % 256;
+    values[static_cast<std::size_t>(i)] = static_cast<float>(i % 1013) * 0.25f - 7.0f;
+  }
+  for (int r = 0; r < kRows; ++r) {
+    classes[static_cast<std::size_t>(r)] = r % 10;
+  }
+  const std::string label_file = idx(0x08, {kRows}, bytes(classes));
+  const std::string byte_images = idx(0x08, {kRows, 7, 19}, bytes(pixels));
+  const std::string float_images = idx(0x0D, {kRows, 7, 19}, bigEndianFloats(values));
+  std::vector<std::uint64_t> rows;
+  for (int i = 0; i < 300; ++i) {
+    rows.push_back(static_cast<std::uint64_t>((i * 131) % kRows));  // scattered, no repeats
+  }
+  for (const std::string* images : {&byte_images, &float_images}) {
+    IdxOptions one = options(*images, label_file, IdxNormalize::kStandardize);
+    IdxOptions three = one;
+    three.threads = 3;
+    auto serial = IdxDataset::open(one);
+    auto parallel = IdxDataset::open(three);
+    ASSERT_TRUE(serial.ok()) << serial.status().toString();
+    ASSERT_TRUE(parallel.ok()) << parallel.status().toString();
+    for (std::size_t count : {std::size_t{300}, std::size_t{200}}) {
+      const std::span<const std::uint64_t> some(rows.data(), count);
+      Batch a, b;
+      ASSERT_TRUE((*serial)->read(some, a).ok());
+      ASSERT_TRUE((*parallel)->read(some, b).ok());
+      ASSERT_EQ(features(a).size(), count * kWidth);
+      EXPECT_EQ(features(a), features(b)) << count << " rows";
+      EXPECT_EQ(labels(a), labels(b));
+      // Spot checks against the file: row rows[i] of the images, standardized.
+      const float scale = (*serial)->scale(), shift = (*serial)->shift();
+      for (std::size_t i : {std::size_t{0}, count / 2, count - 1}) {
+        const std::size_t at = static_cast<std::size_t>(rows[i]) * kWidth + 5;
+        const float raw = images == &byte_images ? static_cast<float>(pixels[at]) : values[at];
+        EXPECT_FLOAT_EQ(features(b)[i * kWidth + 5], raw * scale + shift) << i;
+        EXPECT_EQ(labels(b)[i], static_cast<std::int64_t>(rows[i] % 10));
+      }
+    }
+  }
+}
+
 TEST_F(IdxDatasetTest, ReadsTheFashionMnistTestSet) {
   const fs::path dir = "/usr/share/datasets/fashion-mnist";
   if (!fs::exists(dir / "t10k-images-idx3-ubyte.gz")) {
@@ -403,7 +475,8 @@ TEST_F(IdxDatasetTest, RegisteredFactoryReadsParameters) {
   ASSERT_EQ(registrar.types.size(), 1u);
   const NodeType& type = registrar.types[0];
   EXPECT_EQ(type.type, "dataset.idx");
-  NodeConfig config("data", type.type, nullptr);
+  ThreadsHost host(2);
+  NodeConfig config("data", type.type, &host);
   for (const auto& spec : type.params) {
     EXPECT_FALSE(spec.doc.empty()) << spec.name;
     if (!std::holds_alternative<std::monostate>(spec.default_value)) {

@@ -11,6 +11,8 @@
 
 namespace aimass::compute {
 
+class ComputeContext;
+
 /// A bfloat16 number: the top 16 bits of an IEEE binary32 (8 exponent bits, 7 mantissa bits).
 /// A distinct type so a bf16 buffer is never passed where floats are expected.
 struct BFloat16 {
@@ -48,6 +50,11 @@ AIMASS_COMPUTE_API std::string autoPrecisionNote(Precision chosen);
 /// infinities stay infinite. Vectorised (AVX-512, AVX2 or plain x86-64, chosen at load time);
 /// `src` and `dst` must not overlap. Thread-safe.
 AIMASS_COMPUTE_API void toBFloat16(const float* src, BFloat16* dst, std::int64_t n) noexcept;
+/// The same, split over `context`'s threads when `n` is large enough to gain from it (a team of
+/// threads that has just run an op wakes in far less time than it takes to convert a batch's
+/// activations on one). For the caller's thread only: not with another op of the context.
+AIMASS_COMPUTE_API void toBFloat16(const ComputeContext& context, const float* src, BFloat16* dst,
+                                   std::int64_t n) noexcept;
 /// dst[i] = src[i] exactly (every bfloat16 is a float).
 AIMASS_COMPUTE_API void fromBFloat16(const BFloat16* src, float* dst, std::int64_t n) noexcept;
 
