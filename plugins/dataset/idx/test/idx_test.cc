@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "aimass/host.h"
 #include "aimass/plugin.h"
 #include "aimass/testing/dataset_conformance.h"
 #include "aimass/testing/registration.h"
@@ -68,27 +67,6 @@ std::string bigEndianFloats(const std::vector<float>& values) {
 const std::string kImages =
     idx(0x08, {3, 2, 2}, bytes({0, 51, 102, 255, 10, 20, 30, 40, 255, 255, 0, 0}));
 const std::string kLabels = idx(0x08, {3}, bytes({2, 0, 1}));
-
-/// The host a factory reads its thread count from.
-class ThreadsHost final : public Host {
- public:
-  explicit ThreadsHost(int threads) : threads_(threads) {}
-  void log(LogLevel, std::string_view, std::string_view) override {}
-  int threads() const override { return threads_; }
-  std::filesystem::path baseDir() const override { return "."; }
-  RouteTable& routes() override { return routes_; }
-  std::string_view version() const override { return "test"; }
-  bool stopRequested() const override { return false; }
-
- private:
-  class NoRoutes final : public RouteTable {
-   public:
-    Status add(Route) override { return unimplemented("no routes"); }
-    std::vector<Route> routes() const override { return {}; }
-  };
-  int threads_;
-  NoRoutes routes_;
-};
 
 class IdxDatasetTest : public ::testing::Test {
  protected:
@@ -475,7 +453,7 @@ TEST_F(IdxDatasetTest, RegisteredFactoryReadsParameters) {
   ASSERT_EQ(registrar.types.size(), 1u);
   const NodeType& type = registrar.types[0];
   EXPECT_EQ(type.type, "dataset.idx");
-  ThreadsHost host(2);
+  aimass::testing::FactoryHost host(2);
   NodeConfig config("data", type.type, &host);
   for (const auto& spec : type.params) {
     EXPECT_FALSE(spec.doc.empty()) << spec.name;

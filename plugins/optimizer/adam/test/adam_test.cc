@@ -80,27 +80,6 @@ std::vector<double> referenceTrajectory(const AdamOptions& o, double w,
   return out;
 }
 
-/// The host services the factory reads: only threads().
-class ThreadsHost final : public Host {
- public:
-  explicit ThreadsHost(int threads) : threads_(threads) {}
-  void log(LogLevel, std::string_view, std::string_view) override {}
-  int threads() const override { return threads_; }
-  std::filesystem::path baseDir() const override { return "."; }
-  RouteTable& routes() override { return routes_; }
-  std::string_view version() const override { return "test"; }
-  bool stopRequested() const override { return false; }
-
- private:
-  class NoRoutes final : public RouteTable {
-   public:
-    Status add(Route) override { return unimplemented("no routes"); }
-    std::vector<Route> routes() const override { return {}; }
-  };
-  int threads_;
-  NoRoutes routes_;
-};
-
 /// Parameters of the W1 network's sizes (784-256-128-10) with gradients that differ per
 /// element and per step, so a skipped, repeated or misplaced element changes the result.
 struct NetworkParameters {
@@ -366,7 +345,7 @@ TEST(AdamOptimizerTest, RegistersAdamAndAdamWWithPyTorchDefaults) {
   auto registrar = aimass::testing::collectRegisteredTypes(*descriptor);
   ASSERT_TRUE(registrar.status.ok()) << registrar.status.toString();
   ASSERT_EQ(registrar.types.size(), 2u);
-  ThreadsHost host(3);
+  aimass::testing::FactoryHost host(3);
   for (const NodeType& type : registrar.types) {
     NodeConfig config("opt", type.type, &host);
     for (const auto& spec : type.params) {

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <filesystem>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "aimass/host.h"
 #include "aimass/plugin.h"
 #include "aimass/status.h"
 
@@ -48,5 +51,27 @@ inline RegisteredTypes collectRegisteredTypes(const AimassPluginDescriptor& desc
   result.commands = std::move(collector.commands);
   return result;
 }
+
+/// The host a factory sees in a plugin's unit test: `threads` threads, logs dropped, no routes,
+/// the current folder as base, never asked to stop. Outlive every node made with it.
+class FactoryHost final : public Host {
+ public:
+  explicit FactoryHost(int threads = 1) : threads_(threads) {}
+  void log(LogLevel, std::string_view, std::string_view) override {}
+  int threads() const override { return threads_; }
+  std::filesystem::path baseDir() const override { return "."; }
+  RouteTable& routes() override { return routes_; }
+  std::string_view version() const override { return "test"; }
+  bool stopRequested() const override { return false; }
+
+ private:
+  class NoRoutes final : public RouteTable {
+   public:
+    Status add(Route) override { return unimplemented("no routes in a factory test"); }
+    std::vector<Route> routes() const override { return {}; }
+  };
+  int threads_;
+  NoRoutes routes_;
+};
 
 }  // namespace aimass::testing
