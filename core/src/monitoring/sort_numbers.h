@@ -15,11 +15,13 @@ namespace aimass::core {
 struct SortScratch {
   std::vector<std::uint64_t> keys, swap64;
   std::vector<std::uint32_t> keys32, swap32;
+  std::vector<std::size_t> counts;  ///< the radix passes' histograms
 };
 
 /// Sorts `values` (no NaN) increasing: the order std::sort gives, but for -0 and +0, which
 /// compare equal and come -0 first. Columns whose every value is a float (what CSV cells parse
-/// to) sort by 32-bit keys, others by 64-bit ones; short columns use std::sort.
+/// to) sort by 32-bit keys, others by 64-bit ones; columns of fewer than 256 values use
+/// std::sort.
 void sortNumbers(std::vector<double>& values, SortScratch& scratch);
 
 /// The values of `column` other than NaN, sorted as sortNumbers() sorts them, into `sorted`

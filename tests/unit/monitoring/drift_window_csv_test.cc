@@ -202,7 +202,7 @@ TEST(DriftWindowCsvTest, RadixSortOrdersAsStdSort) {
   std::mt19937 gen(3);
   std::normal_distribution<double> normal(0, 1e3);
   SortScratch scratch;
-  for (std::size_t n : {0, 5, 1023, 1024, 5000, 100000}) {
+  for (std::size_t n : {0, 5, 255, 256, 1000, 1023, 1024, 5000, 100000}) {
     for (bool floats : {true, false}) {
       std::vector<double> values(n);
       for (auto& v : values) {
