@@ -237,6 +237,33 @@ Expected<RunDetails> runDetails(const Tracking& tracking, std::int64_t id) {
   return details;
 }
 
+Expected<RunMetricHistory> metricHistory(const Tracking& tracking, const RunMetricQuery& query) {
+  AIMASS_RETURN_IF_ERROR(Tracking::validateName(query.metric, "metric"));
+  AIMASS_ASSIGN_OR_RETURN(auto points, tracking.metricPoints(query.run));  // kNotFound: no run
+  RunMetricHistory history;
+  history.run = query.run;
+  history.metric = query.metric;
+  // metricPoints() orders by name, then step, then logging order.
+  for (const MetricPoint& p : points) {
+    if (p.name != query.metric) {
+      continue;
+    }
+    ++history.total;
+    if (query.after_step && p.step <= *query.after_step) {
+      continue;
+    }
+    // A full page ends with a whole step, so that asking again after its last step loses
+    // nothing.
+    if (query.limit > 0 && history.points.size() >= query.limit &&
+        p.step != history.points.back().step) {
+      history.more = true;
+      continue;
+    }
+    history.points.push_back({p.step, p.value, p.unix_ms});
+  }
+  return history;
+}
+
 // --- StorageModelRegistry --------------------------------------------------------------------
 
 Status StorageModelRegistry::validateName(std::string_view name, std::string_view what) const {
@@ -357,6 +384,12 @@ Expected<RunDetails> StorageTracking::run(std::int64_t id) {
   Tracking tracking(*storage_);
   (void)tracking.recoverAbandonedRuns();
   return runDetails(tracking, id);
+}
+
+Expected<RunMetricHistory> StorageTracking::metricHistory(const RunMetricQuery& query) {
+  Tracking tracking(*storage_);
+  (void)tracking.recoverAbandonedRuns();
+  return core::metricHistory(tracking, query);
 }
 
 }  // namespace aimass::core

@@ -36,6 +36,9 @@ const char kRunsHelp[] =
     "    --limit N            at most N runs (default 100; 0: all)\n"
     "  show ID   one run: status, times, error, params, every metric (last, min, max, number\n"
     "            of points, last step) and artifacts\n"
+    "  metric ID NAME   every value of one metric of the run: step, value, time\n"
+    "    --after-step N       only the values of later steps (to follow a running job)\n"
+    "    --limit N            about N values, ending with a whole step (default 0: all)\n"
     "\n"
     "--json prints JSON instead of text. Instead of --config CONFIG, --storage URI opens a\n"
     "store directly, in one of the forms the storage plugins declare (listed below).\n"
@@ -48,6 +51,7 @@ const char kRunsHelp[] =
     "  aimass runs list --filter 'val_accuracy>0.8' --sort val_accuracy --desc --limit 5 \\\n"
     "      --config configs/quickstart.yaml\n"
     "  aimass runs show 3 --config configs/quickstart.yaml\n"
+    "  aimass runs metric 3 val_accuracy --config configs/quickstart.yaml\n"
     "  aimass runs list --status failed --storage sqlite:///var/lib/aimass/store.db\n";
 
 namespace {
@@ -185,6 +189,33 @@ Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& ou
   return Status();
 }
 
+Status printMetricHistory(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
+  AIMASS_ASSIGN_OR_RETURN(RunMetricHistory history, metricHistory(tracking, command.metric_query));
+  if (command.json) {
+    out << metricHistoryJson(history);
+    return Status();
+  }
+  if (history.points.empty()) {
+    out << "run " << history.run << " has no value of '" << history.metric << "'"
+        << (command.metric_query.after_step
+                ? " after step " + std::to_string(*command.metric_query.after_step)
+                : std::string())
+        << "\n";
+    return Status();
+  }
+  std::vector<std::vector<std::string>> rows = {{"STEP", "VALUE", "TIME"}};
+  for (const auto& p : history.points) {
+    rows.push_back({std::to_string(p.step), formatFigure(p.value), formatUtcTime(p.unix_ms)});
+  }
+  out << textTable(rows);
+  if (history.more) {
+    out << "(" << history.points.size() << " of the " << history.total
+        << " values shown; --after-step " << history.points.back().step
+        << " shows the next ones)\n";
+  }
+  return Status();
+}
+
 namespace {
 
 Expected<std::int64_t> parsePositive(std::string_view text, const std::string& what) {
@@ -194,6 +225,30 @@ Expected<std::int64_t> parsePositive(std::string_view text, const std::string& w
     return invalidArgument(what + " must be a whole number, got '" + std::string(text) + "'");
   }
   return value;
+}
+
+/// `runs metric ID NAME`: the run and metric, and no option of `list` but --limit.
+Status parseMetricArguments(RunsCommand& command, const std::vector<std::string>& options) {
+  if (command.arguments.size() != 2) {
+    return invalidArgument(
+        "'aimass runs metric' takes a run ID and a metric name (usage: aimass runs metric ID "
+        "NAME [--after-step N] [--limit N] [--json] --config CONFIG)");
+  }
+  for (const std::string& option : options) {
+    if (option != "--limit" && option != "--after-step") {
+      return invalidArgument(option + " is not an option of 'aimass runs metric'");
+    }
+  }
+  auto id = parsePositive(command.arguments[0], "the run ID");
+  if (!id.ok() || *id == 0) {
+    return invalidArgument("the run ID must be a whole number from 1, got '" +
+                           command.arguments[0] + "'");
+  }
+  AIMASS_RETURN_IF_ERROR(Tracking::validateName(command.arguments[1], "metric"));
+  command.run_id = *id;
+  command.metric_query.run = *id;
+  command.metric_query.metric = command.arguments[1];
+  return Status();
 }
 
 }  // namespace
@@ -226,23 +281,31 @@ Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
     } else if (option == "--sort") {
       AIMASS_RETURN_IF_ERROR(Tracking::validateName(taken, "metric").withContext("--sort"));
       command.query.sort_metric = taken;
+    } else if (option == "--after-step") {
+      std::int64_t step = 0;
+      auto [end, error] = std::from_chars(taken.data(), taken.data() + taken.size(), step);
+      if (taken.empty() || error != std::errc() || end != taken.data() + taken.size()) {
+        return invalidArgument("--after-step must be a whole number, got '" + taken + "'");
+      }
+      command.metric_query.after_step = step;
     } else {  // --limit
       AIMASS_ASSIGN_OR_RETURN(std::int64_t limit, parsePositive(taken, "--limit"));
       command.query.limit = static_cast<std::size_t>(limit);
+      command.metric_query.limit = static_cast<std::size_t>(limit);
     }
     return Status();
   };
-  AIMASS_ASSIGN_OR_RETURN(
-      StoreOptions options,
-      parseStoreOptions(words,
-                        {.command = "runs",
-                         .flags = {"--json", "--desc"},
-                         .valued = {"--experiment", "--filter", "--status", "--sort", "--limit"}},
-                        handle));
+  AIMASS_ASSIGN_OR_RETURN(StoreOptions options,
+                          parseStoreOptions(words,
+                                            {.command = "runs",
+                                             .flags = {"--json", "--desc"},
+                                             .valued = {"--experiment", "--filter", "--status",
+                                                        "--sort", "--limit", "--after-step"}},
+                                            handle));
   assignStoreChoice(options, command);
   const auto& positional = options.positional;
   if (positional.empty()) {
-    return invalidArgument("'runs' needs a subcommand: list or show");
+    return invalidArgument("'runs' needs a subcommand: list, show or metric");
   }
   command.action = positional.front();
   command.arguments.assign(positional.begin() + 1, positional.end());
@@ -250,6 +313,9 @@ Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
     if (!command.arguments.empty()) {
       return invalidArgument("'aimass runs list' takes no arguments, got '" +
                              command.arguments.front() + "'");
+    }
+    if (command.metric_query.after_step) {
+      return invalidArgument("--after-step is an option of 'aimass runs metric', not of list");
     }
     if (command.query.descending && command.query.sort_metric.empty()) {
       return invalidArgument("--desc needs --sort METRIC");
@@ -269,8 +335,11 @@ Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
                              command.arguments.front() + "'");
     }
     command.run_id = *id;
+  } else if (command.action == "metric") {
+    AIMASS_RETURN_IF_ERROR(parseMetricArguments(command, list_options));
   } else {
-    return invalidArgument("unknown subcommand 'runs " + command.action + "': use list or show");
+    return invalidArgument("unknown subcommand 'runs " + command.action +
+                           "': use list, show or metric");
   }
   AIMASS_RETURN_IF_ERROR(checkStoreChoice("runs " + command.action, "runs", command.config,
                                           command.storage_uri, command.storage_node));
@@ -284,8 +353,9 @@ int runRunsCommand(const RunsCommand& command, Tracking& tracking, std::ostream&
     err << "aimass: warning: could not check for runs left unfinished: "
         << recovered.status().message() << "\n";
   }
-  Status status = command.action == "list" ? printRunList(command, tracking, out)
-                                           : printRun(command, tracking, out);
+  Status status = command.action == "list"   ? printRunList(command, tracking, out)
+                  : command.action == "show" ? printRun(command, tracking, out)
+                                             : printMetricHistory(command, tracking, out);
   return storeCommandExit(status, err);
 }
 

@@ -9,13 +9,14 @@
 #include <vector>
 
 #include "aimass/core/tracking.h"
+#include "aimass/registry_service.h"
 #include "aimass/status.h"
 
 namespace aimass::core {
 
 /// One `aimass runs ...` command line, parsed.
 struct RunsCommand {
-  std::string action;                  ///< list or show
+  std::string action;                  ///< list, show or metric
   std::vector<std::string> arguments;  ///< the positional words after the action
   std::string config;                  ///< --config CONFIG (this or storage_uri)
   std::string storage_uri;             ///< --storage URI (this or config; see storage_uri.h)
@@ -23,7 +24,9 @@ struct RunsCommand {
   bool json = false;                   ///< --json
   RunQuery query;                      ///< list: --experiment, --filter, --status, --sort,
                                        ///< --desc, --limit (default 100; 0 for all)
-  std::int64_t run_id = 0;             ///< show: the run
+  std::int64_t run_id = 0;             ///< show, metric: the run
+  /// metric: the metric, --after-step and --limit (default 0: every value)
+  RunMetricQuery metric_query;
 };
 
 /// `runs list`: the runs matching command.query (JSON when command.json: the body of
@@ -32,6 +35,10 @@ Status printRunList(const RunsCommand& command, Tracking& tracking, std::ostream
 /// `runs show`: the run command.run_id with its metric summaries (JSON when command.json).
 /// kNotFound for an unknown run.
 Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& out);
+
+/// `runs metric`: the values of command.metric_query (JSON when command.json: the body of
+/// GET /api/v1/runs/{id}/metrics/{name}). kNotFound for an unknown run.
+Status printMetricHistory(const RunsCommand& command, Tracking& tracking, std::ostream& out);
 
 /// The full help of `aimass runs`.
 extern const char kRunsHelp[];

@@ -217,6 +217,48 @@ TEST_F(RegistryApi, RunQueriesUseTheCommandLineParsers) {
   EXPECT_EQ(no_experiment.status, 404) << no_experiment.body;
 }
 
+TEST_F(RegistryApi, MetricHistoryAnswersWhatTheCommandLinePrints) {
+  Reply loss = call("GET", "/api/v1/runs/1/metrics/loss");
+  ASSERT_EQ(loss.status, 200) << loss.body;
+  EXPECT_EQ(loss.body, cliJson({"runs", "metric", "1", "loss"}));
+  auto body = object(loss.body);
+  const auto total = body->getValue<std::size_t>("total");
+  ASSERT_GE(total, 2u) << loss.body;
+  EXPECT_EQ(body->getArray("points")->size(), total);
+  // Paged by step: a page of one, then what follows its step.
+  Reply first = call("GET", "/api/v1/runs/1/metrics/loss?limit=1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto page = object(first.body);
+  EXPECT_TRUE(page->getValue<bool>("more"));
+  ASSERT_EQ(page->getArray("points")->size(), 1u);
+  const auto step = page->getArray("points")->getObject(0)->getValue<std::int64_t>("step");
+  Reply rest = call("GET", "/api/v1/runs/1/metrics/loss?after_step=" + std::to_string(step));
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  EXPECT_EQ(rest.body,
+            cliJson({"runs", "metric", "1", "loss", "--after-step", std::to_string(step)}));
+  EXPECT_EQ(object(rest.body)->getArray("points")->size(), total - 1);
+
+  Reply never = call("GET", "/api/v1/runs/1/metrics/bleu");
+  ASSERT_EQ(never.status, 200) << never.body;
+  EXPECT_EQ(object(never.body)->getValue<int>("total"), 0);
+  Reply no_run = call("GET", "/api/v1/runs/99/metrics/loss");
+  EXPECT_EQ(no_run.status, 404) << no_run.body;
+  Reply bad_name = call("GET", "/api/v1/runs/1/metrics/val%20loss");
+  EXPECT_EQ(bad_name.status, 400) << bad_name.body;
+  EXPECT_THAT(errorOf(bad_name), HasSubstr("the metric in the path"));
+  Reply bad_limit = call("GET", "/api/v1/runs/1/metrics/loss?limit=0");
+  EXPECT_EQ(bad_limit.status, 400);
+  EXPECT_THAT(errorOf(bad_limit), HasSubstr("'limit' must be at least 1"));
+  Reply big_limit = call("GET", "/api/v1/runs/1/metrics/loss?limit=100001");
+  EXPECT_EQ(big_limit.status, 400);
+  Reply bad_step = call("GET", "/api/v1/runs/1/metrics/loss?after_step=x");
+  EXPECT_EQ(bad_step.status, 400);
+  EXPECT_THAT(errorOf(bad_step), HasSubstr("'after_step'"));
+  Reply unknown = call("GET", "/api/v1/runs/1/metrics/loss?colour=red");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_THAT(errorOf(unknown), HasSubstr("'colour'"));
+}
+
 TEST_F(RegistryApi, ReadErrorsNameWhatWasNotFoundOrWrong) {
   Reply no_model = call("GET", "/api/v1/models/nosuch");
   EXPECT_EQ(no_model.status, 404) << no_model.body;

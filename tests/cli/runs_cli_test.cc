@@ -276,6 +276,69 @@ TEST_F(RunsCli, ShowGivesParamsMetricSummariesAndArtifacts) {
   EXPECT_THAT(text.out, ::testing::ContainsRegex("\n  model_version +pump_state/1\n"));
 }
 
+TEST_F(RunsCli, MetricGivesEveryValueByStepAndPagesByStep) {
+  // Run 1: 8 steps an epoch for 3 epochs, so 24 step losses and 3 validation accuracies.
+  auto loss = json({"metric", "1", "loss"});
+  EXPECT_EQ(loss->getValue<int>("run"), 1);
+  EXPECT_EQ(loss->getValue<std::string>("metric"), "loss");
+  EXPECT_EQ(loss->getValue<int>("total"), 24);
+  EXPECT_FALSE(loss->getValue<bool>("more"));
+  Array::Ptr points = loss->getArray("points");
+  ASSERT_EQ(points->size(), 24u);
+  for (unsigned i = 0; i < points->size(); ++i) {
+    EXPECT_EQ(points->getObject(i)->getValue<int>("step"), static_cast<int>(i) + 1);
+  }
+  // The last value is the one `runs show` summarises.
+  const double last =
+      json({"show", "1"})->getObject("metrics")->getObject("loss")->getValue<double>("last");
+  EXPECT_EQ(points->getObject(23)->getValue<double>("value"), last);
+
+  // A page of 5 ends at step 5; the next one starts after it, and the last is empty.
+  auto page = json({"metric", "1", "loss", "--limit", "5"});
+  EXPECT_TRUE(page->getValue<bool>("more"));
+  EXPECT_EQ(page->getValue<int>("total"), 24);
+  ASSERT_EQ(page->getArray("points")->size(), 5u);
+  EXPECT_EQ(page->getArray("points")->getObject(4)->getValue<int>("step"), 5);
+  auto next = json({"metric", "1", "loss", "--after-step", "5", "--limit", "5"});
+  ASSERT_EQ(next->getArray("points")->size(), 5u);
+  EXPECT_EQ(next->getArray("points")->getObject(0)->getValue<int>("step"), 6);
+  EXPECT_EQ(json({"metric", "1", "loss", "--after-step", "24"})->getArray("points")->size(), 0u);
+  EXPECT_EQ(json({"metric", "1", "val_accuracy"})->getArray("points")->size(), 3u);
+  // A metric the run never logged has no values (a running job may not have logged it yet).
+  auto none = json({"metric", "1", "bleu"});
+  EXPECT_EQ(none->getValue<int>("total"), 0);
+  EXPECT_EQ(none->getArray("points")->size(), 0u);
+
+  Result text = runs({"metric", "1", "val_accuracy"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(
+                            "^STEP +VALUE +TIME\n1 +[0-9.e-]+ +[0-9T:Z-]+\n2 .*\n3 .*\n$"));
+  Result paged = runs({"metric", "1", "loss", "--limit", "2"});
+  ASSERT_EQ(paged.code, 0) << paged.err;
+  EXPECT_THAT(paged.out, HasSubstr("(2 of the 24 values shown; --after-step 2 shows the next"));
+  Result empty = runs({"metric", "1", "bleu"});
+  EXPECT_THAT(empty.out, HasSubstr("run 1 has no value of 'bleu'"));
+
+  Result no_run = runs({"metric", "99", "loss"});
+  EXPECT_EQ(no_run.code, 2);
+  EXPECT_THAT(no_run.err, HasSubstr("no run 99 in fs:"));
+  Result bad_name = runs({"metric", "1", "val loss"});
+  EXPECT_EQ(bad_name.code, 2);
+  EXPECT_THAT(bad_name.err, HasSubstr("metric name 'val loss'"));
+  Result one_word = runs({"metric", "1"});
+  EXPECT_EQ(one_word.code, 2);
+  EXPECT_THAT(one_word.err, HasSubstr("takes a run ID and a metric name"));
+  Result bad_step = runs({"metric", "1", "loss", "--after-step", "five"});
+  EXPECT_EQ(bad_step.code, 2);
+  EXPECT_THAT(bad_step.err, HasSubstr("--after-step must be a whole number, got 'five'"));
+  Result list_option = runs({"metric", "1", "loss", "--sort", "loss"});
+  EXPECT_EQ(list_option.code, 2);
+  EXPECT_THAT(list_option.err, HasSubstr("--sort is not an option of 'aimass runs metric'"));
+  Result list_after = runs({"list", "--after-step", "3"});
+  EXPECT_EQ(list_after.code, 2);
+  EXPECT_THAT(list_after.err, HasSubstr("--after-step is an option of 'aimass runs metric'"));
+}
+
 TEST_F(RunsCli, FilterSortAndLimit) {
   const double first =
       json({"show", "1"})->getObject("metrics")->getObject("val_loss")->getValue<double>("last");

@@ -7,11 +7,13 @@ from .errors import AimassError, AimassTimeoutError
 from .jobs import Job, JobQueue, JobResources, JobSchedule
 from .tensors import HAVE_NUMPY, Output, Tensor
 from .transport import RetryPolicy
-from .types import (DatasetSummary, DatasetVersion, InferResult, ModelAlias, ModelSummary,
-                    ModelVersion, RegisteredDataset, RegisteredModel, Run, RunList)
+from .types import (DatasetSummary, DatasetVersion, InferResult, MetricHistory, MetricPoint,
+                    ModelAlias, ModelSummary, ModelVersion, RegisteredDataset, RegisteredModel, Run,
+                    RunList)
 
 __all__ = ["AimassError", "AimassTimeoutError", "AsyncClient", "Client", "DatasetSummary",
            "DatasetVersion", "HAVE_NUMPY", "InferResult", "Job", "JobQueue", "JobResources",
+           "MetricHistory", "MetricPoint",
            "JobSchedule",
            "ModelAlias", "ModelSummary", "ModelVersion", "Output", "RegisteredDataset", "RegisteredModel", "RetryPolicy", "Run",
            "RunList", "Tensor"]

@@ -16,8 +16,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from .client import Client, Inputs
 from .jobs import Job, JobQueue, JobSchedule
-from .types import (DatasetSummary, InferResult, ModelAlias, ModelSummary, ModelVersion,
-                    RegisteredDataset, RegisteredModel, Run, RunList)
+from .types import (DatasetSummary, InferResult, MetricHistory, ModelAlias, ModelSummary,
+                    ModelVersion, RegisteredDataset, RegisteredModel, Run, RunList)
 
 Version = Optional[Union[int, str]]
 
@@ -97,6 +97,10 @@ class AsyncClient:
 
     async def get_run(self, run_id: int) -> Run:
         return await self._call("get_run", run_id)
+
+    async def get_run_metric(self, run_id: int, metric: str, **query: Any) -> MetricHistory:
+        """``Client.get_run_metric``'s keyword query (after_step, limit)."""
+        return await self._call("get_run_metric", run_id, metric, **query)
 
     async def list_jobs(self, *, state: Optional[str] = None, queue: Optional[str] = None,
                         owner: Optional[str] = None) -> List[Job]:

@@ -17,8 +17,8 @@ from .errors import AimassError
 from .jobs import OVERLAPS, Job, JobQueue, JobSchedule, job_request, queue_update
 from .tensors import Tensor
 from .transport import Response, RetryPolicy, Transport, quote, split_body
-from .types import (DatasetSummary, InferResult, ModelAlias, ModelSummary, ModelVersion,
-                    RegisteredDataset, RegisteredModel, Run, RunList)
+from .types import (DatasetSummary, InferResult, MetricHistory, ModelAlias, ModelSummary,
+                    ModelVersion, RegisteredDataset, RegisteredModel, Run, RunList)
 
 _NO_RETRY = RetryPolicy(retries=0)
 
@@ -230,6 +230,20 @@ class Client:
 
     def get_run(self, run_id: int) -> Run:
         return Run.of(self._transport.json("GET", f"/api/v1/runs/{int(run_id)}"))
+
+    def get_run_metric(self, run_id: int, metric: str, *, after_step: Optional[int] = None,
+                       limit: Optional[int] = None) -> MetricHistory:
+        """GET /api/v1/runs/{id}/metrics/{name}: the metric's values by step, those after
+        ``after_step`` only when given, about ``limit`` of them (a page ends with a whole step;
+        the server's default is 10,000)."""
+        query = {}
+        if after_step is not None:
+            query["after_step"] = str(int(after_step))
+        if limit is not None:
+            query["limit"] = str(int(limit))
+        path = (f"/api/v1/runs/{int(run_id)}/metrics/{quote(metric)}" +
+                ("?" + urllib.parse.urlencode(query) if query else ""))
+        return MetricHistory.of(self._transport.json("GET", path))
 
     # ---- /api/v1: the job service (service.jobs, docs/jobs.md) -----------------------------
 

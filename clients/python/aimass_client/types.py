@@ -145,6 +145,31 @@ class RunList:
 
 
 @dataclass
+class MetricPoint:
+    step: int
+    value: Optional[float]  # None for a value that was not finite
+    unix_ms: int
+
+
+@dataclass
+class MetricHistory:
+    """A page of one metric's values by step; when ``more``, ask again after the last step."""
+
+    run: int
+    metric: str
+    total: int
+    more: bool
+    points: List[MetricPoint]
+
+    @classmethod
+    def of(cls, d: Dict[str, Any]) -> "MetricHistory":
+        points = [MetricPoint(int(p["step"]), None if p.get("value") is None else float(p["value"]),
+                              int(p.get("unix_ms", 0))) for p in d.get("points", [])]
+        return cls(int(d["run"]), str(d.get("metric", "")), int(d.get("total", 0)),
+                   bool(d.get("more", False)), points)
+
+
+@dataclass
 class InferResult:
     """An inference answer: ``outputs`` by name, in the answer's order."""
 

@@ -150,6 +150,13 @@ class Live(unittest.TestCase):
         self.assertEqual(run.params["epochs"], "2")
         self.assertEqual(set(run.metrics["val_accuracy"]),
                          {"last", "last_step", "min", "max", "points"})
+        accuracy = self.client.get_run_metric(1, "val_accuracy")
+        self.assertEqual((accuracy.run, accuracy.metric, accuracy.total, accuracy.more),
+                         (1, "val_accuracy", 2, False))
+        self.assertEqual([p.step for p in accuracy.points], [1, 2])
+        self.assertEqual(accuracy.points[-1].value, run.metrics["val_accuracy"]["last"])
+        later = self.client.get_run_metric(1, "val_accuracy", after_step=1, limit=1)
+        self.assertEqual([p.step for p in later.points], [2])
 
     def test_promote_rollback_and_tags(self) -> None:
         first = self.client.promote("pump_state", "champion", 1)

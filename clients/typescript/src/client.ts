@@ -13,8 +13,8 @@ import {
   type CallOptions, NO_RETRY, Transport, type TransportOptions, quote,
 } from "./transport.js";
 import type {
-  DatasetSummary, ModelAlias, ModelMetadata, ModelSummary, ModelVersion, RegisteredDataset,
-  RegisteredModel, RunDetails, RunList, RunQuery, ServerMetadata,
+  DatasetSummary, MetricHistory, MetricQuery, ModelAlias, ModelMetadata, ModelSummary,
+  ModelVersion, RegisteredDataset, RegisteredModel, RunDetails, RunList, RunQuery, ServerMetadata,
 } from "./types.js";
 
 export type ClientOptions = TransportOptions;
@@ -231,6 +231,19 @@ export class Client {
 
   getRun(id: number, call: CallOptions = {}): Promise<RunDetails> {
     return this.object("GET", `/api/v1/runs/${quote(id)}`, undefined, call);
+  }
+
+  /** GET /api/v1/runs/{id}/metrics/{name}: one metric's values by step. */
+  getRunMetric(id: number, metric: string, query: MetricQuery = {},
+               call: CallOptions = {}): Promise<MetricHistory> {
+    const params = new URLSearchParams();
+    if (query.afterStep !== undefined) {
+      params.set("after_step", String(Math.trunc(query.afterStep)));
+    }
+    if (query.limit !== undefined) params.set("limit", String(Math.trunc(query.limit)));
+    const text = params.toString();
+    const path = `/api/v1/runs/${quote(id)}/metrics/${quote(metric)}`;
+    return this.object("GET", `${path}${text ? `?${text}` : ""}`, undefined, call);
   }
 
   // ---- /api/v1: the job service (service.jobs, docs/jobs.md) ------------------------------

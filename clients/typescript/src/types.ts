@@ -135,6 +135,26 @@ export interface RunDetails extends RunRecord {
   metrics: Record<string, MetricSummary>;
 }
 
+/** GET /api/v1/runs/{id}/metrics/{name}: a page of one metric's values, by step. */
+export interface MetricHistory {
+  run: number;
+  metric: string;
+  /** The metric's values in all. */
+  total: number;
+  /** The limit left later values out: ask again with afterStep the last step received. */
+  more: boolean;
+  /** value is null when it was not finite. */
+  points: { step: number; value: number | null; unix_ms: number }[];
+}
+
+/** The query of GET /api/v1/runs/{id}/metrics/{name}. */
+export interface MetricQuery {
+  /** Only the values of later steps (to page on, or to follow a running job). */
+  afterStep?: number;
+  /** About this many values (a page ends with a whole step; the server's default 10,000). */
+  limit?: number;
+}
+
 export interface RunList {
   /** How many matched before the limit. */
   matched: number;

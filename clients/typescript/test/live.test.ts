@@ -125,6 +125,12 @@ describe("a live aimass", () => {
     assert.deepEqual([run.id, run.status, run.params["epochs"]], [1, "finished", "2"]);
     assert.deepEqual(Object.keys(run.metrics["val_accuracy"]!).sort(),
                      ["last", "last_step", "max", "min", "points"]);
+    const accuracy = await client.getRunMetric(1, "val_accuracy");
+    assert.deepEqual([accuracy.run, accuracy.total, accuracy.more], [1, 2, false]);
+    assert.deepEqual(accuracy.points.map((p) => p.step), [1, 2]);
+    assert.equal(accuracy.points.at(-1)!.value, run.metrics["val_accuracy"]!.last);
+    const later = await client.getRunMetric(1, "val_accuracy", { afterStep: 1, limit: 1 });
+    assert.deepEqual(later.points.map((p) => p.step), [2]);
   });
 
   test("promote, rollback and tags", async () => {

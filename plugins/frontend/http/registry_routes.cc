@@ -161,6 +161,11 @@ void tags(ModelRegistryService& registry, const HttpRequest& request, HttpRespon
 
 /// Most events one GET /api/v1/models/{name}/events returns; later ones are paged with `after`.
 constexpr std::size_t kMaxEventsPerPage = 1000;
+/// A metric's values one GET /api/v1/runs/{id}/metrics/{name} returns unless `limit` says
+/// otherwise (a whole job.train run of 100 epochs of W1 logs about 47,000 step losses), and the
+/// most it may ask for; later values are paged with `after_step`.
+constexpr std::size_t kMetricPointsPerPage = 10000;
+constexpr std::size_t kMaxMetricPointsPerPage = 100000;
 
 /// A whole number of `value` for query parameter `where`, at most `max`.
 Expected<std::uint64_t> wholeNumber(const std::string& value, const std::string& where,
@@ -238,6 +243,37 @@ Status runsQueryParameter(const TrackingService& tracking, const std::string& na
                            "' (use experiment, filter, status, sort, desc, limit)");
   }
   return Status();
+}
+
+/// The query of GET /api/v1/runs/{id}/metrics/{name}: after_step (a whole number, negative
+/// too) and limit (1..kMaxMetricPointsPerPage, default kMetricPointsPerPage).
+Expected<RunMetricQuery> metricQuery(const TrackingService& tracking, const HttpRequest& request) {
+  RunMetricQuery query;
+  AIMASS_ASSIGN_OR_RETURN(query.run,
+                          positiveNumber(param(request, "id"), "the run id in the path"));
+  query.metric = param(request, "name");
+  AIMASS_RETURN_IF_ERROR(
+      tracking.validateName(query.metric, "metric").withContext("the metric in the path"));
+  query.limit = kMetricPointsPerPage;
+  for (const auto& [name, value] : request.query) {
+    const std::string where = "query parameter '" + name + "'";
+    if (name == "after_step") {
+      std::int64_t step = 0;
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), step);
+      if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
+        return invalidArgument(where + " must be a whole number (a step), got '" + value + "'");
+      }
+      query.after_step = step;
+    } else if (name == "limit") {
+      AIMASS_ASSIGN_OR_RETURN(query.limit, wholeNumber(value, where, kMaxMetricPointsPerPage));
+      if (query.limit == 0) {
+        return invalidArgument(where + " must be at least 1");
+      }
+    } else {
+      return invalidArgument("unknown query parameter '" + name + "' (use after_step, limit)");
+    }
+  }
+  return query;
 }
 
 /// The query of GET /api/v1/runs, read with the parsers of `aimass runs list`.
@@ -376,6 +412,16 @@ void addRuns(TrackingService* tracking, RouteList& routes) {
                  return fail(response, id.status());
                }
                answerWith(response, tracking->run(*id), runJson);
+             });
+  routes.add("GET", "/api/v1/runs/{id}/metrics/{name}",
+             "One metric's values of a run, by step (?after_step=STEP&limit=N; a client "
+             "following a running job asks again after the last step it has)",
+             Role::kReader, [tracking](const HttpRequest& request, HttpResponse& response) {
+               auto query = metricQuery(*tracking, request);
+               if (!query.ok()) {
+                 return fail(response, query.status());
+               }
+               answerWith(response, tracking->metricHistory(*query), metricHistoryJson);
              });
 }
 

@@ -282,6 +282,34 @@ struct RunDetails {
   std::vector<RunMetricSummary> metrics;  ///< by name
 };
 
+/// One logged value of a run's metric.
+struct RunMetricPoint {
+  std::int64_t step = 0;  ///< what the logger counts in (job.train: optimizer step or epoch)
+  double value = 0;       ///< may be NaN or infinite, as logged
+  std::int64_t unix_ms = 0;
+};
+
+/// Which values of one run's metric TrackingService::metricHistory() returns.
+struct RunMetricQuery {
+  std::int64_t run = 0;
+  std::string metric;
+  /// Only the values logged at a later step (a client polling a running job's curve passes
+  /// the last step it has); nullopt: from the first.
+  std::optional<std::int64_t> after_step;
+  /// At most about this many values: the page ends with a whole step, so it holds more when
+  /// the values of its last step go past the limit. 0: all.
+  std::size_t limit = 0;
+};
+
+/// A page of one metric's values, by step, then in logging order.
+struct RunMetricHistory {
+  std::int64_t run = 0;
+  std::string metric;
+  std::vector<RunMetricPoint> points;
+  std::uint64_t total = 0;  ///< the metric's values in all, before after_step and limit
+  bool more = false;        ///< the limit left later values out (ask again after the last step)
+};
+
 /// Experiment tracking: runs, their parameters, metrics and artifacts. Implemented by the host
 /// (see the top of this file for threading and errors). Runs whose process died without
 /// finishing them are marked failed before each read, as `aimass runs` does.
@@ -297,6 +325,10 @@ class TrackingService {
   virtual Expected<RunListing> listRuns(const RunListQuery& query) = 0;
   /// One run.
   virtual Expected<RunDetails> run(std::int64_t id) = 0;
+  /// The values of one metric of one run (`aimass runs metric`). kNotFound for an unknown run,
+  /// kInvalidArgument for a bad metric name; a metric the run has not logged (yet) has no
+  /// values. Added in ABI 12.1, at the end of the interface, which only the host implements.
+  virtual Expected<RunMetricHistory> metricHistory(const RunMetricQuery& query) = 0;
 
  protected:
   ~TrackingService() = default;

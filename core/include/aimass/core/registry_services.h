@@ -50,6 +50,9 @@ RunQuery runQuery(const RunListQuery& query);
 Expected<RunListing> runListing(const Tracking& tracking, const RunQuery& query);
 /// One run with its metric summaries (`runs show ID`).
 Expected<RunDetails> runDetails(const Tracking& tracking, std::int64_t id);
+/// A page of one metric's values (`runs metric ID NAME`), as TrackingService::metricHistory()
+/// describes it.
+Expected<RunMetricHistory> metricHistory(const Tracking& tracking, const RunMetricQuery& query);
 
 /// The model registry of one storage, as Host::registry() offers it.
 ///
@@ -105,6 +108,7 @@ class StorageTracking final : public TrackingService {
   Expected<std::vector<RunMetricFilter>> parseFilters(std::string_view text) const override;
   Expected<RunListing> listRuns(const RunListQuery& query) override;
   Expected<RunDetails> run(std::int64_t id) override;
+  Expected<RunMetricHistory> metricHistory(const RunMetricQuery& query) override;
 
  private:
   std::shared_ptr<Storage> storage_;

@@ -303,6 +303,9 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/api/v1/runs/1"), 200);
     EXPECT_EQ(exchange("GET", "/api/v1/runs/x"), 400);
     EXPECT_EQ(exchange("GET", "/api/v1/runs/9"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/runs/1/metrics/loss?after_step=1&limit=5"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/runs/1/metrics/loss?limit=0"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/runs/9/metrics/loss"), 404);
   }
 
   void exerciseJobs() {

@@ -292,4 +292,26 @@ inline std::string runJson(const RunDetails& details) {
   return json.str();
 }
 
+/// `runs metric ID NAME --json`: a page of one metric's values (a value that is not finite is
+/// null).
+inline std::string metricHistoryJson(const RunMetricHistory& history) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("run").value(history.run);
+  json.key("metric").value(history.metric);
+  json.key("total").value(history.total);
+  json.key("more").value(history.more);
+  json.key("points").beginArray();
+  for (const auto& p : history.points) {
+    json.beginObject();
+    json.key("step").value(p.step);
+    json.key("value").value(p.value);
+    json.key("unix_ms").value(p.unix_ms);
+    json.endObject();
+  }
+  json.endArray();
+  json.endObject();
+  return json.str();
+}
+
 }  // namespace aimass
