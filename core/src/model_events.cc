@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "aimass/core/model_events.h"
 
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
-#include <exception>
 #include <string>
 #include <utility>
 
 #include "aimass/core/registry.h"
+#include "json_check.h"
 #include "record_text.h"
 
 namespace aimass::core {
@@ -24,17 +21,6 @@ std::string counterKey(std::string_view model) { return modelEventsPrefix(model)
 
 std::string eventKey(std::string_view model, std::int64_t sequence) {
   return modelEventsPrefix(model) + record::versionSegment(sequence);
-}
-
-bool isObjectJson(const std::string& text) {
-  try {
-    Poco::JSON::Parser parser;
-    return parser.parse(text).type() == typeid(Poco::JSON::Object::Ptr);
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception&) {
-    return false;
-  }
 }
 
 Status validateEvent(const ModelEvent& event) {
@@ -55,7 +41,7 @@ Status validateEvent(const ModelEvent& event) {
   if (!event.alias.empty()) {
     AIMASS_RETURN_IF_ERROR(ModelRegistry::validateName(event.alias, "alias"));
   }
-  if (!isObjectJson(event.details)) {
+  if (!isJsonObjectText(event.details)) {
     return invalidArgument(where + " '" + event.kind + "': details are not a JSON object");
   }
   return Status();
