@@ -109,6 +109,9 @@ class MonitorNode final : public Node {
   /// before the loop's first cycle; null with `note` saying why when there is none.
   std::shared_ptr<const DataProfile> profileForRows(std::string& note);
   Status readLoggedRequests();
+  /// Removes the oldest window records beyond kWindowsKept, listing them only once every
+  /// kWindowsTrimEvery windows.
+  Status trimWindowRecords();
   Status testWindowIfFull();
   Status testPredictionsIfFull();
   Status readOutcomes();

@@ -61,6 +61,9 @@ struct MonitorState {
   WindowSpan window_span;  ///< the logged requests the window holds
   std::uint64_t windows_tested = 0;
   std::uint64_t windows_drifted = 0;
+  /// Window records in the store as far as this monitor knows (a listing's count plus those
+  /// written since); nullopt until the first listing.
+  std::optional<std::size_t> window_records;
   std::optional<WindowDrift> last_window;
   bool drift_pending = false;  ///< a drifted window not yet acted on by the policy
   // --- prediction drift (monitor_predictions.cc)
