@@ -218,13 +218,25 @@ Status printMetricHistory(const RunsCommand& command, Tracking& tracking, std::o
 
 namespace {
 
-Expected<std::int64_t> parsePositive(std::string_view text, const std::string& what) {
+/// A whole number (negative too when `negative`); kInvalidArgument naming `what` otherwise.
+Expected<std::int64_t> parseWhole(std::string_view text, const std::string& what,
+                                  bool negative = false) {
   std::int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0) {
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+      (value < 0 && !negative)) {
     return invalidArgument(what + " must be a whole number, got '" + std::string(text) + "'");
   }
   return value;
+}
+
+/// A run ID: a whole number from 1.
+Expected<std::int64_t> parseRunId(const std::string& text) {
+  auto id = parseWhole(text, "the run ID");
+  if (!id.ok() || *id == 0) {
+    return invalidArgument("the run ID must be a whole number from 1, got '" + text + "'");
+  }
+  return id;
 }
 
 /// `runs metric ID NAME`: the run and metric, and no option of `list` but --limit.
@@ -239,14 +251,8 @@ Status parseMetricArguments(RunsCommand& command, const std::vector<std::string>
       return invalidArgument(option + " is not an option of 'aimass runs metric'");
     }
   }
-  auto id = parsePositive(command.arguments[0], "the run ID");
-  if (!id.ok() || *id == 0) {
-    return invalidArgument("the run ID must be a whole number from 1, got '" +
-                           command.arguments[0] + "'");
-  }
+  AIMASS_ASSIGN_OR_RETURN(command.metric_query.run, parseRunId(command.arguments[0]));
   AIMASS_RETURN_IF_ERROR(Tracking::validateName(command.arguments[1], "metric"));
-  command.run_id = *id;
-  command.metric_query.run = *id;
   command.metric_query.metric = command.arguments[1];
   return Status();
 }
@@ -282,14 +288,10 @@ Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
       AIMASS_RETURN_IF_ERROR(Tracking::validateName(taken, "metric").withContext("--sort"));
       command.query.sort_metric = taken;
     } else if (option == "--after-step") {
-      std::int64_t step = 0;
-      auto [end, error] = std::from_chars(taken.data(), taken.data() + taken.size(), step);
-      if (taken.empty() || error != std::errc() || end != taken.data() + taken.size()) {
-        return invalidArgument("--after-step must be a whole number, got '" + taken + "'");
-      }
-      command.metric_query.after_step = step;
+      AIMASS_ASSIGN_OR_RETURN(command.metric_query.after_step,
+                              parseWhole(taken, "--after-step", /*negative=*/true));
     } else {  // --limit
-      AIMASS_ASSIGN_OR_RETURN(std::int64_t limit, parsePositive(taken, "--limit"));
+      AIMASS_ASSIGN_OR_RETURN(std::int64_t limit, parseWhole(taken, "--limit"));
       command.query.limit = static_cast<std::size_t>(limit);
       command.metric_query.limit = static_cast<std::size_t>(limit);
     }
@@ -329,12 +331,7 @@ Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
     if (!list_options.empty()) {
       return invalidArgument(list_options.front() + " is not an option of 'aimass runs show'");
     }
-    auto id = parsePositive(command.arguments.front(), "the run ID");
-    if (!id.ok() || *id == 0) {
-      return invalidArgument("the run ID must be a whole number from 1, got '" +
-                             command.arguments.front() + "'");
-    }
-    command.run_id = *id;
+    AIMASS_ASSIGN_OR_RETURN(command.run_id, parseRunId(command.arguments.front()));
   } else if (command.action == "metric") {
     AIMASS_RETURN_IF_ERROR(parseMetricArguments(command, list_options));
   } else {

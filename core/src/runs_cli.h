@@ -24,7 +24,7 @@ struct RunsCommand {
   bool json = false;                   ///< --json
   RunQuery query;                      ///< list: --experiment, --filter, --status, --sort,
                                        ///< --desc, --limit (default 100; 0 for all)
-  std::int64_t run_id = 0;             ///< show, metric: the run
+  std::int64_t run_id = 0;             ///< show: the run
   /// metric: the metric, --after-step and --limit (default 0: every value)
   RunMetricQuery metric_query;
 };
