@@ -40,7 +40,11 @@ export class Api {
     this.base = location.origin + apiPrefix();
     const options = credential === null ? {}
         : credential.kind === "key" ? { apiKey: credential.secret } : { token: credential.secret };
-    this.client = new Client(this.base, { ...options, timeoutMs: 30000 });
+    // The client calls its fetch as a method of its own object, which a browser's window.fetch
+    // refuses ("Illegal invocation"): hand it one bound to window.
+    this.client = new Client(this.base, {
+      ...options, timeoutMs: 30000, fetch: (input, init) => window.fetch(input, init),
+    });
     this.headers = { Accept: "application/json", ...headersOf(credential) };
   }
 
@@ -94,16 +98,38 @@ export class Api {
   }
 
   /** GET /api/v1/runs with offset: one page of a listing and how many runs matched. */
-  runsPage(query: RunsQuery, offset: number, limit: number): Promise<RunsPage> {
+  async runsPage(query: RunsQuery, offset: number, limit: number): Promise<RunsPage> {
+    if (!this.runsOffset) return this.runsPrefix(query, offset, limit);
+    try {
+      return await this.get<RunsPage>(`/api/v1/runs?${this.runsParams(query, offset, limit)}`);
+    } catch (error) {
+      // A server from before `offset`: it refuses the parameter, naming it.
+      if (!(error instanceof AimassError) || error.status !== 400 ||
+          !error.message.includes("'offset'")) throw error;
+      this.runsOffset = false;
+      return this.runsPrefix(query, offset, limit);
+    }
+  }
+
+  private runsOffset = true;
+
+  /** Without offset: the first offset + limit runs, of which the page is the end. */
+  private async runsPrefix(query: RunsQuery, offset: number, limit: number): Promise<RunsPage> {
+    const params = this.runsParams(query, null, offset + limit);
+    const answer = await this.get<RunsPage>(`/api/v1/runs?${params}`);
+    return { ...answer, runs: answer.runs.slice(offset) };
+  }
+
+  private runsParams(query: RunsQuery, offset: number | null, limit: number): string {
     const params = new URLSearchParams();
     if (query.experiment) params.set("experiment", query.experiment);
     if (query.filter) params.set("filter", query.filter);
     if (query.status) params.set("status", query.status);
     if (query.sort) params.set("sort", query.sort);
     if (query.desc) params.set("desc", "true");
-    params.set("offset", String(offset));
+    if (offset !== null) params.set("offset", String(offset));
     params.set("limit", String(limit));
-    return this.get<RunsPage>(`/api/v1/runs?${params.toString()}`);
+    return params.toString();
   }
 
   /** Every value of a run's metric, following the route's pages. */

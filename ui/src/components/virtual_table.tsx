@@ -31,9 +31,11 @@ export function VirtualTable<T>({ columns, count, rowAt, onRange, rowHeight = 32
       setTop(0);
     }
   }, [count]);
+  // Never taller than the rows need (a header of 34 px, and room for a horizontal scroll bar).
+  const shown = Math.min(height, 34 + count * rowHeight + 16);
   useEffect(() => {
-    if (scroller.current) scroller.current.style.height = `${height}px`;
-  }, [height]);
+    if (scroller.current) scroller.current.style.height = `${shown}px`;
+  }, [shown]);
   const width = columns.reduce((sum, c) => sum + c.width, 0);
   const rows = [];
   for (let i = first; i < last; ++i) {

@@ -94,8 +94,8 @@ export function RunsPage({ query: search }: { query: URLSearchParams }) {
     { key: "id", width: 70, header: "Run", cell: (r) => <a href={href("runs", r.id)}>{r.id}</a> },
     { key: "experiment", width: 140, header: "Experiment", cell: (r) => r.experiment },
     { key: "status", width: 90, header: "Status", cell: (r) => <span class={`state ${r.status}`}>{r.status}</span> },
-    { key: "start", width: 170, header: "Started", cell: (r) => time(r.start_unix_ms) },
-    { key: "duration", width: 80, header: "Duration", cell: (r) => duration(r.start_unix_ms, r.end_unix_ms) },
+    { key: "start", width: 190, header: "Started", cell: (r) => time(r.start_unix_ms) },
+    { key: "duration", width: 90, header: "Duration", cell: (r) => duration(r.start_unix_ms, r.end_unix_ms) },
     ...chosen.map((c): Column<Run> => {
       const name = c.slice(2);
       if (c.startsWith("p:")) {

@@ -1,0 +1,219 @@
+// The console against a real aimass (tests/ctest.sh): sign-in, roles, a run's curves against the
+// stored metric values, comparing runs, promoting a version, and submitting and cancelling jobs.
+import { expect, test } from "@playwright/test";
+import { api, keys, screenshot, signIn, watchPage } from "./helpers";
+
+interface MetricHistory { points: { step: number; value: number | null; unix_ms: number }[] }
+interface Series { label: string; steps: number[]; values: (number | null)[] }
+
+
+let problems: string[] = [];
+test.beforeEach(({ page }) => { problems = watchPage(page); });
+test.afterEach(() => { expect(problems, "CSP violations or page errors").toEqual([]); });
+
+test("a wrong API key is refused with a clear error, a good one signs in", async ({ page }) => {
+  await page.goto("./");
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await page.getByRole("textbox", { name: "API key" }).fill("not-a-key");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText("Sign-in refused");
+  await expect(page.getByRole("alert")).toContainText("not a known API key");
+  await screenshot(page, "signin-refused");
+
+  await page.getByRole("textbox", { name: "API key" }).fill(keys.reader());
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("who")).toHaveText("rita (reader)");
+  await expect(page.getByRole("heading", { name: "Models" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "pump_state" })).toBeVisible();
+  await screenshot(page, "models");
+  // Signed in for the tab: a reload keeps the session, signing out forgets it.
+  await page.reload();
+  await expect(page.getByTestId("who")).toHaveText("rita (reader)");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+});
+
+test("a reader sees no promote, tag, rollback, submit or cancel controls", async ({ page }) => {
+  await signIn(page, keys.reader());
+  await page.getByRole("link", { name: "pump_state" }).click();
+  await expect(page.getByRole("heading", { name: "Versions" })).toBeVisible();
+  await expect(page.locator("tr[data-version='2']")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Promote" })).toHaveCount(0);
+  await expect(page.getByRole("button", { name: /^Tag|Set tag/ })).toHaveCount(0);
+  await expect(page.getByRole("button", { name: /Roll back/ })).toHaveCount(0);
+  await page.getByRole("link", { name: "Jobs" }).click();
+  await expect(page.getByRole("heading", { name: "Queues" })).toBeVisible();
+  await expect(page.getByLabel("Graph YAML")).toHaveCount(0);
+});
+
+test("a run's curve plots exactly the stored metric values", async ({ page }) => {
+  await signIn(page, keys.reader());
+  await page.goto("./#/runs/1");
+  await expect(page.getByRole("heading", { name: /Run 1/ })).toBeVisible();
+  const chart = page.locator("figure.chart[data-title='val_loss']");
+  await expect(chart.locator("canvas")).toBeVisible();
+  const stored = await api<MetricHistory>("/api/v1/runs/1/metrics/val_loss", keys.reader());
+  expect(stored.points.length).toBe(15);
+  const series = JSON.parse((await chart.getAttribute("data-series"))!) as Series[];
+  expect(series).toHaveLength(1);
+  expect(series[0]!.steps).toEqual(stored.points.map((p) => p.step));
+  expect(series[0]!.values).toEqual(stored.points.map((p) => p.value));
+  // The accessible table view lists the same points.
+  await chart.getByText("Points of val_loss as a table").click();
+  await expect(chart.locator("details.points tbody tr")).toHaveCount(15);
+  // Smoothing, log scale and the time axis redraw the chart from the same points.
+  await page.getByLabel("Log scale").first().check();
+  await page.getByLabel("X axis").first().selectOption("time");
+  await page.getByLabel("Smoothing").first().fill("0.6");
+  await expect(chart.locator("canvas")).toBeVisible();
+  const after = JSON.parse((await chart.getAttribute("data-series"))!) as Series[];
+  expect(after[0]!.values).toEqual(stored.points.map((p) => p.value));
+  // The per-batch loss (120 points) plots in full too.
+  await page.getByRole("checkbox", { name: /^loss / }).check();
+  const loss = page.locator("figure.chart[data-title='loss']");
+  await expect(loss.locator("canvas")).toBeVisible();
+  const storedLoss = await api<MetricHistory>("/api/v1/runs/1/metrics/loss", keys.reader());
+  const lossSeries = JSON.parse((await loss.getAttribute("data-series"))!) as Series[];
+  expect(lossSeries[0]!.values).toEqual(storedLoss.points.map((p) => p.value));
+  await expect(page.getByRole("cell", { name: "optimizer.learning_rate" })).toHaveCount(0);
+  await expect(page.getByRole("rowheader", { name: "optimizer.learning_rate" })).toBeVisible();
+  await expect(page.getByRole("rowheader", { name: "model_version" })).toBeVisible();
+  await screenshot(page, "run");
+});
+
+test("the runs table sorts on the server, picks columns and compares two runs", async ({ page }) => {
+  await signIn(page, keys.reader());
+  await page.getByRole("link", { name: "Runs" }).click();
+  await expect(page.getByTestId("run-count")).toHaveText("2 runs matched");
+  // Sort by val_accuracy, largest first: run 2 (learning rate 0.2) leads.
+  await page.getByRole("button", { name: "val_accuracy" }).click();
+  await page.getByRole("button", { name: /val_accuracy ↑/ }).click();
+  await expect(page.getByRole("button", { name: /val_accuracy ↓/ })).toBeVisible();
+  const firstRow = page.locator(".vbody [role='row']").first();
+  await expect(firstRow.getByRole("link")).toHaveText("2");
+  // A filter narrows the listing on the server.
+  await page.getByLabel("Filter", { exact: true }).fill("val_accuracy>0.9");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByTestId("run-count")).toHaveText("1 run matched");
+  await page.getByLabel("Filter", { exact: true }).fill("");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByTestId("run-count")).toHaveText("2 runs matched");
+  // The column picker adds a param column.
+  await page.getByText("Columns", { exact: true }).click();
+  await page.getByRole("checkbox", { name: "optimizer.learning_rate" }).check();
+  await expect(page.getByRole("columnheader", { name: "optimizer.learning_rate" })).toBeVisible();
+  await expect(page.getByRole("cell", { name: "0.05", exact: true })).toBeVisible();
+  await page.getByText("Columns", { exact: true }).click();
+
+  await page.getByRole("checkbox", { name: "Select run 1" }).check();
+  await page.getByRole("checkbox", { name: "Select run 2" }).check();
+  await screenshot(page, "runs");
+  await page.getByRole("link", { name: "Compare 2 selected" }).click();
+  await expect(page.getByRole("heading", { name: /Compare runs/ })).toBeVisible();
+  const chart = page.locator("figure.chart[data-title='val_loss']");
+  await expect(chart.locator("canvas")).toBeVisible();
+  const series = JSON.parse((await chart.getAttribute("data-series"))!) as Series[];
+  expect(series.map((s) => s.label).sort()).toEqual(["run 1", "run 2"]);
+  for (const s of series) {
+    const id = Number(s.label.replace("run ", ""));
+    const stored = await api<MetricHistory>(`/api/v1/runs/${id}/metrics/val_loss`, keys.reader());
+    expect(s.values).toEqual(stored.points.map((p) => p.value));
+  }
+  const diff = page.locator("tr[data-param='optimizer.learning_rate']");
+  await expect(diff).toContainText("0.05");
+  await expect(diff).toContainText("0.2");
+  await expect(page.locator("tr[data-param='epochs']")).toHaveCount(0);
+  await screenshot(page, "compare");
+});
+
+test("an operator promotes a version, and the alias moves in the registry", async ({ page }) => {
+  await signIn(page, keys.operator());
+  await page.goto("./#/models/pump_state");
+  await expect(page.getByTestId("who")).toHaveText("otto (operator)");
+  await page.getByLabel("Alias").fill("champion");
+  await page.getByLabel("Version", { exact: true }).selectOption("2");
+  await page.getByRole("button", { name: "Promote" }).click();
+  await expect(page.getByTestId("alias-champion")).toHaveText("2");
+  let model = await api<{ aliases: Record<string, number> }>("/api/v1/models/pump_state", keys.reader());
+  expect(model.aliases["champion"]).toBe(2);
+
+  await page.getByLabel("Version", { exact: true }).selectOption("1");
+  await page.getByRole("button", { name: "Promote" }).click();
+  await expect(page.getByTestId("alias-champion")).toHaveText("1");
+  await page.getByRole("button", { name: "Roll back champion" }).click();
+  await expect(page.getByTestId("alias-champion")).toHaveText("2");
+  model = await api<{ aliases: Record<string, number> }>("/api/v1/models/pump_state", keys.reader());
+  expect(model.aliases["champion"]).toBe(2);
+  await expect(page.locator("li[data-kind='alias_moved']").first()).toBeVisible();
+
+  await page.getByLabel("Tag key for version 2").fill("stage");
+  await page.getByLabel("Tag value for version 2").fill("prod");
+  await page.getByRole("button", { name: "Set tag on version 2" }).click();
+  await expect(page.locator("tr[data-version='2']")).toContainText("stage=prod");
+  await screenshot(page, "model");
+});
+
+const BAD_GRAPH = `nodes:
+  m: {type: model.softmax}
+  t:
+    type: job.train
+    model: m
+    epochs: lots
+`;
+
+test("a bad graph's errors show at their lines; a good job runs and is cancelled", async ({ page }) => {
+  await signIn(page, keys.operator());
+  await page.getByRole("link", { name: "Jobs" }).click();
+  await expect(page.locator("article[data-queue='research']")).toBeVisible();
+  await page.getByLabel("Graph YAML").fill(BAD_GRAPH);
+  await page.getByRole("button", { name: "Submit" }).click();
+  const errors = page.locator("#job-errors");
+  await expect(errors).toBeVisible();
+  await expect(errors.locator(".listing li[data-line='6']")).toHaveClass(/bad/);
+  await expect(errors.locator(".listing li[data-line='6'] .line-error")).toContainText("must be an integer");
+  await expect(errors.getByRole("button", { name: "Line 6, column 13" })).toBeVisible();
+  await expect(errors.locator(".listing li[data-line='2']")).not.toHaveClass(/bad/);
+  await screenshot(page, "jobs-bad-graph");
+
+  const source = process.env["AIMASS_E2E_SOURCE_DIR"]!;
+  const work = process.env["AIMASS_E2E_WORK"]!;
+  const good = `nodes:
+  store: {type: storage.sqlite, path: ${work}/job-models.db}
+  pumps: {type: dataset.csv, path: ${source}/configs/data/pumps.csv, label: state}
+  pump_state: {type: model.softmax}
+  sgd: {type: optimizer.sgd, learning_rate: 0.05}
+  train: {type: job.train, model: pump_state, dataset: pumps, optimizer: sgd, epochs: 1000000,
+          storage: store, validation_fraction: 0.2}
+`;
+  await page.getByLabel("Graph YAML").fill(good);
+  await page.getByLabel("Name", { exact: true }).fill("long_train.yaml");
+  await page.getByLabel("Queue", { exact: true }).selectOption("research");
+  await page.getByRole("button", { name: "Submit" }).click();
+  await expect(page).toHaveURL(/#\/jobs\/\d+$/);
+  const id = Number(/#\/jobs\/(\d+)$/.exec(page.url())![1]);
+  await expect(page.getByTestId("job-state")).toHaveText(/queued|running/);
+  await expect(page.getByTestId("job-state")).toHaveText("running", { timeout: 20_000 });
+  await expect(page.getByLabel(`Log of job ${id}`)).not.toHaveText("(empty)", { timeout: 20_000 });
+  await screenshot(page, "job-running");
+  await page.getByRole("button", { name: "Cancel job" }).click();
+  await expect(page.getByTestId("job-state")).toHaveText("cancelled", { timeout: 30_000 });
+  const job = await api<{ state: string; owner: string }>(`/api/v1/jobs/${id}`, keys.reader());
+  expect(job.state).toBe("cancelled");
+  expect(job.owner).toBe("otto");
+  await page.getByRole("link", { name: "Jobs", exact: true }).first().click();
+  await expect(page.locator(`tr[data-job='${id}']`)).toContainText("cancelled");
+  await screenshot(page, "jobs");
+});
+
+test("the pages fit a tablet's width", async ({ page }) => {
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await signIn(page, keys.reader());
+  for (const [hash, heading] of [["#/models", "Models"], ["#/runs", "Runs"], ["#/runs/2", "Run 2"],
+                                 ["#/jobs", "Jobs"]] as const) {
+    await page.goto(`./${hash}`);
+    await expect(page.getByRole("heading", { name: heading, exact: false }).first()).toBeVisible();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${hash} scrolls sideways`).toBeLessThanOrEqual(0);
+  }
+  await screenshot(page, "run-tablet");
+});

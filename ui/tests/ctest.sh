@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The console's end-to-end suite (ctest ui_console_e2e, ui/CMakeLists.txt):
+#
+#   bash ui/tests/ctest.sh [BUILD_DIR [PLAYWRIGHT ARGUMENTS...]]     (BUILD_DIR: build/)
+#
+# makes real data with the build's aimass (two training runs of the pump classifier, which
+# register two versions of pump_state, in a temporary SQLite store), serves it with auth on
+# (three API keys: reader, operator, admin) and a job service, puts a small reverse proxy in
+# front of it that adds a path prefix (tests/proxy.mjs), and runs the Playwright tests
+# (tests/*.spec.ts) in headless /usr/bin/chromium. Screenshots go to BUILD_DIR/ui-screenshots.
+# Everything it starts is stopped on exit.
+#
+# AIMASS_EXECUTABLE and AIMASS_CONSOLE_DIR override BUILD_DIR/bin/aimass and
+# BUILD_DIR/share/aimass/ui. Without node, ui/node_modules or /usr/bin/chromium it skips (exit
+# 77), or fails instead under AIMASS_REQUIRE_ALL=1 (scripts/test.sh sets it).
+set -euo pipefail
+ui_dir=$(cd "$(dirname "$0")/.." && pwd)
+source_dir=$(cd "$ui_dir/.." && pwd)
+
+unavailable() {
+  if [ "${AIMASS_REQUIRE_ALL:-}" = 1 ]; then
+    echo "FAIL: $1 (AIMASS_REQUIRE_ALL=1)" >&2
+    exit 1
+  fi
+  echo "SKIP: $1"
+  exit 77
+}
+
+build_dir=$(cd "${1:-$source_dir/build}" && pwd)
+[ $# -ge 1 ] && shift
+command -v node > /dev/null || unavailable "node is not installed (scripts/install-deps.sh installs nodejs and npm)"
+[ -d "$ui_dir/node_modules/@playwright/test" ] ||
+  unavailable "ui/node_modules is missing: run scripts/install-deps.sh (npm ci in ui/)"
+[ -x /usr/bin/chromium ] || unavailable "/usr/bin/chromium is missing (scripts/install-deps.sh installs chromium)"
+
+aimass=${AIMASS_EXECUTABLE:-$build_dir/bin/aimass}
+console=${AIMASS_CONSOLE_DIR:-$build_dir/share/aimass/ui}
+[ -x "$aimass" ] || { echo "FAIL: no aimass at $aimass" >&2; exit 1; }
+[ -f "$console/index.html" ] || { echo "FAIL: no built console at $console (the aimass_ui target builds it)" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/aimass-ui-e2e.XXXXXX")
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
+  if [ "${AIMASS_E2E_KEEP:-}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Two training runs of the pump classifier (different learning rates): runs 1 and 2, versions 1
+# and 2 of pump_state, metrics by epoch (val_loss, val_accuracy, ...) and by batch (loss).
+cat > "$work/train.yaml" <<YAML
+nodes:
+  store: {type: storage.sqlite, path: $work/store.db}
+  pumps: {type: dataset.csv, path: $source_dir/configs/data/pumps.csv, label: state}
+  pump_state: {type: model.softmax}
+  sgd: {type: optimizer.sgd, learning_rate: "\${LR}"}
+  train:
+    type: job.train
+    model: pump_state
+    dataset: pumps
+    optimizer: sgd
+    epochs: 15
+    seed: 7
+    validation_fraction: 0.2
+    storage: store
+YAML
+LR=0.05 "$aimass" run "$work/train.yaml" > "$work/train1.log" 2>&1
+LR=0.2 "$aimass" run "$work/train.yaml" > "$work/train2.log" 2>&1
+
+hash() { printf %s "$1" | sha256sum | cut -c1-64; }
+export AIMASS_E2E_READER_KEY=e2e-reader-key-1 AIMASS_E2E_OPERATOR_KEY=e2e-operator-key-1 \
+       AIMASS_E2E_ADMIN_KEY=e2e-admin-key-1
+cat > "$work/serve.yaml" <<YAML
+nodes:
+  store: {type: storage.sqlite, path: $work/store.db}
+  jobs:
+    type: service.jobs
+    storage: store
+    work_dir: $work/jobs
+    threads: 2
+    memory: 4GiB
+    grace_period_ms: 2000
+    queues:
+      research: {threads: 1, memory: 2GiB, cohort: lab, ordering: fair_share}
+      production: {threads: 1, memory: 2GiB, cohort: lab, max_running: 1}
+  web:
+    type: frontend.http
+    host: 127.0.0.1
+    port: 0
+    auth: "on"
+    api_keys:
+      - {name: rita, role: reader, sha256: $(hash "$AIMASS_E2E_READER_KEY")}
+      - {name: otto, role: operator, sha256: $(hash "$AIMASS_E2E_OPERATOR_KEY")}
+      - {name: ada, role: admin, sha256: $(hash "$AIMASS_E2E_ADMIN_KEY")}
+YAML
+"$aimass" serve "$work/serve.yaml" > "$work/serve.log" 2>&1 &
+pids+=($!)
+
+# Waits for a line "serving http://HOST:PORT" in a log; prints the URL.
+url_of() {
+  local log=$1 pid=$2 url=""
+  for _ in $(seq 1 200); do
+    url=$(grep -o 'serving https\?://[0-9.]*:[0-9]*' "$log" 2> /dev/null | head -1 | cut -d' ' -f2) || true
+    [ -n "$url" ] && { echo "$url"; return 0; }
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 0.1
+  done
+  echo "FAIL: no server address in $log:" >&2
+  cat "$log" >&2
+  return 1
+}
+server=$(url_of "$work/serve.log" "${pids[-1]}")
+
+# The console under a path prefix, behind a reverse proxy that serves its files with the
+# server's CSP and passes /api and /v2 on.
+node "$ui_dir/tests/proxy.mjs" --upstream "$server" --prefix /tools/aimass --console "$console" \
+  > "$work/proxy.log" 2>&1 &
+pids+=($!)
+proxy=$(url_of "$work/proxy.log" "${pids[-1]}")
+
+export AIMASS_E2E_SERVER=$server
+export AIMASS_E2E_CONSOLE_URL=$proxy/tools/aimass/ui/
+export AIMASS_E2E_SOURCE_DIR=$source_dir
+export AIMASS_E2E_WORK=$work
+export AIMASS_E2E_SCREENSHOTS=$build_dir/ui-screenshots
+mkdir -p "$AIMASS_E2E_SCREENSHOTS"
+echo "aimass at $server, the console at $AIMASS_E2E_CONSOLE_URL"
+cd "$ui_dir"
+status=0
+node node_modules/@playwright/test/cli.js test --output "$work/test-results" "$@" || status=$?
+if [ $status -ne 0 ]; then
+  echo "--- aimass log ---"
+  tail -50 "$work/serve.log"
+fi
+exit $status

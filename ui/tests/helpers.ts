@@ -1,0 +1,49 @@
+// What the specs share: the server and keys that tests/ctest.sh set up, signing in, the API as
+// a test sees it (Node's fetch with a key), screenshots, and a check that the page broke no CSP.
+import { type Page, expect } from "@playwright/test";
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the suite through tests/ctest.sh`);
+  return value;
+}
+
+export const server = () => env("AIMASS_E2E_SERVER");
+export const keys = {
+  reader: () => env("AIMASS_E2E_READER_KEY"),
+  operator: () => env("AIMASS_E2E_OPERATOR_KEY"),
+  admin: () => env("AIMASS_E2E_ADMIN_KEY"),
+};
+
+/** GET (or POST) on the aimass server itself, as the given key. */
+export async function api<T>(path: string, key: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(server() + path, {
+    ...init, headers: { "X-API-Key": key, "Content-Type": "application/json", ...(init.headers ?? {}) },
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${init.method ?? "GET"} ${path}: HTTP ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** Fails the test on any CSP violation or page error. */
+export function watchPage(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy|Refused to/.test(message.text())) {
+      problems.push(message.text());
+    }
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  return problems;
+}
+
+export async function signIn(page: Page, key: string): Promise<void> {
+  await page.goto("./");
+  await page.getByRole("textbox", { name: "API key" }).fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("who")).toBeVisible();
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${env("AIMASS_E2E_SCREENSHOTS")}/${name}.png`, fullPage: true });
+}
