@@ -113,9 +113,9 @@ export function CurveChart({ curves, title, axis, smoothing, log, height = 260 }
     if (p && xs.length > 0) p.setScale("x", { min: xs[0]!, max: xs[xs.length - 1]! });
   };
 
-  const series = JSON.stringify(curves.map((c) => ({
+  const series = useMemo(() => JSON.stringify(curves.map((c) => ({
     label: c.label, steps: c.points.map((p) => p.step), values: c.points.map((p) => p.value),
-  })));
+  }))), [curves]);
   return (
     <figure class="chart" data-series={series} data-title={title}>
       <figcaption>
