@@ -4,8 +4,8 @@
 # does) into a scratch folder with CMake's trace on, and collects what it read: every CMake file
 # (package configs, find modules, files they include), every path CMakeCache.txt resolved
 # (libraries, include folders, package folders, programs), and the programs and files the tests
-# and scripts run or read (TEST_TOOLS below, and absolute /usr paths written in tests/, configs/
-# and scripts/). Each path is mapped to its package with dpkg. A package is fine when it is in
+# and scripts run or read (TEST_TOOLS below, and absolute /usr paths written in tests/, configs/,
+# scripts/ and the web console's tests, ui/tests/). Each path is mapped to its package with dpkg. A package is fine when it is in
 # the list, is installed because a listed package Depends or Pre-Depends on it (Recommends do
 # not count: install-deps.sh installs with --no-install-recommends), or comes with every Debian
 # system (Essential or Priority required). Anything else fails, naming the package and the
@@ -66,7 +66,8 @@ for tool in "${TEST_TOOLS[@]}"; do
 done
 # The sources: a git checkout's tracked files, or every file of an exported copy.
 sources() {
-  git ls-files -z tests configs scripts 2> /dev/null || find tests configs scripts -type f -print0
+  git ls-files -z tests configs scripts ui/tests 2> /dev/null ||
+    find tests configs scripts ui/tests -type f -print0 2> /dev/null
 }
 sources \
   | xargs -0 -r grep -ohE '/usr/(bin|sbin|lib|libexec|share)/[A-Za-z0-9._+/-]*[A-Za-z0-9_+]' \

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages aimass needs to build, test and run. Runs apt-get only when
-# something is missing (as root, or through sudo). Then, when node is there, installs the
-# TypeScript client's npm packages (`npm ci` in clients/typescript, from its package-lock.json)
-# when its node_modules is missing or older than the lock file. Safe to run again. `--list`
-# prints the Debian packages, one a line, and installs nothing (scripts/check-deps.sh checks the
-# list against what the build reads).
+# something is missing (as root, or through sudo). Then, when node is there, installs the npm
+# packages of the TypeScript client and the web console (`npm ci` in clients/typescript and ui/,
+# from their package-lock.json) when a node_modules is missing or older than its lock file.
+# Safe to run again. `--list` prints the Debian packages, one a line, and installs nothing
+# (scripts/check-deps.sh checks the list against what the build reads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +37,8 @@ packages=(
   slurmctld slurmd            # a real single-node Slurm for the job service's launcher: slurm tests
   slurm-client                # sbatch, scontrol, scancel, sinfo (scripts/slurm-test-server.sh)
   munge                       # Slurm's authentication daemon, which the test Slurm starts with its own key
+  chromium                    # headless browser the web console's Playwright tests drive (ui/tests)
+  fonts-liberation            # fonts for the console's pages and screenshots in that browser
 )
 
 # Node.js 18+ and npm build and test the TypeScript client (clients/typescript). Debian 12's
@@ -79,14 +81,18 @@ else
     "${missing[@]}"
 fi
 
-# The TypeScript client's devDependencies (typescript, @types/node) from its lock file.
-ts_client=clients/typescript
-if ! command -v npm > /dev/null; then
-  echo "install-deps: no npm: $ts_client's packages are not installed" >&2
-elif [ ! -f "$ts_client/node_modules/.package-lock.json" ] ||
-     [ "$ts_client/package-lock.json" -nt "$ts_client/node_modules/.package-lock.json" ]; then
-  echo "install-deps: npm ci in $ts_client"
-  (cd "$ts_client" && npm ci --no-audit --no-fund)
-else
-  echo "install-deps: $ts_client/node_modules is up to date"
-fi
+# The npm packages of the TypeScript client (typescript, @types/node) and of the web console
+# (ui/: its build tools, framework and Playwright), each from its lock file.
+for project in clients/typescript ui; do
+  if [ ! -f "$project/package-lock.json" ]; then
+    continue
+  elif ! command -v npm > /dev/null; then
+    echo "install-deps: no npm: $project's packages are not installed" >&2
+  elif [ ! -f "$project/node_modules/.package-lock.json" ] ||
+       [ "$project/package-lock.json" -nt "$project/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci in $project"
+    (cd "$project" && npm ci --no-audit --no-fund)
+  else
+    echo "install-deps: $project/node_modules is up to date"
+  fi
+done

@@ -40,8 +40,14 @@ std::string responseHead(const HttpResponse& response, bool keep_alive,
   head.reserve(160 + server_name.size() + response.content_type.size());
   head.append("HTTP/1.1 ").append(std::to_string(response.status)).append(" ");
   head.append(reasonFor(response.status)).append("\r\nServer: ").append(server_name);
-  head.append("\r\nContent-Type: ").append(response.content_type);
-  head.append("\r\nContent-Length: ").append(std::to_string(response.body.size()));
+  if (!response.content_type.empty()) {
+    head.append("\r\nContent-Type: ").append(response.content_type);
+  }
+  // A 304 has no content, and its Content-Length would have to be the full representation's
+  // (RFC 9110, 8.6): none is sent.
+  if (response.status != 304) {
+    head.append("\r\nContent-Length: ").append(std::to_string(response.body.size()));
+  }
   head.append(keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
   for (const auto& [name, value] : response.headers) {
     head.append("\r\n").append(name).append(": ").append(value);

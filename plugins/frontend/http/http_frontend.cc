@@ -2,6 +2,7 @@
 #include "http_frontend.h"
 
 #include <Poco/Exception.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,8 +10,8 @@
 #include <istream>
 #include <utility>
 
-#include "http_server.h"
 #include "http_field_text.h"
+#include "http_server.h"
 #include "infer_codec.h"
 #include "registry_routes.h"
 
@@ -44,7 +45,8 @@ struct BuiltinRoute {
     kRepositoryLoad,
     kRepositoryUnload,
     kStatistics,
-    kMetrics
+    kMetrics,
+    kSession
   } action;
 };
 
@@ -75,6 +77,7 @@ constexpr BuiltinRoute kBuiltinRoutes[] = {
     {"GET", "/ping", BuiltinRoute::Action::kMlflowPing},
     {"GET", "/health", BuiltinRoute::Action::kMlflowPing},
     {"GET", "/version", BuiltinRoute::Action::kMlflowVersion},
+    {"GET", "/api/v1/session", BuiltinRoute::Action::kSession},
 };
 
 /// The least role that may call a built-in route: health and readiness stay open, loading and
@@ -100,6 +103,7 @@ Role builtinRole(BuiltinRoute::Action action) {
     case BuiltinRoute::Action::kRepositoryIndex:
     case BuiltinRoute::Action::kStatistics:
     case BuiltinRoute::Action::kMetrics:
+    case BuiltinRoute::Action::kSession:
       return Role::kReader;
   }
   return Role::kAdmin;
@@ -107,12 +111,16 @@ Role builtinRole(BuiltinRoute::Action action) {
 
 }  // namespace
 
-/// What findRoute() found: a built-in route, a contributed one, or none.
+/// What findRoute() found: a built-in route, a contributed one, the console's files, or none.
 struct OipRouter::Target {
   const BuiltinRoute* builtin = nullptr;
   const Route* contributed = nullptr;
-  bool found() const { return builtin != nullptr || contributed != nullptr; }
+  bool console = false;
+  bool found() const { return builtin != nullptr || contributed != nullptr || console; }
   Role role() const {
+    if (console) {
+      return Role::kPublic;  // static files: the data they show comes from the API
+    }
     return builtin != nullptr ? builtinRole(builtin->action) : contributed->role;
   }
 };
@@ -259,6 +267,12 @@ OipRouter::Target OipRouter::findRoute(HttpRequest& request, HttpResponse& respo
     request.path_params = std::move(params);
     return Target{nullptr, &route};
   }
+  if (options_.console && ConsoleFiles::handles(request.path)) {
+    if (request.method == "GET") {
+      return Target{nullptr, nullptr, true};
+    }
+    allow("GET");
+  }
   if (!allowed.empty()) {
     std::string list;
     for (const auto& m : allowed) {
@@ -347,6 +361,10 @@ void OipRouter::serve(HttpRequest& request, HttpResponse& response, bool check) 
       }
       return;
     }
+    if (target.console) {
+      options_.console->serve(request, response);
+      return;
+    }
     if (target.builtin == nullptr) {
       return;
     }
@@ -406,6 +424,14 @@ void OipRouter::serve(HttpRequest& request, HttpResponse& response, bool check) 
       case BuiltinRoute::Action::kMetrics:
         metrics(response);
         return;
+      case BuiltinRoute::Action::kSession:
+        // What a client (the console) shows and offers follows the role; without an
+        // authenticator every caller may do everything.
+        jsonBody(response, 200,
+                 "{\"principal\":\"" + jsonEscape(request.principal) + "\",\"role\":\"" +
+                     std::string(roleName(request.role)) +
+                     "\",\"authentication\":" + (options_.authenticator ? "true" : "false") + "}");
+        return;
     }
   } catch (const std::exception& e) {
     host_.log(LogLevel::kError, node_name_,
@@ -450,8 +476,10 @@ constexpr std::size_t kInlineBodyLimit = 256 << 10;
 bool OipRouter::runsInline(const HttpRequest& request) const {
   const std::string_view path = request.path;
   if (request.method == "GET") {
+    // The console's files are in memory: answered as fast as a health check.
     return path == "/v2/health/live" || path == "/v2/health/ready" || path == "/v2" ||
-           path == "/ping" || path == "/health" || path == "/version";
+           path == "/ping" || path == "/health" || path == "/version" ||
+           (options_.console && ConsoleFiles::handles(path));
   }
   if (request.method != "POST" || options_.inline_max_us <= 0 ||
       request.body.size() > kInlineBodyLimit) {
@@ -777,6 +805,7 @@ Status HttpFrontend::start(Host& host) {
     router_options.authenticator = std::move(authenticator).value();
     router_options.inline_max_us = options_.inline_max_us;
     router_options.bind_host = options_.host;
+    AIMASS_ASSIGN_OR_RETURN(router_options.console, loadConsole(host));
     router_options.batched = [&host](std::string_view model) {
       const ModelServing* serving = host.serving();
       return serving != nullptr && serving->batching(model).max_batch_size > 1;
@@ -825,6 +854,45 @@ Status HttpFrontend::start(Host& host) {
            "serving the Open Inference Protocol v2 on " + endpoint_ +
                (options_.tls ? " (" + options_.tls->description() + ")" : ""));
   return Status();
+}
+
+std::filesystem::path HttpFrontend::defaultConsoleDir() {
+  // The file this function's code was loaded from: the plugin (or a test linking its code).
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&HttpFrontend::defaultConsoleDir), &info) == 0 ||
+      info.dli_fname == nullptr) {
+    return {};
+  }
+  std::error_code ec;
+  const std::filesystem::path plugin = std::filesystem::canonical(info.dli_fname, ec);
+  if (ec) {
+    return {};
+  }
+  // <prefix>/lib/aimass/plugins/<this plugin> -> <prefix>/share/aimass/ui
+  return (plugin.parent_path() / ".." / ".." / ".." / "share" / "aimass" / "ui").lexically_normal();
+}
+
+Expected<std::shared_ptr<const ConsoleFiles>> HttpFrontend::loadConsole(Host& host) const {
+  if (!options_.console) {
+    return std::shared_ptr<const ConsoleFiles>();
+  }
+  const bool named = !options_.console_dir.empty();
+  const std::filesystem::path dir = named ? options_.console_dir : defaultConsoleDir();
+  auto loaded = ConsoleFiles::load(dir);
+  if (!loaded.ok()) {
+    if (named) {
+      return loaded.status().withContext("frontend '" + node_name_ + "', console_dir");
+    }
+    // The console is optional: a build without Node.js has none.
+    const std::string why = loaded.status().message() +
+                            "; this aimass was built or installed without it (docs/console.md)";
+    host.log(LogLevel::kInfo, node_name_, "no web console: " + why);
+    return std::make_shared<const ConsoleFiles>(ConsoleFiles::missing(why));
+  }
+  host.log(LogLevel::kInfo, node_name_,
+           "web console at /ui/: " + std::to_string(loaded->fileCount()) + " files, " +
+               std::to_string(loaded->totalBytes() >> 10) + " KiB from " + dir.string());
+  return std::make_shared<const ConsoleFiles>(std::move(loaded).value());
 }
 
 void HttpFrontend::stop() noexcept {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <compare>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "aimass/http.h"
 #include "aimass/serving.h"
 #include "authenticator.h"
+#include "console_files.h"
 #include "tls.h"
 
 namespace aimass::plugins::frontend {
@@ -60,6 +62,12 @@ struct HttpFrontendOptions {
   /// Set: serve HTTPS with this certificate (TlsContext::load, from the tls_* parameters);
   /// null: plain HTTP.
   std::shared_ptr<const TlsContext> tls;
+  /// Serve the web console at /ui/ (ConsoleFiles).
+  bool console = true;
+  /// The console's folder; empty: share/aimass/ui beside the installed (or built) plugins,
+  /// <prefix>/lib/aimass/plugins/../../../share/aimass/ui, and no console when it is missing.
+  /// A folder named here must hold the console, or the frontend does not start.
+  std::filesystem::path console_dir;
 };
 
 /// One route a frontend serves: "GET", "/v2/models/{model}/ready" and the least role that may
@@ -89,6 +97,8 @@ struct OipRouterOptions {
   /// and there is no authenticator, every request must name a loopback address or this one in
   /// its Host header (see OipRouter). Empty: no Host check.
   std::string bind_host;
+  /// The web console's files for GET /ui and /ui/...; null: those paths are unknown (404).
+  std::shared_ptr<const ConsoleFiles> console;
 };
 
 /// Answers HTTP requests of the Open Inference Protocol v2 and the routes other nodes
@@ -113,6 +123,10 @@ struct OipRouterOptions {
 ///   POST /v2/repository/models/{name}/unload     stop serving every version of a model
 ///   GET  /v2/models[/{name}[/versions/{v}]]/stats  statistics (Triton's extension)
 ///   GET  /metrics                                Prometheus text exposition format
+///   GET  /api/v1/session                         who the caller is: principal, role, and
+///                                                whether authentication is on
+///   GET  /ui, /ui/...                            the web console's files (ConsoleFiles),
+///                                                public: they hold no data
 /// and every route in host.routes().
 ///
 /// Errors are {"error": "..."} with status 400 (bad request), 404 (unknown model, version or
@@ -269,7 +283,8 @@ class HttpFrontend final : public Frontend {
   /// kUnavailable "cannot listen on HOST:PORT: <reason>" when the address cannot be bound;
   /// kFailedPrecondition when already started, or when authentication is on (options.auth,
   /// authRequired()) and no credential is configured; kInvalidArgument for an unreadable or
-  /// bad api_keys_file or an unset jwt_secret_env variable. Nothing is bound on these errors.
+  /// bad api_keys_file or an unset jwt_secret_env variable; the ConsoleFiles::load() error
+  /// for a console_dir without the console. Nothing is bound on these errors.
   Status start(Host& host) override;
   void stop() noexcept override;
   /// "http://127.0.0.1:<port>" (https with TLS) with the bound port; empty before start().
@@ -277,7 +292,16 @@ class HttpFrontend final : public Frontend {
   /// The routes being served (OipRouter::routes()); empty before start() and after stop().
   std::vector<ServedRoute> routes() const;
 
+  /// Where an installed (or built) aimass keeps its console: share/aimass/ui under the prefix
+  /// of this plugin's lib/aimass/plugins folder; empty when this code's file is unknown.
+  static std::filesystem::path defaultConsoleDir();
+
  private:
+  /// The console to serve: null with options.console off; the files of options.console_dir
+  /// (an error when they cannot be loaded) or of defaultConsoleDir() (a missing console, with
+  /// the reason logged, when they cannot).
+  Expected<std::shared_ptr<const ConsoleFiles>> loadConsole(Host& host) const;
+
   std::string node_name_;
   HttpFrontendOptions options_;
   mutable std::mutex mutex_;

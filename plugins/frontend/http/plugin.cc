@@ -122,6 +122,15 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
                         "Oldest TLS version accepted: 1.2 or 1.3 (older ones never are).")
           .withDefault(std::string("1.2"))
           .oneOf({"1.2", "1.3"}),
+      ParamSpec::boolean("console",
+                         "Serve the web console at /ui/ (docs/console.md): its files are public, "
+                         "the API calls it makes need the caller's credentials.")
+          .withDefault(true),
+      ParamSpec::path("console_dir",
+                      "Folder of the built console (index.html and assets/); default: "
+                      "share/aimass/ui of this installation, and no console when it is missing. "
+                      "A folder named here must hold it, or the frontend does not start.")
+          .optional(),
   };
   // The authentication parameters (shared with frontend.grpc) go before the TLS ones.
   const auto auth_params =
@@ -149,6 +158,10 @@ aimass::Status registerTypes(aimass::Registrar& registrar) {
       options.request_timeout_ms = static_cast<int>(config.getInt("request_timeout_ms"));
       options.idle_timeout_ms = static_cast<int>(config.getInt("idle_timeout_ms"));
       options.max_json_depth = static_cast<std::size_t>(config.getInt("max_json_depth"));
+      options.console = config.getBool("console");
+      if (config.has("console_dir")) {
+        options.console_dir = config.getPath("console_dir");
+      }
       if (config.has("mlflow_model") && !config.refNames("mlflow_model").empty()) {
         options.mlflow_model = config.refNames("mlflow_model").front();
       }

@@ -196,6 +196,7 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/v2/models/nope/ready"), 404);
     EXPECT_EQ(exchange("GET", "/v2/models/clf/versions/1/ready"), 200);
     EXPECT_EQ(exchange("GET", "/v2/models/clf/versions/9/ready"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/session"), 200);
   }
 
   void exerciseInference() {
