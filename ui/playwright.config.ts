@@ -1,6 +1,7 @@
 // The console's end-to-end suite. Run it through tests/ctest.sh (npm run test:e2e -- BUILD_DIR),
-// which starts a real aimass and sets AIMASS_E2E_*; it uses Debian's /usr/bin/chromium, headless,
-// and never downloads a browser.
+// which starts a real aimass (HTTPS, self-signed) and a path-prefix proxy and sets AIMASS_E2E_*.
+// It uses Debian's /usr/bin/chromium, headless, and never downloads a browser. Every spec runs
+// twice: on the server's own /ui/ ("direct") and under the proxy's prefix ("prefix").
 import { defineConfig } from "@playwright/test";
 
 export default defineConfig({
@@ -13,10 +14,15 @@ export default defineConfig({
   retries: 0,
   reporter: [["list"]],
   use: {
-    baseURL: process.env["AIMASS_E2E_CONSOLE_URL"],
     viewport: { width: 1280, height: 800 },
     launchOptions: { executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] },
     headless: true,
+    // The server's certificate is self-signed (tests/ctest.sh makes it).
+    ignoreHTTPSErrors: true,
     trace: "off",
   },
+  projects: [
+    { name: "direct", use: { baseURL: process.env["AIMASS_E2E_DIRECT_URL"] } },
+    { name: "prefix", use: { baseURL: process.env["AIMASS_E2E_PREFIX_URL"] } },
+  ],
 });

@@ -24,10 +24,10 @@ export function apiPrefix(pathname: string = location.pathname): string {
   return pathname.endsWith("/ui") ? pathname.slice(0, -3) : "";
 }
 
+// An API key and a JWT travel the same way, as `Authorization: Bearer` (docs/security.md); the
+// kind only changes what the sign-in form says.
 function headersOf(credential: Credential | null): Record<string, string> {
-  if (credential === null) return {};
-  return credential.kind === "key" ? { "X-API-Key": credential.secret }
-                                   : { Authorization: `Bearer ${credential.secret}` };
+  return credential === null ? {} : { Authorization: `Bearer ${credential.secret}` };
 }
 
 /** The calls the TypeScript client does not have (yet), over the same base and credentials. */
@@ -38,8 +38,7 @@ export class Api {
 
   constructor(readonly credential: Credential | null) {
     this.base = location.origin + apiPrefix();
-    const options = credential === null ? {}
-        : credential.kind === "key" ? { apiKey: credential.secret } : { token: credential.secret };
+    const options = credential === null ? {} : { token: credential.secret };
     // The client calls its fetch as a method of its own object, which a browser's window.fetch
     // refuses ("Illegal invocation"): hand it one bound to window.
     this.client = new Client(this.base, {

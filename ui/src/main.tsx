@@ -76,8 +76,8 @@ function SignIn({ onSigned, message }: { onSigned: (s: Signed) => void; message?
         <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
         {error && <p class="error" role="alert">{error}</p>}
       </form>
-      <p class="muted">The key is kept in this tab only (session storage) and sent to this server
-        as <code>X-API-Key</code> or <code>Authorization: Bearer</code>.</p>
+      <p class="muted">It is kept in this tab only (session storage) and sent to this server
+        as <code>Authorization: Bearer</code>.</p>
     </main>
   );
 }

@@ -130,7 +130,7 @@ test("an operator promotes a version, and the alias moves in the registry", asyn
   await signIn(page, keys.operator());
   await page.goto("./#/models/pump_state");
   await expect(page.getByTestId("who")).toHaveText("otto (operator)");
-  await page.getByLabel("Alias").fill("champion");
+  await page.getByRole("textbox", { name: "Alias" }).fill("champion");
   await page.getByLabel("Version", { exact: true }).selectOption("2");
   await page.getByRole("button", { name: "Promote" }).click();
   await expect(page.getByTestId("alias-champion")).toHaveText("2");

@@ -5,15 +5,18 @@
 #   bash ui/tests/ctest.sh [BUILD_DIR [PLAYWRIGHT ARGUMENTS...]]     (BUILD_DIR: build/)
 #
 # makes real data with the build's aimass (two training runs of the pump classifier, which
-# register two versions of pump_state, in a temporary SQLite store), serves it with auth on
-# (three API keys: reader, operator, admin) and a job service, puts a small reverse proxy in
-# front of it that adds a path prefix (tests/proxy.mjs), and runs the Playwright tests
-# (tests/*.spec.ts) in headless /usr/bin/chromium. Screenshots go to BUILD_DIR/ui-screenshots.
-# Everything it starts is stopped on exit.
+# register two versions of pump_state, in a temporary SQLite store) and serves it over HTTPS (a
+# self-signed certificate made here) with auth on (three API keys: reader, operator, admin), a
+# job service and the build's console at /ui/. A small reverse proxy (tests/proxy.mjs) puts the
+# same server under a path prefix. The Playwright tests (tests/*.spec.ts) run in headless
+# /usr/bin/chromium twice: on the server itself (project "direct") and through the proxy
+# ("prefix"). Screenshots of the direct run go to BUILD_DIR/ui-screenshots. Everything it starts
+# is stopped on exit.
 #
 # AIMASS_EXECUTABLE and AIMASS_CONSOLE_DIR override BUILD_DIR/bin/aimass and
-# BUILD_DIR/share/aimass/ui. Without node, ui/node_modules or /usr/bin/chromium it skips (exit
-# 77), or fails instead under AIMASS_REQUIRE_ALL=1 (scripts/test.sh sets it).
+# BUILD_DIR/share/aimass/ui; AIMASS_E2E_KEEP=1 keeps the temporary folder. Without node,
+# ui/node_modules or /usr/bin/chromium it skips (exit 77), or fails instead under
+# AIMASS_REQUIRE_ALL=1 (scripts/test.sh sets it).
 set -euo pipefail
 ui_dir=$(cd "$(dirname "$0")/.." && pwd)
 source_dir=$(cd "$ui_dir/.." && pwd)
@@ -74,6 +77,9 @@ LR=0.2 "$aimass" run "$work/train.yaml" > "$work/train2.log" 2>&1
 hash() { printf %s "$1" | sha256sum | cut -c1-64; }
 export AIMASS_E2E_READER_KEY=e2e-reader-key-1 AIMASS_E2E_OPERATOR_KEY=e2e-operator-key-1 \
        AIMASS_E2E_ADMIN_KEY=e2e-admin-key-1
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$work/server.key" -out "$work/server.crt" 2> "$work/openssl.log"
 cat > "$work/serve.yaml" <<YAML
 nodes:
   store: {type: storage.sqlite, path: $work/store.db}
@@ -92,6 +98,9 @@ nodes:
     host: 127.0.0.1
     port: 0
     auth: "on"
+    console_dir: $console
+    tls_certificate: $work/server.crt
+    tls_private_key: $work/server.key
     api_keys:
       - {name: rita, role: reader, sha256: $(hash "$AIMASS_E2E_READER_KEY")}
       - {name: otto, role: operator, sha256: $(hash "$AIMASS_E2E_OPERATOR_KEY")}
@@ -115,20 +124,22 @@ url_of() {
 }
 server=$(url_of "$work/serve.log" "${pids[-1]}")
 
-# The console under a path prefix, behind a reverse proxy that serves its files with the
-# server's CSP and passes /api and /v2 on.
-node "$ui_dir/tests/proxy.mjs" --upstream "$server" --prefix /tools/aimass --console "$console" \
+# The same server under a path prefix, behind a reverse proxy.
+node "$ui_dir/tests/proxy.mjs" --upstream "$server" --prefix /tools/aimass --ca "$work/server.crt" \
   > "$work/proxy.log" 2>&1 &
 pids+=($!)
 proxy=$(url_of "$work/proxy.log" "${pids[-1]}")
 
 export AIMASS_E2E_SERVER=$server
-export AIMASS_E2E_CONSOLE_URL=$proxy/tools/aimass/ui/
+export AIMASS_E2E_DIRECT_URL=$server/ui/
+export AIMASS_E2E_PREFIX_URL=$proxy/tools/aimass/ui/
 export AIMASS_E2E_SOURCE_DIR=$source_dir
 export AIMASS_E2E_WORK=$work
 export AIMASS_E2E_SCREENSHOTS=$build_dir/ui-screenshots
+# The tests' own API calls (Node's fetch) trust the certificate.
+export NODE_EXTRA_CA_CERTS=$work/server.crt
 mkdir -p "$AIMASS_E2E_SCREENSHOTS"
-echo "aimass at $server, the console at $AIMASS_E2E_CONSOLE_URL"
+echo "aimass at $server, its console at $AIMASS_E2E_DIRECT_URL and $AIMASS_E2E_PREFIX_URL"
 cd "$ui_dir"
 status=0
 node node_modules/@playwright/test/cli.js test --output "$work/test-results" "$@" || status=$?

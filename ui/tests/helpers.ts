@@ -1,6 +1,6 @@
 // What the specs share: the server and keys that tests/ctest.sh set up, signing in, the API as
 // a test sees it (Node's fetch with a key), screenshots, and a check that the page broke no CSP.
-import { type Page, expect } from "@playwright/test";
+import { type Page, expect, test } from "@playwright/test";
 
 function env(name: string): string {
   const value = process.env[name];
@@ -18,7 +18,7 @@ export const keys = {
 /** GET (or POST) on the aimass server itself, as the given key. */
 export async function api<T>(path: string, key: string, init: RequestInit = {}): Promise<T> {
   const response = await fetch(server() + path, {
-    ...init, headers: { "X-API-Key": key, "Content-Type": "application/json", ...(init.headers ?? {}) },
+    ...init, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...(init.headers ?? {}) },
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`${init.method ?? "GET"} ${path}: HTTP ${response.status}: ${text}`);
@@ -44,6 +44,8 @@ export async function signIn(page: Page, key: string): Promise<void> {
   await expect(page.getByTestId("who")).toBeVisible();
 }
 
+/** A full-page screenshot, BUILD_DIR/ui-screenshots/NAME.png, from the "direct" project only. */
 export async function screenshot(page: Page, name: string): Promise<void> {
+  if (test.info().project.name !== "direct") return;
   await page.screenshot({ path: `${env("AIMASS_E2E_SCREENSHOTS")}/${name}.png`, fullPage: true });
 }
