@@ -53,8 +53,9 @@ export function VirtualTable<T>({ columns, count, rowAt, onRange, rowHeight = 32
     );
   }
   return (
-    <div role="table" aria-label={label} aria-rowcount={count + 1} class="vtable">
-      <div class="vscroll" ref={scroller} tabIndex={0}
+    <div class="vtable">
+      <div role="table" aria-label={label} aria-rowcount={count + 1} class="vscroll"
+           ref={scroller} tabIndex={0}
            onScroll={(e) => setTop((e.target as HTMLDivElement).scrollTop)}>
         <div role="rowgroup" class="vhead"
              ref={(el) => { if (el) el.style.width = `${width}px`; }}>

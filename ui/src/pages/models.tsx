@@ -139,7 +139,7 @@ export function ModelPage({ model }: { model: string }) {
         <ErrorBox error={eventsError} />
         {events !== undefined && events.length === 0 && <p>No event recorded.</p>}
         {events !== undefined && events.length > 0 && (
-          <ol class="events">
+          <ol class="events" reversed>
             {[...events].reverse().map((e) => (
               <li key={e.sequence} data-kind={e.kind}>
                 <span class="muted">#{e.sequence} {time(e.unix_ms)}</span>{" "}

@@ -1,0 +1,68 @@
+// Accessibility: axe-core's WCAG 2 A and AA rules (labels, names, contrast, landmarks, ARIA) on
+// each page as an operator sees it, and the console used with the keyboard alone.
+import AxeBuilder from "@axe-core/playwright";
+import { type Page, expect, test } from "@playwright/test";
+import { keys, signIn, watchPage } from "./helpers";
+
+let problems: string[] = [];
+test.beforeEach(({ page }) => { problems = watchPage(page); });
+test.afterEach(() => { expect(problems, "CSP violations or page errors").toEqual([]); });
+
+async function violations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+      .analyze();
+  return result.violations.map((v) =>
+      `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+test("the pages pass axe's WCAG 2.1 A and AA rules", async ({ page }) => {
+  await page.goto("./");
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  expect(await violations(page), "sign-in").toEqual([]);
+  await signIn(page, keys.operator());
+  const pages: [string, (p: Page) => Promise<void>][] = [
+    ["#/models", (p) => expect(p.getByRole("link", { name: "pump_state" })).toBeVisible()],
+    ["#/models/pump_state", (p) => expect(p.locator("tr[data-version='1']")).toBeVisible()],
+    ["#/runs", (p) => expect(p.getByTestId("run-count")).toContainText("matched")],
+    ["#/runs/1", (p) => expect(p.locator("figure.chart canvas").first()).toBeVisible()],
+    ["#/compare?ids=1,2", (p) => expect(p.locator("figure.chart canvas")).toBeVisible()],
+    ["#/jobs", (p) => expect(p.getByLabel("Graph YAML")).toBeVisible()],
+  ];
+  for (const [hash, ready] of pages) {
+    await page.goto(`./${hash}`);
+    await ready(page);
+    expect(await violations(page), hash).toEqual([]);
+  }
+  // A refused graph's error listing too.
+  await page.getByLabel("Graph YAML").fill("nodes:\n  t: {type: job.train, epochs: x}\n");
+  await page.getByRole("button", { name: "Submit" }).click();
+  await expect(page.locator("#job-errors")).toBeVisible();
+  expect(await violations(page), "refused graph").toEqual([]);
+});
+
+test("the console works with the keyboard alone", async ({ page }) => {
+  await page.goto("./");
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  // Tab to the key field (past the two radio buttons' group), type, Enter submits.
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("textbox", { name: "API key" })).toBeFocused();
+  await page.keyboard.type(keys.reader());
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("who")).toHaveText("rita (reader)");
+  // The skip link comes first and moves focus to the page's content.
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("main")).toBeFocused();
+  // Then to the Runs section, a run, its smoothing control.
+  await page.getByRole("link", { name: "Runs" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("run-count")).toHaveText("2 runs matched");
+  await page.getByRole("link", { name: "1", exact: true }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: /Run 1/ })).toBeVisible();
+  await page.getByLabel("Smoothing").focus();
+  await page.keyboard.press("ArrowRight");
+  await expect(page.locator(".controls output")).toHaveText("0.01");
+});
