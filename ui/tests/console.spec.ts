@@ -84,6 +84,9 @@ test("a run's curve plots exactly the stored metric values", async ({ page }) =>
 test("the runs table sorts on the server, picks columns and compares two runs", async ({ page }) => {
   await signIn(page, keys.reader());
   await page.getByRole("link", { name: "Runs" }).click();
+  await expect(page.getByTestId("run-count")).toHaveText("252 runs matched");
+  await page.getByRole("textbox", { name: "Experiment" }).fill("train");
+  await page.getByRole("button", { name: "Apply" }).click();
   await expect(page.getByTestId("run-count")).toHaveText("2 runs matched");
   // Sort by val_accuracy, largest first: run 2 (learning rate 0.2) leads.
   await page.getByRole("button", { name: "val_accuracy" }).click();
@@ -160,6 +163,31 @@ const BAD_GRAPH = `nodes:
     model: m
     epochs: lots
 `;
+
+test("the runs table pages through 250 runs, keeping only the rows in view", async ({ page }) => {
+  await signIn(page, keys.reader());
+  await page.goto("./#/runs?experiment=sweep&sort=val_loss");
+  await expect(page.getByTestId("run-count")).toHaveText("250 runs matched");
+  const rows = page.locator(".vbody [role='row']");
+  await expect(rows.first().getByRole("link")).toBeVisible();
+  expect(await rows.count()).toBeLessThan(40);
+  // The order is the server's: the first row is the API's first, the last row its last.
+  const sorted = await api<{ runs: { id: number }[] }>(
+      "/api/v1/runs?experiment=sweep&sort=val_loss&limit=0", keys.reader());
+  expect(sorted.runs).toHaveLength(250);
+  await expect(rows.first().getByRole("link")).toHaveText(String(sorted.runs[0]!.id));
+  const table = page.getByRole("table", { name: "Runs" });
+  await table.evaluate((element) => { element.scrollTop = element.scrollHeight; });
+  const last = sorted.runs[249]!.id;
+  await expect(page.locator(".vbody").getByRole("link", { name: String(last), exact: true }))
+      .toBeVisible();
+  await expect(page.locator(".vbody [aria-rowindex='251']")).toContainText(String(last));
+  expect(await rows.count()).toBeLessThan(40);
+  // Halfway down: rows of the second page of 100, in the server's order.
+  await table.evaluate((element) => { element.scrollTop = 150 * 32; });
+  await expect(page.locator(".vbody [aria-rowindex='152']"))
+      .toContainText(String(sorted.runs[150]!.id));
+});
 
 test("a bad graph's errors show at their lines; a good job runs and is cancelled", async ({ page }) => {
   await signIn(page, keys.operator());

@@ -5,7 +5,8 @@
 #   bash ui/tests/ctest.sh [BUILD_DIR [PLAYWRIGHT ARGUMENTS...]]     (BUILD_DIR: build/)
 #
 # makes real data with the build's aimass (two training runs of the pump classifier, which
-# register two versions of pump_state, in a temporary SQLite store) and serves it over HTTPS (a
+# register two versions of pump_state, and a sweep of 250 short runs, in a temporary SQLite
+# store) and serves it over HTTPS (a
 # self-signed certificate made here) with auth on (three API keys: reader, operator, admin), a
 # job service and the build's console at /ui/. A small reverse proxy (tests/proxy.mjs) puts the
 # same server under a path prefix. The Playwright tests (tests/*.spec.ts) run in headless
@@ -73,6 +74,20 @@ nodes:
 YAML
 LR=0.05 "$aimass" run "$work/train.yaml" > "$work/train1.log" 2>&1
 LR=0.2 "$aimass" run "$work/train.yaml" > "$work/train2.log" 2>&1
+# A sweep of 250 short runs (experiment "sweep", runs 3 to 252): more than the runs table's page
+# of 100, for its paging and virtualised rows.
+{
+  echo "nodes:"
+  echo "  store: {type: storage.sqlite, path: $work/store.db}"
+  echo "  pumps: {type: dataset.csv, path: $source_dir/configs/data/pumps.csv, label: state}"
+  for i in $(seq 0 249); do
+    echo "  m$i: {type: model.softmax}"
+    echo "  o$i: {type: optimizer.sgd, learning_rate: 0.0$((10 + i % 90))}"
+    echo "  t$i: {type: job.train, model: m$i, dataset: pumps, optimizer: o$i, epochs: 2, seed: $i,"
+    echo "        validation_fraction: 0.2, storage: store, register: false, experiment: sweep}"
+  done
+} > "$work/sweep.yaml"
+"$aimass" run "$work/sweep.yaml" > "$work/sweep.log" 2>&1
 
 hash() { printf %s "$1" | sha256sum | cut -c1-64; }
 export AIMASS_E2E_READER_KEY=e2e-reader-key-1 AIMASS_E2E_OPERATOR_KEY=e2e-operator-key-1 \
