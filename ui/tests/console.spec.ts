@@ -1,7 +1,7 @@
 // The console against a real aimass (tests/ctest.sh): sign-in, roles, a run's curves against the
 // stored metric values, comparing runs, promoting a version, and submitting and cancelling jobs.
 import { expect, test } from "@playwright/test";
-import { api, keys, screenshot, signIn, watchPage } from "./helpers";
+import { api, jwt, keys, screenshot, signIn, watchPage } from "./helpers";
 
 interface MetricHistory { points: { step: number; value: number | null; unix_ms: number }[] }
 interface Series { label: string; steps: number[]; values: (number | null)[] }
@@ -33,6 +33,20 @@ test("a wrong API key is refused with a clear error, a good one signs in", async
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
 });
 
+test("a JWT signs in with the role it carries; one signed with another secret is refused", async ({ page }) => {
+  await page.goto("./");
+  await page.getByRole("radio", { name: "JWT" }).check();
+  await page.getByRole("textbox", { name: "JWT" }).fill(
+      jwt("mallory", "admin", "another-secret-of-at-least-32-bytes-0123456789"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText("not a JWT signed with this server's secret");
+  await page.getByRole("textbox", { name: "JWT" }).fill(jwt("jules", "operator"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("who")).toHaveText("jules (operator)");
+  await page.goto("./#/models/pump_state");
+  await expect(page.getByRole("button", { name: "Promote" })).toBeVisible();
+});
+
 test("a reader sees no promote, tag, rollback, submit or cancel controls", async ({ page }) => {
   await signIn(page, keys.reader());
   await page.getByRole("link", { name: "pump_state" }).click();
@@ -58,6 +72,20 @@ test("a run's curve plots exactly the stored metric values", async ({ page }) =>
   expect(series).toHaveLength(1);
   expect(series[0]!.steps).toEqual(stored.points.map((p) => p.step));
   expect(series[0]!.values).toEqual(stored.points.map((p) => p.value));
+  // Dragging across the plot zooms into those steps; "Reset zoom" shows them all again.
+  await expect(chart).toHaveAttribute("data-x-range", "1,15");
+  const over = chart.locator(".u-over");
+  await over.scrollIntoViewIfNeeded();
+  const box = (await over.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const [min, max] = (await chart.getAttribute("data-x-range"))!.split(",").map(Number);
+  expect(min).toBeGreaterThan(3);
+  expect(max).toBeLessThan(10);
+  await chart.getByRole("button", { name: "Reset zoom" }).click();
+  await expect(chart).toHaveAttribute("data-x-range", "1,15");
   // The accessible table view lists the same points.
   await chart.getByText("Points of val_loss as a table").click();
   await expect(chart.locator("details.points tbody tr")).toHaveCount(15);
@@ -206,12 +234,12 @@ test("a bad graph's errors show at their lines; a good job runs and is cancelled
   const source = process.env["AIMASS_E2E_SOURCE_DIR"]!;
   const work = process.env["AIMASS_E2E_WORK"]!;
   const good = `nodes:
-  store: {type: storage.sqlite, path: ${work}/job-models.db}
+  store: {type: storage.sqlite, path: ${work}/store.db}
   pumps: {type: dataset.csv, path: ${source}/configs/data/pumps.csv, label: state}
   pump_state: {type: model.softmax}
   sgd: {type: optimizer.sgd, learning_rate: 0.05}
   train: {type: job.train, model: pump_state, dataset: pumps, optimizer: sgd, epochs: 1000000,
-          storage: store, validation_fraction: 0.2}
+          storage: store, validation_fraction: 0.2, register: false, experiment: live}
 `;
   await page.getByLabel("Graph YAML").fill(good);
   await page.getByLabel("Name", { exact: true }).fill("long_train.yaml");
@@ -223,6 +251,22 @@ test("a bad graph's errors show at their lines; a good job runs and is cancelled
   await expect(page.getByTestId("job-state")).toHaveText("running", { timeout: 20_000 });
   await expect(page.getByLabel(`Log of job ${id}`)).not.toHaveText("(empty)", { timeout: 20_000 });
   await screenshot(page, "job-running");
+  // The job's run, in the served store: its curve grows while the page is open.
+  // (GET /api/v1/jobs/{id} lists a job's runs once it has ended: find it by its experiment.)
+  const runningQuery = "/api/v1/runs?experiment=live&status=running";
+  await expect.poll(async () => (await api<{ matched: number }>(runningQuery, keys.reader())).matched,
+                    { timeout: 20_000 }).toBe(1);
+  await page.goto("./#/runs?experiment=live&status=running");
+  await page.locator(".vbody [role='row']").first().getByRole("link").click();
+  await expect(page.getByRole("heading", { name: /Run \d+ running/ })).toBeVisible();
+  const live = page.locator("figure.chart[data-title='val_loss']");
+  await expect(live.locator("canvas")).toBeVisible();
+  const length = async () => (JSON.parse((await live.getAttribute("data-series"))!) as Series[])[0]!
+      .values.length;
+  const before = await length();
+  await expect.poll(length, { timeout: 15_000 }).toBeGreaterThan(before);
+  await page.goto(`./#/jobs/${id}`);
+  await expect(page.getByTestId("job-state")).toHaveText("running");
   await page.getByRole("button", { name: "Cancel job" }).click();
   await expect(page.getByTestId("job-state")).toHaveText("cancelled", { timeout: 30_000 });
   const job = await api<{ state: string; owner: string }>(`/api/v1/jobs/${id}`, keys.reader());

@@ -92,6 +92,8 @@ LR=0.2 "$aimass" run "$work/train.yaml" > "$work/train2.log" 2>&1
 hash() { printf %s "$1" | sha256sum | cut -c1-64; }
 export AIMASS_E2E_READER_KEY=e2e-reader-key-1 AIMASS_E2E_OPERATOR_KEY=e2e-operator-key-1 \
        AIMASS_E2E_ADMIN_KEY=e2e-admin-key-1
+# The server also takes JWTs signed with this secret (the tests sign their own).
+export AIMASS_E2E_JWT_SECRET=e2e-jwt-secret-of-at-least-32-bytes-0123456789
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
   -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
   -keyout "$work/server.key" -out "$work/server.crt" 2> "$work/openssl.log"
@@ -116,6 +118,7 @@ nodes:
     console_dir: $console
     tls_certificate: $work/server.crt
     tls_private_key: $work/server.key
+    jwt_secret_env: AIMASS_E2E_JWT_SECRET
     api_keys:
       - {name: rita, role: reader, sha256: $(hash "$AIMASS_E2E_READER_KEY")}
       - {name: otto, role: operator, sha256: $(hash "$AIMASS_E2E_OPERATOR_KEY")}

@@ -1,5 +1,6 @@
 // What the specs share: the server and keys that tests/ctest.sh set up, signing in, the API as
 // a test sees it (Node's fetch with a key), screenshots, and a check that the page broke no CSP.
+import { createHmac } from "node:crypto";
 import { type Page, expect, test } from "@playwright/test";
 
 function env(name: string): string {
@@ -48,4 +49,12 @@ export async function signIn(page: Page, key: string): Promise<void> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   if (test.info().project.name !== "direct") return;
   await page.screenshot({ path: `${env("AIMASS_E2E_SCREENSHOTS")}/${name}.png`, fullPage: true });
+}
+
+/** An HS256 JWT for the server's AIMASS_E2E_JWT_SECRET (docs/security.md), valid for an hour. */
+export function jwt(sub: string, role: string, secret = env("AIMASS_E2E_JWT_SECRET")): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const body = `${part({ alg: "HS256", typ: "JWT" })}.${
+      part({ sub, role, exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
 }

@@ -80,7 +80,7 @@ export function CurveChart({ curves, title, axis, smoothing, log, height = 260 }
     const element = holder.current;
     if (!element) return;
     const options: uPlot.Options = {
-      width, height,
+      width: Math.max(240, element.clientWidth), height,
       scales: {
         x: { time: axis === "time" },
         y: log ? { distr: 3 } : {},
@@ -90,6 +90,15 @@ export function CurveChart({ curves, title, axis, smoothing, log, height = 260 }
         { stroke: "#1f2937", size: 60 },
       ],
       cursor: { drag: { x: true, y: false, setScale: true } },
+      // The x range in view, on the figure for tests and tools (data-x-range="MIN,MAX").
+      hooks: {
+        setScale: [(u, key) => {
+          const figure = element.parentElement;
+          if (key === "x" && figure) {
+            figure.dataset["xRange"] = `${u.scales["x"]!.min ?? ""},${u.scales["x"]!.max ?? ""}`;
+          }
+        }],
+      },
       legend: { show: true },
       series: [
         { label: axis },
@@ -105,7 +114,12 @@ export function CurveChart({ curves, title, axis, smoothing, log, height = 260 }
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [data, width, height, log, axis, curves.length]);
+  }, [data, height, log, axis, curves.length]);
+
+  // A new width resizes the chart in place (keeping its zoom) rather than drawing a new one.
+  useEffect(() => {
+    plot.current?.setSize({ width, height });
+  }, [width]);
 
   const resetZoom = () => {
     const p = plot.current;

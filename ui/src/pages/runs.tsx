@@ -197,16 +197,22 @@ function defaultMetrics(run: RunDetails): string[] {
 
 export function RunPage({ id }: { id: number }) {
   const { api } = useSigned();
-  const { value: run, error } = useLoad(() => api.client.getRun(id), [id]);
+  const { value: loaded, error } = useLoad(() => api.client.getRun(id), [id]);
+  const [fresh, setFresh] = useState<RunDetails | undefined>(undefined);
+  const run = fresh?.id === id ? fresh : loaded;
   const [shown, setShown] = useState<string[] | undefined>(undefined);
   const [curves, setCurves] = useState<Record<string, MetricPoint[]>>({});
   const [curveError, setCurveError] = useState<string | undefined>(undefined);
   const [paramFilter, setParamFilter] = useState("");
   const options = useChartOptions();
   const metrics = shown ?? (run ? defaultMetrics(run) : []);
+  const curvesNow = useRef(curves);
+  const following = useRef(new Set<string>());
+  curvesNow.current = curves;
   useEffect(() => {
     setShown(undefined);
     setCurves({});
+    setFresh(undefined);
   }, [id]);
   useEffect(() => {
     for (const name of metrics) {
@@ -215,24 +221,29 @@ export function RunPage({ id }: { id: number }) {
                                 (e) => setCurveError(describeError(e)));
     }
   }, [id, metrics.join(",")]);
-  // A running run's curves follow by polling: each poll asks only for steps after the last one.
+  // A running run is read again every 3 s: its status and metric summaries, and each shown
+  // curve's new points (only the steps after the last one it has), until it ends.
+  const running = run?.status === "running";
   useEffect(() => {
-    if (!run || run.status !== "running") return;
+    if (!running) return;
     const timer = setInterval(() => {
+      api.client.getRun(id).then(setFresh, () => undefined);
       for (const name of metrics) {
-        const have = curves[name];
-        if (!have) continue;
+        const have = curvesNow.current[name];
+        if (!have || following.current.has(name)) continue;
+        following.current.add(name);
         const after = have.length ? have[have.length - 1]!.step : undefined;
         api.client.getRunMetric(id, name, after === undefined ? {} : { afterStep: after })
             .then((page) => {
               if (page.points.length) {
                 setCurves((c) => ({ ...c, [name]: [...(c[name] ?? []), ...page.points] }));
               }
-            }, () => undefined);
+            }, () => undefined)
+            .finally(() => following.current.delete(name));
       }
     }, 3000);
     return () => clearInterval(timer);
-  }, [run?.status, curves, metrics.join(",")]);
+  }, [id, running, metrics.join(",")]);
 
   if (error) return <><h1>Run {id}</h1><ErrorBox error={error} /></>;
   if (!run) return <Loading what={`run ${id}`} />;
