@@ -1,7 +1,8 @@
 // The console's end-to-end suite. Run it through tests/ctest.sh (npm run test:e2e -- BUILD_DIR),
 // which starts a real aimass (HTTPS, self-signed) and a path-prefix proxy and sets AIMASS_E2E_*.
-// It uses Debian's /usr/bin/chromium, headless, and never downloads a browser. Every spec runs
-// twice: on the server's own /ui/ ("direct") and under the proxy's prefix ("prefix").
+// It uses Debian's /usr/bin/chromium, headless, and never downloads a browser. The specs run on
+// the server's own /ui/ ("direct") and again, but for the accessibility ones, under the proxy's
+// prefix ("prefix").
 import { defineConfig } from "@playwright/test";
 
 export default defineConfig({
@@ -23,6 +24,8 @@ export default defineConfig({
   },
   projects: [
     { name: "direct", use: { baseURL: process.env["AIMASS_E2E_DIRECT_URL"] } },
-    { name: "prefix", use: { baseURL: process.env["AIMASS_E2E_PREFIX_URL"] } },
+    // The accessibility checks do not depend on the path, so they run once.
+    { name: "prefix", use: { baseURL: process.env["AIMASS_E2E_PREFIX_URL"] },
+      testIgnore: "accessibility.spec.ts" },
   ],
 });
