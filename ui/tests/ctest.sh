@@ -6,7 +6,7 @@
 #
 # makes real data with the build's aimass (two training runs of the pump classifier, which
 # register two versions of pump_state, and a sweep of 250 short runs, in a temporary SQLite
-# store) and serves it over HTTPS (a
+# store), serves it without authentication on a second server, and over HTTPS (a
 # self-signed certificate made here) with auth on (three API keys: reader, operator, admin), a
 # job service and the build's console at /ui/. A small reverse proxy (tests/proxy.mjs) puts the
 # same server under a path prefix. The Playwright tests (tests/*.spec.ts) run in headless
@@ -142,6 +142,18 @@ url_of() {
 }
 server=$(url_of "$work/serve.log" "${pids[-1]}")
 
+# A second server on the same store without authentication (auth: auto on loopback, no
+# credentials, plain HTTP, no job service): the console signs nobody in and its changes pass the
+# same-origin checks (docs/security.md).
+cat > "$work/open.yaml" <<YAML
+nodes:
+  store: {type: storage.sqlite, path: $work/store.db}
+  web: {type: frontend.http, host: 127.0.0.1, port: 0, console_dir: $console}
+YAML
+"$aimass" serve "$work/open.yaml" > "$work/open.log" 2>&1 &
+pids+=($!)
+open_server=$(url_of "$work/open.log" "${pids[-1]}")
+
 # The same server under a path prefix, behind a reverse proxy.
 node "$ui_dir/tests/proxy.mjs" --upstream "$server" --prefix /tools/aimass --ca "$work/server.crt" \
   > "$work/proxy.log" 2>&1 &
@@ -151,6 +163,7 @@ proxy=$(url_of "$work/proxy.log" "${pids[-1]}")
 export AIMASS_E2E_SERVER=$server
 export AIMASS_E2E_DIRECT_URL=$server/ui/
 export AIMASS_E2E_PREFIX_URL=$proxy/tools/aimass/ui/
+export AIMASS_E2E_OPEN_URL=$open_server/ui/
 export AIMASS_E2E_SOURCE_DIR=$source_dir
 export AIMASS_E2E_WORK=$work
 export AIMASS_E2E_SCREENSHOTS=$build_dir/ui-screenshots
