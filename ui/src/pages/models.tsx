@@ -5,6 +5,8 @@ import { ErrorBox, Loading, Section, num, time, useLoad } from "../components/co
 import { useSigned } from "../context";
 import { href } from "../router";
 
+const RUNS_SEARCHED = 300;
+
 export function ModelsPage() {
   const { api } = useSigned();
   const { value: models, error } = useLoad(() => api.client.listModels(), []);
@@ -52,8 +54,9 @@ export function ModelPage({ model }: { model: string }) {
   const [tick, setTick] = useState(0);
   const { value: registered, error } = useLoad(() => api.client.getModel(model), [model, tick]);
   const { value: events, error: eventsError } = useLoad(() => api.modelEvents(model), [model, tick]);
-  // A version's run: the run whose artifacts name it (model_version "NAME/VERSION").
-  const { value: runs } = useLoad(() => api.runsPage({}, 0, 1000).then((p) => p.runs), [tick]);
+  // A version's run: the run whose artifacts name it (model_version "NAME/VERSION"), looked for
+  // among the newest RUNS_SEARCHED runs (the API has no lookup by artifact).
+  const { value: runs } = useLoad(() => api.runsPage({}, 0, RUNS_SEARCHED).then((p) => p.runs), [tick]);
   const [message, setMessage] = useState<string | undefined>(undefined);
   const [failure, setFailure] = useState<string | undefined>(undefined);
   const operator = atLeast(session.role, "operator");
@@ -118,7 +121,9 @@ export function ModelPage({ model }: { model: string }) {
                         <th scope="row">{v.version}</th>
                         <td>{time(v.created_unix_ms)}<br /><span class="muted">{v.created_by}</span></td>
                         <td>{v.dataset_name ? `${v.dataset_name} v${v.dataset_version ?? "?"}` : "–"}</td>
-                        <td>{run ? <a href={href("runs", run.id)}>run {run.id}</a> : "–"}</td>
+                        <td>{run ? <a href={href("runs", run.id)}>run {run.id}</a>
+                             : runs === undefined ? "…"
+                             : <span class="muted" title={`Not among the newest ${RUNS_SEARCHED} runs`}>–</span>}</td>
                         <td>{v.parent ?? "–"}</td>
                         <td>{Object.entries(v.metrics).map(([k, x]) => `${k} ${num(x)}`).join(", ")}</td>
                         <td>{Object.entries(v.tags).map(([k, x]) => `${k}=${x}`).join(", ") || "–"}</td>
