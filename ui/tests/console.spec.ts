@@ -289,6 +289,6 @@ test("the pages fit a tablet's width", async ({ page }) => {
     await expect(page.getByRole("heading", { name: heading, exact: false }).first()).toBeVisible();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow, `${hash} scrolls sideways`).toBeLessThanOrEqual(0);
+    await screenshot(page, `tablet-${heading.toLowerCase().replace(" ", "-")}`);
   }
-  await screenshot(page, "run-tablet");
 });
