@@ -109,6 +109,38 @@ test("a run's curve plots exactly the stored metric values", async ({ page }) =>
   await screenshot(page, "run");
 });
 
+test("a curve of 100,000 points plots in full", async ({ page }) => {
+  await signIn(page, keys.reader());
+  const long = await api<{ runs: { id: number }[] }>("/api/v1/runs?experiment=long", keys.reader());
+  const id = long.runs[0]!.id;
+  let stored: number[] = [];
+  for (let after: number | undefined; ;) {
+    const page = await api<MetricHistory & { more: boolean }>(
+        `/api/v1/runs/${id}/metrics/loss?limit=100000${after === undefined ? "" : `&after_step=${after}`}`,
+        keys.reader());
+    stored = stored.concat(page.points.map((p) => p.value!));
+    if (!page.more || page.points.length === 0) break;
+    after = page.points[page.points.length - 1]!.step;
+  }
+  expect(stored).toHaveLength(100_000);
+  await page.goto(`./#/runs/${id}`);
+  await expect(page.locator("figure.chart[data-title='val_loss'] canvas")).toBeVisible();
+  const started = Date.now();
+  await page.getByRole("checkbox", { name: /^loss / }).check();
+  const chart = page.locator("figure.chart[data-title='loss']");
+  await expect(chart.locator("canvas")).toBeVisible();
+  const shown = Date.now() - started;
+  const series = JSON.parse((await chart.getAttribute("data-series"))!) as Series[];
+  expect(series[0]!.values).toEqual(stored);
+  test.info().annotations.push({ type: "timing", description: `100,000-point curve fetched and drawn in ${shown} ms` });
+  console.log(`[${test.info().project.name}] 100,000-point curve fetched and drawn in ${shown} ms`);
+  // Smoothing redraws it from the same points.
+  await page.getByLabel("Smoothing").fill("0.9");
+  await expect(page.locator(".controls output")).toHaveText("0.90");
+  await expect(chart.locator("canvas")).toBeVisible();
+  await screenshot(page, "run-long");
+});
+
 test("the runs table sorts on the server, picks columns and compares two runs", async ({ page }) => {
   await signIn(page, keys.reader());
   await page.getByRole("link", { name: "Runs" }).click();

@@ -5,8 +5,8 @@
 #   bash ui/tests/ctest.sh [BUILD_DIR [PLAYWRIGHT ARGUMENTS...]]     (BUILD_DIR: build/)
 #
 # makes real data with the build's aimass (two training runs of the pump classifier, which
-# register two versions of pump_state, and a sweep of 250 short runs, in a temporary SQLite
-# store), serves it without authentication on a second server, and over HTTPS (a
+# register two versions of pump_state, a sweep of 250 short runs and a run whose loss has
+# 100,000 points, in a temporary SQLite store), serves it without authentication on a second server, and over HTTPS (a
 # self-signed certificate made here) with auth on (three API keys: reader, operator, admin), a
 # job service and the build's console at /ui/. A small reverse proxy (tests/proxy.mjs) puts the
 # same server under a path prefix. The Playwright tests (tests/*.spec.ts) run in headless
@@ -88,6 +88,18 @@ LR=0.2 "$aimass" run "$work/train.yaml" > "$work/train2.log" 2>&1
   done
 } > "$work/sweep.yaml"
 "$aimass" run "$work/sweep.yaml" > "$work/sweep.log" 2>&1
+# One long run (experiment "long"): 12,500 epochs of 8 batches, so its per-batch loss has
+# 100,000 points, as long as the metric route's largest page.
+cat > "$work/long.yaml" <<YAML
+nodes:
+  store: {type: storage.sqlite, path: $work/store.db}
+  pumps: {type: dataset.csv, path: $source_dir/configs/data/pumps.csv, label: state}
+  m: {type: model.softmax}
+  sgd: {type: optimizer.sgd, learning_rate: 0.05}
+  train: {type: job.train, model: m, dataset: pumps, optimizer: sgd, epochs: 12500, storage: store,
+          validation_fraction: 0.2, experiment: long, register: false}
+YAML
+"$aimass" run "$work/long.yaml" > "$work/long.log" 2>&1
 
 hash() { printf %s "$1" | sha256sum | cut -c1-64; }
 export AIMASS_E2E_READER_KEY=e2e-reader-key-1 AIMASS_E2E_OPERATOR_KEY=e2e-operator-key-1 \

@@ -65,6 +65,7 @@ export function CurveChart({ curves, title, axis, smoothing, log, height = 260 }
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const [width, setWidth] = useState(600);
+  const [tableOpen, setTableOpen] = useState(false);
   const data = useMemo(() => aligned(curves, axis, smoothing, log),
                        [curves, axis, smoothing, log]);
 
@@ -139,9 +140,9 @@ export function CurveChart({ curves, title, axis, smoothing, log, height = 260 }
       <div ref={holder} class="plot" role="img"
            aria-label={`${title}: ${curves.map((c) => `${c.label}, ${c.points.length} points`)
                .join("; ")}. Drag to zoom; the points are in the table below.`} />
-      <details class="points">
+      <details class="points" onToggle={(e) => setTableOpen((e.target as HTMLDetailsElement).open)}>
         <summary>Points of {title} as a table</summary>
-        <div class="points-scroll">
+        {tableOpen && <div class="points-scroll">
           {curves.map((c) => (
             <table class="grid compact" key={c.label}>
               <caption>{c.label}</caption>
@@ -156,7 +157,7 @@ export function CurveChart({ curves, title, axis, smoothing, log, height = 260 }
                <tfoot><tr><td colSpan={3}>First 2,000 of {c.points.length} points.</td></tr></tfoot>}
             </table>
           ))}
-        </div>
+        </div>}
       </details>
     </figure>
   );
