@@ -95,7 +95,7 @@ export function RunsPage({ query: search }: { query: URLSearchParams }) {
     { key: "experiment", width: 140, header: "Experiment", cell: (r) => r.experiment },
     { key: "status", width: 90, header: "Status", cell: (r) => <span class={`state ${r.status}`}>{r.status}</span> },
     { key: "start", width: 190, header: "Started", cell: (r) => time(r.start_unix_ms) },
-    { key: "duration", width: 90, header: "Duration", cell: (r) => duration(r.start_unix_ms, r.end_unix_ms) },
+    { key: "duration", width: 90, header: "Duration", cell: (r) => duration(r.start_unix_ms, r.end_unix_ms ?? Date.now()) },
     ...chosen.map((c): Column<Run> => {
       const name = c.slice(2);
       if (c.startsWith("p:")) {
@@ -257,7 +257,8 @@ export function RunPage({ id }: { id: number }) {
         <dt>Experiment</dt><dd><a href={withQuery(href("runs"), { experiment: run.experiment })}>{run.experiment}</a></dd>
         <dt>Node</dt><dd>{run.node ?? "–"} ({run.type ?? "–"})</dd>
         <dt>Started</dt><dd>{time(run.start_unix_ms)}</dd>
-        <dt>Duration</dt><dd>{duration(run.start_unix_ms, run.end_unix_ms)}</dd>
+        <dt>Duration</dt><dd>{duration(run.start_unix_ms, run.end_unix_ms ?? Date.now())}
+          {run.status === "running" ? " so far" : ""}</dd>
         <dt>Host</dt><dd>{run.host ?? "–"} pid {run.pid ?? "–"}</dd>
         {run.error && <><dt>Error</dt><dd class="error">{run.error}</dd></>}
       </dl>
