@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <utility>
 
 #include "aimass/core/registry.h"
 #include "aimass/tensor_names.h"
@@ -17,6 +18,7 @@
 #include "monitoring/monitor_node.h"
 #include "monitoring/monitor_state.h"
 #include "monitoring/payload_record.h"
+#include "monitoring/policy.h"
 #include "record_text.h"
 
 namespace aimass::core {
@@ -54,6 +56,8 @@ void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const D
   s.profile = std::move(profile);
   s.profile_note = std::move(note);
   s.drift_pending = false;
+  s.last_verdict.reset();  // the new version's first window may start an episode
+  s.episode_windows = 0;
   startWindow(s, window);
   s.prediction_window = DriftWindow{};
   s.prediction_rows = 0;
@@ -320,11 +324,24 @@ Status MonitorNode::testWindowIfFull() {
                 static_cast<long long>(record::nowUnixNs()));
   AIMASS_RETURN_IF_ERROR(storage_->put(key, details));
   AIMASS_RETURN_IF_ERROR(trimWindowRecords());
-  if (!drift->drifted) {
+  const DriftEpisodeEvent event = driftEpisodeEvent(s.last_verdict, drift->drifted);
+  s.last_verdict = drift->drifted;
+  if (drift->drifted) {
+    ++s.windows_drifted;
+    ++s.episode_windows;
+    s.drift_pending = true;  // the policy reads every drifted window, not only the events
+  }
+  if (event == DriftEpisodeEvent::kCleared) {
+    const std::uint64_t episode = std::exchange(s.episode_windows, 0);
+    return recordEvent("drift_cleared", s.champion,
+                       "no feature drifted over " + std::to_string(rows) + " served rows, after " +
+                           std::to_string(episode) +
+                           (episode == 1 ? " drifted window" : " drifted windows in a row"),
+                       details);
+  }
+  if (event != DriftEpisodeEvent::kStarted) {
     return Status();
   }
-  ++s.windows_drifted;
-  s.drift_pending = true;
   // The message names the first few; the details list every feature.
   constexpr std::size_t kNamed = 10;
   std::string names;

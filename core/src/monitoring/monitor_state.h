@@ -66,6 +66,10 @@ struct MonitorState {
   std::optional<std::size_t> window_records;
   std::optional<WindowDrift> last_window;
   bool drift_pending = false;  ///< a drifted window not yet acted on by the policy
+  /// The verdict of the watched version's last window (nullopt before its first), and how
+  /// many windows in a row have drifted: a drift episode's events (driftEpisodeEvent()).
+  std::optional<bool> last_verdict;
+  std::uint64_t episode_windows = 0;
   // --- prediction drift (monitor_predictions.cc)
   DriftWindow prediction_window;
   std::size_t prediction_rows = 0;
