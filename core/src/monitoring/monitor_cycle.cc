@@ -3,6 +3,7 @@
 // (into the drift window and the answers remembered for the ground-truth join), each full
 // window's drift test, and the ground truth posted since, joined into live metrics.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -18,6 +19,7 @@
 #include "monitoring/monitor_node.h"
 #include "monitoring/monitor_state.h"
 #include "monitoring/payload_record.h"
+#include "monitoring/payload_view.h"
 #include "monitoring/policy.h"
 #include "record_text.h"
 
@@ -66,26 +68,28 @@ void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const D
 
 /// Appends one logged request's rows to the drift window; false when its inputs do not fit
 /// the profile (another width, a category input missing).
-bool addToWindow(MonitorState& s, const PayloadEntry& entry) {
+bool addToWindow(MonitorState& s, const PayloadEntryView& entry) {
   const DataProfile& profile = *s.profile;
   const std::size_t width = profile.numberFeatures();
   std::int64_t rows = -1;
   if (width > 0) {
-    const Tensor* input = entry.inputs.find(tensor_names::kInput);
+    const PayloadTensorView* input = entry.inputs.find(tensor_names::kInput);
     if (input == nullptr || input->dtype() != DType::kFloat32 || input->rank() != 2 ||
         input->dim(1) != static_cast<std::int64_t>(width)) {
       return false;
     }
     rows = input->dim(0);
-    const float* values = input->data<float>();
+    // Row by row from the record into the columns (the record's floats need not be aligned).
+    s.window_row.resize(width);
     for (std::int64_t r = 0; r < rows; ++r) {
+      input->copy(static_cast<std::size_t>(r) * width, width, s.window_row.data());
       for (std::size_t f = 0; f < width; ++f) {
-        s.window.numbers[f].push_back(values[static_cast<std::size_t>(r) * width + f]);
+        s.window.numbers[f].push_back(s.window_row[f]);
       }
     }
   }
   for (std::size_t c = 0; c < s.window.categories.size(); ++c) {
-    const Tensor* column = entry.inputs.find(profile.features[width + c].name);
+    const PayloadTensorView* column = entry.inputs.find(profile.features[width + c].name);
     if (column == nullptr || column->dtype() != DType::kBytes ||
         (rows >= 0 && column->numel() != rows)) {
       return false;
@@ -106,22 +110,22 @@ bool addToWindow(MonitorState& s, const PayloadEntry& entry) {
 }
 
 /// What a logged request was answered: the classes or the predicted values.
-std::optional<LoggedAnswer> answerOf(const PayloadEntry& entry, std::int64_t version) {
+std::optional<LoggedAnswer> answerOf(const PayloadEntryView& entry, std::int64_t version) {
   LoggedAnswer answer;
   answer.version = version;
-  if (const Tensor* names = entry.outputs.find(tensor_names::kClass);
+  if (const PayloadTensorView* names = entry.outputs.find(tensor_names::kClass);
       names != nullptr && names->dtype() == DType::kBytes) {
     answer.labels = names->strings();
-  } else if (const Tensor* label = entry.outputs.find(tensor_names::kLabel);
+  } else if (const PayloadTensorView* label = entry.outputs.find(tensor_names::kLabel);
              label != nullptr && label->dtype() == DType::kInt64) {
     answer.labels_are_indices = true;
-    for (std::int64_t v : label->span<std::int64_t>()) {
-      answer.labels.push_back(std::to_string(v));
+    for (std::int64_t i = 0; i < label->numel(); ++i) {
+      answer.labels.push_back(std::to_string(label->at<std::int64_t>(static_cast<std::size_t>(i))));
     }
-  } else if (const Tensor* prediction = entry.outputs.find(tensor_names::kPrediction);
+  } else if (const PayloadTensorView* prediction = entry.outputs.find(tensor_names::kPrediction);
              prediction != nullptr && prediction->dtype() == DType::kFloat32) {
-    for (float v : prediction->span<float>()) {
-      answer.values.push_back(v);
+    for (std::int64_t i = 0; i < prediction->numel(); ++i) {
+      answer.values.push_back(prediction->at<float>(static_cast<std::size_t>(i)));
     }
   } else {
     return std::nullopt;
@@ -131,18 +135,17 @@ std::optional<LoggedAnswer> answerOf(const PayloadEntry& entry, std::int64_t ver
 
 /// The request's rows as CSV fields: the "input" block's numbers, then the profile's category
 /// inputs; empty when the request does not hold them.
-std::vector<std::string> rowsAsCsv(const PayloadEntry& entry, const DataProfile* profile) {
-  const Tensor* input = entry.inputs.find(tensor_names::kInput);
+std::vector<std::string> rowsAsCsv(const PayloadEntryView& entry, const DataProfile* profile) {
+  const PayloadTensorView* input = entry.inputs.find(tensor_names::kInput);
   if (input == nullptr || input->dtype() != DType::kFloat32 || input->rank() != 2) {
     return {};
   }
   const auto rows = static_cast<std::size_t>(input->dim(0));
   const auto width = static_cast<std::size_t>(input->dim(1));
   std::vector<std::string> out(rows);
-  const float* values = input->data<float>();
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t f = 0; f < width; ++f) {
-      const float v = values[r * width + f];
+      const float v = input->at<float>(r * width + f);
       out[r] += (f == 0 ? "" : ",") + (std::isnan(v) ? std::string() : formatNumber(v));
     }
   }
@@ -150,13 +153,14 @@ std::vector<std::string> rowsAsCsv(const PayloadEntry& entry, const DataProfile*
     return out;
   }
   for (std::size_t c = profile->numberFeatures(); c < profile->features.size(); ++c) {
-    const Tensor* column = entry.inputs.find(profile->features[c].name);
+    const PayloadTensorView* column = entry.inputs.find(profile->features[c].name);
     if (column == nullptr || column->dtype() != DType::kBytes ||
-        column->strings().size() != rows) {
+        static_cast<std::size_t>(column->numel()) != rows) {
       return {};
     }
+    const std::vector<std::string> values = column->strings();
     for (std::size_t r = 0; r < rows; ++r) {
-      out[r] += "," + csvField(column->strings()[r]);
+      out[r] += "," + csvField(values[r]);
     }
   }
   return out;
@@ -259,11 +263,14 @@ Status MonitorNode::readLoggedRequests() {
     query.model = settings_.model;
     query.from_ns = s.payload_from_ns;
     query.limit = kEntriesPerRead;
-    AIMASS_ASSIGN_OR_RETURN(auto entries, readPayloads(*storage_, query));
-    for (const PayloadEntry& entry : entries) {
+    // Read in place: each entry's inputs go straight into the window's columns.
+    AIMASS_ASSIGN_OR_RETURN(PayloadViews views, readPayloadViews(*storage_, query));
+    const std::vector<PayloadEntryView>& entries = views.entries();
+    for (const PayloadEntryView& entry : entries) {
       s.payload_from_ns = entry.unix_ns + 1;
       if (entry.outcome != "ok") continue;
-      const std::int64_t version = std::strtoll(entry.version.c_str(), nullptr, 10);
+      std::int64_t version = 0;
+      std::from_chars(entry.version.data(), entry.version.data() + entry.version.size(), version);
       if (auto answer = answerOf(entry, version)) {
         if (!settings_.feedback_csv.empty()) {
           answer->rows_csv = rowsAsCsv(entry, s.profile.get());
@@ -274,7 +281,7 @@ Status MonitorNode::readLoggedRequests() {
           // more, however many one read brings.
           AIMASS_RETURN_IF_ERROR(testPredictionsIfFull());
         }
-        remember(s, entry.request_id, std::move(*answer));
+        remember(s, std::string(entry.request_id), std::move(*answer));
       }
       if (version == s.champion && s.profile && addToWindow(s, entry)) {
         AIMASS_RETURN_IF_ERROR(testWindowIfFull());

@@ -59,6 +59,7 @@ struct MonitorState {
   FloatDriftWindow window;  ///< the requests' float inputs as they came
   std::size_t window_rows = 0;
   WindowSpan window_span;  ///< the logged requests the window holds
+  std::vector<float> window_row;  ///< one logged row on its way into the window's columns
   std::uint64_t windows_tested = 0;
   std::uint64_t windows_drifted = 0;
   /// Window records in the store as far as this monitor knows (a listing's count plus those
