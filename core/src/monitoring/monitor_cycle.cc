@@ -70,7 +70,7 @@ void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const D
 /// the profile (another width, a category input missing).
 bool addToWindow(MonitorState& s, const PayloadEntryView& entry) {
   const DataProfile& profile = *s.profile;
-  const std::size_t width = profile.numberFeatures();
+  const std::size_t width = s.window.numbers.size();  // the profile's number features
   std::int64_t rows = -1;
   if (width > 0) {
     const PayloadTensorView* input = entry.inputs.find(tensor_names::kInput);
