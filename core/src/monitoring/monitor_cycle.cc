@@ -264,8 +264,8 @@ Status MonitorNode::readLoggedRequests() {
     query.from_ns = s.payload_from_ns;
     query.limit = kEntriesPerRead;
     // Read in place: each entry's inputs go straight into the window's columns.
-    AIMASS_ASSIGN_OR_RETURN(PayloadViews views, readPayloadViews(*storage_, query));
-    const std::vector<PayloadEntryView>& entries = views.entries();
+    AIMASS_RETURN_IF_ERROR(readPayloadViews(*storage_, query, s.logged));
+    const std::vector<PayloadEntryView>& entries = s.logged.entries();
     for (const PayloadEntryView& entry : entries) {
       s.payload_from_ns = entry.unix_ns + 1;
       if (entry.outcome != "ok") continue;

@@ -14,6 +14,7 @@
 #include "monitoring/drift_report_cli.h"
 #include "monitoring/drift_tests.h"
 #include "monitoring/ground_truth.h"
+#include "monitoring/payload_view.h"
 
 /// What a monitor (monitor_node.h) remembers between cycles. Owned by the node, used by its
 /// loop; readers of metrics take the node's mutex.
@@ -54,6 +55,7 @@ struct MonitorState {
   std::string profile_note;  ///< why the version is not drift-tested, when it is not
   // --- drift
   std::int64_t payload_from_ns = 0;  ///< read logged entries from this time on
+  PayloadViews logged;               ///< the last read of the payload log (its buffers are reused)
   /// How far behind the payload log the last cycle stopped (0: it read everything logged).
   std::int64_t log_lag_ns = 0;
   FloatDriftWindow window;  ///< the requests' float inputs as they came

@@ -168,7 +168,8 @@ Expected<std::vector<PayloadRecordKey>> listPayloadRecords(const Storage& storag
 
 Expected<std::vector<PayloadEntry>> readPayloads(const Storage& storage,
                                                  const PayloadQuery& query) {
-  AIMASS_ASSIGN_OR_RETURN(PayloadViews views, readPayloadViews(storage, query));
+  PayloadViews views;
+  AIMASS_RETURN_IF_ERROR(readPayloadViews(storage, query, views));
   std::vector<PayloadEntry> found;
   found.reserve(views.entries().size());
   for (const PayloadEntryView& view : views.entries()) {

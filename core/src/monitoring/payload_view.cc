@@ -263,15 +263,34 @@ Status parsePayloadRecord(std::string_view bytes, std::vector<PayloadTensorView>
   return PayloadRecordParser(payload).parse(tensors, entries);
 }
 
-Status PayloadViews::addRecord(std::string bytes) {
-  std::string& kept = records_.emplace_back(std::move(bytes));
-  std::vector<PayloadTensorView>& tensors = tensors_.emplace_back();
-  Status parsed = parsePayloadRecord(kept, tensors, entries_);
-  if (!parsed.ok()) {
-    records_.pop_back();
-    tensors_.pop_back();
+void PayloadViews::clear() noexcept {
+  entries_.clear();
+  used_ = 0;
+}
+
+Status PayloadViews::addRecord(const Storage& storage, const std::string& key) {
+  AIMASS_ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader, storage.openRead(key));
+  if (used_ == buffers_.size()) {
+    buffers_.emplace_back();
+    tensors_.emplace_back();
   }
-  return parsed;
+  std::string& buffer = buffers_[used_];
+  const auto size = static_cast<std::size_t>(reader->size());
+  if (buffer.size() < size) {
+    buffer.resize(size);  // never shrunk: the next record of this size needs no new pages
+  }
+  for (std::size_t have = 0; have < size;) {
+    AIMASS_ASSIGN_OR_RETURN(std::size_t got, reader->read(buffer.data() + have, size - have));
+    if (got == 0) {
+      return dataLoss("payload record: the storage gave " + std::to_string(have) + " of its " +
+                      std::to_string(size) + " bytes");
+    }
+    have += got;
+  }
+  AIMASS_RETURN_IF_ERROR(
+      parsePayloadRecord(std::string_view(buffer.data(), size), tensors_[used_], entries_));
+  ++used_;
+  return Status();
 }
 
 void PayloadViews::keepFirst(std::int64_t from_ns, std::size_t limit) {
@@ -283,12 +302,12 @@ void PayloadViews::keepFirst(std::int64_t from_ns, std::size_t limit) {
   }
 }
 
-Expected<PayloadViews> readPayloadViews(const Storage& storage, const PayloadQuery& query) {
+Status readPayloadViews(const Storage& storage, const PayloadQuery& query, PayloadViews& found) {
+  found.clear();
   AIMASS_ASSIGN_OR_RETURN(std::vector<PayloadRecordKey> records,
                           listPayloadRecords(storage, query.model, query.version));
-  PayloadViews found;
   if (query.limit == 0) {
-    return found;
+    return Status();
   }
   std::vector<std::int64_t> times;  // of the entries found so far, at or after from_ns
   for (const PayloadRecordKey& record : records) {
@@ -304,13 +323,13 @@ Expected<PayloadViews> readPayloadViews(const Storage& storage, const PayloadQue
         break;
       }
     }
-    auto bytes = storage.get(record.key);
-    if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) {
+    const std::size_t before = found.entries().size();
+    Status added = found.addRecord(storage, record.key);
+    if (added.code() == StatusCode::kNotFound) {
       continue;  // trimmed meanwhile
     }
-    const std::size_t before = found.entries().size();
-    Status added = bytes.ok() ? found.addRecord(std::move(*bytes)) : bytes.status();
     if (!added.ok()) {
+      found.clear();
       return Status(added.code(), "payload record '" + record.key + "' in " + storage.describe() +
                                       ": " + added.message());
     }
@@ -321,7 +340,7 @@ Expected<PayloadViews> readPayloadViews(const Storage& storage, const PayloadQue
     }
   }
   found.keepFirst(query.from_ns, query.limit);
-  return found;
+  return Status();
 }
 
 }  // namespace aimass::core

@@ -106,7 +106,10 @@ Status parsePayloadRecord(std::string_view bytes, std::vector<PayloadTensorView>
                           std::vector<PayloadEntryView>& entries);
 
 /// Entries read in place, with the records' bytes they view. Not copyable (the views point
-/// into its own members); a move keeps them valid.
+/// into its own members); a move keeps them valid. Reading again into the same PayloadViews
+/// reuses its record buffers, so that a reader that reads every few hundred milliseconds (the
+/// monitor) neither allocates nor faults in fresh pages for each record; it keeps the largest
+/// reads' buffers meanwhile.
 class PayloadViews {
  public:
   PayloadViews() = default;
@@ -116,24 +119,29 @@ class PayloadViews {
   PayloadViews& operator=(const PayloadViews&) = delete;
 
   const std::vector<PayloadEntryView>& entries() const noexcept { return entries_; }
-  /// Parses `bytes` (one record, which this keeps) and appends its entries: the errors of
-  /// decodePayloadRecord(), nothing appended on one.
-  Status addRecord(std::string bytes);
+  /// Forgets the entries (their views become invalid), keeping the buffers for the next read.
+  void clear() noexcept;
+  /// Reads the record under `key` into a buffer of its own and appends its entries: kNotFound
+  /// when there is none; the storage's error, or decodePayloadRecord()'s, otherwise, with
+  /// nothing appended.
+  Status addRecord(const Storage& storage, const std::string& key);
   /// Keeps the entries logged at or after `from_ns`, the first `limit` of them in time order
   /// (entries of one time in the order they were added).
   void keepFirst(std::int64_t from_ns, std::size_t limit);
 
  private:
-  // Deques: adding a record moves none of those the views point into.
-  std::deque<std::string> records_;
-  std::deque<std::vector<PayloadTensorView>> tensors_;  ///< one vector per record
+  // Deques: adding a buffer moves none of those the views point into.
+  std::deque<std::string> buffers_;  ///< the first used_ hold this read's records
+  std::deque<std::vector<PayloadTensorView>> tensors_;  ///< one vector per buffer
+  std::size_t used_ = 0;
   std::vector<PayloadEntryView> entries_;
 };
 
-/// readPayloads(), read in place: the first `query.limit` entries of the model logged at or
-/// after `query.from_ns`, in time order, reading only the records that can hold them. A record
-/// that cannot be read or decoded fails the call with an error naming its key and the
-/// storage; a record trimmed while the call runs is skipped. Safe from any thread.
-Expected<PayloadViews> readPayloadViews(const Storage& storage, const PayloadQuery& query);
+/// readPayloads(), read in place into `views` (cleared first, its buffers reused): the first
+/// `query.limit` entries of the model logged at or after `query.from_ns`, in time order,
+/// reading only the records that can hold them. A record that cannot be read or decoded fails
+/// the call with an error naming its key and the storage; a record trimmed while the call runs
+/// is skipped. Safe from any thread (on views of its own).
+Status readPayloadViews(const Storage& storage, const PayloadQuery& query, PayloadViews& views);
 
 }  // namespace aimass::core

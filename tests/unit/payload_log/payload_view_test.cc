@@ -50,16 +50,17 @@ TEST(PayloadView, ReadsTheEntriesReadPayloadsGivesInPlace) {
   PayloadEntry odd = entry("a-odd-length-id", "1", 10);  // moves every later field off alignment
   writeRecord(storage, {odd, entry("a20", "1", 20), entry("a30", "1", 30)});
   writeRecord(storage, {entry("b15", "2", 15), entry("b25", "2", 25)});
-  auto views = readPayloadViews(storage, query("pumps", "", 12, 3));
-  ASSERT_TRUE(views.ok()) << views.status().toString();
+  PayloadViews read;
+  Status status = readPayloadViews(storage, query("pumps", "", 12, 3), read);
+  ASSERT_TRUE(status.ok()) << status.toString();
   std::vector<std::string> ids;
-  for (const PayloadEntryView& e : views->entries()) ids.emplace_back(e.request_id);
+  for (const PayloadEntryView& e : read.entries()) ids.emplace_back(e.request_id);
   EXPECT_THAT(ids, ElementsAre("b15", "a20", "b25"));
   auto decoded = readPayloads(storage, query("pumps", "", 12, 3));
   ASSERT_TRUE(decoded.ok());
   ASSERT_EQ(decoded->size(), 3u);
 
-  const PayloadEntryView& b15 = views->entries()[0];
+  const PayloadEntryView& b15 = read.entries()[0];
   EXPECT_EQ(b15.model, "pumps");
   EXPECT_EQ(b15.version, "2");
   EXPECT_EQ(b15.unix_ns, 15);
@@ -83,7 +84,7 @@ TEST(PayloadView, ReadsTheEntriesReadPayloadsGivesInPlace) {
   EXPECT_EQ(input->strings().size(), 0u) << "not a kBytes tensor";
 
   // toEntry() is what readPayloads() gives.
-  const PayloadEntry copy = views->entries()[1].toEntry();
+  const PayloadEntry copy = read.entries()[1].toEntry();
   const PayloadEntry& a20 = (*decoded)[1];
   EXPECT_EQ(copy.request_id, a20.request_id);
   EXPECT_EQ(copy.version, a20.version);
@@ -95,8 +96,35 @@ TEST(PayloadView, ReadsTheEntriesReadPayloadsGivesInPlace) {
   EXPECT_EQ(copy.outputs.find("label")->data<std::int64_t>()[0], 1);
 
   // Views stay valid when the reads' result moves.
-  PayloadViews moved = std::move(*views);
+  PayloadViews moved = std::move(read);
   EXPECT_EQ(moved.entries()[2].inputs.find("input")->at<float>(2), 3.0f);
+}
+
+TEST(PayloadView, ReadingAgainReusesTheBuffersAndGivesTheNewEntries) {
+  testing::MapStorage storage;
+  writeRecord(storage, {entry("a10", "1", 10), entry("a20", "1", 20), entry("a30", "1", 30)});
+  PayloadViews views;
+  ASSERT_TRUE(readPayloadViews(storage, query("pumps"), views).ok());
+  ASSERT_EQ(views.entries().size(), 3u);
+  // A larger record than the buffer held, then a smaller one, each read into the same views.
+  std::vector<PayloadEntry> many;
+  for (int i = 0; i < 5; ++i) many.push_back(entry("b" + std::to_string(40 + i), "1", 40 + i));
+  many[4].inputs.set("input", Tensor::fromVector<float>({7.0f, 8.0f, 9.0f}, {1, 3}));
+  writeRecord(storage, many);
+  ASSERT_TRUE(readPayloadViews(storage, query("pumps", "", 31), views).ok());
+  ASSERT_EQ(views.entries().size(), 5u);
+  EXPECT_EQ(views.entries()[4].request_id, "b44");
+  EXPECT_EQ(views.entries()[4].inputs.find("input")->at<float>(2), 9.0f);
+  ASSERT_TRUE(readPayloadViews(storage, query("pumps", "", 0, 2), views).ok());
+  ASSERT_EQ(views.entries().size(), 2u);
+  EXPECT_EQ(views.entries()[1].request_id, "a20");
+  EXPECT_EQ(views.entries()[1].inputs.find("input")->at<float>(5), 6.25f);
+  // A read that fails leaves no entries behind.
+  const std::string torn = payloadKey("pumps", "1", 50, 50, 1, "0000abcd");
+  const std::string whole = encodePayloadRecord({entry("c50", "1", 50)});
+  ASSERT_TRUE(storage.put(torn, whole.substr(0, whole.size() - 1)).ok());
+  EXPECT_EQ(readPayloadViews(storage, query("pumps"), views).code(), StatusCode::kDataLoss);
+  EXPECT_TRUE(views.entries().empty());
 }
 
 /// A well-formed envelope around one entry whose inputs are `inputs` (written by hand).
@@ -160,9 +188,10 @@ TEST(PayloadView, MalformedEntriesInAWellFormedEnvelopeAreRefusedByName) {
   testing::MapStorage storage;
   const std::string key = payloadKey("pumps", "1", 10, 10, 1, "0000abcd");
   ASSERT_TRUE(storage.put(key, twice).ok());
-  auto read = readPayloadViews(storage, query("pumps"));
-  EXPECT_EQ(read.status().code(), StatusCode::kDataLoss);
-  EXPECT_THAT(read.status().message(), HasSubstr("payload record '" + key + "' in map:test"));
+  PayloadViews views;
+  Status read = readPayloadViews(storage, query("pumps"), views);
+  EXPECT_EQ(read.code(), StatusCode::kDataLoss);
+  EXPECT_THAT(read.message(), HasSubstr("payload record '" + key + "' in map:test"));
 }
 
 }  // namespace
