@@ -182,6 +182,12 @@ def workload_w13(args, h):
                 phases[monitored].append(throughput(args, h, store, folder, run_index, monitored))
             unmonitored, figures = phase_means(phases[False]), phase_means(phases[True])
             ratios.append(figures["json_req_per_s"] / unmonitored["json_req_per_s"])
+            print(f"harness: W13: run {run_index + 1}'s phases (req/s): "
+                  f"unmonitored {phases[False][0]['json_req_per_s']:.0f}, "
+                  f"monitored {phases[True][0]['json_req_per_s']:.0f}, "
+                  f"monitored {phases[True][1]['json_req_per_s']:.0f}, "
+                  f"unmonitored {phases[False][1]['json_req_per_s']:.0f}; "
+                  f"ratio {ratios[-1]:.3f}", file=sys.stderr, flush=True)
             theirs.append(unmonitored)
             figures.update(detection(args, h, store, folder, run_index, test_images))
             mine.append(figures)
