@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "aimass/core/tracking.h"
+#include "run_rows.h"
 #include "sqlite.h"
 #ifdef AIMASS_BENCH_POSTGRES
 #include "postgres.h"
@@ -85,12 +86,6 @@ std::string hexOf(std::string_view bytes) {
   return out;
 }
 
-std::string runSegment(std::int64_t id) {
-  char digits[32];
-  std::snprintf(digits, sizeof digits, "%010lld", static_cast<long long>(id));
-  return digits;
-}
-
 struct Figures {
   double register_per_s = 0;
   double resolve_ms = 0;  ///< mean
@@ -112,46 +107,15 @@ struct Figures {
 /// many have accuracy > 0.9.
 std::size_t loadRuns(Storage& storage, const Dialect& dialect, const std::string& experiment,
                      std::size_t count) {
-  // Ids reserved through Tracking's own counter, so later runs never collide with these.
-  const std::string counter = "tracking/next-run";
-  std::int64_t first = 0;
-  for (;;) {
-    auto current = storage.get(counter);
-    if (!current.ok() && current.status().code() != aimass::StatusCode::kNotFound) {
-      die("reading " + counter, current.status());
-    }
-    first = current.ok() ? std::stoll(*current) : 1;
-    const std::string desired = std::to_string(first + static_cast<std::int64_t>(count));
-    auto set = current.ok() ? storage.compareAndSet(counter, std::string_view(*current), desired)
-                            : storage.compareAndSet(counter, std::nullopt, desired);
-    if (must(std::move(set), "reserving run ids")) break;
-  }
-  const std::string root = "tracking/experiments/" + experiment + "/";
-  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+  const std::int64_t first = must(aimass::testing::reserveRunIds(storage, count), "run ids");
   std::size_t above = 0;
-  std::vector<std::pair<std::string, std::string>> rows;
-  rows.emplace_back("tracking/experiment-names/" + experiment, "");
-  for (std::size_t i = 0; i < count; ++i) {
-    RunRecord run;
-    run.id = first + static_cast<std::int64_t>(i);
-    run.experiment = experiment;
-    run.node = "train";
-    run.node_type = "job.train";
-    run.status = RunStatus::kFinished;
-    run.start_unix_ms = run.end_unix_ms = run.updated_unix_ms = now_ms;
-    const double accuracy = static_cast<double>((i * 7919) % 1000) / 1000.0;
-    above += accuracy > 0.9 ? 1 : 0;
-    run.metrics["accuracy"] = accuracy;
-    run.pid = 1;
-    run.host = "registry-bench";
-    const std::string id = runSegment(run.id);
-    rows.emplace_back("tracking/runs/" + id, encodeRunRecord(run));
-    rows.emplace_back(root + "runs/" + id, "");
-    rows.emplace_back(root + "status/finished/" + id, "");
-    rows.emplace_back(root + "metric/accuracy/" + sortableNumber(accuracy) + "/" + id, "");
-  }
+  const auto rows = aimass::testing::finishedRunRows(
+      experiment, first, count, [&](std::size_t i, RunRecord& run) {
+        const double accuracy = static_cast<double>((i * 7919) % 1000) / 1000.0;
+        above += accuracy > 0.9 ? 1 : 0;
+        run.metrics["accuracy"] = accuracy;
+        run.host = "registry-bench";
+      });
   auto session = dialect.connect();
   try {
     session->begin();

@@ -11,14 +11,23 @@ saves its training-data profile), registers it in a store of its own and points 
   logging and input validation off, no monitor), aimass with w13_monitored.yaml (payload logging
   at 10%, input validation warn, a service.monitor testing windows of 1,000 logged rows). wrk
   sends W6's JSON request (one test image, 64 connections, W6_SECONDS) to each: req_per_s,
-  p50_ms, p99_ms; after the monitored load, /metrics gives payload_logged and payload_dropped.
+  p50_ms, p99_ms; after each monitored load, /metrics gives payload_logged and payload_dropped.
+  Each run measures the two sides in four phases, unmonitored, monitored, monitored,
+  unmonitored, and each side's figures are the means of its two phases. This shared machine's
+  speed drifts by up to half within minutes; with one phase each, always unmonitored first, a
+  drift during the run counted wholly against one side (the unmonitored req/s of the recorded
+  rows moved by a quarter between runs while the monitored one held). In this order a drift
+  that is linear over the run weighs on both sides alike. The ratio is the median, over the
+  runs, of each run's ratio of its monitored to its unmonitored mean req/s, so that a side is
+  only ever compared with the phases measured around it.
 - Detection, on w13_monitored.yaml with every request logged (payload_sample 1) and windows of
   50 rows: 5,000 requests of the test images 0-4999, one image each with its request id, then
-  the test images 5000-6999 brightened by +0.2 (clipped to 1). Each drift window's result (a
-  drift event, GET /api/v1/models/fashion/events) names the last request it held, so
-  false_alarms counts the drifted windows among the 100 windows of unshifted requests, and
-  detect_requests is how many shifted requests had been sent when the first drifted window
-  holding shifted ones closed.
+  the test images 5000-6999 brightened by +0.2 (clipped to 1). Each drift window's result (the
+  monitor's window record, monitoring/fashion/windows/<unix ns> in the store, read from the
+  storage.fs folder after the server stops: drift events mark only where an episode starts and
+  ends) names the last request it held, so false_alarms counts the drifted windows among the
+  100 windows of unshifted requests, and detect_requests is how many shifted requests had been
+  sent when the first drifted window holding shifted ones closed.
 - The batch report: bench/w13_batch.py (`aimass models drift` on 300,000 rows x 1,000 number
   columns against a registered model's training profile): batch_report_s and its checks.
 
@@ -30,6 +39,7 @@ import http.client
 import json
 import os
 import re
+import statistics
 import sys
 import time
 import urllib.parse
@@ -107,20 +117,23 @@ def wait_for_windows(h, base, windows):
         time.sleep(0.2)
 
 
-def drift_events(base):
-    events, after = [], 0
-    while True:
-        query = urllib.parse.urlencode({"kind": "drift", "limit": 1000, "after": after})
-        page = json.loads(urllib.request.urlopen(
-            f"{base}/api/v1/models/fashion/events?{query}", timeout=30).read())["events"]
-        events += page
-        if len(page) < 1000:
-            return events
-        after = page[-1]["sequence"]
+def window_results(store, since_ns):
+    """The monitor's window records written at or after `since_ns`, oldest first: storage.fs
+    keeps key monitoring/fashion/windows/<20-digit unix ns> in data/.../<ns>.val
+    (plugins/storage/fs/README.md)."""
+    folder = os.path.join(store, "data", "monitoring", "fashion", "windows")
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".val") and n[:-4].isdigit())
+    results = []
+    for name in names:
+        if int(name[:-4]) >= since_ns:
+            with open(os.path.join(folder, name), encoding="utf-8") as record:
+                results.append(json.load(record))
+    return results
 
 
 def detection(args, h, store, folder, run_index, test_images):
     env = {"W13_STORE": store, "W13_PAYLOAD_SAMPLE": "1", "W13_WINDOW": str(DETECT_WINDOW)}
+    started_ns = time.time_ns()  # the throughput phases' windows are older
     process, base = h.start_aimass(args, "w13_monitored.yaml", folder, run_index, env)
     try:
         input_name = h.http_json(base + "/v2/models/fashion")["inputs"][0]["name"]
@@ -133,13 +146,17 @@ def detection(args, h, store, folder, run_index, test_images):
         send_images(h, connection, input_name, shifted, "s")
         connection.close()
         wait_for_windows(h, base, (UNSHIFTED + SHIFTED) // DETECT_WINDOW)
-        events = drift_events(base)
     finally:
         h.stop(process, "aimass detecting drift")
+    windows = window_results(store, started_ns)
+    if len(windows) != (UNSHIFTED + SHIFTED) // DETECT_WINDOW:
+        raise h.BenchError(f"W13: {len(windows)} window records of the detection server, not "
+                           f"{(UNSHIFTED + SHIFTED) // DETECT_WINDOW}")
     false_alarms, detected = 0, None
-    for event in events:
-        details = event["details"]
-        last = (json.loads(details) if isinstance(details, str) else details)["last_request_id"]
+    for window in windows:
+        if not window["drifted"]:
+            continue
+        last = window["last_request_id"]
         if last.startswith("u-"):
             false_alarms += 1
         elif last.startswith("s-"):
@@ -156,14 +173,32 @@ def workload_w13(args, h):
     sys.path.insert(0, h.PEERS)
     import fashion_mnist  # noqa: E402 (numpy comes with the peers)
     test_images = fashion_mnist.load("t10k")[0]
-    mine, theirs = [], []
+    mine, theirs, ratios = [], [], []
     with tempfile.TemporaryDirectory(prefix="aimass-w13-") as folder:
         for run_index in range(args.runs):
             store = champion_registered(args, h, folder, run_index)
-            theirs.append(throughput(args, h, store, folder, run_index, False))
-            figures = throughput(args, h, store, folder, run_index, True)
+            phases = {False: [], True: []}
+            for monitored in (False, True, True, False):  # see the docstring
+                phases[monitored].append(throughput(args, h, store, folder, run_index, monitored))
+            unmonitored, figures = phase_means(phases[False]), phase_means(phases[True])
+            ratios.append(figures["json_req_per_s"] / unmonitored["json_req_per_s"])
+            print(f"harness: W13: run {run_index + 1}'s phases (req/s): "
+                  f"unmonitored {phases[False][0]['json_req_per_s']:.0f}, "
+                  f"monitored {phases[True][0]['json_req_per_s']:.0f}, "
+                  f"monitored {phases[True][1]['json_req_per_s']:.0f}, "
+                  f"unmonitored {phases[False][1]['json_req_per_s']:.0f}; "
+                  f"ratio {ratios[-1]:.3f}", file=sys.stderr, flush=True)
+            theirs.append(unmonitored)
             figures.update(detection(args, h, store, folder, run_index, test_images))
             mine.append(figures)
     a, p = h.medians(mine), h.medians(theirs)
     a.update(batch_figures(args, h))  # its own data and model; the median of args.runs reports
-    return a, p, a["json_req_per_s"] / p["json_req_per_s"]
+    return a, p, statistics.median(ratios)
+
+
+def phase_means(phases):
+    """The mean of each figure over a side's phases of one run; counts (payload_logged,
+    payload_dropped) are summed."""
+    return {key: (sum(p[key] for p in phases) if key.startswith("payload_")
+                  else sum(p[key] for p in phases) / len(phases))
+            for key in phases[0]}

@@ -20,6 +20,26 @@ float floatAtLeast(double bound) {
   return f;
 }
 
+/// Whether every value of a row lies within its bounds (false for a NaN). In blocks of a fixed
+/// 16 values, which g++ vectorises at -O2 (its cheap cost model leaves a loop of unknown trip
+/// count scalar: the one-loop form cost 0.6 us a 784-value row on W13's server, this a third).
+bool rowInside(const float* at, const float* low, const float* high, std::size_t width) {
+  constexpr std::size_t kBlock = 16;
+  int inside = 1;
+  std::size_t c = 0;
+  for (; c + kBlock <= width; c += kBlock) {
+    int block = 1;
+    for (std::size_t k = 0; k < kBlock; ++k) {
+      block &= (at[c + k] >= low[c + k]) & (at[c + k] <= high[c + k]);
+    }
+    inside &= block;
+  }
+  for (; c < width; ++c) {
+    inside &= (at[c] >= low[c]) & (at[c] <= high[c]);
+  }
+  return inside != 0;
+}
+
 /// The largest float not above `bound`.
 float floatAtMost(double bound) {
   float f = static_cast<float>(bound);
@@ -143,11 +163,7 @@ std::optional<InputProblem> InputCheck::checkNumbers(const Tensor& input) const 
   const std::size_t rows = values.size() / width;
   for (std::size_t r = 0; r < rows; ++r) {
     const float* at = values.data() + r * width;
-    bool inside = true;
-    for (std::size_t c = 0; c < width; ++c) {
-      inside &= (at[c] >= low_[c]) & (at[c] <= high_[c]);
-    }
-    if (inside) {
+    if (rowInside(at, low_.data(), high_.data(), width)) {
       continue;  // the common case
     }
     if (auto problem = checkRow(at, static_cast<std::int64_t>(r))) {

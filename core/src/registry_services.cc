@@ -380,6 +380,14 @@ Expected<RunListing> StorageTracking::listRuns(const RunListQuery& query) {
   return runListing(tracking, runQuery(query));
 }
 
+Expected<RunListing> StorageTracking::listRunsFrom(const RunListQuery& query, std::size_t offset) {
+  Tracking tracking(*storage_);
+  (void)tracking.recoverAbandonedRuns();
+  RunQuery paged = runQuery(query);
+  paged.offset = offset;
+  return runListing(tracking, paged);
+}
+
 Expected<RunDetails> StorageTracking::run(std::int64_t id) {
   Tracking tracking(*storage_);
   (void)tracking.recoverAbandonedRuns();

@@ -34,6 +34,7 @@ const char kRunsHelp[] =
     "    --sort METRIC        by the metric's last value, smallest first (--desc: largest\n"
     "                         first); runs without it come last\n"
     "    --limit N            at most N runs (default 100; 0: all)\n"
+    "    --offset N           skip the first N matching runs (the next page: N + limit)\n"
     "  show ID   one run: status, times, error, params, every metric (last, min, max, number\n"
     "            of points, last step) and artifacts\n"
     "  metric ID NAME   every value of one metric of the run: step, value, time\n"
@@ -129,8 +130,13 @@ Status printRunList(const RunsCommand& command, Tracking& tracking, std::ostream
   }
   out << textTable(rows);
   if (result.matched > result.runs.size()) {
-    out << "(" << result.runs.size() << " of " << result.matched
-        << " matching runs shown; --limit 0 shows all)\n";
+    if (query.offset == 0) {
+      out << "(" << result.runs.size() << " of " << result.matched << " matching runs shown";
+    } else {
+      out << "(runs " << query.offset + 1 << " to " << query.offset + result.runs.size() << " of "
+          << result.matched << " matching shown";
+    }
+    out << "; --limit 0 shows all)\n";
   }
   return Status();
 }
@@ -290,6 +296,9 @@ Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
     } else if (option == "--after-step") {
       AIMASS_ASSIGN_OR_RETURN(command.metric_query.after_step,
                               parseWhole(taken, "--after-step", /*negative=*/true));
+    } else if (option == "--offset") {
+      AIMASS_ASSIGN_OR_RETURN(std::int64_t offset, parseWhole(taken, "--offset"));
+      command.query.offset = static_cast<std::size_t>(offset);
     } else {  // --limit
       AIMASS_ASSIGN_OR_RETURN(std::int64_t limit, parseWhole(taken, "--limit"));
       command.query.limit = static_cast<std::size_t>(limit);
@@ -297,13 +306,14 @@ Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
     }
     return Status();
   };
-  AIMASS_ASSIGN_OR_RETURN(StoreOptions options,
-                          parseStoreOptions(words,
-                                            {.command = "runs",
-                                             .flags = {"--json", "--desc"},
-                                             .valued = {"--experiment", "--filter", "--status",
-                                                        "--sort", "--limit", "--after-step"}},
-                                            handle));
+  AIMASS_ASSIGN_OR_RETURN(
+      StoreOptions options,
+      parseStoreOptions(words,
+                        {.command = "runs",
+                         .flags = {"--json", "--desc"},
+                         .valued = {"--experiment", "--filter", "--status", "--sort", "--limit",
+                                    "--offset", "--after-step"}},
+                        handle));
   assignStoreChoice(options, command);
   const auto& positional = options.positional;
   if (positional.empty()) {

@@ -864,13 +864,20 @@ Expected<RunList> Tracking::listRuns(const RunQuery& query) const {
     result.matched = distinct.size();
   }
   // Only the records returned are read; each is checked against the query, since an index
-  // entry may be stale.
+  // entry may be stale. The first `offset` distinct runs are skipped by their index entries
+  // alone, so a deep page costs no more reads than the first.
   std::unordered_set<std::int64_t> emitted;
+  std::size_t skipped = 0;
   for (const auto& c : candidates) {
     if (query.limit > 0 && result.runs.size() >= query.limit) {
       break;
     }
     if (emitted.count(c.id) > 0) {
+      continue;
+    }
+    if (skipped < query.offset) {
+      emitted.insert(c.id);
+      ++skipped;
       continue;
     }
     auto run = getRun(c.id);

@@ -193,6 +193,15 @@ TEST_F(RegistryApi, RunQueriesUseTheCommandLineParsers) {
   auto body = object(sorted.body);
   EXPECT_EQ(body->getValue<int>("matched"), 2);
   EXPECT_EQ(body->getArray("runs")->size(), 1u);
+  Reply second = call("GET", "/api/v1/runs?sort=val_accuracy&desc=true&limit=1&offset=1");
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(second.body, cliJson({"runs", "list", "--sort", "val_accuracy", "--desc", "--limit",
+                                  "1", "--offset", "1"}));
+  EXPECT_NE(object(second.body)->getArray("runs")->getObject(0)->getValue<int>("id"),
+            body->getArray("runs")->getObject(0)->getValue<int>("id"));
+  Reply bad_offset = call("GET", "/api/v1/runs?offset=first");
+  EXPECT_EQ(bad_offset.status, 400);
+  EXPECT_THAT(errorOf(bad_offset), HasSubstr("'offset'"));
 
   Reply none = call("GET", "/api/v1/runs?filter=val_accuracy%3E2");
   ASSERT_EQ(none.status, 200) << none.body;

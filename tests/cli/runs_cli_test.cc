@@ -369,6 +369,25 @@ TEST_F(RunsCli, FilterSortAndLimit) {
 
   Result text = runs({"list", "--limit", "1"});
   EXPECT_THAT(text.out, HasSubstr("(1 of 3 matching runs shown; --limit 0 shows all)"));
+
+  // Pages: --offset skips runs in the listing's order; together the pages are the listing.
+  auto everything = json({"list", "--sort", "val_loss"});
+  std::vector<int> whole, paged;
+  for (std::size_t i = 0; i < everything->getArray("runs")->size(); ++i) {
+    whole.push_back(everything->getArray("runs")->getObject(i)->getValue<int>("id"));
+  }
+  for (const char* offset : {"0", "2"}) {
+    auto page = json({"list", "--sort", "val_loss", "--limit", "2", "--offset", offset});
+    EXPECT_EQ(page->getValue<int>("matched"), 3);
+    for (std::size_t i = 0; i < page->getArray("runs")->size(); ++i) {
+      paged.push_back(page->getArray("runs")->getObject(i)->getValue<int>("id"));
+    }
+  }
+  EXPECT_EQ(paged, whole);
+  Result page_two = runs({"list", "--limit", "1", "--offset", "1"});
+  EXPECT_THAT(page_two.out, HasSubstr("(runs 2 to 2 of 3 matching shown; --limit 0 shows all)"));
+  EXPECT_THAT(runs({"list", "--offset", "-1"}).err, HasSubstr("--offset"));
+  EXPECT_EQ(runs({"show", "1", "--offset", "1"}).code, 2);
 }
 
 TEST_F(RunsCli, BadInputIsExitTwoWithAClearError) {

@@ -5,13 +5,16 @@
 // resumes; kill -9 of the service with jobs running and queued; the memory limit; schedules;
 // queue edits by admins; a schedule firing by the wall clock; memory limits by cgroup and by
 // address space; `aimass serve`.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <signal.h>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <filesystem>
@@ -19,6 +22,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "aimass_server.h"
 #include "http_call.h"
@@ -182,6 +186,19 @@ class JobsService : public ::testing::Test {
     }
   }
 
+  /// A GET of a job's log: its text, and the X-Log-Offset and X-Log-Size headers.
+  std::tuple<std::string, std::size_t, std::size_t> logWithPosition(const std::string& target) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port_);
+    Poco::Net::HTTPRequest request("GET", target, Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    std::string text;
+    Poco::StreamCopier::copyToString(in, text);
+    return {text, std::stoull(response.get("X-Log-Offset", "0")),
+            std::stoull(response.get("X-Log-Size", "0"))};
+  }
+
   static bool processGone(std::int64_t pid) { return pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0; }
 
   aimass::testing::TempDir dir_;
@@ -205,6 +222,30 @@ TEST_F(JobsService, RunsASubmittedGraphInAWorkerAndLinksItsRun) {
   EXPECT_EQ(log.status, 200);
   EXPECT_THAT(log.body, HasSubstr("attempt 1 of job " + std::to_string(id)));
   EXPECT_THAT(log.body, HasSubstr("job finished"));
+
+  // Followed from offsets, 100 bytes at a time, the log is the same text as read whole.
+  const std::string log_path = "/api/v1/jobs/" + std::to_string(id) + "/log";
+  const std::string whole = httpCall(port_, "GET", log_path + "?offset=0&bytes=16777216").body;
+  ASSERT_GT(whole.size(), 200U);
+  std::string followed;
+  for (;;) {
+    HttpReply piece =
+        httpCall(port_, "GET", log_path + "?bytes=100&offset=" + std::to_string(followed.size()));
+    ASSERT_EQ(piece.status, 200) << piece.body;
+    ASSERT_LE(piece.body.size(), 100U);
+    if (piece.body.empty()) break;
+    followed += piece.body;
+  }
+  EXPECT_EQ(followed, whole);
+  HttpReply past = httpCall(port_, "GET", log_path + "?offset=" + std::to_string(whole.size() + 1));
+  EXPECT_EQ(past.status, 400);
+  EXPECT_THAT(past.body, HasSubstr("past the end of the log"));
+  // The end of the log says where it starts: from there on, it is the whole log's end.
+  auto [tail, tail_offset, log_size] = logWithPosition(log_path + "?bytes=120");
+  EXPECT_EQ(log_size, whole.size());
+  ASSERT_LE(tail_offset + tail.size(), whole.size());
+  EXPECT_EQ(whole.substr(tail_offset), tail);
+  EXPECT_EQ(whole[tail_offset - 1], '\n') << "the end starts at a line";
 
   HttpReply listed = httpCall(port_, "GET", "/api/v1/jobs?state=succeeded");
   EXPECT_EQ(parse(listed.body)->getArray("jobs")->size(), 1U);

@@ -189,6 +189,21 @@ class MonitorLoopTest : public ::testing::Test {
     return false;
   }
 
+  /// Waits until /metrics counts at least `windows` drift windows tested.
+  bool waitForWindows(int windows) {
+    const std::string metric = "aimass_drift_windows_total{model=\"toy\"} ";
+    for (int i = 0; i < 300; ++i) {
+      HttpReply metrics = httpCall(port_, "GET", "/metrics");
+      auto at = metrics.body.find(metric);
+      if (at != std::string::npos &&
+          std::stoi(metrics.body.substr(at + metric.size())) >= windows) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
   aimass::testing::TempDir temp_;
   std::uint16_t port_ = 0;
 };
@@ -265,16 +280,70 @@ TEST_F(MonitorLoopTest, DriftRetrainsGatesAndPromotesThenABadVersionIsRolledBack
               details->getValue<std::int64_t>("last_unix_ns"));
     break;
   }
+  // Drift is one event per episode: version 1's shifted windows drifted until it was
+  // replaced, and made one event.
+  int version_1_drift_events = 0;
+  for (unsigned i = 0; i < events->size(); ++i) {
+    auto event = events->getObject(i);
+    version_1_drift_events += event->getValue<std::string>("kind") == "drift" &&
+                              event->getValue<std::int64_t>("version") == 1;
+  }
+  EXPECT_EQ(version_1_drift_events, 1) << history.out;
   // Version 1 answered the shifted rows with "b" only, unlike its first window of answers.
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "prediction_drift"), kinds.end())
       << history.out;
   HttpReply metrics = httpCall(port_, "GET", "/metrics");
-  EXPECT_THAT(metrics.body, ::testing::ContainsRegex(
-                                "aimass_drift_windows_drifted_total\\{model=\"toy\"\\} [1-9]"));
+  EXPECT_THAT(metrics.body,
+              ::testing::ContainsRegex(
+                  "aimass_drift_windows_drifted_total\\{model=\"toy\"\\} ([2-9]|[1-9][0-9])"))
+      << "version 1's windows of shifted rows drifted";
   EXPECT_THAT(metrics.body, HasSubstr("aimass_monitor_decisions_total{model=\"toy\","
                                       "decision=\"rollback\"} 1"));
   // A few hundred requests are read in one cycle: the monitor is not behind the log.
   EXPECT_THAT(metrics.body, HasSubstr("aimass_monitor_log_lag_seconds{model=\"toy\"} 0\n"));
+  EXPECT_EQ(server.stop(), 0) << server.err();
+}
+
+TEST_F(MonitorLoopTest, ADriftEpisodeIsOneEventWhenItStartsAndOneWhenItClears) {
+  writeCsv(path("train.csv"), rows(400, 0.0, 1));
+  writeCsv(path("holdout.csv"), rows(50, 0.0, 3));
+  writeTrainGraph("train.yaml", "train.csv");
+  writeServeGraph();
+  for (const std::string from : {"retrain_on_drift: true,", "retrain_graph: retrain.yaml,"}) {
+    editServeGraph(from, "");
+  }
+  ASSERT_EQ(aimass({"run", path("train.yaml").string()}).code, 0);
+  promote("1");
+  AimassServer server(path("serve.yaml").string(), "serve");
+  port_ = static_cast<std::uint16_t>(server.waitForPort());
+  ASSERT_GT(port_, 0) << server.err();
+  // Windows of 100 rows: 2 plain, 3 shifted, 2 plain, 1 shifted.
+  serveAndLabel(rows(200, 0.0, 5), "plain", /*post_truth=*/false);
+  serveAndLabel(rows(300, 4.0, 6), "shifted", /*post_truth=*/false);
+  serveAndLabel(rows(200, 0.0, 7), "again", /*post_truth=*/false);
+  serveAndLabel(rows(100, 4.0, 8), "later", /*post_truth=*/false);
+  ASSERT_TRUE(waitForWindows(8)) << server.err();
+  HttpReply metrics = httpCall(port_, "GET", "/metrics");
+  EXPECT_THAT(metrics.body, HasSubstr("aimass_drift_windows_drifted_total{model=\"toy\"} 4\n"))
+      << "every window's result is still counted";
+  auto history =
+      aimass({"models", "history", "toy", "--json", "--config", path("train.yaml").string()});
+  ASSERT_EQ(history.code, 0) << history.err;
+  // One event when the drift starts and one when it clears, each with its window's details;
+  // not one per drifted window.
+  std::vector<std::string> episode;
+  auto events = json(history.out)->getArray("events");
+  for (unsigned i = 0; i < events->size(); ++i) {
+    auto event = events->getObject(i);
+    const auto kind = event->getValue<std::string>("kind");
+    if (kind != "drift" && kind != "drift_cleared") continue;
+    auto details = event->getObject("details");
+    EXPECT_EQ(details->getValue<bool>("drifted"), kind == "drift") << history.out;
+    episode.push_back(kind + " " + details->getValue<std::string>("last_request_id"));
+  }
+  EXPECT_THAT(episode, ::testing::ElementsAre("drift shifted-99", "drift_cleared again-99",
+                                              "drift later-99"))
+      << history.out;
   EXPECT_EQ(server.stop(), 0) << server.err();
 }
 

@@ -316,6 +316,54 @@ TEST(Tracking, AListingReadsOnlyTheRecordsItReturns) {
   EXPECT_LE(storage.gets.load(), 6u);
 }
 
+TEST(Tracking, PagesByOffsetCoverTheListingOnceAndReadOnlyTheirRecords) {
+  CountingStorage storage;
+  Tracking tracking(storage);
+  for (int i = 0; i < 120; ++i) {
+    finishedRun(tracking, "paged", (i * 53 % 120) / 120.0);
+  }
+  RunQuery query;
+  query.experiment = "paged";
+  query.sort_metric = "val_accuracy";
+  query.descending = true;
+  query.limit = 0;
+  auto whole = tracking.listRuns(query);
+  ASSERT_TRUE(whole.ok()) << whole.status().toString();
+  ASSERT_EQ(whole->runs.size(), 120u);
+
+  std::vector<std::int64_t> paged;
+  query.limit = 25;
+  for (std::size_t offset = 0; offset < 130; offset += 25) {
+    query.offset = offset;
+    storage.gets = 0;
+    auto page = tracking.listRuns(query);
+    ASSERT_TRUE(page.ok()) << page.status().toString();
+    EXPECT_EQ(page->matched, 120u) << "offset " << offset;
+    EXPECT_EQ(page->runs.size(), offset + 25 <= 120 ? 25u : offset < 120 ? 120 - offset : 0u);
+    // The marker and the page's records, however deep the page: skipped runs are not read.
+    EXPECT_LE(storage.gets.load(), 1 + page->runs.size()) << "offset " << offset;
+    for (const auto& run : page->runs) paged.push_back(run.id);
+  }
+  EXPECT_EQ(paged, idsOf(*whole));
+
+  // Newest first, filtered: the same pages as the limited listing.
+  RunQuery newest;
+  newest.experiment = "paged";
+  newest.filters = parseMetricFilters("val_accuracy < 0.5").value();
+  newest.limit = 0;
+  auto filtered = tracking.listRuns(newest);
+  ASSERT_TRUE(filtered.ok());
+  newest.limit = 7;
+  newest.offset = 7;
+  auto second = tracking.listRuns(newest);
+  ASSERT_TRUE(second.ok());
+  const std::vector<std::int64_t> all_filtered = idsOf(*filtered);
+  ASSERT_EQ(all_filtered.size(), 60u);
+  EXPECT_EQ(idsOf(*second),
+            std::vector<std::int64_t>(all_filtered.begin() + 7, all_filtered.begin() + 14));
+  EXPECT_EQ(second->matched, 60u);
+}
+
 TEST(Tracking, StaleIndexEntriesAreSkipped) {
   MemoryStorage storage(0);
   Tracking tracking(storage);

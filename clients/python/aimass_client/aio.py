@@ -92,7 +92,8 @@ class AsyncClient:
         return await self._call("get_dataset", name)
 
     async def list_runs(self, **query: Any) -> RunList:
-        """``Client.list_runs``'s keyword query (experiment, filter, status, sort, desc, limit)."""
+        """``Client.list_runs``'s keyword query (experiment, filter, status, sort, desc, limit,
+        offset)."""
         return await self._call("list_runs", **query)
 
     async def get_run(self, run_id: int) -> Run:

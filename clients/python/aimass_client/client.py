@@ -217,14 +217,17 @@ class Client:
 
     def list_runs(self, *, experiment: Optional[str] = None, filter: Optional[str] = None,
                   status: Optional[str] = None, sort: Optional[str] = None, desc: bool = False,
-                  limit: Optional[int] = None) -> RunList:
-        """GET /api/v1/runs with its query (``filter`` such as ``val_accuracy>0.8``)."""
+                  limit: Optional[int] = None, offset: Optional[int] = None) -> RunList:
+        """GET /api/v1/runs with its query (``filter`` such as ``val_accuracy>0.8``; ``offset``
+        skips that many matching runs: a table's page)."""
         query = {k: v for k, v in (("experiment", experiment), ("filter", filter),
                                    ("status", status), ("sort", sort)) if v is not None}
         if desc:
             query["desc"] = "true"
         if limit is not None:
             query["limit"] = str(int(limit))
+        if offset is not None:
+            query["offset"] = str(int(offset))
         path = "/api/v1/runs" + ("?" + urllib.parse.urlencode(query) if query else "")
         return RunList.of(self._transport.json("GET", path))
 

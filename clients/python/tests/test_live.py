@@ -145,6 +145,8 @@ class Live(unittest.TestCase):
         runs = self.client.list_runs()
         self.assertEqual((runs.matched, sorted(r.id for r in runs.runs)), (2, [1, 2]))
         self.assertEqual(len(self.client.list_runs(limit=1, sort="id", desc=True).runs), 1)
+        second = self.client.list_runs(limit=1, offset=1)  # newest first: run 2, then run 1
+        self.assertEqual((second.matched, [r.id for r in second.runs]), (2, [1]))
         run = self.client.get_run(1)
         self.assertEqual((run.id, run.status), (1, "finished"))
         self.assertEqual(run.params["epochs"], "2")

@@ -225,6 +225,7 @@ export class Client {
     }
     if (query.desc) params.set("desc", "true");
     if (query.limit !== undefined) params.set("limit", String(Math.trunc(query.limit)));
+    if (query.offset !== undefined) params.set("offset", String(Math.trunc(query.offset)));
     const text = params.toString();
     return this.object("GET", `/api/v1/runs${text ? `?${text}` : ""}`, undefined, call);
   }

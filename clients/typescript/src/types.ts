@@ -170,4 +170,6 @@ export interface RunQuery {
   sort?: string;
   desc?: boolean;
   limit?: number;
+  /** Skip this many matching runs (a table's page: `matched` counts them all). */
+  offset?: number;
 }

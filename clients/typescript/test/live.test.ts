@@ -121,6 +121,8 @@ describe("a live aimass", () => {
     assert.deepEqual([runs.matched, runs.runs.map((r) => r.id).sort()], [2, [1, 2]]);
     const last = await client.listRuns({ limit: 1, sort: "id", desc: true });
     assert.deepEqual(last.runs.map((r) => r.id), [2]);
+    const second = await client.listRuns({ limit: 1, offset: 1 });  // newest first: 2, then 1
+    assert.deepEqual([second.matched, second.runs.map((r) => r.id)], [2, [1]]);
     const run = await client.getRun(1);
     assert.deepEqual([run.id, run.status, run.params["epochs"]], [1, "finished", "2"]);
     assert.deepEqual(Object.keys(run.metrics["val_accuracy"]!).sort(),

@@ -291,6 +291,13 @@ Expected<std::string> Service::log(std::int64_t id, std::size_t max_bytes) const
   return logTail(options_.work_dir / std::to_string(id) / "log", max_bytes);
 }
 
+Expected<JobLogChunk> Service::logFrom(std::int64_t id, std::uint64_t offset,
+                                       std::size_t max_bytes) const {
+  auto record = store_.get(id);
+  if (!record.ok()) return record.status();
+  return logRange(options_.work_dir / std::to_string(id) / "log", offset, max_bytes);
+}
+
 std::string Service::prometheusMetrics() const {
   std::lock_guard lock(metrics_mutex_);
   return metrics_text_;

@@ -147,6 +147,8 @@ class Service {
   Expected<std::vector<JobRecord>> list() const { return store_.list(); }
   /// The last `max_bytes` of the job's log (its workers' output, every attempt).
   Expected<std::string> log(std::int64_t id, std::size_t max_bytes) const;
+  /// At most `max_bytes` of the job's log from byte `offset` on (JobService::logFrom()).
+  Expected<JobLogChunk> logFrom(std::int64_t id, std::uint64_t offset, std::size_t max_bytes) const;
   /// Queue lengths, running jobs and quota use per queue, in the Prometheus text format.
   std::string prometheusMetrics() const;
   /// Each queue with what it uses, as of the loop's last pass.

@@ -300,6 +300,12 @@ Expected<std::string> JobsServiceNode::log(std::int64_t id, std::size_t max_byte
   return service_->log(id, max_bytes);
 }
 
+Expected<JobLogChunk> JobsServiceNode::logFrom(std::int64_t id, std::uint64_t offset,
+                                               std::size_t max_bytes) const {
+  if (!service_) return notStarted();
+  return service_->logFrom(id, offset, max_bytes);
+}
+
 JobQueueInfo queueInfo(const Service::QueueState& q) {
   JobQueueInfo info;
   info.name = q.spec.name;

@@ -57,6 +57,8 @@ class JobsServiceNode final : public Node, public aimass::JobService {
   Expected<JobInfo> get(std::int64_t id) const override;
   Expected<JobInfo> cancel(std::int64_t id) override;
   Expected<std::string> log(std::int64_t id, std::size_t max_bytes) const override;
+  Expected<JobLogChunk> logFrom(std::int64_t id, std::uint64_t offset,
+                                std::size_t max_bytes) const override;
   std::vector<JobQueueInfo> queues() const override;
   std::string prometheusMetrics() const override;
   Expected<JobScheduleInfo> createSchedule(const JobScheduleRequest& request) override;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -153,6 +154,28 @@ std::string logTail(const std::filesystem::path& file, std::size_t max_bytes) {
     if (line != std::string::npos && line + 1 < text.size()) text.erase(0, line + 1);
   }
   return text;
+}
+
+Expected<JobLogChunk> logRange(const std::filesystem::path& file, std::uint64_t offset,
+                               std::size_t max_bytes) {
+  JobLogChunk chunk;
+  chunk.offset = offset;
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (in) {
+    chunk.size = static_cast<std::uint64_t>(in.tellg());
+  }
+  if (offset > chunk.size) {
+    return outOfRange("offset " + std::to_string(offset) + " is past the end of the log (" +
+                      std::to_string(chunk.size) + " bytes)");
+  }
+  const std::uint64_t length = std::min<std::uint64_t>(chunk.size - offset, max_bytes);
+  chunk.text.resize(static_cast<std::size_t>(length));
+  if (length > 0) {
+    in.seekg(static_cast<std::streamoff>(offset));
+    in.read(chunk.text.data(), static_cast<std::streamsize>(length));
+    chunk.text.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  }
+  return chunk;
 }
 
 namespace {

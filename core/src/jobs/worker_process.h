@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "aimass/job_service.h"
 #include "aimass/status.h"
 #include "jobs/launcher.h"
 
@@ -70,6 +71,11 @@ class WorkerProcess final : public JobRun {
 
 /// The last `max_bytes` of a log file (from a line start where possible); empty if unreadable.
 std::string logTail(const std::filesystem::path& file, std::size_t max_bytes);
+
+/// At most `max_bytes` of a log file from byte `offset` on, and the file's size; a missing file
+/// (a job that has not run yet) is an empty log. kOutOfRange for an offset past the end.
+Expected<JobLogChunk> logRange(const std::filesystem::path& file, std::uint64_t offset,
+                               std::size_t max_bytes);
 
 /// What `aimass jobs worker` does first: joins the job's memory cgroup when the service named
 /// one (AIMASS_JOB_CGROUP; every rank of a job joins it); a rank of several on one machine

@@ -50,8 +50,9 @@ struct WindowSpan {
 };
 
 /// The JSON object of a window's result, as the monitor stores it under
-/// monitoring/<model>/windows/ and records in a drift event; with a span (the monitor's
-/// windows), also "first_request_id", "last_request_id", "first_unix_ns" and "last_unix_ns".
+/// monitoring/<model>/windows/ and records in its drift and drift_cleared events; with a span
+/// (the monitor's windows), also "first_request_id", "last_request_id", "first_unix_ns" and
+/// "last_unix_ns".
 std::string windowDriftJson(const WindowDrift& drift, std::size_t rows,
                             const WindowSpan* span = nullptr);
 

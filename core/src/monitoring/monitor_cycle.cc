@@ -3,9 +3,11 @@
 // (into the drift window and the answers remembered for the ground-truth join), each full
 // window's drift test, and the ground truth posted since, joined into live metrics.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <utility>
 
 #include "aimass/core/registry.h"
 #include "aimass/tensor_names.h"
@@ -17,6 +19,8 @@
 #include "monitoring/monitor_node.h"
 #include "monitoring/monitor_state.h"
 #include "monitoring/payload_record.h"
+#include "monitoring/payload_view.h"
+#include "monitoring/policy.h"
 #include "record_text.h"
 
 namespace aimass::core {
@@ -34,16 +38,23 @@ constexpr std::size_t kWindowsTrimEvery = 100;
 constexpr std::int64_t kGroundTruthDelayNs = 2'000'000'000;
 
 /// Empties the drift window (one column per profile feature, room for `rows` values each, up
-/// to a bound: a window fills without reallocating).
+/// to a bound: a window fills without reallocating). The columns keep their memory from one
+/// window to the next: freeing and allocating them anew (3 MB for W13's 784 features) had the
+/// monitor fault in fresh pages for every window.
 void startWindow(MonitorState& s, std::size_t rows) {
-  s.window = FloatDriftWindow{};
   s.window_rows = 0;
   s.window_span = WindowSpan{};
-  if (s.profile) {
-    s.window.numbers.resize(s.profile->numberFeatures());
-    for (auto& column : s.window.numbers) column.reserve(std::min<std::size_t>(rows, 100'000));
-    s.window.categories.resize(s.profile->features.size() - s.profile->numberFeatures());
+  if (!s.profile) {
+    s.window = FloatDriftWindow{};
+    return;
   }
+  s.window.numbers.resize(s.profile->numberFeatures());
+  for (auto& column : s.window.numbers) {
+    column.clear();
+    column.reserve(std::min<std::size_t>(rows, 100'000));
+  }
+  s.window.categories.resize(s.profile->features.size() - s.profile->numberFeatures());
+  for (auto& column : s.window.categories) column.clear();
 }
 
 /// Starts over with `version` when the alias moves: its profile, an empty drift window, and
@@ -54,6 +65,8 @@ void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const D
   s.profile = std::move(profile);
   s.profile_note = std::move(note);
   s.drift_pending = false;
+  s.last_verdict.reset();  // the new version's first window may start an episode
+  s.episode_windows = 0;
   startWindow(s, window);
   s.prediction_window = DriftWindow{};
   s.prediction_rows = 0;
@@ -62,26 +75,28 @@ void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const D
 
 /// Appends one logged request's rows to the drift window; false when its inputs do not fit
 /// the profile (another width, a category input missing).
-bool addToWindow(MonitorState& s, const PayloadEntry& entry) {
+bool addToWindow(MonitorState& s, const PayloadEntryView& entry) {
   const DataProfile& profile = *s.profile;
-  const std::size_t width = profile.numberFeatures();
+  const std::size_t width = s.window.numbers.size();  // the profile's number features
   std::int64_t rows = -1;
   if (width > 0) {
-    const Tensor* input = entry.inputs.find(tensor_names::kInput);
+    const PayloadTensorView* input = entry.inputs.find(tensor_names::kInput);
     if (input == nullptr || input->dtype() != DType::kFloat32 || input->rank() != 2 ||
         input->dim(1) != static_cast<std::int64_t>(width)) {
       return false;
     }
     rows = input->dim(0);
-    const float* values = input->data<float>();
+    // Row by row from the record into the columns (the record's floats need not be aligned).
+    s.window_row.resize(width);
     for (std::int64_t r = 0; r < rows; ++r) {
+      input->copy(static_cast<std::size_t>(r) * width, width, s.window_row.data());
       for (std::size_t f = 0; f < width; ++f) {
-        s.window.numbers[f].push_back(values[static_cast<std::size_t>(r) * width + f]);
+        s.window.numbers[f].push_back(s.window_row[f]);
       }
     }
   }
   for (std::size_t c = 0; c < s.window.categories.size(); ++c) {
-    const Tensor* column = entry.inputs.find(profile.features[width + c].name);
+    const PayloadTensorView* column = entry.inputs.find(profile.features[width + c].name);
     if (column == nullptr || column->dtype() != DType::kBytes ||
         (rows >= 0 && column->numel() != rows)) {
       return false;
@@ -102,22 +117,22 @@ bool addToWindow(MonitorState& s, const PayloadEntry& entry) {
 }
 
 /// What a logged request was answered: the classes or the predicted values.
-std::optional<LoggedAnswer> answerOf(const PayloadEntry& entry, std::int64_t version) {
+std::optional<LoggedAnswer> answerOf(const PayloadEntryView& entry, std::int64_t version) {
   LoggedAnswer answer;
   answer.version = version;
-  if (const Tensor* names = entry.outputs.find(tensor_names::kClass);
+  if (const PayloadTensorView* names = entry.outputs.find(tensor_names::kClass);
       names != nullptr && names->dtype() == DType::kBytes) {
     answer.labels = names->strings();
-  } else if (const Tensor* label = entry.outputs.find(tensor_names::kLabel);
+  } else if (const PayloadTensorView* label = entry.outputs.find(tensor_names::kLabel);
              label != nullptr && label->dtype() == DType::kInt64) {
     answer.labels_are_indices = true;
-    for (std::int64_t v : label->span<std::int64_t>()) {
-      answer.labels.push_back(std::to_string(v));
+    for (std::int64_t i = 0; i < label->numel(); ++i) {
+      answer.labels.push_back(std::to_string(label->at<std::int64_t>(static_cast<std::size_t>(i))));
     }
-  } else if (const Tensor* prediction = entry.outputs.find(tensor_names::kPrediction);
+  } else if (const PayloadTensorView* prediction = entry.outputs.find(tensor_names::kPrediction);
              prediction != nullptr && prediction->dtype() == DType::kFloat32) {
-    for (float v : prediction->span<float>()) {
-      answer.values.push_back(v);
+    for (std::int64_t i = 0; i < prediction->numel(); ++i) {
+      answer.values.push_back(prediction->at<float>(static_cast<std::size_t>(i)));
     }
   } else {
     return std::nullopt;
@@ -127,18 +142,17 @@ std::optional<LoggedAnswer> answerOf(const PayloadEntry& entry, std::int64_t ver
 
 /// The request's rows as CSV fields: the "input" block's numbers, then the profile's category
 /// inputs; empty when the request does not hold them.
-std::vector<std::string> rowsAsCsv(const PayloadEntry& entry, const DataProfile* profile) {
-  const Tensor* input = entry.inputs.find(tensor_names::kInput);
+std::vector<std::string> rowsAsCsv(const PayloadEntryView& entry, const DataProfile* profile) {
+  const PayloadTensorView* input = entry.inputs.find(tensor_names::kInput);
   if (input == nullptr || input->dtype() != DType::kFloat32 || input->rank() != 2) {
     return {};
   }
   const auto rows = static_cast<std::size_t>(input->dim(0));
   const auto width = static_cast<std::size_t>(input->dim(1));
   std::vector<std::string> out(rows);
-  const float* values = input->data<float>();
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t f = 0; f < width; ++f) {
-      const float v = values[r * width + f];
+      const float v = input->at<float>(r * width + f);
       out[r] += (f == 0 ? "" : ",") + (std::isnan(v) ? std::string() : formatNumber(v));
     }
   }
@@ -146,13 +160,14 @@ std::vector<std::string> rowsAsCsv(const PayloadEntry& entry, const DataProfile*
     return out;
   }
   for (std::size_t c = profile->numberFeatures(); c < profile->features.size(); ++c) {
-    const Tensor* column = entry.inputs.find(profile->features[c].name);
+    const PayloadTensorView* column = entry.inputs.find(profile->features[c].name);
     if (column == nullptr || column->dtype() != DType::kBytes ||
-        column->strings().size() != rows) {
+        static_cast<std::size_t>(column->numel()) != rows) {
       return {};
     }
+    const std::vector<std::string> values = column->strings();
     for (std::size_t r = 0; r < rows; ++r) {
-      out[r] += "," + csvField(column->strings()[r]);
+      out[r] += "," + csvField(values[r]);
     }
   }
   return out;
@@ -255,11 +270,14 @@ Status MonitorNode::readLoggedRequests() {
     query.model = settings_.model;
     query.from_ns = s.payload_from_ns;
     query.limit = kEntriesPerRead;
-    AIMASS_ASSIGN_OR_RETURN(auto entries, readPayloads(*storage_, query));
-    for (const PayloadEntry& entry : entries) {
+    // Read in place: each entry's inputs go straight into the window's columns.
+    AIMASS_RETURN_IF_ERROR(readPayloadViews(*storage_, query, s.logged));
+    const std::vector<PayloadEntryView>& entries = s.logged.entries();
+    for (const PayloadEntryView& entry : entries) {
       s.payload_from_ns = entry.unix_ns + 1;
       if (entry.outcome != "ok") continue;
-      const std::int64_t version = std::strtoll(entry.version.c_str(), nullptr, 10);
+      std::int64_t version = 0;
+      std::from_chars(entry.version.data(), entry.version.data() + entry.version.size(), version);
       if (auto answer = answerOf(entry, version)) {
         if (!settings_.feedback_csv.empty()) {
           answer->rows_csv = rowsAsCsv(entry, s.profile.get());
@@ -270,7 +288,7 @@ Status MonitorNode::readLoggedRequests() {
           // more, however many one read brings.
           AIMASS_RETURN_IF_ERROR(testPredictionsIfFull());
         }
-        remember(s, entry.request_id, std::move(*answer));
+        remember(s, std::string(entry.request_id), std::move(*answer));
       }
       if (version == s.champion && s.profile && addToWindow(s, entry)) {
         AIMASS_RETURN_IF_ERROR(testWindowIfFull());
@@ -320,11 +338,24 @@ Status MonitorNode::testWindowIfFull() {
                 static_cast<long long>(record::nowUnixNs()));
   AIMASS_RETURN_IF_ERROR(storage_->put(key, details));
   AIMASS_RETURN_IF_ERROR(trimWindowRecords());
-  if (!drift->drifted) {
+  const DriftEpisodeEvent event = driftEpisodeEvent(s.last_verdict, drift->drifted);
+  s.last_verdict = drift->drifted;
+  if (drift->drifted) {
+    ++s.windows_drifted;
+    ++s.episode_windows;
+    s.drift_pending = true;  // the policy reads every drifted window, not only the events
+  }
+  if (event == DriftEpisodeEvent::kCleared) {
+    const std::uint64_t episode = std::exchange(s.episode_windows, 0);
+    return recordEvent("drift_cleared", s.champion,
+                       "no feature drifted over " + std::to_string(rows) + " served rows, after " +
+                           std::to_string(episode) +
+                           (episode == 1 ? " drifted window" : " drifted windows in a row"),
+                       details);
+  }
+  if (event != DriftEpisodeEvent::kStarted) {
     return Status();
   }
-  ++s.windows_drifted;
-  s.drift_pending = true;
   // The message names the first few; the details list every feature.
   constexpr std::size_t kNamed = 10;
   std::string names;

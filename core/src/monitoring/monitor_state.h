@@ -14,6 +14,7 @@
 #include "monitoring/drift_report_cli.h"
 #include "monitoring/drift_tests.h"
 #include "monitoring/ground_truth.h"
+#include "monitoring/payload_view.h"
 
 /// What a monitor (monitor_node.h) remembers between cycles. Owned by the node, used by its
 /// loop; readers of metrics take the node's mutex.
@@ -54,11 +55,13 @@ struct MonitorState {
   std::string profile_note;  ///< why the version is not drift-tested, when it is not
   // --- drift
   std::int64_t payload_from_ns = 0;  ///< read logged entries from this time on
+  PayloadViews logged;               ///< the last read of the payload log (its buffers are reused)
   /// How far behind the payload log the last cycle stopped (0: it read everything logged).
   std::int64_t log_lag_ns = 0;
   FloatDriftWindow window;  ///< the requests' float inputs as they came
   std::size_t window_rows = 0;
   WindowSpan window_span;  ///< the logged requests the window holds
+  std::vector<float> window_row;  ///< one logged row on its way into the window's columns
   std::uint64_t windows_tested = 0;
   std::uint64_t windows_drifted = 0;
   /// Window records in the store as far as this monitor knows (a listing's count plus those
@@ -66,6 +69,10 @@ struct MonitorState {
   std::optional<std::size_t> window_records;
   std::optional<WindowDrift> last_window;
   bool drift_pending = false;  ///< a drifted window not yet acted on by the policy
+  /// The verdict of the watched version's last window (nullopt before its first), and how
+  /// many windows in a row have drifted: a drift episode's events (driftEpisodeEvent()).
+  std::optional<bool> last_verdict;
+  std::uint64_t episode_windows = 0;
   // --- prediction drift (monitor_predictions.cc)
   DriftWindow prediction_window;
   std::size_t prediction_rows = 0;

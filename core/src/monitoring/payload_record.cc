@@ -9,20 +9,14 @@
 
 #include "aimass/byte_io.h"
 #include "aimass/core/model_artifact.h"
+#include "monitoring/payload_view.h"
 #include "tensor_record.h"
 
 namespace aimass::core {
 namespace {
 
-constexpr char kRecordType[] = "aimass.payloads";
-constexpr std::uint32_t kRecordFormat = 1;
-constexpr char kRecordName[] = "payload record";
 constexpr std::size_t kTimeDigits = 20;
 constexpr std::size_t kWriterDigits = 8;
-
-Status corrupt(const std::string& what) {
-  return dataLoss(std::string(kRecordName) + " is corrupt: " + what);
-}
 
 /// A whole number of only digits (at most 20) that fits 64 bits, or nullopt.
 std::optional<std::uint64_t> digitsValue(std::string_view digits) {
@@ -40,27 +34,6 @@ std::string timeDigits(std::int64_t ns) {
   std::snprintf(digits, sizeof digits, "%020llu",
                 static_cast<unsigned long long>(std::max<std::int64_t>(ns, 0)));
   return digits;
-}
-
-Expected<PayloadEntry> readEntry(ByteReader& in, const std::string& model,
-                                 const std::string& version) {
-  PayloadEntry entry;
-  entry.model = model;
-  entry.version = version;
-  entry.request_id = readLengthPrefixed(in);
-  entry.unix_ns = in.i64();
-  entry.latency_us = in.i64();
-  entry.outcome = readLengthPrefixed(in);
-  const std::uint32_t masked = in.u32();
-  if (!in.ok() || masked > in.remaining() / 8) {
-    return corrupt("truncated entry header");
-  }
-  for (std::uint32_t i = 0; i < masked && in.ok(); ++i) {
-    entry.masked_features.push_back(readLengthPrefixed(in));
-  }
-  AIMASS_ASSIGN_OR_RETURN(entry.inputs, readTensorMap(in, kRecordName));
-  AIMASS_ASSIGN_OR_RETURN(entry.outputs, readTensorMap(in, kRecordName));
-  return entry;
 }
 
 }  // namespace
@@ -154,36 +127,18 @@ std::string encodePayloadRecord(const std::vector<PayloadEntry>& entries) {
 }
 
 void encodePayloadRecordInto(const std::vector<PayloadEntry>& entries, std::string& record) {
-  encodeArtifactEnvelopeInto(record, kRecordType, kRecordFormat,
+  encodeArtifactEnvelopeInto(record, kPayloadRecordType, kPayloadRecordFormat,
                              [&](std::string& payload) { writeEntries(entries, payload); });
 }
 
 Expected<std::vector<PayloadEntry>> decodePayloadRecord(std::string_view bytes) {
-  std::string_view payload;
-  auto header = decodeModelArtifact(bytes, payload);
-  if (!header.ok()) {
-    return Status(header.status().code(),
-                  std::string(kRecordName) + ": " + std::string(header.status().message()));
-  }
-  if (header->type != kRecordType || header->format_version != kRecordFormat) {
-    return invalidArgument("not a payload record of format " + std::to_string(kRecordFormat) +
-                           " (it holds a '" + header->type + "' of format " +
-                           std::to_string(header->format_version) + ")");
-  }
-  ByteReader in(payload);
-  const std::string model = readLengthPrefixed(in);
-  const std::string version = readLengthPrefixed(in);
-  const std::uint32_t count = in.u32();
-  if (!in.ok() || count > in.remaining()) {
-    return corrupt("bad entry count");
-  }
+  std::vector<PayloadTensorView> tensors;
+  std::vector<PayloadEntryView> views;
+  AIMASS_RETURN_IF_ERROR(parsePayloadRecord(bytes, tensors, views));
   std::vector<PayloadEntry> entries;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    AIMASS_ASSIGN_OR_RETURN(PayloadEntry entry, readEntry(in, model, version));
-    entries.push_back(std::move(entry));
-  }
-  if (!in.atEnd()) {
-    return corrupt(std::to_string(in.remaining()) + " bytes after the last entry");
+  entries.reserve(views.size());
+  for (const PayloadEntryView& view : views) {
+    entries.push_back(view.toEntry());
   }
   return entries;
 }
@@ -213,46 +168,12 @@ Expected<std::vector<PayloadRecordKey>> listPayloadRecords(const Storage& storag
 
 Expected<std::vector<PayloadEntry>> readPayloads(const Storage& storage,
                                                  const PayloadQuery& query) {
-  AIMASS_ASSIGN_OR_RETURN(std::vector<PayloadRecordKey> records,
-                          listPayloadRecords(storage, query.model, query.version));
+  PayloadViews views;
+  AIMASS_RETURN_IF_ERROR(readPayloadViews(storage, query, views));
   std::vector<PayloadEntry> found;
-  if (query.limit == 0) {
-    return found;
-  }
-  auto by_time = [](const PayloadEntry& a, const PayloadEntry& b) { return a.unix_ns < b.unix_ns; };
-  for (const PayloadRecordKey& record : records) {
-    if (record.last_ns < query.from_ns) {
-      continue;
-    }
-    // Records come by first time and hold nothing earlier: once `limit` entries lie before
-    // this record's first, no later record changes the answer.
-    if (found.size() >= query.limit) {
-      std::nth_element(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(query.limit - 1),
-                       found.end(), by_time);
-      if (found[query.limit - 1].unix_ns < record.first_ns) {
-        break;
-      }
-    }
-    auto bytes = storage.get(record.key);
-    if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) {
-      continue;  // trimmed meanwhile
-    }
-    auto entries = bytes.ok() ? decodePayloadRecord(*bytes)
-                              : Expected<std::vector<PayloadEntry>>(bytes.status());
-    if (!entries.ok()) {
-      return Status(entries.status().code(), "payload record '" + record.key + "' in " +
-                                                 storage.describe() + ": " +
-                                                 entries.status().message());
-    }
-    for (PayloadEntry& entry : *entries) {
-      if (entry.unix_ns >= query.from_ns) {
-        found.push_back(std::move(entry));
-      }
-    }
-  }
-  std::stable_sort(found.begin(), found.end(), by_time);
-  if (found.size() > query.limit) {
-    found.resize(query.limit);
+  found.reserve(views.entries().size());
+  for (const PayloadEntryView& view : views.entries()) {
+    found.push_back(view.toEntry());
   }
   return found;
 }

@@ -27,6 +27,10 @@
 /// format 1, CRC-32), so a torn or altered record is detected.
 namespace aimass::core {
 
+/// The artifact envelope's type and format of a payload record.
+inline constexpr char kPayloadRecordType[] = "aimass.payloads";
+inline constexpr std::uint32_t kPayloadRecordFormat = 1;
+
 /// One logged request.
 struct PayloadEntry {
   /// PredictOptions::request_id (the OIP "id", the gRPC request id); when the client sent

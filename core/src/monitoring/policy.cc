@@ -12,6 +12,13 @@ RetrainDecision fire(std::string trigger, std::string reason) {
 
 }  // namespace
 
+DriftEpisodeEvent driftEpisodeEvent(std::optional<bool> previous, bool drifted) {
+  if (drifted) {
+    return previous.value_or(false) ? DriftEpisodeEvent::kNone : DriftEpisodeEvent::kStarted;
+  }
+  return previous.value_or(false) ? DriftEpisodeEvent::kCleared : DriftEpisodeEvent::kNone;
+}
+
 RetrainDecision decideRetrain(const RetrainTriggers& triggers, const PolicySignals& signals) {
   if (signals.retrain_running) {
     return {false, "", "a retraining is already queued or running"};

@@ -55,6 +55,20 @@ struct RetrainDecision {
 /// schedule.
 RetrainDecision decideRetrain(const RetrainTriggers& triggers, const PolicySignals& signals);
 
+/// What a drift window's verdict adds to the model's history. Drift is recorded by episode,
+/// not by window: an event when the watched version's inputs start drifting and one when they
+/// stop; every window's result is kept in the window records and on /metrics.
+enum class DriftEpisodeEvent {
+  kNone,     ///< the verdict is the window before's
+  kStarted,  ///< a "drift" event: the first window drifted, or one after a window that did not
+  kCleared,  ///< a "drift_cleared" event: a window that did not drift after ones that did
+};
+
+/// The event of a window that `drifted`, after a window whose verdict was `previous` (of the
+/// same watched version; nullopt for the version's first window, which starts an episode
+/// when it drifts and records nothing when it does not).
+DriftEpisodeEvent driftEpisodeEvent(std::optional<bool> previous, bool drifted);
+
 /// How a new champion is watched after its promotion.
 struct RollbackWatch {
   /// Labelled requests the new champion is judged on; 0: no watch, never rolled back.

@@ -4,7 +4,9 @@
 #include <Poco/JSON/Object.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "aimass/util/job_json.h"
@@ -173,6 +175,58 @@ Expected<JobQueueUpdate> queueUpdate(const HttpRequest& request) {
   return update;
 }
 
+/// What GET /api/v1/jobs/{id}/log asks for.
+struct LogQuery {
+  std::int64_t id = 0;
+  std::size_t bytes = 65536;
+  std::optional<std::uint64_t> offset;  ///< nullopt: the end of the log
+};
+
+constexpr std::int64_t kMaxLogBytes = 16 << 20;
+
+Expected<LogQuery> logQuery(const HttpRequest& request) {
+  LogQuery query;
+  AIMASS_ASSIGN_OR_RETURN(query.id, positiveNumber(param(request, "id"), "the job id in the path"));
+  for (const auto& [name, value] : request.query) {
+    const std::string where = "query parameter '" + name + "'";
+    if (name == "bytes") {
+      AIMASS_ASSIGN_OR_RETURN(std::int64_t bytes, positiveNumber(value, where));
+      query.bytes = static_cast<std::size_t>(std::min(bytes, kMaxLogBytes));
+    } else if (name == "offset") {
+      std::uint64_t offset = 0;
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), offset);
+      if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
+        return invalidArgument(where + " must be a whole number (a byte offset), got '" + value +
+                               "'");
+      }
+      query.offset = offset;
+    } else {
+      return invalidArgument("unknown query parameter '" + name + "' (use bytes, offset)");
+    }
+  }
+  return query;
+}
+
+/// The text a log query asks for. The end of the log starts at a line where it can (its first,
+/// partial line is dropped), and its offset says where that is, so a client following the log
+/// goes on from offset + the text's length.
+Expected<JobLogChunk> logChunk(const JobService& jobs, const LogQuery& query) {
+  if (query.offset) {
+    return jobs.logFrom(query.id, *query.offset, query.bytes);
+  }
+  AIMASS_ASSIGN_OR_RETURN(JobLogChunk whole, jobs.logFrom(query.id, 0, 0));
+  const std::uint64_t start = whole.size > query.bytes ? whole.size - query.bytes : 0;
+  AIMASS_ASSIGN_OR_RETURN(JobLogChunk chunk, jobs.logFrom(query.id, start, query.bytes));
+  if (start > 0) {
+    const std::size_t line = chunk.text.find('\n');
+    if (line != std::string::npos && line + 1 < chunk.text.size()) {
+      chunk.text.erase(0, line + 1);
+      chunk.offset += line + 1;
+    }
+  }
+  return chunk;
+}
+
 void addJobs(JobService* jobs, RouteList& routes) {
   routes.add("GET", "/api/v1/jobs", "Jobs of the job service; query state, queue, owner",
              Role::kReader, [jobs](const HttpRequest& request, HttpResponse& response) {
@@ -226,21 +280,20 @@ void addJobs(JobService* jobs, RouteList& routes) {
                }
                answerWith(response, jobs->cancel(*id), jobJson);
              });
-  routes.add("GET", "/api/v1/jobs/{id}/log", "The end of a job's log; query bytes (default 65536)",
+  routes.add("GET", "/api/v1/jobs/{id}/log",
+             "A job's log: its end, or from a byte offset on; query bytes (default 65536), "
+             "offset; X-Log-Offset and X-Log-Size headers say where the text starts and how "
+             "long the log is",
              Role::kReader, [jobs](const HttpRequest& request, HttpResponse& response) {
-               auto id = positiveNumber(param(request, "id"), "the job id in the path");
-               if (!id.ok()) return fail(response, id.status());
-               std::int64_t bytes = 65536;
-               if (auto it = request.query.find("bytes"); it != request.query.end()) {
-                 auto parsed = positiveNumber(it->second, "query parameter 'bytes'");
-                 if (!parsed.ok()) return fail(response, parsed.status());
-                 bytes = std::min<std::int64_t>(*parsed, 16 << 20);
-               }
-               auto text = jobs->log(*id, static_cast<std::size_t>(bytes));
-               if (!text.ok()) return fail(response, text.status());
+               auto query = logQuery(request);
+               if (!query.ok()) return fail(response, query.status());
+               auto chunk = logChunk(*jobs, *query);
+               if (!chunk.ok()) return fail(response, chunk.status());
                response.status = 200;
                response.content_type = "text/plain; charset=utf-8";
-               response.body = std::move(*text);
+               response.headers.emplace_back("X-Log-Offset", std::to_string(chunk->offset));
+               response.headers.emplace_back("X-Log-Size", std::to_string(chunk->size));
+               response.body = std::move(chunk->text);
              });
   routes.add("GET", "/api/v1/queues", "The job service's queues: quota, use, waiting, running",
              Role::kReader, [jobs](const HttpRequest&, HttpResponse& response) {

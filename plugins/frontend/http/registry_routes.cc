@@ -203,9 +203,16 @@ Expected<ModelEventQuery> eventsQuery(const HttpRequest& request) {
   return query;
 }
 
-/// One query parameter of GET /api/v1/runs, read into `query`.
+/// GET /api/v1/runs's query: RunListQuery and the page's offset.
+struct RunsPage {
+  RunListQuery query;
+  std::size_t offset = 0;
+};
+
+/// One query parameter of GET /api/v1/runs, read into `page`.
 Status runsQueryParameter(const TrackingService& tracking, const std::string& name,
-                          const std::string& value, RunListQuery& query) {
+                          const std::string& value, RunsPage& page) {
+  RunListQuery& query = page.query;
   const std::string where = "query parameter '" + name + "'";
   if (name == "experiment") {
     AIMASS_RETURN_IF_ERROR(tracking.validateName(value, "experiment").withContext(where));
@@ -238,9 +245,13 @@ Status runsQueryParameter(const TrackingService& tracking, const std::string& na
       return invalidArgument(where + " must be a whole number (0 for all), got '" + value + "'");
     }
     query.limit = limit;
+  } else if (name == "offset") {
+    AIMASS_ASSIGN_OR_RETURN(std::uint64_t offset,
+                            wholeNumber(value, where, std::numeric_limits<std::uint32_t>::max()));
+    page.offset = static_cast<std::size_t>(offset);
   } else {
     return invalidArgument("unknown query parameter '" + name +
-                           "' (use experiment, filter, status, sort, desc, limit)");
+                           "' (use experiment, filter, status, sort, desc, limit, offset)");
   }
   return Status();
 }
@@ -277,15 +288,15 @@ Expected<RunMetricQuery> metricQuery(const TrackingService& tracking, const Http
 }
 
 /// The query of GET /api/v1/runs, read with the parsers of `aimass runs list`.
-Expected<RunListQuery> runsQuery(const TrackingService& tracking, const HttpRequest& request) {
-  RunListQuery query;
+Expected<RunsPage> runsQuery(const TrackingService& tracking, const HttpRequest& request) {
+  RunsPage page;
   for (const auto& [name, value] : request.query) {
-    AIMASS_RETURN_IF_ERROR(runsQueryParameter(tracking, name, value, query));
+    AIMASS_RETURN_IF_ERROR(runsQueryParameter(tracking, name, value, page));
   }
-  if (query.descending && query.sort_metric.empty()) {
+  if (page.query.descending && page.query.sort_metric.empty()) {
     return invalidArgument("query parameter 'desc' needs 'sort' (a metric)");
   }
-  return query;
+  return page;
 }
 
 void addModelReads(ModelRegistryService* registry, RouteList& routes) {
@@ -397,13 +408,13 @@ void addDatasets(DatasetRegistryService* datasets, RouteList& routes) {
 void addRuns(TrackingService* tracking, RouteList& routes) {
   routes.add("GET", "/api/v1/runs",
              "Tracked runs; query experiment, filter, status, sort, desc, limit (default 100, 0: "
-             "all)",
+             "all), offset (skip that many: a table's page)",
              Role::kReader, [tracking](const HttpRequest& request, HttpResponse& response) {
-               auto query = runsQuery(*tracking, request);
-               if (!query.ok()) {
-                 return fail(response, query.status());
+               auto page = runsQuery(*tracking, request);
+               if (!page.ok()) {
+                 return fail(response, page.status());
                }
-               answerWith(response, tracking->listRuns(*query), runListJson);
+               answerWith(response, tracking->listRunsFrom(page->query, page->offset), runListJson);
              });
   routes.add("GET", "/api/v1/runs/{id}", "One run: parameters, metric summaries, artifacts",
              Role::kReader, [tracking](const HttpRequest& request, HttpResponse& response) {

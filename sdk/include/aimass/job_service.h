@@ -111,6 +111,13 @@ struct JobQueueUpdate {
   std::optional<bool> strict_fifo;
 };
 
+/// A stretch of a job's log (JobService::logFrom()).
+struct JobLogChunk {
+  std::string text;          ///< the log's bytes from `offset` on (at most the asked number)
+  std::uint64_t offset = 0;  ///< where `text` starts in the log
+  std::uint64_t size = 0;    ///< the whole log's size when it was read
+};
+
 /// One queue: its quota and what it uses now.
 struct JobQueueInfo {
   std::string name;
@@ -151,6 +158,12 @@ class JobService {
   /// kInvalidArgument naming the field of a bad value. The queue as it now is.
   virtual Expected<JobQueueInfo> updateQueue(const std::string& name,
                                              const JobQueueUpdate& update) = 0;
+  /// At most `max_bytes` of the job's log from byte `offset` on: a client following a running
+  /// job asks again from offset + text.size(). Logs only grow; kOutOfRange for an offset past
+  /// the log's end, kNotFound for an unknown job. Added in ABI 12.2, at the end of the
+  /// interface, which only the host implements.
+  virtual Expected<JobLogChunk> logFrom(std::int64_t id, std::uint64_t offset,
+                                        std::size_t max_bytes) const = 0;
 
  protected:
   ~JobService() = default;

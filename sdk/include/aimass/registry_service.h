@@ -329,6 +329,11 @@ class TrackingService {
   /// kInvalidArgument for a bad metric name; a metric the run has not logged (yet) has no
   /// values. Added in ABI 12.1, at the end of the interface, which only the host implements.
   virtual Expected<RunMetricHistory> metricHistory(const RunMetricQuery& query) = 0;
+  /// listRuns() from the `offset`-th matching run (0: the first) on, in the query's order: a
+  /// page of a long table. `matched` still counts every matching run. Runs are skipped by
+  /// their index entries, so a deep page reads no more records than the first. Added in ABI
+  /// 12.2, at the end of the interface.
+  virtual Expected<RunListing> listRunsFrom(const RunListQuery& query, std::size_t offset) = 0;
 
  protected:
   ~TrackingService() = default;

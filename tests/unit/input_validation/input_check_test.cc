@@ -7,8 +7,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "aimass/core/serving.h"
 #include "serving_test_support.h"
@@ -119,6 +122,45 @@ TEST(InputCheckTest, BoundsThatAreNotFloatsAreExactForEveryFloat) {
   auto problem = check->check(request({1, 150, 11, 150}, {"red", "red"}));
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->row, 1);
+}
+
+TEST(InputCheckTest, AWideRowIsCheckedInEveryColumnOfItsBlocksAndTail) {
+  // 37 number features: the first pass over a row goes 16 values at a time, then the last 5.
+  constexpr int kWidth = 37;
+  DatasetSchema schema;
+  for (int c = 0; c < kWidth; ++c) schema.feature_names.push_back("f" + std::to_string(c));
+  schema.row_shape = {kWidth};
+  auto builder = DataProfileBuilder::forSchema(schema);
+  Batch batch;
+  std::vector<float> training(2 * kWidth, 0.0f);
+  std::fill(training.begin() + kWidth, training.end(), 1.0f);
+  batch.features = Tensor::fromVector(training, {2, kWidth});
+  ASSERT_TRUE(builder->add(batch).ok());
+  ModelSchema model;
+  model.task = Task::kRegression;
+  model.inputs = {TensorSpec("input", DType::kFloat32, {-1, kWidth})};
+  model.outputs = {TensorSpec("y", DType::kFloat32, {-1})};
+  std::string why;
+  auto check = InputCheck::make(std::make_shared<const DataProfile>(builder->finish()), model,
+                                {InputPolicy::kReject, 0.1}, why);
+  ASSERT_NE(check, nullptr) << why;
+  auto rows = [&](int column, float value) {
+    std::vector<float> values(3 * kWidth, 0.5f);
+    if (column >= 0) values[2 * kWidth + column] = value;
+    TensorMap inputs;
+    inputs.set("input", Tensor::fromVector(values, {3, kWidth}));
+    return inputs;
+  };
+  EXPECT_FALSE(check->check(rows(-1, 0)));
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int c = 0; c < kWidth; ++c) {
+    for (float bad : {1.2f, -0.2f, NAN, inf}) {
+      auto problem = check->check(rows(c, bad));
+      ASSERT_TRUE(problem) << "column " << c << ": " << bad;
+      EXPECT_EQ(problem->row, 2);
+      EXPECT_EQ(problem->feature, "f" + std::to_string(c)) << problem->message();
+    }
+  }
 }
 
 TEST(InputCheckTest, AProfileThatDoesNotDescribeTheModelIsNotApplied) {

@@ -4,6 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace aimass::core {
 namespace {
 
@@ -123,6 +127,36 @@ TEST(RollbackPolicy, WithoutAWatchOrABaselineTheChampionIsKept) {
   auto no_baseline = decideRollback(RollbackWatch{10, 0}, std::nullopt, 0.1, 1000, false);
   EXPECT_EQ(no_baseline.verdict, Verdict::kKeep);
   EXPECT_THAT(no_baseline.reason, HasSubstr("no live metric"));
+}
+
+/// The events a run of window verdicts makes, one letter each: S started, C cleared, - none.
+std::string episodeEvents(const std::vector<bool>& verdicts) {
+  std::string events;
+  std::optional<bool> previous;
+  for (bool drifted : verdicts) {
+    switch (driftEpisodeEvent(previous, drifted)) {
+      case DriftEpisodeEvent::kStarted:
+        events += 'S';
+        break;
+      case DriftEpisodeEvent::kCleared:
+        events += 'C';
+        break;
+      case DriftEpisodeEvent::kNone:
+        events += '-';
+        break;
+    }
+    previous = drifted;
+  }
+  return events;
+}
+
+TEST(DriftEpisodes, ARunOfDriftedWindowsIsOneEventAndItsEndAnother) {
+  // One event per window that drifted would be "--SSS--SS-".
+  EXPECT_EQ(episodeEvents({false, false, true, true, true, false, false, true, true, false}),
+            "--S--C-S-C");
+  EXPECT_EQ(episodeEvents({true, true, true}), "S--") << "the first window starts an episode";
+  EXPECT_EQ(episodeEvents({false, false}), "--") << "nothing to clear";
+  EXPECT_EQ(episodeEvents({true, false, true}), "SCS");
 }
 
 }  // namespace

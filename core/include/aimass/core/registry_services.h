@@ -107,6 +107,7 @@ class StorageTracking final : public TrackingService {
   Status validateName(std::string_view name, std::string_view what) const override;
   Expected<std::vector<RunMetricFilter>> parseFilters(std::string_view text) const override;
   Expected<RunListing> listRuns(const RunListQuery& query) override;
+  Expected<RunListing> listRunsFrom(const RunListQuery& query, std::size_t offset) override;
   Expected<RunDetails> run(std::int64_t id) override;
   Expected<RunMetricHistory> metricHistory(const RunMetricQuery& query) override;
 

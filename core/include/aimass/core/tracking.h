@@ -177,6 +177,9 @@ struct RunQuery {
                             ///< it last
   bool descending = false;  ///< with sort_metric: largest first
   std::size_t limit = 0;    ///< 0: all
+  /// Skip this many matching runs first (a page of a table). They are skipped by their index
+  /// entries, without reading their records; `matched` still counts them.
+  std::size_t offset = 0;
 };
 
 struct RunList {

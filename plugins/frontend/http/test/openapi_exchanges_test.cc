@@ -301,6 +301,8 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/api/v1/runs"), 200);
     EXPECT_EQ(exchange("GET", "/api/v1/runs?experiment=demo&sort=loss&desc=true&limit=5"), 200);
     EXPECT_EQ(exchange("GET", "/api/v1/runs?limit=-1"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/runs?offset=1&limit=1"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/runs?offset=x"), 400);
     EXPECT_EQ(exchange("GET", "/api/v1/runs/1"), 200);
     EXPECT_EQ(exchange("GET", "/api/v1/runs/x"), 400);
     EXPECT_EQ(exchange("GET", "/api/v1/runs/9"), 404);
@@ -327,6 +329,9 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/api/v1/jobs/x"), 400);
     EXPECT_EQ(exchange("GET", "/api/v1/jobs/9"), 404);
     EXPECT_EQ(exchange("GET", "/api/v1/jobs/1/log?bytes=100"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs/1/log?offset=0&bytes=10"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs/1/log?offset=99999999"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/jobs/1/log?offset=-1"), 400);
     EXPECT_EQ(exchange("GET", "/api/v1/jobs/9/log"), 404);
     EXPECT_EQ(exchange("GET", "/api/v1/queues"), 200);
     EXPECT_EQ(exchange("POST", "/api/v1/jobs/1/cancel"), 200);
