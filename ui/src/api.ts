@@ -1,7 +1,7 @@
 // Where the API is and how the console calls it. The console is served at <prefix>/ui/ (by
 // frontend.http, maybe behind a reverse proxy that adds <prefix>), so the API's base is the page's
 // path up to that /ui/ segment: no absolute URL is built in.
-import { AimassError, Client, type Run } from "@aimass/client";
+import { AimassError, Client, type RunList, type RunQuery } from "@aimass/client";
 
 export type Role = "reader" | "operator" | "admin";
 
@@ -30,7 +30,8 @@ function headersOf(credential: Credential | null): Record<string, string> {
   return credential === null ? {} : { Authorization: `Bearer ${credential.secret}` };
 }
 
-/** The calls the TypeScript client does not have (yet), over the same base and credentials. */
+/** The calls the TypeScript client does not have (yet), over the same base and credentials,
+ * and the client's calls put together as the pages need them. */
 export class Api {
   readonly client: Client;
   private readonly base: string;
@@ -96,39 +97,27 @@ export class Api {
     }
   }
 
-  /** GET /api/v1/runs with offset: one page of a listing and how many runs matched. */
+  /** GET /api/v1/runs: one page of a listing (`offset`, `limit`) and how many runs matched. */
   async runsPage(query: RunsQuery, offset: number, limit: number): Promise<RunsPage> {
-    if (!this.runsOffset) return this.runsPrefix(query, offset, limit);
+    const base = { ...clean(query), limit };
+    if (!this.runsOffset) return this.runsPrefix(base, offset, limit);
     try {
-      return await this.get<RunsPage>(`/api/v1/runs?${this.runsParams(query, offset, limit)}`);
+      return await this.client.listRuns({ ...base, offset });
     } catch (error) {
       // A server from before `offset`: it refuses the parameter, naming it.
       if (!(error instanceof AimassError) || error.status !== 400 ||
           !error.message.includes("'offset'")) throw error;
       this.runsOffset = false;
-      return this.runsPrefix(query, offset, limit);
+      return this.runsPrefix(base, offset, limit);
     }
   }
 
   private runsOffset = true;
 
   /** Without offset: the first offset + limit runs, of which the page is the end. */
-  private async runsPrefix(query: RunsQuery, offset: number, limit: number): Promise<RunsPage> {
-    const params = this.runsParams(query, null, offset + limit);
-    const answer = await this.get<RunsPage>(`/api/v1/runs?${params}`);
+  private async runsPrefix(query: RunQuery, offset: number, limit: number): Promise<RunsPage> {
+    const answer = await this.client.listRuns({ ...query, limit: offset + limit });
     return { ...answer, runs: answer.runs.slice(offset) };
-  }
-
-  private runsParams(query: RunsQuery, offset: number | null, limit: number): string {
-    const params = new URLSearchParams();
-    if (query.experiment) params.set("experiment", query.experiment);
-    if (query.filter) params.set("filter", query.filter);
-    if (query.status) params.set("status", query.status);
-    if (query.sort) params.set("sort", query.sort);
-    if (query.desc) params.set("desc", "true");
-    if (offset !== null) params.set("offset", String(offset));
-    params.set("limit", String(limit));
-    return params.toString();
   }
 
   /** Every value of a run's metric, following the route's pages. */
@@ -164,10 +153,17 @@ export interface RunsQuery {
   desc?: boolean;
 }
 
-export interface RunsPage {
-  matched: number;
-  total?: number;
-  runs: Run[];
+export type RunsPage = RunList;
+
+/** The query without its empty fields (the form's blanks mean "any"). */
+function clean(query: RunsQuery): RunQuery {
+  const out: RunQuery = {};
+  if (query.experiment) out.experiment = query.experiment;
+  if (query.filter) out.filter = query.filter;
+  if (query.status) out.status = query.status;
+  if (query.sort) out.sort = query.sort;
+  if (query.desc) out.desc = true;
+  return out;
 }
 
 export interface MetricPoint {

@@ -46,7 +46,7 @@ export function RunsPage({ query: search }: { query: URLSearchParams }) {
       if (mine !== generation.current) return;
       pending.current.delete(page);
       pages.current.set(page, answer.runs);
-      setCount(answer.total ?? answer.matched);
+      setCount(answer.matched);
       setVersion((v) => v + 1);
     }, (e) => {
       if (mine !== generation.current) return;
