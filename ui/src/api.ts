@@ -40,11 +40,7 @@ export class Api {
   constructor(readonly credential: Credential | null) {
     this.base = location.origin + apiPrefix();
     const options = credential === null ? {} : { token: credential.secret };
-    // The client calls its fetch as a method of its own object, which a browser's window.fetch
-    // refuses ("Illegal invocation"): hand it one bound to window.
-    this.client = new Client(this.base, {
-      ...options, timeoutMs: 30000, fetch: (input, init) => window.fetch(input, init),
-    });
+    this.client = new Client(this.base, { ...options, timeoutMs: 30000 });
     this.headers = { Accept: "application/json", ...headersOf(credential) };
   }
 

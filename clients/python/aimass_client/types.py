@@ -122,15 +122,16 @@ class Run:
     experiment: str
     status: str
     start_unix_ms: int
-    end_unix_ms: int
+    end_unix_ms: Optional[int]  # None while the run is running
     params: Dict[str, str]
     metrics: Dict[str, Any]
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, d: Dict[str, Any]) -> "Run":
+        end = d.get("end_unix_ms")
         return cls(int(d["id"]), d.get("experiment", ""), d.get("status", ""),
-                   int(d.get("start_unix_ms", 0)), int(d.get("end_unix_ms", 0)),
+                   int(d.get("start_unix_ms", 0)), None if end is None else int(end),
                    dict(d.get("params", {})), dict(d.get("metrics", {})), d)
 
 

@@ -11,6 +11,7 @@ import unittest
 from aimass_client import (AimassError, AimassTimeoutError, Client, Job, JobQueue, RetryPolicy,
                            Tensor, tensors)
 from aimass_client.jobs import job_request
+from aimass_client.types import Run
 from aimass_client.transport import Response
 
 from .live_server import LocalServer, answer
@@ -106,6 +107,15 @@ class Encoding(unittest.TestCase):
             Client("http://h", api_key="k", token="t")
         with self.assertRaisesRegex(AimassError, "need an https:// base_url"):
             Client("http://h", ca_file="/ca.pem")
+
+
+class Records(unittest.TestCase):
+    def test_a_running_run_has_no_end(self) -> None:
+        running = Run.of({"id": 3, "experiment": "e", "status": "running", "start_unix_ms": 5,
+                          "end_unix_ms": None, "params": {}, "metrics": {}})
+        self.assertIsNone(running.end_unix_ms)
+        ended = Run.of({"id": 4, "status": "finished", "start_unix_ms": 5, "end_unix_ms": 9})
+        self.assertEqual(ended.end_unix_ms, 9)
 
 
 class Retries(unittest.TestCase):

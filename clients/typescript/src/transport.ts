@@ -88,7 +88,10 @@ export class Transport {
     if (options.apiKey) this.headers["X-API-Key"] = options.apiKey;
     if (options.token) this.headers["Authorization"] = `Bearer ${options.token}`;
     Object.assign(this.headers, options.headers ?? {});
-    const chosen = options.fetch ?? (typeof fetch === "function" ? fetch : undefined);
+    // The global fetch is called through a wrapper: called as a method of this object, a
+    // browser's window.fetch throws "Illegal invocation".
+    const chosen =
+      options.fetch ?? (typeof fetch === "function" ? (input, init) => fetch(input, init) : undefined);
     if (chosen === undefined) throw new AimassError(null, "no fetch: Node 18+ or a browser has one");
     this.fetchImpl = chosen;
   }

@@ -107,8 +107,8 @@ interface RunRecord {
   node?: string;
   type?: string;
   start_unix_ms: number;
-  /** 0 while running. */
-  end_unix_ms: number;
+  /** null while running. */
+  end_unix_ms: number | null;
   error?: string;
   pid?: number;
   host?: string;
