@@ -5,17 +5,18 @@
 #   bash ui/tests/ctest.sh [BUILD_DIR [PLAYWRIGHT ARGUMENTS...]]     (BUILD_DIR: build/)
 #
 # makes real data with the build's aimass (two training runs of the pump classifier, which
-# register two versions of pump_state, a sweep of 250 short runs and a run whose loss has
-# 100,000 points, in a temporary SQLite store), serves it without authentication on a second server, and over HTTPS (a
+# register two versions of pump_state, a sweep of 250 short runs, a run whose loss has
+# 100,000 points and 100,000 seeded runs of experiment "scale", in a temporary SQLite store), serves it without authentication on a second server, and over HTTPS (a
 # self-signed certificate made here) with auth on (three API keys: reader, operator, admin), a
 # job service and the build's console at /ui/. A small reverse proxy (tests/proxy.mjs) puts the
 # same server under a path prefix. The Playwright tests (tests/*.spec.ts) run in headless
 # /usr/bin/chromium twice: on the server itself (project "direct") and through the proxy
-# ("prefix"). Screenshots of the direct run go to BUILD_DIR/ui-screenshots. Everything it starts
-# is stopped on exit.
+# ("prefix"). Screenshots of the direct run go to BUILD_DIR/ui-screenshots, the runs table's
+# timings at 100,000 runs to BUILD_DIR/ui-timings.json (bench/ui_timings.py prints them).
+# Everything it starts is stopped on exit.
 #
-# AIMASS_EXECUTABLE and AIMASS_CONSOLE_DIR override BUILD_DIR/bin/aimass and
-# BUILD_DIR/share/aimass/ui; AIMASS_E2E_KEEP=1 keeps the temporary folder. Without node,
+# AIMASS_EXECUTABLE, AIMASS_CONSOLE_DIR and AIMASS_SEED_RUNS override BUILD_DIR/bin/aimass,
+# BUILD_DIR/share/aimass/ui and BUILD_DIR/tests/seed_runs; AIMASS_E2E_KEEP=1 keeps the temporary folder. Without node,
 # ui/node_modules or /usr/bin/chromium it skips (exit 77), or fails instead under
 # AIMASS_REQUIRE_ALL=1 (scripts/test.sh sets it).
 set -euo pipefail
@@ -100,6 +101,12 @@ nodes:
           validation_fraction: 0.2, experiment: long, register: false}
 YAML
 "$aimass" run "$work/long.yaml" > "$work/long.log" 2>&1
+# 100,000 finished runs of experiment "scale" (tests/tracking/seed_runs.cc: accuracy
+# (i * 7919 % 1000) / 1000, loss 1 - accuracy, params lr and batch), written in one transaction
+# before any server opens the store: the runs table's timings at that size (tests/scale.spec.ts).
+seed_runs=${AIMASS_SEED_RUNS:-$build_dir/tests/seed_runs}
+[ -x "$seed_runs" ] || { echo "FAIL: no seed_runs at $seed_runs (the seed_runs target builds it)" >&2; exit 1; }
+"$seed_runs" "$work/store.db" scale 100000 > "$work/scale.log"
 
 hash() { printf %s "$1" | sha256sum | cut -c1-64; }
 export AIMASS_E2E_READER_KEY=e2e-reader-key-1 AIMASS_E2E_OPERATOR_KEY=e2e-operator-key-1 \
@@ -179,6 +186,7 @@ export AIMASS_E2E_OPEN_URL=$open_server/ui/
 export AIMASS_E2E_SOURCE_DIR=$source_dir
 export AIMASS_E2E_WORK=$work
 export AIMASS_E2E_SCREENSHOTS=$build_dir/ui-screenshots
+export AIMASS_E2E_TIMINGS=$build_dir/ui-timings.json
 # The tests' own API calls (Node's fetch) trust the certificate.
 export NODE_EXTRA_CA_CERTS=$work/server.crt
 mkdir -p "$AIMASS_E2E_SCREENSHOTS"
