@@ -12,8 +12,7 @@ export interface Credential {
 
 export interface Session {
   principal: string;
-  /** "unknown" from a server without GET /api/v1/session: every control shows, the server decides. */
-  role: Role | "unknown";
+  role: Role;
   authentication: boolean;
 }
 
@@ -69,15 +68,8 @@ export class Api {
   }
 
   /** GET /api/v1/session: who the credential is and what it may do. */
-  async session(): Promise<Session> {
-    try {
-      return await this.get<Session>("/api/v1/session");
-    } catch (error) {
-      if (!(error instanceof AimassError) || error.status !== 404) throw error;
-    }
-    // An older server: a reader's route tells whether the credential is good, not its role.
-    await this.get<unknown>("/v2");
-    return { principal: "", role: "unknown", authentication: this.credential !== null };
+  session(): Promise<Session> {
+    return this.get<Session>("/api/v1/session");
   }
 
   /** GET /api/v1/models/{name}/events, oldest first, every page. */
@@ -94,26 +86,8 @@ export class Api {
   }
 
   /** GET /api/v1/runs: one page of a listing (`offset`, `limit`) and how many runs matched. */
-  async runsPage(query: RunsQuery, offset: number, limit: number): Promise<RunsPage> {
-    const base = { ...clean(query), limit };
-    if (!this.runsOffset) return this.runsPrefix(base, offset, limit);
-    try {
-      return await this.client.listRuns({ ...base, offset });
-    } catch (error) {
-      // A server from before `offset`: it refuses the parameter, naming it.
-      if (!(error instanceof AimassError) || error.status !== 400 ||
-          !error.message.includes("'offset'")) throw error;
-      this.runsOffset = false;
-      return this.runsPrefix(base, offset, limit);
-    }
-  }
-
-  private runsOffset = true;
-
-  /** Without offset: the first offset + limit runs, of which the page is the end. */
-  private async runsPrefix(query: RunQuery, offset: number, limit: number): Promise<RunsPage> {
-    const answer = await this.client.listRuns({ ...query, limit: offset + limit });
-    return { ...answer, runs: answer.runs.slice(offset) };
+  runsPage(query: RunsQuery, offset: number, limit: number): Promise<RunsPage> {
+    return this.client.listRuns({ ...clean(query), limit, offset });
   }
 
   /** Every value of a run's metric, following the route's pages. */
@@ -176,8 +150,7 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function atLeast(role: Session["role"], needed: Role): boolean {
-  if (role === "unknown") return true;
+export function atLeast(role: Role, needed: Role): boolean {
   const order: Role[] = ["reader", "operator", "admin"];
   return order.indexOf(role) >= order.indexOf(needed);
 }

@@ -251,7 +251,7 @@ export function JobPage({ id }: { id: number }) {
   };
   const mayCancel = job !== undefined && !jobEnded(job) && !job.cancel_requested &&
       (atLeast(session.role, "admin") ||
-       (atLeast(session.role, "operator") && (session.role === "unknown" || job.owner === session.principal)));
+       (atLeast(session.role, "operator") && job.owner === session.principal));
   return (
     <>
       <p><a href={href("jobs")}>Jobs</a> /</p>
