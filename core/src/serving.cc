@@ -24,6 +24,7 @@
 #include "aimass/util/number_text.h"
 #include "data_profile.h"
 #include "input_check.h"
+#include "latency_histogram.h"
 #include "monitoring/payload_log.h"
 #include "outlier_scoring.h"
 #include "pipeline/pipeline_node.h"
@@ -213,6 +214,7 @@ struct VersionStats {
   FeedbackCounts feedback;
   std::map<std::int64_t, BatchStat> batches;
   std::map<InferFailure, std::uint64_t> failures;
+  LatencyHistogram latency;          // of successful requests, end to end
   InputValidationCounts validation;  // atomics: counted without the mutex
   OutlierCounts outliers;            // likewise
 
@@ -224,6 +226,11 @@ struct VersionStats {
   void succeed(std::uint64_t ns) {
     std::lock_guard lock(mutex);
     addDuration(stats.success, ns);
+    latency.record(ns);
+  }
+  LatencyHistogram latencyCopy() const {
+    std::lock_guard lock(mutex);
+    return latency;
   }
   /// Counts one learn() call: `rows` learned, or a failure.
   void learned(bool ok, std::uint64_t rows) {
@@ -1453,6 +1460,7 @@ Expected<std::vector<ModelStatistics>> ServingRuntime::statistics(std::string_vi
 
 std::string ServingRuntime::prometheusMetrics() const {
   std::vector<std::pair<bool, ModelStatistics>> all;
+  std::vector<LatencyHistogram> latencies;                       // of all's versions, in its order
   std::vector<std::pair<std::string, FeedbackCounts>> learning;  // labels, counts
   std::vector<std::pair<std::string, std::shared_ptr<VersionStats>>> checked;  // labels, counts
   std::vector<std::pair<std::string, std::shared_ptr<VersionStats>>> scored;   // likewise
@@ -1462,6 +1470,7 @@ std::string ServingRuntime::prometheusMetrics() const {
       for (const auto& [version, v] : versions) {
         all.emplace_back(v->served.model && v->served.model->ready(),
                          v->stats->snapshot(v->batcher ? v->batcher->pending() : 0));
+        latencies.push_back(v->stats->latencyCopy());
         const std::string labels =
             "model=\"" + labelValue(name) + "\",version=\"" + labelValue(version) + "\"";
         if (v->served.model && v->served.model->onlineLearning() != nullptr) {
@@ -1519,6 +1528,16 @@ std::string ServingRuntime::prometheusMetrics() const {
          [&](std::string& o, const char* m, const std::string& l, bool, const ModelStatistics& s) {
            line(o, m, l, formatSeconds(s.success.ns));
          });
+  out +=
+      "# HELP aimass_inference_request_latency_seconds End-to-end time of successful "
+      "requests inside the runtime, in buckets (for percentiles with histogram_quantile).\n"
+      "# TYPE aimass_inference_request_latency_seconds histogram\n";
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const ModelStatistics& s = all[i].second;
+    latencies[i].appendPrometheus(
+        out, "aimass_inference_request_latency_seconds",
+        "model=\"" + labelValue(s.name) + "\",version=\"" + labelValue(s.version) + "\"");
+  }
   family("aimass_inference_queue_duration_seconds_total", "counter",
          "Cumulative time requests waited in the batching queue.",
          [&](std::string& o, const char* m, const std::string& l, bool, const ModelStatistics& s) {

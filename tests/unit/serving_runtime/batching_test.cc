@@ -81,6 +81,13 @@ TEST_F(BatchingTest, RequestsOfSeveralRowsShareOneBatchAndEachGetsItsOwnRows) {
   ASSERT_EQ(stats.batch_stats.size(), 2u);
   EXPECT_EQ(stats.batch_stats[0].batch_size, 1);
   EXPECT_EQ(stats.batch_stats[1].batch_size, 6);
+  // Each successful request is one observation of the latency histogram, in some bucket.
+  const std::string metrics = runtime_.prometheusMetrics();
+  EXPECT_THAT(metrics, HasSubstr("# TYPE aimass_inference_request_latency_seconds histogram\n"));
+  EXPECT_THAT(metrics, HasSubstr("aimass_inference_request_latency_seconds_bucket{model=\"scale\","
+                                 "version=\"1\",le=\"+Inf\"} 4\n"));
+  EXPECT_THAT(metrics, HasSubstr("aimass_inference_request_latency_seconds_count{model=\"scale\","
+                                 "version=\"1\"} 4\n"));
 }
 
 TEST_F(BatchingTest, ARequestOfMoreRowsThanMaxBatchSizeRunsAloneAndTheQueueKeepsItsOrder) {
