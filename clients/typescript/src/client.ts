@@ -5,8 +5,8 @@
 import { type EncodeOptions, InferResult, decodeInferResponse, encodeInferRequest } from "./codec.js";
 import { AimassError } from "./errors.js";
 import {
-  type Job, type JobQuery, type JobQueue, type JobSchedule, type JobSubmission, type QueueUpdate,
-  type ScheduleOptions, jobRequest, scheduleRequest,
+  type Job, type JobLogChunk, type JobQuery, type JobQueue, type JobSchedule, type JobSubmission,
+  type QueueUpdate, type ScheduleOptions, jobRequest, scheduleRequest,
 } from "./jobs.js";
 import { type Tensor, type TensorData, flatTensor } from "./tensors.js";
 import {
@@ -300,6 +300,33 @@ export class Client {
       ...call, headers: { Accept: "text/plain" },
     });
     return new TextDecoder().decode(answer.body);
+  }
+
+  /** GET /api/v1/jobs/{id}/log?offset=N: the log from byte `offset` on (at most `bytes` bytes,
+   *  the server's default 65536), where the chunk starts and how long the whole log is now; a
+   *  follower passes `offset + bytes.length` next time. At the end the chunk is empty; an
+   *  offset past the end is refused (400). */
+  async jobLogFrom(id: number, offset: number, options: { bytes?: number } = {},
+                   call: CallOptions = {}): Promise<JobLogChunk> {
+    for (const [name, value] of [["offset", offset], ["bytes", options.bytes]] as const) {
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+        throw new AimassError(null, `${name} must be a count, not ${String(value)}`);
+      }
+    }
+    let path = `/api/v1/jobs/${quote(id)}/log?offset=${offset}`;
+    if (options.bytes !== undefined) path += `&bytes=${options.bytes}`;
+    const answer = await this.transport.request("GET", path, {
+      ...call, headers: { Accept: "text/plain" },
+    });
+    const header = (name: string) => {
+      const value = Number(answer.headers.get(name));
+      if (answer.headers.get(name) === null || !Number.isSafeInteger(value)) {
+        throw new AimassError(answer.status, `the log's answer has no ${name} header`, null,
+                              "GET", path);
+      }
+      return value;
+    };
+    return { bytes: answer.body, offset: header("X-Log-Offset"), size: header("X-Log-Size") };
   }
 
   /** GET /api/v1/queues: each queue's quota, use, waiting and running jobs. */

@@ -11,7 +11,7 @@ export {
 } from "./datatypes.js";
 export { AimassError, AimassTimeoutError } from "./errors.js";
 export {
-  type Job, type JobQuery, type JobQueue, type JobResources, type JobSchedule, type JobState,
+  type Job, type JobLogChunk, type JobQuery, type JobQueue, type JobResources, type JobSchedule, type JobState,
   type JobSubmission, type Overlap, type QueueUpdate, type ScheduleOptions, jobEnded, jobRequest,
   scheduleRequest,
 } from "./jobs.js";

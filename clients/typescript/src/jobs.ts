@@ -16,6 +16,15 @@ export interface JobResources {
   gpus: number;
 }
 
+/** A piece of a job's log (jobLogFrom): its bytes, the byte offset they start at and the
+ *  whole log's size when it was read. Bytes, not text: a chunk may end inside a UTF-8
+ *  character, which a TextDecoder in stream mode joins with the next chunk. */
+export interface JobLogChunk {
+  bytes: Uint8Array;
+  offset: number;
+  size: number;
+}
+
 /** One job. Times are Unix milliseconds, null until the job gets there; `runs` are the ids of
  *  the runs (getRun) its attempts recorded; `worker_pid` is 0 when no worker runs it. */
 export interface Job {

@@ -96,6 +96,23 @@ describe("the job service of a live aimass", () => {
     assert.ok(log.includes(`attempt 1 of job ${job.id}`), log);
     assert.ok(log.includes("job finished"), log);
     assert.equal(await client.jobLog(job.id, { bytes: 12 }), log.slice(-12));
+    // Followed in pieces from offset 0, the log comes back whole, each piece where the last
+    // ended; at the end an empty piece, past it a refusal.
+    const whole = new TextEncoder().encode(log);
+    const pieces: Uint8Array[] = [];
+    for (let offset = 0; offset < whole.length;) {
+      const chunk = await client.jobLogFrom(job.id, offset, { bytes: 100 });
+      assert.equal(chunk.offset, offset);
+      assert.equal(chunk.size, whole.length);
+      assert.ok(chunk.bytes.length > 0 && chunk.bytes.length <= 100);
+      pieces.push(chunk.bytes);
+      offset += chunk.bytes.length;
+    }
+    assert.equal(Buffer.concat(pieces).toString("utf8"), log);
+    const end = await client.jobLogFrom(job.id, whole.length);
+    assert.deepEqual([end.bytes.length, end.offset, end.size], [0, whole.length, whole.length]);
+    await assert.rejects(client.jobLogFrom(job.id, whole.length + 10), /past the end of the log/);
+    await assert.rejects(client.jobLogFrom(job.id, -1), /offset must be a count/);
 
     assert.ok((await client.listJobs({ state: "succeeded" })).some((j) => j.id === job.id));
     assert.ok((await client.listJobs({ queue: "short" })).some((j) => j.id === job.id));
