@@ -312,6 +312,32 @@ TEST_F(JobsService, CancelStopsARunningJobAndAQueuedOne) {
   EXPECT_EQ(httpCall(port_, "POST", "/api/v1/jobs/999/cancel").status, 404);
 }
 
+TEST_F(JobsService, ARunningJobListsTheRunsItHasStartedBeforeItEnds) {
+  start();
+  const std::int64_t id = submitted(submit(longTrainGraph("job-store"), "c"));
+  const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+  Poco::JSON::Object::Ptr running = job(id);
+  while (running->getValue<std::string>("state") != "running" ||
+         running->getArray("runs")->size() == 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << "job " << id << " never listed a run while running; service log:\n"
+        << server_->err();
+    ASSERT_TRUE(running->getValue<std::string>("state") == "queued" ||
+                running->getValue<std::string>("state") == "running")
+        << running->getValue<std::string>("reason");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    running = job(id);
+  }
+  const std::int64_t run = running->getArray("runs")->getElement<std::int64_t>(0);
+  auto listed = parse(httpCall(port_, "GET", "/api/v1/jobs?state=running").body)->getArray("jobs");
+  ASSERT_EQ(listed->size(), 1U);
+  EXPECT_EQ(listed->getObject(0)->getArray("runs")->size(), 1U);
+  EXPECT_EQ(httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(id) + "/cancel").status, 200);
+  Poco::JSON::Object::Ptr ended = waitFor(id, {"cancelled", "failed", "succeeded"});
+  ASSERT_EQ(ended->getArray("runs")->size(), 1U);
+  EXPECT_EQ(ended->getArray("runs")->getElement<std::int64_t>(0), run);
+}
+
 TEST_F(JobsService, PreemptionCheckpointsTheBorrowerAndItResumes) {
   start();
   // Two threads in queue a: one of its own and one borrowed from b.
