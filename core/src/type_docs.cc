@@ -170,8 +170,9 @@ void appendParams(std::string& out, const std::vector<ParamSpec>& params,
   }
 }
 
-// One parameter (or record field) of `plugins describe --json`; record parameters add "fields".
-void writeParamSpec(JsonWriter& json, const ParamSpec& param) {
+// One parameter (or record field) of `plugins describe --json` (its documentation under
+// `doc_key`: "doc"; GET /api/v1/plugins names it "description"); record parameters add "fields".
+void writeParamSpec(JsonWriter& json, const ParamSpec& param, std::string_view doc_key = "doc") {
   json.beginObject()
       .key("name")
       .value(param.name)
@@ -191,11 +192,11 @@ void writeParamSpec(JsonWriter& json, const ParamSpec& param) {
   }
   json.endArray().key("ref_kind");
   param.ref_kind ? json.value(nodeKindName(*param.ref_kind)) : json.null();
-  json.key("example").value(param.example).key("doc").value(param.doc);
+  json.key("example").value(param.example).key(doc_key).value(param.doc);
   if (!param.fields.empty()) {
     json.key("fields").beginArray();
     for (const auto& field : param.fields) {
-      writeParamSpec(json, field);
+      writeParamSpec(json, field, doc_key);
     }
     json.endArray();
   }
@@ -335,6 +336,32 @@ std::string typesJson(const TypeRegistry& registry) {
         .endObject();
   }
   json.endArray();
+  return json.str();
+}
+
+std::string nodeTypesJson(const TypeRegistry& registry) {
+  JsonWriter json;
+  json.beginObject().key("node_types").beginArray();
+  for (const auto* type : registry.all()) {
+    json.beginObject()
+        .key("type")
+        .value(type->type.type)
+        .key("kind")
+        .value(nodeKindName(type->type.kind))
+        .key("plugin")
+        .value(pluginLabel(*type))
+        .key("plugin_version")
+        .value(pluginVersion(*type))
+        .key("summary")
+        .value(type->type.summary)
+        .key("params")
+        .beginArray();
+    for (const auto& param : type->type.params) {
+      writeParamSpec(json, param, "description");
+    }
+    json.endArray().endObject();
+  }
+  json.endArray().endObject();
   return json.str();
 }
 
