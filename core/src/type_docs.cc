@@ -316,24 +316,25 @@ std::string typeTable(const TypeRegistry& registry) {
   return textTable(rows);
 }
 
+namespace {
+
+// The fields `plugins list --json` and GET /api/v1/plugins start a type's object with; its
+// plugin's version under `version_key`.
+void writeTypeOrigin(JsonWriter& json, const RegisteredType& type, std::string_view version_key) {
+  json.key("type").value(type.type.type).key("kind").value(nodeKindName(type.type.kind));
+  json.key("plugin").value(pluginLabel(type)).key(version_key).value(pluginVersion(type));
+}
+
+}  // namespace
+
 std::string typesJson(const TypeRegistry& registry) {
   JsonWriter json;
   json.beginArray();
   for (const auto* type : registry.all()) {
-    json.beginObject()
-        .key("type")
-        .value(type->type.type)
-        .key("kind")
-        .value(nodeKindName(type->type.kind))
-        .key("plugin")
-        .value(pluginLabel(*type))
-        .key("version")
-        .value(pluginVersion(*type))
-        .key("library")
-        .value(type->plugin ? type->plugin->library : std::string())
-        .key("summary")
-        .value(type->type.summary)
-        .endObject();
+    json.beginObject();
+    writeTypeOrigin(json, *type, "version");
+    json.key("library").value(type->plugin ? type->plugin->library : std::string());
+    json.key("summary").value(type->type.summary).endObject();
   }
   json.endArray();
   return json.str();
@@ -343,19 +344,9 @@ std::string nodeTypesJson(const TypeRegistry& registry) {
   JsonWriter json;
   json.beginObject().key("node_types").beginArray();
   for (const auto* type : registry.all()) {
-    json.beginObject()
-        .key("type")
-        .value(type->type.type)
-        .key("kind")
-        .value(nodeKindName(type->type.kind))
-        .key("plugin")
-        .value(pluginLabel(*type))
-        .key("plugin_version")
-        .value(pluginVersion(*type))
-        .key("summary")
-        .value(type->type.summary)
-        .key("params")
-        .beginArray();
+    json.beginObject();
+    writeTypeOrigin(json, *type, "plugin_version");
+    json.key("summary").value(type->type.summary).key("params").beginArray();
     for (const auto& param : type->type.params) {
       writeParamSpec(json, param, "description");
     }

@@ -3,16 +3,15 @@
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 
 #include <algorithm>
 #include <exception>
 #include <map>
-#include <sstream>
 #include <utility>
 
 #include "aimass/util/json_writer.h"
 #include "json_check.h"
+#include "parsed_json_writer.h"
 #include "record_text.h"
 
 namespace aimass::core {
@@ -74,32 +73,13 @@ Expected<Poco::JSON::Object::Ptr> objectRecord(const Storage& storage, const std
   return dataLoss("monitoring record '" + key + "' is not a JSON object");
 }
 
-/// A JSON value of a parsed record, written as it was.
-void writeValue(JsonWriter& json, const Poco::Dynamic::Var& value) {
-  if (value.isEmpty()) {
-    json.null();
-  } else if (value.isBoolean()) {
-    json.value(value.convert<bool>());
-  } else if (value.isInteger()) {
-    json.value(value.convert<std::int64_t>());
-  } else if (value.isNumeric()) {
-    json.value(value.convert<double>());
-  } else if (value.isString()) {
-    json.value(value.convert<std::string>());
-  } else {
-    std::ostringstream text;
-    Poco::JSON::Stringifier::stringify(value, text);
-    json.json(text.str());
-  }
-}
-
 /// The fields of `object` named in `names` that it has, in that order.
 void writeFields(JsonWriter& json, const Poco::JSON::Object& object,
                  std::initializer_list<const char*> names) {
   for (const char* name : names) {
     if (object.has(name)) {
       json.key(name);
-      writeValue(json, object.get(name));
+      writeParsedJson(json, object.get(name));
     }
   }
 }
@@ -120,7 +100,7 @@ Status writeLastWindow(JsonWriter& json, const Storage& storage, const ModelKeys
   json.key("last_window_unix_ns").value(*windowTime(key, prefix));
   json.key("last_drifted");
   if (window->has("drifted")) {
-    writeValue(json, window->get("drifted"));
+    writeParsedJson(json, window->get("drifted"));
   } else {
     json.null();
   }
@@ -130,7 +110,7 @@ Status writeLastWindow(JsonWriter& json, const Storage& storage, const ModelKeys
   if (features) {
     json.key("features");
     if (window->has("features")) {
-      writeValue(json, window->get("features"));
+      writeParsedJson(json, window->get("features"));
     } else {
       json.beginArray().endArray();
     }

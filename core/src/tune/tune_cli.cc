@@ -16,6 +16,7 @@
 #include "aimass/core/cli.h"
 #include "aimass/core/tracking.h"
 #include "aimass/util/json_writer.h"
+#include "parsed_json_writer.h"
 #include "store_options.h"
 #include "text_format.h"
 #include "tune/importance.h"
@@ -148,34 +149,6 @@ std::size_t countIn(const std::vector<Trial>& trials, State state) {
                                                 [&](const Trial& t) { return t.state == state; }));
 }
 
-/// A JSON text (a choice's value) written through `json` as the value it is.
-void writeJsonValue(JsonWriter& json, const Poco::Dynamic::Var& v) {
-  if (v.isEmpty()) {
-    json.null();
-  } else if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
-    json.beginObject();
-    for (const auto& [key, member] : *v.extract<Poco::JSON::Object::Ptr>()) {
-      json.key(key);
-      writeJsonValue(json, member);
-    }
-    json.endObject();
-  } else if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
-    json.beginArray();
-    for (const auto& element : *v.extract<Poco::JSON::Array::Ptr>()) {
-      writeJsonValue(json, element);
-    }
-    json.endArray();
-  } else if (v.isString()) {
-    json.value(v.convert<std::string>());
-  } else if (v.isBoolean()) {
-    json.value(v.convert<bool>());
-  } else if (v.isInteger()) {
-    json.value(v.convert<std::int64_t>());
-  } else {
-    json.value(v.convert<double>());
-  }
-}
-
 void writeDimensionValue(JsonWriter& json, const TuneDimension& d, std::size_t index,
                          const Trial& t) {
   const std::string text = dimensionText(d, index, t);
@@ -195,7 +168,7 @@ void writeDimensionValue(JsonWriter& json, const TuneDimension& d, std::size_t i
     return Status();
   });
   if (parsed.ok()) {
-    writeJsonValue(json, value);
+    writeParsedJson(json, value);
   } else {
     json.value(text);  // not JSON after all: the text as it is
   }
