@@ -82,25 +82,43 @@ Expected<std::string> nameInPath(const HttpRequest& request, const char* capture
 
 using Handler = std::function<Expected<std::string>(const HttpRequest&)>;
 
-/// Adds a JSON route whose handler's error becomes the answer; nothing escapes it.
-Status addRoute(Host& host, const char* method, std::string pattern, std::string summary, Role role,
-                Handler handler) {
-  Route route;
-  route.method = method;
-  route.pattern = std::move(pattern);
-  route.summary = std::move(summary);
-  route.owner = "aimass";
-  route.role = role;
-  route.handler = [handler = std::move(handler)](const HttpRequest& request,
-                                                 HttpResponse& response) {
-    try {
-      answer(response, handler(request));
-    } catch (const std::exception& e) {
-      jsonError(response, 500, std::string("console API failure: ") + e.what());
-    }
-  };
-  return host.routes().add(std::move(route));
-}
+/// Adds routes to the host's table; a route a node took first is left out, the others are
+/// added, and the first such refusal is kept for the caller.
+class RouteAdder {
+ public:
+  explicit RouteAdder(Host& host) : host_(host) {}
+
+  void add(Route route) {
+    route.owner = "aimass";
+    Status added = host_.routes().add(std::move(route));
+    if (first_error_.ok() && !added.ok()) first_error_ = std::move(added);
+  }
+
+  /// A JSON route whose handler's error becomes the answer; nothing escapes it.
+  void addJson(const char* method, std::string pattern, std::string summary, Role role,
+               Handler handler) {
+    Route route;
+    route.method = method;
+    route.pattern = std::move(pattern);
+    route.summary = std::move(summary);
+    route.role = role;
+    route.handler = [handler = std::move(handler)](const HttpRequest& request,
+                                                   HttpResponse& response) {
+      try {
+        answer(response, handler(request));
+      } catch (const std::exception& e) {
+        jsonError(response, 500, std::string("console API failure: ") + e.what());
+      }
+    };
+    add(std::move(route));
+  }
+
+  const Status& firstError() const { return first_error_; }
+
+ private:
+  Host& host_;
+  Status first_error_;
+};
 
 // --- POST /api/v1/graphs/validate
 
@@ -161,21 +179,20 @@ void validateGraph(const TypeRegistry& types, const std::filesystem::path& base_
   response.body = json.str();
 }
 
-Status addGraphRoutes(Host& host, const TypeRegistry& types, std::filesystem::path base_dir) {
-  AIMASS_RETURN_IF_ERROR(addRoute(
-      host, "GET", "/api/v1/plugins",
+void addGraphRoutes(RouteAdder& routes, const TypeRegistry& types, std::filesystem::path base_dir) {
+  routes.addJson(
+      "GET", "/api/v1/plugins",
       "Every loaded node type: kind, plugin, summary and parameters (aimass plugins reference)",
       Role::kReader, [&types](const HttpRequest& request) -> Expected<std::string> {
         AIMASS_RETURN_IF_ERROR(onlyQuery(request, {}));
         return nodeTypesJson(types);
-      }));
+      });
   Route route;
   route.method = "POST";
   route.pattern = "/api/v1/graphs/validate";
   route.summary =
       "Validate a YAML graph (the body) as a job submission is, without creating any node: "
       "{valid, nodes} or {valid: false, errors at their lines and columns}";
-  route.owner = "aimass";
   route.role = Role::kOperator;
   route.handler = [&types, base_dir = std::move(base_dir)](const HttpRequest& request,
                                                            HttpResponse& response) {
@@ -185,21 +202,21 @@ Status addGraphRoutes(Host& host, const TypeRegistry& types, std::filesystem::pa
       jsonError(response, 500, std::string("console API failure: ") + e.what());
     }
   };
-  return host.routes().add(std::move(route));
+  routes.add(std::move(route));
 }
 
 // --- studies and monitoring
 
-Status addStudyRoutes(Host& host, std::shared_ptr<const Storage> storage) {
-  AIMASS_RETURN_IF_ERROR(
-      addRoute(host, "GET", "/api/v1/studies",
-               "Tuning studies: optimizer, objective, trial counts, best (aimass tune list --json)",
-               Role::kReader, [storage](const HttpRequest& request) -> Expected<std::string> {
-                 AIMASS_RETURN_IF_ERROR(onlyQuery(request, {}));
-                 return studyListJson(*storage);
-               }));
-  return addRoute(
-      host, "GET", "/api/v1/studies/{name}",
+void addStudyRoutes(RouteAdder& routes, std::shared_ptr<const Storage> storage) {
+  routes.addJson(
+      "GET", "/api/v1/studies",
+      "Tuning studies: optimizer, objective, trial counts, best (aimass tune list --json)",
+      Role::kReader, [storage](const HttpRequest& request) -> Expected<std::string> {
+        AIMASS_RETURN_IF_ERROR(onlyQuery(request, {}));
+        return studyListJson(*storage);
+      });
+  routes.addJson(
+      "GET", "/api/v1/studies/{name}",
       "One study: settings, space, trials best first, importances, best (aimass tune show "
       "--json); ?top=N for the N best trials",
       Role::kReader, [storage](const HttpRequest& request) -> Expected<std::string> {
@@ -211,25 +228,25 @@ Status addStudyRoutes(Host& host, std::shared_ptr<const Storage> storage) {
       });
 }
 
-Status addMonitoringRoutes(Host& host, std::shared_ptr<const Storage> storage) {
-  AIMASS_RETURN_IF_ERROR(addRoute(
-      host, "GET", "/api/v1/monitoring",
+void addMonitoringRoutes(RouteAdder& routes, std::shared_ptr<const Storage> storage) {
+  routes.addJson(
+      "GET", "/api/v1/monitoring",
       "Every monitored model: window records kept, the last window's verdict, live metrics per "
       "version, the monitor's saved state",
       Role::kReader, [storage](const HttpRequest& request) -> Expected<std::string> {
         AIMASS_RETURN_IF_ERROR(onlyQuery(request, {}));
         return monitoringListJson(*storage);
-      }));
-  AIMASS_RETURN_IF_ERROR(
-      addRoute(host, "GET", "/api/v1/monitoring/{model}",
-               "One monitored model: its summary and the last window's per-feature drift",
-               Role::kReader, [storage](const HttpRequest& request) -> Expected<std::string> {
-                 AIMASS_RETURN_IF_ERROR(onlyQuery(request, {}));
-                 AIMASS_ASSIGN_OR_RETURN(std::string model, nameInPath(request, "model", "model"));
-                 return monitoringSummaryJson(*storage, model, true);
-               }));
-  return addRoute(
-      host, "GET", "/api/v1/monitoring/{model}/windows",
+      });
+  routes.addJson("GET", "/api/v1/monitoring/{model}",
+                 "One monitored model: its summary and the last window's per-feature drift",
+                 Role::kReader, [storage](const HttpRequest& request) -> Expected<std::string> {
+                   AIMASS_RETURN_IF_ERROR(onlyQuery(request, {}));
+                   AIMASS_ASSIGN_OR_RETURN(std::string model,
+                                           nameInPath(request, "model", "model"));
+                   return monitoringSummaryJson(*storage, model, true);
+                 });
+  routes.addJson(
+      "GET", "/api/v1/monitoring/{model}/windows",
       "A model's drift window records, oldest first: ?after=UNIX_NS&limit=N (default 500, "
       "at most 5000)",
       Role::kReader, [storage](const HttpRequest& request) -> Expected<std::string> {
@@ -253,14 +270,15 @@ Status addMonitoringRoutes(Host& host, std::shared_ptr<const Storage> storage) {
 }  // namespace
 
 Status addConsoleApiRoutes(Host& host, const ConsoleApiSources& sources) {
+  RouteAdder routes(host);
   if (sources.types != nullptr) {
-    AIMASS_RETURN_IF_ERROR(addGraphRoutes(host, *sources.types, sources.base_dir));
+    addGraphRoutes(routes, *sources.types, sources.base_dir);
   }
   if (sources.storage) {
-    AIMASS_RETURN_IF_ERROR(addStudyRoutes(host, sources.storage));
-    AIMASS_RETURN_IF_ERROR(addMonitoringRoutes(host, sources.storage));
+    addStudyRoutes(routes, sources.storage);
+    addMonitoringRoutes(routes, sources.storage);
   }
-  return Status();
+  return routes.firstError();
 }
 
 }  // namespace aimass::core

@@ -37,7 +37,8 @@ struct ConsoleApiSources {
 /// and, with a storage:
 ///   GET  /api/v1/studies, /api/v1/studies/{name}  `aimass tune list|show --json`
 ///   GET  /api/v1/monitoring, /api/v1/monitoring/{model}, /api/v1/monitoring/{model}/windows
-/// kAlreadyExists when a node took one of them first. Threading: call while the graph is set
+/// A route a node took first (kAlreadyExists) is left out and the others are added; the first
+/// such refusal is returned. Threading: call while the graph is set
 /// up (before the frontends start); the handlers are then safe from any thread.
 Status addConsoleApiRoutes(Host& host, const ConsoleApiSources& sources);
 

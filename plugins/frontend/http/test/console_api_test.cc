@@ -415,6 +415,24 @@ TEST_F(ConsoleApiTest, WithoutStorageOnlyThePluginAndValidateRoutesExist) {
   }
 }
 
+TEST_F(ConsoleApiTest, ARouteANodeTookFirstStaysItsAndTheOthersAreAdded) {
+  Route taken;
+  taken.method = "GET";
+  taken.pattern = "/api/v1/monitoring";
+  taken.owner = "dashboard";
+  taken.handler = [](const HttpRequest&, HttpResponse& response) { response.body = "{}"; };
+  ASSERT_TRUE(host_.routes().add(taken).ok());
+  core::ConsoleApiSources sources{&types_, storage_, dir_.path()};
+  Status added = core::addConsoleApiRoutes(host_, sources);
+  EXPECT_EQ(added.code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(added.message(), HasSubstr("dashboard"));
+  std::size_t console_routes = 0;
+  for (const Route& route : host_.routes().routes()) {
+    console_routes += route.owner == "aimass" ? 1 : 0;
+  }
+  EXPECT_EQ(console_routes, 6u);  // all seven but the one taken
+}
+
 TEST_F(ConsoleApiTest, ReadersMayReadButOnlyOperatorsValidate) {
   AuthOptions auth;
   auth.mode = AuthMode::kOn;
