@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
+// The handlers run on the frontend's worker threads, many at once. They share only the storage
+// (whose every method is thread-safe) and the type registry (read-only once the plugins have
+// loaded), and keep no state of their own, so they take no lock. The storage is held by a
+// shared_ptr in each handler; the registry by reference: it is the graph's, which outlives the
+// frontends that call the handlers. Every answer is built in memory: the largest, a page of
+// window records, stops once they hold 32 MiB (monitoring_records.h).
 #include "console_api/console_routes.h"
 
 #include <cctype>

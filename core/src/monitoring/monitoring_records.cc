@@ -205,11 +205,14 @@ Expected<std::string> monitoringWindowsJson(const Storage& storage, const std::s
                                 std::min<std::size_t>(query.limit, keys.windows.end() - first));
   JsonWriter json;
   json.beginObject().key("model").value(model).key("windows").beginArray();
-  for (auto it = first; it != last; ++it) {
+  std::size_t bytes = 0;
+  auto it = first;
+  for (; it != last && (it == first || bytes < query.max_bytes); ++it) {
     AIMASS_ASSIGN_OR_RETURN(std::string text, storage.get(*it));
     if (!isJsonObjectText(text)) {
       return dataLoss("monitoring record '" + *it + "' is not a JSON object");
     }
+    bytes += text.size();
     // The stored object with "unix_ns" (from its key) put first.
     const std::size_t open = text.find('{');
     const std::size_t inner = text.find_first_not_of(" \t\r\n", open + 1);
@@ -217,7 +220,7 @@ Expected<std::string> monitoringWindowsJson(const Storage& storage, const std::s
     json.json("{\"unix_ns\":" + std::to_string(*windowTime(*it, prefix)) + (empty ? "" : ",") +
               text.substr(open + 1));
   }
-  json.endArray().endObject();
+  json.endArray().key("more").value(it != keys.windows.end()).endObject();
   return json.str();
 }
 

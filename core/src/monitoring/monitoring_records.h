@@ -27,16 +27,20 @@ std::string windowRecordsPrefix(std::string_view model);
 /// "monitoring/<model>/state": the monitor's memory (monitor_memory.cc).
 std::string monitorStateKey(std::string_view model);
 
-/// Which window records a reader asks for: those recorded after `after_ns` (every one when
-/// nullopt), oldest first, at most `limit`.
-struct WindowRecordsQuery {
-  std::optional<std::int64_t> after_ns;
-  std::size_t limit = 500;
-};
-
 /// Default and largest `limit` of GET /api/v1/monitoring/{model}/windows.
 inline constexpr std::size_t kDefaultWindowRecords = 500;
 inline constexpr std::size_t kMostWindowRecords = 5000;
+/// The records' bytes an answer stops at (a window of 784 features is some 100 kB).
+inline constexpr std::size_t kMostWindowBytes = std::size_t{32} << 20;
+
+/// Which window records a reader asks for: those recorded after `after_ns` (every one when
+/// nullopt), oldest first, at most `limit`, and no more once they hold `max_bytes` (at least
+/// one is returned).
+struct WindowRecordsQuery {
+  std::optional<std::int64_t> after_ns;
+  std::size_t limit = kDefaultWindowRecords;
+  std::size_t max_bytes = kMostWindowBytes;
+};
 
 /// {"models": [summary, ...]}: every model with monitoring records in `storage`, by name; each
 /// summary as monitoringSummaryJson() without "features". One listing of the keys, then a few
@@ -52,8 +56,10 @@ Expected<std::string> monitoringListJson(const Storage& storage);
 Expected<std::string> monitoringSummaryJson(const Storage& storage, const std::string& model,
                                             bool features);
 
-/// {"model", "windows": [{"unix_ns", ...the stored window object...}]}: the window records
-/// `query` asks for, oldest first. Lists the keys once and reads only the records it returns.
+/// {"model", "windows": [{"unix_ns", ...the stored window object...}], "more"}: the window
+/// records `query` asks for, oldest first; "more" is true when later ones were left out (by
+/// the limit or the bytes), for a client to ask again after the last "unix_ns". Lists the keys
+/// once and reads only the records it returns.
 /// kNotFound when the model has no monitoring records.
 Expected<std::string> monitoringWindowsJson(const Storage& storage, const std::string& model,
                                             const WindowRecordsQuery& query);

@@ -32,6 +32,7 @@
 #include "fs.h"
 #include "http_call.h"
 #include "http_frontend.h"
+#include "monitoring/monitoring_records.h"
 #include "temp_dir.h"
 #include "tune/tune_cli.h"
 
@@ -280,8 +281,10 @@ TEST_F(ConsoleApiTest, WindowsComeOldestFirstAfterATimeUpToALimit) {
   EXPECT_EQ(first->getValue<std::int64_t>("first_unix_ns"), 10);
   EXPECT_FALSE(first->getValue<bool>("drifted"));
   EXPECT_EQ(first->getArray("features")->size(), 2u);
+  EXPECT_FALSE(all.json()->getValue<bool>("more"));
   auto after = get("/api/v1/monitoring/pumps/windows?after=1000&limit=1").json();
   ASSERT_EQ(after->getArray("windows")->size(), 1u);
+  EXPECT_TRUE(after->getValue<bool>("more"));
   EXPECT_EQ(after->getArray("windows")->getObject(0)->getValue<std::int64_t>("unix_ns"), 2000);
   EXPECT_EQ(get("/api/v1/monitoring/pumps/windows?after=3000").json()->getArray("windows")->size(),
             0u);
@@ -301,6 +304,21 @@ TEST_F(ConsoleApiTest, WindowsComeOldestFirstAfterATimeUpToALimit) {
   // Only the records returned are read: the corrupt one is not among these.
   EXPECT_EQ(get("/api/v1/monitoring/pumps/windows?after=2000").status, 200);
   EXPECT_EQ(get("/api/v1/monitoring/pumps/windows?limit=1").status, 200);
+}
+
+TEST_F(ConsoleApiTest, AWindowsAnswerStopsAtItsBytesWithAtLeastOneRecord) {
+  core::WindowRecordsQuery query;
+  query.max_bytes = 1;  // every record is larger
+  auto one = core::monitoringWindowsJson(*storage_, "pumps", query);
+  ASSERT_TRUE(one.ok()) << one.status().toString();
+  auto page = Poco::JSON::Parser().parse(*one).extract<Object::Ptr>();
+  EXPECT_EQ(page->getArray("windows")->size(), 1u);
+  EXPECT_TRUE(page->getValue<bool>("more"));
+  query.max_bytes = 2 * testing::windowRecord(false, 10).size() - 1;
+  auto two = core::monitoringWindowsJson(*storage_, "pumps", query);
+  ASSERT_TRUE(two.ok()) << two.status().toString();
+  EXPECT_EQ(Poco::JSON::Parser().parse(*two).extract<Object::Ptr>()->getArray("windows")->size(),
+            2u);
 }
 
 TEST_F(ConsoleApiTest, PluginsListEveryTypeWithItsParameters) {
