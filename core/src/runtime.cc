@@ -7,21 +7,22 @@
 #include <utility>
 #include <vector>
 
+#include "aimass/core/progress.h"
 #include "aimass/frontend.h"
 #include "aimass/model.h"
-#include "aimass/core/progress.h"
 #include "aimass/storage.h"
 #include "api_storage.h"
 #include "config_fingerprint.h"
+#include "console_api/console_routes.h"
 #include "jobs/jobs_node.h"
-#include "monitoring/monitor_node.h"
 #include "launcher_env.h"
-#include "serving_node.h"
+#include "monitoring/monitor_node.h"
 #include "pipeline/pipeline_node.h"
-#include "tune/tune_job.h"
+#include "serving_node.h"
 #include "train_job.h"
 #include "train_job_transfer.h"
 #include "train_tracking.h"
+#include "tune/tune_job.h"
 
 namespace aimass::core {
 namespace {
@@ -188,13 +189,28 @@ std::shared_ptr<const ServingNode> Runtime::servingNode() const {
 Status Runtime::addRegistryApi() {
   std::string why;
   const GraphNode* store = apiStorageNode(graph_, why);
+  std::shared_ptr<Storage> storage;
   if (store == nullptr || !store->instance) {
     host_.log(LogLevel::kDebug, "", "no registry services for the frontends: " + why);
+  } else {
+    storage = std::static_pointer_cast<Storage>(store->instance);
+    host_.setApiStorage(storage);
+    host_.log(LogLevel::kInfo, "",
+              "frontends serve the registry of storage '" + store->decl.name + "'");
+  }
+  // The console's routes (studies, monitoring, node types, validation), for the frontends to
+  // serve; a graph without one has no use for them.
+  if (graph_.nodesOfKind(NodeKind::kFrontend).empty()) {
     return okStatus();
   }
-  host_.setApiStorage(std::static_pointer_cast<Storage>(store->instance));
-  host_.log(LogLevel::kInfo, "",
-            "frontends serve the registry of storage '" + store->decl.name + "'");
+  ConsoleApiSources sources;
+  sources.types = &graph_.registry();
+  sources.storage = storage;
+  sources.base_dir = host_.baseDir();
+  // A node that took one of their paths keeps it: the console lacks that route, the graph runs.
+  if (Status added = addConsoleApiRoutes(host_, sources); !added.ok()) {
+    host_.log(LogLevel::kWarning, "", "a console route was not added: " + added.message());
+  }
   return okStatus();
 }
 

@@ -170,8 +170,9 @@ void appendParams(std::string& out, const std::vector<ParamSpec>& params,
   }
 }
 
-// One parameter (or record field) of `plugins describe --json`; record parameters add "fields".
-void writeParamSpec(JsonWriter& json, const ParamSpec& param) {
+// One parameter (or record field) of `plugins describe --json` (its documentation under
+// `doc_key`: "doc"; GET /api/v1/plugins names it "description"); record parameters add "fields".
+void writeParamSpec(JsonWriter& json, const ParamSpec& param, std::string_view doc_key = "doc") {
   json.beginObject()
       .key("name")
       .value(param.name)
@@ -191,11 +192,11 @@ void writeParamSpec(JsonWriter& json, const ParamSpec& param) {
   }
   json.endArray().key("ref_kind");
   param.ref_kind ? json.value(nodeKindName(*param.ref_kind)) : json.null();
-  json.key("example").value(param.example).key("doc").value(param.doc);
+  json.key("example").value(param.example).key(doc_key).value(param.doc);
   if (!param.fields.empty()) {
     json.key("fields").beginArray();
     for (const auto& field : param.fields) {
-      writeParamSpec(json, field);
+      writeParamSpec(json, field, doc_key);
     }
     json.endArray();
   }
@@ -315,26 +316,43 @@ std::string typeTable(const TypeRegistry& registry) {
   return textTable(rows);
 }
 
+namespace {
+
+// The fields `plugins list --json` and GET /api/v1/plugins start a type's object with; its
+// plugin's version under `version_key`.
+void writeTypeOrigin(JsonWriter& json, const RegisteredType& type, std::string_view version_key) {
+  json.key("type").value(type.type.type).key("kind").value(nodeKindName(type.type.kind));
+  json.key("plugin").value(pluginLabel(type)).key(version_key).value(pluginVersion(type));
+}
+
+}  // namespace
+
 std::string typesJson(const TypeRegistry& registry) {
   JsonWriter json;
   json.beginArray();
   for (const auto* type : registry.all()) {
-    json.beginObject()
-        .key("type")
-        .value(type->type.type)
-        .key("kind")
-        .value(nodeKindName(type->type.kind))
-        .key("plugin")
-        .value(pluginLabel(*type))
-        .key("version")
-        .value(pluginVersion(*type))
-        .key("library")
-        .value(type->plugin ? type->plugin->library : std::string())
-        .key("summary")
-        .value(type->type.summary)
-        .endObject();
+    json.beginObject();
+    writeTypeOrigin(json, *type, "version");
+    json.key("library").value(type->plugin ? type->plugin->library : std::string());
+    json.key("summary").value(type->type.summary).endObject();
   }
   json.endArray();
+  return json.str();
+}
+
+std::string nodeTypesJson(const TypeRegistry& registry) {
+  JsonWriter json;
+  json.beginObject().key("node_types").beginArray();
+  for (const auto* type : registry.all()) {
+    json.beginObject();
+    writeTypeOrigin(json, *type, "plugin_version");
+    json.key("summary").value(type->type.summary).key("params").beginArray();
+    for (const auto& param : type->type.params) {
+      writeParamSpec(json, param, "description");
+    }
+    json.endArray().endObject();
+  }
+  json.endArray().endObject();
   return json.str();
 }
 

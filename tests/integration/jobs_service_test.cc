@@ -312,6 +312,62 @@ TEST_F(JobsService, CancelStopsARunningJobAndAQueuedOne) {
   EXPECT_EQ(httpCall(port_, "POST", "/api/v1/jobs/999/cancel").status, 404);
 }
 
+TEST_F(JobsService, ARunningJobListsTheRunsItHasStartedBeforeItEnds) {
+  start();
+  const std::int64_t id = submitted(submit(longTrainGraph("job-store"), "c"));
+  const auto deadline = std::chrono::steady_clock::now() + kHangLimit;
+  Poco::JSON::Object::Ptr running = job(id);
+  while (running->getValue<std::string>("state") != "running" ||
+         running->getArray("runs")->size() == 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << "job " << id << " never listed a run while running; service log:\n"
+        << server_->err();
+    ASSERT_TRUE(running->getValue<std::string>("state") == "queued" ||
+                running->getValue<std::string>("state") == "running")
+        << running->getValue<std::string>("reason");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    running = job(id);
+  }
+  const std::int64_t run = running->getArray("runs")->getElement<std::int64_t>(0);
+  auto listed = parse(httpCall(port_, "GET", "/api/v1/jobs?state=running").body)->getArray("jobs");
+  ASSERT_EQ(listed->size(), 1U);
+  EXPECT_EQ(listed->getObject(0)->getArray("runs")->size(), 1U);
+  EXPECT_EQ(httpCall(port_, "POST", "/api/v1/jobs/" + std::to_string(id) + "/cancel").status, 200);
+  Poco::JSON::Object::Ptr ended = waitFor(id, {"cancelled", "failed", "succeeded"});
+  ASSERT_EQ(ended->getArray("runs")->size(), 1U);
+  EXPECT_EQ(ended->getArray("runs")->getElement<std::int64_t>(0), run);
+}
+
+// `aimass serve` adds the console's routes for its frontend (core/src/console_api/): the node
+// types it loaded, a graph validated as a submission is, the studies and monitoring records of
+// its store.
+TEST_F(JobsService, ServesTheConsolesRoutes) {
+  start();
+  HttpReply plugins = httpCall(port_, "GET", "/api/v1/plugins");
+  ASSERT_EQ(plugins.status, 200) << plugins.body;
+  EXPECT_THAT(plugins.body, HasSubstr("\"type\": \"job.fixture_wait\""));
+  EXPECT_THAT(plugins.body, HasSubstr("\"type\": \"service.jobs\""));
+  EXPECT_EQ(parse(httpCall(port_, "GET", "/api/v1/studies").body)->getArray("studies")->size(), 0U);
+  EXPECT_EQ(parse(httpCall(port_, "GET", "/api/v1/monitoring").body)->getArray("models")->size(),
+            0U);
+  Poco::Net::HTTPClientSession session("127.0.0.1", port_);
+  Poco::Net::HTTPRequest request("POST", "/api/v1/graphs/validate",
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  const std::string graph = "nodes:\n  wait: {type: job.fixture_wai}\n";
+  request.setContentType("application/yaml");
+  request.setContentLength(static_cast<std::streamsize>(graph.size()));
+  session.sendRequest(request) << graph;
+  Poco::Net::HTTPResponse response;
+  std::string body;
+  Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+  aimass::testing::recordPocoExchange(request, graph, response, body);
+  ASSERT_EQ(response.getStatus(), 200) << body;
+  auto verdict = parse(body);
+  EXPECT_FALSE(verdict->getValue<bool>("valid"));
+  EXPECT_EQ(verdict->getArray("errors")->getObject(0)->getValue<int>("line"), 2);
+  EXPECT_THAT(body, HasSubstr("job.fixture_wait"));  // did you mean
+}
+
 TEST_F(JobsService, PreemptionCheckpointsTheBorrowerAndItResumes) {
   start();
   // Two threads in queue a: one of its own and one borrowed from b.

@@ -285,6 +285,29 @@ Expected<JobRecord> Service::cancel(std::int64_t id) {
   return changed;
 }
 
+// A running job's worker lists each run it starts in the job's folder (AIMASS_JOB_RUNS_FILE);
+// the record gets them once the job ends (finishJob()).
+void addRunsSoFar(JobRecord& record, const std::filesystem::path& work_dir) {
+  if (record.state != JobState::kRunning) return;
+  for (std::int64_t run : readRunIds(work_dir / std::to_string(record.id) / "runs")) {
+    if (std::find(record.runs.begin(), record.runs.end(), run) == record.runs.end()) {
+      record.runs.push_back(run);
+    }
+  }
+}
+
+Expected<JobRecord> Service::get(std::int64_t id) const {
+  AIMASS_ASSIGN_OR_RETURN(JobRecord record, store_.get(id));
+  addRunsSoFar(record, options_.work_dir);
+  return record;
+}
+
+Expected<std::vector<JobRecord>> Service::list() const {
+  AIMASS_ASSIGN_OR_RETURN(std::vector<JobRecord> records, store_.list());
+  for (JobRecord& record : records) addRunsSoFar(record, options_.work_dir);
+  return records;
+}
+
 Expected<std::string> Service::log(std::int64_t id, std::size_t max_bytes) const {
   auto record = store_.get(id);
   if (!record.ok()) return record.status();

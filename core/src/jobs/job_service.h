@@ -79,6 +79,11 @@ struct ScheduleSubmission {
 /// Checks a job's graph before it is accepted: kInvalidArgument with the FILE:LINE:COL errors.
 using GraphCheck = std::function<Status(const JobSubmission& submission)>;
 
+/// Adds to a running job's record the runs its worker has started so far, which the worker
+/// lists in the job's folder under `work_dir` and the record holds only once the job ends.
+/// Reads the folder on this machine (where the service that runs the job keeps it).
+void addRunsSoFar(JobRecord& record, const std::filesystem::path& work_dir);
+
 /// Checks a submission against the queues (named queue, fits what it could ever get) and the
 /// graph check; the error names what is wrong, with the numbers for resources.
 Status checkSubmission(const JobSubmission& submission, const JobScheduler& queues,
@@ -135,7 +140,9 @@ class Service {
   /// Queued: cancelled at once. Running: stopped (SIGTERM, SIGKILL after the grace period),
   /// then cancelled. kNotFound; kFailedPrecondition for a job that has ended.
   Expected<JobRecord> cancel(std::int64_t id);
-  Expected<JobRecord> get(std::int64_t id) const { return store_.get(id); }
+  /// The job as stored; a running one lists the runs its worker has started so far
+  /// (addRunsSoFar()).
+  Expected<JobRecord> get(std::int64_t id) const;
   /// Schedules: created after the checks of createScheduleInStore(), fired by the loop.
   Expected<ScheduleRecord> createSchedule(const ScheduleSubmission& submission);
   Expected<ScheduleRecord> getSchedule(std::int64_t id) const { return schedules_.get(id); }
@@ -144,7 +151,8 @@ class Service {
   /// Edits a queue (queue_edits.h): stored, then applied by the loop at once; submissions
   /// are checked against the edited queue from the moment this returns. The edited spec.
   Expected<QueueSpec> updateQueue(const std::string& name, const JobQueueUpdate& update);
-  Expected<std::vector<JobRecord>> list() const { return store_.list(); }
+  /// Every job, running ones with their runs so far (as get()).
+  Expected<std::vector<JobRecord>> list() const;
   /// The last `max_bytes` of the job's log (its workers' output, every attempt).
   Expected<std::string> log(std::int64_t id, std::size_t max_bytes) const;
   /// At most `max_bytes` of the job's log from byte `offset` on (JobService::logFrom()).

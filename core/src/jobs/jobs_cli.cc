@@ -161,7 +161,8 @@ int list(const JobsCommand& command, const JobsContext& context, std::ostream& o
   auto records = context.store->list();
   if (!records.ok()) return fail(records.status(), err);
   std::vector<JobInfo> jobs;
-  for (const JobRecord& r : *records) {
+  for (JobRecord& r : *records) {
+    if (context.options != nullptr) addRunsSoFar(r, context.options->work_dir);
     if (command.state.empty() || jobStateName(r.state) == command.state) jobs.push_back(jobInfo(r));
   }
   if (command.json) {
@@ -183,6 +184,7 @@ int show(const JobsCommand& command, const JobsContext& context, std::ostream& o
          std::ostream& err) {
   auto record = context.store->get(command.id);
   if (!record.ok()) return fail(record.status(), err);
+  if (context.options != nullptr) addRunsSoFar(*record, context.options->work_dir);
   const JobInfo job = jobInfo(*record);
   if (command.json) {
     out << jobJson(job);

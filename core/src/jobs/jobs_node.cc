@@ -331,37 +331,49 @@ std::string JobsServiceNode::prometheusMetrics() const {
   return service_ ? service_->prometheusMetrics() : std::string();
 }
 
+Diagnostics jobGraphDiagnostics(const std::string& config, const std::string& config_name,
+                                const std::filesystem::path& base_dir, const TypeRegistry& registry,
+                                std::unique_ptr<Graph>* graph) {
+  Diagnostics diagnostics;
+  auto document = loadConfigFromString(config, config_name, base_dir, diagnostics);
+  if (document && !document->plugin_paths.empty()) {
+    diagnostics.push_back({{config_name, 0, 0},
+                           "a job's graph cannot load plugins (`plugins:`); it can use every "
+                           "type the job service has loaded",
+                           ""});
+  }
+  std::unique_ptr<Graph> validated;
+  if (document && diagnostics.empty()) {
+    validated = Graph::validate(*document, registry, diagnostics);
+  }
+  if (diagnostics.empty() && !validated) {
+    diagnostics.push_back({{config_name, 0, 0}, "it could not be read", ""});
+  }
+  if (!diagnostics.empty()) return diagnostics;
+  for (const GraphNode& node : validated->nodes()) {
+    const NodeKind kind = node.type->type.kind;
+    if (kind == NodeKind::kFrontend || kind == NodeKind::kService) {
+      diagnostics.push_back({node.decl.where,
+                             "node '" + node.decl.name + "' is a " +
+                                 std::string(nodeKindName(kind)) +
+                                 ", which never ends; a job's graph must end (train, evaluate, "
+                                 "tune)",
+                             ""});
+    }
+  }
+  if (diagnostics.empty() && graph != nullptr) *graph = std::move(validated);
+  return diagnostics;
+}
+
 GraphCheck graphCheckFor(const TypeRegistry& registry) {
   return [&registry](const JobSubmission& submission) -> Status {
-    Diagnostics diagnostics;
-    auto document = loadConfigFromString(submission.config, submission.config_name,
-                                         submission.base_dir, diagnostics);
-    if (document && !document->plugin_paths.empty()) {
-      return invalidArgument(submission.config_name +
-                             ": error: a job's graph cannot load plugins (`plugins:`); it can "
-                             "use every type the job service has loaded");
-    }
     std::unique_ptr<Graph> graph;
-    if (document && diagnostics.empty()) {
-      graph = Graph::validate(*document, registry, diagnostics);
+    const Diagnostics diagnostics = jobGraphDiagnostics(submission.config, submission.config_name,
+                                                        submission.base_dir, registry, &graph);
+    if (!diagnostics.empty()) {
+      return invalidArgument("the job's graph is not valid:\n" + formatDiagnostics(diagnostics));
     }
-    if (!diagnostics.empty() || !graph) {
-      return invalidArgument("the job's graph is not valid:\n" +
-                             (diagnostics.empty() ? submission.config_name +
-                                                        ": error: it could not be read"
-                                                  : formatDiagnostics(diagnostics)));
-    }
-    AIMASS_RETURN_IF_ERROR(checkDistributedGraph(submission.ranks, *graph, registry));
-    for (const GraphNode& node : graph->nodes()) {
-      const NodeKind kind = node.type->type.kind;
-      if (kind == NodeKind::kFrontend || kind == NodeKind::kService) {
-        return invalidArgument(formatLocation(node.decl.where) + ": error: node '" + node.decl.name +
-                               "' is a " + std::string(nodeKindName(kind)) +
-                               ", which never ends; a job's graph must end (train, evaluate, "
-                               "tune)");
-      }
-    }
-    return okStatus();
+    return checkDistributedGraph(submission.ranks, *graph, registry);
   };
 }
 

@@ -4,9 +4,11 @@
 // them; `aimass jobs` reads the same node's settings to submit to and read its store.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "aimass/core/diagnostics.h"
 #include "aimass/host.h"
 #include "aimass/job_service.h"
 #include "aimass/node.h"
@@ -16,6 +18,7 @@
 #include "jobs/job_service.h"
 
 namespace aimass::core {
+class Graph;
 class TypeRegistry;
 }
 
@@ -79,9 +82,19 @@ class JobsServiceNode final : public Node, public aimass::JobService {
   std::unique_ptr<Service> service_;
 };
 
-/// The graph check every submission gets: the text parses, every node validates against
-/// `registry` (FILE:LINE:COL errors under the submission's config name), and the graph has no
-/// frontend or service node (a job must end).
+/// The static checks of a job's graph, every problem found at its place (FILE:LINE:COL, line
+/// and column 0 where a problem has none): the text parses and declares no `plugins:`, every
+/// node validates against `registry` (types, parameters, references; nothing is created and
+/// no storage opened, though `include:`s are read relative to `base_dir`), and the graph has
+/// no frontend or service node (a job must end). Empty when the graph may run as a job; then
+/// `graph`, when given, receives the validated graph. Never throws; safe from any thread once
+/// `registry` is filled.
+Diagnostics jobGraphDiagnostics(const std::string& config, const std::string& config_name,
+                                const std::filesystem::path& base_dir, const TypeRegistry& registry,
+                                std::unique_ptr<Graph>* graph = nullptr);
+
+/// The graph check every submission gets: jobGraphDiagnostics(), then the ranks it asks for
+/// (checkDistributedGraph()); kInvalidArgument listing every diagnostic.
 GraphCheck graphCheckFor(const TypeRegistry& registry);
 
 /// Converts a stored record for clients.

@@ -18,6 +18,7 @@
 #include "monitoring/labelled_rows.h"
 #include "monitoring/monitor_node.h"
 #include "monitoring/monitor_state.h"
+#include "monitoring/monitoring_records.h"
 #include "monitoring/payload_record.h"
 #include "monitoring/payload_view.h"
 #include "monitoring/policy.h"
@@ -309,8 +310,7 @@ Status MonitorNode::trimWindowRecords() {
   if (s.window_records && ++*s.window_records < kWindowsKept + kWindowsTrimEvery) {
     return Status();
   }
-  const std::string prefix = "monitoring/" + settings_.model + "/windows/";
-  AIMASS_ASSIGN_OR_RETURN(auto kept, storage_->list(prefix));
+  AIMASS_ASSIGN_OR_RETURN(auto kept, storage_->list(windowRecordsPrefix(settings_.model)));
   for (std::size_t i = 0; i + kWindowsKept < kept.size(); ++i) {
     AIMASS_RETURN_IF_ERROR(storage_->remove(kept[i]));
   }

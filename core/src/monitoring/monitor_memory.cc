@@ -10,11 +10,10 @@
 #include "aimass/util/json_writer.h"
 #include "monitoring/monitor_node.h"
 #include "monitoring/monitor_state.h"
+#include "monitoring/monitoring_records.h"
 
 namespace aimass::core {
 namespace {
-
-std::string memoryKey(const std::string& model) { return "monitoring/" + model + "/state"; }
 
 std::string encodeMemory(const MonitorState& s) {
   JsonWriter json;
@@ -40,7 +39,7 @@ std::string encodeMemory(const MonitorState& s) {
 
 Status MonitorNode::recallMemory() {
   MonitorState& s = *state_;
-  auto text = storage_->get(memoryKey(settings_.model));
+  auto text = storage_->get(monitorStateKey(settings_.model));
   if (!text.ok()) {
     return text.status().code() == StatusCode::kNotFound ? Status() : text.status();
   }
@@ -50,7 +49,7 @@ Status MonitorNode::recallMemory() {
   } catch (const std::exception& e) {
     // A torn or hand-edited record: start afresh rather than never start; say so.
     host_.log(LogLevel::kWarning, settings_.model,
-              "monitor: its saved state '" + memoryKey(settings_.model) +
+              "monitor: its saved state '" + monitorStateKey(settings_.model) +
                   "' does not parse (" + e.what() + "); starting afresh");
     return Status();
   }
@@ -82,7 +81,7 @@ Status MonitorNode::rememberState() {
   if (text == saved_memory_) {
     return Status();
   }
-  AIMASS_RETURN_IF_ERROR(storage_->put(memoryKey(settings_.model), text));
+  AIMASS_RETURN_IF_ERROR(storage_->put(monitorStateKey(settings_.model), text));
   saved_memory_ = std::move(text);
   return Status();
 }

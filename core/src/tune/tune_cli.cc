@@ -16,6 +16,7 @@
 #include "aimass/core/cli.h"
 #include "aimass/core/tracking.h"
 #include "aimass/util/json_writer.h"
+#include "parsed_json_writer.h"
 #include "store_options.h"
 #include "text_format.h"
 #include "tune/importance.h"
@@ -148,34 +149,6 @@ std::size_t countIn(const std::vector<Trial>& trials, State state) {
                                                 [&](const Trial& t) { return t.state == state; }));
 }
 
-/// A JSON text (a choice's value) written through `json` as the value it is.
-void writeJsonValue(JsonWriter& json, const Poco::Dynamic::Var& v) {
-  if (v.isEmpty()) {
-    json.null();
-  } else if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
-    json.beginObject();
-    for (const auto& [key, member] : *v.extract<Poco::JSON::Object::Ptr>()) {
-      json.key(key);
-      writeJsonValue(json, member);
-    }
-    json.endObject();
-  } else if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
-    json.beginArray();
-    for (const auto& element : *v.extract<Poco::JSON::Array::Ptr>()) {
-      writeJsonValue(json, element);
-    }
-    json.endArray();
-  } else if (v.isString()) {
-    json.value(v.convert<std::string>());
-  } else if (v.isBoolean()) {
-    json.value(v.convert<bool>());
-  } else if (v.isInteger()) {
-    json.value(v.convert<std::int64_t>());
-  } else {
-    json.value(v.convert<double>());
-  }
-}
-
 void writeDimensionValue(JsonWriter& json, const TuneDimension& d, std::size_t index,
                          const Trial& t) {
   const std::string text = dimensionText(d, index, t);
@@ -195,7 +168,7 @@ void writeDimensionValue(JsonWriter& json, const TuneDimension& d, std::size_t i
     return Status();
   });
   if (parsed.ok()) {
-    writeJsonValue(json, value);
+    writeParsedJson(json, value);
   } else {
     json.value(text);  // not JSON after all: the text as it is
   }
@@ -271,8 +244,8 @@ std::string whenText(const StudySettings& settings, const TuneDimension& d) {
   return parent.key + " in " + values;
 }
 
-void printStudyJson(const StudySettings& settings, const std::vector<const Trial*>& board,
-                    const std::vector<double>& importances, std::size_t shown, std::ostream& out) {
+std::string studyJsonText(const StudySettings& settings, const std::vector<const Trial*>& board,
+                          const std::vector<double>& importances, std::size_t shown) {
   JsonWriter json;
   json.beginObject().key("study").value(settings.name);
   json.key("optimizer").value(settings.optimizer_type).key("seed").value(settings.seed);
@@ -304,7 +277,7 @@ void printStudyJson(const StudySettings& settings, const std::vector<const Trial
     json.null();
   }
   json.endObject();
-  out << json.str();
+  return json.str();
 }
 
 /// The leaderboard's table: a header and the first `shown` trials.
@@ -424,74 +397,151 @@ std::string studyHint(const Storage& storage) {
   return hint + ")";
 }
 
-}  // namespace
+/// A stored study, or kNotFound naming the studies there.
+Expected<std::pair<StudySettings, std::vector<Trial>>> readStudy(const Storage& storage,
+                                                                 const std::string& name) {
+  auto study = Study::read(storage, name);
+  if (!study.ok() && study.status().code() == StatusCode::kNotFound) {
+    return notFound(study.status().message() + studyHint(storage));
+  }
+  return study;
+}
 
-Status printStudyList(const TuneCommand& command, const Storage& storage, std::ostream& out) {
+/// A study as `tune show` presents it: its leaderboard, importances and how many trials show.
+struct ShownStudy {
+  const StudySettings& settings;
+  const std::vector<Trial>& trials;
+  std::vector<const Trial*> board;
+  std::vector<double> importances;
+  std::size_t shown = 0;
+};
+
+/// Reads study `name` (readStudy()) and gives what `render` makes of it; `top` > 0 shows that
+/// many of the best trials only.
+template <typename Render>
+auto onStudy(const Storage& storage, const std::string& name, std::size_t top, Render render)
+    -> Expected<decltype(render(std::declval<const ShownStudy&>()))> {
+  AIMASS_ASSIGN_OR_RETURN(auto study, readStudy(storage, name));
+  const auto& [settings, trials] = study;
+  ShownStudy shown{settings, trials, leaderboard(settings, trials),
+                   parameterImportances(settings.dimensions, trials), 0};
+  shown.shown = top > 0 ? std::min(top, shown.board.size()) : shown.board.size();
+  return render(shown);
+}
+
+/// One study of `tune list`, as its table and its JSON show it.
+struct StudyRow {
+  std::string name;
+  std::string optimizer;
+  std::string objective;
+  const char* direction = "minimize";
+  std::size_t trials = 0;
+  std::size_t complete = 0;
+  std::size_t pruned = 0;
+  std::size_t failed = 0;
+  std::size_t running = 0;
+  std::optional<std::pair<std::uint64_t, double>> best;  ///< trial number, value
+};
+
+/// Every study in `storage`, by name; kDataLoss naming the key of a corrupt record.
+Expected<std::vector<StudyRow>> studyRows(const Storage& storage) {
   AIMASS_ASSIGN_OR_RETURN(std::vector<std::string> names, Study::list(storage));
-  JsonWriter json;
-  json.beginObject().key("studies").beginArray();
-  std::vector<std::vector<std::string>> rows = {{"STUDY", "OPTIMIZER", "OBJECTIVE", "TRIALS",
-                                                 "COMPLETE", "PRUNED", "FAILED", "RUNNING",
-                                                 "BEST"}};
+  std::vector<StudyRow> rows;
   for (const auto& name : names) {
     AIMASS_ASSIGN_OR_RETURN(auto study, Study::read(storage, name));
     const auto& [settings, trials] = study;
-    const Trial* best = bestOf(leaderboard(settings, trials));
-    const char* direction = settings.maximize ? "maximize" : "minimize";
-    json.beginObject().key("study").value(name).key("optimizer").value(settings.optimizer_type);
-    json.key("objective").value(settings.objective).key("direction").value(direction);
-    json.key("trials").value(std::uint64_t{trials.size()});
-    json.key("complete").value(std::uint64_t{countIn(trials, State::kComplete)});
-    json.key("pruned").value(std::uint64_t{countIn(trials, State::kPruned)});
-    json.key("failed").value(std::uint64_t{countIn(trials, State::kFailed)});
-    json.key("running").value(std::uint64_t{countIn(trials, State::kRunning)});
+    StudyRow row;
+    row.name = name;
+    row.optimizer = settings.optimizer_type;
+    row.objective = settings.objective;
+    row.direction = settings.maximize ? "maximize" : "minimize";
+    row.trials = trials.size();
+    row.complete = countIn(trials, State::kComplete);
+    row.pruned = countIn(trials, State::kPruned);
+    row.failed = countIn(trials, State::kFailed);
+    row.running = countIn(trials, State::kRunning);
+    if (const Trial* best = bestOf(leaderboard(settings, trials))) {
+      row.best = std::pair{best->number, *best->value};
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+Expected<std::string> studyListJson(const Storage& storage) {
+  AIMASS_ASSIGN_OR_RETURN(std::vector<StudyRow> rows, studyRows(storage));
+  JsonWriter json;
+  json.beginObject().key("studies").beginArray();
+  for (const StudyRow& row : rows) {
+    json.beginObject().key("study").value(row.name).key("optimizer").value(row.optimizer);
+    json.key("objective").value(row.objective).key("direction").value(row.direction);
+    json.key("trials").value(std::uint64_t{row.trials});
+    json.key("complete").value(std::uint64_t{row.complete});
+    json.key("pruned").value(std::uint64_t{row.pruned});
+    json.key("failed").value(std::uint64_t{row.failed});
+    json.key("running").value(std::uint64_t{row.running});
     json.key("best");
-    if (best) {
-      json.beginObject().key("number").value(best->number).key("value").value(*best->value);
+    if (row.best) {
+      json.beginObject().key("number").value(row.best->first).key("value").value(row.best->second);
       json.endObject();
     } else {
       json.null();
     }
     json.endObject();
-    rows.push_back(
-        {name, settings.optimizer_type,
-         settings.objective + (settings.maximize ? " (max)" : " (min)"),
-         std::to_string(trials.size()), std::to_string(countIn(trials, State::kComplete)),
-         std::to_string(countIn(trials, State::kPruned)),
-         std::to_string(countIn(trials, State::kFailed)),
-         std::to_string(countIn(trials, State::kRunning)),
-         best ? formatFigure(*best->value) + " (trial " + std::to_string(best->number) + ")"
-              : "-"});
   }
   json.endArray().endObject();
+  return json.str();
+}
+
+Status printStudyList(const TuneCommand& command, const Storage& storage, std::ostream& out) {
   if (command.json) {
-    out << json.str();
-  } else if (names.empty()) {
-    out << "no studies\n";
-  } else {
-    out << textTable(rows);
+    AIMASS_ASSIGN_OR_RETURN(std::string json, studyListJson(storage));
+    out << json;
+    return Status();
   }
+  AIMASS_ASSIGN_OR_RETURN(std::vector<StudyRow> studies, studyRows(storage));
+  if (studies.empty()) {
+    out << "no studies\n";
+    return Status();
+  }
+  std::vector<std::vector<std::string>> rows = {{"STUDY", "OPTIMIZER", "OBJECTIVE", "TRIALS",
+                                                 "COMPLETE", "PRUNED", "FAILED", "RUNNING",
+                                                 "BEST"}};
+  for (const StudyRow& row : studies) {
+    rows.push_back(
+        {row.name, row.optimizer,
+         row.objective + (row.direction == std::string("maximize") ? " (max)" : " (min)"),
+         std::to_string(row.trials), std::to_string(row.complete), std::to_string(row.pruned),
+         std::to_string(row.failed), std::to_string(row.running),
+         row.best
+             ? formatFigure(row.best->second) + " (trial " + std::to_string(row.best->first) + ")"
+             : "-"});
+  }
+  out << textTable(rows);
   return Status();
 }
 
+Expected<std::string> studyJson(const Storage& storage, const std::string& name, std::size_t top) {
+  return onStudy(storage, name, top, [](const ShownStudy& study) {
+    return studyJsonText(study.settings, study.board, study.importances, study.shown);
+  });
+}
+
 Status printStudy(const TuneCommand& command, const Storage& storage, std::ostream& out) {
-  auto study = Study::read(storage, command.study);
-  if (!study.ok()) {
-    if (study.status().code() == StatusCode::kNotFound) {
-      return notFound(study.status().message() + studyHint(storage));
-    }
-    return study.status();
-  }
-  const auto& [settings, trials] = *study;
-  const auto board = leaderboard(settings, trials);
-  const auto importances = parameterImportances(settings.dimensions, trials);
-  const std::size_t shown = command.top > 0 ? std::min(command.top, board.size()) : board.size();
   if (command.json) {
-    printStudyJson(settings, board, importances, shown, out);
-  } else {
-    printStudyText(settings, trials, board, importances, shown, out);
+    AIMASS_ASSIGN_OR_RETURN(std::string json, studyJson(storage, command.study, command.top));
+    out << json;
+    return Status();
   }
-  return Status();
+  return onStudy(storage, command.study, command.top,
+                 [&out](const ShownStudy& study) {
+                   printStudyText(study.settings, study.trials, study.board, study.importances,
+                                  study.shown, out);
+                   return true;
+                 })
+      .status();
 }
 
 namespace {

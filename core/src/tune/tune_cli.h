@@ -36,6 +36,18 @@ std::string tuneAction(const std::vector<std::string>& words);
 /// --top, a missing or doubled store choice.
 Expected<TuneCommand> parseTuneCommand(const std::vector<std::string>& words);
 
+/// The JSON of `tune list --json` (and GET /api/v1/studies): {"studies": [{"study",
+/// "optimizer", "objective", "direction", "trials", "complete", "pruned", "failed", "running",
+/// "best": {"number", "value"} | null}]}. kDataLoss naming the key of a corrupt record; the
+/// store's status when it fails. Reads the store only; safe from any thread.
+Expected<std::string> studyListJson(const Storage& storage);
+/// The JSON of `tune show NAME --json` (and GET /api/v1/studies/{name}): settings, space,
+/// trials best first (the `top` best only when `top` > 0), importances and best. kNotFound for
+/// an unknown study (naming the studies there), kDataLoss naming the key of a corrupt record.
+/// `name` must have passed Tracking::validateName().
+Expected<std::string> studyJson(const Storage& storage, const std::string& name,
+                                std::size_t top = 0);
+
 /// `tune list`: one row per study in `storage` (JSON when command.json: {"studies": [...]}).
 /// kDataLoss naming the key of a corrupt record; the store's status when it fails.
 Status printStudyList(const TuneCommand& command, const Storage& storage, std::ostream& out);

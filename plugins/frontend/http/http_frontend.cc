@@ -209,13 +209,20 @@ std::string crossSiteRefusal(const HttpRequest& request, bool binary_body) {
   const std::string_view media =
       type == end ? std::string_view()
                   : trimSpaces(std::string_view(type->second).substr(0, type->second.find(';')));
-  if (!equalsIgnoringCase(media, "application/json") &&
+  // The YAML types are no more a form's than JSON is: a page sends them only after a
+  // preflight (POST /api/v1/graphs/validate takes a graph as YAML).
+  const bool yaml = equalsIgnoringCase(media, "application/yaml") ||
+                    equalsIgnoringCase(media, "application/x-yaml") ||
+                    equalsIgnoringCase(media, "text/yaml");
+  if (!equalsIgnoringCase(media, "application/json") && !yaml &&
       !(binary_body && equalsIgnoringCase(media, "application/octet-stream"))) {
-    return std::string("this route changes the server and needs 'Content-Type: "
-                       "application/json'") +
+    return std::string(
+               "this route changes the server and needs 'Content-Type: "
+               "application/json'") +
            (binary_body ? " (or application/octet-stream for binary tensor data)" : "") + " (" +
            (type == end ? std::string("none was sent") : "found " + shownValue(type->second)) +
-           "), so that no other site's page can send it";
+           "), so that no other site's page can send it" +
+           (binary_body ? "" : "; a YAML body may say application/yaml or text/yaml");
   }
   return {};
 }

@@ -91,7 +91,8 @@ class Runtime {
  private:
   /// Offers the registry, datasets and runs of the frontends' storage (apiStorageNode() in
   /// api_storage.h) as the host's services, before any frontend starts, since frontends look
-  /// for them when they start.
+  /// for them when they start; with a frontend in the graph, also adds the console's routes
+  /// (console_api/console_routes.h), the storage-backed ones only with that storage.
   Status addRegistryApi();
   /// The graph's serving.runtime node; null when it has none.
   std::shared_ptr<const ServingNode> servingNode() const;

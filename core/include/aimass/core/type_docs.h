@@ -28,6 +28,12 @@ std::string typeTable(const TypeRegistry& registry);
 /// `aimass plugins list --json`: an array of {type, kind, plugin, version, library, summary}.
 std::string typesJson(const TypeRegistry& registry);
 
+/// GET /api/v1/plugins: {"node_types": [{type, kind, plugin, plugin_version, summary, params}]}
+/// for every type, each parameter as `plugins describe --json` writes it (name, type, required,
+/// default, min, max, choices, ref_kind, example, fields of records) with its documentation
+/// under "description".
+std::string nodeTypesJson(const TypeRegistry& registry);
+
 /// `aimass plugins describe TYPE`: the summary, where the type comes from and every parameter
 /// with its type, required/default, constraints, example and doc.
 std::string describeType(const RegisteredType& type);

@@ -23,6 +23,9 @@
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "aimass/core/tracking.h"
+#include "aimass/core/type_registry.h"
+#include "console_api/console_routes.h"
+#include "console_records.h"
 #include "data_profile.h"
 #include "fake_models.h"
 #include "fs.h"
@@ -68,6 +71,11 @@ class OpenApiExchangesTest : public ::testing::Test {
     ASSERT_TRUE(host_.servingRuntime().setRepository(storage_).ok());
     host_.setApiStorage(storage_);
     populateStorage();
+    testing::putStudy(*storage_);
+    testing::putMonitoring(*storage_);
+    // The console's routes, as `aimass run` adds them for a graph with a frontend.
+    core::registerBuiltinTypes(types_);
+    ASSERT_TRUE(core::addConsoleApiRoutes(host_, {&types_, storage_, dir_.path()}).ok());
     // A job service on the same store whose workers are the aimass under test; the job the
     // tests submit trains long enough to be cancelled while queued or running.
     core::jobs::JobServiceOptions jobs;
@@ -367,9 +375,40 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("PUT", "/api/v1/queues/nope", R"({"threads":1})"), 404);
   }
 
+  void exerciseConsole() {
+    EXPECT_EQ(exchange("GET", "/api/v1/studies"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/studies?x=1"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/studies/widths"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/studies/widths?top=1"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/studies/widths?top=0"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/studies/nope"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/monitoring"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/monitoring?x=1"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/monitoring/pumps"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/monitoring/nope"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/monitoring/-x"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/monitoring/pumps/windows"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/monitoring/pumps/windows?after=999&limit=10"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/monitoring/pumps/windows?limit=5001"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/monitoring/nope/windows"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/plugins"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/plugins?x=1"), 400);
+    const std::string graph =
+        "nodes:\n  fit: {type: job.train, model: m, dataset: d, optimizer: o}\n";
+    EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", "nodes: {}\n", "application/yaml"), 200);
+    EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", graph, "text/yaml"), 200);
+    EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", "", "application/yaml"), 400);
+    EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", "{}", "application/json"), 415);
+    EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", "a", "text/plain"), 403);
+    EXPECT_EQ(
+        exchange("POST", "/api/v1/graphs/validate", std::string(5000, '#'), "application/yaml"),
+        413);
+  }
+
   testing::TempDir dir_{"aimass-openapi-exchanges"};
   std::shared_ptr<Storage> storage_;
   std::unique_ptr<core::jobs::JobsServiceNode> jobs_;
+  core::TypeRegistry types_;
   core::HostServices host_{".", 1};
   std::unique_ptr<HttpFrontend> frontend_;
   Poco::UInt16 port_ = 0;
@@ -392,6 +431,8 @@ TEST_F(OpenApiExchangesTest, RegistryAnswersAsDocumented) { exerciseRegistry(); 
 
 TEST_F(OpenApiExchangesTest, JobsAnswerAsDocumented) { exerciseJobs(); }
 
+TEST_F(OpenApiExchangesTest, ConsoleRoutesAnswerAsDocumented) { exerciseConsole(); }
+
 TEST_F(OpenApiExchangesTest, EveryDocumentedOperationIsExercisedAndSucceedsOnce) {
   exerciseHealthAndMetadata();
   exerciseInference();
@@ -399,6 +440,7 @@ TEST_F(OpenApiExchangesTest, EveryDocumentedOperationIsExercisedAndSucceedsOnce)
   exerciseMlflow();
   exerciseRegistry();
   exerciseJobs();
+  exerciseConsole();
   for (const std::string& operation : contract_.operations()) {
     EXPECT_TRUE(covered_.count(operation)) << operation << " is never exercised here";
     EXPECT_TRUE(answered_2xx_.count(operation)) << operation << " never succeeds here";

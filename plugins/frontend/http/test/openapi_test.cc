@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "aimass/core/host_services.h"
+#include "aimass/core/type_registry.h"
+#include "console_api/console_routes.h"
 #include "fake_models.h"
 #include "fs.h"
 #include "http_call.h"
@@ -124,6 +126,9 @@ class OpenApiTest : public ::testing::Test {
     jobs_ = std::make_unique<core::jobs::JobsServiceNode>(storage_, jobs, nullptr, dir_.path());
     ASSERT_TRUE(jobs_->start().ok());
     host_.setJobService(jobs_.get());
+    // The console's routes, as `aimass run` adds them for a graph with a frontend.
+    core::registerBuiltinTypes(types_);
+    ASSERT_TRUE(core::addConsoleApiRoutes(host_, {&types_, storage_, dir_.path()}).ok());
   }
   void TearDown() override {
     if (frontend_) {
@@ -175,6 +180,7 @@ class OpenApiTest : public ::testing::Test {
   testing::TempDir dir_{"aimass-openapi"};
   std::shared_ptr<Storage> storage_;
   std::unique_ptr<core::jobs::JobsServiceNode> jobs_;
+  core::TypeRegistry types_;
   core::HostServices host_{".", 1};
   std::unique_ptr<HttpFrontend> frontend_;
   Poco::UInt16 port_ = 0;
