@@ -142,8 +142,19 @@ bool yamlMediaType(std::string_view type) {
 
 void validateGraph(const TypeRegistry& types, const std::filesystem::path& base_dir,
                    const HttpRequest& request, HttpResponse& response) {
-  if (Status query = onlyQuery(request, {}); !query.ok()) {
+  if (Status query = onlyQuery(request, {"as"}); !query.ok()) {
     return jsonError(response, 400, query.message());
+  }
+  // ?as=job: also the rules of a job submission (the graph must end); by default any graph, as
+  // `aimass validate` checks it (a serving graph too).
+  bool as_job = false;
+  if (auto as = request.query.find("as"); as != request.query.end()) {
+    if (as->second != "job" && as->second != "graph") {
+      return jsonError(
+          response, 400,
+          "query parameter 'as' must be graph or job, not '" + as->second.substr(0, 40) + "'");
+    }
+    as_job = as->second == "job";
   }
   auto type = request.headers.find("content-type");
   if (type == request.headers.end() || !yamlMediaType(type->second)) {
@@ -159,7 +170,8 @@ void validateGraph(const TypeRegistry& types, const std::filesystem::path& base_
   }
   std::unique_ptr<Graph> graph;
   const Diagnostics diagnostics =
-      jobs::jobGraphDiagnostics(request.body, "graph.yaml", base_dir, types, &graph);
+      as_job ? jobs::jobGraphDiagnostics(request.body, "graph.yaml", base_dir, types, &graph)
+             : jobs::graphDiagnostics(request.body, "graph.yaml", base_dir, types, &graph);
   JsonWriter json;
   json.beginObject().key("valid").value(diagnostics.empty());
   if (diagnostics.empty()) {

@@ -331,15 +331,15 @@ std::string JobsServiceNode::prometheusMetrics() const {
   return service_ ? service_->prometheusMetrics() : std::string();
 }
 
-Diagnostics jobGraphDiagnostics(const std::string& config, const std::string& config_name,
-                                const std::filesystem::path& base_dir, const TypeRegistry& registry,
-                                std::unique_ptr<Graph>* graph) {
+Diagnostics graphDiagnostics(const std::string& config, const std::string& config_name,
+                             const std::filesystem::path& base_dir, const TypeRegistry& registry,
+                             std::unique_ptr<Graph>* graph) {
   Diagnostics diagnostics;
   auto document = loadConfigFromString(config, config_name, base_dir, diagnostics);
   if (document && !document->plugin_paths.empty()) {
     diagnostics.push_back({{config_name, 0, 0},
-                           "a job's graph cannot load plugins (`plugins:`); it can use every "
-                           "type the job service has loaded",
+                           "a graph sent to the server cannot load plugins (`plugins:`); it can "
+                           "use every type the server has loaded",
                            ""});
   }
   std::unique_ptr<Graph> validated;
@@ -349,6 +349,15 @@ Diagnostics jobGraphDiagnostics(const std::string& config, const std::string& co
   if (diagnostics.empty() && !validated) {
     diagnostics.push_back({{config_name, 0, 0}, "it could not be read", ""});
   }
+  if (diagnostics.empty() && graph != nullptr) *graph = std::move(validated);
+  return diagnostics;
+}
+
+Diagnostics jobGraphDiagnostics(const std::string& config, const std::string& config_name,
+                                const std::filesystem::path& base_dir, const TypeRegistry& registry,
+                                std::unique_ptr<Graph>* graph) {
+  std::unique_ptr<Graph> validated;
+  Diagnostics diagnostics = graphDiagnostics(config, config_name, base_dir, registry, &validated);
   if (!diagnostics.empty()) return diagnostics;
   for (const GraphNode& node : validated->nodes()) {
     const NodeKind kind = node.type->type.kind;

@@ -82,13 +82,19 @@ class JobsServiceNode final : public Node, public aimass::JobService {
   std::unique_ptr<Service> service_;
 };
 
-/// The static checks of a job's graph, every problem found at its place (FILE:LINE:COL, line
-/// and column 0 where a problem has none): the text parses and declares no `plugins:`, every
-/// node validates against `registry` (types, parameters, references; nothing is created and
-/// no storage opened, though `include:`s are read relative to `base_dir`), and the graph has
-/// no frontend or service node (a job must end). Empty when the graph may run as a job; then
-/// `graph`, when given, receives the validated graph. Never throws; safe from any thread once
+/// The static checks of a graph sent to a server, every problem found at its place
+/// (FILE:LINE:COL, line and column 0 where a problem has none): the text parses and declares no
+/// `plugins:` (the server's loaded types are what it may use), and every node validates against
+/// `registry` (types, parameters, references; nothing is created and no storage opened, though
+/// `include:`s are read relative to `base_dir`). Empty when the graph is valid; then `graph`,
+/// when given, receives the validated graph. Never throws; safe from any thread once
 /// `registry` is filled.
+Diagnostics graphDiagnostics(const std::string& config, const std::string& config_name,
+                             const std::filesystem::path& base_dir, const TypeRegistry& registry,
+                             std::unique_ptr<Graph>* graph = nullptr);
+
+/// graphDiagnostics(), and the graph has no frontend or service node (a job must end). Empty
+/// when the graph may run as a job; then `graph`, when given, receives the validated graph.
 Diagnostics jobGraphDiagnostics(const std::string& config, const std::string& config_name,
                                 const std::filesystem::path& base_dir, const TypeRegistry& registry,
                                 std::unique_ptr<Graph>* graph = nullptr);

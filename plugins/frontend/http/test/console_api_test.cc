@@ -53,8 +53,8 @@ NodeFactory countingFactory() {
   };
 }
 
-/// model.probe (a required int in [1, 64], a float with a default, a choice), dataset.probe
-/// and job.probe (referencing both): enough for graphs with known errors.
+/// model.probe (a required int in [1, 64], a float with a default, a choice), dataset.probe,
+/// job.probe (referencing both) and storage.probe: enough for graphs with known errors.
 void addProbeTypes(core::TypeRegistry& registry) {
   auto plugin = std::make_shared<core::PluginInfo>();
   plugin->name = "probes";
@@ -80,7 +80,12 @@ void addProbeTypes(core::TypeRegistry& registry) {
   job.params = {ParamSpec::ref("model", NodeKind::kModel, "The model."),
                 ParamSpec::ref("dataset", NodeKind::kDataset, "The rows.")};
   job.factory = countingFactory();
-  for (NodeType* type : {&model, &dataset, &job}) {
+  NodeType storage;
+  storage.type = "storage.probe";
+  storage.kind = NodeKind::kStorage;
+  storage.summary = "A store that is never opened";
+  storage.factory = countingFactory();
+  for (NodeType* type : {&model, &dataset, &job, &storage}) {
     ASSERT_TRUE(registry.add(std::move(*type), plugin, nullptr).ok());
   }
 }
@@ -402,8 +407,20 @@ TEST_F(ConsoleApiTest, ValidateReportsEveryErrorAtItsLineWithoutMakingANode) {
   EXPECT_FALSE(syntax.json()->getValue<bool>("valid"));
   EXPECT_GE(syntax.json()->getArray("errors")->getObject(0)->getValue<int>("line"), 2);
 
-  Reply server = validate("nodes:\n  s: {type: service.jobs, storage: x}\n");
-  EXPECT_FALSE(server.json()->getValue<bool>("valid"));
+  // A graph that serves is a valid graph, but not a job (?as=job: a job's graph must end).
+  const std::string serving =
+      "nodes:\n  st: {type: storage.probe}\n  s: {type: service.jobs, storage: st}\n";
+  Reply server = validate(serving);
+  ASSERT_EQ(server.status, 200) << server.body;
+  EXPECT_TRUE(server.json()->getValue<bool>("valid")) << server.body;
+  Reply job = call("POST", "/api/v1/graphs/validate?as=job", serving, "text/yaml");
+  ASSERT_EQ(job.status, 200) << job.body;
+  EXPECT_FALSE(job.json()->getValue<bool>("valid"));
+  EXPECT_EQ(job.json()->getArray("errors")->getObject(0)->getValue<int>("line"), 3);
+  EXPECT_THAT(job.body, HasSubstr("never ends"));
+  Reply as = call("POST", "/api/v1/graphs/validate?as=service", serving, "text/yaml");
+  EXPECT_EQ(as.status, 400);
+  EXPECT_THAT(as.error(), HasSubstr("'as' must be graph or job"));
   EXPECT_EQ(g_probes_made, 0);
 }
 

@@ -397,6 +397,7 @@ class OpenApiExchangesTest : public ::testing::Test {
         "nodes:\n  fit: {type: job.train, model: m, dataset: d, optimizer: o}\n";
     EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", "nodes: {}\n", "application/yaml"), 200);
     EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", graph, "text/yaml"), 200);
+    EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate?as=job", graph, "text/yaml"), 200);
     EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", "", "application/yaml"), 400);
     EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", "{}", "application/json"), 415);
     EXPECT_EQ(exchange("POST", "/api/v1/graphs/validate", "a", "text/plain"), 403);
