@@ -13,6 +13,7 @@
 #include "aimass/storage.h"
 #include "api_storage.h"
 #include "config_fingerprint.h"
+#include "evaluation_routes.h"
 #include "jobs/jobs_node.h"
 #include "monitoring/monitor_node.h"
 #include "launcher_env.h"
@@ -193,6 +194,7 @@ Status Runtime::addRegistryApi() {
     return okStatus();
   }
   host_.setApiStorage(std::static_pointer_cast<Storage>(store->instance));
+  addEvaluationRoutes(host_, std::static_pointer_cast<Storage>(store->instance));
   host_.log(LogLevel::kInfo, "",
             "frontends serve the registry of storage '" + store->decl.name + "'");
   return okStatus();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "aimass/core/host_services.h"
+#include "evaluation_routes.h"
 #include "fake_models.h"
 #include "fs.h"
 #include "http_call.h"
@@ -113,6 +114,7 @@ class OpenApiTest : public ::testing::Test {
     ASSERT_TRUE(storage.ok()) << storage.status().toString();
     storage_ = std::move(storage).value();
     host_.setApiStorage(storage_);
+    core::addEvaluationRoutes(host_, storage_);  // as Runtime adds them beside the registry
     // A job service on the same store, as a graph's service.jobs node offers it.
     core::jobs::JobServiceOptions jobs;
     jobs.capacity = {2, std::int64_t{1} << 30, 0};
