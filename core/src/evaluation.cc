@@ -455,8 +455,9 @@ Expected<ClassificationReport> ClassificationMetrics::report() const {
   return r;
 }
 
-RegressionMetrics::RegressionMetrics(std::int64_t targets)
-    : targets_(static_cast<std::size_t>(std::max<std::int64_t>(targets, 1))) {}
+RegressionMetrics::RegressionMetrics(std::int64_t targets, bool residuals)
+    : targets_(static_cast<std::size_t>(std::max<std::int64_t>(targets, 1))),
+      keep_residuals_(residuals) {}
 
 Status RegressionMetrics::add(std::span<const float> truth, std::span<const float> predicted) {
   const std::size_t t = targets_.size();
@@ -473,8 +474,10 @@ Status RegressionMetrics::add(std::span<const float> truth, std::span<const floa
     }
   }
   const std::size_t n = truth.size() / t;
-  predicted_.insert(predicted_.end(), predicted.begin(), predicted.end());
-  actual_.insert(actual_.end(), truth.begin(), truth.end());
+  if (keep_residuals_) {
+    predicted_.insert(predicted_.end(), predicted.begin(), predicted.end());
+    actual_.insert(actual_.end(), truth.begin(), truth.end());
+  }
   for (std::size_t i = 0; i < n; ++i) {
     const double count = static_cast<double>(rows_ + i + 1);
     for (std::size_t k = 0; k < t; ++k) {

@@ -239,6 +239,13 @@ TEST(EvaluationCurvesJsonTest, BinaryReportsCarryCurvesAndRegressionResiduals) {
   EXPECT_EQ(histogram->getArray("edges")->size(), kResidualHistogramBins + 1);
   EXPECT_EQ(histogram->getArray("counts")->size(), kResidualHistogramBins);
   EXPECT_FALSE(json->has("roc"));
+
+  RegressionMetrics without(1, /*residuals=*/false);  // a recommender's rating errors
+  ASSERT_TRUE(without.add(actual, guesses).ok());
+  auto plain = without.report();
+  ASSERT_TRUE(plain.ok());
+  EXPECT_DOUBLE_EQ(plain->rmse, result->rmse);
+  EXPECT_FALSE(plain->residuals.has_value());
 }
 
 }  // namespace

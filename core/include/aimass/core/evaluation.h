@@ -88,11 +88,12 @@ class ClassificationMetrics {
   std::uint64_t rows_ = 0;
 };
 
-/// Accumulates real-valued predictions batch by batch and computes RegressionReport. Keeps
-/// every (predicted, actual) value, 8 bytes each, for the residuals. Not thread-safe.
+/// Accumulates real-valued predictions batch by batch and computes RegressionReport. With
+/// `residuals` it keeps every (predicted, actual) value, 8 bytes each, for the report's
+/// residuals; without, its memory does not grow with the rows. Not thread-safe.
 class RegressionMetrics {
  public:
-  explicit RegressionMetrics(std::int64_t targets);
+  explicit RegressionMetrics(std::int64_t targets, bool residuals = true);
 
   /// Adds one batch, both row-major [rows, targets]. kInvalidArgument for mismatched or
   /// non-multiple lengths and non-finite values; nothing is added then.
@@ -109,6 +110,7 @@ class RegressionMetrics {
     double absolute_error = 0;
   };
   std::vector<Target> targets_;
+  bool keep_residuals_;
   std::vector<float> predicted_;  // every value, row-major, for the residuals
   std::vector<float> actual_;
   std::uint64_t rows_ = 0;
