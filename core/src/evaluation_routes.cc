@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <exception>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -26,25 +27,6 @@ Expected<std::int64_t> pathNumber(const HttpRequest& request, const std::string&
                            "'");
   }
   return value;
-}
-
-void answerError(HttpResponse& response, const Status& status) {
-  jsonError(response, httpStatusFor(status), status.message());
-}
-
-/// Runs `handler`; nothing escapes it (a last-resort 500 names the route).
-template <typename Handler>
-RouteHandler guarded(std::string route, Handler handler) {
-  return [route = std::move(route), handler = std::move(handler)](const HttpRequest& request,
-                                                                  HttpResponse& response) {
-    try {
-      handler(request, response);
-    } catch (const std::exception& e) {
-      jsonError(response, 500, route + " failed: " + e.what());
-    } catch (...) {
-      jsonError(response, 500, route + " failed");
-    }
-  };
 }
 
 std::string evaluationsJson(const std::vector<VersionEvaluation>& evaluations) {
@@ -74,63 +56,59 @@ std::string evaluationsJson(const std::vector<VersionEvaluation>& evaluations) {
   return json.str();
 }
 
-void addRoute(Host& host, Route route) {
-  const std::string shown = route.method + " " + route.pattern;
+/// Adds a GET route, role reader, whose body `read` makes: a 200 with it, or the error of the
+/// status `read` gives (httpStatusFor: 400, 404, 503, 500). Nothing escapes the handler (a
+/// last-resort 500 names the route). A route that is taken is logged and left out.
+void addRead(Host& host, std::string pattern, std::string summary,
+             std::function<Expected<std::string>(const HttpRequest&)> read) {
+  Route route;
+  route.method = "GET";
+  route.pattern = std::move(pattern);
+  route.summary = std::move(summary);
+  route.role = Role::kReader;
+  route.handler = [pattern = route.pattern, read = std::move(read)](const HttpRequest& request,
+                                                                    HttpResponse& response) {
+    try {
+      auto body = read(request);
+      if (!body.ok()) {
+        return jsonError(response, httpStatusFor(body.status()), body.status().message());
+      }
+      response.status = 200;
+      response.content_type = "application/json";
+      response.body = std::move(body).value();
+    } catch (const std::exception& e) {
+      jsonError(response, 500, "GET " + pattern + " failed: " + e.what());
+    } catch (...) {
+      jsonError(response, 500, "GET " + pattern + " failed");
+    }
+  };
   if (Status added = host.routes().add(std::move(route)); !added.ok()) {
-    host.log(LogLevel::kError, "",
-             "the route " + shown + " could not be added: " + added.message());
+    host.log(LogLevel::kError, "", "a route could not be added: " + added.message());
   }
 }
 
 }  // namespace
 
 void addEvaluationRoutes(Host& host, std::shared_ptr<Storage> storage) {
-  Route report;
-  report.method = "GET";
-  report.pattern = "/api/v1/runs/{id}/evaluation";
-  report.summary = "The evaluation report a job.evaluate recorded with run {id}";
-  report.role = Role::kReader;
-  report.handler =
-      guarded(report.pattern, [storage](const HttpRequest& request, HttpResponse& response) {
-        auto id = pathNumber(request, "id", "the run id in the path");
-        if (!id.ok()) {
-          return answerError(response, id.status());
-        }
-        auto stored = storedEvaluation(*storage, *id);
-        if (!stored.ok()) {
-          return answerError(response, stored.status());
-        }
-        response.status = 200;
-        response.content_type = "application/json";
-        response.body = std::move(stored).value();
-      });
-  addRoute(host, std::move(report));
-
-  Route listed;
-  listed.method = "GET";
-  listed.pattern = "/api/v1/models/{name}/versions/{version}/evaluations";
-  listed.summary = "The recorded evaluations of a registered model version, newest first";
-  listed.role = Role::kReader;
-  listed.handler =
-      guarded(listed.pattern, [storage](const HttpRequest& request, HttpResponse& response) {
-        auto name = request.path_params.find("name");
-        const std::string model = name == request.path_params.end() ? std::string() : name->second;
-        if (Status valid = ModelRegistry::validateName(model, "model"); !valid.ok()) {
-          return answerError(response, valid.withContext("the model in the path"));
-        }
-        auto version = pathNumber(request, "version", "the version in the path");
-        if (!version.ok()) {
-          return answerError(response, version.status());
-        }
-        auto evaluations = versionEvaluations(*storage, model, *version);
-        if (!evaluations.ok()) {
-          return answerError(response, evaluations.status());
-        }
-        response.status = 200;
-        response.content_type = "application/json";
-        response.body = evaluationsJson(*evaluations);
-      });
-  addRoute(host, std::move(listed));
+  addRead(host, "/api/v1/runs/{id}/evaluation",
+          "The evaluation report a job.evaluate recorded with run {id}",
+          [storage](const HttpRequest& request) -> Expected<std::string> {
+            AIMASS_ASSIGN_OR_RETURN(auto id, pathNumber(request, "id", "the run id in the path"));
+            return storedEvaluation(*storage, id);
+          });
+  addRead(host, "/api/v1/models/{name}/versions/{version}/evaluations",
+          "The recorded evaluations of a registered model version, newest first",
+          [storage](const HttpRequest& request) -> Expected<std::string> {
+            auto name = request.path_params.find("name");
+            const std::string model =
+                name == request.path_params.end() ? std::string() : name->second;
+            AIMASS_RETURN_IF_ERROR(
+                ModelRegistry::validateName(model, "model").withContext("the model in the path"));
+            AIMASS_ASSIGN_OR_RETURN(auto version,
+                                    pathNumber(request, "version", "the version in the path"));
+            AIMASS_ASSIGN_OR_RETURN(auto evaluations, versionEvaluations(*storage, model, version));
+            return evaluationsJson(evaluations);
+          });
 }
 
 }  // namespace aimass::core
