@@ -202,8 +202,12 @@ Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& ou
   }
   if (command.json) {
     std::string json = runJson(details);
-    if (!evaluation.empty() && json.ends_with('}')) {
-      json.insert(json.size() - 1, ",\"evaluation\":" + evaluation);
+    // The report goes in as the object's last member, after the last one runJson() wrote.
+    const std::size_t close = json.rfind('}');
+    if (!evaluation.empty() && close != std::string::npos && close > 0) {
+      const std::size_t last = json.find_last_not_of(" \n", close - 1);
+      evaluation.erase(evaluation.find_last_not_of(" \n") + 1);
+      json.insert(last + 1, ",\n  \"evaluation\": " + evaluation);
     }
     out << json;
     return Status();
