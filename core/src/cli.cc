@@ -1029,7 +1029,7 @@ class Cli {
   }
 
   int runs(int argc, char** argv) {
-    return storeCommand<Tracking>(argc, argv, "runs", parseRunsCommand, runRunsCommand);
+    return storeCommand<RunsStore>(argc, argv, "runs", parseRunsCommand, runRunsCommand);
   }
 
   // `aimass tune ACTION ...`: list and show read the studies of a store (tune/tune_cli.h), only

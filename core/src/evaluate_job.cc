@@ -11,7 +11,9 @@
 #include "aimass/core/graph.h"
 #include "aimass/core/host_services.h"
 #include "aimass/core/runtime.h"
+#include "aimass/core/tracking.h"
 #include "evaluate_tasks.h"
+#include "evaluation_record.h"
 #include "file_whole.h"
 #include "pipeline/table_io.h"
 #include "train_tracking.h"
@@ -137,7 +139,45 @@ Status EvaluateJob::run(Host& host, JobProgress& progress) {
     }
     host.log(LogLevel::kInfo, name_, "wrote the report to '" + targets_.output.string() + "'");
   }
+  if (targets_.storage) {
+    AIMASS_RETURN_IF_ERROR(record(host, report));
+  }
   report_ = std::move(report);
+  return Status();
+}
+
+Status EvaluateJob::record(Host& host, const EvaluationReport& report) {
+  Storage& storage = *targets_.storage;
+  EvaluationRecording what;
+  what.experiment = targets_.experiment;
+  what.job = name_;
+  what.model = targets_.model_name;
+  what.dataset = targets_.dataset_name;
+  auto recorded = [&]() -> Expected<std::int64_t> {
+    AIMASS_ASSIGN_OR_RETURN(what.version,
+                            registeredModelVersion(storage, targets_.model_name, *targets_.model));
+    if (what.version > 0) {
+      what.model_version = targets_.model_name;
+    }
+    AIMASS_ASSIGN_OR_RETURN(
+        what.dataset_version,
+        registeredDatasetVersion(storage, targets_.dataset_name, *targets_.dataset));
+    return recordEvaluation(storage, what, report);
+  };
+  auto run = recorded();
+  if (!run.ok()) {
+    return run.status().withContext("job.evaluate '" + name_ +
+                                    "' computed its report but could "
+                                    "not record it in " +
+                                    storage.describe());
+  }
+  host.log(LogLevel::kInfo, name_,
+           "recorded the evaluation as run " + std::to_string(*run) + " of experiment '" +
+               what.experiment + "'" +
+               (what.version > 0 ? ", of model version " + what.model_version + "/" +
+                                       std::to_string(what.version)
+                                 : std::string()) +
+               " (aimass runs show " + std::to_string(*run) + ")");
   return Status();
 }
 
@@ -247,6 +287,20 @@ NodeType evaluateJobNodeType() {
                       "Also write the report as JSON to this file (relative to the config "
                       "file's folder).")
           .optional(),
+      ParamSpec::ref("storage", NodeKind::kStorage,
+                     "Record the evaluation in this storage's experiment tracking: a finished "
+                     "run of the `experiment` (params job, model, dataset, task, and "
+                     "model_version and dataset_version when the registry holds the model's "
+                     "exact weights and the dataset's fingerprint; the headline metrics as its "
+                     "metrics) with the whole report attached, served by GET "
+                     "/api/v1/runs/{id}/evaluation and listed per model version by GET "
+                     "/api/v1/models/{name}/versions/{version}/evaluations. Not recorded when "
+                     "absent; a storage error fails the job.")
+          .optional(),
+      ParamSpec::string("experiment",
+                        "The experiment of the recorded run (letters, digits, '.', '_', '-'); "
+                        "with a storage only.")
+          .withDefault(std::string("evaluation")),
       ParamSpec::integer("batch_size", "Rows (recommenders' top-k: users) per predict() call.")
           .withDefault(std::int64_t{256})
           .atLeast(1),
@@ -318,6 +372,11 @@ NodeType evaluateJobNodeType() {
       if (config.has("output")) {
         targets.output = config.getPath("output");
       }
+      if (config.has("storage")) {
+        targets.storage = config.getRef<Storage>("storage");
+      }
+      targets.experiment = config.getString("experiment");
+      AIMASS_RETURN_IF_ERROR(Tracking::validateName(targets.experiment, "experiment"));
       if (!targets.model || !targets.dataset) {
         return invalidArgument("job.evaluate needs a model and a dataset");
       }

@@ -13,6 +13,7 @@
 #include "aimass/job.h"
 #include "aimass/model.h"
 #include "aimass/plugin.h"
+#include "aimass/storage.h"
 
 namespace aimass::core {
 
@@ -40,6 +41,11 @@ struct EvaluateTargets {
   std::int64_t season = 1;
   /// Forecasting: how many of each input step's first features are the forecast series.
   std::int64_t forecast_targets = 1;
+  /// Where to record the evaluation as a tracked run with its report (evaluation_record.h);
+  /// null: not recorded.
+  std::shared_ptr<Storage> storage;
+  /// The tracked run's experiment.
+  std::string experiment = "evaluation";
   /// Classification and regression: what predict() gets; `precision` (bf16, auto) becomes
   /// its "precision" parameter, which models that run in lower precision read (model.mlp).
   PredictOptions predict_options;
@@ -65,6 +71,11 @@ struct EvaluateTargets {
 /// the dataset; kCancelled on a stop request. The output file is written whole or not at all
 /// (a temporary file renamed).
 ///
+/// With a storage, the report is also recorded there as a finished run of job.evaluate in the
+/// tracking (its params, headline metrics and the whole report, see evaluation_record.h), and
+/// indexed under the registered model version whose artifact holds the model's exact weights.
+/// A storage error then fails the job, after the output file was written.
+///
 /// Threading: run() is called once, on the host's main thread; predict() is const, so the
 /// model may be served meanwhile.
 class EvaluateJob final : public Job {
@@ -78,6 +89,7 @@ class EvaluateJob final : public Job {
 
  private:
   Status evaluate(Host& host, JobProgress& progress, EvaluationReport& report);
+  Status record(Host& host, const EvaluationReport& report);
 
   std::string name_;
   EvaluateTargets targets_;

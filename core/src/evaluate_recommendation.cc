@@ -183,7 +183,7 @@ Expected<RecommendationReport> evaluateRecommendation(const EvaluationPass& pass
   }
   const IdText id_text(schema);
   std::map<std::int64_t, std::vector<std::int64_t>> relevant;  // user -> items, by user index
-  RegressionMetrics errors(1);
+  RegressionMetrics errors(1, /*residuals=*/false);            // the report has no residual plots
   ProgressPhase phase(pass.progress, "evaluate " + targets.model_name + ": read interactions",
                       batchCount(pass));
   Status read = forEachBatch(

@@ -140,6 +140,52 @@ void writeForecast(JsonWriter& json, const ForecastReport& r) {
   json.endObject();
 }
 
+/// A threshold of a curve: the start point's +infinity is null (JsonWriter's non-finite).
+void writeCurves(JsonWriter& json, const BinaryCurves& curves, const std::string& positive) {
+  auto column = [&](std::string_view key, const auto& points, auto field) {
+    json.key(key).beginArray();
+    for (const auto& point : points) {
+      json.value(field(point));
+    }
+    json.endArray();
+  };
+  json.key("roc").beginObject();
+  json.key("positive_class").value(positive);
+  column("fpr", curves.roc, [](const RocPoint& p) { return p.fpr; });
+  column("tpr", curves.roc, [](const RocPoint& p) { return p.tpr; });
+  column("thresholds", curves.roc, [](const RocPoint& p) { return p.threshold; });
+  json.key("distinct_thresholds").value(curves.distinct_thresholds);
+  json.endObject();
+  json.key("pr").beginObject();
+  json.key("positive_class").value(positive);
+  column("recall", curves.pr, [](const PrPoint& p) { return p.recall; });
+  column("precision", curves.pr, [](const PrPoint& p) { return p.precision; });
+  column("thresholds", curves.pr, [](const PrPoint& p) { return p.threshold; });
+  json.key("distinct_thresholds").value(curves.distinct_thresholds);
+  json.key("average_precision").value(curves.average_precision);
+  json.endObject();
+}
+
+void writeResiduals(JsonWriter& json, const ResidualReport& r) {
+  auto numbers = [&](std::string_view key, const auto& values) {
+    json.key(key).beginArray();
+    for (auto v : values) {
+      json.value(v);
+    }
+    json.endArray();
+  };
+  json.key("residuals").beginObject();
+  numbers("predicted", r.predicted);
+  numbers("actual", r.actual);
+  json.key("stride").value(r.stride);
+  json.key("values").value(r.values);
+  json.endObject();
+  json.key("residual_histogram").beginObject();
+  numbers("edges", r.edges);
+  numbers("counts", r.counts);
+  json.endObject();
+}
+
 void writeReport(JsonWriter& json, const EvaluationReport& report) {
   json.beginObject();
   json.key("job").value(report.job);
@@ -156,7 +202,15 @@ void writeReport(JsonWriter& json, const EvaluationReport& report) {
     json.key("macro_f1").value(c.macro_f1);
     writeOptional(json, "log_loss", c.log_loss);
     writeOptional(json, "roc_auc", c.roc_auc);
+    if (c.curves) {
+      json.key("average_precision").value(c.curves->average_precision);
+    } else if (c.classes.size() == 2) {
+      json.key("average_precision").null();
+    }
     json.endObject();
+    if (c.curves && c.classes.size() == 2) {
+      writeCurves(json, *c.curves, c.classes[1].name);
+    }
     json.key("classes").beginArray();
     for (const auto& k : c.classes) {
       json.beginObject();
@@ -186,6 +240,9 @@ void writeReport(JsonWriter& json, const EvaluationReport& report) {
     json.key("mae").value(r.mae);
     json.key("r2").value(r.r2);
     json.endObject();
+    if (r.residuals) {
+      writeResiduals(json, *r.residuals);
+    }
   } else if (report.clustering) {
     writeClustering(json, *report.clustering);
   } else if (report.recommendation) {
@@ -373,7 +430,15 @@ Expected<ClassificationReport> ClassificationMetrics::report() const {
       return rocAuc(scores, positive);
     };
     if (classes == 2) {
-      r.roc_auc = aucOf(1);
+      std::vector<float> positive_scores(truth_.size());
+      for (std::size_t i = 0; i < truth_.size(); ++i) {
+        positive_scores[i] = probabilities_[i * 2 + 1];
+        positive[i] = truth_[i] == 1;
+      }
+      r.curves = binaryCurves(positive_scores, positive);
+      if (r.curves) {
+        r.roc_auc = r.curves->roc_auc;
+      }
     } else if (classes > 2) {
       double sum = 0;
       bool defined = true;
@@ -390,8 +455,9 @@ Expected<ClassificationReport> ClassificationMetrics::report() const {
   return r;
 }
 
-RegressionMetrics::RegressionMetrics(std::int64_t targets)
-    : targets_(static_cast<std::size_t>(std::max<std::int64_t>(targets, 1))) {}
+RegressionMetrics::RegressionMetrics(std::int64_t targets, bool residuals)
+    : targets_(static_cast<std::size_t>(std::max<std::int64_t>(targets, 1))),
+      keep_residuals_(residuals) {}
 
 Status RegressionMetrics::add(std::span<const float> truth, std::span<const float> predicted) {
   const std::size_t t = targets_.size();
@@ -408,6 +474,10 @@ Status RegressionMetrics::add(std::span<const float> truth, std::span<const floa
     }
   }
   const std::size_t n = truth.size() / t;
+  if (keep_residuals_) {
+    predicted_.insert(predicted_.end(), predicted.begin(), predicted.end());
+    actual_.insert(actual_.end(), truth.begin(), truth.end());
+  }
   for (std::size_t i = 0; i < n; ++i) {
     const double count = static_cast<double>(rows_ + i + 1);
     for (std::size_t k = 0; k < t; ++k) {
@@ -445,6 +515,7 @@ Expected<RegressionReport> RegressionMetrics::report() const {
     }
     r.r2 += r2 / t;
   }
+  r.residuals = residualReport(predicted_, actual_);
   return r;
 }
 
@@ -534,7 +605,11 @@ std::string formatEvaluation(const EvaluationReport& report) {
   out += "  accuracy  " + fixed(c.accuracy) + "\n";
   out += "  macro F1  " + fixed(c.macro_f1) + "\n";
   out += "  log-loss  " + (c.log_loss ? fixed(*c.log_loss) : std::string("n/a")) + "\n";
-  out += "  ROC-AUC   " + (c.roc_auc ? fixed(*c.roc_auc) : std::string("n/a")) + "\n\n";
+  out += "  ROC-AUC   " + (c.roc_auc ? fixed(*c.roc_auc) : std::string("n/a")) + "\n";
+  if (c.curves) {
+    out += "  avg prec  " + fixed(c.curves->average_precision) + "\n";
+  }
+  out += "\n";
 
   std::size_t name_width = 11;  // "macro avg" and a margin
   for (const auto& k : c.classes) {

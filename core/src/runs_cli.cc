@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runs_cli.h"
 
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -13,6 +16,7 @@
 #include "aimass/core/cli.h"
 #include "aimass/core/registry_services.h"
 #include "aimass/util/registry_json.h"
+#include "evaluation_record.h"
 #include "models_cli.h"
 #include "store_options.h"
 
@@ -71,6 +75,47 @@ std::string formatDuration(const RunInfo& run) {
   std::snprintf(buffer, sizeof buffer, "%.1fs",
                 static_cast<double>(run.end_unix_ms - run.start_unix_ms) / 1000.0);
   return buffer;
+}
+
+/// `runs show`'s lines about a run's stored evaluation report (evaluationJson()): what was
+/// evaluated, which plots it holds and where the whole report is. The metrics are the run's.
+std::string evaluationSummary(const std::string& report, std::int64_t id) {
+  const std::string where = "  report      GET /api/v1/runs/" + std::to_string(id) +
+                            "/evaluation, or runs show " + std::to_string(id) + " --json\n";
+  Poco::JSON::Object::Ptr root;
+  try {
+    root = Poco::JSON::Parser().parse(report).extract<Poco::JSON::Object::Ptr>();
+  } catch (const std::exception& e) {
+    return "  (the stored report is no JSON object: " + std::string(e.what()) + ")\n" + where;
+  }
+  auto text = [&](const Poco::JSON::Object::Ptr& object, const std::string& key) {
+    return object->has(key) && !object->isNull(key) ? object->get(key).toString()
+                                                    : std::string("?");
+  };
+  auto size = [&](const Poco::JSON::Object::Ptr& object, const std::string& key) {
+    auto array = object ? object->getArray(key) : nullptr;
+    return array ? std::to_string(array->size()) : std::string("?");
+  };
+  std::string out = "  task        " + text(root, "task") + ", " + text(root, "rows") +
+                    " rows of dataset '" + text(root, "dataset") + "', model '" +
+                    text(root, "model") + "'\n";
+  if (auto roc = root->getObject("roc"); roc) {
+    auto pr = root->getObject("pr");
+    out += "  curves      ROC and precision-recall of class '" + text(roc, "positive_class") +
+           "', " + size(roc, "fpr") + " points of " + text(roc, "distinct_thresholds") +
+           "; average precision " + (pr ? text(pr, "average_precision") : "?") + "\n";
+  }
+  if (auto residuals = root->getObject("residuals"); residuals) {
+    auto histogram = root->getObject("residual_histogram");
+    out += "  residuals   " + size(residuals, "predicted") + " (predicted, actual) pairs, every " +
+           text(residuals, "stride") + " of " + text(residuals, "values") +
+           " values; histogram of " + size(histogram, "counts") + " bins\n";
+  }
+  if (auto confusion = root->getArray("confusion_matrix"); confusion) {
+    out += "  confusion   " + std::to_string(confusion->size()) + " x " +
+           std::to_string(confusion->size()) + " matrix, with per-class scores\n";
+  }
+  return out + where;
 }
 
 }  // namespace
@@ -141,12 +186,30 @@ Status printRunList(const RunsCommand& command, Tracking& tracking, std::ostream
   return Status();
 }
 
-Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& out) {
+Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& out,
+                Storage* storage) {
   AIMASS_ASSIGN_OR_RETURN(RunDetails details, runDetails(tracking, command.run_id));
   const RunInfo& run = details.run;
   const auto& summaries = details.metrics;
+  std::string evaluation;
+  if (storage != nullptr && run.node_type == "job.evaluate") {
+    auto stored = storedEvaluation(*storage, run.id);
+    if (stored.ok()) {
+      evaluation = std::move(stored).value();
+    } else if (stored.status().code() != StatusCode::kNotFound) {
+      return stored.status();
+    }
+  }
   if (command.json) {
-    out << runJson(details);
+    std::string json = runJson(details);
+    // The report goes in as the object's last member, after the last one runJson() wrote.
+    const std::size_t close = json.rfind('}');
+    if (!evaluation.empty() && close != std::string::npos && close > 0) {
+      const std::size_t last = json.find_last_not_of(" \n", close - 1);
+      evaluation.erase(evaluation.find_last_not_of(" \n") + 1);
+      json.insert(last + 1, ",\n  \"evaluation\": " + evaluation);
+    }
+    out << json;
     return Status();
   }
   out << "run         " << run.id << "\n"
@@ -191,6 +254,9 @@ Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& ou
       rows.push_back({"  " + name, value});
     }
     out << textTable(rows);
+  }
+  if (!evaluation.empty()) {
+    out << "evaluation\n" << evaluationSummary(evaluation, run.id);
   }
   return Status();
 }
@@ -353,15 +419,16 @@ Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words) {
   return command;
 }
 
-int runRunsCommand(const RunsCommand& command, Tracking& tracking, std::ostream& out,
+int runRunsCommand(const RunsCommand& command, RunsStore& store, std::ostream& out,
                    std::ostream& err) {
+  Tracking& tracking = store.tracking;
   auto recovered = tracking.recoverAbandonedRuns();
   if (!recovered.ok()) {
     err << "aimass: warning: could not check for runs left unfinished: "
         << recovered.status().message() << "\n";
   }
   Status status = command.action == "list"   ? printRunList(command, tracking, out)
-                  : command.action == "show" ? printRun(command, tracking, out)
+                  : command.action == "show" ? printRun(command, tracking, out, &store.storage)
                                              : printMetricHistory(command, tracking, out);
   return storeCommandExit(status, err);
 }

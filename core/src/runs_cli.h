@@ -33,8 +33,11 @@ struct RunsCommand {
 /// GET /api/v1/runs). kNotFound for an unknown experiment, the store's status on failure.
 Status printRunList(const RunsCommand& command, Tracking& tracking, std::ostream& out);
 /// `runs show`: the run command.run_id with its metric summaries (JSON when command.json).
+/// With `storage` (the tracking's), a run a job.evaluate recorded also shows its evaluation
+/// (evaluation_record.h): a summary, or with --json the whole report as "evaluation".
 /// kNotFound for an unknown run.
-Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& out);
+Status printRun(const RunsCommand& command, Tracking& tracking, std::ostream& out,
+                Storage* storage = nullptr);
 
 /// `runs metric`: the values of command.metric_query (JSON when command.json: the body of
 /// GET /api/v1/runs/{id}/metrics/{name}). kNotFound for an unknown run.
@@ -49,11 +52,18 @@ extern const char kRunsHelp[];
 /// filter (naming the bad token), status, limit or run id.
 Expected<RunsCommand> parseRunsCommand(const std::vector<std::string>& words);
 
-/// Runs a parsed command on `tracking`, printing results on `out` and errors on `err`. Runs
+/// A store's tracking with the store itself, which `runs show` reads evaluations from.
+struct RunsStore {
+  explicit RunsStore(Storage& store) : storage(store), tracking(store) {}
+  Storage& storage;
+  Tracking tracking;
+};
+
+/// Runs a parsed command on `store`'s tracking, printing results on `out` and errors on `err`. Runs
 /// whose process died without finishing them are marked failed first (a warning on `err`
 /// when the store cannot be written). Returns the exit code: 0 success; 2 a mistake of the
 /// caller (unknown run or experiment, bad name); 1 when the store fails.
-int runRunsCommand(const RunsCommand& command, Tracking& tracking, std::ostream& out,
+int runRunsCommand(const RunsCommand& command, RunsStore& store, std::ostream& out,
                    std::ostream& err);
 
 }  // namespace aimass::core

@@ -14,6 +14,7 @@
 #include "api_storage.h"
 #include "config_fingerprint.h"
 #include "console_api/console_routes.h"
+#include "evaluation_routes.h"
 #include "jobs/jobs_node.h"
 #include "launcher_env.h"
 #include "monitoring/monitor_node.h"
@@ -210,6 +211,9 @@ Status Runtime::addRegistryApi() {
   // A node that took one of their paths keeps it: the console lacks that route, the graph runs.
   if (Status added = addConsoleApiRoutes(host_, sources); !added.ok()) {
     host_.log(LogLevel::kWarning, "", "a console route was not added: " + added.message());
+  }
+  if (storage) {
+    addEvaluationRoutes(host_, storage);  // job.evaluate's recorded reports
   }
   return okStatus();
 }

@@ -479,4 +479,35 @@ TEST(RunsCliOutcomes, TrackFalseRecordsNothing) {
   EXPECT_EQ(listed.out, "no runs\n");
 }
 
+TEST(RunsCliOutcomes, AnEvaluationRunShowsItsReport) {
+  Workspace ws;
+  // A job.evaluate with the store after the job.train: run 1 trains, run 2 evaluates.
+  const std::string config =
+      ws.config("scored", 1,
+                "}\n  score: {type: job.evaluate, model: pump_state, dataset: pumps, "
+                "storage: store, after: train");
+  Result run = ws.aimass({"run", config});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("recorded the evaluation as run 2 of experiment 'evaluation', "
+                                 "of model version pump_state/1"));
+  Result text = ws.aimass({"runs", "show", "2", "--config", config});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("node        score (job.evaluate)\n"));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex("\n  model_version +pump_state/1\n"));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex("\n  accuracy +[0-9.]+ "));
+  EXPECT_THAT(text.out, HasSubstr("evaluation\n  task        classification, 300 rows of "
+                                  "dataset 'pumps', model 'pump_state'\n  confusion   3 x 3"));
+  EXPECT_THAT(text.out, HasSubstr("  report      GET /api/v1/runs/2/evaluation"));
+  Result json = ws.aimass({"runs", "show", "2", "--json", "--config", config});
+  ASSERT_EQ(json.code, 0) << json.err;
+  Object::Ptr report = parseObject(json.out)->getObject("evaluation");
+  ASSERT_TRUE(report) << json.out;
+  EXPECT_EQ(report->getValue<std::string>("job"), "score");
+  EXPECT_EQ(report->getArray("confusion_matrix")->size(), 3U);
+  // job.train's run has no evaluation: neither the section nor the field.
+  Result trained = ws.aimass({"runs", "show", "1", "--json", "--config", config});
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  EXPECT_FALSE(parseObject(trained.out)->has("evaluation"));
+}
+
 }  // namespace

@@ -199,7 +199,8 @@ class PipelineTest : public ::testing::Test {
                            "  train: {type: job.train, model: pump_state, dataset: train_rows,\n"
                            "          optimizer: sgd, epochs: 25, batch_size: 32, seed: 7,\n"
                            "          validation_fraction: 0.2, storage: store}\n"
-                           "  score: {type: job.evaluate, model: pump_state, dataset: test_rows}\n"
+                           "  score: {type: job.evaluate, model: pump_state, dataset: test_rows,\n"
+                           "          storage: store}\n"
                            "  web: {type: frontend.http, host: 127.0.0.1, port: 0}\n";
     return path;
   }
@@ -239,6 +240,28 @@ TEST_F(PipelineTest, ServedRawRowsGetWhatTheEvaluationCounted) {
   HttpReply mlflow = httpCall(p, "POST", "/invocations", mlflowRequest(test_rows_));
   ASSERT_EQ(mlflow.status, 200) << mlflow.body;
   EXPECT_EQ(mlflowClasses(mlflow.body), labels) << mlflow.body;
+
+  // job.evaluate (storage: store) recorded its report as a run of its own, listed under the
+  // version job.train registered: the evaluated weights are that version's artifact.
+  HttpReply listed = httpCall(p, "GET", "/api/v1/models/pump_state/versions/1/evaluations");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  auto evaluations = Poco::JSON::Parser()
+                         .parse(listed.body)
+                         .extract<Poco::JSON::Object::Ptr>()
+                         ->getArray("evaluations");
+  ASSERT_EQ(evaluations->size(), 1U) << listed.body;
+  auto entry = evaluations->getObject(0);
+  EXPECT_EQ(entry->getValue<std::string>("dataset"), "test_rows");
+  EXPECT_NEAR(entry->getObject("metrics")->getValue<double>("accuracy"), evaluated, 1e-4);
+  const auto run = entry->getValue<std::int64_t>("run_id");
+  HttpReply stored = httpCall(p, "GET", "/api/v1/runs/" + std::to_string(run) + "/evaluation");
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  auto report = Poco::JSON::Parser().parse(stored.body).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(report->getValue<std::string>("job"), "score");
+  EXPECT_EQ(report->getArray("confusion_matrix")->size(), 3U);
+  HttpReply trained = httpCall(p, "GET", "/api/v1/runs/1/evaluation");  // job.train's run
+  EXPECT_EQ(trained.status, 404) << trained.body;
+  EXPECT_THAT(trained.body, ::testing::HasSubstr("run 1 has no evaluation"));
 
   // A vendor never seen in training encodes as zeros (unknown: zeros), not an error; a missing
   // input is a 400 naming it.

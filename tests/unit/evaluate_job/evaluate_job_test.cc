@@ -212,6 +212,7 @@ TEST(EvaluateJobType, IsBuiltInAndItsFactoryMakesAJob) {
   config.setValue("season", std::int64_t{1});
   config.setValue("forecast_targets", std::int64_t{1});
   config.setValue("precision", std::string("fp32"));
+  config.setValue("experiment", std::string("evaluation"));
   config.setRefs("model", {"m"}, {"model.fake"},
                  {std::make_shared<FakeModel>(Task::kRegression, true)});
   config.setRefs("dataset", {"d"}, {"dataset.fake"},

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "aimass/core/clustering_metrics.h"
+#include "aimass/core/evaluation_curves.h"
 #include "aimass/core/sequence_metrics.h"
 #include "aimass/status.h"
 
@@ -40,6 +41,9 @@ struct ClassificationReport {
   /// mean of one-vs-rest AUCs. Absent without probabilities or when a class (for two classes:
   /// either class) has no rows, where it is undefined.
   std::optional<double> roc_auc;
+  /// Two classes with probabilities and rows of both: the ROC and precision-recall curves of
+  /// class 1's probability (evaluation_curves.h), and their average precision.
+  std::optional<BinaryCurves> curves;
 };
 
 /// Regression metrics; with several targets each is the unweighted mean of the per-target
@@ -51,12 +55,14 @@ struct RegressionReport {
   double mae = 0;
   /// 1 - SS_res / SS_tot; for constant true values 1 when predictions are exact, 0 otherwise.
   double r2 = 0;
+  /// A sample of (predicted, actual) pairs and a histogram of the residuals, for plots.
+  std::optional<ResidualReport> residuals;
 };
 
 /// Accumulates class predictions batch by batch and computes ClassificationReport.
 ///
 /// Keeps the confusion matrix and, when probabilities are given, every row's probabilities
-/// (rows x classes floats), which ROC-AUC needs. Not thread-safe.
+/// (rows x classes floats), which ROC-AUC and the curves need. Not thread-safe.
 class ClassificationMetrics {
  public:
   explicit ClassificationMetrics(std::vector<std::string> class_names);
@@ -82,11 +88,12 @@ class ClassificationMetrics {
   std::uint64_t rows_ = 0;
 };
 
-/// Accumulates real-valued predictions batch by batch and computes RegressionReport.
-/// Not thread-safe.
+/// Accumulates real-valued predictions batch by batch and computes RegressionReport. With
+/// `residuals` it keeps every (predicted, actual) value, 8 bytes each, for the report's
+/// residuals; without, its memory does not grow with the rows. Not thread-safe.
 class RegressionMetrics {
  public:
-  explicit RegressionMetrics(std::int64_t targets);
+  explicit RegressionMetrics(std::int64_t targets, bool residuals = true);
 
   /// Adds one batch, both row-major [rows, targets]. kInvalidArgument for mismatched or
   /// non-multiple lengths and non-finite values; nothing is added then.
@@ -103,6 +110,9 @@ class RegressionMetrics {
     double absolute_error = 0;
   };
   std::vector<Target> targets_;
+  bool keep_residuals_;
+  std::vector<float> predicted_;  // every value, row-major, for the residuals
+  std::vector<float> actual_;
   std::uint64_t rows_ = 0;
 };
 
@@ -186,13 +196,18 @@ std::string formatEvaluation(const EvaluationReport& report);
 /// "classes": [{"name", "precision", "recall", "f1", "support"}], "confusion_matrix": [[...]]}
 /// (classes and confusion_matrix for classification only). Absent metrics are null. The
 /// metrics are: classification accuracy, macro_precision, macro_recall, macro_f1, log_loss,
-/// roc_auc; regression rmse, mae, r2; clustering inertia, silhouette, davies_bouldin,
-/// adjusted_rand, nmi, clusters, clusters_used, silhouette_rows, inertia_from ("distances" or
-/// "centroids"); recommendation rmse, mae, precision_at_k, recall_at_k, ndcg_at_k, map_at_k, k,
-/// users, fallback_users, unknown_pairs, relevance_threshold; language models (task
-/// "language_model") loss, perplexity, bits_per_char, token_accuracy, tokens, vocabulary,
-/// token_unit ("byte" or "char"); forecasting (task "forecasting") mae, rmse, mape, mape_rows,
-/// mape_skipped, baseline_mae, baseline_rmse, mase, season, horizon, targets.
+/// roc_auc, average_precision (binary only); regression rmse, mae, r2; clustering inertia,
+/// silhouette, davies_bouldin, adjusted_rand, nmi, clusters, clusters_used, silhouette_rows,
+/// inertia_from ("distances" or "centroids"); recommendation rmse, mae, precision_at_k,
+/// recall_at_k, ndcg_at_k, map_at_k, k, users, fallback_users, unknown_pairs, relevance_threshold;
+/// language models (task "language_model") loss, perplexity, bits_per_char, token_accuracy, tokens,
+/// vocabulary, token_unit ("byte" or "char"); forecasting (task "forecasting") mae, rmse, mape,
+/// mape_rows, mape_skipped, baseline_mae, baseline_rmse, mase, season, horizon, targets. With
+/// curves (binary classification) also "roc": {"positive_class", "fpr": [], "tpr": [],
+/// "thresholds": [], "distinct_thresholds"} and "pr": {"positive_class", "recall": [],
+/// "precision": [], "thresholds": [], "distinct_thresholds", "average_precision"}, thresholds
+/// null for the +infinity start point; regression also "residuals": {"predicted": [],
+/// "actual": [], "stride", "values"} and "residual_histogram": {"edges": [], "counts": []}.
 std::string evaluationJson(const EvaluationReport& report);
 
 /// Several reports as a JSON array of evaluationJson() objects (`aimass eval --json`).

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "aimass/core/dataset_registry.h"
+#include "aimass/core/evaluation.h"
 #include "aimass/core/host_services.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
@@ -27,6 +28,8 @@
 #include "console_api/console_routes.h"
 #include "console_records.h"
 #include "data_profile.h"
+#include "evaluation_record.h"
+#include "evaluation_routes.h"
 #include "fake_models.h"
 #include "fs.h"
 #include "http_exchange_log.h"
@@ -70,6 +73,7 @@ class OpenApiExchangesTest : public ::testing::Test {
     host_.servingRuntime().add("rec", "1", std::make_shared<FakeRecommender>());
     ASSERT_TRUE(host_.servingRuntime().setRepository(storage_).ok());
     host_.setApiStorage(storage_);
+    core::addEvaluationRoutes(host_, storage_);
     populateStorage();
     testing::putStudy(*storage_);
     testing::putMonitoring(*storage_);
@@ -155,6 +159,34 @@ class OpenApiExchangesTest : public ::testing::Test {
     ASSERT_TRUE(logger.ok()) << logger.status().toString();
     ASSERT_TRUE((*logger)->log("loss", 1, 0.25).ok());
     ASSERT_TRUE((*logger)->finish(core::RunStatus::kFinished).ok());
+    recordEvaluation();
+  }
+
+  /// Run 2: a job.evaluate's report of "reg" version 2, a binary classifier with curves.
+  void recordEvaluation() {
+    core::ClassificationMetrics metrics({"no", "yes"});
+    const std::vector<std::int64_t> truth = {0, 1, 1, 0};
+    const std::vector<std::int64_t> predicted = {0, 1, 0, 0};
+    const std::vector<float> probabilities = {0.8F, 0.2F, 0.3F, 0.7F, 0.6F, 0.4F, 0.9F, 0.1F};
+    ASSERT_TRUE(metrics.add(truth, predicted, probabilities).ok());
+    core::EvaluationReport report;
+    report.job = "score";
+    report.model = "reg";
+    report.dataset = "pumps";
+    auto classification = metrics.report();
+    ASSERT_TRUE(classification.ok());
+    report.classification = std::move(classification).value();
+    core::EvaluationRecording what;
+    what.experiment = "evaluation";
+    what.job = "score";
+    what.model = "reg";
+    what.dataset = "pumps";
+    what.model_version = "reg";
+    what.version = 2;
+    what.dataset_version = 1;
+    auto run = core::recordEvaluation(*storage_, what, report);
+    ASSERT_TRUE(run.ok()) << run.status().toString();
+    ASSERT_EQ(*run, 2);
   }
 
   /// Sends one request, records the exchange ($AIMASS_HTTP_EXCHANGE_LOG) and checks it against
@@ -317,6 +349,14 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/api/v1/runs/1/metrics/loss?after_step=1&limit=5"), 200);
     EXPECT_EQ(exchange("GET", "/api/v1/runs/1/metrics/loss?limit=0"), 400);
     EXPECT_EQ(exchange("GET", "/api/v1/runs/9/metrics/loss"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/runs/2/evaluation"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/runs/1/evaluation"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/runs/9/evaluation"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/runs/x/evaluation"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/2/evaluations"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/9/evaluations"), 404);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/x/evaluations"), 400);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/nope/versions/1/evaluations"), 404);
   }
 
   void exerciseJobs() {

@@ -22,6 +22,7 @@
 #include "aimass/core/host_services.h"
 #include "aimass/core/type_registry.h"
 #include "console_api/console_routes.h"
+#include "evaluation_routes.h"
 #include "fake_models.h"
 #include "fs.h"
 #include "http_call.h"
@@ -115,6 +116,7 @@ class OpenApiTest : public ::testing::Test {
     ASSERT_TRUE(storage.ok()) << storage.status().toString();
     storage_ = std::move(storage).value();
     host_.setApiStorage(storage_);
+    core::addEvaluationRoutes(host_, storage_);  // as Runtime adds them beside the registry
     // A job service on the same store, as a graph's service.jobs node offers it.
     core::jobs::JobServiceOptions jobs;
     jobs.capacity = {2, std::int64_t{1} << 30, 0};
