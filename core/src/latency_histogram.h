@@ -12,18 +12,20 @@ namespace aimass::core {
 /// console's served-state page) turn into latency percentiles, which the cumulative durations
 /// of the statistics extension cannot give.
 ///
-/// The bounds are fixed (kBoundsNs, 100 µs to 10 s, about three per decade), so every version of
-/// every model exports the same `le` labels and a dashboard can sum them. Recording is a search
-/// over 16 bounds and one increment.
+/// The bounds are fixed (kBoundsNs, 10 µs to 10 s, three per decade: a small model answers in
+/// tens of microseconds inside the runtime), so every version of every model exports the same
+/// `le` labels and a dashboard can sum them. Recording is a search over 19 bounds and one
+/// increment.
 ///
 /// Threading: not synchronised; the owner (VersionStats) records and copies under its mutex.
 class LatencyHistogram {
  public:
   /// The upper bounds of the finite buckets, in nanoseconds, ascending; one more bucket (+Inf)
   /// holds the rest.
-  static constexpr std::array<std::uint64_t, 16> kBoundsNs = {
-      100'000,       250'000,       500'000,       1'000'000,     2'500'000,   5'000'000,
-      10'000'000,    25'000'000,    50'000'000,    100'000'000,   250'000'000, 500'000'000,
+  static constexpr std::array<std::uint64_t, 19> kBoundsNs = {
+      10'000,        25'000,        50'000,        100'000,       250'000,
+      500'000,       1'000'000,     2'500'000,     5'000'000,     10'000'000,
+      25'000'000,    50'000'000,    100'000'000,   250'000'000,   500'000'000,
       1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
 
   void record(std::uint64_t ns);

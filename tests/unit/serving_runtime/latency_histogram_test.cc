@@ -15,9 +15,9 @@ using ::testing::HasSubstr;
 
 TEST(LatencyHistogramTest, ADurationOnABoundCountsInThatBucketAndLongerOnesInTheNext) {
   LatencyHistogram h;
-  h.record(0);               // first bucket (le 0.0001)
-  h.record(100'000);         // exactly 100 µs: still the first
-  h.record(100'001);         // just over: the second (le 0.00025)
+  h.record(0);               // first bucket (le 0.00001)
+  h.record(10'000);          // exactly 10 µs: still the first
+  h.record(10'001);          // just over: the second (le 0.000025)
   h.record(10'000'000'000);  // exactly 10 s: the last finite bucket
   h.record(10'000'000'001);  // +Inf
   EXPECT_EQ(h.bucket(0), 2u);
@@ -25,7 +25,7 @@ TEST(LatencyHistogramTest, ADurationOnABoundCountsInThatBucketAndLongerOnesInThe
   EXPECT_EQ(h.bucket(LatencyHistogram::kBoundsNs.size() - 1), 1u);
   EXPECT_EQ(h.bucket(LatencyHistogram::kBoundsNs.size()), 1u);
   EXPECT_EQ(h.count(), 5u);
-  EXPECT_EQ(h.sumNs(), 100'000u + 100'001u + 10'000'000'000u + 10'000'000'001u);
+  EXPECT_EQ(h.sumNs(), 10'000u + 10'001u + 10'000'000'000u + 10'000'000'001u);
 }
 
 TEST(LatencyHistogramTest, TheExpositionIsCumulativeWithSecondsBoundsAndAnInfiniteBucket) {
@@ -35,6 +35,7 @@ TEST(LatencyHistogramTest, TheExpositionIsCumulativeWithSecondsBoundsAndAnInfini
   h.record(2'000'000);
   std::string out;
   h.appendPrometheus(out, "m", "model=\"a\"");
+  EXPECT_THAT(out, HasSubstr("m_bucket{model=\"a\",le=\"0.00001\"} 0\n"));
   EXPECT_THAT(out, HasSubstr("m_bucket{model=\"a\",le=\"0.0001\"} 0\n"));
   EXPECT_THAT(out, HasSubstr("m_bucket{model=\"a\",le=\"0.00025\"} 0\n"));
   EXPECT_THAT(out, HasSubstr("m_bucket{model=\"a\",le=\"0.0005\"} 1\n"));
@@ -44,8 +45,8 @@ TEST(LatencyHistogramTest, TheExpositionIsCumulativeWithSecondsBoundsAndAnInfini
   EXPECT_THAT(out, HasSubstr("m_bucket{model=\"a\",le=\"+Inf\"} 3\n"));
   EXPECT_THAT(out, HasSubstr("m_sum{model=\"a\"} 0.0043\n"));
   EXPECT_THAT(out, HasSubstr("m_count{model=\"a\"} 3\n"));
-  // 16 finite buckets, +Inf, sum and count.
-  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 19);
+  // 19 finite buckets, +Inf, sum and count.
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 22);
 }
 
 TEST(LatencyHistogramTest, WithoutLabelsTheLinesHaveNoEmptyBraces) {
