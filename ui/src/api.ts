@@ -43,28 +43,8 @@ export class Api {
     this.headers = { Accept: "application/json", ...headersOf(credential) };
   }
 
-  private async get<T>(path: string): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(this.base + path, { headers: this.headers });
-    } catch (error) {
-      throw new AimassError(null, `cannot reach the server: ${String(error)}`, null, "GET", path);
-    }
-    const text = await response.text();
-    let body: unknown = null;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      body = null;
-    }
-    if (!response.ok) {
-      const member = typeof body === "object" && body !== null
-          ? (body as Record<string, unknown>)["error"] : undefined;
-      throw new AimassError(response.status,
-                            typeof member === "string" ? member : `HTTP ${response.status}`,
-                            body, "GET", path);
-    }
-    return body as T;
+  private get<T>(path: string): Promise<T> {
+    return this.send<T>("GET", path);
   }
 
   /** GET /api/v1/session: who the credential is and what it may do. */
@@ -83,6 +63,113 @@ export class Api {
       if (page.events.length < 1000) return events;
       after = page.events[page.events.length - 1]!.sequence;
     }
+  }
+
+  /** One call; a JSON answer parsed, an error answer thrown as AimassError with its message. */
+  private async send<T>(method: string, path: string, body?: string,
+                        contentType?: string): Promise<T> {
+    let response: Response;
+    try {
+      const headers = contentType ? { ...this.headers, "Content-Type": contentType } : this.headers;
+      response = await fetch(this.base + path, { method, body, headers });
+    } catch (error) {
+      throw new AimassError(null, `cannot reach the server: ${String(error)}`, null, method, path);
+    }
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    if (!response.ok) {
+      const member = typeof parsed === "object" && parsed !== null
+          ? (parsed as Record<string, unknown>)["error"] : undefined;
+      throw new AimassError(response.status,
+                            typeof member === "string" ? member : `HTTP ${response.status}`,
+                            parsed, method, path);
+    }
+    return parsed as T;
+  }
+
+  /** GET /api/v1/studies: every tuning study in the store. */
+  studies(): Promise<StudyRow[]> {
+    return this.get<{ studies: StudyRow[] }>("/api/v1/studies").then((b) => b.studies);
+  }
+
+  /** GET /api/v1/studies/{name}: settings, every trial, importances and the best trial. */
+  study(name: string): Promise<Study> {
+    return this.get<Study>(`/api/v1/studies/${encodeURIComponent(name)}`);
+  }
+
+  /** GET /api/v1/monitoring: each monitored model's summary. */
+  monitoredModels(): Promise<MonitorSummary[]> {
+    return this.get<{ models: MonitorSummary[] }>("/api/v1/monitoring").then((b) => b.models);
+  }
+
+  /** GET /api/v1/monitoring/{model}: one monitored model's summary. */
+  monitor(model: string): Promise<MonitorSummary> {
+    return this.get<MonitorSummary>(`/api/v1/monitoring/${encodeURIComponent(model)}`);
+  }
+
+  /** Every drift window of a model kept in the store, oldest first, after `after` (unix ns). */
+  async driftWindows(model: string, after = 0): Promise<DriftWindow[]> {
+    const windows: DriftWindow[] = [];
+    for (;;) {
+      const page = await this.get<{ windows: DriftWindow[]; more: boolean }>(
+          `/api/v1/monitoring/${encodeURIComponent(model)}/windows?limit=5000&after=${after}`);
+      windows.push(...page.windows);
+      if (!page.more || page.windows.length === 0) return windows;
+      after = page.windows[page.windows.length - 1]!.unix_ns;
+    }
+  }
+
+  /** GET /api/v1/plugins: every node type with its parameters. */
+  nodeTypes(): Promise<NodeType[]> {
+    return this.get<{ node_types: NodeType[] }>("/api/v1/plugins").then((b) => b.node_types);
+  }
+
+  /** POST /api/v1/graphs/validate: a YAML graph checked as `aimass validate` checks it, or
+   * (asJob) as a job submission is (it must end). */
+  validateGraph(yaml: string, asJob = false): Promise<GraphValidation> {
+    return this.send<GraphValidation>("POST", `/api/v1/graphs/validate${asJob ? "?as=job" : ""}`,
+                                      yaml, "application/yaml");
+  }
+
+  /** GET /api/v1/runs/{id}/evaluation: job.evaluate's report of that run; null when it has none. */
+  async evaluation(run: number): Promise<EvaluationReport | null> {
+    try {
+      return await this.get<EvaluationReport>(`/api/v1/runs/${run}/evaluation`);
+    } catch (error) {
+      if (error instanceof AimassError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** GET /api/v1/models/{name}/versions/{version}/evaluations, newest first. */
+  versionEvaluations(model: string, version: number): Promise<EvaluationSummary[]> {
+    return this.get<{ evaluations: EvaluationSummary[] }>(
+        `/api/v1/models/${encodeURIComponent(model)}/versions/${version}/evaluations`)
+        .then((b) => b.evaluations);
+  }
+
+  /** GET /v2/models/{model}/stats: the serving runtime's counters of each loaded version; null
+   * when this server serves no such model (404) or nothing at all (503). */
+  async servedStats(model: string): Promise<ServedStats[] | null> {
+    try {
+      return (await this.get<{ model_stats: ServedStats[] }>(
+          `/v2/models/${encodeURIComponent(model)}/stats`)).model_stats;
+    } catch (error) {
+      if (error instanceof AimassError && (error.status === 404 || error.status === 503)) return null;
+      throw error;
+    }
+  }
+
+  /** GET /metrics as text (Prometheus exposition). */
+  async metricsText(): Promise<string> {
+    const response = await fetch(this.base + "/metrics", { headers: { ...this.headers, Accept: "text/plain" } });
+    if (!response.ok) throw new AimassError(response.status, `HTTP ${response.status}`, null, "GET", "/metrics");
+    return response.text();
   }
 
   /** GET /api/v1/runs: one page of a listing (`offset`, `limit`) and how many runs matched. */
@@ -153,4 +240,153 @@ export function describeError(error: unknown): string {
 export function atLeast(role: Role, needed: Role): boolean {
   const order: Role[] = ["reader", "operator", "admin"];
   return order.indexOf(role) >= order.indexOf(needed);
+}
+
+export interface StudyRow {
+  study: string;
+  optimizer: string;
+  objective: string;
+  direction: "maximize" | "minimize";
+  trials: number;
+  complete: number;
+  pruned: number;
+  failed: number;
+  running: number;
+  best: { number: number; value: number } | null;
+}
+
+export interface SpaceDimension {
+  key: string;
+  kind: "uniform" | "log_uniform" | "int" | "log_int" | "choice";
+  param_type: string;
+  choices?: unknown[];
+  low?: number;
+  high?: number;
+}
+
+export interface Trial {
+  rank: number;
+  number: number;
+  state: "running" | "complete" | "pruned" | "failed";
+  value: number | null;
+  epochs: number | null;
+  intermediate: Record<string, number>;
+  params: Record<string, unknown>;
+  reason: string;
+  run_id: number;
+  artifact: string;
+  started: number;
+  ended: number;
+  duration: number | null;
+}
+
+export interface Study {
+  study: string;
+  optimizer: string;
+  seed: number;
+  objective: string;
+  direction: "maximize" | "minimize";
+  space: SpaceDimension[];
+  trials: Trial[];
+  importances: Record<string, number> | null;
+  best: { number: number; value: number; params: Record<string, unknown> } | null;
+}
+
+export interface FeatureDrift {
+  feature: string;
+  test: string;
+  tested: boolean;
+  statistic: number | null;
+  p_value: number | null;
+  adjusted_p_value: number | null;
+  psi: number | null;
+  drifted: boolean;
+  note?: string;
+}
+
+export interface DriftWindow {
+  unix_ns: number;
+  rows: number;
+  first_unix_ns?: number;
+  last_unix_ns?: number;
+  drifted: boolean;
+  tested: number;
+  drifted_features: number;
+  features: FeatureDrift[];
+}
+
+export interface LiveMetric {
+  version: number;
+  metric: "accuracy" | "rmse";
+  value: number;
+  window_rows?: number;
+  labelled_rows?: number;
+  unix_ms?: number;
+}
+
+/** A monitored model's summary (GET /api/v1/monitoring[/{model}]). */
+export interface MonitorSummary {
+  model: string;
+  windows: number;
+  last_window_unix_ns: number | null;
+  last_drifted: boolean | null;
+  last_window: { rows: number; tested: number; drifted_features: number } | null;
+  live: LiveMetric[];
+  state: Record<string, number | null> | null;
+  features?: FeatureDrift[];
+}
+
+export interface NodeParam {
+  name: string;
+  type: string;
+  required: boolean;
+  default: unknown;
+  min: number | null;
+  max: number | null;
+  choices: string[];
+  ref_kind: string | null;
+  example: string;
+  description: string;
+  fields?: NodeParam[];
+}
+
+export interface NodeType {
+  type: string;
+  kind: string;
+  plugin: string;
+  plugin_version: string;
+  summary: string;
+  params: NodeParam[];
+}
+
+export interface GraphValidation {
+  valid: boolean;
+  nodes?: { name: string; type: string; kind: string }[];
+  /** line and column are 1-based, 0 when unknown */
+  errors?: { file: string; line: number; column: number; message: string; hint?: string }[];
+}
+
+/** job.evaluate's report; the parts the console draws are typed, the rest shown as JSON. */
+export interface EvaluationReport {
+  [field: string]: unknown;
+}
+
+export interface EvaluationSummary {
+  run_id: number;
+  dataset: string;
+  dataset_version?: number | string | null;
+  unix_ms: number;
+  metrics: Record<string, number>;
+}
+
+export interface ServedStats {
+  name: string;
+  version: string;
+  last_inference: number;
+  inference_count: number;
+  execution_count: number;
+  inference_stats: Record<string, { count: number; ns: number }>;
+  batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[];
+  failure_reasons: Record<string, number>;
+  pending_requests: number;
 }

@@ -8,7 +8,10 @@ import { SignedIn, type Signed } from "./context";
 import { href, useRoute } from "./router";
 import { JobPage, JobsPage } from "./pages/jobs";
 import { ModelPage, ModelsPage } from "./pages/models";
+import { MonitorPage, MonitoringPage } from "./pages/monitoring";
+import { PluginsPage } from "./pages/plugins";
 import { ComparePage, RunPage, RunsPage } from "./pages/runs";
+import { StudiesPage, StudyPage } from "./pages/studies";
 
 const STORED = "aimass.credential";
 
@@ -93,9 +96,16 @@ function Shell({ signed, onSignOut }: { signed: Signed; onSignOut: () => void })
   else if (section === "compare") page = <ComparePage query={route.query} />;
   else if (section === "jobs" && rest.length === 0) page = <JobsPage />;
   else if (section === "jobs") page = <JobPage id={Number(rest[0])} />;
+  else if (section === "studies" && rest.length === 0) page = <StudiesPage />;
+  else if (section === "studies") page = <StudyPage name={rest[0]!} />;
+  else if (section === "monitoring" && rest.length === 0) page = <MonitoringPage />;
+  else if (section === "monitoring") page = <MonitorPage model={rest[0]!} />;
+  else if (section === "plugins") page = <PluginsPage selected={rest[0]} />;
   else page = <p role="alert">No page at #{route.parts.join("/")}.</p>;
   const { session } = signed;
-  const nav: [string, string][] = [["models", "Models"], ["runs", "Runs"], ["jobs", "Jobs"]];
+  const nav: [string, string][] = [["models", "Models"], ["runs", "Runs"], ["studies", "Studies"],
+                                   ["jobs", "Jobs"], ["monitoring", "Monitoring"],
+                                   ["plugins", "Plugins"]];
   return (
     <SignedIn.Provider value={signed}>
       <a class="skip" href="#main" onClick={(e) => {

@@ -15,6 +15,13 @@ async function violations(page: Page): Promise<string[]> {
       `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
 }
 
+/** The run of job.evaluate's report of pump_state (tests/ctest.sh). */
+async function evaluationRunId(): Promise<number> {
+  const runs = await api<{ runs: { id: number; params: Record<string, string> }[] }>(
+      "/api/v1/runs?experiment=evaluation&limit=100", keys.reader());
+  return runs.runs.find((r) => Object.values(r.params).some((v) => v.startsWith("pump_state")))?.id ?? 0;
+}
+
 test("the pages pass axe's WCAG 2.1 A and AA rules", async ({ page }) => {
   await page.goto("./");
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
@@ -27,6 +34,12 @@ test("the pages pass axe's WCAG 2.1 A and AA rules", async ({ page }) => {
     ["#/runs/1", (p) => expect(p.locator("figure.chart canvas").first()).toBeVisible()],
     ["#/compare?ids=1,2", (p) => expect(p.locator("figure.chart canvas")).toBeVisible()],
     ["#/jobs", (p) => expect(p.getByLabel("Graph YAML")).toBeVisible()],
+    ["#/studies", (p) => expect(p.getByRole("link", { name: "pumps_tune" })).toBeVisible()],
+    ["#/studies/pumps_tune", (p) => expect(p.getByTestId("parallel-coordinates")).toBeVisible()],
+    ["#/monitoring", (p) => expect(p.getByRole("link", { name: "pump_state" })).toBeVisible()],
+    ["#/monitoring/pump_state", (p) => expect(p.getByTestId("drift-heatmap")).toBeVisible()],
+    ["#/plugins/model.mlp", (p) => expect(p.getByTestId("type-reference")).toBeVisible()],
+    [`#/runs/${await evaluationRunId()}`, (p) => expect(p.getByTestId("confusion-matrix")).toBeVisible()],
   ];
   for (const [hash, ready] of pages) {
     await page.goto(`./${hash}`);
@@ -34,6 +47,7 @@ test("the pages pass axe's WCAG 2.1 A and AA rules", async ({ page }) => {
     expect(await violations(page), hash).toEqual([]);
   }
   // A refused graph's error listing too.
+  await page.goto("./#/jobs");
   await page.getByLabel("Graph YAML").fill("nodes:\n  t: {type: job.train, epochs: x}\n");
   await page.getByRole("button", { name: "Submit" }).click();
   await expect(page.locator("#job-errors")).toBeVisible();

@@ -276,7 +276,11 @@ test("a bad graph's errors show at their lines; a good job runs and is cancelled
   await signIn(page, keys.operator());
   await page.getByRole("link", { name: "Jobs" }).click();
   await expect(page.locator("article[data-queue='research']")).toBeVisible();
-  await page.getByLabel("Graph YAML").fill(BAD_GRAPH);
+  // Uploaded from a file: its text goes into the editor, its name into the job's name.
+  await page.getByLabel("Or upload").setInputFiles(
+      { name: "bad.yaml", mimeType: "text/yaml", buffer: Buffer.from(BAD_GRAPH) });
+  await expect(page.getByLabel("Graph YAML")).toHaveValue(BAD_GRAPH);
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("bad.yaml");
   await page.getByRole("button", { name: "Submit" }).click();
   const errors = page.locator("#job-errors");
   await expect(errors).toBeVisible();
@@ -308,15 +312,11 @@ test("a bad graph's errors show at their lines; a good job runs and is cancelled
   await expect(page.getByTestId("job-state")).toHaveText("running", { timeout: 20_000 });
   await expect(page.getByLabel(`Log of job ${id}`)).not.toHaveText("(empty)", { timeout: 20_000 });
   await screenshot(page, "job-running");
-  // The job's run, in the served store: its curve grows while the page is open.
-  // (GET /api/v1/jobs/{id} lists a job's runs once it has ended: find it by its experiment.)
-  const runningQuery = "/api/v1/runs?experiment=live&status=running";
-  // (Until the run starts there is no experiment "live": a 404.)
-  await expect.poll(async () => (await api<{ matched: number }>(runningQuery, keys.reader())
-                                     .catch(() => ({ matched: 0 }))).matched,
-                    { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
-  await page.goto("./#/runs?experiment=live&status=running");
-  await page.locator(".vbody [role='row']").first().getByRole("link").click();
+  // The job's run, linked from the job's page while it runs: its curve grows while it is open.
+  await expect.poll(async () => (await api<{ runs: number[] }>(`/api/v1/jobs/${id}`, keys.reader()))
+                                     .runs.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
+  const run = (await api<{ runs: number[] }>(`/api/v1/jobs/${id}`, keys.reader())).runs[0]!;
+  await page.getByRole("link", { name: String(run), exact: true }).click();
   await expect(page.getByRole("heading", { name: /Run \d+ running/ })).toBeVisible();
   const live = page.locator("figure.chart[data-title='val_loss']");
   await expect(live.locator("canvas")).toBeVisible();

@@ -6,9 +6,11 @@
 #
 # makes real data with the build's aimass (two training runs of the pump classifier, which
 # register two versions of pump_state, a sweep of 250 short runs, a run whose loss has
-# 100,000 points and 100,000 seeded runs of experiment "scale", in a temporary SQLite store), serves it without authentication on a second server, and over HTTPS (a
-# self-signed certificate made here) with auth on (three API keys: reader, operator, admin), a
-# job service and the build's console at /ui/. A small reverse proxy (tests/proxy.mjs) puts the
+# 100,000 points, a tuning study of 12 trials, an evaluation of version 2 and 100,000 seeded
+# runs of experiment "scale", in a temporary SQLite store), serves it without authentication on
+# a second server, and over HTTPS (a self-signed certificate made here) with auth on (three API
+# keys: reader, operator, admin), a job service, pump_state served and monitored (with traffic
+# that drifts and its ground truth, tests/serve_traffic.mjs) and the build's console at /ui/. A small reverse proxy (tests/proxy.mjs) puts the
 # same server under a path prefix. The Playwright tests (tests/*.spec.ts) run in headless
 # /usr/bin/chromium twice: on the server itself (project "direct") and through the proxy
 # ("prefix"). Screenshots of the direct run go to BUILD_DIR/ui-screenshots, the runs table's
@@ -101,6 +103,72 @@ nodes:
           validation_fraction: 0.2, experiment: long, register: false}
 YAML
 "$aimass" run "$work/long.yaml" > "$work/long.log" 2>&1
+# A tuning study "pumps_tune" of 12 trials (TPE over the learning rate and the hidden width; the
+# median pruner, after 5 complete trials, prunes some of the rest): the studies page
+# (tests/pages.spec.ts).
+cat > "$work/tune.yaml" <<YAML
+nodes:
+  store: {type: storage.sqlite, path: $work/store.db}
+  pumps: {type: dataset.csv, path: $source_dir/configs/data/pumps.csv, label: state}
+  scale: {type: transform.standardize}
+  net: {type: model.mlp, hidden: [8], preprocess: [scale]}
+  adam: {type: optimizer.adam}
+  train: {type: job.train, model: net, dataset: pumps, optimizer: adam, epochs: 9, seed: 3,
+          validation_fraction: 0.25, storage: store, register: false, experiment: tuning}
+  tpe: {type: optimizer.tpe, seed: 5}
+  tune:
+    type: job.tune
+    trial: train
+    optimizer: tpe
+    objective: val_accuracy
+    trials: 12
+    parallel: 1
+    pruner: median
+    study: pumps_tune
+    space:
+      adam.learning_rate: {log_uniform: [1.0e-4, 3.0e-1]}
+      net.hidden: {choice: [[4], [8], [16]]}
+YAML
+"$aimass" run "$work/tune.yaml" > "$work/tune.log" 2>&1
+# Three evaluations (job.evaluate with a storage records each as a run of experiment
+# "evaluation" with its report; the run page draws it): pump_state trained again exactly as
+# version 2 was (same data, seed and learning rate, not registered), so the report is of version 2
+# (matched by the weights' SHA-256); a binary classifier of valves (ROC and PR curves); a linear
+# regression of energy use (residuals).
+cat > "$work/evaluate.yaml" <<YAML
+nodes:
+  store: {type: storage.sqlite, path: $work/store.db}
+  pumps: {type: dataset.csv, path: $source_dir/configs/data/pumps.csv, label: state}
+  pump_state: {type: model.softmax}
+  sgd: {type: optimizer.sgd, learning_rate: 0.2}
+  train:
+    type: job.train
+    model: pump_state
+    dataset: pumps
+    optimizer: sgd
+    epochs: 15
+    seed: 7
+    validation_fraction: 0.2
+    storage: store
+    register: false
+    experiment: retrained
+  evaluate: {type: job.evaluate, model: pump_state, dataset: pumps, storage: store, after: train}
+  valves: {type: dataset.csv, path: $source_dir/configs/data/valves_train.csv, label: state}
+  valves_test: {type: dataset.csv, path: $source_dir/configs/data/valves_test.csv, label: state}
+  valve_state: {type: model.softmax}
+  valve_sgd: {type: optimizer.sgd, learning_rate: 0.1}
+  valve_train: {type: job.train, model: valve_state, dataset: valves, optimizer: valve_sgd,
+                epochs: 10, seed: 1, storage: store, register: false, experiment: retrained}
+  valve_evaluate: {type: job.evaluate, model: valve_state, dataset: valves_test, storage: store,
+                   after: valve_train}
+  energy: {type: dataset.csv, path: $source_dir/configs/data/energy.csv, label: kwh,
+           label_type: value}
+  kwh: {type: model.linear, solver: closed_form}
+  kwh_train: {type: job.train, model: kwh, dataset: energy, storage: store, register: false,
+              experiment: retrained}
+  kwh_evaluate: {type: job.evaluate, model: kwh, dataset: energy, storage: store, after: kwh_train}
+YAML
+"$aimass" run "$work/evaluate.yaml" > "$work/evaluate.log" 2>&1
 # 100,000 finished runs of experiment "scale" (tests/tracking/seed_runs.cc: accuracy
 # (i * 7919 % 1000) / 1000, loss 1 - accuracy, params lr and batch), written in one transaction
 # before any server opens the store: the runs table's timings at that size (tests/scale.spec.ts).
@@ -129,6 +197,17 @@ nodes:
     queues:
       research: {threads: 1, memory: 2GiB, cohort: lab, ordering: fair_share}
       production: {threads: 1, memory: 2GiB, cohort: lab, max_running: 1}
+  serving:
+    type: serving.runtime
+    repository: store
+    load: [pump_state]
+    payload_sample: 1.0
+  monitor:
+    type: service.monitor
+    model: pump_state
+    repository: store
+    window: 40
+    interval_ms: 300
   web:
     type: frontend.http
     host: 127.0.0.1
@@ -160,6 +239,10 @@ url_of() {
   return 1
 }
 server=$(url_of "$work/serve.log" "${pids[-1]}")
+# Requests to the served pump_state, half of them shifted, and their ground truth: the served
+# state, the monitor's drift windows and its live accuracy (tests/serve_traffic.mjs).
+NODE_EXTRA_CA_CERTS=$work/server.crt node "$ui_dir/tests/serve_traffic.mjs" "$server" \
+  "$source_dir/configs/data/pumps.csv" "$AIMASS_E2E_OPERATOR_KEY"
 
 # A second server on the same store without authentication (auth: auto on loopback, no
 # credentials, plain HTTP, no job service): the console signs nobody in and its changes pass the

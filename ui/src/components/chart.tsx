@@ -105,7 +105,8 @@ export function CurveChart({ curves, title, axis, smoothing, log, height = 260 }
         { label: axis },
         ...curves.map((c, i) => ({
           label: c.label, stroke: COLORS[i % COLORS.length]!, width: 1.5,
-          spanGaps: curves.length > 1, points: { show: false },
+          // A curve of one point is a dot; longer ones are lines.
+          spanGaps: curves.length > 1, points: { show: c.points.length === 1 },
         })),
       ],
     };

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { AimassError, type Job, type JobQueue, jobEnded } from "@aimass/client";
-import { atLeast, describeError } from "../api";
+import { type Api, atLeast, describeError } from "../api";
 import { ErrorBox, Loading, Section, bytes, duration, time, useLoad } from "../components/common";
 import { useSigned } from "../context";
 import { href, navigate } from "../router";
@@ -25,6 +25,55 @@ export function graphErrors(text: string): GraphError[] {
     }
   }
   return errors;
+}
+
+/** Puts the caret of `area` (holding `text`) at a line and column, and focuses it. */
+export function focusAt(area: HTMLTextAreaElement | null, text: string, line: number,
+                        column: number): void {
+  if (!area) return;
+  const lines = text.split("\n");
+  let offset = 0;
+  for (let i = 0; i < line - 1 && i < lines.length; ++i) offset += lines[i]!.length + 1;
+  offset += Math.max(0, column - 1);
+  area.focus();
+  area.setSelectionRange(offset, offset);
+}
+
+/** A graph's errors: a list (each a button to its line in the editor) and the graph's lines
+ * with the errors under theirs. */
+export function GraphErrors({ id, title, text, errors, goTo }:
+    { id: string; title: string; text: string; errors: GraphError[];
+      goTo: (line: number, column: number) => void }) {
+  const byLine = new Map<number, GraphError[]>();
+  for (const err of errors) {
+    if (err.line !== null) byLine.set(err.line, [...(byLine.get(err.line) ?? []), err]);
+  }
+  return (
+    <div id={id} role="alert" class="graph-errors">
+      <h3>{title}</h3>
+      <ul>
+        {errors.map((err) => (
+          <li data-line={err.line ?? undefined}>
+            {err.line !== null
+              ? <button type="button" class="link" onClick={() => goTo(err.line!, err.column ?? 1)}>
+                  Line {err.line}, column {err.column}</button>
+              : null}{err.line !== null ? ": " : ""}{err.message}
+          </li>
+        ))}
+      </ul>
+      <ol class="listing" aria-label="The graph with its errors">
+        {text.split("\n").map((line, i) => {
+          const here = byLine.get(i + 1);
+          return (
+            <li class={here ? "bad" : undefined} data-line={i + 1} key={i}>
+              <code>{line || " "}</code>
+              {here && here.map((err) => <span class="line-error">{err.message}</span>)}
+            </li>
+          );
+        })}
+      </ol>
+    </div>
+  );
 }
 
 function Usage({ label, used, nominal, format }:
@@ -144,20 +193,7 @@ function SubmitJob({ queues }: { queues: JobQueue[] }) {
       setBusy(false);
     }
   };
-  const goTo = (line: number, column: number) => {
-    const element = area.current;
-    if (!element) return;
-    const lines = yaml.split("\n");
-    let offset = 0;
-    for (let i = 0; i < line - 1 && i < lines.length; ++i) offset += lines[i]!.length + 1;
-    offset += Math.max(0, column - 1);
-    element.focus();
-    element.setSelectionRange(offset, offset);
-  };
-  const byLine = new Map<number, GraphError[]>();
-  for (const err of errors) {
-    if (err.line !== null) byLine.set(err.line, [...(byLine.get(err.line) ?? []), err]);
-  }
+  const goTo = (line: number, column: number) => focusAt(area.current, yaml, line, column);
   return (
     <Section title="Submit a job">
       <form onSubmit={submit} class="submit">
@@ -167,6 +203,12 @@ function SubmitJob({ queues }: { queues: JobQueue[] }) {
                   aria-invalid={errors.length > 0}
                   onInput={(e) => setYaml((e.target as HTMLTextAreaElement).value)} />
         <div class="inline">
+          <label>Or upload <input type="file" accept=".yaml,.yml,text/yaml" onChange={async (e) => {
+            const file = (e.target as HTMLInputElement).files?.[0];
+            if (!file) return;
+            setYaml(await file.text());
+            if (!name.trim()) setName(file.name);
+          }} /></label>
           <label for="job-name">Name</label>
           <input id="job-name" value={name} placeholder="job.yaml"
                  onInput={(e) => setName((e.target as HTMLInputElement).value)} />
@@ -178,34 +220,54 @@ function SubmitJob({ queues }: { queues: JobQueue[] }) {
           <button type="submit" disabled={busy}>{busy ? "Submitting…" : "Submit"}</button>
         </div>
       </form>
-      {errors.length > 0 && (
-        <div id="job-errors" role="alert" class="graph-errors">
-          <h3>The graph was refused</h3>
-          <ul>
-            {errors.map((err) => (
-              <li data-line={err.line ?? undefined}>
-                {err.line !== null
-                  ? <button type="button" class="link" onClick={() => goTo(err.line!, err.column ?? 1)}>
-                      Line {err.line}, column {err.column}</button>
-                  : null}{err.line !== null ? ": " : ""}{err.message}
-              </li>
-            ))}
-          </ul>
-          <ol class="listing" aria-label="The graph with its errors">
-            {yaml.split("\n").map((text, i) => {
-              const here = byLine.get(i + 1);
-              return (
-                <li class={here ? "bad" : undefined} data-line={i + 1} key={i}>
-                  <code>{text || " "}</code>
-                  {here && here.map((err) => <span class="line-error">{err.message}</span>)}
-                </li>
-              );
-            })}
-          </ol>
-        </div>
-      )}
+      {errors.length > 0 && <GraphErrors id="job-errors" title="The graph was refused" text={yaml}
+                                         errors={errors} goTo={goTo} />}
     </Section>
   );
+}
+
+const LOG_CHUNK = 65536;
+const LOG_KEPT = 1 << 20;
+
+/** Follows a job's log by byte offset: the first read takes its last 64 KiB (from a line
+ * start), each later one only the bytes added since, so a long log costs nothing per poll. The
+ * text kept is at most about 1 MiB, its oldest lines dropped first. */
+export class LogFollower {
+  private offset: number | null = null;
+  private text = "";
+  private dropped = false;
+  private readonly decoder = new TextDecoder();
+
+  constructor(private readonly api: Api, private readonly id: number) {}
+
+  async read(): Promise<string> {
+    if (this.offset === null) {
+      const probe = await this.api.client.jobLogFrom(this.id, 0, { bytes: 1 });
+      const start = Math.max(0, probe.size - LOG_CHUNK);
+      const first = await this.api.client.jobLogFrom(this.id, start, { bytes: LOG_CHUNK });
+      let piece = this.decoder.decode(first.bytes, { stream: true });
+      if (start > 0) {
+        const line = piece.indexOf("\n");
+        piece = line >= 0 ? piece.slice(line + 1) : "";
+        this.dropped = true;
+      }
+      this.text = piece;
+      this.offset = first.offset + first.bytes.length;
+    }
+    // At most 16 chunks a poll: a log growing faster than 1 MiB per poll is caught up over polls.
+    for (let i = 0; i < 16; ++i) {
+      const chunk = await this.api.client.jobLogFrom(this.id, this.offset, { bytes: LOG_CHUNK });
+      this.text += this.decoder.decode(chunk.bytes, { stream: true });
+      this.offset = chunk.offset + chunk.bytes.length;
+      if (chunk.bytes.length < LOG_CHUNK) break;
+    }
+    if (this.text.length > LOG_KEPT) {
+      const cut = this.text.indexOf("\n", this.text.length - LOG_KEPT);
+      this.text = this.text.slice(cut + 1);
+      this.dropped = true;
+    }
+    return this.dropped ? `[earlier lines are not shown]\n${this.text}` : this.text;
+  }
 }
 
 export function JobPage({ id }: { id: number }) {
@@ -219,14 +281,16 @@ export function JobPage({ id }: { id: number }) {
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const follower = new LogFollower(api, id);
     const poll = async () => {
       try {
         const current = await api.client.getJob(id);
         if (!live) return;
         setJob(current);
-        const text = await api.client.jobLog(id).catch(() => "");
+        // The log grows while the job runs; only what was added since the last poll is read.
+        const text = await follower.read().catch(() => null);
         if (!live) return;
-        setLog(text);
+        if (text !== null) setLog(text);
         setError(undefined);
         if (!jobEnded(current)) timer = setTimeout(poll, 1500);
       } catch (e) {

@@ -4,6 +4,7 @@ import { atLeast, describeError, type ModelEvent } from "../api";
 import { ErrorBox, Loading, Section, num, time, useLoad } from "../components/common";
 import { useSigned } from "../context";
 import { href } from "../router";
+import { ServedState } from "./served";
 
 const RUNS_SEARCHED = 300;
 
@@ -105,6 +106,8 @@ export function ModelPage({ model }: { model: string }) {
                                           `Promoted version ${version} to ${alias}`,
                                           () => api.client.promote(model, alias, version))} />}
           </Section>
+          <ServedState model={model} />
+          <Evaluations model={model} versions={registered.versions.map((v) => v.version)} />
           <Section title="Versions">
             <div class="scroll-x">
               <table class="grid">
@@ -197,5 +200,47 @@ function TagForm({ version, onTag }:
              onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
       <button type="submit" aria-label={`Set tag on version ${version}`}>Tag</button>
     </form>
+  );
+}
+
+/** job.evaluate's recorded evaluations of one version (the newest by default), each linking to
+ * its run's report. */
+function Evaluations({ model, versions }: { model: string; versions: number[] }) {
+  const { api } = useSigned();
+  const [version, setVersion] = useState(versions[versions.length - 1] ?? 1);
+  const { value: evaluations, error } = useLoad(() => api.versionEvaluations(model, version),
+                                                [model, version]);
+  const names = [...new Set((evaluations ?? []).flatMap((e) => Object.keys(e.metrics)))];
+  return (
+    <Section title="Evaluations">
+      <label for="evaluations-version">Evaluated version</label>{" "}
+      <select id="evaluations-version" value={String(version)}
+              onChange={(e) => setVersion(Number((e.target as HTMLSelectElement).value))}>
+        {[...versions].reverse().map((v) => <option value={String(v)}>{v}</option>)}
+      </select>
+      <ErrorBox error={error} />
+      {evaluations !== undefined && evaluations.length === 0 &&
+       <p>No evaluation of version {version} recorded (job.evaluate with a <code>storage</code> records one).</p>}
+      {evaluations !== undefined && evaluations.length > 0 && (
+        <div class="scroll-x">
+          <table class="grid compact" data-testid="evaluations">
+            <caption class="sr-only">Evaluations of version {version}</caption>
+            <thead><tr><th scope="col">Run</th><th scope="col">When</th><th scope="col">Dataset</th>
+              {names.map((n) => <th scope="col">{n}</th>)}</tr></thead>
+            <tbody>
+              {evaluations.map((e) => (
+                <tr data-run={e.run_id}>
+                  <th scope="row"><a href={href("runs", e.run_id)}>run {e.run_id}</a></th>
+                  <td>{time(e.unix_ms)}</td>
+                  <td>{e.dataset}{e.dataset_version !== null && e.dataset_version !== undefined
+                                  ? ` v${e.dataset_version}` : ""}</td>
+                  {names.map((n) => <td>{num(e.metrics[n])}</td>)}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Section>
   );
 }

@@ -3,6 +3,7 @@ import type { Run, RunDetails } from "@aimass/client";
 import { describeError, type MetricPoint, type RunsQuery } from "../api";
 import { type Axis, ChartControls, type Curve, CurveChart } from "../components/chart";
 import { ErrorBox, Loading, Section, duration, num, time, useLoad } from "../components/common";
+import { EvaluationView } from "../components/evaluation";
 import { type Column, VirtualTable } from "../components/virtual_table";
 import { useSigned } from "../context";
 import { href, navigate, withQuery } from "../router";
@@ -189,8 +190,10 @@ function useChartOptions() {
   return { axis, smoothing, log, controls };
 }
 
+/** The curves a run's page opens with: its validation metrics (else any), up to 4; a metric of
+ * one value (an evaluation's, a final score) is no curve and is shown only when picked. */
 function defaultMetrics(run: RunDetails): string[] {
-  const names = Object.keys(run.metrics).sort();
+  const names = Object.keys(run.metrics).filter((m) => run.metrics[m]!.points > 1).sort();
   const preferred = names.filter((m) => m.startsWith("val_") || m === "train_loss");
   return (preferred.length > 0 ? preferred : names).slice(0, 4);
 }
@@ -205,6 +208,8 @@ export function RunPage({ id }: { id: number }) {
   const [curveError, setCurveError] = useState<string | undefined>(undefined);
   const [paramFilter, setParamFilter] = useState("");
   const options = useChartOptions();
+  // job.evaluate's report, when this run is an evaluation (404: it is not).
+  const { value: evaluation, error: evaluationError } = useLoad(() => api.evaluation(id), [id]);
   const metrics = shown ?? (run ? defaultMetrics(run) : []);
   const curvesNow = useRef(curves);
   const following = useRef(new Set<string>());
@@ -283,6 +288,8 @@ export function RunPage({ id }: { id: number }) {
           ))}
         </div>
       </Section>
+      <ErrorBox error={evaluationError} />
+      {evaluation && <EvaluationView report={evaluation} />}
       <Section title="Params">
         <label>Find a param <input type="search" value={paramFilter}
             onInput={(e) => setParamFilter((e.target as HTMLInputElement).value)} /></label>
