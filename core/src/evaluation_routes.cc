@@ -11,6 +11,7 @@
 #include "aimass/http.h"
 #include "aimass/util/json_writer.h"
 #include "evaluation_record.h"
+#include "version_runs.h"
 
 namespace aimass::core {
 namespace {
@@ -108,6 +109,22 @@ void addEvaluationRoutes(Host& host, std::shared_ptr<Storage> storage) {
                                     pathNumber(request, "version", "the version in the path"));
             AIMASS_ASSIGN_OR_RETURN(auto evaluations, versionEvaluations(*storage, model, version));
             return evaluationsJson(evaluations);
+          });
+  addRead(host, "/api/v1/models/{name}/versions/{version}/run",
+          "The tracked run that trained a registered model version (job.train records it)",
+          [storage](const HttpRequest& request) -> Expected<std::string> {
+            auto name = request.path_params.find("name");
+            const std::string model =
+                name == request.path_params.end() ? std::string() : name->second;
+            AIMASS_RETURN_IF_ERROR(
+                ModelRegistry::validateName(model, "model").withContext("the model in the path"));
+            AIMASS_ASSIGN_OR_RETURN(auto version,
+                                    pathNumber(request, "version", "the version in the path"));
+            AIMASS_ASSIGN_OR_RETURN(std::int64_t run, versionRun(*storage, model, version));
+            JsonWriter json;
+            json.beginObject().key("model").value(model).key("version").value(version);
+            json.key("run_id").value(run).endObject();
+            return json.str();
           });
 }
 

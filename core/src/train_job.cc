@@ -13,25 +13,26 @@
 #include <vector>
 
 #include "aimass/byte_io.h"
-#include "aimass/tensor_names.h"
 #include "aimass/core/dataset_registry.h"
 #include "aimass/core/model_artifact.h"
 #include "aimass/core/registry.h"
 #include "aimass/core/sha256.h"
 #include "aimass/core/tracking.h"
+#include "aimass/tensor_names.h"
+#include "ensemble/ensemble_model.h"
 #include "evaluate_tasks.h"
+#include "param_conversion.h"
+#include "pipeline/pipeline_node.h"
+#include "pipeline/table_io.h"
 #include "train_callbacks/checkpointing.h"
 #include "train_callbacks/clipping.h"
 #include "train_callbacks/early_stopping.h"
 #include "train_callbacks/progress.h"
 #include "train_callbacks/run_tracking.h"
 #include "train_callbacks/schedule.h"
-#include "ensemble/ensemble_model.h"
-#include "param_conversion.h"
-#include "pipeline/pipeline_node.h"
-#include "pipeline/table_io.h"
 #include "train_job_transfer.h"
 #include "train_loop.h"
+#include "version_runs.h"
 
 namespace aimass::core {
 namespace {
@@ -401,6 +402,11 @@ Status TrainJob::registerVersion(Host& host, const std::string& key) {
   host.log(LogLevel::kInfo, name_,
            "registered " + targets_.model_name + " version " + std::to_string(version->version));
   tracker_.artifact("model_version", targets_.model_name + "/" + std::to_string(version->version));
+  // The version's lineage names its run (GET /api/v1/models/{name}/versions/{version}/run).
+  if (const std::int64_t run = tracker_.runId(); run > 0) {
+    AIMASS_RETURN_IF_ERROR(
+        recordVersionRun(*targets_.storage, targets_.model_name, version->version, run));
+  }
   return Status();
 }
 

@@ -259,6 +259,15 @@ TEST_F(PipelineTest, ServedRawRowsGetWhatTheEvaluationCounted) {
   auto report = Poco::JSON::Parser().parse(stored.body).extract<Poco::JSON::Object::Ptr>();
   EXPECT_EQ(report->getValue<std::string>("job"), "score");
   EXPECT_EQ(report->getArray("confusion_matrix")->size(), 3U);
+  // job.train recorded the run it registered version 1 from: the version's lineage names it.
+  HttpReply lineage = httpCall(p, "GET", "/api/v1/models/pump_state/versions/1/run");
+  ASSERT_EQ(lineage.status, 200) << lineage.body;
+  EXPECT_EQ(Poco::JSON::Parser()
+                .parse(lineage.body)
+                .extract<Poco::JSON::Object::Ptr>()
+                ->getValue<std::int64_t>("run_id"),
+            1);
+  EXPECT_EQ(httpCall(p, "GET", "/api/v1/models/pump_state/versions/9/run").status, 404);
   HttpReply trained = httpCall(p, "GET", "/api/v1/runs/1/evaluation");  // job.train's run
   EXPECT_EQ(trained.status, 404) << trained.body;
   EXPECT_THAT(trained.body, ::testing::HasSubstr("run 1 has no evaluation"));

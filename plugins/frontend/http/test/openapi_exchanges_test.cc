@@ -37,6 +37,7 @@
 #include "jobs/jobs_node.h"
 #include "openapi_contract.h"
 #include "temp_dir.h"
+#include "version_runs.h"
 
 namespace aimass::plugins::frontend {
 namespace {
@@ -357,6 +358,10 @@ class OpenApiExchangesTest : public ::testing::Test {
     EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/9/evaluations"), 404);
     EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/x/evaluations"), 400);
     EXPECT_EQ(exchange("GET", "/api/v1/models/nope/versions/1/evaluations"), 404);
+    ASSERT_TRUE(core::recordVersionRun(*storage_, "reg", 2, 1).ok());  // as job.train does
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/2/run"), 200);
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/3/run"), 404);  // no run recorded
+    EXPECT_EQ(exchange("GET", "/api/v1/models/reg/versions/x/run"), 400);
   }
 
   void exerciseJobs() {
