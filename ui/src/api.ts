@@ -146,6 +146,18 @@ export class Api {
     }
   }
 
+  /** GET /api/v1/models/{name}/versions/{version}/run: the run that trained the version; null
+   * when none was recorded (404 for a version that exists). */
+  async versionRun(model: string, version: number): Promise<number | null> {
+    try {
+      return (await this.get<{ run_id: number }>(
+          `/api/v1/models/${encodeURIComponent(model)}/versions/${version}/run`)).run_id;
+    } catch (error) {
+      if (error instanceof AimassError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
   /** GET /api/v1/models/{name}/versions/{version}/evaluations, newest first. */
   versionEvaluations(model: string, version: number): Promise<EvaluationSummary[]> {
     return this.get<{ evaluations: EvaluationSummary[] }>(

@@ -59,12 +59,17 @@ test("a reader sees no promote, tag, rollback, submit or cancel controls", async
   await expect(page.getByRole("heading", { name: "Versions" })).toBeVisible();
   // Lineage: the dataset version and the run that registered each version.
   await expect(page.locator("tr[data-version='2']")).toContainText("pumps v1");
-  // A version's run is looked for among the newest 300 runs (the API has no lookup by
-  // artifact): runs 1 and 2 are older than the 100,000 runs of experiment "scale", so the page
-  // says it did not find them rather than linking a wrong run.
-  for (const version of ["1", "2"]) {
-    await expect(page.locator(`tr[data-version='${version}'] td span[title='Not among the newest 300 runs']`))
-        .toHaveText("–");
+  // The run job.train registered each version from (runs 1 and 2, behind 100,000 newer ones):
+  // as the registry's lineage route says, and that run names the version as its artifact.
+  for (const version of [1, 2]) {
+    const lineage = await api<{ run_id: number }>(`/api/v1/models/pump_state/versions/${version}/run`,
+                                                  keys.reader());
+    expect(lineage.run_id).toBe(version);
+    const run = await api<{ artifacts: Record<string, string> }>(`/api/v1/runs/${lineage.run_id}`,
+                                                                 keys.reader());
+    expect(run.artifacts["model_version"]).toBe(`pump_state/${version}`);
+    await expect(page.locator(`tr[data-version='${version}']`).getByRole("link", { name: `run ${version}` }))
+        .toHaveAttribute("href", `#/runs/${version}`);
   }
   await expect(page.locator("li[data-kind='registered']")).toHaveCount(2);
   await expect(page.getByRole("button", { name: "Promote" })).toHaveCount(0);

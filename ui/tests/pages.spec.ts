@@ -23,6 +23,7 @@ test("a study shows every trial, the best so far, its parameters and importances
   await page.getByRole("link", { name: "Studies" }).click();
   const row = page.locator("tr[data-study='pumps_tune']");
   await expect(row).toContainText("12");
+  await screenshot(page, "studies");
   await row.getByRole("link", { name: "pumps_tune" }).click();
   await expect(page.getByRole("heading", { name: "pumps_tune" })).toBeVisible();
 
@@ -65,6 +66,8 @@ test("monitoring shows drift per feature over time, live accuracy and the drift 
   expect(windows.some((w) => w.drifted)).toBe(true);  // the shifted half of the traffic
   await signIn(page, keys.reader());
   await page.getByRole("link", { name: "Monitoring" }).click();
+  await expect(page.locator("tr[data-monitored='pump_state']")).toContainText("drifted");
+  await screenshot(page, "monitoring-list");
   await page.locator("tr[data-monitored='pump_state']").getByRole("link", { name: "pump_state" }).click();
   await expect(page.getByRole("heading", { name: "pump_state" })).toBeVisible();
   const heatmap = page.getByTestId("drift-heatmap");

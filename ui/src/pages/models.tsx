@@ -6,8 +6,6 @@ import { useSigned } from "../context";
 import { href } from "../router";
 import { ServedState } from "./served";
 
-const RUNS_SEARCHED = 300;
-
 export function ModelsPage() {
   const { api } = useSigned();
   const { value: models, error } = useLoad(() => api.client.listModels(), []);
@@ -55,9 +53,6 @@ export function ModelPage({ model }: { model: string }) {
   const [tick, setTick] = useState(0);
   const { value: registered, error } = useLoad(() => api.client.getModel(model), [model, tick]);
   const { value: events, error: eventsError } = useLoad(() => api.modelEvents(model), [model, tick]);
-  // A version's run: the run whose artifacts name it (model_version "NAME/VERSION"), looked for
-  // among the newest RUNS_SEARCHED runs (the API has no lookup by artifact).
-  const { value: runs } = useLoad(() => api.runsPage({}, 0, RUNS_SEARCHED).then((p) => p.runs), [tick]);
   const [message, setMessage] = useState<string | undefined>(undefined);
   const [failure, setFailure] = useState<string | undefined>(undefined);
   const operator = atLeast(session.role, "operator");
@@ -72,8 +67,6 @@ export function ModelPage({ model }: { model: string }) {
       setFailure(`${what} failed: ${describeError(e)}`);
     }
   };
-  const runOf = (v: ModelVersion) =>
-      runs?.find((r) => r.artifacts["model_version"] === `${v.model}/${v.version}`);
   const histories = aliasHistories(events ?? []);
   return (
     <>
@@ -118,15 +111,12 @@ export function ModelPage({ model }: { model: string }) {
                   {operator && <th scope="col">Tag</th>}</tr></thead>
                 <tbody>
                   {[...registered.versions].reverse().map((v) => {
-                    const run = runOf(v);
                     return (
                       <tr key={v.version} data-version={v.version}>
                         <th scope="row">{v.version}</th>
                         <td>{time(v.created_unix_ms)}<br /><span class="muted">{v.created_by}</span></td>
                         <td>{v.dataset_name ? `${v.dataset_name} v${v.dataset_version ?? "?"}` : "–"}</td>
-                        <td>{run ? <a href={href("runs", run.id)}>run {run.id}</a>
-                             : runs === undefined ? "…"
-                             : <span class="muted" title={`Not among the newest ${RUNS_SEARCHED} runs`}>–</span>}</td>
+                        <td><VersionRun version={v} /></td>
                         <td>{v.parent ?? "–"}</td>
                         <td>{Object.entries(v.metrics).map(([k, x]) => `${k} ${num(x)}`).join(", ")}</td>
                         <td>{Object.entries(v.tags).map(([k, x]) => `${k}=${x}`).join(", ") || "–"}</td>
@@ -243,4 +233,16 @@ function Evaluations({ model, versions }: { model: string; versions: number[] })
       )}
     </Section>
   );
+}
+
+/** The run that trained a version (GET /api/v1/models/{name}/versions/{version}/run), or "–"
+ * for a version registered without one. */
+function VersionRun({ version }: { version: ModelVersion }) {
+  const { api } = useSigned();
+  const { value: run, error } = useLoad(() => api.versionRun(version.model, version.version),
+                                        [version.model, version.version]);
+  if (error) return <span class="error">{error}</span>;
+  if (run === undefined) return <span class="muted">…</span>;
+  return run === null ? <span class="muted" title="No training run recorded">–</span>
+                      : <a href={href("runs", run)}>run {run}</a>;
 }
