@@ -528,6 +528,7 @@ Status ModelRegistry::recordEvent(std::string_view model, std::string_view kind,
   event.alias = alias;
   event.message = std::move(message);
   event.details = std::move(details);
+  event.actor = actor_;  // empty: appendModelEvent() names the process's user
   auto appended = appendModelEvent(storage_, std::move(event));
   if (!appended.ok()) {
     return appended.status().withContext("model '" + std::string(model) + "': " +

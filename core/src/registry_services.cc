@@ -324,6 +324,29 @@ Expected<ModelAliasInfo> StorageModelRegistry::rollback(std::string_view model,
   return modelAliasInfo(moved);
 }
 
+Expected<ModelAliasInfo> StorageModelRegistry::promoteAs(std::string_view model,
+                                                         std::string_view alias,
+                                                         std::int64_t version,
+                                                         std::string_view actor) {
+  AIMASS_ASSIGN_OR_RETURN(
+      ModelAlias moved,
+      ModelRegistry(*storage_, std::string(actor)).promote(model, alias, version));
+  return modelAliasInfo(moved);
+}
+
+Expected<ModelAliasInfo> StorageModelRegistry::rollbackAs(std::string_view model,
+                                                          std::string_view alias,
+                                                          std::string_view actor) {
+  AIMASS_ASSIGN_OR_RETURN(ModelAlias moved,
+                          ModelRegistry(*storage_, std::string(actor)).rollback(model, alias));
+  return modelAliasInfo(moved);
+}
+
+Status StorageModelRegistry::deleteVersionAs(std::string_view model, std::int64_t version,
+                                             bool force, std::string_view actor) {
+  return ModelRegistry(*storage_, std::string(actor)).deleteVersion(model, version, force);
+}
+
 Expected<std::vector<ModelEventInfo>> StorageModelRegistry::events(
     std::string_view model, const ModelEventQuery& query) const {
   return modelEvents(ModelRegistry(*storage_), model, query);

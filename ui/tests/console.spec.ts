@@ -236,6 +236,11 @@ test("an operator promotes a version, and the alias moves in the registry", asyn
   model = await api<{ aliases: Record<string, number> }>("/api/v1/models/pump_state", keys.reader());
   expect(model.aliases["champion"]).toBe(2);
   await expect(page.locator("li[data-kind='alias_moved']").first()).toBeVisible();
+  // The registry's history names who did it: the signed-in principal, not the server's user.
+  const rolled = await api<{ events: { actor: string }[] }>(
+      "/api/v1/models/pump_state/events?kind=alias_rolled_back", keys.reader());
+  expect(rolled.events[rolled.events.length - 1]!.actor).toBe("otto");
+  await expect(page.locator("li[data-kind='alias_rolled_back']").first()).toContainText("by otto");
 
   await page.getByLabel("Tag key for version 2").fill("stage");
   await page.getByLabel("Tag value for version 2").fill("prod");

@@ -69,8 +69,8 @@ void promote(ModelRegistryService& registry, const HttpRequest& request, HttpRes
                                           " needs \"version\": a whole number from 1"));
   }
   answerWith(response,
-             registry.promote(param(request, "name"), param(request, "alias"),
-                              version.convert<std::int64_t>()),
+             registry.promoteAs(param(request, "name"), param(request, "alias"),
+                                version.convert<std::int64_t>(), request.principal),
              modelAliasJson);
 }
 
@@ -92,7 +92,9 @@ void deleteVersion(ModelRegistryService& registry, const HttpRequest& request,
     }
     force = value == "true";
   }
-  if (Status deleted = registry.deleteVersion(path->first, path->second, force); !deleted.ok()) {
+  if (Status deleted =
+          registry.deleteVersionAs(path->first, path->second, force, request.principal);
+      !deleted.ok()) {
     return fail(response, deleted);
   }
   JsonWriter json;
@@ -376,7 +378,8 @@ void addModelChanges(ModelRegistryService* registry, RouteList& routes) {
              "Move an alias back to its previous version", Role::kOperator,
              [registry](const HttpRequest& request, HttpResponse& response) {
                answerWith(response,
-                          registry->rollback(param(request, "name"), param(request, "alias")),
+                          registry->rollbackAs(param(request, "name"), param(request, "alias"),
+                                               request.principal),
                           modelAliasJson);
              });
 }

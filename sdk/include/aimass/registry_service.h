@@ -151,6 +151,15 @@ class ModelRegistryService {
   /// The training-data profile of one version as a JSON object (docs/monitoring.md shows its
   /// fields); kNotFound when the version has none. ABI 12.
   virtual Expected<std::string> profile(std::string_view model, std::int64_t version) const = 0;
+  /// promote(), rollback() and deleteVersion() on behalf of `actor`, a frontend's authenticated
+  /// principal, whom the model's event names as who did it; an empty `actor` is the host's
+  /// user, as the calls above record. ABI 12.3.
+  virtual Expected<ModelAliasInfo> promoteAs(std::string_view model, std::string_view alias,
+                                             std::int64_t version, std::string_view actor) = 0;
+  virtual Expected<ModelAliasInfo> rollbackAs(std::string_view model, std::string_view alias,
+                                              std::string_view actor) = 0;
+  virtual Status deleteVersionAs(std::string_view model, std::int64_t version, bool force,
+                                 std::string_view actor) = 0;
 
  protected:
   ~ModelRegistryService() = default;

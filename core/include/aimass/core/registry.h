@@ -101,6 +101,10 @@ struct ModelAlias {
 class ModelRegistry {
  public:
   explicit ModelRegistry(Storage& storage) : storage_(storage) {}
+  /// A registry whose events name `actor` as who made each change (an API principal); empty:
+  /// the process's user.
+  ModelRegistry(Storage& storage, std::string actor)
+      : storage_(storage), actor_(std::move(actor)) {}
 
   /// Registers the next version of `model`: hashes the artifact (streamed), allocates the
   /// number, writes the record, adding the creation time, the user name ($USER, else the
@@ -164,6 +168,7 @@ class ModelRegistry {
   Status recordAliasMove(const ModelAlias& moved, std::string_view kind, std::int64_t from);
 
   Storage& storage_;
+  std::string actor_;  // the events' actor; empty: the process's user
 };
 
 /// The text record of a version: one "field value" line each, values %-escaped (every byte

@@ -78,6 +78,12 @@ class StorageModelRegistry final : public ModelRegistryService {
   Expected<std::vector<ModelEventInfo>> events(std::string_view model,
                                                const ModelEventQuery& query) const override;
   Expected<std::string> profile(std::string_view model, std::int64_t version) const override;
+  Expected<ModelAliasInfo> promoteAs(std::string_view model, std::string_view alias,
+                                     std::int64_t version, std::string_view actor) override;
+  Expected<ModelAliasInfo> rollbackAs(std::string_view model, std::string_view alias,
+                                      std::string_view actor) override;
+  Status deleteVersionAs(std::string_view model, std::int64_t version, bool force,
+                         std::string_view actor) override;
 
  private:
   std::shared_ptr<Storage> storage_;
