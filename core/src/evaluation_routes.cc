@@ -30,6 +30,16 @@ Expected<std::int64_t> pathNumber(const HttpRequest& request, const std::string&
   return value;
 }
 
+/// The model and version a /api/v1/models/{name}/versions/{version}/... path names, checked.
+Expected<std::pair<std::string, std::int64_t>> versionPath(const HttpRequest& request) {
+  auto name = request.path_params.find("name");
+  std::string model = name == request.path_params.end() ? std::string() : name->second;
+  AIMASS_RETURN_IF_ERROR(
+      ModelRegistry::validateName(model, "model").withContext("the model in the path"));
+  AIMASS_ASSIGN_OR_RETURN(auto version, pathNumber(request, "version", "the version in the path"));
+  return std::pair{std::move(model), version};
+}
+
 std::string evaluationsJson(const std::vector<VersionEvaluation>& evaluations) {
   JsonWriter json;
   json.beginObject();
@@ -100,26 +110,16 @@ void addEvaluationRoutes(Host& host, std::shared_ptr<Storage> storage) {
   addRead(host, "/api/v1/models/{name}/versions/{version}/evaluations",
           "The recorded evaluations of a registered model version, newest first",
           [storage](const HttpRequest& request) -> Expected<std::string> {
-            auto name = request.path_params.find("name");
-            const std::string model =
-                name == request.path_params.end() ? std::string() : name->second;
-            AIMASS_RETURN_IF_ERROR(
-                ModelRegistry::validateName(model, "model").withContext("the model in the path"));
-            AIMASS_ASSIGN_OR_RETURN(auto version,
-                                    pathNumber(request, "version", "the version in the path"));
+            AIMASS_ASSIGN_OR_RETURN(auto path, versionPath(request));
+            const auto& [model, version] = path;
             AIMASS_ASSIGN_OR_RETURN(auto evaluations, versionEvaluations(*storage, model, version));
             return evaluationsJson(evaluations);
           });
   addRead(host, "/api/v1/models/{name}/versions/{version}/run",
           "The tracked run that trained a registered model version (job.train records it)",
           [storage](const HttpRequest& request) -> Expected<std::string> {
-            auto name = request.path_params.find("name");
-            const std::string model =
-                name == request.path_params.end() ? std::string() : name->second;
-            AIMASS_RETURN_IF_ERROR(
-                ModelRegistry::validateName(model, "model").withContext("the model in the path"));
-            AIMASS_ASSIGN_OR_RETURN(auto version,
-                                    pathNumber(request, "version", "the version in the path"));
+            AIMASS_ASSIGN_OR_RETURN(auto path, versionPath(request));
+            const auto& [model, version] = path;
             AIMASS_ASSIGN_OR_RETURN(std::int64_t run, versionRun(*storage, model, version));
             JsonWriter json;
             json.beginObject().key("model").value(model).key("version").value(version);

@@ -305,16 +305,18 @@ export class Client {
   /** GET /api/v1/jobs/{id}/log?offset=N: the log from byte `offset` on (at most `bytes` bytes,
    *  the server's default 65536), where the chunk starts and how long the whole log is now; a
    *  follower passes `offset + bytes.length` next time. At the end the chunk is empty; an
-   *  offset past the end is refused (400). */
-  async jobLogFrom(id: number, offset: number, options: { bytes?: number } = {},
+   *  offset past the end is refused (400). With `offset` null, the log's last `bytes` bytes
+   *  from the start of a line, and where that is. */
+  async jobLogFrom(id: number, offset: number | null, options: { bytes?: number } = {},
                    call: CallOptions = {}): Promise<JobLogChunk> {
-    for (const [name, value] of [["offset", offset], ["bytes", options.bytes]] as const) {
+    for (const [name, value] of [["offset", offset ?? undefined], ["bytes", options.bytes]] as const) {
       if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
         throw new AimassError(null, `${name} must be a count, not ${String(value)}`);
       }
     }
-    let path = `/api/v1/jobs/${quote(id)}/log?offset=${offset}`;
-    if (options.bytes !== undefined) path += `&bytes=${options.bytes}`;
+    const query = [offset === null ? "" : `offset=${offset}`,
+                   options.bytes === undefined ? "" : `bytes=${options.bytes}`].filter((q) => q);
+    const path = `/api/v1/jobs/${quote(id)}/log${query.length ? `?${query.join("&")}` : ""}`;
     const answer = await this.transport.request("GET", path, {
       ...call, headers: { Accept: "text/plain" },
     });

@@ -51,12 +51,6 @@ export function histograms(samples: Sample[], metric: string, key: (labels: Reco
   return out;
 }
 
-/** Each bucket's count minus the same bucket's count in `before` (observations in between). */
-export function since(now: Buckets, before: Buckets | undefined): Buckets {
-  if (!before) return now;
-  return now.map(([le, count], i) => [le, count - (before[i]?.[1] ?? 0)]);
-}
-
 /** The q-quantile (0 < q < 1) as Prometheus' histogram_quantile() estimates it: linear within
  * the bucket it falls in; the last finite bound when it falls in +Inf; null without
  * observations. */

@@ -229,9 +229,9 @@ function SubmitJob({ queues }: { queues: JobQueue[] }) {
 const LOG_CHUNK = 65536;
 const LOG_KEPT = 1 << 20;
 
-/** Follows a job's log by byte offset: the first read takes its last 64 KiB (from a line
- * start), each later one only the bytes added since, so a long log costs nothing per poll. The
- * text kept is at most about 1 MiB, its oldest lines dropped first. */
+/** Follows a job's log by byte offset: the first read takes its last 64 KiB (the server starts
+ * them at a line), each later one only the bytes added since, so a long log costs nothing per
+ * poll. The text kept is at most about 1 MiB, its oldest lines dropped first. */
 export class LogFollower {
   private offset: number | null = null;
   private text = "";
@@ -242,17 +242,10 @@ export class LogFollower {
 
   async read(): Promise<string> {
     if (this.offset === null) {
-      const probe = await this.api.client.jobLogFrom(this.id, 0, { bytes: 1 });
-      const start = Math.max(0, probe.size - LOG_CHUNK);
-      const first = await this.api.client.jobLogFrom(this.id, start, { bytes: LOG_CHUNK });
-      let piece = this.decoder.decode(first.bytes, { stream: true });
-      if (start > 0) {
-        const line = piece.indexOf("\n");
-        piece = line >= 0 ? piece.slice(line + 1) : "";
-        this.dropped = true;
-      }
-      this.text = piece;
-      this.offset = first.offset + first.bytes.length;
+      const tail = await this.api.client.jobLogFrom(this.id, null, { bytes: LOG_CHUNK });
+      this.text = this.decoder.decode(tail.bytes, { stream: true });
+      this.dropped = tail.offset > 0;
+      this.offset = tail.offset + tail.bytes.length;
     }
     // At most 16 chunks a poll: a log growing faster than 1 MiB per poll is caught up over polls.
     for (let i = 0; i < 16; ++i) {
