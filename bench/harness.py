@@ -724,16 +724,31 @@ def workload_w13(args):
     return w13.workload_w13(args, sys.modules[__name__])
 
 
+def workload_w14(args):
+    """W14, active learning: uncertainty sampling against a random order (bench/w14.py, on this
+    module's helpers)."""
+    import w14  # noqa: E402 (imported when W14 runs, beside this file)
+    return w14.workload_w14(args, sys.modules[__name__])
+
+
+def workload_w14select(args):
+    """W14select: every selection strategy on a validation split, to choose W14's (never
+    recorded; bench/w14.py)."""
+    import w14  # noqa: E402 (imported when W14select runs, beside this file)
+    return w14.workload_w14select(args, sys.modules[__name__])
+
+
 WORKLOADS = {"W0": workload_w0, "W1": workload_w1, "W1bf16": workload_w1bf16,
              "W2": workload_w2, "W3": workload_w3, "W4": workload_w4, "W5": workload_w5,
              "W6": workload_w6, "W6bf16": workload_w6bf16, "W7": workload_w7, "W8": workload_w8,
              "W9": workload_w9,
              "W10": workload_w10, "W11": workload_w11, "W12": workload_w12, "W13": workload_w13,
-             "W2select": workload_w2select,
+             "W14": workload_w14, "W2select": workload_w2select, "W14select": workload_w14select,
              "registry": workload_registry,
              "tracking": workload_tracking}
-# Workloads that print their JSON line but never become a row (W2select chooses W2's recipe).
-NOT_RECORDED = {"W2select"}
+# Workloads that print their JSON line but never become a row (W2select chooses W2's recipe,
+# W14select W14's strategy).
+NOT_RECORDED = {"W2select", "W14select"}
 
 def gemm_ceiling(args):
     """The machine's GEMM ceiling now (W0's aimass figure: bench/gemm, oneDNN's sgemm at n =

@@ -16,6 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import rows  # noqa: E402
+import w14  # noqa: E402
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 
@@ -154,6 +155,14 @@ class QualityTargets(unittest.TestCase):
         self.assertFalse(rows.check_targets("W11", {"best_val_accuracy": 0.8710}, peers)[0]
                          ["met"])
 
+    def test_w14_needs_random_plus_one_and_a_half_points(self):
+        peer = {"test_accuracy_1000": 0.7012}
+        met = rows.check_targets("W14", {"test_accuracy_1000": 0.7162}, peer)
+        self.assertEqual([c["met"] for c in met], [True])
+        missed = rows.check_targets("W14", {"test_accuracy_1000": 0.7161}, peer)
+        self.assertEqual(rows.targets_text(missed),
+                         "**MISSED**: test_accuracy_1000 >= random's + 0.015: 0.7161 vs 0.7162")
+
     def test_missing_figure_is_a_miss(self):
         checks = rows.check_targets("W1", {"s_per_epoch": 0.3}, {})
         self.assertEqual(checks[0]["value"], None)
@@ -200,6 +209,32 @@ class W2RecipeChoice(unittest.TestCase):
     def test_empty_grid(self):
         with self.assertRaises(rows.BenchError):
             harness.choose_w2_recipe([], 0.8)
+
+
+class W14Strategy(unittest.TestCase):
+    def test_best_uncertainty_strategy_at_1000_labels_never_diversity_or_random(self):
+        figures = {"least_confidence": {"val_accuracy_1000": 0.741, "val_accuracy_2000": 0.80},
+                   "margin": {"val_accuracy_1000": 0.752, "val_accuracy_2000": 0.79},
+                   "entropy": {"val_accuracy_1000": 0.752, "val_accuracy_2000": 0.81},
+                   "diversity": {"val_accuracy_1000": 0.790, "val_accuracy_2000": 0.82},
+                   "random": {"val_accuracy_1000": 0.760, "val_accuracy_2000": 0.78}}
+        # margin and entropy tie at 1,000 labels: the earlier in W14_UNCERTAINTY; diversity and
+        # random are measured but not chosen.
+        self.assertEqual(w14.choose_w14_strategy(figures), "margin")
+        figures["entropy"]["val_accuracy_1000"] = 0.7521
+        self.assertEqual(w14.choose_w14_strategy(figures), "entropy")
+
+    def test_start_by_the_random_orders_accuracy_ties_to_scratch(self):
+        self.assertEqual(w14.choose_w14_start({"scratch": {"val_accuracy_1000": 0.75},
+                                               "warm": {"val_accuracy_1000": 0.79}}), "warm")
+        self.assertEqual(w14.choose_w14_start({"scratch": {"val_accuracy_1000": 0.79},
+                                               "warm": {"val_accuracy_1000": 0.79}}), "scratch")
+
+    def test_nothing_to_choose_from(self):
+        with self.assertRaises(rows.BenchError):
+            w14.choose_w14_strategy({"random": {"val_accuracy_1000": 0.7}})
+        with self.assertRaises(rows.BenchError):
+            w14.choose_w14_start({})
 
 
 def git(folder, *words):

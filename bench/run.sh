@@ -9,8 +9,9 @@
 # and whether the workload's quality targets were met.
 #
 #   bench/run.sh [--no-record] [--runs N] WORKLOAD...     WORKLOAD: W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W9 W10 W11
-#                                                         W12 W13 registry tracking, or all; also
-#                                                         W2select (chooses W2's recipe; never
+#                                                         W12 W13 W14 registry tracking, or all;
+#                                                         also W2select and W14select (choose
+#                                                         W2's recipe and W14's strategy; never
 #                                                         recorded)
 #
 # Builds an optimised tree (RelWithDebInfo, the flags the tests run with: -O2 -g) with the
@@ -19,8 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-implemented=(W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W8 W9 W10 W11 W12 W13 registry tracking)
-not_in_all=(W2select)
+implemented=(W0 W1 W1bf16 W2 W3 W4 W5 W6 W6bf16 W7 W8 W9 W10 W11 W12 W13 W14 registry tracking)
+not_in_all=(W2select W14select)
 usage="usage: bench/run.sh [--no-record] [--runs N] WORKLOAD...
   (WORKLOAD: ${implemented[*]} ${not_in_all[*]} or all)"
 
@@ -67,9 +68,18 @@ if [ $record -eq 1 ] && ! /usr/bin/python3 bench/harness.py --check-clean; then
   exit 2
 fi
 
-if ! /usr/bin/python3 -c 'import torch, sklearn, numpy' 2> /dev/null ||
-   [ ! -d /usr/lib/x86_64-linux-gnu/openblas-openmp ] ||
-   [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+# W14's peer is bench/w14 itself (the random order): it needs Fashion-MNIST, no Python peer.
+python_peers=0
+for w in "${workloads[@]}"; do
+  case "$w" in
+    W14|W14select) ;;
+    *) python_peers=1 ;;
+  esac
+done
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] ||
+   { [ $python_peers -eq 1 ] &&
+     { ! /usr/bin/python3 -c 'import torch, sklearn, numpy' 2> /dev/null ||
+       [ ! -d /usr/lib/x86_64-linux-gnu/openblas-openmp ]; }; }; then
   echo "bench/run.sh: the peers are not installed (PyTorch, scikit-learn, OpenBLAS-OpenMP," \
        "Fashion-MNIST): run bench/install-peers.sh as root" >&2
   exit 2
@@ -98,6 +108,7 @@ if [ -n "${AIMASS_BENCH_BUILD:-}" ]; then
     if [ "$w" = W4 ]; then needed+=("$build/bench/w4"); fi
     if [ "$w" = W5 ]; then needed+=("$build/bench/w5"); fi
     if [ "$w" = W7 ]; then needed+=("$build/bench/w7"); fi
+    if [ "$w" = W14 ] || [ "$w" = W14select ]; then needed+=("$build/bench/w14"); fi
     if [ "$w" = registry ]; then needed+=("$build/bench/registry_bench"); fi
     if [ "$w" = W10 ]; then needed+=("$build/bench/attack"); fi
   done
