@@ -178,6 +178,9 @@ std::string sha256Hex(std::string_view data) {
 }
 
 Expected<Role> parseCredentialRole(std::string_view text) {
+  if (text == "annotator") {
+    return Role::kAnnotator;
+  }
   if (text == "reader") {
     return Role::kReader;
   }
@@ -187,7 +190,8 @@ Expected<Role> parseCredentialRole(std::string_view text) {
   if (text == "admin") {
     return Role::kAdmin;
   }
-  return invalidArgument("role '" + std::string(text) + "' is not reader, operator or admin");
+  return invalidArgument("role '" + std::string(text) +
+                         "' is not annotator, reader, operator or admin");
 }
 
 Expected<ApiKey> makeApiKey(std::string name, std::string_view role, std::string_view sha256_hex,
@@ -228,7 +232,8 @@ Expected<ApiKey> parseApiKey(std::string_view entry, std::string_view where) {
 std::vector<ParamSpec> apiKeyFields() {
   return {
       ParamSpec::string("name", "Who holds the key: the principal its requests act as."),
-      ParamSpec::string("role", "What the key may do.").oneOf({"reader", "operator", "admin"}),
+      ParamSpec::string("role", "What the key may do.")
+          .oneOf({"annotator", "reader", "operator", "admin"}),
       ParamSpec::string("sha256",
                         "The SHA-256 of the key as 64 hex digits (`aimass auth hash-key`, or "
                         "`printf %s KEY | sha256sum`); the key itself is never configured."),
@@ -358,7 +363,7 @@ AuthDecision Authenticator::verifyJwt(const std::string& token) const {
     }
     if (!payload.has("role") || !payload.get("role").isString()) {
       return unauthorized("the JWT of '" + decision.principal.name +
-                          "' has no string 'role' claim (reader, operator or admin)");
+                          "' has no string 'role' claim (annotator, reader, operator or admin)");
     }
     auto role = parseCredentialRole(payload.getValue<std::string>("role"));
     if (!role.ok()) {

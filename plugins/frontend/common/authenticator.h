@@ -40,7 +40,7 @@ std::string hs256Signature(std::string_view secret, std::string_view signed_part
 /// The shortest JWT secret accepted: 32 bytes, the size of an HS256 hash (RFC 7518 3.2).
 inline constexpr std::size_t kMinJwtSecretBytes = 32;
 
-/// "reader", "operator" or "admin" ("public" is no role a credential can hold).
+/// "annotator", "reader", "operator" or "admin" ("public" is no role a credential can hold).
 Expected<Role> parseCredentialRole(std::string_view text);
 
 /// An API key as configured: who holds it, what it may do, and the SHA-256 of the key (the
@@ -61,7 +61,8 @@ Expected<ApiKey> makeApiKey(std::string name, std::string_view role, std::string
 /// kInvalidArgument naming `where` and what is wrong (field count, or as makeApiKey).
 Expected<ApiKey> parseApiKey(std::string_view entry, std::string_view where);
 
-/// The fields of an `api_keys` record: name, role (reader, operator or admin) and sha256.
+/// The fields of an `api_keys` record: name, role (annotator, reader, operator or admin) and
+/// sha256.
 std::vector<ParamSpec> apiKeyFields();
 
 /// The key an `api_keys` record (of apiKeyFields()) holds; errors as makeApiKey, naming the

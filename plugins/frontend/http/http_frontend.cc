@@ -80,8 +80,9 @@ constexpr BuiltinRoute kBuiltinRoutes[] = {
     {"GET", "/api/v1/session", BuiltinRoute::Action::kSession},
 };
 
-/// The least role that may call a built-in route: health and readiness stay open, loading and
-/// unloading needs an operator, everything else a reader (feedback too: the clients that ask
+/// The least role that may call a built-in route: health and readiness stay open, the session
+/// (who the caller is) needs any credentials, loading and unloading an operator, everything
+/// else a reader (feedback too: the clients that ask
 /// a recommender for items are those that report what users did with them).
 Role builtinRole(BuiltinRoute::Action action) {
   switch (action) {
@@ -103,8 +104,9 @@ Role builtinRole(BuiltinRoute::Action action) {
     case BuiltinRoute::Action::kRepositoryIndex:
     case BuiltinRoute::Action::kStatistics:
     case BuiltinRoute::Action::kMetrics:
-    case BuiltinRoute::Action::kSession:
       return Role::kReader;
+    case BuiltinRoute::Action::kSession:
+      return Role::kAnnotator;  // who the caller is: what the console asks first
   }
   return Role::kAdmin;
 }
@@ -318,9 +320,11 @@ OipRouter::Target OipRouter::screened(HttpRequest& request, HttpResponse& respon
   }
   request.role = Role::kAdmin;  // no one is authenticated: every caller may do everything
   // Without credentials, a browser page of another site must not change state: load, unload,
-  // and a model's learned feedback.
-  const bool changes_state =
-      target.builtin != nullptr && target.builtin->action == BuiltinRoute::Action::kFeedback;
+  // a model's learned feedback, and whatever a route a node contributed does on other methods
+  // than GET and HEAD (an annotator's answer).
+  const bool changes_state = target.builtin != nullptr
+                                 ? target.builtin->action == BuiltinRoute::Action::kFeedback
+                                 : request.method != "GET" && request.method != "HEAD";
   if (required >= Role::kOperator || changes_state) {
     if (std::string why = crossSiteRefusal(request, changes_state); !why.empty()) {
       refuse(request, 403, why, response);

@@ -13,16 +13,20 @@
 namespace aimass {
 
 /// Who may call a route when a frontend enforces authentication. Each role may do what the
-/// roles before it may: kPublic needs no credentials (health, readiness); kReader may infer and
-/// read metadata, statistics and the registry; kOperator may also load and unload models and
-/// change the registry; kAdmin may do everything.
-enum class Role : unsigned char { kPublic, kReader, kOperator, kAdmin };
+/// roles before it may: kPublic needs no credentials (health, readiness); kAnnotator may label
+/// and review the annotation projects it is assigned to (the project checks the assignment) and
+/// nothing else; kReader may infer and read metadata, statistics and the registry; kOperator may
+/// also load and unload models and change the registry; kAdmin may do everything. Compare roles
+/// with <, >= (the order is the enum's); ABI 13.0 put kAnnotator between kPublic and kReader.
+enum class Role : unsigned char { kPublic, kAnnotator, kReader, kOperator, kAdmin };
 
-/// "public", "reader", "operator" or "admin".
+/// "public", "annotator", "reader", "operator" or "admin".
 inline std::string_view roleName(Role role) noexcept {
   switch (role) {
     case Role::kPublic:
       return "public";
+    case Role::kAnnotator:
+      return "annotator";
     case Role::kReader:
       return "reader";
     case Role::kOperator:

@@ -5,8 +5,8 @@
 /// removed or reordered, a struct's layout changed); MINOR when something is added that old
 /// plugins do not need to know about (a new node kind, a new helper). The host loads a plugin
 /// when the majors are equal and the plugin's minor is not newer than the host's.
-#define AIMASS_ABI_MAJOR 12
-#define AIMASS_ABI_MINOR 3
+#define AIMASS_ABI_MAJOR 13
+#define AIMASS_ABI_MINOR 0
 
 #define AIMASS_STRINGIFY_INNER(x) #x
 #define AIMASS_STRINGIFY(x) AIMASS_STRINGIFY_INNER(x)

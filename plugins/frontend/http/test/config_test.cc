@@ -91,10 +91,10 @@ TEST_F(FrontendConfigTest, ApiKeysAreRecordsWithTheirFieldsChecked) {
 
   EXPECT_EQ(error("    api_keys:\n      - {name: ci, role: root, sha256: " + kHash + "}\n"),
             "web.yaml:5:26: error: parameter 'api_keys[0].role' of node 'web' must be one of: "
-            "reader, operator, admin, but is 'root'");
+            "annotator, reader, operator, admin, but is 'root'");
   EXPECT_EQ(error("    api_keys:\n      - {name: ci, role: public, sha256: " + kHash + "}\n"),
             "web.yaml:5:26: error: parameter 'api_keys[0].role' of node 'web' must be one of: "
-            "reader, operator, admin, but is 'public'");
+            "annotator, reader, operator, admin, but is 'public'");
   EXPECT_EQ(errors("    api_keys:\n      - {name: ci, rol: reader, sha256: " + kHash + "}\n"),
             "web.yaml:5:9: error: parameter 'api_keys[0]' of node 'web' is missing the required "
             "field 'role'\n"
@@ -133,7 +133,8 @@ TEST_F(FrontendConfigTest, AKeyHashFromTheEnvironmentIsNeverShown) {
             "sha256: " +
             kHash + "}\n"),
       "web.yaml:5:26: error: parameter 'api_keys[0].role' of node 'web' must be one of: "
-      "reader, operator, admin, but the value of ${AIMASS_FRONTEND_CONFIG_TEST_ROLE} is not");
+      "annotator, reader, operator, admin, but the value of ${AIMASS_FRONTEND_CONFIG_TEST_ROLE} is "
+      "not");
   ::unsetenv("AIMASS_FRONTEND_CONFIG_TEST_ROLE");
 }
 
