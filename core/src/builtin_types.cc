@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "aimass/core/type_registry.h"
+#include "annotation/annotation_node.h"
 #include "ensemble/ensemble_model.h"
 #include "evaluate_job.h"
 #include "jobs/jobs_node.h"
@@ -23,7 +24,7 @@ void registerBuiltinTypes(TypeRegistry& registry) {
   for (NodeType type : {trainJobNodeType(), evaluateJobNodeType(), localCollectiveNodeType(),
                         servingNodeType(), tuneJobNodeType(), pipelineModelNodeType(registry),
                         ensembleModelNodeType(registry), jobs::jobsServiceNodeType(registry),
-                        monitorNodeType(registry)}) {
+                        monitorNodeType(registry), annotation::annotationNodeType()}) {
     std::string name = type.type;
     Status status = registry.add(std::move(type), info, nullptr);
     if (!status.ok()) {

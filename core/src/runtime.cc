@@ -11,6 +11,7 @@
 #include "aimass/frontend.h"
 #include "aimass/model.h"
 #include "aimass/storage.h"
+#include "annotation/annotation_node.h"
 #include "api_storage.h"
 #include "config_fingerprint.h"
 #include "console_api/console_routes.h"
@@ -137,9 +138,14 @@ Status Runtime::run() {
   if (status.ok() && options_.serve) {
     status = startMonitors(monitors);
   }
+  std::vector<std::shared_ptr<annotation::AnnotationNode>> projects;
   if (status.ok() && options_.serve) {
-    status = serve(!services.empty() || !monitors.empty());
+    status = startProjects(projects);
   }
+  if (status.ok() && options_.serve) {
+    status = serve(!services.empty() || !monitors.empty() || !projects.empty());
+  }
+  for (auto it = projects.rbegin(); it != projects.rend(); ++it) (*it)->stop();
   stopMonitors(monitors);
   for (auto it = services.rbegin(); it != services.rend(); ++it) (*it)->stop();
   host_.setJobService(nullptr);
@@ -180,6 +186,22 @@ void Runtime::stopMonitors(std::vector<std::shared_ptr<MonitorNode>>& monitors) 
   monitors.clear();
 }
 
+Status Runtime::startProjects(std::vector<std::shared_ptr<annotation::AnnotationNode>>& projects) {
+  for (const auto& [name, node] : graph_.nodesOfKind(NodeKind::kService)) {
+    auto project = std::dynamic_pointer_cast<annotation::AnnotationNode>(node);
+    if (!project) continue;
+    Status started = guard("annotation project '" + name + "'",
+                           [&] { return project->start(&host_.servingRuntime()); });
+    if (!started.ok()) {
+      return Status(started.code(),
+                    "annotation project '" + name + "' could not start: " + started.message());
+    }
+    host_.log(LogLevel::kInfo, name, "annotation project open");
+    projects.push_back(std::move(project));
+  }
+  return okStatus();
+}
+
 std::shared_ptr<const ServingNode> Runtime::servingNode() const {
   // Graph::validate() lets a graph have one serving node at most.
   const auto nodes = graph_.nodesOfKind(NodeKind::kServing);
@@ -214,6 +236,15 @@ Status Runtime::addRegistryApi() {
   }
   if (storage) {
     addEvaluationRoutes(host_, storage);  // job.evaluate's recorded reports
+  }
+  std::vector<std::shared_ptr<annotation::AnnotationNode>> projects;
+  for (const auto& [name, node] : graph_.nodesOfKind(NodeKind::kService)) {
+    if (auto project = std::dynamic_pointer_cast<annotation::AnnotationNode>(node)) {
+      projects.push_back(std::move(project));
+    }
+  }
+  if (Status added = annotation::addAnnotationRoutes(host_, std::move(projects)); !added.ok()) {
+    host_.log(LogLevel::kWarning, "", "an annotation route was not added: " + added.message());
   }
   return okStatus();
 }

@@ -15,6 +15,9 @@
 namespace aimass::core {
 
 class MonitorNode;
+namespace annotation {
+class AnnotationNode;
+}
 
 class ServingNode;
 
@@ -105,6 +108,8 @@ class Runtime {
   /// Starts the graph's service.monitor nodes (and their metrics); stopMonitors() stops them.
   Status startMonitors(std::vector<std::shared_ptr<MonitorNode>>& monitors);
   void stopMonitors(std::vector<std::shared_ptr<MonitorNode>>& monitors);
+  /// Starts the graph's service.annotation nodes (their records read, their loops running).
+  Status startProjects(std::vector<std::shared_ptr<annotation::AnnotationNode>>& projects);
 
   /// Several ranks (a collective of more than one rank in the graph): on ranks other than 0,
   /// only the jobs that reference that collective run, and nothing is served.

@@ -25,6 +25,8 @@
 #include "aimass/core/registry.h"
 #include "aimass/core/tracking.h"
 #include "aimass/core/type_registry.h"
+#include "annotation/annotation_node.h"
+#include "annotation_fixtures.h"
 #include "console_api/console_routes.h"
 #include "console_records.h"
 #include "data_profile.h"
@@ -81,6 +83,7 @@ class OpenApiExchangesTest : public ::testing::Test {
     // The console's routes, as `aimass run` adds them for a graph with a frontend.
     core::registerBuiltinTypes(types_);
     ASSERT_TRUE(core::addConsoleApiRoutes(host_, {&types_, storage_, dir_.path()}).ok());
+    addAnnotationProject();
     // A job service on the same store whose workers are the aimass under test; the job the
     // tests submit trains long enough to be cancelled while queued or running.
     core::jobs::JobServiceOptions jobs;
@@ -110,6 +113,7 @@ class OpenApiExchangesTest : public ::testing::Test {
     if (frontend_) {
       frontend_->stop();
     }
+    if (project_) project_->stop();
     host_.setJobService(nullptr);
     jobs_.reset();
     host_.servingRuntime().clear();
@@ -451,6 +455,55 @@ class OpenApiExchangesTest : public ::testing::Test {
         413);
   }
 
+  /// Project "shapes" (classes, review on) over annotation_fixtures.h's rows, with task 2
+  /// answered by "zoe" so that the caller (anonymous, without authentication) may review it.
+  void addAnnotationProject() {
+    core::annotation::ProjectSettings s;
+    s.name = "shapes";
+    s.labels.choices = {"cat", "dog", "fox"};
+    s.review = true;
+    s.dataset_name = "shapes.labels";
+    s.export_dir = dir_.path() / "exports";
+    auto data = std::make_shared<Shapes>();
+    auto layout = core::annotation::makeContentLayout(data->schema(), "auto", 0, "");
+    ASSERT_TRUE(layout.ok());
+    project_ = std::make_shared<core::annotation::AnnotationNode>(std::move(s), *layout, data,
+                                                                  storage_, nullptr, host_);
+    ASSERT_TRUE(core::annotation::addAnnotationRoutes(host_, {project_}).ok());
+    ASSERT_TRUE(project_->start(nullptr).ok());
+    core::annotation::Annotation zoe;
+    zoe.annotator = "zoe";
+    zoe.label.classes = {1};
+    ASSERT_TRUE(project_->book().annotate(2, zoe).ok());
+  }
+
+  void exerciseAnnotation() {
+    const std::string p = "/api/v1/annotation/projects";
+    EXPECT_EQ(exchange("GET", p), 200);
+    EXPECT_EQ(exchange("GET", p + "/shapes"), 200);
+    EXPECT_EQ(exchange("GET", p + "/nope"), 404);
+    EXPECT_EQ(exchange("GET", p + "/shapes/next"), 200);
+    EXPECT_EQ(exchange("GET", p + "/shapes/tasks/0"), 200);
+    EXPECT_EQ(exchange("GET", p + "/shapes/tasks/x"), 400);
+    EXPECT_EQ(exchange("GET", p + "/shapes/tasks/99"), 404);
+    EXPECT_EQ(exchange("GET", p + "/shapes/tasks/0/image"), 200);
+    EXPECT_EQ(
+        exchange("PUT", p + "/shapes/tasks/0/annotation", R"({"label": "cat", "seconds": 1.5})"),
+        200);
+    EXPECT_EQ(exchange("PUT", p + "/shapes/tasks/1/annotation", R"({"label": "wolf"})"), 400);
+    EXPECT_EQ(exchange("PUT", p + "/shapes/tasks/0/annotation", R"({"label": "dog"})"), 409);
+    EXPECT_EQ(exchange("GET", p + "/shapes/review/next"), 200);
+    EXPECT_EQ(exchange("POST", p + "/shapes/tasks/0/review", R"({"decision": "accept"})"), 409);
+    EXPECT_EQ(exchange("POST", p + "/shapes/tasks/2/review", R"({"decision": "accept"})"), 200);
+    EXPECT_EQ(exchange("POST", p + "/shapes/tasks/3/review", R"({"decision": "maybe"})"), 400);
+    EXPECT_EQ(exchange("GET", p + "/shapes/agreement"), 200);
+    EXPECT_EQ(exchange("POST", p + "/shapes/exports", R"({"format": "csv"})"), 200);
+    EXPECT_EQ(exchange("POST", p + "/shapes/exports", R"({"format": "dataset"})"), 201);
+    EXPECT_EQ(exchange("POST", p + "/shapes/exports", R"({"format": "tar"})"), 400);
+    EXPECT_EQ(exchange("POST", p + "/shapes/exports", R"({"format": "csv"})", "text/plain"), 403);
+  }
+
+  std::shared_ptr<core::annotation::AnnotationNode> project_;
   testing::TempDir dir_{"aimass-openapi-exchanges"};
   std::shared_ptr<Storage> storage_;
   std::unique_ptr<core::jobs::JobsServiceNode> jobs_;
@@ -479,6 +532,8 @@ TEST_F(OpenApiExchangesTest, JobsAnswerAsDocumented) { exerciseJobs(); }
 
 TEST_F(OpenApiExchangesTest, ConsoleRoutesAnswerAsDocumented) { exerciseConsole(); }
 
+TEST_F(OpenApiExchangesTest, AnnotationRoutesAnswerAsDocumented) { exerciseAnnotation(); }
+
 TEST_F(OpenApiExchangesTest, EveryDocumentedOperationIsExercisedAndSucceedsOnce) {
   exerciseHealthAndMetadata();
   exerciseInference();
@@ -487,6 +542,7 @@ TEST_F(OpenApiExchangesTest, EveryDocumentedOperationIsExercisedAndSucceedsOnce)
   exerciseRegistry();
   exerciseJobs();
   exerciseConsole();
+  exerciseAnnotation();
   for (const std::string& operation : contract_.operations()) {
     EXPECT_TRUE(covered_.count(operation)) << operation << " is never exercised here";
     EXPECT_TRUE(answered_2xx_.count(operation)) << operation << " never succeeds here";

@@ -21,6 +21,7 @@
 
 #include "aimass/core/host_services.h"
 #include "aimass/core/type_registry.h"
+#include "annotation/annotation_node.h"
 #include "console_api/console_routes.h"
 #include "evaluation_routes.h"
 #include "fake_models.h"
@@ -42,7 +43,8 @@ std::string upper(std::string s) {
 }
 
 Role roleNamed(const std::string& name, const std::string& where) {
-  for (Role role : {Role::kPublic, Role::kReader, Role::kOperator, Role::kAdmin}) {
+  for (Role role :
+       {Role::kPublic, Role::kAnnotator, Role::kReader, Role::kOperator, Role::kAdmin}) {
     if (roleName(role) == name) {
       return role;
     }
@@ -131,6 +133,8 @@ class OpenApiTest : public ::testing::Test {
     // The console's routes, as `aimass run` adds them for a graph with a frontend.
     core::registerBuiltinTypes(types_);
     ASSERT_TRUE(core::addConsoleApiRoutes(host_, {&types_, storage_, dir_.path()}).ok());
+    // The annotation projects' routes, as `aimass run` adds them (here with no project).
+    ASSERT_TRUE(core::annotation::addAnnotationRoutes(host_, {}).ok());
   }
   void TearDown() override {
     if (frontend_) {
