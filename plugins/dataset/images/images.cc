@@ -212,7 +212,9 @@ Expected<std::unique_ptr<ImageFolderDataset>> ImageFolderDataset::open(
     std::error_code ec;
     const fs::file_status folder = fs::status(options.folder, ec);
     if (!fs::exists(folder)) {
-      return notFound("the image folder " + quote(options.folder) + " does not exist");
+      return ec && ec != std::errc::no_such_file_or_directory
+                 ? systemError(ec.value(), "cannot reach the image folder " + quote(options.folder))
+                 : notFound("the image folder " + quote(options.folder) + " does not exist");
     }
     if (!fs::is_directory(folder)) {
       return invalidArgument(quote(options.folder) + " is not a folder: dataset.images reads " +
