@@ -23,6 +23,8 @@ packages=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev    # libFuzzer for tests/fuzz
   zlib1g-dev                  # gzipped IDX files (dataset.idx)
+  libpng-dev                  # libpng: PNG images (dataset.images)
+  libjpeg-dev                 # libjpeg-turbo: JPEG images (dataset.images)
   libpq-dev                   # storage.postgres (libpoco-dev's Poco::DataPostgreSQL needs it)
   postgresql                  # the real server storage.postgres's tests run against
   dataset-fashion-mnist       # Fashion-MNIST for configs/quickstart.yaml, fashion_mnist_softmax.yaml and tests
