@@ -46,45 +46,13 @@ Status AnnotationNode::start(ServingRuntime* serving) {
     std::lock_guard lock(loop_mutex_);
     accepted_at_last_retrain_ = book_.counts().accepted;
   }
-  {
-    std::lock_guard lock(wake_mutex_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this] { loop(); });
+  loop_.start(host_,
+              {std::chrono::milliseconds(settings_.interval_ms), settings_.name, "annotation: "},
+              [this] { return runOnce(); });
   return Status();
 }
 
-void AnnotationNode::stop() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void AnnotationNode::loop() {
-  std::string last_logged;
-  for (;;) {
-    {
-      std::unique_lock lock(wake_mutex_);
-      if (wake_.wait_for(lock, std::chrono::milliseconds(settings_.interval_ms),
-                         [this] { return stopping_; })) {
-        return;
-      }
-    }
-    Status status;
-    try {
-      status = runOnce();
-    } catch (const std::exception& e) {
-      status = internalError(std::string("annotation loop failed: ") + e.what());
-    }
-    if (!status.ok() && status.message() != last_logged) {
-      host_.log(LogLevel::kWarning, settings_.name, "annotation: " + status.message());
-    }
-    last_logged = status.ok() ? std::string() : status.message();
-  }
-}
+void AnnotationNode::stop() { loop_.stop(); }
 
 Status AnnotationNode::runOnce() {
   Status ranked = rankIfModelMoved();

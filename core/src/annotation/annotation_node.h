@@ -36,6 +36,7 @@
 #include "annotation/ranking.h"
 #include "annotation/task_content.h"
 #include "monitoring/policy.h"
+#include "periodic_loop.h"
 
 namespace aimass {
 class JobService;
@@ -127,7 +128,6 @@ class AnnotationNode final : public Node {
   double score(std::uint64_t row) const;
 
  private:
-  void loop();
   Status rankIfModelMoved();
   Status retrainIfDue();
 
@@ -153,10 +153,7 @@ class AnnotationNode final : public Node {
   std::uint64_t retrains_ = 0;
   std::string last_error_;
 
-  std::thread thread_;
-  std::mutex wake_mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  PeriodicLoop loop_;  ///< last: stopped (by the destructor) before the state it reads goes
 };
 
 /// The `service.annotation` node type.

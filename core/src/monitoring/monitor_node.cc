@@ -4,9 +4,6 @@
 // monitor_policy.cc, the gate's shadow traffic in monitor_shadow.cc.
 #include "monitoring/monitor_node.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <exception>
 
@@ -37,57 +34,18 @@ MonitorNode::~MonitorNode() { stop(); }
 
 Status MonitorNode::start(ServingRuntime* serving) {
   serving_ = serving;
-  {
-    std::lock_guard lock(wake_mutex_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this] { loop(); });
+  // A failing cycle (the store down, a record unreadable) is logged once per distinct error
+  // and retried next interval; the monitor never stops on its own.
+  loop_.start(host_,
+              {std::chrono::milliseconds(settings_.interval_ms), settings_.model, "monitor: ",
+               kMonitorNice},
+              [this] { return cycle(); });
   return Status();
 }
 
-void MonitorNode::stop() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
+void MonitorNode::stop() { loop_.stop(); }
 
 Status MonitorNode::runOnce() { return cycle(); }
-
-void MonitorNode::loop() {
-  // Background work: on a machine that serving saturates, requests come first and the monitor
-  // catches up from the payload log when the load eases (Linux: a thread's own nice value).
-  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kMonitorNice) != 0) {
-    host_.log(LogLevel::kDebug, settings_.model,
-              "monitor: could not lower its thread's priority; it runs at serving's");
-  }
-  std::string last_error;
-  for (;;) {
-    {
-      std::unique_lock lock(wake_mutex_);
-      if (wake_.wait_for(lock, std::chrono::milliseconds(settings_.interval_ms),
-                         [this] { return stopping_; })) {
-        return;
-      }
-    }
-    Status status;
-    try {
-      status = cycle();
-    } catch (const std::exception& e) {
-      status = internalError(std::string("monitor cycle failed: ") + e.what());
-    }
-    // A failing cycle (the store down, a record unreadable) is logged once per distinct
-    // error and retried next interval; the monitor never stops on its own.
-    if (!status.ok() && status.message() != last_error) {
-      host_.log(LogLevel::kWarning, settings_.model, "monitor: " + status.message());
-    }
-    last_error = status.ok() ? std::string() : status.message();
-  }
-}
 
 Status MonitorNode::cycle() {
   std::lock_guard lock(mutex_);

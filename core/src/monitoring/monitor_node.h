@@ -35,6 +35,7 @@
 #include "monitoring/drift_tests.h"
 #include "monitoring/gate.h"
 #include "monitoring/policy.h"
+#include "periodic_loop.h"
 
 namespace aimass {
 class JobService;
@@ -97,7 +98,6 @@ class MonitorNode final : public Node {
   const MonitorSettings& settings() const noexcept { return settings_; }
 
  private:
-  void loop();
   Status cycle();
   /// Finds the version the alias points at; when it moved, starts over with it (and watches
   /// and hot-swaps a move made by someone else).
@@ -163,10 +163,7 @@ class MonitorNode final : public Node {
   std::shared_ptr<const DataProfile> watched_profile_;
   /// Labelled rows posted since the loop last counted them (toward retrain_after_labels).
   std::atomic<std::uint64_t> posted_rows_{0};
-  std::thread thread_;
-  std::mutex wake_mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  PeriodicLoop loop_;  ///< last: stopped (by the destructor) before the state it reads goes
 };
 
 /// The version's training-data profile; null, with `note` saying why, when it has none that

@@ -6,24 +6,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "compact_json.h"
+
 #include <sstream>
 
 namespace aimass::core::annotation {
 namespace {
 
 using ::testing::HasSubstr;
-
-/// `text` without the white space outside its strings (JsonWriter indents).
-std::string compact(const std::string& text) {
-  std::string out;
-  bool quoted = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '"' && (i == 0 || text[i - 1] != '\\')) quoted = !quoted;
-    if (quoted || (c != ' ' && c != '\n')) out += c;
-  }
-  return out;
-}
 
 std::uint32_t u32(const std::string& bytes, std::size_t at) {
   std::uint32_t v = 0;
