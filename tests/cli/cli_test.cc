@@ -274,7 +274,7 @@ TEST(Cli, ValidateNamesAMistakeInARecordByItsPlaceAndPath) {
                        "itself is never configured.\n" +
                        file +
                        ":6:27: error: parameter 'api_keys[1].role' of node 'web' must be "
-                       "one of: reader, operator, admin, but is 'root'\n" +
+                       "one of: annotator, reader, operator, admin, but is 'root'\n" +
                        file +
                        ":10:30: error: parameter 'models.iris.max_batch_size' of "
                        "node 'serving' must be an integer, but is 'lots'\n" +
@@ -368,8 +368,8 @@ TEST(Cli, DescribeShowsTheFieldsOfRecordParameters) {
   EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  api_keys +list<record>, default \\[\\]\n"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +fields of each record:\n +name +string, "
                                               "required\n"));
-  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +role +string, required, one of: reader, "
-                                              "operator, admin\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +role +string, required, one of: annotator, "
+                                              "reader, operator, admin\n"));
   Result serving = aimass({"plugins", "describe", "serving.runtime"});
   ASSERT_EQ(serving.code, 0) << serving.err;
   EXPECT_THAT(serving.out, ::testing::ContainsRegex("\n  models +map<string, record>, "
