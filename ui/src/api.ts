@@ -3,7 +3,9 @@
 // path up to that /ui/ segment: no absolute URL is built in.
 import { AimassError, Client, type RunList, type RunQuery } from "@aimass/client";
 
-export type Role = "reader" | "operator" | "admin";
+/** Each role may do what the ones before it may (annotator < reader < operator < admin); an
+ * annotator sees only the annotation projects it takes part in. */
+export type Role = "annotator" | "reader" | "operator" | "admin";
 
 export interface Credential {
   kind: "key" | "jwt";
@@ -184,6 +186,94 @@ export class Api {
     return response.text();
   }
 
+  /** A JSON body sent with `method`; the answer parsed as send() does. */
+  private sendJson<T>(method: string, path: string, body: unknown): Promise<T> {
+    return this.send<T>(method, path, JSON.stringify(body), "application/json");
+  }
+
+  /** A binary answer (an image, an export) with the credential; errors as send() throws them. */
+  async blob(method: string, path: string, body?: unknown): Promise<Blob> {
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method, headers: body === undefined ? { ...this.headers, Accept: "*/*" }
+                                            : { ...this.headers, Accept: "*/*", "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new AimassError(null, `cannot reach the server: ${String(error)}`, null, method, path);
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      let message = `HTTP ${response.status}`;
+      try {
+        const parsed = JSON.parse(text) as { error?: unknown };
+        if (typeof parsed.error === "string") message = parsed.error;
+      } catch {
+        // not JSON: the status says it
+      }
+      throw new AimassError(response.status, message, null, method, path);
+    }
+    return response.blob();
+  }
+
+  /** GET /api/v1/annotation/projects: the projects the caller takes part in (readers: all). */
+  annotationProjects(): Promise<AnnotationProject[]> {
+    return this.get<{ projects: AnnotationProject[] }>("/api/v1/annotation/projects")
+        .then((b) => b.projects);
+  }
+
+  /** GET /api/v1/annotation/projects/{p}: one project's summary. */
+  annotationProject(project: string): Promise<AnnotationProject> {
+    return this.get<AnnotationProject>(projectPath(project));
+  }
+
+  /** GET .../next: the caller's next task (held for it a while), or none left. */
+  nextTask(project: string): Promise<NextTask> {
+    return this.get<NextTask>(`${projectPath(project)}/next`);
+  }
+
+  /** GET .../review/next: the next task awaiting the caller's review, or none. */
+  nextReview(project: string): Promise<NextTask> {
+    return this.get<NextTask>(`${projectPath(project)}/review/next`);
+  }
+
+  /** GET .../tasks/{N}: one task as the caller may see it. */
+  annotationTask(project: string, task: number): Promise<AnnotationTask> {
+    return this.get<AnnotationTask>(`${projectPath(project)}/tasks/${task}`);
+  }
+
+  /** PUT .../tasks/{N}/annotation: the caller's answer (replacing its earlier one). */
+  annotate(project: string, task: number, answer: Answer, seconds: number,
+           suggested: boolean): Promise<{ task: number; state: TaskState }> {
+    return this.sendJson("PUT", `${projectPath(project)}/tasks/${task}/annotation`,
+                         { ...answer, seconds, suggested });
+  }
+
+  /** POST .../tasks/{N}/review: accept, reject, or correct with the reviewer's answer. */
+  reviewTask(project: string, task: number, decision: "accept" | "reject" | "correct",
+             answer?: Answer): Promise<{ task: number; state: TaskState }> {
+    return this.sendJson("POST", `${projectPath(project)}/tasks/${task}/review`,
+                         { decision, ...(answer ?? {}) });
+  }
+
+  /** GET .../agreement: the project's and each annotator's agreement (reviewers, readers). */
+  agreement(project: string): Promise<AgreementReport> {
+    return this.get<AgreementReport>(`${projectPath(project)}/agreement`);
+  }
+
+  /** POST .../exports {"format": "dataset"}: the accepted labels registered as a dataset
+   * version. */
+  exportDataset(project: string): Promise<DatasetExport> {
+    return this.sendJson<DatasetExport>("POST", `${projectPath(project)}/exports`,
+                                        { format: "dataset" });
+  }
+
+  /** POST .../exports with "csv" or "coco": the file itself. */
+  exportFile(project: string, format: "csv" | "coco"): Promise<Blob> {
+    return this.blob("POST", `${projectPath(project)}/exports`, { format });
+  }
+
   /** GET /api/v1/runs: one page of a listing (`offset`, `limit`) and how many runs matched. */
   runsPage(query: RunsQuery, offset: number, limit: number): Promise<RunsPage> {
     return this.client.listRuns({ ...clean(query), limit, offset });
@@ -250,7 +340,7 @@ export function describeError(error: unknown): string {
 }
 
 export function atLeast(role: Role, needed: Role): boolean {
-  const order: Role[] = ["reader", "operator", "admin"];
+  const order: Role[] = ["annotator", "reader", "operator", "admin"];
   return order.indexOf(role) >= order.indexOf(needed);
 }
 
@@ -401,4 +491,91 @@ export interface ServedStats {
   batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[];
   failure_reasons: Record<string, number>;
   pending_requests: number;
+}
+
+function projectPath(project: string): string {
+  return `/api/v1/annotation/projects/${encodeURIComponent(project)}`;
+}
+
+export type LabelTaskKind = "class" | "classes" | "value" | "boxes" | "spans";
+export type TaskState = "open" | "awaiting_review" | "accepted";
+
+export interface AgreementFigure {
+  measure: string;
+  value: number | null;
+  tasks: number;
+  note?: string;
+}
+
+export interface AgreementReport {
+  project: AgreementFigure;
+  annotators: { annotator: string; annotations: number; with_others: AgreementFigure;
+                with_accepted: AgreementFigure }[];
+}
+
+/** A project's summary (GET /api/v1/annotation/projects[/{p}]). */
+export interface AnnotationProject {
+  name: string;
+  task: LabelTaskKind;
+  choices?: string[];
+  min?: number;
+  max?: number;
+  show: "image" | "text" | "table";
+  annotations_per_task: number;
+  review: boolean;
+  model: string;
+  sampling: string;
+  dataset_name: string;
+  may_annotate: boolean;
+  may_review: boolean;
+  may_export: boolean;
+  counts: {
+    tasks: number; annotated: number; awaiting_review: number; accepted: number;
+    rejected_rounds: number; annotations: number;
+    by_annotator: Record<string, number>; by_reviewer: Record<string, number>;
+  };
+  ranking: { strategy: string; model: string; version: string; unix_ms: number; rows: number;
+             note: string };
+  loop: { every: number; since: number; job: number; retrains: number; last_error: string };
+}
+
+export interface AnswerBox { x: number; y: number; w: number; h: number; label: string }
+export interface AnswerSpan { start: number; end: number; label: string }
+
+/** One answer: the members of the project's task. */
+export interface Answer {
+  label?: string;
+  labels?: string[];
+  value?: number;
+  boxes?: AnswerBox[];
+  spans?: AnswerSpan[];
+}
+
+export type TaskContent =
+  | { kind: "image"; width: number; height: number; image: string }
+  | { kind: "text"; text: string }
+  | { kind: "table"; columns: { name: string; value: number | string | null }[] };
+
+export interface AnnotationTask {
+  task: number;
+  state: TaskState;
+  content: TaskContent;
+  characters?: number;
+  suggestion?: { model: string; version: string; answer: Answer; score?: number };
+  score: number | null;
+  rejections: number;
+  annotations: { annotator: string; unix_ms: number; seconds: number; suggested: boolean;
+                 answer: Answer }[];
+  review?: { reviewer: string; decision: "accept" | "correct"; unix_ms: number; answer?: Answer };
+  accepted?: Answer;
+}
+
+/** A "next" route's answer: a task, or none with the server's note. */
+export type NextTask = AnnotationTask | { task: null; note: string };
+
+export interface DatasetExport {
+  dataset: string;
+  path: string;
+  rows: number;
+  sha256: string;
 }

@@ -6,6 +6,8 @@ import { AimassError } from "@aimass/client";
 import { Api, type Credential, describeError } from "./api";
 import { SignedIn, type Signed } from "./context";
 import { href, useRoute } from "./router";
+import { AnnotationOverviewPage, AnnotationProjectsPage } from "./pages/annotation";
+import { LabelPage, ReviewPage } from "./pages/annotation_label";
 import { JobPage, JobsPage } from "./pages/jobs";
 import { ModelPage, ModelsPage } from "./pages/models";
 import { MonitorPage, MonitoringPage } from "./pages/monitoring";
@@ -87,9 +89,18 @@ function SignIn({ onSigned, message }: { onSigned: (s: Signed) => void; message?
 
 function Shell({ signed, onSignOut }: { signed: Signed; onSignOut: () => void }) {
   const route = useRoute();
-  const [section = "models", ...rest] = route.parts;
+  const { session } = signed;
+  // An annotator may only label and review: the annotation projects are all it sees.
+  const annotator = session.role === "annotator";
+  const [section = annotator ? "annotate" : "models", ...rest] = route.parts;
   let page;
-  if (section === "models" && rest.length === 0) page = <ModelsPage />;
+  if (section === "annotate" && rest.length === 0) page = <AnnotationProjectsPage />;
+  else if (section === "annotate" && rest[1] === "review") {
+    page = <ReviewPage key={rest[0]} project={rest[0]!} />;
+  } else if (section === "annotate" && rest[1] === "overview") {
+    page = <AnnotationOverviewPage key={rest[0]} project={rest[0]!} />;
+  } else if (section === "annotate") page = <LabelPage key={rest[0]} project={rest[0]!} />;
+  else if (section === "models" && rest.length === 0) page = <ModelsPage />;
   else if (section === "models") page = <ModelPage model={rest[0]!} />;
   else if (section === "runs" && rest.length === 0) page = <RunsPage query={route.query} />;
   else if (section === "runs") page = <RunPage id={Number(rest[0])} />;
@@ -102,10 +113,9 @@ function Shell({ signed, onSignOut }: { signed: Signed; onSignOut: () => void })
   else if (section === "monitoring") page = <MonitorPage model={rest[0]!} />;
   else if (section === "plugins") page = <PluginsPage selected={rest[0]} />;
   else page = <p role="alert">No page at #{route.parts.join("/")}.</p>;
-  const { session } = signed;
-  const nav: [string, string][] = [["models", "Models"], ["runs", "Runs"], ["studies", "Studies"],
-                                   ["jobs", "Jobs"], ["monitoring", "Monitoring"],
-                                   ["plugins", "Plugins"]];
+  const nav: [string, string][] = annotator ? [["annotate", "Annotate"]]
+      : [["models", "Models"], ["runs", "Runs"], ["studies", "Studies"], ["jobs", "Jobs"],
+         ["monitoring", "Monitoring"], ["annotate", "Annotate"], ["plugins", "Plugins"]];
   return (
     <SignedIn.Provider value={signed}>
       <a class="skip" href="#main" onClick={(e) => {

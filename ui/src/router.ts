@@ -20,6 +20,9 @@ export function useRoute(): Route {
   useEffect(() => {
     const onChange = () => setRoute(parseHash(location.hash));
     window.addEventListener("hashchange", onChange);
+    // Effects run after the first paint: a hash changed before then (a link followed, or a
+    // script's navigation, as the console appears) fired no event this listener heard.
+    onChange();
     return () => window.removeEventListener("hashchange", onChange);
   }, []);
   return route;

@@ -1,19 +1,11 @@
 // Accessibility: axe-core's WCAG 2 A and AA rules (labels, names, contrast, landmarks, ARIA) on
 // each page as an operator sees it, and the console used with the keyboard alone.
-import AxeBuilder from "@axe-core/playwright";
 import { type Page, expect, test } from "@playwright/test";
-import { api, keys, signIn, watchPage } from "./helpers";
+import { api, axeViolations as violations, keys, signIn, watchPage } from "./helpers";
 
 let problems: string[] = [];
 test.beforeEach(({ page }) => { problems = watchPage(page); });
 test.afterEach(() => { expect(problems, "CSP violations or page errors").toEqual([]); });
-
-async function violations(page: Page): Promise<string[]> {
-  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-      .analyze();
-  return result.violations.map((v) =>
-      `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
-}
 
 /** The run of job.evaluate's report of pump_state (tests/ctest.sh). */
 async function evaluationRunId(): Promise<number> {
@@ -40,6 +32,17 @@ test("the pages pass axe's WCAG 2.1 A and AA rules", async ({ page }) => {
     ["#/monitoring/pump_state", (p) => expect(p.getByTestId("drift-heatmap")).toBeVisible()],
     ["#/plugins/model.mlp", (p) => expect(p.getByTestId("type-reference")).toBeVisible()],
     [`#/runs/${await evaluationRunId()}`, (p) => expect(p.getByTestId("confusion-matrix")).toBeVisible()],
+    // The annotation pages (tests/ctest.sh's projects), as an operator, who may label, review
+    // and export each; a review with a task and a text with spans are checked in
+    // annotation.spec.ts.
+    ["#/annotate", (p) => expect(p.locator("tr[data-project='garments']")).toBeVisible()],
+    ["#/annotate/garments", (p) => expect(p.locator("canvas[data-loaded='true']")).toBeVisible()],
+    ["#/annotate/notes", (p) => expect(p.getByTestId("task-text")).toBeVisible()],
+    ["#/annotate/outlines", (p) => expect(p.locator("canvas[data-loaded='true']")).toBeVisible()],
+    ["#/annotate/ratings", (p) => expect(p.getByTestId("task-table")).toBeVisible()],
+    ["#/annotate/garments/review",
+     (p) => expect(p.getByTestId("review-task").or(p.getByTestId("no-task"))).toBeVisible()],
+    ["#/annotate/garments/overview", (p) => expect(p.getByTestId("agreement-project")).toBeVisible()],
   ];
   for (const [hash, ready] of pages) {
     await page.goto(`./${hash}`);

@@ -6,11 +6,13 @@
 #
 # makes real data with the build's aimass (two training runs of the pump classifier, which
 # register two versions of pump_state, a sweep of 250 short runs, a run whose loss has
-# 100,000 points, a tuning study of 12 trials, an evaluation of version 2 and 100,000 seeded
-# runs of experiment "scale", in a temporary SQLite store), serves it without authentication on
-# a second server, and over HTTPS (a self-signed certificate made here) with auth on (three API
-# keys: reader, operator, admin), a job service, pump_state served and monitored (with traffic
-# that drifts and its ground truth, tests/serve_traffic.mjs) and the build's console at /ui/. A small reverse proxy (tests/proxy.mjs) puts the
+# 100,000 points, a tuning study of 12 trials, an evaluation of version 2, a Fashion-MNIST
+# classifier that ranks an annotation project's images, and 100,000 seeded runs of experiment
+# "scale", in a temporary SQLite store), serves it without authentication on a second server,
+# and over HTTPS (a self-signed certificate made here) with auth on (API keys: reader, operator,
+# admin, and three annotators), a job service, pump_state served and monitored (with traffic
+# that drifts and its ground truth, tests/serve_traffic.mjs), four annotation projects (class,
+# spans, boxes, value) and the build's console at /ui/. A small reverse proxy (tests/proxy.mjs) puts the
 # same server under a path prefix. The Playwright tests (tests/*.spec.ts) run in headless
 # /usr/bin/chromium twice: on the server itself (project "direct") and through the proxy
 # ("prefix"). Screenshots of the direct run go to BUILD_DIR/ui-screenshots, the runs table's
@@ -169,6 +171,38 @@ nodes:
   kwh_evaluate: {type: job.evaluate, model: kwh, dataset: energy, storage: store, after: kwh_train}
 YAML
 "$aimass" run "$work/evaluate.yaml" > "$work/evaluate.log" 2>&1
+# The annotation projects' data (tests/annotation.spec.ts): garment_classifier, a softmax
+# classifier of 3,000 Fashion-MNIST training images (version 1, experiment "garments"), which
+# ranks the garments project's tasks and suggests their classes; and notes.csv, short texts with
+# markup, an emoji and accented letters, whose spans are counted in characters.
+fashion=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+[ -f "$fashion/t10k-images-idx3-ubyte.gz" ] ||
+  unavailable "no Fashion-MNIST at $fashion (scripts/install-deps.sh installs dataset-fashion-mnist)"
+cat > "$work/garments.yaml" <<YAML
+nodes:
+  store: {type: storage.sqlite, path: $work/store.db}
+  garments_train:
+    type: dataset.idx
+    images: $fashion/train-images-idx3-ubyte.gz
+    labels: $fashion/train-labels-idx1-ubyte.gz
+    limit: 3000
+  garment_classifier: {type: model.softmax}
+  sgd: {type: optimizer.sgd, learning_rate: 0.1}
+  train: {type: job.train, model: garment_classifier, dataset: garments_train, optimizer: sgd,
+          epochs: 3, seed: 1, storage: store, experiment: garments}
+YAML
+"$aimass" run "$work/garments.yaml" > "$work/garments.log" 2>&1
+cat > "$work/notes.csv" <<'CSV'
+id,note
+1,🌧 <b>Ada Lovelace</b> met Charles Babbage in London <script>alert(1)</script>
+2,🌧 <b>Zoë Brontë</b> walked from Haworth to Leeds
+3,🌧 <b>Grace Hopper</b> worked in Arlington & Philadelphia
+4,🌧 <b>Marie Curie</b> lived in Paris <i>and</i> Warsaw
+5,🌧 <b>Alan Turing</b> was born in Maida Vale
+6,🌧 <b>Émilie du Châtelet</b> studied in Cirey
+7,🌧 <b>Ibn Battuta</b> sailed to Calicut <img src=x onerror=alert(2)>
+8,🌧 <b>Hypatia</b> taught in Alexandria
+CSV
 # 100,000 finished runs of experiment "scale" (tests/tracking/seed_runs.cc: accuracy
 # (i * 7919 % 1000) / 1000, loss 1 - accuracy, params lr and batch), written in one transaction
 # before any server opens the store: the runs table's timings at that size (tests/scale.spec.ts).
@@ -179,6 +213,9 @@ seed_runs=${AIMASS_SEED_RUNS:-$build_dir/tests/seed_runs}
 hash() { printf %s "$1" | sha256sum | cut -c1-64; }
 export AIMASS_E2E_READER_KEY=e2e-reader-key-1 AIMASS_E2E_OPERATOR_KEY=e2e-operator-key-1 \
        AIMASS_E2E_ADMIN_KEY=e2e-admin-key-1
+# Annotators (role annotator): alice and bob label, carol reviews.
+export AIMASS_E2E_ALICE_KEY=e2e-alice-key-1 AIMASS_E2E_BOB_KEY=e2e-bob-key-1 \
+       AIMASS_E2E_CAROL_KEY=e2e-carol-key-1
 # The server also takes JWTs signed with this secret (the tests sign their own).
 export AIMASS_E2E_JWT_SECRET=e2e-jwt-secret-of-at-least-32-bytes-0123456789
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -200,7 +237,7 @@ nodes:
   serving:
     type: serving.runtime
     repository: store
-    load: [pump_state]
+    load: [pump_state, garment_classifier]
     payload_sample: 1.0
   monitor:
     type: service.monitor
@@ -208,6 +245,60 @@ nodes:
     repository: store
     window: 40
     interval_ms: 300
+  # Annotation projects (tests/annotation.spec.ts): garments (200 test images, one class each,
+  # ranked by garment_classifier's margin, reviewed by carol), notes (spans of texts), outlines
+  # (boxes, two annotators each, accepted when they agree) and ratings (a value per row of
+  # pumps.csv, bob's alone).
+  fashion_pool:
+    type: dataset.idx
+    images: $fashion/t10k-images-idx3-ubyte.gz
+    labels: $fashion/t10k-labels-idx1-ubyte.gz
+    limit: 200
+  garments:
+    type: service.annotation
+    dataset: fashion_pool
+    repository: store
+    task: class
+    annotations_per_task: 1
+    review: true
+    annotators: [alice, bob]
+    reviewers: [carol]
+    sampling: margin
+    model: garment_classifier
+    export_dir: $work/exports
+  notes_text: {type: dataset.csv, path: $work/notes.csv}
+  notes:
+    type: service.annotation
+    dataset: notes_text
+    repository: store
+    task: spans
+    text_column: note
+    choices: [person, place]
+    review: true
+    annotators: [alice]
+    reviewers: [carol]
+    export_dir: $work/exports
+  outlines:
+    type: service.annotation
+    dataset: fashion_pool
+    repository: store
+    task: boxes
+    show: image
+    choices: [garment, shoe, bag]
+    annotations_per_task: 2
+    annotators: [alice, bob]
+    export_dir: $work/exports
+  pump_readings: {type: dataset.csv, path: $source_dir/configs/data/pumps.csv, label: state}
+  ratings:
+    type: service.annotation
+    dataset: pump_readings
+    repository: store
+    task: value
+    value_min: 0
+    value_max: 10
+    show: table
+    annotators: [bob]
+    export_dir: $work/exports
   web:
     type: frontend.http
     host: 127.0.0.1
@@ -221,6 +312,9 @@ nodes:
       - {name: rita, role: reader, sha256: $(hash "$AIMASS_E2E_READER_KEY")}
       - {name: otto, role: operator, sha256: $(hash "$AIMASS_E2E_OPERATOR_KEY")}
       - {name: ada, role: admin, sha256: $(hash "$AIMASS_E2E_ADMIN_KEY")}
+      - {name: alice, role: annotator, sha256: $(hash "$AIMASS_E2E_ALICE_KEY")}
+      - {name: bob, role: annotator, sha256: $(hash "$AIMASS_E2E_BOB_KEY")}
+      - {name: carol, role: annotator, sha256: $(hash "$AIMASS_E2E_CAROL_KEY")}
 YAML
 "$aimass" serve "$work/serve.yaml" > "$work/serve.log" 2>&1 &
 pids+=($!)

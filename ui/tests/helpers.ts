@@ -1,6 +1,8 @@
 // What the specs share: the server and keys that tests/ctest.sh set up, signing in, the API as
-// a test sees it (Node's fetch with a key), screenshots, and a check that the page broke no CSP.
+// a test sees it (Node's fetch with a key), screenshots, axe-core's WCAG checks, and a check
+// that the page broke no CSP.
 import { createHmac } from "node:crypto";
+import AxeBuilder from "@axe-core/playwright";
 import { type Page, expect, test } from "@playwright/test";
 
 function env(name: string): string {
@@ -14,6 +16,10 @@ export const keys = {
   reader: () => env("AIMASS_E2E_READER_KEY"),
   operator: () => env("AIMASS_E2E_OPERATOR_KEY"),
   admin: () => env("AIMASS_E2E_ADMIN_KEY"),
+  // Annotators: alice and bob label, carol reviews (tests/ctest.sh's annotation projects).
+  alice: () => env("AIMASS_E2E_ALICE_KEY"),
+  bob: () => env("AIMASS_E2E_BOB_KEY"),
+  carol: () => env("AIMASS_E2E_CAROL_KEY"),
 };
 
 /** GET (or POST) on the aimass server itself, as the given key. */
@@ -24,6 +30,14 @@ export async function api<T>(path: string, key: string, init: RequestInit = {}):
   const text = await response.text();
   if (!response.ok) throw new Error(`${init.method ?? "GET"} ${path}: HTTP ${response.status}: ${text}`);
   return JSON.parse(text) as T;
+}
+
+/** axe-core's WCAG 2.1 A and AA violations on the page as it is now, one line each. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+      .analyze();
+  return result.violations.map((v) =>
+      `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
 }
 
 /** Fails the test on any CSP violation or page error. */
