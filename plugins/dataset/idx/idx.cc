@@ -15,6 +15,8 @@
 #include <system_error>
 #include <utility>
 
+#include "aimass/util/fnv1a.h"
+
 namespace aimass::plugins::dataset {
 
 namespace {
@@ -58,30 +60,6 @@ const IdxType* idxType(std::uint8_t code) {
   }
   return nullptr;
 }
-
-/// Running 64-bit FNV-1a.
-class Fnv1a {
- public:
-  void add(const std::uint8_t* data, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-      hash_ ^= data[i];
-      hash_ *= 1099511628211ull;
-    }
-  }
-  std::string hex() const {
-    static const char* kHex = "0123456789abcdef";
-    std::string out(16, '0');
-    std::uint64_t h = hash_;
-    for (int i = 15; i >= 0; --i) {
-      out[static_cast<std::size_t>(i)] = kHex[h & 15];
-      h >>= 4;
-    }
-    return out;
-  }
-
- private:
-  std::uint64_t hash_ = 14695981039346656037ull;
-};
 
 /// An IDX file opened through zlib, which reads gzip and plain files alike.
 class IdxFile {

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "aimass/util/fnv1a.h"
 #include "image_resize.h"
 
 namespace aimass::plugins::dataset {
@@ -20,33 +21,9 @@ namespace fs = std::filesystem;
 
 std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
-/// Running 64-bit FNV-1a.
-class Fnv1a {
- public:
-  void add(const void* data, std::size_t n) {
-    const auto* bytes = static_cast<const std::uint8_t*>(data);
-    for (std::size_t i = 0; i < n; ++i) {
-      hash_ ^= bytes[i];
-      hash_ *= 1099511628211ull;
-    }
-  }
-  void add(const std::string& text) { add(text.data(), text.size() + 1); }  // with its NUL
-  void add(std::uint64_t value) { add(&value, sizeof value); }
-  std::uint64_t value() const { return hash_; }
-  std::string hex() const {
-    static const char* kHex = "0123456789abcdef";
-    std::string out(16, '0');
-    std::uint64_t h = hash_;
-    for (int i = 15; i >= 0; --i) {
-      out[static_cast<std::size_t>(i)] = kHex[h & 15];
-      h >>= 4;
-    }
-    return out;
-  }
-
- private:
-  std::uint64_t hash_ = 14695981039346656037ull;
-};
+/// A text into a fingerprint, with its NUL: "ab" then "c" is not "a" then "bc".
+void addText(Fnv1a& hash, const std::string& text) { hash.add(text.data(), text.size() + 1); }
+void addNumber(Fnv1a& hash, std::uint64_t value) { hash.add(&value, sizeof value); }
 
 std::uint64_t hashBytes(const std::vector<std::uint8_t>& bytes) {
   Fnv1a hash;
@@ -266,12 +243,12 @@ Status ImageFolderDataset::checkImages(const ImageFolderOptions& options) {
                             checkImage(bytes, image.path.string(), options.max_pixels));
     image.bytes = bytes.size();
     image.hash = hashBytes(bytes);
-    fingerprint.add(image.path.lexically_relative(options.folder).generic_string());
-    fingerprint.add(static_cast<std::uint64_t>(image.label));
-    fingerprint.add(image.bytes);
-    fingerprint.add(image.hash);
+    addText(fingerprint, image.path.lexically_relative(options.folder).generic_string());
+    addNumber(fingerprint, static_cast<std::uint64_t>(image.label));
+    addNumber(fingerprint, image.bytes);
+    addNumber(fingerprint, image.hash);
   }
-  fingerprint.add(layoutText(options));
+  addText(fingerprint, layoutText(options));
   fingerprint_ = fingerprint.hex();
 
   const Image& first = images_.front();

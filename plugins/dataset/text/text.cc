@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "aimass/util/csv_text.h"
+#include "aimass/util/fnv1a.h"
 #include "aimass/util/utf8.h"
 
 namespace aimass::plugins::dataset {
@@ -27,22 +28,6 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
 constexpr std::uint32_t kCodePoints = 0x110000;
-
-/// 64-bit FNV-1a, fed piece by piece.
-struct Fnv1a {
-  std::uint64_t hash = 14695981039346656037ull;
-  void add(std::string_view bytes) {
-    for (unsigned char c : bytes) {
-      hash ^= c;
-      hash *= 1099511628211ull;
-    }
-  }
-  std::string hex() const {
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
-    return text;
-  }
-};
 
 /// The code point of the well-formed sequence of `length` bytes at the start of `s`.
 std::int32_t codePoint(std::string_view s, std::size_t length) {

@@ -26,7 +26,9 @@
 #include <vector>
 
 #include "aimass/status.h"
+#include "aimass/util/fnv1a.h"
 
+// fnv1aHex() (a file's fingerprint) is in fnv1a.h, which this header includes.
 namespace aimass {
 
 /// `s` in single quotes, for error messages.
@@ -245,22 +247,6 @@ inline std::optional<std::string> parseCsvFloat(std::string_view field, float& o
   }
   out = static_cast<float>(value);
   return std::nullopt;
-}
-
-/// The 64-bit FNV-1a hash of `bytes` as 16 lowercase hex digits (a file's fingerprint).
-inline std::string fnv1aHex(std::string_view bytes) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  static const char* kHex = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = kHex[hash & 15];
-    hash >>= 4;
-  }
-  return out;
 }
 
 /// Reads the whole file at `path` into `out`. kNotFound for a missing file, kPermissionDenied
