@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The `service.annotation` node type: its parameters and the checks that turn them into
 // ProjectSettings.
-#include <fstream>
-#include <sstream>
 
 #include "aimass/core/registry.h"
 #include "annotation/annotation_node.h"
 #include "jobs/jobs_node.h"
+#include "retrain_job.h"
 
 namespace aimass::core::annotation {
 namespace {
@@ -109,28 +108,12 @@ std::vector<ParamSpec> learningParams() {
                         "(relative: to this configuration's folder); it "
                         "trains on the exported CSV and registers the model.")
           .withDefault(std::string()),
-      ParamSpec::string("queue", "The job service queue retrainings go to.")
-          .withDefault(std::string("default")),
-      ParamSpec::integer("retrain_threads", "Threads a retraining job asks for.")
-          .atLeast(1)
-          .withDefault(std::int64_t{1}),
       ParamSpec::integer("interval_ms",
                          "How often the loop looks for a new model version "
                          "and counts new labels.")
           .range(100, 3600000)
           .withDefault(std::int64_t{2000}),
   };
-}
-
-Expected<std::string> readGraphText(const NodeConfig& config, std::filesystem::path path) {
-  if (path.is_relative()) path = config.host().baseDir() / path;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in || text.str().empty()) {
-    return invalidArgument("retrain_graph '" + path.string() + "' cannot be read or is empty");
-  }
-  return text.str();
 }
 
 Status readLabels(const NodeConfig& config, const Dataset& data, ProjectSettings& s) {
@@ -164,8 +147,9 @@ Status readLoop(const NodeConfig& config, ProjectSettings& s) {
   }
   s.triggers.new_labelled_rows = static_cast<std::uint64_t>(every);
   s.triggers.cooldown_ms = 0;
-  AIMASS_ASSIGN_OR_RETURN(s.retrain_graph, readGraphText(config, graph));
-  s.retrain_graph_name = graph;
+  AIMASS_ASSIGN_OR_RETURN(RetrainGraph read, readRetrainGraph(config, graph));
+  s.retrain_graph = std::move(read.text);
+  s.retrain_graph_name = std::move(read.path);
   s.queue = config.getString("queue");
   s.retrain_threads = config.getInt("retrain_threads");
   return Status();
@@ -235,7 +219,7 @@ NodeType annotationNodeType() {
       "An annotation project (docs/annotation.md): annotators label a dataset's rows in the "
       "console, reviewers decide, the served model picks the next task (active learning) and "
       "suggests answers; accepted labels export as a registered dataset version";
-  for (auto* group : {projectParams, learningParams}) {
+  for (auto* group : {projectParams, learningParams, retrainJobParams}) {
     for (auto& spec : group()) type.params.push_back(std::move(spec));
   }
   type.factory = [](const NodeConfig& config) -> Expected<std::unique_ptr<Node>> {

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The `service.monitor` node type: its parameters, their checks and the factory.
-#include <fstream>
-#include <sstream>
-
 #include "aimass/core/registry.h"
 #include "aimass/core/type_registry.h"
 #include "monitoring/monitor_node.h"
 #include "jobs/jobs_node.h"
+#include "retrain_job.h"
 
 namespace aimass::core {
 namespace {
@@ -99,11 +97,6 @@ std::vector<ParamSpec> policyParams() {
                         "<model>.feedback; a retrain_graph's dataset.csv can read it. Empty: "
                         "labelled rows are not kept.")
           .withDefault(std::string()),
-      ParamSpec::string("queue", "The job service queue retrainings go to.")
-          .withDefault(std::string("default")),
-      ParamSpec::integer("retrain_threads", "Threads a retraining job asks for.")
-          .atLeast(1)
-          .withDefault(std::int64_t{1}),
       ParamSpec::string("gate_metric", "The job.evaluate metric the challenger must beat the "
                                        "champion on; empty: accuracy, or rmse for regression.")
           .withDefault(std::string()),
@@ -186,7 +179,7 @@ Status readPolicySettings(const NodeConfig& config, MonitorSettings& s) {
 }
 
 /// The retrain graph's text, read once at start so a bad path fails the configuration.
-Status readRetrainGraph(const NodeConfig& config, MonitorSettings& s) {
+Status readRetrainSettings(const NodeConfig& config, MonitorSettings& s) {
   const std::string where = config.nodeName();
   const std::string& given = config.getString("retrain_graph");
   if (!s.retrains) {
@@ -200,19 +193,10 @@ Status readRetrainGraph(const NodeConfig& config, MonitorSettings& s) {
     return invalidArgument(where + ": a retrain trigger is set, so retrain_graph must name "
                                    "the graph that retrains the model");
   }
-  std::filesystem::path path(given);
-  if (path.is_relative()) {
-    path = config.host().baseDir() / path;
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in || text.str().empty()) {
-    return invalidArgument(where + ": retrain_graph '" + path.string() +
-                           "' cannot be read or is empty");
-  }
-  s.retrain_graph = text.str();
-  s.retrain_graph_name = path.string();
+  auto graph = readRetrainGraph(config, given);
+  if (!graph.ok()) return graph.status().withContext(where);
+  s.retrain_graph = std::move(graph->text);
+  s.retrain_graph_name = std::move(graph->path);
   return Status();
 }
 
@@ -228,7 +212,7 @@ Expected<std::unique_ptr<Node>> makeMonitor(const TypeRegistry& registry,
   s.window = static_cast<std::size_t>(config.getInt("window"));
   AIMASS_RETURN_IF_ERROR(readDriftSettings(config, s.drift).withContext(where));
   AIMASS_RETURN_IF_ERROR(readPolicySettings(config, s));
-  AIMASS_RETURN_IF_ERROR(readRetrainGraph(config, s));
+  AIMASS_RETURN_IF_ERROR(readRetrainSettings(config, s));
   GateSpec gate = s.gate;  // an empty metric is chosen by the task when the gate runs
   if (gate.metric.empty()) gate.metric = "accuracy";
   AIMASS_RETURN_IF_ERROR(validateGateSpec(gate, where));
@@ -265,7 +249,7 @@ NodeType monitorNodeType(const TypeRegistry& registry) {
       "Watches a served model (docs/monitoring.md): drift of its logged inputs against the "
       "training-data profile, live accuracy from posted ground truth, and an update policy "
       "that retrains, gates, promotes and rolls back";
-  for (auto* group : {targetParams, driftParams, policyParams}) {
+  for (auto* group : {targetParams, driftParams, policyParams, retrainJobParams}) {
     for (auto& spec : group()) {
       type.params.push_back(std::move(spec));
     }
