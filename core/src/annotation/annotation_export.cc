@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "annotation/annotation_export.h"
 
-#include <charconv>
 #include <cmath>
 #include <filesystem>
 
 #include "aimass/core/dataset_registry.h"
 #include "aimass/core/sha256.h"
 #include "aimass/util/json_writer.h"
+#include "aimass/util/number_text.h"
 #include "annotation/annotation_node.h"
 #include "file_whole.h"
+#include "monitoring/labelled_rows.h"
 #include "record_text.h"
 
 namespace aimass::core::annotation {
@@ -17,22 +18,8 @@ namespace {
 
 constexpr std::size_t kChunkRows = 512;
 
-std::string csvField(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string number(double x) {
-  if (!std::isfinite(x)) return "";
-  char buffer[32];
-  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, x);
-  return error == std::errc() ? std::string(buffer, end) : std::string();
-}
+/// A number as a CSV field: empty (missing) when it is not finite.
+std::string number(double x) { return std::isfinite(x) ? formatNumber(x) : std::string(); }
 
 /// Calls `visit(row, batch_of_that_row, label)` for every accepted task, reading rows in chunks.
 template <typename Visit>

@@ -263,9 +263,7 @@ void AnnotationNode::writeSuggestion(JsonWriter& json, const Batch& row) const {
   TensorMap inputs, outputs;
   const ModelSchema schema = model.schema();
   if (schema.inputs.empty() || row.features.dtype() != DType::kFloat32) return;
-  inputs.set(schema.inputs.front().name,
-             Tensor::wrap(DType::kFloat32, {1, row.features.numel()},
-                          const_cast<void*>(row.features.raw()), nullptr));
+  inputs.set(schema.inputs.front().name, row.features.reshaped({1, row.features.numel()}));
   if (!model.predict(inputs, outputs, PredictOptions{}).ok()) return;
   const Tensor* value = outputs.find(tensor_names::kPrediction);
   if (value == nullptr || value->dtype() != DType::kFloat32 || value->numel() < 1) return;

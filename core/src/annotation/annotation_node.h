@@ -14,15 +14,12 @@
 // when the job has registered a new version, serving loads it and the pool is ranked again.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "aimass/dataset.h"

@@ -131,14 +131,6 @@ void writeSummary(JsonWriter& json, const AnnotationNode& p, const HttpRequest& 
   json.endObject();
 }
 
-void writeAnnotation(JsonWriter& json, const LabelConfig& labels, const Annotation& a) {
-  json.beginObject().key("annotator").value(a.annotator).key("unix_ms").value(a.unix_ms);
-  json.key("seconds").value(a.seconds).key("suggested").value(a.suggested);
-  json.key("answer").beginObject();
-  writeLabelMembers(json, labels, a.label);
-  json.endObject().endObject();
-}
-
 /// A task as `request`'s caller may see it: content, suggestion, score and the answers it may
 /// read (reviewers and operators all; an annotator its own).
 Expected<std::string> taskJson(const AnnotationNode& p, std::uint64_t row,
@@ -170,7 +162,7 @@ Expected<std::string> taskJson(const AnnotationNode& p, std::uint64_t row,
   json.key("rejections").value(static_cast<std::uint64_t>(record.rejections));
   json.key("annotations").beginArray();
   for (const auto& a : record.annotations) {
-    if (sees_all || a.annotator == me) writeAnnotation(json, p.settings().labels, a);
+    if (sees_all || a.annotator == me) writeAnnotationRecord(json, p.settings().labels, a);
   }
   json.endArray();
   if (record.review) {

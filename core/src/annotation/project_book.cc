@@ -26,14 +26,6 @@ std::string rowSegment(std::uint64_t row) {
   return text;
 }
 
-void writeAnnotation(JsonWriter& json, const LabelConfig& labels, const Annotation& a) {
-  json.beginObject().key("annotator").value(a.annotator).key("unix_ms").value(a.unix_ms);
-  json.key("seconds").value(a.seconds).key("suggested").value(a.suggested);
-  json.key("answer").beginObject();
-  writeLabelMembers(json, labels, a.label);
-  json.endObject().endObject();
-}
-
 Expected<Label> storedAnswer(const LabelConfig& labels, const Poco::JSON::Object& record) {
   if (!record.isObject("answer")) return invalidArgument("it has no 'answer' object");
   return readLabel(labels, *record.getObject("answer"), kStoredBounds);
@@ -85,6 +77,14 @@ std::string keySegment(std::string_view name) {
   return out;
 }
 
+void writeAnnotationRecord(JsonWriter& json, const LabelConfig& labels, const Annotation& a) {
+  json.beginObject().key("annotator").value(a.annotator).key("unix_ms").value(a.unix_ms);
+  json.key("seconds").value(a.seconds).key("suggested").value(a.suggested);
+  json.key("answer").beginObject();
+  writeLabelMembers(json, labels, a.label);
+  json.endObject().endObject();
+}
+
 std::string_view decisionName(Decision decision) noexcept {
   switch (decision) {
     case Decision::kAccept:
@@ -132,6 +132,10 @@ Status ProjectBook::load() {
   for (const auto& key : keys) {
     AIMASS_RETURN_IF_ERROR(loadRecord(key));
   }
+  for (auto& [row, task] : tasks_) {  // in the order they were given
+    std::sort(task.annotations.begin(), task.annotations.end(),
+              [](const Annotation& a, const Annotation& b) { return a.unix_ms < b.unix_ms; });
+  }
   return Status();
 }
 
@@ -174,8 +178,6 @@ Status ProjectBook::loadRecord(const std::string& key) {
   } else {
     return bad("unknown record");
   }
-  std::sort(task.annotations.begin(), task.annotations.end(),
-            [](const Annotation& a, const Annotation& b) { return a.unix_ms < b.unix_ms; });
   return Status();
 }
 
@@ -293,7 +295,7 @@ Expected<TaskState> ProjectBook::annotate(std::uint64_t row, Annotation a) {
                    "; its answers are closed");
   }
   JsonWriter json;
-  writeAnnotation(json, rules_.labels, a);
+  writeAnnotationRecord(json, rules_.labels, a);
   AIMASS_RETURN_IF_ERROR(
       storage_->put(taskPrefix(row) + "by/" + keySegment(a.annotator), json.str()));
   if (mine != record.annotations.end()) {
@@ -329,7 +331,7 @@ Expected<TaskState> ProjectBook::review(std::uint64_t row, Review r) {
     JsonWriter json;
     json.beginObject().key("reviewer").value(r.reviewer).key("unix_ms").value(r.unix_ms);
     json.key("annotations").beginArray();
-    for (const auto& a : record.annotations) writeAnnotation(json, rules_.labels, a);
+    for (const auto& a : record.annotations) writeAnnotationRecord(json, rules_.labels, a);
     json.endArray().endObject();
     // The archive first: a failure after it leaves annotations that still count, never lost.
     AIMASS_RETURN_IF_ERROR(

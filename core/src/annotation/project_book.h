@@ -27,6 +27,7 @@
 
 #include "aimass/status.h"
 #include "aimass/storage.h"
+#include "aimass/util/json_writer.h"
 #include "annotation/label_config.h"
 
 namespace aimass::core::annotation {
@@ -123,6 +124,10 @@ class ProjectBook {
   mutable std::mutex mutex_;
   std::map<std::uint64_t, TaskRecord> tasks_;
 };
+
+/// An annotation as it is stored and as the routes show it: {"annotator", "unix_ms", "seconds",
+/// "suggested", "answer": {the label's members}}.
+void writeAnnotationRecord(JsonWriter& json, const LabelConfig& labels, const Annotation& a);
 
 /// `name` with every byte outside [A-Za-z0-9._@-] as %XX: a storage key segment for any
 /// principal.

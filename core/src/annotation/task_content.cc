@@ -8,6 +8,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "aimass/util/utf8.h"
+
 namespace aimass::core::annotation {
 namespace {
 
@@ -80,20 +82,8 @@ Expected<ContentLayout> makeContentLayout(const DatasetSchema& schema, const std
 std::int64_t codePoints(std::string_view text) {
   std::int64_t n = 0;
   for (std::size_t i = 0; i < text.size(); ++n) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xE  ? 3
-                      : (c >> 3) == 0x1E ? 4
-                                         : 1;
-    if (i + len > text.size()) len = 1;
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) {
-        len = 1;
-        break;
-      }
-    }
-    i += len;
+    const std::size_t length = utf8SequenceLength(text.substr(i));
+    i += length == 0 ? 1 : length;  // ASCII, or a byte of no well-formed sequence: one each
   }
   return n;
 }

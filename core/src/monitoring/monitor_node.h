@@ -14,7 +14,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <vector>
@@ -23,7 +22,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "aimass/dataset.h"
 #include "aimass/host.h"
