@@ -67,31 +67,33 @@ export class Api {
     }
   }
 
-  /** One call; a JSON answer parsed, an error answer thrown as AimassError with its message. */
-  private async send<T>(method: string, path: string, body?: string,
-                        contentType?: string): Promise<T> {
+  /** One call; an error answer (or no answer) thrown as AimassError with the server's
+   * message. */
+  private async respond(method: string, path: string, headers: Record<string, string>,
+                        body?: string): Promise<Response> {
     let response: Response;
     try {
-      const headers = contentType ? { ...this.headers, "Content-Type": contentType } : this.headers;
       response = await fetch(this.base + path, { method, body, headers });
     } catch (error) {
       throw new AimassError(null, `cannot reach the server: ${String(error)}`, null, method, path);
     }
-    const text = await response.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = null;
-    }
     if (!response.ok) {
+      const parsed = parseJson(await response.text());
       const member = typeof parsed === "object" && parsed !== null
           ? (parsed as Record<string, unknown>)["error"] : undefined;
       throw new AimassError(response.status,
                             typeof member === "string" ? member : `HTTP ${response.status}`,
                             parsed, method, path);
     }
-    return parsed as T;
+    return response;
+  }
+
+  /** One call; a JSON answer parsed (null when empty). */
+  private async send<T>(method: string, path: string, body?: string,
+                        contentType?: string): Promise<T> {
+    const headers = contentType ? { ...this.headers, "Content-Type": contentType } : this.headers;
+    const response = await this.respond(method, path, headers, body);
+    return parseJson(await response.text()) as T;
   }
 
   /** GET /api/v1/studies: every tuning study in the store. */
@@ -193,27 +195,11 @@ export class Api {
 
   /** A binary answer (an image, an export) with the credential; errors as send() throws them. */
   async blob(method: string, path: string, body?: unknown): Promise<Blob> {
-    let response: Response;
-    try {
-      response = await fetch(this.base + path, {
-        method, headers: body === undefined ? { ...this.headers, Accept: "*/*" }
-                                            : { ...this.headers, Accept: "*/*", "Content-Type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new AimassError(null, `cannot reach the server: ${String(error)}`, null, method, path);
-    }
-    if (!response.ok) {
-      const text = await response.text();
-      let message = `HTTP ${response.status}`;
-      try {
-        const parsed = JSON.parse(text) as { error?: unknown };
-        if (typeof parsed.error === "string") message = parsed.error;
-      } catch {
-        // not JSON: the status says it
-      }
-      throw new AimassError(response.status, message, null, method, path);
-    }
+    const headers: Record<string, string> = body === undefined
+        ? { ...this.headers, Accept: "*/*" }
+        : { ...this.headers, Accept: "*/*", "Content-Type": "application/json" };
+    const response = await this.respond(method, path, headers,
+                                        body === undefined ? undefined : JSON.stringify(body));
     return response.blob();
   }
 
@@ -329,6 +315,15 @@ export interface MetricPoint {
   step: number;
   value: number | null;
   unix_ms: number;
+}
+
+/** `text` as JSON; null when it is empty or no JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The message a person should read for a failed call. */
