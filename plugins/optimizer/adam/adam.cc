@@ -10,6 +10,7 @@
 #include <omp.h>
 #endif
 
+#include "aimass/util/denormals.h"
 #include "aimass/util/optimizer_state.h"
 #include "aimass/util/option_checks.h"
 
@@ -169,6 +170,7 @@ Status AdamOptimizer::step(std::span<Parameter> parameters) {
       options_.decoupled ? 1 - options_.learning_rate * options_.weight_decay : 1);
   const bool amsgrad = options_.amsgrad;
   auto update = [&](const std::vector<Slice>& slices) {
+    const DenormalsAsZero scope;  // moments of zero gradients decay into denormals (the header)
     for (const Slice& s : slices) {
       const std::size_t i = s.parameter, n = s.end - s.begin;
       float* w = parameters[i].value.data<float>() + s.begin;

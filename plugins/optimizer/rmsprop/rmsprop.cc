@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "aimass/util/denormals.h"
 #include "aimass/util/optimizer_state.h"
 #include "aimass/util/option_checks.h"
 
@@ -78,6 +79,7 @@ Status RmsPropOptimizer::step(std::span<Parameter> parameters) {
   const auto eps = static_cast<float>(options_.epsilon);
   const auto decay = static_cast<float>(options_.weight_decay);
   const auto momentum = static_cast<float>(options_.momentum);
+  const DenormalsAsZero scope;  // averages of zero gradients decay into denormals (the header)
   for (std::size_t i = 0; i < parameters.size(); ++i) {
     float* __restrict w = parameters[i].value.data<float>();
     const float* __restrict g = parameters[i].grad.data<float>();

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "aimass/util/denormals.h"
 #include "aimass/util/optimizer_state.h"
 #include "aimass/util/option_checks.h"
 
@@ -73,6 +74,7 @@ Status SgdOptimizer::step(std::span<Parameter> parameters) {
   const auto lr = static_cast<float>(options_.learning_rate);
   const auto momentum = static_cast<float>(options_.momentum);
   const auto decay = static_cast<float>(options_.weight_decay);
+  const DenormalsAsZero scope;  // velocities of zero gradients decay into denormals (the header)
   for (std::size_t i = 0; i < parameters.size(); ++i) {
     float* w = parameters[i].value.data<float>();
     const float* g = parameters[i].grad.data<float>();

@@ -7,10 +7,15 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <random>
 #include <string>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 #include "aimass/host.h"
 #include "aimass/plugin.h"
@@ -317,6 +322,61 @@ TEST(AdamOptimizerTest, StateRestoresRateStepsAndMoments) {
   EXPECT_EQ(plain->loadState("nonsense").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(plain->loadState(state + "x").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(plain->learningRate(), 0.1);
+}
+
+TEST(AdamOptimizerTest, MomentsOfZeroGradientsEndAtZeroNotInDenormals) {
+  // After one gradient of 1, m decays by beta1 a step: 0.1 * 0.9^900 is about 7e-43, a
+  // denormal, where each operation costs a microcode assist (aimass/util/denormals.h). The
+  // update flushes those to zero, on every thread it runs on, and leaves the caller's mode be.
+  auto optimizer = make(adam(0.001));
+  NetworkParameters network;  // big enough for the threaded path
+  OneParameter single({0.5f});
+  for (std::span<Parameter> parameters : {std::span<Parameter>(network.all), single.span()}) {
+    ASSERT_TRUE(optimizer->begin(parameters).ok());
+    for (Parameter& p : parameters) {
+      for (float& g : p.grad.span<float>()) g = 1;
+    }
+    ASSERT_TRUE(optimizer->step(parameters).ok());
+    for (Parameter& p : parameters) {
+      for (float& g : p.grad.span<float>()) g = 0;
+    }
+#if defined(__x86_64__)
+    const unsigned mode = _mm_getcsr();
+#endif
+    for (int step = 0; step < 900; ++step) {
+      ASSERT_TRUE(optimizer->step(parameters).ok());
+    }
+#if defined(__x86_64__)
+    EXPECT_EQ(_mm_getcsr(), mode);
+#endif
+    std::string state;
+    ASSERT_TRUE(optimizer->saveState(state).ok());
+    // The state (util/optimizer_state.h): a 22-byte head, the parameter count (u64), then per
+    // parameter its size n (u64), its n first moments and its n second moments (f32).
+    auto u64At = [&](std::size_t at) {
+      std::uint64_t x = 0;
+      std::memcpy(&x, state.data() + at, sizeof x);
+      return x;
+    };
+    ASSERT_GE(state.size(), 30u);
+    int denormals = 0, zero_first_moments = 0;
+    std::size_t at = 30;
+    for (std::uint64_t i = 0, count = u64At(22); i < count; ++i) {
+      ASSERT_LE(at + 8, state.size());
+      const std::uint64_t n = u64At(at);
+      at += 8;
+      ASSERT_LE(at + 8 * n, state.size());
+      for (std::uint64_t j = 0; j < 2 * n; ++j, at += 4) {
+        float x;
+        std::memcpy(&x, state.data() + at, sizeof x);
+        denormals += std::fpclassify(x) == FP_SUBNORMAL ? 1 : 0;
+        zero_first_moments += j < n && x == 0.0f ? 1 : 0;
+      }
+    }
+    EXPECT_EQ(at, state.size());
+    EXPECT_GT(zero_first_moments, 0);
+    EXPECT_EQ(denormals, 0);
+  }
 }
 
 TEST(AdamOptimizerTest, CreateRefusesBadSettings) {
