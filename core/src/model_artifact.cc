@@ -2,7 +2,6 @@
 #include "aimass/core/model_artifact.h"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -15,31 +14,6 @@ constexpr std::uint32_t kEnvelopeVersion = 1;
 // Streaming granularity for storage reads and writes: large enough to keep call overhead low,
 // small enough not to double a big model's memory footprint in one chunk.
 constexpr std::size_t kChunkBytes = 1 << 20;
-
-/// CRC-32 (IEEE, reflected 0xEDB88320) tables for slicing by 8: table[0] is the classic
-/// byte-at-a-time table, table[k][b] the CRC of byte b followed by k zero bytes. Eight bytes
-/// take eight independent lookups instead of a chain of eight, about five times the speed of
-/// the classic loop; payload records (serving's payload log) are checksummed this way on the
-/// serving machine, both when written and when the monitor reads them.
-constexpr std::array<std::array<std::uint32_t, 256>, 8> makeCrcTables() {
-  std::array<std::array<std::uint32_t, 256>, 8> tables{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) {
-      c = (c & 1) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
-    }
-    tables[0][i] = c;
-  }
-  for (std::size_t k = 1; k < 8; ++k) {
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      const std::uint32_t previous = tables[k - 1][i];
-      tables[k][i] = tables[0][previous & 0xFF] ^ (previous >> 8);
-    }
-  }
-  return tables;
-}
-
-constexpr std::array<std::array<std::uint32_t, 256>, 8> kCrcTables = makeCrcTables();
 
 void putU32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) {
@@ -85,25 +59,6 @@ Status truncated(std::string_view what) {
 }
 
 }  // namespace
-
-std::uint32_t crc32(std::string_view data, std::uint32_t crc) {
-  crc = ~crc;
-  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-  std::size_t n = data.size();
-  const auto& t = kCrcTables;
-  for (; n >= 8; n -= 8, p += 8) {
-    const std::uint32_t low = crc ^ (static_cast<std::uint32_t>(p[0]) |
-                                     static_cast<std::uint32_t>(p[1]) << 8 |
-                                     static_cast<std::uint32_t>(p[2]) << 16 |
-                                     static_cast<std::uint32_t>(p[3]) << 24);
-    crc = t[7][low & 0xFF] ^ t[6][(low >> 8) & 0xFF] ^ t[5][(low >> 16) & 0xFF] ^
-          t[4][low >> 24] ^ t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
-  }
-  for (; n > 0; --n, ++p) {
-    crc = t[0][(crc ^ *p) & 0xFF] ^ (crc >> 8);
-  }
-  return ~crc;
-}
 
 void encodeArtifactEnvelopeInto(std::string& out, std::string_view type,
                                 std::uint32_t format_version,
