@@ -87,20 +87,24 @@ std::string readLengthPrefixed(ByteReader& in) {
 void writeTensorMap(ByteWriter& out, const TensorMap& tensors) {
   out.u32(static_cast<std::uint32_t>(tensors.size()));
   for (const auto& [name, tensor] : tensors) {
-    writeLengthPrefixed(out, name);
-    writeLengthPrefixed(out, dtypeName(tensor.dtype()));
-    out.u32(static_cast<std::uint32_t>(tensor.rank()));
-    for (std::int64_t dim : tensor.shape()) {
-      out.i64(dim);
+    writeNamedTensor(out, name, tensor);
+  }
+}
+
+void writeNamedTensor(ByteWriter& out, std::string_view name, const Tensor& tensor) {
+  writeLengthPrefixed(out, name);
+  writeLengthPrefixed(out, dtypeName(tensor.dtype()));
+  out.u32(static_cast<std::uint32_t>(tensor.rank()));
+  for (std::int64_t dim : tensor.shape()) {
+    out.i64(dim);
+  }
+  if (tensor.dtype() == DType::kBytes) {
+    for (const auto& text : tensor.strings()) {
+      writeLengthPrefixed(out, text);
     }
-    if (tensor.dtype() == DType::kBytes) {
-      for (const auto& text : tensor.strings()) {
-        writeLengthPrefixed(out, text);
-      }
-    } else {
-      out.u64(tensor.nbytes());
-      out.bytes(std::string_view(static_cast<const char*>(tensor.raw()), tensor.nbytes()));
-    }
+  } else {
+    out.u64(tensor.nbytes());
+    out.bytes(std::string_view(static_cast<const char*>(tensor.raw()), tensor.nbytes()));
   }
 }
 

@@ -23,6 +23,9 @@ std::string readLengthPrefixed(ByteReader& in);
 
 /// Appends `tensors` (CPU tensors; every dtype, kBytes included). std::bad_alloc propagates.
 void writeTensorMap(ByteWriter& out, const TensorMap& tensors);
+/// One of writeTensorMap()'s entries: the name, dtype, shape and data of one tensor (its data
+/// last: a numeric tensor's nbytes() bytes end what this writes).
+void writeNamedTensor(ByteWriter& out, std::string_view name, const Tensor& tensor);
 /// Reads what writeTensorMap() wrote, checking every declared size against the bytes left
 /// before allocating. kDataLoss "<record> is corrupt: ..." (`record` names the kind of record:
 /// "feedback record") for a truncated or malformed map or a name that appears twice. Never

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <utility>
@@ -29,19 +30,9 @@ std::string randomWriter() {
   return hex;
 }
 
-std::size_t bytesOf(const TensorMap& tensors) {
-  std::size_t bytes = 0;
-  for (const auto& [name, tensor] : tensors) {
-    if (tensor.dtype() == DType::kBytes) {
-      for (const auto& text : tensor.strings()) {
-        bytes += text.size() + 8;
-      }
-    } else {
-      bytes += tensor.nbytes();
-    }
-  }
-  return bytes;
-}
+// Entry buffers the writer keeps for reuse once their record is written: one per model version
+// being served covers the usual case.
+constexpr std::size_t kSpareBuffers = 4;
 
 bool contains(const std::vector<std::string>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -80,25 +71,70 @@ std::shared_ptr<PayloadCounts> PayloadLog::counts(const std::string& model) {
 }
 
 bool PayloadLog::offer(PayloadEntry entry, PayloadCounts& counts) {
-  const std::size_t bytes = bytesOf(entry.inputs) + bytesOf(entry.outputs);
+  return offer(entry.model, entry.version, payloadEntryParts(entry),
+               payloadTensorBytes(entry.inputs) + payloadTensorBytes(entry.outputs), counts);
+}
+
+bool PayloadLog::offer(std::string_view model, std::string_view version, PayloadEntryParts parts,
+                       std::size_t tensor_bytes, PayloadCounts& counts) {
   const std::int64_t now = unixNanosNow();
   std::unique_lock lock(mutex_);
-  if (stopping_ || queue_.size() >= options_.queue_entries ||
-      (!queue_.empty() && queued_bytes_ + bytes > options_.queue_bytes)) {
+  if (stopping_ || queued_entries_ >= options_.queue_entries ||
+      (queued_entries_ > 0 && queued_bytes_ + tensor_bytes > options_.queue_bytes)) {
     lock.unlock();
     counts.dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  // Strictly increasing per log: the keys of its records are then unique and disjoint in time.
-  last_ns_ = entry.unix_ns = std::max(now, last_ns_ + 1);
-  if (entry.request_id.empty()) {
-    entry.request_id =
-        "gen-" + std::to_string(entry.unix_ns) + "-" + std::to_string(++generated_ids_);
+  auto pending = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) {
+    return p.model == model && p.version == version;
+  });
+  try {
+    if (pending == pending_.end()) {
+      Pending fresh;
+      fresh.model = std::string(model);
+      fresh.version = std::string(version);
+      if (!spare_.empty()) {
+        fresh.entries = std::move(spare_.back());
+        spare_.pop_back();
+      }
+      pending_.push_back(std::move(fresh));
+      pending = std::prev(pending_.end());
+    }
+    // Strictly increasing per log: the keys of its records are then unique and disjoint in time.
+    const std::int64_t unix_ns = std::max(now, last_ns_ + 1);
+    char made_up[64];  // on the stack: the serving thread allocates nothing here
+    const bool make_id = parts.request_id.empty();
+    if (make_id) {
+      const int n =
+          std::snprintf(made_up, sizeof made_up, "gen-%lld-%llu", static_cast<long long>(unix_ns),
+                        static_cast<unsigned long long>(generated_ids_ + 1));
+      parts.request_id = std::string_view(made_up, static_cast<std::size_t>(n));
+    }
+    parts.unix_ns = unix_ns;
+    const std::size_t before = pending->entries.size();
+    try {
+      appendPayloadEntry(parts, pending->entries);
+    } catch (...) {
+      pending->entries.resize(before);  // no half-written entry in the record
+      throw;
+    }
+    last_ns_ = unix_ns;
+    generated_ids_ += make_id ? 1 : 0;
+    pending->first_ns = pending->count == 0 ? unix_ns : pending->first_ns;
+    pending->last_ns = unix_ns;
+    ++pending->count;
+  } catch (...) {  // std::bad_alloc: counted as dropped, as a full queue is
+    if (pending != pending_.end() && pending->count == 0) {
+      pending_.erase(pending);
+    }
+    lock.unlock();
+    counts.dropped.fetch_add(1, std::memory_order_relaxed);
+    return false;
   }
-  queue_.push_back(std::move(entry));
-  queued_bytes_ += bytes;
+  ++queued_entries_;
+  queued_bytes_ += tensor_bytes;
   ++offered_;
-  if (queue_.size() == options_.batch_entries) {
+  if (queued_entries_ == options_.batch_entries) {
     work_cv_.notify_one();  // a full batch: no need to wait out the interval
   }
   return true;
@@ -128,20 +164,28 @@ void PayloadLog::stop() {
 
 void PayloadLog::work() {
   std::unique_lock lock(mutex_);
+  std::vector<Pending> batch;
   while (true) {
     work_cv_.wait_for(lock, options_.flush_interval, [&] {
-      return stopping_ || flush_asked_ || queue_.size() >= options_.batch_entries;
+      return stopping_ || flush_asked_ || queued_entries_ >= options_.batch_entries;
     });
-    std::vector<PayloadEntry> batch(std::make_move_iterator(queue_.begin()),
-                                    std::make_move_iterator(queue_.end()));
-    queue_.clear();
+    batch.swap(pending_);  // pending_ takes the empty vector, and its capacity
+    const std::size_t taken = queued_entries_;
+    queued_entries_ = 0;
     queued_bytes_ = 0;
     flush_asked_ = false;
     const bool last = stopping_;
     lock.unlock();
     writeBatch(batch);
     lock.lock();
-    written_ += batch.size();
+    written_ += taken;
+    for (Pending& written : batch) {
+      if (spare_.size() < kSpareBuffers) {
+        written.entries.clear();
+        spare_.push_back(std::move(written.entries));
+      }
+    }
+    batch.clear();
     flush_cv_.notify_all();
     if (last) {
       return;
@@ -149,14 +193,10 @@ void PayloadLog::work() {
   }
 }
 
-void PayloadLog::writeBatch(std::vector<PayloadEntry>& batch) {
-  // One record per model version, its entries in time order (the queue's order).
-  std::map<std::pair<std::string, std::string>, std::vector<PayloadEntry>> groups;
-  for (PayloadEntry& entry : batch) {
-    groups[{entry.model, entry.version}].push_back(std::move(entry));
-  }
-  for (auto& [which, entries] : groups) {
-    writeRecord(entries);
+void PayloadLog::writeBatch(std::vector<Pending>& batch) {
+  // One record per model version, its entries in time order (the order they were offered).
+  for (const Pending& pending : batch) {
+    writeRecord(pending);
   }
   const auto now = Clock::now();
   if (now - aged_ >= options_.relist_interval) {
@@ -168,29 +208,28 @@ void PayloadLog::writeBatch(std::vector<PayloadEntry>& batch) {
   }
 }
 
-void PayloadLog::writeRecord(std::vector<PayloadEntry>& entries) {
-  const PayloadEntry& first = entries.front();
-  const std::string model = first.model;
+void PayloadLog::writeRecord(const Pending& pending) {
+  const std::string& model = pending.model;
   const std::shared_ptr<PayloadCounts> counts = this->counts(model);
-  const std::string key = payloadKey(model, first.version, first.unix_ns, entries.back().unix_ns,
-                                     entries.size(), writer_);
+  const std::string key =
+      payloadKey(model, pending.version, pending.first_ns, pending.last_ns, pending.count, writer_);
   ModelIndex& index = indexes_[model];
   refreshIndex(model, index);  // before the write, so the listing does not hold the new record
   Status written = guard("writing logged payloads", [&]() -> Status {
-    encodePayloadRecordInto(entries, record_);
+    encodePayloadRecordFromEntries(model, pending.version, pending.count, pending.entries, record_);
     AIMASS_ASSIGN_OR_RETURN(bool fresh, storage_->compareAndSet(key, std::nullopt, record_));
     return fresh ? okStatus() : alreadyExists("the key is taken");
   });
   if (!written.ok()) {
-    counts->write_failed.fetch_add(entries.size(), std::memory_order_relaxed);
-    failed("cannot write " + std::to_string(entries.size()) + " logged payloads of model '" +
-           model + "' as '" + key + "' in " + storage_->describe() + ": " + written.message());
+    counts->write_failed.fetch_add(pending.count, std::memory_order_relaxed);
+    failed("cannot write " + std::to_string(pending.count) + " logged payloads of model '" + model +
+           "' as '" + key + "' in " + storage_->describe() + ": " + written.message());
     return;
   }
-  counts->logged.fetch_add(entries.size(), std::memory_order_relaxed);
+  counts->logged.fetch_add(pending.count, std::memory_order_relaxed);
   if (auto parsed = parsePayloadKey(key)) {
     index.records.push_back(std::move(*parsed));
-    index.entries += entries.size();
+    index.entries += pending.count;
   }
   trim(model, index);
 }
@@ -339,52 +378,21 @@ std::shared_ptr<PayloadTap> PayloadTap::make(std::shared_ptr<PayloadLog> log,
   return tap;
 }
 
-TensorMap PayloadTap::copyOf(const TensorMap& tensors, bool inputs) const {
-  TensorMap copy;
-  for (const auto& [name, tensor] : tensors) {
-    if (contains(excluded_, name) || tensor.device() != Device::kCpu) {
-      continue;
-    }
-    // A deep copy: the request's buffers may be reused once it returns.
-    Tensor own = tensor.clone().reshaped(tensor.shape());
-    if (inputs && name == tensor_names::kInput && !masked_columns_.empty() &&
-        own.dtype() == DType::kFloat32 && own.rank() == 2) {
-      const std::int64_t width = own.dim(1);
-      for (std::int64_t row = 0; row < own.dim(0); ++row) {
-        for (std::int64_t column : masked_columns_) {
-          if (column < width) {
-            own.data<float>()[row * width + column] = std::numeric_limits<float>::quiet_NaN();
-          }
-        }
-      }
-    }
-    copy.set(name, std::move(own));
-  }
-  return copy;
-}
-
 void PayloadTap::record(const std::string& request_id, const TensorMap& inputs,
                         const TensorMap* outputs, std::int64_t latency_us,
                         std::string_view outcome) {
-  PayloadEntry entry;
-  Status copied = guard("copying a logged payload", [&] {
-    entry.request_id = request_id;
-    entry.model = model_;
-    entry.version = version_;
-    entry.latency_us = latency_us;
-    entry.outcome = std::string(outcome);
-    entry.inputs = copyOf(inputs, true);
-    if (outputs != nullptr) {
-      entry.outputs = copyOf(*outputs, false);
-    }
-    entry.masked_features = masked_names_;
-    return okStatus();
-  });
-  if (!copied.ok()) {
-    counts_->dropped.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  log_->offer(std::move(entry), *counts_);
+  PayloadEntryParts parts;
+  parts.request_id = request_id;
+  parts.latency_us = latency_us;
+  parts.outcome = outcome;
+  parts.masked_features = &masked_names_;
+  parts.inputs = &inputs;
+  parts.outputs = outputs;
+  parts.excluded = &excluded_;
+  parts.masked_columns = &masked_columns_;
+  const std::size_t bytes =
+      payloadTensorBytes(inputs) + (outputs == nullptr ? 0 : payloadTensorBytes(*outputs));
+  log_->offer(model_, version_, parts, bytes, *counts_);
 }
 
 }  // namespace aimass::core

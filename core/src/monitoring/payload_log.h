@@ -23,8 +23,12 @@
 /// Payload logging for the serving runtime (serving.runtime's payload_* settings): a sampled
 /// share of requests, with their answers, written to storage in batches by one background
 /// thread, bounded by rows and age per model. The request thread only decides whether to log
-/// (PayloadTap::sampled(), one relaxed atomic add) and, for a sampled request, copies its
-/// tensors into a bounded queue (PayloadTap::record()); storage is never touched on it.
+/// (PayloadTap::sampled(), one relaxed atomic add) and, for a sampled request, encodes its
+/// tensors straight into the bytes of its version's next record (PayloadTap::record(), under
+/// the queue's lock, into buffers the writer hands back after writing them); storage is never
+/// touched on it, and nothing is allocated for it once the buffers have grown. (It copied each
+/// sampled request into a PayloadEntry of its own once: a dozen allocations that the writer
+/// thread freed, whose cross-thread frees contended with the serving threads' allocator.)
 /// See monitoring/payload_record.h for what is stored and how to read it back.
 namespace aimass::core {
 
@@ -76,6 +80,11 @@ class PayloadLog {
   /// when empty); false, counted as dropped in `counts`, when the queue is full or the log
   /// stopped. Never blocks on storage.
   bool offer(PayloadEntry entry, PayloadCounts& counts);
+  /// The same for an entry of `model` version `version` given by its parts, encoded here from
+  /// the tensors they point to (their unix_ns is set here); `tensor_bytes` (payloadTensorBytes()
+  /// of its tensors) counts against the queue's byte bound.
+  bool offer(std::string_view model, std::string_view version, PayloadEntryParts parts,
+             std::size_t tensor_bytes, PayloadCounts& counts);
   /// Waits until every entry offered before the call is written (or failed).
   void flush();
   /// Writes what is queued and joins the writer; later offers are dropped. Idempotent.
@@ -90,6 +99,15 @@ class PayloadLog {
     std::int64_t max_age_s = 7 * 86400;
   };
   /// What the writer knows of a model's records: every one listed or written, oldest first.
+  /// Entries of one model version waiting, encoded as its next record's entries section.
+  struct Pending {
+    std::string model;
+    std::string version;
+    std::string entries;  // appendPayloadEntry()'s bytes, back to back
+    std::uint32_t count = 0;
+    std::int64_t first_ns = 0;
+    std::int64_t last_ns = 0;
+  };
   struct ModelIndex {
     std::deque<PayloadRecordKey> records;
     std::uint64_t entries = 0;
@@ -98,8 +116,8 @@ class PayloadLog {
   };
 
   void work();
-  void writeBatch(std::vector<PayloadEntry>& batch);
-  void writeRecord(std::vector<PayloadEntry>& entries);
+  void writeBatch(std::vector<Pending>& batch);
+  void writeRecord(const Pending& pending);
   void refreshIndex(const std::string& model, ModelIndex& index);
   void trim(const std::string& model, ModelIndex& index);
   Bounds boundsOf(const std::string& model) const;
@@ -113,7 +131,9 @@ class PayloadLog {
   mutable std::mutex mutex_;          // everything up to the thread
   std::condition_variable work_cv_;   // the writer waits for entries or stop
   std::condition_variable flush_cv_;  // flush() waits for the writer
-  std::deque<PayloadEntry> queue_;
+  std::vector<Pending> pending_;      // one per model version with entries waiting
+  std::vector<std::string> spare_;    // entry buffers written out, reused (capacity kept)
+  std::size_t queued_entries_ = 0;
   std::size_t queued_bytes_ = 0;
   std::int64_t last_ns_ = 0;
   std::uint64_t generated_ids_ = 0;
@@ -169,7 +189,6 @@ class PayloadTap {
 
  private:
   PayloadTap() = default;
-  TensorMap copyOf(const TensorMap& tensors, bool inputs) const;
 
   std::shared_ptr<PayloadLog> log_;
   std::shared_ptr<PayloadCounts> counts_;

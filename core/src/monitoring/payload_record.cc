@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <utility>
 
 #include "aimass/byte_io.h"
 #include "aimass/core/model_artifact.h"
+#include "aimass/tensor_names.h"
 #include "monitoring/payload_view.h"
 #include "tensor_record.h"
 
@@ -98,27 +100,68 @@ std::optional<PayloadRecordKey> parsePayloadKey(std::string_view key) {
 
 namespace {
 
-/// The entries of a record, appended to `payload`.
-void writeEntries(const std::vector<PayloadEntry>& entries, std::string& payload) {
-  ByteWriter out(payload);
-  writeLengthPrefixed(out, entries.empty() ? std::string_view() : entries.front().model);
-  writeLengthPrefixed(out, entries.empty() ? std::string_view() : entries.front().version);
-  out.u32(static_cast<std::uint32_t>(entries.size()));
-  for (const PayloadEntry& entry : entries) {
-    writeLengthPrefixed(out, entry.request_id);
-    out.i64(entry.unix_ns);
-    out.i64(entry.latency_us);
-    writeLengthPrefixed(out, entry.outcome);
-    out.u32(static_cast<std::uint32_t>(entry.masked_features.size()));
-    for (const std::string& name : entry.masked_features) {
-      writeLengthPrefixed(out, name);
+bool excludedTensor(const PayloadEntryParts& entry, std::string_view name, const Tensor& tensor) {
+  return tensor.device() != Device::kCpu ||
+         (entry.excluded != nullptr &&
+          std::find(entry.excluded->begin(), entry.excluded->end(), name) != entry.excluded->end());
+}
+
+/// writeTensorMap()'s layout, less the excluded tensors, with the masked columns of "input"
+/// written as NaN.
+void appendTensors(const PayloadEntryParts& entry, const TensorMap* tensors, bool inputs,
+                   std::string& bytes) {
+  ByteWriter out(bytes);
+  std::uint32_t kept = 0;
+  if (tensors != nullptr) {
+    for (const auto& [name, tensor] : *tensors) {
+      kept += excludedTensor(entry, name, tensor) ? 0 : 1;
     }
-    writeTensorMap(out, entry.inputs);
-    writeTensorMap(out, entry.outputs);
+  }
+  out.u32(kept);
+  if (kept == 0) return;
+  for (const auto& [name, tensor] : *tensors) {
+    if (excludedTensor(entry, name, tensor)) continue;
+    writeNamedTensor(out, name, tensor);
+    if (!inputs || name != tensor_names::kInput || entry.masked_columns == nullptr ||
+        entry.masked_columns->empty() || tensor.dtype() != DType::kFloat32 || tensor.rank() != 2) {
+      continue;
+    }
+    const std::size_t data_at = bytes.size() - tensor.nbytes();  // the data ends what it wrote
+    const std::int64_t width = tensor.dim(1);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (std::int64_t row = 0; row < tensor.dim(0); ++row) {
+      for (std::int64_t column : *entry.masked_columns) {
+        if (column < width) {
+          std::memcpy(bytes.data() + data_at + 4 * static_cast<std::size_t>(row * width + column),
+                      &nan, sizeof nan);
+        }
+      }
+    }
   }
 }
 
+/// A record's entries section's head: model, version, entry count.
+void appendEntriesHead(std::string_view model, std::string_view version, std::uint32_t count,
+                       std::string& payload) {
+  ByteWriter out(payload);
+  writeLengthPrefixed(out, model);
+  writeLengthPrefixed(out, version);
+  out.u32(count);
+}
+
 }  // namespace
+
+PayloadEntryParts payloadEntryParts(const PayloadEntry& entry) {
+  PayloadEntryParts parts;
+  parts.request_id = entry.request_id;
+  parts.unix_ns = entry.unix_ns;
+  parts.latency_us = entry.latency_us;
+  parts.outcome = entry.outcome;
+  parts.masked_features = &entry.masked_features;
+  parts.inputs = &entry.inputs;
+  parts.outputs = &entry.outputs;
+  return parts;
+}
 
 std::string encodePayloadRecord(const std::vector<PayloadEntry>& entries) {
   std::string out;
@@ -127,8 +170,58 @@ std::string encodePayloadRecord(const std::vector<PayloadEntry>& entries) {
 }
 
 void encodePayloadRecordInto(const std::vector<PayloadEntry>& entries, std::string& record) {
+  encodeArtifactEnvelopeInto(
+      record, kPayloadRecordType, kPayloadRecordFormat, [&](std::string& payload) {
+        appendEntriesHead(entries.empty() ? std::string_view() : entries.front().model,
+                          entries.empty() ? std::string_view() : entries.front().version,
+                          static_cast<std::uint32_t>(entries.size()), payload);
+        for (const PayloadEntry& entry : entries) {
+          appendPayloadEntry(payloadEntryParts(entry), payload);
+        }
+      });
+}
+
+void appendPayloadEntry(const PayloadEntryParts& entry, std::string& bytes) {
+  {
+    ByteWriter out(bytes);
+    writeLengthPrefixed(out, entry.request_id);
+    out.i64(entry.unix_ns);
+    out.i64(entry.latency_us);
+    writeLengthPrefixed(out, entry.outcome);
+    const auto* masked = entry.masked_features;
+    out.u32(masked == nullptr ? 0 : static_cast<std::uint32_t>(masked->size()));
+    if (masked != nullptr) {
+      for (const std::string& name : *masked) {
+        writeLengthPrefixed(out, name);
+      }
+    }
+  }
+  appendTensors(entry, entry.inputs, true, bytes);
+  appendTensors(entry, entry.outputs, false, bytes);
+}
+
+std::size_t payloadTensorBytes(const TensorMap& tensors) {
+  std::size_t bytes = 0;
+  for (const auto& [name, tensor] : tensors) {
+    if (tensor.dtype() == DType::kBytes) {
+      for (const auto& text : tensor.strings()) {
+        bytes += text.size() + 8;
+      }
+    } else {
+      bytes += tensor.nbytes();
+    }
+  }
+  return bytes;
+}
+
+void encodePayloadRecordFromEntries(std::string_view model, std::string_view version,
+                                    std::uint32_t count, std::string_view entries,
+                                    std::string& record) {
   encodeArtifactEnvelopeInto(record, kPayloadRecordType, kPayloadRecordFormat,
-                             [&](std::string& payload) { writeEntries(entries, payload); });
+                             [&](std::string& payload) {
+                               appendEntriesHead(model, version, count, payload);
+                               payload.append(entries);
+                             });
 }
 
 Expected<std::vector<PayloadEntry>> decodePayloadRecord(std::string_view bytes) {

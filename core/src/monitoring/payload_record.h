@@ -76,6 +76,35 @@ std::string encodePayloadRecord(const std::vector<PayloadEntry>& entries);
 /// The same record written into `out` (cleared first, its capacity kept): the payload log's
 /// writer reuses one buffer for every record.
 void encodePayloadRecordInto(const std::vector<PayloadEntry>& entries, std::string& out);
+/// One entry as a record holds it, taken from the request's own tensors: the payload log
+/// encodes a sampled request straight into the bytes of its next record, so that no copy of it
+/// is made on the heap (and freed by another thread) on the serving path.
+struct PayloadEntryParts {
+  std::string_view request_id;
+  std::int64_t unix_ns = 0;
+  std::int64_t latency_us = 0;
+  std::string_view outcome;
+  const std::vector<std::string>* masked_features = nullptr;  ///< null: none
+  const TensorMap* inputs = nullptr;                          ///< null: none
+  const TensorMap* outputs = nullptr;                         ///< null: none (a failure)
+  /// Tensors left out, by name (payload_exclude), and tensors not on the CPU.
+  const std::vector<std::string>* excluded = nullptr;
+  /// Columns of a rank-2 FP32 "input" written as NaN (payload_exclude of profiled features).
+  const std::vector<std::int64_t>* masked_columns = nullptr;
+};
+/// The parts of `entry` (pointing into it), excluding and masking nothing.
+PayloadEntryParts payloadEntryParts(const PayloadEntry& entry);
+/// Appends one entry to a record's entries section.
+void appendPayloadEntry(const PayloadEntryParts& entry, std::string& out);
+/// The bytes appendPayloadEntry() writes for the tensors of `tensors` it keeps, give or take
+/// the names' few bytes: the payload log's queue bound.
+std::size_t payloadTensorBytes(const TensorMap& tensors);
+/// A record around entries appendPayloadEntry() wrote back to back (`count` of them, all of
+/// one model version, in time order), written into `out` (cleared first, capacity kept).
+void encodePayloadRecordFromEntries(std::string_view model, std::string_view version,
+                                    std::uint32_t count, std::string_view entries,
+                                    std::string& out);
+
 /// Reads a record back: kDataLoss for a corrupt or truncated one, kInvalidArgument for bytes
 /// that are not a payload record of a format this host reads. Never throws except
 /// std::bad_alloc.

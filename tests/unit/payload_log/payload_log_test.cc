@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "map_storage.h"
 #include "payload_query.h"
 
@@ -99,6 +101,56 @@ TEST(PayloadLog, WritesOneRecordPerVersionOfABatchWithIncreasingTimesAndMadeUpId
   EXPECT_EQ((*entries)[6].outputs.find("y")->data<float>()[1], 4.0f);
   EXPECT_THAT(log.prometheusMetrics(),
               HasSubstr("aimass_payload_log_logged_total{model=\"pumps\"} 7\n"));
+}
+
+TEST(PayloadLog, ASampledRequestIsEncodedIntoReusedBuffersWithoutAllocating) {
+  auto storage = std::make_shared<testing::MapStorage>();
+  PayloadLog log(storage, untimed(), nullptr);
+  auto counts = log.counts("pumps");
+  TensorMap inputs, outputs;
+  inputs.set("input", Tensor::fromVector<float>({1, 2, 3, 4}, {1, 4}));
+  inputs.set("secret", Tensor::fromVector<float>({9}, {1, 1}));
+  outputs.set("y", Tensor::fromVector<float>({2, 4}, {1, 2}));
+  const std::vector<std::string> excluded = {"secret"}, masked = {"c2"};
+  const std::vector<std::int64_t> masked_columns = {2};
+  auto offerRequest = [&](std::string_view id) {
+    PayloadEntryParts parts;
+    parts.request_id = id;
+    parts.outcome = "ok";
+    parts.inputs = &inputs;
+    parts.outputs = &outputs;
+    parts.excluded = &excluded;
+    parts.masked_features = &masked;
+    parts.masked_columns = &masked_columns;
+    return log.offer("pumps", "1", parts, 24, *counts);
+  };
+  for (int round = 0; round < 2; ++round) {  // the queue's buffers grow, then are handed back
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(offerRequest(i % 2 == 0 ? "" : "given"));
+    }
+    log.flush();
+  }
+  const long before = aimass::testing::heapAllocations();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(offerRequest(i % 2 == 0 ? "" : "given"));
+  }
+  EXPECT_EQ(aimass::testing::heapAllocations(), before);
+  log.flush();
+
+  auto entries = readPayloads(*storage, query("pumps"));
+  ASSERT_TRUE(entries.ok()) << entries.status().toString();
+  ASSERT_EQ(entries->size(), 60u);
+  for (const PayloadEntry& e : *entries) {
+    ASSERT_EQ(e.inputs.size(), 1u) << "the excluded tensor is left out";
+    const Tensor* input = e.inputs.find("input");
+    ASSERT_NE(input, nullptr);
+    EXPECT_EQ(input->data<float>()[1], 2.0f);
+    EXPECT_TRUE(std::isnan(input->data<float>()[2])) << "the masked column";
+    EXPECT_EQ(e.masked_features, masked);
+    EXPECT_EQ(e.outputs.find("y")->data<float>()[1], 4.0f);
+  }
+  EXPECT_THAT(entries->back().request_id, "given");
+  EXPECT_THAT((*entries)[58].request_id, StartsWith("gen-"));
 }
 
 TEST(PayloadLog, AFullBatchIsWrittenWithoutAFlush) {
