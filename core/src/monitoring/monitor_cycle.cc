@@ -44,6 +44,7 @@ constexpr std::int64_t kGroundTruthDelayNs = 2'000'000'000;
 /// monitor fault in fresh pages for every window.
 void startWindow(MonitorState& s, std::size_t rows) {
   s.window_rows = 0;
+  s.window_block_rows = 0;
   s.window_span = WindowSpan{};
   if (!s.profile) {
     s.window = FloatDriftWindow{};
@@ -74,6 +75,24 @@ void watchVersion(MonitorState& s, std::int64_t version, std::shared_ptr<const D
   s.prediction_reference.reset();
 }
 
+// Logged rows gather in a row-major block and move into the window's columns this many at a
+// time: each column then takes a run of values at once. One value per column and row touched
+// every column's end for every row (784 vectors a W6 row), a fifth of the monitor's time under
+// W6's load.
+constexpr std::size_t kWindowBlockRows = 64;
+
+/// Moves the block's rows to the ends of the window's columns.
+void moveBlockIntoWindow(MonitorState& s) {
+  const std::size_t width = s.window.numbers.size(), rows = s.window_block_rows;
+  for (std::size_t f = 0; f < width; ++f) {
+    std::vector<float>& column = s.window.numbers[f];  // reserved for the window: no growth
+    for (std::size_t r = 0; r < rows; ++r) {
+      column.push_back(s.window_block[r * width + f]);
+    }
+  }
+  s.window_block_rows = 0;
+}
+
 /// Appends one logged request's rows to the drift window; false when its inputs do not fit
 /// the profile (another width, a category input missing).
 bool addToWindow(MonitorState& s, const PayloadEntryView& entry) {
@@ -87,12 +106,13 @@ bool addToWindow(MonitorState& s, const PayloadEntryView& entry) {
       return false;
     }
     rows = input->dim(0);
-    // Row by row from the record into the columns (the record's floats need not be aligned).
-    s.window_row.resize(width);
+    s.window_block.resize(kWindowBlockRows * width);
     for (std::int64_t r = 0; r < rows; ++r) {
-      input->copy(static_cast<std::size_t>(r) * width, width, s.window_row.data());
-      for (std::size_t f = 0; f < width; ++f) {
-        s.window.numbers[f].push_back(s.window_row[f]);
+      // The record's floats need not be aligned: copied, not read in place.
+      input->copy(static_cast<std::size_t>(r) * width, width,
+                  s.window_block.data() + s.window_block_rows * width);
+      if (++s.window_block_rows == kWindowBlockRows) {
+        moveBlockIntoWindow(s);
       }
     }
   }
@@ -323,6 +343,7 @@ Status MonitorNode::testWindowIfFull() {
   if (!s.profile || s.window_rows < settings_.window) {
     return Status();
   }
+  moveBlockIntoWindow(s);
   auto drift = compareWindow(*s.profile, s.window, settings_.drift);
   const std::size_t rows = s.window_rows;
   const WindowSpan span = s.window_span;

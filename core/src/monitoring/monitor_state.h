@@ -58,10 +58,12 @@ struct MonitorState {
   PayloadViews logged;               ///< the last read of the payload log (its buffers are reused)
   /// How far behind the payload log the last cycle stopped (0: it read everything logged).
   std::int64_t log_lag_ns = 0;
-  FloatDriftWindow window;  ///< the requests' float inputs as they came
-  std::size_t window_rows = 0;
+  FloatDriftWindow window;      ///< the requests' float inputs as they came (less window_block)
+  std::size_t window_rows = 0;  ///< rows in the window, window_block's included
   WindowSpan window_span;  ///< the logged requests the window holds
-  std::vector<float> window_row;  ///< one logged row on its way into the window's columns
+  /// Logged rows on their way into the window's columns, row by row (moveBlockIntoWindow()).
+  std::vector<float> window_block;
+  std::size_t window_block_rows = 0;
   std::uint64_t windows_tested = 0;
   std::uint64_t windows_drifted = 0;
   /// Window records in the store as far as this monitor knows (a listing's count plus those
