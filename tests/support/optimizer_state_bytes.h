@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aimass/optimizer.h"
@@ -30,6 +34,36 @@ inline std::string stateHexAfterTwoSteps(GradientOptimizer& optimizer) {
     hex += kHex[byte & 15];
   }
   return hex;
+}
+
+/// How many of the float slots in a saved optimizer state (util/optimizer_state.h: the tag,
+/// f64 learning rate, u64 steps, `head_flags` u8 flags, u64 parameter count, then per
+/// parameter its u64 size n, `parameter_flags` u8 flags and `slots` x n floats) are denormal;
+/// -1 when the bytes do not have that layout.
+inline int denormalsInState(std::string_view state, std::size_t tag_size, std::size_t head_flags,
+                            std::size_t parameter_flags, std::size_t slots) {
+  std::size_t at = tag_size + 8 + 8 + head_flags;
+  auto u64 = [&](std::uint64_t& x) {
+    if (at + 8 > state.size()) return false;
+    std::memcpy(&x, state.data() + at, sizeof x);
+    at += 8;
+    return true;
+  };
+  std::uint64_t count = 0;
+  if (!u64(count)) return -1;
+  int denormals = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t n = 0;
+    if (!u64(n) || n > state.size()) return -1;
+    at += parameter_flags;
+    if (at + 4 * slots * n > state.size()) return -1;
+    for (std::uint64_t j = 0; j < slots * n; ++j, at += 4) {
+      float x;
+      std::memcpy(&x, state.data() + at, sizeof x);
+      denormals += std::fpclassify(x) == FP_SUBNORMAL ? 1 : 0;
+    }
+  }
+  return at == state.size() ? denormals : -1;
 }
 
 }  // namespace aimass::testing

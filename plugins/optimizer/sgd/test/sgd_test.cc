@@ -114,6 +114,24 @@ TEST(SgdOptimizerTest, WeightDecayShrinksWeightsWithoutGradient) {
   EXPECT_FLOAT_EQ(w.value(), 1.9f);  // 2 - 0.5 * (0 + 0.1 * 2)
 }
 
+TEST(SgdOptimizerTest, VelocitiesOfZeroGradientsEndAtZeroNotInDenormals) {
+  // After one gradient of 1 the velocity decays by the momentum a step: 0.9^900 is about 6e-42,
+  // a denormal, where each operation costs a microcode assist (aimass/util/denormals.h).
+  auto optimizer = make({0.01, 0.9, false, 0});
+  OneParameter w(std::vector<float>(64, 1.0f));
+  ASSERT_TRUE(optimizer->begin(w.span()).ok());
+  w.setGrad(1);
+  ASSERT_TRUE(optimizer->step(w.span()).ok());
+  w.setGrad(0);
+  for (int step = 0; step < 900; ++step) {
+    ASSERT_TRUE(optimizer->step(w.span()).ok());
+  }
+  std::string state;
+  ASSERT_TRUE(optimizer->saveState(state).ok());
+  // "SGD1"; after each parameter's size its "has a velocity" flag, then the velocities.
+  EXPECT_EQ(aimass::testing::denormalsInState(state, 4, 0, 1, 1), 0);
+}
+
 TEST(SgdOptimizerTest, StepAllocatesNothing) {
   auto optimizer = make({0.01, 0.9, true, 0.01});
   OneParameter w(std::vector<float>(1000, 1.0f));
