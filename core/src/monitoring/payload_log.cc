@@ -88,6 +88,7 @@ bool PayloadLog::offer(std::string_view model, std::string_view version, Payload
   auto pending = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) {
     return p.model == model && p.version == version;
   });
+  std::size_t before = 0;  // the pending bytes before this entry
   try {
     if (pending == pending_.end()) {
       Pending fresh;
@@ -111,21 +112,22 @@ bool PayloadLog::offer(std::string_view model, std::string_view version, Payload
       parts.request_id = std::string_view(made_up, static_cast<std::size_t>(n));
     }
     parts.unix_ns = unix_ns;
-    const std::size_t before = pending->entries.size();
-    try {
-      appendPayloadEntry(parts, pending->entries);
-    } catch (...) {
-      pending->entries.resize(before);  // no half-written entry in the record
-      throw;
-    }
+    before = pending->entries.size();
+    appendPayloadEntry(parts, pending->entries);
     last_ns_ = unix_ns;
     generated_ids_ += make_id ? 1 : 0;
-    pending->first_ns = pending->count == 0 ? unix_ns : pending->first_ns;
+    if (pending->count == 0) {
+      pending->first_ns = unix_ns;
+    }
     pending->last_ns = unix_ns;
     ++pending->count;
   } catch (...) {  // std::bad_alloc: counted as dropped, as a full queue is
-    if (pending != pending_.end() && pending->count == 0) {
-      pending_.erase(pending);
+    if (pending != pending_.end()) {
+      if (pending->count == 0) {
+        pending_.erase(pending);
+      } else {
+        pending->entries.resize(before);  // no half-written entry in the record
+      }
     }
     lock.unlock();
     counts.dropped.fetch_add(1, std::memory_order_relaxed);

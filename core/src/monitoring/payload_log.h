@@ -153,9 +153,9 @@ class PayloadLog {
   std::thread thread_;  // last: started once everything above exists
 };
 
-/// One served version's side of payload logging: whether a request is sampled, and the copy
-/// of a sampled one into the log's queue, without the excluded tensors and with the excluded
-/// feature columns of "input" set to NaN.
+/// One served version's side of payload logging: whether a request is sampled, and the
+/// encoding of a sampled one into the log's queue, without the excluded tensors and with the
+/// excluded feature columns of "input" set to NaN.
 ///
 /// Lifetime: made with the version (ServingRuntime::makeVersion()), shared by its requests;
 /// it keeps the log alive. Threading: sampled() and record() are safe from any thread.
@@ -179,7 +179,7 @@ class PayloadTap {
            static_cast<std::uint64_t>(static_cast<double>(n) * share_);
   }
 
-  /// Copies a sampled request (`outputs` null for a failure) into the log's queue.
+  /// Encodes a sampled request (`outputs` null for a failure) into the log's queue.
   void record(const std::string& request_id, const TensorMap& inputs, const TensorMap* outputs,
               std::int64_t latency_us, std::string_view outcome);
 

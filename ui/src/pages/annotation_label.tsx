@@ -28,15 +28,6 @@ function useNext(load: () => Promise<NextTask>, deps: unknown[]):
   return { next, error };
 }
 
-function Trail({ project, here }: { project: string; here: string }) {
-  return (
-    <nav aria-label="Breadcrumb" class="trail">
-      <a href={href("annotate")}>Annotate</a> / <a href={href("annotate", project, "overview")}>
-        {project}</a> / <span>{here}</span>
-    </nav>
-  );
-}
-
 function TaskFacts({ task }: { task: AnnotationTask }) {
   return (
     <p class="muted task-facts">
@@ -47,12 +38,28 @@ function TaskFacts({ task }: { task: AnnotationTask }) {
   );
 }
 
-function NoTask({ note, what }: { note: string; what: string }) {
+/// The top of the label and review pages: the trail, the heading, the last save, an error, and
+/// until a task is shown, that it is coming or that none is left.
+function TaskPageHead({ project, here, saved, error, ready, next, waiting, none }: {
+  project: string; here: string; saved: string | undefined; error: string | undefined;
+  ready: boolean; next: NextTask | undefined; waiting: string; none: string;
+}) {
   return (
-    <div data-testid="no-task">
-      <h2>{what}</h2>
-      <p>{note.charAt(0).toUpperCase() + note.slice(1)}.</p>
-    </div>
+    <>
+      <nav aria-label="Breadcrumb" class="trail">
+        <a href={href("annotate")}>Annotate</a> / <a href={href("annotate", project, "overview")}>
+          {project}</a> / <span>{here}</span>
+      </nav>
+      <h1>{here} {project}</h1>
+      <p class="status" role="status" data-testid="saved">{saved}</p>
+      <ErrorBox error={error} />
+      {(!ready || next === undefined) && !error && <Loading what={waiting} />}
+      {ready && next !== undefined && next.task === null &&
+       <div data-testid="no-task">
+         <h2>{none}</h2>
+         <p>{next.note.charAt(0).toUpperCase() + next.note.slice(1)}.</p>
+       </div>}
+    </>
   );
 }
 
@@ -65,14 +72,8 @@ export function LabelPage({ project }: { project: string }) {
   const { next, error: nextError } = useNext(() => api.nextTask(project), [project, tick]);
   return (
     <>
-      <Trail project={project} here="Label" />
-      <h1>Label {project}</h1>
-      <p class="status" role="status" data-testid="saved">{saved}</p>
-      <ErrorBox error={error ?? nextError} />
-      {(summary === undefined || next === undefined) && !error && !nextError &&
-       <Loading what="the next task" />}
-      {summary !== undefined && next !== undefined && next.task === null &&
-       <NoTask what="No task left" note={next.note} />}
+      <TaskPageHead project={project} here="Label" saved={saved} error={error ?? nextError}
+        ready={summary !== undefined} next={next} waiting="the next task" none="No task left" />
       {summary !== undefined && next !== undefined && next.task !== null && (
         <section aria-labelledby="task-heading" data-testid="label-task" data-task={next.task}>
           <h2 id="task-heading">{headingOf(summary)}</h2>
@@ -157,14 +158,9 @@ export function ReviewPage({ project }: { project: string }) {
   const first = task?.annotations[0]?.answer;
   return (
     <>
-      <Trail project={project} here="Review" />
-      <h1>Review {project}</h1>
-      <p class="status" role="status" data-testid="saved">{saved}</p>
-      <ErrorBox error={error ?? nextError} />
-      {(summary === undefined || next === undefined) && !error && !nextError &&
-       <Loading what="the next task to review" />}
-      {summary !== undefined && next !== undefined && next.task === null &&
-       <NoTask what="Nothing to review" note={next.note} />}
+      <TaskPageHead project={project} here="Review" saved={saved} error={error ?? nextError}
+        ready={summary !== undefined} next={next} waiting="the next task to review"
+        none="Nothing to review" />
       {summary !== undefined && task !== undefined && (
         <section aria-labelledby="task-heading" data-testid="review-task" data-task={task.task}>
           <h2 id="task-heading">Task {task.task}: {task.annotations.length} annotation
